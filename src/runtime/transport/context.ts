@@ -1,0 +1,86 @@
+// What every handler and middleware sees, whichever transport carried the call.
+// Mirrors Kratos's transport.Transporter: kind, endpoint, operation, headers.
+
+export type TransportKind = 'http' | 'grpc';
+
+/** Case-insensitive, multi-valued header view over HTTP headers or gRPC metadata. */
+export interface Header {
+  get(key: string): string | undefined;
+  values(key: string): string[];
+  set(key: string, value: string): void;
+  add(key: string, value: string): void;
+  keys(): string[];
+}
+
+export interface Transport {
+  readonly kind: TransportKind;
+  /** The address this side talks to: the server's own endpoint, or the target a client dialled. */
+  readonly endpoint: string;
+  /** Full method name, `/package.Service/Method`, the same for both transports. */
+  readonly operation: string;
+  readonly requestHeader: Header;
+  readonly replyHeader: Header;
+}
+
+/** Extra facts an HTTP server call carries (Kratos's http.Transporter). */
+export interface HttpTransport extends Transport {
+  readonly kind: 'http';
+  readonly method: string;
+  /** The route template that matched, e.g. `/v1/{name=shelves/*}`; the metrics/trace route label. */
+  readonly pathTemplate: string;
+  readonly url: string;
+}
+
+export interface Context {
+  readonly transport: Transport;
+  /** Aborted when the caller goes away, the deadline passes or the server stops. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline in epoch milliseconds, if the caller or server set one. */
+  readonly deadline?: number;
+  /** Per-call values middleware hands to later middleware or handlers (auth subject, etc.). */
+  readonly values: Map<string | symbol, unknown>;
+}
+
+export type Handler<Req = unknown, Res = unknown> = (ctx: Context, req: Req) => Promise<Res>;
+export type Middleware = (next: Handler) => Handler;
+
+/** Composes middleware so the first one given is the outermost. */
+export function chain(...middlewares: Middleware[]): Middleware {
+  return (next) => middlewares.reduceRight<Handler>((acc, m) => m(acc), next);
+}
+
+/** Plain multi-valued header map, lower-cased keys. Transports adapt their own header types to it. */
+export class HeaderMap implements Header {
+  private readonly entries = new Map<string, string[]>();
+
+  constructor(init?: Iterable<[string, string | string[] | undefined]>) {
+    if (init) for (const [k, v] of init) {
+      if (v === undefined) continue;
+      for (const value of Array.isArray(v) ? v : [v]) this.add(k, value);
+    }
+  }
+
+  get(key: string): string | undefined {
+    return this.entries.get(key.toLowerCase())?.[0];
+  }
+  values(key: string): string[] {
+    return [...(this.entries.get(key.toLowerCase()) ?? [])];
+  }
+  set(key: string, value: string): void {
+    this.entries.set(key.toLowerCase(), [value]);
+  }
+  add(key: string, value: string): void {
+    const k = key.toLowerCase();
+    const list = this.entries.get(k);
+    if (list) list.push(value);
+    else this.entries.set(k, [value]);
+  }
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+}
+
+/** A context for calls that start inside the process (jobs, tests, outgoing client calls). */
+export function backgroundContext(transport: Transport, signal?: AbortSignal, deadline?: number): Context {
+  return { transport, signal: signal ?? new AbortController().signal, deadline, values: new Map() };
+}

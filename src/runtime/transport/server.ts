@@ -1,0 +1,13 @@
+// What the app lifecycle needs from any server it runs (Kratos's transport.Server + Endpointer).
+
+export interface Server {
+  /** Starts listening; resolves once the port is bound. */
+  start(): Promise<void>;
+  /**
+   * Stops accepting new calls, waits for in-flight ones up to `timeoutMs`, then
+   * closes what is left. Safe to call twice.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** The advertised endpoint once listening, e.g. `http://10.0.0.5:8000` or `grpc://10.0.0.5:9000`. */
+  endpoint(): string;
+}
