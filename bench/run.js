@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Runtime benchmark: a JSON endpoint through tsk's full default chain versus bare
+// fastify, and a unary gRPC method versus bare grpc-js, measured in the same run.
+// Each server runs in its own process; this process generates the load. Prints a
+// table and the ratios; asserts nothing about absolute time.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import * as grpc from '@grpc/grpc-js';
+import { greeterDefinition } from './servers/common.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+/** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
+async function startOtlpSink() {
+  const server = new grpc.Server();
+  const passthrough = { requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
+  const service = {
+    traces: { ...passthrough, path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export' },
+    metrics: { ...passthrough, path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export' },
+  };
+  let spans = 0;
+  server.addService(service, {
+    traces: (call, cb) => { spans += 1; cb(null, Buffer.alloc(0)); },
+    metrics: (_call, cb) => cb(null, Buffer.alloc(0)),
+  });
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { endpoint: `http://127.0.0.1:${port}`, batches: () => spans, close: () => server.forceShutdown() };
+}
+
+async function startServer(script, env) {
+  const child = spawn(process.execPath, [path.join(here, 'servers', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffered = '';
+  const port = await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const match = /LISTENING (\d+)/.exec(buffered);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  return { port, stop: async () => { child.kill('SIGKILL'); await once(child, 'exit').catch(() => {}); } };
+}
+
+async function loadHttp(port, duration) {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/helloworld/world`, connections, duration, pipelining: 1 });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`HTTP load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+async function loadGrpc(port, duration) {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const method = greeterDefinition.sayHello;
+  const latencies = [];
+  const deadline = Date.now() + duration * 1000;
+  const callOnce = () => new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, { name: 'world' }, (err) => {
+      if (err) return reject(err);
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      resolve();
+    });
+  });
+  const worker = async () => { while (Date.now() < deadline) await callOnce(); };
+  const begin = Date.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = (Date.now() - begin) / 1000;
+  client.close();
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN };
+}
+
+async function measure(script, load, env) {
+  const server = await startServer(script, env);
+  try {
+    await load(server.port, warmupSeconds);
+    return await load(server.port, seconds);
+  } finally {
+    await server.stop();
+  }
+}
+
+const sink = await startOtlpSink();
+const env = { BENCH_OTLP_ENDPOINT: sink.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint };
+const rows = [];
+const compare = async (label, bareScript, tskScript, load) => {
+  const bare = await measure(bareScript, load, env);
+  const tsk = await measure(tskScript, load, env);
+  rows.push({ label: `${label} bare`, ...bare }, { label: `${label} tsk (full chain)`, ...tsk });
+  return { rpsRatio: tsk.rps / bare.rps, p99Ratio: tsk.p99 / bare.p99 };
+};
+
+console.log(`tsk runtime benchmark: ${seconds}s per run after ${warmupSeconds}s warm-up, ${connections} concurrent callers, node ${process.version}`);
+const http = await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
+const grpcRatio = await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', loadGrpc);
+sink.close();
+
+const pad = (s, n) => String(s).padEnd(n);
+console.log(`\n${pad('server', 34)}${pad('req/s', 12)}p99 (ms)`);
+for (const r of rows) console.log(`${pad(r.label, 34)}${pad(r.rps.toFixed(0), 12)}${r.p99.toFixed(2)}`);
+console.log(`\nHTTP: tsk/bare throughput ${http.rpsRatio.toFixed(2)}x, p99 ${http.p99Ratio.toFixed(2)}x (target throughput >= 0.80x)`);
+console.log(`gRPC: tsk/bare throughput ${grpcRatio.rpsRatio.toFixed(2)}x, p99 ${grpcRatio.p99Ratio.toFixed(2)}x`);
+console.log(`OTLP trace export batches received during the run: ${sink.batches()}`);
