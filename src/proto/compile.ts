@@ -1,0 +1,137 @@
+// Compiles .proto files with the real compiler (buf, shipped in @bufbuild/buf) into a
+// FileDescriptorSet with imports and source info, read with @bufbuild/protobuf.
+//
+// buf wants one workspace; users have several import roots (like protoc's -I) that may
+// live anywhere, plus tsk's own protos. So each compile builds a throwaway workspace of
+// symlinks, one module per root, and maps buf's paths back to the user's.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema, type FileDescriptorSet } from '@bufbuild/protobuf/wkt';
+import { createFileRegistry, type DescFile, type FileRegistry } from '@bufbuild/protobuf';
+import { bufBinary, tskProtoDir } from './paths.js';
+import { CompileError, UsageError, type Diagnostic } from './diagnostics.js';
+import { resolveImportRoots } from './roots.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface CompileOptions {
+  /** .proto files or directories, relative to cwd or absolute. */
+  inputs: string[];
+  /** Import roots (protoc's -I). Default: the project's buf.yaml modules, else cwd. */
+  importPaths?: string[];
+  cwd?: string;
+}
+
+export interface TargetFile {
+  /** Path inside its import root, as the descriptor names it: `helloworld/v1/greeter.proto`. */
+  protoPath: string;
+  /** Absolute directory of the import root the file lives under. */
+  root: string;
+}
+
+export interface CompiledProtos {
+  fileSet: FileDescriptorSet;
+  /** The serialized FileDescriptorSet, for plugins and reflection. */
+  bytes: Uint8Array;
+  registry: FileRegistry;
+  /** The files the inputs named, in descriptor order. */
+  targets: DescFile[];
+  targetFiles: TargetFile[];
+  roots: string[];
+}
+
+export async function compileProtos(options: CompileOptions): Promise<CompiledProtos> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const roots = resolveImportRoots(cwd, options.importPaths);
+  const targetFiles = collectTargets(cwd, options.inputs, roots);
+  if (targetFiles.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
+
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-buf-'));
+  try {
+    const moduleDirs = roots.map((root, i) => ({ name: `m${i}`, root }));
+    if (!roots.some((root) => fs.existsSync(path.join(root, 'google', 'api', 'annotations.proto')))) {
+      moduleDirs.push({ name: 'tsk', root: tskProtoDir });
+    }
+    for (const m of moduleDirs) fs.symlinkSync(m.root, path.join(workspace, m.name), 'dir');
+    fs.writeFileSync(
+      path.join(workspace, 'buf.yaml'),
+      `version: v2\nmodules:\n${moduleDirs.map((m) => `  - path: ${m.name}\n`).join('')}`,
+    );
+    const out = path.join(workspace, 'image.binpb');
+    const args = ['build', '-o', out, '--error-format', 'text'];
+    for (const t of targetFiles) {
+      const m = moduleDirs.find((d) => d.root === t.root);
+      args.push('--path', `${m!.name}/${t.protoPath}`);
+    }
+    try {
+      await execFileAsync(bufBinary(), args, { cwd: workspace, maxBuffer: 64 * 1024 * 1024 });
+    } catch (err) {
+      const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+      throw new CompileError(parseBufDiagnostics(stderr, moduleDirs, cwd), stderr);
+    }
+    const bytes = fs.readFileSync(out);
+    const fileSet = fromBinary(FileDescriptorSetSchema, bytes);
+    const registry = createFileRegistry(fileSet);
+    const wanted = new Set(targetFiles.map((t) => t.protoPath));
+    const targets: DescFile[] = [];
+    for (const file of registry.files) if (wanted.has(file.proto.name)) targets.push(file);
+    return { fileSet, bytes, registry, targets, targetFiles, roots };
+  } finally {
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+/** Expands files and directories into proto paths relative to the import root containing them. */
+function collectTargets(cwd: string, inputs: string[], roots: string[]): TargetFile[] {
+  const found = new Map<string, TargetFile>();
+  for (const input of inputs) {
+    const given = path.resolve(cwd, input);
+    if (!fs.existsSync(given)) throw new UsageError(`${input}: no such file or directory`);
+    const abs = fs.realpathSync(given);
+    const files = fs.statSync(abs).isDirectory() ? listProtos(abs) : [abs];
+    if (!fs.statSync(abs).isDirectory() && !abs.endsWith('.proto')) throw new UsageError(`${input}: not a .proto file`);
+    for (const file of files) {
+      const root = roots
+        .filter((r) => file.startsWith(r + path.sep))
+        .sort((a, b) => b.length - a.length)[0];
+      if (!root) {
+        throw new UsageError(
+          `${path.relative(cwd, file)}: not under any import root (${roots.map((r) => path.relative(cwd, r) || '.').join(', ')}); pass -I <dir>`,
+        );
+      }
+      const protoPath = path.relative(root, file).split(path.sep).join('/');
+      found.set(protoPath, { protoPath, root });
+    }
+  }
+  return [...found.values()];
+}
+
+function listProtos(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listProtos(p));
+    else if (entry.name.endsWith('.proto')) out.push(p);
+  }
+  return out.sort();
+}
+
+/** buf prints `module/path.proto:line:col:message`; turn the module prefix back into the user's path. */
+function parseBufDiagnostics(stderr: string, modules: { name: string; root: string }[], cwd: string): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^([^:\s][^:]*\.proto):(\d+):(\d+):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const [, bufPath, lineNo, col, message] = m as unknown as [string, string, string, string, string];
+    const [moduleName, ...rest] = bufPath.split('/');
+    const module = modules.find((d) => d.name === moduleName);
+    const file = module ? path.relative(cwd, path.join(module.root, ...rest)) : bufPath;
+    diagnostics.push({ file, line: Number(lineNo), column: Number(col), message: message.trim() });
+  }
+  return diagnostics;
+}
