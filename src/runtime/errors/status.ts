@@ -1,0 +1,124 @@
+// google.rpc.Status with a google.rpc.ErrorInfo detail: how a ServiceError's
+// reason and metadata cross gRPC (the `grpc-status-details-bin` trailer).
+// Encoded by hand with the protobuf wire helpers: three tiny messages do not
+// justify generated code inside the runtime.
+
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { grpcToHttpCode, httpToGrpcCode } from './codes.js';
+import { newError, type ServiceError } from './errors.js';
+
+export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+
+export interface ErrorInfo {
+  reason: string;
+  domain: string;
+  metadata: Record<string, string>;
+}
+
+export interface RpcStatus {
+  code: number;
+  message: string;
+  errorInfo?: ErrorInfo;
+}
+
+export function encodeStatus(status: RpcStatus): Uint8Array {
+  const w = new BinaryWriter();
+  if (status.code !== 0) w.tag(1, WireType.Varint).int32(status.code);
+  if (status.message) w.tag(2, WireType.LengthDelimited).string(status.message);
+  if (status.errorInfo) {
+    // details: repeated google.protobuf.Any { type_url = 1; value = 2; }
+    w.tag(3, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.LengthDelimited).string(ERROR_INFO_TYPE_URL);
+    w.tag(2, WireType.LengthDelimited).bytes(encodeErrorInfo(status.errorInfo));
+    w.join();
+  }
+  return w.finish();
+}
+
+function encodeErrorInfo(info: ErrorInfo): Uint8Array {
+  const w = new BinaryWriter();
+  if (info.reason) w.tag(1, WireType.LengthDelimited).string(info.reason);
+  if (info.domain) w.tag(2, WireType.LengthDelimited).string(info.domain);
+  for (const [key, value] of Object.entries(info.metadata)) {
+    w.tag(3, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.LengthDelimited).string(key);
+    w.tag(2, WireType.LengthDelimited).string(value);
+    w.join();
+  }
+  return w.finish();
+}
+
+/** Decodes a Status; unknown detail types are skipped. Throws on malformed bytes. */
+export function decodeStatus(bytes: Uint8Array): RpcStatus {
+  const r = new BinaryReader(bytes);
+  const status: RpcStatus = { code: 0, message: '' };
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field === 1 && wire === WireType.Varint) status.code = r.int32();
+    else if (field === 2 && wire === WireType.LengthDelimited) status.message = r.string();
+    else if (field === 3 && wire === WireType.LengthDelimited) {
+      const any = new BinaryReader(r.bytes());
+      let typeUrl = '';
+      let value: Uint8Array | undefined;
+      while (any.pos < any.len) {
+        const [f, t] = any.tag();
+        if (f === 1 && t === WireType.LengthDelimited) typeUrl = any.string();
+        else if (f === 2 && t === WireType.LengthDelimited) value = any.bytes();
+        else any.skip(t, f);
+      }
+      if (typeUrl === ERROR_INFO_TYPE_URL && value) status.errorInfo = decodeErrorInfo(value);
+    } else r.skip(wire, field);
+  }
+  return status;
+}
+
+function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
+  const r = new BinaryReader(bytes);
+  const info: ErrorInfo = { reason: '', domain: '', metadata: {} };
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field === 1 && wire === WireType.LengthDelimited) info.reason = r.string();
+    else if (field === 2 && wire === WireType.LengthDelimited) info.domain = r.string();
+    else if (field === 3 && wire === WireType.LengthDelimited) {
+      const entry = new BinaryReader(r.bytes());
+      let key = '';
+      let value = '';
+      while (entry.pos < entry.len) {
+        const [f, t] = entry.tag();
+        if (f === 1) key = entry.string();
+        else if (f === 2) value = entry.string();
+        else entry.skip(t, f);
+      }
+      info.metadata[key] = value;
+    } else r.skip(wire, field);
+  }
+  return info;
+}
+
+/** A ServiceError as a gRPC status: mapped code, message, ErrorInfo with reason and metadata. */
+export function toRpcStatus(err: ServiceError, domain = ''): RpcStatus {
+  return {
+    code: httpToGrpcCode(err.code),
+    message: err.message,
+    errorInfo: { reason: err.reason, domain, metadata: err.metadata },
+  };
+}
+
+/**
+ * Rebuilds the ServiceError from a gRPC status. The HTTP code comes from the
+ * gRPC code (as Kratos does), reason and metadata from the ErrorInfo if present.
+ */
+export function fromRpcStatus(code: number, message: string, details?: Uint8Array): ServiceError {
+  let info: ErrorInfo | undefined;
+  if (details && details.length > 0) {
+    try {
+      const status = decodeStatus(details);
+      info = status.errorInfo;
+      if (status.message) message = status.message;
+    } catch {
+      // Corrupt details: keep the plain status rather than failing the caller twice.
+    }
+  }
+  return newError(grpcToHttpCode(code), info?.reason ?? '', message, info?.metadata ?? {});
+}

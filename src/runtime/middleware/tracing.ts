@@ -1,0 +1,79 @@
+// Server and client spans named after the operation, following the OpenTelemetry
+// semantic conventions for HTTP and RPC; W3C trace context and baggage travel in
+// the transport headers, so a call across services stays one trace.
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { httpToGrpcCode } from '../errors/codes.js';
+import { fromError } from '../errors/errors.js';
+import type { Context, HttpTransport, Middleware } from '../transport/context.js';
+import { headerGetter, headerSetter } from './propagation.js';
+
+const TRACER = 'tsk';
+
+export function tracingServer(): Middleware {
+  return (next) => async (ctx, req) => {
+    const parent = propagation.extract(context.active(), ctx.transport.requestHeader, headerGetter);
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER, attributes: startAttributes(ctx, true) }, parent);
+    return finish(span, () => context.with(trace.setSpan(parent, span), () => next(ctx, req)), ctx);
+  };
+}
+
+export function tracingClient(): Middleware {
+  return (next) => async (ctx, req) => {
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT, attributes: startAttributes(ctx, false) });
+    const spanContext = trace.setSpan(context.active(), span);
+    propagation.inject(spanContext, ctx.transport.requestHeader, headerSetter);
+    return finish(span, () => context.with(spanContext, () => next(ctx, req)), ctx);
+  };
+}
+
+async function finish<T>(span: Span, run: () => Promise<T>, ctx: Context): Promise<T> {
+  try {
+    const result = await run();
+    if (span.isRecording()) span.setAttributes(endAttributes(ctx, 200));
+    return result;
+  } catch (err) {
+    if (span.isRecording()) {
+      const e = fromError(err);
+      span.setAttributes({ ...endAttributes(ctx, e.code), 'error.type': e.reason || String(e.code) });
+      span.recordException(err instanceof Error ? err : new Error(String(err)));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+    }
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+function startAttributes(ctx: Context, server: boolean): Attributes {
+  const [service = '', method = ''] = ctx.transport.operation.replace(/^\//, '').split('/');
+  const attrs: Attributes = {};
+  if (ctx.transport.kind === 'grpc') {
+    attrs['rpc.system'] = 'grpc';
+    attrs['rpc.service'] = service;
+    attrs['rpc.method'] = method;
+  } else if (server) {
+    const t = ctx.transport as HttpTransport;
+    attrs['http.request.method'] = t.method;
+    attrs['http.route'] = t.pathTemplate;
+    attrs['url.path'] = t.url.split('?')[0];
+  } else {
+    attrs['rpc.service'] = service;
+    attrs['rpc.method'] = method;
+  }
+  if (ctx.transport.endpoint) {
+    try {
+      const url = new URL(ctx.transport.endpoint.includes('://') ? ctx.transport.endpoint : `x://${ctx.transport.endpoint}`);
+      attrs['server.address'] = url.hostname;
+      if (url.port) attrs['server.port'] = Number(url.port);
+    } catch {
+      // an endpoint we cannot parse is simply not recorded
+    }
+  }
+  return attrs;
+}
+
+function endAttributes(ctx: Context, code: number): Attributes {
+  return ctx.transport.kind === 'grpc'
+    ? { 'rpc.grpc.status_code': code === 200 ? 0 : httpToGrpcCode(code) }
+    : { 'http.response.status_code': code };
+}

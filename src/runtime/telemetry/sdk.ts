@@ -1,0 +1,117 @@
+// OpenTelemetry setup for a service: resource, OTLP trace (and optional metric)
+// export, a parent-based ratio sampler, and a Prometheus reader served on /metrics.
+// The standard OTEL_* variables win over config, so platform settings (the
+// collector address in Kubernetes) need no config change.
+
+import { NodeSDK, metrics, resources, tracing } from '@opentelemetry/sdk-node';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter as OTLPTraceExporterGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
+
+export interface TelemetryOptions {
+  serviceName: string;
+  serviceVersion: string;
+  instanceId: string;
+  /** deployment.environment.name, e.g. "production". */
+  environment?: string;
+  otlp?: {
+    /** Collector address; `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it. Empty: no trace export. */
+    endpoint?: string;
+    /** Default grpc (port 4317); `http/protobuf` uses 4318. `OTEL_EXPORTER_OTLP_PROTOCOL` overrides it. */
+    protocol?: 'grpc' | 'http/protobuf';
+    /** Also push metrics over OTLP (besides the /metrics scrape endpoint). */
+    metrics?: boolean;
+    /** Metric push interval; default 60 s. */
+    metricIntervalMs?: number;
+  };
+  /** Share of new traces sampled (parent decision wins); default 1. `OTEL_TRACES_SAMPLER(_ARG)` overrides it. */
+  samplingRatio?: number;
+  /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048. */
+  maxQueueSize?: number;
+}
+
+export interface Telemetry {
+  /** Serves the Prometheus text exposition; mount it on GET /metrics. */
+  metricsHandler(request: IncomingMessage, response: ServerResponse): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function setupTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  // Export failures (collector down) are reported once per kind by the SDK; keep them off stdout noise.
+  diag.setLogger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.NONE);
+
+  const env = process.env;
+  const endpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? options.otlp?.endpoint;
+  const protocol = (env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? options.otlp?.protocol ?? 'grpc') as string;
+
+  const resource = resources.resourceFromAttributes({
+    'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName,
+    'service.version': options.serviceVersion,
+    'service.instance.id': options.instanceId,
+    'host.name': hostname(),
+    'process.pid': process.pid,
+    'process.runtime.name': 'nodejs',
+    'process.runtime.version': process.versions.node,
+    ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
+  }).merge(resources.detectResources({ detectors: [resources.envDetector] }));
+
+  const spanProcessors: tracing.SpanProcessor[] = [];
+  if (endpoint) {
+    const exporter = protocol === 'grpc'
+      ? new OTLPTraceExporterGrpc({ url: endpoint })
+      : new OTLPTraceExporterProto({ url: joinPath(endpoint, '/v1/traces') });
+    spanProcessors.push(new tracing.BatchSpanProcessor(exporter, {
+      maxQueueSize: options.maxQueueSize ?? 2048,
+      maxExportBatchSize: 512,
+      scheduledDelayMillis: 1000,
+      exportTimeoutMillis: 10_000,
+    }));
+  }
+
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true } as ConstructorParameters<typeof PrometheusExporter>[0]);
+  const metricReaders: metrics.IMetricReader[] = [prometheus];
+  if (endpoint && options.otlp?.metrics) {
+    const exporter = protocol === 'grpc'
+      ? new OTLPMetricExporterGrpc({ url: endpoint })
+      : new OTLPMetricExporterProto({ url: joinPath(endpoint, '/v1/metrics') });
+    metricReaders.push(new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000 }));
+  }
+
+  const sampler = env['OTEL_TRACES_SAMPLER']
+    ? undefined // the SDK reads OTEL_TRACES_SAMPLER / _ARG itself
+    : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(options.samplingRatio ?? 1) });
+
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    spanProcessors,
+    metricReaders,
+    ...(sampler ? { sampler } : {}),
+    instrumentations: [],
+    // Views bucket the duration histogram for request latencies (seconds), as Kratos's metrics do.
+    views: [{
+      instrumentName: '*_requests_seconds',
+      aggregation: { type: metrics.AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] } },
+    }],
+  });
+  sdk.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    metricsHandler: (request, response) => prometheus.getMetricsRequestHandler(request, response),
+    forceFlush: async () => {
+      await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
+    },
+    shutdown: () => (stopped ??= sdk.shutdown().catch(() => {})),
+  };
+}
+
+function joinPath(endpoint: string, path: string): string {
+  return endpoint.endsWith(path) ? endpoint : endpoint.replace(/\/$/, '') + path;
+}

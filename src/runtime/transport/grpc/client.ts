@@ -1,0 +1,122 @@
+// The gRPC client generated `*GRPCClient` classes call. Unary calls run through
+// the client middleware chain; headers the chain sets (trace context) go out as
+// metadata; a failed call comes back as the ServiceError the server raised.
+// `discovery:///name` targets keep one channel per live endpoint and rotate
+// calls over them round-robin, following the registry as instances come and go.
+
+import * as grpc from '@grpc/grpc-js';
+import { gatewayTimeout, newError, type ServiceError } from '../../errors/errors.js';
+import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
+import type { Discovery } from '../../registry/registry.js';
+import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
+import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { toMetadata } from './metadata.js';
+
+export interface GrpcClientOptions {
+  /** `host:port` or `discovery:///service-name`. */
+  target: string;
+  discovery?: Discovery;
+  middleware?: Middleware[];
+  /** Default per-call deadline; 0 disables it. Default 2000 ms. */
+  timeoutMs?: number;
+  channelOptions?: grpc.ChannelOptions;
+}
+
+export interface CallOptions {
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class GrpcClientConn {
+  private readonly clients = new Map<string, grpc.Client>();
+  private readonly middleware: Middleware;
+  private readonly timeoutMs: number;
+  private target?: Promise<DiscoveryTarget>;
+
+  constructor(private readonly options: GrpcClientOptions) {
+    if (discoveryServiceName(options.target) !== undefined && !options.discovery) {
+      throw new Error(`target ${options.target} needs a discovery (registry) option`);
+    }
+    this.middleware = chain(...(options.middleware ?? []));
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
+
+  async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    const address = await this.address();
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    const transport: Transport = {
+      kind: 'grpc',
+      endpoint: address,
+      operation: method.path,
+      requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
+      replyHeader: new HeaderMap(),
+    };
+    const ctx: Context = { transport, signal: options.signal ?? new AbortController().signal, deadline, values: new Map() };
+    const send: Handler = (ctx, req) => this.send(ctx, address, method as grpc.MethodDefinition<unknown, unknown>, req);
+    return (await this.middleware(send)(ctx, request)) as Res;
+  }
+
+  private send(ctx: Context, address: string, method: grpc.MethodDefinition<unknown, unknown>, request: unknown): Promise<unknown> {
+    const client = this.client(address);
+    return new Promise((resolve, reject) => {
+      const call = client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        toMetadata(ctx.transport.requestHeader),
+        ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
+        (err, response) => (err ? reject(fromGrpcError(err)) : resolve(response)),
+      );
+      call.on('metadata', (md) => {
+        for (const [key, value] of Object.entries(md.getMap())) if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
+      });
+      if (ctx.signal.aborted) call.cancel();
+      else ctx.signal.addEventListener('abort', () => call.cancel(), { once: true });
+    });
+  }
+
+  private async address(): Promise<string> {
+    if (discoveryServiceName(this.options.target) === undefined) return this.options.target;
+    this.target ??= DiscoveryTarget.open(this.options.discovery!, this.options.target, 'grpc').then((t) => {
+      // Close channels to endpoints that left the registry.
+      t.onChange((live) => {
+        for (const [address, client] of this.clients) if (!live.includes(address)) {
+          client.close();
+          this.clients.delete(address);
+        }
+      });
+      return t;
+    });
+    return (await this.target).pick();
+  }
+
+  private client(address: string): grpc.Client {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), this.options.channelOptions);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+    if (this.target) await (await this.target).close();
+  }
+}
+
+/** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
+export function fromGrpcError(err: grpc.ServiceError): ServiceError {
+  if (err.code === grpc.status.DEADLINE_EXCEEDED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
+    return gatewayTimeout('TIMEOUT', err.details || 'deadline exceeded');
+  }
+  if (err.code === grpc.status.CANCELLED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
+    return newError(499, 'CANCELLED', err.details || 'call cancelled');
+  }
+  const details = err.metadata?.get(STATUS_DETAILS_KEY)[0];
+  return fromRpcStatus(err.code, err.details ?? err.message, details instanceof Buffer ? details : undefined);
+}

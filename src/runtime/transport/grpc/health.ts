@@ -1,0 +1,101 @@
+// The standard gRPC health service (grpc.health.v1.Health), so Kubernetes gRPC
+// probes, grpc_health_probe and load balancers can ask whether we serve.
+// Messages are encoded by hand: each has a single field.
+
+import { status, type ServiceDefinition, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+
+export const ServingStatus = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const;
+export type ServingStatus = (typeof ServingStatus)[keyof typeof ServingStatus];
+
+interface HealthCheckRequest {
+  service: string;
+}
+interface HealthCheckResponse {
+  status: ServingStatus;
+}
+
+function decodeRequest(bytes: Buffer): HealthCheckRequest {
+  const r = new BinaryReader(bytes);
+  let service = '';
+  while (r.pos < r.len) {
+    const [f, t] = r.tag();
+    if (f === 1 && t === WireType.LengthDelimited) service = r.string();
+    else r.skip(t, f);
+  }
+  return { service };
+}
+
+function encodeResponse(res: HealthCheckResponse): Buffer {
+  const w = new BinaryWriter();
+  if (res.status !== 0) w.tag(1, WireType.Varint).int32(res.status);
+  return Buffer.from(w.finish());
+}
+
+function decodeResponse(bytes: Buffer): HealthCheckResponse {
+  const r = new BinaryReader(bytes);
+  let value = 0;
+  while (r.pos < r.len) {
+    const [f, t] = r.tag();
+    if (f === 1 && t === WireType.Varint) value = r.int32();
+    else r.skip(t, f);
+  }
+  return { status: value as ServingStatus };
+}
+
+function encodeRequest(req: HealthCheckRequest): Buffer {
+  const w = new BinaryWriter();
+  if (req.service) w.tag(1, WireType.LengthDelimited).string(req.service);
+  return Buffer.from(w.finish());
+}
+
+export const HealthDefinition = {
+  check: {
+    path: '/grpc.health.v1.Health/Check',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: encodeRequest,
+    requestDeserialize: decodeRequest,
+    responseSerialize: encodeResponse,
+    responseDeserialize: decodeResponse,
+  },
+  watch: {
+    path: '/grpc.health.v1.Health/Watch',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: encodeRequest,
+    requestDeserialize: decodeRequest,
+    responseSerialize: encodeResponse,
+    responseDeserialize: decodeResponse,
+  },
+} satisfies ServiceDefinition;
+
+/**
+ * Answers for the whole server ("") and for each registered service name.
+ * `isServing` is read on every call, so readiness changes show at once.
+ */
+export function healthImplementation(isServing: () => boolean, services: () => Set<string>) {
+  const statusOf = (service: string): ServingStatus | undefined => {
+    if (service !== '' && !services().has(service)) return undefined;
+    return isServing() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+  };
+  return {
+    check(call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) {
+      const s = statusOf(call.request.service);
+      if (s === undefined) return callback({ code: status.NOT_FOUND, details: `unknown service ${call.request.service}` });
+      callback(null, { status: s });
+    },
+    watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) {
+      // Sends the current status, then any change, until the caller hangs up.
+      let last: ServingStatus | undefined;
+      const tick = () => {
+        const s = statusOf(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN;
+        if (s !== last) call.write({ status: (last = s) });
+      };
+      tick();
+      const timer = setInterval(tick, 1000);
+      call.on('cancelled', () => clearInterval(timer));
+      call.on('close', () => clearInterval(timer));
+    },
+  };
+}

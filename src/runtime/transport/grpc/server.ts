@@ -1,0 +1,173 @@
+// The gRPC server on @grpc/grpc-js. Unary methods run through the same middleware
+// chain and context as HTTP; errors leave as mapped status codes with ErrorInfo
+// details. Health and (optionally) reflection services are registered for free.
+
+import * as grpc from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
+import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
+import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
+import type { Server } from '../server.js';
+import { healthImplementation, HealthDefinition } from './health.js';
+import { MetadataHeader, toMetadata } from './metadata.js';
+
+export interface GrpcServerOptions {
+  /** Listen address, `host:port`; default `0.0.0.0:9000`. Port 0 picks a free port. */
+  address?: string;
+  middleware?: Middleware[];
+  /** Server-side deadline for each call (the caller's deadline wins if sooner); 0 disables. Default 1000 ms. */
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Feeds grpc.health.v1; default: serving while started. */
+  health?: { isServing: () => boolean };
+  /** A FileDescriptorSet (`buf build -o`) to serve through server reflection. */
+  reflection?: { descriptorSetPath: string };
+  /** Error domain written into ErrorInfo, usually the service name. */
+  errorDomain?: string;
+}
+
+export class GrpcServer implements Server {
+  private readonly server = new grpc.Server();
+  private readonly middleware: Middleware;
+  private readonly timeoutMs: number;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly services = new Set<string>();
+  private boundPort?: number;
+  private advertised = '';
+  private serving = false;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly options: GrpcServerOptions = {}) {
+    const { host, port } = parseAddress(options.address ?? '0.0.0.0:9000');
+    this.host = host;
+    this.port = port;
+    this.timeoutMs = options.timeoutMs ?? 1000;
+    this.middleware = chain(...(options.middleware ?? []));
+    const isServing = options.health?.isServing ?? (() => this.serving);
+    this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
+    if (options.reflection) {
+      const definition = loadFileDescriptorSetFromBuffer(readFileSync(options.reflection.descriptorSetPath));
+      new ReflectionService(definition).addToServer(this.server);
+    }
+  }
+
+  /**
+   * Registers a service: `definition` is ts-proto's `XxxService` const, `impl`
+   * has a `(ctx, request) => Promise<response>` function per unary method key.
+   * Streaming methods are passed to grpc-js untouched (no middleware).
+   */
+  register(definition: grpc.ServiceDefinition, impl: object): void {
+    const handlers: grpc.UntypedServiceImplementation = {};
+    const methods = impl as Record<string, unknown>;
+    for (const [key, method] of Object.entries(definition)) {
+      const fn = methods[key];
+      if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
+      if (method.requestStream || method.responseStream) {
+        handlers[key] = fn.bind(impl) as grpc.UntypedHandleCall;
+        continue;
+      }
+      const handler = this.middleware(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
+      handlers[key] = this.unary(method.path, handler);
+      this.services.add(method.path.split('/')[1]!);
+    }
+    this.server.addService(definition, handlers);
+  }
+
+  private unary(operation: string, handler: Handler): grpc.handleUnaryCall<unknown, unknown> {
+    return (call, callback) => {
+      const controller = new AbortController();
+      const callerDeadline = toEpochMs(call.getDeadline());
+      const ownDeadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : Infinity;
+      const deadline = Math.min(callerDeadline, ownDeadline);
+      const transport: Transport = {
+        kind: 'grpc',
+        endpoint: this.advertised,
+        operation,
+        requestHeader: new MetadataHeader(call.metadata),
+        replyHeader: new HeaderMap(),
+      };
+      const ctx: Context = { transport, signal: controller.signal, deadline: Number.isFinite(deadline) ? deadline : undefined, values: new Map() };
+      call.once('cancelled', () => controller.abort(newError(499, 'CANCELLED', 'the caller cancelled the call')));
+
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = (err: unknown, response?: unknown) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        if (transport.replyHeader.keys().length > 0) call.sendMetadata(toMetadata(transport.replyHeader));
+        if (err === undefined) return callback(null, response);
+        callback(this.toGrpcError(err));
+      };
+      if (Number.isFinite(deadline)) {
+        timer = setTimeout(() => {
+          const err = gatewayTimeout('TIMEOUT', 'request exceeded its deadline');
+          controller.abort(err);
+          finish(err);
+        }, Math.max(0, deadline - Date.now()));
+      }
+      handler(ctx, call.request).then((res) => finish(undefined, res), (err) => finish(err ?? new Error('rejected')));
+    };
+  }
+
+  private toGrpcError(err: unknown): Partial<grpc.StatusObject> {
+    const serviceError: ServiceError = isServiceError(err) ? fromError(err) : this.unknown(err);
+    const status = toRpcStatus(serviceError, this.options.errorDomain);
+    const trailer = new grpc.Metadata();
+    trailer.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(status)));
+    return { code: status.code, details: status.message, metadata: trailer };
+  }
+
+  private unknown(err: unknown): ServiceError {
+    this.options.logger?.error({ err }, 'unhandled error in gRPC handler');
+    return newError(500, 'UNKNOWN', 'internal server error');
+  }
+
+  async start(): Promise<void> {
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(formatHostPort(this.host, this.port), grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
+    });
+    this.advertised = `grpc://${formatHostPort(advertisedHost(this.host), this.boundPort)}`;
+    this.serving = true;
+    this.options.logger?.info({ endpoint: this.endpoint() }, 'grpc server listening');
+  }
+
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve) => {
+      this.serving = false;
+      if (this.boundPort === undefined) return resolve();
+      const timer = setTimeout(() => {
+        // Calls outlived the drain window: cancel them.
+        this.server.forceShutdown();
+        resolve();
+      }, options.timeoutMs ?? 10_000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.stopping;
+  }
+
+  endpoint(): string {
+    if (this.boundPort === undefined) throw new Error('grpc server is not listening yet');
+    return this.advertised;
+  }
+
+  get listenPort(): number | undefined {
+    return this.boundPort;
+  }
+
+}
+
+function toEpochMs(deadline: grpc.Deadline): number {
+  if (deadline instanceof Date) return deadline.getTime();
+  return deadline;
+}

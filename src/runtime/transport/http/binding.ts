@@ -1,0 +1,275 @@
+// Turns an HTTP request (path variables, query string, JSON body) into a request
+// message, and a request message back into path/query/body on the client side.
+// Values are first assembled as proto3 JSON, then handed to the message type's
+// fromJSON, so ts-proto stays the single authority on message shapes.
+
+import { badRequest, isServiceError } from '../../errors/errors.js';
+import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
+import { expandTemplate, matchTemplate, parseTemplate, type PathTemplate } from './template.js';
+
+type Json = Record<string, unknown>;
+
+/** A route with its template parsed and its field paths resolved once, at registration. */
+export interface CompiledRoute<Req = unknown, Res = unknown> {
+  route: HttpRoute<Req, Res>;
+  template: PathTemplate;
+  /** Resolved fields for each template variable. */
+  variableFields: FieldSchema[][];
+  /** Top-level JSON names of fields bound by path or body; never read from the query. */
+  boundTopLevel: Set<string>;
+  bodyField?: FieldSchema;
+  responseBodyField?: FieldSchema;
+}
+
+export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRoute<Req, Res> {
+  const template = parseTemplate(route.path);
+  const variableFields = template.variables.map((path) => resolveFieldPath(route.requestSchema, path, route.path));
+  const boundTopLevel = new Set(variableFields.map((fields) => fields[0]!.jsonName));
+  let bodyField: FieldSchema | undefined;
+  if (route.body !== undefined && route.body !== '*') {
+    bodyField = resolveFieldPath(route.requestSchema, [route.body], route.path)[0];
+    boundTopLevel.add(bodyField!.jsonName);
+  }
+  const responseBodyField = route.responseBody
+    ? resolveFieldPath(route.responseSchema, [route.responseBody], route.path)[0]
+    : undefined;
+  return { route, template, variableFields, boundTopLevel, bodyField, responseBodyField };
+}
+
+function resolveFieldPath(schema: MessageSchema, path: string[], where: string): FieldSchema[] {
+  const out: FieldSchema[] = [];
+  let current: MessageSchema | undefined = schema;
+  for (const name of path) {
+    const field: FieldSchema | undefined = current?.fields.find((f) => f.name === name || f.jsonName === name);
+    if (!field) throw new Error(`route ${where}: ${schema.typeName} has no field "${path.join('.')}"`);
+    out.push(field);
+    current = field.kind === 'message' ? field.schema() : undefined;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- server side
+
+/** Path variables from a successful match, query string and parsed body -> request message. */
+export function bindRequest<Req>(
+  compiled: CompiledRoute<Req>,
+  pathValues: string[],
+  query: URLSearchParams | undefined,
+  body: unknown,
+): Req {
+  const { route } = compiled;
+  let json: Json = {};
+  if (route.body === '*') {
+    if (body !== undefined && body !== null) {
+      if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('CODEC', 'request body must be a JSON object');
+      json = { ...(body as Json) };
+    }
+  } else if (compiled.bodyField && body !== undefined) {
+    json[compiled.bodyField.jsonName] = body;
+  }
+  compiled.variableFields.forEach((fields, i) => setPath(json, fields, pathValues[i]!, true));
+  if (query) bindQuery(json, route.requestSchema, query, compiled.boundTopLevel);
+  try {
+    return route.request.fromJSON(json);
+  } catch (err) {
+    throw badRequest('CODEC', `invalid request: ${(err as Error).message}`);
+  }
+}
+
+function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: Set<string>): void {
+  for (const key of new Set(query.keys())) {
+    const fields = tryResolve(schema, key.split('.'));
+    // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
+    if (!fields || bound.has(fields[0]!.jsonName)) continue;
+    for (const value of query.getAll(key)) setPath(json, fields, value, false);
+  }
+}
+
+function tryResolve(schema: MessageSchema, path: string[]): FieldSchema[] | undefined {
+  try {
+    return resolveFieldPath(schema, path, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sets a string value at a resolved field path inside a proto3 JSON object, converting it by field kind. */
+function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boolean): void {
+  let target = json;
+  for (let i = 0; i < fields.length - 1; i++) {
+    const f = fields[i]!;
+    if (f.repeated || f.kind !== 'message') throw badRequest('CODEC', `field "${f.name}" cannot hold nested values`);
+    const next = target[f.jsonName];
+    if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
+    else target = target[f.jsonName] = {};
+  }
+  const leaf = fields[fields.length - 1]!;
+  const value = convertString(leaf, raw);
+  if (leaf.repeated && !fromPath) {
+    const list = Array.isArray(target[leaf.jsonName]) ? (target[leaf.jsonName] as unknown[]) : [];
+    list.push(value);
+    target[leaf.jsonName] = list;
+  } else if (leaf.repeated) {
+    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part));
+  } else {
+    target[leaf.jsonName] = value;
+  }
+}
+
+const INTEGER = /^-?\d+$/;
+const UNSIGNED = /^\d+$/;
+
+/** Converts one string from a path or query into the proto3 JSON value of the field, or throws 400. */
+export function convertString(field: FieldSchema, raw: string): unknown {
+  const fail = (what: string) => badRequest('CODEC', `field "${field.name}": ${JSON.stringify(raw)} is not ${what}`);
+  switch (field.kind) {
+    case 'scalar':
+      return convertScalar(field.scalar, raw, fail);
+    case 'enum': {
+      if (raw in field.values) return raw;
+      if (INTEGER.test(raw)) {
+        const n = Number(raw);
+        const name = Object.keys(field.values).find((k) => field.values[k] === n);
+        if (name !== undefined) return name;
+      }
+      throw fail(`a value of ${field.enumName}`);
+    }
+    case 'message': {
+      const wrapped = WRAPPERS[field.typeName];
+      if (wrapped) return convertScalar(wrapped, raw, fail);
+      if (STRING_FORM_WKT.has(field.typeName)) return raw;
+      throw fail('allowed here (messages cannot be bound from a string)');
+    }
+    case 'map':
+      throw fail('allowed here (maps cannot be bound from a string)');
+  }
+}
+
+function convertScalar(kind: ScalarKind, raw: string, fail: (what: string) => Error): unknown {
+  switch (kind) {
+    case 'string':
+    case 'bytes':
+      return raw;
+    case 'bool':
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw fail('a bool');
+    case 'int64':
+    case 'sint64':
+    case 'sfixed64':
+      if (!INTEGER.test(raw)) throw fail('an integer');
+      return raw; // kept as a string: int64 must not lose precision in a JS number
+    case 'uint64':
+    case 'fixed64':
+      if (!UNSIGNED.test(raw)) throw fail('an unsigned integer');
+      return raw;
+    case 'int32':
+    case 'sint32':
+    case 'sfixed32': {
+      const n = Number(raw);
+      if (!INTEGER.test(raw) || n < -2147483648 || n > 2147483647) throw fail('a 32-bit integer');
+      return n;
+    }
+    case 'uint32':
+    case 'fixed32': {
+      const n = Number(raw);
+      if (!UNSIGNED.test(raw) || n > 4294967295) throw fail('an unsigned 32-bit integer');
+      return n;
+    }
+    case 'double':
+    case 'float': {
+      if (raw === 'NaN' || raw === 'Infinity' || raw === '-Infinity') return raw;
+      const n = Number(raw);
+      if (raw.trim() === '' || Number.isNaN(n)) throw fail('a number');
+      return n;
+    }
+  }
+}
+
+const WRAPPERS: Record<string, ScalarKind> = {
+  'google.protobuf.StringValue': 'string',
+  'google.protobuf.BytesValue': 'bytes',
+  'google.protobuf.BoolValue': 'bool',
+  'google.protobuf.Int32Value': 'int32',
+  'google.protobuf.UInt32Value': 'uint32',
+  'google.protobuf.Int64Value': 'int64',
+  'google.protobuf.UInt64Value': 'uint64',
+  'google.protobuf.FloatValue': 'float',
+  'google.protobuf.DoubleValue': 'double',
+};
+/** Well-known types whose proto3 JSON form is a plain string. */
+const STRING_FORM_WKT = new Set(['google.protobuf.Timestamp', 'google.protobuf.Duration', 'google.protobuf.FieldMask']);
+
+/** The JSON a server writes for a response: the whole message, or only `response_body`. */
+export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, response: Res): unknown {
+  const json = compiled.route.response.toJSON(response) as Json;
+  if (!compiled.responseBodyField) return json;
+  return json[compiled.responseBodyField.jsonName] ?? null;
+}
+
+/** Matches a path against a compiled route; returns variable values or undefined. */
+export function matchRoute(compiled: CompiledRoute, rawPath: string): string[] | undefined {
+  return matchTemplate(compiled.template, rawPath);
+}
+
+// ---------------------------------------------------------------- client side
+
+export interface EncodedRequest {
+  /** Path and query, ready to append to a base URL. */
+  path: string;
+  body?: string;
+}
+
+export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): EncodedRequest {
+  const { route } = compiled;
+  const json = route.request.toJSON(request) as Json;
+  const values = compiled.variableFields.map((fields) => {
+    const value = getPath(json, fields);
+    if (value === undefined || value === null || value === '') {
+      throw badRequest('CODEC', `${route.operation}: path field "${fields.map((f) => f.name).join('.')}" is empty`);
+    }
+    return Array.isArray(value) ? value.map(String).join('/') : String(value);
+  });
+  let path = expandTemplate(compiled.template, values);
+  let body: string | undefined;
+  if (route.body === '*') {
+    const rest = { ...json };
+    for (const fields of compiled.variableFields) if (fields.length === 1) delete rest[fields[0]!.jsonName];
+    body = JSON.stringify(rest);
+  } else if (compiled.bodyField) {
+    body = JSON.stringify(json[compiled.bodyField.jsonName] ?? {});
+  }
+  if (route.body !== '*') {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(json)) {
+      if (!compiled.boundTopLevel.has(key)) appendQuery(query, key, value);
+    }
+    const qs = query.toString();
+    if (qs) path += `?${qs}`;
+  }
+  return { path, body };
+}
+
+function getPath(json: Json, fields: FieldSchema[]): unknown {
+  let value: unknown = json;
+  for (const f of fields) value = (value as Json | undefined)?.[f.jsonName];
+  return value;
+}
+
+function appendQuery(query: URLSearchParams, key: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) for (const v of value) appendQuery(query, key, v);
+  else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) appendQuery(query, `${key}.${k}`, v);
+  else query.append(key, String(value));
+}
+
+/** Rebuilds the full response message from what the server sent. */
+export function decodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, body: unknown): Res {
+  const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : body;
+  try {
+    return compiled.route.response.fromJSON(json ?? {});
+  } catch (err) {
+    if (isServiceError(err)) throw err;
+    throw badRequest('CODEC', `invalid response: ${(err as Error).message}`);
+  }
+}

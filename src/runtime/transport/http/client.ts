@@ -1,0 +1,117 @@
+// The HTTP client generated `*HTTPClient` classes call: encodes a request by its
+// route, runs the client middleware chain, and turns error bodies back into
+// ServiceErrors, so a caller sees the same {code, reason, message, metadata}.
+
+import { fromError, gatewayTimeout, isServiceError, newError, serviceUnavailable, type ServiceError } from '../../errors/errors.js';
+import type { Discovery } from '../../registry/registry.js';
+import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
+import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
+import type { HttpRoute } from './route.js';
+
+export interface HttpClientOptions {
+  /** `http://host:port` (optionally with a path prefix) or `discovery:///service-name`. */
+  target: string;
+  /** Required for `discovery:///` targets. */
+  discovery?: Discovery;
+  middleware?: Middleware[];
+  /** Default per-call timeout; 0 disables it. Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class HttpClient {
+  private readonly compiled = new WeakMap<HttpRoute<any, any>, CompiledRoute<any, any>>();
+  private readonly middleware: Middleware;
+  private readonly timeoutMs: number;
+  private target?: Promise<DiscoveryTarget>;
+
+  constructor(private readonly options: HttpClientOptions) {
+    const name = discoveryServiceName(options.target);
+    if (name !== undefined && !options.discovery) throw new Error(`target ${options.target} needs a discovery (registry) option`);
+    if (name === undefined && !/^https?:\/\//.test(options.target)) throw new Error(`invalid HTTP target "${options.target}": expected http(s)://host:port or discovery:///name`);
+    this.middleware = chain(...(options.middleware ?? []));
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
+
+  async invoke<Req, Res>(route: HttpRoute<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    let compiled = this.compiled.get(route) as CompiledRoute<Req, Res> | undefined;
+    if (!compiled) this.compiled.set(route, (compiled = compileRoute(route)));
+    const base = await this.baseUrl();
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
+    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    const transport: Transport = {
+      kind: 'http',
+      endpoint: base,
+      operation: route.operation,
+      requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
+      replyHeader: new HeaderMap(),
+    };
+    const ctx: Context = { transport, signal, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : undefined, values: new Map() };
+    const send: Handler = async (ctx, req) => this.send(ctx, base, compiled as CompiledRoute, req);
+    return (await this.middleware(send)(ctx, request)) as Res;
+  }
+
+  private async send(ctx: Context, base: string, compiled: CompiledRoute, request: unknown): Promise<unknown> {
+    const { path, body } = encodeRequest(compiled, request);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const key of ctx.transport.requestHeader.keys()) headers[key] = ctx.transport.requestHeader.values(key).join(', ');
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(base + path, { method: compiled.route.method, headers, body, signal: ctx.signal });
+    } catch (err) {
+      throw transportError(err, ctx.signal);
+    }
+    response.headers.forEach((value, key) => ctx.transport.replyHeader.add(key, value));
+    const text = await response.text();
+    if (!response.ok) throw decodeErrorBody(response.status, text);
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw newError(500, 'CODEC', `response from ${compiled.route.operation} is not JSON`);
+    }
+    return decodeResponse(compiled, json);
+  }
+
+  private async baseUrl(): Promise<string> {
+    if (!discoveryServiceName(this.options.target)) return this.options.target.replace(/\/$/, '');
+    this.target ??= DiscoveryTarget.open(this.options.discovery!, this.options.target, 'http');
+    return `http://${(await this.target).pick()}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.target) await (await this.target).close();
+  }
+}
+
+/** An HTTP error response back into the ServiceError the server raised. */
+export function decodeErrorBody(status: number, text: string): ServiceError {
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    if (typeof body['code'] === 'number') {
+      const metadata = typeof body['metadata'] === 'object' && body['metadata'] !== null ? (body['metadata'] as Record<string, string>) : {};
+      return newError(body['code'], String(body['reason'] ?? ''), String(body['message'] ?? ''), metadata);
+    }
+  } catch {
+    // not our error JSON: fall through to a plain status error
+  }
+  return newError(status, '', text.slice(0, 512));
+}
+
+function transportError(err: unknown, signal: AbortSignal): ServiceError {
+  if (isServiceError(err)) return fromError(err);
+  if (signal.aborted) {
+    const why = signal.reason as { name?: string } | undefined;
+    if (why?.name === 'TimeoutError') return gatewayTimeout('TIMEOUT', 'request timed out');
+    return newError(499, 'CANCELLED', 'request was cancelled');
+  }
+  return serviceUnavailable('UNAVAILABLE', `http transport error: ${(err as Error).message}`);
+}

@@ -1,0 +1,148 @@
+// google.api.http path templates: parsing and matching.
+//
+//   Template = "/" Segments [ ":" Verb ]
+//   Segment  = "*" | "**" | LITERAL | "{" FieldPath [ "=" Segments ] "}"
+//
+// A template compiles to a flat list of atoms, each tagged with the variable it feeds,
+// so matching a request path is one left-to-right walk over its segments.
+
+export type Atom =
+  | { kind: 'literal'; value: string; variable?: number }
+  | { kind: 'wildcard'; variable?: number }
+  | { kind: 'deep'; variable?: number };
+
+export interface PathTemplate {
+  source: string;
+  atoms: Atom[];
+  /** Field paths of the variables, in order: `['name']`, `['book', 'id']`. */
+  variables: string[][];
+  verb?: string;
+}
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LITERAL = /^[A-Za-z0-9\-._~%!$&'()+,;=@]+$/;
+
+export function parseTemplate(source: string): PathTemplate {
+  if (!source.startsWith('/')) throw new TemplateError(`path template "${source}" must start with "/"`);
+  let body = source.slice(1);
+  let verb: string | undefined;
+  // The verb is a ":" after the last "/" that is outside braces.
+  const lastSlash = body.lastIndexOf('/');
+  const lastClose = body.lastIndexOf('}');
+  const colon = body.lastIndexOf(':');
+  if (colon > lastSlash && colon > lastClose) {
+    verb = body.slice(colon + 1);
+    body = body.slice(0, colon);
+    if (!LITERAL.test(verb)) throw new TemplateError(`path template "${source}" has an invalid verb ":${verb}"`);
+  }
+  const atoms: Atom[] = [];
+  const variables: string[][] = [];
+  for (const raw of splitTopLevel(body, source)) {
+    if (raw.startsWith('{')) {
+      if (!raw.endsWith('}')) throw new TemplateError(`path template "${source}" has an unclosed variable`);
+      const inner = raw.slice(1, -1);
+      const eq = inner.indexOf('=');
+      const fieldPath = (eq < 0 ? inner : inner.slice(0, eq)).split('.');
+      if (!fieldPath.every((p) => IDENT.test(p))) throw new TemplateError(`path template "${source}" has an invalid variable "{${inner}}"`);
+      const index = variables.length;
+      variables.push(fieldPath);
+      const sub = eq < 0 ? ['*'] : inner.slice(eq + 1).split('/');
+      for (const s of sub) atoms.push(plainAtom(s, source, index));
+    } else {
+      atoms.push(plainAtom(raw, source));
+    }
+  }
+  const deepAt = atoms.findIndex((a) => a.kind === 'deep');
+  if (deepAt >= 0 && deepAt !== atoms.length - 1) throw new TemplateError(`path template "${source}": "**" must be the last segment`);
+  return { source, atoms, variables, verb };
+}
+
+function splitTopLevel(body: string, source: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of body) {
+    if (ch === '{') depth++;
+    if (ch === '}') depth--;
+    if (depth < 0 || depth > 1) throw new TemplateError(`path template "${source}" has unbalanced braces`);
+    if (ch === '/' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  if (depth !== 0) throw new TemplateError(`path template "${source}" has unbalanced braces`);
+  parts.push(current);
+  if (parts.some((p) => p === '')) throw new TemplateError(`path template "${source}" has an empty segment`);
+  return parts;
+}
+
+function plainAtom(segment: string, source: string, variable?: number): Atom {
+  if (segment === '*') return { kind: 'wildcard', variable };
+  if (segment === '**') return { kind: 'deep', variable };
+  if (!LITERAL.test(segment)) throw new TemplateError(`path template "${source}" has an invalid segment "${segment}"`);
+  return { kind: 'literal', value: segment, variable };
+}
+
+/**
+ * Matches a raw URL path (no query) against a template. Returns the decoded
+ * variable values by index, or undefined when it does not match.
+ */
+export function matchTemplate(template: PathTemplate, rawPath: string): string[] | undefined {
+  let path = rawPath;
+  if (template.verb !== undefined) {
+    const suffix = `:${template.verb}`;
+    if (!path.endsWith(suffix)) return undefined;
+    path = path.slice(0, -suffix.length);
+  }
+  if (!path.startsWith('/')) return undefined;
+  const segments = path.slice(1).split('/');
+  const values: string[][] = template.variables.map(() => []);
+  const { atoms } = template;
+  let i = 0;
+  for (let a = 0; a < atoms.length; a++) {
+    const atom = atoms[a]!;
+    if (atom.kind === 'deep') {
+      const rest = segments.slice(i);
+      if (atom.variable !== undefined) values[atom.variable]!.push(...rest);
+      i = segments.length;
+      break;
+    }
+    const seg = segments[i];
+    if (seg === undefined || seg === '') return undefined;
+    if (atom.kind === 'literal' && seg !== atom.value) return undefined;
+    if (atom.variable !== undefined) values[atom.variable]!.push(seg);
+    i++;
+  }
+  if (i !== segments.length) return undefined;
+  try {
+    return values.map((parts) =>
+      parts.length === 1 ? decodeURIComponent(parts[0]!) : parts.map((p) => decodeURIComponent(p)).join('/'),
+    );
+  } catch {
+    return undefined; // malformed percent-encoding never matches
+  }
+}
+
+/** Expands a template with variable values (client side); single-segment values are fully escaped. */
+export function expandTemplate(template: PathTemplate, values: string[]): string {
+  const out: string[] = [];
+  let lastVar = -1;
+  for (const atom of template.atoms) {
+    if (atom.variable === undefined) {
+      if (atom.kind !== 'literal') throw new TemplateError(`cannot expand unnamed wildcard in "${template.source}"`);
+      out.push(atom.value);
+      continue;
+    }
+    if (atom.variable === lastVar) continue; // a multi-segment variable is written once
+    lastVar = atom.variable;
+    const value = values[atom.variable] ?? '';
+    const multi = template.atoms.filter((a) => a.variable === atom.variable).some((a) => a.kind === 'deep') ||
+      template.atoms.filter((a) => a.variable === atom.variable).length > 1;
+    out.push(multi ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value));
+  }
+  return '/' + out.join('/') + (template.verb !== undefined ? `:${template.verb}` : '');
+}
