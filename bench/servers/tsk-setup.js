@@ -11,7 +11,11 @@ export async function serviceChain() {
     serviceVersion: '0.0.0',
     instanceId: `bench-${process.pid}`,
     otlp: { endpoint: process.env.BENCH_OTLP_ENDPOINT, protocol: 'grpc' },
+    // Unset: the runtime's default sampling, as a generated service ships it.
+    ...(process.env.BENCH_SAMPLING_RATIO ? { samplingRatio: Number(process.env.BENCH_SAMPLING_RATIO) } : {}),
   });
   const logger = createLogger({ name: 'bench', level: 'info', destination: '/dev/null' });
-  return { telemetry, logger, middleware: defaultServerMiddleware({ logger }) };
+  const middleware = defaultServerMiddleware({ logger });
+  const only = process.env.BENCH_MIDDLEWARE_COUNT; // diagnosis: keep only the first N middleware
+  return { telemetry, logger, middleware: only ? middleware.slice(0, Number(only)) : middleware };
 }

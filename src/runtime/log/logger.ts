@@ -22,6 +22,6 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: options.destination ?? 1, sync: false }),
+    pino.destination({ dest: options.destination ?? 1, sync: false, minLength: 4096 }),
   );
 }

@@ -4,6 +4,8 @@ import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { fromError } from '../errors/errors.js';
 import type { Middleware } from '../transport/context.js';
+import { OTEL_CONTEXT } from './tracing.js';
+import type { Context as OtelContext } from '@opentelemetry/api';
 
 function logging(logger: Logger, component: 'server' | 'client'): Middleware {
   return (next) => async (ctx, req) => {
@@ -16,7 +18,8 @@ function logging(logger: Logger, component: 'server' | 'client'): Middleware {
       throw err;
     } finally {
       const e = error === undefined ? undefined : fromError(error);
-      const span = trace.getActiveSpan()?.spanContext();
+      const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
+      const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
       const line = {
         kind: component,
         component: ctx.transport.kind,

@@ -23,6 +23,8 @@ export interface GrpcClientOptions {
 }
 
 export interface CallOptions {
+  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
+  parent?: Context;
   headers?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -45,7 +47,10 @@ export class GrpcClientConn {
   async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
     const address = await this.address();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    const own = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    const inherited = options.parent?.deadline;
+    // Deadlines propagate: a call made for a server request never outlives it.
+    const deadline = own === undefined ? inherited : inherited === undefined ? own : Math.min(own, inherited);
     const transport: Transport = {
       kind: 'grpc',
       endpoint: address,
@@ -53,7 +58,7 @@ export class GrpcClientConn {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal: options.signal ?? new AbortController().signal, deadline, values: new Map() };
+    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? new AbortController().signal, deadline, values: new Map(options.parent?.values) };
     const send: Handler = (ctx, req) => this.send(ctx, address, method as grpc.MethodDefinition<unknown, unknown>, req);
     return (await this.middleware(send)(ctx, request)) as Res;
   }

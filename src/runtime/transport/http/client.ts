@@ -20,6 +20,8 @@ export interface HttpClientOptions {
 }
 
 export interface CallOptions {
+  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
+  parent?: Context;
   headers?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -43,8 +45,11 @@ export class HttpClient {
     let compiled = this.compiled.get(route) as CompiledRoute<Req, Res> | undefined;
     if (!compiled) this.compiled.set(route, (compiled = compileRoute(route)));
     const base = await this.baseUrl();
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
+    let timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    // Deadlines propagate: a call made for a server request never outlives it.
+    const inherited = options.parent?.deadline;
+    if (inherited !== undefined) timeoutMs = Math.max(1, timeoutMs > 0 ? Math.min(timeoutMs, inherited - Date.now()) : inherited - Date.now());
+    const signals = [options.signal, options.parent?.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
     const transport: Transport = {
       kind: 'http',
@@ -53,7 +58,7 @@ export class HttpClient {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : undefined, values: new Map() };
+    const ctx: Context = { transport, signal, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : undefined, values: new Map(options.parent?.values) };
     const send: Handler = async (ctx, req) => this.send(ctx, base, compiled as CompiledRoute, req);
     return (await this.middleware(send)(ctx, request)) as Res;
   }

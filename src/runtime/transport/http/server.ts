@@ -119,7 +119,7 @@ export class HttpServer implements Server {
     return this.boundPort;
   }
 
-  private async dispatch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private dispatch(request: FastifyRequest, reply: FastifyReply): FastifyReply | void {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -157,7 +157,6 @@ export class HttpServer implements Server {
       return this.sendError(reply, fromError(err));
     }
 
-    const controller = new AbortController();
     const deadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : undefined;
     const transport: HttpTransport = {
       kind: 'http',
@@ -169,35 +168,40 @@ export class HttpServer implements Server {
       pathTemplate: route.path,
       url,
     };
-    const ctx: Context = { transport, signal: controller.signal, deadline, values: new Map() };
-    const onClose = () => {
-      if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'));
-    };
-    reply.raw.once('close', onClose);
+    const ctx = new CallContext(transport, deadline, reply);
 
+    // The handler and the deadline race through one settle function rather than
+    // Promise.race, which costs an extra promise and closure per request.
+    let settled = false;
     let timer: NodeJS.Timeout | undefined;
-    try {
-      const call = found.handler(ctx, message);
-      const response = deadline === undefined ? await call : await Promise.race([
-        call,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
-            controller.abort(err);
-            reject(err);
-          }, this.timeoutMs);
-        }),
-      ]);
-      copyHeaders(transport.replyHeader, reply);
-      reply.code(200).header('content-type', 'application/json; charset=utf-8');
-      return void reply.send(JSON.stringify(encodeResponse(compiled, response)));
-    } catch (err) {
-      copyHeaders(transport.replyHeader, reply);
-      return this.sendError(reply, isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger));
-    } finally {
+    const settle = (err: unknown, response?: unknown) => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
-      reply.raw.removeListener('close', onClose);
+      ctx.release();
+      copyHeaders(transport.replyHeader, reply);
+      if (err !== undefined) return this.sendError(reply, isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger));
+      let payload: string;
+      try {
+        payload = JSON.stringify(encodeResponse(compiled, response));
+      } catch (encodeErr) {
+        return this.sendError(reply, unknownError(encodeErr, this.options.logger));
+      }
+      reply.code(200).header('content-type', 'application/json; charset=utf-8').send(payload);
+    };
+    if (deadline !== undefined) {
+      timer = setTimeout(() => {
+        const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
+        ctx.abort(err);
+        settle(err);
+      }, this.timeoutMs);
     }
+    try {
+      found.handler(ctx, message).then((res) => settle(undefined, res), (err) => settle(err ?? new Error('rejected')));
+    } catch (err) {
+      settle(err); // a handler that throws synchronously
+    }
+    return reply;
   }
 
   private sendError(reply: FastifyReply, err: ServiceError): void {
@@ -253,5 +257,36 @@ class IncomingHeader implements Header {
   }
   keys(): string[] {
     return Object.keys(this.headers);
+  }
+}
+
+/**
+ * The per-call Context. Its AbortSignal is created on first use: most handlers
+ * never look at it, and watching the socket for every request has a cost.
+ */
+class CallContext implements Context {
+  readonly values = new Map<string | symbol, unknown>();
+  private controller?: AbortController;
+  private onClose?: () => void;
+
+  constructor(readonly transport: HttpTransport, readonly deadline: number | undefined, private readonly reply: FastifyReply) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      this.onClose = () => {
+        if (!this.reply.raw.writableFinished) controller.abort(newError(499, 'CANCELLED', 'client closed the connection'));
+      };
+      this.reply.raw.once('close', this.onClose);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.controller?.abort(reason);
+  }
+
+  release(): void {
+    if (this.onClose) this.reply.raw.removeListener('close', this.onClose);
   }
 }
