@@ -1,0 +1,3 @@
+export async function newProject(): Promise<void> {
+  throw new Error('not yet');
+}

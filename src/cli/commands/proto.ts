@@ -1,0 +1,80 @@
+// `tsk proto add | client | server` and `tsk errors gen`.
+import fs from 'node:fs';
+import path from 'node:path';
+import chalk from 'chalk';
+import { compileProtos } from '../../proto/compile.js';
+import { UsageError } from '../../proto/diagnostics.js';
+import { planClientFiles } from '../../gen/client.js';
+import { checkProtoPath, renderProtoTemplate } from '../../gen/proto-template.js';
+import { renderServerStub, stubFileName } from '../../gen/server-stub.js';
+import { resolveImportRoots } from '../../proto/roots.js';
+import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
+import { findProjectRoot } from '../manifest.js';
+import { printReport } from '../output.js';
+import { writeFiles } from '../writer.js';
+
+export interface ProtoFlags {
+  protoPath?: string[];
+  runtime?: string;
+  force?: boolean;
+}
+
+/** The runtime dir to import from generated files under `root`: the project's internal/pkg, or a flag. */
+function runtimeDirFor(cwd: string, flags: ProtoFlags): (root: string) => string {
+  if (flags.runtime) {
+    const runtime = path.resolve(cwd, flags.runtime);
+    return (root) => path.relative(root, runtime).split(path.sep).join('/');
+  }
+  const project = findProjectRoot(cwd);
+  if (!project) return () => DEFAULT_RUNTIME_DIR;
+  return (root) => path.relative(root, path.join(project, 'internal', 'pkg')).split(path.sep).join('/');
+}
+
+export async function protoClient(inputs: string[], flags: ProtoFlags, only?: ('messages' | 'http' | 'grpc' | 'errors')[]): Promise<void> {
+  const cwd = process.cwd();
+  const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd });
+  const files = await planClientFiles(compiled, { cwd, runtimeFor: runtimeDirFor(cwd, flags), only });
+  const report = writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: findProjectRoot(cwd), force: flags.force });
+  printReport(report, cwd);
+}
+
+export async function errorsGen(inputs: string[], flags: ProtoFlags): Promise<void> {
+  const cwd = process.cwd();
+  const defaults = fs.existsSync(path.join(cwd, 'api')) ? ['api'] : ['.'];
+  await protoClient(inputs.length > 0 ? inputs : defaults, flags, ['errors']);
+}
+
+export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
+  const cwd = process.cwd();
+  const abs = path.resolve(cwd, file);
+  if (fs.existsSync(abs)) throw new UsageError(`${file} already exists; not overwriting it`);
+  const roots = resolveImportRoots(cwd, flags.protoPath);
+  const parent = fs.existsSync(path.dirname(abs)) ? fs.realpathSync(path.dirname(abs)) : path.dirname(abs);
+  const absReal = path.join(parent, path.basename(abs));
+  const root = roots.filter((r) => absReal.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
+  // Under a project, protos live below `api/`: that directory is the import root.
+  const base = root ?? (absReal.includes(`${path.sep}api${path.sep}`) ? absReal.slice(0, absReal.lastIndexOf(`${path.sep}api${path.sep}`) + 4) : cwd);
+  const protoPath = path.relative(base, absReal).split(path.sep).join('/');
+  const problem = checkProtoPath(protoPath);
+  if (problem) throw new UsageError(`${file}: ${problem}`);
+  const report = writeFiles([{ path: absReal, content: renderProtoTemplate({ protoPath }), kind: 'owned' }], { projectRoot: findProjectRoot(cwd) });
+  printReport(report, cwd);
+  console.log(chalk.dim(`next: tsk proto client ${file}`));
+}
+
+export async function protoServer(file: string, flags: ProtoFlags & { target: string }): Promise<void> {
+  const cwd = process.cwd();
+  const compiled = await compileProtos({ inputs: [file], importPaths: flags.protoPath, cwd });
+  const target = compiled.targetFiles[0]!;
+  const services = compiled.targets.flatMap((f) => f.services);
+  if (services.length === 0) throw new UsageError(`${file} defines no service`);
+  const targetDir = path.resolve(cwd, flags.target);
+  const runtimeDir = path.resolve(target.root, runtimeDirFor(cwd, flags)(target.root));
+  const files = services.map((service) => ({
+    path: path.join(targetDir, stubFileName(service)),
+    content: renderServerStub({ service, targetDir, protoRoot: target.root, runtimeDir }),
+    kind: 'owned' as const,
+  }));
+  const report = writeFiles(files, { projectRoot: findProjectRoot(cwd), force: false });
+  printReport(report, cwd);
+}

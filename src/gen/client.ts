@@ -1,0 +1,49 @@
+// `tsk proto client`: everything generated next to the protos, in memory.
+// ts-proto for messages and service definitions, then our http, grpc and errors
+// generators. Nothing touches the disk here; the caller writes the result.
+import path from 'node:path';
+import type { CompiledProtos } from '../proto/compile.js';
+import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
+import { generateErrors } from '../plugins/errors/generate.js';
+import { generateGrpc } from '../plugins/grpc/generate.js';
+import { generateHttp } from '../plugins/http/generate.js';
+import type { GeneratedFile } from '../plugins/types.js';
+import { runTsProto } from './tsproto.js';
+
+export interface PlannedFile {
+  /** Absolute path on disk. */
+  path: string;
+  content: string;
+}
+
+export interface ClientOptions {
+  /** Runtime directory for files under a given import root, relative to that root. */
+  runtimeFor(root: string): string;
+  cwd: string;
+  /** Which generators to run; default all. */
+  only?: ('messages' | 'http' | 'grpc' | 'errors')[];
+}
+
+export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
+  const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors']);
+  const planned: PlannedFile[] = [];
+  const problems: Diagnostic[] = [];
+  // Output goes into the import root each proto lives under, so generated files sit next to it.
+  const roots = new Map<string, string[]>();
+  for (const t of compiled.targetFiles) roots.set(t.root, [...(roots.get(t.root) ?? []), t.protoPath]);
+  for (const [root, protoPaths] of roots) {
+    const files = compiled.targets.filter((f) => protoPaths.includes(f.proto.name));
+    const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root) } };
+    const outputs: GeneratedFile[] = [];
+    if (only.has('messages')) outputs.push(...(await runTsProto(compiled.fileSet.file, protoPaths)));
+    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors]] as const) {
+      if (!only.has(kind)) continue;
+      const result = generate(input);
+      outputs.push(...result.files);
+      for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(root, p.file)) });
+    }
+    for (const f of outputs) planned.push({ path: path.join(root, f.name), content: f.content });
+  }
+  if (problems.length > 0) throw new CompileError(problems);
+  return planned;
+}

@@ -1,0 +1,130 @@
+// Reads google.api.http rules off method options and checks them against the
+// request and response messages, reporting mistakes at the rule's file:line:col.
+import { getExtension, hasExtension, type DescExtension, type DescField, type DescMessage, type DescMethod, type Registry } from '@bufbuild/protobuf';
+import { parseTemplate, TemplateError } from '../runtime/transport/http/template.js';
+import type { Diagnostic } from '../proto/diagnostics.js';
+import { operationName } from './names.js';
+
+export interface HttpBinding {
+  method: string;
+  path: string;
+  body?: string;
+  responseBody?: string;
+}
+
+interface RawRule {
+  pattern: { case: string | undefined; value?: unknown };
+  body: string;
+  responseBody: string;
+  additionalBindings: RawRule[];
+}
+
+/** The bindings of a method: its rule and additional bindings, or the default `POST /pkg.Service/Method`. */
+export function methodBindings(method: DescMethod, registry: Registry, problems: Diagnostic[]): HttpBinding[] {
+  const ext = registry.getExtension('google.api.http') as DescExtension | undefined;
+  const options = method.proto.options;
+  if (!ext || !options || !hasExtension(options, ext)) {
+    return [{ method: 'POST', path: operationName(method), body: '*' }];
+  }
+  const rule = getExtension(options, ext) as unknown as RawRule;
+  const bindings: HttpBinding[] = [];
+  const report = (message: string) => problems.push({ ...ruleLocation(method), message: `${method.parent.name}.${method.name}: ${message}` });
+  const add = (r: RawRule, nested: boolean) => {
+    const b = toBinding(r, report);
+    if (b && validateBinding(b, method, report)) bindings.push(b);
+    if (!nested) for (const extra of r.additionalBindings) {
+      if (extra.additionalBindings.length > 0) report('additional_bindings must not nest');
+      add(extra, true);
+    }
+  };
+  add(rule, false);
+  return bindings;
+}
+
+function toBinding(rule: RawRule, report: (m: string) => void): HttpBinding | undefined {
+  const { case: kind, value } = rule.pattern;
+  let method: string;
+  let path: string;
+  if (kind === 'custom') {
+    const custom = value as { kind: string; path: string };
+    method = custom.kind.toUpperCase();
+    path = custom.path;
+  } else if (kind && typeof value === 'string') {
+    method = kind.toUpperCase();
+    path = value;
+  } else {
+    report('google.api.http rule has no pattern (get, put, post, delete, patch or custom)');
+    return undefined;
+  }
+  return { method, path, body: rule.body || undefined, responseBody: rule.responseBody || undefined };
+}
+
+function validateBinding(b: HttpBinding, method: DescMethod, report: (m: string) => void): boolean {
+  let ok = true;
+  try {
+    const template = parseTemplate(b.path);
+    for (const variable of template.variables) {
+      const problem = checkFieldPath(method.input, variable, 'path');
+      if (problem) {
+        report(`path "${b.path}": ${problem}`);
+        ok = false;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    report(err.message);
+    return false;
+  }
+  if (b.body && b.body !== '*') {
+    const field = method.input.fields.find((f) => f.name === b.body);
+    if (!field) {
+      report(`body "${b.body}": ${method.input.typeName} has no field "${b.body}"`);
+      ok = false;
+    } else if (field.fieldKind === 'list' || field.fieldKind === 'map') {
+      // Allowed by google.api.http, but the binder fills a single message or scalar; say so early.
+      if (field.fieldKind === 'map') {
+        report(`body "${b.body}": a map field cannot be the body`);
+        ok = false;
+      }
+    }
+  }
+  if (b.responseBody && !method.output.fields.some((f) => f.name === b.responseBody)) {
+    report(`response_body "${b.responseBody}": ${method.output.typeName} has no field "${b.responseBody}"`);
+    ok = false;
+  }
+  if ((b.method === 'GET' || b.method === 'DELETE') && b.body) {
+    report(`${b.method} rules must not have a body`);
+    ok = false;
+  }
+  return ok;
+}
+
+/** Returns a problem with a path variable's field path, or undefined when it names a usable field. */
+function checkFieldPath(message: DescMessage, path: string[], what: string): string | undefined {
+  let current: DescMessage | undefined = message;
+  let field: DescField | undefined;
+  for (const [i, name] of path.entries()) {
+    field = current?.fields.find((f) => f.name === name);
+    if (!field) return `${message.typeName} has no field "${path.slice(0, i + 1).join('.')}"`;
+    if (i < path.length - 1) {
+      if (field.fieldKind !== 'message') return `"${path.slice(0, i + 1).join('.')}" is not a message, cannot select "${path[i + 1]}"`;
+      current = field.message;
+    }
+  }
+  if (field && (field.fieldKind === 'map' || (field.fieldKind === 'message' && !field.message.typeName.startsWith('google.protobuf.')))) {
+    return `${what} variable "${path.join('.')}" must be a scalar, enum or well-known type field`;
+  }
+  return undefined;
+}
+
+/** The source position of a method's http option (or the method itself). */
+export function ruleLocation(method: DescMethod): { file: string; line: number; column: number } {
+  const file = method.parent.file;
+  const serviceIndex = file.services.indexOf(method.parent);
+  const methodIndex = method.parent.methods.indexOf(method);
+  const methodPath = [6, serviceIndex, 2, methodIndex];
+  const locations = file.proto.sourceCodeInfo?.location ?? [];
+  const find = (p: number[]) => locations.find((l) => l.path.length === p.length && l.path.every((v, i) => v === p[i]));
+  const loc = find([...methodPath, 4, 72295728]) ?? find([...methodPath, 4]) ?? find(methodPath);
+  return { file: file.proto.name, line: (loc?.span[0] ?? 0) + 1, column: (loc?.span[1] ?? 0) + 1 };
+}

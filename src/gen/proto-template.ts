@@ -1,0 +1,116 @@
+// `tsk proto add`: a CRUD service proto with google.api.http rules.
+// The package comes from the directories below the import root: protos live
+// under `api/`, so `api/user/v1/user.proto` declares `package user.v1;`.
+
+export interface ProtoTemplateInput {
+  /** Path below the import root, e.g. `user/v1/user.proto`. */
+  protoPath: string;
+}
+
+export function protoPackageFor(protoPath: string): string {
+  const dirs = protoPath.split('/').slice(0, -1);
+  return dirs.join('.');
+}
+
+const IDENT = /^[a-z][a-z0-9_]*$/;
+
+/** Checks a path given to `proto add`; returns a reason when it cannot become a proto. */
+export function checkProtoPath(protoPath: string): string | undefined {
+  if (!protoPath.endsWith('.proto')) return 'the file name must end in .proto';
+  const parts = protoPath.replace(/\.proto$/, '').split('/');
+  if (parts.length < 2) return 'put the proto in a package directory, e.g. api/user/v1/user.proto';
+  const bad = parts.find((p) => !IDENT.test(p));
+  if (bad !== undefined) return `"${bad}" is not a valid proto package or file name (lower case letters, digits and _)`;
+  return undefined;
+}
+
+function pascal(s: string): string {
+  return s.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
+export function renderProtoTemplate({ protoPath }: ProtoTemplateInput): string {
+  const pkg = protoPackageFor(protoPath);
+  const base = protoPath.split('/').pop()!.replace(/\.proto$/, '');
+  const name = pascal(base);
+  const plural = base.endsWith('s') ? `${base}es` : `${base}s`;
+  const version = protoPath.split('/').slice(-2, -1)[0]!;
+  const prefix = /^v\d+/.test(version) ? `/${version}` : '';
+  return `syntax = "proto3";
+
+package ${pkg};
+
+import "google/api/annotations.proto";
+
+// ${name}Service manages ${plural}.
+service ${name}Service {
+  rpc Create${name}(Create${name}Request) returns (Create${name}Reply) {
+    option (google.api.http) = {
+      post: "${prefix}/${plural}"
+      body: "*"
+    };
+  }
+  rpc Update${name}(Update${name}Request) returns (Update${name}Reply) {
+    option (google.api.http) = {
+      put: "${prefix}/${plural}/{id}"
+      body: "*"
+    };
+  }
+  rpc Delete${name}(Delete${name}Request) returns (Delete${name}Reply) {
+    option (google.api.http) = {
+      delete: "${prefix}/${plural}/{id}"
+    };
+  }
+  rpc Get${name}(Get${name}Request) returns (Get${name}Reply) {
+    option (google.api.http) = {
+      get: "${prefix}/${plural}/{id}"
+    };
+  }
+  rpc List${name}(List${name}Request) returns (List${name}Reply) {
+    option (google.api.http) = {
+      get: "${prefix}/${plural}"
+    };
+  }
+}
+
+message ${name} {
+  string id = 1;
+  string name = 2;
+}
+
+message Create${name}Request {
+  string name = 1;
+}
+message Create${name}Reply {
+  ${name} ${base} = 1;
+}
+
+message Update${name}Request {
+  string id = 1;
+  string name = 2;
+}
+message Update${name}Reply {
+  ${name} ${base} = 1;
+}
+
+message Delete${name}Request {
+  string id = 1;
+}
+message Delete${name}Reply {}
+
+message Get${name}Request {
+  string id = 1;
+}
+message Get${name}Reply {
+  ${name} ${base} = 1;
+}
+
+message List${name}Request {
+  int32 page_size = 1;
+  string page_token = 2;
+}
+message List${name}Reply {
+  repeated ${name} ${plural} = 1;
+  string next_page_token = 2;
+}
+`;
+}

@@ -1,0 +1,90 @@
+// Emits the MessageSchema consts the runtime's HTTP binder reads: for each message
+// reachable from a route, its fields with proto and JSON names and kinds.
+import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { tsTypeName } from './names.js';
+
+const SCALAR_NAMES: Record<number, string> = {
+  [ScalarType.DOUBLE]: 'double', [ScalarType.FLOAT]: 'float',
+  [ScalarType.INT32]: 'int32', [ScalarType.UINT32]: 'uint32', [ScalarType.SINT32]: 'sint32',
+  [ScalarType.FIXED32]: 'fixed32', [ScalarType.SFIXED32]: 'sfixed32',
+  [ScalarType.INT64]: 'int64', [ScalarType.UINT64]: 'uint64', [ScalarType.SINT64]: 'sint64',
+  [ScalarType.FIXED64]: 'fixed64', [ScalarType.SFIXED64]: 'sfixed64',
+  [ScalarType.BOOL]: 'bool', [ScalarType.STRING]: 'string', [ScalarType.BYTES]: 'bytes',
+};
+
+/** Well-known types are leaves: the binder only needs their type name. */
+function isWellKnown(message: DescMessage): boolean {
+  return message.typeName.startsWith('google.protobuf.');
+}
+
+export class SchemaWriter {
+  private readonly names = new Map<string, string>();
+  private readonly order: DescMessage[] = [];
+  private readonly taken = new Set<string>();
+
+  /** The const name holding a message's schema; schedules it (and what it refers to) for output. */
+  ref(message: DescMessage): string {
+    const existing = this.names.get(message.typeName);
+    if (existing) return existing;
+    const base = isWellKnown(message) ? `${message.name}Schema` : `${tsTypeName(message)}Schema`;
+    let name = base;
+    for (let i = 2; this.taken.has(name); i++) name = `${base}${i}`;
+    this.taken.add(name);
+    this.names.set(message.typeName, name);
+    this.order.push(message);
+    if (!isWellKnown(message)) for (const field of message.fields) this.fieldMessage(field);
+    return name;
+  }
+
+  private fieldMessage(field: DescField): void {
+    if (field.fieldKind === 'message') this.ref(field.message);
+    else if (field.fieldKind === 'list' && field.listKind === 'message') this.ref(field.message);
+    else if (field.fieldKind === 'map' && field.mapKind === 'message') this.ref(field.message);
+  }
+
+  render(): string {
+    return this.order.map((m) => this.renderOne(m)).join('\n\n');
+  }
+
+  private renderOne(message: DescMessage): string {
+    const name = this.names.get(message.typeName)!;
+    const fields = isWellKnown(message) ? [] : message.fields.map((f) => `    ${this.fieldSchema(f)},`);
+    return [
+      `const ${name}: MessageSchema = {`,
+      `  typeName: '${message.typeName}',`,
+      fields.length ? `  fields: [\n${fields.join('\n')}\n  ],` : '  fields: [],',
+      '};',
+    ].join('\n');
+  }
+
+  private fieldSchema(field: DescField): string {
+    const head = `name: '${field.name}', jsonName: '${field.jsonName}'`;
+    switch (field.fieldKind) {
+      case 'scalar':
+        return `{ ${head}, kind: 'scalar', scalar: '${SCALAR_NAMES[field.scalar]}' }`;
+      case 'enum':
+        return `{ ${head}, ${enumPart(field.enum)} }`;
+      case 'message':
+        return `{ ${head}, kind: 'message', typeName: '${field.message.typeName}', schema: () => ${this.names.get(field.message.typeName)} }`;
+      case 'list': {
+        const rep = `${head}, repeated: true`;
+        if (field.listKind === 'scalar') return `{ ${rep}, kind: 'scalar', scalar: '${SCALAR_NAMES[field.scalar]}' }`;
+        if (field.listKind === 'enum') return `{ ${rep}, ${enumPart(field.enum)} }`;
+        return `{ ${rep}, kind: 'message', typeName: '${field.message.typeName}', schema: () => ${this.names.get(field.message.typeName)} }`;
+      }
+      case 'map': {
+        const valueHead = `name: 'value', jsonName: 'value'`;
+        let value: string;
+        if (field.mapKind === 'scalar') value = `{ ${valueHead}, kind: 'scalar', scalar: '${SCALAR_NAMES[field.scalar]}' }`;
+        else if (field.mapKind === 'enum') value = `{ ${valueHead}, ${enumPart(field.enum)} }`;
+        else value = `{ ${valueHead}, kind: 'message', typeName: '${field.message.typeName}', schema: () => ${this.names.get(field.message.typeName)} }`;
+        return `{ ${head}, kind: 'map', key: '${SCALAR_NAMES[field.mapKey]}', value: ${value} }`;
+      }
+    }
+  }
+}
+
+function enumPart(e: { typeName: string; values: readonly { name: string; number: number }[] }): string {
+  const values = e.values.map((v) => `${v.name}: ${v.number}`).join(', ');
+  return `kind: 'enum', enumName: '${e.typeName}', values: { ${values} }`;
+}

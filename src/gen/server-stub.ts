@@ -1,0 +1,56 @@
+// `tsk proto server`: one file per service with a class implementing it for both
+// transports, every method answering 501 until the user writes it. These files
+// belong to the user once written (never regenerated over).
+import path from 'node:path';
+import type { DescService } from '@bufbuild/protobuf';
+import { fileStem, importPath, ImportSet, methodKey } from './names.js';
+
+export interface StubInput {
+  service: DescService;
+  /** Absolute directory the stub goes to. */
+  targetDir: string;
+  /** Absolute import root the proto (and its generated files) live under. */
+  protoRoot: string;
+  /** Absolute runtime directory (internal/pkg). */
+  runtimeDir: string;
+}
+
+export function stubFileName(service: DescService): string {
+  return `${service.name.replace(/Service$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() || 'service'}.ts`;
+}
+
+export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: StubInput): string {
+  const stubPath = path.join(targetDir, stubFileName(service));
+  // Imports are computed between absolute paths: the stub may live anywhere in the project.
+  const moduleOf = (absNoExt: string) => importPath(stubPath, absNoExt);
+  const generated = (stem: string) => moduleOf(path.join(protoRoot, stem));
+  const runtime = (module: string) => moduleOf(path.join(runtimeDir, module));
+  const className = service.name.endsWith('Service') ? service.name : `${service.name}Service`;
+  const imports = new ImportSet(stubPath, [className, 'Context', 'notImplemented', 'HttpServer', 'GrpcServer'], generated);
+  const methods = service.methods.filter((m) => m.methodKind === 'unary');
+  const methodLines = methods.flatMap((m) => [
+    '',
+    `  async ${methodKey(m)}(_ctx: Context, _request: ${imports.type(m.input)}): Promise<${imports.type(m.output)}> {`,
+    `    throw notImplemented('NOT_IMPLEMENTED', '${service.typeName}.${m.name} is not implemented yet');`,
+    '  }',
+  ]);
+  const stem = fileStem(service.file);
+  return `import type { Context } from '${runtime('transport/context')}';
+import { notImplemented } from '${runtime('errors/errors')}';
+import type { HttpServer } from '${runtime('transport/http/index')}';
+import type { GrpcServer } from '${runtime('transport/grpc/index')}';
+import { register${service.name}GRPCServer, type ${service.name}GRPCServer } from '${generated(stem + '_grpc')}';
+import { register${service.name}HTTPServer, type ${service.name}HTTPServer } from '${generated(stem + '_http')}';
+${imports.render().replace(/^import \{ /gm, 'import type { ')}
+
+/** Implements ${service.typeName} for both transports. */
+export class ${className} implements ${service.name}HTTPServer, ${service.name}GRPCServer {${methodLines.join('\n')}
+}
+
+/** Serves the service on the HTTP and gRPC servers given. */
+export function register${className}(servers: { http?: HttpServer; grpc?: GrpcServer }, service: ${className}): void {
+  if (servers.http) register${service.name}HTTPServer(servers.http, service);
+  if (servers.grpc) register${service.name}GRPCServer(servers.grpc, service);
+}
+`;
+}

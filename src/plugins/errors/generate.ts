@@ -1,0 +1,85 @@
+// protoc-gen-tsk-errors: for every enum carrying the errors extension
+// (errors/errors.proto), `<file>_errors.ts` with one `isX(err)` and one
+// `errorX(message?, metadata?)` per value, as Kratos's protoc-gen-go-errors does.
+import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescExtension, type Registry } from '@bufbuild/protobuf';
+import { getComments } from '@bufbuild/protoplugin';
+import { fileStem, GENERATED_HEADER, runtimeImport } from '../../gen/names.js';
+import type { GeneratedFile, Generator } from '../types.js';
+
+const FALLBACK_CODE = 500;
+
+export const generateErrors: Generator = ({ files, registry, options }) => {
+  const out: GeneratedFile[] = [];
+  const defaultCodeExt = registry.getExtension('errors.default_code') as DescExtension | undefined;
+  const codeExt = registry.getExtension('errors.code') as DescExtension | undefined;
+  if (!defaultCodeExt || !codeExt) return { files: out, problems: [] };
+  for (const file of files) {
+    const enums = allEnums(file.enums, file.messages).filter((e) => isErrorEnum(e, defaultCodeExt, codeExt));
+    if (enums.length === 0) continue;
+    const name = `${fileStem(file)}_errors.ts`;
+    const blocks = enums.map((e) => renderEnum(e, defaultCodeExt, codeExt, registry));
+    out.push({
+      name,
+      content: [
+        GENERATED_HEADER,
+        `// source: ${file.proto.name}`,
+        '',
+        `import { isServiceError, newError, type Metadata, type ServiceError } from '${runtimeImport(name, options.runtime, 'errors/errors.js')}';`,
+        '',
+        blocks.join('\n\n'),
+        '',
+      ].join('\n'),
+    });
+  }
+  return { files: out, problems: [] };
+};
+
+function allEnums(enums: readonly DescEnum[], messages: readonly { nestedEnums: readonly DescEnum[]; nestedMessages: readonly any[] }[]): DescEnum[] {
+  const out = [...enums];
+  for (const m of messages) out.push(...allEnums(m.nestedEnums, m.nestedMessages));
+  return out;
+}
+
+function isErrorEnum(e: DescEnum, defaultCodeExt: DescExtension, codeExt: DescExtension): boolean {
+  if (e.proto.options && hasExtension(e.proto.options, defaultCodeExt)) return true;
+  return e.values.some((v) => v.proto.options && hasExtension(v.proto.options, codeExt));
+}
+
+function codeOf(value: DescEnumValue, enumDefault: number | undefined, codeExt: DescExtension): number {
+  const options = value.proto.options;
+  if (options && hasExtension(options, codeExt)) return getExtension(options, codeExt) as number;
+  return enumDefault ?? FALLBACK_CODE;
+}
+
+function renderEnum(e: DescEnum, defaultCodeExt: DescExtension, codeExt: DescExtension, _registry: Registry): string {
+  const enumDefault = e.proto.options && hasExtension(e.proto.options, defaultCodeExt) ? (getExtension(e.proto.options, defaultCodeExt) as number) : undefined;
+  return e.values
+    .map((value) => {
+      const code = codeOf(value, enumDefault, codeExt);
+      const pascal = pascalCase(value.name);
+      const comment = getComments(value).leading?.trim().replace(/\s+/g, ' ');
+      const defaultMessage = comment || value.name;
+      return [
+        `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${comment}` : ''} */`,
+        `export function is${pascal}(err: unknown): boolean {`,
+        `  return isServiceError(err) && err.reason === '${value.name}' && err.code === ${code};`,
+        '}',
+        '',
+        `export function error${pascal}(message = ${JSON.stringify(defaultMessage)}, metadata?: Metadata): ServiceError {`,
+        `  return newError(${code}, '${value.name}', message, metadata);`,
+        '}',
+      ].join('\n');
+    })
+    .join('\n\n');
+}
+
+/** USER_NOT_FOUND -> UserNotFound; already-Pascal names keep their shape. */
+export function pascalCase(name: string): string {
+  if (!name.includes('_') && name !== name.toUpperCase()) return name.charAt(0).toUpperCase() + name.slice(1);
+  return name
+    .toLowerCase()
+    .split('_')
+    .filter(Boolean)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}

@@ -1,0 +1,110 @@
+// protoc-gen-tsk-http: for each service, `<file>_http.ts` declaring its routes
+// (google.api.http bindings + message schemas), a server interface, a function
+// registering an implementation on the runtime's HttpServer, and a typed client.
+// All binding logic lives in the runtime; this file only declares.
+import type { DescMethod, DescService } from '@bufbuild/protobuf';
+import type { Diagnostic } from '../../proto/diagnostics.js';
+import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
+import { getComments } from '@bufbuild/protoplugin';
+import { fileStem, GENERATED_HEADER, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
+import { SchemaWriter } from '../../gen/schema.js';
+import type { GeneratedFile, Generator } from '../types.js';
+
+export const generateHttp: Generator = ({ files, registry, options }) => {
+  const out: GeneratedFile[] = [];
+  const problems: Diagnostic[] = [];
+  for (const file of files) {
+    const services = file.services.filter((s) => unaryMethods(s).length > 0);
+    if (services.length === 0) continue;
+    const name = `${fileStem(file)}_http.ts`;
+    const imports = new ImportSet(name, ['Context', 'CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']);
+    const schemas = new SchemaWriter();
+    const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
+    const content = [
+      GENERATED_HEADER,
+      `// source: ${file.proto.name}`,
+      '',
+      `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
+      `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
+      imports.render(),
+      '',
+      '// Field layouts the runtime binds path variables and query parameters with.',
+      schemas.render(),
+      '',
+      body,
+      '',
+    ].join('\n');
+    out.push({ name, content });
+  }
+  return { files: out, problems };
+};
+
+function unaryMethods(service: DescService): DescMethod[] {
+  return service.methods.filter((m) => m.methodKind === 'unary');
+}
+
+function renderService(service: DescService, registry: Parameters<Generator>[0]['registry'], imports: ImportSet, schemas: SchemaWriter, problems: Diagnostic[]): string {
+  const methods = unaryMethods(service).map((m) => ({
+    method: m,
+    key: methodKey(m),
+    input: imports.type(m.input),
+    output: imports.type(m.output),
+    bindings: methodBindings(m, registry, problems),
+  })).filter((m) => m.bindings.length > 0); // invalid rules were reported; nothing is written then
+  const routeConsts = methods.map(({ method, key, input, output, bindings }) => {
+    const routes = bindings.map((b) => renderRoute(b, method, input, output, schemas)).join('\n');
+    return `const ${service.name}_${key}Routes: HttpRoute<${input}, ${output}>[] = [\n${routes}\n];`;
+  });
+  const skipped = service.methods.filter((m) => m.methodKind !== 'unary').map((m) => `// ${m.name} is a streaming method: served over gRPC only.`);
+  return [
+    ...skipped,
+    ...routeConsts,
+    '',
+    `/** Every HTTP binding of ${service.typeName}, by method. */`,
+    `export const ${service.name}HTTPRoutes = {`,
+    ...methods.map(({ key }) => `  ${key}: ${service.name}_${key}Routes,`),
+    '};',
+    '',
+    `export interface ${service.name}HTTPServer {`,
+    ...methods.map(({ method, key, input, output }) => `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+    '}',
+    '',
+    `/** Serves every binding of ${service.typeName} from \`impl\`. */`,
+    `export function register${service.name}HTTPServer(server: HttpServer, impl: ${service.name}HTTPServer): void {`,
+    ...methods.map(({ key }) => `  for (const route of ${service.name}_${key}Routes) server.route(route, (ctx, request) => impl.${key}(ctx, request));`),
+    '}',
+    '',
+    `/** Calls ${service.typeName} over HTTP, using each method's first binding. */`,
+    `export class ${service.name}HTTPClient {`,
+    '  constructor(private readonly client: HttpClient) {}',
+    ...methods.flatMap(({ key, input, output, bindings }) => [
+      '',
+      `  /** ${bindings[0]!.method} ${bindings[0]!.path} */`,
+      `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,
+      `    return this.client.invoke(${service.name}_${key}Routes[0]!, request, options);`,
+      '  }',
+    ]),
+    '}',
+  ].join('\n');
+}
+
+function renderRoute(b: HttpBinding, method: DescMethod, input: string, output: string, schemas: SchemaWriter): string {
+  const parts = [
+    `method: '${b.method}'`,
+    `path: '${b.path}'`,
+    `operation: '${operationName(method)}'`,
+    ...(b.body ? [`body: '${b.body}'`] : []),
+    ...(b.responseBody ? [`responseBody: '${b.responseBody}'`] : []),
+    `request: ${input}`,
+    `requestSchema: ${schemas.ref(method.input)}`,
+    `response: ${output}`,
+    `responseSchema: ${schemas.ref(method.output)}`,
+  ];
+  return `  {\n${parts.map((p) => `    ${p},`).join('\n')}\n  },`;
+}
+
+export function docComment(method: DescMethod, indent: string): string {
+  const text = getComments(method).leading?.trim();
+  if (!text) return '';
+  return `${indent}/** ${text.split('\n').map((l: string) => l.trim()).join(`\n${indent} * `)} */\n`;
+}

@@ -1,0 +1,30 @@
+// The shape every tsk generator shares: a pure function from descriptors to files.
+import type { DescFile, Registry } from '@bufbuild/protobuf';
+import type { Diagnostic } from '../proto/diagnostics.js';
+
+export interface GeneratedFile {
+  /** Path relative to the output root, e.g. `helloworld/v1/greeter_http.ts`. */
+  name: string;
+  content: string;
+}
+
+export interface GeneratorOptions {
+  /** Runtime directory relative to the output root (plugin option `runtime`); default `../internal/pkg`. */
+  runtime: string;
+}
+
+export interface GeneratorInput {
+  files: readonly DescFile[];
+  registry: Registry;
+  options: GeneratorOptions;
+}
+
+export interface GeneratorOutput {
+  files: GeneratedFile[];
+  /** Mistakes in the protos (bad HTTP rules); when non-empty nothing should be written. */
+  problems: Diagnostic[];
+}
+
+export type Generator = (input: GeneratorInput) => GeneratorOutput;
+
+export const DEFAULT_RUNTIME_DIR = '../internal/pkg';
