@@ -48,12 +48,14 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
   const cwd = process.cwd();
   const abs = path.resolve(cwd, file);
   if (fs.existsSync(abs)) throw new UsageError(`${file} already exists; not overwriting it`);
-  const roots = resolveImportRoots(cwd, flags.protoPath);
   const parent = fs.existsSync(path.dirname(abs)) ? fs.realpathSync(path.dirname(abs)) : path.dirname(abs);
   const absReal = path.join(parent, path.basename(abs));
-  const root = roots.filter((r) => absReal.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
-  // Under a project, protos live below `api/`: that directory is the import root.
-  const base = root ?? (absReal.includes(`${path.sep}api${path.sep}`) ? absReal.slice(0, absReal.lastIndexOf(`${path.sep}api${path.sep}`) + 4) : cwd);
+  const apiDir = absReal.lastIndexOf(`${path.sep}api${path.sep}`);
+  // Protos live below `api/`, which is the import root (package user.v1 for api/user/v1/user.proto);
+  // elsewhere the import roots come from -I or buf.yaml as for every other command.
+  const roots = flags.protoPath || apiDir < 0 ? resolveImportRoots(cwd, flags.protoPath) : [absReal.slice(0, apiDir + 4)];
+  const base = roots.filter((r) => absReal.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
+  if (!base) throw new UsageError(`${file} is not under any import root; pass -I <dir>`);
   const protoPath = path.relative(base, absReal).split(path.sep).join('/');
   const problem = checkProtoPath(protoPath);
   if (problem) throw new UsageError(`${file}: ${problem}`);

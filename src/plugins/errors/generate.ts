@@ -4,6 +4,7 @@
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescExtension, type Registry } from '@bufbuild/protobuf';
 import { getComments } from '@bufbuild/protoplugin';
 import { fileStem, GENERATED_HEADER, runtimeImport } from '../../gen/names.js';
+import { commentSafe } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 const FALLBACK_CODE = 500;
@@ -57,7 +58,7 @@ function renderEnum(e: DescEnum, defaultCodeExt: DescExtension, codeExt: DescExt
     .map((value) => {
       const code = codeOf(value, enumDefault, codeExt);
       const pascal = pascalCase(value.name);
-      const comment = getComments(value).leading?.trim().replace(/\s+/g, ' ');
+      const comment = commentSafe(getComments(value).leading?.trim().replace(/\s+/g, ' ') ?? '');
       const defaultMessage = comment || value.name;
       return [
         `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${comment}` : ''} */`,

@@ -79,7 +79,7 @@ function renderService(service: DescService, registry: Parameters<Generator>[0][
     '  constructor(private readonly client: HttpClient) {}',
     ...methods.flatMap(({ key, input, output, bindings }) => [
       '',
-      `  /** ${bindings[0]!.method} ${bindings[0]!.path} */`,
+      `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
       `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,
       `    return this.client.invoke(${service.name}_${key}Routes[0]!, request, options);`,
       '  }',
@@ -106,5 +106,10 @@ function renderRoute(b: HttpBinding, method: DescMethod, input: string, output: 
 export function docComment(method: DescMethod, indent: string): string {
   const text = getComments(method).leading?.trim();
   if (!text) return '';
-  return `${indent}/** ${text.split('\n').map((l: string) => l.trim()).join(`\n${indent} * `)} */\n`;
+  return `${indent}/** ${commentSafe(text).split('\n').map((l: string) => l.trim()).join(`\n${indent} * `)} */\n`;
+}
+
+/** Text placed inside a block comment must not close it. */
+export function commentSafe(text: string): string {
+  return text.replace(/\*\//g, '*\\/');
 }

@@ -222,7 +222,9 @@ export interface EncodedRequest {
 
 export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): EncodedRequest {
   const { route } = compiled;
-  const json = route.request.toJSON(request) as Json;
+  // toJSON assumes a complete message; complete partial objects first (unset enums would print as UNRECOGNIZED).
+  const full = route.request.fromPartial ? route.request.fromPartial(request) : request;
+  const json = route.request.toJSON(full) as Json;
   const values = compiled.variableFields.map((fields) => {
     const value = getPath(json, fields);
     if (value === undefined || value === null || value === '') {

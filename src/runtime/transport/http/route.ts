@@ -6,6 +6,8 @@
 export interface MessageType<T> {
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
+  /** ts-proto's completion of a partial object; used so clients accept partial requests safely. */
+  fromPartial?(object: any): T;
 }
 
 export type ScalarKind =

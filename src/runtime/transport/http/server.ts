@@ -50,7 +50,13 @@ export class HttpServer implements Server {
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.middleware = chain(...(options.middleware ?? []));
-    this.app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, exposeHeadRoutes: false });
+    this.app = Fastify({
+      logger: false,
+      bodyLimit: options.bodyLimit ?? 1024 * 1024,
+      exposeHeadRoutes: false,
+      // Requests fastify rejects before routing (malformed URLs) still get our error JSON.
+      frameworkErrors: (err, _request, reply) => this.sendError(reply, engineError(err)),
+    });
     // Our own JSON parser: an empty body is "no body" rather than an error, and
     // parse failures surface as our 400 CODEC error.
     this.app.removeContentTypeParser('application/json');

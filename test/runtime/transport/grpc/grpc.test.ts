@@ -1,0 +1,124 @@
+// gRPC end to end: generated registration on a real GrpcServer, called by a
+// proto-loader client built from the .proto at run time and by the generated client.
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrpcClientConn, GrpcServer, HealthDefinition, ServingStatus } from '../../../../src/runtime/transport/grpc/index.js';
+import { decodeStatus, STATUS_DETAILS_KEY } from '../../../../src/runtime/errors/status.js';
+import { isServiceError, type ServiceError } from '../../../../src/runtime/errors/errors.js';
+import type { Context } from '../../../../src/runtime/transport/context.js';
+import { repoRoot } from '../../../helpers/cli.js';
+import { generateFixture } from '../../../helpers/generated.js';
+
+let server: GrpcServer;
+let address: string;
+let userErrors: any;
+let userGrpc: any;
+const seenHeaders: (string | undefined)[] = [];
+
+beforeAll(async () => {
+  const dir = generateFixture('grpc', 'user');
+  userGrpc = await import(path.join(dir, 'user/v1/user_grpc.ts'));
+  userErrors = await import(path.join(dir, 'user/v1/error_reason_errors.ts'));
+  server = new GrpcServer({ address: '127.0.0.1:0', timeoutMs: 300 });
+  userGrpc.registerUserServiceGRPCServer(server, {
+    async getUser(ctx: Context, req: { id: string }) {
+      seenHeaders.push(ctx.transport.requestHeader.get('x-request-id'));
+      if (req.id === '404') throw userErrors.errorUserNotFound('user 404 not found', { id: req.id });
+      if (req.id === '999') throw new Error('secret connection string');
+      if (req.id === '888') return new Promise(() => {});
+      return { id: req.id, name: 'ada', email: 'ada@example.com', createTime: new Date('2024-01-01T00:00:00Z') };
+    },
+    async createUser() { throw userErrors.errorUserAlreadyExists(); },
+    async updateUser() { throw userErrors.errorUserNotFound(); },
+    async deleteUser() { return {}; },
+    async listUsers() { return { users: [], nextPageToken: '' }; },
+  });
+  await server.start();
+  address = `127.0.0.1:${server.listenPort}`;
+});
+
+afterAll(async () => {
+  await server?.stop({ timeoutMs: 1000 });
+});
+
+function loaderClient() {
+  const def = protoLoader.loadSync('user/v1/user.proto', {
+    includeDirs: [path.join(repoRoot, 'fixtures', 'user'), path.join(repoRoot, 'proto')],
+    longs: String, defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as any;
+  return new pkg.user.v1.UserService(address, grpc.credentials.createInsecure());
+}
+
+function unary(client: any, method: string, req: object, md = new grpc.Metadata(), deadlineMs = 2000): Promise<any> {
+  return new Promise((resolve, reject) => client[method](req, md, { deadline: Date.now() + deadlineMs }, (err: any, res: any) => (err ? reject(err) : resolve(res))));
+}
+
+describe('gRPC server', () => {
+  it('serves generated registrations to an independent client, with metadata in the context', async () => {
+    const client = loaderClient();
+    const md = new grpc.Metadata();
+    md.set('x-request-id', 'abc');
+    const res = await unary(client, 'GetUser', { id: '42' }, md);
+    expect(res).toMatchObject({ id: '42', name: 'ada', email: 'ada@example.com' });
+    expect(seenHeaders.at(-1)).toBe('abc');
+    client.close();
+  });
+
+  it('maps errors to status codes with ErrorInfo details', async () => {
+    const client = loaderClient();
+    const err = await unary(client, 'GetUser', { id: '404' }).catch((e) => e);
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.details).toBe('user 404 not found');
+    const status = decodeStatus(err.metadata.get(STATUS_DETAILS_KEY)[0]);
+    expect(status.errorInfo).toEqual({ reason: 'USER_NOT_FOUND', domain: '', metadata: { id: '404' } });
+    const conflict = await unary(client, 'CreateUser', {}).catch((e) => e);
+    expect(conflict.code).toBe(grpc.status.ABORTED);
+    client.close();
+  });
+
+  it('hides the message of non-service errors', async () => {
+    const client = loaderClient();
+    const err = await unary(client, 'GetUser', { id: '999' }).catch((e) => e);
+    expect(err.code).toBe(grpc.status.INTERNAL);
+    expect(err.details).not.toContain('secret');
+    client.close();
+  });
+
+  it('enforces the server deadline on a handler that never answers', async () => {
+    const client = loaderClient();
+    const err = await unary(client, 'GetUser', { id: '888' }).catch((e) => e);
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    client.close();
+  });
+
+  it('answers the standard health service', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const check = (service: string) => new Promise<any>((resolve, reject) =>
+      client.makeUnaryRequest(HealthDefinition.check.path, HealthDefinition.check.requestSerialize, HealthDefinition.check.responseDeserialize,
+        { service }, (err, res) => (err ? reject(err) : resolve(res))));
+    expect((await check('')).status).toBe(ServingStatus.SERVING);
+    expect((await check('user.v1.UserService')).status).toBe(ServingStatus.SERVING);
+    await expect(check('nope.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    client.close();
+  });
+});
+
+describe('generated gRPC client', () => {
+  it('returns replies and rebuilds ServiceErrors with reason and metadata', async () => {
+    const conn = new GrpcClientConn({ target: address });
+    const client = new userGrpc.UserServiceGRPCClient(conn);
+    const user = await client.getUser({ id: '7' }, { headers: { 'x-request-id': 'r7' } });
+    expect(user).toMatchObject({ id: '7', name: 'ada' });
+    expect(seenHeaders.at(-1)).toBe('r7');
+    const err = (await client.getUser({ id: '404' }).catch((e: unknown) => e)) as ServiceError;
+    expect(isServiceError(err)).toBe(true);
+    expect(userErrors.isUserNotFound(err)).toBe(true);
+    expect(err.metadata).toEqual({ id: '404' });
+    const conflict = await client.createUser({}).catch((e: unknown) => e);
+    expect(userErrors.isUserAlreadyExists(conflict)).toBe(true);
+    await conn.close();
+  });
+});

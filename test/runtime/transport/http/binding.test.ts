@@ -1,0 +1,203 @@
+// google.api.http binding end to end: the edge fixture's generated routes on a real
+// HttpServer, called with plain fetch (and with the generated client).
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpClient, HttpServer } from '../../../../src/runtime/transport/http/index.js';
+import { newError, isServiceError, ServiceError } from '../../../../src/runtime/errors/errors.js';
+import { generateFixture } from '../../../helpers/generated.js';
+
+let server: HttpServer;
+let base: string;
+let seen: { op: string; request: any }[] = [];
+let gen: any;
+
+beforeAll(async () => {
+  const dir = generateFixture('binding', 'edge');
+  gen = await import(path.join(dir, 'edge/v1/edge_http.ts'));
+  const record = (op: string) => async (_ctx: unknown, request: any) => {
+    seen.push({ op, request });
+    return { id: request.book?.id ?? request.id ?? '0', title: 'Dune', tags: [], labels: {}, genre: 1 };
+  };
+  const impl = {
+    getBook: record('getBook'),
+    getByName: record('getByName'),
+    getFile: async (_ctx: unknown, request: any) => {
+      seen.push({ op: 'getFile', request });
+      if (request.path === 'missing') throw newError(404, 'FILE_MISSING', 'no such file', { path: request.path });
+      if (request.path === 'crash') throw new Error('database password is hunter2');
+      if (request.path === 'slow') return new Promise(() => {});
+      return { path: request.path, content: Buffer.from('hi') };
+    },
+    publishBook: record('publishBook'),
+    updateBook: record('updateBook'),
+    listBooks: async (_ctx: unknown, request: any) => {
+      seen.push({ op: 'listBooks', request });
+      return { books: [{ id: '1', title: 'A', tags: ['x'], labels: {}, genre: 0 }], nextPageToken: 'next' };
+    },
+    deleteBook: async (_ctx: unknown, request: any) => {
+      seen.push({ op: 'deleteBook', request });
+      return {};
+    },
+    ping: async (_ctx: unknown, request: any) => ({ message: request.message, receivedAt: new Date('2024-05-01T00:00:00Z') }),
+  };
+  server = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 300, bodyLimit: 2048 });
+  gen.registerLibraryHTTPServer(server, impl);
+  await server.start();
+  base = `http://127.0.0.1:${server.listenPort}`;
+});
+
+afterAll(async () => {
+  await server?.stop({ timeoutMs: 1000 });
+});
+
+async function call(method: string, url: string, body?: string, headers: Record<string, string> = {}) {
+  seen = [];
+  const res = await fetch(base + url, { method, body, headers: body ? { 'content-type': 'application/json', ...headers } : headers });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined, request: seen[0]?.request };
+}
+
+describe('path, query and body binding', () => {
+  it('binds nested path fields and every query form', async () => {
+    const q = 'includeReviews=true&editions=1&editions=2&genre=GENRE_FICTION&big_number=18446744073709551615&rating=4.5&note=hi' +
+      '&since=2024-01-02T03:04:05Z&filter.range.min=3&filter.author_name=ann&unknown=ignored';
+    const r = await call('GET', `/v1/shelves/s1/books/42?${q}`);
+    expect(r.status).toBe(200);
+    expect(r.request).toMatchObject({
+      shelf: 's1', book: { id: '42' }, includeReviews: true, editions: [1, 2], genre: 1,
+      bigNumber: '18446744073709551615', rating: 4.5, note: 'hi', filter: { range: { min: 3 }, authorName: 'ann' },
+    });
+    expect(r.request.since.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+    expect(r.json).toMatchObject({ id: '42', title: 'Dune', genre: 'GENRE_FICTION' });
+  });
+
+  it('serves additional bindings and enums by number', async () => {
+    const r = await call('GET', '/v1/books/7?genre=2');
+    expect(r.status).toBe(200);
+    expect(r.request).toMatchObject({ book: { id: '7' }, genre: 2 });
+  });
+
+  it('binds multi-segment variables and ** captures', async () => {
+    expect((await call('GET', '/v1/publishers/p1/books/b%202')).request.name).toBe('publishers/p1/books/b 2');
+    expect((await call('GET', '/v1/files/a/b/c.txt')).request.path).toBe('a/b/c.txt');
+  });
+
+  it('binds body "*" with a custom verb, accepting proto and JSON names', async () => {
+    const r = await call('POST', '/v1/books/9:publish', JSON.stringify({ comment: 'ok', genres: ['GENRE_SCIENCE', 1] }));
+    expect(r.status).toBe(200);
+    expect(r.request).toMatchObject({ id: '9', comment: 'ok', genres: [2, 1] });
+  });
+
+  it('binds body "field" with the rest from path and query', async () => {
+    const r = await call('PUT', '/v1/books/5?updateMask=title', JSON.stringify({ title: 'T', publish_time: '2024-01-01T00:00:00Z', tags: ['a'] }));
+    expect(r.status).toBe(200);
+    expect(r.request).toMatchObject({ book: { id: '5', title: 'T', tags: ['a'] }, updateMask: 'title' });
+    expect(r.request.book.publishTime.toISOString()).toBe('2024-01-01T00:00:00.000Z');
+  });
+
+  it('writes response_body as the whole reply and binds nested query into other packages', async () => {
+    const r = await call('GET', '/v1/books?page.size=10&page.token=t&tags=a&tags=b');
+    expect(r.request).toMatchObject({ page: { size: 10, token: 't' }, tags: ['a', 'b'] });
+    expect(r.json).toHaveLength(1);
+    expect(r.json[0]).toMatchObject({ id: '1', title: 'A', tags: ['x'] });
+  });
+
+  it('serves a method without a rule at POST /package.Service/Method', async () => {
+    const r = await call('POST', '/edge.v1.Library/Ping', JSON.stringify({ message: 'hi' }));
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ message: 'hi', receivedAt: '2024-05-01T00:00:00.000Z' });
+  });
+
+  it('answers HEAD for GET routes and OPTIONS with Allow', async () => {
+    const head = await call('HEAD', '/v1/books/1');
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    const options = await call('OPTIONS', '/v1/books/1');
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toContain('DELETE');
+  });
+});
+
+describe('bad requests get 4xx error JSON, never a crash', () => {
+  const cases: [string, string, string | undefined, number, string][] = [
+    ['int64 path value', '/v1/shelves/s/books/abc', undefined, 400, 'CODEC'],
+    ['bool query value', '/v1/books/1?includeReviews=maybe', undefined, 400, 'CODEC'],
+    ['unknown enum name', '/v1/books/1?genre=HORROR', undefined, 400, 'CODEC'],
+    ['int32 out of range', '/v1/books/1?editions=99999999999', undefined, 400, 'CODEC'],
+    ['bad percent-encoding', '/v1/files/%E0%A4%A', undefined, 400, 'CODEC'],
+    ['unknown route', '/nope', undefined, 404, 'NOT_FOUND'],
+  ];
+  for (const [what, url, body, status, reason] of cases) {
+    it(what, async () => {
+      const r = await call('GET', url, body);
+      expect(r.status).toBe(status);
+      expect(r.json).toMatchObject({ code: status, reason });
+      expect(typeof r.json.message).toBe('string');
+    });
+  }
+
+  it('malformed JSON body', async () => {
+    const r = await call('POST', '/v1/books/1:publish', '{"comment": ');
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ code: 400, reason: 'CODEC' });
+  });
+
+  it('a body that is not an object', async () => {
+    const r = await call('POST', '/v1/books/1:publish', '[1,2]');
+    expect(r.status).toBe(400);
+  });
+
+  it('body too large', async () => {
+    const r = await call('POST', '/v1/books/1:publish', JSON.stringify({ comment: 'x'.repeat(5000) }));
+    expect(r.status).toBe(413);
+    expect(r.json).toMatchObject({ code: 413, reason: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('wrong method', async () => {
+    const r = await call('PATCH', '/v1/books/1');
+    expect(r.status).toBe(405);
+    expect(r.json.reason).toBe('METHOD_NOT_ALLOWED');
+    expect(r.headers.get('allow')).toContain('GET');
+  });
+
+  it('handler errors keep code, reason and metadata', async () => {
+    const r = await call('GET', '/v1/files/missing');
+    expect(r.status).toBe(404);
+    expect(r.json).toEqual({ code: 404, reason: 'FILE_MISSING', message: 'no such file', metadata: { path: 'missing' } });
+  });
+
+  it('a thrown plain Error is a 500 without its message or stack', async () => {
+    const r = await call('GET', '/v1/files/crash');
+    expect(r.status).toBe(500);
+    expect(r.text).not.toContain('hunter2');
+    expect(r.text).not.toContain('at ');
+  });
+
+  it('a handler that never answers gets 504 at the deadline', async () => {
+    const r = await call('GET', '/v1/files/slow');
+    expect(r.status).toBe(504);
+    expect(r.json.reason).toBe('TIMEOUT');
+  });
+});
+
+describe('generated HTTP client', () => {
+  it('round-trips path, query, body and response_body', async () => {
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    seen = [];
+    const book = await client.getBook({ shelf: 's 1', book: { id: '12' }, includeReviews: true, editions: [3], genre: 2, filter: { authorName: 'x' } });
+    expect(book).toMatchObject({ id: '12', title: 'Dune' });
+    expect(seen[0]!.request).toMatchObject({ shelf: 's 1', book: { id: '12' }, includeReviews: true, editions: [3], genre: 2, filter: { authorName: 'x' } });
+    const list = await client.listBooks({ page: { size: 5, token: '' }, tags: ['q'] });
+    expect(list.books[0]).toMatchObject({ id: '1', title: 'A' });
+    const published = await client.publishBook({ id: '77', comment: 'c', genres: [1] });
+    expect(published.id).toBe('77');
+  });
+
+  it('decodes error JSON back into the ServiceError', async () => {
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    const err = await client.getFile({ path: 'missing' }).catch((e: unknown) => e);
+    expect(isServiceError(err)).toBe(true);
+    expect(err).toBeInstanceOf(ServiceError);
+    expect((err as ServiceError).toJSON()).toEqual({ code: 404, reason: 'FILE_MISSING', message: 'no such file', metadata: { path: 'missing' } });
+  });
+});
