@@ -1,0 +1,155 @@
+// etcd registry (Kratos's contrib/registry/etcd): one key per instance,
+// `<prefix>/<name>/<id>`, holding the instance as JSON, attached to a lease kept
+// alive in the background. A lost lease (etcd restarted, partition longer than
+// the TTL) is re-created, so the instance comes back on its own.
+import { Etcd3, type Lease, type IOptions } from 'etcd3';
+import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
+
+export interface EtcdRegistryOptions {
+  /** etcd endpoints, e.g. ['http://127.0.0.1:2379']. */
+  endpoints: string[];
+  /** Key prefix; default `/microservices`, as Kratos uses. */
+  prefix?: string;
+  /** Lease TTL in seconds; default 15. */
+  ttlSeconds?: number;
+  /** Extra etcd3 client options (auth, TLS). */
+  client?: Omit<IOptions, 'hosts'>;
+  onError?: (err: unknown) => void;
+}
+
+export class EtcdRegistry implements Registrar, Discovery {
+  readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly ttl: number;
+  private readonly leases = new Map<string, Lease>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private reachable = true;
+
+  constructor(private readonly options: EtcdRegistryOptions) {
+    this.client = new Etcd3({ ...options.client, hosts: options.endpoints, dialTimeout: 3000 });
+    this.prefix = (options.prefix ?? '/microservices').replace(/\/$/, '');
+    this.ttl = options.ttlSeconds ?? 15;
+  }
+
+  keyOf(instance: Pick<ServiceInstance, 'name' | 'id'>): string {
+    return `${this.prefix}/${instance.name}/${instance.id}`;
+  }
+
+  async register(instance: ServiceInstance): Promise<void> {
+    await this.putWithLease(instance);
+  }
+
+  private async putWithLease(instance: ServiceInstance): Promise<void> {
+    const key = this.keyOf(instance);
+    const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+    lease.on('lost', () => {
+      this.reachable = false;
+      if (this.leases.get(key) !== lease) return;
+      this.leases.delete(key);
+      this.scheduleRetry(instance, 1000);
+    });
+    lease.on('keepaliveSucceeded', () => (this.reachable = true));
+    lease.on('keepaliveFailed', () => (this.reachable = false));
+    try {
+      await lease.put(key).value(JSON.stringify(instance));
+      this.reachable = true;
+    } catch (err) {
+      lease.release();
+      this.reachable = false;
+      throw err;
+    }
+    this.leases.set(key, lease);
+  }
+
+  /** Re-registers after a lost lease, backing off up to 10 s between attempts. */
+  private scheduleRetry(instance: ServiceInstance, delayMs: number): void {
+    const key = this.keyOf(instance);
+    clearTimeout(this.retries.get(key));
+    const timer = setTimeout(async () => {
+      this.retries.delete(key);
+      try {
+        await this.putWithLease(instance);
+      } catch (err) {
+        this.options.onError?.(err);
+        this.scheduleRetry(instance, Math.min(delayMs * 2, 10_000));
+      }
+    }, delayMs);
+    this.retries.set(key, timer);
+  }
+
+  async deregister(instance: ServiceInstance): Promise<void> {
+    const key = this.keyOf(instance);
+    clearTimeout(this.retries.get(key));
+    this.retries.delete(key);
+    const lease = this.leases.get(key);
+    this.leases.delete(key);
+    if (lease) await lease.revoke().catch(() => lease.release());
+    await this.client.delete().key(key).catch(() => {});
+  }
+
+  healthy(): boolean {
+    return this.reachable;
+  }
+
+  async getService(name: string): Promise<ServiceInstance[]> {
+    const values = await this.client.getAll().prefix(`${this.prefix}/${name}/`).strings();
+    return parseInstances(Object.values(values));
+  }
+
+  async watch(name: string): Promise<Watcher> {
+    const prefix = `${this.prefix}/${name}/`;
+    const current = new Map<string, ServiceInstance>();
+    const waiting: ((list: ServiceInstance[]) => void)[] = [];
+    let dirty = true; // the first next() returns the initial list at once
+    const notify = () => {
+      const list = [...current.values()];
+      const w = waiting.splice(0);
+      if (w.length === 0) dirty = true;
+      for (const resolve of w) resolve(list);
+    };
+    for (const [key, value] of Object.entries(await this.client.getAll().prefix(prefix).strings())) {
+      const [instance] = parseInstances([value]);
+      if (instance) current.set(key, instance);
+    }
+    const watcher = await this.client.watch().prefix(prefix).create();
+    watcher.on('put', (kv) => {
+      const [instance] = parseInstances([kv.value.toString()]);
+      if (instance) current.set(kv.key.toString(), instance);
+      notify();
+    });
+    watcher.on('delete', (kv) => {
+      current.delete(kv.key.toString());
+      notify();
+    });
+    return {
+      next: () => {
+        if (dirty) {
+          dirty = false;
+          return Promise.resolve([...current.values()]);
+        }
+        return new Promise((resolve) => waiting.push(resolve));
+      },
+      stop: async () => {
+        await watcher.cancel();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.client.close();
+  }
+}
+
+function parseInstances(values: string[]): ServiceInstance[] {
+  const out: ServiceInstance[] = [];
+  for (const v of values) {
+    try {
+      const i = JSON.parse(v) as ServiceInstance;
+      if (i && typeof i.id === 'string' && Array.isArray(i.endpoints)) out.push({ ...i, metadata: i.metadata ?? {} });
+    } catch {
+      // A foreign value under our prefix is ignored rather than breaking discovery.
+    }
+  }
+  return out;
+}

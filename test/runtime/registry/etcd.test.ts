@@ -1,0 +1,85 @@
+// EtcdRegistry against a real etcd server started by the test.
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdRegistry } from '../../../src/runtime/registry/etcd.js';
+import { DiscoveryTarget } from '../../../src/runtime/registry/target.js';
+import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
+import { EtcdProcess, etcdAvailable } from '../../helpers/etcd.js';
+
+const instance = (id: string, port: number): ServiceInstance => ({
+  id, name: 'greeter', version: 'v1', metadata: { zone: 'a' },
+  endpoints: [`http://127.0.0.1:${port}`, `grpc://127.0.0.1:${port + 1}`],
+});
+
+async function eventually(check: () => Promise<boolean>, what: string, tries = 150): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd)', () => {
+  let etcd: EtcdProcess;
+  let admin: Etcd3;
+
+  beforeAll(async () => {
+    etcd = await EtcdProcess.create();
+    await etcd.start();
+    admin = new Etcd3({ hosts: etcd.endpoint });
+  });
+  afterAll(async () => {
+    admin?.close();
+    await etcd?.destroy();
+  });
+
+  it('registers under the prefix, discovers, watches, and deregisters', async () => {
+    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 5 });
+    const a = instance('a', 8000);
+    await registry.register(a);
+    const raw = await admin.get('/microservices/greeter/a').string();
+    expect(JSON.parse(raw!)).toEqual(a);
+    expect(await registry.getService('greeter')).toEqual([a]);
+
+    const target = await DiscoveryTarget.open(registry, 'discovery:///greeter', 'grpc');
+    expect(target.addresses()).toEqual(['127.0.0.1:8001']);
+    const b = instance('b', 8010);
+    await registry.register(b);
+    await eventually(async () => target.addresses().length === 2, 'second instance to appear');
+    expect(new Set([target.pick(), target.pick()])).toEqual(new Set(['127.0.0.1:8001', '127.0.0.1:8011']));
+    await registry.deregister(b);
+    await eventually(async () => target.addresses().length === 1, 'second instance to leave');
+    await registry.deregister(a);
+    expect(await admin.get('/microservices/greeter/a').string()).toBeNull();
+    await target.close();
+    await registry.close();
+  });
+
+  it('re-registers after its lease is lost', async () => {
+    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 2 });
+    const c = instance('c', 8020);
+    await registry.register(c);
+    const res = await admin.get('/microservices/greeter/c').exec();
+    const leaseId = res.kvs[0]!.lease;
+    await admin.leaseClient.leaseRevoke({ ID: leaseId });
+    expect(await admin.get('/microservices/greeter/c').string()).toBeNull();
+    await eventually(async () => (await admin.get('/microservices/greeter/c').string()) !== null, 're-registration');
+    const again = await admin.get('/microservices/greeter/c').exec();
+    expect(again.kvs[0]!.lease).not.toBe(leaseId);
+    await registry.deregister(c);
+    await registry.close();
+  });
+
+  it('survives etcd going away and comes back when it returns', async () => {
+    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 2, onError: () => {} });
+    const d = instance('d', 8030);
+    await registry.register(d);
+    await etcd.stop();
+    await eventually(async () => !registry.healthy(), 'registry to notice etcd is down');
+    await etcd.start();
+    await eventually(async () => (await admin.get('/microservices/greeter/d').string()) !== null, 'instance back after restart');
+    await eventually(async () => registry.healthy(), 'registry healthy again');
+    await registry.deregister(d);
+    await registry.close();
+  });
+});
