@@ -1,3 +1,143 @@
-export async function newProject(): Promise<void> {
-  throw new Error('not yet');
+// `tsk new <name>`: render the project into a staging directory next to the
+// target, generate code from its protos there, then move it into place. Any
+// failure removes the staging directory, so nothing half-made is left behind.
+import fs from 'node:fs';
+import path from 'node:path';
+import chalk from 'chalk';
+import { execa } from 'execa';
+import prompts from 'prompts';
+import { compileProtos } from '../../proto/compile.js';
+import { UsageError } from '../../proto/diagnostics.js';
+import { planClientFiles } from '../../gen/client.js';
+import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
+import { tskVersion } from '../../proto/paths.js';
+import { MANIFEST_PATH, serializeManifest, sha256, type Manifest } from '../manifest.js';
+
+export interface NewFlags {
+  dir?: string;
+  registry?: RegistryKind;
+  httpPort?: number;
+  grpcPort?: number;
+  otlpEndpoint?: string;
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
+  install: boolean;
+  git: boolean;
+  force?: boolean;
+  yes?: boolean;
+}
+
+export async function newProject(name: string, flags: NewFlags): Promise<void> {
+  const started = performance.now();
+  const problem = checkServiceName(name);
+  if (problem) throw new UsageError(`invalid service name "${name}": ${problem}`);
+  const cwd = process.cwd();
+  const target = path.resolve(cwd, flags.dir ?? name);
+  const existed = fs.existsSync(target);
+  if (existed && !fs.statSync(target).isDirectory()) throw new UsageError(`${path.relative(cwd, target)} exists and is not a directory`);
+  if (existed && fs.readdirSync(target).length > 0 && !flags.force) {
+    throw new UsageError(`${path.relative(cwd, target) || '.'} is not empty; use --force to create the project there anyway`);
+  }
+
+  const answers = await askMissing(flags);
+  const files = renderProject({
+    name,
+    registry: answers.registry,
+    httpPort: flags.httpPort ?? 8000,
+    grpcPort: flags.grpcPort ?? 9000,
+    otlpEndpoint: answers.otlpEndpoint,
+  });
+
+  const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-new-${process.pid}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  try {
+    for (const f of files) {
+      fs.mkdirSync(path.dirname(path.join(staging, f.path)), { recursive: true });
+      fs.writeFileSync(path.join(staging, f.path), f.content);
+    }
+    // Generate code from the project's own protos, exactly as `npm run generate` would.
+    const compiled = await compileProtos({ inputs: ['api', 'internal/conf'], cwd: staging });
+    const runtimeDir = path.join(staging, 'internal', 'pkg');
+    const generated = await planClientFiles(compiled, { cwd: staging, runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/') });
+    for (const g of generated) {
+      fs.mkdirSync(path.dirname(g.path), { recursive: true });
+      fs.writeFileSync(g.path, g.content);
+    }
+    const manifest: Manifest = { tsk: tskVersion(), files: {} };
+    for (const f of files) manifest.files[f.path] = { sha256: sha256(f.content), kind: f.kind };
+    for (const g of generated) manifest.files[path.relative(staging, g.path).split(path.sep).join('/')] = { sha256: sha256(g.content), kind: 'generated' };
+    fs.mkdirSync(path.join(staging, '.tsk'), { recursive: true });
+    fs.writeFileSync(path.join(staging, MANIFEST_PATH), serializeManifest(manifest));
+
+    if (!existed) fs.renameSync(staging, target);
+    else {
+      fs.cpSync(staging, target, { recursive: true, force: true });
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  const rel = path.relative(cwd, target) || '.';
+  console.log(`${chalk.green('created')} ${rel} (${files.length} files, ${((performance.now() - started) / 1000).toFixed(2)}s)`);
+
+  try {
+    if (flags.git) await gitInit(target);
+    if (flags.install) await install(target, flags.packageManager ?? 'npm');
+  } catch (err) {
+    // The project itself is complete; say what failed and how to finish by hand.
+    console.error(`${chalk.yellow('warning:')} ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+
+  const pm = flags.packageManager ?? 'npm';
+  console.log(`
+Next steps:
+  cd ${rel}${flags.install ? '' : `\n  ${pm} install`}
+  ${pm} run dev                         # HTTP :${flags.httpPort ?? 8000}, gRPC :${flags.grpcPort ?? 9000}
+  curl localhost:${flags.httpPort ?? 8000}/helloworld/world
+  ${pm} test`);
+}
+
+async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; otlpEndpoint: string }> {
+  const defaults = { registry: flags.registry ?? 'none', otlpEndpoint: flags.otlpEndpoint ?? 'http://127.0.0.1:4317' } as const;
+  // Never prompt in CI, in pipes, or when told to take defaults.
+  if (flags.yes || !process.stdin.isTTY || !process.stdout.isTTY || (flags.registry && flags.otlpEndpoint !== undefined)) return defaults;
+  const answers = await prompts(
+    [
+      flags.registry ? null : {
+        type: 'select' as const,
+        name: 'registry',
+        message: 'Service registry',
+        choices: [{ title: 'none', value: 'none' }, { title: 'etcd', value: 'etcd' }, { title: 'consul', value: 'consul' }],
+        initial: 0,
+      },
+      flags.otlpEndpoint !== undefined ? null : {
+        type: 'text' as const,
+        name: 'otlpEndpoint',
+        message: 'OTLP collector endpoint (empty: no trace export)',
+        initial: defaults.otlpEndpoint,
+      },
+    ].filter((q): q is NonNullable<typeof q> => q !== null),
+    { onCancel: () => { throw new UsageError('cancelled'); } },
+  );
+  return { registry: (answers['registry'] as RegistryKind | undefined) ?? defaults.registry, otlpEndpoint: (answers['otlpEndpoint'] as string | undefined) ?? defaults.otlpEndpoint };
+}
+
+async function gitInit(dir: string): Promise<void> {
+  try {
+    await execa('git', ['init', '-q'], { cwd: dir });
+    await execa('git', ['add', '-A'], { cwd: dir });
+    await execa('git', ['-c', 'user.name=tsk', '-c', 'user.email=tsk@localhost', 'commit', '-q', '-m', 'Initial commit from tsk new'], { cwd: dir });
+  } catch (err) {
+    throw new Error(`git init failed (${(err as Error).message.split('\n')[0]}); the project is complete, commit it yourself`);
+  }
+}
+
+async function install(dir: string, pm: string): Promise<void> {
+  console.log(chalk.dim(`${pm} install ...`));
+  try {
+    await execa(pm, ['install'], { cwd: dir, stdio: 'inherit' });
+  } catch {
+    throw new Error(`${pm} install failed; run it yourself in ${dir}`);
+  }
 }

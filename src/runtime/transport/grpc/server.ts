@@ -3,7 +3,7 @@
 // details. Health and (optionally) reflection services are registered for free.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -24,8 +24,11 @@ export interface GrpcServerOptions {
   logger?: Logger;
   /** Feeds grpc.health.v1; default: serving while started. */
   health?: { isServing: () => boolean };
-  /** A FileDescriptorSet (`buf build -o`) to serve through server reflection. */
-  reflection?: { descriptorSetPath: string };
+  /**
+   * Serve server reflection (grpcurl, Postman) for these protos: either .proto
+   * files with their include dirs, or a FileDescriptorSet from `buf build -o`.
+   */
+  reflection?: { protoFiles: string[]; includeDirs: string[] } | { descriptorSetPath: string };
   /** Error domain written into ErrorInfo, usually the service name. */
   errorDomain?: string;
 }
@@ -51,7 +54,10 @@ export class GrpcServer implements Server {
     const isServing = options.health?.isServing ?? (() => this.serving);
     this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
     if (options.reflection) {
-      const definition = loadFileDescriptorSetFromBuffer(readFileSync(options.reflection.descriptorSetPath));
+      const r = options.reflection;
+      const definition = 'descriptorSetPath' in r
+        ? loadFileDescriptorSetFromBuffer(readFileSync(r.descriptorSetPath))
+        : loadSync(r.protoFiles, { includeDirs: r.includeDirs });
       new ReflectionService(definition).addToServer(this.server);
     }
   }

@@ -1,0 +1,108 @@
+// `tsk new`: the whole project as a list of files, rendered from templates/service,
+// plus the vendored runtime and tsk's protos. Pure apart from reading tsk's own files.
+import fs from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
+import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
+import type { FileKind } from '../cli/manifest.js';
+import { runtimeFiles } from './runtime.js';
+import { SERVICE_VERSIONS } from './versions.js';
+
+export type RegistryKind = 'etcd' | 'consul' | 'none';
+
+export interface ProjectOptions {
+  name: string;
+  registry: RegistryKind;
+  httpPort: number;
+  grpcPort: number;
+  otlpEndpoint: string;
+}
+
+export interface ProjectFile {
+  /** Relative to the project root. */
+  path: string;
+  content: string;
+  kind: FileKind;
+}
+
+const NPM_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Why a name cannot be a service name, or undefined when it can. */
+export function checkServiceName(name: string): string | undefined {
+  if (name.includes('/') || name.includes('\\') || name.includes('..')) return 'it must not contain path separators or ".."';
+  if (name.length > 64) return 'it must be at most 64 characters';
+  if (!NPM_NAME.test(name)) return 'use lower-case letters, digits, "-", "_" and "."; start with a letter or digit (a valid npm package name)';
+  if (!/^[a-z]/.test(name)) return 'it must start with a letter (it becomes a proto package)';
+  return undefined;
+}
+
+/** Files the user owns: created once, never regenerated over. */
+const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/conf\.proto$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
+
+export function renderProject(options: ProjectOptions): ProjectFile[] {
+  const { name } = options;
+  const protoPackage = name.replace(/[^a-z0-9]+/g, '_');
+  const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  const envPrefix = `${protoPackage.toUpperCase()}_`;
+  const registryEndpoint = options.registry === 'etcd' ? 'http://127.0.0.1:2379' : options.registry === 'consul' ? '127.0.0.1:8500' : '';
+  const context: Record<string, unknown> = {
+    ...options,
+    protoPackage,
+    pascalName,
+    envPrefix,
+    registryEndpoint,
+    isEtcd: options.registry === 'etcd',
+    isConsul: options.registry === 'consul',
+    hasRegistry: options.registry !== 'none',
+    tskVersion: tskVersion(),
+    versions: SERVICE_VERSIONS,
+    tsProtoOptions: TS_PROTO_OPTIONS,
+  };
+  const root = path.join(templatesDir, 'service');
+  const render = (rel: string) => Handlebars.compile(fs.readFileSync(path.join(root, rel), 'utf8'), { noEscape: true, strict: true })(context);
+  const config = render('configs/config.yaml.hbs');
+  context['indentedConfig'] = config.trimEnd().split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
+
+  const files: ProjectFile[] = [];
+  const add = (p: string, content: string, kind?: FileKind) =>
+    files.push({ path: p, content, kind: kind ?? (OWNED.some((r) => r.test(p)) ? 'owned' : 'generated') });
+
+  for (const rel of listTemplates(root)) {
+    const out = targetPath(rel, name);
+    add(out, out === 'configs/config.yaml' ? config : render(rel));
+  }
+  // The runtime, vendored; only the registry client the project uses (each pulls its own npm package).
+  for (const f of runtimeFiles()) {
+    if (f.name === 'registry/etcd.ts' && options.registry !== 'etcd') continue;
+    if (f.name === 'registry/consul.ts' && options.registry !== 'consul') continue;
+    add(`internal/pkg/${f.name}`, f.content, 'runtime');
+  }
+  for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto']) {
+    add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
+  }
+  return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function listTemplates(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.hbs')) out.push(path.relative(root, p).split(path.sep).join('/'));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+/** Where a template lands in the project. */
+function targetPath(template: string, name: string): string {
+  const rel = template.replace(/\.hbs$/, '');
+  if (rel === 'gitignore') return '.gitignore';
+  if (rel === 'dockerignore') return '.dockerignore';
+  if (rel.startsWith('api/')) return `api/${name}/v1/${rel.slice(4)}`;
+  if (rel.startsWith('cmd/')) return `cmd/${name}/${rel.slice(4)}`;
+  return rel;
+}

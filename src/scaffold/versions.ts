@@ -1,0 +1,18 @@
+// Versions of the packages a generated service depends on: the ones this tsk
+// release is tested with (test/scaffold checks them against tsk's own lockfile).
+export const SERVICE_VERSIONS = {
+  bufProtobuf: '2.17.0',
+  grpcJs: '^1.14.7',
+  protoLoader: '^0.8.1',
+  grpcReflection: '^1.0.4',
+  otelApi: '^1.9.0',
+  otelSdk: '0.223.0',
+  etcd3: '^1.1.2',
+  consul: '^2.0.1',
+  fastify: '^5.12.8',
+  pino: '^9.14.0',
+  yaml: '^2.9.1',
+  typesNode: '^20.19.0',
+  tsx: '^4.20.0',
+  typescript: '~5.9.3',
+} as const;
