@@ -1,0 +1,199 @@
+// End to end: `tsk new` -> npm install -> build -> the project's own tests -> run it
+// and call it over HTTP and gRPC (proto-loader client, not our generated code),
+// with spans received by an OTLP receiver and SIGTERM handled; then the same with
+// etcd registration against a real etcd.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tsk } from '../helpers/cli.js';
+import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
+import { OtlpReceiver } from '../helpers/otlp.js';
+import { exitWithin, run, startService, waitFor } from '../helpers/process.js';
+
+const work = path.join(repoRoot, '.tmp', 'e2e');
+const demo = path.join(work, 'demo');
+
+beforeAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const created = tsk(['new', 'demo', '--yes', '--no-git', '--no-install'], work);
+  expect(created.stderr).toBe('');
+  expect(created.status).toBe(0);
+  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], demo);
+  expect(install.status, install.output).toBe(0);
+}, 600_000);
+
+describe('tsk new demo', () => {
+  it('builds and passes its own tests', () => {
+    const build = run('npm', ['run', 'build'], demo);
+    expect(build.status, build.output).toBe(0);
+    const lint = run('npm', ['run', 'lint'], demo);
+    expect(lint.status, lint.output).toBe(0);
+    const test = run('npm', ['test'], demo);
+    expect(test.status, test.output).toBe(0);
+  }, 300_000);
+
+  it('serves HTTP and gRPC, exports spans, answers probes and metrics, exits 0 on SIGTERM', async () => {
+    const receiver = new OtlpReceiver();
+    await receiver.start();
+    const httpPort = await freePort();
+    const grpcPort = await freePort();
+    const service = startService(demo, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
+      DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+      DEMO_SERVER_STOP_TIMEOUT_MS: '3000',
+      DEMO_TELEMETRY_SAMPLING_RATIO: '1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    });
+    const base = `http://127.0.0.1:${httpPort}`;
+    try {
+      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the service to be ready');
+
+      const hello = await fetch(`${base}/helloworld/world`);
+      expect(hello.status).toBe(200);
+      expect(await hello.json()).toEqual({ message: 'Hello world' });
+
+      const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')], longs: String, defaults: true });
+      const pkg = grpc.loadPackageDefinition(definition) as any;
+      const client = new pkg.demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+      const call = (method: string, req: object) => new Promise<any>((resolve, reject) => client[method](req, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      expect(await call('SayHello', { name: 'world' })).toEqual({ message: 'Hello world' });
+
+      const missing = await fetch(`${base}/users/nobody`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND' });
+      const grpcErr = await call('GetUser', { name: 'nobody' }).catch((e) => e);
+      expect(grpcErr.code).toBe(grpc.status.NOT_FOUND);
+      const invalid = await fetch(`${base}/helloworld/${encodeURIComponent('bad name!')}`);
+      expect(invalid.status).toBe(400);
+      expect((await invalid.json()).reason).toBe('INVALID_NAME');
+      client.close();
+
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*operation="\/demo\.v1\.Greeter\/SayHello"[^}]*code="200"/);
+      expect(metrics).toMatch(/server_requests_code_total\{[^}]*code="404"[^}]*reason="USER_NOT_FOUND"/);
+      expect(metrics).toMatch(/server_requests_seconds_bucket\{/);
+
+      await waitFor(async () => receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc'), 'spans to be exported', 100, 100);
+      const httpSpan = receiver.spans.find((s) => s.name === '/demo.v1.Greeter/SayHello' && s.attributes['http.route'] === '/helloworld/{name}');
+      expect(httpSpan).toMatchObject({ kind: 2, serviceName: 'demo', attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } });
+      const errorSpan = receiver.spans.find((s) => s.name === '/demo.v1.Greeter/GetUser' && s.attributes['http.response.status_code'] === 404);
+      expect(errorSpan?.statusCode).toBe(2); // STATUS_CODE_ERROR
+    } finally {
+      service.child.kill('SIGTERM');
+      const code = await exitWithin(service, 15_000);
+      receiver.stop();
+      expect(code, service.output()).toBe(0);
+    }
+    expect(await fetch(`${base}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+  }, 120_000);
+
+  it('runs the Dockerfile build steps outside Docker, and the pruned image tree starts', async () => {
+    const dockerfile = fs.readFileSync(path.join(demo, 'Dockerfile'), 'utf8');
+    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
+    expect(froms.length).toBe(2);
+    for (const image of froms) expect(image).toMatch(/^[a-z0-9./-]+:[0-9][\w.-]*(-[\w.]+)?$/); // pinned by a version tag
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/m);
+    expect(dockerfile).toMatch(/^EXPOSE 8000 9000$/m);
+    expect(fs.readFileSync(path.join(demo, '.dockerignore'), 'utf8')).toContain('node_modules');
+
+    // The build context is the project without node_modules/dist (.dockerignore).
+    const ctx = path.join(work, 'docker-context');
+    fs.rmSync(ctx, { recursive: true, force: true });
+    fs.cpSync(demo, ctx, { recursive: true, filter: (src) => !/[/\\](node_modules|dist)([/\\]|$)/.test(src.slice(demo.length)) });
+    // Each RUN line of the build stage, in order.
+    const runs = [...dockerfile.split(/^FROM /m)[1]!.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]!);
+    expect(runs).toEqual(['npm ci', 'npm run build && npm prune --omit=dev']);
+    for (const step of runs) {
+      const r = run('sh', ['-c', step], ctx);
+      expect(r.status, `${step}\n${r.output}`).toBe(0);
+    }
+    expect(fs.existsSync(path.join(ctx, 'node_modules', 'typescript'))).toBe(false); // dev dependencies pruned
+    const httpPort = await freePort();
+    const service = startService(ctx, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
+      DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      DEMO_TELEMETRY_OTLP_ENDPOINT: '',
+    });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok, 'the pruned build to serve');
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await exitWithin(service, 15_000)).toBe(0);
+    }
+  }, 600_000);
+});
+
+describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd (real etcd)', () => {
+  let etcd: EtcdProcess;
+  beforeAll(async () => {
+    etcd = await EtcdProcess.create();
+    await etcd.start();
+  });
+  afterAll(async () => {
+    await etcd?.destroy();
+  });
+
+  it('registers while running and is gone after SIGTERM', async () => {
+    const created = tsk(['new', 'demo-etcd', '--yes', '--no-git', '--no-install', '--registry', 'etcd'], work);
+    expect(created.status, created.stderr).toBe(0);
+    const project = path.join(work, 'demo-etcd');
+    // Reuse the first project's packages; npm then only adds etcd3.
+    fs.cpSync(path.join(demo, 'node_modules'), path.join(project, 'node_modules'), { recursive: true });
+    const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    expect(install.status, install.output).toBe(0);
+    const build = run('npm', ['run', 'build'], project);
+    expect(build.status, build.output).toBe(0);
+
+    const httpPort = await freePort();
+    const service = startService(project, ['dist/cmd/demo-etcd/main.js'], {
+      DEMO_ETCD_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      DEMO_ETCD_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      DEMO_ETCD_REGISTRY_ENDPOINTS: etcd.endpoint,
+      DEMO_ETCD_TELEMETRY_OTLP_ENDPOINT: '',
+      HOSTNAME: 'e2e-host',
+    });
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    const registered = async () => Object.values(await admin.getAll().prefix('/microservices/demo-etcd/').strings());
+    try {
+      await waitFor(async () => (await registered()).length === 1, 'the instance to register');
+      const instance = JSON.parse((await registered())[0]!);
+      expect(instance).toMatchObject({ name: 'demo-etcd', endpoints: [`http://127.0.0.1:${httpPort}`, expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/)] });
+      expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await exitWithin(service, 15_000), service.output()).toBe(0);
+    }
+    expect(await registered()).toEqual([]);
+    admin.close();
+  }, 600_000);
+});
+
+describe('tsk new rejects bad input and leaves nothing behind', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['a path', ['new', '../x', '--yes', '--no-git', '--no-install'], /invalid service name "\.\.\/x"/],
+    ['spaces and capitals', ['new', 'Bad Name', '--yes', '--no-git', '--no-install'], /invalid service name "Bad Name"/],
+    ['an existing directory', ['new', 'existing-dir', '--yes', '--no-git', '--no-install'], /existing-dir is not empty; use --force/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, () => {
+      const dir = path.join(work, 'bad', what.replace(/\W+/g, '-'));
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(path.join(dir, 'existing-dir'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'existing-dir', 'keep.txt'), 'mine');
+      const before = fs.readdirSync(dir);
+      const r = tsk(args, dir);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(fs.readdirSync(dir)).toEqual(before);
+      expect(fs.readdirSync(path.join(dir, 'existing-dir'))).toEqual(['keep.txt']);
+      expect(fs.existsSync(path.join(work, 'x'))).toBe(false);
+    });
+  }
+});

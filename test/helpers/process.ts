@@ -1,0 +1,46 @@
+// Starting a generated service as a child process and waiting for it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+export function run(cmd: string, args: string[], cwd: string, timeoutMs = 600_000) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+  return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+export interface Service {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function startService(cwd: string, args: string[], env: Record<string, string>): Service {
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+export async function waitFor(check: () => Promise<boolean>, what: string, tries = 200, delayMs = 50): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Resolves with the exit code, or rejects if the process outlives `limitMs` (hang protection, not a benchmark). */
+export async function exitWithin(service: Service, limitMs: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      service.child.kill('SIGKILL');
+      reject(new Error(`process did not exit within ${limitMs} ms:\n${service.output()}`));
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([service.exited, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
