@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { adaptiveLimiter, circuitBreaker, rateLimit, recovery, selector, SreBreaker, validate } from '../../../src/runtime/middleware/index.js';
+import { backgroundContext, chain, HeaderMap, type Handler, type Middleware } from '../../../src/runtime/transport/context.js';
+import { fromError, newError } from '../../../src/runtime/errors/errors.js';
+
+const ctx = (operation = '/pkg.S/M') =>
+  backgroundContext({ kind: 'http', endpoint: '', operation, requestHeader: new HeaderMap(), replyHeader: new HeaderMap() });
+
+describe('recovery', () => {
+  it('turns a thrown Error into 500 UNKNOWN and keeps service errors', async () => {
+    const h = recovery()(async () => { throw new Error('boom'); });
+    const err = fromError(await h(ctx(), {}).catch((e) => e));
+    expect(err.toJSON()).toEqual({ code: 500, reason: 'UNKNOWN', message: 'unknown request error', metadata: {} });
+    const keep = recovery()(async () => { throw newError(404, 'X', 'y'); });
+    expect(fromError(await keep(ctx(), {}).catch((e) => e)).reason).toBe('X');
+  });
+});
+
+describe('validate', () => {
+  it('rejects with 400 VALIDATOR per operation', async () => {
+    const h = validate({ '/pkg.S/M': (req: any) => (req.name ? undefined : 'name is required') })(async () => 'ok');
+    expect(fromError(await h(ctx(), {}).catch((e) => e)).toJSON()).toMatchObject({ code: 400, reason: 'VALIDATOR', message: 'name is required' });
+    expect(await h(ctx(), { name: 'a' })).toBe('ok');
+    expect(await h(ctx('/pkg.S/Other'), {})).toBe('ok');
+  });
+});
+
+describe('selector', () => {
+  it('applies middleware only to matching operations', async () => {
+    const seen: string[] = [];
+    const tag: Middleware = (next) => async (c, r) => { seen.push(c.transport.operation); return next(c, r); };
+    const h = selector(tag).prefix('/admin.').path('/pkg.S/Exact').regex(/Delete$/).build()(async () => 'ok');
+    for (const op of ['/admin.v1.A/B', '/pkg.S/Exact', '/pkg.S/Delete', '/pkg.S/Get']) await h(ctx(op), {});
+    expect(seen).toEqual(['/admin.v1.A/B', '/pkg.S/Exact', '/pkg.S/Delete']);
+  });
+});
+
+describe('rate limit (adaptive)', () => {
+  it('sheds with 429 RATELIMIT when overloaded and in-flight exceeds what was proven', async () => {
+    let cpu = 0;
+    const limiter = adaptiveLimiter({ cpu: () => cpu, windowMs: 1000, buckets: 10 });
+    // Learn capacity while healthy: short requests, one at a time.
+    for (let i = 0; i < 20; i++) limiter.allow()();
+    cpu = 950;
+    const pending: (() => void)[] = [];
+    let rejected = 0;
+    for (let i = 0; i < 50; i++) {
+      try {
+        pending.push(limiter.allow());
+      } catch (err) {
+        expect(fromError(err).toJSON()).toMatchObject({ code: 429, reason: 'RATELIMIT' });
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+    expect(pending.length).toBeGreaterThan(0);
+    for (const done of pending) done();
+  });
+
+  it('lets everything through while the CPU is idle', async () => {
+    const h = rateLimit(adaptiveLimiter({ cpu: () => 0 }))(async () => 'ok');
+    const results = await Promise.all(Array.from({ length: 100 }, () => h(ctx(), {})));
+    expect(results.every((r) => r === 'ok')).toBe(true);
+  });
+});
+
+describe('circuit breaker (SRE)', () => {
+  it('opens after failures with 503 CIRCUITBREAKER and recovers with successes', async () => {
+    let fail = true;
+    const backend: Handler = async () => { if (fail) throw newError(503, 'DOWN', 'down'); return 'ok'; };
+    const h = circuitBreaker({ minRequests: 10, random: () => 0.5 })(backend);
+    const reasons: string[] = [];
+    for (let i = 0; i < 60; i++) reasons.push(await h(ctx(), {}).then(() => 'ok', (e) => fromError(e).reason));
+    expect(reasons).toContain('CIRCUITBREAKER');
+    const breaker = new SreBreaker({ minRequests: 1, random: () => 0.99 });
+    for (let i = 0; i < 10; i++) breaker.markSuccess();
+    expect(breaker.allow()).toBe(true);
+    fail = false;
+  });
+
+  it('does not count client errors (4xx) as backend failures', async () => {
+    const h = circuitBreaker({ minRequests: 5, random: () => 0 })(async () => { throw newError(404, 'NF', 'nf'); });
+    const reasons = new Set<string>();
+    for (let i = 0; i < 50; i++) reasons.add(await h(ctx(), {}).catch((e) => fromError(e).reason));
+    expect([...reasons]).toEqual(['NF']);
+  });
+});
+
+describe('chain', () => {
+  it('runs the first middleware outermost', async () => {
+    const order: string[] = [];
+    const mk = (n: string): Middleware => (next) => async (c, r) => { order.push(`>${n}`); const res = await next(c, r); order.push(`<${n}`); return res; };
+    await chain(mk('a'), mk('b'))(async () => { order.push('h'); })(ctx(), {});
+    expect(order).toEqual(['>a', '>b', 'h', '<b', '<a']);
+  });
+});

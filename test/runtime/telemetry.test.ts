@@ -1,0 +1,103 @@
+// The full chain across a hop: an HTTP call whose handler calls a gRPC service,
+// both through the default middleware, spans exported over OTLP to a receiver in
+// the test and decoded there; /metrics scraped after the traffic.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
+import { createLogger } from '../../src/runtime/log/logger.js';
+import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
+import { HttpServer } from '../../src/runtime/transport/http/index.js';
+import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
+import { generateFixture } from '../helpers/generated.js';
+import { OtlpReceiver } from '../helpers/otlp.js';
+import { waitFor } from '../helpers/process.js';
+
+const receiver = new OtlpReceiver();
+let telemetry: Telemetry;
+let http: HttpServer;
+let grpcServer: GrpcServer;
+let conn: GrpcClientConn;
+let base: string;
+
+beforeAll(async () => {
+  await receiver.start();
+  telemetry = await setupTelemetry({ serviceName: 'hop', serviceVersion: '1.0.0', instanceId: 'hop-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  const logger = createLogger({ name: 'hop', level: 'silent' });
+  const dir = generateFixture('telemetry', 'helloworld');
+  const httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
+  const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
+
+  grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  grpcGen.registerGreeterGRPCServer(grpcServer, {
+    sayHello: async (_ctx: unknown, req: { name: string }) => {
+      if (req.name === 'fail') throw new Error('boom');
+      return { message: `Hello ${req.name}` };
+    },
+  });
+  await grpcServer.start();
+  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, middleware: defaultClientMiddleware({ logger }) });
+  const backend = new grpcGen.GreeterGRPCClient(conn);
+
+  http = new HttpServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  // The HTTP handler calls the gRPC service, passing its context so the trace continues.
+  httpGen.registerGreeterHTTPServer(http, { sayHello: (ctx: any, req: { name: string }) => backend.sayHello(req, { parent: ctx }) });
+  http.handleRaw('GET', '/metrics', (request, reply) => {
+    reply.hijack();
+    telemetry.metricsHandler(request.raw, reply.raw);
+  });
+  await http.start();
+  base = `http://127.0.0.1:${http.listenPort}`;
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await http?.stop({ timeoutMs: 500 });
+  await grpcServer?.stop({ timeoutMs: 500 });
+  await telemetry?.shutdown();
+  receiver.stop();
+});
+
+describe('tracing and metrics across an HTTP -> gRPC hop', () => {
+  it('exports one trace: HTTP server -> gRPC client -> gRPC server, continuing the caller\'s traceparent', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    const res = await fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+    expect(await res.json()).toEqual({ message: 'Hello ada' });
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 3, 'three spans of the trace', 100, 50);
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const httpServer = spans.find((s) => s.kind === 2 && s.attributes['http.route'] === '/helloworld/{name}')!;
+    const grpcClient = spans.find((s) => s.kind === 3)!;
+    const grpcServerSpan = spans.find((s) => s.kind === 2 && s.attributes['rpc.system'] === 'grpc')!;
+    expect(httpServer).toMatchObject({ name: '/helloworld.v1.Greeter/SayHello', parentSpanId: callerSpan, serviceName: 'hop', attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } });
+    expect(grpcClient.parentSpanId).toBe(httpServer.spanId);
+    expect(grpcServerSpan).toMatchObject({ parentSpanId: grpcClient.spanId, attributes: { 'rpc.service': 'helloworld.v1.Greeter', 'rpc.method': 'SayHello', 'rpc.grpc.status_code': 0 } });
+  });
+
+  it('marks failed spans with error status on both sides of the hop', async () => {
+    const res = await fetch(`${base}/helloworld/fail`);
+    expect(res.status).toBe(500);
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.some((s) => s.attributes['rpc.grpc.status_code'] === 13 && s.kind === 2), 'the failed gRPC server span', 100, 50);
+    const failedServer = receiver.spans.find((s) => s.attributes['rpc.grpc.status_code'] === 13 && s.kind === 2)!;
+    expect(failedServer.statusCode).toBe(2);
+    const failedHttp = receiver.spans.find((s) => s.traceId === failedServer.traceId && s.attributes['http.response.status_code'] === 500)!;
+    expect(failedHttp.statusCode).toBe(2);
+  });
+
+  it('exposes request counters and latency histograms on /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*operation="\/helloworld\.v1\.Greeter\/SayHello"[^}]*code="200"[^}]*\} [1-9]/);
+    expect(text).toMatch(/server_requests_code_total\{[^}]*kind="grpc"[^}]*code="500"/);
+    expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*code="500"[^}]*reason="UNKNOWN"/);
+    expect(text).toMatch(/client_requests_code_total\{[^}]*kind="grpc"/);
+    expect(text).toMatch(/server_requests_seconds_bucket\{[^}]*kind="http"[^}]*le="0.005"/);
+  });
+
+  it('keeps serving when the OTLP endpoint is unreachable', async () => {
+    receiver.stop();
+    for (let i = 0; i < 20; i++) expect((await fetch(`${base}/helloworld/x${i}`)).status).toBe(200);
+    await telemetry.forceFlush();
+    expect((await fetch(`${base}/helloworld/after`)).status).toBe(200);
+  });
+});

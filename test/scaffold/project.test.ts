@@ -1,0 +1,122 @@
+// The tree `tsk new` renders, for each registry choice: snapshots, Kubernetes
+// schema validation, Prometheus rules checked and unit-tested with promtool.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
+import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
+import { repoRoot } from '../helpers/cli.js';
+
+const render = (registry: RegistryKind) => renderProject({ name: 'demo', registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' });
+const file = (files: ReturnType<typeof render>, p: string) => files.find((f) => f.path === p)!.content;
+/** The tsk version appears in headers and package.json; normalise it so snapshots survive releases. */
+const normalise = (s: string) => s.replaceAll(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version, '<tsk-version>');
+
+describe('tsk new project tree', () => {
+  for (const registry of ['none', 'etcd', 'consul'] as const) {
+    it(`matches the snapshot with --registry ${registry}`, () => {
+      const files = render(registry);
+      expect(files.map((f) => `${f.path} (${f.kind})`)).toMatchSnapshot();
+      // Runtime files are src/runtime verbatim (tested on their own); snapshot the project's own files.
+      for (const f of files.filter((f) => f.kind !== 'runtime' && !f.path.startsWith('third_party/'))) {
+        expect(normalise(f.content)).toMatchSnapshot(f.path);
+      }
+    });
+  }
+
+  it('vendors only the registry client the project uses', () => {
+    expect(render('none').some((f) => f.path.includes('registry/etcd.ts'))).toBe(false);
+    expect(render('etcd').some((f) => f.path === 'internal/pkg/registry/etcd.ts')).toBe(true);
+    expect(JSON.parse(file(render('consul'), 'package.json')).dependencies.consul).toBe(SERVICE_VERSIONS.consul);
+  });
+
+  it('pins service dependencies to versions tsk itself is tested with', () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')).packages as Record<string, { version: string }>;
+    const deps = JSON.parse(file(render('etcd'), 'package.json')).dependencies as Record<string, string>;
+    for (const [name, range] of Object.entries(deps)) {
+      const installed = lock[`node_modules/${name}`]?.version;
+      expect(installed, name).toBeDefined();
+      expect(installed!.startsWith(range.replace(/^[\^~]/, '').split('.').slice(0, 2).join('.')), `${name} ${range} vs ${installed}`).toBe(true);
+    }
+  });
+});
+
+describe('deploy/kubernetes', () => {
+  const files = render('etcd');
+  const docs = (name: string) => parseAllDocuments(file(files, `deploy/kubernetes/${name}`)).map((d) => d.toJSON());
+
+  it('validates against the Kubernetes schemas', () => {
+    const kinds: Record<string, new (o: any) => { validate(): void }> = { Deployment, Service, ConfigMap, HorizontalPodAutoscaler, PodDisruptionBudget };
+    for (const name of ['deployment.yaml', 'service.yaml', 'configmap.yaml', 'hpa.yaml', 'pdb.yaml']) {
+      for (const doc of docs(name)) {
+        const Kind = kinds[doc.kind];
+        expect(Kind, `${name}: ${doc.kind}`).toBeDefined();
+        expect(() => new Kind!(doc).validate(), name).not.toThrow();
+      }
+    }
+  });
+
+  it('runs 3 hardened replicas with probes, ports and telemetry settings', () => {
+    const [deployment] = docs('deployment.yaml');
+    expect(deployment.spec.replicas).toBe(3);
+    const pod = deployment.spec.template.spec;
+    const c = pod.containers[0];
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(c.ports.map((p: { name: string }) => p.name)).toEqual(['http', 'grpc', 'metrics']);
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.resources.limits).toBeDefined();
+    expect(c.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']));
+    const [configMap] = docs('configmap.yaml');
+    expect(configMap.data['config.yaml']).toBe(file(files, 'configs/config.yaml'));
+  });
+});
+
+const promtool = spawnSync('promtool', ['--version']).status === 0;
+
+describe.skipIf(!promtool && !process.env['CI'])('PrometheusRule (promtool)', () => {
+  const dir = path.join(repoRoot, '.tmp', 'promtool');
+  const rule = parseAllDocuments(file(render('none'), 'deploy/kubernetes/prometheusrule.yaml'))[0]!.toJSON();
+
+  it('has rules promtool accepts', () => {
+    expect(rule.kind).toBe('PrometheusRule');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }, null, 2));
+    const r = spawnSync('promtool', ['check', 'rules', path.join(dir, 'rules.yaml')], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('SUCCESS: 3 rules found');
+  });
+
+  it('fires the error-rate alert from series named as the service exports them', () => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }, null, 2));
+    const labels = 'job="demo",kind="http",operation="/demo.v1.Greeter/SayHello"';
+    const test = {
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1m',
+      tests: [{
+        interval: '1m',
+        input_series: [
+          { series: `server_requests_code_total{${labels},code="200",reason=""}`, values: '0+60x20' },
+          { series: `server_requests_code_total{${labels},code="500",reason="UNKNOWN"}`, values: '0+30x20' },
+          { series: 'up{job="demo",instance="a"}', values: '1x20' },
+        ],
+        alert_rule_test: [
+          { eval_time: '15m', alertname: 'DemoHighErrorRate', exp_alerts: [{ exp_labels: { severity: 'critical', job: 'demo' }, exp_annotations: { summary: 'demo: more than 5% of requests fail with 5xx', description: '0.33 of requests failed over the last 5 minutes.' } }] },
+          { eval_time: '15m', alertname: 'DemoDown', exp_alerts: [] },
+        ],
+      }],
+    };
+    fs.writeFileSync(path.join(dir, 'test.yaml'), JSON.stringify(test, null, 2));
+    const r = spawnSync('promtool', ['test', 'rules', path.join(dir, 'test.yaml')], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
