@@ -1,6 +1,6 @@
 // One structured line per call: operation, code, reason, latency and the trace
 // ids, so a log line leads straight to its trace.
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { fromError } from '../errors/errors.js';
 import type { Middleware } from '../transport/context.js';
@@ -27,7 +27,7 @@ function logging(logger: Logger, component: 'server' | 'client'): Middleware {
         code: e?.code ?? 200,
         reason: e?.reason ?? '',
         latency: Number(((performance.now() - start) / 1000).toFixed(6)),
-        ...(span ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+        ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
       };
       if (!e) logger.info(line, 'request');
       else if (e.code >= 500) logger.error({ ...line, err: error }, e.message);

@@ -81,7 +81,7 @@ describe('circuit breaker (SRE)', () => {
   it('does not count client errors (4xx) as backend failures', async () => {
     const h = circuitBreaker({ minRequests: 5, random: () => 0 })(async () => { throw newError(404, 'NF', 'nf'); });
     const reasons = new Set<string>();
-    for (let i = 0; i < 50; i++) reasons.add(await h(ctx(), {}).catch((e) => fromError(e).reason));
+    for (let i = 0; i < 50; i++) reasons.add(await h(ctx(), {}).then(() => "ok", (e) => fromError(e).reason));
     expect([...reasons]).toEqual(['NF']);
   });
 });
