@@ -3,7 +3,7 @@
 // `errorX(message?, metadata?)` per value, as Kratos's protoc-gen-go-errors does.
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescExtension, type Registry } from '@bufbuild/protobuf';
 import { getComments } from '@bufbuild/protoplugin';
-import { fileStem, GENERATED_HEADER, runtimeImport } from '../../gen/names.js';
+import { fileStem, generatedSource, runtimeImport } from '../../gen/names.js';
 import { commentSafe } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
@@ -19,18 +19,8 @@ export const generateErrors: Generator = ({ files, registry, options }) => {
     if (enums.length === 0) continue;
     const name = `${fileStem(file)}_errors.ts`;
     const blocks = enums.map((e) => renderEnum(e, defaultCodeExt, codeExt, registry));
-    out.push({
-      name,
-      content: [
-        GENERATED_HEADER,
-        `// source: ${file.proto.name}`,
-        '',
-        `import { isServiceError, newError, type Metadata, type ServiceError } from '${runtimeImport(name, options.runtime, 'errors/errors.js')}';`,
-        '',
-        blocks.join('\n\n'),
-        '',
-      ].join('\n'),
-    });
+    const imports = [`import { isServiceError, newError, type Metadata, type ServiceError } from '${runtimeImport(name, options.runtime, 'errors/errors.js')}';`];
+    out.push({ name, content: generatedSource(file.proto.name, imports, [blocks.join('\n\n')]) });
   }
   return { files: out, problems: [] };
 };

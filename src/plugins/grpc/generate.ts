@@ -2,7 +2,7 @@
 // in the runtime's (ctx, request) shape, a function registering it on GrpcServer
 // through ts-proto's service definition, and a typed client over GrpcClientConn.
 import type { DescService } from '@bufbuild/protobuf';
-import { fileStem, GENERATED_HEADER, importPath, ImportSet, methodKey, runtimeImport, serviceConstName } from '../../gen/names.js';
+import { fileStem, generatedSource, importPath, ImportSet, methodKey, runtimeImport, serviceConstName } from '../../gen/names.js';
 import { docComment } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
@@ -15,20 +15,12 @@ export const generateGrpc: Generator = ({ files, options }) => {
     const imports = new ImportSet(name, ['Context', 'CallOptions', 'GrpcClientConn', 'GrpcServer']);
     const definitions = services.map((s) => imports.named(importPath(name, fileStem(file)), serviceConstName(s)));
     const body = services.map((s, i) => renderService(s, definitions[i]!, imports)).join('\n\n');
-    out.push({
-      name,
-      content: [
-        GENERATED_HEADER,
-        `// source: ${file.proto.name}`,
-        '',
-        `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-        `import type { CallOptions, GrpcClientConn, GrpcServer } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
-        imports.render(),
-        '',
-        body,
-        '',
-      ].join('\n'),
-    });
+    const importLines = [
+      `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
+      `import type { CallOptions, GrpcClientConn, GrpcServer } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
+      imports.render(),
+    ];
+    out.push({ name, content: generatedSource(file.proto.name, importLines, [body]) });
   }
   return { files: out, problems: [] };
 };

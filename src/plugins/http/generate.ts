@@ -6,7 +6,7 @@ import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
 import { getComments } from '@bufbuild/protoplugin';
-import { fileStem, GENERATED_HEADER, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
+import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
@@ -20,20 +20,15 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
     const imports = new ImportSet(name, ['Context', 'CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']);
     const schemas = new SchemaWriter();
     const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
-    const content = [
-      GENERATED_HEADER,
-      `// source: ${file.proto.name}`,
-      '',
-      `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-      `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
-      imports.render(),
-      '',
-      '// Field layouts the runtime binds path variables and query parameters with.',
-      schemas.render(),
-      '',
-      body,
-      '',
-    ].join('\n');
+    const content = generatedSource(
+      file.proto.name,
+      [
+        `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
+        `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
+        imports.render(),
+      ],
+      ['// Field layouts the runtime binds path variables and query parameters with.', schemas.render(), '', body],
+    );
     out.push({ name, content });
   }
   return { files: out, problems };
