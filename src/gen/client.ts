@@ -8,7 +8,7 @@ import { generateErrors } from '../plugins/errors/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
 import { generateHttp } from '../plugins/http/generate.js';
 import type { GeneratedFile } from '../plugins/types.js';
-import { runTsProto } from './tsproto.js';
+import { keepReachable, runTsProto } from './tsproto.js';
 
 export interface PlannedFile {
   /** Absolute path on disk. */
@@ -31,11 +31,13 @@ export async function planClientFiles(compiled: CompiledProtos, options: ClientO
   // Output goes into the import root each proto lives under, so generated files sit next to it.
   const roots = new Map<string, string[]>();
   for (const t of compiled.targetFiles) roots.set(t.root, [...(roots.get(t.root) ?? []), t.protoPath]);
+  // One ts-proto run for every root (a process start is most of its cost); files are split by root below.
+  const messages = only.has('messages') ? await runTsProto(compiled.fileSet.file, compiled.targetFiles.map((t) => t.protoPath)) : [];
   for (const [root, protoPaths] of roots) {
     const files = compiled.targets.filter((f) => protoPaths.includes(f.proto.name));
     const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root) } };
     const outputs: GeneratedFile[] = [];
-    if (only.has('messages')) outputs.push(...(await runTsProto(compiled.fileSet.file, protoPaths)));
+    outputs.push(...keepReachable(messages, protoPaths.map((p) => p.replace(/\.proto$/, '.ts'))));
     for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors]] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);

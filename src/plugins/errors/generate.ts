@@ -2,7 +2,7 @@
 // (errors/errors.proto), `<file>_errors.ts` with one `isX(err)` and one
 // `errorX(message?, metadata?)` per value, as Kratos's protoc-gen-go-errors does.
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescExtension, type Registry } from '@bufbuild/protobuf';
-import { getComments } from '@bufbuild/protoplugin';
+import { leadingComment } from '../../gen/comments.js';
 import { fileStem, generatedSource, runtimeImport } from '../../gen/names.js';
 import { commentSafe } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
@@ -48,7 +48,7 @@ function renderEnum(e: DescEnum, defaultCodeExt: DescExtension, codeExt: DescExt
     .map((value) => {
       const code = codeOf(value, enumDefault, codeExt);
       const pascal = pascalCase(value.name);
-      const comment = commentSafe(getComments(value).leading?.trim().replace(/\s+/g, ' ') ?? '');
+      const comment = commentSafe(leadingComment(value)?.replace(/\s+/g, ' ') ?? '');
       const defaultMessage = comment || value.name;
       return [
         `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${comment}` : ''} */`,

@@ -5,7 +5,7 @@
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
-import { getComments } from '@bufbuild/protoplugin';
+import { leadingComment } from '../../gen/comments.js';
 import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
@@ -99,7 +99,7 @@ function renderRoute(b: HttpBinding, method: DescMethod, input: string, output: 
 }
 
 export function docComment(method: DescMethod, indent: string): string {
-  const text = getComments(method).leading?.trim();
+  const text = leadingComment(method);
   if (!text) return '';
   return `${indent}/** ${commentSafe(text).split('\n').map((l: string) => l.trim()).join(`\n${indent} * `)} */\n`;
 }
