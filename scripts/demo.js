@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
@@ -30,48 +31,67 @@ step('scaffold the service', process.execPath, [path.join(repo, 'bin', 'tsk.js')
 step('install its dependencies', 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project);
 step('build it', 'npm', ['run', 'build', '--silent'], project);
 
-console.log(`\n$ node dist/cmd/${name}/main.js --conf configs/config.yaml    # what npm start runs: HTTP :8000, gRPC :9000`);
+// Free ports, so a service already on :8000/:9000 cannot answer in this one's place.
+const freePort = () => new Promise((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address();
+    s.close(() => resolve(port));
+  });
+});
+const httpPort = await freePort();
+const grpcPort = await freePort();
+console.log(`\n$ node dist/cmd/${name}/main.js --conf configs/config.yaml    # what npm start runs (HTTP :${httpPort}, gRPC :${grpcPort} for this demo)`);
 const child = spawn(process.execPath, [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'], {
   cwd: project,
-  env: { ...process.env, HELLOWORLD_TELEMETRY_OTLP_ENDPOINT: '' },
+  env: {
+    ...process.env,
+    HELLOWORLD_TELEMETRY_OTLP_ENDPOINT: '',
+    HELLOWORLD_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+    HELLOWORLD_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let logs = '';
 child.stdout.on('data', (d) => (logs += d));
-const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+let running = true;
+const exited = new Promise((resolve) => child.once('exit', (code) => { running = false; resolve(code); }));
 
 let ok = false;
 try {
-  for (let i = 0; i < 100; i++) {
-    if (await fetch('http://127.0.0.1:8000/readyz').then((r) => r.ok, () => false)) break;
+  for (let i = 0; i < 100 && running; i++) {
+    if (await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  if (!running) throw new Error('the service exited before it was ready');
   const show = async (url) => {
     const res = await fetch(url);
-    console.log(`GET ${url.replace('http://127.0.0.1:8000', '')} -> ${res.status} ${await res.text()}`);
+    console.log(`GET ${new URL(url).pathname} -> ${res.status} ${await res.text()}`);
     return res;
   };
-  const hello = await show('http://127.0.0.1:8000/helloworld/world');
-  await show('http://127.0.0.1:8000/users/world');
-  await show('http://127.0.0.1:8000/users/nobody');
-  await show('http://127.0.0.1:8000/helloworld/bad%20name!');
+  const hello = await show(`http://127.0.0.1:${httpPort}/helloworld/world`);
+  await show(`http://127.0.0.1:${httpPort}/users/world`);
+  await show(`http://127.0.0.1:${httpPort}/users/nobody`);
+  await show(`http://127.0.0.1:${httpPort}/helloworld/bad%20name!`);
 
   const definition = protoLoader.loadSync(`${name}/v1/greeter.proto`, { includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')] });
-  const client = new (grpc.loadPackageDefinition(definition).helloworld.v1.Greeter)('127.0.0.1:9000', grpc.credentials.createInsecure());
+  const client = new (grpc.loadPackageDefinition(definition).helloworld.v1.Greeter)(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
   const reply = await new Promise((resolve, reject) => client.SayHello({ name: 'grpc' }, (err, res) => (err ? reject(err) : resolve(res))));
   console.log(`gRPC helloworld.v1.Greeter/SayHello {"name":"grpc"} -> ${JSON.stringify(reply)}`);
   const err = await new Promise((resolve) => client.GetUser({ name: 'nobody' }, (e) => resolve(e)));
   console.log(`gRPC helloworld.v1.Greeter/GetUser {"name":"nobody"} -> ${grpc.status[err.code]}: ${err.details}`);
   client.close();
-  const metrics = await (await fetch('http://127.0.0.1:8000/metrics')).text();
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   console.log(`/metrics: ${metrics.split('\n').filter((l) => l.startsWith('server_requests_code_total{')).length} request counter series`);
   ok = hello.status === 200 && reply.message === 'Hello grpc';
+} catch (err) {
+  console.error(`demo: ${err.message}`);
 } finally {
-  child.kill('SIGTERM');
+  if (running) child.kill('SIGTERM');
   const code = await exited;
   console.log(`\nSIGTERM -> exit ${code}`);
   const lines = logs.trim().split('\n');
   console.log(`service log (last 3 of ${lines.length} lines):\n${lines.slice(-3).join('\n')}`);
 }
+ok &&= (await exited) === 0;
 console.log(ok ? `\ndemo: OK, the project is in ${path.relative(process.cwd(), project)}` : '\ndemo: FAILED');
 process.exit(ok ? 0 : 1);
