@@ -3,6 +3,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcClientConn, GrpcServer, HealthDefinition, ServingStatus } from '../../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../../src/runtime/errors/status.js';
@@ -21,7 +22,11 @@ beforeAll(async () => {
   const dir = generateFixture('grpc', 'user');
   userGrpc = await import(path.join(dir, 'user/v1/user_grpc.ts'));
   userErrors = await import(path.join(dir, 'user/v1/error_reason_errors.ts'));
-  server = new GrpcServer({ address: '127.0.0.1:0', timeoutMs: 300 });
+  server = new GrpcServer({
+    address: '127.0.0.1:0',
+    timeoutMs: 300,
+    reflection: { protoFiles: ['user/v1/user.proto'], includeDirs: [path.join(repoRoot, 'fixtures', 'user'), path.join(repoRoot, 'proto')] },
+  });
   userGrpc.registerUserServiceGRPCServer(server, {
     async getUser(ctx: Context, req: { id: string }) {
       seenHeaders.push(ctx.transport.requestHeader.get('x-request-id'));
@@ -103,6 +108,44 @@ describe('gRPC server', () => {
     expect((await check('user.v1.UserService')).status).toBe(ServingStatus.SERVING);
     await expect(check('nope.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     client.close();
+  });
+});
+
+describe('server reflection', () => {
+  it('lists the registered services to a reflection client', async () => {
+    // grpc.reflection.v1.ServerReflectionRequest { list_services = 7 }, answered by
+    // ServerReflectionResponse { list_services_response = 6 { service = 1 { name = 1 } } }.
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const call = client.makeBidiStreamRequest(
+      '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+      (req: Buffer) => req,
+      (res: Buffer) => res,
+    );
+    const reply = new Promise<Buffer>((resolve, reject) => {
+      call.once('data', resolve);
+      call.once('error', reject);
+    });
+    call.write(Buffer.concat([Buffer.from([0x3a, 1]), Buffer.from('*')]));
+    const bytes = await reply;
+    call.end();
+    client.close();
+    const names: string[] = [];
+    const r = new BinaryReader(bytes);
+    while (r.pos < r.len) {
+      const [f, w] = r.tag();
+      if (f !== 6) { r.skip(w, f); continue; }
+      const list = new BinaryReader(r.bytes());
+      while (list.pos < list.len) {
+        const [lf, lw] = list.tag();
+        if (lf !== 1) { list.skip(lw, lf); continue; }
+        const svc = new BinaryReader(list.bytes());
+        while (svc.pos < svc.len) {
+          const [sf, sw] = svc.tag();
+          if (sf === 1) names.push(svc.string()); else svc.skip(sw, sf);
+        }
+      }
+    }
+    expect(names).toContain('user.v1.UserService');
   });
 });
 

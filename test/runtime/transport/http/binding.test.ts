@@ -201,3 +201,36 @@ describe('generated HTTP client', () => {
     expect((err as ServiceError).toJSON()).toEqual({ code: 404, reason: 'FILE_MISSING', message: 'no such file', metadata: { path: 'missing' } });
   });
 });
+
+describe('graceful stop', () => {
+  it('lets an in-flight request finish, then refuses new connections', async () => {
+    const { HttpServer: Server } = await import('../../../../src/runtime/transport/http/index.js');
+    const s = new Server({ address: '127.0.0.1:0', timeoutMs: 5000 });
+    gen.registerLibraryHTTPServer(s, {
+      getFile: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        return { path: 'done', content: Buffer.alloc(0) };
+      },
+    } as any);
+    await s.start();
+    const url = `http://127.0.0.1:${s.listenPort}/v1/files/x`;
+    const inFlight = fetch(url);
+    await new Promise((r) => setTimeout(r, 50));
+    await s.stop({ timeoutMs: 3000 });
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect((await res.json()).path).toBe('done');
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('cuts requests that outlive the drain window', async () => {
+    const { HttpServer: Server } = await import('../../../../src/runtime/transport/http/index.js');
+    const s = new Server({ address: '127.0.0.1:0', timeoutMs: 0 });
+    gen.registerLibraryHTTPServer(s, { getFile: () => new Promise(() => {}) } as any);
+    await s.start();
+    const inFlight = fetch(`http://127.0.0.1:${s.listenPort}/v1/files/x`).then(() => 'answered', () => 'cut');
+    await new Promise((r) => setTimeout(r, 50));
+    await s.stop({ timeoutMs: 100 });
+    expect(await inFlight).toBe('cut');
+  });
+});
