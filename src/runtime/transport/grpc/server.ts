@@ -72,11 +72,12 @@ export class GrpcServer implements Server {
     const methods = impl as Record<string, unknown>;
     for (const [key, method] of Object.entries(definition)) {
       const fn = methods[key];
-      if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
       if (method.requestStream || method.responseStream) {
-        handlers[key] = fn.bind(impl) as grpc.UntypedHandleCall;
+        // Without an implementation grpc-js answers UNIMPLEMENTED, which is what an unserved stream should say.
+        if (typeof fn === 'function') handlers[key] = fn.bind(impl) as grpc.UntypedHandleCall;
         continue;
       }
+      if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
       const handler = this.middleware(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
       handlers[key] = this.unary(method.path, handler);
       this.services.add(method.path.split('/')[1]!);

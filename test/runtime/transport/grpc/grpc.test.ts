@@ -111,6 +111,27 @@ describe('gRPC server', () => {
   });
 });
 
+describe('services with streaming methods', () => {
+  it('register their unary methods; the stream answers UNIMPLEMENTED', async () => {
+    const dir = generateFixture('grpc-stream', 'edge');
+    const edge = await import(path.join(dir, 'edge/v1/edge_grpc.ts'));
+    const s = new GrpcServer({ address: '127.0.0.1:0' });
+    const ping = async (_ctx: unknown, req: { message: string }) => ({ message: req.message, receivedAt: new Date(0) });
+    const unary = Object.fromEntries(['getBook', 'getByName', 'getFile', 'publishBook', 'updateBook', 'listBooks', 'deleteBook'].map((k) => [k, async () => ({})]));
+    edge.registerLibraryGRPCServer(s, { ...unary, ping });
+    await s.start();
+    const conn = new GrpcClientConn({ target: `127.0.0.1:${s.listenPort}` });
+    expect(await new edge.LibraryGRPCClient(conn).ping({ message: 'hi' })).toMatchObject({ message: 'hi' });
+    const client = new grpc.Client(`127.0.0.1:${s.listenPort}`, grpc.credentials.createInsecure());
+    const stream = client.makeServerStreamRequest('/edge.v1.Library/WatchBooks', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0));
+    const code = await new Promise((resolve) => stream.on('error', (e: grpc.ServiceError) => resolve(e.code)));
+    expect(code).toBe(grpc.status.UNIMPLEMENTED);
+    client.close();
+    await conn.close();
+    await s.stop({ timeoutMs: 200 });
+  });
+});
+
 describe('server reflection', () => {
   it('lists the registered services to a reflection client', async () => {
     // grpc.reflection.v1.ServerReflectionRequest { list_services = 7 }, answered by
