@@ -25,7 +25,9 @@ export function otelContext(ctx: Context): OtelContext {
 export function tracingServer(): Middleware {
   return (next) => async (ctx, req) => {
     const parent = propagation.extract(context.active(), ctx.transport.requestHeader, headerGetter);
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER, attributes: startAttributes(ctx, true) }, parent);
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER }, parent);
+    // Attributes only for spans that are recorded: most calls are not sampled.
+    if (span.isRecording()) span.setAttributes(startAttributes(ctx, true));
     ctx.values.set(OTEL_CONTEXT, trace.setSpan(parent, span));
     return finish(span, () => next(ctx, req), ctx);
   };
@@ -34,7 +36,8 @@ export function tracingServer(): Middleware {
 export function tracingClient(): Middleware {
   return (next) => async (ctx, req) => {
     const parent = otelContext(ctx);
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT, attributes: startAttributes(ctx, false) }, parent);
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT }, parent);
+    if (span.isRecording()) span.setAttributes(startAttributes(ctx, false));
     const spanContext = trace.setSpan(parent, span);
     ctx.values.set(OTEL_CONTEXT, spanContext);
     propagation.inject(spanContext, ctx.transport.requestHeader, headerSetter);
