@@ -13,6 +13,22 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
+const rawWriters = new WeakMap<Logger, (line: string) => void>();
+
+/**
+ * A writer of pre-formatted JSON lines to a logger's destination, or undefined for
+ * loggers not made by createLogger. The access log uses it: building its line from
+ * cached pieces costs a fraction of pino's generic serialization, per request.
+ */
+export function rawLineWriter(logger: Logger): ((line: string) => void) | undefined {
+  return rawWriters.get(logger);
+}
+
+/** The bindings pino writes on every line of this logger (`,"service.name":"x",...`). */
+export function serializedBindings(logger: Logger): string {
+  return ((logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '');
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   // Lines are buffered and written in 4 KiB chunks (a write per line costs a syscall
   // per request); a timer flushes what a quiet service has buffered within a second.
@@ -27,6 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination,
   );
+  rawWriters.set(logger, (line) => destination.write(line));
   setInterval(() => {
     try {
       destination.flush();

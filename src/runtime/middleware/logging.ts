@@ -2,12 +2,14 @@
 // ids, so a log line leads straight to its trace.
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { fromError } from '../errors/errors.js';
+import { fromError, type ServiceError } from '../errors/errors.js';
 import type { Middleware } from '../transport/context.js';
 import { OTEL_CONTEXT } from './tracing.js';
+import { rawLineWriter, serializedBindings } from '../log/logger.js';
 import type { Context as OtelContext } from '@opentelemetry/api';
 
 function logging(logger: Logger, component: 'server' | 'client'): Middleware {
+  const fast = accessLine(logger, component);
   return (next) => async (ctx, req) => {
     const start = performance.now();
     let error: unknown;
@@ -19,20 +21,57 @@ function logging(logger: Logger, component: 'server' | 'client'): Middleware {
     } finally {
       const e = error === undefined ? undefined : fromError(error);
       const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
-      const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
-      const line = {
-        kind: component,
-        component: ctx.transport.kind,
-        operation: ctx.transport.operation,
-        code: e?.code ?? 200,
-        reason: e?.reason ?? '',
-        latency: Number(((performance.now() - start) / 1000).toFixed(6)),
-        ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
-      };
-      if (!e) logger.info(line, 'request');
-      else if (e.code >= 500) logger.error({ ...line, err: error }, e.message);
-      else logger.warn(line, e.message);
+      if (!e && fast) fast(ctx.transport.kind, ctx.transport.operation, performance.now() - start, otel);
+      else writeLine(logger, component, ctx.transport.kind, ctx.transport.operation, start, otel, error, e);
     }
+  };
+}
+
+function writeLine(
+  logger: Logger,
+  component: 'server' | 'client',
+  kind: string,
+  operation: string,
+  start: number,
+  otel: OtelContext | undefined,
+  error: unknown,
+  e: ServiceError | undefined,
+): void {
+  const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
+  const line = {
+    kind: component,
+    component: kind,
+    operation,
+    code: e?.code ?? 200,
+    reason: e?.reason ?? '',
+    latency: Number(((performance.now() - start) / 1000).toFixed(6)),
+    ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+  };
+  if (!e) logger.info(line, 'request');
+  else if (e.code >= 500) logger.error({ ...line, err: error }, e.message);
+  else logger.warn(line, e.message);
+}
+
+/**
+ * The success line, assembled from cached JSON pieces in the exact shape pino would
+ * write. Undefined when the logger is not one of ours (then pino formats every line).
+ */
+function accessLine(logger: Logger, component: 'server' | 'client') {
+  const write = rawLineWriter(logger);
+  if (!write) return undefined;
+  const bindings = serializedBindings(logger);
+  const prefixes = new Map<string, string>();
+  return (kind: string, operation: string, elapsedMs: number, otel: OtelContext | undefined) => {
+    if (!logger.isLevelEnabled('info')) return;
+    const key = `${kind} ${operation}`;
+    let prefix = prefixes.get(key);
+    if (prefix === undefined) {
+      prefix = `${bindings},"kind":"${component}","component":${JSON.stringify(kind)},"operation":${JSON.stringify(operation)},"code":200,"reason":""`;
+      prefixes.set(key, prefix);
+    }
+    const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
+    const ids = span && isSpanContextValid(span) ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"` : '';
+    write(`{"level":"info","time":"${new Date().toISOString()}"${prefix},"latency":${(elapsedMs / 1000).toFixed(6)}${ids},"msg":"request"}\n`);
   };
 }
 

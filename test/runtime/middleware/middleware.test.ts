@@ -94,3 +94,26 @@ describe('chain', () => {
     expect(order).toEqual(['>a', '>b', 'h', '<b', '<a']);
   });
 });
+
+describe('logging', () => {
+  it('passes results and errors through and writes one JSON line per call', async () => {
+    const { createLogger } = await import('../../../src/runtime/log/logger.js');
+    const { loggingServer } = await import('../../../src/runtime/middleware/logging.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({ name: 'svc', destination: file });
+    await new Promise((r) => setTimeout(r, 50)); // the file destination opens asynchronously
+    const ok = loggingServer(logger)(async () => ({ answer: 42 }));
+    expect(await ok(ctx('/pkg.S/Ok'), {})).toEqual({ answer: 42 });
+    const failing = loggingServer(logger)(async () => { throw newError(404, 'NOPE', 'not here'); });
+    await expect(failing(ctx('/pkg.S/Fail'), {})).rejects.toMatchObject({ reason: 'NOPE' });
+    logger.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ level: 'info', 'service.name': 'svc', kind: 'server', component: 'http', operation: '/pkg.S/Ok', code: 200, reason: '', msg: 'request' });
+    expect(typeof lines[0].latency).toBe('number');
+    expect(lines[1]).toMatchObject({ level: 'warn', operation: '/pkg.S/Fail', code: 404, reason: 'NOPE', msg: 'not here' });
+  });
+});
