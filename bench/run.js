@@ -3,7 +3,8 @@
 // fastify, and a unary gRPC method versus bare grpc-js, measured in the same run.
 // Each server runs in its own process; this process generates the load. Prints a
 // table and the ratios; asserts nothing about absolute time.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +36,16 @@ async function startOtlpSink() {
   return { endpoint: `http://127.0.0.1:${port}`, batches: () => spans, close: () => server.forceShutdown() };
 }
 
+// On a multi-core machine the server under test gets core 0 and this process (the load
+// generator) the other cores, so the two do not steal CPU from each other: otherwise a
+// server's helper threads (GC, I/O) slow the load generator and skew the ratios.
+const pin = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (pin) spawnSync('taskset', ['-a', '-p', '-c', `1-${os.cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+
 async function startServer(script, env) {
-  const child = spawn(process.execPath, [path.join(here, 'servers', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const argv = [process.execPath, path.join(here, 'servers', script)];
+  const [cmd, ...args] = pin ? ['taskset', '-c', '0', ...argv] : argv;
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   const port = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
@@ -103,7 +112,7 @@ const compare = async (label, bareScript, tskScript, load) => {
   return { rpsRatio: tsk.rps / bare.rps, p99Ratio: tsk.p99 / bare.p99, routerRatio: router.rps / bare.rps };
 };
 
-console.log(`tsk runtime benchmark: ${seconds}s per run after ${warmupSeconds}s warm-up, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}`);
+console.log(`tsk runtime benchmark: ${seconds}s per run after ${warmupSeconds}s warm-up, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
 const http = await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
 const grpcRatio = await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', loadGrpc);
 sink.close();
