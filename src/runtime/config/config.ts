@@ -107,9 +107,28 @@ export function watchConfig<T>(options: LoadOptions<T>, onChange: (config: T) =>
       }
     }, 100);
   };
-  const watchers = options.files.map((f) => fs.watch(f, reload));
+  // Kubernetes updates a mounted ConfigMap by swapping a symlink, which replaces the
+  // file: on 'rename' the watch is re-established on whatever the path now points to.
+  const watchers = new Map<string, fs.FSWatcher>();
+  let closed = false;
+  const watch = (file: string) => {
+    try {
+      const watcher = fs.watch(file, (event) => {
+        reload();
+        if (event === 'rename' && !closed) {
+          watcher.close();
+          setTimeout(() => !closed && watch(file), 50);
+        }
+      });
+      watchers.set(file, watcher);
+    } catch (err) {
+      onError(err as Error);
+    }
+  };
+  for (const f of options.files) watch(f);
   return () => {
+    closed = true;
     clearTimeout(timer);
-    for (const w of watchers) w.close();
+    for (const w of watchers.values()) w.close();
   };
 }

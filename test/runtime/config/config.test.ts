@@ -42,3 +42,25 @@ describe('config', () => {
     expect(await changed).toEqual({ level: 'debug' });
   });
 });
+
+describe('config watch across file replacement', () => {
+  it('keeps following a file that is replaced by rename (how ConfigMap volumes update)', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, 'level: info\n');
+    const seen: string[] = [];
+    const stop = watchConfig({ files: [file], schema }, (c: any) => seen.push(c.level));
+    const replace = (content: string) => {
+      fs.writeFileSync(path.join(dir, 'next.yaml'), content);
+      fs.renameSync(path.join(dir, 'next.yaml'), file);
+    };
+    replace('level: debug\n');
+    for (let i = 0; i < 50 && !seen.includes('debug'); i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    replace('level: warn\n');
+    for (let i = 0; i < 50 && !seen.includes('warn'); i++) await new Promise((r) => setTimeout(r, 20));
+    stop();
+    expect(seen).toContain('debug');
+    expect(seen).toContain('warn');
+  });
+});
