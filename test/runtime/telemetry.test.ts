@@ -18,6 +18,7 @@ let http: HttpServer;
 let grpcServer: GrpcServer;
 let conn: GrpcClientConn;
 let base: string;
+const backendTraceparents: (string | undefined)[] = [];
 
 beforeAll(async () => {
   await receiver.start();
@@ -29,7 +30,8 @@ beforeAll(async () => {
 
   grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
   grpcGen.registerGreeterGRPCServer(grpcServer, {
-    sayHello: async (_ctx: unknown, req: { name: string }) => {
+    sayHello: async (ctx: any, req: { name: string }) => {
+      backendTraceparents.push(ctx.transport.requestHeader.get('traceparent'));
       if (req.name === 'fail') throw new Error('boom');
       return { message: `Hello ${req.name}` };
     },
@@ -83,6 +85,17 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
     expect(failedServer.statusCode).toBe(2);
     const failedHttp = receiver.spans.find((s) => s.traceId === failedServer.traceId && s.attributes['http.response.status_code'] === 500)!;
     expect(failedHttp.statusCode).toBe(2);
+  });
+
+  it('follows an unsampled caller: nothing exported, the trace id still travels downstream', async () => {
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4799';
+    const res = await fetch(`${base}/helloworld/quiet`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-00` } });
+    expect(res.status).toBe(200);
+    await telemetry.forceFlush();
+    expect(receiver.spans.filter((s) => s.traceId === traceId)).toEqual([]);
+    const sent = backendTraceparents.at(-1)!;
+    expect(sent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+    expect(sent).not.toContain('00f067aa0ba902b7');
   });
 
   it('exposes request counters and latency histograms on /metrics', async () => {
