@@ -11,6 +11,7 @@ export const SERVICE_VERSIONS = {
   consul: '^2.0.1',
   fastify: '^5.12.8',
   pino: '^9.14.0',
+  sonicBoom: '^4.2.1',
   yaml: '^2.9.1',
   typesNode: '^20.19.0',
   tsx: '^4.20.0',

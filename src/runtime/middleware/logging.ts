@@ -71,8 +71,20 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
     }
     const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
     const ids = span && isSpanContextValid(span) ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"` : '';
-    write(`{"level":"info","time":"${new Date().toISOString()}"${prefix},"latency":${(elapsedMs / 1000).toFixed(6)}${ids},"msg":"request"}\n`);
+    write(`{"level":"info","time":"${isoNow()}"${prefix},"latency":${(elapsedMs / 1000).toFixed(6)}${ids},"msg":"request"}\n`);
   };
+}
+
+let lastMs = 0;
+let lastIso = '';
+/** pino's isoTime, formatted once per millisecond: a busy server logs many lines in each. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 export const loggingServer = (logger: Logger): Middleware => logging(logger, 'server');
