@@ -12,6 +12,10 @@ import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/ex
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import { SynchronousContextManager } from './context-manager.js';
+import { setMiddlewareSampling } from './presample.js';
+import { ParentBasedRatioSampler } from './sampler.js';
+import { requestMetricsProducer } from './request-metrics.js';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -33,6 +37,13 @@ export interface TelemetryOptions {
   samplingRatio?: number;
   /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048. */
   maxQueueSize?: number;
+  /**
+   * How the active OpenTelemetry context is tracked. `explicit` (default): only through
+   * the call Context tsk's middleware and clients pass along, at no cost to the rest of
+   * the process. `async-local-storage`: also across awaits, which third-party
+   * auto-instrumentations (database drivers and the like) need; it slows every promise.
+   */
+  contextPropagation?: 'explicit' | 'async-local-storage';
 }
 
 export interface Telemetry {
@@ -74,18 +85,23 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     }));
   }
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true } as ConstructorParameters<typeof PrometheusExporter>[0]);
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [requestMetricsProducer] } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
   if (endpoint && options.otlp?.metrics) {
     const exporter = protocol === 'grpc'
       ? new OTLPMetricExporterGrpc({ url: endpoint })
       : new OTLPMetricExporterProto({ url: joinPath(endpoint, '/v1/metrics') });
-    metricReaders.push(new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000 }));
+    metricReaders.push(new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000, metricProducers: [requestMetricsProducer] }));
   }
 
   const sampler = env['OTEL_TRACES_SAMPLER']
     ? undefined // the SDK reads OTEL_TRACES_SAMPLER / _ARG itself
-    : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(options.samplingRatio ?? 1) });
+    : new ParentBasedRatioSampler(options.samplingRatio ?? 1);
+  // The middleware may decide sampling itself only when it would decide as this
+  // sampler does and spans are exported at all; custom propagators read headers it
+  // does not know, so they keep every call on the SDK path.
+  const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
+  setMiddlewareSampling(sampler && endpoint && defaultPropagators ? sampler.ratio : undefined);
 
   const sdk = new NodeSDK({
     resource,
@@ -93,12 +109,9 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     spanProcessors,
     metricReaders,
     ...(sampler ? { sampler } : {}),
+    // undefined lets the SDK install its AsyncLocalStorage manager.
+    contextManager: options.contextPropagation === 'async-local-storage' ? undefined : new SynchronousContextManager(),
     instrumentations: [],
-    // Views bucket the duration histogram for request latencies (seconds), as Kratos's metrics do.
-    views: [{
-      instrumentName: '*_requests_seconds',
-      aggregation: { type: metrics.AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] } },
-    }],
   });
   sdk.start();
 
@@ -108,7 +121,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     forceFlush: async () => {
       await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
     },
-    shutdown: () => (stopped ??= sdk.shutdown().catch(() => {})),
+    shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), sdk.shutdown().catch(() => {}))),
   };
 }
 
