@@ -6,6 +6,7 @@ import { httpToGrpcCode } from '../errors/codes.js';
 import { fromError } from '../errors/errors.js';
 import type { Context, HttpTransport, Middleware } from '../transport/context.js';
 import { headerGetter, headerSetter } from './propagation.js';
+import { middlewareSampling, presample } from '../telemetry/presample.js';
 
 const TRACER = 'tsk';
 
@@ -24,8 +25,22 @@ export function otelContext(ctx: Context): OtelContext {
 
 export function tracingServer(): Middleware {
   return (next) => async (ctx, req) => {
-    const parent = propagation.extract(context.active(), ctx.transport.requestHeader, headerGetter);
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER }, parent);
+    const header = ctx.transport.requestHeader;
+    const ratio = middlewareSampling();
+    // Without trace headers the W3C propagators would find nothing: skip them.
+    const parent = ratio === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
+      ? propagation.extract(context.active(), header, headerGetter)
+      : context.active();
+    let spanParent = parent;
+    if (ratio !== undefined) {
+      const decision = presample(parent, ratio);
+      if ('unsampled' in decision) {
+        ctx.values.set(OTEL_CONTEXT, decision.unsampled);
+        return next(ctx, req);
+      }
+      spanParent = decision.sampledParent;
+    }
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER }, spanParent);
     // Attributes only for spans that are recorded: most calls are not sampled.
     if (span.isRecording()) span.setAttributes(startAttributes(ctx, true));
     ctx.values.set(OTEL_CONTEXT, trace.setSpan(parent, span));
@@ -36,7 +51,18 @@ export function tracingServer(): Middleware {
 export function tracingClient(): Middleware {
   return (next) => async (ctx, req) => {
     const parent = otelContext(ctx);
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT }, parent);
+    const ratio = middlewareSampling();
+    let spanParent = parent;
+    if (ratio !== undefined) {
+      const decision = presample(parent, ratio);
+      if ('unsampled' in decision) {
+        ctx.values.set(OTEL_CONTEXT, decision.unsampled);
+        propagation.inject(decision.unsampled, ctx.transport.requestHeader, headerSetter);
+        return next(ctx, req);
+      }
+      spanParent = decision.sampledParent;
+    }
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT }, spanParent);
     if (span.isRecording()) span.setAttributes(startAttributes(ctx, false));
     const spanContext = trace.setSpan(parent, span);
     ctx.values.set(OTEL_CONTEXT, spanContext);

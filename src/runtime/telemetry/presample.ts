@@ -1,0 +1,57 @@
+// The sampling fast path of the tracing middleware. Under a parent-based ratio
+// sampler most calls are not sampled, and for those the SDK's span machinery (id
+// generation, sampler objects, span wrappers) was most of what tracing cost per
+// request. The middleware therefore makes the decision itself when it knows the
+// SDK would make the same one: the caller's flag when there is a caller, the ratio
+// otherwise. Unsampled calls get a valid non-recording span context built directly;
+// sampled ones still go through the SDK, with the root decision handed to it in the
+// context (see ParentBasedRatioSampler in sampler.ts).
+import { createContextKey, isSpanContextValid, trace, TraceFlags, type Context } from '@opentelemetry/api';
+
+/** Marks the parent context of a root span the middleware has decided to sample. */
+export const ROOT_SAMPLED = createContextKey('tsk.root-sampled');
+
+let middlewareRatio: number | undefined;
+
+/**
+ * Lets the middleware decide sampling itself with this root ratio (setupTelemetry
+ * calls it when its own sampler and the default W3C propagators are in use), or
+ * stops it (undefined) so every call goes through the SDK.
+ */
+export function setMiddlewareSampling(ratio: number | undefined): void {
+  middlewareRatio = ratio === undefined ? undefined : Math.min(1, Math.max(0, ratio));
+}
+
+export function middlewareSampling(): number | undefined {
+  return middlewareRatio;
+}
+
+/**
+ * Decides a new span under `parent` with the installed ratio. Returns the span's
+ * context when it is not sampled; otherwise the parent context to start the SDK
+ * span under, marked so the sampler agrees. Only valid while middlewareSampling()
+ * is defined.
+ */
+export function presample(parent: Context, ratio: number): { unsampled: Context } | { sampledParent: Context } {
+  const caller = trace.getSpanContext(parent);
+  if (caller && isSpanContextValid(caller)) {
+    if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) return { sampledParent: parent };
+    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomHex(2), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
+  }
+  if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
+  return { unsampled: trace.setSpanContext(parent, { traceId: randomHex(4), spanId: randomHex(2), traceFlags: TraceFlags.NONE }) };
+}
+
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A random lower-case hex id of `words` 32-bit words, never all zeros (which W3C reserves as invalid). */
+function randomHex(words: number): string {
+  let id = '';
+  let nonZero = false;
+  for (let i = 0; i < words; i++) {
+    const n = (Math.random() * 0x100000000) >>> 0;
+    if (n !== 0) nonZero = true;
+    id += BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 0xff]! + BYTE_HEX[(n >>> 8) & 0xff]! + BYTE_HEX[n & 0xff]!;
+  }
+  return nonZero ? id : randomHex(words);
+}
