@@ -1,61 +1,74 @@
-// Request counter and duration histogram through the OpenTelemetry metrics API.
-// Prometheus names: {server,client}_requests_code_total{kind,operation,code,reason}
-// and {server,client}_requests_seconds{kind,operation} (Kratos's metric names).
-import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
+// Request counter and duration histogram, Kratos's metric names:
+// {server,client}_requests_code_total{kind,operation,code,reason} and
+// {server,client}_requests_seconds{kind,operation}. Both are counted in plain
+// structures on the request path and reported at collection time: the counter
+// through an OpenTelemetry observable counter, the histogram through the
+// MetricProducer setupTelemetry registers with its readers (request-metrics.ts).
+import { metrics, type Attributes } from '@opentelemetry/api';
 import { fromError } from '../errors/errors.js';
-import type { Middleware } from '../transport/context.js';
+import { requestDurations, type DurationHistogram } from '../telemetry/request-metrics.js';
+import type { Middleware, TransportKind } from '../transport/context.js';
 
-interface Instruments {
-  /** Running totals by label set, reported through an observable counter at collection time. */
-  counts: Map<string, { attributes: Attributes; value: number }>;
-  seconds: Histogram;
-  /** Histogram label sets, reused so each record does not build a new object. */
-  operations: Map<string, Attributes>;
+interface Count {
+  attributes: Attributes;
+  value: number;
+}
+
+/** What one operation needs per call, found with one Map lookup. */
+interface OperationStats {
+  succeeded: Count;
+  duration: ReturnType<DurationHistogram['cell']>;
 }
 
 function metricsMiddleware(side: 'server' | 'client'): Middleware {
-  // Created on first use: the global MeterProvider is only set once telemetry starts.
-  let instruments: Instruments | undefined;
-  const get = (): Instruments => {
-    if (instruments) return instruments;
-    const meter = metrics.getMeter('tsk');
-    const counts = new Map<string, { attributes: Attributes; value: number }>();
-    // Counting in a Map and reporting at scrape time keeps the SDK's per-record
-    // attribute hashing off the request path; the exported counter is the same.
-    meter
+  const histogram = requestDurations[side];
+  const counts = new Map<string, Count>();
+  const operations = new Map<string, OperationStats>();
+  let observed = false;
+  // Registered on first use: the global MeterProvider is only set once telemetry starts.
+  const observe = () => {
+    observed = true;
+    metrics
+      .getMeter('tsk')
       .createObservableCounter(`${side}_requests_code_total`, { description: `The total number of processed ${side} requests` })
       .addCallback((result) => {
-        for (const { attributes, value } of counts.values()) result.observe(value, attributes);
+        for (const { attributes, value } of counts.values()) if (value > 0) result.observe(value, attributes);
       });
-    return (instruments = {
-      counts,
-      seconds: meter.createHistogram(`${side}_requests_seconds`, { description: `${side} request duration in seconds` }),
-      operations: new Map(),
-    });
   };
+  const count = (kind: TransportKind, operation: string, code: number, reason: string): Count => {
+    const key = `${kind}\u0000${operation}\u0000${code}\u0000${reason}`;
+    let entry = counts.get(key);
+    if (!entry) counts.set(key, (entry = { attributes: { kind, operation, code: String(code), reason }, value: 0 }));
+    return entry;
+  };
+  const statsFor = (kind: TransportKind, operation: string): OperationStats => {
+    const key = `${kind}\u0000${operation}`;
+    let stats = operations.get(key);
+    if (!stats) {
+      if (!observed) observe();
+      stats = { succeeded: count(kind, operation, 200, ''), duration: histogram.cell(key, { kind, operation }) };
+      operations.set(key, stats);
+    }
+    return stats;
+  };
+
   return (next) => async (ctx, req) => {
     const start = performance.now();
-    let code = 200;
-    let reason = '';
+    let failure: unknown;
     try {
       return await next(ctx, req);
     } catch (err) {
-      const e = fromError(err);
-      code = e.code;
-      reason = e.reason;
+      failure = err;
       throw err;
     } finally {
-      const { counts, seconds, operations } = get();
-      const kind = ctx.transport.kind;
-      const operation = ctx.transport.operation;
-      const key = `${kind}\u0000${operation}\u0000${code}\u0000${reason}`;
-      const entry = counts.get(key);
-      if (entry) entry.value++;
-      else counts.set(key, { attributes: { kind, operation, code: String(code), reason }, value: 1 });
-      const opKey = `${kind}\u0000${operation}`;
-      let attributes = operations.get(opKey);
-      if (!attributes) operations.set(opKey, (attributes = { kind, operation }));
-      seconds.record((performance.now() - start) / 1000, attributes);
+      const { kind, operation } = ctx.transport;
+      const stats = statsFor(kind, operation);
+      if (failure === undefined) stats.succeeded.value++;
+      else {
+        const e = fromError(failure);
+        count(kind, operation, e.code, e.reason).value++;
+      }
+      stats.duration.record((performance.now() - start) / 1000);
     }
   };
 }
