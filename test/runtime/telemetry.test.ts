@@ -105,6 +105,14 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
     expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*code="500"[^}]*reason="UNKNOWN"/);
     expect(text).toMatch(/client_requests_code_total\{[^}]*kind="grpc"/);
     expect(text).toMatch(/server_requests_seconds_bucket\{[^}]*kind="http"[^}]*le="0.005"/);
+    // The histogram and the counter saw the same calls: its count, its +Inf bucket and
+    // the counter summed over codes agree for the HTTP operation.
+    const op = 'kind="http",operation="/helloworld.v1.Greeter/SayHello"';
+    const value = (re: RegExp) => [...text.matchAll(re)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const calls = value(/^server_requests_code_total\{kind="http",operation="\/helloworld\.v1\.Greeter\/SayHello",[^}]*\} (\d+)$/gm);
+    expect(calls).toBeGreaterThan(0);
+    expect(value(new RegExp(`^server_requests_seconds_count\\{${op}\\} (\\d+)$`, 'gm'))).toBe(calls);
+    expect(value(new RegExp(`^server_requests_seconds_bucket\\{${op},le="\\+Inf"\\} (\\d+)$`, 'gm'))).toBe(calls);
   });
 
   it('keeps serving when the OTLP endpoint is unreachable', async () => {

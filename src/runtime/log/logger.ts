@@ -15,24 +15,26 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
-/** Hand a batch to the destination at once when this much has piled up within one turn. */
-const MAX_PENDING_CHARS = 64 * 1024;
+/** Hand a batch to the destination at once when this much has piled up. */
+const MAX_PENDING_CHARS = 16 * 1024;
+/** Longest a line waits for its batch. */
+const FLUSH_INTERVAL_MS = 20;
 
 /**
- * Collects lines for the rest of the current event-loop turn and hands them to the
- * destination as one synchronous write: one syscall per turn, however many requests
- * it served. Line-by-line writes cost an access log microseconds per request, and
+ * Collects lines and hands them to the destination as one synchronous write every
+ * few milliseconds (or sooner once enough has piled up): one syscall for many
+ * requests. Line-by-line writes cost an access log microseconds per request, and
  * asynchronous ones worse: their thread-pool writes wait for a busy CPU while
  * sonic-boom re-measures its growing buffer on every write.
  */
 export class LineBatcher {
   private pending = '';
   private scheduled = false;
-  private readonly onExit = () => this.flushSync();
+  private readonly exitRef: WeakRef<LineBatcher>;
 
   constructor(private readonly destination: SonicBoom) {
     // Lines still pending when the process exits are written synchronously.
-    process.once('exit', this.onExit);
+    this.exitRef = flushAtExit(this);
   }
 
   write(line: string): boolean {
@@ -40,7 +42,7 @@ export class LineBatcher {
     if (this.pending.length >= MAX_PENDING_CHARS) this.drain();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.drain);
+      setTimeout(this.onTimer, FLUSH_INTERVAL_MS).unref();
     }
     return true;
   }
@@ -62,17 +64,40 @@ export class LineBatcher {
 
   end(): void {
     this.drain();
-    process.removeListener('exit', this.onExit);
+    liveBatchers.delete(this.exitRef);
     this.destination.end();
   }
 
-  private readonly drain = (): void => {
+  private readonly onTimer = (): void => {
     this.scheduled = false;
+    this.drain();
+  };
+
+  private drain(): void {
     if (this.pending === '') return;
     const batch = this.pending;
     this.pending = '';
     this.destination.write(batch);
-  };
+  }
+}
+
+// Every batcher is flushed synchronously when the process exits, through one
+// listener; weak references let loggers nobody holds any more be collected.
+const liveBatchers = new Set<WeakRef<LineBatcher>>();
+const forgetBatcher = new FinalizationRegistry<WeakRef<LineBatcher>>((ref) => liveBatchers.delete(ref));
+let exitHooked = false;
+
+function flushAtExit(batcher: LineBatcher): WeakRef<LineBatcher> {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => {
+      for (const ref of liveBatchers) ref.deref()?.flushSync();
+    });
+  }
+  const ref = new WeakRef(batcher);
+  liveBatchers.add(ref);
+  forgetBatcher.register(batcher, ref);
+  return ref;
 }
 
 // sonic-boom is CommonJS whose module.exports is the class; its typings describe an ES module.

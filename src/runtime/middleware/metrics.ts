@@ -23,7 +23,8 @@ interface OperationStats {
 function metricsMiddleware(side: 'server' | 'client'): Middleware {
   const histogram = requestDurations[side];
   const counts = new Map<string, Count>();
-  const operations = new Map<string, OperationStats>();
+  // By kind, then operation: no key to build on the request path.
+  const operations = { http: new Map<string, OperationStats>(), grpc: new Map<string, OperationStats>() };
   let observed = false;
   // Registered on first use: the global MeterProvider is only set once telemetry starts.
   const observe = () => {
@@ -42,12 +43,11 @@ function metricsMiddleware(side: 'server' | 'client'): Middleware {
     return entry;
   };
   const statsFor = (kind: TransportKind, operation: string): OperationStats => {
-    const key = `${kind}\u0000${operation}`;
-    let stats = operations.get(key);
+    let stats = operations[kind].get(operation);
     if (!stats) {
       if (!observed) observe();
-      stats = { succeeded: count(kind, operation, 200, ''), duration: histogram.cell(key, { kind, operation }) };
-      operations.set(key, stats);
+      stats = { succeeded: count(kind, operation, 200, ''), duration: histogram.cell(`${kind}\u0000${operation}`, { kind, operation }) };
+      operations[kind].set(operation, stats);
     }
     return stats;
   };

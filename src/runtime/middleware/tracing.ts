@@ -90,7 +90,7 @@ async function finish<T>(span: Span, run: () => Promise<T>, ctx: Context): Promi
 }
 
 function startAttributes(ctx: Context, server: boolean): Attributes {
-  const [service = '', method = ''] = ctx.transport.operation.replace(/^\//, '').split('/');
+  const [service, method] = operationParts(ctx.transport.operation);
   const attrs: Attributes = {};
   if (ctx.transport.kind === 'grpc') {
     attrs['rpc.system'] = 'grpc';
@@ -100,20 +100,42 @@ function startAttributes(ctx: Context, server: boolean): Attributes {
     const t = ctx.transport as HttpTransport;
     attrs['http.request.method'] = t.method;
     attrs['http.route'] = t.pathTemplate;
-    attrs['url.path'] = t.url.split('?')[0];
+    const q = t.url.indexOf('?');
+    attrs['url.path'] = q < 0 ? t.url : t.url.slice(0, q);
   } else {
     attrs['rpc.service'] = service;
     attrs['rpc.method'] = method;
   }
-  if (ctx.transport.endpoint) {
-    try {
-      const url = new URL(ctx.transport.endpoint.includes('://') ? ctx.transport.endpoint : `x://${ctx.transport.endpoint}`);
-      attrs['server.address'] = url.hostname;
-      if (url.port) attrs['server.port'] = Number(url.port);
-    } catch {
-      // an endpoint we cannot parse is simply not recorded
-    }
+  const address = ctx.transport.endpoint ? endpointAttributes(ctx.transport.endpoint) : undefined;
+  if (address) Object.assign(attrs, address);
+  return attrs;
+}
+
+// Operations and endpoints are few and repeat on every call: parse each once.
+const operations = new Map<string, [string, string]>();
+const endpoints = new Map<string, Attributes | undefined>();
+
+function operationParts(operation: string): [string, string] {
+  let parts = operations.get(operation);
+  if (!parts) {
+    const [service = '', method = ''] = operation.replace(/^\//, '').split('/');
+    operations.set(operation, (parts = [service, method]));
   }
+  return parts;
+}
+
+function endpointAttributes(endpoint: string): Attributes | undefined {
+  if (endpoints.has(endpoint)) return endpoints.get(endpoint);
+  let attrs: Attributes | undefined;
+  try {
+    const url = new URL(endpoint.includes('://') ? endpoint : `x://${endpoint}`);
+    attrs = { 'server.address': url.hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) };
+  } catch {
+    attrs = undefined; // an endpoint we cannot parse is simply not recorded
+  }
+  // Client targets can be many (discovery picks per call); keep the cache bounded.
+  if (endpoints.size >= 1024) endpoints.clear();
+  endpoints.set(endpoint, attrs);
   return attrs;
 }
 

@@ -6,6 +6,7 @@
 // otherwise. Unsampled calls get a valid non-recording span context built directly;
 // sampled ones still go through the SDK, with the root decision handed to it in the
 // context (see ParentBasedRatioSampler in sampler.ts).
+import { randomFillSync } from 'node:crypto';
 import { createContextKey, isSpanContextValid, trace, TraceFlags, type Context } from '@opentelemetry/api';
 
 /** Marks the parent context of a root span the middleware has decided to sample. */
@@ -42,16 +43,20 @@ export function presample(parent: Context, ratio: number): { unsampled: Context 
   return { unsampled: trace.setSpanContext(parent, { traceId: randomHex(4), spanId: randomHex(2), traceFlags: TraceFlags.NONE }) };
 }
 
-const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Ids are cut from a pool of random bytes refilled a few kilobytes at a time: one
+// hex conversion per id instead of one random number per 32 bits.
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolOffset = POOL_BYTES;
 
 /** A random lower-case hex id of `words` 32-bit words, never all zeros (which W3C reserves as invalid). */
 function randomHex(words: number): string {
-  let id = '';
-  let nonZero = false;
-  for (let i = 0; i < words; i++) {
-    const n = (Math.random() * 0x100000000) >>> 0;
-    if (n !== 0) nonZero = true;
-    id += BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 0xff]! + BYTE_HEX[(n >>> 8) & 0xff]! + BYTE_HEX[n & 0xff]!;
+  const bytes = words * 4;
+  if (poolOffset + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
   }
-  return nonZero ? id : randomHex(words);
+  const id = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return /[^0]/.test(id) ? id : randomHex(words);
 }

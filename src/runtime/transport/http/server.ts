@@ -10,7 +10,8 @@ import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError 
 import { chain, HeaderMap, type Context, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { bindRequest, compileRoute, encodeResponse, matchRoute, type CompiledRoute } from './binding.js';
+import { bindRequest, compileRoute, encodeResponse, matchRouteSegments, type CompiledRoute } from './binding.js';
+import { splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
 
 export interface HttpServerOptions {
@@ -133,8 +134,9 @@ export class HttpServer implements Server {
     let found: BoundRoute | undefined;
     let values: string[] | undefined;
     let allowed: Set<string> | undefined;
+    const segments = splitPath(path) ?? [];
     for (const candidate of this.routes) {
-      const match = matchRoute(candidate.compiled, path);
+      const match = segments.length > 0 ? matchRouteSegments(candidate.compiled, segments) : undefined;
       if (!match) continue;
       const routeMethod = candidate.compiled.route.method;
       if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) {

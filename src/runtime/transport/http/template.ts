@@ -87,44 +87,67 @@ function plainAtom(segment: string, source: string, variable?: number): Atom {
   return { kind: 'literal', value: segment, variable };
 }
 
+/** A raw URL path (no query) as segments, split once per request for every template tried. */
+export function splitPath(rawPath: string): string[] | undefined {
+  return rawPath.startsWith('/') ? rawPath.slice(1).split('/') : undefined;
+}
+
 /**
  * Matches a raw URL path (no query) against a template. Returns the decoded
  * variable values by index, or undefined when it does not match.
  */
 export function matchTemplate(template: PathTemplate, rawPath: string): string[] | undefined {
-  let path = rawPath;
+  const segments = splitPath(rawPath);
+  return segments && matchSegments(template, segments);
+}
+
+/** matchTemplate over a path already split by splitPath. */
+export function matchSegments(template: PathTemplate, segments: readonly string[]): string[] | undefined {
+  const { atoms } = template;
+  let count = segments.length;
+  // A verb is the suffix of the last segment; the rest of that segment is matched as usual.
+  let last = segments[count - 1]!;
   if (template.verb !== undefined) {
     const suffix = `:${template.verb}`;
-    if (!path.endsWith(suffix)) return undefined;
-    path = path.slice(0, -suffix.length);
+    if (!last.endsWith(suffix)) return undefined;
+    last = last.slice(0, -suffix.length);
   }
-  if (!path.startsWith('/')) return undefined;
-  const segments = path.slice(1).split('/');
-  const values: string[][] = template.variables.map(() => []);
-  const { atoms } = template;
-  let i = 0;
+  const deep = atoms.length > 0 && atoms[atoms.length - 1]!.kind === 'deep';
+  if (deep ? count < atoms.length - 1 : count !== atoms.length) return undefined;
+  // Most variables are one segment: values[v] holds it until a second segment joins it.
+  const values: string[] = new Array(template.variables.length);
   for (let a = 0; a < atoms.length; a++) {
     const atom = atoms[a]!;
     if (atom.kind === 'deep') {
-      const rest = segments.slice(i);
-      if (atom.variable !== undefined) values[atom.variable]!.push(...rest);
-      i = segments.length;
+      if (atom.variable !== undefined) {
+        const rest = segments.slice(a, count - 1);
+        if (a < count) rest.push(last);
+        const joined = rest.join('/');
+        const before = values[atom.variable];
+        values[atom.variable] = before === undefined ? joined : joined === '' ? before : `${before}/${joined}`;
+      }
       break;
     }
-    const seg = segments[i];
-    if (seg === undefined || seg === '') return undefined;
+    const seg = a === count - 1 ? last : segments[a]!;
+    if (seg === '') return undefined;
     if (atom.kind === 'literal' && seg !== atom.value) return undefined;
-    if (atom.variable !== undefined) values[atom.variable]!.push(seg);
-    i++;
+    if (atom.variable !== undefined) {
+      const before = values[atom.variable];
+      values[atom.variable] = before === undefined ? seg : `${before}/${seg}`;
+    }
   }
-  if (i !== segments.length) return undefined;
-  try {
-    return values.map((parts) =>
-      parts.length === 1 ? decodeURIComponent(parts[0]!) : parts.map((p) => decodeURIComponent(p)).join('/'),
-    );
-  } catch {
-    return undefined; // malformed percent-encoding never matches
+  for (let v = 0; v < values.length; v++) {
+    const raw = values[v] ?? '';
+    if (raw.includes('%')) {
+      try {
+        // Decoded per segment, so an encoded "/" (%2F) stays inside its segment.
+        values[v] = raw.split('/').map((p) => decodeURIComponent(p)).join('/');
+      } catch {
+        return undefined; // malformed percent-encoding never matches
+      }
+    } else values[v] = raw;
   }
+  return values;
 }
 
 /** Expands a template with variable values (client side); single-segment values are fully escaped. */
