@@ -3,7 +3,7 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { fromError, type ServiceError } from '../errors/errors.js';
-import type { Middleware } from '../transport/context.js';
+import type { Middleware, TransportKind } from '../transport/context.js';
 import { OTEL_CONTEXT } from './tracing.js';
 import { rawLineWriter, serializedBindings } from '../log/logger.js';
 import type { Context as OtelContext } from '@opentelemetry/api';
@@ -60,14 +60,15 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
   const write = rawLineWriter(logger);
   if (!write) return undefined;
   const bindings = serializedBindings(logger);
-  const prefixes = new Map<string, string>();
-  return (kind: string, operation: string, elapsedMs: number, otel: OtelContext | undefined) => {
+  // By kind, then operation: the operation string is the route's own, so looking it
+  // up reuses its hash, where a key built per call would be hashed anew every time.
+  const prefixes = { http: new Map<string, string>(), grpc: new Map<string, string>() };
+  return (kind: TransportKind, operation: string, elapsedMs: number, otel: OtelContext | undefined) => {
     if (!logger.isLevelEnabled('info')) return;
-    const key = `${kind} ${operation}`;
-    let prefix = prefixes.get(key);
+    let prefix = prefixes[kind].get(operation);
     if (prefix === undefined) {
       prefix = `${bindings},"kind":"${component}","component":${JSON.stringify(kind)},"operation":${JSON.stringify(operation)},"code":200,"reason":""`;
-      prefixes.set(key, prefix);
+      prefixes[kind].set(operation, prefix);
     }
     const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
     const ids = span && isSpanContextValid(span) ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"` : '';

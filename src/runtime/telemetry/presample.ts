@@ -37,26 +37,34 @@ export function presample(parent: Context, ratio: number): { unsampled: Context 
   const caller = trace.getSpanContext(parent);
   if (caller && isSpanContextValid(caller)) {
     if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) return { sampledParent: parent };
-    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomHex(2), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
+    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomHex(8, ZERO_SPAN_ID), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
   }
   if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
-  return { unsampled: trace.setSpanContext(parent, { traceId: randomHex(4), spanId: randomHex(2), traceFlags: TraceFlags.NONE }) };
+  const ids = randomHex(24, ZERO_IDS);
+  const traceId = ids.slice(0, 32);
+  const spanId = ids.slice(32);
+  // W3C reserves all-zero ids as invalid; a pool of random bytes yields one about never.
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return presample(parent, ratio);
+  return { unsampled: trace.setSpanContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE }) };
 }
 
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
+const ZERO_IDS = '0'.repeat(48);
+
 // Ids are cut from a pool of random bytes refilled a few kilobytes at a time: one
-// hex conversion per id instead of one random number per 32 bits.
+// hex conversion for a trace and span id pair instead of a random number per 32 bits.
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let poolOffset = POOL_BYTES;
 
-/** A random lower-case hex id of `words` 32-bit words, never all zeros (which W3C reserves as invalid). */
-function randomHex(words: number): string {
-  const bytes = words * 4;
+/** `bytes` random bytes as lower-case hex, never equal to `zero`. */
+function randomHex(bytes: number, zero: string): string {
   if (poolOffset + bytes > POOL_BYTES) {
     randomFillSync(pool);
     poolOffset = 0;
   }
   const id = pool.toString('hex', poolOffset, poolOffset + bytes);
   poolOffset += bytes;
-  return /[^0]/.test(id) ? id : randomHex(words);
+  return id === zero ? randomHex(bytes, zero) : id;
 }

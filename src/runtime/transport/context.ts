@@ -51,7 +51,8 @@ export function chain(...middlewares: Middleware[]): Middleware {
 
 /** Plain multi-valued header map, lower-cased keys. Transports adapt their own header types to it. */
 export class HeaderMap implements Header {
-  private readonly entries = new Map<string, string[]>();
+  // Created on first write: most reply headers stay empty.
+  private entries?: Map<string, string[]>;
 
   constructor(init?: Iterable<[string, string | string[] | undefined]>) {
     if (init) for (const [k, v] of init) {
@@ -61,22 +62,22 @@ export class HeaderMap implements Header {
   }
 
   get(key: string): string | undefined {
-    return this.entries.get(key.toLowerCase())?.[0];
+    return this.entries?.get(key.toLowerCase())?.[0];
   }
   values(key: string): string[] {
-    return [...(this.entries.get(key.toLowerCase()) ?? [])];
+    return [...(this.entries?.get(key.toLowerCase()) ?? [])];
   }
   set(key: string, value: string): void {
-    this.entries.set(key.toLowerCase(), [value]);
+    (this.entries ??= new Map()).set(key.toLowerCase(), [value]);
   }
   add(key: string, value: string): void {
     const k = key.toLowerCase();
-    const list = this.entries.get(k);
+    const list = this.entries?.get(k);
     if (list) list.push(value);
-    else this.entries.set(k, [value]);
+    else (this.entries ??= new Map()).set(k, [value]);
   }
   keys(): string[] {
-    return [...this.entries.keys()];
+    return this.entries ? [...this.entries.keys()] : [];
   }
 }
 

@@ -10,6 +10,7 @@ import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError 
 import { chain, HeaderMap, type Context, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
+import { DeadlineQueue, type Deadline } from '../deadlines.js';
 import { bindRequest, compileRoute, encodeResponse, matchRouteSegments, type CompiledRoute } from './binding.js';
 import { splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
@@ -39,6 +40,7 @@ export class HttpServer implements Server {
   private readonly routes: BoundRoute[] = [];
   private readonly middleware: Middleware;
   private readonly timeoutMs: number;
+  private readonly deadlines?: DeadlineQueue;
   private readonly host: string;
   private readonly port: number;
   private boundPort?: number;
@@ -50,6 +52,7 @@ export class HttpServer implements Server {
     this.host = host;
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 1000;
+    if (this.timeoutMs > 0) this.deadlines = new DeadlineQueue(this.timeoutMs);
     this.middleware = chain(...(options.middleware ?? []));
     this.app = Fastify({
       logger: false,
@@ -112,6 +115,7 @@ export class HttpServer implements Server {
       });
       await Promise.race([this.app.close(), forced]);
       clearTimeout(timer);
+      this.deadlines?.clear();
     })();
     return this.stopping;
   }
@@ -165,7 +169,7 @@ export class HttpServer implements Server {
       return this.sendError(reply, fromError(err));
     }
 
-    const deadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : undefined;
+    const deadline = this.deadlines ? Date.now() + this.timeoutMs : undefined;
     const transport: HttpTransport = {
       kind: 'http',
       endpoint: this.advertised,
@@ -181,11 +185,11 @@ export class HttpServer implements Server {
     // The handler and the deadline race through one settle function rather than
     // Promise.race, which costs an extra promise and closure per request.
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Deadline | undefined;
     const settle = (err: unknown, response?: unknown) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      if (timer) this.deadlines!.cancel(timer);
       ctx.release();
       copyHeaders(transport.replyHeader, reply);
       if (err !== undefined) return this.sendError(reply, isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger));
@@ -197,12 +201,12 @@ export class HttpServer implements Server {
       }
       reply.code(200).header('content-type', 'application/json; charset=utf-8').send(payload);
     };
-    if (deadline !== undefined) {
-      timer = setTimeout(() => {
+    if (this.deadlines) {
+      timer = this.deadlines.add(() => {
         const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
         ctx.abort(err);
         settle(err);
-      }, this.timeoutMs);
+      });
     }
     try {
       found.handler(ctx, message).then((res) => settle(undefined, res), (err) => settle(err ?? new Error('rejected')));
