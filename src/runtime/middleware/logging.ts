@@ -1,6 +1,6 @@
 // One structured line per call: operation, code, reason, latency and the trace
 // ids, so a log line leads straight to its trace.
-import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { fromError, type ServiceError } from '../errors/errors.js';
 import type { Middleware, TransportKind } from '../transport/context.js';
@@ -71,7 +71,12 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
       prefixes[kind].set(operation, prefix);
     }
     const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
-    const ids = span && isSpanContextValid(span) ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"` : '';
+    // Span contexts here come from the SDK, the sampling fast path or a validated
+    // traceparent; only the all-zero one of a disabled tracer is left to rule out,
+    // which is cheaper than isSpanContextValid's pattern tests on every request.
+    const ids = span && span.traceId !== INVALID_TRACEID && span.spanId !== INVALID_SPANID
+      ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`
+      : '';
     write(`{"level":"info","time":"${isoNow()}"${prefix},"latency":${(elapsedMs / 1000).toFixed(6)}${ids},"msg":"request"}\n`);
   };
 }
