@@ -5,6 +5,7 @@
 
 import { badRequest, isServiceError } from '../../errors/errors.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
+import { containsDuration, durationsFromJson, durationsToJson } from './duration-json.js';
 import { expandTemplate, matchSegments, matchTemplate, parseTemplate, type PathTemplate } from './template.js';
 
 type Json = Record<string, unknown>;
@@ -19,6 +20,9 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
   boundTopLevel: Set<string>;
   bodyField?: FieldSchema;
   responseBodyField?: FieldSchema;
+  /** Whether the request/response messages hold a Duration, whose JSON form needs converting. */
+  requestDurations: boolean;
+  responseDurations: boolean;
 }
 
 export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRoute<Req, Res> {
@@ -33,7 +37,11 @@ export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRout
   const responseBodyField = route.responseBody
     ? resolveFieldPath(route.responseSchema, [route.responseBody], route.path)[0]
     : undefined;
-  return { route, template, variableFields, boundTopLevel, bodyField, responseBodyField };
+  return {
+    route, template, variableFields, boundTopLevel, bodyField, responseBodyField,
+    requestDurations: containsDuration(route.requestSchema),
+    responseDurations: containsDuration(route.responseSchema),
+  };
 }
 
 function resolveFieldPath(schema: MessageSchema, path: string[], where: string): FieldSchema[] {
@@ -69,6 +77,7 @@ export function bindRequest<Req>(
   }
   compiled.variableFields.forEach((fields, i) => setPath(json, fields, pathValues[i]!, true));
   if (query) bindQuery(json, route.requestSchema, query, compiled.boundTopLevel);
+  if (compiled.requestDurations) durationsFromJson(json, route.requestSchema);
   try {
     return route.request.fromJSON(json);
   } catch (err) {
@@ -203,6 +212,7 @@ const STRING_FORM_WKT = new Set(['google.protobuf.Timestamp', 'google.protobuf.D
 /** The JSON a server writes for a response: the whole message, or only `response_body`. */
 export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, response: Res): unknown {
   const json = compiled.route.response.toJSON(response) as Json;
+  if (compiled.responseDurations) durationsToJson(json, compiled.route.responseSchema);
   if (!compiled.responseBodyField) return json;
   return json[compiled.responseBodyField.jsonName] ?? null;
 }
@@ -232,6 +242,7 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   // toJSON assumes a complete message; complete partial objects first (unset enums would print as UNRECOGNIZED).
   const full = route.request.fromPartial ? route.request.fromPartial(request) : request;
   const json = route.request.toJSON(full) as Json;
+  if (compiled.requestDurations) durationsToJson(json, route.requestSchema);
   const values = compiled.variableFields.map((fields) => {
     const value = getPath(json, fields);
     if (value === undefined || value === null || value === '') {
@@ -276,6 +287,7 @@ function appendQuery(query: URLSearchParams, key: string, value: unknown): void 
 export function decodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, body: unknown): Res {
   const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : body;
   try {
+    if (compiled.responseDurations) durationsFromJson(json, compiled.route.responseSchema);
     return compiled.route.response.fromJSON(json ?? {});
   } catch (err) {
     if (isServiceError(err)) throw err;

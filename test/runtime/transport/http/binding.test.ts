@@ -16,7 +16,8 @@ beforeAll(async () => {
   gen = await import(path.join(dir, 'edge/v1/edge_http.ts'));
   const record = (op: string) => async (_ctx: unknown, request: any) => {
     seen.push({ op, request });
-    return { id: request.book?.id ?? request.id ?? '0', title: 'Dune', tags: [], labels: {}, genre: 1 };
+    const readingTime = request.book?.readingTime ?? request.maxAge;
+    return { id: request.book?.id ?? request.id ?? '0', title: 'Dune', tags: [], labels: {}, genre: 1, ...(readingTime ? { readingTime } : {}) };
   };
   const impl = {
     getBook: record('getBook'),
@@ -115,6 +116,37 @@ describe('path, query and body binding', () => {
     const options = await call('OPTIONS', '/v1/books/1');
     expect(options.status).toBe(204);
     expect(options.headers.get('allow')).toContain('DELETE');
+  });
+});
+
+describe('google.protobuf.Duration in its proto3 JSON form', () => {
+  it('binds "1.5s" from the query and the body, and answers with the string form', async () => {
+    const q = await call('GET', '/v1/books/5?maxAge=1.5s');
+    expect(q.status).toBe(200);
+    expect(q.request.maxAge).toEqual({ seconds: '1', nanos: 500_000_000 });
+    expect(q.json.readingTime).toBe('1.500s');
+    const b = await call('PUT', '/v1/books/5', JSON.stringify({ reading_time: '-0.000001s' }));
+    expect(b.request.book.readingTime).toEqual({ seconds: '0', nanos: -1000 });
+    expect(b.json.readingTime).toBe('-0.000001s');
+    // ts-proto's own object shape is still accepted.
+    const o = await call('PUT', '/v1/books/5', JSON.stringify({ readingTime: { seconds: '90' } }));
+    expect(o.json.readingTime).toBe('90s');
+  });
+
+  it('rejects a malformed duration with 400 CODEC', async () => {
+    for (const bad of ['3', '1.5m', '1.1234567891s', '315576000001s']) {
+      const r = await call('GET', `/v1/books/5?max_age=${encodeURIComponent(bad)}`);
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ code: 400, reason: 'CODEC' });
+      expect(r.json.message).toContain('max_age');
+    }
+  });
+
+  it('round-trips through the generated client', async () => {
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    const reply = await client.getBook({ shelf: 's1', book: { id: '7' }, maxAge: { seconds: '3', nanos: 250_000_000 } });
+    expect(seen[0]!.request.maxAge).toEqual({ seconds: '3', nanos: 250_000_000 });
+    expect(reply.readingTime).toEqual({ seconds: '3', nanos: 250_000_000 });
   });
 });
 

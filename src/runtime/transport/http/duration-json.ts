@@ -1,0 +1,104 @@
+// google.protobuf.Duration in JSON. proto3 JSON writes a Duration as a string of
+// seconds ("1.5s", "-0.000001s"); ts-proto's fromJSON/toJSON use the message shape
+// {seconds, nanos} instead, so "3s" from any other client would read as zero. The
+// HTTP layer converts at its edge: strings to ts-proto's shape before fromJSON,
+// and back to strings after toJSON. Only routes whose messages hold a Duration
+// anywhere pay for the walk.
+import { badRequest } from '../../errors/errors.js';
+import type { FieldSchema, MessageSchema } from './route.js';
+
+const DURATION = 'google.protobuf.Duration';
+/** proto3 JSON's Duration range: +-10,000 years in seconds. */
+const MAX_SECONDS = 315_576_000_000;
+const DURATION_STRING = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
+
+type Json = Record<string, unknown>;
+type Convert = (value: unknown, field: FieldSchema) => unknown;
+
+const containsCache = new WeakMap<MessageSchema, boolean>();
+
+/** Whether a Duration appears in this message or any message below it. */
+export function containsDuration(schema: MessageSchema, visiting = new Set<MessageSchema>()): boolean {
+  const known = containsCache.get(schema);
+  if (known !== undefined) return known;
+  if (visiting.has(schema)) return false; // a recursive message: its other paths decide
+  visiting.add(schema);
+  const found = schema.fields.some((f) => {
+    const target = f.kind === 'map' ? f.value : f;
+    if (target.kind !== 'message') return false;
+    return target.typeName === DURATION || containsDuration(target.schema(), visiting);
+  });
+  visiting.delete(schema);
+  containsCache.set(schema, found);
+  return found;
+}
+
+/** Rewrites Duration strings in a request or response JSON object into ts-proto's {seconds, nanos}. */
+export function durationsFromJson(json: unknown, schema: MessageSchema): void {
+  walk(json, schema, (value, field) => {
+    if (typeof value !== 'string') return value; // already {seconds, nanos}
+    const parsed = parseDuration(value);
+    if (!parsed) throw badRequest('CODEC', `field "${field.name}": ${JSON.stringify(value)} is not a duration such as "1.5s"`);
+    return parsed;
+  });
+}
+
+/** Rewrites ts-proto's {seconds, nanos} Durations in a toJSON result into proto3 JSON strings. */
+export function durationsToJson(json: unknown, schema: MessageSchema): void {
+  walk(json, schema, (value) => {
+    if (typeof value !== 'object' || value === null) return value;
+    const d = value as { seconds?: string | number; nanos?: number };
+    return formatDuration(String(d.seconds ?? '0'), d.nanos ?? 0);
+  });
+}
+
+/** "1.5s" -> {seconds: "1", nanos: 500000000}; undefined when it is not a valid Duration. */
+export function parseDuration(text: string): { seconds: string; nanos: number } | undefined {
+  const m = DURATION_STRING.exec(text);
+  if (!m) return undefined;
+  const seconds = Number(m[2]);
+  if (seconds > MAX_SECONDS) return undefined;
+  const nanos = m[3] ? Number(m[3].padEnd(9, '0')) : 0;
+  const negative = m[1] === '-' && (seconds !== 0 || nanos !== 0);
+  return { seconds: negative && seconds !== 0 ? `-${seconds}` : String(seconds), nanos: negative ? -nanos : nanos };
+}
+
+/** {seconds, nanos} -> "1.500s", with 0, 3, 6 or 9 fractional digits as proto3 JSON prints them. */
+export function formatDuration(seconds: string, nanos: number): string {
+  const negative = seconds.startsWith('-') || nanos < 0;
+  const whole = seconds.replace(/^-/, '');
+  let frac = '';
+  const n = Math.abs(Math.round(nanos));
+  if (n !== 0) {
+    frac = String(n).padStart(9, '0');
+    frac = frac.endsWith('000000') ? frac.slice(0, 3) : frac.endsWith('000') ? frac.slice(0, 6) : frac;
+    frac = `.${frac}`;
+  }
+  return `${negative ? '-' : ''}${whole}${frac}s`;
+}
+
+function walk(json: unknown, schema: MessageSchema, convert: Convert): void {
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !containsDuration(schema)) return;
+  const object = json as Json;
+  for (const field of schema.fields) {
+    const target = field.kind === 'map' ? field.value : field;
+    if (target.kind !== 'message') continue;
+    // ts-proto accepts a field under its JSON name or its proto name.
+    for (const key of field.jsonName === field.name ? [field.jsonName] : [field.jsonName, field.name]) {
+      const value = object[key];
+      if (value === undefined || value === null) continue;
+      const each = (v: unknown) => {
+        if (target.typeName === DURATION) return convert(v, field);
+        walk(v, target.schema(), convert);
+        return v;
+      };
+      if (field.kind === 'map') {
+        if (typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value as Json)) (value as Json)[k] = each(v);
+      } else if (field.repeated) {
+        if (Array.isArray(value)) value.forEach((v, i) => (value[i] = each(v)));
+      } else {
+        object[key] = each(value);
+      }
+    }
+  }
+}
