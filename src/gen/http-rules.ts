@@ -1,5 +1,6 @@
 // Reads google.api.http rules off method options and checks them against the
 // request and response messages, reporting mistakes at the rule's file:line:col.
+import { METHODS } from 'node:http';
 import { getExtension, hasExtension, type DescExtension, type DescField, type DescMessage, type DescMethod, type Registry } from '@bufbuild/protobuf';
 import { parseTemplate, TemplateError } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
@@ -49,6 +50,11 @@ function toBinding(rule: RawRule, report: (m: string) => void): HttpBinding | un
     const custom = value as { kind: string; path: string };
     method = custom.kind.toUpperCase();
     path = custom.path;
+    // Node's HTTP parser only accepts the methods it knows; CONNECT never reaches a request handler.
+    if (!METHODS.includes(method) || method === 'CONNECT') {
+      report(`custom method "${custom.kind}" is not an HTTP method a server can receive (e.g. SEARCH, PROPFIND, QUERY)`);
+      return undefined;
+    }
   } else if (kind && typeof value === 'string') {
     method = kind.toUpperCase();
     path = value;

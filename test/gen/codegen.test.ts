@@ -123,6 +123,7 @@ describe('broken protos', () => {
     ['syntax', 'syntax.proto', /^syntax\.proto:7:1: /m],
     ['missing_import', 'missing_import.proto', /^missing_import\.proto:5:1: .*does not exist/m],
     ['bad_rule', 'bad_rule.proto', /^bad_rule\.proto:\d+:\d+: Things\.GetThing: path "\/v1\/things\/\{thing_id\}": .*no field "thing_id"/m],
+    ['bad_verb', 'bad_verb.proto', /^bad_verb\.proto:\d+:\d+: Things\.ListThings: custom method "LIST" is not an HTTP method/m],
   ];
   for (const [name, file, expected] of cases) {
     it(`${name}: reports file:line:col, exits 1, writes nothing`, () => {

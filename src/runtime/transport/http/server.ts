@@ -4,7 +4,7 @@
 // routes (/metrics, /healthz) are plain fastify routes and skip the middleware.
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
 import { chain, HeaderMap, type Context, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
@@ -38,6 +38,7 @@ const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTION
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
   private readonly routes: BoundRoute[] = [];
+  private readonly routedMethods = new Set<string>(ROUTED_METHODS);
   private readonly middleware: Middleware;
   private readonly timeoutMs: number;
   private readonly deadlines?: DeadlineQueue;
@@ -81,6 +82,17 @@ export class HttpServer implements Server {
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
     const compiled = compileRoute(route) as CompiledRoute;
     this.routes.push({ compiled, handler: this.middleware(handler as Handler) });
+    if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
+  }
+
+  /** A `custom { kind }` rule's method (SEARCH, PROPFIND...) joins the catch-all routes. */
+  private routeCustomMethod(method: string): void {
+    if (!http.METHODS.includes(method) || method === 'CONNECT') {
+      throw new Error(`http route: ${method} is not an HTTP method this server can receive`);
+    }
+    if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
+    for (const url of ['/*', '/']) this.app.route({ method, url, handler: (request, reply) => this.dispatch(request, reply) });
+    this.routedMethods.add(method);
   }
 
   /** A plain fastify route outside the middleware chain (metrics, health probes). */

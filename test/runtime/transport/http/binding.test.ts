@@ -35,6 +35,10 @@ beforeAll(async () => {
       seen.push({ op: 'listBooks', request });
       return { books: [{ id: '1', title: 'A', tags: ['x'], labels: {}, genre: 0 }], nextPageToken: 'next' };
     },
+    searchBooks: async (_ctx: unknown, request: any) => {
+      seen.push({ op: 'searchBooks', request });
+      return { books: [], nextPageToken: request.tags.join(',') };
+    },
     deleteBook: async (_ctx: unknown, request: any) => {
       seen.push({ op: 'deleteBook', request });
       return {};
@@ -107,6 +111,17 @@ describe('path, query and body binding', () => {
     const r = await call('POST', '/edge.v1.Library/Ping', JSON.stringify({ message: 'hi' }));
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ message: 'hi', receivedAt: '2024-05-01T00:00:00.000Z' });
+  });
+
+  it('routes a custom method, and lists it in Allow', async () => {
+    const r = await call('SEARCH', '/v1/books', JSON.stringify({ tags: ['a', 'b'] }));
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ nextPageToken: 'a,b' });
+    const wrong = await call('PATCH', '/v1/books');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toContain('SEARCH');
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    expect((await client.searchBooks({ tags: ['c'] })).nextPageToken).toBe('c');
   });
 
   it('answers HEAD for GET routes and OPTIONS with Allow', async () => {
