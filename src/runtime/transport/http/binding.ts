@@ -16,8 +16,12 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
   template: PathTemplate;
   /** Resolved fields for each template variable. */
   variableFields: FieldSchema[][];
-  /** Top-level JSON names of fields bound by path or body; never read from the query. */
-  boundTopLevel: Set<string>;
+  /**
+   * JSON-name paths of the fields the path and body bind (`book.id`, `book`): the query
+   * never sets them or anything inside them, but may set their siblings (`book.title`),
+   * as grpc-gateway allows.
+   */
+  boundPaths: string[][];
   bodyField?: FieldSchema;
   responseBodyField?: FieldSchema;
   /** Whether the request/response messages hold a Duration, whose JSON form needs converting. */
@@ -28,17 +32,17 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
 export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRoute<Req, Res> {
   const template = parseTemplate(route.path);
   const variableFields = template.variables.map((path) => resolveFieldPath(route.requestSchema, path, route.path));
-  const boundTopLevel = new Set(variableFields.map((fields) => fields[0]!.jsonName));
+  const boundPaths = variableFields.map((fields) => fields.map((f) => f.jsonName));
   let bodyField: FieldSchema | undefined;
   if (route.body !== undefined && route.body !== '*') {
     bodyField = resolveFieldPath(route.requestSchema, [route.body], route.path)[0];
-    boundTopLevel.add(bodyField!.jsonName);
+    boundPaths.push([bodyField!.jsonName]);
   }
   const responseBodyField = route.responseBody
     ? resolveFieldPath(route.responseSchema, [route.responseBody], route.path)[0]
     : undefined;
   return {
-    route, template, variableFields, boundTopLevel, bodyField, responseBodyField,
+    route, template, variableFields, boundPaths, bodyField, responseBodyField,
     requestDurations: containsDuration(route.requestSchema),
     responseDurations: containsDuration(route.responseSchema),
   };
@@ -76,7 +80,7 @@ export function bindRequest<Req>(
     json[compiled.bodyField.jsonName] = body;
   }
   compiled.variableFields.forEach((fields, i) => setPath(json, fields, pathValues[i]!, true));
-  if (query) bindQuery(json, route.requestSchema, query, compiled.boundTopLevel);
+  if (query) bindQuery(json, route.requestSchema, query, compiled.boundPaths);
   if (compiled.requestDurations) durationsFromJson(json, route.requestSchema);
   try {
     return route.request.fromJSON(json);
@@ -85,13 +89,22 @@ export function bindRequest<Req>(
   }
 }
 
-function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: Set<string>): void {
+function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: string[][]): void {
   for (const key of new Set(query.keys())) {
     const fields = tryResolve(schema, key.split('.'));
     // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
-    if (!fields || bound.has(fields[0]!.jsonName)) continue;
+    if (!fields || overlapsBound(fields.map((f) => f.jsonName), bound)) continue;
     for (const value of query.getAll(key)) setPath(json, fields, value, false);
   }
+}
+
+/** Whether a field path is a bound path, lies inside one, or contains one. */
+function overlapsBound(path: string[], bound: string[][]): boolean {
+  return bound.some((b) => {
+    const n = Math.min(b.length, path.length);
+    for (let i = 0; i < n; i++) if (b[i] !== path[i]) return false;
+    return true;
+  });
 }
 
 function tryResolve(schema: MessageSchema, path: string[]): FieldSchema[] | undefined {
@@ -261,9 +274,7 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   }
   if (route.body !== '*') {
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(json)) {
-      if (!compiled.boundTopLevel.has(key)) appendQuery(query, key, value);
-    }
+    for (const [key, value] of Object.entries(json)) appendQuery(query, [key], value, compiled.boundPaths);
     const qs = query.toString();
     if (qs) path += `?${qs}`;
   }
@@ -276,11 +287,14 @@ function getPath(json: Json, fields: FieldSchema[]): unknown {
   return value;
 }
 
-function appendQuery(query: URLSearchParams, key: string, value: unknown): void {
+function appendQuery(query: URLSearchParams, path: string[], value: unknown, bound: string[][]): void {
   if (value === undefined || value === null) return;
-  if (Array.isArray(value)) for (const v of value) appendQuery(query, key, v);
-  else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) appendQuery(query, `${key}.${k}`, v);
-  else query.append(key, String(value));
+  // A field the path or body carries is not repeated in the query; a message that holds
+  // one is walked, so its other fields still go.
+  if (bound.some((b) => b.length === path.length && b.every((p, i) => p === path[i]))) return;
+  if (Array.isArray(value)) for (const v of value) appendQuery(query, path, v, bound);
+  else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) appendQuery(query, [...path, k], v, bound);
+  else query.append(path.join('.'), String(value));
 }
 
 /** Rebuilds the full response message from what the server sent. */

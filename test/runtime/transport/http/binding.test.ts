@@ -76,6 +76,15 @@ describe('path, query and body binding', () => {
     expect(r.json).toMatchObject({ id: '42', title: 'Dune', genre: 'GENRE_FICTION' });
   });
 
+  it('takes siblings of a path-bound field from the query, never the bound field itself', async () => {
+    const r = await call('GET', '/v1/shelves/s1/books/5?book.title=T&book.id=99&book=x');
+    expect(r.status).toBe(200);
+    expect(r.request.book).toMatchObject({ id: '5', title: 'T' });
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    await client.getBook({ shelf: 's1', book: { id: '7', title: 'Sent' } });
+    expect(seen.at(-1)!.request.book).toMatchObject({ id: '7', title: 'Sent' });
+  });
+
   it('serves additional bindings and enums by number', async () => {
     const r = await call('GET', '/v1/books/7?genre=2');
     expect(r.status).toBe(200);
