@@ -17,6 +17,22 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+// A second HTTP run at a fixed request rate every server sustains, measuring the server's
+// CPU time per request: on a small machine throughput also reflects how often the load
+// generator idles (a saturated server pays for waking it), CPU per request does not.
+const fixedRate = Number(process.env.BENCH_FIXED_RATE ?? 15000);
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** CPU time (user + system, ms) a process has used so far, or undefined off Linux. */
+function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
 async function startOtlpSink() {
@@ -55,14 +71,15 @@ async function startServer(script, env) {
       if (match) resolve(Number(match[1]));
     });
   });
-  return { port, stop: async () => { child.kill('SIGKILL'); await once(child, 'exit').catch(() => {}); } };
+  return { port, pid: child.pid, stop: async () => { child.kill('SIGKILL'); await once(child, 'exit').catch(() => {}); } };
 }
 
-async function loadHttp(port, duration) {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/helloworld/world`, connections, duration, pipelining: 1 });
+async function loadHttp(port, duration, rate) {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/helloworld/world`, connections, duration, pipelining: 1, ...(rate ? { overallRate: rate } : {}) });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`HTTP load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  return { rps: result.requests.average, p99: result.latency.p99, requests: result.requests.total };
 }
+loadHttp.fixedRate = true;
 
 async function loadGrpc(port, duration) {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
@@ -90,7 +107,14 @@ async function measure(script, load, env) {
   const server = await startServer(script, env);
   try {
     await load(server.port, warmupSeconds);
-    return await load(server.port, seconds);
+    const result = await load(server.port, seconds);
+    if (load.fixedRate && fixedRate > 0) {
+      const before = cpuMs(server.pid);
+      const steady = await load(server.port, seconds, fixedRate);
+      const after = cpuMs(server.pid);
+      if (before !== undefined && after !== undefined) result.cpuUs = ((after - before) * 1000) / steady.requests;
+    }
+    return result;
   } finally {
     await server.stop();
   }
@@ -109,7 +133,10 @@ const compare = async (label, bareScript, tskScript, load) => {
   const router = await measure(tskScript, load, { ...env, BENCH_MIDDLEWARE_COUNT: '0' });
   const tsk = await measure(tskScript, load, env);
   rows.push({ label: `${label} bare`, ...bare }, { label: `${label} tsk (no middleware)`, ...router }, { label: `${label} tsk (full chain)`, ...tsk });
-  return { rpsRatio: tsk.rps / bare.rps, p99Ratio: tsk.p99 / bare.p99, routerRatio: router.rps / bare.rps };
+  return {
+    rpsRatio: tsk.rps / bare.rps, p99Ratio: tsk.p99 / bare.p99, routerRatio: router.rps / bare.rps,
+    cpuRatio: tsk.cpuUs / bare.cpuUs, routerCpuRatio: router.cpuUs / bare.cpuUs,
+  };
 };
 
 console.log(`tsk runtime benchmark: ${seconds}s per run after ${warmupSeconds}s warm-up, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
@@ -118,8 +145,9 @@ const grpcRatio = await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', 
 sink.close();
 
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`\n${pad("server", 50)}${pad('req/s', 12)}p99 (ms)`);
-for (const r of rows) console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${r.p99.toFixed(2)}`);
+console.log(`\n${pad("server", 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}CPU us/req at ${fixedRate} req/s`);
+for (const r of rows) console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${r.cpuUs === undefined ? '-' : r.cpuUs.toFixed(1)}`);
 console.log(`\nHTTP: tsk/bare throughput ${http.rpsRatio.toFixed(2)}x (router alone ${http.routerRatio.toFixed(2)}x), p99 ${http.p99Ratio.toFixed(2)}x (target throughput >= 0.80x)`);
+if (Number.isFinite(http.cpuRatio)) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${http.cpuRatio.toFixed(2)}x (router alone ${http.routerCpuRatio.toFixed(2)}x)`);
 console.log(`gRPC: tsk/bare throughput ${grpcRatio.rpsRatio.toFixed(2)}x (router alone ${grpcRatio.routerRatio.toFixed(2)}x), p99 ${grpcRatio.p99Ratio.toFixed(2)}x`);
 console.log(`OTLP trace export batches received during the run: ${sink.batches()}`);
