@@ -129,7 +129,8 @@ function endpointAttributes(endpoint: string): Attributes | undefined {
   let attrs: Attributes | undefined;
   try {
     const url = new URL(endpoint.includes('://') ? endpoint : `x://${endpoint}`);
-    attrs = { 'server.address': url.hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) };
+    // discovery:///name has no host: the instance is chosen per call, below the middleware.
+    attrs = url.hostname ? { 'server.address': url.hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) } : undefined;
   } catch {
     attrs = undefined; // an endpoint we cannot parse is simply not recorded
   }

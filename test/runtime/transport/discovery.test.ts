@@ -1,5 +1,5 @@
 // Clients dialling `discovery:///name`: round-robin over the registered instances,
-// following the registry as instances come and go (an in-memory Discovery here;
+// following the registry as instances come and go (gRPC through a grpc-js resolver) (an in-memory Discovery here;
 // the etcd and Consul implementations are tested against their servers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcClientConn, GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
@@ -81,6 +81,18 @@ describe('discovery:/// targets', () => {
     await new Promise((r) => setTimeout(r, 20));
     await expect(conn.invoke(whoDef.who as any, { who: '' })).rejects.toMatchObject({ code: 503, reason: 'NO_ENDPOINT' });
     discovery.set(servers.map((s) => s.instance));
+    await conn.close();
+  });
+
+  it('gRPC client skips an instance that died while still registered', async () => {
+    const conn = new GrpcClientConn({ target: 'discovery:///who', discovery });
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(((await conn.invoke(whoDef.who as any, { who: '' })) as { who: string }).who);
+    expect(seen).toEqual(new Set(['a', 'b']));
+    // b goes away without deregistering (a crash before its lease or check expires).
+    await servers[1]!.grpc.stop({ timeoutMs: 0 });
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 6; i++) expect(((await conn.invoke(whoDef.who as any, { who: '' })) as { who: string }).who).toBe('a');
     await conn.close();
   });
 });

@@ -1,16 +1,17 @@
 // The gRPC client generated `*GRPCClient` classes call. Unary calls run through
 // the client middleware chain; headers the chain sets (trace context) go out as
 // metadata; a failed call comes back as the ServiceError the server raised.
-// `discovery:///name` targets keep one channel per live endpoint and rotate
-// calls over them round-robin, following the registry as instances come and go.
+// `discovery:///name` targets resolve through the registry with a grpc-js
+// resolver (resolver.ts) and are balanced round-robin by grpc-js.
 
 import * as grpc from '@grpc/grpc-js';
 import { gatewayTimeout, newError, type ServiceError } from '../../errors/errors.js';
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
-import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
+import { discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
 import { toMetadata } from './metadata.js';
+import { discoveryChannelOptions } from './resolver.js';
 
 export interface GrpcClientOptions {
   /** `host:port` or `discovery:///service-name`. */
@@ -31,21 +32,26 @@ export interface CallOptions {
 }
 
 export class GrpcClientConn {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly client: grpc.Client;
   private readonly middleware: Middleware;
   private readonly timeoutMs: number;
-  private target?: Promise<DiscoveryTarget>;
+  private readonly releaseDiscovery?: () => void;
 
   constructor(private readonly options: GrpcClientOptions) {
-    if (discoveryServiceName(options.target) !== undefined && !options.discovery) {
-      throw new Error(`target ${options.target} needs a discovery (registry) option`);
+    let channelOptions = options.channelOptions;
+    if (discoveryServiceName(options.target) !== undefined) {
+      if (!options.discovery) throw new Error(`target ${options.target} needs a discovery (registry) option`);
+      const attached = discoveryChannelOptions(options.discovery);
+      channelOptions = { ...channelOptions, ...attached.options };
+      this.releaseDiscovery = attached.release;
     }
+    // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
+    this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);
     this.middleware = chain(...(options.middleware ?? []));
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 
   async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
-    const address = await this.address();
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const own = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
     const inherited = options.parent?.deadline;
@@ -53,20 +59,19 @@ export class GrpcClientConn {
     const deadline = own === undefined ? inherited : inherited === undefined ? own : Math.min(own, inherited);
     const transport: Transport = {
       kind: 'grpc',
-      endpoint: address,
+      endpoint: this.options.target,
       operation: method.path,
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
     const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? new AbortController().signal, deadline, values: new Map(options.parent?.values) };
-    const send: Handler = (ctx, req) => this.send(ctx, address, method as grpc.MethodDefinition<unknown, unknown>, req);
+    const send: Handler = (ctx, req) => this.send(ctx, method as grpc.MethodDefinition<unknown, unknown>, req);
     return (await this.middleware(send)(ctx, request)) as Res;
   }
 
-  private send(ctx: Context, address: string, method: grpc.MethodDefinition<unknown, unknown>, request: unknown): Promise<unknown> {
-    const client = this.client(address);
+  private send(ctx: Context, method: grpc.MethodDefinition<unknown, unknown>, request: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const call = client.makeUnaryRequest(
+      const call = this.client.makeUnaryRequest(
         method.path,
         method.requestSerialize,
         method.responseDeserialize,
@@ -83,34 +88,9 @@ export class GrpcClientConn {
     });
   }
 
-  private async address(): Promise<string> {
-    if (discoveryServiceName(this.options.target) === undefined) return this.options.target;
-    this.target ??= DiscoveryTarget.open(this.options.discovery!, this.options.target, 'grpc').then((t) => {
-      // Close channels to endpoints that left the registry.
-      t.onChange((live) => {
-        for (const [address, client] of this.clients) if (!live.includes(address)) {
-          client.close();
-          this.clients.delete(address);
-        }
-      });
-      return t;
-    });
-    return (await this.target).pick();
-  }
-
-  private client(address: string): grpc.Client {
-    let client = this.clients.get(address);
-    if (!client) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), this.options.channelOptions);
-      this.clients.set(address, client);
-    }
-    return client;
-  }
-
   async close(): Promise<void> {
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
-    if (this.target) await (await this.target).close();
+    this.client.close();
+    this.releaseDiscovery?.();
   }
 }
 

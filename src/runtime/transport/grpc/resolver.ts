@@ -1,0 +1,108 @@
+// `discovery:///name` as a grpc-js name resolver: the channel is fed the gRPC
+// endpoints of the service's registered instances and follows the registry as
+// they come and go. grpc-js then balances calls round-robin over its subchannels
+// and skips an instance it cannot reach, which the registry only notices once
+// that instance's lease or health check runs out.
+//
+// grpc-js resolvers are registered per URI scheme for the whole process, so the
+// Discovery a channel should use travels to its resolver as a channel option (an
+// id into the table below).
+import * as grpc from '@grpc/grpc-js';
+import { serviceUnavailable } from '../../errors/errors.js';
+import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
+import type { Discovery } from '../../registry/registry.js';
+import { DiscoveryTarget } from '../../registry/target.js';
+
+type ResolverListener = grpc.experimental.ResolverListener;
+type GrpcUri = grpc.experimental.GrpcUri;
+
+const DISCOVERY_OPTION = 'tsk.discovery_id';
+const ROUND_ROBIN = { loadBalancingConfig: [{ round_robin: {} }], methodConfig: [] };
+
+const discoveries = new Map<number, Discovery>();
+let nextId = 1;
+let registered = false;
+
+/**
+ * Channel options that make a `discovery:///name` channel resolve through this
+ * Discovery; call release() once the channel is closed.
+ */
+export function discoveryChannelOptions(discovery: Discovery): { options: grpc.ChannelOptions; release: () => void } {
+  if (!registered) {
+    grpc.experimental.registerResolver('discovery', DiscoveryResolver);
+    registered = true;
+  }
+  const id = nextId++;
+  discoveries.set(id, discovery);
+  return { options: { [DISCOVERY_OPTION]: id }, release: () => discoveries.delete(id) };
+}
+
+class DiscoveryResolver implements grpc.experimental.Resolver {
+  private readonly discovery?: Discovery;
+  private target?: DiscoveryTarget;
+  private opening = false;
+  private active = false;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly uri: GrpcUri, private readonly listener: ResolverListener, options: grpc.ChannelOptions) {
+    this.discovery = discoveries.get(options[DISCOVERY_OPTION] as number);
+  }
+
+  static getDefaultAuthority(uri: GrpcUri): string {
+    return uri.path;
+  }
+
+  updateResolution(): void {
+    this.active = true;
+    if (this.target) {
+      const addresses = this.target.addresses();
+      setImmediate(() => this.report(addresses)); // never synchronously, as grpc-js requires
+      return;
+    }
+    if (this.opening) return;
+    if (!this.discovery) {
+      setImmediate(() => this.fail(`no Discovery is attached to the channel for discovery:///${this.uri.path}`));
+      return;
+    }
+    this.opening = true;
+    DiscoveryTarget.open(this.discovery, `discovery:///${this.uri.path}`, 'grpc').then(
+      (target) => {
+        this.opening = false;
+        if (!this.active) return void target.close();
+        this.target = target;
+        this.unsubscribe = target.onChange((addresses) => this.report(addresses));
+        this.report(target.addresses());
+      },
+      (err: Error) => {
+        this.opening = false;
+        this.fail(`resolving discovery:///${this.uri.path}: ${err.message}`);
+      },
+    );
+  }
+
+  destroy(): void {
+    this.active = false;
+    this.unsubscribe?.();
+    void this.target?.close();
+    this.target = undefined;
+  }
+
+  private report(addresses: string[]): void {
+    if (!this.active) return;
+    if (addresses.length === 0) return this.fail(`no grpc endpoint available for service "${this.uri.path}"`);
+    const endpoints = addresses.map((address) => {
+      const hostPort = grpc.experimental.splitHostPort(address);
+      return { addresses: [{ host: hostPort?.host ?? address, port: hostPort?.port ?? 443 }] };
+    });
+    this.listener(grpc.experimental.statusOrFromValue(endpoints), {}, grpc.experimental.statusOrFromValue(ROUND_ROBIN), '');
+  }
+
+  /** Calls fail with 503 NO_ENDPOINT, carried as ErrorInfo like any server error. */
+  private fail(message: string): void {
+    if (!this.active) return;
+    const status = toRpcStatus(serviceUnavailable('NO_ENDPOINT', message));
+    const metadata = new grpc.Metadata();
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(status)));
+    this.listener(grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: message, metadata }), {}, null, '');
+  }
+}
