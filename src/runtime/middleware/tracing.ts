@@ -26,21 +26,17 @@ export function otelContext(ctx: Context): OtelContext {
 export function tracingServer(): Middleware {
   return (next) => async (ctx, req) => {
     const header = ctx.transport.requestHeader;
-    const ratio = middlewareSampling();
-    // Without trace headers the W3C propagators would find nothing: skip them.
-    const parent = ratio === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
+    // Middleware sampling implies the default W3C propagators: without their headers
+    // they would find nothing, so they are skipped.
+    const parent = middlewareSampling() === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
       ? propagation.extract(context.active(), header, headerGetter)
       : context.active();
-    let spanParent = parent;
-    if (ratio !== undefined) {
-      const decision = presample(parent, ratio);
-      if ('unsampled' in decision) {
-        ctx.values.set(OTEL_CONTEXT, decision.unsampled);
-        return next(ctx, req);
-      }
-      spanParent = decision.sampledParent;
+    const decision = presample(parent);
+    if ('unsampled' in decision) {
+      ctx.values.set(OTEL_CONTEXT, decision.unsampled);
+      return next(ctx, req);
     }
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER }, spanParent);
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER }, decision.sampledParent);
     // Attributes only for spans that are recorded: most calls are not sampled.
     if (span.isRecording()) span.setAttributes(startAttributes(ctx, true));
     ctx.values.set(OTEL_CONTEXT, trace.setSpan(parent, span));
@@ -51,18 +47,13 @@ export function tracingServer(): Middleware {
 export function tracingClient(): Middleware {
   return (next) => async (ctx, req) => {
     const parent = otelContext(ctx);
-    const ratio = middlewareSampling();
-    let spanParent = parent;
-    if (ratio !== undefined) {
-      const decision = presample(parent, ratio);
-      if ('unsampled' in decision) {
-        ctx.values.set(OTEL_CONTEXT, decision.unsampled);
-        propagation.inject(decision.unsampled, ctx.transport.requestHeader, headerSetter);
-        return next(ctx, req);
-      }
-      spanParent = decision.sampledParent;
+    const decision = presample(parent);
+    if ('unsampled' in decision) {
+      ctx.values.set(OTEL_CONTEXT, decision.unsampled);
+      propagation.inject(decision.unsampled, ctx.transport.requestHeader, headerSetter);
+      return next(ctx, req);
     }
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT }, spanParent);
+    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT }, decision.sampledParent);
     if (span.isRecording()) span.setAttributes(startAttributes(ctx, false));
     const spanContext = trace.setSpan(parent, span);
     ctx.values.set(OTEL_CONTEXT, spanContext);

@@ -28,43 +28,49 @@ export function middlewareSampling(): number | undefined {
 }
 
 /**
- * Decides a new span under `parent` with the installed ratio. Returns the span's
- * context when it is not sampled; otherwise the parent context to start the SDK
- * span under, marked so the sampler agrees. Only valid while middlewareSampling()
- * is defined.
+ * Decides a new span under `parent`. Returns the span's context when it is not
+ * sampled; otherwise the parent context to start the SDK span under, marked so the
+ * sampler agrees. Without middleware sampling every span is left to the SDK.
  */
-export function presample(parent: Context, ratio: number): { unsampled: Context } | { sampledParent: Context } {
+export function presample(parent: Context): { unsampled: Context } | { sampledParent: Context } {
+  const ratio = middlewareRatio;
+  if (ratio === undefined) return { sampledParent: parent };
   const caller = trace.getSpanContext(parent);
   if (caller && isSpanContextValid(caller)) {
     if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) return { sampledParent: parent };
-    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomHex(8, ZERO_SPAN_ID), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
+    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomSpanId(), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
   }
   if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
-  const ids = randomHex(24, ZERO_IDS);
+  // One hex conversion for both ids of a new trace.
+  const ids = randomHex(24);
   const traceId = ids.slice(0, 32);
   const spanId = ids.slice(32);
-  // W3C reserves all-zero ids as invalid; a pool of random bytes yields one about never.
-  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return presample(parent, ratio);
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return presample(parent);
   return { unsampled: trace.setSpanContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE }) };
 }
 
+// W3C reserves all-zero ids as invalid; random bytes almost never produce one, but it is still rejected.
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
-const ZERO_IDS = '0'.repeat(48);
 
-// Ids are cut from a pool of random bytes refilled a few kilobytes at a time: one
-// hex conversion for a trace and span id pair instead of a random number per 32 bits.
+function randomSpanId(): string {
+  const id = randomHex(8);
+  return id === ZERO_SPAN_ID ? randomSpanId() : id;
+}
+
+// Ids are cut from a pool of random bytes refilled a few kilobytes at a time
+// instead of drawing a random number per 32 bits.
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let poolOffset = POOL_BYTES;
 
-/** `bytes` random bytes as lower-case hex, never equal to `zero`. */
-function randomHex(bytes: number, zero: string): string {
+/** `bytes` random bytes as lower-case hex. */
+function randomHex(bytes: number): string {
   if (poolOffset + bytes > POOL_BYTES) {
     randomFillSync(pool);
     poolOffset = 0;
   }
   const id = pool.toString('hex', poolOffset, poolOffset + bytes);
   poolOffset += bytes;
-  return id === zero ? randomHex(bytes, zero) : id;
+  return id;
 }

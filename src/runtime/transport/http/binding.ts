@@ -6,7 +6,7 @@
 import { badRequest, isServiceError } from '../../errors/errors.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
 import { containsDuration, durationsFromJson, durationsToJson } from './duration-json.js';
-import { expandTemplate, matchSegments, matchTemplate, parseTemplate, type PathTemplate } from './template.js';
+import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
 
 type Json = Record<string, unknown>;
 
@@ -228,18 +228,6 @@ export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, respo
   if (compiled.responseDurations) durationsToJson(json, compiled.route.responseSchema);
   if (!compiled.responseBodyField) return json;
   return json[compiled.responseBodyField.jsonName] ?? null;
-}
-
-/** Matches a path against a compiled route; returns variable values or undefined. */
-export function matchRoute(compiled: CompiledRoute, rawPath: string): string[] | undefined {
-  return matchTemplate(compiled.template, rawPath);
-}
-
-/** matchRoute over a path split once by splitPath; the first literal segment rules most routes out at once. */
-export function matchRouteSegments(compiled: CompiledRoute, segments: readonly string[]): string[] | undefined {
-  const first = compiled.template.atoms[0];
-  if (first?.kind === 'literal' && first.value !== segments[0] && compiled.template.atoms.length > 1) return undefined;
-  return matchSegments(compiled.template, segments);
 }
 
 // ---------------------------------------------------------------- client side

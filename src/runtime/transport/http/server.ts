@@ -10,9 +10,9 @@ import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError 
 import { chain, HeaderMap, type Context, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { DeadlineQueue, type Deadline } from '../deadlines.js';
-import { bindRequest, compileRoute, encodeResponse, matchRouteSegments, type CompiledRoute } from './binding.js';
-import { splitPath } from './template.js';
+import { DeadlineQueue } from '../deadlines.js';
+import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from './binding.js';
+import { matchSegments, splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
 
 export interface HttpServerOptions {
@@ -150,9 +150,9 @@ export class HttpServer implements Server {
     let found: BoundRoute | undefined;
     let values: string[] | undefined;
     let allowed: Set<string> | undefined;
-    const segments = splitPath(path) ?? [];
+    const segments = splitPath(path);
     for (const candidate of this.routes) {
-      const match = segments.length > 0 ? matchRouteSegments(candidate.compiled, segments) : undefined;
+      const match = segments && matchSegments(candidate.compiled.template, segments);
       if (!match) continue;
       const routeMethod = candidate.compiled.route.method;
       if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) {
@@ -181,7 +181,12 @@ export class HttpServer implements Server {
       return this.sendError(reply, fromError(err));
     }
 
-    const deadline = this.deadlines ? Date.now() + this.timeoutMs : undefined;
+    // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
+    const timer = this.deadlines?.add(() => {
+      const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
+      ctx.abort(err);
+      settle(err);
+    });
     const transport: HttpTransport = {
       kind: 'http',
       endpoint: this.advertised,
@@ -192,12 +197,11 @@ export class HttpServer implements Server {
       pathTemplate: route.path,
       url,
     };
-    const ctx = new CallContext(transport, deadline, reply);
+    const ctx = new CallContext(transport, timer?.at, reply);
 
     // The handler and the deadline race through one settle function rather than
     // Promise.race, which costs an extra promise and closure per request.
     let settled = false;
-    let timer: Deadline | undefined;
     const settle = (err: unknown, response?: unknown) => {
       if (settled) return;
       settled = true;
@@ -213,13 +217,6 @@ export class HttpServer implements Server {
       }
       reply.code(200).header('content-type', 'application/json; charset=utf-8').send(payload);
     };
-    if (this.deadlines) {
-      timer = this.deadlines.add(() => {
-        const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
-        ctx.abort(err);
-        settle(err);
-      });
-    }
     try {
       found.handler(ctx, message).then((res) => settle(undefined, res), (err) => settle(err ?? new Error('rejected')));
     } catch (err) {

@@ -87,21 +87,15 @@ function plainAtom(segment: string, source: string, variable?: number): Atom {
   return { kind: 'literal', value: segment, variable };
 }
 
-/** A raw URL path (no query) as segments, split once per request for every template tried. */
+/** A raw URL path (no query) as segments, split once per request for every template tried; undefined if it is not absolute. */
 export function splitPath(rawPath: string): string[] | undefined {
   return rawPath.startsWith('/') ? rawPath.slice(1).split('/') : undefined;
 }
 
 /**
- * Matches a raw URL path (no query) against a template. Returns the decoded
+ * Matches a URL path, split by splitPath, against a template. Returns the decoded
  * variable values by index, or undefined when it does not match.
  */
-export function matchTemplate(template: PathTemplate, rawPath: string): string[] | undefined {
-  const segments = splitPath(rawPath);
-  return segments && matchSegments(template, segments);
-}
-
-/** matchTemplate over a path already split by splitPath. */
 export function matchSegments(template: PathTemplate, segments: readonly string[]): string[] | undefined {
   const { atoms } = template;
   let count = segments.length;
