@@ -81,6 +81,16 @@ export class HeaderMap implements Header {
   }
 }
 
+/**
+ * The absolute deadline of an outgoing call: its own timeout (0: none), never later
+ * than the deadline of the server call it is made for, so deadlines propagate.
+ */
+export function callDeadline(timeoutMs: number, parent?: Context): number | undefined {
+  const own = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+  const inherited = parent?.deadline;
+  return own === undefined ? inherited : inherited === undefined ? own : Math.min(own, inherited);
+}
+
 /** A context for calls that start inside the process (jobs, tests, outgoing client calls). */
 export function backgroundContext(transport: Transport, signal?: AbortSignal, deadline?: number): Context {
   return { transport, signal: signal ?? new AbortController().signal, deadline, values: new Map() };

@@ -9,7 +9,7 @@ import { gatewayTimeout, newError, type ServiceError } from '../../errors/errors
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
-import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
 
@@ -52,11 +52,7 @@ export class GrpcClientConn {
   }
 
   async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const own = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
-    const inherited = options.parent?.deadline;
-    // Deadlines propagate: a call made for a server request never outlives it.
-    const deadline = own === undefined ? inherited : inherited === undefined ? own : Math.min(own, inherited);
+    const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
     const transport: Transport = {
       kind: 'grpc',
       endpoint: this.options.target,

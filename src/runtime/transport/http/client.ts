@@ -5,7 +5,7 @@
 import { fromError, gatewayTimeout, isServiceError, newError, serviceUnavailable, type ServiceError } from '../../errors/errors.js';
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
-import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
 
@@ -45,11 +45,9 @@ export class HttpClient {
     let compiled = this.compiled.get(route) as CompiledRoute<Req, Res> | undefined;
     if (!compiled) this.compiled.set(route, (compiled = compileRoute(route)));
     const base = await this.baseUrl();
-    let timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    // Deadlines propagate: a call made for a server request never outlives it.
-    const inherited = options.parent?.deadline;
-    if (inherited !== undefined) timeoutMs = Math.max(1, timeoutMs > 0 ? Math.min(timeoutMs, inherited - Date.now()) : inherited - Date.now());
-    const signals = [options.signal, options.parent?.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
+    const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
+    const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    const signals = [options.signal, options.parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
     const transport: Transport = {
       kind: 'http',
@@ -58,7 +56,7 @@ export class HttpClient {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : undefined, values: new Map(options.parent?.values) };
+    const ctx: Context = { transport, signal, deadline, values: new Map(options.parent?.values) };
     const send: Handler = async (ctx, req) => this.send(ctx, base, compiled as CompiledRoute, req);
     return (await this.middleware(send)(ctx, request)) as Res;
   }
