@@ -142,7 +142,11 @@ export class HttpServer implements Server {
     return this.boundPort;
   }
 
-  private dispatch(request: FastifyRequest, reply: FastifyReply): FastifyReply | void {
+  /**
+   * Routes and runs one call. Returns nothing: fastify waits for reply.send, where a
+   * returned reply would make it also watch the response stream for its end.
+   */
+  private dispatch(request: FastifyRequest, reply: FastifyReply): void {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -222,7 +226,6 @@ export class HttpServer implements Server {
     } catch (err) {
       settle(err); // a handler that throws synchronously
     }
-    return reply;
   }
 
   private sendError(reply: FastifyReply, err: ServiceError): void {
