@@ -14,7 +14,11 @@ import * as grpc from '@grpc/grpc-js';
 import { greeterDefinition } from './servers/common.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+// Servers are measured in rounds, bare / router / full chain in turn, and each figure is the
+// median over the rounds: on a shared machine throughput drifts by 20-30% within minutes, and
+// interleaving puts every server through the same drift.
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 // A second HTTP run at a fixed request rate every server sustains, measuring the server's
@@ -127,27 +131,46 @@ const defaultRatio = /sampling_ratio:\s*([\d.]+)/.exec(template)?.[1] ?? '1';
 const samplingRatio = process.env.BENCH_SAMPLING_RATIO ?? defaultRatio;
 const env = { BENCH_OTLP_ENDPOINT: sink.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, BENCH_SAMPLING_RATIO: samplingRatio };
 const rows = [];
+const median = (values) => {
+  const sorted = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
+};
 const compare = async (label, bareScript, tskScript, load) => {
-  const bare = await measure(bareScript, load, env);
   // The router alone (no middleware) separates transport overhead from what the chain costs.
-  const router = await measure(tskScript, load, { ...env, BENCH_MIDDLEWARE_COUNT: '0' });
-  const tsk = await measure(tskScript, load, env);
-  rows.push({ label: `${label} bare`, ...bare }, { label: `${label} tsk (no middleware)`, ...router }, { label: `${label} tsk (full chain)`, ...tsk });
+  const servers = [
+    { label: `${label} bare`, script: bareScript, env },
+    { label: `${label} tsk (no middleware)`, script: tskScript, env: { ...env, BENCH_MIDDLEWARE_COUNT: '0' } },
+    { label: `${label} tsk (full chain)`, script: tskScript, env },
+  ];
+  const runs = servers.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, server] of servers.entries()) runs[i].push(await measure(server.script, load, server.env));
+  }
+  const [bare, router, tsk] = runs.map((results, i) => {
+    const summary = { label: servers[i].label, rps: median(results.map((r) => r.rps)), p99: median(results.map((r) => r.p99)), cpuUs: median(results.map((r) => r.cpuUs)) };
+    rows.push(summary);
+    return summary;
+  });
+  // Ratios within a round compare servers measured minutes apart at most; their median and range are reported.
+  const perRound = (of, key) => runs[0].map((b, round) => runs[of][round][key] / b[key]).filter(Number.isFinite);
+  const ratio = (of, key) => ({ median: median(perRound(of, key)), min: Math.min(...perRound(of, key)), max: Math.max(...perRound(of, key)) });
   return {
-    rpsRatio: tsk.rps / bare.rps, p99Ratio: tsk.p99 / bare.p99, routerRatio: router.rps / bare.rps,
-    cpuRatio: tsk.cpuUs / bare.cpuUs, routerCpuRatio: router.cpuUs / bare.cpuUs,
+    rps: ratio(2, 'rps'), routerRps: ratio(1, 'rps'), cpu: ratio(2, 'cpuUs'), routerCpu: ratio(1, 'cpuUs'),
+    p99Ratio: bare.p99 > 0 ? tsk.p99 / bare.p99 : undefined,
   };
 };
+const fmt = (r) => (r.median === undefined ? 'n/a' : rounds > 1 ? `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})` : `${r.median.toFixed(2)}x`);
 
-console.log(`tsk runtime benchmark: ${seconds}s per run after ${warmupSeconds}s warm-up, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
+console.log(`tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
 const http = await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
 const grpcRatio = await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', loadGrpc);
 sink.close();
 
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`\n${pad("server", 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}CPU us/req at ${fixedRate} req/s`);
+const p99Text = (x) => (x === undefined ? 'n/a' : `${x.toFixed(2)}x`);
+console.log(`\n${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}CPU us/req at ${fixedRate} req/s`);
 for (const r of rows) console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${r.cpuUs === undefined ? '-' : r.cpuUs.toFixed(1)}`);
-console.log(`\nHTTP: tsk/bare throughput ${http.rpsRatio.toFixed(2)}x (router alone ${http.routerRatio.toFixed(2)}x), p99 ${http.p99Ratio.toFixed(2)}x (target throughput >= 0.80x)`);
-if (Number.isFinite(http.cpuRatio)) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${http.cpuRatio.toFixed(2)}x (router alone ${http.routerCpuRatio.toFixed(2)}x)`);
-console.log(`gRPC: tsk/bare throughput ${grpcRatio.rpsRatio.toFixed(2)}x (router alone ${grpcRatio.routerRatio.toFixed(2)}x), p99 ${grpcRatio.p99Ratio.toFixed(2)}x`);
+console.log(`\nHTTP: tsk/bare throughput ${fmt(http.rps)}, router alone ${fmt(http.routerRps)}; p99 ${p99Text(http.p99Ratio)} (target throughput >= 0.80x)`);
+if (http.cpu.median !== undefined) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${fmt(http.cpu)}, router alone ${fmt(http.routerCpu)}`);
+console.log(`gRPC: tsk/bare throughput ${fmt(grpcRatio.rps)}, router alone ${fmt(grpcRatio.routerRps)}; p99 ${p99Text(grpcRatio.p99Ratio)}`);
 console.log(`OTLP trace export batches received during the run: ${sink.batches()}`);
