@@ -1,0 +1,75 @@
+// What the benchmarks share: server processes pinned apart from the load generator,
+// their CPU time from /proc, and an OTLP sink so tracing pays its real export cost.
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** CPU time (user + system, ms) a process has used so far, or undefined off Linux. */
+export function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
+export async function startOtlpSink() {
+  const server = new grpc.Server();
+  const passthrough = { requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
+  const service = {
+    traces: { ...passthrough, path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export' },
+    metrics: { ...passthrough, path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export' },
+  };
+  let spans = 0;
+  server.addService(service, {
+    traces: (call, cb) => { spans += 1; cb(null, Buffer.alloc(0)); },
+    metrics: (_call, cb) => cb(null, Buffer.alloc(0)),
+  });
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { endpoint: `http://127.0.0.1:${port}`, batches: () => spans, close: () => server.forceShutdown() };
+}
+
+// On a multi-core machine the server under test gets core 0 and this process (the load
+// generator) the other cores, so the two do not steal CPU from each other: otherwise a
+// server's helper threads (GC, I/O) slow the load generator and skew the ratios.
+export const pin = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (pin) spawnSync('taskset', ['-a', '-p', '-c', `1-${os.cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+
+export async function startServer(script, env) {
+  const argv = [process.execPath, path.join(here, 'servers', script)];
+  const [cmd, ...args] = pin ? ['taskset', '-c', '0', ...argv] : argv;
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffered = '';
+  const port = await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const match = /LISTENING (\d+)/.exec(buffered);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  return { port, pid: child.pid, stop: async () => { child.kill('SIGKILL'); await once(child, 'exit').catch(() => {}); } };
+}
+
+/** The middle value (the lower of the two middle ones), ignoring missing values; undefined if none. */
+export function median(values) {
+  const sorted = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
+}
+
+/** The trace sampling ratio generated configs ship with: what a new service runs at. */
+export function defaultSamplingRatio() {
+  const template = fs.readFileSync(path.join(here, '..', 'templates', 'service', 'configs', 'config.yaml.hbs'), 'utf8');
+  return /sampling_ratio:\s*([\d.]+)/.exec(template)?.[1] ?? '1';
+}
