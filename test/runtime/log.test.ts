@@ -40,4 +40,23 @@ describe('createLogger', () => {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.i)).toEqual([...Array(50).keys()]);
   });
+
+  it('spills full batches in order, keeps lines larger than a batch and multi-byte text intact', async () => {
+    const { createLogger, rawLineWriter } = await import('../../src/runtime/log/logger.js');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({ name: 'spill', destination: file });
+    const write = rawLineWriter(logger)!;
+    const expected: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      // Some lines past 16 KiB on their own, the rest of mixed width: ASCII, accents, CJK, emoji.
+      const text = i % 97 === 5 ? 'x'.repeat(40_000) : `héllo 世界 🚀 ${i}`.repeat(1 + (i % 9));
+      expected.push(text);
+      write(`${JSON.stringify({ i, text })}\n`);
+    }
+    logger.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.i)).toEqual([...Array(400).keys()]);
+    expect(lines.map((l) => l.text)).toEqual(expected);
+  });
 });
