@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
-import { chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { chain, HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
+import { ServerCallContext } from '../call-context.js';
+import { DeadlineQueue } from '../deadlines.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { healthImplementation, HealthDefinition } from './health.js';
@@ -37,6 +39,7 @@ export class GrpcServer implements Server {
   private readonly server = new grpc.Server();
   private readonly middleware: Middleware;
   private readonly timeoutMs: number;
+  private readonly deadlines?: DeadlineQueue;
   private readonly host: string;
   private readonly port: number;
   private readonly services = new Set<string>();
@@ -50,6 +53,7 @@ export class GrpcServer implements Server {
     this.host = host;
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 1000;
+    if (this.timeoutMs > 0) this.deadlines = new DeadlineQueue(this.timeoutMs);
     this.middleware = chain(...(options.middleware ?? []));
     const isServing = options.health?.isServing ?? (() => this.serving);
     this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
@@ -87,10 +91,28 @@ export class GrpcServer implements Server {
 
   private unary(operation: string, handler: Handler): grpc.handleUnaryCall<unknown, unknown> {
     return (call, callback) => {
-      const controller = new AbortController();
+      let done = false;
+      const finish = (err: unknown, response?: unknown) => {
+        if (done) return;
+        done = true;
+        if (own) this.deadlines!.cancel(own);
+        if (sooner) clearTimeout(sooner);
+        ctx.release();
+        if (transport.replyHeader.keys().length > 0) call.sendMetadata(toMetadata(transport.replyHeader));
+        if (err === undefined) return callback(null, response);
+        callback(this.toGrpcError(err));
+      };
+      const expire = () => {
+        const err = gatewayTimeout('TIMEOUT', 'request exceeded its deadline');
+        ctx.abort(err);
+        finish(err);
+      };
+      // The server's own timeout rides the shared deadline queue; a caller's deadline that
+      // comes sooner (propagated from upstream) gets a timer of its own.
+      const own = this.deadlines?.add(expire);
       const callerDeadline = toEpochMs(call.getDeadline());
-      const ownDeadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : Infinity;
-      const deadline = Math.min(callerDeadline, ownDeadline);
+      const deadline = Math.min(callerDeadline, own?.at ?? Infinity);
+      const sooner = callerDeadline < (own?.at ?? Infinity) ? setTimeout(expire, Math.max(0, callerDeadline - Date.now())) : undefined;
       const transport: Transport = {
         kind: 'grpc',
         endpoint: this.advertised,
@@ -98,27 +120,12 @@ export class GrpcServer implements Server {
         requestHeader: new MetadataHeader(call.metadata),
         replyHeader: new HeaderMap(),
       };
-      const ctx: Context = { transport, signal: controller.signal, deadline: Number.isFinite(deadline) ? deadline : undefined, values: new Map() };
-      call.once('cancelled', () => controller.abort(newError(499, 'CANCELLED', 'the caller cancelled the call')));
-
-      let timer: NodeJS.Timeout | undefined;
-      let done = false;
-      const finish = (err: unknown, response?: unknown) => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        if (transport.replyHeader.keys().length > 0) call.sendMetadata(toMetadata(transport.replyHeader));
-        if (err === undefined) return callback(null, response);
-        callback(this.toGrpcError(err));
-      };
-      if (Number.isFinite(deadline)) {
-        timer = setTimeout(() => {
-          const err = gatewayTimeout('TIMEOUT', 'request exceeded its deadline');
-          controller.abort(err);
-          finish(err);
-        }, Math.max(0, deadline - Date.now()));
+      const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, call);
+      try {
+        handler(ctx, call.request).then((res) => finish(undefined, res), (err) => finish(err ?? new Error('rejected')));
+      } catch (err) {
+        finish(err); // a handler that throws synchronously
       }
-      handler(ctx, call.request).then((res) => finish(undefined, res), (err) => finish(err ?? new Error('rejected')));
     };
   }
 
@@ -153,10 +160,12 @@ export class GrpcServer implements Server {
       const timer = setTimeout(() => {
         // Calls outlived the drain window: cancel them.
         this.server.forceShutdown();
+        this.deadlines?.clear();
         resolve();
       }, options.timeoutMs ?? 10_000);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
+        this.deadlines?.clear();
         resolve();
       });
     });
@@ -172,6 +181,25 @@ export class GrpcServer implements Server {
     return this.boundPort;
   }
 
+}
+
+/** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
+class GrpcCallContext extends ServerCallContext {
+  constructor(transport: Transport, deadline: number | undefined, private readonly call: grpc.ServerUnaryCall<unknown, unknown>) {
+    super(transport, deadline);
+  }
+
+  protected callerGone(): boolean {
+    return this.call.cancelled;
+  }
+
+  protected watchCaller(listener: () => void): void {
+    this.call.once('cancelled', listener);
+  }
+
+  protected unwatchCaller(listener: () => void): void {
+    this.call.removeListener('cancelled', listener);
+  }
 }
 
 function toEpochMs(deadline: grpc.Deadline): number {

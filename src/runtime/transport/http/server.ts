@@ -7,7 +7,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
-import { chain, HeaderMap, type Context, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
+import { chain, HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
+import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { DeadlineQueue } from '../deadlines.js';
@@ -201,7 +202,7 @@ export class HttpServer implements Server {
       pathTemplate: route.path,
       url,
     };
-    const ctx = new CallContext(transport, timer?.at, reply);
+    const ctx = new HttpCallContext(transport, timer?.at, reply);
 
     // The handler and the deadline race through one settle function rather than
     // Promise.race, which costs an extra promise and closure per request.
@@ -284,33 +285,21 @@ class IncomingHeader implements Header {
   }
 }
 
-/**
- * The per-call Context. Its AbortSignal is created on first use: most handlers
- * never look at it, and watching the socket for every request has a cost.
- */
-class CallContext implements Context {
-  readonly values = new Map<string | symbol, unknown>();
-  private controller?: AbortController;
-  private onClose?: () => void;
-
-  constructor(readonly transport: HttpTransport, readonly deadline: number | undefined, private readonly reply: FastifyReply) {}
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      const controller = (this.controller = new AbortController());
-      this.onClose = () => {
-        if (!this.reply.raw.writableFinished) controller.abort(newError(499, 'CANCELLED', 'client closed the connection'));
-      };
-      this.reply.raw.once('close', this.onClose);
-    }
-    return this.controller.signal;
+/** An HTTP call's Context: the caller is gone when the connection closes before the reply is written. */
+class HttpCallContext extends ServerCallContext<HttpTransport> {
+  constructor(transport: HttpTransport, deadline: number | undefined, private readonly reply: FastifyReply) {
+    super(transport, deadline);
   }
 
-  abort(reason: unknown): void {
-    this.controller?.abort(reason);
+  protected callerGone(): boolean {
+    return this.reply.raw.destroyed && !this.reply.raw.writableFinished;
   }
 
-  release(): void {
-    if (this.onClose) this.reply.raw.removeListener('close', this.onClose);
+  protected watchCaller(listener: () => void): void {
+    this.reply.raw.once('close', listener);
+  }
+
+  protected unwatchCaller(listener: () => void): void {
+    this.reply.raw.removeListener('close', listener);
   }
 }

@@ -11,12 +11,15 @@ import { isServiceError, type ServiceError } from '../../../../src/runtime/error
 import type { Context } from '../../../../src/runtime/transport/context.js';
 import { repoRoot } from '../../../helpers/cli.js';
 import { generateFixture } from '../../../helpers/generated.js';
+import { waitFor } from '../../../helpers/process.js';
 
 let server: GrpcServer;
 let address: string;
 let userErrors: any;
 let userGrpc: any;
 const seenHeaders: (string | undefined)[] = [];
+/** The Context of the last call per user id. */
+const contexts = new Map<string, Context>();
 
 beforeAll(async () => {
   const dir = generateFixture('grpc', 'user');
@@ -30,6 +33,10 @@ beforeAll(async () => {
   userGrpc.registerUserServiceGRPCServer(server, {
     async getUser(ctx: Context, req: { id: string }) {
       seenHeaders.push(ctx.transport.requestHeader.get('x-request-id'));
+      contexts.set(req.id, ctx);
+      // Answers only when the call is aborted (caller cancels, deadline passes).
+      if (req.id === '777') return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      if (req.id === '701') void ctx.signal; // looks at the signal, then answers
       if (req.id === '404') throw userErrors.errorUserNotFound('user 404 not found', { id: req.id });
       if (req.id === '999') throw new Error('secret connection string');
       if (req.id === '888') return new Promise(() => {});
@@ -96,6 +103,40 @@ describe('gRPC server', () => {
     const client = loaderClient();
     const err = await unary(client, 'GetUser', { id: '888' }).catch((e) => e);
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    client.close();
+  });
+
+  it('aborts the call context when the caller cancels', async () => {
+    const client = loaderClient();
+    const call = client.GetUser({ id: '777' }, (err: grpc.ServiceError) => void err);
+    await waitFor(async () => contexts.has('777'), 'the cancelled call to start', 200, 5);
+    call.cancel();
+    const signal = contexts.get('777')!.signal;
+    await waitFor(async () => signal.aborted, 'the signal to abort', 200, 5);
+    expect(isServiceError(signal.reason) && (signal.reason as ServiceError).code).toBe(499);
+    expect((signal.reason as ServiceError).reason).toBe('CANCELLED');
+    client.close();
+  });
+
+  it('leaves the signal of an answered call alone when its stream closes afterwards', async () => {
+    const client = loaderClient();
+    await unary(client, 'GetUser', { id: '701' });
+    await unary(client, 'GetUser', { id: '702' });
+    await new Promise((r) => setTimeout(r, 50)); // grpc-js reports the closed stream as cancelled
+    expect(contexts.get('701')!.signal.aborted).toBe(false);
+    expect(contexts.get('702')!.signal.aborted).toBe(false);
+    client.close();
+  });
+
+  it('times out at the caller deadline when it is sooner than the server timeout, with the TIMEOUT reason', async () => {
+    const client = loaderClient();
+    const sent = Date.now();
+    const err = await unary(client, 'GetUser', { id: '888' }, new grpc.Metadata(), 100).catch((e) => e);
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(Date.now() - sent).toBeLessThan(300); // not the server's own 300 ms
+    expect(Math.abs(contexts.get('888')!.deadline! - (sent + 100))).toBeLessThan(50);
+    const details = err.metadata.get(STATUS_DETAILS_KEY)[0];
+    if (details) expect(decodeStatus(details).errorInfo?.reason).toBe('TIMEOUT');
     client.close();
   });
 

@@ -4,12 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, HttpServer } from '../../../../src/runtime/transport/http/index.js';
 import { newError, isServiceError, ServiceError } from '../../../../src/runtime/errors/errors.js';
+import type { Context } from '../../../../src/runtime/transport/context.js';
 import { generateFixture } from '../../../helpers/generated.js';
+import { waitFor } from '../../../helpers/process.js';
 
 let server: HttpServer;
 let base: string;
 let seen: { op: string; request: any }[] = [];
 let gen: any;
+/** The Context of the last getFile call per path. */
+const fileContexts = new Map<string, Context>();
 
 beforeAll(async () => {
   const dir = generateFixture('binding', 'edge');
@@ -22,8 +26,12 @@ beforeAll(async () => {
   const impl = {
     getBook: record('getBook'),
     getByName: record('getByName'),
-    getFile: async (_ctx: unknown, request: any) => {
+    getFile: async (ctx: Context, request: any) => {
       seen.push({ op: 'getFile', request });
+      fileContexts.set(request.path, ctx);
+      // Answers only when the call is aborted (the client goes away, the deadline passes).
+      if (request.path === 'hang') return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      if (request.path === 'watched') void ctx.signal; // looks at the signal, then answers
       if (request.path === 'missing') throw newError(404, 'FILE_MISSING', 'no such file', { path: request.path });
       if (request.path === 'crash') throw new Error('database password is hunter2');
       if (request.path === 'slow') return new Promise(() => {});
@@ -233,6 +241,34 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     const r = await call('GET', '/v1/files/slow');
     expect(r.status).toBe(504);
     expect(r.json.reason).toBe('TIMEOUT');
+  });
+});
+
+describe('the call context signal', () => {
+  it('aborts with CANCELLED when the client goes away mid-call', async () => {
+    const client = new AbortController();
+    const pending = fetch(`${base}/v1/files/hang`, { signal: client.signal }).catch(() => undefined);
+    await waitFor(async () => fileContexts.has('hang'), 'the hanging call to start', 200, 5);
+    client.abort();
+    await pending;
+    const signal = fileContexts.get('hang')!.signal;
+    await waitFor(async () => signal.aborted, 'the signal to abort', 200, 5);
+    expect(isServiceError(signal.reason) && signal.reason.code).toBe(499);
+    expect((signal.reason as ServiceError).reason).toBe('CANCELLED');
+  });
+
+  it('aborts with TIMEOUT at the deadline', async () => {
+    const r = await call('GET', '/v1/files/hang');
+    expect(r.status).toBe(504);
+    expect((fileContexts.get('hang')!.signal.reason as ServiceError).reason).toBe('TIMEOUT');
+  });
+
+  it('stays quiet once the call is answered, whether or not it was looked at during the call', async () => {
+    expect((await call('GET', '/v1/files/watched')).status).toBe(200);
+    expect((await call('GET', '/v1/files/unwatched')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50)); // the responses have closed by now
+    expect(fileContexts.get('watched')!.signal.aborted).toBe(false);
+    expect(fileContexts.get('unwatched')!.signal.aborted).toBe(false);
   });
 });
 

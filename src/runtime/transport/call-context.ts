@@ -1,0 +1,54 @@
+// The Context a server hands to the chain for one incoming call. Its AbortSignal is
+// created on first use: most handlers never look at it, and an AbortController plus a
+// listener on the connection for every call is a measurable share of a small call.
+import { newError } from '../errors/errors.js';
+import type { Context, Transport } from './context.js';
+
+export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
+  readonly values = new Map<string | symbol, unknown>();
+  private controller?: AbortController;
+  private listener?: () => void;
+  private settled = false;
+
+  constructor(readonly transport: T, readonly deadline: number | undefined) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      if (!this.settled) {
+        if (this.callerGone()) controller.abort(cancelled());
+        else {
+          this.listener = () => {
+            if (!this.settled && this.callerGone()) controller.abort(cancelled());
+          };
+          this.watchCaller(this.listener);
+        }
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** Aborts the signal, if anyone has asked for it (the deadline passed, the server stops). */
+  abort(reason: unknown): void {
+    this.controller?.abort(reason);
+  }
+
+  /** The call is answered: the connection closing from now on cancels nothing. */
+  release(): void {
+    this.settled = true;
+    if (this.listener) {
+      this.unwatchCaller(this.listener);
+      this.listener = undefined;
+    }
+  }
+
+  /** Whether the caller has gone away before the call was answered. */
+  protected abstract callerGone(): boolean;
+  /** Calls `listener` when the caller may have gone away. */
+  protected abstract watchCaller(listener: () => void): void;
+  protected abstract unwatchCaller(listener: () => void): void;
+}
+
+function cancelled() {
+  return newError(499, 'CANCELLED', 'the caller went away before the call was answered');
+}
