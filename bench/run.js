@@ -3,9 +3,13 @@
 // fastify, and a unary gRPC method versus bare grpc-js, measured in the same run.
 // Each server runs in its own process; this process generates the load. Prints a
 // table and the ratios; asserts nothing about absolute time.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import * as grpc from '@grpc/grpc-js';
-import { greeterDefinition } from './servers/common.js';
+import { encodeStringField, greeterDefinition, GREETING_PREFIX } from './servers/common.js';
 import { cpuMs, defaultSamplingRatio, median, pin, startOtlpSink, startServer } from './harness.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
@@ -19,44 +23,65 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 // CPU time per request: on a small machine throughput also reflects how often the load
 // generator idles (a saturated server pays for waking it), CPU per request does not.
 const fixedRate = Number(process.env.BENCH_FIXED_RATE ?? 15000);
+const grpcFixedRate = Number(process.env.BENCH_GRPC_FIXED_RATE ?? 6000);
 
 async function loadHttp(port, duration, rate) {
   const result = await autocannon({ url: `http://127.0.0.1:${port}/helloworld/world`, connections, duration, pipelining: 1, ...(rate ? { overallRate: rate } : {}) });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`HTTP load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
   return { rps: result.requests.average, p99: result.latency.p99, requests: result.requests.total };
 }
-loadHttp.fixedRate = true;
+loadHttp.fixedRate = fixedRate;
 
-async function loadGrpc(port, duration) {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const method = greeterDefinition.sayHello;
-  const latencies = [];
-  const deadline = Date.now() + duration * 1000;
-  const callOnce = () => new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, { name: 'world' }, (err) => {
-      if (err) return reject(err);
-      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
-      resolve();
-    });
-  });
-  const worker = async () => { while (Date.now() < deadline) await callOnce(); };
-  const begin = Date.now();
-  await Promise.all(Array.from({ length: connections }, worker));
-  const elapsed = (Date.now() - begin) / 1000;
-  client.close();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN };
+// gRPC load comes from h2load (Debian's nghttp2-client) when it is installed: a grpc-js
+// client in one process saturates at about a third of what a bare grpc-js server serves,
+// so with it the comparison measures the client. h2load sends the framed request bytes
+// and cannot read grpc-status trailers; every response is instead checked to carry
+// exactly the expected reply message, which an error response would not.
+const h2load = spawnSync('h2load', ['--version']).status === 0;
+const H2LOAD_CLIENTS = 4; // connections; 8 concurrent calls on each keeps `connections` calls in flight
+const grpcFrame = (message) => Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+
+async function loadGrpcH2load(port, duration, rate) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-'));
+  const body = path.join(dir, 'request.bin');
+  const log = path.join(dir, 'requests.log');
+  fs.writeFileSync(body, grpcFrame(encodeStringField('world')));
+  const expectedReplyBytes = grpcFrame(encodeStringField(`${GREETING_PREFIX}world`)).length;
+  const args = [
+    '-D', String(duration), '-c', String(H2LOAD_CLIENTS), '-m', String(Math.ceil(connections / H2LOAD_CLIENTS)),
+    '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `--log-file=${log}`,
+    ...(rate ? [`--rps=${Math.ceil(rate / H2LOAD_CLIENTS)}`] : []),
+    `http://127.0.0.1:${port}${greeterDefinition.sayHello.path}`,
+  ];
+  const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => { out += chunk; });
+  child.stderr.on('data', (chunk) => { out += chunk; });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const ok = Number(/status codes: (\d+) 2xx/.exec(out)?.[1]);
+    const failed = /(\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+    const dataBytes = Number(/\((\d+)\) data/.exec(out)?.[1]);
+    if (code !== 0 || !ok || !failed || failed.slice(1).some((n) => n !== '0') || /[1-9]\d* [345]xx/.test(out)) {
+      throw new Error(`h2load failed (exit ${code}):\n${out}`);
+    }
+    if (dataBytes !== ok * expectedReplyBytes) throw new Error(`gRPC load: ${ok} responses carried ${dataBytes} bytes, not ${expectedReplyBytes} each: some calls failed`);
+    const latencies = fs.readFileSync(log, 'utf8').trim().split('\n').map((line) => Number(line.split('\t')[2]) / 1000).sort((a, b) => a - b);
+    return { rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]), p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN, requests: ok };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
+loadGrpcH2load.fixedRate = grpcFixedRate;
 
 async function measure(script, load, env) {
   const server = await startServer(script, env);
   try {
     await load(server.port, warmupSeconds);
     const result = await load(server.port, seconds);
-    if (load.fixedRate && fixedRate > 0) {
+    if (load.fixedRate > 0) {
       const before = cpuMs(server.pid);
-      const steady = await load(server.port, seconds, fixedRate);
+      const steady = await load(server.port, seconds, load.fixedRate);
       const after = cpuMs(server.pid);
       if (before !== undefined && after !== undefined) result.cpuUs = ((after - before) * 1000) / steady.requests;
     }
@@ -98,15 +123,23 @@ const compare = async (label, bareScript, tskScript, load) => {
 const fmt = (r) => (r.median === undefined ? 'n/a' : rounds > 1 ? `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})` : `${r.median.toFixed(2)}x`);
 
 console.log(`tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
-const http = await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
-const grpcRatio = await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', loadGrpc);
+// BENCH_ONLY=http or grpc measures one transport.
+const only = process.env.BENCH_ONLY;
+const http = only === 'grpc' ? undefined : await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
+if (!h2load && only !== 'http') console.log('gRPC load: h2load not found (apt-get install nghttp2-client); falling back to a grpc-js client, which saturates before the servers do');
+const grpcRatio = only === 'http' ? undefined : await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', h2load ? loadGrpcH2load : loadGrpcClient);
 sink.close();
 
 const pad = (s, n) => String(s).padEnd(n);
 const p99Text = (x) => (x === undefined ? 'n/a' : `${x.toFixed(2)}x`);
-console.log(`\n${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}CPU us/req at ${fixedRate} req/s`);
+console.log(`\n${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}CPU us/req at a fixed rate (HTTP ${fixedRate}/s, gRPC ${grpcFixedRate}/s)`);
 for (const r of rows) console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${r.cpuUs === undefined ? '-' : r.cpuUs.toFixed(1)}`);
-console.log(`\nHTTP: tsk/bare throughput ${fmt(http.rps)}, router alone ${fmt(http.routerRps)}; p99 ${p99Text(http.p99Ratio)} (target throughput >= 0.80x)`);
-if (http.cpu.median !== undefined) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${fmt(http.cpu)}, router alone ${fmt(http.routerCpu)}`);
-console.log(`gRPC: tsk/bare throughput ${fmt(grpcRatio.rps)}, router alone ${fmt(grpcRatio.routerRps)}; p99 ${p99Text(grpcRatio.p99Ratio)}`);
+if (http) {
+  console.log(`\nHTTP: tsk/bare throughput ${fmt(http.rps)}, router alone ${fmt(http.routerRps)}; p99 ${p99Text(http.p99Ratio)} (target throughput >= 0.80x)`);
+  if (http.cpu.median !== undefined) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${fmt(http.cpu)}, router alone ${fmt(http.routerCpu)}`);
+}
+if (grpcRatio) {
+  console.log(`gRPC: tsk/bare throughput ${fmt(grpcRatio.rps)}, router alone ${fmt(grpcRatio.routerRps)}; p99 ${p99Text(grpcRatio.p99Ratio)}`);
+  if (grpcRatio.cpu.median !== undefined) console.log(`gRPC: CPU per request at ${grpcFixedRate} req/s, tsk/bare ${fmt(grpcRatio.cpu)}, router alone ${fmt(grpcRatio.routerCpu)}`);
+}
 console.log(`OTLP trace export batches received during the run: ${sink.batches()}`);
