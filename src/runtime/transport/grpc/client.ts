@@ -31,11 +31,15 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** The signal of calls made without one: never aborted, shared instead of a controller per call. */
+const NEVER_ABORTED = new AbortController().signal;
+
 export class GrpcClientConn {
   private readonly client: grpc.Client;
   private readonly middleware: Middleware;
   private readonly timeoutMs: number;
   private readonly releaseDiscovery?: () => void;
+  private readonly handlers = new Map<string, Handler>();
 
   constructor(private readonly options: GrpcClientOptions) {
     let channelOptions = options.channelOptions;
@@ -60,13 +64,22 @@ export class GrpcClientConn {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? new AbortController().signal, deadline, values: new Map(options.parent?.values) };
-    const send: Handler = (ctx, req) => this.send(ctx, method as grpc.MethodDefinition<unknown, unknown>, req);
-    return (await this.middleware(send)(ctx, request)) as Res;
+    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values) };
+    return (await this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>)(ctx, request)) as Res;
+  }
+
+  /** The middleware chain around one method, composed on its first call. */
+  private handlerFor(method: grpc.MethodDefinition<unknown, unknown>): Handler {
+    let handler = this.handlers.get(method.path);
+    if (!handler) this.handlers.set(method.path, (handler = this.middleware((ctx, req) => this.send(ctx, method, req))));
+    return handler;
   }
 
   private send(ctx: Context, method: grpc.MethodDefinition<unknown, unknown>, request: unknown): Promise<unknown> {
+    const { signal } = ctx;
     return new Promise((resolve, reject) => {
+      // The listener goes when the call ends: a long-lived signal would otherwise collect one per call.
+      const cancel = () => call.cancel();
       const call = this.client.makeUnaryRequest(
         method.path,
         method.requestSerialize,
@@ -74,13 +87,17 @@ export class GrpcClientConn {
         request,
         toMetadata(ctx.transport.requestHeader),
         ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
-        (err, response) => (err ? reject(fromGrpcError(err)) : resolve(response)),
+        (err, response) => {
+          signal.removeEventListener('abort', cancel);
+          if (err) reject(fromGrpcError(err));
+          else resolve(response);
+        },
       );
       call.on('metadata', (md) => {
         for (const [key, value] of Object.entries(md.getMap())) if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
       });
-      if (ctx.signal.aborted) call.cancel();
-      else ctx.signal.addEventListener('abort', () => call.cancel(), { once: true });
+      if (signal.aborted) call.cancel();
+      else if (signal !== NEVER_ABORTED) signal.addEventListener('abort', cancel, { once: true });
     });
   }
 

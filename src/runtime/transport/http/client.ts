@@ -28,7 +28,8 @@ export interface CallOptions {
 }
 
 export class HttpClient {
-  private readonly compiled = new WeakMap<HttpRoute<any, any>, CompiledRoute<any, any>>();
+  /** Per route: compiled once, with the middleware chain composed around it. */
+  private readonly routes = new WeakMap<HttpRoute<any, any>, Handler>();
   private readonly middleware: Middleware;
   private readonly timeoutMs: number;
   private target?: Promise<DiscoveryTarget>;
@@ -42,8 +43,7 @@ export class HttpClient {
   }
 
   async invoke<Req, Res>(route: HttpRoute<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
-    let compiled = this.compiled.get(route) as CompiledRoute<Req, Res> | undefined;
-    if (!compiled) this.compiled.set(route, (compiled = compileRoute(route)));
+    const handler = this.handlerFor(route);
     const base = await this.baseUrl();
     const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
     const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
@@ -57,8 +57,18 @@ export class HttpClient {
       replyHeader: new HeaderMap(),
     };
     const ctx: Context = { transport, signal, deadline, values: new Map(options.parent?.values) };
-    const send: Handler = async (ctx, req) => this.send(ctx, base, compiled as CompiledRoute, req);
-    return (await this.middleware(send)(ctx, request)) as Res;
+    return (await handler(ctx, request)) as Res;
+  }
+
+  private handlerFor(route: HttpRoute<any, any>): Handler {
+    let handler = this.routes.get(route);
+    if (!handler) {
+      const compiled = compileRoute(route) as CompiledRoute;
+      // The instance picked for this call is the transport's endpoint.
+      handler = this.middleware((ctx, req) => this.send(ctx, ctx.transport.endpoint, compiled, req));
+      this.routes.set(route, handler);
+    }
+    return handler;
   }
 
   private async send(ctx: Context, base: string, compiled: CompiledRoute, request: unknown): Promise<unknown> {

@@ -1,5 +1,6 @@
 // gRPC end to end: generated registration on a real GrpcServer, called by a
 // proto-loader client built from the .proto at run time and by the generated client.
+import { getEventListeners } from 'node:events';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -224,6 +225,20 @@ describe('generated gRPC client', () => {
     expect(err.metadata).toEqual({ id: '404' });
     const conflict = await client.createUser({}).catch((e: unknown) => e);
     expect(userErrors.isUserAlreadyExists(conflict)).toBe(true);
+    await conn.close();
+  });
+
+  it('leaves no listener on a long-lived signal once its calls end, and still cancels through it', async () => {
+    const conn = new GrpcClientConn({ target: address });
+    const client = new userGrpc.UserServiceGRPCClient(conn);
+    const shutdown = new AbortController();
+    for (let i = 0; i < 20; i++) await client.getUser({ id: String(i) }, { signal: shutdown.signal });
+    await client.getUser({ id: '404' }, { signal: shutdown.signal }).catch(() => undefined);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+    const hanging = client.getUser({ id: '888' }, { signal: shutdown.signal }).catch((e: unknown) => e);
+    await waitFor(async () => getEventListeners(shutdown.signal, 'abort').length === 1, 'the call to listen on the signal', 200, 5);
+    shutdown.abort();
+    expect(((await hanging) as ServiceError).reason).toBe('CANCELLED');
     await conn.close();
   });
 });
