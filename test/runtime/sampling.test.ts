@@ -51,7 +51,9 @@ describe('sampling in the tracing middleware', () => {
     // Unsampled calls still carry valid, distinct ids for logs and downstream calls.
     const ids = new Set(seen.map((ctx) => spanContextOf(ctx).traceId));
     expect(ids.size).toBe(calls);
+    expect(new Set(seen.map((ctx) => spanContextOf(ctx).spanId)).size).toBe(calls);
     for (const ctx of seen) expect(spanContextOf(ctx).traceId).toMatch(/^[0-9a-f]{32}$/);
+    for (const ctx of seen) expect(spanContextOf(ctx).spanId).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it("follows the caller's flag and keeps its trace id", async () => {
