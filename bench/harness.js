@@ -30,14 +30,14 @@ export async function startOtlpSink() {
     traces: { ...passthrough, path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export' },
     metrics: { ...passthrough, path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export' },
   };
-  let spans = 0;
+  let batches = 0;
   server.addService(service, {
-    traces: (call, cb) => { spans += 1; cb(null, Buffer.alloc(0)); },
+    traces: (_call, cb) => { batches += 1; cb(null, Buffer.alloc(0)); },
     metrics: (_call, cb) => cb(null, Buffer.alloc(0)),
   });
   const port = await new Promise((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  return { endpoint: `http://127.0.0.1:${port}`, batches: () => spans, close: () => server.forceShutdown() };
+  return { endpoint: `http://127.0.0.1:${port}`, batches: () => batches, close: () => server.forceShutdown() };
 }
 
 // On a multi-core machine the server under test gets core 0 and this process (the load

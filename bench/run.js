@@ -39,7 +39,12 @@ loadHttp.fixedRate = fixedRate;
 // exactly the expected reply message, which an error response would not.
 const h2load = spawnSync('h2load', ['--version']).status === 0;
 const H2LOAD_CLIENTS = 4; // connections; 8 concurrent calls on each keeps `connections` calls in flight
-const grpcFrame = (message) => Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+/** A gRPC length-prefixed message: uncompressed flag, 4-byte big-endian length, bytes. */
+function grpcFrame(message) {
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(message.length, 1);
+  return Buffer.concat([header, message]);
+}
 
 async function loadGrpcH2load(port, duration, rate) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-'));
@@ -107,14 +112,16 @@ const compare = async (label, bareScript, tskScript, load) => {
   for (let round = 0; round < rounds; round++) {
     for (const [i, server] of servers.entries()) runs[i].push(await measure(server.script, load, server.env));
   }
-  const [bare, router, tsk] = runs.map((results, i) => {
+  const [bare, , tsk] = runs.map((results, i) => {
     const summary = { label: servers[i].label, rps: median(results.map((r) => r.rps)), p99: median(results.map((r) => r.p99)), cpuUs: median(results.map((r) => r.cpuUs)) };
     rows.push(summary);
     return summary;
   });
   // Ratios within a round compare servers measured minutes apart at most; their median and range are reported.
-  const perRound = (of, key) => runs[0].map((b, round) => runs[of][round][key] / b[key]).filter(Number.isFinite);
-  const ratio = (of, key) => ({ median: median(perRound(of, key)), min: Math.min(...perRound(of, key)), max: Math.max(...perRound(of, key)) });
+  const ratio = (of, key) => {
+    const perRound = runs[0].map((b, round) => runs[of][round][key] / b[key]).filter(Number.isFinite);
+    return { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) };
+  };
   return {
     rps: ratio(2, 'rps'), routerRps: ratio(1, 'rps'), cpu: ratio(2, 'cpuUs'), routerCpu: ratio(1, 'cpuUs'),
     p99Ratio: bare.p99 > 0 ? tsk.p99 / bare.p99 : undefined,

@@ -18,8 +18,9 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
       if (!this.settled) {
         if (this.callerGone()) controller.abort(cancelled());
         else {
+          // Removed by release(), so it only ever fires for a call still unanswered.
           this.listener = () => {
-            if (!this.settled && this.callerGone()) controller.abort(cancelled());
+            if (this.callerGone()) controller.abort(cancelled());
           };
           this.watchCaller(this.listener);
         }

@@ -110,9 +110,10 @@ export class GrpcServer implements Server {
       // The server's own timeout rides the shared deadline queue; a caller's deadline that
       // comes sooner (propagated from upstream) gets a timer of its own.
       const own = this.deadlines?.add(expire);
+      const ownDeadline = own?.at ?? Infinity;
       const callerDeadline = toEpochMs(call.getDeadline());
-      const deadline = Math.min(callerDeadline, own?.at ?? Infinity);
-      const sooner = callerDeadline < (own?.at ?? Infinity) ? setTimeout(expire, Math.max(0, callerDeadline - Date.now())) : undefined;
+      const deadline = Math.min(callerDeadline, ownDeadline);
+      const sooner = callerDeadline < ownDeadline ? setTimeout(expire, Math.max(0, callerDeadline - Date.now())) : undefined;
       const transport: Transport = {
         kind: 'grpc',
         endpoint: this.advertised,
