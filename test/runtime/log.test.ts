@@ -1,6 +1,6 @@
 // Log lines are batched (one write for many requests); none may be lost when the
 // process exits right after writing them, and a file destination is usable at once.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,4 +59,25 @@ describe('createLogger', () => {
     expect(lines.map((l) => l.i)).toEqual([...Array(400).keys()]);
     expect(lines.map((l) => l.text)).toEqual(expected);
   });
+
+  it('loses nothing through a pipe whose reader falls behind, even when the process exits at once', async () => {
+    // 2,000 lines of ~700 bytes: many times a pipe's buffer, written while the reader is paused.
+    const script = `
+      const { createLogger, rawLineWriter } = await import(${JSON.stringify(loggerModule)});
+      const write = rawLineWriter(createLogger({ name: 'pipe' }));
+      for (let i = 0; i < 2000; i++) write(JSON.stringify({ i, pad: 'é'.repeat(340) }) + '\\n');
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stdout.resume();
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code).toBe(0);
+    const lines = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.i)).toEqual([...Array(2000).keys()]);
+    expect(lines.every((l) => l.pad === 'é'.repeat(340))).toBe(true);
+  });
 });
+
