@@ -38,25 +38,16 @@ export function presample(parent: Context): { unsampled: Context } | { sampledPa
   const caller = trace.getSpanContext(parent);
   if (caller && isSpanContextValid(caller)) {
     if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) return { sampledParent: parent };
-    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomSpanId(), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
+    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
   }
   if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
   // One hex conversion for both ids of a new trace.
-  const ids = randomHex(24);
-  const traceId = ids.slice(0, 32);
-  const spanId = ids.slice(32);
-  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return presample(parent);
-  return { unsampled: trace.setSpanContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE }) };
+  const ids = randomHex(TRACE_ID_BYTES + SPAN_ID_BYTES);
+  return { unsampled: trace.setSpanContext(parent, { traceId: ids.slice(0, TRACE_ID_BYTES * 2), spanId: ids.slice(TRACE_ID_BYTES * 2), traceFlags: TraceFlags.NONE }) };
 }
 
-// W3C reserves all-zero ids as invalid; random bytes almost never produce one, but it is still rejected.
-const ZERO_TRACE_ID = '0'.repeat(32);
-const ZERO_SPAN_ID = '0'.repeat(16);
-
-function randomSpanId(): string {
-  const id = randomHex(8);
-  return id === ZERO_SPAN_ID ? randomSpanId() : id;
-}
+const TRACE_ID_BYTES = 16;
+const SPAN_ID_BYTES = 8;
 
 // Ids are cut from a pool of random bytes refilled a few kilobytes at a time
 // instead of drawing a random number per 32 bits.
@@ -64,13 +55,27 @@ const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let poolOffset = POOL_BYTES;
 
-/** `bytes` random bytes as lower-case hex. */
+/**
+ * `bytes` random bytes as lower-case hex, for a span id or a trace id followed by
+ * one. W3C reserves all-zero ids as invalid: random bytes almost never make one,
+ * and a draw with an all-zero trace or span id is drawn again. The test is on the
+ * bytes, where comparing the hex against a string of zeros cost a runtime call.
+ */
 function randomHex(bytes: number): string {
-  if (poolOffset + bytes > POOL_BYTES) {
-    randomFillSync(pool);
-    poolOffset = 0;
+  for (;;) {
+    if (poolOffset + bytes > POOL_BYTES) {
+      randomFillSync(pool);
+      poolOffset = 0;
+    }
+    const start = poolOffset;
+    poolOffset += bytes;
+    if (bytes > SPAN_ID_BYTES && allZero(start, start + TRACE_ID_BYTES)) continue;
+    if (allZero(start + bytes - SPAN_ID_BYTES, start + bytes)) continue;
+    return pool.toString('hex', start, start + bytes);
   }
-  const id = pool.toString('hex', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
-  return id;
+}
+
+function allZero(from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (pool[i] !== 0) return false;
+  return true;
 }
