@@ -77,8 +77,17 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
     const ids = span && span.traceId !== INVALID_TRACEID && span.spanId !== INVALID_SPANID
       ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`
       : '';
-    write(`{"level":"info","time":"${isoNow()}"${prefix},"latency":${(elapsedMs / 1000).toFixed(6)}${ids},"msg":"request"}\n`);
+    write(`{"level":"info","time":"${isoNow()}"${prefix},"latency":${secondsText(elapsedMs)}${ids},"msg":"request"}\n`);
   };
+}
+
+/** Milliseconds as seconds with six decimals, the digits toFixed(6) writes, from integer arithmetic (cheaper per line). */
+export function secondsText(elapsedMs: number): string {
+  const micros = Math.round(elapsedMs * 1000);
+  const whole = Math.floor(micros / 1_000_000);
+  const fraction = micros - whole * 1_000_000;
+  // Adding a million and dropping the leading 1 zero-pads the fraction to six digits.
+  return `${whole}.${String(fraction + 1_000_000).slice(1)}`;
 }
 
 let lastMs = 0;

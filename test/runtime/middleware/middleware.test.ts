@@ -116,4 +116,17 @@ describe('logging', () => {
     expect(typeof lines[0].latency).toBe('number');
     expect(lines[1]).toMatchObject({ level: 'warn', operation: '/pkg.S/Fail', code: 404, reason: 'NOPE', msg: 'not here' });
   });
+
+  it('writes latency in seconds with six decimals, as toFixed(6) does', async () => {
+    const { secondsText } = await import('../../../src/runtime/middleware/logging.js');
+    expect(secondsText(0)).toBe('0.000000');
+    expect(secondsText(0.0004)).toBe('0.000000');
+    expect(secondsText(0.0123)).toBe('0.000012');
+    expect(secondsText(999.9999)).toBe('1.000000');
+    expect(secondsText(61_234.5678)).toBe('61.234568');
+    for (const ms of [0.001, 0.37, 1.5, 12.345678, 250, 4_000.25, 86_400_000.125]) {
+      expect(Math.abs(Number(secondsText(ms)) - ms / 1000)).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+      expect(secondsText(ms)).toMatch(/^\d+\.\d{6}$/);
+    }
+  });
 });
