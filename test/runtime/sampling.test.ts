@@ -1,7 +1,7 @@
 // The tracing middleware's own sampling decisions must be the ones the SDK's
 // parent-based ratio sampler would make, and the spans they let through must be
 // exported exactly once. Spans are received by the test's own OTLP receiver.
-import { context, createContextKey, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { context, createContextKey, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context as OtelContext } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { middlewareSampling } from '../../src/runtime/telemetry/presample.js';
@@ -80,6 +80,29 @@ describe('sampling in the tracing middleware', () => {
     });
     await server(call('/sampling.v1.S/Up', '00-5bf92f3577b34da6a3ce929d0e0e4799-00f067aa0ba902b7-00'), {});
     expect(outgoing.transport.requestHeader.get('traceparent')).toMatch(/^00-5bf92f3577b34da6a3ce929d0e0e4799-[0-9a-f]{16}-00$/);
+  });
+
+  it("gives an unsampled call a context that keeps the caller's values and takes new ones", async () => {
+    const header = call('/sampling.v1.S/Values', '00-6bf92f3577b34da6a3ce929d0e0e4711-00f067aa0ba902b7-00');
+    header.transport.requestHeader.set('baggage', 'tenant=acme');
+    let otel: OtelContext | undefined;
+    await tracingServer()(async (ctx) => void (otel = ctx.values.get(OTEL_CONTEXT) as OtelContext))(header, {});
+    const own = trace.getSpanContext(otel!)!;
+    expect(own).toMatchObject({ traceId: '6bf92f3577b34da6a3ce929d0e0e4711', traceFlags: TraceFlags.NONE });
+    expect(own.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(own.spanId).not.toBe('00f067aa0ba902b7');
+    expect(trace.getSpan(otel!)).toBe(trace.getSpan(otel!)); // one span object per call
+    expect(propagation.getBaggage(otel!)?.getEntry('tenant')?.value).toBe('acme');
+
+    // Adding a value leaves the call's context as it was and keeps span and baggage.
+    const key = createContextKey('user value');
+    const added = otel!.setValue(key, 42);
+    expect(added.getValue(key)).toBe(42);
+    expect(otel!.getValue(key)).toBeUndefined();
+    expect(trace.getSpanContext(added)).toEqual(own);
+    expect(propagation.getBaggage(added)?.getEntry('tenant')?.value).toBe('acme');
+    expect(trace.getSpan(trace.deleteSpan(otel!))).toBeUndefined();
+    expect(trace.getSpanContext(otel!)).toEqual(own);
   });
 });
 

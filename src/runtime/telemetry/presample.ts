@@ -7,7 +7,7 @@
 // sampled ones still go through the SDK, with the root decision handed to it in the
 // context (see ParentBasedRatioSampler in sampler.ts).
 import { randomFillSync } from 'node:crypto';
-import { createContextKey, isSpanContextValid, trace, TraceFlags, type Context } from '@opentelemetry/api';
+import { createContextKey, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext } from '@opentelemetry/api';
 
 /** Marks the parent context of a root span the middleware has decided to sample. */
 export const ROOT_SAMPLED = createContextKey('tsk.root-sampled');
@@ -38,21 +38,70 @@ export function presample(parent: Context): { unsampled: Context } | { sampledPa
   const caller = trace.getSpanContext(parent);
   if (caller && isSpanContextValid(caller)) {
     if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) return { sampledParent: parent };
-    return { unsampled: trace.setSpanContext(parent, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
+    return { unsampled: unsampledContext(parent, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
   }
   if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
   // One hex conversion for both ids of a new trace.
   const ids = randomHex(TRACE_ID_BYTES + SPAN_ID_BYTES);
-  return { unsampled: trace.setSpanContext(parent, { traceId: ids.slice(0, TRACE_ID_BYTES * 2), spanId: ids.slice(TRACE_ID_BYTES * 2), traceFlags: TraceFlags.NONE }) };
+  return { unsampled: unsampledContext(parent, { traceId: ids.slice(0, TRACE_ID_BYTES * 2), spanId: ids.slice(TRACE_ID_BYTES * 2), traceFlags: TraceFlags.NONE }) };
+}
+
+// The key under which the OpenTelemetry API keeps a context's span. The API does not
+// export it; asking it to set a span on a probe context shows which key it uses.
+const SPAN_KEY: symbol | undefined = (() => {
+  let key: symbol | undefined;
+  const probe: Context = { getValue: () => undefined, setValue: (k) => ((key = k), probe), deleteValue: () => probe };
+  trace.setSpan(probe, trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
+  return key;
+})();
+
+/**
+ * An unsampled call's context: its parent with the call's span context on top. It
+ * becomes a full OpenTelemetry context only when something adds a value to it. Most
+ * calls only read their span context (the log line, outgoing headers), and building
+ * the full context copied all of the parent's values on every call.
+ */
+class UnsampledContext implements Context {
+  private span?: Span;
+  private full?: Context;
+
+  constructor(private readonly parent: Context, private readonly spanContext: SpanContext) {}
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this.ownSpan() : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.materialize().setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.materialize().deleteValue(key);
+  }
+
+  private materialize(): Context {
+    return (this.full ??= trace.setSpan(this.parent, this.ownSpan()));
+  }
+
+  private ownSpan(): Span {
+    return (this.span ??= trace.wrapSpanContext(this.spanContext));
+  }
+}
+
+function unsampledContext(parent: Context, spanContext: SpanContext): Context {
+  // Should the API ever set spans differently, the full context is built at once.
+  return SPAN_KEY ? new UnsampledContext(parent, spanContext) : trace.setSpanContext(parent, spanContext);
 }
 
 const TRACE_ID_BYTES = 16;
 const SPAN_ID_BYTES = 8;
 
 // Ids are cut from a pool of random bytes refilled a few kilobytes at a time
-// instead of drawing a random number per 32 bits.
+// instead of drawing a random number per 32 bits, and from its hex text, converted
+// once per refill: an id is then a slice of that string.
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
+let poolHex = '';
 let poolOffset = POOL_BYTES;
 
 /**
@@ -65,13 +114,14 @@ function randomHex(bytes: number): string {
   for (;;) {
     if (poolOffset + bytes > POOL_BYTES) {
       randomFillSync(pool);
+      poolHex = pool.toString('hex');
       poolOffset = 0;
     }
     const start = poolOffset;
     poolOffset += bytes;
     if (bytes > SPAN_ID_BYTES && allZero(start, start + TRACE_ID_BYTES)) continue;
     if (allZero(start + bytes - SPAN_ID_BYTES, start + bytes)) continue;
-    return pool.toString('hex', start, start + bytes);
+    return poolHex.slice(start * 2, (start + bytes) * 2);
   }
 }
 
