@@ -117,6 +117,35 @@ describe('logging', () => {
     expect(lines[1]).toMatchObject({ level: 'warn', operation: '/pkg.S/Fail', code: 404, reason: 'NOPE', msg: 'not here' });
   });
 
+  it('logs trace ids unless they are the all-zero ones of a disabled tracer', async () => {
+    const { createLogger } = await import('../../../src/runtime/log/logger.js');
+    const { loggingServer } = await import('../../../src/runtime/middleware/logging.js');
+    const { OTEL_CONTEXT } = await import('../../../src/runtime/middleware/tracing.js');
+    const { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace, TraceFlags } = await import('@opentelemetry/api');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({ name: 'ids', destination: file });
+    const handler = loggingServer(logger)(async () => ({}));
+    const withSpan = (spanContext: typeof INVALID_SPAN_CONTEXT) => {
+      const c = ctx();
+      c.values.set(OTEL_CONTEXT, trace.setSpanContext(ROOT_CONTEXT, spanContext));
+      return c;
+    };
+    // Ids that start with zeros but are not all zero are real ids.
+    const real = { traceId: '0000000000000000000000000000000a', spanId: '000000000000000b', traceFlags: TraceFlags.NONE };
+    await handler(withSpan(real), {});
+    await handler(withSpan(INVALID_SPAN_CONTEXT), {});
+    await handler(withSpan({ ...real, spanId: INVALID_SPAN_CONTEXT.spanId }), {});
+    logger.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ trace_id: real.traceId, span_id: real.spanId });
+    expect(lines[1]).not.toHaveProperty('trace_id');
+    expect(lines[2]).not.toHaveProperty('trace_id');
+  });
+
   it('writes latency in seconds with six decimals, as toFixed(6) does', async () => {
     const { secondsText } = await import('../../../src/runtime/middleware/logging.js');
     expect(secondsText(0)).toBe('0.000000');
