@@ -1,5 +1,8 @@
 // One structured line per call: operation, code, reason, latency and the trace
 // ids, so a log line leads straight to its trace.
+
+// perf_hooks' binding: the global `performance` is an accessor, looked up on every call.
+import { performance } from 'node:perf_hooks';
 import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { fromError, type ServiceError } from '../errors/errors.js';

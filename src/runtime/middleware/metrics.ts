@@ -4,6 +4,9 @@
 // structures on the request path and reported at collection time: the counter
 // through an OpenTelemetry observable counter, the histogram through the
 // MetricProducer setupTelemetry registers with its readers (request-metrics.ts).
+
+// perf_hooks' binding: the global `performance` is an accessor, looked up on every call.
+import { performance } from 'node:perf_hooks';
 import { metrics, type Attributes } from '@opentelemetry/api';
 import { fromError } from '../errors/errors.js';
 import { requestDurations, type DurationHistogram } from '../telemetry/request-metrics.js';
