@@ -22,14 +22,6 @@ const FLUSH_INTERVAL_MS = 20;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2). */
 const MAX_UTF8_BYTES_PER_UNIT = 3;
 
-/**
- * Collects lines and hands them to the destination as one synchronous write every
- * few milliseconds (or sooner once enough has piled up): one syscall for many
- * requests. Line-by-line writes cost an access log microseconds per request, and
- * asynchronous ones worse: their thread-pool writes wait for a busy CPU. Each line
- * is encoded into the batch's bytes as it arrives: a batch kept as one long string
- * was flattened and UTF-8-scanned several times over on its way to the file.
- */
 /** What a batcher writes to: sonic-boom in `contentMode: 'buffer'`, whose typings only know strings. */
 interface ByteDestination {
   write(bytes: Buffer): boolean;
@@ -38,6 +30,14 @@ interface ByteDestination {
   end(): void;
 }
 
+/**
+ * Collects lines and hands them to the destination as one synchronous write every
+ * few milliseconds (or sooner once enough has piled up): one syscall for many
+ * requests. Line-by-line writes cost an access log microseconds per request, and
+ * asynchronous ones worse: their thread-pool writes wait for a busy CPU. Each line
+ * is encoded into the batch's bytes as it arrives, so no long string of pending lines
+ * is kept, and sonic-boom (in buffer mode) does not measure and re-encode the batch.
+ */
 export class LineBatcher {
   private batch = Buffer.allocUnsafe(BATCH_BYTES);
   private used = 0;

@@ -41,7 +41,7 @@ export function presample(parent: Context): { unsampled: Context } | { sampledPa
     return { unsampled: unsampledContext(parent, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
   }
   if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
-  // One hex conversion for both ids of a new trace.
+  // Both ids of a new trace in one draw.
   const ids = randomHex(TRACE_ID_BYTES + SPAN_ID_BYTES);
   return { unsampled: unsampledContext(parent, { traceId: ids.slice(0, TRACE_ID_BYTES * 2), spanId: ids.slice(TRACE_ID_BYTES * 2), traceFlags: TraceFlags.NONE }) };
 }
