@@ -7,6 +7,7 @@ export const SERVICE_VERSIONS = {
   grpcReflection: '^1.0.4',
   otelApi: '^1.9.0',
   otelSdk: '0.223.0',
+  otelCore: '2.12.0',
   etcd3: '^1.1.2',
   consul: '^2.0.1',
   fastify: '^5.12.8',

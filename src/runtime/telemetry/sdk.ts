@@ -5,8 +5,9 @@
 
 import { NodeSDK, metrics, resources, tracing } from '@opentelemetry/sdk-node';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter as OTLPTraceExporterGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
@@ -16,6 +17,7 @@ import { SynchronousContextManager } from './context-manager.js';
 import { setMiddlewareSampling } from './presample.js';
 import { ParentBasedRatioSampler } from './sampler.js';
 import { requestMetricsProducer } from './request-metrics.js';
+import { batcherOptionsFromEnv, SpanBatcher, type BatchSender, type EncodedBatch } from './span-batcher.js';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -74,15 +76,12 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const spanProcessors: tracing.SpanProcessor[] = [];
   if (endpoint) {
-    const exporter = protocol === 'grpc'
-      ? new OTLPTraceExporterGrpc({ url: endpoint })
-      : new OTLPTraceExporterProto({ url: joinPath(endpoint, '/v1/traces') });
-    spanProcessors.push(new tracing.BatchSpanProcessor(exporter, {
+    spanProcessors.push(new SpanBatcher(traceSender(protocol, endpoint), batcherOptionsFromEnv({
       maxQueueSize: options.maxQueueSize ?? 2048,
       maxExportBatchSize: 512,
       scheduledDelayMillis: 1000,
       exportTimeoutMillis: 10_000,
-    }));
+    })));
   }
 
   const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [requestMetricsProducer] } as ConstructorParameters<typeof PrometheusExporter>[0]);
@@ -123,6 +122,32 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     },
     shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), sdk.shutdown().catch(() => {}))),
   };
+}
+
+// Spans arrive already encoded (span-batcher.ts); the SDK's OTLP transports only send them.
+const encodedSpans: ISerializer<EncodedBatch, unknown> = {
+  serializeRequest: (batch) => batch.toRequest(),
+  // The response only matters for partial-success warnings, which diag would log and tsk silences.
+  deserializeResponse: () => ({}),
+};
+const spanCounter: IExporterMetricsHelper<EncodedBatch> = { name: 'span', countItems: (batch) => batch.spanCount };
+
+/**
+ * The SDK's OTLP trace transport for the protocol, built with the calls its own trace
+ * exporters make (the `convertLegacy*` option readers are what apply the
+ * OTEL_EXPORTER_OTLP_* variables), so settings behave exactly as with those exporters.
+ */
+function traceSender(protocol: string, endpoint: string): BatchSender {
+  if (protocol === 'grpc') {
+    return createOtlpGrpcExportDelegate(
+      convertLegacyOtlpGrpcOptions({ url: endpoint }, 'TRACES'), encodedSpans, 'otlp_grpc_span_exporter', spanCounter, undefined,
+      'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    );
+  }
+  return createOtlpHttpExportDelegate(
+    convertLegacyHttpOptions({ url: joinPath(endpoint, '/v1/traces') }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
+    encodedSpans, 'otlp_http_span_exporter', spanCounter, undefined,
+  );
 }
 
 function joinPath(endpoint: string, path: string): string {

@@ -1,0 +1,190 @@
+// A batch span processor that encodes each sampled span to OTLP protobuf as it
+// ends and exports the bytes in batches. It replaces the SDK's BatchSpanProcessor
+// plus OTLP trace exporter pair, which holds span objects until a batch is full and
+// then encodes all 512 at once: a stall of milliseconds per batch that requests
+// queue behind (at 15k req/s it doubled the p99.9 latency). Encoding one span as
+// it ends is a microsecond or so, and the span object dies young.
+// Sending stays with the SDK's OTLP transport (retries, timeouts, headers, TLS,
+// compression and their OTEL_EXPORTER_OTLP_* variables).
+
+import { context, TraceFlags } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import type { resources, tracing } from '@opentelemetry/sdk-node';
+import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
+
+/** Where encoded batches go: the SDK's OTLP export delegate has this shape. */
+export interface BatchSender {
+  export(request: EncodedBatch, done: (result: ExportResult) => void): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface SpanBatcherOptions {
+  /** Spans waiting for export at most; more are dropped, so memory stays bounded. */
+  maxQueueSize: number;
+  /** Spans per export request at most. */
+  maxExportBatchSize: number;
+  /** How long a span may wait for a batch to fill. */
+  scheduledDelayMillis: number;
+  /** How long one export may take before the next batch goes out. */
+  exportTimeoutMillis: number;
+}
+
+/** Batch settings: the OTEL_BSP_* variables win over the options given, as for the SDK's processor. */
+export function batcherOptionsFromEnv(defaults: SpanBatcherOptions, env: NodeJS.ProcessEnv = process.env): SpanBatcherOptions {
+  const read = (name: string, fallback: number) => {
+    const value = Number(env[name]);
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value >= 0 ? value : fallback;
+  };
+  const maxQueueSize = Math.max(1, read('OTEL_BSP_MAX_QUEUE_SIZE', defaults.maxQueueSize));
+  return {
+    maxQueueSize,
+    // As the SDK does: a batch can never be larger than the queue.
+    maxExportBatchSize: Math.min(maxQueueSize, Math.max(1, read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', defaults.maxExportBatchSize))),
+    scheduledDelayMillis: read('OTEL_BSP_SCHEDULE_DELAY', defaults.scheduledDelayMillis),
+    exportTimeoutMillis: read('OTEL_BSP_EXPORT_TIMEOUT', defaults.exportTimeoutMillis),
+  };
+}
+
+/** One export request's worth of spans, kept as the encoded `spans` fields of each scope. */
+export class EncodedBatch {
+  spanCount = 0;
+  // Spans of one tracer provider share one resource; scopes are the tracers' names and versions.
+  private readonly groups = new Map<resources.Resource, Map<string, { scope: tracing.ReadableSpan['instrumentationScope']; spans: ProtoWriter }>>();
+
+  add(span: tracing.ReadableSpan): void {
+    let scopes = this.groups.get(span.resource);
+    if (!scopes) this.groups.set(span.resource, (scopes = new Map()));
+    const scope = span.instrumentationScope;
+    const key = `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}`;
+    let entry = scopes.get(key);
+    if (!entry) scopes.set(key, (entry = { scope, spans: new ProtoWriter(16 * 1024) }));
+    writeSpan(entry.spans, 2, span);
+    this.spanCount++;
+  }
+
+  /** The ExportTraceServiceRequest message. */
+  toRequest(): Uint8Array {
+    let size = 1024;
+    for (const scopes of this.groups.values()) for (const { spans } of scopes.values()) size += spans.pos + 256;
+    const w = new ProtoWriter(size);
+    for (const [resource, scopes] of this.groups) {
+      const resourceSpans = w.begin(1);
+      const resourceAt = w.begin(1);
+      writeResource(w, resource);
+      w.end(resourceAt);
+      for (const { scope, spans } of scopes.values()) {
+        const scopeSpans = w.begin(2);
+        const scopeAt = w.begin(1);
+        writeScope(w, scope);
+        w.end(scopeAt);
+        w.raw(spans.bytes());
+        if (scope.schemaUrl) w.stringField(3, scope.schemaUrl);
+        w.end(scopeSpans);
+      }
+      if (resource.schemaUrl) w.stringField(3, resource.schemaUrl);
+      w.end(resourceSpans);
+    }
+    return w.bytes();
+  }
+}
+
+export class SpanBatcher implements tracing.SpanProcessor {
+  private current = new EncodedBatch();
+  /** Full batches waiting for their turn to be sent, oldest first. */
+  private readonly ready: EncodedBatch[] = [];
+  private queued = 0;
+  private timer?: NodeJS.Timeout;
+  private sending?: Promise<void>;
+  private stopped?: Promise<void>;
+  /** Spans dropped because the queue was full (the collector slow or down). */
+  dropped = 0;
+
+  constructor(private readonly sender: BatchSender, private readonly options: SpanBatcherOptions) {}
+
+  onStart(): void {}
+
+  onEnd(span: tracing.ReadableSpan): void {
+    if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.queued >= this.options.maxQueueSize) {
+      this.dropped++;
+      return;
+    }
+    this.current.add(span);
+    this.queued++;
+    if (this.current.spanCount >= this.options.maxExportBatchSize) {
+      this.seal();
+      this.send();
+    } else {
+      this.schedule();
+    }
+  }
+
+  async forceFlush(): Promise<void> {
+    this.seal();
+    this.send();
+    await this.sending;
+    await this.sender.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.forceFlush();
+      await this.sender.shutdown();
+    })();
+    return this.stopped;
+  }
+
+  private seal(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.current.spanCount === 0) return;
+    this.ready.push(this.current);
+    this.current = new EncodedBatch();
+  }
+
+  /** A partial batch goes out after the scheduled delay; none is armed while a send is running. */
+  private schedule(): void {
+    if (this.timer || this.sending) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.seal();
+      this.send();
+    }, this.options.scheduledDelayMillis);
+    this.timer.unref();
+  }
+
+  /** Sends ready batches one at a time until none is left. */
+  private send(): void {
+    if (this.sending || this.ready.length === 0) return;
+    this.sending = (async () => {
+      for (let batch = this.ready.shift(); batch; batch = this.ready.shift()) {
+        this.queued -= batch.spanCount;
+        await this.sendOne(batch);
+      }
+    })().finally(() => {
+      this.sending = undefined;
+      if (this.current.spanCount > 0) this.schedule();
+    });
+  }
+
+  private sendOne(batch: EncodedBatch): Promise<void> {
+    return new Promise((resolve) => {
+      // A send that outlives the export timeout no longer holds back the next batch.
+      const timeout = setTimeout(resolve, this.options.exportTimeoutMillis);
+      timeout.unref();
+      const done = (_result: ExportResult) => {
+        clearTimeout(timeout);
+        resolve();
+      };
+      try {
+        // The export's own network calls must not be traced, or every export would make spans to export.
+        context.with(suppressTracing(context.active()), () => this.sender.export(batch, done));
+      } catch {
+        done({ code: ExportResultCode.FAILED });
+      }
+    });
+  }
+}
