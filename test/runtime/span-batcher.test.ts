@@ -120,6 +120,21 @@ describe('SpanBatcher', () => {
     expect(sender.sent).toEqual([4, 1, 2]);
   });
 
+  it('forceFlush waits one export timeout at most, however many batches a silent collector holds up', async () => {
+    vi.useFakeTimers();
+    const sender = new RecordingSender();
+    sender.answer = false;
+    const { batcher, end } = setup(sender);
+    end(10);
+    let flushed = false;
+    void batcher.forceFlush().then(() => (flushed = true));
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(flushed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushed).toBe(true);
+    expect(sender.sent.length).toBeLessThan(3);
+  });
+
   it('takes OTEL_BSP_* settings over its defaults, ignoring values that are not numbers', () => {
     expect(batcherOptionsFromEnv(options, { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_EXPORT_TIMEOUT: 'soon' }))
       .toEqual({ maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 5000 });

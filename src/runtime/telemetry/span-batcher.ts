@@ -120,11 +120,18 @@ export class SpanBatcher implements tracing.SpanProcessor {
     }
   }
 
+  /**
+   * Sends everything queued. Waits at most one export timeout in all: batches go out
+   * one after another, and with a collector that never answers, waiting for each in
+   * turn would hold a stopping service for a timeout per batch.
+   */
   async forceFlush(): Promise<void> {
     this.seal();
     this.send();
-    await this.sending;
-    await this.sender.forceFlush();
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.exportTimeoutMillis)));
+    await Promise.race([Promise.all([this.sending, this.sender.forceFlush()]), giveUp]);
+    clearTimeout(timer);
   }
 
   shutdown(): Promise<void> {
