@@ -28,7 +28,7 @@ const grpcFixedRate = Number(process.env.BENCH_GRPC_FIXED_RATE ?? 6000);
 async function loadHttp(port, duration, rate) {
   const result = await autocannon({ url: `http://127.0.0.1:${port}/helloworld/world`, connections, duration, pipelining: 1, ...(rate ? { overallRate: rate } : {}) });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`HTTP load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
-  return { rps: result.requests.average, p99: result.latency.p99, requests: result.requests.total };
+  return { rps: result.requests.average, p99: result.latency.p99, p999: result.latency.p99_9, requests: result.requests.total };
 }
 loadHttp.fixedRate = fixedRate;
 
@@ -72,12 +72,45 @@ async function loadGrpcH2load(port, duration, rate) {
     }
     if (dataBytes !== ok * expectedReplyBytes) throw new Error(`gRPC load: ${ok} responses carried ${dataBytes} bytes, not ${expectedReplyBytes} each: some calls failed`);
     const latencies = fs.readFileSync(log, 'utf8').trim().split('\n').map((line) => Number(line.split('\t')[2]) / 1000).sort((a, b) => a - b);
-    return { rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]), p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN, requests: ok };
+    return { rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]), p99: percentile(latencies, 0.99), p999: percentile(latencies, 0.999), requests: ok };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 loadGrpcH2load.fixedRate = grpcFixedRate;
+
+/**
+ * The fallback without h2load: `connections` calls kept in flight from a grpc-js client
+ * in this process. It saturates before the servers do, so its figures measure the
+ * client; no fixed-rate run either, as the client cannot hold a rate it barely reaches.
+ */
+async function loadGrpcClient(port, duration) {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const method = greeterDefinition.sayHello;
+  const latencies = [];
+  const until = Date.now() + duration * 1000;
+  const call = () => new Promise((resolve, reject) => {
+    const started = performance.now();
+    client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, { name: 'world' }, (err) => {
+      if (err) return reject(err);
+      latencies.push(performance.now() - started);
+      resolve();
+    });
+  });
+  const started = Date.now();
+  try {
+    await Promise.all(Array.from({ length: connections }, async () => { while (Date.now() < until) await call(); }));
+  } finally {
+    client.close();
+  }
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / ((Date.now() - started) / 1000), p99: percentile(latencies, 0.99), p999: percentile(latencies, 0.999), requests: latencies.length };
+}
+
+/** The latency below which a share `q` of the sorted latencies falls. */
+function percentile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+}
 
 async function measure(script, load, env) {
   const server = await startServer(script, env);
@@ -89,6 +122,9 @@ async function measure(script, load, env) {
       const steady = await load(server.port, seconds, load.fixedRate);
       const after = cpuMs(server.pid);
       if (before !== undefined && after !== undefined) result.cpuUs = ((after - before) * 1000) / steady.requests;
+      // Tail latency at a rate every server sustains: stalls show here, not in saturated runs' queues.
+      result.steadyP99 = steady.p99;
+      result.steadyP999 = steady.p999;
     }
     return result;
   } finally {
@@ -113,7 +149,8 @@ const compare = async (label, bareScript, tskScript, load) => {
     for (const [i, server] of servers.entries()) runs[i].push(await measure(server.script, load, server.env));
   }
   const [bare, , tsk] = runs.map((results, i) => {
-    const summary = { label: servers[i].label, rps: median(results.map((r) => r.rps)), p99: median(results.map((r) => r.p99)), cpuUs: median(results.map((r) => r.cpuUs)) };
+    const med = (key) => median(results.map((r) => r[key]));
+    const summary = { label: servers[i].label, rps: med('rps'), p99: med('p99'), cpuUs: med('cpuUs'), steadyP99: med('steadyP99'), steadyP999: med('steadyP999') };
     rows.push(summary);
     return summary;
   });
@@ -139,8 +176,12 @@ sink.close();
 
 const pad = (s, n) => String(s).padEnd(n);
 const p99Text = (x) => (x === undefined ? 'n/a' : `${x.toFixed(2)}x`);
-console.log(`\n${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}CPU us/req at a fixed rate (HTTP ${fixedRate}/s, gRPC ${grpcFixedRate}/s)`);
-for (const r of rows) console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${r.cpuUs === undefined ? '-' : r.cpuUs.toFixed(1)}`);
+const num = (x, digits) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
+console.log(`\n${pad('', 50)}${pad('saturated', 24)}at a fixed rate (HTTP ${fixedRate}/s, gRPC ${grpcFixedRate}/s)`);
+console.log(`${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}${pad('CPU us/req', 12)}${pad('p99 (ms)', 12)}p99.9 (ms)`);
+for (const r of rows) {
+  console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${pad(num(r.cpuUs, 1), 12)}${pad(num(r.steadyP99, 2), 12)}${num(r.steadyP999, 2)}`);
+}
 if (http) {
   console.log(`\nHTTP: tsk/bare throughput ${fmt(http.rps)}, router alone ${fmt(http.routerRps)}; p99 ${p99Text(http.p99Ratio)} (target throughput >= 0.80x)`);
   if (http.cpu.median !== undefined) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${fmt(http.cpu)}, router alone ${fmt(http.routerCpu)}`);
