@@ -23,7 +23,7 @@ export class ProtoWriter {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
-  /** The bytes written so far (a view: copy before the writer is reused). */
+  /** The bytes written so far, as a view of the writer's buffer. */
   bytes(): Buffer {
     return this.buf.subarray(0, this.pos);
   }

@@ -37,7 +37,7 @@ export interface TelemetryOptions {
   };
   /** Share of new traces sampled (parent decision wins); default 1. `OTEL_TRACES_SAMPLER(_ARG)` overrides it. */
   samplingRatio?: number;
-  /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048. */
+  /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048; `OTEL_BSP_MAX_QUEUE_SIZE` overrides it. */
   maxQueueSize?: number;
   /**
    * How the active OpenTelemetry context is tracked. `explicit` (default): only through
