@@ -135,6 +135,18 @@ describe('SpanBatcher', () => {
     expect(sender.sent.length).toBeLessThan(3);
   });
 
+  it('forceFlush rejects with a failing sender flush and leaves no timer behind', async () => {
+    vi.useFakeTimers();
+    const sender = new RecordingSender();
+    sender.forceFlush = async () => {
+      throw new Error('flush failed');
+    };
+    const { batcher, end } = setup(sender);
+    end(1);
+    await expect(batcher.forceFlush()).rejects.toThrow('flush failed');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('takes OTEL_BSP_* settings over its defaults, ignoring values that are not numbers', () => {
     expect(batcherOptionsFromEnv(options, { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_EXPORT_TIMEOUT: 'soon' }))
       .toEqual({ maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 5000 });

@@ -8,7 +8,7 @@
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
 import { context, TraceFlags } from '@opentelemetry/api';
-import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { resources, tracing } from '@opentelemetry/sdk-node';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
 
@@ -130,8 +130,12 @@ export class SpanBatcher implements tracing.SpanProcessor {
     this.send();
     let timer: NodeJS.Timeout | undefined;
     const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.exportTimeoutMillis)));
-    await Promise.race([Promise.all([this.sending, this.sender.forceFlush()]), giveUp]);
-    clearTimeout(timer);
+    try {
+      await Promise.race([Promise.all([this.sending, this.sender.forceFlush()]), giveUp]);
+    } finally {
+      // Also when the sender's flush fails: a pending timer would hold a stopping process.
+      clearTimeout(timer);
+    }
   }
 
   shutdown(): Promise<void> {
@@ -182,7 +186,8 @@ export class SpanBatcher implements tracing.SpanProcessor {
       // A send that outlives the export timeout no longer holds back the next batch.
       const timeout = setTimeout(resolve, this.options.exportTimeoutMillis);
       timeout.unref();
-      const done = (_result: ExportResult) => {
+      // Success or failure, the batch is done with: export failures are the sender's to retry.
+      const done = () => {
         clearTimeout(timeout);
         resolve();
       };
@@ -190,7 +195,7 @@ export class SpanBatcher implements tracing.SpanProcessor {
         // The export's own network calls must not be traced, or every export would make spans to export.
         context.with(suppressTracing(context.active()), () => this.sender.export(batch, done));
       } catch {
-        done({ code: ExportResultCode.FAILED });
+        done();
       }
     });
   }
