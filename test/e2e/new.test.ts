@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
+import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
 import { exitWithin, run, startService, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e');
@@ -94,9 +95,19 @@ describe('tsk new demo', () => {
 
   it('runs the Dockerfile build steps outside Docker, and the pruned image tree starts', async () => {
     const dockerfile = fs.readFileSync(path.join(demo, 'Dockerfile'), 'utf8');
-    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
+    const nodeVersion = dockerfileNodeVersion(dockerfile);
+    expect(nodeVersion).toBeDefined();
+    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!.replace('${NODE_VERSION}', nodeVersion!));
     expect(froms.length).toBe(2);
-    for (const image of froms) expect(image).toMatch(/^[a-z0-9./-]+:[0-9][\w.-]*(-[\w.]+)?$/); // pinned by a version tag
+    for (const image of froms) expect(image).toMatch(/^node:[0-9][\w.-]*(-[\w.]+)?$/); // pinned by a version tag
+    // The steps run on the image's Node line: in CI always (.ci/run fetches it when the
+    // host's differs); elsewhere on the host's node when that one is not at hand.
+    const imageNode = nodeBinaryFor(nodeVersion!);
+    if (!imageNode && process.env['CI']) throw new Error(`no node ${nodeVersion} for the image's steps: set TSK_IMAGE_NODE (.ci/run does)`);
+    if (!imageNode) console.warn(`Dockerfile steps run on the host's node ${process.version}, not the image's ${nodeVersion}: set TSK_IMAGE_NODE`);
+    const node = imageNode ?? process.execPath;
+    // `npm` and `node` in the RUN lines resolve to the image's node first, as in the image.
+    const imagePath = { PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH'] ?? ''}` };
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK [^\n]*\\\n[^\n]*\/healthz/m);
     expect(dockerfile).toMatch(/^EXPOSE 8000 9000$/m);
@@ -110,7 +121,7 @@ describe('tsk new demo', () => {
     const runs = [...dockerfile.split(/^FROM /m)[1]!.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]!);
     expect(runs).toEqual(['npm ci', 'npm run build && npm prune --omit=dev']);
     for (const step of runs) {
-      const r = run('sh', ['-c', step], ctx);
+      const r = run('sh', ['-c', step], ctx, imagePath);
       expect(r.status, `${step}\n${r.output}`).toBe(0);
     }
     expect(fs.existsSync(path.join(ctx, 'node_modules', 'typescript'))).toBe(false); // dev dependencies pruned
@@ -119,7 +130,7 @@ describe('tsk new demo', () => {
       DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
       DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
       DEMO_TELEMETRY_OTLP_ENDPOINT: '',
-    });
+    }, node);
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok, 'the pruned build to serve');
     } finally {

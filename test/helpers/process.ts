@@ -1,8 +1,8 @@
 // Starting a generated service as a child process and waiting for it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
-export function run(cmd: string, args: string[], cwd: string, timeoutMs = 600_000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+export function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 600_000) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', ...env } });
   return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
@@ -12,8 +12,9 @@ export interface Service {
   exited: Promise<number | null>;
 }
 
-export function startService(cwd: string, args: string[], env: Record<string, string>): Service {
-  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `node args` in `cwd`; `node` is the binary, by default the one running the tests. */
+export function startService(cwd: string, args: string[], env: Record<string, string>, node = process.execPath): Service {
+  const child = spawn(node, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

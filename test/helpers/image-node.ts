@@ -1,0 +1,19 @@
+// The Node.js binary of the generated Dockerfile's base image, for running the
+// image's build steps and service outside Docker: the host's own node when it is
+// of the same major line, else the one .ci/run downloads into TSK_IMAGE_NODE.
+import { spawnSync } from 'node:child_process';
+
+/** The Dockerfile's `ARG NODE_VERSION` default (`24.21`), which both stages' FROM lines use. */
+export function dockerfileNodeVersion(dockerfile: string): string | undefined {
+  return /^ARG NODE_VERSION=(\d+(?:\.\d+)*)$/m.exec(dockerfile)?.[1];
+}
+
+/** A node binary of `version`'s major line, or undefined when none is at hand. */
+export function nodeBinaryFor(version: string): string | undefined {
+  const major = version.split('.')[0];
+  const candidates = [process.execPath, process.env['TSK_IMAGE_NODE']].filter((c): c is string => Boolean(c));
+  return candidates.find((node) => {
+    const r = spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+    return r.status === 0 && r.stdout.trim().split('.')[0] === major;
+  });
+}
