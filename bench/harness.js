@@ -22,6 +22,21 @@ export function cpuMs(pid) {
   }
 }
 
+/**
+ * CPU time (ms) of the load generator so far: this process, where autocannon and the
+ * OTLP sink run, plus its exited children, where h2load's time lands once it is reaped.
+ * Servers are reaped only after their measurement, so a window spans load only.
+ */
+export function loadGeneratorCpuMs() {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const [utime, stime, cutime, cstime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+    return ((utime + stime + cutime + cstime) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
 export async function startOtlpSink() {
   const server = new grpc.Server();
