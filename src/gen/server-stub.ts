@@ -19,13 +19,18 @@ export function stubFileName(service: DescService): string {
   return `${service.name.replace(/Service$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() || 'service'}.ts`;
 }
 
+/** The stub's class: the service's name, with `Service` appended unless it ends so. */
+export function stubClassName(service: DescService): string {
+  return service.name.endsWith('Service') ? service.name : `${service.name}Service`;
+}
+
 export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: StubInput): string {
   const stubPath = path.join(targetDir, stubFileName(service));
   // Imports are computed between absolute paths: the stub may live anywhere in the project.
   const moduleOf = (absNoExt: string) => importPath(stubPath, absNoExt);
   const generated = (stem: string) => moduleOf(path.join(protoRoot, stem));
   const runtime = (module: string) => moduleOf(path.join(runtimeDir, module));
-  const className = service.name.endsWith('Service') ? service.name : `${service.name}Service`;
+  const className = stubClassName(service);
   const imports = new ImportSet(stubPath, [className, 'Context', 'notImplemented', 'HttpServer', 'GrpcServer'], generated);
   const methods = service.methods.filter((m) => m.methodKind === 'unary');
   const methodLines = methods.flatMap((m) => [

@@ -62,12 +62,15 @@ describe('tsk proto server', () => {
     const dir = dirs['user']!;
     const first = tsk(['proto', 'server', 'user/v1/user.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
     expect(first.status).toBe(0);
+    // The stub serves nothing until registered: the CLI says how.
+    expect(first.stdout).toContain('next: registerUserService({ http, grpc }, new UserService())');
     const stub = fs.readFileSync(path.join(dir, 'service/user.ts'), 'utf8');
     expect(stub).toMatchSnapshot();
     fs.appendFileSync(path.join(dir, 'service/user.ts'), '// edited\n');
     const second = tsk(['proto', 'server', 'user/v1/user.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
     expect(second.status).toBe(0);
     expect(second.stdout).toMatch(/skipped service\/user\.ts/);
+    expect(second.stdout).not.toContain('next:'); // nothing new to register
     expect(fs.readFileSync(path.join(dir, 'service/user.ts'), 'utf8')).toContain('// edited');
   });
 });

@@ -6,7 +6,7 @@ import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
 import { checkProtoPath, renderProtoTemplate } from '../../gen/proto-template.js';
-import { renderServerStub, stubFileName } from '../../gen/server-stub.js';
+import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { resolveImportRoots } from '../../proto/roots.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { findProjectRoot } from '../manifest.js';
@@ -79,4 +79,11 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   }));
   const report = writeFiles(files, { projectRoot: findProjectRoot(cwd), force: false });
   printReport(report, cwd);
+  // A new stub serves nothing until it is registered where the servers are built.
+  const written = new Set(report.written);
+  for (const [i, service] of services.entries()) {
+    if (!written.has(files[i]!.path)) continue;
+    const className = stubClassName(service);
+    console.log(chalk.dim(`next: register${className}({ http, grpc }, new ${className}()) where the servers are built (cmd/<name>/wire.ts in a tsk project)`));
+  }
 }
