@@ -8,15 +8,16 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const loggerModule = pathToFileURL(path.resolve('dist/runtime/log/logger.js')).href;
+const loggingModule = pathToFileURL(path.resolve('dist/runtime/middleware/logging.js')).href;
 
 describe('createLogger', () => {
   it('writes every batched line when the process exits immediately after logging', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const script = `
-      const { createLogger, rawLineWriter } = await import(${JSON.stringify(loggerModule)});
+      const { createLogger, lineBatcher } = await import(${JSON.stringify(loggerModule)});
       const logger = createLogger({ name: 'exit', destination: ${JSON.stringify(file)} });
       logger.info({ n: 1 }, 'first');
-      rawLineWriter(logger)('{"raw":2}\\n');
+      lineBatcher(logger).write('{"raw":2}\\n');
       logger.warn({ n: 3 }, 'third');
       process.exit(0);`;
     execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
@@ -28,12 +29,12 @@ describe('createLogger', () => {
   });
 
   it('keeps lines in order and hands them over within the flush interval', async () => {
-    const { createLogger, rawLineWriter } = await import('../../src/runtime/log/logger.js');
+    const { createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const logger = createLogger({ name: 'order', destination: file });
     for (let i = 0; i < 50; i++) {
       if (i % 2) logger.info({ i }, 'pino');
-      else rawLineWriter(logger)!(`{"i":${i}}\n`);
+      else lineBatcher(logger)!.write(`{"i":${i}}\n`);
     }
     expect(fs.readFileSync(file, 'utf8')).toBe(''); // still batched
     await new Promise((r) => setTimeout(r, 100));
@@ -42,16 +43,16 @@ describe('createLogger', () => {
   });
 
   it('spills full batches in order, keeps lines larger than a batch and multi-byte text intact', async () => {
-    const { createLogger, rawLineWriter } = await import('../../src/runtime/log/logger.js');
+    const { createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const logger = createLogger({ name: 'spill', destination: file });
-    const write = rawLineWriter(logger)!;
+    const batcher = lineBatcher(logger)!;
     const expected: string[] = [];
     for (let i = 0; i < 400; i++) {
       // Some lines past 16 KiB on their own, the rest of mixed width: ASCII, accents, CJK, emoji.
       const text = i % 97 === 5 ? 'x'.repeat(40_000) : `héllo 世界 🚀 ${i}`.repeat(1 + (i % 9));
       expected.push(text);
-      write(`${JSON.stringify({ i, text })}\n`);
+      batcher.write(`${JSON.stringify({ i, text })}\n`);
     }
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
@@ -60,12 +61,39 @@ describe('createLogger', () => {
     expect(lines.map((l) => l.text)).toEqual(expected);
   });
 
+  it('writes access lines, formatted later, in call order among other lines, past a full queue and at an immediate exit', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    // 1,300 calls: more than two queues' worth, with a warning every 100 and exit right after the last.
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const { loggingServer } = await import(${JSON.stringify(loggingModule)});
+      const logger = createLogger({ name: 'deferred', destination: ${JSON.stringify(file)} });
+      const handler = loggingServer(logger)(async () => ({}));
+      for (let i = 0; i < 1300; i++) {
+        const ctx = { transport: { kind: 'http', operation: '/pkg.S/M' + i }, values: new Map() };
+        await handler(ctx, {});
+        if (i % 100 === 99) logger.warn({ after: i }, 'checkpoint');
+      }
+      process.exit(0);`;
+    const started = Date.now();
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
+    const ended = Date.now();
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const expected = [...Array(1300).keys()].flatMap((i) => [`/pkg.S/M${i}`, ...(i % 100 === 99 ? [`checkpoint ${i}`] : [])]);
+    expect(lines.map((l) => (l.msg === 'checkpoint' ? `checkpoint ${l.after}` : l.operation))).toEqual(expected);
+    const access = lines.find((l) => l.msg === 'request');
+    expect(access).toMatchObject({ level: 'info', 'service.name': 'deferred', kind: 'server', component: 'http', code: 200, reason: '' });
+    expect(Date.parse(access.time)).toBeGreaterThanOrEqual(started); // the call's time, as ISO text
+    expect(Date.parse(access.time)).toBeLessThanOrEqual(ended);
+    expect(access.latency).toBeGreaterThanOrEqual(0);
+  });
+
   it('loses nothing through a pipe whose reader falls behind, even when the process exits at once', async () => {
     // 2,000 lines of ~700 bytes: many times a pipe's buffer, written while the reader is paused.
     const script = `
-      const { createLogger, rawLineWriter } = await import(${JSON.stringify(loggerModule)});
-      const write = rawLineWriter(createLogger({ name: 'pipe' }));
-      for (let i = 0; i < 2000; i++) write(JSON.stringify({ i, pad: 'é'.repeat(340) }) + '\\n');
+      const { createLogger, lineBatcher } = await import(${JSON.stringify(loggerModule)});
+      const batcher = lineBatcher(createLogger({ name: 'pipe' }));
+      for (let i = 0; i < 2000; i++) batcher.write(JSON.stringify({ i, pad: 'é'.repeat(340) }) + '\\n');
       process.exit(0);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.pause();

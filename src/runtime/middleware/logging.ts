@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { fromError, type ServiceError } from '../errors/errors.js';
 import type { Middleware, TransportKind } from '../transport/context.js';
 import { OTEL_CONTEXT } from './tracing.js';
-import { rawLineWriter, serializedBindings } from '../log/logger.js';
+import { lineBatcher, serializedBindings, type DeferredLines } from '../log/logger.js';
 import type { Context as OtelContext } from '@opentelemetry/api';
 
 function logging(logger: Logger, component: 'server' | 'client'): Middleware {
@@ -56,16 +56,20 @@ function writeLine(
 }
 
 /**
- * The success line, assembled from cached JSON pieces in the exact shape pino would
- * write. Undefined when the logger is not one of ours (then pino formats every line).
+ * The success line, in the exact shape pino would write, assembled from cached JSON
+ * pieces. A call only queues its values; the lines are built in one loop when the
+ * log batch is next written (see DeferredLines). Undefined when the logger is not one
+ * of ours (then pino formats every line).
  */
 function accessLine(logger: Logger, component: 'server' | 'client') {
-  const write = rawLineWriter(logger);
-  if (!write) return undefined;
+  const batcher = lineBatcher(logger);
+  if (!batcher) return undefined;
   const bindings = serializedBindings(logger);
   // By kind, then operation: the operation string is the route's own, so looking it
   // up reuses its hash, where a key built per call would be hashed anew every time.
   const prefixes = { http: new Map<string, string>(), grpc: new Map<string, string>() };
+  const queue = new AccessQueue();
+  batcher.addDeferred(queue);
   return (kind: TransportKind, operation: string, elapsedMs: number, otel: OtelContext | undefined) => {
     if (!logger.isLevelEnabled('info')) return;
     let prefix = prefixes[kind].get(operation);
@@ -77,11 +81,45 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
     // Span contexts here come from the SDK, the sampling fast path or a validated
     // traceparent; only the all-zero one of a disabled tracer is left to rule out,
     // which is cheaper than isSpanContextValid's pattern tests on every request.
-    const ids = span && notAllZero(span.traceId, INVALID_TRACEID) && notAllZero(span.spanId, INVALID_SPANID)
-      ? `,"trace_id":"${span.traceId}","span_id":"${span.spanId}"`
-      : '';
-    write(`{"level":"info","time":"${isoNow()}"${prefix},"latency":${secondsText(elapsedMs)}${ids},"msg":"request"}\n`);
+    const valid = span !== undefined && notAllZero(span.traceId, INVALID_TRACEID) && notAllZero(span.spanId, INVALID_SPANID);
+    if (queue.add(Date.now(), prefix, elapsedMs, valid ? span.traceId : undefined, valid ? span.spanId : undefined)) batcher.formatDeferred();
+    else batcher.schedule();
   };
+}
+
+/** Access-line values waiting to be formatted, in arrays reused from batch to batch. */
+class AccessQueue implements DeferredLines {
+  // Formatting a full queue takes tens of microseconds: too short to show in tail latency.
+  private static readonly CAPACITY = 128;
+  private count = 0;
+  private readonly times = new Float64Array(AccessQueue.CAPACITY);
+  private readonly elapsed = new Float64Array(AccessQueue.CAPACITY);
+  private readonly prefixes: string[] = new Array<string>(AccessQueue.CAPACITY).fill('');
+  private readonly traceIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(undefined);
+  private readonly spanIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(undefined);
+
+  /** Queues one line; true when the queue is full and must be formatted now. */
+  add(time: number, prefix: string, elapsedMs: number, traceId: string | undefined, spanId: string | undefined): boolean {
+    const i = this.count++;
+    this.times[i] = time;
+    this.elapsed[i] = elapsedMs;
+    this.prefixes[i] = prefix;
+    this.traceIds[i] = traceId;
+    this.spanIds[i] = spanId;
+    return this.count === AccessQueue.CAPACITY;
+  }
+
+  flush(append: (line: string) => void): void {
+    const n = this.count;
+    this.count = 0;
+    for (let i = 0; i < n; i++) {
+      const traceId = this.traceIds[i];
+      const ids = traceId === undefined ? '' : `,"trace_id":"${traceId}","span_id":"${this.spanIds[i]}"`;
+      append(`{"level":"info","time":"${isoAt(this.times[i]!)}"${this.prefixes[i]},"latency":${secondsText(this.elapsed[i]!)}${ids},"msg":"request"}\n`);
+      // Let the ids go: as slices they may hold the id pool's hex text alive.
+      this.traceIds[i] = this.spanIds[i] = undefined;
+    }
+  }
 }
 
 /** Milliseconds as seconds with six decimals, the digits toFixed(6) writes, from integer arithmetic (cheaper per line). */
@@ -106,9 +144,8 @@ function notAllZero(id: string, zero: string): boolean {
 
 let lastMs = 0;
 let lastIso = '';
-/** pino's isoTime, formatted once per millisecond: a busy server logs many lines in each. */
-function isoNow(): string {
-  const ms = Date.now();
+/** pino's isoTime for an epoch-ms time, formatted once per millisecond: a busy server logs many lines in each. */
+function isoAt(ms: number): string {
   if (ms !== lastMs) {
     lastMs = ms;
     lastIso = new Date(ms).toISOString();
