@@ -11,15 +11,24 @@ import * as grpc from '@grpc/grpc-js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 
-/** CPU time (user + system, ms) a process has used so far, or undefined off Linux. */
-export function cpuMs(pid) {
+/**
+ * The sum, in ms, of `count` CPU-time fields of /proc/<pid>/stat starting at utime
+ * (utime, stime, cutime, cstime), or undefined off Linux.
+ */
+function statCpuMs(pid, count) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 11 + count).map(Number);
+    return (ticks.reduce((a, b) => a + b, 0) * 1000) / clockTicks;
   } catch {
     return undefined;
   }
+}
+
+/** CPU time (user + system, ms) a process has used so far, or undefined off Linux. */
+export function cpuMs(pid) {
+  return statCpuMs(pid, 2);
 }
 
 /**
@@ -28,13 +37,7 @@ export function cpuMs(pid) {
  * Servers are reaped only after their measurement, so a window spans load only.
  */
 export function loadGeneratorCpuMs() {
-  try {
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const [utime, stime, cutime, cstime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
-    return ((utime + stime + cutime + cstime) * 1000) / clockTicks;
-  } catch {
-    return undefined;
-  }
+  return statCpuMs('self', 4);
 }
 
 /** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
