@@ -13,6 +13,10 @@ export interface ReceivedSpan {
   statusCode: number;
   attributes: Record<string, string | number | boolean>;
   serviceName: string;
+  /** The W3C tracestate, '' when none. */
+  traceState: string;
+  /** The instrumentation scope's name. */
+  scope: string;
 }
 
 function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
@@ -59,12 +63,15 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
       else if (f2 === 2) scopeSpans.push(r2.bytes());
     });
     for (const ss of scopeSpans) {
+      let scope = '';
       fields(ss, (f3, _w3, r3) => {
+        if (f3 === 1) fields(r3.bytes(), (f4, _w4, r4) => { if (f4 === 1) scope = r4.string(); }); // scope, before its spans
         if (f3 !== 2) return; // spans
-        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? '') };
+        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? ''), traceState: '', scope };
         fields(r3.bytes(), (f4, _w4, r4) => {
           if (f4 === 1) span.traceId = hex(r4.bytes());
           else if (f4 === 2) span.spanId = hex(r4.bytes());
+          else if (f4 === 3) span.traceState = r4.string();
           else if (f4 === 4) span.parentSpanId = hex(r4.bytes());
           else if (f4 === 5) span.name = r4.string();
           else if (f4 === 6) span.kind = r4.int32();

@@ -5,7 +5,7 @@ import { context, createContextKey, propagation, ROOT_CONTEXT, trace, TraceFlags
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { middlewareSampling } from '../../src/runtime/telemetry/presample.js';
-import { OTEL_CONTEXT, tracingClient, tracingServer } from '../../src/runtime/middleware/tracing.js';
+import { OTEL_CONTEXT, otelContext, tracingClient, tracingServer } from '../../src/runtime/middleware/tracing.js';
 import { backgroundContext, HeaderMap, type Context } from '../../src/runtime/transport/context.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 
@@ -22,9 +22,10 @@ afterAll(async () => {
   receiver.stop();
 });
 
-const call = (operation: string, traceparent?: string): Context => {
+const call = (operation: string, traceparent?: string, tracestate?: string): Context => {
   const requestHeader = new HeaderMap();
   if (traceparent) requestHeader.set('traceparent', traceparent);
+  if (tracestate) requestHeader.set('tracestate', tracestate);
   return backgroundContext({ kind: 'grpc', endpoint: '127.0.0.1:9000', operation, requestHeader, replyHeader: new HeaderMap() });
 };
 
@@ -70,6 +71,23 @@ describe('sampling in the tracing middleware', () => {
     const sampled = receiver.spans.filter((s) => s.name === '/sampling.v1.S/Sampled');
     expect(sampled).toHaveLength(20);
     expect(sampled.every((s) => s.parentSpanId === '00f067aa0ba902b7')).toBe(true);
+  });
+
+  it("records a sampled call's span itself, with the SDK's spans the handler starts as its children", async () => {
+    const traceId = '7bf92f3577b34da6a3ce929d0e0e4700';
+    const handler = tracingServer()(async (ctx) => {
+      const child = trace.getTracer('app').startSpan('db.query', {}, otelContext(ctx));
+      child.setAttribute('db.system.name', 'postgresql');
+      child.end();
+    });
+    await handler(call('/sampling.v1.S/Parent', `00-${traceId}-00f067aa0ba902b7-01`, 'vendor=opaque'), {});
+    await telemetry.forceFlush();
+    const server = receiver.spans.find((s) => s.name === '/sampling.v1.S/Parent');
+    const child = receiver.spans.find((s) => s.name === 'db.query' && s.traceId === traceId);
+    expect(server).toMatchObject({ traceId, parentSpanId: '00f067aa0ba902b7', traceState: 'vendor=opaque', scope: 'tsk', kind: 2, serviceName: 'sampling' });
+    expect(server!.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'sampling.v1.S', 'rpc.method': 'Parent', 'rpc.grpc.status_code': 0 });
+    expect(child).toMatchObject({ traceId, parentSpanId: server!.spanId, traceState: 'vendor=opaque', scope: 'app', serviceName: 'sampling' });
+    expect(child!.attributes).toEqual({ 'db.system.name': 'postgresql' });
   });
 
   it('propagates an unsampled decision to outgoing calls', async () => {

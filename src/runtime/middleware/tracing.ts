@@ -6,9 +6,7 @@ import { httpToGrpcCode } from '../errors/codes.js';
 import { fromError } from '../errors/errors.js';
 import type { Context, HttpTransport, Middleware } from '../transport/context.js';
 import { headerGetter, headerSetter } from './propagation.js';
-import { middlewareSampling, presample } from '../telemetry/presample.js';
-
-const TRACER = 'tsk';
+import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
 
 /**
  * Where the OpenTelemetry context of a call lives: in the call's own Context
@@ -31,12 +29,12 @@ export function tracingServer(): Middleware {
     const parent = middlewareSampling() === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
       ? propagation.extract(context.active(), header, headerGetter)
       : context.active();
-    const decision = presample(parent);
-    if ('unsampled' in decision) {
-      ctx.values.set(OTEL_CONTEXT, decision.unsampled);
+    const started = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER);
+    if ('unsampled' in started) {
+      ctx.values.set(OTEL_CONTEXT, started.unsampled);
       return next(ctx, req);
     }
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.SERVER }, decision.sampledParent);
+    const span = started.span;
     // Attributes only for spans that are recorded: most calls are not sampled.
     if (span.isRecording()) span.setAttributes(startAttributes(ctx, true));
     ctx.values.set(OTEL_CONTEXT, trace.setSpan(parent, span));
@@ -47,13 +45,13 @@ export function tracingServer(): Middleware {
 export function tracingClient(): Middleware {
   return (next) => async (ctx, req) => {
     const parent = otelContext(ctx);
-    const decision = presample(parent);
-    if ('unsampled' in decision) {
-      ctx.values.set(OTEL_CONTEXT, decision.unsampled);
-      propagation.inject(decision.unsampled, ctx.transport.requestHeader, headerSetter);
+    const started = startCallSpan(parent, ctx.transport.operation, SpanKind.CLIENT);
+    if ('unsampled' in started) {
+      ctx.values.set(OTEL_CONTEXT, started.unsampled);
+      propagation.inject(started.unsampled, ctx.transport.requestHeader, headerSetter);
       return next(ctx, req);
     }
-    const span = trace.getTracer(TRACER).startSpan(ctx.transport.operation, { kind: SpanKind.CLIENT }, decision.sampledParent);
+    const span = started.span;
     if (span.isRecording()) span.setAttributes(startAttributes(ctx, false));
     const spanContext = trace.setSpan(parent, span);
     ctx.values.set(OTEL_CONTEXT, spanContext);

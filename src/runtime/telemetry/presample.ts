@@ -4,46 +4,62 @@
 // request. The middleware therefore makes the decision itself when it knows the
 // SDK would make the same one: the caller's flag when there is a caller, the ratio
 // otherwise. Unsampled calls get a valid non-recording span context built directly;
-// sampled ones still go through the SDK, with the root decision handed to it in the
-// context (see ParentBasedRatioSampler in sampler.ts).
+// sampled ones a RecordedSpan (recorded-span.ts) that goes straight to the exporter.
 import { randomFillSync } from 'node:crypto';
-import { createContextKey, INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
+import { RecordedSpan, type SpanRecorder } from './recorded-span.js';
 
-/** Marks the parent context of a root span the middleware has decided to sample. */
-export const ROOT_SAMPLED = createContextKey('tsk.root-sampled');
+/** The instrumentation scope of the middleware's spans. */
+export const TRACER = 'tsk';
 
-let middlewareRatio: number | undefined;
-
-/**
- * Lets the middleware decide sampling itself with this root ratio (setupTelemetry
- * calls it when its own sampler and the default W3C propagators are in use), or
- * stops it (undefined) so every call goes through the SDK.
- */
-export function setMiddlewareSampling(ratio: number | undefined): void {
-  middlewareRatio = ratio === undefined ? undefined : Math.min(1, Math.max(0, ratio));
+interface MiddlewareSampling {
+  ratio: number;
+  recorder: SpanRecorder;
 }
 
+let middleware: MiddlewareSampling | undefined;
+
+/**
+ * Lets the middleware decide sampling itself with this root ratio and record its
+ * sampled spans with `recorder` (setupTelemetry calls it when its own sampler, span
+ * export and the default W3C propagators are in use), or stops it (undefined) so
+ * every call goes through the SDK.
+ */
+export function setMiddlewareSampling(settings: MiddlewareSampling | undefined): void {
+  middleware = settings && { ratio: Math.min(1, Math.max(0, settings.ratio)), recorder: settings.recorder };
+}
+
+/** The root ratio the middleware samples at, or undefined when the SDK decides. */
 export function middlewareSampling(): number | undefined {
-  return middlewareRatio;
+  return middleware?.ratio;
 }
 
 /**
- * Decides a new span under `parent`. Returns the span's context when it is not
- * sampled; otherwise the parent context to start the SDK span under, marked so the
- * sampler agrees. Without middleware sampling every span is left to the SDK.
+ * Starts the span of a call under `parent`: its span when it is sampled (or the
+ * SDK's decision without middleware sampling), otherwise the context of an
+ * unsampled span.
  */
-export function presample(parent: Context): { unsampled: Context } | { sampledParent: Context } {
-  const ratio = middlewareRatio;
-  if (ratio === undefined) return { sampledParent: parent };
+export function startCallSpan(parent: Context, name: string, kind: SpanKind): { unsampled: Context } | { span: Span } {
+  const settings = middleware;
+  if (settings === undefined) return { span: trace.getTracer(TRACER).startSpan(name, { kind }, parent) };
+  // As the SDK: no span, and no context to propagate, where tracing is suppressed.
+  if (isTracingSuppressed(parent)) return { span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) };
   const caller = trace.getSpanContext(parent);
   if (caller && isSpanContextValid(caller)) {
-    if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) return { sampledParent: parent };
+    if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) {
+      return { span: new RecordedSpan(settings.recorder, name, kind, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.SAMPLED, traceState: caller.traceState }, caller) };
+    }
     return { unsampled: unsampledContext(parent, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
   }
-  if (Math.random() < ratio) return { sampledParent: parent.setValue(ROOT_SAMPLED, true) };
   // Both ids of a new trace in one draw.
   const ids = randomHex(TRACE_ID_BYTES + SPAN_ID_BYTES);
-  return { unsampled: unsampledContext(parent, { traceId: ids.slice(0, TRACE_ID_BYTES * 2), spanId: ids.slice(TRACE_ID_BYTES * 2), traceFlags: TraceFlags.NONE }) };
+  const traceId = ids.slice(0, TRACE_ID_BYTES * 2);
+  const spanId = ids.slice(TRACE_ID_BYTES * 2);
+  if (Math.random() < settings.ratio) {
+    return { span: new RecordedSpan(settings.recorder, name, kind, { traceId, spanId, traceFlags: TraceFlags.SAMPLED }, undefined) };
+  }
+  return { unsampled: unsampledContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE }) };
 }
 
 // The key under which the OpenTelemetry API keeps a context's span. The API does not

@@ -14,7 +14,8 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { SynchronousContextManager } from './context-manager.js';
-import { setMiddlewareSampling } from './presample.js';
+import { setMiddlewareSampling, TRACER } from './presample.js';
+import { spanLimitsFromEnv } from './recorded-span.js';
 import { ParentBasedRatioSampler } from './sampler.js';
 import { requestMetricsProducer } from './request-metrics.js';
 import { batcherOptionsFromEnv, SpanBatcher, type BatchSender, type EncodedBatch } from './span-batcher.js';
@@ -100,12 +101,18 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   // sampler does and spans are exported at all; custom propagators read headers it
   // does not know, so they keep every call on the SDK path.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
-  setMiddlewareSampling(sampler && endpoint && defaultPropagators ? sampler.ratio : undefined);
+  // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
+  const spanLimits = spanLimitsFromEnv();
+  const batcher = spanProcessors[0];
+  setMiddlewareSampling(sampler && batcher && defaultPropagators
+    ? { ratio: sampler.ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
+    : undefined);
 
   const sdk = new NodeSDK({
     resource,
     autoDetectResources: false,
     spanProcessors,
+    spanLimits,
     metricReaders,
     ...(sampler ? { sampler } : {}),
     // undefined lets the SDK install its AsyncLocalStorage manager.
