@@ -91,6 +91,16 @@ describe('RecordedSpan, side by side with the SDK span', () => {
     expect(span.droppedLinksCount).toBe(2);
   });
 
+  it('keeps no events or links when their limits are 0, counting each as dropped', () => {
+    const span = expectSame((s) => {
+      s.addEvent('dropped');
+      s.addLink({ context: PARENT });
+      s.addEvent('dropped too');
+      s.end();
+    }, { ...LIMITS, eventCountLimit: 0, linkCountLimit: 0 });
+    expect(span).toMatchObject({ events: [], links: [], droppedEventsCount: 2, droppedLinksCount: 1 });
+  });
+
   it('records exceptions as events with the semantic-convention attributes', () => {
     const limits = { ...LIMITS, attributeValueLengthLimit: Infinity, eventCountLimit: 10, attributePerEventCountLimit: 10 };
     const error = new TypeError('bad input');
@@ -98,7 +108,7 @@ describe('RecordedSpan, side by side with the SDK span', () => {
       s.recordException(error, at(1_700_000_004));
       s.recordException('plain message', at(1_700_000_005));
       s.recordException({ code: 42, message: 'coded' }, at(1_700_000_006));
-      s.recordException({}, at(1_700_000_007)); // nothing to record
+      s.recordException({} as never, at(1_700_000_007)); // nothing to record
       s.end();
     }, limits);
     expect(span.events.map((e) => e.attributes)).toEqual([

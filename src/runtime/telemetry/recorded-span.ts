@@ -111,15 +111,9 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.ended) return this;
     const { eventCountLimit, attributePerEventCountLimit } = this.recorder.limits;
-    if (eventCountLimit === 0) {
-      this.droppedEventsCount++;
-      return this;
-    }
-    if (this.events.length >= eventCountLimit) {
-      // As the SDK does: the oldest event makes room for the newest.
-      this.events.shift();
-      this.droppedEventsCount++;
-    }
+    const room = makeRoom(this.events, eventCountLimit);
+    this.droppedEventsCount += room.dropped;
+    if (!room.add) return this;
     if (isTimeInput(attributesOrTime)) {
       if (!isTimeInput(time)) time = attributesOrTime;
       attributesOrTime = undefined;
@@ -132,14 +126,9 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   addLink(link: Link): this {
     if (this.ended) return this;
     const { linkCountLimit, attributePerLinkCountLimit } = this.recorder.limits;
-    if (linkCountLimit === 0) {
-      this.droppedLinksCount++;
-      return this;
-    }
-    if (this.links.length >= linkCountLimit) {
-      this.links.shift();
-      this.droppedLinksCount++;
-    }
+    const room = makeRoom(this.links, linkCountLimit);
+    this.droppedLinksCount += room.dropped;
+    if (!room.add) return this;
     const { kept, dropped } = this.limitAttributes(sanitizeAttributes(link.attributes), attributePerLinkCountLimit);
     this.links.push({
       context: link.context,
@@ -228,4 +217,15 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     }
     return { kept, dropped };
   }
+}
+
+/**
+ * Room for one more event or link under `limit`, as the SDK makes it: none is kept
+ * when the limit is 0, and at the limit the oldest entry gives way to the newest.
+ */
+function makeRoom(list: unknown[], limit: number): { add: boolean; dropped: number } {
+  if (limit === 0) return { add: false, dropped: 1 };
+  if (list.length < limit) return { add: true, dropped: 0 };
+  list.shift();
+  return { add: true, dropped: 1 };
 }
