@@ -2,9 +2,17 @@
 // One catch-all fastify route hands every call to the router, because path
 // templates (`{name=shelves/*}`, `**`, `:verb`) are not fastify's syntax; raw
 // routes (/metrics, /healthz) are plain fastify routes and skip the middleware.
+//
+// Calls without a body to one of our routes (GET, HEAD, DELETE) take a fast path
+// that answers on Node's request and response without fastify's request, reply and
+// routing layers: for a small JSON call those were about as much CPU as all of
+// tsk's routing and binding (measured in bench/). fastify still receives every
+// other request, and all of them once code asks for the engine (to add hooks or
+// plugins, which must see every call).
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import http, { type IncomingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
 import { chain, HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
@@ -35,6 +43,7 @@ interface BoundRoute {
 }
 
 const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
@@ -48,6 +57,10 @@ export class HttpServer implements Server {
   private boundPort?: number;
   private advertised = '';
   private stopping?: Promise<void>;
+  /** Whether bodiless calls to our routes skip fastify (see the top of this file). */
+  private fastPath = true;
+  /** Paths of raw routes: they win over our templates, as fastify's static routes do. */
+  private readonly rawPaths = new Set<string>();
 
   constructor(private readonly options: HttpServerOptions = {}) {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:8000');
@@ -60,8 +73,26 @@ export class HttpServer implements Server {
       logger: false,
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
       exposeHeadRoutes: false,
+      serverFactory: (handler, opts) => {
+        const server = http.createServer((req, res) => {
+          if (!this.serveFast(req, res)) handler(req, res);
+        });
+        // What fastify sets on a server it creates itself (its defaults are filled in by now).
+        const o = opts as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number; maxRequestsPerSocket: number };
+        server.keepAliveTimeout = o.keepAliveTimeout;
+        server.requestTimeout = o.requestTimeout;
+        server.setTimeout(o.connectionTimeout);
+        if (o.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+        return server;
+      },
       // Requests fastify rejects before routing (malformed URLs) still get our error JSON.
       frameworkErrors: (err, _request, reply) => this.sendError(reply, engineError(err)),
+      // And so do requests Node's parser rejects before there is a request at all.
+      clientErrorHandler: answerClientError,
+      // A call that arrives on an open connection while the server stops is still
+      // answered, and its connection closed after it (see run()), rather than refused
+      // with fastify's own 503 body.
+      return503OnClosing: false,
     });
     // Our own JSON parser: an empty body is "no body" rather than an error, and
     // parse failures surface as our 400 CODEC error.
@@ -99,10 +130,17 @@ export class HttpServer implements Server {
   /** A plain fastify route outside the middleware chain (metrics, health probes). */
   handleRaw(method: 'GET' | 'POST', url: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void {
     this.app.route({ method, url, handler: async (request, reply) => handler(request, reply) });
+    // A parametric raw route could match any path: then every call goes through fastify's router.
+    if (/[:*]/.test(url)) this.fastPath = false;
+    this.rawPaths.add(url);
   }
 
-  /** The underlying fastify instance, for plugins a service wants to add (CORS, static files). */
+  /**
+   * The underlying fastify instance, for plugins a service wants to add (CORS, static
+   * files). From then on every call goes through fastify, so its hooks see them all.
+   */
   get engine(): FastifyInstance {
+    this.fastPath = false;
     return this.app;
   }
 
@@ -144,30 +182,39 @@ export class HttpServer implements Server {
   }
 
   /**
-   * Routes and runs one call. Returns nothing: fastify waits for reply.send, where a
-   * returned reply would make it also watch the response stream for its end.
+   * The fast path: answers a bodiless call to one of our routes on Node's request and
+   * response. Returns false, having touched nothing, for anything else.
+   */
+  private serveFast(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.fastPath) return false;
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') return false;
+    const headers = req.headers;
+    const length = headers['content-length'];
+    if (headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) return false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (this.rawPaths.has(path)) return false;
+    const match = this.match(method, path);
+    if (!('route' in match)) return false; // fastify answers 404, 405 and OPTIONS
+    this.run(match.route, match.values, url, q, method, headers, undefined, new NodeAnswer(res));
+    return true;
+  }
+
+  /**
+   * Routes and runs one call that came through fastify. Returns nothing: fastify waits
+   * for reply.send, where a returned reply would make it also watch the response
+   * stream for its end.
    */
   private dispatch(request: FastifyRequest, reply: FastifyReply): void {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = request.method;
-    let found: BoundRoute | undefined;
-    let values: string[] | undefined;
-    let allowed: Set<string> | undefined;
-    const segments = splitPath(path);
-    for (const candidate of this.routes) {
-      const match = segments && matchSegments(candidate.compiled.template, segments);
-      if (!match) continue;
-      const routeMethod = candidate.compiled.route.method;
-      if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) {
-        found = candidate;
-        values = match;
-        break;
-      }
-      (allowed ??= new Set()).add(routeMethod);
-    }
-    if (!found) {
+    const match = this.match(method, path);
+    if (!('route' in match)) {
+      const allowed = match.allowed;
       if (allowed) {
         const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
         reply.header('allow', allow);
@@ -176,14 +223,33 @@ export class HttpServer implements Server {
       }
       return this.sendError(reply, newError(404, 'NOT_FOUND', `no route for ${method} ${path}`));
     }
+    this.run(match.route, match.values, url, q, method, request.headers, request.body, new FastifyAnswer(reply));
+  }
 
+  /** The route for a method and path, or the methods the path allows when none is. */
+  private match(method: string, path: string): { route: BoundRoute; values: string[] } | { allowed?: Set<string> } {
+    let allowed: Set<string> | undefined;
+    const segments = splitPath(path);
+    if (!segments) return {};
+    for (const candidate of this.routes) {
+      const values = matchSegments(candidate.compiled.template, segments);
+      if (!values) continue;
+      const routeMethod = candidate.compiled.route.method;
+      if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) return { route: candidate, values };
+      (allowed ??= new Set()).add(routeMethod);
+    }
+    return { allowed };
+  }
+
+  /** Binds the request, runs the route's chain under the call's deadline and answers. */
+  private run(found: BoundRoute, values: string[], url: string, q: number, method: string, headers: IncomingHttpHeaders, body: unknown, answer: Answer): void {
     const compiled = found.compiled;
     const route = compiled.route;
     let message: unknown;
     try {
-      message = bindRequest(compiled, values!, q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)), request.body);
+      message = bindRequest(compiled, values, q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)), body);
     } catch (err) {
-      return this.sendError(reply, fromError(err));
+      return answer.error(fromError(err));
     }
 
     // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
@@ -196,13 +262,13 @@ export class HttpServer implements Server {
       kind: 'http',
       endpoint: this.advertised,
       operation: route.operation,
-      requestHeader: new IncomingHeader(request.headers),
+      requestHeader: new IncomingHeader(headers),
       replyHeader: new HeaderMap(),
       method,
       pathTemplate: route.path,
       url,
     };
-    const ctx = new HttpCallContext(transport, timer?.at, reply);
+    const ctx = new HttpCallContext(transport, timer?.at, answer.raw);
 
     // The handler and the deadline race through one settle function rather than
     // Promise.race, which costs an extra promise and closure per request.
@@ -212,15 +278,18 @@ export class HttpServer implements Server {
       settled = true;
       if (timer) this.deadlines!.cancel(timer);
       ctx.release();
-      copyHeaders(transport.replyHeader, reply);
-      if (err !== undefined) return this.sendError(reply, isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger));
+      for (const key of transport.replyHeader.keys()) answer.header(key, transport.replyHeader.values(key));
+      // While the server stops, a kept-alive connection closes after its answer, so the
+      // stop does not wait out the drain window for clients that keep connections open.
+      if (this.stopping) answer.header('connection', ['close']);
+      if (err !== undefined) return answer.error(isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger));
       let payload: string;
       try {
         payload = JSON.stringify(encodeResponse(compiled, response));
       } catch (encodeErr) {
-        return this.sendError(reply, unknownError(encodeErr, this.options.logger));
+        return answer.error(unknownError(encodeErr, this.options.logger));
       }
-      reply.code(200).header('content-type', 'application/json; charset=utf-8').send(payload);
+      answer.send(200, payload);
     };
     try {
       found.handler(ctx, message).then((res) => settle(undefined, res), (err) => settle(err ?? new Error('rejected')));
@@ -230,9 +299,50 @@ export class HttpServer implements Server {
   }
 
   private sendError(reply: FastifyReply, err: ServiceError): void {
-    const status = err.code >= 400 && err.code <= 599 ? err.code : 500;
-    reply.code(status).header('content-type', 'application/json; charset=utf-8');
-    reply.send(JSON.stringify(err.toJSON()));
+    new FastifyAnswer(reply).error(err);
+  }
+}
+
+/** Where a call's answer goes: fastify's reply (so its hooks run) or, on the fast path, Node's response. */
+abstract class Answer {
+  abstract readonly raw: ServerResponse;
+  abstract header(key: string, values: string[]): void;
+  /** Sends a JSON body with this status. */
+  abstract send(status: number, json: string): void;
+
+  /** Sends the error JSON with the error's status (500 for codes outside 4xx/5xx). */
+  error(err: ServiceError): void {
+    this.send(err.code >= 400 && err.code <= 599 ? err.code : 500, JSON.stringify(err.toJSON()));
+  }
+}
+
+class FastifyAnswer extends Answer {
+  constructor(private readonly reply: FastifyReply) {
+    super();
+  }
+  get raw(): ServerResponse {
+    return this.reply.raw;
+  }
+  header(key: string, values: string[]): void {
+    this.reply.header(key, values);
+  }
+  send(status: number, json: string): void {
+    this.reply.code(status).header('content-type', JSON_TYPE).send(json);
+  }
+}
+
+class NodeAnswer extends Answer {
+  constructor(readonly raw: ServerResponse) {
+    super();
+  }
+  header(key: string, values: string[]): void {
+    this.raw.setHeader(key, values);
+  }
+  send(status: number, json: string): void {
+    // A caller that went away gets nothing; writing would only fail.
+    if (this.raw.destroyed) return;
+    this.raw.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
+    this.raw.end(json);
   }
 }
 
@@ -240,6 +350,24 @@ export class HttpServer implements Server {
 function unknownError(err: unknown, logger?: Logger): ServiceError {
   logger?.error({ err }, 'unhandled error in handler');
   return newError(500, 'UNKNOWN', 'internal server error');
+}
+
+/**
+ * Node's parser rejected the bytes on a connection (malformed request line or
+ * headers, headers too large, too slow): answer in our error shape, then close it.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? newError(408, 'REQUEST_TIMEOUT', 'the request was not received in time')
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? newError(431, 'HEADERS_TOO_LARGE', 'the request headers are too large')
+      : newError(400, 'BAD_REQUEST', 'malformed HTTP request');
+  const body = JSON.stringify(e.toJSON());
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${e.code} ${http.STATUS_CODES[e.code]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** Fastify's own errors (body too large, bad media type) in our error shape. */
@@ -255,10 +383,6 @@ function engineError(err: unknown): ServiceError {
       if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return newError(e.statusCode, 'CODEC', e.message ?? 'bad request');
       return newError(500, 'UNKNOWN', 'internal server error');
   }
-}
-
-function copyHeaders(header: Header, reply: FastifyReply): void {
-  for (const key of header.keys()) reply.header(key, header.values(key));
 }
 
 /** A Header view over Node's incoming headers object (keys already lower-case), without copying. */
@@ -287,19 +411,19 @@ class IncomingHeader implements Header {
 
 /** An HTTP call's Context: the caller is gone when the connection closes before the reply is written. */
 class HttpCallContext extends ServerCallContext<HttpTransport> {
-  constructor(transport: HttpTransport, deadline: number | undefined, private readonly reply: FastifyReply) {
+  constructor(transport: HttpTransport, deadline: number | undefined, private readonly response: ServerResponse) {
     super(transport, deadline);
   }
 
   protected callerGone(): boolean {
-    return this.reply.raw.destroyed && !this.reply.raw.writableFinished;
+    return this.response.destroyed && !this.response.writableFinished;
   }
 
   protected watchCaller(listener: () => void): void {
-    this.reply.raw.once('close', listener);
+    this.response.once('close', listener);
   }
 
   protected unwatchCaller(listener: () => void): void {
-    this.reply.raw.removeListener('close', listener);
+    this.response.removeListener('close', listener);
   }
 }

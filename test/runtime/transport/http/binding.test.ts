@@ -1,5 +1,7 @@
 // google.api.http binding end to end: the edge fixture's generated routes on a real
 // HttpServer, called with plain fetch (and with the generated client).
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, HttpServer } from '../../../../src/runtime/transport/http/index.js';
@@ -200,6 +202,23 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     });
   }
 
+  it('bytes that are not HTTP, and headers past the size limit', async () => {
+    const { port } = new URL(base);
+    const rawCall = (text: string) => new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(text));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+    const parse = (answer: string) => ({ status: Number(answer.split(' ')[1]), json: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) });
+
+    const garbled = parse(await rawCall('GET /v1/books/1 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n'));
+    expect(garbled).toEqual({ status: 400, json: { code: 400, reason: 'BAD_REQUEST', message: 'malformed HTTP request', metadata: {} } });
+    const huge = parse(await rawCall(`GET /v1/books/1 HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(huge).toMatchObject({ status: 431, json: { code: 431, reason: 'HEADERS_TOO_LARGE' } });
+  });
+
   it('malformed JSON body', async () => {
     const r = await call('POST', '/v1/books/1:publish', '{"comment": ');
     expect(r.status).toBe(400);
@@ -306,12 +325,23 @@ describe('graceful stop', () => {
     } as any);
     await s.start();
     const url = `http://127.0.0.1:${s.listenPort}/v1/files/x`;
-    const inFlight = fetch(url);
+    // A keep-alive client, as load balancers are: its connection must not hold the stop open.
+    const agent = new http.Agent({ keepAlive: true });
+    const inFlight = new Promise<{ status?: number; connection?: string; body: string }>((resolve, reject) => {
+      http.get(url, { agent }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body }));
+      }).on('error', reject);
+    });
     await new Promise((r) => setTimeout(r, 50));
     await s.stop({ timeoutMs: 3000 });
     const res = await inFlight;
     expect(res.status).toBe(200);
-    expect((await res.json()).path).toBe('done');
+    expect(JSON.parse(res.body).path).toBe('done');
+    // Answered during the stop, so its connection closes after it.
+    expect(res.connection).toBe('close');
+    agent.destroy();
     await expect(fetch(url)).rejects.toThrow();
   });
 
@@ -324,5 +354,70 @@ describe('graceful stop', () => {
     await new Promise((r) => setTimeout(r, 50));
     await s.stop({ timeoutMs: 100 });
     expect(await inFlight).toBe('cut');
+  });
+});
+
+// Bodiless calls to tsk's routes are answered without fastify until code asks for the
+// engine; these cases hold whichever way a call is served.
+describe('fastify underneath', () => {
+  const getBook = async (_ctx: unknown, request: any) => ({ id: request.book?.id ?? request.id, title: 'T', tags: [], labels: {}, genre: 0 });
+
+  it("runs the hooks added through the engine for every call, bodiless or not", async () => {
+    const s = new HttpServer({ address: '127.0.0.1:0' });
+    gen.registerLibraryHTTPServer(s, { getBook, publishBook: getBook } as any);
+    s.engine.addHook('onRequest', async (request, reply) => {
+      reply.header('x-seen-by-hook', request.method);
+    });
+    await s.start();
+    try {
+      const get = await fetch(`http://127.0.0.1:${s.listenPort}/v1/books/7`);
+      expect(get.status).toBe(200);
+      expect(get.headers.get('x-seen-by-hook')).toBe('GET');
+      expect((await get.json()).id).toBe('7');
+      const head = await fetch(`http://127.0.0.1:${s.listenPort}/v1/books/7`, { method: 'HEAD' });
+      expect(head.headers.get('x-seen-by-hook')).toBe('HEAD');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('lets raw routes win over templates that match their path, static or parametric', async () => {
+    const s = new HttpServer({ address: '127.0.0.1:0' });
+    gen.registerLibraryHTTPServer(s, { getBook } as any);
+    s.handleRaw('GET', '/v1/books/healthz', (_request, reply) => reply.send('raw static'));
+    await s.start();
+    const base = `http://127.0.0.1:${s.listenPort}`;
+    try {
+      expect(await (await fetch(`${base}/v1/books/healthz`)).text()).toBe('raw static');
+      expect((await (await fetch(`${base}/v1/books/8`)).json()).id).toBe('8');
+    } finally {
+      await s.stop();
+    }
+
+    const p = new HttpServer({ address: '127.0.0.1:0' });
+    gen.registerLibraryHTTPServer(p, { getBook } as any);
+    p.handleRaw('GET', '/v1/books/:anything', (_request, reply) => reply.send('raw parametric'));
+    await p.start();
+    try {
+      expect(await (await fetch(`http://127.0.0.1:${p.listenPort}/v1/books/9`)).text()).toBe('raw parametric');
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('binds a GET that carries a body as before (it goes through fastify)', async () => {
+    seen = [];
+    const answer = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${base}/v1/books/3?includeReviews=true`, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '16' } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      req.end('{"ignored":true}');
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).id).toBe('3');
+    expect(seen[0]?.request).toMatchObject({ book: { id: '3' }, includeReviews: true });
   });
 });
