@@ -56,13 +56,13 @@ afterAll(async () => {
   await server?.stop({ timeoutMs: 1000 });
 });
 
-function loaderClient() {
+function loaderClient(target = address) {
   const def = protoLoader.loadSync('user/v1/user.proto', {
     includeDirs: [path.join(repoRoot, 'fixtures', 'user'), path.join(repoRoot, 'proto')],
     longs: String, defaults: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as any;
-  return new pkg.user.v1.UserService(address, grpc.credentials.createInsecure());
+  return new pkg.user.v1.UserService(target, grpc.credentials.createInsecure());
 }
 
 function unary(client: any, method: string, req: object, md = new grpc.Metadata(), deadlineMs = 2000): Promise<any> {
@@ -240,5 +240,32 @@ describe('generated gRPC client', () => {
     shutdown.abort();
     expect(((await hanging) as ServiceError).reason).toBe('CANCELLED');
     await conn.close();
+  });
+});
+
+describe('graceful stop', () => {
+  it('lets an in-flight call finish and returns then, though the client keeps its channel open', async () => {
+    const s = new GrpcServer({ address: '127.0.0.1:0', timeoutMs: 5000 });
+    userGrpc.registerUserServiceGRPCServer(s, {
+      async getUser(_ctx: Context, req: { id: string }) {
+        await new Promise((r) => setTimeout(r, 300));
+        return { id: req.id, name: 'late', email: '', createTime: new Date(0) };
+      },
+    });
+    await s.start();
+    const client = loaderClient(`127.0.0.1:${s.listenPort}`);
+    try {
+      const inFlight = unary(client, 'GetUser', { id: '5' }, new grpc.Metadata(), 10_000);
+      await new Promise((r) => setTimeout(r, 50));
+      // A window far longer than the test: the stop must end with the call, not with the window.
+      const stopped = s.stop({ timeoutMs: 60_000 }).then(() => 'stopped');
+      expect(await inFlight).toMatchObject({ id: '5', name: 'late' });
+      const settled = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping 2 s after the call'), 2000))]);
+      expect(settled).toBe('stopped');
+      const refused = await unary(client, 'GetUser', { id: '6' }, new grpc.Metadata(), 1000).catch((e) => e);
+      expect(refused.code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
   });
 });
