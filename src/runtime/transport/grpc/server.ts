@@ -98,7 +98,17 @@ export class GrpcServer implements Server {
         if (own) this.deadlines!.cancel(own);
         if (sooner) clearTimeout(sooner);
         ctx.release();
-        if (transport.replyHeader.keys().length > 0) call.sendMetadata(toMetadata(transport.replyHeader));
+        if (transport.replyHeader.keys().length > 0) {
+          // grpc-js refuses names and values metadata cannot carry (a newline, say) by
+          // throwing; that is the handler's 500, not an unanswered call.
+          let metadata: grpc.Metadata;
+          try {
+            metadata = toMetadata(transport.replyHeader);
+          } catch (headerErr) {
+            return callback(this.toGrpcError(headerErr));
+          }
+          call.sendMetadata(metadata);
+        }
         if (err === undefined) return callback(null, response);
         callback(this.toGrpcError(err));
       };

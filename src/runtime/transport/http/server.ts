@@ -278,6 +278,10 @@ export class HttpServer implements Server {
       settled = true;
       if (timer) this.deadlines!.cancel(timer);
       ctx.release();
+      // A header Node would refuse (a newline in a value) would throw inside the write,
+      // after the call's promise: caught here, it is the handler's 500 instead.
+      const headerError = invalidHeader(transport.replyHeader);
+      if (headerError) return answer.error(unknownError(headerError, this.options.logger));
       for (const key of transport.replyHeader.keys()) answer.header(key, transport.replyHeader.values(key));
       // While the server stops, a kept-alive connection closes after its answer, so the
       // stop does not wait out the drain window for clients that keep connections open.
@@ -368,6 +372,19 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.write(`HTTP/1.1 ${e.code} ${http.STATUS_CODES[e.code]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+}
+
+/** Why Node would refuse to send these headers, or undefined when it would send them. */
+function invalidHeader(header: Header): Error | undefined {
+  for (const key of header.keys()) {
+    try {
+      http.validateHeaderName(key);
+      for (const value of header.values(key)) http.validateHeaderValue(key, value);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+  return undefined;
 }
 
 /** Fastify's own errors (body too large, bad media type) in our error shape. */

@@ -41,6 +41,8 @@ beforeAll(async () => {
       if (req.id === '404') throw userErrors.errorUserNotFound('user 404 not found', { id: req.id });
       if (req.id === '999') throw new Error('secret connection string');
       if (req.id === '888') return new Promise(() => {});
+      if (req.id === '710') ctx.transport.replyHeader.set('x-note', 'line one\nline two');
+      if (req.id === '711') ctx.transport.replyHeader.set('bad key!', 'v');
       return { id: req.id, name: 'ada', email: 'ada@example.com', createTime: new Date('2024-01-01T00:00:00Z') };
     },
     async createUser() { throw userErrors.errorUserAlreadyExists(); },
@@ -97,6 +99,16 @@ describe('gRPC server', () => {
     const err = await unary(client, 'GetUser', { id: '999' }).catch((e) => e);
     expect(err.code).toBe(grpc.status.INTERNAL);
     expect(err.details).not.toContain('secret');
+    client.close();
+  });
+
+  it('answers a reply header gRPC cannot carry with INTERNAL, and lives on', async () => {
+    const client = loaderClient();
+    for (const id of ['710', '711']) {
+      const err = await unary(client, 'GetUser', { id }).catch((e) => e);
+      expect(err.code).toBe(grpc.status.INTERNAL);
+    }
+    expect(await unary(client, 'GetUser', { id: '43' })).toMatchObject({ id: '43' });
     client.close();
   });
 

@@ -37,6 +37,7 @@ beforeAll(async () => {
       if (request.path === 'missing') throw newError(404, 'FILE_MISSING', 'no such file', { path: request.path });
       if (request.path === 'crash') throw new Error('database password is hunter2');
       if (request.path === 'slow') return new Promise(() => {});
+      if (request.path === 'badheader') ctx.transport.replyHeader.set('x-note', 'line one\nline two');
       return { path: request.path, content: Buffer.from('hi') };
     },
     publishBook: record('publishBook'),
@@ -247,6 +248,14 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     const r = await call('GET', '/v1/files/missing');
     expect(r.status).toBe(404);
     expect(r.json).toEqual({ code: 404, reason: 'FILE_MISSING', message: 'no such file', metadata: { path: 'missing' } });
+  });
+
+  it('a reply header Node cannot send is a 500, and the server lives on', async () => {
+    const r = await call('GET', '/v1/files/badheader');
+    expect(r.status).toBe(500);
+    expect(r.json).toMatchObject({ code: 500, reason: 'UNKNOWN' });
+    expect(r.headers.get('x-note')).toBeNull();
+    expect((await call('GET', '/v1/files/after')).status).toBe(200);
   });
 
   it('a thrown plain Error is a 500 without its message or stack', async () => {
