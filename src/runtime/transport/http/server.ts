@@ -278,11 +278,15 @@ export class HttpServer implements Server {
       settled = true;
       if (timer) this.deadlines!.cancel(timer);
       ctx.release();
-      // A header Node would refuse (a newline in a value) would throw inside the write,
-      // after the call's promise: caught here, it is the handler's 500 instead.
-      const headerError = invalidHeader(transport.replyHeader);
-      if (headerError) return answer.error(unknownError(headerError, this.options.logger));
-      for (const key of transport.replyHeader.keys()) answer.header(key, transport.replyHeader.values(key));
+      const replyHeader = transport.replyHeader;
+      const keys = replyHeader.keys();
+      if (keys.length > 0) {
+        // A header Node would refuse (a newline in a value) would throw inside the write,
+        // after the call's promise: caught here, it is the handler's 500 instead.
+        const headerError = invalidHeader(replyHeader, keys);
+        if (headerError) return answer.error(unknownError(headerError, this.options.logger));
+        for (const key of keys) answer.header(key, replyHeader.values(key));
+      }
       // While the server stops, a kept-alive connection closes after its answer, so the
       // stop does not wait out the drain window for clients that keep connections open.
       if (this.stopping) answer.header('connection', ['close']);
@@ -375,8 +379,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /** Why Node would refuse to send these headers, or undefined when it would send them. */
-function invalidHeader(header: Header): Error | undefined {
-  for (const key of header.keys()) {
+function invalidHeader(header: Header, keys: string[]): Error | undefined {
+  for (const key of keys) {
     try {
       http.validateHeaderName(key);
       for (const value of header.values(key)) http.validateHeaderValue(key, value);
