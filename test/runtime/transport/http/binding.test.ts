@@ -323,35 +323,38 @@ describe('generated HTTP client', () => {
 });
 
 describe('graceful stop', () => {
-  it('lets an in-flight request finish, then refuses new connections', async () => {
+  it('lets in-flight requests finish, closing their connections, then refuses new ones', async () => {
     const { HttpServer: Server } = await import('../../../../src/runtime/transport/http/index.js');
     const s = new Server({ address: '127.0.0.1:0', timeoutMs: 5000 });
+    const slowly = <T>(value: T) => new Promise<T>((r) => setTimeout(() => r(value), 300));
     gen.registerLibraryHTTPServer(s, {
-      getFile: async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        return { path: 'done', content: Buffer.alloc(0) };
-      },
+      getFile: () => slowly({ path: 'done', content: Buffer.alloc(0) }),
+      publishBook: (_ctx: unknown, request: any) => slowly({ id: request.id, title: 'published', tags: [], labels: {}, genre: 0 }),
     } as any);
     await s.start();
-    const url = `http://127.0.0.1:${s.listenPort}/v1/files/x`;
-    // A keep-alive client, as load balancers are: its connection must not hold the stop open.
+    const base = `http://127.0.0.1:${s.listenPort}`;
+    // Keep-alive clients, as load balancers are: their connections must not hold the stop open.
+    // A GET (answered without fastify) and a POST with a body (through fastify).
     const agent = new http.Agent({ keepAlive: true });
-    const inFlight = new Promise<{ status?: number; connection?: string; body: string }>((resolve, reject) => {
-      http.get(url, { agent }, (res) => {
-        let body = '';
-        res.on('data', (chunk) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body }));
-      }).on('error', reject);
+    const send = (method: string, path: string, body?: string) => new Promise<{ status?: number; connection?: string; body: string }>((resolve, reject) => {
+      const req = http.request(`${base}${path}`, { method, agent, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
     });
+    const inFlight = [send('GET', '/v1/files/x'), send('POST', '/v1/books/4:publish', '{}')];
     await new Promise((r) => setTimeout(r, 50));
     await s.stop({ timeoutMs: 3000 });
-    const res = await inFlight;
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.body).path).toBe('done');
-    // Answered during the stop, so its connection closes after it.
-    expect(res.connection).toBe('close');
+    const [get, post] = await Promise.all(inFlight);
+    expect(get).toMatchObject({ status: 200, connection: 'close' });
+    expect(JSON.parse(get!.body).path).toBe('done');
+    expect(post).toMatchObject({ status: 200, connection: 'close' });
+    expect(JSON.parse(post!.body).title).toBe('published');
     agent.destroy();
-    await expect(fetch(url)).rejects.toThrow();
+    await expect(fetch(`${base}/v1/files/x`)).rejects.toThrow();
   });
 
   it('cuts requests that outlive the drain window', async () => {
