@@ -16,7 +16,6 @@ import { hostname } from 'node:os';
 import { SynchronousContextManager } from './context-manager.js';
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
-import { ParentBasedRatioSampler } from './sampler.js';
 import { requestMetricsProducer } from './request-metrics.js';
 import { batcherOptionsFromEnv, SpanBatcher, type BatchSender, type EncodedBatch } from './span-batcher.js';
 
@@ -75,15 +74,15 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
   }).merge(resources.detectResources({ detectors: [resources.envDetector] }));
 
-  const spanProcessors: tracing.SpanProcessor[] = [];
-  if (endpoint) {
-    spanProcessors.push(new SpanBatcher(traceSender(protocol, endpoint), batcherOptionsFromEnv({
+  const batcher = endpoint
+    ? new SpanBatcher(traceSender(protocol, endpoint), batcherOptionsFromEnv({
       maxQueueSize: options.maxQueueSize ?? 2048,
       maxExportBatchSize: 512,
       scheduledDelayMillis: 1000,
       exportTimeoutMillis: 10_000,
-    })));
-  }
+    }))
+    : undefined;
+  const spanProcessors: tracing.SpanProcessor[] = batcher ? [batcher] : [];
 
   const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [requestMetricsProducer] } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
@@ -94,18 +93,18 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     metricReaders.push(new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000, metricProducers: [requestMetricsProducer] }));
   }
 
+  const ratio = options.samplingRatio ?? 1;
   const sampler = env['OTEL_TRACES_SAMPLER']
     ? undefined // the SDK reads OTEL_TRACES_SAMPLER / _ARG itself
-    : new ParentBasedRatioSampler(options.samplingRatio ?? 1);
+    : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) });
   // The middleware may decide sampling itself only when it would decide as this
-  // sampler does and spans are exported at all; custom propagators read headers it
-  // does not know, so they keep every call on the SDK path.
+  // sampler does (parent-based, `ratio` for new traces) and spans are exported at all;
+  // custom propagators read headers it does not know, so they keep every call on the SDK path.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
   // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
   const spanLimits = spanLimitsFromEnv();
-  const batcher = spanProcessors[0];
   setMiddlewareSampling(sampler && batcher && defaultPropagators
-    ? { ratio: sampler.ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
+    ? { ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
     : undefined);
 
   const sdk = new NodeSDK({
