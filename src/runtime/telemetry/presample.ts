@@ -45,21 +45,25 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind): { 
   if (settings === undefined) return { span: trace.getTracer(TRACER).startSpan(name, { kind }, parent) };
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.
   if (isTracingSuppressed(parent)) return { span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) };
-  const caller = trace.getSpanContext(parent);
-  if (caller && isSpanContextValid(caller)) {
-    if ((caller.traceFlags & TraceFlags.SAMPLED) !== 0) {
-      return { span: new RecordedSpan(settings.recorder, name, kind, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.SAMPLED, traceState: caller.traceState }, caller) };
-    }
-    return { unsampled: unsampledContext(parent, { traceId: caller.traceId, spanId: randomHex(SPAN_ID_BYTES), traceFlags: TraceFlags.NONE, traceState: caller.traceState }) };
+  const context = trace.getSpanContext(parent);
+  // The caller's span: its trace, state and flag carry on; without one a new trace starts.
+  const caller = context && isSpanContextValid(context) ? context : undefined;
+  let traceId: string;
+  let spanId: string;
+  if (caller) {
+    traceId = caller.traceId;
+    spanId = randomHex(SPAN_ID_BYTES);
+  } else {
+    // Both ids of a new trace in one draw.
+    const ids = randomHex(TRACE_ID_BYTES + SPAN_ID_BYTES);
+    traceId = ids.slice(0, TRACE_ID_BYTES * 2);
+    spanId = ids.slice(TRACE_ID_BYTES * 2);
   }
-  // Both ids of a new trace in one draw.
-  const ids = randomHex(TRACE_ID_BYTES + SPAN_ID_BYTES);
-  const traceId = ids.slice(0, TRACE_ID_BYTES * 2);
-  const spanId = ids.slice(TRACE_ID_BYTES * 2);
-  if (Math.random() < settings.ratio) {
-    return { span: new RecordedSpan(settings.recorder, name, kind, { traceId, spanId, traceFlags: TraceFlags.SAMPLED }, undefined) };
-  }
-  return { unsampled: unsampledContext(parent, { traceId, spanId, traceFlags: TraceFlags.NONE }) };
+  const sampled = caller ? (caller.traceFlags & TraceFlags.SAMPLED) !== 0 : Math.random() < settings.ratio;
+  const spanContext: SpanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: caller?.traceState };
+  return sampled
+    ? { span: new RecordedSpan(settings.recorder, name, kind, spanContext, caller) }
+    : { unsampled: unsampledContext(parent, spanContext) };
 }
 
 // The key under which the OpenTelemetry API keeps a context's span. The API does not
