@@ -1,32 +1,23 @@
 // One structured line per call: operation, code, reason, latency and the trace
 // ids, so a log line leads straight to its trace.
 
-// perf_hooks' binding: the global `performance` is an accessor, looked up on every call.
-import { performance } from 'node:perf_hooks';
-import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid, trace } from '@opentelemetry/api';
+import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { fromError, type ServiceError } from '../errors/errors.js';
+import { fromError } from '../errors/errors.js';
 import type { Middleware, TransportKind } from '../transport/context.js';
+import { observing, type CallObserver } from './observe.js';
+import { spanContextOf } from '../telemetry/presample.js';
 import { OTEL_CONTEXT } from './tracing.js';
 import { lineBatcher, serializedBindings, type DeferredLines } from '../log/logger.js';
 import type { Context as OtelContext } from '@opentelemetry/api';
 
-function logging(logger: Logger, component: 'server' | 'client'): Middleware {
+/** The access log of the server or client side, a line per ended call: success lines from cached pieces, others through pino. */
+export function accessLog(logger: Logger, component: 'server' | 'client'): CallObserver {
   const fast = accessLine(logger, component);
-  return (next) => async (ctx, req) => {
-    const start = performance.now();
-    let error: unknown;
-    try {
-      return await next(ctx, req);
-    } catch (err) {
-      error = err;
-      throw err;
-    } finally {
-      const e = error === undefined ? undefined : fromError(error);
-      const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
-      if (!e && fast) fast(ctx.transport.kind, ctx.transport.operation, performance.now() - start, otel);
-      else writeLine(logger, component, ctx.transport.kind, ctx.transport.operation, start, otel, error, e);
-    }
+  return (ctx, elapsedMs, failed, error) => {
+    const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
+    if (!failed && fast) fast(ctx.transport.kind, ctx.transport.operation, elapsedMs, otel);
+    else writeLine(logger, component, ctx.transport.kind, ctx.transport.operation, elapsedMs, otel, failed, error);
   };
 }
 
@@ -35,19 +26,20 @@ function writeLine(
   component: 'server' | 'client',
   kind: string,
   operation: string,
-  start: number,
+  elapsedMs: number,
   otel: OtelContext | undefined,
+  failed: boolean,
   error: unknown,
-  e: ServiceError | undefined,
 ): void {
-  const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
+  const e = failed ? fromError(error) : undefined;
+  const span = spanContextOf(otel);
   const line = {
     kind: component,
     component: kind,
     operation,
     code: e?.code ?? 200,
     reason: e?.reason ?? '',
-    latency: Number(((performance.now() - start) / 1000).toFixed(6)),
+    latency: Number((elapsedMs / 1000).toFixed(6)),
     ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
   };
   if (!e) logger.info(line, 'request');
@@ -77,7 +69,7 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
       prefix = `${bindings},"kind":"${component}","component":${JSON.stringify(kind)},"operation":${JSON.stringify(operation)},"code":200,"reason":""`;
       prefixes[kind].set(operation, prefix);
     }
-    const span = (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
+    const span = spanContextOf(otel);
     // Span contexts here come from the SDK, the sampling fast path or a validated
     // traceparent; only the all-zero one of a disabled tracer is left to rule out,
     // which is cheaper than isSpanContextValid's pattern tests on every request.
@@ -153,5 +145,5 @@ function isoAt(ms: number): string {
   return lastIso;
 }
 
-export const loggingServer = (logger: Logger): Middleware => logging(logger, 'server');
-export const loggingClient = (logger: Logger): Middleware => logging(logger, 'client');
+export const loggingServer = (logger: Logger): Middleware => observing(accessLog(logger, 'server'));
+export const loggingClient = (logger: Logger): Middleware => observing(accessLog(logger, 'client'));

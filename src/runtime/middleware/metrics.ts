@@ -5,12 +5,11 @@
 // through an OpenTelemetry observable counter, the histogram through the
 // MetricProducer setupTelemetry registers with its readers (request-metrics.ts).
 
-// perf_hooks' binding: the global `performance` is an accessor, looked up on every call.
-import { performance } from 'node:perf_hooks';
 import { metrics, type Attributes } from '@opentelemetry/api';
 import { fromError } from '../errors/errors.js';
 import { requestDurations, type DurationHistogram } from '../telemetry/request-metrics.js';
 import type { Middleware, TransportKind } from '../transport/context.js';
+import { observing, type CallObserver } from './observe.js';
 
 interface Count {
   attributes: Attributes;
@@ -23,7 +22,8 @@ interface OperationStats {
   duration: ReturnType<DurationHistogram['cell']>;
 }
 
-function metricsMiddleware(side: 'server' | 'client'): Middleware {
+/** Counts each ended call and records its duration in the server or client side's metrics. */
+export function requestRecorder(side: 'server' | 'client'): CallObserver {
   const histogram = requestDurations[side];
   const counts = new Map<string, Count>();
   // By kind, then operation: no key to build on the request path.
@@ -55,26 +55,17 @@ function metricsMiddleware(side: 'server' | 'client'): Middleware {
     return stats;
   };
 
-  return (next) => async (ctx, req) => {
-    const start = performance.now();
-    let failure: unknown;
-    try {
-      return await next(ctx, req);
-    } catch (err) {
-      failure = err;
-      throw err;
-    } finally {
-      const { kind, operation } = ctx.transport;
-      const stats = statsFor(kind, operation);
-      if (failure === undefined) stats.succeeded.value++;
-      else {
-        const e = fromError(failure);
-        count(kind, operation, e.code, e.reason).value++;
-      }
-      stats.duration.record((performance.now() - start) / 1000);
+  return (ctx, elapsedMs, failed, error) => {
+    const { kind, operation } = ctx.transport;
+    const stats = statsFor(kind, operation);
+    if (!failed) stats.succeeded.value++;
+    else {
+      const e = fromError(error);
+      count(kind, operation, e.code, e.reason).value++;
     }
+    stats.duration.record(elapsedMs / 1000);
   };
 }
 
-export const metricsServer = (): Middleware => metricsMiddleware('server');
-export const metricsClient = (): Middleware => metricsMiddleware('client');
+export const metricsServer = (): Middleware => observing(requestRecorder('server'));
+export const metricsClient = (): Middleware => observing(requestRecorder('client'));

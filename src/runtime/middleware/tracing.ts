@@ -1,10 +1,10 @@
 // Server and client spans named after the operation, following the OpenTelemetry
 // semantic conventions for HTTP and RPC; W3C trace context and baggage travel in
 // the transport headers, so a call across services stays one trace.
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context as OtelContext, type Span } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Context as OtelContext, type Span } from '@opentelemetry/api';
 import { httpToGrpcCode } from '../errors/codes.js';
 import { fromError } from '../errors/errors.js';
-import type { Context, HttpTransport, Middleware } from '../transport/context.js';
+import type { Context, Handler, HttpTransport, Middleware } from '../transport/context.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
 
@@ -21,60 +21,81 @@ export function otelContext(ctx: Context): OtelContext {
   return (ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined) ?? context.active();
 }
 
+/**
+ * Starts the span of a server call from the caller's trace context and puts the
+ * call's context in `ctx`. Returns the span when it is recorded: endCallSpan
+ * ends it with the call's outcome.
+ */
+export function startServerSpan(ctx: Context): Span | undefined {
+  const header = ctx.transport.requestHeader;
+  // Middleware sampling implies the default W3C propagators: without their headers
+  // they would find nothing, so they are skipped.
+  const parent = middlewareSampling() === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
+    ? propagation.extract(context.active(), header, headerGetter)
+    : context.active();
+  const call = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER);
+  ctx.values.set(OTEL_CONTEXT, call);
+  const span = call.recordedSpan;
+  // Attributes only for spans that are recorded: most calls are not sampled.
+  if (span) span.setAttributes(startAttributes(ctx, true));
+  return span;
+}
+
+/** Starts the span of an outgoing call under the caller's, and writes its trace context into the request headers. */
+export function startClientSpan(ctx: Context): Span | undefined {
+  const call = startCallSpan(otelContext(ctx), ctx.transport.operation, SpanKind.CLIENT);
+  ctx.values.set(OTEL_CONTEXT, call);
+  const span = call.recordedSpan;
+  if (span) span.setAttributes(startAttributes(ctx, false));
+  propagation.inject(call, ctx.transport.requestHeader, headerSetter);
+  return span;
+}
+
+/** Ends a call's recorded span: status code attributes, and on failure the error and its exception event. */
+export function endCallSpan(span: Span, ctx: Context, failed: boolean, error: unknown): void {
+  if (!failed) {
+    span.setAttributes(endAttributes(ctx, 200));
+  } else {
+    const e = fromError(error);
+    span.setAttributes({ ...endAttributes(ctx, e.code), 'error.type': e.reason || String(e.code) });
+    span.recordException(error instanceof Error ? error : new Error(String(error)));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+  }
+  span.end();
+}
+
 export function tracingServer(): Middleware {
-  return (next) => async (ctx, req) => {
-    const header = ctx.transport.requestHeader;
-    // Middleware sampling implies the default W3C propagators: without their headers
-    // they would find nothing, so they are skipped.
-    const parent = middlewareSampling() === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
-      ? propagation.extract(context.active(), header, headerGetter)
-      : context.active();
-    const started = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER);
-    if ('unsampled' in started) {
-      ctx.values.set(OTEL_CONTEXT, started.unsampled);
-      return next(ctx, req);
-    }
-    const span = started.span;
-    // Attributes only for spans that are recorded: most calls are not sampled.
-    if (span.isRecording()) span.setAttributes(startAttributes(ctx, true));
-    ctx.values.set(OTEL_CONTEXT, trace.setSpan(parent, span));
-    return finish(span, () => next(ctx, req), ctx);
-  };
+  return spanning(startServerSpan);
 }
 
 export function tracingClient(): Middleware {
-  return (next) => async (ctx, req) => {
-    const parent = otelContext(ctx);
-    const started = startCallSpan(parent, ctx.transport.operation, SpanKind.CLIENT);
-    if ('unsampled' in started) {
-      ctx.values.set(OTEL_CONTEXT, started.unsampled);
-      propagation.inject(started.unsampled, ctx.transport.requestHeader, headerSetter);
-      return next(ctx, req);
+  return spanning(startClientSpan);
+}
+
+/** A middleware that starts a span per call; unsampled calls add no frame of their own. */
+function spanning(start: (ctx: Context) => Span | undefined): Middleware {
+  return (next) => (ctx, req) => {
+    try {
+      const span = start(ctx);
+      return span ? traced(span, ctx, next, req) : next(ctx, req);
+    } catch (err) {
+      // As from an async function: a throw is the call's rejection.
+      return Promise.reject(err);
     }
-    const span = started.span;
-    if (span.isRecording()) span.setAttributes(startAttributes(ctx, false));
-    const spanContext = trace.setSpan(parent, span);
-    ctx.values.set(OTEL_CONTEXT, spanContext);
-    propagation.inject(spanContext, ctx.transport.requestHeader, headerSetter);
-    return finish(span, () => next(ctx, req), ctx);
   };
 }
 
-async function finish<T>(span: Span, run: () => Promise<T>, ctx: Context): Promise<T> {
+async function traced(span: Span, ctx: Context, next: Handler, req: unknown): Promise<unknown> {
+  let failed = false;
+  let error: unknown;
   try {
-    const result = await run();
-    if (span.isRecording()) span.setAttributes(endAttributes(ctx, 200));
-    return result;
+    return await next(ctx, req);
   } catch (err) {
-    if (span.isRecording()) {
-      const e = fromError(err);
-      span.setAttributes({ ...endAttributes(ctx, e.code), 'error.type': e.reason || String(e.code) });
-      span.recordException(err instanceof Error ? err : new Error(String(err)));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
-    }
+    failed = true;
+    error = err;
     throw err;
   } finally {
-    span.end();
+    endCallSpan(span, ctx, failed, error);
   }
 }
 

@@ -5,6 +5,7 @@
 // SDK would make the same one: the caller's flag when there is a caller, the ratio
 // otherwise. Unsampled calls get a valid non-recording span context built directly;
 // sampled ones a RecordedSpan (recorded-span.ts) that goes straight to the exporter.
+// Either way the call's context is one CallSpanContext.
 import { randomFillSync } from 'node:crypto';
 import { INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
@@ -36,15 +37,18 @@ export function middlewareSampling(): number | undefined {
 }
 
 /**
- * Starts the span of a call under `parent`: its span when it is sampled (or the
- * SDK's decision without middleware sampling), otherwise the context of an
- * unsampled span.
+ * Starts the span of a call under `parent` and returns the call's OpenTelemetry
+ * context: the span is recorded when the call is sampled (or when the SDK says so,
+ * without middleware sampling), otherwise the context only carries its ids.
  */
-export function startCallSpan(parent: Context, name: string, kind: SpanKind): { unsampled: Context } | { span: Span } {
+export function startCallSpan(parent: Context, name: string, kind: SpanKind): CallSpanContext {
   const settings = middleware;
-  if (settings === undefined) return { span: trace.getTracer(TRACER).startSpan(name, { kind }, parent) };
+  if (settings === undefined) {
+    const span = trace.getTracer(TRACER).startSpan(name, { kind }, parent);
+    return new CallSpanContext(parent, span.spanContext(), span, span.isRecording());
+  }
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.
-  if (isTracingSuppressed(parent)) return { span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) };
+  if (isTracingSuppressed(parent)) return new CallSpanContext(parent, INVALID_SPAN_CONTEXT, undefined, false);
   const context = trace.getSpanContext(parent);
   // The caller's span: its trace, state and flag carry on; without one a new trace starts.
   const caller = context && isSpanContextValid(context) ? context : undefined;
@@ -62,8 +66,8 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind): { 
   const sampled = caller ? (caller.traceFlags & TraceFlags.SAMPLED) !== 0 : Math.random() < settings.ratio;
   const spanContext: SpanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: caller?.traceState };
   return sampled
-    ? { span: new RecordedSpan(settings.recorder, name, kind, spanContext, caller) }
-    : { unsampled: unsampledContext(parent, spanContext) };
+    ? new CallSpanContext(parent, spanContext, new RecordedSpan(settings.recorder, name, kind, spanContext, caller), true)
+    : new CallSpanContext(parent, spanContext, undefined, false);
 }
 
 // The key under which the OpenTelemetry API keeps a context's span. The API does not
@@ -76,18 +80,32 @@ const SPAN_KEY: symbol | undefined = (() => {
 })();
 
 /**
- * An unsampled call's context: its parent with the call's span context on top. It
- * becomes a full OpenTelemetry context only when something adds a value to it. Most
- * calls only read their span context (the log line, outgoing headers), and building
- * the full context copied all of the parent's values on every call.
+ * A call's OpenTelemetry context: its parent with the call's span on top. It becomes
+ * a full OpenTelemetry context only when something adds a value to it: most calls
+ * only read their span context (the log line, outgoing headers), and building the
+ * full context copied all of the parent's values on every call. The middleware
+ * reads the span context and the recorded span straight from its fields.
  */
-class UnsampledContext implements Context {
-  private span?: Span;
+export class CallSpanContext implements Context {
   private full?: Context;
 
-  constructor(private readonly parent: Context, private readonly spanContext: SpanContext) {}
+  constructor(
+    private readonly parent: Context,
+    readonly spanContext: SpanContext,
+    /** The span object, when there is one already (the SDK's, or a recorded one). */
+    private span: Span | undefined,
+    /** Whether `span` records: the call's span to end with its outcome. */
+    readonly recording: boolean,
+  ) {}
+
+  /** The span to end when the call ends, if it records one. */
+  get recordedSpan(): Span | undefined {
+    return this.recording ? this.span : undefined;
+  }
 
   getValue(key: symbol): unknown {
+    // Should the API ever keep spans differently, the full context answers.
+    if (SPAN_KEY === undefined) return this.materialize().getValue(key);
     return key === SPAN_KEY ? this.ownSpan() : this.parent.getValue(key);
   }
 
@@ -108,9 +126,10 @@ class UnsampledContext implements Context {
   }
 }
 
-function unsampledContext(parent: Context, spanContext: SpanContext): Context {
-  // Should the API ever set spans differently, the full context is built at once.
-  return SPAN_KEY ? new UnsampledContext(parent, spanContext) : trace.setSpanContext(parent, spanContext);
+/** The span context of a call's OpenTelemetry context (or of the active one), read without building a span. */
+export function spanContextOf(otel: Context | undefined): SpanContext | undefined {
+  if (otel instanceof CallSpanContext) return otel.spanContext;
+  return (otel ? trace.getSpan(otel) : trace.getActiveSpan())?.spanContext();
 }
 
 const TRACE_ID_BYTES = 16;
