@@ -146,7 +146,7 @@ const compare = async (label, bareScript, tskScript, load) => {
   // The router alone (no middleware) separates transport overhead from what the chain costs.
   const servers = [
     { label: `${label} bare`, script: bareScript, env },
-    { label: `${label} tsk (no middleware)`, script: tskScript, env: { ...env, BENCH_MIDDLEWARE_COUNT: '0' } },
+    { label: `${label} tsk (no middleware)`, script: tskScript, env: { ...env, BENCH_MIDDLEWARE: '' } },
     { label: `${label} tsk (full chain)`, script: tskScript, env },
   ];
   const runs = servers.map(() => []);

@@ -3,10 +3,7 @@
 // chain (recovery, tracing, logging, metrics) with logs going to /dev/null.
 import { setupTelemetry } from '../../dist/runtime/telemetry/sdk.js';
 import { createLogger } from '../../dist/runtime/log/logger.js';
-import { defaultServerMiddleware } from '../../dist/runtime/middleware/index.js';
-
-/** The default server chain's middleware by name, in chain order. */
-const DEFAULT_CHAIN = ['recovery', 'tracing', 'logging', 'metrics'];
+import { defaultServerMiddleware, loggingServer, metricsServer, recovery, tracingServer } from '../../dist/runtime/middleware/index.js';
 
 export async function serviceChain() {
   const telemetry = await setupTelemetry({
@@ -18,21 +15,26 @@ export async function serviceChain() {
     ...(process.env.BENCH_SAMPLING_RATIO ? { samplingRatio: Number(process.env.BENCH_SAMPLING_RATIO) } : {}),
   });
   const logger = createLogger({ name: 'bench', level: 'info', destination: '/dev/null' });
-  return { telemetry, logger, middleware: selectMiddleware(defaultServerMiddleware({ logger })) };
+  return { telemetry, logger, middleware: selectMiddleware(logger) };
 }
 
+/** The default chain's steps one by one, by name, for BENCH_MIDDLEWARE. */
+const STEPS = {
+  recovery: (logger) => recovery({ logger }),
+  tracing: () => tracingServer(),
+  logging: (logger) => loggingServer(logger),
+  metrics: () => metricsServer(),
+};
+
 /**
- * For diagnosis: BENCH_MIDDLEWARE_COUNT keeps the first N of the chain (0: the router
- * alone); BENCH_MIDDLEWARE keeps the named ones (`tracing,logging`; empty: none).
+ * The default chain, or for diagnosis BENCH_MIDDLEWARE's steps alone, in the order
+ * given (`tracing,logging`; empty: none, the router alone).
  */
-function selectMiddleware(chain) {
-  const count = process.env.BENCH_MIDDLEWARE_COUNT;
-  if (count !== undefined) return chain.slice(0, Number(count));
+function selectMiddleware(logger) {
   const names = process.env.BENCH_MIDDLEWARE;
-  if (names === undefined) return chain;
+  if (names === undefined) return defaultServerMiddleware({ logger });
   return names.split(',').filter(Boolean).map((name) => {
-    const index = DEFAULT_CHAIN.indexOf(name);
-    if (index < 0) throw new Error(`BENCH_MIDDLEWARE: unknown middleware "${name}"; known: ${DEFAULT_CHAIN.join(', ')}`);
-    return chain[index];
+    if (!(name in STEPS)) throw new Error(`BENCH_MIDDLEWARE: unknown middleware "${name}"; known: ${Object.keys(STEPS).join(', ')}`);
+    return STEPS[name](logger);
   });
 }
