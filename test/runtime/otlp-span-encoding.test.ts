@@ -112,6 +112,19 @@ describe('OTLP span encoding', () => {
     expect(spansOf('library')[0]![13]).toHaveLength(1);
   });
 
+  it('encodes batches that span several encoding runs, in the order the spans ended', () => {
+    // 4 spans a round: 75 spans are two full runs of 32 and a partial one.
+    const spans = Array.from({ length: 19 }, () => finishedSpans()).flat().slice(0, 75);
+    const batch = new EncodedBatch();
+    for (const s of spans) batch.add(s);
+    expect(batch.spanCount).toBe(75);
+    const ours = decode(batch.toRequest(), exportRequest);
+    expect(ours).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans)!, exportRequest));
+    // Each round has its own provider, so its own resource.
+    const scopes = (ours[1] as Decoded[]).flatMap((resourceSpans) => resourceSpans[2] as Decoded[]);
+    expect(scopes.reduce((n, s) => n + (s[2]?.length ?? 0), 0)).toBe(75);
+  });
+
   it('writes times as exact 64-bit nanoseconds', () => {
     for (const time of [[0, 0], [1, 1], [1_700_000_000, 999_999_999], [4_294_967_295, 123_456_789], [12_345_678_901, 5]] as const) {
       const [lo, hi] = hrTimeToUint64([time[0], time[1]]);

@@ -1,9 +1,9 @@
-// A batch span processor that encodes each sampled span to OTLP protobuf as it
-// ends and exports the bytes in batches. It replaces the SDK's BatchSpanProcessor
-// plus OTLP trace exporter pair, which holds span objects until a batch is full and
+// A batch span processor that encodes sampled spans to OTLP protobuf soon after
+// they end, a few dozen at a time, and exports the bytes in batches. It replaces
+// the SDK's BatchSpanProcessor plus OTLP trace exporter pair, which holds span objects until a batch is full and
 // then encodes all 512 at once: a stall of milliseconds per batch that requests
-// queue behind (at 15k req/s it doubled the p99.9 latency). Encoding one span as
-// it ends is a microsecond or so, and the span object dies young.
+// queue behind (at 15k req/s it doubled the p99.9 latency). Encoding a run of
+// spans takes tens of microseconds, and the span objects die young.
 // Sending stays with the SDK's OTLP transport (retries, timeouts, headers, TLS,
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
@@ -46,13 +46,33 @@ export function batcherOptionsFromEnv(defaults: SpanBatcherOptions, env: NodeJS.
   };
 }
 
+/**
+ * Ended spans are encoded in runs of this many: at a sampling ratio of 0.1 a span
+ * ends every ten requests or so, and encoding each on its own ran with the encoder
+ * out of the CPU's caches every time. A run takes tens of microseconds.
+ */
+const ENCODE_RUN = 32;
+
 /** One export request's worth of spans, kept as the encoded `spans` fields of each scope. */
 export class EncodedBatch {
   spanCount = 0;
   // Spans of one tracer provider share one resource; scopes are the tracers' names and versions.
   private readonly groups = new Map<resources.Resource, Map<string, { scope: tracing.ReadableSpan['instrumentationScope']; spans: ProtoWriter }>>();
+  /** Ended spans not encoded yet: at most one run. */
+  private readonly unencoded: tracing.ReadableSpan[] = [];
 
   add(span: tracing.ReadableSpan): void {
+    this.unencoded.push(span);
+    this.spanCount++;
+    if (this.unencoded.length >= ENCODE_RUN) this.encodeRun();
+  }
+
+  private encodeRun(): void {
+    for (const span of this.unencoded) this.encode(span);
+    this.unencoded.length = 0;
+  }
+
+  private encode(span: tracing.ReadableSpan): void {
     let scopes = this.groups.get(span.resource);
     if (!scopes) this.groups.set(span.resource, (scopes = new Map()));
     const scope = span.instrumentationScope;
@@ -60,11 +80,11 @@ export class EncodedBatch {
     let entry = scopes.get(key);
     if (!entry) scopes.set(key, (entry = { scope, spans: new ProtoWriter(16 * 1024) }));
     writeSpan(entry.spans, 2, span);
-    this.spanCount++;
   }
 
   /** The ExportTraceServiceRequest message. */
   toRequest(): Uint8Array {
+    this.encodeRun();
     let size = 1024;
     for (const scopes of this.groups.values()) for (const { spans } of scopes.values()) size += spans.pos + 256;
     const w = new ProtoWriter(size);
