@@ -1,15 +1,23 @@
-// Middleware that only watches calls (logging, metrics) share one shape: time the
-// call, then hand how it ended to an observer. Observers are plain functions, so
-// the default chain can run several of them in one layer (telemetry.ts).
+// Middleware that only watches calls (tracing, logging, metrics) share one shape:
+// do something as the call starts, time it, and when it ends hand over how it
+// ended. Observers are plain functions, so the default chain can run several of
+// them in one layer (telemetry.ts).
 import { performance } from 'node:perf_hooks';
 import type { Context, Middleware } from '../transport/context.js';
 
 /** Told of each ended call: how long it took, and the error it failed with. */
 export type CallObserver = (ctx: Context, elapsedMs: number, failed: boolean, error: unknown) => void;
 
-/** A middleware that times each call and tells `observer` how it ended; errors pass through unchanged. */
-export function observing(observer: CallObserver): Middleware {
+/** What a watching middleware does as a call starts, and what it does when the call ends with that start's result. */
+export interface CallWatcher<Started> {
+  start(ctx: Context): Started;
+  end(ctx: Context, started: Started, elapsedMs: number, failed: boolean, error: unknown): void;
+}
+
+/** A middleware that runs `watcher` around each call; results and errors pass through unchanged. */
+export function watching<Started>(watcher: CallWatcher<Started>): Middleware {
   return (next) => async (ctx, req) => {
+    const started = watcher.start(ctx);
     const start = performance.now();
     let failed = false;
     let error: unknown;
@@ -20,7 +28,12 @@ export function observing(observer: CallObserver): Middleware {
       error = err;
       throw err;
     } finally {
-      observer(ctx, performance.now() - start, failed, error);
+      watcher.end(ctx, started, performance.now() - start, failed, error);
     }
   };
+}
+
+/** A middleware that times each call and tells `observer` how it ended. */
+export function observing(observer: CallObserver): Middleware {
+  return watching({ start: () => undefined, end: (ctx, _started, elapsedMs, failed, error) => observer(ctx, elapsedMs, failed, error) });
 }

@@ -3,36 +3,24 @@
 // context per call; here one frame times the call once and ends it in the order
 // the nested chain would (metrics, then the access line, then the span), so each
 // sees the same outcome and the span encloses what the others measured.
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Context, Middleware } from '../transport/context.js';
+import type { Middleware } from '../transport/context.js';
 import { accessLog } from './logging.js';
 import { requestRecorder } from './metrics.js';
+import { watching } from './observe.js';
 import { endCallSpan, startClientSpan, startServerSpan } from './tracing.js';
-import type { Span } from '@opentelemetry/api';
 
 function telemetry(side: 'server' | 'client', logger: Logger): Middleware {
-  const startSpan: (ctx: Context) => Span | undefined = side === 'server' ? startServerSpan : startClientSpan;
   const record = requestRecorder(side);
   const log = accessLog(logger, side);
-  return (next) => async (ctx, req) => {
-    const span = startSpan(ctx);
-    const start = performance.now();
-    let failed = false;
-    let error: unknown;
-    try {
-      return await next(ctx, req);
-    } catch (err) {
-      failed = true;
-      error = err;
-      throw err;
-    } finally {
-      const elapsedMs = performance.now() - start;
+  return watching({
+    start: side === 'server' ? startServerSpan : startClientSpan,
+    end(ctx, span, elapsedMs, failed, error) {
       record(ctx, elapsedMs, failed, error);
       log(ctx, elapsedMs, failed, error);
       if (span) endCallSpan(span, ctx, failed, error);
-    }
-  };
+    },
+  });
 }
 
 /** tracingServer, loggingServer and metricsServer, in that order, as one middleware. */

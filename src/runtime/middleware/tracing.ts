@@ -4,7 +4,8 @@
 import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Context as OtelContext, type Span } from '@opentelemetry/api';
 import { httpToGrpcCode } from '../errors/codes.js';
 import { fromError } from '../errors/errors.js';
-import type { Context, Handler, HttpTransport, Middleware } from '../transport/context.js';
+import type { Context, HttpTransport, Middleware } from '../transport/context.js';
+import { watching } from './observe.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
 
@@ -65,38 +66,15 @@ export function endCallSpan(span: Span, ctx: Context, failed: boolean, error: un
 }
 
 export function tracingServer(): Middleware {
-  return spanning(startServerSpan);
+  return watching({ start: startServerSpan, end: endRecordedSpan });
 }
 
 export function tracingClient(): Middleware {
-  return spanning(startClientSpan);
+  return watching({ start: startClientSpan, end: endRecordedSpan });
 }
 
-/** A middleware that starts a span per call; unsampled calls add no frame of their own. */
-function spanning(start: (ctx: Context) => Span | undefined): Middleware {
-  return (next) => (ctx, req) => {
-    try {
-      const span = start(ctx);
-      return span ? traced(span, ctx, next, req) : next(ctx, req);
-    } catch (err) {
-      // As from an async function: a throw is the call's rejection.
-      return Promise.reject(err);
-    }
-  };
-}
-
-async function traced(span: Span, ctx: Context, next: Handler, req: unknown): Promise<unknown> {
-  let failed = false;
-  let error: unknown;
-  try {
-    return await next(ctx, req);
-  } catch (err) {
-    failed = true;
-    error = err;
-    throw err;
-  } finally {
-    endCallSpan(span, ctx, failed, error);
-  }
+function endRecordedSpan(ctx: Context, span: Span | undefined, _elapsedMs: number, failed: boolean, error: unknown): void {
+  if (span) endCallSpan(span, ctx, failed, error);
 }
 
 function startAttributes(ctx: Context, server: boolean): Attributes {
