@@ -13,10 +13,10 @@ import { encodeStringField, greeterDefinition, GREETING_PREFIX } from './servers
 import { cpuMs, defaultSamplingRatio, loadGeneratorCpuMs, median, pin, startOtlpSink, startServer } from './harness.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
-// Servers are measured in rounds, bare / router / full chain in turn, and each figure is the
+// Servers are measured in rounds (default 5), bare / router / full chain in turn, and each figure is the
 // median over the rounds: on a shared machine throughput drifts by 20-30% within minutes, and
 // interleaving puts every server through the same drift.
-const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 // A second HTTP run at a fixed request rate every server sustains, measuring the server's
