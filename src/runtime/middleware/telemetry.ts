@@ -1,6 +1,6 @@
 // Tracing, logging and metrics of the default chain in one layer. Nested, the three
-// cost three async frames, four clock reads and two lookups of the call's trace
-// context per call; here one frame times the call once and ends it in the order
+// cost three async frames, three pairs of clock reads and two lookups of the call's
+// trace context per call; here one frame times the call once and ends it in the order
 // the nested chain would (metrics, then the access line, then the span), so each
 // sees the same outcome and the span encloses what the others measured.
 import type { Logger } from 'pino';

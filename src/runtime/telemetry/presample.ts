@@ -45,10 +45,10 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind): Ca
   const settings = middleware;
   if (settings === undefined) {
     const span = trace.getTracer(TRACER).startSpan(name, { kind }, parent);
-    return new CallSpanContext(parent, span.spanContext(), span, span.isRecording());
+    return new CallSpanContext(parent, span.spanContext(), span);
   }
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.
-  if (isTracingSuppressed(parent)) return new CallSpanContext(parent, INVALID_SPAN_CONTEXT, undefined, false);
+  if (isTracingSuppressed(parent)) return new CallSpanContext(parent, INVALID_SPAN_CONTEXT, undefined);
   const context = trace.getSpanContext(parent);
   // The caller's span: its trace, state and flag carry on; without one a new trace starts.
   const caller = context && isSpanContextValid(context) ? context : undefined;
@@ -66,8 +66,8 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind): Ca
   const sampled = caller ? (caller.traceFlags & TraceFlags.SAMPLED) !== 0 : Math.random() < settings.ratio;
   const spanContext: SpanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: caller?.traceState };
   return sampled
-    ? new CallSpanContext(parent, spanContext, new RecordedSpan(settings.recorder, name, kind, spanContext, caller), true)
-    : new CallSpanContext(parent, spanContext, undefined, false);
+    ? new CallSpanContext(parent, spanContext, new RecordedSpan(settings.recorder, name, kind, spanContext, caller))
+    : new CallSpanContext(parent, spanContext, undefined);
 }
 
 // The key under which the OpenTelemetry API keeps a context's span. The API does not
@@ -94,13 +94,11 @@ export class CallSpanContext implements Context {
     readonly spanContext: SpanContext,
     /** The span object, when there is one already (the SDK's, or a recorded one). */
     private span: Span | undefined,
-    /** Whether `span` records: the call's span to end with its outcome. */
-    readonly recording: boolean,
   ) {}
 
   /** The span to end when the call ends, if it records one. */
   get recordedSpan(): Span | undefined {
-    return this.recording ? this.span : undefined;
+    return this.span?.isRecording() ? this.span : undefined;
   }
 
   getValue(key: symbol): unknown {
