@@ -36,8 +36,8 @@ interface ByteDestination {
  * code has pushed the formatter's code and data out of the CPU's caches.
  */
 export interface DeferredLines {
-  /** Hands every queued line to `append`, in order, and forgets them. */
-  flush(append: (line: string) => void): void;
+  /** Hands every queued line to `append` (whole lines, one or more per call), in order, and forgets them. */
+  flush(append: (lines: string) => void): void;
 }
 
 /**
@@ -54,7 +54,7 @@ export class LineBatcher {
   private scheduled = false;
   private readonly exitRef: WeakRef<LineBatcher>;
   private readonly deferred: DeferredLines[] = [];
-  private readonly append = (line: string): void => this.appendLine(line);
+  private readonly append = (lines: string): void => this.appendLine(lines);
 
   constructor(private readonly destination: ByteDestination) {
     // Lines still pending when the process exits are written synchronously.
@@ -85,17 +85,18 @@ export class LineBatcher {
     for (const source of this.deferred) source.flush(this.append);
   }
 
-  private appendLine(line: string): void {
-    const worstCase = line.length * MAX_UTF8_BYTES_PER_UNIT;
+  /** Adds whole lines to the batch: one line of pino's, or a deferred source's queue at once. */
+  private appendLine(text: string): void {
+    const worstCase = text.length * MAX_UTF8_BYTES_PER_UNIT;
     if (this.used + worstCase > BATCH_BYTES) {
       this.drain();
-      // A line that may not fit an empty batch goes out on its own.
+      // Text that may not fit an empty batch goes out on its own.
       if (worstCase > BATCH_BYTES) {
-        this.destination.write(Buffer.from(line, 'utf8'));
+        this.destination.write(Buffer.from(text, 'utf8'));
         return;
       }
     }
-    this.used += this.batch.write(line, this.used);
+    this.used += this.batch.write(text, this.used);
     this.schedule();
   }
 
