@@ -1,6 +1,8 @@
 // The full chain across a hop: an HTTP call whose handler calls a gRPC service,
 // both through the default middleware, spans exported over OTLP to a receiver in
 // the test and decoded there; /metrics scraped after the traffic.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
@@ -18,6 +20,7 @@ let http: HttpServer;
 let grpcServer: GrpcServer;
 let conn: GrpcClientConn;
 let base: string;
+let httpGen: any;
 const backendTraceparents: (string | undefined)[] = [];
 
 beforeAll(async () => {
@@ -25,7 +28,7 @@ beforeAll(async () => {
   telemetry = await setupTelemetry({ serviceName: 'hop', serviceVersion: '1.0.0', instanceId: 'hop-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
   const logger = createLogger({ name: 'hop', level: 'silent' });
   const dir = generateFixture('telemetry', 'helloworld');
-  const httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
+  httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
   const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
 
   grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
@@ -113,6 +116,34 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
     expect(calls).toBeGreaterThan(0);
     expect(value(new RegExp(`^server_requests_seconds_count\\{${op}\\} (\\d+)$`, 'gm'))).toBe(calls);
     expect(value(new RegExp(`^server_requests_seconds_bucket\\{${op},le="\\+Inf"\\} (\\d+)$`, 'gm'))).toBe(calls);
+  });
+
+  it('traces, counts and logs a call that outlives the deadline as the 504 its caller got', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-timeout-')), 'access.log');
+    const logger = createLogger({ name: 'slow', destination: file });
+    const slow = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 100, middleware: defaultServerMiddleware({ logger }) });
+    httpGen.registerGreeterHTTPServer(slow, { sayHello: () => new Promise(() => {}) }); // never answers
+    await slow.start();
+    try {
+      const res = await fetch(`http://127.0.0.1:${slow.listenPort}/helloworld/late`);
+      expect(res.status).toBe(504);
+      expect(await res.json()).toMatchObject({ code: 504, reason: 'TIMEOUT' });
+      // The span ends with the answer, though the handler never returns.
+      await telemetry.forceFlush();
+      const late = () => receiver.spans.find((s) => s.attributes['url.path'] === '/helloworld/late');
+      await waitFor(async () => late() !== undefined, 'the timed-out call\'s span', 100, 50);
+      expect(late()!.attributes['http.response.status_code']).toBe(504);
+      expect(late()!.statusCode).toBe(2);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*code="504"[^}]*reason="TIMEOUT"[^}]*\} 1/);
+      logger.flush();
+      await waitFor(async () => fs.readFileSync(file, 'utf8').includes('TIMEOUT'), 'the access line', 100, 20);
+      const line = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.reason === 'TIMEOUT');
+      expect(line).toMatchObject({ level: 'error', kind: 'server', component: 'http', code: 504, operation: '/helloworld.v1.Greeter/SayHello' });
+      expect(line.latency).toBeGreaterThanOrEqual(0.09);
+    } finally {
+      await slow.stop({ timeoutMs: 200 });
+    }
   });
 
   it('keeps serving when the OTLP endpoint is unreachable', async () => {

@@ -3,7 +3,7 @@
 // ended. Observers are plain functions, so the default chain can run several of
 // them in one layer (telemetry.ts).
 import { performance } from 'node:perf_hooks';
-import type { Context, Middleware } from '../transport/context.js';
+import { withCallHooks, type Context, type Middleware } from '../transport/context.js';
 
 /** Told of each ended call: how long it took, and the error it failed with. */
 export type CallObserver = (ctx: Context, elapsedMs: number, failed: boolean, error: unknown) => void;
@@ -14,9 +14,13 @@ export interface CallWatcher<Started> {
   end(ctx: Context, started: Started, elapsedMs: number, failed: boolean, error: unknown): void;
 }
 
-/** A middleware that runs `watcher` around each call; results and errors pass through unchanged. */
+/**
+ * A middleware that runs `watcher` around each call; results and errors pass
+ * through unchanged. Servers run the watcher directly when it is among their
+ * outermost middleware (CallHooks); anywhere else the function below does.
+ */
 export function watching<Started>(watcher: CallWatcher<Started>): Middleware {
-  return (next) => async (ctx, req) => {
+  const middleware: Middleware = (next) => async (ctx, req) => {
     const started = watcher.start(ctx);
     const start = performance.now();
     let failed = false;
@@ -31,6 +35,13 @@ export function watching<Started>(watcher: CallWatcher<Started>): Middleware {
       watcher.end(ctx, started, performance.now() - start, failed, error);
     }
   };
+  return withCallHooks(middleware, {
+    start: (ctx) => watcher.start(ctx),
+    end(ctx, started, elapsedMs, failed, error) {
+      watcher.end(ctx, started, elapsedMs, failed, error);
+      return error;
+    },
+  });
 }
 
 /** A middleware that times each call and tells `observer` how it ended. */

@@ -3,16 +3,24 @@
 // error"; the stack goes to the log, never to the caller, and the process lives on.
 import type { Logger } from 'pino';
 import { internalServer, isServiceError } from '../errors/errors.js';
-import type { Middleware } from '../transport/context.js';
+import { withCallHooks, type Context, type Middleware } from '../transport/context.js';
 
 export function recovery(options: { logger?: Logger } = {}): Middleware {
-  return (next) => async (ctx, req) => {
+  const recovered = (ctx: Context, err: unknown): unknown => {
+    if (isServiceError(err)) return err;
+    options.logger?.error({ err, operation: ctx.transport.operation }, 'recovered from unhandled error');
+    return internalServer('UNKNOWN', 'unknown request error').withCause(err);
+  };
+  const middleware: Middleware = (next) => async (ctx, req) => {
     try {
       return await next(ctx, req);
     } catch (err) {
-      if (isServiceError(err)) throw err;
-      options.logger?.error({ err, operation: ctx.transport.operation }, 'recovered from unhandled error');
-      throw internalServer('UNKNOWN', 'unknown request error').withCause(err);
+      throw recovered(ctx, err);
     }
   };
+  // As the outermost middleware of a server, it runs as a hook when the call ends (server-chain.ts).
+  return withCallHooks(middleware, {
+    start: () => undefined,
+    end: (ctx, _started, _elapsedMs, failed, error) => (failed ? recovered(ctx, error) : error),
+  });
 }

@@ -49,6 +49,35 @@ export function chain(...middlewares: Middleware[]): Middleware {
   return (next) => middlewares.reduceRight<Handler>((acc, m) => m(acc), next);
 }
 
+/**
+ * A middleware's behaviour as two plain functions, for middleware that only watch
+ * calls (tracing, logging, metrics) or only replace the error a call fails with
+ * (recovery). Servers run the hooks of their outermost such middleware themselves,
+ * as the call starts and as it is answered (server-chain.ts), instead of through an
+ * async frame per middleware; the middleware function does the same when it is
+ * composed anywhere else.
+ */
+export interface CallHooks<Started = unknown> {
+  start(ctx: Context): Started;
+  /**
+   * Called once as the call ends, with what `start` returned. Returns the error the
+   * call fails with from here outward (ignored when it succeeded).
+   */
+  end(ctx: Context, started: Started, elapsedMs: number, failed: boolean, error: unknown): unknown;
+}
+
+const CALL_HOOKS = Symbol('tsk.callHooks');
+
+/** The middleware, marked as the same behaviour as `hooks`, so a server may run the hooks instead. */
+export function withCallHooks<Started>(middleware: Middleware, hooks: CallHooks<Started>): Middleware {
+  return Object.assign(middleware, { [CALL_HOOKS]: hooks });
+}
+
+/** The hooks a middleware was made from, if it was. */
+export function callHooksOf(middleware: Middleware): CallHooks | undefined {
+  return (middleware as Middleware & { [CALL_HOOKS]?: CallHooks })[CALL_HOOKS];
+}
+
 /** Plain multi-valued header map, lower-cased keys. Transports adapt their own header types to it. */
 export class HeaderMap implements Header {
   // Created on first write: most reply headers stay empty.

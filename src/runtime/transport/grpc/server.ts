@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
-import { chain, HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
+import { HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
+import { ServerChain } from '../server-chain.js';
 import { ServerCallContext } from '../call-context.js';
 import { DeadlineQueue } from '../deadlines.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
@@ -37,7 +38,7 @@ export interface GrpcServerOptions {
 
 export class GrpcServer implements Server {
   private readonly server = new grpc.Server();
-  private readonly middleware: Middleware;
+  private readonly chain: ServerChain;
   private readonly timeoutMs: number;
   private readonly deadlines?: DeadlineQueue;
   private readonly host: string;
@@ -54,7 +55,7 @@ export class GrpcServer implements Server {
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 1000;
     if (this.timeoutMs > 0) this.deadlines = new DeadlineQueue(this.timeoutMs);
-    this.middleware = chain(...(options.middleware ?? []));
+    this.chain = new ServerChain(options.middleware ?? []);
     const isServing = options.health?.isServing ?? (() => this.serving);
     this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
     if (options.reflection) {
@@ -82,7 +83,7 @@ export class GrpcServer implements Server {
         continue;
       }
       if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
-      const handler = this.middleware(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
+      const handler = this.chain.wrap(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
       handlers[key] = this.unary(method.path, handler);
       this.services.add(method.path.split('/')[1]!);
     }
@@ -90,14 +91,16 @@ export class GrpcServer implements Server {
   }
 
   private unary(operation: string, handler: Handler): grpc.handleUnaryCall<unknown, unknown> {
-    return (call, callback) => {
+    return (grpcCall, callback) => {
       let done = false;
-      const finish = (err: unknown, response?: unknown) => {
+      const finish = (failed: boolean, error: unknown, response?: unknown) => {
         if (done) return;
         done = true;
         if (own) this.deadlines!.cancel(own);
         if (sooner) clearTimeout(sooner);
         ctx.release();
+        outer.end(failed, error);
+        const err = outer.failed ? outer.error ?? new Error('rejected') : undefined;
         if (transport.replyHeader.keys().length > 0) {
           // grpc-js refuses names and values metadata cannot carry (a newline, say) by
           // throwing; that is the handler's 500, not an unanswered call.
@@ -107,7 +110,7 @@ export class GrpcServer implements Server {
           } catch (headerErr) {
             return callback(this.toGrpcError(headerErr));
           }
-          call.sendMetadata(metadata);
+          grpcCall.sendMetadata(metadata);
         }
         if (err === undefined) return callback(null, response);
         callback(this.toGrpcError(err));
@@ -115,27 +118,30 @@ export class GrpcServer implements Server {
       const expire = () => {
         const err = gatewayTimeout('TIMEOUT', 'request exceeded its deadline');
         ctx.abort(err);
-        finish(err);
+        finish(true, err);
       };
       // The server's own timeout rides the shared deadline queue; a caller's deadline that
       // comes sooner (propagated from upstream) gets a timer of its own.
       const own = this.deadlines?.add(expire);
       const ownDeadline = own?.at ?? Infinity;
-      const callerDeadline = toEpochMs(call.getDeadline());
+      const callerDeadline = toEpochMs(grpcCall.getDeadline());
       const deadline = Math.min(callerDeadline, ownDeadline);
       const sooner = callerDeadline < ownDeadline ? setTimeout(expire, Math.max(0, callerDeadline - Date.now())) : undefined;
       const transport: Transport = {
         kind: 'grpc',
         endpoint: this.advertised,
         operation,
-        requestHeader: new MetadataHeader(call.metadata),
+        requestHeader: new MetadataHeader(grpcCall.metadata),
         replyHeader: new HeaderMap(),
       };
-      const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, call);
+      const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, grpcCall);
+      // The outermost middleware's hooks start here and end in finish, before the answer.
+      const outer = this.chain.begin(ctx);
+      if (outer.failedToStart) return finish(true, outer.error);
       try {
-        handler(ctx, call.request).then((res) => finish(undefined, res), (err) => finish(err ?? new Error('rejected')));
+        handler(ctx, grpcCall.request).then((res) => finish(false, undefined, res), (err) => finish(true, err));
       } catch (err) {
-        finish(err); // a handler that throws synchronously
+        finish(true, err); // a handler that throws synchronously
       }
     };
   }

@@ -15,7 +15,8 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
-import { chain, HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
+import { HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
+import { ServerChain } from '../server-chain.js';
 import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
@@ -49,7 +50,7 @@ export class HttpServer implements Server {
   private readonly app: FastifyInstance;
   private readonly routes: BoundRoute[] = [];
   private readonly routedMethods = new Set<string>(ROUTED_METHODS);
-  private readonly middleware: Middleware;
+  private readonly chain: ServerChain;
   private readonly timeoutMs: number;
   private readonly deadlines?: DeadlineQueue;
   private readonly host: string;
@@ -68,7 +69,7 @@ export class HttpServer implements Server {
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 1000;
     if (this.timeoutMs > 0) this.deadlines = new DeadlineQueue(this.timeoutMs);
-    this.middleware = chain(...(options.middleware ?? []));
+    this.chain = new ServerChain(options.middleware ?? []);
     this.app = Fastify({
       logger: false,
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -113,7 +114,7 @@ export class HttpServer implements Server {
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
     const compiled = compileRoute(route) as CompiledRoute;
-    this.routes.push({ compiled, handler: this.middleware(handler as Handler) });
+    this.routes.push({ compiled, handler: this.chain.wrap(handler as Handler) });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
@@ -256,7 +257,7 @@ export class HttpServer implements Server {
     const timer = this.deadlines?.add(() => {
       const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
       ctx.abort(err);
-      settle(err);
+      settle(true, err);
     });
     const transport: HttpTransport = {
       kind: 'http',
@@ -269,15 +270,19 @@ export class HttpServer implements Server {
       url,
     };
     const ctx = new HttpCallContext(transport, timer?.at, answer.raw);
+    // The outermost middleware's hooks start here and end in settle, before the answer.
+    const outer = this.chain.begin(ctx);
 
     // The handler and the deadline race through one settle function rather than
     // Promise.race, which costs an extra promise and closure per request.
     let settled = false;
-    const settle = (err: unknown, response?: unknown) => {
+    const settle = (failed: boolean, error: unknown, response?: unknown) => {
       if (settled) return;
       settled = true;
       if (timer) this.deadlines!.cancel(timer);
       ctx.release();
+      outer.end(failed, error);
+      const err = outer.failed ? outer.error ?? new Error('rejected') : undefined;
       const replyHeader = transport.replyHeader;
       const keys = replyHeader.keys();
       if (keys.length > 0) {
@@ -299,10 +304,11 @@ export class HttpServer implements Server {
       }
       answer.send(200, payload);
     };
+    if (outer.failedToStart) return settle(true, outer.error);
     try {
-      found.handler(ctx, message).then((res) => settle(undefined, res), (err) => settle(err ?? new Error('rejected')));
+      found.handler(ctx, message).then((res) => settle(false, undefined, res), (err) => settle(true, err));
     } catch (err) {
-      settle(err); // a handler that throws synchronously
+      settle(true, err); // a handler that throws synchronously
     }
   }
 
