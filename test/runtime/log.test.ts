@@ -49,8 +49,8 @@ describe('createLogger', () => {
     const batcher = lineBatcher(logger)!;
     const expected: string[] = [];
     for (let i = 0; i < 400; i++) {
-      // Some lines past 16 KiB on their own, the rest of mixed width: ASCII, accents, CJK, emoji.
-      const text = i % 97 === 5 ? 'x'.repeat(40_000) : `héllo 世界 🚀 ${i}`.repeat(1 + (i % 9));
+      // Some lines past a batch's 64 KiB on their own, the rest of mixed width: ASCII, accents, CJK, emoji.
+      const text = i % 97 === 5 ? 'x'.repeat(70_000) : `héllo 世界 🚀 ${i}`.repeat(1 + (i % 9));
       expected.push(text);
       batcher.write(`${JSON.stringify({ i, text })}\n`);
     }
@@ -59,6 +59,23 @@ describe('createLogger', () => {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.i)).toEqual([...Array(400).keys()]);
     expect(lines.map((l) => l.text)).toEqual(expected);
+  });
+
+  it('never cuts a line whose UTF-8 bytes outgrow the room left in a batch', async () => {
+    const { BATCH_BYTES, createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const batcher = lineBatcher(createLogger({ name: 'edge', destination: file }))!;
+    // 100 bytes left in the batch, then a line of 70 UTF-16 units but 130 UTF-8 bytes.
+    const filler = `${JSON.stringify({ pad: 'x'.repeat(BATCH_BYTES - 100 - 11) })}\n`;
+    expect(Buffer.byteLength(filler)).toBe(BATCH_BYTES - 100);
+    const wide = `${JSON.stringify({ t: 'é'.repeat(60) })}\n`;
+    expect(wide.length).toBeLessThan(100);
+    expect(Buffer.byteLength(wide)).toBeGreaterThan(100);
+    batcher.write(filler);
+    batcher.write(wide);
+    batcher.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readFileSync(file, 'utf8')).toBe(filler + wide);
   });
 
   it('writes access lines, formatted later, in call order among other lines, past a full queue and at an immediate exit', () => {

@@ -15,12 +15,10 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
-/** Hand a batch to the destination at once when this many bytes have piled up. */
-const BATCH_BYTES = 16 * 1024;
+/** Hand a batch to the destination at once when this many bytes have piled up (a full access queue is about 40 KiB). */
+export const BATCH_BYTES = 64 * 1024;
 /** Longest a line waits for its batch. */
 const FLUSH_INTERVAL_MS = 20;
-/** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2). */
-const MAX_UTF8_BYTES_PER_UNIT = 3;
 
 /** What a batcher writes to: sonic-boom in `contentMode: 'buffer'`, whose typings only know strings. */
 interface ByteDestination {
@@ -87,17 +85,23 @@ export class LineBatcher {
 
   /** Adds whole lines to the batch: one line of pino's, or a deferred source's queue at once. */
   private appendLine(text: string): void {
-    const worstCase = text.length * MAX_UTF8_BYTES_PER_UNIT;
-    if (this.used + worstCase > BATCH_BYTES) {
-      this.drain();
-      // Text that may not fit an empty batch goes out on its own.
-      if (worstCase > BATCH_BYTES) {
-        this.destination.write(Buffer.from(text, 'utf8'));
-        return;
-      }
-    }
-    this.used += this.batch.write(text, this.used);
+    if (this.tryAppend(text)) return;
+    this.drain();
+    // Text that does not fit an empty batch goes out on its own.
+    if (!this.tryAppend(text)) this.destination.write(Buffer.from(text, 'utf8'));
+  }
+
+  /** Encodes text into the batch if it fits whole; false, leaving the batch as it was, if not. */
+  private tryAppend(text: string): boolean {
+    const room = this.batch.length - this.used;
+    if (text.length > room) return false; // UTF-8 takes at least a byte per UTF-16 unit
+    // Node writes whole characters only: when it stopped more than a character's
+    // width (4 bytes) short of the end, everything was written.
+    const written = this.batch.write(text, this.used);
+    if (written > room - 4 && written !== Buffer.byteLength(text)) return false;
+    this.used += written;
     this.schedule();
+    return true;
   }
 
   /** Pending lines to the destination now; pino's `logger.flush(cb)` lands here. */

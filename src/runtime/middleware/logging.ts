@@ -111,12 +111,37 @@ class AccessQueue implements DeferredLines {
     for (let i = 0; i < n; i++) {
       const traceId = this.traceIds[i];
       const ids = traceId === undefined ? '' : `,"trace_id":"${traceId}","span_id":"${this.spanIds[i]}"`;
-      text += `{"level":"info","time":"${isoAt(this.times[i]!)}"${this.prefixes[i]},"latency":${secondsText(this.elapsed[i]!)}${ids},"msg":"request"}\n`;
+      text += `${this.lineStart(this.times[i]!, this.prefixes[i]!)}${secondsText(this.elapsed[i]!)}${ids},"msg":"request"}\n`;
       // Let the ids go: as slices they may hold the id pool's hex text alive.
       this.traceIds[i] = this.spanIds[i] = undefined;
     }
     append(text);
   }
+
+  // Lines of one operation in one millisecond begin alike: the text up to the latency
+  // is kept, flat, for the next line (a busy server logs dozens per millisecond).
+  private startTime = -1;
+  private startPrefix = '';
+  private start = '';
+
+  private lineStart(time: number, prefix: string): string {
+    if (time !== this.startTime || prefix !== this.startPrefix) {
+      this.startTime = time;
+      this.startPrefix = prefix;
+      this.start = flattened(`{"level":"info","time":"${isoAt(time)}"${prefix},"latency":`);
+    }
+    return this.start;
+  }
+}
+
+/**
+ * The same text, flattened: V8 flattens a concatenated string in place when a
+ * character of it is read, and each line that begins with it then copies it as one
+ * piece rather than walking its parts (about a fifth of a line's cost in a loop).
+ */
+function flattened(text: string): string {
+  text.charCodeAt(0);
+  return text;
 }
 
 /** Milliseconds as seconds with six decimals, the digits toFixed(6) writes, from integer arithmetic (cheaper per line). */
