@@ -6,7 +6,8 @@
 // Calls without a body to one of our routes (GET, HEAD, DELETE) take a fast path
 // that answers on Node's request and response without fastify's request, reply and
 // routing layers: for a small JSON call those were about as much CPU as all of
-// tsk's routing and binding (measured in bench/). fastify still receives every
+// tsk's routing and binding (measured in bench/). Their answers are written once per
+// event-loop turn, together (response-batch.ts). fastify still receives every
 // other request, and all of them once code asks for the engine (to add hooks or
 // plugins, which must see every call).
 
@@ -22,6 +23,7 @@ import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { DeadlineQueue } from '../deadlines.js';
 import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from './binding.js';
+import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
 
@@ -44,7 +46,6 @@ interface BoundRoute {
 }
 
 const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
@@ -355,8 +356,7 @@ class NodeAnswer extends Answer {
   send(status: number, json: string): void {
     // A caller that went away gets nothing; writing would only fail.
     if (this.raw.destroyed) return;
-    this.raw.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
-    this.raw.end(json);
+    sendJsonSoon(this.raw, status, json);
   }
 }
 

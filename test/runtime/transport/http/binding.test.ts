@@ -167,6 +167,32 @@ describe('path, query and body binding', () => {
   });
 });
 
+describe('answers written once per event-loop turn', () => {
+  it('answers pipelined requests on one connection in order, each with its own body', async () => {
+    const socket = net.connect(server.listenPort!, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    // Three requests in one write: their answers are queued in the same turn.
+    socket.write(['1', '2', '3'].map((id) => `GET /v1/books/${id} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await waitFor(async () => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 3, 'three answers', 100, 50);
+    socket.destroy();
+    const bodies = received.split(/HTTP\/1\.1 200 OK\r\n/).slice(1).map((r) => JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)));
+    expect(bodies.map((b) => b.id)).toEqual(['1', '2', '3']);
+  });
+
+  it('answers many concurrent callers, each with its own body, and lives on when some leave before their answer', async () => {
+    const ids = Array.from({ length: 64 }, (_, i) => String(i + 1));
+    // Callers that hang up right after asking: their answers have nowhere to go.
+    for (let i = 0; i < 8; i++) {
+      const s = net.connect(server.listenPort!, '127.0.0.1', () => s.end(`GET /v1/books/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, () => s.destroy()));
+      s.on('error', () => {});
+    }
+    const answers = await Promise.all(ids.map((id) => fetch(`${base}/v1/books/${id}`).then((r) => r.json())));
+    expect(answers.map((a) => a.id)).toEqual(ids);
+  });
+});
+
 describe('google.protobuf.Duration in its proto3 JSON form', () => {
   it('binds "1.5s" from the query and the body, and answers with the string form', async () => {
     const q = await call('GET', '/v1/books/5?maxAge=1.5s');
