@@ -2,8 +2,7 @@
 // do something as the call starts, time it, and when it ends hand over how it
 // ended. Observers are plain functions, so the default chain can run several of
 // them in one layer (telemetry.ts).
-import { performance } from 'node:perf_hooks';
-import { withCallHooks, type Context, type Middleware } from '../transport/context.js';
+import { hookMiddleware, type Context, type Middleware } from '../transport/context.js';
 
 /** Told of each ended call: how long it took, and the error it failed with. */
 export type CallObserver = (ctx: Context, elapsedMs: number, failed: boolean, error: unknown) => void;
@@ -17,25 +16,10 @@ export interface CallWatcher<Started> {
 /**
  * A middleware that runs `watcher` around each call; results and errors pass
  * through unchanged. Servers run the watcher directly when it is among their
- * outermost middleware (CallHooks); anywhere else the function below does.
+ * outermost middleware (CallHooks).
  */
 export function watching<Started>(watcher: CallWatcher<Started>): Middleware {
-  const middleware: Middleware = (next) => async (ctx, req) => {
-    const started = watcher.start(ctx);
-    const start = performance.now();
-    let failed = false;
-    let error: unknown;
-    try {
-      return await next(ctx, req);
-    } catch (err) {
-      failed = true;
-      error = err;
-      throw err;
-    } finally {
-      watcher.end(ctx, started, performance.now() - start, failed, error);
-    }
-  };
-  return withCallHooks(middleware, {
+  return hookMiddleware<Started>({
     start: (ctx) => watcher.start(ctx),
     end(ctx, started, elapsedMs, failed, error) {
       watcher.end(ctx, started, elapsedMs, failed, error);

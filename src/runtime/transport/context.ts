@@ -1,6 +1,8 @@
 // What every handler and middleware sees, whichever transport carried the call.
 // Mirrors Kratos's transport.Transporter: kind, endpoint, operation, headers.
 
+import { performance } from 'node:perf_hooks';
+
 export type TransportKind = 'http' | 'grpc';
 
 /** Case-insensitive, multi-valued header view over HTTP headers or gRPC metadata. */
@@ -54,8 +56,8 @@ export function chain(...middlewares: Middleware[]): Middleware {
  * calls (tracing, logging, metrics) or only replace the error a call fails with
  * (recovery). Servers run the hooks of their outermost such middleware themselves,
  * as the call starts and as it is answered (server-chain.ts), instead of through an
- * async frame per middleware; the middleware function does the same when it is
- * composed anywhere else.
+ * async frame per middleware; composed anywhere else, the middleware hookMiddleware
+ * makes runs them around the call.
  */
 export interface CallHooks<Started = unknown> {
   start(ctx: Context): Started;
@@ -68,8 +70,20 @@ export interface CallHooks<Started = unknown> {
 
 const CALL_HOOKS = Symbol('tsk.callHooks');
 
-/** The middleware, marked as the same behaviour as `hooks`, so a server may run the hooks instead. */
-export function withCallHooks<Started>(middleware: Middleware, hooks: CallHooks<Started>): Middleware {
+/** The middleware that runs `hooks` around each call, marked so a server may run the hooks itself. */
+export function hookMiddleware<Started>(hooks: CallHooks<Started>): Middleware {
+  const middleware: Middleware = (next) => async (ctx, req) => {
+    const started = hooks.start(ctx);
+    const at = performance.now();
+    let result: unknown;
+    try {
+      result = await next(ctx, req);
+    } catch (err) {
+      throw hooks.end(ctx, started, performance.now() - at, true, err);
+    }
+    hooks.end(ctx, started, performance.now() - at, false, undefined);
+    return result;
+  };
   return Object.assign(middleware, { [CALL_HOOKS]: hooks });
 }
 
