@@ -38,9 +38,8 @@ export class ServerChain {
 
 /** A call between its start hooks and its end. */
 export class OpenCall {
-  /** Whether the call fails, and with what, once end() has run. */
-  failed = false;
-  error: unknown;
+  /** What a start hook threw, when one did (see failedToStart). */
+  startError: unknown;
   private readonly started: unknown[];
   /** How many start hooks ran; when one throws, the call fails there and the hooks inside it never start. */
   private readonly startedCount: number;
@@ -52,21 +51,25 @@ export class OpenCall {
     try {
       for (; i < hooks.length; i++) started[i] = hooks[i]!.start(ctx);
     } catch (err) {
-      this.failed = true;
-      this.error = err;
+      this.startError = err;
     }
     this.started = started;
     this.startedCount = i;
     this.at = performance.now();
   }
 
-  /** True when a start hook threw: answer with end(true, call.error) without running the handler. */
+  /** True when a start hook threw: answer with end(true, call.startError) without running the handler. */
   get failedToStart(): boolean {
     return this.startedCount < this.hooks.length;
   }
 
-  /** Runs the end hooks, innermost first, with how the rest of the chain ended; read the outcome from failed and error. */
-  end(failed: boolean, error: unknown): void {
+  /**
+   * Runs the end hooks, innermost first, with how the rest of the chain ended.
+   * Returns the error the call fails with from the outermost hook, or undefined
+   * when it succeeds; a failure without an error (a rejection with undefined) gets
+   * one, so undefined always means success.
+   */
+  end(failed: boolean, error: unknown): unknown {
     const elapsedMs = performance.now() - this.at;
     for (let i = this.startedCount - 1; i >= 0; i--) {
       try {
@@ -78,7 +81,6 @@ export class OpenCall {
         error = err;
       }
     }
-    this.failed = failed;
-    this.error = failed ? error : undefined;
+    return failed ? error ?? new Error('rejected') : undefined;
   }
 }

@@ -39,10 +39,7 @@ async function hoisted(middleware: Middleware[], handler: Handler): Promise<Outc
   const wrapped = serverChain.wrap(handler);
   const c = ctx();
   const outer = serverChain.begin(c);
-  if (outer.failedToStart) {
-    outer.end(true, outer.error);
-    return { failed: true, value: outer.error };
-  }
+  if (outer.failedToStart) return { failed: true, value: outer.end(true, outer.startError) };
   let failed: boolean;
   let value: unknown;
   try {
@@ -52,8 +49,8 @@ async function hoisted(middleware: Middleware[], handler: Handler): Promise<Outc
     value = err;
     failed = true;
   }
-  outer.end(failed, failed ? value : undefined);
-  return outer.failed ? { failed: true, value: outer.error } : { failed: false, value };
+  const err = outer.end(failed, failed ? value : undefined);
+  return err !== undefined ? { failed: true, value: err } : { failed: false, value };
 }
 
 const handlers: Record<string, Handler> = {

@@ -99,8 +99,7 @@ export class GrpcServer implements Server {
         if (own) this.deadlines!.cancel(own);
         if (sooner) clearTimeout(sooner);
         ctx.release();
-        outer.end(failed, error);
-        const err = outer.failed ? outer.error ?? new Error('rejected') : undefined;
+        const err = outer.end(failed, error);
         if (transport.replyHeader.keys().length > 0) {
           // grpc-js refuses names and values metadata cannot carry (a newline, say) by
           // throwing; that is the handler's 500, not an unanswered call.
@@ -137,7 +136,7 @@ export class GrpcServer implements Server {
       const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, grpcCall);
       // The outermost middleware's hooks start here and end in finish, before the answer.
       const outer = this.chain.begin(ctx);
-      if (outer.failedToStart) return finish(true, outer.error);
+      if (outer.failedToStart) return finish(true, outer.startError);
       try {
         handler(ctx, grpcCall.request).then((res) => finish(false, undefined, res), (err) => finish(true, err));
       } catch (err) {

@@ -282,8 +282,7 @@ export class HttpServer implements Server {
       settled = true;
       if (timer) this.deadlines!.cancel(timer);
       ctx.release();
-      outer.end(failed, error);
-      const err = outer.failed ? outer.error ?? new Error('rejected') : undefined;
+      const err = outer.end(failed, error);
       const replyHeader = transport.replyHeader;
       const keys = replyHeader.keys();
       if (keys.length > 0) {
@@ -305,7 +304,7 @@ export class HttpServer implements Server {
       }
       answer.send(200, payload);
     };
-    if (outer.failedToStart) return settle(true, outer.error);
+    if (outer.failedToStart) return settle(true, outer.startError);
     try {
       found.handler(ctx, message).then((res) => settle(false, undefined, res), (err) => settle(true, err));
     } catch (err) {
