@@ -2,7 +2,8 @@
 // (the algorithm Kratos's sre breaker uses): when the backend accepts fewer calls
 // than k times what we send, calls are rejected locally with probability
 // (requests - k * accepts) / (requests + 1) and fail fast with 503.
-import { fromError, serviceUnavailable } from '../errors/errors.js';
+import { fromError } from '../errors/errors.js';
+import { ErrCircuitBreaker } from '../errors/catalogue.js';
 import type { Middleware } from '../transport/context.js';
 import { RollingWindow } from './window.js';
 
@@ -60,7 +61,7 @@ export function circuitBreaker(options: BreakerOptions = {}): Middleware {
     if (!breaker) breakers.set(op, (breaker = new SreBreaker(options)));
     if (!breaker.allow()) {
       breaker.markFailure();
-      throw serviceUnavailable('CIRCUITBREAKER', 'request failed due to circuit breaker triggered');
+      throw ErrCircuitBreaker('request failed due to circuit breaker triggered');
     }
     try {
       const res = await next(ctx, req);

@@ -2,7 +2,7 @@
 // is overloaded (CPU above a threshold), a request is shed when the requests in
 // flight exceed what the service has proven it can complete (max pass rate per
 // bucket times the minimum latency). Shed requests get 429 RATELIMIT.
-import { tooManyRequests } from '../errors/errors.js';
+import { ErrRateLimit } from '../errors/catalogue.js';
 import type { Middleware } from '../transport/context.js';
 import { RollingWindow } from './window.js';
 
@@ -48,7 +48,7 @@ export function adaptiveLimiter(options: RateLimitOptions = {}): Limiter {
     allow() {
       if (shouldDrop()) {
         lastDrop = Date.now();
-        throw tooManyRequests('RATELIMIT', 'service unavailable due to rate limit exceeded');
+        throw ErrRateLimit('service unavailable due to rate limit exceeded');
       }
       inflight++;
       const start = performance.now();

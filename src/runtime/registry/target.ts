@@ -1,7 +1,7 @@
 // `discovery:///name` targets: follow a service's instances through a Discovery
 // and hand out endpoints round-robin. Both the HTTP and the gRPC client use it.
 
-import { serviceUnavailable } from '../errors/errors.js';
+import { ErrNoEndpoint } from '../errors/catalogue.js';
 import type { Discovery, ServiceInstance, Watcher } from './registry.js';
 
 export const DISCOVERY_SCHEME = 'discovery:';
@@ -73,7 +73,7 @@ export class DiscoveryTarget {
   /** The next endpoint, round-robin; throws a 503 when there is none. */
   pick(): string {
     if (this.current.length === 0) {
-      throw serviceUnavailable('NO_ENDPOINT', `no ${this.scheme} endpoint available for service "${this.serviceName}"`);
+      throw ErrNoEndpoint(`no ${this.scheme} endpoint available for service "${this.serviceName}"`);
     }
     const address = this.current[this.next++ % this.current.length]!;
     return address;

@@ -1,7 +1,7 @@
 // The Context a server hands to the chain for one incoming call. Its AbortSignal is
 // created on first use: most handlers never look at it, and an AbortController plus a
 // listener on the connection for every call is a measurable share of a small call.
-import { newError } from '../errors/errors.js';
+import { ErrCancelled } from '../errors/catalogue.js';
 import type { Context, Transport } from './context.js';
 
 export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
@@ -51,5 +51,5 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
 }
 
 function cancelled() {
-  return newError(499, 'CANCELLED', 'the caller went away before the call was answered');
+  return ErrCancelled('the caller went away before the call was answered');
 }

@@ -5,7 +5,8 @@
 // resolver (resolver.ts) and are balanced round-robin by grpc-js.
 
 import * as grpc from '@grpc/grpc-js';
-import { gatewayTimeout, newError, type ServiceError } from '../../errors/errors.js';
+import type { ServiceError } from '../../errors/errors.js';
+import { ErrCancelled, ErrTimeout } from '../../errors/catalogue.js';
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
@@ -110,10 +111,10 @@ export class GrpcClientConn {
 /** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
 export function fromGrpcError(err: grpc.ServiceError): ServiceError {
   if (err.code === grpc.status.DEADLINE_EXCEEDED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
-    return gatewayTimeout('TIMEOUT', err.details || 'deadline exceeded');
+    return ErrTimeout(err.details || 'deadline exceeded');
   }
   if (err.code === grpc.status.CANCELLED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
-    return newError(499, 'CANCELLED', err.details || 'call cancelled');
+    return ErrCancelled(err.details || 'call cancelled');
   }
   const details = err.metadata?.get(STATUS_DETAILS_KEY)[0];
   return fromRpcStatus(err.code, err.details ?? err.message, details instanceof Buffer ? details : undefined);

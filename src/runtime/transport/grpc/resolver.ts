@@ -8,7 +8,7 @@
 // Discovery a channel should use travels to its resolver as a channel option (an
 // id into the table below).
 import * as grpc from '@grpc/grpc-js';
-import { serviceUnavailable } from '../../errors/errors.js';
+import { ErrNoEndpoint } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget } from '../../registry/target.js';
@@ -100,7 +100,7 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
   /** Calls fail with 503 NO_ENDPOINT, carried as ErrorInfo like any server error. */
   private fail(message: string): void {
     if (!this.active) return;
-    const status = toRpcStatus(serviceUnavailable('NO_ENDPOINT', message));
+    const status = toRpcStatus(ErrNoEndpoint(message));
     const metadata = new grpc.Metadata();
     metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(status)));
     this.listener(grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: message, metadata }), {}, null, '');

@@ -7,7 +7,8 @@ import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
+import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
+import { ErrTimeout, ErrUnknownRequest } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import { HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
 import { ServerChain } from '../server-chain.js';
@@ -115,7 +116,7 @@ export class GrpcServer implements Server {
         callback(this.toGrpcError(err));
       };
       const expire = () => {
-        const err = gatewayTimeout('TIMEOUT', 'request exceeded its deadline');
+        const err = ErrTimeout('request exceeded its deadline');
         ctx.abort(err);
         finish(true, err);
       };
@@ -155,7 +156,7 @@ export class GrpcServer implements Server {
 
   private unknown(err: unknown): ServiceError {
     this.options.logger?.error({ err }, 'unhandled error in gRPC handler');
-    return newError(500, 'UNKNOWN', 'internal server error');
+    return ErrUnknownRequest(err);
   }
 
   async start(): Promise<void> {

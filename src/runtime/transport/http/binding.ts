@@ -3,7 +3,8 @@
 // Values are first assembled as proto3 JSON, then handed to the message type's
 // fromJSON, so ts-proto stays the single authority on message shapes.
 
-import { badRequest, isServiceError } from '../../errors/errors.js';
+import { isServiceError } from '../../errors/errors.js';
+import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
 import { containsDuration, durationsFromJson, durationsToJson } from './duration-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
@@ -73,7 +74,7 @@ export function bindRequest<Req>(
   let json: Json = {};
   if (route.body === '*') {
     if (body !== undefined && body !== null) {
-      if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('CODEC', 'request body must be a JSON object');
+      if (typeof body !== 'object' || Array.isArray(body)) throw ErrCodec('request body must be a JSON object');
       json = { ...(body as Json) };
     }
   } else if (compiled.bodyField && body !== undefined) {
@@ -85,7 +86,7 @@ export function bindRequest<Req>(
   try {
     return route.request.fromJSON(json);
   } catch (err) {
-    throw badRequest('CODEC', `invalid request: ${(err as Error).message}`);
+    throw ErrCodec(`invalid request: ${(err as Error).message}`);
   }
 }
 
@@ -120,7 +121,7 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
   let target = json;
   for (let i = 0; i < fields.length - 1; i++) {
     const f = fields[i]!;
-    if (f.repeated || f.kind !== 'message') throw badRequest('CODEC', `field "${f.name}" cannot hold nested values`);
+    if (f.repeated || f.kind !== 'message') throw ErrCodec(`field "${f.name}" cannot hold nested values`);
     const next = target[f.jsonName];
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
     else target = target[f.jsonName] = {};
@@ -143,7 +144,7 @@ const UNSIGNED = /^\d+$/;
 
 /** Converts one string from a path or query into the proto3 JSON value of the field, or throws 400. */
 export function convertString(field: FieldSchema, raw: string): unknown {
-  const fail = (what: string) => badRequest('CODEC', `field "${field.name}": ${JSON.stringify(raw)} is not ${what}`);
+  const fail = (what: string) => ErrCodec(`field "${field.name}": ${JSON.stringify(raw)} is not ${what}`);
   switch (field.kind) {
     case 'scalar':
       return convertScalar(field.scalar, raw, fail);
@@ -247,7 +248,7 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   const values = compiled.variableFields.map((fields) => {
     const value = getPath(json, fields);
     if (value === undefined || value === null || value === '') {
-      throw badRequest('CODEC', `${route.operation}: path field "${fields.map((f) => f.name).join('.')}" is empty`);
+      throw ErrCodec(`${route.operation}: path field "${fields.map((f) => f.name).join('.')}" is empty`);
     }
     return Array.isArray(value) ? value.map(String).join('/') : String(value);
   });
@@ -293,6 +294,6 @@ export function decodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, body:
     return compiled.route.response.fromJSON(json ?? {});
   } catch (err) {
     if (isServiceError(err)) throw err;
-    throw badRequest('CODEC', `invalid response: ${(err as Error).message}`);
+    throw ErrCodec(`invalid response: ${(err as Error).message}`);
   }
 }

@@ -2,7 +2,8 @@
 // route, runs the client middleware chain, and turns error bodies back into
 // ServiceErrors, so a caller sees the same {code, reason, message, metadata}.
 
-import { fromError, gatewayTimeout, isServiceError, newError, serviceUnavailable, type ServiceError } from '../../errors/errors.js';
+import { fromError, isServiceError, newError, ServiceError } from '../../errors/errors.js';
+import { ErrCancelled, ErrUnavailable, ErrTimeout, Reason } from '../../errors/catalogue.js';
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
@@ -89,7 +90,7 @@ export class HttpClient {
     try {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
-      throw newError(500, 'CODEC', `response from ${compiled.route.operation} is not JSON`);
+      throw new ServiceError(500, Reason.CODEC, `response from ${compiled.route.operation} is not JSON`);
     }
     return decodeResponse(compiled, json);
   }
@@ -123,8 +124,8 @@ function transportError(err: unknown, signal: AbortSignal): ServiceError {
   if (isServiceError(err)) return fromError(err);
   if (signal.aborted) {
     const why = signal.reason as { name?: string } | undefined;
-    if (why?.name === 'TimeoutError') return gatewayTimeout('TIMEOUT', 'request timed out');
-    return newError(499, 'CANCELLED', 'request was cancelled');
+    if (why?.name === 'TimeoutError') return ErrTimeout('request timed out');
+    return ErrCancelled('request was cancelled');
   }
-  return serviceUnavailable('UNAVAILABLE', `http transport error: ${(err as Error).message}`);
+  return ErrUnavailable(`http transport error: ${(err as Error).message}`);
 }

@@ -4,7 +4,7 @@
 // HTTP layer converts at its edge: strings to ts-proto's shape before fromJSON,
 // and back to strings after toJSON. Only routes whose messages hold a Duration
 // anywhere pay for the walk.
-import { badRequest } from '../../errors/errors.js';
+import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
 
 const DURATION = 'google.protobuf.Duration';
@@ -38,7 +38,7 @@ export function durationsFromJson(json: unknown, schema: MessageSchema): void {
   walk(json, schema, (value, field) => {
     if (typeof value !== 'string') return value; // already {seconds, nanos}
     const parsed = parseDuration(value);
-    if (!parsed) throw badRequest('CODEC', `field "${field.name}": ${JSON.stringify(value)} is not a duration such as "1.5s"`);
+    if (!parsed) throw ErrCodec(`field "${field.name}": ${JSON.stringify(value)} is not a duration such as "1.5s"`);
     return parsed;
   });
 }

@@ -15,7 +15,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { fromError, gatewayTimeout, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
+import { fromError, isServiceError, ServiceError } from '../../errors/errors.js';
+import { ErrCodec, ErrBadRequest, ErrNotFound, ErrMethodNotAllowed, ErrRequestTimeout, ErrPayloadTooLarge, ErrUnsupportedMediaType, ErrHeadersTooLarge, ErrTimeout, ErrUnknownRequest, Reason } from '../../errors/catalogue.js';
 import { HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
 import { ServerChain } from '../server-chain.js';
 import { ServerCallContext } from '../call-context.js';
@@ -104,7 +105,7 @@ export class HttpServer implements Server {
       try {
         done(null, JSON.parse(text as string));
       } catch (err) {
-        done(newError(400, 'CODEC', `malformed JSON body: ${(err as Error).message}`), undefined);
+        done(ErrCodec(`malformed JSON body: ${(err as Error).message}`), undefined);
       }
     });
     this.app.setErrorHandler((err, _request, reply) => this.sendError(reply, engineError(err)));
@@ -221,9 +222,9 @@ export class HttpServer implements Server {
         const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
         reply.header('allow', allow);
         if (method === 'OPTIONS') return void reply.code(204).send();
-        return this.sendError(reply, newError(405, 'METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${path}`));
+        return this.sendError(reply, ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`));
       }
-      return this.sendError(reply, newError(404, 'NOT_FOUND', `no route for ${method} ${path}`));
+      return this.sendError(reply, ErrNotFound(`no route for ${method} ${path}`));
     }
     this.run(match.route, match.values, url, q, method, request.headers, request.body, new FastifyAnswer(reply));
   }
@@ -256,7 +257,7 @@ export class HttpServer implements Server {
 
     // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
     const timer = this.deadlines?.add(() => {
-      const err = gatewayTimeout('TIMEOUT', `request exceeded the ${this.timeoutMs} ms deadline`);
+      const err = ErrTimeout(`request exceeded the ${this.timeoutMs} ms deadline`);
       ctx.abort(err);
       settle(true, err);
     });
@@ -362,7 +363,7 @@ class NodeAnswer extends Answer {
 /** Something that is not a ServiceError escaped the chain: log it, never send its details. */
 function unknownError(err: unknown, logger?: Logger): ServiceError {
   logger?.error({ err }, 'unhandled error in handler');
-  return newError(500, 'UNKNOWN', 'internal server error');
+  return ErrUnknownRequest(err);
 }
 
 /**
@@ -372,10 +373,10 @@ function unknownError(err: unknown, logger?: Logger): ServiceError {
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    ? newError(408, 'REQUEST_TIMEOUT', 'the request was not received in time')
+    ? ErrRequestTimeout('the request was not received in time')
     : err.code === 'HPE_HEADER_OVERFLOW'
-      ? newError(431, 'HEADERS_TOO_LARGE', 'the request headers are too large')
-      : newError(400, 'BAD_REQUEST', 'malformed HTTP request');
+      ? ErrHeadersTooLarge('the request headers are too large')
+      : ErrBadRequest('malformed HTTP request');
   const body = JSON.stringify(e.toJSON());
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${e.code} ${http.STATUS_CODES[e.code]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -402,12 +403,12 @@ function engineError(err: unknown): ServiceError {
   const e = err as { statusCode?: number; code?: string; message?: string };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return newError(413, 'PAYLOAD_TOO_LARGE', 'request body is too large');
+      return ErrPayloadTooLarge('request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return newError(415, 'UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
+      return ErrUnsupportedMediaType('request body must be application/json');
     default:
-      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return newError(e.statusCode, 'CODEC', e.message ?? 'bad request');
-      return newError(500, 'UNKNOWN', 'internal server error');
+      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ServiceError(e.statusCode, Reason.CODEC, e.message ?? 'bad request');
+      return ErrUnknownRequest(err);
   }
 }
 

@@ -1,0 +1,60 @@
+// The errors the runtime itself answers with, each a named constructor with a fixed
+// code and reason, so no transport or middleware spells a reason as a literal.
+// Services define their own reasons in protos (error_reason.proto); these are tsk's.
+import { ServiceError, type Metadata } from './errors.js';
+
+/** Every reason the runtime produces. */
+export const Reason = {
+  /** A body, path or query value that does not decode. */
+  CODEC: 'CODEC',
+  /** A request message that breaks its validation rules. */
+  VALIDATOR: 'VALIDATOR',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** A call that ran past its deadline. */
+  TIMEOUT: 'TIMEOUT',
+  /** A call whose caller went away or cancelled it. */
+  CANCELLED: 'CANCELLED',
+  /** Anything thrown that is not a ServiceError; its message and stack stay in the logs. */
+  UNKNOWN: 'UNKNOWN',
+  RATELIMIT: 'RATELIMIT',
+  CIRCUITBREAKER: 'CIRCUITBREAKER',
+  /** Discovery found no instance to call. */
+  NO_ENDPOINT: 'NO_ENDPOINT',
+  /** The transport could not reach the peer. */
+  UNAVAILABLE: 'UNAVAILABLE',
+  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+const make = (code: number, reason: Reason) => (message: string, metadata?: Metadata) =>
+  new ServiceError(code, reason, message, metadata);
+
+export const ErrCodec = make(400, Reason.CODEC);
+export const ErrValidator = make(400, Reason.VALIDATOR);
+export const ErrBadRequest = make(400, Reason.BAD_REQUEST);
+export const ErrNotFound = make(404, Reason.NOT_FOUND);
+export const ErrMethodNotAllowed = make(405, Reason.METHOD_NOT_ALLOWED);
+export const ErrRequestTimeout = make(408, Reason.REQUEST_TIMEOUT);
+export const ErrPayloadTooLarge = make(413, Reason.PAYLOAD_TOO_LARGE);
+export const ErrUnsupportedMediaType = make(415, Reason.UNSUPPORTED_MEDIA_TYPE);
+export const ErrHeadersTooLarge = make(431, Reason.HEADERS_TOO_LARGE);
+export const ErrRateLimit = make(429, Reason.RATELIMIT);
+export const ErrCancelled = make(499, Reason.CANCELLED);
+export const ErrNotImplemented = make(501, Reason.NOT_IMPLEMENTED);
+export const ErrCircuitBreaker = make(503, Reason.CIRCUITBREAKER);
+export const ErrNoEndpoint = make(503, Reason.NO_ENDPOINT);
+export const ErrUnavailable = make(503, Reason.UNAVAILABLE);
+export const ErrTimeout = make(504, Reason.TIMEOUT);
+
+/**
+ * What a caller sees for anything thrown that is not a ServiceError: always the same
+ * words, so no message or stack of an internal failure leaks out.
+ */
+export const ErrUnknownRequest = (cause?: unknown) =>
+  new ServiceError(500, Reason.UNKNOWN, 'unknown request error', {}, cause === undefined ? undefined : { cause });
