@@ -20,6 +20,8 @@ export interface ReceivedSpan {
   traceState: string;
   /** The instrumentation scope's name. */
   scope: string;
+  /** The names of the span's events, in order. */
+  events: string[];
 }
 
 function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
@@ -76,7 +78,7 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
       fields(ss, (f3, _w3, r3) => {
         if (f3 === 1) fields(r3.bytes(), (f4, _w4, r4) => { if (f4 === 1) scope = r4.string(); }); // scope, before its spans
         if (f3 !== 2) return; // spans
-        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? ''), traceState: '', scope };
+        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? ''), traceState: '', scope, events: [] };
         fields(r3.bytes(), (f4, _w4, r4) => {
           if (f4 === 1) span.traceId = hex(r4.bytes());
           else if (f4 === 2) span.spanId = hex(r4.bytes());
@@ -85,6 +87,7 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
           else if (f4 === 5) span.name = r4.string();
           else if (f4 === 6) span.kind = r4.int32();
           else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
+          else if (f4 === 11) fields(r4.bytes(), (f5, _w5, r5) => { if (f5 === 2) span.events.push(r5.string()); });
           else if (f4 === 15) fields(r4.bytes(), (f5, _w5, r5) => { if (f5 === 3) span.statusCode = r5.int32(); });
         });
         spans.push(span);
@@ -157,6 +160,7 @@ export function decodeJsonTraceRequest(body: unknown): ReceivedSpan[] {
           serviceName: String(resource['service.name'] ?? ''),
           traceState: String(s['traceState'] ?? ''),
           scope: ss.scope?.name ?? '',
+          events: ((s['events'] as { name: string }[] | undefined) ?? []).map((e) => e.name),
         });
       }
     }
