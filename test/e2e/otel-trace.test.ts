@@ -3,6 +3,7 @@
 // startActiveSpan and, inside it, calls the back service with fetch, traced by the
 // real undici auto-instrumentation. The OTLP receiver must get one trace:
 // front server -> child -> undici client -> back server, each the parent of the next.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { repoRoot, tsk } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { run, startService, waitFor, type Service } from '../helpers/process.js';
+import { startService, waitFor, type Service } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e-otel');
 const front = path.join(work, 'front');
@@ -18,7 +19,16 @@ const back = path.join(work, 'back');
 const node24 = nodeBinaryFor('24');
 const services: Service[] = [];
 
-beforeAll(() => {
+/** npm steps run without blocking the test worker (a blocked worker misses vitest's own heartbeats). */
+function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, output })));
+}
+
+beforeAll(async () => {
   if (!node24 && process.env['CI']) throw new Error('no Node 24 to run the services on: set TSK_IMAGE_NODE (.ci/run does)');
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
@@ -47,14 +57,14 @@ beforeAll(() => {
     .replace("import type { TelemetryOptions }", "import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';\nimport type { TelemetryOptions }")
     .replace('    instrumentations: [],', '    instrumentations: [new UndiciInstrumentation()],'));
 
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], front);
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], front);
   expect(install.status, install.output).toBe(0);
-  const undici = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '@opentelemetry/instrumentation-undici'], front);
+  const undici = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '@opentelemetry/instrumentation-undici'], front);
   expect(undici.status, undici.output).toBe(0);
   // The back has the same dependencies (and one more it does not use).
   fs.cpSync(path.join(front, 'node_modules'), path.join(back, 'node_modules'), { recursive: true });
   for (const dir of [front, back]) {
-    const build = run('npm', ['run', 'build'], dir);
+    const build = await run('npm', ['run', 'build'], dir);
     expect(build.status, build.output).toBe(0);
   }
 }, 600_000);
