@@ -5,7 +5,7 @@
 //   CALLS: server calls to make (default 3); HEADERS: JSON request headers for them;
 //   HOLD_MS: keep running (and calling every 10 ms) this long before reporting.
 import http from 'node:http';
-import { setupTelemetry, type TelemetryOptions } from '../../src/runtime/telemetry/sdk.js';
+import { setupTelemetry, type Telemetry, type TelemetryOptions } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
 import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
 import { newError } from '../../src/runtime/errors/errors.js';
@@ -34,11 +34,40 @@ if (options.prioritySampler) {
   extra.sampler = new PrioritySampler({ ratio: 0 });
   extra.captureRequestHeaders = ['x-priority'];
 }
-const telemetry = await setupTelemetry({ serviceName: 'child', serviceVersion: '1', instanceId: 'c-1', logger, ...options, ...extra }).catch((err: Error) => {
+const telemetry = process.env['PLAIN_SDK'] ? await plainSdk() : await setupTelemetry({ serviceName: 'child', serviceVersion: '1', instanceId: 'c-1', logger, ...options, ...extra }).catch((err: Error) => {
   logger.error(`telemetry: ${err.message}`);
   logger.flush();
   process.exit(2);
 });
+
+/**
+ * The OpenTelemetry SDK exactly as its docs set it up, with none of tsk's fast paths
+ * (the middleware then starts its spans through the SDK's tracer): the reference the
+ * differential test compares tsk's export with. OTEL_EXPORTER_OTLP_PROTOCOL picks the exporter.
+ */
+async function plainSdk(): Promise<Pick<Telemetry, 'forceFlush' | 'shutdown' | 'metricsHandler'>> {
+  const { NodeSDK, resources, tracing } = await import('@opentelemetry/sdk-node');
+  const protocol = process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? 'grpc';
+  const exporter = protocol === 'grpc'
+    ? new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter()
+    : protocol === 'http/json'
+      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const processor = new tracing.BatchSpanProcessor(exporter);
+  const sdk = new NodeSDK({
+    resource: resources.resourceFromAttributes({ 'service.name': 'child' }),
+    autoDetectResources: false,
+    spanProcessors: [processor],
+    sampler: new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(1) }),
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return {
+    forceFlush: () => processor.forceFlush(),
+    shutdown: () => sdk.shutdown(),
+    metricsHandler: (_req, res) => res.end(''),
+  };
+}
 
 const server = new ServerChain(defaultServerMiddleware({ logger }));
 const client = chain(...defaultClientMiddleware({ logger }));

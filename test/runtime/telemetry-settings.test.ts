@@ -256,3 +256,29 @@ describe('export failures are visible', () => {
     expect(run.heapUsed).toBeLessThan(150 * 1024 * 1024);
   }, 60_000);
 });
+
+describe('differential: tsk\'s span recording, encoding and batching against the plain SDK', () => {
+  /** A span as the receiver got it, without what differs from run to run (ids, times). */
+  const shape = (spans: ReceivedSpan[]) => {
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    return spans
+      .map((s) => ({ ...s, traceId: undefined, spanId: undefined, parentSpanId: undefined, parent: byId.get(s.parentSpanId)?.name ?? (s.parentSpanId ? 'remote' : '') }))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  };
+  const protocols = [
+    { protocol: 'grpc', receiver: () => grpcReceiver() },
+    { protocol: 'http/protobuf', receiver: () => httpReceiver('protobuf') },
+    { protocol: 'http/json', receiver: () => httpReceiver('json') },
+  ] as const;
+  for (const { protocol, receiver } of protocols) {
+    it(`${protocol}: the receiver gets the same spans, field by field`, async () => {
+      const fast = await receiver();
+      const plain = await receiver();
+      const env = { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, HEADERS: JSON.stringify({ 'user-agent': 'diff/1', 'x-forwarded-for': '203.0.113.9' }) };
+      await runChild({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: fast.endpoint });
+      await runChild({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: plain.endpoint, PLAIN_SDK: '1' });
+      expectCallSpans(fast.spans);
+      expect(shape(fast.spans)).toEqual(shape(plain.spans));
+    }, 60_000);
+  }
+});
