@@ -10,7 +10,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import * as grpc from '@grpc/grpc-js';
 import { encodeStringField, greeterDefinition, GREETING_PREFIX } from './servers/common.js';
-import { cpuMs, defaultSamplingRatio, loadGeneratorCpuMs, median, pin, startOtlpSink, startServer } from './harness.js';
+import { cpuMs, defaultSamplingRatio, loadGeneratorCpuMs, median, pin, serverNodeVersion, startOtlpSink, startServer } from './harness.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 // Servers are measured in rounds (default 5), bare / router / full chain in turn, and each figure is the
@@ -172,7 +172,7 @@ const compare = async (label, bareScript, tskScript, load) => {
 };
 const fmt = (r) => (r.median === undefined ? 'n/a' : rounds > 1 ? `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})` : `${r.median.toFixed(2)}x`);
 
-console.log(`tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, node ${process.version}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
+console.log(`tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion} (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
 // BENCH_ONLY=http or grpc measures one transport.
 const only = process.env.BENCH_ONLY;
 const http = only === 'grpc' ? undefined : await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
