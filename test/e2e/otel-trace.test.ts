@@ -30,7 +30,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ status: number
 
 beforeAll(async () => {
   if (!node24 && process.env['CI']) throw new Error('no Node 24 to run the services on: set TSK_IMAGE_NODE (.ci/run does)');
-  fs.rmSync(work, { recursive: true, force: true });
+  await fs.promises.rm(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   for (const name of ['front', 'back']) {
     const created = tsk(['new', name, '--yes', '--no-git', '--no-install'], work);
@@ -62,7 +62,7 @@ beforeAll(async () => {
   const undici = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '@opentelemetry/instrumentation-undici'], front);
   expect(undici.status, undici.output).toBe(0);
   // The back has the same dependencies (and one more it does not use).
-  fs.cpSync(path.join(front, 'node_modules'), path.join(back, 'node_modules'), { recursive: true });
+  await fs.promises.cp(path.join(front, 'node_modules'), path.join(back, 'node_modules'), { recursive: true });
   for (const dir of [front, back]) {
     const build = await run('npm', ['run', 'build'], dir);
     expect(build.status, build.output).toBe(0);

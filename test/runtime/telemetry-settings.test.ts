@@ -20,7 +20,8 @@ interface ChildRun {
   seen: { started: number; ended: number };
 }
 
-const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_EXPORT_TIMEOUT: '1000', OTEL_EXPORTER_OTLP_TIMEOUT: '1000' };
+// Generous export timeouts: on a busy machine a first export (connect included) can take seconds.
+const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_EXPORT_TIMEOUT: '8000', OTEL_EXPORTER_OTLP_TIMEOUT: '8000' };
 
 /** Runs test/helpers/telemetry-child.ts with these variables (and no inherited OTEL_*) and options. */
 function runChild(env: Record<string, string>, options: object = {}, limitMs = 60_000): Promise<ChildRun> {
