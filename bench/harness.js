@@ -64,8 +64,15 @@ export async function startOtlpSink() {
 export const pin = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (pin) spawnSync('taskset', ['-a', '-p', '-c', `1-${os.cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
 
+/**
+ * The node that runs the servers under test: BENCH_NODE, else TSK_IMAGE_NODE (the
+ * generated image's Node 24), else the one running the benchmark.
+ */
+export const serverNode = process.env.BENCH_NODE || process.env.TSK_IMAGE_NODE || process.execPath;
+export const serverNodeVersion = spawnSync(serverNode, ['-p', 'process.version'], { encoding: 'utf8' }).stdout.trim();
+
 export async function startServer(script, env) {
-  const argv = [process.execPath, path.join(here, 'servers', script)];
+  const argv = [serverNode, path.join(here, 'servers', script)];
   const [cmd, ...args] = pin ? ['taskset', '-c', '0', ...argv] : argv;
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';

@@ -13,6 +13,8 @@ export async function serviceChain() {
     otlp: { endpoint: process.env.BENCH_OTLP_ENDPOINT, protocol: 'grpc' },
     // Unset: the runtime's default sampling, as a generated service ships it.
     ...(process.env.BENCH_SAMPLING_RATIO ? { samplingRatio: Number(process.env.BENCH_SAMPLING_RATIO) } : {}),
+    // Unset: the default (AsyncLocalStorage); BENCH_CONTEXT_PROPAGATION=explicit to compare.
+    ...(process.env.BENCH_CONTEXT_PROPAGATION ? { contextPropagation: process.env.BENCH_CONTEXT_PROPAGATION } : {}),
   });
   const logger = createLogger({ name: 'bench', level: 'info', destination: '/dev/null' });
   return { telemetry, logger, middleware: selectMiddleware(logger) };

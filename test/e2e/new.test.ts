@@ -83,7 +83,8 @@ describe('tsk new demo', () => {
       const httpSpan = receiver.spans.find((s) => s.name === '/demo.v1.Greeter/SayHello' && s.attributes['http.route'] === '/helloworld/{name}');
       expect(httpSpan).toMatchObject({ kind: 2, serviceName: 'demo', attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } });
       const errorSpan = receiver.spans.find((s) => s.name === '/demo.v1.Greeter/GetUser' && s.attributes['http.response.status_code'] === 404);
-      expect(errorSpan?.statusCode).toBe(2); // STATUS_CODE_ERROR
+      // A 4xx is the caller's mistake: the server span stays Unset (HTTP semantic conventions), with the reason as error.type.
+      expect(errorSpan).toMatchObject({ statusCode: 0, attributes: { 'error.type': 'USER_NOT_FOUND' } });
     } finally {
       service.child.kill('SIGTERM');
       const code = await exitWithin(service, 15_000);

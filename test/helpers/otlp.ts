@@ -1,7 +1,10 @@
-// An OTLP/gRPC trace receiver for tests: accepts what the exporter really sends
-// and decodes the spans (opentelemetry/proto/trace/v1/trace.proto field numbers),
-// without sharing any code with the exporter.
+// OTLP trace receivers for tests, one per protocol, each speaking only its own:
+// gRPC, HTTP with protobuf bodies, HTTP with JSON bodies. They accept what the
+// exporter really sends and decode the spans (opentelemetry/proto/trace/v1/trace.proto
+// field numbers, or the OTLP JSON mapping) without sharing any code with the exporter.
 import * as grpc from '@grpc/grpc-js';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
 export interface ReceivedSpan {
@@ -17,6 +20,8 @@ export interface ReceivedSpan {
   traceState: string;
   /** The instrumentation scope's name. */
   scope: string;
+  /** The names of the span's events, in order. */
+  events: string[];
 }
 
 function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
@@ -31,6 +36,7 @@ function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: Bina
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** Scalars as they are; an array as the JSON text of its values. */
 function decodeAnyValue(bytes: Uint8Array): string | number | boolean {
   let v: string | number | boolean = '';
   fields(bytes, (f, _w, r) => {
@@ -38,6 +44,11 @@ function decodeAnyValue(bytes: Uint8Array): string | number | boolean {
     else if (f === 2) v = r.bool();
     else if (f === 3) v = Number(r.int64());
     else if (f === 4) v = r.double();
+    else if (f === 5) {
+      const values: (string | number | boolean)[] = [];
+      fields(r.bytes(), (f2, _w2, r2) => { if (f2 === 1) values.push(decodeAnyValue(r2.bytes())); });
+      v = JSON.stringify(values);
+    }
   });
   return v;
 }
@@ -67,7 +78,7 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
       fields(ss, (f3, _w3, r3) => {
         if (f3 === 1) fields(r3.bytes(), (f4, _w4, r4) => { if (f4 === 1) scope = r4.string(); }); // scope, before its spans
         if (f3 !== 2) return; // spans
-        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? ''), traceState: '', scope };
+        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? ''), traceState: '', scope, events: [] };
         fields(r3.bytes(), (f4, _w4, r4) => {
           if (f4 === 1) span.traceId = hex(r4.bytes());
           else if (f4 === 2) span.spanId = hex(r4.bytes());
@@ -76,6 +87,7 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
           else if (f4 === 5) span.name = r4.string();
           else if (f4 === 6) span.kind = r4.int32();
           else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
+          else if (f4 === 11) fields(r4.bytes(), (f5, _w5, r5) => { if (f5 === 2) span.events.push(r5.string()); });
           else if (f4 === 15) fields(r4.bytes(), (f5, _w5, r5) => { if (f5 === 3) span.statusCode = r5.int32(); });
         });
         spans.push(span);
@@ -87,8 +99,13 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
 
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** The metadata of each export request. */
+  readonly requests: Record<string, string>[] = [];
   private readonly server = new grpc.Server();
   endpoint = '';
+
+  /** `silent`: take every export and never answer (a collector that hangs). */
+  constructor(private readonly options: { silent?: boolean } = {}) {}
 
   async start(): Promise<void> {
     const raw = { requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
@@ -99,6 +116,10 @@ export class OtlpReceiver {
       },
       {
         traces: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+          const md: Record<string, string> = {};
+          for (const [k, v] of Object.entries(call.metadata.getMap())) md[k] = String(v);
+          this.requests.push(md);
+          if (this.options.silent) return;
           this.spans.push(...decodeExportTraceRequest(call.request));
           cb(null, Buffer.alloc(0));
         },
@@ -112,5 +133,83 @@ export class OtlpReceiver {
 
   stop(): void {
     this.server.forceShutdown();
+  }
+}
+
+/** The OTLP JSON mapping of ExportTraceServiceRequest, decoded to the same shape. */
+export function decodeJsonTraceRequest(body: unknown): ReceivedSpan[] {
+  type AnyValue = { stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number };
+  type KeyValue = { key: string; value: AnyValue };
+  const value = (v: AnyValue): string | number | boolean =>
+    v.stringValue ?? v.boolValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? '';
+  const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
+  const spans: ReceivedSpan[] = [];
+  const request = body as { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[] }[] };
+  for (const rs of request.resourceSpans ?? []) {
+    const resource = attrs(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const s of ss.spans ?? []) {
+        spans.push({
+          traceId: String(s['traceId'] ?? ''),
+          spanId: String(s['spanId'] ?? ''),
+          parentSpanId: String(s['parentSpanId'] ?? ''),
+          name: String(s['name'] ?? ''),
+          kind: Number(s['kind'] ?? 0),
+          statusCode: Number((s['status'] as { code?: number } | undefined)?.code ?? 0),
+          attributes: attrs(s['attributes'] as KeyValue[] | undefined),
+          serviceName: String(resource['service.name'] ?? ''),
+          traceState: String(s['traceState'] ?? ''),
+          scope: ss.scope?.name ?? '',
+          events: ((s['events'] as { name: string }[] | undefined) ?? []).map((e) => e.name),
+        });
+      }
+    }
+  }
+  return spans;
+}
+
+/**
+ * An OTLP/HTTP trace receiver that accepts one encoding only (`application/x-protobuf`
+ * or `application/json`) and answers 415 to the other, as a collector configured for
+ * one would refuse it. gzip bodies are inflated.
+ */
+export class OtlpHttpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  /** The headers of each export request. */
+  readonly requests: http.IncomingHttpHeaders[] = [];
+  /** Requests refused for their content type. */
+  refused = 0;
+  endpoint = '';
+  private readonly server: http.Server;
+
+  constructor(readonly accepts: 'protobuf' | 'json') {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.requests.push(req.headers);
+        const type = String(req.headers['content-type'] ?? '');
+        const wanted = accepts === 'json' ? 'application/json' : 'application/x-protobuf';
+        if (req.url !== '/v1/traces' || !type.startsWith(wanted)) {
+          this.refused++;
+          res.writeHead(req.url !== '/v1/traces' ? 404 : 415).end();
+          return;
+        }
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        this.spans.push(...(accepts === 'json' ? decodeJsonTraceRequest(JSON.parse(body.toString('utf8'))) : decodeExportTraceRequest(body)));
+        res.writeHead(200, { 'content-type': wanted }).end(accepts === 'json' ? '{}' : Buffer.alloc(0));
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  stop(): void {
+    this.server.closeAllConnections();
+    this.server.close();
   }
 }

@@ -8,7 +8,7 @@ import { requestDurations, requestMetricsProducer } from '../../src/runtime/tele
 describe('request duration histograms', () => {
   it('are exported through a metric reader as OTLP histograms', async () => {
     const cell = requestDurations.server.cell('http\u0000/a.v1.S/M', { kind: 'http', operation: '/a.v1.S/M' });
-    for (const seconds of [0.003, 0.004, 0.2, 2]) cell.record(seconds);
+    for (const seconds of [0.003, 0.004, 0.2, 2, 12]) cell.record(seconds);
     const exporter = new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE);
     const reader = new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: [requestMetricsProducer] });
     const provider = new metrics.MeterProvider({ resource: resources.resourceFromAttributes({ 'service.name': 'm' }), readers: [reader] });
@@ -16,11 +16,12 @@ describe('request duration histograms', () => {
     const request = JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!)!));
     const metric = request.resourceMetrics[0].scopeMetrics.flatMap((s: any) => s.metrics).find((m: any) => m.name === 'server_requests_seconds');
     const point = metric.histogram.dataPoints[0];
-    expect(point.explicitBounds).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
-    expect(point.bucketCounts.map(Number)).toEqual([2, 0, 0, 0, 0, 1, 0, 0, 1]);
-    expect(Number(point.count)).toBe(4);
-    expect(point.sum).toBeCloseTo(2.207);
-    expect([point.min, point.max]).toEqual([0.003, 2]);
+    // Past 10 s: a 12 s call is in a finite bucket, so a p99 above 1 s is computable.
+    expect(point.explicitBounds).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+    expect(point.bucketCounts.map(Number)).toEqual([2, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0]);
+    expect(Number(point.count)).toBe(5);
+    expect(point.sum).toBeCloseTo(14.207);
+    expect([point.min, point.max]).toEqual([0.003, 12]);
     expect(point.attributes).toEqual(expect.arrayContaining([{ key: 'operation', value: { stringValue: '/a.v1.S/M' } }]));
     await provider.shutdown();
   });

@@ -14,7 +14,7 @@ let telemetry: Telemetry;
 
 beforeAll(async () => {
   await receiver.start();
-  telemetry = await setupTelemetry({ serviceName: 'sampling', serviceVersion: '1', instanceId: 's-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 0.5 });
+  telemetry = await setupTelemetry({ serviceName: 'sampling', serviceVersion: '1', instanceId: 's-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 0.5, contextPropagation: 'explicit' });
 });
 
 afterAll(async () => {
@@ -124,7 +124,7 @@ describe('sampling in the tracing middleware', () => {
   });
 });
 
-describe('the default context manager', () => {
+describe("the 'explicit' context manager", () => {
   it('holds a context for the synchronous extent of context.with only', async () => {
     const key = createContextKey('test');
     const inner = ROOT_CONTEXT.setValue(key, 'v');

@@ -11,6 +11,7 @@ import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
 import { tskVersion } from '../../proto/paths.js';
+import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
 import { MANIFEST_PATH, serializeManifest, sha256, type Manifest } from '../manifest.js';
 
 export interface NewFlags {
@@ -39,6 +40,9 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   }
 
   const answers = await askMissing(flags);
+  // The same check the service makes at start (the generated config uses grpc).
+  const endpointProblem = answers.otlpEndpoint ? otlpEndpointProblem(answers.otlpEndpoint, 'grpc') : undefined;
+  if (endpointProblem) throw new UsageError(`--otlp-endpoint: ${endpointProblem}`);
   const files = renderProject({
     name,
     registry: answers.registry,

@@ -1,25 +1,32 @@
-// Server and client spans named after the operation, following the OpenTelemetry
-// semantic conventions for HTTP and RPC; W3C trace context and baggage travel in
-// the transport headers, so a call across services stays one trace.
+// Server and client spans named after the operation, with the attributes and
+// status the OpenTelemetry semantic conventions give HTTP and RPC spans; W3C trace
+// context and baggage travel in the transport headers, so a call across services
+// stays one trace.
 import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Context as OtelContext, type Span } from '@opentelemetry/api';
-import { httpToGrpcCode } from '../errors/codes.js';
-import { fromError } from '../errors/errors.js';
+import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
+import { fromError, isServiceError } from '../errors/errors.js';
 import type { Context, HttpTransport, Middleware } from '../transport/context.js';
 import { watching } from './observe.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
+import { OTEL_CONTEXT } from '../telemetry/active-context.js';
 
-/**
- * Where the OpenTelemetry context of a call lives: in the call's own Context
- * values, handed along explicitly (clients take `{ parent: ctx }`), instead of
- * AsyncLocalStorage, which on Node 20 slows every promise in the process once
- * it is in use. Code that wants child spans uses `otelContext(ctx)`.
- */
-export const OTEL_CONTEXT = Symbol.for('tsk.otel.context');
+export { OTEL_CONTEXT };
 
 /** The OpenTelemetry context of a call (its span), falling back to the active one. */
 export function otelContext(ctx: Context): OtelContext {
   return (ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined) ?? context.active();
+}
+
+/** Request headers recorded on server spans at their start (lower-case names). */
+let capturedHeaders: readonly string[] = [];
+
+/**
+ * Records these request headers on every server span as it starts, where samplers
+ * see them: `http.request.header.<name>` (HTTP), `rpc.grpc.request.metadata.<name>` (gRPC).
+ */
+export function captureRequestHeaders(names: readonly string[]): void {
+  capturedHeaders = names.map((n) => n.toLowerCase());
 }
 
 /**
@@ -29,41 +36,65 @@ export function otelContext(ctx: Context): OtelContext {
  */
 export function startServerSpan(ctx: Context): Span | undefined {
   const header = ctx.transport.requestHeader;
+  const ratio = middlewareSampling();
   // Middleware sampling implies the default W3C propagators: without their headers
   // they would find nothing, so they are skipped.
-  const parent = middlewareSampling() === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
+  const parent = ratio === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
     ? propagation.extract(context.active(), header, headerGetter)
     : context.active();
-  const call = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER);
+  // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
+  // and they are only worked out for the spans that are recorded.
+  const early = ratio === undefined ? serverAttributes(ctx) : undefined;
+  const call = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER, early);
   ctx.values.set(OTEL_CONTEXT, call);
   const span = call.recordedSpan;
-  // Attributes only for spans that are recorded: most calls are not sampled.
-  if (span) span.setAttributes(startAttributes(ctx, true));
+  if (span && !early) span.setAttributes(serverAttributes(ctx));
   return span;
 }
 
 /** Starts the span of an outgoing call under the caller's, and writes its trace context into the request headers. */
 export function startClientSpan(ctx: Context): Span | undefined {
-  const call = startCallSpan(otelContext(ctx), ctx.transport.operation, SpanKind.CLIENT);
+  const early = middlewareSampling() === undefined ? clientAttributes(ctx) : undefined;
+  const call = startCallSpan(otelContext(ctx), ctx.transport.operation, SpanKind.CLIENT, early);
   ctx.values.set(OTEL_CONTEXT, call);
   const span = call.recordedSpan;
-  if (span) span.setAttributes(startAttributes(ctx, false));
+  if (span && !early) span.setAttributes(clientAttributes(ctx));
   propagation.inject(call, ctx.transport.requestHeader, headerSetter);
   return span;
 }
 
-/** Ends a call's recorded span: status code attributes, and on failure the error and its exception event. */
+/** gRPC codes that make a server span an error (the RPC conventions); the rest leave it Unset. */
+const GRPC_SERVER_ERRORS = new Set<number>([GrpcCode.UNKNOWN, GrpcCode.DEADLINE_EXCEEDED, GrpcCode.UNIMPLEMENTED, GrpcCode.INTERNAL, GrpcCode.UNAVAILABLE, GrpcCode.DATA_LOSS]);
+
+/**
+ * Ends a call's recorded span with its outcome. A failed call gets `error.type`; its
+ * span status is ERROR on the client side for every failure, on the server side only
+ * for what the server got wrong (HTTP 5xx, gRPC Unknown/Internal/Unavailable...), not
+ * for the caller's mistakes (4xx). An exception event is recorded for 5xx and for
+ * errors that are not service errors (thrown by a bug).
+ */
 export function endCallSpan(span: Span, ctx: Context, failed: boolean, error: unknown): void {
+  const grpc = ctx.transport.kind === 'grpc';
   if (!failed) {
-    span.setAttributes(endAttributes(ctx, 200));
-  } else {
-    const e = fromError(error);
-    span.setAttributes({ ...endAttributes(ctx, e.code), 'error.type': e.reason || String(e.code) });
-    span.recordException(error instanceof Error ? error : new Error(String(error)));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+    span.setAttributes(grpc ? { 'rpc.grpc.status_code': 0 } : HTTP_OK);
+    span.end();
+    return;
   }
+  const e = fromError(error);
+  const unexpected = !isServiceError(error);
+  const grpcCode = httpToGrpcCode(e.code);
+  span.setAttributes({
+    ...(grpc ? { 'rpc.grpc.status_code': grpcCode } : { 'http.response.status_code': e.code }),
+    'error.type': unexpected && error instanceof Error ? error.name : e.reason || String(e.code),
+  });
+  const server = (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
+  const isError = !server || unexpected || (grpc ? GRPC_SERVER_ERRORS.has(grpcCode) : e.code >= 500);
+  if (unexpected || e.code >= 500) span.recordException(error instanceof Error ? error : new Error(String(error)));
+  if (isError) span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
   span.end();
 }
+
+const HTTP_OK: Attributes = { 'http.response.status_code': 200 };
 
 export function tracingServer(): Middleware {
   return watching({ start: startServerSpan, end: endRecordedSpan });
@@ -77,26 +108,65 @@ function endRecordedSpan(ctx: Context, span: Span | undefined, _elapsedMs: numbe
   if (span) endCallSpan(span, ctx, failed, error);
 }
 
-function startAttributes(ctx: Context, server: boolean): Attributes {
-  const [service, method] = operationParts(ctx.transport.operation);
+/** The start attributes of a server span (HTTP or RPC conventions). */
+function serverAttributes(ctx: Context): Attributes {
+  const transport = ctx.transport;
+  const header = transport.requestHeader;
   const attrs: Attributes = {};
-  if (ctx.transport.kind === 'grpc') {
+  if (transport.kind === 'grpc') {
+    const [service, method] = operationParts(transport.operation);
     attrs['rpc.system'] = 'grpc';
     attrs['rpc.service'] = service;
     attrs['rpc.method'] = method;
-  } else if (server) {
-    const t = ctx.transport as HttpTransport;
+  } else {
+    const t = transport as HttpTransport;
     attrs['http.request.method'] = t.method;
     attrs['http.route'] = t.pathTemplate;
+    attrs['url.scheme'] = 'http';
     const q = t.url.indexOf('?');
     attrs['url.path'] = q < 0 ? t.url : t.url.slice(0, q);
-  } else {
-    attrs['rpc.service'] = service;
-    attrs['rpc.method'] = method;
+    if (q >= 0) attrs['url.query'] = t.url.slice(q + 1);
+    const length = Number(header.get('content-length'));
+    if (length > 0) attrs['http.request.body.size'] = length;
   }
+  const agent = header.get('user-agent');
+  if (agent !== undefined) attrs['user_agent.original'] = agent;
+  const peer = transport.remote;
+  if (peer?.remoteAddress) {
+    attrs['network.peer.address'] = peer.remoteAddress;
+    if (peer.remotePort !== undefined) attrs['network.peer.port'] = peer.remotePort;
+  }
+  const client = clientAddress(header.get('x-forwarded-for'), header.get('x-real-ip')) ?? peer?.remoteAddress;
+  if (client) attrs['client.address'] = client;
+  const address = transport.endpoint ? endpointAttributes(transport.endpoint) : undefined;
+  if (address) Object.assign(attrs, address);
+  if (capturedHeaders.length > 0) {
+    const prefix = transport.kind === 'grpc' ? 'rpc.grpc.request.metadata.' : 'http.request.header.';
+    for (const name of capturedHeaders) {
+      const values = header.values(name);
+      if (values.length > 0) attrs[prefix + name] = values;
+    }
+  }
+  return attrs;
+}
+
+/** The start attributes of a client span: the RPC it makes and the server it talks to. */
+function clientAttributes(ctx: Context): Attributes {
+  const [service, method] = operationParts(ctx.transport.operation);
+  const attrs: Attributes = { 'rpc.service': service, 'rpc.method': method };
+  if (ctx.transport.kind === 'grpc') attrs['rpc.system'] = 'grpc';
   const address = ctx.transport.endpoint ? endpointAttributes(ctx.transport.endpoint) : undefined;
   if (address) Object.assign(attrs, address);
   return attrs;
+}
+
+/** The original client: the first X-Forwarded-For entry, else X-Real-IP (proxies in front of the service). */
+function clientAddress(forwardedFor: string | undefined, realIp: string | undefined): string | undefined {
+  if (forwardedFor) {
+    const first = forwardedFor.split(',')[0]!.trim();
+    if (first) return first;
+  }
+  return realIp?.trim() || undefined;
 }
 
 // Operations and endpoints are few and repeat on every call: parse each once.
@@ -126,10 +196,4 @@ function endpointAttributes(endpoint: string): Attributes | undefined {
   if (endpoints.size >= 1024) endpoints.clear();
   endpoints.set(endpoint, attrs);
   return attrs;
-}
-
-function endAttributes(ctx: Context, code: number): Attributes {
-  return ctx.transport.kind === 'grpc'
-    ? { 'rpc.grpc.status_code': code === 200 ? 0 : httpToGrpcCode(code) }
-    : { 'http.response.status_code': code };
 }

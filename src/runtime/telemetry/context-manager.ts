@@ -1,10 +1,8 @@
-// The OpenTelemetry context manager tsk installs by default. The runtime hands a
-// call's trace context along explicitly (in the call Context, see otelContext()),
-// so it needs no async propagation: `context.with` holds for the synchronous
-// extent of its callback and nothing more. The SDK's own default, built on
-// AsyncLocalStorage, turns on Node's promise hooks the first time it is used (the
-// span exporter does so on its first export), and from then on every promise in
-// the process pays for them.
+// The context manager of `contextPropagation: 'explicit'`: `context.with` holds
+// for the synchronous extent of its callback and nothing more, and nothing in the
+// process pays for async context tracking. The call's trace context then travels
+// in the call Context only (see otelContext()); the default is the SDK's
+// AsyncLocalStorage manager, which also follows awaits.
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 
 export class SynchronousContextManager implements ContextManager {

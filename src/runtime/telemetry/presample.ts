@@ -7,7 +7,7 @@
 // sampled ones a RecordedSpan (recorded-span.ts) that goes straight to the exporter.
 // Either way the call's context is one CallSpanContext.
 import { randomFillSync } from 'node:crypto';
-import { INVALID_SPAN_CONTEXT, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, type Attributes, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { RecordedSpan, type SpanRecorder } from './recorded-span.js';
 
@@ -38,13 +38,13 @@ export function middlewareSampling(): number | undefined {
 
 /**
  * Starts the span of a call under `parent` and returns the call's OpenTelemetry
- * context: the span is recorded when the call is sampled (or when the SDK says so,
+ * context (`attributes` are the span's start attributes, which a sampler sees): the span is recorded when the call is sampled (or when the SDK says so,
  * without middleware sampling), otherwise the context only carries its ids.
  */
-export function startCallSpan(parent: Context, name: string, kind: SpanKind): CallSpanContext {
+export function startCallSpan(parent: Context, name: string, kind: SpanKind, attributes?: Attributes): CallSpanContext {
   const settings = middleware;
   if (settings === undefined) {
-    const span = trace.getTracer(TRACER).startSpan(name, { kind }, parent);
+    const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes }, parent);
     return new CallSpanContext(parent, span.spanContext(), span);
   }
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.

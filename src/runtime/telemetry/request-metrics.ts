@@ -6,8 +6,11 @@
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { metrics, resources } from '@opentelemetry/sdk-node';
 
-/** Upper bounds in seconds, as Kratos buckets request latencies. */
-export const DURATION_BOUNDARIES: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/**
+ * Upper bounds in seconds: Kratos's latency buckets, continued past 10 s so that
+ * slow calls land in finite buckets and a quantile above 1 s can be computed.
+ */
+export const DURATION_BOUNDARIES: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 class HistogramCell {
   readonly counts = new Array<number>(DURATION_BOUNDARIES.length + 1).fill(0);

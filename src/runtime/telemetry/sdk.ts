@@ -1,23 +1,32 @@
-// OpenTelemetry setup for a service: resource, OTLP trace (and optional metric)
-// export, a parent-based ratio sampler, and a Prometheus reader served on /metrics.
-// The standard OTEL_* variables win over config, so platform settings (the
-// collector address in Kubernetes) need no config change.
+// OpenTelemetry setup for a service: resource, trace export (OTLP over grpc,
+// http/protobuf or http/json; console), the sampler, the user's span processors,
+// a Prometheus reader served on /metrics (optionally OTLP metric push), and the
+// context manager. The standard OTEL_* variables win over config, so platform
+// settings (the collector address in Kubernetes) need no config change.
 
-import { NodeSDK, metrics, resources, tracing } from '@opentelemetry/sdk-node';
+import { NodeSDK, metrics, resources, tracing, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer, type IExporterMetricsHelper, type ISerializer } from '@opentelemetry/otlp-transformer';
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exporter-metrics-otlp-http';
+import { getBooleanFromEnv } from '@opentelemetry/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { captureRequestHeaders } from '../middleware/tracing.js';
 import { SynchronousContextManager } from './context-manager.js';
+import { routeDiagnostics } from './diag-logger.js';
+import { ExportHealth } from './export-health.js';
+import { otlpEndpoint, traceExportSettings, type OtlpProtocol } from './export-settings.js';
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
-import { batcherOptionsFromEnv, SpanBatcher, type BatchSender, type EncodedBatch } from './span-batcher.js';
+import { batcherOptionsFromEnv, EncodedBatch, JsonBatch, SpanBatcher, type BatchOutcomes, type BatchSender, type SpanBatch } from './span-batcher.js';
+
+export { TelemetrySettingsError, otlpEndpointProblem } from './export-settings.js';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -25,11 +34,13 @@ export interface TelemetryOptions {
   instanceId: string;
   /** deployment.environment.name, e.g. "production". */
   environment?: string;
+  /** Where OpenTelemetry's diagnostics, export failures and recoveries are logged. */
+  logger?: Logger;
   otlp?: {
-    /** Collector address; `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it. Empty: no trace export. */
+    /** Collector address; `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` overrides it. Empty: no trace export. `host:port` means plaintext gRPC. */
     endpoint?: string;
-    /** Default grpc (port 4317); `http/protobuf` uses 4318. `OTEL_EXPORTER_OTLP_PROTOCOL` overrides it. */
-    protocol?: 'grpc' | 'http/protobuf';
+    /** grpc (default, port 4317), http/protobuf or http/json (port 4318). `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` overrides it. */
+    protocol?: string;
     /** Also push metrics over OTLP (besides the /metrics scrape endpoint). */
     metrics?: boolean;
     /** Metric push interval; default 60 s. */
@@ -37,13 +48,24 @@ export interface TelemetryOptions {
   };
   /** Share of new traces sampled (parent decision wins); default 1. `OTEL_TRACES_SAMPLER(_ARG)` overrides it. */
   samplingRatio?: number;
+  /** Decides sampling instead of the ratio (and of OTEL_TRACES_SAMPLER), e.g. prioritySampler(). */
+  sampler?: tracing.Sampler;
+  /** Processors that see every span as it starts and ends, before it is exported (redaction, a second exporter). */
+  spanProcessors?: tracing.SpanProcessor[];
+  /**
+   * Request headers recorded on server spans as they start, so a sampler can read them:
+   * `http.request.header.<name>` (HTTP) and `rpc.grpc.request.metadata.<name>` (gRPC).
+   */
+  captureRequestHeaders?: string[];
+  /** Auto-instrumentations to enable, e.g. `new UndiciInstrumentation()` for outgoing fetch calls. */
+  instrumentations?: NodeSDKConfiguration['instrumentations'];
   /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048; `OTEL_BSP_MAX_QUEUE_SIZE` overrides it. */
   maxQueueSize?: number;
   /**
-   * How the active OpenTelemetry context is tracked. `explicit` (default): only through
-   * the call Context tsk's middleware and clients pass along, at no cost to the rest of
-   * the process. `async-local-storage`: also across awaits, which third-party
-   * auto-instrumentations (database drivers and the like) need; it slows every promise.
+   * How the active OpenTelemetry context is tracked. `async-local-storage` (default): across
+   * awaits, so code in a handler, auto-instrumentations and outgoing clients join the call's
+   * trace. `explicit`: only through the call Context (clients take `{ parent: ctx }`) and the
+   * synchronous part of a handler; saves AsyncLocalStorage's cost where nothing needs it.
    */
   contextPropagation?: 'explicit' | 'async-local-storage';
 }
@@ -55,13 +77,18 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
+/**
+ * Starts telemetry. Throws TelemetrySettingsError, whose message is one line, for a
+ * setting that cannot work (an unknown protocol, an endpoint the exporter cannot use).
+ */
 export async function setupTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  // Export failures (collector down) are reported once per kind by the SDK; keep them off stdout noise.
-  diag.setLogger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.NONE);
-
   const env = process.env;
-  const endpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? options.otlp?.endpoint;
-  const protocol = (env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? options.otlp?.protocol ?? 'grpc') as string;
+  routeDiagnostics(options.logger, env);
+  if (getBooleanFromEnv('OTEL_SDK_DISABLED')) {
+    options.logger?.info('telemetry is off (OTEL_SDK_DISABLED): no spans, no OpenTelemetry metrics');
+    return disabledTelemetry();
+  }
+  const settings = traceExportSettings({ endpoint: options.otlp?.endpoint, protocol: options.otlp?.protocol }, env);
 
   const resource = resources.resourceFromAttributes({
     'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName,
@@ -74,38 +101,47 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
   }).merge(resources.detectResources({ detectors: [resources.envDetector] }));
 
-  const batcher = endpoint
-    ? new SpanBatcher(traceSender(protocol, endpoint), batcherOptionsFromEnv({
+  const health = new ExportHealth(options.logger);
+  const batcher = settings.otlp
+    ? new SpanBatcher(traceSender(settings.otlp), batcherOptionsFromEnv({
       maxQueueSize: options.maxQueueSize ?? 2048,
       maxExportBatchSize: 512,
       scheduledDelayMillis: 1000,
       exportTimeoutMillis: 10_000,
-    }))
+    }), health as BatchOutcomes, batchOf(settings.otlp.protocol))
     : undefined;
-  const spanProcessors: tracing.SpanProcessor[] = batcher ? [batcher] : [];
+  const userProcessors = options.spanProcessors ?? [];
+  const spanProcessors: tracing.SpanProcessor[] = [
+    ...userProcessors,
+    ...(batcher ? [batcher] : []),
+    ...(settings.console ? [new tracing.SimpleSpanProcessor(new tracing.ConsoleSpanExporter())] : []),
+  ];
 
   const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [requestMetricsProducer] } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
-  if (endpoint && options.otlp?.metrics) {
-    const exporter = protocol === 'grpc'
-      ? new OTLPMetricExporterGrpc({ url: endpoint })
-      : new OTLPMetricExporterProto({ url: joinPath(endpoint, '/v1/metrics') });
-    metricReaders.push(new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000, metricProducers: [requestMetricsProducer] }));
+  if (settings.otlp && options.otlp?.metrics) {
+    metricReaders.push(new metrics.PeriodicExportingMetricReader({
+      exporter: metricExporter(settings.otlp.protocol, options.otlp.endpoint, env),
+      exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000,
+      metricProducers: [requestMetricsProducer],
+    }));
   }
 
   const ratio = options.samplingRatio ?? 1;
-  const sampler = env['OTEL_TRACES_SAMPLER']
-    ? undefined // the SDK reads OTEL_TRACES_SAMPLER / _ARG itself
-    : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) });
-  // The middleware may decide sampling itself only when it would decide as this
-  // sampler does (parent-based, `ratio` for new traces) and spans are exported at all;
-  // custom propagators read headers it does not know, so they keep every call on the SDK path.
+  // A sampler in code wins, then OTEL_TRACES_SAMPLER (the SDK reads it when given none), then the ratio.
+  const sampler = options.sampler ?? (env['OTEL_TRACES_SAMPLER'] ? undefined : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) }));
+  // The middleware records its own spans straight into the batcher only where that is
+  // indistinguishable from the SDK path: tsk's own ratio sampler, the batcher the only
+  // processor (no user processor would see those spans), and the default W3C propagators
+  // (custom ones read headers it does not know). Anything else runs every span through the SDK.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
+  const middlewareRecords = !options.sampler && !env['OTEL_TRACES_SAMPLER'] && batcher !== undefined && spanProcessors.length === 1 && defaultPropagators;
   // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
   const spanLimits = spanLimitsFromEnv();
-  setMiddlewareSampling(sampler && batcher && defaultPropagators
+  setMiddlewareSampling(middlewareRecords
     ? { ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
     : undefined);
+  captureRequestHeaders(options.captureRequestHeaders ?? []);
 
   const sdk = new NodeSDK({
     resource,
@@ -113,12 +149,15 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     spanProcessors,
     spanLimits,
     metricReaders,
+    // Logs go through the service's logger, not the OpenTelemetry log SDK.
+    logRecordProcessors: [],
     ...(sampler ? { sampler } : {}),
     // undefined lets the SDK install its AsyncLocalStorage manager.
-    contextManager: options.contextPropagation === 'async-local-storage' ? undefined : new SynchronousContextManager(),
-    instrumentations: [],
+    contextManager: options.contextPropagation === 'explicit' ? new SynchronousContextManager() : undefined,
+    instrumentations: options.instrumentations ?? [],
   });
   sdk.start();
+  health.observe();
 
   let stopped: Promise<void> | undefined;
   return {
@@ -126,34 +165,63 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     forceFlush: async () => {
       await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
     },
-    shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), sdk.shutdown().catch(() => {}))),
+    shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), captureRequestHeaders([]), sdk.shutdown().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed')))),
   };
 }
 
+function disabledTelemetry(): Telemetry {
+  return {
+    metricsHandler: (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      response.end('# telemetry is off (OTEL_SDK_DISABLED)\n');
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+}
+
+function batchOf(protocol: OtlpProtocol): () => SpanBatch {
+  return protocol === 'http/json' ? () => new JsonBatch() : () => new EncodedBatch();
+}
+
 // Spans arrive already encoded (span-batcher.ts); the SDK's OTLP transports only send them.
-const encodedSpans: ISerializer<EncodedBatch, unknown> = {
-  serializeRequest: (batch) => batch.toRequest(),
-  // The response only matters for partial-success warnings, which diag would log and tsk silences.
-  deserializeResponse: () => ({}),
-};
-const spanCounter: IExporterMetricsHelper<EncodedBatch> = { name: 'span', countItems: (batch) => batch.spanCount };
+// Responses are read with the SDK's own serializers, so partial-success warnings reach diag.
+function encoded(protocol: OtlpProtocol): ISerializer<SpanBatch, unknown> {
+  const responses = protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
+  return {
+    serializeRequest: (batch) => batch.toRequest(),
+    deserializeResponse: (data) => responses.deserializeResponse(data),
+  };
+}
+const spanCounter: IExporterMetricsHelper<SpanBatch> = { name: 'span', countItems: (batch) => batch.spanCount };
 
 /**
  * The SDK's OTLP trace transport for the protocol, built with the calls its own trace
  * exporters make (the `convertLegacy*` option readers are what apply the
- * OTEL_EXPORTER_OTLP_* variables), so settings behave exactly as with those exporters.
+ * OTEL_EXPORTER_OTLP_* headers, timeout, compression and TLS variables), so those
+ * settings behave exactly as with the SDK's exporters.
  */
-function traceSender(protocol: string, endpoint: string): BatchSender {
-  if (protocol === 'grpc') {
+function traceSender(otlp: { protocol: OtlpProtocol; endpoint: string; exact: boolean }): BatchSender {
+  if (otlp.protocol === 'grpc') {
     return createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions({ url: endpoint }, 'TRACES'), encodedSpans, 'otlp_grpc_span_exporter', spanCounter, undefined,
+      convertLegacyOtlpGrpcOptions({ url: otlp.endpoint }, 'TRACES'), encoded('grpc'), 'otlp_grpc_span_exporter', spanCounter, undefined,
       'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     );
   }
+  const json = otlp.protocol === 'http/json';
   return createOtlpHttpExportDelegate(
-    convertLegacyHttpOptions({ url: joinPath(endpoint, '/v1/traces') }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
-    encodedSpans, 'otlp_http_span_exporter', spanCounter, undefined,
+    convertLegacyHttpOptions({ url: otlp.exact ? otlp.endpoint : joinPath(otlp.endpoint, '/v1/traces') }, 'TRACES', 'v1/traces', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' }),
+    encoded(otlp.protocol), json ? 'otlp_http_json_span_exporter' : 'otlp_http_span_exporter', spanCounter, undefined,
   );
+}
+
+/** The metric exporter for the protocol; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, when set, is read by the exporter itself. */
+function metricExporter(protocol: OtlpProtocol, configured: string | undefined, env: NodeJS.ProcessEnv): metrics.PushMetricExporter {
+  const base = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ? undefined : (env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured);
+  const endpoint = base ? otlpEndpoint(base, protocol) : undefined;
+  if (protocol === 'grpc') return new OTLPMetricExporterGrpc(endpoint ? { url: endpoint } : {});
+  const url = endpoint ? { url: joinPath(endpoint, '/v1/metrics') } : {};
+  return protocol === 'http/json' ? new OTLPMetricExporterJson(url) : new OTLPMetricExporterProto(url);
 }
 
 function joinPath(endpoint: string, path: string): string {

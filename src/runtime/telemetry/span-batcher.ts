@@ -1,5 +1,6 @@
 // A batch span processor that encodes sampled spans to OTLP protobuf soon after
-// they end, a few dozen at a time, and exports the bytes in batches. It replaces
+// they end, a few dozen at a time, and exports the bytes in batches (for
+// http/json, the SDK's JSON serializer encodes each batch as it goes out). It replaces
 // the SDK's BatchSpanProcessor plus OTLP trace exporter pair, which holds span
 // objects until a batch is full and then encodes all 512 at once: a stall of
 // milliseconds per batch that requests queue behind (at 15k req/s it doubled the
@@ -9,13 +10,22 @@
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
 import { context, TraceFlags } from '@opentelemetry/api';
-import { suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { resources, tracing } from '@opentelemetry/sdk-node';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
 
+/** One export request's worth of spans. */
+export interface SpanBatch {
+  readonly spanCount: number;
+  add(span: tracing.ReadableSpan): void;
+  /** The ExportTraceServiceRequest, in the batch's encoding. */
+  toRequest(): Uint8Array;
+}
+
 /** Where encoded batches go: the SDK's OTLP export delegate has this shape. */
 export interface BatchSender {
-  export(request: EncodedBatch, done: (result: ExportResult) => void): void;
+  export(request: SpanBatch, done: (result: ExportResult) => void): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -54,8 +64,32 @@ export function batcherOptionsFromEnv(defaults: SpanBatcherOptions, env: NodeJS.
  */
 const ENCODE_RUN = 32;
 
+/** What the batcher tells of each batch's fate (export-health.ts). */
+export interface BatchOutcomes {
+  succeeded(spans: number): void;
+  failed(spans: number, error: unknown): void;
+  drop(reason: 'queue_full', spans: number): void;
+}
+
+/** Spans kept as they are and encoded to OTLP JSON by the SDK's serializer when the batch goes out. */
+export class JsonBatch implements SpanBatch {
+  private readonly spans: tracing.ReadableSpan[] = [];
+
+  get spanCount(): number {
+    return this.spans.length;
+  }
+
+  add(span: tracing.ReadableSpan): void {
+    this.spans.push(span);
+  }
+
+  toRequest(): Uint8Array {
+    return JsonTraceSerializer.serializeRequest(this.spans) ?? new Uint8Array();
+  }
+}
+
 /** One export request's worth of spans, kept as the encoded `spans` fields of each scope. */
-export class EncodedBatch {
+export class EncodedBatch implements SpanBatch {
   spanCount = 0;
   // Spans of one tracer provider share one resource; scopes are the tracers' names and versions.
   private readonly groups = new Map<resources.Resource, Map<string, { scope: tracing.ReadableSpan['instrumentationScope']; spans: ProtoWriter }>>();
@@ -111,9 +145,9 @@ export class EncodedBatch {
 }
 
 export class SpanBatcher implements tracing.SpanProcessor {
-  private current = new EncodedBatch();
+  private current: SpanBatch;
   /** Full batches waiting for their turn to be sent, oldest first. */
-  private readonly ready: EncodedBatch[] = [];
+  private readonly ready: SpanBatch[] = [];
   private queued = 0;
   private timer?: NodeJS.Timeout;
   private sending?: Promise<void>;
@@ -121,7 +155,14 @@ export class SpanBatcher implements tracing.SpanProcessor {
   /** Spans dropped because the queue was full (the collector slow or down). */
   dropped = 0;
 
-  constructor(private readonly sender: BatchSender, private readonly options: SpanBatcherOptions) {}
+  constructor(
+    private readonly sender: BatchSender,
+    private readonly options: SpanBatcherOptions,
+    private readonly outcomes?: BatchOutcomes,
+    private readonly newBatch: () => SpanBatch = () => new EncodedBatch(),
+  ) {
+    this.current = newBatch();
+  }
 
   onStart(): void {}
 
@@ -129,6 +170,7 @@ export class SpanBatcher implements tracing.SpanProcessor {
     if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
     if (this.queued >= this.options.maxQueueSize) {
       this.dropped++;
+      this.outcomes?.drop('queue_full', 1);
       return;
     }
     this.current.add(span);
@@ -174,7 +216,7 @@ export class SpanBatcher implements tracing.SpanProcessor {
     }
     if (this.current.spanCount === 0) return;
     this.ready.push(this.current);
-    this.current = new EncodedBatch();
+    this.current = this.newBatch();
   }
 
   /** A partial batch goes out after the scheduled delay; none is armed while a send is running. */
@@ -202,21 +244,29 @@ export class SpanBatcher implements tracing.SpanProcessor {
     });
   }
 
-  private sendOne(batch: EncodedBatch): Promise<void> {
+  private sendOne(batch: SpanBatch): Promise<void> {
     return new Promise((resolve) => {
-      // A send that outlives the export timeout no longer holds back the next batch.
-      const timeout = setTimeout(resolve, this.options.exportTimeoutMillis);
-      timeout.unref();
+      let finished = false;
       // Success or failure, the batch is done with: export failures are the sender's to retry.
-      const done = () => {
+      const done = (result: ExportResult) => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timeout);
+        if (result.code === ExportResultCode.SUCCESS) this.outcomes?.succeeded(batch.spanCount);
+        else this.outcomes?.failed(batch.spanCount, result.error);
         resolve();
       };
+      // A send that outlives the export timeout no longer holds back the next batch.
+      const timeout = setTimeout(
+        () => done({ code: ExportResultCode.FAILED, error: new Error(`no answer from the collector within ${this.options.exportTimeoutMillis} ms`) }),
+        this.options.exportTimeoutMillis,
+      );
+      timeout.unref();
       try {
         // The export's own network calls must not be traced, or every export would make spans to export.
         context.with(suppressTracing(context.active()), () => this.sender.export(batch, done));
-      } catch {
-        done();
+      } catch (error) {
+        done({ code: ExportResultCode.FAILED, error: error as Error });
       }
     });
   }

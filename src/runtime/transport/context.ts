@@ -2,6 +2,7 @@
 // Mirrors Kratos's transport.Transporter: kind, endpoint, operation, headers.
 
 import { performance } from 'node:perf_hooks';
+import { runInCallContext } from '../telemetry/active-context.js';
 
 export type TransportKind = 'http' | 'grpc';
 
@@ -22,6 +23,14 @@ export interface Transport {
   readonly operation: string;
   readonly requestHeader: Header;
   readonly replyHeader: Header;
+  /** The other end of a server call's connection (the socket, for HTTP), read only when a span records it. */
+  readonly remote?: Remote;
+}
+
+/** Where a call came from on the network: Node's Socket has this shape. */
+export interface Remote {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
 }
 
 /** Extra facts an HTTP server call carries (Kratos's http.Transporter). */
@@ -77,7 +86,8 @@ export function hookMiddleware<Started>(hooks: CallHooks<Started>): Middleware {
     const at = performance.now();
     let result: unknown;
     try {
-      result = await next(ctx, req);
+      // Whatever call context the hooks started (a span) is active for the rest of the chain.
+      result = await runInCallContext(ctx, next, req);
     } catch (err) {
       throw hooks.end(ctx, started, performance.now() - at, true, err);
     }

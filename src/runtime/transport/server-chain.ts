@@ -7,6 +7,7 @@
 // outermost first, ends innermost first, each end sees the error the one inside
 // it passed out.
 import { performance } from 'node:perf_hooks';
+import { runInCallContext } from '../telemetry/active-context.js';
 import { callHooksOf, chain, type CallHooks, type Context, type Handler, type Middleware } from './context.js';
 
 export class ServerChain {
@@ -25,9 +26,13 @@ export class ServerChain {
     this.inner = chain(...middleware.slice(hooks.length));
   }
 
-  /** The handler with the middleware after the hooks applied. */
+  /**
+   * The handler with the middleware after the hooks applied, run inside the call's
+   * OpenTelemetry context (the server span the hooks started), so it is the active one.
+   */
   wrap(handler: Handler): Handler {
-    return this.inner(handler);
+    const inner = this.inner(handler);
+    return (ctx, req) => runInCallContext(ctx, inner, req);
   }
 
   /** Runs the start hooks for a call; end the returned call exactly once. */

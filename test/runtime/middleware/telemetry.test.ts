@@ -80,7 +80,7 @@ describe('telemetryServer', () => {
     expect(fusedSpans).toHaveLength(Object.keys(outcomes).length);
     expect(fusedSpans.map(spanShape)).toEqual(nestedSpans.map(spanShape));
     const crash = fusedSpans.find((s) => s.name.endsWith('/Crash'))!;
-    expect(crash).toMatchObject({ statusCode: 2, attributes: { 'rpc.grpc.status_code': 13, 'error.type': '500' } });
+    expect(crash).toMatchObject({ statusCode: 2, attributes: { 'rpc.grpc.status_code': 13, 'error.type': 'TypeError' } });
 
     await new Promise((r) => setTimeout(r, 50));
     const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

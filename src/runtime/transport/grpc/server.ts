@@ -133,6 +133,7 @@ export class GrpcServer implements Server {
         operation,
         requestHeader: new MetadataHeader(grpcCall.metadata),
         replyHeader: new HeaderMap(),
+        remote: new GrpcPeer(grpcCall),
       };
       const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, grpcCall);
       // The outermost middleware's hooks start here and end in finish, before the answer.
@@ -216,6 +217,25 @@ class GrpcCallContext extends ServerCallContext {
 
   protected unwatchCaller(listener: () => void): void {
     this.call.removeListener('cancelled', listener);
+  }
+}
+
+/** The caller's address, parsed from grpc-js's peer string (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`) when asked for. */
+class GrpcPeer {
+  constructor(private readonly call: grpc.ServerUnaryCall<unknown, unknown>) {}
+
+  get remoteAddress(): string | undefined {
+    return this.parts()?.[0];
+  }
+
+  get remotePort(): number | undefined {
+    const port = this.parts()?.[1];
+    return port === undefined ? undefined : Number(port);
+  }
+
+  private parts(): [string, string | undefined] | undefined {
+    const m = /^(?:ipv[46]:)?\[?([^\]]*?)\]?(?::(\d+))?$/.exec(this.call.getPeer());
+    return m ? [m[1]!, m[2]] : undefined;
   }
 }
 

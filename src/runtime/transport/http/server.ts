@@ -270,6 +270,7 @@ export class HttpServer implements Server {
       method,
       pathTemplate: route.path,
       url,
+      remote: answer.raw.socket ?? undefined,
     };
     const ctx = new HttpCallContext(transport, timer?.at, answer.raw);
     // The outermost middleware's hooks start here and end in settle, before the answer.

@@ -1,0 +1,55 @@
+// The OpenTelemetry diagnostics (bad settings, export trouble the SDK notices) go
+// to the service's own logger, at OTEL_LOG_LEVEL (default warn), never to nowhere.
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+
+const LEVELS: Record<string, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+/** Routes diag to `logger` (or to the console without one), at the level OTEL_LOG_LEVEL names. */
+export function routeDiagnostics(logger: Logger | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  const level = LEVELS[(env['OTEL_LOG_LEVEL'] ?? '').trim().toLowerCase()] ?? DiagLogLevel.WARN;
+  if (!logger) {
+    diag.setLogger(consoleDiag, { logLevel: level, suppressOverrideMessage: true });
+    return;
+  }
+  const child = logger.child({ component: 'opentelemetry' });
+  const line = (write: (obj: object, msg: string) => void) => (message: string, ...args: unknown[]) =>
+    write(args.length > 0 ? { details: args.map(describe) } : {}, message);
+  const target: DiagLogger = {
+    error: line((o, m) => child.error(o, m)),
+    warn: line((o, m) => child.warn(o, m)),
+    info: line((o, m) => child.info(o, m)),
+    debug: line((o, m) => child.debug(o, m)),
+    verbose: line((o, m) => child.trace(o, m)),
+  };
+  diag.setLogger(target, { logLevel: level, suppressOverrideMessage: true });
+}
+
+const consoleDiag: DiagLogger = {
+  error: (m, ...a) => console.error(m, ...a),
+  warn: (m, ...a) => console.warn(m, ...a),
+  info: (m, ...a) => console.info(m, ...a),
+  debug: (m, ...a) => console.debug(m, ...a),
+  verbose: (m, ...a) => console.debug(m, ...a),
+};
+
+function describe(value: unknown): unknown {
+  if (value instanceof Error) return { type: value.name, message: value.message };
+  return typeof value === 'object' && value !== null ? JSON.parse(safeJson(value)) : value;
+}
+
+function safeJson(value: object): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return JSON.stringify(String(value));
+  }
+}

@@ -1,0 +1,113 @@
+// Which exporters run and where OTLP goes: the standard OTEL_* variables over the
+// service's config, checked up front so a setting that cannot work stops the
+// service with one line instead of losing every span quietly.
+
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
+export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
+
+/** A telemetry setting that cannot work; its message is one line saying what to write instead. */
+export class TelemetrySettingsError extends Error {
+  override name = 'TelemetrySettingsError';
+}
+
+export interface TraceExportSettings {
+  /** OTLP export, when it is on. */
+  otlp?: {
+    protocol: OtlpProtocol;
+    endpoint: string;
+    /** The endpoint is the traces URL itself (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): no /v1/traces is added for HTTP. */
+    exact: boolean;
+  };
+  /** Also print spans on stdout (OTEL_TRACES_EXPORTER=console). */
+  console: boolean;
+}
+
+export interface ConfiguredExport {
+  endpoint?: string;
+  protocol?: string;
+}
+
+/** The collector a protocol's exporter talks to when none is configured (the OpenTelemetry defaults). */
+const DEFAULT_ENDPOINTS: Record<OtlpProtocol, string> = {
+  grpc: 'http://localhost:4317',
+  'http/protobuf': 'http://localhost:4318',
+  'http/json': 'http://localhost:4318',
+};
+
+/**
+ * The trace export settings. Without OTEL_TRACES_EXPORTER, spans are exported over
+ * OTLP when an endpoint is configured (config or OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT)
+ * and not at all otherwise; `otlp` without an endpoint uses the standard default.
+ */
+export function traceExportSettings(configured: ConfiguredExport, env: NodeJS.ProcessEnv = process.env): TraceExportSettings {
+  const exporters = listOf(env['OTEL_TRACES_EXPORTER']);
+  for (const name of exporters) {
+    if (!['otlp', 'console', 'none'].includes(name)) {
+      throw new TelemetrySettingsError(`OTEL_TRACES_EXPORTER: "${name}" is not supported; use otlp, console or none`);
+    }
+  }
+  const protocol = protocolOf(env, configured.protocol);
+  const tracesEndpoint = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+  const endpoint = tracesEndpoint ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? nonEmpty(configured.endpoint);
+  const console = exporters.includes('console');
+  if (exporters.includes('none') && exporters.length === 1) return { console: false };
+  const otlpOn = exporters.length === 0 ? endpoint !== undefined : exporters.includes('otlp');
+  if (!otlpOn) return { console };
+  return { otlp: { protocol, endpoint: otlpEndpoint(endpoint ?? DEFAULT_ENDPOINTS[protocol], protocol), exact: tracesEndpoint !== undefined }, console };
+}
+
+function protocolOf(env: NodeJS.ProcessEnv, configured: string | undefined): OtlpProtocol {
+  const fromEnv = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_PROTOCOL']);
+  const value = fromEnv ?? nonEmpty(configured) ?? 'grpc';
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(value)) {
+    const source = fromEnv !== undefined ? 'OTEL_EXPORTER_OTLP_PROTOCOL' : 'telemetry.otlp_protocol';
+    throw new TelemetrySettingsError(`${source}: "${value}" is not an OTLP protocol; use grpc, http/protobuf or http/json`);
+  }
+  return value as OtlpProtocol;
+}
+
+/**
+ * The endpoint as a URL the exporter takes. `host:port` without a scheme is what
+ * gRPC collectors are usually given (`otel-collector:4317`): it means plaintext
+ * gRPC, as with an insecure gRPC exporter. The HTTP protocols need the scheme.
+ */
+export function otlpEndpoint(endpoint: string, protocol: OtlpProtocol): string {
+  const problem = otlpEndpointProblem(endpoint, protocol);
+  if (problem) throw new TelemetrySettingsError(problem);
+  return hasScheme(endpoint) ? endpoint : `http://${endpoint}`;
+}
+
+/** Why an OTLP endpoint cannot work with a protocol, in one line, or undefined when it can. */
+export function otlpEndpointProblem(endpoint: string, protocol: OtlpProtocol = 'grpc'): string | undefined {
+  if (hasScheme(endpoint)) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      return `OTLP endpoint "${endpoint}" is not a valid URL; write e.g. http://otel-collector:4317`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return `OTLP endpoint "${endpoint}" must start with http:// or https://`;
+    }
+    return undefined;
+  }
+  if (protocol !== 'grpc') {
+    return `OTLP endpoint "${endpoint}" has no scheme; with ${protocol} write http://${endpoint} (or https://)`;
+  }
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(endpoint)) {
+    return `OTLP endpoint "${endpoint}" is neither host:port nor a URL; write e.g. otel-collector:4317 or http://otel-collector:4317`;
+  }
+  return undefined;
+}
+
+function hasScheme(endpoint: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(endpoint);
+}
+
+function listOf(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

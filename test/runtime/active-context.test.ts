@@ -1,0 +1,135 @@
+// With the default config the server span is the active OpenTelemetry context for
+// the whole handler: a span the handler starts the way the OpenTelemetry docs teach
+// (startActiveSpan, after awaits), a real auto-instrumentation's span (undici, on a
+// fetch) and a tsk client call made without `{ parent: ctx }` all join the call's
+// trace with the right parents, over HTTP and gRPC. The receiver decodes what the
+// exporter sent.
+import http from 'node:http';
+import path from 'node:path';
+import { context, createContextKey, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
+import { createLogger } from '../../src/runtime/log/logger.js';
+import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
+import { HttpServer } from '../../src/runtime/transport/http/index.js';
+import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
+import { generateFixture } from '../helpers/generated.js';
+import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+import { waitFor } from '../helpers/process.js';
+
+const receiver = new OtlpReceiver();
+let telemetry: Telemetry;
+let httpServer: HttpServer;
+let grpcServer: GrpcServer;
+let conn: GrpcClientConn;
+let plain: http.Server;
+let plainUrl: string;
+let base: string;
+/** The traceparent each request to the plain server carried. */
+const plainTraceparents: string[] = [];
+const tick = () => new Promise((r) => setTimeout(r, 2));
+
+beforeAll(async () => {
+  await receiver.start();
+  // Default context propagation: nothing about it is configured here.
+  telemetry = await setupTelemetry({
+    serviceName: 'als', serviceVersion: '1', instanceId: 'als-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1,
+    instrumentations: [new UndiciInstrumentation()],
+  });
+  const logger = createLogger({ name: 'als', level: 'silent' });
+  plain = http.createServer((req, res) => {
+    plainTraceparents.push(String(req.headers['traceparent']));
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}/plain`;
+
+  const dir = generateFixture('active-context', 'helloworld');
+  const httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
+  const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
+  const tracer = trace.getTracer('user-code');
+
+  grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  grpcGen.registerGreeterGRPCServer(grpcServer, {
+    sayHello: async (_ctx: unknown, req: { name: string }) => {
+      await tick();
+      // Started after an await, with no context handed in.
+      return tracer.startActiveSpan('grpc-work', async (span) => {
+        await tick();
+        span.end();
+        return { message: `Hello ${req.name}` };
+      });
+    },
+  });
+  await grpcServer.start();
+  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, middleware: defaultClientMiddleware({ logger }) });
+  const backend = new grpcGen.GreeterGRPCClient(conn);
+
+  httpServer = new HttpServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  httpGen.registerGreeterHTTPServer(httpServer, {
+    sayHello: async (_ctx: unknown, req: { name: string }) => {
+      await tick();
+      return tracer.startActiveSpan('work', async (span) => {
+        await tick();
+        await fetch(plainUrl); // auto-instrumented by undici
+        const reply = await backend.sayHello(req); // no { parent: ctx }
+        span.end();
+        return reply;
+      });
+    },
+  });
+  await httpServer.start();
+  base = `http://127.0.0.1:${httpServer.listenPort}`;
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await httpServer?.stop({ timeoutMs: 500 });
+  await grpcServer?.stop({ timeoutMs: 500 });
+  plain?.close();
+  await telemetry?.shutdown();
+  receiver.stop();
+});
+
+describe('the server span is the active context of the whole handler', () => {
+  it('joins startActiveSpan, an undici span and a tsk client call without parent into the request trace', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    // The test's own call is not instrumented: it stands for a caller in another process.
+    const res = await context.with(suppressTracing(ROOT_CONTEXT), () => fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }));
+    expect(await res.json()).toEqual({ message: 'Hello ada' });
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 6, 'six spans of the trace', 100, 50);
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const one = (what: string, pick: (s: ReceivedSpan) => boolean) => {
+      const found = spans.filter(pick);
+      expect(found, what).toHaveLength(1);
+      return found[0]!;
+    };
+    const server = one('HTTP server span', (s) => s.kind === 2 && s.attributes['http.route'] === '/helloworld/{name}');
+    const work = one('handler span', (s) => s.name === 'work');
+    const fetchSpan = one('undici client span', (s) => s.scope === '@opentelemetry/instrumentation-undici');
+    const client = one('tsk gRPC client span', (s) => s.kind === 3 && s.scope === 'tsk');
+    const grpc = one('gRPC server span', (s) => s.kind === 2 && s.attributes['rpc.system'] === 'grpc');
+    const grpcWork = one('gRPC handler span', (s) => s.name === 'grpc-work');
+    expect(server.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(work.parentSpanId).toBe(server.spanId);
+    expect(fetchSpan.parentSpanId).toBe(work.spanId);
+    expect(client.parentSpanId).toBe(work.spanId);
+    expect(grpc.parentSpanId).toBe(client.spanId);
+    expect(grpcWork.parentSpanId).toBe(grpc.spanId);
+    // The instrumented fetch sent its own span as the parent.
+    expect(plainTraceparents.at(-1)).toBe(`00-${traceId}-${fetchSpan.spanId}-01`);
+  });
+
+  it('keeps a context across awaits outside calls too', async () => {
+    const key = createContextKey('test');
+    let afterAwait: unknown;
+    await context.with(ROOT_CONTEXT.setValue(key, 'v'), async () => {
+      await tick();
+      afterAwait = context.active().getValue(key);
+    });
+    expect(afterAwait).toBe('v');
+  });
+});

@@ -1,0 +1,286 @@
+// The standard OTEL_* settings, each in a process of its own (telemetry is
+// process-wide): every OTLP protocol against a receiver that speaks only that one,
+// the exporter, sampler, propagator and SDK switches, headers, timeout and
+// compression, endpoints without a scheme, and export failures made visible.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/cli.js';
+import { OtlpHttpReceiver, OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+
+interface ChildRun {
+  code: number | null;
+  /** Parsed JSON log lines. */
+  lines: Record<string, unknown>[];
+  /** Raw output lines that are not JSON (the console exporter's). */
+  text: string;
+  metrics: string;
+  heapUsed: number;
+  /** What a user span processor saw (options.userProcessor). */
+  seen: { started: number; ended: number };
+}
+
+// Generous export timeouts: on a busy machine a first export (connect included) can take seconds.
+const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_EXPORT_TIMEOUT: '8000', OTEL_EXPORTER_OTLP_TIMEOUT: '8000' };
+
+/** Runs test/helpers/telemetry-child.ts with these variables (and no inherited OTEL_*) and options. */
+function runChild(env: Record<string, string>, options: object = {}, limitMs = 60_000): Promise<ChildRun> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/telemetry-child.ts'), JSON.stringify(options)], {
+    cwd: repoRoot, env: { ...inherited, ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child did not finish within ${limitMs} ms:\n${out}`));
+    }, limitMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const lines: Record<string, unknown>[] = [];
+      const text: string[] = [];
+      let metrics = '';
+      let heapUsed = 0;
+      let seen = { started: 0, ended: 0 };
+      for (const line of out.split('\n')) {
+        let parsed: Record<string, unknown> | undefined;
+        try {
+          parsed = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed && typeof parsed === 'object' && 'metrics' in parsed) {
+          metrics = String(parsed['metrics']);
+          heapUsed = Number(parsed['heapUsed']);
+          seen = parsed['seen'] as typeof seen;
+        } else if (parsed && typeof parsed === 'object') lines.push(parsed);
+        else text.push(line);
+      }
+      resolve({ code, lines, text: text.join('\n'), metrics, heapUsed, seen });
+    });
+  });
+}
+
+const receivers: { stop(): void }[] = [];
+afterEach(() => {
+  for (const r of receivers.splice(0)) r.stop();
+});
+async function grpcReceiver(options: { silent?: boolean } = {}): Promise<OtlpReceiver> {
+  const r = new OtlpReceiver(options);
+  await r.start();
+  receivers.push(r);
+  return r;
+}
+async function httpReceiver(accepts: 'protobuf' | 'json'): Promise<OtlpHttpReceiver> {
+  const r = new OtlpHttpReceiver(accepts);
+  await r.start();
+  receivers.push(r);
+  return r;
+}
+
+/** The three server spans and three client spans of a default child run. */
+function expectCallSpans(spans: ReceivedSpan[]): void {
+  const server = spans.filter((s) => s.kind === 2);
+  const client = spans.filter((s) => s.kind === 3);
+  expect(server).toHaveLength(3);
+  expect(client).toHaveLength(3);
+  for (const c of client) expect(server.map((s) => s.spanId)).toContain(c.parentSpanId);
+  expect(server.every((s) => s.serviceName === 'child')).toBe(true);
+}
+
+const metricValue = (metrics: string, series: RegExp) => Number(series.exec(metrics)?.[1] ?? NaN);
+
+describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
+  it('grpc reaches a gRPC-only receiver', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    expect(run.code).toBe(0);
+    expectCallSpans(r.spans);
+    expect(metricValue(run.metrics, /^otlp_spans_exported_total(?:\{[^}]*\})? (\d+)/m)).toBe(6);
+  }, 60_000);
+
+  it('http/protobuf reaches a protobuf-only HTTP receiver', async () => {
+    const r = await httpReceiver('protobuf');
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    expect(run.code).toBe(0);
+    expect(r.refused).toBe(0);
+    expectCallSpans(r.spans);
+  }, 60_000);
+
+  it('http/json reaches a JSON-only HTTP receiver, also when only the TRACES variable names it', async () => {
+    const r = await httpReceiver('json');
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' });
+    expect(run.code).toBe(0);
+    expect(r.refused).toBe(0);
+    expectCallSpans(r.spans);
+    expect(r.spans.find((s) => s.kind === 2)!.attributes['rpc.system']).toBe('grpc');
+  }, 60_000);
+
+  it('an unknown protocol stops the service with one line', async () => {
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' });
+    expect(run.code).toBe(2);
+    expect(run.lines.map((l) => l['msg'])).toContain('telemetry: OTEL_EXPORTER_OTLP_PROTOCOL: "http/xml" is not an OTLP protocol; use grpc, http/protobuf or http/json');
+  }, 60_000);
+});
+
+describe('OTLP endpoints', () => {
+  it('host:port without a scheme is plaintext gRPC', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint.replace('http://', '') });
+    expect(run.code).toBe(0);
+    expectCallSpans(r.spans);
+  }, 60_000);
+
+  it('host:port without a scheme for an HTTP protocol stops the service with one line saying what to write', async () => {
+    const run = await runChild({}, { otlp: { endpoint: 'otel-collector:4318', protocol: 'http/protobuf' } });
+    expect(run.code).toBe(2);
+    expect(run.lines.map((l) => l['msg'])).toContain('telemetry: OTLP endpoint "otel-collector:4318" has no scheme; with http/protobuf write http://otel-collector:4318 (or https://)');
+  }, 60_000);
+
+  it('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the traces URL itself', async () => {
+    const r = await httpReceiver('protobuf');
+    await runChild({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${r.endpoint}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    expectCallSpans(r.spans);
+  }, 60_000);
+});
+
+describe('headers, compression', () => {
+  it('OTEL_EXPORTER_OTLP_HEADERS and gzip compression reach an HTTP receiver', async () => {
+    const r = await httpReceiver('json');
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme,authorization=Bearer%20t', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' });
+    expectCallSpans(r.spans);
+    expect(r.requests[0]).toMatchObject({ 'x-tenant': 'acme', authorization: 'Bearer t', 'content-encoding': 'gzip' });
+  }, 60_000);
+
+  it('OTEL_EXPORTER_OTLP_TRACES_HEADERS reach a gRPC receiver as metadata', async () => {
+    const r = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=acme' });
+    expectCallSpans(r.spans);
+    expect(r.requests[0]).toMatchObject({ 'x-tenant': 'acme' });
+  }, 60_000);
+});
+
+describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PROPAGATORS', () => {
+  it('none exports nothing though an endpoint is set', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_EXPORTER: 'none' });
+    expect(run.code).toBe(0);
+    expect(r.requests).toHaveLength(0);
+  }, 60_000);
+
+  it('console prints spans, and otlp,console does both', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_EXPORTER: 'otlp,console' });
+    expect(run.code).toBe(0);
+    expectCallSpans(r.spans);
+    expect(run.text).toContain("name: '/child.v1.Svc/Ok'");
+  }, 60_000);
+
+  it('OTEL_SDK_DISABLED=true turns telemetry off: nothing exported, calls still served', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SDK_DISABLED: 'true' });
+    expect(run.code).toBe(0);
+    expect(r.requests).toHaveLength(0);
+    expect(run.lines.filter((l) => l['operation'] === '/child.v1.Svc/Ok')).toHaveLength(2);
+  }, 60_000);
+
+  it('OTEL_TRACES_SAMPLER=always_off overrides the configured ratio', async () => {
+    const r = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'always_off' }, { samplingRatio: 1 });
+    expect(r.spans).toHaveLength(0);
+  }, 60_000);
+
+  it('OTEL_TRACES_SAMPLER=traceidratio with OTEL_TRACES_SAMPLER_ARG=1 samples everything though the config says 0', async () => {
+    const r = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' }, { samplingRatio: 0 });
+    expectCallSpans(r.spans);
+  }, 60_000);
+
+  it('OTEL_PROPAGATORS=b3 continues a trace from B3 headers, following its sampled flag', async () => {
+    const r = await grpcReceiver();
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_PROPAGATORS: 'b3', HEADERS: JSON.stringify({ b3: `${traceId}-b7ad6b7169203331-1` }) }, { samplingRatio: 0 });
+    const server = r.spans.filter((s) => s.kind === 2);
+    expect(server).toHaveLength(3);
+    expect(server.every((s) => s.traceId === traceId && s.parentSpanId === 'b7ad6b7169203331')).toBe(true);
+  }, 60_000);
+});
+
+describe('span processors and samplers in code', () => {
+  it('a user span processor sees every server and client span start and end, and what it changes is exported', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint }, { userProcessor: true, samplingRatio: 1 });
+    expect(run.seen).toEqual({ started: 6, ended: 6 });
+    expectCallSpans(r.spans);
+    expect(r.spans.every((s) => s.attributes['app.processed'] === true)).toBe(true);
+  }, 60_000);
+
+  it('the priority sampler keeps calls with x-priority: high at ratio 0, and drops the rest', async () => {
+    const high = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: high.endpoint, HEADERS: JSON.stringify({ 'x-priority': 'high' }) }, { prioritySampler: true });
+    expectCallSpans(high.spans);
+    expect(high.spans.find((s) => s.kind === 2)!.attributes['rpc.grpc.request.metadata.x-priority']).toBe('["high"]');
+    const low = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: low.endpoint, HEADERS: JSON.stringify({ 'x-priority': 'low' }) }, { prioritySampler: true });
+    expect(low.spans).toHaveLength(0);
+  }, 60_000);
+});
+
+describe('export failures are visible', () => {
+  it('collector down: one warn line, dropped spans counted, calls still served', async () => {
+    const r = await grpcReceiver();
+    const endpoint = r.endpoint;
+    r.stop(); // nothing listens there now
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, CALLS: '30' });
+    expect(run.code).toBe(0);
+    const warns = run.lines.filter((l) => String(l['msg']).startsWith('trace export failing'));
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!['level']).toBe('warn');
+    expect(metricValue(run.metrics, /^otlp_spans_dropped_total\{reason="export_failed"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(run.lines.filter((l) => l['operation'] === '/child.v1.Svc/Ok' && l['kind'] === 'server')).toHaveLength(20);
+  }, 60_000);
+
+  it('collector that never answers: serving goes on, memory stays bounded, warn line, dropped counter rises', async () => {
+    const r = await grpcReceiver({ silent: true });
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_BSP_MAX_QUEUE_SIZE: '256', OTEL_EXPORTER_OTLP_TIMEOUT: '300', OTEL_BSP_EXPORT_TIMEOUT: '300', HOLD_MS: '3000' });
+    expect(run.code).toBe(0);
+    expect(r.requests.length).toBeGreaterThan(0);
+    expect(run.lines.filter((l) => String(l['msg']).startsWith('trace export failing'))).toHaveLength(1);
+    const full = metricValue(run.metrics, /^otlp_spans_dropped_total\{reason="queue_full"\} (\d+)/m);
+    const failed = metricValue(run.metrics, /^otlp_spans_dropped_total\{reason="export_failed"\} (\d+)/m);
+    expect(full + failed).toBeGreaterThan(256);
+    // Serving went on past a full queue: more calls (two spans each) than the queue holds spans.
+    const served = run.lines.filter((l) => l['operation'] === '/child.v1.Svc/Ok' && l['kind'] === 'server').length;
+    expect(served * 2).toBeGreaterThan(256);
+    // Bounded: the queue holds at most 256 spans; the heap stays far from what thousands of kept spans would take.
+    expect(run.heapUsed).toBeLessThan(150 * 1024 * 1024);
+  }, 60_000);
+});
+
+describe('differential: tsk\'s span recording, encoding and batching against the plain SDK', () => {
+  /** A span as the receiver got it, without what differs from run to run (ids, times). */
+  const shape = (spans: ReceivedSpan[]) => {
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    return spans
+      .map((s) => ({ ...s, traceId: undefined, spanId: undefined, parentSpanId: undefined, parent: byId.get(s.parentSpanId)?.name ?? (s.parentSpanId ? 'remote' : '') }))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  };
+  const protocols = [
+    { protocol: 'grpc', receiver: () => grpcReceiver() },
+    { protocol: 'http/protobuf', receiver: () => httpReceiver('protobuf') },
+    { protocol: 'http/json', receiver: () => httpReceiver('json') },
+  ] as const;
+  for (const { protocol, receiver } of protocols) {
+    it(`${protocol}: the receiver gets the same spans, field by field`, async () => {
+      const fast = await receiver();
+      const plain = await receiver();
+      const env = { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, HEADERS: JSON.stringify({ 'user-agent': 'diff/1', 'x-forwarded-for': '203.0.113.9' }) };
+      await runChild({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: fast.endpoint });
+      await runChild({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: plain.endpoint, PLAIN_SDK: '1' });
+      expectCallSpans(fast.spans);
+      expect(shape(fast.spans)).toEqual(shape(plain.spans));
+    }, 60_000);
+  }
+});
