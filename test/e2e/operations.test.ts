@@ -1,6 +1,7 @@
 // The operator's edges of a generated service, run as real processes: an etcd outage
 // under load, SIGTERM with a collector that never answers, and a rolling restart
 // behind the discovery client. Clients are proto-loader / fetch, not generated code.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -10,10 +11,10 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistry } from '../../src/runtime/registry/etcd.js';
 import { GrpcClientConn } from '../../src/runtime/transport/grpc/client.js';
-import { repoRoot, tsk } from '../helpers/cli.js';
+import { repoRoot, tskBin } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, run, startService, waitFor, type Service } from '../helpers/process.js';
+import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e-operations');
 const project = path.join(work, 'ops');
@@ -21,14 +22,25 @@ const node = nodeBinaryFor('24') ?? process.execPath;
 
 const useEtcd = etcdAvailable() || Boolean(process.env['CI']);
 
-beforeAll(() => {
+/** Like run(), without blocking this worker's event loop (vitest's RPC times out on long blocking calls). */
+function runAsync(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+beforeAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const created = tsk(['new', 'ops', '--yes', '--no-git', '--no-install', '--registry', 'etcd'], work);
-  expect(created.status, created.stderr).toBe(0);
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
+  const created = await runAsync(process.execPath, [tskBin, 'new', 'ops', '--yes', '--no-git', '--no-install', '--registry', 'etcd'], work);
+  expect(created.status, created.output).toBe(0);
+  const install = await runAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
   expect(install.status, install.output).toBe(0);
-  const build = run('npm', ['run', 'build'], project);
+  const build = await runAsync('npm', ['run', 'build'], project);
   expect(build.status, build.output).toBe(0);
 }, 600_000);
 
@@ -38,10 +50,10 @@ interface Instance {
   grpc: string;
 }
 
-async function startInstance(env: Record<string, string>): Promise<Instance> {
+async function startInstance(env: Record<string, string>, conf = 'configs/config.yaml'): Promise<Instance> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
-  const service = startService(project, ['dist/cmd/ops/main.js', '--conf', 'configs/config.yaml'], {
+  const service = startService(project, ['dist/cmd/ops/main.js', '--conf', conf], {
     OPS_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
     OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
     OPS_TELEMETRY_OTLP_ENDPOINT: '',
@@ -258,4 +270,56 @@ describe('stop is bounded by stop_timeout_ms', () => {
       }
     }, 60_000);
   }
+});
+
+describe('config errors: one line each, exit 1, no stack', () => {
+  const config = () => fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8');
+  const cases: [string, Record<string, string>, (() => string) | undefined, RegExp][] = [
+    ['a bad address from env', { OPS_SERVER_HTTP_ADDR: 'abc' }, undefined, /^config: OPS_SERVER_HTTP_ADDR: server\.http\.addr: expected host:port/],
+    ['a bad ratio from env', { OPS_TELEMETRY_SAMPLING_RATIO: 'abc' }, undefined, /^config: OPS_TELEMETRY_SAMPLING_RATIO: telemetry\.sampling_ratio: expected a number, got "abc"$/],
+    ['a word for a number in the file', {}, () => config().replace('timeout_ms: 1000', 'timeout_ms: abc'), /^config: \S+\.yaml:6: server\.http\.timeout_ms: expected an integer, got "abc"$/],
+    ['a string for a ratio in the file', {}, () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"'), /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: expected a number, got "lots"$/],
+    ['a ratio out of range', {}, () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: 5'), /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: must be between 0 and 1, got 5$/],
+    ['malformed YAML', {}, () => 'server:\n  http: [\n', /^config: \S+\.yaml:\d+:\d+: not valid YAML: /],
+    ['a registry the project was made without', { OPS_REGISTRY_KIND: 'consul' }, undefined, /^config: OPS_REGISTRY_KIND: registry\.kind: expected one of none, etcd, got "consul"/],
+  ];
+  for (const [what, env, file, expected] of cases) {
+    it(what, async () => {
+      const args = ['dist/cmd/ops/main.js'];
+      if (file) {
+        const custom = path.join(work, `config-${what.replace(/\W+/g, '-')}.yaml`);
+        fs.writeFileSync(custom, file());
+        args.push('--conf', custom);
+      }
+      const service = startService(project, args, env, node);
+      expect(await exitWithin(service, 20_000)).toBe(1);
+      const lines = service.output().trim().split('\n');
+      expect(lines, service.output()).toHaveLength(1);
+      expect(lines[0]).toMatch(expected);
+    });
+  }
+
+  it('a missing config file', async () => {
+    const service = startService(project, ['dist/cmd/ops/main.js', '--conf', 'configs/nope.yaml'], {}, node);
+    expect(await exitWithin(service, 20_000)).toBe(1);
+    expect(service.output().trim()).toBe('config: configs/nope.yaml: cannot read the file (it does not exist)');
+  });
+
+  it('the running service follows its config file across delete and recreate', async () => {
+    const dir = path.join(work, 'watched');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'config.yaml');
+    fs.writeFileSync(file, config());
+    const instance = await startInstance({ OPS_REGISTRY_KIND: 'none' }, file);
+    try {
+      fs.rmSync(file);
+      await waitFor(logged(instance.service, /config reload failed/), 'the missing file to be reported', 100, 50);
+      fs.writeFileSync(file, config().replace('level: info', 'level: debug'));
+      await waitFor(logged(instance.service, /"log level changed"/), 'the recreated file to be read', 100, 50);
+      expect((await fetch(`${instance.http}/readyz`)).status).toBe(200);
+    } finally {
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000)).toBe(0);
+    }
+  });
 });

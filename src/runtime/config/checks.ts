@@ -74,6 +74,8 @@ export const checks = {
   },
   /** One of a fixed set of values; `why` explains the set when a value is missing from it. */
   oneOf(values: readonly unknown[], why?: string): Check {
-    return (v) => (values.includes(v) ? undefined : `expected one of ${values.join(', ')}, got ${describeValue(v)}${why ? ` (${why})` : ''}`);
+    // The empty string is proto3's "not set": accepted when listed, never shown as a choice.
+    const shown = values.filter((x) => x !== '').join(', ');
+    return (v) => (values.includes(v) ? undefined : `expected one of ${shown}, got ${describeValue(v)}${why ? ` (${why})` : ''}`);
   },
 };

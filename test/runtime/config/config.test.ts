@@ -132,7 +132,7 @@ describe('config validated against the schema from conf.proto', () => {
     expect(problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 1.5'))).toEqual(['config: config.yaml:4: server.http.timeout_ms: expected an integer, got 1.5']);
     expect(problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 99999999999'))).toEqual(['config: config.yaml:4: server.http.timeout_ms: must be between -2147483648 and 2147483647, got 99999999999']);
     expect(problems(GOOD.replace('addr: 0.0.0.0:8000', 'adress: 0.0.0.0:8000'))).toEqual(['config: config.yaml:3: server.http.adress: unknown key (conf.Server.HTTP has addr, timeout_ms)']);
-    expect(problems(GOOD.replace('kind: none', 'kind: etcd'))).toEqual(['config: config.yaml:10: registry.kind: expected one of , none, got "etcd" (this project was made without a registry)']);
+    expect(problems(GOOD.replace('kind: none', 'kind: etcd'))).toEqual(['config: config.yaml:10: registry.kind: expected one of none, got "etcd" (this project was made without a registry)']);
     expect(problems(GOOD.replace('endpoints: []', 'endpoints: [127.0.0.1:2379]'))).toEqual(['config: config.yaml:11: registry.endpoints: expected an http:// or https:// URL, got "127.0.0.1:2379"']);
     expect(problems('telemetry:\n  sampling_ratio: 1\nserver: 5\n')).toEqual(['config: config.yaml:3: server: expected a mapping, got 5']);
   });
