@@ -323,3 +323,31 @@ describe('config errors: one line each, exit 1, no stack', () => {
     }
   });
 });
+
+describe('requests refused before routing are counted and logged', () => {
+  it('shows 404, 400 without Host and 415 in /metrics and the access log', async () => {
+    const instance = await startInstance({ OPS_REGISTRY_KIND: 'none' });
+    try {
+      expect((await fetch(`${instance.http}/no/such/path`)).status).toBe(404);
+      const unsupported = await fetch(`${instance.http}/users`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' });
+      expect([404, 405, 415]).toContain(unsupported.status);
+      const port = Number(new URL(instance.http).port);
+      const noHost = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end('GET /helloworld/x HTTP/1.1\r\nConnection: close\r\n\r\n'));
+        let data = '';
+        socket.on('data', (d) => (data += d));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(data));
+      });
+      expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 400, reason: 'BAD_REQUEST' });
+      const metrics = await (await fetch(`${instance.http}/metrics`)).text();
+      expect(metrics).toMatch(/server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="404"[^}]*reason="NOT_FOUND"[^}]*\} 1/);
+      expect(metrics).toMatch(/server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="400"[^}]*reason="BAD_REQUEST"[^}]*\} 1/);
+      await waitFor(logged(instance.service, /"operation":"<unmatched>","code":404/), 'the 404 access line', 100, 50);
+    } finally {
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000)).toBe(0);
+    }
+  });
+});
