@@ -64,7 +64,7 @@ export function createApp(options: AppOptions): App {
       const registrar = options.registrar;
       if (registrar && instance) {
         const leaving = instance;
-        const done = await budget.step(budget.forServers(), () => registrar.deregister(leaving));
+        const done = await budget.step(budget.forDeregister(), () => registrar.deregister(leaving));
         if (done === 'failed') log?.error({ err: budget.lastError }, 'deregister failed');
         if (done === 'timeout') log?.warn('deregister did not finish in time; the registry entry expires with its lease');
       }

@@ -5,14 +5,18 @@
 /** Share of the stop timeout kept for afterStop, capped at AFTER_STOP_MAX_MS. */
 const AFTER_STOP_SHARE = 0.2;
 const AFTER_STOP_MAX_MS = 2000;
+/** Share of the stop timeout deregistering may take (an unreachable registry must not eat the drain). */
+const DEREGISTER_SHARE = 0.2;
 
 export class StopBudget {
   private readonly started = Date.now();
   private readonly deadline: number;
   private readonly afterStopMs: number;
+  private readonly timeoutMs: number;
   lastError: unknown;
 
   constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
     this.deadline = this.started + timeoutMs;
     this.afterStopMs = Math.min(AFTER_STOP_MAX_MS, Math.floor(timeoutMs * AFTER_STOP_SHARE));
   }
@@ -24,6 +28,11 @@ export class StopBudget {
   /** What is left for the steps before afterStop. */
   forServers(): number {
     return Math.max(0, this.remaining() - this.afterStopMs);
+  }
+
+  /** What deregistering may take. */
+  forDeregister(): number {
+    return Math.min(this.forServers(), Math.floor(this.timeoutMs * DEREGISTER_SHARE));
   }
 
   elapsed(): number {

@@ -65,4 +65,24 @@ describe('createApp stop', () => {
     expect(took).toBeLessThanOrEqual(1100);
     expect(took).toBeGreaterThanOrEqual(950); // it did wait for the never-settling steps, up to the budget
   });
+
+  it('gives a hanging deregister only its share, leaving in-flight calls their drain time', async () => {
+    const http = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 0 });
+    http.route(
+      { method: 'GET', path: '/slow', operation: '/t.S/Slow', request: { fromJSON: () => ({}), toJSON: () => ({}) }, requestSchema: { typeName: 't.E', fields: [] }, response: { fromJSON: (o: any) => o, toJSON: (o: any) => o }, responseSchema: { typeName: 't.E', fields: [] } },
+      () => new Promise((resolve) => setTimeout(() => resolve({}), 1200)),
+    );
+    const registrar: Registrar = { register: async () => {}, deregister: () => new Promise(() => {}) };
+    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, signals: [], stopTimeoutMs: 3000 });
+    const running = app.run();
+    for (let i = 0; i < 100 && http.listenPort === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    const call = fetch(`http://127.0.0.1:${http.listenPort}/slow`);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await app.stop();
+    await running;
+    expect((await call).status).toBe(200); // deregister gave up after 600 ms; the call still finished
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 });
