@@ -42,3 +42,75 @@ export function serializeManifest(manifest: Manifest): string {
   const files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b)));
   return `${JSON.stringify({ tsk: manifest.tsk, files }, null, 2)}\n`;
 }
+
+export const MANIFEST_LOCK_PATH = path.join('.tsk', 'manifest.lock');
+
+/** How long a run waits for another one's lock before giving up. */
+const LOCK_WAIT_MS = 30_000;
+/** A lock older than this is left over from a run that died without removing it. */
+const LOCK_STALE_MS = 120_000;
+
+/**
+ * Runs `update` (read the manifest, write files, write the manifest back) while
+ * holding `.tsk/manifest.lock`, so concurrent tsk runs in one project take turns
+ * instead of each writing back a manifest that lacks the other's entries.
+ */
+export function withManifestLock<T>(root: string, update: () => T): T {
+  const lock = path.join(root, MANIFEST_LOCK_PATH);
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (isStale(lock)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > until) {
+        throw new Error(`${lock} is held by another tsk run (pid ${readPid(lock) ?? 'unknown'}); try again once it finishes, or delete the file if no tsk is running`);
+      }
+      sleepSync(25);
+    }
+  }
+  try {
+    return update();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function readPid(lock: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Left by a process that no longer runs, or older than any run takes. */
+function isStale(lock: string): boolean {
+  let age: number;
+  try {
+    age = Date.now() - fs.statSync(lock).mtimeMs;
+  } catch {
+    return false; // just removed by its owner: try again
+  }
+  if (age > LOCK_STALE_MS) return true;
+  const pid = readPid(lock);
+  if (pid === undefined) return age > 1000; // being written, or garbage
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}

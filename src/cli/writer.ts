@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GENERATED_HEADER } from '../gen/names.js';
 import { tskVersion } from '../proto/paths.js';
-import { MANIFEST_PATH, readManifest, serializeManifest, sha256, type FileKind } from './manifest.js';
+import { MANIFEST_PATH, readManifest, serializeManifest, sha256, withManifestLock, type FileKind } from './manifest.js';
 
 export interface FileToWrite {
   /** Absolute path. */
@@ -29,6 +29,11 @@ export interface WriteOptions {
 }
 
 export function writeFiles(files: FileToWrite[], options: WriteOptions = {}): WriteReport {
+  // Within a project, one run at a time reads, writes and records (see withManifestLock).
+  return options.projectRoot ? withManifestLock(options.projectRoot, () => writeUnlocked(files, options)) : writeUnlocked(files, options);
+}
+
+function writeUnlocked(files: FileToWrite[], options: WriteOptions): WriteReport {
   const report: WriteReport = { written: [], unchanged: [], skipped: [] };
   const manifest = options.projectRoot ? readManifest(options.projectRoot) : undefined;
   const plan: FileToWrite[] = [];

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { CompiledProtos } from '../proto/compile.js';
 import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
+import { generateConfigSchema } from '../plugins/config/generate.js';
 import { generateErrors } from '../plugins/errors/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
 import { generateHttp } from '../plugins/http/generate.js';
@@ -21,11 +22,11 @@ export interface ClientOptions {
   runtimeFor(root: string): string;
   cwd: string;
   /** Which generators to run; default all. */
-  only?: ('messages' | 'http' | 'grpc' | 'errors')[];
+  only?: ('messages' | 'http' | 'grpc' | 'errors' | 'config')[];
 }
 
 export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
-  const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors']);
+  const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors', 'config']);
   const planned: PlannedFile[] = [];
   const problems: Diagnostic[] = [];
   // Output goes into the import root each proto lives under, so generated files sit next to it.
@@ -38,7 +39,7 @@ export async function planClientFiles(compiled: CompiledProtos, options: ClientO
     const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root) } };
     const outputs: GeneratedFile[] = [];
     outputs.push(...keepReachable(messages, protoPaths.map((p) => p.replace(/\.proto$/, '.ts'))));
-    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors]] as const) {
+    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['config', generateConfigSchema]] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);

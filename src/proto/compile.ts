@@ -95,6 +95,8 @@ function collectTargets(cwd: string, inputs: string[], roots: string[]): TargetF
     const files = fs.statSync(abs).isDirectory() ? listProtos(abs) : [abs];
     if (!fs.statSync(abs).isDirectory() && !abs.endsWith('.proto')) throw new UsageError(`${input}: not a .proto file`);
     for (const file of files) {
+      const problem = notProtoText(file);
+      if (problem) throw new UsageError(`${path.relative(cwd, file)}: ${problem}`);
       const root = roots
         .filter((r) => file.startsWith(r + path.sep))
         .sort((a, b) => b.length - a.length)[0];
@@ -108,6 +110,18 @@ function collectTargets(cwd: string, inputs: string[], roots: string[]): TargetF
     }
   }
   return [...found.values()];
+}
+
+/** Why a file cannot be proto source (binary content, not UTF-8), or undefined when it can. */
+function notProtoText(file: string): string | undefined {
+  const bytes = fs.readFileSync(file);
+  if (bytes.includes(0)) return 'not a text .proto file (it holds binary data: NUL bytes)';
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return 'not a text .proto file (it is not valid UTF-8)';
+  }
+  return undefined;
 }
 
 function listProtos(dir: string): string[] {

@@ -1,11 +1,12 @@
 // The service lifecycle (Kratos's kratos.App): start servers, register once they
-// listen, wait for SIGINT/SIGTERM, then deregister, stop accepting, drain within
-// the stop timeout, flush telemetry and exit 0. A second signal forces exit.
+// listen, wait for SIGINT/SIGTERM, then stop in order (stop.ts) within the stop
+// timeout and exit 0. A second signal forces exit.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Readiness } from '../health/health.js';
 import type { Registrar, ServiceInstance } from '../registry/registry.js';
 import type { Server } from '../transport/server.js';
+import { StopBudget } from './stop.js';
 
 export interface AppOptions {
   name: string;
@@ -15,10 +16,16 @@ export interface AppOptions {
   servers: Server[];
   registrar?: Registrar;
   logger?: Logger;
-  /** Drain window for in-flight calls on stop; default 10 s. */
+  /** The whole stop (deregister, drain delay, in-flight calls, afterStop) fits in this; default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * How long to keep serving after deregistering, before the listeners close, so
+   * callers that still hold this instance's address (discovery caches, load
+   * balancers catching up with /readyz) stop picking it first. Default 0.
+   */
+  drainDelayMs?: number;
   readiness?: Readiness;
-  /** Runs after servers stop (flush telemetry, close pools). */
+  /** Runs after servers stop (flush telemetry, close pools); cut off at the stop timeout. */
   afterStop?: () => Promise<void>;
   /** Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen. */
   signals?: NodeJS.Signals[];
@@ -47,16 +54,30 @@ export function createApp(options: AppOptions): App {
     endpoints: options.servers.map((s) => s.endpoint()),
   });
 
+  // deregister -> drain delay -> stop accepting and finish in-flight calls -> afterStop
+  // (telemetry flush), each step cut short so the whole stop fits in the stop timeout.
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      const budget = new StopBudget(stopTimeoutMs);
       options.readiness?.markStopping();
       // Leave the registry first so callers stop picking this instance, then drain.
-      if (options.registrar && instance) {
-        await options.registrar.deregister(instance).catch((err) => log?.error({ err }, 'deregister failed'));
+      const registrar = options.registrar;
+      if (registrar && instance) {
+        const leaving = instance;
+        const done = await budget.step(budget.forDeregister(), () => registrar.deregister(leaving));
+        if (done === 'failed') log?.error({ err: budget.lastError }, 'deregister failed');
+        if (done === 'timeout') log?.warn('deregister did not finish in time; the registry entry expires with its lease');
       }
-      await Promise.all(options.servers.map((s) => s.stop({ timeoutMs: stopTimeoutMs })));
-      await options.afterStop?.().catch((err) => log?.error({ err }, 'afterStop failed'));
-      log?.info({ id }, 'stopped');
+      await budget.sleep(Math.min(options.drainDelayMs ?? 0, budget.forServers()));
+      const serversMs = budget.forServers();
+      await Promise.all(options.servers.map((s) => s.stop({ timeoutMs: serversMs })));
+      if (options.afterStop) {
+        const done = await budget.step(budget.remaining(), options.afterStop);
+        if (done === 'failed') log?.error({ err: budget.lastError }, 'afterStop failed');
+        if (done === 'timeout') log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (telemetry flush) cut off at the stop timeout');
+      }
+      log?.info({ id, elapsed_ms: budget.elapsed() }, 'stopped');
+      log?.flush();
       resolveRun();
     })();
     return stopping;

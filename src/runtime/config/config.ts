@@ -1,8 +1,16 @@
-// Configuration: YAML files merged in order, then environment overrides, then
-// scanned into the typed schema generated from conf.proto (ts-proto's fromJSON,
-// which accepts snake_case and camelCase keys). `watch` reloads on file change.
+// Configuration: YAML files merged in order, then environment overrides, checked
+// once against the field layout generated from conf.proto (conf_schema.ts) and the
+// service's own checks, then scanned into the typed config with ts-proto's fromJSON
+// (which accepts snake_case and camelCase keys). Every problem is reported as one
+// line naming the key and where its value came from (file:line or the variable).
+// `watchConfig` reloads when a file changes, is replaced, or is deleted and recreated.
 import fs from 'node:fs';
-import { parse } from 'yaml';
+import path from 'node:path';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import type { FieldSchema, MessageSchema } from '../transport/http/route.js';
+import { checkValue, describeValue, type Check } from './checks.js';
+
+export { checks, type Check } from './checks.js';
 
 export interface ConfigSchema<T> {
   fromJSON(object: unknown): T;
@@ -12,8 +20,16 @@ export interface LoadOptions<T> {
   files: string[];
   schema: ConfigSchema<T>;
   /**
+   * The root message's field layout generated from conf.proto (`BootstrapSchema` in
+   * conf_schema.ts). With it, unknown keys and values of the wrong type are errors,
+   * and every leaf of the schema can be set from the environment.
+   */
+  layout?: MessageSchema;
+  /** Checks beyond types, by proto field path: `{ 'telemetry.sampling_ratio': checks.range(0, 1) }`. */
+  checks?: Record<string, Check>;
+  /**
    * Environment prefix: with `HELLOWORLD_`, `HELLOWORLD_SERVER_HTTP_ADDR` overrides
-   * `server.http.addr`. Every leaf of the YAML can be overridden this way.
+   * `server.http.addr`. Without a layout only leaves present in the YAML can be overridden.
    */
   envPrefix?: string;
   env?: NodeJS.ProcessEnv;
@@ -21,30 +37,93 @@ export interface LoadOptions<T> {
 
 type Tree = Record<string, unknown>;
 
-export function loadConfig<T>(options: LoadOptions<T>): T {
-  return options.schema.fromJSON(loadTree(options));
+/** Bad configuration: one line per problem, `config: <source>: <key>: <problem>`. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
 }
 
-export function loadTree(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env'>): Tree {
-  let tree: Tree = {};
-  for (const file of options.files) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new Error(`config: cannot read ${file}: ${(err as Error).message}`);
-    }
-    let doc: unknown;
-    try {
-      doc = parse(text) ?? {};
-    } catch (err) {
-      throw new Error(`config: ${file} is not valid YAML: ${(err as Error).message}`);
-    }
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`config: ${file} must hold a mapping at the top level`);
-    tree = merge(tree, doc as Tree);
+export function loadConfig<T>(options: LoadOptions<T>): T {
+  const { tree, sources } = readSources(options);
+  if (options.layout) {
+    const problems: string[] = [];
+    validate(tree, options.layout, [], sources, problems);
+    // A value of the wrong type has been reported already; its checks would only repeat it.
+    const mistyped = (key: string) => problems.some((p) => p.includes(` ${key}: `) || p.includes(` ${key}[`));
+    for (const [key, check] of Object.entries(options.checks ?? {})) if (!mistyped(key)) runCheck(tree, key, check, sources, problems);
+    if (problems.length > 0) throw new ConfigError(problems);
   }
-  applyEnv(tree, options.envPrefix ?? '', options.env ?? process.env);
-  return tree;
+  return options.schema.fromJSON(tree);
+}
+
+/**
+ * Loads the config, or prints each problem on its own line to stderr and exits 1:
+ * what a service's main wants, since nothing can run on a config that is wrong.
+ */
+export function loadConfigOrExit<T>(options: LoadOptions<T>): T {
+  try {
+    return loadConfig(options);
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `config: ${(err as Error).message ?? String(err)}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  }
+}
+
+export function loadTree(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): Tree {
+  return readSources(options).tree;
+}
+
+/** Where each value came from, by dotted proto path: `configs/config.yaml:6` or `HELLO_SERVER_HTTP_ADDR`. */
+type Sources = Map<string, string>;
+
+function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): { tree: Tree; sources: Sources } {
+  let tree: Tree = {};
+  const sources: Sources = new Map();
+  for (const file of options.files) tree = merge(tree, readYaml(file, sources));
+  const env = options.env ?? process.env;
+  const prefix = options.envPrefix ?? '';
+  const problems: string[] = [];
+  if (options.layout) applyEnvBySchema(tree, options.layout, prefix, env, [], sources, problems);
+  else applyEnvByTree(tree, prefix, env, [], sources, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { tree, sources };
+}
+
+function readYaml(file: string, sources: Sources): Tree {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError([`config: ${file}: cannot read the file (${e.code === 'ENOENT' ? 'it does not exist' : e.code ?? e.message})`]);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const at = lines.linePos(first.pos[0]);
+    throw new ConfigError([`config: ${file}:${at.line}:${at.col}: not valid YAML: ${first.message.split('\n')[0]}`]);
+  }
+  const value: unknown = doc.toJS() ?? {};
+  if (!isTree(value)) throw new ConfigError([`config: ${file}: must hold a mapping at the top level, found ${describeValue(value)}`]);
+  if (doc.contents) recordLines(doc.contents, [], file, lines, sources);
+  return value;
+}
+
+/** Records the line of every value in a YAML document under its dotted path. */
+function recordLines(node: Node, at: string[], file: string, lines: LineCounter, sources: Sources): void {
+  if (at.length > 0 && node.range) sources.set(at.join('.'), `${file}:${lines.linePos(node.range[0]).line}`);
+  if (!isMap(node)) return;
+  for (const item of node.items) {
+    if (!isPair(item) || !isScalar(item.key)) continue;
+    const here = [...at, String(item.key.value)];
+    const value = item.value as Node | null;
+    if (value) recordLines(value, here, file, lines, sources);
+    else if (item.key.range) sources.set(here.join('.'), `${file}:${lines.linePos(item.key.range[0]).line}`);
+  }
 }
 
 function merge(base: Tree, over: Tree): Tree {
@@ -60,46 +139,193 @@ function isTree(v: unknown): v is Tree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Overrides each leaf from `<PREFIX><PATH_IN_UPPER_SNAKE>`, keeping the leaf's type. */
-function applyEnv(tree: Tree, prefix: string, env: NodeJS.ProcessEnv, path: string[] = []): void {
-  for (const [key, value] of Object.entries(tree)) {
-    const here = [...path, key];
-    if (isTree(value)) {
-      applyEnv(value, prefix, env, here);
+/** `server.http.addr` -> `<PREFIX>SERVER_HTTP_ADDR` (camelCase keys are split too). */
+function envName(prefix: string, at: string[]): string {
+  return prefix + at.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2')).join('_').toUpperCase();
+}
+
+/** Every scalar leaf (and list of scalars) of the schema can be set from `<PREFIX><PATH>`. */
+function applyEnvBySchema(tree: Tree, schema: MessageSchema, prefix: string, env: NodeJS.ProcessEnv, at: string[], sources: Sources, problems: string[]): void {
+  for (const field of schema.fields) {
+    const here = [...at, field.name];
+    if (field.kind === 'message' && !field.repeated) {
+      const sub = field.schema();
+      if (sub.typeName.startsWith('google.protobuf.')) continue;
+      const key = keyIn(tree, field);
+      const child = isTree(tree[key]) ? (tree[key] as Tree) : {};
+      applyEnvBySchema(child, sub, prefix, env, here, sources, problems);
+      if (Object.keys(child).length > 0) tree[key] = child;
       continue;
     }
-    const name = prefix + here.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2')).join('_').toUpperCase();
+    if (field.kind === 'map' || field.kind === 'message') continue;
+    const name = envName(prefix, here);
     const raw = env[name];
     if (raw === undefined) continue;
-    tree[key] = convert(raw, value, name);
+    const path = here.join('.');
+    const values = field.repeated ? raw.split(',').map((s) => s.trim()).filter(Boolean) : [raw];
+    const converted: unknown[] = [];
+    for (const v of values) {
+      const c = fromEnvString(field, v);
+      if (c.problem) problems.push(`config: ${name}: ${path}: ${c.problem}`);
+      converted.push(c.value);
+    }
+    delete tree[field.jsonName];
+    tree[field.name] = field.repeated ? converted : converted[0];
+    sources.set(path, name);
   }
 }
 
-function convert(raw: string, current: unknown, name: string): unknown {
-  if (typeof current === 'number') {
-    const n = Number(raw);
-    if (raw.trim() === '' || Number.isNaN(n)) throw new Error(`config: ${name}=${raw} is not a number`);
-    return n;
+/** The key a field is written under in the YAML: its proto name unless only the JSON name is there. */
+function keyIn(tree: Tree, field: FieldSchema): string {
+  return field.name in tree || !(field.jsonName in tree) ? field.name : field.jsonName;
+}
+
+function fromEnvString(field: FieldSchema, raw: string): { value: unknown; problem?: string } {
+  if (field.kind === 'enum') return { value: raw };
+  if (field.kind !== 'scalar') return { value: raw };
+  switch (field.scalar) {
+    case 'string':
+    case 'bytes':
+      return { value: raw };
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(raw)) return { value: true };
+      if (/^(false|0|no)$/i.test(raw)) return { value: false };
+      return { value: raw, problem: `expected true or false, got ${JSON.stringify(raw)}` };
+    case 'double':
+    case 'float': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(n) ? { value: n } : { value: raw, problem: `expected a number, got ${JSON.stringify(raw)}` };
+    }
+    default:
+      // Integers: digits only, so "1e3", "0x10" and "12abc" are refused rather than reinterpreted.
+      if (!/^-?\d+$/.test(raw.trim())) return { value: raw, problem: `expected an integer, got ${JSON.stringify(raw)}` };
+      return { value: field.scalar.endsWith('64') ? raw.trim() : Number(raw) };
   }
-  if (typeof current === 'boolean') {
-    if (/^(true|1|yes)$/i.test(raw)) return true;
-    if (/^(false|0|no)$/i.test(raw)) return false;
-    throw new Error(`config: ${name}=${raw} is not a boolean`);
+}
+
+/** Without a layout: overrides each leaf present in the YAML, keeping the leaf's type. */
+function applyEnvByTree(tree: Tree, prefix: string, env: NodeJS.ProcessEnv, at: string[], sources: Sources, problems: string[]): void {
+  for (const [key, value] of Object.entries(tree)) {
+    const here = [...at, key];
+    if (isTree(value)) {
+      applyEnvByTree(value, prefix, env, here, sources, problems);
+      continue;
+    }
+    const name = envName(prefix, here);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    const path = here.join('.');
+    if (typeof value === 'number') {
+      const n = Number(raw);
+      if (raw.trim() === '' || Number.isNaN(n)) problems.push(`config: ${name}: ${path}: expected a number, got ${JSON.stringify(raw)}`);
+      tree[key] = n;
+    } else if (typeof value === 'boolean') {
+      if (/^(true|1|yes)$/i.test(raw)) tree[key] = true;
+      else if (/^(false|0|no)$/i.test(raw)) tree[key] = false;
+      else problems.push(`config: ${name}: ${path}: expected true or false, got ${JSON.stringify(raw)}`);
+    } else if (Array.isArray(value)) tree[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    else tree[key] = raw;
+    sources.set(path, name);
   }
-  if (Array.isArray(current)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
-  return raw;
+}
+
+/** Type-checks a mapping against a message layout, collecting one line per problem. */
+function validate(tree: Tree, schema: MessageSchema, at: string[], sources: Sources, problems: string[]): void {
+  const byKey = new Map<string, FieldSchema>();
+  for (const f of schema.fields) byKey.set(f.name, f).set(f.jsonName, f);
+  for (const [key, value] of Object.entries(tree)) {
+    const path = [...at, key].join('.');
+    const field = byKey.get(key);
+    if (!field) {
+      const known = schema.fields.map((f) => f.name).join(', ');
+      problems.push(`config: ${sourceOf(sources, path)}: ${path}: unknown key (${schema.typeName} has ${known || 'no fields'})`);
+      continue;
+    }
+    const fieldPath = [...at, field.name].join('.');
+    if (value === null || value === undefined) continue; // `key:` with nothing after it leaves the default
+    if (field.repeated) {
+      if (!Array.isArray(value)) {
+        problems.push(`config: ${sourceOf(sources, path)}: ${fieldPath}: expected a list, got ${describeValue(value)}`);
+        continue;
+      }
+      value.forEach((v, i) => validateValue(field, v, `${fieldPath}[${i}]`, sourceOf(sources, path), at, sources, problems));
+      continue;
+    }
+    validateValue(field, value, fieldPath, sourceOf(sources, path), [...at, key], sources, problems);
+  }
+}
+
+function validateValue(field: FieldSchema, value: unknown, fieldPath: string, source: string, at: string[], sources: Sources, problems: string[]): void {
+  const fail = (problem: string) => problems.push(`config: ${source}: ${fieldPath}: ${problem}`);
+  switch (field.kind) {
+    case 'message': {
+      if (field.schema().typeName.startsWith('google.protobuf.')) return; // well-known JSON forms: left to fromJSON
+      if (!isTree(value)) return void fail(`expected a mapping, got ${describeValue(value)}`);
+      validate(value, field.schema(), at, sources, problems);
+      return;
+    }
+    case 'map': {
+      if (!isTree(value)) return void fail(`expected a mapping, got ${describeValue(value)}`);
+      for (const [k, v] of Object.entries(value)) validateValue(field.value, v, `${fieldPath}.${k}`, source, [...at, k], sources, problems);
+      return;
+    }
+    case 'enum': {
+      const names = Object.keys(field.values);
+      const known = typeof value === 'string' ? names.includes(value) : Object.values(field.values).includes(value as number);
+      if (!known) fail(`expected one of ${names.join(', ')}, got ${describeValue(value)}`);
+      return;
+    }
+    case 'scalar': {
+      const problem = checkValue(field.scalar, value);
+      if (problem) fail(problem);
+    }
+  }
+}
+
+function runCheck(tree: Tree, key: string, check: Check, sources: Sources, problems: string[]): void {
+  let value: unknown = tree;
+  for (const part of key.split('.')) {
+    if (!isTree(value)) return;
+    const camel = part.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    value = part in value ? value[part] : value[camel];
+  }
+  if (value === undefined || value === null) return;
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const problem = check(item);
+    if (problem) problems.push(`config: ${sourceOf(sources, key)}: ${key}: ${problem}`);
+  }
+}
+
+function sourceOf(sources: Sources, key: string): string {
+  for (let at = key; at; at = at.includes('.') ? at.slice(0, at.lastIndexOf('.')) : '') {
+    const s = sources.get(at);
+    if (s) return s;
+  }
+  return 'config';
 }
 
 /**
- * Calls `onChange` with the reloaded config whenever a file changes. A file that
- * fails to parse keeps the previous config (the error goes to `onError`).
+ * Calls `onChange` with the reloaded config whenever a file's content changes. A
+ * file that is missing or wrong keeps the previous config (the error goes to
+ * `onError`), and a later fix is picked up.
  */
 export function watchConfig<T>(options: LoadOptions<T>, onChange: (config: T) => void, onError: (err: Error) => void = () => {}): () => void {
+  const snapshot = () => options.files.map((f) => {
+    try {
+      return fs.readFileSync(f, 'utf8');
+    } catch {
+      return '\u0000missing';
+    }
+  }).join('\u0000');
+  let last = snapshot();
   let timer: NodeJS.Timeout | undefined;
   const reload = () => {
     clearTimeout(timer);
     // Editors write in bursts (truncate, write, rename): settle before reading.
     timer = setTimeout(() => {
+      const now = snapshot();
+      if (now === last) return;
+      last = now;
       try {
         onChange(loadConfig(options));
       } catch (err) {
@@ -107,28 +333,19 @@ export function watchConfig<T>(options: LoadOptions<T>, onChange: (config: T) =>
       }
     }, 100);
   };
-  // Kubernetes updates a mounted ConfigMap by swapping a symlink, which replaces the
-  // file: on 'rename' the watch is re-established on whatever the path now points to.
-  const watchers = new Map<string, fs.FSWatcher>();
-  let closed = false;
-  const watch = (file: string) => {
+  // The directories are watched, not the files: that survives a file deleted and
+  // created again, a rename over it, and Kubernetes' ConfigMap updates (a symlink
+  // swap next to the file, which never touches the file's own inode).
+  const watchers: fs.FSWatcher[] = [];
+  for (const dir of new Set(options.files.map((f) => path.dirname(path.resolve(f))))) {
     try {
-      const watcher = fs.watch(file, (event) => {
-        reload();
-        if (event === 'rename' && !closed) {
-          watcher.close();
-          setTimeout(() => !closed && watch(file), 50);
-        }
-      });
-      watchers.set(file, watcher);
+      watchers.push(fs.watch(dir, reload));
     } catch (err) {
       onError(err as Error);
     }
-  };
-  for (const f of options.files) watch(f);
+  }
   return () => {
-    closed = true;
     clearTimeout(timer);
-    for (const w of watchers.values()) w.close();
+    for (const w of watchers) w.close();
   };
 }

@@ -1,5 +1,6 @@
-// /healthz (the process is alive) and /readyz (ready for traffic: started, not
-// stopping, and the registry reachable when one is configured).
+// /healthz (the process is alive) and /readyz (ready for traffic: started and not
+// stopping). Readiness means "this instance can serve": a registry outage is not a
+// reason to leave the load balancer, so the registry is never one of its checks.
 import type { HttpServer } from '../transport/http/server.js';
 
 export class Readiness {
@@ -7,7 +8,7 @@ export class Readiness {
   private stopping = false;
   private readonly checks: (() => boolean)[] = [];
 
-  /** Adds a condition readiness depends on (e.g. the registry being reachable). */
+  /** Adds a condition this instance needs to serve (e.g. a database it cannot answer without). */
   addCheck(check: () => boolean): void {
     this.checks.push(check);
   }

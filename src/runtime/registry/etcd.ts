@@ -1,8 +1,11 @@
 // etcd registry (Kratos's contrib/registry/etcd): one key per instance,
 // `<prefix>/<name>/<id>`, holding the instance as JSON, attached to a lease kept
 // alive in the background. A lost lease (etcd restarted, partition longer than
-// the TTL) is re-created, so the instance comes back on its own.
+// the TTL) is re-created, so the instance comes back on its own. Losing etcd is
+// reported once when it starts and once when it ends; it never stops the instance
+// from serving (readiness does not depend on the registry).
 import { Etcd3, type Lease, type IOptions } from 'etcd3';
+import { RegistryHealth, type RegistryEvents, type RegistryStartup } from './registry.js';
 import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
 
 export interface EtcdRegistryOptions {
@@ -14,7 +17,13 @@ export interface EtcdRegistryOptions {
   ttlSeconds?: number;
   /** Extra etcd3 client options (auth, TLS). */
   client?: Omit<IOptions, 'hosts'>;
-  onError?: (err: unknown) => void;
+  /**
+   * `fail-fast` (default): register() rejects when etcd cannot be reached, so the
+   * process does not start. `retry`: register() resolves at once and keeps trying.
+   */
+  startup?: RegistryStartup;
+  /** Told once when etcd becomes unreachable and once when it is back. */
+  events?: RegistryEvents;
 }
 
 export class EtcdRegistry implements Registrar, Discovery {
@@ -23,12 +32,14 @@ export class EtcdRegistry implements Registrar, Discovery {
   private readonly ttl: number;
   private readonly leases = new Map<string, Lease>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
-  private reachable = true;
+  private readonly health: RegistryHealth;
+  private closed = false;
 
   constructor(private readonly options: EtcdRegistryOptions) {
     this.client = new Etcd3({ ...options.client, hosts: options.endpoints, dialTimeout: 3000 });
     this.prefix = (options.prefix ?? '/microservices').replace(/\/$/, '');
     this.ttl = options.ttlSeconds ?? 15;
+    this.health = new RegistryHealth('etcd', options.events);
   }
 
   keyOf(instance: Pick<ServiceInstance, 'name' | 'id'>): string {
@@ -36,29 +47,34 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   async register(instance: ServiceInstance): Promise<void> {
-    await this.putWithLease(instance);
+    try {
+      await this.putWithLease(instance);
+    } catch (err) {
+      if (this.options.startup !== 'retry') throw err;
+      this.health.lost(err);
+      this.scheduleRetry(instance, 1000);
+    }
   }
 
   private async putWithLease(instance: ServiceInstance): Promise<void> {
     const key = this.keyOf(instance);
     const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
-    lease.on('lost', () => {
-      this.reachable = false;
+    lease.on('lost', (err) => {
       if (this.leases.get(key) !== lease) return;
+      this.health.lost(err);
       this.leases.delete(key);
       this.scheduleRetry(instance, 1000);
     });
-    lease.on('keepaliveSucceeded', () => (this.reachable = true));
-    lease.on('keepaliveFailed', () => (this.reachable = false));
+    lease.on('keepaliveSucceeded', () => this.health.back());
+    lease.on('keepaliveFailed', (err) => this.health.lost(err));
     try {
       await lease.put(key).value(JSON.stringify(instance));
-      this.reachable = true;
     } catch (err) {
       lease.release();
-      this.reachable = false;
       throw err;
     }
     this.leases.set(key, lease);
+    this.health.back();
   }
 
   /** Re-registers after a lost lease, backing off up to 10 s between attempts. */
@@ -67,10 +83,11 @@ export class EtcdRegistry implements Registrar, Discovery {
     clearTimeout(this.retries.get(key));
     const timer = setTimeout(async () => {
       this.retries.delete(key);
+      if (this.closed) return;
       try {
         await this.putWithLease(instance);
       } catch (err) {
-        this.options.onError?.(err);
+        this.health.lost(err);
         this.scheduleRetry(instance, Math.min(delayMs * 2, 10_000));
       }
     }, delayMs);
@@ -88,7 +105,7 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   healthy(): boolean {
-    return this.reachable;
+    return this.health.reachable;
   }
 
   async getService(name: string): Promise<ServiceInstance[]> {
@@ -136,6 +153,7 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const t of this.retries.values()) clearTimeout(t);
     this.client.close();
   }

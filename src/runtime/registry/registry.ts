@@ -13,8 +13,52 @@ export interface ServiceInstance {
 export interface Registrar {
   register(instance: ServiceInstance): Promise<void>;
   deregister(instance: ServiceInstance): Promise<void>;
-  /** Whether the registry is reachable right now (feeds /readyz). Optional. */
+  /**
+   * Whether the registry is reachable right now. For diagnostics only: readiness
+   * never depends on it, since an instance that can serve should keep serving.
+   */
   healthy?(): boolean;
+}
+
+/** What register() does when the registry cannot be reached at start. */
+export type RegistryStartup = 'fail-fast' | 'retry';
+
+/** Registry outages as they start and end (each reported once). */
+export interface RegistryEvents {
+  unreachable(kind: string, err: unknown): void;
+  reachable(kind: string, downForMs: number): void;
+}
+
+/** Logs registry outages through a pino-style logger: one line when one starts, one when it ends. */
+export function loggedRegistryEvents(logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }): RegistryEvents {
+  return {
+    unreachable: (kind, err) => logger.warn({ err, registry: kind }, `${kind} registry unreachable; still serving, retrying registration`),
+    reachable: (kind, downForMs) => logger.info({ registry: kind, down_ms: downForMs }, `${kind} registry reachable again; instance registered`),
+  };
+}
+
+/** Tracks reachability and turns its changes into single events. */
+export class RegistryHealth {
+  private since?: number;
+
+  constructor(private readonly kind: string, private readonly events?: RegistryEvents) {}
+
+  get reachable(): boolean {
+    return this.since === undefined;
+  }
+
+  lost(err: unknown): void {
+    if (this.since !== undefined) return;
+    this.since = Date.now();
+    this.events?.unreachable(this.kind, err);
+  }
+
+  back(): void {
+    if (this.since === undefined) return;
+    const downFor = Date.now() - this.since;
+    this.since = undefined;
+    this.events?.reachable(this.kind, downFor);
+  }
 }
 
 export interface Watcher {

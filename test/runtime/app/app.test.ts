@@ -25,3 +25,64 @@ describe('createApp', () => {
     expect(readiness.isReady()).toBe(false);
   });
 });
+
+describe('createApp stop', () => {
+  it('runs deregister -> drain delay -> server stop -> afterStop, serving until the listener closes', async () => {
+    const events: string[] = [];
+    const http = new HttpServer({ address: '127.0.0.1:0' });
+    const readiness = new Readiness();
+    registerHealthRoutes(http, readiness);
+    let deregisteredAt = 0;
+    const registrar: Registrar = { register: async () => {}, deregister: async () => { deregisteredAt = Date.now(); events.push('deregister'); } };
+    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, readiness, signals: [], drainDelayMs: 300, afterStop: async () => { events.push('afterStop'); } });
+    const running = app.run();
+    for (let i = 0; i < 100 && !readiness.isReady(); i++) await new Promise((r) => setTimeout(r, 10));
+    const base = `http://127.0.0.1:${http.listenPort}`;
+    const stopped = app.stop();
+    await new Promise((r) => setTimeout(r, 150));
+    // Inside the drain delay: deregistered, not ready, but still answering.
+    expect(events).toEqual(['deregister']);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await stopped;
+    await running;
+    expect(events).toEqual(['deregister', 'afterStop']);
+    expect(Date.now() - deregisteredAt).toBeGreaterThanOrEqual(290);
+    expect(await fetch(`${base}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+  });
+
+  it('finishes within the stop timeout when deregister and afterStop never settle', async () => {
+    const http = new HttpServer({ address: '127.0.0.1:0' });
+    const registrar: Registrar = { register: async () => {}, deregister: () => new Promise(() => {}) };
+    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, signals: [], stopTimeoutMs: 1000, drainDelayMs: 5000, afterStop: () => new Promise(() => {}) });
+    const running = app.run();
+    for (let i = 0; i < 100 && http.listenPort === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await app.stop();
+    await running;
+    const took = Date.now() - started;
+    expect(took).toBeLessThanOrEqual(1100);
+    expect(took).toBeGreaterThanOrEqual(950); // it did wait for the never-settling steps, up to the budget
+  });
+
+  it('gives a hanging deregister only its share, leaving in-flight calls their drain time', async () => {
+    const http = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 0 });
+    http.route(
+      { method: 'GET', path: '/slow', operation: '/t.S/Slow', request: { fromJSON: () => ({}), toJSON: () => ({}) }, requestSchema: { typeName: 't.E', fields: [] }, response: { fromJSON: (o: any) => o, toJSON: (o: any) => o }, responseSchema: { typeName: 't.E', fields: [] } },
+      () => new Promise((resolve) => setTimeout(() => resolve({}), 1200)),
+    );
+    const registrar: Registrar = { register: async () => {}, deregister: () => new Promise(() => {}) };
+    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, signals: [], stopTimeoutMs: 3000 });
+    const running = app.run();
+    for (let i = 0; i < 100 && http.listenPort === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    const call = fetch(`http://127.0.0.1:${http.listenPort}/slow`);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await app.stop();
+    await running;
+    expect((await call).status).toBe(200); // deregister gave up after 600 ms; the call still finished
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});

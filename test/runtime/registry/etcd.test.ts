@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistry } from '../../../src/runtime/registry/etcd.js';
 import { DiscoveryTarget } from '../../../src/runtime/registry/target.js';
 import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
-import { EtcdProcess, etcdAvailable } from '../../helpers/etcd.js';
+import { EtcdProcess, etcdAvailable, freePort } from '../../helpers/etcd.js';
 
 const instance = (id: string, port: number): ServiceInstance => ({
   id, name: 'greeter', version: 'v1', metadata: { zone: 'a' },
@@ -70,8 +70,38 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     await registry.close();
   });
 
-  it('survives etcd going away and comes back when it returns', async () => {
-    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 2, onError: () => {} });
+  it('fails fast at start by default, or starts and registers once etcd appears with startup "retry"', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const strict = new EtcdRegistry({ endpoints: [down], ttlSeconds: 2 });
+    await expect(strict.register(instance('e', 8040))).rejects.toThrow();
+    await strict.close();
+
+    const later = await EtcdProcess.create();
+    const events: string[] = [];
+    const patient = new EtcdRegistry({
+      endpoints: [later.endpoint], ttlSeconds: 2, startup: 'retry',
+      events: { unreachable: () => events.push('down'), reachable: () => events.push('up') },
+    });
+    try {
+      await patient.register(instance('f', 8050)); // resolves although nothing listens yet
+      expect(events).toEqual(['down']);
+      await later.start();
+      const lateAdmin = new Etcd3({ hosts: later.endpoint });
+      await eventually(async () => (await lateAdmin.get('/microservices/greeter/f').string()) !== null, 'registration once etcd is up');
+      lateAdmin.close();
+      expect(events).toEqual(['down', 'up']);
+    } finally {
+      await patient.close();
+      await later.destroy();
+    }
+  }, 60_000);
+
+  it('survives etcd going away and comes back when it returns, reporting each once', async () => {
+    const events: string[] = [];
+    const registry = new EtcdRegistry({
+      endpoints: [etcd.endpoint], ttlSeconds: 2,
+      events: { unreachable: (kind) => events.push(`${kind} down`), reachable: (kind) => events.push(`${kind} up`) },
+    });
     const d = instance('d', 8030);
     await registry.register(d);
     await etcd.stop();
@@ -79,6 +109,7 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     await etcd.start();
     await eventually(async () => (await admin.get('/microservices/greeter/d').string()) !== null, 'instance back after restart');
     await eventually(async () => registry.healthy(), 'registry healthy again');
+    expect(events).toEqual(['etcd down', 'etcd up']);
     await registry.deregister(d);
     await registry.close();
   });

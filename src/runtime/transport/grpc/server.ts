@@ -8,7 +8,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
-import { ErrTimeout, ErrUnknownRequest } from '../../errors/catalogue.js';
+import { ErrCodec, ErrTimeout, ErrUnknownRequest } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import { HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
 import { ServerChain } from '../server-chain.js';
@@ -18,6 +18,7 @@ import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { healthImplementation, HealthDefinition } from './health.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
+import { strictRequests, UndecodableRequest } from './strict-decode.js';
 
 export interface GrpcServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:9000`. Port 0 picks a free port. */
@@ -76,6 +77,7 @@ export class GrpcServer implements Server {
   register(definition: grpc.ServiceDefinition, impl: object): void {
     const handlers: grpc.UntypedServiceImplementation = {};
     const methods = impl as Record<string, unknown>;
+    const served: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...definition };
     for (const [key, method] of Object.entries(definition)) {
       const fn = methods[key];
       if (method.requestStream || method.responseStream) {
@@ -86,9 +88,10 @@ export class GrpcServer implements Server {
       if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
       const handler = this.chain.wrap(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
       handlers[key] = this.unary(method.path, handler);
+      served[key] = strictRequests(method);
       this.services.add(method.path.split('/')[1]!);
     }
-    this.server.addService(definition, handlers);
+    this.server.addService(served as grpc.ServiceDefinition, handlers);
   }
 
   private unary(operation: string, handler: Handler): grpc.handleUnaryCall<unknown, unknown> {
@@ -139,8 +142,10 @@ export class GrpcServer implements Server {
       // The outermost middleware's hooks start here and end in finish, before the answer.
       const outer = this.chain.begin(ctx);
       if (outer.failedToStart) return finish(true, outer.startError);
+      const request = grpcCall.request;
+      if (request instanceof UndecodableRequest) return finish(true, ErrCodec(`the request does not decode: ${request.error.message}`));
       try {
-        handler(ctx, grpcCall.request).then((res) => finish(false, undefined, res), (err) => finish(true, err));
+        handler(ctx, request).then((res) => finish(false, undefined, res), (err) => finish(true, err));
       } catch (err) {
         finish(true, err); // a handler that throws synchronously
       }

@@ -37,6 +37,8 @@ export interface HttpServerOptions {
   timeoutMs?: number;
   /** Largest accepted request body in bytes; default 1 MiB. */
   bodyLimit?: number;
+  /** Deepest nesting of arrays and objects accepted in a JSON body; default 100 (protobuf's recursion limit). */
+  maxJsonDepth?: number;
   logger?: Logger;
 }
 
@@ -47,6 +49,9 @@ interface BoundRoute {
 }
 
 const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The operation label of calls answered before they reached a route (404, 405, malformed requests). */
+export const UNMATCHED_OPERATION = '<unmatched>';
 
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
@@ -77,7 +82,10 @@ export class HttpServer implements Server {
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
       exposeHeadRoutes: false,
       serverFactory: (handler, opts) => {
-        const server = http.createServer((req, res) => {
+        // Node would answer an HTTP/1.1 request without Host with an empty 400 on its own;
+        // it gets our error JSON instead (and is counted) in missingHost.
+        const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+          if (this.missingHost(req, res)) return;
           if (!this.serveFast(req, res)) handler(req, res);
         });
         // What fastify sets on a server it creates itself (its defaults are filled in by now).
@@ -89,26 +97,30 @@ export class HttpServer implements Server {
         return server;
       },
       // Requests fastify rejects before routing (malformed URLs) still get our error JSON.
-      frameworkErrors: (err, _request, reply) => this.sendError(reply, engineError(err)),
+      frameworkErrors: (err, request, reply) => this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
       // And so do requests Node's parser rejects before there is a request at all.
-      clientErrorHandler: answerClientError,
+      clientErrorHandler: (err, socket) => this.answerClientError(err, socket),
       // A call that arrives on an open connection while the server stops is still
       // answered, and its connection closed after it (see run()), rather than refused
       // with fastify's own 503 body.
       return503OnClosing: false,
     });
     // Our own JSON parser: an empty body is "no body" rather than an error, and
-    // parse failures surface as our 400 CODEC error.
-    this.app.removeContentTypeParser('application/json');
-    this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+    // parse failures surface as our 400 CODEC error. text/plain bodies are read as
+    // JSON too, as Kratos does (clients that cannot set a content type send JSON that way).
+    const maxDepth = options.maxJsonDepth ?? 100;
+    const parseJson = (_req: unknown, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
       if (text === '') return done(null, undefined);
+      if (jsonDepthOver(text as string, maxDepth)) return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
       try {
         done(null, JSON.parse(text as string));
       } catch (err) {
         done(ErrCodec(`malformed JSON body: ${(err as Error).message}`), undefined);
       }
-    });
-    this.app.setErrorHandler((err, _request, reply) => this.sendError(reply, engineError(err)));
+    };
+    this.app.removeContentTypeParser(['application/json', 'text/plain']);
+    this.app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
+    this.app.setErrorHandler((err, request, reply) => this.reject(request.raw, engineError(err), new FastifyAnswer(reply)));
     this.app.route({ method: [...ROUTED_METHODS], url: '/*', handler: (request, reply) => this.dispatch(request, reply) });
     this.app.route({ method: [...ROUTED_METHODS], url: '/', handler: (request, reply) => this.dispatch(request, reply) });
   }
@@ -222,9 +234,9 @@ export class HttpServer implements Server {
         const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
         reply.header('allow', allow);
         if (method === 'OPTIONS') return void reply.code(204).send();
-        return this.sendError(reply, ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`));
+        return this.reject(request.raw, ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`), new FastifyAnswer(reply));
       }
-      return this.sendError(reply, ErrNotFound(`no route for ${method} ${path}`));
+      return this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
     }
     this.run(match.route, match.values, url, q, method, request.headers, request.body, new FastifyAnswer(reply));
   }
@@ -252,7 +264,7 @@ export class HttpServer implements Server {
     try {
       message = bindRequest(compiled, values, q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)), body);
     } catch (err) {
-      return answer.error(fromError(err));
+      return answer.error(this.observeRejection(method, url, headers, route.operation, route.path, fromError(err)));
     }
 
     // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
@@ -314,9 +326,84 @@ export class HttpServer implements Server {
     }
   }
 
-  private sendError(reply: FastifyReply, err: ServiceError): void {
-    new FastifyAnswer(reply).error(err);
+  /**
+   * Answers a call refused before it reached its handler, after the chain's outer
+   * hooks (tracing, access log, metrics) have seen it: under its route's operation
+   * when the path matches one, else UNMATCHED_OPERATION.
+   */
+  private reject(req: IncomingMessage, err: ServiceError, answer: Answer): void {
+    const method = req.method ?? '';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const match = this.match(method, q < 0 ? url : url.slice(0, q));
+    const route = 'route' in match ? match.route.compiled.route : undefined;
+    answer.error(this.observeRejection(method, url, req.headers, route?.operation ?? UNMATCHED_OPERATION, route?.path ?? '', err));
   }
+
+  /** Runs the chain's outer hooks for a call that ends with `err` without running; returns what to answer. */
+  private observeRejection(method: string, url: string, headers: IncomingHttpHeaders, operation: string, pathTemplate: string, err: ServiceError): ServiceError {
+    const transport: HttpTransport = {
+      kind: 'http',
+      endpoint: this.advertised,
+      operation,
+      requestHeader: new IncomingHeader(headers),
+      replyHeader: new HeaderMap(),
+      method,
+      pathTemplate,
+      url,
+    };
+    const ctx = new RejectedCallContext(transport);
+    const call = this.chain.begin(ctx);
+    const out = call.failedToStart ? err : call.end(true, err);
+    ctx.release();
+    return isServiceError(out) ? fromError(out) : err;
+  }
+
+  /** An HTTP/1.1 request without Host (RFC 9112 section 3.2): 400 with our error JSON. */
+  private missingHost(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return false;
+    res.setHeader('connection', 'close');
+    new NodeAnswer(res).error(this.observeRejection(req.method ?? '', req.url ?? '/', req.headers, UNMATCHED_OPERATION, '', ErrBadRequest('an HTTP/1.1 request needs a Host header')));
+    return true;
+  }
+
+  /**
+   * Node's parser rejected the bytes on a connection (malformed request line or
+   * headers, headers too large, too slow): count it, answer in our error shape, then close it.
+   */
+  private answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const e = this.observeRejection('', '', {}, UNMATCHED_OPERATION, '', err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ErrRequestTimeout('the request was not received in time')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? ErrHeadersTooLarge('the request headers are too large')
+        : ErrBadRequest('malformed HTTP request'));
+    const body = JSON.stringify(e.toJSON());
+    if (socket.writable) {
+      socket.write(`HTTP/1.1 ${e.code} ${http.STATUS_CODES[e.code]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+    socket.destroy();
+  }
+}
+
+/**
+ * Whether a JSON text nests arrays and objects deeper than `limit`: checked before
+ * parsing, so a hostile body meets a clear 400 rather than a stack overflow later.
+ */
+export function jsonDepthOver(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 /** Where a call's answer goes: fastify's reply (so its hooks run) or, on the fast path, Node's response. */
@@ -367,24 +454,6 @@ function unknownError(err: unknown, logger?: Logger): ServiceError {
   return ErrUnknownRequest(err);
 }
 
-/**
- * Node's parser rejected the bytes on a connection (malformed request line or
- * headers, headers too large, too slow): answer in our error shape, then close it.
- */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    ? ErrRequestTimeout('the request was not received in time')
-    : err.code === 'HPE_HEADER_OVERFLOW'
-      ? ErrHeadersTooLarge('the request headers are too large')
-      : ErrBadRequest('malformed HTTP request');
-  const body = JSON.stringify(e.toJSON());
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${e.code} ${http.STATUS_CODES[e.code]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
-  socket.destroy();
-}
-
 /** Why Node would refuse to send these headers, or undefined when it would send them. */
 function invalidHeader(header: Header, keys: string[]): Error | undefined {
   for (const key of keys) {
@@ -406,7 +475,7 @@ function engineError(err: unknown): ServiceError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return ErrPayloadTooLarge('request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return ErrUnsupportedMediaType('request body must be application/json');
+      return ErrUnsupportedMediaType('request body must be application/json (or JSON sent as text/plain)');
     default:
       if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ServiceError(e.statusCode, Reason.CODEC, e.message ?? 'bad request');
       return ErrUnknownRequest(err);
@@ -435,6 +504,18 @@ class IncomingHeader implements Header {
   keys(): string[] {
     return Object.keys(this.headers);
   }
+}
+
+/** The Context of a call answered before it ran: there is nothing left to cancel. */
+class RejectedCallContext extends ServerCallContext<HttpTransport> {
+  constructor(transport: HttpTransport) {
+    super(transport, undefined);
+  }
+  protected callerGone(): boolean {
+    return false;
+  }
+  protected watchCaller(): void {}
+  protected unwatchCaller(): void {}
 }
 
 /** An HTTP call's Context: the caller is gone when the connection closes before the reply is written. */

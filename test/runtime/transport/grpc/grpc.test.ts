@@ -94,6 +94,19 @@ describe('gRPC server', () => {
     client.close();
   });
 
+  it('rejects invalid UTF-8 in a string field as INVALID_ARGUMENT before the handler, keeping valid UTF-8', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const call = (bytes: number[]) => new Promise<grpc.ServiceError | null>((resolve) =>
+      client.makeUnaryRequest('/user.v1.UserService/CreateUser', (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), (err) => resolve(err)));
+    // CreateUserRequest{ user: User{ name: <bytes> } }: field 1 (message) holding field 2 (string).
+    const invalid = await call([0x0a, 0x04, 0x12, 0x02, 0xff, 0xfe]);
+    expect(invalid?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(invalid?.details).toMatch(/^the request does not decode/);
+    const valid = await call([0x0a, 0x05, 0x12, 0x03, 0xc3, 0xa9, 0x61]); // "éa" reaches the handler
+    expect(valid?.code).toBe(grpc.status.ABORTED);
+    client.close();
+  });
+
   it('hides the message of non-service errors', async () => {
     const client = loaderClient();
     const err = await unary(client, 'GetUser', { id: '999' }).catch((e) => e);

@@ -1,0 +1,33 @@
+// The config schema: for a proto file with a top-level `Bootstrap` message (the
+// configuration root, internal/conf/conf.proto), `<file>_schema.ts` exporting the
+// field layout of Bootstrap and everything it holds, which the runtime's config
+// loader validates YAML files and environment overrides against.
+import { fileStem, generatedSource, runtimeImport } from '../../gen/names.js';
+import { SchemaWriter } from '../../gen/schema.js';
+import type { GeneratedFile, Generator } from '../types.js';
+
+/** The message a config proto must declare for its schema to be emitted. */
+export const CONFIG_ROOT = 'Bootstrap';
+
+export const generateConfigSchema: Generator = ({ files, options }) => {
+  const out: GeneratedFile[] = [];
+  for (const file of files) {
+    const root = file.messages.find((m) => m.name === CONFIG_ROOT);
+    if (!root) continue;
+    const name = `${fileStem(file)}_schema.ts`;
+    const schemas = new SchemaWriter();
+    const rootName = schemas.ref(root);
+    const content = generatedSource(
+      file.proto.name,
+      [`import type { MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/route.js')}';`],
+      [
+        `// Field layouts of ${root.typeName}, for validating configuration before it is read.`,
+        schemas.render(),
+        '',
+        `export { ${rootName} };`,
+      ],
+    );
+    out.push({ name, content });
+  }
+  return { files: out, problems: [] };
+};

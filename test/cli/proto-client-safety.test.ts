@@ -1,0 +1,71 @@
+// `tsk proto client` refuses input that is not proto source, and concurrent runs in
+// one project keep every manifest entry (they take turns on .tsk/manifest.lock).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, tsk, tskBin } from '../helpers/cli.js';
+
+function scratch(name: string): string {
+  const dir = path.join(repoRoot, '.tmp', 'proto-client-safety', name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, '.tsk'), { recursive: true });
+  fs.writeFileSync(path.join(dir, '.tsk', 'manifest.json'), '{"tsk":"","files":{}}\n');
+  return dir;
+}
+
+function writeProto(dir: string, pkg: string): string {
+  const rel = `${pkg}/v1/${pkg}.proto`;
+  fs.mkdirSync(path.join(dir, pkg, 'v1'), { recursive: true });
+  fs.writeFileSync(path.join(dir, rel), `syntax = "proto3";\npackage ${pkg}.v1;\nmessage Thing { string name = 1; }\n`);
+  return rel;
+}
+
+function tskAsync(args: string[], cwd: string): { done: Promise<{ status: number | null; stderr: string }>; exited: () => boolean } {
+  const child = spawn(process.execPath, [tskBin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  let exited = false;
+  const done = new Promise<{ status: number | null; stderr: string }>((resolve) => child.on('close', (status) => ((exited = true), resolve({ status, stderr }))));
+  return { done, exited: () => exited };
+}
+
+const manifestFiles = (dir: string) => Object.keys(JSON.parse(fs.readFileSync(path.join(dir, '.tsk', 'manifest.json'), 'utf8')).files);
+
+describe('tsk proto client input and manifest safety', () => {
+  it('refuses a binary file named .proto with one line and exit 1, writing nothing', () => {
+    const dir = scratch('binary');
+    fs.writeFileSync(path.join(dir, 'blob.proto'), Buffer.from([0x0a, 0x00, 0xff, 0xfe, 0x00, 0x01]));
+    const r = tsk(['proto', 'client', 'blob.proto'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/blob\.proto: not a text \.proto file/);
+    expect(fs.existsSync(path.join(dir, 'blob.ts'))).toBe(false);
+    expect(manifestFiles(dir)).toEqual([]);
+  });
+
+  it('keeps every entry when runs on different protos overlap', async () => {
+    const dir = scratch('concurrent');
+    const protos = ['alpha', 'beta', 'gamma', 'delta'].map((p) => writeProto(dir, p));
+    const runs = protos.map((p) => tskAsync(['proto', 'client', p, '--runtime', 'internal/pkg'], dir).done);
+    for (const r of await Promise.all(runs)) expect(r.status, r.stderr).toBe(0);
+    const files = manifestFiles(dir);
+    for (const p of protos) expect(files).toContain(p.replace(/\.proto$/, '.ts'));
+    expect(fs.existsSync(path.join(dir, '.tsk', 'manifest.lock'))).toBe(false);
+  }, 120_000);
+
+  it('waits for a lock held by a live process, then writes', async () => {
+    const dir = scratch('waits');
+    const proto = writeProto(dir, 'omega');
+    const lock = path.join(dir, '.tsk', 'manifest.lock');
+    fs.writeFileSync(lock, `${process.pid}\n`); // this test runner: alive
+    const run = tskAsync(['proto', 'client', proto, '--runtime', 'internal/pkg'], dir);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(run.exited()).toBe(false);
+    expect(manifestFiles(dir)).toEqual([]);
+    fs.rmSync(lock);
+    const r = await run.done;
+    expect(r.status, r.stderr).toBe(0);
+    expect(manifestFiles(dir)).toContain('omega/v1/omega.ts');
+  }, 120_000);
+});

@@ -1,0 +1,353 @@
+// The operator's edges of a generated service, run as real processes: an etcd outage
+// under load, SIGTERM with a collector that never answers, and a rolling restart
+// behind the discovery client. Clients are proto-loader / fetch, not generated code.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdRegistry } from '../../src/runtime/registry/etcd.js';
+import { GrpcClientConn } from '../../src/runtime/transport/grpc/client.js';
+import { repoRoot, tskBin } from '../helpers/cli.js';
+import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
+import { nodeBinaryFor } from '../helpers/image-node.js';
+import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
+
+const work = path.join(repoRoot, '.tmp', 'e2e-operations');
+const project = path.join(work, 'ops');
+const node = nodeBinaryFor('24') ?? process.execPath;
+
+const useEtcd = etcdAvailable() || Boolean(process.env['CI']);
+
+/** Like run(), without blocking this worker's event loop (vitest's RPC times out on long blocking calls). */
+function runAsync(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+beforeAll(async () => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const created = await runAsync(process.execPath, [tskBin, 'new', 'ops', '--yes', '--no-git', '--no-install', '--registry', 'etcd'], work);
+  expect(created.status, created.output).toBe(0);
+  const install = await runAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
+  expect(install.status, install.output).toBe(0);
+  const build = await runAsync('npm', ['run', 'build'], project);
+  expect(build.status, build.output).toBe(0);
+}, 600_000);
+
+interface Instance {
+  service: Service;
+  http: string;
+  grpc: string;
+}
+
+async function startInstance(env: Record<string, string>, conf = 'configs/config.yaml'): Promise<Instance> {
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const service = startService(project, ['dist/cmd/ops/main.js', '--conf', conf], {
+    OPS_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+    OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+    OPS_TELEMETRY_OTLP_ENDPOINT: '',
+    ...env,
+  }, node);
+  const http = `http://127.0.0.1:${httpPort}`;
+  await waitFor(async () => (await fetch(`${http}/readyz`)).ok || service.child.exitCode !== null, 'the service to be ready');
+  if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);
+  return { service, http, grpc: `127.0.0.1:${grpcPort}` };
+}
+
+/** grpc.health.v1.Health/Check for the server as a whole, decoded by hand (SERVING is field 1 = 1). */
+function grpcHealth(client: grpc.Client): Promise<string> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), { deadline: Date.now() + 1000 }, (err, res) => {
+      if (err) return resolve(`error ${err.code}`);
+      resolve(res && res[0] === 0x08 && res[1] === 1 ? 'SERVING' : `status ${res?.toString('hex')}`);
+    });
+  });
+}
+
+/** Runs `call` from `workers` loops until `stop()` is called (or `limitMs` passes); counts outcomes. */
+function load(call: (i: number) => Promise<void>, workers: number, limitMs: number) {
+  let stopped = false;
+  const stats = { ok: 0, failed: 0, errors: [] as string[] };
+  const until = Date.now() + limitMs;
+  const loops = Array.from({ length: workers }, async (_, w) => {
+    for (let i = 0; !stopped && Date.now() < until && i < 200_000; i++) {
+      try {
+        await call(w * 1_000_000 + i);
+        stats.ok++;
+      } catch (err) {
+        stats.failed++;
+        if (stats.errors.length < 5) stats.errors.push(String(err));
+      }
+    }
+  });
+  return {
+    stats,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+      return stats;
+    },
+  };
+}
+
+/** Resolves once the process wrote a log line matching `pattern`. */
+const logged = (service: Service, pattern: RegExp) => async () => pattern.test(service.output());
+
+describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (real etcd)', () => {
+  let etcd: EtcdProcess;
+  beforeAll(async () => {
+    etcd = await EtcdProcess.create();
+    await etcd.start();
+  });
+  afterAll(async () => {
+    await etcd?.destroy();
+  });
+
+  it('keeps serving and ready, logs loss and recovery once each, and re-registers', async () => {
+    const ttl = 2;
+    const instance = await startInstance({
+      OPS_REGISTRY_ENDPOINTS: etcd.endpoint,
+      OPS_REGISTRY_TTL_SECONDS: String(ttl),
+      HOSTNAME: 'outage',
+    });
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    const registered = async () => Object.keys(await admin.getAll().prefix('/microservices/ops/').strings());
+    const health = new grpc.Client(instance.grpc, grpc.credentials.createInsecure());
+    try {
+      await waitFor(async () => (await registered()).length === 1, 'the instance to register');
+      const key = (await registered())[0]!;
+
+      const traffic = load(async (i) => {
+        const res = await fetch(`${instance.http}/helloworld/u${i % 500}`);
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+      }, 4, 60_000);
+      const probes: string[] = [];
+      const probing = load(async () => {
+        const ready = await fetch(`${instance.http}/readyz`);
+        probes.push(`readyz ${ready.status}`, `grpc ${await grpcHealth(health)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }, 1, 60_000);
+
+      await new Promise((r) => setTimeout(r, 500));
+      await etcd.stop();
+      // Longer than the lease (and than the 2 x TTL after which the client gives it up).
+      await new Promise((r) => setTimeout(r, (2 * ttl + 3) * 1000));
+      await etcd.start();
+      await waitFor(async () => (await registered()).includes(key), 'the key to come back', 300, 100);
+      await waitFor(logged(instance.service, /registry reachable again/), 'the recovery log line', 100, 100);
+      await new Promise((r) => setTimeout(r, 500));
+
+      const stats = await traffic.stop();
+      await probing.stop();
+      expect(stats.failed, stats.errors.join('\n')).toBe(0);
+      expect(stats.ok).toBeGreaterThan(100);
+      expect(probes.length).toBeGreaterThan(40);
+      expect(new Set(probes)).toEqual(new Set(['readyz 200', 'grpc SERVING']));
+      const lines = instance.service.output().split('\n');
+      expect(lines.filter((l) => l.includes('etcd registry unreachable'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('etcd registry reachable again'))).toHaveLength(1);
+    } finally {
+      health.close();
+      admin.close();
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000), instance.service.output()).toBe(0);
+    }
+  }, 120_000);
+
+  it('with registry.startup=retry starts while etcd is down and registers once it is up', async () => {
+    const later = await EtcdProcess.create();
+    const instance = await startInstance({
+      OPS_REGISTRY_ENDPOINTS: later.endpoint,
+      OPS_REGISTRY_TTL_SECONDS: '2',
+      OPS_REGISTRY_STARTUP: 'retry',
+      HOSTNAME: 'patient',
+    });
+    try {
+      expect((await fetch(`${instance.http}/helloworld/x`)).status).toBe(200);
+      await waitFor(logged(instance.service, /etcd registry unreachable/), 'the outage log line');
+      await later.start();
+      const admin = new Etcd3({ hosts: later.endpoint });
+      await waitFor(async () => Object.keys(await admin.getAll().prefix('/microservices/ops/').strings()).length === 1, 'registration', 300, 100);
+      admin.close();
+    } finally {
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000), instance.service.output()).toBe(0);
+      await later.destroy();
+    }
+  }, 120_000);
+
+  it('fails fast by default when etcd is unreachable at start: one line, exit 1', async () => {
+    const service = startService(project, ['dist/cmd/ops/main.js'], {
+      OPS_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+      OPS_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      OPS_REGISTRY_ENDPOINTS: `http://127.0.0.1:${await freePort()}`,
+      OPS_TELEMETRY_OTLP_ENDPOINT: '',
+    }, node);
+    expect(await exitWithin(service, 30_000)).toBe(1);
+    expect(service.output()).toMatch(/failed to start/);
+  }, 60_000);
+
+  it('rolling restart: one of two instances stopped under load behind the discovery client loses no request', async () => {
+    const env = { OPS_REGISTRY_ENDPOINTS: etcd.endpoint, OPS_REGISTRY_TTL_SECONDS: '5' };
+    const a = await startInstance({ ...env, HOSTNAME: 'roll-a' });
+    const b = await startInstance({ ...env, HOSTNAME: 'roll-b' });
+    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint] });
+    const definition = protoLoader.loadSync('ops/v1/greeter.proto', { includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')], longs: String, defaults: true });
+    const sayHello = (definition['ops.v1.Greeter'] as grpc.ServiceDefinition)['SayHello']!;
+    const conn = new GrpcClientConn({ target: 'discovery:///ops', discovery: registry, timeoutMs: 2000 });
+    try {
+      await waitFor(async () => (await registry.getService('ops')).length === 2, 'both instances to register');
+      const traffic = load(async (i) => {
+        const res = (await conn.invoke(sayHello, { name: `n${i % 100}` })) as { message: string };
+        if (!res.message.startsWith('Hello')) throw new Error(`unexpected answer ${JSON.stringify(res)}`);
+      }, 4, 60_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = traffic.stats.ok;
+      b.service.child.kill('SIGTERM');
+      expect(await exitWithin(b.service, 15_000), b.service.output()).toBe(0);
+      await new Promise((r) => setTimeout(r, 1000));
+      const stats = await traffic.stop();
+      expect(stats.failed, stats.errors.join('\n')).toBe(0);
+      expect(before).toBeGreaterThan(50);
+      expect(stats.ok - before).toBeGreaterThan(50); // traffic kept flowing, to a
+      expect(await registry.getService('ops')).toHaveLength(1);
+    } finally {
+      conn.close();
+      await registry.close();
+      for (const s of [a, b]) {
+        s.service.child.kill('SIGTERM');
+        expect(await exitWithin(s.service, 15_000)).toBe(0);
+      }
+    }
+  }, 120_000);
+});
+
+describe('stop is bounded by stop_timeout_ms', () => {
+  for (const protocol of ['grpc', 'http/protobuf']) {
+    it(`exits 0 within stop_timeout_ms + 1 s on SIGTERM when the ${protocol} collector accepts and never answers`, async () => {
+      const sockets: net.Socket[] = [];
+      const collector = net.createServer((s) => {
+        sockets.push(s);
+        s.on('error', () => {});
+      });
+      await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+      const endpoint = `http://127.0.0.1:${(collector.address() as net.AddressInfo).port}`;
+      const stopTimeoutMs = 3000;
+      const instance = await startInstance({
+        OPS_REGISTRY_KIND: 'none',
+        OPS_SERVER_STOP_TIMEOUT_MS: String(stopTimeoutMs),
+        OPS_TELEMETRY_SAMPLING_RATIO: '1',
+        OPS_TELEMETRY_OTLP_METRICS: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      });
+      try {
+        for (let i = 0; i < 50; i++) expect((await fetch(`${instance.http}/helloworld/s${i}`)).status).toBe(200);
+        // Let the batcher start an export that will hang.
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(sockets.length).toBeGreaterThan(0);
+        const started = Date.now();
+        instance.service.child.kill('SIGTERM');
+        const code = await exitWithin(instance.service, stopTimeoutMs + 5000);
+        const took = Date.now() - started;
+        expect(code, instance.service.output()).toBe(0);
+        expect(took, instance.service.output()).toBeLessThanOrEqual(stopTimeoutMs + 1000);
+      } finally {
+        instance.service.child.kill('SIGKILL');
+        for (const s of sockets) s.destroy();
+        collector.close();
+      }
+    }, 60_000);
+  }
+});
+
+describe('config errors: one line each, exit 1, no stack', () => {
+  const config = () => fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8');
+  const cases: [string, Record<string, string>, (() => string) | undefined, RegExp][] = [
+    ['a bad address from env', { OPS_SERVER_HTTP_ADDR: 'abc' }, undefined, /^config: OPS_SERVER_HTTP_ADDR: server\.http\.addr: expected host:port/],
+    ['a bad ratio from env', { OPS_TELEMETRY_SAMPLING_RATIO: 'abc' }, undefined, /^config: OPS_TELEMETRY_SAMPLING_RATIO: telemetry\.sampling_ratio: expected a number, got "abc"$/],
+    ['a word for a number in the file', {}, () => config().replace('timeout_ms: 1000', 'timeout_ms: abc'), /^config: \S+\.yaml:6: server\.http\.timeout_ms: expected an integer, got "abc"$/],
+    ['a string for a ratio in the file', {}, () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"'), /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: expected a number, got "lots"$/],
+    ['a ratio out of range', {}, () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: 5'), /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: must be between 0 and 1, got 5$/],
+    ['malformed YAML', {}, () => 'server:\n  http: [\n', /^config: \S+\.yaml:\d+:\d+: not valid YAML: /],
+    ['a registry the project was made without', { OPS_REGISTRY_KIND: 'consul' }, undefined, /^config: OPS_REGISTRY_KIND: registry\.kind: expected one of none, etcd, got "consul"/],
+  ];
+  for (const [what, env, file, expected] of cases) {
+    it(what, async () => {
+      const args = ['dist/cmd/ops/main.js'];
+      if (file) {
+        const custom = path.join(work, `config-${what.replace(/\W+/g, '-')}.yaml`);
+        fs.writeFileSync(custom, file());
+        args.push('--conf', custom);
+      }
+      const service = startService(project, args, env, node);
+      expect(await exitWithin(service, 20_000)).toBe(1);
+      const lines = service.output().trim().split('\n');
+      expect(lines, service.output()).toHaveLength(1);
+      expect(lines[0]).toMatch(expected);
+    });
+  }
+
+  it('a missing config file', async () => {
+    const service = startService(project, ['dist/cmd/ops/main.js', '--conf', 'configs/nope.yaml'], {}, node);
+    expect(await exitWithin(service, 20_000)).toBe(1);
+    expect(service.output().trim()).toBe('config: configs/nope.yaml: cannot read the file (it does not exist)');
+  });
+
+  it('the running service follows its config file across delete and recreate', async () => {
+    const dir = path.join(work, 'watched');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'config.yaml');
+    fs.writeFileSync(file, config());
+    const instance = await startInstance({ OPS_REGISTRY_KIND: 'none' }, file);
+    try {
+      fs.rmSync(file);
+      await waitFor(logged(instance.service, /config reload failed/), 'the missing file to be reported', 100, 50);
+      fs.writeFileSync(file, config().replace('level: info', 'level: debug'));
+      await waitFor(logged(instance.service, /"log level changed"/), 'the recreated file to be read', 100, 50);
+      expect((await fetch(`${instance.http}/readyz`)).status).toBe(200);
+    } finally {
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000)).toBe(0);
+    }
+  });
+});
+
+describe('requests refused before routing are counted and logged', () => {
+  it('shows 404, 400 without Host and 415 in /metrics and the access log', async () => {
+    const instance = await startInstance({ OPS_REGISTRY_KIND: 'none' });
+    try {
+      expect((await fetch(`${instance.http}/no/such/path`)).status).toBe(404);
+      const unsupported = await fetch(`${instance.http}/users`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' });
+      expect([404, 405, 415]).toContain(unsupported.status);
+      const port = Number(new URL(instance.http).port);
+      const noHost = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end('GET /helloworld/x HTTP/1.1\r\nConnection: close\r\n\r\n'));
+        let data = '';
+        socket.on('data', (d) => (data += d));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(data));
+      });
+      expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 400, reason: 'BAD_REQUEST' });
+      const metrics = await (await fetch(`${instance.http}/metrics`)).text();
+      expect(metrics).toMatch(/server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="404"[^}]*reason="NOT_FOUND"[^}]*\} 1/);
+      expect(metrics).toMatch(/server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="400"[^}]*reason="BAD_REQUEST"[^}]*\} 1/);
+      await waitFor(logged(instance.service, /"operation":"<unmatched>","code":404/), 'the 404 access line', 100, 50);
+    } finally {
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000)).toBe(0);
+    }
+  });
+});
