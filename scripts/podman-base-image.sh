@@ -115,7 +115,7 @@ fi
 
 extra_ca=()
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then extra_ca=(--change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"); fi
-podman import \
+podman import --quiet \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "ENV NODE_VERSION=${node_version}" \
   "${extra_ca[@]}" \
