@@ -107,6 +107,11 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     const unhealthy = podman(['run', '--rm', '--no-healthcheck', '--network', 'none', '--entrypoint', JSON.stringify(test.slice(1)), image]);
     expect(unhealthy.status).toBe(1);
 
+    // The compile cache filled at build time is read (not rejected) by the service's user.
+    const cached = podman(['exec', '--env', 'NODE_DEBUG_NATIVE=COMPILE_CACHE', id, 'node', '--input-type=module', '-e', "await import('./dist/cmd/demo/wire.js')"]);
+    expect(cached.status, cached.stderr).toBe(0);
+    expect(`${cached.stdout}\n${cached.stderr}`).toMatch(/reading cache from \S+ for ESM file:\/\/\/app\/dist\/cmd\/demo\/wire\.js\.\.\.\[[^\]]*\]\.\.\. success/);
+
     const stopped = stop(id, 20);
     expect(stopped.exitCode, logs(id)).toBe(0);
     expect(logs(id)).toMatch(/"msg":"stopped"/);
