@@ -27,6 +27,8 @@ need_apt=()
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)
 command -v runc >/dev/null 2>&1 || need_apt+=(runc)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+# Container networking (published ports) goes through iptables rules.
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
