@@ -170,6 +170,20 @@ describe('tsk new demo', () => {
       expect(r.status, `${step}\n${r.output}`).toBe(0);
     }
     expect(fs.existsSync(path.join(ctx, 'node_modules', 'typescript'))).toBe(false); // dev dependencies pruned
+    // The run stage's own RUN steps that use node (filling the compile cache) work on the pruned tree.
+    const runStage = dockerfile.split(/^FROM /m)[2]!;
+    const cacheDir = /^ENV NODE_COMPILE_CACHE=(\S+)$/m.exec(runStage)?.[1];
+    expect(cacheDir).toBeDefined();
+    const compileCache = path.join(work, 'compile-cache');
+    fs.rmSync(compileCache, { recursive: true, force: true });
+    const nodeSteps = [...runStage.matchAll(/^RUN (node .+)$/gm)].map((m) => m[1]!);
+    expect(nodeSteps.length).toBeGreaterThan(0);
+    for (const step of nodeSteps) {
+      const r = run('sh', ['-c', step], ctx, { ...imagePath, NODE_COMPILE_CACHE: compileCache });
+      expect(r.status, `${step}\n${r.output}`).toBe(0);
+    }
+    // Node 22.1+ writes it (the image's line); an older host node ignores NODE_COMPILE_CACHE.
+    if (imageNode) expect(fs.readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(100);
     const httpPort = await freePort();
     const service = startService(ctx, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
       DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
