@@ -13,6 +13,8 @@ import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
 import { exitWithin, run, startService, waitFor } from '../helpers/process.js';
+import { dashboardTargets, exportedSeries, groupingLabels, selectedMetrics } from '../helpers/promql.js';
+import { parseAllDocuments } from 'yaml';
 
 const work = path.join(repoRoot, '.tmp', 'e2e');
 const demo = path.join(work, 'demo');
@@ -94,6 +96,49 @@ describe('tsk new demo', () => {
     expect(await fetch(`${base}/healthz`).then(() => 'up', () => 'down')).toBe('down');
   }, 120_000);
 
+  it('exports every metric and label that the Grafana dashboard and the alert rules query', async () => {
+    const httpPort = await freePort();
+    const grpcPort = await freePort();
+    const service = startService(demo, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
+      DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+      DEMO_TELEMETRY_OTLP_ENDPOINT: '',
+    });
+    const base = `http://127.0.0.1:${httpPort}`;
+    try {
+      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the service to be ready');
+      expect((await fetch(`${base}/helloworld/world`)).status).toBe(200);
+      expect((await fetch(`${base}/users/nobody`)).status).toBe(404);
+      const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')] });
+      const client = new (grpc.loadPackageDefinition(definition) as any).demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+      await new Promise((resolve, reject) => client.SayHello({ name: 'world' }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      client.close();
+      const series = exportedSeries(await (await fetch(`${base}/metrics`)).text());
+
+      const dashboard = JSON.parse(fs.readFileSync(path.join(demo, 'deploy', 'grafana', 'dashboard.json'), 'utf8'));
+      const rule = parseAllDocuments(fs.readFileSync(path.join(demo, 'deploy', 'kubernetes', 'prometheusrule.yaml'), 'utf8'))[0]!.toJSON();
+      const queries = [
+        ...dashboardTargets(dashboard).map((t) => ({ where: `dashboard "${t.panel}"`, expr: t.expr })),
+        ...rule.spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
+      ];
+      expect(queries.length).toBeGreaterThan(8);
+      // Added by Prometheus, not by the service: the scrape's `up` and its job/instance labels.
+      const scrape = { metrics: ['up'], labels: ['job', 'instance'] };
+      for (const { where, expr } of queries) {
+        for (const metric of selectedMetrics(expr).filter((m) => !scrape.metrics.includes(m))) {
+          expect(series.has(metric), `${where}: ${metric} is not exported`).toBe(true);
+          const matchers = [...expr.matchAll(new RegExp(`${metric}\\{([^}]*)\\}`, 'g'))].flatMap((m) => [...m[1]!.matchAll(/(\w+)\s*(?:=|!=|=~|!~)/g)].map((l) => l[1]!));
+          for (const label of [...matchers, ...groupingLabels(expr)].filter((l) => !scrape.labels.includes(l))) {
+            expect([...series.get(metric)!], `${where}: ${metric} has no label ${label}`).toContain(label);
+          }
+        }
+      }
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await exitWithin(service, 15_000), service.output()).toBe(0);
+    }
+  }, 60_000);
+
   it('runs the Dockerfile build steps outside Docker, and the pruned image tree starts', async () => {
     const dockerfile = fs.readFileSync(path.join(demo, 'Dockerfile'), 'utf8');
     const nodeVersion = dockerfileNodeVersion(dockerfile);
@@ -126,6 +171,20 @@ describe('tsk new demo', () => {
       expect(r.status, `${step}\n${r.output}`).toBe(0);
     }
     expect(fs.existsSync(path.join(ctx, 'node_modules', 'typescript'))).toBe(false); // dev dependencies pruned
+    // The run stage's own RUN steps that use node (filling the compile cache) work on the pruned tree.
+    const runStage = dockerfile.split(/^FROM /m)[2]!;
+    const cacheDir = /^ENV NODE_COMPILE_CACHE=(\S+)$/m.exec(runStage)?.[1];
+    expect(cacheDir).toBeDefined();
+    const compileCache = path.join(work, 'compile-cache');
+    fs.rmSync(compileCache, { recursive: true, force: true });
+    const nodeSteps = [...runStage.matchAll(/^RUN (node .+)$/gm)].map((m) => m[1]!);
+    expect(nodeSteps.length).toBeGreaterThan(0);
+    for (const step of nodeSteps) {
+      const r = run('sh', ['-c', step], ctx, { ...imagePath, NODE_COMPILE_CACHE: compileCache });
+      expect(r.status, `${step}\n${r.output}`).toBe(0);
+    }
+    // Node 22.1+ writes it (the image's line); an older host node ignores NODE_COMPILE_CACHE.
+    if (imageNode) expect(fs.readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(100);
     const httpPort = await freePort();
     const service = startService(ctx, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
       DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,

@@ -50,33 +50,81 @@ describe('tsk new project tree', () => {
 
 describe('deploy/kubernetes', () => {
   const files = render('etcd');
-  const docs = (name: string) => parseAllDocuments(file(files, `deploy/kubernetes/${name}`)).map((d) => d.toJSON());
+  const docs = (name: string, from = files) => parseAllDocuments(file(from, `deploy/kubernetes/${name}`)).map((d) => d.toJSON());
+  const pod = (from = files) => docs('deployment.yaml', from)[0].spec.template.spec;
 
-  it('validates against the Kubernetes schemas', () => {
-    const kinds: Record<string, new (o: any) => { validate(): void }> = { Deployment, Service, ConfigMap, HorizontalPodAutoscaler, PodDisruptionBudget };
-    for (const name of ['deployment.yaml', 'service.yaml', 'configmap.yaml', 'hpa.yaml', 'pdb.yaml']) {
-      for (const doc of docs(name)) {
-        const Kind = kinds[doc.kind];
-        expect(Kind, `${name}: ${doc.kind}`).toBeDefined();
-        expect(() => new Kind!(doc).validate(), name).not.toThrow();
+  for (const registry of ['none', 'etcd', 'consul'] as const) {
+    it(`validates against the Kubernetes schemas with --registry ${registry}`, () => {
+      const kinds: Record<string, new (o: any) => { validate(): void }> = { Deployment, Service, ConfigMap, HorizontalPodAutoscaler, PodDisruptionBudget };
+      const rendered = render(registry);
+      const manifests = rendered.filter((f) => f.path.startsWith('deploy/kubernetes/')).map((f) => path.basename(f.path));
+      // Every manifest is schema-checked here, except the PrometheusRule (a CRD: promtool checks it below).
+      expect(manifests.sort()).toEqual(['configmap.yaml', 'deployment.yaml', 'hpa.yaml', 'pdb.yaml', 'prometheusrule.yaml', 'service.yaml']);
+      for (const name of manifests.filter((m) => m !== 'prometheusrule.yaml')) {
+        for (const doc of docs(name, rendered)) {
+          const Kind = kinds[doc.kind];
+          expect(Kind, `${name}: ${doc.kind}`).toBeDefined();
+          expect(() => new Kind!(doc).validate(), name).not.toThrow();
+        }
       }
-    }
-  });
+    });
+  }
 
   it('runs 3 hardened replicas with probes, ports and telemetry settings', () => {
     const [deployment] = docs('deployment.yaml');
     expect(deployment.spec.replicas).toBe(3);
-    const pod = deployment.spec.template.spec;
-    const c = pod.containers[0];
-    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const spec = pod();
+    const c = spec.containers[0];
+    expect(spec.securityContext.runAsNonRoot).toBe(true);
+    expect(spec.automountServiceAccountToken).toBe(false);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(c.ports.map((p: { name: string }) => p.name)).toEqual(['http', 'grpc', 'metrics']);
+    expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(c.resources.limits).toBeDefined();
     expect(c.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']));
     const [configMap] = docs('configmap.yaml');
     expect(configMap.data['config.yaml']).toBe(file(files, 'configs/config.yaml'));
+  });
+
+  it('declares each container port once, and the Service targets them by name', () => {
+    const c = pod().containers[0];
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8000, protocol: 'TCP' },
+      { name: 'grpc', containerPort: 9000, protocol: 'TCP' },
+    ]);
+    const [service] = docs('service.yaml');
+    expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http', 'grpc']);
+  });
+
+  it('starts the service itself (command and args), not through the node image entrypoint', () => {
+    const c = pod().containers[0];
+    // The Dockerfile's CMD names the same entry point, relative to WORKDIR /app.
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(file(files, 'Dockerfile'))![1]!) as string[];
+    expect(c.command).toEqual(['node', `/app/${cmd[1]}`]);
+    expect(c.args).toEqual(['--conf', '/app/configs/config.yaml']);
+    expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/app/configs', readOnly: true });
+  });
+
+  it('rolls without losing requests: preStop delay within the grace period, replicas spread', () => {
+    const spec = pod();
+    const c = spec.containers[0];
+    const preStop = c.lifecycle.preStop.exec.command as string[];
+    expect(preStop[0]).toBe('sleep');
+    const stopTimeoutS = Number(/stop_timeout_ms: (\d+)/.exec(file(files, 'configs/config.yaml'))![1]) / 1000;
+    expect(Number(preStop[1]) + stopTimeoutS).toBeLessThan(spec.terminationGracePeriodSeconds);
+    const labels = docs('deployment.yaml')[0].spec.template.metadata.labels;
+    expect(spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+    for (const t of spec.topologySpreadConstraints) expect(t.labelSelector.matchLabels).toEqual(labels);
+    const [pdb] = docs('pdb.yaml');
+    expect(pdb.spec.minAvailable).toBeLessThan(docs('deployment.yaml')[0].spec.replicas);
+  });
+
+  it('points the registry at its Service name through an env override', () => {
+    const env = (registry: RegistryKind) => pod(render(registry)).containers[0].env.find((e: { name: string }) => e.name === 'DEMO_REGISTRY_ENDPOINTS')?.value;
+    expect(env('etcd')).toBe('http://etcd:2379');
+    expect(env('consul')).toBe('consul:8500');
+    expect(env('none')).toBeUndefined();
   });
 });
 

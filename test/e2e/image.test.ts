@@ -1,0 +1,160 @@
+// The generated project's container image, built and run with podman on a local
+// stand-in for the official node base image (scripts/podman-base-image.sh): it serves
+// HTTP and gRPC (proto-loader client, not our generated code) as uid 1000 on a read-only
+// root filesystem, passes its HEALTHCHECK and exits 0 on SIGTERM; then the container runs
+// as the generated Deployment runs it (command/args, ConfigMap, env, security settings).
+// Skips without podman, except under CI=true. TSK_IMAGE_TEST=0 opts out (.ci/run's
+// second pass on another host node, which would test the same image again).
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tsk } from '../helpers/cli.js';
+import { freePort } from '../helpers/etcd.js';
+import { entrypointArgs, envOptions, imageConfig, imageHealthcheck, podman, podmanAvailable, prepareBaseImage, runAsync, type ContainerSpec } from '../helpers/podman.js';
+import { run, waitFor } from '../helpers/process.js';
+
+const work = path.join(repoRoot, '.tmp', 'image');
+const project = path.join(work, 'demo');
+const image = 'localhost/tsk-image-test/demo:test';
+const enabled = process.env['TSK_IMAGE_TEST'] !== '0' && (podmanAvailable() || Boolean(process.env['CI']));
+const containers: string[] = [];
+
+/** Starts a detached container; `options` go before the image and its arguments. */
+function start(options: string[], imageAndArgs: string[]): string {
+  const r = podman(['run', '--detach', '--no-healthcheck', ...options, ...imageAndArgs]);
+  expect(r.status, r.stderr).toBe(0);
+  const id = r.stdout.split('\n').pop()!;
+  containers.push(id);
+  return id;
+}
+
+const logs = (id: string) => { const r = podman(['logs', id]); return `${r.stdout}\n${r.stderr}`; };
+
+async function serving(id: string, base: string): Promise<void> {
+  await waitFor(async () => (await fetch(`${base}/readyz`)).ok, `the container to be ready:\n${logs(id)}`, 600, 100);
+  const hello = await fetch(`${base}/helloworld/world`);
+  expect(hello.status).toBe(200);
+  expect(await hello.json()).toEqual({ message: 'Hello world' });
+}
+
+/** SIGTERM (podman stop), then the exit code; the stop timeout is a hang guard. */
+function stop(id: string, graceSeconds: number): { exitCode: number; seconds: number } {
+  const started = Date.now();
+  const r = podman(['stop', '--time', String(graceSeconds), id], (graceSeconds + 30) * 1000);
+  expect(r.status, r.stderr).toBe(0);
+  const exitCode = Number(podman(['inspect', '--format', '{{.State.ExitCode}}', id]).stdout);
+  return { exitCode, seconds: (Date.now() - started) / 1000 };
+}
+
+describe.skipIf(!enabled)('the generated image (podman)', () => {
+  beforeAll(async () => {
+    const base = await prepareBaseImage();
+    console.log(`image test: base image ${base.image} ready in ${base.seconds.toFixed(1)} s`);
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work, { recursive: true });
+    const created = tsk(['new', 'demo', '--yes', '--no-git', '--no-install'], work);
+    expect(created.status, created.stderr).toBe(0);
+    // `npm ci` in the build stage needs the lock file a developer commits.
+    const lock = run('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    expect(lock.status, lock.output).toBe(0);
+    const started = Date.now();
+    // Docker format keeps the HEALTHCHECK (the OCI image format has no field for it).
+    const build = await runAsync('podman', ['build', '--format', 'docker', '--network', 'host', '--pull=never', '--tag', image, '.'], project, 1_500_000);
+    expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
+    console.log(`image test: podman build took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }, 2_400_000);
+
+  afterAll(() => {
+    for (const id of containers) podman(['rm', '--force', '--time', '0', id]);
+    if (enabled) podman(['rmi', '--force', image]);
+  });
+
+  it('serves HTTP and gRPC as uid 1000 on a read-only root, passes its HEALTHCHECK, exits 0 on SIGTERM', async () => {
+    const config = imageConfig(image);
+    expect(config.User).toBe('node');
+    const httpPort = await freePort();
+    const grpcPort = await freePort();
+    // Default (bridge) network: the service listens on its own 8000/9000, published on loopback only.
+    const id = start(['--read-only', '--publish', `127.0.0.1:${httpPort}:8000`, '--publish', `127.0.0.1:${grpcPort}:9000`], [image]);
+    const base = `http://127.0.0.1:${httpPort}`;
+    await serving(id, base);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+
+    const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')], defaults: true });
+    const pkg = grpc.loadPackageDefinition(definition) as any;
+    const client = new pkg.demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const reply = await new Promise<any>((resolve, reject) => client.SayHello({ name: 'podman' }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      expect(reply).toEqual({ message: 'Hello podman' });
+    } finally {
+      client.close();
+    }
+
+    expect(podman(['exec', id, 'id', '-u']).stdout).toBe('1000');
+    const write = podman(['exec', id, 'sh', '-c', 'echo x > /app/written']);
+    expect(write.status).not.toBe(0);
+    expect(write.stderr).toMatch(/Read-only file system/);
+
+    // The image's HEALTHCHECK command, run inside the container as the engine runs it.
+    const test = imageHealthcheck(image) ?? [];
+    expect(test[0]).toBe('CMD');
+    const healthy = podman(['exec', id, ...test.slice(1)]);
+    expect(healthy.status, healthy.stderr).toBe(0);
+    // ...and it fails where nothing answers (the same command in a container without the service).
+    const unhealthy = podman(['run', '--rm', '--no-healthcheck', '--network', 'none', '--entrypoint', JSON.stringify(test.slice(1)), image]);
+    expect(unhealthy.status).toBe(1);
+
+    // The compile cache filled at build time is read (not rejected) by the service's user.
+    const cached = podman(['exec', '--env', 'NODE_DEBUG_NATIVE=COMPILE_CACHE', id, 'node', '--input-type=module', '-e', "await import('./dist/cmd/demo/wire.js')"]);
+    expect(cached.status, cached.stderr).toBe(0);
+    expect(`${cached.stdout}\n${cached.stderr}`).toMatch(/reading cache from \S+ for ESM file:\/\/\/app\/dist\/cmd\/demo\/wire\.js\.\.\.\[[^\]]*\]\.\.\. success/);
+
+    const stopped = stop(id, 20);
+    expect(stopped.exitCode, logs(id)).toBe(0);
+    expect(logs(id)).toMatch(/"msg":"stopped"/);
+  }, 180_000);
+
+  it('runs as the Deployment does: command and args from the manifest, the ConfigMap, env and pod security', async () => {
+    const manifest = (name: string) => parseAllDocuments(fs.readFileSync(path.join(project, 'deploy', 'kubernetes', name), 'utf8'))[0]!.toJSON();
+    const deployment = manifest('deployment.yaml');
+    const podSpec = deployment.spec.template.spec;
+    const container = podSpec.containers[0] as ContainerSpec & Record<string, any>;
+    const configDir = path.join(work, 'configmap');
+    fs.mkdirSync(configDir, { recursive: true });
+    for (const [file, content] of Object.entries(manifest('configmap.yaml').data as Record<string, string>)) fs.writeFileSync(path.join(configDir, file), content);
+    const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'config');
+
+    // Without `command`, the manifest's args reach the node image's entrypoint: the old failure.
+    const argsOnly = podman(['run', '--rm', '--no-healthcheck', '--network', 'none', '--volume', `${configDir}:${mount.mountPath}:ro`, ...entrypointArgs({ args: container.args }, image)]);
+    expect(argsOnly.status).not.toBe(0);
+    expect(argsOnly.stderr).toMatch(/bad option: --conf/);
+
+    const httpPort = await freePort();
+    const grpcPort = await freePort();
+    const options = [
+      '--read-only', '--tmpfs', '/tmp',
+      '--user', `${podSpec.securityContext.runAsUser}:${podSpec.securityContext.runAsGroup}`,
+      '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+      '--volume', `${configDir}:${mount.mountPath}:ro`,
+      '--publish', `127.0.0.1:${httpPort}:${container.ports.find((p: { name: string }) => p.name === 'http').containerPort}`,
+      '--publish', `127.0.0.1:${grpcPort}:${container.ports.find((p: { name: string }) => p.name === 'grpc').containerPort}`,
+      // No collector here: the manifest's in-cluster OTLP address is switched off.
+      ...envOptions(container, { 'metadata.name': 'demo-7d9f-abcde', 'metadata.namespace': 'default' }, { OTEL_EXPORTER_OTLP_ENDPOINT: '' }),
+    ];
+    const id = start(options, entrypointArgs(container, image));
+    await serving(id, `http://127.0.0.1:${httpPort}`);
+    expect(logs(id)).toContain('"msg":"demo 0.1.0 started"');
+
+    // The preStop hook runs inside the container (the kubelet execs it) and must succeed there.
+    const preStop = podman(['exec', id, ...container.lifecycle.preStop.exec.command], 60_000);
+    expect(preStop.status, preStop.stderr).toBe(0);
+    // Still serving after the delay, then SIGTERM ends it cleanly within the grace period.
+    expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
+    const stopped = stop(id, podSpec.terminationGracePeriodSeconds);
+    expect(stopped.exitCode, logs(id)).toBe(0);
+    expect(stopped.seconds).toBeLessThan(podSpec.terminationGracePeriodSeconds);
+  }, 180_000);
+});
