@@ -45,9 +45,10 @@ export function buildProgram(): Command {
     .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports (default: the project\'s internal/pkg)')
     .option('--openapi', 'also write an OpenAPI 3.1 document per service (<file>.<Service>.openapi.json)')
+    .option('--fetch', 'also write a browser fetch client per proto file (<file>_fetch.ts, no runtime imports)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; openapi?: boolean }) =>
-      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, openapi: opts.openapi }));
+    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; openapi?: boolean; fetch?: boolean }) =>
+      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, openapi: opts.openapi, fetch: opts.fetch }));
   proto
     .command('openapi')
     .description('write OpenAPI 3.1 documents of the HTTP API: one per service next to its proto, or one file with -o')

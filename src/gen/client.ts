@@ -7,6 +7,7 @@ import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
 import { generateErrors } from '../plugins/errors/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
 import { generateHttp } from '../plugins/http/generate.js';
+import { generateFetch } from '../plugins/fetch/generate.js';
 import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratedFile, GeneratorOptions } from '../plugins/types.js';
 import { keepReachable, runTsProto } from './tsproto.js';
@@ -21,13 +22,13 @@ export interface ClientOptions {
   /** Runtime directory for files under a given import root, relative to that root. */
   runtimeFor(root: string): string;
   cwd: string;
-  /** Which generators to run; default all but openapi. */
+  /** Which generators to run; default all but openapi and fetch. */
   only?: GeneratorKind[];
   /** OpenAPI options, when `only` includes openapi. */
   openapi?: Pick<GeneratorOptions, 'openapi' | 'title' | 'apiVersion'>;
 }
 
-export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors' | 'openapi';
+export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors' | 'openapi' | 'fetch';
 
 export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
   const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors']);
@@ -43,7 +44,7 @@ export async function planClientFiles(compiled: CompiledProtos, options: ClientO
     const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root), ...options.openapi } };
     const outputs: GeneratedFile[] = [];
     outputs.push(...keepReachable(messages, protoPaths.map((p) => p.replace(/\.proto$/, '.ts'))));
-    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['openapi', generateOpenApi]] as const) {
+    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['openapi', generateOpenApi], ['fetch', generateFetch]] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);

@@ -31,10 +31,10 @@ function runtimeDirFor(cwd: string, flags: ProtoFlags): (root: string) => string
   return (root) => path.relative(root, path.join(project, 'internal', 'pkg')).split(path.sep).join('/');
 }
 
-export async function protoClient(inputs: string[], flags: ProtoFlags & { openapi?: boolean }, only?: GeneratorKind[]): Promise<void> {
+export async function protoClient(inputs: string[], flags: ProtoFlags & { openapi?: boolean; fetch?: boolean }, only?: GeneratorKind[]): Promise<void> {
   const cwd = process.cwd();
   const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd });
-  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', ...(flags.openapi ? ['openapi' as const] : [])];
+  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', ...(flags.openapi ? ['openapi' as const] : []), ...(flags.fetch ? ['fetch' as const] : [])];
   const files = await planClientFiles(compiled, { cwd, runtimeFor: runtimeDirFor(cwd, flags), only: kinds });
   const report = writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: findProjectRoot(cwd), force: flags.force });
   printReport(report, cwd);
