@@ -13,7 +13,7 @@ import { leadingComment } from '../../gen/comments.js';
 import { commentSafe } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
-const HELPER_NAMES = ['FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson'];
+const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson'];
 
 export const generateFetch: Generator = ({ files, registry }) => {
   const out: GeneratedFile[] = [];
@@ -117,12 +117,15 @@ function jsonNames(message: DescMessage, path: string[]): string[] {
 }
 
 /** The same in every generated client: building a call from a route, and errors. */
-const HELPERS = `/** Settings for every call of a client. */
+const HELPERS = `/** Header values, in any form the Headers constructor takes. */
+export type FetchHeaders = ConstructorParameters<typeof Headers>[0];
+
+/** Settings for every call of a client. */
 export interface FetchClientOptions {
   /** Where the service is, e.g. "https://api.example.com"; default: this page's origin. */
   baseUrl?: string;
   /** Headers sent with every call (an Authorization header, say). */
-  headers?: HeadersInit;
+  headers?: FetchHeaders;
   /** A fetch to use instead of the global one. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -132,7 +135,7 @@ export interface FetchCallOptions {
   /** Aborts the call; the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Headers for this call, over the client's. */
-  headers?: HeadersInit;
+  headers?: FetchHeaders;
 }
 
 /** An error answer from the service: {code, reason, message, metadata}. */
@@ -206,7 +209,10 @@ async function callJson<Res>(client: FetchClientOptions, route: FetchRoute, requ
   if (!headers.has('accept')) headers.set('accept', 'application/json');
   if (body !== undefined) headers.set('content-type', 'application/json');
   const send = client.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
-  const response = await send(\`\${client.baseUrl ?? ''}\${url}\`, { method: route.method, headers, body, signal: options.signal });
+  const init: RequestInit = { method: route.method, headers };
+  if (body !== undefined) init.body = body;
+  if (options.signal !== undefined) init.signal = options.signal;
+  const response = await send(\`\${client.baseUrl ?? ''}\${url}\`, init);
   const text = await response.text();
   if (!response.ok) throw errorFrom(response.status, text);
   const parsed: unknown = text === '' ? {} : JSON.parse(text);
