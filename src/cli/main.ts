@@ -54,7 +54,7 @@ export function buildProgram(): Command {
     .description('write OpenAPI 3.1 documents of the HTTP API: one per service next to its proto, or one file with -o')
     .argument('<inputs...>', '.proto files or directories')
     .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
-    .option('-o, --output <file>', 'one document for every service, written to this file')
+    .option('-o, --output <file>', 'one document for every service, written to this file (.json, or .ts for a module exporting openApiDocument)')
     .option('--title <text>', 'info.title (default: the service name)')
     .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
     .option('-f, --force', 'overwrite generated files even if changed locally')

@@ -5,7 +5,7 @@ import chalk from 'chalk';
 import { compileProtos } from '../../proto/compile.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles, type GeneratorKind } from '../../gen/client.js';
-import { generateOpenApi } from '../../plugins/openapi/generate.js';
+import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
 import { checkProtoPath, renderProtoTemplate } from '../../gen/proto-template.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { resolveImportRoots } from '../../proto/roots.js';
@@ -112,6 +112,8 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   if (result.problems.length > 0) throw new CompileError(result.problems.map((p) => ({ ...p, file: path.relative(cwd, path.join(compiled.targetFiles.find((t) => t.protoPath === p.file)?.root ?? cwd, p.file)) })));
   const document = result.files[0];
   if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
-  const file = { path: path.resolve(cwd, flags.output), content: document.content, kind: 'generated' as const };
+  // A .ts output is the same document as a module a service imports and serves.
+  const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targetFiles.map((t) => t.protoPath).join(', ')) : document.content;
+  const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
   printReport(writeFiles([file], { projectRoot: findProjectRoot(cwd), force: flags.force }), cwd);
 }

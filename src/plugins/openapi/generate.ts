@@ -4,7 +4,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { buildOpenApi } from '../../gen/openapi.js';
-import { fileStem } from '../../gen/names.js';
+import { fileStem, GENERATED_HEADER } from '../../gen/names.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 /** The file name of the project-wide document. */
@@ -39,4 +39,12 @@ function render(document: unknown): string {
 function apiVersion(services: DescService[]): string {
   const versions = new Set(services.map((s) => /(?:^|\.)(v\d+\w*)$/.exec(s.file.proto.package)?.[1] ?? '0.0.0'));
   return versions.size === 1 ? [...versions][0]! : '0.0.0';
+}
+
+/**
+ * The document as a TypeScript module, for a service to serve without reading files
+ * at run time: `export const openApiDocument = {...}`.
+ */
+export function openApiModule(json: string, source: string): string {
+  return `${GENERATED_HEADER}\n// source: ${source}\n\n/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */\nexport const openApiDocument = ${json.trimEnd()};\n`;
 }
