@@ -113,7 +113,7 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   const document = result.files[0];
   if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   // A .ts output is the same document as a module a service imports and serves.
-  const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targetFiles.map((t) => t.protoPath).join(', ')) : document.content;
+  const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
   const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
   printReport(writeFiles([file], { projectRoot: findProjectRoot(cwd), force: flags.force }), cwd);
 }

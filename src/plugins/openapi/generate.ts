@@ -1,7 +1,7 @@
 // protoc-gen-tsk-openapi: OpenAPI 3.1 documents of the HTTP API the generated
 // servers expose, one per service (`<file>.<Service>.openapi.json`, the default)
 // or one for every service in the request (`openapi.json`, option `openapi=project`).
-import type { DescService } from '@bufbuild/protobuf';
+import type { DescFile, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { buildOpenApi } from '../../gen/openapi.js';
 import { fileStem, GENERATED_HEADER } from '../../gen/names.js';
@@ -45,6 +45,7 @@ function apiVersion(services: DescService[]): string {
  * The document as a TypeScript module, for a service to serve without reading files
  * at run time: `export const openApiDocument = {...}`.
  */
-export function openApiModule(json: string, source: string): string {
+export function openApiModule(json: string, files: readonly DescFile[]): string {
+  const source = files.filter((f) => f.services.length > 0).map((f) => f.proto.name).join(', ');
   return `${GENERATED_HEADER}\n// source: ${source}\n\n/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */\nexport const openApiDocument = ${json.trimEnd()};\n`;
 }
