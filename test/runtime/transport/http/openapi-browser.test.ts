@@ -4,6 +4,7 @@
 // origin, so no CORS).
 import fs from 'node:fs';
 import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { build } from 'esbuild';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +111,29 @@ describe('GET /openapi.json', () => {
     const res = await fetch(`${base}/docs`, { redirect: 'manual' });
     expect(res.status).toBe(301);
     expect(res.headers.get('location')).toBe('/docs/');
+  });
+});
+
+describe('the document agrees with the server', () => {
+  it('answers match the 200 and error schemas of their operations', async () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const paths = document['paths'] as Record<string, Record<string, { responses: Record<string, { content: { 'application/json': { schema: object } } }> }>>;
+    let n = 0;
+    const check = async (pathKey: string, method: string, url: string, status: string, init: RequestInit = {}) => {
+      const res = await fetch(base + url, { method: method.toUpperCase(), ...init });
+      const body = await res.json();
+      expect(String(res.status === 200 ? 200 : 'default')).toBe(status);
+      const schema = paths[pathKey]![method]!.responses[status]!.content['application/json'].schema;
+      const validate = ajv.compile({ $id: `urn:tsk:check:${n++}`, components: document['components'], ...schema });
+      expect(validate(body), `${method} ${url}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body)}`).toBe(true);
+      return body;
+    };
+    const book = await check('/v1/shelves/{shelf}/books/{book.id}', 'get', '/v1/shelves/s/books/12?genre=GENRE_FICTION', '200');
+    expect(book.id).toBe('12');
+    await check('/v1/books', 'get', '/v1/books?tags=a', '200');
+    await check('/edge.v1.Library/Ping', 'post', '/edge.v1.Library/Ping', '200', { body: '{"message":"x"}', headers: { 'content-type': 'application/json' } });
+    await check('/v1/files/{path}', 'get', '/v1/files/missing', 'default');
+    await check('/v1/books/{id}:publish', 'post', '/v1/books/abc:publish', 'default', { body: '{}', headers: { 'content-type': 'application/json' } });
   });
 });
 
