@@ -36,6 +36,9 @@ export function buildOpenApi(services: readonly DescService[], registry: Registr
   const paths: Record<string, Record<string, unknown>> = {};
   const operationIds = new Set<string>();
   const tags: { name: string; description?: string }[] = [];
+  // OpenAPI forbids two paths that differ only in variable names (/books/{id}, /books/{book.id}):
+  // the first names seen for a path shape name the variables of every later template of that shape.
+  const shapeNames = new Map<string, string[]>();
   for (const service of services) {
     const methods = service.methods.filter((m) => m.methodKind === 'unary');
     if (methods.length === 0) continue;
@@ -44,13 +47,17 @@ export function buildOpenApi(services: readonly DescService[], registry: Registr
     for (const method of methods) {
       for (const [i, binding] of methodBindings(method, registry, problems).entries()) {
         const template = parseTemplate(binding.path);
-        const pathKey = openApiPath(template);
+        const fieldNames = template.variables.map((v) => v.join('.'));
+        const shape = openApiPath(template, fieldNames.map(() => ''));
+        const names = shapeNames.get(shape) ?? fieldNames;
+        shapeNames.set(shape, names);
+        const pathKey = openApiPath(template, names);
         const verb = binding.method.toLowerCase();
         let id = `${service.name}_${method.name}${i === 0 ? '' : `_${i + 1}`}`;
         if (operationIds.has(id)) id = `${service.typeName.replace(/\./g, '_')}_${method.name}${i === 0 ? '' : `_${i + 1}`}`;
         operationIds.add(id);
         const item = (paths[pathKey] ??= {});
-        const operation = buildOperation(method, binding, template, id, schemas);
+        const operation = buildOperation(method, binding, template, names, id, schemas);
         if (isStandardMethod(verb)) {
           if (item[verb]) continue; // two bindings the same path shape and method: the first wins, as in the router
           item[verb] = operation;
@@ -79,15 +86,15 @@ function isStandardMethod(verb: string): boolean {
   return STANDARD_METHODS.has(verb);
 }
 
-/** `/v1/{name=shelves/*}:publish` -> `/v1/{name}:publish`: one OpenAPI parameter per variable. */
-export function openApiPath(template: PathTemplate): string {
+/** `/v1/{name=shelves/*}:publish` -> `/v1/{name}:publish`: one OpenAPI parameter per variable, named by `names`. */
+export function openApiPath(template: PathTemplate, names: string[]): string {
   const parts: string[] = [];
   let lastVariable = -1;
   for (const atom of template.atoms) {
     if (atom.variable === undefined) {
       parts.push(atom.kind === 'literal' ? atom.value : atom.kind === 'deep' ? '**' : '*');
     } else if (atom.variable !== lastVariable) {
-      parts.push(`{${template.variables[atom.variable]!.join('.')}}`);
+      parts.push(`{${names[atom.variable]}}`);
     }
     if (atom.variable !== undefined) lastVariable = atom.variable;
   }
@@ -102,7 +109,7 @@ function variablePattern(template: PathTemplate, variable: number): string | und
   return `^${parts.join('/')}$`;
 }
 
-function buildOperation(method: DescMethod, binding: HttpBinding, template: PathTemplate, operationId: string, schemas: SchemaSet): Record<string, unknown> {
+function buildOperation(method: DescMethod, binding: HttpBinding, template: PathTemplate, names: string[], operationId: string, schemas: SchemaSet): Record<string, unknown> {
   const comment = leadingComment(method);
   const parameters: Record<string, unknown>[] = [];
   const bound: string[][] = [];
@@ -112,13 +119,20 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
     bound.push(fields.map((f) => f.name));
     const pattern = variablePattern(template, index);
     const schema = pattern ? { type: 'string', pattern } : paramSchema(leaf, schemas);
-    const notes = [leadingComment(leaf), pattern ? 'Spans several path segments: its "/" characters are sent as they are, not percent-encoded.' : undefined];
+    const field = variable.join('.');
+    const renamed = names[index] !== field;
+    const notes = [
+      renamed ? `Sets the request field \`${field}\`.` : undefined,
+      leadingComment(leaf),
+      pattern ? 'Spans several path segments: its "/" characters are sent as they are, not percent-encoded.' : undefined,
+    ];
     parameters.push({
-      name: variable.join('.'),
+      name: names[index],
       in: 'path',
       required: true,
       schema,
       ...describe(notes),
+      ...(renamed ? { 'x-tsk-field': field } : {}),
     });
   });
   let requestBody: Record<string, unknown> | undefined;

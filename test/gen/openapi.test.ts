@@ -99,6 +99,12 @@ describe('tsk proto openapi', () => {
       expect(Object.values(doc.paths).flatMap((item) => Object.values(item)).some((o) => (o as { operationId?: string }).operationId?.includes('WatchBooks'))).toBe(false);
     });
 
+    it('names the variables of same-shaped paths alike, saying which field each sets', () => {
+      const del = op('/v1/books/{book.id}', 'delete').parameters!.find((x) => x.in === 'path')!;
+      expect(del).toMatchObject({ name: 'book.id', 'x-tsk-field': 'id', schema: { type: 'string', format: 'int64' } });
+      expect(doc.paths['/v1/books/{id}']).toBeUndefined();
+    });
+
     it('renders path templates with one parameter per variable and the segment pattern', () => {
       const byName = op('/v1/{name}', 'get').parameters!.find((x) => x.name === 'name')!;
       expect(byName).toMatchObject({ in: 'path', required: true, schema: { type: 'string', pattern: '^publishers/[^/]+/books/[^/]+$' } });

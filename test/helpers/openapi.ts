@@ -13,6 +13,14 @@ export async function checkOpenApi(doc: Json): Promise<void> {
   const check = (where: string, schema: unknown) => {
     if (!ajv.validateSchema(schema as Json)) problems.push(`${where}: ${ajv.errorsText(ajv.errors)}`);
   };
+  // Paths that differ only in variable names are the same path to OpenAPI, which forbids them.
+  const shapes = new Map<string, string>();
+  for (const pathKey of Object.keys(doc['paths'] as Json)) {
+    const shape = pathKey.replace(/\{[^}]*\}/g, '{}');
+    const other = shapes.get(shape);
+    if (other) problems.push(`${pathKey} and ${other} are the same templated path`);
+    shapes.set(shape, pathKey);
+  }
   const components = ((doc['components'] as Json | undefined)?.['schemas'] ?? {}) as Json;
   for (const [name, schema] of Object.entries(components)) check(`components.schemas.${name}`, schema);
   for (const [pathKey, item] of Object.entries(doc['paths'] as Record<string, Json>)) {
