@@ -2,7 +2,7 @@
 // @bufbuild/protovalidate package (its generated buf/validate/validate.proto), so
 // the request message below carries real `buf.validate.field` options, exactly as
 // a compiled proto importing buf/validate/validate.proto would.
-import { create, createFileRegistry, createRegistry, setExtension, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, createFileRegistry, createRegistry, fromBinary, setExtension, toBinary, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FieldOptionsSchema, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { field as fieldRules, FieldRulesSchema, file_buf_validate_validate } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { describe, expect, it } from 'vitest';
@@ -42,7 +42,10 @@ function shopFile(): DescFile {
     ],
     service: [{ name: 'Shop', method: [{ name: 'CreateItem', inputType: '.shop.v1.CreateItemRequest', outputType: '.shop.v1.CreateItemRequest' }] }],
   });
-  const registry = createFileRegistry(proto, (name) => (name === 'buf/validate/validate.proto' ? file_buf_validate_validate : undefined));
+  // Through bytes and back, as `tsk proto openapi` reads buf's output: the rules are then unknown
+  // fields of FieldOptions until the extension from the registry decodes them.
+  const parsed = fromBinary(FileDescriptorProtoSchema, toBinary(FileDescriptorProtoSchema, proto));
+  const registry = createFileRegistry(parsed, (name) => (name === 'buf/validate/validate.proto' ? file_buf_validate_validate : undefined));
   return registry.getFile('shop/v1/shop.proto')!;
 }
 
