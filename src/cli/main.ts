@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
-import { errorsGen, protoAdd, protoClient, protoServer } from './commands/proto.js';
+import { errorsGen, protoAdd, protoClient, protoOpenApi, protoServer } from './commands/proto.js';
 import { newProject } from './commands/new.js';
 import { upgrade } from './commands/upgrade.js';
 
@@ -44,9 +44,22 @@ export function buildProgram(): Command {
     .argument('<inputs...>', '.proto files or directories')
     .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports (default: the project\'s internal/pkg)')
+    .option('--openapi', 'also write an OpenAPI 3.1 document per service (<file>.<Service>.openapi.json)')
+    .option('--fetch', 'also write a browser fetch client per proto file (<file>_fetch.ts, no runtime imports)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean }) =>
-      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force }));
+    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; openapi?: boolean; fetch?: boolean }) =>
+      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, openapi: opts.openapi, fetch: opts.fetch }));
+  proto
+    .command('openapi')
+    .description('write OpenAPI 3.1 documents of the HTTP API: one per service next to its proto, or one file with -o')
+    .argument('<inputs...>', '.proto files or directories')
+    .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
+    .option('-o, --output <file>', 'one document for every service, written to this file (.json, or .ts for a module exporting openApiDocument)')
+    .option('--title <text>', 'info.title (default: the service name)')
+    .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
+    .option('-f, --force', 'overwrite generated files even if changed locally')
+    .action((inputs: string[], opts: { proto_path?: string[]; output?: string; title?: string; apiVersion?: string; force?: boolean }) =>
+      protoOpenApi(inputs, { protoPath: opts.proto_path, output: opts.output, title: opts.title, version: opts.apiVersion, force: opts.force }));
   proto
     .command('server')
     .description('write a service implementation stub per service (existing files are never overwritten)')

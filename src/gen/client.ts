@@ -8,7 +8,9 @@ import { generateConfigSchema } from '../plugins/config/generate.js';
 import { generateErrors } from '../plugins/errors/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
 import { generateHttp } from '../plugins/http/generate.js';
-import type { GeneratedFile } from '../plugins/types.js';
+import { generateFetch } from '../plugins/fetch/generate.js';
+import { generateOpenApi } from '../plugins/openapi/generate.js';
+import type { GeneratedFile, GeneratorOptions } from '../plugins/types.js';
 import { keepReachable, runTsProto } from './tsproto.js';
 
 export interface PlannedFile {
@@ -21,9 +23,13 @@ export interface ClientOptions {
   /** Runtime directory for files under a given import root, relative to that root. */
   runtimeFor(root: string): string;
   cwd: string;
-  /** Which generators to run; default all. */
-  only?: ('messages' | 'http' | 'grpc' | 'errors' | 'config')[];
+  /** Which generators to run; default all but openapi and fetch. */
+  only?: GeneratorKind[];
+  /** OpenAPI options, when `only` includes openapi. */
+  openapi?: Pick<GeneratorOptions, 'openapi' | 'title' | 'apiVersion'>;
 }
+
+export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors' | 'config' | 'openapi' | 'fetch';
 
 export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
   const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors', 'config']);
@@ -36,10 +42,10 @@ export async function planClientFiles(compiled: CompiledProtos, options: ClientO
   const messages = only.has('messages') ? await runTsProto(compiled.fileSet.file, compiled.targetFiles.map((t) => t.protoPath)) : [];
   for (const [root, protoPaths] of roots) {
     const files = compiled.targets.filter((f) => protoPaths.includes(f.proto.name));
-    const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root) } };
+    const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root), ...options.openapi } };
     const outputs: GeneratedFile[] = [];
     outputs.push(...keepReachable(messages, protoPaths.map((p) => p.replace(/\.proto$/, '.ts'))));
-    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['config', generateConfigSchema]] as const) {
+    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['config', generateConfigSchema], ['openapi', generateOpenApi], ['fetch', generateFetch]] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);

@@ -1,13 +1,16 @@
 // Leading comments of a descriptor from the file's source info. Written here
 // rather than imported from @bufbuild/protoplugin, whose entry point loads the
 // TypeScript compiler (half a second of every CLI start).
-import type { DescEnum, DescEnumValue, DescFile, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import type { DescEnum, DescEnumValue, DescField, DescFile, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 
 type Commented = DescMessage | DescEnum | DescEnumValue | DescService | DescMethod;
+type Located = Commented | DescField;
 
 /** The path of a descriptor in its FileDescriptorProto, as SourceCodeInfo.Location.path uses it. */
-function sourcePath(desc: Commented): number[] {
+function sourcePath(desc: Located): number[] {
   switch (desc.kind) {
+    case 'field':
+      return [...sourcePath(desc.parent), 2, desc.parent.fields.indexOf(desc)];
     case 'service':
       return [6, desc.file.services.indexOf(desc)];
     case 'rpc':
@@ -21,13 +24,14 @@ function sourcePath(desc: Commented): number[] {
   }
 }
 
-function fileOf(desc: Commented): DescFile {
+function fileOf(desc: Located): DescFile {
+  if (desc.kind === 'field') return desc.parent.file;
   if (desc.kind === 'enum_value') return desc.parent.file;
   if (desc.kind === 'rpc') return desc.parent.file;
   return desc.file;
 }
 
-export function leadingComment(desc: Commented): string | undefined {
+export function leadingComment(desc: Located): string | undefined {
   const path = sourcePath(desc);
   const location = fileOf(desc).proto.sourceCodeInfo?.location.find((l) => l.path.length === path.length && l.path.every((v, i) => v === path[i]));
   const text = location?.leadingComments?.trim();

@@ -5,15 +5,20 @@ import { CodeGeneratorResponse_Feature, CodeGeneratorResponseSchema, FileDescrip
 import type { Plugin } from '@bufbuild/protoplugin';
 import { formatDiagnostic } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
-import { DEFAULT_RUNTIME_DIR, type Generator } from './types.js';
+import { DEFAULT_RUNTIME_DIR, type Generator, type GeneratorOptions } from './types.js';
 
 /** Parses `runtime=../internal/pkg` style parameters; unknown keys are an error, as protoc plugins do. */
-export function parseParameter(parameter: string): { runtime: string } {
-  const options = { runtime: DEFAULT_RUNTIME_DIR };
+export function parseParameter(parameter: string): GeneratorOptions {
+  const options: GeneratorOptions = { runtime: DEFAULT_RUNTIME_DIR };
   for (const pair of parameter.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [key, value = ''] = pair.split('=');
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? '' : pair.slice(eq + 1);
     if (key === 'runtime' && value) options.runtime = value.replace(/\/$/, '');
-    else throw new Error(`unknown option "${pair}" (supported: runtime=<dir>)`);
+    else if (key === 'openapi' && (value === 'service' || value === 'project')) options.openapi = value;
+    else if (key === 'title' && value) options.title = value;
+    else if (key === 'version' && value) options.apiVersion = value;
+    else throw new Error(`unknown option "${pair}" (supported: runtime=<dir>, openapi=service|project, title=<text>, version=<text>)`);
   }
   return options;
 }

@@ -11,6 +11,12 @@ export interface GeneratedFile {
 export interface GeneratorOptions {
   /** Runtime directory relative to the output root (plugin option `runtime`); default `../internal/pkg`. */
   runtime: string;
+  /** OpenAPI documents: one per service (default) or one for the whole request (`openapi=project`). */
+  openapi?: 'service' | 'project';
+  /** OpenAPI `info.title` (`title=...`); default: the service's full name. */
+  title?: string;
+  /** OpenAPI `info.version` (`version=...`); default: the package's version suffix (`v1`). */
+  apiVersion?: string;
 }
 
 export interface GeneratorInput {

@@ -59,6 +59,12 @@ describe('tsk new demo', () => {
       expect(hello.status).toBe(200);
       expect(await hello.json()).toEqual({ message: 'Hello world' });
 
+      // The OpenAPI document of the project's protos; the docs page is off until configured.
+      const openapi = await fetch(`${base}/openapi.json`);
+      expect(openapi.status).toBe(200);
+      expect(Object.keys((await openapi.json()).paths)).toContain('/helloworld/{name}');
+      expect((await fetch(`${base}/docs/`)).status).toBe(404);
+
       const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')], longs: String, defaults: true });
       const pkg = grpc.loadPackageDefinition(definition) as any;
       const client = new pkg.demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());

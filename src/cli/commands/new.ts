@@ -9,6 +9,7 @@ import prompts from 'prompts';
 import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
+import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
 import { tskVersion } from '../../proto/paths.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
@@ -62,6 +63,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     const compiled = await compileProtos({ inputs: ['api', 'internal/conf'], cwd: staging });
     const runtimeDir = path.join(staging, 'internal', 'pkg');
     const generated = await planClientFiles(compiled, { cwd: staging, runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/') });
+    generated.push(openApiFile(compiled, staging));
     for (const g of generated) {
       fs.mkdirSync(path.dirname(g.path), { recursive: true });
       fs.writeFileSync(g.path, g.content);
@@ -144,4 +146,12 @@ async function install(dir: string, pm: string): Promise<void> {
   } catch {
     throw new Error(`${pm} install failed; run it yourself in ${dir}`);
   }
+}
+
+/** api/openapi.ts, the document the HTTP server serves, as `tsk proto openapi api -o api/openapi.ts` writes it. */
+function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>, staging: string): { path: string; content: string } {
+  const result = generateOpenApi({ files: compiled.targets, registry: compiled.registry, options: { runtime: '', openapi: 'project' } });
+  const document = result.files[0];
+  if (!document || result.problems.length > 0) throw new Error('the project template produced no OpenAPI document');
+  return { path: path.join(staging, 'api', 'openapi.ts'), content: openApiModule(document.content, compiled.targets) };
 }

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
 import { compileProtos } from '../../proto/compile.js';
-import { UsageError } from '../../proto/diagnostics.js';
-import { planClientFiles } from '../../gen/client.js';
+import { CompileError, UsageError } from '../../proto/diagnostics.js';
+import { planClientFiles, type GeneratorKind } from '../../gen/client.js';
+import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
 import { checkProtoPath, renderProtoTemplate } from '../../gen/proto-template.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { resolveImportRoots } from '../../proto/roots.js';
@@ -30,10 +31,11 @@ function runtimeDirFor(cwd: string, flags: ProtoFlags): (root: string) => string
   return (root) => path.relative(root, path.join(project, 'internal', 'pkg')).split(path.sep).join('/');
 }
 
-export async function protoClient(inputs: string[], flags: ProtoFlags, only?: ('messages' | 'http' | 'grpc' | 'errors')[]): Promise<void> {
+export async function protoClient(inputs: string[], flags: ProtoFlags & { openapi?: boolean; fetch?: boolean }, only?: GeneratorKind[]): Promise<void> {
   const cwd = process.cwd();
   const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd });
-  const files = await planClientFiles(compiled, { cwd, runtimeFor: runtimeDirFor(cwd, flags), only });
+  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', ...(flags.openapi ? ['openapi' as const] : []), ...(flags.fetch ? ['fetch' as const] : [])];
+  const files = await planClientFiles(compiled, { cwd, runtimeFor: runtimeDirFor(cwd, flags), only: kinds });
   const report = writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: findProjectRoot(cwd), force: flags.force });
   printReport(report, cwd);
 }
@@ -86,4 +88,32 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     const className = stubClassName(service);
     console.log(chalk.dim(`next: register${className}({ http, grpc }, new ${className}()) where the servers are built (cmd/<name>/wire.ts in a tsk project)`));
   }
+}
+
+export interface OpenApiFlags extends ProtoFlags {
+  /** One document for every service, written to this file, instead of one per service next to its proto. */
+  output?: string;
+  title?: string;
+  version?: string;
+}
+
+/** `tsk proto openapi`: OpenAPI 3.1 documents of the HTTP API, per service or in one file. */
+export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promise<void> {
+  const cwd = process.cwd();
+  const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd });
+  const meta = { title: flags.title, apiVersion: flags.version };
+  if (!flags.output) {
+    const files = await planClientFiles(compiled, { cwd, runtimeFor: () => DEFAULT_RUNTIME_DIR, only: ['openapi'], openapi: { openapi: 'service', ...meta } });
+    if (files.length === 0) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
+    printReport(writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: findProjectRoot(cwd), force: flags.force }), cwd);
+    return;
+  }
+  const result = generateOpenApi({ files: compiled.targets, registry: compiled.registry, options: { runtime: DEFAULT_RUNTIME_DIR, openapi: 'project', ...meta } });
+  if (result.problems.length > 0) throw new CompileError(result.problems.map((p) => ({ ...p, file: path.relative(cwd, path.join(compiled.targetFiles.find((t) => t.protoPath === p.file)?.root ?? cwd, p.file)) })));
+  const document = result.files[0];
+  if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
+  // A .ts output is the same document as a module a service imports and serves.
+  const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
+  const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
+  printReport(writeFiles([file], { projectRoot: findProjectRoot(cwd), force: flags.force }), cwd);
 }

@@ -1,0 +1,242 @@
+// protoc-gen-tsk-fetch: for each file with services, `<file>_fetch.ts`, a typed
+// client on the standard fetch API for browsers and edge runtimes. It imports
+// nothing (not the runtime, not ts-proto's messages, which need Node): messages
+// are declared in their proto3 JSON form, which the client sends and returns as
+// it is, over each method's first google.api.http binding.
+import type { DescField, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import type { Diagnostic } from '../../proto/diagnostics.js';
+import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
+import { JsonTypeWriter } from '../../gen/json-types.js';
+import { fileStem, generatedSource, methodKey } from '../../gen/names.js';
+import { parseTemplate } from '../../runtime/transport/http/template.js';
+import { leadingComment } from '../../gen/comments.js';
+import { commentSafe } from '../http/generate.js';
+import type { GeneratedFile, Generator } from '../types.js';
+
+const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson'];
+
+export const generateFetch: Generator = ({ files, registry }) => {
+  const out: GeneratedFile[] = [];
+  const problems: Diagnostic[] = [];
+  for (const file of files) {
+    const services = file.services.filter((s) => s.methods.some((m) => m.methodKind === 'unary'));
+    if (services.length === 0) continue;
+    const types = new JsonTypeWriter([...HELPER_NAMES, ...services.flatMap((s) => [`${s.name}FetchClient`, `${s.name}FetchRoutes`])]);
+    const clients = services.map((s) => renderClient(s, registry, types, problems));
+    const content = generatedSource(
+      file.proto.name,
+      ['// A fetch client for browsers and edge runtimes: no imports, messages in their proto3 JSON form.'],
+      [
+        types.render(),
+        '',
+        clients.join('\n\n'),
+        '',
+        HELPERS,
+      ],
+    );
+    out.push({ name: `${fileStem(file)}_fetch.ts`, content });
+  }
+  return { files: out, problems };
+};
+
+function renderClient(service: DescService, registry: Parameters<Generator>[0]['registry'], types: JsonTypeWriter, problems: Diagnostic[]): string {
+  const methods = service.methods
+    .filter((m) => m.methodKind === 'unary')
+    .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, registry, problems)[0] }))
+    .filter((m): m is typeof m & { binding: HttpBinding } => m.binding !== undefined);
+  return [
+    `/** Each method's route: its first google.api.http binding. */`,
+    `export const ${service.name}FetchRoutes = {`,
+    ...methods.map(({ method, key, binding }) => `  ${key}: ${renderRoute(method, binding)},`),
+    '} satisfies Record<string, FetchRoute>;',
+    '',
+    `/** Calls ${service.typeName} over HTTP with fetch. */`,
+    `export class ${service.name}FetchClient {`,
+    '  private readonly options: FetchClientOptions;',
+    '',
+    '  constructor(options: FetchClientOptions = {}) {',
+    '    this.options = options;',
+    '  }',
+    ...methods.flatMap(({ method, key, input, output, binding }) => [
+      '',
+      methodDoc(method, binding),
+      `  ${key}(request: ${input}, options?: FetchCallOptions): Promise<${output}> {`,
+      `    return callJson(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+      '  }',
+    ]),
+    '}',
+  ].join('\n');
+}
+
+/** The method's comment and its route, in one doc comment. */
+function methodDoc(method: DescMethod, binding: HttpBinding): string {
+  const route = `${binding.method} ${binding.path}`;
+  const comment = leadingComment(method);
+  const lines = comment ? [...comment.split('\n').map((l) => l.trim()), '', route] : [route];
+  if (lines.length === 1) return `  /** ${commentSafe(route)} */`;
+  return ['  /**', ...lines.map((l) => (l ? `   * ${commentSafe(l)}` : '   *')), '   */'].join('\n');
+}
+
+/** The route literal: path parts (literal segments and variables by JSON field path), verb, body. */
+function renderRoute(method: DescMethod, binding: HttpBinding): string {
+  const template = parseTemplate(binding.path);
+  const parts: string[] = [];
+  let last = -1;
+  for (const atom of template.atoms) {
+    if (atom.variable === undefined) {
+      parts.push(`'${atom.kind === 'literal' ? atom.value : '*'}'`);
+      continue;
+    }
+    if (atom.variable === last) continue;
+    last = atom.variable;
+    const own = template.atoms.filter((a) => a.variable === atom.variable);
+    const multi = own.length > 1 || own.some((a) => a.kind === 'deep');
+    const jsonPath = jsonNames(method.input, template.variables[atom.variable]!);
+    parts.push(`{ field: [${jsonPath.map((n) => `'${n}'`).join(', ')}], multi: ${multi} }`);
+  }
+  const fields = [
+    `method: '${binding.method}'`,
+    `path: [${parts.join(', ')}]`,
+    ...(template.verb !== undefined ? [`verb: '${template.verb}'`] : []),
+    ...(binding.body ? [`body: '${binding.body === '*' ? '*' : jsonNames(method.input, [binding.body])[0]}'`] : []),
+    ...(binding.responseBody ? [`responseBody: '${jsonNames(method.output, [binding.responseBody])[0]}'`] : []),
+  ];
+  return `{ ${fields.join(', ')} }`;
+}
+
+function jsonNames(message: DescMessage, path: string[]): string[] {
+  const out: string[] = [];
+  let current: DescMessage | undefined = message;
+  for (const name of path) {
+    const field: DescField | undefined = current?.fields.find((f) => f.name === name || f.jsonName === name);
+    if (!field) throw new Error(`${message.typeName} has no field ${path.join('.')}`); // rules were validated before
+    out.push(field.jsonName);
+    current = field.fieldKind === 'message' ? field.message : undefined;
+  }
+  return out;
+}
+
+/** The same in every generated client: building a call from a route, and errors. */
+const HELPERS = `/** Header values, in any form the Headers constructor takes. */
+export type FetchHeaders = ConstructorParameters<typeof Headers>[0];
+
+/** Settings for every call of a client. */
+export interface FetchClientOptions {
+  /** Where the service is, e.g. "https://api.example.com"; default: this page's origin. */
+  baseUrl?: string;
+  /** Headers sent with every call (an Authorization header, say). */
+  headers?: FetchHeaders;
+  /** A fetch to use instead of the global one. */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+/** Settings for one call. */
+export interface FetchCallOptions {
+  /** Aborts the call; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Headers for this call, over the client's. */
+  headers?: FetchHeaders;
+}
+
+/** An error answer from the service: {code, reason, message, metadata}. */
+export class FetchServiceError extends Error {
+  override readonly name = 'FetchServiceError';
+  /** The HTTP status. */
+  readonly code: number;
+  /** The machine-readable reason, e.g. USER_NOT_FOUND; empty when the service gave none. */
+  readonly reason: string;
+  readonly metadata: { [key: string]: string };
+
+  constructor(code: number, reason: string, message: string, metadata: { [key: string]: string } = {}) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+    this.metadata = metadata;
+  }
+}
+
+/** Whether err is an error answer, from this client or another generated one. */
+export function isFetchServiceError(err: unknown): err is FetchServiceError {
+  return err instanceof Error && err.name === 'FetchServiceError' && typeof (err as FetchServiceError).code === 'number';
+}
+
+interface FetchRoute {
+  method: string;
+  path: (string | { field: string[]; multi: boolean })[];
+  verb?: string;
+  body?: string;
+  responseBody?: string;
+}
+
+type JsonObject = { [key: string]: unknown };
+
+async function callJson<Res>(client: FetchClientOptions, route: FetchRoute, request: object, options: FetchCallOptions = {}): Promise<Res> {
+  const json = request as JsonObject;
+  const bound: string[][] = [];
+  let url = '';
+  for (const part of route.path) {
+    if (typeof part === 'string') {
+      url += \`/\${part}\`;
+      continue;
+    }
+    bound.push(part.field);
+    let value: unknown = json;
+    for (const name of part.field) value = (value as JsonObject | undefined)?.[name];
+    if (value === undefined || value === null || value === '') {
+      throw new FetchServiceError(400, 'CODEC', \`path field "\${part.field.join('.')}" is empty\`);
+    }
+    const text = String(value);
+    url += \`/\${part.multi ? text.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(text)}\`;
+  }
+  if (route.verb !== undefined) url += \`:\${route.verb}\`;
+  let body: string | undefined;
+  if (route.body === '*') {
+    const rest = { ...json };
+    for (const field of bound) if (field.length === 1) delete rest[field[0]!];
+    body = JSON.stringify(rest);
+  } else {
+    if (route.body !== undefined) {
+      bound.push([route.body]);
+      body = JSON.stringify(json[route.body] ?? {});
+    }
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(json)) appendQuery(query, [key], value, bound);
+    const qs = query.toString();
+    if (qs) url += \`?\${qs}\`;
+  }
+  const headers = new Headers(client.headers);
+  new Headers(options.headers).forEach((value, key) => headers.set(key, value));
+  if (!headers.has('accept')) headers.set('accept', 'application/json');
+  if (body !== undefined) headers.set('content-type', 'application/json');
+  const send = client.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
+  const init: RequestInit = { method: route.method, headers };
+  if (body !== undefined) init.body = body;
+  if (options.signal !== undefined) init.signal = options.signal;
+  const response = await send(\`\${client.baseUrl ?? ''}\${url}\`, init);
+  const text = await response.text();
+  if (!response.ok) throw errorFrom(response.status, text);
+  const parsed: unknown = text === '' ? {} : JSON.parse(text);
+  return (route.responseBody !== undefined ? { [route.responseBody]: parsed } : parsed) as Res;
+}
+
+/** Fields the path or body carries are not repeated in the query; nested messages become a.b=. */
+function appendQuery(query: URLSearchParams, path: string[], value: unknown, bound: string[][]): void {
+  if (value === undefined || value === null) return;
+  if (bound.some((b) => b.length === path.length && b.every((p, i) => p === path[i]))) return;
+  if (Array.isArray(value)) for (const item of value) appendQuery(query, path, item, bound);
+  else if (typeof value === 'object') for (const [key, item] of Object.entries(value)) appendQuery(query, [...path, key], item, bound);
+  else query.append(path.join('.'), String(value));
+}
+
+function errorFrom(status: number, text: string): FetchServiceError {
+  try {
+    const body = JSON.parse(text) as { code?: unknown; reason?: unknown; message?: unknown; metadata?: unknown };
+    if (body && typeof body === 'object' && typeof body.message === 'string') {
+      const metadata = body.metadata && typeof body.metadata === 'object' ? (body.metadata as { [key: string]: string }) : {};
+      return new FetchServiceError(typeof body.code === 'number' ? body.code : status, typeof body.reason === 'string' ? body.reason : '', body.message, metadata);
+    }
+  } catch {
+    // not our error JSON (a proxy's page, say): the status and text below tell what happened
+  }
+  return new FetchServiceError(status, '', text.slice(0, 200) || \`HTTP \${status}\`);
+}`;

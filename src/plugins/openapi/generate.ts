@@ -1,0 +1,51 @@
+// protoc-gen-tsk-openapi: OpenAPI 3.1 documents of the HTTP API the generated
+// servers expose, one per service (`<file>.<Service>.openapi.json`, the default)
+// or one for every service in the request (`openapi.json`, option `openapi=project`).
+import type { DescFile, DescService } from '@bufbuild/protobuf';
+import type { Diagnostic } from '../../proto/diagnostics.js';
+import { buildOpenApi } from '../../gen/openapi.js';
+import { fileStem, GENERATED_HEADER } from '../../gen/names.js';
+import type { GeneratedFile, Generator } from '../types.js';
+
+/** The file name of the project-wide document. */
+export const PROJECT_DOCUMENT = 'openapi.json';
+
+export const generateOpenApi: Generator = ({ files, registry, options }) => {
+  const problems: Diagnostic[] = [];
+  const out: GeneratedFile[] = [];
+  const served = (s: DescService) => s.methods.some((m) => m.methodKind === 'unary');
+  if (options.openapi === 'project') {
+    const services = files.flatMap((f) => f.services.filter(served));
+    if (services.length > 0) {
+      const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
+      out.push({ name: PROJECT_DOCUMENT, content: render(buildOpenApi(services, registry, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
+    }
+  } else {
+    for (const file of files) {
+      for (const service of file.services.filter(served)) {
+        const document = buildOpenApi([service], registry, { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
+        out.push({ name: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
+      }
+    }
+  }
+  return { files: out, problems };
+};
+
+function render(document: unknown): string {
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/** `v1` for services in `helloworld.v1`; when packages disagree or carry no version, `0.0.0`. */
+function apiVersion(services: DescService[]): string {
+  const versions = new Set(services.map((s) => /(?:^|\.)(v\d+\w*)$/.exec(s.file.proto.package)?.[1] ?? '0.0.0'));
+  return versions.size === 1 ? [...versions][0]! : '0.0.0';
+}
+
+/**
+ * The document as a TypeScript module, for a service to serve without reading files
+ * at run time: `export const openApiDocument = {...}`.
+ */
+export function openApiModule(json: string, files: readonly DescFile[]): string {
+  const source = files.filter((f) => f.services.length > 0).map((f) => f.proto.name).join(', ');
+  return `${GENERATED_HEADER}\n// source: ${source}\n\n/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */\nexport const openApiDocument = ${json.trimEnd()};\n`;
+}
