@@ -6,6 +6,7 @@ import { tskVersion } from '../proto/paths.js';
 import { errorsGen, protoAdd, protoClient, protoServer } from './commands/proto.js';
 import { newProject } from './commands/new.js';
 import { upgrade } from './commands/upgrade.js';
+import { switchRegistry } from './commands/registry.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -74,6 +75,13 @@ export function buildProgram(): Command {
     .description("refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten")
     .option('-f, --force', 'overwrite locally changed runtime files too')
     .action(upgrade);
+
+  program
+    .command('registry')
+    .description("switch the project's service registry (dependency, vendored client, config, ConfigMap, internal/server/registry.ts)")
+    .argument('<kind>', 'none, etcd or consul')
+    .option('-f, --force', 'replace registry files even if changed by hand')
+    .action(switchRegistry);
 
   return program;
 }

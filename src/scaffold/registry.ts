@@ -1,0 +1,78 @@
+// The service registry as an optional feature: one installer per kind names the npm
+// dependency, the vendored runtime client, the wiring file and the config it needs.
+// `tsk new` installs one; `tsk registry <kind>` swaps one for another in a project.
+// Edits are pure: current file contents in, new contents out.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDocument, type Scalar } from 'yaml';
+import { templatesDir } from '../proto/paths.js';
+import { SERVICE_VERSIONS } from './versions.js';
+
+export type RegistryKind = 'etcd' | 'consul' | 'none';
+export const REGISTRY_KINDS: readonly RegistryKind[] = ['none', 'etcd', 'consul'];
+
+export interface RegistryInstaller {
+  kind: RegistryKind;
+  /** npm dependencies of the client, added to package.json. */
+  dependencies: Record<string, string>;
+  /** Vendored runtime files (relative to internal/pkg) the client needs. */
+  runtime: string[];
+  /** registry.endpoints written to the config. */
+  endpoints: string[];
+}
+
+export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
+  none: { kind: 'none', dependencies: {}, runtime: [], endpoints: [] },
+  etcd: { kind: 'etcd', dependencies: { etcd3: SERVICE_VERSIONS.etcd3 }, runtime: ['registry/etcd.ts'], endpoints: ['http://127.0.0.1:2379'] },
+  consul: { kind: 'consul', dependencies: { consul: SERVICE_VERSIONS.consul }, runtime: ['registry/consul.ts'], endpoints: ['127.0.0.1:8500'] },
+};
+
+/** Project files the registry feature writes (from templates/features/registry/<kind>/), by project path. */
+export function registryFiles(kind: RegistryKind): { path: string; content: string }[] {
+  const root = path.join(templatesDir, 'features', 'registry', kind);
+  return (fs.readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
+    .filter((rel) => fs.statSync(path.join(root, rel)).isFile())
+    .map((rel) => ({ path: rel.split(path.sep).join('/'), content: fs.readFileSync(path.join(root, rel), 'utf8') }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Whether a vendored runtime file (relative to internal/pkg) belongs in a project with this registry. */
+export function runtimeFileWanted(name: string, kind: RegistryKind): boolean {
+  const optional = Object.values(REGISTRY_INSTALLERS).flatMap((i) => i.runtime);
+  return !optional.includes(name) || REGISTRY_INSTALLERS[kind].runtime.includes(name);
+}
+
+/** The registry a project has, from the runtime files tsk vendored into it. */
+export function installedRegistry(vendored: Iterable<string>): RegistryKind {
+  const names = new Set(vendored);
+  return REGISTRY_KINDS.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => names.has(`internal/pkg/${f}`))) ?? 'none';
+}
+
+/** package.json with `from`'s dependencies swapped for `to`'s; the rest stays as it was. */
+export function withRegistryDependencies(packageJson: string, from: RegistryKind, to: RegistryKind): string {
+  const pkg = JSON.parse(packageJson) as { dependencies?: Record<string, string> };
+  const deps = { ...pkg.dependencies };
+  for (const name of Object.keys(REGISTRY_INSTALLERS[from].dependencies)) delete deps[name];
+  Object.assign(deps, REGISTRY_INSTALLERS[to].dependencies);
+  pkg.dependencies = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+/** A config.yaml with registry.kind and registry.endpoints set; comments and other keys kept. */
+export function withRegistryConfig(configYaml: string, to: RegistryKind): string {
+  const doc = parseDocument(configYaml);
+  doc.setIn(['registry', 'kind'], to);
+  const endpoints = doc.createNode(REGISTRY_INSTALLERS[to].endpoints);
+  endpoints.flow = true;
+  doc.setIn(['registry', 'endpoints'], endpoints);
+  return doc.toString({ flowCollectionPadding: false });
+}
+
+/** The Kubernetes ConfigMap with its embedded config.yaml edited like the file itself. */
+export function withRegistryConfigMap(configMapYaml: string, to: RegistryKind): string {
+  const doc = parseDocument(configMapYaml);
+  const node = doc.getIn(['data', 'config.yaml'], true) as Scalar<string> | undefined;
+  if (!node || typeof node.value !== 'string') throw new Error('the ConfigMap has no data."config.yaml"');
+  node.value = withRegistryConfig(node.value, to);
+  return doc.toString({ flowCollectionPadding: false });
+}

@@ -1,0 +1,21 @@
+// Service registration and discovery in etcd: the app registers once both servers
+// listen and deregisters before it stops; clients dial discovery:///<name> through it.
+// Set registry.kind to none to run without it.
+import type { Registry as RegistryConfig } from '../conf/conf.js';
+import type { Logger } from '../pkg/log/logger.js';
+import { EtcdRegistry } from '../pkg/registry/etcd.js';
+import type { Discovery, Registrar } from '../pkg/registry/registry.js';
+
+export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> };
+
+export function newRegistry(config: RegistryConfig | undefined, logger: Logger): ServiceRegistry | undefined {
+  const kind = config?.kind || 'none';
+  if (kind === 'none') return undefined;
+  if (kind !== 'etcd') throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
+  return new EtcdRegistry({
+    endpoints: config?.endpoints.length ? config.endpoints : ['http://127.0.0.1:2379'],
+    prefix: config?.prefix || '/microservices',
+    ttlSeconds: config?.ttlSeconds || 15,
+    onError: (err) => logger.warn({ err }, 'etcd registration retry failed'),
+  });
+}
