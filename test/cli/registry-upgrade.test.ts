@@ -1,0 +1,133 @@
+// `tsk upgrade` and `tsk registry` inside generated projects: an upgrade of a fresh
+// project changes nothing; switching the registry none -> etcd -> none touches only
+// the registry's files, builds at each step and comes back to the same tree.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { listFiles, repoRoot, tskBin } from '../helpers/cli.js';
+
+const work = path.join(repoRoot, '.tmp', 'registry-upgrade');
+
+/** path -> sha256 and mtime of every file in the project. */
+function snapshot(dir: string): Map<string, string> {
+  return new Map(listFiles(dir).filter((f) => !f.startsWith('dist/')).map((f) => {
+    const abs = path.join(dir, f);
+    return [f, `${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')} ${fs.statSync(abs).mtimeMs}`];
+  }));
+}
+
+/** Files whose content differs (mtimes ignored), added or removed. */
+function changed(before: Map<string, string>, after: Map<string, string>): string[] {
+  const hash = (v?: string) => v?.split(' ')[0];
+  return [...new Set([...before.keys(), ...after.keys()])].filter((f) => hash(before.get(f)) !== hash(after.get(f))).sort();
+}
+
+/** Runs node without blocking the test worker (builds take a while on a busy machine). */
+async function node(args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+    return { status: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const tsk = (args: string[], cwd: string) => node([tskBin, ...args], cwd);
+
+/** The project's own build (tsc -p tsconfig.build.json); dependencies resolve from tsk's node_modules. */
+async function build(dir: string): Promise<void> {
+  const r = await node([path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], dir);
+  expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+}
+
+async function create(name: string, registry: string): Promise<string> {
+  const r = await tsk(['new', name, '--yes', '--no-git', '--no-install', '--registry', registry], work);
+  expect(r.status, r.stderr).toBe(0);
+  return path.join(work, name);
+}
+
+beforeAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+});
+
+describe('tsk upgrade', () => {
+  it('changes nothing on a fresh project, twice, and vendors only the registry client in use', async () => {
+    const dir = await create('fresh', 'etcd');
+    const before = snapshot(dir);
+    for (let i = 0; i < 2; i++) {
+      const r = await tsk(['upgrade'], dir);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^up to date/);
+      expect(snapshot(dir)).toEqual(before); // content and mtime
+    }
+    expect(fs.existsSync(path.join(dir, 'internal/pkg/registry/etcd.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'internal/pkg/registry/consul.ts'))).toBe(false);
+    await build(dir);
+  }, 120_000);
+});
+
+describe('tsk registry', () => {
+  it('switches none -> etcd -> none touching only the registry files, building at each step', async () => {
+    const dir = await create('aaa', 'none');
+    // The user's own edits elsewhere must survive.
+    const reasons = path.join(dir, 'api/aaa/v1/error_reason.proto');
+    fs.writeFileSync(reasons, fs.readFileSync(reasons, 'utf8').replace(/}\s*$/, '  // Added by hand.\n  ORDER_LATE = 7 [(errors.code) = 409];\n}\n'));
+    fs.appendFileSync(path.join(dir, 'cmd/aaa/wire.ts'), '// my wiring note\n');
+    const start = snapshot(dir);
+
+    const toEtcd = await tsk(['registry', 'etcd'], dir);
+    expect(toEtcd.status, toEtcd.stderr).toBe(0);
+    const etcd = snapshot(dir);
+    expect(changed(start, etcd)).toEqual([
+      '.tsk/manifest.json', 'configs/config.yaml', 'deploy/kubernetes/configmap.yaml',
+      'internal/pkg/registry/etcd.ts', 'internal/server/registry.ts', 'package.json',
+    ]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies.etcd3).toBeDefined();
+    const config = fs.readFileSync(path.join(dir, 'configs/config.yaml'), 'utf8');
+    expect(config).toMatch(/registry:\n {2}kind: etcd\n {2}endpoints: \[http:\/\/127\.0\.0\.1:2379\]/);
+    expect(config).toMatch(/^# aaa configuration/); // comments kept
+    expect(fs.readFileSync(path.join(dir, 'deploy/kubernetes/configmap.yaml'), 'utf8')).toContain('kind: etcd');
+    await build(dir);
+    // Same files as a project created with etcd (the README's prose aside).
+    const fresh = await create('bbb', 'etcd');
+    const named = (file: string, name: string) => fs.readFileSync(file, 'utf8').replaceAll(name, 'X').replaceAll(name.toUpperCase(), 'X');
+    for (const f of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml', 'internal/server/registry.ts', 'internal/pkg/registry/etcd.ts', 'package.json']) {
+      expect(named(path.join(dir, f), 'aaa'), f).toBe(named(path.join(fresh, f), 'bbb'));
+    }
+
+    const back = await tsk(['registry', 'none'], dir);
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.stdout).toContain('removed internal/pkg/registry/etcd.ts');
+    expect(changed(start, snapshot(dir))).toEqual([]);
+    await build(dir);
+  }, 180_000);
+
+  it('refuses, writing nothing, when the wiring was changed by hand; says which file', async () => {
+    const dir = await create('edited', 'none');
+    fs.appendFileSync(path.join(dir, 'internal/server/registry.ts'), '// mine\n');
+    const before = snapshot(dir);
+    const r = await tsk(['registry', 'consul'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('internal/server/registry.ts');
+    expect(snapshot(dir)).toEqual(before);
+    expect((await tsk(['registry', 'mongo'], dir)).stderr).toMatch(/unknown registry "mongo"/);
+  });
+});
+
+describe('tsk new --force over a project', () => {
+  it('refuses to replace owned files and names them; nothing is written', async () => {
+    const dir = await create('forced', 'none');
+    fs.appendFileSync(path.join(dir, 'cmd/forced/wire.ts'), '// mine\n');
+    const before = snapshot(dir);
+    const r = await tsk(['new', 'forced', '--yes', '--no-git', '--no-install', '--registry', 'etcd', '--force'], work);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not overwriting files you own: .*cmd\/forced\/wire\.ts/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
