@@ -42,10 +42,20 @@ export function runtimeFileWanted(name: string, kind: RegistryKind): boolean {
   return !optional.includes(name) || REGISTRY_INSTALLERS[kind].runtime.includes(name);
 }
 
-/** The registry a project has, from the runtime files tsk vendored into it. */
-export function installedRegistry(vendored: Iterable<string>): RegistryKind {
+/**
+ * The registry a project has installed: the kind whose npm dependency its package.json
+ * lists (the vendored client alone may be a leftover), else the vendored client tsk
+ * recorded, else none.
+ */
+export function installedRegistry(root: string, vendored: Iterable<string>): RegistryKind {
+  const optional = REGISTRY_KINDS.filter((k) => k !== 'none');
+  const packageJson = path.join(root, 'package.json');
+  if (fs.existsSync(packageJson)) {
+    const deps = (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    return optional.find((k) => Object.keys(REGISTRY_INSTALLERS[k].dependencies).every((d) => d in deps)) ?? 'none';
+  }
   const names = new Set(vendored);
-  return REGISTRY_KINDS.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => names.has(`internal/pkg/${f}`))) ?? 'none';
+  return optional.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => names.has(`internal/pkg/${f}`))) ?? 'none';
 }
 
 /** package.json with `from`'s dependencies swapped for `to`'s; the rest stays as it was. */

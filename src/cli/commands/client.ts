@@ -74,7 +74,7 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   files.push({ path: recordPath, content: `${JSON.stringify(sortKeys(record), null, 2)}\n`, kind: 'generated' });
 
   // clients.<service> in the config, unless the user has set it already.
-  const hasRegistry = installedRegistry(Object.keys(manifest.files)) !== 'none';
+  const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
   const endpoint = hasRegistry ? `discovery:///${service}` : '127.0.0.1:9000';
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);

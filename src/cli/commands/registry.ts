@@ -22,7 +22,7 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
   const manifest = readManifest(root);
-  const from = installedRegistry(Object.keys(manifest.files));
+  const from = installedRegistry(root, Object.keys(manifest.files));
   if (from === to) {
     console.log(chalk.dim(`the project already uses registry ${to}; nothing to change`));
     return;
