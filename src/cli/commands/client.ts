@@ -33,6 +33,8 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
+  const own = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: string }).name;
+  if (own === service) throw new UsageError(`${service} is this project; it calls its own code directly, not through a client`);
   const source = path.resolve(cwd, flags.proto);
   if (!fs.existsSync(source)) throw new UsageError(`${flags.proto} does not exist`);
   const sourceRoot = importRootOf(source, flags.protoRoot ? path.resolve(cwd, flags.protoRoot) : undefined);
