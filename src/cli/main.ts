@@ -6,6 +6,8 @@ import { tskVersion } from '../proto/paths.js';
 import { errorsGen, protoAdd, protoClient, protoOpenApi, protoServer } from './commands/proto.js';
 import { newProject } from './commands/new.js';
 import { upgrade } from './commands/upgrade.js';
+import { switchRegistry } from './commands/registry.js';
+import { addClient } from './commands/client.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -87,6 +89,23 @@ export function buildProgram(): Command {
     .description("refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten")
     .option('-f, --force', 'overwrite locally changed runtime files too')
     .action(upgrade);
+
+  program
+    .command('add')
+    .description('add to the project')
+    .command('client')
+    .description("call another service from the data layer: copy its API protos, generate its clients, wire a connection in internal/data")
+    .argument('<service>', 'the service to call, as it registers (e.g. user)')
+    .requiredOption('--proto <path>', "the service's API: a .proto file or a directory of them (e.g. ../user/api/user)")
+    .option('--proto-root <dir>', 'import root of those protos (default: the nearest directory named api above them)')
+    .action((service: string, opts: { proto: string; protoRoot?: string }) => addClient(service, opts));
+
+  program
+    .command('registry')
+    .description("switch the project's service registry (dependency, vendored client, config, ConfigMap, internal/server/registry.ts)")
+    .argument('<kind>', 'none, etcd or consul')
+    .option('-f, --force', 'replace registry files even if changed by hand')
+    .action(switchRegistry);
 
   return program;
 }

@@ -17,6 +17,7 @@ export interface FileToWrite {
 export interface WriteReport {
   written: string[];
   unchanged: string[];
+  removed: string[];
   /** Kept as they are, with the reason. */
   skipped: { path: string; reason: string }[];
 }
@@ -26,6 +27,8 @@ export interface WriteOptions {
   projectRoot?: string;
   /** Overwrite locally modified generated files and existing owned files. */
   force?: boolean;
+  /** Project-relative files to delete (and drop from the manifest) once everything is written. */
+  remove?: string[];
 }
 
 export function writeFiles(files: FileToWrite[], options: WriteOptions = {}): WriteReport {
@@ -34,7 +37,7 @@ export function writeFiles(files: FileToWrite[], options: WriteOptions = {}): Wr
 }
 
 function writeUnlocked(files: FileToWrite[], options: WriteOptions): WriteReport {
-  const report: WriteReport = { written: [], unchanged: [], skipped: [] };
+  const report: WriteReport = { written: [], unchanged: [], skipped: [], removed: [] };
   const manifest = options.projectRoot ? readManifest(options.projectRoot) : undefined;
   const plan: FileToWrite[] = [];
   for (const file of files) {
@@ -66,9 +69,20 @@ function writeUnlocked(files: FileToWrite[], options: WriteOptions): WriteReport
   }
   if (manifest && options.projectRoot) {
     manifest.tsk = tskVersion();
-    plan.push({ path: path.join(options.projectRoot, MANIFEST_PATH), content: serializeManifest(manifest), kind: 'generated' });
+    for (const rel of options.remove ?? []) delete manifest.files[rel];
+    const manifestPath = path.join(options.projectRoot, MANIFEST_PATH);
+    const content = serializeManifest(manifest);
+    // An unchanged manifest is left alone, so a run that changes nothing touches nothing.
+    if (!fs.existsSync(manifestPath) || fs.readFileSync(manifestPath, 'utf8') !== content) plan.push({ path: manifestPath, content, kind: 'generated' });
   }
   commit(plan);
+  for (const rel of options.remove ?? []) {
+    const abs = path.join(options.projectRoot ?? '', rel);
+    if (fs.existsSync(abs)) {
+      fs.rmSync(abs);
+      report.removed.push(abs);
+    }
+  }
   report.written.push(...plan.filter((f) => !f.path.endsWith(MANIFEST_PATH)).map((f) => f.path));
   return report;
 }

@@ -6,10 +6,12 @@ import Handlebars from 'handlebars';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
+import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, withRegistryDependencies, type RegistryKind } from './registry.js';
+import { renderClients } from './clients.js';
 import { runtimeFiles } from './runtime.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
-export type RegistryKind = 'etcd' | 'consul' | 'none';
+export type { RegistryKind } from './registry.js';
 
 export interface ProjectOptions {
   name: string;
@@ -40,20 +42,28 @@ export function checkServiceName(name: string): string | undefined {
 /** Files the user owns: created once, never regenerated over. */
 const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/(conf\.proto|checks\.ts)$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
 
+/** The proto package a project's own protos use, from its name. */
+export function protoPackageFor(name: string): string {
+  return name.replace(/[^a-z0-9]+/g, '_');
+}
+
+/** The prefix of the environment variables that override a project's config. */
+export function envPrefixFor(name: string): string {
+  return `${protoPackageFor(name).toUpperCase()}_`;
+}
+
 export function renderProject(options: ProjectOptions): ProjectFile[] {
   const { name } = options;
-  const protoPackage = name.replace(/[^a-z0-9]+/g, '_');
+  const protoPackage = protoPackageFor(name);
   const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
-  const envPrefix = `${protoPackage.toUpperCase()}_`;
-  const registryEndpoint = options.registry === 'etcd' ? 'http://127.0.0.1:2379' : options.registry === 'consul' ? '127.0.0.1:8500' : '';
+  const envPrefix = envPrefixFor(name);
+  const registryEndpoint = REGISTRY_INSTALLERS[options.registry].endpoints.join(', ');
   const context: Record<string, unknown> = {
     ...options,
     protoPackage,
     pascalName,
     envPrefix,
     registryEndpoint,
-    isEtcd: options.registry === 'etcd',
-    isConsul: options.registry === 'consul',
     hasRegistry: options.registry !== 'none',
     tskVersion: tskVersion(),
     versions: SERVICE_VERSIONS,
@@ -70,13 +80,15 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
 
   for (const rel of listTemplates(root)) {
     const out = targetPath(rel, name);
-    add(out, out === 'configs/config.yaml' ? config : render(rel));
+    if (out === 'configs/config.yaml') add(out, config);
+    else if (out === 'package.json') add(out, withRegistryDependencies(render(rel), 'none', options.registry));
+    else add(out, render(rel));
   }
-  // The runtime, vendored; only the registry client the project uses (each pulls its own npm package).
+  add('internal/data/clients.ts', renderClients([]), 'generated');
+  // The registry feature's own files; the runtime, vendored, with only the registry client in use.
+  for (const f of registryFiles(options.registry)) add(f.path, f.content);
   for (const f of runtimeFiles()) {
-    if (f.name === 'registry/etcd.ts' && options.registry !== 'etcd') continue;
-    if (f.name === 'registry/consul.ts' && options.registry !== 'consul') continue;
-    add(`internal/pkg/${f.name}`, f.content, 'runtime');
+    if (runtimeFileWanted(f.name, options.registry)) add(`internal/pkg/${f.name}`, f.content, 'runtime');
   }
   for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto']) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');

@@ -13,7 +13,7 @@ import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.j
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
 import { tskVersion } from '../../proto/paths.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
-import { MANIFEST_PATH, serializeManifest, sha256, type Manifest } from '../manifest.js';
+import { MANIFEST_PATH, readManifest, serializeManifest, sha256, type Manifest } from '../manifest.js';
 
 export interface NewFlags {
   dir?: string;
@@ -51,6 +51,8 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     grpcPort: flags.grpcPort ?? 9000,
     otlpEndpoint: answers.otlpEndpoint,
   });
+
+  if (existed) refuseToOverwriteOwned(target, files, cwd);
 
   const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-new-${process.pid}`);
   fs.rmSync(staging, { recursive: true, force: true });
@@ -102,6 +104,23 @@ Next steps:
   ${pm} run dev                         # HTTP :${flags.httpPort ?? 8000}, gRPC :${flags.grpcPort ?? 9000}
   curl localhost:${flags.httpPort ?? 8000}/helloworld/world
   ${pm} test`);
+}
+
+/**
+ * `--force` over an existing project never replaces files its manifest calls the user's
+ * (wire.ts, error_reason.proto, config...): it refuses, naming them, before writing anything.
+ */
+function refuseToOverwriteOwned(target: string, files: { path: string; content: string }[], cwd: string): void {
+  const owned = readManifest(target).files;
+  const clobbered = files
+    .filter((f) => owned[f.path]?.kind === 'owned')
+    .filter((f) => fs.existsSync(path.join(target, f.path)) && fs.readFileSync(path.join(target, f.path), 'utf8') !== f.content)
+    .map((f) => f.path);
+  if (clobbered.length === 0) return;
+  const shown = clobbered.length > 8 ? `${clobbered.slice(0, 8).join(', ')} and ${clobbered.length - 8} more` : clobbered.join(', ');
+  throw new UsageError(
+    `${path.relative(cwd, target) || '.'} is a tsk project; not overwriting files you own: ${shown} (to change the registry use tsk registry <kind>; to refresh the runtime, tsk upgrade)`,
+  );
 }
 
 async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; otlpEndpoint: string }> {

@@ -1,8 +1,11 @@
-// `tsk upgrade`: refresh the vendored runtime in internal/pkg from this tsk.
+// `tsk upgrade`: refresh the vendored runtime in internal/pkg from this tsk: the
+// files every project has plus the clients of the features it installed (its registry).
+import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../proto/diagnostics.js';
+import { installedRegistry, runtimeFileWanted } from '../../scaffold/registry.js';
 import { runtimeFiles } from '../../scaffold/runtime.js';
-import { findProjectRoot } from '../manifest.js';
+import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 
@@ -10,6 +13,19 @@ export async function upgrade(opts: { force?: boolean }): Promise<void> {
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
-  const files = runtimeFiles().map((f) => ({ path: path.join(root, 'internal', 'pkg', f.name), content: f.content, kind: 'runtime' as const }));
-  printReport(writeFiles(files, { projectRoot: root, force: opts.force }), cwd);
+  const manifest = readManifest(root);
+  const registry = installedRegistry(root, Object.keys(manifest.files));
+  const runtime = runtimeFiles();
+  const files = runtime
+    .filter((f) => runtimeFileWanted(f.name, registry))
+    .map((f) => ({ path: path.join(root, 'internal', 'pkg', f.name), content: f.content, kind: 'runtime' as const }));
+  // Clients of features the project does not use (left by an older tsk) go, unless edited.
+  const unused = runtime
+    .filter((f) => !runtimeFileWanted(f.name, registry))
+    .map((f) => `internal/pkg/${f.name}`)
+    .filter((rel) => {
+      const abs = path.join(root, rel);
+      return fs.existsSync(abs) && manifest.files[rel]?.sha256 === sha256(fs.readFileSync(abs));
+    });
+  printReport(writeFiles(files, { projectRoot: root, force: opts.force, remove: unused }), cwd);
 }

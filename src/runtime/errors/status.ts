@@ -1,5 +1,8 @@
 // google.rpc.Status with a google.rpc.ErrorInfo detail: how a ServiceError's
-// reason and metadata cross gRPC (the `grpc-status-details-bin` trailer).
+// reason and metadata cross gRPC (the `grpc-status-details-bin` trailer). A second
+// detail, errors.HttpStatus (third_party/errors/errors.proto), carries the HTTP code,
+// so codes the HTTP<->gRPC table folds together (422, 409 vs 412...) survive any
+// number of hops.
 // Encoded by hand with the protobuf wire helpers: three tiny messages do not
 // justify generated code inside the runtime.
 
@@ -9,6 +12,7 @@ import { newError, type ServiceError } from './errors.js';
 
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+export const HTTP_STATUS_TYPE_URL = 'type.googleapis.com/errors.HttpStatus';
 
 export interface ErrorInfo {
   reason: string;
@@ -20,6 +24,8 @@ export interface RpcStatus {
   code: number;
   message: string;
   errorInfo?: ErrorInfo;
+  /** The error's HTTP status, when the sender is a tsk (or Kratos-compatible) service that sets it. */
+  httpCode?: number;
 }
 
 export function encodeStatus(status: RpcStatus): Uint8Array {
@@ -31,6 +37,12 @@ export function encodeStatus(status: RpcStatus): Uint8Array {
     w.tag(3, WireType.LengthDelimited).fork();
     w.tag(1, WireType.LengthDelimited).string(ERROR_INFO_TYPE_URL);
     w.tag(2, WireType.LengthDelimited).bytes(encodeErrorInfo(status.errorInfo));
+    w.join();
+  }
+  if (status.httpCode !== undefined) {
+    w.tag(3, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.LengthDelimited).string(HTTP_STATUS_TYPE_URL);
+    w.tag(2, WireType.LengthDelimited).bytes(new BinaryWriter().tag(1, WireType.Varint).int32(status.httpCode).finish());
     w.join();
   }
   return w.finish();
@@ -68,9 +80,21 @@ export function decodeStatus(bytes: Uint8Array): RpcStatus {
         else any.skip(t, f);
       }
       if (typeUrl === ERROR_INFO_TYPE_URL && value) status.errorInfo = decodeErrorInfo(value);
+      else if (typeUrl === HTTP_STATUS_TYPE_URL && value) status.httpCode = decodeHttpStatus(value);
     } else r.skip(wire, field);
   }
   return status;
+}
+
+function decodeHttpStatus(bytes: Uint8Array): number {
+  const r = new BinaryReader(bytes);
+  let code = 0;
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field === 1 && wire === WireType.Varint) code = r.int32();
+    else r.skip(wire, field);
+  }
+  return code;
 }
 
 function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
@@ -96,29 +120,36 @@ function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
   return info;
 }
 
-/** A ServiceError as a gRPC status: mapped code, message, ErrorInfo with reason and metadata. */
+/** A ServiceError as a gRPC status: mapped code, message, ErrorInfo with reason and metadata, and the HTTP code. */
 export function toRpcStatus(err: ServiceError, domain = ''): RpcStatus {
   return {
     code: httpToGrpcCode(err.code),
     message: err.message,
     errorInfo: { reason: err.reason, domain, metadata: err.metadata },
+    httpCode: err.code,
   };
 }
 
 /**
- * Rebuilds the ServiceError from a gRPC status. The HTTP code comes from the
- * gRPC code (as Kratos does), reason and metadata from the ErrorInfo if present.
+ * Rebuilds the ServiceError from a gRPC status: reason and metadata from the
+ * ErrorInfo, the HTTP code from the HttpStatus detail when it agrees with the gRPC
+ * code (a proxy that rewrote the status wins), else mapped from the gRPC code as
+ * Kratos does.
  */
 export function fromRpcStatus(code: number, message: string, details?: Uint8Array): ServiceError {
   let info: ErrorInfo | undefined;
+  let httpCode = grpcToHttpCode(code);
   if (details && details.length > 0) {
     try {
       const status = decodeStatus(details);
       info = status.errorInfo;
       if (status.message) message = status.message;
+      if (status.httpCode !== undefined && status.httpCode >= 400 && status.httpCode <= 599 && httpToGrpcCode(status.httpCode) === code) {
+        httpCode = status.httpCode;
+      }
     } catch {
       // Corrupt details: keep the plain status rather than failing the caller twice.
     }
   }
-  return newError(grpcToHttpCode(code), info?.reason ?? '', message, info?.metadata ?? {});
+  return newError(httpCode, info?.reason ?? '', message, info?.metadata ?? {});
 }

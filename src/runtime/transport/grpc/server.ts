@@ -1,11 +1,8 @@
 // The gRPC server on @grpc/grpc-js. Unary methods run through the same middleware
 // chain and context as HTTP; errors leave as mapped status codes with ErrorInfo
-// details. Health and (optionally) reflection services are registered for free.
+// details. Health and (optionally) reflection cover every registered service.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
 import { ErrCodec, ErrTimeout, ErrUnknownRequest } from '../../errors/catalogue.js';
@@ -16,7 +13,8 @@ import { ServerCallContext } from '../call-context.js';
 import { DeadlineQueue } from '../deadlines.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { healthImplementation, HealthDefinition } from './health.js';
+import { HEALTH_SERVICE, healthImplementation, HealthDefinition } from './health.js';
+import { addReflection, type ReflectionOptions } from './reflection.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
 import { strictRequests, UndecodableRequest } from './strict-decode.js';
 
@@ -30,10 +28,11 @@ export interface GrpcServerOptions {
   /** Feeds grpc.health.v1; default: serving while started. */
   health?: { isServing: () => boolean };
   /**
-   * Serve server reflection (grpcurl, Postman) for these protos: either .proto
-   * files with their include dirs, or a FileDescriptorSet from `buf build -o`.
+   * Serve server reflection (grpcurl, Postman) for every service registered by
+   * start(), described by the .proto files below `includeDirs` (or a
+   * FileDescriptorSet from `buf build -o`); health and reflection describe themselves.
    */
-  reflection?: { protoFiles: string[]; includeDirs: string[] } | { descriptorSetPath: string };
+  reflection?: ReflectionOptions;
   /** Error domain written into ErrorInfo, usually the service name. */
   errorDomain?: string;
 }
@@ -45,7 +44,7 @@ export class GrpcServer implements Server {
   private readonly deadlines?: DeadlineQueue;
   private readonly host: string;
   private readonly port: number;
-  private readonly services = new Set<string>();
+  private readonly services = new Set<string>([HEALTH_SERVICE]);
   private boundPort?: number;
   private advertised = '';
   private serving = false;
@@ -60,13 +59,6 @@ export class GrpcServer implements Server {
     this.chain = new ServerChain(options.middleware ?? []);
     const isServing = options.health?.isServing ?? (() => this.serving);
     this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
-    if (options.reflection) {
-      const r = options.reflection;
-      const definition = 'descriptorSetPath' in r
-        ? loadFileDescriptorSetFromBuffer(readFileSync(r.descriptorSetPath))
-        : loadSync(r.protoFiles, { includeDirs: r.includeDirs });
-      new ReflectionService(definition).addToServer(this.server);
-    }
   }
 
   /**
@@ -166,6 +158,10 @@ export class GrpcServer implements Server {
   }
 
   async start(): Promise<void> {
+    if (this.options.reflection) {
+      const undescribed = addReflection(this.server, this.options.reflection, this.services);
+      if (undescribed.length > 0) this.options.logger?.warn({ services: undescribed }, 'reflection found no .proto for these services');
+    }
     this.boundPort = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(formatHostPort(this.host, this.port), grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(err) : resolve(port),

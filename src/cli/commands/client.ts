@@ -1,0 +1,141 @@
+// `tsk add client <service> --proto <file|dir>`: depend on another service, Kratos-style,
+// from the data layer. Its API protos are copied under api/ (refreshed on every run),
+// their messages and clients generated, and internal/data/clients.ts regenerated with a
+// connection per called service (discovery:///<service>, or clients.<service>.endpoint).
+// Owned files are never rewritten; config gains clients.<service> only when missing.
+import fs from 'node:fs';
+import path from 'node:path';
+import chalk from 'chalk';
+import { parseDocument } from 'yaml';
+import { planClientFiles } from '../../gen/client.js';
+import { compileProtos } from '../../proto/compile.js';
+import { UsageError } from '../../proto/diagnostics.js';
+import { renderClients, clientProperty, type ClientSpec } from '../../scaffold/clients.js';
+import { checkServiceName } from '../../scaffold/project.js';
+import { installedRegistry } from '../../scaffold/registry.js';
+import { findProjectRoot, readManifest } from '../manifest.js';
+import { printReport } from '../output.js';
+import { writeFiles, type FileToWrite } from '../writer.js';
+
+/** .tsk/clients.json: the services this project calls and the protos copied for each. */
+const CLIENTS_PATH = path.join('.tsk', 'clients.json');
+type ClientsRecord = Record<string, { protos: string[]; apis: ClientSpec['apis'] }>;
+
+export interface AddClientFlags {
+  proto: string;
+  /** Import root of the protos; default: the nearest directory named api above them. */
+  protoRoot?: string;
+}
+
+export async function addClient(service: string, flags: AddClientFlags): Promise<void> {
+  const problem = checkServiceName(service);
+  if (problem) throw new UsageError(`invalid service name "${service}": ${problem}`);
+  const cwd = process.cwd();
+  const root = findProjectRoot(cwd);
+  if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
+  const own = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: string }).name;
+  if (own === service) throw new UsageError(`${service} is this project; it calls its own code directly, not through a client`);
+  const source = path.resolve(cwd, flags.proto);
+  if (!fs.existsSync(source)) throw new UsageError(`${flags.proto} does not exist`);
+  const sourceRoot = importRootOf(source, flags.protoRoot ? path.resolve(cwd, flags.protoRoot) : undefined);
+  const protos = listProtos(source).map((p) => path.relative(sourceRoot, p).split(path.sep).join('/'));
+  if (protos.length === 0) throw new UsageError(`no .proto files in ${flags.proto}`);
+
+  const apiDir = path.join(root, 'api');
+  const manifest = readManifest(root);
+  for (const p of protos) {
+    const rel = `api/${p}`;
+    if (manifest.files[rel]?.kind === 'owned') throw new UsageError(`${rel} is this project's own proto; a client's protos cannot replace it (is ${service} this service?)`);
+  }
+
+  // Compile the other service's protos where they are, then generate as if they lived under api/.
+  const compiled = await compileProtos({ inputs: protos.map((p) => path.join(sourceRoot, p)), importPaths: [sourceRoot, path.join(root, 'third_party')], cwd: root });
+  const generated = await planClientFiles(compiled, { cwd: root, runtimeFor: () => '../internal/pkg' });
+  const relocate = (p: string) => {
+    const rel = path.relative(sourceRoot, p);
+    if (rel.startsWith('..')) throw new Error(`generated ${p} lies outside ${sourceRoot}`);
+    return path.join(apiDir, rel);
+  };
+  const files: FileToWrite[] = [
+    ...protos.map((p) => ({ path: path.join(apiDir, p), content: fs.readFileSync(path.join(sourceRoot, p), 'utf8'), kind: 'generated' as const })),
+    ...generated.map((g) => ({ path: relocate(g.path), content: g.content, kind: 'generated' as const })),
+  ];
+
+  const apis = compiled.targets.flatMap((file) => file.services.map((s) => ({
+    fullName: s.typeName,
+    className: `${s.name}GRPCClient`,
+    module: `../../api/${file.name}_grpc.js`,
+  })));
+  if (apis.length === 0) throw new UsageError(`${flags.proto} defines no service to call`);
+
+  const recordPath = path.join(root, CLIENTS_PATH);
+  const record: ClientsRecord = fs.existsSync(recordPath) ? JSON.parse(fs.readFileSync(recordPath, 'utf8')) : {};
+  record[service] = { protos, apis };
+  const specs = Object.entries(record).map(([name, r]) => ({ service: name, apis: r.apis }));
+  files.push({ path: path.join(root, 'internal', 'data', 'clients.ts'), content: renderClients(specs), kind: 'generated' });
+  files.push({ path: recordPath, content: `${JSON.stringify(sortKeys(record), null, 2)}\n`, kind: 'generated' });
+
+  // clients.<service> in the config, unless the user has set it already.
+  const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
+  const endpoint = hasRegistry ? `discovery:///${service}` : '127.0.0.1:9000';
+  for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
+    const file = path.join(root, rel);
+    if (!fs.existsSync(file)) continue;
+    const current = fs.readFileSync(file, 'utf8');
+    const next = rel.endsWith('configmap.yaml') ? withClientInConfigMap(current, service, endpoint) : withClientConfig(current, service, endpoint);
+    if (next !== current) files.push({ path: file, content: next, kind: 'owned' });
+  }
+
+  // Owned config files are edited in place (one key added); everything else follows the writer's rules.
+  const owned = files.filter((f) => f.kind === 'owned');
+  const report = writeFiles(files.filter((f) => f.kind !== 'owned'), { projectRoot: root });
+  if (owned.length > 0) {
+    const edited = writeFiles(owned, { projectRoot: root, force: true });
+    report.written.push(...edited.written);
+  }
+  printReport(report, cwd);
+  const names = apis.map((a) => `data.clients.${clientProperty(service)}.${a.className[0]!.toLowerCase()}${a.className.slice(1).replace(/GRPCClient$/, '')}`);
+  console.log(chalk.dim(`next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `set clients.${service}.endpoint in configs/config.yaml`}`));
+}
+
+function importRootOf(source: string, given?: string): string {
+  if (given) {
+    if (!source.startsWith(given + path.sep) && source !== given) throw new UsageError(`${source} is not under --proto-root ${given}`);
+    return given;
+  }
+  const marker = `${path.sep}api${path.sep}`;
+  const at = (source + path.sep).lastIndexOf(marker);
+  if (at < 0) throw new UsageError(`cannot tell the import root of ${source}: it is not under a directory named api; pass --proto-root <dir>`);
+  return source.slice(0, at + marker.length - 1);
+}
+
+function listProtos(source: string): string[] {
+  if (fs.statSync(source).isFile()) return source.endsWith('.proto') ? [source] : [];
+  return (fs.readdirSync(source, { recursive: true, encoding: 'utf8' }) as string[])
+    .filter((f) => f.endsWith('.proto'))
+    .map((f) => path.join(source, f))
+    .sort();
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** config.yaml with clients.<service> added when it is not there; otherwise unchanged. */
+export function withClientConfig(configYaml: string, service: string, endpoint: string): string {
+  const doc = parseDocument(configYaml);
+  if (doc.hasIn(['clients', service])) return configYaml;
+  if (!doc.hasIn(['clients']) || doc.getIn(['clients']) === null) doc.setIn(['clients'], doc.createNode({}));
+  doc.setIn(['clients', service], doc.createNode({ endpoint, timeout_ms: 2000 }));
+  return doc.toString({ flowCollectionPadding: false });
+}
+
+function withClientInConfigMap(configMapYaml: string, service: string, endpoint: string): string {
+  const doc = parseDocument(configMapYaml);
+  const node = doc.getIn(['data', 'config.yaml'], true) as { value?: unknown } | undefined;
+  if (!node || typeof node.value !== 'string') return configMapYaml;
+  const next = withClientConfig(node.value, service, endpoint);
+  if (next === node.value) return configMapYaml;
+  node.value = next;
+  return doc.toString({ flowCollectionPadding: false });
+}

@@ -1,0 +1,29 @@
+// Service registration and discovery in etcd: the app registers once both servers
+// listen and deregisters before it stops; clients dial discovery:///<name> through it.
+// Set registry.kind to none to run without it.
+import type { Registry as RegistryConfig } from '../conf/conf.js';
+import { checks, type Check } from '../pkg/config/config.js';
+import type { Logger } from '../pkg/log/logger.js';
+import { EtcdRegistry } from '../pkg/registry/etcd.js';
+import { loggedRegistryEvents, type Discovery, type Registrar } from '../pkg/registry/registry.js';
+
+/** The registry keys' checks for this kind; internal/conf/checks.ts includes them. */
+export const REGISTRY_CHECKS: Record<string, Check> = {
+  'registry.kind': checks.oneOf(['', 'none', 'etcd'], 'registries installed in this project; `tsk registry consul` switches to Consul'),
+  'registry.endpoints': checks.url(),
+};
+
+export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> };
+
+export function newRegistry(config: RegistryConfig | undefined, logger: Logger): ServiceRegistry | undefined {
+  const kind = config?.kind || 'none';
+  if (kind === 'none') return undefined;
+  if (kind !== 'etcd') throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
+  return new EtcdRegistry({
+    endpoints: config?.endpoints.length ? config.endpoints : ['http://127.0.0.1:2379'],
+    prefix: config?.prefix || '/microservices',
+    ttlSeconds: config?.ttlSeconds || 15,
+    startup: config?.startup === 'retry' ? 'retry' : 'fail-fast',
+    events: loggedRegistryEvents(logger),
+  });
+}

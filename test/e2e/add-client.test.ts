@@ -1,0 +1,132 @@
+// `tsk add client` between two fresh `tsk new` projects: order calls user from its data
+// layer (no context passed by hand), over gRPC at a configured address. Both run as
+// built services; the caller is fetch. One trace spans order's HTTP server span, its
+// client span and user's server span; user's error reaches order's caller unchanged.
+// The projects resolve their packages from tsk's own node_modules (they live under it).
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/cli.js';
+import { buildProject, tskAsync } from '../helpers/async-cli.js';
+import { freePort } from '../helpers/etcd.js';
+import { OtlpReceiver } from '../helpers/otlp.js';
+import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
+
+const work = path.join(repoRoot, '.tmp', 'add-client');
+const user = path.join(work, 'user');
+const order = path.join(work, 'order');
+
+/** order's repository, rewritten as a user would: it asks the user service. */
+const ORDER_REPO = `import type { Greeted, GreeterRepo } from '../biz/greeter.js';
+import type { Data } from './data.js';
+
+export class GreeterRepoInMemory implements GreeterRepo {
+  constructor(private readonly data: Data) {}
+
+  async recordGreeting(name: string): Promise<Greeted> {
+    const reply = await this.data.clients.user.greeter.sayHello({ name });
+    return { name: reply.message, greetCount: 1 };
+  }
+
+  async find(name: string): Promise<Greeted | undefined> {
+    const found = await this.data.clients.user.greeter.getUser({ name });
+    return { name: found.name, greetCount: Number(found.greetCount) };
+  }
+}
+`;
+
+beforeAll(async () => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  for (const name of ['user', 'order']) {
+    const r = await tskAsync(['new', name, '--yes', '--no-git', '--no-install'], work);
+    expect(r.status, r.stderr).toBe(0);
+  }
+}, 300_000);
+
+describe('tsk add client', () => {
+  it('copies the protos, generates the client, wires it into internal/data; re-runs keep edits', async () => {
+    const first = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], order);
+    expect(first.status, first.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(order, 'api/user/v1/greeter.proto'), 'utf8')).toBe(fs.readFileSync(path.join(user, 'api/user/v1/greeter.proto'), 'utf8'));
+    expect(fs.readFileSync(path.join(order, 'internal/data/clients.ts'), 'utf8')).toContain('greeter: new GreeterGRPCClient(user)');
+    expect(fs.readFileSync(path.join(order, 'configs/config.yaml'), 'utf8')).toMatch(/clients:\n {2}user:\n {4}endpoint: 127\.0\.0\.1:9000\n/);
+
+    // The user's own code and config edits survive a re-run; generated files are refreshed.
+    fs.writeFileSync(path.join(order, 'internal/data/greeter.ts'), ORDER_REPO);
+    const config = path.join(order, 'configs/config.yaml');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9000', 'endpoint: 127.0.0.1:9999 # mine'));
+    fs.rmSync(path.join(order, 'api/user/v1/greeter_grpc.ts'));
+    const again = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], order);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('wrote   api/user/v1/greeter_grpc.ts');
+    expect(again.stdout).not.toMatch(/greeter\.ts\b.*\n?.*internal\/data\/greeter/);
+    expect(fs.readFileSync(path.join(order, 'internal/data/greeter.ts'), 'utf8')).toBe(ORDER_REPO);
+    expect(fs.readFileSync(config, 'utf8')).toContain('endpoint: 127.0.0.1:9999 # mine');
+    const third = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], order);
+    expect(third.stdout).toMatch(/^up to date/);
+
+    for (const dir of [user, order]) {
+      const build = await buildProject(dir);
+      expect(build.status, `${build.stdout}${build.stderr}`).toBe(0);
+    }
+  }, 300_000);
+
+  it('order calls user: one trace across both, errors pass through with code and reason', async () => {
+    const receiver = new OtlpReceiver();
+    await receiver.start();
+    const userGrpc = await freePort();
+    const orderHttp = await freePort();
+    const telemetry = (prefix: string) => ({
+      [`${prefix}_TELEMETRY_SAMPLING_RATIO`]: '1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+    const services: Service[] = [];
+    services.push(startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
+      USER_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+      USER_SERVER_GRPC_ADDR: `127.0.0.1:${userGrpc}`,
+      ...telemetry('USER'),
+    }));
+    const config = path.join(order, 'configs/config.yaml');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9999', `endpoint: 127.0.0.1:${userGrpc}`));
+    services.push(startService(order, ['dist/cmd/order/main.js', '--conf', 'configs/config.yaml'], {
+      ORDER_SERVER_HTTP_ADDR: `127.0.0.1:${orderHttp}`,
+      ORDER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      ...telemetry('ORDER'),
+    }));
+    const base = `http://127.0.0.1:${orderHttp}`;
+    try {
+      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'order to be ready', 600, 50);
+      const hello = await fetch(`${base}/helloworld/ada`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+      expect(hello.status, services.map((s) => s.output()).join('\n')).toBe(200);
+      expect(await hello.json()).toEqual({ message: 'Hello ada' });
+
+      const missing = await fetch(`${base}/users/nobody`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND' });
+
+      // The trace the caller started: order server -> order client -> user server.
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const span = (service: string, kind: number, name: string) => receiver.spans.find((s) => s.serviceName === service && s.kind === kind && s.name === name);
+      await waitFor(async () => Boolean(span('user', 2, '/user.v1.Greeter/SayHello') && span('order', 2, '/order.v1.Greeter/SayHello')), 'both services\' spans', 100, 100);
+      const orderServer = span('order', 2, '/order.v1.Greeter/SayHello')!;
+      const orderClient = span('order', 3, '/user.v1.Greeter/SayHello')!;
+      const userServer = span('user', 2, '/user.v1.Greeter/SayHello')!;
+      const seen = receiver.spans.map((s) => `${s.serviceName} kind=${s.kind} ${s.name} trace=${s.traceId} parent=${s.parentSpanId}`).join('\n');
+      expect(orderServer.traceId).toBe(traceId);
+      expect(orderServer.parentSpanId).toBe('b7ad6b7169203331');
+      expect(userServer.traceId, seen).toBe(orderClient.traceId);
+      expect(userServer.parentSpanId, seen).toBe(orderClient.spanId);
+      // Needs the server span to be the active context while the handler runs (issue 16):
+      // the repository calls the client without passing a context.
+      expect(orderClient.traceId, seen).toBe(traceId);
+      expect(orderClient.parentSpanId, seen).toBe(orderServer.spanId);
+    } finally {
+      for (const s of services) s.child.kill('SIGTERM');
+      for (const s of services) expect(await exitWithin(s, 15_000), s.output()).toBe(0);
+      receiver.stop();
+    }
+  }, 120_000);
+});
+

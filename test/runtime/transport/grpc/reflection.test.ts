@@ -1,0 +1,108 @@
+// Server reflection and health on a server with two services from two proto trees:
+// both are listed, with grpc.health.v1.Health and reflection itself, and each can be
+// described. The reflection client is hand-encoded, sharing nothing with the server.
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrpcServer, HealthDefinition, ServingStatus } from '../../../../src/runtime/transport/grpc/index.js';
+import { repoRoot } from '../../../helpers/cli.js';
+import { generateFixture } from '../../../helpers/generated.js';
+
+let server: GrpcServer;
+let client: grpc.Client;
+
+beforeAll(async () => {
+  const user = generateFixture('reflection', 'user');
+  const hello = generateFixture('reflection', 'helloworld');
+  const userGrpc = await import(path.join(user, 'user/v1/user_grpc.ts'));
+  const helloGrpc = await import(path.join(hello, 'helloworld/v1/greeter_grpc.ts'));
+  server = new GrpcServer({
+    address: '127.0.0.1:0',
+    reflection: { includeDirs: [user, hello, path.join(repoRoot, 'proto')] },
+  });
+  const fail = async () => { throw new Error('not called'); };
+  userGrpc.registerUserServiceGRPCServer(server, { getUser: fail, createUser: fail, updateUser: fail, deleteUser: fail, listUsers: fail });
+  helloGrpc.registerGreeterGRPCServer(server, { sayHello: fail });
+  await server.start();
+  client = new grpc.Client(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
+});
+
+afterAll(async () => {
+  client?.close();
+  await server?.stop({ timeoutMs: 500 });
+});
+
+/** One ServerReflectionInfo exchange: `field` is the request's oneof field (string-valued). */
+async function reflect(field: number, value: string): Promise<BinaryReader> {
+  const call = client.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+  const reply = new Promise<Buffer>((resolve, reject) => {
+    call.once('data', resolve);
+    call.once('error', reject);
+  });
+  call.write(Buffer.from(new BinaryWriter().tag(field, WireType.LengthDelimited).string(value).finish()));
+  const bytes = await reply;
+  call.end();
+  return new BinaryReader(bytes);
+}
+
+/** The messages in field `field` of each length-delimited occurrence of `outer`. */
+function nested(r: BinaryReader, outer: number, field: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  while (r.pos < r.len) {
+    const [f, w] = r.tag();
+    if (f !== outer) { r.skip(w, f); continue; }
+    const inner = new BinaryReader(r.bytes());
+    while (inner.pos < inner.len) {
+      const [g, v] = inner.tag();
+      if (g === field) out.push(inner.bytes()); else inner.skip(v, g);
+    }
+  }
+  return out;
+}
+
+describe('server reflection', () => {
+  it('lists every registered service, health and reflection included', async () => {
+    // list_services = 7 -> list_services_response = 6 { repeated ServiceResponse service = 1 { name = 1 } }
+    const names = nested(await reflect(7, '*'), 6, 1).map((b) => {
+      const r = new BinaryReader(b);
+      r.tag();
+      return r.string();
+    });
+    expect(names.sort()).toEqual([
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+      'grpc.reflection.v1alpha.ServerReflection',
+      'helloworld.v1.Greeter',
+      'user.v1.UserService',
+    ]);
+  });
+
+  it('describes the health service and the user services by symbol', async () => {
+    // file_containing_symbol = 4 -> file_descriptor_response = 4 { repeated bytes file_descriptor_proto = 1 }
+    const describe = async (symbol: string) =>
+      nested(await reflect(4, symbol), 4, 1).map((b) => fromBinary(FileDescriptorProtoSchema, b));
+    const health = await describe('grpc.health.v1.Health');
+    const file = health.find((f) => f.name === 'grpc/health/v1/health.proto')!;
+    expect(file.service[0]!.method.map((m) => [m.name, m.serverStreaming])).toEqual([['Check', false], ['Watch', true]]);
+    expect(file.messageType.map((m) => m.name)).toEqual(['HealthCheckRequest', 'HealthCheckResponse']);
+    // proto-loader names descriptors after their package; what matters is the service inside.
+    const services = async (symbol: string) => (await describe(symbol)).flatMap((f) => f.service.map((s) => `${f.package}.${s.name}`));
+    expect(await services('helloworld.v1.Greeter')).toContain('helloworld.v1.Greeter');
+    expect(await services('user.v1.UserService')).toContain('user.v1.UserService');
+  });
+});
+
+describe('health', () => {
+  it('answers for every registered service and for itself', async () => {
+    const check = (service: string) => new Promise<{ status: number }>((resolve, reject) =>
+      client.makeUnaryRequest(HealthDefinition.check.path, HealthDefinition.check.requestSerialize, HealthDefinition.check.responseDeserialize,
+        { service }, (err, res) => (err ? reject(err) : resolve(res!))));
+    for (const service of ['', 'user.v1.UserService', 'helloworld.v1.Greeter', 'grpc.health.v1.Health']) {
+      expect((await check(service)).status, service).toBe(ServingStatus.SERVING);
+    }
+    await expect(check('nope.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+});
