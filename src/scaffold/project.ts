@@ -65,6 +65,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     envPrefix,
     registryEndpoint,
     hasRegistry: options.registry !== 'none',
+    registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
     versions: SERVICE_VERSIONS,
     tsProtoOptions: TS_PROTO_OPTIONS,
