@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tsk } from '../helpers/cli.js';
+import { repoRoot, tskBin } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
@@ -19,7 +19,7 @@ const back = path.join(work, 'back');
 const node24 = nodeBinaryFor('24');
 const services: Service[] = [];
 
-/** npm steps run without blocking the test worker (a blocked worker misses vitest's own heartbeats). */
+/** Steps run without blocking the test worker (a blocked worker misses vitest's own heartbeats). */
 function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
   const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -33,8 +33,8 @@ beforeAll(async () => {
   await fs.promises.rm(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   for (const name of ['front', 'back']) {
-    const created = tsk(['new', name, '--yes', '--no-git', '--no-install'], work);
-    expect(created.status, created.stderr).toBe(0);
+    const created = await run(process.execPath, [tskBin, 'new', name, '--yes', '--no-git', '--no-install'], work);
+    expect(created.status, created.output).toBe(0);
   }
   // The front calls the back from its handler, the way the OpenTelemetry docs teach.
   const service = path.join(front, 'internal/service/greeter.ts');
