@@ -58,7 +58,7 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     const created = tsk(['new', 'demo', '--yes', '--no-git', '--no-install'], work);
     expect(created.status, created.stderr).toBe(0);
     // `npm ci` in the build stage needs the lock file a developer commits.
-    const lock = run('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    const lock = await run('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund', '--prefer-offline'], project);
     expect(lock.status, lock.output).toBe(0);
     const started = Date.now();
     // Docker format keeps the HEALTHCHECK (the OCI image format has no field for it).

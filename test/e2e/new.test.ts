@@ -19,23 +19,23 @@ import { parseAllDocuments } from 'yaml';
 const work = path.join(repoRoot, '.tmp', 'e2e');
 const demo = path.join(work, 'demo');
 
-beforeAll(() => {
+beforeAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   const created = tsk(['new', 'demo', '--yes', '--no-git', '--no-install'], work);
   expect(created.stderr).toBe('');
   expect(created.status).toBe(0);
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], demo);
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], demo);
   expect(install.status, install.output).toBe(0);
 }, 600_000);
 
 describe('tsk new demo', () => {
-  it('builds and passes its own tests', () => {
-    const build = run('npm', ['run', 'build'], demo);
+  it('builds and passes its own tests', async () => {
+    const build = await run('npm', ['run', 'build'], demo);
     expect(build.status, build.output).toBe(0);
-    const lint = run('npm', ['run', 'lint'], demo);
+    const lint = await run('npm', ['run', 'lint'], demo);
     expect(lint.status, lint.output).toBe(0);
-    const test = run('npm', ['test'], demo);
+    const test = await run('npm', ['test'], demo);
     expect(test.status, test.output).toBe(0);
   }, 300_000);
 
@@ -173,7 +173,7 @@ describe('tsk new demo', () => {
     const runs = [...dockerfile.split(/^FROM /m)[1]!.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]!);
     expect(runs).toEqual(['npm ci', 'npm run build && npm prune --omit=dev']);
     for (const step of runs) {
-      const r = run('sh', ['-c', step], ctx, imagePath);
+      const r = await run('sh', ['-c', step], ctx, imagePath);
       expect(r.status, `${step}\n${r.output}`).toBe(0);
     }
     expect(fs.existsSync(path.join(ctx, 'node_modules', 'typescript'))).toBe(false); // dev dependencies pruned
@@ -186,7 +186,7 @@ describe('tsk new demo', () => {
     const nodeSteps = [...runStage.matchAll(/^RUN (node .+)$/gm)].map((m) => m[1]!);
     expect(nodeSteps.length).toBeGreaterThan(0);
     for (const step of nodeSteps) {
-      const r = run('sh', ['-c', step], ctx, { ...imagePath, NODE_COMPILE_CACHE: compileCache });
+      const r = await run('sh', ['-c', step], ctx, { ...imagePath, NODE_COMPILE_CACHE: compileCache });
       expect(r.status, `${step}\n${r.output}`).toBe(0);
     }
     // Node 22.1+ writes it (the image's line); an older host node ignores NODE_COMPILE_CACHE.
@@ -222,9 +222,9 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
     const project = path.join(work, 'demo-etcd');
     // Reuse the first project's packages; npm then only adds etcd3.
     fs.cpSync(path.join(demo, 'node_modules'), path.join(project, 'node_modules'), { recursive: true });
-    const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
     expect(install.status, install.output).toBe(0);
-    const build = run('npm', ['run', 'build'], project);
+    const build = await run('npm', ['run', 'build'], project);
     expect(build.status, build.output).toBe(0);
 
     const httpPort = await freePort();

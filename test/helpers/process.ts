@@ -1,9 +1,19 @@
 // Starting a generated service as a child process and waiting for it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
-export function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 600_000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', ...env } });
-  return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+/**
+ * Runs a command to its end without blocking the test worker (long synchronous runs
+ * starve vitest's own messages on a busy machine). Killed after `timeoutMs`.
+ */
+export function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 600_000): Promise<{ status: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, timeout: timeoutMs, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', ...env } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.once('error', (err) => resolve({ status: -1, output: output + String(err) }));
+    child.once('close', (code) => resolve({ status: code ?? -1, output }));
+  });
 }
 
 export interface Service {
