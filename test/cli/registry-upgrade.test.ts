@@ -105,7 +105,7 @@ describe('tsk registry', () => {
     expect(toEtcd.status, toEtcd.stderr).toBe(0);
     const etcd = snapshot(dir);
     expect(changed(start, etcd)).toEqual([
-      '.tsk/manifest.json', 'configs/config.yaml', 'deploy/kubernetes/configmap.yaml',
+      '.tsk/manifest.json', 'configs/config.yaml', 'deploy/kubernetes/configmap.yaml', 'deploy/kubernetes/deployment.yaml',
       'internal/pkg/registry/etcd.ts', 'internal/server/registry.ts', 'package.json',
     ]);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies.etcd3).toBeDefined();
@@ -113,6 +113,8 @@ describe('tsk registry', () => {
     expect(config).toMatch(/registry:\n {2}kind: etcd\n {2}endpoints: \[http:\/\/127\.0\.0\.1:2379\]/);
     expect(config).toMatch(/^# aaa configuration/); // comments kept
     expect(fs.readFileSync(path.join(dir, 'deploy/kubernetes/configmap.yaml'), 'utf8')).toContain('kind: etcd');
+    // In the cluster the registry is reached by its Service name.
+    expect(fs.readFileSync(path.join(dir, 'deploy/kubernetes/deployment.yaml'), 'utf8')).toMatch(/- name: AAA_REGISTRY_ENDPOINTS\n\s+value: http:\/\/etcd:2379/);
     await build(dir);
     // Same files as a project created with etcd (the README's prose aside).
     const fresh = await create('bbb', 'etcd');
