@@ -18,7 +18,7 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_http.ts`;
     const imports = new ImportSet(name, ['Context', 'CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']);
-    const schemas = new SchemaWriter();
+    const schemas = new SchemaWriter(imports);
     const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
     const content = generatedSource(
       file.proto.name,
@@ -27,7 +27,7 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
         `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
         imports.render(),
       ],
-      ['// Field layouts the runtime binds path variables and query parameters with.', schemas.render(), '', body],
+      ['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body],
     );
     out.push({ name, content });
   }

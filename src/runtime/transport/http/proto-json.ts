@@ -1,0 +1,285 @@
+// Strict proto3 JSON for request messages. A request's JSON (body, path and query
+// values merged) is checked field by field against the generated layout and
+// rewritten in place into the shapes ts-proto's fromJSON reads faithfully; ts-proto
+// then builds the message. Anything the proto3 JSON mapping does not allow is a
+// 400 CODEC naming the field path (`book.pageCount`, `tags[2]`, `labels["k"]`).
+// Unknown field names are ignored, as grpc-gateway and Kratos do by default.
+//
+// Where ts-proto's fromJSON cannot express a valid value (an enum number the proto
+// does not declare, a google.protobuf.Value set to null), the reader records the
+// value and sets it on the built message afterwards.
+import { ErrCodec } from '../../errors/catalogue.js';
+import type { FieldSchema, MessageSchema, MessageType } from './route.js';
+import {
+  describe, Invalid, readDuration, readFieldMask, readMapKey, readScalar, readTimestamp,
+} from './json-scalars.js';
+
+type Json = Record<string, unknown>;
+/** Property names (and list indexes, map keys) from the message down to a value. */
+type LocalPath = (string | number | boolean)[];
+
+/** How deep messages and google.protobuf.Value may nest, as in @bufbuild/protobuf. */
+const MAX_DEPTH = 100;
+
+interface ReadContext {
+  depth: number;
+  /** Where the reader is, as ts-proto property names; only copied when a fixup needs it. */
+  at: LocalPath;
+  fixups: { path: LocalPath; value: unknown }[];
+}
+
+const WRAPPERS: Record<string, FieldSchema & { kind: 'scalar' }> = Object.fromEntries(
+  ([
+    ['DoubleValue', 'double'], ['FloatValue', 'float'], ['Int64Value', 'int64'], ['UInt64Value', 'uint64'],
+    ['Int32Value', 'int32'], ['UInt32Value', 'uint32'], ['BoolValue', 'bool'], ['StringValue', 'string'],
+    ['BytesValue', 'bytes'],
+  ] as const).map(([name, scalar]) => [`google.protobuf.${name}`, { name: 'value', jsonName: 'value', kind: 'scalar', scalar }]),
+);
+
+const VALUE = 'google.protobuf.Value';
+const NULL_VALUE = 'google.protobuf.NullValue';
+
+/** Message types an Any may hold: every message a registered route mentions. */
+const anyTypes = new Map<string, MessageSchema>();
+
+/** Makes a message, and every message below it, resolvable inside google.protobuf.Any. */
+export function registerAnyTypes(schema: MessageSchema, seen = new Set<MessageSchema>()): void {
+  if (seen.has(schema)) return;
+  seen.add(schema);
+  if (schema.type) anyTypes.set(schema.typeName, schema);
+  for (const f of schema.fields) {
+    const target = f.kind === 'map' ? f.value : f;
+    if (target.kind === 'message') registerAnyTypes(target.schema(), seen);
+  }
+}
+
+/** Checks proto3 JSON for a message and builds it with ts-proto; `json` is rewritten in place. */
+export function decodeMessage<T>(type: MessageType<T>, schema: MessageSchema, json: Json): T {
+  const ctx: ReadContext = { depth: 0, at: [], fixups: [] };
+  readMessage(schema, json, '', ctx);
+  return build(type, json, ctx);
+}
+
+function build<T>(type: MessageType<T>, json: Json, ctx: ReadContext): T {
+  const message = type.fromJSON(json);
+  for (const { path, value } of ctx.fixups) setLocal(message, path, value);
+  return message;
+}
+
+function fail(path: string, reason: string): Error {
+  const field = path || '(request)';
+  return ErrCodec(`invalid value for ${field}: ${reason}`, { field });
+}
+
+const lookups = new WeakMap<MessageSchema, Map<string, FieldSchema>>();
+
+/** A message's fields by proto name and JSON name, built once per layout. */
+function lookup(schema: MessageSchema): Map<string, FieldSchema> {
+  let byKey = lookups.get(schema);
+  if (!byKey) {
+    byKey = new Map();
+    for (const f of schema.fields) byKey.set(f.name, f).set(f.jsonName, f);
+    lookups.set(schema, byKey);
+  }
+  return byKey;
+}
+
+function enter(ctx: ReadContext, path: string): void {
+  if (++ctx.depth > MAX_DEPTH) throw fail(path, `nested more than ${MAX_DEPTH} levels deep`);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readMessage(schema: MessageSchema, json: unknown, path: string, ctx: ReadContext): void {
+  enter(ctx, path);
+  if (!isObject(json)) throw fail(path, `expected an object, got ${describe(json)}`);
+  const byKey = lookup(schema);
+  let seen: Set<FieldSchema> | undefined;
+  let oneofs: Map<string, FieldSchema> | undefined;
+  for (const key of Object.keys(json)) {
+    const field = byKey.get(key);
+    if (!field) continue;
+    const value = json[key];
+    const fieldPath = path ? `${path}.${field.jsonName}` : field.jsonName;
+    if (field.name !== field.jsonName) {
+      seen ??= new Set();
+      if (seen.has(field)) throw fail(fieldPath, `set twice, as "${field.name}" and "${field.jsonName}"`);
+      seen.add(field);
+    }
+    // A null scalar in a oneof sets nothing; any other member given counts as set.
+    if (field.oneof !== undefined && !(value === null && field.kind === 'scalar')) {
+      oneofs ??= new Map();
+      const other = oneofs.get(field.oneof);
+      if (other) throw fail(fieldPath, `oneof "${field.oneof}" already has ${other.jsonName} set; at most one member may be set`);
+      oneofs.set(field.oneof, field);
+    }
+    ctx.at.push(field.localName ?? field.jsonName);
+    const read = readField(field, value, fieldPath, ctx);
+    ctx.at.pop();
+    if (read !== value) json[key] = read;
+  }
+  ctx.depth--;
+}
+
+function readField(field: FieldSchema, value: unknown, path: string, ctx: ReadContext): unknown {
+  if (field.kind === 'map') {
+    if (value === null) return value;
+    if (!isObject(value)) throw fail(path, `expected an object (a map), got ${describe(value)}`);
+    const out: Json = {};
+    const keys = new Set<unknown>();
+    for (const rawKey of Object.keys(value)) {
+      const entryPath = `${path}[${JSON.stringify(rawKey)}]`;
+      const key = readMapKey(field.key, rawKey);
+      if (key instanceof Invalid) throw fail(entryPath, key.reason);
+      if (keys.has(key.dedupe)) throw fail(entryPath, 'duplicate map key');
+      keys.add(key.dedupe);
+      const entry = value[rawKey];
+      if (entry === null && !nullAllowed(field.value)) throw fail(entryPath, 'a map value cannot be null');
+      // ts-proto reads bool keys with Boolean(key): false is written as the empty string.
+      const written = key.key === false ? '' : String(key.key);
+      ctx.at.push(key.key);
+      out[written] = readSingle(field.value, entry, entryPath, ctx);
+      ctx.at.pop();
+    }
+    return out;
+  }
+  if (field.repeated) {
+    if (value === null) return value;
+    if (!Array.isArray(value)) throw fail(path, `expected an array, got ${describe(value)}`);
+    for (let i = 0; i < value.length; i++) {
+      const itemPath = `${path}[${i}]`;
+      if (value[i] === null && !nullAllowed(field)) throw fail(itemPath, 'a list item cannot be null');
+      ctx.at.push(i);
+      const read = readSingle(field, value[i], itemPath, ctx);
+      ctx.at.pop();
+      if (read !== value[i]) value[i] = read;
+    }
+    return value;
+  }
+  if (value === null) {
+    // null leaves a field unset, except where null is the value itself.
+    if (field.kind === 'message' && field.typeName === VALUE) ctx.fixups.push({ path: [...ctx.at], value: null });
+    return value;
+  }
+  return readSingle(field, value, path, ctx);
+}
+
+/** Whether null is a value (not "unset") for this field: google.protobuf.Value and NullValue. */
+function nullAllowed(field: FieldSchema): boolean {
+  return (field.kind === 'message' && field.typeName === VALUE) || (field.kind === 'enum' && field.enumName === NULL_VALUE);
+}
+
+function readSingle(field: FieldSchema, value: unknown, path: string, ctx: ReadContext): unknown {
+  switch (field.kind) {
+    case 'scalar': {
+      const read = readScalar(field.scalar, value);
+      if (read instanceof Invalid) throw fail(path, read.reason);
+      return read;
+    }
+    case 'enum':
+      return readEnum(field, value, path, ctx);
+    case 'message':
+      return readMessageValue(field, value, path, ctx);
+    case 'map':
+      throw fail(path, 'a map cannot hold a map');
+  }
+}
+
+function readEnum(field: FieldSchema & { kind: 'enum' }, value: unknown, path: string, ctx: ReadContext): unknown {
+  if (value === null) return 0; // only NullValue gets here
+  if (typeof value === 'string') {
+    const number = enumOf(field).byName.get(value);
+    if (number === undefined) throw fail(path, `${describe(value)} is not a value of ${field.enumName}`);
+    return number;
+  }
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    if (value < -2147483648 || value > 2147483647) throw fail(path, `${value} is out of range for an enum`);
+    // proto3 enums are open: a number the proto does not name is kept, which ts-proto's fromJSON cannot do.
+    if (!enumOf(field).numbers.has(value)) ctx.fixups.push({ path: [...ctx.at], value });
+    return value === 0 ? 0 : value;
+  }
+  throw fail(path, `expected a name or number of ${field.enumName}, got ${describe(value)}`);
+}
+
+const enums = new WeakMap<object, { byName: Map<string, number>; numbers: Set<number> }>();
+
+/** An enum's names and numbers, built once per layout. */
+function enumOf(field: FieldSchema & { kind: 'enum' }): { byName: Map<string, number>; numbers: Set<number> } {
+  let e = enums.get(field.values);
+  if (!e) {
+    const byName = new Map(Object.entries(field.values));
+    enums.set(field.values, (e = { byName, numbers: new Set(byName.values()) }));
+  }
+  return e;
+}
+
+function readMessageValue(field: FieldSchema & { kind: 'message' }, value: unknown, path: string, ctx: ReadContext): unknown {
+  const typeName = field.typeName;
+  if (!typeName.startsWith('google.protobuf.')) {
+    readMessage(field.schema(), value, path, ctx);
+    return value;
+  }
+  enter(ctx, path);
+  let read: unknown;
+  const wrapped = WRAPPERS[typeName];
+  if (wrapped) read = readScalar(wrapped.scalar, value);
+  else if (typeName === 'google.protobuf.Timestamp') read = readTimestamp(value);
+  else if (typeName === 'google.protobuf.Duration') read = readDuration(value);
+  else if (typeName === 'google.protobuf.FieldMask') read = readFieldMask(value);
+  else if (typeName === VALUE) read = readValue(value, path, ctx);
+  else if (typeName === 'google.protobuf.Struct') read = isObject(value) ? readStruct(value, path, ctx) : new Invalid(`expected an object, got ${describe(value)}`);
+  else if (typeName === 'google.protobuf.ListValue') read = Array.isArray(value) ? readList(value, path, ctx) : new Invalid(`expected an array, got ${describe(value)}`);
+  else if (typeName === 'google.protobuf.Any') read = readAny(value, path, ctx);
+  else read = isObject(value) ? value : new Invalid(`expected an object, got ${describe(value)}`); // Empty and the rest: no fields to read
+  if (read instanceof Invalid) throw fail(path, read.reason);
+  ctx.depth--;
+  return read;
+}
+
+/** Any JSON value is a google.protobuf.Value; only its nesting is bounded. */
+function readValue(value: unknown, path: string, ctx: ReadContext): unknown {
+  enter(ctx, path);
+  if (Array.isArray(value)) readList(value, path, ctx);
+  else if (value !== null && typeof value === 'object') readStruct(value as Json, path, ctx);
+  ctx.depth--;
+  return value;
+}
+
+function readStruct(value: Json, path: string, ctx: ReadContext): Json {
+  for (const key of Object.keys(value)) readValue(value[key], `${path}.${key}`, ctx);
+  return value;
+}
+
+function readList(value: unknown[], path: string, ctx: ReadContext): unknown[] {
+  for (let i = 0; i < value.length; i++) readValue(value[i], `${path}[${i}]`, ctx);
+  return value;
+}
+
+/** `{"@type": "type.googleapis.com/pkg.Msg", ...fields}` -> ts-proto's {typeUrl, value: bytes}. */
+function readAny(value: unknown, path: string, ctx: ReadContext): unknown {
+  if (!isObject(value)) return new Invalid(`expected an object, got ${describe(value)}`);
+  const keys = Object.keys(value);
+  if (keys.length === 0) return {};
+  const url = value['@type'];
+  if (typeof url !== 'string' || url === '') return new Invalid('"@type" is missing or empty');
+  const typeName = url.slice(url.lastIndexOf('/') + 1);
+  const schema = anyTypes.get(typeName);
+  const type = schema?.type?.();
+  if (!schema || !type?.encode) return new Invalid(`${describe(url)} is not a message type this service knows`);
+  const fields: Json = {};
+  for (const key of keys) if (key !== '@type') fields[key] = value[key];
+  const inner: ReadContext = { depth: ctx.depth, at: [], fixups: [] };
+  readMessage(schema, fields, path, inner);
+  const bytes = type.encode(build(type, fields, inner)).finish();
+  return { typeUrl: `type.googleapis.com/${typeName}`, value: bytes };
+}
+
+function setLocal(message: unknown, path: LocalPath, value: unknown): void {
+  let target = message as any;
+  for (let i = 0; i < path.length - 1; i++) target = target instanceof Map ? target.get(path[i]) : target[path[i] as string];
+  const last = path[path.length - 1]!;
+  if (target instanceof Map) target.set(last, value);
+  else target[last as string] = value;
+}
