@@ -26,35 +26,40 @@ export function describe(value: unknown): string {
 
 const isWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
 
+export type ScalarReader = (value: unknown) => unknown;
+
+const SCALAR_READERS: Record<ScalarKind, ScalarReader> = {
+  string: (value) => {
+    if (typeof value !== 'string') return new Invalid(`expected a string, got ${describe(value)}`);
+    if (isWellFormed && !isWellFormed.call(value)) return new Invalid('string is not valid UTF-16 (lone surrogate)');
+    return value;
+  },
+  bool: (value) => (typeof value === 'boolean' ? value : new Invalid(`expected true or false, got ${describe(value)}`)),
+  bytes: (value) => {
+    if (typeof value !== 'string') return new Invalid(`expected base64 bytes, got ${describe(value)}`);
+    return decodeBase64(value) ?? new Invalid('expected base64 or base64url bytes');
+  },
+  double: (value) => readFloat(value, false),
+  float: (value) => readFloat(value, true),
+  int32: (value) => readInt32(value, INT32_MIN, INT32_MAX, 'a 32-bit integer'),
+  sint32: (value) => readInt32(value, INT32_MIN, INT32_MAX, 'a 32-bit integer'),
+  sfixed32: (value) => readInt32(value, INT32_MIN, INT32_MAX, 'a 32-bit integer'),
+  uint32: (value) => readInt32(value, 0, UINT32_MAX, 'an unsigned 32-bit integer'),
+  fixed32: (value) => readInt32(value, 0, UINT32_MAX, 'an unsigned 32-bit integer'),
+  int64: (value) => readInt64(value, INT64_MIN, INT64_MAX, 'a 64-bit integer'),
+  sint64: (value) => readInt64(value, INT64_MIN, INT64_MAX, 'a 64-bit integer'),
+  sfixed64: (value) => readInt64(value, INT64_MIN, INT64_MAX, 'a 64-bit integer'),
+  uint64: (value) => readInt64(value, 0n, UINT64_MAX, 'an unsigned 64-bit integer'),
+  fixed64: (value) => readInt64(value, 0n, UINT64_MAX, 'an unsigned 64-bit integer'),
+};
+
+/** The reader of one scalar kind: the value as ts-proto's fromJSON takes it, or Invalid. */
+export function scalarReader(kind: ScalarKind): ScalarReader {
+  return SCALAR_READERS[kind];
+}
+
 export function readScalar(kind: ScalarKind, value: unknown): unknown {
-  switch (kind) {
-    case 'string':
-      if (typeof value !== 'string') return new Invalid(`expected a string, got ${describe(value)}`);
-      if (isWellFormed && !isWellFormed.call(value)) return new Invalid('string is not valid UTF-16 (lone surrogate)');
-      return value;
-    case 'bool':
-      return typeof value === 'boolean' ? value : new Invalid(`expected true or false, got ${describe(value)}`);
-    case 'bytes':
-      if (typeof value !== 'string') return new Invalid(`expected base64 bytes, got ${describe(value)}`);
-      return decodeBase64(value) ?? new Invalid('expected base64 or base64url bytes');
-    case 'double':
-    case 'float':
-      return readFloat(value, kind === 'float');
-    case 'int32':
-    case 'sint32':
-    case 'sfixed32':
-      return readInt32(value, INT32_MIN, INT32_MAX, 'a 32-bit integer');
-    case 'uint32':
-    case 'fixed32':
-      return readInt32(value, 0, UINT32_MAX, 'an unsigned 32-bit integer');
-    case 'int64':
-    case 'sint64':
-    case 'sfixed64':
-      return readInt64(value, INT64_MIN, INT64_MAX, 'a 64-bit integer');
-    case 'uint64':
-    case 'fixed64':
-      return readInt64(value, 0n, UINT64_MAX, 'an unsigned 64-bit integer');
-  }
+  return SCALAR_READERS[kind](value);
 }
 
 /** Numbers, exponent notation, numeric strings, and "NaN"/"Infinity"/"-Infinity" as strings only. */

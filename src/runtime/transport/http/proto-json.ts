@@ -9,9 +9,9 @@
 // does not declare, a google.protobuf.Value set to null), the reader records the
 // value and sets it on the built message afterwards.
 import { ErrCodec } from '../../errors/catalogue.js';
-import type { FieldSchema, MessageSchema, MessageType } from './route.js';
+import type { FieldSchema, MessageSchema, MessageType, ScalarKind } from './route.js';
 import {
-  describe, Invalid, readDuration, readFieldMask, readMapKey, readScalar, readTimestamp,
+  describe, Invalid, readDuration, readFieldMask, readMapKey, readTimestamp, scalarReader,
 } from './json-scalars.js';
 
 type Json = Record<string, unknown>;
@@ -28,13 +28,12 @@ interface ReadContext {
   fixups: { path: LocalPath; value: unknown }[];
 }
 
-const WRAPPERS: Record<string, FieldSchema & { kind: 'scalar' }> = Object.fromEntries(
-  ([
-    ['DoubleValue', 'double'], ['FloatValue', 'float'], ['Int64Value', 'int64'], ['UInt64Value', 'uint64'],
-    ['Int32Value', 'int32'], ['UInt32Value', 'uint32'], ['BoolValue', 'bool'], ['StringValue', 'string'],
-    ['BytesValue', 'bytes'],
-  ] as const).map(([name, scalar]) => [`google.protobuf.${name}`, { name: 'value', jsonName: 'value', kind: 'scalar', scalar }]),
-);
+const WRAPPERS: Record<string, ScalarKind> = {
+  'google.protobuf.DoubleValue': 'double', 'google.protobuf.FloatValue': 'float',
+  'google.protobuf.Int64Value': 'int64', 'google.protobuf.UInt64Value': 'uint64',
+  'google.protobuf.Int32Value': 'int32', 'google.protobuf.UInt32Value': 'uint32',
+  'google.protobuf.BoolValue': 'bool', 'google.protobuf.StringValue': 'string', 'google.protobuf.BytesValue': 'bytes',
+};
 
 const VALUE = 'google.protobuf.Value';
 const NULL_VALUE = 'google.protobuf.NullValue';
@@ -71,15 +70,35 @@ function fail(path: string, reason: string): Error {
   return ErrCodec(`invalid value for ${field}: ${reason}`, { field });
 }
 
-const lookups = new WeakMap<MessageSchema, Map<string, FieldSchema>>();
+/** Reads one field's JSON value (already known not to be undefined); returns what replaces it. */
+type Read = (value: unknown, path: string, ctx: ReadContext) => unknown;
 
-/** A message's fields by proto name and JSON name, built once per layout. */
-function lookup(schema: MessageSchema): Map<string, FieldSchema> {
-  let byKey = lookups.get(schema);
+/** A field as the reader walks it: everything decided once per layout, so the walk stays monomorphic. */
+class FieldPlan {
+  constructor(
+    readonly name: string,
+    readonly jsonName: string,
+    /** ts-proto's property, for fixups. */
+    readonly local: string,
+    readonly oneof: string | undefined,
+    /** A null scalar in a oneof sets nothing; any other member given counts as set. */
+    readonly nullSkipsOneof: boolean,
+    readonly read: Read,
+  ) {}
+}
+
+const plans = new WeakMap<MessageSchema, Map<string, FieldPlan>>();
+
+/** A message's field plans by proto name and JSON name, built once per layout. */
+function plan(schema: MessageSchema): Map<string, FieldPlan> {
+  let byKey = plans.get(schema);
   if (!byKey) {
     byKey = new Map();
-    for (const f of schema.fields) byKey.set(f.name, f).set(f.jsonName, f);
-    lookups.set(schema, byKey);
+    plans.set(schema, byKey);
+    for (const f of schema.fields) {
+      const p = new FieldPlan(f.name, f.jsonName, f.localName ?? f.jsonName, f.oneof, f.kind === 'scalar', fieldReader(f));
+      byKey.set(f.name, p).set(f.jsonName, p);
+    }
   }
   return byKey;
 }
@@ -95,75 +114,89 @@ function isObject(value: unknown): value is Json {
 function readMessage(schema: MessageSchema, json: unknown, path: string, ctx: ReadContext): void {
   enter(ctx, path);
   if (!isObject(json)) throw fail(path, `expected an object, got ${describe(json)}`);
-  const byKey = lookup(schema);
-  let seen: Set<FieldSchema> | undefined;
-  let oneofs: Map<string, FieldSchema> | undefined;
+  const byKey = plan(schema);
+  let seen: Set<FieldPlan> | undefined;
+  let oneofs: Map<string, FieldPlan> | undefined;
   for (const key of Object.keys(json)) {
     const field = byKey.get(key);
-    if (!field) continue;
+    if (field === undefined) continue;
     const value = json[key];
-    const fieldPath = path ? `${path}.${field.jsonName}` : field.jsonName;
+    const fieldPath = path === '' ? field.jsonName : `${path}.${field.jsonName}`;
     if (field.name !== field.jsonName) {
       seen ??= new Set();
       if (seen.has(field)) throw fail(fieldPath, `set twice, as "${field.name}" and "${field.jsonName}"`);
       seen.add(field);
     }
-    // A null scalar in a oneof sets nothing; any other member given counts as set.
-    if (field.oneof !== undefined && !(value === null && field.kind === 'scalar')) {
+    if (field.oneof !== undefined && !(value === null && field.nullSkipsOneof)) {
       oneofs ??= new Map();
       const other = oneofs.get(field.oneof);
       if (other) throw fail(fieldPath, `oneof "${field.oneof}" already has ${other.jsonName} set; at most one member may be set`);
       oneofs.set(field.oneof, field);
     }
-    ctx.at.push(field.localName ?? field.jsonName);
-    const read = readField(field, value, fieldPath, ctx);
+    ctx.at.push(field.local);
+    const read = field.read(value, fieldPath, ctx);
     ctx.at.pop();
     if (read !== value) json[key] = read;
   }
   ctx.depth--;
 }
 
-function readField(field: FieldSchema, value: unknown, path: string, ctx: ReadContext): unknown {
-  if (field.kind === 'map') {
+function fieldReader(field: FieldSchema): Read {
+  if (field.kind === 'map') return mapReader(field);
+  const single = singleReader(field);
+  const nullIsValue = nullAllowed(field);
+  if (field.repeated) {
+    return (value, path, ctx) => {
+      if (value === null) return value;
+      if (!Array.isArray(value)) throw fail(path, `expected an array, got ${describe(value)}`);
+      for (let i = 0; i < value.length; i++) {
+        const itemPath = `${path}[${i}]`;
+        if (value[i] === null && !nullIsValue) throw fail(itemPath, 'a list item cannot be null');
+        ctx.at.push(i);
+        const read = single(value[i], itemPath, ctx);
+        ctx.at.pop();
+        if (read !== value[i]) value[i] = read;
+      }
+      return value;
+    };
+  }
+  const isValue = field.kind === 'message' && field.typeName === VALUE;
+  return (value, path, ctx) => {
+    if (value !== null) return single(value, path, ctx);
+    // null leaves a field unset, except where null is the value itself.
+    if (isValue) {
+      single(value, path, ctx);
+      ctx.fixups.push({ path: [...ctx.at], value: null });
+    }
+    return value;
+  };
+}
+
+function mapReader(field: FieldSchema & { kind: 'map' }): Read {
+  const keyKind = field.key;
+  const single = singleReader(field.value);
+  const nullIsValue = nullAllowed(field.value);
+  return (value, path, ctx) => {
     if (value === null) return value;
     if (!isObject(value)) throw fail(path, `expected an object (a map), got ${describe(value)}`);
     const out: Json = {};
     const keys = new Set<unknown>();
     for (const rawKey of Object.keys(value)) {
       const entryPath = `${path}[${JSON.stringify(rawKey)}]`;
-      const key = readMapKey(field.key, rawKey);
+      const key = readMapKey(keyKind, rawKey);
       if (key instanceof Invalid) throw fail(entryPath, key.reason);
       if (keys.has(key.dedupe)) throw fail(entryPath, 'duplicate map key');
       keys.add(key.dedupe);
       const entry = value[rawKey];
-      if (entry === null && !nullAllowed(field.value)) throw fail(entryPath, 'a map value cannot be null');
+      if (entry === null && !nullIsValue) throw fail(entryPath, 'a map value cannot be null');
       // ts-proto reads bool keys with Boolean(key): false is written as the empty string.
       const written = key.key === false ? '' : String(key.key);
       ctx.at.push(key.key);
-      out[written] = readSingle(field.value, entry, entryPath, ctx);
+      out[written] = single(entry, entryPath, ctx);
       ctx.at.pop();
     }
     return out;
-  }
-  if (field.repeated) {
-    if (value === null) return value;
-    if (!Array.isArray(value)) throw fail(path, `expected an array, got ${describe(value)}`);
-    for (let i = 0; i < value.length; i++) {
-      const itemPath = `${path}[${i}]`;
-      if (value[i] === null && !nullAllowed(field)) throw fail(itemPath, 'a list item cannot be null');
-      ctx.at.push(i);
-      const read = readSingle(field, value[i], itemPath, ctx);
-      ctx.at.pop();
-      if (read !== value[i]) value[i] = read;
-    }
-    return value;
-  }
-  if (value === null) {
-    // null leaves a field unset, except where null is the value itself.
-    if (field.kind === 'message' && field.typeName === VALUE) ctx.fixups.push({ path: [...ctx.at], value: null });
-    return value;
-  }
-  return readSingle(field, value, path, ctx);
+  };
 }
 
 /** Whether null is a value (not "unset") for this field: google.protobuf.Value and NullValue. */
@@ -171,71 +204,95 @@ function nullAllowed(field: FieldSchema): boolean {
   return (field.kind === 'message' && field.typeName === VALUE) || (field.kind === 'enum' && field.enumName === NULL_VALUE);
 }
 
-function readSingle(field: FieldSchema, value: unknown, path: string, ctx: ReadContext): unknown {
+/** Reads one value of the field's kind (a list item, a map value, or the field itself). */
+function singleReader(field: FieldSchema): Read {
   switch (field.kind) {
-    case 'scalar': {
-      const read = readScalar(field.scalar, value);
-      if (read instanceof Invalid) throw fail(path, read.reason);
-      return read;
-    }
+    case 'scalar':
+      return checked(scalarReader(field.scalar));
     case 'enum':
-      return readEnum(field, value, path, ctx);
+      return enumReader(field);
     case 'message':
-      return readMessageValue(field, value, path, ctx);
+      return messageReader(field);
     case 'map':
-      throw fail(path, 'a map cannot hold a map');
+      return (_value, path) => {
+        throw fail(path, 'a map cannot hold a map');
+      };
   }
 }
 
-function readEnum(field: FieldSchema & { kind: 'enum' }, value: unknown, path: string, ctx: ReadContext): unknown {
-  if (value === null) return 0; // only NullValue gets here
-  if (typeof value === 'string') {
-    const number = enumOf(field).byName.get(value);
-    if (number === undefined) throw fail(path, `${describe(value)} is not a value of ${field.enumName}`);
-    return number;
-  }
-  if (typeof value === 'number' && Number.isInteger(value)) {
-    if (value < -2147483648 || value > 2147483647) throw fail(path, `${value} is out of range for an enum`);
-    // proto3 enums are open: a number the proto does not name is kept, which ts-proto's fromJSON cannot do.
-    if (!enumOf(field).numbers.has(value)) ctx.fixups.push({ path: [...ctx.at], value });
-    return value === 0 ? 0 : value;
-  }
-  throw fail(path, `expected a name or number of ${field.enumName}, got ${describe(value)}`);
+function checked(read: (value: unknown) => unknown): Read {
+  return (value, path) => {
+    const r = read(value);
+    if (r instanceof Invalid) throw fail(path, r.reason);
+    return r;
+  };
 }
 
-const enums = new WeakMap<object, { byName: Map<string, number>; numbers: Set<number> }>();
-
-/** An enum's names and numbers, built once per layout. */
-function enumOf(field: FieldSchema & { kind: 'enum' }): { byName: Map<string, number>; numbers: Set<number> } {
-  let e = enums.get(field.values);
-  if (!e) {
-    const byName = new Map(Object.entries(field.values));
-    enums.set(field.values, (e = { byName, numbers: new Set(byName.values()) }));
-  }
-  return e;
+function enumReader(field: FieldSchema & { kind: 'enum' }): Read {
+  const byName = new Map(Object.entries(field.values));
+  const numbers = new Set(byName.values());
+  const enumName = field.enumName;
+  return (value, path, ctx) => {
+    if (value === null) return 0; // only NullValue gets here
+    if (typeof value === 'string') {
+      const number = byName.get(value);
+      if (number === undefined) throw fail(path, `${describe(value)} is not a value of ${enumName}`);
+      return number;
+    }
+    if (typeof value === 'number' && Number.isInteger(value)) {
+      if (value < -2147483648 || value > 2147483647) throw fail(path, `${value} is out of range for an enum`);
+      // proto3 enums are open: a number the proto does not name is kept, which ts-proto's fromJSON cannot do.
+      if (!numbers.has(value)) ctx.fixups.push({ path: [...ctx.at], value });
+      return value === 0 ? 0 : value;
+    }
+    throw fail(path, `expected a name or number of ${enumName}, got ${describe(value)}`);
+  };
 }
 
-function readMessageValue(field: FieldSchema & { kind: 'message' }, value: unknown, path: string, ctx: ReadContext): unknown {
+function messageReader(field: FieldSchema & { kind: 'message' }): Read {
   const typeName = field.typeName;
   if (!typeName.startsWith('google.protobuf.')) {
-    readMessage(field.schema(), value, path, ctx);
-    return value;
+    const schema = field.schema;
+    return (value, path, ctx) => {
+      readMessage(schema(), value, path, ctx);
+      return value;
+    };
   }
-  enter(ctx, path);
-  let read: unknown;
+  const read = wellKnownReader(typeName);
+  // Well-known types count as a level of nesting, as any message does.
+  return (value, path, ctx) => {
+    enter(ctx, path);
+    const r = read(value, path, ctx);
+    if (r instanceof Invalid) throw fail(path, r.reason);
+    ctx.depth--;
+    return r;
+  };
+}
+
+function wellKnownReader(typeName: string): Read {
   const wrapped = WRAPPERS[typeName];
-  if (wrapped) read = readScalar(wrapped.scalar, value);
-  else if (typeName === 'google.protobuf.Timestamp') read = readTimestamp(value);
-  else if (typeName === 'google.protobuf.Duration') read = readDuration(value);
-  else if (typeName === 'google.protobuf.FieldMask') read = readFieldMask(value);
-  else if (typeName === VALUE) read = readValue(value, path, ctx);
-  else if (typeName === 'google.protobuf.Struct') read = isObject(value) ? readStruct(value, path, ctx) : new Invalid(`expected an object, got ${describe(value)}`);
-  else if (typeName === 'google.protobuf.ListValue') read = Array.isArray(value) ? readList(value, path, ctx) : new Invalid(`expected an array, got ${describe(value)}`);
-  else if (typeName === 'google.protobuf.Any') read = readAny(value, path, ctx);
-  else read = isObject(value) ? value : new Invalid(`expected an object, got ${describe(value)}`); // Empty and the rest: no fields to read
-  if (read instanceof Invalid) throw fail(path, read.reason);
-  ctx.depth--;
-  return read;
+  if (wrapped) {
+    const read = scalarReader(wrapped);
+    return (value) => read(value);
+  }
+  switch (typeName) {
+    case 'google.protobuf.Timestamp':
+      return readTimestamp;
+    case 'google.protobuf.Duration':
+      return readDuration;
+    case 'google.protobuf.FieldMask':
+      return readFieldMask;
+    case VALUE:
+      return readValue;
+    case 'google.protobuf.Struct':
+      return (value, path, ctx) => (isObject(value) ? readStruct(value, path, ctx) : new Invalid(`expected an object, got ${describe(value)}`));
+    case 'google.protobuf.ListValue':
+      return (value, path, ctx) => (Array.isArray(value) ? readList(value, path, ctx) : new Invalid(`expected an array, got ${describe(value)}`));
+    case 'google.protobuf.Any':
+      return readAny;
+    default: // Empty and the rest: no fields to read
+      return (value) => (isObject(value) ? value : new Invalid(`expected an object, got ${describe(value)}`));
+  }
 }
 
 /** Any JSON value is a google.protobuf.Value; only its nesting is bounded. */
