@@ -139,13 +139,14 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
   }
   const leaf = fields[fields.length - 1]!;
   adoptJsonName(target, leaf);
-  const value = convertString(leaf, raw);
+  const where = fields.map((f) => f.jsonName).join('.');
+  const value = convertString(leaf, raw, where);
   if (leaf.repeated && !fromPath) {
     const list = Array.isArray(target[leaf.jsonName]) ? (target[leaf.jsonName] as unknown[]) : [];
     list.push(value);
     target[leaf.jsonName] = list;
   } else if (leaf.repeated) {
-    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part));
+    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part, where));
   } else {
     target[leaf.jsonName] = value;
   }
@@ -162,9 +163,12 @@ function adoptJsonName(target: Json, field: FieldSchema): void {
 const INTEGER = /^-?\d+$/;
 const UNSIGNED = /^\d+$/;
 
-/** Converts one string from a path or query into the proto3 JSON value of the field, or throws 400. */
-export function convertString(field: FieldSchema, raw: string): unknown {
-  const fail = (what: string) => ErrCodec(`field "${field.name}": ${JSON.stringify(raw)} is not ${what}`);
+/**
+ * Converts one string from a path or query into the proto3 JSON value of the field, or
+ * throws 400 naming the field by its JSON path (`where`), as body errors do.
+ */
+export function convertString(field: FieldSchema, raw: string, where = field.jsonName): unknown {
+  const fail = (what: string) => ErrCodec(`invalid value for ${where}: ${JSON.stringify(raw)} is not ${what}`, { field: where });
   switch (field.kind) {
     case 'scalar':
       return convertScalar(field.scalar, raw, fail);

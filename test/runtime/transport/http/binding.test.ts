@@ -244,6 +244,19 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     });
   }
 
+  it('path and query values name their field path too', async () => {
+    const cases: [string, string][] = [
+      ['/v1/shelves/s/books/abc', 'book.id'], ['/v1/books/1?includeReviews=maybe', 'includeReviews'],
+      ['/v1/books/1?filter.range.min=x', 'filter.range.min'], ['/v1/books/1?editions=1&editions=99999999999', 'editions'],
+      ['/v1/books/1?since=yesterday', 'since'],
+    ];
+    for (const [url, field] of cases) {
+      const r = await call('GET', url);
+      expect(r.json, url).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
+      expect(r.json.message).toContain(field);
+    }
+  });
+
   it('bytes that are not HTTP, and headers past the size limit', async () => {
     const { port } = new URL(base);
     const rawCall = (text: string) => new Promise<string>((resolve, reject) => {
