@@ -78,7 +78,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     if (f.name === 'registry/consul.ts' && options.registry !== 'consul') continue;
     add(`internal/pkg/${f.name}`, f.content, 'runtime');
   }
-  for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto']) {
+  for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto', 'buf/validate/validate.proto']) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
