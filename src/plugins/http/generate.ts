@@ -1,7 +1,8 @@
 // protoc-gen-tsk-http: for each service, `<file>_http.ts` declaring its routes
 // (google.api.http bindings + message schemas), a server interface, a function
 // registering an implementation on the runtime's HttpServer, and a typed client.
-// All binding logic lives in the runtime; this file only declares.
+// All binding logic lives in the runtime; this file only declares. Files whose
+// requests carry protovalidate rules also get `<file>_rules.ts` (rules.ts).
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
@@ -9,11 +10,14 @@ import { leadingComment } from '../../gen/comments.js';
 import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
+import { generateRules } from './rules.js';
 
 export const generateHttp: Generator = ({ files, registry, options }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
+    const rules = generateRules(file, options);
+    if (rules) out.push(rules);
     const services = file.services.filter((s) => unaryMethods(s).length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_http.ts`;

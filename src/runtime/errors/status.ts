@@ -6,9 +6,11 @@
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { grpcToHttpCode, httpToGrpcCode } from './codes.js';
 import { newError, type ServiceError } from './errors.js';
+import { Reason } from './catalogue.js';
 
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+export const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
 
 export interface ErrorInfo {
   reason: string;
@@ -16,10 +18,18 @@ export interface ErrorInfo {
   metadata: Record<string, string>;
 }
 
+/** google.rpc.BadRequest's field violations: which request field broke which rule. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+  reason?: string;
+}
+
 export interface RpcStatus {
   code: number;
   message: string;
   errorInfo?: ErrorInfo;
+  badRequest?: FieldViolation[];
 }
 
 export function encodeStatus(status: RpcStatus): Uint8Array {
@@ -31,6 +41,25 @@ export function encodeStatus(status: RpcStatus): Uint8Array {
     w.tag(3, WireType.LengthDelimited).fork();
     w.tag(1, WireType.LengthDelimited).string(ERROR_INFO_TYPE_URL);
     w.tag(2, WireType.LengthDelimited).bytes(encodeErrorInfo(status.errorInfo));
+    w.join();
+  }
+  if (status.badRequest?.length) {
+    w.tag(3, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.LengthDelimited).string(BAD_REQUEST_TYPE_URL);
+    w.tag(2, WireType.LengthDelimited).bytes(encodeBadRequest(status.badRequest));
+    w.join();
+  }
+  return w.finish();
+}
+
+/** google.rpc.BadRequest { repeated FieldViolation field_violations = 1 { field = 1; description = 2; reason = 3; } } */
+function encodeBadRequest(violations: FieldViolation[]): Uint8Array {
+  const w = new BinaryWriter();
+  for (const v of violations) {
+    w.tag(1, WireType.LengthDelimited).fork();
+    if (v.field) w.tag(1, WireType.LengthDelimited).string(v.field);
+    if (v.description) w.tag(2, WireType.LengthDelimited).string(v.description);
+    if (v.reason) w.tag(3, WireType.LengthDelimited).string(v.reason);
     w.join();
   }
   return w.finish();
@@ -102,7 +131,19 @@ export function toRpcStatus(err: ServiceError, domain = ''): RpcStatus {
     code: httpToGrpcCode(err.code),
     message: err.message,
     errorInfo: { reason: err.reason, domain, metadata: err.metadata },
+    badRequest: err.reason === Reason.VALIDATOR ? fieldViolations(err.metadata.violations) : undefined,
   };
+}
+
+/** The protovalidate violations a VALIDATOR error lists in metadata.violations, as BadRequest field violations. */
+function fieldViolations(json: string | undefined): FieldViolation[] | undefined {
+  if (!json) return undefined;
+  try {
+    const list = JSON.parse(json) as { field?: string; rule?: string; message?: string }[];
+    return list.map((v) => ({ field: v.field ?? '', description: v.message ?? '', reason: v.rule ?? '' }));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
