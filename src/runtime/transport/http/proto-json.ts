@@ -17,6 +17,8 @@ import {
 type Json = Record<string, unknown>;
 /** Property names (and list indexes, map keys) from the message down to a value. */
 type LocalPath = (string | number | boolean)[];
+/** A JSON field name, a list index, or a map key (boxed, to tell it from a field name). */
+type PathSegment = string | number | { key: string };
 
 /** How deep messages and google.protobuf.Value may nest, as in @bufbuild/protobuf. */
 const MAX_DEPTH = 100;
@@ -25,6 +27,8 @@ interface ReadContext {
   depth: number;
   /** Where the reader is, as ts-proto property names; only copied when a fixup needs it. */
   at: LocalPath;
+  /** Where the reader is, as JSON path segments; only joined when a value fails. */
+  names: PathSegment[];
   fixups: { path: LocalPath; value: unknown }[];
 }
 
@@ -54,8 +58,8 @@ export function registerAnyTypes(schema: MessageSchema, seen = new Set<MessageSc
 
 /** Checks proto3 JSON for a message and builds it with ts-proto; `json` is rewritten in place. */
 export function decodeMessage<T>(type: MessageType<T>, schema: MessageSchema, json: Json): T {
-  const ctx: ReadContext = { depth: 0, at: [], fixups: [] };
-  readMessage(schema, json, '', ctx);
+  const ctx: ReadContext = { depth: 0, at: [], names: [], fixups: [] };
+  readMessage(schema, json, ctx);
   return build(type, json, ctx);
 }
 
@@ -65,13 +69,24 @@ function build<T>(type: MessageType<T>, json: Json, ctx: ReadContext): T {
   return message;
 }
 
-function fail(path: string, reason: string): Error {
-  const field = path || '(request)';
+/** `book.pageCount`, `tags[2]`, `labels["k"]`. */
+function pathOf(names: readonly PathSegment[]): string {
+  let path = '';
+  for (const n of names) {
+    if (typeof n === 'number') path += `[${n}]`;
+    else if (typeof n === 'object') path += `[${JSON.stringify(n.key)}]`;
+    else path += path === '' ? n : `.${n}`;
+  }
+  return path;
+}
+
+function fail(ctx: ReadContext, reason: string): Error {
+  const field = pathOf(ctx.names) || '(request)';
   return ErrCodec(`invalid value for ${field}: ${reason}`, { field });
 }
 
 /** Reads one field's JSON value (already known not to be undefined); returns what replaces it. */
-type Read = (value: unknown, path: string, ctx: ReadContext) => unknown;
+type Read = (value: unknown, ctx: ReadContext) => unknown;
 
 /** A field as the reader walks it: everything decided once per layout, so the walk stays monomorphic. */
 class FieldPlan {
@@ -103,17 +118,17 @@ function plan(schema: MessageSchema): Map<string, FieldPlan> {
   return byKey;
 }
 
-function enter(ctx: ReadContext, path: string): void {
-  if (++ctx.depth > MAX_DEPTH) throw fail(path, `nested more than ${MAX_DEPTH} levels deep`);
+function enter(ctx: ReadContext): void {
+  if (++ctx.depth > MAX_DEPTH) throw fail(ctx, `nested more than ${MAX_DEPTH} levels deep`);
 }
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function readMessage(schema: MessageSchema, json: unknown, path: string, ctx: ReadContext): void {
-  enter(ctx, path);
-  if (!isObject(json)) throw fail(path, `expected an object, got ${describe(json)}`);
+function readMessage(schema: MessageSchema, json: unknown, ctx: ReadContext): void {
+  enter(ctx);
+  if (!isObject(json)) throw fail(ctx, `expected an object, got ${describe(json)}`);
   const byKey = plan(schema);
   let seen: Set<FieldPlan> | undefined;
   let oneofs: Map<string, FieldPlan> | undefined;
@@ -121,21 +136,22 @@ function readMessage(schema: MessageSchema, json: unknown, path: string, ctx: Re
     const field = byKey.get(key);
     if (field === undefined) continue;
     const value = json[key];
-    const fieldPath = path === '' ? field.jsonName : `${path}.${field.jsonName}`;
+    ctx.names.push(field.jsonName);
     if (field.name !== field.jsonName) {
       seen ??= new Set();
-      if (seen.has(field)) throw fail(fieldPath, `set twice, as "${field.name}" and "${field.jsonName}"`);
+      if (seen.has(field)) throw fail(ctx, `set twice, as "${field.name}" and "${field.jsonName}"`);
       seen.add(field);
     }
     if (field.oneof !== undefined && !(value === null && field.nullSkipsOneof)) {
       oneofs ??= new Map();
       const other = oneofs.get(field.oneof);
-      if (other) throw fail(fieldPath, `oneof "${field.oneof}" already has ${other.jsonName} set; at most one member may be set`);
+      if (other) throw fail(ctx, `oneof "${field.oneof}" already has ${other.jsonName} set; at most one member may be set`);
       oneofs.set(field.oneof, field);
     }
     ctx.at.push(field.local);
-    const read = field.read(value, fieldPath, ctx);
+    const read = field.read(value, ctx);
     ctx.at.pop();
+    ctx.names.pop();
     if (read !== value) json[key] = read;
   }
   ctx.depth--;
@@ -146,26 +162,27 @@ function fieldReader(field: FieldSchema): Read {
   const single = singleReader(field);
   const nullIsValue = nullAllowed(field);
   if (field.repeated) {
-    return (value, path, ctx) => {
+    return (value, ctx) => {
       if (value === null) return value;
-      if (!Array.isArray(value)) throw fail(path, `expected an array, got ${describe(value)}`);
+      if (!Array.isArray(value)) throw fail(ctx, `expected an array, got ${describe(value)}`);
       for (let i = 0; i < value.length; i++) {
-        const itemPath = `${path}[${i}]`;
-        if (value[i] === null && !nullIsValue) throw fail(itemPath, 'a list item cannot be null');
+        ctx.names.push(i);
+        if (value[i] === null && !nullIsValue) throw fail(ctx, 'a list item cannot be null');
         ctx.at.push(i);
-        const read = single(value[i], itemPath, ctx);
+        const read = single(value[i], ctx);
         ctx.at.pop();
+        ctx.names.pop();
         if (read !== value[i]) value[i] = read;
       }
       return value;
     };
   }
   const isValue = field.kind === 'message' && field.typeName === VALUE;
-  return (value, path, ctx) => {
-    if (value !== null) return single(value, path, ctx);
+  return (value, ctx) => {
+    if (value !== null) return single(value, ctx);
     // null leaves a field unset, except where null is the value itself.
     if (isValue) {
-      single(value, path, ctx);
+      single(value, ctx);
       ctx.fixups.push({ path: [...ctx.at], value: null });
     }
     return value;
@@ -176,24 +193,25 @@ function mapReader(field: FieldSchema & { kind: 'map' }): Read {
   const keyKind = field.key;
   const single = singleReader(field.value);
   const nullIsValue = nullAllowed(field.value);
-  return (value, path, ctx) => {
+  return (value, ctx) => {
     if (value === null) return value;
-    if (!isObject(value)) throw fail(path, `expected an object (a map), got ${describe(value)}`);
+    if (!isObject(value)) throw fail(ctx, `expected an object (a map), got ${describe(value)}`);
     const out: Json = {};
     const keys = new Set<unknown>();
     for (const rawKey of Object.keys(value)) {
-      const entryPath = `${path}[${JSON.stringify(rawKey)}]`;
+      ctx.names.push({ key: rawKey });
       const key = readMapKey(keyKind, rawKey);
-      if (key instanceof Invalid) throw fail(entryPath, key.reason);
-      if (keys.has(key.dedupe)) throw fail(entryPath, 'duplicate map key');
+      if (key instanceof Invalid) throw fail(ctx, key.reason);
+      if (keys.has(key.dedupe)) throw fail(ctx, 'duplicate map key');
       keys.add(key.dedupe);
       const entry = value[rawKey];
-      if (entry === null && !nullIsValue) throw fail(entryPath, 'a map value cannot be null');
+      if (entry === null && !nullIsValue) throw fail(ctx, 'a map value cannot be null');
       // ts-proto reads bool keys with Boolean(key): false is written as the empty string.
       const written = key.key === false ? '' : String(key.key);
       ctx.at.push(key.key);
-      out[written] = single(entry, entryPath, ctx);
+      out[written] = single(entry, ctx);
       ctx.at.pop();
+      ctx.names.pop();
     }
     return out;
   };
@@ -214,16 +232,16 @@ function singleReader(field: FieldSchema): Read {
     case 'message':
       return messageReader(field);
     case 'map':
-      return (_value, path) => {
-        throw fail(path, 'a map cannot hold a map');
+      return (_value, ctx) => {
+        throw fail(ctx, 'a map cannot hold a map');
       };
   }
 }
 
 function checked(read: (value: unknown) => unknown): Read {
-  return (value, path) => {
+  return (value, ctx) => {
     const r = read(value);
-    if (r instanceof Invalid) throw fail(path, r.reason);
+    if (r instanceof Invalid) throw fail(ctx, r.reason);
     return r;
   };
 }
@@ -232,20 +250,20 @@ function enumReader(field: FieldSchema & { kind: 'enum' }): Read {
   const byName = new Map(Object.entries(field.values));
   const numbers = new Set(byName.values());
   const enumName = field.enumName;
-  return (value, path, ctx) => {
+  return (value, ctx) => {
     if (value === null) return 0; // only NullValue gets here
     if (typeof value === 'string') {
       const number = byName.get(value);
-      if (number === undefined) throw fail(path, `${describe(value)} is not a value of ${enumName}`);
+      if (number === undefined) throw fail(ctx, `${describe(value)} is not a value of ${enumName}`);
       return number;
     }
     if (typeof value === 'number' && Number.isInteger(value)) {
-      if (value < -2147483648 || value > 2147483647) throw fail(path, `${value} is out of range for an enum`);
+      if (value < -2147483648 || value > 2147483647) throw fail(ctx, `${value} is out of range for an enum`);
       // proto3 enums are open: a number the proto does not name is kept, which ts-proto's fromJSON cannot do.
       if (!numbers.has(value)) ctx.fixups.push({ path: [...ctx.at], value });
       return value === 0 ? 0 : value;
     }
-    throw fail(path, `expected a name or number of ${enumName}, got ${describe(value)}`);
+    throw fail(ctx, `expected a name or number of ${enumName}, got ${describe(value)}`);
   };
 }
 
@@ -253,17 +271,17 @@ function messageReader(field: FieldSchema & { kind: 'message' }): Read {
   const typeName = field.typeName;
   if (!typeName.startsWith('google.protobuf.')) {
     const schema = field.schema;
-    return (value, path, ctx) => {
-      readMessage(schema(), value, path, ctx);
+    return (value, ctx) => {
+      readMessage(schema(), value, ctx);
       return value;
     };
   }
   const read = wellKnownReader(typeName);
   // Well-known types count as a level of nesting, as any message does.
-  return (value, path, ctx) => {
-    enter(ctx, path);
-    const r = read(value, path, ctx);
-    if (r instanceof Invalid) throw fail(path, r.reason);
+  return (value, ctx) => {
+    enter(ctx);
+    const r = read(value, ctx);
+    if (r instanceof Invalid) throw fail(ctx, r.reason);
     ctx.depth--;
     return r;
   };
@@ -285,9 +303,9 @@ function wellKnownReader(typeName: string): Read {
     case VALUE:
       return readValue;
     case 'google.protobuf.Struct':
-      return (value, path, ctx) => (isObject(value) ? readStruct(value, path, ctx) : new Invalid(`expected an object, got ${describe(value)}`));
+      return (value, ctx) => (isObject(value) ? readStruct(value, ctx) : new Invalid(`expected an object, got ${describe(value)}`));
     case 'google.protobuf.ListValue':
-      return (value, path, ctx) => (Array.isArray(value) ? readList(value, path, ctx) : new Invalid(`expected an array, got ${describe(value)}`));
+      return (value, ctx) => (Array.isArray(value) ? readList(value, ctx) : new Invalid(`expected an array, got ${describe(value)}`));
     case 'google.protobuf.Any':
       return readAny;
     default: // Empty and the rest: no fields to read
@@ -296,26 +314,34 @@ function wellKnownReader(typeName: string): Read {
 }
 
 /** Any JSON value is a google.protobuf.Value; only its nesting is bounded. */
-function readValue(value: unknown, path: string, ctx: ReadContext): unknown {
-  enter(ctx, path);
-  if (Array.isArray(value)) readList(value, path, ctx);
-  else if (value !== null && typeof value === 'object') readStruct(value as Json, path, ctx);
+function readValue(value: unknown, ctx: ReadContext): unknown {
+  enter(ctx);
+  if (Array.isArray(value)) readList(value, ctx);
+  else if (value !== null && typeof value === 'object') readStruct(value as Json, ctx);
   ctx.depth--;
   return value;
 }
 
-function readStruct(value: Json, path: string, ctx: ReadContext): Json {
-  for (const key of Object.keys(value)) readValue(value[key], `${path}.${key}`, ctx);
+function readStruct(value: Json, ctx: ReadContext): Json {
+  for (const key of Object.keys(value)) {
+    ctx.names.push(key);
+    readValue(value[key], ctx);
+    ctx.names.pop();
+  }
   return value;
 }
 
-function readList(value: unknown[], path: string, ctx: ReadContext): unknown[] {
-  for (let i = 0; i < value.length; i++) readValue(value[i], `${path}[${i}]`, ctx);
+function readList(value: unknown[], ctx: ReadContext): unknown[] {
+  for (let i = 0; i < value.length; i++) {
+    ctx.names.push(i);
+    readValue(value[i], ctx);
+    ctx.names.pop();
+  }
   return value;
 }
 
 /** `{"@type": "type.googleapis.com/pkg.Msg", ...fields}` -> ts-proto's {typeUrl, value: bytes}. */
-function readAny(value: unknown, path: string, ctx: ReadContext): unknown {
+function readAny(value: unknown, ctx: ReadContext): unknown {
   if (!isObject(value)) return new Invalid(`expected an object, got ${describe(value)}`);
   const keys = Object.keys(value);
   if (keys.length === 0) return {};
@@ -327,8 +353,8 @@ function readAny(value: unknown, path: string, ctx: ReadContext): unknown {
   if (!schema || !type?.encode) return new Invalid(`${describe(url)} is not a message type this service knows`);
   const fields: Json = {};
   for (const key of keys) if (key !== '@type') fields[key] = value[key];
-  const inner: ReadContext = { depth: ctx.depth, at: [], fixups: [] };
-  readMessage(schema, fields, path, inner);
+  const inner: ReadContext = { depth: ctx.depth, at: [], names: [...ctx.names], fixups: [] };
+  readMessage(schema, fields, inner);
   const bytes = type.encode(build(type, fields, inner)).finish();
   return { typeUrl: `type.googleapis.com/${typeName}`, value: bytes };
 }
