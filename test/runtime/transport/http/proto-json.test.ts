@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createRegistry, fromJson, toBinary, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileProtos } from '../../../../src/proto/compile.js';
-import { bindRequest, compileRoute, type CompiledRoute } from '../../../../src/runtime/transport/http/binding.js';
+import { bindRequest, compileRoute, encodeRequest, encodeResponse, type CompiledRoute } from '../../../../src/runtime/transport/http/binding.js';
 import { isServiceError } from '../../../../src/runtime/errors/errors.js';
 import { generateFixture } from '../../../helpers/generated.js';
 
@@ -258,6 +258,17 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     const theirs = fromJson(allKindsDesc, structuredClone(body) as any, { registry, ignoreUnknownFields: true });
     expect(ours.ok).toBe(true);
     expect((ours as any).wire).toEqual(AllKinds.decode(toBinary(allKindsDesc, theirs)));
+  });
+
+  it("the client's and the server's JSON is proto3 JSON, so they read each other's (Duration, FieldMask)", () => {
+    const message = AllKinds.fromPartial({ fieldMask: ['publish_time', 'author.home_city'], duration: { seconds: '90', nanos: 500_000_000 }, int64Value: '7' });
+    const sent = JSON.parse(encodeRequest(echo, message).body!);
+    expect(sent).toMatchObject({ fieldMask: 'publishTime,author.homeCity', duration: '90.500s', int64Value: '7' });
+    expect(viaProtobufEs(sent).ok).toBe(true);
+    const back = bindRequest(echo, [], undefined, sent) as any;
+    expect(back.fieldMask).toEqual(['publish_time', 'author.home_city']);
+    expect(back.duration).toEqual({ seconds: '90', nanos: 500_000_000 });
+    expect(encodeResponse(echo, back)).toMatchObject({ fieldMask: 'publishTime,author.homeCity', duration: '90.500s' });
   });
 
   // protobuf-es's Duration pattern is not anchored at its end; protojson (Go) and the
