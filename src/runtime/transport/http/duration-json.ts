@@ -9,9 +9,11 @@
 // proto-json.ts instead, which checks every value.)
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
+import { anyType } from './proto-json.js';
 
 const DURATION = 'google.protobuf.Duration';
 const FIELD_MASK = 'google.protobuf.FieldMask';
+const ANY = 'google.protobuf.Any';
 /** proto3 JSON's Duration range: +-10,000 years in seconds. */
 const MAX_SECONDS = 315_576_000_000;
 const DURATION_STRING = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
@@ -30,7 +32,7 @@ export function containsDuration(schema: MessageSchema, visiting = new Set<Messa
   const found = schema.fields.some((f) => {
     const target = f.kind === 'map' ? f.value : f;
     if (target.kind !== 'message') return false;
-    return target.typeName === DURATION || target.typeName === FIELD_MASK || containsDuration(target.schema(), visiting);
+    return target.typeName === DURATION || target.typeName === FIELD_MASK || target.typeName === ANY || containsDuration(target.schema(), visiting);
   });
   visiting.delete(schema);
   containsCache.set(schema, found);
@@ -58,6 +60,22 @@ export function durationsToJson(json: unknown, schema: MessageSchema): void {
     return formatDuration(String(d.seconds ?? '0'), d.nanos ?? 0);
   });
   walk(json, schema, FIELD_MASK, (value) => (typeof value === 'string' ? fieldMaskToJson(value) : value));
+  walk(json, schema, ANY, anyToJson);
+}
+
+/**
+ * ts-proto's {typeUrl, value: base64} -> {"@type": typeUrl, ...fields} for a message type
+ * a route mentions; others stay as they are (no proto3 JSON can be written without the type).
+ */
+function anyToJson(value: unknown): unknown {
+  const any = value as { typeUrl?: string; value?: string };
+  if (typeof any?.typeUrl !== 'string' || any.typeUrl === '') return value;
+  const schema = anyType(any.typeUrl);
+  const type = schema?.type?.();
+  if (!schema || !type?.decode) return value;
+  const inner = type.toJSON(type.decode(Buffer.from(any.value ?? '', 'base64'))) as Record<string, unknown>;
+  durationsToJson(inner, schema);
+  return { '@type': any.typeUrl, ...inner };
 }
 
 /** "publish_time,author.home_city" -> "publishTime,author.homeCity" */

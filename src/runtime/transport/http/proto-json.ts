@@ -45,6 +45,11 @@ const NULL_VALUE = 'google.protobuf.NullValue';
 /** Message types an Any may hold: every message a registered route mentions. */
 const anyTypes = new Map<string, MessageSchema>();
 
+/** The message type an Any's type URL names, when a registered route mentions it. */
+export function anyType(typeUrl: string): MessageSchema | undefined {
+  return anyTypes.get(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
+}
+
 /** Makes a message, and every message below it, resolvable inside google.protobuf.Any. */
 export function registerAnyTypes(schema: MessageSchema, seen = new Set<MessageSchema>()): void {
   if (seen.has(schema)) return;

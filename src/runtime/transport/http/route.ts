@@ -8,8 +8,9 @@ export interface MessageType<T> {
   toJSON(message: T): unknown;
   /** ts-proto's completion of a partial object; used so clients accept partial requests safely. */
   fromPartial?(object: any): T;
-  /** ts-proto's binary encoder; used to pack a message into a google.protobuf.Any. */
+  /** ts-proto's binary encoder and decoder; used to pack and unpack a google.protobuf.Any. */
   encode?(message: T): { finish(): Uint8Array };
+  decode?(input: Uint8Array): T;
 }
 
 export type ScalarKind =

@@ -14,6 +14,7 @@ let echo: CompiledRoute;
 let put: CompiledRoute;
 let AllKinds: any;
 let PutRequest: any;
+let Nested: any;
 let allKindsDesc: DescMessage;
 let putDesc: DescMessage;
 let registry: Registry;
@@ -21,7 +22,7 @@ let registry: Registry;
 beforeAll(async () => {
   const dir = generateFixture('proto-json', 'json');
   const http = await import(path.join(dir, 'kinds/v1/kinds_http.ts'));
-  ({ AllKinds, PutRequest } = await import(path.join(dir, 'kinds/v1/kinds.ts')));
+  ({ AllKinds, PutRequest, Nested } = await import(path.join(dir, 'kinds/v1/kinds.ts')));
   echo = compileRoute(http.KindsHTTPRoutes.echo[0]);
   put = compileRoute(http.KindsHTTPRoutes.put[0]);
   const compiled = await compileProtos({ inputs: ['kinds/v1/kinds.proto'], importPaths: ['.'], cwd: dir });
@@ -260,10 +261,12 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     expect((ours as any).wire).toEqual(AllKinds.decode(toBinary(allKindsDesc, theirs)));
   });
 
-  it("the client's and the server's JSON is proto3 JSON, so they read each other's (Duration, FieldMask)", () => {
-    const message = AllKinds.fromPartial({ fieldMask: ['publish_time', 'author.home_city'], duration: { seconds: '90', nanos: 500_000_000 }, int64Value: '7' });
+  it("the client's and the server's JSON is proto3 JSON, so they read each other's (Duration, FieldMask, Any)", () => {
+    const packed = { typeUrl: 'type.googleapis.com/kinds.v1.Nested', value: Nested.encode({ name: 'n', count: 2 }).finish() };
+    const message = AllKinds.fromPartial({ fieldMask: ['publish_time', 'author.home_city'], duration: { seconds: '90', nanos: 500_000_000 }, int64Value: '7', any: packed });
     const sent = JSON.parse(encodeRequest(echo, message).body!);
-    expect(sent).toMatchObject({ fieldMask: 'publishTime,author.homeCity', duration: '90.500s', int64Value: '7' });
+    expect(sent).toMatchObject({ fieldMask: 'publishTime,author.homeCity', duration: '90.500s', int64Value: '7', any: { '@type': packed.typeUrl, name: 'n', count: 2 } });
+    expect(Buffer.from((bindRequest(echo, [], undefined, structuredClone(sent)) as any).any.value)).toEqual(Buffer.from(packed.value));
     expect(viaProtobufEs(sent).ok).toBe(true);
     const back = bindRequest(echo, [], undefined, sent) as any;
     expect(back.fieldMask).toEqual(['publish_time', 'author.home_city']);
