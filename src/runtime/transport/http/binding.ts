@@ -44,6 +44,7 @@ export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRout
     ? resolveFieldPath(route.responseSchema, [route.responseBody], route.path)[0]
     : undefined;
   registerAnyTypes(route.requestSchema);
+  registerAnyTypes(route.responseSchema);
   return {
     route, template, variableFields, boundPaths, bodyField, responseBodyField,
     requestDurations: containsDuration(route.requestSchema),

@@ -42,7 +42,7 @@ const WRAPPERS: Record<string, ScalarKind> = {
 const VALUE = 'google.protobuf.Value';
 const NULL_VALUE = 'google.protobuf.NullValue';
 
-/** Message types an Any may hold: every message a registered route mentions. */
+/** Message types an Any may hold: every message a registered route (request or response) mentions. */
 const anyTypes = new Map<string, MessageSchema>();
 
 /** The message type an Any's type URL names, when a registered route mentions it. */
