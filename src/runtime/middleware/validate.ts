@@ -16,10 +16,12 @@ export type Checks = Record<string, Check>;
 export function validate(...sources: (RequestRules | Checks)[]): Middleware {
   const rules = sources.filter((s): s is RequestRules => s instanceof RequestRules);
   const checks = sources.filter((s): s is Checks => !(s instanceof RequestRules));
+  for (const r of rules) r.prepare();
   return (next) => async (ctx, req) => {
     const operation = ctx.transport.operation;
     for (const r of rules) {
-      const violations = r.violations(operation, req);
+      if (!r.covers(operation)) continue;
+      const violations = await r.violations(operation, req);
       if (violations) throw violationError(violations);
     }
     for (const c of checks) {
