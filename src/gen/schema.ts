@@ -1,7 +1,7 @@
 // Emits the MessageSchema consts the runtime's HTTP binder reads: for each message
 // reachable from a route, its fields with proto and JSON names and kinds.
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import { tsTypeName } from './names.js';
+import type { ImportSet } from './names.js';
 
 const SCALAR_NAMES: Record<number, string> = {
   [ScalarType.DOUBLE]: 'double', [ScalarType.FLOAT]: 'float',
@@ -17,16 +17,35 @@ function isWellKnown(message: DescMessage): boolean {
   return message.typeName.startsWith('google.protobuf.');
 }
 
+/**
+ * The property ts-proto gives a field (its `snakeToCamel` rule): words split on `_`,
+ * all-caps names lowered first, every word after the first capitalised.
+ */
+export function tsProtoLocalName(protoName: string): string {
+  if (!protoName.includes('_')) return protoName;
+  const lower = /[a-z]/.test(protoName);
+  return protoName
+    .split('_')
+    .map((word, i) => {
+      const w = lower ? word : word.toLowerCase();
+      return i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1);
+    })
+    .join('');
+}
+
 export class SchemaWriter {
   private readonly names = new Map<string, string>();
   private readonly order: DescMessage[] = [];
   private readonly taken = new Set<string>();
 
+  /** `imports` gives each message's ts-proto const, which a schema points to for packing into Any. */
+  constructor(private readonly imports: ImportSet) {}
+
   /** The const name holding a message's schema; schedules it (and what it refers to) for output. */
   ref(message: DescMessage): string {
     const existing = this.names.get(message.typeName);
     if (existing) return existing;
-    const base = isWellKnown(message) ? `${message.name}Schema` : `${tsTypeName(message)}Schema`;
+    const base = isWellKnown(message) ? `${message.name}Schema` : `${this.imports.type(message)}Schema`;
     let name = base;
     for (let i = 2; this.taken.has(name); i++) name = `${base}${i}`;
     this.taken.add(name);
@@ -48,17 +67,24 @@ export class SchemaWriter {
 
   private renderOne(message: DescMessage): string {
     const name = this.names.get(message.typeName)!;
-    const fields = isWellKnown(message) ? [] : message.fields.map((f) => `    ${this.fieldSchema(f)},`);
+    const wellKnown = isWellKnown(message);
+    const fields = wellKnown ? [] : message.fields.map((f) => `    ${this.fieldSchema(f)},`);
     return [
       `const ${name}: MessageSchema = {`,
       `  typeName: '${message.typeName}',`,
       fields.length ? `  fields: [\n${fields.join('\n')}\n  ],` : '  fields: [],',
+      ...(wellKnown ? [] : [`  type: () => ${this.imports.type(message)},`]),
       '};',
     ].join('\n');
   }
 
   private fieldSchema(field: DescField): string {
-    const head = `name: '${field.name}', jsonName: '${field.jsonName}'`;
+    const local = tsProtoLocalName(field.name);
+    const head = [
+      `name: '${field.name}', jsonName: '${field.jsonName}'`,
+      ...(local !== field.jsonName ? [`localName: '${local}'`] : []),
+      ...(field.oneof ? [`oneof: '${field.oneof.name}'`] : []),
+    ].join(', ');
     switch (field.fieldKind) {
       case 'scalar':
         return `{ ${head}, kind: 'scalar', scalar: '${SCALAR_NAMES[field.scalar]}' }`;

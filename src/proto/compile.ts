@@ -53,8 +53,15 @@ export async function compileProtos(options: CompileOptions): Promise<CompiledPr
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-buf-'));
   try {
     const moduleDirs = roots.map((root, i) => ({ name: `m${i}`, root }));
-    if (!roots.some((root) => fs.existsSync(path.join(root, 'google', 'api', 'annotations.proto')))) {
+    const provided = (file: string) => roots.some((root) => fs.existsSync(path.join(root, file)));
+    if (!provided('google/api/annotations.proto')) {
       moduleDirs.push({ name: 'tsk', root: tskProtoDir });
+    } else if (!provided('buf/validate/validate.proto')) {
+      // A project's third_party holds tsk's other protos; protovalidate's stays importable regardless.
+      const validateRoot = path.join(workspace, 'tsk-validate');
+      fs.mkdirSync(validateRoot);
+      fs.symlinkSync(path.join(tskProtoDir, 'buf'), path.join(validateRoot, 'buf'), 'dir');
+      moduleDirs.push({ name: 'tskvalidate', root: validateRoot });
     }
     for (const m of moduleDirs) fs.symlinkSync(m.root, path.join(workspace, m.name), 'dir');
     fs.writeFileSync(

@@ -91,7 +91,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   for (const f of runtimeFiles()) {
     if (runtimeFileWanted(f.name, options.registry)) add(`internal/pkg/${f.name}`, f.content, 'runtime');
   }
-  for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto']) {
+  for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto', 'buf/validate/validate.proto']) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));

@@ -2,6 +2,7 @@
 // release is tested with (test/scaffold checks them against tsk's own lockfile).
 export const SERVICE_VERSIONS = {
   bufProtobuf: '2.17.0',
+  protovalidate: '1.3.0',
   grpcJs: '^1.14.7',
   protoLoader: '^0.8.1',
   grpcReflection: '^1.0.4',

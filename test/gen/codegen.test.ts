@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, repoRoot, scratchFixture, tsk, typecheck } from '../helpers/cli.js';
 
 const runtime = path.join(repoRoot, 'src', 'runtime');
-const fixtures = ['helloworld', 'user', 'edge'] as const;
+const fixtures = ['helloworld', 'user', 'edge', 'json'] as const;
 const dirs: Record<string, string> = {};
 
 beforeAll(() => {

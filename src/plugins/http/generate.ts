@@ -1,7 +1,8 @@
 // protoc-gen-tsk-http: for each service, `<file>_http.ts` declaring its routes
 // (google.api.http bindings + message schemas), a server interface, a function
 // registering an implementation on the runtime's HttpServer, and a typed client.
-// All binding logic lives in the runtime; this file only declares.
+// All binding logic lives in the runtime; this file only declares. Files whose
+// requests carry protovalidate rules also get `<file>_rules.ts` (rules.ts).
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
@@ -9,16 +10,19 @@ import { leadingComment } from '../../gen/comments.js';
 import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
+import { generateRules } from './rules.js';
 
 export const generateHttp: Generator = ({ files, registry, options }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
+    const rules = generateRules(file, options);
+    if (rules) out.push(rules);
     const services = file.services.filter((s) => unaryMethods(s).length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_http.ts`;
     const imports = new ImportSet(name, ['Context', 'CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']);
-    const schemas = new SchemaWriter();
+    const schemas = new SchemaWriter(imports);
     const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
     const content = generatedSource(
       file.proto.name,
@@ -27,7 +31,7 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
         `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
         imports.render(),
       ],
-      ['// Field layouts the runtime binds path variables and query parameters with.', schemas.render(), '', body],
+      ['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body],
     );
     out.push({ name, content });
   }

@@ -9,15 +9,24 @@
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { grpcToHttpCode, httpToGrpcCode } from './codes.js';
 import { newError, type ServiceError } from './errors.js';
+import { Reason } from './catalogue.js';
 
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
 export const HTTP_STATUS_TYPE_URL = 'type.googleapis.com/errors.HttpStatus';
+export const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
 
 export interface ErrorInfo {
   reason: string;
   domain: string;
   metadata: Record<string, string>;
+}
+
+/** google.rpc.BadRequest's field violations: which request field broke which rule. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+  reason?: string;
 }
 
 export interface RpcStatus {
@@ -26,6 +35,7 @@ export interface RpcStatus {
   errorInfo?: ErrorInfo;
   /** The error's HTTP status, when the sender is a tsk (or Kratos-compatible) service that sets it. */
   httpCode?: number;
+  badRequest?: FieldViolation[];
 }
 
 export function encodeStatus(status: RpcStatus): Uint8Array {
@@ -43,6 +53,25 @@ export function encodeStatus(status: RpcStatus): Uint8Array {
     w.tag(3, WireType.LengthDelimited).fork();
     w.tag(1, WireType.LengthDelimited).string(HTTP_STATUS_TYPE_URL);
     w.tag(2, WireType.LengthDelimited).bytes(new BinaryWriter().tag(1, WireType.Varint).int32(status.httpCode).finish());
+    w.join();
+  }
+  if (status.badRequest?.length) {
+    w.tag(3, WireType.LengthDelimited).fork();
+    w.tag(1, WireType.LengthDelimited).string(BAD_REQUEST_TYPE_URL);
+    w.tag(2, WireType.LengthDelimited).bytes(encodeBadRequest(status.badRequest));
+    w.join();
+  }
+  return w.finish();
+}
+
+/** google.rpc.BadRequest { repeated FieldViolation field_violations = 1 { field = 1; description = 2; reason = 3; } } */
+function encodeBadRequest(violations: FieldViolation[]): Uint8Array {
+  const w = new BinaryWriter();
+  for (const v of violations) {
+    w.tag(1, WireType.LengthDelimited).fork();
+    if (v.field) w.tag(1, WireType.LengthDelimited).string(v.field);
+    if (v.description) w.tag(2, WireType.LengthDelimited).string(v.description);
+    if (v.reason) w.tag(3, WireType.LengthDelimited).string(v.reason);
     w.join();
   }
   return w.finish();
@@ -127,7 +156,19 @@ export function toRpcStatus(err: ServiceError, domain = ''): RpcStatus {
     message: err.message,
     errorInfo: { reason: err.reason, domain, metadata: err.metadata },
     httpCode: err.code,
+    badRequest: err.reason === Reason.VALIDATOR ? fieldViolations(err.metadata.violations) : undefined,
   };
+}
+
+/** The protovalidate violations a VALIDATOR error lists in metadata.violations, as BadRequest field violations. */
+function fieldViolations(json: string | undefined): FieldViolation[] | undefined {
+  if (!json) return undefined;
+  try {
+    const list = JSON.parse(json) as { field?: string; rule?: string; message?: string }[];
+    return list.map((v) => ({ field: v.field ?? '', description: v.message ?? '', reason: v.rule ?? '' }));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,17 +1,49 @@
-// Request validation hook: a check per call returns a message when the request
-// is invalid, which becomes a 400 VALIDATOR error (Kratos's validate middleware).
+// Request validation, before the handler, on every transport (Kratos's validate
+// middleware): protovalidate rules from the protos (generated `*_rules.ts`), and
+// hand-written checks per operation. A broken rule is a 400 / INVALID_ARGUMENT with
+// reason VALIDATOR, every violation in the error (metadata, and over gRPC a
+// google.rpc.BadRequest detail).
 import { ErrValidator } from '../errors/catalogue.js';
 import type { Context, Middleware } from '../transport/context.js';
+import { RequestRules, type RuleViolation } from './request-rules.js';
 
 export type Check = (request: unknown, ctx: Context) => string | undefined | void;
 
-/** `checks` maps an operation (`/pkg.Service/Method`) to its check; '*' applies to all. */
-export function validate(checks: Record<string, Check>): Middleware {
+/** Hand-written checks: an operation (`/pkg.Service/Method`) to its check; '*' applies to all. */
+export type Checks = Record<string, Check>;
+
+/** Runs the protovalidate rules and checks given, in order, before the handler. */
+export function validate(...sources: (RequestRules | Checks)[]): Middleware {
+  const rules = sources.filter((s): s is RequestRules => s instanceof RequestRules);
+  const checks = sources.filter((s): s is Checks => !(s instanceof RequestRules));
+  for (const r of rules) r.prepare();
   return (next) => async (ctx, req) => {
-    for (const check of [checks[ctx.transport.operation], checks['*']]) {
-      const problem = check?.(req, ctx);
-      if (problem) throw ErrValidator(problem);
+    const operation = ctx.transport.operation;
+    for (const r of rules) {
+      if (!r.covers(operation)) continue;
+      const violations = await r.violations(operation, req);
+      if (violations) throw violationError(violations);
+    }
+    for (const c of checks) {
+      for (const check of [c[operation], c['*']]) {
+        const problem = check?.(req, ctx);
+        if (problem) throw ErrValidator(problem);
+      }
     }
     return next(ctx, req);
   };
 }
+
+/**
+ * The error for broken rules: the message lists them, metadata.field names the first,
+ * metadata.violations holds them all as JSON ([{field, rule, message}]).
+ */
+export function violationError(violations: RuleViolation[]) {
+  const message = violations.map((v) => `${v.field}: ${v.message}`).join('; ');
+  return ErrValidator(`invalid request: ${message}`, {
+    field: violations[0]?.field ?? '',
+    violations: JSON.stringify(violations),
+  });
+}
+
+export { RequestRules, type RuleMethod, type RuleViolation } from './request-rules.js';

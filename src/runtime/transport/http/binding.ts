@@ -1,13 +1,14 @@
 // Turns an HTTP request (path variables, query string, JSON body) into a request
 // message, and a request message back into path/query/body on the client side.
-// Values are first assembled as proto3 JSON, then handed to the message type's
-// fromJSON, so ts-proto stays the single authority on message shapes.
+// Values are first assembled as proto3 JSON, then checked strictly and built by
+// proto-json.ts (ts-proto's fromJSON underneath, the authority on message shapes).
 
 import { isServiceError } from '../../errors/errors.js';
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
 import { containsDuration, durationsFromJson, durationsToJson } from './duration-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
+import { decodeMessage, registerAnyTypes } from './proto-json.js';
 
 type Json = Record<string, unknown>;
 
@@ -25,7 +26,7 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
   boundPaths: string[][];
   bodyField?: FieldSchema;
   responseBodyField?: FieldSchema;
-  /** Whether the request/response messages hold a Duration, whose JSON form needs converting. */
+  /** Whether the request/response messages hold a Duration, whose ts-proto JSON form needs converting. */
   requestDurations: boolean;
   responseDurations: boolean;
 }
@@ -42,6 +43,8 @@ export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRout
   const responseBodyField = route.responseBody
     ? resolveFieldPath(route.responseSchema, [route.responseBody], route.path)[0]
     : undefined;
+  registerAnyTypes(route.requestSchema);
+  registerAnyTypes(route.responseSchema);
   return {
     route, template, variableFields, boundPaths, bodyField, responseBodyField,
     requestDurations: containsDuration(route.requestSchema),
@@ -82,10 +85,10 @@ export function bindRequest<Req>(
   }
   compiled.variableFields.forEach((fields, i) => setPath(json, fields, pathValues[i]!, true));
   if (query) bindQuery(json, route.requestSchema, query, compiled.boundPaths);
-  if (compiled.requestDurations) durationsFromJson(json, route.requestSchema);
   try {
-    return route.request.fromJSON(json);
+    return decodeMessage(route.request, route.requestSchema, json);
   } catch (err) {
+    if (isServiceError(err)) throw err;
     throw ErrCodec(`invalid request: ${(err as Error).message}`);
   }
 }
@@ -116,35 +119,57 @@ function tryResolve(schema: MessageSchema, path: string[]): FieldSchema[] | unde
   }
 }
 
-/** Sets a string value at a resolved field path inside a proto3 JSON object, converting it by field kind. */
+/**
+ * Sets a string value at a resolved field path inside a proto3 JSON object, converting it
+ * by field kind. The value lands under the JSON name; the same field under its proto name
+ * (from a body) gives way, as the path and query win over the body.
+ */
 function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boolean): void {
   let target = json;
   for (let i = 0; i < fields.length - 1; i++) {
     const f = fields[i]!;
     if (f.repeated || f.kind !== 'message') throw ErrCodec(`field "${f.name}" cannot hold nested values`);
+    adoptJsonName(target, f);
     const next = target[f.jsonName];
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
-    else target = target[f.jsonName] = {};
+    else if (next === undefined || next === null) target = target[f.jsonName] = {};
+    else {
+      const where = fields.slice(0, i + 1).map((p) => p.jsonName).join('.');
+      throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
+    }
   }
   const leaf = fields[fields.length - 1]!;
-  const value = convertString(leaf, raw);
+  adoptJsonName(target, leaf);
+  const where = fields.map((f) => f.jsonName).join('.');
+  const value = convertString(leaf, raw, where);
   if (leaf.repeated && !fromPath) {
     const list = Array.isArray(target[leaf.jsonName]) ? (target[leaf.jsonName] as unknown[]) : [];
     list.push(value);
     target[leaf.jsonName] = list;
   } else if (leaf.repeated) {
-    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part));
+    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part, where));
   } else {
     target[leaf.jsonName] = value;
+  }
+}
+
+/** Moves a field given under its proto name to its JSON name, so it is not set twice. */
+function adoptJsonName(target: Json, field: FieldSchema): void {
+  if (field.name !== field.jsonName && Object.hasOwn(target, field.name)) {
+    if (!Object.hasOwn(target, field.jsonName)) target[field.jsonName] = target[field.name];
+    delete target[field.name];
   }
 }
 
 const INTEGER = /^-?\d+$/;
 const UNSIGNED = /^\d+$/;
 
-/** Converts one string from a path or query into the proto3 JSON value of the field, or throws 400. */
-export function convertString(field: FieldSchema, raw: string): unknown {
-  const fail = (what: string) => ErrCodec(`field "${field.name}": ${JSON.stringify(raw)} is not ${what}`);
+/**
+ * Converts one string from a path or query into the proto3 JSON value of the field, or
+ * throws 400 naming the field by its JSON path (`where`), as body errors do.
+ */
+export function convertString(field: FieldSchema, raw: string, where = field.jsonName): unknown {
+  const fail = (what: string) => ErrCodec(`invalid value for ${where}: ${JSON.stringify(raw)} is not ${what}`, { field: where });
   switch (field.kind) {
     case 'scalar':
       return convertScalar(field.scalar, raw, fail);

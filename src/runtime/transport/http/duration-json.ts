@@ -1,13 +1,19 @@
-// google.protobuf.Duration in JSON. proto3 JSON writes a Duration as a string of
-// seconds ("1.5s", "-0.000001s"); ts-proto's fromJSON/toJSON use the message shape
-// {seconds, nanos} instead, so "3s" from any other client would read as zero. The
-// HTTP layer converts at its edge: strings to ts-proto's shape before fromJSON,
-// and back to strings after toJSON. Only routes whose messages hold a Duration
-// anywhere pay for the walk.
+// Well-known types whose ts-proto JSON is not proto3 JSON. proto3 JSON writes a
+// Duration as a string of seconds ("1.5s", "-0.000001s") where ts-proto uses the
+// message shape {seconds, nanos}, and a FieldMask's paths in lowerCamelCase
+// ("publishTime") where ts-proto keeps the proto names ("publish_time"). The HTTP
+// layer converts at its edge: ts-proto's toJSON output into proto3 JSON (what a
+// server answers and a client sends), and a Duration's string back into ts-proto's
+// shape before fromJSON (what a client reads). Only routes whose messages hold one
+// of these anywhere pay for the walk. (Requests a server reads go through
+// proto-json.ts instead, which checks every value.)
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
+import { anyType } from './proto-json.js';
 
 const DURATION = 'google.protobuf.Duration';
+const FIELD_MASK = 'google.protobuf.FieldMask';
+const ANY = 'google.protobuf.Any';
 /** proto3 JSON's Duration range: +-10,000 years in seconds. */
 const MAX_SECONDS = 315_576_000_000;
 const DURATION_STRING = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
@@ -17,7 +23,7 @@ type Convert = (value: unknown, field: FieldSchema) => unknown;
 
 const containsCache = new WeakMap<MessageSchema, boolean>();
 
-/** Whether a Duration appears in this message or any message below it. */
+/** Whether a Duration or FieldMask appears in this message or any message below it. */
 export function containsDuration(schema: MessageSchema, visiting = new Set<MessageSchema>()): boolean {
   const known = containsCache.get(schema);
   if (known !== undefined) return known;
@@ -26,7 +32,7 @@ export function containsDuration(schema: MessageSchema, visiting = new Set<Messa
   const found = schema.fields.some((f) => {
     const target = f.kind === 'map' ? f.value : f;
     if (target.kind !== 'message') return false;
-    return target.typeName === DURATION || containsDuration(target.schema(), visiting);
+    return target.typeName === DURATION || target.typeName === FIELD_MASK || target.typeName === ANY || containsDuration(target.schema(), visiting);
   });
   visiting.delete(schema);
   containsCache.set(schema, found);
@@ -35,7 +41,7 @@ export function containsDuration(schema: MessageSchema, visiting = new Set<Messa
 
 /** Rewrites Duration strings in a request or response JSON object into ts-proto's {seconds, nanos}. */
 export function durationsFromJson(json: unknown, schema: MessageSchema): void {
-  walk(json, schema, (value, field) => {
+  walk(json, schema, DURATION, (value, field) => {
     if (typeof value !== 'string') return value; // already {seconds, nanos}
     const parsed = parseDuration(value);
     if (!parsed) throw ErrCodec(`field "${field.name}": ${JSON.stringify(value)} is not a duration such as "1.5s"`);
@@ -43,13 +49,38 @@ export function durationsFromJson(json: unknown, schema: MessageSchema): void {
   });
 }
 
-/** Rewrites ts-proto's {seconds, nanos} Durations in a toJSON result into proto3 JSON strings. */
+/**
+ * Rewrites a toJSON result into proto3 JSON: ts-proto's {seconds, nanos} Durations into
+ * strings, FieldMask paths into lowerCamelCase.
+ */
 export function durationsToJson(json: unknown, schema: MessageSchema): void {
-  walk(json, schema, (value) => {
+  walk(json, schema, DURATION, (value) => {
     if (typeof value !== 'object' || value === null) return value;
     const d = value as { seconds?: string | number; nanos?: number };
     return formatDuration(String(d.seconds ?? '0'), d.nanos ?? 0);
   });
+  walk(json, schema, FIELD_MASK, (value) => (typeof value === 'string' ? fieldMaskToJson(value) : value));
+  walk(json, schema, ANY, anyToJson);
+}
+
+/**
+ * ts-proto's {typeUrl, value: base64} -> {"@type": typeUrl, ...fields} for a message type
+ * a route mentions; others stay as they are (no proto3 JSON can be written without the type).
+ */
+function anyToJson(value: unknown): unknown {
+  const any = value as { typeUrl?: string; value?: string };
+  if (typeof any?.typeUrl !== 'string' || any.typeUrl === '') return value;
+  const schema = anyType(any.typeUrl);
+  const type = schema?.type?.();
+  if (!schema || !type?.decode) return value;
+  const inner = type.toJSON(type.decode(Buffer.from(any.value ?? '', 'base64'))) as Record<string, unknown>;
+  durationsToJson(inner, schema);
+  return { '@type': any.typeUrl, ...inner };
+}
+
+/** "publish_time,author.home_city" -> "publishTime,author.homeCity" */
+export function fieldMaskToJson(paths: string): string {
+  return paths.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** "1.5s" -> {seconds: "1", nanos: 500000000}; undefined when it is not a valid Duration. */
@@ -77,7 +108,7 @@ export function formatDuration(seconds: string, nanos: number): string {
   return `${negative ? '-' : ''}${whole}${frac}s`;
 }
 
-function walk(json: unknown, schema: MessageSchema, convert: Convert): void {
+function walk(json: unknown, schema: MessageSchema, typeName: string, convert: Convert): void {
   if (typeof json !== 'object' || json === null || Array.isArray(json) || !containsDuration(schema)) return;
   const object = json as Json;
   for (const field of schema.fields) {
@@ -88,8 +119,8 @@ function walk(json: unknown, schema: MessageSchema, convert: Convert): void {
       const value = object[key];
       if (value === undefined || value === null) continue;
       const each = (v: unknown) => {
-        if (target.typeName === DURATION) return convert(v, field);
-        walk(v, target.schema(), convert);
+        if (target.typeName === typeName) return convert(v, field);
+        walk(v, target.schema(), typeName, convert);
         return v;
       };
       if (field.kind === 'map') {

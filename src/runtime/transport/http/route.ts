@@ -8,6 +8,9 @@ export interface MessageType<T> {
   toJSON(message: T): unknown;
   /** ts-proto's completion of a partial object; used so clients accept partial requests safely. */
   fromPartial?(object: any): T;
+  /** ts-proto's binary encoder and decoder; used to pack and unpack a google.protobuf.Any. */
+  encode?(message: T): { finish(): Uint8Array };
+  decode?(input: Uint8Array): T;
 }
 
 export type ScalarKind =
@@ -22,7 +25,11 @@ export type FieldSchema = {
   name: string;
   /** proto3 JSON name (lowerCamelCase unless json_name says otherwise). */
   jsonName: string;
+  /** The property ts-proto gives the field, when it is not the JSON name. */
+  localName?: string;
   repeated?: boolean;
+  /** The oneof group the field belongs to: at most one member of a group may be set. */
+  oneof?: string;
 } & (
   | { kind: 'scalar'; scalar: ScalarKind }
   | { kind: 'enum'; enumName: string; values: Record<string, number> }
@@ -35,6 +42,8 @@ export interface MessageSchema {
   /** Fully qualified name, e.g. `helloworld.v1.HelloRequest`. */
   typeName: string;
   fields: readonly FieldSchema[];
+  /** The ts-proto message type, so the message can be packed into a google.protobuf.Any. */
+  type?: () => MessageType<any>;
 }
 
 /** One HTTP binding of one method (a method with additional_bindings has several). */

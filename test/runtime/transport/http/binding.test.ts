@@ -202,17 +202,19 @@ describe('google.protobuf.Duration in its proto3 JSON form', () => {
     const b = await call('PUT', '/v1/books/5', JSON.stringify({ reading_time: '-0.000001s' }));
     expect(b.request.book.readingTime).toEqual({ seconds: '0', nanos: -1000 });
     expect(b.json.readingTime).toBe('-0.000001s');
-    // ts-proto's own object shape is still accepted.
-    const o = await call('PUT', '/v1/books/5', JSON.stringify({ readingTime: { seconds: '90' } }));
+    const o = await call('PUT', '/v1/books/5', JSON.stringify({ readingTime: '90s' }));
     expect(o.json.readingTime).toBe('90s');
+    // proto3 JSON writes a Duration only as a string; ts-proto's object shape is not JSON's.
+    const shape = await call('PUT', '/v1/books/5', JSON.stringify({ readingTime: { seconds: '90' } }));
+    expect(shape.json).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'book.readingTime' } });
   });
 
   it('rejects a malformed duration with 400 CODEC', async () => {
     for (const bad of ['3', '1.5m', '1.1234567891s', '315576000001s']) {
       const r = await call('GET', `/v1/books/5?max_age=${encodeURIComponent(bad)}`);
       expect(r.status).toBe(400);
-      expect(r.json).toMatchObject({ code: 400, reason: 'CODEC' });
-      expect(r.json.message).toContain('max_age');
+      expect(r.json).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'maxAge' } });
+      expect(r.json.message).toContain('maxAge');
     }
   });
 
@@ -242,6 +244,19 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     });
   }
 
+  it('path and query values name their field path too', async () => {
+    const cases: [string, string][] = [
+      ['/v1/shelves/s/books/abc', 'book.id'], ['/v1/books/1?includeReviews=maybe', 'includeReviews'],
+      ['/v1/books/1?filter.range.min=x', 'filter.range.min'], ['/v1/books/1?editions=1&editions=99999999999', 'editions'],
+      ['/v1/books/1?since=yesterday', 'since'],
+    ];
+    for (const [url, field] of cases) {
+      const r = await call('GET', url);
+      expect(r.json, url).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
+      expect(r.json.message).toContain(field);
+    }
+  });
+
   it('bytes that are not HTTP, and headers past the size limit', async () => {
     const { port } = new URL(base);
     const rawCall = (text: string) => new Promise<string>((resolve, reject) => {
@@ -257,6 +272,34 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     expect(garbled).toEqual({ status: 400, json: { code: 400, reason: 'BAD_REQUEST', message: 'malformed HTTP request', metadata: {} } });
     const huge = parse(await rawCall(`GET /v1/books/1 HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`));
     expect(huge).toMatchObject({ status: 431, json: { code: 431, reason: 'HEADERS_TOO_LARGE' } });
+  });
+
+  it('body values that are not proto3 JSON, each named by its field path', async () => {
+    const bad: [string, string, unknown, string][] = [
+      ['PUT', '/v1/books/5', { title: { a: 1 } }, 'book.title'],
+      ['PUT', '/v1/books/5', { genre: 'NOPE' }, 'book.genre'],
+      ['PUT', '/v1/books/5', { publishTime: 'not a date' }, 'book.publishTime'],
+      ['PUT', '/v1/books/5', { tags: 'x' }, 'book.tags'],
+      ['PUT', '/v1/books/5', { labels: ['x'] }, 'book.labels'],
+      ['PUT', '/v1/books/5', { catalogNumber: '-1' }, 'book.catalogNumber'],
+      ['PUT', '/v1/books/5', { isbn: '1', catalogNumber: '2' }, 'book.catalogNumber'],
+      ['PUT', '/v1/books/5', { author: { address: { city: 5 } } }, 'book.author.address.city'],
+      ['POST', '/v1/books/1:publish', { genres: ['GENRE_FICTION', 'HORROR'] }, 'genres[1]'],
+      ['SEARCH', '/v1/books', { page: { size: 1.5 } }, 'page.size'],
+      ['POST', '/edge.v1.Library/Ping', { message: 7 }, 'message'],
+    ];
+    for (const [method, url, body, field] of bad) {
+      const r = await call(method, url, JSON.stringify(body));
+      expect(r.status, `${JSON.stringify(body)}`).toBe(400);
+      expect(r.json).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
+      expect(r.json.message).toContain(field);
+      expect(r.request).toBeUndefined(); // the handler never ran
+    }
+  });
+
+  it('a body bound to one field must be an object when the path sets fields inside it', async () => {
+    const r = await call('PUT', '/v1/books/5', '"just a string"');
+    expect(r.json).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'book' } });
   });
 
   it('malformed JSON body', async () => {

@@ -1,0 +1,79 @@
+// `<file>_rules.ts`: for each service whose methods take a request with buf.validate
+// (protovalidate) rules, a RequestRules the validate middleware runs on HTTP and gRPC.
+// It embeds the descriptors of the protos the requests come from (protovalidate reads
+// rules from descriptors), minus those the runtime has from its packages (the
+// well-known types and buf/validate/validate.proto).
+import { create, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
+import { base64Encode } from '@bufbuild/protobuf/wire';
+import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { fileStem, generatedSource, ImportSet, operationName, runtimeImport } from '../../gen/names.js';
+import type { GeneratedFile, GeneratorOptions } from '../types.js';
+
+/** The field number of buf.validate's `field`, `message` and `oneof` options. */
+const RULES_OPTION = 1159;
+
+function carriesRules(options: { $unknown?: { no: number }[] } | undefined): boolean {
+  return options?.$unknown?.some((u) => u.no === RULES_OPTION) ?? false;
+}
+
+/** Whether a message, or any message in its fields, has protovalidate rules. */
+export function hasRules(message: DescMessage, seen = new Set<DescMessage>()): boolean {
+  if (seen.has(message)) return false;
+  seen.add(message);
+  if (carriesRules(message.proto.options)) return true;
+  if (message.oneofs.some((o) => carriesRules(o.proto.options))) return true;
+  return message.fields.some((f) => {
+    if (carriesRules(f.proto.options)) return true;
+    const inner = f.fieldKind === 'message' ? f.message : (f.fieldKind === 'list' || f.fieldKind === 'map') && f.message ? f.message : undefined;
+    return inner !== undefined && hasRules(inner, seen);
+  });
+}
+
+const PROVIDED = /^(google\/protobuf\/|buf\/validate\/validate\.proto$)/;
+
+/** The files to embed: `file` and everything it imports that the runtime does not provide, dependencies first. */
+function descriptorFiles(file: DescFile): FileDescriptorProto[] {
+  const out: FileDescriptorProto[] = [];
+  const seen = new Set<string>();
+  const visit = (f: DescFile) => {
+    if (seen.has(f.proto.name) || PROVIDED.test(f.proto.name)) return;
+    seen.add(f.proto.name);
+    f.dependencies.forEach(visit);
+    out.push({ ...f.proto, sourceCodeInfo: undefined });
+  };
+  visit(file);
+  return out;
+}
+
+export function generateRules(file: DescFile, options: GeneratorOptions): GeneratedFile | undefined {
+  const services = file.services
+    .map((s) => ({ service: s, methods: s.methods.filter((m) => hasRules(m.input)) }))
+    .filter((s) => s.methods.length > 0);
+  if (services.length === 0) return undefined;
+  const name = `${fileStem(file)}_rules.ts`;
+  const imports = new ImportSet(name, ['RequestRules', 'descriptors']);
+  const set = create(FileDescriptorSetSchema, { file: descriptorFiles(file) });
+  const consts = services.map(({ service, methods }) => renderService(service, methods, imports));
+  return {
+    name,
+    content: generatedSource(
+      file.proto.name,
+      [`import { RequestRules } from '${runtimeImport(name, options.runtime, 'middleware/validate.js')}';`, imports.render()],
+      [
+        `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
+        `const descriptors = '${base64Encode(toBinary(FileDescriptorSetSchema, set))}';`,
+        '',
+        consts.join('\n\n'),
+      ],
+    ),
+  };
+}
+
+function renderService(service: DescService, methods: DescService['methods'], imports: ImportSet): string {
+  return [
+    `/** protovalidate rules of ${service.typeName}'s requests: pass to the validate middleware. */`,
+    `export const ${service.name}Rules = new RequestRules(descriptors, {`,
+    ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.type(m.input)} },`),
+    '});',
+  ].join('\n');
+}

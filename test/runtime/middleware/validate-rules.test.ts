@@ -1,0 +1,149 @@
+// protovalidate rules from a proto (fixtures/rules), enforced by the validate middleware
+// before the handler: over HTTP (plain fetch) and over gRPC (a proto-loader client that
+// does not share tsk's generated code), every violation reported with its field path.
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validate } from '../../../src/runtime/middleware/validate.js';
+import { HttpServer } from '../../../src/runtime/transport/http/index.js';
+import { GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
+import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
+import { repoRoot } from '../../helpers/cli.js';
+import { generateFixture } from '../../helpers/generated.js';
+
+let http: HttpServer;
+let rpc: GrpcServer;
+let base: string;
+let client: any;
+const handled: string[] = [];
+
+const GOOD = { customer: 'ada', email: 'ada@example.com', items: [{ sku: 'ABC-1', quantity: 2 }] };
+const BAD = { customer: '', email: 'not-an-email', items: [{ sku: 'abc', quantity: 0 }] };
+const EXPECTED = [
+  { field: 'customer', rule: 'string.min_len' },
+  { field: 'email', rule: 'string.email' },
+  { field: 'items[0].sku', rule: 'string.pattern' },
+  { field: 'items[0].quantity', rule: 'int32.gt' },
+];
+
+beforeAll(async () => {
+  const dir = generateFixture('validate-rules', 'rules');
+  const { ShopRules } = await import(path.join(dir, 'shop/v1/shop_rules.ts'));
+  const httpGen = await import(path.join(dir, 'shop/v1/shop_http.ts'));
+  const grpcGen = await import(path.join(dir, 'shop/v1/shop_grpc.ts'));
+  const impl = {
+    createOrder: async (_ctx: unknown, req: any) => {
+      handled.push(`create ${req.customer}`);
+      return { id: '1', customer: req.customer };
+    },
+    getOrder: async (_ctx: unknown, req: any) => {
+      handled.push(`get ${req.id}`);
+      return { id: req.id, customer: '' };
+    },
+  };
+  const middleware = [validate(ShopRules)];
+  http = new HttpServer({ address: '127.0.0.1:0', middleware });
+  httpGen.registerShopHTTPServer(http, impl);
+  rpc = new GrpcServer({ address: '127.0.0.1:0', middleware });
+  grpcGen.registerShopGRPCServer(rpc, impl);
+  await Promise.all([http.start(), rpc.start()]);
+  base = `http://127.0.0.1:${http.listenPort}`;
+  const definition = protoLoader.loadSync('shop/v1/shop.proto', { includeDirs: [path.join(repoRoot, 'fixtures', 'rules'), path.join(repoRoot, 'proto')] });
+  const Shop = (grpc.loadPackageDefinition(definition) as any).shop.v1.Shop;
+  client = new Shop(`127.0.0.1:${rpc.listenPort}`, grpc.credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  await Promise.all([http?.stop({ timeoutMs: 1000 }), rpc?.stop({ timeoutMs: 1000 })]);
+});
+
+describe('protovalidate rules over HTTP', () => {
+  it('answers 400 VALIDATOR with every violation, and never runs the handler', async () => {
+    handled.length = 0;
+    const res = await fetch(`${base}/v1/orders`, { method: 'POST', body: JSON.stringify(BAD), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body).toMatchObject({ code: 400, reason: 'VALIDATOR', metadata: { field: 'customer' } });
+    const violations = JSON.parse(body.metadata.violations);
+    expect(violations.map((v: any) => ({ field: v.field, rule: v.rule }))).toEqual(EXPECTED);
+    for (const v of violations) expect(v.message).toBeTruthy();
+    expect(body.message).toContain('items[0].sku');
+    expect(handled).toEqual([]);
+  });
+
+  it('lets a valid request through, and a request without rules', async () => {
+    handled.length = 0;
+    const ok = await fetch(`${base}/v1/orders`, { method: 'POST', body: JSON.stringify(GOOD), headers: { 'content-type': 'application/json' } });
+    expect(ok.status).toBe(200);
+    expect((await fetch(`${base}/v1/orders/7`)).status).toBe(200);
+    expect(handled).toEqual(['create ada', 'get 7']);
+  });
+});
+
+describe('protovalidate rules over gRPC', () => {
+  const call = (req: unknown) => new Promise<{ err?: grpc.ServiceError; res?: any }>((resolve) =>
+    client.CreateOrder(req, (err: grpc.ServiceError | null, res: any) => resolve({ err: err ?? undefined, res })));
+
+  it('answers INVALID_ARGUMENT with ErrorInfo VALIDATOR and a google.rpc.BadRequest listing every violation', async () => {
+    handled.length = 0;
+    const { err } = await call(BAD);
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const details = err!.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    const status = decodeStatus(details);
+    expect(status.errorInfo).toMatchObject({ reason: 'VALIDATOR', metadata: { field: 'customer' } });
+    // The BadRequest detail, read with the wire reader rather than tsk's decoder.
+    const anys = readDetails(details);
+    const badRequest = anys.find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(badRequest).toBeDefined();
+    expect(readFieldViolations(badRequest!.value).map((v) => ({ field: v.field, rule: v.reason }))).toEqual(EXPECTED);
+    expect(handled).toEqual([]);
+  });
+
+  it('lets a valid request through', async () => {
+    const { err, res } = await call(GOOD);
+    expect(err).toBeUndefined();
+    expect(res).toMatchObject({ id: '1', customer: 'ada' });
+  });
+});
+
+function readDetails(bytes: Uint8Array): { typeUrl: string; value: Uint8Array }[] {
+  const r = new BinaryReader(bytes);
+  const out: { typeUrl: string; value: Uint8Array }[] = [];
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field !== 3) { r.skip(wire); continue; }
+    const any = new BinaryReader(r.bytes());
+    const item: { typeUrl: string; value: Uint8Array } = { typeUrl: '', value: new Uint8Array() };
+    while (any.pos < any.len) {
+      const [f, w] = any.tag();
+      if (f === 1) item.typeUrl = any.string();
+      else if (f === 2) item.value = any.bytes();
+      else any.skip(w);
+    }
+    out.push(item);
+  }
+  return out;
+}
+
+function readFieldViolations(bytes: Uint8Array): { field: string; description: string; reason: string }[] {
+  const r = new BinaryReader(bytes);
+  const out: { field: string; description: string; reason: string }[] = [];
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field !== 1) { r.skip(wire); continue; }
+    const v = new BinaryReader(r.bytes());
+    const item = { field: '', description: '', reason: '' };
+    while (v.pos < v.len) {
+      const [f, w] = v.tag();
+      if (f === 1) item.field = v.string();
+      else if (f === 2) item.description = v.string();
+      else if (f === 3) item.reason = v.string();
+      else v.skip(w);
+    }
+    out.push(item);
+  }
+  return out;
+}
