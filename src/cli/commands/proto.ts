@@ -34,7 +34,7 @@ function runtimeDirFor(cwd: string, flags: ProtoFlags): (root: string) => string
 export async function protoClient(inputs: string[], flags: ProtoFlags & { openapi?: boolean; fetch?: boolean }, only?: GeneratorKind[]): Promise<void> {
   const cwd = process.cwd();
   const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd });
-  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', ...(flags.openapi ? ['openapi' as const] : []), ...(flags.fetch ? ['fetch' as const] : [])];
+  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', 'config', ...(flags.openapi ? ['openapi' as const] : []), ...(flags.fetch ? ['fetch' as const] : [])];
   const files = await planClientFiles(compiled, { cwd, runtimeFor: runtimeDirFor(cwd, flags), only: kinds });
   const report = writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: findProjectRoot(cwd), force: flags.force });
   printReport(report, cwd);
