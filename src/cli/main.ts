@@ -35,23 +35,24 @@ export function buildProgram(): Command {
   proto
     .command('add')
     .description('write a CRUD service proto with HTTP rules (package from its path: api/user/v1/user.proto -> user.v1)')
-    .argument('<file>', 'the .proto file to create')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
+    .argument('<file>', 'the .proto file to create, relative to the project root (e.g. api/user/v1/user.proto)')
+    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the project\'s buf.yaml modules', collect)
     .action((file: string, opts: { proto_path?: string[] }) => protoAdd(file, { protoPath: opts.proto_path }));
   proto
     .command('client')
     .description('generate messages, gRPC and HTTP servers/clients and error helpers next to each proto')
     .argument('<inputs...>', '.proto files or directories')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
+    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the buf.yaml modules of the project holding the protos', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports (default: the project\'s internal/pkg)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean }) =>
-      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force }));
+    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
+    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
+      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
   proto
     .command('server')
     .description('write a service implementation stub per service (existing files are never overwritten)')
     .argument('<file>', 'the .proto file')
-    .requiredOption('-t, --target <dir>', 'directory for the stubs, e.g. internal/service')
+    .requiredOption('-t, --target <dir>', 'directory for the stubs, relative to the project root, e.g. internal/service')
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', 'runtime directory the stub imports (default: the project\'s internal/pkg)')
     .action((file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
@@ -66,8 +67,9 @@ export function buildProgram(): Command {
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean }) =>
-      errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force }));
+    .option('--keep-local', 'keep locally changed generated files and exit 0')
+    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
+      errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
 
   program
     .command('upgrade')

@@ -24,6 +24,8 @@ export interface CompileOptions {
   /** Import roots (protoc's -I). Default: the project's buf.yaml modules, else cwd. */
   importPaths?: string[];
   cwd?: string;
+  /** Where default import roots are looked up (the project root); default cwd. */
+  projectRoot?: string;
 }
 
 export interface TargetFile {
@@ -46,7 +48,7 @@ export interface CompiledProtos {
 
 export async function compileProtos(options: CompileOptions): Promise<CompiledProtos> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const roots = resolveImportRoots(cwd, options.importPaths);
+  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
   const targetFiles = collectTargets(cwd, options.inputs, roots);
   if (targetFiles.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
 
