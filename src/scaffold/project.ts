@@ -6,6 +6,7 @@ import Handlebars from 'handlebars';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
+import { vendoredTskPath } from '../cli/self-pack.js';
 import { runtimeFiles } from './runtime.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
@@ -56,6 +57,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     isConsul: options.registry === 'consul',
     hasRegistry: options.registry !== 'none',
     tskVersion: tskVersion(),
+    vendoredTsk: vendoredTskPath(),
     versions: SERVICE_VERSIONS,
     tsProtoOptions: TS_PROTO_OPTIONS,
   };
