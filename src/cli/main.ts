@@ -3,9 +3,11 @@ import { Command, Option } from 'commander';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
-import { errorsGen, protoAdd, protoClient, protoServer } from './commands/proto.js';
-import { newProject } from './commands/new.js';
-import { upgrade } from './commands/upgrade.js';
+import type { NewFlags } from './commands/new.js';
+
+// Each command's module (and what it imports) loads only when that command runs:
+// a warm `tsk proto client` should not pay for the scaffolder or the prompts.
+const proto = () => import('./commands/proto.js');
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -29,16 +31,16 @@ export function buildProgram(): Command {
     .option('--no-git', 'skip git init and the first commit')
     .option('-f, --force', 'create the project even if the directory is not empty')
     .option('-y, --yes', 'take defaults for everything not given; never prompt')
-    .action(newProject);
+    .action(async (name: string, flags: NewFlags) => (await import('./commands/new.js')).newProject(name, flags));
 
-  const proto = program.command('proto').description('work with .proto files');
-  proto
+  const protoCmd = program.command('proto').description('work with .proto files');
+  protoCmd
     .command('add')
     .description('write a CRUD service proto with HTTP rules (package from its path: api/user/v1/user.proto -> user.v1)')
     .argument('<file>', 'the .proto file to create, relative to the project root (e.g. api/user/v1/user.proto)')
     .option('-I, --proto_path <dir>', 'import root (repeatable); default: the project\'s buf.yaml modules', collect)
-    .action((file: string, opts: { proto_path?: string[] }) => protoAdd(file, { protoPath: opts.proto_path }));
-  proto
+    .action(async (file: string, opts: { proto_path?: string[] }) => (await proto()).protoAdd(file, { protoPath: opts.proto_path }));
+  protoCmd
     .command('client')
     .description('generate messages, gRPC and HTTP servers/clients and error helpers next to each proto')
     .argument('<inputs...>', '.proto files or directories')
@@ -46,17 +48,17 @@ export function buildProgram(): Command {
     .option('--runtime <dir>', 'runtime directory generated code imports (default: the project\'s internal/pkg)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
     .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
-      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
-  proto
+    .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
+      (await proto()).protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
+  protoCmd
     .command('server')
     .description('write a service implementation stub per service (existing files are never overwritten)')
     .argument('<file>', 'the .proto file')
     .requiredOption('-t, --target <dir>', 'directory for the stubs, relative to the project root, e.g. internal/service')
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', 'runtime directory the stub imports (default: the project\'s internal/pkg)')
-    .action((file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
-      protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }));
+    .action(async (file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
+      (await proto()).protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }));
 
   program
     .command('errors')
@@ -68,14 +70,14 @@ export function buildProgram(): Command {
     .option('--runtime <dir>', 'runtime directory generated code imports')
     .option('-f, --force', 'overwrite generated files even if changed locally')
     .option('--keep-local', 'keep locally changed generated files and exit 0')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
-      errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
+    .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
+      (await proto()).errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
 
   program
     .command('upgrade')
     .description("refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten")
     .option('-f, --force', 'overwrite locally changed runtime files too')
-    .action(upgrade);
+    .action(async (opts: { force?: boolean }) => (await import('./commands/upgrade.js')).upgrade(opts));
 
   return program;
 }

@@ -2,7 +2,7 @@
 // ts-proto for messages and service definitions, then our http, grpc and errors
 // generators. Nothing touches the disk here; the caller writes the result.
 import path from 'node:path';
-import type { CompiledProtos } from '../proto/compile.js';
+import type { CompiledProtos, TargetFile } from '../proto/compile.js';
 import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
 import { generateErrors } from '../plugins/errors/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
@@ -16,36 +16,52 @@ export interface PlannedFile {
   content: string;
 }
 
+/** What one input proto generates: its own files and the message files of what it imports. */
+export interface PlannedTarget extends TargetFile {
+  files: PlannedFile[];
+}
+
+export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors';
+
 export interface ClientOptions {
   /** Runtime directory for files under a given import root, relative to that root. */
   runtimeFor(root: string): string;
   cwd: string;
   /** Which generators to run; default all. */
-  only?: ('messages' | 'http' | 'grpc' | 'errors')[];
+  only?: GeneratorKind[];
 }
 
-export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
+export async function planClientTargets(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedTarget[]> {
   const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors']);
-  const planned: PlannedFile[] = [];
   const problems: Diagnostic[] = [];
-  // Output goes into the import root each proto lives under, so generated files sit next to it.
-  const roots = new Map<string, string[]>();
-  for (const t of compiled.targetFiles) roots.set(t.root, [...(roots.get(t.root) ?? []), t.protoPath]);
-  // One ts-proto run for every root (a process start is most of its cost); files are split by root below.
+  // One ts-proto run for every target (split across cores inside); files are attributed per target below.
   const messages = only.has('messages') ? await runTsProto(compiled.fileSet.file, compiled.targetFiles.map((t) => t.protoPath)) : [];
-  for (const [root, protoPaths] of roots) {
-    const files = compiled.targets.filter((f) => protoPaths.includes(f.proto.name));
-    const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root) } };
-    const outputs: GeneratedFile[] = [];
-    outputs.push(...keepReachable(messages, protoPaths.map((p) => p.replace(/\.proto$/, '.ts'))));
+  const planned: PlannedTarget[] = [];
+  for (const target of compiled.targetFiles) {
+    const file = compiled.targets.find((f) => f.proto.name === target.protoPath);
+    if (!file) continue;
+    // Output goes into the import root the proto lives under, so generated files sit next to it.
+    const input = { files: [file], registry: compiled.registry, options: { runtime: options.runtimeFor(target.root) } };
+    const outputs: GeneratedFile[] = keepReachable(messages, [target.protoPath.replace(/\.proto$/, '.ts')]);
     for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors]] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);
-      for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(root, p.file)) });
+      for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     }
-    for (const f of outputs) planned.push({ path: path.join(root, f.name), content: f.content });
+    planned.push({ ...target, files: outputs.map((f) => ({ path: path.join(target.root, f.name), content: f.content })) });
   }
   if (problems.length > 0) throw new CompileError(problems);
   return planned;
+}
+
+/** Every file the targets generate, once each (imports shared by several targets are generated alike). */
+export function mergeTargets(targets: readonly { files: PlannedFile[] }[]): PlannedFile[] {
+  const byPath = new Map<string, PlannedFile>();
+  for (const t of targets) for (const f of t.files) byPath.set(f.path, f);
+  return [...byPath.values()];
+}
+
+export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
+  return mergeTargets(await planClientTargets(compiled, options));
 }

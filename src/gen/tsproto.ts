@@ -7,10 +7,10 @@ import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema, type FileDescr
 import { tsProtoPlugin } from '../proto/paths.js';
 import type { GeneratedFile } from '../plugins/types.js';
 import { GENERATED_HEADER } from './names.js';
+import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 import path from 'node:path';
 
-/** The options tsk always runs ts-proto with (also written into generated buf.gen.yaml files). */
-export const TS_PROTO_OPTIONS = 'useOptionals=all,outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,forceLong=string,env=node';
+export { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 /**
  * ts-proto over `fileToGenerate`, split into chunks run side by side. Each chunk

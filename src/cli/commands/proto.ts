@@ -4,7 +4,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
-import { planClientFiles } from '../../gen/client.js';
+import { generateClient } from '../../gen/incremental.js';
 import { checkProtoPath, renderProtoTemplate } from '../../gen/proto-template.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { projectAt, projectOfInputs, type Project } from '../../proto/project.js';
@@ -38,9 +38,10 @@ function locate(cwd: string, inputs: string[], flags: ProtoFlags): { project?: P
 export async function protoClient(inputs: string[], flags: ProtoFlags, only?: ('messages' | 'http' | 'grpc' | 'errors')[]): Promise<void> {
   const cwd = process.cwd();
   const { project, manifestRoot } = locate(cwd, inputs, flags);
-  const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root });
-  const files = await planClientFiles(compiled, { cwd, runtimeFor: runtimeDirFor(cwd, project, flags), only });
-  const report = writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: manifestRoot, force: flags.force });
+  const result = await generateClient({ cwd, inputs, importPaths: flags.protoPath, projectRoot: project?.root, runtimeFor: runtimeDirFor(cwd, project, flags), only });
+  const report = writeFiles(result.files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: manifestRoot, force: flags.force });
+  report.unchanged.push(...result.upToDate);
+  result.save(report);
   printReport(report, cwd);
   failOnStale(report, flags.keepLocal);
 }
