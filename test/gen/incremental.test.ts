@@ -86,8 +86,8 @@ describe('tsk proto client with the codegen cache', () => {
 
 describe('ts-proto in worker threads', () => {
   it('returns what the plugin returns when run as a process', async () => {
-    const { compileProtos } = await import('../../dist/proto/compile.js');
-    const { runTsProto, TS_PROTO_OPTIONS } = await import('../../dist/gen/tsproto.js');
+    const { compileProtos } = await import('../../src/proto/compile.js');
+    const { runTsProto, TS_PROTO_OPTIONS } = await import('../../src/gen/tsproto.js');
     const { create, toBinary, fromBinary } = await import('@bufbuild/protobuf');
     const { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema } = await import('@bufbuild/protobuf/wkt');
     const dir = project('workers');
