@@ -74,6 +74,12 @@ export function buildProgram(): Command {
       (await proto()).errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
 
   program
+    .command('dev')
+    .description('watch protos and sources: regenerate, typecheck and restart the service on each change; a failed step keeps the last good one running')
+    .option('--conf <file>', 'config file for the service', 'configs/config.yaml')
+    .action(async (opts: { conf: string }) => (await import('./commands/dev.js')).dev(opts));
+
+  program
     .command('upgrade')
     .description("refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten")
     .option('-f, --force', 'overwrite locally changed runtime files too')
