@@ -3,11 +3,11 @@ import { Command, Option } from 'commander';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
-import { errorsGen, protoAdd, protoClient, protoOpenApi, protoServer } from './commands/proto.js';
-import { newProject } from './commands/new.js';
-import { upgrade } from './commands/upgrade.js';
-import { switchRegistry } from './commands/registry.js';
-import { addClient } from './commands/client.js';
+import type { NewFlags } from './commands/new.js';
+
+// Each command's module (and what it imports) loads only when that command runs:
+// a warm `tsk proto client` should not pay for the scaffolder or the prompts.
+const proto = () => import('./commands/proto.js');
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -31,46 +31,49 @@ export function buildProgram(): Command {
     .option('--no-git', 'skip git init and the first commit')
     .option('-f, --force', 'create the project even if the directory is not empty')
     .option('-y, --yes', 'take defaults for everything not given; never prompt')
-    .action(newProject);
+    .action(async (name: string, flags: NewFlags) => (await import('./commands/new.js')).newProject(name, flags));
 
-  const proto = program.command('proto').description('work with .proto files');
-  proto
+  const protoCmd = program.command('proto').description('work with .proto files');
+  protoCmd
     .command('add')
     .description('write a CRUD service proto with HTTP rules (package from its path: api/user/v1/user.proto -> user.v1)')
-    .argument('<file>', 'the .proto file to create')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
-    .action((file: string, opts: { proto_path?: string[] }) => protoAdd(file, { protoPath: opts.proto_path }));
-  proto
+    .argument('<file>', 'the .proto file to create, relative to the project root (e.g. api/user/v1/user.proto)')
+    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the project\'s buf.yaml modules', collect)
+    .action(async (file: string, opts: { proto_path?: string[] }) => (await proto()).protoAdd(file, { protoPath: opts.proto_path }));
+  protoCmd
     .command('client')
     .description('generate messages, gRPC and HTTP servers/clients and error helpers next to each proto')
     .argument('<inputs...>', '.proto files or directories')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
+    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the buf.yaml modules of the project holding the protos', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports (default: the project\'s internal/pkg)')
     .option('--openapi', 'also write an OpenAPI 3.1 document per service (<file>.<Service>.openapi.json)')
     .option('--fetch', 'also write a browser fetch client per proto file (<file>_fetch.ts, no runtime imports)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; openapi?: boolean; fetch?: boolean }) =>
-      protoClient(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, openapi: opts.openapi, fetch: opts.fetch }));
-  proto
+    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
+    .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean; openapi?: boolean; fetch?: boolean }) =>
+      (await proto()).protoClient(inputs, {
+        protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal, openapi: opts.openapi, fetch: opts.fetch,
+      }));
+  protoCmd
     .command('openapi')
     .description('write OpenAPI 3.1 documents of the HTTP API: one per service next to its proto, or one file with -o')
     .argument('<inputs...>', '.proto files or directories')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: buf.yaml modules, else the current directory', collect)
+    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the buf.yaml modules of the project holding the protos', collect)
     .option('-o, --output <file>', 'one document for every service, written to this file (.json, or .ts for a module exporting openApiDocument)')
     .option('--title <text>', 'info.title (default: the service name)')
     .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; output?: string; title?: string; apiVersion?: string; force?: boolean }) =>
-      protoOpenApi(inputs, { protoPath: opts.proto_path, output: opts.output, title: opts.title, version: opts.apiVersion, force: opts.force }));
-  proto
+    .action(async (inputs: string[], opts: { proto_path?: string[]; output?: string; title?: string; apiVersion?: string; force?: boolean }) =>
+      (await proto()).protoOpenApi(inputs, { protoPath: opts.proto_path, output: opts.output, title: opts.title, version: opts.apiVersion, force: opts.force }));
+  protoCmd
     .command('server')
     .description('write a service implementation stub per service (existing files are never overwritten)')
     .argument('<file>', 'the .proto file')
-    .requiredOption('-t, --target <dir>', 'directory for the stubs, e.g. internal/service')
+    .requiredOption('-t, --target <dir>', 'directory for the stubs, relative to the project root, e.g. internal/service')
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', 'runtime directory the stub imports (default: the project\'s internal/pkg)')
-    .action((file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
-      protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }));
+    .action(async (file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
+      (await proto()).protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }));
 
   program
     .command('errors')
@@ -81,31 +84,38 @@ export function buildProgram(): Command {
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action((inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean }) =>
-      errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force }));
+    .option('--keep-local', 'keep locally changed generated files and exit 0')
+    .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
+      (await proto()).errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
+
+  program
+    .command('dev')
+    .description('watch protos and sources: regenerate, typecheck and restart the service on each change; a failed step keeps the last good one running')
+    .option('--conf <file>', 'config file for the service', 'configs/config.yaml')
+    .action(async (opts: { conf: string }) => (await import('./commands/dev.js')).dev(opts));
 
   program
     .command('upgrade')
     .description("refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten")
     .option('-f, --force', 'overwrite locally changed runtime files too')
-    .action(upgrade);
+    .action(async (opts: { force?: boolean }) => (await import('./commands/upgrade.js')).upgrade(opts));
 
   program
     .command('add')
     .description('add to the project')
     .command('client')
-    .description("call another service from the data layer: copy its API protos, generate its clients, wire a connection in internal/data")
+    .description('call another service from the data layer: copy its API protos, generate its clients, wire a connection in internal/data')
     .argument('<service>', 'the service to call, as it registers (e.g. user)')
     .requiredOption('--proto <path>', "the service's API: a .proto file or a directory of them (e.g. ../user/api/user)")
     .option('--proto-root <dir>', 'import root of those protos (default: the nearest directory named api above them)')
-    .action((service: string, opts: { proto: string; protoRoot?: string }) => addClient(service, opts));
+    .action(async (service: string, opts: { proto: string; protoRoot?: string }) => (await import('./commands/client.js')).addClient(service, opts));
 
   program
     .command('registry')
-    .description("switch the project's service registry (dependency, vendored client, config, ConfigMap, internal/server/registry.ts)")
+    .description("switch the project's service registry (dependency, vendored client, config, ConfigMap, Deployment, internal/server/registry.ts)")
     .argument('<kind>', 'none, etcd or consul')
     .option('-f, --force', 'replace registry files even if changed by hand')
-    .action(switchRegistry);
+    .action(async (kind: string, opts: { force?: boolean }) => (await import('./commands/registry.js')).switchRegistry(kind, opts));
 
   return program;
 }

@@ -7,6 +7,20 @@ export function printReport(report: WriteReport, cwd: string): void {
   const rel = (p: string) => path.relative(cwd, p) || '.';
   for (const p of report.written) console.log(`${chalk.green('wrote')}   ${rel(p)}`);
   for (const p of report.removed) console.log(`${chalk.green('removed')} ${rel(p)}`);
-  for (const s of report.skipped) console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}`);
+  for (const s of report.skipped) console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}${s.stale ? ' (--force overwrites)' : ''}`);
   if (report.written.length === 0 && report.skipped.length === 0 && report.removed.length === 0) console.log(chalk.dim(`up to date (${report.unchanged.length} files unchanged)`));
+}
+
+/**
+ * A generation that left generated files out of date did not do what was asked:
+ * say so, say what to do, and fail (exit 1) unless the user said keeping them is intended.
+ */
+export function failOnStale(report: WriteReport, keepLocal: boolean | undefined): void {
+  const stale = report.skipped.filter((s) => s.stale).length;
+  if (stale === 0 || keepLocal) return;
+  console.error(
+    `${chalk.red('error:')} ${stale} generated file${stale === 1 ? ' was' : 's were'} not updated and may not match the protos; ` +
+      'run again with --force to overwrite them, or --keep-local to keep your edits',
+  );
+  process.exitCode = 1;
 }

@@ -2,13 +2,13 @@
 // ts-proto for messages and service definitions, then our http, grpc and errors
 // generators. Nothing touches the disk here; the caller writes the result.
 import path from 'node:path';
-import type { CompiledProtos } from '../proto/compile.js';
+import type { CompiledProtos, TargetFile } from '../proto/compile.js';
 import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
 import { generateConfigSchema } from '../plugins/config/generate.js';
 import { generateErrors } from '../plugins/errors/generate.js';
+import { generateFetch } from '../plugins/fetch/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
 import { generateHttp } from '../plugins/http/generate.js';
-import { generateFetch } from '../plugins/fetch/generate.js';
 import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratedFile, GeneratorOptions } from '../plugins/types.js';
 import { keepReachable, runTsProto } from './tsproto.js';
@@ -18,6 +18,13 @@ export interface PlannedFile {
   path: string;
   content: string;
 }
+
+/** What one input proto generates: its own files and the message files of what it imports. */
+export interface PlannedTarget extends TargetFile {
+  files: PlannedFile[];
+}
+
+export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors' | 'config' | 'openapi' | 'fetch';
 
 export interface ClientOptions {
   /** Runtime directory for files under a given import root, relative to that root. */
@@ -29,30 +36,37 @@ export interface ClientOptions {
   openapi?: Pick<GeneratorOptions, 'openapi' | 'title' | 'apiVersion'>;
 }
 
-export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors' | 'config' | 'openapi' | 'fetch';
-
-export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
+export async function planClientTargets(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedTarget[]> {
   const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors', 'config']);
-  const planned: PlannedFile[] = [];
   const problems: Diagnostic[] = [];
-  // Output goes into the import root each proto lives under, so generated files sit next to it.
-  const roots = new Map<string, string[]>();
-  for (const t of compiled.targetFiles) roots.set(t.root, [...(roots.get(t.root) ?? []), t.protoPath]);
-  // One ts-proto run for every root (a process start is most of its cost); files are split by root below.
+  // One ts-proto run for every target (split across cores inside); files are attributed per target below.
   const messages = only.has('messages') ? await runTsProto(compiled.fileSet.file, compiled.targetFiles.map((t) => t.protoPath)) : [];
-  for (const [root, protoPaths] of roots) {
-    const files = compiled.targets.filter((f) => protoPaths.includes(f.proto.name));
-    const input = { files, registry: compiled.registry, options: { runtime: options.runtimeFor(root), ...options.openapi } };
-    const outputs: GeneratedFile[] = [];
-    outputs.push(...keepReachable(messages, protoPaths.map((p) => p.replace(/\.proto$/, '.ts'))));
+  const planned: PlannedTarget[] = [];
+  for (const target of compiled.targetFiles) {
+    const file = compiled.targets.find((f) => f.proto.name === target.protoPath);
+    if (!file) continue;
+    // Output goes into the import root the proto lives under, so generated files sit next to it.
+    const input = { files: [file], registry: compiled.registry, options: { runtime: options.runtimeFor(target.root), ...options.openapi } };
+    const outputs: GeneratedFile[] = keepReachable(messages, [target.protoPath.replace(/\.proto$/, '.ts')]);
     for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['config', generateConfigSchema], ['openapi', generateOpenApi], ['fetch', generateFetch]] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);
-      for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(root, p.file)) });
+      for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     }
-    for (const f of outputs) planned.push({ path: path.join(root, f.name), content: f.content });
+    planned.push({ ...target, files: outputs.map((f) => ({ path: path.join(target.root, f.name), content: f.content })) });
   }
   if (problems.length > 0) throw new CompileError(problems);
   return planned;
+}
+
+/** Every file the targets generate, once each (imports shared by several targets are generated alike). */
+export function mergeTargets(targets: readonly { files: PlannedFile[] }[]): PlannedFile[] {
+  const byPath = new Map<string, PlannedFile>();
+  for (const t of targets) for (const f of t.files) byPath.set(f.path, f);
+  return [...byPath.values()];
+}
+
+export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
+  return mergeTargets(await planClientTargets(compiled, options));
 }

@@ -1,23 +1,45 @@
 // Runs ts-proto (as the protoc plugin it is) on compiled descriptors: messages,
 // their JSON codecs and grpc-js service definitions.
-import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { tsProtoPlugin } from '../proto/paths.js';
 import type { GeneratedFile } from '../plugins/types.js';
 import { GENERATED_HEADER } from './names.js';
+import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 import path from 'node:path';
 
-/** The options tsk always runs ts-proto with (also written into generated buf.gen.yaml files). */
-export const TS_PROTO_OPTIONS = 'outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,forceLong=string,env=node';
+export { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
+/**
+ * ts-proto over `fileToGenerate`, split into chunks run side by side. Each chunk
+ * runs the unmodified plugin in a worker thread (the same code protoc or buf would
+ * start as a process, without a process start per run), so the output is exactly
+ * the plugin's.
+ */
 export async function runTsProto(protoFiles: readonly FileDescriptorProto[], fileToGenerate: string[]): Promise<GeneratedFile[]> {
-  const request = create(CodeGeneratorRequestSchema, {
-    fileToGenerate,
-    parameter: TS_PROTO_OPTIONS,
-    protoFile: [...protoFiles],
-  });
-  const stdout = await runPlugin(tsProtoPlugin(), toBinary(CodeGeneratorRequestSchema, request));
+  const chunks = splitEvenly(fileToGenerate, Math.min(availableParallelism(), Math.ceil(fileToGenerate.length / MIN_FILES_PER_WORKER)));
+  const results = await Promise.all(chunks.map((chunk) => runChunk(protoFiles, chunk)));
+  // Each chunk also emits the files its targets import; they are identical, keep one.
+  const byName = new Map<string, GeneratedFile>();
+  for (const file of results.flat()) byName.set(file.name, file);
+  return [...byName.values()];
+}
+
+/** Below this many files per worker, another worker's start-up costs more than it saves. */
+const MIN_FILES_PER_WORKER = 4;
+
+function splitEvenly<T>(items: T[], parts: number): T[][] {
+  const n = Math.max(1, Math.min(parts, items.length));
+  const out: T[][] = Array.from({ length: n }, () => []);
+  items.forEach((item, i) => out[i % n]!.push(item));
+  return out;
+}
+
+async function runChunk(protoFiles: readonly FileDescriptorProto[], fileToGenerate: string[]): Promise<GeneratedFile[]> {
+  const request = create(CodeGeneratorRequestSchema, { fileToGenerate, parameter: TS_PROTO_OPTIONS, protoFile: [...protoFiles] });
+  const stdout = await runPluginInWorker(tsProtoPlugin(), toBinary(CodeGeneratorRequestSchema, request));
   const response = fromBinary(CodeGeneratorResponseSchema, stdout);
   if (response.error) throw new Error(`ts-proto failed: ${response.error}`);
   return response.file.map((f) => ({ name: f.name, content: withTskHeader(f.content) }));
@@ -49,18 +71,19 @@ export function keepReachable(files: GeneratedFile[], roots: string[]): Generate
   return files.filter((f) => keep.has(f.name));
 }
 
-function runPlugin(executable: string, input: Uint8Array): Promise<Buffer> {
+/** Runs a protoc plugin script in a worker thread, its stdin and stdout as the plugin protocol wants them. */
+function runPluginInWorker(script: string, input: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [executable], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
-    child.on('close', (code) => {
+    worker.stdout.on('data', (d: Buffer) => out.push(d));
+    worker.stderr.on('data', (d: Buffer) => err.push(d));
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`ts-proto exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
     });
-    child.stdin.end(input);
+    worker.stdin!.end(input);
   });
 }

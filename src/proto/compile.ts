@@ -15,6 +15,7 @@ import { createFileRegistry, type DescFile, type FileRegistry } from '@bufbuild/
 import { bufBinary, tskProtoDir } from './paths.js';
 import { CompileError, UsageError, type Diagnostic } from './diagnostics.js';
 import { resolveImportRoots } from './roots.js';
+import { collectTargets, type TargetFile } from './targets.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -24,14 +25,11 @@ export interface CompileOptions {
   /** Import roots (protoc's -I). Default: the project's buf.yaml modules, else cwd. */
   importPaths?: string[];
   cwd?: string;
+  /** Where default import roots are looked up (the project root); default cwd. */
+  projectRoot?: string;
 }
 
-export interface TargetFile {
-  /** Path inside its import root, as the descriptor names it: `helloworld/v1/greeter.proto`. */
-  protoPath: string;
-  /** Absolute directory of the import root the file lives under. */
-  root: string;
-}
+export { collectTargets, type TargetFile } from './targets.js';
 
 export interface CompiledProtos {
   fileSet: FileDescriptorSet;
@@ -46,7 +44,7 @@ export interface CompiledProtos {
 
 export async function compileProtos(options: CompileOptions): Promise<CompiledProtos> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const roots = resolveImportRoots(cwd, options.importPaths);
+  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
   const targetFiles = collectTargets(cwd, options.inputs, roots);
   if (targetFiles.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
 
@@ -90,56 +88,6 @@ export async function compileProtos(options: CompileOptions): Promise<CompiledPr
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });
   }
-}
-
-/** Expands files and directories into proto paths relative to the import root containing them. */
-function collectTargets(cwd: string, inputs: string[], roots: string[]): TargetFile[] {
-  const found = new Map<string, TargetFile>();
-  for (const input of inputs) {
-    const given = path.resolve(cwd, input);
-    if (!fs.existsSync(given)) throw new UsageError(`${input}: no such file or directory`);
-    const abs = fs.realpathSync(given);
-    const files = fs.statSync(abs).isDirectory() ? listProtos(abs) : [abs];
-    if (!fs.statSync(abs).isDirectory() && !abs.endsWith('.proto')) throw new UsageError(`${input}: not a .proto file`);
-    for (const file of files) {
-      const problem = notProtoText(file);
-      if (problem) throw new UsageError(`${path.relative(cwd, file)}: ${problem}`);
-      const root = roots
-        .filter((r) => file.startsWith(r + path.sep))
-        .sort((a, b) => b.length - a.length)[0];
-      if (!root) {
-        throw new UsageError(
-          `${path.relative(cwd, file)}: not under any import root (${roots.map((r) => path.relative(cwd, r) || '.').join(', ')}); pass -I <dir>`,
-        );
-      }
-      const protoPath = path.relative(root, file).split(path.sep).join('/');
-      found.set(protoPath, { protoPath, root });
-    }
-  }
-  return [...found.values()];
-}
-
-/** Why a file cannot be proto source (binary content, not UTF-8), or undefined when it can. */
-function notProtoText(file: string): string | undefined {
-  const bytes = fs.readFileSync(file);
-  if (bytes.includes(0)) return 'not a text .proto file (it holds binary data: NUL bytes)';
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return 'not a text .proto file (it is not valid UTF-8)';
-  }
-  return undefined;
-}
-
-function listProtos(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listProtos(p));
-    else if (entry.name.endsWith('.proto')) out.push(p);
-  }
-  return out.sort();
 }
 
 /** buf prints `module/path.proto:line:col:message`; turn the module prefix back into the user's path. */

@@ -1,11 +1,12 @@
-// Import roots, as protoc's -I: explicit flags win; else the modules of the nearest
-// buf.yaml (v2 `modules[].path`, or the buf.yaml's own directory for v1); else cwd.
+// Import roots, as protoc's -I: explicit flags (relative to cwd) win; else the modules
+// of the nearest buf.yaml at or above `base` (v2 `modules[].path`, or the buf.yaml's
+// own directory for v1); else `base` itself. `base` is the project root when known.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from './diagnostics.js';
 
-export function resolveImportRoots(cwd: string, importPaths?: string[]): string[] {
+export function resolveImportRoots(cwd: string, importPaths?: string[], base: string = cwd): string[] {
   if (importPaths && importPaths.length > 0) {
     return importPaths.map((p) => {
       const abs = path.resolve(cwd, p);
@@ -13,8 +14,8 @@ export function resolveImportRoots(cwd: string, importPaths?: string[]): string[
       return fs.realpathSync(abs);
     });
   }
-  const bufYaml = findUp(cwd, 'buf.yaml');
-  if (!bufYaml) return [fs.realpathSync(cwd)];
+  const bufYaml = findUp(base, 'buf.yaml');
+  if (!bufYaml) return [fs.realpathSync(base)];
   const dir = path.dirname(bufYaml);
   let config: unknown;
   try {

@@ -8,6 +8,7 @@ import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
 import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, withRegistryDependencies, type RegistryKind } from './registry.js';
 import { renderClients } from './clients.js';
+import { vendoredTskPath } from '../cli/self-pack.js';
 import { runtimeFiles } from './runtime.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
@@ -67,6 +68,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     hasRegistry: options.registry !== 'none',
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
+    vendoredTsk: vendoredTskPath(),
     versions: SERVICE_VERSIONS,
     tsProtoOptions: TS_PROTO_OPTIONS,
   };

@@ -8,6 +8,21 @@ import { repoRoot, tsk } from '../helpers/cli.js';
 const work = path.join(repoRoot, '.tmp', 'regen');
 const project = path.join(work, 'shop');
 
+/** Every file under dir (but .tsk and node_modules) with its content. */
+function snapshotTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name === 'node_modules' || e.name === '.tsk') continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 beforeAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
@@ -34,8 +49,10 @@ describe('in a generated project', () => {
     const edited = path.join(project, 'api/shop/v1/greeter_http.ts');
     fs.appendFileSync(edited, '// hand edit\n');
     const r = tsk(['proto', 'client', 'api'], project);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/skipped api\/shop\/v1\/greeter_http\.ts: changed locally/);
+    expect(r.stderr).toMatch(/not updated and may not match the protos; run again with --force .* or --keep-local/);
+    expect(tsk(['proto', 'client', 'api', '--keep-local'], project).status).toBe(0);
     expect(fs.readFileSync(edited, 'utf8')).toContain('// hand edit');
     const forced = tsk(['proto', 'client', 'api', '--force'], project);
     expect(forced.status).toBe(0);
@@ -55,5 +72,32 @@ describe('in a generated project', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(project, '.tsk/manifest.json'), 'utf8'));
     expect(manifest.files['internal/service/order.ts'].kind).toBe('owned');
     expect(manifest.files['api/shop/v1/order_http.ts'].kind).toBe('generated');
+  });
+
+  it('generates the same files from any directory: paths and imports come from the project root', () => {
+    const before = snapshotTree(project);
+    // From outside the project, with an absolute path: nothing to change.
+    const outside = tsk(['proto', 'client', path.join(project, 'api'), path.join(project, 'internal', 'conf')], work);
+    expect(outside.status, outside.stderr).toBe(0);
+    expect(outside.stdout).toContain('up to date');
+    // From a subdirectory, after deleting a generated file: it comes back identical.
+    const http = path.join(project, 'api/shop/v1/greeter_http.ts');
+    const content = fs.readFileSync(http, 'utf8');
+    fs.rmSync(http);
+    const inside = tsk(['proto', 'client', '../../api/shop/v1/greeter.proto'], path.join(project, 'internal', 'service'));
+    expect(inside.status, inside.stderr).toBe(0);
+    expect(fs.readFileSync(http, 'utf8')).toBe(content);
+    expect(snapshotTree(project)).toEqual(before);
+  });
+
+  it('tsk proto add and server from a subdirectory write relative to the project root', () => {
+    const sub = path.join(project, 'internal', 'biz');
+    const add = tsk(['proto', 'add', 'api/shop/v1/invoice.proto'], sub);
+    expect(add.status, add.stderr).toBe(0);
+    expect(fs.existsSync(path.join(project, 'api/shop/v1/invoice.proto'))).toBe(true);
+    expect(fs.existsSync(path.join(sub, 'api'))).toBe(false);
+    const server = tsk(['proto', 'server', path.join(project, 'api/shop/v1/invoice.proto'), '-t', 'internal/service'], sub);
+    expect(server.status, server.stderr).toBe(0);
+    expect(fs.existsSync(path.join(project, 'internal/service/invoice.ts'))).toBe(true);
   });
 });

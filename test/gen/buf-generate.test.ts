@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 
 describe('protoc-gen-tsk-* under buf generate', () => {
-  it('writes the same http, grpc and errors files as tsk proto client', () => {
+  it('writes the same http, grpc and errors files as tsk proto client', { timeout: 180_000 }, () => {
     const dir = path.join(repoRoot, '.tmp', 'bufgen');
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });

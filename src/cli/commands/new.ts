@@ -14,6 +14,7 @@ import { checkServiceName, renderProject, type RegistryKind } from '../../scaffo
 import { tskVersion } from '../../proto/paths.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
 import { MANIFEST_PATH, readManifest, serializeManifest, sha256, type Manifest } from '../manifest.js';
+import { packTskInto } from '../self-pack.js';
 
 export interface NewFlags {
   dir?: string;
@@ -75,6 +76,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     for (const g of generated) manifest.files[path.relative(staging, g.path).split(path.sep).join('/')] = { sha256: sha256(g.content), kind: 'generated' };
     fs.mkdirSync(path.join(staging, '.tsk'), { recursive: true });
     fs.writeFileSync(path.join(staging, MANIFEST_PATH), serializeManifest(manifest));
+    await packTskInto(staging);
 
     if (!existed) fs.renameSync(staging, target);
     else {
@@ -88,13 +90,16 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   const rel = path.relative(cwd, target) || '.';
   console.log(`${chalk.green('created')} ${rel} (${files.length} files, ${((performance.now() - started) / 1000).toFixed(2)}s)`);
 
-  try {
-    if (flags.git) await gitInit(target);
-    if (flags.install) await install(target, flags.packageManager ?? 'npm');
-  } catch (err) {
-    // The project itself is complete; say what failed and how to finish by hand.
-    console.error(`${chalk.yellow('warning:')} ${(err as Error).message}`);
-    process.exitCode = 1;
+  // Install first, so the first commit holds the lockfile (a clean clone builds from it).
+  for (const step of [flags.install && (() => install(target, flags.packageManager ?? 'npm')), flags.git && (() => gitInit(target))]) {
+    if (!step) continue;
+    try {
+      await step();
+    } catch (err) {
+      // The project itself is complete; say what failed and how to finish by hand.
+      console.error(`${chalk.yellow('warning:')} ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
   }
 
   const pm = flags.packageManager ?? 'npm';

@@ -1,0 +1,149 @@
+// `tsk dev`: the edit loop of a tsk project. Watches protos and sources; on a change
+// it regenerates (when a proto changed), typechecks, and restarts the service. When
+// a step fails its errors are printed as file:line:col and the running service is
+// left as it is, so the last good build keeps answering.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import chalk from 'chalk';
+import { CompileError, UsageError } from '../../proto/diagnostics.js';
+import { findProjectRoot } from '../manifest.js';
+import { printReport } from '../output.js';
+import { writeFiles } from '../writer.js';
+import { generateClient } from '../../gen/incremental.js';
+
+export interface DevFlags {
+  conf: string;
+}
+
+/** Directories whose changes matter; everything else (node_modules, dist, .tsk, .git) is ignored. */
+const WATCHED = /^(api|internal|cmd|configs)\//;
+const RELEVANT = /\.(proto|ts|ya?ml|json)$/;
+const DEBOUNCE_MS = 150;
+
+export async function dev(flags: DevFlags): Promise<void> {
+  const root = findProjectRoot(process.cwd());
+  if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
+  const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
+  const main = path.join('cmd', name, 'main.ts');
+  if (!fs.existsSync(path.join(root, main))) throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!fs.existsSync(tsc)) throw new UsageError('node_modules/typescript not found: run npm install first');
+
+  const service = new ServiceProcess(root, ['--import', 'tsx', main, '--conf', flags.conf]);
+  const ownWrites = new Set<string>();
+  let pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const cycle = async (changed: string[]) => {
+    const protoChanged = changed.some((f) => f.endsWith('.proto'));
+    if (protoChanged && !(await regenerate(root, ownWrites))) return;
+    if (!(await typecheck(root, tsc))) return;
+    await service.restart();
+  };
+  const schedule = (file: string) => {
+    pending.add(file);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const changed = [...pending].filter((f) => !ownWrites.delete(path.join(root, f)));
+      pending = new Set();
+      if (changed.length === 0) return;
+      log(`changed: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ` and ${changed.length - 5} more` : ''}`);
+      running = running.then(() => cycle(changed)).catch((err) => log(chalk.red(`error: ${(err as Error).message}`)));
+    }, DEBOUNCE_MS);
+  };
+
+  const watcher = fs.watch(root, { recursive: true }, (_event, file) => {
+    if (!file) return;
+    const rel = file.split(path.sep).join('/');
+    if (WATCHED.test(rel) && RELEVANT.test(rel)) schedule(rel);
+  });
+
+  // First round: generate what is stale, typecheck, start.
+  running = running.then(() => cycle(['api/.proto']));
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      watcher.close();
+      clearTimeout(timer);
+      void service.stop().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+function log(line: string): void {
+  console.log(`${chalk.cyan('[tsk dev]')} ${line}`);
+}
+
+/** `npm run generate` in-process: protos that changed are compiled and generated; others come from the cache. */
+async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean> {
+  try {
+    const inputs = ['api', 'internal/conf'].filter((d) => fs.existsSync(path.join(root, d))).map((d) => path.join(root, d));
+    const result = await generateClient({ cwd: root, inputs, projectRoot: root, runtimeFor: (r) => path.relative(r, path.join(root, 'internal', 'pkg')).split(path.sep).join('/') });
+    const report = writeFiles(result.files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: root });
+    result.save(report);
+    for (const p of report.written) ownWrites.add(p);
+    if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);
+    return true;
+  } catch (err) {
+    log(chalk.red('generate failed; the running service is unchanged'));
+    console.error(err instanceof CompileError ? err.message : `error: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
+async function typecheck(root: string, tsc: string): Promise<boolean> {
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code === 0) return true;
+  log(chalk.red('typecheck failed; the running service is unchanged'));
+  console.error(formatTscOutput(out));
+  return false;
+}
+
+export function formatTscOutput(out: string): string {
+  return out
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => l.replace(/^(.+?)\((\d+),(\d+)\): /, '$1:$2:$3: '))
+    .join('\n');
+}
+
+/** The service as a child process; restart stops the old one (SIGTERM, its graceful stop) before starting anew. */
+class ServiceProcess {
+  private child: ChildProcess | undefined;
+  private started = false;
+
+  constructor(private readonly root: string, private readonly args: string[]) {}
+
+  async restart(): Promise<void> {
+    await this.stop();
+    log(this.started ? 'restarting the service' : 'starting the service');
+    this.started = true;
+    const child = spawn(process.execPath, this.args, { cwd: this.root, stdio: 'inherit' });
+    child.once('exit', (code, signal) => {
+      if (this.child === child) {
+        this.child = undefined;
+        if (signal !== 'SIGTERM') log(chalk.red(`the service exited (${signal ?? `code ${code}`}); waiting for a change`));
+      }
+    });
+    this.child = child;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    this.child = undefined;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timeout);
+  }
+}

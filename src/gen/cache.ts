@@ -1,0 +1,141 @@
+// The codegen cache: which files each input proto generated, keyed by a hash of
+// everything that output depends on (the proto and, transitively, the protos it
+// imports, the generator options, the runtime path, the generator's build). Each
+// file is recorded with the size and mtime it had on disk right after tsk wrote or
+// checked it. A proto whose key matches and whose files all still carry those
+// stamps is done: nothing is compiled, generated, read or written. Any difference
+// (an edited proto, an edited or deleted output) regenerates that proto.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TargetFile } from '../proto/compile.js';
+
+const CACHE_FILE = path.join('.tsk', 'cache', 'codegen.json');
+const FORMAT = 2;
+
+/** A generated file as tsk last saw it on disk. */
+export interface FileStamp {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+interface Entry {
+  key: string;
+  files: FileStamp[];
+}
+
+interface CacheData {
+  format: number;
+  entries: Record<string, Entry>;
+}
+
+export class CodegenCache {
+  private readonly data: CacheData;
+  private dirty = false;
+
+  private constructor(private readonly file: string) {
+    this.data = load(file);
+  }
+
+  /** The cache of the project at `projectRoot` (in `.tsk/cache/`, never committed). */
+  static open(projectRoot: string): CodegenCache {
+    return new CodegenCache(path.join(projectRoot, CACHE_FILE));
+  }
+
+  /** The files of `id` when its key matches and every file is on disk as recorded; else undefined. */
+  fresh(id: string, key: string): string[] | undefined {
+    const entry = this.data.entries[id];
+    if (entry?.key !== key) return undefined;
+    for (const f of entry.files) {
+      const st = fs.statSync(f.path, { throwIfNoEntry: false });
+      if (!st || st.size !== f.size || st.mtimeMs !== f.mtimeMs) return undefined;
+    }
+    return entry.files.map((f) => f.path);
+  }
+
+  /** Records what `id` generated, stamped as on disk now; only call with files whose disk content is the generated one. */
+  set(id: string, key: string, paths: string[]): void {
+    this.data.entries[id] = {
+      key,
+      files: paths.map((p) => {
+        const st = fs.statSync(p);
+        return { path: p, size: st.size, mtimeMs: st.mtimeMs };
+      }),
+    };
+    this.dirty = true;
+  }
+
+  forget(id: string): void {
+    if (this.data.entries[id]) this.dirty = true;
+    delete this.data.entries[id];
+  }
+
+  /** Written whole through a temporary file: a crash leaves the old cache or the new one. */
+  save(): void {
+    if (!this.dirty) return;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, JSON.stringify(this.data));
+    fs.renameSync(temp, this.file);
+    this.dirty = false;
+  }
+}
+
+function load(file: string): CacheData {
+  try {
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheData;
+    if (data.format === FORMAT && data.entries && typeof data.entries === 'object') return data;
+  } catch {
+    // Missing or unreadable: a cache is only ever a shortcut, start empty.
+  }
+  return { format: FORMAT, entries: {} };
+}
+
+const IMPORT = /^\s*import\s+(?:public\s+|weak\s+)?["']([^"']+)["']\s*;/gm;
+
+/**
+ * Content keys for protos: each file's bytes and, recursively, the keys of what it
+ * imports, resolved over the import roots as the compiler would. Imports found in no
+ * root (the compiler's own well-known types) are keyed by name: they change only
+ * with the compiler, which is part of tsk's version.
+ */
+export class ProtoKeys {
+  private readonly memo = new Map<string, string>();
+
+  constructor(private readonly roots: readonly string[]) {}
+
+  of(target: TargetFile): string {
+    return this.key(path.join(target.root, target.protoPath), new Set());
+  }
+
+  private key(file: string, visiting: Set<string>): string {
+    const known = this.memo.get(file);
+    if (known) return known;
+    if (visiting.has(file)) return 'cycle'; // the compiler rejects cycles; never loop here
+    visiting.add(file);
+    const source = fs.readFileSync(file);
+    const hash = createHash('sha256').update(source);
+    for (const m of source.toString('utf8').matchAll(IMPORT)) {
+      const name = m[1]!;
+      const found = this.resolve(name);
+      hash.update(`\0${name}\0${found ? this.key(found, visiting) : 'builtin'}`);
+    }
+    visiting.delete(file);
+    const digest = hash.digest('hex');
+    this.memo.set(file, digest);
+    return digest;
+  }
+
+  private resolve(name: string): string | undefined {
+    for (const root of this.roots) {
+      const candidate = path.join(root, name);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    return undefined;
+  }
+}
+
+export function hashOf(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex');
+}

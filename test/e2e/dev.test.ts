@@ -1,0 +1,77 @@
+// `tsk dev` in a generated project: an edited proto is regenerated, typechecked and
+// served after a restart; a broken proto or a type error is printed as
+// file:line:col while the last good service keeps answering.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tsk, tskBin } from '../helpers/cli.js';
+import { freePort } from '../helpers/etcd.js';
+import { nodeBinaryFor } from '../helpers/image-node.js';
+import { run, waitFor, type Service } from '../helpers/process.js';
+
+const work = path.join(repoRoot, '.tmp', 'e2e-dev');
+const project = path.join(work, 'devsvc');
+const node = nodeBinaryFor('24') ?? process.execPath;
+let dev: Service;
+let base = '';
+
+beforeAll(async () => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  const created = tsk(['new', 'devsvc', '--yes', '--no-git', '--no-install'], work);
+  expect(created.status, created.stderr).toBe(0);
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, { PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH']}` });
+  expect(install.status, install.output).toBe(0);
+  const httpPort = await freePort();
+  base = `http://127.0.0.1:${httpPort}`;
+  const child = spawn(node, [tskBin, 'dev'], {
+    cwd: project,
+    env: { ...process.env, FORCE_COLOR: '0', DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`, DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  dev = { child, output: () => out, exited: new Promise((resolve) => child.once('exit', resolve)) };
+  await waitFor(async () => (await fetch(`${base}/readyz`)).ok, `tsk dev to start the service:\n${out}`, 1200, 100);
+}, 600_000);
+
+afterAll(async () => {
+  dev?.child.kill('SIGTERM');
+  await dev?.exited;
+});
+
+const hi = async (route: string) => {
+  const r = await fetch(`${base}${route}`);
+  return r.ok ? ((await r.json()) as { message: string }).message : `HTTP ${r.status}`;
+};
+
+describe('tsk dev', () => {
+  it('serves a route changed in the proto after regenerating and restarting', async () => {
+    expect(await hi('/helloworld/world')).toBe('Hello world');
+    const proto = path.join(project, 'api', 'devsvc', 'v1', 'greeter.proto');
+    fs.writeFileSync(proto, fs.readFileSync(proto, 'utf8').replace('get: "/helloworld/{name}"', 'get: "/hi/{name}"'));
+    await waitFor(async () => (await hi('/hi/there')) === 'Hello there', `the new route:\n${dev.output()}`, 1200, 100);
+    expect(await hi('/helloworld/world')).toBe('HTTP 404');
+  }, 180_000);
+
+  it('keeps the last good service when a proto does not compile, and says where', async () => {
+    const proto = path.join(project, 'api', 'devsvc', 'v1', 'greeter.proto');
+    const good = fs.readFileSync(proto, 'utf8');
+    fs.writeFileSync(proto, good.replace('message HelloReply {', 'message HelloReply {\n  strin broken = 9;'));
+    await waitFor(async () => /generate failed/.test(dev.output()), `the compile error:\n${dev.output()}`, 1200, 100);
+    expect(dev.output()).toMatch(/api\/devsvc\/v1\/greeter\.proto:\d+:\d+: /);
+    expect(await hi('/hi/there')).toBe('Hello there');
+    fs.writeFileSync(proto, good);
+  }, 180_000);
+
+  it('keeps the last good service on a type error, printed as file:line:col', async () => {
+    const service = path.join(project, 'internal', 'service', 'greeter.ts');
+    const good = fs.readFileSync(service, 'utf8');
+    fs.writeFileSync(service, good.replace("request.name ?? ''", 'request.name ?? 42'));
+    await waitFor(async () => /typecheck failed/.test(dev.output()), `the type error:\n${dev.output()}`, 1200, 100);
+    expect(dev.output()).toMatch(/^internal\/service\/greeter\.ts:\d+:\d+: error TS\d+: /m);
+    expect(await hi('/hi/there')).toBe('Hello there');
+  }, 180_000);
+});
