@@ -19,5 +19,5 @@ export function newRegistry(config: RegistryConfig | undefined, _logger: Logger)
   const kind = config?.kind || 'none';
   if (kind === 'none') return undefined;
   if (kind !== 'consul') throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
-  return new ConsulRegistry({ address: config?.endpoints[0] || '127.0.0.1:8500' });
+  return new ConsulRegistry({ address: config?.endpoints?.[0] || '127.0.0.1:8500' });
 }

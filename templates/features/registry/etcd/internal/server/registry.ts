@@ -20,7 +20,7 @@ export function newRegistry(config: RegistryConfig | undefined, logger: Logger):
   if (kind === 'none') return undefined;
   if (kind !== 'etcd') throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
   return new EtcdRegistry({
-    endpoints: config?.endpoints.length ? config.endpoints : ['http://127.0.0.1:2379'],
+    endpoints: config?.endpoints?.length ? config.endpoints : ['http://127.0.0.1:2379'],
     prefix: config?.prefix || '/microservices',
     ttlSeconds: config?.ttlSeconds || 15,
     startup: config?.startup === 'retry' ? 'retry' : 'fail-fast',
