@@ -21,16 +21,16 @@ const ORDER_REPO = `import type { Greeted, GreeterRepo } from '../biz/greeter.js
 import type { Data } from './data.js';
 
 export class GreeterRepoInMemory implements GreeterRepo {
-  constructor(private readonly data: Data) {}
+  constructor(private readonly data: Data, _maxUsers?: number) {}
 
   async recordGreeting(name: string): Promise<Greeted> {
     const reply = await this.data.clients.user.greeter.sayHello({ name });
-    return { name: reply.message, greetCount: 1 };
+    return { name: reply.message ?? '', greetCount: 1 };
   }
 
   async find(name: string): Promise<Greeted | undefined> {
     const found = await this.data.clients.user.greeter.getUser({ name });
-    return { name: found.name, greetCount: Number(found.greetCount) };
+    return { name: found.name ?? '', greetCount: Number(found.greetCount ?? 0) };
   }
 }
 `;

@@ -42,10 +42,10 @@ beforeAll(async () => {
   fs.writeFileSync(service, code
     .replace("import type { Context }", "import { trace } from '@opentelemetry/api';\nimport type { Context }")
     .replace(
-      '    return { message: await this.greeter.sayHello(request.name) };',
+      "    return { message: await this.greeter.sayHello(request.name ?? '') };",
       [
         "    return trace.getTracer('front').startActiveSpan('greet-downstream', async (span) => {",
-        "      const res = await fetch(`${process.env['BACK_URL']}/helloworld/${encodeURIComponent(request.name)}`);",
+        "      const res = await fetch(`${process.env['BACK_URL']}/helloworld/${encodeURIComponent(request.name ?? '')}`);",
         '      const { message } = (await res.json()) as { message: string };',
         '      span.end();',
         '      return { message: `front: ${message}` };',

@@ -1,12 +1,12 @@
 // Our plugins driven by a user's own buf.gen.yaml produce the same files as `tsk proto client`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
+import { command } from '../helpers/async-cli.js';
 
 describe('protoc-gen-tsk-* under buf generate', () => {
-  it('writes the same http, grpc and errors files as tsk proto client', { timeout: 180_000 }, () => {
+  it('writes the same http, grpc and errors files as tsk proto client', { timeout: 180_000 }, async () => {
     const dir = path.join(repoRoot, '.tmp', 'bufgen');
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
@@ -15,7 +15,7 @@ describe('protoc-gen-tsk-* under buf generate', () => {
     fs.writeFileSync(path.join(dir, 'buf.yaml'), 'version: v2\nmodules:\n  - path: api\n  - path: third_party\n');
     const plugin = (kind: string) => `  - local: ["${process.execPath}", "${path.join(repoRoot, 'bin', `protoc-gen-tsk-${kind}.js`)}"]\n    out: gen\n    opt: [runtime=../internal/pkg]\n`;
     fs.writeFileSync(path.join(dir, 'buf.gen.yaml'), `version: v2\nplugins:\n${plugin('http')}${plugin('grpc')}${plugin('errors')}`);
-    const buf = spawnSync(path.join(repoRoot, 'node_modules', '.bin', 'buf'), ['generate'], { cwd: dir, encoding: 'utf8' });
+    const buf = await command(path.join(repoRoot, 'node_modules', '.bin', 'buf'), ['generate'], dir);
     expect(buf.stderr).toBe('');
     expect(buf.status).toBe(0);
 

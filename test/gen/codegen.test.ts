@@ -135,9 +135,9 @@ describe('tsk errors gen', () => {
 });
 
 describe('generated code', () => {
-  it('compiles under tsc --strict with noUncheckedIndexedAccess', () => {
+  it('compiles under tsc --strict with noUncheckedIndexedAccess', async () => {
     const root = path.join(repoRoot, '.tmp', 'codegen');
-    const r = typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'added/**/*.ts']);
+    const r = await typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'added/**/*.ts']);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

@@ -11,9 +11,12 @@ export interface AsyncResult {
   stderr: string;
 }
 
-export async function nodeRun(args: string[], cwd: string, env: Record<string, string> = {}): Promise<AsyncResult> {
+export const nodeRun = (args: string[], cwd: string, env: Record<string, string> = {}) => command(process.execPath, args, cwd, env);
+
+/** Any command, to its end, with its output kept apart. */
+export async function command(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<AsyncResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env }, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await promisify(execFile)(file, args, { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env }, maxBuffer: 64 << 20 });
     return { status: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -41,7 +41,8 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-export function typecheck(dir: string, include: string[]): CliResult {
+/** tsc --noEmit over `include` under the strictest settings (asynchronous: a large check must not block the test worker). */
+export async function typecheck(dir: string, include: string[]): Promise<CliResult> {
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -52,6 +53,6 @@ export function typecheck(dir: string, include: string[]): CliResult {
       include,
     }),
   );
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const { command } = await import('./async-cli.js');
+  return command(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], repoRoot);
 }
