@@ -27,6 +27,7 @@ const CREATE_USER = '/user.v1.UserService/CreateUser';
 
 async function sayHello(_ctx: unknown, req: { name: string }) {
   if (req.name === 'missing') throw newError(404, 'USER_NOT_FOUND', 'no such user');
+  if (req.name === 'unencodable') return { message: 10n }; // JSON.stringify throws on a BigInt
   return { message: `Hello ${req.name}` };
 }
 
@@ -123,6 +124,22 @@ describe('HTTP server body sizes', () => {
     const after = { req: await scraped('server_requests_request_bytes', 'http', SAY_HELLO), res: await scraped('server_requests_response_bytes', 'http', SAY_HELLO) };
     expect([after.req.count - before.req.count, after.req.sum - before.req.sum]).toEqual([2, 0]);
     expect([after.res.count - before.res.count, after.res.sum - before.res.sum]).toEqual([2, ok.length + error.length]);
+  });
+
+  it('an answer that does not encode is counted and traced as the 500 it is answered with', async () => {
+    const scrapeCode = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('server_requests_code_total{') && l.includes('code="500"') && l.includes(`operation="${SAY_HELLO}"`) && l.includes('kind="http"'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    const before = await scrapeCode();
+    const traceId = newTraceId();
+    const response = await fetch(`${base}/helloworld/unencodable`, { headers: { traceparent: `00-${traceId}-1111111111111111-01` } });
+    const answer = Buffer.from(await response.arrayBuffer());
+    expect(response.status).toBe(500);
+    expect(JSON.parse(answer.toString())).toMatchObject({ code: 500, reason: 'UNKNOWN' });
+    expect((await serverSpan(traceId)).attributes).toMatchObject({ 'http.response.status_code': 500, 'http.response.body.size': answer.length, 'error.type': 'TypeError' });
+    expect(await scrapeCode()).toBe(before + 1);
   });
 
   it('a request rejected before routing counts its error answer under <unmatched>', async () => {
