@@ -1,4 +1,4 @@
-// OTLP trace receivers for tests, one per protocol, each speaking only its own:
+// OTLP trace receivers for tests (the gRPC one also decodes metric histograms), one per protocol, each speaking only its own:
 // gRPC, HTTP with protobuf bodies, HTTP with JSON bodies. They accept what the
 // exporter really sends and decode the spans (opentelemetry/proto/trace/v1/trace.proto
 // field numbers, or the OTLP JSON mapping) without sharing any code with the exporter.
@@ -97,8 +97,62 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
   return spans;
 }
 
+/** One histogram data point of an OTLP metrics export. */
+export interface ReceivedHistogramPoint {
+  metric: string;
+  unit: string;
+  attributes: Record<string, string | number | boolean>;
+  count: number;
+  sum: number;
+  bounds: number[];
+  bucketCounts: number[];
+}
+
+/** Packed repeated fixed64 or double values (8 bytes each). */
+function packed64(bytes: Uint8Array, read: (view: DataView, at: number) => number): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const values: number[] = [];
+  for (let at = 0; at + 8 <= bytes.byteLength; at += 8) values.push(read(view, at));
+  return values;
+}
+
+/** The histogram data points of an ExportMetricsServiceRequest (opentelemetry/proto/metrics/v1/metrics.proto). */
+export function decodeExportMetricsHistograms(bytes: Uint8Array): ReceivedHistogramPoint[] {
+  const points: ReceivedHistogramPoint[] = [];
+  fields(bytes, (f, _w, r) => {
+    if (f !== 1) return; // resource_metrics
+    fields(r.bytes(), (f2, _w2, r2) => {
+      if (f2 !== 2) return; // scope_metrics
+      fields(r2.bytes(), (f3, _w3, r3) => {
+        if (f3 !== 2) return; // metrics
+        let metric = '';
+        let unit = '';
+        fields(r3.bytes(), (f4, _w4, r4) => {
+          if (f4 === 1) metric = r4.string();
+          else if (f4 === 3) unit = r4.string();
+          else if (f4 === 9) fields(r4.bytes(), (f5, _w5, r5) => {
+            if (f5 !== 1) return; // data_points
+            const point: ReceivedHistogramPoint = { metric, unit, attributes: {}, count: 0, sum: 0, bounds: [], bucketCounts: [] };
+            fields(r5.bytes(), (f6, _w6, r6) => {
+              if (f6 === 9) decodeAttributes(point.attributes, r6.bytes());
+              else if (f6 === 4) point.count = Number(r6.fixed64());
+              else if (f6 === 5) point.sum = r6.double();
+              else if (f6 === 6) point.bucketCounts = packed64(r6.bytes(), (v, at) => Number(v.getBigUint64(at, true)));
+              else if (f6 === 7) point.bounds = packed64(r6.bytes(), (v, at) => v.getFloat64(at, true));
+            });
+            points.push(point);
+          });
+        });
+      });
+    });
+  });
+  return points;
+}
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** The histogram points of each metrics export, in order. */
+  readonly histogramExports: ReceivedHistogramPoint[][] = [];
   /** The metadata of each export request. */
   readonly requests: Record<string, string>[] = [];
   private readonly server = new grpc.Server();
@@ -123,7 +177,10 @@ export class OtlpReceiver {
           this.spans.push(...decodeExportTraceRequest(call.request));
           cb(null, Buffer.alloc(0));
         },
-        metrics: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0)),
+        metrics: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+          this.histogramExports.push(decodeExportMetricsHistograms(call.request));
+          cb(null, Buffer.alloc(0));
+        },
       },
     );
     const port = await new Promise<number>((resolve, reject) =>

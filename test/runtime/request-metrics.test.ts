@@ -3,11 +3,11 @@
 import { metrics, resources } from '@opentelemetry/sdk-node';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
-import { requestDurations, requestMetricsProducer } from '../../src/runtime/telemetry/request-metrics.js';
+import { requestHistograms, requestMetricsProducer } from '../../src/runtime/telemetry/request-metrics.js';
 
 describe('request duration histograms', () => {
   it('are exported through a metric reader as OTLP histograms', async () => {
-    const cell = requestDurations.server.cell('http\u0000/a.v1.S/M', { kind: 'http', operation: '/a.v1.S/M' });
+    const cell = requestHistograms.server.duration.cell('http\u0000/a.v1.S/M', { kind: 'http', operation: '/a.v1.S/M' });
     for (const seconds of [0.003, 0.004, 0.2, 2, 12]) cell.record(seconds);
     const exporter = new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE);
     const reader = new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: [requestMetricsProducer] });
@@ -23,6 +23,23 @@ describe('request duration histograms', () => {
     expect(point.sum).toBeCloseTo(14.207);
     expect([point.min, point.max]).toEqual([0.003, 12]);
     expect(point.attributes).toEqual(expect.arrayContaining([{ key: 'operation', value: { stringValue: '/a.v1.S/M' } }]));
+    await provider.shutdown();
+  });
+
+  it('export the body sizes as integer byte histograms', async () => {
+    const cell = requestHistograms.client.responseSize.cell('grpc\u0000/a.v1.S/N', { kind: 'grpc', operation: '/a.v1.S/N' });
+    for (const bytes of [0, 64, 65, 5000, 20_000_000]) cell.record(bytes);
+    const exporter = new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE);
+    const reader = new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: [requestMetricsProducer] });
+    const provider = new metrics.MeterProvider({ resource: resources.resourceFromAttributes({ 'service.name': 'm' }), readers: [reader] });
+    await reader.forceFlush();
+    const request = JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!)!));
+    const metric = request.resourceMetrics[0].scopeMetrics.flatMap((s: any) => s.metrics).find((m: any) => m.name === 'client_requests_response_bytes');
+    expect(metric.unit).toBe('By');
+    const point = metric.histogram.dataPoints[0];
+    expect(point.explicitBounds).toEqual([64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216]);
+    expect(point.bucketCounts.map(Number)).toEqual([2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+    expect([Number(point.count), point.sum, point.min, point.max]).toEqual([5, 20_005_129, 0, 20_000_000]);
     await provider.shutdown();
   });
 });

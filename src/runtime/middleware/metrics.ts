@@ -1,13 +1,14 @@
 // Request counter and duration histogram, Kratos's metric names:
 // {server,client}_requests_code_total{kind,operation,code,reason} and
-// {server,client}_requests_seconds{kind,operation}. Both are counted in plain
+// {server,client}_requests_seconds{kind,operation}, and the body size histograms
+// {server,client}_requests_{request,response}_bytes{kind,operation}. All are counted in plain
 // structures on the request path and reported at collection time: the counter
 // through an OpenTelemetry observable counter, the histogram through the
 // MetricProducer setupTelemetry registers with its readers (request-metrics.ts).
 
 import { metrics, type Attributes } from '@opentelemetry/api';
 import { fromError } from '../errors/errors.js';
-import { requestDurations, type DurationHistogram } from '../telemetry/request-metrics.js';
+import { requestHistograms, type HistogramCell } from '../telemetry/request-metrics.js';
 import type { Middleware, TransportKind } from '../transport/context.js';
 import { observing, type CallObserver } from './observe.js';
 
@@ -19,12 +20,14 @@ interface Count {
 /** What one operation needs per call, found with one Map lookup. */
 interface OperationStats {
   succeeded: Count;
-  duration: ReturnType<DurationHistogram['cell']>;
+  duration: HistogramCell;
+  requestSize: HistogramCell;
+  responseSize: HistogramCell;
 }
 
 /** Counts each ended call and records its duration in the server or client side's metrics. */
 export function requestRecorder(side: 'server' | 'client'): CallObserver {
-  const histogram = requestDurations[side];
+  const histograms = requestHistograms[side];
   const counts = new Map<string, Count>();
   // By kind, then operation: no key to build on the request path.
   const operations = { http: new Map<string, OperationStats>(), grpc: new Map<string, OperationStats>() };
@@ -49,7 +52,14 @@ export function requestRecorder(side: 'server' | 'client'): CallObserver {
     let stats = operations[kind].get(operation);
     if (!stats) {
       if (!observed) observe();
-      stats = { succeeded: count(kind, operation, 200, ''), duration: histogram.cell(`${kind}\u0000${operation}`, { kind, operation }) };
+      const key = `${kind}\u0000${operation}`;
+      const attributes = { kind, operation };
+      stats = {
+        succeeded: count(kind, operation, 200, ''),
+        duration: histograms.duration.cell(key, attributes),
+        requestSize: histograms.requestSize.cell(key, attributes),
+        responseSize: histograms.responseSize.cell(key, attributes),
+      };
       operations[kind].set(operation, stats);
     }
     return stats;
@@ -64,6 +74,9 @@ export function requestRecorder(side: 'server' | 'client'): CallObserver {
       count(kind, operation, e.code, e.reason).value++;
     }
     stats.duration.record(elapsedMs / 1000);
+    // Sizes the transport did not measure (a call that never reached it) are not recorded.
+    if (ctx.requestBytes !== undefined) stats.requestSize.record(ctx.requestBytes);
+    if (ctx.responseBytes !== undefined) stats.responseSize.record(ctx.responseBytes);
   };
 }
 

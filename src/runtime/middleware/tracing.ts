@@ -75,6 +75,7 @@ const GRPC_SERVER_ERRORS = new Set<number>([GrpcCode.UNKNOWN, GrpcCode.DEADLINE_
  */
 export function endCallSpan(span: Span, ctx: Context, failed: boolean, error: unknown): void {
   const grpc = ctx.transport.kind === 'grpc';
+  if (!grpc) httpBodySizes(span, ctx);
   if (!failed) {
     span.setAttributes(grpc ? { 'rpc.grpc.status_code': 0 } : HTTP_OK);
     span.end();
@@ -95,6 +96,16 @@ export function endCallSpan(span: Span, ctx: Context, failed: boolean, error: un
 }
 
 const HTTP_OK: Attributes = { 'http.response.status_code': 200 };
+
+/**
+ * The body sizes the transport measured: the response's on every HTTP span; the
+ * request's on client spans (server spans take it from Content-Length as they start,
+ * where a sampler sees it).
+ */
+function httpBodySizes(span: Span, ctx: Context): void {
+  if (ctx.responseBytes !== undefined) span.setAttribute('http.response.body.size', ctx.responseBytes);
+  if (ctx.requestBytes !== undefined && (span as { kind?: SpanKind }).kind === SpanKind.CLIENT) span.setAttribute('http.request.body.size', ctx.requestBytes);
+}
 
 export function tracingServer(): Middleware {
   return watching({ start: startServerSpan, end: endRecordedSpan });

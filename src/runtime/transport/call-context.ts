@@ -6,6 +6,8 @@ import type { Context, Transport } from './context.js';
 
 export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
   readonly values = new Map<string | symbol, unknown>();
+  requestBytes?: number = undefined;
+  responseBytes?: number = undefined;
   private controller?: AbortController;
   private listener?: () => void;
   private settled = false;

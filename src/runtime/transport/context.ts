@@ -50,6 +50,17 @@ export interface Context {
   readonly deadline?: number;
   /** Per-call values middleware hands to later middleware or handlers (auth subject, etc.). */
   readonly values: Map<string | symbol, unknown>;
+  /**
+   * Bytes of the request body (HTTP) or serialized request message (gRPC), set by
+   * the transport once known; undefined when it does not measure it.
+   */
+  requestBytes?: number;
+  /**
+   * Bytes of the response body or message, set by the transport before the outer
+   * middleware's end runs (servers: the answer the call's outcome gives, the error
+   * JSON included; clients: what came back).
+   */
+  responseBytes?: number;
 }
 
 export type Handler<Req = unknown, Res = unknown> = (ctx: Context, req: Req) => Promise<Res>;

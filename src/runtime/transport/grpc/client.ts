@@ -65,7 +65,7 @@ export class GrpcClientConn {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values) };
+    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
     return (await this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>)(ctx, request)) as Res;
   }
 
@@ -76,22 +76,38 @@ export class GrpcClientConn {
     return handler;
   }
 
+  /**
+   * Makes the call. Messages are (de)serialized here rather than by grpc-js, so their
+   * sizes are known; a failure to do so is the INTERNAL status grpc-js would report.
+   */
   private send(ctx: Context, method: grpc.MethodDefinition<unknown, unknown>, request: unknown): Promise<unknown> {
     const { signal } = ctx;
+    let message: Buffer;
+    try {
+      message = method.requestSerialize(request);
+    } catch (err) {
+      return Promise.reject(fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`));
+    }
+    ctx.requestBytes = message.length;
     return new Promise((resolve, reject) => {
       // The listener goes when the call ends: a long-lived signal would otherwise collect one per call.
       const cancel = () => call.cancel();
-      const call = this.client.makeUnaryRequest(
+      const call = this.client.makeUnaryRequest<Buffer, Buffer>(
         method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
+        asBytes,
+        asBytes,
+        message,
         toMetadata(ctx.transport.requestHeader),
         ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
         (err, response) => {
           signal.removeEventListener('abort', cancel);
-          if (err) reject(fromGrpcError(err));
-          else resolve(response);
+          if (err) return reject(fromGrpcError(err));
+          ctx.responseBytes = response!.length;
+          try {
+            resolve(method.responseDeserialize(response!));
+          } catch (parseErr) {
+            reject(fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`));
+          }
         },
       );
       call.on('metadata', (md) => {
@@ -107,6 +123,9 @@ export class GrpcClientConn {
     this.releaseDiscovery?.();
   }
 }
+
+/** The (de)serializer of messages that are bytes already. */
+const asBytes = (bytes: Buffer): Buffer => bytes;
 
 /** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
 export function fromGrpcError(err: grpc.ServiceError): ServiceError {

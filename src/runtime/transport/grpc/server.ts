@@ -79,14 +79,14 @@ export class GrpcServer implements Server {
       }
       if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
       const handler = this.chain.wrap(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
-      handlers[key] = this.unary(method.path, handler);
-      served[key] = strictRequests(method);
+      handlers[key] = this.unary(method.path, method.responseSerialize, handler) as grpc.UntypedHandleCall;
+      served[key] = measuredMessages(strictRequests(method)) as grpc.MethodDefinition<unknown, unknown>;
       this.services.add(method.path.split('/')[1]!);
     }
     this.server.addService(served as grpc.ServiceDefinition, handlers);
   }
 
-  private unary(operation: string, handler: Handler): grpc.handleUnaryCall<unknown, unknown> {
+  private unary(operation: string, serialize: grpc.serialize<unknown>, handler: Handler): grpc.handleUnaryCall<ReceivedRequest, Buffer> {
     return (grpcCall, callback) => {
       let done = false;
       const finish = (failed: boolean, error: unknown, response?: unknown) => {
@@ -95,6 +95,18 @@ export class GrpcServer implements Server {
         if (own) this.deadlines!.cancel(own);
         if (sooner) clearTimeout(sooner);
         ctx.release();
+        // Serialized here rather than by grpc-js, so the outer hooks see the message's size
+        // (and a response that does not serialize fails the call for them too).
+        let message: Buffer | undefined;
+        if (!failed) {
+          try {
+            message = serialize(response);
+            ctx.responseBytes = message.length;
+          } catch (serializeErr) {
+            failed = true;
+            error = serializeErr;
+          }
+        }
         const err = outer.end(failed, error);
         if (transport.replyHeader.keys().length > 0) {
           // grpc-js refuses names and values metadata cannot carry (a newline, say) by
@@ -107,7 +119,7 @@ export class GrpcServer implements Server {
           }
           grpcCall.sendMetadata(metadata);
         }
-        if (err === undefined) return callback(null, response);
+        if (err === undefined) return callback(null, message);
         callback(this.toGrpcError(err));
       };
       const expire = () => {
@@ -131,10 +143,12 @@ export class GrpcServer implements Server {
         remote: new GrpcPeer(grpcCall),
       };
       const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, grpcCall);
+      const received = grpcCall.request;
+      ctx.requestBytes = received.bytes;
       // The outermost middleware's hooks start here and end in finish, before the answer.
       const outer = this.chain.begin(ctx);
       if (outer.failedToStart) return finish(true, outer.startError);
-      const request = grpcCall.request;
+      const request = received.message;
       if (request instanceof UndecodableRequest) return finish(true, ErrCodec(`the request does not decode: ${request.error.message}`));
       try {
         handler(ctx, request).then((res) => finish(false, undefined, res), (err) => finish(true, err));
@@ -202,9 +216,27 @@ export class GrpcServer implements Server {
 
 }
 
+/** A request as the unary handler receives it: the decoded message (or why it did not decode) and its size. */
+class ReceivedRequest {
+  constructor(readonly message: unknown, readonly bytes: number) {}
+}
+
+/**
+ * The method as the unary handler serves it: requests arrive with their size
+ * (ReceivedRequest), and responses arrive already serialized.
+ */
+function measuredMessages(method: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<ReceivedRequest, Buffer> {
+  const decode = method.requestDeserialize;
+  return {
+    ...method,
+    requestDeserialize: (bytes: Buffer) => new ReceivedRequest(decode(bytes), bytes.length),
+    responseSerialize: (message: Buffer) => message,
+  } as grpc.MethodDefinition<ReceivedRequest, Buffer>;
+}
+
 /** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
 class GrpcCallContext extends ServerCallContext {
-  constructor(transport: Transport, deadline: number | undefined, private readonly call: grpc.ServerUnaryCall<unknown, unknown>) {
+  constructor(transport: Transport, deadline: number | undefined, private readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>) {
     super(transport, deadline);
   }
 
@@ -223,7 +255,7 @@ class GrpcCallContext extends ServerCallContext {
 
 /** The caller's address, parsed from grpc-js's peer string (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`) when asked for. */
 class GrpcPeer {
-  constructor(private readonly call: grpc.ServerUnaryCall<unknown, unknown>) {}
+  constructor(private readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>) {}
 
   get remoteAddress(): string | undefined {
     return this.parts()?.[0];

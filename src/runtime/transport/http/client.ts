@@ -57,7 +57,7 @@ export class HttpClient {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal, deadline, values: new Map(options.parent?.values) };
+    const ctx: Context = { transport, signal, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
     return (await handler(ctx, request)) as Res;
   }
 
@@ -77,6 +77,7 @@ export class HttpClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     for (const key of ctx.transport.requestHeader.keys()) headers[key] = ctx.transport.requestHeader.values(key).join(', ');
     if (body !== undefined) headers['content-type'] = 'application/json';
+    ctx.requestBytes = body === undefined ? 0 : Buffer.byteLength(body);
     let response: Response;
     try {
       response = await fetch(base + path, { method: compiled.route.method, headers, body, signal: ctx.signal });
@@ -85,6 +86,7 @@ export class HttpClient {
     }
     response.headers.forEach((value, key) => ctx.transport.replyHeader.add(key, value));
     const text = await response.text();
+    ctx.responseBytes = Buffer.byteLength(text);
     if (!response.ok) throw decodeErrorBody(response.status, text);
     let json: unknown;
     try {

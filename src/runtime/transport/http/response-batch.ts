@@ -11,13 +11,13 @@ import type { ServerResponse } from 'node:http';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Responses waiting for the end of the turn, as (response, status, body) triples. */
+/** Responses waiting for the end of the turn, as (response, status, body, body bytes) quadruples. */
 const pending: (ServerResponse | number | string)[] = [];
 let armed = false;
 
-/** Sends a JSON body with this status at the end of this event-loop turn. */
-export function sendJsonSoon(response: ServerResponse, status: number, json: string): void {
-  pending.push(response, status, json);
+/** Sends a JSON body of `bytes` bytes (UTF-8) with this status at the end of this event-loop turn. */
+export function sendJsonSoon(response: ServerResponse, status: number, json: string, bytes: number): void {
+  pending.push(response, status, json, bytes);
   if (!armed) {
     armed = true;
     setImmediate(writePending);
@@ -28,13 +28,13 @@ function writePending(): void {
   armed = false;
   // Answers queued while writing (a write that fails synchronously and calls back) go out next turn.
   const count = pending.length;
-  for (let i = 0; i < count; i += 3) {
+  for (let i = 0; i < count; i += 4) {
     const response = pending[i] as ServerResponse;
     // A caller that went away meanwhile gets nothing; writing would only fail.
     if (response.destroyed) continue;
     const json = pending[i + 2] as string;
     try {
-      response.writeHead(pending[i + 1] as number, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
+      response.writeHead(pending[i + 1] as number, { 'content-type': JSON_TYPE, 'content-length': pending[i + 3] as number });
       response.end(json);
     } catch {
       // Headers were checked when the call settled; should a write still throw, that

@@ -109,7 +109,9 @@ export class HttpServer implements Server {
     // parse failures surface as our 400 CODEC error. text/plain bodies are read as
     // JSON too, as Kratos does (clients that cannot set a content type send JSON that way).
     const maxDepth = options.maxJsonDepth ?? 100;
-    const parseJson = (_req: unknown, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const parseJson = (req: FastifyRequest, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      // A chunked body has no Content-Length to read its size from.
+      if (req.headers['content-length'] === undefined) (req.raw as SizedRequest)[BODY_BYTES] = Buffer.byteLength(text);
       if (text === '') return done(null, undefined);
       if (jsonDepthOver(text as string, maxDepth)) return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
       try {
@@ -213,7 +215,7 @@ export class HttpServer implements Server {
     if (this.rawPaths.has(path)) return false;
     const match = this.match(method, path);
     if (!('route' in match)) return false; // fastify answers 404, 405 and OPTIONS
-    this.run(match.route, match.values, url, q, method, headers, undefined, new NodeAnswer(res));
+    this.run(match.route, match.values, url, q, method, headers, undefined, 0, new NodeAnswer(res));
     return true;
   }
 
@@ -238,7 +240,7 @@ export class HttpServer implements Server {
       }
       return this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
     }
-    this.run(match.route, match.values, url, q, method, request.headers, request.body, new FastifyAnswer(reply));
+    this.run(match.route, match.values, url, q, method, request.headers, request.body, requestBytes(request.raw), new FastifyAnswer(reply));
   }
 
   /** The route for a method and path, or the methods the path allows when none is. */
@@ -257,14 +259,14 @@ export class HttpServer implements Server {
   }
 
   /** Binds the request, runs the route's chain under the call's deadline and answers. */
-  private run(found: BoundRoute, values: string[], url: string, q: number, method: string, headers: IncomingHttpHeaders, body: unknown, answer: Answer): void {
+  private run(found: BoundRoute, values: string[], url: string, q: number, method: string, headers: IncomingHttpHeaders, body: unknown, bodyBytes: number, answer: Answer): void {
     const compiled = found.compiled;
     const route = compiled.route;
     let message: unknown;
     try {
       message = bindRequest(compiled, values, q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)), body);
     } catch (err) {
-      return answer.error(this.observeRejection(method, url, headers, route.operation, route.path, fromError(err)));
+      return this.answerRejection(method, url, headers, route.operation, route.path, fromError(err), bodyBytes, answer);
     }
 
     // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
@@ -285,6 +287,7 @@ export class HttpServer implements Server {
       remote: answer.raw.socket ?? undefined,
     };
     const ctx = new HttpCallContext(transport, timer?.at, answer.raw);
+    ctx.requestBytes = bodyBytes;
     // The outermost middleware's hooks start here and end in settle, before the answer.
     const outer = this.chain.begin(ctx);
 
@@ -296,6 +299,22 @@ export class HttpServer implements Server {
       settled = true;
       if (timer) this.deadlines!.cancel(timer);
       ctx.release();
+      // The answer's body is made before the outer hooks end, so they see its size (and
+      // a response that does not encode fails the call for them too).
+      let payload: string | undefined;
+      if (!failed) {
+        try {
+          payload = JSON.stringify(encodeResponse(compiled, response));
+        } catch (encodeErr) {
+          failed = true;
+          error = encodeErr;
+        }
+      }
+      // The error answered when no hook replaces it.
+      const expected = failed ? (isServiceError(error) ? fromError(error) : ErrUnknownRequest(error)) : undefined;
+      const body = payload ?? errorJson(expected!);
+      const bytes = Buffer.byteLength(body);
+      ctx.responseBytes = method === 'HEAD' ? 0 : bytes;
       const err = outer.end(failed, error);
       const replyHeader = transport.replyHeader;
       const keys = replyHeader.keys();
@@ -309,14 +328,11 @@ export class HttpServer implements Server {
       // While the server stops, a kept-alive connection closes after its answer, so the
       // stop does not wait out the drain window for clients that keep connections open.
       if (this.stopping) answer.header('connection', ['close']);
-      if (err !== undefined) return answer.error(isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger));
-      let payload: string;
-      try {
-        payload = JSON.stringify(encodeResponse(compiled, response));
-      } catch (encodeErr) {
-        return answer.error(unknownError(encodeErr, this.options.logger));
+      if (err !== undefined) {
+        const answered = isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger);
+        return answered === expected ? answer.send(errorStatus(answered), body, bytes) : answer.error(answered);
       }
-      answer.send(200, payload);
+      answer.send(200, body, bytes);
     };
     if (outer.failedToStart) return settle(true, outer.startError);
     try {
@@ -337,11 +353,24 @@ export class HttpServer implements Server {
     const q = url.indexOf('?');
     const match = this.match(method, q < 0 ? url : url.slice(0, q));
     const route = 'route' in match ? match.route.compiled.route : undefined;
-    answer.error(this.observeRejection(method, url, req.headers, route?.operation ?? UNMATCHED_OPERATION, route?.path ?? '', err));
+    this.answerRejection(method, url, req.headers, route?.operation ?? UNMATCHED_OPERATION, route?.path ?? '', err, requestBytes(req), answer);
   }
 
-  /** Runs the chain's outer hooks for a call that ends with `err` without running; returns what to answer. */
-  private observeRejection(method: string, url: string, headers: IncomingHttpHeaders, operation: string, pathTemplate: string, err: ServiceError): ServiceError {
+  /** Answers a call refused before it ran, after the chain's outer hooks have seen it. */
+  private answerRejection(method: string, url: string, headers: IncomingHttpHeaders, operation: string, pathTemplate: string, err: ServiceError, bodyBytes: number | undefined, answer: Answer): void {
+    const json = errorJson(err);
+    const bytes = Buffer.byteLength(json);
+    const answered = this.observeRejection(method, url, headers, operation, pathTemplate, err, bodyBytes, method === 'HEAD' ? 0 : bytes);
+    if (answered === err) answer.send(errorStatus(err), json, bytes);
+    else answer.error(answered);
+  }
+
+  /**
+   * Runs the chain's outer hooks for a call that ends with `err` without running;
+   * returns what to answer. The sizes are those of the request as declared and of
+   * the answer `err` gives.
+   */
+  private observeRejection(method: string, url: string, headers: IncomingHttpHeaders, operation: string, pathTemplate: string, err: ServiceError, requestBytes?: number, responseBytes?: number): ServiceError {
     const transport: HttpTransport = {
       kind: 'http',
       endpoint: this.advertised,
@@ -353,6 +382,8 @@ export class HttpServer implements Server {
       url,
     };
     const ctx = new RejectedCallContext(transport);
+    ctx.requestBytes = requestBytes;
+    ctx.responseBytes = responseBytes;
     const call = this.chain.begin(ctx);
     const out = call.failedToStart ? err : call.end(true, err);
     ctx.release();
@@ -363,7 +394,7 @@ export class HttpServer implements Server {
   private missingHost(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return false;
     res.setHeader('connection', 'close');
-    new NodeAnswer(res).error(this.observeRejection(req.method ?? '', req.url ?? '/', req.headers, UNMATCHED_OPERATION, '', ErrBadRequest('an HTTP/1.1 request needs a Host header')));
+    this.answerRejection(req.method ?? '', req.url ?? '/', req.headers, UNMATCHED_OPERATION, '', ErrBadRequest('an HTTP/1.1 request needs a Host header'), requestBytes(req), new NodeAnswer(res));
     return true;
   }
 
@@ -410,13 +441,37 @@ export function jsonDepthOver(text: string, limit: number): boolean {
 abstract class Answer {
   abstract readonly raw: ServerResponse;
   abstract header(key: string, values: string[]): void;
-  /** Sends a JSON body with this status. */
-  abstract send(status: number, json: string): void;
+  /** Sends a JSON body of `bytes` bytes with this status. */
+  abstract send(status: number, json: string, bytes: number): void;
 
-  /** Sends the error JSON with the error's status (500 for codes outside 4xx/5xx). */
+  /** Sends the error JSON with the error's status. */
   error(err: ServiceError): void {
-    this.send(err.code >= 400 && err.code <= 599 ? err.code : 500, JSON.stringify(err.toJSON()));
+    const json = errorJson(err);
+    this.send(errorStatus(err), json, Buffer.byteLength(json));
   }
+}
+
+/** The HTTP status an error is answered with (500 for codes outside 4xx/5xx). */
+function errorStatus(err: ServiceError): number {
+  return err.code >= 400 && err.code <= 599 ? err.code : 500;
+}
+
+function errorJson(err: ServiceError): string {
+  return JSON.stringify(err.toJSON());
+}
+
+/** Where the JSON parser leaves the size of a body that came without Content-Length. */
+const BODY_BYTES = Symbol('tsk.bodyBytes');
+type SizedRequest = IncomingMessage & { [BODY_BYTES]?: number };
+
+/** The request body's size: its Content-Length, else what the parser read, else 0 (no body). */
+function requestBytes(req: IncomingMessage): number {
+  const length = req.headers['content-length'];
+  if (length !== undefined) {
+    const n = Number(length);
+    if (Number.isSafeInteger(n) && n >= 0) return n;
+  }
+  return (req as SizedRequest)[BODY_BYTES] ?? 0;
 }
 
 class FastifyAnswer extends Answer {
@@ -441,10 +496,10 @@ class NodeAnswer extends Answer {
   header(key: string, values: string[]): void {
     this.raw.setHeader(key, values);
   }
-  send(status: number, json: string): void {
+  send(status: number, json: string, bytes: number): void {
     // A caller that went away gets nothing; writing would only fail.
     if (this.raw.destroyed) return;
-    sendJsonSoon(this.raw, status, json);
+    sendJsonSoon(this.raw, status, json, bytes);
   }
 }
 
