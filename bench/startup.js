@@ -1,7 +1,7 @@
 // Startup benchmark of a generated service: time from exec to /readyz answering 200,
 // and resident memory once idle; then what each heavy dependency costs to import on
 // its own. Runs on Node 24 (TSK_IMAGE_NODE, else the node running this script).
-// Usage: npm run build && node bench/startup.js [--project <built project dir>] [--rounds 5]
+// Usage: npm run build && node bench/startup.js [--project <built project dir>] [--rounds 5] [--no-imports]
 // Without --project a project is created (tsk new, npm install, npm run build) in a temp dir.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -44,6 +44,12 @@ function freePort() {
   });
 }
 
+/** User + system CPU time the process has used, in ms (from /proc; clock ticks are 100 Hz on Linux). */
+function cpuMs(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssMb(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
@@ -54,7 +60,7 @@ async function startOnce(project, name) {
   const httpPort = await freePort();
   const env = { ...process.env, [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`, [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}` };
   const started = process.hrtime.bigint();
-  const child = spawn(node, [path.join('dist', 'cmd', name, 'main.js'), '--conf', 'configs/config.yaml'], { cwd: project, env, stdio: 'ignore' });
+  const child = spawn(node, [path.join('dist', 'cmd', name, 'main.js'), '--conf', 'configs/config.yaml'], { cwd: project, env, stdio: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore' });
   let readyMs;
   for (let i = 0; i < 6000 && readyMs === undefined; i++) {
     const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
@@ -63,10 +69,11 @@ async function startOnce(project, name) {
   }
   await new Promise((r) => setTimeout(r, IDLE_MS));
   const rss = rssMb(child.pid);
+  const cpu = cpuMs(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   if (readyMs === undefined) throw new Error('the service never became ready');
-  return { readyMs, rss };
+  return { readyMs, rss, cpu };
 }
 
 /** Import cost of one package on its own, from the project's node_modules: ms and RSS growth. */
@@ -89,8 +96,9 @@ try {
   console.log(`startup: ${name} on node ${nodeVersion}, ${ROUNDS} rounds, medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`);
   console.log(`exec -> /readyz 200   ${median(runs.map((r) => r.readyMs)).toFixed(0).padStart(6)} ms   (min ${Math.min(...runs.map((r) => r.readyMs)).toFixed(0)})`);
   console.log(`idle RSS after ${IDLE_MS / 1000}s     ${median(runs.map((r) => r.rss)).toFixed(1).padStart(6)} MB`);
+  console.log(`CPU time to idle      ${median(runs.map((r) => r.cpu)).toFixed(0).padStart(6)} ms   (user + system; less load-sensitive than wall time)`);
   console.log('\nimport cost on its own (ms, RSS MB):');
-  for (const pkg of ['@opentelemetry/sdk-node', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'fastify', 'pino', 'yaml', '@bufbuild/protobuf']) {
+  if (!process.argv.includes('--no-imports')) for (const pkg of ['@opentelemetry/sdk-node', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'fastify', 'pino', 'yaml', '@bufbuild/protobuf']) {
     const costs = [0, 1, 2].map(() => importCost(project, pkg)).filter(Boolean);
     if (costs.length === 0) console.log(`  ${pkg.padEnd(38)} not installed`);
     else console.log(`  ${pkg.padEnd(38)} ${median(costs.map((c) => c.ms)).toFixed(0).padStart(5)} ms ${median(costs.map((c) => c.mb)).toFixed(1).padStart(6)} MB`);

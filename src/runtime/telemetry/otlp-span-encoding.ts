@@ -5,7 +5,8 @@
 // and no export has to encode hundreds of spans in one go while requests wait.
 
 import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from '@opentelemetry/api';
-import type { resources, tracing } from '@opentelemetry/sdk-node';
+import type * as resources from '@opentelemetry/resources';
+import type * as tracing from '@opentelemetry/sdk-trace-base';
 
 const VARINT = 0;
 const FIXED64 = 1;

@@ -10,7 +10,8 @@
 
 import { diag, SpanStatusCode, type Attributes, type AttributeValue, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput } from '@opentelemetry/api';
 import { addHrTimes, getNumberFromEnv, hrTime, hrTimeDuration, isAttributeValue, isTimeInput, millisToHrTime, otperformance, sanitizeAttributes, timeInputToHrTime } from '@opentelemetry/core';
-import type { resources, tracing } from '@opentelemetry/sdk-node';
+import type * as resources from '@opentelemetry/resources';
+import type * as tracing from '@opentelemetry/sdk-trace-base';
 
 /** Span limits, every one set. */
 export type RecordedSpanLimits = Required<tracing.SpanLimits>;

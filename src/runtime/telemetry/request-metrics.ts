@@ -4,7 +4,8 @@
 // serializes and hashes the attribute set on every record, about 2 µs a request,
 // most of the metrics middleware's cost; here a record is an array increment.
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { metrics, resources } from '@opentelemetry/sdk-node';
+import * as metrics from '@opentelemetry/sdk-metrics';
+import * as resources from '@opentelemetry/resources';
 
 /**
  * Upper bounds in seconds: Kratos's latency buckets, continued past 10 s so that

@@ -1,18 +1,21 @@
 // OpenTelemetry setup for a service: resource, trace export (OTLP over grpc,
 // http/protobuf or http/json; console), the sampler, the user's span processors,
-// a Prometheus reader served on /metrics (optionally OTLP metric push), and the
-// context manager. The standard OTEL_* variables win over config, so platform
-// settings (the collector address in Kubernetes) need no config change.
+// a Prometheus reader served on /metrics (optionally OTLP metric push), the
+// propagators and the context manager. The standard OTEL_* variables win over
+// config, so platform settings (the collector address in Kubernetes) need no
+// config change. The tracer and meter providers are built from the SDK packages
+// directly, and each exporter's transport is imported only for the protocol in
+// use, so a service loads only the OpenTelemetry code it runs.
 
-import { NodeSDK, metrics, resources, tracing, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
-import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { JsonTraceSerializer, ProtobufTraceSerializer, type IExporterMetricsHelper, type ISerializer } from '@opentelemetry/otlp-transformer';
-import { OTLPMetricExporter as OTLPMetricExporterGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exporter-metrics-otlp-http';
+import { context, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { getBooleanFromEnv } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
+import * as resources from '@opentelemetry/resources';
+import * as metrics from '@opentelemetry/sdk-metrics';
+import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -20,6 +23,7 @@ import { captureRequestHeaders } from '../middleware/tracing.js';
 import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
 import { ExportHealth } from './export-health.js';
+import { propagatorFromEnv } from './propagators.js';
 import { otlpEndpoint, traceExportSettings, type OtlpProtocol } from './export-settings.js';
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
@@ -58,7 +62,7 @@ export interface TelemetryOptions {
    */
   captureRequestHeaders?: string[];
   /** Auto-instrumentations to enable, e.g. `new UndiciInstrumentation()` for outgoing fetch calls. */
-  instrumentations?: NodeSDKConfiguration['instrumentations'];
+  instrumentations?: (Instrumentation | Instrumentation[])[];
   /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048; `OTEL_BSP_MAX_QUEUE_SIZE` overrides it. */
   maxQueueSize?: number;
   /**
@@ -103,7 +107,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const health = new ExportHealth(options.logger);
   const batcher = settings.otlp
-    ? new SpanBatcher(traceSender(settings.otlp), batcherOptionsFromEnv({
+    ? new SpanBatcher(await traceSender(settings.otlp), batcherOptionsFromEnv({
       maxQueueSize: options.maxQueueSize ?? 2048,
       maxExportBatchSize: 512,
       scheduledDelayMillis: 1000,
@@ -121,7 +125,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   const metricReaders: metrics.IMetricReader[] = [prometheus];
   if (settings.otlp && options.otlp?.metrics) {
     metricReaders.push(new metrics.PeriodicExportingMetricReader({
-      exporter: metricExporter(settings.otlp.protocol, options.otlp.endpoint, env),
+      exporter: await metricExporter(settings.otlp.protocol, options.otlp.endpoint, env),
       exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000,
       metricProducers: [requestMetricsProducer],
     }));
@@ -143,29 +147,34 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     : undefined);
   captureRequestHeaders(options.captureRequestHeaders ?? []);
 
-  const sdk = new NodeSDK({
-    resource,
-    autoDetectResources: false,
-    spanProcessors,
-    spanLimits,
-    metricReaders,
-    // Logs go through the service's logger, not the OpenTelemetry log SDK.
-    logRecordProcessors: [],
-    ...(sampler ? { sampler } : {}),
-    // undefined lets the SDK install its AsyncLocalStorage manager.
-    contextManager: options.contextPropagation === 'explicit' ? new SynchronousContextManager() : undefined,
-    instrumentations: options.instrumentations ?? [],
-  });
-  sdk.start();
+  // Registered in the order the OpenTelemetry SDK registers them: context, propagation, meters, tracers.
+  const contextManager = options.contextPropagation === 'explicit' ? new SynchronousContextManager() : new AsyncLocalStorageContextManager();
+  context.setGlobalContextManager(contextManager.enable());
+  const propagator = await propagatorFromEnv();
+  if (propagator) propagation.setGlobalPropagator(propagator);
+  const meterProvider = new metrics.MeterProvider({ resource, readers: metricReaders });
+  metricsApi.setGlobalMeterProvider(meterProvider);
+  // BasicTracerProvider reads OTEL_TRACES_SAMPLER(_ARG) itself when given no sampler. With no
+  // processor nothing would see a span, so none is installed and spans stay non-recording.
+  const tracerProvider = spanProcessors.length > 0
+    ? new tracing.BasicTracerProvider({ resource, spanProcessors, spanLimits, ...(sampler ? { sampler } : {}) })
+    : undefined;
+  if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
+  const instrumentations = (options.instrumentations ?? []).flat();
+  if (instrumentations.length > 0) {
+    const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
+    registerInstrumentations({ instrumentations, tracerProvider: trace.getTracerProvider(), meterProvider });
+  }
   health.observe();
 
+  const shutdownProviders = () => Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown()]).then(() => {});
   let stopped: Promise<void> | undefined;
   return {
     metricsHandler: (request, response) => prometheus.getMetricsRequestHandler(request, response),
     forceFlush: async () => {
       await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
     },
-    shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), captureRequestHeaders([]), sdk.shutdown().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed')))),
+    shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), captureRequestHeaders([]), shutdownProviders().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed')))),
   };
 }
 
@@ -186,7 +195,8 @@ function batchOf(protocol: OtlpProtocol): () => SpanBatch {
 
 // Spans arrive already encoded (span-batcher.ts); the SDK's OTLP transports only send them.
 // Responses are read with the SDK's own serializers, so partial-success warnings reach diag.
-function encoded(protocol: OtlpProtocol): ISerializer<SpanBatch, unknown> {
+async function encoded(protocol: OtlpProtocol): Promise<ISerializer<SpanBatch, unknown>> {
+  const { JsonTraceSerializer, ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
   const responses = protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
   return {
     serializeRequest: (batch) => batch.toRequest(),
@@ -201,27 +211,35 @@ const spanCounter: IExporterMetricsHelper<SpanBatch> = { name: 'span', countItem
  * OTEL_EXPORTER_OTLP_* headers, timeout, compression and TLS variables), so those
  * settings behave exactly as with the SDK's exporters.
  */
-function traceSender(otlp: { protocol: OtlpProtocol; endpoint: string; exact: boolean }): BatchSender {
+async function traceSender(otlp: { protocol: OtlpProtocol; endpoint: string; exact: boolean }): Promise<BatchSender> {
   if (otlp.protocol === 'grpc') {
+    const { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } = await import('@opentelemetry/otlp-grpc-exporter-base');
     return createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions({ url: otlp.endpoint }, 'TRACES'), encoded('grpc'), 'otlp_grpc_span_exporter', spanCounter, undefined,
+      convertLegacyOtlpGrpcOptions({ url: otlp.endpoint }, 'TRACES'), await encoded('grpc'), 'otlp_grpc_span_exporter', spanCounter, undefined,
       'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     );
   }
+  const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = await import('@opentelemetry/otlp-exporter-base/node-http');
   const json = otlp.protocol === 'http/json';
   return createOtlpHttpExportDelegate(
     convertLegacyHttpOptions({ url: otlp.exact ? otlp.endpoint : joinPath(otlp.endpoint, '/v1/traces') }, 'TRACES', 'v1/traces', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' }),
-    encoded(otlp.protocol), json ? 'otlp_http_json_span_exporter' : 'otlp_http_span_exporter', spanCounter, undefined,
+    await encoded(otlp.protocol), json ? 'otlp_http_json_span_exporter' : 'otlp_http_span_exporter', spanCounter, undefined,
   );
 }
 
 /** The metric exporter for the protocol; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, when set, is read by the exporter itself. */
-function metricExporter(protocol: OtlpProtocol, configured: string | undefined, env: NodeJS.ProcessEnv): metrics.PushMetricExporter {
+async function metricExporter(protocol: OtlpProtocol, configured: string | undefined, env: NodeJS.ProcessEnv): Promise<metrics.PushMetricExporter> {
   const base = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ? undefined : (env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured);
   const endpoint = base ? otlpEndpoint(base, protocol) : undefined;
-  if (protocol === 'grpc') return new OTLPMetricExporterGrpc(endpoint ? { url: endpoint } : {});
+  if (protocol === 'grpc') {
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
+    return new OTLPMetricExporter(endpoint ? { url: endpoint } : {});
+  }
   const url = endpoint ? { url: joinPath(endpoint, '/v1/metrics') } : {};
-  return protocol === 'http/json' ? new OTLPMetricExporterJson(url) : new OTLPMetricExporterProto(url);
+  const { OTLPMetricExporter } = protocol === 'http/json'
+    ? await import('@opentelemetry/exporter-metrics-otlp-http')
+    : await import('@opentelemetry/exporter-metrics-otlp-proto');
+  return new OTLPMetricExporter(url);
 }
 
 function joinPath(endpoint: string, path: string): string {

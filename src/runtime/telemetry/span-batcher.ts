@@ -12,7 +12,8 @@
 import { context, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { resources, tracing } from '@opentelemetry/sdk-node';
+import type * as resources from '@opentelemetry/resources';
+import type * as tracing from '@opentelemetry/sdk-trace-base';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
 
 /** One export request's worth of spans. */

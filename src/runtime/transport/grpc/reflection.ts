@@ -1,14 +1,19 @@
 // gRPC server reflection (grpcurl, Postman) for exactly the services a server has
-// registered, worked out when it starts: the user's services from their .proto
-// files (or a descriptor set), the health service from its built-in descriptor,
-// and the reflection service itself from the protos @grpc/reflection ships.
+// registered: the user's services from their .proto files (or a descriptor set), the
+// health service from its built-in descriptor, and the reflection service itself from
+// the protos @grpc/reflection ships.
+//
+// Reflection is a tool for people at a terminal, so its cost is paid by its first
+// caller, not by every start: the server registers the reflection methods with
+// pass-through (de)serializers, and the first call imports the proto parser and
+// @grpc/reflection, builds the descriptors once, then hands that and every later
+// stream to @grpc/reflection's own handlers, translating bytes at the boundary.
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
+import * as grpc from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { healthDescriptorSet } from './health.js';
 
 export type ReflectionOptions =
@@ -17,27 +22,98 @@ export type ReflectionOptions =
   /** A FileDescriptorSet from `buf build -o`. */
   | { descriptorSetPath: string };
 
-const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
-
-/**
- * Adds the reflection service to `server`, listing `services` and itself. Returns the
- * registered services no descriptor was found for (reflection cannot describe them).
- */
-export function addReflection(server: grpc.Server, options: ReflectionOptions, services: Iterable<string>): string[] {
-  const definition: PackageDefinition = {
-    ...userDefinitions(options),
-    ...loadFileDescriptorSetFromBuffer(Buffer.from(healthDescriptorSet())),
-    ...reflectionDefinitions(),
-  };
-  const listed = [...services, ...REFLECTION_SERVICES];
-  new ReflectionService(definition, { services: listed }).addToServer(server);
-  return listed.filter((name) => !(name in definition));
+export interface ReflectionEvents {
+  /** Registered services no descriptor was found for (reflection cannot describe them); told once, when reflection is built. */
+  undescribed?(services: string[]): void;
+  /** Reflection could not be built (a .proto that does not parse, a missing descriptor set); each call then fails with INTERNAL. */
+  failed?(err: unknown): void;
 }
 
-function userDefinitions(options: ReflectionOptions): PackageDefinition {
-  if ('descriptorSetPath' in options) return loadFileDescriptorSetFromBuffer(fs.readFileSync(options.descriptorSetPath));
+const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+
+type Bidi = grpc.handleBidiStreamingCall<unknown, unknown>;
+interface BuiltMethod { definition: grpc.MethodDefinition<unknown, unknown>; handler: Bidi }
+
+/**
+ * Adds the reflection service to `server`, listing `services` and itself. Nothing is
+ * parsed until the first reflection call.
+ */
+export function addReflection(server: grpc.Server, options: ReflectionOptions, services: Iterable<string>, events: ReflectionEvents = {}): void {
+  const listed = [...services, ...REFLECTION_SERVICES];
+  let built: Promise<Map<string, BuiltMethod>> | undefined;
+  const build = () => (built ??= buildReflection(options, listed, events));
+  for (const name of REFLECTION_SERVICES) {
+    const method = `/${name}/ServerReflectionInfo`;
+    const passThrough = (bytes: Buffer) => bytes;
+    const definition: grpc.ServiceDefinition = {
+      ServerReflectionInfo: {
+        path: method,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: passThrough,
+        requestDeserialize: passThrough,
+        responseSerialize: passThrough,
+        responseDeserialize: passThrough,
+      },
+    };
+    const handler: grpc.handleBidiStreamingCall<Buffer, Buffer> = (stream) => {
+      build().then(
+        (methods) => {
+          const real = methods.get(method)!;
+          real.handler(translated(stream, real.definition) as unknown as Parameters<Bidi>[0]);
+        },
+        () => stream.emit('error', { code: grpc.status.INTERNAL, details: 'server reflection is unavailable: see the server log' }),
+      );
+    };
+    server.addService(definition, { ServerReflectionInfo: handler });
+  }
+}
+
+async function buildReflection(options: ReflectionOptions, listed: string[], events: ReflectionEvents): Promise<Map<string, BuiltMethod>> {
+  try {
+    const [loader, { ReflectionService }] = await Promise.all([import('@grpc/proto-loader'), import('@grpc/reflection')]);
+    const definition: PackageDefinition = {
+      ...userDefinitions(loader, options),
+      ...loader.loadFileDescriptorSetFromBuffer(Buffer.from(healthDescriptorSet())),
+      ...reflectionDefinitions(loader),
+    };
+    const undescribed = listed.filter((name) => !(name in definition));
+    if (undescribed.length > 0) events.undescribed?.(undescribed);
+    // @grpc/reflection registers its handlers on a server; they are collected here instead.
+    const methods = new Map<string, BuiltMethod>();
+    const collector = {
+      addService(service: grpc.ServiceDefinition, implementation: Record<string, Bidi>) {
+        for (const [name, method] of Object.entries(service)) methods.set(method.path, { definition: method, handler: implementation[name]! });
+      },
+    };
+    new ReflectionService(definition, { services: listed }).addToServer(collector as unknown as grpc.Server);
+    return methods;
+  } catch (err) {
+    events.failed?.(err);
+    throw err;
+  }
+}
+
+/** The byte stream seen as the decoded message stream @grpc/reflection's handlers read and write. */
+function translated(stream: grpc.ServerDuplexStream<Buffer, Buffer>, method: grpc.MethodDefinition<unknown, unknown>) {
+  const view = {
+    on(event: string, listener: (...args: unknown[]) => void) {
+      if (event === 'data') stream.on('data', (bytes: Buffer) => listener(method.requestDeserialize(bytes)));
+      else stream.on(event, listener);
+      return view;
+    },
+    write: (message: unknown) => stream.write(method.responseSerialize(message)),
+    end: () => stream.end(),
+  };
+  return view;
+}
+
+type Loader = typeof import('@grpc/proto-loader');
+
+function userDefinitions(loader: Loader, options: ReflectionOptions): PackageDefinition {
+  if ('descriptorSetPath' in options) return loader.loadFileDescriptorSetFromBuffer(fs.readFileSync(options.descriptorSetPath));
   const files = options.protoFiles ?? options.includeDirs.flatMap((dir) => protoFilesUnder(dir));
-  return files.length === 0 ? {} : loadSync(files, { includeDirs: options.includeDirs });
+  return files.length === 0 ? {} : loader.loadSync(files, { includeDirs: options.includeDirs });
 }
 
 /** Every .proto below `dir`, relative to it; none when it does not exist. */
@@ -49,8 +125,8 @@ function protoFilesUnder(dir: string): string[] {
     .sort();
 }
 
-function reflectionDefinitions(): PackageDefinition {
+function reflectionDefinitions(loader: Loader): PackageDefinition {
   const packageDir = path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json'));
   const protoDir = path.join(packageDir, 'build', 'proto');
-  return loadSync(['grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'], { includeDirs: [protoDir] });
+  return loader.loadSync(['grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'], { includeDirs: [protoDir] });
 }

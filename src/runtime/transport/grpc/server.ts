@@ -31,6 +31,7 @@ export interface GrpcServerOptions {
    * Serve server reflection (grpcurl, Postman) for every service registered by
    * start(), described by the .proto files below `includeDirs` (or a
    * FileDescriptorSet from `buf build -o`); health and reflection describe themselves.
+   * The descriptors are built on the first reflection call, so start-up does not pay for them.
    */
   reflection?: ReflectionOptions;
   /** Error domain written into ErrorInfo, usually the service name. */
@@ -173,8 +174,11 @@ export class GrpcServer implements Server {
 
   async start(): Promise<void> {
     if (this.options.reflection) {
-      const undescribed = addReflection(this.server, this.options.reflection, this.services);
-      if (undescribed.length > 0) this.options.logger?.warn({ services: undescribed }, 'reflection found no .proto for these services');
+      const logger = this.options.logger;
+      addReflection(this.server, this.options.reflection, this.services, {
+        undescribed: (services) => logger?.warn({ services }, 'reflection found no .proto for these services'),
+        failed: (err) => logger?.error({ err }, 'server reflection could not be built'),
+      });
     }
     this.boundPort = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(formatHostPort(this.host, this.port), grpc.ServerCredentials.createInsecure(), (err, port) =>

@@ -1,8 +1,11 @@
 // Server reflection and health on a server with two services from two proto trees:
 // both are listed, with grpc.health.v1.Health and reflection itself, and each can be
 // described. The reflection client is hand-encoded, sharing nothing with the server.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
@@ -92,6 +95,68 @@ describe('server reflection', () => {
     const services = async (symbol: string) => (await describe(symbol)).flatMap((f) => f.service.map((s) => `${f.package}.${s.name}`));
     expect(await services('helloworld.v1.Greeter')).toContain('helloworld.v1.Greeter');
     expect(await services('user.v1.UserService')).toContain('user.v1.UserService');
+  });
+});
+
+/** A server with reflection over `includeDirs`, a Greeter registered, and its log lines collected. */
+async function lazyServer(includeDirs: string[]) {
+  const lines: Array<{ level: number; msg: string; services?: string[] }> = [];
+  const logger = pino({}, { write: (line: string) => { lines.push(JSON.parse(line)); } });
+  const server = new GrpcServer({ address: '127.0.0.1:0', reflection: { includeDirs }, logger });
+  const helloGrpc = await import(path.join(generateFixture('reflection', 'helloworld'), 'helloworld/v1/greeter_grpc.ts'));
+  helloGrpc.registerGreeterGRPCServer(server, { sayHello: async () => { throw new Error('not called'); } });
+  await server.start();
+  const client = new grpc.Client(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
+  return { server, client, lines, close: async () => { client.close(); await server.stop({ timeoutMs: 500 }); } };
+}
+
+describe('reflection built on its first call', () => {
+  it('answers, in order, requests sent on one v1alpha stream before the descriptors exist, and warns then about undescribed services', async () => {
+    const s = await lazyServer([path.join(repoRoot, 'proto')]);
+    try {
+      expect(s.lines.some((l) => l.msg.includes('reflection'))).toBe(false);
+      const call = s.client.makeBidiStreamRequest('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+      const replies: Buffer[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on('data', (b: Buffer) => replies.push(b));
+        call.on('end', resolve);
+        call.on('error', reject);
+      });
+      // list_services = 7, then file_containing_symbol = 4; host = 1 tells the two answers apart.
+      for (const [host, field, value] of [['first', 7, '*'], ['second', 4, 'grpc.health.v1.Health']] as const) {
+        call.write(Buffer.from(new BinaryWriter().tag(1, WireType.LengthDelimited).string(host).tag(field, WireType.LengthDelimited).string(value).finish()));
+      }
+      call.end();
+      await done;
+      // ServerReflectionResponse.valid_host = 1
+      expect(replies.map((b) => { const r = new BinaryReader(b); r.tag(); return r.string(); })).toEqual(['first', 'second']);
+      expect(nested(new BinaryReader(replies[1]!), 4, 1).map((b) => fromBinary(FileDescriptorProtoSchema, b).name)).toContain('grpc/health/v1/health.proto');
+      // The Greeter's proto is not below the include dirs given.
+      expect(s.lines.find((l) => l.msg === 'reflection found no .proto for these services')?.services).toEqual(['helloworld.v1.Greeter']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a .proto that does not parse: the server starts and serves health, reflection fails with INTERNAL and the log says why', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-reflection-'));
+    fs.writeFileSync(path.join(dir, 'broken.proto'), 'syntax = "proto3";\nmessage {\n');
+    const s = await lazyServer([dir]);
+    try {
+      const health = await new Promise<{ status: number }>((resolve, reject) =>
+        s.client.makeUnaryRequest(HealthDefinition.check.path, HealthDefinition.check.requestSerialize, HealthDefinition.check.responseDeserialize,
+          { service: '' }, (err, res) => (err ? reject(err) : resolve(res!))));
+      expect(health.status).toBe(ServingStatus.SERVING);
+      const call = s.client.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+      const failed = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+      call.on('data', () => {});
+      call.write(Buffer.from(new BinaryWriter().tag(7, WireType.LengthDelimited).string('*').finish()));
+      expect((await failed).code).toBe(grpc.status.INTERNAL);
+      expect(s.lines.filter((l) => l.msg === 'server reflection could not be built')).toHaveLength(1);
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
