@@ -5,11 +5,12 @@ import type { GatewayRepo } from '../biz/gateway.js';
 import type { CreateOrderRequest, GetOrderRequest, OrderReply } from '../../api/order/v1/order.js';
 import type { CreateUserRequest, GetUserRequest, UserReply } from '../../api/user/v1/user.js';
 import { errorServiceUnavailable } from '../../api/gateway/v1/error_reason_errors.js';
+import { Reason } from '../pkg/errors/catalogue.js';
 import { ServiceError } from '../pkg/errors/errors.js';
 import type { Data } from './data.js';
 
 /** Reasons the runtime's clients answer with when no instance of a service can be reached. */
-const UNREACHABLE = new Set(['NO_ENDPOINT', 'UNAVAILABLE', 'CIRCUITBREAKER']);
+const UNREACHABLE = new Set<string>([Reason.NO_ENDPOINT, Reason.UNAVAILABLE, Reason.CIRCUITBREAKER]);
 
 async function from<T>(service: string, call: Promise<T>): Promise<T> {
   try {
