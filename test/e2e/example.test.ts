@@ -42,6 +42,16 @@ async function start(name: string, extra: Record<string, string> = {}): Promise<
   return { ...service, http };
 }
 
+/** How many instances of `service` are registered in etcd (its JSON gateway, not our client). */
+async function registered(service: string): Promise<number> {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const res = await fetch(`${etcd.endpoint}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64(`/microservices/${service}/`), range_end: b64(`/microservices/${service}0`), count_only: true }),
+  });
+  return Number(((await res.json()) as { count?: string }).count ?? 0);
+}
+
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
@@ -141,12 +151,16 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     const second = await start('user');
     const create = async (i: number) => (await post(`${gateway}/v1/users`, { name: `u${i}`, email: `u${i}-${Date.now()}@example.com` })).status;
 
+    await waitFor(async () => (await registered('user')) === 2, 'two user instances in etcd', 100, 100);
     first.child.kill('SIGKILL');
-    // TTL 2 s: the dead instance's key is gone from etcd within a few seconds, and with it from the gateway's picker.
-    await new Promise((r) => setTimeout(r, 4_000));
+    // TTL 2 s: the dead instance's key leaves etcd when its lease expires, and with it the gateway's picker.
+    await waitFor(async () => (await registered('user')) === 1, 'the killed instance\'s lease to expire', 150, 100);
+    await new Promise((r) => setTimeout(r, 500)); // the watch event reaching the gateway
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push(await create(i));
     expect(statuses, second.output()).toEqual(Array(20).fill(200));
+    // All of them served by the instance still alive.
+    expect(second.output().match(/user created/g)?.length ?? 0).toBeGreaterThanOrEqual(20);
 
     second.child.kill('SIGTERM');
     expect(await exitWithin(second, 15_000), second.output()).toBe(0);
