@@ -159,8 +159,10 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push(await create(i));
     expect(statuses, second.output()).toEqual(Array(20).fill(200));
-    // All of them served by the instance still alive.
-    expect(second.output().match(/user created/g)?.length ?? 0).toBeGreaterThanOrEqual(20);
+    // All of them served by the instance still alive (its log lines are written asynchronously).
+    const served = () => second.output().match(/user created/g)?.length ?? 0;
+    await waitFor(async () => served() >= 20, 'the live instance to log 20 creations', 50, 100).catch(() => {});
+    expect(served()).toBeGreaterThanOrEqual(20);
 
     second.child.kill('SIGTERM');
     expect(await exitWithin(second, 15_000), second.output()).toBe(0);

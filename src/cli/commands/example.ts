@@ -114,6 +114,13 @@ function replaceSample(root: string, s: ExampleService): void {
   for (const f of fs.readdirSync(serviceDir, { recursive: true, encoding: 'utf8' }) as string[]) {
     if (fs.statSync(path.join(serviceDir, f)).isFile()) own[f.split(path.sep).join('/')] = fs.readFileSync(path.join(serviceDir, f), 'utf8');
   }
+  // The README's calls were the greeter's; the example's are in the root README.
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
+  const sampleCalls = readme.filter((line) => /helloworld|\/users\/world|Greeter\/SayHello/.test(line));
+  if (sampleCalls.length > 0) {
+    const at = readme.indexOf(sampleCalls[0]!);
+    own['README.md'] = [...readme.slice(0, at), '# what to call: ../README.md walks through the example', ...readme.slice(at).filter((line) => !sampleCalls.includes(line))].join('\n');
+  }
   own['configs/config.yaml'] = exampleConfig(fs.readFileSync(path.join(root, 'configs/config.yaml'), 'utf8'));
   // The service's own tests were about the greeter; the example is tested end to end from the root.
   const pkgPath = path.join(root, 'package.json');
