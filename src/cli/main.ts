@@ -111,6 +111,13 @@ export function buildProgram(): Command {
     .action(async (service: string, opts: { proto: string; protoRoot?: string }) => (await import('./commands/client.js')).addClient(service, opts));
 
   program
+    .command('example')
+    .description('write an example system built with tsk: microservices (gateway -> order -> user over etcd, one trace, compose.yaml)')
+    .argument('<kind>', 'the example: microservices')
+    .argument('<dir>', 'directory to create (must not exist or be empty)')
+    .action(async (kind: string, dir: string) => (await import('./commands/example.js')).example(kind, dir));
+
+  program
     .command('registry')
     .description("switch the project's service registry (dependency, vendored client, config, ConfigMap, Deployment, internal/server/registry.ts)")
     .argument('<kind>', 'none, etcd or consul')

@@ -1,0 +1,158 @@
+// `tsk example microservices <dir>`: the gateway -> order -> user system, built with tsk's own
+// commands. Each service is a `tsk new` project (etcd registry, Dockerfile, Kubernetes);
+// its greeter sample is replaced by the example's protos and layers; `tsk add client` wires
+// the calls; `npm run generate` (`tsk proto openapi` + `tsk proto client`) writes the code.
+// The root is an npm-workspaces repo with compose.yaml, a dev script and a README.
+import fs from 'node:fs';
+import path from 'node:path';
+import chalk from 'chalk';
+import { execa } from 'execa';
+import { parseDocument } from 'yaml';
+import { UsageError } from '../../proto/diagnostics.js';
+import { packageRoot, templatesDir } from '../../proto/paths.js';
+import { MANIFEST_PATH, readManifest, serializeManifest, sha256 } from '../manifest.js';
+
+interface ExampleService {
+  name: string;
+  /** Class prefix of its API: User, Order, Gateway. */
+  api: string;
+  httpPort: number;
+  grpcPort: number;
+  /** The repository class in internal/data/<name>.ts and how wire.ts constructs it. */
+  repo: string;
+  newRepo: string;
+  /** The services it calls (tsk add client). */
+  calls: string[];
+}
+
+/** Ports: the gateway is the public HTTP :8000; the others sit next to it. */
+export const EXAMPLE_SERVICES: ExampleService[] = [
+  { name: 'user', api: 'User', httpPort: 8002, grpcPort: 9002, repo: 'UserRepoInMemory', newRepo: 'new UserRepoInMemory()', calls: [] },
+  { name: 'order', api: 'Order', httpPort: 8001, grpcPort: 9001, repo: 'OrderRepoData', newRepo: 'new OrderRepoData(data)', calls: ['user'] },
+  { name: 'gateway', api: 'Gateway', httpPort: 8000, grpcPort: 9000, repo: 'GatewayRepoClients', newRepo: 'new GatewayRepoClients(data)', calls: ['user', 'order'] },
+];
+
+const EXAMPLES = ['microservices'];
+const exampleDir = path.join(templatesDir, 'example');
+const tskBin = path.join(packageRoot, 'bin', 'tsk.js');
+
+export async function example(kind: string, dir: string): Promise<void> {
+  if (!EXAMPLES.includes(kind)) throw new UsageError(`unknown example "${kind}"; there is: ${EXAMPLES.join(', ')}`);
+  const cwd = process.cwd();
+  const target = path.resolve(cwd, dir);
+  if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {
+    throw new UsageError(`${dir} exists and is not an empty directory`);
+  }
+  const started = performance.now();
+  // Built next to the target and moved into place at the end: a failure leaves nothing behind.
+  const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-example-${process.pid}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    for (const s of EXAMPLE_SERVICES) {
+      step(`tsk new ${s.name}`);
+      await tsk(['new', s.name, '--registry', 'etcd', '--http-port', String(s.httpPort), '--grpc-port', String(s.grpcPort), '--yes', '--no-git', '--no-install'], staging);
+      replaceSample(path.join(staging, s.name), s);
+    }
+    for (const s of EXAMPLE_SERVICES) {
+      for (const callee of s.calls) {
+        step(`tsk add client ${callee} (in ${s.name})`);
+        await tsk(['add', 'client', callee, '--proto', `../${callee}/api/${callee}`], path.join(staging, s.name));
+      }
+    }
+    for (const s of EXAMPLE_SERVICES) {
+      step(`npm run generate (in ${s.name})`);
+      const root = path.join(staging, s.name);
+      await tsk(['proto', 'openapi', 'api', '-o', 'api/openapi.ts'], root);
+      await tsk(['proto', 'client', 'api', 'internal/conf'], root);
+    }
+    writeRoot(staging);
+    fs.renameSync(staging, target);
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  const rel = path.relative(cwd, target) || '.';
+  console.log(`${chalk.green('created')} ${rel}: user, order and gateway (${((performance.now() - started) / 1000).toFixed(1)}s)
+
+Next steps:
+  cd ${rel}
+  npm install && npm run build
+  etcd &                # or: docker compose up -d etcd jaeger otel-collector
+  npm run dev           # the gateway answers on http://localhost:8000
+  (the README walks through creating a user, placing an order and finding its trace)`);
+}
+
+function step(what: string): void {
+  console.log(chalk.dim(what));
+}
+
+async function tsk(args: string[], cwd: string): Promise<void> {
+  const r = await execa(process.execPath, [tskBin, ...args], { cwd, reject: false, env: { FORCE_COLOR: '0' } });
+  if (r.exitCode !== 0) throw new Error(`tsk ${args.join(' ')} failed in ${cwd}:\n${r.stderr || r.stdout}`);
+}
+
+/** The greeter sample out, the example's API and layers in; the manifest follows. */
+function replaceSample(root: string, s: ExampleService): void {
+  const manifest = readManifest(root);
+  const sample = Object.keys(manifest.files).filter((f) => /(^|\/)greeter[._]/.test(f) || /^test\/.*\.test\.ts$/.test(f));
+  for (const f of sample) {
+    fs.rmSync(path.join(root, f), { force: true });
+    delete manifest.files[f];
+  }
+  const tests = path.join(root, 'test');
+  if (fs.existsSync(tests) && fs.readdirSync(tests).length === 0) fs.rmdirSync(tests);
+  const fill = (text: string) => text
+    .replaceAll('__Svc__', s.api).replaceAll('__svc__', s.name)
+    .replaceAll('__REPO_IMPORT__', s.repo).replaceAll('__REPO_NEW__', s.newRepo);
+  const own: Record<string, string> = {
+    'internal/server/grpc.ts': fill(read('common/grpc.ts')),
+    'internal/server/http.ts': fill(read('common/http.ts')),
+    [`cmd/${s.name}/wire.ts`]: fill(read('common/wire.ts')),
+  };
+  const serviceDir = path.join(exampleDir, s.name);
+  for (const f of fs.readdirSync(serviceDir, { recursive: true, encoding: 'utf8' }) as string[]) {
+    if (fs.statSync(path.join(serviceDir, f)).isFile()) own[f.split(path.sep).join('/')] = fs.readFileSync(path.join(serviceDir, f), 'utf8');
+  }
+  // The README's calls were the greeter's; the example's are in the root README.
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
+  const sampleCalls = readme.filter((line) => /helloworld|\/users\/world|Greeter\/SayHello/.test(line));
+  if (sampleCalls.length > 0) {
+    const at = readme.indexOf(sampleCalls[0]!);
+    own['README.md'] = [...readme.slice(0, at), '# what to call: ../README.md walks through the example', ...readme.slice(at).filter((line) => !sampleCalls.includes(line))].join('\n');
+  }
+  own['configs/config.yaml'] = exampleConfig(fs.readFileSync(path.join(root, 'configs/config.yaml'), 'utf8'));
+  // The service's own tests were about the greeter; the example is tested end to end from the root.
+  const pkgPath = path.join(root, 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8')) as { scripts: Record<string, string> };
+  delete pkg.scripts['test'];
+  own['package.json'] = `${JSON.stringify(pkg, null, 2)}\n`;
+  for (const [rel, content] of Object.entries(own)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), content);
+    manifest.files[rel] = { sha256: sha256(content), kind: 'owned' };
+  }
+  fs.writeFileSync(path.join(root, MANIFEST_PATH), serializeManifest(manifest));
+}
+
+/** Every request traced: the example is there to show the trace. */
+function exampleConfig(configYaml: string): string {
+  const doc = parseDocument(configYaml);
+  doc.setIn(['telemetry', 'sampling_ratio'], 1);
+  return doc.toString({ flowCollectionPadding: false });
+}
+
+function read(rel: string): string {
+  return fs.readFileSync(path.join(exampleDir, rel), 'utf8');
+}
+
+function writeRoot(root: string): void {
+  const rootDir = path.join(exampleDir, 'root');
+  for (const f of fs.readdirSync(rootDir, { recursive: true, encoding: 'utf8' }) as string[]) {
+    const from = path.join(rootDir, f);
+    if (!fs.statSync(from).isFile()) continue;
+    const to = path.join(root, f === 'gitignore' ? '.gitignore' : f);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(from, to);
+  }
+}

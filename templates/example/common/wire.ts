@@ -1,0 +1,54 @@
+// Builds the object graph by hand, in dependency order: data -> biz -> service -> servers -> app.
+import type { Bootstrap } from '../../internal/conf/conf.js';
+import { __Svc__Usecase } from '../../internal/biz/__svc__.js';
+import { newData } from '../../internal/data/data.js';
+import { __REPO_IMPORT__ } from '../../internal/data/__svc__.js';
+import { __Svc__Service } from '../../internal/service/__svc__.js';
+import { newGrpcServer } from '../../internal/server/grpc.js';
+import { newHttpServer } from '../../internal/server/http.js';
+import { newRegistry } from '../../internal/server/registry.js';
+import { createApp, type App } from '../../internal/pkg/app/app.js';
+import { Readiness } from '../../internal/pkg/health/health.js';
+import type { Logger } from '../../internal/pkg/log/logger.js';
+import type { Telemetry } from '../../internal/pkg/telemetry/sdk.js';
+import type { GrpcServer } from '../../internal/pkg/transport/grpc/index.js';
+import type { HttpServer } from '../../internal/pkg/transport/http/index.js';
+
+export interface WireOptions {
+  bc: Bootstrap;
+  logger: Logger;
+  telemetry: Telemetry;
+  name: string;
+  version: string;
+  id: string;
+}
+
+export function wireApp({ bc, logger, telemetry, name, version, id }: WireOptions): { app: App; http: HttpServer; grpc: GrpcServer } {
+  // One registry client: it registers this service and discovers the ones it calls.
+  const registry = newRegistry(bc.registry, logger);
+  const data = newData(bc.data, { logger, clients: bc.clients, discovery: registry });
+  const usecase = new __Svc__Usecase(__REPO_NEW__, logger);
+  const service = new __Svc__Service(usecase);
+  const readiness = new Readiness();
+
+  const http = newHttpServer(bc.server?.http, { logger, telemetry, readiness, service });
+  const grpc = newGrpcServer(bc.server?.grpc, { logger, readiness, service, name });
+  const app = createApp({
+    name,
+    version,
+    id,
+    servers: [http, grpc],
+    registrar: registry,
+    logger,
+    readiness,
+    stopTimeoutMs: bc.server?.stopTimeoutMs || 10_000,
+    drainDelayMs: bc.server?.drainDelayMs ?? 0,
+    afterStop: async () => {
+      await data.close();
+      await registry?.close?.();
+      await telemetry.shutdown();
+      logger.flush();
+    },
+  });
+  return { app, http, grpc };
+}

@@ -1,0 +1,181 @@
+// `tsk example microservices`: the generated gateway -> order -> user system, installed
+// against tsk's node_modules, built, and run on Node 24 with a real etcd for discovery and
+// an OTLP receiver. The caller is fetch; nothing here shares the example's generated code.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/cli.js';
+import { buildProject, tskAsync } from '../helpers/async-cli.js';
+import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
+import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
+import { OtlpReceiver } from '../helpers/otlp.js';
+import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
+
+const work = path.join(repoRoot, '.tmp', 'example');
+const root = path.join(work, 'shop');
+const SERVER = 2;
+const CLIENT = 3;
+
+let etcd: EtcdProcess;
+const receiver = new OtlpReceiver();
+const running: Service[] = [];
+let node: string;
+let gateway: string;
+
+/** Starts one instance of a service of the example on free loopback ports. */
+async function start(name: string, extra: Record<string, string> = {}): Promise<Service & { http: string }> {
+  const prefix = name.toUpperCase();
+  const httpPort = await freePort();
+  const service = startService(path.join(root, name), [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'], {
+    [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`,
+    [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
+    [`${prefix}_SERVER_DRAIN_DELAY_MS`]: '0',
+    [`${prefix}_REGISTRY_ENDPOINTS`]: etcd.endpoint,
+    [`${prefix}_REGISTRY_TTL_SECONDS`]: '2',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    ...extra,
+  }, node);
+  running.push(service);
+  const http = `http://127.0.0.1:${httpPort}`;
+  await waitFor(async () => (await fetch(`${http}/readyz`)).ok, `${name} to be ready\n${service.output()}`, 600, 50);
+  return { ...service, http };
+}
+
+/** How many instances of `service` are registered in etcd (its JSON gateway, not our client). */
+async function registered(service: string): Promise<number> {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const res = await fetch(`${etcd.endpoint}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64(`/microservices/${service}/`), range_end: b64(`/microservices/${service}0`), count_only: true }),
+  });
+  return Number(((await res.json()) as { count?: string }).count ?? 0);
+}
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservices', () => {
+  beforeAll(async () => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work, { recursive: true });
+    const made = await tskAsync(['example', 'microservices', 'shop'], work);
+    expect(made.status, made.stderr).toBe(0);
+    const builds = await Promise.all(['user', 'order', 'gateway'].map((s) => buildProject(path.join(root, s))));
+    for (const b of builds) expect(b.status, `${b.stdout}${b.stderr}`).toBe(0);
+    const wanted = dockerfileNodeVersion(fs.readFileSync(path.join(root, 'user', 'Dockerfile'), 'utf8'))!;
+    node = nodeBinaryFor(wanted) ?? '';
+    expect(node, `a node ${wanted} binary (set TSK_IMAGE_NODE)`).not.toBe('');
+    etcd = await EtcdProcess.create();
+    await etcd.start();
+    await receiver.start();
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const s of running) s.child.kill('SIGKILL');
+    receiver.stop();
+    await etcd?.destroy();
+  });
+
+  it('is an npm-workspaces repo of three tsk projects, with no context passed by hand in its code', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[]; scripts: Record<string, string> };
+    expect(pkg.workspaces).toEqual(['user', 'order', 'gateway']);
+    expect(pkg.scripts['dev']).toBeDefined();
+    for (const f of ['compose.yaml', 'deploy/otel-collector.yaml', 'README.md']) expect(fs.existsSync(path.join(root, f)), f).toBe(true);
+    for (const s of ['user', 'order', 'gateway']) {
+      for (const f of ['Dockerfile', 'deploy/kubernetes/deployment.yaml', '.tsk/manifest.json']) expect(fs.existsSync(path.join(root, s, f)), `${s}/${f}`).toBe(true);
+      for (const dir of ['internal/biz', 'internal/data', 'internal/service']) {
+        for (const f of fs.readdirSync(path.join(root, s, dir))) {
+          expect(fs.readFileSync(path.join(root, s, dir, f), 'utf8'), `${s}/${dir}/${f}`).not.toMatch(/parent:\s*ctx/);
+        }
+      }
+    }
+    expect(fs.readFileSync(path.join(root, 'order', 'configs', 'config.yaml'), 'utf8')).toContain('endpoint: discovery:///user');
+  });
+
+  it('creates a user and an order through the gateway: one trace across the three, reasons across two hops', async () => {
+    await start('user');
+    await start('order');
+    gateway = (await start('gateway')).http;
+
+    // The gateway finds user through etcd once user's registration is seen.
+    let created: Response | undefined;
+    await waitFor(async () => (created = await post(`${gateway}/v1/users`, { name: 'Ada', email: 'ada@example.com' })).status === 200, 'a user created through the gateway', 100, 100);
+    const ada = await created!.json() as { id: string; name: string };
+    expect(ada).toMatchObject({ name: 'Ada', email: 'ada@example.com' });
+
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const placed = await post(`${gateway}/v1/orders`, { userId: ada.id, productId: 'book', quantity: 2 }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    const orderBody = await placed.text();
+    expect(placed.status, orderBody).toBe(200);
+    expect(JSON.parse(orderBody)).toMatchObject({ userId: ada.id, productId: 'book', quantity: 2, userName: 'Ada' });
+
+    const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
+    const find = (service: string, kind: number, name: string) => inTrace().find((s) => s.serviceName === service && s.kind === kind && s.name === name);
+    const chainSpans = () => [
+      find('gateway', SERVER, '/gateway.v1.Gateway/CreateOrder'),
+      find('gateway', CLIENT, '/order.v1.Order/CreateOrder'),
+      find('order', SERVER, '/order.v1.Order/CreateOrder'),
+      find('order', CLIENT, '/user.v1.User/GetUser'),
+      find('user', SERVER, '/user.v1.User/GetUser'),
+    ];
+    // Each service exports on its own schedule: wait for all five.
+    await waitFor(async () => chainSpans().every(Boolean), 'the five spans of the order\'s trace', 100, 100).catch(() => {});
+    const seen = inTrace().map((s) => `${s.serviceName} kind=${s.kind} ${s.name} span=${s.spanId} parent=${s.parentSpanId}`).join('\n');
+    const chain = chainSpans();
+    for (const span of chain) expect(span, seen).toBeDefined();
+    expect(chain[0]!.parentSpanId, seen).toBe('00f067aa0ba902b7');
+    for (let i = 1; i < chain.length; i++) expect(chain[i]!.parentSpanId, seen).toBe(chain[i - 1]!.spanId);
+
+    const unknown = await post(`${gateway}/v1/orders`, { userId: 'nobody', productId: 'book', quantity: 1 });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND' });
+
+    const tooMany = await post(`${gateway}/v1/orders`, { userId: ada.id, productId: 'lamp', quantity: 3 });
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.json()).toMatchObject({ code: 400, reason: 'INSUFFICIENT_STOCK' });
+
+    const again = await post(`${gateway}/v1/users`, { name: 'Ada', email: 'ada@example.com' });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ reason: 'USER_ALREADY_EXISTS' });
+    const bad = await post(`${gateway}/v1/users`, { name: 'Bob', email: 'not-an-email' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ reason: 'INVALID_USER_INPUT' });
+    const noOrder = await fetch(`${gateway}/v1/orders/o999`);
+    expect(noOrder.status).toBe(404);
+    expect(await noOrder.json()).toMatchObject({ reason: 'ORDER_NOT_FOUND' });
+  }, 120_000);
+
+  it('keeps answering when a user instance is SIGKILLed (its lease expires); 503 SERVICE_UNAVAILABLE with user stopped', async () => {
+    const first = running[0]!; // the user instance started first
+    const second = await start('user');
+    const create = async (i: number) => (await post(`${gateway}/v1/users`, { name: `u${i}`, email: `u${i}-${Date.now()}@example.com` })).status;
+
+    await waitFor(async () => (await registered('user')) === 2, 'two user instances in etcd', 100, 100);
+    first.child.kill('SIGKILL');
+    // TTL 2 s: the dead instance's key leaves etcd when its lease expires, and with it the gateway's picker.
+    await waitFor(async () => (await registered('user')) === 1, 'the killed instance\'s lease to expire', 150, 100);
+    await new Promise((r) => setTimeout(r, 500)); // the watch event reaching the gateway
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push(await create(i));
+    expect(statuses, second.output()).toEqual(Array(20).fill(200));
+    // All of them served by the instance still alive (its log lines are written asynchronously).
+    const served = () => second.output().match(/user created/g)?.length ?? 0;
+    await waitFor(async () => served() >= 20, 'the live instance to log 20 creations', 50, 100).catch(() => {});
+    expect(served()).toBeGreaterThanOrEqual(20);
+
+    second.child.kill('SIGTERM');
+    expect(await exitWithin(second, 15_000), second.output()).toBe(0);
+    const direct = await fetch(`${gateway}/v1/users/u1`);
+    const directBody = await direct.json() as { code: number; reason: string; message: string };
+    expect(direct.status, JSON.stringify(directBody)).toBe(503);
+    expect(directBody).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE' });
+    expect(directBody.message).toContain('user service is unavailable');
+    // Through order: order names the user service; the gateway passes that on.
+    const viaOrder = await post(`${gateway}/v1/orders`, { userId: 'u1', productId: 'pen', quantity: 1 });
+    const viaOrderBody = await viaOrder.json() as { reason: string; message: string };
+    expect(viaOrder.status, JSON.stringify(viaOrderBody)).toBe(503);
+    expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE' });
+    expect(viaOrderBody.message).toContain('user service is unavailable');
+  }, 120_000);
+});
