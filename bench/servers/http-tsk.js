@@ -3,8 +3,8 @@ import { HttpServer } from '../../dist/runtime/transport/http/index.js';
 import { announce, GREETING_PREFIX, HelloReply, HelloReplySchema, HelloRequest, HelloRequestSchema } from './common.js';
 import { serviceChain } from './tsk-setup.js';
 
-const { middleware, logger } = await serviceChain();
-const server = new HttpServer({ address: '127.0.0.1:0', middleware, logger });
+const { observers, logger } = await serviceChain();
+const server = new HttpServer({ address: '127.0.0.1:0', observers, logger });
 server.route(
   {
     method: 'GET', path: '/helloworld/{name}', operation: '/bench.v1.Greeter/SayHello',

@@ -1,9 +1,9 @@
 // The tsk side of the comparison: telemetry as a generated service sets it up
 // (OTLP export to the parent's sink, default sampling) and the default middleware
-// chain (recovery, tracing, logging, metrics) with logs going to /dev/null.
+// observers (tracing, logging, metrics) with logs going to /dev/null.
 import { setupTelemetry } from '../../dist/runtime/telemetry/sdk.js';
 import { createLogger } from '../../dist/runtime/log/logger.js';
-import { defaultServerMiddleware, loggingServer, metricsServer, recovery, tracingServer } from '../../dist/runtime/middleware/index.js';
+import { defaultServerObservers, loggingServer, metricsServer, tracingServer } from '../../dist/runtime/middleware/index.js';
 
 export async function serviceChain() {
   const telemetry = await setupTelemetry({
@@ -17,26 +17,25 @@ export async function serviceChain() {
     ...(process.env.BENCH_CONTEXT_PROPAGATION ? { contextPropagation: process.env.BENCH_CONTEXT_PROPAGATION } : {}),
   });
   const logger = createLogger({ name: 'bench', level: 'info', destination: '/dev/null' });
-  return { telemetry, logger, middleware: selectMiddleware(logger) };
+  return { telemetry, logger, observers: selectObservers(logger) };
 }
 
-/** The default chain's steps one by one, by name, for BENCH_MIDDLEWARE. */
+/** The default observers' steps one by one, by name, for BENCH_MIDDLEWARE. */
 const STEPS = {
-  recovery: (logger) => recovery({ logger }),
   tracing: () => tracingServer(),
   logging: (logger) => loggingServer(logger),
   metrics: () => metricsServer(),
 };
 
 /**
- * The default chain, or for diagnosis BENCH_MIDDLEWARE's steps alone, in the order
+ * The default observers, or for diagnosis BENCH_MIDDLEWARE's steps alone, in the order
  * given (`tracing,logging`; empty: none, the router alone).
  */
-function selectMiddleware(logger) {
+function selectObservers(logger) {
   const names = process.env.BENCH_MIDDLEWARE;
-  if (names === undefined) return defaultServerMiddleware({ logger });
+  if (names === undefined) return defaultServerObservers({ logger });
   return names.split(',').filter(Boolean).map((name) => {
-    if (!(name in STEPS)) throw new Error(`BENCH_MIDDLEWARE: unknown middleware "${name}"; known: ${Object.keys(STEPS).join(', ')}`);
+    if (!(name in STEPS)) throw new Error(`BENCH_MIDDLEWARE: unknown observer "${name}"; known: ${Object.keys(STEPS).join(', ')}`);
     return STEPS[name](logger);
   });
 }

@@ -30,7 +30,7 @@ export function renderClients(specs: ClientSpec[]): string {
     "import type { Discovery } from '../pkg/registry/registry.js';",
   ];
   if (sorted.length > 0) {
-    imports.push("import { defaultClientMiddleware } from '../pkg/middleware/index.js';");
+    imports.push("import { defaultClientObservers } from '../pkg/middleware/index.js';");
     imports.push("import { GrpcClientConn } from '../pkg/transport/grpc/index.js';");
   }
   for (const spec of sorted) for (const api of spec.apis) imports.push(`import { ${api.className} } from '${api.module}';`);
@@ -64,7 +64,7 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
   return new GrpcClientConn({
     target,
     discovery: deps.discovery,
-    middleware: defaultClientMiddleware({ logger: deps.logger }),
+    observers: defaultClientObservers({ logger: deps.logger }),
     timeoutMs: config?.timeoutMs || 2000,
   });
 }`);

@@ -7,10 +7,10 @@
 import http from 'node:http';
 import { setupTelemetry, type Telemetry, type TelemetryOptions } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
-import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
+import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { newError } from '../../src/runtime/errors/errors.js';
-import { backgroundContext, chain, HeaderMap, type Handler } from '../../src/runtime/transport/context.js';
-import { ServerChain } from '../../src/runtime/transport/server-chain.js';
+import { backgroundContext, HeaderMap, type Handler } from '../../src/runtime/transport/context.js';
+import { runObserved } from '../../src/runtime/transport/observer.js';
 
 const logger = createLogger({ name: 'child', level: 'info' });
 const options = JSON.parse(process.argv[2] ?? '{}') as Partial<TelemetryOptions> & { prioritySampler?: boolean; userProcessor?: boolean };
@@ -69,11 +69,11 @@ async function plainSdk(): Promise<Pick<Telemetry, 'forceFlush' | 'shutdown' | '
   };
 }
 
-const server = new ServerChain(defaultServerMiddleware({ logger }));
-const client = chain(...defaultClientMiddleware({ logger }));
+const serverObservers = defaultServerObservers({ logger });
+const clientObservers = defaultClientObservers({ logger });
 const downstream: Handler = async (ctx) => (ctx.transport.operation.endsWith('/Fail') ? Promise.reject(newError(503, 'DOWN', 'down')) : {});
-const callDownstream = client(downstream);
-const handler = server.wrap(async (ctx) => {
+const callDownstream: Handler = (ctx, req) => runObserved(clientObservers, ctx, downstream, req);
+const handler: Handler = (async (ctx) => {
   await callDownstream(backgroundContext({ kind: 'grpc', endpoint: '127.0.0.1:9', operation: '/child.v1.Down/Call', requestHeader: new HeaderMap(), replyHeader: new HeaderMap() }), {});
   if (ctx.transport.operation.endsWith('/Missing')) throw newError(404, 'MISSING', 'missing');
   return {};
@@ -81,11 +81,7 @@ const handler = server.wrap(async (ctx) => {
 const headers = Object.entries(JSON.parse(process.env['HEADERS'] ?? '{}') as Record<string, string>);
 async function serve(operation: string): Promise<void> {
   const ctx = backgroundContext({ kind: 'grpc', endpoint: 'grpc://127.0.0.1:9000', operation, requestHeader: new HeaderMap(headers), replyHeader: new HeaderMap() });
-  const call = server.begin(ctx);
-  let failed = false;
-  let error: unknown;
-  await handler(ctx, {}).catch((err) => ((failed = true), (error = err)));
-  call.end(failed, error);
+  await runObserved(serverObservers, ctx, handler, {}).catch(() => undefined);
 }
 
 const calls = Number(process.env['CALLS'] ?? 3);

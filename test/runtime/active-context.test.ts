@@ -12,7 +12,7 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
-import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
+import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { HttpServer } from '../../src/runtime/transport/http/index.js';
 import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
 import { generateFixture } from '../helpers/generated.js';
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
   const tracer = trace.getTracer('user-code');
 
-  grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  grpcServer = new GrpcServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   grpcGen.registerGreeterGRPCServer(grpcServer, {
     sayHello: async (_ctx: unknown, req: { name: string }) => {
       await tick();
@@ -64,10 +64,10 @@ beforeAll(async () => {
     },
   });
   await grpcServer.start();
-  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, middleware: defaultClientMiddleware({ logger }) });
+  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, observers: defaultClientObservers({ logger }) });
   const backend = new grpcGen.GreeterGRPCClient(conn);
 
-  httpServer = new HttpServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  httpServer = new HttpServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   httpGen.registerGreeterHTTPServer(httpServer, {
     sayHello: async (_ctx: unknown, req: { name: string }) => {
       await tick();

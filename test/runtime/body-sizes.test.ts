@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
-import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
+import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { newError } from '../../src/runtime/errors/errors.js';
 import { HttpClient, HttpServer } from '../../src/runtime/transport/http/index.js';
 import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   const greeterHttp = await import(path.join(hello, 'helloworld/v1/greeter_http.ts'));
   const greeterGrpc = await import(path.join(hello, 'helloworld/v1/greeter_grpc.ts'));
   const userHttp = await import(path.join(user, 'user/v1/user_http.ts'));
-  httpServer = new HttpServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  httpServer = new HttpServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   greeterHttp.registerGreeterHTTPServer(httpServer, { sayHello });
   const unused = async () => ({});
   userHttp.registerUserServiceHTTPServer(httpServer, {
@@ -56,7 +56,7 @@ beforeAll(async () => {
   });
   await httpServer.start();
   base = `http://127.0.0.1:${httpServer.listenPort}`;
-  grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  grpcServer = new GrpcServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   greeterGrpc.registerGreeterGRPCServer(grpcServer, { sayHello });
   await grpcServer.start();
   grpcTarget = `127.0.0.1:${grpcServer.listenPort}`;
@@ -173,8 +173,8 @@ describe('client body sizes and OTLP export', () => {
     const hello = path.join(process.cwd(), '.tmp', 'body-sizes', 'helloworld');
     const greeterHttp = await import(path.join(hello, 'helloworld/v1/greeter_http.ts'));
     const greeterGrpc = await import(path.join(hello, 'helloworld/v1/greeter_grpc.ts'));
-    const httpClient = new HttpClient({ target: base, middleware: defaultClientMiddleware({ logger }) });
-    const grpcConn = new GrpcClientConn({ target: grpcTarget, middleware: defaultClientMiddleware({ logger }) });
+    const httpClient = new HttpClient({ target: base, observers: defaultClientObservers({ logger }) });
+    const grpcConn = new GrpcClientConn({ target: grpcTarget, observers: defaultClientObservers({ logger }) });
     const before = { http: await scraped('client_requests_response_bytes', 'http', SAY_HELLO), grpc: await scraped('client_requests_request_bytes', 'grpc', SAY_HELLO) };
     await new greeterHttp.GreeterHTTPClient(httpClient).sayHello({ name: 'client' });
     await new greeterGrpc.GreeterGRPCClient(grpcConn).sayHello({ name: 'client' });

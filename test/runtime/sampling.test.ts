@@ -8,6 +8,7 @@ import { middlewareSampling } from '../../src/runtime/telemetry/presample.js';
 import { OTEL_CONTEXT, otelContext, tracingClient, tracingServer } from '../../src/runtime/middleware/tracing.js';
 import { backgroundContext, HeaderMap, type Context } from '../../src/runtime/transport/context.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
+import { observed } from '../helpers/observed.js';
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -38,7 +39,7 @@ describe('sampling in the tracing middleware', () => {
 
   it('samples new traces at the configured ratio, each sampled span exported once', async () => {
     const seen: Context[] = [];
-    const handler = tracingServer()(async (ctx) => void seen.push(ctx));
+    const handler = observed(tracingServer(), async (ctx) => void seen.push(ctx));
     const calls = 400;
     for (let i = 0; i < calls; i++) await handler(call('/sampling.v1.S/Root'), {});
     await telemetry.forceFlush();
@@ -60,7 +61,7 @@ describe('sampling in the tracing middleware', () => {
   it("follows the caller's flag and keeps its trace id", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const seen: Context[] = [];
-    const handler = tracingServer()(async (ctx) => void seen.push(ctx));
+    const handler = observed(tracingServer(), async (ctx) => void seen.push(ctx));
     for (let i = 0; i < 20; i++) await handler(call('/sampling.v1.S/Unsampled', `00-${traceId}-00f067aa0ba902b7-00`), {});
     for (let i = 0; i < 20; i++) await handler(call('/sampling.v1.S/Sampled', `00-${traceId}-00f067aa0ba902b7-01`), {});
     await telemetry.forceFlush();
@@ -75,7 +76,7 @@ describe('sampling in the tracing middleware', () => {
 
   it("records a sampled call's span itself, with the SDK's spans the handler starts as its children", async () => {
     const traceId = '7bf92f3577b34da6a3ce929d0e0e4700';
-    const handler = tracingServer()(async (ctx) => {
+    const handler = observed(tracingServer(), async (ctx) => {
       const child = trace.getTracer('app').startSpan('db.query', {}, otelContext(ctx));
       child.setAttribute('db.system.name', 'postgresql');
       child.end();
@@ -92,9 +93,9 @@ describe('sampling in the tracing middleware', () => {
 
   it('propagates an unsampled decision to outgoing calls', async () => {
     const outgoing = call('/sampling.v1.S/Down');
-    const server = tracingServer()(async (ctx) => {
+    const server = observed(tracingServer(), async (ctx) => {
       outgoing.values.set(OTEL_CONTEXT, ctx.values.get(OTEL_CONTEXT));
-      await tracingClient()(async () => undefined)(outgoing, {});
+      await observed(tracingClient(), async () => undefined)(outgoing, {});
     });
     await server(call('/sampling.v1.S/Up', '00-5bf92f3577b34da6a3ce929d0e0e4799-00f067aa0ba902b7-00'), {});
     expect(outgoing.transport.requestHeader.get('traceparent')).toMatch(/^00-5bf92f3577b34da6a3ce929d0e0e4799-[0-9a-f]{16}-00$/);
@@ -104,7 +105,7 @@ describe('sampling in the tracing middleware', () => {
     const header = call('/sampling.v1.S/Values', '00-6bf92f3577b34da6a3ce929d0e0e4711-00f067aa0ba902b7-00');
     header.transport.requestHeader.set('baggage', 'tenant=acme');
     let otel: OtelContext | undefined;
-    await tracingServer()(async (ctx) => void (otel = ctx.values.get(OTEL_CONTEXT) as OtelContext))(header, {});
+    await observed(tracingServer(), async (ctx) => void (otel = ctx.values.get(OTEL_CONTEXT) as OtelContext))(header, {});
     const own = trace.getSpanContext(otel!)!;
     expect(own).toMatchObject({ traceId: '6bf92f3577b34da6a3ce929d0e0e4711', traceFlags: TraceFlags.NONE });
     expect(own.spanId).toMatch(/^[0-9a-f]{16}$/);

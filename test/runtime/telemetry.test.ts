@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
-import { defaultClientMiddleware, defaultServerMiddleware } from '../../src/runtime/middleware/index.js';
+import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { HttpServer } from '../../src/runtime/transport/http/index.js';
 import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
 import { generateFixture } from '../helpers/generated.js';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
   const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
 
-  grpcServer = new GrpcServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  grpcServer = new GrpcServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   grpcGen.registerGreeterGRPCServer(grpcServer, {
     sayHello: async (ctx: any, req: { name: string }) => {
       backendTraceparents.push(ctx.transport.requestHeader.get('traceparent'));
@@ -40,10 +40,10 @@ beforeAll(async () => {
     },
   });
   await grpcServer.start();
-  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, middleware: defaultClientMiddleware({ logger }) });
+  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, observers: defaultClientObservers({ logger }) });
   const backend = new grpcGen.GreeterGRPCClient(conn);
 
-  http = new HttpServer({ address: '127.0.0.1:0', middleware: defaultServerMiddleware({ logger }) });
+  http = new HttpServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   // The HTTP handler calls the gRPC service, passing its context so the trace continues.
   httpGen.registerGreeterHTTPServer(http, { sayHello: (ctx: any, req: { name: string }) => backend.sayHello(req, { parent: ctx }) });
   http.handleRaw('GET', '/metrics', (request, reply) => {
@@ -121,7 +121,7 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
   it('traces, counts and logs a call that outlives the deadline as the 504 its caller got', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-timeout-')), 'access.log');
     const logger = createLogger({ name: 'slow', destination: file });
-    const slow = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 100, middleware: defaultServerMiddleware({ logger }) });
+    const slow = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 100, observers: defaultServerObservers({ logger }) });
     httpGen.registerGreeterHTTPServer(slow, { sayHello: () => new Promise(() => {}) }); // never answers
     await slow.start();
     try {

@@ -4,42 +4,35 @@
 import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { fromError } from '../errors/errors.js';
-import type { Middleware, TransportKind } from '../transport/context.js';
-import { observing, type CallObserver } from './observe.js';
+import type { Context, TransportKind } from '../transport/context.js';
+import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { spanContextOf } from '../telemetry/presample.js';
 import { OTEL_CONTEXT } from './tracing.js';
 import { lineBatcher, serializedBindings, type DeferredLines } from '../log/logger.js';
 import type { Context as OtelContext } from '@opentelemetry/api';
 
 /** The access log of the server or client side, a line per ended call: success lines from cached pieces, others through pino. */
-export function accessLog(logger: Logger, component: 'server' | 'client'): CallObserver {
+export function accessLog(logger: Logger, component: 'server' | 'client'): (ctx: Context, outcome: CallOutcome) => void {
   const fast = accessLine(logger, component);
-  return (ctx, elapsedMs, failed, error) => {
+  return (ctx, outcome) => {
     const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
-    if (!failed && fast) fast(ctx.transport.kind, ctx.transport.operation, elapsedMs, otel);
-    else writeLine(logger, component, ctx.transport.kind, ctx.transport.operation, elapsedMs, otel, failed, error);
+    if (outcome.error === undefined && fast) fast(ctx.transport.kind, ctx.transport.operation, outcome.elapsedMs, otel);
+    else writeLine(logger, { component, ctx, otel, outcome });
   };
 }
 
-function writeLine(
-  logger: Logger,
-  component: 'server' | 'client',
-  kind: string,
-  operation: string,
-  elapsedMs: number,
-  otel: OtelContext | undefined,
-  failed: boolean,
-  error: unknown,
-): void {
-  const e = failed ? fromError(error) : undefined;
-  const span = spanContextOf(otel);
+/** A line through pino: for failed calls, and for loggers that are not ours. */
+function writeLine(logger: Logger, call: { component: 'server' | 'client'; ctx: Context; otel: OtelContext | undefined; outcome: CallOutcome }): void {
+  const error = call.outcome.error;
+  const e = error === undefined ? undefined : fromError(error);
+  const span = spanContextOf(call.otel);
   const line = {
-    kind: component,
-    component: kind,
-    operation,
+    kind: call.component,
+    component: call.ctx.transport.kind,
+    operation: call.ctx.transport.operation,
     code: e?.code ?? 200,
     reason: e?.reason ?? '',
-    latency: Number((elapsedMs / 1000).toFixed(6)),
+    latency: Number((call.outcome.elapsedMs / 1000).toFixed(6)),
     ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
   };
   if (!e) logger.info(line, 'request');
@@ -175,5 +168,12 @@ function isoAt(ms: number): string {
   return lastIso;
 }
 
-export const loggingServer = (logger: Logger): Middleware => observing(accessLog(logger, 'server'));
-export const loggingClient = (logger: Logger): Middleware => observing(accessLog(logger, 'client'));
+function logging(logger: Logger, component: 'server' | 'client'): CallObserver<undefined> {
+  const log = accessLog(logger, component);
+  return { onStart: () => undefined, onEnd: (ctx, _started, outcome) => log(ctx, outcome) };
+}
+
+/** An access line per server call. */
+export const loggingServer = (logger: Logger): CallObserver<undefined> => logging(logger, 'server');
+/** An access line per outgoing call. */
+export const loggingClient = (logger: Logger): CallObserver<undefined> => logging(logger, 'client');

@@ -9,8 +9,8 @@
 import { metrics, type Attributes } from '@opentelemetry/api';
 import { fromError } from '../errors/errors.js';
 import { requestHistograms, type HistogramCell } from '../telemetry/request-metrics.js';
-import type { Middleware, TransportKind } from '../transport/context.js';
-import { observing, type CallObserver } from './observe.js';
+import type { Context, TransportKind } from '../transport/context.js';
+import type { CallObserver, CallOutcome } from '../transport/observer.js';
 
 interface Count {
   attributes: Attributes;
@@ -25,8 +25,8 @@ interface OperationStats {
   responseSize: HistogramCell;
 }
 
-/** Counts each ended call and records its duration in the server or client side's metrics. */
-export function requestRecorder(side: 'server' | 'client'): CallObserver {
+/** Counts each ended call and records its duration and sizes in the server or client side's metrics. */
+export function requestRecorder(side: 'server' | 'client'): (ctx: Context, outcome: CallOutcome) => void {
   const histograms = requestHistograms[side];
   const counts = new Map<string, Count>();
   // By kind, then operation: no key to build on the request path.
@@ -65,20 +65,25 @@ export function requestRecorder(side: 'server' | 'client'): CallObserver {
     return stats;
   };
 
-  return (ctx, elapsedMs, failed, error) => {
+  return (ctx, outcome) => {
     const { kind, operation } = ctx.transport;
     const stats = statsFor(kind, operation);
-    if (!failed) stats.succeeded.value++;
+    if (outcome.error === undefined) stats.succeeded.value++;
     else {
-      const e = fromError(error);
+      const e = fromError(outcome.error);
       count(kind, operation, e.code, e.reason).value++;
     }
-    stats.duration.record(elapsedMs / 1000);
+    stats.duration.record(outcome.elapsedMs / 1000);
     // Sizes the transport did not measure (a call that never reached it) are not recorded.
     if (ctx.requestBytes !== undefined) stats.requestSize.record(ctx.requestBytes);
     if (ctx.responseBytes !== undefined) stats.responseSize.record(ctx.responseBytes);
   };
 }
 
-export const metricsServer = (): Middleware => observing(requestRecorder('server'));
-export const metricsClient = (): Middleware => observing(requestRecorder('client'));
+function recording(side: 'server' | 'client'): CallObserver<undefined> {
+  const record = requestRecorder(side);
+  return { onStart: () => undefined, onEnd: (ctx, _started, outcome) => record(ctx, outcome) };
+}
+
+export const metricsServer = (): CallObserver<undefined> => recording('server');
+export const metricsClient = (): CallObserver<undefined> => recording('client');

@@ -1,29 +1,29 @@
-// Tracing, logging and metrics of the default chain in one layer. Nested, the three
-// cost three async frames, three pairs of clock reads and two lookups of the call's
-// trace context per call; here one frame times the call once and ends it in the order
-// the nested chain would (metrics, then the access line, then the span), so each
-// sees the same outcome and the span encloses what the others measured.
+// Tracing, logging and metrics of the default observers in one. Three observers
+// cost three clock-read pairs and two lookups of the call's trace context per call;
+// this one times the call once and ends it in the order the three would (metrics,
+// then the access line, then the span), so each sees the same outcome and the span
+// encloses what the others measured.
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Middleware } from '../transport/context.js';
+import type { CallObserver } from '../transport/observer.js';
 import { accessLog } from './logging.js';
 import { requestRecorder } from './metrics.js';
-import { watching } from './observe.js';
 import { endCallSpan, startClientSpan, startServerSpan } from './tracing.js';
 
-function telemetry(side: 'server' | 'client', logger: Logger): Middleware {
+function telemetry(side: 'server' | 'client', logger: Logger): CallObserver<Span | undefined> {
   const record = requestRecorder(side);
   const log = accessLog(logger, side);
-  return watching({
-    start: side === 'server' ? startServerSpan : startClientSpan,
-    end(ctx, span, elapsedMs, failed, error) {
-      record(ctx, elapsedMs, failed, error);
-      log(ctx, elapsedMs, failed, error);
-      if (span) endCallSpan(span, ctx, failed, error);
+  return {
+    onStart: side === 'server' ? startServerSpan : startClientSpan,
+    onEnd(ctx, span, outcome) {
+      record(ctx, outcome);
+      log(ctx, outcome);
+      if (span) endCallSpan(span, ctx, outcome.error);
     },
-  });
+  };
 }
 
-/** tracingServer, loggingServer and metricsServer, in that order, as one middleware. */
-export const telemetryServer = (logger: Logger): Middleware => telemetry('server', logger);
-/** tracingClient, loggingClient and metricsClient, in that order, as one middleware. */
-export const telemetryClient = (logger: Logger): Middleware => telemetry('client', logger);
+/** tracingServer, loggingServer and metricsServer, in that order, as one observer. */
+export const telemetryServer = (logger: Logger): CallObserver<Span | undefined> => telemetry('server', logger);
+/** tracingClient, loggingClient and metricsClient, in that order, as one observer. */
+export const telemetryClient = (logger: Logger): CallObserver<Span | undefined> => telemetry('client', logger);

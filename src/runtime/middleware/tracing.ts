@@ -5,8 +5,8 @@
 import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Context as OtelContext, type Span } from '@opentelemetry/api';
 import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
 import { fromError, isServiceError } from '../errors/errors.js';
-import type { Context, HttpTransport, Middleware } from '../transport/context.js';
-import { watching } from './observe.js';
+import type { Context, HttpTransport } from '../transport/context.js';
+import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
 import { OTEL_CONTEXT } from '../telemetry/active-context.js';
@@ -67,16 +67,17 @@ export function startClientSpan(ctx: Context): Span | undefined {
 const GRPC_SERVER_ERRORS = new Set<number>([GrpcCode.UNKNOWN, GrpcCode.DEADLINE_EXCEEDED, GrpcCode.UNIMPLEMENTED, GrpcCode.INTERNAL, GrpcCode.UNAVAILABLE, GrpcCode.DATA_LOSS]);
 
 /**
- * Ends a call's recorded span with its outcome. A failed call gets `error.type`; its
+ * Ends a call's recorded span with the error it failed with (undefined: it
+ * succeeded). A failed call gets `error.type`; its
  * span status is ERROR on the client side for every failure, on the server side only
  * for what the server got wrong (HTTP 5xx, gRPC Unknown/Internal/Unavailable...), not
  * for the caller's mistakes (4xx). An exception event is recorded for 5xx and for
  * errors that are not service errors (thrown by a bug).
  */
-export function endCallSpan(span: Span, ctx: Context, failed: boolean, error: unknown): void {
+export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
   const grpc = ctx.transport.kind === 'grpc';
   if (!grpc) httpBodySizes(span, ctx);
-  if (!failed) {
+  if (error === undefined) {
     span.setAttributes(grpc ? { 'rpc.grpc.status_code': 0 } : HTTP_OK);
     span.end();
     return;
@@ -107,16 +108,18 @@ function httpBodySizes(span: Span, ctx: Context): void {
   if (ctx.requestBytes !== undefined && (span as { kind?: SpanKind }).kind === SpanKind.CLIENT) span.setAttribute('http.request.body.size', ctx.requestBytes);
 }
 
-export function tracingServer(): Middleware {
-  return watching({ start: startServerSpan, end: endRecordedSpan });
+/** A span per server call. */
+export function tracingServer(): CallObserver<Span | undefined> {
+  return { onStart: startServerSpan, onEnd: endRecordedSpan };
 }
 
-export function tracingClient(): Middleware {
-  return watching({ start: startClientSpan, end: endRecordedSpan });
+/** A span per outgoing call, its trace context written into the request headers. */
+export function tracingClient(): CallObserver<Span | undefined> {
+  return { onStart: startClientSpan, onEnd: endRecordedSpan };
 }
 
-function endRecordedSpan(ctx: Context, span: Span | undefined, _elapsedMs: number, failed: boolean, error: unknown): void {
-  if (span) endCallSpan(span, ctx, failed, error);
+function endRecordedSpan(ctx: Context, span: Span | undefined, outcome: CallOutcome): void {
+  if (span) endCallSpan(span, ctx, outcome.error);
 }
 
 /** The start attributes of a server span (HTTP or RPC conventions). */

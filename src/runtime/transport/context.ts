@@ -1,9 +1,6 @@
 // What every handler and middleware sees, whichever transport carried the call.
 // Mirrors Kratos's transport.Transporter: kind, endpoint, operation, headers.
 
-import { performance } from 'node:perf_hooks';
-import { runInCallContext } from '../telemetry/active-context.js';
-
 export type TransportKind = 'http' | 'grpc';
 
 /** Case-insensitive, multi-valued header view over HTTP headers or gRPC metadata. */
@@ -56,61 +53,23 @@ export interface Context {
    */
   requestBytes?: number;
   /**
-   * Bytes of the response body or message, set by the transport before the outer
-   * middleware's end runs (servers: the answer the call's outcome gives, the error
-   * JSON included; clients: what came back).
+   * Bytes of the response body or message, set by the transport before observers
+   * end (servers: the answer the call's outcome gives, the error JSON included;
+   * clients: what came back).
    */
   responseBytes?: number;
 }
 
 export type Handler<Req = unknown, Res = unknown> = (ctx: Context, req: Req) => Promise<Res>;
+/**
+ * Wraps a call: the one way to run code around a handler (auth, validation, rate
+ * limits). Calls are watched by CallObservers (observer.ts), which run outside all middleware.
+ */
 export type Middleware = (next: Handler) => Handler;
 
 /** Composes middleware so the first one given is the outermost. */
 export function chain(...middlewares: Middleware[]): Middleware {
   return (next) => middlewares.reduceRight<Handler>((acc, m) => m(acc), next);
-}
-
-/**
- * A middleware's behaviour as two plain functions, for middleware that only watch
- * calls (tracing, logging, metrics) or only replace the error a call fails with
- * (recovery). Servers run the hooks of their outermost such middleware themselves,
- * as the call starts and as it is answered (server-chain.ts), instead of through an
- * async frame per middleware; composed anywhere else, the middleware hookMiddleware
- * makes runs them around the call.
- */
-export interface CallHooks<Started = unknown> {
-  start(ctx: Context): Started;
-  /**
-   * Called once as the call ends, with what `start` returned. Returns the error the
-   * call fails with from here outward (ignored when it succeeded).
-   */
-  end(ctx: Context, started: Started, elapsedMs: number, failed: boolean, error: unknown): unknown;
-}
-
-const CALL_HOOKS = Symbol('tsk.callHooks');
-
-/** The middleware that runs `hooks` around each call, marked so a server may run the hooks itself. */
-export function hookMiddleware<Started>(hooks: CallHooks<Started>): Middleware {
-  const middleware: Middleware = (next) => async (ctx, req) => {
-    const started = hooks.start(ctx);
-    const at = performance.now();
-    let result: unknown;
-    try {
-      // Whatever call context the hooks started (a span) is active for the rest of the chain.
-      result = await runInCallContext(ctx, next, req);
-    } catch (err) {
-      throw hooks.end(ctx, started, performance.now() - at, true, err);
-    }
-    hooks.end(ctx, started, performance.now() - at, false, undefined);
-    return result;
-  };
-  return Object.assign(middleware, { [CALL_HOOKS]: hooks });
-}
-
-/** The hooks a middleware was made from, if it was. */
-export function callHooksOf(middleware: Middleware): CallHooks | undefined {
-  return (middleware as Middleware & { [CALL_HOOKS]?: CallHooks })[CALL_HOOKS];
 }
 
 /** Plain multi-valued header map, lower-cased keys. Transports adapt their own header types to it. */

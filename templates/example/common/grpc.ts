@@ -1,10 +1,10 @@
-// The gRPC server: default middleware chain, the __svc__ service, health and reflection.
+// The gRPC server: default observers, the __svc__ service, health and reflection.
 import type { Server_GRPC } from '../conf/conf.js';
 import { register__Svc__GRPCServer } from '../../api/__svc__/v1/__svc___grpc.js';
 import type { __Svc__Service } from '../service/__svc__.js';
 import type { Readiness } from '../pkg/health/health.js';
 import type { Logger } from '../pkg/log/logger.js';
-import { defaultServerMiddleware } from '../pkg/middleware/index.js';
+import { defaultServerObservers } from '../pkg/middleware/index.js';
 import { GrpcServer } from '../pkg/transport/grpc/index.js';
 
 export interface GrpcDeps {
@@ -18,7 +18,7 @@ export function newGrpcServer(config: Server_GRPC | undefined, deps: GrpcDeps): 
   const server = new GrpcServer({
     address: config?.addr || '0.0.0.0:9000',
     timeoutMs: config?.timeoutMs || 1000,
-    middleware: defaultServerMiddleware({ logger: deps.logger }),
+    observers: defaultServerObservers({ logger: deps.logger }),
     logger: deps.logger,
     errorDomain: deps.name,
     health: { isServing: () => deps.readiness.isReady() },

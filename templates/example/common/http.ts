@@ -1,4 +1,4 @@
-// The HTTP server: default middleware chain, the __svc__ routes, health probes, /metrics
+// The HTTP server: default observers, the __svc__ routes, health probes, /metrics
 // and the OpenAPI document.
 import type { Server_HTTP } from '../conf/conf.js';
 import { openApiDocument } from '../../api/openapi.js';
@@ -6,7 +6,7 @@ import { register__Svc__HTTPServer } from '../../api/__svc__/v1/__svc___http.js'
 import type { __Svc__Service } from '../service/__svc__.js';
 import { registerHealthRoutes, type Readiness } from '../pkg/health/health.js';
 import type { Logger } from '../pkg/log/logger.js';
-import { defaultServerMiddleware } from '../pkg/middleware/index.js';
+import { defaultServerObservers } from '../pkg/middleware/index.js';
 import type { Telemetry } from '../pkg/telemetry/sdk.js';
 import { HttpServer } from '../pkg/transport/http/index.js';
 import { registerOpenApiRoutes } from '../pkg/transport/http/openapi.js';
@@ -22,7 +22,7 @@ export function newHttpServer(config: Server_HTTP | undefined, deps: HttpDeps): 
   const server = new HttpServer({
     address: config?.addr || '0.0.0.0:8000',
     timeoutMs: config?.timeoutMs || 1000,
-    middleware: defaultServerMiddleware({ logger: deps.logger }),
+    observers: defaultServerObservers({ logger: deps.logger }),
     logger: deps.logger,
   });
   register__Svc__HTTPServer(server, deps.service);

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { adaptiveLimiter, circuitBreaker, rateLimit, recovery, selector, SreBreaker, validate } from '../../../src/runtime/middleware/index.js';
+import { adaptiveLimiter, circuitBreaker, rateLimit, selector, SreBreaker, validate } from '../../../src/runtime/middleware/index.js';
 import { backgroundContext, chain, HeaderMap, type Handler, type Middleware } from '../../../src/runtime/transport/context.js';
 import { fromError, newError } from '../../../src/runtime/errors/errors.js';
+import { observed } from '../../helpers/observed.js';
 
 const ctx = (operation = '/pkg.S/M') =>
   backgroundContext({ kind: 'http', endpoint: '', operation, requestHeader: new HeaderMap(), replyHeader: new HeaderMap() });
-
-describe('recovery', () => {
-  it('turns a thrown Error into 500 UNKNOWN and keeps service errors', async () => {
-    const h = recovery()(async () => { throw new Error('boom'); });
-    const err = fromError(await h(ctx(), {}).catch((e) => e));
-    expect(err.toJSON()).toEqual({ code: 500, reason: 'UNKNOWN', message: 'unknown request error', metadata: {} });
-    const keep = recovery()(async () => { throw newError(404, 'X', 'y'); });
-    expect(fromError(await keep(ctx(), {}).catch((e) => e)).reason).toBe('X');
-  });
-});
 
 describe('validate', () => {
   it('rejects with 400 VALIDATOR per operation', async () => {
@@ -105,9 +96,9 @@ describe('logging', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const logger = createLogger({ name: 'svc', destination: file });
     await new Promise((r) => setTimeout(r, 50)); // the file destination opens asynchronously
-    const ok = loggingServer(logger)(async () => ({ answer: 42 }));
+    const ok = observed(loggingServer(logger), async () => ({ answer: 42 }));
     expect(await ok(ctx('/pkg.S/Ok'), {})).toEqual({ answer: 42 });
-    const failing = loggingServer(logger)(async () => { throw newError(404, 'NOPE', 'not here'); });
+    const failing = observed(loggingServer(logger), async () => { throw newError(404, 'NOPE', 'not here'); });
     await expect(failing(ctx('/pkg.S/Fail'), {})).rejects.toMatchObject({ reason: 'NOPE' });
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
@@ -127,7 +118,7 @@ describe('logging', () => {
     const path = await import('node:path');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const logger = createLogger({ name: 'ids', destination: file });
-    const handler = loggingServer(logger)(async () => ({}));
+    const handler = observed(loggingServer(logger), async () => ({}));
     const withSpan = (spanContext: typeof INVALID_SPAN_CONTEXT) => {
       const c = ctx();
       c.values.set(OTEL_CONTEXT, trace.setSpanContext(ROOT_CONTEXT, spanContext));

@@ -13,6 +13,7 @@ import { loggingServer, metricsServer, telemetryServer, tracingServer } from '..
 import { newError } from '../../../src/runtime/errors/errors.js';
 import { backgroundContext, chain, HeaderMap, type Handler } from '../../../src/runtime/transport/context.js';
 import { OtlpReceiver, type ReceivedSpan } from '../../helpers/otlp.js';
+import { observed } from '../../helpers/observed.js';
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -66,8 +67,8 @@ const lineShape = (l: Record<string, unknown>) => ({ ...l, operation: String(l.o
 
 describe('telemetryServer', () => {
   it('does what tracingServer, loggingServer and metricsServer nested do', async () => {
-    const nested = await runAll('Nested', (inner) => chain(tracingServer(), loggingServer(logger), metricsServer())(inner));
-    const fused = await runAll('Fused', (inner) => telemetryServer(logger)(inner));
+    const nested = await runAll('Nested', (inner) => observed([tracingServer(), loggingServer(logger), metricsServer()], inner));
+    const fused = await runAll('Fused', (inner) => observed(telemetryServer(logger), inner));
     // Results and errors pass through untouched.
     expect(fused).toEqual(nested);
     expect((fused[2] as { err: unknown }).err).toBeInstanceOf(TypeError);
@@ -107,7 +108,7 @@ describe('telemetryServer', () => {
 describe('tracingServer', () => {
   it('turns a synchronous throw into the call\'s rejection, sampled or not', async () => {
     const throwing = (() => { throw new Error('sync'); }) as unknown as Handler;
-    const outcome = tracingServer()(throwing)(call('/t.v1.Sync/Throw'), {});
+    const outcome = observed(tracingServer(), throwing)(call('/t.v1.Sync/Throw'), {});
     expect(outcome).toBeInstanceOf(Promise);
     await expect(outcome).rejects.toThrow('sync');
   });

@@ -11,6 +11,7 @@ import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { runObserved, type CallObserver } from '../observer.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
 
@@ -18,6 +19,9 @@ export interface GrpcClientOptions {
   /** `host:port` or `discovery:///service-name`. */
   target: string;
   discovery?: Discovery;
+  /** Watch every unary call, outermost and in this order (tracing, access log, metrics). */
+  observers?: CallObserver[];
+  /** Wrap every unary call inside the observers, first one outermost. */
   middleware?: Middleware[];
   /** Default per-call deadline; 0 disables it. Default 2000 ms. */
   timeoutMs?: number;
@@ -38,6 +42,7 @@ const NEVER_ABORTED = new AbortController().signal;
 export class GrpcClientConn {
   private readonly client: grpc.Client;
   private readonly middleware: Middleware;
+  private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
   private readonly releaseDiscovery?: () => void;
   private readonly handlers = new Map<string, Handler>();
@@ -53,6 +58,7 @@ export class GrpcClientConn {
     // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
     this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);
     this.middleware = chain(...(options.middleware ?? []));
+    this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 
@@ -66,7 +72,8 @@ export class GrpcClientConn {
       replyHeader: new HeaderMap(),
     };
     const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
-    return (await this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>)(ctx, request)) as Res;
+    const handler = this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>);
+    return (await (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, request) : handler(ctx, request))) as Res;
   }
 
   /** The middleware chain around one method, composed on its first call. */

@@ -4,13 +4,13 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
-import { ErrCodec, ErrTimeout, ErrUnknownRequest } from '../../errors/catalogue.js';
+import type { ServiceError } from '../../errors/errors.js';
+import { ErrCodec } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import { HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
-import { ServerChain } from '../server-chain.js';
+import { CallRunner } from '../call-runner.js';
+import type { CallObserver } from '../observer.js';
 import { ServerCallContext } from '../call-context.js';
-import { DeadlineQueue } from '../deadlines.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { HEALTH_SERVICE, healthImplementation, HealthDefinition } from './health.js';
@@ -21,6 +21,9 @@ import { strictRequests, UndecodableRequest } from './strict-decode.js';
 export interface GrpcServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:9000`. Port 0 picks a free port. */
   address?: string;
+  /** Watch every unary call, outermost and in this order (tracing, access log, metrics). */
+  observers?: CallObserver[];
+  /** Wrap every unary handler inside the observers, first one outermost. */
   middleware?: Middleware[];
   /** Server-side deadline for each call (the caller's deadline wins if sooner); 0 disables. Default 1000 ms. */
   timeoutMs?: number;
@@ -40,9 +43,7 @@ export interface GrpcServerOptions {
 
 export class GrpcServer implements Server {
   private readonly server = new grpc.Server();
-  private readonly chain: ServerChain;
-  private readonly timeoutMs: number;
-  private readonly deadlines?: DeadlineQueue;
+  private readonly runner: CallRunner<GrpcCallContext, Buffer | undefined>;
   private readonly host: string;
   private readonly port: number;
   private readonly services = new Set<string>([HEALTH_SERVICE]);
@@ -55,9 +56,20 @@ export class GrpcServer implements Server {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:9000');
     this.host = host;
     this.port = port;
-    this.timeoutMs = options.timeoutMs ?? 1000;
-    if (this.timeoutMs > 0) this.deadlines = new DeadlineQueue(this.timeoutMs);
-    this.chain = new ServerChain(options.middleware ?? []);
+    this.runner = new CallRunner<GrpcCallContext, Buffer | undefined>({
+      observers: options.observers,
+      middleware: options.middleware,
+      timeoutMs: options.timeoutMs ?? 1000,
+      logger: options.logger,
+      encode: (ctx, response) => {
+        // Serialized here rather than by grpc-js, so observers see the message's size.
+        const message = ctx.serialize(response);
+        ctx.responseBytes = message.length;
+        return message;
+      },
+      encodeError: () => undefined,
+      answer: (ctx, message, error) => this.answer(ctx, message, error),
+    });
     const isServing = options.health?.isServing ?? (() => this.serving);
     this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
   }
@@ -79,7 +91,7 @@ export class GrpcServer implements Server {
         continue;
       }
       if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
-      const handler = this.chain.wrap(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
+      const handler = this.runner.wrap(((ctx, req) => fn.call(impl, ctx, req)) as Handler);
       handlers[key] = this.unary(method.path, method.responseSerialize, handler) as grpc.UntypedHandleCall;
       served[key] = measuredMessages(strictRequests(method)) as grpc.MethodDefinition<unknown, unknown>;
       this.services.add(method.path.split('/')[1]!);
@@ -89,52 +101,6 @@ export class GrpcServer implements Server {
 
   private unary(operation: string, serialize: grpc.serialize<unknown>, handler: Handler): grpc.handleUnaryCall<ReceivedRequest, Buffer> {
     return (grpcCall, callback) => {
-      let done = false;
-      const finish = (failed: boolean, error: unknown, response?: unknown) => {
-        if (done) return;
-        done = true;
-        if (own) this.deadlines!.cancel(own);
-        if (sooner) clearTimeout(sooner);
-        ctx.release();
-        // Serialized here rather than by grpc-js, so the outer hooks see the message's size
-        // (and a response that does not serialize fails the call for them too).
-        let message: Buffer | undefined;
-        if (!failed) {
-          try {
-            message = serialize(response);
-            ctx.responseBytes = message.length;
-          } catch (serializeErr) {
-            failed = true;
-            error = serializeErr;
-          }
-        }
-        const err = outer.end(failed, error);
-        if (transport.replyHeader.keys().length > 0) {
-          // grpc-js refuses names and values metadata cannot carry (a newline, say) by
-          // throwing; that is the handler's 500, not an unanswered call.
-          let metadata: grpc.Metadata;
-          try {
-            metadata = toMetadata(transport.replyHeader);
-          } catch (headerErr) {
-            return callback(this.toGrpcError(headerErr));
-          }
-          grpcCall.sendMetadata(metadata);
-        }
-        if (err === undefined) return callback(null, message);
-        callback(this.toGrpcError(err));
-      };
-      const expire = () => {
-        const err = ErrTimeout('request exceeded its deadline');
-        ctx.abort(err);
-        finish(true, err);
-      };
-      // The server's own timeout rides the shared deadline queue; a caller's deadline that
-      // comes sooner (propagated from upstream) gets a timer of its own.
-      const own = this.deadlines?.add(expire);
-      const ownDeadline = own?.at ?? Infinity;
-      const callerDeadline = toEpochMs(grpcCall.getDeadline());
-      const deadline = Math.min(callerDeadline, ownDeadline);
-      const sooner = callerDeadline < ownDeadline ? setTimeout(expire, Math.max(0, callerDeadline - Date.now())) : undefined;
       const transport: Transport = {
         kind: 'grpc',
         endpoint: this.advertised,
@@ -143,33 +109,40 @@ export class GrpcServer implements Server {
         replyHeader: new HeaderMap(),
         remote: new GrpcPeer(grpcCall),
       };
-      const ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, grpcCall);
+      // A deadline the caller set (propagated from upstream); CallRunner adds the server's own.
+      const callerDeadline = toEpochMs(grpcCall.getDeadline());
+      const ctx = new GrpcCallContext(transport, Number.isFinite(callerDeadline) ? callerDeadline : undefined, grpcCall, callback, serialize);
       const received = grpcCall.request;
       ctx.requestBytes = received.bytes;
-      // The outermost middleware's hooks start here and end in finish, before the answer.
-      const outer = this.chain.begin(ctx);
-      if (outer.failedToStart) return finish(true, outer.startError);
       const request = received.message;
-      if (request instanceof UndecodableRequest) return finish(true, ErrCodec(`the request does not decode: ${request.error.message}`));
-      try {
-        handler(ctx, request).then((res) => finish(false, undefined, res), (err) => finish(true, err));
-      } catch (err) {
-        finish(true, err); // a handler that throws synchronously
-      }
+      if (request instanceof UndecodableRequest) return this.runner.reject(ctx, ErrCodec(`the request does not decode: ${request.error.message}`));
+      this.runner.run(ctx, handler, request);
     };
   }
 
-  private toGrpcError(err: unknown): Partial<grpc.StatusObject> {
-    const serviceError: ServiceError = isServiceError(err) ? fromError(err) : this.unknown(err);
-    const status = toRpcStatus(serviceError, this.options.errorDomain);
+  /** Sends a call's reply metadata, then its response or error status. */
+  private answer(ctx: GrpcCallContext, message: Buffer | undefined, error: ServiceError | undefined): void {
+    const replyHeader = ctx.transport.replyHeader;
+    if (replyHeader.keys().length > 0) {
+      // grpc-js refuses names and values metadata cannot carry (a newline, say) by
+      // throwing; that is the handler's 500, not an unanswered call.
+      let metadata: grpc.Metadata;
+      try {
+        metadata = toMetadata(replyHeader);
+      } catch (headerErr) {
+        return ctx.callback(this.toGrpcError(this.runner.unknown(ctx, headerErr)));
+      }
+      ctx.call.sendMetadata(metadata);
+    }
+    if (error === undefined) return ctx.callback(null, message);
+    ctx.callback(this.toGrpcError(error));
+  }
+
+  private toGrpcError(error: ServiceError): Partial<grpc.StatusObject> {
+    const status = toRpcStatus(error, this.options.errorDomain);
     const trailer = new grpc.Metadata();
     trailer.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(status)));
     return { code: status.code, details: status.message, metadata: trailer };
-  }
-
-  private unknown(err: unknown): ServiceError {
-    this.options.logger?.error({ err }, 'unhandled error in gRPC handler');
-    return ErrUnknownRequest(err);
   }
 
   async start(): Promise<void> {
@@ -197,12 +170,12 @@ export class GrpcServer implements Server {
       const timer = setTimeout(() => {
         // Calls outlived the drain window: cancel them.
         this.server.forceShutdown();
-        this.deadlines?.clear();
+        this.runner.stop();
         resolve();
       }, options.timeoutMs ?? 10_000);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
-        this.deadlines?.clear();
+        this.runner.stop();
         resolve();
       });
     });
@@ -238,10 +211,19 @@ function measuredMessages(method: grpc.MethodDefinition<unknown, unknown>): grpc
   } as grpc.MethodDefinition<ReceivedRequest, Buffer>;
 }
 
-/** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
+/**
+ * A gRPC call's Context, with what the server needs to answer it. The caller is gone
+ * once grpc-js reports the call cancelled.
+ */
 class GrpcCallContext extends ServerCallContext {
-  constructor(transport: Transport, deadline: number | undefined, private readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>) {
-    super(transport, deadline);
+  constructor(
+    transport: Transport,
+    callerDeadline: number | undefined,
+    readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>,
+    readonly callback: grpc.sendUnaryData<Buffer>,
+    readonly serialize: grpc.serialize<unknown>,
+  ) {
+    super(transport, callerDeadline);
   }
 
   protected callerGone(): boolean {

@@ -7,6 +7,7 @@ import { ErrCancelled, ErrUnavailable, ErrTimeout, Reason } from '../../errors/c
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { runObserved, type CallObserver } from '../observer.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
 
@@ -15,6 +16,9 @@ export interface HttpClientOptions {
   target: string;
   /** Required for `discovery:///` targets. */
   discovery?: Discovery;
+  /** Watch every call, outermost and in this order (tracing, access log, metrics). */
+  observers?: CallObserver[];
+  /** Wrap every call inside the observers, first one outermost. */
   middleware?: Middleware[];
   /** Default per-call timeout; 0 disables it. Default 2000 ms. */
   timeoutMs?: number;
@@ -32,6 +36,7 @@ export class HttpClient {
   /** Per route: compiled once, with the middleware chain composed around it. */
   private readonly routes = new WeakMap<HttpRoute<any, any>, Handler>();
   private readonly middleware: Middleware;
+  private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
   private target?: Promise<DiscoveryTarget>;
 
@@ -40,6 +45,7 @@ export class HttpClient {
     if (name !== undefined && !options.discovery) throw new Error(`target ${options.target} needs a discovery (registry) option`);
     if (name === undefined && !/^https?:\/\//.test(options.target)) throw new Error(`invalid HTTP target "${options.target}": expected http(s)://host:port or discovery:///name`);
     this.middleware = chain(...(options.middleware ?? []));
+    this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 
@@ -58,7 +64,7 @@ export class HttpClient {
       replyHeader: new HeaderMap(),
     };
     const ctx: Context = { transport, signal, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
-    return (await handler(ctx, request)) as Res;
+    return (await (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, request) : handler(ctx, request))) as Res;
   }
 
   private handlerFor(route: HttpRoute<any, any>): Handler {

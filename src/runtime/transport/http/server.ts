@@ -16,13 +16,13 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromError, isServiceError, ServiceError } from '../../errors/errors.js';
-import { ErrCodec, ErrBadRequest, ErrNotFound, ErrMethodNotAllowed, ErrRequestTimeout, ErrPayloadTooLarge, ErrUnsupportedMediaType, ErrHeadersTooLarge, ErrTimeout, ErrUnknownRequest, Reason } from '../../errors/catalogue.js';
+import { ErrCodec, ErrBadRequest, ErrNotFound, ErrMethodNotAllowed, ErrRequestTimeout, ErrPayloadTooLarge, ErrUnsupportedMediaType, ErrHeadersTooLarge, ErrUnknownRequest, Reason } from '../../errors/catalogue.js';
 import { HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
-import { ServerChain } from '../server-chain.js';
+import { CallRunner } from '../call-runner.js';
+import type { CallObserver } from '../observer.js';
 import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { DeadlineQueue } from '../deadlines.js';
 import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from './binding.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath } from './template.js';
@@ -31,7 +31,9 @@ import type { HttpRoute } from './route.js';
 export interface HttpServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:8000`. Port 0 picks a free port. */
   address?: string;
-  /** Applied to every route, outermost first. */
+  /** Watch every call, routed or refused, outermost and in this order (tracing, access log, metrics). */
+  observers?: CallObserver[];
+  /** Wrap every route's handler inside the observers, first one outermost. */
   middleware?: Middleware[];
   /** Per-request deadline; 0 disables it. Default 1000 ms, as in Kratos. */
   timeoutMs?: number;
@@ -53,13 +55,36 @@ const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTION
 /** The operation label of calls answered before they reached a route (404, 405, malformed requests). */
 export const UNMATCHED_OPERATION = '<unmatched>';
 
+/** What names a call in its Context: its route's operation and path template. */
+type RouteName = Pick<HttpRoute<unknown, unknown>, 'operation' | 'path'>;
+const UNMATCHED: RouteName = { operation: UNMATCHED_OPERATION, path: '' };
+
+/** What every call brings, routed or refused. */
+interface CallFacts {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The request body's size as declared or read; 0 without a body. */
+  bodyBytes: number;
+  answer: Answer;
+}
+
+/** A call that matched a route. */
+interface RoutedCall extends CallFacts {
+  found: BoundRoute;
+  /** The path's values for the route template's variables. */
+  values: string[];
+  /** Where `?` is in the url; -1 without a query. */
+  query: number;
+  /** The parsed JSON body, if any. */
+  body: unknown;
+}
+
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
   private readonly routes: BoundRoute[] = [];
   private readonly routedMethods = new Set<string>(ROUTED_METHODS);
-  private readonly chain: ServerChain;
-  private readonly timeoutMs: number;
-  private readonly deadlines?: DeadlineQueue;
+  private readonly runner: CallRunner<HttpCallContext, string>;
   private readonly host: string;
   private readonly port: number;
   private boundPort?: number;
@@ -74,9 +99,15 @@ export class HttpServer implements Server {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:8000');
     this.host = host;
     this.port = port;
-    this.timeoutMs = options.timeoutMs ?? 1000;
-    if (this.timeoutMs > 0) this.deadlines = new DeadlineQueue(this.timeoutMs);
-    this.chain = new ServerChain(options.middleware ?? []);
+    this.runner = new CallRunner<HttpCallContext, string>({
+      observers: options.observers,
+      middleware: options.middleware,
+      timeoutMs: options.timeoutMs ?? 1000,
+      logger: options.logger,
+      encode: (ctx, response) => withBody(ctx, JSON.stringify(encodeResponse(ctx.route!, response))),
+      encodeError: (ctx, error) => withBody(ctx, errorJson(error)),
+      answer: (ctx, json, error) => this.answer(ctx, json, error),
+    });
     this.app = Fastify({
       logger: false,
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -130,7 +161,7 @@ export class HttpServer implements Server {
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
     const compiled = compileRoute(route) as CompiledRoute;
-    this.routes.push({ compiled, handler: this.chain.wrap(handler as Handler) });
+    this.routes.push({ compiled, handler: this.runner.wrap(handler as Handler) });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
@@ -183,7 +214,7 @@ export class HttpServer implements Server {
       });
       await Promise.race([this.app.close(), forced]);
       clearTimeout(timer);
-      this.deadlines?.clear();
+      this.runner.stop();
     })();
     return this.stopping;
   }
@@ -215,7 +246,7 @@ export class HttpServer implements Server {
     if (this.rawPaths.has(path)) return false;
     const match = this.match(method, path);
     if (!('route' in match)) return false; // fastify answers 404, 405 and OPTIONS
-    this.run(match.route, match.values, url, q, method, headers, undefined, 0, new NodeAnswer(res));
+    this.run({ found: match.route, values: match.values, url, query: q, method, headers, body: undefined, bodyBytes: 0, answer: new NodeAnswer(res) });
     return true;
   }
 
@@ -240,7 +271,7 @@ export class HttpServer implements Server {
       }
       return this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
     }
-    this.run(match.route, match.values, url, q, method, request.headers, request.body, requestBytes(request.raw), new FastifyAnswer(reply));
+    this.run({ found: match.route, values: match.values, url, query: q, method, headers: request.headers, body: request.body, bodyBytes: requestBytes(request.raw), answer: new FastifyAnswer(reply) });
   }
 
   /** The route for a method and path, or the methods the path allows when none is. */
@@ -258,143 +289,81 @@ export class HttpServer implements Server {
     return { allowed };
   }
 
-  /** Binds the request, runs the route's chain under the call's deadline and answers. */
-  private run(found: BoundRoute, values: string[], url: string, q: number, method: string, headers: IncomingHttpHeaders, body: unknown, bodyBytes: number, answer: Answer): void {
-    const compiled = found.compiled;
+  /** Binds the request and runs the route's handler (CallRunner answers it). */
+  private run(call: RoutedCall): void {
+    const compiled = call.found.compiled;
     const route = compiled.route;
+    const ctx = this.callContext(call, route);
+    ctx.route = compiled;
     let message: unknown;
     try {
-      message = bindRequest(compiled, values, q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)), body);
+      message = bindRequest(compiled, call.values, call.query < 0 ? undefined : new URLSearchParams(call.url.slice(call.query + 1)), call.body);
     } catch (err) {
-      return this.answerRejection(method, url, headers, route.operation, route.path, fromError(err), bodyBytes, answer);
+      return this.runner.reject(ctx, fromError(err));
     }
+    this.runner.run(ctx, call.found.handler, message);
+  }
 
-    // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
-    const timer = this.deadlines?.add(() => {
-      const err = ErrTimeout(`request exceeded the ${this.timeoutMs} ms deadline`);
-      ctx.abort(err);
-      settle(true, err);
-    });
+  /** The Context of one call, routed or not. */
+  private callContext(call: CallFacts, route: RouteName): HttpCallContext {
     const transport: HttpTransport = {
       kind: 'http',
       endpoint: this.advertised,
       operation: route.operation,
-      requestHeader: new IncomingHeader(headers),
+      requestHeader: new IncomingHeader(call.headers),
       replyHeader: new HeaderMap(),
-      method,
+      method: call.method,
       pathTemplate: route.path,
-      url,
-      remote: answer.raw.socket ?? undefined,
+      url: call.url,
+      remote: call.answer.raw?.socket ?? undefined,
     };
-    const ctx = new HttpCallContext(transport, timer?.at, answer.raw);
-    ctx.requestBytes = bodyBytes;
-    // The outermost middleware's hooks start here and end in settle, before the answer.
-    const outer = this.chain.begin(ctx);
+    const ctx = new HttpCallContext(transport, call.answer);
+    ctx.requestBytes = call.bodyBytes;
+    return ctx;
+  }
 
-    // The handler and the deadline race through one settle function rather than
-    // Promise.race, which costs an extra promise and closure per request.
-    let settled = false;
-    const settle = (failed: boolean, error: unknown, response?: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (timer) this.deadlines!.cancel(timer);
-      ctx.release();
-      // The answer's body is made before the outer hooks end, so they see its size (and
-      // a response that does not encode fails the call for them too).
-      let payload: string | undefined;
-      if (!failed) {
-        try {
-          payload = JSON.stringify(encodeResponse(compiled, response));
-        } catch (encodeErr) {
-          failed = true;
-          error = encodeErr;
-        }
-      }
-      // The error answered when no hook replaces it.
-      const expected = failed ? (isServiceError(error) ? fromError(error) : ErrUnknownRequest(error)) : undefined;
-      const body = payload ?? errorJson(expected!);
-      const bytes = Buffer.byteLength(body);
-      ctx.responseBytes = method === 'HEAD' ? 0 : bytes;
-      const err = outer.end(failed, error);
-      const replyHeader = transport.replyHeader;
-      const keys = replyHeader.keys();
-      if (keys.length > 0) {
-        // A header Node would refuse (a newline in a value) would throw inside the write,
-        // after the call's promise: caught here, it is the handler's 500 instead.
-        const headerError = invalidHeader(replyHeader, keys);
-        if (headerError) return answer.error(unknownError(headerError, this.options.logger));
-        for (const key of keys) answer.header(key, replyHeader.values(key));
-      }
-      // While the server stops, a kept-alive connection closes after its answer, so the
-      // stop does not wait out the drain window for clients that keep connections open.
-      if (this.stopping) answer.header('connection', ['close']);
-      if (err !== undefined) {
-        const answered = isServiceError(err) ? fromError(err) : unknownError(err, this.options.logger);
-        return answered === expected ? answer.send(errorStatus(answered), body, bytes) : answer.error(answered);
-      }
-      answer.send(200, body, bytes);
-    };
-    if (outer.failedToStart) return settle(true, outer.startError);
-    try {
-      found.handler(ctx, message).then((res) => settle(false, undefined, res), (err) => settle(true, err));
-    } catch (err) {
-      settle(true, err); // a handler that throws synchronously
+  /** Writes a call's answer, with the headers the call set. */
+  private answer(ctx: HttpCallContext, json: string, error: ServiceError | undefined): void {
+    const answer = ctx.answer;
+    const replyHeader = ctx.transport.replyHeader;
+    const keys = replyHeader.keys();
+    if (keys.length > 0) {
+      // A header Node would refuse (a newline in a value) would throw inside the write,
+      // after the call's promise: caught here, it is the handler's 500 instead.
+      const headerError = invalidHeader(replyHeader, keys);
+      if (headerError) return answer.error(this.runner.unknown(ctx, headerError));
+      for (const key of keys) answer.header(key, replyHeader.values(key));
     }
+    // While the server stops, a kept-alive connection closes after its answer, so the
+    // stop does not wait out the drain window for clients that keep connections open.
+    if (this.stopping) answer.header('connection', ['close']);
+    answer.send(error ? errorStatus(error) : 200, json, ctx.bodyBytes);
   }
 
   /**
-   * Answers a call refused before it reached its handler, after the chain's outer
-   * hooks (tracing, access log, metrics) have seen it: under its route's operation
-   * when the path matches one, else UNMATCHED_OPERATION.
+   * Answers a call refused before it reached its handler, after the observers have
+   * seen it: under its route's operation when the path matches one, else UNMATCHED_OPERATION.
    */
   private reject(req: IncomingMessage, err: ServiceError, answer: Answer): void {
     const method = req.method ?? '';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const match = this.match(method, q < 0 ? url : url.slice(0, q));
-    const route = 'route' in match ? match.route.compiled.route : undefined;
-    this.answerRejection(method, url, req.headers, route?.operation ?? UNMATCHED_OPERATION, route?.path ?? '', err, requestBytes(req), answer);
+    const route = 'route' in match ? match.route.compiled.route : UNMATCHED;
+    this.refuse({ method, url, headers: req.headers, bodyBytes: requestBytes(req), answer }, route, err);
   }
 
-  /** Answers a call refused before it ran, after the chain's outer hooks have seen it. */
-  private answerRejection(method: string, url: string, headers: IncomingHttpHeaders, operation: string, pathTemplate: string, err: ServiceError, bodyBytes: number | undefined, answer: Answer): void {
-    const json = errorJson(err);
-    const bytes = Buffer.byteLength(json);
-    const answered = this.observeRejection(method, url, headers, operation, pathTemplate, err, bodyBytes, method === 'HEAD' ? 0 : bytes);
-    if (answered === err) answer.send(errorStatus(err), json, bytes);
-    else answer.error(answered);
-  }
-
-  /**
-   * Runs the chain's outer hooks for a call that ends with `err` without running;
-   * returns what to answer. The sizes are those of the request as declared and of
-   * the answer `err` gives.
-   */
-  private observeRejection(method: string, url: string, headers: IncomingHttpHeaders, operation: string, pathTemplate: string, err: ServiceError, requestBytes?: number, responseBytes?: number): ServiceError {
-    const transport: HttpTransport = {
-      kind: 'http',
-      endpoint: this.advertised,
-      operation,
-      requestHeader: new IncomingHeader(headers),
-      replyHeader: new HeaderMap(),
-      method,
-      pathTemplate,
-      url,
-    };
-    const ctx = new RejectedCallContext(transport);
-    ctx.requestBytes = requestBytes;
-    ctx.responseBytes = responseBytes;
-    const call = this.chain.begin(ctx);
-    const out = call.failedToStart ? err : call.end(true, err);
-    ctx.release();
-    return isServiceError(out) ? fromError(out) : err;
+  /** Answers a call with `err` without running it, after the observers have seen it. */
+  private refuse(call: CallFacts, route: RouteName, err: ServiceError): void {
+    this.runner.reject(this.callContext(call, route), err);
   }
 
   /** An HTTP/1.1 request without Host (RFC 9112 section 3.2): 400 with our error JSON. */
   private missingHost(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return false;
     res.setHeader('connection', 'close');
-    this.answerRejection(req.method ?? '', req.url ?? '/', req.headers, UNMATCHED_OPERATION, '', ErrBadRequest('an HTTP/1.1 request needs a Host header'), requestBytes(req), new NodeAnswer(res));
+    const call = { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, bodyBytes: requestBytes(req), answer: new NodeAnswer(res) };
+    this.refuse(call, UNMATCHED, ErrBadRequest('an HTTP/1.1 request needs a Host header'));
     return true;
   }
 
@@ -404,16 +373,12 @@ export class HttpServer implements Server {
    */
   private answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const e = this.observeRejection('', '', {}, UNMATCHED_OPERATION, '', err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    const call = { method: '', url: '', headers: {}, bodyBytes: 0, answer: new SocketAnswer(socket) };
+    this.refuse(call, UNMATCHED, err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? ErrRequestTimeout('the request was not received in time')
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? ErrHeadersTooLarge('the request headers are too large')
         : ErrBadRequest('malformed HTTP request'));
-    const body = JSON.stringify(e.toJSON());
-    if (socket.writable) {
-      socket.write(`HTTP/1.1 ${e.code} ${http.STATUS_CODES[e.code]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    }
-    socket.destroy();
   }
 }
 
@@ -437,9 +402,12 @@ export function jsonDepthOver(text: string, limit: number): boolean {
   return false;
 }
 
-/** Where a call's answer goes: fastify's reply (so its hooks run) or, on the fast path, Node's response. */
+/**
+ * Where a call's answer goes: fastify's reply (so its hooks run), on the fast path
+ * Node's response, or for a request Node could not parse, its socket.
+ */
 abstract class Answer {
-  abstract readonly raw: ServerResponse;
+  abstract readonly raw: ServerResponse | undefined;
   abstract header(key: string, values: string[]): void;
   /** Sends a JSON body of `bytes` bytes with this status. */
   abstract send(status: number, json: string, bytes: number): void;
@@ -503,10 +471,27 @@ class NodeAnswer extends Answer {
   }
 }
 
-/** Something that is not a ServiceError escaped the chain: log it, never send its details. */
-function unknownError(err: unknown, logger?: Logger): ServiceError {
-  logger?.error({ err }, 'unhandled error in handler');
-  return ErrUnknownRequest(err);
+/** Answers on the socket itself, then closes it: the request never became one Node could answer. */
+class SocketAnswer extends Answer {
+  readonly raw = undefined;
+  constructor(private readonly socket: Duplex) {
+    super();
+  }
+  header(): void {}
+  send(status: number, json: string, bytes: number): void {
+    if (this.socket.writable) {
+      this.socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${json}`);
+    }
+    this.socket.destroy();
+  }
+}
+
+/** Sets the size of an answer's body on its call, for observers, and returns the body. */
+function withBody(ctx: HttpCallContext, json: string): string {
+  const bytes = Buffer.byteLength(json);
+  ctx.bodyBytes = bytes;
+  ctx.responseBytes = ctx.transport.method === 'HEAD' ? 0 : bytes;
+  return json;
 }
 
 /** Why Node would refuse to send these headers, or undefined when it would send them. */
@@ -561,33 +546,30 @@ class IncomingHeader implements Header {
   }
 }
 
-/** The Context of a call answered before it ran: there is nothing left to cancel. */
-class RejectedCallContext extends ServerCallContext<HttpTransport> {
-  constructor(transport: HttpTransport) {
+/**
+ * An HTTP call's Context, with what the server needs to answer it. The caller is gone
+ * when the connection closes before the reply is written.
+ */
+class HttpCallContext extends ServerCallContext<HttpTransport> {
+  /** The route it matched, once bound. */
+  route?: CompiledRoute = undefined;
+  /** The size of the answer's body (ctx.responseBytes is 0 for HEAD). */
+  bodyBytes = 0;
+
+  constructor(transport: HttpTransport, readonly answer: Answer) {
     super(transport, undefined);
   }
-  protected callerGone(): boolean {
-    return false;
-  }
-  protected watchCaller(): void {}
-  protected unwatchCaller(): void {}
-}
-
-/** An HTTP call's Context: the caller is gone when the connection closes before the reply is written. */
-class HttpCallContext extends ServerCallContext<HttpTransport> {
-  constructor(transport: HttpTransport, deadline: number | undefined, private readonly response: ServerResponse) {
-    super(transport, deadline);
-  }
 
   protected callerGone(): boolean {
-    return this.response.destroyed && !this.response.writableFinished;
+    const response = this.answer.raw;
+    return response !== undefined && response.destroyed && !response.writableFinished;
   }
 
   protected watchCaller(listener: () => void): void {
-    this.response.once('close', listener);
+    this.answer.raw?.once('close', listener);
   }
 
   protected unwatchCaller(listener: () => void): void {
-    this.response.removeListener('close', listener);
+    this.answer.raw?.removeListener('close', listener);
   }
 }

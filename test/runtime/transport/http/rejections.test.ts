@@ -4,7 +4,7 @@
 // up the bytes on the way.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { observing } from '../../../../src/runtime/middleware/observe.js';
+import type { CallObserver } from '../../../../src/runtime/transport/observer.js';
 import { fromError } from '../../../../src/runtime/errors/errors.js';
 import { HttpServer, UNMATCHED_OPERATION } from '../../../../src/runtime/transport/http/server.js';
 import type { HttpRoute, MessageSchema } from '../../../../src/runtime/transport/http/route.js';
@@ -18,11 +18,14 @@ let server: HttpServer;
 let port: number;
 
 beforeAll(async () => {
-  const record = observing((ctx, _ms, failed, error) => {
-    const e = failed ? fromError(error) : undefined;
-    seen.push(`${ctx.transport.operation} ${e?.code ?? 200} ${e?.reason ?? ''}`);
-  });
-  server = new HttpServer({ address: '127.0.0.1:0', middleware: [record], bodyLimit: 1024 });
+  const record: CallObserver = {
+    onStart: () => undefined,
+    onEnd: (ctx, _started, { error }) => {
+      const e = error === undefined ? undefined : fromError(error);
+      seen.push(`${ctx.transport.operation} ${e?.code ?? 200} ${e?.reason ?? ''}`);
+    },
+  };
+  server = new HttpServer({ address: '127.0.0.1:0', observers: [record], bodyLimit: 1024 });
   server.route(echo, async (_ctx, req) => req);
   await server.start();
   port = server.listenPort!;

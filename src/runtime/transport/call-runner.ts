@@ -1,0 +1,189 @@
+// How a server runs one call, whatever the transport: the one place for the call's
+// deadline, its observers and middleware, the fallback for errors that are not
+// ServiceErrors, and the order of the last steps. The transport parses the request
+// and builds the call's Context before, and encodes and writes the answer through
+// the callbacks it passes in.
+//
+// A call ends exactly once, at the first of: the handler's promise settling, the
+// deadline passing, or the transport rejecting it. Ending releases the deadline and
+// the caller watch, encodes the answer (so observers see its size, and a response
+// that does not encode fails the call for them too), ends the observers, then answers.
+//
+// A handler that serves a stream fits the same shape: its promise resolves when the
+// stream has ended (or rejects with what broke it), and `encode` gets whatever it
+// resolved with (a status, or nothing). The deadline and observers then cover the
+// whole stream.
+import type { Logger } from 'pino';
+import { ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
+import { fromError, isServiceError, type ServiceError } from '../errors/errors.js';
+import { runInCallContext } from '../telemetry/active-context.js';
+import type { ServerCallContext } from './call-context.js';
+import { chain, type Handler, type Middleware } from './context.js';
+import { DeadlineQueue, type Deadline } from './deadlines.js';
+import { ObservedCall, type CallObserver } from './observer.js';
+
+export interface CallRunnerOptions<C extends ServerCallContext, Encoded> {
+  /** Run outermost, in this order, as plain calls (see CallObserver). */
+  observers?: readonly CallObserver[];
+  /** Wrap each handler inside the observers, first one outermost. */
+  middleware?: readonly Middleware[];
+  /** The server's deadline for every call, in ms (a caller's sooner deadline wins); 0: none. */
+  timeoutMs: number;
+  /** Where errors that are not ServiceErrors are logged, with their stack. */
+  logger?: Logger;
+  /** The answer to a successful call, made before observers end; throwing fails the call. */
+  encode(ctx: C, response: unknown): Encoded;
+  /** The answer to a failed call, made before observers end. */
+  encodeError(ctx: C, error: ServiceError): Encoded;
+  /** Writes the answer: `error` is undefined for a success. Called once per call. */
+  answer(ctx: C, encoded: Encoded, error: ServiceError | undefined): void;
+}
+
+export class CallRunner<C extends ServerCallContext, Encoded> {
+  readonly observers: readonly CallObserver[];
+  private readonly middleware: Middleware;
+  private readonly deadlines?: DeadlineQueue;
+
+  constructor(readonly options: CallRunnerOptions<C, Encoded>) {
+    this.observers = options.observers ?? [];
+    this.middleware = chain(...(options.middleware ?? []));
+    if (options.timeoutMs > 0) this.deadlines = new DeadlineQueue(options.timeoutMs);
+  }
+
+  /**
+   * The handler with the middleware applied, run inside the call's OpenTelemetry
+   * context (the server span an observer started), so it is the active one.
+   * Servers wrap each handler once, as it is registered.
+   */
+  wrap(handler: Handler): Handler {
+    const inner = this.middleware(handler);
+    return (ctx, req) => runInCallContext(ctx, inner, req);
+  }
+
+  /**
+   * Runs one call of a wrapped handler and answers it. `ctx.deadline`, when set, is
+   * the caller's; the call ends by the sooner of it and the server's timeout.
+   */
+  run(ctx: C, handler: Handler, request: unknown): void {
+    const call = new RunningCall(this, ctx);
+    if (call.failedToStart) return call.fail(call.startError);
+    call.watchDeadline();
+    try {
+      handler(ctx, request).then((res) => call.succeed(res), (err) => call.fail(err));
+    } catch (err) {
+      call.fail(err); // a handler that throws synchronously
+    }
+  }
+
+  /** Answers a call refused before it reached a handler (malformed, no route), after its observers have seen it. */
+  reject(ctx: C, error: ServiceError): void {
+    new RunningCall(this, ctx).fail(error);
+  }
+
+  /** The answer to an error that is not a ServiceError: logged with its stack, answered without its details. */
+  unknown(ctx: C, err: unknown): ServiceError {
+    this.logUnknown(ctx, err);
+    return ErrUnknownRequest(err);
+  }
+
+  /** @internal */
+  logUnknown(ctx: C, err: unknown): void {
+    this.options.logger?.error({ err, operation: ctx.transport.operation }, 'unhandled error in call');
+  }
+
+  /** Drops pending deadlines: the server has stopped. */
+  stop(): void {
+    this.deadlines?.clear();
+  }
+
+  /** @internal */
+  addDeadline(onExpire: () => void): Deadline | undefined {
+    return this.deadlines?.add(onExpire);
+  }
+
+  /** @internal */
+  cancelDeadline(deadline: Deadline): void {
+    this.deadlines!.cancel(deadline);
+  }
+}
+
+/** A call from its observers' start to its answer. */
+class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall {
+  private ended = false;
+  private own?: Deadline;
+  /** The timer of a caller's deadline sooner than the server's. */
+  private sooner?: NodeJS.Timeout;
+
+  constructor(private readonly runner: CallRunner<C, Encoded>, override readonly ctx: C) {
+    super(runner.observers, ctx);
+  }
+
+  /** Arms the call's deadline: the server's shared queue, plus a timer of its own for a caller's sooner deadline. */
+  watchDeadline(): void {
+    const expire = () => this.expire();
+    this.own = this.runner.addDeadline(expire);
+    const caller = this.ctx.deadline;
+    const own = this.own?.at;
+    if (caller !== undefined && (own === undefined || caller < own)) this.sooner = setTimeout(expire, Math.max(0, caller - Date.now()));
+    else this.ctx.deadline = own;
+  }
+
+  succeed(response: unknown): void {
+    if (this.ended) return;
+    this.release();
+    let encoded: Encoded;
+    try {
+      encoded = this.runner.options.encode(this.ctx, response);
+    } catch (err) {
+      return this.failReleased(err);
+    }
+    const err = this.succeeded();
+    if (err === undefined) this.runner.options.answer(this.ctx, encoded, undefined);
+    else this.answerError(err);
+  }
+
+  fail(err: unknown): void {
+    if (this.ended) return;
+    this.release();
+    this.failReleased(err);
+  }
+
+  private failReleased(err: unknown): void {
+    const { encodeError } = this.runner.options;
+    // Encoded before observers end, so they see the answer's size.
+    const expected = this.toServiceError(err);
+    const encoded = encodeError(this.ctx, expected);
+    const ended = this.failed(err);
+    if (ended === err) this.answer(encoded, expected, err);
+    else this.answerError(ended);
+  }
+
+  /** Answers an error observers have not seen encoded (one an observer threw). */
+  private answerError(err: unknown): void {
+    const error = this.toServiceError(err);
+    this.answer(this.runner.options.encodeError(this.ctx, error), error, err);
+  }
+
+  private answer(encoded: Encoded, error: ServiceError, cause: unknown): void {
+    if (!isServiceError(cause)) this.runner.logUnknown(this.ctx, cause);
+    this.runner.options.answer(this.ctx, encoded, error);
+  }
+
+  private toServiceError(err: unknown): ServiceError {
+    return isServiceError(err) ? fromError(err) : ErrUnknownRequest(err);
+  }
+
+  private expire(): void {
+    const err = this.sooner ? ErrTimeout("request exceeded the caller's deadline") : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
+    this.ctx.abort(err);
+    this.fail(err);
+  }
+
+  /** The call has ended: its deadline and the watch on its caller go. */
+  private release(): void {
+    this.ended = true;
+    if (this.own) this.runner.cancelDeadline(this.own);
+    if (this.sooner) clearTimeout(this.sooner);
+    this.ctx.release();
+  }
+}
