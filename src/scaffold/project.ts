@@ -2,7 +2,6 @@
 // plus the vendored runtime and tsk's protos. Pure apart from reading tsk's own files.
 import fs from 'node:fs';
 import path from 'node:path';
-import Handlebars from 'handlebars';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
@@ -10,6 +9,7 @@ import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, withRegistryDepe
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
 import { runtimeFiles } from './runtime.js';
+import { readTemplate, templateTree } from './templates.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
 export type { RegistryKind } from './registry.js';
@@ -73,19 +73,17 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     tsProtoOptions: TS_PROTO_OPTIONS,
   };
   const root = path.join(templatesDir, 'service');
-  const render = (rel: string) => Handlebars.compile(fs.readFileSync(path.join(root, rel), 'utf8'), { noEscape: true, strict: true })(context);
-  const config = render('configs/config.yaml.hbs');
+  const config = readTemplate(root, 'configs/config.yaml.hbs', context);
   context['indentedConfig'] = config.trimEnd().split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
 
   const files: ProjectFile[] = [];
   const add = (p: string, content: string, kind?: FileKind) =>
     files.push({ path: p, content, kind: kind ?? (OWNED.some((r) => r.test(p)) ? 'owned' : 'generated') });
 
-  for (const rel of listTemplates(root)) {
-    const out = targetPath(rel, name);
-    if (out === 'configs/config.yaml') add(out, config);
-    else if (out === 'package.json') add(out, withRegistryDependencies(render(rel), 'none', options.registry));
-    else add(out, render(rel));
+  for (const t of templateTree(root, name)) {
+    if (t.path === 'configs/config.yaml') add(t.path, config);
+    else if (t.path === 'package.json') add(t.path, withRegistryDependencies(readTemplate(root, t.template, context), 'none', options.registry));
+    else add(t.path, readTemplate(root, t.template, context));
   }
   add('internal/data/clients.ts', renderClients([]), 'generated');
   // The registry feature's own files; the runtime, vendored, with only the registry client in use.
@@ -97,27 +95,4 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
-}
-
-function listTemplates(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.hbs')) out.push(path.relative(root, p).split(path.sep).join('/'));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
-/** Where a template lands in the project. */
-function targetPath(template: string, name: string): string {
-  const rel = template.replace(/\.hbs$/, '');
-  if (rel === 'gitignore') return '.gitignore';
-  if (rel === 'dockerignore') return '.dockerignore';
-  if (rel.startsWith('api/')) return `api/${name}/v1/${rel.slice(4)}`;
-  if (rel.startsWith('cmd/')) return `cmd/${name}/${rel.slice(4)}`;
-  return rel;
 }
