@@ -5,12 +5,12 @@ import path from 'node:path';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
-import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, withRegistryDependencies, type RegistryKind } from './registry.js';
+import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, swapRegistryDependencies, type RegistryKind } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
+import { serializePackageJson, servicePackageJson } from './package-json.js';
 import { runtimeFiles } from './runtime.js';
 import { readTemplate, templateTree } from './templates.js';
-import { SERVICE_VERSIONS } from './versions.js';
 
 export type { RegistryKind } from './registry.js';
 
@@ -68,8 +68,6 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     hasRegistry: options.registry !== 'none',
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
-    vendoredTsk: vendoredTskPath(),
-    versions: SERVICE_VERSIONS,
     tsProtoOptions: TS_PROTO_OPTIONS,
   };
   const root = path.join(templatesDir, 'service');
@@ -82,9 +80,11 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
 
   for (const t of templateTree(root, name)) {
     if (t.path === 'configs/config.yaml') add(t.path, config);
-    else if (t.path === 'package.json') add(t.path, withRegistryDependencies(readTemplate(root, t.template, context), 'none', options.registry));
     else add(t.path, readTemplate(root, t.template, context));
   }
+  const pkg = servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() });
+  swapRegistryDependencies(pkg, 'none', options.registry);
+  add('package.json', serializePackageJson(pkg));
   add('internal/data/clients.ts', renderClients([]), 'generated');
   // The registry feature's own files; the runtime, vendored, with only the registry client in use.
   for (const f of registryFiles(options.registry)) add(f.path, f.content);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { templatesDir } from '../proto/paths.js';
+import { addDependencies, removeDependencies, type PackageJson } from './package-json.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
 export type RegistryKind = 'etcd' | 'consul' | 'none';
@@ -60,14 +61,10 @@ export function installedRegistry(root: string, vendored: Iterable<string>): Reg
   return optional.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => names.has(`internal/pkg/${f}`))) ?? 'none';
 }
 
-/** package.json with `from`'s dependencies swapped for `to`'s; the rest stays as it was. */
-export function withRegistryDependencies(packageJson: string, from: RegistryKind, to: RegistryKind): string {
-  const pkg = JSON.parse(packageJson) as { dependencies?: Record<string, string> };
-  const deps = { ...pkg.dependencies };
-  for (const name of Object.keys(REGISTRY_INSTALLERS[from].dependencies)) delete deps[name];
-  Object.assign(deps, REGISTRY_INSTALLERS[to].dependencies);
-  pkg.dependencies = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
-  return `${JSON.stringify(pkg, null, 2)}\n`;
+/** `from`'s npm dependencies swapped for `to`'s; the rest of package.json stays as it was. */
+export function swapRegistryDependencies(pkg: PackageJson, from: RegistryKind, to: RegistryKind): void {
+  removeDependencies(pkg, 'dependencies', Object.keys(REGISTRY_INSTALLERS[from].dependencies));
+  addDependencies(pkg, 'dependencies', REGISTRY_INSTALLERS[to].dependencies);
 }
 
 /** A config.yaml with registry.kind and registry.endpoints set; comments and other keys kept. */

@@ -9,9 +9,10 @@ import chalk from 'chalk';
 import { UsageError } from '../../proto/diagnostics.js';
 import {
   installedRegistry, REGISTRY_INSTALLERS, REGISTRY_KINDS, registryFiles, withRegistryConfig, withRegistryConfigMap,
-  withRegistryDependencies, withRegistryDeployment, type RegistryKind,
+  swapRegistryDependencies, withRegistryDeployment, type RegistryKind,
 } from '../../scaffold/registry.js';
 import { envPrefixFor } from '../../scaffold/project.js';
+import { editPackageJson } from '../../scaffold/package-json.js';
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
@@ -39,7 +40,7 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
 
   // Edited in place: the user's other settings and dependencies stay as they are.
   const edits: [string, (text: string) => string][] = [
-    ['package.json', (t) => withRegistryDependencies(t, from, to)],
+    ['package.json', (t) => editPackageJson(t, (pkg) => swapRegistryDependencies(pkg, from, to))],
     ['configs/config.yaml', (t) => withRegistryConfig(t, to)],
     ['deploy/kubernetes/configmap.yaml', (t) => withRegistryConfigMap(t, to)],
     ['deploy/kubernetes/deployment.yaml', (t) => withRegistryDeployment(t, to, envPrefixOf(root))],
