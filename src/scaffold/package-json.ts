@@ -28,7 +28,8 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
       start: `node dist/cmd/${name}/main.js --conf configs/config.yaml`,
       dev: 'tsk dev',
       test: 'node --import tsx --test --test-concurrency=1 test/*.test.ts',
-      lint: 'tsc -p tsconfig.json --noEmit',
+      lint: 'biome check && tsc -p tsconfig.json --noEmit',
+      format: 'biome format --write',
       generate: 'tsk proto openapi api -o api/openapi.ts && tsk proto client api internal/conf',
     },
   };
@@ -60,6 +61,7 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
     yaml: v.yaml,
   });
   addDependencies(pkg, 'devDependencies', {
+    '@biomejs/biome': v.biome,
     '@types/node': v.typesNode,
     tsk: `file:${options.vendoredTsk}`,
     tsx: v.tsx,

@@ -41,7 +41,7 @@ export function checkServiceName(name: string): string | undefined {
 }
 
 /** Files the user owns: created once, never regenerated over. */
-const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/(conf\.proto|checks\.ts)$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
+const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/(conf\.proto|checks\.ts)$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^biome\.jsonc$/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
 
 /** The proto package a project's own protos use, from its name. */
 export function protoPackageFor(name: string): string {
