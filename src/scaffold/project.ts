@@ -5,7 +5,7 @@ import path from 'node:path';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
-import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, swapRegistryDependencies, type RegistryKind } from './registry.js';
+import { installRegistry, REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, type ProjectFiles, type RegistryKind } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
 import { serializePackageJson, servicePackageJson } from './package-json.js';
@@ -58,13 +58,11 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   const protoPackage = protoPackageFor(name);
   const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
   const envPrefix = envPrefixFor(name);
-  const registryEndpoint = REGISTRY_INSTALLERS[options.registry].endpoints.join(', ');
   const context: Record<string, unknown> = {
     ...options,
     protoPackage,
     pascalName,
     envPrefix,
-    registryEndpoint,
     hasRegistry: options.registry !== 'none',
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
@@ -82,17 +80,33 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
     if (t.path === 'configs/config.yaml') add(t.path, config);
     else add(t.path, readTemplate(root, t.template, context));
   }
-  const pkg = servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() });
-  swapRegistryDependencies(pkg, 'none', options.registry);
-  add('package.json', serializePackageJson(pkg));
+  add('package.json', serializePackageJson(servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() })));
   add('internal/data/clients.ts', renderClients([]), 'generated');
-  // The registry feature's own files; the runtime, vendored, with only the registry client in use.
-  for (const f of registryFiles(options.registry)) add(f.path, f.content);
+  // The runtime, vendored, without optional clients; then the registry feature, installed.
   for (const f of runtimeFiles()) {
-    if (runtimeFileWanted(f.name, options.registry)) add(`internal/pkg/${f.name}`, f.content, 'runtime');
+    if (runtimeFileWanted(f.name, 'none')) add(`internal/pkg/${f.name}`, f.content, 'runtime');
   }
+  for (const f of registryFiles('none')) add(f.path, f.content);
+  installRegistry(treeOf(files), 'none', options.registry, envPrefix);
   for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto', 'buf/validate/validate.proto']) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** The tree being rendered, as a feature installer edits it. */
+function treeOf(files: ProjectFile[]): ProjectFiles {
+  const at = (p: string) => files.findIndex((f) => f.path === p);
+  return {
+    read: (p) => files[at(p)]?.content,
+    write: (p, content, kind) => {
+      const i = at(p);
+      if (i >= 0) files[i] = { ...files[i]!, content };
+      else files.push({ path: p, content, kind });
+    },
+    remove: (p) => {
+      const i = at(p);
+      if (i >= 0) files.splice(i, 1);
+    },
+  };
 }
