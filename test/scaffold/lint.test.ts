@@ -12,12 +12,23 @@ import { repoRoot } from '../helpers/cli.js';
 const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
 
 describe('generated project lint', () => {
-  const cases: [string, RegistryKind][] = [['demo', 'none'], ['demo', 'etcd'], ['demo', 'consul'], ['inventory-reservations-eu', 'etcd']];
+  const cases: [string, RegistryKind][] = [
+    ['demo', 'none'],
+    ['demo', 'etcd'],
+    ['demo', 'consul'],
+    ['inventory-reservations-eu', 'etcd'],
+  ];
   for (const [name, registry] of cases) {
     it(`passes biome check: ${name}, --registry ${registry}`, () => {
       const dir = path.join(repoRoot, '.tmp', 'scaffold-lint', `${registry}-${name.length}`);
       fs.rmSync(dir, { recursive: true, force: true });
-      for (const f of renderProject({ name, registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' })) {
+      for (const f of renderProject({
+        name,
+        registry,
+        httpPort: 8000,
+        grpcPort: 9000,
+        otlpEndpoint: 'http://127.0.0.1:4317',
+      })) {
         fs.mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
         fs.writeFileSync(path.join(dir, f.path), f.content);
       }

@@ -16,8 +16,12 @@ describe('template naming', () => {
 
   it('copies plain files as they are and renders .hbs ones', () => {
     const root = path.join(templatesDir, 'service');
-    expect(readTemplate(root, 'internal/data/data.ts', {})).toBe(fs.readFileSync(path.join(root, 'internal/data/data.ts'), 'utf8'));
-    expect(readTemplate(root, 'cmd/__name__/main.ts.hbs', { name: 'shop', envPrefix: 'SHOP_' })).toContain("export const NAME = 'shop';");
+    expect(readTemplate(root, 'internal/data/data.ts', {})).toBe(
+      fs.readFileSync(path.join(root, 'internal/data/data.ts'), 'utf8'),
+    );
+    expect(readTemplate(root, 'cmd/__name__/main.ts.hbs', { name: 'shop', envPrefix: 'SHOP_' })).toContain(
+      "export const NAME = 'shop';",
+    );
   });
 
   it('keeps Handlebars only in templates with a placeholder', () => {
