@@ -134,11 +134,17 @@ export function withRegistryDeployment(deploymentYaml: string, to: RegistryKind,
   const name = `${envPrefix}REGISTRY_ENDPOINTS`;
   const at = env.items.findIndex((item) => item.get('name') === name);
   const endpoint = REGISTRY_INSTALLERS[to].clusterEndpoint;
+  // A comment above the first entry is parsed onto the list itself; it goes and comes with that entry.
   if (endpoint === undefined) {
+    if (at === 0) env.commentBefore = undefined;
     if (at >= 0) env.items.splice(at, 1);
   } else if (at >= 0) {
     env.items[at]!.set('value', endpoint);
   } else {
+    if (env.commentBefore && env.items[0]) {
+      env.items[0].commentBefore = env.commentBefore;
+      env.commentBefore = undefined;
+    }
     const item = doc.createNode({ name, value: endpoint }) as YAMLMap;
     item.commentBefore = ' The registry, by its Service name in this namespace; point it elsewhere here\n (comma-separated for several endpoints). Overrides registry.endpoints of the ConfigMap.';
     env.items.unshift(item);
