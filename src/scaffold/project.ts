@@ -2,15 +2,15 @@
 // plus the vendored runtime and tsk's protos. Pure apart from reading tsk's own files.
 import fs from 'node:fs';
 import path from 'node:path';
-import Handlebars from 'handlebars';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind } from '../cli/manifest.js';
-import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, withRegistryDependencies, type RegistryKind } from './registry.js';
+import { installRegistry, REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, type ProjectFiles, type RegistryKind } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
+import { serializePackageJson, servicePackageJson } from './package-json.js';
 import { runtimeFiles } from './runtime.js';
-import { SERVICE_VERSIONS } from './versions.js';
+import { readTemplate, templateTree } from './templates.js';
 
 export type { RegistryKind } from './registry.js';
 
@@ -41,7 +41,7 @@ export function checkServiceName(name: string): string | undefined {
 }
 
 /** Files the user owns: created once, never regenerated over. */
-const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/(conf\.proto|checks\.ts)$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
+const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/(conf\.proto|checks\.ts)$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^biome\.jsonc$/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
 
 /** The proto package a project's own protos use, from its name. */
 export function protoPackageFor(name: string): string {
@@ -58,66 +58,55 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   const protoPackage = protoPackageFor(name);
   const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
   const envPrefix = envPrefixFor(name);
-  const registryEndpoint = REGISTRY_INSTALLERS[options.registry].endpoints.join(', ');
   const context: Record<string, unknown> = {
     ...options,
     protoPackage,
     pascalName,
     envPrefix,
-    registryEndpoint,
     hasRegistry: options.registry !== 'none',
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
-    vendoredTsk: vendoredTskPath(),
-    versions: SERVICE_VERSIONS,
     tsProtoOptions: TS_PROTO_OPTIONS,
   };
   const root = path.join(templatesDir, 'service');
-  const render = (rel: string) => Handlebars.compile(fs.readFileSync(path.join(root, rel), 'utf8'), { noEscape: true, strict: true })(context);
-  const config = render('configs/config.yaml.hbs');
+  const config = readTemplate(root, 'configs/config.yaml.hbs', context);
   context['indentedConfig'] = config.trimEnd().split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
 
   const files: ProjectFile[] = [];
   const add = (p: string, content: string, kind?: FileKind) =>
     files.push({ path: p, content, kind: kind ?? (OWNED.some((r) => r.test(p)) ? 'owned' : 'generated') });
 
-  for (const rel of listTemplates(root)) {
-    const out = targetPath(rel, name);
-    if (out === 'configs/config.yaml') add(out, config);
-    else if (out === 'package.json') add(out, withRegistryDependencies(render(rel), 'none', options.registry));
-    else add(out, render(rel));
+  for (const t of templateTree(root, name)) {
+    if (t.path === 'configs/config.yaml') add(t.path, config);
+    else add(t.path, readTemplate(root, t.template, context));
   }
+  add('package.json', serializePackageJson(servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() })));
   add('internal/data/clients.ts', renderClients([]), 'generated');
-  // The registry feature's own files; the runtime, vendored, with only the registry client in use.
-  for (const f of registryFiles(options.registry)) add(f.path, f.content);
+  // The runtime, vendored, without optional clients; then the registry feature, installed.
   for (const f of runtimeFiles()) {
-    if (runtimeFileWanted(f.name, options.registry)) add(`internal/pkg/${f.name}`, f.content, 'runtime');
+    if (runtimeFileWanted(f.name, 'none')) add(`internal/pkg/${f.name}`, f.content, 'runtime');
   }
+  for (const f of registryFiles('none')) add(f.path, f.content);
+  installRegistry(treeOf(files), 'none', options.registry, envPrefix);
   for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto', 'buf/validate/validate.proto']) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-function listTemplates(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.hbs')) out.push(path.relative(root, p).split(path.sep).join('/'));
-    }
+/** The tree being rendered, as a feature installer edits it. */
+function treeOf(files: ProjectFile[]): ProjectFiles {
+  const at = (p: string) => files.findIndex((f) => f.path === p);
+  return {
+    read: (p) => files[at(p)]?.content,
+    write: (p, content, kind) => {
+      const i = at(p);
+      if (i >= 0) files[i] = { ...files[i]!, content };
+      else files.push({ path: p, content, kind });
+    },
+    remove: (p) => {
+      const i = at(p);
+      if (i >= 0) files.splice(i, 1);
+    },
   };
-  walk(root);
-  return out.sort();
-}
-
-/** Where a template lands in the project. */
-function targetPath(template: string, name: string): string {
-  const rel = template.replace(/\.hbs$/, '');
-  if (rel === 'gitignore') return '.gitignore';
-  if (rel === 'dockerignore') return '.dockerignore';
-  if (rel.startsWith('api/')) return `api/${name}/v1/${rel.slice(4)}`;
-  if (rel.startsWith('cmd/')) return `cmd/${name}/${rel.slice(4)}`;
-  return rel;
 }

@@ -1,11 +1,15 @@
 // The service registry as an optional feature: one installer per kind names the npm
-// dependency, the vendored runtime client, the wiring file and the config it needs.
-// `tsk new` installs one; `tsk registry <kind>` swaps one for another in a project.
+// dependency, the vendored runtime client, the wiring file and the config it needs, and
+// installRegistry puts them in place of another kind's. `tsk new` installs onto the base
+// tree (which has none); `tsk registry <kind>` onto a project on disk.
 // Edits are pure: current file contents in, new contents out.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { templatesDir } from '../proto/paths.js';
+import type { FileKind } from '../cli/manifest.js';
+import { addDependencies, editPackageJson, removeDependencies, type PackageJson } from './package-json.js';
+import { runtimeFiles } from './runtime.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
 export type RegistryKind = 'etcd' | 'consul' | 'none';
@@ -28,6 +32,40 @@ export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
   etcd: { kind: 'etcd', dependencies: { etcd3: SERVICE_VERSIONS.etcd3 }, runtime: ['registry/etcd.ts'], endpoints: ['http://127.0.0.1:2379'], clusterEndpoint: 'http://etcd:2379' },
   consul: { kind: 'consul', dependencies: { consul: SERVICE_VERSIONS.consul }, runtime: ['registry/consul.ts'], endpoints: ['127.0.0.1:8500'], clusterEndpoint: 'consul:8500' },
 };
+
+/** A project's files as a feature installer reads and changes them. */
+export interface ProjectFiles {
+  read(path: string): string | undefined;
+  write(path: string, content: string, kind: FileKind): void;
+  remove(path: string): void;
+}
+
+/**
+ * `to` installed in place of `from`: its npm dependency, vendored client and wiring file,
+ * registry.* in the config and the ConfigMap, the registry address in the Deployment.
+ * Files the project does not have are left out; a file that cannot be edited throws, naming it.
+ */
+export function installRegistry(project: ProjectFiles, from: RegistryKind, to: RegistryKind, envPrefix: string): void {
+  const edit = (rel: string, change: (text: string) => string) => {
+    const current = project.read(rel);
+    if (current === undefined) return;
+    let next: string;
+    try {
+      next = change(current);
+    } catch (err) {
+      throw new Error(`${rel}: ${(err as Error).message}`);
+    }
+    if (next !== current) project.write(rel, next, 'owned');
+  };
+  edit('package.json', (t) => editPackageJson(t, (pkg) => swapRegistryDependencies(pkg, from, to)));
+  edit('configs/config.yaml', (t) => withRegistryConfig(t, to));
+  edit('deploy/kubernetes/configmap.yaml', (t) => withRegistryConfigMap(t, to));
+  edit('deploy/kubernetes/deployment.yaml', (t) => withRegistryDeployment(t, to, envPrefix));
+  for (const f of registryFiles(to)) project.write(f.path, f.content, 'owned');
+  for (const name of REGISTRY_INSTALLERS[from].runtime) project.remove(`internal/pkg/${name}`);
+  const wanted = new Set(REGISTRY_INSTALLERS[to].runtime);
+  for (const f of runtimeFiles()) if (wanted.has(f.name)) project.write(`internal/pkg/${f.name}`, f.content, 'runtime');
+}
 
 /** Project files the registry feature writes (from templates/features/registry/<kind>/), by project path. */
 export function registryFiles(kind: RegistryKind): { path: string; content: string }[] {
@@ -60,14 +98,10 @@ export function installedRegistry(root: string, vendored: Iterable<string>): Reg
   return optional.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => names.has(`internal/pkg/${f}`))) ?? 'none';
 }
 
-/** package.json with `from`'s dependencies swapped for `to`'s; the rest stays as it was. */
-export function withRegistryDependencies(packageJson: string, from: RegistryKind, to: RegistryKind): string {
-  const pkg = JSON.parse(packageJson) as { dependencies?: Record<string, string> };
-  const deps = { ...pkg.dependencies };
-  for (const name of Object.keys(REGISTRY_INSTALLERS[from].dependencies)) delete deps[name];
-  Object.assign(deps, REGISTRY_INSTALLERS[to].dependencies);
-  pkg.dependencies = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
-  return `${JSON.stringify(pkg, null, 2)}\n`;
+/** `from`'s npm dependencies swapped for `to`'s; the rest of package.json stays as it was. */
+export function swapRegistryDependencies(pkg: PackageJson, from: RegistryKind, to: RegistryKind): void {
+  removeDependencies(pkg, 'dependencies', Object.keys(REGISTRY_INSTALLERS[from].dependencies));
+  addDependencies(pkg, 'dependencies', REGISTRY_INSTALLERS[to].dependencies);
 }
 
 /** A config.yaml with registry.kind and registry.endpoints set; comments and other keys kept. */
@@ -100,12 +134,20 @@ export function withRegistryDeployment(deploymentYaml: string, to: RegistryKind,
   const name = `${envPrefix}REGISTRY_ENDPOINTS`;
   const at = env.items.findIndex((item) => item.get('name') === name);
   const endpoint = REGISTRY_INSTALLERS[to].clusterEndpoint;
+  // A comment above the first entry is parsed onto the list itself; it goes and comes with that entry.
   if (endpoint === undefined) {
+    if (at === 0) env.commentBefore = undefined;
     if (at >= 0) env.items.splice(at, 1);
   } else if (at >= 0) {
     env.items[at]!.set('value', endpoint);
   } else {
-    env.items.unshift(doc.createNode({ name, value: endpoint }) as YAMLMap);
+    if (env.commentBefore && env.items[0]) {
+      env.items[0].commentBefore = env.commentBefore;
+      env.commentBefore = undefined;
+    }
+    const item = doc.createNode({ name, value: endpoint }) as YAMLMap;
+    item.commentBefore = ' The registry, by its Service name in this namespace; point it elsewhere here\n (comma-separated for several endpoints). Overrides registry.endpoints of the ConfigMap.';
+    env.items.unshift(item);
   }
   return doc.toString({ flowCollectionPadding: false });
 }

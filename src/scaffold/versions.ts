@@ -18,4 +18,5 @@ export const SERVICE_VERSIONS = {
   typesNode: '^20.19.0',
   tsx: '^4.20.0',
   typescript: '~5.9.3',
+  biome: '2.6.8',
 } as const;

@@ -7,12 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
 import { UsageError } from '../../proto/diagnostics.js';
-import {
-  installedRegistry, REGISTRY_INSTALLERS, REGISTRY_KINDS, registryFiles, withRegistryConfig, withRegistryConfigMap,
-  withRegistryDependencies, withRegistryDeployment, type RegistryKind,
-} from '../../scaffold/registry.js';
+import { installedRegistry, installRegistry, REGISTRY_INSTALLERS, REGISTRY_KINDS, registryFiles, type RegistryKind } from '../../scaffold/registry.js';
 import { envPrefixFor } from '../../scaffold/project.js';
-import { runtimeFiles } from '../../scaffold/runtime.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
 import { writeFiles, type FileToWrite } from '../writer.js';
@@ -34,41 +30,29 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   const read = (rel: string) => (fs.existsSync(abs(rel)) ? fs.readFileSync(abs(rel), 'utf8') : undefined);
   /** Whether tsk's record says the file is as it wrote it. */
   const untouched = (rel: string, content: string) => manifest.files[rel]?.sha256 === sha256(content);
-  const changedByHand: string[] = [];
-  const files: FileToWrite[] = [];
 
-  // Edited in place: the user's other settings and dependencies stay as they are.
-  const edits: [string, (text: string) => string][] = [
-    ['package.json', (t) => withRegistryDependencies(t, from, to)],
-    ['configs/config.yaml', (t) => withRegistryConfig(t, to)],
-    ['deploy/kubernetes/configmap.yaml', (t) => withRegistryConfigMap(t, to)],
-    ['deploy/kubernetes/deployment.yaml', (t) => withRegistryDeployment(t, to, envPrefixOf(root))],
-  ];
-  for (const [rel, edit] of edits) {
+  // Replaced whole, so refused when changed by hand: the wiring and the old vendored client.
+  const replaced = [...registryFiles(to).map((f) => f.path), ...REGISTRY_INSTALLERS[from].runtime.map((name) => `internal/pkg/${name}`)];
+  const changedByHand = replaced.filter((rel) => {
     const current = read(rel);
-    if (current === undefined) continue;
-    let next: string;
-    try {
-      next = edit(current);
-    } catch (err) {
-      throw new UsageError(`${rel}: ${(err as Error).message}; fix it, then run tsk registry ${to} again`);
-    }
-    if (next !== current) files.push({ path: abs(rel), content: next, kind: 'owned' });
-  }
-  // Replaced whole: the wiring, unless it was changed by hand.
-  for (const f of registryFiles(to)) {
-    const current = read(f.path);
-    if (current !== undefined && !untouched(f.path, current) && !opts.force) changedByHand.push(f.path);
-    files.push({ path: abs(f.path), content: f.content, kind: 'owned' });
-  }
-  // The vendored client: the new one in, the old one out (unless edited).
-  const wanted = new Set(REGISTRY_INSTALLERS[to].runtime);
-  for (const f of runtimeFiles()) if (wanted.has(f.name)) files.push({ path: abs(`internal/pkg/${f.name}`), content: f.content, kind: 'runtime' });
-  const remove = REGISTRY_INSTALLERS[from].runtime.map((name) => `internal/pkg/${name}`).filter((rel) => read(rel) !== undefined);
-  for (const rel of remove) if (!untouched(rel, read(rel)!) && !opts.force) changedByHand.push(rel);
-
+    return current !== undefined && !untouched(rel, current) && !opts.force;
+  });
   if (changedByHand.length > 0) {
     throw new UsageError(`not switching to ${to}: changed by hand since tsk wrote them: ${changedByHand.join(', ')} (merge by hand, or --force to replace them)`);
+  }
+
+  // The other files are edited in place: the user's other settings and dependencies stay as they are.
+  const files: FileToWrite[] = [];
+  const remove: string[] = [];
+  const envPrefix = envPrefixOf(root);
+  try {
+    installRegistry({
+      read,
+      write: (rel, content, kind) => files.push({ path: abs(rel), content, kind }),
+      remove: (rel) => { if (read(rel) !== undefined) remove.push(rel); },
+    }, from, to, envPrefix);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; fix it, then run tsk registry ${to} again`);
   }
   printReport(writeFiles(files, { projectRoot: root, force: true, remove }), cwd);
   const deps = [...Object.keys(REGISTRY_INSTALLERS[from].dependencies), ...Object.keys(REGISTRY_INSTALLERS[to].dependencies)];

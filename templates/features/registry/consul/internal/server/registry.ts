@@ -9,7 +9,10 @@ import type { Discovery, Registrar } from '../pkg/registry/registry.js';
 
 /** The registry keys' checks for this kind; internal/conf/checks.ts includes them. */
 export const REGISTRY_CHECKS: Record<string, Check> = {
-  'registry.kind': checks.oneOf(['', 'none', 'consul'], 'registries installed in this project; `tsk registry etcd` switches to etcd'),
+  'registry.kind': checks.oneOf(
+    ['', 'none', 'consul'],
+    'registries installed in this project; `tsk registry etcd` switches to etcd',
+  ),
   'registry.endpoints': checks.address(),
 };
 
@@ -18,6 +21,7 @@ export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> 
 export function newRegistry(config: RegistryConfig | undefined, _logger: Logger): ServiceRegistry | undefined {
   const kind = config?.kind || 'none';
   if (kind === 'none') return undefined;
-  if (kind !== 'consul') throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
+  if (kind !== 'consul')
+    throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
   return new ConsulRegistry({ address: config?.endpoints?.[0] || '127.0.0.1:8500' });
 }

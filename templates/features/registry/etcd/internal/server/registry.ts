@@ -9,7 +9,10 @@ import { loggedRegistryEvents, type Discovery, type Registrar } from '../pkg/reg
 
 /** The registry keys' checks for this kind; internal/conf/checks.ts includes them. */
 export const REGISTRY_CHECKS: Record<string, Check> = {
-  'registry.kind': checks.oneOf(['', 'none', 'etcd'], 'registries installed in this project; `tsk registry consul` switches to Consul'),
+  'registry.kind': checks.oneOf(
+    ['', 'none', 'etcd'],
+    'registries installed in this project; `tsk registry consul` switches to Consul',
+  ),
   'registry.endpoints': checks.url(),
 };
 
@@ -18,7 +21,8 @@ export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> 
 export function newRegistry(config: RegistryConfig | undefined, logger: Logger): ServiceRegistry | undefined {
   const kind = config?.kind || 'none';
   if (kind === 'none') return undefined;
-  if (kind !== 'etcd') throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
+  if (kind !== 'etcd')
+    throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
   return new EtcdRegistry({
     endpoints: config?.endpoints?.length ? config.endpoints : ['http://127.0.0.1:2379'],
     prefix: config?.prefix || '/microservices',

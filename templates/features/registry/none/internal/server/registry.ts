@@ -7,13 +7,17 @@ import type { Discovery, Registrar } from '../pkg/registry/registry.js';
 
 /** The registry keys' checks for this kind; internal/conf/checks.ts includes them. */
 export const REGISTRY_CHECKS: Record<string, Check> = {
-  'registry.kind': checks.oneOf(['', 'none'], 'no registry is installed in this project; add one with `tsk registry etcd` or `tsk registry consul`'),
+  'registry.kind': checks.oneOf(
+    ['', 'none'],
+    'no registry is installed in this project; add one with `tsk registry etcd` or `tsk registry consul`',
+  ),
 };
 
 export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> };
 
 export function newRegistry(config: RegistryConfig | undefined, _logger: Logger): ServiceRegistry | undefined {
   const kind = config?.kind || 'none';
-  if (kind !== 'none') throw new Error(`registry.kind "${kind}" is not installed in this project (add it with: tsk registry ${kind})`);
+  if (kind !== 'none')
+    throw new Error(`registry.kind "${kind}" is not installed in this project (add it with: tsk registry ${kind})`);
   return undefined;
 }

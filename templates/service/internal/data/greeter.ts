@@ -6,7 +6,10 @@ import type { Data } from './data.js';
 
 export class GreeterRepoInMemory implements GreeterRepo {
   // Only the user table: the repository needs nothing else of the data layer.
-  constructor(private readonly data: Pick<Data, 'users'>, private readonly maxUsers = 10_000) {}
+  constructor(
+    private readonly data: Pick<Data, 'users'>,
+    private readonly maxUsers = 10_000,
+  ) {}
 
   async recordGreeting(name: string): Promise<Greeted> {
     const users = this.data.users;

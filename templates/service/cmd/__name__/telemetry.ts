@@ -6,7 +6,9 @@ import type { Bootstrap } from '../../internal/conf/conf.js';
 import type { TelemetryOptions } from '../../internal/pkg/telemetry/sdk.js';
 // import { PrioritySampler } from '../../internal/pkg/telemetry/priority-sampler.js';
 
-export function telemetryExtensions(bc: Bootstrap): Pick<TelemetryOptions, 'spanProcessors' | 'sampler' | 'captureRequestHeaders' | 'instrumentations'> {
+export function telemetryExtensions(
+  bc: Bootstrap,
+): Pick<TelemetryOptions, 'spanProcessors' | 'sampler' | 'captureRequestHeaders' | 'instrumentations'> {
   void bc;
   return {
     spanProcessors: [],

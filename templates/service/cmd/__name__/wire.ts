@@ -24,7 +24,11 @@ export interface WireOptions {
   id: string;
 }
 
-export function wireApp({ bc, logger, telemetry, name, version, id }: WireOptions): { app: App; http: HttpServer; grpc: GrpcServer } {
+export function wireApp({ bc, logger, telemetry, name, version, id }: WireOptions): {
+  app: App;
+  http: HttpServer;
+  grpc: GrpcServer;
+} {
   // One registry client: it registers this service and discovers the ones it calls.
   const registry = newRegistry(bc.registry, logger);
   const data = newData(bc.data, { logger, clients: bc.clients, discovery: registry });

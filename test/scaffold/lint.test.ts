@@ -1,0 +1,41 @@
+// A new project passes its own `biome check` (the first half of its `npm run lint`) as `tsk new`
+// writes it: every registry, and a 25-character name (the longest whose import lines in
+// internal/{biz,service}/greeter.ts still fit in 120 columns; a longer name needs one npm run format).
+// test/e2e/new.test.ts runs the whole `npm run lint` after npm install.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
+import { repoRoot } from '../helpers/cli.js';
+
+const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
+
+describe('generated project lint', () => {
+  const cases: [string, RegistryKind][] = [
+    ['demo', 'none'],
+    ['demo', 'etcd'],
+    ['demo', 'consul'],
+    ['inventory-reservations-eu', 'etcd'],
+  ];
+  for (const [name, registry] of cases) {
+    it(`passes biome check: ${name}, --registry ${registry}`, () => {
+      const dir = path.join(repoRoot, '.tmp', 'scaffold-lint', `${registry}-${name.length}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      for (const f of renderProject({
+        name,
+        registry,
+        httpPort: 8000,
+        grpcPort: 9000,
+        otlpEndpoint: 'http://127.0.0.1:4317',
+      })) {
+        fs.mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f.path), f.content);
+      }
+      const r = spawnSync(biome, ['check', '--max-diagnostics=50'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      // It looked at the project's own code, not at nothing.
+      expect(r.stdout + r.stderr).toMatch(/Checked (\d{2,}) files/);
+    });
+  }
+});

@@ -1,0 +1,24 @@
+// package.json as an object: what `tsk new` builds and how features edit a user's file.
+import { describe, expect, it } from 'vitest';
+import { editPackageJson, servicePackageJson } from '../../src/scaffold/package-json.js';
+import { swapRegistryDependencies } from '../../src/scaffold/registry.js';
+import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
+
+describe('package.json', () => {
+  it('builds a service package with pinned versions, sorted dependencies and tsk as a devDependency', () => {
+    const pkg = servicePackageJson({ name: 'shop', tskVersion: '1.2.3', vendoredTsk: '.tsk/tsk.tgz' });
+    expect(pkg.scripts!['start']).toBe('node dist/cmd/shop/main.js --conf configs/config.yaml');
+    expect(pkg.dependencies!['fastify']).toBe(SERVICE_VERSIONS.fastify);
+    expect(pkg.devDependencies!['tsk']).toBe('file:.tsk/tsk.tgz');
+    const names = Object.keys(pkg.dependencies!);
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+  });
+
+  it('edits a user file as JSON: only the registry dependencies change', () => {
+    const user = `${JSON.stringify({ name: 'shop', custom: { keep: true }, dependencies: { zod: '^3.0.0', etcd3: '^1.0.0', fastify: '^5.0.0' } }, null, 2)}\n`;
+    const next = JSON.parse(editPackageJson(user, (pkg) => swapRegistryDependencies(pkg, 'etcd', 'consul')));
+    expect(next.custom).toEqual({ keep: true });
+    expect(next.dependencies).toEqual({ consul: SERVICE_VERSIONS.consul, fastify: '^5.0.0', zod: '^3.0.0' });
+    expect(Object.keys(next.dependencies)).toEqual(['consul', 'fastify', 'zod']);
+  });
+});

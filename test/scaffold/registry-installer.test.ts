@@ -1,0 +1,35 @@
+// installRegistry is how both `tsk new` and `tsk registry` install a registry: switching a
+// fresh project from one kind to another gives the files `tsk new` makes with the other kind.
+import { describe, expect, it } from 'vitest';
+import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
+import { installRegistry } from '../../src/scaffold/registry.js';
+
+const render = (registry: RegistryKind) =>
+  renderProject({ name: 'demo', registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' });
+const kinds: RegistryKind[] = ['none', 'etcd', 'consul'];
+
+describe('installRegistry', () => {
+  for (const from of kinds) {
+    for (const to of kinds.filter((k) => k !== from)) {
+      it(`turns a ${from} project into the ${to} one`, () => {
+        const files = new Map(render(from).map((f) => [f.path, f.content]));
+        installRegistry(
+          {
+            read: (p) => files.get(p),
+            write: (p, content) => files.set(p, content),
+            remove: (p) => files.delete(p),
+          },
+          from,
+          to,
+          'DEMO_',
+        );
+        // The README describes the choice in prose; the installer leaves the user's README alone.
+        const expected = new Map(render(to).map((f) => [f.path, f.content]));
+        files.delete('README.md');
+        expected.delete('README.md');
+        expect([...files.keys()].sort()).toEqual([...expected.keys()].sort());
+        for (const [p, content] of expected) expect(files.get(p), p).toBe(content);
+      });
+    }
+  }
+});
