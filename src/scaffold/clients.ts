@@ -63,6 +63,7 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
   if (!target) throw new Error(\`clients.\${service}.endpoint is not set and no registry is configured to discover \${service}\`);
   return new GrpcClientConn({
     target,
+    service,
     discovery: deps.discovery,
     middleware: defaultClientMiddleware({ logger: deps.logger }),
     timeoutMs: config?.timeoutMs || 2000,
