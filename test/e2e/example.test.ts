@@ -169,13 +169,13 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     const direct = await fetch(`${gateway}/v1/users/u1`);
     const directBody = await direct.json() as { code: number; reason: string; message: string };
     expect(direct.status, JSON.stringify(directBody)).toBe(503);
-    expect(directBody).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE' });
+    expect(directBody).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user', target: 'discovery:///user' } });
     expect(directBody.message).toContain('user service is unavailable');
-    // Through order: order names the user service; the gateway passes that on.
+    // Through order: order's client names the user service; the gateway passes that on.
     const viaOrder = await post(`${gateway}/v1/orders`, { userId: 'u1', productId: 'pen', quantity: 1 });
-    const viaOrderBody = await viaOrder.json() as { reason: string; message: string };
+    const viaOrderBody = await viaOrder.json() as { reason: string; message: string; metadata: Record<string, string> };
     expect(viaOrder.status, JSON.stringify(viaOrderBody)).toBe(503);
-    expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE' });
+    expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user' } });
     expect(viaOrderBody.message).toContain('user service is unavailable');
   }, 120_000);
 });
