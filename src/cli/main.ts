@@ -108,7 +108,8 @@ export function buildProgram(): Command {
     .argument('<service>', 'the service to call, as it registers (e.g. user)')
     .requiredOption('--proto <path>', "the service's API: a .proto file or a directory of them (e.g. ../user/api/user)")
     .option('--proto-root <dir>', 'import root of those protos (default: the nearest directory named api above them)')
-    .action(async (service: string, opts: { proto: string; protoRoot?: string }) => (await import('./commands/client.js')).addClient(service, opts));
+    .option('--transport <kind>', 'call it over grpc (default) or http (its google.api.http bindings)')
+    .action(async (service: string, opts: { proto: string; protoRoot?: string; transport?: string }) => (await import('./commands/client.js')).addClient(service, opts));
 
   program
     .command('example')

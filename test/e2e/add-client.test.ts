@@ -1,5 +1,6 @@
-// `tsk add client` between two fresh `tsk new` projects: order calls user from its data
-// layer (no context passed by hand), over gRPC at a configured address. Both run as
+// `tsk add client` between fresh `tsk new` projects: order calls user from its data
+// layer (no context passed by hand), over gRPC at a configured address; shop calls it
+// over HTTP (`--transport http`, user's google.api.http bindings). Both run as
 // built services; the caller is fetch. One trace spans order's HTTP server span, its
 // client span and user's server span; user's error reaches order's caller unchanged.
 // The projects resolve their packages from tsk's own node_modules (they live under it).
@@ -15,6 +16,7 @@ import { exitWithin, startService, waitFor, type Service } from '../helpers/proc
 const work = path.join(repoRoot, '.tmp', 'add-client');
 const user = path.join(work, 'user');
 const order = path.join(work, 'order');
+const shop = path.join(work, 'shop');
 
 /** order's repository, rewritten as a user would: it asks the user service. */
 const ORDER_REPO = `import type { Greeted, GreeterRepo } from '../biz/greeter.js';
@@ -38,7 +40,7 @@ export class GreeterRepoInMemory implements GreeterRepo {
 beforeAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  for (const name of ['user', 'order']) {
+  for (const name of ['user', 'order', 'shop']) {
     const r = await tskAsync(['new', name, '--yes', '--no-git', '--no-install'], work);
     expect(r.status, r.stderr).toBe(0);
   }
@@ -81,6 +83,9 @@ describe('tsk add client', () => {
       [`${prefix}_TELEMETRY_SAMPLING_RATIO`]: '1',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '200',
+      // Deadlines for a loaded machine: a first call (cold code, new connection) can take seconds.
+      [`${prefix}_SERVER_HTTP_TIMEOUT_MS`]: '10000',
+      [`${prefix}_SERVER_GRPC_TIMEOUT_MS`]: '10000',
     });
     const services: Service[] = [];
     services.push(startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
@@ -89,7 +94,7 @@ describe('tsk add client', () => {
       ...telemetry('USER'),
     }));
     const config = path.join(order, 'configs/config.yaml');
-    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9999', `endpoint: 127.0.0.1:${userGrpc}`));
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9999', `endpoint: 127.0.0.1:${userGrpc}`).replace('timeout_ms: 2000', 'timeout_ms: 10000'));
     services.push(startService(order, ['dist/cmd/order/main.js', '--conf', 'configs/config.yaml'], {
       ORDER_SERVER_HTTP_ADDR: `127.0.0.1:${orderHttp}`,
       ORDER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
@@ -128,5 +133,79 @@ describe('tsk add client', () => {
       receiver.stop();
     }
   }, 120_000);
+
+  it('--transport http: shop calls user over HTTP; one trace, errors pass through, 503 naming user once it stops', async () => {
+    const added = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user', '--transport', 'http'], shop);
+    expect(added.status, added.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(shop, 'internal/data/clients.ts'), 'utf8')).toContain('greeter: new GreeterHTTPClient(user)');
+    expect(fs.readFileSync(path.join(shop, 'configs/config.yaml'), 'utf8')).toMatch(/clients:\n {2}user:\n {4}endpoint: http:\/\/127\.0\.0\.1:8000\n/);
+    expect(JSON.parse(fs.readFileSync(path.join(shop, '.tsk/clients.json'), 'utf8')).user.transport).toBe('http');
+    fs.writeFileSync(path.join(shop, 'internal/data/greeter.ts'), ORDER_REPO);
+    const again = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], shop); // keeps http
+    expect(again.stdout).toMatch(/^up to date/);
+    const build = await buildProject(shop);
+    expect(build.status, `${build.stdout}${build.stderr}`).toBe(0);
+
+    const receiver = new OtlpReceiver();
+    await receiver.start();
+    const userHttp = await freePort();
+    const shopHttp = await freePort();
+    const telemetry = (prefix: string) => ({
+      [`${prefix}_TELEMETRY_SAMPLING_RATIO`]: '1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      // Deadlines for a loaded machine: a first call (cold code, new connection) can take seconds.
+      [`${prefix}_SERVER_HTTP_TIMEOUT_MS`]: '10000',
+      [`${prefix}_SERVER_GRPC_TIMEOUT_MS`]: '10000',
+    });
+    const userService = startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
+      USER_SERVER_HTTP_ADDR: `127.0.0.1:${userHttp}`,
+      USER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      ...telemetry('USER'),
+    });
+    // A bare host:port is dialled as http://host:port.
+    const shopConfig = path.join(shop, 'configs/config.yaml');
+    fs.writeFileSync(shopConfig, fs.readFileSync(shopConfig, 'utf8').replace('endpoint: http://127.0.0.1:8000', `endpoint: 127.0.0.1:${userHttp}`).replace('timeout_ms: 2000', 'timeout_ms: 10000'));
+    const shopService = startService(shop, ['dist/cmd/shop/main.js', '--conf', 'configs/config.yaml'], {
+      SHOP_SERVER_HTTP_ADDR: `127.0.0.1:${shopHttp}`,
+      SHOP_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      ...telemetry('SHOP'),
+    });
+    const services = [userService, shopService];
+    const base = `http://127.0.0.1:${shopHttp}`;
+    const output = () => services.map((s) => s.output()).join('\n');
+    try {
+      await waitFor(async () => (await fetch(`${base}/readyz`)).ok && (await fetch(`http://127.0.0.1:${userHttp}/readyz`)).ok, 'shop and user to be ready', 600, 50);
+      const traceId = '5bf92f3577b34da6a3ce929d0e0e4736';
+      const hello = await fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-c7ad6b7169203331-01` } });
+      expect(hello.status, output()).toBe(200);
+      expect(await hello.json()).toEqual({ message: 'Hello ada' });
+
+      const missing = await fetch(`${base}/users/nobody`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND' });
+
+      // shop server -> shop's HTTP client -> user's HTTP server, one trace.
+      const inTrace = (service: string, kind: number) => receiver.spans.find((s) => s.traceId === traceId && s.serviceName === service && s.kind === kind);
+      await waitFor(async () => Boolean(inTrace('shop', 2) && inTrace('shop', 3) && inTrace('user', 2)), 'the three spans of the trace', 100, 100).catch(() => {});
+      const seen = receiver.spans.map((s) => `${s.serviceName} kind=${s.kind} ${s.name} trace=${s.traceId} parent=${s.parentSpanId}`).join('\n');
+      const [shopServer, shopClient, userServer] = [inTrace('shop', 2), inTrace('shop', 3), inTrace('user', 2)];
+      for (const span of [shopServer, shopClient, userServer]) expect(span, seen).toBeDefined();
+      expect(shopServer!.parentSpanId, seen).toBe('c7ad6b7169203331');
+      expect(shopClient!.parentSpanId, seen).toBe(shopServer!.spanId);
+      expect(userServer!.parentSpanId, seen).toBe(shopClient!.spanId);
+      expect(shopClient!.name).toBe('/user.v1.Greeter/SayHello');
+
+      userService.child.kill('SIGTERM');
+      expect(await exitWithin(userService, 15_000), userService.output()).toBe(0);
+      const gone = await fetch(`${base}/helloworld/ada`);
+      expect(gone.status).toBe(503);
+      expect(await gone.json()).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user', target: `http://127.0.0.1:${userHttp}` } });
+    } finally {
+      for (const s of services) s.child.kill('SIGTERM');
+      expect(await exitWithin(shopService, 15_000), shopService.output()).toBe(0);
+      receiver.stop();
+    }
+  }, 300_000);
 });
 

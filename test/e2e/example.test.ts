@@ -8,6 +8,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { buildProject, tskAsync } from '../helpers/async-cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
+import { checkOpenApi } from '../helpers/openapi.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
 
@@ -94,9 +95,16 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
   });
 
   it('creates a user and an order through the gateway: one trace across the three, reasons across two hops', async () => {
-    await start('user');
-    await start('order');
+    const user = await start('user');
+    const order = await start('order');
     gateway = (await start('gateway')).http;
+
+    // Each service publishes the API it serves, not the copies of the APIs it calls.
+    for (const [name, base] of [['user', user.http], ['order', order.http], ['gateway', gateway]] as const) {
+      const doc = await (await fetch(`${base}/openapi.json`)).json() as { tags: { name: string }[] };
+      await checkOpenApi(doc);
+      expect(doc.tags.map((t) => t.name), name).toEqual([`${name}.v1.${name[0]!.toUpperCase()}${name.slice(1)}`]);
+    }
 
     // The gateway finds user through etcd once user's registration is seen.
     let created: Response | undefined;
@@ -169,13 +177,13 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     const direct = await fetch(`${gateway}/v1/users/u1`);
     const directBody = await direct.json() as { code: number; reason: string; message: string };
     expect(direct.status, JSON.stringify(directBody)).toBe(503);
-    expect(directBody).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE' });
+    expect(directBody).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user', target: 'discovery:///user' } });
     expect(directBody.message).toContain('user service is unavailable');
-    // Through order: order names the user service; the gateway passes that on.
+    // Through order: order's client names the user service; the gateway passes that on.
     const viaOrder = await post(`${gateway}/v1/orders`, { userId: 'u1', productId: 'pen', quantity: 1 });
-    const viaOrderBody = await viaOrder.json() as { reason: string; message: string };
+    const viaOrderBody = await viaOrder.json() as { reason: string; message: string; metadata: Record<string, string> };
     expect(viaOrder.status, JSON.stringify(viaOrderBody)).toBe(503);
-    expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE' });
+    expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user' } });
     expect(viaOrderBody.message).toContain('user service is unavailable');
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { parseDocument } from 'yaml';
 import { planClientFiles } from '../../gen/client.js';
 import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
-import { renderClients, clientProperty, type ClientSpec } from '../../scaffold/clients.js';
+import { apiProperty, clientClassName, clientModuleSuffix, clientProperty, renderClients, type ClientSpec, type ClientTransport } from '../../scaffold/clients.js';
 import { checkServiceName } from '../../scaffold/project.js';
 import { installedRegistry } from '../../scaffold/registry.js';
 import { findProjectRoot, readManifest } from '../manifest.js';
@@ -19,17 +19,24 @@ import { writeFiles, type FileToWrite } from '../writer.js';
 
 /** .tsk/clients.json: the services this project calls and the protos copied for each. */
 const CLIENTS_PATH = path.join('.tsk', 'clients.json');
-type ClientsRecord = Record<string, { protos: string[]; apis: ClientSpec['apis'] }>;
+type ClientsRecord = Record<string, { protos: string[]; transport?: ClientTransport; apis: ClientSpec['apis'] }>;
 
 export interface AddClientFlags {
   proto: string;
   /** Import root of the protos; default: the nearest directory named api above them. */
   protoRoot?: string;
+  /** Call the service over gRPC (default) or over its HTTP API. */
+  transport?: string;
 }
+
+const TRANSPORTS: ClientTransport[] = ['grpc', 'http'];
 
 export async function addClient(service: string, flags: AddClientFlags): Promise<void> {
   const problem = checkServiceName(service);
   if (problem) throw new UsageError(`invalid service name "${service}": ${problem}`);
+  if (flags.transport !== undefined && !TRANSPORTS.includes(flags.transport as ClientTransport)) {
+    throw new UsageError(`invalid --transport "${flags.transport}": expected ${TRANSPORTS.join(' or ')}`);
+  }
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
@@ -40,6 +47,11 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const sourceRoot = importRootOf(source, flags.protoRoot ? path.resolve(cwd, flags.protoRoot) : undefined);
   const protos = listProtos(source).map((p) => path.relative(sourceRoot, p).split(path.sep).join('/'));
   if (protos.length === 0) throw new UsageError(`no .proto files in ${flags.proto}`);
+
+  const recordPath = path.join(root, CLIENTS_PATH);
+  const record: ClientsRecord = fs.existsSync(recordPath) ? JSON.parse(fs.readFileSync(recordPath, 'utf8')) : {};
+  // A re-run without --transport keeps the one recorded for the service.
+  const transport = (flags.transport ?? record[service]?.transport ?? 'grpc') as ClientTransport;
 
   const apiDir = path.join(root, 'api');
   const manifest = readManifest(root);
@@ -61,23 +73,23 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     ...generated.map((g) => ({ path: relocate(g.path), content: g.content, kind: 'generated' as const })),
   ];
 
-  const apis = compiled.targets.flatMap((file) => file.services.map((s) => ({
+  // Over HTTP only services with HTTP bindings have a client (`*_http.ts`).
+  const callable = (file: (typeof compiled.targets)[number]) => transport === 'grpc' || generated.some((g) => relocate(g.path) === path.join(apiDir, `${file.name}_http.ts`));
+  const apis = compiled.targets.filter(callable).flatMap((file) => file.services.map((s) => ({
     fullName: s.typeName,
-    className: `${s.name}GRPCClient`,
-    module: `../../api/${file.name}_grpc.js`,
+    className: clientClassName(s.name, transport),
+    module: `../../api/${file.name}${clientModuleSuffix(transport)}`,
   })));
-  if (apis.length === 0) throw new UsageError(`${flags.proto} defines no service to call`);
+  if (apis.length === 0) throw new UsageError(`${flags.proto} defines no service to call${transport === 'http' ? ' over HTTP (no google.api.http bindings)' : ''}`);
 
-  const recordPath = path.join(root, CLIENTS_PATH);
-  const record: ClientsRecord = fs.existsSync(recordPath) ? JSON.parse(fs.readFileSync(recordPath, 'utf8')) : {};
-  record[service] = { protos, apis };
-  const specs = Object.entries(record).map(([name, r]) => ({ service: name, apis: r.apis }));
+  record[service] = { protos, ...(transport === 'http' ? { transport } : {}), apis };
+  const specs = Object.entries(record).map(([name, r]) => ({ service: name, transport: r.transport, apis: r.apis }));
   files.push({ path: path.join(root, 'internal', 'data', 'clients.ts'), content: renderClients(specs), kind: 'generated' });
   files.push({ path: recordPath, content: `${JSON.stringify(sortKeys(record), null, 2)}\n`, kind: 'generated' });
 
   // clients.<service> in the config, unless the user has set it already.
   const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
-  const endpoint = hasRegistry ? `discovery:///${service}` : '127.0.0.1:9000';
+  const endpoint = hasRegistry ? `discovery:///${service}` : transport === 'http' ? 'http://127.0.0.1:8000' : '127.0.0.1:9000';
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);
     if (!fs.existsSync(file)) continue;
@@ -94,8 +106,16 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     report.written.push(...edited.written);
   }
   printReport(report, cwd);
-  const names = apis.map((a) => `data.clients.${clientProperty(service)}.${a.className[0]!.toLowerCase()}${a.className.slice(1).replace(/GRPCClient$/, '')}`);
+  const names = apis.map((a) => `data.clients.${clientProperty(service)}.${apiProperty(a.className)}`);
   console.log(chalk.dim(`next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `set clients.${service}.endpoint in configs/config.yaml`}`));
+}
+
+/** The protos copied for the services this project calls (their import paths under api/): APIs it calls, not serves. */
+export function calledApiProtos(root: string): Set<string> {
+  const recordPath = path.join(root, CLIENTS_PATH);
+  if (!fs.existsSync(recordPath)) return new Set();
+  const record = JSON.parse(fs.readFileSync(recordPath, 'utf8')) as ClientsRecord;
+  return new Set(Object.values(record).flatMap((r) => r.protos));
 }
 
 function importRootOf(source: string, given?: string): string {

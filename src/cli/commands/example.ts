@@ -106,6 +106,7 @@ function replaceSample(root: string, s: ExampleService): void {
     .replaceAll('__Svc__', s.api).replaceAll('__svc__', s.name)
     .replaceAll('__REPO_IMPORT__', s.repo).replaceAll('__REPO_NEW__', s.newRepo);
   const own: Record<string, string> = {
+    Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
     'internal/server/grpc.ts': fill(read('common/grpc.ts')),
     'internal/server/http.ts': fill(read('common/http.ts')),
     [`cmd/${s.name}/wire.ts`]: fill(read('common/wire.ts')),
@@ -135,6 +136,22 @@ function replaceSample(root: string, s: ExampleService): void {
   fs.writeFileSync(path.join(root, MANIFEST_PATH), serializeManifest(manifest));
 }
 
+/**
+ * The service's image built from the repository root, from the workspaces' lockfile
+ * (templates/example/common/Dockerfile), on the Node.js line its own Dockerfile names.
+ */
+function exampleDockerfile(serviceDockerfile: string, s: ExampleService): string {
+  const nodeVersion = /^ARG NODE_VERSION=(\S+)$/m.exec(serviceDockerfile)?.[1];
+  if (!nodeVersion) throw new Error(`${s.name}/Dockerfile names no NODE_VERSION`);
+  const manifests = EXAMPLE_SERVICES.map((w) => `COPY ${w.name}/package.json ${w.name}/\nCOPY ${w.name}/.tsk/*.tgz ${w.name}/.tsk/`).join('\n');
+  return read('common/Dockerfile')
+    .replaceAll('__WORKSPACE_MANIFESTS__', manifests)
+    .replaceAll('__NODE_VERSION__', nodeVersion)
+    .replaceAll('__HTTP_PORT__', String(s.httpPort))
+    .replaceAll('__GRPC_PORT__', String(s.grpcPort))
+    .replaceAll('__svc__', s.name);
+}
+
 /** Every request traced: the example is there to show the trace. */
 function exampleConfig(configYaml: string): string {
   const doc = parseDocument(configYaml);
@@ -146,12 +163,15 @@ function read(rel: string): string {
   return fs.readFileSync(path.join(exampleDir, rel), 'utf8');
 }
 
+/** Root files stored without their leading dot (npm would drop .gitignore from tsk's package). */
+const DOTFILES = new Set(['gitignore', 'dockerignore']);
+
 function writeRoot(root: string): void {
   const rootDir = path.join(exampleDir, 'root');
   for (const f of fs.readdirSync(rootDir, { recursive: true, encoding: 'utf8' }) as string[]) {
     const from = path.join(rootDir, f);
     if (!fs.statSync(from).isFile()) continue;
-    const to = path.join(root, f === 'gitignore' ? '.gitignore' : f);
+    const to = path.join(root, DOTFILES.has(f) ? `.${f}` : f);
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.copyFileSync(from, to);
   }

@@ -13,6 +13,7 @@ import { projectAt, projectOfInputs, type Project } from '../../proto/project.js
 import { resolveImportRoots } from '../../proto/roots.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { findProjectRoot } from '../manifest.js';
+import { calledApiProtos } from './client.js';
 import { failOnStale, printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 
@@ -111,11 +112,23 @@ export interface OpenApiFlags extends ProtoFlags {
   version?: string;
 }
 
+/**
+ * The project's own APIs among the compiled protos: the copies of the services it calls
+ * (`tsk add client`) are left out, since its server does not serve them; unless they are
+ * all that was asked for.
+ */
+function servedOnly<T extends { targets: { proto: { name: string } }[] }>(compiled: T, root: string | undefined): T {
+  if (!root) return compiled;
+  const called = calledApiProtos(root);
+  const own = compiled.targets.filter((file) => !called.has(file.proto.name));
+  return own.length === 0 || own.length === compiled.targets.length ? compiled : { ...compiled, targets: own };
+}
+
 /** `tsk proto openapi`: OpenAPI 3.1 documents of the HTTP API, per service or in one file. */
 export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promise<void> {
   const cwd = process.cwd();
   const { project, manifestRoot } = locate(cwd, inputs, flags);
-  const compiled = await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root });
+  const compiled = servedOnly(await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root }), project?.root);
   const meta = { title: flags.title, apiVersion: flags.version };
   if (!flags.output) {
     const files = await planClientFiles(compiled, { cwd, runtimeFor: () => DEFAULT_RUNTIME_DIR, only: ['openapi'], openapi: { openapi: 'service', ...meta } });

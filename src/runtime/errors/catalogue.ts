@@ -24,10 +24,8 @@ export const Reason = {
   UNKNOWN: 'UNKNOWN',
   RATELIMIT: 'RATELIMIT',
   CIRCUITBREAKER: 'CIRCUITBREAKER',
-  /** Discovery found no instance to call. */
-  NO_ENDPOINT: 'NO_ENDPOINT',
-  /** The transport could not reach the peer. */
-  UNAVAILABLE: 'UNAVAILABLE',
+  /** A called service cannot be reached: no instance is registered, or none answers. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -48,9 +46,24 @@ export const ErrRateLimit = make(429, Reason.RATELIMIT);
 export const ErrCancelled = make(499, Reason.CANCELLED);
 export const ErrNotImplemented = make(501, Reason.NOT_IMPLEMENTED);
 export const ErrCircuitBreaker = make(503, Reason.CIRCUITBREAKER);
-export const ErrNoEndpoint = make(503, Reason.NO_ENDPOINT);
-export const ErrUnavailable = make(503, Reason.UNAVAILABLE);
 export const ErrTimeout = make(504, Reason.TIMEOUT);
+
+/** The service a client calls: the target it dials and, when known, the service's name. */
+export interface Callee {
+  target: string;
+  service?: string;
+}
+
+/**
+ * A client's error for a service it cannot reach (no instance registered, the instance
+ * refused or dropped the connection). Its metadata names the service and target, so the
+ * error still says whom it is about after further hops; `detail` says what went wrong.
+ */
+export function ErrServiceUnavailable(callee: Callee, detail: string): ServiceError {
+  const metadata: Metadata = callee.service ? { service: callee.service, target: callee.target } : { target: callee.target };
+  const who = callee.service ? `the ${callee.service} service` : callee.target;
+  return new ServiceError(503, Reason.SERVICE_UNAVAILABLE, `${who} is unavailable: ${detail}`, metadata);
+}
 
 /**
  * What a caller sees for anything thrown that is not a ServiceError: always the same

@@ -1,7 +1,7 @@
 // `discovery:///name` targets: follow a service's instances through a Discovery
 // and hand out endpoints round-robin. Both the HTTP and the gRPC client use it.
 
-import { ErrNoEndpoint } from '../errors/catalogue.js';
+import { ErrServiceUnavailable } from '../errors/catalogue.js';
 import type { Discovery, ServiceInstance, Watcher } from './registry.js';
 
 export const DISCOVERY_SCHEME = 'discovery:';
@@ -70,10 +70,10 @@ export class DiscoveryTarget {
     for (const listener of this.listeners) listener(this.addresses());
   }
 
-  /** The next endpoint, round-robin; throws a 503 when there is none. */
+  /** The next endpoint, round-robin; throws 503 SERVICE_UNAVAILABLE when there is none. */
   pick(): string {
     if (this.current.length === 0) {
-      throw ErrNoEndpoint(`no ${this.scheme} endpoint available for service "${this.serviceName}"`);
+      throw ErrServiceUnavailable({ service: this.serviceName, target: `discovery:///${this.serviceName}` }, `no instance with a ${this.scheme} endpoint is registered`);
     }
     const address = this.current[this.next++ % this.current.length]!;
     return address;

@@ -79,7 +79,7 @@ describe('discovery:/// targets', () => {
     expect(seen).toEqual(new Set(['a', 'b']));
     discovery.set([]);
     await new Promise((r) => setTimeout(r, 20));
-    await expect(conn.invoke(whoDef.who as any, { who: '' })).rejects.toMatchObject({ code: 503, reason: 'NO_ENDPOINT' });
+    await expect(conn.invoke(whoDef.who as any, { who: '' })).rejects.toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'who', target: 'discovery:///who' } });
     discovery.set(servers.map((s) => s.instance));
     await conn.close();
   });

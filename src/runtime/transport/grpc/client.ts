@@ -1,12 +1,13 @@
 // The gRPC client generated `*GRPCClient` classes call. Unary calls run through
 // the client middleware chain; headers the chain sets (trace context) go out as
-// metadata; a failed call comes back as the ServiceError the server raised.
+// metadata; a failed call comes back as the ServiceError the server raised, or as
+// 503 SERVICE_UNAVAILABLE naming the service when no instance of it could be reached.
 // `discovery:///name` targets resolve through the registry with a grpc-js
 // resolver (resolver.ts) and are balanced round-robin by grpc-js.
 
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceError } from '../../errors/errors.js';
-import { ErrCancelled, ErrTimeout } from '../../errors/catalogue.js';
+import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, type Callee } from '../../errors/catalogue.js';
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
@@ -18,6 +19,8 @@ import { discoveryChannelOptions } from './resolver.js';
 export interface GrpcClientOptions {
   /** `host:port` or `discovery:///service-name`. */
   target: string;
+  /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
+  service?: string;
   discovery?: Discovery;
   /** Watch every unary call, outermost and in this order (tracing, access log, metrics). */
   observers?: CallObserver[];
@@ -46,10 +49,13 @@ export class GrpcClientConn {
   private readonly timeoutMs: number;
   private readonly releaseDiscovery?: () => void;
   private readonly handlers = new Map<string, Handler>();
+  private readonly callee: Callee;
 
   constructor(private readonly options: GrpcClientOptions) {
     let channelOptions = options.channelOptions;
-    if (discoveryServiceName(options.target) !== undefined) {
+    const discovered = discoveryServiceName(options.target);
+    this.callee = { target: options.target, service: options.service ?? discovered };
+    if (discovered !== undefined) {
       if (!options.discovery) throw new Error(`target ${options.target} needs a discovery (registry) option`);
       const attached = discoveryChannelOptions(options.discovery);
       channelOptions = { ...channelOptions, ...attached.options };
@@ -108,7 +114,7 @@ export class GrpcClientConn {
         ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
         (err, response) => {
           signal.removeEventListener('abort', cancel);
-          if (err) return reject(fromGrpcError(err));
+          if (err) return reject(this.callError(err));
           ctx.responseBytes = response!.length;
           try {
             resolve(method.responseDeserialize(response!));
@@ -123,6 +129,17 @@ export class GrpcClientConn {
       if (signal.aborted) call.cancel();
       else if (signal !== NEVER_ABORTED) signal.addEventListener('abort', cancel, { once: true });
     });
+  }
+
+  /**
+   * UNAVAILABLE without status details is grpc-js's own verdict (connection refused or
+   * lost, no instance resolved): the called service could not be reached.
+   */
+  private callError(err: grpc.ServiceError): ServiceError {
+    if (err.code === grpc.status.UNAVAILABLE && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
+      return ErrServiceUnavailable(this.callee, err.details || 'no connection');
+    }
+    return fromGrpcError(err);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@
 // Discovery a channel should use travels to its resolver as a channel option (an
 // id into the table below).
 import * as grpc from '@grpc/grpc-js';
-import { ErrNoEndpoint } from '../../errors/catalogue.js';
+import { ErrServiceUnavailable } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget } from '../../registry/target.js';
@@ -61,7 +61,7 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
     }
     if (this.opening) return;
     if (!this.discovery) {
-      setImmediate(() => this.fail(`no Discovery is attached to the channel for discovery:///${this.uri.path}`));
+      setImmediate(() => this.fail('no Discovery is attached to the channel'));
       return;
     }
     this.opening = true;
@@ -75,7 +75,7 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
       },
       (err: Error) => {
         this.opening = false;
-        this.fail(`resolving discovery:///${this.uri.path}: ${err.message}`);
+        this.fail(`the registry did not answer: ${err.message}`);
       },
     );
   }
@@ -89,7 +89,7 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
 
   private report(addresses: string[]): void {
     if (!this.active) return;
-    if (addresses.length === 0) return this.fail(`no grpc endpoint available for service "${this.uri.path}"`);
+    if (addresses.length === 0) return this.fail('no instance with a grpc endpoint is registered');
     const endpoints = addresses.map((address) => {
       const hostPort = grpc.experimental.splitHostPort(address);
       return { addresses: [{ host: hostPort?.host ?? address, port: hostPort?.port ?? 443 }] };
@@ -97,12 +97,12 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
     this.listener(grpc.experimental.statusOrFromValue(endpoints), {}, grpc.experimental.statusOrFromValue(ROUND_ROBIN), '');
   }
 
-  /** Calls fail with 503 NO_ENDPOINT, carried as ErrorInfo like any server error. */
-  private fail(message: string): void {
+  /** Calls fail with 503 SERVICE_UNAVAILABLE naming the service, carried as ErrorInfo like any server error. */
+  private fail(detail: string): void {
     if (!this.active) return;
-    const status = toRpcStatus(ErrNoEndpoint(message));
+    const error = ErrServiceUnavailable({ service: this.uri.path, target: `discovery:///${this.uri.path}` }, detail);
     const metadata = new grpc.Metadata();
-    metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(status)));
-    this.listener(grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: message, metadata }), {}, null, '');
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(toRpcStatus(error))));
+    this.listener(grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: error.message, metadata }), {}, null, '');
   }
 }

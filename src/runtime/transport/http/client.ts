@@ -1,9 +1,10 @@
 // The HTTP client generated `*HTTPClient` classes call: encodes a request by its
 // route, runs the client middleware chain, and turns error bodies back into
-// ServiceErrors, so a caller sees the same {code, reason, message, metadata}.
+// ServiceErrors, so a caller sees the same {code, reason, message, metadata}. A service
+// with no reachable instance is 503 SERVICE_UNAVAILABLE naming it.
 
 import { fromError, isServiceError, newError, ServiceError } from '../../errors/errors.js';
-import { ErrCancelled, ErrUnavailable, ErrTimeout, Reason } from '../../errors/catalogue.js';
+import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, Reason, type Callee } from '../../errors/catalogue.js';
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
@@ -14,6 +15,8 @@ import type { HttpRoute } from './route.js';
 export interface HttpClientOptions {
   /** `http://host:port` (optionally with a path prefix) or `discovery:///service-name`. */
   target: string;
+  /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
+  service?: string;
   /** Required for `discovery:///` targets. */
   discovery?: Discovery;
   /** Watch every call, outermost and in this order (tracing, access log, metrics). */
@@ -39,6 +42,7 @@ export class HttpClient {
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
   private target?: Promise<DiscoveryTarget>;
+  private readonly callee: Callee;
 
   constructor(private readonly options: HttpClientOptions) {
     const name = discoveryServiceName(options.target);
@@ -47,6 +51,7 @@ export class HttpClient {
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.callee = { target: options.target, service: options.service ?? name };
   }
 
   async invoke<Req, Res>(route: HttpRoute<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
@@ -88,7 +93,7 @@ export class HttpClient {
     try {
       response = await fetch(base + path, { method: compiled.route.method, headers, body, signal: ctx.signal });
     } catch (err) {
-      throw transportError(err, ctx.signal);
+      throw transportError(err, ctx.signal, this.callee, base);
     }
     response.headers.forEach((value, key) => ctx.transport.replyHeader.add(key, value));
     const text = await response.text();
@@ -105,7 +110,11 @@ export class HttpClient {
 
   private async baseUrl(): Promise<string> {
     if (!discoveryServiceName(this.options.target)) return this.options.target.replace(/\/$/, '');
-    this.target ??= DiscoveryTarget.open(this.options.discovery!, this.options.target, 'http');
+    // A failed open is not kept: the next call asks the registry again.
+    this.target ??= DiscoveryTarget.open(this.options.discovery!, this.options.target, 'http').catch((err: Error) => {
+      this.target = undefined;
+      throw ErrServiceUnavailable(this.callee, `the registry did not answer: ${err.message}`);
+    });
     return `http://${(await this.target).pick()}`;
   }
 
@@ -128,12 +137,14 @@ export function decodeErrorBody(status: number, text: string): ServiceError {
   return newError(status, '', text.slice(0, 512));
 }
 
-function transportError(err: unknown, signal: AbortSignal): ServiceError {
+function transportError(err: unknown, signal: AbortSignal, callee: Callee, base: string): ServiceError {
   if (isServiceError(err)) return fromError(err);
   if (signal.aborted) {
     const why = signal.reason as { name?: string } | undefined;
     if (why?.name === 'TimeoutError') return ErrTimeout('request timed out');
     return ErrCancelled('request was cancelled');
   }
-  return ErrUnavailable(`http transport error: ${(err as Error).message}`);
+  const cause = (err as Error).cause as { code?: string } | undefined;
+  const message = cause?.code ? `${(err as Error).message} (${cause.code})` : (err as Error).message;
+  return ErrServiceUnavailable(callee, `${base}: ${message}`);
 }

@@ -1,14 +1,8 @@
 // OrderRepo: orders and stock in memory, buyers from the user service (tsk add client user).
-// A user service that no instance answers for becomes SERVICE_UNAVAILABLE, naming it; its
-// own errors (USER_NOT_FOUND...) pass through unchanged.
+// The user service's errors pass through unchanged (USER_NOT_FOUND..., and the client's own
+// 503 SERVICE_UNAVAILABLE naming it when no instance answers).
 import type { Order, OrderRepo } from '../biz/order.js';
-import { errorServiceUnavailable } from '../../api/order/v1/error_reason_errors.js';
-import { Reason } from '../pkg/errors/catalogue.js';
-import { ServiceError } from '../pkg/errors/errors.js';
 import type { Data } from './data.js';
-
-/** Reasons the runtime's clients answer with when no instance of a service can be reached. */
-const UNREACHABLE = new Set<string>([Reason.NO_ENDPOINT, Reason.UNAVAILABLE, Reason.CIRCUITBREAKER]);
 
 /** The shop's products and how many of each are in stock when the service starts. */
 const INITIAL_STOCK: Record<string, number> = { book: 10, pen: 100, lamp: 2 };
@@ -22,15 +16,8 @@ export class OrderRepoData implements OrderRepo {
 
   async userName(userId: string): Promise<string> {
     // The client takes the trace of the request being served: no context to pass.
-    try {
-      const user = await this.data.clients.user.user.getUser({ id: userId });
-      return user.name ?? '';
-    } catch (err) {
-      if (err instanceof ServiceError && err.code === 503 && UNREACHABLE.has(err.reason)) {
-        throw errorServiceUnavailable(`the user service is unavailable: ${err.message}`, { service: 'user' });
-      }
-      throw err;
-    }
+    const user = await this.data.clients.user.user.getUser({ id: userId });
+    return user.name ?? '';
   }
 
   async reserve(productId: string, quantity: number): Promise<boolean> {

@@ -1,0 +1,199 @@
+// A client whose service cannot be reached (no instance registered, or the instance is
+// gone) answers 503 SERVICE_UNAVAILABLE naming that service, over both transports and
+// for direct and discovery:/// targets. The error survives a further hop unchanged, and a
+// 503 the called service raises itself is not mistaken for it. Real servers on loopback;
+// the outer callers are plain fetch and a raw grpc-js client.
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrCircuitBreaker } from '../../../src/runtime/errors/catalogue.js';
+import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
+import type { Discovery, ServiceInstance, Watcher } from '../../../src/runtime/registry/registry.js';
+import { GrpcClientConn, GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
+import { HttpClient, HttpServer, type HttpRoute } from '../../../src/runtime/transport/http/index.js';
+
+/** A registry that never changes: the instances it is given. */
+class FixedDiscovery implements Discovery {
+  constructor(private readonly instances: ServiceInstance[]) {}
+  async getService(): Promise<ServiceInstance[]> {
+    return this.instances;
+  }
+  async watch(): Promise<Watcher> {
+    let first = true;
+    return {
+      next: () => (first ? ((first = false), Promise.resolve(this.instances)) : new Promise<ServiceInstance[]>(() => {})),
+      stop: async () => {},
+    };
+  }
+}
+
+const Msg = { fromJSON: (o: any) => ({ who: String(o?.who ?? '') }), toJSON: (m: { who: string }) => ({ who: m.who }) };
+const schema = { typeName: 't.Msg', fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }] } as const;
+const route: HttpRoute<{ who: string }, { who: string }> = { method: 'POST', path: '/t.S/Who', operation: '/t.S/Who', body: '*', request: Msg, requestSchema: schema, response: Msg, responseSchema: schema };
+const whoDef = {
+  who: {
+    path: '/t.S/Who', requestStream: false, responseStream: false,
+    requestSerialize: (m: { who: string }) => Buffer.from(m.who), requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
+    responseSerialize: (m: { who: string }) => Buffer.from(m.who), responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
+  },
+};
+const who = whoDef.who as grpc.MethodDefinition<{ who: string }, { who: string }>;
+
+/** An instance of "inventory" that was registered and then stopped: its ports refuse connections. */
+let stopped: { http: string; grpc: string; instance: ServiceInstance };
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  const http = new HttpServer({ address: '127.0.0.1:0' });
+  http.route(route, async () => ({ who: 'inventory' }));
+  const grpcServer = new GrpcServer({ address: '127.0.0.1:0' });
+  grpcServer.register(whoDef, { who: async () => ({ who: 'inventory' }) });
+  await http.start();
+  await grpcServer.start();
+  stopped = {
+    http: `http://127.0.0.1:${http.listenPort}`,
+    grpc: `127.0.0.1:${grpcServer.listenPort}`,
+    instance: { id: 'i1', name: 'inventory', version: '1', metadata: {}, endpoints: [http.endpoint(), grpcServer.endpoint()] },
+  };
+  await http.stop({ timeoutMs: 0 });
+  await grpcServer.stop({ timeoutMs: 0 });
+});
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+function grpcClient(options: ConstructorParameters<typeof GrpcClientConn>[0]): GrpcClientConn {
+  const conn = new GrpcClientConn({ timeoutMs: 3000, ...options });
+  closers.push(() => conn.close());
+  return conn;
+}
+
+function httpClient(options: ConstructorParameters<typeof HttpClient>[0]): HttpClient {
+  const client = new HttpClient({ timeoutMs: 3000, ...options });
+  closers.push(() => client.close());
+  return client;
+}
+
+async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; metadata: Record<string, string> }> {
+  const err = await call.then(() => undefined, (e: unknown) => e);
+  expect(err, 'the call should fail').toBeDefined();
+  return err as never;
+}
+
+describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE naming it', () => {
+  const nobody = new FixedDiscovery([]);
+
+  it('gRPC, discovery:/// with no instance registered', async () => {
+    const err = await failure(grpcClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(who, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
+    expect(err.message).toMatch(/^the inventory service is unavailable: no instance with a grpc endpoint is registered/);
+  });
+
+  it('gRPC, direct address of a stopped service', async () => {
+    const err = await failure(grpcClient({ target: stopped.grpc, service: 'inventory' }).invoke(who, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.grpc } });
+    expect(err.message).toContain('the inventory service is unavailable');
+  });
+
+  it('gRPC, direct address and no service name: the target is named', async () => {
+    const err = await failure(grpcClient({ target: stopped.grpc }).invoke(who, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { target: stopped.grpc } });
+    expect(err.metadata).not.toHaveProperty('service');
+    expect(err.message).toContain(`${stopped.grpc} is unavailable`);
+  });
+
+  it('gRPC, discovery:/// whose only instance is registered but stopped', async () => {
+    const conn = grpcClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
+    const err = await failure(conn.invoke(who, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
+  });
+
+  it('HTTP, discovery:/// with no instance registered', async () => {
+    const err = await failure(httpClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(route, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
+    expect(err.message).toMatch(/^the inventory service is unavailable: no instance with a http endpoint is registered/);
+  });
+
+  it('HTTP, direct address of a stopped service', async () => {
+    const err = await failure(httpClient({ target: stopped.http, service: 'inventory' }).invoke(route, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.http } });
+    expect(err.message).toContain('ECONNREFUSED');
+  });
+
+  it('HTTP, discovery:/// whose only instance is registered but stopped', async () => {
+    const client = httpClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
+    const err = await failure(client.invoke(route, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
+    expect(err.message).toContain(stopped.http);
+  });
+
+  it('HTTP, a registry that fails to answer is 503 too, and asked again on the next call', async () => {
+    let asked = 0;
+    const broken: Discovery = {
+      getService: async () => [],
+      watch: async () => {
+        asked++;
+        throw new Error('connection refused');
+      },
+    };
+    const client = httpClient({ target: 'discovery:///inventory', discovery: broken });
+    for (let i = 0; i < 2; i++) {
+      const err = await failure(client.invoke(route, { who: '' }));
+      expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory' } });
+      expect(err.message).toContain('the registry did not answer: connection refused');
+    }
+    expect(asked).toBe(2);
+  });
+});
+
+describe('across a further hop', () => {
+  let front: { http: string; grpc: string };
+
+  beforeAll(async () => {
+    // "shop" calls inventory (stopped) over gRPC; its /t.S/Who lets the client's error through.
+    const inventory = grpcClient({ target: stopped.grpc, service: 'inventory' });
+    // "own503" raises a 503 of its own (an open circuit breaker), which is not about reachability.
+    const handler = async (_ctx: unknown, req: { who: string }) => {
+      if (req.who === 'own503') throw ErrCircuitBreaker('breaker open');
+      return inventory.invoke(who, req);
+    };
+    const http = new HttpServer({ address: '127.0.0.1:0' });
+    http.route(route, handler);
+    const grpcServer = new GrpcServer({ address: '127.0.0.1:0', errorDomain: 'shop' });
+    grpcServer.register(whoDef, { who: handler });
+    await http.start();
+    await grpcServer.start();
+    closers.push(() => http.stop({ timeoutMs: 200 }), () => grpcServer.stop({ timeoutMs: 200 }));
+    front = { http: `http://127.0.0.1:${http.listenPort}`, grpc: `127.0.0.1:${grpcServer.listenPort}` };
+  });
+
+  it('an HTTP caller of the front service gets 503 SERVICE_UNAVAILABLE naming inventory', async () => {
+    const res = await fetch(`${front.http}/t.S/Who`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"who":"x"}' });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { reason: string; message: string; metadata: Record<string, string> };
+    expect(body).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.grpc } });
+    expect(body.message).toContain('the inventory service is unavailable');
+  });
+
+  it('a gRPC caller gets UNAVAILABLE with ErrorInfo naming inventory; our client keeps it as sent', async () => {
+    const raw = new grpc.Client(front.grpc, grpc.credentials.createInsecure());
+    closers.push(async () => raw.close());
+    const status = await new Promise<grpc.ServiceError>((resolve) => {
+      raw.makeUnaryRequest(who.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from('x'), (err) => resolve(err!));
+    });
+    expect(status.code).toBe(grpc.status.UNAVAILABLE);
+    const details = decodeStatus(status.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer);
+    expect(details.errorInfo).toMatchObject({ reason: 'SERVICE_UNAVAILABLE', domain: 'shop', metadata: { service: 'inventory' } });
+
+    // The front answered, with details: its client must not rename the error after "shop".
+    const err = await failure(grpcClient({ target: front.grpc, service: 'shop' }).invoke(who, { who: 'x' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.grpc } });
+  });
+
+  it('a 503 the called service raises itself keeps its own reason', async () => {
+    const viaGrpc = await failure(grpcClient({ target: front.grpc, service: 'shop' }).invoke(who, { who: 'own503' }));
+    expect(viaGrpc).toMatchObject({ code: 503, reason: 'CIRCUITBREAKER' });
+    const viaHttp = await failure(httpClient({ target: front.http, service: 'shop' }).invoke(route, { who: 'own503' }));
+    expect(viaHttp).toMatchObject({ code: 503, reason: 'CIRCUITBREAKER' });
+  });
+});
