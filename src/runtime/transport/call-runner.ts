@@ -108,13 +108,13 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
 }
 
 /** A call from its observers' start to its answer. */
-class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall {
+class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> {
   private ended = false;
   private own?: Deadline;
   /** The timer of a caller's deadline sooner than the server's. */
   private sooner?: NodeJS.Timeout;
 
-  constructor(private readonly runner: CallRunner<C, Encoded>, override readonly ctx: C) {
+  constructor(private readonly runner: CallRunner<C, Encoded>, ctx: C) {
     super(runner.observers, ctx);
   }
 
