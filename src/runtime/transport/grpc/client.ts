@@ -1,5 +1,5 @@
 // The gRPC client generated `*GRPCClient` classes call. Unary calls run through
-// the client middleware chain; headers the chain sets (trace context) go out as
+// the client observers and middleware; headers they set (trace context) go out as
 // metadata; a failed call comes back as the ServiceError the server raised.
 // `discovery:///name` targets resolve through the registry with a grpc-js
 // resolver (resolver.ts) and are balanced round-robin by grpc-js.
