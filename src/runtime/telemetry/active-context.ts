@@ -1,7 +1,7 @@
 // Where a call's OpenTelemetry context lives, and how it becomes the active one.
-// The tracing middleware stores the call's context (its span on top of the
-// caller's) in the call Context; servers then run the rest of the chain and the
-// handler inside it, so `trace.getActiveSpan()`, `startActiveSpan`,
+// The tracing observer stores the call's context (its span on top of the
+// caller's) in the call Context; servers and clients then run the middleware and
+// the handler inside it, so `trace.getActiveSpan()`, `startActiveSpan`,
 // auto-instrumentations and outgoing clients all find the call's span. With the
 // AsyncLocalStorage context manager (the default) that holds across awaits; with
 // the synchronous one (`explicit`) only until the handler's first await.

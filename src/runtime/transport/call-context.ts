@@ -1,4 +1,4 @@
-// The Context a server hands to the chain for one incoming call. Its AbortSignal is
+// The Context a server hands to observers, middleware and handler for one incoming call. Its AbortSignal is
 // created on first use: most handlers never look at it, and an AbortController plus a
 // listener on the connection for every call is a measurable share of a small call.
 import { ErrCancelled } from '../errors/catalogue.js';

@@ -42,7 +42,8 @@ export interface CallRunnerOptions<C extends ServerCallContext, Encoded> {
 export class CallRunner<C extends ServerCallContext, Encoded> {
   readonly observers: readonly CallObserver[];
   private readonly middleware: Middleware;
-  private readonly deadlines?: DeadlineQueue;
+  /** The server's timeouts, one queue for all its calls; none when timeoutMs is 0. */
+  readonly deadlines?: DeadlineQueue;
 
   constructor(readonly options: CallRunnerOptions<C, Encoded>) {
     this.observers = options.observers ?? [];
@@ -86,7 +87,7 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
     return ErrUnknownRequest(err);
   }
 
-  /** @internal */
+  /** Logs an error that is not a ServiceError, with its stack and the call's operation. */
   logUnknown(ctx: C, err: unknown): void {
     this.options.logger?.error({ err, operation: ctx.transport.operation }, 'unhandled error in call');
   }
@@ -96,32 +97,23 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
     this.deadlines?.clear();
   }
 
-  /** @internal */
-  addDeadline(onExpire: () => void): Deadline | undefined {
-    return this.deadlines?.add(onExpire);
-  }
-
-  /** @internal */
-  cancelDeadline(deadline: Deadline): void {
-    this.deadlines!.cancel(deadline);
-  }
 }
 
 /** A call from its observers' start to its answer. */
-class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall {
+class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> {
   private ended = false;
   private own?: Deadline;
   /** The timer of a caller's deadline sooner than the server's. */
   private sooner?: NodeJS.Timeout;
 
-  constructor(private readonly runner: CallRunner<C, Encoded>, override readonly ctx: C) {
+  constructor(private readonly runner: CallRunner<C, Encoded>, ctx: C) {
     super(runner.observers, ctx);
   }
 
   /** Arms the call's deadline: the server's shared queue, plus a timer of its own for a caller's sooner deadline. */
   watchDeadline(): void {
     const expire = () => this.expire();
-    this.own = this.runner.addDeadline(expire);
+    this.own = this.runner.deadlines?.add(expire);
     const caller = this.ctx.deadline;
     const own = this.own?.at;
     if (caller !== undefined && (own === undefined || caller < own)) this.sooner = setTimeout(expire, Math.max(0, caller - Date.now()));
@@ -182,7 +174,7 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall {
   /** The call has ended: its deadline and the watch on its caller go. */
   private release(): void {
     this.ended = true;
-    if (this.own) this.runner.cancelDeadline(this.own);
+    if (this.own) this.runner.deadlines!.cancel(this.own);
     if (this.sooner) clearTimeout(this.sooner);
     this.ctx.release();
   }

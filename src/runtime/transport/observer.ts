@@ -37,7 +37,7 @@ function failure(err: unknown): unknown {
  * One call between its observers' starts and their end. Starting happens in the
  * constructor; call `succeeded` or `failed` exactly once, as the call ends.
  */
-export class ObservedCall {
+export class ObservedCall<C extends Context = Context> {
   /** What an observer's onStart threw, when one did (see failedToStart). */
   readonly startError: unknown;
   private readonly started: unknown[];
@@ -45,7 +45,7 @@ export class ObservedCall {
   private readonly startedCount: number;
   private readonly at: number;
 
-  constructor(private readonly observers: readonly CallObserver[], readonly ctx: Context) {
+  constructor(private readonly observers: readonly CallObserver[], readonly ctx: C) {
     const started = new Array<unknown>(observers.length);
     let i = 0;
     try {

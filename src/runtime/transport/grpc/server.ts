@@ -1,5 +1,5 @@
-// The gRPC server on @grpc/grpc-js. Unary methods run through the same middleware
-// chain and context as HTTP; errors leave as mapped status codes with ErrorInfo
+// The gRPC server on @grpc/grpc-js. Unary methods run through the same call runner
+// (observers, middleware, deadline) as HTTP; errors leave as mapped status codes with ErrorInfo
 // details. Health and (optionally) reflection cover every registered service.
 
 import * as grpc from '@grpc/grpc-js';

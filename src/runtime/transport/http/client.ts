@@ -1,5 +1,5 @@
 // The HTTP client generated `*HTTPClient` classes call: encodes a request by its
-// route, runs the client middleware chain, and turns error bodies back into
+// route, runs the client observers and middleware, and turns error bodies back into
 // ServiceErrors, so a caller sees the same {code, reason, message, metadata}. A service
 // with no reachable instance is 503 SERVICE_UNAVAILABLE naming it.
 
