@@ -1,12 +1,7 @@
 // The gRPC client generated `*GRPCClient` classes call. Unary calls run through
-<<<<<<< HEAD
-// the client middleware chain; headers the chain sets (trace context) go out as
+// the client observers and middleware; headers they set (trace context) go out as
 // metadata; a failed call comes back as the ServiceError the server raised, or as
 // 503 SERVICE_UNAVAILABLE naming the service when no instance of it could be reached.
-=======
-// the client observers and middleware; headers they set (trace context) go out as
-// metadata; a failed call comes back as the ServiceError the server raised.
->>>>>>> runner
 // `discovery:///name` targets resolve through the registry with a grpc-js
 // resolver (resolver.ts) and are balanced round-robin by grpc-js.
 
