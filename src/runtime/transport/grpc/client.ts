@@ -11,6 +11,7 @@ import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import { bidiStream, clientStream, serverStream } from './client-stream.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
 
@@ -57,6 +58,25 @@ export class GrpcClientConn {
   }
 
   async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    return (await this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>)(this.callContext(method, options), request)) as Res;
+  }
+
+  /** A server-streaming call: the responses as they arrive. The timeout covers the whole stream. */
+  serverStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): AsyncIterable<Res> {
+    return serverStream(this.client, this.middleware, this.callContext(method, options), method, request);
+  }
+
+  /** A client-streaming call: sends every request, then resolves with the response. */
+  clientStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, requests: AsyncIterable<Req> | Iterable<Req>, options: CallOptions = {}): Promise<Res> {
+    return clientStream(this.client, this.middleware, this.callContext(method, options), method, requests);
+  }
+
+  /** A bidirectional call: sends the requests while the responses arrive. */
+  bidiStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, requests: AsyncIterable<Req> | Iterable<Req>, options: CallOptions = {}): AsyncIterable<Res> {
+    return bidiStream(this.client, this.middleware, this.callContext(method, options), method, requests);
+  }
+
+  private callContext(method: { path: string }, options: CallOptions): Context {
     const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
     const transport: Transport = {
       kind: 'grpc',
@@ -65,8 +85,7 @@ export class GrpcClientConn {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
-    return (await this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>)(ctx, request)) as Res;
+    return { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
   }
 
   /** The middleware chain around one method, composed on its first call. */

@@ -17,6 +17,7 @@ import { HEALTH_SERVICE, healthImplementation, HealthDefinition } from './health
 import { addReflection, type ReflectionOptions } from './reflection.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
 import { strictRequests, UndecodableRequest } from './strict-decode.js';
+import { streamingDefinition, streamingHandler, type StreamHost } from './stream.js';
 
 export interface GrpcServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:9000`. Port 0 picks a free port. */
@@ -64,8 +65,8 @@ export class GrpcServer implements Server {
 
   /**
    * Registers a service: `definition` is ts-proto's `XxxService` const, `impl`
-   * has a `(ctx, request) => Promise<response>` function per unary method key.
-   * Streaming methods are passed to grpc-js untouched (no middleware).
+   * has a `(ctx, request) => Promise<response>` function per unary method key, and
+   * the shapes of stream.ts for streaming ones; all of them run through the middleware.
    */
   register(definition: grpc.ServiceDefinition, impl: object): void {
     const handlers: grpc.UntypedServiceImplementation = {};
@@ -75,7 +76,10 @@ export class GrpcServer implements Server {
       const fn = methods[key];
       if (method.requestStream || method.responseStream) {
         // Without an implementation grpc-js answers UNIMPLEMENTED, which is what an unserved stream should say.
-        if (typeof fn === 'function') handlers[key] = fn.bind(impl) as grpc.UntypedHandleCall;
+        if (typeof fn !== 'function') continue;
+        handlers[key] = streamingHandler(method, fn.bind(impl), this.streamHost);
+        served[key] = streamingDefinition(method) as grpc.MethodDefinition<unknown, unknown>;
+        this.services.add(method.path.split('/')[1]!);
         continue;
       }
       if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
@@ -85,6 +89,11 @@ export class GrpcServer implements Server {
       this.services.add(method.path.split('/')[1]!);
     }
     this.server.addService(served as grpc.ServiceDefinition, handlers);
+  }
+
+  /** What streaming calls (stream.ts) use of this server. */
+  private get streamHost(): StreamHost {
+    return { chain: this.chain, endpoint: () => this.advertised, toStatus: (err) => this.toGrpcError(err) };
   }
 
   private unary(operation: string, serialize: grpc.serialize<unknown>, handler: Handler): grpc.handleUnaryCall<ReceivedRequest, Buffer> {
@@ -238,9 +247,17 @@ function measuredMessages(method: grpc.MethodDefinition<unknown, unknown>): grpc
   } as grpc.MethodDefinition<ReceivedRequest, Buffer>;
 }
 
+/** The parts of a grpc-js server call (unary or streaming) a call's Context watches. */
+interface WatchedCall {
+  readonly cancelled: boolean;
+  once(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
+  getPeer(): string;
+}
+
 /** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
-class GrpcCallContext extends ServerCallContext {
-  constructor(transport: Transport, deadline: number | undefined, private readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>) {
+export class GrpcCallContext extends ServerCallContext {
+  constructor(transport: Transport, deadline: number | undefined, private readonly call: WatchedCall) {
     super(transport, deadline);
   }
 
@@ -258,8 +275,8 @@ class GrpcCallContext extends ServerCallContext {
 }
 
 /** The caller's address, parsed from grpc-js's peer string (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`) when asked for. */
-class GrpcPeer {
-  constructor(private readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>) {}
+export class GrpcPeer {
+  constructor(private readonly call: Pick<WatchedCall, 'getPeer'>) {}
 
   get remoteAddress(): string | undefined {
     return this.parts()?.[0];
