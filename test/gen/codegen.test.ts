@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, repoRoot, scratchFixture, tsk, typecheck } from '../helpers/cli.js';
 
 const runtime = path.join(repoRoot, 'src', 'runtime');
-const fixtures = ['helloworld', 'user', 'edge', 'json'] as const;
+const fixtures = ['helloworld', 'user', 'edge', 'json', 'stream'] as const;
 const dirs: Record<string, string> = {};
 
 beforeAll(() => {
@@ -137,7 +137,7 @@ describe('tsk errors gen', () => {
 describe('generated code', () => {
   it('compiles under tsc --strict with noUncheckedIndexedAccess', async () => {
     const root = path.join(repoRoot, '.tmp', 'codegen');
-    const r = await typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'added/**/*.ts']);
+    const r = await typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'stream/**/*.ts', 'added/**/*.ts']);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

@@ -27,6 +27,7 @@ import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from '.
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
+import { eventStreamHandler, serveEventStream, type EventStreamMethod } from './sse.js';
 
 export interface HttpServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:8000`. Port 0 picks a free port. */
@@ -46,6 +47,8 @@ interface BoundRoute {
   compiled: CompiledRoute;
   /** Middleware already applied. */
   handler: Handler;
+  /** A server-streaming method, answered as Server-Sent Events (sse.ts). */
+  events?: boolean;
 }
 
 const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -131,6 +134,13 @@ export class HttpServer implements Server {
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
     const compiled = compileRoute(route) as CompiledRoute;
     this.routes.push({ compiled, handler: this.chain.wrap(handler as Handler) });
+    if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
+  }
+
+  /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
+  streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
+    const compiled = compileRoute(route) as CompiledRoute;
+    this.routes.push({ compiled, handler: eventStreamHandler(this.chain, handler as EventStreamMethod<unknown, unknown>), events: true });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
@@ -267,6 +277,13 @@ export class HttpServer implements Server {
       message = bindRequest(compiled, values, q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)), body);
     } catch (err) {
       return this.answerRejection(method, url, headers, route.operation, route.path, fromError(err), bodyBytes, answer);
+    }
+    if (found.events) {
+      return serveEventStream({
+        chain: this.chain, compiled, handler: found.handler, request: message, endpoint: this.advertised, method, url, headers,
+        requestHeader: new IncomingHeader(headers), requestBytes: bodyBytes, response: answer.raw, logger: this.options.logger,
+        takeOver: () => answer.takeOver(), answerError: (err) => answer.error(err),
+      });
     }
 
     // The call's deadline comes from the server's queue; on expiry the call is aborted and answered 504.
@@ -443,6 +460,8 @@ abstract class Answer {
   abstract header(key: string, values: string[]): void;
   /** Sends a JSON body of `bytes` bytes with this status. */
   abstract send(status: number, json: string, bytes: number): void;
+  /** The call writes the raw response itself from now on (an event stream). */
+  takeOver(): void {}
 
   /** Sends the error JSON with the error's status. */
   error(err: ServiceError): void {
@@ -486,6 +505,9 @@ class FastifyAnswer extends Answer {
   }
   send(status: number, json: string): void {
     this.reply.code(status).header('content-type', JSON_TYPE).send(json);
+  }
+  override takeOver(): void {
+    this.reply.hijack();
   }
 }
 
@@ -574,7 +596,7 @@ class RejectedCallContext extends ServerCallContext<HttpTransport> {
 }
 
 /** An HTTP call's Context: the caller is gone when the connection closes before the reply is written. */
-class HttpCallContext extends ServerCallContext<HttpTransport> {
+export class HttpCallContext extends ServerCallContext<HttpTransport> {
   constructor(transport: HttpTransport, deadline: number | undefined, private readonly response: ServerResponse) {
     super(transport, deadline);
   }
