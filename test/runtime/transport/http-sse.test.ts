@@ -14,7 +14,7 @@ import { defaultServerMiddleware, observing } from '../../../src/runtime/middlew
 import { HttpServer, type Send } from '../../../src/runtime/transport/http/index.js';
 import type { Context, Middleware } from '../../../src/runtime/transport/context.js';
 import { newError, reason } from '../../../src/runtime/errors/errors.js';
-import { generateFixture } from '../../helpers/generated.js';
+import { repoRoot, scratchFixture, tsk } from '../../helpers/cli.js';
 import { OtlpReceiver } from '../../helpers/otlp.js';
 import { waitFor } from '../../helpers/process.js';
 
@@ -24,6 +24,7 @@ const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
 let server: HttpServer;
 let base: string;
+let fetchClient: any;
 const ended: { operation: string; failed: boolean; reason: string }[] = [];
 const wrapped: string[] = [];
 const handlerSpan = new Map<string, string | undefined>();
@@ -57,8 +58,11 @@ beforeAll(async () => {
   await receiver.start();
   telemetry = await setupTelemetry({ serviceName: 'feed', serviceVersion: '1', instanceId: 'feed-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
   const logger = createLogger({ name: 'feed', level: 'silent' });
-  const dir = generateFixture('http-sse', 'stream');
+  const dir = scratchFixture('http-sse', 'stream');
+  const r = tsk(['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', path.join(repoRoot, 'src', 'runtime')], dir);
+  if (r.status !== 0) throw new Error(r.stderr);
   const generated = await import(path.join(dir, 'feed/v1/feed_http.ts'));
+  fetchClient = await import(path.join(dir, 'feed/v1/feed_fetch.ts'));
   const observe = observing((ctx, _ms, failed, error) => ended.push({ operation: ctx.transport.operation, failed, reason: failed ? reason(error) : '' }));
   // A short server timeout: it applies to unary calls, not to streams.
   server = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 200, middleware: [...defaultServerMiddleware({ logger }), observe, around] });
@@ -170,5 +174,26 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(span).toMatchObject({ kind: 2, parentSpanId: '00f067aa0ba902b7' });
     expect(span.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/v1/topics/{topic}:watch', 'http.response.status_code': 200, 'url.path': '/v1/topics/traced:watch' });
     expect(handlerSpan.get('traced')).toBe(span.spanId);
+  });
+
+  it("is read by the generated fetch client's async iterator, an error event raised as FetchServiceError", async () => {
+    const client = new fetchClient.FeedFetchClient({ baseUrl: base });
+    const ids: string[] = [];
+    for await (const item of client.watch({ topic: 'browser', count: 3 })) ids.push(item.id);
+    expect(ids).toEqual(['browser-0', 'browser-1', 'browser-2']);
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const item of client.watch({ topic: 'fails', count: 1, failReason: 'TOPIC_CLOSED' })) seen.push(item.id);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(['fails-0']);
+    expect(fetchClient.isFetchServiceError(err)).toBe(true);
+    expect(err).toMatchObject({ code: 409, reason: 'TOPIC_CLOSED', message: 'the topic closed' });
+    const forbidden = await client.watch({ topic: 'forbidden' }).next().catch((e: unknown) => e);
+    expect(forbidden).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
+    // Leaving the loop early cancels the response: the server sees the client go.
+    aborted.delete('early');
+    for await (const item of client.watch({ topic: 'early', intervalMs: 10 })) if (item.id === 'early-1') break;
+    await waitFor(async () => aborted.has('early'), 'the server to see the cancel', 100, 20);
+    expect(reason(aborted.get('early'))).toBe('CANCELLED');
   });
 });
