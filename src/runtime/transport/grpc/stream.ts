@@ -90,6 +90,10 @@ class StreamCall {
   private readonly deadline?: number;
   private readonly timer?: NodeJS.Timeout;
   private readonly onCancelled = () => this.cancelled();
+  /** Ends the call through the chain's outer hooks; set once the call has begun. */
+  private ending?: (failed: boolean, error: unknown) => void;
+  /** A client-streaming handler's answer. */
+  private response?: unknown;
 
   constructor(
     private readonly call: AnyServerStream,
@@ -146,18 +150,17 @@ class StreamCall {
     let bytes: Buffer;
     try {
       bytes = this.serialize(message);
+      this.sendHeader();
     } catch (err) {
       return Promise.reject(err);
     }
-    this.sendHeader();
     const writable = this.call as grpc.ServerWritableStream<unknown, Buffer>;
+    // Resolved once grpc-js has taken the message, even if the call ended meanwhile:
+    // a message written before the end is delivered before the status.
     return new Promise<void>((resolve, reject) => {
-      writable.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : this.done ? reject(this.abortReason) : resolve()));
+      writable.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : resolve()));
     });
   };
-
-  private ending?: (failed: boolean, error: unknown) => void;
-  private response?: unknown;
 
   private end(failed: boolean, error: unknown, response?: unknown): void {
     if (this.done) return;
