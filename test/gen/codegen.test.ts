@@ -97,6 +97,18 @@ describe('tsk proto server', () => {
   });
 });
 
+describe('tsk proto server on streaming methods', () => {
+  it('writes a stub method of each kind, in the shapes of the gRPC and HTTP interfaces (typechecked below)', () => {
+    const dir = dirs['stream']!;
+    const r = tsk(['proto', 'server', 'feed/v1/feed.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const stub = fs.readFileSync(path.join(dir, 'service/feed.ts'), 'utf8');
+    expect(stub).toContain('async watch(_ctx: Context, _request: WatchRequest, _send: Send<Item>): Promise<void> {');
+    expect(stub).toContain('async publish(_ctx: Context, _requests: AsyncIterable<Item>): Promise<PublishReply> {');
+    expect(stub).toContain('async echo(_ctx: Context, _requests: AsyncIterable<Item>, _send: Send<Item>): Promise<void> {');
+  });
+});
+
 describe('tsk proto add', () => {
   it('writes a CRUD proto that compiles and generates, and refuses to overwrite it', () => {
     const dir = path.join(repoRoot, '.tmp', 'codegen', 'added');

@@ -280,7 +280,7 @@ export class HttpServer implements Server {
     }
     if (found.events) {
       return serveEventStream({
-        chain: this.chain, compiled, handler: found.handler, request: message, endpoint: this.advertised, method, url, headers,
+        chain: this.chain, compiled, handler: found.handler, request: message, endpoint: this.advertised, method, url,
         requestHeader: new IncomingHeader(headers), requestBytes: bodyBytes, response: answer.raw, logger: this.options.logger,
         takeOver: () => answer.takeOver(), answerError: (err) => answer.error(err),
       });

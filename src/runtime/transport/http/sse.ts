@@ -13,7 +13,7 @@
 // calls); one ends when the handler returns or the client disconnects, which
 // aborts ctx.signal.
 
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ErrCancelled, ErrUnknownRequest } from '../../errors/catalogue.js';
 import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
@@ -47,7 +47,6 @@ export interface EventStreamCall {
   endpoint: string;
   method: string;
   url: string;
-  headers: IncomingHttpHeaders;
   requestHeader: Header;
   requestBytes: number;
   response: ServerResponse;
