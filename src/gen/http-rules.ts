@@ -20,6 +20,19 @@ interface RawRule {
   additionalBindings: RawRule[];
 }
 
+/**
+ * Whether a method is served over HTTP: unary methods always (by their rule or the
+ * default binding), server-streaming ones when they have a rule (as Server-Sent
+ * Events); client and bidi streams are gRPC only.
+ */
+export function servedOverHttp(method: DescMethod, registry: Registry): boolean {
+  if (method.methodKind === 'unary') return true;
+  if (method.methodKind !== 'server_streaming') return false;
+  const ext = registry.getExtension('google.api.http') as DescExtension | undefined;
+  const options = method.proto.options;
+  return ext !== undefined && options !== undefined && hasExtension(options, ext);
+}
+
 /** The bindings of a method: its rule and additional bindings, or the default `POST /pkg.Service/Method`. */
 export function methodBindings(method: DescMethod, registry: Registry, problems: Diagnostic[]): HttpBinding[] {
   const ext = registry.getExtension('google.api.http') as DescExtension | undefined;

@@ -5,7 +5,7 @@ import type { DescField, DescMessage, DescMethod, DescService, Registry } from '
 import { parseTemplate, type PathTemplate } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { leadingComment } from './comments.js';
-import { methodBindings, type HttpBinding } from './http-rules.js';
+import { methodBindings, servedOverHttp, type HttpBinding } from './http-rules.js';
 import { SchemaSet, scalarSchema, type JsonSchema } from './openapi-schema.js';
 
 export interface OpenApiInfo {
@@ -40,7 +40,7 @@ export function buildOpenApi(services: readonly DescService[], registry: Registr
   // the first names seen for a path shape name the variables of every later template of that shape.
   const shapeNames = new Map<string, string[]>();
   for (const service of services) {
-    const methods = service.methods.filter((m) => m.methodKind === 'unary');
+    const methods = service.methods.filter((m) => servedOverHttp(m, registry));
     if (methods.length === 0) continue;
     const description = leadingComment(service);
     tags.push({ name: service.typeName, ...(description ? { description } : {}) });
@@ -151,6 +151,11 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
   }
   const responseField = binding.responseBody ? method.output.fields.find((f) => f.name === binding.responseBody) : undefined;
   const responseSchema = responseField ? schemas.field(responseField) : schemas.message(method.output);
+  const events = method.methodKind === 'server_streaming';
+  // OpenAPI 3.1 cannot give the schema of each event (3.2's itemSchema can): an extension carries it.
+  const ok = events
+    ? { description: EVENTS_DESCRIPTION, content: { 'text/event-stream': { schema: { type: 'string' }, 'x-tsk-event-data': responseSchema } } }
+    : { description: 'OK', content: { 'application/json': { schema: responseSchema } } };
   return {
     operationId,
     tags: [method.parent.typeName],
@@ -158,13 +163,16 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses: {
-      '200': { description: 'OK', content: { 'application/json': { schema: responseSchema } } },
+      '200': ok,
       default: { description: 'An error: {code, reason, message, metadata}.', content: { 'application/json': { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA_NAME}` } } } },
     },
     'x-tsk-operation': `/${method.parent.typeName}/${method.name}`,
     'x-tsk-path-template': binding.path,
+    ...(events ? { 'x-tsk-server-streaming': true } : {}),
   };
 }
+
+const EVENTS_DESCRIPTION = 'Server-Sent Events: each message is one `data:` line of proto3 JSON (schema in x-tsk-event-data); an error after the first message arrives as `event: error` with the error JSON, and the stream ends.';
 
 function resolve(message: DescMessage, path: string[]): DescField[] | undefined {
   const out: DescField[] = [];

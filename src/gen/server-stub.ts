@@ -2,7 +2,7 @@
 // transports, every method answering 501 until the user writes it. These files
 // belong to the user once written (never regenerated over).
 import path from 'node:path';
-import type { DescService } from '@bufbuild/protobuf';
+import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { fileStem, importPath, ImportSet, methodKey } from './names.js';
 
 export interface StubInput {
@@ -31,11 +31,11 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
   const generated = (stem: string) => moduleOf(path.join(protoRoot, stem));
   const runtime = (module: string) => moduleOf(path.join(runtimeDir, module));
   const className = stubClassName(service);
-  const imports = new ImportSet(stubPath, [className, 'Context', 'notImplemented', 'HttpServer', 'GrpcServer'], generated);
-  const methods = service.methods.filter((m) => m.methodKind === 'unary');
-  const methodLines = methods.flatMap((m) => [
+  const imports = new ImportSet(stubPath, [className, 'Context', 'notImplemented', 'HttpServer', 'GrpcServer', 'Send'], generated);
+  const streams = service.methods.some((m) => m.methodKind !== 'unary');
+  const methodLines = service.methods.flatMap((m) => [
     '',
-    `  async ${methodKey(m)}(_ctx: Context, _request: ${imports.type(m.input)}): Promise<${imports.type(m.output)}> {`,
+    `  async ${methodKey(m)}(_ctx: Context, ${stubParams(m, imports.type(m.input), imports.type(m.output))} {`,
     `    throw notImplemented('NOT_IMPLEMENTED', '${service.typeName}.${m.name} is not implemented yet');`,
     '  }',
   ]);
@@ -43,7 +43,7 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
   return `import type { Context } from '${runtime('transport/context')}';
 import { notImplemented } from '${runtime('errors/errors')}';
 import type { HttpServer } from '${runtime('transport/http/index')}';
-import type { GrpcServer } from '${runtime('transport/grpc/index')}';
+import type { GrpcServer${streams ? ', Send' : ''} } from '${runtime('transport/grpc/index')}';
 import { register${service.name}GRPCServer, type ${service.name}GRPCServer } from '${generated(stem + '_grpc')}';
 import { register${service.name}HTTPServer, type ${service.name}HTTPServer } from '${generated(stem + '_http')}';
 ${imports.render().replace(/^import \{ /gm, 'import type { ')}
@@ -58,4 +58,18 @@ export function register${className}(servers: { http?: HttpServer; grpc?: GrpcSe
   if (servers.grpc) register${service.name}GRPCServer(servers.grpc, service);
 }
 `;
+}
+
+/** A stub method's parameters after ctx, and its return type, by kind (the gRPC interface's shapes). */
+function stubParams(method: DescMethod, input: string, output: string): string {
+  switch (method.methodKind) {
+    case 'server_streaming':
+      return `_request: ${input}, _send: Send<${output}>): Promise<void>`;
+    case 'client_streaming':
+      return `_requests: AsyncIterable<${input}>): Promise<${output}>`;
+    case 'bidi_streaming':
+      return `_requests: AsyncIterable<${input}>, _send: Send<${output}>): Promise<void>`;
+    default:
+      return `_request: ${input}): Promise<${output}>`;
+  }
 }

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, repoRoot, scratchFixture, tsk, typecheck } from '../helpers/cli.js';
 
 const runtime = path.join(repoRoot, 'src', 'runtime');
-const fixtures = ['helloworld', 'user', 'edge', 'json'] as const;
+const fixtures = ['helloworld', 'user', 'edge', 'json', 'stream'] as const;
 const dirs: Record<string, string> = {};
 
 beforeAll(() => {
@@ -97,6 +97,18 @@ describe('tsk proto server', () => {
   });
 });
 
+describe('tsk proto server on streaming methods', () => {
+  it('writes a stub method of each kind, in the shapes of the gRPC and HTTP interfaces (typechecked below)', () => {
+    const dir = dirs['stream']!;
+    const r = tsk(['proto', 'server', 'feed/v1/feed.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const stub = fs.readFileSync(path.join(dir, 'service/feed.ts'), 'utf8');
+    expect(stub).toContain('async watch(_ctx: Context, _request: WatchRequest, _send: Send<Item>): Promise<void> {');
+    expect(stub).toContain('async publish(_ctx: Context, _requests: AsyncIterable<Item>): Promise<PublishReply> {');
+    expect(stub).toContain('async echo(_ctx: Context, _requests: AsyncIterable<Item>, _send: Send<Item>): Promise<void> {');
+  });
+});
+
 describe('tsk proto add', () => {
   it('writes a CRUD proto that compiles and generates, and refuses to overwrite it', () => {
     const dir = path.join(repoRoot, '.tmp', 'codegen', 'added');
@@ -137,7 +149,7 @@ describe('tsk errors gen', () => {
 describe('generated code', () => {
   it('compiles under tsc --strict with noUncheckedIndexedAccess', async () => {
     const root = path.join(repoRoot, '.tmp', 'codegen');
-    const r = await typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'added/**/*.ts']);
+    const r = await typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'stream/**/*.ts', 'added/**/*.ts']);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot, scratchFixture, tsk } from '../helpers/cli.js';
 import { checkOpenApi } from '../helpers/openapi.js';
 
-const FIXTURES = ['helloworld', 'user', 'edge'];
+const FIXTURES = ['helloworld', 'user', 'edge', 'stream'];
 
 type Doc = {
   openapi: string;
@@ -81,6 +81,19 @@ describe('tsk proto openapi', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/bad_rule\.proto:\d+:\d+: /);
     expect(fs.existsSync(path.join(dir, 'out.json'))).toBe(false);
+  });
+
+  it('marks a server-streaming method with a rule as Server-Sent Events; streams without a rule are left out', () => {
+    const doc = projectDocument('stream');
+    const watch = doc.paths['/v1/topics/{topic}:watch']?.['get'] as Doc['paths'][string][string] & { 'x-tsk-server-streaming'?: boolean };
+    expect(watch.operationId).toBe('Feed_Watch');
+    expect(watch['x-tsk-server-streaming']).toBe(true);
+    const ok = watch.responses['200']!.content;
+    expect(Object.keys(ok)).toEqual(['text/event-stream']);
+    expect((ok['text/event-stream'] as Record<string, unknown>)['x-tsk-event-data']).toEqual({ $ref: '#/components/schemas/feed.v1.Item' });
+    expect(watch.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['path:topic', 'query:count', 'query:intervalMs', 'query:failReason']);
+    const operations = Object.values(doc.paths).flatMap((item) => Object.values(item).map((o) => (o as { operationId: string }).operationId));
+    expect(operations.sort()).toEqual(['Feed_GetItem', 'Feed_Watch']);
   });
 
   describe('edge fixture: what the binder reads', () => {

@@ -5,7 +5,7 @@
 // it is, over each method's first google.api.http binding.
 import type { DescField, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
-import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
+import { methodBindings, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
 import { JsonTypeWriter } from '../../gen/json-types.js';
 import { fileStem, generatedSource, methodKey } from '../../gen/names.js';
 import { parseTemplate } from '../../runtime/transport/http/template.js';
@@ -13,13 +13,13 @@ import { leadingComment } from '../../gen/comments.js';
 import { commentSafe } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
-const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson'];
+const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson', 'prepare', 'readEvents'];
 
 export const generateFetch: Generator = ({ files, registry }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
-    const services = file.services.filter((s) => s.methods.some((m) => m.methodKind === 'unary'));
+    const services = file.services.filter((s) => s.methods.some((m) => servedOverHttp(m, registry)));
     if (services.length === 0) continue;
     const types = new JsonTypeWriter([...HELPER_NAMES, ...services.flatMap((s) => [`${s.name}FetchClient`, `${s.name}FetchRoutes`])]);
     const clients = services.map((s) => renderClient(s, registry, types, problems));
@@ -32,6 +32,7 @@ export const generateFetch: Generator = ({ files, registry }) => {
         clients.join('\n\n'),
         '',
         HELPERS,
+        ...(services.some((s) => s.methods.some((m) => m.methodKind === 'server_streaming' && servedOverHttp(m, registry))) ? ['', EVENT_HELPERS] : []),
       ],
     );
     out.push({ name: `${fileStem(file)}_fetch.ts`, content });
@@ -41,7 +42,7 @@ export const generateFetch: Generator = ({ files, registry }) => {
 
 function renderClient(service: DescService, registry: Parameters<Generator>[0]['registry'], types: JsonTypeWriter, problems: Diagnostic[]): string {
   const methods = service.methods
-    .filter((m) => m.methodKind === 'unary')
+    .filter((m) => servedOverHttp(m, registry))
     .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, registry, problems)[0] }))
     .filter((m): m is typeof m & { binding: HttpBinding } => m.binding !== undefined);
   return [
@@ -57,13 +58,21 @@ function renderClient(service: DescService, registry: Parameters<Generator>[0]['
     '  constructor(options: FetchClientOptions = {}) {',
     '    this.options = options;',
     '  }',
-    ...methods.flatMap(({ method, key, input, output, binding }) => [
-      '',
-      methodDoc(method, binding),
-      `  ${key}(request: ${input}, options?: FetchCallOptions): Promise<${output}> {`,
-      `    return callJson(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
-      '  }',
-    ]),
+    ...methods.flatMap(({ method, key, input, output, binding }) => method.methodKind === 'server_streaming'
+      ? [
+        '',
+        methodDoc(method, binding),
+        `  ${key}(request: ${input}, options?: FetchCallOptions): AsyncGenerator<${output}> {`,
+        `    return readEvents(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+        '  }',
+      ]
+      : [
+        '',
+        methodDoc(method, binding),
+        `  ${key}(request: ${input}, options?: FetchCallOptions): Promise<${output}> {`,
+        `    return callJson(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+        '  }',
+      ]),
     '}',
   ].join('\n');
 }
@@ -171,6 +180,15 @@ interface FetchRoute {
 type JsonObject = { [key: string]: unknown };
 
 async function callJson<Res>(client: FetchClientOptions, route: FetchRoute, request: object, options: FetchCallOptions = {}): Promise<Res> {
+  const response = await prepare(client, route, request, options, 'application/json');
+  const text = await response.text();
+  if (!response.ok) throw errorFrom(response.status, text);
+  const parsed: unknown = text === '' ? {} : JSON.parse(text);
+  return (route.responseBody !== undefined ? { [route.responseBody]: parsed } : parsed) as Res;
+}
+
+/** Sends the request a route makes of \`request\`: path, query and body as the server binds them. */
+function prepare(client: FetchClientOptions, route: FetchRoute, request: object, options: FetchCallOptions, accept: string): Promise<Response> {
   const json = request as JsonObject;
   const bound: string[][] = [];
   let url = '';
@@ -206,17 +224,13 @@ async function callJson<Res>(client: FetchClientOptions, route: FetchRoute, requ
   }
   const headers = new Headers(client.headers);
   new Headers(options.headers).forEach((value, key) => headers.set(key, value));
-  if (!headers.has('accept')) headers.set('accept', 'application/json');
+  if (!headers.has('accept')) headers.set('accept', accept);
   if (body !== undefined) headers.set('content-type', 'application/json');
   const send = client.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
   const init: RequestInit = { method: route.method, headers };
   if (body !== undefined) init.body = body;
   if (options.signal !== undefined) init.signal = options.signal;
-  const response = await send(\`\${client.baseUrl ?? ''}\${url}\`, init);
-  const text = await response.text();
-  if (!response.ok) throw errorFrom(response.status, text);
-  const parsed: unknown = text === '' ? {} : JSON.parse(text);
-  return (route.responseBody !== undefined ? { [route.responseBody]: parsed } : parsed) as Res;
+  return send(\`\${client.baseUrl ?? ''}\${url}\`, init);
 }
 
 /** Fields the path or body carries are not repeated in the query; nested messages become a.b=. */
@@ -239,4 +253,43 @@ function errorFrom(status: number, text: string): FetchServiceError {
     // not our error JSON (a proxy's page, say): the status and text below tell what happened
   }
   return new FetchServiceError(status, '', text.slice(0, 200) || \`HTTP \${status}\`);
+}`;
+
+/** Reading Server-Sent Events: only in files with server-streaming methods. */
+const EVENT_HELPERS = `/**
+ * The messages of a Server-Sent Events answer, one per \`data:\` event. An \`event: error\`
+ * is thrown as a FetchServiceError; leaving the loop early cancels the response.
+ */
+async function* readEvents<Res>(client: FetchClientOptions, route: FetchRoute, request: object, options: FetchCallOptions = {}): AsyncGenerator<Res> {
+  const response = await prepare(client, route, request, options, 'text/event-stream');
+  if (!response.ok) throw errorFrom(response.status, await response.text());
+  if (response.body === null) return;
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      // A lone CR ends a line too; one at the end of a chunk waits for a possible LF.
+      buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\\r\\n|\\r(?!$)/g, '\\n');
+      let end: number;
+      while ((end = buffer.indexOf('\\n\\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+        }
+        if (data.length === 0) continue;
+        if (event === 'error') throw errorFrom(500, data.join('\\n'));
+        const parsed: unknown = JSON.parse(data.join('\\n'));
+        yield (route.responseBody !== undefined ? { [route.responseBody]: parsed } : parsed) as Res;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
 }`;

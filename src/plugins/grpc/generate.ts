@@ -1,7 +1,8 @@
 // protoc-gen-tsk-grpc: for each service, `<file>_grpc.ts` with a server interface
-// in the runtime's (ctx, request) shape, a function registering it on GrpcServer
-// through ts-proto's service definition, and a typed client over GrpcClientConn.
-import type { DescService } from '@bufbuild/protobuf';
+// in the runtime's (ctx, request) shape (streaming methods in the shapes of the
+// runtime's grpc/stream.ts), a function registering it on GrpcServer through
+// ts-proto's service definition, and a typed client over GrpcClientConn.
+import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { fileStem, generatedSource, importPath, ImportSet, methodKey, runtimeImport, serviceConstName } from '../../gen/names.js';
 import { docComment } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
@@ -9,15 +10,17 @@ import type { GeneratedFile, Generator } from '../types.js';
 export const generateGrpc: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
   for (const file of files) {
-    const services = file.services.filter((s) => s.methods.some((m) => m.methodKind === 'unary'));
+    const services = file.services.filter((s) => s.methods.length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_grpc.ts`;
-    const imports = new ImportSet(name, ['Context', 'CallOptions', 'GrpcClientConn', 'GrpcServer']);
+    const streams = services.some((s) => s.methods.some((m) => m.methodKind !== 'unary'));
+    const runtimeNames = ['CallOptions', 'GrpcClientConn', 'GrpcServer', ...(streams ? ['Send'] : [])];
+    const imports = new ImportSet(name, ['Context', ...runtimeNames]);
     const definitions = services.map((s) => imports.named(importPath(name, fileStem(file)), serviceConstName(s)));
     const body = services.map((s, i) => renderService(s, definitions[i]!, imports)).join('\n\n');
     const importLines = [
       `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-      `import type { CallOptions, GrpcClientConn, GrpcServer } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
+      `import type { ${runtimeNames.join(', ')} } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
       imports.render(),
     ];
     out.push({ name, content: generatedSource(file.proto.name, importLines, [body]) });
@@ -25,27 +28,44 @@ export const generateGrpc: Generator = ({ files, options }) => {
   return { files: out, problems: [] };
 };
 
+/**
+ * How each kind of method looks: the server's parameters after ctx and what it
+ * returns, and the client's parameter, return type and GrpcClientConn call.
+ */
+function shapes(method: DescMethod, input: string, output: string) {
+  switch (method.methodKind) {
+    case 'server_streaming':
+      return { params: `request: ${input}, send: Send<${output}>`, args: 'request, send', returns: 'Promise<void>', clientParam: `request: ${input}`, clientReturns: `AsyncIterable<${output}>`, call: 'serverStream' };
+    case 'client_streaming':
+      return { params: `requests: AsyncIterable<${input}>`, args: 'requests', returns: `Promise<${output}>`, clientParam: `requests: AsyncIterable<${input}> | Iterable<${input}>`, clientReturns: `Promise<${output}>`, call: 'clientStream' };
+    case 'bidi_streaming':
+      return { params: `requests: AsyncIterable<${input}>, send: Send<${output}>`, args: 'requests, send', returns: 'Promise<void>', clientParam: `requests: AsyncIterable<${input}> | Iterable<${input}>`, clientReturns: `AsyncIterable<${output}>`, call: 'bidiStream' };
+    default:
+      return { params: `request: ${input}`, args: 'request', returns: `Promise<${output}>`, clientParam: `request: ${input}`, clientReturns: `Promise<${output}>`, call: 'invoke' };
+  }
+}
+
 function renderService(service: DescService, definition: string, imports: ImportSet): string {
-  const methods = service.methods.filter((m) => m.methodKind === 'unary').map((m) => ({ method: m, key: methodKey(m), input: imports.type(m.input), output: imports.type(m.output) }));
+  const methods = service.methods.map((m) => ({ method: m, key: methodKey(m), ...shapes(m, imports.type(m.input), imports.type(m.output)) }));
   return [
     `export interface ${service.name}GRPCServer {`,
-    ...methods.map(({ method, key, input, output }) => `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+    ...methods.map(({ method, key, params, returns }) => `${docComment(method, '  ')}  ${key}(ctx: Context, ${params}): ${returns};`),
     '}',
     '',
-    `/** Serves ${service.typeName}'s unary methods from \`impl\` (streaming methods answer UNIMPLEMENTED). */`,
+    `/** Serves ${service.typeName} from \`impl\`. */`,
     `export function register${service.name}GRPCServer(server: GrpcServer, impl: ${service.name}GRPCServer): void {`,
     `  server.register(${definition}, {`,
-    ...methods.map(({ key, input }) => `    ${key}: (ctx: Context, request: ${input}) => impl.${key}(ctx, request),`),
+    ...methods.map(({ key, params, args }) => `    ${key}: (ctx: Context, ${params}) => impl.${key}(ctx, ${args}),`),
     '  });',
     '}',
     '',
     `/** Calls ${service.typeName} over gRPC. */`,
     `export class ${service.name}GRPCClient {`,
     '  constructor(private readonly conn: GrpcClientConn) {}',
-    ...methods.flatMap(({ key, input, output }) => [
+    ...methods.flatMap(({ key, clientParam, clientReturns, call, args }) => [
       '',
-      `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,
-      `    return this.conn.invoke(${definition}.${key}, request, options);`,
+      `  ${key}(${clientParam}, options?: CallOptions): ${clientReturns} {`,
+      `    return this.conn.${call}(${definition}.${key}, ${args.split(',')[0]}, options);`,
       '  }',
     ]),
     '}',

@@ -5,7 +5,7 @@
 // requests carry protovalidate rules also get `<file>_rules.ts` (rules.ts).
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
-import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
+import { methodBindings, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
 import { leadingComment } from '../../gen/comments.js';
 import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
 import { SchemaWriter } from '../../gen/schema.js';
@@ -18,17 +18,19 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
   for (const file of files) {
     const rules = generateRules(file, options);
     if (rules) out.push(rules);
-    const services = file.services.filter((s) => unaryMethods(s).length > 0);
+    const services = file.services.filter((s) => httpMethods(s, registry).length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_http.ts`;
-    const imports = new ImportSet(name, ['Context', 'CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']);
+    const events = services.some((s) => httpMethods(s, registry).some((m) => m.methodKind === 'server_streaming'));
+    const runtimeNames = ['CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema', ...(events ? ['Send'] : [])];
+    const imports = new ImportSet(name, ['Context', ...runtimeNames]);
     const schemas = new SchemaWriter(imports);
     const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
     const content = generatedSource(
       file.proto.name,
       [
         `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-        `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
+        `import type { ${runtimeNames.join(', ')} } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
         imports.render(),
       ],
       ['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body],
@@ -38,12 +40,12 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
   return { files: out, problems };
 };
 
-function unaryMethods(service: DescService): DescMethod[] {
-  return service.methods.filter((m) => m.methodKind === 'unary');
+function httpMethods(service: DescService, registry: Parameters<Generator>[0]['registry']): DescMethod[] {
+  return service.methods.filter((m) => servedOverHttp(m, registry));
 }
 
 function renderService(service: DescService, registry: Parameters<Generator>[0]['registry'], imports: ImportSet, schemas: SchemaWriter, problems: Diagnostic[]): string {
-  const methods = unaryMethods(service).map((m) => ({
+  const methods = httpMethods(service, registry).map((m) => ({
     method: m,
     key: methodKey(m),
     input: imports.type(m.input),
@@ -54,7 +56,9 @@ function renderService(service: DescService, registry: Parameters<Generator>[0][
     const routes = bindings.map((b) => renderRoute(b, method, input, output, schemas)).join('\n');
     return `const ${service.name}_${key}Routes: HttpRoute<${input}, ${output}>[] = [\n${routes}\n];`;
   });
-  const skipped = service.methods.filter((m) => m.methodKind !== 'unary').map((m) => `// ${m.name} is a streaming method: served over gRPC only.`);
+  const skipped = service.methods.filter((m) => !servedOverHttp(m, registry)).map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
+  const events = (m: DescMethod) => m.methodKind === 'server_streaming';
+  const unary = methods.filter(({ method }) => !events(method));
   return [
     ...skipped,
     ...routeConsts,
@@ -65,18 +69,22 @@ function renderService(service: DescService, registry: Parameters<Generator>[0][
     '};',
     '',
     `export interface ${service.name}HTTPServer {`,
-    ...methods.map(({ method, key, input, output }) => `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+    ...methods.map(({ method, key, input, output }) => events(method)
+      ? `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
+      : `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
     '}',
     '',
     `/** Serves every binding of ${service.typeName} from \`impl\`. */`,
     `export function register${service.name}HTTPServer(server: HttpServer, impl: ${service.name}HTTPServer): void {`,
-    ...methods.map(({ key }) => `  for (const route of ${service.name}_${key}Routes) server.route(route, (ctx, request) => impl.${key}(ctx, request));`),
+    ...methods.map(({ method, key }) => events(method)
+      ? `  for (const route of ${service.name}_${key}Routes) server.streamRoute(route, (ctx, request, send) => impl.${key}(ctx, request, send));`
+      : `  for (const route of ${service.name}_${key}Routes) server.route(route, (ctx, request) => impl.${key}(ctx, request));`),
     '}',
     '',
-    `/** Calls ${service.typeName} over HTTP, using each method's first binding. */`,
+    `/** Calls ${service.typeName}'s unary methods over HTTP, using each method's first binding. */`,
     `export class ${service.name}HTTPClient {`,
     '  constructor(private readonly client: HttpClient) {}',
-    ...methods.flatMap(({ key, input, output, bindings }) => [
+    ...unary.flatMap(({ key, input, output, bindings }) => [
       '',
       `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
       `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,

@@ -47,7 +47,8 @@ function descriptorFiles(file: DescFile): FileDescriptorProto[] {
 
 export function generateRules(file: DescFile, options: GeneratorOptions): GeneratedFile | undefined {
   const services = file.services
-    .map((s) => ({ service: s, methods: s.methods.filter((m) => hasRules(m.input)) }))
+    // A stream of requests reaches middleware as an AsyncIterable, not one message to check.
+    .map((s) => ({ service: s, methods: s.methods.filter((m) => !requestStreams(m) && hasRules(m.input)) }))
     .filter((s) => s.methods.length > 0);
   if (services.length === 0) return undefined;
   const name = `${fileStem(file)}_rules.ts`;
@@ -76,4 +77,8 @@ function renderService(service: DescService, methods: DescService['methods'], im
     ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.type(m.input)} },`),
     '});',
   ].join('\n');
+}
+
+function requestStreams(method: DescService['methods'][number]): boolean {
+  return method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming';
 }

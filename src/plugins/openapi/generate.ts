@@ -2,6 +2,7 @@
 // servers expose, one per service (`<file>.<Service>.openapi.json`, the default)
 // or one for every service in the request (`openapi.json`, option `openapi=project`).
 import type { DescFile, DescService } from '@bufbuild/protobuf';
+import { servedOverHttp } from '../../gen/http-rules.js';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { buildOpenApi } from '../../gen/openapi.js';
 import { fileStem, GENERATED_HEADER } from '../../gen/names.js';
@@ -13,7 +14,7 @@ export const PROJECT_DOCUMENT = 'openapi.json';
 export const generateOpenApi: Generator = ({ files, registry, options }) => {
   const problems: Diagnostic[] = [];
   const out: GeneratedFile[] = [];
-  const served = (s: DescService) => s.methods.some((m) => m.methodKind === 'unary');
+  const served = (s: DescService) => s.methods.some((m) => servedOverHttp(m, registry));
   if (options.openapi === 'project') {
     const services = files.flatMap((f) => f.services.filter(served));
     if (services.length > 0) {

@@ -18,7 +18,7 @@ import { ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
 import { fromError, isServiceError, type ServiceError } from '../errors/errors.js';
 import { runInCallContext } from '../telemetry/active-context.js';
 import type { ServerCallContext } from './call-context.js';
-import { chain, type Handler, type Middleware } from './context.js';
+import { chain, type Context, type Handler, type Middleware } from './context.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { ObservedCall, type CallObserver } from './observer.js';
 
@@ -82,13 +82,13 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
   }
 
   /** The answer to an error that is not a ServiceError: logged with its stack, answered without its details. */
-  unknown(ctx: C, err: unknown): ServiceError {
+  unknown(ctx: Context, err: unknown): ServiceError {
     this.logUnknown(ctx, err);
     return ErrUnknownRequest(err);
   }
 
   /** Logs an error that is not a ServiceError, with its stack and the call's operation. */
-  logUnknown(ctx: C, err: unknown): void {
+  logUnknown(ctx: Context, err: unknown): void {
     this.options.logger?.error({ err, operation: ctx.transport.operation }, 'unhandled error in call');
   }
 

@@ -13,6 +13,7 @@ import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
 import { runObserved, type CallObserver } from '../observer.js';
+import { bidiStream, clientStream, serverStream } from './client-stream.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
 
@@ -69,6 +70,27 @@ export class GrpcClientConn {
   }
 
   async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    const ctx = this.callContext(method, options);
+    const handler = this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>);
+    return (await (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, request) : handler(ctx, request))) as Res;
+  }
+
+  /** A server-streaming call: the responses as they arrive. The timeout covers the whole stream. */
+  serverStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): AsyncIterable<Res> {
+    return serverStream(this.client, this.streamCalls, this.callContext(method, options), method, request);
+  }
+
+  /** A client-streaming call: sends every request, then resolves with the response. */
+  clientStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, requests: AsyncIterable<Req> | Iterable<Req>, options: CallOptions = {}): Promise<Res> {
+    return clientStream(this.client, this.streamCalls, this.callContext(method, options), method, requests);
+  }
+
+  /** A bidirectional call: sends the requests while the responses arrive. */
+  bidiStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, requests: AsyncIterable<Req> | Iterable<Req>, options: CallOptions = {}): AsyncIterable<Res> {
+    return bidiStream(this.client, this.streamCalls, this.callContext(method, options), method, requests);
+  }
+
+  private callContext(method: { path: string }, options: CallOptions): Context {
     const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
     const transport: Transport = {
       kind: 'grpc',
@@ -77,10 +99,14 @@ export class GrpcClientConn {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
-    const handler = this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>);
-    return (await (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, request) : handler(ctx, request))) as Res;
+    return { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
   }
+
+  /** How a stream runs: inside the observers and the middleware, like a unary call. */
+  private readonly streamCalls: Middleware = (next) => {
+    const handler = this.middleware(next);
+    return (ctx, req) => (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, req) : handler(ctx, req));
+  };
 
   /** The middleware chain around one method, composed on its first call. */
   private handlerFor(method: grpc.MethodDefinition<unknown, unknown>): Handler {

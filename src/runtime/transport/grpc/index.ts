@@ -3,3 +3,4 @@ export * from './client.js';
 export * from './health.js';
 export * from './metadata.js';
 export * from './reflection.js';
+export * from './stream.js';

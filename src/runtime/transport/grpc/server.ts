@@ -4,7 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { ServiceError } from '../../errors/errors.js';
+import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
 import { ErrCodec } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import { HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
@@ -17,6 +17,7 @@ import { HEALTH_SERVICE, healthImplementation, HealthDefinition } from './health
 import { addReflection, type ReflectionOptions } from './reflection.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
 import { strictRequests, UndecodableRequest } from './strict-decode.js';
+import { streamingDefinition, streamingHandler, type StreamHost } from './stream.js';
 
 export interface GrpcServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:9000`. Port 0 picks a free port. */
@@ -43,7 +44,7 @@ export interface GrpcServerOptions {
 
 export class GrpcServer implements Server {
   private readonly server = new grpc.Server();
-  private readonly runner: CallRunner<GrpcCallContext, Buffer | undefined>;
+  private readonly runner: CallRunner<UnaryCallContext, Buffer | undefined>;
   private readonly host: string;
   private readonly port: number;
   private readonly services = new Set<string>([HEALTH_SERVICE]);
@@ -56,7 +57,7 @@ export class GrpcServer implements Server {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:9000');
     this.host = host;
     this.port = port;
-    this.runner = new CallRunner<GrpcCallContext, Buffer | undefined>({
+    this.runner = new CallRunner<UnaryCallContext, Buffer | undefined>({
       observers: options.observers,
       middleware: options.middleware,
       timeoutMs: options.timeoutMs ?? 1000,
@@ -76,8 +77,8 @@ export class GrpcServer implements Server {
 
   /**
    * Registers a service: `definition` is ts-proto's `XxxService` const, `impl`
-   * has a `(ctx, request) => Promise<response>` function per unary method key.
-   * Streaming methods are passed to grpc-js untouched (no middleware).
+   * has a `(ctx, request) => Promise<response>` function per unary method key, and
+   * the shapes of stream.ts for streaming ones; all of them run through the middleware.
    */
   register(definition: grpc.ServiceDefinition, impl: object): void {
     const handlers: grpc.UntypedServiceImplementation = {};
@@ -87,7 +88,10 @@ export class GrpcServer implements Server {
       const fn = methods[key];
       if (method.requestStream || method.responseStream) {
         // Without an implementation grpc-js answers UNIMPLEMENTED, which is what an unserved stream should say.
-        if (typeof fn === 'function') handlers[key] = fn.bind(impl) as grpc.UntypedHandleCall;
+        if (typeof fn !== 'function') continue;
+        handlers[key] = streamingHandler(method, fn.bind(impl), this.streamHost);
+        served[key] = streamingDefinition(method) as grpc.MethodDefinition<unknown, unknown>;
+        this.services.add(method.path.split('/')[1]!);
         continue;
       }
       if (typeof fn !== 'function') throw new Error(`gRPC implementation is missing method "${key}" (${method.path})`);
@@ -97,6 +101,16 @@ export class GrpcServer implements Server {
       this.services.add(method.path.split('/')[1]!);
     }
     this.server.addService(served as grpc.ServiceDefinition, handlers);
+  }
+
+  /** What streaming calls (stream.ts) use of this server. */
+  private get streamHost(): StreamHost {
+    return {
+      observers: this.runner.observers,
+      wrap: (handler) => this.runner.wrap(handler),
+      endpoint: () => this.advertised,
+      toStatus: (ctx, err) => this.toGrpcError(isServiceError(err) ? fromError(err) : this.runner.unknown(ctx, err)),
+    };
   }
 
   private unary(operation: string, serialize: grpc.serialize<unknown>, handler: Handler): grpc.handleUnaryCall<ReceivedRequest, Buffer> {
@@ -111,7 +125,7 @@ export class GrpcServer implements Server {
       };
       // A deadline the caller set (propagated from upstream); CallRunner adds the server's own.
       const callerDeadline = toEpochMs(grpcCall.getDeadline());
-      const ctx = new GrpcCallContext(transport, Number.isFinite(callerDeadline) ? callerDeadline : undefined, grpcCall, callback, serialize);
+      const ctx = new UnaryCallContext(transport, Number.isFinite(callerDeadline) ? callerDeadline : undefined, grpcCall, callback, serialize);
       const received = grpcCall.request;
       ctx.requestBytes = received.bytes;
       const request = received.message;
@@ -121,7 +135,7 @@ export class GrpcServer implements Server {
   }
 
   /** Sends a call's reply metadata, then its response or error status. */
-  private answer(ctx: GrpcCallContext, message: Buffer | undefined, error: ServiceError | undefined): void {
+  private answer(ctx: UnaryCallContext, message: Buffer | undefined, error: ServiceError | undefined): void {
     const replyHeader = ctx.transport.replyHeader;
     if (replyHeader.keys().length > 0) {
       // grpc-js refuses names and values metadata cannot carry (a newline, say) by
@@ -211,11 +225,35 @@ function measuredMessages(method: grpc.MethodDefinition<unknown, unknown>): grpc
   } as grpc.MethodDefinition<ReceivedRequest, Buffer>;
 }
 
-/**
- * A gRPC call's Context, with what the server needs to answer it. The caller is gone
- * once grpc-js reports the call cancelled.
- */
-class GrpcCallContext extends ServerCallContext {
+/** The parts of a grpc-js server call (unary or streaming) a call's Context watches. */
+interface WatchedCall {
+  readonly cancelled: boolean;
+  once(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
+  getPeer(): string;
+}
+
+/** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
+export class GrpcCallContext extends ServerCallContext {
+  constructor(transport: Transport, deadline: number | undefined, private readonly watched: WatchedCall) {
+    super(transport, deadline);
+  }
+
+  protected callerGone(): boolean {
+    return this.watched.cancelled;
+  }
+
+  protected watchCaller(listener: () => void): void {
+    this.watched.once('cancelled', listener);
+  }
+
+  protected unwatchCaller(listener: () => void): void {
+    this.watched.removeListener('cancelled', listener);
+  }
+}
+
+/** A unary call's Context, with what the server needs to answer it. */
+class UnaryCallContext extends GrpcCallContext {
   constructor(
     transport: Transport,
     callerDeadline: number | undefined,
@@ -223,25 +261,13 @@ class GrpcCallContext extends ServerCallContext {
     readonly callback: grpc.sendUnaryData<Buffer>,
     readonly serialize: grpc.serialize<unknown>,
   ) {
-    super(transport, callerDeadline);
-  }
-
-  protected callerGone(): boolean {
-    return this.call.cancelled;
-  }
-
-  protected watchCaller(listener: () => void): void {
-    this.call.once('cancelled', listener);
-  }
-
-  protected unwatchCaller(listener: () => void): void {
-    this.call.removeListener('cancelled', listener);
+    super(transport, callerDeadline, call);
   }
 }
 
 /** The caller's address, parsed from grpc-js's peer string (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`) when asked for. */
-class GrpcPeer {
-  constructor(private readonly call: grpc.ServerUnaryCall<ReceivedRequest, Buffer>) {}
+export class GrpcPeer {
+  constructor(private readonly call: Pick<WatchedCall, 'getPeer'>) {}
 
   get remoteAddress(): string | undefined {
     return this.parts()?.[0];

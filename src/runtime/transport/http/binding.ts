@@ -6,7 +6,7 @@
 import { isServiceError } from '../../errors/errors.js';
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
-import { containsDuration, durationsFromJson, durationsToJson } from './duration-json.js';
+import { containsDuration, durationsToJson } from './duration-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
 import { decodeMessage, registerAnyTypes } from './proto-json.js';
 
@@ -84,7 +84,8 @@ export function bindRequest<Req>(
     json[compiled.bodyField.jsonName] = body;
   }
   compiled.variableFields.forEach((fields, i) => setPath(json, fields, pathValues[i]!, true));
-  if (query) bindQuery(json, route.requestSchema, query, compiled.boundPaths);
+  // With body "*" every field the path leaves comes from the body; query parameters are ignored (grpc-gateway).
+  if (query && route.body !== '*') bindQuery(json, route.requestSchema, query, compiled.boundPaths);
   try {
     return decodeMessage(route.request, route.requestSchema, json);
   } catch (err) {
@@ -311,14 +312,18 @@ function appendQuery(query: URLSearchParams, path: string[], value: unknown, bou
   else query.append(path.join('.'), String(value));
 }
 
-/** Rebuilds the full response message from what the server sent. */
+/**
+ * Rebuilds the full response message from what the server sent, checked as strict
+ * proto3 JSON like a request: a malformed response is a CODEC error naming the field.
+ */
 export function decodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, body: unknown): Res {
-  const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : body;
+  const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : body ?? {};
+  const { route } = compiled;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw ErrCodec(`invalid response from ${route.operation}: expected a JSON object`);
   try {
-    if (compiled.responseDurations) durationsFromJson(json, compiled.route.responseSchema);
-    return compiled.route.response.fromJSON(json ?? {});
+    return decodeMessage(route.response, route.responseSchema, { ...(json as Json) });
   } catch (err) {
-    if (isServiceError(err)) throw err;
-    throw ErrCodec(`invalid response: ${(err as Error).message}`);
+    const e = isServiceError(err) ? err : undefined;
+    throw ErrCodec(`invalid response from ${route.operation}: ${(err as Error).message}`, e?.metadata);
   }
 }

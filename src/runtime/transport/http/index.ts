@@ -3,3 +3,4 @@ export * from './template.js';
 export * from './binding.js';
 export * from './server.js';
 export * from './client.js';
+export { EVENT_STREAM_TYPE, type EventStreamMethod, type Send } from './sse.js';

@@ -27,6 +27,7 @@ import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from '.
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
+import { eventStreamHandler, serveEventStream, type EventStreamMethod } from './sse.js';
 
 export interface HttpServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:8000`. Port 0 picks a free port. */
@@ -48,6 +49,8 @@ interface BoundRoute {
   compiled: CompiledRoute;
   /** Middleware already applied. */
   handler: Handler;
+  /** A server-streaming method, answered as Server-Sent Events (sse.ts). */
+  events?: boolean;
 }
 
 const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -162,6 +165,13 @@ export class HttpServer implements Server {
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
     const compiled = compileRoute(route) as CompiledRoute;
     this.routes.push({ compiled, handler: this.runner.wrap(handler as Handler) });
+    if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
+  }
+
+  /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
+  streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
+    const compiled = compileRoute(route) as CompiledRoute;
+    this.routes.push({ compiled, handler: eventStreamHandler((h) => this.runner.wrap(h), handler as EventStreamMethod<unknown, unknown>), events: true });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
@@ -301,6 +311,18 @@ export class HttpServer implements Server {
     } catch (err) {
       return this.runner.reject(ctx, fromError(err));
     }
+    if (call.found.events) {
+      return serveEventStream({
+        ctx,
+        observers: this.runner.observers,
+        compiled,
+        handler: call.found.handler,
+        request: message,
+        takeOver: () => call.answer.takeOver(),
+        answerError: (err) => this.answer(ctx, withBody(ctx, errorJson(err)), err),
+        unknown: (err) => this.runner.unknown(ctx, err),
+      });
+    }
     this.runner.run(ctx, call.found.handler, message);
   }
 
@@ -411,6 +433,8 @@ abstract class Answer {
   abstract header(key: string, values: string[]): void;
   /** Sends a JSON body of `bytes` bytes with this status. */
   abstract send(status: number, json: string, bytes: number): void;
+  /** The call writes the raw response itself from now on (an event stream). */
+  takeOver(): void {}
 
   /** Sends the error JSON with the error's status. */
   error(err: ServiceError): void {
@@ -454,6 +478,9 @@ class FastifyAnswer extends Answer {
   }
   send(status: number, json: string): void {
     this.reply.code(status).header('content-type', JSON_TYPE).send(json);
+  }
+  override takeOver(): void {
+    this.reply.hijack();
   }
 }
 
@@ -550,7 +577,7 @@ class IncomingHeader implements Header {
  * An HTTP call's Context, with what the server needs to answer it. The caller is gone
  * when the connection closes before the reply is written.
  */
-class HttpCallContext extends ServerCallContext<HttpTransport> {
+export class HttpCallContext extends ServerCallContext<HttpTransport> {
   /** The route it matched, once bound. */
   route?: CompiledRoute = undefined;
   /** The size of the answer's body (ctx.responseBytes is 0 for HEAD). */

@@ -179,23 +179,38 @@ describe('gRPC server', () => {
 });
 
 describe('services with streaming methods', () => {
-  it('register their unary methods; the stream answers UNIMPLEMENTED', async () => {
+  it('register every method; a stream the implementation lacks answers UNIMPLEMENTED', async () => {
     const dir = generateFixture('grpc-stream', 'edge');
     const edge = await import(path.join(dir, 'edge/v1/edge_grpc.ts'));
+    const messages = await import(path.join(dir, 'edge/v1/edge.ts'));
     const s = new GrpcServer({ address: '127.0.0.1:0' });
     const ping = async (_ctx: unknown, req: { message: string }) => ({ message: req.message, receivedAt: new Date(0) });
-    const unary = Object.fromEntries(['getBook', 'getByName', 'getFile', 'publishBook', 'updateBook', 'listBooks', 'deleteBook'].map((k) => [k, async () => ({})]));
-    edge.registerLibraryGRPCServer(s, { ...unary, ping });
-    await s.start();
+    const unary = Object.fromEntries(['getBook', 'getByName', 'getFile', 'publishBook', 'updateBook', 'listBooks', 'deleteBook', 'searchBooks'].map((k) => [k, async () => ({})]));
+    const watchBooks = async (_ctx: unknown, _req: unknown, send: (b: unknown) => Promise<void>) => {
+      for (const title of ['a', 'b']) await send(messages.Book.fromPartial({ title }));
+    };
+    edge.registerLibraryGRPCServer(s, { ...unary, ping, watchBooks });
+    // Registered directly, without the generated function: grpc-js answers the missing stream UNIMPLEMENTED.
+    const bare = new GrpcServer({ address: '127.0.0.1:0' });
+    bare.register(messages.LibraryService, { ...unary, ping });
+    await Promise.all([s.start(), bare.start()]);
     const conn = new GrpcClientConn({ target: `127.0.0.1:${s.listenPort}` });
     expect(await new edge.LibraryGRPCClient(conn).ping({ message: 'hi' })).toMatchObject({ message: 'hi' });
     const client = new grpc.Client(`127.0.0.1:${s.listenPort}`, grpc.credentials.createInsecure());
     const stream = client.makeServerStreamRequest('/edge.v1.Library/WatchBooks', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0));
-    const code = await new Promise((resolve) => stream.on('error', (e: grpc.ServiceError) => resolve(e.code)));
+    const titles: string[] = [];
+    stream.on('data', (b: Buffer) => titles.push(messages.Book.decode(b).title));
+    const ok = await new Promise((resolve) => stream.on('status', (st: grpc.StatusObject) => resolve(st.code)));
+    expect(ok).toBe(grpc.status.OK);
+    expect(titles).toEqual(['a', 'b']);
+    const bareClient = new grpc.Client(`127.0.0.1:${bare.listenPort}`, grpc.credentials.createInsecure());
+    const missing = bareClient.makeServerStreamRequest('/edge.v1.Library/WatchBooks', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0));
+    const code = await new Promise((resolve) => missing.on('error', (e: grpc.ServiceError) => resolve(e.code)));
     expect(code).toBe(grpc.status.UNIMPLEMENTED);
     client.close();
+    bareClient.close();
     await conn.close();
-    await s.stop({ timeoutMs: 200 });
+    await Promise.all([s.stop({ timeoutMs: 200 }), bare.stop({ timeoutMs: 200 })]);
   });
 });
 

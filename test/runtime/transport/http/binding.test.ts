@@ -126,6 +126,14 @@ describe('path, query and body binding', () => {
     expect(r.request).toMatchObject({ id: '9', comment: 'ok', genres: [2, 1] });
   });
 
+  it('ignores query parameters when the body is "*": every non-path field comes from the body', async () => {
+    const r = await call('POST', '/v1/books/9:publish?comment=fromQuery&id=77', JSON.stringify({ genres: [1] }));
+    expect(r.status).toBe(200);
+    expect(r.request).toMatchObject({ id: '9', comment: '', genres: [1] });
+    const bodyWins = await call('POST', '/v1/books/9:publish?comment=fromQuery', JSON.stringify({ comment: 'fromBody' }));
+    expect(bodyWins.request.comment).toBe('fromBody');
+  });
+
   it('binds body "field" with the rest from path and query', async () => {
     const r = await call('PUT', '/v1/books/5?updateMask=title', JSON.stringify({ title: 'T', publish_time: '2024-01-01T00:00:00Z', tags: ['a'] }));
     expect(r.status).toBe(200);
@@ -393,6 +401,34 @@ describe('generated HTTP client', () => {
     expect(list.books[0]).toMatchObject({ id: '1', title: 'A' });
     const published = await client.publishBook({ id: '77', comment: 'c', genres: [1] });
     expect(published.id).toBe('77');
+  });
+
+  it('decodes responses as strict proto3 JSON: a malformed one is a CODEC error naming the field', async () => {
+    const answers = [
+      ['{"id":"12","title":"Dune"}', undefined],
+      ['{"id":"abc"}', 'id'],
+      ['{"title":{"a":1}}', 'title'],
+      ['{"genre":"NOPE"}', 'genre'],
+      ['{"tags":"x"}', 'tags'],
+      ['{"isbn":"1","catalogNumber":"2"}', undefined],
+      ['[1]', undefined],
+    ] as const;
+    let next = 0;
+    const fake = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answers[next++]![0]));
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new gen.LibraryHTTPClient(new HttpClient({ target: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}` }));
+      expect(await client.getBook({ shelf: 's', book: { id: '12' } })).toMatchObject({ id: '12', title: 'Dune' });
+      for (const [, field] of answers.slice(1)) {
+        const err = await client.getBook({ shelf: 's', book: { id: '12' } }).catch((e: unknown) => e);
+        expect(isServiceError(err), String(err)).toBe(true);
+        expect((err as ServiceError).reason).toBe('CODEC');
+        expect((err as ServiceError).message).toContain('invalid response from /edge.v1.Library/GetBook');
+        if (field) expect((err as ServiceError).metadata['field']).toBe(field);
+      }
+    } finally {
+      fake.close();
+    }
   });
 
   it('decodes error JSON back into the ServiceError', async () => {

@@ -1,0 +1,223 @@
+// Streaming calls from the client side, through the client middleware chain like
+// unary calls. To the chain a stream is one call that ends when the stream does:
+// the client span covers the whole stream, trace context goes out in the call's
+// metadata, and a failed stream comes back as the ServiceError the server raised.
+// Responses arrive as an AsyncIterable (server streaming, bidi); requests are sent
+// from an AsyncIterable or Iterable the caller gives (client streaming, bidi).
+
+import * as grpc from '@grpc/grpc-js';
+import { once } from 'node:events';
+import { ErrCancelled } from '../../errors/catalogue.js';
+import { fromRpcStatus } from '../../errors/status.js';
+import type { Context, Handler, Middleware } from '../context.js';
+import { fromGrpcError } from './client.js';
+import { toMetadata } from './metadata.js';
+
+/** Messages in flight to the consumer before the call is paused (backpressure). */
+const HIGH_WATER = 16;
+
+type Requests<Req> = AsyncIterable<Req> | Iterable<Req>;
+
+/** Opens a server-streaming call; its responses, in order. */
+export function serverStream<Req, Res>(client: grpc.Client, middleware: Middleware, ctx: Context, method: grpc.MethodDefinition<Req, Res>, request: Req): AsyncIterable<Res> {
+  const inbox = new Inbox<Res>();
+  const terminal: Handler = (ctx, req) =>
+    new Promise<void>((resolve, reject) => {
+      let message: Buffer;
+      try {
+        message = method.requestSerialize(req as Req);
+      } catch (err) {
+        return reject(fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`));
+      }
+      const call = client.makeServerStreamRequest<Buffer, Buffer>(method.path, asBytes, asBytes, message, toMetadata(ctx.transport.requestHeader), callOptions(ctx));
+      watch(call, ctx, reject);
+      readInto(call, inbox, method, resolve, reject);
+    });
+  settleInto(inbox, middleware(terminal)(ctx, request));
+  return inbox;
+}
+
+/** Opens a client-streaming call, sends every request, and resolves with the one response. */
+export function clientStream<Req, Res>(client: grpc.Client, middleware: Middleware, ctx: Context, method: grpc.MethodDefinition<Req, Res>, requests: Requests<Req>): Promise<Res> {
+  const terminal: Handler = (ctx, req) =>
+    new Promise<unknown>((resolve, reject) => {
+      const call = client.makeClientStreamRequest<Buffer, Buffer>(method.path, asBytes, asBytes, toMetadata(ctx.transport.requestHeader), callOptions(ctx), (err, response) => {
+        if (err) return reject(fromGrpcError(err));
+        try {
+          resolve(method.responseDeserialize(response!));
+        } catch (parseErr) {
+          reject(fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`));
+        }
+      });
+      watch(call, ctx, reject);
+      writeFrom(call, req as Requests<Req>, method, reject);
+    });
+  return middleware(terminal)(ctx, requests) as Promise<Res>;
+}
+
+/** Opens a bidirectional call: sends the requests while the responses arrive. */
+export function bidiStream<Req, Res>(client: grpc.Client, middleware: Middleware, ctx: Context, method: grpc.MethodDefinition<Req, Res>, requests: Requests<Req>): AsyncIterable<Res> {
+  const inbox = new Inbox<Res>();
+  const terminal: Handler = (ctx, req) =>
+    new Promise<void>((resolve, reject) => {
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(method.path, asBytes, asBytes, toMetadata(ctx.transport.requestHeader), callOptions(ctx));
+      watch(call, ctx, reject);
+      readInto(call, inbox, method, resolve, reject);
+      writeFrom(call, req as Requests<Req>, method, reject);
+    });
+  settleInto(inbox, middleware(terminal)(ctx, requests));
+  return inbox;
+}
+
+const asBytes = (bytes: Buffer): Buffer => bytes;
+
+function callOptions(ctx: Context): grpc.CallOptions {
+  return ctx.deadline !== undefined ? { deadline: ctx.deadline } : {};
+}
+
+/** Reply metadata into the call's reply header; the call's signal cancels it. */
+function watch(call: grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>, ctx: Context, reject: (err: unknown) => void): void {
+  call.on('metadata', (md: grpc.Metadata) => {
+    for (const [key, value] of Object.entries(md.getMap())) if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
+  });
+  const { signal } = ctx;
+  if (signal.aborted) return call.cancel();
+  const cancel = () => call.cancel();
+  signal.addEventListener('abort', cancel, { once: true });
+  call.on('status', () => signal.removeEventListener('abort', cancel));
+  // A writable-only call reports failure through its callback; readable ones through 'error'.
+  if (!('read' in call)) return;
+  call.on('error', (err: grpc.ServiceError) => reject(fromGrpcError(err)));
+}
+
+/** Responses into the inbox; the call succeeds once they are all read and the status is OK. */
+function readInto<Res>(call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>, inbox: Inbox<Res>, method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize'>, resolve: () => void, reject: (err: unknown) => void): void {
+  let ended = false;
+  let ok = false;
+  const settle = () => {
+    if (ended && ok) resolve();
+  };
+  inbox.onDrained = () => call.resume();
+  inbox.onAbandoned = () => call.cancel();
+  call.on('data', (bytes: Buffer) => {
+    let message: Res;
+    try {
+      message = method.responseDeserialize(bytes);
+    } catch (parseErr) {
+      call.cancel();
+      return reject(fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`));
+    }
+    if (inbox.push(message)) call.pause();
+  });
+  call.on('end', () => {
+    ended = true;
+    settle();
+  });
+  call.on('status', (status: grpc.StatusObject) => {
+    ok = status.code === grpc.status.OK;
+    settle();
+  });
+}
+
+/** Sends the requests, waiting for grpc-js to drain, then half-closes; a failure fails the call. */
+function writeFrom<Req>(call: grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>, requests: Requests<Req>, method: Pick<grpc.MethodDefinition<Req, unknown>, 'requestSerialize'>, reject: (err: unknown) => void): void {
+  let over = false;
+  const closed = new Promise<void>((resolve) =>
+    call.once('status', () => {
+      over = true;
+      resolve();
+    }),
+  );
+  (async () => {
+    for await (const request of requests) {
+      if (over) return;
+      let bytes: Buffer;
+      try {
+        bytes = method.requestSerialize(request);
+      } catch (err) {
+        throw fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`);
+      }
+      if (!call.write(bytes)) await Promise.race([once(call, 'drain'), closed]);
+    }
+    if (!over) call.end();
+  })().catch((err: unknown) => {
+    call.cancel();
+    reject(err);
+  });
+}
+
+/** When the chain settles, the inbox ends (after its last message) or fails. */
+function settleInto<T>(inbox: Inbox<T>, settled: Promise<unknown>): void {
+  settled.then(
+    () => inbox.close(),
+    (err: unknown) => inbox.fail(err),
+  );
+}
+
+/** Messages waiting for the consumer, handed out by async iteration. */
+class Inbox<T> implements AsyncIterable<T> {
+  onDrained?: () => void;
+  onAbandoned?: () => void;
+  private readonly items: T[] = [];
+  private waiter?: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void };
+  private closed = false;
+  private error?: { err: unknown };
+  private abandoned = false;
+
+  /** Adds a message; true when the consumer is behind and the call should pause. */
+  push(item: T): boolean {
+    if (this.abandoned) return false;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve({ value: item, done: false });
+      return false;
+    }
+    this.items.push(item);
+    return this.items.length >= HIGH_WATER;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  fail(err: unknown): void {
+    this.error ??= { err };
+    this.closed = true;
+    this.wake();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.items.length > 0) {
+          const value = this.items.shift()!;
+          if (this.items.length === HIGH_WATER - 1) this.onDrained?.();
+          return Promise.resolve({ value, done: false });
+        }
+        if (this.error && !this.abandoned) return Promise.reject(this.error.err);
+        if (this.closed || this.abandoned) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+      },
+      // The consumer stopped reading (break, or an error in its loop): the call is cancelled.
+      return: () => {
+        if (!this.closed) {
+          this.abandoned = true;
+          this.error ??= { err: ErrCancelled('the stream was abandoned by its reader') };
+          this.onAbandoned?.();
+        }
+        this.items.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (!w || this.items.length > 0) return;
+    this.waiter = undefined;
+    if (this.error) w.reject(this.error.err);
+    else w.resolve({ value: undefined, done: true });
+  }
+}

@@ -1,0 +1,260 @@
+// Streaming gRPC methods on the server, run through the same observers and middleware
+// as unary calls. To them a stream is one call: its request is the request
+// message (server streaming) or an AsyncIterable of them (client streaming, bidi),
+// and it ends when the handler's promise settles. So tracing keeps one server span
+// active for the whole handler, logging and metrics see one call with its outcome,
+// an error that is not a ServiceError is logged and answered as unknown, and the status that ends the stream is the
+// mapped code with ErrorInfo details, exactly as for a unary call.
+//
+// Handlers send with `send(message)`, which resolves once grpc-js has taken the
+// message (backpressure: await it) and rejects once the stream is over (the caller
+// went away, the deadline passed, the handler already returned).
+//
+// Deadlines: the caller's deadline ends the stream DEADLINE_EXCEEDED and aborts
+// ctx.signal. The server's own per-call timeout is for unary calls only (as in
+// Kratos): a stream lives as long as its caller wants it.
+
+import type { Readable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { ErrCancelled, ErrCodec, ErrTimeout } from '../../errors/catalogue.js';
+import { HeaderMap, type Context, type Handler, type Transport } from '../context.js';
+import { ObservedCall, type CallObserver } from '../observer.js';
+import type { Send } from '../stream.js';
+import { MetadataHeader, toMetadata } from './metadata.js';
+import { GrpcCallContext, GrpcPeer } from './server.js';
+import { strictRequests, UndecodableRequest } from './strict-decode.js';
+
+export type { Send };
+
+/** A server-streaming method: the stream ends (OK) when the promise resolves, with the error's status when it rejects. */
+export type ServerStreamingMethod<Req, Res> = (ctx: Context, request: Req, send: Send<Res>) => Promise<void>;
+/** A client-streaming method: reads the requests, answers once. */
+export type ClientStreamingMethod<Req, Res> = (ctx: Context, requests: AsyncIterable<Req>) => Promise<Res>;
+/** A bidirectional method: reads requests and sends responses as it likes. */
+export type BidiStreamingMethod<Req, Res> = (ctx: Context, requests: AsyncIterable<Req>, send: Send<Res>) => Promise<void>;
+
+/** What a stream needs from the server that registers it. */
+export interface StreamHost {
+  /** The server's observers: a stream is one call to them. */
+  readonly observers: readonly CallObserver[];
+  /** The handler inside the server's middleware, run in the call's context. */
+  wrap(handler: Handler): Handler;
+  /** The server's advertised endpoint (`grpc://host:port`). */
+  endpoint(): string;
+  /** An error as the status that ends the call (mapped code, ErrorInfo details). */
+  toStatus(ctx: Context, err: unknown): Partial<grpc.StatusObject>;
+}
+
+/** How close to the deadline a cancellation counts as the deadline passing (network transit). */
+const DEADLINE_SLACK_MS = 50;
+
+/** The key under which a stream's `send` travels through the chain, in ctx.values. */
+const SEND = Symbol('tsk.grpc.send');
+
+/**
+ * The method definition a streaming handler is served with: requests decode strictly
+ * (an undecodable one arrives as UndecodableRequest), responses arrive serialized.
+ */
+export function streamingDefinition(method: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<unknown, Buffer> {
+  return { ...strictRequests(method), responseSerialize: (message: Buffer) => message } as grpc.MethodDefinition<unknown, Buffer>;
+}
+
+/** The grpc-js handler of a streaming method: `fn` is the user's method, bound to its object. */
+export function streamingHandler(method: grpc.MethodDefinition<unknown, unknown>, fn: (...args: never[]) => Promise<unknown>, host: StreamHost): grpc.UntypedHandleCall {
+  const call = fn as (ctx: Context, request: unknown, send?: Send<unknown>) => Promise<unknown>;
+  const handler: Handler = host.wrap((ctx, req) => call(ctx, req, ctx.values.get(SEND) as Send<unknown> | undefined));
+  const serialize = method.responseSerialize;
+  if (!method.requestStream) {
+    return ((grpcCall: grpc.ServerWritableStream<unknown, Buffer>) => {
+      const stream = new StreamCall(grpcCall, method.path, host, serialize);
+      const request = grpcCall.request;
+      stream.run(handler, () => (request instanceof UndecodableRequest ? undecodable(request) : request));
+    }) as grpc.handleServerStreamingCall<unknown, Buffer>;
+  }
+  if (!method.responseStream) {
+    return ((grpcCall: grpc.ServerReadableStream<unknown, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      const stream = new StreamCall(grpcCall, method.path, host, serialize, callback);
+      stream.run(handler, () => receive(grpcCall, stream));
+    }) as grpc.handleClientStreamingCall<unknown, Buffer>;
+  }
+  return ((grpcCall: grpc.ServerDuplexStream<unknown, Buffer>) => {
+    const stream = new StreamCall(grpcCall, method.path, host, serialize);
+    stream.run(handler, () => receive(grpcCall, stream));
+  }) as grpc.handleBidiStreamingCall<unknown, Buffer>;
+}
+
+type AnyServerStream = grpc.ServerWritableStream<unknown, Buffer> | grpc.ServerReadableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>;
+
+/** One streaming call from its start hooks to the status that ends it. */
+class StreamCall {
+  readonly ctx: GrpcCallContext;
+  private done = false;
+  private headerSent = false;
+  private readonly deadline?: number;
+  private readonly timer?: NodeJS.Timeout;
+  private readonly onCancelled = () => this.cancelled();
+  /** Ends the call through the observers; set once the call has begun. */
+  private ending?: (failed: boolean, error: unknown) => void;
+  /** A client-streaming handler's answer. */
+  private response?: unknown;
+
+  constructor(
+    private readonly call: AnyServerStream,
+    operation: string,
+    private readonly host: StreamHost,
+    private readonly serialize: grpc.serialize<unknown>,
+    /** Client streaming answers once, through grpc-js's callback; the other kinds end the writable side. */
+    private readonly answer?: grpc.sendUnaryData<Buffer>,
+  ) {
+    const deadline = toEpochMs(call.getDeadline());
+    if (Number.isFinite(deadline)) {
+      this.deadline = deadline;
+      this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
+    }
+    const transport: Transport = {
+      kind: 'grpc',
+      endpoint: host.endpoint(),
+      operation,
+      requestHeader: new MetadataHeader(call.metadata),
+      replyHeader: new HeaderMap(),
+      remote: new GrpcPeer(call),
+    };
+    this.ctx = new GrpcCallContext(transport, this.deadline, call);
+    call.once('cancelled', this.onCancelled);
+  }
+
+  /** Runs the call; `request` gives what the handler receives (it may throw, failing the call). */
+  run(handler: Handler, request: () => unknown): void {
+    const outer = new ObservedCall(this.host.observers, this.ctx);
+    this.ending = (failed, error) => this.finish(failed ? outer.failed(error) : outer.succeeded());
+    if (outer.failedToStart) return this.ending(true, outer.startError);
+    this.ctx.values.set(SEND, this.send);
+    let settled: Promise<unknown>;
+    try {
+      settled = handler(this.ctx, request());
+    } catch (err) {
+      settled = Promise.reject(err); // a handler (or request) that throws synchronously
+    }
+    settled.then((res) => this.end(false, undefined, res), (err) => this.end(true, err));
+  }
+
+  /** Whether the call is over (answered, cancelled or expired): nothing more may be sent. */
+  get over(): boolean {
+    return this.done;
+  }
+
+  /** The error the handler's pending and later sends and reads fail with. */
+  get abortReason(): unknown {
+    return this.ctx.signal.aborted ? this.ctx.signal.reason : ErrCancelled('the stream is over');
+  }
+
+  readonly send: Send<unknown> = (message) => {
+    if (this.done) return Promise.reject(this.abortReason);
+    let bytes: Buffer;
+    try {
+      bytes = this.serialize(message);
+      this.sendHeader();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const writable = this.call as grpc.ServerWritableStream<unknown, Buffer>;
+    // Resolved once grpc-js has taken the message, even if the call ended meanwhile:
+    // a message written before the end is delivered before the status.
+    return new Promise<void>((resolve, reject) => {
+      writable.write(bytes, (err: Error | null | undefined) => (err ? reject(err) : resolve()));
+    });
+  };
+
+  private end(failed: boolean, error: unknown, response?: unknown): void {
+    if (this.done) return;
+    this.response = response;
+    this.ending!(failed, error);
+  }
+
+  private expire(): void {
+    if (this.done) return;
+    const err = ErrTimeout('the stream exceeded its deadline');
+    this.ctx.abort(err);
+    this.ending?.(true, err);
+  }
+
+  private cancelled(): void {
+    if (this.done) return;
+    // A caller cancels at its deadline, which the server (counting from the moment the call
+    // arrived) puts a little later; grpc-js ends an expired call itself too. Both are timeouts.
+    if (this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS) return this.expire();
+    const err = ErrCancelled('the caller cancelled the stream');
+    this.ctx.abort(err);
+    this.ending?.(true, err);
+  }
+
+  /** Ends the call with what the outermost middleware passed out (undefined: success). */
+  private finish(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.call.removeListener('cancelled', this.onCancelled);
+    this.ctx.release();
+    let message: Buffer | undefined;
+    if (error === undefined && this.answer) {
+      try {
+        message = this.serialize(this.response);
+      } catch (err) {
+        error = err;
+      }
+    }
+    try {
+      this.sendHeader();
+    } catch (headerErr) {
+      error ??= headerErr; // reply headers metadata cannot carry: the handler's 500
+    }
+    if (this.answer) {
+      if (error === undefined) this.answer(null, message);
+      else this.answer(this.host.toStatus(this.ctx, error) as grpc.ServerErrorResponse);
+      return;
+    }
+    const writable = this.call as grpc.ServerWritableStream<unknown, Buffer>;
+    if (error === undefined) writable.end();
+    // grpc-js turns an 'error' event on a server stream into the status that ends it.
+    else writable.emit('error', this.host.toStatus(this.ctx, error));
+  }
+
+  /** Reply headers go out once, before the first message (or with the status). */
+  private sendHeader(): void {
+    if (this.headerSent) return;
+    this.headerSent = true;
+    const header = this.ctx.transport.replyHeader;
+    if (header.keys().length > 0) this.call.sendMetadata(toMetadata(header));
+  }
+}
+
+/**
+ * The requests of a client or bidi stream, decoded strictly. A read waiting when the
+ * call ends (the caller cancels, the deadline passes) fails with that reason.
+ */
+async function* receive(call: grpc.ServerReadableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>, stream: StreamCall): AsyncGenerator<unknown> {
+  // Reading to the end must not destroy a duplex call: its writable side still has to send the status.
+  const messages = (call as unknown as Readable).iterator({ destroyOnReturn: false });
+  const signal = stream.ctx.signal;
+  const over = new Promise<never>((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  over.catch(() => undefined); // observed by the reads below, when there are any
+  for (;;) {
+    if (stream.over) throw stream.abortReason;
+    const next = await Promise.race([messages.next(), over]);
+    if (next.done) break;
+    if (next.value instanceof UndecodableRequest) undecodable(next.value);
+    yield next.value;
+  }
+  if (call.cancelled) throw stream.abortReason;
+}
+
+function undecodable(request: UndecodableRequest): never {
+  throw ErrCodec(`the request does not decode: ${request.error.message}`);
+}
+
+function toEpochMs(deadline: grpc.Deadline): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}

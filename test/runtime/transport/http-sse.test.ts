@@ -1,0 +1,203 @@
+// A server-streaming method with an HTTP rule (fixtures/stream: GET /v1/topics/{topic}:watch)
+// served as Server-Sent Events through the server's default middleware, read with plain
+// fetch and node:http (no generated code): one proto3 JSON `data:` line per message, an
+// error mid-stream as `event: error`, an error before the first message as a normal
+// error answer, one traced call per stream (OTLP receiver), cancel on disconnect.
+import http from 'node:http';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { trace } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupTelemetry, type Telemetry } from '../../../src/runtime/telemetry/sdk.js';
+import { createLogger } from '../../../src/runtime/log/logger.js';
+import { defaultServerObservers } from '../../../src/runtime/middleware/index.js';
+import type { CallObserver } from '../../../src/runtime/transport/observer.js';
+import { HttpServer, type Send } from '../../../src/runtime/transport/http/index.js';
+import type { Context, Middleware } from '../../../src/runtime/transport/context.js';
+import { newError, reason } from '../../../src/runtime/errors/errors.js';
+import { repoRoot, scratchFixture, tsk } from '../../helpers/cli.js';
+import { OtlpReceiver } from '../../helpers/otlp.js';
+import { waitFor } from '../../helpers/process.js';
+
+interface Item { id: string; topic: string; text: string; seq: number | string }
+
+const receiver = new OtlpReceiver();
+let telemetry: Telemetry;
+let server: HttpServer;
+let base: string;
+let fetchClient: any;
+const ended: { operation: string; failed: boolean; reason: string }[] = [];
+const wrapped: string[] = [];
+const handlerSpan = new Map<string, string | undefined>();
+const aborted = new Map<string, unknown>();
+
+const around: Middleware = (next) => async (ctx, req) => {
+  wrapped.push(`in ${ctx.transport.operation}`);
+  try {
+    return await next(ctx, req);
+  } finally {
+    wrapped.push(`out ${ctx.transport.operation}`);
+  }
+};
+
+const feed = {
+  getItem: async (_ctx: Context, req: { id: string }) => ({ id: req.id, topic: 't', text: 'x', seq: 7 }),
+  async watch(ctx: Context, req: { topic: string; count: number; intervalMs: number; failReason: string }, send: Send<Item>) {
+    ctx.signal.addEventListener('abort', () => aborted.set(req.topic, ctx.signal.reason));
+    if (req.topic === 'forbidden') throw newError(403, 'TOPIC_FORBIDDEN', 'not your topic');
+    for (let i = 0; req.count === 0 || i < req.count; i++) {
+      await send({ id: `${req.topic}-${i}`, topic: req.topic, text: `line ${i}\nnext`, seq: i });
+      handlerSpan.set(req.topic, trace.getActiveSpan()?.spanContext().spanId);
+      if (req.intervalMs > 0) await sleep(req.intervalMs, undefined, { signal: ctx.signal });
+      if (i > 500) throw new Error('bounded');
+    }
+    if (req.failReason) throw newError(409, req.failReason, 'the topic closed', { topic: req.topic });
+  },
+};
+
+beforeAll(async () => {
+  await receiver.start();
+  telemetry = await setupTelemetry({ serviceName: 'feed', serviceVersion: '1', instanceId: 'feed-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  const logger = createLogger({ name: 'feed', level: 'silent' });
+  const dir = scratchFixture('http-sse', 'stream');
+  const r = tsk(['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', path.join(repoRoot, 'src', 'runtime')], dir);
+  if (r.status !== 0) throw new Error(r.stderr);
+  const generated = await import(path.join(dir, 'feed/v1/feed_http.ts'));
+  fetchClient = await import(path.join(dir, 'feed/v1/feed_fetch.ts'));
+  const observe: CallObserver = {
+    onStart: () => undefined,
+    onEnd: (ctx, _started, { error }) => ended.push({ operation: ctx.transport.operation, failed: error !== undefined, reason: error !== undefined ? reason(error) : '' }),
+  };
+  // A short server timeout: it applies to unary calls, not to streams.
+  server = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 200, observers: [...defaultServerObservers({ logger }), observe], middleware: [around] });
+  generated.registerFeedHTTPServer(server, feed);
+  await server.start();
+  base = `http://127.0.0.1:${server.listenPort}`;
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop({ timeoutMs: 500 });
+  await telemetry?.shutdown();
+  receiver.stop();
+});
+
+/** The events of an SSE body: each blank-line-separated block as {event, data}. */
+function parseEvents(text: string): { event: string; data: string }[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      return { event, data: data.join('\n') };
+    });
+}
+
+describe('server streaming over HTTP as Server-Sent Events', () => {
+  it('sends one data line of proto3 JSON per message, outliving the unary timeout, as one call through the middleware', async () => {
+    const unary = await (await fetch(`${base}/v1/items/x`)).json();
+    ended.length = 0;
+    wrapped.length = 0;
+    const res = await fetch(`${base}/v1/topics/news:watch?count=4&intervalMs=80`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const events = parseEvents(await res.text());
+    expect(events.map((e) => e.event)).toEqual(['message', 'message', 'message', 'message']);
+    // Each message is encoded as the unary answer would be; a newline in a value stays escaped on its one line.
+    expect(JSON.parse(events[3]!.data)).toEqual({ id: 'news-3', topic: 'news', text: 'line 3\nnext', seq: typeof unary.seq === 'string' ? '3' : 3 });
+    await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
+    expect(ended).toEqual([{ operation: '/feed.v1.Feed/Watch', failed: false, reason: '' }]);
+    expect(wrapped).toEqual(['in /feed.v1.Feed/Watch', 'out /feed.v1.Feed/Watch']);
+  });
+
+  it('sends an error after the first message as `event: error` with the error JSON, then closes', async () => {
+    ended.length = 0;
+    const res = await fetch(`${base}/v1/topics/closing:watch?count=2&failReason=TOPIC_CLOSED`);
+    expect(res.status).toBe(200);
+    const events = parseEvents(await res.text());
+    expect(events.map((e) => e.event)).toEqual(['message', 'message', 'error']);
+    expect(JSON.parse(events[2]!.data)).toEqual({ code: 409, reason: 'TOPIC_CLOSED', message: 'the topic closed', metadata: { topic: 'closing' } });
+    await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
+    expect(ended[0]).toEqual({ operation: '/feed.v1.Feed/Watch', failed: true, reason: 'TOPIC_CLOSED' });
+  });
+
+  it('answers an error before the first message, and a malformed request, as ordinary error JSON', async () => {
+    const forbidden = await fetch(`${base}/v1/topics/forbidden:watch`);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get('content-type')).toContain('application/json');
+    expect(await forbidden.json()).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
+    const malformed = await fetch(`${base}/v1/topics/x:watch?count=abc`);
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: 400, reason: 'CODEC' });
+  });
+
+  it('aborts ctx.signal when the client disconnects', async () => {
+    ended.length = 0;
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(`${base}/v1/topics/leaving:watch?intervalMs=10`, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    });
+    await waitFor(async () => ended.length === 1 && aborted.has('leaving'), 'the server to see the disconnect', 100, 20);
+    expect(ended[0]).toMatchObject({ failed: true, reason: 'CANCELLED' });
+    expect(reason(aborted.get('leaving'))).toBe('CANCELLED');
+  });
+
+  it('streams the same way when fastify receives the call (a GET with a body)', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${base}/v1/topics/engine:watch?count=2`, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '2' } }, (res) => {
+        expect(res.headers['content-type']).toBe('text/event-stream');
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(parseEvents(text).map((e) => JSON.parse(e.data).id)).toEqual(['engine-0', 'engine-1']);
+  });
+
+  it('is traced: one server span for the stream, active for the handler, under the caller trace', async () => {
+    const traceId = '6bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await fetch(`${base}/v1/topics/traced:watch?count=3`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    expect(parseEvents(await res.text())).toHaveLength(3);
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the stream span', 100, 50);
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    expect(spans).toHaveLength(1);
+    const span = spans[0]!;
+    expect(span).toMatchObject({ kind: 2, parentSpanId: '00f067aa0ba902b7' });
+    expect(span.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/v1/topics/{topic}:watch', 'http.response.status_code': 200, 'url.path': '/v1/topics/traced:watch' });
+    expect(handlerSpan.get('traced')).toBe(span.spanId);
+  });
+
+  it("is read by the generated fetch client's async iterator, an error event raised as FetchServiceError", async () => {
+    const client = new fetchClient.FeedFetchClient({ baseUrl: base });
+    const ids: string[] = [];
+    for await (const item of client.watch({ topic: 'browser', count: 3 })) ids.push(item.id);
+    expect(ids).toEqual(['browser-0', 'browser-1', 'browser-2']);
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const item of client.watch({ topic: 'fails', count: 1, failReason: 'TOPIC_CLOSED' })) seen.push(item.id);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(['fails-0']);
+    expect(fetchClient.isFetchServiceError(err)).toBe(true);
+    expect(err).toMatchObject({ code: 409, reason: 'TOPIC_CLOSED', message: 'the topic closed' });
+    const forbidden = await client.watch({ topic: 'forbidden' }).next().catch((e: unknown) => e);
+    expect(forbidden).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
+    // Leaving the loop early cancels the response: the server sees the client go.
+    aborted.delete('early');
+    for await (const item of client.watch({ topic: 'early', intervalMs: 10 })) if (item.id === 'early-1') break;
+    await waitFor(async () => aborted.has('early'), 'the server to see the cancel', 100, 20);
+    expect(reason(aborted.get('early'))).toBe('CANCELLED');
+  });
+});
