@@ -5,7 +5,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
-import type { FileKind } from '../cli/manifest.js';
+import type { FileKind, GeneratedFile } from '../gen/file.js';
 import { REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, withRegistryDependencies, type RegistryKind } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
@@ -20,13 +20,6 @@ export interface ProjectOptions {
   httpPort: number;
   grpcPort: number;
   otlpEndpoint: string;
-}
-
-export interface ProjectFile {
-  /** Relative to the project root. */
-  path: string;
-  content: string;
-  kind: FileKind;
 }
 
 const NPM_NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -53,7 +46,8 @@ export function envPrefixFor(name: string): string {
   return `${protoPackageFor(name).toUpperCase()}_`;
 }
 
-export function renderProject(options: ProjectOptions): ProjectFile[] {
+/** The project's files, by path relative to its root, each with its owner. */
+export function renderProject(options: ProjectOptions): Required<GeneratedFile>[] {
   const { name } = options;
   const protoPackage = protoPackageFor(name);
   const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
@@ -77,7 +71,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   const config = render('configs/config.yaml.hbs');
   context['indentedConfig'] = config.trimEnd().split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
 
-  const files: ProjectFile[] = [];
+  const files: Required<GeneratedFile>[] = [];
   const add = (p: string, content: string, kind?: FileKind) =>
     files.push({ path: p, content, kind: kind ?? (OWNED.some((r) => r.test(p)) ? 'owned' : 'generated') });
 
@@ -91,7 +85,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   // The registry feature's own files; the runtime, vendored, with only the registry client in use.
   for (const f of registryFiles(options.registry)) add(f.path, f.content);
   for (const f of runtimeFiles()) {
-    if (runtimeFileWanted(f.name, options.registry)) add(`internal/pkg/${f.name}`, f.content, 'runtime');
+    if (runtimeFileWanted(f.path, options.registry)) add(`internal/pkg/${f.path}`, f.content, 'runtime');
   }
   for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto', 'buf/validate/validate.proto']) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');

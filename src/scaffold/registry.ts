@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { GeneratedFile } from '../gen/file.js';
 import { templatesDir } from '../proto/paths.js';
 import { SERVICE_VERSIONS } from './versions.js';
 
@@ -30,7 +31,7 @@ export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
 };
 
 /** Project files the registry feature writes (from templates/features/registry/<kind>/), by project path. */
-export function registryFiles(kind: RegistryKind): { path: string; content: string }[] {
+export function registryFiles(kind: RegistryKind): GeneratedFile[] {
   const root = path.join(templatesDir, 'features', 'registry', kind);
   return (fs.readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
     .filter((rel) => fs.statSync(path.join(root, rel)).isFile())

@@ -13,7 +13,7 @@ export function runtimeFiles(): GeneratedFile[] {
       const p = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(p);
       else if (entry.name.endsWith('.ts')) {
-        out.push({ name: path.relative(runtimeSourceDir, p).split(path.sep).join('/'), content: header + fs.readFileSync(p, 'utf8') });
+        out.push({ path: path.relative(runtimeSourceDir, p).split(path.sep).join('/'), content: header + fs.readFileSync(p, 'utf8') });
       }
     }
   };

@@ -15,7 +15,8 @@ import { envPrefixFor } from '../../scaffold/project.js';
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
-import { writeFiles, type FileToWrite } from '../writer.js';
+import type { GeneratedFile } from '../../gen/file.js';
+import { writeFiles } from '../writer.js';
 
 export async function switchRegistry(kind: string, opts: { force?: boolean }): Promise<void> {
   if (!REGISTRY_KINDS.includes(kind as RegistryKind)) throw new UsageError(`unknown registry "${kind}" (choose ${REGISTRY_KINDS.join(', ')})`);
@@ -35,7 +36,7 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   /** Whether tsk's record says the file is as it wrote it. */
   const untouched = (rel: string, content: string) => manifest.files[rel]?.sha256 === sha256(content);
   const changedByHand: string[] = [];
-  const files: FileToWrite[] = [];
+  const files: GeneratedFile[] = [];
 
   // Edited in place: the user's other settings and dependencies stay as they are.
   const edits: [string, (text: string) => string][] = [
@@ -53,17 +54,17 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
     } catch (err) {
       throw new UsageError(`${rel}: ${(err as Error).message}; fix it, then run tsk registry ${to} again`);
     }
-    if (next !== current) files.push({ path: abs(rel), content: next, kind: 'owned' });
+    if (next !== current) files.push({ path: rel, content: next, kind: 'owned' });
   }
   // Replaced whole: the wiring, unless it was changed by hand.
   for (const f of registryFiles(to)) {
     const current = read(f.path);
     if (current !== undefined && !untouched(f.path, current) && !opts.force) changedByHand.push(f.path);
-    files.push({ path: abs(f.path), content: f.content, kind: 'owned' });
+    files.push({ ...f, kind: 'owned' });
   }
   // The vendored client: the new one in, the old one out (unless edited).
   const wanted = new Set(REGISTRY_INSTALLERS[to].runtime);
-  for (const f of runtimeFiles()) if (wanted.has(f.name)) files.push({ path: abs(`internal/pkg/${f.name}`), content: f.content, kind: 'runtime' });
+  for (const f of runtimeFiles()) if (wanted.has(f.path)) files.push({ path: `internal/pkg/${f.path}`, content: f.content, kind: 'runtime' });
   const remove = REGISTRY_INSTALLERS[from].runtime.map((name) => `internal/pkg/${name}`).filter((rel) => read(rel) !== undefined);
   for (const rel of remove) if (!untouched(rel, read(rel)!) && !opts.force) changedByHand.push(rel);
 

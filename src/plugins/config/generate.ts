@@ -28,7 +28,7 @@ export const generateConfigSchema: Generator = ({ files, options }) => {
         `export { ${rootName} };`,
       ],
     );
-    out.push({ name, content });
+    out.push({ path: name, content });
   }
   return { files: out, problems: [] };
 };

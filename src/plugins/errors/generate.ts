@@ -20,7 +20,7 @@ export const generateErrors: Generator = ({ files, registry, options }) => {
     const name = `${fileStem(file)}_errors.ts`;
     const blocks = enums.map((e) => renderEnum(e, defaultCodeExt, codeExt, registry));
     const imports = [`import { isServiceError, newError, type Metadata, type ServiceError } from '${runtimeImport(name, options.runtime, 'errors/errors.js')}';`];
-    out.push({ name, content: generatedSource(file.proto.name, imports, [blocks.join('\n\n')]) });
+    out.push({ path: name, content: generatedSource(file.proto.name, imports, [blocks.join('\n\n')]) });
   }
   return { files: out, problems: [] };
 };

@@ -34,7 +34,7 @@ export const generateFetch: Generator = ({ files, registry }) => {
         HELPERS,
       ],
     );
-    out.push({ name: `${fileStem(file)}_fetch.ts`, content });
+    out.push({ path: `${fileStem(file)}_fetch.ts`, content });
   }
   return { files: out, problems };
 };

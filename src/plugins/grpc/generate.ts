@@ -20,7 +20,7 @@ export const generateGrpc: Generator = ({ files, options }) => {
       `import type { CallOptions, GrpcClientConn, GrpcServer } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
       imports.render(),
     ];
-    out.push({ name, content: generatedSource(file.proto.name, importLines, [body]) });
+    out.push({ path: name, content: generatedSource(file.proto.name, importLines, [body]) });
   }
   return { files: out, problems: [] };
 };

@@ -33,7 +33,7 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
       ],
       ['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body],
     );
-    out.push({ name, content });
+    out.push({ path: name, content });
   }
   return { files: out, problems };
 };

@@ -55,7 +55,7 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
   const set = create(FileDescriptorSetSchema, { file: descriptorFiles(file) });
   const consts = services.map(({ service, methods }) => renderService(service, methods, imports));
   return {
-    name,
+    path: name,
     content: generatedSource(
       file.proto.name,
       [`import { RequestRules } from '${runtimeImport(name, options.runtime, 'middleware/validate.js')}';`, imports.render()],

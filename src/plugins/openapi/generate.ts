@@ -18,13 +18,13 @@ export const generateOpenApi: Generator = ({ files, registry, options }) => {
     const services = files.flatMap((f) => f.services.filter(served));
     if (services.length > 0) {
       const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
-      out.push({ name: PROJECT_DOCUMENT, content: render(buildOpenApi(services, registry, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
+      out.push({ path: PROJECT_DOCUMENT, content: render(buildOpenApi(services, registry, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
     }
   } else {
     for (const file of files) {
       for (const service of file.services.filter(served)) {
         const document = buildOpenApi([service], registry, { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
-        out.push({ name: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
+        out.push({ path: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
       }
     }
   }
