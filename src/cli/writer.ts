@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GeneratedFile } from '../gen/file.js';
-import { GENERATED_HEADER } from '../gen/names.js';
+import { GENERATED_HEADER } from '../gen/printer.js';
 import { tskVersion } from '../proto/paths.js';
 import { MANIFEST_PATH, readManifest, serializeManifest, sha256, withManifestLock } from './manifest.js';
 

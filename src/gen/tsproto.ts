@@ -6,7 +6,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { tsProtoPlugin } from '../proto/paths.js';
 import type { GeneratedFile } from '../plugins/types.js';
-import { GENERATED_HEADER } from './names.js';
+import { GENERATED_HEADER } from './printer.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 import path from 'node:path';
 

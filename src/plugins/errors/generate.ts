@@ -3,8 +3,8 @@
 // `errorX(message?, metadata?)` per value, as Kratos's protoc-gen-go-errors does.
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescExtension, type Registry } from '@bufbuild/protobuf';
 import { leadingComment } from '../../gen/comments.js';
-import { fileStem, generatedSource, runtimeImport } from '../../gen/names.js';
-import { commentSafe } from '../http/generate.js';
+import { fileStem } from '../../gen/names.js';
+import { commentSafe, TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 const FALLBACK_CODE = 500;
@@ -18,9 +18,11 @@ export const generateErrors: Generator = ({ files, registry, options }) => {
     const enums = allEnums(file.enums, file.messages).filter((e) => isErrorEnum(e, defaultCodeExt, codeExt));
     if (enums.length === 0) continue;
     const name = `${fileStem(file)}_errors.ts`;
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
+    for (const n of ['isServiceError', 'newError']) ts.runtime('errors/errors.js', n);
+    for (const n of ['Metadata', 'ServiceError']) ts.runtime('errors/errors.js', n, { type: true });
     const blocks = enums.map((e) => renderEnum(e, defaultCodeExt, codeExt, registry));
-    const imports = [`import { isServiceError, newError, type Metadata, type ServiceError } from '${runtimeImport(name, options.runtime, 'errors/errors.js')}';`];
-    out.push({ path: name, content: generatedSource(file.proto.name, imports, [blocks.join('\n\n')]) });
+    out.push({ path: name, content: ts.print([blocks.join('\n\n')]) });
   }
   return { files: out, problems: [] };
 };

@@ -2,8 +2,9 @@
 // in the runtime's (ctx, request) shape, a function registering it on GrpcServer
 // through ts-proto's service definition, and a typed client over GrpcClientConn.
 import type { DescService } from '@bufbuild/protobuf';
-import { fileStem, generatedSource, importPath, ImportSet, methodKey, runtimeImport, serviceConstName } from '../../gen/names.js';
-import { docComment } from '../http/generate.js';
+import { fileStem, methodKey, serviceConstName } from '../../gen/names.js';
+import { jsdoc, TsFile } from '../../gen/printer.js';
+import { leadingComment } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 export const generateGrpc: Generator = ({ files, options }) => {
@@ -12,24 +13,21 @@ export const generateGrpc: Generator = ({ files, options }) => {
     const services = file.services.filter((s) => s.methods.some((m) => m.methodKind === 'unary'));
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_grpc.ts`;
-    const imports = new ImportSet(name, ['Context', 'CallOptions', 'GrpcClientConn', 'GrpcServer']);
-    const definitions = services.map((s) => imports.named(importPath(name, fileStem(file)), serviceConstName(s)));
-    const body = services.map((s, i) => renderService(s, definitions[i]!, imports)).join('\n\n');
-    const importLines = [
-      `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-      `import type { CallOptions, GrpcClientConn, GrpcServer } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
-      imports.render(),
-    ];
-    out.push({ path: name, content: generatedSource(file.proto.name, importLines, [body]) });
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
+    ts.runtime('transport/context.js', 'Context', { type: true });
+    for (const n of ['CallOptions', 'GrpcClientConn', 'GrpcServer']) ts.runtime('transport/grpc/index.js', n, { type: true });
+    const definitions = services.map((s) => ts.generated(fileStem(file), serviceConstName(s)));
+    const body = services.map((s, i) => renderService(s, definitions[i]!, ts)).join('\n\n');
+    out.push({ path: name, content: ts.print([body]) });
   }
   return { files: out, problems: [] };
 };
 
-function renderService(service: DescService, definition: string, imports: ImportSet): string {
-  const methods = service.methods.filter((m) => m.methodKind === 'unary').map((m) => ({ method: m, key: methodKey(m), input: imports.type(m.input), output: imports.type(m.output) }));
+function renderService(service: DescService, definition: string, imports: TsFile): string {
+  const methods = service.methods.filter((m) => m.methodKind === 'unary').map((m) => ({ method: m, key: methodKey(m), input: imports.message(m.input), output: imports.message(m.output) }));
   return [
     `export interface ${service.name}GRPCServer {`,
-    ...methods.map(({ method, key, input, output }) => `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+    ...methods.map(({ method, key, input, output }) => `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
     '}',
     '',
     `/** Serves ${service.typeName}'s unary methods from \`impl\` (streaming methods answer UNIMPLEMENTED). */`,

@@ -7,7 +7,8 @@ import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, type HttpBinding } from '../../gen/http-rules.js';
 import { leadingComment } from '../../gen/comments.js';
-import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
+import { fileStem, methodKey, operationName } from '../../gen/names.js';
+import { commentSafe, jsdoc, TsFile } from '../../gen/printer.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
 import { generateRules } from './rules.js';
@@ -21,18 +22,12 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
     const services = file.services.filter((s) => unaryMethods(s).length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_http.ts`;
-    const imports = new ImportSet(name, ['Context', 'CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']);
-    const schemas = new SchemaWriter(imports);
-    const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
-    const content = generatedSource(
-      file.proto.name,
-      [
-        `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-        `import type { CallOptions, HttpClient, HttpRoute, HttpServer, MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
-        imports.render(),
-      ],
-      ['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body],
-    );
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
+    ts.runtime('transport/context.js', 'Context', { type: true });
+    for (const n of ['CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']) ts.runtime('transport/http/index.js', n, { type: true });
+    const schemas = new SchemaWriter(ts);
+    const body = services.map((s) => renderService(s, registry, ts, schemas, problems)).join('\n\n');
+    const content = ts.print(['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body]);
     out.push({ path: name, content });
   }
   return { files: out, problems };
@@ -42,12 +37,12 @@ function unaryMethods(service: DescService): DescMethod[] {
   return service.methods.filter((m) => m.methodKind === 'unary');
 }
 
-function renderService(service: DescService, registry: Parameters<Generator>[0]['registry'], imports: ImportSet, schemas: SchemaWriter, problems: Diagnostic[]): string {
+function renderService(service: DescService, registry: Parameters<Generator>[0]['registry'], imports: TsFile, schemas: SchemaWriter, problems: Diagnostic[]): string {
   const methods = unaryMethods(service).map((m) => ({
     method: m,
     key: methodKey(m),
-    input: imports.type(m.input),
-    output: imports.type(m.output),
+    input: imports.message(m.input),
+    output: imports.message(m.output),
     bindings: methodBindings(m, registry, problems),
   })).filter((m) => m.bindings.length > 0); // invalid rules were reported; nothing is written then
   const routeConsts = methods.map(({ method, key, input, output, bindings }) => {
@@ -65,7 +60,7 @@ function renderService(service: DescService, registry: Parameters<Generator>[0][
     '};',
     '',
     `export interface ${service.name}HTTPServer {`,
-    ...methods.map(({ method, key, input, output }) => `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+    ...methods.map(({ method, key, input, output }) => `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
     '}',
     '',
     `/** Serves every binding of ${service.typeName} from \`impl\`. */`,
@@ -100,15 +95,4 @@ function renderRoute(b: HttpBinding, method: DescMethod, input: string, output: 
     `responseSchema: ${schemas.ref(method.output)}`,
   ];
   return `  {\n${parts.map((p) => `    ${p},`).join('\n')}\n  },`;
-}
-
-export function docComment(method: DescMethod, indent: string): string {
-  const text = leadingComment(method);
-  if (!text) return '';
-  return `${indent}/** ${commentSafe(text).split('\n').map((l: string) => l.trim()).join(`\n${indent} * `)} */\n`;
-}
-
-/** Text placed inside a block comment must not close it. */
-export function commentSafe(text: string): string {
-  return text.replace(/\*\//g, '*\\/');
 }

@@ -6,7 +6,8 @@
 import { create, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
 import { base64Encode } from '@bufbuild/protobuf/wire';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
-import { fileStem, generatedSource, ImportSet, operationName, runtimeImport } from '../../gen/names.js';
+import { fileStem, operationName } from '../../gen/names.js';
+import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, GeneratorOptions } from '../types.js';
 
 /** The field number of buf.validate's `field`, `message` and `oneof` options. */
@@ -51,29 +52,26 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
     .filter((s) => s.methods.length > 0);
   if (services.length === 0) return undefined;
   const name = `${fileStem(file)}_rules.ts`;
-  const imports = new ImportSet(name, ['RequestRules', 'descriptors']);
+  const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime, reserved: ['descriptors'] });
+  ts.runtime('middleware/validate.js', 'RequestRules');
   const set = create(FileDescriptorSetSchema, { file: descriptorFiles(file) });
-  const consts = services.map(({ service, methods }) => renderService(service, methods, imports));
+  const consts = services.map(({ service, methods }) => renderService(service, methods, ts));
   return {
     path: name,
-    content: generatedSource(
-      file.proto.name,
-      [`import { RequestRules } from '${runtimeImport(name, options.runtime, 'middleware/validate.js')}';`, imports.render()],
-      [
-        `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
-        `const descriptors = '${base64Encode(toBinary(FileDescriptorSetSchema, set))}';`,
-        '',
-        consts.join('\n\n'),
-      ],
-    ),
+    content: ts.print([
+      `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
+      `const descriptors = '${base64Encode(toBinary(FileDescriptorSetSchema, set))}';`,
+      '',
+      consts.join('\n\n'),
+    ]),
   };
 }
 
-function renderService(service: DescService, methods: DescService['methods'], imports: ImportSet): string {
+function renderService(service: DescService, methods: DescService['methods'], imports: TsFile): string {
   return [
     `/** protovalidate rules of ${service.typeName}'s requests: pass to the validate middleware. */`,
     `export const ${service.name}Rules = new RequestRules(descriptors, {`,
-    ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.type(m.input)} },`),
+    ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.message(m.input)} },`),
     '});',
   ].join('\n');
 }

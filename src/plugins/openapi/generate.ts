@@ -4,7 +4,8 @@
 import type { DescFile, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { buildOpenApi } from '../../gen/openapi.js';
-import { fileStem, GENERATED_HEADER } from '../../gen/names.js';
+import { fileStem } from '../../gen/names.js';
+import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 /** The file name of the project-wide document. */
@@ -47,5 +48,8 @@ function apiVersion(services: DescService[]): string {
  */
 export function openApiModule(json: string, files: readonly DescFile[]): string {
   const source = files.filter((f) => f.services.length > 0).map((f) => f.proto.name).join(', ');
-  return `${GENERATED_HEADER}\n// source: ${source}\n\n/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */\nexport const openApiDocument = ${json.trimEnd()};\n`;
+  return new TsFile('openapi.ts', { source }).print([
+    "/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */",
+    `export const openApiDocument = ${json.trimEnd()};`,
+  ]);
 }
