@@ -15,14 +15,14 @@ import type { GeneratedFile, Generator } from '../types.js';
 
 const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson'];
 
-export const generateFetch: Generator = ({ files, registry }) => {
+export const generateFetch: Generator = ({ files }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
     const services = file.services.filter((s) => s.methods.some((m) => m.methodKind === 'unary'));
     if (services.length === 0) continue;
     const types = new JsonTypeWriter([...HELPER_NAMES, ...services.flatMap((s) => [`${s.name}FetchClient`, `${s.name}FetchRoutes`])]);
-    const clients = services.map((s) => renderClient(s, registry, types, problems));
+    const clients = services.map((s) => renderClient(s, types, problems));
     const name = `${fileStem(file)}_fetch.ts`;
     const content = new TsFile(name, { source: file.proto.name }).print([
       '// A fetch client for browsers and edge runtimes: no imports, messages in their proto3 JSON form.',
@@ -38,10 +38,10 @@ export const generateFetch: Generator = ({ files, registry }) => {
   return { files: out, problems };
 };
 
-function renderClient(service: DescService, registry: Parameters<Generator>[0]['registry'], types: JsonTypeWriter, problems: Diagnostic[]): string {
+function renderClient(service: DescService, types: JsonTypeWriter, problems: Diagnostic[]): string {
   const methods = service.methods
     .filter((m) => m.methodKind === 'unary')
-    .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, registry, problems)[0] }))
+    .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, problems)[0] }))
     .filter((m): m is typeof m & { binding: HttpBinding } => m.binding !== undefined);
   return [
     `/** Each method's route: its first google.api.http binding. */`,

@@ -13,7 +13,7 @@ import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
 import { generateRules } from './rules.js';
 
-export const generateHttp: Generator = ({ files, registry, options }) => {
+export const generateHttp: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
@@ -26,7 +26,7 @@ export const generateHttp: Generator = ({ files, registry, options }) => {
     ts.runtime('transport/context.js', 'Context', { type: true });
     for (const n of ['CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema']) ts.runtime('transport/http/index.js', n, { type: true });
     const schemas = new SchemaWriter(ts);
-    const body = services.map((s) => renderService(s, registry, ts, schemas, problems)).join('\n\n');
+    const body = services.map((s) => renderService(s, ts, schemas, problems)).join('\n\n');
     const content = ts.print(['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body]);
     out.push({ path: name, content });
   }
@@ -37,13 +37,13 @@ function unaryMethods(service: DescService): DescMethod[] {
   return service.methods.filter((m) => m.methodKind === 'unary');
 }
 
-function renderService(service: DescService, registry: Parameters<Generator>[0]['registry'], imports: TsFile, schemas: SchemaWriter, problems: Diagnostic[]): string {
+function renderService(service: DescService, imports: TsFile, schemas: SchemaWriter, problems: Diagnostic[]): string {
   const methods = unaryMethods(service).map((m) => ({
     method: m,
     key: methodKey(m),
     input: imports.message(m.input),
     output: imports.message(m.output),
-    bindings: methodBindings(m, registry, problems),
+    bindings: methodBindings(m, problems),
   })).filter((m) => m.bindings.length > 0); // invalid rules were reported; nothing is written then
   const routeConsts = methods.map(({ method, key, input, output, bindings }) => {
     const routes = bindings.map((b) => renderRoute(b, method, input, output, schemas)).join('\n');

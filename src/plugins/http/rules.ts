@@ -3,28 +3,23 @@
 // It embeds the descriptors of the protos the requests come from (protovalidate reads
 // rules from descriptors), minus those the runtime has from its packages (the
 // well-known types and buf/validate/validate.proto).
-import { create, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
+import { create, hasExtension, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
+import { field as fieldRules, message as messageRules, oneof as oneofRules } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { base64Encode } from '@bufbuild/protobuf/wire';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { fileStem, operationName } from '../../gen/names.js';
 import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, GeneratorOptions } from '../types.js';
 
-/** The field number of buf.validate's `field`, `message` and `oneof` options. */
-const RULES_OPTION = 1159;
-
-function carriesRules(options: { $unknown?: { no: number }[] } | undefined): boolean {
-  return options?.$unknown?.some((u) => u.no === RULES_OPTION) ?? false;
-}
 
 /** Whether a message, or any message in its fields, has protovalidate rules. */
 export function hasRules(message: DescMessage, seen = new Set<DescMessage>()): boolean {
   if (seen.has(message)) return false;
   seen.add(message);
-  if (carriesRules(message.proto.options)) return true;
-  if (message.oneofs.some((o) => carriesRules(o.proto.options))) return true;
+  if (message.proto.options && hasExtension(message.proto.options, messageRules)) return true;
+  if (message.oneofs.some((o) => o.proto.options !== undefined && hasExtension(o.proto.options, oneofRules))) return true;
   return message.fields.some((f) => {
-    if (carriesRules(f.proto.options)) return true;
+    if (f.proto.options && hasExtension(f.proto.options, fieldRules)) return true;
     const inner = f.fieldKind === 'message' ? f.message : (f.fieldKind === 'list' || f.fieldKind === 'map') && f.message ? f.message : undefined;
     return inner !== undefined && hasRules(inner, seen);
   });

@@ -11,7 +11,7 @@ import type { GeneratedFile, Generator } from '../types.js';
 /** The file name of the project-wide document. */
 export const PROJECT_DOCUMENT = 'openapi.json';
 
-export const generateOpenApi: Generator = ({ files, registry, options }) => {
+export const generateOpenApi: Generator = ({ files, options }) => {
   const problems: Diagnostic[] = [];
   const out: GeneratedFile[] = [];
   const served = (s: DescService) => s.methods.some((m) => m.methodKind === 'unary');
@@ -19,12 +19,12 @@ export const generateOpenApi: Generator = ({ files, registry, options }) => {
     const services = files.flatMap((f) => f.services.filter(served));
     if (services.length > 0) {
       const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
-      out.push({ path: PROJECT_DOCUMENT, content: render(buildOpenApi(services, registry, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
+      out.push({ path: PROJECT_DOCUMENT, content: render(buildOpenApi(services, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
     }
   } else {
     for (const file of files) {
       for (const service of file.services.filter(served)) {
-        const document = buildOpenApi([service], registry, { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
+        const document = buildOpenApi([service], { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
         out.push({ path: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
       }
     }
