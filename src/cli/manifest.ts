@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type FileKind = 'generated' | 'runtime' | 'owned';
+import type { FileKind } from '../gen/file.js';
 
 export interface Manifest {
   tsk: string;

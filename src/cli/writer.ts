@@ -1,18 +1,18 @@
-// The one place files reach the disk. Everything is staged first (temp files in
-// the target directories), then renamed into place, so a failure part-way leaves
-// the tree as it was. Files the user owns or changed are never overwritten.
+// The one place files reach the disk. Its guarantees:
+// - every check runs before any write, then everything is staged (temp files in the
+//   target directories) and renamed into place, so a failure part-way leaves the tree
+//   as it was;
+// - a file the user owns is never overwritten once it exists;
+// - a generated file changed since tsk wrote it (or not tsk's at all) is left alone
+//   unless `force` says otherwise;
+// - within a project, `.tsk/manifest.json` records what was written, under a lock.
+// `writeTree` builds a whole new tree (tsk new, tsk example) the same way, one level up.
 import fs from 'node:fs';
 import path from 'node:path';
-import { GENERATED_HEADER } from '../gen/names.js';
+import type { GeneratedFile } from '../gen/file.js';
+import { GENERATED_HEADER } from '../gen/printer.js';
 import { tskVersion } from '../proto/paths.js';
-import { MANIFEST_PATH, readManifest, serializeManifest, sha256, withManifestLock, type FileKind } from './manifest.js';
-
-export interface FileToWrite {
-  /** Absolute path. */
-  path: string;
-  content: string;
-  kind: FileKind;
-}
+import { MANIFEST_PATH, readManifest, serializeManifest, sha256, withManifestLock } from './manifest.js';
 
 export interface WriteReport {
   written: string[];
@@ -26,6 +26,8 @@ export interface WriteReport {
 }
 
 export interface WriteOptions {
+  /** What relative file paths are relative to; default the project root, else the working directory. */
+  root?: string;
   /** Project root holding `.tsk/manifest.json`; files outside any project are written without one. */
   projectRoot?: string;
   /** Overwrite locally modified generated files and existing owned files. */
@@ -34,15 +36,25 @@ export interface WriteOptions {
   remove?: string[];
 }
 
-export function writeFiles(files: FileToWrite[], options: WriteOptions = {}): WriteReport {
-  // Within a project, one run at a time reads, writes and records (see withManifestLock).
-  return options.projectRoot ? withManifestLock(options.projectRoot, () => writeUnlocked(files, options)) : writeUnlocked(files, options);
+/** A file as the writer handles it: absolute path, owner decided. */
+interface Placed {
+  path: string;
+  content: string;
+  kind: NonNullable<GeneratedFile['kind']>;
 }
 
-function writeUnlocked(files: FileToWrite[], options: WriteOptions): WriteReport {
+/** Writes `files` under the rules above; the report names files by absolute path. */
+export function writeFiles(files: readonly GeneratedFile[], options: WriteOptions = {}): WriteReport {
+  const root = options.root ?? options.projectRoot ?? process.cwd();
+  const placed = files.map((f): Placed => ({ path: path.resolve(root, f.path), content: f.content, kind: f.kind ?? 'generated' }));
+  // Within a project, one run at a time reads, writes and records (see withManifestLock).
+  return options.projectRoot ? withManifestLock(options.projectRoot, () => writeUnlocked(placed, options)) : writeUnlocked(placed, options);
+}
+
+function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
   const report: WriteReport = { written: [], unchanged: [], skipped: [], removed: [] };
   const manifest = options.projectRoot ? readManifest(options.projectRoot) : undefined;
-  const plan: FileToWrite[] = [];
+  const plan: Placed[] = [];
   for (const file of files) {
     const rel = options.projectRoot ? path.relative(options.projectRoot, file.path).split(path.sep).join('/') : file.path;
     const exists = fs.existsSync(file.path);
@@ -91,7 +103,7 @@ function writeUnlocked(files: FileToWrite[], options: WriteOptions): WriteReport
 }
 
 /** Stage every file, then rename all into place; on any failure remove what was staged. */
-function commit(files: FileToWrite[]): void {
+function commit(files: Placed[]): void {
   const staged: { temp: string; final: string }[] = [];
   const createdDirs: string[] = [];
   try {
@@ -112,4 +124,27 @@ function commit(files: FileToWrite[]): void {
   }
   // Renames within one directory are atomic; all content is already on disk.
   for (const s of staged) fs.renameSync(s.temp, s.final);
+}
+
+/**
+ * Builds a new tree in a staging directory next to `target` (`build` writes into it,
+ * through writeFiles), then moves it into place: renamed when `target` does not exist,
+ * copied over it when it does (an empty directory, or a project `tsk new --force`
+ * has already checked). On any failure the staging directory goes and `target` is untouched.
+ */
+export async function writeTree(target: string, build: (staging: string) => Promise<void>): Promise<void> {
+  const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-staging-${process.pid}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    await build(staging);
+    if (!fs.existsSync(target)) fs.renameSync(staging, target);
+    else {
+      fs.cpSync(staging, target, { recursive: true, force: true });
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
 }

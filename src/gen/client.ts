@@ -10,18 +10,13 @@ import { generateFetch } from '../plugins/fetch/generate.js';
 import { generateGrpc } from '../plugins/grpc/generate.js';
 import { generateHttp } from '../plugins/http/generate.js';
 import { generateOpenApi } from '../plugins/openapi/generate.js';
-import type { GeneratedFile, GeneratorOptions } from '../plugins/types.js';
+import type { GeneratorOptions } from '../plugins/types.js';
+import type { GeneratedFile } from './file.js';
 import { keepReachable, runTsProto } from './tsproto.js';
 
-export interface PlannedFile {
-  /** Absolute path on disk. */
-  path: string;
-  content: string;
-}
-
-/** What one input proto generates: its own files and the message files of what it imports. */
+/** What one input proto generates: its own files and the message files of what it imports, by absolute path (targets span import roots). */
 export interface PlannedTarget extends TargetFile {
-  files: PlannedFile[];
+  files: GeneratedFile[];
 }
 
 export type GeneratorKind = 'messages' | 'http' | 'grpc' | 'errors' | 'config' | 'openapi' | 'fetch';
@@ -54,19 +49,19 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       outputs.push(...result.files);
       for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     }
-    planned.push({ ...target, files: outputs.map((f) => ({ path: path.join(target.root, f.name), content: f.content })) });
+    planned.push({ ...target, files: outputs.map((f) => ({ path: path.join(target.root, f.path), content: f.content })) });
   }
   if (problems.length > 0) throw new CompileError(problems);
   return planned;
 }
 
 /** Every file the targets generate, once each (imports shared by several targets are generated alike). */
-export function mergeTargets(targets: readonly { files: PlannedFile[] }[]): PlannedFile[] {
-  const byPath = new Map<string, PlannedFile>();
+export function mergeTargets(targets: readonly { files: GeneratedFile[] }[]): GeneratedFile[] {
+  const byPath = new Map<string, GeneratedFile>();
   for (const t of targets) for (const f of t.files) byPath.set(f.path, f);
   return [...byPath.values()];
 }
 
-export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedFile[]> {
+export async function planClientFiles(compiled: CompiledProtos, options: ClientOptions): Promise<GeneratedFile[]> {
   return mergeTargets(await planClientTargets(compiled, options));
 }

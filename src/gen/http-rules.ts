@@ -1,7 +1,9 @@
 // Reads google.api.http rules off method options and checks them against the
 // request and response messages, reporting mistakes at the rule's file:line:col.
 import { METHODS } from 'node:http';
-import { getExtension, hasExtension, type DescExtension, type DescField, type DescMessage, type DescMethod, type Registry } from '@bufbuild/protobuf';
+import { getExtension, hasExtension, type DescField, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
+import { http } from './pb/google/api/annotations_pb.js';
+import type { HttpRule } from './pb/google/api/http_pb.js';
 import { parseTemplate, TemplateError } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { operationName } from './names.js';
@@ -13,37 +15,28 @@ export interface HttpBinding {
   responseBody?: string;
 }
 
-interface RawRule {
-  pattern: { case: string | undefined; value?: unknown };
-  body: string;
-  responseBody: string;
-  additionalBindings: RawRule[];
-}
-
 /**
  * Whether a method is served over HTTP: unary methods always (by their rule or the
  * default binding), server-streaming ones when they have a rule (as Server-Sent
  * Events); client and bidi streams are gRPC only.
  */
-export function servedOverHttp(method: DescMethod, registry: Registry): boolean {
+export function servedOverHttp(method: DescMethod): boolean {
   if (method.methodKind === 'unary') return true;
   if (method.methodKind !== 'server_streaming') return false;
-  const ext = registry.getExtension('google.api.http') as DescExtension | undefined;
   const options = method.proto.options;
-  return ext !== undefined && options !== undefined && hasExtension(options, ext);
+  return options !== undefined && hasExtension(options, http);
 }
 
 /** The bindings of a method: its rule and additional bindings, or the default `POST /pkg.Service/Method`. */
-export function methodBindings(method: DescMethod, registry: Registry, problems: Diagnostic[]): HttpBinding[] {
-  const ext = registry.getExtension('google.api.http') as DescExtension | undefined;
+export function methodBindings(method: DescMethod, problems: Diagnostic[]): HttpBinding[] {
   const options = method.proto.options;
-  if (!ext || !options || !hasExtension(options, ext)) {
+  if (!options || !hasExtension(options, http)) {
     return [{ method: 'POST', path: operationName(method), body: '*' }];
   }
-  const rule = getExtension(options, ext) as unknown as RawRule;
+  const rule = getExtension(options, http);
   const bindings: HttpBinding[] = [];
   const report = (message: string) => problems.push({ ...ruleLocation(method), message: `${method.parent.name}.${method.name}: ${message}` });
-  const add = (r: RawRule, nested: boolean) => {
+  const add = (r: HttpRule, nested: boolean) => {
     const b = toBinding(r, report);
     if (b && validateBinding(b, method, report)) bindings.push(b);
     if (!nested) for (const extra of r.additionalBindings) {
@@ -55,22 +48,21 @@ export function methodBindings(method: DescMethod, registry: Registry, problems:
   return bindings;
 }
 
-function toBinding(rule: RawRule, report: (m: string) => void): HttpBinding | undefined {
-  const { case: kind, value } = rule.pattern;
+function toBinding(rule: HttpRule, report: (m: string) => void): HttpBinding | undefined {
+  const { pattern } = rule;
   let method: string;
   let path: string;
-  if (kind === 'custom') {
-    const custom = value as { kind: string; path: string };
-    method = custom.kind.toUpperCase();
-    path = custom.path;
+  if (pattern.case === 'custom') {
+    method = pattern.value.kind.toUpperCase();
+    path = pattern.value.path;
     // Node's HTTP parser only accepts the methods it knows; CONNECT never reaches a request handler.
     if (!METHODS.includes(method) || method === 'CONNECT') {
-      report(`custom method "${custom.kind}" is not an HTTP method a server can receive (e.g. SEARCH, PROPFIND, QUERY)`);
+      report(`custom method "${pattern.value.kind}" is not an HTTP method a server can receive (e.g. SEARCH, PROPFIND, QUERY)`);
       return undefined;
     }
-  } else if (kind && typeof value === 'string') {
-    method = kind.toUpperCase();
-    path = value;
+  } else if (pattern.case !== undefined) {
+    method = pattern.case.toUpperCase();
+    path = pattern.value;
   } else {
     report('google.api.http rule has no pattern (get, put, post, delete, patch or custom)');
     return undefined;

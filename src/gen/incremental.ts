@@ -10,7 +10,8 @@ import { UsageError } from '../proto/diagnostics.js';
 import { packageRoot, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { resolveImportRoots } from '../proto/roots.js';
 import { CodegenCache, hashOf, ProtoKeys } from './cache.js';
-import type { GeneratorKind, PlannedFile, PlannedTarget } from './client.js';
+import type { GeneratorKind, PlannedTarget } from './client.js';
+import type { GeneratedFile } from './file.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 const ALL: GeneratorKind[] = ['messages', 'http', 'grpc', 'errors', 'config'];
@@ -27,7 +28,7 @@ export interface IncrementalOptions {
 
 export interface IncrementalResult {
   /** Files of the protos generated this run, to be written. */
-  files: PlannedFile[];
+  files: GeneratedFile[];
   /** Files of the protos the cache vouches for: on disk exactly as generated. */
   upToDate: string[];
   /** How many input protos were generated (the rest were up to date). */
@@ -68,7 +69,7 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
     planned.push(...(await planClientTargets(compiled, { cwd, runtimeFor: options.runtimeFor, only: options.only })));
   }
   // Files shared by several protos (an imported message file) are generated alike: keep one.
-  const byPath = new Map<string, PlannedFile>();
+  const byPath = new Map<string, GeneratedFile>();
   for (const t of planned) for (const f of t.files) byPath.set(f.path, f);
   for (const p of byPath.keys()) upToDate.delete(p);
   return {

@@ -5,6 +5,7 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { leadingComment } from './comments.js';
 import { tsTypeName } from './names.js';
+import { jsdoc } from './printer.js';
 
 const WELL_KNOWN: Record<string, string> = {
   'google.protobuf.Timestamp': 'string',
@@ -98,17 +99,11 @@ export class JsonTypeWriter {
   }
 
   private renderEnum(e: DescEnum): string {
-    return `${doc(leadingComment(e), '')}export type ${this.names.get(e.typeName)} = ${e.values.map((v) => `'${v.name}'`).join(' | ')};`;
+    return `${jsdoc(leadingComment(e), '')}export type ${this.names.get(e.typeName)} = ${e.values.map((v) => `'${v.name}'`).join(' | ')};`;
   }
 
   private renderMessage(m: DescMessage): string {
-    const lines = m.fields.map((f) => `${doc(leadingComment(f), '  ')}  ${f.jsonName}?: ${this.field(f)};`);
-    return `${doc(leadingComment(m), '')}export interface ${this.names.get(m.typeName)} {\n${lines.join('\n')}${lines.length ? '\n' : ''}}`;
+    const lines = m.fields.map((f) => `${jsdoc(leadingComment(f), '  ')}  ${f.jsonName}?: ${this.field(f)};`);
+    return `${jsdoc(leadingComment(m), '')}export interface ${this.names.get(m.typeName)} {\n${lines.join('\n')}${lines.length ? '\n' : ''}}`;
   }
-}
-
-function doc(text: string | undefined, indent: string): string {
-  if (!text) return '';
-  const safe = text.replace(/\*\//g, '*\\/').split('\n').map((l) => l.trim());
-  return safe.length === 1 ? `${indent}/** ${safe[0]} */\n` : `${indent}/**\n${safe.map((l) => `${indent} * ${l}`.trimEnd()).join('\n')}\n${indent} */\n`;
 }

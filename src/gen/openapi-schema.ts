@@ -1,7 +1,7 @@
 // JSON Schemas (OpenAPI 3.1 dialect) of messages and enums in their proto3 JSON
 // form: int64 as strings, enums by name, well-known types in their JSON shapes,
 // buf.validate rules as the JSON Schema constraints they map to.
-import { ScalarType, type DescEnum, type DescField, type DescMessage, type Registry } from '@bufbuild/protobuf';
+import { ScalarType, type DescEnum, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { leadingComment } from './comments.js';
 import { fieldRulesOf, itemRules, ruleConstraints } from './openapi-validate.js';
 
@@ -93,7 +93,6 @@ function wellKnownSchema(typeName: string): JsonSchema | undefined {
 export class SchemaSet {
   readonly components = new Map<string, JsonSchema>();
 
-  constructor(private readonly registry: Registry) {}
 
   /** A reference to the message (schedules its component); well-known JSON forms are inlined. */
   message(message: DescMessage): JsonSchema {
@@ -128,7 +127,7 @@ export class SchemaSet {
     for (const field of message.fields) {
       if (without.has(field.name)) continue;
       properties[field.jsonName] = this.field(field);
-      if (fieldRulesOf(field, this.registry)?.required || field.proto.label === 2 /* proto2 required */) required.push(field.jsonName);
+      if (fieldRulesOf(field)?.required || field.proto.label === 2 /* proto2 required */) required.push(field.jsonName);
     }
     const description = leadingComment(message);
     return {
@@ -142,7 +141,7 @@ export class SchemaSet {
   /** A field's schema: its value kind, its rules and its comment. */
   field(field: DescField): JsonSchema {
     let schema: JsonSchema;
-    const rules = fieldRulesOf(field, this.registry);
+    const rules = fieldRulesOf(field);
     switch (field.fieldKind) {
       case 'scalar':
         schema = { ...scalarSchema(field.scalar), ...ruleConstraints(rules, 'value') };

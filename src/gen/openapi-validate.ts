@@ -3,93 +3,94 @@
 // the protos import buf/validate/validate.proto; otherwise there are none.
 // Rules without a JSON Schema twin (CEL, unique, in/not_in on int64...) stay
 // server-side only.
-import { getExtension, hasExtension, type DescExtension, type DescField, type Registry } from '@bufbuild/protobuf';
+import { getExtension, hasExtension, type DescField } from '@bufbuild/protobuf';
+import {
+  field as fieldRulesOption, type FieldRules, type Int32Rules, type MapRules, type RepeatedRules, type StringRules,
+} from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import type { JsonSchema } from './openapi-schema.js';
 
-type OneofValue = { case: string | undefined; value?: unknown };
+export type { FieldRules } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 
-/** The part of buf.validate.FieldRules this mapping reads (a dynamic message). */
-export interface FieldRules {
-  required?: boolean;
-  type?: OneofValue;
-}
+/** The bounds every 32-bit and floating-point rule message shares. */
+type NumberRules = Pick<Int32Rules, 'lessThan' | 'greaterThan' | 'in'>;
 
 /** The rules every item of a repeated field must meet (`repeated.items`). */
 export function itemRules(rules: FieldRules | undefined): FieldRules | undefined {
-  return rules?.type?.case === 'repeated' ? (rules.type.value as { items?: FieldRules }).items : undefined;
+  return rules?.type.case === 'repeated' ? rules.type.value.items : undefined;
 }
 
 /** A field's buf.validate.field rules, or undefined when it has none. */
-export function fieldRulesOf(field: DescField, registry: Registry): FieldRules | undefined {
-  const ext = registry.getExtension('buf.validate.field') as DescExtension | undefined;
+export function fieldRulesOf(field: DescField): FieldRules | undefined {
   const options = field.proto.options;
-  if (!ext || !options || !hasExtension(options, ext)) return undefined;
-  return getExtension(options, ext) as FieldRules;
+  return options && hasExtension(options, fieldRulesOption) ? getExtension(options, fieldRulesOption) : undefined;
 }
-
-type Rules = Record<string, unknown>;
-
-const NUMERIC = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'float', 'double']);
 
 /**
  * Constraints for a field's schema. `value` is a singular field (or one item of a
  * repeated one); `list` and `map` take the repeated and map rules.
  */
 export function ruleConstraints(rules: FieldRules | undefined, shape: 'value' | 'list' | 'map'): JsonSchema {
-  const kind = rules?.type?.case;
-  if (!rules || !kind) return {};
-  const r = (rules.type!.value ?? {}) as Rules;
+  const type = rules?.type;
+  if (!type?.case) return {};
+  if (shape === 'list') return type.case === 'repeated' ? listConstraints(type.value) : {};
+  if (shape === 'map') return type.case === 'map' ? mapConstraints(type.value) : {};
+  switch (type.case) {
+    case 'string':
+      return stringConstraints(type.value);
+    case 'int32': case 'uint32': case 'sint32': case 'fixed32': case 'sfixed32': case 'float': case 'double':
+      return numberConstraints(type.value);
+    default:
+      // bytes: lengths count bytes, which the base64 text does not show directly; the rest has no JSON Schema twin.
+      return {};
+  }
+}
+
+function listConstraints(r: RepeatedRules): JsonSchema {
   const out: JsonSchema = {};
-  if (shape === 'list' && kind === 'repeated') {
-    setCount(out, 'minItems', r['minItems']);
-    setCount(out, 'maxItems', r['maxItems']);
-    if (r['unique'] === true) out['uniqueItems'] = true;
-    return out;
+  setCount(out, 'minItems', r.minItems);
+  setCount(out, 'maxItems', r.maxItems);
+  if (r.unique === true) out['uniqueItems'] = true;
+  return out;
+}
+
+function mapConstraints(r: MapRules): JsonSchema {
+  const out: JsonSchema = {};
+  setCount(out, 'minProperties', r.minPairs);
+  setCount(out, 'maxProperties', r.maxPairs);
+  return out;
+}
+
+function stringConstraints(r: StringRules): JsonSchema {
+  const out: JsonSchema = {};
+  const len = positive(r.len);
+  if (len !== undefined) {
+    out['minLength'] = len;
+    out['maxLength'] = len;
   }
-  if (shape === 'map' && kind === 'map') {
-    setCount(out, 'minProperties', r['minPairs']);
-    setCount(out, 'maxProperties', r['maxPairs']);
-    return out;
-  }
-  if (shape !== 'value') return out;
-  if (kind === 'string') {
-    const len = positive(r['len']);
-    if (len !== undefined) {
-      out['minLength'] = len;
-      out['maxLength'] = len;
-    }
-    setCount(out, 'minLength', r['minLen']);
-    setCount(out, 'maxLength', r['maxLen']);
-    const patterns: string[] = [];
-    if (typeof r['pattern'] === 'string' && r['pattern']) patterns.push(r['pattern']);
-    if (typeof r['prefix'] === 'string' && r['prefix']) patterns.push(`^${escapeRegExp(r['prefix'])}`);
-    if (typeof r['suffix'] === 'string' && r['suffix']) patterns.push(`${escapeRegExp(r['suffix'])}$`);
-    if (typeof r['contains'] === 'string' && r['contains']) patterns.push(escapeRegExp(r['contains']));
-    // JSON Schema takes one pattern per schema; further ones go into allOf.
-    if (patterns.length > 0) out['pattern'] = patterns[0];
-    if (patterns.length > 1) out['allOf'] = patterns.slice(1).map((p) => ({ pattern: p }));
-    const inList = r['in'];
-    if (Array.isArray(inList) && inList.length > 0) out['enum'] = inList;
-    if (typeof r['const'] === 'string' && r['const']) out['const'] = r['const'];
-    const format = STRING_FORMATS[(r['wellKnown'] as OneofValue | undefined)?.case ?? ''];
-    if (format && (r['wellKnown'] as OneofValue).value === true) out['format'] = format;
-    return out;
-  }
-  if (kind === 'bytes') {
-    // Lengths count bytes, which the base64 text does not show directly: left to the server.
-    return out;
-  }
-  if (NUMERIC.has(kind)) {
-    const lt = r['lessThan'] as OneofValue | undefined;
-    const gt = r['greaterThan'] as OneofValue | undefined;
-    if (lt?.case === 'lt') out['exclusiveMaximum'] = Number(lt.value);
-    if (lt?.case === 'lte') out['maximum'] = Number(lt.value);
-    if (gt?.case === 'gt') out['exclusiveMinimum'] = Number(gt.value);
-    if (gt?.case === 'gte') out['minimum'] = Number(gt.value);
-    const inList = r['in'];
-    if (Array.isArray(inList) && inList.length > 0) out['enum'] = inList.map(Number);
-    return out;
-  }
+  setCount(out, 'minLength', r.minLen);
+  setCount(out, 'maxLength', r.maxLen);
+  const patterns: string[] = [];
+  if (r.pattern) patterns.push(r.pattern);
+  if (r.prefix) patterns.push(`^${escapeRegExp(r.prefix)}`);
+  if (r.suffix) patterns.push(`${escapeRegExp(r.suffix)}$`);
+  if (r.contains) patterns.push(escapeRegExp(r.contains));
+  // JSON Schema takes one pattern per schema; further ones go into allOf.
+  if (patterns.length > 0) out['pattern'] = patterns[0];
+  if (patterns.length > 1) out['allOf'] = patterns.slice(1).map((p) => ({ pattern: p }));
+  if (r.in.length > 0) out['enum'] = r.in;
+  if (r.const) out['const'] = r.const;
+  const format = STRING_FORMATS[r.wellKnown.case ?? ''];
+  if (format && r.wellKnown.value === true) out['format'] = format;
+  return out;
+}
+
+function numberConstraints(r: NumberRules): JsonSchema {
+  const out: JsonSchema = {};
+  if (r.lessThan.case === 'lt') out['exclusiveMaximum'] = r.lessThan.value;
+  if (r.lessThan.case === 'lte') out['maximum'] = r.lessThan.value;
+  if (r.greaterThan.case === 'gt') out['exclusiveMinimum'] = r.greaterThan.value;
+  if (r.greaterThan.case === 'gte') out['minimum'] = r.greaterThan.value;
+  if (r.in.length > 0) out['enum'] = r.in;
   return out;
 }
 
@@ -104,13 +105,13 @@ const STRING_FORMATS: Record<string, string> = {
 };
 
 /** Lengths and counts are uint64 in the rules (bigint); zero means "not set" for these. */
-function positive(value: unknown): number | undefined {
-  if (typeof value !== 'bigint' && typeof value !== 'number') return undefined;
+function positive(value: bigint | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   return n > 0 ? n : undefined;
 }
 
-function setCount(out: JsonSchema, key: string, value: unknown): void {
+function setCount(out: JsonSchema, key: string, value: bigint | undefined): void {
   const n = positive(value);
   if (n !== undefined) out[key] = n;
 }

@@ -1,7 +1,7 @@
 // An OpenAPI 3.1 document from the same google.api.http bindings the HTTP server
 // registers (http-rules.ts): one operation per binding, parameters where the
 // binder reads them (path variables, the query, the body), schemas in proto3 JSON.
-import type { DescField, DescMessage, DescMethod, DescService, Registry } from '@bufbuild/protobuf';
+import type { DescField, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import { parseTemplate, type PathTemplate } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { leadingComment } from './comments.js';
@@ -31,8 +31,8 @@ const ERROR_SCHEMA: JsonSchema = {
 };
 
 /** Builds the document for the services; invalid rules are reported in problems and left out. */
-export function buildOpenApi(services: readonly DescService[], registry: Registry, info: OpenApiInfo, problems: Diagnostic[]): OpenApiDocument {
-  const schemas = new SchemaSet(registry);
+export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo, problems: Diagnostic[]): OpenApiDocument {
+  const schemas = new SchemaSet();
   const paths: Record<string, Record<string, unknown>> = {};
   const operationIds = new Set<string>();
   const tags: { name: string; description?: string }[] = [];
@@ -40,12 +40,12 @@ export function buildOpenApi(services: readonly DescService[], registry: Registr
   // the first names seen for a path shape name the variables of every later template of that shape.
   const shapeNames = new Map<string, string[]>();
   for (const service of services) {
-    const methods = service.methods.filter((m) => servedOverHttp(m, registry));
+    const methods = service.methods.filter((m) => servedOverHttp(m));
     if (methods.length === 0) continue;
     const description = leadingComment(service);
     tags.push({ name: service.typeName, ...(description ? { description } : {}) });
     for (const method of methods) {
-      for (const [i, binding] of methodBindings(method, registry, problems).entries()) {
+      for (const [i, binding] of methodBindings(method, problems).entries()) {
         const template = parseTemplate(binding.path);
         const fieldNames = template.variables.map((v) => v.join('.'));
         const shape = openApiPath(template, fieldNames.map(() => ''));

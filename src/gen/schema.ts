@@ -1,7 +1,7 @@
 // Emits the MessageSchema consts the runtime's HTTP binder reads: for each message
 // reachable from a route, its fields with proto and JSON names and kinds.
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import type { ImportSet } from './names.js';
+import type { TsFile } from './printer.js';
 
 const SCALAR_NAMES: Record<number, string> = {
   [ScalarType.DOUBLE]: 'double', [ScalarType.FLOAT]: 'float',
@@ -39,13 +39,13 @@ export class SchemaWriter {
   private readonly taken = new Set<string>();
 
   /** `imports` gives each message's ts-proto const, which a schema points to for packing into Any. */
-  constructor(private readonly imports: ImportSet) {}
+  constructor(private readonly imports: TsFile) {}
 
   /** The const name holding a message's schema; schedules it (and what it refers to) for output. */
   ref(message: DescMessage): string {
     const existing = this.names.get(message.typeName);
     if (existing) return existing;
-    const base = isWellKnown(message) ? `${message.name}Schema` : `${this.imports.type(message)}Schema`;
+    const base = isWellKnown(message) ? `${message.name}Schema` : `${this.imports.message(message)}Schema`;
     let name = base;
     for (let i = 2; this.taken.has(name); i++) name = `${base}${i}`;
     this.taken.add(name);
@@ -73,7 +73,7 @@ export class SchemaWriter {
       `const ${name}: MessageSchema = {`,
       `  typeName: '${message.typeName}',`,
       fields.length ? `  fields: [\n${fields.join('\n')}\n  ],` : '  fields: [],',
-      ...(wellKnown ? [] : [`  type: () => ${this.imports.type(message)},`]),
+      ...(wellKnown ? [] : [`  type: () => ${this.imports.message(message)},`]),
       '};',
     ].join('\n');
   }

@@ -3,7 +3,8 @@
 // belong to the user once written (never regenerated over).
 import path from 'node:path';
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
-import { fileStem, importPath, ImportSet, methodKey } from './names.js';
+import { fileStem, methodKey } from './names.js';
+import { importPath, TsFile } from './printer.js';
 
 export interface StubInput {
   service: DescService;
@@ -31,24 +32,25 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
   const generated = (stem: string) => moduleOf(path.join(protoRoot, stem));
   const runtime = (module: string) => moduleOf(path.join(runtimeDir, module));
   const className = stubClassName(service);
-  const imports = new ImportSet(stubPath, [className, 'Context', 'notImplemented', 'HttpServer', 'GrpcServer', 'Send'], generated);
-  const streams = service.methods.some((m) => m.methodKind !== 'unary');
+  // The user's file from then on: no generated-code header.
+  const ts = new TsFile(stubPath, { generated: false, reserved: [className], moduleOf: generated });
+  ts.import(runtime('transport/context'), 'Context', { type: true });
+  ts.import(runtime('errors/errors'), 'notImplemented');
+  ts.import(runtime('transport/http/index'), 'HttpServer', { type: true });
+  ts.import(runtime('transport/grpc/index'), 'GrpcServer', { type: true });
+  const stem = fileStem(service.file);
+  for (const transport of ['GRPC', 'HTTP']) {
+    ts.generated(`${stem}_${transport.toLowerCase()}`, `register${service.name}${transport}Server`);
+    ts.generated(`${stem}_${transport.toLowerCase()}`, `${service.name}${transport}Server`, { type: true });
+  }
+  if (service.methods.some((m) => m.methodKind !== 'unary')) ts.import(runtime('transport/grpc/index'), 'Send', { type: true });
   const methodLines = service.methods.flatMap((m) => [
     '',
-    `  async ${methodKey(m)}(_ctx: Context, ${stubParams(m, imports.type(m.input), imports.type(m.output))} {`,
+    `  async ${methodKey(m)}(_ctx: Context, ${stubParams(m, ts.message(m.input, { type: true }), ts.message(m.output, { type: true }))} {`,
     `    throw notImplemented('NOT_IMPLEMENTED', '${service.typeName}.${m.name} is not implemented yet');`,
     '  }',
   ]);
-  const stem = fileStem(service.file);
-  return `import type { Context } from '${runtime('transport/context')}';
-import { notImplemented } from '${runtime('errors/errors')}';
-import type { HttpServer } from '${runtime('transport/http/index')}';
-import type { GrpcServer${streams ? ', Send' : ''} } from '${runtime('transport/grpc/index')}';
-import { register${service.name}GRPCServer, type ${service.name}GRPCServer } from '${generated(stem + '_grpc')}';
-import { register${service.name}HTTPServer, type ${service.name}HTTPServer } from '${generated(stem + '_http')}';
-${imports.render().replace(/^import \{ /gm, 'import type { ')}
-
-/** Implements ${service.typeName} for both transports. */
+  return ts.print([`/** Implements ${service.typeName} for both transports. */
 export class ${className} implements ${service.name}HTTPServer, ${service.name}GRPCServer {${methodLines.join('\n')}
 }
 
@@ -56,8 +58,7 @@ export class ${className} implements ${service.name}HTTPServer, ${service.name}G
 export function register${className}(servers: { http?: HttpServer; grpc?: GrpcServer }, service: ${className}): void {
   if (servers.http) register${service.name}HTTPServer(servers.http, service);
   if (servers.grpc) register${service.name}GRPCServer(servers.grpc, service);
-}
-`;
+}`]);
 }
 
 /** A stub method's parameters after ctx, and its return type, by kind (the gRPC interface's shapes). */

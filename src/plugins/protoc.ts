@@ -39,7 +39,7 @@ export function protocPlugin(name: string, generate: Generator): Plugin {
       if (result.problems.length > 0) {
         return create(CodeGeneratorResponseSchema, { supportedFeatures: features, error: result.problems.map(formatDiagnostic).join('\n') });
       }
-      return create(CodeGeneratorResponseSchema, { supportedFeatures: features, file: result.files.map((f) => ({ name: f.name, content: f.content })) });
+      return create(CodeGeneratorResponseSchema, { supportedFeatures: features, file: result.files.map((f) => ({ name: f.path, content: f.content })) });
     },
   };
 }

@@ -1,12 +1,10 @@
 // The shape every tsk generator shares: a pure function from descriptors to files.
 import type { DescFile, Registry } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../proto/diagnostics.js';
+import type { GeneratedFile } from '../gen/file.js';
 
-export interface GeneratedFile {
-  /** Path relative to the output root, e.g. `helloworld/v1/greeter_http.ts`. */
-  name: string;
-  content: string;
-}
+/** A generator's file: `path` is relative to the output root, e.g. `helloworld/v1/greeter_http.ts`. */
+export type { GeneratedFile } from '../gen/file.js';
 
 export interface GeneratorOptions {
   /** Runtime directory relative to the output root (plugin option `runtime`); default `../internal/pkg`. */

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
-import type { FileKind } from '../cli/manifest.js';
+import type { FileKind, GeneratedFile } from '../gen/file.js';
 import { installRegistry, REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, type ProjectFiles, type RegistryKind } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
@@ -20,13 +20,6 @@ export interface ProjectOptions {
   httpPort: number;
   grpcPort: number;
   otlpEndpoint: string;
-}
-
-export interface ProjectFile {
-  /** Relative to the project root. */
-  path: string;
-  content: string;
-  kind: FileKind;
 }
 
 const NPM_NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -53,7 +46,8 @@ export function envPrefixFor(name: string): string {
   return `${protoPackageFor(name).toUpperCase()}_`;
 }
 
-export function renderProject(options: ProjectOptions): ProjectFile[] {
+/** The project's files, by path relative to its root, each with its owner. */
+export function renderProject(options: ProjectOptions): Required<GeneratedFile>[] {
   const { name } = options;
   const protoPackage = protoPackageFor(name);
   const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
@@ -72,7 +66,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   const config = readTemplate(root, 'configs/config.yaml.hbs', context);
   context['indentedConfig'] = config.trimEnd().split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
 
-  const files: ProjectFile[] = [];
+  const files: Required<GeneratedFile>[] = [];
   const add = (p: string, content: string, kind?: FileKind) =>
     files.push({ path: p, content, kind: kind ?? (OWNED.some((r) => r.test(p)) ? 'owned' : 'generated') });
 
@@ -84,7 +78,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
   add('internal/data/clients.ts', renderClients([]), 'generated');
   // The runtime, vendored, without optional clients; then the registry feature, installed.
   for (const f of runtimeFiles()) {
-    if (runtimeFileWanted(f.name, 'none')) add(`internal/pkg/${f.name}`, f.content, 'runtime');
+    if (runtimeFileWanted(f.path, 'none')) add(`internal/pkg/${f.path}`, f.content, 'runtime');
   }
   for (const f of registryFiles('none')) add(f.path, f.content);
   installRegistry(treeOf(files), 'none', options.registry, envPrefix);
@@ -95,7 +89,7 @@ export function renderProject(options: ProjectOptions): ProjectFile[] {
 }
 
 /** The tree being rendered, as a feature installer edits it. */
-function treeOf(files: ProjectFile[]): ProjectFiles {
+function treeOf(files: Required<GeneratedFile>[]): ProjectFiles {
   const at = (p: string) => files.findIndex((f) => f.path === p);
   return {
     read: (p) => files[at(p)]?.content,

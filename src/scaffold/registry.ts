@@ -6,8 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { GeneratedFile } from '../gen/file.js';
 import { templatesDir } from '../proto/paths.js';
-import type { FileKind } from '../cli/manifest.js';
+import type { FileKind } from '../gen/file.js';
 import { addDependencies, editPackageJson, removeDependencies, type PackageJson } from './package-json.js';
 import { runtimeFiles } from './runtime.js';
 import { SERVICE_VERSIONS } from './versions.js';
@@ -64,11 +65,11 @@ export function installRegistry(project: ProjectFiles, from: RegistryKind, to: R
   for (const f of registryFiles(to)) project.write(f.path, f.content, 'owned');
   for (const name of REGISTRY_INSTALLERS[from].runtime) project.remove(`internal/pkg/${name}`);
   const wanted = new Set(REGISTRY_INSTALLERS[to].runtime);
-  for (const f of runtimeFiles()) if (wanted.has(f.name)) project.write(`internal/pkg/${f.name}`, f.content, 'runtime');
+  for (const f of runtimeFiles()) if (wanted.has(f.path)) project.write(`internal/pkg/${f.path}`, f.content, 'runtime');
 }
 
 /** Project files the registry feature writes (from templates/features/registry/<kind>/), by project path. */
-export function registryFiles(kind: RegistryKind): { path: string; content: string }[] {
+export function registryFiles(kind: RegistryKind): GeneratedFile[] {
   const root = path.join(templatesDir, 'features', 'registry', kind);
   return (fs.readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
     .filter((rel) => fs.statSync(path.join(root, rel)).isFile())

@@ -2,7 +2,7 @@
 // @bufbuild/protovalidate package (its generated buf/validate/validate.proto), so
 // the request message below carries real `buf.validate.field` options, exactly as
 // a compiled proto importing buf/validate/validate.proto would.
-import { create, createFileRegistry, createRegistry, fromBinary, setExtension, toBinary, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, createFileRegistry, fromBinary, setExtension, toBinary, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FieldOptionsSchema, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { field as fieldRules, FieldRulesSchema, file_buf_validate_validate } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ function shopFile(): DescFile {
     service: [{ name: 'Shop', method: [{ name: 'CreateItem', inputType: '.shop.v1.CreateItemRequest', outputType: '.shop.v1.CreateItemRequest' }] }],
   });
   // Through bytes and back, as `tsk proto openapi` reads buf's output: the rules are then unknown
-  // fields of FieldOptions until the extension from the registry decodes them.
+  // fields of FieldOptions until the typed extension decodes them.
   const parsed = fromBinary(FileDescriptorProtoSchema, toBinary(FileDescriptorProtoSchema, proto));
   const registry = createFileRegistry(parsed, (name) => (name === 'buf/validate/validate.proto' ? file_buf_validate_validate : undefined));
   return registry.getFile('shop/v1/shop.proto')!;
@@ -51,8 +51,7 @@ function shopFile(): DescFile {
 
 describe('buf.validate rules as JSON Schema', () => {
   const file = shopFile();
-  const registry = createRegistry(file_buf_validate_validate, file);
-  const doc = buildOpenApi(file.services, registry, { title: 'shop', version: 'v1' }, []);
+  const doc = buildOpenApi(file.services, { title: 'shop', version: 'v1' }, []);
   const schema = (doc['components'] as { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> }).schemas['shop.v1.CreateItemRequest']!;
 
   it('maps required, lengths, ranges, patterns, counts and formats', () => {

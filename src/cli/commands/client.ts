@@ -15,7 +15,8 @@ import { checkServiceName } from '../../scaffold/project.js';
 import { installedRegistry } from '../../scaffold/registry.js';
 import { findProjectRoot, readManifest } from '../manifest.js';
 import { printReport } from '../output.js';
-import { writeFiles, type FileToWrite } from '../writer.js';
+import type { GeneratedFile } from '../../gen/file.js';
+import { writeFiles } from '../writer.js';
 
 /** .tsk/clients.json: the services this project calls and the protos copied for each. */
 const CLIENTS_PATH = path.join('.tsk', 'clients.json');
@@ -68,7 +69,7 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     if (rel.startsWith('..')) throw new Error(`generated ${p} lies outside ${sourceRoot}`);
     return path.join(apiDir, rel);
   };
-  const files: FileToWrite[] = [
+  const files: GeneratedFile[] = [
     ...protos.map((p) => ({ path: path.join(apiDir, p), content: fs.readFileSync(path.join(sourceRoot, p), 'utf8'), kind: 'generated' as const })),
     ...generated.map((g) => ({ path: relocate(g.path), content: g.content, kind: 'generated' as const })),
   ];

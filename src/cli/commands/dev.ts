@@ -82,7 +82,7 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
   try {
     const inputs = ['api', 'internal/conf'].filter((d) => fs.existsSync(path.join(root, d))).map((d) => path.join(root, d));
     const result = await generateClient({ cwd: root, inputs, projectRoot: root, runtimeFor: (r) => path.relative(r, path.join(root, 'internal', 'pkg')).split(path.sep).join('/') });
-    const report = writeFiles(result.files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: root });
+    const report = writeFiles(result.files, { projectRoot: root });
     result.save(report);
     for (const p of report.written) ownWrites.add(p);
     if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);

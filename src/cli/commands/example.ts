@@ -10,7 +10,8 @@ import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../../proto/diagnostics.js';
 import { packageRoot, templatesDir } from '../../proto/paths.js';
-import { MANIFEST_PATH, readManifest, serializeManifest, sha256 } from '../manifest.js';
+import { readManifest } from '../manifest.js';
+import { writeFiles, writeTree } from '../writer.js';
 
 interface ExampleService {
   name: string;
@@ -45,10 +46,7 @@ export async function example(kind: string, dir: string): Promise<void> {
   }
   const started = performance.now();
   // Built next to the target and moved into place at the end: a failure leaves nothing behind.
-  const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-example-${process.pid}`);
-  fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
-  try {
+  await writeTree(target, async (staging) => {
     for (const s of EXAMPLE_SERVICES) {
       step(`tsk new ${s.name}`);
       await tsk(['new', s.name, '--registry', 'etcd', '--http-port', String(s.httpPort), '--grpc-port', String(s.grpcPort), '--yes', '--no-git', '--no-install'], staging);
@@ -67,11 +65,7 @@ export async function example(kind: string, dir: string): Promise<void> {
       await tsk(['proto', 'client', 'api', 'internal/conf'], root);
     }
     writeRoot(staging);
-    fs.renameSync(staging, target);
-  } catch (err) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw err;
-  }
+  });
   const rel = path.relative(cwd, target) || '.';
   console.log(`${chalk.green('created')} ${rel}: user, order and gateway (${((performance.now() - started) / 1000).toFixed(1)}s)
 
@@ -94,14 +88,7 @@ async function tsk(args: string[], cwd: string): Promise<void> {
 
 /** The greeter sample out, the example's API and layers in; the manifest follows. */
 function replaceSample(root: string, s: ExampleService): void {
-  const manifest = readManifest(root);
-  const sample = Object.keys(manifest.files).filter((f) => /(^|\/)greeter[._]/.test(f) || /^test\/.*\.test\.ts$/.test(f));
-  for (const f of sample) {
-    fs.rmSync(path.join(root, f), { force: true });
-    delete manifest.files[f];
-  }
-  const tests = path.join(root, 'test');
-  if (fs.existsSync(tests) && fs.readdirSync(tests).length === 0) fs.rmdirSync(tests);
+  const sample = Object.keys(readManifest(root).files).filter((f) => /(^|\/)greeter[._]/.test(f) || /^test\/.*\.test\.ts$/.test(f));
   const fill = (text: string) => text
     .replaceAll('__Svc__', s.api).replaceAll('__svc__', s.name)
     .replaceAll('__REPO_IMPORT__', s.repo).replaceAll('__REPO_NEW__', s.newRepo);
@@ -128,12 +115,10 @@ function replaceSample(root: string, s: ExampleService): void {
   const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8')) as { scripts: Record<string, string> };
   delete pkg.scripts['test'];
   own['package.json'] = `${JSON.stringify(pkg, null, 2)}\n`;
-  for (const [rel, content] of Object.entries(own)) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), content);
-    manifest.files[rel] = { sha256: sha256(content), kind: 'owned' };
-  }
-  fs.writeFileSync(path.join(root, MANIFEST_PATH), serializeManifest(manifest));
+  const files = Object.entries(own).map(([rel, content]) => ({ path: rel, content, kind: 'owned' as const }));
+  writeFiles(files, { projectRoot: root, force: true, remove: sample });
+  const tests = path.join(root, 'test');
+  if (fs.existsSync(tests) && fs.readdirSync(tests).length === 0) fs.rmdirSync(tests);
 }
 
 /**
@@ -168,11 +153,8 @@ const DOTFILES = new Set(['gitignore', 'dockerignore']);
 
 function writeRoot(root: string): void {
   const rootDir = path.join(exampleDir, 'root');
-  for (const f of fs.readdirSync(rootDir, { recursive: true, encoding: 'utf8' }) as string[]) {
-    const from = path.join(rootDir, f);
-    if (!fs.statSync(from).isFile()) continue;
-    const to = path.join(root, DOTFILES.has(f) ? `.${f}` : f);
-    fs.mkdirSync(path.dirname(to), { recursive: true });
-    fs.copyFileSync(from, to);
-  }
+  const files = (fs.readdirSync(rootDir, { recursive: true, encoding: 'utf8' }) as string[])
+    .filter((f) => fs.statSync(path.join(rootDir, f)).isFile())
+    .map((f) => ({ path: DOTFILES.has(f) ? `.${f}` : f, content: fs.readFileSync(path.join(rootDir, f), 'utf8'), kind: 'owned' as const }));
+  writeFiles(files, { root });
 }

@@ -1,6 +1,5 @@
-// `tsk new <name>`: render the project into a staging directory next to the
-// target, generate code from its protos there, then move it into place. Any
-// failure removes the staging directory, so nothing half-made is left behind.
+// `tsk new <name>`: render the project, generate code from its protos and move it
+// into place (writeTree): any failure leaves nothing half-made behind.
 import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
@@ -11,10 +10,11 @@ import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
 import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
-import { tskVersion } from '../../proto/paths.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
-import { MANIFEST_PATH, readManifest, serializeManifest, sha256, type Manifest } from '../manifest.js';
+import type { GeneratedFile } from '../../gen/file.js';
+import { readManifest } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
+import { writeFiles, writeTree } from '../writer.js';
 
 export interface NewFlags {
   dir?: string;
@@ -55,38 +55,17 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
 
   if (existed) refuseToOverwriteOwned(target, files, cwd);
 
-  const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-new-${process.pid}`);
-  fs.rmSync(staging, { recursive: true, force: true });
-  try {
-    for (const f of files) {
-      fs.mkdirSync(path.dirname(path.join(staging, f.path)), { recursive: true });
-      fs.writeFileSync(path.join(staging, f.path), f.content);
-    }
-    // Generate code from the project's own protos, exactly as `npm run generate` would.
+  await writeTree(target, async (staging) => {
+    // Generate code from the project's own protos, exactly as `npm run generate` would: the
+    // templates go down first, the compiler reads them from there.
+    writeFiles(files, { projectRoot: staging });
     const compiled = await compileProtos({ inputs: ['api', 'internal/conf'], cwd: staging });
     const runtimeDir = path.join(staging, 'internal', 'pkg');
     const generated = await planClientFiles(compiled, { cwd: staging, runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/') });
-    generated.push(openApiFile(compiled, staging));
-    for (const g of generated) {
-      fs.mkdirSync(path.dirname(g.path), { recursive: true });
-      fs.writeFileSync(g.path, g.content);
-    }
-    const manifest: Manifest = { tsk: tskVersion(), files: {} };
-    for (const f of files) manifest.files[f.path] = { sha256: sha256(f.content), kind: f.kind };
-    for (const g of generated) manifest.files[path.relative(staging, g.path).split(path.sep).join('/')] = { sha256: sha256(g.content), kind: 'generated' };
-    fs.mkdirSync(path.join(staging, '.tsk'), { recursive: true });
-    fs.writeFileSync(path.join(staging, MANIFEST_PATH), serializeManifest(manifest));
+    generated.push(openApiFile(compiled));
+    writeFiles(generated, { projectRoot: staging });
     await packTskInto(staging);
-
-    if (!existed) fs.renameSync(staging, target);
-    else {
-      fs.cpSync(staging, target, { recursive: true, force: true });
-      fs.rmSync(staging, { recursive: true, force: true });
-    }
-  } catch (err) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw err;
-  }
+  });
   const rel = path.relative(cwd, target) || '.';
   console.log(`${chalk.green('created')} ${rel} (${files.length} files, ${((performance.now() - started) / 1000).toFixed(2)}s)`);
 
@@ -173,9 +152,9 @@ async function install(dir: string, pm: string): Promise<void> {
 }
 
 /** api/openapi.ts, the document the HTTP server serves, as `tsk proto openapi api -o api/openapi.ts` writes it. */
-function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>, staging: string): { path: string; content: string } {
+function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>): GeneratedFile {
   const result = generateOpenApi({ files: compiled.targets, registry: compiled.registry, options: { runtime: '', openapi: 'project' } });
   const document = result.files[0];
   if (!document || result.problems.length > 0) throw new Error('the project template produced no OpenAPI document');
-  return { path: path.join(staging, 'api', 'openapi.ts'), content: openApiModule(document.content, compiled.targets) };
+  return { path: 'api/openapi.ts', content: openApiModule(document.content, compiled.targets) };
 }

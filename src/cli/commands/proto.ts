@@ -43,7 +43,7 @@ export async function protoClient(inputs: string[], flags: ProtoFlags & { openap
   const { project, manifestRoot } = locate(cwd, inputs, flags);
   const kinds = only ?? ['messages', 'http', 'grpc', 'errors', 'config', ...(flags.openapi ? ['openapi' as const] : []), ...(flags.fetch ? ['fetch' as const] : [])];
   const result = await generateClient({ cwd, inputs, importPaths: flags.protoPath, projectRoot: project?.root, runtimeFor: runtimeDirFor(cwd, project, flags), only: kinds });
-  const report = writeFiles(result.files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: manifestRoot, force: flags.force });
+  const report = writeFiles(result.files, { projectRoot: manifestRoot, force: flags.force });
   report.unchanged.push(...result.upToDate);
   result.save(report);
   printReport(report, cwd);
@@ -133,7 +133,7 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   if (!flags.output) {
     const files = await planClientFiles(compiled, { cwd, runtimeFor: () => DEFAULT_RUNTIME_DIR, only: ['openapi'], openapi: { openapi: 'service', ...meta } });
     if (files.length === 0) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
-    printReport(writeFiles(files.map((f) => ({ ...f, kind: 'generated' as const })), { projectRoot: manifestRoot, force: flags.force }), cwd);
+    printReport(writeFiles(files, { projectRoot: manifestRoot, force: flags.force }), cwd);
     return;
   }
   const result = generateOpenApi({ files: compiled.targets, registry: compiled.registry, options: { runtime: DEFAULT_RUNTIME_DIR, openapi: 'project', ...meta } });
@@ -142,6 +142,6 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   // A .ts output is the same document as a module a service imports and serves.
   const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
-  const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
+  const file = { path: path.resolve(cwd, flags.output), content };
   printReport(writeFiles([file], { projectRoot: manifestRoot, force: flags.force }), cwd);
 }

@@ -11,7 +11,8 @@ import { installedRegistry, installRegistry, REGISTRY_INSTALLERS, REGISTRY_KINDS
 import { envPrefixFor } from '../../scaffold/project.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
-import { writeFiles, type FileToWrite } from '../writer.js';
+import type { GeneratedFile } from '../../gen/file.js';
+import { writeFiles } from '../writer.js';
 
 export async function switchRegistry(kind: string, opts: { force?: boolean }): Promise<void> {
   if (!REGISTRY_KINDS.includes(kind as RegistryKind)) throw new UsageError(`unknown registry "${kind}" (choose ${REGISTRY_KINDS.join(', ')})`);
@@ -42,7 +43,7 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   }
 
   // The other files are edited in place: the user's other settings and dependencies stay as they are.
-  const files: FileToWrite[] = [];
+  const files: GeneratedFile[] = [];
   const remove: string[] = [];
   const envPrefix = envPrefixOf(root);
   try {

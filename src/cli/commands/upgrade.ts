@@ -17,12 +17,12 @@ export async function upgrade(opts: { force?: boolean }): Promise<void> {
   const registry = installedRegistry(root, Object.keys(manifest.files));
   const runtime = runtimeFiles();
   const files = runtime
-    .filter((f) => runtimeFileWanted(f.name, registry))
-    .map((f) => ({ path: path.join(root, 'internal', 'pkg', f.name), content: f.content, kind: 'runtime' as const }));
+    .filter((f) => runtimeFileWanted(f.path, registry))
+    .map((f) => ({ path: `internal/pkg/${f.path}`, content: f.content, kind: 'runtime' as const }));
   // Clients of features the project does not use (left by an older tsk) go, unless edited.
   const unused = runtime
-    .filter((f) => !runtimeFileWanted(f.name, registry))
-    .map((f) => `internal/pkg/${f.name}`)
+    .filter((f) => !runtimeFileWanted(f.path, registry))
+    .map((f) => `internal/pkg/${f.path}`)
     .filter((rel) => {
       const abs = path.join(root, rel);
       return fs.existsSync(abs) && manifest.files[rel]?.sha256 === sha256(fs.readFileSync(abs));

@@ -2,7 +2,8 @@
 // configuration root, internal/conf/conf.proto), `<file>_schema.ts` exporting the
 // field layout of Bootstrap and everything it holds, which the runtime's config
 // loader validates YAML files and environment overrides against.
-import { fileStem, generatedSource, ImportSet, runtimeImport } from '../../gen/names.js';
+import { fileStem } from '../../gen/names.js';
+import { TsFile } from '../../gen/printer.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
@@ -15,20 +16,17 @@ export const generateConfigSchema: Generator = ({ files, options }) => {
     const root = file.messages.find((m) => m.name === CONFIG_ROOT);
     if (!root) continue;
     const name = `${fileStem(file)}_schema.ts`;
-    const imports = new ImportSet(name, ['MessageSchema']);
-    const schemas = new SchemaWriter(imports);
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
+    ts.runtime('transport/http/route.js', 'MessageSchema', { type: true });
+    const schemas = new SchemaWriter(ts);
     const rootName = schemas.ref(root);
-    const content = generatedSource(
-      file.proto.name,
-      [`import type { MessageSchema } from '${runtimeImport(name, options.runtime, 'transport/http/route.js')}';`, imports.render()],
-      [
-        `// Field layouts of ${root.typeName}, for validating configuration before it is read.`,
-        schemas.render(),
-        '',
-        `export { ${rootName} };`,
-      ],
-    );
-    out.push({ name, content });
+    const content = ts.print([
+      `// Field layouts of ${root.typeName}, for validating configuration before it is read.`,
+      schemas.render(),
+      '',
+      `export { ${rootName} };`,
+    ]);
+    out.push({ path: name, content });
   }
   return { files: out, problems: [] };
 };

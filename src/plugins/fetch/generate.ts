@@ -7,43 +7,42 @@ import type { DescField, DescMessage, DescMethod, DescService } from '@bufbuild/
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
 import { JsonTypeWriter } from '../../gen/json-types.js';
-import { fileStem, generatedSource, methodKey } from '../../gen/names.js';
+import { fileStem, methodKey } from '../../gen/names.js';
+import { jsdoc, TsFile } from '../../gen/printer.js';
 import { parseTemplate } from '../../runtime/transport/http/template.js';
 import { leadingComment } from '../../gen/comments.js';
-import { commentSafe } from '../http/generate.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson', 'prepare', 'readEvents'];
 
-export const generateFetch: Generator = ({ files, registry }) => {
+export const generateFetch: Generator = ({ files }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
-    const services = file.services.filter((s) => s.methods.some((m) => servedOverHttp(m, registry)));
+    const services = file.services.filter((s) => s.methods.some((m) => servedOverHttp(m)));
     if (services.length === 0) continue;
     const types = new JsonTypeWriter([...HELPER_NAMES, ...services.flatMap((s) => [`${s.name}FetchClient`, `${s.name}FetchRoutes`])]);
-    const clients = services.map((s) => renderClient(s, registry, types, problems));
-    const content = generatedSource(
-      file.proto.name,
-      ['// A fetch client for browsers and edge runtimes: no imports, messages in their proto3 JSON form.'],
-      [
-        types.render(),
-        '',
-        clients.join('\n\n'),
-        '',
-        HELPERS,
-        ...(services.some((s) => s.methods.some((m) => m.methodKind === 'server_streaming' && servedOverHttp(m, registry))) ? ['', EVENT_HELPERS] : []),
-      ],
-    );
-    out.push({ name: `${fileStem(file)}_fetch.ts`, content });
+    const clients = services.map((s) => renderClient(s, types, problems));
+    const name = `${fileStem(file)}_fetch.ts`;
+    const content = new TsFile(name, { source: file.proto.name }).print([
+      '// A fetch client for browsers and edge runtimes: no imports, messages in their proto3 JSON form.',
+      '',
+      types.render(),
+      '',
+      clients.join('\n\n'),
+      '',
+      HELPERS,
+      ...(services.some((s) => s.methods.some((m) => m.methodKind === 'server_streaming' && servedOverHttp(m))) ? ['', EVENT_HELPERS] : []),
+    ]);
+    out.push({ path: name, content });
   }
   return { files: out, problems };
 };
 
-function renderClient(service: DescService, registry: Parameters<Generator>[0]['registry'], types: JsonTypeWriter, problems: Diagnostic[]): string {
+function renderClient(service: DescService, types: JsonTypeWriter, problems: Diagnostic[]): string {
   const methods = service.methods
-    .filter((m) => servedOverHttp(m, registry))
-    .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, registry, problems)[0] }))
+    .filter((m) => servedOverHttp(m))
+    .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, problems)[0] }))
     .filter((m): m is typeof m & { binding: HttpBinding } => m.binding !== undefined);
   return [
     `/** Each method's route: its first google.api.http binding. */`,
@@ -81,9 +80,7 @@ function renderClient(service: DescService, registry: Parameters<Generator>[0]['
 function methodDoc(method: DescMethod, binding: HttpBinding): string {
   const route = `${binding.method} ${binding.path}`;
   const comment = leadingComment(method);
-  const lines = comment ? [...comment.split('\n').map((l) => l.trim()), '', route] : [route];
-  if (lines.length === 1) return `  /** ${commentSafe(route)} */`;
-  return ['  /**', ...lines.map((l) => (l ? `   * ${commentSafe(l)}` : '   *')), '   */'].join('\n');
+  return jsdoc(comment ? `${comment}\n\n${route}` : route, '  ').trimEnd();
 }
 
 /** The route literal: path parts (literal segments and variables by JSON field path), verb, body. */

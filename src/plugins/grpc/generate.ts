@@ -3,8 +3,9 @@
 // runtime's grpc/stream.ts), a function registering it on GrpcServer through
 // ts-proto's service definition, and a typed client over GrpcClientConn.
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
-import { fileStem, generatedSource, importPath, ImportSet, methodKey, runtimeImport, serviceConstName } from '../../gen/names.js';
-import { docComment } from '../http/generate.js';
+import { fileStem, methodKey, serviceConstName } from '../../gen/names.js';
+import { jsdoc, TsFile } from '../../gen/printer.js';
+import { leadingComment } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 export const generateGrpc: Generator = ({ files, options }) => {
@@ -13,17 +14,13 @@ export const generateGrpc: Generator = ({ files, options }) => {
     const services = file.services.filter((s) => s.methods.length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_grpc.ts`;
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
+    ts.runtime('transport/context.js', 'Context', { type: true });
     const streams = services.some((s) => s.methods.some((m) => m.methodKind !== 'unary'));
-    const runtimeNames = ['CallOptions', 'GrpcClientConn', 'GrpcServer', ...(streams ? ['Send'] : [])];
-    const imports = new ImportSet(name, ['Context', ...runtimeNames]);
-    const definitions = services.map((s) => imports.named(importPath(name, fileStem(file)), serviceConstName(s)));
-    const body = services.map((s, i) => renderService(s, definitions[i]!, imports)).join('\n\n');
-    const importLines = [
-      `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-      `import type { ${runtimeNames.join(', ')} } from '${runtimeImport(name, options.runtime, 'transport/grpc/index.js')}';`,
-      imports.render(),
-    ];
-    out.push({ name, content: generatedSource(file.proto.name, importLines, [body]) });
+    for (const n of ['CallOptions', 'GrpcClientConn', 'GrpcServer', ...(streams ? ['Send'] : [])]) ts.runtime('transport/grpc/index.js', n, { type: true });
+    const definitions = services.map((s) => ts.generated(fileStem(file), serviceConstName(s)));
+    const body = services.map((s, i) => renderService(s, definitions[i]!, ts)).join('\n\n');
+    out.push({ path: name, content: ts.print([body]) });
   }
   return { files: out, problems: [] };
 };
@@ -45,11 +42,11 @@ function shapes(method: DescMethod, input: string, output: string) {
   }
 }
 
-function renderService(service: DescService, definition: string, imports: ImportSet): string {
-  const methods = service.methods.map((m) => ({ method: m, key: methodKey(m), ...shapes(m, imports.type(m.input), imports.type(m.output)) }));
+function renderService(service: DescService, definition: string, imports: TsFile): string {
+  const methods = service.methods.map((m) => ({ method: m, key: methodKey(m), ...shapes(m, imports.message(m.input), imports.message(m.output)) }));
   return [
     `export interface ${service.name}GRPCServer {`,
-    ...methods.map(({ method, key, params, returns }) => `${docComment(method, '  ')}  ${key}(ctx: Context, ${params}): ${returns};`),
+    ...methods.map(({ method, key, params, returns }) => `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, ${params}): ${returns};`),
     '}',
     '',
     `/** Serves ${service.typeName} from \`impl\`. */`,

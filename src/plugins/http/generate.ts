@@ -7,56 +7,50 @@ import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
 import { leadingComment } from '../../gen/comments.js';
-import { fileStem, generatedSource, ImportSet, methodKey, operationName, runtimeImport } from '../../gen/names.js';
+import { fileStem, methodKey, operationName } from '../../gen/names.js';
+import { commentSafe, jsdoc, TsFile } from '../../gen/printer.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
 import { generateRules } from './rules.js';
 
-export const generateHttp: Generator = ({ files, registry, options }) => {
+export const generateHttp: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
   const problems: Diagnostic[] = [];
   for (const file of files) {
     const rules = generateRules(file, options);
     if (rules) out.push(rules);
-    const services = file.services.filter((s) => httpMethods(s, registry).length > 0);
+    const services = file.services.filter((s) => httpMethods(s).length > 0);
     if (services.length === 0) continue;
     const name = `${fileStem(file)}_http.ts`;
-    const events = services.some((s) => httpMethods(s, registry).some((m) => m.methodKind === 'server_streaming'));
-    const runtimeNames = ['CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema', ...(events ? ['Send'] : [])];
-    const imports = new ImportSet(name, ['Context', ...runtimeNames]);
-    const schemas = new SchemaWriter(imports);
-    const body = services.map((s) => renderService(s, registry, imports, schemas, problems)).join('\n\n');
-    const content = generatedSource(
-      file.proto.name,
-      [
-        `import type { Context } from '${runtimeImport(name, options.runtime, 'transport/context.js')}';`,
-        `import type { ${runtimeNames.join(', ')} } from '${runtimeImport(name, options.runtime, 'transport/http/index.js')}';`,
-        imports.render(),
-      ],
-      ['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body],
-    );
-    out.push({ name, content });
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
+    ts.runtime('transport/context.js', 'Context', { type: true });
+    const events = services.some((s) => httpMethods(s).some((m) => m.methodKind === 'server_streaming'));
+    for (const n of ['CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema', ...(events ? ['Send'] : [])]) ts.runtime('transport/http/index.js', n, { type: true });
+    const schemas = new SchemaWriter(ts);
+    const body = services.map((s) => renderService(s, ts, schemas, problems)).join('\n\n');
+    const content = ts.print(['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body]);
+    out.push({ path: name, content });
   }
   return { files: out, problems };
 };
 
-function httpMethods(service: DescService, registry: Parameters<Generator>[0]['registry']): DescMethod[] {
-  return service.methods.filter((m) => servedOverHttp(m, registry));
+function httpMethods(service: DescService): DescMethod[] {
+  return service.methods.filter((m) => servedOverHttp(m));
 }
 
-function renderService(service: DescService, registry: Parameters<Generator>[0]['registry'], imports: ImportSet, schemas: SchemaWriter, problems: Diagnostic[]): string {
-  const methods = httpMethods(service, registry).map((m) => ({
+function renderService(service: DescService, imports: TsFile, schemas: SchemaWriter, problems: Diagnostic[]): string {
+  const methods = httpMethods(service).map((m) => ({
     method: m,
     key: methodKey(m),
-    input: imports.type(m.input),
-    output: imports.type(m.output),
-    bindings: methodBindings(m, registry, problems),
+    input: imports.message(m.input),
+    output: imports.message(m.output),
+    bindings: methodBindings(m, problems),
   })).filter((m) => m.bindings.length > 0); // invalid rules were reported; nothing is written then
   const routeConsts = methods.map(({ method, key, input, output, bindings }) => {
     const routes = bindings.map((b) => renderRoute(b, method, input, output, schemas)).join('\n');
     return `const ${service.name}_${key}Routes: HttpRoute<${input}, ${output}>[] = [\n${routes}\n];`;
   });
-  const skipped = service.methods.filter((m) => !servedOverHttp(m, registry)).map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
+  const skipped = service.methods.filter((m) => !servedOverHttp(m)).map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
   const events = (m: DescMethod) => m.methodKind === 'server_streaming';
   const unary = methods.filter(({ method }) => !events(method));
   return [
@@ -70,8 +64,8 @@ function renderService(service: DescService, registry: Parameters<Generator>[0][
     '',
     `export interface ${service.name}HTTPServer {`,
     ...methods.map(({ method, key, input, output }) => events(method)
-      ? `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
-      : `${docComment(method, '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+      ? `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
+      : `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
     '}',
     '',
     `/** Serves every binding of ${service.typeName} from \`impl\`. */`,
@@ -108,15 +102,4 @@ function renderRoute(b: HttpBinding, method: DescMethod, input: string, output: 
     `responseSchema: ${schemas.ref(method.output)}`,
   ];
   return `  {\n${parts.map((p) => `    ${p},`).join('\n')}\n  },`;
-}
-
-export function docComment(method: DescMethod, indent: string): string {
-  const text = leadingComment(method);
-  if (!text) return '';
-  return `${indent}/** ${commentSafe(text).split('\n').map((l: string) => l.trim()).join(`\n${indent} * `)} */\n`;
-}
-
-/** Text placed inside a block comment must not close it. */
-export function commentSafe(text: string): string {
-  return text.replace(/\*\//g, '*\\/');
 }

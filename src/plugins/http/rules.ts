@@ -3,27 +3,23 @@
 // It embeds the descriptors of the protos the requests come from (protovalidate reads
 // rules from descriptors), minus those the runtime has from its packages (the
 // well-known types and buf/validate/validate.proto).
-import { create, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
+import { create, hasExtension, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
+import { field as fieldRules, message as messageRules, oneof as oneofRules } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { base64Encode } from '@bufbuild/protobuf/wire';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
-import { fileStem, generatedSource, ImportSet, operationName, runtimeImport } from '../../gen/names.js';
+import { fileStem, operationName } from '../../gen/names.js';
+import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, GeneratorOptions } from '../types.js';
 
-/** The field number of buf.validate's `field`, `message` and `oneof` options. */
-const RULES_OPTION = 1159;
-
-function carriesRules(options: { $unknown?: { no: number }[] } | undefined): boolean {
-  return options?.$unknown?.some((u) => u.no === RULES_OPTION) ?? false;
-}
 
 /** Whether a message, or any message in its fields, has protovalidate rules. */
 export function hasRules(message: DescMessage, seen = new Set<DescMessage>()): boolean {
   if (seen.has(message)) return false;
   seen.add(message);
-  if (carriesRules(message.proto.options)) return true;
-  if (message.oneofs.some((o) => carriesRules(o.proto.options))) return true;
+  if (message.proto.options && hasExtension(message.proto.options, messageRules)) return true;
+  if (message.oneofs.some((o) => o.proto.options !== undefined && hasExtension(o.proto.options, oneofRules))) return true;
   return message.fields.some((f) => {
-    if (carriesRules(f.proto.options)) return true;
+    if (f.proto.options && hasExtension(f.proto.options, fieldRules)) return true;
     const inner = f.fieldKind === 'message' ? f.message : (f.fieldKind === 'list' || f.fieldKind === 'map') && f.message ? f.message : undefined;
     return inner !== undefined && hasRules(inner, seen);
   });
@@ -52,29 +48,26 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
     .filter((s) => s.methods.length > 0);
   if (services.length === 0) return undefined;
   const name = `${fileStem(file)}_rules.ts`;
-  const imports = new ImportSet(name, ['RequestRules', 'descriptors']);
+  const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime, reserved: ['descriptors'] });
+  ts.runtime('middleware/validate.js', 'RequestRules');
   const set = create(FileDescriptorSetSchema, { file: descriptorFiles(file) });
-  const consts = services.map(({ service, methods }) => renderService(service, methods, imports));
+  const consts = services.map(({ service, methods }) => renderService(service, methods, ts));
   return {
-    name,
-    content: generatedSource(
-      file.proto.name,
-      [`import { RequestRules } from '${runtimeImport(name, options.runtime, 'middleware/validate.js')}';`, imports.render()],
-      [
-        `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
-        `const descriptors = '${base64Encode(toBinary(FileDescriptorSetSchema, set))}';`,
-        '',
-        consts.join('\n\n'),
-      ],
-    ),
+    path: name,
+    content: ts.print([
+      `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
+      `const descriptors = '${base64Encode(toBinary(FileDescriptorSetSchema, set))}';`,
+      '',
+      consts.join('\n\n'),
+    ]),
   };
 }
 
-function renderService(service: DescService, methods: DescService['methods'], imports: ImportSet): string {
+function renderService(service: DescService, methods: DescService['methods'], imports: TsFile): string {
   return [
     `/** protovalidate rules of ${service.typeName}'s requests: pass to the validate middleware. */`,
     `export const ${service.name}Rules = new RequestRules(descriptors, {`,
-    ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.type(m.input)} },`),
+    ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.message(m.input)} },`),
     '});',
   ].join('\n');
 }

@@ -5,27 +5,28 @@ import type { DescFile, DescService } from '@bufbuild/protobuf';
 import { servedOverHttp } from '../../gen/http-rules.js';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { buildOpenApi } from '../../gen/openapi.js';
-import { fileStem, GENERATED_HEADER } from '../../gen/names.js';
+import { fileStem } from '../../gen/names.js';
+import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 /** The file name of the project-wide document. */
 export const PROJECT_DOCUMENT = 'openapi.json';
 
-export const generateOpenApi: Generator = ({ files, registry, options }) => {
+export const generateOpenApi: Generator = ({ files, options }) => {
   const problems: Diagnostic[] = [];
   const out: GeneratedFile[] = [];
-  const served = (s: DescService) => s.methods.some((m) => servedOverHttp(m, registry));
+  const served = (s: DescService) => s.methods.some((m) => servedOverHttp(m));
   if (options.openapi === 'project') {
     const services = files.flatMap((f) => f.services.filter(served));
     if (services.length > 0) {
       const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
-      out.push({ name: PROJECT_DOCUMENT, content: render(buildOpenApi(services, registry, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
+      out.push({ path: PROJECT_DOCUMENT, content: render(buildOpenApi(services, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
     }
   } else {
     for (const file of files) {
       for (const service of file.services.filter(served)) {
-        const document = buildOpenApi([service], registry, { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
-        out.push({ name: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
+        const document = buildOpenApi([service], { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
+        out.push({ path: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
       }
     }
   }
@@ -48,5 +49,8 @@ function apiVersion(services: DescService[]): string {
  */
 export function openApiModule(json: string, files: readonly DescFile[]): string {
   const source = files.filter((f) => f.services.length > 0).map((f) => f.proto.name).join(', ');
-  return `${GENERATED_HEADER}\n// source: ${source}\n\n/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */\nexport const openApiDocument = ${json.trimEnd()};\n`;
+  return new TsFile('openapi.ts', { source }).print([
+    "/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */",
+    `export const openApiDocument = ${json.trimEnd()};`,
+  ]);
 }

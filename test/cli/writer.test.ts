@@ -1,0 +1,66 @@
+// The writer's guarantees, in-process: owned files are never overwritten, locally changed
+// generated files only with force, and a failing write leaves the tree as it was.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFiles, writeTree } from '../../src/cli/writer.js';
+import { MANIFEST_PATH, readManifest } from '../../src/cli/manifest.js';
+
+let root: string;
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-writer-'));
+  fs.mkdirSync(path.join(root, '.tsk'));
+  fs.writeFileSync(path.join(root, MANIFEST_PATH), '{"tsk":"","files":{}}\n');
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const read = (rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
+
+describe('writeFiles', () => {
+  it('writes paths relative to the project root and records them with their owner', () => {
+    const report = writeFiles([{ path: 'a/gen.ts', content: 'g1' }, { path: 'a/mine.ts', content: 'm1', kind: 'owned' }], { projectRoot: root });
+    expect(report.written).toEqual([path.join(root, 'a/gen.ts'), path.join(root, 'a/mine.ts')]);
+    expect(readManifest(root).files).toMatchObject({ 'a/gen.ts': { kind: 'generated' }, 'a/mine.ts': { kind: 'owned' } });
+  });
+
+  it('never overwrites an owned file that exists', () => {
+    writeFiles([{ path: 'mine.ts', content: 'v1', kind: 'owned' }], { projectRoot: root });
+    const report = writeFiles([{ path: 'mine.ts', content: 'v2', kind: 'owned' }], { projectRoot: root });
+    expect(read('mine.ts')).toBe('v1');
+    expect(report.skipped).toEqual([{ path: path.join(root, 'mine.ts'), reason: 'exists (yours to edit; not overwritten)' }]);
+  });
+
+  it('leaves a generated file changed by hand unless forced', () => {
+    writeFiles([{ path: 'gen.ts', content: 'v1' }], { projectRoot: root });
+    fs.writeFileSync(path.join(root, 'gen.ts'), 'edited');
+    const kept = writeFiles([{ path: 'gen.ts', content: 'v2' }], { projectRoot: root });
+    expect(read('gen.ts')).toBe('edited');
+    expect(kept.skipped[0]).toMatchObject({ stale: true });
+    writeFiles([{ path: 'gen.ts', content: 'v2' }], { projectRoot: root, force: true });
+    expect(read('gen.ts')).toBe('v2');
+  });
+
+  it('writes nothing when one file cannot be written', () => {
+    fs.writeFileSync(path.join(root, 'blocker'), 'a file where a directory is wanted');
+    const before = fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8');
+    expect(() => writeFiles([{ path: 'ok.ts', content: 'x' }, { path: 'blocker/inner.ts', content: 'y' }], { projectRoot: root })).toThrow();
+    expect(fs.existsSync(path.join(root, 'ok.ts'))).toBe(false);
+    expect(fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8')).toBe(before);
+    expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'blocker']);
+  });
+});
+
+describe('writeTree', () => {
+  it('moves a finished tree into place, and on failure leaves neither it nor its staging', async () => {
+    const target = path.join(root, 'svc');
+    await writeTree(target, async (staging) => void writeFiles([{ path: 'x.ts', content: 'x' }], { root: staging }));
+    expect(fs.readFileSync(path.join(target, 'x.ts'), 'utf8')).toBe('x');
+    const failed = path.join(root, 'broken');
+    await expect(writeTree(failed, async (staging) => {
+      writeFiles([{ path: 'x.ts', content: 'x' }], { root: staging });
+      throw new Error('generation failed');
+    })).rejects.toThrow('generation failed');
+    expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'svc']);
+  });
+});
