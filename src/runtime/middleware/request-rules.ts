@@ -3,8 +3,8 @@
 // and the ts-proto type of each request; @bufbuild/protovalidate checks the request
 // against those descriptors. ts-proto messages are not protobuf-es messages, so a
 // request crosses over as its binary encoding (exact, and only paid where rules exist).
-// The validator (protovalidate, CEL, RE2: a fifth of a start's work) loads with the
-// first call whose request has rules, so neither start-up nor idle memory pays for it.
+// The validator loads when a validate middleware is made with rules (in the
+// background, as the server starts), so services without rules never load it.
 import { createFileRegistry, fromBinary, type DescFile, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
 import { pathToString } from '@bufbuild/protobuf/reflect';
 import { base64Decode } from '@bufbuild/protobuf/wire';
@@ -66,6 +66,11 @@ export class RequestRules {
    * (`/pkg.Service/Method`), the methods whose request has rules.
    */
   constructor(private readonly descriptors: string, readonly methods: Readonly<Record<string, RuleMethod>>) {}
+
+  /** Starts loading the validator and reading the descriptors; calls wait for it only if it is not done. */
+  prepare(): void {
+    load().then((loaded) => this.files(loaded)).catch(() => {}); // a failure shows on the first call that needs it
+  }
 
   /** Whether `operation`'s request has rules to check. */
   covers(operation: string): boolean {

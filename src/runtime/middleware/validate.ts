@@ -16,6 +16,7 @@ export type Checks = Record<string, Check>;
 export function validate(...sources: (RequestRules | Checks)[]): Middleware {
   const rules = sources.filter((s): s is RequestRules => s instanceof RequestRules);
   const checks = sources.filter((s): s is Checks => !(s instanceof RequestRules));
+  for (const r of rules) r.prepare();
   return (next) => async (ctx, req) => {
     const operation = ctx.transport.operation;
     for (const r of rules) {
