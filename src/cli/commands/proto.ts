@@ -130,5 +130,7 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   // A .ts output is the same document as a module a service imports and serves.
   const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
   const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
-  printReport(writeFiles([file], { projectRoot: manifestRoot, force: flags.force }), cwd);
+  const report = writeFiles([file], { projectRoot: manifestRoot, force: flags.force });
+  printReport(report, cwd);
+  failOnStale(report, flags.keepLocal);
 }
