@@ -63,8 +63,9 @@ export function buildProgram(): Command {
     .option('--title <text>', 'info.title (default: the service name)')
     .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .action(async (inputs: string[], opts: { proto_path?: string[]; output?: string; title?: string; apiVersion?: string; force?: boolean }) =>
-      (await proto()).protoOpenApi(inputs, { protoPath: opts.proto_path, output: opts.output, title: opts.title, version: opts.apiVersion, force: opts.force }));
+    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
+    .action(async (inputs: string[], opts: { proto_path?: string[]; output?: string; title?: string; apiVersion?: string; force?: boolean; keepLocal?: boolean }) =>
+      (await proto()).protoOpenApi(inputs, { protoPath: opts.proto_path, output: opts.output, title: opts.title, version: opts.apiVersion, force: opts.force, keepLocal: opts.keepLocal }));
   protoCmd
     .command('server')
     .description('write a service implementation stub per service (existing files are never overwritten)')
@@ -87,6 +88,13 @@ export function buildProgram(): Command {
     .option('--keep-local', 'keep locally changed generated files and exit 0')
     .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
       (await proto()).errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
+
+  program
+    .command('generate')
+    .description("the project's whole generate step (what npm run generate runs): api/openapi.ts, then the code of the protos in api/ and internal/conf/")
+    .option('-f, --force', 'overwrite generated files even if changed locally')
+    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
+    .action(async (opts: { force?: boolean; keepLocal?: boolean }) => (await import('./commands/generate.js')).generate(opts));
 
   program
     .command('dev')

@@ -30,7 +30,7 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
       test: 'node --import tsx --test --test-concurrency=1 test/*.test.ts',
       lint: 'biome check && tsc -p tsconfig.json --noEmit',
       format: 'biome format --write',
-      generate: 'tsk proto openapi api -o api/openapi.ts && tsk proto client api internal/conf',
+      generate: 'tsk generate',
     },
   };
   addDependencies(pkg, 'dependencies', {

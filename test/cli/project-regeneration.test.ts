@@ -59,6 +59,30 @@ describe('in a generated project', () => {
     expect(fs.readFileSync(edited, 'utf8')).not.toContain('// hand edit');
   });
 
+  it('tsk generate runs the whole generate step from anywhere in the project; --force and --keep-local reach every step', () => {
+    const sub = path.join(project, 'internal', 'biz');
+    const fresh = tsk(['generate'], sub);
+    expect(fresh.status, fresh.stderr).toBe(0);
+    const openapi = path.join(project, 'api/openapi.ts');
+    const http = path.join(project, 'api/shop/v1/greeter_http.ts');
+    const originals = [openapi, http].map((f) => fs.readFileSync(f, 'utf8'));
+    for (const f of [openapi, http]) fs.appendFileSync(f, '// hand edit\n');
+    const refused = tsk(['generate'], sub);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toMatch(/skipped .*api\/openapi\.ts: changed locally/);
+    expect(refused.stdout).toMatch(/skipped .*api\/shop\/v1\/greeter_http\.ts: changed locally/);
+    expect(tsk(['generate', '--keep-local'], sub).status).toBe(0);
+    for (const f of [openapi, http]) expect(fs.readFileSync(f, 'utf8')).toContain('// hand edit');
+    const forced = tsk(['generate', '--force'], sub);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect([openapi, http].map((f) => fs.readFileSync(f, 'utf8'))).toEqual(originals);
+    const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
+    expect(pkg.scripts.generate).toBe('tsk generate');
+    const outside = tsk(['generate'], work);
+    expect(outside.status).toBe(1);
+    expect(outside.stderr).toMatch(/not inside a tsk project/);
+  });
+
   it('tsk proto add + client + server extend the project with a new service', () => {
     expect(tsk(['proto', 'add', 'api/shop/v1/order.proto'], project).status).toBe(0);
     const gen = tsk(['proto', 'client', 'api'], project);

@@ -69,6 +69,52 @@ describe('tsk upgrade', () => {
     expect(fs.existsSync(path.join(dir, 'internal/pkg/registry/consul.ts'))).toBe(false);
     await build(dir);
   }, 120_000);
+
+  it('refreshes the vendored tsk tarball when the project was made by another tsk version, then changes nothing', async () => {
+    const dir = await create('older', 'none');
+    const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string;
+    const current = `.tsk/tsk-${version}.tgz`;
+    // As an older tsk left it: its own tarball and the devDependency pointing at it.
+    fs.renameSync(path.join(dir, current), path.join(dir, '.tsk/tsk-0.0.1.tgz'));
+    const pkgPath = path.join(dir, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+    expect(pkg.devDependencies.tsk).toBe(`file:${current}`);
+    pkg.devDependencies.tsk = 'file:.tsk/tsk-0.0.1.tgz';
+    fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`wrote   ${current}`);
+    expect(r.stdout).toContain('wrote   package.json');
+    expect(r.stdout).toContain('removed .tsk/tsk-0.0.1.tgz');
+    expect(fs.readdirSync(path.join(dir, '.tsk')).filter((f) => f.endsWith('.tgz'))).toEqual([`tsk-${version}.tgz`]);
+    const after = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+    expect(after.devDependencies.tsk).toBe(`file:${current}`);
+    expect({ ...after, devDependencies: { ...after.devDependencies, tsk: 'x' } }).toEqual({ ...pkg, devDependencies: { ...pkg.devDependencies, tsk: 'x' } });
+    // The tarball is a real pack of this tsk.
+    const list = await promisify(execFile)('tar', ['-tzf', path.join(dir, current)]);
+    expect(list.stdout).toContain('package/bin/tsk.js');
+
+    const before = snapshot(dir);
+    const again = await tsk(['upgrade'], dir);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^up to date/);
+    expect(snapshot(dir)).toEqual(before);
+  }, 120_000);
+
+  it('leaves a tsk dependency that is not a vendored tarball alone', async () => {
+    const dir = await create('published', 'none');
+    const pkgPath = path.join(dir, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+    pkg.devDependencies.tsk = '^0.1.0';
+    fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+    fs.rmSync(path.join(dir, '.tsk', fs.readdirSync(path.join(dir, '.tsk')).find((f) => f.endsWith('.tgz'))!));
+    const before = snapshot(dir);
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^up to date/);
+    expect(snapshot(dir)).toEqual(before);
+  }, 120_000);
 });
 
 describe('tsk upgrade on a project an older tsk gave every registry client', () => {

@@ -142,6 +142,8 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   // A .ts output is the same document as a module a service imports and serves.
   const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
-  const file = { path: path.resolve(cwd, flags.output), content };
-  printReport(writeFiles([file], { projectRoot: manifestRoot, force: flags.force }), cwd);
+  const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
+  const report = writeFiles([file], { projectRoot: manifestRoot, force: flags.force });
+  printReport(report, cwd);
+  failOnStale(report, flags.keepLocal);
 }

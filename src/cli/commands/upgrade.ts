@@ -1,12 +1,15 @@
 // `tsk upgrade`: refresh the vendored runtime in internal/pkg from this tsk: the
-// files every project has plus the clients of the features it installed (its registry).
+// files every project has plus the clients of the features it installed (its registry);
+// and the packed tsk in .tsk/ (the project's devDependency) when this tsk's version differs.
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../proto/diagnostics.js';
 import { installedRegistry, runtimeFileWanted } from '../../scaffold/registry.js';
 import { runtimeFiles } from '../../scaffold/runtime.js';
+import { tskVersion } from '../../proto/paths.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
+import { refreshVendoredTsk } from '../self-pack.js';
 import { writeFiles } from '../writer.js';
 
 export async function upgrade(opts: { force?: boolean }): Promise<void> {
@@ -27,5 +30,10 @@ export async function upgrade(opts: { force?: boolean }): Promise<void> {
       const abs = path.join(root, rel);
       return fs.existsSync(abs) && manifest.files[rel]?.sha256 === sha256(fs.readFileSync(abs));
     });
-  printReport(writeFiles(files, { projectRoot: root, force: opts.force, remove: unused }), cwd);
+  const report = writeFiles(files, { projectRoot: root, force: opts.force, remove: unused });
+  const vendored = await refreshVendoredTsk(root);
+  report.written.push(...vendored.written);
+  report.removed.push(...vendored.removed);
+  printReport(report, cwd);
+  if (vendored.written.length > 0) console.log(`tsk ${tskVersion()} is now the project's devDependency: run npm install`);
 }

@@ -9,7 +9,7 @@
 
 import { context, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { getBooleanFromEnv } from '@opentelemetry/core';
+import { ExportResultCode, getBooleanFromEnv } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -106,13 +106,14 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   }).merge(resources.detectResources({ detectors: [resources.envDetector] }));
 
   const health = new ExportHealth(options.logger);
-  const batcher = settings.otlp
-    ? new SpanBatcher(await traceSender(settings.otlp), batcherOptionsFromEnv({
+  const otlp = settings.otlp;
+  const batcher = otlp
+    ? new SpanBatcher(loadedOnFirstExport(() => traceSender(otlp)), batcherOptionsFromEnv({
       maxQueueSize: options.maxQueueSize ?? 2048,
       maxExportBatchSize: 512,
       scheduledDelayMillis: 1000,
       exportTimeoutMillis: 10_000,
-    }), health as BatchOutcomes, batchOf(settings.otlp.protocol))
+    }), health as BatchOutcomes, await batchOf(otlp.protocol))
     : undefined;
   const userProcessors = options.spanProcessors ?? [];
   const spanProcessors: tracing.SpanProcessor[] = [
@@ -189,8 +190,30 @@ function disabledTelemetry(): Telemetry {
   };
 }
 
-function batchOf(protocol: OtlpProtocol): () => SpanBatch {
-  return protocol === 'http/json' ? () => new JsonBatch() : () => new EncodedBatch();
+async function batchOf(protocol: OtlpProtocol): Promise<() => SpanBatch> {
+  if (protocol !== 'http/json') return () => new EncodedBatch();
+  const { JsonTraceSerializer } = await import('@opentelemetry/otlp-transformer');
+  return () => new JsonBatch(JsonTraceSerializer);
+}
+
+/**
+ * The OTLP transport (and the SDK code it pulls in) loads when the first batch goes out,
+ * not at start: a service that has exported nothing yet has not paid for it. The
+ * batch's context (tracing suppressed) is kept across the wait.
+ */
+function loadedOnFirstExport(load: () => Promise<BatchSender>): BatchSender {
+  let sender: Promise<BatchSender> | undefined;
+  return {
+    export: (batch, done) => {
+      const active = context.active();
+      (sender ??= load()).then(
+        (s) => context.with(active, () => s.export(batch, done)),
+        (error: Error) => done({ code: ExportResultCode.FAILED, error }),
+      );
+    },
+    forceFlush: () => (sender ? sender.then((s) => s.forceFlush(), () => {}) : Promise.resolve()),
+    shutdown: () => (sender ? sender.then((s) => s.shutdown(), () => {}) : Promise.resolve()),
+  };
 }
 
 // Spans arrive already encoded (span-batcher.ts); the SDK's OTLP transports only send them.

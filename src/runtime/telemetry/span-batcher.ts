@@ -11,7 +11,7 @@
 
 import { context, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type * as resources from '@opentelemetry/resources';
 import type * as tracing from '@opentelemetry/sdk-trace-base';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
@@ -76,6 +76,9 @@ export interface BatchOutcomes {
 export class JsonBatch implements SpanBatch {
   private readonly spans: tracing.ReadableSpan[] = [];
 
+  /** `serializer`: the SDK's JsonTraceSerializer, passed in so only JSON exports load otlp-transformer. */
+  constructor(private readonly serializer: typeof JsonTraceSerializer) {}
+
   get spanCount(): number {
     return this.spans.length;
   }
@@ -85,7 +88,7 @@ export class JsonBatch implements SpanBatch {
   }
 
   toRequest(): Uint8Array {
-    return JsonTraceSerializer.serializeRequest(this.spans) ?? new Uint8Array();
+    return this.serializer.serializeRequest(this.spans) ?? new Uint8Array();
   }
 }
 
