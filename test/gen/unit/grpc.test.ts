@@ -30,7 +30,7 @@ export interface OrdersGRPCServer {
   addItem(ctx: Context, request: AddItemRequest): Promise<Item>;
 }
 
-/** Serves shop.v1.Orders's unary methods from \`impl\` (streaming methods answer UNIMPLEMENTED). */
+/** Serves shop.v1.Orders from \`impl\`. */
 export function registerOrdersGRPCServer(server: GrpcServer, impl: OrdersGRPCServer): void {
   server.register(OrdersService, {
     addItem: (ctx: Context, request: AddItemRequest) => impl.addItem(ctx, request),
