@@ -29,18 +29,26 @@ const variants = [
 ];
 
 const sink = await startOtlpSink();
-const env = { BENCH_OTLP_ENDPOINT: sink.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, BENCH_SAMPLING_RATIO: samplingRatio };
+const env = {
+  BENCH_OTLP_ENDPOINT: sink.endpoint,
+  OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
+  BENCH_SAMPLING_RATIO: samplingRatio,
+};
 const servers = [];
 try {
   for (const v of variants) {
     const server = await startServer('http-tsk.js', { ...env, ...v.env });
     servers.push({ ...v, server, url: `http://127.0.0.1:${server.port}/helloworld/world`, cpuUs: [] });
   }
-  console.log(`tsk middleware breakdown: ${variants.length} HTTP servers side by side, ${rate} req/s each, ${windows} windows of ${windowSeconds}s, node ${process.version}`);
+  console.log(
+    `tsk middleware breakdown: ${variants.length} HTTP servers side by side, ${rate} req/s each, ${windows} windows of ${windowSeconds}s, node ${process.version}`,
+  );
   await Promise.all(servers.map((s) => autocannon({ url: s.url, connections, duration: 2 }))); // warm-up
   for (let w = 0; w < windows; w++) {
     const before = servers.map((s) => cpuMs(s.server.pid));
-    const results = await Promise.all(servers.map((s) => autocannon({ url: s.url, connections, duration: windowSeconds, overallRate: rate })));
+    const results = await Promise.all(
+      servers.map((s) => autocannon({ url: s.url, connections, duration: windowSeconds, overallRate: rate })),
+    );
     servers.forEach((s, i) => {
       const r = results[i];
       if (r.non2xx > 0 || r.errors > 0) throw new Error(`${s.label}: ${r.non2xx} non-2xx and ${r.errors} errors`);
@@ -59,5 +67,7 @@ console.log(`\n${'variant'.padEnd(34)}${'CPU us/req'.padEnd(14)}over router alon
 for (const s of servers) {
   // Differences are taken window by window, against the router measured in the same seconds.
   const over = median(s.cpuUs.map((x, i) => x - base.cpuUs[i]));
-  console.log(`${s.label.padEnd(34)}${median(s.cpuUs).toFixed(1).padEnd(14)}${s === base ? '-' : `${over >= 0 ? '+' : ''}${over.toFixed(1)}`}`);
+  console.log(
+    `${s.label.padEnd(34)}${median(s.cpuUs).toFixed(1).padEnd(14)}${s === base ? '-' : `${over >= 0 ? '+' : ''}${over.toFixed(1)}`}`,
+  );
 }

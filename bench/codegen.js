@@ -32,7 +32,13 @@ export function syntheticProto(i, extraField = false) {
   }
   lines.push('}', '');
   for (let m = 0; m < MESSAGES_PER_FILE; m++) {
-    lines.push(`message Msg${m} {`, '  string id = 1;', '  int64 count = 2;', '  repeated string tags = 3;', '  bool enabled = 4;');
+    lines.push(
+      `message Msg${m} {`,
+      '  string id = 1;',
+      '  int64 count = 2;',
+      '  repeated string tags = 3;',
+      '  bool enabled = 4;',
+    );
     lines.push(`  Kind kind = 5;`, `  map<string, string> labels = 6;`, `  double score = 7;`);
     if (m + 1 < MESSAGES_PER_FILE) lines.push(`  Msg${m + 1} next = 8;`);
     if (extraField && m === 0) lines.push('  string added = 9;');
@@ -70,34 +76,37 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
 
 async function main() {
-const dir = path.join(os.tmpdir(), `tsk-bench-codegen-${process.pid}`);
-const tsk = path.join(repo, 'bin', 'tsk.js');
-const buf = path.join(repo, 'node_modules', '.bin', 'buf');
-const results = { raw: [], cold: [], warm: [], changed: [] };
-try {
-  makeTree(dir);
-  for (let round = 0; round < ROUNDS; round++) {
-    fs.rmSync(path.join(dir, 'gen'), { recursive: true, force: true });
-    results.raw.push(timed(buf, ['generate', '--template', 'buf.gen.yaml', '--path', 'api/bench'], dir));
+  const dir = path.join(os.tmpdir(), `tsk-bench-codegen-${process.pid}`);
+  const tsk = path.join(repo, 'bin', 'tsk.js');
+  const buf = path.join(repo, 'node_modules', '.bin', 'buf');
+  const results = { raw: [], cold: [], warm: [], changed: [] };
+  try {
+    makeTree(dir);
+    for (let round = 0; round < ROUNDS; round++) {
+      fs.rmSync(path.join(dir, 'gen'), { recursive: true, force: true });
+      results.raw.push(timed(buf, ['generate', '--template', 'buf.gen.yaml', '--path', 'api/bench'], dir));
 
-    fs.rmSync(path.join(dir, '.tsk'), { recursive: true, force: true });
-    for (const f of fs.readdirSync(path.join(dir, 'api'), { recursive: true })) if (String(f).endsWith('.ts')) fs.rmSync(path.join(dir, 'api', String(f)));
-    results.cold.push(timed(process.execPath, [tsk, 'proto', 'client', 'api'], dir));
-    results.warm.push(timed(process.execPath, [tsk, 'proto', 'client', 'api'], dir));
-    const changedIndex = Math.min(7, FILES - 1);
-    const changed = path.join(dir, 'api', 'bench', `s${changedIndex}`, 'v1', `s${changedIndex}.proto`);
-    fs.writeFileSync(changed, syntheticProto(changedIndex, round % 2 === 0));
-    results.changed.push(timed(process.execPath, [tsk, 'proto', 'client', 'api'], dir));
+      fs.rmSync(path.join(dir, '.tsk'), { recursive: true, force: true });
+      for (const f of fs.readdirSync(path.join(dir, 'api'), { recursive: true }))
+        if (String(f).endsWith('.ts')) fs.rmSync(path.join(dir, 'api', String(f)));
+      results.cold.push(timed(process.execPath, [tsk, 'proto', 'client', 'api'], dir));
+      results.warm.push(timed(process.execPath, [tsk, 'proto', 'client', 'api'], dir));
+      const changedIndex = Math.min(7, FILES - 1);
+      const changed = path.join(dir, 'api', 'bench', `s${changedIndex}`, 'v1', `s${changedIndex}.proto`);
+      fs.writeFileSync(changed, syntheticProto(changedIndex, round % 2 === 0));
+      results.changed.push(timed(process.execPath, [tsk, 'proto', 'client', 'api'], dir));
+    }
+    const raw = median(results.raw);
+    console.log(
+      `codegen: ${FILES} protos, ${FILES * MESSAGES_PER_FILE} messages, ${FILES * RPCS_PER_FILE} RPCs with HTTP rules; ${ROUNDS} round(s), medians; ${os.availableParallelism()} cores`,
+    );
+    console.log('case                                   ms   x raw');
+    const row = (name, ms) => console.log(`${name.padEnd(34)} ${ms.toFixed(0).padStart(7)}   ${(ms / raw).toFixed(2)}`);
+    row('raw buf generate + ts-proto', raw);
+    row('tsk proto client, cold', median(results.cold));
+    row('tsk proto client, warm (unchanged)', median(results.warm));
+    row('tsk proto client, one proto changed', median(results.changed));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const raw = median(results.raw);
-  console.log(`codegen: ${FILES} protos, ${FILES * MESSAGES_PER_FILE} messages, ${FILES * RPCS_PER_FILE} RPCs with HTTP rules; ${ROUNDS} round(s), medians; ${os.availableParallelism()} cores`);
-  console.log('case                                   ms   x raw');
-  const row = (name, ms) => console.log(`${name.padEnd(34)} ${ms.toFixed(0).padStart(7)}   ${(ms / raw).toFixed(2)}`);
-  row('raw buf generate + ts-proto', raw);
-  row('tsk proto client, cold', median(results.cold));
-  row('tsk proto client, warm (unchanged)', median(results.warm));
-  row('tsk proto client, one proto changed', median(results.changed));
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 }

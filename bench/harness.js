@@ -19,7 +19,11 @@ function statCpuMs(pid, count) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which may itself hold spaces and parentheses.
-    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 11 + count).map(Number);
+    const ticks = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 11 + count)
+      .map(Number);
     return (ticks.reduce((a, b) => a + b, 0) * 1000) / clockTicks;
   } catch {
     return undefined;
@@ -43,18 +47,31 @@ export function loadGeneratorCpuMs() {
 /** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
 export async function startOtlpSink() {
   const server = new grpc.Server();
-  const passthrough = { requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b };
+  const passthrough = {
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b) => b,
+    requestDeserialize: (b) => b,
+    responseSerialize: (b) => b,
+    responseDeserialize: (b) => b,
+  };
   const service = {
     traces: { ...passthrough, path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export' },
     metrics: { ...passthrough, path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export' },
   };
   let batches = 0;
   server.addService(service, {
-    traces: (_call, cb) => { batches += 1; cb(null, Buffer.alloc(0)); },
+    traces: (_call, cb) => {
+      batches += 1;
+      cb(null, Buffer.alloc(0));
+    },
     metrics: (_call, cb) => cb(null, Buffer.alloc(0)),
   });
   const port = await new Promise((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
   return { endpoint: `http://127.0.0.1:${port}`, batches: () => batches, close: () => server.forceShutdown() };
 }
 
@@ -62,7 +79,8 @@ export async function startOtlpSink() {
 // generator) the other cores, so the two do not steal CPU from each other: otherwise a
 // server's helper threads (GC, I/O) slow the load generator and skew the ratios.
 export const pin = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
-if (pin) spawnSync('taskset', ['-a', '-p', '-c', `1-${os.cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+if (pin)
+  spawnSync('taskset', ['-a', '-p', '-c', `1-${os.cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
 
 /**
  * The node that runs the servers under test: BENCH_NODE, else TSK_IMAGE_NODE (the
@@ -84,7 +102,14 @@ export async function startServer(script, env) {
       if (match) resolve(Number(match[1]));
     });
   });
-  return { port, pid: child.pid, stop: async () => { child.kill('SIGKILL'); await once(child, 'exit').catch(() => {}); } };
+  return {
+    port,
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => {});
+    },
+  };
 }
 
 /** The middle value (the lower of the two middle ones), ignoring missing values; undefined if none. */

@@ -10,7 +10,16 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import * as grpc from '@grpc/grpc-js';
 import { encodeStringField, greeterDefinition, GREETING_PREFIX } from './servers/common.js';
-import { cpuMs, defaultSamplingRatio, loadGeneratorCpuMs, median, pin, serverNodeVersion, startOtlpSink, startServer } from './harness.js';
+import {
+  cpuMs,
+  defaultSamplingRatio,
+  loadGeneratorCpuMs,
+  median,
+  pin,
+  serverNodeVersion,
+  startOtlpSink,
+  startServer,
+} from './harness.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 // Servers are measured in rounds (default 5), bare / router / full chain in turn, and each figure is the
@@ -26,9 +35,21 @@ const fixedRate = Number(process.env.BENCH_FIXED_RATE ?? 15000);
 const grpcFixedRate = Number(process.env.BENCH_GRPC_FIXED_RATE ?? 6000);
 
 async function loadHttp(port, duration, rate) {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/helloworld/world`, connections, duration, pipelining: 1, ...(rate ? { overallRate: rate } : {}) });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`HTTP load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
-  return { rps: result.requests.average, p99: result.latency.p99, p999: result.latency.p99_9, requests: result.requests.total };
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/helloworld/world`,
+    connections,
+    duration,
+    pipelining: 1,
+    ...(rate ? { overallRate: rate } : {}),
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`HTTP load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9,
+    requests: result.requests.total,
+  };
 }
 loadHttp.fixedRate = fixedRate;
 
@@ -53,15 +74,30 @@ async function loadGrpcH2load(port, duration, rate) {
   fs.writeFileSync(body, grpcFrame(encodeStringField('world')));
   const expectedReplyBytes = grpcFrame(encodeStringField(`${GREETING_PREFIX}world`)).length;
   const args = [
-    '-D', String(duration), '-c', String(H2LOAD_CLIENTS), '-m', String(Math.ceil(connections / H2LOAD_CLIENTS)),
-    '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `--log-file=${log}`,
+    '-D',
+    String(duration),
+    '-c',
+    String(H2LOAD_CLIENTS),
+    '-m',
+    String(Math.ceil(connections / H2LOAD_CLIENTS)),
+    '-d',
+    body,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    `--log-file=${log}`,
     ...(rate ? [`--rps=${Math.ceil(rate / H2LOAD_CLIENTS)}`] : []),
     `http://127.0.0.1:${port}${greeterDefinition.sayHello.path}`,
   ];
   const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (chunk) => { out += chunk; });
-  child.stderr.on('data', (chunk) => { out += chunk; });
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    out += chunk;
+  });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   try {
     const ok = Number(/status codes: (\d+) 2xx/.exec(out)?.[1]);
@@ -70,9 +106,22 @@ async function loadGrpcH2load(port, duration, rate) {
     if (code !== 0 || !ok || !failed || failed.slice(1).some((n) => n !== '0') || /[1-9]\d* [345]xx/.test(out)) {
       throw new Error(`h2load failed (exit ${code}):\n${out}`);
     }
-    if (dataBytes !== ok * expectedReplyBytes) throw new Error(`gRPC load: ${ok} responses carried ${dataBytes} bytes, not ${expectedReplyBytes} each: some calls failed`);
-    const latencies = fs.readFileSync(log, 'utf8').trim().split('\n').map((line) => Number(line.split('\t')[2]) / 1000).sort((a, b) => a - b);
-    return { rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]), p99: percentile(latencies, 0.99), p999: percentile(latencies, 0.999), requests: ok };
+    if (dataBytes !== ok * expectedReplyBytes)
+      throw new Error(
+        `gRPC load: ${ok} responses carried ${dataBytes} bytes, not ${expectedReplyBytes} each: some calls failed`,
+      );
+    const latencies = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => Number(line.split('\t')[2]) / 1000)
+      .sort((a, b) => a - b);
+    return {
+      rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]),
+      p99: percentile(latencies, 0.99),
+      p999: percentile(latencies, 0.999),
+      requests: ok,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -89,22 +138,38 @@ async function loadGrpcClient(port, duration) {
   const method = greeterDefinition.sayHello;
   const latencies = [];
   const until = Date.now() + duration * 1000;
-  const call = () => new Promise((resolve, reject) => {
-    const started = performance.now();
-    client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, { name: 'world' }, (err) => {
-      if (err) return reject(err);
-      latencies.push(performance.now() - started);
-      resolve();
+  const call = () =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        { name: 'world' },
+        (err) => {
+          if (err) return reject(err);
+          latencies.push(performance.now() - started);
+          resolve();
+        },
+      );
     });
-  });
   const started = Date.now();
   try {
-    await Promise.all(Array.from({ length: connections }, async () => { while (Date.now() < until) await call(); }));
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (Date.now() < until) await call();
+      }),
+    );
   } finally {
     client.close();
   }
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / ((Date.now() - started) / 1000), p99: percentile(latencies, 0.99), p999: percentile(latencies, 0.999), requests: latencies.length };
+  return {
+    rps: latencies.length / ((Date.now() - started) / 1000),
+    p99: percentile(latencies, 0.99),
+    p999: percentile(latencies, 0.999),
+    requests: latencies.length,
+  };
 }
 
 /** The latency below which a share `q` of the sorted latencies falls. */
@@ -121,7 +186,8 @@ async function measure(script, load, env) {
     const result = await load(server.port, seconds);
     const clientAfter = loadGeneratorCpuMs();
     // Near 100% the load generator, not the server, limits the saturated figure.
-    if (clientBefore !== undefined && clientAfter !== undefined) result.clientBusy = (clientAfter - clientBefore) / (performance.now() - started);
+    if (clientBefore !== undefined && clientAfter !== undefined)
+      result.clientBusy = (clientAfter - clientBefore) / (performance.now() - started);
     if (load.fixedRate > 0) {
       const before = cpuMs(server.pid);
       const steady = await load(server.port, seconds, load.fixedRate);
@@ -140,7 +206,11 @@ async function measure(script, load, env) {
 const sink = await startOtlpSink();
 // A generated service samples at the ratio its config ships with; measure at that default.
 const samplingRatio = process.env.BENCH_SAMPLING_RATIO ?? defaultSamplingRatio();
-const env = { BENCH_OTLP_ENDPOINT: sink.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, BENCH_SAMPLING_RATIO: samplingRatio };
+const env = {
+  BENCH_OTLP_ENDPOINT: sink.endpoint,
+  OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
+  BENCH_SAMPLING_RATIO: samplingRatio,
+};
 const rows = [];
 const compare = async (label, bareScript, tskScript, load) => {
   // The router alone (no middleware) separates transport overhead from what the chain costs.
@@ -155,7 +225,15 @@ const compare = async (label, bareScript, tskScript, load) => {
   }
   const [bare, , tsk] = runs.map((results, i) => {
     const med = (key) => median(results.map((r) => r[key]));
-    const summary = { label: servers[i].label, rps: med('rps'), p99: med('p99'), clientBusy: med('clientBusy'), cpuUs: med('cpuUs'), steadyP99: med('steadyP99'), steadyP999: med('steadyP999') };
+    const summary = {
+      label: servers[i].label,
+      rps: med('rps'),
+      p99: med('p99'),
+      clientBusy: med('clientBusy'),
+      cpuUs: med('cpuUs'),
+      steadyP99: med('steadyP99'),
+      steadyP999: med('steadyP999'),
+    };
     rows.push(summary);
     return summary;
   });
@@ -166,39 +244,76 @@ const compare = async (label, bareScript, tskScript, load) => {
   };
   return {
     bareClientBusy: bare.clientBusy,
-    rps: ratio(2, 'rps'), routerRps: ratio(1, 'rps'), cpu: ratio(2, 'cpuUs'), routerCpu: ratio(1, 'cpuUs'),
+    rps: ratio(2, 'rps'),
+    routerRps: ratio(1, 'rps'),
+    cpu: ratio(2, 'cpuUs'),
+    routerCpu: ratio(1, 'cpuUs'),
     p99Ratio: bare.p99 > 0 ? tsk.p99 / bare.p99 : undefined,
   };
 };
-const fmt = (r) => (r.median === undefined ? 'n/a' : rounds > 1 ? `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})` : `${r.median.toFixed(2)}x`);
+const fmt = (r) =>
+  r.median === undefined
+    ? 'n/a'
+    : rounds > 1
+      ? `${r.median.toFixed(2)}x (${r.min.toFixed(2)}-${r.max.toFixed(2)})`
+      : `${r.median.toFixed(2)}x`;
 
-console.log(`tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion} (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`);
+console.log(
+  `tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion} (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`,
+);
 // BENCH_ONLY=http or grpc measures one transport.
 const only = process.env.BENCH_ONLY;
-const http = only === 'grpc' ? undefined : await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
-if (!h2load && only !== 'http') console.log('gRPC load: h2load not found (apt-get install nghttp2-client); falling back to a grpc-js client, which saturates before the servers do');
-const grpcRatio = only === 'http' ? undefined : await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', h2load ? loadGrpcH2load : loadGrpcClient);
+const http =
+  only === 'grpc' ? undefined : await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
+if (!h2load && only !== 'http')
+  console.log(
+    'gRPC load: h2load not found (apt-get install nghttp2-client); falling back to a grpc-js client, which saturates before the servers do',
+  );
+const grpcRatio =
+  only === 'http'
+    ? undefined
+    : await compare('gRPC SayHello', 'grpc-bare.js', 'grpc-tsk.js', h2load ? loadGrpcH2load : loadGrpcClient);
 sink.close();
 
 const pad = (s, n) => String(s).padEnd(n);
 const p99Text = (x) => (x === undefined ? 'n/a' : `${x.toFixed(2)}x`);
 const num = (x, digits) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
 console.log(`\n${pad('', 50)}${pad('saturated', 36)}at a fixed rate (HTTP ${fixedRate}/s, gRPC ${grpcFixedRate}/s)`);
-console.log(`${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}${pad('load gen', 12)}${pad('CPU us/req', 12)}${pad('p99 (ms)', 12)}p99.9 (ms)`);
+console.log(
+  `${pad('server', 50)}${pad('req/s', 12)}${pad('p99 (ms)', 12)}${pad('load gen', 12)}${pad('CPU us/req', 12)}${pad('p99 (ms)', 12)}p99.9 (ms)`,
+);
 const percent = (x) => (x === undefined || Number.isNaN(x) ? '-' : `${(x * 100).toFixed(0)}%`);
 for (const r of rows) {
-  console.log(`${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${pad(percent(r.clientBusy), 12)}${pad(num(r.cpuUs, 1), 12)}${pad(num(r.steadyP99, 2), 12)}${num(r.steadyP999, 2)}`);
+  console.log(
+    `${pad(r.label, 50)}${pad(r.rps.toFixed(0), 12)}${pad(r.p99.toFixed(2), 12)}${pad(percent(r.clientBusy), 12)}${pad(num(r.cpuUs, 1), 12)}${pad(num(r.steadyP99, 2), 12)}${num(r.steadyP999, 2)}`,
+  );
 }
 console.log('load gen: CPU the load generator used during the saturated run, as a share of one core');
-for (const [name, result] of [['HTTP', http], ['gRPC', grpcRatio]]) {
-  if (result?.bareClientBusy > 0.9) console.log(`${name}: the load generator was ${percent(result.bareClientBusy)} busy against the bare server, which then served what one client core could ask for: its req/s understates it, and the ratios overstate tsk`);
+for (const [name, result] of [
+  ['HTTP', http],
+  ['gRPC', grpcRatio],
+]) {
+  if (result?.bareClientBusy > 0.9)
+    console.log(
+      `${name}: the load generator was ${percent(result.bareClientBusy)} busy against the bare server, which then served what one client core could ask for: its req/s understates it, and the ratios overstate tsk`,
+    );
 }
 if (http) {
-  console.log(`\nHTTP: tsk/bare throughput ${fmt(http.rps)}, router alone ${fmt(http.routerRps)}; p99 ${p99Text(http.p99Ratio)} (target throughput >= 0.90x)`);
-  if (http.cpu.median !== undefined) console.log(`HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${fmt(http.cpu)}, router alone ${fmt(http.routerCpu)}`);
+  console.log(
+    `\nHTTP: tsk/bare throughput ${fmt(http.rps)}, router alone ${fmt(http.routerRps)}; p99 ${p99Text(http.p99Ratio)} (target throughput >= 0.90x)`,
+  );
+  if (http.cpu.median !== undefined)
+    console.log(
+      `HTTP: CPU per request at ${fixedRate} req/s, tsk/bare ${fmt(http.cpu)}, router alone ${fmt(http.routerCpu)}`,
+    );
 }
 if (grpcRatio) {
-  console.log(`gRPC: tsk/bare throughput ${fmt(grpcRatio.rps)}, router alone ${fmt(grpcRatio.routerRps)}; p99 ${p99Text(grpcRatio.p99Ratio)} (target throughput >= 0.85x)`);
-  if (grpcRatio.cpu.median !== undefined) console.log(`gRPC: CPU per request at ${grpcFixedRate} req/s, tsk/bare ${fmt(grpcRatio.cpu)}, router alone ${fmt(grpcRatio.routerCpu)}`);
+  console.log(
+    `gRPC: tsk/bare throughput ${fmt(grpcRatio.rps)}, router alone ${fmt(grpcRatio.routerRps)}; p99 ${p99Text(grpcRatio.p99Ratio)} (target throughput >= 0.85x)`,
+  );
+  if (grpcRatio.cpu.median !== undefined)
+    console.log(
+      `gRPC: CPU per request at ${grpcFixedRate} req/s, tsk/bare ${fmt(grpcRatio.cpu)}, router alone ${fmt(grpcRatio.routerCpu)}`,
+    );
 }
 console.log(`OTLP trace export batches received during the run: ${sink.batches()}`);

@@ -29,7 +29,11 @@ function must(cmd, args, cwd, env = {}) {
 
 function makeProject() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-startup-'));
-  must(process.execPath, [path.join(repo, 'bin', 'tsk.js'), 'new', 'startup', '--yes', '--no-git', '--no-install'], dir);
+  must(
+    process.execPath,
+    [path.join(repo, 'bin', 'tsk.js'), 'new', 'startup', '--yes', '--no-git', '--no-install'],
+    dir,
+  );
   const project = path.join(dir, 'startup');
   must('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, nodePath);
   must('npm', ['run', 'build'], project, nodePath);
@@ -60,12 +64,24 @@ function rssMb(pid) {
 async function startOnce(project, name, cacheDir) {
   const prefix = name.replace(/[^a-z0-9]+/g, '_').toUpperCase();
   const httpPort = await freePort();
-  const env = { ...process.env, ...(cacheDir ? { NODE_COMPILE_CACHE: cacheDir } : {}), [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`, [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}` };
+  const env = {
+    ...process.env,
+    ...(cacheDir ? { NODE_COMPILE_CACHE: cacheDir } : {}),
+    [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`,
+    [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
+  };
   const started = process.hrtime.bigint();
-  const child = spawn(node, [path.join('dist', 'cmd', name, 'main.js'), '--conf', 'configs/config.yaml'], { cwd: project, env, stdio: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore' });
+  const child = spawn(node, [path.join('dist', 'cmd', name, 'main.js'), '--conf', 'configs/config.yaml'], {
+    cwd: project,
+    env,
+    stdio: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore',
+  });
   let readyMs;
   for (let i = 0; i < 6000 && readyMs === undefined; i++) {
-    const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) readyMs = Number(process.hrtime.bigint() - started) / 1e6;
     else await new Promise((r) => setTimeout(r, 5));
   }
@@ -92,7 +108,9 @@ const given = argValue('project');
 const { project, cleanup } = given ? { project: path.resolve(given), cleanup: () => {} } : makeProject();
 try {
   const name = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).name;
-  const cacheDir = process.argv.includes('--no-compile-cache') ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-compile-cache-'));
+  const cacheDir = process.argv.includes('--no-compile-cache')
+    ? undefined
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-compile-cache-'));
   const runs = [];
   try {
     if (cacheDir) await startOnce(project, name, cacheDir);
@@ -102,19 +120,47 @@ try {
   }
   const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const [load1] = os.loadavg();
-  console.log(`startup: ${name} on node ${nodeVersion}, ${ROUNDS} rounds, ${cacheDir ? 'with' : 'without'} a compile cache, load ${load1.toFixed(1)} on ${os.cpus().length} cores; medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`);
+  console.log(
+    `startup: ${name} on node ${nodeVersion}, ${ROUNDS} rounds, ${cacheDir ? 'with' : 'without'} a compile cache, load ${load1.toFixed(1)} on ${os.cpus().length} cores; medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`,
+  );
   const verdict = (ok) => (ok ? 'meets the target' : 'MISSES the target');
   const ready = median(runs.map((r) => r.readyMs));
   const rss = median(runs.map((r) => r.rss));
-  console.log(`exec -> /readyz 200   ${ready.toFixed(0).padStart(6)} ms   (min ${Math.min(...runs.map((r) => r.readyMs)).toFixed(0)}; ${verdict(ready <= 400)})`);
+  console.log(
+    `exec -> /readyz 200   ${ready.toFixed(0).padStart(6)} ms   (min ${Math.min(...runs.map((r) => r.readyMs)).toFixed(0)}; ${verdict(ready <= 400)})`,
+  );
   console.log(`idle RSS after ${IDLE_MS / 1000}s     ${rss.toFixed(1).padStart(6)} MB   (${verdict(rss <= 80)})`);
-  console.log(`CPU time to idle      ${median(runs.map((r) => r.cpu)).toFixed(0).padStart(6)} ms   (user + system; less load-sensitive than wall time)`);
+  console.log(
+    `CPU time to idle      ${median(runs.map((r) => r.cpu))
+      .toFixed(0)
+      .padStart(6)} ms   (user + system; less load-sensitive than wall time)`,
+  );
   console.log('\nimport cost on its own (ms, RSS MB):');
-  if (!process.argv.includes('--no-imports')) for (const pkg of ['@opentelemetry/sdk-node', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'fastify', 'pino', 'yaml', '@bufbuild/protobuf']) {
-    const costs = [0, 1, 2].map(() => importCost(project, pkg)).filter(Boolean);
-    if (costs.length === 0) console.log(`  ${pkg.padEnd(38)} not installed`);
-    else console.log(`  ${pkg.padEnd(38)} ${median(costs.map((c) => c.ms)).toFixed(0).padStart(5)} ms ${median(costs.map((c) => c.mb)).toFixed(1).padStart(6)} MB`);
-  }
+  if (!process.argv.includes('--no-imports'))
+    for (const pkg of [
+      '@opentelemetry/sdk-node',
+      '@opentelemetry/sdk-trace-base',
+      '@opentelemetry/sdk-metrics',
+      '@opentelemetry/exporter-prometheus',
+      '@grpc/grpc-js',
+      '@grpc/proto-loader',
+      '@grpc/reflection',
+      'fastify',
+      'pino',
+      'yaml',
+      '@bufbuild/protobuf',
+    ]) {
+      const costs = [0, 1, 2].map(() => importCost(project, pkg)).filter(Boolean);
+      if (costs.length === 0) console.log(`  ${pkg.padEnd(38)} not installed`);
+      else
+        console.log(
+          `  ${pkg.padEnd(38)} ${median(costs.map((c) => c.ms))
+            .toFixed(0)
+            .padStart(5)} ms ${median(costs.map((c) => c.mb))
+            .toFixed(1)
+            .padStart(6)} MB`,
+        );
+    }
 } finally {
   cleanup();
 }

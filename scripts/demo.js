@@ -27,20 +27,33 @@ function step(title, cmd, args, cwd) {
 
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(work, { recursive: true });
-step('scaffold the service', process.execPath, [path.join(repo, 'bin', 'tsk.js'), 'new', name, '--yes', '--no-git', '--no-install'], work);
-step('install its dependencies', 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project);
+step(
+  'scaffold the service',
+  process.execPath,
+  [path.join(repo, 'bin', 'tsk.js'), 'new', name, '--yes', '--no-git', '--no-install'],
+  work,
+);
+step(
+  'install its dependencies',
+  'npm',
+  ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+  project,
+);
 step('build it', 'npm', ['run', 'build', '--silent'], project);
 
 // Free ports, so a service already on :8000/:9000 cannot answer in this one's place.
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
-});
 const httpPort = await freePort();
 const grpcPort = await freePort();
-console.log(`\n$ node dist/cmd/${name}/main.js --conf configs/config.yaml    # what npm start runs (HTTP :${httpPort}, gRPC :${grpcPort} for this demo)`);
+console.log(
+  `\n$ node dist/cmd/${name}/main.js --conf configs/config.yaml    # what npm start runs (HTTP :${httpPort}, gRPC :${grpcPort} for this demo)`,
+);
 const child = spawn(process.execPath, [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'], {
   cwd: project,
   env: {
@@ -54,12 +67,23 @@ const child = spawn(process.execPath, [`dist/cmd/${name}/main.js`, '--conf', 'co
 let logs = '';
 child.stdout.on('data', (d) => (logs += d));
 let running = true;
-const exited = new Promise((resolve) => child.once('exit', (code) => { running = false; resolve(code); }));
+const exited = new Promise((resolve) =>
+  child.once('exit', (code) => {
+    running = false;
+    resolve(code);
+  }),
+);
 
 let ok = false;
 try {
   for (let i = 0; i < 100 && running; i++) {
-    if (await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   if (!running) throw new Error('the service exited before it was ready');
@@ -73,15 +97,24 @@ try {
   await show(`http://127.0.0.1:${httpPort}/users/nobody`);
   await show(`http://127.0.0.1:${httpPort}/helloworld/bad%20name!`);
 
-  const definition = protoLoader.loadSync(`${name}/v1/greeter.proto`, { includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')] });
-  const client = new (grpc.loadPackageDefinition(definition).helloworld.v1.Greeter)(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-  const reply = await new Promise((resolve, reject) => client.SayHello({ name: 'grpc' }, (err, res) => (err ? reject(err) : resolve(res))));
+  const definition = protoLoader.loadSync(`${name}/v1/greeter.proto`, {
+    includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')],
+  });
+  const client = new (grpc.loadPackageDefinition(definition).helloworld.v1.Greeter)(
+    `127.0.0.1:${grpcPort}`,
+    grpc.credentials.createInsecure(),
+  );
+  const reply = await new Promise((resolve, reject) =>
+    client.SayHello({ name: 'grpc' }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
   console.log(`gRPC helloworld.v1.Greeter/SayHello {"name":"grpc"} -> ${JSON.stringify(reply)}`);
   const err = await new Promise((resolve) => client.GetUser({ name: 'nobody' }, (e) => resolve(e)));
   console.log(`gRPC helloworld.v1.Greeter/GetUser {"name":"nobody"} -> ${grpc.status[err.code]}: ${err.details}`);
   client.close();
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  console.log(`/metrics: ${metrics.split('\n').filter((l) => l.startsWith('server_requests_code_total{')).length} request counter series`);
+  console.log(
+    `/metrics: ${metrics.split('\n').filter((l) => l.startsWith('server_requests_code_total{')).length} request counter series`,
+  );
   ok = hello.status === 200 && reply.message === 'Hello grpc';
 } catch (err) {
   console.error(`demo: ${err.message}`);

@@ -15,13 +15,26 @@ import * as pv from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.join(root, 'proto', 'buf', 'validate', 'validate.proto');
-const packageJson = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@bufbuild', 'protovalidate', 'package.json'), 'utf8'));
+const packageJson = JSON.parse(
+  fs.readFileSync(path.join(root, 'node_modules', '@bufbuild', 'protovalidate', 'package.json'), 'utf8'),
+);
 
 const SCALAR_NAMES = {
-  [ScalarType.DOUBLE]: 'double', [ScalarType.FLOAT]: 'float', [ScalarType.INT64]: 'int64', [ScalarType.UINT64]: 'uint64',
-  [ScalarType.INT32]: 'int32', [ScalarType.FIXED64]: 'fixed64', [ScalarType.FIXED32]: 'fixed32', [ScalarType.BOOL]: 'bool',
-  [ScalarType.STRING]: 'string', [ScalarType.BYTES]: 'bytes', [ScalarType.UINT32]: 'uint32', [ScalarType.SFIXED32]: 'sfixed32',
-  [ScalarType.SFIXED64]: 'sfixed64', [ScalarType.SINT32]: 'sint32', [ScalarType.SINT64]: 'sint64',
+  [ScalarType.DOUBLE]: 'double',
+  [ScalarType.FLOAT]: 'float',
+  [ScalarType.INT64]: 'int64',
+  [ScalarType.UINT64]: 'uint64',
+  [ScalarType.INT32]: 'int32',
+  [ScalarType.FIXED64]: 'fixed64',
+  [ScalarType.FIXED32]: 'fixed32',
+  [ScalarType.BOOL]: 'bool',
+  [ScalarType.STRING]: 'string',
+  [ScalarType.BYTES]: 'bytes',
+  [ScalarType.UINT32]: 'uint32',
+  [ScalarType.SFIXED32]: 'sfixed32',
+  [ScalarType.SFIXED64]: 'sfixed64',
+  [ScalarType.SINT32]: 'sint32',
+  [ScalarType.SINT64]: 'sint64',
 };
 const LABELS = { 1: 'optional', 2: 'required', 3: 'repeated' };
 const MAX_FIELD_NUMBER = 536870911;
@@ -32,7 +45,9 @@ const extensions = [pv.field, pv.predefined, pv.message, pv.oneof];
 export function printValidateProto() {
   const file = pv.file_buf_validate_validate.proto;
   const out = [];
-  out.push(`// Printed by scripts/validate-proto.js from the descriptor in @bufbuild/protovalidate@${packageJson.version}`);
+  out.push(
+    `// Printed by scripts/validate-proto.js from the descriptor in @bufbuild/protovalidate@${packageJson.version}`,
+  );
   out.push('// (Apache-2.0, Copyright Buf Technologies, Inc.). Do not edit: regenerate instead.');
   out.push('');
   out.push(`syntax = "${file.syntax || 'proto2'}";`);
@@ -47,13 +62,20 @@ export function printValidateProto() {
   for (const e of file.extension.length ? groupExtensions(file.extension) : []) out.push(...e, '');
   for (const m of file.messageType) out.push(...printMessage(m, '', syntax), '');
   for (const e of file.enumType) out.push(...printEnum(e, ''), '');
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 function groupExtensions(fields) {
   const byExtendee = new Map();
   for (const f of fields) byExtendee.set(f.extendee, [...(byExtendee.get(f.extendee) ?? []), f]);
-  return [...byExtendee].map(([extendee, fs]) => [`extend ${extendee} {`, ...fs.map((f) => `  ${printField(f, 'proto2', [])}`), '}']);
+  return [...byExtendee].map(([extendee, fs]) => [
+    `extend ${extendee} {`,
+    ...fs.map((f) => `  ${printField(f, 'proto2', [])}`),
+    '}',
+  ]);
 }
 
 function printMessage(m, indent, syntax) {
@@ -63,7 +85,11 @@ function printMessage(m, indent, syntax) {
   const mapEntries = new Map(m.nestedType.filter((n) => n.options?.mapEntry).map((n) => [n.name, n]));
   const oneofFields = new Map();
   m.field.forEach((f) => {
-    if (f.oneofIndex !== undefined && isFieldSet(f, wkt.FieldDescriptorProtoSchema.field.oneofIndex) && !f.proto3Optional) {
+    if (
+      f.oneofIndex !== undefined &&
+      isFieldSet(f, wkt.FieldDescriptorProtoSchema.field.oneofIndex) &&
+      !f.proto3Optional
+    ) {
       oneofFields.set(f.oneofIndex, [...(oneofFields.get(f.oneofIndex) ?? []), f]);
     }
   });
@@ -76,7 +102,8 @@ function printMessage(m, indent, syntax) {
       const oneof = m.oneofDecl[f.oneofIndex];
       lines.push(`${inner}oneof ${oneof.name} {`);
       lines.push(...printOptions(oneof.options, `${inner}  `, 'option '));
-      for (const member of oneofFields.get(f.oneofIndex)) lines.push(`${inner}  ${printField(member, syntax, mapEntries, true)}`);
+      for (const member of oneofFields.get(f.oneofIndex))
+        lines.push(`${inner}  ${printField(member, syntax, mapEntries, true)}`);
       lines.push(`${inner}}`);
     } else {
       lines.push(`${inner}${printField(f, syntax, mapEntries)}`);
@@ -135,7 +162,8 @@ function printEnum(e, indent) {
     const options = printOptions(v.options, '', '');
     lines.push(`${inner}${v.name} = ${v.number}${options.length ? ` [${options.join(', ')}]` : ''};`);
   }
-  for (const r of e.reservedRange) lines.push(`${inner}reserved ${r.start === r.end ? r.start : `${r.start} to ${r.end}`};`);
+  for (const r of e.reservedRange)
+    lines.push(`${inner}reserved ${r.start === r.end ? r.start : `${r.start} to ${r.end}`};`);
   if (e.reservedName.length) lines.push(`${inner}reserved ${e.reservedName.map((n) => JSON.stringify(n)).join(', ')};`);
   lines.push(`${indent}}`);
   return lines;
@@ -211,8 +239,13 @@ function quote(text) {
   return `${out}"`;
 }
 
-const registry = createRegistry(pv.file_buf_validate_validate, wkt.file_google_protobuf_descriptor,
-  wkt.file_google_protobuf_duration, wkt.file_google_protobuf_field_mask, wkt.file_google_protobuf_timestamp);
+const registry = createRegistry(
+  pv.file_buf_validate_validate,
+  wkt.file_google_protobuf_descriptor,
+  wkt.file_google_protobuf_duration,
+  wkt.file_google_protobuf_field_mask,
+  wkt.file_google_protobuf_timestamp,
+);
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const text = printValidateProto();

@@ -7,8 +7,13 @@ const { observers, logger } = await serviceChain();
 const server = new HttpServer({ address: '127.0.0.1:0', observers, logger });
 server.route(
   {
-    method: 'GET', path: '/helloworld/{name}', operation: '/bench.v1.Greeter/SayHello',
-    request: HelloRequest, requestSchema: HelloRequestSchema, response: HelloReply, responseSchema: HelloReplySchema,
+    method: 'GET',
+    path: '/helloworld/{name}',
+    operation: '/bench.v1.Greeter/SayHello',
+    request: HelloRequest,
+    requestSchema: HelloRequestSchema,
+    response: HelloReply,
+    responseSchema: HelloReplySchema,
   },
   async (_ctx, req) => ({ message: GREETING_PREFIX + req.name }),
 );

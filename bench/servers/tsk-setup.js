@@ -3,7 +3,12 @@
 // observers (tracing, logging, metrics) with logs going to /dev/null.
 import { setupTelemetry } from '../../dist/runtime/telemetry/sdk.js';
 import { createLogger } from '../../dist/runtime/log/logger.js';
-import { defaultServerObservers, loggingServer, metricsServer, tracingServer } from '../../dist/runtime/middleware/index.js';
+import {
+  defaultServerObservers,
+  loggingServer,
+  metricsServer,
+  tracingServer,
+} from '../../dist/runtime/middleware/index.js';
 
 export async function serviceChain() {
   const telemetry = await setupTelemetry({
@@ -34,8 +39,12 @@ const STEPS = {
 function selectObservers(logger) {
   const names = process.env.BENCH_MIDDLEWARE;
   if (names === undefined) return defaultServerObservers({ logger });
-  return names.split(',').filter(Boolean).map((name) => {
-    if (!(name in STEPS)) throw new Error(`BENCH_MIDDLEWARE: unknown observer "${name}"; known: ${Object.keys(STEPS).join(', ')}`);
-    return STEPS[name](logger);
-  });
+  return names
+    .split(',')
+    .filter(Boolean)
+    .map((name) => {
+      if (!(name in STEPS))
+        throw new Error(`BENCH_MIDDLEWARE: unknown observer "${name}"; known: ${Object.keys(STEPS).join(', ')}`);
+      return STEPS[name](logger);
+    });
 }

@@ -19,14 +19,18 @@ export function buildProgram(): Command {
 
   program
     .command('new')
-    .description('create a new service project (HTTP :8000, gRPC :9000, tracing, metrics, registry, Docker, Kubernetes)')
+    .description(
+      'create a new service project (HTTP :8000, gRPC :9000, tracing, metrics, registry, Docker, Kubernetes)',
+    )
     .argument('<name>', 'service name: a valid npm package name, e.g. helloworld')
     .option('-d, --dir <dir>', 'directory to create the project in (default: ./<name>)')
     .addOption(new Option('--registry <kind>', 'service registry').choices(['etcd', 'consul', 'none']))
     .option('--http-port <port>', 'HTTP port', parsePort)
     .option('--grpc-port <port>', 'gRPC port', parsePort)
     .option('--otlp-endpoint <url>', 'OTLP collector endpoint (gRPC)')
-    .addOption(new Option('--package-manager <pm>', 'package manager for the install step').choices(['npm', 'pnpm', 'yarn']))
+    .addOption(
+      new Option('--package-manager <pm>', 'package manager for the install step').choices(['npm', 'pnpm', 'yarn']),
+    )
     .option('--no-install', 'skip installing dependencies')
     .option('--no-git', 'skip git init and the first commit')
     .option('-f, --force', 'create the project even if the directory is not empty')
@@ -36,45 +40,106 @@ export function buildProgram(): Command {
   const protoCmd = program.command('proto').description('work with .proto files');
   protoCmd
     .command('add')
-    .description('write a CRUD service proto with HTTP rules (package from its path: api/user/v1/user.proto -> user.v1)')
+    .description(
+      'write a CRUD service proto with HTTP rules (package from its path: api/user/v1/user.proto -> user.v1)',
+    )
     .argument('<file>', 'the .proto file to create, relative to the project root (e.g. api/user/v1/user.proto)')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the project\'s buf.yaml modules', collect)
-    .action(async (file: string, opts: { proto_path?: string[] }) => (await proto()).protoAdd(file, { protoPath: opts.proto_path }));
+    .option('-I, --proto_path <dir>', "import root (repeatable); default: the project's buf.yaml modules", collect)
+    .action(async (file: string, opts: { proto_path?: string[] }) =>
+      (await proto()).protoAdd(file, { protoPath: opts.proto_path }),
+    );
   protoCmd
     .command('client')
     .description('generate messages, gRPC and HTTP servers/clients and error helpers next to each proto')
     .argument('<inputs...>', '.proto files or directories')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the buf.yaml modules of the project holding the protos', collect)
-    .option('--runtime <dir>', 'runtime directory generated code imports (default: the project\'s internal/pkg)')
+    .option(
+      '-I, --proto_path <dir>',
+      'import root (repeatable); default: the buf.yaml modules of the project holding the protos',
+      collect,
+    )
+    .option('--runtime <dir>', "runtime directory generated code imports (default: the project's internal/pkg)")
     .option('--openapi', 'also write an OpenAPI 3.1 document per service (<file>.<Service>.openapi.json)')
     .option('--fetch', 'also write a browser fetch client per proto file (<file>_fetch.ts, no runtime imports)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
-    .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean; openapi?: boolean; fetch?: boolean }) =>
-      (await proto()).protoClient(inputs, {
-        protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal, openapi: opts.openapi, fetch: opts.fetch,
-      }));
+    .option(
+      '--keep-local',
+      'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
+    )
+    .action(
+      async (
+        inputs: string[],
+        opts: {
+          proto_path?: string[];
+          runtime?: string;
+          force?: boolean;
+          keepLocal?: boolean;
+          openapi?: boolean;
+          fetch?: boolean;
+        },
+      ) =>
+        (await proto()).protoClient(inputs, {
+          protoPath: opts.proto_path,
+          runtime: opts.runtime,
+          force: opts.force,
+          keepLocal: opts.keepLocal,
+          openapi: opts.openapi,
+          fetch: opts.fetch,
+        }),
+    );
   protoCmd
     .command('openapi')
     .description('write OpenAPI 3.1 documents of the HTTP API: one per service next to its proto, or one file with -o')
     .argument('<inputs...>', '.proto files or directories')
-    .option('-I, --proto_path <dir>', 'import root (repeatable); default: the buf.yaml modules of the project holding the protos', collect)
-    .option('-o, --output <file>', 'one document for every service, written to this file (.json, or .ts for a module exporting openApiDocument)')
+    .option(
+      '-I, --proto_path <dir>',
+      'import root (repeatable); default: the buf.yaml modules of the project holding the protos',
+      collect,
+    )
+    .option(
+      '-o, --output <file>',
+      'one document for every service, written to this file (.json, or .ts for a module exporting openApiDocument)',
+    )
     .option('--title <text>', 'info.title (default: the service name)')
     .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
-    .action(async (inputs: string[], opts: { proto_path?: string[]; output?: string; title?: string; apiVersion?: string; force?: boolean; keepLocal?: boolean }) =>
-      (await proto()).protoOpenApi(inputs, { protoPath: opts.proto_path, output: opts.output, title: opts.title, version: opts.apiVersion, force: opts.force, keepLocal: opts.keepLocal }));
+    .option(
+      '--keep-local',
+      'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
+    )
+    .action(
+      async (
+        inputs: string[],
+        opts: {
+          proto_path?: string[];
+          output?: string;
+          title?: string;
+          apiVersion?: string;
+          force?: boolean;
+          keepLocal?: boolean;
+        },
+      ) =>
+        (await proto()).protoOpenApi(inputs, {
+          protoPath: opts.proto_path,
+          output: opts.output,
+          title: opts.title,
+          version: opts.apiVersion,
+          force: opts.force,
+          keepLocal: opts.keepLocal,
+        }),
+    );
   protoCmd
     .command('server')
     .description('write a service implementation stub per service (existing files are never overwritten)')
     .argument('<file>', 'the .proto file')
-    .requiredOption('-t, --target <dir>', 'directory for the stubs, relative to the project root, e.g. internal/service')
+    .requiredOption(
+      '-t, --target <dir>',
+      'directory for the stubs, relative to the project root, e.g. internal/service',
+    )
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
-    .option('--runtime <dir>', 'runtime directory the stub imports (default: the project\'s internal/pkg)')
+    .option('--runtime <dir>', "runtime directory the stub imports (default: the project's internal/pkg)")
     .action(async (file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
-      (await proto()).protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }));
+      (await proto()).protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }),
+    );
 
   program
     .command('errors')
@@ -86,25 +151,46 @@ export function buildProgram(): Command {
     .option('--runtime <dir>', 'runtime directory generated code imports')
     .option('-f, --force', 'overwrite generated files even if changed locally')
     .option('--keep-local', 'keep locally changed generated files and exit 0')
-    .action(async (inputs: string[], opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean }) =>
-      (await proto()).errorsGen(inputs, { protoPath: opts.proto_path, runtime: opts.runtime, force: opts.force, keepLocal: opts.keepLocal }));
+    .action(
+      async (
+        inputs: string[],
+        opts: { proto_path?: string[]; runtime?: string; force?: boolean; keepLocal?: boolean },
+      ) =>
+        (await proto()).errorsGen(inputs, {
+          protoPath: opts.proto_path,
+          runtime: opts.runtime,
+          force: opts.force,
+          keepLocal: opts.keepLocal,
+        }),
+    );
 
   program
     .command('generate')
-    .description("the project's whole generate step (what npm run generate runs): api/openapi.ts, then the code of the protos in api/ and internal/conf/")
+    .description(
+      "the project's whole generate step (what npm run generate runs): api/openapi.ts, then the code of the protos in api/ and internal/conf/",
+    )
     .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option('--keep-local', 'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)')
-    .action(async (opts: { force?: boolean; keepLocal?: boolean }) => (await import('./commands/generate.js')).generate(opts));
+    .option(
+      '--keep-local',
+      'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
+    )
+    .action(async (opts: { force?: boolean; keepLocal?: boolean }) =>
+      (await import('./commands/generate.js')).generate(opts),
+    );
 
   program
     .command('dev')
-    .description('watch protos and sources: regenerate, typecheck and restart the service on each change; a failed step keeps the last good one running')
+    .description(
+      'watch protos and sources: regenerate, typecheck and restart the service on each change; a failed step keeps the last good one running',
+    )
     .option('--conf <file>', 'config file for the service', 'configs/config.yaml')
     .action(async (opts: { conf: string }) => (await import('./commands/dev.js')).dev(opts));
 
   program
     .command('upgrade')
-    .description("refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten")
+    .description(
+      "refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten",
+    )
     .option('-f, --force', 'overwrite locally changed runtime files too')
     .action(async (opts: { force?: boolean }) => (await import('./commands/upgrade.js')).upgrade(opts));
 
@@ -112,26 +198,36 @@ export function buildProgram(): Command {
     .command('add')
     .description('add to the project')
     .command('client')
-    .description('call another service from the data layer: copy its API protos, generate its clients, wire a connection in internal/data')
+    .description(
+      'call another service from the data layer: copy its API protos, generate its clients, wire a connection in internal/data',
+    )
     .argument('<service>', 'the service to call, as it registers (e.g. user)')
     .requiredOption('--proto <path>', "the service's API: a .proto file or a directory of them (e.g. ../user/api/user)")
     .option('--proto-root <dir>', 'import root of those protos (default: the nearest directory named api above them)')
     .option('--transport <kind>', 'call it over grpc (default) or http (its google.api.http bindings)')
-    .action(async (service: string, opts: { proto: string; protoRoot?: string; transport?: string }) => (await import('./commands/client.js')).addClient(service, opts));
+    .action(async (service: string, opts: { proto: string; protoRoot?: string; transport?: string }) =>
+      (await import('./commands/client.js')).addClient(service, opts),
+    );
 
   program
     .command('example')
-    .description('write an example system built with tsk: microservices (gateway -> order -> user over etcd, one trace, compose.yaml)')
+    .description(
+      'write an example system built with tsk: microservices (gateway -> order -> user over etcd, one trace, compose.yaml)',
+    )
     .argument('<kind>', 'the example: microservices')
     .argument('<dir>', 'directory to create (must not exist or be empty)')
     .action(async (kind: string, dir: string) => (await import('./commands/example.js')).example(kind, dir));
 
   program
     .command('registry')
-    .description("switch the project's service registry (dependency, vendored client, config, ConfigMap, Deployment, internal/server/registry.ts)")
+    .description(
+      "switch the project's service registry (dependency, vendored client, config, ConfigMap, Deployment, internal/server/registry.ts)",
+    )
     .argument('<kind>', 'none, etcd or consul')
     .option('-f, --force', 'replace registry files even if changed by hand')
-    .action(async (kind: string, opts: { force?: boolean }) => (await import('./commands/registry.js')).switchRegistry(kind, opts));
+    .action(async (kind: string, opts: { force?: boolean }) =>
+      (await import('./commands/registry.js')).switchRegistry(kind, opts),
+    );
 
   return program;
 }

@@ -70,7 +70,9 @@ export function withManifestLock<T>(root: string, update: () => T): T {
         continue;
       }
       if (Date.now() > until) {
-        throw new Error(`${lock} is held by another tsk run (pid ${readPid(lock) ?? 'unknown'}); try again once it finishes, or delete the file if no tsk is running`);
+        throw new Error(
+          `${lock} is held by another tsk run (pid ${readPid(lock) ?? 'unknown'}); try again once it finishes, or delete the file if no tsk is running`,
+        );
       }
       sleepSync(25);
     }

@@ -17,11 +17,16 @@ export async function packTskInto(projectDir: string): Promise<void> {
   const dest = path.join(projectDir, path.dirname(vendoredTskPath()));
   fs.mkdirSync(dest, { recursive: true });
   try {
-    await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dest, packageRoot], { cwd: dest });
+    await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dest, packageRoot], {
+      cwd: dest,
+    });
   } catch (err) {
-    throw new Error(`npm pack of tsk failed: ${(err as { stderr?: string }).stderr?.trim().split('\n')[0] || (err as Error).message}`);
+    throw new Error(
+      `npm pack of tsk failed: ${(err as { stderr?: string }).stderr?.trim().split('\n')[0] || (err as Error).message}`,
+    );
   }
-  if (!fs.existsSync(path.join(projectDir, vendoredTskPath()))) throw new Error(`npm pack did not write ${vendoredTskPath()}`);
+  if (!fs.existsSync(path.join(projectDir, vendoredTskPath())))
+    throw new Error(`npm pack did not write ${vendoredTskPath()}`);
 }
 
 /** A devDependency spec that points at a tarball vendored in `.tsk/`. */
@@ -61,7 +66,8 @@ export async function refreshVendoredTsk(root: string): Promise<{ written: strin
     written.push(pkgPath);
   }
   const dir = path.dirname(tarball);
-  const removed = fs.readdirSync(dir)
+  const removed = fs
+    .readdirSync(dir)
     .filter((name) => /^tsk-.+\.tgz$/.test(name) && name !== path.basename(tarball))
     .map((name) => path.join(dir, name));
   for (const old of removed) fs.rmSync(old);

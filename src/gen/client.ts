@@ -35,21 +35,41 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
   const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors', 'config']);
   const problems: Diagnostic[] = [];
   // One ts-proto run for every target (split across cores inside); files are attributed per target below.
-  const messages = only.has('messages') ? await runTsProto(compiled.fileSet.file, compiled.targetFiles.map((t) => t.protoPath)) : [];
+  const messages = only.has('messages')
+    ? await runTsProto(
+        compiled.fileSet.file,
+        compiled.targetFiles.map((t) => t.protoPath),
+      )
+    : [];
   const planned: PlannedTarget[] = [];
   for (const target of compiled.targetFiles) {
     const file = compiled.targets.find((f) => f.proto.name === target.protoPath);
     if (!file) continue;
     // Output goes into the import root the proto lives under, so generated files sit next to it.
-    const input = { files: [file], registry: compiled.registry, options: { runtime: options.runtimeFor(target.root), ...options.openapi } };
+    const input = {
+      files: [file],
+      registry: compiled.registry,
+      options: { runtime: options.runtimeFor(target.root), ...options.openapi },
+    };
     const outputs: GeneratedFile[] = keepReachable(messages, [target.protoPath.replace(/\.proto$/, '.ts')]);
-    for (const [kind, generate] of [['http', generateHttp], ['grpc', generateGrpc], ['errors', generateErrors], ['config', generateConfigSchema], ['openapi', generateOpenApi], ['fetch', generateFetch]] as const) {
+    for (const [kind, generate] of [
+      ['http', generateHttp],
+      ['grpc', generateGrpc],
+      ['errors', generateErrors],
+      ['config', generateConfigSchema],
+      ['openapi', generateOpenApi],
+      ['fetch', generateFetch],
+    ] as const) {
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);
-      for (const p of result.problems) problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
+      for (const p of result.problems)
+        problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     }
-    planned.push({ ...target, files: outputs.map((f) => ({ path: path.join(target.root, f.path), content: f.content })) });
+    planned.push({
+      ...target,
+      files: outputs.map((f) => ({ path: path.join(target.root, f.path), content: f.content })),
+    });
   }
   if (problems.length > 0) throw new CompileError(problems);
   return planned;

@@ -1,7 +1,15 @@
 // Leading comments of a descriptor from the file's source info. Written here
 // rather than imported from @bufbuild/protoplugin, whose entry point loads the
 // TypeScript compiler (half a second of every CLI start).
-import type { DescEnum, DescEnumValue, DescField, DescFile, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import type {
+  DescEnum,
+  DescEnumValue,
+  DescField,
+  DescFile,
+  DescMessage,
+  DescMethod,
+  DescService,
+} from '@bufbuild/protobuf';
 
 type Commented = DescMessage | DescEnum | DescEnumValue | DescService | DescMethod;
 type Located = Commented | DescField;
@@ -16,9 +24,13 @@ function sourcePath(desc: Located): number[] {
     case 'rpc':
       return [...sourcePath(desc.parent), 2, desc.parent.methods.indexOf(desc)];
     case 'message':
-      return desc.parent ? [...sourcePath(desc.parent), 3, desc.parent.nestedMessages.indexOf(desc)] : [4, desc.file.messages.indexOf(desc)];
+      return desc.parent
+        ? [...sourcePath(desc.parent), 3, desc.parent.nestedMessages.indexOf(desc)]
+        : [4, desc.file.messages.indexOf(desc)];
     case 'enum':
-      return desc.parent ? [...sourcePath(desc.parent), 4, desc.parent.nestedEnums.indexOf(desc)] : [5, desc.file.enums.indexOf(desc)];
+      return desc.parent
+        ? [...sourcePath(desc.parent), 4, desc.parent.nestedEnums.indexOf(desc)]
+        : [5, desc.file.enums.indexOf(desc)];
     case 'enum_value':
       return [...sourcePath(desc.parent), 2, desc.parent.values.indexOf(desc)];
   }
@@ -33,7 +45,9 @@ function fileOf(desc: Located): DescFile {
 
 export function leadingComment(desc: Located): string | undefined {
   const path = sourcePath(desc);
-  const location = fileOf(desc).proto.sourceCodeInfo?.location.find((l) => l.path.length === path.length && l.path.every((v, i) => v === path[i]));
+  const location = fileOf(desc).proto.sourceCodeInfo?.location.find(
+    (l) => l.path.length === path.length && l.path.every((v, i) => v === path[i]),
+  );
   const text = location?.leadingComments?.trim();
   return text ? text : undefined;
 }

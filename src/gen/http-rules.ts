@@ -35,14 +35,16 @@ export function methodBindings(method: DescMethod, problems: Diagnostic[]): Http
   }
   const rule = getExtension(options, http);
   const bindings: HttpBinding[] = [];
-  const report = (message: string) => problems.push({ ...ruleLocation(method), message: `${method.parent.name}.${method.name}: ${message}` });
+  const report = (message: string) =>
+    problems.push({ ...ruleLocation(method), message: `${method.parent.name}.${method.name}: ${message}` });
   const add = (r: HttpRule, nested: boolean) => {
     const b = toBinding(r, report);
     if (b && validateBinding(b, method, report)) bindings.push(b);
-    if (!nested) for (const extra of r.additionalBindings) {
-      if (extra.additionalBindings.length > 0) report('additional_bindings must not nest');
-      add(extra, true);
-    }
+    if (!nested)
+      for (const extra of r.additionalBindings) {
+        if (extra.additionalBindings.length > 0) report('additional_bindings must not nest');
+        add(extra, true);
+      }
   };
   add(rule, false);
   return bindings;
@@ -57,7 +59,9 @@ function toBinding(rule: HttpRule, report: (m: string) => void): HttpBinding | u
     path = pattern.value.path;
     // Node's HTTP parser only accepts the methods it knows; CONNECT never reaches a request handler.
     if (!METHODS.includes(method) || method === 'CONNECT') {
-      report(`custom method "${pattern.value.kind}" is not an HTTP method a server can receive (e.g. SEARCH, PROPFIND, QUERY)`);
+      report(
+        `custom method "${pattern.value.kind}" is not an HTTP method a server can receive (e.g. SEARCH, PROPFIND, QUERY)`,
+      );
       return undefined;
     }
   } else if (pattern.case !== undefined) {
@@ -118,11 +122,16 @@ function checkFieldPath(message: DescMessage, path: string[], what: string): str
     field = current?.fields.find((f) => f.name === name);
     if (!field) return `${message.typeName} has no field "${path.slice(0, i + 1).join('.')}"`;
     if (i < path.length - 1) {
-      if (field.fieldKind !== 'message') return `"${path.slice(0, i + 1).join('.')}" is not a message, cannot select "${path[i + 1]}"`;
+      if (field.fieldKind !== 'message')
+        return `"${path.slice(0, i + 1).join('.')}" is not a message, cannot select "${path[i + 1]}"`;
       current = field.message;
     }
   }
-  if (field && (field.fieldKind === 'map' || (field.fieldKind === 'message' && !field.message.typeName.startsWith('google.protobuf.')))) {
+  if (
+    field &&
+    (field.fieldKind === 'map' ||
+      (field.fieldKind === 'message' && !field.message.typeName.startsWith('google.protobuf.')))
+  ) {
     return `${what} variable "${path.join('.')}" must be a scalar, enum or well-known type field`;
   }
   return undefined;

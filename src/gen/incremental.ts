@@ -59,7 +59,10 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   }
   const planned: PlannedTarget[] = [];
   if (missing.length > 0) {
-    const [{ compileProtos }, { planClientTargets }] = await Promise.all([import('../proto/compile.js'), import('./client.js')]);
+    const [{ compileProtos }, { planClientTargets }] = await Promise.all([
+      import('../proto/compile.js'),
+      import('./client.js'),
+    ]);
     const compiled = await compileProtos({
       inputs: missing.map((t) => path.join(t.root, t.protoPath)),
       importPaths: options.importPaths,

@@ -29,7 +29,11 @@ const WELL_KNOWN: Record<string, string> = {
 
 function scalarType(scalar: ScalarType): string {
   switch (scalar) {
-    case ScalarType.INT64: case ScalarType.UINT64: case ScalarType.SINT64: case ScalarType.FIXED64: case ScalarType.SFIXED64:
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.SINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
       return 'string';
     case ScalarType.BOOL:
       return 'boolean';
@@ -80,11 +84,21 @@ export class JsonTypeWriter {
       case 'message':
         return this.message(field.message);
       case 'list': {
-        const item = field.listKind === 'scalar' ? scalarType(field.scalar) : field.listKind === 'enum' ? this.enumType(field.enum) : this.message(field.message);
+        const item =
+          field.listKind === 'scalar'
+            ? scalarType(field.scalar)
+            : field.listKind === 'enum'
+              ? this.enumType(field.enum)
+              : this.message(field.message);
         return /[ |]/.test(item) ? `Array<${item}>` : `${item}[]`;
       }
       case 'map': {
-        const value = field.mapKind === 'scalar' ? scalarType(field.scalar) : field.mapKind === 'enum' ? this.enumType(field.enum) : this.message(field.message);
+        const value =
+          field.mapKind === 'scalar'
+            ? scalarType(field.scalar)
+            : field.mapKind === 'enum'
+              ? this.enumType(field.enum)
+              : this.message(field.message);
         return `{ [key: string]: ${value} }`;
       }
     }

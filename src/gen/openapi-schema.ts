@@ -62,11 +62,22 @@ function wellKnownSchema(typeName: string): JsonSchema | undefined {
   }
   switch (typeName) {
     case 'google.protobuf.Timestamp':
-      return { type: 'string', format: 'date-time', description: 'RFC 3339 time in UTC, e.g. "2024-01-02T03:04:05.678Z".' };
+      return {
+        type: 'string',
+        format: 'date-time',
+        description: 'RFC 3339 time in UTC, e.g. "2024-01-02T03:04:05.678Z".',
+      };
     case 'google.protobuf.Duration':
-      return { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]{1,9})?s$', description: 'Seconds with an "s" suffix, e.g. "1.5s".' };
+      return {
+        type: 'string',
+        pattern: '^-?[0-9]+(\\.[0-9]{1,9})?s$',
+        description: 'Seconds with an "s" suffix, e.g. "1.5s".',
+      };
     case 'google.protobuf.FieldMask':
-      return { type: 'string', description: 'Comma-separated field paths in lowerCamelCase, e.g. "title,author.name".' };
+      return {
+        type: 'string',
+        description: 'Comma-separated field paths in lowerCamelCase, e.g. "title,author.name".',
+      };
     case 'google.protobuf.Struct':
       return { type: 'object', additionalProperties: true };
     case 'google.protobuf.Value':
@@ -93,7 +104,6 @@ function wellKnownSchema(typeName: string): JsonSchema | undefined {
 export class SchemaSet {
   readonly components = new Map<string, JsonSchema>();
 
-
   /** A reference to the message (schedules its component); well-known JSON forms are inlined. */
   message(message: DescMessage): JsonSchema {
     const wkt = wellKnownSchema(message.typeName);
@@ -110,12 +120,18 @@ export class SchemaSet {
     if (e.typeName === 'google.protobuf.NullValue') return { type: 'null' };
     const key = componentName(e);
     if (!this.components.has(key)) {
-      const lines = e.values.map((v) => {
-        const comment = leadingComment(v);
-        return comment ? `- ${v.name}: ${comment.replace(/\s*\n\s*/g, ' ')}` : undefined;
-      }).filter(Boolean);
+      const lines = e.values
+        .map((v) => {
+          const comment = leadingComment(v);
+          return comment ? `- ${v.name}: ${comment.replace(/\s*\n\s*/g, ' ')}` : undefined;
+        })
+        .filter(Boolean);
       const description = [leadingComment(e), ...lines].filter(Boolean).join('\n\n');
-      this.components.set(key, { type: 'string', enum: e.values.map((v) => v.name), ...(description ? { description } : {}) });
+      this.components.set(key, {
+        type: 'string',
+        enum: e.values.map((v) => v.name),
+        ...(description ? { description } : {}),
+      });
     }
     return refTo(e);
   }
@@ -153,14 +169,28 @@ export class SchemaSet {
         schema = this.message(field.message);
         break;
       case 'list': {
-        const item = field.listKind === 'scalar' ? { ...scalarSchema(field.scalar), ...ruleConstraints(itemRules(rules), 'value') }
-          : field.listKind === 'enum' ? this.enumRef(field.enum) : this.message(field.message);
+        const item =
+          field.listKind === 'scalar'
+            ? { ...scalarSchema(field.scalar), ...ruleConstraints(itemRules(rules), 'value') }
+            : field.listKind === 'enum'
+              ? this.enumRef(field.enum)
+              : this.message(field.message);
         schema = { type: 'array', items: item, ...ruleConstraints(rules, 'list') };
         break;
       }
       case 'map': {
-        const value = field.mapKind === 'scalar' ? scalarSchema(field.scalar) : field.mapKind === 'enum' ? this.enumRef(field.enum) : this.message(field.message);
-        schema = { type: 'object', additionalProperties: value, ...mapKeySchema(field.mapKey), ...ruleConstraints(rules, 'map') };
+        const value =
+          field.mapKind === 'scalar'
+            ? scalarSchema(field.scalar)
+            : field.mapKind === 'enum'
+              ? this.enumRef(field.enum)
+              : this.message(field.message);
+        schema = {
+          type: 'object',
+          additionalProperties: value,
+          ...mapKeySchema(field.mapKey),
+          ...ruleConstraints(rules, 'map'),
+        };
         break;
       }
     }
@@ -169,7 +199,9 @@ export class SchemaSet {
       notes.push(`At most one of ${field.oneof.fields.map((f) => `\`${f.jsonName}\``).join(', ')} may be set.`);
     }
     const description = notes.filter(Boolean).join('\n\n');
-    return description ? { ...schema, description: [schema['description'], description].filter(Boolean).join('\n\n') } : schema;
+    return description
+      ? { ...schema, description: [schema['description'], description].filter(Boolean).join('\n\n') }
+      : schema;
   }
 }
 

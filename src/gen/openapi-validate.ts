@@ -5,7 +5,12 @@
 // server-side only.
 import { getExtension, hasExtension, type DescField } from '@bufbuild/protobuf';
 import {
-  field as fieldRulesOption, type FieldRules, type Int32Rules, type MapRules, type RepeatedRules, type StringRules,
+  field as fieldRulesOption,
+  type FieldRules,
+  type Int32Rules,
+  type MapRules,
+  type RepeatedRules,
+  type StringRules,
 } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import type { JsonSchema } from './openapi-schema.js';
 
@@ -37,7 +42,13 @@ export function ruleConstraints(rules: FieldRules | undefined, shape: 'value' | 
   switch (type.case) {
     case 'string':
       return stringConstraints(type.value);
-    case 'int32': case 'uint32': case 'sint32': case 'fixed32': case 'sfixed32': case 'float': case 'double':
+    case 'int32':
+    case 'uint32':
+    case 'sint32':
+    case 'fixed32':
+    case 'sfixed32':
+    case 'float':
+    case 'double':
       return numberConstraints(type.value);
     default:
       // bytes: lengths count bytes, which the base64 text does not show directly; the rest has no JSON Schema twin.

@@ -31,7 +31,11 @@ const ERROR_SCHEMA: JsonSchema = {
 };
 
 /** Builds the document for the services; invalid rules are reported in problems and left out. */
-export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo, problems: Diagnostic[]): OpenApiDocument {
+export function buildOpenApi(
+  services: readonly DescService[],
+  info: OpenApiInfo,
+  problems: Diagnostic[],
+): OpenApiDocument {
   const schemas = new SchemaSet();
   const paths: Record<string, Record<string, unknown>> = {};
   const operationIds = new Set<string>();
@@ -48,13 +52,17 @@ export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo
       for (const [i, binding] of methodBindings(method, problems).entries()) {
         const template = parseTemplate(binding.path);
         const fieldNames = template.variables.map((v) => v.join('.'));
-        const shape = openApiPath(template, fieldNames.map(() => ''));
+        const shape = openApiPath(
+          template,
+          fieldNames.map(() => ''),
+        );
         const names = shapeNames.get(shape) ?? fieldNames;
         shapeNames.set(shape, names);
         const pathKey = openApiPath(template, names);
         const verb = binding.method.toLowerCase();
         let id = `${service.name}_${method.name}${i === 0 ? '' : `_${i + 1}`}`;
-        if (operationIds.has(id)) id = `${service.typeName.replace(/\./g, '_')}_${method.name}${i === 0 ? '' : `_${i + 1}`}`;
+        if (operationIds.has(id))
+          id = `${service.typeName.replace(/\./g, '_')}_${method.name}${i === 0 ? '' : `_${i + 1}`}`;
         operationIds.add(id);
         const item = (paths[pathKey] ??= {});
         const operation = buildOperation(method, binding, template, names, id, schemas);
@@ -105,11 +113,20 @@ export function openApiPath(template: PathTemplate, names: string[]): string {
 function variablePattern(template: PathTemplate, variable: number): string | undefined {
   const atoms = template.atoms.filter((a) => a.variable === variable);
   if (atoms.length === 1 && atoms[0]!.kind === 'wildcard') return undefined;
-  const parts = atoms.map((a) => (a.kind === 'literal' ? a.value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : a.kind === 'wildcard' ? '[^/]+' : '.*'));
+  const parts = atoms.map((a) =>
+    a.kind === 'literal' ? a.value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : a.kind === 'wildcard' ? '[^/]+' : '.*',
+  );
   return `^${parts.join('/')}$`;
 }
 
-function buildOperation(method: DescMethod, binding: HttpBinding, template: PathTemplate, names: string[], operationId: string, schemas: SchemaSet): Record<string, unknown> {
+function buildOperation(
+  method: DescMethod,
+  binding: HttpBinding,
+  template: PathTemplate,
+  names: string[],
+  operationId: string,
+  schemas: SchemaSet,
+): Record<string, unknown> {
   const comment = leadingComment(method);
   const parameters: Record<string, unknown>[] = [];
   const bound: string[][] = [];
@@ -124,7 +141,9 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
     const notes = [
       renamed ? `Sets the request field \`${field}\`.` : undefined,
       leadingComment(leaf),
-      pattern ? 'Spans several path segments: its "/" characters are sent as they are, not percent-encoded.' : undefined,
+      pattern
+        ? 'Spans several path segments: its "/" characters are sent as they are, not percent-encoded.'
+        : undefined,
     ];
     parameters.push({
       name: names[index],
@@ -139,7 +158,8 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
   if (binding.body === '*') {
     // The whole request is the body, minus what the path carries; the http rule allows no query then.
     const pathFields = new Set(bound.filter((b) => b.length === 1).map((b) => b[0]!));
-    const schema = pathFields.size === 0 ? schemas.message(method.input) : schemas.messageBody(method.input, pathFields);
+    const schema =
+      pathFields.size === 0 ? schemas.message(method.input) : schemas.messageBody(method.input, pathFields);
     requestBody = { content: { 'application/json': { schema } } };
   } else {
     if (binding.body) {
@@ -149,12 +169,17 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
     }
     for (const q of queryParameters(method.input, bound, schemas)) parameters.push(q);
   }
-  const responseField = binding.responseBody ? method.output.fields.find((f) => f.name === binding.responseBody) : undefined;
+  const responseField = binding.responseBody
+    ? method.output.fields.find((f) => f.name === binding.responseBody)
+    : undefined;
   const responseSchema = responseField ? schemas.field(responseField) : schemas.message(method.output);
   const events = method.methodKind === 'server_streaming';
   // OpenAPI 3.1 cannot give the schema of each event (3.2's itemSchema can): an extension carries it.
   const ok = events
-    ? { description: EVENTS_DESCRIPTION, content: { 'text/event-stream': { schema: { type: 'string' }, 'x-tsk-event-data': responseSchema } } }
+    ? {
+        description: EVENTS_DESCRIPTION,
+        content: { 'text/event-stream': { schema: { type: 'string' }, 'x-tsk-event-data': responseSchema } },
+      }
     : { description: 'OK', content: { 'application/json': { schema: responseSchema } } };
   return {
     operationId,
@@ -164,7 +189,10 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
     ...(requestBody ? { requestBody } : {}),
     responses: {
       '200': ok,
-      default: { description: 'An error: {code, reason, message, metadata}.', content: { 'application/json': { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA_NAME}` } } } },
+      default: {
+        description: 'An error: {code, reason, message, metadata}.',
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA_NAME}` } } },
+      },
     },
     'x-tsk-operation': `/${method.parent.typeName}/${method.name}`,
     'x-tsk-path-template': binding.path,
@@ -172,7 +200,8 @@ function buildOperation(method: DescMethod, binding: HttpBinding, template: Path
   };
 }
 
-const EVENTS_DESCRIPTION = 'Server-Sent Events: each message is one `data:` line of proto3 JSON (schema in x-tsk-event-data); an error after the first message arrives as `event: error` with the error JSON, and the stream ends.';
+const EVENTS_DESCRIPTION =
+  'Server-Sent Events: each message is one `data:` line of proto3 JSON (schema in x-tsk-event-data); an error after the first message arrives as `event: error` with the error JSON, and the stream ends.';
 
 function resolve(message: DescMessage, path: string[]): DescField[] | undefined {
   const out: DescField[] = [];
@@ -213,9 +242,17 @@ function stripNull(schema: JsonSchema): JsonSchema {
 
 /** Well-known types the binder accepts from one string (see binding.ts convertString). */
 const STRING_FORM = new Set([
-  'google.protobuf.Timestamp', 'google.protobuf.Duration', 'google.protobuf.FieldMask',
-  'google.protobuf.DoubleValue', 'google.protobuf.FloatValue', 'google.protobuf.Int64Value', 'google.protobuf.UInt64Value',
-  'google.protobuf.Int32Value', 'google.protobuf.UInt32Value', 'google.protobuf.BoolValue', 'google.protobuf.StringValue',
+  'google.protobuf.Timestamp',
+  'google.protobuf.Duration',
+  'google.protobuf.FieldMask',
+  'google.protobuf.DoubleValue',
+  'google.protobuf.FloatValue',
+  'google.protobuf.Int64Value',
+  'google.protobuf.UInt64Value',
+  'google.protobuf.Int32Value',
+  'google.protobuf.UInt32Value',
+  'google.protobuf.BoolValue',
+  'google.protobuf.StringValue',
   'google.protobuf.BytesValue',
 ]);
 
@@ -230,7 +267,14 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
     for (const field of msg.fields) {
       const path = [...names, field.name];
       // Whatever the path or body sets, or lies inside it, is not read from the query.
-      if (bound.some((b) => b.length <= path.length ? b.every((p, i) => p === path[i]) : path.every((p, i) => p === b[i]) && isLeaf(field))) continue;
+      if (
+        bound.some((b) =>
+          b.length <= path.length
+            ? b.every((p, i) => p === path[i])
+            : path.every((p, i) => p === b[i]) && isLeaf(field),
+        )
+      )
+        continue;
       const jsonPath = [...jsonNames, field.jsonName];
       if (field.fieldKind === 'message' && !STRING_FORM.has(field.message.typeName)) {
         if (seen.has(field.message.typeName)) continue; // recursive messages: one level is enough to show
@@ -238,7 +282,8 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
         continue;
       }
       if (field.fieldKind === 'map') continue;
-      if (field.fieldKind === 'list' && field.listKind === 'message' && !STRING_FORM.has(field.message.typeName)) continue;
+      if (field.fieldKind === 'list' && field.listKind === 'message' && !STRING_FORM.has(field.message.typeName))
+        continue;
       const item = paramSchema(field, schemas);
       const repeated = field.fieldKind === 'list';
       out.push({

@@ -39,7 +39,10 @@ export class TsFile {
   private readonly moduleOf: (stem: string) => string;
 
   /** `path` is relative to the output root (or absolute, with absolute stems in moduleOf). */
-  constructor(readonly path: string, private readonly options: TsFileOptions = {}) {
+  constructor(
+    readonly path: string,
+    private readonly options: TsFileOptions = {},
+  ) {
     for (const name of options.reserved ?? []) this.taken.add(name);
     this.moduleOf = options.moduleOf ?? ((stem) => importPath(path, stem));
   }
@@ -89,7 +92,10 @@ export class TsFile {
       .map(([module, names]) => {
         const entries = [...names].sort(([a], [b]) => a.localeCompare(b));
         const allTypes = entries.every(([, i]) => i.typeOnly);
-        const specs = entries.map(([name, i]) => `${!allTypes && i.typeOnly ? 'type ' : ''}${name === i.local ? name : `${name} as ${i.local}`}`);
+        const specs = entries.map(
+          ([name, i]) =>
+            `${!allTypes && i.typeOnly ? 'type ' : ''}${name === i.local ? name : `${name} as ${i.local}`}`,
+        );
         return `import ${allTypes ? 'type ' : ''}{ ${specs.join(', ')} } from '${module}';`;
       })
       .join('\n');
@@ -116,7 +122,11 @@ export function commentSafe(text: string): string {
  * `/** one line *\/` or the multi-line form; '' for no text. Ends with a newline.
  */
 export function jsdoc(text: string | undefined, indent = ''): string {
-  const lines = text?.trim() ? commentSafe(text.trim()).split('\n').map((l) => l.trim()) : [];
+  const lines = text?.trim()
+    ? commentSafe(text.trim())
+        .split('\n')
+        .map((l) => l.trim())
+    : [];
   if (lines.length === 0) return '';
   if (lines.length === 1) return `${indent}/** ${lines[0]} */\n`;
   return `${indent}/**\n${lines.map((l) => `${indent} * ${l}`.trimEnd()).join('\n')}\n${indent} */\n`;

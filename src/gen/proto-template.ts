@@ -25,12 +25,19 @@ export function checkProtoPath(protoPath: string): string | undefined {
 }
 
 function pascal(s: string): string {
-  return s.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  return s
+    .split('_')
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
 }
 
 export function renderProtoTemplate({ protoPath }: ProtoTemplateInput): string {
   const pkg = protoPackageFor(protoPath);
-  const base = protoPath.split('/').pop()!.replace(/\.proto$/, '');
+  const base = protoPath
+    .split('/')
+    .pop()!
+    .replace(/\.proto$/, '');
   const name = pascal(base);
   const plural = base.endsWith('s') ? `${base}es` : `${base}s`;
   const version = protoPath.split('/').slice(-2, -1)[0]!;

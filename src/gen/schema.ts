@@ -4,12 +4,21 @@ import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf
 import type { TsFile } from './printer.js';
 
 const SCALAR_NAMES: Record<number, string> = {
-  [ScalarType.DOUBLE]: 'double', [ScalarType.FLOAT]: 'float',
-  [ScalarType.INT32]: 'int32', [ScalarType.UINT32]: 'uint32', [ScalarType.SINT32]: 'sint32',
-  [ScalarType.FIXED32]: 'fixed32', [ScalarType.SFIXED32]: 'sfixed32',
-  [ScalarType.INT64]: 'int64', [ScalarType.UINT64]: 'uint64', [ScalarType.SINT64]: 'sint64',
-  [ScalarType.FIXED64]: 'fixed64', [ScalarType.SFIXED64]: 'sfixed64',
-  [ScalarType.BOOL]: 'bool', [ScalarType.STRING]: 'string', [ScalarType.BYTES]: 'bytes',
+  [ScalarType.DOUBLE]: 'double',
+  [ScalarType.FLOAT]: 'float',
+  [ScalarType.INT32]: 'int32',
+  [ScalarType.UINT32]: 'uint32',
+  [ScalarType.SINT32]: 'sint32',
+  [ScalarType.FIXED32]: 'fixed32',
+  [ScalarType.SFIXED32]: 'sfixed32',
+  [ScalarType.INT64]: 'int64',
+  [ScalarType.UINT64]: 'uint64',
+  [ScalarType.SINT64]: 'sint64',
+  [ScalarType.FIXED64]: 'fixed64',
+  [ScalarType.SFIXED64]: 'sfixed64',
+  [ScalarType.BOOL]: 'bool',
+  [ScalarType.STRING]: 'string',
+  [ScalarType.BYTES]: 'bytes',
 };
 
 /** Well-known types are leaves: the binder only needs their type name. */
@@ -101,9 +110,11 @@ export class SchemaWriter {
       case 'map': {
         const valueHead = `name: 'value', jsonName: 'value'`;
         let value: string;
-        if (field.mapKind === 'scalar') value = `{ ${valueHead}, kind: 'scalar', scalar: '${SCALAR_NAMES[field.scalar]}' }`;
+        if (field.mapKind === 'scalar')
+          value = `{ ${valueHead}, kind: 'scalar', scalar: '${SCALAR_NAMES[field.scalar]}' }`;
         else if (field.mapKind === 'enum') value = `{ ${valueHead}, ${enumPart(field.enum)} }`;
-        else value = `{ ${valueHead}, kind: 'message', typeName: '${field.message.typeName}', schema: () => ${this.names.get(field.message.typeName)} }`;
+        else
+          value = `{ ${valueHead}, kind: 'message', typeName: '${field.message.typeName}', schema: () => ${this.names.get(field.message.typeName)} }`;
         return `{ ${head}, kind: 'map', key: '${SCALAR_NAMES[field.mapKey]}', value: ${value} }`;
       }
     }

@@ -17,7 +17,12 @@ export interface StubInput {
 }
 
 export function stubFileName(service: DescService): string {
-  return `${service.name.replace(/Service$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() || 'service'}.ts`;
+  return `${
+    service.name
+      .replace(/Service$/, '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toLowerCase() || 'service'
+  }.ts`;
 }
 
 /** The stub's class: the service's name, with `Service` appended unless it ends so. */
@@ -43,14 +48,16 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
     ts.generated(`${stem}_${transport.toLowerCase()}`, `register${service.name}${transport}Server`);
     ts.generated(`${stem}_${transport.toLowerCase()}`, `${service.name}${transport}Server`, { type: true });
   }
-  if (service.methods.some((m) => m.methodKind !== 'unary')) ts.import(runtime('transport/grpc/index'), 'Send', { type: true });
+  if (service.methods.some((m) => m.methodKind !== 'unary'))
+    ts.import(runtime('transport/grpc/index'), 'Send', { type: true });
   const methodLines = service.methods.flatMap((m) => [
     '',
     `  async ${methodKey(m)}(_ctx: Context, ${stubParams(m, ts.message(m.input, { type: true }), ts.message(m.output, { type: true }))} {`,
     `    throw notImplemented('NOT_IMPLEMENTED', '${service.typeName}.${m.name} is not implemented yet');`,
     '  }',
   ]);
-  return ts.print([`/** Implements ${service.typeName} for both transports. */
+  return ts.print([
+    `/** Implements ${service.typeName} for both transports. */
 export class ${className} implements ${service.name}HTTPServer, ${service.name}GRPCServer {${methodLines.join('\n')}
 }
 
@@ -58,7 +65,8 @@ export class ${className} implements ${service.name}HTTPServer, ${service.name}G
 export function register${className}(servers: { http?: HttpServer; grpc?: GrpcServer }, service: ${className}): void {
   if (servers.http) register${service.name}HTTPServer(servers.http, service);
   if (servers.grpc) register${service.name}GRPCServer(servers.grpc, service);
-}`]);
+}`,
+  ]);
 }
 
 /** A stub method's parameters after ctx, and its return type, by kind (the gRPC interface's shapes). */

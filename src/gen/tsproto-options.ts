@@ -3,4 +3,5 @@
  * files). useOptionals=all: every field may be omitted when building a message, as
  * proto3 allows on the wire, so adding a field never breaks code that builds one.
  */
-export const TS_PROTO_OPTIONS = 'useOptionals=all,outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,forceLong=string,env=node';
+export const TS_PROTO_OPTIONS =
+  'useOptionals=all,outputServices=grpc-js,esModuleInterop=true,importSuffix=.js,forceLong=string,env=node';

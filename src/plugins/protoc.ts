@@ -1,7 +1,12 @@
 // Our generators as protoc plugins (for buf.gen.yaml): the same pure functions
 // `tsk proto client` runs, behind protoplugin's CodeGeneratorRequest/Response.
 import { create, createFileRegistry } from '@bufbuild/protobuf';
-import { CodeGeneratorResponse_Feature, CodeGeneratorResponseSchema, FileDescriptorSetSchema, type CodeGeneratorRequest } from '@bufbuild/protobuf/wkt';
+import {
+  CodeGeneratorResponse_Feature,
+  CodeGeneratorResponseSchema,
+  FileDescriptorSetSchema,
+  type CodeGeneratorRequest,
+} from '@bufbuild/protobuf/wkt';
 import type { Plugin } from '@bufbuild/protoplugin';
 import { formatDiagnostic } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
@@ -10,7 +15,10 @@ import { DEFAULT_RUNTIME_DIR, type Generator, type GeneratorOptions } from './ty
 /** Parses `runtime=../internal/pkg` style parameters; unknown keys are an error, as protoc plugins do. */
 export function parseParameter(parameter: string): GeneratorOptions {
   const options: GeneratorOptions = { runtime: DEFAULT_RUNTIME_DIR };
-  for (const pair of parameter.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of parameter
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
     const value = eq < 0 ? '' : pair.slice(eq + 1);
@@ -18,7 +26,10 @@ export function parseParameter(parameter: string): GeneratorOptions {
     else if (key === 'openapi' && (value === 'service' || value === 'project')) options.openapi = value;
     else if (key === 'title' && value) options.title = value;
     else if (key === 'version' && value) options.apiVersion = value;
-    else throw new Error(`unknown option "${pair}" (supported: runtime=<dir>, openapi=service|project, title=<text>, version=<text>)`);
+    else
+      throw new Error(
+        `unknown option "${pair}" (supported: runtime=<dir>, openapi=service|project, title=<text>, version=<text>)`,
+      );
   }
   return options;
 }
@@ -37,9 +48,15 @@ export function protocPlugin(name: string, generate: Generator): Plugin {
       const result = generate({ files, registry, options: parseParameter(request.parameter) });
       const features = BigInt(CodeGeneratorResponse_Feature.PROTO3_OPTIONAL);
       if (result.problems.length > 0) {
-        return create(CodeGeneratorResponseSchema, { supportedFeatures: features, error: result.problems.map(formatDiagnostic).join('\n') });
+        return create(CodeGeneratorResponseSchema, {
+          supportedFeatures: features,
+          error: result.problems.map(formatDiagnostic).join('\n'),
+        });
       }
-      return create(CodeGeneratorResponseSchema, { supportedFeatures: features, file: result.files.map((f) => ({ name: f.path, content: f.content })) });
+      return create(CodeGeneratorResponseSchema, {
+        supportedFeatures: features,
+        file: result.files.map((f) => ({ name: f.path, content: f.content })),
+      });
     },
   };
 }

@@ -20,7 +20,14 @@ export class UsageError extends Error {
 /** The protos did not compile, or an HTTP rule in them is invalid. */
 export class CompileError extends Error {
   override readonly name = 'CompileError';
-  constructor(readonly diagnostics: Diagnostic[], detail = '') {
-    super(diagnostics.length > 0 ? diagnostics.map(formatDiagnostic).join('\n') : detail.trim() || 'proto compilation failed');
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    detail = '',
+  ) {
+    super(
+      diagnostics.length > 0
+        ? diagnostics.map(formatDiagnostic).join('\n')
+        : detail.trim() || 'proto compilation failed',
+    );
   }
 }

@@ -40,7 +40,9 @@ export function projectOfInputs(cwd: string, inputs: string[], explicitRoots: bo
     const project = projectAt(abs);
     if (!project) {
       if (explicitRoots) continue;
-      throw new UsageError(`${input}: not inside a project (no .tsk/manifest.json or buf.yaml above it); run tsk new, add a buf.yaml, or pass -I <import root>`);
+      throw new UsageError(
+        `${input}: not inside a project (no .tsk/manifest.json or buf.yaml above it); run tsk new, add a buf.yaml, or pass -I <import root>`,
+      );
     }
     if (found && found.root !== project.root) {
       throw new UsageError(`${input} belongs to ${project.root}, not ${found.root}; generate one project at a time`);

@@ -24,9 +24,7 @@ export function collectTargets(cwd: string, inputs: string[], roots: string[]): 
     for (const file of files) {
       const problem = notProtoText(file);
       if (problem) throw new UsageError(`${path.relative(cwd, file)}: ${problem}`);
-      const root = roots
-        .filter((r) => file.startsWith(r + path.sep))
-        .sort((a, b) => b.length - a.length)[0];
+      const root = roots.filter((r) => file.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
       if (!root) {
         throw new UsageError(
           `${path.relative(cwd, file)}: not under any import root (${roots.map((r) => path.relative(cwd, r) || '.').join(', ')}); pass -I <dir>`,
@@ -61,4 +59,3 @@ function listProtos(dir: string): string[] {
   }
   return out.sort();
 }
-

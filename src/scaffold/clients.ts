@@ -48,13 +48,19 @@ export function renderClients(specs: ClientSpec[]): string {
   if (sorted.length > 0) imports.push("import { defaultClientObservers } from '../pkg/middleware/index.js';");
   if (transports.has('grpc')) imports.push("import { GrpcClientConn } from '../pkg/transport/grpc/index.js';");
   if (transports.has('http')) imports.push("import { HttpClient } from '../pkg/transport/http/index.js';");
-  for (const spec of sorted) for (const api of spec.apis) imports.push(`import { ${api.className} } from '${api.module}';`);
+  for (const spec of sorted)
+    for (const api of spec.apis) imports.push(`import { ${api.className} } from '${api.module}';`);
 
   const fields = sorted.map((spec) => {
-    const apis = spec.apis.map((a) => `    /** ${a.fullName} */\n    ${apiProperty(a.className)}: ${a.className};`).join('\n');
+    const apis = spec.apis
+      .map((a) => `    /** ${a.fullName} */\n    ${apiProperty(a.className)}: ${a.className};`)
+      .join('\n');
     return `  /** The ${spec.service} service. */\n  ${clientProperty(spec.service)}: {\n${apis}\n  };`;
   });
-  const dials = sorted.map((spec) => `  const ${clientProperty(spec.service)} = ${spec.transport === 'http' ? 'dialHttp' : 'dial'}('${spec.service}', config['${spec.service}'], deps);`);
+  const dials = sorted.map(
+    (spec) =>
+      `  const ${clientProperty(spec.service)} = ${spec.transport === 'http' ? 'dialHttp' : 'dial'}('${spec.service}', config['${spec.service}'], deps);`,
+  );
   const values = sorted.map((spec) => {
     const conn = clientProperty(spec.service);
     const apis = spec.apis.map((a) => `${apiProperty(a.className)}: new ${a.className}(${conn})`).join(', ');

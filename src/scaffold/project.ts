@@ -5,7 +5,14 @@ import path from 'node:path';
 import { templatesDir, tskProtoDir, tskVersion } from '../proto/paths.js';
 import { TS_PROTO_OPTIONS } from '../gen/tsproto.js';
 import type { FileKind, GeneratedFile } from '../gen/file.js';
-import { installRegistry, REGISTRY_INSTALLERS, registryFiles, runtimeFileWanted, type ProjectFiles, type RegistryKind } from './registry.js';
+import {
+  installRegistry,
+  REGISTRY_INSTALLERS,
+  registryFiles,
+  runtimeFileWanted,
+  type ProjectFiles,
+  type RegistryKind,
+} from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
 import { serializePackageJson, servicePackageJson } from './package-json.js';
@@ -26,15 +33,33 @@ const NPM_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 /** Why a name cannot be a service name, or undefined when it can. */
 export function checkServiceName(name: string): string | undefined {
-  if (name.includes('/') || name.includes('\\') || name.includes('..')) return 'it must not contain path separators or ".."';
+  if (name.includes('/') || name.includes('\\') || name.includes('..'))
+    return 'it must not contain path separators or ".."';
   if (name.length > 64) return 'it must be at most 64 characters';
-  if (!NPM_NAME.test(name)) return 'use lower-case letters, digits, "-", "_" and "."; start with a letter or digit (a valid npm package name)';
+  if (!NPM_NAME.test(name))
+    return 'use lower-case letters, digits, "-", "_" and "."; start with a letter or digit (a valid npm package name)';
   if (!/^[a-z]/.test(name)) return 'it must start with a letter (it becomes a proto package)';
   return undefined;
 }
 
 /** Files the user owns: created once, never regenerated over. */
-const OWNED = [/^api\/.*\.proto$/, /^cmd\//, /^internal\/(biz|data|service|server)\//, /^internal\/conf\/(conf\.proto|checks\.ts)$/, /^configs\//, /^test\//, /^deploy\//, /^README\.md$/, /^Dockerfile$/, /^package\.json$/, /^tsconfig/, /^biome\.jsonc$/, /^buf\./, /^\.gitignore$/, /^\.dockerignore$/];
+const OWNED = [
+  /^api\/.*\.proto$/,
+  /^cmd\//,
+  /^internal\/(biz|data|service|server)\//,
+  /^internal\/conf\/(conf\.proto|checks\.ts)$/,
+  /^configs\//,
+  /^test\//,
+  /^deploy\//,
+  /^README\.md$/,
+  /^Dockerfile$/,
+  /^package\.json$/,
+  /^tsconfig/,
+  /^biome\.jsonc$/,
+  /^buf\./,
+  /^\.gitignore$/,
+  /^\.dockerignore$/,
+];
 
 /** The proto package a project's own protos use, from its name. */
 export function protoPackageFor(name: string): string {
@@ -50,7 +75,11 @@ export function envPrefixFor(name: string): string {
 export function renderProject(options: ProjectOptions): Required<GeneratedFile>[] {
   const { name } = options;
   const protoPackage = protoPackageFor(name);
-  const pascalName = protoPackage.split('_').filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  const pascalName = protoPackage
+    .split('_')
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
   const envPrefix = envPrefixFor(name);
   const context: Record<string, unknown> = {
     ...options,
@@ -64,7 +93,11 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
   };
   const root = path.join(templatesDir, 'service');
   const config = readTemplate(root, 'configs/config.yaml.hbs', context);
-  context['indentedConfig'] = config.trimEnd().split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
+  context['indentedConfig'] = config
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l ? `    ${l}` : l))
+    .join('\n');
 
   const files: Required<GeneratedFile>[] = [];
   const add = (p: string, content: string, kind?: FileKind) =>
@@ -74,7 +107,10 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     if (t.path === 'configs/config.yaml') add(t.path, config);
     else add(t.path, readTemplate(root, t.template, context));
   }
-  add('package.json', serializePackageJson(servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() })));
+  add(
+    'package.json',
+    serializePackageJson(servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() })),
+  );
   add('internal/data/clients.ts', renderClients([]), 'generated');
   // The runtime, vendored, without optional clients; then the registry feature, installed.
   for (const f of runtimeFiles()) {
@@ -82,7 +118,12 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
   }
   for (const f of registryFiles('none')) add(f.path, f.content);
   installRegistry(treeOf(files), 'none', options.registry, envPrefix);
-  for (const proto of ['google/api/annotations.proto', 'google/api/http.proto', 'errors/errors.proto', 'buf/validate/validate.proto']) {
+  for (const proto of [
+    'google/api/annotations.proto',
+    'google/api/http.proto',
+    'errors/errors.proto',
+    'buf/validate/validate.proto',
+  ]) {
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));

@@ -30,8 +30,20 @@ export interface RegistryInstaller {
 
 export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
   none: { kind: 'none', dependencies: {}, runtime: [], endpoints: [] },
-  etcd: { kind: 'etcd', dependencies: { etcd3: SERVICE_VERSIONS.etcd3 }, runtime: ['registry/etcd.ts'], endpoints: ['http://127.0.0.1:2379'], clusterEndpoint: 'http://etcd:2379' },
-  consul: { kind: 'consul', dependencies: { consul: SERVICE_VERSIONS.consul }, runtime: ['registry/consul.ts'], endpoints: ['127.0.0.1:8500'], clusterEndpoint: 'consul:8500' },
+  etcd: {
+    kind: 'etcd',
+    dependencies: { etcd3: SERVICE_VERSIONS.etcd3 },
+    runtime: ['registry/etcd.ts'],
+    endpoints: ['http://127.0.0.1:2379'],
+    clusterEndpoint: 'http://etcd:2379',
+  },
+  consul: {
+    kind: 'consul',
+    dependencies: { consul: SERVICE_VERSIONS.consul },
+    runtime: ['registry/consul.ts'],
+    endpoints: ['127.0.0.1:8500'],
+    clusterEndpoint: 'consul:8500',
+  },
 };
 
 /** A project's files as a feature installer reads and changes them. */
@@ -92,7 +104,9 @@ export function installedRegistry(root: string, vendored: Iterable<string>): Reg
   const optional = REGISTRY_KINDS.filter((k) => k !== 'none');
   const packageJson = path.join(root, 'package.json');
   if (fs.existsSync(packageJson)) {
-    const deps = (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    const deps =
+      (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ??
+      {};
     return optional.find((k) => Object.keys(REGISTRY_INSTALLERS[k].dependencies).every((d) => d in deps)) ?? 'none';
   }
   const names = new Set(vendored);
@@ -131,7 +145,7 @@ export function withRegistryConfigMap(configMapYaml: string, to: RegistryKind): 
 export function withRegistryDeployment(deploymentYaml: string, to: RegistryKind, envPrefix: string): string {
   const doc = parseDocument(deploymentYaml);
   const env = doc.getIn(['spec', 'template', 'spec', 'containers', 0, 'env'], true) as YAMLSeq<YAMLMap> | undefined;
-  if (!env || !Array.isArray(env.items)) throw new Error('the Deployment\'s first container has no env list');
+  if (!env || !Array.isArray(env.items)) throw new Error("the Deployment's first container has no env list");
   const name = `${envPrefix}REGISTRY_ENDPOINTS`;
   const at = env.items.findIndex((item) => item.get('name') === name);
   const endpoint = REGISTRY_INSTALLERS[to].clusterEndpoint;
@@ -147,7 +161,8 @@ export function withRegistryDeployment(deploymentYaml: string, to: RegistryKind,
       env.commentBefore = undefined;
     }
     const item = doc.createNode({ name, value: endpoint }) as YAMLMap;
-    item.commentBefore = ' The registry, by its Service name in this namespace; point it elsewhere here\n (comma-separated for several endpoints). Overrides registry.endpoints of the ConfigMap.';
+    item.commentBefore =
+      ' The registry, by its Service name in this namespace; point it elsewhere here\n (comma-separated for several endpoints). Overrides registry.endpoints of the ConfigMap.';
     env.items.unshift(item);
   }
   return doc.toString({ flowCollectionPadding: false });

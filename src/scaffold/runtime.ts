@@ -14,7 +14,10 @@ export function runtimeFiles(): GeneratedFile[] {
       const p = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(p);
       else if (entry.name.endsWith('.ts')) {
-        out.push({ path: path.relative(runtimeSourceDir, p).split(path.sep).join('/'), content: header + fs.readFileSync(p, 'utf8') });
+        out.push({
+          path: path.relative(runtimeSourceDir, p).split(path.sep).join('/'),
+          content: header + fs.readFileSync(p, 'utf8'),
+        });
       }
     }
   };

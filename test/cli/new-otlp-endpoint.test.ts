@@ -11,14 +11,18 @@ describe('tsk new --otlp-endpoint', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-otlp-'));
     const r = tsk(['new', 'svc', '--yes', '--no-git', '--no-install', '--otlp-endpoint', 'otel-collector:4317'], dir);
     expect(r.status, r.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(dir, 'svc/configs/config.yaml'), 'utf8')).toContain('otlp_endpoint: "otel-collector:4317"');
+    expect(fs.readFileSync(path.join(dir, 'svc/configs/config.yaml'), 'utf8')).toContain(
+      'otlp_endpoint: "otel-collector:4317"',
+    );
   });
 
   it('refuses an endpoint the service could not use, with one line and nothing written', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-otlp-'));
     const r = tsk(['new', 'svc', '--yes', '--no-git', '--no-install', '--otlp-endpoint', 'ftp://collector:4317'], dir);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual(['error: --otlp-endpoint: OTLP endpoint "ftp://collector:4317" must start with http:// or https://']);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'error: --otlp-endpoint: OTLP endpoint "ftp://collector:4317" must start with http:// or https://',
+    ]);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

@@ -87,7 +87,9 @@ describe('in a generated project', () => {
     expect(tsk(['proto', 'add', 'api/shop/v1/order.proto'], project).status).toBe(0);
     const gen = tsk(['proto', 'client', 'api'], project);
     expect(gen.status, gen.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(project, 'api/shop/v1/order_http.ts'), 'utf8')).toContain("from '../../../internal/pkg/transport/http/index.js'");
+    expect(fs.readFileSync(path.join(project, 'api/shop/v1/order_http.ts'), 'utf8')).toContain(
+      "from '../../../internal/pkg/transport/http/index.js'",
+    );
     const stub = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
     expect(stub.status, stub.stderr).toBe(0);
     const content = fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8');
@@ -108,7 +110,10 @@ describe('in a generated project', () => {
     const http = path.join(project, 'api/shop/v1/greeter_http.ts');
     const content = fs.readFileSync(http, 'utf8');
     fs.rmSync(http);
-    const inside = tsk(['proto', 'client', '../../api/shop/v1/greeter.proto'], path.join(project, 'internal', 'service'));
+    const inside = tsk(
+      ['proto', 'client', '../../api/shop/v1/greeter.proto'],
+      path.join(project, 'internal', 'service'),
+    );
     expect(inside.status, inside.stderr).toBe(0);
     expect(fs.readFileSync(http, 'utf8')).toBe(content);
     expect(snapshotTree(project)).toEqual(before);
@@ -120,7 +125,10 @@ describe('in a generated project', () => {
     expect(add.status, add.stderr).toBe(0);
     expect(fs.existsSync(path.join(project, 'api/shop/v1/invoice.proto'))).toBe(true);
     expect(fs.existsSync(path.join(sub, 'api'))).toBe(false);
-    const server = tsk(['proto', 'server', path.join(project, 'api/shop/v1/invoice.proto'), '-t', 'internal/service'], sub);
+    const server = tsk(
+      ['proto', 'server', path.join(project, 'api/shop/v1/invoice.proto'), '-t', 'internal/service'],
+      sub,
+    );
     expect(server.status, server.stderr).toBe(0);
     expect(fs.existsSync(path.join(project, 'internal/service/invoice.ts'))).toBe(true);
   });

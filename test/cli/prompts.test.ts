@@ -13,7 +13,11 @@ describe.skipIf(!hasScript)('tsk new prompts on a terminal', () => {
     const dir = path.join(repoRoot, '.tmp', 'prompts');
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const child = spawn('script', ['-qec', `${process.execPath} ${tskBin} new asked --no-install --no-git`, '/dev/null'], { cwd: dir, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(
+      'script',
+      ['-qec', `${process.execPath} ${tskBin} new asked --no-install --no-git`, '/dev/null'],
+      { cwd: dir, env: { ...process.env, FORCE_COLOR: '0' } },
+    );
     let out = '';
     const answered = new Set<string>();
     child.stdout.on('data', (d) => {

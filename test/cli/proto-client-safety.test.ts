@@ -21,16 +21,26 @@ function writeProto(dir: string, pkg: string): string {
   return rel;
 }
 
-function tskAsync(args: string[], cwd: string): { done: Promise<{ status: number | null; stderr: string }>; exited: () => boolean } {
-  const child = spawn(process.execPath, [tskBin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+function tskAsync(
+  args: string[],
+  cwd: string,
+): { done: Promise<{ status: number | null; stderr: string }>; exited: () => boolean } {
+  const child = spawn(process.execPath, [tskBin, ...args], {
+    cwd,
+    env: { ...process.env, FORCE_COLOR: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   let exited = false;
-  const done = new Promise<{ status: number | null; stderr: string }>((resolve) => child.on('close', (status) => ((exited = true), resolve({ status, stderr }))));
+  const done = new Promise<{ status: number | null; stderr: string }>((resolve) =>
+    child.on('close', (status) => ((exited = true), resolve({ status, stderr }))),
+  );
   return { done, exited: () => exited };
 }
 
-const manifestFiles = (dir: string) => Object.keys(JSON.parse(fs.readFileSync(path.join(dir, '.tsk', 'manifest.json'), 'utf8')).files);
+const manifestFiles = (dir: string) =>
+  Object.keys(JSON.parse(fs.readFileSync(path.join(dir, '.tsk', 'manifest.json'), 'utf8')).files);
 
 describe('tsk proto client input and manifest safety', () => {
   it('refuses a binary file named .proto with one line and exit 1, writing nothing', () => {

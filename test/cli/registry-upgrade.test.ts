@@ -13,22 +13,31 @@ const work = path.join(repoRoot, '.tmp', 'registry-upgrade');
 
 /** path -> sha256 and mtime of every file in the project. */
 function snapshot(dir: string): Map<string, string> {
-  return new Map(listFiles(dir).filter((f) => !f.startsWith('dist/')).map((f) => {
-    const abs = path.join(dir, f);
-    return [f, `${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')} ${fs.statSync(abs).mtimeMs}`];
-  }));
+  return new Map(
+    listFiles(dir)
+      .filter((f) => !f.startsWith('dist/'))
+      .map((f) => {
+        const abs = path.join(dir, f);
+        return [f, `${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')} ${fs.statSync(abs).mtimeMs}`];
+      }),
+  );
 }
 
 /** Files whose content differs (mtimes ignored), added or removed. */
 function changed(before: Map<string, string>, after: Map<string, string>): string[] {
   const hash = (v?: string) => v?.split(' ')[0];
-  return [...new Set([...before.keys(), ...after.keys()])].filter((f) => hash(before.get(f)) !== hash(after.get(f))).sort();
+  return [...new Set([...before.keys(), ...after.keys()])]
+    .filter((f) => hash(before.get(f)) !== hash(after.get(f)))
+    .sort();
 }
 
 /** Runs node without blocking the test worker (builds take a while on a busy machine). */
 async function node(args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     return { status: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -40,7 +49,10 @@ const tsk = (args: string[], cwd: string) => node([tskBin, ...args], cwd);
 
 /** The project's own build (tsc -p tsconfig.build.json); dependencies resolve from tsk's node_modules. */
 async function build(dir: string): Promise<void> {
-  const r = await node([path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], dir);
+  const r = await node(
+    [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    dir,
+  );
   expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
 }
 
@@ -90,7 +102,10 @@ describe('tsk upgrade', () => {
     expect(fs.readdirSync(path.join(dir, '.tsk')).filter((f) => f.endsWith('.tgz'))).toEqual([`tsk-${version}.tgz`]);
     const after = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
     expect(after.devDependencies.tsk).toBe(`file:${current}`);
-    expect({ ...after, devDependencies: { ...after.devDependencies, tsk: 'x' } }).toEqual({ ...pkg, devDependencies: { ...pkg.devDependencies, tsk: 'x' } });
+    expect({ ...after, devDependencies: { ...after.devDependencies, tsk: 'x' } }).toEqual({
+      ...pkg,
+      devDependencies: { ...pkg.devDependencies, tsk: 'x' },
+    });
     // The tarball is a real pack of this tsk.
     const list = await promisify(execFile)('tar', ['-tzf', path.join(dir, current)]);
     expect(list.stdout).toContain('package/bin/tsk.js');
@@ -143,7 +158,12 @@ describe('tsk registry', () => {
     const dir = await create('aaa', 'none');
     // The user's own edits elsewhere must survive.
     const reasons = path.join(dir, 'api/aaa/v1/error_reason.proto');
-    fs.writeFileSync(reasons, fs.readFileSync(reasons, 'utf8').replace(/}\s*$/, '  // Added by hand.\n  ORDER_LATE = 7 [(errors.code) = 409];\n}\n'));
+    fs.writeFileSync(
+      reasons,
+      fs
+        .readFileSync(reasons, 'utf8')
+        .replace(/}\s*$/, '  // Added by hand.\n  ORDER_LATE = 7 [(errors.code) = 409];\n}\n'),
+    );
     fs.appendFileSync(path.join(dir, 'cmd/aaa/wire.ts'), '// my wiring note\n');
     const start = snapshot(dir);
 
@@ -151,8 +171,13 @@ describe('tsk registry', () => {
     expect(toEtcd.status, toEtcd.stderr).toBe(0);
     const etcd = snapshot(dir);
     expect(changed(start, etcd)).toEqual([
-      '.tsk/manifest.json', 'configs/config.yaml', 'deploy/kubernetes/configmap.yaml', 'deploy/kubernetes/deployment.yaml',
-      'internal/pkg/registry/etcd.ts', 'internal/server/registry.ts', 'package.json',
+      '.tsk/manifest.json',
+      'configs/config.yaml',
+      'deploy/kubernetes/configmap.yaml',
+      'deploy/kubernetes/deployment.yaml',
+      'internal/pkg/registry/etcd.ts',
+      'internal/server/registry.ts',
+      'package.json',
     ]);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies.etcd3).toBeDefined();
     const config = fs.readFileSync(path.join(dir, 'configs/config.yaml'), 'utf8');
@@ -160,12 +185,21 @@ describe('tsk registry', () => {
     expect(config).toMatch(/^# aaa configuration/); // comments kept
     expect(fs.readFileSync(path.join(dir, 'deploy/kubernetes/configmap.yaml'), 'utf8')).toContain('kind: etcd');
     // In the cluster the registry is reached by its Service name.
-    expect(fs.readFileSync(path.join(dir, 'deploy/kubernetes/deployment.yaml'), 'utf8')).toMatch(/- name: AAA_REGISTRY_ENDPOINTS\n\s+value: http:\/\/etcd:2379/);
+    expect(fs.readFileSync(path.join(dir, 'deploy/kubernetes/deployment.yaml'), 'utf8')).toMatch(
+      /- name: AAA_REGISTRY_ENDPOINTS\n\s+value: http:\/\/etcd:2379/,
+    );
     await build(dir);
     // Same files as a project created with etcd (the README's prose aside).
     const fresh = await create('bbb', 'etcd');
-    const named = (file: string, name: string) => fs.readFileSync(file, 'utf8').replaceAll(name, 'X').replaceAll(name.toUpperCase(), 'X');
-    for (const f of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml', 'internal/server/registry.ts', 'internal/pkg/registry/etcd.ts', 'package.json']) {
+    const named = (file: string, name: string) =>
+      fs.readFileSync(file, 'utf8').replaceAll(name, 'X').replaceAll(name.toUpperCase(), 'X');
+    for (const f of [
+      'configs/config.yaml',
+      'deploy/kubernetes/configmap.yaml',
+      'internal/server/registry.ts',
+      'internal/pkg/registry/etcd.ts',
+      'package.json',
+    ]) {
       expect(named(path.join(dir, f), 'aaa'), f).toBe(named(path.join(fresh, f), 'bbb'));
     }
 

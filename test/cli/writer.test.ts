@@ -19,16 +19,27 @@ const read = (rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
 
 describe('writeFiles', () => {
   it('writes paths relative to the project root and records them with their owner', () => {
-    const report = writeFiles([{ path: 'a/gen.ts', content: 'g1' }, { path: 'a/mine.ts', content: 'm1', kind: 'owned' }], { projectRoot: root });
+    const report = writeFiles(
+      [
+        { path: 'a/gen.ts', content: 'g1' },
+        { path: 'a/mine.ts', content: 'm1', kind: 'owned' },
+      ],
+      { projectRoot: root },
+    );
     expect(report.written).toEqual([path.join(root, 'a/gen.ts'), path.join(root, 'a/mine.ts')]);
-    expect(readManifest(root).files).toMatchObject({ 'a/gen.ts': { kind: 'generated' }, 'a/mine.ts': { kind: 'owned' } });
+    expect(readManifest(root).files).toMatchObject({
+      'a/gen.ts': { kind: 'generated' },
+      'a/mine.ts': { kind: 'owned' },
+    });
   });
 
   it('never overwrites an owned file that exists', () => {
     writeFiles([{ path: 'mine.ts', content: 'v1', kind: 'owned' }], { projectRoot: root });
     const report = writeFiles([{ path: 'mine.ts', content: 'v2', kind: 'owned' }], { projectRoot: root });
     expect(read('mine.ts')).toBe('v1');
-    expect(report.skipped).toEqual([{ path: path.join(root, 'mine.ts'), reason: 'exists (yours to edit; not overwritten)' }]);
+    expect(report.skipped).toEqual([
+      { path: path.join(root, 'mine.ts'), reason: 'exists (yours to edit; not overwritten)' },
+    ]);
   });
 
   it('leaves a generated file changed by hand unless forced', () => {
@@ -44,7 +55,15 @@ describe('writeFiles', () => {
   it('writes nothing when one file cannot be written', () => {
     fs.writeFileSync(path.join(root, 'blocker'), 'a file where a directory is wanted');
     const before = fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8');
-    expect(() => writeFiles([{ path: 'ok.ts', content: 'x' }, { path: 'blocker/inner.ts', content: 'y' }], { projectRoot: root })).toThrow();
+    expect(() =>
+      writeFiles(
+        [
+          { path: 'ok.ts', content: 'x' },
+          { path: 'blocker/inner.ts', content: 'y' },
+        ],
+        { projectRoot: root },
+      ),
+    ).toThrow();
     expect(fs.existsSync(path.join(root, 'ok.ts'))).toBe(false);
     expect(fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8')).toBe(before);
     expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'blocker']);
@@ -57,10 +76,12 @@ describe('writeTree', () => {
     await writeTree(target, async (staging) => void writeFiles([{ path: 'x.ts', content: 'x' }], { root: staging }));
     expect(fs.readFileSync(path.join(target, 'x.ts'), 'utf8')).toBe('x');
     const failed = path.join(root, 'broken');
-    await expect(writeTree(failed, async (staging) => {
-      writeFiles([{ path: 'x.ts', content: 'x' }], { root: staging });
-      throw new Error('generation failed');
-    })).rejects.toThrow('generation failed');
+    await expect(
+      writeTree(failed, async (staging) => {
+        writeFiles([{ path: 'x.ts', content: 'x' }], { root: staging });
+        throw new Error('generation failed');
+      }),
+    ).rejects.toThrow('generation failed');
     expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'svc']);
   });
 });

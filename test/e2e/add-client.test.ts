@@ -50,14 +50,23 @@ describe('tsk add client', () => {
   it('copies the protos, generates the client, wires it into internal/data; re-runs keep edits', async () => {
     const first = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], order);
     expect(first.status, first.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(order, 'api/user/v1/greeter.proto'), 'utf8')).toBe(fs.readFileSync(path.join(user, 'api/user/v1/greeter.proto'), 'utf8'));
-    expect(fs.readFileSync(path.join(order, 'internal/data/clients.ts'), 'utf8')).toContain('greeter: new GreeterGRPCClient(user)');
-    expect(fs.readFileSync(path.join(order, 'configs/config.yaml'), 'utf8')).toMatch(/clients:\n {2}user:\n {4}endpoint: 127\.0\.0\.1:9000\n/);
+    expect(fs.readFileSync(path.join(order, 'api/user/v1/greeter.proto'), 'utf8')).toBe(
+      fs.readFileSync(path.join(user, 'api/user/v1/greeter.proto'), 'utf8'),
+    );
+    expect(fs.readFileSync(path.join(order, 'internal/data/clients.ts'), 'utf8')).toContain(
+      'greeter: new GreeterGRPCClient(user)',
+    );
+    expect(fs.readFileSync(path.join(order, 'configs/config.yaml'), 'utf8')).toMatch(
+      /clients:\n {2}user:\n {4}endpoint: 127\.0\.0\.1:9000\n/,
+    );
 
     // The user's own code and config edits survive a re-run; generated files are refreshed.
     fs.writeFileSync(path.join(order, 'internal/data/greeter.ts'), ORDER_REPO);
     const config = path.join(order, 'configs/config.yaml');
-    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9000', 'endpoint: 127.0.0.1:9999 # mine'));
+    fs.writeFileSync(
+      config,
+      fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9000', 'endpoint: 127.0.0.1:9999 # mine'),
+    );
     fs.rmSync(path.join(order, 'api/user/v1/greeter_grpc.ts'));
     const again = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], order);
     expect(again.status, again.stderr).toBe(0);
@@ -88,22 +97,34 @@ describe('tsk add client', () => {
       [`${prefix}_SERVER_GRPC_TIMEOUT_MS`]: '10000',
     });
     const services: Service[] = [];
-    services.push(startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
-      USER_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
-      USER_SERVER_GRPC_ADDR: `127.0.0.1:${userGrpc}`,
-      ...telemetry('USER'),
-    }));
+    services.push(
+      startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
+        USER_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+        USER_SERVER_GRPC_ADDR: `127.0.0.1:${userGrpc}`,
+        ...telemetry('USER'),
+      }),
+    );
     const config = path.join(order, 'configs/config.yaml');
-    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9999', `endpoint: 127.0.0.1:${userGrpc}`).replace('timeout_ms: 2000', 'timeout_ms: 10000'));
-    services.push(startService(order, ['dist/cmd/order/main.js', '--conf', 'configs/config.yaml'], {
-      ORDER_SERVER_HTTP_ADDR: `127.0.0.1:${orderHttp}`,
-      ORDER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-      ...telemetry('ORDER'),
-    }));
+    fs.writeFileSync(
+      config,
+      fs
+        .readFileSync(config, 'utf8')
+        .replace('endpoint: 127.0.0.1:9999', `endpoint: 127.0.0.1:${userGrpc}`)
+        .replace('timeout_ms: 2000', 'timeout_ms: 10000'),
+    );
+    services.push(
+      startService(order, ['dist/cmd/order/main.js', '--conf', 'configs/config.yaml'], {
+        ORDER_SERVER_HTTP_ADDR: `127.0.0.1:${orderHttp}`,
+        ORDER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+        ...telemetry('ORDER'),
+      }),
+    );
     const base = `http://127.0.0.1:${orderHttp}`;
     try {
       await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'order to be ready', 600, 50);
-      const hello = await fetch(`${base}/helloworld/ada`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+      const hello = await fetch(`${base}/helloworld/ada`, {
+        headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      });
       expect(hello.status, services.map((s) => s.output()).join('\n')).toBe(200);
       expect(await hello.json()).toEqual({ message: 'Hello ada' });
 
@@ -113,12 +134,21 @@ describe('tsk add client', () => {
 
       // The trace the caller started: order server -> order client -> user server.
       const traceId = '0af7651916cd43dd8448eb211c80319c';
-      const span = (service: string, kind: number, name: string) => receiver.spans.find((s) => s.serviceName === service && s.kind === kind && s.name === name);
-      await waitFor(async () => Boolean(span('user', 2, '/user.v1.Greeter/SayHello') && span('order', 2, '/order.v1.Greeter/SayHello')), 'both services\' spans', 100, 100);
+      const span = (service: string, kind: number, name: string) =>
+        receiver.spans.find((s) => s.serviceName === service && s.kind === kind && s.name === name);
+      await waitFor(
+        async () =>
+          Boolean(span('user', 2, '/user.v1.Greeter/SayHello') && span('order', 2, '/order.v1.Greeter/SayHello')),
+        "both services' spans",
+        100,
+        100,
+      );
       const orderServer = span('order', 2, '/order.v1.Greeter/SayHello')!;
       const orderClient = span('order', 3, '/user.v1.Greeter/SayHello')!;
       const userServer = span('user', 2, '/user.v1.Greeter/SayHello')!;
-      const seen = receiver.spans.map((s) => `${s.serviceName} kind=${s.kind} ${s.name} trace=${s.traceId} parent=${s.parentSpanId}`).join('\n');
+      const seen = receiver.spans
+        .map((s) => `${s.serviceName} kind=${s.kind} ${s.name} trace=${s.traceId} parent=${s.parentSpanId}`)
+        .join('\n');
       expect(orderServer.traceId).toBe(traceId);
       expect(orderServer.parentSpanId).toBe('b7ad6b7169203331');
       expect(userServer.traceId, seen).toBe(orderClient.traceId);
@@ -137,8 +167,12 @@ describe('tsk add client', () => {
   it('--transport http: shop calls user over HTTP; one trace, errors pass through, 503 naming user once it stops', async () => {
     const added = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user', '--transport', 'http'], shop);
     expect(added.status, added.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(shop, 'internal/data/clients.ts'), 'utf8')).toContain('greeter: new GreeterHTTPClient(user)');
-    expect(fs.readFileSync(path.join(shop, 'configs/config.yaml'), 'utf8')).toMatch(/clients:\n {2}user:\n {4}endpoint: http:\/\/127\.0\.0\.1:8000\n/);
+    expect(fs.readFileSync(path.join(shop, 'internal/data/clients.ts'), 'utf8')).toContain(
+      'greeter: new GreeterHTTPClient(user)',
+    );
+    expect(fs.readFileSync(path.join(shop, 'configs/config.yaml'), 'utf8')).toMatch(
+      /clients:\n {2}user:\n {4}endpoint: http:\/\/127\.0\.0\.1:8000\n/,
+    );
     expect(JSON.parse(fs.readFileSync(path.join(shop, '.tsk/clients.json'), 'utf8')).user.transport).toBe('http');
     fs.writeFileSync(path.join(shop, 'internal/data/greeter.ts'), ORDER_REPO);
     const again = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], shop); // keeps http
@@ -165,7 +199,13 @@ describe('tsk add client', () => {
     });
     // A bare host:port is dialled as http://host:port.
     const shopConfig = path.join(shop, 'configs/config.yaml');
-    fs.writeFileSync(shopConfig, fs.readFileSync(shopConfig, 'utf8').replace('endpoint: http://127.0.0.1:8000', `endpoint: 127.0.0.1:${userHttp}`).replace('timeout_ms: 2000', 'timeout_ms: 10000'));
+    fs.writeFileSync(
+      shopConfig,
+      fs
+        .readFileSync(shopConfig, 'utf8')
+        .replace('endpoint: http://127.0.0.1:8000', `endpoint: 127.0.0.1:${userHttp}`)
+        .replace('timeout_ms: 2000', 'timeout_ms: 10000'),
+    );
     const shopService = startService(shop, ['dist/cmd/shop/main.js', '--conf', 'configs/config.yaml'], {
       SHOP_SERVER_HTTP_ADDR: `127.0.0.1:${shopHttp}`,
       SHOP_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
@@ -175,9 +215,16 @@ describe('tsk add client', () => {
     const base = `http://127.0.0.1:${shopHttp}`;
     const output = () => services.map((s) => s.output()).join('\n');
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`)).ok && (await fetch(`http://127.0.0.1:${userHttp}/readyz`)).ok, 'shop and user to be ready', 600, 50);
+      await waitFor(
+        async () => (await fetch(`${base}/readyz`)).ok && (await fetch(`http://127.0.0.1:${userHttp}/readyz`)).ok,
+        'shop and user to be ready',
+        600,
+        50,
+      );
       const traceId = '5bf92f3577b34da6a3ce929d0e0e4736';
-      const hello = await fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-c7ad6b7169203331-01` } });
+      const hello = await fetch(`${base}/helloworld/ada`, {
+        headers: { traceparent: `00-${traceId}-c7ad6b7169203331-01` },
+      });
       expect(hello.status, output()).toBe(200);
       expect(await hello.json()).toEqual({ message: 'Hello ada' });
 
@@ -186,9 +233,17 @@ describe('tsk add client', () => {
       expect(await missing.json()).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND' });
 
       // shop server -> shop's HTTP client -> user's HTTP server, one trace.
-      const inTrace = (service: string, kind: number) => receiver.spans.find((s) => s.traceId === traceId && s.serviceName === service && s.kind === kind);
-      await waitFor(async () => Boolean(inTrace('shop', 2) && inTrace('shop', 3) && inTrace('user', 2)), 'the three spans of the trace', 100, 100).catch(() => {});
-      const seen = receiver.spans.map((s) => `${s.serviceName} kind=${s.kind} ${s.name} trace=${s.traceId} parent=${s.parentSpanId}`).join('\n');
+      const inTrace = (service: string, kind: number) =>
+        receiver.spans.find((s) => s.traceId === traceId && s.serviceName === service && s.kind === kind);
+      await waitFor(
+        async () => Boolean(inTrace('shop', 2) && inTrace('shop', 3) && inTrace('user', 2)),
+        'the three spans of the trace',
+        100,
+        100,
+      ).catch(() => {});
+      const seen = receiver.spans
+        .map((s) => `${s.serviceName} kind=${s.kind} ${s.name} trace=${s.traceId} parent=${s.parentSpanId}`)
+        .join('\n');
       const [shopServer, shopClient, userServer] = [inTrace('shop', 2), inTrace('shop', 3), inTrace('user', 2)];
       for (const span of [shopServer, shopClient, userServer]) expect(span, seen).toBeDefined();
       expect(shopServer!.parentSpanId, seen).toBe('c7ad6b7169203331');
@@ -200,7 +255,11 @@ describe('tsk add client', () => {
       expect(await exitWithin(userService, 15_000), userService.output()).toBe(0);
       const gone = await fetch(`${base}/helloworld/ada`);
       expect(gone.status).toBe(503);
-      expect(await gone.json()).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user', target: `http://127.0.0.1:${userHttp}` } });
+      expect(await gone.json()).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'user', target: `http://127.0.0.1:${userHttp}` },
+      });
     } finally {
       for (const s of services) s.child.kill('SIGTERM');
       expect(await exitWithin(shopService, 15_000), shopService.output()).toBe(0);
@@ -208,4 +267,3 @@ describe('tsk add client', () => {
     }
   }, 300_000);
 });
-

@@ -21,13 +21,20 @@ beforeAll(async () => {
   fs.mkdirSync(work, { recursive: true });
   const created = tsk(['new', 'devsvc', '--yes', '--no-git', '--no-install'], work);
   expect(created.status, created.stderr).toBe(0);
-  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, { PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH']}` });
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, {
+    PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH']}`,
+  });
   expect(install.status, install.output).toBe(0);
   const httpPort = await freePort();
   base = `http://127.0.0.1:${httpPort}`;
   const child = spawn(node, [tskBin, 'dev'], {
     cwd: project,
-    env: { ...process.env, FORCE_COLOR: '0', DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`, DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}` },
+    env: {
+      ...process.env,
+      FORCE_COLOR: '0',
+      DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

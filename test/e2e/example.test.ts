@@ -27,16 +27,21 @@ let gateway: string;
 async function start(name: string, extra: Record<string, string> = {}): Promise<Service & { http: string }> {
   const prefix = name.toUpperCase();
   const httpPort = await freePort();
-  const service = startService(path.join(root, name), [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'], {
-    [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`,
-    [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
-    [`${prefix}_SERVER_DRAIN_DELAY_MS`]: '0',
-    [`${prefix}_REGISTRY_ENDPOINTS`]: etcd.endpoint,
-    [`${prefix}_REGISTRY_TTL_SECONDS`]: '2',
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_BSP_SCHEDULE_DELAY: '200',
-    ...extra,
-  }, node);
+  const service = startService(
+    path.join(root, name),
+    [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'],
+    {
+      [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`,
+      [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
+      [`${prefix}_SERVER_DRAIN_DELAY_MS`]: '0',
+      [`${prefix}_REGISTRY_ENDPOINTS`]: etcd.endpoint,
+      [`${prefix}_REGISTRY_TTL_SECONDS`]: '2',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      ...extra,
+    },
+    node,
+  );
   running.push(service);
   const http = `http://127.0.0.1:${httpPort}`;
   await waitFor(async () => (await fetch(`${http}/readyz`)).ok, `${name} to be ready\n${service.output()}`, 600, 50);
@@ -48,13 +53,21 @@ async function registered(service: string): Promise<number> {
   const b64 = (text: string) => Buffer.from(text).toString('base64');
   const res = await fetch(`${etcd.endpoint}/v3/kv/range`, {
     method: 'POST',
-    body: JSON.stringify({ key: b64(`/microservices/${service}/`), range_end: b64(`/microservices/${service}0`), count_only: true }),
+    body: JSON.stringify({
+      key: b64(`/microservices/${service}/`),
+      range_end: b64(`/microservices/${service}0`),
+      count_only: true,
+    }),
   });
   return Number(((await res.json()) as { count?: string }).count ?? 0);
 }
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservices', () => {
   beforeAll(async () => {
@@ -79,19 +92,26 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
   });
 
   it('is an npm-workspaces repo of three tsk projects, with no context passed by hand in its code', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[]; scripts: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      workspaces: string[];
+      scripts: Record<string, string>;
+    };
     expect(pkg.workspaces).toEqual(['user', 'order', 'gateway']);
     expect(pkg.scripts['dev']).toBeDefined();
-    for (const f of ['compose.yaml', 'deploy/otel-collector.yaml', 'README.md']) expect(fs.existsSync(path.join(root, f)), f).toBe(true);
+    for (const f of ['compose.yaml', 'deploy/otel-collector.yaml', 'README.md'])
+      expect(fs.existsSync(path.join(root, f)), f).toBe(true);
     for (const s of ['user', 'order', 'gateway']) {
-      for (const f of ['Dockerfile', 'deploy/kubernetes/deployment.yaml', '.tsk/manifest.json']) expect(fs.existsSync(path.join(root, s, f)), `${s}/${f}`).toBe(true);
+      for (const f of ['Dockerfile', 'deploy/kubernetes/deployment.yaml', '.tsk/manifest.json'])
+        expect(fs.existsSync(path.join(root, s, f)), `${s}/${f}`).toBe(true);
       for (const dir of ['internal/biz', 'internal/data', 'internal/service']) {
         for (const f of fs.readdirSync(path.join(root, s, dir))) {
           expect(fs.readFileSync(path.join(root, s, dir, f), 'utf8'), `${s}/${dir}/${f}`).not.toMatch(/parent:\s*ctx/);
         }
       }
     }
-    expect(fs.readFileSync(path.join(root, 'order', 'configs', 'config.yaml'), 'utf8')).toContain('endpoint: discovery:///user');
+    expect(fs.readFileSync(path.join(root, 'order', 'configs', 'config.yaml'), 'utf8')).toContain(
+      'endpoint: discovery:///user',
+    );
   });
 
   it('creates a user and an order through the gateway: one trace across the three, reasons across two hops', async () => {
@@ -100,26 +120,44 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     gateway = (await start('gateway')).http;
 
     // Each service publishes the API it serves, not the copies of the APIs it calls.
-    for (const [name, base] of [['user', user.http], ['order', order.http], ['gateway', gateway]] as const) {
-      const doc = await (await fetch(`${base}/openapi.json`)).json() as { tags: { name: string }[] };
+    for (const [name, base] of [
+      ['user', user.http],
+      ['order', order.http],
+      ['gateway', gateway],
+    ] as const) {
+      const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { tags: { name: string }[] };
       await checkOpenApi(doc);
-      expect(doc.tags.map((t) => t.name), name).toEqual([`${name}.v1.${name[0]!.toUpperCase()}${name.slice(1)}`]);
+      expect(
+        doc.tags.map((t) => t.name),
+        name,
+      ).toEqual([`${name}.v1.${name[0]!.toUpperCase()}${name.slice(1)}`]);
     }
 
     // The gateway finds user through etcd once user's registration is seen.
     let created: Response | undefined;
-    await waitFor(async () => (created = await post(`${gateway}/v1/users`, { name: 'Ada', email: 'ada@example.com' })).status === 200, 'a user created through the gateway', 100, 100);
-    const ada = await created!.json() as { id: string; name: string };
+    await waitFor(
+      async () =>
+        (created = await post(`${gateway}/v1/users`, { name: 'Ada', email: 'ada@example.com' })).status === 200,
+      'a user created through the gateway',
+      100,
+      100,
+    );
+    const ada = (await created!.json()) as { id: string; name: string };
     expect(ada).toMatchObject({ name: 'Ada', email: 'ada@example.com' });
 
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const placed = await post(`${gateway}/v1/orders`, { userId: ada.id, productId: 'book', quantity: 2 }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    const placed = await post(
+      `${gateway}/v1/orders`,
+      { userId: ada.id, productId: 'book', quantity: 2 },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
     const orderBody = await placed.text();
     expect(placed.status, orderBody).toBe(200);
     expect(JSON.parse(orderBody)).toMatchObject({ userId: ada.id, productId: 'book', quantity: 2, userName: 'Ada' });
 
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
-    const find = (service: string, kind: number, name: string) => inTrace().find((s) => s.serviceName === service && s.kind === kind && s.name === name);
+    const find = (service: string, kind: number, name: string) =>
+      inTrace().find((s) => s.serviceName === service && s.kind === kind && s.name === name);
     const chainSpans = () => [
       find('gateway', SERVER, '/gateway.v1.Gateway/CreateOrder'),
       find('gateway', CLIENT, '/order.v1.Order/CreateOrder'),
@@ -128,8 +166,12 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
       find('user', SERVER, '/user.v1.User/GetUser'),
     ];
     // Each service exports on its own schedule: wait for all five.
-    await waitFor(async () => chainSpans().every(Boolean), 'the five spans of the order\'s trace', 100, 100).catch(() => {});
-    const seen = inTrace().map((s) => `${s.serviceName} kind=${s.kind} ${s.name} span=${s.spanId} parent=${s.parentSpanId}`).join('\n');
+    await waitFor(async () => chainSpans().every(Boolean), "the five spans of the order's trace", 100, 100).catch(
+      () => {},
+    );
+    const seen = inTrace()
+      .map((s) => `${s.serviceName} kind=${s.kind} ${s.name} span=${s.spanId} parent=${s.parentSpanId}`)
+      .join('\n');
     const chain = chainSpans();
     for (const span of chain) expect(span, seen).toBeDefined();
     expect(chain[0]!.parentSpanId, seen).toBe('00f067aa0ba902b7');
@@ -157,12 +199,13 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
   it('keeps answering when a user instance is SIGKILLed (its lease expires); 503 SERVICE_UNAVAILABLE with user stopped', async () => {
     const first = running[0]!; // the user instance started first
     const second = await start('user');
-    const create = async (i: number) => (await post(`${gateway}/v1/users`, { name: `u${i}`, email: `u${i}-${Date.now()}@example.com` })).status;
+    const create = async (i: number) =>
+      (await post(`${gateway}/v1/users`, { name: `u${i}`, email: `u${i}-${Date.now()}@example.com` })).status;
 
     await waitFor(async () => (await registered('user')) === 2, 'two user instances in etcd', 100, 100);
     first.child.kill('SIGKILL');
     // TTL 2 s: the dead instance's key leaves etcd when its lease expires, and with it the gateway's picker.
-    await waitFor(async () => (await registered('user')) === 1, 'the killed instance\'s lease to expire', 150, 100);
+    await waitFor(async () => (await registered('user')) === 1, "the killed instance's lease to expire", 150, 100);
     await new Promise((r) => setTimeout(r, 500)); // the watch event reaching the gateway
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push(await create(i));
@@ -175,13 +218,21 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     second.child.kill('SIGTERM');
     expect(await exitWithin(second, 15_000), second.output()).toBe(0);
     const direct = await fetch(`${gateway}/v1/users/u1`);
-    const directBody = await direct.json() as { code: number; reason: string; message: string };
+    const directBody = (await direct.json()) as { code: number; reason: string; message: string };
     expect(direct.status, JSON.stringify(directBody)).toBe(503);
-    expect(directBody).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user', target: 'discovery:///user' } });
+    expect(directBody).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'user', target: 'discovery:///user' },
+    });
     expect(directBody.message).toContain('user service is unavailable');
     // Through order: order's client names the user service; the gateway passes that on.
     const viaOrder = await post(`${gateway}/v1/orders`, { userId: 'u1', productId: 'pen', quantity: 1 });
-    const viaOrderBody = await viaOrder.json() as { reason: string; message: string; metadata: Record<string, string> };
+    const viaOrderBody = (await viaOrder.json()) as {
+      reason: string;
+      message: string;
+      metadata: Record<string, string>;
+    };
     expect(viaOrder.status, JSON.stringify(viaOrderBody)).toBe(503);
     expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user' } });
     expect(viaOrderBody.message).toContain('user service is unavailable');

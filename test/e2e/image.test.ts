@@ -13,7 +13,17 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
-import { entrypointArgs, envOptions, imageConfig, imageHealthcheck, podman, podmanAvailable, prepareBaseImage, runAsync, type ContainerSpec } from '../helpers/podman.js';
+import {
+  entrypointArgs,
+  envOptions,
+  imageConfig,
+  imageHealthcheck,
+  podman,
+  podmanAvailable,
+  prepareBaseImage,
+  runAsync,
+  type ContainerSpec,
+} from '../helpers/podman.js';
 import { run, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'image');
@@ -31,7 +41,10 @@ function start(options: string[], imageAndArgs: string[]): string {
   return id;
 }
 
-const logs = (id: string) => { const r = podman(['logs', id]); return `${r.stdout}\n${r.stderr}`; };
+const logs = (id: string) => {
+  const r = podman(['logs', id]);
+  return `${r.stdout}\n${r.stderr}`;
+};
 
 async function serving(id: string, base: string): Promise<void> {
   await waitFor(async () => (await fetch(`${base}/readyz`)).ok, `the container to be ready:\n${logs(id)}`, 600, 100);
@@ -58,11 +71,20 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     const created = tsk(['new', 'demo', '--yes', '--no-git', '--no-install'], work);
     expect(created.status, created.stderr).toBe(0);
     // `npm ci` in the build stage needs the lock file a developer commits.
-    const lock = await run('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    const lock = await run(
+      'npm',
+      ['install', '--package-lock-only', '--no-audit', '--no-fund', '--prefer-offline'],
+      project,
+    );
     expect(lock.status, lock.output).toBe(0);
     const started = Date.now();
     // Docker format keeps the HEALTHCHECK (the OCI image format has no field for it).
-    const build = await runAsync('podman', ['build', '--format', 'docker', '--network', 'host', '--pull=never', '--tag', image, '.'], project, 1_500_000);
+    const build = await runAsync(
+      'podman',
+      ['build', '--format', 'docker', '--network', 'host', '--pull=never', '--tag', image, '.'],
+      project,
+      1_500_000,
+    );
     expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
     console.log(`image test: podman build took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 2_400_000);
@@ -78,16 +100,24 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     const httpPort = await freePort();
     const grpcPort = await freePort();
     // Default (bridge) network: the service listens on its own 8000/9000, published on loopback only.
-    const id = start(['--read-only', '--publish', `127.0.0.1:${httpPort}:8000`, '--publish', `127.0.0.1:${grpcPort}:9000`], [image]);
+    const id = start(
+      ['--read-only', '--publish', `127.0.0.1:${httpPort}:8000`, '--publish', `127.0.0.1:${grpcPort}:9000`],
+      [image],
+    );
     const base = `http://127.0.0.1:${httpPort}`;
     await serving(id, base);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
-    const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')], defaults: true });
+    const definition = protoLoader.loadSync('demo/v1/greeter.proto', {
+      includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')],
+      defaults: true,
+    });
     const pkg = grpc.loadPackageDefinition(definition) as any;
     const client = new pkg.demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
     try {
-      const reply = await new Promise<any>((resolve, reject) => client.SayHello({ name: 'podman' }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      const reply = await new Promise<any>((resolve, reject) =>
+        client.SayHello({ name: 'podman' }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
+      );
       expect(reply).toEqual({ message: 'Hello podman' });
     } finally {
       client.close();
@@ -104,13 +134,33 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     const healthy = podman(['exec', id, ...test.slice(1)]);
     expect(healthy.status, healthy.stderr).toBe(0);
     // ...and it fails where nothing answers (the same command in a container without the service).
-    const unhealthy = podman(['run', '--rm', '--no-healthcheck', '--network', 'none', '--entrypoint', JSON.stringify(test.slice(1)), image]);
+    const unhealthy = podman([
+      'run',
+      '--rm',
+      '--no-healthcheck',
+      '--network',
+      'none',
+      '--entrypoint',
+      JSON.stringify(test.slice(1)),
+      image,
+    ]);
     expect(unhealthy.status).toBe(1);
 
     // The compile cache filled at build time is read (not rejected) by the service's user.
-    const cached = podman(['exec', '--env', 'NODE_DEBUG_NATIVE=COMPILE_CACHE', id, 'node', '--input-type=module', '-e', "await import('./dist/cmd/demo/wire.js')"]);
+    const cached = podman([
+      'exec',
+      '--env',
+      'NODE_DEBUG_NATIVE=COMPILE_CACHE',
+      id,
+      'node',
+      '--input-type=module',
+      '-e',
+      "await import('./dist/cmd/demo/wire.js')",
+    ]);
     expect(cached.status, cached.stderr).toBe(0);
-    expect(`${cached.stdout}\n${cached.stderr}`).toMatch(/reading cache from \S+ for ESM file:\/\/\/app\/dist\/cmd\/demo\/wire\.js\.\.\.\[[^\]]*\]\.\.\. success/);
+    expect(`${cached.stdout}\n${cached.stderr}`).toMatch(
+      /reading cache from \S+ for ESM file:\/\/\/app\/dist\/cmd\/demo\/wire\.js\.\.\.\[[^\]]*\]\.\.\. success/,
+    );
 
     const stopped = stop(id, 20);
     expect(stopped.exitCode, logs(id)).toBe(0);
@@ -118,31 +168,55 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
   }, 180_000);
 
   it('runs as the Deployment does: command and args from the manifest, the ConfigMap, env and pod security', async () => {
-    const manifest = (name: string) => parseAllDocuments(fs.readFileSync(path.join(project, 'deploy', 'kubernetes', name), 'utf8'))[0]!.toJSON();
+    const manifest = (name: string) =>
+      parseAllDocuments(fs.readFileSync(path.join(project, 'deploy', 'kubernetes', name), 'utf8'))[0]!.toJSON();
     const deployment = manifest('deployment.yaml');
     const podSpec = deployment.spec.template.spec;
     const container = podSpec.containers[0] as ContainerSpec & Record<string, any>;
     const configDir = path.join(work, 'configmap');
     fs.mkdirSync(configDir, { recursive: true });
-    for (const [file, content] of Object.entries(manifest('configmap.yaml').data as Record<string, string>)) fs.writeFileSync(path.join(configDir, file), content);
+    for (const [file, content] of Object.entries(manifest('configmap.yaml').data as Record<string, string>))
+      fs.writeFileSync(path.join(configDir, file), content);
     const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'config');
 
     // Without `command`, the manifest's args reach the node image's entrypoint: the old failure.
-    const argsOnly = podman(['run', '--rm', '--no-healthcheck', '--network', 'none', '--volume', `${configDir}:${mount.mountPath}:ro`, ...entrypointArgs({ args: container.args }, image)]);
+    const argsOnly = podman([
+      'run',
+      '--rm',
+      '--no-healthcheck',
+      '--network',
+      'none',
+      '--volume',
+      `${configDir}:${mount.mountPath}:ro`,
+      ...entrypointArgs({ args: container.args }, image),
+    ]);
     expect(argsOnly.status).not.toBe(0);
     expect(argsOnly.stderr).toMatch(/bad option: --conf/);
 
     const httpPort = await freePort();
     const grpcPort = await freePort();
     const options = [
-      '--read-only', '--tmpfs', '/tmp',
-      '--user', `${podSpec.securityContext.runAsUser}:${podSpec.securityContext.runAsGroup}`,
-      '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-      '--volume', `${configDir}:${mount.mountPath}:ro`,
-      '--publish', `127.0.0.1:${httpPort}:${container.ports.find((p: { name: string }) => p.name === 'http').containerPort}`,
-      '--publish', `127.0.0.1:${grpcPort}:${container.ports.find((p: { name: string }) => p.name === 'grpc').containerPort}`,
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--user',
+      `${podSpec.securityContext.runAsUser}:${podSpec.securityContext.runAsGroup}`,
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--volume',
+      `${configDir}:${mount.mountPath}:ro`,
+      '--publish',
+      `127.0.0.1:${httpPort}:${container.ports.find((p: { name: string }) => p.name === 'http').containerPort}`,
+      '--publish',
+      `127.0.0.1:${grpcPort}:${container.ports.find((p: { name: string }) => p.name === 'grpc').containerPort}`,
       // No collector here: the manifest's in-cluster OTLP address is switched off.
-      ...envOptions(container, { 'metadata.name': 'demo-7d9f-abcde', 'metadata.namespace': 'default' }, { OTEL_EXPORTER_OTLP_ENDPOINT: '' }),
+      ...envOptions(
+        container,
+        { 'metadata.name': 'demo-7d9f-abcde', 'metadata.namespace': 'default' },
+        { OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+      ),
     ];
     const id = start(options, entrypointArgs(container, image));
     await serving(id, `http://127.0.0.1:${httpPort}`);

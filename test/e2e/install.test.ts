@@ -27,7 +27,11 @@ beforeAll(async () => {
   const pack = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], repoRoot);
   expect(pack.status, pack.output).toBe(0);
   const tarball = path.join(work, pack.output.trim().split('\n').pop()!);
-  const install = await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], work);
+  const install = await run(
+    'npm',
+    ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball],
+    work,
+  );
   expect(install.status, install.output).toBe(0);
 }, 600_000);
 
@@ -39,7 +43,9 @@ describe('tsk from a packed tarball', () => {
   it('is a command that says its version', async () => {
     const version = await run(path.join(prefix, 'bin', 'tsk'), ['--version'], work, { PATH: projectPath });
     expect(version.status, version.output).toBe(0);
-    expect(version.output.trim()).toBe(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version);
+    expect(version.output.trim()).toBe(
+      JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version,
+    );
   });
 
   it('makes a project that installs on Node 24 without engine warnings and commits its lockfile', async () => {
@@ -55,10 +61,20 @@ describe('tsk from a packed tarball', () => {
     expect((await run('git', ['status', '--porcelain'], demo)).output).toBe('');
   }, 600_000);
 
-  it('regenerates with the project\'s own tsk after a field is added; old code still builds; the new field is served', async () => {
+  it("regenerates with the project's own tsk after a field is added; old code still builds; the new field is served", async () => {
     const proto = path.join(demo, 'api', 'demo', 'v1', 'greeter.proto');
-    fs.writeFileSync(proto, fs.readFileSync(proto, 'utf8').replace(/message HelloReply \{\n  string message = 1;/, 'message HelloReply {\n  string message = 1;\n  string greeted_by = 2;'));
-    expect((await run('sh', ['-c', 'command -v tsk || echo none'], demo, { PATH: projectPath })).output.trim()).toBe('none');
+    fs.writeFileSync(
+      proto,
+      fs
+        .readFileSync(proto, 'utf8')
+        .replace(
+          /message HelloReply \{\n  string message = 1;/,
+          'message HelloReply {\n  string message = 1;\n  string greeted_by = 2;',
+        ),
+    );
+    expect((await run('sh', ['-c', 'command -v tsk || echo none'], demo, { PATH: projectPath })).output.trim()).toBe(
+      'none',
+    );
     const generate = await run('npm', ['run', 'generate'], demo, { PATH: projectPath });
     expect(generate.status, generate.output).toBe(0);
     expect(generate.output).toMatch(/wrote {3}api\/demo\/v1\/greeter\.ts/);
@@ -67,18 +83,35 @@ describe('tsk from a packed tarball', () => {
     expect(unchanged.status, unchanged.output).toBe(0);
 
     const service = path.join(demo, 'internal', 'service', 'greeter.ts');
-    fs.writeFileSync(service, fs.readFileSync(service, 'utf8').replace("return { message: await this.greeter.sayHello(request.name ?? '') };", "return { message: await this.greeter.sayHello(request.name ?? ''), greetedBy: 'demo' };"));
+    fs.writeFileSync(
+      service,
+      fs
+        .readFileSync(service, 'utf8')
+        .replace(
+          "return { message: await this.greeter.sayHello(request.name ?? '') };",
+          "return { message: await this.greeter.sayHello(request.name ?? ''), greetedBy: 'demo' };",
+        ),
+    );
     const build = await run('npm', ['run', 'build'], demo, { PATH: projectPath });
     expect(build.status, build.output).toBe(0);
 
     const httpPort = await freePort();
     const grpcPort = await freePort();
-    const svc = startService(demo, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
-      DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-      DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
-    }, serviceNode);
+    const svc = startService(
+      demo,
+      ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'],
+      {
+        DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+        DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+      },
+      serviceNode,
+    );
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, 'the service to be ready', 400);
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok,
+        'the service to be ready',
+        400,
+      );
       const hello = await fetch(`http://127.0.0.1:${httpPort}/helloworld/world`);
       expect(await hello.json()).toEqual({ message: 'Hello world', greetedBy: 'demo' });
     } finally {

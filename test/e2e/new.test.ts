@@ -65,10 +65,17 @@ describe('tsk new demo', () => {
       expect(Object.keys((await openapi.json()).paths)).toContain('/helloworld/{name}');
       expect((await fetch(`${base}/docs/`)).status).toBe(404);
 
-      const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')], longs: String, defaults: true });
+      const definition = protoLoader.loadSync('demo/v1/greeter.proto', {
+        includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')],
+        longs: String,
+        defaults: true,
+      });
       const pkg = grpc.loadPackageDefinition(definition) as any;
       const client = new pkg.demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-      const call = (method: string, req: object) => new Promise<any>((resolve, reject) => client[method](req, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      const call = (method: string, req: object) =>
+        new Promise<any>((resolve, reject) =>
+          client[method](req, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
+        );
       expect(await call('SayHello', { name: 'world' })).toEqual({ message: 'Hello world' });
 
       const missing = await fetch(`${base}/users/nobody`);
@@ -83,14 +90,29 @@ describe('tsk new demo', () => {
 
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
-      expect(metrics).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*operation="\/demo\.v1\.Greeter\/SayHello"[^}]*code="200"/);
+      expect(metrics).toMatch(
+        /server_requests_code_total\{[^}]*kind="http"[^}]*operation="\/demo\.v1\.Greeter\/SayHello"[^}]*code="200"/,
+      );
       expect(metrics).toMatch(/server_requests_code_total\{[^}]*code="404"[^}]*reason="USER_NOT_FOUND"/);
       expect(metrics).toMatch(/server_requests_seconds_bucket\{/);
 
-      await waitFor(async () => receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc'), 'spans to be exported', 100, 100);
-      const httpSpan = receiver.spans.find((s) => s.name === '/demo.v1.Greeter/SayHello' && s.attributes['http.route'] === '/helloworld/{name}');
-      expect(httpSpan).toMatchObject({ kind: 2, serviceName: 'demo', attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } });
-      const errorSpan = receiver.spans.find((s) => s.name === '/demo.v1.Greeter/GetUser' && s.attributes['http.response.status_code'] === 404);
+      await waitFor(
+        async () => receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc'),
+        'spans to be exported',
+        100,
+        100,
+      );
+      const httpSpan = receiver.spans.find(
+        (s) => s.name === '/demo.v1.Greeter/SayHello' && s.attributes['http.route'] === '/helloworld/{name}',
+      );
+      expect(httpSpan).toMatchObject({
+        kind: 2,
+        serviceName: 'demo',
+        attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 },
+      });
+      const errorSpan = receiver.spans.find(
+        (s) => s.name === '/demo.v1.Greeter/GetUser' && s.attributes['http.response.status_code'] === 404,
+      );
       // A 4xx is the caller's mistake: the server span stays Unset (HTTP semantic conventions), with the reason as error.type.
       expect(errorSpan).toMatchObject({ statusCode: 0, attributes: { 'error.type': 'USER_NOT_FOUND' } });
     } finally {
@@ -99,7 +121,12 @@ describe('tsk new demo', () => {
       receiver.stop();
       expect(code, service.output()).toBe(0);
     }
-    expect(await fetch(`${base}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+    expect(
+      await fetch(`${base}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down');
   }, 120_000);
 
   it('exports every metric and label that the Grafana dashboard and the alert rules query', async () => {
@@ -115,17 +142,28 @@ describe('tsk new demo', () => {
       await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the service to be ready');
       expect((await fetch(`${base}/helloworld/world`)).status).toBe(200);
       expect((await fetch(`${base}/users/nobody`)).status).toBe(404);
-      const definition = protoLoader.loadSync('demo/v1/greeter.proto', { includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')] });
-      const client = new (grpc.loadPackageDefinition(definition) as any).demo.v1.Greeter(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-      await new Promise((resolve, reject) => client.SayHello({ name: 'world' }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))));
+      const definition = protoLoader.loadSync('demo/v1/greeter.proto', {
+        includeDirs: [path.join(demo, 'api'), path.join(demo, 'third_party')],
+      });
+      const client = new (grpc.loadPackageDefinition(definition) as any).demo.v1.Greeter(
+        `127.0.0.1:${grpcPort}`,
+        grpc.credentials.createInsecure(),
+      );
+      await new Promise((resolve, reject) =>
+        client.SayHello({ name: 'world' }, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
+      );
       client.close();
       const series = exportedSeries(await (await fetch(`${base}/metrics`)).text());
 
       const dashboard = JSON.parse(fs.readFileSync(path.join(demo, 'deploy', 'grafana', 'dashboard.json'), 'utf8'));
-      const rule = parseAllDocuments(fs.readFileSync(path.join(demo, 'deploy', 'kubernetes', 'prometheusrule.yaml'), 'utf8'))[0]!.toJSON();
+      const rule = parseAllDocuments(
+        fs.readFileSync(path.join(demo, 'deploy', 'kubernetes', 'prometheusrule.yaml'), 'utf8'),
+      )[0]!.toJSON();
       const queries = [
         ...dashboardTargets(dashboard).map((t) => ({ where: `dashboard "${t.panel}"`, expr: t.expr })),
-        ...rule.spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
+        ...rule.spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) =>
+          g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
+        ),
       ];
       expect(queries.length).toBeGreaterThan(8);
       // Added by Prometheus, not by the service: the scrape's `up` and its job/instance labels.
@@ -133,7 +171,9 @@ describe('tsk new demo', () => {
       for (const { where, expr } of queries) {
         for (const metric of selectedMetrics(expr).filter((m) => !scrape.metrics.includes(m))) {
           expect(series.has(metric), `${where}: ${metric} is not exported`).toBe(true);
-          const matchers = [...expr.matchAll(new RegExp(`${metric}\\{([^}]*)\\}`, 'g'))].flatMap((m) => [...m[1]!.matchAll(/(\w+)\s*(?:=|!=|=~|!~)/g)].map((l) => l[1]!));
+          const matchers = [...expr.matchAll(new RegExp(`${metric}\\{([^}]*)\\}`, 'g'))].flatMap((m) =>
+            [...m[1]!.matchAll(/(\w+)\s*(?:=|!=|=~|!~)/g)].map((l) => l[1]!),
+          );
           for (const label of [...matchers, ...groupingLabels(expr)].filter((l) => !scrape.labels.includes(l))) {
             expect([...series.get(metric)!], `${where}: ${metric} has no label ${label}`).toContain(label);
           }
@@ -149,14 +189,20 @@ describe('tsk new demo', () => {
     const dockerfile = fs.readFileSync(path.join(demo, 'Dockerfile'), 'utf8');
     const nodeVersion = dockerfileNodeVersion(dockerfile);
     expect(nodeVersion).toBeDefined();
-    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!.replace('${NODE_VERSION}', nodeVersion!));
+    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) =>
+      m[1]!.replace('${NODE_VERSION}', nodeVersion!),
+    );
     expect(froms.length).toBe(2);
     for (const image of froms) expect(image).toMatch(/^node:[0-9][\w.-]*(-[\w.]+)?$/); // pinned by a version tag
     // The steps run on the image's Node line: in CI always (.ci/run fetches it when the
     // host's differs); elsewhere on the host's node when that one is not at hand.
     const imageNode = nodeBinaryFor(nodeVersion!);
-    if (!imageNode && process.env['CI']) throw new Error(`no node ${nodeVersion} for the image's steps: set TSK_IMAGE_NODE (.ci/run does)`);
-    if (!imageNode) console.warn(`Dockerfile steps run on the host's node ${process.version}, not the image's ${nodeVersion}: set TSK_IMAGE_NODE`);
+    if (!imageNode && process.env['CI'])
+      throw new Error(`no node ${nodeVersion} for the image's steps: set TSK_IMAGE_NODE (.ci/run does)`);
+    if (!imageNode)
+      console.warn(
+        `Dockerfile steps run on the host's node ${process.version}, not the image's ${nodeVersion}: set TSK_IMAGE_NODE`,
+      );
     const node = imageNode ?? process.execPath;
     // `npm` and `node` in the RUN lines resolve to the image's node first, as in the image.
     const imagePath = { PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH'] ?? ''}` };
@@ -168,7 +214,10 @@ describe('tsk new demo', () => {
     // The build context is the project without node_modules/dist (.dockerignore).
     const ctx = path.join(work, 'docker-context');
     fs.rmSync(ctx, { recursive: true, force: true });
-    fs.cpSync(demo, ctx, { recursive: true, filter: (src) => !/[/\\](node_modules|dist)([/\\]|$)/.test(src.slice(demo.length)) });
+    fs.cpSync(demo, ctx, {
+      recursive: true,
+      filter: (src) => !/[/\\](node_modules|dist)([/\\]|$)/.test(src.slice(demo.length)),
+    });
     // Each RUN line of the build stage, in order.
     const runs = [...dockerfile.split(/^FROM /m)[1]!.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]!);
     expect(runs).toEqual(['npm ci', 'npm run build && npm prune --omit=dev']);
@@ -192,11 +241,16 @@ describe('tsk new demo', () => {
     // Node 22.1+ writes it (the image's line); an older host node ignores NODE_COMPILE_CACHE.
     if (imageNode) expect(fs.readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(100);
     const httpPort = await freePort();
-    const service = startService(ctx, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
-      DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-      DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-      DEMO_TELEMETRY_OTLP_ENDPOINT: '',
-    }, node);
+    const service = startService(
+      ctx,
+      ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'],
+      {
+        DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+        DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+        DEMO_TELEMETRY_OTLP_ENDPOINT: '',
+      },
+      node,
+    );
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok, 'the pruned build to serve');
     } finally {
@@ -240,7 +294,10 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
     try {
       await waitFor(async () => (await registered()).length === 1, 'the instance to register');
       const instance = JSON.parse((await registered())[0]!);
-      expect(instance).toMatchObject({ name: 'demo-etcd', endpoints: [`http://127.0.0.1:${httpPort}`, expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/)] });
+      expect(instance).toMatchObject({
+        name: 'demo-etcd',
+        endpoints: [`http://127.0.0.1:${httpPort}`, expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/)],
+      });
       expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
     } finally {
       service.child.kill('SIGTERM');
@@ -254,8 +311,16 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
 describe('tsk new rejects bad input and leaves nothing behind', () => {
   const cases: [string, string[], RegExp][] = [
     ['a path', ['new', '../x', '--yes', '--no-git', '--no-install'], /invalid service name "\.\.\/x"/],
-    ['spaces and capitals', ['new', 'Bad Name', '--yes', '--no-git', '--no-install'], /invalid service name "Bad Name"/],
-    ['an existing directory', ['new', 'existing-dir', '--yes', '--no-git', '--no-install'], /existing-dir is not empty; use --force/],
+    [
+      'spaces and capitals',
+      ['new', 'Bad Name', '--yes', '--no-git', '--no-install'],
+      /invalid service name "Bad Name"/,
+    ],
+    [
+      'an existing directory',
+      ['new', 'existing-dir', '--yes', '--no-git', '--no-install'],
+      /existing-dir is not empty; use --force/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {

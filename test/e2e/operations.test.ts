@@ -25,7 +25,11 @@ const useEtcd = etcdAvailable() || Boolean(process.env['CI']);
 /** Like run(), without blocking this worker's event loop (vitest's RPC times out on long blocking calls). */
 function runAsync(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -36,7 +40,11 @@ function runAsync(cmd: string, args: string[], cwd: string): Promise<{ status: n
 beforeAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const created = await runAsync(process.execPath, [tskBin, 'new', 'ops', '--yes', '--no-git', '--no-install', '--registry', 'etcd'], work);
+  const created = await runAsync(
+    process.execPath,
+    [tskBin, 'new', 'ops', '--yes', '--no-git', '--no-install', '--registry', 'etcd'],
+    work,
+  );
   expect(created.status, created.output).toBe(0);
   const install = await runAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
   expect(install.status, install.output).toBe(0);
@@ -53,14 +61,22 @@ interface Instance {
 async function startInstance(env: Record<string, string>, conf = 'configs/config.yaml'): Promise<Instance> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
-  const service = startService(project, ['dist/cmd/ops/main.js', '--conf', conf], {
-    OPS_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-    OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
-    OPS_TELEMETRY_OTLP_ENDPOINT: '',
-    ...env,
-  }, node);
+  const service = startService(
+    project,
+    ['dist/cmd/ops/main.js', '--conf', conf],
+    {
+      OPS_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+      OPS_TELEMETRY_OTLP_ENDPOINT: '',
+      ...env,
+    },
+    node,
+  );
   const http = `http://127.0.0.1:${httpPort}`;
-  await waitFor(async () => (await fetch(`${http}/readyz`)).ok || service.child.exitCode !== null, 'the service to be ready');
+  await waitFor(
+    async () => (await fetch(`${http}/readyz`)).ok || service.child.exitCode !== null,
+    'the service to be ready',
+  );
   if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);
   return { service, http, grpc: `127.0.0.1:${grpcPort}` };
 }
@@ -68,10 +84,17 @@ async function startInstance(env: Record<string, string>, conf = 'configs/config
 /** grpc.health.v1.Health/Check for the server as a whole, decoded by hand (SERVING is field 1 = 1). */
 function grpcHealth(client: grpc.Client): Promise<string> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), { deadline: Date.now() + 1000 }, (err, res) => {
-      if (err) return resolve(`error ${err.code}`);
-      resolve(res && res[0] === 0x08 && res[1] === 1 ? 'SERVING' : `status ${res?.toString('hex')}`);
-    });
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      { deadline: Date.now() + 1000 },
+      (err, res) => {
+        if (err) return resolve(`error ${err.code}`);
+        resolve(res && res[0] === 0x08 && res[1] === 1 ? 'SERVING' : `status ${res?.toString('hex')}`);
+      },
+    );
   });
 }
 
@@ -128,16 +151,24 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
       await waitFor(async () => (await registered()).length === 1, 'the instance to register');
       const key = (await registered())[0]!;
 
-      const traffic = load(async (i) => {
-        const res = await fetch(`${instance.http}/helloworld/u${i % 500}`);
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-      }, 4, 60_000);
+      const traffic = load(
+        async (i) => {
+          const res = await fetch(`${instance.http}/helloworld/u${i % 500}`);
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+        },
+        4,
+        60_000,
+      );
       const probes: string[] = [];
-      const probing = load(async () => {
-        const ready = await fetch(`${instance.http}/readyz`);
-        probes.push(`readyz ${ready.status}`, `grpc ${await grpcHealth(health)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }, 1, 60_000);
+      const probing = load(
+        async () => {
+          const ready = await fetch(`${instance.http}/readyz`);
+          probes.push(`readyz ${ready.status}`, `grpc ${await grpcHealth(health)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        },
+        1,
+        60_000,
+      );
 
       await new Promise((r) => setTimeout(r, 500));
       await etcd.stop();
@@ -178,7 +209,12 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
       await waitFor(logged(instance.service, /etcd registry unreachable/), 'the outage log line');
       await later.start();
       const admin = new Etcd3({ hosts: later.endpoint });
-      await waitFor(async () => Object.keys(await admin.getAll().prefix('/microservices/ops/').strings()).length === 1, 'registration', 300, 100);
+      await waitFor(
+        async () => Object.keys(await admin.getAll().prefix('/microservices/ops/').strings()).length === 1,
+        'registration',
+        300,
+        100,
+      );
       admin.close();
     } finally {
       instance.service.child.kill('SIGTERM');
@@ -188,12 +224,17 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
   }, 120_000);
 
   it('fails fast by default when etcd is unreachable at start: one line, exit 1', async () => {
-    const service = startService(project, ['dist/cmd/ops/main.js'], {
-      OPS_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
-      OPS_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-      OPS_REGISTRY_ENDPOINTS: `http://127.0.0.1:${await freePort()}`,
-      OPS_TELEMETRY_OTLP_ENDPOINT: '',
-    }, node);
+    const service = startService(
+      project,
+      ['dist/cmd/ops/main.js'],
+      {
+        OPS_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+        OPS_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+        OPS_REGISTRY_ENDPOINTS: `http://127.0.0.1:${await freePort()}`,
+        OPS_TELEMETRY_OTLP_ENDPOINT: '',
+      },
+      node,
+    );
     expect(await exitWithin(service, 30_000)).toBe(1);
     expect(service.output()).toMatch(/failed to start/);
   }, 60_000);
@@ -203,15 +244,23 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
     const a = await startInstance({ ...env, HOSTNAME: 'roll-a' });
     const b = await startInstance({ ...env, HOSTNAME: 'roll-b' });
     const registry = new EtcdRegistry({ endpoints: [etcd.endpoint] });
-    const definition = protoLoader.loadSync('ops/v1/greeter.proto', { includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')], longs: String, defaults: true });
+    const definition = protoLoader.loadSync('ops/v1/greeter.proto', {
+      includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')],
+      longs: String,
+      defaults: true,
+    });
     const sayHello = (definition['ops.v1.Greeter'] as grpc.ServiceDefinition)['SayHello']!;
     const conn = new GrpcClientConn({ target: 'discovery:///ops', discovery: registry, timeoutMs: 2000 });
     try {
       await waitFor(async () => (await registry.getService('ops')).length === 2, 'both instances to register');
-      const traffic = load(async (i) => {
-        const res = (await conn.invoke(sayHello, { name: `n${i % 100}` })) as { message: string };
-        if (!res.message.startsWith('Hello')) throw new Error(`unexpected answer ${JSON.stringify(res)}`);
-      }, 4, 60_000);
+      const traffic = load(
+        async (i) => {
+          const res = (await conn.invoke(sayHello, { name: `n${i % 100}` })) as { message: string };
+          if (!res.message.startsWith('Hello')) throw new Error(`unexpected answer ${JSON.stringify(res)}`);
+        },
+        4,
+        60_000,
+      );
       // Calls are flowing to both before the stop, and keep flowing (to a) after it.
       await waitFor(async () => traffic.stats.ok >= 50, 'traffic to flow', 200, 50);
       const before = traffic.stats.ok;
@@ -275,13 +324,43 @@ describe('stop is bounded by stop_timeout_ms', () => {
 describe('config errors: one line each, exit 1, no stack', () => {
   const config = () => fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8');
   const cases: [string, Record<string, string>, (() => string) | undefined, RegExp][] = [
-    ['a bad address from env', { OPS_SERVER_HTTP_ADDR: 'abc' }, undefined, /^config: OPS_SERVER_HTTP_ADDR: server\.http\.addr: expected host:port/],
-    ['a bad ratio from env', { OPS_TELEMETRY_SAMPLING_RATIO: 'abc' }, undefined, /^config: OPS_TELEMETRY_SAMPLING_RATIO: telemetry\.sampling_ratio: expected a number, got "abc"$/],
-    ['a word for a number in the file', {}, () => config().replace('timeout_ms: 1000', 'timeout_ms: abc'), /^config: \S+\.yaml:6: server\.http\.timeout_ms: expected an integer, got "abc"$/],
-    ['a string for a ratio in the file', {}, () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"'), /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: expected a number, got "lots"$/],
-    ['a ratio out of range', {}, () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: 5'), /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: must be between 0 and 1, got 5$/],
+    [
+      'a bad address from env',
+      { OPS_SERVER_HTTP_ADDR: 'abc' },
+      undefined,
+      /^config: OPS_SERVER_HTTP_ADDR: server\.http\.addr: expected host:port/,
+    ],
+    [
+      'a bad ratio from env',
+      { OPS_TELEMETRY_SAMPLING_RATIO: 'abc' },
+      undefined,
+      /^config: OPS_TELEMETRY_SAMPLING_RATIO: telemetry\.sampling_ratio: expected a number, got "abc"$/,
+    ],
+    [
+      'a word for a number in the file',
+      {},
+      () => config().replace('timeout_ms: 1000', 'timeout_ms: abc'),
+      /^config: \S+\.yaml:6: server\.http\.timeout_ms: expected an integer, got "abc"$/,
+    ],
+    [
+      'a string for a ratio in the file',
+      {},
+      () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"'),
+      /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: expected a number, got "lots"$/,
+    ],
+    [
+      'a ratio out of range',
+      {},
+      () => config().replace('sampling_ratio: 0.1', 'sampling_ratio: 5'),
+      /^config: \S+\.yaml:\d+: telemetry\.sampling_ratio: must be between 0 and 1, got 5$/,
+    ],
     ['malformed YAML', {}, () => 'server:\n  http: [\n', /^config: \S+\.yaml:\d+:\d+: not valid YAML: /],
-    ['a registry the project was made without', { OPS_REGISTRY_KIND: 'consul' }, undefined, /^config: OPS_REGISTRY_KIND: registry\.kind: expected one of none, etcd, got "consul"/],
+    [
+      'a registry the project was made without',
+      { OPS_REGISTRY_KIND: 'consul' },
+      undefined,
+      /^config: OPS_REGISTRY_KIND: registry\.kind: expected one of none, etcd, got "consul"/,
+    ],
   ];
   for (const [what, env, file, expected] of cases) {
     it(what, async () => {
@@ -329,21 +408,34 @@ describe('requests refused before routing are counted and logged', () => {
     const instance = await startInstance({ OPS_REGISTRY_KIND: 'none' });
     try {
       expect((await fetch(`${instance.http}/no/such/path`)).status).toBe(404);
-      const unsupported = await fetch(`${instance.http}/users`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' });
+      const unsupported = await fetch(`${instance.http}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+        body: 'x',
+      });
       expect([404, 405, 415]).toContain(unsupported.status);
       const port = Number(new URL(instance.http).port);
       const noHost = await new Promise<string>((resolve, reject) => {
-        const socket = net.connect(port, '127.0.0.1', () => socket.end('GET /helloworld/x HTTP/1.1\r\nConnection: close\r\n\r\n'));
+        const socket = net.connect(port, '127.0.0.1', () =>
+          socket.end('GET /helloworld/x HTTP/1.1\r\nConnection: close\r\n\r\n'),
+        );
         let data = '';
         socket.on('data', (d) => (data += d));
         socket.on('error', reject);
         socket.on('close', () => resolve(data));
       });
       expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
-      expect(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 400, reason: 'BAD_REQUEST' });
+      expect(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        code: 400,
+        reason: 'BAD_REQUEST',
+      });
       const metrics = await (await fetch(`${instance.http}/metrics`)).text();
-      expect(metrics).toMatch(/server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="404"[^}]*reason="NOT_FOUND"[^}]*\} 1/);
-      expect(metrics).toMatch(/server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="400"[^}]*reason="BAD_REQUEST"[^}]*\} 1/);
+      expect(metrics).toMatch(
+        /server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="404"[^}]*reason="NOT_FOUND"[^}]*\} 1/,
+      );
+      expect(metrics).toMatch(
+        /server_requests_code_total\{[^}]*operation="<unmatched>"[^}]*code="400"[^}]*reason="BAD_REQUEST"[^}]*\} 1/,
+      );
       await waitFor(logged(instance.service, /"operation":"<unmatched>","code":404/), 'the 404 access line', 100, 50);
     } finally {
       instance.service.child.kill('SIGTERM');

@@ -21,7 +21,11 @@ const services: Service[] = [];
 
 /** Steps run without blocking the test worker (a blocked worker misses vitest's own heartbeats). */
 function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -29,7 +33,8 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ status: number
 }
 
 beforeAll(async () => {
-  if (!node24 && process.env['CI']) throw new Error('no Node 24 to run the services on: set TSK_IMAGE_NODE (.ci/run does)');
+  if (!node24 && process.env['CI'])
+    throw new Error('no Node 24 to run the services on: set TSK_IMAGE_NODE (.ci/run does)');
   await fs.promises.rm(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   for (const name of ['front', 'back']) {
@@ -39,27 +44,41 @@ beforeAll(async () => {
   // The front calls the back from its handler, the way the OpenTelemetry docs teach.
   const service = path.join(front, 'internal/service/greeter.ts');
   const code = fs.readFileSync(service, 'utf8');
-  fs.writeFileSync(service, code
-    .replace("import type { Context }", "import { trace } from '@opentelemetry/api';\nimport type { Context }")
-    .replace(
-      "    return { message: await this.greeter.sayHello(request.name ?? '') };",
-      [
-        "    return trace.getTracer('front').startActiveSpan('greet-downstream', async (span) => {",
-        "      const res = await fetch(`${process.env['BACK_URL']}/helloworld/${encodeURIComponent(request.name ?? '')}`);",
-        '      const { message } = (await res.json()) as { message: string };',
-        '      span.end();',
-        '      return { message: `front: ${message}` };',
-        '    });',
-      ].join('\n'),
-    ));
+  fs.writeFileSync(
+    service,
+    code
+      .replace('import type { Context }', "import { trace } from '@opentelemetry/api';\nimport type { Context }")
+      .replace(
+        "    return { message: await this.greeter.sayHello(request.name ?? '') };",
+        [
+          "    return trace.getTracer('front').startActiveSpan('greet-downstream', async (span) => {",
+          "      const res = await fetch(`${process.env['BACK_URL']}/helloworld/${encodeURIComponent(request.name ?? '')}`);",
+          '      const { message } = (await res.json()) as { message: string };',
+          '      span.end();',
+          '      return { message: `front: ${message}` };',
+          '    });',
+        ].join('\n'),
+      ),
+  );
   const extensions = path.join(front, 'cmd/front/telemetry.ts');
-  fs.writeFileSync(extensions, fs.readFileSync(extensions, 'utf8')
-    .replace("import type { TelemetryOptions }", "import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';\nimport type { TelemetryOptions }")
-    .replace('    instrumentations: [],', '    instrumentations: [new UndiciInstrumentation()],'));
+  fs.writeFileSync(
+    extensions,
+    fs
+      .readFileSync(extensions, 'utf8')
+      .replace(
+        'import type { TelemetryOptions }',
+        "import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';\nimport type { TelemetryOptions }",
+      )
+      .replace('    instrumentations: [],', '    instrumentations: [new UndiciInstrumentation()],'),
+  );
 
   const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], front);
   expect(install.status, install.output).toBe(0);
-  const undici = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '@opentelemetry/instrumentation-undici'], front);
+  const undici = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '@opentelemetry/instrumentation-undici'],
+    front,
+  );
   expect(undici.status, undici.output).toBe(0);
   // The back has the same dependencies (and one more it does not use).
   await fs.promises.cp(path.join(front, 'node_modules'), path.join(back, 'node_modules'), { recursive: true });
@@ -77,31 +96,62 @@ describe('one trace through user code and an auto-instrumented call', () => {
   it('front server -> startActiveSpan child -> undici client -> back server, default config, Node 24', async () => {
     const receiver = new OtlpReceiver();
     await receiver.start();
-    const ports = { frontHttp: await freePort(), frontGrpc: await freePort(), backHttp: await freePort(), backGrpc: await freePort() };
+    const ports = {
+      frontHttp: await freePort(),
+      frontGrpc: await freePort(),
+      backHttp: await freePort(),
+      backGrpc: await freePort(),
+    };
     const node = node24 ?? process.execPath;
     const common = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
-    const backService = startService(back, ['dist/cmd/back/main.js', '--conf', 'configs/config.yaml'], {
-      ...common, BACK_SERVER_HTTP_ADDR: `127.0.0.1:${ports.backHttp}`, BACK_SERVER_GRPC_ADDR: `127.0.0.1:${ports.backGrpc}`,
-    }, node);
-    const frontService = startService(front, ['dist/cmd/front/main.js', '--conf', 'configs/config.yaml'], {
-      ...common, FRONT_SERVER_HTTP_ADDR: `127.0.0.1:${ports.frontHttp}`, FRONT_SERVER_GRPC_ADDR: `127.0.0.1:${ports.frontGrpc}`,
-      BACK_URL: `http://127.0.0.1:${ports.backHttp}`,
-    }, node);
+    const backService = startService(
+      back,
+      ['dist/cmd/back/main.js', '--conf', 'configs/config.yaml'],
+      {
+        ...common,
+        BACK_SERVER_HTTP_ADDR: `127.0.0.1:${ports.backHttp}`,
+        BACK_SERVER_GRPC_ADDR: `127.0.0.1:${ports.backGrpc}`,
+      },
+      node,
+    );
+    const frontService = startService(
+      front,
+      ['dist/cmd/front/main.js', '--conf', 'configs/config.yaml'],
+      {
+        ...common,
+        FRONT_SERVER_HTTP_ADDR: `127.0.0.1:${ports.frontHttp}`,
+        FRONT_SERVER_GRPC_ADDR: `127.0.0.1:${ports.frontGrpc}`,
+        BACK_URL: `http://127.0.0.1:${ports.backHttp}`,
+      },
+      node,
+    );
     services.push(backService, frontService);
     try {
       for (const port of [ports.backHttp, ports.frontHttp]) {
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, `the service on ${port} to be ready`);
+        await waitFor(
+          async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+          `the service on ${port} to be ready`,
+        );
       }
       // The caller samples the trace (the default config samples 10% of new traces and follows a caller's decision).
       const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
       const callerSpan = '1122334455667788';
-      const res = await fetch(`http://127.0.0.1:${ports.frontHttp}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
+      const res = await fetch(`http://127.0.0.1:${ports.frontHttp}/helloworld/ada`, {
+        headers: { traceparent: `00-${traceId}-${callerSpan}-01` },
+      });
       expect(await res.json()).toEqual({ message: 'front: Hello ada' });
-      await waitFor(async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 4, 'four spans of the trace', 200, 50);
+      await waitFor(
+        async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 4,
+        'four spans of the trace',
+        200,
+        50,
+      );
       const spans = receiver.spans.filter((s) => s.traceId === traceId);
       const frontServer = spans.find((s) => s.serviceName === 'front' && s.kind === 2)!;
       const child = spans.find((s) => s.name === 'greet-downstream')!;
-      const client = spans.find((s) => s.serviceName === 'front' && s.kind === 3 && s.scope === '@opentelemetry/instrumentation-undici')!;
+      const client = spans.find(
+        (s) => s.serviceName === 'front' && s.kind === 3 && s.scope === '@opentelemetry/instrumentation-undici',
+      )!;
       const backServer = spans.find((s) => s.serviceName === 'back' && s.kind === 2)!;
       expect([frontServer, child, client, backServer].every(Boolean), JSON.stringify(spans)).toBe(true);
       expect(frontServer.parentSpanId).toBe(callerSpan);

@@ -13,8 +13,12 @@ describe('protoc-gen-tsk-* under buf generate', () => {
     fs.cpSync(path.join(repoRoot, 'fixtures', 'user'), path.join(dir, 'api'), { recursive: true });
     fs.cpSync(path.join(repoRoot, 'proto'), path.join(dir, 'third_party'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'buf.yaml'), 'version: v2\nmodules:\n  - path: api\n  - path: third_party\n');
-    const plugin = (kind: string) => `  - local: ["${process.execPath}", "${path.join(repoRoot, 'bin', `protoc-gen-tsk-${kind}.js`)}"]\n    out: gen\n    opt: [runtime=../internal/pkg]\n`;
-    fs.writeFileSync(path.join(dir, 'buf.gen.yaml'), `version: v2\nplugins:\n${plugin('http')}${plugin('grpc')}${plugin('errors')}`);
+    const plugin = (kind: string) =>
+      `  - local: ["${process.execPath}", "${path.join(repoRoot, 'bin', `protoc-gen-tsk-${kind}.js`)}"]\n    out: gen\n    opt: [runtime=../internal/pkg]\n`;
+    fs.writeFileSync(
+      path.join(dir, 'buf.gen.yaml'),
+      `version: v2\nplugins:\n${plugin('http')}${plugin('grpc')}${plugin('errors')}`,
+    );
     const buf = await command(path.join(repoRoot, 'node_modules', '.bin', 'buf'), ['generate'], dir);
     expect(buf.stderr).toBe('');
     expect(buf.status).toBe(0);
@@ -22,7 +26,9 @@ describe('protoc-gen-tsk-* under buf generate', () => {
     const viaTsk = tsk(['proto', 'client', 'api', '--runtime', 'internal/pkg'], dir);
     expect(viaTsk.status, viaTsk.stderr).toBe(0);
     for (const f of ['user/v1/user_http.ts', 'user/v1/user_grpc.ts', 'user/v1/error_reason_errors.ts']) {
-      expect(fs.readFileSync(path.join(dir, 'gen', f), 'utf8'), f).toBe(fs.readFileSync(path.join(dir, 'api', f), 'utf8'));
+      expect(fs.readFileSync(path.join(dir, 'gen', f), 'utf8'), f).toBe(
+        fs.readFileSync(path.join(dir, 'api', f), 'utf8'),
+      );
     }
   });
 });

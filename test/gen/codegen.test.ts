@@ -89,7 +89,10 @@ describe('tsk proto server', () => {
     const stub = fs.readFileSync(path.join(dir, 'service/user.ts'), 'utf8');
     expect(stub).toMatchSnapshot();
     fs.appendFileSync(path.join(dir, 'service/user.ts'), '// edited\n');
-    const second = tsk(['proto', 'server', 'user/v1/user.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
+    const second = tsk(
+      ['proto', 'server', 'user/v1/user.proto', '-I', '.', '-t', 'service', '--runtime', runtime],
+      dir,
+    );
     expect(second.status).toBe(0);
     expect(second.stdout).toMatch(/skipped service\/user\.ts/);
     expect(second.stdout).not.toContain('next:'); // nothing new to register
@@ -105,7 +108,9 @@ describe('tsk proto server on streaming methods', () => {
     const stub = fs.readFileSync(path.join(dir, 'service/feed.ts'), 'utf8');
     expect(stub).toContain('async watch(_ctx: Context, _request: WatchRequest, _send: Send<Item>): Promise<void> {');
     expect(stub).toContain('async publish(_ctx: Context, _requests: AsyncIterable<Item>): Promise<PublishReply> {');
-    expect(stub).toContain('async echo(_ctx: Context, _requests: AsyncIterable<Item>, _send: Send<Item>): Promise<void> {');
+    expect(stub).toContain(
+      'async echo(_ctx: Context, _requests: AsyncIterable<Item>, _send: Send<Item>): Promise<void> {',
+    );
   });
 });
 
@@ -149,7 +154,13 @@ describe('tsk errors gen', () => {
 describe('generated code', () => {
   it('compiles under tsc --strict with noUncheckedIndexedAccess', async () => {
     const root = path.join(repoRoot, '.tmp', 'codegen');
-    const r = await typecheck(root, ['helloworld/**/*.ts', 'user/**/*.ts', 'edge/**/*.ts', 'stream/**/*.ts', 'added/**/*.ts']);
+    const r = await typecheck(root, [
+      'helloworld/**/*.ts',
+      'user/**/*.ts',
+      'edge/**/*.ts',
+      'stream/**/*.ts',
+      'added/**/*.ts',
+    ]);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -159,8 +170,16 @@ describe('broken protos', () => {
   const cases: [string, string, RegExp][] = [
     ['syntax', 'syntax.proto', /^syntax\.proto:7:1: /m],
     ['missing_import', 'missing_import.proto', /^missing_import\.proto:5:1: .*does not exist/m],
-    ['bad_rule', 'bad_rule.proto', /^bad_rule\.proto:\d+:\d+: Things\.GetThing: path "\/v1\/things\/\{thing_id\}": .*no field "thing_id"/m],
-    ['bad_verb', 'bad_verb.proto', /^bad_verb\.proto:\d+:\d+: Things\.ListThings: custom method "LIST" is not an HTTP method/m],
+    [
+      'bad_rule',
+      'bad_rule.proto',
+      /^bad_rule\.proto:\d+:\d+: Things\.GetThing: path "\/v1\/things\/\{thing_id\}": .*no field "thing_id"/m,
+    ],
+    [
+      'bad_verb',
+      'bad_verb.proto',
+      /^bad_verb\.proto:\d+:\d+: Things\.ListThings: custom method "LIST" is not an HTTP method/m,
+    ],
   ];
   for (const [name, file, expected] of cases) {
     it(`${name}: reports file:line:col, exits 1, writes nothing`, () => {

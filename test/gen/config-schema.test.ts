@@ -11,16 +11,34 @@ describe('tsk proto client on a config proto', () => {
     const dir = path.join(repoRoot, '.tmp', 'config-schema');
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(dir, 'conf'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'conf', 'conf.proto'), [
-      'syntax = "proto3";',
-      'package conf;',
-      'message Bootstrap { Server server = 1; repeated string peers = 2; Mode mode = 3; }',
-      'message Server { string addr = 1; uint32 workers = 2; }',
-      'enum Mode { MODE_UNSPECIFIED = 0; MODE_FAST = 1; }',
-      'message NotConfig { string x = 1; }',
-    ].join('\n'));
-    fs.writeFileSync(path.join(dir, 'other.proto'), 'syntax = "proto3";\npackage other;\nmessage Thing { string x = 1; }\n');
-    const r = tsk(['proto', 'client', 'conf/conf.proto', 'other.proto', '-I', '.', '--runtime', path.join(repoRoot, 'src', 'runtime')], dir);
+    fs.writeFileSync(
+      path.join(dir, 'conf', 'conf.proto'),
+      [
+        'syntax = "proto3";',
+        'package conf;',
+        'message Bootstrap { Server server = 1; repeated string peers = 2; Mode mode = 3; }',
+        'message Server { string addr = 1; uint32 workers = 2; }',
+        'enum Mode { MODE_UNSPECIFIED = 0; MODE_FAST = 1; }',
+        'message NotConfig { string x = 1; }',
+      ].join('\n'),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'other.proto'),
+      'syntax = "proto3";\npackage other;\nmessage Thing { string x = 1; }\n',
+    );
+    const r = tsk(
+      [
+        'proto',
+        'client',
+        'conf/conf.proto',
+        'other.proto',
+        '-I',
+        '.',
+        '--runtime',
+        path.join(repoRoot, 'src', 'runtime'),
+      ],
+      dir,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'other_schema.ts'))).toBe(false); // no Bootstrap, no schema
     const file = path.join(dir, 'conf', 'conf_schema.ts');
@@ -32,10 +50,24 @@ describe('tsk proto client on a config proto', () => {
     const yaml = path.join(dir, 'config.yaml');
     const load = (text: string, env: Record<string, string> = {}) => {
       fs.writeFileSync(yaml, text);
-      return loadConfig({ files: [yaml], schema: Bootstrap, layout: BootstrapSchema, checks: { 'server.addr': checks.address() }, envPrefix: 'T_', env });
+      return loadConfig({
+        files: [yaml],
+        schema: Bootstrap,
+        layout: BootstrapSchema,
+        checks: { 'server.addr': checks.address() },
+        envPrefix: 'T_',
+        env,
+      });
     };
-    expect(load('server:\n  addr: 127.0.0.1:1\n  workers: 4\npeers: [a, b]\nmode: MODE_FAST\n')).toEqual({ server: { addr: '127.0.0.1:1', workers: 4 }, peers: ['a', 'b'], mode: 1 });
-    expect(load('server:\n  addr: x:1\n', { T_SERVER_WORKERS: '8', T_PEERS: 'c,d' })).toMatchObject({ server: { workers: 8 }, peers: ['c', 'd'] });
+    expect(load('server:\n  addr: 127.0.0.1:1\n  workers: 4\npeers: [a, b]\nmode: MODE_FAST\n')).toEqual({
+      server: { addr: '127.0.0.1:1', workers: 4 },
+      peers: ['a', 'b'],
+      mode: 1,
+    });
+    expect(load('server:\n  addr: x:1\n', { T_SERVER_WORKERS: '8', T_PEERS: 'c,d' })).toMatchObject({
+      server: { workers: 8 },
+      peers: ['c', 'd'],
+    });
     const problems = (() => {
       try {
         load('server:\n  addr: nope\n  workers: -1\npeers: a\nmode: MODE_SLOW\n');

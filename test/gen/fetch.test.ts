@@ -13,14 +13,25 @@ const execFileAsync = promisify(execFile);
 /** tsc in a child process, awaited (a synchronous spawn would stall the test worker for its whole run). */
 async function typecheck(dir: string, files: string[], env: { lib: string[]; types: string[] }) {
   fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
-      noUncheckedIndexedAccess: true, noImplicitOverride: true, exactOptionalPropertyTypes: true,
-      verbatimModuleSyntax: true, erasableSyntaxOnly: true, ...env,
-    },
-    files,
-  }));
+  fs.writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        noUncheckedIndexedAccess: true,
+        noImplicitOverride: true,
+        exactOptionalPropertyTypes: true,
+        verbatimModuleSyntax: true,
+        erasableSyntaxOnly: true,
+        ...env,
+      },
+      files,
+    }),
+  );
   try {
     await execFileAsync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir]);
     return { status: 0, output: '' };
@@ -38,7 +49,10 @@ describe('tsk proto client --fetch', () => {
       const dir = scratchFixture('fetch', name);
       const r = tsk(['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', 'internal/pkg'], dir);
       expect(r.status, r.stderr).toBe(0);
-      const found = spawnSync('find', ['.', '-name', '*_fetch.ts'], { cwd: dir, encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      const found = spawnSync('find', ['.', '-name', '*_fetch.ts'], { cwd: dir, encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean);
       expect(found.length, name).toBeGreaterThan(0);
       files.push(...found.map((f) => path.join(name, f)));
     }

@@ -39,7 +39,10 @@ function mtimes(dir: string): Record<string, number> {
 function fromScratch(dir: string): Record<string, string> {
   const fresh = path.join(work, `${path.basename(dir)}-scratch`);
   fs.rmSync(fresh, { recursive: true, force: true });
-  fs.cpSync(dir, fresh, { recursive: true, filter: (src) => !src.endsWith('.ts') && !src.includes(`${path.sep}.tsk${path.sep}cache`) });
+  fs.cpSync(dir, fresh, {
+    recursive: true,
+    filter: (src) => !src.endsWith('.ts') && !src.includes(`${path.sep}.tsk${path.sep}cache`),
+  });
   const r = tsk(['proto', 'client', 'api'], fresh);
   expect(r.status, r.stderr).toBe(0);
   return generated(fresh);
@@ -60,12 +63,17 @@ describe('tsk proto client with the codegen cache', () => {
 
     // A field added to an imported message reaches the importer's output.
     const common = path.join(dir, 'api', 'common', 'v1', 'common.proto');
-    fs.writeFileSync(common, fs.readFileSync(common, 'utf8').replace(/message Page \{/, 'message Page {\n  string cursor_hint = 99;'));
+    fs.writeFileSync(
+      common,
+      fs.readFileSync(common, 'utf8').replace(/message Page \{/, 'message Page {\n  string cursor_hint = 99;'),
+    );
     const changed = tsk(['proto', 'client', 'api'], dir);
     expect(changed.status, changed.stderr).toBe(0);
     expect(changed.stdout).toMatch(/wrote {3}api\/common\/v1\/common\.ts/);
     expect(changed.stdout).not.toMatch(/user\/v1/);
-    expect(fs.readFileSync(path.join(dir, 'api/common/v1/common.ts'), 'utf8')).toContain('cursorHint?: string | undefined');
+    expect(fs.readFileSync(path.join(dir, 'api/common/v1/common.ts'), 'utf8')).toContain(
+      'cursorHint?: string | undefined',
+    );
     expect(generated(dir)).toEqual(fromScratch(dir));
 
     // A deleted output comes back; an edited one is reported, kept, and fails the run.
@@ -97,14 +105,22 @@ describe('ts-proto in worker threads', () => {
 
     const viaWorkers = await runTsProto(compiled.fileSet.file, targets);
 
-    const request = create(CodeGeneratorRequestSchema, { fileToGenerate: targets, parameter: TS_PROTO_OPTIONS, protoFile: compiled.fileSet.file });
+    const request = create(CodeGeneratorRequestSchema, {
+      fileToGenerate: targets,
+      parameter: TS_PROTO_OPTIONS,
+      protoFile: compiled.fileSet.file,
+    });
     const plugin = createRequire(import.meta.url).resolve('ts-proto/protoc-gen-ts_proto');
-    const r = spawnSync(process.execPath, [plugin], { input: toBinary(CodeGeneratorRequestSchema, request), maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(process.execPath, [plugin], {
+      input: toBinary(CodeGeneratorRequestSchema, request),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     expect(r.status, String(r.stderr)).toBe(0);
     const viaProcess = fromBinary(CodeGeneratorResponseSchema, r.stdout).file;
 
     // tsk swaps the plugin's first header line for its own; the rest is byte for byte the plugin's.
-    const asMap = (files: { name: string; content: string }[]) => Object.fromEntries(files.map((f) => [f.name, f.content.slice(f.content.indexOf('// versions:'))]));
+    const asMap = (files: { name: string; content: string }[]) =>
+      Object.fromEntries(files.map((f) => [f.name, f.content.slice(f.content.indexOf('// versions:'))]));
     expect(asMap(viaWorkers.map((f) => ({ name: f.path, content: f.content })))).toEqual(asMap(viaProcess));
   }, 120_000);
 });

@@ -2,9 +2,26 @@
 // @bufbuild/protovalidate package (its generated buf/validate/validate.proto), so
 // the request message below carries real `buf.validate.field` options, exactly as
 // a compiled proto importing buf/validate/validate.proto would.
-import { create, createFileRegistry, fromBinary, setExtension, toBinary, type DescFile, type MessageInitShape } from '@bufbuild/protobuf';
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FieldOptionsSchema, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { field as fieldRules, FieldRulesSchema, file_buf_validate_validate } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
+import {
+  create,
+  createFileRegistry,
+  fromBinary,
+  setExtension,
+  toBinary,
+  type DescFile,
+  type MessageInitShape,
+} from '@bufbuild/protobuf';
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FieldOptionsSchema,
+  FileDescriptorProtoSchema,
+} from '@bufbuild/protobuf/wkt';
+import {
+  field as fieldRules,
+  FieldRulesSchema,
+  file_buf_validate_validate,
+} from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { describe, expect, it } from 'vitest';
 import { buildOpenApi } from '../../src/gen/openapi.js';
 import { checkOpenApi } from '../helpers/openapi.js';
@@ -30,41 +47,112 @@ function shopFile(): DescFile {
       {
         name: 'CreateItemRequest',
         field: [
-          { name: 'name', number: 1, type: STRING, label: OPTIONAL, jsonName: 'name', options: withRules({ required: true, type: { case: 'string', value: { minLen: 3n, maxLen: 20n, pattern: '^[a-z ]+$' } } }) },
-          { name: 'quantity', number: 2, type: INT32, label: OPTIONAL, jsonName: 'quantity', options: withRules({ type: { case: 'int32', value: { greaterThan: { case: 'gte', value: 1 }, lessThan: { case: 'lte', value: 100 } } } }) },
-          { name: 'price', number: 3, type: DOUBLE, label: OPTIONAL, jsonName: 'price', options: withRules({ type: { case: 'double', value: { greaterThan: { case: 'gt', value: 0 } } } }) },
-          { name: 'tags', number: 4, type: STRING, label: REPEATED, jsonName: 'tags', options: withRules({ type: { case: 'repeated', value: { maxItems: 5n, unique: true, items: { type: { case: 'string', value: { minLen: 1n } } } } } }) },
-          { name: 'contact', number: 5, type: STRING, label: OPTIONAL, jsonName: 'contact', options: withRules({ type: { case: 'string', value: { wellKnown: { case: 'email', value: true } } } }) },
+          {
+            name: 'name',
+            number: 1,
+            type: STRING,
+            label: OPTIONAL,
+            jsonName: 'name',
+            options: withRules({
+              required: true,
+              type: { case: 'string', value: { minLen: 3n, maxLen: 20n, pattern: '^[a-z ]+$' } },
+            }),
+          },
+          {
+            name: 'quantity',
+            number: 2,
+            type: INT32,
+            label: OPTIONAL,
+            jsonName: 'quantity',
+            options: withRules({
+              type: {
+                case: 'int32',
+                value: { greaterThan: { case: 'gte', value: 1 }, lessThan: { case: 'lte', value: 100 } },
+              },
+            }),
+          },
+          {
+            name: 'price',
+            number: 3,
+            type: DOUBLE,
+            label: OPTIONAL,
+            jsonName: 'price',
+            options: withRules({ type: { case: 'double', value: { greaterThan: { case: 'gt', value: 0 } } } }),
+          },
+          {
+            name: 'tags',
+            number: 4,
+            type: STRING,
+            label: REPEATED,
+            jsonName: 'tags',
+            options: withRules({
+              type: {
+                case: 'repeated',
+                value: { maxItems: 5n, unique: true, items: { type: { case: 'string', value: { minLen: 1n } } } },
+              },
+            }),
+          },
+          {
+            name: 'contact',
+            number: 5,
+            type: STRING,
+            label: OPTIONAL,
+            jsonName: 'contact',
+            options: withRules({ type: { case: 'string', value: { wellKnown: { case: 'email', value: true } } } }),
+          },
           { name: 'note', number: 6, type: STRING, label: OPTIONAL, jsonName: 'note' },
-          { name: 'item', number: 7, type: MESSAGE, typeName: '.shop.v1.CreateItemRequest', label: OPTIONAL, jsonName: 'item' },
+          {
+            name: 'item',
+            number: 7,
+            type: MESSAGE,
+            typeName: '.shop.v1.CreateItemRequest',
+            label: OPTIONAL,
+            jsonName: 'item',
+          },
         ],
       },
     ],
-    service: [{ name: 'Shop', method: [{ name: 'CreateItem', inputType: '.shop.v1.CreateItemRequest', outputType: '.shop.v1.CreateItemRequest' }] }],
+    service: [
+      {
+        name: 'Shop',
+        method: [
+          { name: 'CreateItem', inputType: '.shop.v1.CreateItemRequest', outputType: '.shop.v1.CreateItemRequest' },
+        ],
+      },
+    ],
   });
   // Through bytes and back, as `tsk proto openapi` reads buf's output: the rules are then unknown
   // fields of FieldOptions until the typed extension decodes them.
   const parsed = fromBinary(FileDescriptorProtoSchema, toBinary(FileDescriptorProtoSchema, proto));
-  const registry = createFileRegistry(parsed, (name) => (name === 'buf/validate/validate.proto' ? file_buf_validate_validate : undefined));
+  const registry = createFileRegistry(parsed, (name) =>
+    name === 'buf/validate/validate.proto' ? file_buf_validate_validate : undefined,
+  );
   return registry.getFile('shop/v1/shop.proto')!;
 }
 
 describe('buf.validate rules as JSON Schema', () => {
   const file = shopFile();
   const doc = buildOpenApi(file.services, { title: 'shop', version: 'v1' }, []);
-  const schema = (doc['components'] as { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> }).schemas['shop.v1.CreateItemRequest']!;
+  const schema = (
+    doc['components'] as { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> }
+  ).schemas['shop.v1.CreateItemRequest']!;
 
   it('maps required, lengths, ranges, patterns, counts and formats', () => {
     expect(schema.required).toEqual(['name']);
     expect(schema.properties['name']).toEqual({ type: 'string', minLength: 3, maxLength: 20, pattern: '^[a-z ]+$' });
     expect(schema.properties['quantity']).toEqual({ type: 'integer', format: 'int32', minimum: 1, maximum: 100 });
     expect(schema.properties['price']).toEqual({ type: 'number', format: 'double', exclusiveMinimum: 0 });
-    expect(schema.properties['tags']).toEqual({ type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 5, uniqueItems: true });
+    expect(schema.properties['tags']).toEqual({
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      maxItems: 5,
+      uniqueItems: true,
+    });
     expect(schema.properties['contact']).toEqual({ type: 'string', format: 'email' });
     expect(schema.properties['note']).toEqual({ type: 'string' });
   });
 
-  it('is a valid document, served at the method\'s default route', async () => {
+  it("is a valid document, served at the method's default route", async () => {
     expect(Object.keys(doc.paths)).toEqual(['/shop.v1.Shop/CreateItem']);
     await checkOpenApi(doc);
   });

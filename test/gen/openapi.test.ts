@@ -11,8 +11,28 @@ const FIXTURES = ['helloworld', 'user', 'edge', 'stream'];
 
 type Doc = {
   openapi: string;
-  paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string; required?: boolean; schema: Record<string, unknown>; style?: string; explode?: boolean }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }> }>>;
-  components: { schemas: Record<string, Record<string, unknown> & { properties?: Record<string, Record<string, unknown>> }> };
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        parameters?: {
+          name: string;
+          in: string;
+          required?: boolean;
+          schema: Record<string, unknown>;
+          style?: string;
+          explode?: boolean;
+        }[];
+        requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+        responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }>;
+      }
+    >
+  >;
+  components: {
+    schemas: Record<string, Record<string, unknown> & { properties?: Record<string, Record<string, unknown>> }>;
+  };
 };
 
 function projectDocument(name: string): Doc {
@@ -56,7 +76,7 @@ describe('tsk proto openapi', () => {
     expect(mod.openApiDocument).toEqual(JSON.parse(fs.readFileSync(path.join(dir, 'openapi.json'), 'utf8')));
   });
 
-  it('in a new project, npm run generate\'s openapi step rewrites api/openapi.ts to what tsk new wrote', () => {
+  it("in a new project, npm run generate's openapi step rewrites api/openapi.ts to what tsk new wrote", () => {
     const work = path.join(repoRoot, '.tmp', 'openapi-new');
     fs.rmSync(work, { recursive: true, force: true });
     fs.mkdirSync(work, { recursive: true });
@@ -85,14 +105,25 @@ describe('tsk proto openapi', () => {
 
   it('marks a server-streaming method with a rule as Server-Sent Events; streams without a rule are left out', () => {
     const doc = projectDocument('stream');
-    const watch = doc.paths['/v1/topics/{topic}:watch']?.['get'] as Doc['paths'][string][string] & { 'x-tsk-server-streaming'?: boolean };
+    const watch = doc.paths['/v1/topics/{topic}:watch']?.['get'] as Doc['paths'][string][string] & {
+      'x-tsk-server-streaming'?: boolean;
+    };
     expect(watch.operationId).toBe('Feed_Watch');
     expect(watch['x-tsk-server-streaming']).toBe(true);
     const ok = watch.responses['200']!.content;
     expect(Object.keys(ok)).toEqual(['text/event-stream']);
-    expect((ok['text/event-stream'] as Record<string, unknown>)['x-tsk-event-data']).toEqual({ $ref: '#/components/schemas/feed.v1.Item' });
-    expect(watch.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['path:topic', 'query:count', 'query:intervalMs', 'query:failReason']);
-    const operations = Object.values(doc.paths).flatMap((item) => Object.values(item).map((o) => (o as { operationId: string }).operationId));
+    expect((ok['text/event-stream'] as Record<string, unknown>)['x-tsk-event-data']).toEqual({
+      $ref: '#/components/schemas/feed.v1.Item',
+    });
+    expect(watch.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'path:topic',
+      'query:count',
+      'query:intervalMs',
+      'query:failReason',
+    ]);
+    const operations = Object.values(doc.paths).flatMap((item) =>
+      Object.values(item).map((o) => (o as { operationId: string }).operationId),
+    );
     expect(operations.sort()).toEqual(['Feed_GetItem', 'Feed_Watch']);
   });
 
@@ -103,13 +134,18 @@ describe('tsk proto openapi', () => {
       if (!o) throw new Error(`no ${m} ${p} in ${Object.keys(doc.paths).join(', ')}`);
       return o;
     };
-    const names = (p: string, m: string, where: string) => (op(p, m).parameters ?? []).filter((x) => x.in === where).map((x) => x.name);
+    const names = (p: string, m: string, where: string) =>
+      (op(p, m).parameters ?? []).filter((x) => x.in === where).map((x) => x.name);
 
     it('has an operation per binding, additional bindings included, and unruled methods at POST /pkg.Service/Method', () => {
       expect(op('/v1/shelves/{shelf}/books/{book.id}', 'get').operationId).toBe('Library_GetBook');
       expect(op('/v1/books/{book.id}', 'get').operationId).toBe('Library_GetBook_2');
       expect(op('/edge.v1.Library/Ping', 'post').requestBody).toBeDefined();
-      expect(Object.values(doc.paths).flatMap((item) => Object.values(item)).some((o) => (o as { operationId?: string }).operationId?.includes('WatchBooks'))).toBe(false);
+      expect(
+        Object.values(doc.paths)
+          .flatMap((item) => Object.values(item))
+          .some((o) => (o as { operationId?: string }).operationId?.includes('WatchBooks')),
+      ).toBe(false);
     });
 
     it('names the variables of same-shaped paths alike, saying which field each sets', () => {
@@ -120,19 +156,39 @@ describe('tsk proto openapi', () => {
 
     it('renders path templates with one parameter per variable and the segment pattern', () => {
       const byName = op('/v1/{name}', 'get').parameters!.find((x) => x.name === 'name')!;
-      expect(byName).toMatchObject({ in: 'path', required: true, schema: { type: 'string', pattern: '^publishers/[^/]+/books/[^/]+$' } });
+      expect(byName).toMatchObject({
+        in: 'path',
+        required: true,
+        schema: { type: 'string', pattern: '^publishers/[^/]+/books/[^/]+$' },
+      });
       expect(op('/v1/files/{path}', 'get').parameters![0]!.schema).toEqual({ type: 'string', pattern: '^.*$' });
       expect(op('/v1/books/{id}:publish', 'post').requestBody).toBeDefined();
     });
 
     it('lists nested and repeated query parameters, never what the path binds', () => {
       const query = names('/v1/shelves/{shelf}/books/{book.id}', 'get', 'query');
-      expect(query).toEqual(expect.arrayContaining(['book.title', 'includeReviews', 'editions', 'filter.range.min', 'filter.authorName', 'note', 'since', 'maxAge', 'bigNumber']));
+      expect(query).toEqual(
+        expect.arrayContaining([
+          'book.title',
+          'includeReviews',
+          'editions',
+          'filter.range.min',
+          'filter.authorName',
+          'note',
+          'since',
+          'maxAge',
+          'bigNumber',
+        ]),
+      );
       expect(query).not.toContain('book.id');
       expect(query).not.toContain('shelf');
       expect(query.some((q) => q.startsWith('book.labels'))).toBe(false); // maps cannot be bound from a query
       const editions = op('/v1/shelves/{shelf}/books/{book.id}', 'get').parameters!.find((x) => x.name === 'editions')!;
-      expect(editions).toMatchObject({ style: 'form', explode: true, schema: { type: 'array', items: { type: 'integer', format: 'int32' } } });
+      expect(editions).toMatchObject({
+        style: 'form',
+        explode: true,
+        schema: { type: 'array', items: { type: 'integer', format: 'int32' } },
+      });
       // body "book": the body field and what lies in it are not query parameters, the rest is.
       expect(names('/v1/books/{book.id}', 'put', 'query')).toEqual(['updateMask']);
       // body "*": no query parameters; the body omits the path's fields.
@@ -143,7 +199,10 @@ describe('tsk proto openapi', () => {
 
     it('uses response_body for the 200 schema and the error body for the rest', () => {
       const list = op('/v1/books', 'get').responses;
-      expect(list['200']!.content['application/json']!.schema).toMatchObject({ type: 'array', items: { $ref: '#/components/schemas/edge.v1.Book' } });
+      expect(list['200']!.content['application/json']!.schema).toMatchObject({
+        type: 'array',
+        items: { $ref: '#/components/schemas/edge.v1.Book' },
+      });
       expect(list['default']!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/tsk.Error' });
       expect(doc.components.schemas['tsk.Error']!['required']).toEqual(['code', 'reason', 'message', 'metadata']);
     });
@@ -153,7 +212,10 @@ describe('tsk proto openapi', () => {
       expect(book['id']).toMatchObject({ type: 'string', format: 'int64' });
       expect(book['catalogNumber']).toMatchObject({ type: 'string', format: 'uint64' });
       expect(book['genre']).toMatchObject({ $ref: '#/components/schemas/edge.v1.Genre' });
-      expect(doc.components.schemas['edge.v1.Genre']).toMatchObject({ type: 'string', enum: ['GENRE_UNSPECIFIED', 'GENRE_FICTION', 'GENRE_SCIENCE'] });
+      expect(doc.components.schemas['edge.v1.Genre']).toMatchObject({
+        type: 'string',
+        enum: ['GENRE_UNSPECIFIED', 'GENRE_FICTION', 'GENRE_SCIENCE'],
+      });
       expect(book['publishTime']).toMatchObject({ type: 'string', format: 'date-time' });
       expect(book['readingTime']).toMatchObject({ type: 'string', pattern: '^-?[0-9]+(\\.[0-9]{1,9})?s$' });
       expect(book['labels']).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });

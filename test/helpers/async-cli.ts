@@ -11,12 +11,22 @@ export interface AsyncResult {
   stderr: string;
 }
 
-export const nodeRun = (args: string[], cwd: string, env: Record<string, string> = {}) => command(process.execPath, args, cwd, env);
+export const nodeRun = (args: string[], cwd: string, env: Record<string, string> = {}) =>
+  command(process.execPath, args, cwd, env);
 
 /** Any command, to its end, with its output kept apart. */
-export async function command(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<AsyncResult> {
+export async function command(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<AsyncResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(file, args, { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env }, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await promisify(execFile)(file, args, {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: '0', ...env },
+      maxBuffer: 64 << 20,
+    });
     return { status: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -27,4 +37,5 @@ export async function command(file: string, args: string[], cwd: string, env: Re
 export const tskAsync = (args: string[], cwd: string) => nodeRun([tskBin, ...args], cwd);
 
 /** A generated project's own build (tsc -p tsconfig.build.json), its packages resolved from tsk's node_modules. */
-export const buildProject = (dir: string) => nodeRun([path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], dir);
+export const buildProject = (dir: string) =>
+  nodeRun([path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], dir);

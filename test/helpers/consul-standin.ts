@@ -73,11 +73,13 @@ export class ConsulStandIn {
         });
       }
       const name = decodeURIComponent(health[1]!);
-      const entries = [...this.services.values()].filter((s) => s.Service === name).map((s) => ({
-        Node: { Node: 'standin', Address: '127.0.0.1' },
-        Service: s,
-        Checks: [{ Status: 'passing', ServiceID: s.ID }],
-      }));
+      const entries = [...this.services.values()]
+        .filter((s) => s.Service === name)
+        .map((s) => ({
+          Node: { Node: 'standin', Address: '127.0.0.1' },
+          Service: s,
+          Checks: [{ Status: 'passing', ServiceID: s.ID }],
+        }));
       res.setHeader('X-Consul-Index', String(this.index));
       return this.send(res, 200, JSON.stringify(entries), 'application/json');
     }

@@ -23,7 +23,10 @@ export function etcdAvailable(): boolean {
 export class EtcdProcess {
   private child?: ChildProcess;
   readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-etcd-'));
-  constructor(readonly clientPort: number, readonly peerPort: number) {}
+  constructor(
+    readonly clientPort: number,
+    readonly peerPort: number,
+  ) {}
 
   static async create(): Promise<EtcdProcess> {
     return new EtcdProcess(await freePort(), await freePort());
@@ -36,12 +39,28 @@ export class EtcdProcess {
   async start(): Promise<void> {
     const url = this.endpoint;
     const peer = `http://127.0.0.1:${this.peerPort}`;
-    this.child = spawn('etcd', [
-      '--name', 'test', '--data-dir', this.dataDir,
-      '--listen-client-urls', url, '--advertise-client-urls', url,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `test=${peer}`, '--log-level', 'error',
-    ], { stdio: 'ignore', env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
+    this.child = spawn(
+      'etcd',
+      [
+        '--name',
+        'test',
+        '--data-dir',
+        this.dataDir,
+        '--listen-client-urls',
+        url,
+        '--advertise-client-urls',
+        url,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `test=${peer}`,
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore', env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
+    );
     for (let i = 0; i < 100; i++) {
       try {
         const res = await fetch(`${url}/health`);

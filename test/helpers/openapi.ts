@@ -26,11 +26,16 @@ export async function checkOpenApi(doc: Json): Promise<void> {
   for (const [pathKey, item] of Object.entries(doc['paths'] as Record<string, Json>)) {
     const operations = Object.entries(item).filter(([k]) => !k.startsWith('x-'));
     for (const [method, raw] of operations) {
-      const op = raw as { parameters?: { name: string; in: string; schema: unknown }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+      const op = raw as {
+        parameters?: { name: string; in: string; schema: unknown }[];
+        requestBody?: { content: Record<string, { schema: unknown }> };
+        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+      };
       const where = `${method.toUpperCase()} ${pathKey}`;
       for (const p of op.parameters ?? []) check(`${where} parameter ${p.name}`, p.schema);
       for (const c of Object.values(op.requestBody?.content ?? {})) check(`${where} body`, c.schema);
-      for (const [status, r] of Object.entries(op.responses)) for (const c of Object.values(r.content ?? {})) check(`${where} ${status}`, c.schema);
+      for (const [status, r] of Object.entries(op.responses))
+        for (const c of Object.values(r.content ?? {})) check(`${where} ${status}`, c.schema);
       const declared = new Set((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name));
       const templated = [...pathKey.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
       if (templated.length !== declared.size || !templated.every((t) => declared.has(t))) {

@@ -46,7 +46,9 @@ function decodeAnyValue(bytes: Uint8Array): string | number | boolean {
     else if (f === 4) v = r.double();
     else if (f === 5) {
       const values: (string | number | boolean)[] = [];
-      fields(r.bytes(), (f2, _w2, r2) => { if (f2 === 1) values.push(decodeAnyValue(r2.bytes())); });
+      fields(r.bytes(), (f2, _w2, r2) => {
+        if (f2 === 1) values.push(decodeAnyValue(r2.bytes()));
+      });
       v = JSON.stringify(values);
     }
   });
@@ -70,15 +72,33 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
     const resourceAttrs: Record<string, string | number | boolean> = {};
     const scopeSpans: Uint8Array[] = [];
     fields(r.bytes(), (f2, _w2, r2) => {
-      if (f2 === 1) fields(r2.bytes(), (f3, _w3, r3) => { if (f3 === 1) decodeAttributes(resourceAttrs, r3.bytes()); });
+      if (f2 === 1)
+        fields(r2.bytes(), (f3, _w3, r3) => {
+          if (f3 === 1) decodeAttributes(resourceAttrs, r3.bytes());
+        });
       else if (f2 === 2) scopeSpans.push(r2.bytes());
     });
     for (const ss of scopeSpans) {
       let scope = '';
       fields(ss, (f3, _w3, r3) => {
-        if (f3 === 1) fields(r3.bytes(), (f4, _w4, r4) => { if (f4 === 1) scope = r4.string(); }); // scope, before its spans
+        if (f3 === 1)
+          fields(r3.bytes(), (f4, _w4, r4) => {
+            if (f4 === 1) scope = r4.string();
+          }); // scope, before its spans
         if (f3 !== 2) return; // spans
-        const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, statusCode: 0, attributes: {}, serviceName: String(resourceAttrs['service.name'] ?? ''), traceState: '', scope, events: [] };
+        const span: ReceivedSpan = {
+          traceId: '',
+          spanId: '',
+          parentSpanId: '',
+          name: '',
+          kind: 0,
+          statusCode: 0,
+          attributes: {},
+          serviceName: String(resourceAttrs['service.name'] ?? ''),
+          traceState: '',
+          scope,
+          events: [],
+        };
         fields(r3.bytes(), (f4, _w4, r4) => {
           if (f4 === 1) span.traceId = hex(r4.bytes());
           else if (f4 === 2) span.spanId = hex(r4.bytes());
@@ -87,8 +107,14 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
           else if (f4 === 5) span.name = r4.string();
           else if (f4 === 6) span.kind = r4.int32();
           else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
-          else if (f4 === 11) fields(r4.bytes(), (f5, _w5, r5) => { if (f5 === 2) span.events.push(r5.string()); });
-          else if (f4 === 15) fields(r4.bytes(), (f5, _w5, r5) => { if (f5 === 3) span.statusCode = r5.int32(); });
+          else if (f4 === 11)
+            fields(r4.bytes(), (f5, _w5, r5) => {
+              if (f5 === 2) span.events.push(r5.string());
+            });
+          else if (f4 === 15)
+            fields(r4.bytes(), (f5, _w5, r5) => {
+              if (f5 === 3) span.statusCode = r5.int32();
+            });
         });
         spans.push(span);
       });
@@ -130,18 +156,28 @@ export function decodeExportMetricsHistograms(bytes: Uint8Array): ReceivedHistog
         fields(r3.bytes(), (f4, _w4, r4) => {
           if (f4 === 1) metric = r4.string();
           else if (f4 === 3) unit = r4.string();
-          else if (f4 === 9) fields(r4.bytes(), (f5, _w5, r5) => {
-            if (f5 !== 1) return; // data_points
-            const point: ReceivedHistogramPoint = { metric, unit, attributes: {}, count: 0, sum: 0, bounds: [], bucketCounts: [] };
-            fields(r5.bytes(), (f6, _w6, r6) => {
-              if (f6 === 9) decodeAttributes(point.attributes, r6.bytes());
-              else if (f6 === 4) point.count = Number(r6.fixed64());
-              else if (f6 === 5) point.sum = r6.double();
-              else if (f6 === 6) point.bucketCounts = packed64(r6.bytes(), (v, at) => Number(v.getBigUint64(at, true)));
-              else if (f6 === 7) point.bounds = packed64(r6.bytes(), (v, at) => v.getFloat64(at, true));
+          else if (f4 === 9)
+            fields(r4.bytes(), (f5, _w5, r5) => {
+              if (f5 !== 1) return; // data_points
+              const point: ReceivedHistogramPoint = {
+                metric,
+                unit,
+                attributes: {},
+                count: 0,
+                sum: 0,
+                bounds: [],
+                bucketCounts: [],
+              };
+              fields(r5.bytes(), (f6, _w6, r6) => {
+                if (f6 === 9) decodeAttributes(point.attributes, r6.bytes());
+                else if (f6 === 4) point.count = Number(r6.fixed64());
+                else if (f6 === 5) point.sum = r6.double();
+                else if (f6 === 6)
+                  point.bucketCounts = packed64(r6.bytes(), (v, at) => Number(v.getBigUint64(at, true)));
+                else if (f6 === 7) point.bounds = packed64(r6.bytes(), (v, at) => v.getFloat64(at, true));
+              });
+              points.push(point);
             });
-            points.push(point);
-          });
         });
       });
     });
@@ -162,7 +198,14 @@ export class OtlpReceiver {
   constructor(private readonly options: { silent?: boolean } = {}) {}
 
   async start(): Promise<void> {
-    const raw = { requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+    const raw = {
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    };
     this.server.addService(
       {
         traces: { ...raw, path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export' },
@@ -184,7 +227,10 @@ export class OtlpReceiver {
       },
     );
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
     this.endpoint = `http://127.0.0.1:${port}`;
   }
 
@@ -199,9 +245,15 @@ export function decodeJsonTraceRequest(body: unknown): ReceivedSpan[] {
   type KeyValue = { key: string; value: AnyValue };
   const value = (v: AnyValue): string | number | boolean =>
     v.stringValue ?? v.boolValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.doubleValue ?? '';
-  const attrs = (list: KeyValue[] | undefined) => Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
+  const attrs = (list: KeyValue[] | undefined) =>
+    Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
   const spans: ReceivedSpan[] = [];
-  const request = body as { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[] }[] };
+  const request = body as {
+    resourceSpans?: {
+      resource?: { attributes?: KeyValue[] };
+      scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[];
+    }[];
+  };
   for (const rs of request.resourceSpans ?? []) {
     const resource = attrs(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
@@ -254,7 +306,11 @@ export class OtlpHttpReceiver {
         }
         let body = Buffer.concat(chunks);
         if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        this.spans.push(...(accepts === 'json' ? decodeJsonTraceRequest(JSON.parse(body.toString('utf8'))) : decodeExportTraceRequest(body)));
+        this.spans.push(
+          ...(accepts === 'json'
+            ? decodeJsonTraceRequest(JSON.parse(body.toString('utf8')))
+            : decodeExportTraceRequest(body)),
+        );
         res.writeHead(200, { 'content-type': wanted }).end(accepts === 'json' ? '{}' : Buffer.alloc(0));
       });
     });

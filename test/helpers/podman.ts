@@ -21,7 +21,12 @@ export function podman(args: string[], timeoutMs = 120_000, cwd = repoRoot): Pod
 /** Runs a long command without blocking the test worker (builds take minutes). */
 export function runAsync(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<PodmanResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -83,13 +88,20 @@ export function entrypointArgs(spec: ContainerSpec, image: string): string[] {
  * `--env` options for a container's env list: downward-API fields from `fields`, and
  * `$(VAR)` references to earlier variables expanded as the kubelet expands them.
  */
-export function envOptions(spec: ContainerSpec, fields: Record<string, string>, overrides: Record<string, string> = {}): string[] {
+export function envOptions(
+  spec: ContainerSpec,
+  fields: Record<string, string>,
+  overrides: Record<string, string> = {},
+): string[] {
   const env = new Map<string, string>();
   for (const v of spec.env ?? []) {
     const fieldPath = v.valueFrom?.fieldRef?.fieldPath;
     const raw = fieldPath !== undefined ? fields[fieldPath] : v.value;
     if (raw === undefined) throw new Error(`no value for env ${v.name}`);
-    env.set(v.name, raw.replace(/\$\((\w+)\)/g, (ref, name: string) => env.get(name) ?? ref));
+    env.set(
+      v.name,
+      raw.replace(/\$\((\w+)\)/g, (ref, name: string) => env.get(name) ?? ref),
+    );
   }
   for (const [k, v] of Object.entries(overrides)) env.set(k, v);
   return [...env].flatMap(([k, v]) => ['--env', `${k}=${v}`]);

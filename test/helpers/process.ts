@@ -5,9 +5,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * Runs a command to its end without blocking the test worker (long synchronous runs
  * starve vitest's own messages on a busy machine). Killed after `timeoutMs`.
  */
-export function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 600_000): Promise<{ status: number; output: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  timeoutMs = 600_000,
+): Promise<{ status: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, timeout: timeoutMs, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', ...env } });
+    const child = spawn(cmd, args, {
+      cwd,
+      timeout: timeoutMs,
+      env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', ...env },
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -23,7 +33,12 @@ export interface Service {
 }
 
 /** Runs `node args` in `cwd`; `node` is the binary, by default the one running the tests. */
-export function startService(cwd: string, args: string[], env: Record<string, string>, node = process.execPath): Service {
+export function startService(
+  cwd: string,
+  args: string[],
+  env: Record<string, string>,
+  node = process.execPath,
+): Service {
   const child = spawn(node, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -8,7 +8,9 @@ export interface DashboardTarget {
 }
 
 /** Every query of a Grafana dashboard, with the title of its panel. */
-export function dashboardTargets(dashboard: { panels: { title: string; targets?: { expr: string }[] }[] }): DashboardTarget[] {
+export function dashboardTargets(dashboard: {
+  panels: { title: string; targets?: { expr: string }[] }[];
+}): DashboardTarget[] {
   return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 }
 
@@ -19,7 +21,12 @@ export function selectedMetrics(expr: string): string[] {
 
 /** Labels of `by (...)` clauses. */
 export function groupingLabels(expr: string): string[] {
-  return [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()).filter(Boolean));
+  return [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) =>
+    m[1]!
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
 }
 
 /** Grafana's `$var` references, including built-ins such as `$__rate_interval`. */

@@ -13,32 +13,46 @@ import { backgroundContext, HeaderMap, type Handler } from '../../src/runtime/tr
 import { runObserved } from '../../src/runtime/transport/observer.js';
 
 const logger = createLogger({ name: 'child', level: 'info' });
-const options = JSON.parse(process.argv[2] ?? '{}') as Partial<TelemetryOptions> & { prioritySampler?: boolean; userProcessor?: boolean };
+const options = JSON.parse(process.argv[2] ?? '{}') as Partial<TelemetryOptions> & {
+  prioritySampler?: boolean;
+  userProcessor?: boolean;
+};
 const extra: Partial<TelemetryOptions> = {};
 /** Spans the user processor saw start and end. */
 const seen = { started: 0, ended: 0 };
 if (options.userProcessor) {
   // Marks every span as it starts (as a redacting processor would change it) and counts the ends.
-  extra.spanProcessors = [{
-    onStart: (span) => {
-      seen.started++;
-      span.setAttribute('app.processed', true);
+  extra.spanProcessors = [
+    {
+      onStart: (span) => {
+        seen.started++;
+        span.setAttribute('app.processed', true);
+      },
+      onEnd: () => void seen.ended++,
+      forceFlush: async () => {},
+      shutdown: async () => {},
     },
-    onEnd: () => void seen.ended++,
-    forceFlush: async () => {},
-    shutdown: async () => {},
-  }];
+  ];
 }
 if (options.prioritySampler) {
   const { PrioritySampler } = await import('../../src/runtime/telemetry/priority-sampler.js');
   extra.sampler = new PrioritySampler({ ratio: 0 });
   extra.captureRequestHeaders = ['x-priority'];
 }
-const telemetry = process.env['PLAIN_SDK'] ? await plainSdk() : await setupTelemetry({ serviceName: 'child', serviceVersion: '1', instanceId: 'c-1', logger, ...options, ...extra }).catch((err: Error) => {
-  logger.error(`telemetry: ${err.message}`);
-  logger.flush();
-  process.exit(2);
-});
+const telemetry = process.env['PLAIN_SDK']
+  ? await plainSdk()
+  : await setupTelemetry({
+      serviceName: 'child',
+      serviceVersion: '1',
+      instanceId: 'c-1',
+      logger,
+      ...options,
+      ...extra,
+    }).catch((err: Error) => {
+      logger.error(`telemetry: ${err.message}`);
+      logger.flush();
+      process.exit(2);
+    });
 
 /**
  * The OpenTelemetry SDK exactly as its docs set it up, with none of tsk's fast paths
@@ -48,11 +62,12 @@ const telemetry = process.env['PLAIN_SDK'] ? await plainSdk() : await setupTelem
 async function plainSdk(): Promise<Pick<Telemetry, 'forceFlush' | 'shutdown' | 'metricsHandler'>> {
   const { NodeSDK, resources, tracing } = await import('@opentelemetry/sdk-node');
   const protocol = process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? 'grpc';
-  const exporter = protocol === 'grpc'
-    ? new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter()
-    : protocol === 'http/json'
-      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const exporter =
+    protocol === 'grpc'
+      ? new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter()
+      : protocol === 'http/json'
+        ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+        : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
   const processor = new tracing.BatchSpanProcessor(exporter);
   const sdk = new NodeSDK({
     resource: resources.resourceFromAttributes({ 'service.name': 'child' }),
@@ -71,16 +86,32 @@ async function plainSdk(): Promise<Pick<Telemetry, 'forceFlush' | 'shutdown' | '
 
 const serverObservers = defaultServerObservers({ logger });
 const clientObservers = defaultClientObservers({ logger });
-const downstream: Handler = async (ctx) => (ctx.transport.operation.endsWith('/Fail') ? Promise.reject(newError(503, 'DOWN', 'down')) : {});
+const downstream: Handler = async (ctx) =>
+  ctx.transport.operation.endsWith('/Fail') ? Promise.reject(newError(503, 'DOWN', 'down')) : {};
 const callDownstream: Handler = (ctx, req) => runObserved(clientObservers, ctx, downstream, req);
-const handler: Handler = (async (ctx) => {
-  await callDownstream(backgroundContext({ kind: 'grpc', endpoint: '127.0.0.1:9', operation: '/child.v1.Down/Call', requestHeader: new HeaderMap(), replyHeader: new HeaderMap() }), {});
+const handler: Handler = async (ctx) => {
+  await callDownstream(
+    backgroundContext({
+      kind: 'grpc',
+      endpoint: '127.0.0.1:9',
+      operation: '/child.v1.Down/Call',
+      requestHeader: new HeaderMap(),
+      replyHeader: new HeaderMap(),
+    }),
+    {},
+  );
   if (ctx.transport.operation.endsWith('/Missing')) throw newError(404, 'MISSING', 'missing');
   return {};
-});
+};
 const headers = Object.entries(JSON.parse(process.env['HEADERS'] ?? '{}') as Record<string, string>);
 async function serve(operation: string): Promise<void> {
-  const ctx = backgroundContext({ kind: 'grpc', endpoint: 'grpc://127.0.0.1:9000', operation, requestHeader: new HeaderMap(headers), replyHeader: new HeaderMap() });
+  const ctx = backgroundContext({
+    kind: 'grpc',
+    endpoint: 'grpc://127.0.0.1:9000',
+    operation,
+    requestHeader: new HeaderMap(headers),
+    replyHeader: new HeaderMap(),
+  });
   await runObserved(serverObservers, ctx, handler, {}).catch(() => undefined);
 }
 
@@ -95,7 +126,9 @@ while (Date.now() < until) {
 await telemetry.forceFlush();
 const metricsServer = http.createServer((req, res) => telemetry.metricsHandler(req, res));
 await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
-const metrics = await (await fetch(`http://127.0.0.1:${(metricsServer.address() as { port: number }).port}/metrics`)).text();
+const metrics = await (
+  await fetch(`http://127.0.0.1:${(metricsServer.address() as { port: number }).port}/metrics`)
+).text();
 metricsServer.close();
 logger.flush();
 await new Promise((r) => setTimeout(r, 50));

@@ -35,7 +35,11 @@ beforeAll(async () => {
   await receiver.start();
   // Default context propagation: nothing about it is configured here.
   telemetry = await setupTelemetry({
-    serviceName: 'als', serviceVersion: '1', instanceId: 'als-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1,
+    serviceName: 'als',
+    serviceVersion: '1',
+    instanceId: 'als-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 1,
     instrumentations: [new UndiciInstrumentation()],
   });
   const logger = createLogger({ name: 'als', level: 'silent' });
@@ -64,7 +68,10 @@ beforeAll(async () => {
     },
   });
   await grpcServer.start();
-  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, observers: defaultClientObservers({ logger }) });
+  conn = new GrpcClientConn({
+    target: `127.0.0.1:${grpcServer.listenPort}`,
+    observers: defaultClientObservers({ logger }),
+  });
   const backend = new grpcGen.GreeterGRPCClient(conn);
 
   httpServer = new HttpServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
@@ -97,10 +104,17 @@ describe('the server span is the active context of the whole handler', () => {
   it('joins startActiveSpan, an undici span and a tsk client call without parent into the request trace', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     // The test's own call is not instrumented: it stands for a caller in another process.
-    const res = await context.with(suppressTracing(ROOT_CONTEXT), () => fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }));
+    const res = await context.with(suppressTracing(ROOT_CONTEXT), () =>
+      fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }),
+    );
     expect(await res.json()).toEqual({ message: 'Hello ada' });
     await telemetry.forceFlush();
-    await waitFor(async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 6, 'six spans of the trace', 100, 50);
+    await waitFor(
+      async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 6,
+      'six spans of the trace',
+      100,
+      50,
+    );
     const spans = receiver.spans.filter((s) => s.traceId === traceId);
     const one = (what: string, pick: (s: ReceivedSpan) => boolean) => {
       const found = spans.filter(pick);

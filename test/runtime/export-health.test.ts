@@ -8,8 +8,10 @@ function recorder() {
   return {
     lines,
     logger: {
-      warn: (fields: object, msg: string) => lines.push({ level: 'warn', msg, fields: fields as Record<string, unknown> }),
-      info: (fields: object, msg: string) => lines.push({ level: 'info', msg, fields: fields as Record<string, unknown> }),
+      warn: (fields: object, msg: string) =>
+        lines.push({ level: 'warn', msg, fields: fields as Record<string, unknown> }),
+      info: (fields: object, msg: string) =>
+        lines.push({ level: 'info', msg, fields: fields as Record<string, unknown> }),
     },
   };
 }

@@ -21,7 +21,11 @@ describe('createLogger', () => {
       logger.warn({ n: 3 }, 'third');
       process.exit(0);`;
     execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatchObject({ level: 'info', 'service.name': 'exit', n: 1, msg: 'first' });
     expect(lines[1]).toEqual({ raw: 2 });
@@ -38,7 +42,11 @@ describe('createLogger', () => {
     }
     expect(fs.readFileSync(file, 'utf8')).toBe(''); // still batched
     await new Promise((r) => setTimeout(r, 100));
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.i)).toEqual([...Array(50).keys()]);
   });
 
@@ -56,7 +64,11 @@ describe('createLogger', () => {
     }
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.i)).toEqual([...Array(400).keys()]);
     expect(lines.map((l) => l.text)).toEqual(expected);
   });
@@ -95,11 +107,25 @@ describe('createLogger', () => {
     const started = Date.now();
     execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
     const ended = Date.now();
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const expected = [...Array(1300).keys()].flatMap((i) => [`/pkg.S/M${i}`, ...(i % 100 === 99 ? [`checkpoint ${i}`] : [])]);
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const expected = [...Array(1300).keys()].flatMap((i) => [
+      `/pkg.S/M${i}`,
+      ...(i % 100 === 99 ? [`checkpoint ${i}`] : []),
+    ]);
     expect(lines.map((l) => (l.msg === 'checkpoint' ? `checkpoint ${l.after}` : l.operation))).toEqual(expected);
     const access = lines.find((l) => l.msg === 'request');
-    expect(access).toMatchObject({ level: 'info', 'service.name': 'deferred', kind: 'server', component: 'http', code: 200, reason: '' });
+    expect(access).toMatchObject({
+      level: 'info',
+      'service.name': 'deferred',
+      kind: 'server',
+      component: 'http',
+      code: 200,
+      reason: '',
+    });
     expect(Date.parse(access.time)).toBeGreaterThanOrEqual(started); // the call's time, as ISO text
     expect(Date.parse(access.time)).toBeLessThanOrEqual(ended);
     expect(access.latency).toBeGreaterThanOrEqual(0);
@@ -112,7 +138,9 @@ describe('createLogger', () => {
       const batcher = lineBatcher(createLogger({ name: 'pipe' }));
       for (let i = 0; i < 2000; i++) batcher.write(JSON.stringify({ i, pad: 'é'.repeat(340) }) + '\\n');
       process.exit(0);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.stdout.pause();
     await new Promise((r) => setTimeout(r, 300));
     const chunks: Buffer[] = [];
@@ -120,9 +148,12 @@ describe('createLogger', () => {
     child.stdout.resume();
     const code = await new Promise((r) => child.once('close', r));
     expect(code).toBe(0);
-    const lines = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.i)).toEqual([...Array(2000).keys()]);
     expect(lines.every((l) => l.pad === 'é'.repeat(340))).toBe(true);
   });
 });
-

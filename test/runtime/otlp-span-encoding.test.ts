@@ -11,19 +11,45 @@ import { hrTimeToUint64 } from '../../src/runtime/telemetry/otlp-span-encoding.j
 import { EncodedBatch } from '../../src/runtime/telemetry/span-batcher.js';
 
 type Kind = 'string' | 'bytes' | 'uint' | 'int64' | 'bool' | 'double' | 'fixed64' | 'fixed32' | Schema;
-interface Schema { [field: number]: Kind }
+interface Schema {
+  [field: number]: Kind;
+}
 
 const anyValue: Schema = {};
 const keyValue: Schema = { 1: 'string', 2: anyValue };
-Object.assign(anyValue, { 1: 'string', 2: 'bool', 3: 'int64', 4: 'double', 5: { 1: anyValue }, 6: { 1: keyValue }, 7: 'bytes' });
+Object.assign(anyValue, {
+  1: 'string',
+  2: 'bool',
+  3: 'int64',
+  4: 'double',
+  5: { 1: anyValue },
+  6: { 1: keyValue },
+  7: 'bytes',
+});
 const span: Schema = {
-  1: 'bytes', 2: 'bytes', 3: 'string', 4: 'bytes', 5: 'string', 6: 'uint', 7: 'fixed64', 8: 'fixed64', 9: keyValue, 10: 'uint',
-  11: { 1: 'fixed64', 2: 'string', 3: keyValue, 4: 'uint' }, 12: 'uint',
-  13: { 1: 'bytes', 2: 'bytes', 3: 'string', 4: keyValue, 5: 'uint', 6: 'fixed32' }, 14: 'uint',
-  15: { 2: 'string', 3: 'uint' }, 16: 'fixed32',
+  1: 'bytes',
+  2: 'bytes',
+  3: 'string',
+  4: 'bytes',
+  5: 'string',
+  6: 'uint',
+  7: 'fixed64',
+  8: 'fixed64',
+  9: keyValue,
+  10: 'uint',
+  11: { 1: 'fixed64', 2: 'string', 3: keyValue, 4: 'uint' },
+  12: 'uint',
+  13: { 1: 'bytes', 2: 'bytes', 3: 'string', 4: keyValue, 5: 'uint', 6: 'fixed32' },
+  14: 'uint',
+  15: { 2: 'string', 3: 'uint' },
+  16: 'fixed32',
 };
 const exportRequest: Schema = {
-  1: { 1: { 1: keyValue, 2: 'uint' }, 2: { 1: { 1: 'string', 2: 'string', 3: keyValue, 4: 'uint' }, 2: span, 3: 'string' }, 3: 'string' },
+  1: {
+    1: { 1: keyValue, 2: 'uint' },
+    2: { 1: { 1: 'string', 2: 'string', 3: keyValue, 4: 'uint' }, 2: span, 3: 'string' },
+    3: 'string',
+  },
 };
 
 type Decoded = { [field: number]: unknown[] };
@@ -45,7 +71,8 @@ function decode(bytes: Uint8Array, schema: Schema): Decoded {
     else if (kind === 'double') value = r.double();
     else if (kind === 'fixed64') value = r.fixed64().toString();
     else value = r.fixed32();
-    if (wire === WireType.LengthDelimited && typeof kind !== 'object' && kind !== 'string' && kind !== 'bytes') throw new Error(`field ${field}: packed values not expected`);
+    if (wire === WireType.LengthDelimited && typeof kind !== 'object' && kind !== 'string' && kind !== 'bytes')
+      throw new Error(`field ${field}: packed values not expected`);
     // Scalars at their default are the same as absent.
     if (value === '' || value === '0' || value === false || value === 0) continue;
     (out[field] ??= []).push(value);
@@ -62,26 +89,62 @@ function finishedSpans(): tracing.ReadableSpan[] {
   const tracer = provider.getTracer('tsk');
   const other = provider.getTracer('library', '1.2.3');
 
-  const root = tracer.startSpan('/shop.v1.Shop/GetItem', { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'server.port': 9000 } });
+  const root = tracer.startSpan('/shop.v1.Shop/GetItem', {
+    kind: SpanKind.SERVER,
+    attributes: { 'rpc.system': 'grpc', 'server.port': 9000 },
+  });
   root.setAttributes({
-    'ratio': 0.25, 'negative': -7, 'big': 2 ** 40, 'flag': true, 'off': false, 'empty': '',
-    'list': ['a', 'b'], 'numbers': [1, 2.5, -3], 'unicode': 'grüße, 世界', 'long': 'x'.repeat(300),
+    ratio: 0.25,
+    negative: -7,
+    big: 2 ** 40,
+    flag: true,
+    off: false,
+    empty: '',
+    list: ['a', 'b'],
+    numbers: [1, 2.5, -3],
+    unicode: 'grüße, 世界',
+    long: 'x'.repeat(300),
   });
   root.recordException(new Error('boom'));
   root.addEvent('checkpoint', { step: 2 });
   root.setStatus({ code: SpanStatusCode.ERROR, message: 'it failed' });
   const parent = trace.setSpan(ROOT_CONTEXT, root);
-  const child = other.startSpan('child', {
-    kind: SpanKind.CLIENT,
-    links: [{ context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true }, attributes: { why: 'retry' } }],
-  }, parent);
+  const child = other.startSpan(
+    'child',
+    {
+      kind: SpanKind.CLIENT,
+      links: [
+        {
+          context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true },
+          attributes: { why: 'retry' },
+        },
+      ],
+    },
+    parent,
+  );
   child.end();
   root.end();
 
   // A remote parent with trace state, as a traceparent header would give.
   const remote = trace.setSpanContext(ROOT_CONTEXT, {
-    traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED, isRemote: true,
-    traceState: new (class { serialize() { return 'vendor=value'; } get() { return undefined; } set() { return this; } unset() { return this; } })(),
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+    traceState: new (class {
+      serialize() {
+        return 'vendor=value';
+      }
+      get() {
+        return undefined;
+      }
+      set() {
+        return this;
+      }
+      unset() {
+        return this;
+      }
+    })(),
   });
   tracer.startSpan('/shop.v1.Shop/List', { kind: SpanKind.SERVER }, remote).end();
   tracer.startSpan('ok', {}).setStatus({ code: SpanStatusCode.OK }).end();
@@ -114,7 +177,9 @@ describe('OTLP span encoding', () => {
 
   it('encodes batches that span several encoding runs, in the order the spans ended', () => {
     // 4 spans a round: 75 spans are two full runs of 32 and a partial one.
-    const spans = Array.from({ length: 19 }, () => finishedSpans()).flat().slice(0, 75);
+    const spans = Array.from({ length: 19 }, () => finishedSpans())
+      .flat()
+      .slice(0, 75);
     const batch = new EncodedBatch();
     for (const s of spans) batch.add(s);
     expect(batch.spanCount).toBe(75);
@@ -126,7 +191,13 @@ describe('OTLP span encoding', () => {
   });
 
   it('writes times as exact 64-bit nanoseconds', () => {
-    for (const time of [[0, 0], [1, 1], [1_700_000_000, 999_999_999], [4_294_967_295, 123_456_789], [12_345_678_901, 5]] as const) {
+    for (const time of [
+      [0, 0],
+      [1, 1],
+      [1_700_000_000, 999_999_999],
+      [4_294_967_295, 123_456_789],
+      [12_345_678_901, 5],
+    ] as const) {
       const [lo, hi] = hrTimeToUint64([time[0], time[1]]);
       expect((BigInt(hi) << 32n) + BigInt(lo), String(time)).toBe(BigInt(time[0]) * 1_000_000_000n + BigInt(time[1]));
     }

@@ -17,16 +17,32 @@ const LIMITS: RecordedSpanLimits = {
 
 const resource = resources.resourceFromAttributes({ 'service.name': 'recorded' });
 const scope = { name: 'tsk' };
-const PARENT: SpanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true };
+const PARENT: SpanContext = {
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  spanId: '00f067aa0ba902b7',
+  traceFlags: TraceFlags.SAMPLED,
+  isRemote: true,
+};
 
 /** Ended spans as their processor sees them, without ids and the times the two clocks give. */
 function endedSpans(run: (span: Span) => void, limits: RecordedSpanLimits = LIMITS) {
   const ended: tracing.ReadableSpan[] = [];
-  const processor: tracing.SpanProcessor = { onStart: () => {}, onEnd: (span) => void ended.push(span), forceFlush: async () => {}, shutdown: async () => {} };
+  const processor: tracing.SpanProcessor = {
+    onStart: () => {},
+    onEnd: (span) => void ended.push(span),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
 
   const provider = new tracing.BasicTracerProvider({ resource, spanLimits: limits, spanProcessors: [processor] });
   const sdkSpan = provider.getTracer(scope.name).startSpan('op', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
-  const recorded = new RecordedSpan({ resource, scope, limits, processor }, 'op', SpanKind.SERVER, { ...PARENT, spanId: 'b7ad6b7169203331', isRemote: false }, PARENT);
+  const recorded = new RecordedSpan(
+    { resource, scope, limits, processor },
+    'op',
+    SpanKind.SERVER,
+    { ...PARENT, spanId: 'b7ad6b7169203331', isRemote: false },
+    PARENT,
+  );
   for (const span of [sdkSpan, recorded]) run(span);
   return ended.map((span) => ({
     name: span.name,
@@ -77,7 +93,11 @@ describe('RecordedSpan, side by side with the SDK span', () => {
     });
     expect(span.events.map((e) => e.name)).toEqual(['second', 'third']);
     expect(span.droppedEventsCount).toBe(1);
-    expect(span.events[0]).toMatchObject({ attributes: { a: 'long ', b: 2 }, droppedAttributesCount: 1, time: [1_700_000_002, 0] });
+    expect(span.events[0]).toMatchObject({
+      attributes: { a: 'long ', b: 2 },
+      droppedAttributesCount: 1,
+      time: [1_700_000_002, 0],
+    });
   });
 
   it('records links with their attribute limit, the oldest giving way', () => {
@@ -92,17 +112,25 @@ describe('RecordedSpan, side by side with the SDK span', () => {
   });
 
   it('keeps no events or links when their limits are 0, counting each as dropped', () => {
-    const span = expectSame((s) => {
-      s.addEvent('dropped');
-      s.addLink({ context: PARENT });
-      s.addEvent('dropped too');
-      s.end();
-    }, { ...LIMITS, eventCountLimit: 0, linkCountLimit: 0 });
+    const span = expectSame(
+      (s) => {
+        s.addEvent('dropped');
+        s.addLink({ context: PARENT });
+        s.addEvent('dropped too');
+        s.end();
+      },
+      { ...LIMITS, eventCountLimit: 0, linkCountLimit: 0 },
+    );
     expect(span).toMatchObject({ events: [], links: [], droppedEventsCount: 2, droppedLinksCount: 1 });
   });
 
   it('records exceptions as events with the semantic-convention attributes', () => {
-    const limits = { ...LIMITS, attributeValueLengthLimit: Infinity, eventCountLimit: 10, attributePerEventCountLimit: 10 };
+    const limits = {
+      ...LIMITS,
+      attributeValueLengthLimit: Infinity,
+      eventCountLimit: 10,
+      attributePerEventCountLimit: 10,
+    };
     const error = new TypeError('bad input');
     const span = expectSame((s) => {
       s.recordException(error, at(1_700_000_004));
@@ -119,16 +147,20 @@ describe('RecordedSpan, side by side with the SDK span', () => {
   });
 
   it('applies the status rules: UNSET changes nothing, OK is final, only ERROR keeps a message', () => {
-    expect(expectSame((s) => {
-      s.setStatus({ code: SpanStatusCode.ERROR, message: 'failed' });
-      s.setStatus({ code: SpanStatusCode.UNSET });
-      s.end();
-    }).status).toEqual({ code: SpanStatusCode.ERROR, message: 'failed' });
-    expect(expectSame((s) => {
-      s.setStatus({ code: SpanStatusCode.OK, message: 'dropped' });
-      s.setStatus({ code: SpanStatusCode.ERROR, message: 'too late' });
-      s.end();
-    }).status).toEqual({ code: SpanStatusCode.OK });
+    expect(
+      expectSame((s) => {
+        s.setStatus({ code: SpanStatusCode.ERROR, message: 'failed' });
+        s.setStatus({ code: SpanStatusCode.UNSET });
+        s.end();
+      }).status,
+    ).toEqual({ code: SpanStatusCode.ERROR, message: 'failed' });
+    expect(
+      expectSame((s) => {
+        s.setStatus({ code: SpanStatusCode.OK, message: 'dropped' });
+        s.setStatus({ code: SpanStatusCode.ERROR, message: 'too late' });
+        s.end();
+      }).status,
+    ).toEqual({ code: SpanStatusCode.OK });
   });
 
   it('ignores changes after end and ends once', () => {
@@ -141,16 +173,33 @@ describe('RecordedSpan, side by side with the SDK span', () => {
       s.addEvent('after end');
       s.setStatus({ code: SpanStatusCode.ERROR });
     });
-    expect(span).toMatchObject({ name: 'renamed', attributes: {}, events: [], status: { code: SpanStatusCode.UNSET }, ended: true });
+    expect(span).toMatchObject({
+      name: 'renamed',
+      attributes: {},
+      events: [],
+      status: { code: SpanStatusCode.UNSET },
+      ended: true,
+    });
   });
 });
 
 describe('RecordedSpan', () => {
   it('is timed from the wall clock at its start, ending after it', async () => {
     const ended: tracing.ReadableSpan[] = [];
-    const processor = { onStart: () => {}, onEnd: (s: tracing.ReadableSpan) => void ended.push(s), forceFlush: async () => {}, shutdown: async () => {} };
+    const processor = {
+      onStart: () => {},
+      onEnd: (s: tracing.ReadableSpan) => void ended.push(s),
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
     const before = Date.now();
-    const span = new RecordedSpan({ resource, scope, limits: LIMITS, processor }, 'timed', SpanKind.CLIENT, PARENT, undefined);
+    const span = new RecordedSpan(
+      { resource, scope, limits: LIMITS, processor },
+      'timed',
+      SpanKind.CLIENT,
+      PARENT,
+      undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(span.isRecording()).toBe(true);
     span.end();

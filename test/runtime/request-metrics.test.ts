@@ -7,14 +7,28 @@ import { requestHistograms, requestMetricsProducer } from '../../src/runtime/tel
 
 describe('request duration histograms', () => {
   it('are exported through a metric reader as OTLP histograms', async () => {
-    const cell = requestHistograms.server.duration.cell('http\u0000/a.v1.S/M', { kind: 'http', operation: '/a.v1.S/M' });
+    const cell = requestHistograms.server.duration.cell('http\u0000/a.v1.S/M', {
+      kind: 'http',
+      operation: '/a.v1.S/M',
+    });
     for (const seconds of [0.003, 0.004, 0.2, 2, 12]) cell.record(seconds);
     const exporter = new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE);
-    const reader = new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: [requestMetricsProducer] });
-    const provider = new metrics.MeterProvider({ resource: resources.resourceFromAttributes({ 'service.name': 'm' }), readers: [reader] });
+    const reader = new metrics.PeriodicExportingMetricReader({
+      exporter,
+      exportIntervalMillis: 3_600_000,
+      metricProducers: [requestMetricsProducer],
+    });
+    const provider = new metrics.MeterProvider({
+      resource: resources.resourceFromAttributes({ 'service.name': 'm' }),
+      readers: [reader],
+    });
     await reader.forceFlush();
-    const request = JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!)!));
-    const metric = request.resourceMetrics[0].scopeMetrics.flatMap((s: any) => s.metrics).find((m: any) => m.name === 'server_requests_seconds');
+    const request = JSON.parse(
+      new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!)!),
+    );
+    const metric = request.resourceMetrics[0].scopeMetrics
+      .flatMap((s: any) => s.metrics)
+      .find((m: any) => m.name === 'server_requests_seconds');
     const point = metric.histogram.dataPoints[0];
     // Past 10 s: a 12 s call is in a finite bucket, so a p99 above 1 s is computable.
     expect(point.explicitBounds).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
@@ -22,19 +36,35 @@ describe('request duration histograms', () => {
     expect(Number(point.count)).toBe(5);
     expect(point.sum).toBeCloseTo(14.207);
     expect([point.min, point.max]).toEqual([0.003, 12]);
-    expect(point.attributes).toEqual(expect.arrayContaining([{ key: 'operation', value: { stringValue: '/a.v1.S/M' } }]));
+    expect(point.attributes).toEqual(
+      expect.arrayContaining([{ key: 'operation', value: { stringValue: '/a.v1.S/M' } }]),
+    );
     await provider.shutdown();
   });
 
   it('export the body sizes as integer byte histograms', async () => {
-    const cell = requestHistograms.client.responseSize.cell('grpc\u0000/a.v1.S/N', { kind: 'grpc', operation: '/a.v1.S/N' });
+    const cell = requestHistograms.client.responseSize.cell('grpc\u0000/a.v1.S/N', {
+      kind: 'grpc',
+      operation: '/a.v1.S/N',
+    });
     for (const bytes of [0, 64, 65, 5000, 20_000_000]) cell.record(bytes);
     const exporter = new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE);
-    const reader = new metrics.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: [requestMetricsProducer] });
-    const provider = new metrics.MeterProvider({ resource: resources.resourceFromAttributes({ 'service.name': 'm' }), readers: [reader] });
+    const reader = new metrics.PeriodicExportingMetricReader({
+      exporter,
+      exportIntervalMillis: 3_600_000,
+      metricProducers: [requestMetricsProducer],
+    });
+    const provider = new metrics.MeterProvider({
+      resource: resources.resourceFromAttributes({ 'service.name': 'm' }),
+      readers: [reader],
+    });
     await reader.forceFlush();
-    const request = JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!)!));
-    const metric = request.resourceMetrics[0].scopeMetrics.flatMap((s: any) => s.metrics).find((m: any) => m.name === 'client_requests_response_bytes');
+    const request = JSON.parse(
+      new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!)!),
+    );
+    const metric = request.resourceMetrics[0].scopeMetrics
+      .flatMap((s: any) => s.metrics)
+      .find((m: any) => m.name === 'client_requests_response_bytes');
     expect(metric.unit).toBe('By');
     const point = metric.histogram.dataPoints[0];
     expect(point.explicitBounds).toEqual([64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216]);

@@ -1,7 +1,15 @@
 // The tracing middleware's own sampling decisions must be the ones the SDK's
 // parent-based ratio sampler would make, and the spans they let through must be
 // exported exactly once. Spans are received by the test's own OTLP receiver.
-import { context, createContextKey, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context as OtelContext } from '@opentelemetry/api';
+import {
+  context,
+  createContextKey,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+  TraceFlags,
+  type Context as OtelContext,
+} from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { middlewareSampling } from '../../src/runtime/telemetry/presample.js';
@@ -15,7 +23,14 @@ let telemetry: Telemetry;
 
 beforeAll(async () => {
   await receiver.start();
-  telemetry = await setupTelemetry({ serviceName: 'sampling', serviceVersion: '1', instanceId: 's-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 0.5, contextPropagation: 'explicit' });
+  telemetry = await setupTelemetry({
+    serviceName: 'sampling',
+    serviceVersion: '1',
+    instanceId: 's-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 0.5,
+    contextPropagation: 'explicit',
+  });
 });
 
 afterAll(async () => {
@@ -27,7 +42,13 @@ const call = (operation: string, traceparent?: string, tracestate?: string): Con
   const requestHeader = new HeaderMap();
   if (traceparent) requestHeader.set('traceparent', traceparent);
   if (tracestate) requestHeader.set('tracestate', tracestate);
-  return backgroundContext({ kind: 'grpc', endpoint: '127.0.0.1:9000', operation, requestHeader, replyHeader: new HeaderMap() });
+  return backgroundContext({
+    kind: 'grpc',
+    endpoint: '127.0.0.1:9000',
+    operation,
+    requestHeader,
+    replyHeader: new HeaderMap(),
+  });
 };
 
 const spanContextOf = (ctx: Context) => trace.getSpanContext(ctx.values.get(OTEL_CONTEXT) as never)!;
@@ -62,7 +83,8 @@ describe('sampling in the tracing middleware', () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const seen: Context[] = [];
     const handler = observed(tracingServer(), async (ctx) => void seen.push(ctx));
-    for (let i = 0; i < 20; i++) await handler(call('/sampling.v1.S/Unsampled', `00-${traceId}-00f067aa0ba902b7-00`), {});
+    for (let i = 0; i < 20; i++)
+      await handler(call('/sampling.v1.S/Unsampled', `00-${traceId}-00f067aa0ba902b7-00`), {});
     for (let i = 0; i < 20; i++) await handler(call('/sampling.v1.S/Sampled', `00-${traceId}-00f067aa0ba902b7-01`), {});
     await telemetry.forceFlush();
     expect(seen.slice(0, 20).every((ctx) => spanContextOf(ctx).traceFlags === TraceFlags.NONE)).toBe(true);
@@ -85,9 +107,27 @@ describe('sampling in the tracing middleware', () => {
     await telemetry.forceFlush();
     const server = receiver.spans.find((s) => s.name === '/sampling.v1.S/Parent');
     const child = receiver.spans.find((s) => s.name === 'db.query' && s.traceId === traceId);
-    expect(server).toMatchObject({ traceId, parentSpanId: '00f067aa0ba902b7', traceState: 'vendor=opaque', scope: 'tsk', kind: 2, serviceName: 'sampling' });
-    expect(server!.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'sampling.v1.S', 'rpc.method': 'Parent', 'rpc.grpc.status_code': 0 });
-    expect(child).toMatchObject({ traceId, parentSpanId: server!.spanId, traceState: 'vendor=opaque', scope: 'app', serviceName: 'sampling' });
+    expect(server).toMatchObject({
+      traceId,
+      parentSpanId: '00f067aa0ba902b7',
+      traceState: 'vendor=opaque',
+      scope: 'tsk',
+      kind: 2,
+      serviceName: 'sampling',
+    });
+    expect(server!.attributes).toMatchObject({
+      'rpc.system': 'grpc',
+      'rpc.service': 'sampling.v1.S',
+      'rpc.method': 'Parent',
+      'rpc.grpc.status_code': 0,
+    });
+    expect(child).toMatchObject({
+      traceId,
+      parentSpanId: server!.spanId,
+      traceState: 'vendor=opaque',
+      scope: 'app',
+      serviceName: 'sampling',
+    });
     expect(child!.attributes).toEqual({ 'db.system.name': 'postgresql' });
   });
 
@@ -98,14 +138,19 @@ describe('sampling in the tracing middleware', () => {
       await observed(tracingClient(), async () => undefined)(outgoing, {});
     });
     await server(call('/sampling.v1.S/Up', '00-5bf92f3577b34da6a3ce929d0e0e4799-00f067aa0ba902b7-00'), {});
-    expect(outgoing.transport.requestHeader.get('traceparent')).toMatch(/^00-5bf92f3577b34da6a3ce929d0e0e4799-[0-9a-f]{16}-00$/);
+    expect(outgoing.transport.requestHeader.get('traceparent')).toMatch(
+      /^00-5bf92f3577b34da6a3ce929d0e0e4799-[0-9a-f]{16}-00$/,
+    );
   });
 
   it("gives an unsampled call a context that keeps the caller's values and takes new ones", async () => {
     const header = call('/sampling.v1.S/Values', '00-6bf92f3577b34da6a3ce929d0e0e4711-00f067aa0ba902b7-00');
     header.transport.requestHeader.set('baggage', 'tenant=acme');
     let otel: OtelContext | undefined;
-    await observed(tracingServer(), async (ctx) => void (otel = ctx.values.get(OTEL_CONTEXT) as OtelContext))(header, {});
+    await observed(tracingServer(), async (ctx) => void (otel = ctx.values.get(OTEL_CONTEXT) as OtelContext))(
+      header,
+      {},
+    );
     const own = trace.getSpanContext(otel!)!;
     expect(own).toMatchObject({ traceId: '6bf92f3577b34da6a3ce929d0e0e4711', traceFlags: TraceFlags.NONE });
     expect(own.spanId).toMatch(/^[0-9a-f]{16}$/);

@@ -36,7 +36,13 @@ async function sayHello(_ctx: unknown, req: { name: string }) {
 
 beforeAll(async () => {
   await receiver.start();
-  telemetry = await setupTelemetry({ serviceName: 'semconv', serviceVersion: '1', instanceId: 'sc-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  telemetry = await setupTelemetry({
+    serviceName: 'semconv',
+    serviceVersion: '1',
+    instanceId: 'sc-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 1,
+  });
   const logger = createLogger({ name: 'semconv', level: 'silent' });
   const dir = generateFixture('semconv', 'helloworld');
   const httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
@@ -50,7 +56,10 @@ beforeAll(async () => {
   await grpcServer.start();
   httpClient = new HttpClient({ target: base, observers: defaultClientObservers({ logger }) });
   greeterHttp = new httpGen.GreeterHTTPClient(httpClient);
-  grpcConn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, observers: defaultClientObservers({ logger }) });
+  grpcConn = new GrpcClientConn({
+    target: `127.0.0.1:${grpcServer.listenPort}`,
+    observers: defaultClientObservers({ logger }),
+  });
   greeterGrpc = new grpcGen.GreeterGRPCClient(grpcConn);
 });
 
@@ -76,8 +85,16 @@ async function spansOf(kind: 'http' | 'grpc', name: string): Promise<{ server: R
 }
 /** The newest server span of a call to `name` over `kind`, and the client span that is its parent. */
 function spansFor(name: string, kind: 'http' | 'grpc'): ReceivedSpan[] {
-  const clients = receiver.spans.filter((s) => s.kind === 3 && (kind === 'grpc' ? s.attributes['rpc.system'] === 'grpc' : s.attributes['rpc.system'] === undefined));
-  const server = receiver.spans.filter((s) => s.kind === 2 && (kind === 'grpc' ? s.attributes['rpc.system'] === 'grpc' : s.attributes['url.path'] === `/helloworld/${name}`));
+  const clients = receiver.spans.filter(
+    (s) =>
+      s.kind === 3 &&
+      (kind === 'grpc' ? s.attributes['rpc.system'] === 'grpc' : s.attributes['rpc.system'] === undefined),
+  );
+  const server = receiver.spans.filter(
+    (s) =>
+      s.kind === 2 &&
+      (kind === 'grpc' ? s.attributes['rpc.system'] === 'grpc' : s.attributes['url.path'] === `/helloworld/${name}`),
+  );
   for (const s of server.reverse()) {
     const c = clients.find((c) => c.spanId === s.parentSpanId);
     if (c) return [s, c];
@@ -88,31 +105,57 @@ function spansFor(name: string, kind: 'http' | 'grpc'): ReceivedSpan[] {
 describe('HTTP spans', () => {
   it('a 404 leaves the server span Unset and makes the client span an error, without exception events', async () => {
     const { server, client } = await spansOf('http', 'missing');
-    expect(server).toMatchObject({ statusCode: UNSET, events: [], attributes: { 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND', 'http.route': '/helloworld/{name}' } });
-    expect(client).toMatchObject({ statusCode: ERROR, events: [], attributes: { 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' } });
+    expect(server).toMatchObject({
+      statusCode: UNSET,
+      events: [],
+      attributes: {
+        'http.response.status_code': 404,
+        'error.type': 'USER_NOT_FOUND',
+        'http.route': '/helloworld/{name}',
+      },
+    });
+    expect(client).toMatchObject({
+      statusCode: ERROR,
+      events: [],
+      attributes: { 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' },
+    });
   });
 
   it('a 503 is an error on both sides, with an exception event', async () => {
     const { server, client } = await spansOf('http', 'down');
-    expect(server).toMatchObject({ statusCode: ERROR, events: ['exception'], attributes: { 'http.response.status_code': 503, 'error.type': 'DOWN' } });
+    expect(server).toMatchObject({
+      statusCode: ERROR,
+      events: ['exception'],
+      attributes: { 'http.response.status_code': 503, 'error.type': 'DOWN' },
+    });
     expect(client).toMatchObject({ statusCode: ERROR, attributes: { 'error.type': 'DOWN' } });
   });
 
   it('a thrown error is an error with its type and an exception event', async () => {
     const { server } = await spansOf('http', 'bug');
-    expect(server).toMatchObject({ statusCode: ERROR, events: ['exception'], attributes: { 'http.response.status_code': 500, 'error.type': 'TypeError' } });
+    expect(server).toMatchObject({
+      statusCode: ERROR,
+      events: ['exception'],
+      attributes: { 'http.response.status_code': 500, 'error.type': 'TypeError' },
+    });
   });
 
   it('records who called: client.address (X-Forwarded-For, X-Real-IP, else the peer), network.peer.address, user_agent.original', async () => {
     const call = async (headers: Record<string, string>) => {
       const traceId = Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
-      await fetch(`${base}/helloworld/who`, { headers: { ...headers, traceparent: `00-${traceId}-1111111111111111-01` } });
+      await fetch(`${base}/helloworld/who`, {
+        headers: { ...headers, traceparent: `00-${traceId}-1111111111111111-01` },
+      });
       await telemetry.forceFlush();
       await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the server span', 100, 50);
       return receiver.spans.find((s) => s.traceId === traceId)!.attributes;
     };
     expect(await call({ 'x-forwarded-for': '203.0.113.7, 10.0.0.1', 'user-agent': 'curl/8.5.0' })).toMatchObject({
-      'client.address': '203.0.113.7', 'network.peer.address': '127.0.0.1', 'user_agent.original': 'curl/8.5.0', 'http.request.method': 'GET', 'url.scheme': 'http',
+      'client.address': '203.0.113.7',
+      'network.peer.address': '127.0.0.1',
+      'user_agent.original': 'curl/8.5.0',
+      'http.request.method': 'GET',
+      'url.scheme': 'http',
     });
     expect(await call({ 'x-real-ip': '198.51.100.2' })).toMatchObject({ 'client.address': '198.51.100.2' });
     expect(await call({})).toMatchObject({ 'client.address': '127.0.0.1' });
@@ -122,12 +165,24 @@ describe('HTTP spans', () => {
 describe('gRPC spans', () => {
   it('NOT_FOUND leaves the server span Unset and makes the client span an error', async () => {
     const { server, client } = await spansOf('grpc', 'missing');
-    expect(server).toMatchObject({ statusCode: UNSET, events: [], attributes: { 'rpc.grpc.status_code': 5, 'error.type': 'USER_NOT_FOUND', 'network.peer.address': '127.0.0.1' } });
+    expect(server).toMatchObject({
+      statusCode: UNSET,
+      events: [],
+      attributes: { 'rpc.grpc.status_code': 5, 'error.type': 'USER_NOT_FOUND', 'network.peer.address': '127.0.0.1' },
+    });
     expect(client).toMatchObject({ statusCode: ERROR, attributes: { 'rpc.grpc.status_code': 5 } });
   });
 
   it('UNAVAILABLE and a thrown error are errors on the server span, with exception events', async () => {
-    expect((await spansOf('grpc', 'down')).server).toMatchObject({ statusCode: ERROR, events: ['exception'], attributes: { 'rpc.grpc.status_code': 14 } });
-    expect((await spansOf('grpc', 'bug')).server).toMatchObject({ statusCode: ERROR, events: ['exception'], attributes: { 'rpc.grpc.status_code': 13, 'error.type': 'TypeError' } });
+    expect((await spansOf('grpc', 'down')).server).toMatchObject({
+      statusCode: ERROR,
+      events: ['exception'],
+      attributes: { 'rpc.grpc.status_code': 14 },
+    });
+    expect((await spansOf('grpc', 'bug')).server).toMatchObject({
+      statusCode: ERROR,
+      events: ['exception'],
+      attributes: { 'rpc.grpc.status_code': 13, 'error.type': 'TypeError' },
+    });
   });
 });

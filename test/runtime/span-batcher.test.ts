@@ -5,7 +5,12 @@ import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { tracing } from '@opentelemetry/sdk-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { batcherOptionsFromEnv, SpanBatcher, type BatchSender, type EncodedBatch } from '../../src/runtime/telemetry/span-batcher.js';
+import {
+  batcherOptionsFromEnv,
+  SpanBatcher,
+  type BatchSender,
+  type EncodedBatch,
+} from '../../src/runtime/telemetry/span-batcher.js';
 
 class RecordingSender implements BatchSender {
   readonly sent: number[] = [];
@@ -40,7 +45,13 @@ function setup(sender: RecordingSender, opts = options) {
   const tracer = provider.getTracer('test');
   const end = (n: number, sampled = true) => {
     for (let i = 0; i < n; i++) {
-      const parent = sampled ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: TraceFlags.NONE });
+      const parent = sampled
+        ? ROOT_CONTEXT
+        : trace.setSpanContext(ROOT_CONTEXT, {
+            traceId: 'c'.repeat(32),
+            spanId: 'd'.repeat(16),
+            traceFlags: TraceFlags.NONE,
+          });
       tracer.startSpan(`span-${i}`, {}, parent).end();
     }
   };
@@ -148,8 +159,14 @@ describe('SpanBatcher', () => {
   });
 
   it('takes OTEL_BSP_* settings over its defaults, ignoring values that are not numbers', () => {
-    expect(batcherOptionsFromEnv(options, { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_EXPORT_TIMEOUT: 'soon' }))
-      .toEqual({ maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 5000 });
+    expect(
+      batcherOptionsFromEnv(options, {
+        OTEL_BSP_MAX_QUEUE_SIZE: '100',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        OTEL_BSP_EXPORT_TIMEOUT: 'soon',
+      }),
+    ).toEqual({ maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 5000 });
     // A batch never exceeds the queue.
     expect(batcherOptionsFromEnv(options, { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64' }).maxExportBatchSize).toBe(10);
     expect(batcherOptionsFromEnv(options, {})).toEqual(options);

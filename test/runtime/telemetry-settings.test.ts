@@ -26,9 +26,15 @@ const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_EXPORT_TIMEOUT: '8000
 /** Runs test/helpers/telemetry-child.ts with these variables (and no inherited OTEL_*) and options. */
 function runChild(env: Record<string, string>, options: object = {}, limitMs = 60_000): Promise<ChildRun> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/telemetry-child.ts'), JSON.stringify(options)], {
-    cwd: repoRoot, env: { ...inherited, ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'test/helpers/telemetry-child.ts'), JSON.stringify(options)],
+    {
+      cwd: repoRoot,
+      env: { ...inherited, ...BASE_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -103,7 +109,10 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
 
   it('http/protobuf reaches a protobuf-only HTTP receiver', async () => {
     const r = await httpReceiver('protobuf');
-    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    const run = await runChild({
+      OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
     expect(run.code).toBe(0);
     expect(r.refused).toBe(0);
     expectCallSpans(r.spans);
@@ -111,7 +120,10 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
 
   it('http/json reaches a JSON-only HTTP receiver, also when only the TRACES variable names it', async () => {
     const r = await httpReceiver('json');
-    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' });
+    const run = await runChild({
+      OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    });
     expect(run.code).toBe(0);
     expect(r.refused).toBe(0);
     expectCallSpans(r.spans);
@@ -119,9 +131,14 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
   }, 60_000);
 
   it('an unknown protocol stops the service with one line', async () => {
-    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' });
+    const run = await runChild({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml',
+    });
     expect(run.code).toBe(2);
-    expect(run.lines.map((l) => l['msg'])).toContain('telemetry: OTEL_EXPORTER_OTLP_PROTOCOL: "http/xml" is not an OTLP protocol; use grpc, http/protobuf or http/json');
+    expect(run.lines.map((l) => l['msg'])).toContain(
+      'telemetry: OTEL_EXPORTER_OTLP_PROTOCOL: "http/xml" is not an OTLP protocol; use grpc, http/protobuf or http/json',
+    );
   }, 60_000);
 });
 
@@ -136,12 +153,17 @@ describe('OTLP endpoints', () => {
   it('host:port without a scheme for an HTTP protocol stops the service with one line saying what to write', async () => {
     const run = await runChild({}, { otlp: { endpoint: 'otel-collector:4318', protocol: 'http/protobuf' } });
     expect(run.code).toBe(2);
-    expect(run.lines.map((l) => l['msg'])).toContain('telemetry: OTLP endpoint "otel-collector:4318" has no scheme; with http/protobuf write http://otel-collector:4318 (or https://)');
+    expect(run.lines.map((l) => l['msg'])).toContain(
+      'telemetry: OTLP endpoint "otel-collector:4318" has no scheme; with http/protobuf write http://otel-collector:4318 (or https://)',
+    );
   }, 60_000);
 
   it('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the traces URL itself', async () => {
     const r = await httpReceiver('protobuf');
-    await runChild({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${r.endpoint}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    await runChild({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${r.endpoint}/v1/traces`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
     expectCallSpans(r.spans);
   }, 60_000);
 });
@@ -149,7 +171,12 @@ describe('OTLP endpoints', () => {
 describe('headers, compression', () => {
   it('OTEL_EXPORTER_OTLP_HEADERS and gzip compression reach an HTTP receiver', async () => {
     const r = await httpReceiver('json');
-    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme,authorization=Bearer%20t', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' });
+    await runChild({
+      OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme,authorization=Bearer%20t',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+    });
     expectCallSpans(r.spans);
     expect(r.requests[0]).toMatchObject({ 'x-tenant': 'acme', authorization: 'Bearer t', 'content-encoding': 'gzip' });
   }, 60_000);
@@ -188,20 +215,33 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
 
   it('OTEL_TRACES_SAMPLER=always_off overrides the configured ratio', async () => {
     const r = await grpcReceiver();
-    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'always_off' }, { samplingRatio: 1 });
+    await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'always_off' },
+      { samplingRatio: 1 },
+    );
     expect(r.spans).toHaveLength(0);
   }, 60_000);
 
   it('OTEL_TRACES_SAMPLER=traceidratio with OTEL_TRACES_SAMPLER_ARG=1 samples everything though the config says 0', async () => {
     const r = await grpcReceiver();
-    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' }, { samplingRatio: 0 });
+    await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' },
+      { samplingRatio: 0 },
+    );
     expectCallSpans(r.spans);
   }, 60_000);
 
   it('OTEL_PROPAGATORS=b3 continues a trace from B3 headers, following its sampled flag', async () => {
     const r = await grpcReceiver();
     const traceId = '0af7651916cd43dd8448eb211c80319c';
-    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_PROPAGATORS: 'b3', HEADERS: JSON.stringify({ b3: `${traceId}-b7ad6b7169203331-1` }) }, { samplingRatio: 0 });
+    await runChild(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+        OTEL_PROPAGATORS: 'b3',
+        HEADERS: JSON.stringify({ b3: `${traceId}-b7ad6b7169203331-1` }),
+      },
+      { samplingRatio: 0 },
+    );
     const server = r.spans.filter((s) => s.kind === 2);
     expect(server).toHaveLength(3);
     expect(server.every((s) => s.traceId === traceId && s.parentSpanId === 'b7ad6b7169203331')).toBe(true);
@@ -219,11 +259,17 @@ describe('span processors and samplers in code', () => {
 
   it('the priority sampler keeps calls with x-priority: high at ratio 0, and drops the rest', async () => {
     const high = await grpcReceiver();
-    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: high.endpoint, HEADERS: JSON.stringify({ 'x-priority': 'high' }) }, { prioritySampler: true });
+    await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: high.endpoint, HEADERS: JSON.stringify({ 'x-priority': 'high' }) },
+      { prioritySampler: true },
+    );
     expectCallSpans(high.spans);
     expect(high.spans.find((s) => s.kind === 2)!.attributes['rpc.grpc.request.metadata.x-priority']).toBe('["high"]');
     const low = await grpcReceiver();
-    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: low.endpoint, HEADERS: JSON.stringify({ 'x-priority': 'low' }) }, { prioritySampler: true });
+    await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: low.endpoint, HEADERS: JSON.stringify({ 'x-priority': 'low' }) },
+      { prioritySampler: true },
+    );
     expect(low.spans).toHaveLength(0);
   }, 60_000);
 });
@@ -244,7 +290,13 @@ describe('export failures are visible', () => {
 
   it('collector that never answers: serving goes on, memory stays bounded, warn line, dropped counter rises', async () => {
     const r = await grpcReceiver({ silent: true });
-    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_BSP_MAX_QUEUE_SIZE: '256', OTEL_EXPORTER_OTLP_TIMEOUT: '300', OTEL_BSP_EXPORT_TIMEOUT: '300', HOLD_MS: '3000' });
+    const run = await runChild({
+      OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+      OTEL_BSP_MAX_QUEUE_SIZE: '256',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+      OTEL_BSP_EXPORT_TIMEOUT: '300',
+      HOLD_MS: '3000',
+    });
     expect(run.code).toBe(0);
     expect(r.requests.length).toBeGreaterThan(0);
     expect(run.lines.filter((l) => String(l['msg']).startsWith('trace export failing'))).toHaveLength(1);
@@ -259,12 +311,18 @@ describe('export failures are visible', () => {
   }, 60_000);
 });
 
-describe('differential: tsk\'s span recording, encoding and batching against the plain SDK', () => {
+describe("differential: tsk's span recording, encoding and batching against the plain SDK", () => {
   /** A span as the receiver got it, without what differs from run to run (ids, times). */
   const shape = (spans: ReceivedSpan[]) => {
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     return spans
-      .map((s) => ({ ...s, traceId: undefined, spanId: undefined, parentSpanId: undefined, parent: byId.get(s.parentSpanId)?.name ?? (s.parentSpanId ? 'remote' : '') }))
+      .map((s) => ({
+        ...s,
+        traceId: undefined,
+        spanId: undefined,
+        parentSpanId: undefined,
+        parent: byId.get(s.parentSpanId)?.name ?? (s.parentSpanId ? 'remote' : ''),
+      }))
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   };
   const protocols = [
@@ -276,7 +334,10 @@ describe('differential: tsk\'s span recording, encoding and batching against the
     it(`${protocol}: the receiver gets the same spans, field by field`, async () => {
       const fast = await receiver();
       const plain = await receiver();
-      const env = { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, HEADERS: JSON.stringify({ 'user-agent': 'diff/1', 'x-forwarded-for': '203.0.113.9' }) };
+      const env = {
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        HEADERS: JSON.stringify({ 'user-agent': 'diff/1', 'x-forwarded-for': '203.0.113.9' }),
+      };
       await runChild({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: fast.endpoint });
       await runChild({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: plain.endpoint, PLAIN_SDK: '1' });
       expectCallSpans(fast.spans);

@@ -25,7 +25,13 @@ const backendTraceparents: (string | undefined)[] = [];
 
 beforeAll(async () => {
   await receiver.start();
-  telemetry = await setupTelemetry({ serviceName: 'hop', serviceVersion: '1.0.0', instanceId: 'hop-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  telemetry = await setupTelemetry({
+    serviceName: 'hop',
+    serviceVersion: '1.0.0',
+    instanceId: 'hop-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 1,
+  });
   const logger = createLogger({ name: 'hop', level: 'silent' });
   const dir = generateFixture('telemetry', 'helloworld');
   httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
@@ -40,12 +46,17 @@ beforeAll(async () => {
     },
   });
   await grpcServer.start();
-  conn = new GrpcClientConn({ target: `127.0.0.1:${grpcServer.listenPort}`, observers: defaultClientObservers({ logger }) });
+  conn = new GrpcClientConn({
+    target: `127.0.0.1:${grpcServer.listenPort}`,
+    observers: defaultClientObservers({ logger }),
+  });
   const backend = new grpcGen.GreeterGRPCClient(conn);
 
   http = new HttpServer({ address: '127.0.0.1:0', observers: defaultServerObservers({ logger }) });
   // The HTTP handler calls the gRPC service, passing its context so the trace continues.
-  httpGen.registerGreeterHTTPServer(http, { sayHello: (ctx: any, req: { name: string }) => backend.sayHello(req, { parent: ctx }) });
+  httpGen.registerGreeterHTTPServer(http, {
+    sayHello: (ctx: any, req: { name: string }) => backend.sayHello(req, { parent: ctx }),
+  });
   http.handleRaw('GET', '/metrics', (request, reply) => {
     reply.hijack();
     telemetry.metricsHandler(request.raw, reply.raw);
@@ -63,36 +74,58 @@ afterAll(async () => {
 });
 
 describe('tracing and metrics across an HTTP -> gRPC hop', () => {
-  it('exports one trace: HTTP server -> gRPC client -> gRPC server, continuing the caller\'s traceparent', async () => {
+  it("exports one trace: HTTP server -> gRPC client -> gRPC server, continuing the caller's traceparent", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpan = '00f067aa0ba902b7';
     const res = await fetch(`${base}/helloworld/ada`, { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } });
     expect(await res.json()).toEqual({ message: 'Hello ada' });
     await telemetry.forceFlush();
-    await waitFor(async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 3, 'three spans of the trace', 100, 50);
+    await waitFor(
+      async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 3,
+      'three spans of the trace',
+      100,
+      50,
+    );
     const spans = receiver.spans.filter((s) => s.traceId === traceId);
     const httpServer = spans.find((s) => s.kind === 2 && s.attributes['http.route'] === '/helloworld/{name}')!;
     const grpcClient = spans.find((s) => s.kind === 3)!;
     const grpcServerSpan = spans.find((s) => s.kind === 2 && s.attributes['rpc.system'] === 'grpc')!;
-    expect(httpServer).toMatchObject({ name: '/helloworld.v1.Greeter/SayHello', parentSpanId: callerSpan, serviceName: 'hop', attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } });
+    expect(httpServer).toMatchObject({
+      name: '/helloworld.v1.Greeter/SayHello',
+      parentSpanId: callerSpan,
+      serviceName: 'hop',
+      attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 },
+    });
     expect(grpcClient.parentSpanId).toBe(httpServer.spanId);
-    expect(grpcServerSpan).toMatchObject({ parentSpanId: grpcClient.spanId, attributes: { 'rpc.service': 'helloworld.v1.Greeter', 'rpc.method': 'SayHello', 'rpc.grpc.status_code': 0 } });
+    expect(grpcServerSpan).toMatchObject({
+      parentSpanId: grpcClient.spanId,
+      attributes: { 'rpc.service': 'helloworld.v1.Greeter', 'rpc.method': 'SayHello', 'rpc.grpc.status_code': 0 },
+    });
   });
 
   it('marks failed spans with error status on both sides of the hop', async () => {
     const res = await fetch(`${base}/helloworld/fail`);
     expect(res.status).toBe(500);
     await telemetry.forceFlush();
-    await waitFor(async () => receiver.spans.some((s) => s.attributes['rpc.grpc.status_code'] === 13 && s.kind === 2), 'the failed gRPC server span', 100, 50);
+    await waitFor(
+      async () => receiver.spans.some((s) => s.attributes['rpc.grpc.status_code'] === 13 && s.kind === 2),
+      'the failed gRPC server span',
+      100,
+      50,
+    );
     const failedServer = receiver.spans.find((s) => s.attributes['rpc.grpc.status_code'] === 13 && s.kind === 2)!;
     expect(failedServer.statusCode).toBe(2);
-    const failedHttp = receiver.spans.find((s) => s.traceId === failedServer.traceId && s.attributes['http.response.status_code'] === 500)!;
+    const failedHttp = receiver.spans.find(
+      (s) => s.traceId === failedServer.traceId && s.attributes['http.response.status_code'] === 500,
+    )!;
     expect(failedHttp.statusCode).toBe(2);
   });
 
   it('follows an unsampled caller: nothing exported, the trace id still travels downstream', async () => {
     const traceId = '5bf92f3577b34da6a3ce929d0e0e4799';
-    const res = await fetch(`${base}/helloworld/quiet`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-00` } });
+    const res = await fetch(`${base}/helloworld/quiet`, {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-00` },
+    });
     expect(res.status).toBe(200);
     await telemetry.forceFlush();
     expect(receiver.spans.filter((s) => s.traceId === traceId)).toEqual([]);
@@ -103,7 +136,9 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
 
   it('exposes request counters and latency histograms on /metrics', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
-    expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*operation="\/helloworld\.v1\.Greeter\/SayHello"[^}]*code="200"[^}]*\} [1-9]/);
+    expect(text).toMatch(
+      /server_requests_code_total\{[^}]*kind="http"[^}]*operation="\/helloworld\.v1\.Greeter\/SayHello"[^}]*code="200"[^}]*\} [1-9]/,
+    );
     expect(text).toMatch(/server_requests_code_total\{[^}]*kind="grpc"[^}]*code="500"/);
     expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*code="500"[^}]*reason="UNKNOWN"/);
     expect(text).toMatch(/client_requests_code_total\{[^}]*kind="grpc"/);
@@ -112,7 +147,9 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
     // the counter summed over codes agree for the HTTP operation.
     const op = 'kind="http",operation="/helloworld.v1.Greeter/SayHello"';
     const value = (re: RegExp) => [...text.matchAll(re)].reduce((sum, m) => sum + Number(m[1]), 0);
-    const calls = value(/^server_requests_code_total\{kind="http",operation="\/helloworld\.v1\.Greeter\/SayHello",[^}]*\} (\d+)$/gm);
+    const calls = value(
+      /^server_requests_code_total\{kind="http",operation="\/helloworld\.v1\.Greeter\/SayHello",[^}]*\} (\d+)$/gm,
+    );
     expect(calls).toBeGreaterThan(0);
     expect(value(new RegExp(`^server_requests_seconds_count\\{${op}\\} (\\d+)$`, 'gm'))).toBe(calls);
     expect(value(new RegExp(`^server_requests_seconds_bucket\\{${op},le="\\+Inf"\\} (\\d+)$`, 'gm'))).toBe(calls);
@@ -121,7 +158,11 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
   it('traces, counts and logs a call that outlives the deadline as the 504 its caller got', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-timeout-')), 'access.log');
     const logger = createLogger({ name: 'slow', destination: file });
-    const slow = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 100, observers: defaultServerObservers({ logger }) });
+    const slow = new HttpServer({
+      address: '127.0.0.1:0',
+      timeoutMs: 100,
+      observers: defaultServerObservers({ logger }),
+    });
     httpGen.registerGreeterHTTPServer(slow, { sayHello: () => new Promise(() => {}) }); // never answers
     await slow.start();
     try {
@@ -131,15 +172,26 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
       // The span ends with the answer, though the handler never returns.
       await telemetry.forceFlush();
       const late = () => receiver.spans.find((s) => s.attributes['url.path'] === '/helloworld/late');
-      await waitFor(async () => late() !== undefined, 'the timed-out call\'s span', 100, 50);
+      await waitFor(async () => late() !== undefined, "the timed-out call's span", 100, 50);
       expect(late()!.attributes['http.response.status_code']).toBe(504);
       expect(late()!.statusCode).toBe(2);
       const text = await (await fetch(`${base}/metrics`)).text();
       expect(text).toMatch(/server_requests_code_total\{[^}]*kind="http"[^}]*code="504"[^}]*reason="TIMEOUT"[^}]*\} 1/);
       logger.flush();
       await waitFor(async () => fs.readFileSync(file, 'utf8').includes('TIMEOUT'), 'the access line', 100, 20);
-      const line = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.reason === 'TIMEOUT');
-      expect(line).toMatchObject({ level: 'error', kind: 'server', component: 'http', code: 504, operation: '/helloworld.v1.Greeter/SayHello' });
+      const line = fs
+        .readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .find((l) => l.reason === 'TIMEOUT');
+      expect(line).toMatchObject({
+        level: 'error',
+        kind: 'server',
+        component: 'http',
+        code: 504,
+        operation: '/helloworld.v1.Greeter/SayHello',
+      });
       expect(line.latency).toBeGreaterThanOrEqual(0.09);
     } finally {
       await slow.stop({ timeoutMs: 200 });

@@ -21,7 +21,9 @@ describe('deploy/grafana/dashboard.json', () => {
   it('is a Grafana dashboard named after the service', () => {
     expect(dashboard.title).toBe('demo');
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
-    expect(dashboardOf('orders-api').templating.list.find((v: { name: string }) => v.name === 'job').current.value).toBe('orders-api');
+    expect(
+      dashboardOf('orders-api').templating.list.find((v: { name: string }) => v.name === 'job').current.value,
+    ).toBe('orders-api');
   });
 
   it('lays out panels with unique ids on the 24-column grid without overlaps', () => {
@@ -45,13 +47,18 @@ describe('deploy/grafana/dashboard.json', () => {
 
   it('queries the Prometheus data source variable, with every variable defined', () => {
     const defined = dashboard.templating.list.map((v: { name: string }) => v.name);
-    expect(dashboard.templating.list.find((v: { name: string }) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    expect(dashboard.templating.list.find((v: { name: string }) => v.name === 'datasource')).toMatchObject({
+      type: 'datasource',
+      query: 'prometheus',
+    });
     for (const panel of dashboard.panels) {
       expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
       for (const t of panel.targets) {
-        for (const v of variables(t.expr)) expect([...defined, ...GRAFANA_BUILTINS], `${panel.title}: $${v}`).toContain(v);
+        for (const v of variables(t.expr))
+          expect([...defined, ...GRAFANA_BUILTINS], `${panel.title}: $${v}`).toContain(v);
         // A legend names only labels the query keeps.
-        for (const m of (t.legendFormat as string).matchAll(/\{\{(\w+)\}\}/g)) expect(groupingLabels(t.expr), `${panel.title}: ${t.legendFormat}`).toContain(m[1]);
+        for (const m of (t.legendFormat as string).matchAll(/\{\{(\w+)\}\}/g))
+          expect(groupingLabels(t.expr), `${panel.title}: ${t.legendFormat}`).toContain(m[1]);
       }
     }
   });
@@ -61,8 +68,12 @@ describe('deploy/grafana/dashboard.json', () => {
     const dir = path.join(repoRoot, '.tmp', 'dashboard');
     fs.mkdirSync(dir, { recursive: true });
     // Grafana's variables as it substitutes them; each query becomes a recording rule to be parsed.
-    const substitute = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', 'demo').replaceAll('$kind', 'http|grpc');
-    const rules = dashboardTargets(dashboard).map((t, i) => ({ record: `dashboard:query${i}`, expr: substitute(t.expr) }));
+    const substitute = (expr: string) =>
+      expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', 'demo').replaceAll('$kind', 'http|grpc');
+    const rules = dashboardTargets(dashboard).map((t, i) => ({
+      record: `dashboard:query${i}`,
+      expr: substitute(t.expr),
+    }));
     fs.writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify({ groups: [{ name: 'dashboard', rules }] }, null, 2));
     const r = spawnSync('promtool', ['check', 'rules', path.join(dir, 'rules.yaml')], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);

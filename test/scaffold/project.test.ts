@@ -14,10 +14,12 @@ import { renderProject, type RegistryKind } from '../../src/scaffold/project.js'
 import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 import { repoRoot } from '../helpers/cli.js';
 
-const render = (registry: RegistryKind) => renderProject({ name: 'demo', registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' });
+const render = (registry: RegistryKind) =>
+  renderProject({ name: 'demo', registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' });
 const file = (files: ReturnType<typeof render>, p: string) => files.find((f) => f.path === p)!.content;
 /** The tsk version appears in headers and package.json; normalise it so snapshots survive releases. */
-const normalise = (s: string) => s.replaceAll(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version, '<tsk-version>');
+const normalise = (s: string) =>
+  s.replaceAll(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version, '<tsk-version>');
 
 describe('tsk new project tree', () => {
   for (const registry of ['none', 'etcd', 'consul'] as const) {
@@ -38,28 +40,56 @@ describe('tsk new project tree', () => {
   });
 
   it('pins service dependencies to versions tsk itself is tested with', () => {
-    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')).packages as Record<string, { version: string }>;
+    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')).packages as Record<
+      string,
+      { version: string }
+    >;
     const deps = JSON.parse(file(render('etcd'), 'package.json')).dependencies as Record<string, string>;
     for (const [name, range] of Object.entries(deps)) {
       const installed = lock[`node_modules/${name}`]?.version;
       expect(installed, name).toBeDefined();
-      expect(installed!.startsWith(range.replace(/^[\^~]/, '').split('.').slice(0, 2).join('.')), `${name} ${range} vs ${installed}`).toBe(true);
+      expect(
+        installed!.startsWith(
+          range
+            .replace(/^[\^~]/, '')
+            .split('.')
+            .slice(0, 2)
+            .join('.'),
+        ),
+        `${name} ${range} vs ${installed}`,
+      ).toBe(true);
     }
   });
 });
 
 describe('deploy/kubernetes', () => {
   const files = render('etcd');
-  const docs = (name: string, from = files) => parseAllDocuments(file(from, `deploy/kubernetes/${name}`)).map((d) => d.toJSON());
+  const docs = (name: string, from = files) =>
+    parseAllDocuments(file(from, `deploy/kubernetes/${name}`)).map((d) => d.toJSON());
   const pod = (from = files) => docs('deployment.yaml', from)[0].spec.template.spec;
 
   for (const registry of ['none', 'etcd', 'consul'] as const) {
     it(`validates against the Kubernetes schemas with --registry ${registry}`, () => {
-      const kinds: Record<string, new (o: any) => { validate(): void }> = { Deployment, Service, ConfigMap, HorizontalPodAutoscaler, PodDisruptionBudget };
+      const kinds: Record<string, new (o: any) => { validate(): void }> = {
+        Deployment,
+        Service,
+        ConfigMap,
+        HorizontalPodAutoscaler,
+        PodDisruptionBudget,
+      };
       const rendered = render(registry);
-      const manifests = rendered.filter((f) => f.path.startsWith('deploy/kubernetes/')).map((f) => path.basename(f.path));
+      const manifests = rendered
+        .filter((f) => f.path.startsWith('deploy/kubernetes/'))
+        .map((f) => path.basename(f.path));
       // Every manifest is schema-checked here, except the PrometheusRule (a CRD: promtool checks it below).
-      expect(manifests.sort()).toEqual(['configmap.yaml', 'deployment.yaml', 'hpa.yaml', 'pdb.yaml', 'prometheusrule.yaml', 'service.yaml']);
+      expect(manifests.sort()).toEqual([
+        'configmap.yaml',
+        'deployment.yaml',
+        'hpa.yaml',
+        'pdb.yaml',
+        'prometheusrule.yaml',
+        'service.yaml',
+      ]);
       for (const name of manifests.filter((m) => m !== 'prometheusrule.yaml')) {
         for (const doc of docs(name, rendered)) {
           const Kind = kinds[doc.kind];
@@ -77,12 +107,18 @@ describe('deploy/kubernetes', () => {
     const c = spec.containers[0];
     expect(spec.securityContext.runAsNonRoot).toBe(true);
     expect(spec.automountServiceAccountToken).toBe(false);
-    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(c.resources.limits).toBeDefined();
-    expect(c.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']));
+    expect(c.env.map((e: { name: string }) => e.name)).toEqual(
+      expect.arrayContaining(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']),
+    );
     const [configMap] = docs('configmap.yaml');
     expect(configMap.data['config.yaml']).toBe(file(files, 'configs/config.yaml'));
   });
@@ -114,14 +150,19 @@ describe('deploy/kubernetes', () => {
     const stopTimeoutS = Number(/stop_timeout_ms: (\d+)/.exec(file(files, 'configs/config.yaml'))![1]) / 1000;
     expect(Number(preStop[1]) + stopTimeoutS).toBeLessThan(spec.terminationGracePeriodSeconds);
     const labels = docs('deployment.yaml')[0].spec.template.metadata.labels;
-    expect(spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+    expect(spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey)).toEqual([
+      'topology.kubernetes.io/zone',
+      'kubernetes.io/hostname',
+    ]);
     for (const t of spec.topologySpreadConstraints) expect(t.labelSelector.matchLabels).toEqual(labels);
     const [pdb] = docs('pdb.yaml');
     expect(pdb.spec.minAvailable).toBeLessThan(docs('deployment.yaml')[0].spec.replicas);
   });
 
   it('points the registry at its Service name through an env override', () => {
-    const env = (registry: RegistryKind) => pod(render(registry)).containers[0].env.find((e: { name: string }) => e.name === 'DEMO_REGISTRY_ENDPOINTS')?.value;
+    const env = (registry: RegistryKind) =>
+      pod(render(registry)).containers[0].env.find((e: { name: string }) => e.name === 'DEMO_REGISTRY_ENDPOINTS')
+        ?.value;
     expect(env('etcd')).toBe('http://etcd:2379');
     expect(env('consul')).toBe('consul:8500');
     expect(env('none')).toBeUndefined();
@@ -150,18 +191,32 @@ describe.skipIf(!promtool && !process.env['CI'])('PrometheusRule (promtool)', ()
     const test = {
       rule_files: ['rules.yaml'],
       evaluation_interval: '1m',
-      tests: [{
-        interval: '1m',
-        input_series: [
-          { series: `server_requests_code_total{${labels},code="200",reason=""}`, values: '0+60x20' },
-          { series: `server_requests_code_total{${labels},code="500",reason="UNKNOWN"}`, values: '0+30x20' },
-          { series: 'up{job="demo",instance="a"}', values: '1x20' },
-        ],
-        alert_rule_test: [
-          { eval_time: '15m', alertname: 'DemoHighErrorRate', exp_alerts: [{ exp_labels: { severity: 'critical', job: 'demo' }, exp_annotations: { summary: 'demo: more than 5% of requests fail with 5xx', description: '0.33 of requests failed over the last 5 minutes.' } }] },
-          { eval_time: '15m', alertname: 'DemoDown', exp_alerts: [] },
-        ],
-      }],
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            { series: `server_requests_code_total{${labels},code="200",reason=""}`, values: '0+60x20' },
+            { series: `server_requests_code_total{${labels},code="500",reason="UNKNOWN"}`, values: '0+30x20' },
+            { series: 'up{job="demo",instance="a"}', values: '1x20' },
+          ],
+          alert_rule_test: [
+            {
+              eval_time: '15m',
+              alertname: 'DemoHighErrorRate',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', job: 'demo' },
+                  exp_annotations: {
+                    summary: 'demo: more than 5% of requests fail with 5xx',
+                    description: '0.33 of requests failed over the last 5 minutes.',
+                  },
+                },
+              ],
+            },
+            { eval_time: '15m', alertname: 'DemoDown', exp_alerts: [] },
+          ],
+        },
+      ],
     };
     fs.writeFileSync(path.join(dir, 'test.yaml'), JSON.stringify(test, null, 2));
     const r = spawnSync('promtool', ['test', 'rules', path.join(dir, 'test.yaml')], { encoding: 'utf8' });

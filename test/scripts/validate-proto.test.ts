@@ -38,7 +38,11 @@ describe('bundled buf/validate/validate.proto', () => {
   });
 
   it('compiles to the descriptor @bufbuild/protovalidate validates with', async () => {
-    const compiled = await compileProtos({ inputs: [bundled], importPaths: [path.join(repoRoot, 'proto')], cwd: repoRoot });
+    const compiled = await compileProtos({
+      inputs: [bundled],
+      importPaths: [path.join(repoRoot, 'proto')],
+      cwd: repoRoot,
+    });
     const built = compiled.fileSet.file.find((f) => f.name === 'buf/validate/validate.proto')!;
     expect(built).toBeDefined();
     expect(Buffer.from(normalized(built)).equals(Buffer.from(normalized(file_buf_validate_validate.proto)))).toBe(true);

@@ -10,7 +10,15 @@ import { parseDocument } from 'yaml';
 import { planClientFiles } from '../../gen/client.js';
 import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
-import { apiProperty, clientClassName, clientModuleSuffix, clientProperty, renderClients, type ClientSpec, type ClientTransport } from '../../scaffold/clients.js';
+import {
+  apiProperty,
+  clientClassName,
+  clientModuleSuffix,
+  clientProperty,
+  renderClients,
+  type ClientSpec,
+  type ClientTransport,
+} from '../../scaffold/clients.js';
 import { checkServiceName } from '../../scaffold/project.js';
 import { installedRegistry } from '../../scaffold/registry.js';
 import { findProjectRoot, readManifest } from '../manifest.js';
@@ -42,7 +50,8 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
   const own = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: string }).name;
-  if (own === service) throw new UsageError(`${service} is this project; it calls its own code directly, not through a client`);
+  if (own === service)
+    throw new UsageError(`${service} is this project; it calls its own code directly, not through a client`);
   const source = path.resolve(cwd, flags.proto);
   if (!fs.existsSync(source)) throw new UsageError(`${flags.proto} does not exist`);
   const sourceRoot = importRootOf(source, flags.protoRoot ? path.resolve(cwd, flags.protoRoot) : undefined);
@@ -58,11 +67,18 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const manifest = readManifest(root);
   for (const p of protos) {
     const rel = `api/${p}`;
-    if (manifest.files[rel]?.kind === 'owned') throw new UsageError(`${rel} is this project's own proto; a client's protos cannot replace it (is ${service} this service?)`);
+    if (manifest.files[rel]?.kind === 'owned')
+      throw new UsageError(
+        `${rel} is this project's own proto; a client's protos cannot replace it (is ${service} this service?)`,
+      );
   }
 
   // Compile the other service's protos where they are, then generate as if they lived under api/.
-  const compiled = await compileProtos({ inputs: protos.map((p) => path.join(sourceRoot, p)), importPaths: [sourceRoot, path.join(root, 'third_party')], cwd: root });
+  const compiled = await compileProtos({
+    inputs: protos.map((p) => path.join(sourceRoot, p)),
+    importPaths: [sourceRoot, path.join(root, 'third_party')],
+    cwd: root,
+  });
   const generated = await planClientFiles(compiled, { cwd: root, runtimeFor: () => '../internal/pkg' });
   const relocate = (p: string) => {
     const rel = path.relative(sourceRoot, p);
@@ -70,45 +86,72 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     return path.join(apiDir, rel);
   };
   const files: GeneratedFile[] = [
-    ...protos.map((p) => ({ path: path.join(apiDir, p), content: fs.readFileSync(path.join(sourceRoot, p), 'utf8'), kind: 'generated' as const })),
+    ...protos.map((p) => ({
+      path: path.join(apiDir, p),
+      content: fs.readFileSync(path.join(sourceRoot, p), 'utf8'),
+      kind: 'generated' as const,
+    })),
     ...generated.map((g) => ({ path: relocate(g.path), content: g.content, kind: 'generated' as const })),
   ];
 
   // Over HTTP only services with HTTP bindings have a client (`*_http.ts`).
-  const callable = (file: (typeof compiled.targets)[number]) => transport === 'grpc' || generated.some((g) => relocate(g.path) === path.join(apiDir, `${file.name}_http.ts`));
-  const apis = compiled.targets.filter(callable).flatMap((file) => file.services.map((s) => ({
-    fullName: s.typeName,
-    className: clientClassName(s.name, transport),
-    module: `../../api/${file.name}${clientModuleSuffix(transport)}`,
-  })));
-  if (apis.length === 0) throw new UsageError(`${flags.proto} defines no service to call${transport === 'http' ? ' over HTTP (no google.api.http bindings)' : ''}`);
+  const callable = (file: (typeof compiled.targets)[number]) =>
+    transport === 'grpc' || generated.some((g) => relocate(g.path) === path.join(apiDir, `${file.name}_http.ts`));
+  const apis = compiled.targets.filter(callable).flatMap((file) =>
+    file.services.map((s) => ({
+      fullName: s.typeName,
+      className: clientClassName(s.name, transport),
+      module: `../../api/${file.name}${clientModuleSuffix(transport)}`,
+    })),
+  );
+  if (apis.length === 0)
+    throw new UsageError(
+      `${flags.proto} defines no service to call${transport === 'http' ? ' over HTTP (no google.api.http bindings)' : ''}`,
+    );
 
   record[service] = { protos, ...(transport === 'http' ? { transport } : {}), apis };
   const specs = Object.entries(record).map(([name, r]) => ({ service: name, transport: r.transport, apis: r.apis }));
-  files.push({ path: path.join(root, 'internal', 'data', 'clients.ts'), content: renderClients(specs), kind: 'generated' });
+  files.push({
+    path: path.join(root, 'internal', 'data', 'clients.ts'),
+    content: renderClients(specs),
+    kind: 'generated',
+  });
   files.push({ path: recordPath, content: `${JSON.stringify(sortKeys(record), null, 2)}\n`, kind: 'generated' });
 
   // clients.<service> in the config, unless the user has set it already.
   const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
-  const endpoint = hasRegistry ? `discovery:///${service}` : transport === 'http' ? 'http://127.0.0.1:8000' : '127.0.0.1:9000';
+  const endpoint = hasRegistry
+    ? `discovery:///${service}`
+    : transport === 'http'
+      ? 'http://127.0.0.1:8000'
+      : '127.0.0.1:9000';
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);
     if (!fs.existsSync(file)) continue;
     const current = fs.readFileSync(file, 'utf8');
-    const next = rel.endsWith('configmap.yaml') ? withClientInConfigMap(current, service, endpoint) : withClientConfig(current, service, endpoint);
+    const next = rel.endsWith('configmap.yaml')
+      ? withClientInConfigMap(current, service, endpoint)
+      : withClientConfig(current, service, endpoint);
     if (next !== current) files.push({ path: file, content: next, kind: 'owned' });
   }
 
   // Owned config files are edited in place (one key added); everything else follows the writer's rules.
   const owned = files.filter((f) => f.kind === 'owned');
-  const report = writeFiles(files.filter((f) => f.kind !== 'owned'), { projectRoot: root });
+  const report = writeFiles(
+    files.filter((f) => f.kind !== 'owned'),
+    { projectRoot: root },
+  );
   if (owned.length > 0) {
     const edited = writeFiles(owned, { projectRoot: root, force: true });
     report.written.push(...edited.written);
   }
   printReport(report, cwd);
   const names = apis.map((a) => `data.clients.${clientProperty(service)}.${apiProperty(a.className)}`);
-  console.log(chalk.dim(`next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `set clients.${service}.endpoint in configs/config.yaml`}`));
+  console.log(
+    chalk.dim(
+      `next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `set clients.${service}.endpoint in configs/config.yaml`}`,
+    ),
+  );
 }
 
 /** The protos copied for the services this project calls (their import paths under api/): APIs it calls, not serves. */
@@ -121,12 +164,16 @@ export function calledApiProtos(root: string): Set<string> {
 
 function importRootOf(source: string, given?: string): string {
   if (given) {
-    if (!source.startsWith(given + path.sep) && source !== given) throw new UsageError(`${source} is not under --proto-root ${given}`);
+    if (!source.startsWith(given + path.sep) && source !== given)
+      throw new UsageError(`${source} is not under --proto-root ${given}`);
     return given;
   }
   const marker = `${path.sep}api${path.sep}`;
   const at = (source + path.sep).lastIndexOf(marker);
-  if (at < 0) throw new UsageError(`cannot tell the import root of ${source}: it is not under a directory named api; pass --proto-root <dir>`);
+  if (at < 0)
+    throw new UsageError(
+      `cannot tell the import root of ${source}: it is not under a directory named api; pass --proto-root <dir>`,
+    );
   return source.slice(0, at + marker.length - 1);
 }
 

@@ -26,7 +26,8 @@ export async function dev(flags: DevFlags): Promise<void> {
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
   const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
   const main = path.join('cmd', name, 'main.ts');
-  if (!fs.existsSync(path.join(root, main))) throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);
+  if (!fs.existsSync(path.join(root, main)))
+    throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!fs.existsSync(tsc)) throw new UsageError('node_modules/typescript not found: run npm install first');
 
@@ -80,8 +81,19 @@ function log(line: string): void {
 /** `npm run generate` in-process: protos that changed are compiled and generated; others come from the cache. */
 async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean> {
   try {
-    const inputs = ['api', 'internal/conf'].filter((d) => fs.existsSync(path.join(root, d))).map((d) => path.join(root, d));
-    const result = await generateClient({ cwd: root, inputs, projectRoot: root, runtimeFor: (r) => path.relative(r, path.join(root, 'internal', 'pkg')).split(path.sep).join('/') });
+    const inputs = ['api', 'internal/conf']
+      .filter((d) => fs.existsSync(path.join(root, d)))
+      .map((d) => path.join(root, d));
+    const result = await generateClient({
+      cwd: root,
+      inputs,
+      projectRoot: root,
+      runtimeFor: (r) =>
+        path
+          .relative(r, path.join(root, 'internal', 'pkg'))
+          .split(path.sep)
+          .join('/'),
+    });
     const report = writeFiles(result.files, { projectRoot: root });
     result.save(report);
     for (const p of report.written) ownWrites.add(p);
@@ -96,7 +108,10 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
 
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
 async function typecheck(root: string, tsc: string): Promise<boolean> {
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (out += d));
@@ -120,7 +135,10 @@ class ServiceProcess {
   private child: ChildProcess | undefined;
   private started = false;
 
-  constructor(private readonly root: string, private readonly args: string[]) {}
+  constructor(
+    private readonly root: string,
+    private readonly args: string[],
+  ) {}
 
   async restart(): Promise<void> {
     await this.stop();
@@ -130,7 +148,8 @@ class ServiceProcess {
     child.once('exit', (code, signal) => {
       if (this.child === child) {
         this.child = undefined;
-        if (signal !== 'SIGTERM') log(chalk.red(`the service exited (${signal ?? `code ${code}`}); waiting for a change`));
+        if (signal !== 'SIGTERM')
+          log(chalk.red(`the service exited (${signal ?? `code ${code}`}); waiting for a change`));
       }
     });
     this.child = child;

@@ -28,9 +28,33 @@ interface ExampleService {
 
 /** Ports: the gateway is the public HTTP :8000; the others sit next to it. */
 export const EXAMPLE_SERVICES: ExampleService[] = [
-  { name: 'user', api: 'User', httpPort: 8002, grpcPort: 9002, repo: 'UserRepoInMemory', newRepo: 'new UserRepoInMemory()', calls: [] },
-  { name: 'order', api: 'Order', httpPort: 8001, grpcPort: 9001, repo: 'OrderRepoData', newRepo: 'new OrderRepoData(data)', calls: ['user'] },
-  { name: 'gateway', api: 'Gateway', httpPort: 8000, grpcPort: 9000, repo: 'GatewayRepoClients', newRepo: 'new GatewayRepoClients(data)', calls: ['user', 'order'] },
+  {
+    name: 'user',
+    api: 'User',
+    httpPort: 8002,
+    grpcPort: 9002,
+    repo: 'UserRepoInMemory',
+    newRepo: 'new UserRepoInMemory()',
+    calls: [],
+  },
+  {
+    name: 'order',
+    api: 'Order',
+    httpPort: 8001,
+    grpcPort: 9001,
+    repo: 'OrderRepoData',
+    newRepo: 'new OrderRepoData(data)',
+    calls: ['user'],
+  },
+  {
+    name: 'gateway',
+    api: 'Gateway',
+    httpPort: 8000,
+    grpcPort: 9000,
+    repo: 'GatewayRepoClients',
+    newRepo: 'new GatewayRepoClients(data)',
+    calls: ['user', 'order'],
+  },
 ];
 
 const EXAMPLES = ['microservices'];
@@ -49,7 +73,22 @@ export async function example(kind: string, dir: string): Promise<void> {
   await writeTree(target, async (staging) => {
     for (const s of EXAMPLE_SERVICES) {
       step(`tsk new ${s.name}`);
-      await tsk(['new', s.name, '--registry', 'etcd', '--http-port', String(s.httpPort), '--grpc-port', String(s.grpcPort), '--yes', '--no-git', '--no-install'], staging);
+      await tsk(
+        [
+          'new',
+          s.name,
+          '--registry',
+          'etcd',
+          '--http-port',
+          String(s.httpPort),
+          '--grpc-port',
+          String(s.grpcPort),
+          '--yes',
+          '--no-git',
+          '--no-install',
+        ],
+        staging,
+      );
       replaceSample(path.join(staging, s.name), s);
     }
     for (const s of EXAMPLE_SERVICES) {
@@ -88,10 +127,15 @@ async function tsk(args: string[], cwd: string): Promise<void> {
 
 /** The greeter sample out, the example's API and layers in; the manifest follows. */
 function replaceSample(root: string, s: ExampleService): void {
-  const sample = Object.keys(readManifest(root).files).filter((f) => /(^|\/)greeter[._]/.test(f) || /^test\/.*\.test\.ts$/.test(f));
-  const fill = (text: string) => text
-    .replaceAll('__Svc__', s.api).replaceAll('__svc__', s.name)
-    .replaceAll('__REPO_IMPORT__', s.repo).replaceAll('__REPO_NEW__', s.newRepo);
+  const sample = Object.keys(readManifest(root).files).filter(
+    (f) => /(^|\/)greeter[._]/.test(f) || /^test\/.*\.test\.ts$/.test(f),
+  );
+  const fill = (text: string) =>
+    text
+      .replaceAll('__Svc__', s.api)
+      .replaceAll('__svc__', s.name)
+      .replaceAll('__REPO_IMPORT__', s.repo)
+      .replaceAll('__REPO_NEW__', s.newRepo);
   const own: Record<string, string> = {
     Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
     'internal/server/grpc.ts': fill(read('common/grpc.ts')),
@@ -100,14 +144,19 @@ function replaceSample(root: string, s: ExampleService): void {
   };
   const serviceDir = path.join(exampleDir, s.name);
   for (const f of fs.readdirSync(serviceDir, { recursive: true, encoding: 'utf8' }) as string[]) {
-    if (fs.statSync(path.join(serviceDir, f)).isFile()) own[f.split(path.sep).join('/')] = fs.readFileSync(path.join(serviceDir, f), 'utf8');
+    if (fs.statSync(path.join(serviceDir, f)).isFile())
+      own[f.split(path.sep).join('/')] = fs.readFileSync(path.join(serviceDir, f), 'utf8');
   }
   // The README's calls were the greeter's; the example's are in the root README.
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
   const sampleCalls = readme.filter((line) => /helloworld|\/users\/world|Greeter\/SayHello/.test(line));
   if (sampleCalls.length > 0) {
     const at = readme.indexOf(sampleCalls[0]!);
-    own['README.md'] = [...readme.slice(0, at), '# what to call: ../README.md walks through the example', ...readme.slice(at).filter((line) => !sampleCalls.includes(line))].join('\n');
+    own['README.md'] = [
+      ...readme.slice(0, at),
+      '# what to call: ../README.md walks through the example',
+      ...readme.slice(at).filter((line) => !sampleCalls.includes(line)),
+    ].join('\n');
   }
   own['configs/config.yaml'] = exampleConfig(fs.readFileSync(path.join(root, 'configs/config.yaml'), 'utf8'));
   // The service's own tests were about the greeter; the example is tested end to end from the root.
@@ -128,7 +177,9 @@ function replaceSample(root: string, s: ExampleService): void {
 function exampleDockerfile(serviceDockerfile: string, s: ExampleService): string {
   const nodeVersion = /^ARG NODE_VERSION=(\S+)$/m.exec(serviceDockerfile)?.[1];
   if (!nodeVersion) throw new Error(`${s.name}/Dockerfile names no NODE_VERSION`);
-  const manifests = EXAMPLE_SERVICES.map((w) => `COPY ${w.name}/package.json ${w.name}/\nCOPY ${w.name}/.tsk/*.tgz ${w.name}/.tsk/`).join('\n');
+  const manifests = EXAMPLE_SERVICES.map(
+    (w) => `COPY ${w.name}/package.json ${w.name}/\nCOPY ${w.name}/.tsk/*.tgz ${w.name}/.tsk/`,
+  ).join('\n');
   return read('common/Dockerfile')
     .replaceAll('__WORKSPACE_MANIFESTS__', manifests)
     .replaceAll('__NODE_VERSION__', nodeVersion)
@@ -155,6 +206,10 @@ function writeRoot(root: string): void {
   const rootDir = path.join(exampleDir, 'root');
   const files = (fs.readdirSync(rootDir, { recursive: true, encoding: 'utf8' }) as string[])
     .filter((f) => fs.statSync(path.join(rootDir, f)).isFile())
-    .map((f) => ({ path: DOTFILES.has(f) ? `.${f}` : f, content: fs.readFileSync(path.join(rootDir, f), 'utf8'), kind: 'owned' as const }));
+    .map((f) => ({
+      path: DOTFILES.has(f) ? `.${f}` : f,
+      content: fs.readFileSync(path.join(rootDir, f), 'utf8'),
+      kind: 'owned' as const,
+    }));
   writeFiles(files, { root });
 }

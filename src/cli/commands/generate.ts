@@ -20,9 +20,13 @@ export function projectProtoDirs(root: string): string[] {
 
 export async function generate(flags: GenerateFlags): Promise<void> {
   const root = findProjectRoot(process.cwd());
-  if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above); run tsk proto client <dirs> outside one');
+  if (!root)
+    throw new UsageError(
+      'not inside a tsk project (no .tsk/manifest.json found here or above); run tsk proto client <dirs> outside one',
+    );
   const api = path.join(root, 'api');
-  if (fs.existsSync(api)) await protoOpenApi([api], { output: path.join(api, 'openapi.ts'), force: flags.force, keepLocal: flags.keepLocal });
+  if (fs.existsSync(api))
+    await protoOpenApi([api], { output: path.join(api, 'openapi.ts'), force: flags.force, keepLocal: flags.keepLocal });
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
   await protoClient(dirs, { force: flags.force, keepLocal: flags.keepLocal });

@@ -36,9 +36,12 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   const cwd = process.cwd();
   const target = path.resolve(cwd, flags.dir ?? name);
   const existed = fs.existsSync(target);
-  if (existed && !fs.statSync(target).isDirectory()) throw new UsageError(`${path.relative(cwd, target)} exists and is not a directory`);
+  if (existed && !fs.statSync(target).isDirectory())
+    throw new UsageError(`${path.relative(cwd, target)} exists and is not a directory`);
   if (existed && fs.readdirSync(target).length > 0 && !flags.force) {
-    throw new UsageError(`${path.relative(cwd, target) || '.'} is not empty; use --force to create the project there anyway`);
+    throw new UsageError(
+      `${path.relative(cwd, target) || '.'} is not empty; use --force to create the project there anyway`,
+    );
   }
 
   const answers = await askMissing(flags);
@@ -61,16 +64,24 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     writeFiles(files, { projectRoot: staging });
     const compiled = await compileProtos({ inputs: ['api', 'internal/conf'], cwd: staging });
     const runtimeDir = path.join(staging, 'internal', 'pkg');
-    const generated = await planClientFiles(compiled, { cwd: staging, runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/') });
+    const generated = await planClientFiles(compiled, {
+      cwd: staging,
+      runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/'),
+    });
     generated.push(openApiFile(compiled));
     writeFiles(generated, { projectRoot: staging });
     await packTskInto(staging);
   });
   const rel = path.relative(cwd, target) || '.';
-  console.log(`${chalk.green('created')} ${rel} (${files.length} files, ${((performance.now() - started) / 1000).toFixed(2)}s)`);
+  console.log(
+    `${chalk.green('created')} ${rel} (${files.length} files, ${((performance.now() - started) / 1000).toFixed(2)}s)`,
+  );
 
   // Install first, so the first commit holds the lockfile (a clean clone builds from it).
-  for (const step of [flags.install && (() => install(target, flags.packageManager ?? 'npm')), flags.git && (() => gitInit(target))]) {
+  for (const step of [
+    flags.install && (() => install(target, flags.packageManager ?? 'npm')),
+    flags.git && (() => gitInit(target)),
+  ]) {
     if (!step) continue;
     try {
       await step();
@@ -98,47 +109,83 @@ function refuseToOverwriteOwned(target: string, files: { path: string; content: 
   const owned = readManifest(target).files;
   const clobbered = files
     .filter((f) => owned[f.path]?.kind === 'owned')
-    .filter((f) => fs.existsSync(path.join(target, f.path)) && fs.readFileSync(path.join(target, f.path), 'utf8') !== f.content)
+    .filter(
+      (f) =>
+        fs.existsSync(path.join(target, f.path)) && fs.readFileSync(path.join(target, f.path), 'utf8') !== f.content,
+    )
     .map((f) => f.path);
   if (clobbered.length === 0) return;
-  const shown = clobbered.length > 8 ? `${clobbered.slice(0, 8).join(', ')} and ${clobbered.length - 8} more` : clobbered.join(', ');
+  const shown =
+    clobbered.length > 8
+      ? `${clobbered.slice(0, 8).join(', ')} and ${clobbered.length - 8} more`
+      : clobbered.join(', ');
   throw new UsageError(
     `${path.relative(cwd, target) || '.'} is a tsk project; not overwriting files you own: ${shown} (to change the registry use tsk registry <kind>; to refresh the runtime, tsk upgrade)`,
   );
 }
 
 async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; otlpEndpoint: string }> {
-  const defaults = { registry: flags.registry ?? 'none', otlpEndpoint: flags.otlpEndpoint ?? 'http://127.0.0.1:4317' } as const;
+  const defaults = {
+    registry: flags.registry ?? 'none',
+    otlpEndpoint: flags.otlpEndpoint ?? 'http://127.0.0.1:4317',
+  } as const;
   // Never prompt in CI, in pipes, or when told to take defaults.
-  if (flags.yes || !process.stdin.isTTY || !process.stdout.isTTY || (flags.registry && flags.otlpEndpoint !== undefined)) return defaults;
+  if (
+    flags.yes ||
+    !process.stdin.isTTY ||
+    !process.stdout.isTTY ||
+    (flags.registry && flags.otlpEndpoint !== undefined)
+  )
+    return defaults;
   const answers = await prompts(
     [
-      flags.registry ? null : {
-        type: 'select' as const,
-        name: 'registry',
-        message: 'Service registry',
-        choices: [{ title: 'none', value: 'none' }, { title: 'etcd', value: 'etcd' }, { title: 'consul', value: 'consul' }],
-        initial: 0,
-      },
-      flags.otlpEndpoint !== undefined ? null : {
-        type: 'text' as const,
-        name: 'otlpEndpoint',
-        message: 'OTLP collector endpoint (empty: no trace export)',
-        initial: defaults.otlpEndpoint,
-      },
+      flags.registry
+        ? null
+        : {
+            type: 'select' as const,
+            name: 'registry',
+            message: 'Service registry',
+            choices: [
+              { title: 'none', value: 'none' },
+              { title: 'etcd', value: 'etcd' },
+              { title: 'consul', value: 'consul' },
+            ],
+            initial: 0,
+          },
+      flags.otlpEndpoint !== undefined
+        ? null
+        : {
+            type: 'text' as const,
+            name: 'otlpEndpoint',
+            message: 'OTLP collector endpoint (empty: no trace export)',
+            initial: defaults.otlpEndpoint,
+          },
     ].filter((q): q is NonNullable<typeof q> => q !== null),
-    { onCancel: () => { throw new UsageError('cancelled'); } },
+    {
+      onCancel: () => {
+        throw new UsageError('cancelled');
+      },
+    },
   );
-  return { registry: (answers['registry'] as RegistryKind | undefined) ?? defaults.registry, otlpEndpoint: (answers['otlpEndpoint'] as string | undefined) ?? defaults.otlpEndpoint };
+  return {
+    registry: (answers['registry'] as RegistryKind | undefined) ?? defaults.registry,
+    otlpEndpoint: (answers['otlpEndpoint'] as string | undefined) ?? defaults.otlpEndpoint,
+  };
 }
 
 async function gitInit(dir: string): Promise<void> {
   try {
     await execa('git', ['init', '-q'], { cwd: dir });
     await execa('git', ['add', '-A'], { cwd: dir });
-    await execa('git', ['-c', 'user.name=tsk', '-c', 'user.email=tsk@localhost', 'commit', '-q', '-m', 'Initial commit from tsk new'], { cwd: dir });
+    await execa(
+      'git',
+      ['-c', 'user.name=tsk', '-c', 'user.email=tsk@localhost', 'commit', '-q', '-m', 'Initial commit from tsk new'],
+      { cwd: dir },
+    );
   } catch (err) {
-    throw new Error(`git init failed (${(err as Error).message.split('\n')[0]}); the project is complete, commit it yourself`);
+    throw new Error(
+      `git init failed (${(err as Error).message.split('\n')[0]}); the project is complete, commit it yourself`,
+    );
   }
 }
 
@@ -153,7 +200,11 @@ async function install(dir: string, pm: string): Promise<void> {
 
 /** api/openapi.ts, the document the HTTP server serves, as `tsk proto openapi api -o api/openapi.ts` writes it. */
 function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>): GeneratedFile {
-  const result = generateOpenApi({ files: compiled.targets, registry: compiled.registry, options: { runtime: '', openapi: 'project' } });
+  const result = generateOpenApi({
+    files: compiled.targets,
+    registry: compiled.registry,
+    options: { runtime: '', openapi: 'project' },
+  });
   const document = result.files[0];
   if (!document || result.problems.length > 0) throw new Error('the project template produced no OpenAPI document');
   return { path: 'api/openapi.ts', content: openApiModule(document.content, compiled.targets) };

@@ -27,7 +27,11 @@ export interface ProtoFlags {
 
 /** The runtime dir to import from generated files under an import root: a flag (relative to cwd), else the project's internal/pkg. */
 function runtimeDirFor(cwd: string, project: Project | undefined, flags: ProtoFlags): (root: string) => string {
-  const runtime = flags.runtime ? path.resolve(cwd, flags.runtime) : project ? path.join(project.root, 'internal', 'pkg') : undefined;
+  const runtime = flags.runtime
+    ? path.resolve(cwd, flags.runtime)
+    : project
+      ? path.join(project.root, 'internal', 'pkg')
+      : undefined;
   if (!runtime) return () => DEFAULT_RUNTIME_DIR;
   return (root) => path.relative(root, runtime).split(path.sep).join('/');
 }
@@ -38,11 +42,30 @@ function locate(cwd: string, inputs: string[], flags: ProtoFlags): { project?: P
   return { project, manifestRoot: project ? findProjectRoot(project.root) : undefined };
 }
 
-export async function protoClient(inputs: string[], flags: ProtoFlags & { openapi?: boolean; fetch?: boolean }, only?: GeneratorKind[]): Promise<void> {
+export async function protoClient(
+  inputs: string[],
+  flags: ProtoFlags & { openapi?: boolean; fetch?: boolean },
+  only?: GeneratorKind[],
+): Promise<void> {
   const cwd = process.cwd();
   const { project, manifestRoot } = locate(cwd, inputs, flags);
-  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', 'config', ...(flags.openapi ? ['openapi' as const] : []), ...(flags.fetch ? ['fetch' as const] : [])];
-  const result = await generateClient({ cwd, inputs, importPaths: flags.protoPath, projectRoot: project?.root, runtimeFor: runtimeDirFor(cwd, project, flags), only: kinds });
+  const kinds = only ?? [
+    'messages',
+    'http',
+    'grpc',
+    'errors',
+    'config',
+    ...(flags.openapi ? ['openapi' as const] : []),
+    ...(flags.fetch ? ['fetch' as const] : []),
+  ];
+  const result = await generateClient({
+    cwd,
+    inputs,
+    importPaths: flags.protoPath,
+    projectRoot: project?.root,
+    runtimeFor: runtimeDirFor(cwd, project, flags),
+    only: kinds,
+  });
   const report = writeFiles(result.files, { projectRoot: manifestRoot, force: flags.force });
   report.unchanged.push(...result.upToDate);
   result.save(report);
@@ -68,13 +91,18 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
   const apiDir = absReal.lastIndexOf(`${path.sep}api${path.sep}`);
   // Protos live below `api/`, which is the import root (package user.v1 for api/user/v1/user.proto);
   // elsewhere the import roots come from -I or buf.yaml as for every other command.
-  const roots = flags.protoPath || apiDir < 0 ? resolveImportRoots(cwd, flags.protoPath, projectAt(absReal)?.root ?? cwd) : [absReal.slice(0, apiDir + 4)];
+  const roots =
+    flags.protoPath || apiDir < 0
+      ? resolveImportRoots(cwd, flags.protoPath, projectAt(absReal)?.root ?? cwd)
+      : [absReal.slice(0, apiDir + 4)];
   const base = roots.filter((r) => absReal.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
   if (!base) throw new UsageError(`${file} is not under any import root; pass -I <dir>`);
   const protoPath = path.relative(base, absReal).split(path.sep).join('/');
   const problem = checkProtoPath(protoPath);
   if (problem) throw new UsageError(`${file}: ${problem}`);
-  const report = writeFiles([{ path: absReal, content: renderProtoTemplate({ protoPath }), kind: 'owned' }], { projectRoot: findProjectRoot(parent) });
+  const report = writeFiles([{ path: absReal, content: renderProtoTemplate({ protoPath }), kind: 'owned' }], {
+    projectRoot: findProjectRoot(parent),
+  });
   printReport(report, cwd);
   console.log(chalk.dim(`next: tsk proto client ${path.relative(cwd, absReal)}`));
 }
@@ -82,7 +110,12 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
 export async function protoServer(file: string, flags: ProtoFlags & { target: string }): Promise<void> {
   const cwd = process.cwd();
   const { project, manifestRoot } = locate(cwd, [file], flags);
-  const compiled = await compileProtos({ inputs: [file], importPaths: flags.protoPath, cwd, projectRoot: project?.root });
+  const compiled = await compileProtos({
+    inputs: [file],
+    importPaths: flags.protoPath,
+    cwd,
+    projectRoot: project?.root,
+  });
   const target = compiled.targetFiles[0]!;
   const services = compiled.targets.flatMap((f) => f.services);
   if (services.length === 0) throw new UsageError(`${file} defines no service`);
@@ -101,7 +134,11 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   for (const [i, service] of services.entries()) {
     if (!written.has(files[i]!.path)) continue;
     const className = stubClassName(service);
-    console.log(chalk.dim(`next: register${className}({ http, grpc }, new ${className}()) where the servers are built (cmd/<name>/wire.ts in a tsk project)`));
+    console.log(
+      chalk.dim(
+        `next: register${className}({ http, grpc }, new ${className}()) where the servers are built (cmd/<name>/wire.ts in a tsk project)`,
+      ),
+    );
   }
 }
 
@@ -128,16 +165,37 @@ function servedOnly<T extends { targets: { proto: { name: string } }[] }>(compil
 export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promise<void> {
   const cwd = process.cwd();
   const { project, manifestRoot } = locate(cwd, inputs, flags);
-  const compiled = servedOnly(await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root }), project?.root);
+  const compiled = servedOnly(
+    await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root }),
+    project?.root,
+  );
   const meta = { title: flags.title, apiVersion: flags.version };
   if (!flags.output) {
-    const files = await planClientFiles(compiled, { cwd, runtimeFor: () => DEFAULT_RUNTIME_DIR, only: ['openapi'], openapi: { openapi: 'service', ...meta } });
+    const files = await planClientFiles(compiled, {
+      cwd,
+      runtimeFor: () => DEFAULT_RUNTIME_DIR,
+      only: ['openapi'],
+      openapi: { openapi: 'service', ...meta },
+    });
     if (files.length === 0) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
     printReport(writeFiles(files, { projectRoot: manifestRoot, force: flags.force }), cwd);
     return;
   }
-  const result = generateOpenApi({ files: compiled.targets, registry: compiled.registry, options: { runtime: DEFAULT_RUNTIME_DIR, openapi: 'project', ...meta } });
-  if (result.problems.length > 0) throw new CompileError(result.problems.map((p) => ({ ...p, file: path.relative(cwd, path.join(compiled.targetFiles.find((t) => t.protoPath === p.file)?.root ?? cwd, p.file)) })));
+  const result = generateOpenApi({
+    files: compiled.targets,
+    registry: compiled.registry,
+    options: { runtime: DEFAULT_RUNTIME_DIR, openapi: 'project', ...meta },
+  });
+  if (result.problems.length > 0)
+    throw new CompileError(
+      result.problems.map((p) => ({
+        ...p,
+        file: path.relative(
+          cwd,
+          path.join(compiled.targetFiles.find((t) => t.protoPath === p.file)?.root ?? cwd, p.file),
+        ),
+      })),
+    );
   const document = result.files[0];
   if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   // A .ts output is the same document as a module a service imports and serves.

@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
 import { UsageError } from '../../proto/diagnostics.js';
-import { installedRegistry, installRegistry, REGISTRY_INSTALLERS, REGISTRY_KINDS, registryFiles, type RegistryKind } from '../../scaffold/registry.js';
+import {
+  installedRegistry,
+  installRegistry,
+  REGISTRY_INSTALLERS,
+  REGISTRY_KINDS,
+  registryFiles,
+  type RegistryKind,
+} from '../../scaffold/registry.js';
 import { envPrefixFor } from '../../scaffold/project.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { printReport } from '../output.js';
@@ -15,7 +22,8 @@ import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
 
 export async function switchRegistry(kind: string, opts: { force?: boolean }): Promise<void> {
-  if (!REGISTRY_KINDS.includes(kind as RegistryKind)) throw new UsageError(`unknown registry "${kind}" (choose ${REGISTRY_KINDS.join(', ')})`);
+  if (!REGISTRY_KINDS.includes(kind as RegistryKind))
+    throw new UsageError(`unknown registry "${kind}" (choose ${REGISTRY_KINDS.join(', ')})`);
   const to = kind as RegistryKind;
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
@@ -33,13 +41,18 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   const untouched = (rel: string, content: string) => manifest.files[rel]?.sha256 === sha256(content);
 
   // Replaced whole, so refused when changed by hand: the wiring and the old vendored client.
-  const replaced = [...registryFiles(to).map((f) => f.path), ...REGISTRY_INSTALLERS[from].runtime.map((name) => `internal/pkg/${name}`)];
+  const replaced = [
+    ...registryFiles(to).map((f) => f.path),
+    ...REGISTRY_INSTALLERS[from].runtime.map((name) => `internal/pkg/${name}`),
+  ];
   const changedByHand = replaced.filter((rel) => {
     const current = read(rel);
     return current !== undefined && !untouched(rel, current) && !opts.force;
   });
   if (changedByHand.length > 0) {
-    throw new UsageError(`not switching to ${to}: changed by hand since tsk wrote them: ${changedByHand.join(', ')} (merge by hand, or --force to replace them)`);
+    throw new UsageError(
+      `not switching to ${to}: changed by hand since tsk wrote them: ${changedByHand.join(', ')} (merge by hand, or --force to replace them)`,
+    );
   }
 
   // The other files are edited in place: the user's other settings and dependencies stay as they are.
@@ -47,17 +60,29 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   const remove: string[] = [];
   const envPrefix = envPrefixOf(root);
   try {
-    installRegistry({
-      read,
-      write: (rel, content, kind) => files.push({ path: abs(rel), content, kind }),
-      remove: (rel) => { if (read(rel) !== undefined) remove.push(rel); },
-    }, from, to, envPrefix);
+    installRegistry(
+      {
+        read,
+        write: (rel, content, kind) => files.push({ path: abs(rel), content, kind }),
+        remove: (rel) => {
+          if (read(rel) !== undefined) remove.push(rel);
+        },
+      },
+      from,
+      to,
+      envPrefix,
+    );
   } catch (err) {
     throw new UsageError(`${(err as Error).message}; fix it, then run tsk registry ${to} again`);
   }
   printReport(writeFiles(files, { projectRoot: root, force: true, remove }), cwd);
-  const deps = [...Object.keys(REGISTRY_INSTALLERS[from].dependencies), ...Object.keys(REGISTRY_INSTALLERS[to].dependencies)];
-  console.log(chalk.dim(`registry: ${from} -> ${to}${deps.length ? `; run npm install to update ${deps.join(', ')}` : ''}`));
+  const deps = [
+    ...Object.keys(REGISTRY_INSTALLERS[from].dependencies),
+    ...Object.keys(REGISTRY_INSTALLERS[to].dependencies),
+  ];
+  console.log(
+    chalk.dim(`registry: ${from} -> ${to}${deps.length ? `; run npm install to update ${deps.join(', ')}` : ''}`),
+  );
 }
 
 /** The project's environment prefix, as `tsk new` made it from the project's name. */

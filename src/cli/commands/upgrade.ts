@@ -35,5 +35,6 @@ export async function upgrade(opts: { force?: boolean }): Promise<void> {
   report.written.push(...vendored.written);
   report.removed.push(...vendored.removed);
   printReport(report, cwd);
-  if (vendored.written.length > 0) console.log(`tsk ${tskVersion()} is now the project's devDependency: run npm install`);
+  if (vendored.written.length > 0)
+    console.log(`tsk ${tskVersion()} is now the project's devDependency: run npm install`);
 }

@@ -45,7 +45,8 @@ function codeOf(value: DescEnumValue, enumDefault: number | undefined): number {
 
 function renderEnum(e: DescEnum): string {
   const options = e.proto.options;
-  const enumDefault = options && hasExtension(options, defaultCodeOption) ? getExtension(options, defaultCodeOption) : undefined;
+  const enumDefault =
+    options && hasExtension(options, defaultCodeOption) ? getExtension(options, defaultCodeOption) : undefined;
   return e.values
     .map((value) => {
       const code = codeOf(value, enumDefault);

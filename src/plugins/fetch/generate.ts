@@ -13,7 +13,17 @@ import { parseTemplate } from '../../runtime/transport/http/template.js';
 import { leadingComment } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
-const HELPER_NAMES = ['FetchHeaders', 'FetchClientOptions', 'FetchCallOptions', 'FetchServiceError', 'isFetchServiceError', 'FetchRoute', 'callJson', 'prepare', 'readEvents'];
+const HELPER_NAMES = [
+  'FetchHeaders',
+  'FetchClientOptions',
+  'FetchCallOptions',
+  'FetchServiceError',
+  'isFetchServiceError',
+  'FetchRoute',
+  'callJson',
+  'prepare',
+  'readEvents',
+];
 
 export const generateFetch: Generator = ({ files }) => {
   const out: GeneratedFile[] = [];
@@ -21,7 +31,10 @@ export const generateFetch: Generator = ({ files }) => {
   for (const file of files) {
     const services = file.services.filter((s) => s.methods.some((m) => servedOverHttp(m)));
     if (services.length === 0) continue;
-    const types = new JsonTypeWriter([...HELPER_NAMES, ...services.flatMap((s) => [`${s.name}FetchClient`, `${s.name}FetchRoutes`])]);
+    const types = new JsonTypeWriter([
+      ...HELPER_NAMES,
+      ...services.flatMap((s) => [`${s.name}FetchClient`, `${s.name}FetchRoutes`]),
+    ]);
     const clients = services.map((s) => renderClient(s, types, problems));
     const name = `${fileStem(file)}_fetch.ts`;
     const content = new TsFile(name, { source: file.proto.name }).print([
@@ -32,7 +45,9 @@ export const generateFetch: Generator = ({ files }) => {
       clients.join('\n\n'),
       '',
       HELPERS,
-      ...(services.some((s) => s.methods.some((m) => m.methodKind === 'server_streaming' && servedOverHttp(m))) ? ['', EVENT_HELPERS] : []),
+      ...(services.some((s) => s.methods.some((m) => m.methodKind === 'server_streaming' && servedOverHttp(m)))
+        ? ['', EVENT_HELPERS]
+        : []),
     ]);
     out.push({ path: name, content });
   }
@@ -42,7 +57,13 @@ export const generateFetch: Generator = ({ files }) => {
 function renderClient(service: DescService, types: JsonTypeWriter, problems: Diagnostic[]): string {
   const methods = service.methods
     .filter((m) => servedOverHttp(m))
-    .map((m) => ({ method: m, key: methodKey(m), input: types.message(m.input), output: types.message(m.output), binding: methodBindings(m, problems)[0] }))
+    .map((m) => ({
+      method: m,
+      key: methodKey(m),
+      input: types.message(m.input),
+      output: types.message(m.output),
+      binding: methodBindings(m, problems)[0],
+    }))
     .filter((m): m is typeof m & { binding: HttpBinding } => m.binding !== undefined);
   return [
     `/** Each method's route: its first google.api.http binding. */`,
@@ -57,21 +78,23 @@ function renderClient(service: DescService, types: JsonTypeWriter, problems: Dia
     '  constructor(options: FetchClientOptions = {}) {',
     '    this.options = options;',
     '  }',
-    ...methods.flatMap(({ method, key, input, output, binding }) => method.methodKind === 'server_streaming'
-      ? [
-        '',
-        methodDoc(method, binding),
-        `  ${key}(request: ${input}, options?: FetchCallOptions): AsyncGenerator<${output}> {`,
-        `    return readEvents(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
-        '  }',
-      ]
-      : [
-        '',
-        methodDoc(method, binding),
-        `  ${key}(request: ${input}, options?: FetchCallOptions): Promise<${output}> {`,
-        `    return callJson(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
-        '  }',
-      ]),
+    ...methods.flatMap(({ method, key, input, output, binding }) =>
+      method.methodKind === 'server_streaming'
+        ? [
+            '',
+            methodDoc(method, binding),
+            `  ${key}(request: ${input}, options?: FetchCallOptions): AsyncGenerator<${output}> {`,
+            `    return readEvents(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+            '  }',
+          ]
+        : [
+            '',
+            methodDoc(method, binding),
+            `  ${key}(request: ${input}, options?: FetchCallOptions): Promise<${output}> {`,
+            `    return callJson(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+            '  }',
+          ],
+    ),
     '}',
   ].join('\n');
 }

@@ -17,7 +17,8 @@ export const generateGrpc: Generator = ({ files, options }) => {
     const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
     ts.runtime('transport/context.js', 'Context', { type: true });
     const streams = services.some((s) => s.methods.some((m) => m.methodKind !== 'unary'));
-    for (const n of ['CallOptions', 'GrpcClientConn', 'GrpcServer', ...(streams ? ['Send'] : [])]) ts.runtime('transport/grpc/index.js', n, { type: true });
+    for (const n of ['CallOptions', 'GrpcClientConn', 'GrpcServer', ...(streams ? ['Send'] : [])])
+      ts.runtime('transport/grpc/index.js', n, { type: true });
     const definitions = services.map((s) => ts.generated(fileStem(file), serviceConstName(s)));
     const body = services.map((s, i) => renderService(s, definitions[i]!, ts)).join('\n\n');
     out.push({ path: name, content: ts.print([body]) });
@@ -32,21 +33,56 @@ export const generateGrpc: Generator = ({ files, options }) => {
 function shapes(method: DescMethod, input: string, output: string) {
   switch (method.methodKind) {
     case 'server_streaming':
-      return { params: `request: ${input}, send: Send<${output}>`, args: 'request, send', returns: 'Promise<void>', clientParam: `request: ${input}`, clientReturns: `AsyncIterable<${output}>`, call: 'serverStream' };
+      return {
+        params: `request: ${input}, send: Send<${output}>`,
+        args: 'request, send',
+        returns: 'Promise<void>',
+        clientParam: `request: ${input}`,
+        clientReturns: `AsyncIterable<${output}>`,
+        call: 'serverStream',
+      };
     case 'client_streaming':
-      return { params: `requests: AsyncIterable<${input}>`, args: 'requests', returns: `Promise<${output}>`, clientParam: `requests: AsyncIterable<${input}> | Iterable<${input}>`, clientReturns: `Promise<${output}>`, call: 'clientStream' };
+      return {
+        params: `requests: AsyncIterable<${input}>`,
+        args: 'requests',
+        returns: `Promise<${output}>`,
+        clientParam: `requests: AsyncIterable<${input}> | Iterable<${input}>`,
+        clientReturns: `Promise<${output}>`,
+        call: 'clientStream',
+      };
     case 'bidi_streaming':
-      return { params: `requests: AsyncIterable<${input}>, send: Send<${output}>`, args: 'requests, send', returns: 'Promise<void>', clientParam: `requests: AsyncIterable<${input}> | Iterable<${input}>`, clientReturns: `AsyncIterable<${output}>`, call: 'bidiStream' };
+      return {
+        params: `requests: AsyncIterable<${input}>, send: Send<${output}>`,
+        args: 'requests, send',
+        returns: 'Promise<void>',
+        clientParam: `requests: AsyncIterable<${input}> | Iterable<${input}>`,
+        clientReturns: `AsyncIterable<${output}>`,
+        call: 'bidiStream',
+      };
     default:
-      return { params: `request: ${input}`, args: 'request', returns: `Promise<${output}>`, clientParam: `request: ${input}`, clientReturns: `Promise<${output}>`, call: 'invoke' };
+      return {
+        params: `request: ${input}`,
+        args: 'request',
+        returns: `Promise<${output}>`,
+        clientParam: `request: ${input}`,
+        clientReturns: `Promise<${output}>`,
+        call: 'invoke',
+      };
   }
 }
 
 function renderService(service: DescService, definition: string, imports: TsFile): string {
-  const methods = service.methods.map((m) => ({ method: m, key: methodKey(m), ...shapes(m, imports.message(m.input), imports.message(m.output)) }));
+  const methods = service.methods.map((m) => ({
+    method: m,
+    key: methodKey(m),
+    ...shapes(m, imports.message(m.input), imports.message(m.output)),
+  }));
   return [
     `export interface ${service.name}GRPCServer {`,
-    ...methods.map(({ method, key, params, returns }) => `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, ${params}): ${returns};`),
+    ...methods.map(
+      ({ method, key, params, returns }) =>
+        `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, ${params}): ${returns};`,
+    ),
     '}',
     '',
     `/** Serves ${service.typeName} from \`impl\`. */`,

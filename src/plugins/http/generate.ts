@@ -25,10 +25,23 @@ export const generateHttp: Generator = ({ files, options }) => {
     const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
     ts.runtime('transport/context.js', 'Context', { type: true });
     const events = services.some((s) => httpMethods(s).some((m) => m.methodKind === 'server_streaming'));
-    for (const n of ['CallOptions', 'HttpClient', 'HttpRoute', 'HttpServer', 'MessageSchema', ...(events ? ['Send'] : [])]) ts.runtime('transport/http/index.js', n, { type: true });
+    for (const n of [
+      'CallOptions',
+      'HttpClient',
+      'HttpRoute',
+      'HttpServer',
+      'MessageSchema',
+      ...(events ? ['Send'] : []),
+    ])
+      ts.runtime('transport/http/index.js', n, { type: true });
     const schemas = new SchemaWriter(ts);
     const body = services.map((s) => renderService(s, ts, schemas, problems)).join('\n\n');
-    const content = ts.print(['// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.', schemas.render(), '', body]);
+    const content = ts.print([
+      '// Field layouts the runtime decodes path variables, query parameters and JSON bodies with.',
+      schemas.render(),
+      '',
+      body,
+    ]);
     out.push({ path: name, content });
   }
   return { files: out, problems };
@@ -39,18 +52,22 @@ function httpMethods(service: DescService): DescMethod[] {
 }
 
 function renderService(service: DescService, imports: TsFile, schemas: SchemaWriter, problems: Diagnostic[]): string {
-  const methods = httpMethods(service).map((m) => ({
-    method: m,
-    key: methodKey(m),
-    input: imports.message(m.input),
-    output: imports.message(m.output),
-    bindings: methodBindings(m, problems),
-  })).filter((m) => m.bindings.length > 0); // invalid rules were reported; nothing is written then
+  const methods = httpMethods(service)
+    .map((m) => ({
+      method: m,
+      key: methodKey(m),
+      input: imports.message(m.input),
+      output: imports.message(m.output),
+      bindings: methodBindings(m, problems),
+    }))
+    .filter((m) => m.bindings.length > 0); // invalid rules were reported; nothing is written then
   const routeConsts = methods.map(({ method, key, input, output, bindings }) => {
     const routes = bindings.map((b) => renderRoute(b, method, input, output, schemas)).join('\n');
     return `const ${service.name}_${key}Routes: HttpRoute<${input}, ${output}>[] = [\n${routes}\n];`;
   });
-  const skipped = service.methods.filter((m) => !servedOverHttp(m)).map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
+  const skipped = service.methods
+    .filter((m) => !servedOverHttp(m))
+    .map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
   const events = (m: DescMethod) => m.methodKind === 'server_streaming';
   const unary = methods.filter(({ method }) => !events(method));
   return [
@@ -63,16 +80,20 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     '};',
     '',
     `export interface ${service.name}HTTPServer {`,
-    ...methods.map(({ method, key, input, output }) => events(method)
-      ? `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
-      : `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`),
+    ...methods.map(({ method, key, input, output }) =>
+      events(method)
+        ? `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
+        : `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`,
+    ),
     '}',
     '',
     `/** Serves every binding of ${service.typeName} from \`impl\`. */`,
     `export function register${service.name}HTTPServer(server: HttpServer, impl: ${service.name}HTTPServer): void {`,
-    ...methods.map(({ method, key }) => events(method)
-      ? `  for (const route of ${service.name}_${key}Routes) server.streamRoute(route, (ctx, request, send) => impl.${key}(ctx, request, send));`
-      : `  for (const route of ${service.name}_${key}Routes) server.route(route, (ctx, request) => impl.${key}(ctx, request));`),
+    ...methods.map(({ method, key }) =>
+      events(method)
+        ? `  for (const route of ${service.name}_${key}Routes) server.streamRoute(route, (ctx, request, send) => impl.${key}(ctx, request, send));`
+        : `  for (const route of ${service.name}_${key}Routes) server.route(route, (ctx, request) => impl.${key}(ctx, request));`,
+    ),
     '}',
     '',
     `/** Calls ${service.typeName}'s unary methods over HTTP, using each method's first binding. */`,

@@ -4,23 +4,32 @@
 // rules from descriptors), minus those the runtime has from its packages (the
 // well-known types and buf/validate/validate.proto).
 import { create, hasExtension, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
-import { field as fieldRules, message as messageRules, oneof as oneofRules } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
+import {
+  field as fieldRules,
+  message as messageRules,
+  oneof as oneofRules,
+} from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { base64Encode } from '@bufbuild/protobuf/wire';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { fileStem, operationName } from '../../gen/names.js';
 import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, GeneratorOptions } from '../types.js';
 
-
 /** Whether a message, or any message in its fields, has protovalidate rules. */
 export function hasRules(message: DescMessage, seen = new Set<DescMessage>()): boolean {
   if (seen.has(message)) return false;
   seen.add(message);
   if (message.proto.options && hasExtension(message.proto.options, messageRules)) return true;
-  if (message.oneofs.some((o) => o.proto.options !== undefined && hasExtension(o.proto.options, oneofRules))) return true;
+  if (message.oneofs.some((o) => o.proto.options !== undefined && hasExtension(o.proto.options, oneofRules)))
+    return true;
   return message.fields.some((f) => {
     if (f.proto.options && hasExtension(f.proto.options, fieldRules)) return true;
-    const inner = f.fieldKind === 'message' ? f.message : (f.fieldKind === 'list' || f.fieldKind === 'map') && f.message ? f.message : undefined;
+    const inner =
+      f.fieldKind === 'message'
+        ? f.message
+        : (f.fieldKind === 'list' || f.fieldKind === 'map') && f.message
+          ? f.message
+          : undefined;
     return inner !== undefined && hasRules(inner, seen);
   });
 }
@@ -67,7 +76,9 @@ function renderService(service: DescService, methods: DescService['methods'], im
   return [
     `/** protovalidate rules of ${service.typeName}'s requests: pass to the validate middleware. */`,
     `export const ${service.name}Rules = new RequestRules(descriptors, {`,
-    ...methods.map((m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.message(m.input)} },`),
+    ...methods.map(
+      (m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.message(m.input)} },`,
+    ),
     '});',
   ].join('\n');
 }

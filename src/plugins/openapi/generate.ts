@@ -20,12 +20,21 @@ export const generateOpenApi: Generator = ({ files, options }) => {
     const services = files.flatMap((f) => f.services.filter(served));
     if (services.length > 0) {
       const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
-      out.push({ path: PROJECT_DOCUMENT, content: render(buildOpenApi(services, { title, version: options.apiVersion ?? apiVersion(services) }, problems)) });
+      out.push({
+        path: PROJECT_DOCUMENT,
+        content: render(
+          buildOpenApi(services, { title, version: options.apiVersion ?? apiVersion(services) }, problems),
+        ),
+      });
     }
   } else {
     for (const file of files) {
       for (const service of file.services.filter(served)) {
-        const document = buildOpenApi([service], { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) }, problems);
+        const document = buildOpenApi(
+          [service],
+          { title: options.title ?? service.typeName, version: options.apiVersion ?? apiVersion([service]) },
+          problems,
+        );
         out.push({ path: `${fileStem(file)}.${service.name}.openapi.json`, content: render(document) });
       }
     }
@@ -48,7 +57,10 @@ function apiVersion(services: DescService[]): string {
  * at run time: `export const openApiDocument = {...}`.
  */
 export function openApiModule(json: string, files: readonly DescFile[]): string {
-  const source = files.filter((f) => f.services.length > 0).map((f) => f.proto.name).join(', ');
+  const source = files
+    .filter((f) => f.services.length > 0)
+    .map((f) => f.proto.name)
+    .join(', ');
   return new TsFile('openapi.ts', { source }).print([
     "/** The OpenAPI 3.1 document of this project's HTTP API (tsk proto openapi). */",
     `export const openApiDocument = ${json.trimEnd()};`,

@@ -66,7 +66,8 @@ export function createApp(options: AppOptions): App {
         const leaving = instance;
         const done = await budget.step(budget.forDeregister(), () => registrar.deregister(leaving));
         if (done === 'failed') log?.error({ err: budget.lastError }, 'deregister failed');
-        if (done === 'timeout') log?.warn('deregister did not finish in time; the registry entry expires with its lease');
+        if (done === 'timeout')
+          log?.warn('deregister did not finish in time; the registry entry expires with its lease');
       }
       await budget.sleep(Math.min(options.drainDelayMs ?? 0, budget.forServers()));
       const serversMs = budget.forServers();
@@ -74,7 +75,8 @@ export function createApp(options: AppOptions): App {
       if (options.afterStop) {
         const done = await budget.step(budget.remaining(), options.afterStop);
         if (done === 'failed') log?.error({ err: budget.lastError }, 'afterStop failed');
-        if (done === 'timeout') log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (telemetry flush) cut off at the stop timeout');
+        if (done === 'timeout')
+          log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (telemetry flush) cut off at the stop timeout');
       }
       log?.info({ id, elapsed_ms: budget.elapsed() }, 'stopped');
       log?.flush();

@@ -45,7 +45,10 @@ export class StopBudget {
     const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limitMs)));
     try {
       return await Promise.race([
-        work().then(() => 'done' as const, (err: unknown) => ((this.lastError = err), 'failed' as const)),
+        work().then(
+          () => 'done' as const,
+          (err: unknown) => ((this.lastError = err), 'failed' as const),
+        ),
         late,
       ]);
     } finally {

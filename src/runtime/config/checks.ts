@@ -27,7 +27,9 @@ export function checkValue(kind: ScalarKind, value: unknown): string | undefined
       return typeof value === 'boolean' ? undefined : `expected true or false, got ${describeValue(value)}`;
     case 'double':
     case 'float':
-      return typeof value === 'number' && Number.isFinite(value) ? undefined : `expected a number, got ${describeValue(value)}`;
+      return typeof value === 'number' && Number.isFinite(value)
+        ? undefined
+        : `expected a number, got ${describeValue(value)}`;
     case 'int32':
     case 'sint32':
     case 'sfixed32':
@@ -37,9 +39,12 @@ export function checkValue(kind: ScalarKind, value: unknown): string | undefined
       return integerIn(value, UINT32);
     default: {
       // 64-bit integers: a number or a string of digits (proto3 JSON writes them as strings).
-      const ok = (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && /^-?\d+$/.test(value));
+      const ok =
+        (typeof value === 'number' && Number.isSafeInteger(value)) ||
+        (typeof value === 'string' && /^-?\d+$/.test(value));
       if (!ok) return `expected an integer, got ${describeValue(value)}`;
-      if (kind.startsWith('u') || kind === 'fixed64') return String(value).startsWith('-') ? `must not be negative, got ${value}` : undefined;
+      if (kind.startsWith('u') || kind === 'fixed64')
+        return String(value).startsWith('-') ? `must not be negative, got ${value}` : undefined;
       return undefined;
     }
   }
@@ -54,7 +59,10 @@ function integerIn(value: unknown, [min, max]: [number, number]): string | undef
 export const checks = {
   /** A number within [min, max]. */
   range(min: number, max: number): Check {
-    return (v) => (typeof v === 'number' && v >= min && v <= max ? undefined : `must be between ${min} and ${max}, got ${describeValue(v)}`);
+    return (v) =>
+      typeof v === 'number' && v >= min && v <= max
+        ? undefined
+        : `must be between ${min} and ${max}, got ${describeValue(v)}`;
   },
   /** A listen address, `host:port` (`[::1]:8000` for IPv6), port 0-65535. */
   address(): Check {
@@ -76,6 +84,7 @@ export const checks = {
   oneOf(values: readonly unknown[], why?: string): Check {
     // The empty string is proto3's "not set": accepted when listed, never shown as a choice.
     const shown = values.filter((x) => x !== '').join(', ');
-    return (v) => (values.includes(v) ? undefined : `expected one of ${shown}, got ${describeValue(v)}${why ? ` (${why})` : ''}`);
+    return (v) =>
+      values.includes(v) ? undefined : `expected one of ${shown}, got ${describeValue(v)}${why ? ` (${why})` : ''}`;
   },
 };

@@ -52,7 +52,8 @@ export function loadConfig<T>(options: LoadOptions<T>): T {
     validate(tree, options.layout, [], sources, problems);
     // A value of the wrong type has been reported already; its checks would only repeat it.
     const mistyped = (key: string) => problems.some((p) => p.includes(` ${key}: `) || p.includes(` ${key}[`));
-    for (const [key, check] of Object.entries(options.checks ?? {})) if (!mistyped(key)) runCheck(tree, key, check, sources, problems);
+    for (const [key, check] of Object.entries(options.checks ?? {}))
+      if (!mistyped(key)) runCheck(tree, key, check, sources, problems);
     if (problems.length > 0) throw new ConfigError(problems);
   }
   return options.schema.fromJSON(tree);
@@ -79,7 +80,10 @@ export function loadTree(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefi
 /** Where each value came from, by dotted proto path: `configs/config.yaml:6` or `HELLO_SERVER_HTTP_ADDR`. */
 type Sources = Map<string, string>;
 
-function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): { tree: Tree; sources: Sources } {
+function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): {
+  tree: Tree;
+  sources: Sources;
+} {
   let tree: Tree = {};
   const sources: Sources = new Map();
   for (const file of options.files) tree = merge(tree, readYaml(file, sources));
@@ -98,7 +102,9 @@ function readYaml(file: string, sources: Sources): Tree {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError([`config: ${file}: cannot read the file (${e.code === 'ENOENT' ? 'it does not exist' : e.code ?? e.message})`]);
+    throw new ConfigError([
+      `config: ${file}: cannot read the file (${e.code === 'ENOENT' ? 'it does not exist' : (e.code ?? e.message)})`,
+    ]);
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -108,7 +114,8 @@ function readYaml(file: string, sources: Sources): Tree {
     throw new ConfigError([`config: ${file}:${at.line}:${at.col}: not valid YAML: ${first.message.split('\n')[0]}`]);
   }
   const value: unknown = doc.toJS() ?? {};
-  if (!isTree(value)) throw new ConfigError([`config: ${file}: must hold a mapping at the top level, found ${describeValue(value)}`]);
+  if (!isTree(value))
+    throw new ConfigError([`config: ${file}: must hold a mapping at the top level, found ${describeValue(value)}`]);
   if (doc.contents) recordLines(doc.contents, [], file, lines, sources);
   return value;
 }
@@ -141,11 +148,25 @@ function isTree(v: unknown): v is Tree {
 
 /** `server.http.addr` -> `<PREFIX>SERVER_HTTP_ADDR` (camelCase keys are split too). */
 function envName(prefix: string, at: string[]): string {
-  return prefix + at.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2')).join('_').toUpperCase();
+  return (
+    prefix +
+    at
+      .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2'))
+      .join('_')
+      .toUpperCase()
+  );
 }
 
 /** Every scalar leaf (and list of scalars) of the schema can be set from `<PREFIX><PATH>`. */
-function applyEnvBySchema(tree: Tree, schema: MessageSchema, prefix: string, env: NodeJS.ProcessEnv, at: string[], sources: Sources, problems: string[]): void {
+function applyEnvBySchema(
+  tree: Tree,
+  schema: MessageSchema,
+  prefix: string,
+  env: NodeJS.ProcessEnv,
+  at: string[],
+  sources: Sources,
+  problems: string[],
+): void {
   for (const field of schema.fields) {
     const here = [...at, field.name];
     if (field.kind === 'message' && !field.repeated) {
@@ -162,7 +183,12 @@ function applyEnvBySchema(tree: Tree, schema: MessageSchema, prefix: string, env
     const raw = env[name];
     if (raw === undefined) continue;
     const path = here.join('.');
-    const values = field.repeated ? raw.split(',').map((s) => s.trim()).filter(Boolean) : [raw];
+    const values = field.repeated
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [raw];
     const converted: unknown[] = [];
     for (const v of values) {
       const c = fromEnvString(field, v);
@@ -194,17 +220,27 @@ function fromEnvString(field: FieldSchema, raw: string): { value: unknown; probl
     case 'double':
     case 'float': {
       const n = Number(raw);
-      return raw.trim() !== '' && Number.isFinite(n) ? { value: n } : { value: raw, problem: `expected a number, got ${JSON.stringify(raw)}` };
+      return raw.trim() !== '' && Number.isFinite(n)
+        ? { value: n }
+        : { value: raw, problem: `expected a number, got ${JSON.stringify(raw)}` };
     }
     default:
       // Integers: digits only, so "1e3", "0x10" and "12abc" are refused rather than reinterpreted.
-      if (!/^-?\d+$/.test(raw.trim())) return { value: raw, problem: `expected an integer, got ${JSON.stringify(raw)}` };
+      if (!/^-?\d+$/.test(raw.trim()))
+        return { value: raw, problem: `expected an integer, got ${JSON.stringify(raw)}` };
       return { value: field.scalar.endsWith('64') ? raw.trim() : Number(raw) };
   }
 }
 
 /** Without a layout: overrides each leaf present in the YAML, keeping the leaf's type. */
-function applyEnvByTree(tree: Tree, prefix: string, env: NodeJS.ProcessEnv, at: string[], sources: Sources, problems: string[]): void {
+function applyEnvByTree(
+  tree: Tree,
+  prefix: string,
+  env: NodeJS.ProcessEnv,
+  at: string[],
+  sources: Sources,
+  problems: string[],
+): void {
   for (const [key, value] of Object.entries(tree)) {
     const here = [...at, key];
     if (isTree(value)) {
@@ -217,13 +253,18 @@ function applyEnvByTree(tree: Tree, prefix: string, env: NodeJS.ProcessEnv, at: 
     const path = here.join('.');
     if (typeof value === 'number') {
       const n = Number(raw);
-      if (raw.trim() === '' || Number.isNaN(n)) problems.push(`config: ${name}: ${path}: expected a number, got ${JSON.stringify(raw)}`);
+      if (raw.trim() === '' || Number.isNaN(n))
+        problems.push(`config: ${name}: ${path}: expected a number, got ${JSON.stringify(raw)}`);
       tree[key] = n;
     } else if (typeof value === 'boolean') {
       if (/^(true|1|yes)$/i.test(raw)) tree[key] = true;
       else if (/^(false|0|no)$/i.test(raw)) tree[key] = false;
       else problems.push(`config: ${name}: ${path}: expected true or false, got ${JSON.stringify(raw)}`);
-    } else if (Array.isArray(value)) tree[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (Array.isArray(value))
+      tree[key] = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else tree[key] = raw;
     sources.set(path, name);
   }
@@ -238,7 +279,9 @@ function validate(tree: Tree, schema: MessageSchema, at: string[], sources: Sour
     const field = byKey.get(key);
     if (!field) {
       const known = schema.fields.map((f) => f.name).join(', ');
-      problems.push(`config: ${sourceOf(sources, path)}: ${path}: unknown key (${schema.typeName} has ${known || 'no fields'})`);
+      problems.push(
+        `config: ${sourceOf(sources, path)}: ${path}: unknown key (${schema.typeName} has ${known || 'no fields'})`,
+      );
       continue;
     }
     const fieldPath = [...at, field.name].join('.');
@@ -248,14 +291,24 @@ function validate(tree: Tree, schema: MessageSchema, at: string[], sources: Sour
         problems.push(`config: ${sourceOf(sources, path)}: ${fieldPath}: expected a list, got ${describeValue(value)}`);
         continue;
       }
-      value.forEach((v, i) => validateValue(field, v, `${fieldPath}[${i}]`, sourceOf(sources, path), at, sources, problems));
+      value.forEach((v, i) =>
+        validateValue(field, v, `${fieldPath}[${i}]`, sourceOf(sources, path), at, sources, problems),
+      );
       continue;
     }
     validateValue(field, value, fieldPath, sourceOf(sources, path), [...at, key], sources, problems);
   }
 }
 
-function validateValue(field: FieldSchema, value: unknown, fieldPath: string, source: string, at: string[], sources: Sources, problems: string[]): void {
+function validateValue(
+  field: FieldSchema,
+  value: unknown,
+  fieldPath: string,
+  source: string,
+  at: string[],
+  sources: Sources,
+  problems: string[],
+): void {
   const fail = (problem: string) => problems.push(`config: ${source}: ${fieldPath}: ${problem}`);
   switch (field.kind) {
     case 'message': {
@@ -266,12 +319,14 @@ function validateValue(field: FieldSchema, value: unknown, fieldPath: string, so
     }
     case 'map': {
       if (!isTree(value)) return void fail(`expected a mapping, got ${describeValue(value)}`);
-      for (const [k, v] of Object.entries(value)) validateValue(field.value, v, `${fieldPath}.${k}`, source, [...at, k], sources, problems);
+      for (const [k, v] of Object.entries(value))
+        validateValue(field.value, v, `${fieldPath}.${k}`, source, [...at, k], sources, problems);
       return;
     }
     case 'enum': {
       const names = Object.keys(field.values);
-      const known = typeof value === 'string' ? names.includes(value) : Object.values(field.values).includes(value as number);
+      const known =
+        typeof value === 'string' ? names.includes(value) : Object.values(field.values).includes(value as number);
       if (!known) fail(`expected one of ${names.join(', ')}, got ${describeValue(value)}`);
       return;
     }
@@ -309,14 +364,21 @@ function sourceOf(sources: Sources, key: string): string {
  * file that is missing or wrong keeps the previous config (the error goes to
  * `onError`), and a later fix is picked up.
  */
-export function watchConfig<T>(options: LoadOptions<T>, onChange: (config: T) => void, onError: (err: Error) => void = () => {}): () => void {
-  const snapshot = () => options.files.map((f) => {
-    try {
-      return fs.readFileSync(f, 'utf8');
-    } catch {
-      return '\u0000missing';
-    }
-  }).join('\u0000');
+export function watchConfig<T>(
+  options: LoadOptions<T>,
+  onChange: (config: T) => void,
+  onError: (err: Error) => void = () => {},
+): () => void {
+  const snapshot = () =>
+    options.files
+      .map((f) => {
+        try {
+          return fs.readFileSync(f, 'utf8');
+        } catch {
+          return '\u0000missing';
+        }
+      })
+      .join('\u0000');
   let last = snapshot();
   let timer: NodeJS.Timeout | undefined;
   const reload = () => {

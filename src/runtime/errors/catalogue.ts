@@ -60,7 +60,9 @@ export interface Callee {
  * error still says whom it is about after further hops; `detail` says what went wrong.
  */
 export function ErrServiceUnavailable(callee: Callee, detail: string): ServiceError {
-  const metadata: Metadata = callee.service ? { service: callee.service, target: callee.target } : { target: callee.target };
+  const metadata: Metadata = callee.service
+    ? { service: callee.service, target: callee.target }
+    : { target: callee.target };
   const who = callee.service ? `the ${callee.service} service` : callee.target;
   return new ServiceError(503, Reason.SERVICE_UNAVAILABLE, `${who} is unavailable: ${detail}`, metadata);
 }

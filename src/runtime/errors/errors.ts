@@ -32,7 +32,13 @@ export class ServiceError extends Error {
 
   /** A copy carrying extra metadata; errors are values, never mutated in place. */
   withMetadata(metadata: Metadata): ServiceError {
-    return new ServiceError(this.code, this.reason, this.message, { ...this.metadata, ...metadata }, { cause: this.cause });
+    return new ServiceError(
+      this.code,
+      this.reason,
+      this.message,
+      { ...this.metadata, ...metadata },
+      { cause: this.cause },
+    );
   }
 
   /** A copy that records the underlying cause (kept for logs, never sent to clients). */

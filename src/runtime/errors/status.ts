@@ -52,7 +52,9 @@ export function encodeStatus(status: RpcStatus): Uint8Array {
   if (status.httpCode !== undefined) {
     w.tag(3, WireType.LengthDelimited).fork();
     w.tag(1, WireType.LengthDelimited).string(HTTP_STATUS_TYPE_URL);
-    w.tag(2, WireType.LengthDelimited).bytes(new BinaryWriter().tag(1, WireType.Varint).int32(status.httpCode).finish());
+    w.tag(2, WireType.LengthDelimited).bytes(
+      new BinaryWriter().tag(1, WireType.Varint).int32(status.httpCode).finish(),
+    );
     w.join();
   }
   if (status.badRequest?.length) {
@@ -185,7 +187,12 @@ export function fromRpcStatus(code: number, message: string, details?: Uint8Arra
       const status = decodeStatus(details);
       info = status.errorInfo;
       if (status.message) message = status.message;
-      if (status.httpCode !== undefined && status.httpCode >= 400 && status.httpCode <= 599 && httpToGrpcCode(status.httpCode) === code) {
+      if (
+        status.httpCode !== undefined &&
+        status.httpCode >= 400 &&
+        status.httpCode <= 599 &&
+        httpToGrpcCode(status.httpCode) === code
+      ) {
         httpCode = status.httpCode;
       }
     } catch {

@@ -177,14 +177,16 @@ export function lineBatcher(logger: Logger): LineBatcher | undefined {
 
 /** The bindings pino writes on every line of this logger (`,"service.name":"x",...`). */
 export function serializedBindings(logger: Logger): string {
-  return ((logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '');
+  return (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
 }
 
 export function createLogger(options: LoggerOptions): Logger {
   // A path is opened here, synchronously, so the destination is writable (and
   // flushable at exit) from the first line on.
   const fd = typeof options.destination === 'string' ? openSync(options.destination, 'a') : (options.destination ?? 1);
-  const batcher = new LineBatcher(new SonicBoomClass({ fd, sync: true, contentMode: 'buffer' }) as unknown as ByteDestination);
+  const batcher = new LineBatcher(
+    new SonicBoomClass({ fd, sync: true, contentMode: 'buffer' }) as unknown as ByteDestination,
+  );
   const logger = pino(
     {
       name: options.name,

@@ -33,7 +33,10 @@ export class SreBreaker {
 
   /** Whether to let a call through now. */
   allow(): boolean {
-    const { accepts, total } = this.window.reduce((acc, b) => ({ accepts: acc.accepts + b.sum, total: acc.total + b.count }), { accepts: 0, total: 0 });
+    const { accepts, total } = this.window.reduce(
+      (acc, b) => ({ accepts: acc.accepts + b.sum, total: acc.total + b.count }),
+      { accepts: 0, total: 0 },
+    );
     if (total < this.minRequests) return true;
     const dropRatio = Math.max(0, (total - this.k * accepts) / (total + 1));
     return dropRatio <= 0 || this.random() >= dropRatio;

@@ -12,7 +12,10 @@ import { lineBatcher, serializedBindings, type DeferredLines } from '../log/logg
 import type { Context as OtelContext } from '@opentelemetry/api';
 
 /** The access log of the server or client side, a line per ended call: success lines from cached pieces, others through pino. */
-export function accessLog(logger: Logger, component: 'server' | 'client'): (ctx: Context, outcome: CallOutcome) => void {
+export function accessLog(
+  logger: Logger,
+  component: 'server' | 'client',
+): (ctx: Context, outcome: CallOutcome) => void {
   const fast = accessLine(logger, component);
   return (ctx, outcome) => {
     const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
@@ -22,7 +25,10 @@ export function accessLog(logger: Logger, component: 'server' | 'client'): (ctx:
 }
 
 /** A line through pino: for failed calls, and for loggers that are not ours. */
-function writeLine(logger: Logger, call: { component: 'server' | 'client'; ctx: Context; otel: OtelContext | undefined; outcome: CallOutcome }): void {
+function writeLine(
+  logger: Logger,
+  call: { component: 'server' | 'client'; ctx: Context; otel: OtelContext | undefined; outcome: CallOutcome },
+): void {
   const error = call.outcome.error;
   const e = error === undefined ? undefined : fromError(error);
   const span = spanContextOf(call.otel);
@@ -66,8 +72,10 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
     // Span contexts here come from the SDK, the sampling fast path or a validated
     // traceparent; only the all-zero one of a disabled tracer is left to rule out,
     // which is cheaper than isSpanContextValid's pattern tests on every request.
-    const valid = span !== undefined && notAllZero(span.traceId, INVALID_TRACEID) && notAllZero(span.spanId, INVALID_SPANID);
-    if (queue.add(Date.now(), prefix, elapsedMs, valid ? span.traceId : undefined, valid ? span.spanId : undefined)) batcher.formatDeferred();
+    const valid =
+      span !== undefined && notAllZero(span.traceId, INVALID_TRACEID) && notAllZero(span.spanId, INVALID_SPANID);
+    if (queue.add(Date.now(), prefix, elapsedMs, valid ? span.traceId : undefined, valid ? span.spanId : undefined))
+      batcher.formatDeferred();
     else batcher.schedule();
   };
 }
@@ -80,11 +88,21 @@ class AccessQueue implements DeferredLines {
   private readonly times = new Float64Array(AccessQueue.CAPACITY);
   private readonly elapsed = new Float64Array(AccessQueue.CAPACITY);
   private readonly prefixes: string[] = new Array<string>(AccessQueue.CAPACITY).fill('');
-  private readonly traceIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(undefined);
-  private readonly spanIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(undefined);
+  private readonly traceIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(
+    undefined,
+  );
+  private readonly spanIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(
+    undefined,
+  );
 
   /** Queues one line; true when the queue is full and must be formatted now. */
-  add(time: number, prefix: string, elapsedMs: number, traceId: string | undefined, spanId: string | undefined): boolean {
+  add(
+    time: number,
+    prefix: string,
+    elapsedMs: number,
+    traceId: string | undefined,
+    spanId: string | undefined,
+  ): boolean {
     const i = this.count++;
     this.times[i] = time;
     this.elapsed[i] = elapsedMs;

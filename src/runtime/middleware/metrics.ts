@@ -37,7 +37,9 @@ export function requestRecorder(side: 'server' | 'client'): (ctx: Context, outco
     observed = true;
     metrics
       .getMeter('tsk')
-      .createObservableCounter(`${side}_requests_code_total`, { description: `The total number of processed ${side} requests` })
+      .createObservableCounter(`${side}_requests_code_total`, {
+        description: `The total number of processed ${side} requests`,
+      })
       .addCallback((result) => {
         for (const { attributes, value } of counts.values()) if (value > 0) result.observe(value, attributes);
       });

@@ -43,9 +43,15 @@ function load(): Promise<Loaded> {
       import('@bufbuild/protovalidate/gen/buf/validate/validate_pb.js'),
     ]);
     const files = [
-      rules.file_buf_validate_validate, wkt.file_google_protobuf_descriptor, wkt.file_google_protobuf_duration,
-      wkt.file_google_protobuf_timestamp, wkt.file_google_protobuf_field_mask, wkt.file_google_protobuf_any,
-      wkt.file_google_protobuf_empty, wkt.file_google_protobuf_struct, wkt.file_google_protobuf_wrappers,
+      rules.file_buf_validate_validate,
+      wkt.file_google_protobuf_descriptor,
+      wkt.file_google_protobuf_duration,
+      wkt.file_google_protobuf_timestamp,
+      wkt.file_google_protobuf_field_mask,
+      wkt.file_google_protobuf_any,
+      wkt.file_google_protobuf_empty,
+      wkt.file_google_protobuf_struct,
+      wkt.file_google_protobuf_wrappers,
     ];
     return {
       validator: pv.createValidator(),
@@ -65,11 +71,16 @@ export class RequestRules {
    * requests are declared in (dependencies first). `methods`: by operation
    * (`/pkg.Service/Method`), the methods whose request has rules.
    */
-  constructor(private readonly descriptors: string, readonly methods: Readonly<Record<string, RuleMethod>>) {}
+  constructor(
+    private readonly descriptors: string,
+    readonly methods: Readonly<Record<string, RuleMethod>>,
+  ) {}
 
   /** Starts loading the validator and reading the descriptors; calls wait for it only if it is not done. */
   prepare(): void {
-    load().then((loaded) => this.files(loaded)).catch(() => {}); // a failure shows on the first call that needs it
+    load()
+      .then((loaded) => this.files(loaded))
+      .catch(() => {}); // a failure shows on the first call that needs it
   }
 
   /** Whether `operation`'s request has rules to check. */

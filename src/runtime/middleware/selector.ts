@@ -30,7 +30,10 @@ export class SelectorBuilder {
   build(): Middleware {
     const inner = chain(...this.middleware);
     const matches = (op: string) =>
-      this.paths.has(op) || this.prefixes.some((p) => op.startsWith(p)) || this.regexes.some((r) => r.test(op)) || this.matchers.some((m) => m(op));
+      this.paths.has(op) ||
+      this.prefixes.some((p) => op.startsWith(p)) ||
+      this.regexes.some((r) => r.test(op)) ||
+      this.matchers.some((m) => m(op));
     return (next) => {
       const wrapped = inner(next);
       return (ctx, req) => (matches(ctx.transport.operation) ? wrapped(ctx, req) : next(ctx, req));

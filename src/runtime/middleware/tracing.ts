@@ -2,7 +2,15 @@
 // status the OpenTelemetry semantic conventions give HTTP and RPC spans; W3C trace
 // context and baggage travel in the transport headers, so a call across services
 // stays one trace.
-import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Context as OtelContext, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type Context as OtelContext,
+  type Span,
+} from '@opentelemetry/api';
 import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
 import { fromError, isServiceError } from '../errors/errors.js';
 import type { Context, HttpTransport } from '../transport/context.js';
@@ -39,9 +47,10 @@ export function startServerSpan(ctx: Context): Span | undefined {
   const ratio = middlewareSampling();
   // Middleware sampling implies the default W3C propagators: without their headers
   // they would find nothing, so they are skipped.
-  const parent = ratio === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
-    ? propagation.extract(context.active(), header, headerGetter)
-    : context.active();
+  const parent =
+    ratio === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
+      ? propagation.extract(context.active(), header, headerGetter)
+      : context.active();
   // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
   // and they are only worked out for the spans that are recorded.
   const early = ratio === undefined ? serverAttributes(ctx) : undefined;
@@ -64,7 +73,14 @@ export function startClientSpan(ctx: Context): Span | undefined {
 }
 
 /** gRPC codes that make a server span an error (the RPC conventions); the rest leave it Unset. */
-const GRPC_SERVER_ERRORS = new Set<number>([GrpcCode.UNKNOWN, GrpcCode.DEADLINE_EXCEEDED, GrpcCode.UNIMPLEMENTED, GrpcCode.INTERNAL, GrpcCode.UNAVAILABLE, GrpcCode.DATA_LOSS]);
+const GRPC_SERVER_ERRORS = new Set<number>([
+  GrpcCode.UNKNOWN,
+  GrpcCode.DEADLINE_EXCEEDED,
+  GrpcCode.UNIMPLEMENTED,
+  GrpcCode.INTERNAL,
+  GrpcCode.UNAVAILABLE,
+  GrpcCode.DATA_LOSS,
+]);
 
 /**
  * Ends a call's recorded span with the error it failed with (undefined: it
@@ -105,7 +121,8 @@ const HTTP_OK: Attributes = { 'http.response.status_code': 200 };
  */
 function httpBodySizes(span: Span, ctx: Context): void {
   if (ctx.responseBytes !== undefined) span.setAttribute('http.response.body.size', ctx.responseBytes);
-  if (ctx.requestBytes !== undefined && (span as { kind?: SpanKind }).kind === SpanKind.CLIENT) span.setAttribute('http.request.body.size', ctx.requestBytes);
+  if (ctx.requestBytes !== undefined && (span as { kind?: SpanKind }).kind === SpanKind.CLIENT)
+    span.setAttribute('http.request.body.size', ctx.requestBytes);
 }
 
 /** A span per server call. */
@@ -202,7 +219,9 @@ function endpointAttributes(endpoint: string): Attributes | undefined {
   try {
     const url = new URL(endpoint.includes('://') ? endpoint : `x://${endpoint}`);
     // discovery:///name has no host: the instance is chosen per call, below the middleware.
-    attrs = url.hostname ? { 'server.address': url.hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) } : undefined;
+    attrs = url.hostname
+      ? { 'server.address': url.hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) }
+      : undefined;
   } catch {
     attrs = undefined; // an endpoint we cannot parse is simply not recorded
   }

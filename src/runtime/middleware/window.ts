@@ -5,7 +5,11 @@ export class RollingWindow {
   private offset = 0;
   private lastTick: number;
 
-  constructor(private readonly size: number, private readonly bucketMs: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly size: number,
+    private readonly bucketMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.buckets = Array.from({ length: size }, () => ({ sum: 0, count: 0, min: Infinity }));
     this.lastTick = Math.floor(now() / bucketMs);
   }

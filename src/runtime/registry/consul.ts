@@ -36,9 +36,10 @@ export class ConsulRegistry implements Registrar, Discovery {
     const http = endpoints.find((u) => u.protocol === 'http:');
     const grpc = endpoints.find((u) => u.protocol === 'grpc:');
     const kind = this.options.checkKind ?? (http ? 'http' : 'grpc');
-    const check = kind === 'http' && http
-      ? { http: `http://${http.host}/healthz` }
-      : { grpc: grpc?.host ?? primary.host, grpcusetls: false };
+    const check =
+      kind === 'http' && http
+        ? { http: `http://${http.host}/healthz` }
+        : { grpc: grpc?.host ?? primary.host, grpcusetls: false };
     try {
       await this.consul.agent.service.register({
         id: instance.id,
@@ -48,8 +49,13 @@ export class ConsulRegistry implements Registrar, Discovery {
         tags: [`version=${instance.version}`],
         // Endpoints travel in Meta: the client library passes only lan/wan tagged addresses through.
         meta: { ...instance.metadata, version: instance.version, endpoints: instance.endpoints.join(',') },
-        check: { ...check, interval: this.options.checkInterval ?? '10s', timeout: '5s', deregistercriticalserviceafter: this.options.deregisterCriticalAfter ?? '1m' },
-      } as unknown as Parameters<Consul["agent"]["service"]["register"]>[0]);
+        check: {
+          ...check,
+          interval: this.options.checkInterval ?? '10s',
+          timeout: '5s',
+          deregistercriticalserviceafter: this.options.deregisterCriticalAfter ?? '1m',
+        },
+      } as unknown as Parameters<Consul['agent']['service']['register']>[0]);
       this.reachable = true;
     } catch (err) {
       this.reachable = false;

@@ -101,7 +101,10 @@ export class EtcdRegistry implements Registrar, Discovery {
     const lease = this.leases.get(key);
     this.leases.delete(key);
     if (lease) await lease.revoke().catch(() => lease.release());
-    await this.client.delete().key(key).catch(() => {});
+    await this.client
+      .delete()
+      .key(key)
+      .catch(() => {});
   }
 
   healthy(): boolean {

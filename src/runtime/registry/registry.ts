@@ -30,10 +30,15 @@ export interface RegistryEvents {
 }
 
 /** Logs registry outages through a pino-style logger: one line when one starts, one when it ends. */
-export function loggedRegistryEvents(logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }): RegistryEvents {
+export function loggedRegistryEvents(logger: {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}): RegistryEvents {
   return {
-    unreachable: (kind, err) => logger.warn({ err, registry: kind }, `${kind} registry unreachable; still serving, retrying registration`),
-    reachable: (kind, downForMs) => logger.info({ registry: kind, down_ms: downForMs }, `${kind} registry reachable again; instance registered`),
+    unreachable: (kind, err) =>
+      logger.warn({ err, registry: kind }, `${kind} registry unreachable; still serving, retrying registration`),
+    reachable: (kind, downForMs) =>
+      logger.info({ registry: kind, down_ms: downForMs }, `${kind} registry reachable again; instance registered`),
   };
 }
 
@@ -41,7 +46,10 @@ export function loggedRegistryEvents(logger: { warn(obj: object, msg: string): v
 export class RegistryHealth {
   private since?: number;
 
-  constructor(private readonly kind: string, private readonly events?: RegistryEvents) {}
+  constructor(
+    private readonly kind: string,
+    private readonly events?: RegistryEvents,
+  ) {}
 
   get reachable(): boolean {
     return this.since === undefined;

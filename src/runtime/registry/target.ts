@@ -10,7 +10,8 @@ export const DISCOVERY_SCHEME = 'discovery:';
 export function discoveryServiceName(target: string): string | undefined {
   if (!target.startsWith('discovery://')) return undefined;
   const name = target.replace(/^discovery:\/\/[^/]*\//, '');
-  if (!name || name.includes('/')) throw new Error(`invalid discovery target "${target}": expected discovery:///<service-name>`);
+  if (!name || name.includes('/'))
+    throw new Error(`invalid discovery target "${target}": expected discovery:///<service-name>`);
   return name;
 }
 
@@ -73,7 +74,10 @@ export class DiscoveryTarget {
   /** The next endpoint, round-robin; throws 503 SERVICE_UNAVAILABLE when there is none. */
   pick(): string {
     if (this.current.length === 0) {
-      throw ErrServiceUnavailable({ service: this.serviceName, target: `discovery:///${this.serviceName}` }, `no instance with a ${this.scheme} endpoint is registered`);
+      throw ErrServiceUnavailable(
+        { service: this.serviceName, target: `discovery:///${this.serviceName}` },
+        `no instance with a ${this.scheme} endpoint is registered`,
+      );
     }
     const address = this.current[this.next++ % this.current.length]!;
     return address;

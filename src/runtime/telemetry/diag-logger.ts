@@ -21,8 +21,10 @@ export function routeDiagnostics(logger: Logger | undefined, env: NodeJS.Process
     return;
   }
   const child = logger.child({ component: 'opentelemetry' });
-  const line = (write: (obj: object, msg: string) => void) => (message: string, ...args: unknown[]) =>
-    write(args.length > 0 ? { details: args.map(describe) } : {}, message);
+  const line =
+    (write: (obj: object, msg: string) => void) =>
+    (message: string, ...args: unknown[]) =>
+      write(args.length > 0 ? { details: args.map(describe) } : {}, message);
   const target: DiagLogger = {
     error: line((o, m) => child.error(o, m)),
     warn: line((o, m) => child.warn(o, m)),

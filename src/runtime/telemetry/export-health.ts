@@ -20,16 +20,24 @@ export class ExportHealth {
   /** Drops since the failure was reported, for the recovery line. */
   private droppedSinceReport = 0;
 
-  constructor(private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Registers the counters with the global MeterProvider (call once it is set). */
   observe(): void {
     const meter = metrics.getMeter('tsk');
-    meter.createObservableCounter('otlp_spans_exported', { description: 'Spans the collector accepted' })
+    meter
+      .createObservableCounter('otlp_spans_exported', { description: 'Spans the collector accepted' })
       .addCallback((result) => result.observe(this.exported));
-    meter.createObservableCounter('otlp_spans_dropped', { description: 'Spans lost before the collector accepted them, by reason' })
+    meter
+      .createObservableCounter('otlp_spans_dropped', {
+        description: 'Spans lost before the collector accepted them, by reason',
+      })
       .addCallback((result) => {
-        for (const reason of Object.keys(this.dropped) as DropReason[]) result.observe(this.dropped[reason], { reason });
+        for (const reason of Object.keys(this.dropped) as DropReason[])
+          result.observe(this.dropped[reason], { reason });
       });
   }
 
@@ -39,7 +47,10 @@ export class ExportHealth {
     this.failing = false;
     if (this.reported) {
       this.reported = false;
-      this.logger?.info({ droppedSpans: this.droppedSinceReport }, 'trace export recovered: spans reach the collector again');
+      this.logger?.info(
+        { droppedSpans: this.droppedSinceReport },
+        'trace export recovered: spans reach the collector again',
+      );
     }
   }
 

@@ -39,7 +39,10 @@ const DEFAULT_ENDPOINTS: Record<OtlpProtocol, string> = {
  * OTLP when an endpoint is configured (config or OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT)
  * and not at all otherwise; `otlp` without an endpoint uses the standard default.
  */
-export function traceExportSettings(configured: ConfiguredExport, env: NodeJS.ProcessEnv = process.env): TraceExportSettings {
+export function traceExportSettings(
+  configured: ConfiguredExport,
+  env: NodeJS.ProcessEnv = process.env,
+): TraceExportSettings {
   const exporters = listOf(env['OTEL_TRACES_EXPORTER']);
   for (const name of exporters) {
     if (!['otlp', 'console', 'none'].includes(name)) {
@@ -53,7 +56,14 @@ export function traceExportSettings(configured: ConfiguredExport, env: NodeJS.Pr
   if (exporters.includes('none') && exporters.length === 1) return { console: false };
   const otlpOn = exporters.length === 0 ? endpoint !== undefined : exporters.includes('otlp');
   if (!otlpOn) return { console };
-  return { otlp: { protocol, endpoint: otlpEndpoint(endpoint ?? DEFAULT_ENDPOINTS[protocol], protocol), exact: tracesEndpoint !== undefined }, console };
+  return {
+    otlp: {
+      protocol,
+      endpoint: otlpEndpoint(endpoint ?? DEFAULT_ENDPOINTS[protocol], protocol),
+      exact: tracesEndpoint !== undefined,
+    },
+    console,
+  };
 }
 
 function protocolOf(env: NodeJS.ProcessEnv, configured: string | undefined): OtlpProtocol {
@@ -61,7 +71,9 @@ function protocolOf(env: NodeJS.ProcessEnv, configured: string | undefined): Otl
   const value = fromEnv ?? nonEmpty(configured) ?? 'grpc';
   if (!(OTLP_PROTOCOLS as readonly string[]).includes(value)) {
     const source = fromEnv !== undefined ? 'OTEL_EXPORTER_OTLP_PROTOCOL' : 'telemetry.otlp_protocol';
-    throw new TelemetrySettingsError(`${source}: "${value}" is not an OTLP protocol; use grpc, http/protobuf or http/json`);
+    throw new TelemetrySettingsError(
+      `${source}: "${value}" is not an OTLP protocol; use grpc, http/protobuf or http/json`,
+    );
   }
   return value as OtlpProtocol;
 }
@@ -105,7 +117,10 @@ function hasScheme(endpoint: string): boolean {
 }
 
 function listOf(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -132,7 +132,8 @@ export class ProtoWriter {
     this.ensure(length);
     const buf = this.buf;
     let pos = this.pos;
-    for (let i = 0; i < hex.length - 1; i += 2) buf[pos++] = (nibble(hex.charCodeAt(i)) << 4) | nibble(hex.charCodeAt(i + 1));
+    for (let i = 0; i < hex.length - 1; i += 2)
+      buf[pos++] = (nibble(hex.charCodeAt(i)) << 4) | nibble(hex.charCodeAt(i + 1));
     this.pos = pos;
   }
 

@@ -7,7 +7,17 @@
 // sampled ones a RecordedSpan (recorded-span.ts) that goes straight to the exporter.
 // Either way the call's context is one CallSpanContext.
 import { randomFillSync } from 'node:crypto';
-import { INVALID_SPAN_CONTEXT, type Attributes, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
+import {
+  INVALID_SPAN_CONTEXT,
+  type Attributes,
+  isSpanContextValid,
+  trace,
+  TraceFlags,
+  type Context,
+  type Span,
+  type SpanContext,
+  type SpanKind,
+} from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { RecordedSpan, type SpanRecorder } from './recorded-span.js';
 
@@ -64,7 +74,12 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind, att
     spanId = ids.slice(TRACE_ID_BYTES * 2);
   }
   const sampled = caller ? (caller.traceFlags & TraceFlags.SAMPLED) !== 0 : Math.random() < settings.ratio;
-  const spanContext: SpanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: caller?.traceState };
+  const spanContext: SpanContext = {
+    traceId,
+    spanId,
+    traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    traceState: caller?.traceState,
+  };
   return sampled
     ? new CallSpanContext(parent, spanContext, new RecordedSpan(settings.recorder, name, kind, spanContext, caller))
     : new CallSpanContext(parent, spanContext, undefined);

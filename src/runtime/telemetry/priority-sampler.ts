@@ -31,10 +31,18 @@ export class PrioritySampler implements tracing.Sampler {
     return this.keys[0]!.slice('http.request.header.'.length);
   }
 
-  shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): tracing.SamplingResult {
+  shouldSample(
+    context: Context,
+    traceId: string,
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): tracing.SamplingResult {
     for (const key of this.keys) {
       const v = attributes[key];
-      if (v === this.value || (Array.isArray(v) && (v as unknown[]).includes(this.value))) return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+      if (v === this.value || (Array.isArray(v) && (v as unknown[]).includes(this.value)))
+        return { decision: SamplingDecision.RECORD_AND_SAMPLED };
     }
     return this.rest.shouldSample(context, traceId, name, kind, attributes, links);
   }

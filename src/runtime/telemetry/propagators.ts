@@ -3,7 +3,12 @@
 // named, so a service that uses the W3C defaults never loads them.
 
 import { diag, type TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, getStringListFromEnv, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  getStringListFromEnv,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 
 type Factory = () => Promise<TextMapPropagator>;
 

@@ -8,8 +8,32 @@
 // Spans that application code starts itself stay the SDK's, and the SDK's opt-in
 // self-metrics (OTEL_NODE_EXPERIMENTAL_SDK_METRICS) do not count these.
 
-import { diag, SpanStatusCode, type Attributes, type AttributeValue, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput } from '@opentelemetry/api';
-import { addHrTimes, getNumberFromEnv, hrTime, hrTimeDuration, isAttributeValue, isTimeInput, millisToHrTime, otperformance, sanitizeAttributes, timeInputToHrTime } from '@opentelemetry/core';
+import {
+  diag,
+  SpanStatusCode,
+  type Attributes,
+  type AttributeValue,
+  type Exception,
+  type HrTime,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanKind,
+  type SpanStatus,
+  type TimeInput,
+} from '@opentelemetry/api';
+import {
+  addHrTimes,
+  getNumberFromEnv,
+  hrTime,
+  hrTimeDuration,
+  isAttributeValue,
+  isTimeInput,
+  millisToHrTime,
+  otperformance,
+  sanitizeAttributes,
+  timeInputToHrTime,
+} from '@opentelemetry/core';
 import type * as resources from '@opentelemetry/resources';
 import type * as tracing from '@opentelemetry/sdk-trace-base';
 
@@ -22,8 +46,12 @@ export type RecordedSpanLimits = Required<tracing.SpanLimits>;
  */
 export function spanLimitsFromEnv(): RecordedSpanLimits {
   return {
-    attributeCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128,
-    attributeValueLengthLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? Infinity,
+    attributeCountLimit:
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128,
+    attributeValueLengthLimit:
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+      getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+      Infinity,
     eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT') ?? 128,
     linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT') ?? 128,
     attributePerEventCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ?? 128,
@@ -104,7 +132,8 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
 
   setAttributes(attributes: Attributes): this {
     for (const key in attributes) {
-      if (Object.prototype.hasOwnProperty.call(attributes, key)) this.setAttribute(key, attributes[key] as AttributeValue);
+      if (Object.prototype.hasOwnProperty.call(attributes, key))
+        this.setAttribute(key, attributes[key] as AttributeValue);
     }
     return this;
   }
@@ -147,9 +176,10 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   /** As the SDK: UNSET changes nothing, OK is final, and only ERROR keeps a message. */
   setStatus(status: SpanStatus): this {
     if (this.ended || status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this;
-    this.status = status.code === SpanStatusCode.ERROR && typeof status.message === 'string'
-      ? { code: status.code, message: status.message }
-      : { code: status.code };
+    this.status =
+      status.code === SpanStatusCode.ERROR && typeof status.message === 'string'
+        ? { code: status.code, message: status.message }
+        : { code: status.code };
     return this;
   }
 
@@ -174,7 +204,9 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
 
   end(endTime?: TimeInput): void {
     if (this.ended) {
-      diag.error(`${this.name} ${this.context.traceId}-${this.context.spanId} - You can only call end() on a span once.`);
+      diag.error(
+        `${this.name} ${this.context.traceId}-${this.context.spanId} - You can only call end() on a span once.`,
+      );
       return;
     }
     this.endTime = this.timeOf(endTime);
@@ -191,7 +223,8 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   private timeOf(input: TimeInput | undefined): HrTime {
     if (input === undefined) return addHrTimes(this.startTime, millisToHrTime(otperformance.now() - this.startedAt));
     // Numbers up to performance.now() are performance timestamps, larger ones epoch milliseconds.
-    if (typeof input === 'number') return input <= otperformance.now() ? hrTime(input + this.wallOffset) : millisToHrTime(input);
+    if (typeof input === 'number')
+      return input <= otperformance.now() ? hrTime(input + this.wallOffset) : millisToHrTime(input);
     return timeInputToHrTime(input);
   }
 
@@ -199,7 +232,8 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     const limit = this.recorder.limits.attributeValueLengthLimit;
     if (!(limit > 0) || limit === Infinity) return value;
     if (typeof value === 'string') return value.length <= limit ? value : value.slice(0, limit);
-    if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' && v.length > limit ? v.slice(0, limit) : v)) as AttributeValue;
+    if (Array.isArray(value))
+      return value.map((v) => (typeof v === 'string' && v.length > limit ? v.slice(0, limit) : v)) as AttributeValue;
     return value;
   }
 

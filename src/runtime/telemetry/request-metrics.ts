@@ -17,7 +17,9 @@ export const DURATION_BOUNDARIES: readonly number[] = [0.005, 0.01, 0.025, 0.05,
  * Upper bounds in bytes of the body size histograms: powers of four from 64 B to
  * 16 MiB, around the HTTP server's default 1 MiB body limit.
  */
-export const SIZE_BOUNDARIES: readonly number[] = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+export const SIZE_BOUNDARIES: readonly number[] = [
+  64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+];
 
 export class HistogramCell {
   readonly counts: number[];
@@ -26,7 +28,10 @@ export class HistogramCell {
   min = Infinity;
   max = -Infinity;
 
-  constructor(readonly attributes: Attributes, private readonly boundaries: readonly number[]) {
+  constructor(
+    readonly attributes: Attributes,
+    private readonly boundaries: readonly number[],
+  ) {
     this.counts = new Array<number>(boundaries.length + 1).fill(0);
   }
 
@@ -83,9 +88,22 @@ export class Histogram {
   }
 }
 
-const durations = (side: string) => new Histogram(`${side}_requests_seconds`, `${side} request duration in seconds`, 's', DURATION_BOUNDARIES, ValueType.DOUBLE);
+const durations = (side: string) =>
+  new Histogram(
+    `${side}_requests_seconds`,
+    `${side} request duration in seconds`,
+    's',
+    DURATION_BOUNDARIES,
+    ValueType.DOUBLE,
+  );
 const sizes = (side: string, body: 'request' | 'response') =>
-  new Histogram(`${side}_requests_${body}_bytes`, `${side} ${body} body size in bytes`, 'By', SIZE_BOUNDARIES, ValueType.INT);
+  new Histogram(
+    `${side}_requests_${body}_bytes`,
+    `${side} ${body} body size in bytes`,
+    'By',
+    SIZE_BOUNDARIES,
+    ValueType.INT,
+  );
 
 /** A side's request histograms, all with the labels kind and operation. */
 export interface RequestHistograms {
@@ -97,8 +115,16 @@ export interface RequestHistograms {
 }
 
 export const requestHistograms: Record<'server' | 'client', RequestHistograms> = {
-  server: { duration: durations('server'), requestSize: sizes('server', 'request'), responseSize: sizes('server', 'response') },
-  client: { duration: durations('client'), requestSize: sizes('client', 'request'), responseSize: sizes('client', 'response') },
+  server: {
+    duration: durations('server'),
+    requestSize: sizes('server', 'request'),
+    responseSize: sizes('server', 'response'),
+  },
+  client: {
+    duration: durations('client'),
+    requestSize: sizes('client', 'request'),
+    responseSize: sizes('client', 'response'),
+  },
 };
 
 /** Hands the request histograms to a metric reader at each collection. */
@@ -114,7 +140,10 @@ export const requestMetricsProducer: metrics.MetricProducer = {
     }
     return {
       // Readers keep their SDK resource and take only the scope metrics from producers.
-      resourceMetrics: { resource: resources.emptyResource(), scopeMetrics: histograms.length ? [{ scope: { name: 'tsk' }, metrics: histograms }] : [] },
+      resourceMetrics: {
+        resource: resources.emptyResource(),
+        scopeMetrics: histograms.length ? [{ scope: { name: 'tsk' }, metrics: histograms }] : [],
+      },
       errors: [],
     };
   },

@@ -28,7 +28,15 @@ import { otlpEndpoint, traceExportSettings, type OtlpProtocol } from './export-s
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
-import { batcherOptionsFromEnv, EncodedBatch, JsonBatch, SpanBatcher, type BatchOutcomes, type BatchSender, type SpanBatch } from './span-batcher.js';
+import {
+  batcherOptionsFromEnv,
+  EncodedBatch,
+  JsonBatch,
+  SpanBatcher,
+  type BatchOutcomes,
+  type BatchSender,
+  type SpanBatch,
+} from './span-batcher.js';
 
 export { TelemetrySettingsError, otlpEndpointProblem } from './export-settings.js';
 
@@ -94,26 +102,33 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   }
   const settings = traceExportSettings({ endpoint: options.otlp?.endpoint, protocol: options.otlp?.protocol }, env);
 
-  const resource = resources.resourceFromAttributes({
-    'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName,
-    'service.version': options.serviceVersion,
-    'service.instance.id': options.instanceId,
-    'host.name': hostname(),
-    'process.pid': process.pid,
-    'process.runtime.name': 'nodejs',
-    'process.runtime.version': process.versions.node,
-    ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
-  }).merge(resources.detectResources({ detectors: [resources.envDetector] }));
+  const resource = resources
+    .resourceFromAttributes({
+      'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName,
+      'service.version': options.serviceVersion,
+      'service.instance.id': options.instanceId,
+      'host.name': hostname(),
+      'process.pid': process.pid,
+      'process.runtime.name': 'nodejs',
+      'process.runtime.version': process.versions.node,
+      ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
+    })
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
 
   const health = new ExportHealth(options.logger);
   const otlp = settings.otlp;
   const batcher = otlp
-    ? new SpanBatcher(loadedOnFirstExport(() => traceSender(otlp)), batcherOptionsFromEnv({
-      maxQueueSize: options.maxQueueSize ?? 2048,
-      maxExportBatchSize: 512,
-      scheduledDelayMillis: 1000,
-      exportTimeoutMillis: 10_000,
-    }), health as BatchOutcomes, await batchOf(otlp.protocol))
+    ? new SpanBatcher(
+        loadedOnFirstExport(() => traceSender(otlp)),
+        batcherOptionsFromEnv({
+          maxQueueSize: options.maxQueueSize ?? 2048,
+          maxExportBatchSize: 512,
+          scheduledDelayMillis: 1000,
+          exportTimeoutMillis: 10_000,
+        }),
+        health as BatchOutcomes,
+        await batchOf(otlp.protocol),
+      )
     : undefined;
   const userProcessors = options.spanProcessors ?? [];
   const spanProcessors: tracing.SpanProcessor[] = [
@@ -122,34 +137,52 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(settings.console ? [new tracing.SimpleSpanProcessor(new tracing.ConsoleSpanExporter())] : []),
   ];
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [requestMetricsProducer] } as ConstructorParameters<typeof PrometheusExporter>[0]);
+  const prometheus = new PrometheusExporter({
+    preventServerStart: true,
+    withoutScopeInfo: true,
+    metricProducers: [requestMetricsProducer],
+  } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
   if (settings.otlp && options.otlp?.metrics) {
-    metricReaders.push(new metrics.PeriodicExportingMetricReader({
-      exporter: await metricExporter(settings.otlp.protocol, options.otlp.endpoint, env),
-      exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000,
-      metricProducers: [requestMetricsProducer],
-    }));
+    metricReaders.push(
+      new metrics.PeriodicExportingMetricReader({
+        exporter: await metricExporter(settings.otlp.protocol, options.otlp.endpoint, env),
+        exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000,
+        metricProducers: [requestMetricsProducer],
+      }),
+    );
   }
 
   const ratio = options.samplingRatio ?? 1;
   // A sampler in code wins, then OTEL_TRACES_SAMPLER (the SDK reads it when given none), then the ratio.
-  const sampler = options.sampler ?? (env['OTEL_TRACES_SAMPLER'] ? undefined : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) }));
+  const sampler =
+    options.sampler ??
+    (env['OTEL_TRACES_SAMPLER']
+      ? undefined
+      : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) }));
   // The middleware records its own spans straight into the batcher only where that is
   // indistinguishable from the SDK path: tsk's own ratio sampler, the batcher the only
   // processor (no user processor would see those spans), and the default W3C propagators
   // (custom ones read headers it does not know). Anything else runs every span through the SDK.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
-  const middlewareRecords = !options.sampler && !env['OTEL_TRACES_SAMPLER'] && batcher !== undefined && spanProcessors.length === 1 && defaultPropagators;
+  const middlewareRecords =
+    !options.sampler &&
+    !env['OTEL_TRACES_SAMPLER'] &&
+    batcher !== undefined &&
+    spanProcessors.length === 1 &&
+    defaultPropagators;
   // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
   const spanLimits = spanLimitsFromEnv();
-  setMiddlewareSampling(middlewareRecords
-    ? { ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
-    : undefined);
+  setMiddlewareSampling(
+    middlewareRecords
+      ? { ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
+      : undefined,
+  );
   captureRequestHeaders(options.captureRequestHeaders ?? []);
 
   // Registered in the order the OpenTelemetry SDK registers them: context, propagation, meters, tracers.
-  const contextManager = options.contextPropagation === 'explicit' ? new SynchronousContextManager() : new AsyncLocalStorageContextManager();
+  const contextManager =
+    options.contextPropagation === 'explicit' ? new SynchronousContextManager() : new AsyncLocalStorageContextManager();
   context.setGlobalContextManager(contextManager.enable());
   const propagator = await propagatorFromEnv();
   if (propagator) propagation.setGlobalPropagator(propagator);
@@ -157,9 +190,10 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   metricsApi.setGlobalMeterProvider(meterProvider);
   // BasicTracerProvider reads OTEL_TRACES_SAMPLER(_ARG) itself when given no sampler. With no
   // processor nothing would see a span, so none is installed and spans stay non-recording.
-  const tracerProvider = spanProcessors.length > 0
-    ? new tracing.BasicTracerProvider({ resource, spanProcessors, spanLimits, ...(sampler ? { sampler } : {}) })
-    : undefined;
+  const tracerProvider =
+    spanProcessors.length > 0
+      ? new tracing.BasicTracerProvider({ resource, spanProcessors, spanLimits, ...(sampler ? { sampler } : {}) })
+      : undefined;
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
   const instrumentations = (options.instrumentations ?? []).flat();
   if (instrumentations.length > 0) {
@@ -175,7 +209,11 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     forceFlush: async () => {
       await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
     },
-    shutdown: () => (stopped ??= (setMiddlewareSampling(undefined), captureRequestHeaders([]), shutdownProviders().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed')))),
+    shutdown: () =>
+      (stopped ??=
+        (setMiddlewareSampling(undefined),
+        captureRequestHeaders([]),
+        shutdownProviders().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed')))),
   };
 }
 
@@ -211,8 +249,20 @@ function loadedOnFirstExport(load: () => Promise<BatchSender>): BatchSender {
         (error: Error) => done({ code: ExportResultCode.FAILED, error }),
       );
     },
-    forceFlush: () => (sender ? sender.then((s) => s.forceFlush(), () => {}) : Promise.resolve()),
-    shutdown: () => (sender ? sender.then((s) => s.shutdown(), () => {}) : Promise.resolve()),
+    forceFlush: () =>
+      sender
+        ? sender.then(
+            (s) => s.forceFlush(),
+            () => {},
+          )
+        : Promise.resolve(),
+    shutdown: () =>
+      sender
+        ? sender.then(
+            (s) => s.shutdown(),
+            () => {},
+          )
+        : Promise.resolve(),
   };
 }
 
@@ -236,32 +286,56 @@ const spanCounter: IExporterMetricsHelper<SpanBatch> = { name: 'span', countItem
  */
 async function traceSender(otlp: { protocol: OtlpProtocol; endpoint: string; exact: boolean }): Promise<BatchSender> {
   if (otlp.protocol === 'grpc') {
-    const { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } = await import('@opentelemetry/otlp-grpc-exporter-base');
+    const { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } = await import(
+      '@opentelemetry/otlp-grpc-exporter-base'
+    );
     return createOtlpGrpcExportDelegate(
-      convertLegacyOtlpGrpcOptions({ url: otlp.endpoint }, 'TRACES'), await encoded('grpc'), 'otlp_grpc_span_exporter', spanCounter, undefined,
-      'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      convertLegacyOtlpGrpcOptions({ url: otlp.endpoint }, 'TRACES'),
+      await encoded('grpc'),
+      'otlp_grpc_span_exporter',
+      spanCounter,
+      undefined,
+      'TraceExportService',
+      '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     );
   }
-  const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = await import('@opentelemetry/otlp-exporter-base/node-http');
+  const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = await import(
+    '@opentelemetry/otlp-exporter-base/node-http'
+  );
   const json = otlp.protocol === 'http/json';
   return createOtlpHttpExportDelegate(
-    convertLegacyHttpOptions({ url: otlp.exact ? otlp.endpoint : joinPath(otlp.endpoint, '/v1/traces') }, 'TRACES', 'v1/traces', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' }),
-    await encoded(otlp.protocol), json ? 'otlp_http_json_span_exporter' : 'otlp_http_span_exporter', spanCounter, undefined,
+    convertLegacyHttpOptions(
+      { url: otlp.exact ? otlp.endpoint : joinPath(otlp.endpoint, '/v1/traces') },
+      'TRACES',
+      'v1/traces',
+      { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' },
+    ),
+    await encoded(otlp.protocol),
+    json ? 'otlp_http_json_span_exporter' : 'otlp_http_span_exporter',
+    spanCounter,
+    undefined,
   );
 }
 
 /** The metric exporter for the protocol; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, when set, is read by the exporter itself. */
-async function metricExporter(protocol: OtlpProtocol, configured: string | undefined, env: NodeJS.ProcessEnv): Promise<metrics.PushMetricExporter> {
-  const base = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ? undefined : (env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured);
+async function metricExporter(
+  protocol: OtlpProtocol,
+  configured: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<metrics.PushMetricExporter> {
+  const base = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']
+    ? undefined
+    : env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured;
   const endpoint = base ? otlpEndpoint(base, protocol) : undefined;
   if (protocol === 'grpc') {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
     return new OTLPMetricExporter(endpoint ? { url: endpoint } : {});
   }
   const url = endpoint ? { url: joinPath(endpoint, '/v1/metrics') } : {};
-  const { OTLPMetricExporter } = protocol === 'http/json'
-    ? await import('@opentelemetry/exporter-metrics-otlp-http')
-    : await import('@opentelemetry/exporter-metrics-otlp-proto');
+  const { OTLPMetricExporter } =
+    protocol === 'http/json'
+      ? await import('@opentelemetry/exporter-metrics-otlp-http')
+      : await import('@opentelemetry/exporter-metrics-otlp-proto');
   return new OTLPMetricExporter(url);
 }
 

@@ -43,7 +43,10 @@ export interface SpanBatcherOptions {
 }
 
 /** Batch settings: the OTEL_BSP_* variables win over the options given, as for the SDK's processor. */
-export function batcherOptionsFromEnv(defaults: SpanBatcherOptions, env: NodeJS.ProcessEnv = process.env): SpanBatcherOptions {
+export function batcherOptionsFromEnv(
+  defaults: SpanBatcherOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): SpanBatcherOptions {
   const read = (name: string, fallback: number) => {
     const value = Number(env[name]);
     return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value >= 0 ? value : fallback;
@@ -52,7 +55,10 @@ export function batcherOptionsFromEnv(defaults: SpanBatcherOptions, env: NodeJS.
   return {
     maxQueueSize,
     // As the SDK does: a batch can never be larger than the queue.
-    maxExportBatchSize: Math.min(maxQueueSize, Math.max(1, read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', defaults.maxExportBatchSize))),
+    maxExportBatchSize: Math.min(
+      maxQueueSize,
+      Math.max(1, read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', defaults.maxExportBatchSize)),
+    ),
     scheduledDelayMillis: read('OTEL_BSP_SCHEDULE_DELAY', defaults.scheduledDelayMillis),
     exportTimeoutMillis: read('OTEL_BSP_EXPORT_TIMEOUT', defaults.exportTimeoutMillis),
   };
@@ -96,7 +102,10 @@ export class JsonBatch implements SpanBatch {
 export class EncodedBatch implements SpanBatch {
   spanCount = 0;
   // Spans of one tracer provider share one resource; scopes are the tracers' names and versions.
-  private readonly groups = new Map<resources.Resource, Map<string, { scope: tracing.ReadableSpan['instrumentationScope']; spans: ProtoWriter }>>();
+  private readonly groups = new Map<
+    resources.Resource,
+    Map<string, { scope: tracing.ReadableSpan['instrumentationScope']; spans: ProtoWriter }>
+  >();
   /** Ended spans not encoded yet: at most one run. */
   private readonly unencoded: tracing.ReadableSpan[] = [];
 
@@ -262,7 +271,11 @@ export class SpanBatcher implements tracing.SpanProcessor {
       };
       // A send that outlives the export timeout no longer holds back the next batch.
       const timeout = setTimeout(
-        () => done({ code: ExportResultCode.FAILED, error: new Error(`no answer from the collector within ${this.options.exportTimeoutMillis} ms`) }),
+        () =>
+          done({
+            code: ExportResultCode.FAILED,
+            error: new Error(`no answer from the collector within ${this.options.exportTimeoutMillis} ms`),
+          }),
         this.options.exportTimeoutMillis,
       );
       timeout.unref();

@@ -16,7 +16,10 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
    * @param deadline the caller's deadline, if it sent one; CallRunner makes it the
    * sooner of that and the server's timeout as the call starts.
    */
-  constructor(readonly transport: T, public deadline: number | undefined) {}
+  constructor(
+    readonly transport: T,
+    public deadline: number | undefined,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {

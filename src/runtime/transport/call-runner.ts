@@ -70,7 +70,10 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
     if (call.failedToStart) return call.fail(call.startError);
     call.watchDeadline();
     try {
-      handler(ctx, request).then((res) => call.succeed(res), (err) => call.fail(err));
+      handler(ctx, request).then(
+        (res) => call.succeed(res),
+        (err) => call.fail(err),
+      );
     } catch (err) {
       call.fail(err); // a handler that throws synchronously
     }
@@ -96,7 +99,6 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
   stop(): void {
     this.deadlines?.clear();
   }
-
 }
 
 /** A call from its observers' start to its answer. */
@@ -106,7 +108,10 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
   /** The timer of a caller's deadline sooner than the server's. */
   private sooner?: NodeJS.Timeout;
 
-  constructor(private readonly runner: CallRunner<C, Encoded>, ctx: C) {
+  constructor(
+    private readonly runner: CallRunner<C, Encoded>,
+    ctx: C,
+  ) {
     super(runner.observers, ctx);
   }
 
@@ -116,7 +121,8 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
     this.own = this.runner.deadlines?.add(expire);
     const caller = this.ctx.deadline;
     const own = this.own?.at;
-    if (caller !== undefined && (own === undefined || caller < own)) this.sooner = setTimeout(expire, Math.max(0, caller - Date.now()));
+    if (caller !== undefined && (own === undefined || caller < own))
+      this.sooner = setTimeout(expire, Math.max(0, caller - Date.now()));
     else this.ctx.deadline = own;
   }
 
@@ -166,7 +172,9 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
   }
 
   private expire(): void {
-    const err = this.sooner ? ErrTimeout("request exceeded the caller's deadline") : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
+    const err = this.sooner
+      ? ErrTimeout("request exceeded the caller's deadline")
+      : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
     this.ctx.abort(err);
     this.fail(err);
   }

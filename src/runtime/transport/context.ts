@@ -78,10 +78,11 @@ export class HeaderMap implements Header {
   private entries?: Map<string, string[]>;
 
   constructor(init?: Iterable<[string, string | string[] | undefined]>) {
-    if (init) for (const [k, v] of init) {
-      if (v === undefined) continue;
-      for (const value of Array.isArray(v) ? v : [v]) this.add(k, value);
-    }
+    if (init)
+      for (const [k, v] of init) {
+        if (v === undefined) continue;
+        for (const value of Array.isArray(v) ? v : [v]) this.add(k, value);
+      }
   }
 
   get(key: string): string | undefined {

@@ -45,7 +45,10 @@ export class ObservedCall<C extends Context = Context> {
   private readonly startedCount: number;
   private readonly at: number;
 
-  constructor(private readonly observers: readonly CallObserver[], readonly ctx: C) {
+  constructor(
+    private readonly observers: readonly CallObserver[],
+    readonly ctx: C,
+  ) {
     const started = new Array<unknown>(observers.length);
     let i = 0;
     try {
@@ -90,7 +93,12 @@ export class ObservedCall<C extends Context = Context> {
  * Runs `handler` (middleware applied) between the observers' start and end, in the
  * call's OpenTelemetry context: how clients run their calls. Servers use CallRunner.
  */
-export async function runObserved(observers: readonly CallObserver[], ctx: Context, handler: Handler, request: unknown): Promise<unknown> {
+export async function runObserved(
+  observers: readonly CallObserver[],
+  ctx: Context,
+  handler: Handler,
+  request: unknown,
+): Promise<unknown> {
   const call = new ObservedCall(observers, ctx);
   if (call.failedToStart) throw call.failed(call.startError);
   let response: unknown;

@@ -49,7 +49,9 @@ export { BootstrapSchema };
   }, 60_000);
 
   it('writes nothing for a proto without Bootstrap', async () => {
-    const { files } = generateConfigSchema(await compileInline({ 'conf/conf.proto': CONF.replaceAll('Bootstrap', 'Settings') }));
+    const { files } = generateConfigSchema(
+      await compileInline({ 'conf/conf.proto': CONF.replaceAll('Bootstrap', 'Settings') }),
+    );
     expect(files).toEqual([]);
   }, 60_000);
 });

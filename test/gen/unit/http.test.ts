@@ -90,7 +90,9 @@ export class OrdersHTTPClient {
   it('reports a path variable the request does not have, at the rule', async () => {
     const bad = await compileInline({ 'shop/v1/shop.proto': SHOP.replace('{order_id}', '{order}') });
     const { problems } = generateHttp(bad);
-    expect(problems.map((p) => p.message)).toEqual(['Orders.AddItem: path "/v1/orders/{order}/items": shop.v1.AddItemRequest has no field "order"']);
+    expect(problems.map((p) => p.message)).toEqual([
+      'Orders.AddItem: path "/v1/orders/{order}/items": shop.v1.AddItemRequest has no field "order"',
+    ]);
     expect(problems[0]).toMatchObject({ file: 'shop/v1/shop.proto' });
   }, 60_000);
 });

@@ -4,7 +4,11 @@ import { jsdoc, TsFile } from '../../../src/gen/printer.js';
 
 describe('TsFile', () => {
   it('imports each name once, aliases a clash, and prints type-only modules as import type', () => {
-    const ts = new TsFile('shop/v1/shop_http.ts', { source: 'shop/v1/shop.proto', runtime: '../pkg', reserved: ['Orders'] });
+    const ts = new TsFile('shop/v1/shop_http.ts', {
+      source: 'shop/v1/shop.proto',
+      runtime: '../pkg',
+      reserved: ['Orders'],
+    });
     expect(ts.runtime('transport/context.js', 'Context', { type: true })).toBe('Context');
     expect(ts.generated('shop/v1/shop', 'Item')).toBe('Item');
     expect(ts.generated('shop/v1/shop', 'Item', { type: true })).toBe('Item');
@@ -32,7 +36,9 @@ export const x = 1;
 describe('jsdoc', () => {
   it('writes one line, several lines, or nothing, and never lets the text close the comment', () => {
     expect(jsdoc(' Sends a greeting. ', '  ')).toBe('  /** Sends a greeting. */\n');
-    expect(jsdoc('First.\n  Second */ here.\n\nThird.')).toBe('/**\n * First.\n * Second *\\/ here.\n *\n * Third.\n */\n');
+    expect(jsdoc('First.\n  Second */ here.\n\nThird.')).toBe(
+      '/**\n * First.\n * Second *\\/ here.\n *\n * Third.\n */\n',
+    );
     expect(jsdoc(undefined)).toBe('');
     expect(jsdoc('  \n ')).toBe('');
   });

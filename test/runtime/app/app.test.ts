@@ -11,10 +11,24 @@ describe('createApp', () => {
     const readiness = new Readiness();
     registerHealthRoutes(http, readiness);
     const registrar: Registrar = {
-      register: async (i: ServiceInstance) => { events.push(`register ${i.endpoints[0]?.startsWith('http://127.0.0.1:')}`); },
-      deregister: async () => { events.push(`deregister listening=${(await fetch(`http://127.0.0.1:${http.listenPort}/healthz`)).ok}`); },
+      register: async (i: ServiceInstance) => {
+        events.push(`register ${i.endpoints[0]?.startsWith('http://127.0.0.1:')}`);
+      },
+      deregister: async () => {
+        events.push(`deregister listening=${(await fetch(`http://127.0.0.1:${http.listenPort}/healthz`)).ok}`);
+      },
     };
-    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, readiness, signals: [], afterStop: async () => { events.push('afterStop'); } });
+    const app = createApp({
+      name: 'svc',
+      version: '1',
+      servers: [http],
+      registrar,
+      readiness,
+      signals: [],
+      afterStop: async () => {
+        events.push('afterStop');
+      },
+    });
     const running = app.run();
     for (let i = 0; i < 100 && !readiness.isReady(); i++) await new Promise((r) => setTimeout(r, 10));
     const base = `http://127.0.0.1:${http.listenPort}`;
@@ -33,8 +47,25 @@ describe('createApp stop', () => {
     const readiness = new Readiness();
     registerHealthRoutes(http, readiness);
     let deregisteredAt = 0;
-    const registrar: Registrar = { register: async () => {}, deregister: async () => { deregisteredAt = Date.now(); events.push('deregister'); } };
-    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, readiness, signals: [], drainDelayMs: 300, afterStop: async () => { events.push('afterStop'); } });
+    const registrar: Registrar = {
+      register: async () => {},
+      deregister: async () => {
+        deregisteredAt = Date.now();
+        events.push('deregister');
+      },
+    };
+    const app = createApp({
+      name: 'svc',
+      version: '1',
+      servers: [http],
+      registrar,
+      readiness,
+      signals: [],
+      drainDelayMs: 300,
+      afterStop: async () => {
+        events.push('afterStop');
+      },
+    });
     const running = app.run();
     for (let i = 0; i < 100 && !readiness.isReady(); i++) await new Promise((r) => setTimeout(r, 10));
     const base = `http://127.0.0.1:${http.listenPort}`;
@@ -48,13 +79,27 @@ describe('createApp stop', () => {
     await running;
     expect(events).toEqual(['deregister', 'afterStop']);
     expect(Date.now() - deregisteredAt).toBeGreaterThanOrEqual(290);
-    expect(await fetch(`${base}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+    expect(
+      await fetch(`${base}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down');
   });
 
   it('finishes within the stop timeout when deregister and afterStop never settle', async () => {
     const http = new HttpServer({ address: '127.0.0.1:0' });
     const registrar: Registrar = { register: async () => {}, deregister: () => new Promise(() => {}) };
-    const app = createApp({ name: 'svc', version: '1', servers: [http], registrar, signals: [], stopTimeoutMs: 1000, drainDelayMs: 5000, afterStop: () => new Promise(() => {}) });
+    const app = createApp({
+      name: 'svc',
+      version: '1',
+      servers: [http],
+      registrar,
+      signals: [],
+      stopTimeoutMs: 1000,
+      drainDelayMs: 5000,
+      afterStop: () => new Promise(() => {}),
+    });
     const running = app.run();
     for (let i = 0; i < 100 && http.listenPort === undefined; i++) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 20));
@@ -69,7 +114,15 @@ describe('createApp stop', () => {
   it('gives a hanging deregister only its share, leaving in-flight calls their drain time', async () => {
     const http = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 0 });
     http.route(
-      { method: 'GET', path: '/slow', operation: '/t.S/Slow', request: { fromJSON: () => ({}), toJSON: () => ({}) }, requestSchema: { typeName: 't.E', fields: [] }, response: { fromJSON: (o: any) => o, toJSON: (o: any) => o }, responseSchema: { typeName: 't.E', fields: [] } },
+      {
+        method: 'GET',
+        path: '/slow',
+        operation: '/t.S/Slow',
+        request: { fromJSON: () => ({}), toJSON: () => ({}) },
+        requestSchema: { typeName: 't.E', fields: [] },
+        response: { fromJSON: (o: any) => o, toJSON: (o: any) => o },
+        responseSchema: { typeName: 't.E', fields: [] },
+      },
       () => new Promise((resolve) => setTimeout(() => resolve({}), 1200)),
     );
     const registrar: Registrar = { register: async () => {}, deregister: () => new Promise(() => {}) };

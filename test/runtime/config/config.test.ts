@@ -11,24 +11,40 @@ const schema = { fromJSON: (o: any) => o };
 describe('config', () => {
   it('merges files in order and applies typed environment overrides', () => {
     const dir = tmp();
-    fs.writeFileSync(path.join(dir, 'a.yaml'), 'server:\n  http:\n    addr: 0.0.0.0:8000\n    timeout_ms: 1000\n  debug: false\nregistry:\n  endpoints: [a]\n');
+    fs.writeFileSync(
+      path.join(dir, 'a.yaml'),
+      'server:\n  http:\n    addr: 0.0.0.0:8000\n    timeout_ms: 1000\n  debug: false\nregistry:\n  endpoints: [a]\n',
+    );
     fs.writeFileSync(path.join(dir, 'b.yaml'), 'server:\n  http:\n    timeout_ms: 2000\n');
     const conf = loadConfig({
-      files: [path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')], schema, envPrefix: 'APP_',
+      files: [path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')],
+      schema,
+      envPrefix: 'APP_',
       env: { APP_SERVER_HTTP_ADDR: '127.0.0.1:9', APP_SERVER_DEBUG: 'true', APP_REGISTRY_ENDPOINTS: 'x, y' },
     }) as any;
-    expect(conf).toEqual({ server: { http: { addr: '127.0.0.1:9', timeout_ms: 2000 }, debug: true }, registry: { endpoints: ['x', 'y'] } });
+    expect(conf).toEqual({
+      server: { http: { addr: '127.0.0.1:9', timeout_ms: 2000 }, debug: true },
+      registry: { endpoints: ['x', 'y'] },
+    });
   });
 
   it('reports unreadable files, bad YAML and badly typed overrides clearly', () => {
     const dir = tmp();
-    expect(() => loadTree({ files: [path.join(dir, 'nope.yaml')] })).toThrow(/^config: .*nope\.yaml: cannot read the file \(it does not exist\)$/);
+    expect(() => loadTree({ files: [path.join(dir, 'nope.yaml')] })).toThrow(
+      /^config: .*nope\.yaml: cannot read the file \(it does not exist\)$/,
+    );
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'a: 1\nb: [1,\n');
-    expect(() => loadTree({ files: [path.join(dir, 'bad.yaml')] })).toThrow(/^config: .*bad\.yaml:\d+:\d+: not valid YAML: [^\n]+$/);
+    expect(() => loadTree({ files: [path.join(dir, 'bad.yaml')] })).toThrow(
+      /^config: .*bad\.yaml:\d+:\d+: not valid YAML: [^\n]+$/,
+    );
     fs.writeFileSync(path.join(dir, 'list.yaml'), '- a\n');
-    expect(() => loadTree({ files: [path.join(dir, 'list.yaml')] })).toThrow(/list\.yaml: must hold a mapping at the top level, found a list$/);
+    expect(() => loadTree({ files: [path.join(dir, 'list.yaml')] })).toThrow(
+      /list\.yaml: must hold a mapping at the top level, found a list$/,
+    );
     fs.writeFileSync(path.join(dir, 'ok.yaml'), 'port: 1\n');
-    expect(() => loadTree({ files: [path.join(dir, 'ok.yaml')], env: { PORT: 'abc' } })).toThrow(/^config: PORT: port: expected a number, got "abc"$/);
+    expect(() => loadTree({ files: [path.join(dir, 'ok.yaml')], env: { PORT: 'abc' } })).toThrow(
+      /^config: PORT: port: expected a number, got "abc"$/,
+    );
   });
 
   it('calls back with the new config when a file changes', async () => {
@@ -69,34 +85,50 @@ describe('config watch across file replacement', () => {
 });
 
 // What conf_schema.ts holds for a small conf.proto (the generator's output is tested in test/gen).
-const Http: MessageSchema = { typeName: 'conf.Server.HTTP', fields: [
-  { name: 'addr', jsonName: 'addr', kind: 'scalar', scalar: 'string' },
-  { name: 'timeout_ms', jsonName: 'timeoutMs', kind: 'scalar', scalar: 'int32' },
-] };
-const Server: MessageSchema = { typeName: 'conf.Server', fields: [
-  { name: 'http', jsonName: 'http', kind: 'message', typeName: 'conf.Server.HTTP', schema: () => Http },
-  { name: 'stop_timeout_ms', jsonName: 'stopTimeoutMs', kind: 'scalar', scalar: 'int32' },
-] };
-const Telemetry: MessageSchema = { typeName: 'conf.Telemetry', fields: [
-  { name: 'sampling_ratio', jsonName: 'samplingRatio', kind: 'scalar', scalar: 'double' },
-  { name: 'otlp_metrics', jsonName: 'otlpMetrics', kind: 'scalar', scalar: 'bool' },
-] };
-const Registry: MessageSchema = { typeName: 'conf.Registry', fields: [
-  { name: 'kind', jsonName: 'kind', kind: 'scalar', scalar: 'string' },
-  { name: 'endpoints', jsonName: 'endpoints', repeated: true, kind: 'scalar', scalar: 'string' },
-] };
-const Bootstrap: MessageSchema = { typeName: 'conf.Bootstrap', fields: [
-  { name: 'server', jsonName: 'server', kind: 'message', typeName: 'conf.Server', schema: () => Server },
-  { name: 'telemetry', jsonName: 'telemetry', kind: 'message', typeName: 'conf.Telemetry', schema: () => Telemetry },
-  { name: 'registry', jsonName: 'registry', kind: 'message', typeName: 'conf.Registry', schema: () => Registry },
-] };
+const Http: MessageSchema = {
+  typeName: 'conf.Server.HTTP',
+  fields: [
+    { name: 'addr', jsonName: 'addr', kind: 'scalar', scalar: 'string' },
+    { name: 'timeout_ms', jsonName: 'timeoutMs', kind: 'scalar', scalar: 'int32' },
+  ],
+};
+const Server: MessageSchema = {
+  typeName: 'conf.Server',
+  fields: [
+    { name: 'http', jsonName: 'http', kind: 'message', typeName: 'conf.Server.HTTP', schema: () => Http },
+    { name: 'stop_timeout_ms', jsonName: 'stopTimeoutMs', kind: 'scalar', scalar: 'int32' },
+  ],
+};
+const Telemetry: MessageSchema = {
+  typeName: 'conf.Telemetry',
+  fields: [
+    { name: 'sampling_ratio', jsonName: 'samplingRatio', kind: 'scalar', scalar: 'double' },
+    { name: 'otlp_metrics', jsonName: 'otlpMetrics', kind: 'scalar', scalar: 'bool' },
+  ],
+};
+const Registry: MessageSchema = {
+  typeName: 'conf.Registry',
+  fields: [
+    { name: 'kind', jsonName: 'kind', kind: 'scalar', scalar: 'string' },
+    { name: 'endpoints', jsonName: 'endpoints', repeated: true, kind: 'scalar', scalar: 'string' },
+  ],
+};
+const Bootstrap: MessageSchema = {
+  typeName: 'conf.Bootstrap',
+  fields: [
+    { name: 'server', jsonName: 'server', kind: 'message', typeName: 'conf.Server', schema: () => Server },
+    { name: 'telemetry', jsonName: 'telemetry', kind: 'message', typeName: 'conf.Telemetry', schema: () => Telemetry },
+    { name: 'registry', jsonName: 'registry', kind: 'message', typeName: 'conf.Registry', schema: () => Registry },
+  ],
+};
 const rules = {
   'server.http.addr': checks.address(),
   'telemetry.sampling_ratio': checks.range(0, 1),
   'registry.kind': checks.oneOf(['', 'none'], 'this project was made without a registry'),
   'registry.endpoints': checks.url(),
 };
-const GOOD = 'server:\n  http:\n    addr: 0.0.0.0:8000\n    timeout_ms: 1000\n  stop_timeout_ms: 10000\ntelemetry:\n  sampling_ratio: 0.1\n  otlp_metrics: false\nregistry:\n  kind: none\n  endpoints: []\n';
+const GOOD =
+  'server:\n  http:\n    addr: 0.0.0.0:8000\n    timeout_ms: 1000\n  stop_timeout_ms: 10000\ntelemetry:\n  sampling_ratio: 0.1\n  otlp_metrics: false\nregistry:\n  kind: none\n  endpoints: []\n';
 
 function problems(yaml: string, env: Record<string, string> = {}): string[] {
   const dir = tmp();
@@ -117,32 +149,73 @@ describe('config validated against the schema from conf.proto', () => {
     const dir = tmp();
     const file = path.join(dir, 'config.yaml');
     fs.writeFileSync(file, 'server:\n  http:\n    addr: 0.0.0.0:8000\n');
-    const conf = loadConfig({ files: [file], schema, layout: Bootstrap, checks: rules, envPrefix: 'APP_', env: { APP_SERVER_STOP_TIMEOUT_MS: '3000', APP_TELEMETRY_SAMPLING_RATIO: '1', APP_REGISTRY_ENDPOINTS: 'http://a:2379, http://b:2379' } }) as any;
-    expect(conf).toEqual({ server: { http: { addr: '0.0.0.0:8000' }, stop_timeout_ms: 3000 }, telemetry: { sampling_ratio: 1 }, registry: { endpoints: ['http://a:2379', 'http://b:2379'] } });
+    const conf = loadConfig({
+      files: [file],
+      schema,
+      layout: Bootstrap,
+      checks: rules,
+      envPrefix: 'APP_',
+      env: {
+        APP_SERVER_STOP_TIMEOUT_MS: '3000',
+        APP_TELEMETRY_SAMPLING_RATIO: '1',
+        APP_REGISTRY_ENDPOINTS: 'http://a:2379, http://b:2379',
+      },
+    }) as any;
+    expect(conf).toEqual({
+      server: { http: { addr: '0.0.0.0:8000' }, stop_timeout_ms: 3000 },
+      telemetry: { sampling_ratio: 1 },
+      registry: { endpoints: ['http://a:2379', 'http://b:2379'] },
+    });
   });
 
   it('names the key and the file:line of each wrong value, one line each', () => {
-    const yaml = GOOD.replace('timeout_ms: 1000', 'timeout_ms: abc').replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"').replace('otlp_metrics: false', 'otlp_metrics: 5');
+    const yaml = GOOD.replace('timeout_ms: 1000', 'timeout_ms: abc')
+      .replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"')
+      .replace('otlp_metrics: false', 'otlp_metrics: 5');
     expect(problems(yaml)).toEqual([
       'config: config.yaml:4: server.http.timeout_ms: expected an integer, got "abc"',
       'config: config.yaml:7: telemetry.sampling_ratio: expected a number, got "lots"',
       'config: config.yaml:8: telemetry.otlp_metrics: expected true or false, got 5',
     ]);
-    expect(problems(GOOD.replace('sampling_ratio: 0.1', 'sampling_ratio: 5'))).toEqual(['config: config.yaml:7: telemetry.sampling_ratio: must be between 0 and 1, got 5']);
-    expect(problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 1.5'))).toEqual(['config: config.yaml:4: server.http.timeout_ms: expected an integer, got 1.5']);
-    expect(problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 99999999999'))).toEqual(['config: config.yaml:4: server.http.timeout_ms: must be between -2147483648 and 2147483647, got 99999999999']);
-    expect(problems(GOOD.replace('addr: 0.0.0.0:8000', 'adress: 0.0.0.0:8000'))).toEqual(['config: config.yaml:3: server.http.adress: unknown key (conf.Server.HTTP has addr, timeout_ms)']);
-    expect(problems(GOOD.replace('kind: none', 'kind: etcd'))).toEqual(['config: config.yaml:10: registry.kind: expected one of none, got "etcd" (this project was made without a registry)']);
-    expect(problems(GOOD.replace('endpoints: []', 'endpoints: [127.0.0.1:2379]'))).toEqual(['config: config.yaml:11: registry.endpoints: expected an http:// or https:// URL, got "127.0.0.1:2379"']);
-    expect(problems('telemetry:\n  sampling_ratio: 1\nserver: 5\n')).toEqual(['config: config.yaml:3: server: expected a mapping, got 5']);
+    expect(problems(GOOD.replace('sampling_ratio: 0.1', 'sampling_ratio: 5'))).toEqual([
+      'config: config.yaml:7: telemetry.sampling_ratio: must be between 0 and 1, got 5',
+    ]);
+    expect(problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 1.5'))).toEqual([
+      'config: config.yaml:4: server.http.timeout_ms: expected an integer, got 1.5',
+    ]);
+    expect(problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 99999999999'))).toEqual([
+      'config: config.yaml:4: server.http.timeout_ms: must be between -2147483648 and 2147483647, got 99999999999',
+    ]);
+    expect(problems(GOOD.replace('addr: 0.0.0.0:8000', 'adress: 0.0.0.0:8000'))).toEqual([
+      'config: config.yaml:3: server.http.adress: unknown key (conf.Server.HTTP has addr, timeout_ms)',
+    ]);
+    expect(problems(GOOD.replace('kind: none', 'kind: etcd'))).toEqual([
+      'config: config.yaml:10: registry.kind: expected one of none, got "etcd" (this project was made without a registry)',
+    ]);
+    expect(problems(GOOD.replace('endpoints: []', 'endpoints: [127.0.0.1:2379]'))).toEqual([
+      'config: config.yaml:11: registry.endpoints: expected an http:// or https:// URL, got "127.0.0.1:2379"',
+    ]);
+    expect(problems('telemetry:\n  sampling_ratio: 1\nserver: 5\n')).toEqual([
+      'config: config.yaml:3: server: expected a mapping, got 5',
+    ]);
   });
 
   it('names the variable for wrong environment values', () => {
-    expect(problems(GOOD, { APP_SERVER_HTTP_ADDR: 'abc' })).toEqual(['config: APP_SERVER_HTTP_ADDR: server.http.addr: expected host:port (e.g. 0.0.0.0:8000), got "abc"']);
-    expect(problems(GOOD, { APP_TELEMETRY_SAMPLING_RATIO: 'abc' })).toEqual(['config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: expected a number, got "abc"']);
-    expect(problems(GOOD, { APP_SERVER_HTTP_TIMEOUT_MS: '1e3' })).toEqual(['config: APP_SERVER_HTTP_TIMEOUT_MS: server.http.timeout_ms: expected an integer, got "1e3"']);
-    expect(problems(GOOD, { APP_TELEMETRY_OTLP_METRICS: 'maybe' })).toEqual(['config: APP_TELEMETRY_OTLP_METRICS: telemetry.otlp_metrics: expected true or false, got "maybe"']);
-    expect(problems(GOOD, { APP_TELEMETRY_SAMPLING_RATIO: '1.5' })).toEqual(['config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: must be between 0 and 1, got 1.5']);
+    expect(problems(GOOD, { APP_SERVER_HTTP_ADDR: 'abc' })).toEqual([
+      'config: APP_SERVER_HTTP_ADDR: server.http.addr: expected host:port (e.g. 0.0.0.0:8000), got "abc"',
+    ]);
+    expect(problems(GOOD, { APP_TELEMETRY_SAMPLING_RATIO: 'abc' })).toEqual([
+      'config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: expected a number, got "abc"',
+    ]);
+    expect(problems(GOOD, { APP_SERVER_HTTP_TIMEOUT_MS: '1e3' })).toEqual([
+      'config: APP_SERVER_HTTP_TIMEOUT_MS: server.http.timeout_ms: expected an integer, got "1e3"',
+    ]);
+    expect(problems(GOOD, { APP_TELEMETRY_OTLP_METRICS: 'maybe' })).toEqual([
+      'config: APP_TELEMETRY_OTLP_METRICS: telemetry.otlp_metrics: expected true or false, got "maybe"',
+    ]);
+    expect(problems(GOOD, { APP_TELEMETRY_SAMPLING_RATIO: '1.5' })).toEqual([
+      'config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: must be between 0 and 1, got 1.5',
+    ]);
   });
 });
 
@@ -153,7 +226,11 @@ describe('config watch across delete and recreate', () => {
     fs.writeFileSync(file, 'level: info\n');
     const seen: string[] = [];
     const errors: string[] = [];
-    const stop = watchConfig({ files: [file], schema }, (c: any) => seen.push(c.level), (e) => errors.push(e.message));
+    const stop = watchConfig(
+      { files: [file], schema },
+      (c: any) => seen.push(c.level),
+      (e) => errors.push(e.message),
+    );
     const until = async (check: () => boolean) => {
       for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
     };

@@ -76,7 +76,10 @@ describe('errors across HTTP -> gRPC -> gRPC', () => {
   });
 
   it('keeps generated reasons with their codes', async () => {
-    expect(await get('404')).toEqual({ status: 404, body: { code: 404, reason: 'USER_NOT_FOUND', message: 'no user 404', metadata: { id: '404' } } });
+    expect(await get('404')).toEqual({
+      status: 404,
+      body: { code: 404, reason: 'USER_NOT_FOUND', message: 'no user 404', metadata: { id: '404' } },
+    });
     expect(await get('500')).toMatchObject({ status: 500, body: { code: 500, reason: 'PROFILE_LOCKED' } });
   });
 
@@ -85,7 +88,13 @@ describe('errors across HTTP -> gRPC -> gRPC', () => {
     const err = await new Promise<grpc.ServiceError>((resolve) => {
       // user.v1.GetUserRequest { int64 id = 1 } with id 422 (varint a6 03)
       const req = Buffer.from([0x08, 0xa6, 0x03]);
-      client.makeUnaryRequest('/user.v1.UserService/GetUser', (b: Buffer) => b, (b: Buffer) => b, req, (e) => resolve(e as grpc.ServiceError));
+      client.makeUnaryRequest(
+        '/user.v1.UserService/GetUser',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        req,
+        (e) => resolve(e as grpc.ServiceError),
+      );
     });
     client.close();
     expect(err.code).toBe(grpc.status.UNKNOWN);
@@ -97,7 +106,12 @@ describe('errors across HTTP -> gRPC -> gRPC', () => {
 
 describe('fromRpcStatus', () => {
   it('falls back to the gRPC code when the HTTP code disagrees with it (a proxy rewrote the status)', () => {
-    const details = encodeStatus({ code: 2, message: 'x', errorInfo: { reason: 'R', domain: '', metadata: {} }, httpCode: 422 });
+    const details = encodeStatus({
+      code: 2,
+      message: 'x',
+      errorInfo: { reason: 'R', domain: '', metadata: {} },
+      httpCode: 422,
+    });
     expect(fromRpcStatus(grpc.status.UNKNOWN, 'x', details).code).toBe(422);
     expect(fromRpcStatus(grpc.status.UNAVAILABLE, 'x', details).code).toBe(503);
     const noHttp = encodeStatus({ code: 2, message: 'x', errorInfo: { reason: 'R', domain: '', metadata: {} } });

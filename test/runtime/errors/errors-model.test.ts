@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ServiceError, code, fromError, isServiceError, newError, notFound, reason, UNKNOWN_CODE,
+  ServiceError,
+  code,
+  fromError,
+  isServiceError,
+  newError,
+  notFound,
+  reason,
+  UNKNOWN_CODE,
 } from '../../../src/runtime/errors/errors.js';
 import { GrpcCode, grpcToHttpCode, httpToGrpcCode } from '../../../src/runtime/errors/codes.js';
 
 describe('ServiceError', () => {
   it('serialises to the {code, reason, message, metadata} body', () => {
     const err = newError(404, 'USER_NOT_FOUND', 'no such user', { id: '7' });
-    expect(err.toJSON()).toEqual({ code: 404, reason: 'USER_NOT_FOUND', message: 'no such user', metadata: { id: '7' } });
+    expect(err.toJSON()).toEqual({
+      code: 404,
+      reason: 'USER_NOT_FOUND',
+      message: 'no such user',
+      metadata: { id: '7' },
+    });
     expect(JSON.parse(JSON.stringify(err))).toEqual(err.toJSON());
   });
 
@@ -43,7 +55,12 @@ describe('ServiceError', () => {
   });
 
   it('recognises a ServiceError from another copy of the runtime by shape', () => {
-    const foreign = Object.assign(new Error('m'), { name: 'ServiceError', code: 403, reason: 'NOPE', metadata: { k: 'v' } });
+    const foreign = Object.assign(new Error('m'), {
+      name: 'ServiceError',
+      code: 403,
+      reason: 'NOPE',
+      metadata: { k: 'v' },
+    });
     expect(isServiceError(foreign)).toBe(true);
     const converted = fromError(foreign);
     expect(converted).toBeInstanceOf(ServiceError);
@@ -53,17 +70,30 @@ describe('ServiceError', () => {
 
 describe('HTTP <-> gRPC code mapping (Kratos)', () => {
   it.each([
-    [400, GrpcCode.INVALID_ARGUMENT], [401, GrpcCode.UNAUTHENTICATED], [403, GrpcCode.PERMISSION_DENIED],
-    [404, GrpcCode.NOT_FOUND], [409, GrpcCode.ABORTED], [429, GrpcCode.RESOURCE_EXHAUSTED],
-    [499, GrpcCode.CANCELLED], [500, GrpcCode.INTERNAL], [501, GrpcCode.UNIMPLEMENTED],
-    [503, GrpcCode.UNAVAILABLE], [504, GrpcCode.DEADLINE_EXCEEDED], [418, GrpcCode.UNKNOWN],
+    [400, GrpcCode.INVALID_ARGUMENT],
+    [401, GrpcCode.UNAUTHENTICATED],
+    [403, GrpcCode.PERMISSION_DENIED],
+    [404, GrpcCode.NOT_FOUND],
+    [409, GrpcCode.ABORTED],
+    [429, GrpcCode.RESOURCE_EXHAUSTED],
+    [499, GrpcCode.CANCELLED],
+    [500, GrpcCode.INTERNAL],
+    [501, GrpcCode.UNIMPLEMENTED],
+    [503, GrpcCode.UNAVAILABLE],
+    [504, GrpcCode.DEADLINE_EXCEEDED],
+    [418, GrpcCode.UNKNOWN],
   ])('HTTP %i -> gRPC %i', (http, grpc) => {
     expect(httpToGrpcCode(http)).toBe(grpc);
   });
 
   it.each([
-    [GrpcCode.ALREADY_EXISTS, 409], [GrpcCode.ABORTED, 409], [GrpcCode.FAILED_PRECONDITION, 400],
-    [GrpcCode.OUT_OF_RANGE, 400], [GrpcCode.UNKNOWN, 500], [GrpcCode.DATA_LOSS, 500], [99, 500],
+    [GrpcCode.ALREADY_EXISTS, 409],
+    [GrpcCode.ABORTED, 409],
+    [GrpcCode.FAILED_PRECONDITION, 400],
+    [GrpcCode.OUT_OF_RANGE, 400],
+    [GrpcCode.UNKNOWN, 500],
+    [GrpcCode.DATA_LOSS, 500],
+    [99, 500],
   ])('gRPC %i -> HTTP %i', (grpc, http) => {
     expect(grpcToHttpCode(grpc)).toBe(http);
   });

@@ -1,16 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { adaptiveLimiter, circuitBreaker, rateLimit, selector, SreBreaker, validate } from '../../../src/runtime/middleware/index.js';
-import { backgroundContext, chain, HeaderMap, type Handler, type Middleware } from '../../../src/runtime/transport/context.js';
+import {
+  adaptiveLimiter,
+  circuitBreaker,
+  rateLimit,
+  selector,
+  SreBreaker,
+  validate,
+} from '../../../src/runtime/middleware/index.js';
+import {
+  backgroundContext,
+  chain,
+  HeaderMap,
+  type Handler,
+  type Middleware,
+} from '../../../src/runtime/transport/context.js';
 import { fromError, newError } from '../../../src/runtime/errors/errors.js';
 import { observed } from '../../helpers/observed.js';
 
 const ctx = (operation = '/pkg.S/M') =>
-  backgroundContext({ kind: 'http', endpoint: '', operation, requestHeader: new HeaderMap(), replyHeader: new HeaderMap() });
+  backgroundContext({
+    kind: 'http',
+    endpoint: '',
+    operation,
+    requestHeader: new HeaderMap(),
+    replyHeader: new HeaderMap(),
+  });
 
 describe('validate', () => {
   it('rejects with 400 VALIDATOR per operation', async () => {
     const h = validate({ '/pkg.S/M': (req: any) => (req.name ? undefined : 'name is required') })(async () => 'ok');
-    expect(fromError(await h(ctx(), {}).catch((e) => e)).toJSON()).toMatchObject({ code: 400, reason: 'VALIDATOR', message: 'name is required' });
+    expect(fromError(await h(ctx(), {}).catch((e) => e)).toJSON()).toMatchObject({
+      code: 400,
+      reason: 'VALIDATOR',
+      message: 'name is required',
+    });
     expect(await h(ctx(), { name: 'a' })).toBe('ok');
     expect(await h(ctx('/pkg.S/Other'), {})).toBe('ok');
   });
@@ -19,8 +42,15 @@ describe('validate', () => {
 describe('selector', () => {
   it('applies middleware only to matching operations', async () => {
     const seen: string[] = [];
-    const tag: Middleware = (next) => async (c, r) => { seen.push(c.transport.operation); return next(c, r); };
-    const h = selector(tag).prefix('/admin.').path('/pkg.S/Exact').regex(/Delete$/).build()(async () => 'ok');
+    const tag: Middleware = (next) => async (c, r) => {
+      seen.push(c.transport.operation);
+      return next(c, r);
+    };
+    const h = selector(tag)
+      .prefix('/admin.')
+      .path('/pkg.S/Exact')
+      .regex(/Delete$/)
+      .build()(async () => 'ok');
     for (const op of ['/admin.v1.A/B', '/pkg.S/Exact', '/pkg.S/Delete', '/pkg.S/Get']) await h(ctx(op), {});
     expect(seen).toEqual(['/admin.v1.A/B', '/pkg.S/Exact', '/pkg.S/Delete']);
   });
@@ -58,10 +88,19 @@ describe('rate limit (adaptive)', () => {
 describe('circuit breaker (SRE)', () => {
   it('opens after failures with 503 CIRCUITBREAKER and recovers with successes', async () => {
     let fail = true;
-    const backend: Handler = async () => { if (fail) throw newError(503, 'DOWN', 'down'); return 'ok'; };
+    const backend: Handler = async () => {
+      if (fail) throw newError(503, 'DOWN', 'down');
+      return 'ok';
+    };
     const h = circuitBreaker({ minRequests: 10, random: () => 0.5 })(backend);
     const reasons: string[] = [];
-    for (let i = 0; i < 60; i++) reasons.push(await h(ctx(), {}).then(() => 'ok', (e) => fromError(e).reason));
+    for (let i = 0; i < 60; i++)
+      reasons.push(
+        await h(ctx(), {}).then(
+          () => 'ok',
+          (e) => fromError(e).reason,
+        ),
+      );
     expect(reasons).toContain('CIRCUITBREAKER');
     const breaker = new SreBreaker({ minRequests: 1, random: () => 0.99 });
     for (let i = 0; i < 10; i++) breaker.markSuccess();
@@ -70,9 +109,17 @@ describe('circuit breaker (SRE)', () => {
   });
 
   it('does not count client errors (4xx) as backend failures', async () => {
-    const h = circuitBreaker({ minRequests: 5, random: () => 0 })(async () => { throw newError(404, 'NF', 'nf'); });
+    const h = circuitBreaker({ minRequests: 5, random: () => 0 })(async () => {
+      throw newError(404, 'NF', 'nf');
+    });
     const reasons = new Set<string>();
-    for (let i = 0; i < 50; i++) reasons.add(await h(ctx(), {}).then(() => "ok", (e) => fromError(e).reason));
+    for (let i = 0; i < 50; i++)
+      reasons.add(
+        await h(ctx(), {}).then(
+          () => 'ok',
+          (e) => fromError(e).reason,
+        ),
+      );
     expect([...reasons]).toEqual(['NF']);
   });
 });
@@ -80,8 +127,21 @@ describe('circuit breaker (SRE)', () => {
 describe('chain', () => {
   it('runs the first middleware outermost', async () => {
     const order: string[] = [];
-    const mk = (n: string): Middleware => (next) => async (c, r) => { order.push(`>${n}`); const res = await next(c, r); order.push(`<${n}`); return res; };
-    await chain(mk('a'), mk('b'))(async () => { order.push('h'); })(ctx(), {});
+    const mk =
+      (n: string): Middleware =>
+      (next) =>
+      async (c, r) => {
+        order.push(`>${n}`);
+        const res = await next(c, r);
+        order.push(`<${n}`);
+        return res;
+      };
+    await chain(
+      mk('a'),
+      mk('b'),
+    )(async () => {
+      order.push('h');
+    })(ctx(), {});
     expect(order).toEqual(['>a', '>b', 'h', '<b', '<a']);
   });
 });
@@ -98,14 +158,35 @@ describe('logging', () => {
     await new Promise((r) => setTimeout(r, 50)); // the file destination opens asynchronously
     const ok = observed(loggingServer(logger), async () => ({ answer: 42 }));
     expect(await ok(ctx('/pkg.S/Ok'), {})).toEqual({ answer: 42 });
-    const failing = observed(loggingServer(logger), async () => { throw newError(404, 'NOPE', 'not here'); });
+    const failing = observed(loggingServer(logger), async () => {
+      throw newError(404, 'NOPE', 'not here');
+    });
     await expect(failing(ctx('/pkg.S/Fail'), {})).rejects.toMatchObject({ reason: 'NOPE' });
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines[0]).toMatchObject({ level: 'info', 'service.name': 'svc', kind: 'server', component: 'http', operation: '/pkg.S/Ok', code: 200, reason: '', msg: 'request' });
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      'service.name': 'svc',
+      kind: 'server',
+      component: 'http',
+      operation: '/pkg.S/Ok',
+      code: 200,
+      reason: '',
+      msg: 'request',
+    });
     expect(typeof lines[0].latency).toBe('number');
-    expect(lines[1]).toMatchObject({ level: 'warn', operation: '/pkg.S/Fail', code: 404, reason: 'NOPE', msg: 'not here' });
+    expect(lines[1]).toMatchObject({
+      level: 'warn',
+      operation: '/pkg.S/Fail',
+      code: 404,
+      reason: 'NOPE',
+      msg: 'not here',
+    });
   });
 
   it('logs trace ids unless they are the all-zero ones of a disabled tracer', async () => {
@@ -125,13 +206,21 @@ describe('logging', () => {
       return c;
     };
     // Ids that start with zeros but are not all zero are real ids.
-    const real = { traceId: '0000000000000000000000000000000a', spanId: '000000000000000b', traceFlags: TraceFlags.NONE };
+    const real = {
+      traceId: '0000000000000000000000000000000a',
+      spanId: '000000000000000b',
+      traceFlags: TraceFlags.NONE,
+    };
     await handler(withSpan(real), {});
     await handler(withSpan(INVALID_SPAN_CONTEXT), {});
     await handler(withSpan({ ...real, spanId: INVALID_SPAN_CONTEXT.spanId }), {});
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ trace_id: real.traceId, span_id: real.spanId });
     expect(lines[1]).not.toHaveProperty('trace_id');
     expect(lines[2]).not.toHaveProperty('trace_id');

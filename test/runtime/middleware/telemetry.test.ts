@@ -23,7 +23,13 @@ const logger = createLogger({ name: 'fused', destination: logFile });
 beforeAll(async () => {
   await receiver.start();
   // Every call sampled, so every call has a span to compare.
-  telemetry = await setupTelemetry({ serviceName: 'fused', serviceVersion: '1', instanceId: 'f-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  telemetry = await setupTelemetry({
+    serviceName: 'fused',
+    serviceVersion: '1',
+    instanceId: 'f-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 1,
+  });
 });
 
 afterAll(async () => {
@@ -32,20 +38,37 @@ afterAll(async () => {
 });
 
 const call = (operation: string) =>
-  backgroundContext({ kind: 'grpc', endpoint: '127.0.0.1:9000', operation, requestHeader: new HeaderMap(), replyHeader: new HeaderMap() });
+  backgroundContext({
+    kind: 'grpc',
+    endpoint: '127.0.0.1:9000',
+    operation,
+    requestHeader: new HeaderMap(),
+    replyHeader: new HeaderMap(),
+  });
 
 // Each outcome a handler can have, by method name.
 const outcomes: Record<string, Handler> = {
   Ok: async () => ({ ok: true }),
-  NotFound: async () => { throw newError(404, 'USER_NOT_FOUND', 'no such user'); },
-  Crash: async () => { throw new TypeError('boom'); },
-  ThrowsUndefined: async () => { throw undefined; },
+  NotFound: async () => {
+    throw newError(404, 'USER_NOT_FOUND', 'no such user');
+  },
+  Crash: async () => {
+    throw new TypeError('boom');
+  },
+  ThrowsUndefined: async () => {
+    throw undefined;
+  },
 };
 
 async function runAll(service: string, handlerFor: (inner: Handler) => Handler) {
   const results: unknown[] = [];
   for (const [method, inner] of Object.entries(outcomes)) {
-    results.push(await handlerFor(inner)(call(`/t.v1.${service}/${method}`), {}).then((r) => ({ ok: r }), (e) => ({ err: e })));
+    results.push(
+      await handlerFor(inner)(call(`/t.v1.${service}/${method}`), {}).then(
+        (r) => ({ ok: r }),
+        (e) => ({ err: e }),
+      ),
+    );
   }
   return results;
 }
@@ -62,12 +85,30 @@ async function scrape(): Promise<string> {
 }
 
 /** What must agree between the two: everything but ids, times and the service in the name. */
-const spanShape = (s: ReceivedSpan) => ({ ...s, name: s.name.replace(/\/t\.v1\.\w+\//, '/'), traceId: undefined, spanId: undefined, startTimeUnixNano: undefined, endTimeUnixNano: undefined, attributes: { ...s.attributes, 'rpc.service': undefined } });
-const lineShape = (l: Record<string, unknown>) => ({ ...l, operation: String(l.operation).replace(/\/t\.v1\.\w+\//, '/'), time: undefined, latency: typeof l.latency, trace_id: undefined, span_id: undefined, err: l.err === undefined ? undefined : 'err' });
+const spanShape = (s: ReceivedSpan) => ({
+  ...s,
+  name: s.name.replace(/\/t\.v1\.\w+\//, '/'),
+  traceId: undefined,
+  spanId: undefined,
+  startTimeUnixNano: undefined,
+  endTimeUnixNano: undefined,
+  attributes: { ...s.attributes, 'rpc.service': undefined },
+});
+const lineShape = (l: Record<string, unknown>) => ({
+  ...l,
+  operation: String(l.operation).replace(/\/t\.v1\.\w+\//, '/'),
+  time: undefined,
+  latency: typeof l.latency,
+  trace_id: undefined,
+  span_id: undefined,
+  err: l.err === undefined ? undefined : 'err',
+});
 
 describe('telemetryServer', () => {
   it('does what tracingServer, loggingServer and metricsServer nested do', async () => {
-    const nested = await runAll('Nested', (inner) => observed([tracingServer(), loggingServer(logger), metricsServer()], inner));
+    const nested = await runAll('Nested', (inner) =>
+      observed([tracingServer(), loggingServer(logger), metricsServer()], inner),
+    );
     const fused = await runAll('Fused', (inner) => observed(telemetryServer(logger), inner));
     // Results and errors pass through untouched.
     expect(fused).toEqual(nested);
@@ -75,19 +116,32 @@ describe('telemetryServer', () => {
 
     await telemetry.forceFlush();
     logger.flush();
-    const spansOf = (service: string) => receiver.spans.filter((s) => s.name.startsWith(`/t.v1.${service}/`)).sort((a, b) => a.name.localeCompare(b.name));
+    const spansOf = (service: string) =>
+      receiver.spans.filter((s) => s.name.startsWith(`/t.v1.${service}/`)).sort((a, b) => a.name.localeCompare(b.name));
     const nestedSpans = spansOf('Nested');
     const fusedSpans = spansOf('Fused');
     expect(fusedSpans).toHaveLength(Object.keys(outcomes).length);
     expect(fusedSpans.map(spanShape)).toEqual(nestedSpans.map(spanShape));
     const crash = fusedSpans.find((s) => s.name.endsWith('/Crash'))!;
-    expect(crash).toMatchObject({ statusCode: 2, attributes: { 'rpc.grpc.status_code': 13, 'error.type': 'TypeError' } });
+    expect(crash).toMatchObject({
+      statusCode: 2,
+      attributes: { 'rpc.grpc.status_code': 13, 'error.type': 'TypeError' },
+    });
 
     await new Promise((r) => setTimeout(r, 50));
-    const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = fs
+      .readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const linesOf = (service: string) => lines.filter((l) => String(l.operation).startsWith(`/t.v1.${service}/`));
     expect(linesOf('Fused').map(lineShape)).toEqual(linesOf('Nested').map(lineShape));
-    expect(linesOf('Fused').map((l) => [l.code, l.reason])).toEqual([[200, ''], [404, 'USER_NOT_FOUND'], [500, ''], [500, '']]);
+    expect(linesOf('Fused').map((l) => [l.code, l.reason])).toEqual([
+      [200, ''],
+      [404, 'USER_NOT_FOUND'],
+      [500, ''],
+      [500, ''],
+    ]);
     // Each line names its call's span.
     for (const line of linesOf('Fused')) {
       const span = fusedSpans.find((s) => s.name === line.operation)!;
@@ -95,19 +149,25 @@ describe('telemetryServer', () => {
     }
 
     const metrics = await scrape();
-    const series = (service: string) => metrics.split('\n')
-      .filter((l) => l.includes(`/t.v1.${service}/`) && !l.includes('_bucket'))
-      .map((l) => l.replace(`/t.v1.${service}/`, '/').replace(/_sum(\{[^}]*\}) .*/, '_sum$1'))
-      .sort();
+    const series = (service: string) =>
+      metrics
+        .split('\n')
+        .filter((l) => l.includes(`/t.v1.${service}/`) && !l.includes('_bucket'))
+        .map((l) => l.replace(`/t.v1.${service}/`, '/').replace(/_sum(\{[^}]*\}) .*/, '_sum$1'))
+        .sort();
     expect(series('Fused').length).toBeGreaterThan(0);
     expect(series('Fused')).toEqual(series('Nested'));
-    expect(metrics).toContain('server_requests_code_total{kind="grpc",operation="/t.v1.Fused/NotFound",code="404",reason="USER_NOT_FOUND"} 1');
+    expect(metrics).toContain(
+      'server_requests_code_total{kind="grpc",operation="/t.v1.Fused/NotFound",code="404",reason="USER_NOT_FOUND"} 1',
+    );
   });
 });
 
 describe('tracingServer', () => {
-  it('turns a synchronous throw into the call\'s rejection, sampled or not', async () => {
-    const throwing = (() => { throw new Error('sync'); }) as unknown as Handler;
+  it("turns a synchronous throw into the call's rejection, sampled or not", async () => {
+    const throwing = (() => {
+      throw new Error('sync');
+    }) as unknown as Handler;
     const outcome = observed(tracingServer(), throwing)(call('/t.v1.Sync/Throw'), {});
     expect(outcome).toBeInstanceOf(Promise);
     await expect(outcome).rejects.toThrow('sync');

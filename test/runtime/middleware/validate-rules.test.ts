@@ -50,7 +50,9 @@ beforeAll(async () => {
   grpcGen.registerShopGRPCServer(rpc, impl);
   await Promise.all([http.start(), rpc.start()]);
   base = `http://127.0.0.1:${http.listenPort}`;
-  const definition = protoLoader.loadSync('shop/v1/shop.proto', { includeDirs: [path.join(repoRoot, 'fixtures', 'rules'), path.join(repoRoot, 'proto')] });
+  const definition = protoLoader.loadSync('shop/v1/shop.proto', {
+    includeDirs: [path.join(repoRoot, 'fixtures', 'rules'), path.join(repoRoot, 'proto')],
+  });
   const Shop = (grpc.loadPackageDefinition(definition) as any).shop.v1.Shop;
   client = new Shop(`127.0.0.1:${rpc.listenPort}`, grpc.credentials.createInsecure());
 }, 60_000);
@@ -63,7 +65,11 @@ afterAll(async () => {
 describe('protovalidate rules over HTTP', () => {
   it('answers 400 VALIDATOR with every violation, and never runs the handler', async () => {
     handled.length = 0;
-    const res = await fetch(`${base}/v1/orders`, { method: 'POST', body: JSON.stringify(BAD), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${base}/v1/orders`, {
+      method: 'POST',
+      body: JSON.stringify(BAD),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body).toMatchObject({ code: 400, reason: 'VALIDATOR', metadata: { field: 'customer' } });
@@ -76,7 +82,11 @@ describe('protovalidate rules over HTTP', () => {
 
   it('lets a valid request through, and a request without rules', async () => {
     handled.length = 0;
-    const ok = await fetch(`${base}/v1/orders`, { method: 'POST', body: JSON.stringify(GOOD), headers: { 'content-type': 'application/json' } });
+    const ok = await fetch(`${base}/v1/orders`, {
+      method: 'POST',
+      body: JSON.stringify(GOOD),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(ok.status).toBe(200);
     expect((await fetch(`${base}/v1/orders/7`)).status).toBe(200);
     expect(handled).toEqual(['create ada', 'get 7']);
@@ -84,8 +94,10 @@ describe('protovalidate rules over HTTP', () => {
 });
 
 describe('protovalidate rules over gRPC', () => {
-  const call = (req: unknown) => new Promise<{ err?: grpc.ServiceError; res?: any }>((resolve) =>
-    client.CreateOrder(req, (err: grpc.ServiceError | null, res: any) => resolve({ err: err ?? undefined, res })));
+  const call = (req: unknown) =>
+    new Promise<{ err?: grpc.ServiceError; res?: any }>((resolve) =>
+      client.CreateOrder(req, (err: grpc.ServiceError | null, res: any) => resolve({ err: err ?? undefined, res })),
+    );
 
   it('answers INVALID_ARGUMENT with ErrorInfo VALIDATOR and a google.rpc.BadRequest listing every violation', async () => {
     handled.length = 0;
@@ -114,7 +126,10 @@ function readDetails(bytes: Uint8Array): { typeUrl: string; value: Uint8Array }[
   const out: { typeUrl: string; value: Uint8Array }[] = [];
   while (r.pos < r.len) {
     const [field, wire] = r.tag();
-    if (field !== 3) { r.skip(wire); continue; }
+    if (field !== 3) {
+      r.skip(wire);
+      continue;
+    }
     const any = new BinaryReader(r.bytes());
     const item: { typeUrl: string; value: Uint8Array } = { typeUrl: '', value: new Uint8Array() };
     while (any.pos < any.len) {
@@ -133,7 +148,10 @@ function readFieldViolations(bytes: Uint8Array): { field: string; description: s
   const out: { field: string; description: string; reason: string }[] = [];
   while (r.pos < r.len) {
     const [field, wire] = r.tag();
-    if (field !== 1) { r.skip(wire); continue; }
+    if (field !== 1) {
+      r.skip(wire);
+      continue;
+    }
     const v = new BinaryReader(r.bytes());
     const item = { field: '', description: '', reason: '' };
     while (v.pos < v.len) {

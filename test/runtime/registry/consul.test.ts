@@ -17,11 +17,19 @@ describe('ConsulRegistry (documented HTTP API stand-in)', () => {
 
   it('registers with endpoints in Meta and an HTTP health check, discovers, watches, deregisters', async () => {
     const registry = new ConsulRegistry({ address });
-    const a = { id: 'a', name: 'greeter', version: 'v2', metadata: { zone: 'z1' }, endpoints: ['http://127.0.0.1:8000', 'grpc://127.0.0.1:9000'] };
+    const a = {
+      id: 'a',
+      name: 'greeter',
+      version: 'v2',
+      metadata: { zone: 'z1' },
+      endpoints: ['http://127.0.0.1:8000', 'grpc://127.0.0.1:9000'],
+    };
     await registry.register(a);
     const stored = consul.services.get('a')!;
     expect(stored).toMatchObject({
-      Service: 'greeter', Address: '127.0.0.1', Port: 8000,
+      Service: 'greeter',
+      Address: '127.0.0.1',
+      Port: 8000,
       Meta: { zone: 'z1', version: 'v2', endpoints: 'http://127.0.0.1:8000,grpc://127.0.0.1:9000' },
     });
     expect(stored.Check).toMatchObject({ HTTP: 'http://127.0.0.1:8000/healthz' });

@@ -7,7 +7,10 @@ import type { ServiceInstance } from '../../../src/runtime/registry/registry.js'
 import { EtcdProcess, etcdAvailable, freePort } from '../../helpers/etcd.js';
 
 const instance = (id: string, port: number): ServiceInstance => ({
-  id, name: 'greeter', version: 'v1', metadata: { zone: 'a' },
+  id,
+  name: 'greeter',
+  version: 'v1',
+  metadata: { zone: 'a' },
   endpoints: [`http://127.0.0.1:${port}`, `grpc://127.0.0.1:${port + 1}`],
 });
 
@@ -79,7 +82,9 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     const later = await EtcdProcess.create();
     const events: string[] = [];
     const patient = new EtcdRegistry({
-      endpoints: [later.endpoint], ttlSeconds: 2, startup: 'retry',
+      endpoints: [later.endpoint],
+      ttlSeconds: 2,
+      startup: 'retry',
       events: { unreachable: () => events.push('down'), reachable: () => events.push('up') },
     });
     try {
@@ -87,7 +92,10 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
       expect(events).toEqual(['down']);
       await later.start();
       const lateAdmin = new Etcd3({ hosts: later.endpoint });
-      await eventually(async () => (await lateAdmin.get('/microservices/greeter/f').string()) !== null, 'registration once etcd is up');
+      await eventually(
+        async () => (await lateAdmin.get('/microservices/greeter/f').string()) !== null,
+        'registration once etcd is up',
+      );
       lateAdmin.close();
       expect(events).toEqual(['down', 'up']);
     } finally {
@@ -99,7 +107,8 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
   it('survives etcd going away and comes back when it returns, reporting each once', async () => {
     const events: string[] = [];
     const registry = new EtcdRegistry({
-      endpoints: [etcd.endpoint], ttlSeconds: 2,
+      endpoints: [etcd.endpoint],
+      ttlSeconds: 2,
       events: { unreachable: (kind) => events.push(`${kind} down`), reachable: (kind) => events.push(`${kind} up`) },
     });
     const d = instance('d', 8030);
@@ -107,7 +116,10 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     await etcd.stop();
     await eventually(async () => !registry.healthy(), 'registry to notice etcd is down');
     await etcd.start();
-    await eventually(async () => (await admin.get('/microservices/greeter/d').string()) !== null, 'instance back after restart');
+    await eventually(
+      async () => (await admin.get('/microservices/greeter/d').string()) !== null,
+      'instance back after restart',
+    );
     await eventually(async () => registry.healthy(), 'registry healthy again');
     expect(events).toEqual(['etcd down', 'etcd up']);
     await registry.deregister(d);

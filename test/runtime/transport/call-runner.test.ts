@@ -11,7 +11,16 @@ import { fromError, isServiceError, newError, type ServiceError } from '../../..
 
 class TestCall extends ServerCallContext {
   constructor(callerDeadline?: number) {
-    super({ kind: 'grpc', endpoint: '', operation: '/pkg.S/M', requestHeader: new HeaderMap(), replyHeader: new HeaderMap() }, callerDeadline);
+    super(
+      {
+        kind: 'grpc',
+        endpoint: '',
+        operation: '/pkg.S/M',
+        requestHeader: new HeaderMap(),
+        replyHeader: new HeaderMap(),
+      },
+      callerDeadline,
+    );
   }
   protected callerGone(): boolean {
     return false;
@@ -36,18 +45,25 @@ function recorder(log: string[], name: string): CallObserver<string> {
       expect(started).toBe(name);
       expect(outcome.elapsedMs).toBeGreaterThanOrEqual(0);
       const e = outcome.error;
-      log.push(`${name} end ${e === undefined ? 'ok' : `failed ${isServiceError(e) ? fromError(e).reason : e instanceof Error ? e.message : String(e)}`}`);
+      log.push(
+        `${name} end ${e === undefined ? 'ok' : `failed ${isServiceError(e) ? fromError(e).reason : e instanceof Error ? e.message : String(e)}`}`,
+      );
     },
   };
 }
 
-const tagging = (log: string[]): Middleware => (next) => async (c, r) => {
-  log.push('middleware');
-  return next(c, r);
-};
+const tagging =
+  (log: string[]): Middleware =>
+  (next) =>
+  async (c, r) => {
+    log.push('middleware');
+    return next(c, r);
+  };
 
 /** Runs one call and resolves with its answer, the log lines and what was logged as unhandled. */
-function runOne(options: Partial<CallRunnerOptions<TestCall, string>> & { handler: Handler; ctx?: TestCall; reject?: ServiceError }) {
+function runOne(
+  options: Partial<CallRunnerOptions<TestCall, string>> & { handler: Handler; ctx?: TestCall; reject?: ServiceError },
+) {
   const unhandled: unknown[] = [];
   const logger = { error: (fields: { err: unknown }) => unhandled.push(fields.err) } as unknown as Logger;
   const ctx = options.ctx ?? new TestCall();
@@ -84,18 +100,45 @@ describe('CallRunner', () => {
   const cases: Record<string, { handler: Handler; answer: Answered; ends: string }> = {
     succeeds: { handler: async () => ({ ok: 1 }), answer: { encoded: '{"ok":1}' }, ends: 'ok' },
     'throws a ServiceError': {
-      handler: async () => { throw newError(404, 'MISSING', 'no such thing'); },
-      answer: { encoded: JSON.stringify({ code: 404, reason: 'MISSING', message: 'no such thing', metadata: {} }), error: { code: 404, reason: 'MISSING', message: 'no such thing', metadata: {} } },
+      handler: async () => {
+        throw newError(404, 'MISSING', 'no such thing');
+      },
+      answer: {
+        encoded: JSON.stringify({ code: 404, reason: 'MISSING', message: 'no such thing', metadata: {} }),
+        error: { code: 404, reason: 'MISSING', message: 'no such thing', metadata: {} },
+      },
       ends: 'failed MISSING',
     },
-    'throws an Error': { handler: async () => { throw new Error('boom'); }, answer: { encoded: JSON.stringify(UNKNOWN), error: UNKNOWN }, ends: 'failed boom' },
-    'throws undefined': { handler: async () => { throw undefined; }, answer: { encoded: JSON.stringify(UNKNOWN), error: UNKNOWN }, ends: 'failed the call failed without an error' },
-    'throws synchronously': { handler: () => { throw new Error('sync'); }, answer: { encoded: JSON.stringify(UNKNOWN), error: UNKNOWN }, ends: 'failed sync' },
+    'throws an Error': {
+      handler: async () => {
+        throw new Error('boom');
+      },
+      answer: { encoded: JSON.stringify(UNKNOWN), error: UNKNOWN },
+      ends: 'failed boom',
+    },
+    'throws undefined': {
+      handler: async () => {
+        throw undefined;
+      },
+      answer: { encoded: JSON.stringify(UNKNOWN), error: UNKNOWN },
+      ends: 'failed the call failed without an error',
+    },
+    'throws synchronously': {
+      handler: () => {
+        throw new Error('sync');
+      },
+      answer: { encoded: JSON.stringify(UNKNOWN), error: UNKNOWN },
+      ends: 'failed sync',
+    },
   };
   for (const [name, c] of Object.entries(cases)) {
     it(`runs observers outermost and answers once when the handler ${name}`, async () => {
       const log: string[] = [];
-      const result = await runOne({ observers: [recorder(log, 'a'), recorder(log, 'b')], middleware: [tagging(log)], handler: c.handler });
+      const result = await runOne({
+        observers: [recorder(log, 'a'), recorder(log, 'b')],
+        middleware: [tagging(log)],
+        handler: c.handler,
+      });
       expect(result.answers).toEqual([c.answer]);
       // Observers see the error as thrown; the caller gets ErrUnknownRequest for what is not a ServiceError.
       expect(log).toEqual(['a start', 'b start', 'middleware', `b end ${c.ends}`, `a end ${c.ends}`]);
@@ -107,18 +150,37 @@ describe('CallRunner', () => {
 
   it('ends only the observers that started when an onStart throws, and fails the call with its error', async () => {
     const log: string[] = [];
-    const throwing: CallObserver = { onStart: () => { throw newError(401, 'NO_TOKEN', 'x'); }, onEnd: () => void log.push('never') };
-    const result = await runOne({ observers: [recorder(log, 'a'), throwing, recorder(log, 'c')], middleware: [tagging(log)], handler: async () => 'ran' });
+    const throwing: CallObserver = {
+      onStart: () => {
+        throw newError(401, 'NO_TOKEN', 'x');
+      },
+      onEnd: () => void log.push('never'),
+    };
+    const result = await runOne({
+      observers: [recorder(log, 'a'), throwing, recorder(log, 'c')],
+      middleware: [tagging(log)],
+      handler: async () => 'ran',
+    });
     expect(log).toEqual(['a start', 'a end failed NO_TOKEN']);
     expect(result.answer.error).toMatchObject({ code: 401, reason: 'NO_TOKEN' });
   });
 
   it('fails the call with what an onEnd throws, for the observers outside it and the caller', async () => {
     const log: string[] = [];
-    const throwing: CallObserver = { onStart: () => undefined, onEnd: () => { throw newError(500, 'OBSERVER', 'broken'); } };
+    const throwing: CallObserver = {
+      onStart: () => undefined,
+      onEnd: () => {
+        throw newError(500, 'OBSERVER', 'broken');
+      },
+    };
     const result = await runOne({ observers: [recorder(log, 'a'), throwing], handler: async () => 'ok' });
     expect(log).toEqual(['a start', 'a end failed OBSERVER']);
-    expect(result.answers).toEqual([{ encoded: JSON.stringify({ code: 500, reason: 'OBSERVER', message: 'broken', metadata: {} }), error: { code: 500, reason: 'OBSERVER', message: 'broken', metadata: {} } }]);
+    expect(result.answers).toEqual([
+      {
+        encoded: JSON.stringify({ code: 500, reason: 'OBSERVER', message: 'broken', metadata: {} }),
+        error: { code: 500, reason: 'OBSERVER', message: 'broken', metadata: {} },
+      },
+    ]);
   });
 
   it('fails a call whose response does not encode, before observers end', async () => {
@@ -142,7 +204,11 @@ describe('CallRunner', () => {
     });
     await new Promise((r) => setTimeout(r, 30));
     expect(result.answers).toHaveLength(1);
-    expect(result.answer.error).toMatchObject({ code: 504, reason: 'TIMEOUT', message: 'request exceeded the 20 ms deadline' });
+    expect(result.answer.error).toMatchObject({
+      code: 504,
+      reason: 'TIMEOUT',
+      message: 'request exceeded the 20 ms deadline',
+    });
     expect(signal?.aborted).toBe(true);
     expect(log).toEqual(['a start', 'a end failed TIMEOUT']);
     expect(result.ctx.deadline).toBeGreaterThan(Date.now() - 1000);
@@ -152,14 +218,27 @@ describe('CallRunner', () => {
     const ctx = new TestCall(Date.now() + 15);
     const started = Date.now();
     const result = await runOne({ timeoutMs: 5000, ctx, handler: () => new Promise(() => {}) });
-    expect(result.answer.error).toMatchObject({ code: 504, reason: 'TIMEOUT', message: "request exceeded the caller's deadline" });
+    expect(result.answer.error).toMatchObject({
+      code: 504,
+      reason: 'TIMEOUT',
+      message: "request exceeded the caller's deadline",
+    });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('lets observers see a call refused before it ran, and answers with its error', async () => {
     const log: string[] = [];
-    const result = await runOne({ observers: [recorder(log, 'a')], handler: async () => 'never', reject: newError(400, 'CODEC', 'bad') });
+    const result = await runOne({
+      observers: [recorder(log, 'a')],
+      handler: async () => 'never',
+      reject: newError(400, 'CODEC', 'bad'),
+    });
     expect(log).toEqual(['a start', 'a end failed CODEC']);
-    expect(result.answers).toEqual([{ encoded: JSON.stringify({ code: 400, reason: 'CODEC', message: 'bad', metadata: {} }), error: { code: 400, reason: 'CODEC', message: 'bad', metadata: {} } }]);
+    expect(result.answers).toEqual([
+      {
+        encoded: JSON.stringify({ code: 400, reason: 'CODEC', message: 'bad', metadata: {} }),
+        error: { code: 400, reason: 'CODEC', message: 'bad', metadata: {} },
+      },
+    ]);
   });
 });

@@ -19,20 +19,37 @@ class MemoryDiscovery implements Discovery {
   async watch(): Promise<Watcher> {
     let first = true;
     return {
-      next: () => (first ? ((first = false), Promise.resolve(this.instances)) : new Promise((r) => this.waiting.push(r))),
+      next: () =>
+        first ? ((first = false), Promise.resolve(this.instances)) : new Promise((r) => this.waiting.push(r)),
       stop: async () => {},
     };
   }
 }
 
 const Msg = { fromJSON: (o: any) => ({ who: String(o?.who ?? '') }), toJSON: (m: { who: string }) => ({ who: m.who }) };
-const schema = { typeName: 't.Msg', fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }] } as const;
-const route: HttpRoute<{ who: string }, { who: string }> = { method: 'POST', path: '/t.S/Who', operation: '/t.S/Who', body: '*', request: Msg, requestSchema: schema, response: Msg, responseSchema: schema };
+const schema = {
+  typeName: 't.Msg',
+  fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }],
+} as const;
+const route: HttpRoute<{ who: string }, { who: string }> = {
+  method: 'POST',
+  path: '/t.S/Who',
+  operation: '/t.S/Who',
+  body: '*',
+  request: Msg,
+  requestSchema: schema,
+  response: Msg,
+  responseSchema: schema,
+};
 const whoDef = {
   who: {
-    path: '/t.S/Who', requestStream: false, responseStream: false,
-    requestSerialize: (m: { who: string }) => Buffer.from(m.who), requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
-    responseSerialize: (m: { who: string }) => Buffer.from(m.who), responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
+    path: '/t.S/Who',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (m: { who: string }) => Buffer.from(m.who),
+    requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
+    responseSerialize: (m: { who: string }) => Buffer.from(m.who),
+    responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
   },
 };
 
@@ -47,7 +64,11 @@ beforeAll(async () => {
     grpc.register(whoDef, { who: async () => ({ who: id }) });
     await http.start();
     await grpc.start();
-    servers.push({ http, grpc, instance: { id, name: 'who', version: '1', metadata: {}, endpoints: [http.endpoint(), grpc.endpoint()] } });
+    servers.push({
+      http,
+      grpc,
+      instance: { id, name: 'who', version: '1', metadata: {}, endpoints: [http.endpoint(), grpc.endpoint()] },
+    });
   }
   discovery.set(servers.map((s) => s.instance));
 });
@@ -79,7 +100,11 @@ describe('discovery:/// targets', () => {
     expect(seen).toEqual(new Set(['a', 'b']));
     discovery.set([]);
     await new Promise((r) => setTimeout(r, 20));
-    await expect(conn.invoke(whoDef.who as any, { who: '' })).rejects.toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'who', target: 'discovery:///who' } });
+    await expect(conn.invoke(whoDef.who as any, { who: '' })).rejects.toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'who', target: 'discovery:///who' },
+    });
     discovery.set(servers.map((s) => s.instance));
     await conn.close();
   });
@@ -92,7 +117,8 @@ describe('discovery:/// targets', () => {
     // b goes away without deregistering (a crash before its lease or check expires).
     await servers[1]!.grpc.stop({ timeoutMs: 0 });
     await new Promise((r) => setTimeout(r, 200));
-    for (let i = 0; i < 6; i++) expect(((await conn.invoke(whoDef.who as any, { who: '' })) as { who: string }).who).toBe('a');
+    for (let i = 0; i < 6; i++)
+      expect(((await conn.invoke(whoDef.who as any, { who: '' })) as { who: string }).who).toBe('a');
     await conn.close();
   });
 });

@@ -23,7 +23,12 @@ import { generateFixture } from '../../helpers/generated.js';
 import { OtlpReceiver } from '../../helpers/otlp.js';
 import { waitFor } from '../../helpers/process.js';
 
-interface Item { id: string; topic: string; text: string; seq: string | number }
+interface Item {
+  id: string;
+  topic: string;
+  text: string;
+  seq: string | number;
+}
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -50,7 +55,11 @@ const around: Middleware = (next) => async (ctx, req) => {
 
 const feed = {
   getItem: async (_ctx: Context, req: { id: string }) => ({ id: req.id, topic: '', text: '', seq: 0 }),
-  async watch(ctx: Context, req: { topic: string; count: number; intervalMs: number; failReason: string }, send: Send<Item>) {
+  async watch(
+    ctx: Context,
+    req: { topic: string; count: number; intervalMs: number; failReason: string },
+    send: Send<Item>,
+  ) {
     ctx.signal.addEventListener('abort', () => aborted.set(req.topic, ctx.signal.reason));
     for (let i = 0; req.count === 0 || i < req.count; i++) {
       await send({ id: `${req.topic}-${i}`, topic: req.topic, text: `item ${i}`, seq: i });
@@ -74,21 +83,43 @@ const feed = {
 
 beforeAll(async () => {
   await receiver.start();
-  telemetry = await setupTelemetry({ serviceName: 'feed', serviceVersion: '1', instanceId: 'feed-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  telemetry = await setupTelemetry({
+    serviceName: 'feed',
+    serviceVersion: '1',
+    instanceId: 'feed-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 1,
+  });
   const logger = createLogger({ name: 'feed', level: 'silent' });
   const dir = generateFixture('grpc-streaming', 'stream');
   generated = await import(path.join(dir, 'feed/v1/feed_grpc.ts'));
   const observe: CallObserver = {
     onStart: () => undefined,
-    onEnd: (ctx, _started, { error }) => ended.push({ operation: ctx.transport.operation, failed: error !== undefined, reason: error !== undefined ? reason(error) : '' }),
+    onEnd: (ctx, _started, { error }) =>
+      ended.push({
+        operation: ctx.transport.operation,
+        failed: error !== undefined,
+        reason: error !== undefined ? reason(error) : '',
+      }),
   };
-  server = new GrpcServer({ address: '127.0.0.1:0', observers: [...defaultServerObservers({ logger }), observe], middleware: [around] });
+  server = new GrpcServer({
+    address: '127.0.0.1:0',
+    observers: [...defaultServerObservers({ logger }), observe],
+    middleware: [around],
+  });
   generated.registerFeedGRPCServer(server, feed);
   await server.start();
-  const definition = protoLoader.loadSync('feed/v1/feed.proto', { includeDirs: [path.join(repoRoot, 'fixtures', 'stream'), path.join(repoRoot, 'proto')], longs: String });
+  const definition = protoLoader.loadSync('feed/v1/feed.proto', {
+    includeDirs: [path.join(repoRoot, 'fixtures', 'stream'), path.join(repoRoot, 'proto')],
+    longs: String,
+  });
   const Feed = (grpc.loadPackageDefinition(definition) as any).feed.v1.Feed;
   plain = new Feed(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
-  conn = new GrpcClientConn({ target: `127.0.0.1:${server.listenPort}`, observers: defaultClientObservers({ logger }), timeoutMs: 5000 });
+  conn = new GrpcClientConn({
+    target: `127.0.0.1:${server.listenPort}`,
+    observers: defaultClientObservers({ logger }),
+    timeoutMs: 5000,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -139,7 +170,9 @@ describe('server streaming over gRPC', () => {
   it("ends a stream past the caller's deadline DEADLINE_EXCEEDED, aborting ctx.signal", async () => {
     ended.length = 0;
     const started = Date.now();
-    const { items, error } = await collect(plain.watch({ topic: 'endless', count: 0, intervalMs: 20 }, { deadline: Date.now() + 300 }));
+    const { items, error } = await collect(
+      plain.watch({ topic: 'endless', count: 0, intervalMs: 20 }, { deadline: Date.now() + 300 }),
+    );
     expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(items.length).toBeGreaterThan(2);
@@ -171,7 +204,12 @@ describe('server streaming over gRPC', () => {
     expect(spans).toHaveLength(1);
     const span = spans[0]!;
     expect(span).toMatchObject({ name: '/feed.v1.Feed/Watch', kind: 2, parentSpanId: '00f067aa0ba902b7' });
-    expect(span.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'feed.v1.Feed', 'rpc.method': 'Watch', 'rpc.grpc.status_code': 0 });
+    expect(span.attributes).toMatchObject({
+      'rpc.system': 'grpc',
+      'rpc.service': 'feed.v1.Feed',
+      'rpc.method': 'Watch',
+      'rpc.grpc.status_code': 0,
+    });
     expect(handlerSpan.get('traced')).toBe(span.spanId);
   });
 });
@@ -232,7 +270,8 @@ describe("tsk's generated gRPC client", () => {
     const client = new generated.FeedGRPCClient(conn);
     const ids: string[] = [];
     const error = await (async () => {
-      for await (const item of client.watch({ topic: 'genfail', count: 1, intervalMs: 0, failReason: 'TOPIC_CLOSED' })) ids.push(item.id);
+      for await (const item of client.watch({ topic: 'genfail', count: 1, intervalMs: 0, failReason: 'TOPIC_CLOSED' }))
+        ids.push(item.id);
     })().catch((err: unknown) => err);
     expect(ids).toEqual(['genfail-0']);
     expect(reason(error)).toBe('TOPIC_CLOSED');
@@ -253,7 +292,12 @@ describe("tsk's generated gRPC client", () => {
     await waitFor(async () => aborted.has('early'), 'the server to see the cancel', 100, 20);
     expect(reason(aborted.get('early'))).toBe('CANCELLED');
     await telemetry.forceFlush();
-    await waitFor(async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 3, 'caller, client and server spans', 100, 50);
+    await waitFor(
+      async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 3,
+      'caller, client and server spans',
+      100,
+      50,
+    );
     const spans = receiver.spans.filter((s) => s.traceId === traceId);
     const client_ = spans.find((s) => s.kind === 3)!;
     const server_ = spans.find((s) => s.kind === 2)!;

@@ -19,7 +19,12 @@ import { repoRoot, scratchFixture, tsk } from '../../helpers/cli.js';
 import { OtlpReceiver } from '../../helpers/otlp.js';
 import { waitFor } from '../../helpers/process.js';
 
-interface Item { id: string; topic: string; text: string; seq: number | string }
+interface Item {
+  id: string;
+  topic: string;
+  text: string;
+  seq: number | string;
+}
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -42,7 +47,11 @@ const around: Middleware = (next) => async (ctx, req) => {
 
 const feed = {
   getItem: async (_ctx: Context, req: { id: string }) => ({ id: req.id, topic: 't', text: 'x', seq: 7 }),
-  async watch(ctx: Context, req: { topic: string; count: number; intervalMs: number; failReason: string }, send: Send<Item>) {
+  async watch(
+    ctx: Context,
+    req: { topic: string; count: number; intervalMs: number; failReason: string },
+    send: Send<Item>,
+  ) {
     ctx.signal.addEventListener('abort', () => aborted.set(req.topic, ctx.signal.reason));
     if (req.topic === 'forbidden') throw newError(403, 'TOPIC_FORBIDDEN', 'not your topic');
     for (let i = 0; req.count === 0 || i < req.count; i++) {
@@ -57,19 +66,38 @@ const feed = {
 
 beforeAll(async () => {
   await receiver.start();
-  telemetry = await setupTelemetry({ serviceName: 'feed', serviceVersion: '1', instanceId: 'feed-1', otlp: { endpoint: receiver.endpoint }, samplingRatio: 1 });
+  telemetry = await setupTelemetry({
+    serviceName: 'feed',
+    serviceVersion: '1',
+    instanceId: 'feed-1',
+    otlp: { endpoint: receiver.endpoint },
+    samplingRatio: 1,
+  });
   const logger = createLogger({ name: 'feed', level: 'silent' });
   const dir = scratchFixture('http-sse', 'stream');
-  const r = tsk(['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', path.join(repoRoot, 'src', 'runtime')], dir);
+  const r = tsk(
+    ['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', path.join(repoRoot, 'src', 'runtime')],
+    dir,
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   const generated = await import(path.join(dir, 'feed/v1/feed_http.ts'));
   fetchClient = await import(path.join(dir, 'feed/v1/feed_fetch.ts'));
   const observe: CallObserver = {
     onStart: () => undefined,
-    onEnd: (ctx, _started, { error }) => ended.push({ operation: ctx.transport.operation, failed: error !== undefined, reason: error !== undefined ? reason(error) : '' }),
+    onEnd: (ctx, _started, { error }) =>
+      ended.push({
+        operation: ctx.transport.operation,
+        failed: error !== undefined,
+        reason: error !== undefined ? reason(error) : '',
+      }),
   };
   // A short server timeout: it applies to unary calls, not to streams.
-  server = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 200, observers: [...defaultServerObservers({ logger }), observe], middleware: [around] });
+  server = new HttpServer({
+    address: '127.0.0.1:0',
+    timeoutMs: 200,
+    observers: [...defaultServerObservers({ logger }), observe],
+    middleware: [around],
+  });
   generated.registerFeedHTTPServer(server, feed);
   await server.start();
   base = `http://127.0.0.1:${server.listenPort}`;
@@ -108,7 +136,12 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     const events = parseEvents(await res.text());
     expect(events.map((e) => e.event)).toEqual(['message', 'message', 'message', 'message']);
     // Each message is encoded as the unary answer would be; a newline in a value stays escaped on its one line.
-    expect(JSON.parse(events[3]!.data)).toEqual({ id: 'news-3', topic: 'news', text: 'line 3\nnext', seq: typeof unary.seq === 'string' ? '3' : 3 });
+    expect(JSON.parse(events[3]!.data)).toEqual({
+      id: 'news-3',
+      topic: 'news',
+      text: 'line 3\nnext',
+      seq: typeof unary.seq === 'string' ? '3' : 3,
+    });
     await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
     expect(ended).toEqual([{ operation: '/feed.v1.Feed/Watch', failed: false, reason: '' }]);
     expect(wrapped).toEqual(['in /feed.v1.Feed/Watch', 'out /feed.v1.Feed/Watch']);
@@ -120,7 +153,12 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(res.status).toBe(200);
     const events = parseEvents(await res.text());
     expect(events.map((e) => e.event)).toEqual(['message', 'message', 'error']);
-    expect(JSON.parse(events[2]!.data)).toEqual({ code: 409, reason: 'TOPIC_CLOSED', message: 'the topic closed', metadata: { topic: 'closing' } });
+    expect(JSON.parse(events[2]!.data)).toEqual({
+      code: 409,
+      reason: 'TOPIC_CLOSED',
+      message: 'the topic closed',
+      metadata: { topic: 'closing' },
+    });
     await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
     expect(ended[0]).toEqual({ operation: '/feed.v1.Feed/Watch', failed: true, reason: 'TOPIC_CLOSED' });
   });
@@ -146,20 +184,29 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
       });
       req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
     });
-    await waitFor(async () => ended.length === 1 && aborted.has('leaving'), 'the server to see the disconnect', 100, 20);
+    await waitFor(
+      async () => ended.length === 1 && aborted.has('leaving'),
+      'the server to see the disconnect',
+      100,
+      20,
+    );
     expect(ended[0]).toMatchObject({ failed: true, reason: 'CANCELLED' });
     expect(reason(aborted.get('leaving'))).toBe('CANCELLED');
   });
 
   it('streams the same way when fastify receives the call (a GET with a body)', async () => {
     const text = await new Promise<string>((resolve, reject) => {
-      const req = http.request(`${base}/v1/topics/engine:watch?count=2`, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '2' } }, (res) => {
-        expect(res.headers['content-type']).toBe('text/event-stream');
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(body));
-      });
+      const req = http.request(
+        `${base}/v1/topics/engine:watch?count=2`,
+        { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '2' } },
+        (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve(body));
+        },
+      );
       req.on('error', reject);
       req.end('{}');
     });
@@ -168,7 +215,9 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
 
   it('is traced: one server span for the stream, active for the handler, under the caller trace', async () => {
     const traceId = '6bf92f3577b34da6a3ce929d0e0e4736';
-    const res = await fetch(`${base}/v1/topics/traced:watch?count=3`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    const res = await fetch(`${base}/v1/topics/traced:watch?count=3`, {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
     expect(parseEvents(await res.text())).toHaveLength(3);
     await telemetry.forceFlush();
     await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the stream span', 100, 50);
@@ -176,7 +225,12 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(spans).toHaveLength(1);
     const span = spans[0]!;
     expect(span).toMatchObject({ kind: 2, parentSpanId: '00f067aa0ba902b7' });
-    expect(span.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/v1/topics/{topic}:watch', 'http.response.status_code': 200, 'url.path': '/v1/topics/traced:watch' });
+    expect(span.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/v1/topics/{topic}:watch',
+      'http.response.status_code': 200,
+      'url.path': '/v1/topics/traced:watch',
+    });
     expect(handlerSpan.get('traced')).toBe(span.spanId);
   });
 
@@ -187,12 +241,16 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(ids).toEqual(['browser-0', 'browser-1', 'browser-2']);
     const seen: string[] = [];
     const err = await (async () => {
-      for await (const item of client.watch({ topic: 'fails', count: 1, failReason: 'TOPIC_CLOSED' })) seen.push(item.id);
+      for await (const item of client.watch({ topic: 'fails', count: 1, failReason: 'TOPIC_CLOSED' }))
+        seen.push(item.id);
     })().catch((e: unknown) => e);
     expect(seen).toEqual(['fails-0']);
     expect(fetchClient.isFetchServiceError(err)).toBe(true);
     expect(err).toMatchObject({ code: 409, reason: 'TOPIC_CLOSED', message: 'the topic closed' });
-    const forbidden = await client.watch({ topic: 'forbidden' }).next().catch((e: unknown) => e);
+    const forbidden = await client
+      .watch({ topic: 'forbidden' })
+      .next()
+      .catch((e: unknown) => e);
     expect(forbidden).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
     // Leaving the loop early cancels the response: the server sees the client go.
     aborted.delete('early');

@@ -20,20 +20,37 @@ class FixedDiscovery implements Discovery {
   async watch(): Promise<Watcher> {
     let first = true;
     return {
-      next: () => (first ? ((first = false), Promise.resolve(this.instances)) : new Promise<ServiceInstance[]>(() => {})),
+      next: () =>
+        first ? ((first = false), Promise.resolve(this.instances)) : new Promise<ServiceInstance[]>(() => {}),
       stop: async () => {},
     };
   }
 }
 
 const Msg = { fromJSON: (o: any) => ({ who: String(o?.who ?? '') }), toJSON: (m: { who: string }) => ({ who: m.who }) };
-const schema = { typeName: 't.Msg', fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }] } as const;
-const route: HttpRoute<{ who: string }, { who: string }> = { method: 'POST', path: '/t.S/Who', operation: '/t.S/Who', body: '*', request: Msg, requestSchema: schema, response: Msg, responseSchema: schema };
+const schema = {
+  typeName: 't.Msg',
+  fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }],
+} as const;
+const route: HttpRoute<{ who: string }, { who: string }> = {
+  method: 'POST',
+  path: '/t.S/Who',
+  operation: '/t.S/Who',
+  body: '*',
+  request: Msg,
+  requestSchema: schema,
+  response: Msg,
+  responseSchema: schema,
+};
 const whoDef = {
   who: {
-    path: '/t.S/Who', requestStream: false, responseStream: false,
-    requestSerialize: (m: { who: string }) => Buffer.from(m.who), requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
-    responseSerialize: (m: { who: string }) => Buffer.from(m.who), responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
+    path: '/t.S/Who',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (m: { who: string }) => Buffer.from(m.who),
+    requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
+    responseSerialize: (m: { who: string }) => Buffer.from(m.who),
+    responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
   },
 };
 const who = whoDef.who as grpc.MethodDefinition<{ who: string }, { who: string }>;
@@ -52,7 +69,13 @@ beforeAll(async () => {
   stopped = {
     http: `http://127.0.0.1:${http.listenPort}`,
     grpc: `127.0.0.1:${grpcServer.listenPort}`,
-    instance: { id: 'i1', name: 'inventory', version: '1', metadata: {}, endpoints: [http.endpoint(), grpcServer.endpoint()] },
+    instance: {
+      id: 'i1',
+      name: 'inventory',
+      version: '1',
+      metadata: {},
+      endpoints: [http.endpoint(), grpcServer.endpoint()],
+    },
   };
   await http.stop({ timeoutMs: 0 });
   await grpcServer.stop({ timeoutMs: 0 });
@@ -74,8 +97,13 @@ function httpClient(options: ConstructorParameters<typeof HttpClient>[0]): HttpC
   return client;
 }
 
-async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; metadata: Record<string, string> }> {
-  const err = await call.then(() => undefined, (e: unknown) => e);
+async function failure(
+  call: Promise<unknown>,
+): Promise<{ code: number; reason: string; message: string; metadata: Record<string, string> }> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err, 'the call should fail').toBeDefined();
   return err as never;
 }
@@ -84,14 +112,26 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
   const nobody = new FixedDiscovery([]);
 
   it('gRPC, discovery:/// with no instance registered', async () => {
-    const err = await failure(grpcClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(who, { who: '' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
-    expect(err.message).toMatch(/^the inventory service is unavailable: no instance with a grpc endpoint is registered/);
+    const err = await failure(
+      grpcClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(who, { who: '' }),
+    );
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: 'discovery:///inventory' },
+    });
+    expect(err.message).toMatch(
+      /^the inventory service is unavailable: no instance with a grpc endpoint is registered/,
+    );
   });
 
   it('gRPC, direct address of a stopped service', async () => {
     const err = await failure(grpcClient({ target: stopped.grpc, service: 'inventory' }).invoke(who, { who: '' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.grpc } });
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: stopped.grpc },
+    });
     expect(err.message).toContain('the inventory service is unavailable');
   });
 
@@ -105,25 +145,45 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
   it('gRPC, discovery:/// whose only instance is registered but stopped', async () => {
     const conn = grpcClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
     const err = await failure(conn.invoke(who, { who: '' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: 'discovery:///inventory' },
+    });
   });
 
   it('HTTP, discovery:/// with no instance registered', async () => {
-    const err = await failure(httpClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(route, { who: '' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
-    expect(err.message).toMatch(/^the inventory service is unavailable: no instance with a http endpoint is registered/);
+    const err = await failure(
+      httpClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(route, { who: '' }),
+    );
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: 'discovery:///inventory' },
+    });
+    expect(err.message).toMatch(
+      /^the inventory service is unavailable: no instance with a http endpoint is registered/,
+    );
   });
 
   it('HTTP, direct address of a stopped service', async () => {
     const err = await failure(httpClient({ target: stopped.http, service: 'inventory' }).invoke(route, { who: '' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.http } });
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: stopped.http },
+    });
     expect(err.message).toContain('ECONNREFUSED');
   });
 
   it('HTTP, discovery:/// whose only instance is registered but stopped', async () => {
     const client = httpClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
     const err = await failure(client.invoke(route, { who: '' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: 'discovery:///inventory' } });
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: 'discovery:///inventory' },
+    });
     expect(err.message).toContain(stopped.http);
   });
 
@@ -163,15 +223,26 @@ describe('across a further hop', () => {
     grpcServer.register(whoDef, { who: handler });
     await http.start();
     await grpcServer.start();
-    closers.push(() => http.stop({ timeoutMs: 200 }), () => grpcServer.stop({ timeoutMs: 200 }));
+    closers.push(
+      () => http.stop({ timeoutMs: 200 }),
+      () => grpcServer.stop({ timeoutMs: 200 }),
+    );
     front = { http: `http://127.0.0.1:${http.listenPort}`, grpc: `127.0.0.1:${grpcServer.listenPort}` };
   });
 
   it('an HTTP caller of the front service gets 503 SERVICE_UNAVAILABLE naming inventory', async () => {
-    const res = await fetch(`${front.http}/t.S/Who`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"who":"x"}' });
+    const res = await fetch(`${front.http}/t.S/Who`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"who":"x"}',
+    });
     expect(res.status).toBe(503);
     const body = (await res.json()) as { reason: string; message: string; metadata: Record<string, string> };
-    expect(body).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.grpc } });
+    expect(body).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: stopped.grpc },
+    });
     expect(body.message).toContain('the inventory service is unavailable');
   });
 
@@ -179,15 +250,29 @@ describe('across a further hop', () => {
     const raw = new grpc.Client(front.grpc, grpc.credentials.createInsecure());
     closers.push(async () => raw.close());
     const status = await new Promise<grpc.ServiceError>((resolve) => {
-      raw.makeUnaryRequest(who.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from('x'), (err) => resolve(err!));
+      raw.makeUnaryRequest(
+        who.path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from('x'),
+        (err) => resolve(err!),
+      );
     });
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
     const details = decodeStatus(status.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer);
-    expect(details.errorInfo).toMatchObject({ reason: 'SERVICE_UNAVAILABLE', domain: 'shop', metadata: { service: 'inventory' } });
+    expect(details.errorInfo).toMatchObject({
+      reason: 'SERVICE_UNAVAILABLE',
+      domain: 'shop',
+      metadata: { service: 'inventory' },
+    });
 
     // The front answered, with details: its client must not rename the error after "shop".
     const err = await failure(grpcClient({ target: front.grpc, service: 'shop' }).invoke(who, { who: 'x' }));
-    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target: stopped.grpc } });
+    expect(err).toMatchObject({
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      metadata: { service: 'inventory', target: stopped.grpc },
+    });
   });
 
   it('a 503 the called service raises itself keeps its own reason', async () => {

@@ -11,17 +11,21 @@
 // @generated from file errors/errors.proto (package errors, syntax proto3)
 /* eslint-disable */
 
-import type { GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { EnumOptions, EnumValueOptions } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import type { GenExtension, GenFile, GenMessage } from '@bufbuild/protobuf/codegenv2';
+import { extDesc, fileDesc, messageDesc } from '@bufbuild/protobuf/codegenv2';
+import type { EnumOptions, EnumValueOptions } from '@bufbuild/protobuf/wkt';
+import { file_google_protobuf_descriptor } from '@bufbuild/protobuf/wkt';
+import type { Message } from '@bufbuild/protobuf';
 
 /**
  * Describes the file errors/errors.proto.
  */
-export const file_errors_errors: GenFile = /*@__PURE__*/
-  fileDesc("ChNlcnJvcnMvZXJyb3JzLnByb3RvEgZlcnJvcnMiGgoKSHR0cFN0YXR1cxIMCgRjb2RlGAEgASgFOkAKDGRlZmF1bHRfY29kZRIcLmdvb2dsZS5wcm90b2J1Zi5FbnVtT3B0aW9ucxjUCCABKAVSC2RlZmF1bHRDb2RlOjYKBGNvZGUSIS5nb29nbGUucHJvdG9idWYuRW51bVZhbHVlT3B0aW9ucxjVCCABKAVSBGNvZGViBnByb3RvMw", [file_google_protobuf_descriptor]);
+export const file_errors_errors: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    'ChNlcnJvcnMvZXJyb3JzLnByb3RvEgZlcnJvcnMiGgoKSHR0cFN0YXR1cxIMCgRjb2RlGAEgASgFOkAKDGRlZmF1bHRfY29kZRIcLmdvb2dsZS5wcm90b2J1Zi5FbnVtT3B0aW9ucxjUCCABKAVSC2RlZmF1bHRDb2RlOjYKBGNvZGUSIS5nb29nbGUucHJvdG9idWYuRW51bVZhbHVlT3B0aW9ucxjVCCABKAVSBGNvZGViBnByb3RvMw',
+    [file_google_protobuf_descriptor],
+  );
 
 /**
  * Sent by tsk services beside google.rpc.ErrorInfo in a gRPC status's details
@@ -30,7 +34,7 @@ export const file_errors_errors: GenFile = /*@__PURE__*/
  *
  * @generated from message errors.HttpStatus
  */
-export type HttpStatus = Message<"errors.HttpStatus"> & {
+export type HttpStatus = Message<'errors.HttpStatus'> & {
   /**
    * @generated from field: int32 code = 1;
    */
@@ -41,22 +45,18 @@ export type HttpStatus = Message<"errors.HttpStatus"> & {
  * Describes the message errors.HttpStatus.
  * Use `create(HttpStatusSchema)` to create a new message.
  */
-export const HttpStatusSchema: GenMessage<HttpStatus> = /*@__PURE__*/
-  messageDesc(file_errors_errors, 0);
+export const HttpStatusSchema: GenMessage<HttpStatus> = /*@__PURE__*/ messageDesc(file_errors_errors, 0);
 
 /**
  * HTTP status used by every value of the enum that sets no code of its own.
  *
  * @generated from extension: int32 default_code = 1108;
  */
-export const default_code: GenExtension<EnumOptions, number> = /*@__PURE__*/
-  extDesc(file_errors_errors, 0);
+export const default_code: GenExtension<EnumOptions, number> = /*@__PURE__*/ extDesc(file_errors_errors, 0);
 
 /**
  * HTTP status of this error reason.
  *
  * @generated from extension: int32 code = 1109;
  */
-export const code: GenExtension<EnumValueOptions, number> = /*@__PURE__*/
-  extDesc(file_errors_errors, 1);
-
+export const code: GenExtension<EnumValueOptions, number> = /*@__PURE__*/ extDesc(file_errors_errors, 1);

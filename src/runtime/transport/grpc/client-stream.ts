@@ -19,7 +19,13 @@ const HIGH_WATER = 16;
 type Requests<Req> = AsyncIterable<Req> | Iterable<Req>;
 
 /** Opens a server-streaming call; its responses, in order. */
-export function serverStream<Req, Res>(client: grpc.Client, middleware: Middleware, ctx: Context, method: grpc.MethodDefinition<Req, Res>, request: Req): AsyncIterable<Res> {
+export function serverStream<Req, Res>(
+  client: grpc.Client,
+  middleware: Middleware,
+  ctx: Context,
+  method: grpc.MethodDefinition<Req, Res>,
+  request: Req,
+): AsyncIterable<Res> {
   const inbox = new Inbox<Res>();
   const terminal: Handler = (ctx, req) =>
     new Promise<void>((resolve, reject) => {
@@ -27,9 +33,18 @@ export function serverStream<Req, Res>(client: grpc.Client, middleware: Middlewa
       try {
         message = method.requestSerialize(req as Req);
       } catch (err) {
-        return reject(fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`));
+        return reject(
+          fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`),
+        );
       }
-      const call = client.makeServerStreamRequest<Buffer, Buffer>(method.path, asBytes, asBytes, message, toMetadata(ctx.transport.requestHeader), callOptions(ctx));
+      const call = client.makeServerStreamRequest<Buffer, Buffer>(
+        method.path,
+        asBytes,
+        asBytes,
+        message,
+        toMetadata(ctx.transport.requestHeader),
+        callOptions(ctx),
+      );
       watch(call, ctx, reject);
       readInto(call, inbox, method, resolve, reject);
     });
@@ -38,17 +53,32 @@ export function serverStream<Req, Res>(client: grpc.Client, middleware: Middlewa
 }
 
 /** Opens a client-streaming call, sends every request, and resolves with the one response. */
-export function clientStream<Req, Res>(client: grpc.Client, middleware: Middleware, ctx: Context, method: grpc.MethodDefinition<Req, Res>, requests: Requests<Req>): Promise<Res> {
+export function clientStream<Req, Res>(
+  client: grpc.Client,
+  middleware: Middleware,
+  ctx: Context,
+  method: grpc.MethodDefinition<Req, Res>,
+  requests: Requests<Req>,
+): Promise<Res> {
   const terminal: Handler = (ctx, req) =>
     new Promise<unknown>((resolve, reject) => {
-      const call = client.makeClientStreamRequest<Buffer, Buffer>(method.path, asBytes, asBytes, toMetadata(ctx.transport.requestHeader), callOptions(ctx), (err, response) => {
-        if (err) return reject(fromGrpcError(err));
-        try {
-          resolve(method.responseDeserialize(response!));
-        } catch (parseErr) {
-          reject(fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`));
-        }
-      });
+      const call = client.makeClientStreamRequest<Buffer, Buffer>(
+        method.path,
+        asBytes,
+        asBytes,
+        toMetadata(ctx.transport.requestHeader),
+        callOptions(ctx),
+        (err, response) => {
+          if (err) return reject(fromGrpcError(err));
+          try {
+            resolve(method.responseDeserialize(response!));
+          } catch (parseErr) {
+            reject(
+              fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`),
+            );
+          }
+        },
+      );
       watch(call, ctx, reject);
       writeFrom(call, req as Requests<Req>, method, reject);
     });
@@ -56,11 +86,23 @@ export function clientStream<Req, Res>(client: grpc.Client, middleware: Middlewa
 }
 
 /** Opens a bidirectional call: sends the requests while the responses arrive. */
-export function bidiStream<Req, Res>(client: grpc.Client, middleware: Middleware, ctx: Context, method: grpc.MethodDefinition<Req, Res>, requests: Requests<Req>): AsyncIterable<Res> {
+export function bidiStream<Req, Res>(
+  client: grpc.Client,
+  middleware: Middleware,
+  ctx: Context,
+  method: grpc.MethodDefinition<Req, Res>,
+  requests: Requests<Req>,
+): AsyncIterable<Res> {
   const inbox = new Inbox<Res>();
   const terminal: Handler = (ctx, req) =>
     new Promise<void>((resolve, reject) => {
-      const call = client.makeBidiStreamRequest<Buffer, Buffer>(method.path, asBytes, asBytes, toMetadata(ctx.transport.requestHeader), callOptions(ctx));
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        method.path,
+        asBytes,
+        asBytes,
+        toMetadata(ctx.transport.requestHeader),
+        callOptions(ctx),
+      );
       watch(call, ctx, reject);
       readInto(call, inbox, method, resolve, reject);
       writeFrom(call, req as Requests<Req>, method, reject);
@@ -76,9 +118,14 @@ function callOptions(ctx: Context): grpc.CallOptions {
 }
 
 /** Reply metadata into the call's reply header; the call's signal cancels it. */
-function watch(call: grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>, ctx: Context, reject: (err: unknown) => void): void {
+function watch(
+  call: grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>,
+  ctx: Context,
+  reject: (err: unknown) => void,
+): void {
   call.on('metadata', (md: grpc.Metadata) => {
-    for (const [key, value] of Object.entries(md.getMap())) if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
+    for (const [key, value] of Object.entries(md.getMap()))
+      if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
   });
   const { signal } = ctx;
   if (signal.aborted) return call.cancel();
@@ -91,7 +138,13 @@ function watch(call: grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStre
 }
 
 /** Responses into the inbox; the call succeeds once they are all read and the status is OK. */
-function readInto<Res>(call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>, inbox: Inbox<Res>, method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize'>, resolve: () => void, reject: (err: unknown) => void): void {
+function readInto<Res>(
+  call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>,
+  inbox: Inbox<Res>,
+  method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize'>,
+  resolve: () => void,
+  reject: (err: unknown) => void,
+): void {
   let ended = false;
   let ok = false;
   const settle = () => {
@@ -105,7 +158,9 @@ function readInto<Res>(call: grpc.ClientReadableStream<Buffer> | grpc.ClientDupl
       message = method.responseDeserialize(bytes);
     } catch (parseErr) {
       call.cancel();
-      return reject(fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`));
+      return reject(
+        fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`),
+      );
     }
     if (inbox.push(message)) call.pause();
   });
@@ -120,7 +175,12 @@ function readInto<Res>(call: grpc.ClientReadableStream<Buffer> | grpc.ClientDupl
 }
 
 /** Sends the requests, waiting for grpc-js to drain, then half-closes; a failure fails the call. */
-function writeFrom<Req>(call: grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>, requests: Requests<Req>, method: Pick<grpc.MethodDefinition<Req, unknown>, 'requestSerialize'>, reject: (err: unknown) => void): void {
+function writeFrom<Req>(
+  call: grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>,
+  requests: Requests<Req>,
+  method: Pick<grpc.MethodDefinition<Req, unknown>, 'requestSerialize'>,
+  reject: (err: unknown) => void,
+): void {
   let over = false;
   const closed = new Promise<void>((resolve) =>
     call.once('status', () => {

@@ -11,7 +11,15 @@ import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, type Callee } from '..
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
-import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import {
+  callDeadline,
+  chain,
+  HeaderMap,
+  type Context,
+  type Handler,
+  type Middleware,
+  type Transport,
+} from '../context.js';
 import { runObserved, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream } from './client-stream.js';
 import { toMetadata } from './metadata.js';
@@ -69,24 +77,42 @@ export class GrpcClientConn {
     this.timeoutMs = options.timeoutMs ?? 2000;
   }
 
-  async invoke<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+  async invoke<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    options: CallOptions = {},
+  ): Promise<Res> {
     const ctx = this.callContext(method, options);
     const handler = this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>);
-    return (await (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, request) : handler(ctx, request))) as Res;
+    return (await (this.observers.length > 0
+      ? runObserved(this.observers, ctx, handler, request)
+      : handler(ctx, request))) as Res;
   }
 
   /** A server-streaming call: the responses as they arrive. The timeout covers the whole stream. */
-  serverStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): AsyncIterable<Res> {
+  serverStream<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    options: CallOptions = {},
+  ): AsyncIterable<Res> {
     return serverStream(this.client, this.streamCalls, this.callContext(method, options), method, request);
   }
 
   /** A client-streaming call: sends every request, then resolves with the response. */
-  clientStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, requests: AsyncIterable<Req> | Iterable<Req>, options: CallOptions = {}): Promise<Res> {
+  clientStream<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    requests: AsyncIterable<Req> | Iterable<Req>,
+    options: CallOptions = {},
+  ): Promise<Res> {
     return clientStream(this.client, this.streamCalls, this.callContext(method, options), method, requests);
   }
 
   /** A bidirectional call: sends the requests while the responses arrive. */
-  bidiStream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, requests: AsyncIterable<Req> | Iterable<Req>, options: CallOptions = {}): AsyncIterable<Res> {
+  bidiStream<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    requests: AsyncIterable<Req> | Iterable<Req>,
+    options: CallOptions = {},
+  ): AsyncIterable<Res> {
     return bidiStream(this.client, this.streamCalls, this.callContext(method, options), method, requests);
   }
 
@@ -99,19 +125,28 @@ export class GrpcClientConn {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    return { transport, signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
+    return {
+      transport,
+      signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED,
+      deadline,
+      values: new Map(options.parent?.values),
+      requestBytes: undefined,
+      responseBytes: undefined,
+    };
   }
 
   /** How a stream runs: inside the observers and the middleware, like a unary call. */
   private readonly streamCalls: Middleware = (next) => {
     const handler = this.middleware(next);
-    return (ctx, req) => (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, req) : handler(ctx, req));
+    return (ctx, req) =>
+      this.observers.length > 0 ? runObserved(this.observers, ctx, handler, req) : handler(ctx, req);
   };
 
   /** The middleware chain around one method, composed on its first call. */
   private handlerFor(method: grpc.MethodDefinition<unknown, unknown>): Handler {
     let handler = this.handlers.get(method.path);
-    if (!handler) this.handlers.set(method.path, (handler = this.middleware((ctx, req) => this.send(ctx, method, req))));
+    if (!handler)
+      this.handlers.set(method.path, (handler = this.middleware((ctx, req) => this.send(ctx, method, req))));
     return handler;
   }
 
@@ -125,7 +160,9 @@ export class GrpcClientConn {
     try {
       message = method.requestSerialize(request);
     } catch (err) {
-      return Promise.reject(fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`));
+      return Promise.reject(
+        fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`),
+      );
     }
     ctx.requestBytes = message.length;
     return new Promise((resolve, reject) => {
@@ -145,12 +182,15 @@ export class GrpcClientConn {
           try {
             resolve(method.responseDeserialize(response!));
           } catch (parseErr) {
-            reject(fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`));
+            reject(
+              fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`),
+            );
           }
         },
       );
       call.on('metadata', (md) => {
-        for (const [key, value] of Object.entries(md.getMap())) if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
+        for (const [key, value] of Object.entries(md.getMap()))
+          if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
       });
       if (signal.aborted) call.cancel();
       else if (signal !== NEVER_ABORTED) signal.addEventListener('abort', cancel, { once: true });

@@ -2,10 +2,21 @@
 // probes, grpc_health_probe and load balancers can ask whether we serve.
 // Messages are encoded by hand: each has a single field.
 
-import { status, type ServiceDefinition, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  status,
+  type ServiceDefinition,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+  FileDescriptorSetSchema,
+} from '@bufbuild/protobuf/wkt';
 
 /** The health service's own name, which a health check may ask about like any other. */
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -85,9 +96,13 @@ export function healthImplementation(isServing: () => boolean, services: () => S
     return isServing() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   };
   return {
-    check(call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) {
+    check(
+      call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      callback: sendUnaryData<HealthCheckResponse>,
+    ) {
       const s = statusOf(call.request.service);
-      if (s === undefined) return callback({ code: status.NOT_FOUND, details: `unknown service ${call.request.service}` });
+      if (s === undefined)
+        return callback({ code: status.NOT_FOUND, details: `unknown service ${call.request.service}` });
       callback(null, { status: s });
     },
     watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) {
@@ -117,20 +132,45 @@ export function healthDescriptorSet(): Uint8Array {
     package: 'grpc.health.v1',
     syntax: 'proto3',
     messageType: [
-      { name: 'HealthCheckRequest', field: [{ name: 'service', number: 1, type: TYPE_STRING, label: optional, jsonName: 'service' }] },
+      {
+        name: 'HealthCheckRequest',
+        field: [{ name: 'service', number: 1, type: TYPE_STRING, label: optional, jsonName: 'service' }],
+      },
       {
         name: 'HealthCheckResponse',
-        field: [{ name: 'status', number: 1, type: TYPE_ENUM, label: optional, typeName: '.grpc.health.v1.HealthCheckResponse.ServingStatus', jsonName: 'status' }],
-        enumType: [{ name: 'ServingStatus', value: Object.entries(ServingStatus).map(([name, number]) => ({ name, number })) }],
+        field: [
+          {
+            name: 'status',
+            number: 1,
+            type: TYPE_ENUM,
+            label: optional,
+            typeName: '.grpc.health.v1.HealthCheckResponse.ServingStatus',
+            jsonName: 'status',
+          },
+        ],
+        enumType: [
+          { name: 'ServingStatus', value: Object.entries(ServingStatus).map(([name, number]) => ({ name, number })) },
+        ],
       },
     ],
-    service: [{
-      name: 'Health',
-      method: [
-        { name: 'Check', inputType: '.grpc.health.v1.HealthCheckRequest', outputType: '.grpc.health.v1.HealthCheckResponse' },
-        { name: 'Watch', inputType: '.grpc.health.v1.HealthCheckRequest', outputType: '.grpc.health.v1.HealthCheckResponse', serverStreaming: true },
-      ],
-    }],
+    service: [
+      {
+        name: 'Health',
+        method: [
+          {
+            name: 'Check',
+            inputType: '.grpc.health.v1.HealthCheckRequest',
+            outputType: '.grpc.health.v1.HealthCheckResponse',
+          },
+          {
+            name: 'Watch',
+            inputType: '.grpc.health.v1.HealthCheckRequest',
+            outputType: '.grpc.health.v1.HealthCheckResponse',
+            serverStreaming: true,
+          },
+        ],
+      },
+    ],
   });
   return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [file] }));
 }

@@ -32,4 +32,13 @@ export function toMetadata(header: Header, into = new Metadata()): Metadata {
   return into;
 }
 
-const RESERVED = new Set(['content-type', 'te', 'host', 'user-agent', 'connection', 'accept-encoding', 'content-length', 'transfer-encoding']);
+const RESERVED = new Set([
+  'content-type',
+  'te',
+  'host',
+  'user-agent',
+  'connection',
+  'accept-encoding',
+  'content-length',
+  'transfer-encoding',
+]);

@@ -32,13 +32,21 @@ export interface ReflectionEvents {
 const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
 
 type Bidi = grpc.handleBidiStreamingCall<unknown, unknown>;
-interface BuiltMethod { definition: grpc.MethodDefinition<unknown, unknown>; handler: Bidi }
+interface BuiltMethod {
+  definition: grpc.MethodDefinition<unknown, unknown>;
+  handler: Bidi;
+}
 
 /**
  * Adds the reflection service to `server`, listing `services` and itself. Nothing is
  * parsed until the first reflection call.
  */
-export function addReflection(server: grpc.Server, options: ReflectionOptions, services: Iterable<string>, events: ReflectionEvents = {}): void {
+export function addReflection(
+  server: grpc.Server,
+  options: ReflectionOptions,
+  services: Iterable<string>,
+  events: ReflectionEvents = {},
+): void {
   const listed = [...services, ...REFLECTION_SERVICES];
   let built: Promise<Map<string, BuiltMethod>> | undefined;
   const build = () => (built ??= buildReflection(options, listed, events));
@@ -62,16 +70,27 @@ export function addReflection(server: grpc.Server, options: ReflectionOptions, s
           const real = methods.get(method)!;
           real.handler(translated(stream, real.definition) as unknown as Parameters<Bidi>[0]);
         },
-        () => stream.emit('error', { code: grpc.status.INTERNAL, details: 'server reflection is unavailable: see the server log' }),
+        () =>
+          stream.emit('error', {
+            code: grpc.status.INTERNAL,
+            details: 'server reflection is unavailable: see the server log',
+          }),
       );
     };
     server.addService(definition, { ServerReflectionInfo: handler });
   }
 }
 
-async function buildReflection(options: ReflectionOptions, listed: string[], events: ReflectionEvents): Promise<Map<string, BuiltMethod>> {
+async function buildReflection(
+  options: ReflectionOptions,
+  listed: string[],
+  events: ReflectionEvents,
+): Promise<Map<string, BuiltMethod>> {
   try {
-    const [loader, { ReflectionService }] = await Promise.all([import('@grpc/proto-loader'), import('@grpc/reflection')]);
+    const [loader, { ReflectionService }] = await Promise.all([
+      import('@grpc/proto-loader'),
+      import('@grpc/reflection'),
+    ]);
     const definition: PackageDefinition = {
       ...userDefinitions(loader, options),
       ...loader.loadFileDescriptorSetFromBuffer(Buffer.from(healthDescriptorSet())),
@@ -83,7 +102,8 @@ async function buildReflection(options: ReflectionOptions, listed: string[], eve
     const methods = new Map<string, BuiltMethod>();
     const collector = {
       addService(service: grpc.ServiceDefinition, implementation: Record<string, Bidi>) {
-        for (const [name, method] of Object.entries(service)) methods.set(method.path, { definition: method, handler: implementation[name]! });
+        for (const [name, method] of Object.entries(service))
+          methods.set(method.path, { definition: method, handler: implementation[name]! });
       },
     };
     new ReflectionService(definition, { services: listed }).addToServer(collector as unknown as grpc.Server);
@@ -111,7 +131,8 @@ function translated(stream: grpc.ServerDuplexStream<Buffer, Buffer>, method: grp
 type Loader = typeof import('@grpc/proto-loader');
 
 function userDefinitions(loader: Loader, options: ReflectionOptions): PackageDefinition {
-  if ('descriptorSetPath' in options) return loader.loadFileDescriptorSetFromBuffer(fs.readFileSync(options.descriptorSetPath));
+  if ('descriptorSetPath' in options)
+    return loader.loadFileDescriptorSetFromBuffer(fs.readFileSync(options.descriptorSetPath));
   const files = options.protoFiles ?? options.includeDirs.flatMap((dir) => protoFilesUnder(dir));
   return files.length === 0 ? {} : loader.loadSync(files, { includeDirs: options.includeDirs });
 }
@@ -128,5 +149,7 @@ function protoFilesUnder(dir: string): string[] {
 function reflectionDefinitions(loader: Loader): PackageDefinition {
   const packageDir = path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json'));
   const protoDir = path.join(packageDir, 'build', 'proto');
-  return loader.loadSync(['grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'], { includeDirs: [protoDir] });
+  return loader.loadSync(['grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'], {
+    includeDirs: [protoDir],
+  });
 }

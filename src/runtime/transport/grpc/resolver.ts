@@ -44,7 +44,11 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
   private active = false;
   private unsubscribe?: () => void;
 
-  constructor(private readonly uri: GrpcUri, private readonly listener: ResolverListener, options: grpc.ChannelOptions) {
+  constructor(
+    private readonly uri: GrpcUri,
+    private readonly listener: ResolverListener,
+    options: grpc.ChannelOptions,
+  ) {
     this.discovery = discoveries.get(options[DISCOVERY_OPTION] as number);
   }
 
@@ -94,7 +98,12 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
       const hostPort = grpc.experimental.splitHostPort(address);
       return { addresses: [{ host: hostPort?.host ?? address, port: hostPort?.port ?? 443 }] };
     });
-    this.listener(grpc.experimental.statusOrFromValue(endpoints), {}, grpc.experimental.statusOrFromValue(ROUND_ROBIN), '');
+    this.listener(
+      grpc.experimental.statusOrFromValue(endpoints),
+      {},
+      grpc.experimental.statusOrFromValue(ROUND_ROBIN),
+      '',
+    );
   }
 
   /** Calls fail with 503 SERVICE_UNAVAILABLE naming the service, carried as ErrorInfo like any server error. */
@@ -103,6 +112,11 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
     const error = ErrServiceUnavailable({ service: this.uri.path, target: `discovery:///${this.uri.path}` }, detail);
     const metadata = new grpc.Metadata();
     metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatus(toRpcStatus(error))));
-    this.listener(grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: error.message, metadata }), {}, null, '');
+    this.listener(
+      grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: error.message, metadata }),
+      {},
+      null,
+      '',
+    );
   }
 }

@@ -72,7 +72,13 @@ export class GrpcServer implements Server {
       answer: (ctx, message, error) => this.answer(ctx, message, error),
     });
     const isServing = options.health?.isServing ?? (() => this.serving);
-    this.server.addService(HealthDefinition, healthImplementation(() => this.serving && isServing(), () => this.services));
+    this.server.addService(
+      HealthDefinition,
+      healthImplementation(
+        () => this.serving && isServing(),
+        () => this.services,
+      ),
+    );
   }
 
   /**
@@ -113,7 +119,11 @@ export class GrpcServer implements Server {
     };
   }
 
-  private unary(operation: string, serialize: grpc.serialize<unknown>, handler: Handler): grpc.handleUnaryCall<ReceivedRequest, Buffer> {
+  private unary(
+    operation: string,
+    serialize: grpc.serialize<unknown>,
+    handler: Handler,
+  ): grpc.handleUnaryCall<ReceivedRequest, Buffer> {
     return (grpcCall, callback) => {
       const transport: Transport = {
         kind: 'grpc',
@@ -125,11 +135,18 @@ export class GrpcServer implements Server {
       };
       // A deadline the caller set (propagated from upstream); CallRunner adds the server's own.
       const callerDeadline = toEpochMs(grpcCall.getDeadline());
-      const ctx = new UnaryCallContext(transport, Number.isFinite(callerDeadline) ? callerDeadline : undefined, grpcCall, callback, serialize);
+      const ctx = new UnaryCallContext(
+        transport,
+        Number.isFinite(callerDeadline) ? callerDeadline : undefined,
+        grpcCall,
+        callback,
+        serialize,
+      );
       const received = grpcCall.request;
       ctx.requestBytes = received.bytes;
       const request = received.message;
-      if (request instanceof UndecodableRequest) return this.runner.reject(ctx, ErrCodec(`the request does not decode: ${request.error.message}`));
+      if (request instanceof UndecodableRequest)
+        return this.runner.reject(ctx, ErrCodec(`the request does not decode: ${request.error.message}`));
       this.runner.run(ctx, handler, request);
     };
   }
@@ -168,8 +185,10 @@ export class GrpcServer implements Server {
       });
     }
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(formatHostPort(this.host, this.port), grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      this.server.bindAsync(
+        formatHostPort(this.host, this.port),
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       );
     });
     this.advertised = `grpc://${formatHostPort(advertisedHost(this.host), this.boundPort)}`;
@@ -204,19 +223,23 @@ export class GrpcServer implements Server {
   get listenPort(): number | undefined {
     return this.boundPort;
   }
-
 }
 
 /** A request as the unary handler receives it: the decoded message (or why it did not decode) and its size. */
 class ReceivedRequest {
-  constructor(readonly message: unknown, readonly bytes: number) {}
+  constructor(
+    readonly message: unknown,
+    readonly bytes: number,
+  ) {}
 }
 
 /**
  * The method as the unary handler serves it: requests arrive with their size
  * (ReceivedRequest), and responses arrive already serialized.
  */
-function measuredMessages(method: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<ReceivedRequest, Buffer> {
+function measuredMessages(
+  method: grpc.MethodDefinition<unknown, unknown>,
+): grpc.MethodDefinition<ReceivedRequest, Buffer> {
   const decode = method.requestDeserialize;
   return {
     ...method,
@@ -235,7 +258,11 @@ interface WatchedCall {
 
 /** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
 export class GrpcCallContext extends ServerCallContext {
-  constructor(transport: Transport, deadline: number | undefined, private readonly watched: WatchedCall) {
+  constructor(
+    transport: Transport,
+    deadline: number | undefined,
+    private readonly watched: WatchedCall,
+  ) {
     super(transport, deadline);
   }
 

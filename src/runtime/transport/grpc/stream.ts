@@ -31,7 +31,11 @@ export type ServerStreamingMethod<Req, Res> = (ctx: Context, request: Req, send:
 /** A client-streaming method: reads the requests, answers once. */
 export type ClientStreamingMethod<Req, Res> = (ctx: Context, requests: AsyncIterable<Req>) => Promise<Res>;
 /** A bidirectional method: reads requests and sends responses as it likes. */
-export type BidiStreamingMethod<Req, Res> = (ctx: Context, requests: AsyncIterable<Req>, send: Send<Res>) => Promise<void>;
+export type BidiStreamingMethod<Req, Res> = (
+  ctx: Context,
+  requests: AsyncIterable<Req>,
+  send: Send<Res>,
+) => Promise<void>;
 
 /** What a stream needs from the server that registers it. */
 export interface StreamHost {
@@ -55,12 +59,21 @@ const SEND = Symbol('tsk.grpc.send');
  * The method definition a streaming handler is served with: requests decode strictly
  * (an undecodable one arrives as UndecodableRequest), responses arrive serialized.
  */
-export function streamingDefinition(method: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<unknown, Buffer> {
-  return { ...strictRequests(method), responseSerialize: (message: Buffer) => message } as grpc.MethodDefinition<unknown, Buffer>;
+export function streamingDefinition(
+  method: grpc.MethodDefinition<unknown, unknown>,
+): grpc.MethodDefinition<unknown, Buffer> {
+  return { ...strictRequests(method), responseSerialize: (message: Buffer) => message } as grpc.MethodDefinition<
+    unknown,
+    Buffer
+  >;
 }
 
 /** The grpc-js handler of a streaming method: `fn` is the user's method, bound to its object. */
-export function streamingHandler(method: grpc.MethodDefinition<unknown, unknown>, fn: (...args: never[]) => Promise<unknown>, host: StreamHost): grpc.UntypedHandleCall {
+export function streamingHandler(
+  method: grpc.MethodDefinition<unknown, unknown>,
+  fn: (...args: never[]) => Promise<unknown>,
+  host: StreamHost,
+): grpc.UntypedHandleCall {
   const call = fn as (ctx: Context, request: unknown, send?: Send<unknown>) => Promise<unknown>;
   const handler: Handler = host.wrap((ctx, req) => call(ctx, req, ctx.values.get(SEND) as Send<unknown> | undefined));
   const serialize = method.responseSerialize;
@@ -83,7 +96,10 @@ export function streamingHandler(method: grpc.MethodDefinition<unknown, unknown>
   }) as grpc.handleBidiStreamingCall<unknown, Buffer>;
 }
 
-type AnyServerStream = grpc.ServerWritableStream<unknown, Buffer> | grpc.ServerReadableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>;
+type AnyServerStream =
+  | grpc.ServerWritableStream<unknown, Buffer>
+  | grpc.ServerReadableStream<unknown, Buffer>
+  | grpc.ServerDuplexStream<unknown, Buffer>;
 
 /** One streaming call from its start hooks to the status that ends it. */
 class StreamCall {
@@ -135,7 +151,10 @@ class StreamCall {
     } catch (err) {
       settled = Promise.reject(err); // a handler (or request) that throws synchronously
     }
-    settled.then((res) => this.end(false, undefined, res), (err) => this.end(true, err));
+    settled.then(
+      (res) => this.end(false, undefined, res),
+      (err) => this.end(true, err),
+    );
   }
 
   /** Whether the call is over (answered, cancelled or expired): nothing more may be sent. */
@@ -232,7 +251,10 @@ class StreamCall {
  * The requests of a client or bidi stream, decoded strictly. A read waiting when the
  * call ends (the caller cancels, the deadline passes) fails with that reason.
  */
-async function* receive(call: grpc.ServerReadableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>, stream: StreamCall): AsyncGenerator<unknown> {
+async function* receive(
+  call: grpc.ServerReadableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>,
+  stream: StreamCall,
+): AsyncGenerator<unknown> {
   // Reading to the end must not destroy a duplex call: its writable side still has to send the status.
   const messages = (call as unknown as Readable).iterator({ destroyOnReturn: false });
   const signal = stream.ctx.signal;

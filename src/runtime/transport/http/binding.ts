@@ -46,7 +46,12 @@ export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRout
   registerAnyTypes(route.requestSchema);
   registerAnyTypes(route.responseSchema);
   return {
-    route, template, variableFields, boundPaths, bodyField, responseBodyField,
+    route,
+    template,
+    variableFields,
+    boundPaths,
+    bodyField,
+    responseBodyField,
     requestDurations: containsDuration(route.requestSchema),
     responseDurations: containsDuration(route.responseSchema),
   };
@@ -98,7 +103,14 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
   for (const key of new Set(query.keys())) {
     const fields = tryResolve(schema, key.split('.'));
     // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
-    if (!fields || overlapsBound(fields.map((f) => f.jsonName), bound)) continue;
+    if (
+      !fields ||
+      overlapsBound(
+        fields.map((f) => f.jsonName),
+        bound,
+      )
+    )
+      continue;
     for (const value of query.getAll(key)) setPath(json, fields, value, false);
   }
 }
@@ -135,7 +147,10 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
     else if (next === undefined || next === null) target = target[f.jsonName] = {};
     else {
-      const where = fields.slice(0, i + 1).map((p) => p.jsonName).join('.');
+      const where = fields
+        .slice(0, i + 1)
+        .map((p) => p.jsonName)
+        .join('.');
       throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
     }
   }
@@ -170,7 +185,8 @@ const UNSIGNED = /^\d+$/;
  * throws 400 naming the field by its JSON path (`where`), as body errors do.
  */
 export function convertString(field: FieldSchema, raw: string, where = field.jsonName): unknown {
-  const fail = (what: string) => ErrCodec(`invalid value for ${where}: ${JSON.stringify(raw)} is not ${what}`, { field: where });
+  const fail = (what: string) =>
+    ErrCodec(`invalid value for ${where}: ${JSON.stringify(raw)} is not ${what}`, { field: where });
   switch (field.kind) {
     case 'scalar':
       return convertScalar(field.scalar, raw, fail);
@@ -308,7 +324,8 @@ function appendQuery(query: URLSearchParams, path: string[], value: unknown, bou
   // one is walked, so its other fields still go.
   if (bound.some((b) => b.length === path.length && b.every((p, i) => p === path[i]))) return;
   if (Array.isArray(value)) for (const v of value) appendQuery(query, path, v, bound);
-  else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) appendQuery(query, [...path, k], v, bound);
+  else if (typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) appendQuery(query, [...path, k], v, bound);
   else query.append(path.join('.'), String(value));
 }
 
@@ -317,9 +334,10 @@ function appendQuery(query: URLSearchParams, path: string[], value: unknown, bou
  * proto3 JSON like a request: a malformed response is a CODEC error naming the field.
  */
 export function decodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, body: unknown): Res {
-  const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : body ?? {};
+  const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : (body ?? {});
   const { route } = compiled;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw ErrCodec(`invalid response from ${route.operation}: expected a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw ErrCodec(`invalid response from ${route.operation}: expected a JSON object`);
   try {
     return decodeMessage(route.response, route.responseSchema, { ...(json as Json) });
   } catch (err) {

@@ -7,7 +7,15 @@ import { fromError, isServiceError, newError, ServiceError } from '../../errors/
 import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, Reason, type Callee } from '../../errors/catalogue.js';
 import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
-import { callDeadline, chain, HeaderMap, type Context, type Handler, type Middleware, type Transport } from '../context.js';
+import {
+  callDeadline,
+  chain,
+  HeaderMap,
+  type Context,
+  type Handler,
+  type Middleware,
+  type Transport,
+} from '../context.js';
 import { runObserved, type CallObserver } from '../observer.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
@@ -46,8 +54,10 @@ export class HttpClient {
 
   constructor(private readonly options: HttpClientOptions) {
     const name = discoveryServiceName(options.target);
-    if (name !== undefined && !options.discovery) throw new Error(`target ${options.target} needs a discovery (registry) option`);
-    if (name === undefined && !/^https?:\/\//.test(options.target)) throw new Error(`invalid HTTP target "${options.target}": expected http(s)://host:port or discovery:///name`);
+    if (name !== undefined && !options.discovery)
+      throw new Error(`target ${options.target} needs a discovery (registry) option`);
+    if (name === undefined && !/^https?:\/\//.test(options.target))
+      throw new Error(`invalid HTTP target "${options.target}": expected http(s)://host:port or discovery:///name`);
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
@@ -68,8 +78,17 @@ export class HttpClient {
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
     };
-    const ctx: Context = { transport, signal, deadline, values: new Map(options.parent?.values), requestBytes: undefined, responseBytes: undefined };
-    return (await (this.observers.length > 0 ? runObserved(this.observers, ctx, handler, request) : handler(ctx, request))) as Res;
+    const ctx: Context = {
+      transport,
+      signal,
+      deadline,
+      values: new Map(options.parent?.values),
+      requestBytes: undefined,
+      responseBytes: undefined,
+    };
+    return (await (this.observers.length > 0
+      ? runObserved(this.observers, ctx, handler, request)
+      : handler(ctx, request))) as Res;
   }
 
   private handlerFor(route: HttpRoute<any, any>): Handler {
@@ -86,7 +105,8 @@ export class HttpClient {
   private async send(ctx: Context, base: string, compiled: CompiledRoute, request: unknown): Promise<unknown> {
     const { path, body } = encodeRequest(compiled, request);
     const headers: Record<string, string> = { accept: 'application/json' };
-    for (const key of ctx.transport.requestHeader.keys()) headers[key] = ctx.transport.requestHeader.values(key).join(', ');
+    for (const key of ctx.transport.requestHeader.keys())
+      headers[key] = ctx.transport.requestHeader.values(key).join(', ');
     if (body !== undefined) headers['content-type'] = 'application/json';
     ctx.requestBytes = body === undefined ? 0 : Buffer.byteLength(body);
     let response: Response;
@@ -128,7 +148,10 @@ export function decodeErrorBody(status: number, text: string): ServiceError {
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
     if (typeof body['code'] === 'number') {
-      const metadata = typeof body['metadata'] === 'object' && body['metadata'] !== null ? (body['metadata'] as Record<string, string>) : {};
+      const metadata =
+        typeof body['metadata'] === 'object' && body['metadata'] !== null
+          ? (body['metadata'] as Record<string, string>)
+          : {};
       return newError(body['code'], String(body['reason'] ?? ''), String(body['message'] ?? ''), metadata);
     }
   } catch {

@@ -32,7 +32,12 @@ export function containsDuration(schema: MessageSchema, visiting = new Set<Messa
   const found = schema.fields.some((f) => {
     const target = f.kind === 'map' ? f.value : f;
     if (target.kind !== 'message') return false;
-    return target.typeName === DURATION || target.typeName === FIELD_MASK || target.typeName === ANY || containsDuration(target.schema(), visiting);
+    return (
+      target.typeName === DURATION ||
+      target.typeName === FIELD_MASK ||
+      target.typeName === ANY ||
+      containsDuration(target.schema(), visiting)
+    );
   });
   visiting.delete(schema);
   containsCache.set(schema, found);
@@ -124,7 +129,8 @@ function walk(json: unknown, schema: MessageSchema, typeName: string, convert: C
         return v;
       };
       if (field.kind === 'map') {
-        if (typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value as Json)) (value as Json)[k] = each(v);
+        if (typeof value === 'object' && !Array.isArray(value))
+          for (const [k, v] of Object.entries(value as Json)) (value as Json)[k] = each(v);
       } else if (field.repeated) {
         if (Array.isArray(value)) value.forEach((v, i) => (value[i] = each(v)));
       } else {

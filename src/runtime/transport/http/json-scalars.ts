@@ -92,7 +92,8 @@ const SHORT_CANONICAL = /^(?:0|-?[1-9]\d{0,14})$/;
 /** Strings or numbers that are integers within range; returned as a canonical decimal string. */
 function readInt64(value: unknown, min: bigint, max: bigint, what: string): string | Invalid {
   if (typeof value === 'string' && SHORT_CANONICAL.test(value) && (min < 0n || value[0] !== '-')) return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && (value >= 0 || min < 0n)) return String(value === 0 ? 0 : value);
+  if (typeof value === 'number' && Number.isSafeInteger(value) && (value >= 0 || min < 0n))
+    return String(value === 0 ? 0 : value);
   if (typeof value !== 'number' && !(typeof value === 'string' && value !== '')) {
     return new Invalid(`expected ${what}, got ${describe(value)}`);
   }
@@ -137,7 +138,9 @@ export function readMapKey(kind: ScalarKind, key: string): { key: string | boole
 // ---------------------------------------------------------------- bytes
 
 const BASE64_VALUES = new Int8Array(128).fill(-1);
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => (BASE64_VALUES[c.charCodeAt(0)] = i));
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+  .split('')
+  .forEach((c, i) => (BASE64_VALUES[c.charCodeAt(0)] = i));
 BASE64_VALUES['-'.charCodeAt(0)] = 62;
 BASE64_VALUES['_'.charCodeAt(0)] = 63;
 
@@ -189,8 +192,10 @@ export function readTimestamp(value: unknown): { seconds: string; nanos: number 
   if (typeof value !== 'string') return new Invalid(`expected an RFC 3339 timestamp string, got ${describe(value)}`);
   const m = RFC3339.exec(value);
   const ms = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8] ?? 'Z'}`) : NaN;
-  if (Number.isNaN(ms)) return new Invalid(`${describe(value)} is not an RFC 3339 timestamp such as "2024-01-02T03:04:05Z"`);
-  if (ms < TIMESTAMP_MIN_MS || ms > TIMESTAMP_MAX_MS) return new Invalid(`${describe(value)} is outside 0001-01-01 to 9999-12-31`);
+  if (Number.isNaN(ms))
+    return new Invalid(`${describe(value)} is not an RFC 3339 timestamp such as "2024-01-02T03:04:05Z"`);
+  if (ms < TIMESTAMP_MIN_MS || ms > TIMESTAMP_MAX_MS)
+    return new Invalid(`${describe(value)} is outside 0001-01-01 to 9999-12-31`);
   return { seconds: String(ms / 1000), nanos: m![7] ? Number(m![7].padEnd(9, '0')) : 0 };
 }
 
@@ -199,10 +204,12 @@ const DURATION_MAX_SECONDS = 315_576_000_000;
 
 /** "1.5s" -> {seconds, nanos}; the fraction takes the sign of the seconds. */
 export function readDuration(value: unknown): { seconds: string; nanos: number } | Invalid {
-  if (typeof value !== 'string') return new Invalid(`expected a duration string such as "1.5s", got ${describe(value)}`);
+  if (typeof value !== 'string')
+    return new Invalid(`expected a duration string such as "1.5s", got ${describe(value)}`);
   const m = DURATION.exec(value);
   const seconds = m ? Number(m[1]) : NaN;
-  if (!m || Math.abs(seconds) > DURATION_MAX_SECONDS) return new Invalid(`${describe(value)} is not a duration such as "1.5s"`);
+  if (!m || Math.abs(seconds) > DURATION_MAX_SECONDS)
+    return new Invalid(`${describe(value)} is not a duration such as "1.5s"`);
   const negative = m[1]!.startsWith('-');
   const nanos = m[2] ? Number(m[2].padEnd(9, '0')) : 0;
   return { seconds: String(BigInt(m[1]!)), nanos: negative && nanos !== 0 ? -nanos : nanos };
@@ -210,7 +217,8 @@ export function readDuration(value: unknown): { seconds: string; nanos: number }
 
 /** "a.b,cD" -> {paths: ["a.b", "c_d"]}: lowerCamelCase paths, comma-separated. */
 export function readFieldMask(value: unknown): { paths: string[] } | Invalid {
-  if (typeof value !== 'string') return new Invalid(`expected a comma-separated field mask string, got ${describe(value)}`);
+  if (typeof value !== 'string')
+    return new Invalid(`expected a comma-separated field mask string, got ${describe(value)}`);
   if (value === '') return { paths: [] };
   const paths = value.split(',');
   for (let i = 0; i < paths.length; i++) {

@@ -27,7 +27,9 @@ export function registerOpenApiRoutes(server: HttpServer, options: OpenApiRoutes
   // Relative asset URLs resolve under /docs/ only when the page's URL ends in a slash.
   server.handleRaw('GET', DOCS_PATH, (_request, reply) => reply.redirect(`${DOCS_PATH}/`, 301));
   for (const [name, file] of Object.entries(files)) {
-    server.handleRaw('GET', `${DOCS_PATH}/${name}`, (_request, reply) => reply.type(file.type).header('cache-control', 'no-cache').send(file.body));
+    server.handleRaw('GET', `${DOCS_PATH}/${name}`, (_request, reply) =>
+      reply.type(file.type).header('cache-control', 'no-cache').send(file.body),
+    );
   }
 }
 

@@ -11,7 +11,13 @@
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema, MessageType, ScalarKind } from './route.js';
 import {
-  describe, Invalid, readDuration, readFieldMask, readMapKey, readTimestamp, scalarReader,
+  describe,
+  Invalid,
+  readDuration,
+  readFieldMask,
+  readMapKey,
+  readTimestamp,
+  scalarReader,
 } from './json-scalars.js';
 
 type Json = Record<string, unknown>;
@@ -33,10 +39,15 @@ interface ReadContext {
 }
 
 const WRAPPERS: Record<string, ScalarKind> = {
-  'google.protobuf.DoubleValue': 'double', 'google.protobuf.FloatValue': 'float',
-  'google.protobuf.Int64Value': 'int64', 'google.protobuf.UInt64Value': 'uint64',
-  'google.protobuf.Int32Value': 'int32', 'google.protobuf.UInt32Value': 'uint32',
-  'google.protobuf.BoolValue': 'bool', 'google.protobuf.StringValue': 'string', 'google.protobuf.BytesValue': 'bytes',
+  'google.protobuf.DoubleValue': 'double',
+  'google.protobuf.FloatValue': 'float',
+  'google.protobuf.Int64Value': 'int64',
+  'google.protobuf.UInt64Value': 'uint64',
+  'google.protobuf.Int32Value': 'int32',
+  'google.protobuf.UInt32Value': 'uint32',
+  'google.protobuf.BoolValue': 'bool',
+  'google.protobuf.StringValue': 'string',
+  'google.protobuf.BytesValue': 'bytes',
 };
 
 const VALUE = 'google.protobuf.Value';
@@ -116,7 +127,14 @@ function plan(schema: MessageSchema): Map<string, FieldPlan> {
     byKey = new Map();
     plans.set(schema, byKey);
     for (const f of schema.fields) {
-      const p = new FieldPlan(f.name, f.jsonName, f.localName ?? f.jsonName, f.oneof, f.kind === 'scalar', fieldReader(f));
+      const p = new FieldPlan(
+        f.name,
+        f.jsonName,
+        f.localName ?? f.jsonName,
+        f.oneof,
+        f.kind === 'scalar',
+        fieldReader(f),
+      );
       byKey.set(f.name, p).set(f.jsonName, p);
     }
   }
@@ -150,7 +168,8 @@ function readMessage(schema: MessageSchema, json: unknown, ctx: ReadContext): vo
     if (field.oneof !== undefined && !(value === null && field.nullSkipsOneof)) {
       oneofs ??= new Map();
       const other = oneofs.get(field.oneof);
-      if (other) throw fail(ctx, `oneof "${field.oneof}" already has ${other.jsonName} set; at most one member may be set`);
+      if (other)
+        throw fail(ctx, `oneof "${field.oneof}" already has ${other.jsonName} set; at most one member may be set`);
       oneofs.set(field.oneof, field);
     }
     ctx.at.push(field.local);
@@ -224,7 +243,9 @@ function mapReader(field: FieldSchema & { kind: 'map' }): Read {
 
 /** Whether null is a value (not "unset") for this field: google.protobuf.Value and NullValue. */
 function nullAllowed(field: FieldSchema): boolean {
-  return (field.kind === 'message' && field.typeName === VALUE) || (field.kind === 'enum' && field.enumName === NULL_VALUE);
+  return (
+    (field.kind === 'message' && field.typeName === VALUE) || (field.kind === 'enum' && field.enumName === NULL_VALUE)
+  );
 }
 
 /** Reads one value of the field's kind (a list item, a map value, or the field itself). */
@@ -308,9 +329,11 @@ function wellKnownReader(typeName: string): Read {
     case VALUE:
       return readValue;
     case 'google.protobuf.Struct':
-      return (value, ctx) => (isObject(value) ? readStruct(value, ctx) : new Invalid(`expected an object, got ${describe(value)}`));
+      return (value, ctx) =>
+        isObject(value) ? readStruct(value, ctx) : new Invalid(`expected an object, got ${describe(value)}`);
     case 'google.protobuf.ListValue':
-      return (value, ctx) => (Array.isArray(value) ? readList(value, ctx) : new Invalid(`expected an array, got ${describe(value)}`));
+      return (value, ctx) =>
+        Array.isArray(value) ? readList(value, ctx) : new Invalid(`expected an array, got ${describe(value)}`);
     case 'google.protobuf.Any':
       return readAny;
     default: // Empty and the rest: no fields to read
@@ -366,7 +389,8 @@ function readAny(value: unknown, ctx: ReadContext): unknown {
 
 function setLocal(message: unknown, path: LocalPath, value: unknown): void {
   let target = message as any;
-  for (let i = 0; i < path.length - 1; i++) target = target instanceof Map ? target.get(path[i]) : target[path[i] as string];
+  for (let i = 0; i < path.length - 1; i++)
+    target = target instanceof Map ? target.get(path[i]) : target[path[i] as string];
   const last = path[path.length - 1]!;
   if (target instanceof Map) target.set(last, value);
   else target[last as string] = value;

@@ -34,7 +34,10 @@ function writePending(): void {
     if (response.destroyed) continue;
     const json = pending[i + 2] as string;
     try {
-      response.writeHead(pending[i + 1] as number, { 'content-type': JSON_TYPE, 'content-length': pending[i + 3] as number });
+      response.writeHead(pending[i + 1] as number, {
+        'content-type': JSON_TYPE,
+        'content-length': pending[i + 3] as number,
+      });
       response.end(json);
     } catch {
       // Headers were checked when the call settled; should a write still throw, that

@@ -16,7 +16,18 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromError, isServiceError, ServiceError } from '../../errors/errors.js';
-import { ErrCodec, ErrBadRequest, ErrNotFound, ErrMethodNotAllowed, ErrRequestTimeout, ErrPayloadTooLarge, ErrUnsupportedMediaType, ErrHeadersTooLarge, ErrUnknownRequest, Reason } from '../../errors/catalogue.js';
+import {
+  ErrCodec,
+  ErrBadRequest,
+  ErrNotFound,
+  ErrMethodNotAllowed,
+  ErrRequestTimeout,
+  ErrPayloadTooLarge,
+  ErrUnsupportedMediaType,
+  ErrHeadersTooLarge,
+  ErrUnknownRequest,
+  Reason,
+} from '../../errors/catalogue.js';
 import { HeaderMap, type Handler, type Header, type HttpTransport, type Middleware } from '../context.js';
 import { CallRunner } from '../call-runner.js';
 import type { CallObserver } from '../observer.js';
@@ -123,7 +134,12 @@ export class HttpServer implements Server {
           if (!this.serveFast(req, res)) handler(req, res);
         });
         // What fastify sets on a server it creates itself (its defaults are filled in by now).
-        const o = opts as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number; maxRequestsPerSocket: number };
+        const o = opts as unknown as {
+          keepAliveTimeout: number;
+          requestTimeout: number;
+          connectionTimeout: number;
+          maxRequestsPerSocket: number;
+        };
         server.keepAliveTimeout = o.keepAliveTimeout;
         server.requestTimeout = o.requestTimeout;
         server.setTimeout(o.connectionTimeout);
@@ -143,11 +159,16 @@ export class HttpServer implements Server {
     // parse failures surface as our 400 CODEC error. text/plain bodies are read as
     // JSON too, as Kratos does (clients that cannot set a content type send JSON that way).
     const maxDepth = options.maxJsonDepth ?? 100;
-    const parseJson = (req: FastifyRequest, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const parseJson = (
+      req: FastifyRequest,
+      text: string | Buffer,
+      done: (err: Error | null, body?: unknown) => void,
+    ) => {
       // A chunked body has no Content-Length to read its size from.
       if (req.headers['content-length'] === undefined) (req.raw as SizedRequest)[BODY_BYTES] = Buffer.byteLength(text);
       if (text === '') return done(null, undefined);
-      if (jsonDepthOver(text as string, maxDepth)) return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
+      if (jsonDepthOver(text as string, maxDepth))
+        return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
       try {
         done(null, JSON.parse(text as string));
       } catch (err) {
@@ -156,9 +177,19 @@ export class HttpServer implements Server {
     };
     this.app.removeContentTypeParser(['application/json', 'text/plain']);
     this.app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
-    this.app.setErrorHandler((err, request, reply) => this.reject(request.raw, engineError(err), new FastifyAnswer(reply)));
-    this.app.route({ method: [...ROUTED_METHODS], url: '/*', handler: (request, reply) => this.dispatch(request, reply) });
-    this.app.route({ method: [...ROUTED_METHODS], url: '/', handler: (request, reply) => this.dispatch(request, reply) });
+    this.app.setErrorHandler((err, request, reply) =>
+      this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
+    );
+    this.app.route({
+      method: [...ROUTED_METHODS],
+      url: '/*',
+      handler: (request, reply) => this.dispatch(request, reply),
+    });
+    this.app.route({
+      method: [...ROUTED_METHODS],
+      url: '/',
+      handler: (request, reply) => this.dispatch(request, reply),
+    });
   }
 
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
@@ -171,7 +202,11 @@ export class HttpServer implements Server {
   /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
   streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
     const compiled = compileRoute(route) as CompiledRoute;
-    this.routes.push({ compiled, handler: eventStreamHandler((h) => this.runner.wrap(h), handler as EventStreamMethod<unknown, unknown>), events: true });
+    this.routes.push({
+      compiled,
+      handler: eventStreamHandler((h) => this.runner.wrap(h), handler as EventStreamMethod<unknown, unknown>),
+      events: true,
+    });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
@@ -181,12 +216,17 @@ export class HttpServer implements Server {
       throw new Error(`http route: ${method} is not an HTTP method this server can receive`);
     }
     if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
-    for (const url of ['/*', '/']) this.app.route({ method, url, handler: (request, reply) => this.dispatch(request, reply) });
+    for (const url of ['/*', '/'])
+      this.app.route({ method, url, handler: (request, reply) => this.dispatch(request, reply) });
     this.routedMethods.add(method);
   }
 
   /** A plain fastify route outside the middleware chain (metrics, health probes). */
-  handleRaw(method: 'GET' | 'POST', url: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void {
+  handleRaw(
+    method: 'GET' | 'POST',
+    url: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => unknown,
+  ): void {
     this.app.route({ method, url, handler: async (request, reply) => handler(request, reply) });
     // A parametric raw route could match any path: then every call goes through fastify's router.
     if (/[:*]/.test(url)) this.fastPath = false;
@@ -256,7 +296,17 @@ export class HttpServer implements Server {
     if (this.rawPaths.has(path)) return false;
     const match = this.match(method, path);
     if (!('route' in match)) return false; // fastify answers 404, 405 and OPTIONS
-    this.run({ found: match.route, values: match.values, url, query: q, method, headers, body: undefined, bodyBytes: 0, answer: new NodeAnswer(res) });
+    this.run({
+      found: match.route,
+      values: match.values,
+      url,
+      query: q,
+      method,
+      headers,
+      body: undefined,
+      bodyBytes: 0,
+      answer: new NodeAnswer(res),
+    });
     return true;
   }
 
@@ -277,11 +327,25 @@ export class HttpServer implements Server {
         const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
         reply.header('allow', allow);
         if (method === 'OPTIONS') return void reply.code(204).send();
-        return this.reject(request.raw, ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`), new FastifyAnswer(reply));
+        return this.reject(
+          request.raw,
+          ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`),
+          new FastifyAnswer(reply),
+        );
       }
       return this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
     }
-    this.run({ found: match.route, values: match.values, url, query: q, method, headers: request.headers, body: request.body, bodyBytes: requestBytes(request.raw), answer: new FastifyAnswer(reply) });
+    this.run({
+      found: match.route,
+      values: match.values,
+      url,
+      query: q,
+      method,
+      headers: request.headers,
+      body: request.body,
+      bodyBytes: requestBytes(request.raw),
+      answer: new FastifyAnswer(reply),
+    });
   }
 
   /** The route for a method and path, or the methods the path allows when none is. */
@@ -307,7 +371,12 @@ export class HttpServer implements Server {
     ctx.route = compiled;
     let message: unknown;
     try {
-      message = bindRequest(compiled, call.values, call.query < 0 ? undefined : new URLSearchParams(call.url.slice(call.query + 1)), call.body);
+      message = bindRequest(
+        compiled,
+        call.values,
+        call.query < 0 ? undefined : new URLSearchParams(call.url.slice(call.query + 1)),
+        call.body,
+      );
     } catch (err) {
       return this.runner.reject(ctx, fromError(err));
     }
@@ -384,7 +453,13 @@ export class HttpServer implements Server {
   private missingHost(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return false;
     res.setHeader('connection', 'close');
-    const call = { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, bodyBytes: requestBytes(req), answer: new NodeAnswer(res) };
+    const call = {
+      method: req.method ?? '',
+      url: req.url ?? '/',
+      headers: req.headers,
+      bodyBytes: requestBytes(req),
+      answer: new NodeAnswer(res),
+    };
     this.refuse(call, UNMATCHED, ErrBadRequest('an HTTP/1.1 request needs a Host header'));
     return true;
   }
@@ -396,11 +471,15 @@ export class HttpServer implements Server {
   private answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const call = { method: '', url: '', headers: {}, bodyBytes: 0, answer: new SocketAnswer(socket) };
-    this.refuse(call, UNMATCHED, err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? ErrRequestTimeout('the request was not received in time')
-      : err.code === 'HPE_HEADER_OVERFLOW'
-        ? ErrHeadersTooLarge('the request headers are too large')
-        : ErrBadRequest('malformed HTTP request'));
+    this.refuse(
+      call,
+      UNMATCHED,
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ErrRequestTimeout('the request was not received in time')
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? ErrHeadersTooLarge('the request headers are too large')
+          : ErrBadRequest('malformed HTTP request'),
+    );
   }
 }
 
@@ -414,7 +493,8 @@ export function jsonDepthOver(text: string, limit: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -507,7 +587,9 @@ class SocketAnswer extends Answer {
   header(): void {}
   send(status: number, json: string, bytes: number): void {
     if (this.socket.writable) {
-      this.socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${json}`);
+      this.socket.write(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${json}`,
+      );
     }
     this.socket.destroy();
   }
@@ -544,7 +626,8 @@ function engineError(err: unknown): ServiceError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return ErrUnsupportedMediaType('request body must be application/json (or JSON sent as text/plain)');
     default:
-      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new ServiceError(e.statusCode, Reason.CODEC, e.message ?? 'bad request');
+      if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+        return new ServiceError(e.statusCode, Reason.CODEC, e.message ?? 'bad request');
       return ErrUnknownRequest(err);
   }
 }
@@ -583,7 +666,10 @@ export class HttpCallContext extends ServerCallContext<HttpTransport> {
   /** The size of the answer's body (ctx.responseBytes is 0 for HEAD). */
   bodyBytes = 0;
 
-  constructor(transport: HttpTransport, readonly answer: Answer) {
+  constructor(
+    transport: HttpTransport,
+    readonly answer: Answer,
+  ) {
     super(transport, undefined);
   }
 

@@ -32,7 +32,10 @@ export const EVENT_STREAM_TYPE = 'text/event-stream';
 const SEND = Symbol('tsk.http.send');
 
 /** The handler of a streaming route, given to `wrap` (the server's middleware). */
-export function eventStreamHandler(wrap: (handler: Handler) => Handler, method: EventStreamMethod<unknown, unknown>): Handler {
+export function eventStreamHandler(
+  wrap: (handler: Handler) => Handler,
+  method: EventStreamMethod<unknown, unknown>,
+): Handler {
   return wrap((ctx, req) => method(ctx, req, ctx.values.get(SEND) as Send<unknown>));
 }
 
@@ -85,7 +88,8 @@ export function serveEventStream(call: EventStreamCall): void {
     });
 
   const send: Send<unknown> = (message) => {
-    if (done || res.destroyed) return Promise.reject(ctx.signal.aborted ? ctx.signal.reason : ErrCancelled('the stream is over'));
+    if (done || res.destroyed)
+      return Promise.reject(ctx.signal.aborted ? ctx.signal.reason : ErrCancelled('the stream is over'));
     let line: string;
     try {
       line = `data: ${JSON.stringify(encodeResponse(call.compiled, message))}\n\n`;
@@ -124,7 +128,10 @@ export function serveEventStream(call: EventStreamCall): void {
   if (outer.failedToStart) return finish(true, outer.startError);
   ctx.values.set(SEND, send);
   try {
-    call.handler(ctx, call.request).then(() => finish(false, undefined), (err) => finish(true, err));
+    call.handler(ctx, call.request).then(
+      () => finish(false, undefined),
+      (err) => finish(true, err),
+    );
   } catch (err) {
     finish(true, err); // a handler that throws synchronously
   }

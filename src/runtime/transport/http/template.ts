@@ -47,7 +47,8 @@ export function parseTemplate(source: string): PathTemplate {
       const inner = raw.slice(1, -1);
       const eq = inner.indexOf('=');
       const fieldPath = (eq < 0 ? inner : inner.slice(0, eq)).split('.');
-      if (!fieldPath.every((p) => IDENT.test(p))) throw new TemplateError(`path template "${source}" has an invalid variable "{${inner}}"`);
+      if (!fieldPath.every((p) => IDENT.test(p)))
+        throw new TemplateError(`path template "${source}" has an invalid variable "{${inner}}"`);
       const index = variables.length;
       variables.push(fieldPath);
       const sub = eq < 0 ? ['*'] : inner.slice(eq + 1).split('/');
@@ -57,7 +58,8 @@ export function parseTemplate(source: string): PathTemplate {
     }
   }
   const deepAt = atoms.findIndex((a) => a.kind === 'deep');
-  if (deepAt >= 0 && deepAt !== atoms.length - 1) throw new TemplateError(`path template "${source}": "**" must be the last segment`);
+  if (deepAt >= 0 && deepAt !== atoms.length - 1)
+    throw new TemplateError(`path template "${source}": "**" must be the last segment`);
   return { source, atoms, variables, verb };
 }
 
@@ -135,7 +137,10 @@ export function matchSegments(template: PathTemplate, segments: readonly string[
     if (raw.includes('%')) {
       try {
         // Decoded per segment, so an encoded "/" (%2F) stays inside its segment.
-        values[v] = raw.split('/').map((p) => decodeURIComponent(p)).join('/');
+        values[v] = raw
+          .split('/')
+          .map((p) => decodeURIComponent(p))
+          .join('/');
       } catch {
         return undefined; // malformed percent-encoding never matches
       }
@@ -157,7 +162,8 @@ export function expandTemplate(template: PathTemplate, values: string[]): string
     if (atom.variable === lastVar) continue; // a multi-segment variable is written once
     lastVar = atom.variable;
     const value = values[atom.variable] ?? '';
-    const multi = template.atoms.filter((a) => a.variable === atom.variable).some((a) => a.kind === 'deep') ||
+    const multi =
+      template.atoms.filter((a) => a.variable === atom.variable).some((a) => a.kind === 'deep') ||
       template.atoms.filter((a) => a.variable === atom.variable).length > 1;
     out.push(multi ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value));
   }

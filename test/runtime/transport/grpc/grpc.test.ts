@@ -6,7 +6,12 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrpcClientConn, GrpcServer, HealthDefinition, ServingStatus } from '../../../../src/runtime/transport/grpc/index.js';
+import {
+  GrpcClientConn,
+  GrpcServer,
+  HealthDefinition,
+  ServingStatus,
+} from '../../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../../src/runtime/errors/status.js';
 import { isServiceError, type ServiceError } from '../../../../src/runtime/errors/errors.js';
 import type { Context } from '../../../../src/runtime/transport/context.js';
@@ -29,14 +34,18 @@ beforeAll(async () => {
   server = new GrpcServer({
     address: '127.0.0.1:0',
     timeoutMs: 300,
-    reflection: { protoFiles: ['user/v1/user.proto'], includeDirs: [path.join(repoRoot, 'fixtures', 'user'), path.join(repoRoot, 'proto')] },
+    reflection: {
+      protoFiles: ['user/v1/user.proto'],
+      includeDirs: [path.join(repoRoot, 'fixtures', 'user'), path.join(repoRoot, 'proto')],
+    },
   });
   userGrpc.registerUserServiceGRPCServer(server, {
     async getUser(ctx: Context, req: { id: string }) {
       seenHeaders.push(ctx.transport.requestHeader.get('x-request-id'));
       contexts.set(req.id, ctx);
       // Answers only when the call is aborted (caller cancels, deadline passes).
-      if (req.id === '777') return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      if (req.id === '777')
+        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
       if (req.id === '701') void ctx.signal; // looks at the signal, then answers
       if (req.id === '404') throw userErrors.errorUserNotFound('user 404 not found', { id: req.id });
       if (req.id === '999') throw new Error('secret connection string');
@@ -45,10 +54,18 @@ beforeAll(async () => {
       if (req.id === '711') ctx.transport.replyHeader.set('bad key!', 'v');
       return { id: req.id, name: 'ada', email: 'ada@example.com', createTime: new Date('2024-01-01T00:00:00Z') };
     },
-    async createUser() { throw userErrors.errorUserAlreadyExists(); },
-    async updateUser() { throw userErrors.errorUserNotFound(); },
-    async deleteUser() { return {}; },
-    async listUsers() { return { users: [], nextPageToken: '' }; },
+    async createUser() {
+      throw userErrors.errorUserAlreadyExists();
+    },
+    async updateUser() {
+      throw userErrors.errorUserNotFound();
+    },
+    async deleteUser() {
+      return {};
+    },
+    async listUsers() {
+      return { users: [], nextPageToken: '' };
+    },
   });
   await server.start();
   address = `127.0.0.1:${server.listenPort}`;
@@ -61,14 +78,19 @@ afterAll(async () => {
 function loaderClient(target = address) {
   const def = protoLoader.loadSync('user/v1/user.proto', {
     includeDirs: [path.join(repoRoot, 'fixtures', 'user'), path.join(repoRoot, 'proto')],
-    longs: String, defaults: true,
+    longs: String,
+    defaults: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as any;
   return new pkg.user.v1.UserService(target, grpc.credentials.createInsecure());
 }
 
 function unary(client: any, method: string, req: object, md = new grpc.Metadata(), deadlineMs = 2000): Promise<any> {
-  return new Promise((resolve, reject) => client[method](req, md, { deadline: Date.now() + deadlineMs }, (err: any, res: any) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    client[method](req, md, { deadline: Date.now() + deadlineMs }, (err: any, res: any) =>
+      err ? reject(err) : resolve(res),
+    ),
+  );
 }
 
 describe('gRPC server', () => {
@@ -96,8 +118,16 @@ describe('gRPC server', () => {
 
   it('rejects invalid UTF-8 in a string field as INVALID_ARGUMENT before the handler, keeping valid UTF-8', async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
-    const call = (bytes: number[]) => new Promise<grpc.ServiceError | null>((resolve) =>
-      client.makeUnaryRequest('/user.v1.UserService/CreateUser', (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), (err) => resolve(err)));
+    const call = (bytes: number[]) =>
+      new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(
+          '/user.v1.UserService/CreateUser',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(bytes),
+          (err) => resolve(err),
+        ),
+      );
     // CreateUserRequest{ user: User{ name: <bytes> } }: field 1 (message) holding field 2 (string).
     const invalid = await call([0x0a, 0x04, 0x12, 0x02, 0xff, 0xfe]);
     expect(invalid?.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -168,9 +198,16 @@ describe('gRPC server', () => {
 
   it('answers the standard health service', async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
-    const check = (service: string) => new Promise<any>((resolve, reject) =>
-      client.makeUnaryRequest(HealthDefinition.check.path, HealthDefinition.check.requestSerialize, HealthDefinition.check.responseDeserialize,
-        { service }, (err, res) => (err ? reject(err) : resolve(res))));
+    const check = (service: string) =>
+      new Promise<any>((resolve, reject) =>
+        client.makeUnaryRequest(
+          HealthDefinition.check.path,
+          HealthDefinition.check.requestSerialize,
+          HealthDefinition.check.responseDeserialize,
+          { service },
+          (err, res) => (err ? reject(err) : resolve(res)),
+        ),
+      );
     expect((await check('')).status).toBe(ServingStatus.SERVING);
     expect((await check('user.v1.UserService')).status).toBe(ServingStatus.SERVING);
     await expect(check('nope.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -185,7 +222,11 @@ describe('services with streaming methods', () => {
     const messages = await import(path.join(dir, 'edge/v1/edge.ts'));
     const s = new GrpcServer({ address: '127.0.0.1:0' });
     const ping = async (_ctx: unknown, req: { message: string }) => ({ message: req.message, receivedAt: new Date(0) });
-    const unary = Object.fromEntries(['getBook', 'getByName', 'getFile', 'publishBook', 'updateBook', 'listBooks', 'deleteBook', 'searchBooks'].map((k) => [k, async () => ({})]));
+    const unary = Object.fromEntries(
+      ['getBook', 'getByName', 'getFile', 'publishBook', 'updateBook', 'listBooks', 'deleteBook', 'searchBooks'].map(
+        (k) => [k, async () => ({})],
+      ),
+    );
     const watchBooks = async (_ctx: unknown, _req: unknown, send: (b: unknown) => Promise<void>) => {
       for (const title of ['a', 'b']) await send(messages.Book.fromPartial({ title }));
     };
@@ -197,14 +238,24 @@ describe('services with streaming methods', () => {
     const conn = new GrpcClientConn({ target: `127.0.0.1:${s.listenPort}` });
     expect(await new edge.LibraryGRPCClient(conn).ping({ message: 'hi' })).toMatchObject({ message: 'hi' });
     const client = new grpc.Client(`127.0.0.1:${s.listenPort}`, grpc.credentials.createInsecure());
-    const stream = client.makeServerStreamRequest('/edge.v1.Library/WatchBooks', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0));
+    const stream = client.makeServerStreamRequest(
+      '/edge.v1.Library/WatchBooks',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+    );
     const titles: string[] = [];
     stream.on('data', (b: Buffer) => titles.push(messages.Book.decode(b).title));
     const ok = await new Promise((resolve) => stream.on('status', (st: grpc.StatusObject) => resolve(st.code)));
     expect(ok).toBe(grpc.status.OK);
     expect(titles).toEqual(['a', 'b']);
     const bareClient = new grpc.Client(`127.0.0.1:${bare.listenPort}`, grpc.credentials.createInsecure());
-    const missing = bareClient.makeServerStreamRequest('/edge.v1.Library/WatchBooks', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0));
+    const missing = bareClient.makeServerStreamRequest(
+      '/edge.v1.Library/WatchBooks',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+    );
     const code = await new Promise((resolve) => missing.on('error', (e: grpc.ServiceError) => resolve(e.code)));
     expect(code).toBe(grpc.status.UNIMPLEMENTED);
     client.close();
@@ -236,15 +287,22 @@ describe('server reflection', () => {
     const r = new BinaryReader(bytes);
     while (r.pos < r.len) {
       const [f, w] = r.tag();
-      if (f !== 6) { r.skip(w, f); continue; }
+      if (f !== 6) {
+        r.skip(w, f);
+        continue;
+      }
       const list = new BinaryReader(r.bytes());
       while (list.pos < list.len) {
         const [lf, lw] = list.tag();
-        if (lf !== 1) { list.skip(lw, lf); continue; }
+        if (lf !== 1) {
+          list.skip(lw, lf);
+          continue;
+        }
         const svc = new BinaryReader(list.bytes());
         while (svc.pos < svc.len) {
           const [sf, sw] = svc.tag();
-          if (sf === 1) names.push(svc.string()); else svc.skip(sw, sf);
+          if (sf === 1) names.push(svc.string());
+          else svc.skip(sw, sf);
         }
       }
     }
@@ -276,7 +334,12 @@ describe('generated gRPC client', () => {
     await client.getUser({ id: '404' }, { signal: shutdown.signal }).catch(() => undefined);
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
     const hanging = client.getUser({ id: '888' }, { signal: shutdown.signal }).catch((e: unknown) => e);
-    await waitFor(async () => getEventListeners(shutdown.signal, 'abort').length === 1, 'the call to listen on the signal', 200, 5);
+    await waitFor(
+      async () => getEventListeners(shutdown.signal, 'abort').length === 1,
+      'the call to listen on the signal',
+      200,
+      5,
+    );
     shutdown.abort();
     expect(((await hanging) as ServiceError).reason).toBe('CANCELLED');
     await conn.close();
@@ -300,7 +363,10 @@ describe('graceful stop', () => {
       // A window far longer than the test: the stop must end with the call, not with the window.
       const stopped = s.stop({ timeoutMs: 60_000 }).then(() => 'stopped');
       expect(await inFlight).toMatchObject({ id: '5', name: 'late' });
-      const settled = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping 2 s after the call'), 2000))]);
+      const settled = await Promise.race([
+        stopped,
+        new Promise((r) => setTimeout(() => r('still stopping 2 s after the call'), 2000)),
+      ]);
       expect(settled).toBe('stopped');
       const refused = await unary(client, 'GetUser', { id: '6' }, new grpc.Metadata(), 1000).catch((e) => e);
       expect(refused.code).toBe(grpc.status.UNAVAILABLE);

@@ -26,8 +26,16 @@ beforeAll(async () => {
     address: '127.0.0.1:0',
     reflection: { includeDirs: [user, hello, path.join(repoRoot, 'proto')] },
   });
-  const fail = async () => { throw new Error('not called'); };
-  userGrpc.registerUserServiceGRPCServer(server, { getUser: fail, createUser: fail, updateUser: fail, deleteUser: fail, listUsers: fail });
+  const fail = async () => {
+    throw new Error('not called');
+  };
+  userGrpc.registerUserServiceGRPCServer(server, {
+    getUser: fail,
+    createUser: fail,
+    updateUser: fail,
+    deleteUser: fail,
+    listUsers: fail,
+  });
   helloGrpc.registerGreeterGRPCServer(server, { sayHello: fail });
   await server.start();
   client = new grpc.Client(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
@@ -40,7 +48,11 @@ afterAll(async () => {
 
 /** One ServerReflectionInfo exchange: `field` is the request's oneof field (string-valued). */
 async function reflect(field: number, value: string): Promise<BinaryReader> {
-  const call = client.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+  const call = client.makeBidiStreamRequest(
+    '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+  );
   const reply = new Promise<Buffer>((resolve, reject) => {
     call.once('data', resolve);
     call.once('error', reject);
@@ -56,11 +68,15 @@ function nested(r: BinaryReader, outer: number, field: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   while (r.pos < r.len) {
     const [f, w] = r.tag();
-    if (f !== outer) { r.skip(w, f); continue; }
+    if (f !== outer) {
+      r.skip(w, f);
+      continue;
+    }
     const inner = new BinaryReader(r.bytes());
     while (inner.pos < inner.len) {
       const [g, v] = inner.tag();
-      if (g === field) out.push(inner.bytes()); else inner.skip(v, g);
+      if (g === field) out.push(inner.bytes());
+      else inner.skip(v, g);
     }
   }
   return out;
@@ -89,10 +105,14 @@ describe('server reflection', () => {
       nested(await reflect(4, symbol), 4, 1).map((b) => fromBinary(FileDescriptorProtoSchema, b));
     const health = await describe('grpc.health.v1.Health');
     const file = health.find((f) => f.name === 'grpc/health/v1/health.proto')!;
-    expect(file.service[0]!.method.map((m) => [m.name, m.serverStreaming])).toEqual([['Check', false], ['Watch', true]]);
+    expect(file.service[0]!.method.map((m) => [m.name, m.serverStreaming])).toEqual([
+      ['Check', false],
+      ['Watch', true],
+    ]);
     expect(file.messageType.map((m) => m.name)).toEqual(['HealthCheckRequest', 'HealthCheckResponse']);
     // proto-loader names descriptors after their package; what matters is the service inside.
-    const services = async (symbol: string) => (await describe(symbol)).flatMap((f) => f.service.map((s) => `${f.package}.${s.name}`));
+    const services = async (symbol: string) =>
+      (await describe(symbol)).flatMap((f) => f.service.map((s) => `${f.package}.${s.name}`));
     expect(await services('helloworld.v1.Greeter')).toContain('helloworld.v1.Greeter');
     expect(await services('user.v1.UserService')).toContain('user.v1.UserService');
   });
@@ -101,13 +121,34 @@ describe('server reflection', () => {
 /** A server with reflection over `includeDirs`, a Greeter registered, and its log lines collected. */
 async function lazyServer(includeDirs: string[]) {
   const lines: Array<{ level: number; msg: string; services?: string[] }> = [];
-  const logger = pino({}, { write: (line: string) => { lines.push(JSON.parse(line)); } });
+  const logger = pino(
+    {},
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line));
+      },
+    },
+  );
   const server = new GrpcServer({ address: '127.0.0.1:0', reflection: { includeDirs }, logger });
-  const helloGrpc = await import(path.join(generateFixture('reflection', 'helloworld'), 'helloworld/v1/greeter_grpc.ts'));
-  helloGrpc.registerGreeterGRPCServer(server, { sayHello: async () => { throw new Error('not called'); } });
+  const helloGrpc = await import(
+    path.join(generateFixture('reflection', 'helloworld'), 'helloworld/v1/greeter_grpc.ts')
+  );
+  helloGrpc.registerGreeterGRPCServer(server, {
+    sayHello: async () => {
+      throw new Error('not called');
+    },
+  });
   await server.start();
   const client = new grpc.Client(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
-  return { server, client, lines, close: async () => { client.close(); await server.stop({ timeoutMs: 500 }); } };
+  return {
+    server,
+    client,
+    lines,
+    close: async () => {
+      client.close();
+      await server.stop({ timeoutMs: 500 });
+    },
+  };
 }
 
 describe('reflection built on its first call', () => {
@@ -115,7 +156,11 @@ describe('reflection built on its first call', () => {
     const s = await lazyServer([path.join(repoRoot, 'proto')]);
     try {
       expect(s.lines.some((l) => l.msg.includes('reflection'))).toBe(false);
-      const call = s.client.makeBidiStreamRequest('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+      const call = s.client.makeBidiStreamRequest(
+        '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
       const replies: Buffer[] = [];
       const done = new Promise<void>((resolve, reject) => {
         call.on('data', (b: Buffer) => replies.push(b));
@@ -123,16 +168,38 @@ describe('reflection built on its first call', () => {
         call.on('error', reject);
       });
       // list_services = 7, then file_containing_symbol = 4; host = 1 tells the two answers apart.
-      for (const [host, field, value] of [['first', 7, '*'], ['second', 4, 'grpc.health.v1.Health']] as const) {
-        call.write(Buffer.from(new BinaryWriter().tag(1, WireType.LengthDelimited).string(host).tag(field, WireType.LengthDelimited).string(value).finish()));
+      for (const [host, field, value] of [
+        ['first', 7, '*'],
+        ['second', 4, 'grpc.health.v1.Health'],
+      ] as const) {
+        call.write(
+          Buffer.from(
+            new BinaryWriter()
+              .tag(1, WireType.LengthDelimited)
+              .string(host)
+              .tag(field, WireType.LengthDelimited)
+              .string(value)
+              .finish(),
+          ),
+        );
       }
       call.end();
       await done;
       // ServerReflectionResponse.valid_host = 1
-      expect(replies.map((b) => { const r = new BinaryReader(b); r.tag(); return r.string(); })).toEqual(['first', 'second']);
-      expect(nested(new BinaryReader(replies[1]!), 4, 1).map((b) => fromBinary(FileDescriptorProtoSchema, b).name)).toContain('grpc/health/v1/health.proto');
+      expect(
+        replies.map((b) => {
+          const r = new BinaryReader(b);
+          r.tag();
+          return r.string();
+        }),
+      ).toEqual(['first', 'second']);
+      expect(
+        nested(new BinaryReader(replies[1]!), 4, 1).map((b) => fromBinary(FileDescriptorProtoSchema, b).name),
+      ).toContain('grpc/health/v1/health.proto');
       // The Greeter's proto is not below the include dirs given.
-      expect(s.lines.find((l) => l.msg === 'reflection found no .proto for these services')?.services).toEqual(['helloworld.v1.Greeter']);
+      expect(s.lines.find((l) => l.msg === 'reflection found no .proto for these services')?.services).toEqual([
+        'helloworld.v1.Greeter',
+      ]);
     } finally {
       await s.close();
     }
@@ -144,10 +211,20 @@ describe('reflection built on its first call', () => {
     const s = await lazyServer([dir]);
     try {
       const health = await new Promise<{ status: number }>((resolve, reject) =>
-        s.client.makeUnaryRequest(HealthDefinition.check.path, HealthDefinition.check.requestSerialize, HealthDefinition.check.responseDeserialize,
-          { service: '' }, (err, res) => (err ? reject(err) : resolve(res!))));
+        s.client.makeUnaryRequest(
+          HealthDefinition.check.path,
+          HealthDefinition.check.requestSerialize,
+          HealthDefinition.check.responseDeserialize,
+          { service: '' },
+          (err, res) => (err ? reject(err) : resolve(res!)),
+        ),
+      );
       expect(health.status).toBe(ServingStatus.SERVING);
-      const call = s.client.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+      const call = s.client.makeBidiStreamRequest(
+        '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
       const failed = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
       call.on('data', () => {});
       call.write(Buffer.from(new BinaryWriter().tag(7, WireType.LengthDelimited).string('*').finish()));
@@ -162,9 +239,16 @@ describe('reflection built on its first call', () => {
 
 describe('health', () => {
   it('answers for every registered service and for itself', async () => {
-    const check = (service: string) => new Promise<{ status: number }>((resolve, reject) =>
-      client.makeUnaryRequest(HealthDefinition.check.path, HealthDefinition.check.requestSerialize, HealthDefinition.check.responseDeserialize,
-        { service }, (err, res) => (err ? reject(err) : resolve(res!))));
+    const check = (service: string) =>
+      new Promise<{ status: number }>((resolve, reject) =>
+        client.makeUnaryRequest(
+          HealthDefinition.check.path,
+          HealthDefinition.check.requestSerialize,
+          HealthDefinition.check.responseDeserialize,
+          { service },
+          (err, res) => (err ? reject(err) : resolve(res!)),
+        ),
+      );
     for (const service of ['', 'user.v1.UserService', 'helloworld.v1.Greeter', 'grpc.health.v1.Health']) {
       expect((await check(service)).status, service).toBe(ServingStatus.SERVING);
     }

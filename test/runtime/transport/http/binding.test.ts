@@ -23,7 +23,14 @@ beforeAll(async () => {
   const record = (op: string) => async (_ctx: unknown, request: any) => {
     seen.push({ op, request });
     const readingTime = request.book?.readingTime ?? request.maxAge;
-    return { id: request.book?.id ?? request.id ?? '0', title: 'Dune', tags: [], labels: {}, genre: 1, ...(readingTime ? { readingTime } : {}) };
+    return {
+      id: request.book?.id ?? request.id ?? '0',
+      title: 'Dune',
+      tags: [],
+      labels: {},
+      genre: 1,
+      ...(readingTime ? { readingTime } : {}),
+    };
   };
   const impl = {
     getBook: record('getBook'),
@@ -32,7 +39,8 @@ beforeAll(async () => {
       seen.push({ op: 'getFile', request });
       fileContexts.set(request.path, ctx);
       // Answers only when the call is aborted (the client goes away, the deadline passes).
-      if (request.path === 'hang') return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      if (request.path === 'hang')
+        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
       if (request.path === 'watched') void ctx.signal; // looks at the signal, then answers
       if (request.path === 'missing') throw newError(404, 'FILE_MISSING', 'no such file', { path: request.path });
       if (request.path === 'crash') throw new Error('database password is hunter2');
@@ -54,7 +62,10 @@ beforeAll(async () => {
       seen.push({ op: 'deleteBook', request });
       return {};
     },
-    ping: async (_ctx: unknown, request: any) => ({ message: request.message, receivedAt: new Date('2024-05-01T00:00:00Z') }),
+    ping: async (_ctx: unknown, request: any) => ({
+      message: request.message,
+      receivedAt: new Date('2024-05-01T00:00:00Z'),
+    }),
   };
   server = new HttpServer({ address: '127.0.0.1:0', timeoutMs: 300, bodyLimit: 2048 });
   gen.registerLibraryHTTPServer(server, impl);
@@ -68,9 +79,19 @@ afterAll(async () => {
 
 async function call(method: string, url: string, body?: string, headers: Record<string, string> = {}) {
   seen = [];
-  const res = await fetch(base + url, { method, body, headers: body ? { 'content-type': 'application/json', ...headers } : headers });
+  const res = await fetch(base + url, {
+    method,
+    body,
+    headers: body ? { 'content-type': 'application/json', ...headers } : headers,
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined, request: seen[0]?.request };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: text ? JSON.parse(text) : undefined,
+    request: seen[0]?.request,
+  };
 }
 
 /** One request through node:http, for what fetch will not do (a GET with a body, a chosen agent). */
@@ -88,13 +109,21 @@ function nodeRequest(url: string, options: http.RequestOptions, body?: string) {
 
 describe('path, query and body binding', () => {
   it('binds nested path fields and every query form', async () => {
-    const q = 'includeReviews=true&editions=1&editions=2&genre=GENRE_FICTION&big_number=18446744073709551615&rating=4.5&note=hi' +
+    const q =
+      'includeReviews=true&editions=1&editions=2&genre=GENRE_FICTION&big_number=18446744073709551615&rating=4.5&note=hi' +
       '&since=2024-01-02T03:04:05Z&filter.range.min=3&filter.author_name=ann&unknown=ignored';
     const r = await call('GET', `/v1/shelves/s1/books/42?${q}`);
     expect(r.status).toBe(200);
     expect(r.request).toMatchObject({
-      shelf: 's1', book: { id: '42' }, includeReviews: true, editions: [1, 2], genre: 1,
-      bigNumber: '18446744073709551615', rating: 4.5, note: 'hi', filter: { range: { min: 3 }, authorName: 'ann' },
+      shelf: 's1',
+      book: { id: '42' },
+      includeReviews: true,
+      editions: [1, 2],
+      genre: 1,
+      bigNumber: '18446744073709551615',
+      rating: 4.5,
+      note: 'hi',
+      filter: { range: { min: 3 }, authorName: 'ann' },
     });
     expect(r.request.since.toISOString()).toBe('2024-01-02T03:04:05.000Z');
     expect(r.json).toMatchObject({ id: '42', title: 'Dune', genre: 'GENRE_FICTION' });
@@ -121,7 +150,11 @@ describe('path, query and body binding', () => {
   });
 
   it('binds body "*" with a custom verb, accepting proto and JSON names', async () => {
-    const r = await call('POST', '/v1/books/9:publish', JSON.stringify({ comment: 'ok', genres: ['GENRE_SCIENCE', 1] }));
+    const r = await call(
+      'POST',
+      '/v1/books/9:publish',
+      JSON.stringify({ comment: 'ok', genres: ['GENRE_SCIENCE', 1] }),
+    );
     expect(r.status).toBe(200);
     expect(r.request).toMatchObject({ id: '9', comment: 'ok', genres: [2, 1] });
   });
@@ -130,12 +163,20 @@ describe('path, query and body binding', () => {
     const r = await call('POST', '/v1/books/9:publish?comment=fromQuery&id=77', JSON.stringify({ genres: [1] }));
     expect(r.status).toBe(200);
     expect(r.request).toMatchObject({ id: '9', comment: '', genres: [1] });
-    const bodyWins = await call('POST', '/v1/books/9:publish?comment=fromQuery', JSON.stringify({ comment: 'fromBody' }));
+    const bodyWins = await call(
+      'POST',
+      '/v1/books/9:publish?comment=fromQuery',
+      JSON.stringify({ comment: 'fromBody' }),
+    );
     expect(bodyWins.request.comment).toBe('fromBody');
   });
 
   it('binds body "field" with the rest from path and query', async () => {
-    const r = await call('PUT', '/v1/books/5?updateMask=title', JSON.stringify({ title: 'T', publish_time: '2024-01-01T00:00:00Z', tags: ['a'] }));
+    const r = await call(
+      'PUT',
+      '/v1/books/5?updateMask=title',
+      JSON.stringify({ title: 'T', publish_time: '2024-01-01T00:00:00Z', tags: ['a'] }),
+    );
     expect(r.status).toBe(200);
     expect(r.request).toMatchObject({ book: { id: '5', title: 'T', tags: ['a'] }, updateMask: 'title' });
     expect(r.request.book.publishTime.toISOString()).toBe('2024-01-01T00:00:00.000Z');
@@ -185,7 +226,10 @@ describe('answers written once per event-loop turn', () => {
     socket.write(['1', '2', '3'].map((id) => `GET /v1/books/${id} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
     await waitFor(async () => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 3, 'three answers', 100, 50);
     socket.destroy();
-    const bodies = received.split(/HTTP\/1\.1 200 OK\r\n/).slice(1).map((r) => JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)));
+    const bodies = received
+      .split(/HTTP\/1\.1 200 OK\r\n/)
+      .slice(1)
+      .map((r) => JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)));
     expect(bodies.map((b) => b.id)).toEqual(['1', '2', '3']);
   });
 
@@ -193,7 +237,9 @@ describe('answers written once per event-loop turn', () => {
     const ids = Array.from({ length: 64 }, (_, i) => String(i + 1));
     // Callers that hang up right after asking: their answers have nowhere to go.
     for (let i = 0; i < 8; i++) {
-      const s = net.connect(server.listenPort!, '127.0.0.1', () => s.end(`GET /v1/books/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, () => s.destroy()));
+      const s = net.connect(server.listenPort!, '127.0.0.1', () =>
+        s.end(`GET /v1/books/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, () => s.destroy()),
+      );
       s.on('error', () => {});
     }
     const answers = await Promise.all(ids.map((id) => fetch(`${base}/v1/books/${id}`).then((r) => r.json())));
@@ -228,7 +274,11 @@ describe('google.protobuf.Duration in its proto3 JSON form', () => {
 
   it('round-trips through the generated client', async () => {
     const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
-    const reply = await client.getBook({ shelf: 's1', book: { id: '7' }, maxAge: { seconds: '3', nanos: 250_000_000 } });
+    const reply = await client.getBook({
+      shelf: 's1',
+      book: { id: '7' },
+      maxAge: { seconds: '3', nanos: 250_000_000 },
+    });
     expect(seen[0]!.request.maxAge).toEqual({ seconds: '3', nanos: 250_000_000 });
     expect(reply.readingTime).toEqual({ seconds: '3', nanos: 250_000_000 });
   });
@@ -254,8 +304,10 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
 
   it('path and query values name their field path too', async () => {
     const cases: [string, string][] = [
-      ['/v1/shelves/s/books/abc', 'book.id'], ['/v1/books/1?includeReviews=maybe', 'includeReviews'],
-      ['/v1/books/1?filter.range.min=x', 'filter.range.min'], ['/v1/books/1?editions=1&editions=99999999999', 'editions'],
+      ['/v1/shelves/s/books/abc', 'book.id'],
+      ['/v1/books/1?includeReviews=maybe', 'includeReviews'],
+      ['/v1/books/1?filter.range.min=x', 'filter.range.min'],
+      ['/v1/books/1?editions=1&editions=99999999999', 'editions'],
       ['/v1/books/1?since=yesterday', 'since'],
     ];
     for (const [url, field] of cases) {
@@ -267,17 +319,24 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
 
   it('bytes that are not HTTP, and headers past the size limit', async () => {
     const { port } = new URL(base);
-    const rawCall = (text: string) => new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(text));
-      let answer = '';
-      socket.on('data', (chunk) => (answer += chunk));
-      socket.on('close', () => resolve(answer));
-      socket.on('error', reject);
+    const rawCall = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(text));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const parse = (answer: string) => ({
+      status: Number(answer.split(' ')[1]),
+      json: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)),
     });
-    const parse = (answer: string) => ({ status: Number(answer.split(' ')[1]), json: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) });
 
     const garbled = parse(await rawCall('GET /v1/books/1 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n'));
-    expect(garbled).toEqual({ status: 400, json: { code: 400, reason: 'BAD_REQUEST', message: 'malformed HTTP request', metadata: {} } });
+    expect(garbled).toEqual({
+      status: 400,
+      json: { code: 400, reason: 'BAD_REQUEST', message: 'malformed HTTP request', metadata: {} },
+    });
     const huge = parse(await rawCall(`GET /v1/books/1 HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`));
     expect(huge).toMatchObject({ status: 431, json: { code: 431, reason: 'HEADERS_TOO_LARGE' } });
   });
@@ -337,7 +396,12 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
   it('handler errors keep code, reason and metadata', async () => {
     const r = await call('GET', '/v1/files/missing');
     expect(r.status).toBe(404);
-    expect(r.json).toEqual({ code: 404, reason: 'FILE_MISSING', message: 'no such file', metadata: { path: 'missing' } });
+    expect(r.json).toEqual({
+      code: 404,
+      reason: 'FILE_MISSING',
+      message: 'no such file',
+      metadata: { path: 'missing' },
+    });
   });
 
   it('a reply header Node cannot send is a 500, and the server lives on', async () => {
@@ -394,9 +458,23 @@ describe('generated HTTP client', () => {
   it('round-trips path, query, body and response_body', async () => {
     const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
     seen = [];
-    const book = await client.getBook({ shelf: 's 1', book: { id: '12' }, includeReviews: true, editions: [3], genre: 2, filter: { authorName: 'x' } });
+    const book = await client.getBook({
+      shelf: 's 1',
+      book: { id: '12' },
+      includeReviews: true,
+      editions: [3],
+      genre: 2,
+      filter: { authorName: 'x' },
+    });
     expect(book).toMatchObject({ id: '12', title: 'Dune' });
-    expect(seen[0]!.request).toMatchObject({ shelf: 's 1', book: { id: '12' }, includeReviews: true, editions: [3], genre: 2, filter: { authorName: 'x' } });
+    expect(seen[0]!.request).toMatchObject({
+      shelf: 's 1',
+      book: { id: '12' },
+      includeReviews: true,
+      editions: [3],
+      genre: 2,
+      filter: { authorName: 'x' },
+    });
     const list = await client.listBooks({ page: { size: 5, token: '' }, tags: ['q'] });
     expect(list.books[0]).toMatchObject({ id: '1', title: 'A' });
     const published = await client.publishBook({ id: '77', comment: 'c', genres: [1] });
@@ -414,10 +492,14 @@ describe('generated HTTP client', () => {
       ['[1]', undefined],
     ] as const;
     let next = 0;
-    const fake = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answers[next++]![0]));
+    const fake = http.createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answers[next++]![0]),
+    );
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     try {
-      const client = new gen.LibraryHTTPClient(new HttpClient({ target: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}` }));
+      const client = new gen.LibraryHTTPClient(
+        new HttpClient({ target: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}` }),
+      );
       expect(await client.getBook({ shelf: 's', book: { id: '12' } })).toMatchObject({ id: '12', title: 'Dune' });
       for (const [, field] of answers.slice(1)) {
         const err = await client.getBook({ shelf: 's', book: { id: '12' } }).catch((e: unknown) => e);
@@ -436,7 +518,12 @@ describe('generated HTTP client', () => {
     const err = await client.getFile({ path: 'missing' }).catch((e: unknown) => e);
     expect(isServiceError(err)).toBe(true);
     expect(err).toBeInstanceOf(ServiceError);
-    expect((err as ServiceError).toJSON()).toEqual({ code: 404, reason: 'FILE_MISSING', message: 'no such file', metadata: { path: 'missing' } });
+    expect((err as ServiceError).toJSON()).toEqual({
+      code: 404,
+      reason: 'FILE_MISSING',
+      message: 'no such file',
+      metadata: { path: 'missing' },
+    });
   });
 });
 
@@ -447,7 +534,8 @@ describe('graceful stop', () => {
     const slowly = <T>(value: T) => new Promise<T>((r) => setTimeout(() => r(value), 300));
     gen.registerLibraryHTTPServer(s, {
       getFile: () => slowly({ path: 'done', content: Buffer.alloc(0) }),
-      publishBook: (_ctx: unknown, request: any) => slowly({ id: request.id, title: 'published', tags: [], labels: {}, genre: 0 }),
+      publishBook: (_ctx: unknown, request: any) =>
+        slowly({ id: request.id, title: 'published', tags: [], labels: {}, genre: 0 }),
     } as any);
     await s.start();
     const base = `http://127.0.0.1:${s.listenPort}`;
@@ -455,7 +543,11 @@ describe('graceful stop', () => {
     // A GET (answered without fastify) and a POST with a body (through fastify).
     const agent = new http.Agent({ keepAlive: true });
     const send = (method: string, path: string, body?: string) =>
-      nodeRequest(`${base}${path}`, { method, agent, headers: body ? { 'content-type': 'application/json' } : {} }, body);
+      nodeRequest(
+        `${base}${path}`,
+        { method, agent, headers: body ? { 'content-type': 'application/json' } : {} },
+        body,
+      );
     const inFlight = [send('GET', '/v1/files/x'), send('POST', '/v1/books/4:publish', '{}')];
     await new Promise((r) => setTimeout(r, 50));
     await s.stop({ timeoutMs: 3000 });
@@ -473,7 +565,10 @@ describe('graceful stop', () => {
     const s = new Server({ address: '127.0.0.1:0', timeoutMs: 0 });
     gen.registerLibraryHTTPServer(s, { getFile: () => new Promise(() => {}) } as any);
     await s.start();
-    const inFlight = fetch(`http://127.0.0.1:${s.listenPort}/v1/files/x`).then(() => 'answered', () => 'cut');
+    const inFlight = fetch(`http://127.0.0.1:${s.listenPort}/v1/files/x`).then(
+      () => 'answered',
+      () => 'cut',
+    );
     await new Promise((r) => setTimeout(r, 50));
     await s.stop({ timeoutMs: 100 });
     expect(await inFlight).toBe('cut');
@@ -483,9 +578,15 @@ describe('graceful stop', () => {
 // Bodiless calls to tsk's routes are answered without fastify until code asks for the
 // engine; these cases hold whichever way a call is served.
 describe('fastify underneath', () => {
-  const getBook = async (_ctx: unknown, request: any) => ({ id: request.book?.id ?? request.id, title: 'T', tags: [], labels: {}, genre: 0 });
+  const getBook = async (_ctx: unknown, request: any) => ({
+    id: request.book?.id ?? request.id,
+    title: 'T',
+    tags: [],
+    labels: {},
+    genre: 0,
+  });
 
-  it("runs the hooks added through the engine for every call, bodiless or not", async () => {
+  it('runs the hooks added through the engine for every call, bodiless or not', async () => {
     const s = new HttpServer({ address: '127.0.0.1:0' });
     gen.registerLibraryHTTPServer(s, { getBook, publishBook: getBook } as any);
     s.engine.addHook('onRequest', async (request, reply) => {
@@ -530,7 +631,11 @@ describe('fastify underneath', () => {
 
   it('binds a GET that carries a body as before (it goes through fastify)', async () => {
     seen = [];
-    const answer = await nodeRequest(`${base}/v1/books/3?includeReviews=true`, { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '16' } }, '{"ignored":true}');
+    const answer = await nodeRequest(
+      `${base}/v1/books/3?includeReviews=true`,
+      { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': '16' } },
+      '{"ignored":true}',
+    );
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body).id).toBe('3');
     expect(seen[0]?.request).toMatchObject({ book: { id: '3' }, includeReviews: true });

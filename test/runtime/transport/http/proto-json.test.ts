@@ -6,7 +6,13 @@ import path from 'node:path';
 import { createRegistry, fromJson, toBinary, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileProtos } from '../../../../src/proto/compile.js';
-import { bindRequest, compileRoute, encodeRequest, encodeResponse, type CompiledRoute } from '../../../../src/runtime/transport/http/binding.js';
+import {
+  bindRequest,
+  compileRoute,
+  encodeRequest,
+  encodeResponse,
+  type CompiledRoute,
+} from '../../../../src/runtime/transport/http/binding.js';
 import { isServiceError } from '../../../../src/runtime/errors/errors.js';
 import { generateFixture } from '../../../helpers/generated.js';
 
@@ -62,47 +68,191 @@ function viaProtobufEs(body: unknown): Outcome {
 // ------------------------------------------------------------------ the corpus
 
 const NUMBERS: unknown[] = [
-  0, 1, -1, 1.5, -0, 1e3, 2147483647, 2147483648, -2147483648, -2147483649, 4294967295, 4294967296,
-  9007199254740993, 1e20, 3.4e38, 3.5e38, 1e308,
-  '0', '1', '-1', '1.5', '1e3', '1.0', '-0', '+1', '01', '0x10', ' 1', '1 ', '', 'abc', '1e400',
-  '2147483648', '-2147483649', '4294967296',
-  '9223372036854775807', '9223372036854775808', '-9223372036854775808', '-9223372036854775809',
-  '18446744073709551615', '18446744073709551616',
-  'NaN', 'Infinity', '-Infinity', 'nan', 'infinity',
-  true, null, [], {}, [1],
+  0,
+  1,
+  -1,
+  1.5,
+  -0,
+  1e3,
+  2147483647,
+  2147483648,
+  -2147483648,
+  -2147483649,
+  4294967295,
+  4294967296,
+  9007199254740993,
+  1e20,
+  3.4e38,
+  3.5e38,
+  1e308,
+  '0',
+  '1',
+  '-1',
+  '1.5',
+  '1e3',
+  '1.0',
+  '-0',
+  '+1',
+  '01',
+  '0x10',
+  ' 1',
+  '1 ',
+  '',
+  'abc',
+  '1e400',
+  '2147483648',
+  '-2147483649',
+  '4294967296',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775808',
+  '-9223372036854775809',
+  '18446744073709551615',
+  '18446744073709551616',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'nan',
+  'infinity',
+  true,
+  null,
+  [],
+  {},
+  [1],
 ];
 const BOOLS: unknown[] = [true, false, 'true', 'false', 0, 1, null, [], {}];
 const STRINGS: unknown[] = ['x', '', 'ünï©ødé', '\ud800', 5, true, null, ['a'], {}];
-const BYTES: unknown[] = ['', 'AQID', 'AQI=', 'AQI', 'AQ==', 'AQ', 'A', '-_-_', '+/+/', 'AQ==AQ==', 'AQ ID', 'YQ==\n', '!!!', 'AQI==', 5, null, [1], {}];
-const ENUMS: unknown[] = ['COLOR_RED', 'COLOR_BLUE', 1, 2, 0, 7, -1, 2147483648, 1.5, '1', 'COLOR_NOPE', 'color_red', 'constructor', true, null, [], {}];
+const BYTES: unknown[] = [
+  '',
+  'AQID',
+  'AQI=',
+  'AQI',
+  'AQ==',
+  'AQ',
+  'A',
+  '-_-_',
+  '+/+/',
+  'AQ==AQ==',
+  'AQ ID',
+  'YQ==\n',
+  '!!!',
+  'AQI==',
+  5,
+  null,
+  [1],
+  {},
+];
+const ENUMS: unknown[] = [
+  'COLOR_RED',
+  'COLOR_BLUE',
+  1,
+  2,
+  0,
+  7,
+  -1,
+  2147483648,
+  1.5,
+  '1',
+  'COLOR_NOPE',
+  'color_red',
+  'constructor',
+  true,
+  null,
+  [],
+  {},
+];
 const TIMESTAMPS: unknown[] = [
-  '2024-01-02T03:04:05Z', '2024-01-02T03:04:05.1Z', '2024-01-02T03:04:05.123456789Z', '2024-01-02T03:04:05.1234567891Z',
-  '2024-01-02T03:04:05+01:00', '2024-01-02T03:04:05-23:59', '2024-01-02T03:04:05z', '2024-01-02 03:04:05Z', '2024-01-02T03:04:05',
-  '0000-12-31T23:59:59Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999999Z', '1969-12-31T23:59:59.5Z',
-  '2024-02-30T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T23:60:00Z', 'not a date',
-  1700000000, null, {}, [],
+  '2024-01-02T03:04:05Z',
+  '2024-01-02T03:04:05.1Z',
+  '2024-01-02T03:04:05.123456789Z',
+  '2024-01-02T03:04:05.1234567891Z',
+  '2024-01-02T03:04:05+01:00',
+  '2024-01-02T03:04:05-23:59',
+  '2024-01-02T03:04:05z',
+  '2024-01-02 03:04:05Z',
+  '2024-01-02T03:04:05',
+  '0000-12-31T23:59:59Z',
+  '0001-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999999999Z',
+  '1969-12-31T23:59:59.5Z',
+  '2024-02-30T00:00:00Z',
+  '2024-13-01T00:00:00Z',
+  '2024-01-01T24:00:00Z',
+  '2024-01-01T23:60:00Z',
+  'not a date',
+  1700000000,
+  null,
+  {},
+  [],
 ];
 const DURATIONS: unknown[] = [
-  '1s', '0s', '-0s', '1.5s', '-0.5s', '1.000000001s', '1.123456789s', '1.1234567891s', '01s', '315576000000s', '-315576000000s',
-  '315576000001s', '-315576000001s', '1m', '1', '.5s', '1.s', '+1s', 1, null, {}, { seconds: '1' },
+  '1s',
+  '0s',
+  '-0s',
+  '1.5s',
+  '-0.5s',
+  '1.000000001s',
+  '1.123456789s',
+  '1.1234567891s',
+  '01s',
+  '315576000000s',
+  '-315576000000s',
+  '315576000001s',
+  '-315576000001s',
+  '1m',
+  '1',
+  '.5s',
+  '1.s',
+  '+1s',
+  1,
+  null,
+  {},
+  { seconds: '1' },
 ];
 const MASKS: unknown[] = ['', 'a', 'fooBar,baz.quxQuux', 'foo_bar', 'a,,b', 5, null, ['a'], { paths: ['a'] }];
 const STRUCTS: unknown[] = [{}, { a: 1, b: [null, { c: 'd' }], e: true }, [], 'x', 5, null];
 const VALUES: unknown[] = [null, 1, 1.5, 'x', true, [], {}, [1, [2, { a: null }]], { deep: { er: [null] } }];
 const LISTS: unknown[] = [[], [1, 'a', null, { b: [] }], {}, 'x', null];
 const ANYS: unknown[] = [
-  {}, { '@type': 'type.googleapis.com/kinds.v1.Nested', name: 'a', count: '2' }, { '@type': 'kinds.v1.Nested' },
+  {},
+  { '@type': 'type.googleapis.com/kinds.v1.Nested', name: 'a', count: '2' },
+  { '@type': 'kinds.v1.Nested' },
   { '@type': 'example.com/x/kinds.v1.Nested', child: { name: 'c' } },
   { '@type': 'type.googleapis.com/kinds.v1.AllKinds', colorList: [7, 'COLOR_RED'], value: null, int64Value: '0x10' },
   { '@type': 'type.googleapis.com/kinds.v1.Nested', count: 'x' },
-  { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1s' }, { '@type': 'type.googleapis.com/kinds.v1.Missing' },
-  { '@type': '' }, { '@type': 'type.googleapis.com/' }, { '@type': 5 }, { name: 'no type' }, 'x', [], null,
+  { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1s' },
+  { '@type': 'type.googleapis.com/kinds.v1.Missing' },
+  { '@type': '' },
+  { '@type': 'type.googleapis.com/' },
+  { '@type': 5 },
+  { name: 'no type' },
+  'x',
+  [],
+  null,
 ];
-const NESTED: unknown[] = [{}, { name: 'a', count: 3 }, { count: '5' }, { count: 1.5 }, { child: { child: { name: 'deep' } } }, { child: null }, 'x', [], 5, null];
+const NESTED: unknown[] = [
+  {},
+  { name: 'a', count: 3 },
+  { count: '5' },
+  { count: 1.5 },
+  { child: { child: { name: 'deep' } } },
+  { child: null },
+  'x',
+  [],
+  5,
+  null,
+];
 
 const WRAPPER_VALUES: Record<string, unknown[]> = {
-  doubleWrapper: NUMBERS, floatWrapper: NUMBERS, int64Wrapper: NUMBERS, uint64Wrapper: NUMBERS, int32Wrapper: NUMBERS,
-  uint32Wrapper: NUMBERS, boolWrapper: BOOLS, stringWrapper: STRINGS, bytesWrapper: BYTES,
+  doubleWrapper: NUMBERS,
+  floatWrapper: NUMBERS,
+  int64Wrapper: NUMBERS,
+  uint64Wrapper: NUMBERS,
+  int32Wrapper: NUMBERS,
+  uint32Wrapper: NUMBERS,
+  boolWrapper: BOOLS,
+  stringWrapper: STRINGS,
+  bytesWrapper: BYTES,
 };
 
 function list(items: unknown[]): unknown[] {
@@ -110,20 +260,50 @@ function list(items: unknown[]): unknown[] {
 }
 
 function map(keys: string[], values: unknown[]): unknown[] {
-  return [
-    {}, null, [], 'x',
-    ...keys.map((k) => ({ [k]: values[0] })),
-    ...values.map((v) => ({ [keys[0]!]: v })),
-  ];
+  return [{}, null, [], 'x', ...keys.map((k) => ({ [k]: values[0] })), ...values.map((v) => ({ [keys[0]!]: v }))];
 }
 
-const INT_KEYS = ['1', '-1', '01', '0', '-0', '00', '1.0', '1e2', '0x1', ' 1', '', 'a', 'true', '2147483648', '4294967295', '4294967296', '18446744073709551615', '-9223372036854775808'];
+const INT_KEYS = [
+  '1',
+  '-1',
+  '01',
+  '0',
+  '-0',
+  '00',
+  '1.0',
+  '1e2',
+  '0x1',
+  ' 1',
+  '',
+  'a',
+  'true',
+  '2147483648',
+  '4294967295',
+  '4294967296',
+  '18446744073709551615',
+  '-9223372036854775808',
+];
 
 function corpus(): [string, unknown][] {
   const cases: [string, unknown][] = [];
-  const each = (field: string, values: unknown[]) => values.forEach((v) => cases.push([`${field} = ${JSON.stringify(v)}`, { [field]: v }]));
-  for (const f of ['doubleValue', 'floatValue', 'int32Value', 'int64Value', 'uint32Value', 'uint64Value', 'sint32Value', 'sint64Value',
-    'fixed32Value', 'fixed64Value', 'sfixed32Value', 'sfixed64Value', 'maybeInt']) each(f, NUMBERS);
+  const each = (field: string, values: unknown[]) =>
+    values.forEach((v) => cases.push([`${field} = ${JSON.stringify(v)}`, { [field]: v }]));
+  for (const f of [
+    'doubleValue',
+    'floatValue',
+    'int32Value',
+    'int64Value',
+    'uint32Value',
+    'uint64Value',
+    'sint32Value',
+    'sint64Value',
+    'fixed32Value',
+    'fixed64Value',
+    'sfixed32Value',
+    'sfixed64Value',
+    'maybeInt',
+  ])
+    each(f, NUMBERS);
   each('boolValue', BOOLS);
   each('stringValue', STRINGS);
   each('maybeText', STRINGS);
@@ -169,10 +349,22 @@ function corpus(): [string, unknown][] {
 
   // oneof: at most one member; a null scalar member does not count, other nulls do.
   const oneofs: Record<string, unknown>[] = [
-    { choiceText: 'a' }, { choiceNumber: '9' }, { choiceNested: {} }, { choiceColor: 'COLOR_BLUE' }, { choiceColor: 7 }, { choiceWrapped: 5 },
-    { choiceText: 'a', choiceNumber: '1' }, { choiceText: null, choiceNumber: '1' }, { choiceNumber: null, choiceText: null },
-    { choiceColor: null, choiceText: 'a' }, { choiceNested: null, choiceText: 'a' }, { choiceWrapped: null, choiceText: 'a' },
-    { choiceWrapped: null }, { choiceNested: null }, { choice_text: 'a', choiceNumber: '2' }, { choiceText: '' , choiceNested: {} },
+    { choiceText: 'a' },
+    { choiceNumber: '9' },
+    { choiceNested: {} },
+    { choiceColor: 'COLOR_BLUE' },
+    { choiceColor: 7 },
+    { choiceWrapped: 5 },
+    { choiceText: 'a', choiceNumber: '1' },
+    { choiceText: null, choiceNumber: '1' },
+    { choiceNumber: null, choiceText: null },
+    { choiceColor: null, choiceText: 'a' },
+    { choiceNested: null, choiceText: 'a' },
+    { choiceWrapped: null, choiceText: 'a' },
+    { choiceWrapped: null },
+    { choiceNested: null },
+    { choice_text: 'a', choiceNumber: '2' },
+    { choiceText: '', choiceNested: {} },
   ];
   oneofs.forEach((o) => cases.push([`oneof ${JSON.stringify(o)}`, o]));
 
@@ -182,15 +374,42 @@ function corpus(): [string, unknown][] {
   cases.push(['json_name field by proto name', { renamed: 'x' }]);
   cases.push(['both names of one field', { renamed: 'x', customName: 'y' }]);
   cases.push(['both names of one field, one null', { int32_value: null, int32Value: 5 }]);
-  cases.push(['everything at once', {
-    doubleValue: 'NaN', floatValue: -1.5, int32Value: '-7', int64Value: 9007199254740991, uint64Value: '18446744073709551615',
-    sint64Value: '-9223372036854775808', fixed64Value: 1, bytesValue: 'AQID', color: 2, nested: { name: 'n', child: { count: 1 } },
-    maybeInt: 0, maybeText: '', int32List: [1, '2'], colorList: ['COLOR_RED', 9], nestedList: [{}, { name: 'x' }],
-    int64ToNested: { '-5': { name: 'neg' } }, boolToString: { false: 'no', true: 'yes' }, uint32ToColor: { 3: 5 },
-    choiceNested: { name: 'c' }, timestamp: '2024-01-02T03:04:05.5+02:00', duration: '-1.5s', fieldMask: 'a.bC,d',
-    struct: { k: [1, 'two', null] }, value: null, listValue: [true], any: { '@type': 'type.googleapis.com/kinds.v1.Nested', name: 'packed' },
-    empty: {}, nullValue: null, int64Wrapper: '-1', bytesWrapper: '-_8', stringToValue: { n: null, o: { p: 1 } },
-  }]);
+  cases.push([
+    'everything at once',
+    {
+      doubleValue: 'NaN',
+      floatValue: -1.5,
+      int32Value: '-7',
+      int64Value: 9007199254740991,
+      uint64Value: '18446744073709551615',
+      sint64Value: '-9223372036854775808',
+      fixed64Value: 1,
+      bytesValue: 'AQID',
+      color: 2,
+      nested: { name: 'n', child: { count: 1 } },
+      maybeInt: 0,
+      maybeText: '',
+      int32List: [1, '2'],
+      colorList: ['COLOR_RED', 9],
+      nestedList: [{}, { name: 'x' }],
+      int64ToNested: { '-5': { name: 'neg' } },
+      boolToString: { false: 'no', true: 'yes' },
+      uint32ToColor: { 3: 5 },
+      choiceNested: { name: 'c' },
+      timestamp: '2024-01-02T03:04:05.5+02:00',
+      duration: '-1.5s',
+      fieldMask: 'a.bC,d',
+      struct: { k: [1, 'two', null] },
+      value: null,
+      listValue: [true],
+      any: { '@type': 'type.googleapis.com/kinds.v1.Nested', name: 'packed' },
+      empty: {},
+      nullValue: null,
+      int64Wrapper: '-1',
+      bytesWrapper: '-_8',
+      stringToValue: { n: null, o: { p: 1 } },
+    },
+  ]);
 
   // Nesting at and past the limit @bufbuild/protobuf enforces (100).
   for (const depth of [98, 99, 100]) {
@@ -213,13 +432,17 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
       const ours = viaTsk(body);
       const theirs = viaProtobufEs(body);
       if (ours.ok !== theirs.ok) {
-        disagreements.push(`${label}: tsk ${ours.ok ? 'accepts' : `rejects (${(ours as any).error})`}, protobuf-es ${theirs.ok ? 'accepts' : `rejects (${(theirs as any).error})`}`);
+        disagreements.push(
+          `${label}: tsk ${ours.ok ? 'accepts' : `rejects (${(ours as any).error})`}, protobuf-es ${theirs.ok ? 'accepts' : `rejects (${(theirs as any).error})`}`,
+        );
       } else if (ours.ok && theirs.ok) {
         accepted++;
         try {
           expect(ours.wire).toEqual(theirs.wire);
         } catch {
-          disagreements.push(`${label}: different values\n  tsk:          ${fmt(ours.wire)}\n  protobuf-es:  ${fmt(theirs.wire)}`);
+          disagreements.push(
+            `${label}: different values\n  tsk:          ${fmt(ours.wire)}\n  protobuf-es:  ${fmt(theirs.wire)}`,
+          );
         }
       }
     }
@@ -231,14 +454,28 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
 
   it("rejects the issue's examples with 400 CODEC naming the field path", () => {
     const examples: [unknown, string][] = [
-      [{ int64Value: 'abc' }, 'int64Value'], [{ uint64Value: 1.5 }, 'uint64Value'], [{ uint64Value: '1e3' }, 'uint64Value'],
-      [{ uint64Value: '-1' }, 'uint64Value'], [{ stringValue: { a: 1 } }, 'stringValue'], [{ color: 'NOPE' }, 'color'],
-      [{ timestamp: 'not a date' }, 'timestamp'], [{ stringList: 'x' }, 'stringList'], [{ bytesValue: '!!!' }, 'bytesValue'],
-      [{ choiceText: 'a', choiceNumber: '1' }, 'choiceNumber'], [{ nested: { count: 'x' } }, 'nested.count'],
-      [{ nestedList: [{}, { child: { count: 1.5 } }] }, 'nestedList[1].child.count'], [{ stringToInt32: { k: 'x' } }, 'stringToInt32["k"]'],
+      [{ int64Value: 'abc' }, 'int64Value'],
+      [{ uint64Value: 1.5 }, 'uint64Value'],
+      [{ uint64Value: '1e3' }, 'uint64Value'],
+      [{ uint64Value: '-1' }, 'uint64Value'],
+      [{ stringValue: { a: 1 } }, 'stringValue'],
+      [{ color: 'NOPE' }, 'color'],
+      [{ timestamp: 'not a date' }, 'timestamp'],
+      [{ stringList: 'x' }, 'stringList'],
+      [{ bytesValue: '!!!' }, 'bytesValue'],
+      [{ choiceText: 'a', choiceNumber: '1' }, 'choiceNumber'],
+      [{ nested: { count: 'x' } }, 'nested.count'],
+      [{ nestedList: [{}, { child: { count: 1.5 } }] }, 'nestedList[1].child.count'],
+      [{ stringToInt32: { k: 'x' } }, 'stringToInt32["k"]'],
     ];
     for (const [body, field] of examples) {
-      const err = (() => { try { bindRequest(echo, [], undefined, body); } catch (e) { return e; } })() as any;
+      const err = (() => {
+        try {
+          bindRequest(echo, [], undefined, body);
+        } catch (e) {
+          return e;
+        }
+      })() as any;
       expect(isServiceError(err), JSON.stringify(body)).toBe(true);
       expect(err.toJSON()).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
       expect(err.message).toContain(field);
@@ -246,7 +483,13 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
   });
 
   it('names paths inside a body bound to one field from the request root', () => {
-    const err = (() => { try { bindRequest(put, ['5'], undefined, { nested: { count: 'x' } }); } catch (e) { return e; } })() as any;
+    const err = (() => {
+      try {
+        bindRequest(put, ['5'], undefined, { nested: { count: 'x' } });
+      } catch (e) {
+        return e;
+      }
+    })() as any;
     expect(err.toJSON()).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'kinds.nested.count' } });
     const ok = bindRequest(put, ['5'], undefined, { int64Value: '7', color: 'COLOR_RED' }) as any;
     const es = fromJson(putDesc, { id: '5', kinds: { int64Value: '7', color: 'COLOR_RED' } }, { registry });
@@ -254,7 +497,12 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
   });
 
   it('ignores unknown fields, at the top, in nested messages and inside Any, as protobuf-es does when told to', () => {
-    const body = { unknownTop: 1, nested: { name: 'n', mystery: [1] }, any: { '@type': 'kinds.v1.Nested', name: 'a', extra: true }, empty: { what: 1 } };
+    const body = {
+      unknownTop: 1,
+      nested: { name: 'n', mystery: [1] },
+      any: { '@type': 'kinds.v1.Nested', name: 'a', extra: true },
+      empty: { what: 1 },
+    };
     const ours = viaTsk(body);
     const theirs = fromJson(allKindsDesc, structuredClone(body) as any, { registry, ignoreUnknownFields: true });
     expect(ours.ok).toBe(true);
@@ -262,11 +510,26 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
   });
 
   it("the client's and the server's JSON is proto3 JSON, so they read each other's (Duration, FieldMask, Any)", () => {
-    const packed = { typeUrl: 'type.googleapis.com/kinds.v1.Nested', value: Nested.encode({ name: 'n', count: 2 }).finish() };
-    const message = AllKinds.fromPartial({ fieldMask: ['publish_time', 'author.home_city'], duration: { seconds: '90', nanos: 500_000_000 }, int64Value: '7', any: packed });
+    const packed = {
+      typeUrl: 'type.googleapis.com/kinds.v1.Nested',
+      value: Nested.encode({ name: 'n', count: 2 }).finish(),
+    };
+    const message = AllKinds.fromPartial({
+      fieldMask: ['publish_time', 'author.home_city'],
+      duration: { seconds: '90', nanos: 500_000_000 },
+      int64Value: '7',
+      any: packed,
+    });
     const sent = JSON.parse(encodeRequest(echo, message).body!);
-    expect(sent).toMatchObject({ fieldMask: 'publishTime,author.homeCity', duration: '90.500s', int64Value: '7', any: { '@type': packed.typeUrl, name: 'n', count: 2 } });
-    expect(Buffer.from((bindRequest(echo, [], undefined, structuredClone(sent)) as any).any.value)).toEqual(Buffer.from(packed.value));
+    expect(sent).toMatchObject({
+      fieldMask: 'publishTime,author.homeCity',
+      duration: '90.500s',
+      int64Value: '7',
+      any: { '@type': packed.typeUrl, name: 'n', count: 2 },
+    });
+    expect(Buffer.from((bindRequest(echo, [], undefined, structuredClone(sent)) as any).any.value)).toEqual(
+      Buffer.from(packed.value),
+    );
     expect(viaProtobufEs(sent).ok).toBe(true);
     const back = bindRequest(echo, [], undefined, sent) as any;
     expect(back.fieldMask).toEqual(['publish_time', 'author.home_city']);
@@ -283,5 +546,7 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
 });
 
 function fmt(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Map ? Object.fromEntries(v) : v));
+  return JSON.stringify(value, (_k, v) =>
+    typeof v === 'bigint' ? `${v}n` : v instanceof Map ? Object.fromEntries(v) : v,
+  );
 }

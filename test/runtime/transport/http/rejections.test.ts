@@ -9,9 +9,24 @@ import { fromError } from '../../../../src/runtime/errors/errors.js';
 import { HttpServer, UNMATCHED_OPERATION } from '../../../../src/runtime/transport/http/server.js';
 import type { HttpRoute, MessageSchema } from '../../../../src/runtime/transport/http/route.js';
 
-const schema: MessageSchema = { typeName: 't.Text', fields: [{ name: 'text', jsonName: 'text', kind: 'scalar', scalar: 'string' }] };
-const Msg = { fromJSON: (o: any) => ({ text: String(o?.text ?? '') }), toJSON: (m: { text: string }) => ({ text: m.text }) };
-const echo: HttpRoute<{ text: string }, { text: string }> = { method: 'POST', path: '/v1/echo', operation: '/t.Echo/Echo', body: '*', request: Msg, requestSchema: schema, response: Msg, responseSchema: schema };
+const schema: MessageSchema = {
+  typeName: 't.Text',
+  fields: [{ name: 'text', jsonName: 'text', kind: 'scalar', scalar: 'string' }],
+};
+const Msg = {
+  fromJSON: (o: any) => ({ text: String(o?.text ?? '') }),
+  toJSON: (m: { text: string }) => ({ text: m.text }),
+};
+const echo: HttpRoute<{ text: string }, { text: string }> = {
+  method: 'POST',
+  path: '/v1/echo',
+  operation: '/t.Echo/Echo',
+  body: '*',
+  request: Msg,
+  requestSchema: schema,
+  response: Msg,
+  responseSchema: schema,
+};
 
 const seen: string[] = [];
 let server: HttpServer;
@@ -54,13 +69,43 @@ const post = (body: string, type = 'application/json', extra = '') =>
 
 describe('rejections before routing', () => {
   const cases: [string, () => string, number, string, string][] = [
-    ['an unknown path', () => 'GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 404, 'NOT_FOUND', UNMATCHED_OPERATION],
-    ['a method the path does not take', () => 'GET /v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 405, 'METHOD_NOT_ALLOWED', UNMATCHED_OPERATION],
+    [
+      'an unknown path',
+      () => 'GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      404,
+      'NOT_FOUND',
+      UNMATCHED_OPERATION,
+    ],
+    [
+      'a method the path does not take',
+      () => 'GET /v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      405,
+      'METHOD_NOT_ALLOWED',
+      UNMATCHED_OPERATION,
+    ],
     ['malformed JSON', () => post('{"text":'), 400, 'CODEC', '/t.Echo/Echo'],
-    ['a body over the limit', () => post(JSON.stringify({ text: 'x'.repeat(2000) })), 413, 'PAYLOAD_TOO_LARGE', '/t.Echo/Echo'],
+    [
+      'a body over the limit',
+      () => post(JSON.stringify({ text: 'x'.repeat(2000) })),
+      413,
+      'PAYLOAD_TOO_LARGE',
+      '/t.Echo/Echo',
+    ],
     ['an unsupported media type', () => post('{}', 'image/png'), 415, 'UNSUPPORTED_MEDIA_TYPE', '/t.Echo/Echo'],
-    ['headers too large', () => `GET /v1/echo HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE', UNMATCHED_OPERATION],
-    ['HTTP/1.1 without Host', () => 'GET /v1/echo HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'BAD_REQUEST', UNMATCHED_OPERATION],
+    [
+      'headers too large',
+      () => `GET /v1/echo HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'HEADERS_TOO_LARGE',
+      UNMATCHED_OPERATION,
+    ],
+    [
+      'HTTP/1.1 without Host',
+      () => 'GET /v1/echo HTTP/1.1\r\nConnection: close\r\n\r\n',
+      400,
+      'BAD_REQUEST',
+      UNMATCHED_OPERATION,
+    ],
     ['a malformed request line', () => 'GARBAGE\r\n\r\n', 400, 'BAD_REQUEST', UNMATCHED_OPERATION],
   ];
   for (const [what, bytes, status, reason, operation] of cases) {
@@ -79,10 +124,21 @@ describe('rejections before routing', () => {
     await deep.start();
     try {
       const body = `{"text":"a","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
-      const res = await fetch(`http://127.0.0.1:${deep.listenPort}/v1/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`http://127.0.0.1:${deep.listenPort}/v1/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ reason: 'CODEC', message: 'malformed JSON body: nested deeper than 100 levels' });
-      const ok = await fetch(`http://127.0.0.1:${deep.listenPort}/v1/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"[{\\"quoted\\"}]"}' });
+      expect(await res.json()).toMatchObject({
+        reason: 'CODEC',
+        message: 'malformed JSON body: nested deeper than 100 levels',
+      });
+      const ok = await fetch(`http://127.0.0.1:${deep.listenPort}/v1/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"text":"[{\\"quoted\\"}]"}',
+      });
       expect(await ok.json()).toEqual({ text: '[{"quoted"}]' });
     } finally {
       await deep.stop({ timeoutMs: 1000 });
@@ -90,10 +146,18 @@ describe('rejections before routing', () => {
   });
 
   it('reads text/plain bodies as JSON, as Kratos does', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/echo`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"text":"hi"}' });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"text":"hi"}',
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ text: 'hi' });
-    const bad = await fetch(`http://127.0.0.1:${port}/v1/echo`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).message).toMatch(/^malformed JSON body: /);
   });
