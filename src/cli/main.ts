@@ -11,6 +11,14 @@ const proto = () => import('./commands/proto.js');
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+// The flags of every command that writes generated files over earlier ones.
+const forceOption = () => new Option('-f, --force', 'overwrite generated files even if changed locally');
+const keepLocalOption = () =>
+  new Option(
+    '--keep-local',
+    'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
+  );
+
 export function buildProgram(): Command {
   const program = new Command('tsk')
     .description('Kratos-style services for TypeScript: scaffold a service, generate code from protos')
@@ -60,11 +68,8 @@ export function buildProgram(): Command {
     .option('--runtime <dir>', "runtime directory generated code imports (default: the project's internal/pkg)")
     .option('--openapi', 'also write an OpenAPI 3.1 document per service (<file>.<Service>.openapi.json)')
     .option('--fetch', 'also write a browser fetch client per proto file (<file>_fetch.ts, no runtime imports)')
-    .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option(
-      '--keep-local',
-      'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
-    )
+    .addOption(forceOption())
+    .addOption(keepLocalOption())
     .action(
       async (
         inputs: string[],
@@ -101,11 +106,8 @@ export function buildProgram(): Command {
     )
     .option('--title <text>', 'info.title (default: the service name)')
     .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
-    .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option(
-      '--keep-local',
-      'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
-    )
+    .addOption(forceOption())
+    .addOption(keepLocalOption())
     .action(
       async (
         inputs: string[],
@@ -149,8 +151,8 @@ export function buildProgram(): Command {
     .argument('[inputs...]', '.proto files or directories (default: api/, else the current directory)')
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', 'runtime directory generated code imports')
-    .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option('--keep-local', 'keep locally changed generated files and exit 0')
+    .addOption(forceOption())
+    .addOption(keepLocalOption())
     .action(
       async (
         inputs: string[],
@@ -169,11 +171,8 @@ export function buildProgram(): Command {
     .description(
       "the project's whole generate step (what npm run generate runs): api/openapi.ts, then the code of the protos in api/ and internal/conf/",
     )
-    .option('-f, --force', 'overwrite generated files even if changed locally')
-    .option(
-      '--keep-local',
-      'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
-    )
+    .addOption(forceOption())
+    .addOption(keepLocalOption())
     .action(async (opts: { force?: boolean; keepLocal?: boolean }) =>
       (await import('./commands/generate.js')).generate(opts),
     );
