@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const loggerModule = pathToFileURL(path.resolve('dist/runtime/log/logger.js')).href;
 const loggingModule = pathToFileURL(path.resolve('dist/runtime/middleware/logging.js')).href;
+const observerModule = pathToFileURL(path.resolve('dist/runtime/transport/observer.js')).href;
 
 describe('createLogger', () => {
   it('writes every batched line when the process exits immediately after logging', () => {
@@ -96,11 +97,12 @@ describe('createLogger', () => {
     const script = `
       const { createLogger } = await import(${JSON.stringify(loggerModule)});
       const { loggingServer } = await import(${JSON.stringify(loggingModule)});
+      const { runObserved } = await import(${JSON.stringify(observerModule)});
       const logger = createLogger({ name: 'deferred', destination: ${JSON.stringify(file)} });
-      const handler = loggingServer(logger)(async () => ({}));
+      const observers = [loggingServer(logger)];
       for (let i = 0; i < 1300; i++) {
         const ctx = { transport: { kind: 'http', operation: '/pkg.S/M' + i }, values: new Map() };
-        await handler(ctx, {});
+        await runObserved(observers, ctx, async () => ({}), {});
         if (i % 100 === 99) logger.warn({ after: i }, 'checkpoint');
       }
       process.exit(0);`;
