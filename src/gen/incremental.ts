@@ -40,10 +40,10 @@ export interface IncrementalResult {
 
 export async function generateClient(options: IncrementalOptions): Promise<IncrementalResult> {
   const { cwd } = options;
-  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
+  const cache = options.projectRoot ? CodegenCache.open(options.projectRoot) : undefined;
+  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd, cache?.modulePaths);
   const targets = collectTargets(cwd, options.inputs, roots);
   if (targets.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
-  const cache = options.projectRoot ? CodegenCache.open(options.projectRoot) : undefined;
   const only = (options.only ?? ALL).join(',');
   const keys = new ProtoKeys([...roots, tskProtoDir]);
   const stamp = generatorStamp();

@@ -70,6 +70,11 @@ describe('tsk proto client with the codegen cache', () => {
     const changed = tsk(['proto', 'client', 'api'], dir);
     expect(changed.status, changed.stderr).toBe(0);
     expect(changed.stdout).toMatch(/wrote {3}api\/common\/v1\/common\.ts/);
+    // Its importer is generated again too: edge/v1's HTTP schemas describe common.v1.Page.
+    expect(changed.stdout).toMatch(/wrote {3}api\/edge\/v1\/edge_http\.ts/);
+    expect(fs.readFileSync(path.join(dir, 'api/edge/v1/edge_http.ts'), 'utf8')).toContain(
+      "{ name: 'cursor_hint', jsonName: 'cursorHint'",
+    );
     expect(changed.stdout).not.toMatch(/user\/v1/);
     expect(fs.readFileSync(path.join(dir, 'api/common/v1/common.ts'), 'utf8')).toContain(
       'cursorHint?: string | undefined',
