@@ -6,6 +6,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   CodeGeneratorRequestSchema,
   CodeGeneratorResponseSchema,
+  type DescriptorProto,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
 import { tsProtoPlugin } from '../proto/paths.js';
@@ -20,7 +21,8 @@ export { TS_PROTO_OPTIONS } from './tsproto-options.js';
  * ts-proto over `fileToGenerate`, split into chunks run side by side. Each chunk
  * runs the unmodified plugin in a worker thread (the same code protoc or buf would
  * start as a process, without a process start per run), so the output is exactly
- * the plugin's.
+ * the plugin's. Besides the targets, each chunk generates only the files whose types
+ * the targets use (see typeClosure), not every import.
  */
 export async function runTsProto(
   protoFiles: readonly FileDescriptorProto[],
@@ -30,11 +32,58 @@ export async function runTsProto(
     fileToGenerate,
     Math.min(availableParallelism(), Math.ceil(fileToGenerate.length / MIN_FILES_PER_WORKER)),
   );
-  const results = await Promise.all(chunks.map((chunk) => runChunk(protoFiles, chunk)));
-  // Each chunk also emits the files its targets import; they are identical, keep one.
+  const results = await Promise.all(chunks.map((chunk) => runChunk(protoFiles, typeClosure(protoFiles, chunk))));
+  // Each chunk also emits the files its targets use; they are identical, keep one.
   const byName = new Map<string, GeneratedFile>();
   for (const file of results.flat()) byName.set(file.path, file);
   return [...byName.values()];
+}
+
+/**
+ * `targets` and, transitively, every file declaring a message or enum their messages'
+ * fields or their methods use: the files ts-proto's output for them imports. Files
+ * imported only for their options (google/api/annotations.proto, which brings
+ * google/protobuf/descriptor.proto, or buf/validate) are left out: ts-proto's
+ * emitImportedFiles would generate them, and they would be dropped unused
+ * (keepReachable), after costing most of a small run.
+ */
+export function typeClosure(protoFiles: readonly FileDescriptorProto[], targets: string[]): string[] {
+  const fileOfType = new Map<string, string>();
+  const declare = (
+    file: string,
+    scope: string,
+    messages: readonly DescriptorProto[],
+    enums: readonly { name: string }[],
+  ) => {
+    for (const e of enums) fileOfType.set(`${scope}.${e.name}`, file);
+    for (const m of messages) {
+      fileOfType.set(`${scope}.${m.name}`, file);
+      declare(file, `${scope}.${m.name}`, m.nestedType, m.enumType);
+    }
+  };
+  for (const f of protoFiles) declare(f.name, f.package ? `.${f.package}` : '', f.messageType, f.enumType);
+
+  const byName = new Map(protoFiles.map((f) => [f.name, f]));
+  const used = (f: FileDescriptorProto): string[] => {
+    const names: string[] = [];
+    const visit = (m: DescriptorProto) => {
+      for (const field of m.field) if (field.typeName) names.push(field.typeName);
+      m.nestedType.forEach(visit);
+    };
+    f.messageType.forEach(visit);
+    for (const s of f.service) for (const m of s.method) names.push(m.inputType, m.outputType);
+    return names.map((n) => fileOfType.get(n)).filter((n): n is string => n !== undefined);
+  };
+  const out = new Set<string>();
+  const queue = [...targets];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (out.has(name)) continue;
+    out.add(name);
+    const file = byName.get(name);
+    if (file) queue.push(...used(file));
+  }
+  return [...out];
 }
 
 /** Below this many files per worker, another worker's start-up costs more than it saves. */
@@ -53,7 +102,8 @@ async function runChunk(
 ): Promise<GeneratedFile[]> {
   const request = create(CodeGeneratorRequestSchema, {
     fileToGenerate,
-    parameter: TS_PROTO_OPTIONS,
+    // The caller names every file to generate (typeClosure), so ts-proto adds none of its own.
+    parameter: `${TS_PROTO_OPTIONS},emitImportedFiles=false`,
     protoFile: [...protoFiles],
   });
   const stdout = await runPluginInWorker(tsProtoPlugin(), toBinary(CodeGeneratorRequestSchema, request));
@@ -70,11 +120,7 @@ function withTskHeader(content: string): string {
   );
 }
 
-/**
- * ts-proto also emits files for every import, including option-only ones such as
- * google/api/annotations.proto (which drag in a 270 KB descriptor.ts). Keep the
- * targets and what they actually import.
- */
+/** The files of `roots` and, transitively, the generated files they import: what one target needs. */
 export function keepReachable(files: GeneratedFile[], roots: string[]): GeneratedFile[] {
   const byName = new Map(files.map((f) => [f.path, f]));
   const keep = new Set<string>();
