@@ -27,16 +27,48 @@ export { TS_PROTO_OPTIONS } from './tsproto-options.js';
 export async function runTsProto(
   protoFiles: readonly FileDescriptorProto[],
   fileToGenerate: string[],
+  workers?: TsProtoWorkers,
 ): Promise<GeneratedFile[]> {
-  const chunks = splitEvenly(
-    fileToGenerate,
-    Math.min(availableParallelism(), Math.ceil(fileToGenerate.length / MIN_FILES_PER_WORKER)),
-  );
-  const results = await Promise.all(chunks.map((chunk) => runChunk(protoFiles, typeClosure(protoFiles, chunk))));
-  // Each chunk also emits the files its targets use; they are identical, keep one.
-  const byName = new Map<string, GeneratedFile>();
-  for (const file of results.flat()) byName.set(file.path, file);
-  return [...byName.values()];
+  const chunks = splitEvenly(fileToGenerate, chunkCount(fileToGenerate.length));
+  try {
+    const results = await Promise.all(
+      chunks.map((chunk) =>
+        runChunk(workers?.take() ?? startPluginWorker(tsProtoPlugin()), protoFiles, typeClosure(protoFiles, chunk)),
+      ),
+    );
+    // Each chunk also emits the files its targets use; they are identical, keep one.
+    const byName = new Map<string, GeneratedFile>();
+    for (const file of results.flat()) byName.set(file.path, file);
+    return [...byName.values()];
+  } finally {
+    workers?.close();
+  }
+}
+
+/** How many workers `files` protos are split over. */
+function chunkCount(files: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(files / MIN_FILES_PER_WORKER)));
+}
+
+/**
+ * ts-proto workers started before their requests exist (for `files` protos), so
+ * loading the plugin overlaps compiling the protos. Pass them to runTsProto, or close them.
+ */
+export class TsProtoWorkers {
+  private readonly idle: PluginWorker[];
+
+  constructor(files: number) {
+    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker(tsProtoPlugin()));
+  }
+
+  take(): PluginWorker | undefined {
+    return this.idle.pop();
+  }
+
+  /** Stops the workers no request went to. */
+  close(): void {
+    for (const worker of this.idle.splice(0)) worker.cancel();
+  }
 }
 
 /**
@@ -97,6 +129,7 @@ function splitEvenly<T>(items: T[], parts: number): T[][] {
 }
 
 async function runChunk(
+  worker: PluginWorker,
   protoFiles: readonly FileDescriptorProto[],
   fileToGenerate: string[],
 ): Promise<GeneratedFile[]> {
@@ -106,7 +139,7 @@ async function runChunk(
     parameter: `${TS_PROTO_OPTIONS},emitImportedFiles=false`,
     protoFile: [...protoFiles],
   });
-  const stdout = await runPluginInWorker(tsProtoPlugin(), toBinary(CodeGeneratorRequestSchema, request));
+  const stdout = await worker.run(toBinary(CodeGeneratorRequestSchema, request));
   const response = fromBinary(CodeGeneratorResponseSchema, stdout);
   if (response.error) throw new Error(`ts-proto failed: ${response.error}`);
   return response.file.map((f) => ({ path: f.name, content: withTskHeader(f.content) }));
@@ -137,19 +170,34 @@ export function keepReachable(files: GeneratedFile[], roots: string[]): Generate
   return files.filter((f) => keep.has(f.path));
 }
 
-/** Runs a protoc plugin script in a worker thread, its stdin and stdout as the plugin protocol wants them. */
-function runPluginInWorker(script: string, input: Uint8Array): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    worker.stdout.on('data', (d: Buffer) => out.push(d));
-    worker.stderr.on('data', (d: Buffer) => err.push(d));
+interface PluginWorker {
+  /** Sends the request as the plugin's stdin; resolves with its stdout once it exits. */
+  run(input: Uint8Array): Promise<Buffer>;
+  cancel(): void;
+}
+
+/** A protoc plugin script started in a worker thread, waiting for its stdin as the plugin protocol wants it. */
+function startPluginWorker(script: string): PluginWorker {
+  const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  worker.stdout.on('data', (d: Buffer) => out.push(d));
+  worker.stderr.on('data', (d: Buffer) => err.push(d));
+  const exited = new Promise<Buffer>((resolve, reject) => {
     worker.on('error', reject);
     worker.on('exit', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`ts-proto exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
     });
-    worker.stdin!.end(input);
   });
+  exited.catch(() => {}); // seen by run(); a cancelled worker's exit is no error
+  return {
+    run(input) {
+      worker.stdin!.end(input);
+      return exited;
+    },
+    cancel() {
+      void worker.terminate();
+    },
+  };
 }
