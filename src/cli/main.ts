@@ -54,7 +54,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'the .proto file to create, relative to the project root (e.g. api/user/v1/user.proto)')
     .option('-I, --proto_path <dir>', "import root (repeatable); default: the project's buf.yaml modules", collect)
     .action(async (file: string, opts: { proto_path?: string[] }) =>
-      (await proto()).protoAdd(file, { protoPath: opts.proto_path }),
+      (await import('./commands/proto-add.js')).protoAdd(file, { protoPath: opts.proto_path }),
     );
   protoCmd
     .command('client')
@@ -120,7 +120,7 @@ export function buildProgram(): Command {
           keepLocal?: boolean;
         },
       ) =>
-        (await proto()).protoOpenApi(inputs, {
+        (await import('./commands/proto-openapi.js')).protoOpenApi(inputs, {
           protoPath: opts.proto_path,
           output: opts.output,
           title: opts.title,
@@ -140,7 +140,11 @@ export function buildProgram(): Command {
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', "runtime directory the stub imports (default: the project's internal/pkg)")
     .action(async (file: string, opts: { target: string; proto_path?: string[]; runtime?: string }) =>
-      (await proto()).protoServer(file, { target: opts.target, protoPath: opts.proto_path, runtime: opts.runtime }),
+      (await import('./commands/proto-server.js')).protoServer(file, {
+        target: opts.target,
+        protoPath: opts.proto_path,
+        runtime: opts.runtime,
+      }),
     );
 
   program

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TargetFile } from '../proto/compile.js';
+import type { ModulePathsMemo } from '../proto/roots.js';
 
 const CACHE_FILE = path.join('.tsk', 'cache', 'codegen.json');
 const FORMAT = 2;
@@ -28,6 +29,8 @@ interface Entry {
 interface CacheData {
   format: number;
   entries: Record<string, Entry>;
+  /** The module paths of the project's buf.yaml, by a hash of its text. */
+  bufYaml?: { hash: string; modulePaths: string[] };
 }
 
 export class CodegenCache {
@@ -65,6 +68,15 @@ export class CodegenCache {
     };
     this.dirty = true;
   }
+
+  /** What the project's buf.yaml says, remembered across runs (saved with the entries). */
+  readonly modulePaths: ModulePathsMemo = {
+    get: (text) => (this.data.bufYaml?.hash === hashOf(text) ? this.data.bufYaml.modulePaths : undefined),
+    set: (text, modulePaths) => {
+      this.data.bufYaml = { hash: hashOf(text), modulePaths };
+      this.dirty = true;
+    },
+  };
 
   forget(id: string): void {
     if (this.data.entries[id]) this.dirty = true;

@@ -12,7 +12,7 @@ import { generateHttp } from '../plugins/http/generate.js';
 import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratorOptions } from '../plugins/types.js';
 import type { GeneratedFile } from './file.js';
-import { keepReachable, runTsProto } from './tsproto.js';
+import { keepReachable, runTsProto, type TsProtoWorkers } from './tsproto.js';
 
 /** What one input proto generates: its own files and the message files of what it imports, by absolute path (targets span import roots). */
 export interface PlannedTarget extends TargetFile {
@@ -29,6 +29,8 @@ export interface ClientOptions {
   only?: GeneratorKind[];
   /** OpenAPI options, when `only` includes openapi. */
   openapi?: Pick<GeneratorOptions, 'openapi' | 'title' | 'apiVersion'>;
+  /** ts-proto workers started ahead (see TsProtoWorkers); else they start when needed. */
+  tsProtoWorkers?: TsProtoWorkers;
 }
 
 export async function planClientTargets(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedTarget[]> {
@@ -39,6 +41,7 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
     ? await runTsProto(
         compiled.fileSet.file,
         compiled.targetFiles.map((t) => t.protoPath),
+        options.tsProtoWorkers,
       )
     : [];
   const planned: PlannedTarget[] = [];

@@ -40,10 +40,10 @@ export interface IncrementalResult {
 
 export async function generateClient(options: IncrementalOptions): Promise<IncrementalResult> {
   const { cwd } = options;
-  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
+  const cache = options.projectRoot ? CodegenCache.open(options.projectRoot) : undefined;
+  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd, cache?.modulePaths);
   const targets = collectTargets(cwd, options.inputs, roots);
   if (targets.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
-  const cache = options.projectRoot ? CodegenCache.open(options.projectRoot) : undefined;
   const only = (options.only ?? ALL).join(',');
   const keys = new ProtoKeys([...roots, tskProtoDir]);
   const stamp = generatorStamp();
@@ -59,17 +59,31 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   }
   const planned: PlannedTarget[] = [];
   if (missing.length > 0) {
-    const [{ compileProtos }, { planClientTargets }] = await Promise.all([
+    const [{ compileProtos }, { planClientTargets }, { TsProtoWorkers }] = await Promise.all([
       import('../proto/compile.js'),
       import('./client.js'),
+      import('./tsproto.js'),
     ]);
-    const compiled = await compileProtos({
-      inputs: missing.map((t) => path.join(t.root, t.protoPath)),
-      importPaths: options.importPaths,
-      cwd,
-      projectRoot: options.projectRoot,
-    });
-    planned.push(...(await planClientTargets(compiled, { cwd, runtimeFor: options.runtimeFor, only: options.only })));
+    // ts-proto loads in its workers while buf compiles.
+    const tsProtoWorkers = (options.only ?? ALL).includes('messages') ? new TsProtoWorkers(missing.length) : undefined;
+    try {
+      const compiled = await compileProtos({
+        inputs: missing.map((t) => path.join(t.root, t.protoPath)),
+        importPaths: options.importPaths,
+        cwd,
+        projectRoot: options.projectRoot,
+      });
+      planned.push(
+        ...(await planClientTargets(compiled, {
+          cwd,
+          runtimeFor: options.runtimeFor,
+          only: options.only,
+          tsProtoWorkers,
+        })),
+      );
+    } finally {
+      tsProtoWorkers?.close();
+    }
   }
   // Files shared by several protos (an imported message file) are generated alike: keep one.
   const byPath = new Map<string, GeneratedFile>();

@@ -6,6 +6,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   CodeGeneratorRequestSchema,
   CodeGeneratorResponseSchema,
+  type DescriptorProto,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
 import { tsProtoPlugin } from '../proto/paths.js';
@@ -20,21 +21,101 @@ export { TS_PROTO_OPTIONS } from './tsproto-options.js';
  * ts-proto over `fileToGenerate`, split into chunks run side by side. Each chunk
  * runs the unmodified plugin in a worker thread (the same code protoc or buf would
  * start as a process, without a process start per run), so the output is exactly
- * the plugin's.
+ * the plugin's. Besides the targets, each chunk generates only the files whose types
+ * the targets use (see typeClosure), not every import.
  */
 export async function runTsProto(
   protoFiles: readonly FileDescriptorProto[],
   fileToGenerate: string[],
+  workers?: TsProtoWorkers,
 ): Promise<GeneratedFile[]> {
-  const chunks = splitEvenly(
-    fileToGenerate,
-    Math.min(availableParallelism(), Math.ceil(fileToGenerate.length / MIN_FILES_PER_WORKER)),
-  );
-  const results = await Promise.all(chunks.map((chunk) => runChunk(protoFiles, chunk)));
-  // Each chunk also emits the files its targets import; they are identical, keep one.
-  const byName = new Map<string, GeneratedFile>();
-  for (const file of results.flat()) byName.set(file.path, file);
-  return [...byName.values()];
+  const chunks = splitEvenly(fileToGenerate, chunkCount(fileToGenerate.length));
+  try {
+    const results = await Promise.all(
+      chunks.map((chunk) =>
+        runChunk(workers?.take() ?? startPluginWorker(tsProtoPlugin()), protoFiles, typeClosure(protoFiles, chunk)),
+      ),
+    );
+    // Each chunk also emits the files its targets use; they are identical, keep one.
+    const byName = new Map<string, GeneratedFile>();
+    for (const file of results.flat()) byName.set(file.path, file);
+    return [...byName.values()];
+  } finally {
+    workers?.close();
+  }
+}
+
+/** How many workers `files` protos are split over. */
+function chunkCount(files: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(files / MIN_FILES_PER_WORKER)));
+}
+
+/**
+ * ts-proto workers started before their requests exist (for `files` protos), so
+ * loading the plugin overlaps compiling the protos. Pass them to runTsProto, or close them.
+ */
+export class TsProtoWorkers {
+  private readonly idle: PluginWorker[];
+
+  constructor(files: number) {
+    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker(tsProtoPlugin()));
+  }
+
+  take(): PluginWorker | undefined {
+    return this.idle.pop();
+  }
+
+  /** Stops the workers no request went to. */
+  close(): void {
+    for (const worker of this.idle.splice(0)) worker.cancel();
+  }
+}
+
+/**
+ * `targets` and, transitively, every file declaring a message or enum their messages'
+ * fields or their methods use: the files ts-proto's output for them imports. Files
+ * imported only for their options (google/api/annotations.proto, which brings
+ * google/protobuf/descriptor.proto, or buf/validate) are left out: ts-proto's
+ * emitImportedFiles would generate them, and they would be dropped unused
+ * (keepReachable), after costing most of a small run.
+ */
+export function typeClosure(protoFiles: readonly FileDescriptorProto[], targets: string[]): string[] {
+  const fileOfType = new Map<string, string>();
+  const declare = (
+    file: string,
+    scope: string,
+    messages: readonly DescriptorProto[],
+    enums: readonly { name: string }[],
+  ) => {
+    for (const e of enums) fileOfType.set(`${scope}.${e.name}`, file);
+    for (const m of messages) {
+      fileOfType.set(`${scope}.${m.name}`, file);
+      declare(file, `${scope}.${m.name}`, m.nestedType, m.enumType);
+    }
+  };
+  for (const f of protoFiles) declare(f.name, f.package ? `.${f.package}` : '', f.messageType, f.enumType);
+
+  const byName = new Map(protoFiles.map((f) => [f.name, f]));
+  const used = (f: FileDescriptorProto): string[] => {
+    const names: string[] = [];
+    const visit = (m: DescriptorProto) => {
+      for (const field of m.field) if (field.typeName) names.push(field.typeName);
+      m.nestedType.forEach(visit);
+    };
+    f.messageType.forEach(visit);
+    for (const s of f.service) for (const m of s.method) names.push(m.inputType, m.outputType);
+    return names.map((n) => fileOfType.get(n)).filter((n): n is string => n !== undefined);
+  };
+  const out = new Set<string>();
+  const queue = [...targets];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (out.has(name)) continue;
+    out.add(name);
+    const file = byName.get(name);
+    if (file) queue.push(...used(file));
+  }
+  return [...out];
 }
 
 /** Below this many files per worker, another worker's start-up costs more than it saves. */
@@ -48,15 +129,17 @@ function splitEvenly<T>(items: T[], parts: number): T[][] {
 }
 
 async function runChunk(
+  worker: PluginWorker,
   protoFiles: readonly FileDescriptorProto[],
   fileToGenerate: string[],
 ): Promise<GeneratedFile[]> {
   const request = create(CodeGeneratorRequestSchema, {
     fileToGenerate,
-    parameter: TS_PROTO_OPTIONS,
+    // The caller names every file to generate (typeClosure), so ts-proto adds none of its own.
+    parameter: `${TS_PROTO_OPTIONS},emitImportedFiles=false`,
     protoFile: [...protoFiles],
   });
-  const stdout = await runPluginInWorker(tsProtoPlugin(), toBinary(CodeGeneratorRequestSchema, request));
+  const stdout = await worker.run(toBinary(CodeGeneratorRequestSchema, request));
   const response = fromBinary(CodeGeneratorResponseSchema, stdout);
   if (response.error) throw new Error(`ts-proto failed: ${response.error}`);
   return response.file.map((f) => ({ path: f.name, content: withTskHeader(f.content) }));
@@ -70,11 +153,7 @@ function withTskHeader(content: string): string {
   );
 }
 
-/**
- * ts-proto also emits files for every import, including option-only ones such as
- * google/api/annotations.proto (which drag in a 270 KB descriptor.ts). Keep the
- * targets and what they actually import.
- */
+/** The files of `roots` and, transitively, the generated files they import: what one target needs. */
 export function keepReachable(files: GeneratedFile[], roots: string[]): GeneratedFile[] {
   const byName = new Map(files.map((f) => [f.path, f]));
   const keep = new Set<string>();
@@ -91,19 +170,34 @@ export function keepReachable(files: GeneratedFile[], roots: string[]): Generate
   return files.filter((f) => keep.has(f.path));
 }
 
-/** Runs a protoc plugin script in a worker thread, its stdin and stdout as the plugin protocol wants them. */
-function runPluginInWorker(script: string, input: Uint8Array): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    worker.stdout.on('data', (d: Buffer) => out.push(d));
-    worker.stderr.on('data', (d: Buffer) => err.push(d));
+interface PluginWorker {
+  /** Sends the request as the plugin's stdin; resolves with its stdout once it exits. */
+  run(input: Uint8Array): Promise<Buffer>;
+  cancel(): void;
+}
+
+/** A protoc plugin script started in a worker thread, waiting for its stdin as the plugin protocol wants it. */
+function startPluginWorker(script: string): PluginWorker {
+  const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  worker.stdout.on('data', (d: Buffer) => out.push(d));
+  worker.stderr.on('data', (d: Buffer) => err.push(d));
+  const exited = new Promise<Buffer>((resolve, reject) => {
     worker.on('error', reject);
     worker.on('exit', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`ts-proto exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
     });
-    worker.stdin!.end(input);
   });
+  exited.catch(() => {}); // seen by run(); a cancelled worker's exit is no error
+  return {
+    run(input) {
+      worker.stdin!.end(input);
+      return exited;
+    },
+    cancel() {
+      void worker.terminate();
+    },
+  };
 }

@@ -70,6 +70,11 @@ describe('tsk proto client with the codegen cache', () => {
     const changed = tsk(['proto', 'client', 'api'], dir);
     expect(changed.status, changed.stderr).toBe(0);
     expect(changed.stdout).toMatch(/wrote {3}api\/common\/v1\/common\.ts/);
+    // Its importer is generated again too: edge/v1's HTTP schemas describe common.v1.Page.
+    expect(changed.stdout).toMatch(/wrote {3}api\/edge\/v1\/edge_http\.ts/);
+    expect(fs.readFileSync(path.join(dir, 'api/edge/v1/edge_http.ts'), 'utf8')).toContain(
+      "{ name: 'cursor_hint', jsonName: 'cursorHint'",
+    );
     expect(changed.stdout).not.toMatch(/user\/v1/);
     expect(fs.readFileSync(path.join(dir, 'api/common/v1/common.ts'), 'utf8')).toContain(
       'cursorHint?: string | undefined',
@@ -93,12 +98,16 @@ describe('tsk proto client with the codegen cache', () => {
 });
 
 describe('ts-proto in worker threads', () => {
-  it('returns what the plugin returns when run as a process', async () => {
+  it('returns what the plugin returns when run as a process, less the files only options import', async () => {
     const { compileProtos } = await import('../../src/proto/compile.js');
-    const { runTsProto, TS_PROTO_OPTIONS } = await import('../../src/gen/tsproto.js');
+    const { keepReachable, runTsProto, TS_PROTO_OPTIONS } = await import('../../src/gen/tsproto.js');
     const { create, toBinary, fromBinary } = await import('@bufbuild/protobuf');
     const { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema } = await import('@bufbuild/protobuf/wkt');
     const dir = project('workers');
+    // Every fixture that compiles: well-known types (struct, timestamp, wrappers, any, duration,
+    // empty, field_mask), imports across packages, and option-only imports (annotations, validate, errors).
+    for (const fixture of ['helloworld', 'json', 'rules', 'stream'])
+      fs.cpSync(path.join(repoRoot, 'fixtures', fixture), path.join(dir, 'api'), { recursive: true });
     const compiled = await compileProtos({ inputs: ['api'], cwd: dir, projectRoot: dir });
     const targets = compiled.targetFiles.map((t: { protoPath: string }) => t.protoPath);
     expect(targets.length).toBeGreaterThan(2); // split over more than one worker on a multi-core machine
@@ -116,11 +125,28 @@ describe('ts-proto in worker threads', () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     expect(r.status, String(r.stderr)).toBe(0);
-    const viaProcess = fromBinary(CodeGeneratorResponseSchema, r.stdout).file;
+    const viaProcess = fromBinary(CodeGeneratorResponseSchema, r.stdout).file.map((f) => ({
+      path: f.name,
+      content: f.content,
+    }));
 
     // tsk swaps the plugin's first header line for its own; the rest is byte for byte the plugin's.
-    const asMap = (files: { name: string; content: string }[]) =>
-      Object.fromEntries(files.map((f) => [f.name, f.content.slice(f.content.indexOf('// versions:'))]));
-    expect(asMap(viaWorkers.map((f) => ({ name: f.path, content: f.content })))).toEqual(asMap(viaProcess));
+    // The plugin as a process also emits every import (descriptor.ts for annotations.proto ...);
+    // what each target keeps of it is exactly what the workers return.
+    const asMap = (files: { path: string; content: string }[]) =>
+      Object.fromEntries(files.map((f) => [f.path, f.content.slice(f.content.indexOf('// versions:'))]));
+    expect(viaWorkers.map((f) => f.path)).not.toContain('google/protobuf/descriptor.ts');
+    for (const target of targets) {
+      const roots = [target.replace(/\.proto$/, '.ts')];
+      expect(asMap(keepReachable(viaWorkers, roots))).toEqual(asMap(keepReachable(viaProcess, roots)));
+    }
+    expect(asMap(viaWorkers)).toEqual(
+      asMap(
+        keepReachable(
+          viaProcess,
+          targets.map((t) => t.replace(/\.proto$/, '.ts')),
+        ),
+      ),
+    );
   }, 120_000);
 });

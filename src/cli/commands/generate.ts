@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
-import { protoClient, protoOpenApi } from './proto.js';
+import { protoClient } from './proto.js';
+import { protoOpenApi } from './proto-openapi.js';
 
 export interface GenerateFlags {
   force?: boolean;

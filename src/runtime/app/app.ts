@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Readiness } from '../health/health.js';
 import type { Registrar, ServiceInstance } from '../registry/registry.js';
 import type { Server } from '../transport/server.js';
+import { appStarted } from './after-start.js';
 import { StopBudget } from './stop.js';
 
 export interface AppOptions {
@@ -108,6 +109,7 @@ export function createApp(options: AppOptions): App {
         if (options.registrar) await options.registrar.register(instance);
         options.readiness?.markStarted();
         log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
+        appStarted();
       } catch (err) {
         await stop();
         throw err;

@@ -3,8 +3,8 @@
 // and the ts-proto type of each request; @bufbuild/protovalidate checks the request
 // against those descriptors. ts-proto messages are not protobuf-es messages, so a
 // request crosses over as its binary encoding (exact, and only paid where rules exist).
-// The validator loads when a validate middleware is made with rules (in the
-// background, as the server starts), so services without rules never load it.
+// The validator loads only for a validate middleware made with rules: in the
+// background once the app has started, or with the first call that needs it.
 import { createFileRegistry, fromBinary, type DescFile, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
 import { pathToString } from '@bufbuild/protobuf/reflect';
 import { base64Decode } from '@bufbuild/protobuf/wire';

@@ -4,6 +4,7 @@
 // reason VALIDATOR, every violation in the error (metadata, and over gRPC a
 // google.rpc.BadRequest detail).
 import { ErrValidator } from '../errors/catalogue.js';
+import { afterStart } from '../app/after-start.js';
 import type { Context, Middleware } from '../transport/context.js';
 import { RequestRules, type RuleViolation } from './request-rules.js';
 
@@ -16,7 +17,8 @@ export type Checks = Record<string, Check>;
 export function validate(...sources: (RequestRules | Checks)[]): Middleware {
   const rules = sources.filter((s): s is RequestRules => s instanceof RequestRules);
   const checks = sources.filter((s): s is Checks => !(s instanceof RequestRules));
-  for (const r of rules) r.prepare();
+  // The validator (about 20 MB with CEL and RE2) loads once the service is ready, not on its way there.
+  for (const r of rules) afterStart(() => r.prepare());
   return (next) => async (ctx, req) => {
     const operation = ctx.transport.operation;
     for (const r of rules) {

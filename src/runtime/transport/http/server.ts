@@ -35,6 +35,7 @@ import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from './binding.js';
+import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath } from './template.js';
 import type { HttpRoute } from './route.js';
@@ -154,7 +155,10 @@ export class HttpServer implements Server {
       // answered, and its connection closed after it (see run()), rather than refused
       // with fastify's own 503 body.
       return503OnClosing: false,
+      // fastify's schema compilers load with the first route that has a schema (none of ours do).
+      schemaController: { compilersFactory: lazyCompilers() },
     });
+    treatAsDefaultCompilers(this.app);
     // Our own JSON parser: an empty body is "no body" rather than an error, and
     // parse failures surface as our 400 CODEC error. text/plain bodies are read as
     // JSON too, as Kratos does (clients that cannot set a content type send JSON that way).

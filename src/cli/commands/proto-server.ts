@@ -1,0 +1,44 @@
+// `tsk proto server`: implementation stubs per service (never overwritten).
+import path from 'node:path';
+import chalk from 'chalk';
+import { compileProtos } from '../../proto/compile.js';
+import { UsageError } from '../../proto/diagnostics.js';
+import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
+import { printReport } from '../output.js';
+import { writeFiles } from '../writer.js';
+import { locate, runtimeDirFor, type ProtoFlags } from './proto.js';
+
+export async function protoServer(file: string, flags: ProtoFlags & { target: string }): Promise<void> {
+  const cwd = process.cwd();
+  const { project, manifestRoot } = locate(cwd, [file], flags);
+  const compiled = await compileProtos({
+    inputs: [file],
+    importPaths: flags.protoPath,
+    cwd,
+    projectRoot: project?.root,
+  });
+  const target = compiled.targetFiles[0]!;
+  const services = compiled.targets.flatMap((f) => f.services);
+  if (services.length === 0) throw new UsageError(`${file} defines no service`);
+  // Like every output path, the target is a place in the project: relative to its root.
+  const targetDir = path.resolve(project?.root ?? cwd, flags.target);
+  const runtimeDir = path.resolve(target.root, runtimeDirFor(cwd, project, flags)(target.root));
+  const files = services.map((service) => ({
+    path: path.join(targetDir, stubFileName(service)),
+    content: renderServerStub({ service, targetDir, protoRoot: target.root, runtimeDir }),
+    kind: 'owned' as const,
+  }));
+  const report = writeFiles(files, { projectRoot: manifestRoot, force: false });
+  printReport(report, cwd);
+  // A new stub serves nothing until it is registered where the servers are built.
+  const written = new Set(report.written);
+  for (const [i, service] of services.entries()) {
+    if (!written.has(files[i]!.path)) continue;
+    const className = stubClassName(service);
+    console.log(
+      chalk.dim(
+        `next: register${className}({ http, grpc }, new ${className}()) where the servers are built (cmd/<name>/wire.ts in a tsk project)`,
+      ),
+    );
+  }
+}
