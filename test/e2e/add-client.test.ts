@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { buildProject, tskAsync } from '../helpers/async-cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
-import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
+import { exitWithin, startService, waitFor, waitReady, type Service } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'add-client');
 const user = path.join(work, 'user');
@@ -121,7 +121,7 @@ describe('tsk add client', () => {
     );
     const base = `http://127.0.0.1:${orderHttp}`;
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'order to be ready', 600, 50);
+      await waitReady(services.at(-1)!, `${base}/readyz`, 'order');
       const hello = await fetch(`${base}/helloworld/ada`, {
         headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
       });

@@ -10,7 +10,7 @@ import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
 import { checkOpenApi } from '../helpers/openapi.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
-import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
+import { exitWithin, startService, waitFor, waitReady, type Service } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'example');
 const root = path.join(work, 'shop');
@@ -44,7 +44,7 @@ async function start(name: string, extra: Record<string, string> = {}): Promise<
   );
   running.push(service);
   const http = `http://127.0.0.1:${httpPort}`;
-  await waitFor(async () => (await fetch(`${http}/readyz`)).ok, `${name} to be ready\n${service.output()}`, 600, 50);
+  await waitReady(service, `${http}/readyz`, name);
   return { ...service, http };
 }
 

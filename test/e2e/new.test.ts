@@ -12,7 +12,7 @@ import { repoRoot, tsk } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, run, startService, waitFor } from '../helpers/process.js';
+import { exitWithin, run, startService, waitFor, waitReady } from '../helpers/process.js';
 import { dashboardTargets, exportedSeries, groupingLabels, selectedMetrics } from '../helpers/promql.js';
 import { parseAllDocuments } from 'yaml';
 
@@ -53,7 +53,7 @@ describe('tsk new demo', () => {
     });
     const base = `http://127.0.0.1:${httpPort}`;
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the service to be ready');
+      await waitReady(service, `${base}/readyz`, 'the service');
 
       const hello = await fetch(`${base}/helloworld/world`);
       expect(hello.status).toBe(200);
@@ -139,7 +139,7 @@ describe('tsk new demo', () => {
     });
     const base = `http://127.0.0.1:${httpPort}`;
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the service to be ready');
+      await waitReady(service, `${base}/readyz`, 'the service');
       expect((await fetch(`${base}/helloworld/world`)).status).toBe(200);
       expect((await fetch(`${base}/users/nobody`)).status).toBe(404);
       const definition = protoLoader.loadSync('demo/v1/greeter.proto', {
@@ -214,7 +214,7 @@ describe('tsk new demo', () => {
     // The build context is the project without node_modules/dist (.dockerignore).
     const ctx = path.join(work, 'docker-context');
     fs.rmSync(ctx, { recursive: true, force: true });
-    fs.cpSync(demo, ctx, {
+    await fs.promises.cp(demo, ctx, {
       recursive: true,
       filter: (src) => !/[/\\](node_modules|dist)([/\\]|$)/.test(src.slice(demo.length)),
     });
@@ -275,7 +275,8 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
     expect(created.status, created.stderr).toBe(0);
     const project = path.join(work, 'demo-etcd');
     // Reuse the first project's packages; npm then only adds etcd3.
-    fs.cpSync(path.join(demo, 'node_modules'), path.join(project, 'node_modules'), { recursive: true });
+    // Async: a long synchronous copy starves vitest's worker messages on a busy machine.
+    await fs.promises.cp(path.join(demo, 'node_modules'), path.join(project, 'node_modules'), { recursive: true });
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
     expect(install.status, install.output).toBe(0);
     const build = await run('npm', ['run', 'build'], project);

@@ -47,12 +47,41 @@ export function startService(
   return { child, output: () => out, exited };
 }
 
-export async function waitFor(check: () => Promise<boolean>, what: string, tries = 200, delayMs = 50): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string | (() => string),
+  tries = 200,
+  delayMs = 50,
+): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, delayMs));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
+}
+
+/**
+ * Waits for `url` (a readiness endpoint) to answer 2xx. Fails at once if the service exits
+ * first, and either way with the service's output as it is at that moment.
+ */
+export async function waitReady(service: Service, url: string, name: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      throw new Error(
+        `${name} exited (${service.child.exitCode ?? service.child.signalCode}) before it was ready:\n${service.output()}`,
+      );
+    }
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${name} to be ready:\n${service.output()}`);
 }
 
 /** Resolves with the exit code, or rejects if the process outlives `limitMs` (hang protection, not a benchmark). */
