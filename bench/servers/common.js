@@ -45,3 +45,14 @@ export const greeterDefinition = {
 export function announce(port) {
   process.stdout.write(`LISTENING ${port}\n`);
 }
+
+/**
+ * The URL of a module of tsk's built runtime: ../../dist, or BENCH_DIST's copy (a
+ * build of other code, for side-by-side comparisons of two versions).
+ */
+export function distModule(relative) {
+  const dist = process.env.BENCH_DIST
+    ? new URL(`file://${process.env.BENCH_DIST.replace(/\/?$/, '/')}`)
+    : new URL('../../dist/', import.meta.url);
+  return new URL(relative, dist).href;
+}
