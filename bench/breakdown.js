@@ -9,7 +9,7 @@
 // differences are the point. BENCH_ONLY=grpc measures the gRPC server (load from
 // h2load) instead of the HTTP one. Asserts nothing.
 import autocannon from 'autocannon';
-import { h2loadGreeter, h2loadInstalled } from './h2load.js';
+import { H2loadNoSummary, h2loadGreeter, h2loadInstalled } from './h2load.js';
 import { cpuMs, defaultSamplingRatio, median, startOtlpSink, startServer } from './harness.js';
 
 // Per variant: eight of them at this rate keep one core about two-thirds busy.
@@ -63,6 +63,22 @@ if (compareDist) {
     variants.push({ ...v, label: `${v.label} (other build)`, env: { ...v.env, BENCH_DIST: compareDist } });
 }
 
+let skipped = 0;
+/**
+ * Loads every server at once for `duration` seconds: the calls each answered, or
+ * undefined when h2load left a count out (H2loadNoSummary), and the window is skipped.
+ */
+async function loadAll(duration) {
+  const results = await Promise.allSettled(servers.map((s) => load(s, duration, rate)));
+  const failure = results.find((r) => r.status === 'rejected' && !(r.reason instanceof H2loadNoSummary));
+  if (failure) throw failure.reason;
+  if (results.some((r) => r.status === 'rejected')) {
+    skipped++;
+    return undefined;
+  }
+  return results.map((r) => r.value);
+}
+
 const sink = await startOtlpSink();
 const env = {
   BENCH_OTLP_ENDPOINT: sink.endpoint,
@@ -78,10 +94,11 @@ try {
   console.log(
     `tsk observer breakdown: ${variants.length} ${grpc ? 'gRPC' : 'HTTP'} servers side by side, ${rate} req/s each, ${windows} windows of ${windowSeconds}s, node ${process.version}`,
   );
-  await Promise.all(servers.map((s) => load(s, 2, rate))); // warm-up
+  await loadAll(2); // warm-up
   for (let w = 0; w < windows; w++) {
     const before = servers.map((s) => cpuMs(s.server.pid));
-    const answered = await Promise.all(servers.map((s) => load(s, windowSeconds, rate)));
+    const answered = await loadAll(windowSeconds);
+    if (!answered) continue;
     servers.forEach((s, i) => {
       const after = cpuMs(s.server.pid);
       if (before[i] !== undefined && after !== undefined) s.cpuUs.push(((after - before[i]) * 1000) / answered[i]);
@@ -92,6 +109,7 @@ try {
   sink.close();
 }
 
+if (skipped > 0) console.log(`${skipped} window(s) skipped: h2load printed no count of its calls`);
 const base = servers[0];
 if (base.cpuUs.length === 0) throw new Error('no CPU readings: /proc/<pid>/stat is needed (Linux)');
 console.log(`\n${'variant'.padEnd(34)}${'CPU us/req'.padEnd(14)}over router alone (median of windows)`);

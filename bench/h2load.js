@@ -12,6 +12,13 @@ import { encodeStringField, greeterDefinition, GREETING_PREFIX } from './servers
 /** Whether h2load is installed. */
 export const h2loadInstalled = spawnSync('h2load', ['--version']).status === 0;
 
+/**
+ * h2load ended without error but printed no summary: on a saturated machine it now and
+ * then stops right after connecting. Nothing says how many calls it made, so the run
+ * cannot be counted; the calls themselves did not fail.
+ */
+export class H2loadNoSummary extends Error {}
+
 /** A gRPC length-prefixed message: uncompressed flag, 4-byte big-endian length, bytes. */
 function grpcFrame(message) {
   const header = Buffer.alloc(5);
@@ -62,6 +69,7 @@ export async function h2loadGreeter(port, { duration, clients, streams, rate }) 
   });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   try {
+    if (code === 0 && !/finished in /.test(out)) throw new H2loadNoSummary(`h2load printed no summary:\n${out}`);
     const ok = Number(/status codes: (\d+) 2xx/.exec(out)?.[1]);
     const failed = /(\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
     const dataBytes = Number(/\((\d+)\) data/.exec(out)?.[1]);
