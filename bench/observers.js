@@ -133,7 +133,7 @@ if (process.env.BENCH_ALLOC) {
   const none = median(us.none);
   const withObservers = median(us.observers);
   console.log(
-    `${kind}: ${none.toFixed(2)} us a call without observers, ${withObservers.toFixed(2)} with: +${(withObservers - none).toFixed(2)} us (medians of ${rounds} rounds of ${calls} calls, node ${process.version})`,
+    `${kind}: ${none.toFixed(2)} us a call without observers, ${withObservers.toFixed(2)} with: ${withObservers >= none ? '+' : ''}${(withObservers - none).toFixed(2)} us (medians of ${rounds} rounds of ${calls} calls, node ${process.version})`,
   );
 }
 process.exit(0);
