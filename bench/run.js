@@ -3,13 +3,10 @@
 // fastify, and a unary gRPC method versus bare grpc-js, measured in the same run.
 // Each server runs in its own process; this process generates the load. Prints a
 // table and the ratios; asserts nothing about absolute time.
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import * as grpc from '@grpc/grpc-js';
-import { encodeStringField, greeterDefinition, GREETING_PREFIX } from './servers/common.js';
+import { greeterDefinition } from './servers/common.js';
+import { h2loadGreeter, h2loadInstalled, percentile } from './h2load.js';
 import {
   cpuMs,
   defaultSamplingRatio,
@@ -53,78 +50,15 @@ async function loadHttp(port, duration, rate) {
 }
 loadHttp.fixedRate = fixedRate;
 
-// gRPC load comes from h2load (Debian's nghttp2-client) when it is installed: a grpc-js
-// client in one process saturates at about a third of what a bare grpc-js server serves,
-// so with it the comparison measures the client. h2load sends the framed request bytes
-// and cannot read grpc-status trailers; every response is instead checked to carry
-// exactly the expected reply message, which an error response would not.
-const h2load = spawnSync('h2load', ['--version']).status === 0;
+const h2load = h2loadInstalled;
 const H2LOAD_CLIENTS = 4; // connections; 8 concurrent calls on each keeps `connections` calls in flight
-/** A gRPC length-prefixed message: uncompressed flag, 4-byte big-endian length, bytes. */
-function grpcFrame(message) {
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(message.length, 1);
-  return Buffer.concat([header, message]);
-}
-
-async function loadGrpcH2load(port, duration, rate) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-'));
-  const body = path.join(dir, 'request.bin');
-  const log = path.join(dir, 'requests.log');
-  fs.writeFileSync(body, grpcFrame(encodeStringField('world')));
-  const expectedReplyBytes = grpcFrame(encodeStringField(`${GREETING_PREFIX}world`)).length;
-  const args = [
-    '-D',
-    String(duration),
-    '-c',
-    String(H2LOAD_CLIENTS),
-    '-m',
-    String(Math.ceil(connections / H2LOAD_CLIENTS)),
-    '-d',
-    body,
-    '-H',
-    'content-type: application/grpc',
-    '-H',
-    'te: trailers',
-    `--log-file=${log}`,
-    ...(rate ? [`--rps=${Math.ceil(rate / H2LOAD_CLIENTS)}`] : []),
-    `http://127.0.0.1:${port}${greeterDefinition.sayHello.path}`,
-  ];
-  const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (chunk) => {
-    out += chunk;
+function loadGrpcH2load(port, duration, rate) {
+  return h2loadGreeter(port, {
+    duration,
+    clients: H2LOAD_CLIENTS,
+    streams: Math.ceil(connections / H2LOAD_CLIENTS),
+    rate,
   });
-  child.stderr.on('data', (chunk) => {
-    out += chunk;
-  });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  try {
-    const ok = Number(/status codes: (\d+) 2xx/.exec(out)?.[1]);
-    const failed = /(\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
-    const dataBytes = Number(/\((\d+)\) data/.exec(out)?.[1]);
-    if (code !== 0 || !ok || !failed || failed.slice(1).some((n) => n !== '0') || /[1-9]\d* [345]xx/.test(out)) {
-      throw new Error(`h2load failed (exit ${code}):\n${out}`);
-    }
-    if (dataBytes !== ok * expectedReplyBytes)
-      throw new Error(
-        `gRPC load: ${ok} responses carried ${dataBytes} bytes, not ${expectedReplyBytes} each: some calls failed`,
-      );
-    const latencies = fs
-      .readFileSync(log, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => Number(line.split('\t')[2]) / 1000)
-      .sort((a, b) => a - b);
-    return {
-      rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1]),
-      p99: percentile(latencies, 0.99),
-      p999: percentile(latencies, 0.999),
-      requests: ok,
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 loadGrpcH2load.fixedRate = grpcFixedRate;
 
@@ -170,11 +104,6 @@ async function loadGrpcClient(port, duration) {
     p999: percentile(latencies, 0.999),
     requests: latencies.length,
   };
-}
-
-/** The latency below which a share `q` of the sorted latencies falls. */
-function percentile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
 }
 
 async function measure(script, load, env) {

@@ -1,5 +1,8 @@
 // Shared bits of the benchmark servers: the JSON payload, the proto-shaped message
 // types a tsk route needs, and how a server tells the parent which port it bound.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 export const GREETING_PREFIX = 'Hello ';
 
 /** Hand-written stand-ins for ts-proto message consts, so the bench needs no codegen. */
@@ -44,4 +47,15 @@ export const greeterDefinition = {
 
 export function announce(port) {
   process.stdout.write(`LISTENING ${port}\n`);
+}
+
+/**
+ * The URL of a module of tsk's built runtime: ../../dist, or BENCH_DIST's copy (a
+ * build of other code, for side-by-side comparisons of two versions).
+ */
+export function distModule(relative) {
+  const dist = process.env.BENCH_DIST
+    ? pathToFileURL(`${path.resolve(process.env.BENCH_DIST)}/`)
+    : new URL('../../dist/', import.meta.url);
+  return new URL(relative, dist).href;
 }

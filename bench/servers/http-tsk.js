@@ -1,7 +1,16 @@
 // The endpoint served by tsk's HttpServer through the full default chain.
-import { HttpServer } from '../../dist/runtime/transport/http/index.js';
-import { announce, GREETING_PREFIX, HelloReply, HelloReplySchema, HelloRequest, HelloRequestSchema } from './common.js';
+import {
+  announce,
+  distModule,
+  GREETING_PREFIX,
+  HelloReply,
+  HelloReplySchema,
+  HelloRequest,
+  HelloRequestSchema,
+} from './common.js';
 import { serviceChain } from './tsk-setup.js';
+
+const { HttpServer } = await import(distModule('runtime/transport/http/index.js'));
 
 const { observers, logger } = await serviceChain();
 const server = new HttpServer({ address: '127.0.0.1:0', observers, logger });

@@ -1,14 +1,13 @@
 // The tsk side of the comparison: telemetry as a generated service sets it up
 // (OTLP export to the parent's sink, default sampling) and the default middleware
 // observers (tracing, logging, metrics) with logs going to /dev/null.
-import { setupTelemetry } from '../../dist/runtime/telemetry/sdk.js';
-import { createLogger } from '../../dist/runtime/log/logger.js';
-import {
-  defaultServerObservers,
-  loggingServer,
-  metricsServer,
-  tracingServer,
-} from '../../dist/runtime/middleware/index.js';
+import { distModule } from './common.js';
+
+const { setupTelemetry } = await import(distModule('runtime/telemetry/sdk.js'));
+const { createLogger } = await import(distModule('runtime/log/logger.js'));
+const { defaultServerObservers, loggingServer, metricsServer, tracingServer } = await import(
+  distModule('runtime/middleware/index.js')
+);
 
 export async function serviceChain() {
   const telemetry = await setupTelemetry({

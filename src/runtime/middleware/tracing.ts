@@ -94,7 +94,7 @@ export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
   const grpc = ctx.transport.kind === 'grpc';
   if (!grpc) httpBodySizes(span, ctx);
   if (error === undefined) {
-    span.setAttributes(grpc ? { 'rpc.grpc.status_code': 0 } : HTTP_OK);
+    span.setAttributes(grpc ? GRPC_OK : HTTP_OK);
     span.end();
     return;
   }
@@ -113,6 +113,7 @@ export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
 }
 
 const HTTP_OK: Attributes = { 'http.response.status_code': 200 };
+const GRPC_OK: Attributes = { 'rpc.grpc.status_code': GrpcCode.OK };
 
 /**
  * The body sizes the transport measured: the response's on every HTTP span; the
