@@ -15,7 +15,7 @@
 // Kratos): a stream lives as long as its caller wants it.
 
 import type { Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ErrCancelled, ErrCodec, ErrTimeout } from '../../errors/catalogue.js';
 import type { ServiceError } from '../../errors/errors.js';
 import type { CallAnswer, CallRunner, RunningStream } from '../call-runner.js';
