@@ -20,7 +20,7 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import { runObserved, type CallObserver } from '../observer.js';
+import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream } from './client-stream.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
@@ -84,9 +84,7 @@ export class GrpcClientConn {
   ): Promise<Res> {
     const ctx = this.callContext(method, options);
     const handler = this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>);
-    return (await (this.observers.length > 0
-      ? runObserved(this.observers, ctx, handler, request)
-      : handler(ctx, request))) as Res;
+    return (await runClientCall(this.observers, ctx, handler, request)) as Res;
   }
 
   /** A server-streaming call: the responses as they arrive. The timeout covers the whole stream. */
@@ -138,8 +136,7 @@ export class GrpcClientConn {
   /** How a stream runs: inside the observers and the middleware, like a unary call. */
   private readonly streamCalls: Middleware = (next) => {
     const handler = this.middleware(next);
-    return (ctx, req) =>
-      this.observers.length > 0 ? runObserved(this.observers, ctx, handler, req) : handler(ctx, req);
+    return (ctx, req) => runClientCall(this.observers, ctx, handler, req);
   };
 
   /** The middleware chain around one method, composed on its first call. */

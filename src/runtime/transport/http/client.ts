@@ -16,7 +16,7 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import { runObserved, type CallObserver } from '../observer.js';
+import { runClientCall, type CallObserver } from '../observer.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
 
@@ -86,9 +86,7 @@ export class HttpClient {
       requestBytes: undefined,
       responseBytes: undefined,
     };
-    return (await (this.observers.length > 0
-      ? runObserved(this.observers, ctx, handler, request)
-      : handler(ctx, request))) as Res;
+    return (await runClientCall(this.observers, ctx, handler, request)) as Res;
   }
 
   private handlerFor(route: HttpRoute<any, any>): Handler {
