@@ -7,78 +7,24 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrCircuitBreaker } from '../../../src/runtime/errors/catalogue.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
-import type { Discovery, ServiceInstance, Watcher } from '../../../src/runtime/registry/registry.js';
-import { GrpcClientConn, GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
-import { HttpClient, HttpServer, type HttpRoute } from '../../../src/runtime/transport/http/index.js';
-
-/** A registry that never changes: the instances it is given. */
-class FixedDiscovery implements Discovery {
-  constructor(private readonly instances: ServiceInstance[]) {}
-  async getService(): Promise<ServiceInstance[]> {
-    return this.instances;
-  }
-  async watch(): Promise<Watcher> {
-    let first = true;
-    return {
-      next: () =>
-        first ? ((first = false), Promise.resolve(this.instances)) : new Promise<ServiceInstance[]>(() => {}),
-      stop: async () => {},
-    };
-  }
-}
-
-const Msg = { fromJSON: (o: any) => ({ who: String(o?.who ?? '') }), toJSON: (m: { who: string }) => ({ who: m.who }) };
-const schema = {
-  typeName: 't.Msg',
-  fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }],
-} as const;
-const route: HttpRoute<{ who: string }, { who: string }> = {
-  method: 'POST',
-  path: '/t.S/Who',
-  operation: '/t.S/Who',
-  body: '*',
-  request: Msg,
-  requestSchema: schema,
-  response: Msg,
-  responseSchema: schema,
-};
-const whoDef = {
-  who: {
-    path: '/t.S/Who',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (m: { who: string }) => Buffer.from(m.who),
-    requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
-    responseSerialize: (m: { who: string }) => Buffer.from(m.who),
-    responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
-  },
-};
-const who = whoDef.who as grpc.MethodDefinition<{ who: string }, { who: string }>;
+import type { Discovery, ServiceInstance } from '../../../src/runtime/registry/registry.js';
+import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
+import { HttpClient } from '../../../src/runtime/transport/http/index.js';
+import { MemoryDiscovery, serveWho, whoMethod as who, whoRoute as route } from '../../helpers/who-service.js';
 
 /** An instance of "inventory" that was registered and then stopped: its ports refuse connections. */
 let stopped: { http: string; grpc: string; instance: ServiceInstance };
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  const http = new HttpServer({ address: '127.0.0.1:0' });
-  http.route(route, async () => ({ who: 'inventory' }));
-  const grpcServer = new GrpcServer({ address: '127.0.0.1:0' });
-  grpcServer.register(whoDef, { who: async () => ({ who: 'inventory' }) });
-  await http.start();
-  await grpcServer.start();
+  const inventory = await serveWho(async () => ({ who: 'inventory' }));
   stopped = {
-    http: `http://127.0.0.1:${http.listenPort}`,
-    grpc: `127.0.0.1:${grpcServer.listenPort}`,
-    instance: {
-      id: 'i1',
-      name: 'inventory',
-      version: '1',
-      metadata: {},
-      endpoints: [http.endpoint(), grpcServer.endpoint()],
-    },
+    http: `http://127.0.0.1:${inventory.http.listenPort}`,
+    grpc: `127.0.0.1:${inventory.grpc.listenPort}`,
+    instance: inventory.instanceAs('i1', 'inventory'),
   };
-  await http.stop({ timeoutMs: 0 });
-  await grpcServer.stop({ timeoutMs: 0 });
+  await inventory.http.stop({ timeoutMs: 0 });
+  await inventory.grpc.stop({ timeoutMs: 0 });
 });
 
 afterAll(async () => {
@@ -109,7 +55,7 @@ async function failure(
 }
 
 describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE naming it', () => {
-  const nobody = new FixedDiscovery([]);
+  const nobody = new MemoryDiscovery([]);
 
   it('gRPC, discovery:/// with no instance registered', async () => {
     const err = await failure(
@@ -143,7 +89,7 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
   });
 
   it('gRPC, discovery:/// whose only instance is registered but stopped', async () => {
-    const conn = grpcClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
+    const conn = grpcClient({ target: 'discovery:///inventory', discovery: new MemoryDiscovery([stopped.instance]) });
     const err = await failure(conn.invoke(who, { who: '' }));
     expect(err).toMatchObject({
       code: 503,
@@ -177,7 +123,7 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
   });
 
   it('HTTP, discovery:/// whose only instance is registered but stopped', async () => {
-    const client = httpClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
+    const client = httpClient({ target: 'discovery:///inventory', discovery: new MemoryDiscovery([stopped.instance]) });
     const err = await failure(client.invoke(route, { who: '' }));
     expect(err).toMatchObject({
       code: 503,
@@ -217,17 +163,12 @@ describe('across a further hop', () => {
       if (req.who === 'own503') throw ErrCircuitBreaker('breaker open');
       return inventory.invoke(who, req);
     };
-    const http = new HttpServer({ address: '127.0.0.1:0' });
-    http.route(route, handler);
-    const grpcServer = new GrpcServer({ address: '127.0.0.1:0', errorDomain: 'shop' });
-    grpcServer.register(whoDef, { who: handler });
-    await http.start();
-    await grpcServer.start();
+    const shop = await serveWho(handler, { errorDomain: 'shop' });
     closers.push(
-      () => http.stop({ timeoutMs: 200 }),
-      () => grpcServer.stop({ timeoutMs: 200 }),
+      () => shop.http.stop({ timeoutMs: 200 }),
+      () => shop.grpc.stop({ timeoutMs: 200 }),
     );
-    front = { http: `http://127.0.0.1:${http.listenPort}`, grpc: `127.0.0.1:${grpcServer.listenPort}` };
+    front = { http: `http://127.0.0.1:${shop.http.listenPort}`, grpc: `127.0.0.1:${shop.grpc.listenPort}` };
   });
 
   it('an HTTP caller of the front service gets 503 SERVICE_UNAVAILABLE naming inventory', async () => {
