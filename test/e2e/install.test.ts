@@ -68,7 +68,7 @@ describe('tsk from a packed tarball', () => {
       fs
         .readFileSync(proto, 'utf8')
         .replace(
-          /message HelloReply \{\n  string message = 1;/,
+          /message HelloReply \{\n {2}string message = 1;/,
           'message HelloReply {\n  string message = 1;\n  string greeted_by = 2;',
         ),
     );

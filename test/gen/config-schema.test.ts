@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checks, ConfigError, loadConfig } from '../../src/runtime/config/config.js';
+import { checks, type ConfigError, loadConfig } from '../../src/runtime/config/config.js';
 import { repoRoot, tsk } from '../helpers/cli.js';
 
 describe('tsk proto client on a config proto', () => {

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { BinaryReader, type WireType } from '@bufbuild/protobuf/wire';
 
 export interface ReceivedSpan {
   traceId: string;

@@ -45,7 +45,7 @@ export interface CallOptions {
 
 export class HttpClient {
   /** Per route: compiled once, with the middleware chain composed around it. */
-  private readonly routes = new WeakMap<HttpRoute<any, any>, Handler>();
+  private readonly routes = new WeakMap<HttpRoute<unknown, unknown>, Handler>();
   private readonly middleware: Middleware;
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
@@ -89,7 +89,7 @@ export class HttpClient {
     return (await runClientCall(this.observers, ctx, handler, request)) as Res;
   }
 
-  private handlerFor(route: HttpRoute<any, any>): Handler {
+  private handlerFor(route: HttpRoute<unknown, unknown>): Handler {
     let handler = this.routes.get(route);
     if (!handler) {
       const compiled = compileRoute(route) as CompiledRoute;

@@ -677,7 +677,7 @@ export class HttpCallContext extends ServerCallContext<HttpTransport> {
 
   protected callerGone(): boolean {
     const response = this.answer.raw;
-    return response !== undefined && response.destroyed && !response.writableFinished;
+    return response?.destroyed === true && !response.writableFinished;
   }
 
   protected watchCaller(listener: () => void): void {
