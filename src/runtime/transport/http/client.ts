@@ -5,7 +5,6 @@
 
 import { fromError, isServiceError, newError, ServiceError } from '../../errors/errors.js';
 import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, Reason, type Callee } from '../../errors/catalogue.js';
-import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import {
   callDeadline,
@@ -16,31 +15,16 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
+import type { CallOptions, ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
 
-export interface HttpClientOptions {
+export type { CallOptions };
+
+export interface HttpClientOptions extends ClientOptions {
   /** `http://host:port` (optionally with a path prefix) or `discovery:///service-name`. */
   target: string;
-  /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
-  service?: string;
-  /** Required for `discovery:///` targets. */
-  discovery?: Discovery;
-  /** Watch every call, outermost and in this order (tracing, access log, metrics). */
-  observers?: CallObserver[];
-  /** Wrap every call inside the observers, first one outermost. */
-  middleware?: Middleware[];
-  /** Default per-call timeout; 0 disables it. Default 2000 ms. */
-  timeoutMs?: number;
-}
-
-export interface CallOptions {
-  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
-  parent?: Context;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 export class HttpClient {
