@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrCircuitBreaker } from '../../../src/runtime/errors/catalogue.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
 import type { Discovery, ServiceInstance } from '../../../src/runtime/registry/registry.js';
+import type { ClientOptions } from '../../../src/runtime/transport/client-options.js';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
 import { HttpClient } from '../../../src/runtime/transport/http/index.js';
 import { MemoryDiscovery, serveWho, whoMethod as who, whoRoute as route } from '../../helpers/who-service.js';
@@ -57,19 +58,36 @@ async function failure(
 describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE naming it', () => {
   const nobody = new MemoryDiscovery([]);
 
-  it('gRPC, discovery:/// with no instance registered', async () => {
-    const err = await failure(
-      grpcClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(who, { who: '' }),
-    );
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
+  /** One call through each transport's client with these options; its failure. */
+  const transports = {
+    gRPC: { kind: 'grpc', call: (o: ClientOptions) => failure(grpcClient(o).invoke(who, { who: '' })) },
+    HTTP: { kind: 'http', call: (o: ClientOptions) => failure(httpClient(o).invoke(route, { who: '' })) },
+  };
+  for (const [name, { kind, call }] of Object.entries(transports)) {
+    it(`${name}, discovery:/// with no instance registered`, async () => {
+      const err = await call({ target: 'discovery:///inventory', discovery: nobody });
+      expect(err).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'inventory', target: 'discovery:///inventory' },
+      });
+      expect(err.message).toMatch(
+        new RegExp(`^the inventory service is unavailable: no instance with a ${kind} endpoint is registered`),
+      );
     });
-    expect(err.message).toMatch(
-      /^the inventory service is unavailable: no instance with a grpc endpoint is registered/,
-    );
-  });
+
+    it(`${name}, discovery:/// whose only instance is registered but stopped`, async () => {
+      const err = await call({ target: 'discovery:///inventory', discovery: new MemoryDiscovery([stopped.instance]) });
+      expect(err).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'inventory', target: 'discovery:///inventory' },
+      });
+      expect(err.message).toContain('the inventory service is unavailable');
+      // HTTP's message also names the instance it tried.
+      if (kind === 'http') expect(err.message).toContain(stopped.http);
+    });
+  }
 
   it('gRPC, direct address of a stopped service', async () => {
     const err = await failure(grpcClient({ target: stopped.grpc, service: 'inventory' }).invoke(who, { who: '' }));
@@ -88,30 +106,6 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
     expect(err.message).toContain(`${stopped.grpc} is unavailable`);
   });
 
-  it('gRPC, discovery:/// whose only instance is registered but stopped', async () => {
-    const conn = grpcClient({ target: 'discovery:///inventory', discovery: new MemoryDiscovery([stopped.instance]) });
-    const err = await failure(conn.invoke(who, { who: '' }));
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
-    });
-  });
-
-  it('HTTP, discovery:/// with no instance registered', async () => {
-    const err = await failure(
-      httpClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(route, { who: '' }),
-    );
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
-    });
-    expect(err.message).toMatch(
-      /^the inventory service is unavailable: no instance with a http endpoint is registered/,
-    );
-  });
-
   it('HTTP, direct address of a stopped service', async () => {
     const err = await failure(httpClient({ target: stopped.http, service: 'inventory' }).invoke(route, { who: '' }));
     expect(err).toMatchObject({
@@ -120,17 +114,6 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
       metadata: { service: 'inventory', target: stopped.http },
     });
     expect(err.message).toContain('ECONNREFUSED');
-  });
-
-  it('HTTP, discovery:/// whose only instance is registered but stopped', async () => {
-    const client = httpClient({ target: 'discovery:///inventory', discovery: new MemoryDiscovery([stopped.instance]) });
-    const err = await failure(client.invoke(route, { who: '' }));
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
-    });
-    expect(err.message).toContain(stopped.http);
   });
 
   it('HTTP, a registry that fails to answer is 503 too, and asked again on the next call', async () => {
