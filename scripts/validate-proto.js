@@ -188,6 +188,7 @@ function printOptions(options, indent, prefix) {
 
 function schemaOf(message) {
   const name = message.$typeName.split('.').pop();
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: the schema is looked up by the message's name; this script is not bundled
   return wkt[`${name}Schema`];
 }
 

@@ -34,7 +34,10 @@ function tskAsync(
   child.stderr!.on('data', (d) => (stderr += d));
   let exited = false;
   const done = new Promise<{ status: number | null; stderr: string }>((resolve) =>
-    child.on('close', (status) => ((exited = true), resolve({ status, stderr }))),
+    child.on('close', (status) => {
+      exited = true;
+      resolve({ status, stderr });
+    }),
   );
   return { done, exited: () => exited };
 }

@@ -19,7 +19,7 @@ interface ExampleService {
   api: string;
   httpPort: number;
   grpcPort: number;
-  /** The repository class in internal/data/<name>.ts and how wire.ts constructs it. */
+  /** The repository class in internal/data/<name>.ts and how internal/service/services.ts constructs it. */
   repo: string;
   newRepo: string;
   /** The services it calls (tsk add client). */
@@ -43,7 +43,7 @@ export const EXAMPLE_SERVICES: ExampleService[] = [
     httpPort: 8001,
     grpcPort: 9001,
     repo: 'OrderRepoData',
-    newRepo: 'new OrderRepoData(data)',
+    newRepo: 'new OrderRepoData(deps.data)',
     calls: ['user'],
   },
   {
@@ -52,7 +52,7 @@ export const EXAMPLE_SERVICES: ExampleService[] = [
     httpPort: 8000,
     grpcPort: 9000,
     repo: 'GatewayRepoClients',
-    newRepo: 'new GatewayRepoClients(data)',
+    newRepo: 'new GatewayRepoClients(deps.data)',
     calls: ['user', 'order'],
   },
 ];
@@ -140,7 +140,7 @@ function replaceSample(root: string, s: ExampleService): void {
     Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
     'internal/server/grpc.ts': fill(read('common/grpc.ts')),
     'internal/server/http.ts': fill(read('common/http.ts')),
-    [`cmd/${s.name}/wire.ts`]: fill(read('common/wire.ts')),
+    'internal/service/services.ts': fill(read('common/services.ts')),
   };
   const serviceDir = path.join(exampleDir, s.name);
   for (const f of fs.readdirSync(serviceDir, { recursive: true, encoding: 'utf8' }) as string[]) {

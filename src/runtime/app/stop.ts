@@ -47,7 +47,10 @@ export class StopBudget {
       return await Promise.race([
         work().then(
           () => 'done' as const,
-          (err: unknown) => ((this.lastError = err), 'failed' as const),
+          (err: unknown) => {
+            this.lastError = err;
+            return 'failed' as const;
+          },
         ),
         late,
       ]);

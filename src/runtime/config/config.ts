@@ -6,7 +6,7 @@
 // `watchConfig` reloads when a file changes, is replaced, or is deleted and recreated.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node } from 'yaml';
 import type { FieldSchema, MessageSchema } from '../transport/http/route.js';
 import { checkValue, describeValue, type Check } from './checks.js';
 

@@ -23,7 +23,7 @@ export interface RuleMethod {
   /** Fully qualified name of the request message. */
   message: string;
   /** ts-proto's message type, to encode the request. */
-  type: { encode(message: any): { finish(): Uint8Array } };
+  type: { encode(message: unknown): { finish(): Uint8Array } };
 }
 
 interface Loaded {

@@ -8,6 +8,8 @@ import { afterStart } from '../app/after-start.js';
 import type { Context, Middleware } from '../transport/context.js';
 import { RequestRules, type RuleViolation } from './request-rules.js';
 
+/** A hand-written check: the reason the request is invalid, or nothing when it is valid. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a check written without a return statement (valid) must type-check
 export type Check = (request: unknown, ctx: Context) => string | undefined | void;
 
 /** Hand-written checks: an operation (`/pkg.Service/Method`) to its check; '*' applies to all. */

@@ -89,7 +89,14 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind, att
 // export it; asking it to set a span on a probe context shows which key it uses.
 const SPAN_KEY: symbol | undefined = (() => {
   let key: symbol | undefined;
-  const probe: Context = { getValue: () => undefined, setValue: (k) => ((key = k), probe), deleteValue: () => probe };
+  const probe: Context = {
+    getValue: () => undefined,
+    setValue: (k) => {
+      key = k;
+      return probe;
+    },
+    deleteValue: () => probe,
+  };
   trace.setSpan(probe, trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
   return key;
 })();

@@ -120,7 +120,7 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
       diag.warn(`Invalid attribute ${key.length === 0 ? 'key' : `value set for key: ${key}`}`);
       return this;
     }
-    const isNew = !Object.prototype.hasOwnProperty.call(this.attributes, key);
+    const isNew = !Object.hasOwn(this.attributes, key);
     if (isNew && this.attributeCount >= this.recorder.limits.attributeCountLimit) {
       this.droppedAttributesCount++;
       return this;
@@ -132,8 +132,7 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
 
   setAttributes(attributes: Attributes): this {
     for (const key in attributes) {
-      if (Object.prototype.hasOwnProperty.call(attributes, key))
-        this.setAttribute(key, attributes[key] as AttributeValue);
+      if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key] as AttributeValue);
     }
     return this;
   }
@@ -242,7 +241,7 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     let count = 0;
     let dropped = 0;
     for (const key in attributes) {
-      if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+      if (!Object.hasOwn(attributes, key)) continue;
       if (count >= limit) {
         dropped++;
         continue;

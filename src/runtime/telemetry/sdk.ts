@@ -209,11 +209,14 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     forceFlush: async () => {
       await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
     },
-    shutdown: () =>
-      (stopped ??=
-        (setMiddlewareSampling(undefined),
-        captureRequestHeaders([]),
-        shutdownProviders().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed')))),
+    shutdown: () => {
+      if (!stopped) {
+        setMiddlewareSampling(undefined);
+        captureRequestHeaders([]);
+        stopped = shutdownProviders().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed'));
+      }
+      return stopped;
+    },
   };
 }
 

@@ -9,10 +9,11 @@
 // the caller watch, encodes the answer (so observers see its size, and a response
 // that does not encode fails the call for them too), ends the observers, then answers.
 //
-// A handler that serves a stream fits the same shape: its promise resolves when the
-// stream has ended (or rejects with what broke it), and `encode` gets whatever it
-// resolved with (a status, or nothing). The deadline and observers then cover the
-// whole stream.
+// A stream is one call of the same shape (runStream): its handler's promise resolves
+// when the stream has ended (or rejects with what broke it), the stream itself encodes
+// and writes the end, and the observers cover the whole stream. It lives as long as
+// its caller wants: no server timeout, only the caller's deadline, and the transport
+// ends it early when the caller goes away.
 import type { Logger } from 'pino';
 import { ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
 import { fromError, isServiceError, type ServiceError } from '../errors/errors.js';
@@ -22,7 +23,24 @@ import { chain, type Context, type Handler, type Middleware } from './context.js
 import { DeadlineQueue, type Deadline } from './deadlines.js';
 import { ObservedCall, type CallObserver } from './observer.js';
 
-export interface CallRunnerOptions<C extends ServerCallContext, Encoded> {
+/** How a call's answer is made and written. */
+export interface CallAnswer<C extends ServerCallContext, Encoded> {
+  /** The answer to a successful call, made before observers end; throwing fails the call. */
+  encode(ctx: C, response: unknown): Encoded;
+  /** The answer to a failed call, made before observers end. */
+  encodeError(ctx: C, error: ServiceError): Encoded;
+  /** Writes the answer: `error` is undefined for a success. Called once per call. */
+  answer(ctx: C, encoded: Encoded, error: ServiceError | undefined): void;
+}
+
+/** A stream being run: its transport ends it early with `cancel` (the caller went away). */
+export interface RunningStream {
+  /** Aborts ctx.signal with `error` and fails the call with it; nothing once the call has ended. */
+  cancel(error: ServiceError): void;
+}
+
+/** The server's unary calls are answered as the options say. */
+export interface CallRunnerOptions<C extends ServerCallContext, Encoded> extends CallAnswer<C, Encoded> {
   /** Run outermost, in this order, as plain calls (see CallObserver). */
   observers?: readonly CallObserver[];
   /** Wrap each handler inside the observers, first one outermost. */
@@ -31,12 +49,6 @@ export interface CallRunnerOptions<C extends ServerCallContext, Encoded> {
   timeoutMs: number;
   /** Where errors that are not ServiceErrors are logged, with their stack. */
   logger?: Logger;
-  /** The answer to a successful call, made before observers end; throwing fails the call. */
-  encode(ctx: C, response: unknown): Encoded;
-  /** The answer to a failed call, made before observers end. */
-  encodeError(ctx: C, error: ServiceError): Encoded;
-  /** Writes the answer: `error` is undefined for a success. Called once per call. */
-  answer(ctx: C, encoded: Encoded, error: ServiceError | undefined): void;
 }
 
 export class CallRunner<C extends ServerCallContext, Encoded> {
@@ -66,22 +78,25 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
    * the caller's; the call ends by the sooner of it and the server's timeout.
    */
   run(ctx: C, handler: Handler, request: unknown): void {
-    const call = new RunningCall(this, ctx);
-    if (call.failedToStart) return call.fail(call.startError);
-    call.watchDeadline();
-    try {
-      handler(ctx, request).then(
-        (res) => call.succeed(res),
-        (err) => call.fail(err),
-      );
-    } catch (err) {
-      call.fail(err); // a handler that throws synchronously
-    }
+    start(new RunningCall(this, ctx, this.options, true), handler, request);
+  }
+
+  /**
+   * Runs one stream of a wrapped handler, answered through `stream`. Only the caller's
+   * deadline (`ctx.deadline`) ends it; the transport ends it early through what this returns.
+   */
+  runStream<S extends ServerCallContext, Encoded>(
+    ctx: S,
+    handler: Handler,
+    request: unknown,
+    stream: CallAnswer<S, Encoded>,
+  ): RunningStream {
+    return start(new RunningCall(this, ctx, stream, false), handler, request);
   }
 
   /** Answers a call refused before it reached a handler (malformed, no route), after its observers have seen it. */
   reject(ctx: C, error: ServiceError): void {
-    new RunningCall(this, ctx).fail(error);
+    new RunningCall(this, ctx, this.options, true).fail(error);
   }
 
   /** The answer to an error that is not a ServiceError: logged with its stack, answered without its details. */
@@ -101,16 +116,49 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
   }
 }
 
+/** Starts a call's handler once its observers have started; the call ends as the handler settles. */
+function start<C extends ServerCallContext, Encoded>(
+  call: RunningCall<C, Encoded>,
+  handler: Handler,
+  request: unknown,
+): RunningCall<C, Encoded> {
+  if (call.failedToStart) {
+    call.fail(call.startError);
+    return call;
+  }
+  call.watchDeadline();
+  try {
+    handler(call.ctx, request).then(
+      (res) => call.succeed(res),
+      (err) => call.fail(err),
+    );
+  } catch (err) {
+    call.fail(err); // a handler that throws synchronously
+  }
+  return call;
+}
+
+/** What a running call uses of the runner that runs it. */
+interface Runner {
+  readonly observers: readonly CallObserver[];
+  readonly deadlines?: DeadlineQueue;
+  readonly options: { readonly timeoutMs: number };
+  logUnknown(ctx: Context, err: unknown): void;
+}
+
 /** A call from its observers' start to its answer. */
-class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> {
+class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> implements RunningStream {
   private ended = false;
   private own?: Deadline;
   /** The timer of a caller's deadline sooner than the server's. */
   private sooner?: NodeJS.Timeout;
 
   constructor(
-    private readonly runner: CallRunner<C, Encoded>,
+    private readonly runner: Runner,
     ctx: C,
+    private readonly answering: CallAnswer<C, Encoded>,
+    /** Whether the server's timeout applies (not to streams). */
+    private readonly timed: boolean,
   ) {
     super(runner.observers, ctx);
   }
@@ -118,7 +166,7 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
   /** Arms the call's deadline: the server's shared queue, plus a timer of its own for a caller's sooner deadline. */
   watchDeadline(): void {
     const expire = () => this.expire();
-    this.own = this.runner.deadlines?.add(expire);
+    if (this.timed) this.own = this.runner.deadlines?.add(expire);
     const caller = this.ctx.deadline;
     const own = this.own?.at;
     if (caller !== undefined && (own === undefined || caller < own))
@@ -131,12 +179,12 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
     this.release();
     let encoded: Encoded;
     try {
-      encoded = this.runner.options.encode(this.ctx, response);
+      encoded = this.answering.encode(this.ctx, response);
     } catch (err) {
       return this.failReleased(err);
     }
     const err = this.succeeded();
-    if (err === undefined) this.runner.options.answer(this.ctx, encoded, undefined);
+    if (err === undefined) this.answering.answer(this.ctx, encoded, undefined);
     else this.answerError(err);
   }
 
@@ -146,11 +194,16 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
     this.failReleased(err);
   }
 
+  cancel(error: ServiceError): void {
+    if (this.ended) return;
+    this.ctx.abort(error);
+    this.fail(error);
+  }
+
   private failReleased(err: unknown): void {
-    const { encodeError } = this.runner.options;
     // Encoded before observers end, so they see the answer's size.
     const expected = this.toServiceError(err);
-    const encoded = encodeError(this.ctx, expected);
+    const encoded = this.answering.encodeError(this.ctx, expected);
     const ended = this.failed(err);
     if (ended === err) this.answer(encoded, expected, err);
     else this.answerError(ended);
@@ -159,12 +212,12 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
   /** Answers an error observers have not seen encoded (one an observer threw). */
   private answerError(err: unknown): void {
     const error = this.toServiceError(err);
-    this.answer(this.runner.options.encodeError(this.ctx, error), error, err);
+    this.answer(this.answering.encodeError(this.ctx, error), error, err);
   }
 
   private answer(encoded: Encoded, error: ServiceError, cause: unknown): void {
     if (!isServiceError(cause)) this.runner.logUnknown(this.ctx, cause);
-    this.runner.options.answer(this.ctx, encoded, error);
+    this.answering.answer(this.ctx, encoded, error);
   }
 
   private toServiceError(err: unknown): ServiceError {
@@ -175,14 +228,13 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
     const err = this.sooner
       ? ErrTimeout("request exceeded the caller's deadline")
       : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
-    this.ctx.abort(err);
-    this.fail(err);
+    this.cancel(err);
   }
 
   /** The call has ended: its deadline and the watch on its caller go. */
   private release(): void {
     this.ended = true;
-    if (this.own) this.runner.deadlines!.cancel(this.own);
+    if (this.own) this.runner.deadlines?.cancel(this.own);
     if (this.sooner) clearTimeout(this.sooner);
     this.ctx.release();
   }

@@ -111,3 +111,16 @@ export async function runObserved(
   if (err !== undefined) throw err;
   return response;
 }
+
+/**
+ * How a client runs a call: inside its observers when it has any (runObserved), else
+ * the handler alone, without the async frame observers would cost.
+ */
+export function runClientCall(
+  observers: readonly CallObserver[],
+  ctx: Context,
+  handler: Handler,
+  request: unknown,
+): Promise<unknown> {
+  return observers.length > 0 ? runObserved(observers, ctx, handler, request) : handler(ctx, request);
+}

@@ -11,7 +11,7 @@ import { setupTelemetry, type Telemetry } from '../../../src/runtime/telemetry/s
 import { createLogger } from '../../../src/runtime/log/logger.js';
 import { loggingServer, metricsServer, telemetryServer, tracingServer } from '../../../src/runtime/middleware/index.js';
 import { newError } from '../../../src/runtime/errors/errors.js';
-import { backgroundContext, chain, HeaderMap, type Handler } from '../../../src/runtime/transport/context.js';
+import { backgroundContext, HeaderMap, type Handler } from '../../../src/runtime/transport/context.js';
 import { OtlpReceiver, type ReceivedSpan } from '../../helpers/otlp.js';
 import { observed } from '../../helpers/observed.js';
 

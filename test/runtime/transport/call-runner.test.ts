@@ -242,3 +242,85 @@ describe('CallRunner', () => {
     ]);
   });
 });
+
+describe('CallRunner.runStream', () => {
+  /** A runner whose unary answers would be JSON: a stream must never use them. */
+  const runnerFor = (log: string[], timeoutMs: number) =>
+    new CallRunner<TestCall, string>({
+      timeoutMs,
+      observers: [recorder(log, 'a')],
+      middleware: [tagging(log)],
+      encode: () => {
+        throw new Error('the unary encode ran for a stream');
+      },
+      encodeError: () => {
+        throw new Error('the unary encodeError ran for a stream');
+      },
+      answer: () => log.push('unary answer'),
+    });
+
+  /** A stream's own end, logged; `ended` resolves once it has answered. */
+  function streamEnd(log: string[]) {
+    let answered: () => void = () => {};
+    const ended = new Promise<void>((resolve) => (answered = resolve));
+    return {
+      ended,
+      encode: (_c: TestCall, response: unknown) => `end ${String(response)}`,
+      encodeError: () => 'error status',
+      answer: (_c: TestCall, encoded: string, error: ServiceError | undefined) => {
+        log.push(`stream answer ${encoded}${error ? ` ${error.reason}` : ''}`);
+        answered();
+      },
+    };
+  }
+
+  /** A handler that watches ctx.signal, as streaming handlers do, and settles when told. */
+  function pending() {
+    const seen: { signal?: AbortSignal; settle: (value: unknown) => void } = { settle: () => {} };
+    const handler: Handler = (ctx) => {
+      seen.signal = ctx.signal;
+      return new Promise((resolve) => (seen.settle = resolve));
+    };
+    return { seen, handler };
+  }
+
+  it("outlives the server's timeout, and is answered through the stream", async () => {
+    const log: string[] = [];
+    const runner = runnerFor(log, 10);
+    const end = streamEnd(log);
+    const { seen, handler } = pending();
+    runner.runStream(new TestCall(), runner.wrap(handler), {}, end);
+    await new Promise((r) => setTimeout(r, 50));
+    seen.settle('done');
+    await end.ended;
+    expect(log).toEqual(['a start', 'middleware', 'a end ok', 'stream answer end done']);
+    expect(seen.signal?.aborted).toBe(false);
+    runner.stop();
+  });
+
+  it("ends at the caller's deadline, aborting ctx.signal", async () => {
+    const log: string[] = [];
+    const runner = runnerFor(log, 0);
+    const end = streamEnd(log);
+    const { seen, handler } = pending();
+    runner.runStream(new TestCall(Date.now() + 20), runner.wrap(handler), {}, end);
+    await end.ended;
+    expect(log).toEqual(['a start', 'middleware', 'a end failed TIMEOUT', 'stream answer error status TIMEOUT']);
+    expect(seen.signal?.aborted).toBe(true);
+  });
+
+  it('ends once when the transport cancels it, with the error observers and ctx.signal see', async () => {
+    const log: string[] = [];
+    const runner = runnerFor(log, 0);
+    const end = streamEnd(log);
+    const { seen, handler } = pending();
+    const stream = runner.runStream(new TestCall(), runner.wrap(handler), {}, end);
+    await new Promise((r) => setTimeout(r, 5));
+    stream.cancel(newError(499, 'CANCELLED', 'the caller went away'));
+    stream.cancel(newError(499, 'CANCELLED', 'again'));
+    seen.settle('late');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(log).toEqual(['a start', 'middleware', 'a end failed CANCELLED', 'stream answer error status CANCELLED']);
+    expect(fromError(seen.signal?.reason).message).toBe('the caller went away');
+  });
+});

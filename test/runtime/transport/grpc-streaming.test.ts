@@ -5,109 +5,32 @@
 // stream; errors leave as mapped status + ErrorInfo; the caller's deadline ends a
 // stream DEADLINE_EXCEEDED and aborts ctx.signal.
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupTelemetry, type Telemetry } from '../../../src/runtime/telemetry/sdk.js';
-import { createLogger } from '../../../src/runtime/log/logger.js';
-import { defaultClientObservers, defaultServerObservers } from '../../../src/runtime/middleware/index.js';
-import type { CallObserver } from '../../../src/runtime/transport/observer.js';
-import { GrpcClientConn, GrpcServer, type Send } from '../../../src/runtime/transport/grpc/index.js';
-import type { Context, Middleware } from '../../../src/runtime/transport/context.js';
+import { defaultClientObservers } from '../../../src/runtime/middleware/index.js';
+import { GrpcClientConn, GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
-import { newError, reason } from '../../../src/runtime/errors/errors.js';
+import { reason } from '../../../src/runtime/errors/errors.js';
 import { repoRoot } from '../../helpers/cli.js';
+import { FeedService, type Item } from '../../helpers/feed-service.js';
 import { generateFixture } from '../../helpers/generated.js';
-import { OtlpReceiver } from '../../helpers/otlp.js';
 import { waitFor } from '../../helpers/process.js';
 
-interface Item {
-  id: string;
-  topic: string;
-  text: string;
-  seq: string | number;
-}
-
-const receiver = new OtlpReceiver();
-let telemetry: Telemetry;
+const svc = new FeedService();
+const { ended, wrapped, aborted, handlerSpan, receiver } = svc;
 let server: GrpcServer;
 let conn: GrpcClientConn;
 let plain: any;
 let generated: any;
-/** What the test's observer saw: one entry per ended call. */
-const ended: { operation: string; failed: boolean; reason: string }[] = [];
-/** What an ordinary (async) middleware saw around each handler. */
-const wrapped: string[] = [];
-/** Per topic: the active span id inside the handler, and why its signal aborted. */
-const handlerSpan = new Map<string, string | undefined>();
-const aborted = new Map<string, unknown>();
-
-const around: Middleware = (next) => async (ctx, req) => {
-  wrapped.push(`in ${ctx.transport.operation}`);
-  try {
-    return await next(ctx, req);
-  } finally {
-    wrapped.push(`out ${ctx.transport.operation}`);
-  }
-};
-
-const feed = {
-  getItem: async (_ctx: Context, req: { id: string }) => ({ id: req.id, topic: '', text: '', seq: 0 }),
-  async watch(
-    ctx: Context,
-    req: { topic: string; count: number; intervalMs: number; failReason: string },
-    send: Send<Item>,
-  ) {
-    ctx.signal.addEventListener('abort', () => aborted.set(req.topic, ctx.signal.reason));
-    for (let i = 0; req.count === 0 || i < req.count; i++) {
-      await send({ id: `${req.topic}-${i}`, topic: req.topic, text: `item ${i}`, seq: i });
-      // The server span stays the active context across the handler's awaits.
-      handlerSpan.set(req.topic, trace.getActiveSpan()?.spanContext().spanId);
-      if (req.intervalMs > 0) await sleep(req.intervalMs, undefined, { signal: ctx.signal });
-      if (i > 500) throw new Error('bounded');
-    }
-    if (req.failReason) throw newError(409, req.failReason, 'the topic closed', { topic: req.topic });
-  },
-  async publish(_ctx: Context, requests: AsyncIterable<Item>) {
-    const ids: string[] = [];
-    for await (const item of requests) ids.push(item.id);
-    if (ids.includes('bad')) throw newError(400, 'BAD_ITEM', 'an item was bad');
-    return { count: ids.length, ids };
-  },
-  async echo(_ctx: Context, requests: AsyncIterable<Item>, send: Send<Item>) {
-    for await (const item of requests) await send({ ...item, text: item.text.toUpperCase() });
-  },
-};
 
 beforeAll(async () => {
-  await receiver.start();
-  telemetry = await setupTelemetry({
-    serviceName: 'feed',
-    serviceVersion: '1',
-    instanceId: 'feed-1',
-    otlp: { endpoint: receiver.endpoint },
-    samplingRatio: 1,
-  });
-  const logger = createLogger({ name: 'feed', level: 'silent' });
+  await svc.start();
   const dir = generateFixture('grpc-streaming', 'stream');
   generated = await import(path.join(dir, 'feed/v1/feed_grpc.ts'));
-  const observe: CallObserver = {
-    onStart: () => undefined,
-    onEnd: (ctx, _started, { error }) =>
-      ended.push({
-        operation: ctx.transport.operation,
-        failed: error !== undefined,
-        reason: error !== undefined ? reason(error) : '',
-      }),
-  };
-  server = new GrpcServer({
-    address: '127.0.0.1:0',
-    observers: [...defaultServerObservers({ logger }), observe],
-    middleware: [around],
-  });
-  generated.registerFeedGRPCServer(server, feed);
+  server = new GrpcServer({ address: '127.0.0.1:0', observers: svc.observers, middleware: svc.middleware });
+  generated.registerFeedGRPCServer(server, svc.feed);
   await server.start();
   const definition = protoLoader.loadSync('feed/v1/feed.proto', {
     includeDirs: [path.join(repoRoot, 'fixtures', 'stream'), path.join(repoRoot, 'proto')],
@@ -117,7 +40,7 @@ beforeAll(async () => {
   plain = new Feed(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
   conn = new GrpcClientConn({
     target: `127.0.0.1:${server.listenPort}`,
-    observers: defaultClientObservers({ logger }),
+    observers: defaultClientObservers({ logger: svc.logger }),
     timeoutMs: 5000,
   });
 }, 60_000);
@@ -126,8 +49,7 @@ afterAll(async () => {
   plain?.close();
   await conn?.close();
   await server?.stop({ timeoutMs: 500 });
-  await telemetry?.shutdown();
-  receiver.stop();
+  await svc.stop();
 });
 
 /** Reads a proto-loader server stream to its end: the messages, and the error it ended with. */
@@ -149,7 +71,7 @@ describe('server streaming over gRPC', () => {
     const { items, error } = await collect(plain.watch({ topic: 'news', count: 5, intervalMs: 5 }));
     expect(error).toBeUndefined();
     expect(items.map((i) => i.id)).toEqual(['news-0', 'news-1', 'news-2', 'news-3', 'news-4']);
-    expect(items[4]).toMatchObject({ topic: 'news', text: 'item 4', seq: '4' });
+    expect(items[4]).toMatchObject({ topic: 'news', text: 'line 4\nnext', seq: '4' });
     await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
     expect(ended).toEqual([{ operation: '/feed.v1.Feed/Watch', failed: false, reason: '' }]);
     expect(wrapped).toEqual(['in /feed.v1.Feed/Watch', 'out /feed.v1.Feed/Watch']);
@@ -198,7 +120,7 @@ describe('server streaming over gRPC', () => {
     md.set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
     const { items } = await collect(plain.watch({ topic: 'traced', count: 3, intervalMs: 5 }, md));
     expect(items).toHaveLength(3);
-    await telemetry.forceFlush();
+    await svc.telemetry.forceFlush();
     await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the stream span', 100, 50);
     const spans = receiver.spans.filter((s) => s.traceId === traceId);
     expect(spans).toHaveLength(1);
@@ -291,7 +213,7 @@ describe("tsk's generated gRPC client", () => {
     parent.end();
     await waitFor(async () => aborted.has('early'), 'the server to see the cancel', 100, 20);
     expect(reason(aborted.get('early'))).toBe('CANCELLED');
-    await telemetry.forceFlush();
+    await svc.telemetry.forceFlush();
     await waitFor(
       async () => receiver.spans.filter((s) => s.traceId === traceId).length >= 3,
       'caller, client and server spans',

@@ -5,75 +5,21 @@
 // error answer, one traced call per stream (OTLP receiver), cancel on disconnect.
 import http from 'node:http';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupTelemetry, type Telemetry } from '../../../src/runtime/telemetry/sdk.js';
-import { createLogger } from '../../../src/runtime/log/logger.js';
-import { defaultServerObservers } from '../../../src/runtime/middleware/index.js';
-import type { CallObserver } from '../../../src/runtime/transport/observer.js';
-import { HttpServer, type Send } from '../../../src/runtime/transport/http/index.js';
-import type { Context, Middleware } from '../../../src/runtime/transport/context.js';
-import { newError, reason } from '../../../src/runtime/errors/errors.js';
+import { HttpServer } from '../../../src/runtime/transport/http/index.js';
+import { reason } from '../../../src/runtime/errors/errors.js';
 import { repoRoot, scratchFixture, tsk } from '../../helpers/cli.js';
-import { OtlpReceiver } from '../../helpers/otlp.js';
+import { FeedService } from '../../helpers/feed-service.js';
 import { waitFor } from '../../helpers/process.js';
 
-interface Item {
-  id: string;
-  topic: string;
-  text: string;
-  seq: number | string;
-}
-
-const receiver = new OtlpReceiver();
-let telemetry: Telemetry;
+const svc = new FeedService();
+const { ended, wrapped, aborted, handlerSpan, receiver } = svc;
 let server: HttpServer;
 let base: string;
 let fetchClient: any;
-const ended: { operation: string; failed: boolean; reason: string }[] = [];
-const wrapped: string[] = [];
-const handlerSpan = new Map<string, string | undefined>();
-const aborted = new Map<string, unknown>();
-
-const around: Middleware = (next) => async (ctx, req) => {
-  wrapped.push(`in ${ctx.transport.operation}`);
-  try {
-    return await next(ctx, req);
-  } finally {
-    wrapped.push(`out ${ctx.transport.operation}`);
-  }
-};
-
-const feed = {
-  getItem: async (_ctx: Context, req: { id: string }) => ({ id: req.id, topic: 't', text: 'x', seq: 7 }),
-  async watch(
-    ctx: Context,
-    req: { topic: string; count: number; intervalMs: number; failReason: string },
-    send: Send<Item>,
-  ) {
-    ctx.signal.addEventListener('abort', () => aborted.set(req.topic, ctx.signal.reason));
-    if (req.topic === 'forbidden') throw newError(403, 'TOPIC_FORBIDDEN', 'not your topic');
-    for (let i = 0; req.count === 0 || i < req.count; i++) {
-      await send({ id: `${req.topic}-${i}`, topic: req.topic, text: `line ${i}\nnext`, seq: i });
-      handlerSpan.set(req.topic, trace.getActiveSpan()?.spanContext().spanId);
-      if (req.intervalMs > 0) await sleep(req.intervalMs, undefined, { signal: ctx.signal });
-      if (i > 500) throw new Error('bounded');
-    }
-    if (req.failReason) throw newError(409, req.failReason, 'the topic closed', { topic: req.topic });
-  },
-};
 
 beforeAll(async () => {
-  await receiver.start();
-  telemetry = await setupTelemetry({
-    serviceName: 'feed',
-    serviceVersion: '1',
-    instanceId: 'feed-1',
-    otlp: { endpoint: receiver.endpoint },
-    samplingRatio: 1,
-  });
-  const logger = createLogger({ name: 'feed', level: 'silent' });
+  await svc.start();
   const dir = scratchFixture('http-sse', 'stream');
   const r = tsk(
     ['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', path.join(repoRoot, 'src', 'runtime')],
@@ -82,31 +28,21 @@ beforeAll(async () => {
   if (r.status !== 0) throw new Error(r.stderr);
   const generated = await import(path.join(dir, 'feed/v1/feed_http.ts'));
   fetchClient = await import(path.join(dir, 'feed/v1/feed_fetch.ts'));
-  const observe: CallObserver = {
-    onStart: () => undefined,
-    onEnd: (ctx, _started, { error }) =>
-      ended.push({
-        operation: ctx.transport.operation,
-        failed: error !== undefined,
-        reason: error !== undefined ? reason(error) : '',
-      }),
-  };
   // A short server timeout: it applies to unary calls, not to streams.
   server = new HttpServer({
     address: '127.0.0.1:0',
     timeoutMs: 200,
-    observers: [...defaultServerObservers({ logger }), observe],
-    middleware: [around],
+    observers: svc.observers,
+    middleware: svc.middleware,
   });
-  generated.registerFeedHTTPServer(server, feed);
+  generated.registerFeedHTTPServer(server, svc.feed);
   await server.start();
   base = `http://127.0.0.1:${server.listenPort}`;
 }, 60_000);
 
 afterAll(async () => {
   await server?.stop({ timeoutMs: 500 });
-  await telemetry?.shutdown();
-  receiver.stop();
+  await svc.stop();
 });
 
 /** The events of an SSE body: each blank-line-separated block as {event, data}. */
@@ -219,7 +155,7 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
       headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     });
     expect(parseEvents(await res.text())).toHaveLength(3);
-    await telemetry.forceFlush();
+    await svc.telemetry.forceFlush();
     await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the stream span', 100, 50);
     const spans = receiver.spans.filter((s) => s.traceId === traceId);
     expect(spans).toHaveLength(1);

@@ -7,78 +7,25 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrCircuitBreaker } from '../../../src/runtime/errors/catalogue.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
-import type { Discovery, ServiceInstance, Watcher } from '../../../src/runtime/registry/registry.js';
-import { GrpcClientConn, GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
-import { HttpClient, HttpServer, type HttpRoute } from '../../../src/runtime/transport/http/index.js';
-
-/** A registry that never changes: the instances it is given. */
-class FixedDiscovery implements Discovery {
-  constructor(private readonly instances: ServiceInstance[]) {}
-  async getService(): Promise<ServiceInstance[]> {
-    return this.instances;
-  }
-  async watch(): Promise<Watcher> {
-    let first = true;
-    return {
-      next: () =>
-        first ? ((first = false), Promise.resolve(this.instances)) : new Promise<ServiceInstance[]>(() => {}),
-      stop: async () => {},
-    };
-  }
-}
-
-const Msg = { fromJSON: (o: any) => ({ who: String(o?.who ?? '') }), toJSON: (m: { who: string }) => ({ who: m.who }) };
-const schema = {
-  typeName: 't.Msg',
-  fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }],
-} as const;
-const route: HttpRoute<{ who: string }, { who: string }> = {
-  method: 'POST',
-  path: '/t.S/Who',
-  operation: '/t.S/Who',
-  body: '*',
-  request: Msg,
-  requestSchema: schema,
-  response: Msg,
-  responseSchema: schema,
-};
-const whoDef = {
-  who: {
-    path: '/t.S/Who',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (m: { who: string }) => Buffer.from(m.who),
-    requestDeserialize: (b: Buffer) => ({ who: b.toString() }),
-    responseSerialize: (m: { who: string }) => Buffer.from(m.who),
-    responseDeserialize: (b: Buffer) => ({ who: b.toString() }),
-  },
-};
-const who = whoDef.who as grpc.MethodDefinition<{ who: string }, { who: string }>;
+import type { Discovery, ServiceInstance } from '../../../src/runtime/registry/registry.js';
+import type { ClientOptions } from '../../../src/runtime/transport/client-options.js';
+import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
+import { HttpClient } from '../../../src/runtime/transport/http/index.js';
+import { MemoryDiscovery, serveWho, whoMethod as who, whoRoute as route } from '../../helpers/who-service.js';
 
 /** An instance of "inventory" that was registered and then stopped: its ports refuse connections. */
 let stopped: { http: string; grpc: string; instance: ServiceInstance };
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  const http = new HttpServer({ address: '127.0.0.1:0' });
-  http.route(route, async () => ({ who: 'inventory' }));
-  const grpcServer = new GrpcServer({ address: '127.0.0.1:0' });
-  grpcServer.register(whoDef, { who: async () => ({ who: 'inventory' }) });
-  await http.start();
-  await grpcServer.start();
+  const inventory = await serveWho(async () => ({ who: 'inventory' }));
   stopped = {
-    http: `http://127.0.0.1:${http.listenPort}`,
-    grpc: `127.0.0.1:${grpcServer.listenPort}`,
-    instance: {
-      id: 'i1',
-      name: 'inventory',
-      version: '1',
-      metadata: {},
-      endpoints: [http.endpoint(), grpcServer.endpoint()],
-    },
+    http: `http://127.0.0.1:${inventory.http.listenPort}`,
+    grpc: `127.0.0.1:${inventory.grpc.listenPort}`,
+    instance: inventory.instanceAs('i1', 'inventory'),
   };
-  await http.stop({ timeoutMs: 0 });
-  await grpcServer.stop({ timeoutMs: 0 });
+  await inventory.http.stop({ timeoutMs: 0 });
+  await inventory.grpc.stop({ timeoutMs: 0 });
 });
 
 afterAll(async () => {
@@ -109,21 +56,38 @@ async function failure(
 }
 
 describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE naming it', () => {
-  const nobody = new FixedDiscovery([]);
+  const nobody = new MemoryDiscovery([]);
 
-  it('gRPC, discovery:/// with no instance registered', async () => {
-    const err = await failure(
-      grpcClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(who, { who: '' }),
-    );
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
+  /** One call through each transport's client with these options; its failure. */
+  const transports = {
+    gRPC: { kind: 'grpc', call: (o: ClientOptions) => failure(grpcClient(o).invoke(who, { who: '' })) },
+    HTTP: { kind: 'http', call: (o: ClientOptions) => failure(httpClient(o).invoke(route, { who: '' })) },
+  };
+  for (const [name, { kind, call }] of Object.entries(transports)) {
+    it(`${name}, discovery:/// with no instance registered`, async () => {
+      const err = await call({ target: 'discovery:///inventory', discovery: nobody });
+      expect(err).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'inventory', target: 'discovery:///inventory' },
+      });
+      expect(err.message).toMatch(
+        new RegExp(`^the inventory service is unavailable: no instance with a ${kind} endpoint is registered`),
+      );
     });
-    expect(err.message).toMatch(
-      /^the inventory service is unavailable: no instance with a grpc endpoint is registered/,
-    );
-  });
+
+    it(`${name}, discovery:/// whose only instance is registered but stopped`, async () => {
+      const err = await call({ target: 'discovery:///inventory', discovery: new MemoryDiscovery([stopped.instance]) });
+      expect(err).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'inventory', target: 'discovery:///inventory' },
+      });
+      expect(err.message).toContain('the inventory service is unavailable');
+      // HTTP's message also names the instance it tried.
+      if (kind === 'http') expect(err.message).toContain(stopped.http);
+    });
+  }
 
   it('gRPC, direct address of a stopped service', async () => {
     const err = await failure(grpcClient({ target: stopped.grpc, service: 'inventory' }).invoke(who, { who: '' }));
@@ -142,30 +106,6 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
     expect(err.message).toContain(`${stopped.grpc} is unavailable`);
   });
 
-  it('gRPC, discovery:/// whose only instance is registered but stopped', async () => {
-    const conn = grpcClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
-    const err = await failure(conn.invoke(who, { who: '' }));
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
-    });
-  });
-
-  it('HTTP, discovery:/// with no instance registered', async () => {
-    const err = await failure(
-      httpClient({ target: 'discovery:///inventory', discovery: nobody }).invoke(route, { who: '' }),
-    );
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
-    });
-    expect(err.message).toMatch(
-      /^the inventory service is unavailable: no instance with a http endpoint is registered/,
-    );
-  });
-
   it('HTTP, direct address of a stopped service', async () => {
     const err = await failure(httpClient({ target: stopped.http, service: 'inventory' }).invoke(route, { who: '' }));
     expect(err).toMatchObject({
@@ -174,17 +114,6 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
       metadata: { service: 'inventory', target: stopped.http },
     });
     expect(err.message).toContain('ECONNREFUSED');
-  });
-
-  it('HTTP, discovery:/// whose only instance is registered but stopped', async () => {
-    const client = httpClient({ target: 'discovery:///inventory', discovery: new FixedDiscovery([stopped.instance]) });
-    const err = await failure(client.invoke(route, { who: '' }));
-    expect(err).toMatchObject({
-      code: 503,
-      reason: 'SERVICE_UNAVAILABLE',
-      metadata: { service: 'inventory', target: 'discovery:///inventory' },
-    });
-    expect(err.message).toContain(stopped.http);
   });
 
   it('HTTP, a registry that fails to answer is 503 too, and asked again on the next call', async () => {
@@ -217,17 +146,12 @@ describe('across a further hop', () => {
       if (req.who === 'own503') throw ErrCircuitBreaker('breaker open');
       return inventory.invoke(who, req);
     };
-    const http = new HttpServer({ address: '127.0.0.1:0' });
-    http.route(route, handler);
-    const grpcServer = new GrpcServer({ address: '127.0.0.1:0', errorDomain: 'shop' });
-    grpcServer.register(whoDef, { who: handler });
-    await http.start();
-    await grpcServer.start();
+    const shop = await serveWho(handler, { errorDomain: 'shop' });
     closers.push(
-      () => http.stop({ timeoutMs: 200 }),
-      () => grpcServer.stop({ timeoutMs: 200 }),
+      () => shop.http.stop({ timeoutMs: 200 }),
+      () => shop.grpc.stop({ timeoutMs: 200 }),
     );
-    front = { http: `http://127.0.0.1:${http.listenPort}`, grpc: `127.0.0.1:${grpcServer.listenPort}` };
+    front = { http: `http://127.0.0.1:${shop.http.listenPort}`, grpc: `127.0.0.1:${shop.grpc.listenPort}` };
   });
 
   it('an HTTP caller of the front service gets 503 SERVICE_UNAVAILABLE naming inventory', async () => {

@@ -8,9 +8,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import { ErrCancelled } from '../../errors/catalogue.js';
-import { fromRpcStatus } from '../../errors/status.js';
 import type { Context, Handler, Middleware } from '../context.js';
-import { fromGrpcError } from './client.js';
+import { asBytes, deserializeResponse, fromGrpcError, receiveReplyMetadata, serializeRequest } from './client.js';
 import { toMetadata } from './metadata.js';
 
 /** Messages in flight to the consumer before the call is paused (backpressure). */
@@ -31,11 +30,9 @@ export function serverStream<Req, Res>(
     new Promise<void>((resolve, reject) => {
       let message: Buffer;
       try {
-        message = method.requestSerialize(req as Req);
+        message = serializeRequest(method, req as Req);
       } catch (err) {
-        return reject(
-          fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`),
-        );
+        return reject(err);
       }
       const call = client.makeServerStreamRequest<Buffer, Buffer>(
         method.path,
@@ -71,11 +68,9 @@ export function clientStream<Req, Res>(
         (err, response) => {
           if (err) return reject(fromGrpcError(err));
           try {
-            resolve(method.responseDeserialize(response!));
+            resolve(deserializeResponse(method, response!));
           } catch (parseErr) {
-            reject(
-              fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`),
-            );
+            reject(parseErr);
           }
         },
       );
@@ -111,8 +106,6 @@ export function bidiStream<Req, Res>(
   return inbox;
 }
 
-const asBytes = (bytes: Buffer): Buffer => bytes;
-
 function callOptions(ctx: Context): grpc.CallOptions {
   return ctx.deadline !== undefined ? { deadline: ctx.deadline } : {};
 }
@@ -123,10 +116,7 @@ function watch(
   ctx: Context,
   reject: (err: unknown) => void,
 ): void {
-  call.on('metadata', (md: grpc.Metadata) => {
-    for (const [key, value] of Object.entries(md.getMap()))
-      if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
-  });
+  call.on('metadata', (md: grpc.Metadata) => receiveReplyMetadata(ctx, md));
   const { signal } = ctx;
   if (signal.aborted) return call.cancel();
   const cancel = () => call.cancel();
@@ -155,12 +145,10 @@ function readInto<Res>(
   call.on('data', (bytes: Buffer) => {
     let message: Res;
     try {
-      message = method.responseDeserialize(bytes);
+      message = deserializeResponse(method, bytes);
     } catch (parseErr) {
       call.cancel();
-      return reject(
-        fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`),
-      );
+      return reject(parseErr);
     }
     if (inbox.push(message)) call.pause();
   });
@@ -191,12 +179,7 @@ function writeFrom<Req>(
   (async () => {
     for await (const request of requests) {
       if (over) return;
-      let bytes: Buffer;
-      try {
-        bytes = method.requestSerialize(request);
-      } catch (err) {
-        throw fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`);
-      }
+      const bytes = serializeRequest(method, request);
       if (!call.write(bytes)) await Promise.race([once(call, 'drain'), closed]);
     }
     if (!over) call.end();

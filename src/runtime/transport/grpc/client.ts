@@ -9,7 +9,6 @@ import * as grpc from '@grpc/grpc-js';
 import type { ServiceError } from '../../errors/errors.js';
 import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, type Callee } from '../../errors/catalogue.js';
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
-import type { Discovery } from '../../registry/registry.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import {
   callDeadline,
@@ -20,32 +19,18 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import { runObserved, type CallObserver } from '../observer.js';
+import type { CallOptions, ClientOptions } from '../client-options.js';
+import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream } from './client-stream.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
 
-export interface GrpcClientOptions {
+export type { CallOptions };
+
+export interface GrpcClientOptions extends ClientOptions {
   /** `host:port` or `discovery:///service-name`. */
   target: string;
-  /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
-  service?: string;
-  discovery?: Discovery;
-  /** Watch every unary call, outermost and in this order (tracing, access log, metrics). */
-  observers?: CallObserver[];
-  /** Wrap every unary call inside the observers, first one outermost. */
-  middleware?: Middleware[];
-  /** Default per-call deadline; 0 disables it. Default 2000 ms. */
-  timeoutMs?: number;
   channelOptions?: grpc.ChannelOptions;
-}
-
-export interface CallOptions {
-  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
-  parent?: Context;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 /** The signal of calls made without one: never aborted, shared instead of a controller per call. */
@@ -84,9 +69,7 @@ export class GrpcClientConn {
   ): Promise<Res> {
     const ctx = this.callContext(method, options);
     const handler = this.handlerFor(method as grpc.MethodDefinition<unknown, unknown>);
-    return (await (this.observers.length > 0
-      ? runObserved(this.observers, ctx, handler, request)
-      : handler(ctx, request))) as Res;
+    return (await runClientCall(this.observers, ctx, handler, request)) as Res;
   }
 
   /** A server-streaming call: the responses as they arrive. The timeout covers the whole stream. */
@@ -138,8 +121,7 @@ export class GrpcClientConn {
   /** How a stream runs: inside the observers and the middleware, like a unary call. */
   private readonly streamCalls: Middleware = (next) => {
     const handler = this.middleware(next);
-    return (ctx, req) =>
-      this.observers.length > 0 ? runObserved(this.observers, ctx, handler, req) : handler(ctx, req);
+    return (ctx, req) => runClientCall(this.observers, ctx, handler, req);
   };
 
   /** The middleware chain around one method, composed on its first call. */
@@ -158,11 +140,9 @@ export class GrpcClientConn {
     const { signal } = ctx;
     let message: Buffer;
     try {
-      message = method.requestSerialize(request);
+      message = serializeRequest(method, request);
     } catch (err) {
-      return Promise.reject(
-        fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`),
-      );
+      return Promise.reject(err);
     }
     ctx.requestBytes = message.length;
     return new Promise((resolve, reject) => {
@@ -180,18 +160,13 @@ export class GrpcClientConn {
           if (err) return reject(this.callError(err));
           ctx.responseBytes = response!.length;
           try {
-            resolve(method.responseDeserialize(response!));
+            resolve(deserializeResponse(method, response!));
           } catch (parseErr) {
-            reject(
-              fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(parseErr as Error).message}`),
-            );
+            reject(parseErr);
           }
         },
       );
-      call.on('metadata', (md) => {
-        for (const [key, value] of Object.entries(md.getMap()))
-          if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
-      });
+      call.on('metadata', (md) => receiveReplyMetadata(ctx, md));
       if (signal.aborted) call.cancel();
       else if (signal !== NEVER_ABORTED) signal.addEventListener('abort', cancel, { once: true });
     });
@@ -215,7 +190,37 @@ export class GrpcClientConn {
 }
 
 /** The (de)serializer of messages that are bytes already. */
-const asBytes = (bytes: Buffer): Buffer => bytes;
+export const asBytes = (bytes: Buffer): Buffer => bytes;
+
+/** A request message as bytes; one that does not serialize is the INTERNAL status grpc-js would report. */
+export function serializeRequest<Req>(
+  method: Pick<grpc.MethodDefinition<Req, unknown>, 'requestSerialize'>,
+  request: Req,
+): Buffer {
+  try {
+    return method.requestSerialize(request);
+  } catch (err) {
+    throw fromRpcStatus(grpc.status.INTERNAL, `Request message serialization failure: ${(err as Error).message}`);
+  }
+}
+
+/** A response message from its bytes; bytes that do not parse are the INTERNAL status grpc-js would report. */
+export function deserializeResponse<Res>(
+  method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize'>,
+  bytes: Buffer,
+): Res {
+  try {
+    return method.responseDeserialize(bytes);
+  } catch (err) {
+    throw fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(err as Error).message}`);
+  }
+}
+
+/** The server's reply metadata into the call's reply header. */
+export function receiveReplyMetadata(ctx: Context, md: grpc.Metadata): void {
+  for (const [key, value] of Object.entries(md.getMap()))
+    if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
+}
 
 /** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
 export function fromGrpcError(err: grpc.ServiceError): ServiceError {

@@ -4,7 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
+import type { ServiceError } from '../../errors/errors.js';
 import { ErrCodec } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import { HeaderMap, type Handler, type Middleware, type Transport } from '../context.js';
@@ -112,10 +112,9 @@ export class GrpcServer implements Server {
   /** What streaming calls (stream.ts) use of this server. */
   private get streamHost(): StreamHost {
     return {
-      observers: this.runner.observers,
-      wrap: (handler) => this.runner.wrap(handler),
+      runner: this.runner,
       endpoint: () => this.advertised,
-      toStatus: (ctx, err) => this.toGrpcError(isServiceError(err) ? fromError(err) : this.runner.unknown(ctx, err)),
+      toStatus: (error) => this.toGrpcError(error),
     };
   }
 

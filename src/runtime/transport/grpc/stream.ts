@@ -1,10 +1,10 @@
-// Streaming gRPC methods on the server, run through the same observers and middleware
-// as unary calls. To them a stream is one call: its request is the request
-// message (server streaming) or an AsyncIterable of them (client streaming, bidi),
-// and it ends when the handler's promise settles. So tracing keeps one server span
-// active for the whole handler, logging and metrics see one call with its outcome,
-// an error that is not a ServiceError is logged and answered as unknown, and the status that ends the stream is the
-// mapped code with ErrorInfo details, exactly as for a unary call.
+// Streaming gRPC methods on the server, run by the server's call runner (runStream)
+// like unary calls. To it a stream is one call: its request is the request message
+// (server streaming) or an AsyncIterable of them (client streaming, bidi), and it
+// ends when the handler's promise settles. So tracing keeps one server span active
+// for the whole handler, logging and metrics see one call with its outcome, an error
+// that is not a ServiceError is logged and answered as unknown, and the status that
+// ends the stream is the mapped code with ErrorInfo details, exactly as for a unary call.
 //
 // Handlers send with `send(message)`, which resolves once grpc-js has taken the
 // message (backpressure: await it) and rejects once the stream is over (the caller
@@ -15,10 +15,11 @@
 // Kratos): a stream lives as long as its caller wants it.
 
 import type { Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ErrCancelled, ErrCodec, ErrTimeout } from '../../errors/catalogue.js';
+import type { ServiceError } from '../../errors/errors.js';
+import type { CallAnswer, CallRunner, RunningStream } from '../call-runner.js';
 import { HeaderMap, type Context, type Handler, type Transport } from '../context.js';
-import { ObservedCall, type CallObserver } from '../observer.js';
 import type { Send } from '../stream.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
 import { GrpcCallContext, GrpcPeer } from './server.js';
@@ -39,14 +40,12 @@ export type BidiStreamingMethod<Req, Res> = (
 
 /** What a stream needs from the server that registers it. */
 export interface StreamHost {
-  /** The server's observers: a stream is one call to them. */
-  readonly observers: readonly CallObserver[];
-  /** The handler inside the server's middleware, run in the call's context. */
-  wrap(handler: Handler): Handler;
+  /** The server's call runner: its observers and middleware see a stream as one call. */
+  readonly runner: Pick<CallRunner<GrpcCallContext, unknown>, 'wrap' | 'runStream' | 'unknown'>;
   /** The server's advertised endpoint (`grpc://host:port`). */
   endpoint(): string;
   /** An error as the status that ends the call (mapped code, ErrorInfo details). */
-  toStatus(ctx: Context, err: unknown): Partial<grpc.StatusObject>;
+  toStatus(error: ServiceError): Partial<grpc.StatusObject>;
 }
 
 /** How close to the deadline a cancellation counts as the deadline passing (network transit). */
@@ -75,24 +74,25 @@ export function streamingHandler(
   host: StreamHost,
 ): grpc.UntypedHandleCall {
   const call = fn as (ctx: Context, request: unknown, send?: Send<unknown>) => Promise<unknown>;
-  const handler: Handler = host.wrap((ctx, req) => call(ctx, req, ctx.values.get(SEND) as Send<unknown> | undefined));
+  const handler = host.runner.wrap((ctx, req) => call(ctx, req, ctx.values.get(SEND) as Send<unknown> | undefined));
   const serialize = method.responseSerialize;
   if (!method.requestStream) {
     return ((grpcCall: grpc.ServerWritableStream<unknown, Buffer>) => {
       const stream = new StreamCall(grpcCall, method.path, host, serialize);
       const request = grpcCall.request;
-      stream.run(handler, () => (request instanceof UndecodableRequest ? undecodable(request) : request));
+      if (request instanceof UndecodableRequest) stream.run(() => Promise.reject(undecodable(request)), undefined);
+      else stream.run(handler, request);
     }) as grpc.handleServerStreamingCall<unknown, Buffer>;
   }
   if (!method.responseStream) {
     return ((grpcCall: grpc.ServerReadableStream<unknown, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const stream = new StreamCall(grpcCall, method.path, host, serialize, callback);
-      stream.run(handler, () => receive(grpcCall, stream));
+      stream.run(handler, receive(grpcCall, stream));
     }) as grpc.handleClientStreamingCall<unknown, Buffer>;
   }
   return ((grpcCall: grpc.ServerDuplexStream<unknown, Buffer>) => {
     const stream = new StreamCall(grpcCall, method.path, host, serialize);
-    stream.run(handler, () => receive(grpcCall, stream));
+    stream.run(handler, receive(grpcCall, stream));
   }) as grpc.handleBidiStreamingCall<unknown, Buffer>;
 }
 
@@ -101,18 +101,17 @@ type AnyServerStream =
   | grpc.ServerReadableStream<unknown, Buffer>
   | grpc.ServerDuplexStream<unknown, Buffer>;
 
-/** One streaming call from its start hooks to the status that ends it. */
-class StreamCall {
+/**
+ * One streaming call on grpc-js: its messages out, and the status that ends it once
+ * the call runner has run it to its end.
+ */
+class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
   readonly ctx: GrpcCallContext;
   private done = false;
   private headerSent = false;
-  private readonly deadline?: number;
-  private readonly timer?: NodeJS.Timeout;
   private readonly onCancelled = () => this.cancelled();
-  /** Ends the call through the observers; set once the call has begun. */
-  private ending?: (failed: boolean, error: unknown) => void;
-  /** A client-streaming handler's answer. */
-  private response?: unknown;
+  /** The call while the runner runs it. */
+  private running?: RunningStream;
 
   constructor(
     private readonly call: AnyServerStream,
@@ -120,13 +119,9 @@ class StreamCall {
     private readonly host: StreamHost,
     private readonly serialize: grpc.serialize<unknown>,
     /** Client streaming answers once, through grpc-js's callback; the other kinds end the writable side. */
-    private readonly answer?: grpc.sendUnaryData<Buffer>,
+    private readonly callback?: grpc.sendUnaryData<Buffer>,
   ) {
     const deadline = toEpochMs(call.getDeadline());
-    if (Number.isFinite(deadline)) {
-      this.deadline = deadline;
-      this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
-    }
     const transport: Transport = {
       kind: 'grpc',
       endpoint: host.endpoint(),
@@ -135,26 +130,15 @@ class StreamCall {
       replyHeader: new HeaderMap(),
       remote: new GrpcPeer(call),
     };
-    this.ctx = new GrpcCallContext(transport, this.deadline, call);
+    this.ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, call);
+    // Before the handler can watch ctx.signal, so a cancel at the deadline aborts it as a timeout.
     call.once('cancelled', this.onCancelled);
   }
 
-  /** Runs the call; `request` gives what the handler receives (it may throw, failing the call). */
-  run(handler: Handler, request: () => unknown): void {
-    const outer = new ObservedCall(this.host.observers, this.ctx);
-    this.ending = (failed, error) => this.finish(failed ? outer.failed(error) : outer.succeeded());
-    if (outer.failedToStart) return this.ending(true, outer.startError);
+  /** Runs the call to its end through the server's runner. */
+  run(handler: Handler, request: unknown): void {
     this.ctx.values.set(SEND, this.send);
-    let settled: Promise<unknown>;
-    try {
-      settled = handler(this.ctx, request());
-    } catch (err) {
-      settled = Promise.reject(err); // a handler (or request) that throws synchronously
-    }
-    settled.then(
-      (res) => this.end(false, undefined, res),
-      (err) => this.end(true, err),
-    );
+    this.running = this.host.runner.runStream(this.ctx, handler, request, this);
   }
 
   /** Whether the call is over (answered, cancelled or expired): nothing more may be sent. */
@@ -184,58 +168,44 @@ class StreamCall {
     });
   };
 
-  private end(failed: boolean, error: unknown, response?: unknown): void {
-    if (this.done) return;
-    this.response = response;
-    this.ending!(failed, error);
+  /** A client-streaming handler's answer, serialized; the other kinds end with a status only. */
+  encode(_ctx: GrpcCallContext, response: unknown): Buffer | undefined {
+    return this.callback ? this.serialize(response) : undefined;
   }
 
-  private expire(): void {
-    if (this.done) return;
-    const err = ErrTimeout('the stream exceeded its deadline');
-    this.ctx.abort(err);
-    this.ending?.(true, err);
+  encodeError(): undefined {
+    return undefined;
   }
 
-  private cancelled(): void {
-    if (this.done) return;
-    // A caller cancels at its deadline, which the server (counting from the moment the call
-    // arrived) puts a little later; grpc-js ends an expired call itself too. Both are timeouts.
-    if (this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS) return this.expire();
-    const err = ErrCancelled('the caller cancelled the stream');
-    this.ctx.abort(err);
-    this.ending?.(true, err);
-  }
-
-  /** Ends the call with what the outermost middleware passed out (undefined: success). */
-  private finish(error: unknown): void {
-    if (this.done) return;
+  /** Ends the call: reply headers not sent yet, then the answer or the status. */
+  answer(_ctx: GrpcCallContext, message: Buffer | undefined, error: ServiceError | undefined): void {
     this.done = true;
-    if (this.timer) clearTimeout(this.timer);
     this.call.removeListener('cancelled', this.onCancelled);
-    this.ctx.release();
-    let message: Buffer | undefined;
-    if (error === undefined && this.answer) {
-      try {
-        message = this.serialize(this.response);
-      } catch (err) {
-        error = err;
-      }
-    }
     try {
       this.sendHeader();
     } catch (headerErr) {
-      error ??= headerErr; // reply headers metadata cannot carry: the handler's 500
+      error ??= this.host.runner.unknown(this.ctx, headerErr); // reply headers metadata cannot carry: the handler's 500
     }
-    if (this.answer) {
-      if (error === undefined) this.answer(null, message);
-      else this.answer(this.host.toStatus(this.ctx, error) as grpc.ServerErrorResponse);
+    if (this.callback) {
+      if (error === undefined) this.callback(null, message);
+      else this.callback(this.host.toStatus(error) as grpc.ServerErrorResponse);
       return;
     }
     const writable = this.call as grpc.ServerWritableStream<unknown, Buffer>;
     if (error === undefined) writable.end();
     // grpc-js turns an 'error' event on a server stream into the status that ends it.
-    else writable.emit('error', this.host.toStatus(this.ctx, error));
+    else writable.emit('error', this.host.toStatus(error));
+  }
+
+  private cancelled(): void {
+    // A caller cancels at its deadline, which the server (counting from the moment the call
+    // arrived) puts a little later; grpc-js ends an expired call itself too. Both are timeouts.
+    const deadline = this.ctx.deadline;
+    this.running?.cancel(
+      deadline !== undefined && Date.now() >= deadline - DEADLINE_SLACK_MS
+        ? ErrTimeout('the stream exceeded its deadline')
+        : ErrCancelled('the caller cancelled the stream'),
+    );
   }
 
   /** Reply headers go out once, before the first message (or with the status). */
@@ -267,14 +237,14 @@ async function* receive(
     if (stream.over) throw stream.abortReason;
     const next = await Promise.race([messages.next(), over]);
     if (next.done) break;
-    if (next.value instanceof UndecodableRequest) undecodable(next.value);
+    if (next.value instanceof UndecodableRequest) throw undecodable(next.value);
     yield next.value;
   }
   if (call.cancelled) throw stream.abortReason;
 }
 
-function undecodable(request: UndecodableRequest): never {
-  throw ErrCodec(`the request does not decode: ${request.error.message}`);
+function undecodable(request: UndecodableRequest): ServiceError {
+  return ErrCodec(`the request does not decode: ${request.error.message}`);
 }
 
 function toEpochMs(deadline: grpc.Deadline): number {

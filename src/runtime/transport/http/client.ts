@@ -5,7 +5,6 @@
 
 import { fromError, isServiceError, newError, ServiceError } from '../../errors/errors.js';
 import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, Reason, type Callee } from '../../errors/catalogue.js';
-import type { Discovery } from '../../registry/registry.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import {
   callDeadline,
@@ -16,36 +15,21 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import { runObserved, type CallObserver } from '../observer.js';
+import type { CallOptions, ClientOptions } from '../client-options.js';
+import { runClientCall, type CallObserver } from '../observer.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
 
-export interface HttpClientOptions {
+export type { CallOptions };
+
+export interface HttpClientOptions extends ClientOptions {
   /** `http://host:port` (optionally with a path prefix) or `discovery:///service-name`. */
   target: string;
-  /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
-  service?: string;
-  /** Required for `discovery:///` targets. */
-  discovery?: Discovery;
-  /** Watch every call, outermost and in this order (tracing, access log, metrics). */
-  observers?: CallObserver[];
-  /** Wrap every call inside the observers, first one outermost. */
-  middleware?: Middleware[];
-  /** Default per-call timeout; 0 disables it. Default 2000 ms. */
-  timeoutMs?: number;
-}
-
-export interface CallOptions {
-  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
-  parent?: Context;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 export class HttpClient {
   /** Per route: compiled once, with the middleware chain composed around it. */
-  private readonly routes = new WeakMap<HttpRoute<any, any>, Handler>();
+  private readonly routes = new WeakMap<HttpRoute<unknown, unknown>, Handler>();
   private readonly middleware: Middleware;
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
@@ -86,12 +70,10 @@ export class HttpClient {
       requestBytes: undefined,
       responseBytes: undefined,
     };
-    return (await (this.observers.length > 0
-      ? runObserved(this.observers, ctx, handler, request)
-      : handler(ctx, request))) as Res;
+    return (await runClientCall(this.observers, ctx, handler, request)) as Res;
   }
 
-  private handlerFor(route: HttpRoute<any, any>): Handler {
+  private handlerFor(route: HttpRoute<unknown, unknown>): Handler {
     let handler = this.routes.get(route);
     if (!handler) {
       const compiled = compileRoute(route) as CompiledRoute;

@@ -388,9 +388,10 @@ function readAny(value: unknown, ctx: ReadContext): unknown {
 }
 
 function setLocal(message: unknown, path: LocalPath, value: unknown): void {
-  let target = message as any;
+  type Container = Map<unknown, unknown> | Record<string, unknown>;
+  let target = message as Container;
   for (let i = 0; i < path.length - 1; i++)
-    target = target instanceof Map ? target.get(path[i]) : target[path[i] as string];
+    target = (target instanceof Map ? target.get(path[i]) : target[path[i] as string]) as Container;
   const last = path[path.length - 1]!;
   if (target instanceof Map) target.set(last, value);
   else target[last as string] = value;

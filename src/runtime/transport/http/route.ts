@@ -4,10 +4,10 @@
 
 /** What ts-proto emits for every message (`export const HelloRequest = { fromJSON, toJSON, ... }`). */
 export interface MessageType<T> {
-  fromJSON(object: any): T;
+  fromJSON(object: unknown): T;
   toJSON(message: T): unknown;
   /** ts-proto's completion of a partial object; used so clients accept partial requests safely. */
-  fromPartial?(object: any): T;
+  fromPartial?(object: unknown): T;
   /** ts-proto's binary encoder and decoder; used to pack and unpack a google.protobuf.Any. */
   encode?(message: T): { finish(): Uint8Array };
   decode?(input: Uint8Array): T;
@@ -54,7 +54,7 @@ export interface MessageSchema {
   typeName: string;
   fields: readonly FieldSchema[];
   /** The ts-proto message type, so the message can be packed into a google.protobuf.Any. */
-  type?: () => MessageType<any>;
+  type?: () => MessageType<unknown>;
 }
 
 /** One HTTP binding of one method (a method with additional_bindings has several). */

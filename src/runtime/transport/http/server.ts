@@ -385,15 +385,13 @@ export class HttpServer implements Server {
       return this.runner.reject(ctx, fromError(err));
     }
     if (call.found.events) {
-      return serveEventStream({
+      return serveEventStream(this.runner, {
         ctx,
-        observers: this.runner.observers,
         compiled,
         handler: call.found.handler,
         request: message,
         takeOver: () => call.answer.takeOver(),
         answerError: (err) => this.answer(ctx, withBody(ctx, errorJson(err)), err),
-        unknown: (err) => this.runner.unknown(ctx, err),
       });
     }
     this.runner.run(ctx, call.found.handler, message);
@@ -679,7 +677,7 @@ export class HttpCallContext extends ServerCallContext<HttpTransport> {
 
   protected callerGone(): boolean {
     const response = this.answer.raw;
-    return response !== undefined && response.destroyed && !response.writableFinished;
+    return response?.destroyed === true && !response.writableFinished;
   }
 
   protected watchCaller(listener: () => void): void {

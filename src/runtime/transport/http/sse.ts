@@ -1,8 +1,8 @@
 // Server-streaming methods with an HTTP rule, served as Server-Sent Events (as
 // Kratos serves them): the request binds from path, query and body like a unary
 // call; the answer is `text/event-stream`, one `data:` line of proto3 JSON per
-// message. The stream runs through the server's middleware as one call that ends
-// when the handler's promise settles (one server span, one log line, one metric).
+// message. The server's call runner runs the stream (runStream) as one call that
+// ends when the handler's promise settles (one server span, one log line, one metric).
 //
 // An error before the first message is answered as any failed call is (its status
 // and error JSON), so a bad request still gets its 4xx. Once events have started
@@ -13,10 +13,11 @@
 // calls); one ends when the handler returns or the client disconnects, which
 // aborts ctx.signal.
 
+import type { ServerResponse } from 'node:http';
 import { ErrCancelled } from '../../errors/catalogue.js';
-import { fromError, isServiceError, type ServiceError } from '../../errors/errors.js';
+import type { ServiceError } from '../../errors/errors.js';
+import type { CallAnswer, CallRunner, RunningStream } from '../call-runner.js';
 import type { Context, Handler } from '../context.js';
-import { ObservedCall, type CallObserver } from '../observer.js';
 import type { Send } from '../stream.js';
 import { encodeResponse, type CompiledRoute } from './binding.js';
 import type { HttpCallContext } from './server.js';
@@ -43,7 +44,6 @@ export function eventStreamHandler(
 export interface EventStreamCall {
   /** The call's Context, built by the server (its answer has the raw response). */
   ctx: HttpCallContext;
-  observers: readonly CallObserver[];
   compiled: CompiledRoute;
   /** The route's handler, middleware applied. */
   handler: Handler;
@@ -52,28 +52,84 @@ export interface EventStreamCall {
   takeOver: () => void;
   /** Answers an error before any event was sent, as the server answers failed calls. */
   answerError: (err: ServiceError) => void;
-  /** An error that is not a ServiceError, logged and made the unknown-request error. */
-  unknown: (err: unknown) => ServiceError;
 }
 
-/** Runs one streaming call to its end. */
-export function serveEventStream(call: EventStreamCall): void {
-  const { ctx } = call;
-  const transport = ctx.transport;
-  const res = ctx.answer.raw!;
-  let started = false;
-  let done = false;
+/** Runs one streaming call to its end through the server's call runner. */
+export function serveEventStream(
+  runner: Pick<CallRunner<HttpCallContext, unknown>, 'runStream'>,
+  call: EventStreamCall,
+): void {
+  const stream = new EventStream(call);
+  stream.running = runner.runStream(call.ctx, call.handler, call.request, stream);
+}
 
-  const startEvents = () => {
-    started = true;
-    call.takeOver();
-    for (const key of transport.replyHeader.keys()) res.setHeader(key, transport.replyHeader.values(key));
-    res.writeHead(200, { 'content-type': EVENT_STREAM_TYPE, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-    res.flushHeaders();
+/** One event stream on Node's response: its events out, and its end once the runner has run the call. */
+class EventStream implements CallAnswer<HttpCallContext, undefined> {
+  /** The call while the runner runs it. */
+  running?: RunningStream;
+  private readonly res: ServerResponse;
+  private started = false;
+  private done = false;
+
+  constructor(private readonly call: EventStreamCall) {
+    this.res = call.ctx.answer.raw!;
+    this.res.once('close', this.onClose);
+    call.ctx.values.set(SEND, this.send);
+  }
+
+  readonly send: Send<unknown> = (message) => {
+    const { ctx } = this.call;
+    if (this.done || this.res.destroyed)
+      return Promise.reject(ctx.signal.aborted ? ctx.signal.reason : ErrCancelled('the stream is over'));
+    let line: string;
+    try {
+      line = `data: ${JSON.stringify(encodeResponse(this.call.compiled, message))}\n\n`;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.started) this.startEvents();
+    return this.write(line);
   };
 
-  const write = (text: string): Promise<void> =>
-    new Promise((resolve, reject) => {
+  /** Events carry the messages: the end itself has nothing to encode. */
+  encode(): undefined {
+    return undefined;
+  }
+
+  encodeError(): undefined {
+    return undefined;
+  }
+
+  answer(_ctx: HttpCallContext, _encoded: undefined, error: ServiceError | undefined): void {
+    this.done = true;
+    this.res.removeListener('close', this.onClose);
+    if (error === undefined) {
+      if (!this.started) this.startEvents();
+      this.res.end();
+      return;
+    }
+    if (!this.started) return this.call.answerError(error);
+    if (this.res.destroyed) return;
+    this.res.end(`event: error\ndata: ${JSON.stringify(error.toJSON())}\n\n`);
+  }
+
+  private startEvents(): void {
+    this.started = true;
+    this.call.takeOver();
+    const header = this.call.ctx.transport.replyHeader;
+    for (const key of header.keys()) this.res.setHeader(key, header.values(key));
+    this.res.writeHead(200, {
+      'content-type': EVENT_STREAM_TYPE,
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    this.res.flushHeaders();
+  }
+
+  private write(text: string): Promise<void> {
+    const { res } = this;
+    const { signal } = this.call.ctx;
+    return new Promise((resolve, reject) => {
       if (res.write(text)) return resolve();
       const drained = () => {
         res.removeListener('close', closed);
@@ -81,58 +137,14 @@ export function serveEventStream(call: EventStreamCall): void {
       };
       const closed = () => {
         res.removeListener('drain', drained);
-        reject(ctx.signal.aborted ? ctx.signal.reason : ErrCancelled('the client went away'));
+        reject(signal.aborted ? signal.reason : ErrCancelled('the client went away'));
       };
       res.once('drain', drained);
       res.once('close', closed);
     });
-
-  const send: Send<unknown> = (message) => {
-    if (done || res.destroyed)
-      return Promise.reject(ctx.signal.aborted ? ctx.signal.reason : ErrCancelled('the stream is over'));
-    let line: string;
-    try {
-      line = `data: ${JSON.stringify(encodeResponse(call.compiled, message))}\n\n`;
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (!started) startEvents();
-    return write(line);
-  };
-
-  const outer = new ObservedCall(call.observers, ctx);
-  const finish = (failed: boolean, error: unknown) => {
-    if (done) return;
-    done = true;
-    res.removeListener('close', onClose);
-    ctx.release();
-    const err = failed ? outer.failed(error) : outer.succeeded();
-    if (err === undefined) {
-      if (!started) startEvents();
-      res.end();
-      return;
-    }
-    const answered = isServiceError(err) ? fromError(err) : call.unknown(err);
-    if (!started) return call.answerError(answered);
-    if (res.destroyed) return;
-    res.end(`event: error\ndata: ${JSON.stringify(answered.toJSON())}\n\n`);
-  };
-  const onClose = () => {
-    if (done || res.writableFinished) return;
-    const err = ErrCancelled('the client went away');
-    ctx.abort(err);
-    finish(true, err);
-  };
-  res.once('close', onClose);
-
-  if (outer.failedToStart) return finish(true, outer.startError);
-  ctx.values.set(SEND, send);
-  try {
-    call.handler(ctx, call.request).then(
-      () => finish(false, undefined),
-      (err) => finish(true, err),
-    );
-  } catch (err) {
-    finish(true, err); // a handler that throws synchronously
   }
+
+  private readonly onClose = () => {
+    if (!this.res.writableFinished) this.running?.cancel(ErrCancelled('the client went away'));
+  };
 }

@@ -100,7 +100,7 @@ export function splitPath(rawPath: string): string[] | undefined {
  */
 export function matchSegments(template: PathTemplate, segments: readonly string[]): string[] | undefined {
   const { atoms } = template;
-  let count = segments.length;
+  const count = segments.length;
   // A verb is the suffix of the last segment; the rest of that segment is matched as usual.
   let last = segments[count - 1]!;
   if (template.verb !== undefined) {
@@ -167,5 +167,6 @@ export function expandTemplate(template: PathTemplate, values: string[]): string
       template.atoms.filter((a) => a.variable === atom.variable).length > 1;
     out.push(multi ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value));
   }
-  return '/' + out.join('/') + (template.verb !== undefined ? `:${template.verb}` : '');
+  const verb = template.verb !== undefined ? `:${template.verb}` : '';
+  return `/${out.join('/')}${verb}`;
 }

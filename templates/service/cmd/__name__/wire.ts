@@ -1,10 +1,8 @@
 // Builds the object graph by hand, in dependency order (Kratos uses wire for this;
 // plain constructor calls keep it readable and easy to change).
 import type { Bootstrap } from '../../internal/conf/conf.js';
-import { GreeterUsecase } from '../../internal/biz/greeter.js';
 import { newData } from '../../internal/data/data.js';
-import { GreeterRepoInMemory } from '../../internal/data/greeter.js';
-import { GreeterService } from '../../internal/service/greeter.js';
+import { newServices } from '../../internal/service/services.js';
 import { newGrpcServer } from '../../internal/server/grpc.js';
 import { newHttpServer } from '../../internal/server/http.js';
 import { newRegistry } from '../../internal/server/registry.js';
@@ -32,15 +30,13 @@ export function wireApp({ bc, logger, telemetry, name, version, id }: WireOption
   // One registry client: it registers this service and discovers the ones it calls.
   const registry = newRegistry(bc.registry, logger);
   const data = newData(bc.data, { logger, clients: bc.clients, discovery: registry });
-  const repo = new GreeterRepoInMemory(data, bc.data?.maxUsers || 10_000);
-  const greeter = new GreeterUsecase(repo, logger);
-  const service = new GreeterService(greeter);
+  const services = newServices({ bc, data, logger });
 
   // Readiness means "can serve": a registry outage is logged and retried, not a readiness check.
   const readiness = new Readiness();
 
-  const http = newHttpServer(bc.server?.http, { logger, telemetry, readiness, greeter: service });
-  const grpc = newGrpcServer(bc.server?.grpc, { logger, readiness, greeter: service, name });
+  const http = newHttpServer(bc.server?.http, { logger, telemetry, readiness, ...services });
+  const grpc = newGrpcServer(bc.server?.grpc, { logger, readiness, ...services, name });
   const app = createApp({
     name,
     version,

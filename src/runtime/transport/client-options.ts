@@ -1,0 +1,28 @@
+// What the clients of both transports take: where they call and how they find it,
+// what watches and wraps their calls, and what each call is made for.
+import type { Discovery } from '../registry/registry.js';
+import type { Context, Middleware } from './context.js';
+import type { CallObserver } from './observer.js';
+
+export interface ClientOptions {
+  /** The address to call, or `discovery:///service-name`. */
+  target: string;
+  /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
+  service?: string;
+  /** Required for `discovery:///` targets. */
+  discovery?: Discovery;
+  /** Watch every call, outermost and in this order (tracing, access log, metrics). */
+  observers?: CallObserver[];
+  /** Wrap every call inside the observers, first one outermost. */
+  middleware?: Middleware[];
+  /** Default per-call deadline; 0 disables it. Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
+  parent?: Context;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}

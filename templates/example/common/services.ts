@@ -1,0 +1,17 @@
+// The __svc__ API, built through its layers (data -> biz -> service); wire.ts hands it to the servers.
+import type { Bootstrap } from '../conf/conf.js';
+import { __Svc__Usecase } from '../biz/__svc__.js';
+import type { Data } from '../data/data.js';
+import { __REPO_IMPORT__ } from '../data/__svc__.js';
+import type { Logger } from '../pkg/log/logger.js';
+import { __Svc__Service } from './__svc__.js';
+
+export interface ServiceDeps {
+  bc: Bootstrap;
+  data: Data;
+  logger: Logger;
+}
+
+export function newServices(deps: ServiceDeps): { service: __Svc__Service } {
+  return { service: new __Svc__Service(new __Svc__Usecase(__REPO_NEW__, deps.logger)) };
+}

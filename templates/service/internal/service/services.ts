@@ -1,0 +1,19 @@
+// The APIs this service serves, each built through its layers (data -> biz -> service).
+// wire.ts hands them to the servers; a new API is built here and registered in internal/server.
+import type { Bootstrap } from '../conf/conf.js';
+import { GreeterUsecase } from '../biz/greeter.js';
+import type { Data } from '../data/data.js';
+import { GreeterRepoInMemory } from '../data/greeter.js';
+import type { Logger } from '../pkg/log/logger.js';
+import { GreeterService } from './greeter.js';
+
+export interface ServiceDeps {
+  bc: Bootstrap;
+  data: Data;
+  logger: Logger;
+}
+
+export function newServices({ bc, data, logger }: ServiceDeps): { greeter: GreeterService } {
+  const repo = new GreeterRepoInMemory(data, bc.data?.maxUsers || 10_000);
+  return { greeter: new GreeterService(new GreeterUsecase(repo, logger)) };
+}
