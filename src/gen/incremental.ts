@@ -72,6 +72,7 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
         importPaths: options.importPaths,
         cwd,
         projectRoot: options.projectRoot,
+        roots,
       });
       planned.push(
         ...(await planClientTargets(compiled, {

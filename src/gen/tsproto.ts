@@ -9,18 +9,20 @@ import {
   type DescriptorProto,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
+import path from 'node:path';
 import { tsProtoPlugin } from '../proto/paths.js';
 import type { GeneratedFile } from '../plugins/types.js';
 import { GENERATED_HEADER } from './printer.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
-import path from 'node:path';
+import type { TsProtoWorkerData } from './tsproto-worker.js';
 
 export { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 /**
  * ts-proto over `fileToGenerate`, split into chunks run side by side. Each chunk
  * runs the unmodified plugin in a worker thread (the same code protoc or buf would
- * start as a process, without a process start per run), so the output is exactly
+ * start as a process, without a process start per run; its formatter formats large
+ * files a statement at a time, see tsproto-worker.ts), so the output is exactly
  * the plugin's. Besides the targets, each chunk generates only the files whose types
  * the targets use (see typeClosure), not every import.
  */
@@ -33,7 +35,7 @@ export async function runTsProto(
   try {
     const results = await Promise.all(
       chunks.map((chunk) =>
-        runChunk(workers?.take() ?? startPluginWorker(tsProtoPlugin()), protoFiles, typeClosure(protoFiles, chunk)),
+        runChunk(workers?.take() ?? startPluginWorker(), protoFiles, typeClosure(protoFiles, chunk)),
       ),
     );
     // Each chunk also emits the files its targets use; they are identical, keep one.
@@ -58,7 +60,7 @@ export class TsProtoWorkers {
   private readonly idle: PluginWorker[];
 
   constructor(files: number) {
-    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker(tsProtoPlugin()));
+    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker());
   }
 
   take(): PluginWorker | undefined {
@@ -176,9 +178,24 @@ interface PluginWorker {
   cancel(): void;
 }
 
-/** A protoc plugin script started in a worker thread, waiting for its stdin as the plugin protocol wants it. */
-function startPluginWorker(script: string): PluginWorker {
-  const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
+/**
+ * ts-proto's response to a serialized CodeGeneratorRequest, from the plugin in a worker
+ * thread as runTsProto runs it. `splitMinChars`: see splitFormatter.
+ */
+export function runTsProtoRequest(request: Uint8Array, options: { splitMinChars?: number } = {}): Promise<Buffer> {
+  return startPluginWorker(options.splitMinChars).run(request);
+}
+
+/** ts-proto's plugin started in a worker thread, waiting for its stdin as the plugin protocol wants it. */
+function startPluginWorker(splitMinChars?: number): PluginWorker {
+  const data: TsProtoWorkerData = { plugin: tsProtoPlugin(), splitMinChars };
+  const worker = new Worker(new URL('./tsproto-worker.js', import.meta.url), {
+    stdin: true,
+    stdout: true,
+    stderr: true,
+    argv: [],
+    workerData: data,
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   worker.stdout.on('data', (d: Buffer) => out.push(d));

@@ -27,6 +27,8 @@ export interface CompileOptions {
   cwd?: string;
   /** Where default import roots are looked up (the project root); default cwd. */
   projectRoot?: string;
+  /** The import roots, when the caller has resolved them already (resolveImportRoots). */
+  roots?: string[];
 }
 
 export { collectTargets, type TargetFile } from './targets.js';
@@ -44,7 +46,7 @@ export interface CompiledProtos {
 
 export async function compileProtos(options: CompileOptions): Promise<CompiledProtos> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
+  const roots = options.roots ?? resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
   const targetFiles = collectTargets(cwd, options.inputs, roots);
   if (targetFiles.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
 
