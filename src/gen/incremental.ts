@@ -59,21 +59,22 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   }
   const planned: PlannedTarget[] = [];
   if (missing.length > 0) {
-    const [{ compileProtos }, { planClientTargets }, { TsProtoWorkers }] = await Promise.all([
-      import('../proto/compile.js'),
-      import('./client.js'),
-      import('./tsproto.js'),
-    ]);
-    // ts-proto loads in its workers while buf compiles.
+    // In order of need, each start overlapping what follows: ts-proto loads in its
+    // workers, buf compiles, and meanwhile the generators load here.
+    const { TsProtoWorkers } = await import('./tsproto-workers.js');
     const tsProtoWorkers = (options.only ?? ALL).includes('messages') ? new TsProtoWorkers(missing.length) : undefined;
     try {
-      const compiled = await compileProtos({
+      const { compileProtos } = await import('../proto/compile.js');
+      const compiling = compileProtos({
         inputs: missing.map((t) => path.join(t.root, t.protoPath)),
         importPaths: options.importPaths,
         cwd,
         projectRoot: options.projectRoot,
         roots,
       });
+      compiling.catch(() => {}); // awaited below, unless loading the generators fails first
+      const { planClientTargets } = await import('./client.js');
+      const compiled = await compiling;
       planned.push(
         ...(await planClientTargets(compiled, {
           cwd,
