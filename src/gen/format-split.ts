@@ -5,7 +5,9 @@
 // each alone and joining them with one blank line gives dprint's output for the whole
 // text (test/gen/format-split.test.ts checks that on real ts-proto output). When a
 // piece does not format on its own, the whole text is formatted as one, so the result
-// and the errors are always dprint's.
+// and the errors are always dprint's. With a memo (format-memo.ts), pieces formatted
+// by an earlier run are taken from it.
+import type { PieceMemo } from './format-memo.js';
 
 /** dprint-node's API, as ts-poet calls it. */
 export interface Formatter {
@@ -15,25 +17,38 @@ export interface Formatter {
 /** Below this size a text is formatted whole: splitting would save nothing. */
 const MIN_SPLIT_CHARS = 16 * 1024;
 
+export interface SplitOptions {
+  /** Texts shorter than this are formatted whole (default 16 KB: splitting would save nothing). */
+  minChars?: number;
+  /** Pieces formatted by earlier runs. */
+  memo?: PieceMemo;
+}
+
 /** `formatter` with the same output, formatting large texts one top-level statement at a time. */
-export function splitFormatter(formatter: Formatter, minChars = MIN_SPLIT_CHARS): Formatter {
+export function splitFormatter(formatter: Formatter, split: SplitOptions = {}): Formatter {
+  const minChars = split.minChars ?? MIN_SPLIT_CHARS;
   return {
     format(fileName, text, options) {
       if (text.length < minChars) return formatter.format(fileName, text, options);
       const pieces = topLevelPieces(text);
       if (pieces.length < 2) return formatter.format(fileName, text, options);
+      const memo = split.memo?.open(pieces[0]!, { fileName, options });
       const out: string[] = [];
       for (const piece of pieces) {
-        let formatted: string;
-        try {
-          formatted = formatter.format(fileName, piece, options);
-        } catch {
-          return formatter.format(fileName, text, options);
+        let formatted = memo?.get(piece);
+        if (formatted === undefined) {
+          try {
+            formatted = formatter.format(fileName, piece, options);
+          } catch {
+            return formatter.format(fileName, text, options);
+          }
+          // A piece that formats to nothing (or not to whole lines) cannot be joined safely.
+          if (!formatted.endsWith('\n') || formatted.trim() === '') return formatter.format(fileName, text, options);
         }
-        // A piece that formats to nothing (or not to whole lines) cannot be joined safely.
-        if (!formatted.endsWith('\n') || formatted.trim() === '') return formatter.format(fileName, text, options);
+        memo?.set(piece, formatted);
         out.push(formatted);
       }
+      memo?.close();
       return out.join('\n');
     },
   };

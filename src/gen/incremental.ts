@@ -15,6 +15,8 @@ import type { GeneratedFile } from './file.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 const ALL: GeneratorKind[] = ['messages', 'http', 'grpc', 'errors', 'config'];
+/** Formatted ts-proto statements, by project (format-memo.ts). */
+const FORMAT_MEMO_DIR = path.join('.tsk', 'cache', 'format');
 
 export interface IncrementalOptions {
   cwd: string;
@@ -62,7 +64,11 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
     // In order of need, each start overlapping what follows: ts-proto loads in its
     // workers, buf compiles, and meanwhile the generators load here.
     const { TsProtoWorkers } = await import('./tsproto-workers.js');
-    const tsProtoWorkers = (options.only ?? ALL).includes('messages') ? new TsProtoWorkers(missing.length) : undefined;
+    const tsProtoWorkers = (options.only ?? ALL).includes('messages')
+      ? new TsProtoWorkers(missing.length, {
+          formatMemoDir: options.projectRoot ? path.join(options.projectRoot, FORMAT_MEMO_DIR) : undefined,
+        })
+      : undefined;
     try {
       const { compileProtos } = await import('../proto/compile.js');
       const compiling = compileProtos({

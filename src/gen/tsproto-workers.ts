@@ -21,8 +21,8 @@ export function chunkCount(files: number): number {
 export class TsProtoWorkers {
   private readonly idle: PluginWorker[];
 
-  constructor(files: number) {
-    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker());
+  constructor(files: number, options: WorkerOptions = {}) {
+    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker(options));
   }
 
   take(): PluginWorker | undefined {
@@ -35,6 +35,9 @@ export class TsProtoWorkers {
   }
 }
 
+/** How the worker formats: see TsProtoWorkerData. */
+export type WorkerOptions = Omit<TsProtoWorkerData, 'plugin'>;
+
 export interface PluginWorker {
   /** Sends the request as the plugin's stdin; resolves with its stdout once it exits. */
   run(input: Uint8Array): Promise<Buffer>;
@@ -42,8 +45,8 @@ export interface PluginWorker {
 }
 
 /** ts-proto's plugin started in a worker thread, waiting for its stdin as the plugin protocol wants it. */
-export function startPluginWorker(splitMinChars?: number): PluginWorker {
-  const data: TsProtoWorkerData = { plugin: tsProtoPlugin(), splitMinChars };
+export function startPluginWorker(options: WorkerOptions = {}): PluginWorker {
+  const data: TsProtoWorkerData = { plugin: tsProtoPlugin(), ...options };
   const worker = new Worker(new URL('./tsproto-worker.js', import.meta.url), {
     stdin: true,
     stdout: true,

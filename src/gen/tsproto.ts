@@ -12,7 +12,13 @@ import path from 'node:path';
 import type { GeneratedFile } from '../plugins/types.js';
 import { GENERATED_HEADER } from './printer.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
-import { chunkCount, type PluginWorker, startPluginWorker, type TsProtoWorkers } from './tsproto-workers.js';
+import {
+  chunkCount,
+  type PluginWorker,
+  startPluginWorker,
+  type TsProtoWorkers,
+  type WorkerOptions,
+} from './tsproto-workers.js';
 
 export { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
@@ -148,8 +154,8 @@ export function keepReachable(files: GeneratedFile[], roots: string[]): Generate
 
 /**
  * ts-proto's response to a serialized CodeGeneratorRequest, from the plugin in a worker
- * thread as runTsProto runs it. `splitMinChars`: see splitFormatter.
+ * thread as runTsProto runs it.
  */
-export function runTsProtoRequest(request: Uint8Array, options: { splitMinChars?: number } = {}): Promise<Buffer> {
-  return startPluginWorker(options.splitMinChars).run(request);
+export function runTsProtoRequest(request: Uint8Array, options: WorkerOptions = {}): Promise<Buffer> {
+  return startPluginWorker(options).run(request);
 }

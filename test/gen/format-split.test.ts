@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { type Formatter, splitFormatter, topLevelPieces } from '../../src/gen/format-split.js';
 import { repoRoot } from '../helpers/cli.js';
 // @ts-expect-error: a plain JS module of the benchmark (no types)
-import { makeTree } from '../../bench/codegen.js';
+import { makeTree, syntheticProto } from '../../bench/codegen.js';
 
 const require = createRequire(import.meta.url);
 const tsPoet = require.resolve('ts-poet', { paths: [path.dirname(require.resolve('ts-proto/package.json'))] });
@@ -103,7 +103,7 @@ describe('splitFormatter', () => {
   });
 
   it('formats exactly as dprint formats the whole text', () => {
-    const split = splitFormatter(dprint, 0);
+    const split = splitFormatter(dprint, { minChars: 0 });
     expect(split.format('file.ts', TRICKY, OPTIONS)).toBe(dprint.format('file.ts', TRICKY, OPTIONS));
     expect(topLevelPieces(MISCUT).some((p) => p.startsWith('const unreachable'))).toBe(true);
     expect(split.format('file.ts', MISCUT, OPTIONS)).toBe(dprint.format('file.ts', MISCUT, OPTIONS));
@@ -120,7 +120,7 @@ describe('splitFormatter', () => {
       return 'no error';
     })();
     expect(expected).not.toBe('no error');
-    expect(() => splitFormatter(dprint, 0).format('file.ts', broken, OPTIONS)).toThrow(expected);
+    expect(() => splitFormatter(dprint, { minChars: 0 }).format('file.ts', broken, OPTIONS)).toThrow(expected);
   });
 });
 
@@ -142,27 +142,44 @@ describe('ts-proto in a worker thread with the split formatter', () => {
     fs.cpSync(path.join(repoRoot, 'proto'), path.join(dir, 'third_party'), { recursive: true });
     for (const fixture of ['edge', 'user', 'helloworld', 'json', 'rules', 'stream'])
       fs.cpSync(path.join(repoRoot, 'fixtures', fixture), path.join(dir, 'api'), { recursive: true });
-    const compiled = await compileProtos({ inputs: ['api'], cwd: dir, projectRoot: dir });
-    const request = toBinary(
-      CodeGeneratorRequestSchema,
-      create(CodeGeneratorRequestSchema, {
-        fileToGenerate: compiled.targetFiles.map((t) => t.protoPath),
-        parameter: TS_PROTO_OPTIONS,
-        protoFile: compiled.fileSet.file,
-      }),
-    );
-
+    const requestOf = async () => {
+      const compiled = await compileProtos({ inputs: ['api'], cwd: dir, projectRoot: dir });
+      return toBinary(
+        CodeGeneratorRequestSchema,
+        create(CodeGeneratorRequestSchema, {
+          fileToGenerate: compiled.targetFiles.map((t) => t.protoPath),
+          parameter: TS_PROTO_OPTIONS,
+          protoFile: compiled.fileSet.file,
+        }),
+      );
+    };
     const plugin = require.resolve('ts-proto/protoc-gen-ts_proto');
-    const asProcess = spawnSync(process.execPath, [plugin], { input: request, maxBuffer: 256 * 1024 * 1024 });
-    expect(asProcess.status, String(asProcess.stderr)).toBe(0);
     const files = (bytes: Uint8Array) =>
       Object.fromEntries(fromBinary(CodeGeneratorResponseSchema, bytes).file.map((f) => [f.name, f.content]));
-    const expected = files(asProcess.stdout);
+    const asProcess = (request: Uint8Array) => {
+      const r = spawnSync(process.execPath, [plugin], { input: request, maxBuffer: 256 * 1024 * 1024 });
+      expect(r.status, String(r.stderr)).toBe(0);
+      return files(r.stdout);
+    };
+
+    const request = await requestOf();
+    const expected = asProcess(request);
     expect(Object.keys(expected)).toContain('google/protobuf/descriptor.ts');
     expect(expected['bench/s0/v1/s0.ts']!.length).toBeGreaterThan(200_000);
-
     // Every text split (threshold 0), and as tsk runs it (the default threshold).
     expect(files(await runTsProtoRequest(request, { splitMinChars: 0 }))).toEqual(expected);
     expect(files(await runTsProtoRequest(request))).toEqual(expected);
+
+    // With the memo of formatted statements: filled by one run, used by the next after an
+    // edit, and by a run of the first request again; each output is the plugin's own.
+    const formatMemoDir = path.join(dir, '.tsk', 'cache', 'format');
+    expect(files(await runTsProtoRequest(request, { formatMemoDir }))).toEqual(expected);
+    expect(fs.readdirSync(formatMemoDir).length).toBeGreaterThan(0);
+    fs.writeFileSync(path.join(dir, 'api', 'bench', 's0', 'v1', 's0.proto'), syntheticProto(0, true));
+    const edited = await requestOf();
+    const expectedEdited = asProcess(edited);
+    expect(expectedEdited['bench/s0/v1/s0.ts']).not.toEqual(expected['bench/s0/v1/s0.ts']);
+    expect(files(await runTsProtoRequest(edited, { formatMemoDir }))).toEqual(expectedEdited);
+    expect(files(await runTsProtoRequest(request, { formatMemoDir }))).toEqual(expected);
   });
 });
