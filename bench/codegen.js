@@ -80,6 +80,8 @@ async function main() {
   const tsk = path.join(repo, 'bin', 'tsk.js');
   const buf = path.join(repo, 'node_modules', '.bin', 'buf');
   const results = { raw: [], cold: [], warm: [], changed: [] };
+  const load = () => os.loadavg()[0].toFixed(1);
+  const loadAtStart = load();
   try {
     makeTree(dir);
     for (let round = 0; round < ROUNDS; round++) {
@@ -98,7 +100,7 @@ async function main() {
     }
     const raw = median(results.raw);
     console.log(
-      `codegen: ${FILES} protos, ${FILES * MESSAGES_PER_FILE} messages, ${FILES * RPCS_PER_FILE} RPCs with HTTP rules; ${ROUNDS} round(s), medians; ${os.availableParallelism()} cores`,
+      `codegen: ${FILES} protos, ${FILES * MESSAGES_PER_FILE} messages, ${FILES * RPCS_PER_FILE} RPCs with HTTP rules; ${ROUNDS} round(s), medians; ${os.availableParallelism()} cores; load average ${loadAtStart} at the start, ${load()} at the end`,
     );
     console.log('case                                   ms   x raw');
     const row = (name, ms) => console.log(`${name.padEnd(34)} ${ms.toFixed(0).padStart(7)}   ${(ms / raw).toFixed(2)}`);

@@ -12,7 +12,8 @@ import { generateHttp } from '../plugins/http/generate.js';
 import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratorOptions } from '../plugins/types.js';
 import type { GeneratedFile } from './file.js';
-import { keepReachable, runTsProto, type TsProtoWorkers } from './tsproto.js';
+import { keepReachable, runTsProto } from './tsproto.js';
+import type { TsProtoWorkers } from './tsproto-workers.js';
 
 /** What one input proto generates: its own files and the message files of what it imports, by absolute path (targets span import roots). */
 export interface PlannedTarget extends TargetFile {
@@ -36,15 +37,19 @@ export interface ClientOptions {
 export async function planClientTargets(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedTarget[]> {
   const only = new Set(options.only ?? ['messages', 'http', 'grpc', 'errors', 'config']);
   const problems: Diagnostic[] = [];
-  // One ts-proto run for every target (split across cores inside); files are attributed per target below.
-  const messages = only.has('messages')
-    ? await runTsProto(
+  // One ts-proto run for every target (split across cores inside, in worker threads, so
+  // our generators below run meanwhile); files are attributed per target below.
+  const messagesRun = only.has('messages')
+    ? runTsProto(
         compiled.fileSet.file,
         compiled.targetFiles.map((t) => t.protoPath),
         options.tsProtoWorkers,
       )
-    : [];
-  const planned: PlannedTarget[] = [];
+    : Promise.resolve([]);
+  messagesRun.catch(() => {}); // awaited below; an error of ours thrown first must not leave it unhandled
+  // Let the requests reach the workers (their stdin ends on this thread's event loop) before we get busy.
+  await new Promise((resolve) => setImmediate(resolve));
+  const ours: { target: TargetFile; files: GeneratedFile[] }[] = [];
   for (const target of compiled.targetFiles) {
     const file = compiled.targets.find((f) => f.proto.name === target.protoPath);
     if (!file) continue;
@@ -54,7 +59,7 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       registry: compiled.registry,
       options: { runtime: options.runtimeFor(target.root), ...options.openapi },
     };
-    const outputs: GeneratedFile[] = keepReachable(messages, [target.protoPath.replace(/\.proto$/, '.ts')]);
+    const outputs: GeneratedFile[] = [];
     for (const [kind, generate] of [
       ['http', generateHttp],
       ['grpc', generateGrpc],
@@ -69,11 +74,16 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       for (const p of result.problems)
         problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     }
-    planned.push({
-      ...target,
-      files: outputs.map((f) => ({ path: path.join(target.root, f.path), content: f.content })),
-    });
+    ours.push({ target, files: outputs });
   }
+  const messages = await messagesRun;
+  const planned: PlannedTarget[] = ours.map(({ target, files }) => ({
+    ...target,
+    files: [...keepReachable(messages, [target.protoPath.replace(/\.proto$/, '.ts')]), ...files].map((f) => ({
+      path: path.join(target.root, f.path),
+      content: f.content,
+    })),
+  }));
   if (problems.length > 0) throw new CompileError(problems);
   return planned;
 }

@@ -15,6 +15,8 @@ import type { GeneratedFile } from './file.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 const ALL: GeneratorKind[] = ['messages', 'http', 'grpc', 'errors', 'config'];
+/** Formatted ts-proto statements, by project (format-memo.ts). */
+const FORMAT_MEMO_DIR = path.join('.tsk', 'cache', 'format');
 
 export interface IncrementalOptions {
   cwd: string;
@@ -59,20 +61,26 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   }
   const planned: PlannedTarget[] = [];
   if (missing.length > 0) {
-    const [{ compileProtos }, { planClientTargets }, { TsProtoWorkers }] = await Promise.all([
-      import('../proto/compile.js'),
-      import('./client.js'),
-      import('./tsproto.js'),
-    ]);
-    // ts-proto loads in its workers while buf compiles.
-    const tsProtoWorkers = (options.only ?? ALL).includes('messages') ? new TsProtoWorkers(missing.length) : undefined;
+    // In order of need, each start overlapping what follows: ts-proto loads in its
+    // workers, buf compiles, and meanwhile the generators load here.
+    const { TsProtoWorkers } = await import('./tsproto-workers.js');
+    const tsProtoWorkers = (options.only ?? ALL).includes('messages')
+      ? new TsProtoWorkers(missing.length, {
+          formatMemoDir: options.projectRoot ? path.join(options.projectRoot, FORMAT_MEMO_DIR) : undefined,
+        })
+      : undefined;
     try {
-      const compiled = await compileProtos({
+      const { compileProtos } = await import('../proto/compile.js');
+      const compiling = compileProtos({
         inputs: missing.map((t) => path.join(t.root, t.protoPath)),
         importPaths: options.importPaths,
         cwd,
         projectRoot: options.projectRoot,
+        roots,
       });
+      compiling.catch(() => {}); // awaited below, unless loading the generators fails first
+      const { planClientTargets } = await import('./client.js');
+      const compiled = await compiling;
       planned.push(
         ...(await planClientTargets(compiled, {
           cwd,
@@ -107,12 +115,77 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   };
 }
 
+export interface TreeStepOptions {
+  cwd: string;
+  inputs: string[];
+  importPaths?: string[];
+  /** The project the inputs belong to; without one nothing is cached. */
+  projectRoot?: string;
+  /** Names the step and its output, e.g. `openapi|/abs/api/openapi.ts`. */
+  id: string;
+  /** Everything else the output depends on besides the protos and tsk's build (options, in one string). */
+  settings: string;
+  /** Files whose content the output depends on too (a missing one counts as empty). */
+  extraInputs?: string[];
+}
+
+/** A step that makes its files from the whole input tree at once (the project's OpenAPI document). */
+export interface TreeStep {
+  /** The step's files when the cache vouches for them (on disk exactly as generated); else undefined: run it. */
+  upToDate: string[] | undefined;
+  /** Records the files the run wrote or found current; nothing is recorded when one was left out of date. */
+  save(paths: string[], report: { skipped: { path: string }[] }): void;
+}
+
+/**
+ * The cache for a whole-tree step, on generateClient's terms: the key covers every
+ * input proto and what it imports, the settings, the extra input files and the
+ * generator build, so any change runs the step again.
+ */
+export function cachedTreeStep(options: TreeStepOptions): TreeStep {
+  if (!options.projectRoot) return { upToDate: undefined, save() {} };
+  const { cwd, projectRoot } = options;
+  const cache = CodegenCache.open(projectRoot);
+  const roots = resolveImportRoots(cwd, options.importPaths, projectRoot, cache.modulePaths);
+  const targets = collectTargets(cwd, options.inputs, roots);
+  const keys = new ProtoKeys([...roots, tskProtoDir]);
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const key = hashOf(
+    generatorStamp(),
+    options.settings,
+    ...(options.extraInputs ?? []).map((f) => `${f}\0${read(f)}`),
+    ...targets.map((t) => `${t.root}|${t.protoPath}|${keys.of(t)}`),
+  );
+  return {
+    upToDate: targets.length > 0 ? cache.fresh(options.id, key) : undefined,
+    save(paths, report) {
+      const skipped = new Set(report.skipped.map((s) => s.path));
+      if (paths.some((p) => skipped.has(p))) cache.forget(options.id);
+      else cache.set(options.id, key, paths);
+      cache.save();
+    },
+  };
+}
+
+let stampOfThisBuild: string | undefined;
+
 /**
  * What the generators are: tsk's version, ts-proto's version and options, and the
  * generator code itself (size and mtime of its files), so a rebuilt tsk never
  * reuses output an older build made.
  */
 function generatorStamp(): string {
+  stampOfThisBuild ??= computeGeneratorStamp();
+  return stampOfThisBuild;
+}
+
+function computeGeneratorStamp(): string {
   const require = createRequire(import.meta.url);
   const tsProto = (require('ts-proto/package.json') as { version: string }).version;
   const parts = [tskVersion(), tsProto, TS_PROTO_OPTIONS];

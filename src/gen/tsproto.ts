@@ -1,26 +1,32 @@
 // Runs ts-proto (as the protoc plugin it is) on compiled descriptors: messages,
 // their JSON codecs and grpc-js service definitions.
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   CodeGeneratorRequestSchema,
   CodeGeneratorResponseSchema,
   type DescriptorProto,
+  FileDescriptorProtoSchema,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
-import { tsProtoPlugin } from '../proto/paths.js';
+import path from 'node:path';
 import type { GeneratedFile } from '../plugins/types.js';
 import { GENERATED_HEADER } from './printer.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
-import path from 'node:path';
+import {
+  chunkCount,
+  type PluginWorker,
+  startPluginWorker,
+  type TsProtoWorkers,
+  type WorkerOptions,
+} from './tsproto-workers.js';
 
 export { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 /**
  * ts-proto over `fileToGenerate`, split into chunks run side by side. Each chunk
  * runs the unmodified plugin in a worker thread (the same code protoc or buf would
- * start as a process, without a process start per run), so the output is exactly
+ * start as a process, without a process start per run; its formatter formats large
+ * files a statement at a time, see tsproto-worker.ts), so the output is exactly
  * the plugin's. Besides the targets, each chunk generates only the files whose types
  * the targets use (see typeClosure), not every import.
  */
@@ -33,7 +39,7 @@ export async function runTsProto(
   try {
     const results = await Promise.all(
       chunks.map((chunk) =>
-        runChunk(workers?.take() ?? startPluginWorker(tsProtoPlugin()), protoFiles, typeClosure(protoFiles, chunk)),
+        runChunk(workers?.take() ?? startPluginWorker(), protoFiles, typeClosure(protoFiles, chunk)),
       ),
     );
     // Each chunk also emits the files its targets use; they are identical, keep one.
@@ -42,32 +48,6 @@ export async function runTsProto(
     return [...byName.values()];
   } finally {
     workers?.close();
-  }
-}
-
-/** How many workers `files` protos are split over. */
-function chunkCount(files: number): number {
-  return Math.max(1, Math.min(availableParallelism(), Math.ceil(files / MIN_FILES_PER_WORKER)));
-}
-
-/**
- * ts-proto workers started before their requests exist (for `files` protos), so
- * loading the plugin overlaps compiling the protos. Pass them to runTsProto, or close them.
- */
-export class TsProtoWorkers {
-  private readonly idle: PluginWorker[];
-
-  constructor(files: number) {
-    this.idle = Array.from({ length: chunkCount(files) }, () => startPluginWorker(tsProtoPlugin()));
-  }
-
-  take(): PluginWorker | undefined {
-    return this.idle.pop();
-  }
-
-  /** Stops the workers no request went to. */
-  close(): void {
-    for (const worker of this.idle.splice(0)) worker.cancel();
   }
 }
 
@@ -118,9 +98,6 @@ export function typeClosure(protoFiles: readonly FileDescriptorProto[], targets:
   return [...out];
 }
 
-/** Below this many files per worker, another worker's start-up costs more than it saves. */
-const MIN_FILES_PER_WORKER = 4;
-
 function splitEvenly<T>(items: T[], parts: number): T[][] {
   const n = Math.max(1, Math.min(parts, items.length));
   const out: T[][] = Array.from({ length: n }, () => []);
@@ -133,11 +110,16 @@ async function runChunk(
   protoFiles: readonly FileDescriptorProto[],
   fileToGenerate: string[],
 ): Promise<GeneratedFile[]> {
+  const generating = new Set(fileToGenerate);
   const request = create(CodeGeneratorRequestSchema, {
     fileToGenerate,
     // The caller names every file to generate (typeClosure), so ts-proto adds none of its own.
     parameter: `${TS_PROTO_OPTIONS},emitImportedFiles=false`,
-    protoFile: [...protoFiles],
+    // ts-proto reads comments (source info) only of the files it generates; the rest,
+    // descriptor.proto's long docs above all, would only cost encoding and decoding.
+    protoFile: protoFiles.map((f) =>
+      generating.has(f.name) ? f : create(FileDescriptorProtoSchema, { ...f, sourceCodeInfo: undefined }),
+    ),
   });
   const stdout = await worker.run(toBinary(CodeGeneratorRequestSchema, request));
   const response = fromBinary(CodeGeneratorResponseSchema, stdout);
@@ -170,34 +152,10 @@ export function keepReachable(files: GeneratedFile[], roots: string[]): Generate
   return files.filter((f) => keep.has(f.path));
 }
 
-interface PluginWorker {
-  /** Sends the request as the plugin's stdin; resolves with its stdout once it exits. */
-  run(input: Uint8Array): Promise<Buffer>;
-  cancel(): void;
-}
-
-/** A protoc plugin script started in a worker thread, waiting for its stdin as the plugin protocol wants it. */
-function startPluginWorker(script: string): PluginWorker {
-  const worker = new Worker(script, { stdin: true, stdout: true, stderr: true, argv: [] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  worker.stdout.on('data', (d: Buffer) => out.push(d));
-  worker.stderr.on('data', (d: Buffer) => err.push(d));
-  const exited = new Promise<Buffer>((resolve, reject) => {
-    worker.on('error', reject);
-    worker.on('exit', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(`ts-proto exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
-    });
-  });
-  exited.catch(() => {}); // seen by run(); a cancelled worker's exit is no error
-  return {
-    run(input) {
-      worker.stdin!.end(input);
-      return exited;
-    },
-    cancel() {
-      void worker.terminate();
-    },
-  };
+/**
+ * ts-proto's response to a serialized CodeGeneratorRequest, from the plugin in a worker
+ * thread as runTsProto runs it.
+ */
+export function runTsProtoRequest(request: Uint8Array, options: WorkerOptions = {}): Promise<Buffer> {
+  return startPluginWorker(options).run(request);
 }

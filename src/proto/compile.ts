@@ -9,9 +9,8 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema, type FileDescriptorSet } from '@bufbuild/protobuf/wkt';
-import { createFileRegistry, type DescFile, type FileRegistry } from '@bufbuild/protobuf';
+import type { DescFile, FileRegistry } from '@bufbuild/protobuf';
+import type { FileDescriptorSet } from '@bufbuild/protobuf/wkt';
 import { bufBinary, tskProtoDir } from './paths.js';
 import { CompileError, UsageError, type Diagnostic } from './diagnostics.js';
 import { resolveImportRoots } from './roots.js';
@@ -27,6 +26,8 @@ export interface CompileOptions {
   cwd?: string;
   /** Where default import roots are looked up (the project root); default cwd. */
   projectRoot?: string;
+  /** The import roots, when the caller has resolved them already (resolveImportRoots). */
+  roots?: string[];
 }
 
 export { collectTargets, type TargetFile } from './targets.js';
@@ -44,7 +45,7 @@ export interface CompiledProtos {
 
 export async function compileProtos(options: CompileOptions): Promise<CompiledProtos> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const roots = resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
+  const roots = options.roots ?? resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
   const targetFiles = collectTargets(cwd, options.inputs, roots);
   if (targetFiles.length === 0) throw new UsageError(`no .proto files found in ${options.inputs.join(', ')}`);
 
@@ -72,12 +73,17 @@ export async function compileProtos(options: CompileOptions): Promise<CompiledPr
       const m = moduleDirs.find((d) => d.root === t.root);
       args.push('--path', `${m!.name}/${t.protoPath}`);
     }
+    // The protobuf runtime loads while buf compiles: a caller that imports this module
+    // first can start the compiler before anything heavy is loaded.
+    const protobuf = Promise.all([import('@bufbuild/protobuf'), import('@bufbuild/protobuf/wkt')]);
+    protobuf.catch(() => {}); // awaited below, unless buf fails first
     try {
       await execFileAsync(bufBinary(), args, { cwd: workspace, maxBuffer: 64 * 1024 * 1024 });
     } catch (err) {
       const stderr = String((err as { stderr?: unknown }).stderr ?? '');
       throw new CompileError(parseBufDiagnostics(stderr, moduleDirs, cwd), stderr);
     }
+    const [{ fromBinary, createFileRegistry }, { FileDescriptorSetSchema }] = await protobuf;
     const bytes = fs.readFileSync(out);
     const fileSet = fromBinary(FileDescriptorSetSchema, bytes);
     const registry = createFileRegistry(fileSet);

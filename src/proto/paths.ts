@@ -11,11 +11,34 @@ export const templatesDir = path.join(packageRoot, 'templates');
 
 const require = createRequire(import.meta.url);
 
-/** The buf binary that ships inside @bufbuild/buf (never one found on PATH). */
+/** @bufbuild/buf's package holding the native binary, by `${process.platform} ${process.arch}`. */
+const BUF_NATIVE: Record<string, string> = {
+  'linux x64': '@bufbuild/buf-linux-x64',
+  'linux arm64': '@bufbuild/buf-linux-aarch64',
+  'linux arm': '@bufbuild/buf-linux-armv7',
+  'darwin x64': '@bufbuild/buf-darwin-x64',
+  'darwin arm64': '@bufbuild/buf-darwin-arm64',
+  'win32 x64': '@bufbuild/buf-win32-x64',
+  'win32 arm64': '@bufbuild/buf-win32-arm64',
+};
+
+/**
+ * The buf binary that ships inside @bufbuild/buf (never one found on PATH): the native
+ * binary of its platform package, so a compile does not start a Node process first;
+ * else the package's bin script, which finds (or downloads) that binary itself.
+ */
 export function bufBinary(): string {
-  const pkg = path.dirname(require.resolve('@bufbuild/buf/package.json'));
-  const bin = path.join(pkg, 'bin', process.platform === 'win32' ? 'buf.exe' : 'buf');
-  return bin;
+  const pkgJson = require.resolve('@bufbuild/buf/package.json');
+  const exe = process.platform === 'win32' ? 'buf.exe' : 'buf';
+  const native = BUF_NATIVE[`${process.platform} ${process.arch}`];
+  if (native) {
+    try {
+      return createRequire(pkgJson).resolve(`${native}/bin/${exe}`);
+    } catch {
+      // Not installed (optional dependency skipped): the bin script copes.
+    }
+  }
+  return path.join(path.dirname(pkgJson), 'bin', exe);
 }
 
 /** ts-proto's protoc plugin, resolved from tsk's own dependencies. */

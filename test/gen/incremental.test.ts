@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
 import { repoRoot, tsk } from '../helpers/cli.js';
 
 const work = path.join(repoRoot, '.tmp', 'incremental');
@@ -97,10 +98,16 @@ describe('tsk proto client with the codegen cache', () => {
   }, 300_000);
 });
 
+/** A module of the build, typed as its source: the ts-proto worker thread runs dist/gen/tsproto-worker.js. */
+function built<T>(rel: string): Promise<T> {
+  return import(pathToFileURL(path.join(repoRoot, 'dist', rel)).href) as Promise<T>;
+}
+
 describe('ts-proto in worker threads', () => {
   it('returns what the plugin returns when run as a process, less the files only options import', async () => {
-    const { compileProtos } = await import('../../src/proto/compile.js');
-    const { keepReachable, runTsProto, TS_PROTO_OPTIONS } = await import('../../src/gen/tsproto.js');
+    const { compileProtos } = await built<typeof import('../../src/proto/compile.js')>('proto/compile.js');
+    const { keepReachable, runTsProto, TS_PROTO_OPTIONS } =
+      await built<typeof import('../../src/gen/tsproto.js')>('gen/tsproto.js');
     const { create, toBinary, fromBinary } = await import('@bufbuild/protobuf');
     const { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema } = await import('@bufbuild/protobuf/wkt');
     const dir = project('workers');

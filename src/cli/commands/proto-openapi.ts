@@ -1,11 +1,9 @@
 // `tsk proto openapi`: OpenAPI 3.1 documents of the HTTP API.
+// Kept light: a run the codegen cache vouches for loads nothing that compiles.
 import path from 'node:path';
-import { compileProtos } from '../../proto/compile.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
-import { planClientFiles } from '../../gen/client.js';
-import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
+import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
-import { calledApiProtos } from './client.js';
 import { failOnStale, printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 import { locate, type ProtoFlags } from './proto.js';
@@ -17,14 +15,20 @@ export interface OpenApiFlags extends ProtoFlags {
   version?: string;
 }
 
+/** Where `tsk add client` records the protos of the services a project calls (see calledApiProtos). */
+const CLIENTS_RECORD = path.join('.tsk', 'clients.json');
+
 /**
  * The project's own APIs among the compiled protos: the copies of the services it calls
  * (`tsk add client`) are left out, since its server does not serve them; unless they are
  * all that was asked for.
  */
-function servedOnly<T extends { targets: { proto: { name: string } }[] }>(compiled: T, root: string | undefined): T {
+async function servedOnly<T extends { targets: { proto: { name: string } }[] }>(
+  compiled: T,
+  root: string | undefined,
+): Promise<T> {
   if (!root) return compiled;
-  const called = calledApiProtos(root);
+  const called = (await import('./client.js')).calledApiProtos(root);
   const own = compiled.targets.filter((file) => !called.has(file.proto.name));
   return own.length === 0 || own.length === compiled.targets.length ? compiled : { ...compiled, targets: own };
 }
@@ -33,12 +37,34 @@ function servedOnly<T extends { targets: { proto: { name: string } }[] }>(compil
 export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promise<void> {
   const cwd = process.cwd();
   const { project, manifestRoot } = locate(cwd, inputs, flags);
-  const compiled = servedOnly(
+  const meta = { title: flags.title, apiVersion: flags.version };
+  const output = flags.output ? path.resolve(cwd, flags.output) : undefined;
+  // One document from the whole tree: cached like the per-proto code (a project's `tsk generate`).
+  const step = output
+    ? cachedTreeStep({
+        cwd,
+        inputs,
+        importPaths: flags.protoPath,
+        projectRoot: project?.root,
+        id: `openapi|${output}`,
+        settings: JSON.stringify(meta),
+        extraInputs: project ? [path.join(project.root, CLIENTS_RECORD)] : [],
+      })
+    : undefined;
+  if (step?.upToDate) {
+    printReport({ written: [], unchanged: step.upToDate, removed: [], skipped: [] }, cwd);
+    return;
+  }
+  const [{ compileProtos }, { planClientFiles }, { generateOpenApi, openApiModule }] = await Promise.all([
+    import('../../proto/compile.js'),
+    import('../../gen/client.js'),
+    import('../../plugins/openapi/generate.js'),
+  ]);
+  const compiled = await servedOnly(
     await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root }),
     project?.root,
   );
-  const meta = { title: flags.title, apiVersion: flags.version };
-  if (!flags.output) {
+  if (!output) {
     const files = await planClientFiles(compiled, {
       cwd,
       runtimeFor: () => DEFAULT_RUNTIME_DIR,
@@ -67,9 +93,12 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   const document = result.files[0];
   if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   // A .ts output is the same document as a module a service imports and serves.
-  const content = flags.output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
-  const file = { path: path.resolve(cwd, flags.output), content, kind: 'generated' as const };
-  const report = writeFiles([file], { projectRoot: manifestRoot, force: flags.force });
+  const content = output.endsWith('.ts') ? openApiModule(document.content, compiled.targets) : document.content;
+  const report = writeFiles([{ path: output, content, kind: 'generated' as const }], {
+    projectRoot: manifestRoot,
+    force: flags.force,
+  });
+  step?.save([output], report);
   printReport(report, cwd);
   failOnStale(report, flags.keepLocal);
 }
