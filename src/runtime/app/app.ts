@@ -7,6 +7,7 @@ import type { Readiness } from '../health/health.js';
 import type { Registrar, ServiceInstance } from '../registry/registry.js';
 import type { Server } from '../transport/server.js';
 import { appStarted } from './after-start.js';
+import { releaseStartupMemory } from './heap.js';
 import { StopBudget } from './stop.js';
 
 export interface AppOptions {
@@ -30,6 +31,12 @@ export interface AppOptions {
   afterStop?: () => Promise<void>;
   /** Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen. */
   signals?: NodeJS.Signals[];
+  /**
+   * Once started and the work queued with afterStart has settled, run one memory-reducing
+   * garbage collection so the memory start-up used goes back to the system (heap.ts).
+   * Default true.
+   */
+  releaseStartupMemory?: boolean;
 }
 
 export interface App {
@@ -38,6 +45,9 @@ export interface App {
   stop(): Promise<void>;
   instance(): ServiceInstance;
 }
+
+/** How long after start-up work settles the memory-reducing collection runs: the first calls go first. */
+const RELEASE_DELAY_MS = 500;
 
 export function createApp(options: AppOptions): App {
   const id = options.id ?? `${hostname()}-${process.pid}`;
@@ -109,7 +119,15 @@ export function createApp(options: AppOptions): App {
         if (options.registrar) await options.registrar.register(instance);
         options.readiness?.markStarted();
         log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
-        appStarted();
+        const settled = appStarted();
+        if (options.releaseStartupMemory ?? true)
+          void settled.then(() =>
+            setTimeout(() => {
+              if (stopping) return;
+              const released = releaseStartupMemory();
+              log?.debug({ released_mb: Math.round(released / 1048576) }, 'start-up memory released');
+            }, RELEASE_DELAY_MS).unref(),
+          );
       } catch (err) {
         await stop();
         throw err;

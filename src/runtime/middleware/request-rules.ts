@@ -81,9 +81,9 @@ export class RequestRules {
   ) {}
 
   /** Starts loading the validator and reading the descriptors; calls wait for it only if it is not done. */
-  prepare(): void {
-    load()
-      .then((loaded) => this.files(loaded))
+  prepare(): Promise<void> {
+    return load()
+      .then((loaded) => void this.files(loaded))
       .catch(() => {}); // a failure shows on the first call that needs it
   }
 
