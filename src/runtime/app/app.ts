@@ -7,7 +7,7 @@ import type { Readiness } from '../health/health.js';
 import type { Registrar, ServiceInstance } from '../registry/registry.js';
 import type { Server } from '../transport/server.js';
 import { appStarted } from './after-start.js';
-import { releaseStartupMemory } from './heap.js';
+import { releaseStartupMemoryWhenIdle } from './heap.js';
 import { StopBudget } from './stop.js';
 
 export interface AppOptions {
@@ -32,9 +32,9 @@ export interface AppOptions {
   /** Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen. */
   signals?: NodeJS.Signals[];
   /**
-   * Once started and the work queued with afterStart has settled, run one memory-reducing
-   * garbage collection so the memory start-up used goes back to the system (heap.ts).
-   * Default true.
+   * Once started, the work queued with afterStart settled and the event loop idle, run
+   * one memory-reducing garbage collection so the memory start-up used goes back to the
+   * system (heap.ts). Default true.
    */
   releaseStartupMemory?: boolean;
 }
@@ -46,15 +46,13 @@ export interface App {
   instance(): ServiceInstance;
 }
 
-/** How long after start-up work settles the memory-reducing collection runs: the first calls go first. */
-const RELEASE_DELAY_MS = 500;
-
 export function createApp(options: AppOptions): App {
   const id = options.id ?? `${hostname()}-${process.pid}`;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   let instance: ServiceInstance | undefined;
   let stopping: Promise<void> | undefined;
   let resolveRun: () => void = () => {};
+  let cancelRelease = () => {};
   const log = options.logger;
 
   const buildInstance = (): ServiceInstance => ({
@@ -70,6 +68,7 @@ export function createApp(options: AppOptions): App {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const budget = new StopBudget(stopTimeoutMs);
+      cancelRelease();
       options.readiness?.markStopping();
       // Leave the registry first so callers stop picking this instance, then drain.
       const registrar = options.registrar;
@@ -121,13 +120,12 @@ export function createApp(options: AppOptions): App {
         log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
         const settled = appStarted();
         if (options.releaseStartupMemory ?? true)
-          void settled.then(() =>
-            setTimeout(() => {
-              if (stopping) return;
-              const released = releaseStartupMemory();
-              log?.debug({ released_mb: Math.round(released / 1048576) }, 'start-up memory released');
-            }, RELEASE_DELAY_MS).unref(),
-          );
+          void settled.then(() => {
+            if (stopping) return;
+            cancelRelease = releaseStartupMemoryWhenIdle((bytes) =>
+              log?.debug({ released_mb: Math.round(bytes / 1048576) }, 'start-up memory released'),
+            );
+          });
       } catch (err) {
         await stop();
         throw err;

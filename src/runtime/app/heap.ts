@@ -5,6 +5,7 @@
 // such collection once start-up is done returns about 20 MB of RSS; the young
 // generation grows back as load needs it, so requests pay nothing for it later
 // (unlike a smaller --max-semi-space-size, which costs CPU on every request).
+import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -31,4 +32,30 @@ export function releaseStartupMemory(): number {
   const before = process.memoryUsage.rss();
   gcFunction()({ type: 'major', flavor: 'last-resort' });
   return before - process.memoryUsage.rss();
+}
+
+/** How often the event loop is checked for idleness, and how idle it must have been since the last check. */
+const CHECK_EVERY_MS = 500;
+const IDLE_UTILIZATION = 0.05;
+/** A process that is never idle this long after its start needs its young generation; stop checking. */
+const GIVE_UP_AFTER_MS = 5 * 60_000;
+
+/**
+ * Calls releaseStartupMemory once the event loop has been idle for a whole check
+ * interval, so the collection's pause never falls on calls being served. Returns a
+ * function that cancels it (the app stopping).
+ */
+export function releaseStartupMemoryWhenIdle(released?: (bytes: number) => void): () => void {
+  let last = performance.eventLoopUtilization();
+  const started = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    if (busy < IDLE_UTILIZATION) {
+      clearInterval(timer);
+      released?.(releaseStartupMemory());
+    } else if (performance.now() - started > GIVE_UP_AFTER_MS) clearInterval(timer);
+  }, CHECK_EVERY_MS).unref();
+  return () => clearInterval(timer);
 }

@@ -26,6 +26,17 @@ for (let i = 0; i < 400_000; i++) { garbage.push({ i, s: 'x' + i }); if (garbage
 console.log(JSON.stringify({ before, after, released, regrown: newSpace(), exposed: typeof globalThis.gc }));
 `;
 
+// Keeps the event loop busy for 1.2 s, then idles: the release must come after the busy part.
+const whenIdleScript = `
+import { releaseStartupMemoryWhenIdle } from ${JSON.stringify(heapModule)};
+const start = performance.now();
+let busyUntil = start + 1200;
+const spin = () => { const t = performance.now(); while (performance.now() - t < 20); if (performance.now() < busyUntil) setImmediate(spin); };
+spin();
+releaseStartupMemoryWhenIdle((bytes) => { console.log(JSON.stringify({ at: performance.now() - start, bytes })); process.exit(0); });
+setTimeout(() => { console.log('never released'); process.exit(1); }, 5000);
+`;
+
 describe.skipIf(!node24 && !process.env['CI'])('releaseStartupMemory (Node 24)', () => {
   it('shrinks the young generation, which grows back under allocation, without exposing gc', () => {
     if (!node24) throw new Error('no Node 24: set TSK_IMAGE_NODE (.ci/run does)');
@@ -37,5 +48,13 @@ describe.skipIf(!node24 && !process.env['CI'])('releaseStartupMemory (Node 24)',
     expect(released).toBeGreaterThan(8 * 1048576);
     expect(regrown).toBeGreaterThan(after);
     expect(exposed).toBe('undefined');
+  });
+
+  it('waits for an idle event loop', () => {
+    if (!node24) throw new Error('no Node 24: set TSK_IMAGE_NODE (.ci/run does)');
+    const r = spawnSync(node24, ['--input-type=module', '-e', whenIdleScript], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const { at } = JSON.parse(r.stdout);
+    expect(at).toBeGreaterThan(1200);
   });
 });
