@@ -34,15 +34,18 @@ export function releaseStartupMemory(): number {
   return before - process.memoryUsage.rss();
 }
 
-/** How often the event loop is checked for idleness, and how idle it must have been since the last check. */
-const CHECK_EVERY_MS = 500;
+/**
+ * How long the event loop must have been idle, and how idle. Longer than a call usually
+ * waits on another service, so a process waiting for a reply is not taken for idle.
+ */
+const IDLE_WINDOW_MS = 2000;
 const IDLE_UTILIZATION = 0.05;
 /** A process that is never idle this long after its start needs its young generation; stop checking. */
 const GIVE_UP_AFTER_MS = 5 * 60_000;
 
 /**
- * Calls releaseStartupMemory once the event loop has been idle for a whole check
- * interval, so the collection's pause never falls on calls being served. Returns a
+ * Calls releaseStartupMemory once the event loop has been idle for a whole window, so
+ * the collection's pause does not fall on calls being served. Returns a
  * function that cancels it (the app stopping).
  */
 export function releaseStartupMemoryWhenIdle(released?: (bytes: number) => void): () => void {
@@ -56,6 +59,6 @@ export function releaseStartupMemoryWhenIdle(released?: (bytes: number) => void)
       clearInterval(timer);
       released?.(releaseStartupMemory());
     } else if (performance.now() - started > GIVE_UP_AFTER_MS) clearInterval(timer);
-  }, CHECK_EVERY_MS).unref();
+  }, IDLE_WINDOW_MS).unref();
   return () => clearInterval(timer);
 }

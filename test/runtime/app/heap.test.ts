@@ -34,7 +34,7 @@ let busyUntil = start + 1200;
 const spin = () => { const t = performance.now(); while (performance.now() - t < 20); if (performance.now() < busyUntil) setImmediate(spin); };
 spin();
 releaseStartupMemoryWhenIdle((bytes) => { console.log(JSON.stringify({ at: performance.now() - start, bytes })); process.exit(0); });
-setTimeout(() => { console.log('never released'); process.exit(1); }, 5000);
+setTimeout(() => { console.log("never released"); process.exit(1); }, 8000);
 `;
 
 describe.skipIf(!node24 && !process.env['CI'])('releaseStartupMemory (Node 24)', () => {
@@ -55,6 +55,6 @@ describe.skipIf(!node24 && !process.env['CI'])('releaseStartupMemory (Node 24)',
     const r = spawnSync(node24, ['--input-type=module', '-e', whenIdleScript], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const { at } = JSON.parse(r.stdout);
-    expect(at).toBeGreaterThan(1200);
+    expect(at).toBeGreaterThan(1200 + 2000); // the busy part, then a whole idle window
   });
 });
