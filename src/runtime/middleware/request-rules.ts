@@ -80,10 +80,19 @@ export class RequestRules {
     readonly methods: Readonly<Record<string, RuleMethod>>,
   ) {}
 
-  /** Starts loading the validator and reading the descriptors; calls wait for it only if it is not done. */
+  /**
+   * Loads the validator, reads the descriptors and has the validator build its checks for
+   * each request message (it does so on a message's first validation), so the first calls
+   * do not pay for it. Calls wait for this only if it is not done.
+   */
   prepare(): Promise<void> {
     return load()
-      .then((loaded) => void this.files(loaded))
+      .then((loaded) => {
+        for (const method of Object.values(this.methods)) {
+          const schema = this.schema(method.message, loaded);
+          loaded.validator.validate(schema, loaded.protobuf.fromBinary(schema, new Uint8Array()));
+        }
+      })
       .catch(() => {}); // a failure shows on the first call that needs it
   }
 
