@@ -87,14 +87,13 @@ async function startOnce(project, name, cacheDir) {
     if (ok) readyMs = Number(process.hrtime.bigint() - started) / 1e6;
     else await new Promise((r) => setTimeout(r, 5));
   }
-  const readyRss = readyMs === undefined ? undefined : rssMb(child.pid);
   await new Promise((r) => setTimeout(r, IDLE_MS));
   const rss = rssMb(child.pid);
   const cpu = cpuMs(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   if (readyMs === undefined) throw new Error('the service never became ready');
-  return { readyMs, readyRss, rss, cpu };
+  return { readyMs, rss, cpu };
 }
 
 /** Import cost of one package on its own, from the project's node_modules: ms and RSS growth. */
@@ -131,11 +130,6 @@ try {
   const rss = median(runs.map((r) => r.rss));
   console.log(
     `exec -> /readyz 200   ${ready.toFixed(0).padStart(6)} ms   (min ${Math.min(...runs.map((r) => r.readyMs)).toFixed(0)}; ${verdict(ready <= 400)})`,
-  );
-  console.log(
-    `RSS at ready          ${median(runs.map((r) => r.readyRss))
-      .toFixed(1)
-      .padStart(6)} MB`,
   );
   console.log(`idle RSS after ${IDLE_MS / 1000}s     ${rss.toFixed(1).padStart(6)} MB   (${verdict(rss <= 80)})`);
   console.log(
