@@ -7,6 +7,7 @@ import type { Readiness } from '../health/health.js';
 import type { Registrar, ServiceInstance } from '../registry/registry.js';
 import type { Server } from '../transport/server.js';
 import { appStarted } from './after-start.js';
+import { releaseStartupMemoryWhenIdle } from './heap.js';
 import { StopBudget } from './stop.js';
 
 export interface AppOptions {
@@ -30,6 +31,12 @@ export interface AppOptions {
   afterStop?: () => Promise<void>;
   /** Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen. */
   signals?: NodeJS.Signals[];
+  /**
+   * Once started, the work queued with afterStart settled and the event loop idle, run
+   * one memory-reducing garbage collection so the memory start-up used goes back to the
+   * system (heap.ts). Default true.
+   */
+  releaseStartupMemory?: boolean;
 }
 
 export interface App {
@@ -45,6 +52,7 @@ export function createApp(options: AppOptions): App {
   let instance: ServiceInstance | undefined;
   let stopping: Promise<void> | undefined;
   let resolveRun: () => void = () => {};
+  let cancelRelease = () => {};
   const log = options.logger;
 
   const buildInstance = (): ServiceInstance => ({
@@ -60,6 +68,7 @@ export function createApp(options: AppOptions): App {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const budget = new StopBudget(stopTimeoutMs);
+      cancelRelease();
       options.readiness?.markStopping();
       // Leave the registry first so callers stop picking this instance, then drain.
       const registrar = options.registrar;
@@ -109,7 +118,14 @@ export function createApp(options: AppOptions): App {
         if (options.registrar) await options.registrar.register(instance);
         options.readiness?.markStarted();
         log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
-        appStarted();
+        const settled = appStarted();
+        if (options.releaseStartupMemory ?? true)
+          void settled.then(() => {
+            if (stopping) return;
+            cancelRelease = releaseStartupMemoryWhenIdle((bytes) =>
+              log?.debug({ released_mb: Math.round(bytes / 1048576) }, 'start-up memory released'),
+            );
+          });
       } catch (err) {
         await stop();
         throw err;

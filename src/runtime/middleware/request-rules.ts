@@ -3,9 +3,10 @@
 // and the ts-proto type of each request; @bufbuild/protovalidate checks the request
 // against those descriptors. ts-proto messages are not protobuf-es messages, so a
 // request crosses over as its binary encoding (exact, and only paid where rules exist).
-// The validator loads only for a validate middleware made with rules: in the
-// background once the app has started, or with the first call that needs it.
-import { createFileRegistry, fromBinary, type DescFile, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
+// The validator, and protobuf-es's registry and descriptor types with it, load only for
+// a validate middleware made with rules: in the background once the app has started, or
+// with the first call that needs it.
+import type { DescFile, DescMessage, FileRegistry } from '@bufbuild/protobuf';
 import { pathToString } from '@bufbuild/protobuf/reflect';
 import { base64Decode } from '@bufbuild/protobuf/wire';
 import type { Validator } from '@bufbuild/protovalidate';
@@ -28,6 +29,7 @@ export interface RuleMethod {
 
 interface Loaded {
   validator: Validator;
+  protobuf: Pick<typeof import('@bufbuild/protobuf'), 'createFileRegistry' | 'fromBinary'>;
   /** Files a rules file's descriptors may import without carrying them: the WKTs and protovalidate's own. */
   provided: Record<string, DescFile>;
   fileDescriptorSet: typeof import('@bufbuild/protobuf/wkt').FileDescriptorSetSchema;
@@ -37,7 +39,8 @@ let loading: Promise<Loaded> | undefined;
 
 function load(): Promise<Loaded> {
   loading ??= (async () => {
-    const [wkt, pv, rules] = await Promise.all([
+    const [protobuf, wkt, pv, rules] = await Promise.all([
+      import('@bufbuild/protobuf'),
       import('@bufbuild/protobuf/wkt'),
       import('@bufbuild/protovalidate'),
       import('@bufbuild/protovalidate/gen/buf/validate/validate_pb.js'),
@@ -55,6 +58,7 @@ function load(): Promise<Loaded> {
     ];
     return {
       validator: pv.createValidator(),
+      protobuf,
       provided: Object.fromEntries(files.map((f) => [`${f.name}.proto`, f])),
       fileDescriptorSet: wkt.FileDescriptorSetSchema,
     };
@@ -76,10 +80,19 @@ export class RequestRules {
     readonly methods: Readonly<Record<string, RuleMethod>>,
   ) {}
 
-  /** Starts loading the validator and reading the descriptors; calls wait for it only if it is not done. */
-  prepare(): void {
-    load()
-      .then((loaded) => this.files(loaded))
+  /**
+   * Loads the validator, reads the descriptors and has the validator build its checks for
+   * each request message (it does so on a message's first validation), so the first calls
+   * do not pay for it. Calls wait for this only if it is not done.
+   */
+  prepare(): Promise<void> {
+    return load()
+      .then((loaded) => {
+        for (const method of Object.values(this.methods)) {
+          const schema = this.schema(method.message, loaded);
+          loaded.validator.validate(schema, loaded.protobuf.fromBinary(schema, new Uint8Array()));
+        }
+      })
       .catch(() => {}); // a failure shows on the first call that needs it
   }
 
@@ -93,7 +106,7 @@ export class RequestRules {
     const method = this.methods[operation]!;
     const loaded = await load();
     const schema = this.schema(method.message, loaded);
-    const message = fromBinary(schema, method.type.encode(request).finish());
+    const message = loaded.protobuf.fromBinary(schema, method.type.encode(request).finish());
     const result = loaded.validator.validate(schema, message);
     if (result.kind === 'valid') return undefined;
     if (result.kind === 'error') throw result.error; // a rule that cannot run is a bug in the proto, not a bad request
@@ -117,6 +130,7 @@ export class RequestRules {
   /** The descriptors, read on first use. */
   private files(loaded: Loaded): FileRegistry {
     if (!this.registry) {
+      const { createFileRegistry, fromBinary } = loaded.protobuf;
       const set = fromBinary(loaded.fileDescriptorSet, base64Decode(this.descriptors));
       const built = new Map<string, DescFile>();
       for (const proto of set.file) {

@@ -1,6 +1,6 @@
 // Work deferred with afterStart (the validator's load) runs once the app answers /readyz,
 // never on its way there; registered later, it runs at once.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { afterStart } from '../../../src/runtime/app/after-start.js';
 import { createApp } from '../../../src/runtime/app/app.js';
 import { Readiness, registerHealthRoutes } from '../../../src/runtime/health/health.js';
@@ -26,5 +26,18 @@ describe('afterStart', () => {
     expect(ran).toEqual(['early ready=true', 'late']);
     await app.stop();
     await running;
+  });
+
+  it('tells the app when the tasks queued before the start have settled', async () => {
+    vi.resetModules(); // a fresh queue, not yet started
+    const { afterStart: queue, appStarted } = await import('../../../src/runtime/app/after-start.js');
+    const order: string[] = [];
+    queue(async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      order.push('slow task');
+    });
+    queue(() => Promise.reject(new Error('a failed task still settles')));
+    await appStarted().then(() => order.push('settled'));
+    expect(order).toEqual(['slow task', 'settled']);
   });
 });

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validate } from '../../../src/runtime/middleware/validate.js';
+import { RequestRules, validate } from '../../../src/runtime/middleware/validate.js';
 import { HttpServer } from '../../../src/runtime/transport/http/index.js';
 import { GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
@@ -17,6 +17,7 @@ let http: HttpServer;
 let rpc: GrpcServer;
 let base: string;
 let client: any;
+let rules: RequestRules;
 const handled: string[] = [];
 
 const GOOD = { customer: 'ada', email: 'ada@example.com', items: [{ sku: 'ABC-1', quantity: 2 }] };
@@ -31,6 +32,7 @@ const EXPECTED = [
 beforeAll(async () => {
   const dir = generateFixture('validate-rules', 'rules');
   const { ShopRules } = await import(path.join(dir, 'shop/v1/shop_rules.ts'));
+  rules = ShopRules;
   const httpGen = await import(path.join(dir, 'shop/v1/shop_http.ts'));
   const grpcGen = await import(path.join(dir, 'shop/v1/shop_grpc.ts'));
   const impl = {
@@ -90,6 +92,24 @@ describe('protovalidate rules over HTTP', () => {
     expect(ok.status).toBe(200);
     expect((await fetch(`${base}/v1/orders/7`)).status).toBe(200);
     expect(handled).toEqual(['create ada', 'get 7']);
+  });
+});
+
+describe('RequestRules.prepare (run after the start)', () => {
+  it('builds the checks ahead, and the same violations come back after it', async () => {
+    await rules.prepare();
+    const operation = Object.keys(rules.methods).find((o) => o.endsWith('/CreateOrder'))!;
+    const violations = await rules.violations(operation, BAD);
+    expect(violations?.map(({ field, rule }) => ({ field, rule }))).toEqual(EXPECTED);
+    expect(await rules.violations(operation, GOOD)).toBeUndefined();
+  });
+
+  it('settles without throwing when the descriptors cannot be read; the first call reports it', async () => {
+    const broken = new RequestRules('bm90IGEgZGVzY3JpcHRvciBzZXQ=', {
+      '/x.v1.X/Y': { message: 'x.v1.Y', type: { encode: () => ({ finish: () => new Uint8Array() }) } },
+    });
+    await expect(broken.prepare()).resolves.toBeUndefined();
+    await expect(broken.violations('/x.v1.X/Y', {})).rejects.toThrow();
   });
 });
 

@@ -9,14 +9,7 @@ import {
   type ServerWritableStream,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { create, toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import {
-  FieldDescriptorProto_Label,
-  FieldDescriptorProto_Type,
-  FileDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-} from '@bufbuild/protobuf/wkt';
 
 /** The health service's own name, which a health check may ask about like any other. */
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -118,59 +111,4 @@ export function healthImplementation(isServing: () => boolean, services: () => S
       call.on('close', () => clearInterval(timer));
     },
   };
-}
-
-/**
- * grpc/health/v1/health.proto as a serialized FileDescriptorSet, so server reflection
- * can describe the health service without the .proto file on disk.
- */
-export function healthDescriptorSet(): Uint8Array {
-  const { STRING: TYPE_STRING, ENUM: TYPE_ENUM } = FieldDescriptorProto_Type;
-  const optional = FieldDescriptorProto_Label.OPTIONAL;
-  const file = create(FileDescriptorProtoSchema, {
-    name: 'grpc/health/v1/health.proto',
-    package: 'grpc.health.v1',
-    syntax: 'proto3',
-    messageType: [
-      {
-        name: 'HealthCheckRequest',
-        field: [{ name: 'service', number: 1, type: TYPE_STRING, label: optional, jsonName: 'service' }],
-      },
-      {
-        name: 'HealthCheckResponse',
-        field: [
-          {
-            name: 'status',
-            number: 1,
-            type: TYPE_ENUM,
-            label: optional,
-            typeName: '.grpc.health.v1.HealthCheckResponse.ServingStatus',
-            jsonName: 'status',
-          },
-        ],
-        enumType: [
-          { name: 'ServingStatus', value: Object.entries(ServingStatus).map(([name, number]) => ({ name, number })) },
-        ],
-      },
-    ],
-    service: [
-      {
-        name: 'Health',
-        method: [
-          {
-            name: 'Check',
-            inputType: '.grpc.health.v1.HealthCheckRequest',
-            outputType: '.grpc.health.v1.HealthCheckResponse',
-          },
-          {
-            name: 'Watch',
-            inputType: '.grpc.health.v1.HealthCheckRequest',
-            outputType: '.grpc.health.v1.HealthCheckResponse',
-            serverStreaming: true,
-          },
-        ],
-      },
-    ],
-  });
-  return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [file] }));
 }

@@ -14,7 +14,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { healthDescriptorSet } from './health.js';
 
 export type ReflectionOptions =
   /** The .proto files below these directories (or only `protoFiles`, relative to them). */
@@ -87,9 +86,10 @@ async function buildReflection(
   events: ReflectionEvents,
 ): Promise<Map<string, BuiltMethod>> {
   try {
-    const [loader, { ReflectionService }] = await Promise.all([
+    const [loader, { ReflectionService }, { healthDescriptorSet }] = await Promise.all([
       import('@grpc/proto-loader'),
       import('@grpc/reflection'),
+      import('./health-descriptor.js'),
     ]);
     const definition: PackageDefinition = {
       ...userDefinitions(loader, options),
