@@ -13,6 +13,9 @@ export interface Manifest {
 
 export const MANIFEST_PATH = path.join('.tsk', 'manifest.json');
 
+/** The services this project calls (`tsk add client`) and the protos copied for each. */
+export const CLIENTS_PATH = path.join('.tsk', 'clients.json');
+
 export function sha256(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }

@@ -21,13 +21,11 @@ import {
 } from '../../scaffold/clients.js';
 import { checkServiceName } from '../../scaffold/project.js';
 import { installedRegistry } from '../../scaffold/registry.js';
-import { findProjectRoot, readManifest } from '../manifest.js';
+import { CLIENTS_PATH, findProjectRoot, readManifest } from '../manifest.js';
 import { printReport } from '../output.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
 
-/** .tsk/clients.json: the services this project calls and the protos copied for each. */
-const CLIENTS_PATH = path.join('.tsk', 'clients.json');
 type ClientsRecord = Record<string, { protos: string[]; transport?: ClientTransport; apis: ClientSpec['apis'] }>;
 
 export interface AddClientFlags {

@@ -5,6 +5,7 @@ import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { failOnStale, printReport } from '../output.js';
+import { CLIENTS_PATH } from '../manifest.js';
 import { writeFiles } from '../writer.js';
 import { locate, type ProtoFlags } from './proto.js';
 
@@ -14,9 +15,6 @@ export interface OpenApiFlags extends ProtoFlags {
   title?: string;
   version?: string;
 }
-
-/** Where `tsk add client` records the protos of the services a project calls (see calledApiProtos). */
-const CLIENTS_RECORD = path.join('.tsk', 'clients.json');
 
 /**
  * The project's own APIs among the compiled protos: the copies of the services it calls
@@ -48,7 +46,7 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
         projectRoot: project?.root,
         id: `openapi|${output}`,
         settings: JSON.stringify(meta),
-        extraInputs: project ? [path.join(project.root, CLIENTS_RECORD)] : [],
+        extraInputs: project ? [path.join(project.root, CLIENTS_PATH)] : [],
       })
     : undefined;
   if (step?.upToDate) {
