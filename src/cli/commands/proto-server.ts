@@ -37,7 +37,7 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     const className = stubClassName(service);
     console.log(
       chalk.dim(
-        `next: register${className}({ http, grpc }, new ${className}()) where the servers are built (cmd/<name>/wire.ts in a tsk project)`,
+        `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it with register${className}({ http, grpc }, service) where the servers are built (internal/server/)`,
       ),
     );
   }
