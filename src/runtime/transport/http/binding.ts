@@ -1,4 +1,4 @@
-// Turns an HTTP request (path variables, query string, JSON body) into a request
+// Turns an HTTP request (path variables, query string, JSON or form body) into a request
 // message, and a request message back into path/query/body on the client side.
 // Values are first assembled as proto3 JSON, then checked strictly and built by
 // proto-json.ts (ts-proto's fromJSON underneath, the authority on message shapes).
@@ -71,6 +71,15 @@ function resolveFieldPath(schema: MessageSchema, path: string[], where: string):
 
 // ---------------------------------------------------------------- server side
 
+/**
+ * An `application/x-www-form-urlencoded` body, as Kratos accepts one: its keys name
+ * fields the way query parameters do (`author.name`, a repeated key per list item),
+ * inside the message the route's body fills.
+ */
+export class FormBody {
+  constructor(readonly params: URLSearchParams) {}
+}
+
 /** Path variables from a successful match, query string and parsed body -> request message. */
 export function bindRequest<Req>(
   compiled: CompiledRoute<Req>,
@@ -80,7 +89,8 @@ export function bindRequest<Req>(
 ): Req {
   const { route } = compiled;
   let json: Json = {};
-  if (route.body === '*') {
+  if (body instanceof FormBody) json = formJson(compiled, body);
+  else if (route.body === '*') {
     if (body !== undefined && body !== null) {
       if (typeof body !== 'object' || Array.isArray(body)) throw ErrCodec('request body must be a JSON object');
       json = { ...(body as Json) };
@@ -97,6 +107,25 @@ export function bindRequest<Req>(
     if (isServiceError(err)) throw err;
     throw ErrCodec(`invalid request: ${(err as Error).message}`);
   }
+}
+
+/** A form body as proto3 JSON of the request: the whole message (body "*") or its body field's message. */
+function formJson(compiled: CompiledRoute, form: FormBody): Json {
+  const { route, bodyField } = compiled;
+  if (route.body === undefined) return {};
+  let schema = route.requestSchema;
+  if (bodyField) {
+    if (bodyField.kind !== 'message' || bodyField.repeated)
+      throw ErrCodec(`a form body cannot fill "${bodyField.name}"; send it as JSON`);
+    schema = bodyField.schema();
+  }
+  const fields: Json = {};
+  for (const key of new Set(form.params.keys())) {
+    // Unknown keys are ignored, as for query parameters.
+    const path = tryResolve(schema, key.split('.'));
+    if (path) for (const value of form.params.getAll(key)) setPath(fields, path, value, false);
+  }
+  return bodyField ? { [bodyField.jsonName]: fields } : fields;
 }
 
 function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: string[][]): void {

@@ -34,7 +34,7 @@ import type { CallObserver } from '../observer.js';
 import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { bindRequest, compileRoute, encodeResponse, type CompiledRoute } from './binding.js';
+import { bindRequest, compileRoute, encodeResponse, FormBody, type CompiledRoute } from './binding.js';
 import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath } from './template.js';
@@ -181,6 +181,16 @@ export class HttpServer implements Server {
     };
     this.app.removeContentTypeParser(['application/json', 'text/plain']);
     this.app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
+    // Form bodies (curl -d, HTML forms) bind as Kratos binds them: keys name fields.
+    this.app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (req: FastifyRequest, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+        if (req.headers['content-length'] === undefined)
+          (req.raw as SizedRequest)[BODY_BYTES] = Buffer.byteLength(text);
+        done(null, text === '' ? undefined : new FormBody(new URLSearchParams(text as string)));
+      },
+    );
     this.app.setErrorHandler((err, request, reply) =>
       this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
     );
@@ -626,7 +636,9 @@ function engineError(err: unknown): ServiceError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return ErrPayloadTooLarge('request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return ErrUnsupportedMediaType('request body must be application/json (or JSON sent as text/plain)');
+      return ErrUnsupportedMediaType(
+        'request body must be JSON (application/json, or text/plain) or a form (application/x-www-form-urlencoded)',
+      );
     default:
       if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
         return new ServiceError(e.statusCode, Reason.CODEC, e.message ?? 'bad request');

@@ -182,6 +182,47 @@ describe('path, query and body binding', () => {
     expect(r.request.book.publishTime.toISOString()).toBe('2024-01-01T00:00:00.000Z');
   });
 
+  describe('form bodies (application/x-www-form-urlencoded)', () => {
+    const form = (method: string, url: string, body: string) =>
+      call(method, url, body, { 'content-type': 'application/x-www-form-urlencoded' });
+
+    it('fill the message for body "*": repeated keys make a list, enums by name or number, the path wins', async () => {
+      const r = await form(
+        'POST',
+        '/v1/books/9:publish',
+        'comment=hello+there&genres=GENRE_SCIENCE&genres=1&id=77&x=1',
+      );
+      expect(r.status).toBe(200);
+      expect(r.request).toMatchObject({ id: '9', comment: 'hello there', genres: [2, 1] });
+    });
+
+    it("fill the body field's message, with nested keys, and leave the query to the rest", async () => {
+      const r = await form(
+        'PUT',
+        '/v1/books/5?updateMask=title',
+        'title=T%C3%A9&tags=a&tags=b&author.name=Frank&author.address.city=Oakland',
+      );
+      expect(r.status).toBe(200);
+      expect(r.request).toMatchObject({
+        book: { id: '5', title: 'Té', tags: ['a', 'b'], author: { name: 'Frank', address: { city: 'Oakland' } } },
+        updateMask: 'title',
+      });
+    });
+
+    it("that do not convert are a 400 CODEC naming the field; fetch's own form encoding works", async () => {
+      const bad = await form('PUT', '/v1/books/5', 'title=ok&genre=NOT_A_GENRE');
+      expect(bad.status).toBe(400);
+      expect(bad.json).toMatchObject({ reason: 'CODEC' });
+      expect(bad.json.message).toMatch(/genre/);
+      const res = await fetch(`${base}/v1/books/3:publish`, {
+        method: 'POST',
+        body: new URLSearchParams({ comment: 'from fetch' }),
+      });
+      expect(res.status).toBe(200);
+      expect(seen[0]?.request).toMatchObject({ id: '3', comment: 'from fetch' });
+    });
+  });
+
   it('writes response_body as the whole reply and binds nested query into other packages', async () => {
     const r = await call('GET', '/v1/books?page.size=10&page.token=t&tags=a&tags=b');
     expect(r.request).toMatchObject({ page: { size: 10, token: 't' }, tags: ['a', 'b'] });
