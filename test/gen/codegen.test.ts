@@ -85,7 +85,8 @@ describe('tsk proto server', () => {
     const first = tsk(['proto', 'server', 'user/v1/user.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
     expect(first.status).toBe(0);
     // The stub serves nothing until registered: the CLI says how.
-    expect(first.stdout).toContain('next: registerUserService({ http, grpc }, new UserService())');
+    expect(first.stdout).toContain('next: build new UserService()');
+    expect(first.stdout).toContain('registerUserService({ http, grpc }, service)');
     const stub = fs.readFileSync(path.join(dir, 'service/user.ts'), 'utf8');
     expect(stub).toMatchSnapshot();
     fs.appendFileSync(path.join(dir, 'service/user.ts'), '// edited\n');

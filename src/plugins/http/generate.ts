@@ -69,7 +69,6 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     .filter((m) => !servedOverHttp(m))
     .map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
   const events = (m: DescMethod) => m.methodKind === 'server_streaming';
-  const unary = methods.filter(({ method }) => !events(method));
   return [
     ...skipped,
     ...routeConsts,
@@ -96,14 +95,21 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     ),
     '}',
     '',
-    `/** Calls ${service.typeName}'s unary methods over HTTP, using each method's first binding. */`,
+    `/** Calls ${service.typeName} over HTTP, using each method's first binding${methods.some(({ method }) => events(method)) ? '; server streams are read as Server-Sent Events' : ''}. */`,
     `export class ${service.name}HTTPClient {`,
     '  constructor(private readonly client: HttpClient) {}',
-    ...unary.flatMap(({ key, input, output, bindings }) => [
+    ...methods.flatMap(({ method, key, input, output, bindings }) => [
       '',
       `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
-      `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,
-      `    return this.client.invoke(${service.name}_${key}Routes[0]!, request, options);`,
+      ...(events(method)
+        ? [
+            `  ${key}(request: ${input}, options?: CallOptions): AsyncIterable<${output}> {`,
+            `    return this.client.stream(${service.name}_${key}Routes[0]!, request, options);`,
+          ]
+        : [
+            `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,
+            `    return this.client.invoke(${service.name}_${key}Routes[0]!, request, options);`,
+          ]),
       '  }',
     ]),
     '}',

@@ -75,7 +75,7 @@ export function registerOrdersHTTPServer(server: HttpServer, impl: OrdersHTTPSer
   for (const route of Orders_addItemRoutes) server.route(route, (ctx, request) => impl.addItem(ctx, request));
 }
 
-/** Calls shop.v1.Orders's unary methods over HTTP, using each method's first binding. */
+/** Calls shop.v1.Orders over HTTP, using each method's first binding. */
 export class OrdersHTTPClient {
   constructor(private readonly client: HttpClient) {}
 

@@ -6,8 +6,9 @@
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpServer } from '../../../src/runtime/transport/http/index.js';
-import { reason } from '../../../src/runtime/errors/errors.js';
+import { HttpClient, HttpServer } from '../../../src/runtime/transport/http/index.js';
+import { isServiceError, reason } from '../../../src/runtime/errors/errors.js';
+import type { CallObserver } from '../../../src/runtime/transport/observer.js';
 import { repoRoot, scratchFixture, tsk } from '../../helpers/cli.js';
 import { FeedService } from '../../helpers/feed-service.js';
 import { waitFor } from '../../helpers/process.js';
@@ -17,6 +18,7 @@ const { ended, wrapped, aborted, handlerSpan, receiver } = svc;
 let server: HttpServer;
 let base: string;
 let fetchClient: any;
+let generated: any;
 
 beforeAll(async () => {
   await svc.start();
@@ -26,7 +28,7 @@ beforeAll(async () => {
     dir,
   );
   if (r.status !== 0) throw new Error(r.stderr);
-  const generated = await import(path.join(dir, 'feed/v1/feed_http.ts'));
+  generated = await import(path.join(dir, 'feed/v1/feed_http.ts'));
   fetchClient = await import(path.join(dir, 'feed/v1/feed_fetch.ts'));
   // A short server timeout: it applies to unary calls, not to streams.
   server = new HttpServer({
@@ -193,5 +195,58 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     for await (const item of client.watch({ topic: 'early', intervalMs: 10 })) if (item.id === 'early-1') break;
     await waitFor(async () => aborted.has('early'), 'the server to see the cancel', 100, 20);
     expect(reason(aborted.get('early'))).toBe('CANCELLED');
+  });
+
+  it('is read by the generated Node HTTP client: one observed call per stream, errors as ServiceErrors, cancel on break', async () => {
+    const calls: { operation: string; reason: string; responseBytes?: number }[] = [];
+    const recorder: CallObserver = {
+      onStart: () => undefined,
+      onEnd: (ctx, _started, { error }) =>
+        calls.push({
+          operation: ctx.transport.operation,
+          reason: error === undefined ? '' : reason(error),
+          responseBytes: ctx.responseBytes,
+        }),
+    };
+    const http = new HttpClient({ target: base, observers: [recorder], timeoutMs: 5000 });
+    const client = new generated.FeedHTTPClient(http);
+    const items: { id: string; text: string }[] = [];
+    for await (const item of client.watch({ topic: 'node', count: 3, intervalMs: 0, failReason: '' })) items.push(item);
+    expect(items.map((i) => i.id)).toEqual(['node-0', 'node-1', 'node-2']);
+    expect(items[2]!.text).toBe('line 2\nnext');
+    await waitFor(async () => calls.length === 1, 'the client call to end', 50, 20);
+    expect(calls[0]).toMatchObject({ operation: '/feed.v1.Feed/Watch', reason: '' });
+    expect(calls[0]!.responseBytes).toBeGreaterThan(100);
+
+    const seen: string[] = [];
+    const closed = await (async () => {
+      for await (const item of client.watch({ topic: 'shut', count: 1, intervalMs: 0, failReason: 'TOPIC_CLOSED' }))
+        seen.push(item.id);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(['shut-0']);
+    expect(isServiceError(closed)).toBe(true);
+    expect(closed).toMatchObject({ code: 409, reason: 'TOPIC_CLOSED', metadata: { topic: 'shut' } });
+    const forbidden = await client
+      .watch({ topic: 'forbidden', count: 0, intervalMs: 0, failReason: '' })
+      [Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(forbidden).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
+
+    // Leaving the loop cancels the request: the server sees the client go, the client call ends CANCELLED.
+    aborted.delete('gone');
+    calls.length = 0;
+    for await (const item of client.watch({ topic: 'gone', count: 0, intervalMs: 10, failReason: '' }))
+      if (item.id === 'gone-1') break;
+    await waitFor(async () => aborted.has('gone') && calls.length === 1, 'both ends to see the cancel', 100, 20);
+    expect(reason(aborted.get('gone'))).toBe('CANCELLED');
+    expect(calls[0]!.reason).toBe('CANCELLED');
+
+    // The client's timeout covers the whole stream.
+    const slow = new generated.FeedHTTPClient(new HttpClient({ target: base, timeoutMs: 150 }));
+    const late = await (async () => {
+      for await (const _ of slow.watch({ topic: 'slow', count: 0, intervalMs: 40, failReason: '' }));
+    })().catch((e: unknown) => e);
+    expect(late).toMatchObject({ code: 504 });
   });
 });
