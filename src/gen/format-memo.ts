@@ -44,7 +44,16 @@ export function fileMemo(dir: string, version: string): PieceMemo {
           kept[key] = formatted;
         },
         close() {
-          if (!changed && Object.keys(kept).length === Object.keys(known).length) return;
+          if (!changed && Object.keys(kept).length === Object.keys(known).length) {
+            // Still in use: pruneMemo keeps it.
+            const now = new Date();
+            try {
+              fs.utimesSync(file, now, now);
+            } catch {
+              // Not there or not writable: nothing to keep fresh.
+            }
+            return;
+          }
           try {
             fs.mkdirSync(dir, { recursive: true });
             const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -57,4 +66,26 @@ export function fileMemo(dir: string, version: string): PieceMemo {
       };
     },
   };
+}
+
+/** How long a text's memo is kept without being used: texts edited away leave theirs behind. */
+export const MEMO_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/** Deletes the memos in `dir` not used (written or read) for `maxAgeMs`; a memo is only ever a shortcut. */
+export function pruneMemo(dir: string, maxAgeMs = MEMO_MAX_AGE_MS, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.json') && !name.endsWith('.tmp')) continue;
+    const file = path.join(dir, name);
+    try {
+      if (now - fs.statSync(file).mtimeMs > maxAgeMs) fs.rmSync(file, { force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
 }

@@ -92,6 +92,10 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
     } finally {
       tsProtoWorkers?.close();
     }
+    if (tsProtoWorkers && options.projectRoot) {
+      const { pruneMemo } = await import('./format-memo.js');
+      pruneMemo(path.join(options.projectRoot, FORMAT_MEMO_DIR));
+    }
   }
   // Files shared by several protos (an imported message file) are generated alike: keep one.
   const byPath = new Map<string, GeneratedFile>();
