@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { FileKind } from '../gen/file.js';
+import { MANIFEST_PATH } from '../proto/project.js';
+
+export { MANIFEST_PATH };
 
 export interface Manifest {
   tsk: string;
   files: Record<string, { sha256: string; kind: FileKind }>;
 }
-
-export const MANIFEST_PATH = path.join('.tsk', 'manifest.json');
 
 /** The services this project calls (`tsk add client`) and the protos copied for each. */
 export const CLIENTS_PATH = path.join('.tsk', 'clients.json');

@@ -12,14 +12,15 @@ export interface Project {
   tsk: boolean;
 }
 
-const MANIFEST = path.join('.tsk', 'manifest.json');
+/** Where a tsk project's manifest lives, relative to its root: it marks the root. */
+export const MANIFEST_PATH = path.join('.tsk', 'manifest.json');
 
 /** The nearest directory at or above `from` holding `.tsk/manifest.json` or `buf.yaml`. */
 export function projectAt(from: string): Project | undefined {
   let dir = fs.existsSync(from) ? fs.realpathSync(from) : path.resolve(from);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) dir = path.dirname(dir);
   for (;;) {
-    const tsk = fs.existsSync(path.join(dir, MANIFEST));
+    const tsk = fs.existsSync(path.join(dir, MANIFEST_PATH));
     if (tsk || fs.existsSync(path.join(dir, 'buf.yaml'))) return { root: dir, tsk };
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
