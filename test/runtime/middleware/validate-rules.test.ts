@@ -105,9 +105,10 @@ describe('RequestRules.prepare (run after the start)', () => {
   });
 
   it('settles without throwing when the descriptors cannot be read; the first call reports it', async () => {
-    const broken = new RequestRules('bm90IGEgZGVzY3JpcHRvciBzZXQ=', {
-      '/x.v1.X/Y': { message: 'x.v1.Y', type: { encode: () => ({ finish: () => new Uint8Array() }) } },
-    });
+    const broken = new RequestRules(
+      { '/x.v1.X/Y': { message: 'x.v1.Y', type: { encode: () => ({ finish: () => new Uint8Array() }) } } },
+      'bm90IGEgZGVzY3JpcHRvciBzZXQ=',
+    );
     await expect(broken.prepare()).resolves.toBeUndefined();
     await expect(broken.violations('/x.v1.X/Y', {})).rejects.toThrow();
   });
