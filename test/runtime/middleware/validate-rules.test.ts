@@ -40,6 +40,10 @@ beforeAll(async () => {
       handled.push(`create ${req.customer}`);
       return { id: '1', customer: req.customer };
     },
+    updateItem: async (_ctx: unknown, req: any) => {
+      handled.push(`update ${req.orderId}`);
+      return { id: req.orderId, customer: '' };
+    },
     getOrder: async (_ctx: unknown, req: any) => {
       handled.push(`get ${req.id}`);
       return { id: req.id, customer: '' };
@@ -95,6 +99,49 @@ describe('protovalidate rules over HTTP', () => {
   });
 });
 
+// UpdateItem's rules all have generated plain checks: the same errors, without protovalidate.
+const BAD_UPDATE = { item: { sku: 'abc', quantity: 0 }, tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 };
+const EXPECTED_UPDATE = [
+  { field: 'item.sku', rule: 'string.pattern', message: 'does not match regex pattern `^[A-Z]{3}-[0-9]+$`' },
+  { field: 'item.quantity', rule: 'int32.gt', message: 'must be greater than 0' },
+  { field: 'tags', rule: 'repeated.max_items', message: 'must contain no more than 3 item(s)' },
+  { field: 'tags[1]', rule: 'repeated.items.string.pattern', message: 'does not match regex pattern `^[a-z]+$`' },
+  { field: 'discount', rule: 'double.gte', message: 'must be greater than or equal to 0 and less than 1' },
+  { field: 'priority', rule: 'enum.defined_only', message: 'value must be one of the defined enum values' },
+];
+
+describe('generated plain checks over HTTP', () => {
+  it('answers 400 VALIDATOR with the violations protovalidate would report', async () => {
+    handled.length = 0;
+    const res = await fetch(`${base}/v1/orders/${'x'.repeat(65)}/items`, {
+      method: 'PATCH',
+      body: JSON.stringify(BAD_UPDATE),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    const expected = [
+      { field: 'order_id', rule: 'string.max_len', message: 'must be at most 64 characters' },
+      ...EXPECTED_UPDATE,
+    ];
+    expect(body).toMatchObject({ code: 400, reason: 'VALIDATOR', metadata: { field: 'order_id' } });
+    expect(JSON.parse(body.metadata.violations)).toEqual(expected);
+    expect(body.message).toBe(`invalid request: ${expected.map((v) => `${v.field}: ${v.message}`).join('; ')}`);
+    expect(handled).toEqual([]);
+  });
+
+  it('lets a valid request through', async () => {
+    handled.length = 0;
+    const res = await fetch(`${base}/v1/orders/o1/items`, {
+      method: 'PATCH',
+      body: JSON.stringify({ item: { sku: 'ABC-1', quantity: 1 }, tags: ['a'], discount: 0, priority: 'PRIORITY_HIGH' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    expect(handled).toEqual(['update o1']);
+  });
+});
+
 describe('RequestRules.prepare (run after the start)', () => {
   it('builds the checks ahead, and the same violations come back after it', async () => {
     await rules.prepare();
@@ -132,6 +179,23 @@ describe('protovalidate rules over gRPC', () => {
     const badRequest = anys.find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
     expect(badRequest).toBeDefined();
     expect(readFieldViolations(badRequest!.value).map((v) => ({ field: v.field, rule: v.reason }))).toEqual(EXPECTED);
+    expect(handled).toEqual([]);
+  });
+
+  it('answers INVALID_ARGUMENT for a request with plain checks, missing a required field', async () => {
+    handled.length = 0;
+    const { err } = await new Promise<{ err?: grpc.ServiceError }>((resolve) =>
+      client.UpdateItem({ orderId: 'o1', tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 }, (e: grpc.ServiceError | null) =>
+        resolve({ err: e ?? undefined }),
+      ),
+    );
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const details = err!.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    const badRequest = readDetails(details).find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(readFieldViolations(badRequest!.value)).toEqual([
+      { field: 'item', reason: 'required', description: 'value is required' },
+      ...EXPECTED_UPDATE.slice(2).map((v) => ({ field: v.field, reason: v.rule, description: v.message })),
+    ]);
     expect(handled).toEqual([]);
   });
 
