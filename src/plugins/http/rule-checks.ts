@@ -8,7 +8,14 @@
 // protovalidate sees after the request's binary round trip: an absent implicit-presence
 // field as its zero value, a float rounded to 32 bits, 64-bit integers as bigints, a
 // lone surrogate as U+FFFD.
-import { getExtension, hasExtension, isFieldSet, ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import {
+  getExtension,
+  hasExtension,
+  isFieldSet,
+  ScalarType,
+  type DescField,
+  type DescMessage,
+} from '@bufbuild/protobuf';
 import { FeatureSet_FieldPresence } from '@bufbuild/protobuf/wkt';
 import {
   field as fieldRulesExt,
@@ -317,12 +324,15 @@ function supported(message: DescMessage, visiting = new Set<DescMessage>()): boo
 function supportedField(field: DescField, visiting: Set<DescMessage>): boolean {
   const rules = fieldRules(field);
   const nested =
-    field.fieldKind === 'message' || field.fieldKind === 'list' || field.fieldKind === 'map' ? field.message : undefined;
+    field.fieldKind === 'message' || field.fieldKind === 'list' || field.fieldKind === 'map'
+      ? field.message
+      : undefined;
   const nestedRules = nested !== undefined && hasRules(nested);
   if (!rules && !nestedRules) return true;
   // A oneof member's presence differs between a ts-proto object and its encoding (only the last member set survives).
   if (field.oneof !== undefined || field.fieldKind === 'map') return false;
-  if (rules && !onlySet(rules, FieldRulesSchema, ['required', rules.type.case ? caseName(rules.type.case) : ''])) return false;
+  if (rules && !onlySet(rules, FieldRulesSchema, ['required', rules.type.case ? caseName(rules.type.case) : '']))
+    return false;
   if (nestedRules && !supported(nested!, visiting)) return false;
   const typed = rules?.type;
   switch (field.fieldKind) {
@@ -330,12 +340,15 @@ function supportedField(field: DescField, visiting: Set<DescMessage>): boolean {
       return typed?.case === undefined;
     case 'list': {
       if (typed?.case === undefined) return true;
-      if (typed.case !== 'repeated' || !onlySet(typed.value, RepeatedRulesSchema, [...SUPPORTED.repeated!])) return false;
+      if (typed.case !== 'repeated' || !onlySet(typed.value, RepeatedRulesSchema, [...SUPPORTED.repeated!]))
+        return false;
       const items = typed.value.items;
       if (!items) return true;
       const kind = field.listKind === 'enum' ? ENUM : field.listKind === 'scalar' ? SCALARS[field.scalar] : undefined;
       if (!kind || !onlySet(items, FieldRulesSchema, [items.type.case ? caseName(items.type.case) : ''])) return false;
-      return items.type.case === undefined || (items.type.case === kind.rules && supportedValue(kind, items.type.value));
+      return (
+        items.type.case === undefined || (items.type.case === kind.rules && supportedValue(kind, items.type.value))
+      );
     }
     case 'scalar':
     case 'enum': {
@@ -410,7 +423,12 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
     case 'string': {
       const s = rules as StringRules;
       const quoted = (x: string) => `\`${x}\``;
-      if (set('const')) out.push({ violated: `${v} !== ${kind.literal(s.const)}`, id: id('const'), message: `must equal ${quoted(s.const)}` });
+      if (set('const'))
+        out.push({
+          violated: `${v} !== ${kind.literal(s.const)}`,
+          id: id('const'),
+          message: `must equal ${quoted(s.const)}`,
+        });
       const measures: [string, string, string, (n: bigint) => string][] = [
         ['len', 'Chars', '!==', (n) => `must be ${n} characters`],
         ['min_len', 'Chars', '<', (n) => `must be at least ${n} characters`],
@@ -425,52 +443,111 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
         out.push({ violated: `${v}${suffix} ${op} ${n}`, id: id(name), message: message(n) });
       }
       if (set('pattern'))
-        out.push({ violated: `!/${jsPattern(s.pattern)}/u.test(${v})`, id: id('pattern'), message: `does not match regex pattern ${quoted(s.pattern)}` });
+        out.push({
+          violated: `!/${jsPattern(s.pattern)}/u.test(${v})`,
+          id: id('pattern'),
+          message: `does not match regex pattern ${quoted(s.pattern)}`,
+        });
       if (set('prefix'))
-        out.push({ violated: `!${v}.startsWith(${kind.literal(s.prefix)})`, id: id('prefix'), message: `does not have prefix ${quoted(s.prefix)}` });
+        out.push({
+          violated: `!${v}.startsWith(${kind.literal(s.prefix)})`,
+          id: id('prefix'),
+          message: `does not have prefix ${quoted(s.prefix)}`,
+        });
       if (set('suffix'))
-        out.push({ violated: `!${v}.endsWith(${kind.literal(s.suffix)})`, id: id('suffix'), message: `does not have suffix ${quoted(s.suffix)}` });
+        out.push({
+          violated: `!${v}.endsWith(${kind.literal(s.suffix)})`,
+          id: id('suffix'),
+          message: `does not have suffix ${quoted(s.suffix)}`,
+        });
       if (set('contains'))
-        out.push({ violated: `!${v}.includes(${kind.literal(s.contains)})`, id: id('contains'), message: `does not contain substring ${quoted(s.contains)}` });
+        out.push({
+          violated: `!${v}.includes(${kind.literal(s.contains)})`,
+          id: id('contains'),
+          message: `does not contain substring ${quoted(s.contains)}`,
+        });
       if (set('not_contains'))
-        out.push({ violated: `${v}.includes(${kind.literal(s.notContains)})`, id: id('not_contains'), message: `contains substring ${quoted(s.notContains)}` });
-      if (s.in.length > 0) out.push({ violated: `!${list(s.in)}.includes(${v})`, id: id('in'), message: `must be in list ${printed(s.in)}` });
+        out.push({
+          violated: `${v}.includes(${kind.literal(s.notContains)})`,
+          id: id('not_contains'),
+          message: `contains substring ${quoted(s.notContains)}`,
+        });
+      if (s.in.length > 0)
+        out.push({
+          violated: `!${list(s.in)}.includes(${v})`,
+          id: id('in'),
+          message: `must be in list ${printed(s.in)}`,
+        });
       if (s.notIn.length > 0)
-        out.push({ violated: `${list(s.notIn)}.includes(${v})`, id: id('not_in'), message: `must not be in list ${printed(s.notIn)}` });
+        out.push({
+          violated: `${list(s.notIn)}.includes(${v})`,
+          id: id('not_in'),
+          message: `must not be in list ${printed(s.notIn)}`,
+        });
       return out;
     }
     case 'bool': {
       const b = rules as BoolRules;
-      if (set('const')) out.push({ violated: `${v} !== ${b.const}`, id: id('const'), message: `must equal ${b.const}` });
+      if (set('const'))
+        out.push({ violated: `${v} !== ${b.const}`, id: id('const'), message: `must equal ${b.const}` });
       return out;
     }
     case 'enum': {
       const e = rules as EnumRules;
       if (e.definedOnly && field.enum) {
         const defined = [...new Set(field.enum.values.map((x) => x.number))];
-        out.push({ violated: `!${list(defined)}.includes(${v})`, id: id('defined_only'), message: 'value must be one of the defined enum values' });
+        out.push({
+          violated: `!${list(defined)}.includes(${v})`,
+          id: id('defined_only'),
+          message: 'value must be one of the defined enum values',
+        });
       }
-      if (set('const')) out.push({ violated: `${v} !== ${e.const}`, id: id('const'), message: `must equal ${e.const}` });
-      if (e.in.length > 0) out.push({ violated: `!${list(e.in)}.includes(${v})`, id: id('in'), message: `must be in list ${printed(e.in)}` });
+      if (set('const'))
+        out.push({ violated: `${v} !== ${e.const}`, id: id('const'), message: `must equal ${e.const}` });
+      if (e.in.length > 0)
+        out.push({
+          violated: `!${list(e.in)}.includes(${v})`,
+          id: id('in'),
+          message: `must be in list ${printed(e.in)}`,
+        });
       if (e.notIn.length > 0)
-        out.push({ violated: `${list(e.notIn)}.includes(${v})`, id: id('not_in'), message: `must not be in list ${printed(e.notIn)}` });
+        out.push({
+          violated: `${list(e.notIn)}.includes(${v})`,
+          id: id('not_in'),
+          message: `must not be in list ${printed(e.notIn)}`,
+        });
       return out;
     }
   }
   const n = rules as unknown as NumericRules;
-  if (set('const')) out.push({ violated: `${v} !== ${kind.literal(n.const)}`, id: id('const'), message: `must equal ${kind.print(n.const)}` });
+  if (set('const'))
+    out.push({
+      violated: `${v} !== ${kind.literal(n.const)}`,
+      id: id('const'),
+      message: `must equal ${kind.print(n.const)}`,
+    });
   const range = rangeRule(kind, n, v);
   if (range) out.push({ ...range, id: id(range.id) });
-  if (n.in.length > 0) out.push({ violated: `!${list(n.in)}.includes(${v})`, id: id('in'), message: `must be in list ${printed(n.in)}` });
+  if (n.in.length > 0)
+    out.push({ violated: `!${list(n.in)}.includes(${v})`, id: id('in'), message: `must be in list ${printed(n.in)}` });
   if (n.notIn.length > 0)
-    out.push({ violated: `${list(n.notIn)}.includes(${v})`, id: id('not_in'), message: `must not be in list ${printed(n.notIn)}` });
+    out.push({
+      violated: `${list(n.notIn)}.includes(${v})`,
+      id: id('not_in'),
+      message: `must not be in list ${printed(n.notIn)}`,
+    });
   if (n.finite) out.push({ violated: `!Number.isFinite(${v})`, id: id('finite'), message: 'must be finite' });
   return out;
 }
 
 const NEGATED = { gt: '<=', gte: '<', lt: '>=', lte: '>' } as const;
 const HOLDS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
-const WORDS = { gt: 'greater than', gte: 'greater than or equal to', lt: 'less than', lte: 'less than or equal to' } as const;
+const WORDS = {
+  gt: 'greater than',
+  gte: 'greater than or equal to',
+  lt: 'less than',
+  lte: 'less than or equal to',
+} as const;
 
 /**
  * gt/gte/lt/lte as one rule, as protovalidate has them: with both bounds, a value must
@@ -482,7 +559,8 @@ function rangeRule(kind: ScalarKind, rules: NumericRules, v: string): Rule | und
   const hi = rules.lessThan.case ? { kind: rules.lessThan.case, value: rules.lessThan.value! } : undefined;
   if (!lo && !hi) return undefined;
   const holds = (b: { kind: keyof typeof HOLDS; value: unknown }) => `${v} ${HOLDS[b.kind]} ${kind.literal(b.value)}`;
-  const breaks = (b: { kind: keyof typeof HOLDS; value: unknown }) => `${v} ${NEGATED[b.kind]} ${kind.literal(b.value)}`;
+  const breaks = (b: { kind: keyof typeof HOLDS; value: unknown }) =>
+    `${v} ${NEGATED[b.kind]} ${kind.literal(b.value)}`;
   const words = (b: { kind: keyof typeof HOLDS; value: unknown }) => `${WORDS[b.kind]} ${kind.print(b.value)}`;
   if (lo && hi) {
     const between = hi.value >= lo.value;
@@ -492,7 +570,11 @@ function rangeRule(kind: ScalarKind, rules: NumericRules, v: string): Rule | und
     return { violated, id: lo.kind, message: `must be ${words(lo)} ${between ? 'and' : 'or'} ${words(hi)}` };
   }
   const bound = (lo ?? hi)!;
-  return { violated: kind.float ? `!(${holds(bound)})` : breaks(bound), id: bound.kind, message: `must be ${words(bound)}` };
+  return {
+    violated: kind.float ? `!(${holds(bound)})` : breaks(bound),
+    id: bound.kind,
+    message: `must be ${words(bound)}`,
+  };
 }
 
 /** `if (violated) out.push({ field, rule, message });`, or the push alone when `violated` is empty. */

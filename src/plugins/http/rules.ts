@@ -33,7 +33,9 @@ function descriptorFiles(file: DescFile): FileDescriptorProto[] {
 
 /** base64 of a google.protobuf.FileDescriptorSet with `file` and the imports the runtime does not provide. */
 export function descriptorSet(file: DescFile): string {
-  return base64Encode(toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: descriptorFiles(file) })));
+  return base64Encode(
+    toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: descriptorFiles(file) })),
+  );
 }
 
 export function generateRules(file: DescFile, options: GeneratorOptions): GeneratedFile | undefined {

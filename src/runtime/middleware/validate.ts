@@ -51,4 +51,10 @@ export function violationError(violations: RuleViolation[]) {
   });
 }
 
-export { RequestRules, type CheckedMethod, type ProtovalidateMethod, type RuleMethod, type RuleViolation } from './request-rules.js';
+export {
+  RequestRules,
+  type CheckedMethod,
+  type ProtovalidateMethod,
+  type RuleMethod,
+  type RuleViolation,
+} from './request-rules.js';

@@ -84,7 +84,19 @@ const STRINGS = [
 ];
 const INT32 = [0, 1, -1, -4, -5, 4, 5, 6, 7, 10, 11, 100, 101, 2147483647, -2147483648];
 const UINT32 = [0, 1, 2, 3, 4, 100, 101, 4294967295];
-const INT64 = ['0', '1', '-1', '5', '6', '7', '10', '9007199254740993', '9007199254740994', '9223372036854775807', '-9223372036854775808'];
+const INT64 = [
+  '0',
+  '1',
+  '-1',
+  '5',
+  '6',
+  '7',
+  '10',
+  '9007199254740993',
+  '9007199254740994',
+  '9223372036854775807',
+  '-9223372036854775808',
+];
 const UINT64 = ['0', '1', '9007199254740993', '9007199254740994', '18446744073709551615'];
 const FLOATS = [
   0,
@@ -131,13 +143,41 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
   strings: [
     ...table(
       Object.fromEntries(
-        ['exact', 'len', 'minMax', 'bytes', 'lenBytes', 'affixes', 'notContains', 'in', 'notIn', 'pattern', 'dot', 'class', 'opt', 'req', 'all'].map(
-          (f) => [f, STRINGS],
-        ),
+        [
+          'exact',
+          'len',
+          'minMax',
+          'bytes',
+          'lenBytes',
+          'affixes',
+          'notContains',
+          'in',
+          'notIn',
+          'pattern',
+          'dot',
+          'class',
+          'opt',
+          'req',
+          'all',
+        ].map((f) => [f, STRINGS]),
       ),
     ),
     ...table({ tags: [[], ['a!'], ['', 'b'], ['x!', 'y!'], ['x!', 'y!', 'z!'], ['😀!'], ['\ud800!']] }),
-    { exact: 'abc', len: 'abc', notIn: 'c', minMax: 'ab', bytes: 'ab', lenBytes: 'abcd', affixes: 'abéyz', in: 'a', pattern: 'a', dot: 'ab', req: 'a', tags: ['a!'], all: 'xy' },
+    {
+      exact: 'abc',
+      len: 'abc',
+      notIn: 'c',
+      minMax: 'ab',
+      bytes: 'ab',
+      lenBytes: 'abcd',
+      affixes: 'abéyz',
+      in: 'a',
+      pattern: 'a',
+      dot: 'ab',
+      req: 'a',
+      tags: ['a!'],
+      all: 'xy',
+    },
   ],
   numbers: [
     ...table({
@@ -166,7 +206,23 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       ids: [[], ['0'], ['1', '-1'], ['9223372036854775807', '-9223372036854775808']],
       weights: [[], [0, 1], [Number.NaN], [-0, 1.0000001], [1e-50, -1e-50], [Number.POSITIVE_INFINITY]],
     }),
-    { i32: 1, i32Exclusive: 11, u32: 1, s32: 1, i64: '1', u64: '9007199254740994', s64: '-1', f64: '18446744073709551615', sf32: 1, sf64: '6', fl: 0.5, dbExclusive: 2, req64: '1', flConst: 0.1, optFl: -1 },
+    {
+      i32: 1,
+      i32Exclusive: 11,
+      u32: 1,
+      s32: 1,
+      i64: '1',
+      u64: '9007199254740994',
+      s64: '-1',
+      f64: '18446744073709551615',
+      sf32: 1,
+      sf64: '6',
+      fl: 0.5,
+      dbExclusive: 2,
+      req64: '1',
+      flConst: 0.1,
+      optFl: -1,
+    },
   ],
   others: [
     ...table({
@@ -186,7 +242,16 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       reqFlag: [true, false],
       reqStr: ['', 'a'],
     }),
-    { flag: true, colorConst: 1, reqInner: { name: 'a', n: -1 }, inners: [{ name: 'a', n: -1 }], reqList: ['a'], reqColor: 1, reqFlag: true, reqStr: 'a' },
+    {
+      flag: true,
+      colorConst: 1,
+      reqInner: { name: 'a', n: -1 },
+      inners: [{ name: 'a', n: -1 }],
+      reqList: ['a'],
+      reqColor: 1,
+      reqFlag: true,
+      reqStr: 'a',
+    },
   ],
 };
 
@@ -205,7 +270,8 @@ describe('generated rule checks and protovalidate', () => {
       for (const request of CASES[name]) {
         const ours = await plain.violations(op, request);
         const theirs = await reference.violations(op, request);
-        if (JSON.stringify(ours) !== JSON.stringify(theirs)) mismatches.push({ request, plain: ours, protovalidate: theirs });
+        if (JSON.stringify(ours) !== JSON.stringify(theirs))
+          mismatches.push({ request, plain: ours, protovalidate: theirs });
         for (const v of theirs ?? []) rules.add(`${v.field} ${v.rule}`);
         if (!theirs) valid++;
       }

@@ -134,7 +134,12 @@ describe('generated plain checks over HTTP', () => {
     handled.length = 0;
     const res = await fetch(`${base}/v1/orders/o1/items`, {
       method: 'PATCH',
-      body: JSON.stringify({ item: { sku: 'ABC-1', quantity: 1 }, tags: ['a'], discount: 0, priority: 'PRIORITY_HIGH' }),
+      body: JSON.stringify({
+        item: { sku: 'ABC-1', quantity: 1 },
+        tags: ['a'],
+        discount: 0,
+        priority: 'PRIORITY_HIGH',
+      }),
       headers: { 'content-type': 'application/json' },
     });
     expect(res.status).toBe(200);
@@ -185,8 +190,9 @@ describe('protovalidate rules over gRPC', () => {
   it('answers INVALID_ARGUMENT for a request with plain checks, missing a required field', async () => {
     handled.length = 0;
     const { err } = await new Promise<{ err?: grpc.ServiceError }>((resolve) =>
-      client.UpdateItem({ orderId: 'o1', tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 }, (e: grpc.ServiceError | null) =>
-        resolve({ err: e ?? undefined }),
+      client.UpdateItem(
+        { orderId: 'o1', tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 },
+        (e: grpc.ServiceError | null) => resolve({ err: e ?? undefined }),
       ),
     );
     expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
