@@ -140,7 +140,7 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
   ]),
   bool: new Set(['const', 'example']),
   enum: new Set(['const', 'defined_only', 'in', 'not_in', 'example']),
-  repeated: new Set(['min_items', 'max_items', 'items']),
+  repeated: new Set(['min_items', 'max_items', 'unique', 'items']),
   numeric: new Set(['const', 'lt', 'lte', 'gt', 'gte', 'in', 'not_in', 'finite', 'example']),
 };
 
@@ -249,6 +249,17 @@ export class RuleChecks {
       const message = `must contain no more than ${n} item(s)`;
       lines.push(push(path, { violated: `${v}.length > ${n}`, id: 'repeated.max_items', message }));
     }
+    if (rules?.unique && field.listKind !== 'message') {
+      const kind = field.listKind === 'enum' ? ENUM : SCALARS[field.scalar]!;
+      const read =
+        kind.rules === 'string'
+          ? `${this.ts.runtime('middleware/rule-checks.js', 'wellFormed')}(raw)`
+          : kind.read('raw');
+      const values = read === 'raw' ? v : `${v}.map((raw) => ${read})`;
+      const unique = this.ts.runtime('middleware/rule-checks.js', 'unique');
+      const message = 'repeated value must contain unique items';
+      lines.push(push(path, { violated: `!${unique}(${values})`, id: 'repeated.unique', message }));
+    }
     if (field.listKind === 'message') {
       if (hasRules(field.message)) {
         const nested = this.write(field.message);
@@ -343,8 +354,10 @@ function supportedField(field: DescField, visiting: Set<DescMessage>): boolean {
       if (typed.case !== 'repeated' || !onlySet(typed.value, RepeatedRulesSchema, [...SUPPORTED.repeated!]))
         return false;
       const items = typed.value.items;
-      if (!items) return true;
       const kind = field.listKind === 'enum' ? ENUM : field.listKind === 'scalar' ? SCALARS[field.scalar] : undefined;
+      // Unique messages compare by protobuf equality, which stays with protovalidate.
+      if (typed.value.unique && !kind) return false;
+      if (!items) return true;
       if (!kind || !onlySet(items, FieldRulesSchema, [items.type.case ? caseName(items.type.case) : ''])) return false;
       return (
         items.type.case === undefined || (items.type.case === kind.rules && supportedValue(kind, items.type.value))

@@ -1,5 +1,5 @@
 // What generated plain rule checks (`*_rules.ts`) need at run time: the string measures
-// protovalidate uses. A request reaches protovalidate through its binary encoding, where
+// and the uniqueness test protovalidate uses. A request reaches protovalidate through its binary encoding, where
 // a lone UTF-16 surrogate becomes U+FFFD; wellFormed gives plain checks the same string.
 
 /** Length in Unicode code points (protovalidate's `string.len` family), not UTF-16 units. */
@@ -37,6 +37,17 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** `s` with each lone surrogate replaced by U+FFFD, as its UTF-8 encoding reads back. */
 export function wellFormed(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** Whether no two values are equal under `===` (so NaNs are all distinct, and -0 equals 0), as `repeated.unique` has it. */
+export function unique(values: readonly unknown[]): boolean {
+  const seen = new Set<unknown>();
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    if (seen.has(v)) return false;
+    seen.add(v);
+  }
+  return true;
 }
 
 function isLowSurrogate(c: number): boolean {

@@ -14,7 +14,7 @@ const FALLBACK: Record<string, string> = {
   Oneof: 'oneof o { string a = 1 [(buf.validate.field).string.min_len = 1]; int32 b = 2; }',
   Ignore: 'string a = 1 [(buf.validate.field).ignore = IGNORE_IF_ZERO_VALUE, (buf.validate.field).string.min_len = 2];',
   Space: 'string a = 1 [(buf.validate.field).string.pattern = "^\\\\s+$"];',
-  Unique: 'repeated string a = 1 [(buf.validate.field).repeated.unique = true];',
+  Unique: 'repeated HelloRequest a = 1 [(buf.validate.field).repeated.unique = true];',
   NanBound: 'double a = 1 [(buf.validate.field).double.gt = nan];',
   Duration: 'google.protobuf.Duration a = 1 [(buf.validate.field).duration.gt = {seconds: 1}];',
   Wrapper: 'google.protobuf.StringValue a = 1 [(buf.validate.field).string.min_len = 1];',

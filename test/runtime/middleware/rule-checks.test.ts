@@ -3,6 +3,9 @@
 // request checked by the generated check function and by @bufbuild/protovalidate through
 // RequestRules' protovalidate path (the request's binary encoding against its
 // descriptors), the violations compared field by field and in order.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RequestRules, type RuleViolation } from '../../../src/runtime/middleware/validate.js';
@@ -11,6 +14,7 @@ import { descriptorSet } from '../../../src/plugins/http/rules.js';
 import { repoRoot } from '../../helpers/cli.js';
 import { generateFixture } from '../../helpers/generated.js';
 
+let dir: string;
 let plain: RequestRules;
 let reference: RequestRules;
 let types: Record<string, { encode(m: unknown): { finish(): Uint8Array } }>;
@@ -22,7 +26,7 @@ const OPERATIONS = {
 } as const;
 
 beforeAll(async () => {
-  const dir = generateFixture('rule-checks', 'rules');
+  dir = generateFixture('rule-checks', 'rules');
   ({ ChecksRules: plain } = await import(path.join(dir, 'checks/v1/checks_rules.ts')));
   types = await import(path.join(dir, 'checks/v1/checks.ts'));
   const compiled = await compileProtos({
@@ -162,7 +166,10 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
         ].map((f) => [f, STRINGS]),
       ),
     ),
-    ...table({ tags: [[], ['a!'], ['', 'b'], ['x!', 'y!'], ['x!', 'y!', 'z!'], ['😀!'], ['\ud800!']] }),
+    ...table({
+      tags: [[], ['a!'], ['', 'b'], ['x!', 'y!'], ['x!', 'y!', 'z!'], ['😀!'], ['\ud800!']],
+      uniq: [[], ['a'], ['a', 'a'], ['a', 'b', 'a'], ['\ud800', '\udc00'], ['\ud800', '\ufffd'], ['é', 'e\u0301']],
+    }),
     {
       exact: 'abc',
       len: 'abc',
@@ -205,6 +212,16 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       dbLtInf: FLOATS,
       ids: [[], ['0'], ['1', '-1'], ['9223372036854775807', '-9223372036854775808']],
       weights: [[], [0, 1], [Number.NaN], [-0, 1.0000001], [1e-50, -1e-50], [Number.POSITIVE_INFINITY]],
+      uniqFl: [
+        [],
+        [1, 2],
+        [Number.NaN, Number.NaN],
+        [0, -0],
+        [0.1, 0.100000001],
+        [1e-50, -1e-50],
+        [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+      ],
+      uniqIds: [[], ['1', '2'], ['1', '1'], ['9223372036854775807', '-9223372036854775808', '9223372036854775807']],
     }),
     {
       i32: 1,
@@ -222,6 +239,7 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       req64: '1',
       flConst: 0.1,
       optFl: -1,
+      uniqFl: [1],
     },
   ],
   others: [
@@ -241,6 +259,8 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       plain: [{}, { note: 'x' }],
       reqFlag: [true, false],
       reqStr: ['', 'a'],
+      uniqColors: [[], [1, 2], [1, 1], [99, 99], [0, 2, 0]],
+      uniqFlags: [[], [true], [true, false], [false, false]],
     }),
     {
       flag: true,
@@ -261,6 +281,22 @@ describe('generated rule checks and protovalidate', () => {
     expect(plain.methods['/checks.v1.Checks/Contact']).toMatchObject({ message: 'checks.v1.ContactRequest' });
     expect(plain.usesProtovalidate).toBe(true);
   });
+
+  it('compile under strict TypeScript, unused locals included', () => {
+    const config = path.join(dir, 'tsconfig.check.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        extends: path.join(repoRoot, 'tsconfig.json'),
+        compilerOptions: { noEmit: true, noUnusedLocals: true, noUnusedParameters: true },
+        include: [path.join(dir, '**/*_rules.ts')],
+      }),
+    );
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', config], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 120_000);
 
   for (const [name, op] of Object.entries(OPERATIONS) as [keyof typeof OPERATIONS, string][]) {
     it(`report the same violations, in the same order, for every ${name} value`, async () => {
