@@ -181,7 +181,8 @@ export class RuleChecks {
     this.written.set(message.typeName, name);
     const type = this.ts.message(message, { type: true });
     const violation = this.ts.runtime('middleware/validate.js', 'RuleViolation', { type: true });
-    const body = message.fields.flatMap((f) => this.field(f));
+    const locals = new Set<string>();
+    const body = message.fields.flatMap((f) => this.field(f, locals));
     this.functions.push(
       [
         `/** The buf.validate rules of ${message.typeName} that \`m\` breaks, added to \`out\`; \`at\` prefixes field paths. */`,
@@ -194,7 +195,8 @@ export class RuleChecks {
     return name;
   }
 
-  private field(field: DescField): string[] {
+  /** `locals`: the names the function's body has taken so far. */
+  private field(field: DescField, locals: Set<string>): string[] {
     const rules = fieldRules(field);
     const required = rules?.required ?? false;
     const prop = `m.${tsProtoLocalName(field.name)}`;
@@ -208,7 +210,7 @@ export class RuleChecks {
         return visit ? [`if (${prop} !== undefined) ${visit}`] : [];
       }
       case 'list': {
-        const v = variable(field);
+        const v = variable(field, locals);
         const checks = this.list(field, rules?.type.case === 'repeated' ? rules.type.value : undefined, v, path);
         if (!required && checks.length === 0) return [];
         const lines = [`const ${v} = ${prop} ?? [];`];
@@ -218,7 +220,7 @@ export class RuleChecks {
       case 'scalar':
       case 'enum': {
         const kind = field.fieldKind === 'enum' ? ENUM : SCALARS[field.scalar]!;
-        const v = variable(field);
+        const v = variable(field, locals);
         const typed = rules?.type.case === kind.rules ? (rules.type.value as Message) : undefined;
         const found = typed ? valueRules(field, kind, typed, v, '') : [];
         if (!required && found.length === 0) return [];
@@ -608,10 +610,19 @@ const RESERVED = new Set(
   ).split(' '),
 );
 
-/** The local holding a field's value: its ts-proto name, unless that is a word the check itself uses. */
-function variable(field: DescField): string {
+/** Suffixes of the locals derived from a field's (its string measures, its list items). */
+const DERIVED = ['', 'Chars', 'Bytes', 'Item', 'ItemChars', 'ItemBytes'];
+
+/**
+ * The local holding a field's value: its ts-proto name, unless that is a word the check
+ * itself uses or it (or a local derived from it) is taken in this function.
+ */
+function variable(field: DescField, locals: Set<string>): string {
   const local = tsProtoLocalName(field.name);
-  return RESERVED.has(local) ? `${local}Value` : local;
+  let name = RESERVED.has(local) ? `${local}Value` : local;
+  for (let i = 2; DERIVED.some((d) => locals.has(name + d)); i++) name = `${local}${i}`;
+  for (const d of DERIVED) locals.add(name + d);
+  return name;
 }
 
 /** A single-quoted TypeScript string literal. */

@@ -163,6 +163,7 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
           'opt',
           'req',
           'all',
+          'lenChars',
         ].map((f) => [f, STRINGS]),
       ),
     ),
