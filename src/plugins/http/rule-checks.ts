@@ -136,6 +136,9 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     'not_contains',
     'in',
     'not_in',
+    'uuid',
+    'tuuid',
+    'ulid',
     'example',
   ]),
   bool: new Set(['const', 'example']),
@@ -421,6 +424,14 @@ interface NumericRules {
   finite?: boolean;
 }
 
+/** The string formats with plain checks: each is a fixed ASCII pattern. */
+const FORMATS: Record<string, { name: string; pattern: string }> = {
+  uuid: { name: 'UUID', pattern: '/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/' },
+  tuuid: { name: 'trimmed UUID', pattern: '/^[0-9a-fA-F]{32}$/' },
+  // Crockford's base32 (no I, L, O, U), 26 characters, the first at most 7 (128 bits).
+  ulid: { name: 'ULID', pattern: '/^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/' },
+};
+
 const MEASURED = new Set(['len', 'min_len', 'max_len', 'len_bytes', 'min_bytes', 'max_bytes']);
 
 /** The rules on value `v`, in the order protovalidate checks them; `prefix` starts their ids (`repeated.items.`). */
@@ -499,6 +510,16 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
           id: id('not_in'),
           message: `must not be in list ${printed(s.notIn)}`,
         });
+      const format = s.wellKnown.case ? FORMATS[s.wellKnown.case] : undefined;
+      if (format && s.wellKnown.value) {
+        const rule = id(StringRulesSchema.fields.find((f) => f.localName === s.wellKnown.case)!.name);
+        out.push({ violated: `${v} === ''`, id: rule, message: `value is empty, which is not a valid ${format.name}` });
+        out.push({
+          violated: `${v} !== '' && !${format.pattern}.test(${v})`,
+          id: rule,
+          message: `must be a valid ${format.name}`,
+        });
+      }
       return out;
     }
     case 'bool': {
