@@ -22,6 +22,7 @@ import {
   message as messageRulesExt,
   oneof as oneofRulesExt,
   FieldRulesSchema,
+  Ignore,
   RepeatedRulesSchema,
   StringRulesSchema,
   type BoolRules,
@@ -201,7 +202,10 @@ export class RuleChecks {
   /** `locals`: the names the function's body has taken so far. */
   private field(field: DescField, locals: Set<string>): string[] {
     const rules = fieldRules(field);
+    if (rules?.ignore === Ignore.ALWAYS) return [];
     const required = rules?.required ?? false;
+    // Rules of a field that is absent, or zero without presence, are skipped.
+    const skipZero = rules?.ignore === Ignore.IF_ZERO_VALUE;
     const prop = `m.${tsProtoLocalName(field.name)}`;
     const path = `\`\${at}${field.name}\``;
     const requiredPush = push(path, { violated: '', id: 'required', message: 'value is required' });
@@ -218,6 +222,7 @@ export class RuleChecks {
         if (!required && checks.length === 0) return [];
         const lines = [`const ${v} = ${prop} ?? [];`];
         if (required) return [...lines, `if (${v}.length === 0) ${requiredPush}`, ...elseBlock(checks)];
+        if (skipZero) return [...lines, `if (${v}.length > 0) {`, ...checks.map((l) => `  ${l}`), '}'];
         return [...lines, ...checks];
       }
       case 'scalar':
@@ -231,6 +236,7 @@ export class RuleChecks {
         if (field.presence === FeatureSet_FieldPresence.IMPLICIT) {
           const lines = [`const ${v} = ${this.read(kind, `${prop} ?? ${kind.zero}`, found)};`];
           if (required) return [...lines, `if (${v} === ${kind.readZero}) ${requiredPush}`, ...elseBlock(checks)];
+          if (skipZero) return [...lines, `if (${v} !== ${kind.readZero}) {`, ...checks.map((l) => `  ${l}`), '}'];
           return [...lines, ...checks];
         }
         const inner = [`const ${v} = ${this.read(kind, prop, found)};`, ...checks];
@@ -347,7 +353,10 @@ function supportedField(field: DescField, visiting: Set<DescMessage>): boolean {
   if (!rules && !nestedRules) return true;
   // A oneof member's presence differs between a ts-proto object and its encoding (only the last member set survives).
   if (field.oneof !== undefined || field.fieldKind === 'map') return false;
-  if (rules && !onlySet(rules, FieldRulesSchema, ['required', rules.type.case ? caseName(rules.type.case) : '']))
+  if (
+    rules &&
+    !onlySet(rules, FieldRulesSchema, ['required', 'ignore', rules.type.case ? caseName(rules.type.case) : ''])
+  )
     return false;
   if (nestedRules && !supported(nested!, visiting)) return false;
   const typed = rules?.type;
@@ -525,7 +534,7 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
     case 'bool': {
       const b = rules as BoolRules;
       if (set('const'))
-        out.push({ violated: `${v} !== ${b.const}`, id: id('const'), message: `must equal ${b.const}` });
+        out.push({ violated: b.const ? `!${v}` : v, id: id('const'), message: `must equal ${b.const}` });
       return out;
     }
     case 'enum': {

@@ -12,7 +12,8 @@ const FALLBACK: Record<string, string> = {
   Bytes: 'bytes a = 1 [(buf.validate.field).bytes.min_len = 1];',
   Map: 'map<string, string> a = 1 [(buf.validate.field).map.min_pairs = 1];',
   Oneof: 'oneof o { string a = 1 [(buf.validate.field).string.min_len = 1]; int32 b = 2; }',
-  Ignore: 'string a = 1 [(buf.validate.field).ignore = IGNORE_IF_ZERO_VALUE, (buf.validate.field).string.min_len = 2];',
+  Ignore:
+    'repeated string a = 1 [(buf.validate.field).repeated.items = {ignore: IGNORE_IF_ZERO_VALUE, string: {min_len: 2}}];',
   Space: 'string a = 1 [(buf.validate.field).string.pattern = "^\\\\s+$"];',
   Unique: 'repeated HelloRequest a = 1 [(buf.validate.field).repeated.unique = true];',
   NanBound: 'double a = 1 [(buf.validate.field).double.gt = nan];',

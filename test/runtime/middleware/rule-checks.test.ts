@@ -191,6 +191,9 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
         '01ARZ3NDEKTSV4RRFFQ69G5FA',
       ],
       notUuid: ['', 'x'],
+      skipEmpty: ['', 'a', 'abc'],
+      skipAlways: ['', 'a', 'abc'],
+      skipList: [[], ['a'], ['', '']],
       uniq: [[], ['a'], ['a', 'a'], ['a', 'b', 'a'], ['\ud800', '\udc00'], ['\ud800', '\ufffd'], ['é', 'e\u0301']],
     }),
     {
@@ -246,6 +249,9 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
         [1e-50, -1e-50],
         [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
       ],
+      skipFl: [0, -0, 1e-50, 0.5, 2, Number.NaN],
+      skipOpt: [0, 1, 2],
+      skipLong: ['0', '-1', '-2', '1'],
       uniqIds: [[], ['1', '2'], ['1', '1'], ['9223372036854775807', '-9223372036854775808', '9223372036854775807']],
     }),
     {
@@ -285,6 +291,10 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       reqFlag: [true, false],
       reqStr: ['', 'a'],
       uniqColors: [[], [1, 2], [1, 1], [99, 99], [0, 2, 0]],
+      skipColor: ENUMS,
+      skipInner: [{}, { name: '', n: 1 }],
+      reqSkip: [true, false],
+      skipFlag: [true, false],
       uniqFlags: [[], [true], [true, false], [false, false]],
     }),
     {
@@ -296,6 +306,7 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       reqColor: 1,
       reqFlag: true,
       reqStr: 'a',
+      reqSkip: true,
     },
   ],
 };
