@@ -1,8 +1,8 @@
 // Plain TypeScript checks for buf.validate rules, written at generation time for the
 // request messages whose every rule is in a subset this module reproduces exactly as
 // @bufbuild/protovalidate evaluates it (same violations, field paths, rule paths,
-// messages and order). A message with any other rule (CEL, formats, maps, oneof rules,
-// ignore options, ...) gets no plain checks: the runtime sends it to protovalidate.
+// messages and order). A message with any other rule (CEL, most string formats, bytes,
+// maps, oneof rules, ...) gets no plain checks: the runtime sends it to protovalidate.
 //
 // The checks read ts-proto objects (useOptionals=all, forceLong=string) and see what
 // protovalidate sees after the request's binary round trip: an absent implicit-presence
@@ -180,7 +180,10 @@ export class RuleChecks {
   private write(message: DescMessage): string {
     const existing = this.written.get(message.typeName);
     if (existing) return existing;
-    const name = `check${tsTypeName(message)}`;
+    // Messages of two packages may share a name: their functions do not.
+    const taken = new Set(this.written.values());
+    let name = `check${tsTypeName(message)}`;
+    for (let i = 2; taken.has(name); i++) name = `check${tsTypeName(message)}${i}`;
     this.ts.reserve(name);
     this.written.set(message.typeName, name);
     const type = this.ts.message(message, { type: true });

@@ -93,4 +93,26 @@ function checkHelloRequest(m: HelloRequest, at = '', out: RuleViolation[] = []):
 }
 `);
   });
+
+  it('names apart the checks of messages that share a name across packages', async () => {
+    const item = (pkg: string) => `syntax = "proto3";
+package ${pkg}.v1;
+import "buf/validate/validate.proto";
+message Item { string sku = 1 [(buf.validate.field).string.min_len = 1]; }
+`;
+    const two = await compileInline({
+      'a/v1/a.proto': item('a'),
+      'b/v1/b.proto': `${item('b')}import "a/v1/a.proto";
+service S { rpc Put(PutRequest) returns (Item); }
+message PutRequest { a.v1.Item first = 1; Item second = 2; }
+`,
+    });
+    const file = generateRules(two.files.find((f) => f.proto.name === 'b/v1/b.proto')!, two.options)!.content;
+    expect(file).toContain("import type { Item } from '../../a/v1/a.js';");
+    expect(file).toContain("import type { Item as Item2, PutRequest } from './b.js';");
+    expect(file).toContain('function checkItem(m: Item,');
+    expect(file).toContain('function checkItem2(m: Item2,');
+    expect(file).toContain('if (m.first !== undefined) checkItem(m.first, `${at}first.`, out);');
+    expect(file).toContain('if (m.second !== undefined) checkItem2(m.second, `${at}second.`, out);');
+  });
 });
