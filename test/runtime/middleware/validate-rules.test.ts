@@ -1,6 +1,8 @@
 // protovalidate rules from a proto (fixtures/rules), enforced by the validate middleware
 // before the handler: over HTTP (plain fetch) and over gRPC (a proto-loader client that
 // does not share tsk's generated code), every violation reported with its field path.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -12,7 +14,9 @@ import { GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
 import { repoRoot } from '../../helpers/cli.js';
 import { generateFixture } from '../../helpers/generated.js';
+import { nodeBinaryFor } from '../../helpers/image-node.js';
 
+let dir: string;
 let http: HttpServer;
 let rpc: GrpcServer;
 let base: string;
@@ -30,7 +34,7 @@ const EXPECTED = [
 ];
 
 beforeAll(async () => {
-  const dir = generateFixture('validate-rules', 'rules');
+  dir = generateFixture('validate-rules', 'rules');
   const { ShopRules } = await import(path.join(dir, 'shop/v1/shop_rules.ts'));
   rules = ShopRules;
   const httpGen = await import(path.join(dir, 'shop/v1/shop_http.ts'));
@@ -145,6 +149,36 @@ describe('generated plain checks over HTTP', () => {
     expect(res.status).toBe(200);
     expect(handled).toEqual(['update o1']);
   });
+});
+
+describe('loading protovalidate', () => {
+  it('happens for the first request that needs it, never for requests with plain checks', () => {
+    // A fresh Node process on the generated file, recording every module it resolves.
+    const hook = path.join(dir, 'record-modules.mjs');
+    fs.writeFileSync(
+      hook,
+      `import { registerHooks } from 'node:module';
+globalThis.resolved = [];
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); globalThis.resolved.push(r.url); return r; } });
+`,
+    );
+    const script = path.join(dir, 'load-order.ts');
+    fs.writeFileSync(
+      script,
+      `import { ShopRules } from './shop/v1/shop_rules.ts';
+const loaded = () => (globalThis as any).resolved.some((u: string) => u.includes('protovalidate'));
+const plain = await ShopRules.violations('/shop.v1.Shop/UpdateItem', ${JSON.stringify(BAD_UPDATE)});
+const before = loaded();
+const viaProtovalidate = await ShopRules.violations('/shop.v1.Shop/CreateOrder', ${JSON.stringify(BAD)});
+console.log(JSON.stringify({ plain: plain?.length, before, viaProtovalidate: viaProtovalidate?.length, after: loaded() }));
+`,
+    );
+    const node = nodeBinaryFor('24'); // module.registerHooks: Node 22.15 and later
+    if (!node) throw new Error('needs Node 24: set TSK_IMAGE_NODE');
+    const r = spawnSync(node, ['--import', hook, '--import', 'tsx', script], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ plain: 7, before: false, viaProtovalidate: 4, after: true });
+  }, 60_000);
 });
 
 describe('RequestRules.prepare (run after the start)', () => {
