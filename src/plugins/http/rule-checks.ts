@@ -137,6 +137,7 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     'not_contains',
     'in',
     'not_in',
+    'email',
     'uuid',
     'tuuid',
     'ulid',
@@ -438,6 +439,12 @@ interface NumericRules {
 
 /** The string formats with plain checks: each is a fixed ASCII pattern. */
 const FORMATS: Record<string, { name: string; pattern: string }> = {
+  // The HTML standard's "valid e-mail address", which protovalidate's email rule follows.
+  email: {
+    name: 'email address',
+    pattern:
+      "/^[a-zA-Z0-9.!#$%&'*+\\/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/",
+  },
   uuid: { name: 'UUID', pattern: '/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/' },
   tuuid: { name: 'trimmed UUID', pattern: '/^[0-9a-fA-F]{32}$/' },
   // Crockford's base32 (no I, L, O, U), 26 characters, the first at most 7 (128 bits).

@@ -8,7 +8,7 @@ import { compileInline } from './compile-inline.js';
 /** Fields of requests that must stay with protovalidate, one request message each. */
 const FALLBACK: Record<string, string> = {
   Cel: `string a = 1 [(buf.validate.field).cel = {id: "x", expression: "this != 'x'"}];`,
-  Email: 'string a = 1 [(buf.validate.field).string.email = true];',
+  Hostname: 'string a = 1 [(buf.validate.field).string.hostname = true];',
   Bytes: 'bytes a = 1 [(buf.validate.field).bytes.min_len = 1];',
   Map: 'map<string, string> a = 1 [(buf.validate.field).map.min_pairs = 1];',
   Oneof: 'oneof o { string a = 1 [(buf.validate.field).string.min_len = 1]; int32 b = 2; }',
@@ -21,7 +21,7 @@ const FALLBACK: Record<string, string> = {
   Wrapper: 'google.protobuf.StringValue a = 1 [(buf.validate.field).string.min_len = 1];',
   MessageCel: `option (buf.validate.message).cel = {id: "x", expression: "true"}; string a = 1;`,
   Recursive: 'RecursiveRequest child = 1; string a = 2 [(buf.validate.field).string.min_len = 1];',
-  Nested: 'EmailRequest inner = 1;',
+  Nested: 'HostnameRequest inner = 1;',
 };
 
 const PROTO = `syntax = "proto3";
