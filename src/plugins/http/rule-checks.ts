@@ -2,7 +2,7 @@
 // request messages whose every rule is in a subset this module reproduces exactly as
 // @bufbuild/protovalidate evaluates it (same violations, field paths, rule paths,
 // messages and order). A message with any other rule (CEL, most string formats, bytes,
-// maps, oneof rules, ...) gets no plain checks: the runtime sends it to protovalidate.
+// map keys and values, oneof rules, ...) gets no plain checks: the runtime sends it to protovalidate.
 //
 // The checks read ts-proto objects (useOptionals=all, forceLong=string) and see what
 // protovalidate sees after the request's binary round trip: an absent implicit-presence
@@ -23,6 +23,7 @@ import {
   oneof as oneofRulesExt,
   FieldRulesSchema,
   Ignore,
+  MapRulesSchema,
   RepeatedRulesSchema,
   StringRulesSchema,
   type BoolRules,
@@ -247,8 +248,24 @@ export class RuleChecks {
         if (required) return [`if (${prop} === undefined) ${requiredPush}`, ...elseBlock(inner)];
         return [`if (${prop} !== undefined) {`, ...inner.map((l) => `  ${l}`), '}'];
       }
-      case 'map':
-        return []; // supported() admits a map only without rules on it or inside it
+      case 'map': {
+        const v = `${variable(field, locals)}Pairs`;
+        const pairs = rules?.type.case === 'map' ? rules.type.value : undefined;
+        const checks: string[] = [];
+        if (pairs && isFieldSet(pairs, MapRulesSchema.field.minPairs)) {
+          const message = `map must be at least ${pairs.minPairs} entries`;
+          checks.push(push(path, { violated: `${v} < ${pairs.minPairs}`, id: 'map.min_pairs', message }));
+        }
+        if (pairs && isFieldSet(pairs, MapRulesSchema.field.maxPairs)) {
+          const message = `map must be at most ${pairs.maxPairs} entries`;
+          checks.push(push(path, { violated: `${v} > ${pairs.maxPairs}`, id: 'map.max_pairs', message }));
+        }
+        if (!required && checks.length === 0) return [];
+        const lines = [`const ${v} = ${this.ts.runtime('middleware/rule-checks.js', 'mapSize')}(${prop});`];
+        if (required) return [...lines, `if (${v} === 0) ${requiredPush}`, ...elseBlock(checks)];
+        if (skipZero) return [...lines, `if (${v} > 0) {`, ...checks.map((l) => `  ${l}`), '}'];
+        return [...lines, ...checks];
+      }
     }
   }
 
@@ -356,7 +373,17 @@ function supportedField(field: DescField, visiting: Set<DescMessage>): boolean {
   const nestedRules = nested !== undefined && hasRules(nested);
   if (!rules && !nestedRules) return true;
   // A oneof member's presence differs between a ts-proto object and its encoding (only the last member set survives).
-  if (field.oneof !== undefined || field.fieldKind === 'map') return false;
+  if (field.oneof !== undefined) return false;
+  // Maps: string keys (other keys may merge on the wire), values without rules, and only the pair counts.
+  if (field.fieldKind === 'map') {
+    const typed = rules?.type;
+    return (
+      field.mapKey === ScalarType.STRING &&
+      !nestedRules &&
+      (typed?.case === undefined ||
+        (typed.case === 'map' && onlySet(typed.value, MapRulesSchema, ['min_pairs', 'max_pairs'])))
+    );
+  }
   if (
     rules &&
     !onlySet(rules, FieldRulesSchema, ['required', 'ignore', rules.type.case ? caseName(rules.type.case) : ''])
@@ -651,7 +678,7 @@ const RESERVED = new Set(
 );
 
 /** Suffixes of the locals derived from a field's (its string measures, its list items). */
-const DERIVED = ['', 'Chars', 'Bytes', 'Item', 'ItemChars', 'ItemBytes'];
+const DERIVED = ['', 'Chars', 'Bytes', 'Item', 'ItemChars', 'ItemBytes', 'Pairs'];
 
 /**
  * The local holding a field's value: its ts-proto name, unless that is a word the check

@@ -1,5 +1,5 @@
 // What generated plain rule checks (`*_rules.ts`) need at run time: the string measures
-// and the uniqueness test protovalidate uses. A request reaches protovalidate through its binary encoding, where
+// the uniqueness test and the map size protovalidate uses. A request reaches protovalidate through its binary encoding, where
 // a lone UTF-16 surrogate becomes U+FFFD; wellFormed gives plain checks the same string.
 
 /** Length in Unicode code points (protovalidate's `string.len` family), not UTF-16 units. */
@@ -48,6 +48,13 @@ export function unique(values: readonly unknown[]): boolean {
     seen.add(v);
   }
   return true;
+}
+
+/** The entries of a string-keyed map once encoded and read back: keys that differ only in lone surrogates merge. */
+export function mapSize(map: Readonly<Record<string, unknown>> | undefined): number {
+  if (map === undefined) return 0;
+  const keys = Object.keys(map);
+  return keys.some((k) => wellFormed(k) !== k) ? new Set(keys.map(wellFormed)).size : keys.length;
 }
 
 function isLowSurrogate(c: number): boolean {

@@ -10,7 +10,8 @@ const FALLBACK: Record<string, string> = {
   Cel: `string a = 1 [(buf.validate.field).cel = {id: "x", expression: "this != 'x'"}];`,
   Hostname: 'string a = 1 [(buf.validate.field).string.hostname = true];',
   Bytes: 'bytes a = 1 [(buf.validate.field).bytes.min_len = 1];',
-  Map: 'map<string, string> a = 1 [(buf.validate.field).map.min_pairs = 1];',
+  Map: 'map<int32, string> a = 1 [(buf.validate.field).map.min_pairs = 1];',
+  MapValues: 'map<string, string> a = 1 [(buf.validate.field).map.values.string.min_len = 1];',
   Oneof: 'oneof o { string a = 1 [(buf.validate.field).string.min_len = 1]; int32 b = 2; }',
   Ignore:
     'repeated string a = 1 [(buf.validate.field).repeated.items = {ignore: IGNORE_IF_ZERO_VALUE, string: {min_len: 2}}];',

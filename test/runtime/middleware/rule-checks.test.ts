@@ -310,6 +310,9 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       reqStr: ['', 'a'],
       uniqColors: [[], [1, 2], [1, 1], [99, 99], [0, 2, 0]],
       skipColor: ENUMS,
+      labels: [{}, { a: '1' }, { a: '1', b: '2' }, { a: '1', b: '2', c: '3' }, { '\ud800': 'x', '\udc00': 'y', z: '' }],
+      plainMap: [{}, { a: {} }, { '': { note: 'x' } }],
+      skipMap: [{}, { a: 1 }, { a: 1, b: 2 }],
       skipInner: [{}, { name: '', n: 1 }],
       reqSkip: [true, false],
       skipFlag: [true, false],
@@ -325,6 +328,8 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       reqFlag: true,
       reqStr: 'a',
       reqSkip: true,
+      labels: { a: '1' },
+      plainMap: { a: {} },
     },
   ],
 };
