@@ -1,38 +1,19 @@
 // `<file>_rules.ts`: for each service whose methods take a request with buf.validate
 // (protovalidate) rules, a RequestRules the validate middleware runs on HTTP and gRPC.
-// It embeds the descriptors of the protos the requests come from (protovalidate reads
-// rules from descriptors), minus those the runtime has from its packages (the
-// well-known types and buf/validate/validate.proto).
-import { create, hasExtension, toBinary, type DescFile, type DescMessage, type DescService } from '@bufbuild/protobuf';
-import {
-  field as fieldRules,
-  message as messageRules,
-  oneof as oneofRules,
-} from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
+// A request whose rules all have plain checks (rule-checks.ts) gets a generated check
+// function; any other is checked by protovalidate, and for those the file embeds the
+// descriptors of the protos the requests come from (protovalidate reads rules from
+// descriptors), minus those the runtime has from its packages (the well-known types and
+// buf/validate/validate.proto).
+import { create, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
 import { base64Encode } from '@bufbuild/protobuf/wire';
 import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { fileStem, operationName } from '../../gen/names.js';
 import { TsFile } from '../../gen/printer.js';
 import type { GeneratedFile, GeneratorOptions } from '../types.js';
+import { hasRules, RuleChecks } from './rule-checks.js';
 
-/** Whether a message, or any message in its fields, has protovalidate rules. */
-export function hasRules(message: DescMessage, seen = new Set<DescMessage>()): boolean {
-  if (seen.has(message)) return false;
-  seen.add(message);
-  if (message.proto.options && hasExtension(message.proto.options, messageRules)) return true;
-  if (message.oneofs.some((o) => o.proto.options !== undefined && hasExtension(o.proto.options, oneofRules)))
-    return true;
-  return message.fields.some((f) => {
-    if (f.proto.options && hasExtension(f.proto.options, fieldRules)) return true;
-    const inner =
-      f.fieldKind === 'message'
-        ? f.message
-        : (f.fieldKind === 'list' || f.fieldKind === 'map') && f.message
-          ? f.message
-          : undefined;
-    return inner !== undefined && hasRules(inner, seen);
-  });
-}
+export { hasRules } from './rule-checks.js';
 
 const PROVIDED = /^(google\/protobuf\/|buf\/validate\/validate\.proto$)/;
 
@@ -50,6 +31,13 @@ function descriptorFiles(file: DescFile): FileDescriptorProto[] {
   return out;
 }
 
+/** base64 of a google.protobuf.FileDescriptorSet with `file` and the imports the runtime does not provide. */
+export function descriptorSet(file: DescFile): string {
+  return base64Encode(
+    toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: descriptorFiles(file) })),
+  );
+}
+
 export function generateRules(file: DescFile, options: GeneratorOptions): GeneratedFile | undefined {
   const services = file.services
     // A stream of requests reaches middleware as an AsyncIterable, not one message to check.
@@ -59,28 +47,40 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
   const name = `${fileStem(file)}_rules.ts`;
   const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime, reserved: ['descriptors'] });
   ts.runtime('middleware/validate.js', 'RequestRules');
-  const set = create(FileDescriptorSetSchema, { file: descriptorFiles(file) });
-  const consts = services.map(({ service, methods }) => renderService(service, methods, ts));
+  const checks = new RuleChecks(ts);
+  // Plain checks where every rule has one; the rest go to protovalidate, which needs the descriptors.
+  const entries = services.map(({ service, methods }) => ({
+    service,
+    methods: methods.map((m) => {
+      const check = checks.check(m.input);
+      return check
+        ? `'${operationName(m)}': { check: ${check} },`
+        : `'${operationName(m)}': { message: '${m.input.typeName}', type: ${ts.message(m.input)} },`;
+    }),
+  }));
+  const protovalidate = entries.some((e) => e.methods.some((m) => m.includes('message:')));
+  const consts = entries.map(({ service, methods }) => {
+    const doc = `/** buf.validate rules of ${service.typeName}'s requests: pass to the validate middleware. */`;
+    const head = `export const ${service.name}Rules = new RequestRules(`;
+    return protovalidate
+      ? [doc, head, '  {', ...methods.map((m) => `    ${m}`), '  },', '  descriptors,', ');'].join('\n')
+      : [doc, `${head}{`, ...methods.map((m) => `  ${m}`), '});'].join('\n');
+  });
+  const functions = checks.render();
   return {
     path: name,
     content: ts.print([
-      `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
-      `const descriptors = '${base64Encode(toBinary(FileDescriptorSetSchema, set))}';`,
-      '',
+      ...(protovalidate
+        ? [
+            `// The protos these requests are declared in, as a google.protobuf.FileDescriptorSet.`,
+            `const descriptors = '${descriptorSet(file)}';`,
+            '',
+          ]
+        : []),
       consts.join('\n\n'),
+      ...(functions ? ['', functions] : []),
     ]),
   };
-}
-
-function renderService(service: DescService, methods: DescService['methods'], imports: TsFile): string {
-  return [
-    `/** protovalidate rules of ${service.typeName}'s requests: pass to the validate middleware. */`,
-    `export const ${service.name}Rules = new RequestRules(descriptors, {`,
-    ...methods.map(
-      (m) => `  '${operationName(m)}': { message: '${m.input.typeName}', type: ${imports.message(m.input)} },`,
-    ),
-    '});',
-  ].join('\n');
 }
 
 function requestStreams(method: DescService['methods'][number]): boolean {

@@ -1,5 +1,5 @@
 // Request validation, before the handler, on every transport (Kratos's validate
-// middleware): protovalidate rules from the protos (generated `*_rules.ts`), and
+// middleware): buf.validate rules from the protos (generated `*_rules.ts`), and
 // hand-written checks per operation. A broken rule is a 400 / INVALID_ARGUMENT with
 // reason VALIDATOR, every violation in the error (metadata, and over gRPC a
 // google.rpc.BadRequest detail).
@@ -19,8 +19,9 @@ export type Checks = Record<string, Check>;
 export function validate(...sources: (RequestRules | Checks)[]): Middleware {
   const rules = sources.filter((s): s is RequestRules => s instanceof RequestRules);
   const checks = sources.filter((s): s is Checks => !(s instanceof RequestRules));
-  // The validator (about 20 MB with CEL and RE2) loads once the service is ready, not on its way there.
-  for (const r of rules) afterStart(() => r.prepare());
+  // protovalidate (about 10 MB with CEL and RE2), when some request needs it, loads once the
+  // service is ready, not on its way there.
+  for (const r of rules) if (r.usesProtovalidate) afterStart(() => r.prepare());
   return (next) => async (ctx, req) => {
     const operation = ctx.transport.operation;
     for (const r of rules) {
@@ -50,4 +51,10 @@ export function violationError(violations: RuleViolation[]) {
   });
 }
 
-export { RequestRules, type RuleMethod, type RuleViolation } from './request-rules.js';
+export {
+  RequestRules,
+  type CheckedMethod,
+  type ProtovalidateMethod,
+  type RuleMethod,
+  type RuleViolation,
+} from './request-rules.js';

@@ -1,6 +1,8 @@
 // protovalidate rules from a proto (fixtures/rules), enforced by the validate middleware
 // before the handler: over HTTP (plain fetch) and over gRPC (a proto-loader client that
 // does not share tsk's generated code), every violation reported with its field path.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -12,7 +14,9 @@ import { GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
 import { repoRoot } from '../../helpers/cli.js';
 import { generateFixture } from '../../helpers/generated.js';
+import { nodeBinaryFor } from '../../helpers/image-node.js';
 
+let dir: string;
 let http: HttpServer;
 let rpc: GrpcServer;
 let base: string;
@@ -30,7 +34,7 @@ const EXPECTED = [
 ];
 
 beforeAll(async () => {
-  const dir = generateFixture('validate-rules', 'rules');
+  dir = generateFixture('validate-rules', 'rules');
   const { ShopRules } = await import(path.join(dir, 'shop/v1/shop_rules.ts'));
   rules = ShopRules;
   const httpGen = await import(path.join(dir, 'shop/v1/shop_http.ts'));
@@ -39,6 +43,10 @@ beforeAll(async () => {
     createOrder: async (_ctx: unknown, req: any) => {
       handled.push(`create ${req.customer}`);
       return { id: '1', customer: req.customer };
+    },
+    updateItem: async (_ctx: unknown, req: any) => {
+      handled.push(`update ${req.orderId}`);
+      return { id: req.orderId, customer: '' };
     },
     getOrder: async (_ctx: unknown, req: any) => {
       handled.push(`get ${req.id}`);
@@ -95,6 +103,84 @@ describe('protovalidate rules over HTTP', () => {
   });
 });
 
+// UpdateItem's rules all have generated plain checks: the same errors, without protovalidate.
+const BAD_UPDATE = { item: { sku: 'abc', quantity: 0 }, tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 };
+const EXPECTED_UPDATE = [
+  { field: 'item.sku', rule: 'string.pattern', message: 'does not match regex pattern `^[A-Z]{3}-[0-9]+$`' },
+  { field: 'item.quantity', rule: 'int32.gt', message: 'must be greater than 0' },
+  { field: 'tags', rule: 'repeated.max_items', message: 'must contain no more than 3 item(s)' },
+  { field: 'tags[1]', rule: 'repeated.items.string.pattern', message: 'does not match regex pattern `^[a-z]+$`' },
+  { field: 'discount', rule: 'double.gte', message: 'must be greater than or equal to 0 and less than 1' },
+  { field: 'priority', rule: 'enum.defined_only', message: 'value must be one of the defined enum values' },
+];
+
+describe('generated plain checks over HTTP', () => {
+  it('answers 400 VALIDATOR with the violations protovalidate would report', async () => {
+    handled.length = 0;
+    const res = await fetch(`${base}/v1/orders/${'x'.repeat(65)}/items`, {
+      method: 'PATCH',
+      body: JSON.stringify(BAD_UPDATE),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    const expected = [
+      { field: 'order_id', rule: 'string.max_len', message: 'must be at most 64 characters' },
+      ...EXPECTED_UPDATE,
+    ];
+    expect(body).toMatchObject({ code: 400, reason: 'VALIDATOR', metadata: { field: 'order_id' } });
+    expect(JSON.parse(body.metadata.violations)).toEqual(expected);
+    expect(body.message).toBe(`invalid request: ${expected.map((v) => `${v.field}: ${v.message}`).join('; ')}`);
+    expect(handled).toEqual([]);
+  });
+
+  it('lets a valid request through', async () => {
+    handled.length = 0;
+    const res = await fetch(`${base}/v1/orders/o1/items`, {
+      method: 'PATCH',
+      body: JSON.stringify({
+        item: { sku: 'ABC-1', quantity: 1 },
+        tags: ['a'],
+        discount: 0,
+        priority: 'PRIORITY_HIGH',
+      }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    expect(handled).toEqual(['update o1']);
+  });
+});
+
+describe('loading protovalidate', () => {
+  it('happens for the first request that needs it, never for requests with plain checks', () => {
+    // A fresh Node process on the generated file, recording every module it resolves.
+    const hook = path.join(dir, 'record-modules.mjs');
+    fs.writeFileSync(
+      hook,
+      `import { registerHooks } from 'node:module';
+globalThis.resolved = [];
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); globalThis.resolved.push(r.url); return r; } });
+`,
+    );
+    const script = path.join(dir, 'load-order.ts');
+    fs.writeFileSync(
+      script,
+      `import { ShopRules } from './shop/v1/shop_rules.ts';
+const loaded = () => (globalThis as any).resolved.some((u: string) => u.includes('protovalidate'));
+const plain = await ShopRules.violations('/shop.v1.Shop/UpdateItem', ${JSON.stringify(BAD_UPDATE)});
+const before = loaded();
+const viaProtovalidate = await ShopRules.violations('/shop.v1.Shop/CreateOrder', ${JSON.stringify(BAD)});
+console.log(JSON.stringify({ plain: plain?.length, before, viaProtovalidate: viaProtovalidate?.length, after: loaded() }));
+`,
+    );
+    const node = nodeBinaryFor('24'); // module.registerHooks: Node 22.15 and later
+    if (!node) throw new Error('needs Node 24: set TSK_IMAGE_NODE');
+    const r = spawnSync(node, ['--import', hook, '--import', 'tsx', script], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ plain: 7, before: false, viaProtovalidate: 4, after: true });
+  }, 60_000);
+});
+
 describe('RequestRules.prepare (run after the start)', () => {
   it('builds the checks ahead, and the same violations come back after it', async () => {
     await rules.prepare();
@@ -105,9 +191,10 @@ describe('RequestRules.prepare (run after the start)', () => {
   });
 
   it('settles without throwing when the descriptors cannot be read; the first call reports it', async () => {
-    const broken = new RequestRules('bm90IGEgZGVzY3JpcHRvciBzZXQ=', {
-      '/x.v1.X/Y': { message: 'x.v1.Y', type: { encode: () => ({ finish: () => new Uint8Array() }) } },
-    });
+    const broken = new RequestRules(
+      { '/x.v1.X/Y': { message: 'x.v1.Y', type: { encode: () => ({ finish: () => new Uint8Array() }) } } },
+      'bm90IGEgZGVzY3JpcHRvciBzZXQ=',
+    );
     await expect(broken.prepare()).resolves.toBeUndefined();
     await expect(broken.violations('/x.v1.X/Y', {})).rejects.toThrow();
   });
@@ -131,6 +218,24 @@ describe('protovalidate rules over gRPC', () => {
     const badRequest = anys.find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
     expect(badRequest).toBeDefined();
     expect(readFieldViolations(badRequest!.value).map((v) => ({ field: v.field, rule: v.reason }))).toEqual(EXPECTED);
+    expect(handled).toEqual([]);
+  });
+
+  it('answers INVALID_ARGUMENT for a request with plain checks, missing a required field', async () => {
+    handled.length = 0;
+    const { err } = await new Promise<{ err?: grpc.ServiceError }>((resolve) =>
+      client.UpdateItem(
+        { orderId: 'o1', tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 },
+        (e: grpc.ServiceError | null) => resolve({ err: e ?? undefined }),
+      ),
+    );
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const details = err!.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    const badRequest = readDetails(details).find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(readFieldViolations(badRequest!.value)).toEqual([
+      { field: 'item', reason: 'required', description: 'value is required' },
+      ...EXPECTED_UPDATE.slice(2).map((v) => ({ field: v.field, reason: v.rule, description: v.message })),
+    ]);
     expect(handled).toEqual([]);
   });
 
