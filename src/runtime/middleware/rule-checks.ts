@@ -1,6 +1,7 @@
-// What generated plain rule checks (`*_rules.ts`) need at run time: the string measures
-// the uniqueness test and the map size protovalidate uses. A request reaches protovalidate through its binary encoding, where
-// a lone UTF-16 surrogate becomes U+FFFD; wellFormed gives plain checks the same string.
+// What generated plain rule checks (`*_rules.ts`) need at run time: string lengths,
+// the uniqueness test and map sizes, counted as protovalidate counts them. A request
+// reaches protovalidate through its binary encoding, where a lone UTF-16 surrogate
+// becomes U+FFFD; wellFormed gives plain checks the same string.
 
 /** Length in Unicode code points (protovalidate's `string.len` family), not UTF-16 units. */
 export function codePoints(s: string): number {
