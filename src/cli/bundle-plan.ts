@@ -1,7 +1,8 @@
 // What `tsk bundle` decides, kept apart from running esbuild: which packages go into a
 // service's bundle and which stay in node_modules, and the esbuild options that follow.
+import { builtinModules } from 'node:module';
 import path from 'node:path';
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 import { servicePackageJson } from '../scaffold/package-json.js';
 
 /** Packages never bundled, even though tsk's services depend on them, and why. */
@@ -91,11 +92,41 @@ export function esbuildOptions(options: {
     minify: true,
     external: options.external,
     banner: { js: REQUIRE_SHIM },
+    plugins: [builtinsThroughRequire],
     metafile: true,
     logLevel: 'silent',
     write: true,
   };
 }
+
+const BUILTIN = new RegExp(
+  `^(node:)?(${builtinModules
+    .filter((name) => !name.startsWith('_'))
+    .map((name) => name.replace(/[/]/g, '\\/'))
+    .join('|')})$`,
+);
+
+/**
+ * `import ... from 'node:http'` makes Node build an ES module facade that reads every
+ * export, lazy ones included (http's WebSocket loads Node's internal undici, tls's
+ * rootCertificates the certificate store); require() returns the module as it is. So
+ * static imports of Node built-ins in the bundle become require() calls (through
+ * esbuild's CommonJS interop, which keeps named and default imports working).
+ */
+export const builtinsThroughRequire: Plugin = {
+  name: 'tsk-builtins-through-require',
+  setup(build) {
+    build.onResolve({ filter: BUILTIN }, (args) =>
+      args.kind === 'import-statement'
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'node-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 /** An esbuild message as one line: file:line:col: text. */
 export function formatBuildMessage(message: {

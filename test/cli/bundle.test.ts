@@ -88,6 +88,27 @@ describe('tsk bundle', () => {
     expect(JSON.parse(run('lazy').stdout)).toEqual({ v: 1, api: 'function', lazy: 'late' });
   });
 
+  it('turns static imports of Node built-ins into require(), keeping named and default imports', () => {
+    const dir = project(
+      'builtins',
+      [
+        "import http, { STATUS_CODES } from 'node:http';",
+        "import * as path from 'path';",
+        "import { createRequire } from 'node:module';",
+        'console.log(JSON.stringify({ ok: STATUS_CODES[200], same: http.STATUS_CODES === STATUS_CODES,',
+        "  sep: path.sep, plain: createRequire(import.meta.url)('node:http').STATUS_CODES === STATUS_CODES }));",
+      ].join('\n'),
+    );
+    const r = tsk(['bundle'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const main = fs.readFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), 'utf8');
+    expect(main).not.toMatch(/from\s*"(node:)?(http|path)"/);
+    expect(main).toContain('"node:http"');
+    const run = spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js')], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ ok: 'OK', same: true, sep: path.sep, plain: true });
+  });
+
   it("leaves the project's own dependencies and --external packages as imports", () => {
     const dir = project(
       'own',
