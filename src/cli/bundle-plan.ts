@@ -2,7 +2,7 @@
 // service's bundle and which stay in node_modules, and the esbuild options that follow.
 import { builtinModules } from 'node:module';
 import path from 'node:path';
-import type { BuildOptions, Plugin } from 'esbuild';
+import type { BuildOptions, Metafile, Plugin } from 'esbuild';
 import { servicePackageJson } from '../scaffold/package-json.js';
 
 /** Packages never bundled, even though tsk's services depend on them, and why. */
@@ -49,6 +49,31 @@ export function bundlePlan(projectDependencies: Iterable<string>, extra: Iterabl
     bundled: [...tsk].filter((name) => !external.has(name)).sort(),
     external: [...external].sort(),
   };
+}
+
+/**
+ * Packages the code loads with `import()` that are CommonJS. Node gives such an import
+ * the module's named exports (`(await import('@grpc/proto-loader')).loadSync`); bundled,
+ * esbuild gives only `default`. They are loaded lazily anyway, so they stay outside,
+ * where Node loads them as it would unbundled.
+ */
+export function dynamicCommonJsPackages(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const input of Object.values(metafile.inputs))
+    for (const imported of input.imports)
+      if (imported.kind === 'dynamic-import' && metafile.inputs[imported.path]?.format === 'cjs') {
+        const name = packageOf(imported.path);
+        if (name) names.add(name);
+      }
+  return [...names].sort();
+}
+
+/** The package a file in node_modules belongs to: node_modules/@scope/pkg/lib/x.js -> @scope/pkg. */
+export function packageOf(file: string): string | undefined {
+  const parts = file.split(/[\\/]/);
+  const at = parts.lastIndexOf('node_modules');
+  if (at < 0 || at + 1 >= parts.length) return undefined;
+  return parts[at + 1]!.startsWith('@') ? parts.slice(at + 1, at + 3).join('/') : parts[at + 1];
 }
 
 /** The project's runtime dependencies as named in its package.json. */

@@ -5,7 +5,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALWAYS_EXTERNAL, bundlePlan, bundleSummary, tskRuntimePackages } from '../../src/cli/bundle-plan.js';
+import {
+  ALWAYS_EXTERNAL,
+  bundlePlan,
+  bundleSummary,
+  dynamicCommonJsPackages,
+  packageOf,
+  tskRuntimePackages,
+} from '../../src/cli/bundle-plan.js';
 import { servicePackageJson } from '../../src/scaffold/package-json.js';
 import { repoRoot, tsk } from '../helpers/cli.js';
 
@@ -37,6 +44,31 @@ describe('bundlePlan', () => {
 
   it('rejects an --external that is not a package name', () => {
     expect(() => bundlePlan(tskDeps, ['./lib/x.js'])).toThrow(/--external \.\/lib\/x\.js: not a package name/);
+  });
+
+  it('finds the CommonJS packages loaded with import(), which stay outside', () => {
+    expect(packageOf('node_modules/@grpc/proto-loader/build/src/index.js')).toBe('@grpc/proto-loader');
+    expect(packageOf('node_modules/a/node_modules/yaml/dist/index.js')).toBe('yaml');
+    expect(packageOf('dist/cmd/svc/main.js')).toBeUndefined();
+    const input = (format: 'cjs' | 'esm', imports: { path: string; kind: string }[] = []) => ({
+      bytes: 1,
+      format,
+      imports: imports.map((i) => ({ ...i, original: i.path })),
+    });
+    const metafile = {
+      inputs: {
+        'dist/x.js': input('esm', [
+          { path: 'node_modules/@grpc/proto-loader/build/src/index.js', kind: 'dynamic-import' },
+          { path: 'node_modules/esm-lazy/index.js', kind: 'dynamic-import' },
+          { path: 'node_modules/cjs-static/index.js', kind: 'import-statement' },
+        ]),
+        'node_modules/@grpc/proto-loader/build/src/index.js': input('cjs'),
+        'node_modules/esm-lazy/index.js': input('esm'),
+        'node_modules/cjs-static/index.js': input('cjs'),
+      },
+      outputs: {},
+    };
+    expect(dynamicCommonJsPackages(metafile as never)).toEqual(['@grpc/proto-loader']);
   });
 
   it('summarises the main chunk and the chunks beside it', () => {
@@ -86,6 +118,18 @@ describe('tsk bundle', () => {
       spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js'), ...args], { encoding: 'utf8' });
     expect(JSON.parse(run().stdout)).toEqual({ v: 1, api: 'function' });
     expect(JSON.parse(run('lazy').stdout)).toEqual({ v: 1, api: 'function', lazy: 'late' });
+  });
+
+  it('keeps a CommonJS package loaded with import() outside, so its named exports work as unbundled', () => {
+    const dir = project(
+      'lazycjs',
+      "const { loadSync } = await import('@grpc/proto-loader'); console.log(typeof loadSync);",
+    );
+    const r = tsk(['bundle'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/outside the bundle: .*@grpc\/proto-loader/);
+    const run = spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js')], { encoding: 'utf8' });
+    expect(run.stdout.trim()).toBe('function');
   });
 
   it('turns static imports of Node built-ins into require(), keeping named and default imports', () => {

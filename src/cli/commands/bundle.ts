@@ -8,6 +8,7 @@ import {
   bundlePaths,
   bundlePlan,
   bundleSummary,
+  dynamicCommonJsPackages,
   esbuildOptions,
   formatBuildMessage,
   projectDependencies,
@@ -46,10 +47,16 @@ export async function bundle(flags: BundleFlags): Promise<void> {
   fs.rmSync(stagingAbs, { recursive: true, force: true });
   const esbuild = await import('esbuild');
   let outputs: Record<string, { bytes: number }>;
+  let external = plan.external;
   try {
-    const result = await esbuild.build(
-      esbuildOptions({ root, name: pkg.name, external: plan.external, outdir: staging }),
-    );
+    // A first pass, written nowhere, finds the CommonJS packages loaded with import().
+    const probe = await esbuild.build({
+      ...esbuildOptions({ root, name: pkg.name, external, outdir: staging }),
+      write: false,
+    });
+    const lazyCommonJs = probe.metafile ? dynamicCommonJsPackages(probe.metafile) : [];
+    external = [...new Set([...external, ...lazyCommonJs])].sort();
+    const result = await esbuild.build(esbuildOptions({ root, name: pkg.name, external, outdir: staging }));
     outputs = result.metafile?.outputs ?? {};
   } catch (err) {
     fs.rmSync(stagingAbs, { recursive: true, force: true });
@@ -63,5 +70,5 @@ export async function bundle(flags: BundleFlags): Promise<void> {
   const written = Object.fromEntries(
     Object.entries(outputs).map(([file, out]) => [path.join(outdir, path.relative(staging, file)), out]),
   );
-  console.log(`${bundleSummary(written, outdir)}; outside the bundle: ${plan.external.join(', ')}`);
+  console.log(`${bundleSummary(written, outdir)}; outside the bundle: ${external.join(', ')}`);
 }
