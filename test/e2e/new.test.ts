@@ -142,9 +142,13 @@ describe('tsk new demo', () => {
       expect(metrics).toMatch(/server_requests_code_total\{[^}]*code="404"[^}]*reason="USER_NOT_FOUND"/);
       expect(metrics).toMatch(/server_requests_seconds_bucket\{/);
 
+      // Spans come in batches: wait for the last HTTP call's (the 400) as well as a gRPC one.
       await waitFor(
-        async () => receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc'),
-        'spans to be exported',
+        async () =>
+          receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc') &&
+          receiver.spans.some((s) => s.attributes['http.response.status_code'] === 400),
+        () =>
+          `spans to be exported; got ${receiver.spans.map((s) => `${s.name} ${s.attributes['http.response.status_code'] ?? ''}`).join(', ')}`,
         100,
         100,
       );
