@@ -1,8 +1,10 @@
 // Startup benchmark of a generated service: time from exec to /readyz answering 200,
 // and resident memory once idle; then what each heavy dependency costs to import on
 // its own. Runs on Node 24 (TSK_IMAGE_NODE, else the node running this script).
-// Usage: npm run build && node bench/startup.js [--project <built project dir>] [--rounds 5] [--no-imports] [--no-compile-cache]
+// Usage: npm run build && node bench/startup.js [--project <built project dir>] [--entry <file>] [--rounds 5] [--no-imports] [--no-compile-cache]
 // Without --project a project is created (tsk new, npm install, npm run build) in a temp dir.
+// Starts the entry the project's `start` script names (its bundle, dist/bundle/main.js);
+// --entry <file> (relative to the project) starts another, e.g. dist/cmd/<name>/main.js unbundled.
 // As in the image (Dockerfile), starts read Node's module compile cache (NODE_COMPILE_CACHE),
 // filled by one untimed start first; --no-compile-cache measures compiling every module.
 import { spawn, spawnSync } from 'node:child_process';
@@ -63,7 +65,14 @@ function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
-async function startOnce(project, name, cacheDir) {
+/** The script `npm start` runs: `node <entry> ...`. */
+function startEntry(pkg) {
+  const m = /^node\s+(\S+)/.exec(pkg.scripts?.start ?? '');
+  if (!m) throw new Error(`package.json's start script does not run "node <file>": ${pkg.scripts?.start}`);
+  return m[1];
+}
+
+async function startOnce(project, name, entry, cacheDir) {
   const prefix = name.replace(/[^a-z0-9]+/g, '_').toUpperCase();
   const httpPort = await freePort();
   const env = {
@@ -73,7 +82,7 @@ async function startOnce(project, name, cacheDir) {
     [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
   };
   const started = process.hrtime.bigint();
-  const child = spawn(node, [path.join('dist', 'cmd', name, 'main.js'), '--conf', 'configs/config.yaml'], {
+  const child = spawn(node, [entry, '--conf', 'configs/config.yaml'], {
     cwd: project,
     env,
     stdio: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore',
@@ -109,21 +118,24 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const given = argValue('project');
 const { project, cleanup } = given ? { project: path.resolve(given), cleanup: () => {} } : makeProject();
 try {
-  const name = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).name;
+  const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
+  const name = pkg.name;
+  const entry = argValue('entry') ?? startEntry(pkg);
+  if (!fs.existsSync(path.join(project, entry))) throw new Error(`${entry} not found in ${project}: build it first`);
   const cacheDir = process.argv.includes('--no-compile-cache')
     ? undefined
     : fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-compile-cache-'));
   const runs = [];
   try {
-    if (cacheDir) await startOnce(project, name, cacheDir);
-    for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce(project, name, cacheDir));
+    if (cacheDir) await startOnce(project, name, entry, cacheDir);
+    for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce(project, name, entry, cacheDir));
   } finally {
     if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
   }
   const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const [load1] = os.loadavg();
   console.log(
-    `startup: ${name} on node ${nodeVersion}, ${ROUNDS} rounds, ${cacheDir ? 'with' : 'without'} a compile cache, load ${load1.toFixed(1)} on ${os.cpus().length} cores; medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`,
+    `startup: ${name} (node ${entry}) on node ${nodeVersion}, ${ROUNDS} rounds, ${cacheDir ? 'with' : 'without'} a compile cache, load ${load1.toFixed(1)} on ${os.cpus().length} cores; medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`,
   );
   const verdict = (ok) => (ok ? 'meets the target' : 'MISSES the target');
   const ready = median(runs.map((r) => r.readyMs));

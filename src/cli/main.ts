@@ -190,6 +190,17 @@ export function buildProgram(): Command {
     .action(async (opts: { conf: string }) => (await import('./commands/dev.js')).dev(opts));
 
   program
+    .command('bundle')
+    .description(
+      "bundle the compiled service (dist/cmd/<name>/main.js) into dist/bundle/ for a faster start; the project's own dependencies stay in node_modules",
+    )
+    .option(
+      '--external <package...>',
+      'also keep these packages out of the bundle (e.g. to let an instrumentation patch them)',
+    )
+    .action(async (opts: { external?: string[] }) => (await import('./commands/bundle.js')).bundle(opts));
+
+  program
     .command('upgrade')
     .description(
       "refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten",

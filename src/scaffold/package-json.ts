@@ -24,8 +24,9 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
     type: 'module',
     engines: { node: '>=24' },
     scripts: {
-      build: 'tsc -p tsconfig.build.json',
-      start: `node dist/cmd/${name}/main.js --conf configs/config.yaml`,
+      // The service runs from its bundle (tsk bundle, docs/bundle.md); `tsk dev` runs the sources.
+      build: 'tsc -p tsconfig.build.json && tsk bundle',
+      start: 'node dist/bundle/main.js --conf configs/config.yaml',
       dev: 'tsk dev',
       test: 'node --import tsx --test --test-concurrency=1 test/*.test.ts',
       lint: 'biome check && tsc -p tsconfig.json --noEmit',

@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { buildProject, tskAsync } from '../helpers/async-cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
-import { exitWithin, startService, waitFor, waitReady, type Service } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, type Service, startService, waitFor, waitReady } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'add-client');
 const user = path.join(work, 'user');
@@ -98,7 +98,7 @@ describe('tsk add client', () => {
     });
     const services: Service[] = [];
     services.push(
-      startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
+      startService(user, npmStartArgs(user), {
         USER_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
         USER_SERVER_GRPC_ADDR: `127.0.0.1:${userGrpc}`,
         ...telemetry('USER'),
@@ -113,7 +113,7 @@ describe('tsk add client', () => {
         .replace('timeout_ms: 2000', 'timeout_ms: 10000'),
     );
     services.push(
-      startService(order, ['dist/cmd/order/main.js', '--conf', 'configs/config.yaml'], {
+      startService(order, npmStartArgs(order), {
         ORDER_SERVER_HTTP_ADDR: `127.0.0.1:${orderHttp}`,
         ORDER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
         ...telemetry('ORDER'),
@@ -192,7 +192,7 @@ describe('tsk add client', () => {
       [`${prefix}_SERVER_HTTP_TIMEOUT_MS`]: '10000',
       [`${prefix}_SERVER_GRPC_TIMEOUT_MS`]: '10000',
     });
-    const userService = startService(user, ['dist/cmd/user/main.js', '--conf', 'configs/config.yaml'], {
+    const userService = startService(user, npmStartArgs(user), {
       USER_SERVER_HTTP_ADDR: `127.0.0.1:${userHttp}`,
       USER_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
       ...telemetry('USER'),
@@ -206,7 +206,7 @@ describe('tsk add client', () => {
         .replace('endpoint: http://127.0.0.1:8000', `endpoint: 127.0.0.1:${userHttp}`)
         .replace('timeout_ms: 2000', 'timeout_ms: 10000'),
     );
-    const shopService = startService(shop, ['dist/cmd/shop/main.js', '--conf', 'configs/config.yaml'], {
+    const shopService = startService(shop, npmStartArgs(shop), {
       SHOP_SERVER_HTTP_ADDR: `127.0.0.1:${shopHttp}`,
       SHOP_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
       ...telemetry('SHOP'),

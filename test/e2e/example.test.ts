@@ -10,7 +10,7 @@ import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
 import { checkOpenApi } from '../helpers/openapi.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
-import { exitWithin, startService, waitFor, waitReady, type Service } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, startService, waitFor, waitReady, type Service } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'example');
 const root = path.join(work, 'shop');
@@ -29,7 +29,7 @@ async function start(name: string, extra: Record<string, string> = {}): Promise<
   const httpPort = await freePort();
   const service = startService(
     path.join(root, name),
-    [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'],
+    npmStartArgs(path.join(root, name)),
     {
       [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${httpPort}`,
       [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,

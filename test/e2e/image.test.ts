@@ -153,13 +153,14 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
       'NODE_DEBUG_NATIVE=COMPILE_CACHE',
       id,
       'node',
-      '--input-type=module',
-      '-e',
-      "await import('./dist/cmd/demo/wire.js')",
+      'dist/bundle/main.js',
+      '--conf',
+      'configs/config.yaml',
+      '--check',
     ]);
     expect(cached.status, cached.stderr).toBe(0);
     expect(`${cached.stdout}\n${cached.stderr}`).toMatch(
-      /reading cache from \S+ for ESM file:\/\/\/app\/dist\/cmd\/demo\/wire\.js\.\.\.\[[^\]]*\]\.\.\. success/,
+      /reading cache from \S+ for ESM file:\/\/\/app\/dist\/bundle\/main\.js\.\.\.\[[^\]]*\]\.\.\. success/,
     );
 
     const stopped = stop(id, 20);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, run, startService, waitFor } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, run, startService, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e-install');
 const prefix = path.join(work, 'prefix');
@@ -99,7 +99,7 @@ describe('tsk from a packed tarball', () => {
     const grpcPort = await freePort();
     const svc = startService(
       demo,
-      ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'],
+      npmStartArgs(demo),
       {
         DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
         DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,

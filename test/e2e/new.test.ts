@@ -12,7 +12,7 @@ import { repoRoot, tsk } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, run, startService, waitFor, waitReady } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, run, startService, waitFor, waitReady } from '../helpers/process.js';
 import { dashboardTargets, exportedSeries, groupingLabels, selectedMetrics } from '../helpers/promql.js';
 import { parseAllDocuments } from 'yaml';
 
@@ -33,18 +33,32 @@ describe('tsk new demo', () => {
   it('builds and passes its own tests', async () => {
     const build = await run('npm', ['run', 'build'], demo);
     expect(build.status, build.output).toBe(0);
+    // npm start runs the bundle (tsk bundle, part of the build); the tests below start it.
+    expect(npmStartArgs(demo)[0]).toBe('dist/bundle/main.js');
+    expect(build.output).toMatch(/wrote dist\/bundle\/main\.js \(\d+ KB\) and \d+ chunks/);
     const lint = await run('npm', ['run', 'lint'], demo);
     expect(lint.status, lint.output).toBe(0);
     const test = await run('npm', ['test'], demo);
     expect(test.status, test.output).toBe(0);
   }, 300_000);
 
+  it('--check loads the bundle and checks the config without starting (exit 0), a bad config exits 1', async () => {
+    const node = process.env['TSK_IMAGE_NODE'] || process.execPath;
+    const [entry] = npmStartArgs(demo);
+    const ok = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo);
+    expect(ok.status, ok.output).toBe(0);
+    expect(ok.output.trim()).toBe('configs/config.yaml: config ok');
+    const bad = await run(node, [entry!, '--conf', 'configs/missing.yaml', '--check'], demo);
+    expect(bad.status, bad.output).toBe(1);
+    expect(bad.output).toMatch(/configs\/missing\.yaml/);
+  }, 60_000);
+
   it('serves HTTP and gRPC, exports spans, answers probes and metrics, exits 0 on SIGTERM', async () => {
     const receiver = new OtlpReceiver();
     await receiver.start();
     const httpPort = await freePort();
     const grpcPort = await freePort();
-    const service = startService(demo, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
+    const service = startService(demo, npmStartArgs(demo), {
       DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
       DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
       DEMO_SERVER_STOP_TIMEOUT_MS: '3000',
@@ -78,6 +92,38 @@ describe('tsk new demo', () => {
         );
       expect(await call('SayHello', { name: 'world' })).toEqual({ message: 'Hello world' });
 
+      // Server reflection from the bundle: a client built from reflection.proto (not the
+      // service's code) lists the services and gets the greeter's file descriptor.
+      const reflectionPkg = grpc.loadPackageDefinition(
+        protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
+          includeDirs: [path.join(repoRoot, 'node_modules', '@grpc', 'reflection', 'build', 'proto')],
+          defaults: true,
+        }),
+      ) as any;
+      const reflection = new reflectionPkg.grpc.reflection.v1.ServerReflection(
+        `127.0.0.1:${grpcPort}`,
+        grpc.credentials.createInsecure(),
+      );
+      const reflect = (request: object) =>
+        new Promise<any>((resolve, reject) => {
+          const stream = reflection.ServerReflectionInfo();
+          stream.once('data', (reply: unknown) => {
+            stream.end();
+            resolve(reply);
+          });
+          stream.once('error', reject);
+          stream.write(request);
+        });
+      const listed = await reflect({ listServices: '' });
+      expect(listed.listServicesResponse.service.map((s: { name: string }) => s.name)).toEqual(
+        expect.arrayContaining(['demo.v1.Greeter', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']),
+      );
+      const described = await reflect({ fileContainingSymbol: 'demo.v1.Greeter' });
+      expect(described.fileDescriptorResponse?.fileDescriptorProto.length, JSON.stringify(described)).toBeGreaterThan(
+        0,
+      );
+      reflection.close();
+
       const missing = await fetch(`${base}/users/nobody`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND' });
@@ -96,9 +142,13 @@ describe('tsk new demo', () => {
       expect(metrics).toMatch(/server_requests_code_total\{[^}]*code="404"[^}]*reason="USER_NOT_FOUND"/);
       expect(metrics).toMatch(/server_requests_seconds_bucket\{/);
 
+      // Spans come in batches: wait for the last HTTP call's (the 400) as well as a gRPC one.
       await waitFor(
-        async () => receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc'),
-        'spans to be exported',
+        async () =>
+          receiver.spans.some((s) => s.attributes['rpc.system'] === 'grpc') &&
+          receiver.spans.some((s) => s.attributes['http.response.status_code'] === 400),
+        () =>
+          `spans to be exported; got ${receiver.spans.map((s) => `${s.name} ${s.attributes['http.response.status_code'] ?? ''}`).join(', ')}`,
         100,
         100,
       );
@@ -132,7 +182,7 @@ describe('tsk new demo', () => {
   it('exports every metric and label that the Grafana dashboard and the alert rules query', async () => {
     const httpPort = await freePort();
     const grpcPort = await freePort();
-    const service = startService(demo, ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'], {
+    const service = startService(demo, npmStartArgs(demo), {
       DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
       DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
       DEMO_TELEMETRY_OTLP_ENDPOINT: '',
@@ -238,12 +288,16 @@ describe('tsk new demo', () => {
       const r = await run('sh', ['-c', step], ctx, { ...imagePath, NODE_COMPILE_CACHE: compileCache });
       expect(r.status, `${step}\n${r.output}`).toBe(0);
     }
+    expect(nodeSteps).toEqual(['node dist/bundle/main.js --conf configs/config.yaml --check']);
     // Node 22.1+ writes it (the image's line); an older host node ignores NODE_COMPILE_CACHE.
-    if (imageNode) expect(fs.readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(100);
+    if (imageNode) expect(fs.readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(10);
+    // The image's CMD: the bundle, on the pruned tree (its external packages in node_modules).
+    const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(runStage)![1]!) as string[];
+    expect(cmd.slice(0, 2)).toEqual(['node', 'dist/bundle/main.js']);
     const httpPort = await freePort();
     const service = startService(
       ctx,
-      ['dist/cmd/demo/main.js', '--conf', 'configs/config.yaml'],
+      cmd.slice(1),
       {
         DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
         DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
@@ -283,7 +337,7 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
     expect(build.status, build.output).toBe(0);
 
     const httpPort = await freePort();
-    const service = startService(project, ['dist/cmd/demo-etcd/main.js'], {
+    const service = startService(project, npmStartArgs(project), {
       DEMO_ETCD_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
       DEMO_ETCD_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
       DEMO_ETCD_REGISTRY_ENDPOINTS: etcd.endpoint,

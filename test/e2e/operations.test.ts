@@ -14,7 +14,7 @@ import { GrpcClientConn } from '../../src/runtime/transport/grpc/client.js';
 import { repoRoot, tskBin } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, startService, waitFor, type Service } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, type Service, startService, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e-operations');
 const project = path.join(work, 'ops');
@@ -63,7 +63,7 @@ async function startInstance(env: Record<string, string>, conf = 'configs/config
   const grpcPort = await freePort();
   const service = startService(
     project,
-    ['dist/cmd/ops/main.js', '--conf', conf],
+    [npmStartArgs(project)[0]!, '--conf', conf],
     {
       OPS_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
       OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
@@ -226,7 +226,7 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
   it('fails fast by default when etcd is unreachable at start: one line, exit 1', async () => {
     const service = startService(
       project,
-      ['dist/cmd/ops/main.js'],
+      [npmStartArgs(project)[0]!],
       {
         OPS_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
         OPS_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
@@ -364,7 +364,7 @@ describe('config errors: one line each, exit 1, no stack', () => {
   ];
   for (const [what, env, file, expected] of cases) {
     it(what, async () => {
-      const args = ['dist/cmd/ops/main.js'];
+      const args = [npmStartArgs(project)[0]!];
       if (file) {
         const custom = path.join(work, `config-${what.replace(/\W+/g, '-')}.yaml`);
         fs.writeFileSync(custom, file());
@@ -379,7 +379,7 @@ describe('config errors: one line each, exit 1, no stack', () => {
   }
 
   it('a missing config file', async () => {
-    const service = startService(project, ['dist/cmd/ops/main.js', '--conf', 'configs/nope.yaml'], {}, node);
+    const service = startService(project, [npmStartArgs(project)[0]!, '--conf', 'configs/nope.yaml'], {}, node);
     expect(await exitWithin(service, 20_000)).toBe(1);
     expect(service.output().trim()).toBe('config: configs/nope.yaml: cannot read the file (it does not exist)');
   });

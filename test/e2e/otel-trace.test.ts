@@ -11,7 +11,7 @@ import { repoRoot, tskBin } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { startService, waitFor, type Service } from '../helpers/process.js';
+import { npmStartArgs, type Service, startService, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e-otel');
 const front = path.join(work, 'front');
@@ -106,7 +106,7 @@ describe('one trace through user code and an auto-instrumented call', () => {
     const common = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
     const backService = startService(
       back,
-      ['dist/cmd/back/main.js', '--conf', 'configs/config.yaml'],
+      npmStartArgs(back),
       {
         ...common,
         BACK_SERVER_HTTP_ADDR: `127.0.0.1:${ports.backHttp}`,
@@ -116,7 +116,7 @@ describe('one trace through user code and an auto-instrumented call', () => {
     );
     const frontService = startService(
       front,
-      ['dist/cmd/front/main.js', '--conf', 'configs/config.yaml'],
+      npmStartArgs(front),
       {
         ...common,
         FRONT_SERVER_HTTP_ADDR: `127.0.0.1:${ports.frontHttp}`,

@@ -36,6 +36,16 @@ export async function command(
 
 export const tskAsync = (args: string[], cwd: string) => nodeRun([tskBin, ...args], cwd);
 
-/** A generated project's own build (tsc -p tsconfig.build.json), its packages resolved from tsk's node_modules. */
-export const buildProject = (dir: string) =>
-  nodeRun([path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], dir);
+/**
+ * A generated project's own build, as `npm run build` does it (tsc -p tsconfig.build.json,
+ * then tsk bundle), its packages resolved from tsk's node_modules.
+ */
+export async function buildProject(dir: string): Promise<AsyncResult> {
+  const compiled = await nodeRun(
+    [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    dir,
+  );
+  if (compiled.status !== 0) return compiled;
+  const bundled = await tskAsync(['bundle'], dir);
+  return { ...bundled, stdout: compiled.stdout + bundled.stdout, stderr: compiled.stderr + bundled.stderr };
+}

@@ -1,5 +1,7 @@
 // Starting a generated service as a child process and waiting for it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * Runs a command to its end without blocking the test worker (long synchronous runs
@@ -24,6 +26,20 @@ export function run(
     child.once('error', (err) => resolve({ status: -1, output: output + String(err) }));
     child.once('close', (code) => resolve({ status: code ?? -1, output }));
   });
+}
+
+/**
+ * What `npm start` gives node in `project` (its start script, `node <entry> <args...>`),
+ * so a test starts what a user starts: the bundle, dist/bundle/main.js.
+ */
+export function npmStartArgs(project: string): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const [node, ...args] = (pkg.scripts?.['start'] ?? '').trim().split(/\s+/);
+  if (node !== 'node')
+    throw new Error(`${project}/package.json: the start script does not run node: ${pkg.scripts?.['start']}`);
+  return args;
 }
 
 export interface Service {
