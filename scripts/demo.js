@@ -51,10 +51,10 @@ const freePort = () =>
   });
 const httpPort = await freePort();
 const grpcPort = await freePort();
-console.log(
-  `\n$ node dist/cmd/${name}/main.js --conf configs/config.yaml    # what npm start runs (HTTP :${httpPort}, gRPC :${grpcPort} for this demo)`,
-);
-const child = spawn(process.execPath, [`dist/cmd/${name}/main.js`, '--conf', 'configs/config.yaml'], {
+// What `npm start` runs (the bundle), started directly so the demo holds the process.
+const start = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
+console.log(`\n$ ${start.join(' ')}    # npm start (HTTP :${httpPort}, gRPC :${grpcPort} for this demo)`);
+const child = spawn(process.execPath, start.slice(1), {
   cwd: project,
   env: {
     ...process.env,
