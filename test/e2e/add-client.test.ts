@@ -87,6 +87,7 @@ describe('tsk add client', () => {
     const receiver = new OtlpReceiver();
     await receiver.start();
     const userGrpc = await freePort();
+    const userHttp = await freePort();
     const orderHttp = await freePort();
     const telemetry = (prefix: string) => ({
       [`${prefix}_TELEMETRY_SAMPLING_RATIO`]: '1',
@@ -99,7 +100,7 @@ describe('tsk add client', () => {
     const services: Service[] = [];
     services.push(
       startService(user, npmStartArgs(user), {
-        USER_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+        USER_SERVER_HTTP_ADDR: `127.0.0.1:${userHttp}`,
         USER_SERVER_GRPC_ADDR: `127.0.0.1:${userGrpc}`,
         ...telemetry('USER'),
       }),
@@ -121,6 +122,9 @@ describe('tsk add client', () => {
     );
     const base = `http://127.0.0.1:${orderHttp}`;
     try {
+      // Both: order answers /readyz whether or not user listens yet, and a call to a user
+      // not yet listening is (rightly) 503.
+      await waitReady(services[0]!, `http://127.0.0.1:${userHttp}/readyz`, 'user');
       await waitReady(services.at(-1)!, `${base}/readyz`, 'order');
       const hello = await fetch(`${base}/helloworld/ada`, {
         headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
