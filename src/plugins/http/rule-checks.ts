@@ -491,6 +491,21 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
   const list = (values: unknown[]) => `[${values.map((x) => kind.literal(x)).join(', ')}]`;
   const printed = (values: unknown[]) => `[${values.map((x) => kind.print(x)).join(', ')}]`;
   const out: Rule[] = [];
+  /** The `in` and `not_in` rules, alike for every kind that has them. */
+  const membership = (inList: unknown[], notInList: unknown[]) => {
+    if (inList.length > 0)
+      out.push({
+        violated: `!${list(inList)}.includes(${v})`,
+        id: id('in'),
+        message: `must be in list ${printed(inList)}`,
+      });
+    if (notInList.length > 0)
+      out.push({
+        violated: `${list(notInList)}.includes(${v})`,
+        id: id('not_in'),
+        message: `must not be in list ${printed(notInList)}`,
+      });
+  };
   switch (kind.rules) {
     case 'string': {
       const s = rules as StringRules;
@@ -544,18 +559,7 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
           id: id('not_contains'),
           message: `contains substring ${quoted(s.notContains)}`,
         });
-      if (s.in.length > 0)
-        out.push({
-          violated: `!${list(s.in)}.includes(${v})`,
-          id: id('in'),
-          message: `must be in list ${printed(s.in)}`,
-        });
-      if (s.notIn.length > 0)
-        out.push({
-          violated: `${list(s.notIn)}.includes(${v})`,
-          id: id('not_in'),
-          message: `must not be in list ${printed(s.notIn)}`,
-        });
+      membership(s.in, s.notIn);
       const format = s.wellKnown.case ? FORMATS[s.wellKnown.case] : undefined;
       if (format && s.wellKnown.value) {
         const rule = id(StringRulesSchema.fields.find((f) => f.localName === s.wellKnown.case)!.name);
@@ -586,18 +590,7 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
       }
       if (set('const'))
         out.push({ violated: `${v} !== ${e.const}`, id: id('const'), message: `must equal ${e.const}` });
-      if (e.in.length > 0)
-        out.push({
-          violated: `!${list(e.in)}.includes(${v})`,
-          id: id('in'),
-          message: `must be in list ${printed(e.in)}`,
-        });
-      if (e.notIn.length > 0)
-        out.push({
-          violated: `${list(e.notIn)}.includes(${v})`,
-          id: id('not_in'),
-          message: `must not be in list ${printed(e.notIn)}`,
-        });
+      membership(e.in, e.notIn);
       return out;
     }
   }
@@ -610,14 +603,7 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
     });
   const range = rangeRule(kind, n, v);
   if (range) out.push({ ...range, id: id(range.id) });
-  if (n.in.length > 0)
-    out.push({ violated: `!${list(n.in)}.includes(${v})`, id: id('in'), message: `must be in list ${printed(n.in)}` });
-  if (n.notIn.length > 0)
-    out.push({
-      violated: `${list(n.notIn)}.includes(${v})`,
-      id: id('not_in'),
-      message: `must not be in list ${printed(n.notIn)}`,
-    });
+  membership(n.in, n.notIn);
   if (n.finite) out.push({ violated: `!Number.isFinite(${v})`, id: id('finite'), message: 'must be finite' });
   return out;
 }
