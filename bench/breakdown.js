@@ -50,6 +50,8 @@ const allVariants = [
     env: { BENCH_MIDDLEWARE: 'tracing,logging,metrics' },
   },
   { key: 'full', label: `full chain, sampling ${samplingRatio}`, env: {} },
+  // The same, exporting over HTTP/1.1: the gRPC exporter's HTTP/2 client runs in the server's process.
+  { key: 'fullhttp', label: 'full chain, OTLP http/protobuf', env: { BENCH_OTLP_PROTOCOL: 'http/protobuf' } },
 ];
 // BENCH_VARIANTS=router,full runs only those (the router alone always runs: the rest
 // are measured against it). BENCH_COMPARE_DIST=<a copy of dist/ built from other code,
@@ -59,7 +61,7 @@ const picked = process.env.BENCH_VARIANTS?.split(',');
 const variants = allVariants.filter((v) => v.key === 'router' || !picked || picked.includes(v.key));
 const compareDist = process.env.BENCH_COMPARE_DIST;
 if (compareDist) {
-  for (const v of [allVariants[0], allVariants.at(-1)])
+  for (const v of allVariants.filter((v) => v.key === 'router' || v.key === 'full'))
     variants.push({ ...v, label: `${v.label} (other build)`, env: { ...v.env, BENCH_DIST: compareDist } });
 }
 
@@ -80,15 +82,14 @@ async function loadAll(duration) {
 }
 
 const sink = await startOtlpSink();
-const env = {
-  BENCH_OTLP_ENDPOINT: sink.endpoint,
-  OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
-  BENCH_SAMPLING_RATIO: samplingRatio,
+const sinkEnv = (v) => {
+  const endpoint = v.env.BENCH_OTLP_PROTOCOL === 'http/protobuf' ? sink.httpEndpoint : sink.endpoint;
+  return { BENCH_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, BENCH_SAMPLING_RATIO: samplingRatio };
 };
 const servers = [];
 try {
   for (const v of variants) {
-    const server = await startServer(script, { ...env, ...v.env });
+    const server = await startServer(script, { ...sinkEnv(v), ...v.env });
     servers.push({ ...v, server, url: `http://127.0.0.1:${server.port}/helloworld/world`, cpuUs: [] });
   }
   console.log(

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
+import http from 'node:http';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -44,7 +45,10 @@ export function loadGeneratorCpuMs() {
   return statCpuMs('self', 4);
 }
 
-/** Accepts OTLP exports and answers with an empty response, so tracing pays its real export cost. */
+/**
+ * Accepts OTLP exports and answers with an empty response, so tracing pays its real export
+ * cost: gRPC at `endpoint`, http/protobuf at `httpEndpoint`.
+ */
 export async function startOtlpSink() {
   const server = new grpc.Server();
   const passthrough = {
@@ -72,7 +76,23 @@ export async function startOtlpSink() {
       err ? reject(err) : resolve(p),
     ),
   );
-  return { endpoint: `http://127.0.0.1:${port}`, batches: () => batches, close: () => server.forceShutdown() };
+  const httpServer = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      if (request.url === '/v1/traces') batches += 1;
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    httpEndpoint: `http://127.0.0.1:${httpServer.address().port}`,
+    batches: () => batches,
+    close: () => {
+      server.forceShutdown();
+      httpServer.close();
+    },
+  };
 }
 
 // On a multi-core machine the server under test gets core 0 and this process (the load

@@ -1,5 +1,5 @@
 // The tsk side of the comparison: telemetry as a generated service sets it up
-// (OTLP export to the parent's sink, default sampling) and the default middleware
+// (OTLP export to the parent's sink over gRPC, or BENCH_OTLP_PROTOCOL; default sampling) and the default middleware
 // observers (tracing, logging, metrics) with logs going to /dev/null.
 import { distModule } from './common.js';
 
@@ -14,7 +14,7 @@ export async function serviceChain() {
     serviceName: 'bench',
     serviceVersion: '0.0.0',
     instanceId: `bench-${process.pid}`,
-    otlp: { endpoint: process.env.BENCH_OTLP_ENDPOINT, protocol: 'grpc' },
+    otlp: { endpoint: process.env.BENCH_OTLP_ENDPOINT, protocol: process.env.BENCH_OTLP_PROTOCOL ?? 'grpc' },
     // Unset: the runtime's default sampling, as a generated service ships it.
     ...(process.env.BENCH_SAMPLING_RATIO ? { samplingRatio: Number(process.env.BENCH_SAMPLING_RATIO) } : {}),
     // Unset: the default (AsyncLocalStorage); BENCH_CONTEXT_PROPAGATION=explicit to compare.
