@@ -30,6 +30,8 @@ export function appStarted(delayMs = AFTER_START_DELAY_MS): Promise<void> {
       const task = pending.shift()!;
       await new Promise<void>((resolve) =>
         setImmediate(() => {
+          // Settled here, not only at the end: a rejection nobody handles until a later
+          // macrotask would count as an unhandled one and stop the process.
           outcomes.push(Promise.allSettled([settle(task)]));
           resolve();
         }),
