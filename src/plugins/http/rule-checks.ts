@@ -535,30 +535,15 @@ function valueRules(field: DescField, kind: ScalarKind, rules: Message, v: strin
           id: id('pattern'),
           message: `does not match regex pattern ${quoted(s.pattern)}`,
         });
-      if (set('prefix'))
-        out.push({
-          violated: `!${v}.startsWith(${kind.literal(s.prefix)})`,
-          id: id('prefix'),
-          message: `does not have prefix ${quoted(s.prefix)}`,
-        });
-      if (set('suffix'))
-        out.push({
-          violated: `!${v}.endsWith(${kind.literal(s.suffix)})`,
-          id: id('suffix'),
-          message: `does not have suffix ${quoted(s.suffix)}`,
-        });
-      if (set('contains'))
-        out.push({
-          violated: `!${v}.includes(${kind.literal(s.contains)})`,
-          id: id('contains'),
-          message: `does not contain substring ${quoted(s.contains)}`,
-        });
-      if (set('not_contains'))
-        out.push({
-          violated: `${v}.includes(${kind.literal(s.notContains)})`,
-          id: id('not_contains'),
-          message: `contains substring ${quoted(s.notContains)}`,
-        });
+      const affixes: [string, string, (literal: string | undefined) => string, string][] = [
+        ['prefix', s.prefix, (l) => `!${v}.startsWith(${l})`, 'does not have prefix'],
+        ['suffix', s.suffix, (l) => `!${v}.endsWith(${l})`, 'does not have suffix'],
+        ['contains', s.contains, (l) => `!${v}.includes(${l})`, 'does not contain substring'],
+        ['not_contains', s.notContains, (l) => `${v}.includes(${l})`, 'contains substring'],
+      ];
+      for (const [name, value, violated, message] of affixes)
+        if (set(name))
+          out.push({ violated: violated(kind.literal(value)), id: id(name), message: `${message} ${quoted(value)}` });
       membership(s.in, s.notIn);
       const format = s.wellKnown.case ? FORMATS[s.wellKnown.case] : undefined;
       if (format && s.wellKnown.value) {

@@ -120,11 +120,8 @@ function formJson(compiled: CompiledRoute, form: FormBody): Json {
     schema = bodyField.schema();
   }
   const fields: Json = {};
-  for (const key of new Set(form.params.keys())) {
-    // Unknown keys are ignored, as for query parameters.
-    const path = tryResolve(schema, key.split('.'));
-    if (path) for (const value of form.params.getAll(key)) setPath(fields, path, value, false);
-  }
+  // Keys name fields as query parameters do; nothing in the body's message is bound by the path.
+  bindQuery(fields, schema, form.params, []);
   return bodyField ? { [bodyField.jsonName]: fields } : fields;
 }
 

@@ -168,8 +168,7 @@ export class HttpServer implements Server {
       text: string | Buffer,
       done: (err: Error | null, body?: unknown) => void,
     ) => {
-      // A chunked body has no Content-Length to read its size from.
-      if (req.headers['content-length'] === undefined) (req.raw as SizedRequest)[BODY_BYTES] = Buffer.byteLength(text);
+      noteBodySize(req, text);
       if (text === '') return done(null, undefined);
       if (jsonDepthOver(text as string, maxDepth))
         return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
@@ -186,8 +185,7 @@ export class HttpServer implements Server {
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },
       (req: FastifyRequest, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
-        if (req.headers['content-length'] === undefined)
-          (req.raw as SizedRequest)[BODY_BYTES] = Buffer.byteLength(text);
+        noteBodySize(req, text);
         done(null, text === '' ? undefined : new FormBody(new URLSearchParams(text as string)));
       },
     );
@@ -544,9 +542,14 @@ function errorJson(err: ServiceError): string {
   return JSON.stringify(err.toJSON());
 }
 
-/** Where the JSON parser leaves the size of a body that came without Content-Length. */
+/** Where the body parsers leave the size of a body that came without Content-Length. */
 const BODY_BYTES = Symbol('tsk.bodyBytes');
 type SizedRequest = IncomingMessage & { [BODY_BYTES]?: number };
+
+/** Records the size of a parsed body when a chunked request has no Content-Length to read it from. */
+function noteBodySize(req: FastifyRequest, text: string | Buffer): void {
+  if (req.headers['content-length'] === undefined) (req.raw as SizedRequest)[BODY_BYTES] = Buffer.byteLength(text);
+}
 
 /** The request body's size: its Content-Length, else what the parser read, else 0 (no body). */
 function requestBytes(req: IncomingMessage): number {
