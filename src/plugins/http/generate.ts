@@ -98,20 +98,18 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     `/** Calls ${service.typeName} over HTTP, using each method's first binding${methods.some(({ method }) => events(method)) ? '; server streams are read as Server-Sent Events' : ''}. */`,
     `export class ${service.name}HTTPClient {`,
     '  constructor(private readonly client: HttpClient) {}',
-    ...methods.flatMap(({ method, key, input, output, bindings }) => [
-      '',
-      `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
-      ...(events(method)
-        ? [
-            `  ${key}(request: ${input}, options?: CallOptions): AsyncIterable<${output}> {`,
-            `    return this.client.stream(${service.name}_${key}Routes[0]!, request, options);`,
-          ]
-        : [
-            `  ${key}(request: ${input}, options?: CallOptions): Promise<${output}> {`,
-            `    return this.client.invoke(${service.name}_${key}Routes[0]!, request, options);`,
-          ]),
-      '  }',
-    ]),
+    ...methods.flatMap(({ method, key, input, output, bindings }) => {
+      const [returns, call] = events(method)
+        ? [`AsyncIterable<${output}>`, 'stream']
+        : [`Promise<${output}>`, 'invoke'];
+      return [
+        '',
+        `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
+        `  ${key}(request: ${input}, options?: CallOptions): ${returns} {`,
+        `    return this.client.${call}(${service.name}_${key}Routes[0]!, request, options);`,
+        '  }',
+      ];
+    }),
     '}',
   ].join('\n');
 }

@@ -51,15 +51,15 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
   // Plain checks where every rule has one; the rest go to protovalidate, which needs the descriptors.
   const entries = services.map(({ service, methods }) => ({
     service,
-    methods: methods.map((m) => {
-      const check = checks.check(m.input);
-      return check
-        ? `'${operationName(m)}': { check: ${check} },`
-        : `'${operationName(m)}': { message: '${m.input.typeName}', type: ${ts.message(m.input)} },`;
-    }),
+    methods: methods.map((m) => ({ method: m, check: checks.check(m.input) })),
   }));
-  const protovalidate = entries.some((e) => e.methods.some((m) => m.includes('message:')));
-  const consts = entries.map(({ service, methods }) => {
+  const protovalidate = entries.some((e) => e.methods.some((m) => m.check === undefined));
+  const consts = entries.map(({ service, methods: checked }) => {
+    const methods = checked.map(({ method, check }) =>
+      check
+        ? `'${operationName(method)}': { check: ${check} },`
+        : `'${operationName(method)}': { message: '${method.input.typeName}', type: ${ts.message(method.input)} },`,
+    );
     const doc = `/** buf.validate rules of ${service.typeName}'s requests: pass to the validate middleware. */`;
     const head = `export const ${service.name}Rules = new RequestRules(`;
     return protovalidate
