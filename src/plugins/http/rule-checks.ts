@@ -214,6 +214,13 @@ export class RuleChecks {
     const prop = `m.${tsProtoLocalName(field.name)}`;
     const path = `\`\${at}${field.name}\``;
     const requiredPush = push(path, { violated: '', id: 'required', message: 'value is required' });
+    // After `setup`: a required field at its zero value breaks `required` and nothing else;
+    // IGNORE_IF_ZERO_VALUE skips the checks at zero.
+    const zeroGuarded = (setup: string[], zero: string, nonZero: string, checks: string[]) => {
+      if (required) return [...setup, `if (${zero}) ${requiredPush}`, ...elseBlock(checks)];
+      if (skipZero) return [...setup, `if (${nonZero}) {`, ...checks.map((l) => `  ${l}`), '}'];
+      return [...setup, ...checks];
+    };
     switch (field.fieldKind) {
       case 'message': {
         const nested = hasRules(field.message) ? this.write(field.message) : undefined;
@@ -225,10 +232,7 @@ export class RuleChecks {
         const v = variable(field, locals);
         const checks = this.list(field, rules?.type.case === 'repeated' ? rules.type.value : undefined, v, path);
         if (!required && checks.length === 0) return [];
-        const lines = [`const ${v} = ${prop} ?? [];`];
-        if (required) return [...lines, `if (${v}.length === 0) ${requiredPush}`, ...elseBlock(checks)];
-        if (skipZero) return [...lines, `if (${v}.length > 0) {`, ...checks.map((l) => `  ${l}`), '}'];
-        return [...lines, ...checks];
+        return zeroGuarded([`const ${v} = ${prop} ?? [];`], `${v}.length === 0`, `${v}.length > 0`, checks);
       }
       case 'scalar':
       case 'enum': {
@@ -239,10 +243,8 @@ export class RuleChecks {
         if (!required && found.length === 0) return [];
         const checks = this.lines(found, path, v);
         if (field.presence === FeatureSet_FieldPresence.IMPLICIT) {
-          const lines = [`const ${v} = ${this.read(kind, `${prop} ?? ${kind.zero}`, found)};`];
-          if (required) return [...lines, `if (${v} === ${kind.readZero}) ${requiredPush}`, ...elseBlock(checks)];
-          if (skipZero) return [...lines, `if (${v} !== ${kind.readZero}) {`, ...checks.map((l) => `  ${l}`), '}'];
-          return [...lines, ...checks];
+          const setup = [`const ${v} = ${this.read(kind, `${prop} ?? ${kind.zero}`, found)};`];
+          return zeroGuarded(setup, `${v} === ${kind.readZero}`, `${v} !== ${kind.readZero}`, checks);
         }
         const inner = [`const ${v} = ${this.read(kind, prop, found)};`, ...checks];
         if (required) return [`if (${prop} === undefined) ${requiredPush}`, ...elseBlock(inner)];
@@ -261,10 +263,8 @@ export class RuleChecks {
           checks.push(push(path, { violated: `${v} > ${pairs.maxPairs}`, id: 'map.max_pairs', message }));
         }
         if (!required && checks.length === 0) return [];
-        const lines = [`const ${v} = ${this.ts.runtime('middleware/rule-checks.js', 'mapSize')}(${prop});`];
-        if (required) return [...lines, `if (${v} === 0) ${requiredPush}`, ...elseBlock(checks)];
-        if (skipZero) return [...lines, `if (${v} > 0) {`, ...checks.map((l) => `  ${l}`), '}'];
-        return [...lines, ...checks];
+        const setup = [`const ${v} = ${this.ts.runtime('middleware/rule-checks.js', 'mapSize')}(${prop});`];
+        return zeroGuarded(setup, `${v} === 0`, `${v} > 0`, checks);
       }
     }
   }
