@@ -12,6 +12,20 @@ export interface PackageJson {
 
 export type DependencyKind = 'dependencies' | 'devDependencies';
 
+/**
+ * npm's `allowScripts` policy for the install scripts tsk's toolchain brings: none is
+ * needed. buf and esbuild come as per-platform binary packages their JS entry points find
+ * (the scripts only copy the binary into place or fetch it when optional dependencies
+ * were skipped), and protobufjs's only checks version ranges. Denied, so an install
+ * runs no dependency code today, behaves the same once npm blocks unlisted scripts, and
+ * prints no warning asking for a review.
+ */
+export const TOOLCHAIN_INSTALL_SCRIPTS: Readonly<Record<string, boolean>> = {
+  '@bufbuild/buf': false,
+  esbuild: false,
+  protobufjs: false,
+};
+
 /** The package.json of a new service, before any optional feature adds to it. */
 export function servicePackageJson(options: { name: string; tskVersion: string; vendoredTsk: string }): PackageJson {
   const v = SERVICE_VERSIONS;
@@ -33,6 +47,7 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
       format: 'biome format --write',
       generate: 'tsk generate',
     },
+    allowScripts: { ...TOOLCHAIN_INSTALL_SCRIPTS },
   };
   addDependencies(pkg, 'dependencies', {
     '@bufbuild/protobuf': v.bufProtobuf,

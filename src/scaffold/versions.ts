@@ -15,7 +15,7 @@ export const SERVICE_VERSIONS = {
   pino: '^9.14.0',
   sonicBoom: '^4.2.1',
   yaml: '^2.9.1',
-  typesNode: '^20.19.0',
+  typesNode: '^24.10.0',
   tsx: '^4.20.0',
   typescript: '~5.9.3',
   biome: '2.6.8',

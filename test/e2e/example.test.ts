@@ -11,6 +11,7 @@ import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
 import { checkOpenApi } from '../helpers/openapi.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { exitWithin, npmStartArgs, startService, waitFor, waitReady, type Service } from '../helpers/process.js';
+import { TOOLCHAIN_INSTALL_SCRIPTS } from '../../src/scaffold/package-json.js';
 
 const work = path.join(repoRoot, '.tmp', 'example');
 const root = path.join(work, 'shop');
@@ -95,8 +96,11 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk example microservic
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
       workspaces: string[];
       scripts: Record<string, string>;
+      allowScripts: Record<string, boolean>;
     };
     expect(pkg.workspaces).toEqual(['user', 'order', 'gateway']);
+    // npm reads allowScripts from the root: the same decisions a single project makes.
+    expect(pkg.allowScripts).toEqual(TOOLCHAIN_INSTALL_SCRIPTS);
     expect(pkg.scripts['dev']).toBeDefined();
     for (const f of ['compose.yaml', 'deploy/otel-collector.yaml', 'README.md'])
       expect(fs.existsSync(path.join(root, f)), f).toBe(true);

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../../proto/diagnostics.js';
 import { packageRoot, templatesDir } from '../../proto/paths.js';
+import { editPackageJson, TOOLCHAIN_INSTALL_SCRIPTS } from '../../scaffold/package-json.js';
 import { readManifest } from '../manifest.js';
 import { writeFiles, writeTree } from '../writer.js';
 
@@ -206,10 +207,19 @@ function writeRoot(root: string): void {
   const rootDir = path.join(exampleDir, 'root');
   const files = (fs.readdirSync(rootDir, { recursive: true, encoding: 'utf8' }) as string[])
     .filter((f) => fs.statSync(path.join(rootDir, f)).isFile())
-    .map((f) => ({
-      path: DOTFILES.has(f) ? `.${f}` : f,
-      content: fs.readFileSync(path.join(rootDir, f), 'utf8'),
-      kind: 'owned' as const,
-    }));
+    .map((f) => {
+      const content = fs.readFileSync(path.join(rootDir, f), 'utf8');
+      return {
+        path: DOTFILES.has(f) ? `.${f}` : f,
+        // npm reads the install-scripts policy from the workspaces' root only.
+        content:
+          f === 'package.json'
+            ? editPackageJson(content, (pkg) => {
+                pkg['allowScripts'] = { ...TOOLCHAIN_INSTALL_SCRIPTS };
+              })
+            : content,
+        kind: 'owned' as const,
+      };
+    });
   writeFiles(files, { root });
 }
