@@ -51,6 +51,15 @@ describe('tsk new demo', () => {
     const bad = await run(node, [entry!, '--conf', 'configs/missing.yaml', '--check'], demo);
     expect(bad.status, bad.output).toBe(1);
     expect(bad.output).toMatch(/configs\/missing\.yaml/);
+    // The OTEL_* settings are checked as the start would check them.
+    const telemetry = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
+    expect(telemetry.status, telemetry.output).toBe(1);
+    expect(telemetry.output.trim()).toBe(
+      'telemetry: OTLP endpoint "otel-collector:4318" has no scheme; with http/protobuf write http://otel-collector:4318 (or https://)',
+    );
   }, 60_000);
 
   it('serves HTTP and gRPC, exports spans, answers probes and metrics, exits 0 on SIGTERM', async () => {

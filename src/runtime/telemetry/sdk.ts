@@ -24,7 +24,7 @@ import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
 import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
-import { otlpEndpoint, traceExportSettings, type OtlpProtocol } from './export-settings.js';
+import { otlpEndpoint, TelemetrySettingsError, traceExportSettings, type OtlpProtocol } from './export-settings.js';
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
@@ -87,6 +87,23 @@ export interface Telemetry {
   metricsHandler(request: IncomingMessage, response: ServerResponse): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
+}
+
+/**
+ * What setupTelemetry would stop on with these OTLP settings and the OTEL_* variables,
+ * as its one-line message; undefined when it would start. For `--check`, which starts nothing.
+ */
+export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): string | undefined {
+  const env = process.env;
+  if (getBooleanFromEnv('OTEL_SDK_DISABLED')) return undefined;
+  try {
+    const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+    if (settings.otlp && otlp.metrics) metricEndpoint(settings.otlp.protocol, otlp.endpoint, env);
+    return undefined;
+  } catch (err) {
+    if (err instanceof TelemetrySettingsError) return err.message;
+    throw err;
+  }
 }
 
 /**
@@ -326,10 +343,7 @@ async function metricExporter(
   configured: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<metrics.PushMetricExporter> {
-  const base = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']
-    ? undefined
-    : env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured;
-  const endpoint = base ? otlpEndpoint(base, protocol) : undefined;
+  const endpoint = metricEndpoint(protocol, configured, env);
   if (protocol === 'grpc') {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
     return new OTLPMetricExporter(endpoint ? { url: endpoint } : {});
@@ -340,6 +354,14 @@ async function metricExporter(
       ? await import('@opentelemetry/exporter-metrics-otlp-http')
       : await import('@opentelemetry/exporter-metrics-otlp-proto');
   return new OTLPMetricExporter(url);
+}
+
+/** The metrics exporter's base endpoint; undefined leaves it to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or the default. */
+function metricEndpoint(protocol: OtlpProtocol, configured: string | undefined, env: NodeJS.ProcessEnv) {
+  const base = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']
+    ? undefined
+    : env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured;
+  return base ? otlpEndpoint(base, protocol) : undefined;
 }
 
 function joinPath(endpoint: string, path: string): string {
