@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { fileStem, methodKey } from './names.js';
-import { importPath, TsFile } from './printer.js';
+import { fitList, importPath, LINE_WIDTH, TsFile } from './printer.js';
 
 export interface StubInput {
   service: DescService;
@@ -50,35 +50,60 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
   }
   if (service.methods.some((m) => m.methodKind !== 'unary'))
     ts.import(runtime('transport/grpc/index'), 'Send', { type: true });
-  const methodLines = service.methods.flatMap((m) => [
-    '',
-    `  async ${methodKey(m)}(_ctx: Context, ${stubParams(m, ts.message(m.input, { type: true }), ts.message(m.output, { type: true }))} {`,
-    `    throw notImplemented('NOT_IMPLEMENTED', '${service.typeName}.${m.name} is not implemented yet');`,
-    '  }',
-  ]);
+  const methodLines = service.methods.flatMap((m) => {
+    const { params, returns } = stubSignature(
+      m,
+      ts.message(m.input, { type: true }),
+      ts.message(m.output, { type: true }),
+    );
+    return [
+      '',
+      fitList('  ', `async ${methodKey(m)}(`, ['_ctx: Context', ...params], `): ${returns} {`),
+      fitList(
+        '    ',
+        'throw notImplemented(',
+        ["'NOT_IMPLEMENTED'", `'${service.typeName}.${m.name} is not implemented yet'`],
+        ');',
+      ),
+      '  }',
+    ];
+  });
   return ts.print([
     `/** Implements ${service.typeName} for both transports. */
-export class ${className} implements ${service.name}HTTPServer, ${service.name}GRPCServer {${methodLines.join('\n')}
+${classHead(className, [`${service.name}HTTPServer`, `${service.name}GRPCServer`])}${methodLines.join('\n')}
 }
 
 /** Serves the service on the HTTP and gRPC servers given. */
-export function register${className}(servers: { http?: HttpServer; grpc?: GrpcServer }, service: ${className}): void {
+${fitList('', `export function register${className}(`, ['servers: { http?: HttpServer; grpc?: GrpcServer }', `service: ${className}`], '): void {')}
   if (servers.http) register${service.name}HTTPServer(servers.http, service);
   if (servers.grpc) register${service.name}GRPCServer(servers.grpc, service);
 }`,
   ]);
 }
 
-/** A stub method's parameters after ctx, and its return type, by kind (the gRPC interface's shapes). */
-function stubParams(method: DescMethod, input: string, output: string): string {
+/**
+ * `export class X implements A, B {`; when too long, the implements clause on a line of
+ * its own, and when that is too long too, one interface per line (the formatter's shapes).
+ */
+function classHead(className: string, interfaces: string[]): string {
+  const flat = `export class ${className} implements ${interfaces.join(', ')} {`;
+  if (flat.length <= LINE_WIDTH) return flat;
+  const clause = `  implements ${interfaces.join(', ')}`;
+  const implementsLines =
+    clause.length <= LINE_WIDTH ? clause : `  implements\n${interfaces.map((i) => `    ${i}`).join(',\n')}`;
+  return `export class ${className}\n${implementsLines}\n{`;
+}
+
+/** A stub method's parameters after ctx and its return type, by kind (the gRPC interface's shapes). */
+function stubSignature(method: DescMethod, input: string, output: string): { params: string[]; returns: string } {
   switch (method.methodKind) {
     case 'server_streaming':
-      return `_request: ${input}, _send: Send<${output}>): Promise<void>`;
+      return { params: [`_request: ${input}`, `_send: Send<${output}>`], returns: 'Promise<void>' };
     case 'client_streaming':
-      return `_requests: AsyncIterable<${input}>): Promise<${output}>`;
+      return { params: [`_requests: AsyncIterable<${input}>`], returns: `Promise<${output}>` };
     case 'bidi_streaming':
-      return `_requests: AsyncIterable<${input}>, _send: Send<${output}>): Promise<void>`;
+      return { params: [`_requests: AsyncIterable<${input}>`, `_send: Send<${output}>`], returns: 'Promise<void>' };
     default:
-      return `_request: ${input}): Promise<${output}>`;
+      return { params: [`_request: ${input}`], returns: `Promise<${output}>` };
   }
 }
