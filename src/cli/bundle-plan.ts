@@ -114,7 +114,13 @@ export function esbuildOptions(options: {
     platform: 'node',
     target: 'node24',
     mainFields: ['module', 'main'],
-    minify: true,
+    // Whitespace and syntax only: identifiers keep their names, so stack traces in the
+    // service's logs name the functions they pass through and errors keep their class
+    // names (pino logs `err.type`). It costs bytes (a new service's main.js 1.2 MB
+    // against 0.7 MB), not start-up time; idle memory is about 3 MB more.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
     external: options.external,
     banner: { js: REQUIRE_SHIM },
     plugins: [builtinsThroughRequire],

@@ -120,6 +120,28 @@ describe('tsk bundle', () => {
     expect(JSON.parse(run('lazy').stdout)).toEqual({ v: 1, api: 'function', lazy: 'late' });
   });
 
+  it('keeps names: errors logged from the bundle name their class and the functions their stack passes through', () => {
+    const dir = project(
+      'names',
+      [
+        'class PaymentDeclined extends Error {}',
+        'function chargeCard(amount) { if (amount > 10) throw new PaymentDeclined(`over limit: ${amount}`); }',
+        // Two modules' top-level names colliding make esbuild rename one; the name still reads as written.
+        'const Err = class LedgerError extends Error {};',
+        'try { chargeCard(99); } catch (err) {',
+        '  console.log(JSON.stringify({ type: err.constructor.name, top: err.stack.split("\\n")[1].trim(), other: Err.name }));',
+        '}',
+      ].join('\n'),
+    );
+    const r = tsk(['bundle'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const run = spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js')], { encoding: 'utf8' });
+    const seen = JSON.parse(run.stdout);
+    expect(seen.type).toBe('PaymentDeclined');
+    expect(seen.top).toMatch(/^at chargeCard \(/);
+    expect(seen.other).toBe('LedgerError');
+  });
+
   it('keeps a CommonJS package loaded with import() outside, so its named exports work as unbundled', () => {
     const dir = project(
       'lazycjs',
