@@ -151,7 +151,11 @@ describe('generated plain checks over HTTP', () => {
   });
 });
 
-describe('loading protovalidate', () => {
+// module.registerHooks, which the check below records loads with: Node 22.15 and later.
+const node24 = nodeBinaryFor('24');
+
+// Outside CI a missing Node 24 skips it, as with any other missing tool; in CI it fails.
+describe.skipIf(!node24 && !process.env['CI'])('loading protovalidate', () => {
   it('happens for the first request that needs it, never for requests with plain checks', () => {
     // A fresh Node process on the generated file, recording every module it resolves.
     const hook = path.join(dir, 'record-modules.mjs');
@@ -173,9 +177,8 @@ const viaProtovalidate = await ShopRules.violations('/shop.v1.Shop/CreateOrder',
 console.log(JSON.stringify({ plain: plain?.length, before, viaProtovalidate: viaProtovalidate?.length, after: loaded() }));
 `,
     );
-    const node = nodeBinaryFor('24'); // module.registerHooks: Node 22.15 and later
-    if (!node) throw new Error('needs Node 24: set TSK_IMAGE_NODE');
-    const r = spawnSync(node, ['--import', hook, '--import', 'tsx', script], { cwd: repoRoot, encoding: 'utf8' });
+    if (!node24) throw new Error('needs Node 24: set TSK_IMAGE_NODE');
+    const r = spawnSync(node24, ['--import', hook, '--import', 'tsx', script], { cwd: repoRoot, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ plain: 7, before: false, viaProtovalidate: 4, after: true });
   }, 60_000);
