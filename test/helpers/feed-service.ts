@@ -34,12 +34,21 @@ export interface EndedCall {
   reason: string;
 }
 
+/** What a call's Context said of its message sizes as it ended. */
+export interface CallSizes {
+  operation: string;
+  requestBytes?: number;
+  responseBytes?: number;
+}
+
 export class FeedService {
   readonly receiver = new OtlpReceiver();
   telemetry!: Telemetry;
   readonly logger = createLogger({ name: 'feed', level: 'silent' });
   /** One entry per ended call, as the recording observer saw it. */
   readonly ended: EndedCall[] = [];
+  /** The sizes of each ended call, as the recording observer saw them. */
+  readonly sizes: CallSizes[] = [];
   /** What the middleware saw around each handler. */
   readonly wrapped: string[] = [];
   /** Per watched topic: the active span id inside the handler, and why its ctx.signal aborted. */
@@ -50,12 +59,15 @@ export class FeedService {
   get observers(): CallObserver[] {
     const record: CallObserver = {
       onStart: () => undefined,
-      onEnd: (ctx, _started, { error }) =>
+      onEnd: (ctx, _started, { error }) => {
         this.ended.push({
           operation: ctx.transport.operation,
           failed: error !== undefined,
           reason: error !== undefined ? reason(error) : '',
-        }),
+        });
+        const { requestBytes, responseBytes } = ctx;
+        this.sizes.push({ operation: ctx.transport.operation, requestBytes, responseBytes });
+      },
     };
     return [...defaultServerObservers({ logger: this.logger }), record];
   }

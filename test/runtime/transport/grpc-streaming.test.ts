@@ -19,11 +19,13 @@ import { generateFixture } from '../../helpers/generated.js';
 import { waitFor } from '../../helpers/process.js';
 
 const svc = new FeedService();
-const { ended, wrapped, aborted, handlerSpan, receiver } = svc;
+const { ended, sizes, wrapped, aborted, handlerSpan, receiver } = svc;
 let server: GrpcServer;
 let conn: GrpcClientConn;
 let plain: any;
 let generated: any;
+/** proto-loader's serializers of each Feed method, to size messages without our code. */
+let methods: Record<string, grpc.MethodDefinition<object, object>>;
 
 beforeAll(async () => {
   await svc.start();
@@ -36,6 +38,7 @@ beforeAll(async () => {
     includeDirs: [path.join(repoRoot, 'fixtures', 'stream'), path.join(repoRoot, 'proto')],
     longs: String,
   });
+  methods = definition['feed.v1.Feed'] as unknown as typeof methods;
   const Feed = (grpc.loadPackageDefinition(definition) as any).feed.v1.Feed;
   plain = new Feed(`127.0.0.1:${server.listenPort}`, grpc.credentials.createInsecure());
   conn = new GrpcClientConn({
@@ -170,6 +173,67 @@ describe('client streaming and bidi over gRPC', () => {
     call.end();
     await done;
     expect(got.map((m) => m.text)).toEqual(['X', 'Y']);
+  });
+});
+
+describe('stream message sizes', () => {
+  const total = (serialize: grpc.serialize<object>, messages: object[]) =>
+    messages.reduce<number>((sum, m) => sum + serialize(m).length, 0);
+
+  it('a server stream: its request, and the total of the messages sent', async () => {
+    sizes.length = 0;
+    const request = { topic: 'sizes', count: 3, intervalMs: 1 };
+    const { items, error } = await collect(plain.watch(request));
+    expect(error).toBeUndefined();
+    await waitFor(async () => sizes.length === 1, 'the call to end', 50, 20);
+    expect(sizes).toEqual([
+      {
+        operation: '/feed.v1.Feed/Watch',
+        requestBytes: methods['Watch']!.requestSerialize(request).length,
+        responseBytes: total(methods['Watch']!.responseSerialize, items),
+      },
+    ]);
+  });
+
+  it('a client stream: the total of the requests read, and the answer', async () => {
+    sizes.length = 0;
+    const sent = ['a', 'bb', 'ccc'].map((id) => ({ id, topic: 't', text: id.repeat(10) }));
+    const reply = await new Promise<object>((resolve, reject) => {
+      const call = plain.publish((err: Error | null, res: object) => (err ? reject(err) : resolve(res)));
+      for (const item of sent) call.write(item);
+      call.end();
+    });
+    await waitFor(async () => sizes.length === 1, 'the call to end', 50, 20);
+    expect(sizes).toEqual([
+      {
+        operation: '/feed.v1.Feed/Publish',
+        requestBytes: total(methods['Publish']!.requestSerialize, sent),
+        responseBytes: methods['Publish']!.responseSerialize(reply).length,
+      },
+    ]);
+  });
+
+  it('a bidi stream: both totals', async () => {
+    sizes.length = 0;
+    const sent = ['x', 'yy'].map((text) => ({ id: text, text }));
+    const call = plain.echo();
+    const got: Item[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (m: Item) => got.push(m));
+      call.on('end', () => resolve());
+      call.on('error', reject);
+    });
+    for (const item of sent) call.write(item);
+    call.end();
+    await done;
+    await waitFor(async () => sizes.length === 1, 'the call to end', 50, 20);
+    expect(sizes).toEqual([
+      {
+        operation: '/feed.v1.Feed/Echo',
+        requestBytes: total(methods['Echo']!.requestSerialize, sent),
+        responseBytes: total(methods['Echo']!.responseSerialize, got),
+      },
+    ]);
   });
 });
 

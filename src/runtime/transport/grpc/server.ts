@@ -224,8 +224,8 @@ export class GrpcServer implements Server {
   }
 }
 
-/** A request as the unary handler receives it: the decoded message (or why it did not decode) and its size. */
-class ReceivedRequest {
+/** A request as a handler receives it from grpc-js: the decoded message (or why it did not decode) and its size. */
+export class ReceivedRequest {
   constructor(
     readonly message: unknown,
     readonly bytes: number,
@@ -233,10 +233,10 @@ class ReceivedRequest {
 }
 
 /**
- * The method as the unary handler serves it: requests arrive with their size
+ * The method as tsk's handlers serve it: requests arrive with their size
  * (ReceivedRequest), and responses arrive already serialized.
  */
-function measuredMessages(
+export function measuredMessages(
   method: grpc.MethodDefinition<unknown, unknown>,
 ): grpc.MethodDefinition<ReceivedRequest, Buffer> {
   const decode = method.requestDeserialize;

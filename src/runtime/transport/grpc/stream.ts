@@ -22,7 +22,7 @@ import type { CallAnswer, CallRunner, RunningStream } from '../call-runner.js';
 import { HeaderMap, type Context, type Handler, type Transport } from '../context.js';
 import type { Send } from '../stream.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
-import { GrpcCallContext, GrpcPeer } from './server.js';
+import { GrpcCallContext, GrpcPeer, measuredMessages, type ReceivedRequest } from './server.js';
 import { strictRequests, UndecodableRequest } from './strict-decode.js';
 
 export type { Send };
@@ -56,15 +56,13 @@ const SEND = Symbol('tsk.grpc.send');
 
 /**
  * The method definition a streaming handler is served with: requests decode strictly
- * (an undecodable one arrives as UndecodableRequest), responses arrive serialized.
+ * (an undecodable one arrives as UndecodableRequest) and come with their size,
+ * responses arrive serialized.
  */
 export function streamingDefinition(
   method: grpc.MethodDefinition<unknown, unknown>,
-): grpc.MethodDefinition<unknown, Buffer> {
-  return { ...strictRequests(method), responseSerialize: (message: Buffer) => message } as grpc.MethodDefinition<
-    unknown,
-    Buffer
-  >;
+): grpc.MethodDefinition<ReceivedRequest, Buffer> {
+  return measuredMessages(strictRequests(method));
 }
 
 /** The grpc-js handler of a streaming method: `fn` is the user's method, bound to its object. */
@@ -77,29 +75,30 @@ export function streamingHandler(
   const handler = host.runner.wrap((ctx, req) => call(ctx, req, ctx.values.get(SEND) as Send<unknown> | undefined));
   const serialize = method.responseSerialize;
   if (!method.requestStream) {
-    return ((grpcCall: grpc.ServerWritableStream<unknown, Buffer>) => {
+    return ((grpcCall: grpc.ServerWritableStream<ReceivedRequest, Buffer>) => {
       const stream = new StreamCall(grpcCall, method.path, host, serialize);
-      const request = grpcCall.request;
+      const { message: request, bytes } = grpcCall.request;
+      stream.ctx.requestBytes = bytes;
       if (request instanceof UndecodableRequest) stream.run(() => Promise.reject(undecodable(request)), undefined);
       else stream.run(handler, request);
     }) as grpc.handleServerStreamingCall<unknown, Buffer>;
   }
   if (!method.responseStream) {
-    return ((grpcCall: grpc.ServerReadableStream<unknown, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    return ((grpcCall: grpc.ServerReadableStream<ReceivedRequest, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const stream = new StreamCall(grpcCall, method.path, host, serialize, callback);
       stream.run(handler, receive(grpcCall, stream));
     }) as grpc.handleClientStreamingCall<unknown, Buffer>;
   }
-  return ((grpcCall: grpc.ServerDuplexStream<unknown, Buffer>) => {
+  return ((grpcCall: grpc.ServerDuplexStream<ReceivedRequest, Buffer>) => {
     const stream = new StreamCall(grpcCall, method.path, host, serialize);
     stream.run(handler, receive(grpcCall, stream));
   }) as grpc.handleBidiStreamingCall<unknown, Buffer>;
 }
 
 type AnyServerStream =
-  | grpc.ServerWritableStream<unknown, Buffer>
-  | grpc.ServerReadableStream<unknown, Buffer>
-  | grpc.ServerDuplexStream<unknown, Buffer>;
+  | grpc.ServerWritableStream<ReceivedRequest, Buffer>
+  | grpc.ServerReadableStream<ReceivedRequest, Buffer>
+  | grpc.ServerDuplexStream<ReceivedRequest, Buffer>;
 
 /**
  * One streaming call on grpc-js: its messages out, and the status that ends it once
@@ -131,6 +130,8 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
       remote: new GrpcPeer(call),
     };
     this.ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, call);
+    // A stream's sizes are the totals of its messages: those the handler read (receive), and those sent.
+    if (!callback) this.ctx.responseBytes = 0;
     // Before the handler can watch ctx.signal, so a cancel at the deadline aborts it as a timeout.
     call.once('cancelled', this.onCancelled);
   }
@@ -157,6 +158,7 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
     try {
       bytes = this.serialize(message);
       this.sendHeader();
+      this.ctx.responseBytes = (this.ctx.responseBytes ?? 0) + bytes.length;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -170,7 +172,10 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
 
   /** A client-streaming handler's answer, serialized; the other kinds end with a status only. */
   encode(_ctx: GrpcCallContext, response: unknown): Buffer | undefined {
-    return this.callback ? this.serialize(response) : undefined;
+    if (!this.callback) return undefined;
+    const message = this.serialize(response);
+    this.ctx.responseBytes = message.length;
+    return message;
   }
 
   encodeError(): undefined {
@@ -217,12 +222,21 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
   }
 }
 
+/** The requests of a client or bidi stream (readRequests), their bytes counted into ctx.requestBytes from 0. */
+function receive(
+  call: grpc.ServerReadableStream<ReceivedRequest, Buffer> | grpc.ServerDuplexStream<ReceivedRequest, Buffer>,
+  stream: StreamCall,
+): AsyncGenerator<unknown> {
+  stream.ctx.requestBytes = 0;
+  return readRequests(call, stream);
+}
+
 /**
  * The requests of a client or bidi stream, decoded strictly. A read waiting when the
  * call ends (the caller cancels, the deadline passes) fails with that reason.
  */
-async function* receive(
-  call: grpc.ServerReadableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>,
+async function* readRequests(
+  call: grpc.ServerReadableStream<ReceivedRequest, Buffer> | grpc.ServerDuplexStream<ReceivedRequest, Buffer>,
   stream: StreamCall,
 ): AsyncGenerator<unknown> {
   // Reading to the end must not destroy a duplex call: its writable side still has to send the status.
@@ -237,8 +251,10 @@ async function* receive(
     if (stream.over) throw stream.abortReason;
     const next = await Promise.race([messages.next(), over]);
     if (next.done) break;
-    if (next.value instanceof UndecodableRequest) throw undecodable(next.value);
-    yield next.value;
+    const { message, bytes } = next.value as ReceivedRequest;
+    stream.ctx.requestBytes = (stream.ctx.requestBytes ?? 0) + bytes;
+    if (message instanceof UndecodableRequest) throw undecodable(message);
+    yield message;
   }
   if (call.cancelled) throw stream.abortReason;
 }
