@@ -40,8 +40,7 @@ export function descriptorSet(file: DescFile): string {
 
 export function generateRules(file: DescFile, options: GeneratorOptions): GeneratedFile | undefined {
   const services = file.services
-    // A stream of requests reaches middleware as an AsyncIterable, not one message to check.
-    .map((s) => ({ service: s, methods: s.methods.filter((m) => !requestStreams(m) && hasRules(m.input)) }))
+    .map((s) => ({ service: s, methods: s.methods.filter((m) => hasRules(m.input)) }))
     .filter((s) => s.methods.length > 0);
   if (services.length === 0) return undefined;
   const name = `${fileStem(file)}_rules.ts`;
@@ -55,11 +54,13 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
   }));
   const protovalidate = entries.some((e) => e.methods.some((m) => m.check === undefined));
   const consts = entries.map(({ service, methods: checked }) => {
-    const methods = checked.map(({ method, check }) =>
-      check
-        ? `'${operationName(method)}': { check: ${check} },`
-        : `'${operationName(method)}': { message: '${method.input.typeName}', type: ${ts.message(method.input)} },`,
-    );
+    const methods = checked.map(({ method, check }) => {
+      // A stream of requests reaches middleware as an AsyncIterable: each message is checked as it is read.
+      const stream = requestStreams(method) ? ', stream: true' : '';
+      return check
+        ? `'${operationName(method)}': { check: ${check}${stream} },`
+        : `'${operationName(method)}': { message: '${method.input.typeName}', type: ${ts.message(method.input)}${stream} },`;
+    });
     const doc = `/** buf.validate rules of ${service.typeName}'s requests: pass to the validate middleware. */`;
     const head = `export const ${service.name}Rules = new RequestRules(`;
     return protovalidate

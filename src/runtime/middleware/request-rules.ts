@@ -28,7 +28,11 @@ export interface ProtovalidateMethod {
   type: { encode(message: unknown): { finish(): Uint8Array } };
 }
 
-export type RuleMethod = CheckedMethod | ProtovalidateMethod;
+/**
+ * A method's rules; `stream` when its requests come as a stream (client streaming, bidi),
+ * each message then checked as the handler reads it.
+ */
+export type RuleMethod = (CheckedMethod | ProtovalidateMethod) & { stream?: boolean };
 
 export class RequestRules {
   private protovalidate?: Promise<Protovalidate>;
@@ -65,6 +69,11 @@ export class RequestRules {
   /** Whether `operation`'s request has rules to check. */
   covers(operation: string): boolean {
     return Object.hasOwn(this.methods, operation);
+  }
+
+  /** Whether `operation` (covered) takes a stream of requests, each checked as it is read. */
+  streams(operation: string): boolean {
+    return this.methods[operation]?.stream === true;
   }
 
   /** The rules `request` breaks (`operation` must be covered); undefined when it keeps them all. */

@@ -1,6 +1,7 @@
 // Request validation, before the handler, on every transport (Kratos's validate
 // middleware): buf.validate rules from the protos (generated `*_rules.ts`), and
-// hand-written checks per operation. A broken rule is a 400 / INVALID_ARGUMENT with
+// hand-written checks per operation. A stream of requests is checked message by
+// message as the handler reads it. A broken rule is a 400 / INVALID_ARGUMENT with
 // reason VALIDATOR, every violation in the error (metadata, and over gRPC a
 // google.rpc.BadRequest detail).
 import { ErrValidator } from '../errors/catalogue.js';
@@ -22,10 +23,15 @@ export function validate(...sources: (RequestRules | Checks)[]): Middleware {
   // protovalidate (about 10 MB with CEL and RE2), when some request needs it, loads once the
   // service is ready, not on its way there.
   for (const r of rules) if (r.usesProtovalidate) afterStart(() => r.prepare());
-  return (next) => async (ctx, req) => {
+  return (next) => async (ctx, request) => {
     const operation = ctx.transport.operation;
+    let req = request;
     for (const r of rules) {
       if (!r.covers(operation)) continue;
+      if (r.streams(operation)) {
+        req = checkedStream(r, operation, req as AsyncIterable<unknown>);
+        continue;
+      }
       const violations = await r.violations(operation, req);
       if (violations) throw violationError(violations);
     }
@@ -37,6 +43,23 @@ export function validate(...sources: (RequestRules | Checks)[]): Middleware {
     }
     return next(ctx, req);
   };
+}
+
+/**
+ * A stream of requests whose messages are checked as the handler reads them: the first
+ * that breaks a rule fails the read (and so, unless the handler catches it, the call)
+ * with the violations, and ends the stream.
+ */
+async function* checkedStream(
+  rules: RequestRules,
+  operation: string,
+  requests: AsyncIterable<unknown>,
+): AsyncGenerator<unknown> {
+  for await (const message of requests) {
+    const violations = await rules.violations(operation, message);
+    if (violations) throw violationError(violations);
+    yield message;
+  }
 }
 
 /**

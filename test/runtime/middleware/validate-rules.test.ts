@@ -52,6 +52,20 @@ beforeAll(async () => {
       handled.push(`get ${req.id}`);
       return { id: req.id, customer: '' };
     },
+    importItems: async (_ctx: unknown, items: AsyncIterable<any>) => {
+      let count = 0;
+      for await (const item of items) {
+        handled.push(`import ${item.sku}`);
+        count++;
+      }
+      return { count };
+    },
+    syncOrders: async (_ctx: unknown, orders: AsyncIterable<any>, send: (o: unknown) => Promise<void>) => {
+      for await (const order of orders) {
+        handled.push(`sync ${order.customer}`);
+        await send({ id: String(handled.length), customer: order.customer });
+      }
+    },
   };
   const middleware = [validate(ShopRules)];
   http = new HttpServer({ address: '127.0.0.1:0', middleware });
@@ -246,6 +260,70 @@ describe('protovalidate rules over gRPC', () => {
     const { err, res } = await call(GOOD);
     expect(err).toBeUndefined();
     expect(res).toMatchObject({ id: '1', customer: 'ada' });
+  });
+});
+
+describe('rules on a stream of requests over gRPC', () => {
+  /** Streams `items` to ImportItems: the reply, or the error the call ended with. */
+  const importItems = (items: unknown[]) =>
+    new Promise<{ err?: grpc.ServiceError; res?: any }>((resolve) => {
+      const call = client.ImportItems((err: grpc.ServiceError | null, res: any) =>
+        resolve({ err: err ?? undefined, res }),
+      );
+      for (const item of items) call.write(item);
+      call.end();
+    });
+
+  it('checks each message as the handler reads it: the first broken one ends the call INVALID_ARGUMENT', async () => {
+    handled.length = 0;
+    const { err } = await importItems([
+      { sku: 'ABC-1', quantity: 1 },
+      { sku: 'ABC-2', quantity: 2 },
+      { sku: 'abc', quantity: 0 },
+      { sku: 'ABC-4', quantity: 4 },
+    ]);
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const details = err!.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    expect(decodeStatus(details).errorInfo).toMatchObject({ reason: 'VALIDATOR', metadata: { field: 'sku' } });
+    const badRequest = readDetails(details).find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(readFieldViolations(badRequest!.value).map((v) => `${v.field} ${v.reason}`)).toEqual([
+      'sku string.pattern',
+      'quantity int32.gt',
+    ]);
+    // The messages before it reached the handler; none after it did.
+    expect(handled).toEqual(['import ABC-1', 'import ABC-2']);
+  });
+
+  it('lets a stream of valid messages through', async () => {
+    handled.length = 0;
+    const { err, res } = await importItems([
+      { sku: 'ABC-1', quantity: 1 },
+      { sku: 'XYZ-9', quantity: 3 },
+    ]);
+    expect(err).toBeUndefined();
+    expect(res).toEqual({ count: 2 });
+    expect(handled).toEqual(['import ABC-1', 'import XYZ-9']);
+  });
+
+  it('checks a bidi stream with protovalidate: answers to the valid messages, then INVALID_ARGUMENT', async () => {
+    handled.length = 0;
+    const call = client.SyncOrders();
+    const got: any[] = [];
+    const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
+      call.on('data', (order: any) => got.push(order));
+      call.on('error', (err: grpc.ServiceError) => resolve(err));
+      call.on('end', () => resolve(undefined));
+    });
+    call.write(GOOD);
+    call.write(BAD);
+    call.end();
+    const err = await ended;
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const details = err!.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    const badRequest = readDetails(details).find((a) => a.typeUrl === 'type.googleapis.com/google.rpc.BadRequest');
+    expect(readFieldViolations(badRequest!.value).map((v) => ({ field: v.field, rule: v.reason }))).toEqual(EXPECTED);
+    expect(got.map((o) => o.customer)).toEqual(['ada']);
+    expect(handled).toEqual(['sync ada']);
   });
 });
 
