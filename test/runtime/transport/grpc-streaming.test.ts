@@ -139,6 +139,21 @@ describe('server streaming over gRPC', () => {
   });
 });
 
+/** Sends `items` to Echo with the proto-loader client and reads the stream to its end. */
+async function echo(items: Partial<Item>[]): Promise<Item[]> {
+  const call = plain.echo();
+  const got: Item[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('data', (m: Item) => got.push(m));
+    call.on('end', () => resolve());
+    call.on('error', reject);
+  });
+  for (const item of items) call.write(item);
+  call.end();
+  await done;
+  return got;
+}
+
 describe('client streaming and bidi over gRPC', () => {
   it('reads every request and answers once', async () => {
     ended.length = 0;
@@ -162,16 +177,7 @@ describe('client streaming and bidi over gRPC', () => {
   });
 
   it('echoes a bidi stream', async () => {
-    const call = plain.echo();
-    const got: Item[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on('data', (m: Item) => got.push(m));
-      call.on('end', () => resolve());
-      call.on('error', reject);
-    });
-    for (const text of ['x', 'y']) call.write({ id: text, text });
-    call.end();
-    await done;
+    const got = await echo(['x', 'y'].map((text) => ({ id: text, text })));
     expect(got.map((m) => m.text)).toEqual(['X', 'Y']);
   });
 });
@@ -216,16 +222,7 @@ describe('stream message sizes', () => {
   it('a bidi stream: both totals', async () => {
     sizes.length = 0;
     const sent = ['x', 'yy'].map((text) => ({ id: text, text }));
-    const call = plain.echo();
-    const got: Item[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on('data', (m: Item) => got.push(m));
-      call.on('end', () => resolve());
-      call.on('error', reject);
-    });
-    for (const item of sent) call.write(item);
-    call.end();
-    await done;
+    const got = await echo(sent);
     await waitFor(async () => sizes.length === 1, 'the call to end', 50, 20);
     expect(sizes).toEqual([
       {
