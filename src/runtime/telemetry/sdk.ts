@@ -94,16 +94,28 @@ export interface Telemetry {
  * as its one-line message; undefined when it would start. For `--check`, which starts nothing.
  */
 export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): string | undefined {
-  const env = process.env;
   if (getBooleanFromEnv('OTEL_SDK_DISABLED')) return undefined;
   try {
-    const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
-    if (settings.otlp && otlp.metrics) metricEndpoint(settings.otlp.protocol, otlp.endpoint, env);
+    exportPlan(otlp, process.env);
     return undefined;
   } catch (err) {
     if (err instanceof TelemetrySettingsError) return err.message;
     throw err;
   }
+}
+
+/**
+ * Where telemetry is pushed: the trace export settings and, when metrics go over OTLP
+ * too, their exporter's protocol and endpoint (undefined: the exporter's own default).
+ * Throws TelemetrySettingsError for a setting that cannot work.
+ */
+function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
+  const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+  const metricsPush =
+    settings.otlp && otlp.metrics
+      ? { protocol: settings.otlp.protocol, endpoint: metricEndpoint(settings.otlp.protocol, otlp.endpoint, env) }
+      : undefined;
+  return { settings, metricsPush };
 }
 
 /**
@@ -117,7 +129,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     options.logger?.info('telemetry is off (OTEL_SDK_DISABLED): no spans, no OpenTelemetry metrics');
     return disabledTelemetry();
   }
-  const settings = traceExportSettings({ endpoint: options.otlp?.endpoint, protocol: options.otlp?.protocol }, env);
+  const { settings, metricsPush } = exportPlan(options.otlp, env);
 
   const resource = resources
     .resourceFromAttributes({
@@ -160,11 +172,11 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     metricProducers: [requestMetricsProducer],
   } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
-  if (settings.otlp && options.otlp?.metrics) {
+  if (metricsPush) {
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
-        exporter: await metricExporter(settings.otlp.protocol, options.otlp.endpoint, env),
-        exportIntervalMillis: options.otlp.metricIntervalMs ?? 60_000,
+        exporter: await metricExporter(metricsPush.protocol, metricsPush.endpoint),
+        exportIntervalMillis: options.otlp?.metricIntervalMs ?? 60_000,
         metricProducers: [requestMetricsProducer],
       }),
     );
@@ -340,10 +352,8 @@ async function traceSender(otlp: { protocol: OtlpProtocol; endpoint: string; exa
 /** The metric exporter for the protocol; OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, when set, is read by the exporter itself. */
 async function metricExporter(
   protocol: OtlpProtocol,
-  configured: string | undefined,
-  env: NodeJS.ProcessEnv,
+  endpoint: string | undefined,
 ): Promise<metrics.PushMetricExporter> {
-  const endpoint = metricEndpoint(protocol, configured, env);
   if (protocol === 'grpc') {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
     return new OTLPMetricExporter(endpoint ? { url: endpoint } : {});
