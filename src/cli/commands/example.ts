@@ -161,15 +161,11 @@ function replaceSample(root: string, s: ExampleService): void {
   }
   own['configs/config.yaml'] = exampleConfig(fs.readFileSync(path.join(root, 'configs/config.yaml'), 'utf8'));
   // The service's own tests were about the greeter; the example is tested end to end from the root.
-  const pkgPath = path.join(root, 'package.json');
-  const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8')) as {
-    scripts: Record<string, string>;
-    allowScripts?: unknown;
-  };
-  delete pkg.scripts['test'];
-  // npm reads allowScripts from the workspaces' root (writeRoot) and warns about a member's.
-  delete pkg.allowScripts;
-  own['package.json'] = `${JSON.stringify(pkg, null, 2)}\n`;
+  own['package.json'] = editPackageJson(fs.readFileSync(path.join(root, 'package.json'), 'utf8'), (pkg) => {
+    delete pkg.scripts?.['test'];
+    // npm reads allowScripts from the workspaces' root (writeRoot) and warns about a member's.
+    delete pkg['allowScripts'];
+  });
   const files = Object.entries(own).map(([rel, content]) => ({ path: rel, content, kind: 'owned' as const }));
   writeFiles(files, { projectRoot: root, force: true, remove: sample });
   const tests = path.join(root, 'test');
