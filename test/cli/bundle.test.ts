@@ -94,6 +94,11 @@ describe('tsk bundle', () => {
     return dir;
   }
 
+  /** Runs a project's bundle with `args`. */
+  function runBundle(dir: string, ...args: string[]) {
+    return spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js'), ...args], { encoding: 'utf8' });
+  }
+
   it('writes a main chunk that runs, with lazy imports in chunks and externals left as imports', () => {
     const dir = project(
       'svc',
@@ -114,8 +119,7 @@ describe('tsk bundle', () => {
     const main = fs.readFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), 'utf8');
     expect(main).toMatch(/from"@opentelemetry\/api"/);
     expect(main).not.toMatch(/from"yaml"/);
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js'), ...args], { encoding: 'utf8' });
+    const run = (...args: string[]) => runBundle(dir, ...args);
     expect(JSON.parse(run().stdout)).toEqual({ v: 1, api: 'function' });
     expect(JSON.parse(run('lazy').stdout)).toEqual({ v: 1, api: 'function', lazy: 'late' });
   });
@@ -126,7 +130,7 @@ describe('tsk bundle', () => {
       [
         'class PaymentDeclined extends Error {}',
         'function chargeCard(amount) { if (amount > 10) throw new PaymentDeclined(`over limit: ${amount}`); }',
-        // Two modules' top-level names colliding make esbuild rename one; the name still reads as written.
+        // A class expression bound to another name keeps its own.
         'const Err = class LedgerError extends Error {};',
         'try { chargeCard(99); } catch (err) {',
         '  console.log(JSON.stringify({ type: err.constructor.name, top: err.stack.split("\\n")[1].trim(), other: Err.name }));',
@@ -135,7 +139,7 @@ describe('tsk bundle', () => {
     );
     const r = tsk(['bundle'], dir);
     expect(r.status, r.stderr).toBe(0);
-    const run = spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js')], { encoding: 'utf8' });
+    const run = runBundle(dir);
     const seen = JSON.parse(run.stdout);
     expect(seen.type).toBe('PaymentDeclined');
     expect(seen.top).toMatch(/^at chargeCard \(/);
@@ -150,7 +154,7 @@ describe('tsk bundle', () => {
     const r = tsk(['bundle'], dir);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/outside the bundle: .*@grpc\/proto-loader/);
-    const run = spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js')], { encoding: 'utf8' });
+    const run = runBundle(dir);
     expect(run.stdout.trim()).toBe('function');
   });
 
@@ -170,7 +174,7 @@ describe('tsk bundle', () => {
     const main = fs.readFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), 'utf8');
     expect(main).not.toMatch(/from\s*"(node:)?(http|path)"/);
     expect(main).toContain('"node:http"');
-    const run = spawnSync(process.execPath, [path.join(dir, 'dist', 'bundle', 'main.js')], { encoding: 'utf8' });
+    const run = runBundle(dir);
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ ok: 'OK', same: true, sep: path.sep, plain: true });
   });
