@@ -175,16 +175,25 @@ function notAllZero(id: string, zero: string): boolean {
   return id.charCodeAt(0) !== ZERO || id !== zero;
 }
 
-let lastMs = 0;
-let lastIso = '';
-/** pino's isoTime for an epoch-ms time, formatted once per millisecond: a busy server logs many lines in each. */
-function isoAt(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
+let secondStart = -Infinity;
+let secondText = '';
+/**
+ * pino's isoTime for an epoch-ms time. Date's formatter runs once per second; within
+ * it only the milliseconds change (toISOString cost a few microseconds, once per
+ * millisecond on a busy server). Times before 1970 and after 9999 go to Date.
+ */
+export function isoAt(ms: number): string {
+  const within = ms - secondStart;
+  if (within < 0 || within >= 1000) {
+    if (ms < 0 || ms >= MAX_FOUR_DIGIT_YEAR_MS) return new Date(ms).toISOString();
+    secondStart = ms - (ms % 1000);
+    // "YYYY-MM-DDTHH:MM:SS." without the milliseconds and the Z.
+    secondText = new Date(secondStart).toISOString().slice(0, 20);
+    return isoAt(ms);
   }
-  return lastIso;
+  return `${secondText}${String(within + 1000).slice(1)}Z`;
 }
+const MAX_FOUR_DIGIT_YEAR_MS = 253402300800000; // 10000-01-01T00:00:00Z
 
 function logging(logger: Logger, component: 'server' | 'client'): CallObserver<undefined> {
   const log = accessLog(logger, component);

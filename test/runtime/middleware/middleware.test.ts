@@ -226,6 +226,14 @@ describe('logging', () => {
     expect(lines[2]).not.toHaveProperty('trace_id');
   });
 
+  it('writes the time as Date.toISOString does, across seconds, backwards and outside years 1970-9999', async () => {
+    const { isoAt } = await import('../../../src/runtime/middleware/logging.js');
+    const base = Date.UTC(2026, 11, 31, 23, 59, 58, 990);
+    const times = [0, 999, 1000, -1, -1001, 253_402_300_799_999, 253_402_300_800_000, base - 5, base];
+    for (let ms = base; ms < base + 2_100; ms += 7) times.push(ms);
+    for (const ms of times) expect(isoAt(ms)).toBe(new Date(ms).toISOString());
+  });
+
   it('writes latency in seconds with six decimals, as toFixed(6) does', async () => {
     const { secondsText } = await import('../../../src/runtime/middleware/logging.js');
     expect(secondsText(0)).toBe('0.000000');
