@@ -5,7 +5,7 @@
 // reported once when it starts and once when it ends; it never stops the instance
 // from serving (readiness does not depend on the registry).
 import { Etcd3, type Lease, type IOptions } from 'etcd3';
-import { RegistryHealth, type RegistryEvents, type RegistryStartup } from './registry.js';
+import { RegistrationError, RegistryHealth, type RegistryEvents, type RegistryStartup } from './registry.js';
 import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
 
 export interface EtcdRegistryOptions {
@@ -50,7 +50,8 @@ export class EtcdRegistry implements Registrar, Discovery {
     try {
       await this.putWithLease(instance);
     } catch (err) {
-      if (this.options.startup !== 'retry') throw err;
+      if (this.options.startup !== 'retry')
+        throw new RegistrationError('etcd', this.options.endpoints.join(', '), instance, err);
       this.health.lost(err);
       this.scheduleRetry(instance, 1000);
     }

@@ -20,6 +20,16 @@ export interface Registrar {
   healthy?(): boolean;
 }
 
+/** A registration that failed, naming the registry, where it was looked for and the instance. */
+export class RegistrationError extends Error {
+  override name = 'RegistrationError';
+
+  constructor(registry: string, address: string, instance: Pick<ServiceInstance, 'name' | 'id'>, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`${registry} at ${address} did not register ${instance.name} (${instance.id}): ${reason}`, { cause });
+  }
+}
+
 /** What register() does when the registry cannot be reached at start. */
 export type RegistryStartup = 'fail-fast' | 'retry';
 

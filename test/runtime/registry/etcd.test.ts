@@ -76,7 +76,9 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
   it('fails fast at start by default, or starts and registers once etcd appears with startup "retry"', async () => {
     const down = `http://127.0.0.1:${await freePort()}`;
     const strict = new EtcdRegistry({ endpoints: [down], ttlSeconds: 2 });
-    await expect(strict.register(instance('e', 8040))).rejects.toThrow();
+    await expect(strict.register(instance('e', 8040))).rejects.toThrow(
+      new RegExp(`^etcd at ${down.replace(/\./g, '\\.')} did not register greeter \\(e\\): `),
+    );
     await strict.close();
 
     const later = await EtcdProcess.create();
