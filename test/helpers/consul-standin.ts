@@ -23,8 +23,9 @@ export class ConsulStandIn {
   private waiters: (() => void)[] = [];
   private server = http.createServer((req, res) => void this.handle(req, res));
 
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+  /** Listens on `port` (default: any free one) and returns the agent's address. */
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
     return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 

@@ -3,7 +3,16 @@
 // HTTP /healthz (or gRPC health service), its endpoints in the service Meta, and
 // blocking queries on /v1/health/service for discovery.
 import Consul from 'consul';
-import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
+import {
+  RegistrationError,
+  RegistryHealth,
+  type Discovery,
+  type Registrar,
+  type RegistryEvents,
+  type RegistryStartup,
+  type ServiceInstance,
+  type Watcher,
+} from './registry.js';
 
 export interface ConsulRegistryOptions {
   /** Agent address, e.g. `127.0.0.1:8500`. */
@@ -14,6 +23,10 @@ export interface ConsulRegistryOptions {
   deregisterCriticalAfter?: string;
   /** Check over 'http' (GET /healthz) or 'grpc' (grpc.health.v1); default http when the instance has an http endpoint. */
   checkKind?: 'http' | 'grpc';
+  /** When the agent cannot be reached at start: fail (default), or serve and register once it answers. */
+  startup?: RegistryStartup;
+  /** Told once when the agent becomes unreachable and once when it answers again. */
+  events?: RegistryEvents;
 }
 
 interface HealthEntry {
@@ -22,14 +35,27 @@ interface HealthEntry {
 
 export class ConsulRegistry implements Registrar, Discovery {
   private readonly consul: Consul;
-  private reachable = true;
+  private readonly health: RegistryHealth;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: ConsulRegistryOptions) {
     const [host, port] = options.address.replace(/^https?:\/\//, '').split(':');
     this.consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port ?? 8500) });
+    this.health = new RegistryHealth('consul', options.events);
   }
 
   async register(instance: ServiceInstance): Promise<void> {
+    try {
+      await this.put(instance);
+    } catch (err) {
+      if (this.options.startup !== 'retry') throw new RegistrationError('consul', this.options.address, instance, err);
+      this.health.lost(err);
+      this.scheduleRetry(instance, 1000);
+    }
+  }
+
+  /** Registers with the agent; the agent keeps the entry until deregistered or its check stays critical. */
+  private async put(instance: ServiceInstance): Promise<void> {
     const endpoints = instance.endpoints.map((e) => new URL(e));
     const primary = endpoints[0];
     if (!primary) throw new Error('consul: instance has no endpoints');
@@ -56,19 +82,41 @@ export class ConsulRegistry implements Registrar, Discovery {
           deregistercriticalserviceafter: this.options.deregisterCriticalAfter ?? '1m',
         },
       } as unknown as Parameters<Consul['agent']['service']['register']>[0]);
-      this.reachable = true;
+      this.health.back();
     } catch (err) {
-      this.reachable = false;
+      this.health.lost(err);
       throw err;
     }
   }
 
+  /** Registers once the agent answers, backing off up to 10 s between attempts. */
+  private scheduleRetry(instance: ServiceInstance, delayMs: number): void {
+    clearTimeout(this.retries.get(instance.id));
+    const timer = setTimeout(async () => {
+      this.retries.delete(instance.id);
+      try {
+        await this.put(instance);
+      } catch {
+        this.scheduleRetry(instance, Math.min(delayMs * 2, 10_000));
+      }
+    }, delayMs);
+    this.retries.set(instance.id, timer);
+  }
+
   async deregister(instance: ServiceInstance): Promise<void> {
+    clearTimeout(this.retries.get(instance.id));
+    this.retries.delete(instance.id);
     await this.consul.agent.service.deregister(instance.id);
   }
 
+  /** Stops pending registration attempts. */
+  async close(): Promise<void> {
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
+  }
+
   healthy(): boolean {
-    return this.reachable;
+    return this.health.reachable;
   }
 
   async getService(name: string): Promise<ServiceInstance[]> {
@@ -88,7 +136,6 @@ export class ConsulRegistry implements Registrar, Discovery {
           if (stopped) throw new Error('watcher stopped');
           controller = new AbortController();
           const res = await fetchHealth(this.options.address, name, first ? undefined : index, controller.signal);
-          this.reachable = true;
           const changed = first || res.index !== index;
           first = false;
           index = res.index;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsulRegistry } from '../../../src/runtime/registry/consul.js';
 import { DiscoveryTarget } from '../../../src/runtime/registry/target.js';
 import { ConsulStandIn } from '../../helpers/consul-standin.js';
+import { freePort } from '../../helpers/etcd.js';
 
 describe('ConsulRegistry (documented HTTP API stand-in)', () => {
   const consul = new ConsulStandIn();
@@ -46,5 +47,48 @@ describe('ConsulRegistry (documented HTTP API stand-in)', () => {
     await target.close();
     await registry.deregister(a);
     expect(consul.services.size).toBe(0);
+  });
+
+  it('says which agent did not take a registration, and why', async () => {
+    const closed = await freePort();
+    const registry = new ConsulRegistry({ address: `http://127.0.0.1:${closed}` });
+    const instance = { id: 'x-1', name: 'greeter', version: 'v1', metadata: {}, endpoints: ['http://127.0.0.1:8000'] };
+    const err = await registry.register(instance).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).name).toBe('RegistrationError');
+    expect((err as Error).message).toMatch(
+      new RegExp(`^consul at http://127\\.0\\.0\\.1:${closed} did not register greeter \\(x-1\\): .*ECONNREFUSED`),
+    );
+    expect(registry.healthy()).toBe(false);
+  });
+
+  it('with startup "retry", serves at once and registers once the agent answers, reporting each change once', async () => {
+    const port = await freePort();
+    const events: string[] = [];
+    const registry = new ConsulRegistry({
+      address: `127.0.0.1:${port}`,
+      startup: 'retry',
+      events: { unreachable: () => events.push('down'), reachable: () => events.push('up') },
+    });
+    const later = new ConsulStandIn();
+    const instance = { id: 'r-1', name: 'greeter', version: 'v1', metadata: {}, endpoints: ['http://127.0.0.1:8000'] };
+    try {
+      await registry.register(instance); // resolves although no agent listens yet
+      expect(events).toEqual(['down']);
+      expect(registry.healthy()).toBe(false);
+      await later.start(port);
+      for (let i = 0; i < 100 && !later.services.has('r-1'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(later.services.get('r-1')).toMatchObject({ Service: 'greeter' });
+      expect(events).toEqual(['down', 'up']);
+      expect(registry.healthy()).toBe(true);
+      await registry.deregister(instance);
+      expect(later.services.size).toBe(0);
+    } finally {
+      await registry.close();
+      await later.stop();
+    }
   });
 });

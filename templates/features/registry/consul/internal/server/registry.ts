@@ -5,7 +5,7 @@ import type { Registry as RegistryConfig } from '../conf/conf.js';
 import { checks, type Check } from '../pkg/config/config.js';
 import type { Logger } from '../pkg/log/logger.js';
 import { ConsulRegistry } from '../pkg/registry/consul.js';
-import type { Discovery, Registrar } from '../pkg/registry/registry.js';
+import { loggedRegistryEvents, type Discovery, type Registrar } from '../pkg/registry/registry.js';
 
 /** The registry keys' checks for this kind; internal/conf/checks.ts includes them. */
 export const REGISTRY_CHECKS: Record<string, Check> = {
@@ -18,10 +18,14 @@ export const REGISTRY_CHECKS: Record<string, Check> = {
 
 export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> };
 
-export function newRegistry(config: RegistryConfig | undefined, _logger: Logger): ServiceRegistry | undefined {
+export function newRegistry(config: RegistryConfig | undefined, logger: Logger): ServiceRegistry | undefined {
   const kind = config?.kind || 'none';
   if (kind === 'none') return undefined;
   if (kind !== 'consul')
     throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
-  return new ConsulRegistry({ address: config?.endpoints?.[0] || '127.0.0.1:8500' });
+  return new ConsulRegistry({
+    address: config?.endpoints?.[0] || '127.0.0.1:8500',
+    startup: config?.startup === 'retry' ? 'retry' : 'fail-fast',
+    events: loggedRegistryEvents(logger),
+  });
 }
