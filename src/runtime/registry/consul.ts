@@ -4,8 +4,7 @@
 // blocking queries on /v1/health/service for discovery.
 import Consul from 'consul';
 import {
-  RegistrationError,
-  RegistryHealth,
+  Registrations,
   type Discovery,
   type Registrar,
   type RegistryEvents,
@@ -35,23 +34,16 @@ interface HealthEntry {
 
 export class ConsulRegistry implements Registrar, Discovery {
   private readonly consul: Consul;
-  private readonly health: RegistryHealth;
-  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly registrations: Registrations;
 
   constructor(private readonly options: ConsulRegistryOptions) {
     const [host, port] = options.address.replace(/^https?:\/\//, '').split(':');
     this.consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port ?? 8500) });
-    this.health = new RegistryHealth('consul', options.events);
+    this.registrations = new Registrations('consul', options.address, options.startup, options.events);
   }
 
   async register(instance: ServiceInstance): Promise<void> {
-    try {
-      await this.put(instance);
-    } catch (err) {
-      if (this.options.startup !== 'retry') throw new RegistrationError('consul', this.options.address, instance, err);
-      this.health.lost(err);
-      this.scheduleRetry(instance, 1000);
-    }
+    await this.registrations.start(instance, instance.id, () => this.put(instance));
   }
 
   /** Registers with the agent; the agent keeps the entry until deregistered or its check stays critical. */
@@ -82,41 +74,25 @@ export class ConsulRegistry implements Registrar, Discovery {
           deregistercriticalserviceafter: this.options.deregisterCriticalAfter ?? '1m',
         },
       } as unknown as Parameters<Consul['agent']['service']['register']>[0]);
-      this.health.back();
+      this.registrations.health.back();
     } catch (err) {
-      this.health.lost(err);
+      this.registrations.health.lost(err);
       throw err;
     }
   }
 
-  /** Registers once the agent answers, backing off up to 10 s between attempts. */
-  private scheduleRetry(instance: ServiceInstance, delayMs: number): void {
-    clearTimeout(this.retries.get(instance.id));
-    const timer = setTimeout(async () => {
-      this.retries.delete(instance.id);
-      try {
-        await this.put(instance);
-      } catch {
-        this.scheduleRetry(instance, Math.min(delayMs * 2, 10_000));
-      }
-    }, delayMs);
-    this.retries.set(instance.id, timer);
-  }
-
   async deregister(instance: ServiceInstance): Promise<void> {
-    clearTimeout(this.retries.get(instance.id));
-    this.retries.delete(instance.id);
+    this.registrations.cancel(instance.id);
     await this.consul.agent.service.deregister(instance.id);
   }
 
   /** Stops pending registration attempts. */
   async close(): Promise<void> {
-    for (const timer of this.retries.values()) clearTimeout(timer);
-    this.retries.clear();
+    this.registrations.close();
   }
 
   healthy(): boolean {
-    return this.health.reachable;
+    return this.registrations.health.reachable;
   }
 
   async getService(name: string): Promise<ServiceInstance[]> {

@@ -5,7 +5,7 @@
 // reported once when it starts and once when it ends; it never stops the instance
 // from serving (readiness does not depend on the registry).
 import { Etcd3, type Lease, type IOptions } from 'etcd3';
-import { RegistrationError, RegistryHealth, type RegistryEvents, type RegistryStartup } from './registry.js';
+import { Registrations, type RegistryEvents, type RegistryStartup } from './registry.js';
 import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
 
 export interface EtcdRegistryOptions {
@@ -31,15 +31,13 @@ export class EtcdRegistry implements Registrar, Discovery {
   private readonly prefix: string;
   private readonly ttl: number;
   private readonly leases = new Map<string, Lease>();
-  private readonly retries = new Map<string, NodeJS.Timeout>();
-  private readonly health: RegistryHealth;
-  private closed = false;
+  private readonly registrations: Registrations;
 
-  constructor(private readonly options: EtcdRegistryOptions) {
+  constructor(options: EtcdRegistryOptions) {
     this.client = new Etcd3({ ...options.client, hosts: options.endpoints, dialTimeout: 3000 });
     this.prefix = (options.prefix ?? '/microservices').replace(/\/$/, '');
     this.ttl = options.ttlSeconds ?? 15;
-    this.health = new RegistryHealth('etcd', options.events);
+    this.registrations = new Registrations('etcd', options.endpoints.join(', '), options.startup, options.events);
   }
 
   keyOf(instance: Pick<ServiceInstance, 'name' | 'id'>): string {
@@ -47,27 +45,20 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   async register(instance: ServiceInstance): Promise<void> {
-    try {
-      await this.putWithLease(instance);
-    } catch (err) {
-      if (this.options.startup !== 'retry')
-        throw new RegistrationError('etcd', this.options.endpoints.join(', '), instance, err);
-      this.health.lost(err);
-      this.scheduleRetry(instance, 1000);
-    }
+    await this.registrations.start(instance, this.keyOf(instance), () => this.putWithLease(instance));
   }
 
   private async putWithLease(instance: ServiceInstance): Promise<void> {
     const key = this.keyOf(instance);
+    const health = this.registrations.health;
     const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
     lease.on('lost', (err) => {
       if (this.leases.get(key) !== lease) return;
-      this.health.lost(err);
       this.leases.delete(key);
-      this.scheduleRetry(instance, 1000);
+      this.registrations.retry(key, () => this.putWithLease(instance), err);
     });
-    lease.on('keepaliveSucceeded', () => this.health.back());
-    lease.on('keepaliveFailed', (err) => this.health.lost(err));
+    lease.on('keepaliveSucceeded', () => health.back());
+    lease.on('keepaliveFailed', (err) => health.lost(err));
     try {
       await lease.put(key).value(JSON.stringify(instance));
     } catch (err) {
@@ -75,30 +66,12 @@ export class EtcdRegistry implements Registrar, Discovery {
       throw err;
     }
     this.leases.set(key, lease);
-    this.health.back();
-  }
-
-  /** Re-registers after a lost lease, backing off up to 10 s between attempts. */
-  private scheduleRetry(instance: ServiceInstance, delayMs: number): void {
-    const key = this.keyOf(instance);
-    clearTimeout(this.retries.get(key));
-    const timer = setTimeout(async () => {
-      this.retries.delete(key);
-      if (this.closed) return;
-      try {
-        await this.putWithLease(instance);
-      } catch (err) {
-        this.health.lost(err);
-        this.scheduleRetry(instance, Math.min(delayMs * 2, 10_000));
-      }
-    }, delayMs);
-    this.retries.set(key, timer);
+    health.back();
   }
 
   async deregister(instance: ServiceInstance): Promise<void> {
     const key = this.keyOf(instance);
-    clearTimeout(this.retries.get(key));
-    this.retries.delete(key);
+    this.registrations.cancel(key);
     const lease = this.leases.get(key);
     this.leases.delete(key);
     if (lease) await lease.revoke().catch(() => lease.release());
@@ -109,7 +82,7 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   healthy(): boolean {
-    return this.health.reachable;
+    return this.registrations.health.reachable;
   }
 
   async getService(name: string): Promise<ServiceInstance[]> {
@@ -157,8 +130,7 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const t of this.retries.values()) clearTimeout(t);
+    this.registrations.close();
     this.client.close();
   }
 }

@@ -33,6 +33,71 @@ export class RegistrationError extends Error {
 /** What register() does when the registry cannot be reached at start. */
 export type RegistryStartup = 'fail-fast' | 'retry';
 
+/**
+ * An instance's registration, the same for every registry: at start a failure
+ * either stops the process (fail-fast) or is reported once and retried in the
+ * background, backing off from 1 s to 10 s, until an attempt succeeds or the
+ * registration is cancelled. Attempts report success to `health` themselves.
+ */
+export class Registrations {
+  readonly health: RegistryHealth;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    private readonly kind: string,
+    private readonly address: string,
+    private readonly startup: RegistryStartup | undefined,
+    events?: RegistryEvents,
+  ) {
+    this.health = new RegistryHealth(kind, events);
+  }
+
+  /** The first attempt: a failure rejects with a RegistrationError, or with startup `retry` is retried. */
+  async start(
+    instance: Pick<ServiceInstance, 'name' | 'id'>,
+    key: string,
+    attempt: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await attempt();
+    } catch (err) {
+      if (this.startup !== 'retry') throw new RegistrationError(this.kind, this.address, instance, err);
+      this.retry(key, attempt, err);
+    }
+  }
+
+  /** Reports the failure and tries again later, doubling the wait after each failed attempt. */
+  retry(key: string, attempt: () => Promise<void>, err: unknown, delayMs = 1000): void {
+    this.health.lost(err);
+    if (this.closed) return;
+    clearTimeout(this.timers.get(key));
+    const timer = setTimeout(async () => {
+      this.timers.delete(key);
+      if (this.closed) return;
+      try {
+        await attempt();
+      } catch (failure) {
+        this.retry(key, attempt, failure, Math.min(delayMs * 2, 10_000));
+      }
+    }, delayMs);
+    this.timers.set(key, timer);
+  }
+
+  /** Stops retrying one registration (the instance is deregistering). */
+  cancel(key: string): void {
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+  }
+
+  /** Stops every retry, for good. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
+
 /** Registry outages as they start and end (each reported once). */
 export interface RegistryEvents {
   unreachable(kind: string, err: unknown): void;
