@@ -58,27 +58,22 @@ export class ConsulRegistry implements Registrar, Discovery {
       kind === 'http' && http
         ? { http: `http://${http.host}/healthz` }
         : { grpc: grpc?.host ?? primary.host, grpcusetls: false };
-    try {
-      await this.consul.agent.service.register({
-        id: instance.id,
-        name: instance.name,
-        address: primary.hostname,
-        port: Number(primary.port),
-        tags: [`version=${instance.version}`],
-        // Endpoints travel in Meta: the client library passes only lan/wan tagged addresses through.
-        meta: { ...instance.metadata, version: instance.version, endpoints: instance.endpoints.join(',') },
-        check: {
-          ...check,
-          interval: this.options.checkInterval ?? '10s',
-          timeout: '5s',
-          deregistercriticalserviceafter: this.options.deregisterCriticalAfter ?? '1m',
-        },
-      } as unknown as Parameters<Consul['agent']['service']['register']>[0]);
-      this.registrations.health.back();
-    } catch (err) {
-      this.registrations.health.lost(err);
-      throw err;
-    }
+    await this.consul.agent.service.register({
+      id: instance.id,
+      name: instance.name,
+      address: primary.hostname,
+      port: Number(primary.port),
+      tags: [`version=${instance.version}`],
+      // Endpoints travel in Meta: the client library passes only lan/wan tagged addresses through.
+      meta: { ...instance.metadata, version: instance.version, endpoints: instance.endpoints.join(',') },
+      check: {
+        ...check,
+        interval: this.options.checkInterval ?? '10s',
+        timeout: '5s',
+        deregistercriticalserviceafter: this.options.deregisterCriticalAfter ?? '1m',
+      },
+    } as unknown as Parameters<Consul['agent']['service']['register']>[0]);
+    this.registrations.health.back();
   }
 
   async deregister(instance: ServiceInstance): Promise<void> {

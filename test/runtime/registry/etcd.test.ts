@@ -75,10 +75,16 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
 
   it('fails fast at start by default, or starts and registers once etcd appears with startup "retry"', async () => {
     const down = `http://127.0.0.1:${await freePort()}`;
-    const strict = new EtcdRegistry({ endpoints: [down], ttlSeconds: 2 });
+    const refusals: string[] = [];
+    const strict = new EtcdRegistry({
+      endpoints: [down],
+      ttlSeconds: 2,
+      events: { unreachable: () => refusals.push('down'), reachable: () => refusals.push('up') },
+    });
     await expect(strict.register(instance('e', 8040))).rejects.toThrow(
       new RegExp(`^etcd at ${down.replace(/\./g, '\\.')} did not register greeter \\(e\\): `),
     );
+    expect(refusals).toEqual([]); // the process stops: no "still serving, retrying" line
     await strict.close();
 
     const later = await EtcdProcess.create();
