@@ -178,7 +178,7 @@ export class GrpcClientConn {
    */
   private callError(err: grpc.ServiceError): ServiceError {
     if (err.code === grpc.status.UNAVAILABLE && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
-      return ErrServiceUnavailable(this.callee, err.details || 'no connection');
+      return ErrServiceUnavailable(this.callee, unavailableDetail(err.details));
     }
     return fromGrpcError(err);
   }
@@ -187,6 +187,16 @@ export class GrpcClientConn {
     this.client.close();
     this.releaseDiscovery?.();
   }
+}
+
+/**
+ * grpc-js's words for a connection it could not make, without its empty parts:
+ * `No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000. Resolution note: `
+ * reads `No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000`.
+ */
+export function unavailableDetail(details: string | undefined): string {
+  if (!details) return 'no connection';
+  return details.replace(/\. Resolution note: ?$/, '').replace('Last error: Error: ', 'Last error: ');
 }
 
 /** The (de)serializer of messages that are bytes already. */
