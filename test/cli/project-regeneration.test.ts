@@ -119,6 +119,19 @@ describe('in a generated project', () => {
     expect(snapshotTree(project)).toEqual(before);
   });
 
+  it('tsk proto add says what to write instead of a path it cannot use, and writes nothing', () => {
+    const before = snapshotTree(project);
+    const notProto = tsk(['proto', 'add', 'api/shop/v1/notes.txt'], project);
+    expect(notProto.status).toBe(1);
+    expect(notProto.stderr).toContain('api/shop/v1/notes.txt: the file name must end in .proto');
+    const outsideApi = tsk(['proto', 'add', 'billing.proto'], project);
+    expect(outsideApi.status).toBe(1);
+    expect(outsideApi.stderr).toContain(
+      'billing.proto is not under api/ or another import root: write e.g. api/billing/v1/billing.proto',
+    );
+    expect(snapshotTree(project)).toEqual(before);
+  });
+
   it('tsk proto add and server from a subdirectory write relative to the project root', () => {
     const sub = path.join(project, 'internal', 'biz');
     const add = tsk(['proto', 'add', 'api/shop/v1/invoice.proto'], sub);

@@ -16,6 +16,7 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
   // A relative path names a place in the project (api/user/v1/user.proto), wherever in it the command runs.
   const project = path.isAbsolute(file) ? undefined : projectAt(cwd);
   const abs = path.resolve(project?.root ?? cwd, file);
+  if (!file.endsWith('.proto')) throw new UsageError(`${file}: the file name must end in .proto`);
   if (fs.existsSync(abs)) throw new UsageError(`${file} already exists; not overwriting it`);
   const parent = fs.existsSync(path.dirname(abs)) ? fs.realpathSync(path.dirname(abs)) : path.dirname(abs);
   const absReal = path.join(parent, path.basename(abs));
@@ -27,7 +28,10 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
       ? resolveImportRoots(cwd, flags.protoPath, projectAt(absReal)?.root ?? cwd)
       : [absReal.slice(0, apiDir + 4)];
   const base = roots.filter((r) => absReal.startsWith(r + path.sep)).sort((a, b) => b.length - a.length)[0];
-  if (!base) throw new UsageError(`${file} is not under any import root; pass -I <dir>`);
+  if (!base)
+    throw new UsageError(
+      `${file} is not under api/ or another import root: write e.g. api/${path.basename(file, '.proto')}/v1/${path.basename(file)}, or pass -I <dir>`,
+    );
   const protoPath = path.relative(base, absReal).split(path.sep).join('/');
   const problem = checkProtoPath(protoPath);
   if (problem) throw new UsageError(`${file}: ${problem}`);
