@@ -102,7 +102,7 @@ export function buildProgram(): Command {
     )
     .option(
       '-o, --output <file>',
-      'one document for every service, written to this file (.json, or .ts for a module exporting openApiDocument)',
+      'one document for every service, written to this file (.json, .yaml, or .ts for a module exporting openApiDocument)',
     )
     .option('--title <text>', 'info.title (default: the service name)')
     .option('--api-version <text>', 'info.version (default: the package version suffix, e.g. v1)')
