@@ -173,7 +173,18 @@ async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; ot
   };
 }
 
+/**
+ * A repository of the project's own with its first commit; inside an existing work
+ * tree (a monorepo) none, since a repository nested in another is what nobody wants.
+ */
 async function gitInit(dir: string): Promise<void> {
+  const enclosing = await execa('git', ['rev-parse', '--show-toplevel'], { cwd: dir, reject: false });
+  if (enclosing.exitCode === 0 && enclosing.stdout.trim()) {
+    console.log(
+      chalk.dim(`inside the git repository at ${enclosing.stdout.trim()}: no repository of its own; commit it there`),
+    );
+    return;
+  }
   try {
     await execa('git', ['init', '-q'], { cwd: dir });
     await execa('git', ['add', '-A'], { cwd: dir });

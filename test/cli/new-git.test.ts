@@ -1,0 +1,33 @@
+// `tsk new` makes the project a git repository with a first commit, except inside an
+// existing work tree (a monorepo), where a nested repository would only get in the way.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tsk } from '../helpers/cli.js';
+
+const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+describe('tsk new and git', () => {
+  it('commits the new project in a repository of its own', () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-git-')));
+    const r = tsk(['new', 'svc', '--yes', '--no-install'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const project = path.join(dir, 'svc');
+    expect(git(['rev-parse', '--show-toplevel'], project)).toBe(project);
+    expect(git(['log', '--format=%s'], project)).toBe('Initial commit from tsk new');
+    expect(git(['status', '--porcelain'], project)).toBe('');
+  });
+
+  it('inside an existing repository, adds the project to it instead of nesting another', () => {
+    const mono = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-git-mono-')));
+    git(['init', '-q'], mono);
+    fs.mkdirSync(path.join(mono, 'services'));
+    const r = tsk(['new', 'svc', '--yes', '--no-install'], path.join(mono, 'services'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`inside the git repository at ${mono}: no repository of its own; commit it there`);
+    expect(fs.existsSync(path.join(mono, 'services/svc/.git'))).toBe(false);
+    expect(git(['status', '--porcelain', '--untracked-files=normal'], mono)).toBe('?? services/');
+  });
+});
