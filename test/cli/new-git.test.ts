@@ -1,5 +1,6 @@
 // `tsk new` makes the project a git repository with a first commit, except inside an
-// existing work tree (a monorepo), where a nested repository would only get in the way.
+// existing work tree (a monorepo) that does not ignore it, where a nested repository
+// would only get in the way.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,5 +30,12 @@ describe('tsk new and git', () => {
     expect(r.stdout).toContain(`inside the git repository at ${mono}: no repository of its own; commit it there`);
     expect(fs.existsSync(path.join(mono, 'services/svc/.git'))).toBe(false);
     expect(git(['status', '--porcelain', '--untracked-files=normal'], mono)).toBe('?? services/');
+
+    // A directory the enclosing repository ignores (scratch space, say) gets a repository of its own.
+    fs.writeFileSync(path.join(mono, '.gitignore'), 'scratch/\n');
+    fs.mkdirSync(path.join(mono, 'scratch'));
+    const ignored = tsk(['new', 'svc', '--yes', '--no-install'], path.join(mono, 'scratch'));
+    expect(ignored.status, ignored.stderr).toBe(0);
+    expect(git(['rev-parse', '--show-toplevel'], path.join(mono, 'scratch/svc'))).toBe(path.join(mono, 'scratch/svc'));
   });
 });

@@ -175,11 +175,14 @@ async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; ot
 
 /**
  * A repository of the project's own with its first commit; inside an existing work
- * tree (a monorepo) none, since a repository nested in another is what nobody wants.
+ * tree (a monorepo) none, since a repository nested in another is what nobody wants,
+ * unless that tree ignores the project's directory.
  */
 async function gitInit(dir: string): Promise<void> {
   const enclosing = await execa('git', ['rev-parse', '--show-toplevel'], { cwd: dir, reject: false });
-  if (enclosing.exitCode === 0 && enclosing.stdout.trim()) {
+  const ignored = async () =>
+    (await execa('git', ['check-ignore', '-q', '.'], { cwd: dir, reject: false })).exitCode === 0;
+  if (enclosing.exitCode === 0 && enclosing.stdout.trim() && !(await ignored())) {
     console.log(
       chalk.dim(`inside the git repository at ${enclosing.stdout.trim()}: no repository of its own; commit it there`),
     );
