@@ -107,6 +107,8 @@ describe('deploy/kubernetes', () => {
     const c = spec.containers[0];
     expect(spec.securityContext.runAsNonRoot).toBe(true);
     expect(spec.automountServiceAccountToken).toBe(false);
+    // Service links would put <NAME>_PORT=tcp://... into the config's environment namespace.
+    expect(spec.enableServiceLinks).toBe(false);
     expect(c.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
