@@ -206,7 +206,13 @@ export function buildProgram(): Command {
       "refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten",
     )
     .option('-f, --force', 'overwrite locally changed runtime files too')
-    .action(async (opts: { force?: boolean }) => (await import('./commands/upgrade.js')).upgrade(opts));
+    .option(
+      '--keep-local',
+      'keep locally changed runtime files and exit 0 (default: they are reported and the exit code is 1)',
+    )
+    .action(async (opts: { force?: boolean; keepLocal?: boolean }) =>
+      (await import('./commands/upgrade.js')).upgrade(opts),
+    );
 
   program
     .command('add')

@@ -17,11 +17,15 @@ export function printReport(report: WriteReport, cwd: string): void {
  * A generation that left generated files out of date did not do what was asked:
  * say so, say what to do, and fail (exit 1) unless the user said keeping them is intended.
  */
-export function failOnStale(report: WriteReport, keepLocal: boolean | undefined): void {
+export function failOnStale(
+  report: WriteReport,
+  keepLocal: boolean | undefined,
+  what: { files: string; mismatch: string } = { files: 'generated', mismatch: 'the protos' },
+): void {
   const stale = report.skipped.filter((s) => s.stale).length;
   if (stale === 0 || keepLocal) return;
   console.error(
-    `${chalk.red('error:')} ${stale} generated file${stale === 1 ? ' was' : 's were'} not updated and may not match the protos; ` +
+    `${chalk.red('error:')} ${stale} ${what.files} file${stale === 1 ? ' was' : 's were'} not updated and may not match ${what.mismatch}; ` +
       'run again with --force to overwrite them, or --keep-local to keep your edits',
   );
   process.exitCode = 1;

@@ -8,11 +8,11 @@ import { installedRegistry, runtimeFileWanted } from '../../scaffold/registry.js
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { tskVersion } from '../../proto/paths.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
-import { printReport } from '../output.js';
+import { failOnStale, printReport } from '../output.js';
 import { refreshVendoredTsk } from '../self-pack.js';
 import { writeFiles } from '../writer.js';
 
-export async function upgrade(opts: { force?: boolean }): Promise<void> {
+export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): Promise<void> {
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
@@ -37,4 +37,5 @@ export async function upgrade(opts: { force?: boolean }): Promise<void> {
   printReport(report, cwd);
   if (vendored.written.length > 0)
     console.log(`tsk ${tskVersion()} is now the project's devDependency: run npm install`);
+  failOnStale(report, opts.keepLocal, { files: 'runtime', mismatch: `the rest of tsk ${tskVersion()}'s runtime` });
 }
