@@ -31,18 +31,23 @@ beforeAll(() => {
 });
 
 describe('in a generated project', () => {
-  it('tsk upgrade restores a deleted runtime file and keeps an edited one', () => {
+  it('tsk upgrade restores a deleted runtime file and keeps an edited one, exiting 1 unless --keep-local', () => {
     const edited = path.join(project, 'internal/pkg/errors/codes.ts');
     const deleted = path.join(project, 'internal/pkg/middleware/selector.ts');
     const original = fs.readFileSync(deleted, 'utf8');
     fs.appendFileSync(edited, '// local patch\n');
     fs.rmSync(deleted);
     const r = tsk(['upgrade'], project);
-    expect(r.status, r.stderr).toBe(0);
+    // The kept file may not match the rest of the runtime: a script must be able to tell.
+    expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/skipped internal\/pkg\/errors\/codes\.ts: changed locally/);
     expect(r.stdout).toMatch(/wrote {3}internal\/pkg\/middleware\/selector\.ts/);
+    expect(r.stderr).toMatch(/1 runtime file was not updated and may not match the rest of tsk .*'s runtime/);
     expect(fs.readFileSync(edited, 'utf8')).toContain('// local patch');
     expect(fs.readFileSync(deleted, 'utf8')).toBe(original);
+    const kept = tsk(['upgrade', '--keep-local'], project);
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(fs.readFileSync(edited, 'utf8')).toContain('// local patch');
   });
 
   it('tsk proto client regenerates untouched files, reports edited ones', () => {
