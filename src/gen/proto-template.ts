@@ -14,9 +14,11 @@ export function protoPackageFor(protoPath: string): string {
 
 const IDENT = /^[a-z][a-z0-9_]*$/;
 
-/** Checks a path given to `proto add`; returns a reason when it cannot become a proto. */
+/**
+ * Checks where below the import root `proto add` would write a `.proto` file (the
+ * command refuses other names first); returns a reason when it cannot become a proto.
+ */
 export function checkProtoPath(protoPath: string): string | undefined {
-  if (!protoPath.endsWith('.proto')) return 'the file name must end in .proto';
   const parts = protoPath.replace(/\.proto$/, '').split('/');
   if (parts.length < 2) return 'put the proto in a package directory, e.g. api/user/v1/user.proto';
   const bad = parts.find((p) => !IDENT.test(p));

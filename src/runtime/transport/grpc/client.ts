@@ -194,7 +194,7 @@ export class GrpcClientConn {
  * `No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000. Resolution note: `
  * reads `No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000`.
  */
-export function unavailableDetail(details: string | undefined): string {
+function unavailableDetail(details: string | undefined): string {
   if (!details) return 'no connection';
   return details.replace(/\. Resolution note: ?$/, '').replace('Last error: Error: ', 'Last error: ');
 }
