@@ -36,6 +36,8 @@ beforeAll(async () => {
       DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so the last test can press Ctrl-C as a terminal does: SIGINT to the group.
+    detached: true,
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -45,7 +47,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  dev?.child.kill('SIGTERM');
+  if (dev?.child.exitCode === null) dev.child.kill('SIGTERM');
   await dev?.exited;
 });
 
@@ -81,4 +83,12 @@ describe('tsk dev', () => {
     expect(dev.output()).toMatch(/^internal\/service\/greeter\.ts:\d+:\d+: error TS\d+: /m);
     expect(await hi('/hi/there')).toBe('Hello there');
   }, 180_000);
+
+  it('stops the service gracefully on Ctrl-C, which signals every process in the group', async () => {
+    process.kill(-dev.child.pid!, 'SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.output()).toMatch(/"msg":"shutting down"/);
+    expect(dev.output()).not.toMatch(/second signal/);
+    await expect(fetch(`${base}/readyz`)).rejects.toThrow();
+  }, 60_000);
 });

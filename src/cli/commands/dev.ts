@@ -4,6 +4,7 @@
 // left as it is, so the last good build keeps answering.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
@@ -28,10 +29,10 @@ export async function dev(flags: DevFlags): Promise<void> {
   const main = path.join('cmd', name, 'main.ts');
   if (!fs.existsSync(path.join(root, main)))
     throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  if (!fs.existsSync(tsc)) throw new UsageError('node_modules/typescript not found: run npm install first');
+  const tsc = projectTsc(root);
 
   const service = new ServiceProcess(root, ['--import', 'tsx', main, '--conf', flags.conf]);
+  process.once('exit', () => service.kill());
   const ownWrites = new Set<string>();
   let pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
@@ -72,6 +73,16 @@ export async function dev(flags: DevFlags): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** The project's TypeScript compiler, found as Node finds packages: in an npm workspace it sits in the root's node_modules. */
+function projectTsc(root: string): string {
+  try {
+    const manifest = createRequire(path.join(root, 'package.json')).resolve('typescript/package.json');
+    return path.join(path.dirname(manifest), 'bin', 'tsc');
+  } catch {
+    throw new UsageError('typescript not found in node_modules: run npm install first');
+  }
 }
 
 function log(line: string): void {
@@ -144,7 +155,14 @@ class ServiceProcess {
     await this.stop();
     log(this.started ? 'restarting the service' : 'starting the service');
     this.started = true;
-    const child = spawn(process.execPath, this.args, { cwd: this.root, stdio: 'inherit' });
+    // In a process group of its own: Ctrl-C in a terminal signals the whole foreground
+    // group, and the service would take that SIGINT and then stop()'s SIGTERM as a second
+    // signal, which makes it exit at once instead of stopping gracefully.
+    const child = spawn(process.execPath, this.args, {
+      cwd: this.root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
     child.once('exit', (code, signal) => {
       if (this.child === child) {
         this.child = undefined;
@@ -153,6 +171,11 @@ class ServiceProcess {
       }
     });
     this.child = child;
+  }
+
+  /** For tsk dev's own exit: a service in its own process group would otherwise outlive it. */
+  kill(): void {
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGTERM');
   }
 
   async stop(): Promise<void> {
