@@ -1,10 +1,11 @@
 // `tsk example microservices`: the generated gateway -> order -> user system, installed
 // against tsk's node_modules, built, and run on Node 24 with a real etcd for discovery and
 // an OTLP receiver. The caller is fetch; nothing here shares the example's generated code.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/cli.js';
+import { repoRoot, tskBin } from '../helpers/cli.js';
 import { buildProject, tskAsync } from '../helpers/async-cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
@@ -243,4 +244,71 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
     expect(viaOrderBody).toMatchObject({ reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'user' } });
     expect(viaOrderBody.message).toContain('user service is unavailable');
   }, 120_000);
+
+  it("runs all three under tsk dev with the root's npm run dev; one SIGTERM to it stops each gracefully", async () => {
+    for (const s of running.splice(0)) {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) continue;
+      s.child.kill('SIGTERM');
+      await exitWithin(s, 15_000);
+    }
+    for (const name of ['user', 'order', 'gateway'])
+      await waitFor(async () => (await registered(name)) === 0, `no ${name} left in etcd`, 150, 100);
+
+    // npm run dev in each service runs `tsk dev`, as the tsk in the root's node_modules/.bin would.
+    const bin = path.join(work, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'tsk'), `#!/bin/sh\nexec "${node}" "${tskBin}" "$@"\n`, { mode: 0o755 });
+    const env: Record<string, string> = {
+      PATH: `${bin}${path.delimiter}${process.env['PATH']}`,
+      ETCD_ENDPOINT: etcd.endpoint,
+      FORCE_COLOR: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    };
+    const ports: Record<string, number> = {};
+    for (const name of ['user', 'order', 'gateway']) {
+      const prefix = name.toUpperCase();
+      ports[name] = await freePort();
+      env[`${prefix}_SERVER_HTTP_ADDR`] = `127.0.0.1:${ports[name]}`;
+      env[`${prefix}_SERVER_GRPC_ADDR`] = `127.0.0.1:${await freePort()}`;
+      env[`${prefix}_SERVER_DRAIN_DELAY_MS`] = '0';
+      env[`${prefix}_REGISTRY_ENDPOINTS`] = etcd.endpoint;
+      // A lease that outlives the test: only a graceful stop takes an instance out of etcd in time.
+      env[`${prefix}_REGISTRY_TTL_SECONDS`] = '60';
+    }
+    const child = spawn(node, ['scripts/dev.js'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const dev: Service = { child, output: () => out, exited };
+    running.push(dev);
+
+    const front = `http://127.0.0.1:${ports['gateway']}`;
+    await waitFor(
+      async () => (await fetch(`${front}/readyz`)).ok,
+      () => `the gateway under tsk dev:\n${out}`,
+      1200,
+      100,
+    );
+    for (const name of ['user', 'order', 'gateway'])
+      await waitFor(
+        async () => (await registered(name)) === 1,
+        () => `${name} in etcd:\n${out}`,
+        300,
+        100,
+      );
+    const created = await post(`${front}/v1/users`, { name: 'Dev', email: `dev-${Date.now()}@example.com` });
+    expect(created.status, out).toBe(200);
+
+    // As a process manager stops it: the script alone is signalled (Ctrl-C in a terminal is tsk dev's test).
+    child.kill('SIGTERM');
+    expect(await exitWithin(dev, 30_000), out).toBe(0);
+    expect(out.match(/"msg":"shutting down"/g)?.length, out).toBe(3);
+    expect(out).not.toMatch(/second signal/);
+    for (const name of ['user', 'order', 'gateway']) expect(await registered(name), name).toBe(0);
+  }, 300_000);
 });

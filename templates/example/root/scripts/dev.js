@@ -22,9 +22,15 @@ if (!reachable) {
   process.exit(1);
 }
 
+// Each service's own script (`npm run dev` or `npm start`) in a process group of its own,
+// so a stop reaches npm and what it runs, exactly once: Ctrl-C signals only this script's
+// group, and each service is sent one SIGTERM (a second signal makes a service exit at once).
 const children = SERVICES.map((name) => {
-  const args = start ? ['dist/cmd/' + name + '/main.js', '--conf', 'configs/config.yaml'] : ['run', 'dev'];
-  const child = spawn(start ? process.execPath : 'npm', args, { cwd: new URL(`../${name}/`, import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', [start ? 'start' : 'run', ...(start ? [] : ['dev'])], {
+    cwd: new URL(`../${name}/`, import.meta.url),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let rest = '';
     stream.on('data', (chunk) => {
@@ -38,11 +44,23 @@ const children = SERVICES.map((name) => {
 });
 console.log('gateway on http://localhost:8000 (order :8001, user :8002); Ctrl-C stops all three');
 
+const stopAll = () => {
+  for (const child of children) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // the group has already gone
+    }
+  }
+};
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    for (const child of children) child.kill('SIGTERM');
+    stopAll();
   });
 }
+// Should this script die of an error, the services must not outlive it.
+process.on('exit', stopAll);
