@@ -158,4 +158,23 @@ describe('createLogger', () => {
     expect(lines.map((l) => l.i)).toEqual([...Array(2000).keys()]);
     expect(lines.every((l) => l.pad === 'é'.repeat(340))).toBe(true);
   });
+
+  it('ends the process when stdout is closed under it, instead of hanging at exit', async () => {
+    // Logs every 10 ms; the reader goes away after the first line. The failed write is an
+    // uncaught error (as with pino's own destination), and the exit's flush must not retry it forever.
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const logger = createLogger({ name: 'epipe' });
+      setInterval(() => logger.info('tick'), 10);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
+    const outcome = await Promise.race([ended, hung]);
+    if (outcome === 'hung') child.kill('SIGKILL');
+    expect(outcome).not.toBe('hung');
+    expect(outcome).not.toBe(0);
+  }, 20_000);
 });

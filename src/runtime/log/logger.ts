@@ -50,6 +50,8 @@ export class LineBatcher {
   private batch = Buffer.allocUnsafe(BATCH_BYTES);
   private used = 0;
   private scheduled = false;
+  /** A write failed: the destination takes no more. */
+  private failed = false;
   private readonly exitRef: WeakRef<LineBatcher>;
   private readonly deferred: DeferredLines[] = [];
   private readonly append = (lines: string): void => this.appendLine(lines);
@@ -88,7 +90,7 @@ export class LineBatcher {
     if (this.tryAppend(text)) return;
     this.drain();
     // Text that does not fit an empty batch goes out on its own.
-    if (!this.tryAppend(text)) this.destination.write(Buffer.from(text, 'utf8'));
+    if (!this.tryAppend(text)) this.send(Buffer.from(text, 'utf8'));
   }
 
   /** Encodes text into the batch if it fits whole; false, leaving the batch as it was, if not. */
@@ -111,6 +113,9 @@ export class LineBatcher {
   }
 
   flushSync(): void {
+    // sonic-boom's flushSync retries a failed write forever (a closed pipe: EPIPE), which
+    // at exit would leave the process hanging instead of ending.
+    if (this.failed) return;
     this.drain();
     try {
       this.destination.flushSync();
@@ -138,7 +143,20 @@ export class LineBatcher {
     const full = this.batch.subarray(0, this.used);
     this.batch = Buffer.allocUnsafe(BATCH_BYTES);
     this.used = 0;
-    this.destination.write(full);
+    this.send(full);
+  }
+
+  /**
+   * A write the destination cannot make (stdout's reader gone) throws its error, as
+   * pino's own destination does: the process ends with it. Nothing more is tried.
+   */
+  private send(bytes: Buffer): void {
+    try {
+      this.destination.write(bytes);
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    }
   }
 }
 
