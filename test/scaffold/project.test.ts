@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import semver from 'semver';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -59,6 +60,30 @@ describe('tsk new project tree', () => {
         `${name} ${range} vs ${installed}`,
       ).toBe(true);
     }
+  });
+});
+
+describe('service dependency ranges', () => {
+  it('stay within the peer ranges of the other dependencies, so no package manager installs a version they do not accept', () => {
+    // pnpm and yarn take a range's newest version whatever the peers say; npm weighs the peers.
+    const pkg = JSON.parse(file(render('consul'), 'package.json')) as { dependencies: Record<string, string> };
+    const deps = pkg.dependencies;
+    const checked: string[] = [];
+    for (const name of Object.keys(deps)) {
+      const manifest = JSON.parse(
+        fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8'),
+      ) as {
+        peerDependencies?: Record<string, string>;
+      };
+      for (const [peer, accepted] of Object.entries(manifest.peerDependencies ?? {})) {
+        if (!deps[peer]) continue;
+        checked.push(`${name} -> ${peer}`);
+        expect(semver.subset(deps[peer], accepted), `${peer} ${deps[peer]}, which ${name} accepts as ${accepted}`).toBe(
+          true,
+        );
+      }
+    }
+    expect(checked).toContain('@opentelemetry/sdk-trace-base -> @opentelemetry/api');
   });
 });
 
