@@ -4,7 +4,8 @@
 # build and run the generated service without pulling from a container registry.
 #
 # The stand-in is Debian bookworm (debootstrap --variant=minbase) plus the official Node.js
-# binary (the node-linux-<arch> package of the npm registry), npm, the host's CA bundle,
+# binary (the node-linux-<arch> package of the npm registry), npm, yarn 1 (which the official
+# images also carry, for projects made with --package-manager yarn), the host's CA bundle,
 # the `node` user (uid/gid 1000) and an entrypoint with the official image's semantics.
 # Its root filesystem is cached as a tarball keyed by the Debian suite and the node and npm
 # versions (TSK_IMAGE_CACHE, default /var/tmp/tsk-image-cache), so a later run only imports it.
@@ -53,7 +54,10 @@ events_logger = "file"
 EOF
 fi
 
-if podman image exists "$image"; then
+# What the stand-in holds; an image made by an older recipe is made again.
+recipe="node npm yarn1"
+if podman image exists "$image" \
+  && [ "$(podman image inspect --format '{{ index .Labels "tsk.stand-in" }}' "$image" 2>/dev/null)" = "$recipe" ]; then
   echo "$image"
   exit 0
 fi
@@ -61,9 +65,12 @@ fi
 start=$SECONDS
 node_version=$(npm view "node-linux-${node_arch}@~${node_line}" version 2>/dev/null | tail -1 | sed "s/.*'\(.*\)'.*/\1/; s/^.*@//")
 npm_version=$(npm view "npm@11" version 2>/dev/null | tail -1 | sed "s/.*'\(.*\)'.*/\1/; s/^.*@//")
-[ -n "$node_version" ] && [ -n "$npm_version" ] || { log "cannot resolve node ${node_line} / npm versions from the npm registry"; exit 1; }
+# The yarn package's `latest` is yarn 1 (later yarns are published under @yarnpkg/).
+yarn_version=$(npm view "yarn@latest" version 2>/dev/null)
+[ -n "$node_version" ] && [ -n "$npm_version" ] && [ -n "$yarn_version" ] \
+  || { log "cannot resolve node ${node_line} / npm / yarn versions from the npm registry"; exit 1; }
 cache=${TSK_IMAGE_CACHE:-/var/tmp/tsk-image-cache}
-rootfs_tar="$cache/${suite}-node-${node_version}-npm-${npm_version}-${arch}.tar"
+rootfs_tar="$cache/${suite}-node-${node_version}-npm-${npm_version}-yarn-${yarn_version}-${arch}.tar"
 
 if [ ! -s "$rootfs_tar" ]; then
   work=$(mktemp -d "${TMPDIR:-/var/tmp}/tsk-rootfs.XXXXXX")
@@ -74,14 +81,19 @@ if [ ! -s "$rootfs_tar" ]; then
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
 
-  log "node ${node_version} and npm ${npm_version} from the npm registry"
-  (cd "$work" && npm pack --silent "node-linux-${node_arch}@${node_version}" "npm@${npm_version}" >/dev/null)
+  log "node ${node_version}, npm ${npm_version} and yarn ${yarn_version} from the npm registry"
+  (cd "$work" && npm pack --silent "node-linux-${node_arch}@${node_version}" "npm@${npm_version}" "yarn@${yarn_version}" >/dev/null)
   mkdir -p "$work/node" "$root/usr/local/lib/node_modules/npm"
   tar xzf "$work"/node-linux-*.tgz -C "$work/node"
   install -m 0755 "$work/node/package/bin/node" "$root/usr/local/bin/node"
   tar xzf "$work"/npm-*.tgz -C "$root/usr/local/lib/node_modules/npm" --strip-components=1
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+  # Where the official image puts yarn: /opt/yarn-v<version>, linked into /usr/local/bin.
+  mkdir -p "$root/opt/yarn-v${yarn_version}"
+  tar xzf "$work"/yarn-*.tgz -C "$root/opt/yarn-v${yarn_version}" --strip-components=1
+  ln -s "/opt/yarn-v${yarn_version}/bin/yarn" "$root/usr/local/bin/yarn"
+  ln -s "/opt/yarn-v${yarn_version}/bin/yarnpkg" "$root/usr/local/bin/yarnpkg"
 
   # The host's CA bundle: the registry may be reached through a TLS-inspecting proxy whose
   # CA the host trusts (NODE_EXTRA_CA_CERTS); the image's npm must trust it too.
@@ -123,6 +135,7 @@ podman import --quiet \
   "${extra_ca[@]}" \
   --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
   --change 'CMD ["node"]' \
+  --change "LABEL tsk.stand-in=\"${recipe}\"" \
   "$rootfs_tar" "$image" >/dev/null
 log "imported $image ($((SECONDS - start)) s)"
 echo "$image"

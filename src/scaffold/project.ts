@@ -16,6 +16,7 @@ import {
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
 import { serializePackageJson, servicePackageJson } from './package-json.js';
+import { DEFAULT_PACKAGE_MANAGER, packageManagerCommands, type PackageManager } from './package-manager.js';
 import { runtimeFiles } from './runtime.js';
 import { readTemplate, templateTree } from './templates.js';
 
@@ -27,6 +28,8 @@ export interface ProjectOptions {
   httpPort: number;
   grpcPort: number;
   otlpEndpoint: string;
+  /** What installs the project; default npm. */
+  packageManager?: PackageManager;
 }
 
 const NPM_NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -81,8 +84,13 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     .map((w) => w[0]!.toUpperCase() + w.slice(1))
     .join('');
   const envPrefix = envPrefixFor(name);
+  const pm = packageManagerCommands(options.packageManager ?? DEFAULT_PACKAGE_MANAGER);
   const context: Record<string, unknown> = {
     ...options,
+    pm,
+    isNpm: pm.name === 'npm',
+    isPnpm: pm.name === 'pnpm',
+    isYarn: pm.name === 'yarn',
     protoPackage,
     pascalName,
     envPrefix,
@@ -107,10 +115,9 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     if (t.path === 'configs/config.yaml') add(t.path, config);
     else add(t.path, readTemplate(root, t.template, context));
   }
-  add(
-    'package.json',
-    serializePackageJson(servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() })),
-  );
+  const pkg = servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() });
+  if (pm.packageManagerField) pkg['packageManager'] = pm.packageManagerField;
+  add('package.json', serializePackageJson(pkg));
   add('internal/data/clients.ts', renderClients([]), 'generated');
   // The runtime, vendored, without optional clients; then the registry feature, installed.
   for (const f of runtimeFiles()) {

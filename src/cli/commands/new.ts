@@ -10,6 +10,12 @@ import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
 import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
+import {
+  DEFAULT_PACKAGE_MANAGER,
+  packageManagerProblem,
+  type PackageManager,
+  type PackageManagerName,
+} from '../../scaffold/package-manager.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { readManifest } from '../manifest.js';
@@ -22,7 +28,7 @@ export interface NewFlags {
   httpPort?: number;
   grpcPort?: number;
   otlpEndpoint?: string;
-  packageManager?: 'npm' | 'pnpm' | 'yarn';
+  packageManager?: PackageManagerName;
   install: boolean;
   git: boolean;
   force?: boolean;
@@ -44,6 +50,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     );
   }
 
+  const packageManager = await findPackageManager(flags.packageManager);
   const answers = await askMissing(flags);
   // The same check the service makes at start (the generated config uses grpc).
   const endpointProblem = answers.otlpEndpoint ? otlpEndpointProblem(answers.otlpEndpoint, 'grpc') : undefined;
@@ -54,6 +61,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     httpPort: flags.httpPort ?? 8000,
     grpcPort: flags.grpcPort ?? 9000,
     otlpEndpoint: answers.otlpEndpoint,
+    packageManager,
   });
 
   if (existed) refuseToOverwriteOwned(target, files, cwd);
@@ -79,7 +87,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
 
   // Install first, so the first commit holds the lockfile (a clean clone builds from it).
   for (const step of [
-    flags.install && (() => install(target, flags.packageManager ?? 'npm')),
+    flags.install && (() => install(target, packageManager.name)),
     flags.git && (() => gitInit(target)),
   ]) {
     if (!step) continue;
@@ -92,7 +100,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     }
   }
 
-  const pm = flags.packageManager ?? 'npm';
+  const pm = packageManager.name;
   console.log(`
 Next steps:
   cd ${rel}${flags.install ? '' : `\n  ${pm} install`}
@@ -201,6 +209,28 @@ async function gitInit(dir: string): Promise<void> {
       `git init failed (${(err as Error).message.split('\n')[0]}); the project is complete, commit it yourself`,
     );
   }
+}
+
+/**
+ * The package manager asked for, with its version (its lock file format and the
+ * Dockerfile's install step depend on it). It must be on PATH even with --no-install.
+ */
+async function findPackageManager(name: PackageManagerName | undefined): Promise<PackageManager> {
+  if (!name || name === 'npm') return DEFAULT_PACKAGE_MANAGER;
+  let version: string;
+  try {
+    version = (await execa(name, ['--version'])).stdout.trim();
+  } catch {
+    throw new UsageError(
+      `--package-manager ${name}: ${name} is not on PATH; install it, or leave the option out for npm`,
+    );
+  }
+  if (!/^\d+\.\d+\.\d+/.test(version))
+    throw new UsageError(`--package-manager ${name}: \`${name} --version\` printed "${version}", not a version`);
+  const pm: PackageManager = { name, version };
+  const problem = packageManagerProblem(pm);
+  if (problem) throw new UsageError(`--package-manager ${name}: ${problem}`);
+  return pm;
 }
 
 async function install(dir: string, pm: string): Promise<void> {
