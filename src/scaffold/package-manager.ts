@@ -54,3 +54,9 @@ export function packageManagerProblem(pm: PackageManager): string | undefined {
     return `yarn ${pm.version} installs with Plug'n'Play, without the node_modules a tsk project loads its packages from; use yarn 1, pnpm or npm`;
   return undefined;
 }
+
+/** The package manager a project's package.json names (`packageManager`, as `tsk new` writes it); npm when none. */
+export function projectPackageManager(packageJson: { packageManager?: unknown }): PackageManagerName {
+  const name = typeof packageJson.packageManager === 'string' ? packageJson.packageManager.split('@')[0] : undefined;
+  return name === 'pnpm' || name === 'yarn' ? name : 'npm';
+}

@@ -39,6 +39,10 @@ describe('tsk new --package-manager', () => {
     expect(readme).toContain('pnpm exec tsk proto add');
     expect(readme).not.toMatch(/\bnpm (install|run|test|start)\b|npx /);
     expect(r.stdout).toContain('pnpm install\n  pnpm run dev');
+    // Later commands name pnpm too: npm would write a second lock file.
+    const switched = tsk(['registry', 'etcd'], path.join(dir, 'svc'), env);
+    expect(switched.status, switched.stderr).toBe(0);
+    expect(switched.stdout).toContain('registry: none -> etcd; run pnpm install to update etcd3');
   });
 
   it('yarn 1: builds the image with the yarn of the node image, from yarn.lock', () => {

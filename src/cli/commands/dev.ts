@@ -9,6 +9,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
+import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 import { generateClient } from '../../gen/incremental.js';
@@ -81,7 +82,7 @@ function projectTsc(root: string): string {
     const manifest = createRequire(path.join(root, 'package.json')).resolve('typescript/package.json');
     return path.join(path.dirname(manifest), 'bin', 'tsc');
   } catch {
-    throw new UsageError('typescript not found in node_modules: run npm install first');
+    throw new UsageError(`typescript not found in node_modules: run ${installCommand(root)} first`);
   }
 }
 

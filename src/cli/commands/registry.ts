@@ -17,6 +17,7 @@ import {
 } from '../../scaffold/registry.js';
 import { envPrefixFor } from '../../scaffold/project.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
+import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
@@ -81,7 +82,9 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
     ...Object.keys(REGISTRY_INSTALLERS[to].dependencies),
   ];
   console.log(
-    chalk.dim(`registry: ${from} -> ${to}${deps.length ? `; run npm install to update ${deps.join(', ')}` : ''}`),
+    chalk.dim(
+      `registry: ${from} -> ${to}${deps.length ? `; run ${installCommand(root)} to update ${deps.join(', ')}` : ''}`,
+    ),
   );
 }
 

@@ -8,6 +8,7 @@ import { installedRegistry, runtimeFileWanted } from '../../scaffold/registry.js
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { tskVersion } from '../../proto/paths.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
+import { installCommand } from '../install-command.js';
 import { failOnStale, printReport } from '../output.js';
 import { refreshVendoredTsk } from '../self-pack.js';
 import { writeFiles } from '../writer.js';
@@ -36,6 +37,6 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
   report.removed.push(...vendored.removed);
   printReport(report, cwd);
   if (vendored.written.length > 0)
-    console.log(`tsk ${tskVersion()} is now the project's devDependency: run npm install`);
+    console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}`);
   failOnStale(report, opts.keepLocal, { files: 'runtime', mismatch: `the rest of tsk ${tskVersion()}'s runtime` });
 }
