@@ -1,9 +1,10 @@
 // The tsk command line: commander wiring only; each command's work lives elsewhere.
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
 import type { NewFlags } from './commands/new.js';
+import { completionCandidates, completionScript, SHELLS, type Shell } from './completion.js';
 
 // Each command's module (and what it imports) loads only when that command runs:
 // a warm `tsk proto client` should not pay for the scaffolder or the prompts.
@@ -249,6 +250,18 @@ export function buildProgram(): Command {
       (await import('./commands/registry.js')).switchRegistry(kind, opts),
     );
 
+  program
+    .command('completion')
+    .description('print a shell completion script (commands, flags, flag values; file names elsewhere)')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
+    .addHelpText(
+      'after',
+      '\nbash: source <(tsk completion bash)   zsh: source <(tsk completion zsh)\nfish: tsk completion fish > ~/.config/fish/completions/tsk.fish',
+    )
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(shell));
+    });
+
   return program;
 }
 
@@ -259,6 +272,11 @@ function parsePort(value: string): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // What the completion scripts call: the words typed so far, the last one partial.
+  if (argv[2] === '__complete') {
+    for (const candidate of completionCandidates(buildProgram(), argv.slice(3))) console.log(candidate);
+    return;
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
