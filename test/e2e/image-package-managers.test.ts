@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { podman, podmanAvailable, prepareBaseImage, runAsync } from '../helpers/podman.js';
+import { buildImage, podman, podmanAvailable, prepareBaseImage } from '../helpers/podman.js';
 import { run, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'image-pm');
@@ -57,12 +57,7 @@ describe.skipIf(!enabled)('images of projects made with pnpm and yarn (podman)',
 
       const image = `localhost/tsk-image-test/${name}:test`;
       images.push(image);
-      const build = await runAsync(
-        'podman',
-        ['build', '--format', 'docker', '--network', 'host', '--pull=never', '--tag', image, '.'],
-        project,
-        1_500_000,
-      );
+      const build = await buildImage(project, image);
       expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
       // Dev dependencies were dropped: the toolchain is not in the image.
       const listed = podman(['run', '--rm', '--entrypoint', 'sh', image, '-c', 'ls node_modules']);

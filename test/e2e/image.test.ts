@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
 import {
+  buildImage,
   entrypointArgs,
   envOptions,
   imageConfig,
@@ -21,7 +22,6 @@ import {
   podman,
   podmanAvailable,
   prepareBaseImage,
-  runAsync,
   type ContainerSpec,
 } from '../helpers/podman.js';
 import { run, waitFor } from '../helpers/process.js';
@@ -78,13 +78,7 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     );
     expect(lock.status, lock.output).toBe(0);
     const started = Date.now();
-    // Docker format keeps the HEALTHCHECK (the OCI image format has no field for it).
-    const build = await runAsync(
-      'podman',
-      ['build', '--format', 'docker', '--network', 'host', '--pull=never', '--tag', image, '.'],
-      project,
-      1_500_000,
-    );
+    const build = await buildImage(project, image);
     expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
     console.log(`image test: podman build took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 2_400_000);
