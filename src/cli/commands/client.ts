@@ -118,17 +118,25 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
 
   // clients.<service> in the config, unless the user has set it already.
   const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
+  const port = listenPort(findProjectRoot(path.dirname(source)), transport) ?? (transport === 'http' ? 8000 : 9000);
   const endpoint = hasRegistry
     ? `discovery:///${service}`
     : transport === 'http'
-      ? 'http://127.0.0.1:8000'
-      : '127.0.0.1:9000';
+      ? `http://127.0.0.1:${port}`
+      : `127.0.0.1:${port}`;
+  // In Kubernetes the called service is its Service, named after it, on the same port.
+  const clusterEndpoint = hasRegistry
+    ? endpoint
+    : transport === 'http'
+      ? `http://${service}:${port}`
+      : `${service}:${port}`;
+  const ownPort = listenPort(root, transport);
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);
     if (!fs.existsSync(file)) continue;
     const current = fs.readFileSync(file, 'utf8');
     const next = rel.endsWith('configmap.yaml')
-      ? withClientInConfigMap(current, service, endpoint)
+      ? withClientInConfigMap(current, service, clusterEndpoint)
       : withClientConfig(current, service, endpoint);
     if (next !== current) files.push({ path: file, content: next, kind: 'owned' });
   }
@@ -144,12 +152,36 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     report.written.push(...edited.written);
   }
   printReport(report, cwd);
+  if (!hasRegistry && port === ownPort && edited(files))
+    console.log(
+      chalk.yellow(
+        `warning: clients.${service}.endpoint is ${endpoint}, where this service itself listens: set it to the ${service} service's address`,
+      ),
+    );
   const names = apis.map((a) => `data.clients.${clientProperty(service)}.${apiProperty(a.className)}`);
   console.log(
     chalk.dim(
-      `next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `set clients.${service}.endpoint in configs/config.yaml`}`,
+      `next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `it dials clients.${service}.endpoint of configs/config.yaml`}`,
     ),
   );
+}
+
+/**
+ * The port a tsk project's config listens on for `transport` (server.http.addr or
+ * server.grpc.addr), or undefined when `root` is not a tsk project or says none.
+ */
+function listenPort(root: string | undefined, transport: ClientTransport): number | undefined {
+  if (!root) return undefined;
+  const file = path.join(root, 'configs', 'config.yaml');
+  if (!fs.existsSync(file)) return undefined;
+  const addr = parseDocument(fs.readFileSync(file, 'utf8')).getIn(['server', transport, 'addr']);
+  const port = typeof addr === 'string' ? Number(/:(\d+)$/.exec(addr)?.[1]) : Number.NaN;
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** Whether the config files were given a client endpoint (not when the user had set one). */
+function edited(files: GeneratedFile[]): boolean {
+  return files.some((f) => f.kind === 'owned' && f.path.endsWith(path.join('configs', 'config.yaml')));
 }
 
 /** The protos copied for the services this project calls (their import paths under api/): APIs it calls, not serves. */
