@@ -39,7 +39,7 @@ const children = SERVICES.map((name) => {
       for (const line of lines) console.log(`${name.padEnd(7)} | ${line}`);
     });
   }
-  child.on('exit', (code) => console.log(`${name.padEnd(7)} | exited (${code})`));
+  child.on('exit', (code, signal) => console.log(`${name.padEnd(7)} | exited (${signal ?? code})`));
   return child;
 });
 console.log('gateway on http://localhost:8000 (order :8001, user :8002); Ctrl-C stops all three');
