@@ -2,7 +2,7 @@
 // for candidates, which are read off the commander program itself, so they cannot drift
 // from the commands and flags tsk has. Where no candidate applies (a path argument), the
 // shells fall back to completing file names.
-import type { Command, Option } from 'commander';
+import type { Argument, Command, Option } from 'commander';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -15,6 +15,7 @@ export function completionCandidates(program: Command, words: string[]): string[
   const typed = words.at(-1) ?? '';
   let command = program;
   let pendingOption: Option | undefined;
+  let positionals = 0;
   for (const word of words.slice(0, -1)) {
     if (pendingOption) {
       pendingOption = undefined;
@@ -26,17 +27,29 @@ export function completionCandidates(program: Command, words: string[]): string[
       continue;
     }
     const sub = visibleCommands(command).find((c) => c.name() === word || c.aliases().includes(word));
-    if (sub) command = sub;
+    if (sub) {
+      command = sub;
+      positionals = 0;
+    } else {
+      positionals++;
+    }
   }
   if (pendingOption) return filter(pendingOption.argChoices ?? [], typed);
   if (typed.startsWith('-')) {
     const flags = command.options.filter((o) => !o.hidden).flatMap((o) => (o.long ? [o.long] : []));
     return filter([...flags, '--help'], typed);
   }
-  return filter(
-    visibleCommands(command).map((c) => c.name()),
-    typed,
-  );
+  const argument = command.registeredArguments[positionals];
+  return filter([...visibleCommands(command).map((c) => c.name()), ...(argument?.argChoices ?? [])], typed);
+}
+
+/**
+ * Names the values an argument takes, for help and completion, while the command checks
+ * them itself (with its own message): commander's choices() would check them first.
+ */
+export function valuesOf(argument: Argument, values: readonly string[]): Argument {
+  argument.argChoices = [...values];
+  return argument;
 }
 
 function visibleCommands(command: Command): Command[] {

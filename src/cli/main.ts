@@ -4,7 +4,7 @@ import chalk from 'chalk';
 import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
 import type { NewFlags } from './commands/new.js';
-import { completionCandidates, completionScript, SHELLS, type Shell } from './completion.js';
+import { completionCandidates, completionScript, SHELLS, type Shell, valuesOf } from './completion.js';
 
 // Each command's module (and what it imports) loads only when that command runs:
 // a warm `tsk proto client` should not pay for the scaffolder or the prompts.
@@ -235,7 +235,7 @@ export function buildProgram(): Command {
     .description(
       'write an example system built with tsk: microservices (gateway -> order -> user over etcd, one trace, compose.yaml)',
     )
-    .argument('<kind>', 'the example: microservices')
+    .addArgument(valuesOf(new Argument('<kind>', 'the example'), ['microservices']))
     .argument('<dir>', 'directory to create (must not exist or be empty)')
     .action(async (kind: string, dir: string) => (await import('./commands/example.js')).example(kind, dir));
 
@@ -244,7 +244,7 @@ export function buildProgram(): Command {
     .description(
       "switch the project's service registry (dependency, vendored client, config, ConfigMap, Deployment, internal/server/registry.ts)",
     )
-    .argument('<kind>', 'none, etcd or consul')
+    .addArgument(valuesOf(new Argument('<kind>', 'the registry'), ['none', 'etcd', 'consul']))
     .option('-f, --force', 'replace registry files even if changed by hand')
     .action(async (kind: string, opts: { force?: boolean }) =>
       (await import('./commands/registry.js')).switchRegistry(kind, opts),

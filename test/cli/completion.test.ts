@@ -20,6 +20,13 @@ describe('completion candidates', () => {
     expect(complete('add', 'c')).toEqual(['client']);
   });
 
+  it("offers an argument's values where the command names them", () => {
+    expect(complete('registry', '')).toEqual(['none', 'etcd', 'consul']);
+    expect(complete('example', 'm')).toEqual(['microservices']);
+    expect(complete('example', 'microservices', '')).toEqual([]); // <dir>: file names
+    expect(complete('completion', 'z')).toEqual(['zsh']);
+  });
+
   it("lists the current command's flags for a word starting with -", () => {
     expect(complete('new', '--re')).toEqual(['--registry']);
     expect(complete('proto', 'client', '--')).toEqual(expect.arrayContaining(['--openapi', '--force', '--help']));
