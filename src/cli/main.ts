@@ -4,6 +4,7 @@ import chalk from 'chalk';
 import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
 import type { NewFlags } from './commands/new.js';
+import { PACKAGE_MANAGERS } from '../scaffold/package-manager.js';
 import { completionCandidates, completionScript, SHELLS, type Shell, valuesOf } from './completion.js';
 
 // Each command's module (and what it imports) loads only when that command runs:
@@ -14,10 +15,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 // The flags of every command that writes generated files over earlier ones.
 const forceOption = () => new Option('-f, --force', 'overwrite generated files even if changed locally');
-const keepLocalOption = () =>
+const keepLocalOption = (files = 'generated') =>
   new Option(
     '--keep-local',
-    'keep locally changed generated files and exit 0 (default: they are reported and the exit code is 1)',
+    `keep locally changed ${files} files and exit 0 (default: they are reported and the exit code is 1)`,
   );
 
 export function buildProgram(): Command {
@@ -37,9 +38,7 @@ export function buildProgram(): Command {
     .option('--http-port <port>', 'HTTP port', parsePort)
     .option('--grpc-port <port>', 'gRPC port', parsePort)
     .option('--otlp-endpoint <url>', 'OTLP collector endpoint (gRPC)')
-    .addOption(
-      new Option('--package-manager <pm>', 'package manager for the install step').choices(['npm', 'pnpm', 'yarn']),
-    )
+    .addOption(new Option('--package-manager <pm>', 'package manager for the install step').choices(PACKAGE_MANAGERS))
     .option('--no-install', 'skip installing dependencies')
     .option('--no-git', 'skip git init and the first commit')
     .option('-f, --force', 'create the project even if the directory is not empty')
@@ -207,10 +206,7 @@ export function buildProgram(): Command {
       "refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten",
     )
     .option('-f, --force', 'overwrite locally changed runtime files too')
-    .option(
-      '--keep-local',
-      'keep locally changed runtime files and exit 0 (default: they are reported and the exit code is 1)',
-    )
+    .addOption(keepLocalOption('runtime'))
     .action(async (opts: { force?: boolean; keepLocal?: boolean }) =>
       (await import('./commands/upgrade.js')).upgrade(opts),
     );

@@ -2,7 +2,8 @@
 // its README and Dockerfile spell, the lock file the image build copies, and which
 // versions tsk can make a project for.
 
-export type PackageManagerName = 'npm' | 'pnpm' | 'yarn';
+export const PACKAGE_MANAGERS = ['npm', 'pnpm', 'yarn'] as const;
+export type PackageManagerName = (typeof PACKAGE_MANAGERS)[number];
 
 export interface PackageManager {
   name: PackageManagerName;

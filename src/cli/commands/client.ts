@@ -119,17 +119,10 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   // clients.<service> in the config, unless the user has set it already.
   const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
   const port = listenPort(findProjectRoot(path.dirname(source)), transport) ?? (transport === 'http' ? 8000 : 9000);
-  const endpoint = hasRegistry
-    ? `discovery:///${service}`
-    : transport === 'http'
-      ? `http://127.0.0.1:${port}`
-      : `127.0.0.1:${port}`;
+  const address = (host: string) => (transport === 'http' ? `http://${host}:${port}` : `${host}:${port}`);
+  const endpoint = hasRegistry ? `discovery:///${service}` : address('127.0.0.1');
   // In Kubernetes the called service is its Service, named after it, on the same port.
-  const clusterEndpoint = hasRegistry
-    ? endpoint
-    : transport === 'http'
-      ? `http://${service}:${port}`
-      : `${service}:${port}`;
+  const clusterEndpoint = hasRegistry ? endpoint : address(service);
   const ownPort = listenPort(root, transport);
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);
