@@ -5,7 +5,7 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { leadingComment } from './comments.js';
 import { tsTypeName } from './names.js';
-import { jsdoc } from './printer.js';
+import { GLOBAL_NAMES, jsdoc } from './printer.js';
 
 const WELL_KNOWN: Record<string, string> = {
   'google.protobuf.Timestamp': 'string',
@@ -52,7 +52,7 @@ export class JsonTypeWriter {
   private readonly order: (DescMessage | DescEnum)[] = [];
 
   constructor(reserved: Iterable<string> = []) {
-    for (const r of reserved) this.taken.add(r);
+    for (const r of [...GLOBAL_NAMES, ...reserved]) this.taken.add(r);
   }
 
   /** The TS type of a message's JSON form; schedules its declaration. */

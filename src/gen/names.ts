@@ -6,11 +6,36 @@ export function fileStem(file: DescFile): string {
   return file.proto.name.replace(/\.proto$/, '');
 }
 
-/** ts-proto's export name: nested types are joined with `_` (`Outer_Inner`). */
+/**
+ * The name ts-proto gives a field's property or one name in a type's nesting (its
+ * `snakeToCamel` rule): words split on `_`, all-caps names lowered first, every
+ * word after the first capitalised.
+ */
+export function tsProtoLocalName(protoName: string): string {
+  if (!protoName.includes('_')) return protoName;
+  const lower = /[a-z]/.test(protoName);
+  return protoName
+    .split('_')
+    .map((word, i) => {
+      const w = lower ? word : word.toLowerCase();
+      return i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1);
+    })
+    .join('');
+}
+
+/** Top-level type names ts-proto suffixes with `Message`, as they would hide globals its code uses. */
+const TS_PROTO_SUFFIXED = new Set(['Date', 'Function']);
+
+/**
+ * ts-proto's export name for a message or enum: each name of its nesting as
+ * tsProtoLocalName makes it, joined with `_` (`Outer_Inner`, `get_thing` -> `getThing`),
+ * and `DateMessage` for a top-level `Date`.
+ */
 export function tsTypeName(desc: DescMessage | DescEnum): string {
   const pkg = desc.file.proto.package;
   const local = pkg ? desc.typeName.slice(pkg.length + 1) : desc.typeName;
-  return local.replace(/\./g, '_');
+  const name = local.split('.').map(tsProtoLocalName).join('_');
+  return TS_PROTO_SUFFIXED.has(name) ? `${name}Message` : name;
 }
 
 /** ts-proto's key for a method in the service definition: lower camel case. */

@@ -37,6 +37,38 @@ export function importPath(fromFile: string, toStem: string): string {
   return `${rel}.js`;
 }
 
+/**
+ * Globals that generated code refers to. A message imported or declared under one
+ * of these names would hide it, so it takes another local name (`Promise2`).
+ */
+export const GLOBAL_NAMES: readonly string[] = [
+  'AbortSignal',
+  'Array',
+  'AsyncIterable',
+  'Boolean',
+  'ConstructorParameters',
+  'Date',
+  'Error',
+  'Function',
+  'Headers',
+  'Iterable',
+  'JSON',
+  'Map',
+  'Math',
+  'Number',
+  'Object',
+  'Promise',
+  'ReadableStream',
+  'Record',
+  'RequestInit',
+  'Response',
+  'Set',
+  'String',
+  'TextDecoder',
+  'URLSearchParams',
+  'Uint8Array',
+];
+
 export interface TsFileOptions {
   /** The proto the file comes from, named in the preamble. */
   source?: string;
@@ -66,7 +98,7 @@ export class TsFile {
     readonly path: string,
     private readonly options: TsFileOptions = {},
   ) {
-    for (const name of options.reserved ?? []) this.taken.add(name);
+    for (const name of [...GLOBAL_NAMES, ...(options.reserved ?? [])]) this.taken.add(name);
     this.moduleOf = options.moduleOf ?? ((stem) => importPath(path, stem));
   }
 

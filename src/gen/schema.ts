@@ -1,6 +1,7 @@
 // Emits the MessageSchema consts the runtime's HTTP binder reads: for each message
 // reachable from a route, its fields with proto and JSON names and kinds.
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { tsProtoLocalName } from './names.js';
 import type { TsFile } from './printer.js';
 
 const SCALAR_NAMES: Record<number, string> = {
@@ -24,22 +25,6 @@ const SCALAR_NAMES: Record<number, string> = {
 /** Well-known types are leaves: the binder only needs their type name. */
 function isWellKnown(message: DescMessage): boolean {
   return message.typeName.startsWith('google.protobuf.');
-}
-
-/**
- * The property ts-proto gives a field (its `snakeToCamel` rule): words split on `_`,
- * all-caps names lowered first, every word after the first capitalised.
- */
-export function tsProtoLocalName(protoName: string): string {
-  if (!protoName.includes('_')) return protoName;
-  const lower = /[a-z]/.test(protoName);
-  return protoName
-    .split('_')
-    .map((word, i) => {
-      const w = lower ? word : word.toLowerCase();
-      return i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1);
-    })
-    .join('');
 }
 
 export class SchemaWriter {

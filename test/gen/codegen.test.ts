@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, repoRoot, scratchFixture, tsk, typecheck } from '../helpers/cli.js';
 
 const runtime = path.join(repoRoot, 'src', 'runtime');
-const fixtures = ['helloworld', 'user', 'edge', 'json', 'stream'] as const;
+const fixtures = ['helloworld', 'user', 'edge', 'json', 'stream', 'names'] as const;
 const dirs: Record<string, string> = {};
 
 beforeAll(() => {
@@ -115,6 +115,18 @@ describe('tsk proto server on streaming methods', () => {
   });
 });
 
+describe('tsk proto server on messages named like globals', () => {
+  it('writes a stub with the names ts-proto exports (typechecked below)', () => {
+    const dir = dirs['names']!;
+    const r = tsk(['proto', 'server', 'names/v1/names.proto', '-I', '.', '-t', 'service', '--runtime', runtime], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const stub = fs.readFileSync(path.join(dir, 'service/names.ts'), 'utf8');
+    expect(stub).toContain('async get(_ctx: Context, _request: getThing): Promise<Outer_innerThing> {');
+    expect(stub).toContain('async call(_ctx: Context, _request: FunctionMessage): Promise<DateMessage> {');
+    expect(stub).toMatch(/async make\(_ctx: Context, _request: Promise2\): Promise<Object2> \{/);
+  });
+});
+
 describe('tsk proto add', () => {
   it('writes a CRUD proto that compiles and generates, and refuses to overwrite it', () => {
     const dir = path.join(repoRoot, '.tmp', 'codegen', 'added');
@@ -160,6 +172,7 @@ describe('generated code', () => {
       'user/**/*.ts',
       'edge/**/*.ts',
       'stream/**/*.ts',
+      'names/**/*.ts',
       'added/**/*.ts',
     ]);
     expect(r.stdout + r.stderr).toBe('');

@@ -45,7 +45,7 @@ describe('tsk proto client --fetch', () => {
   it('writes *_fetch.ts for every fixture that compiles for browsers and for Node, with no imports', async () => {
     const files: string[] = [];
     const root = path.join(repoRoot, '.tmp', 'fetch');
-    for (const name of ['helloworld', 'user', 'edge', 'stream']) {
+    for (const name of ['helloworld', 'user', 'edge', 'stream', 'names']) {
       const dir = scratchFixture('fetch', name);
       const r = tsk(['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', 'internal/pkg'], dir);
       expect(r.status, r.stderr).toBe(0);

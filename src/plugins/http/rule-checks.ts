@@ -32,9 +32,8 @@ import {
   type RepeatedRules,
   type StringRules,
 } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
-import { tsTypeName } from '../../gen/names.js';
+import { tsProtoLocalName, tsTypeName } from '../../gen/names.js';
 import type { TsFile } from '../../gen/printer.js';
-import { tsProtoLocalName } from '../../gen/schema.js';
 import { jsPattern } from './rule-pattern.js';
 
 type Message = { $typeName: string; $unknown?: unknown[] };
