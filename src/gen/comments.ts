@@ -1,4 +1,4 @@
-// Leading comments of a descriptor from the file's source info. Written here
+// Leading comments and source positions of descriptors from the file's source info. Written here
 // rather than imported from @bufbuild/protoplugin, whose entry point loads the
 // TypeScript compiler (half a second of every CLI start).
 import type {
@@ -43,11 +43,20 @@ function fileOf(desc: Located): DescFile {
   return desc.file;
 }
 
-export function leadingComment(desc: Located): string | undefined {
+function locationOf(desc: Located) {
   const path = sourcePath(desc);
-  const location = fileOf(desc).proto.sourceCodeInfo?.location.find(
+  return fileOf(desc).proto.sourceCodeInfo?.location.find(
     (l) => l.path.length === path.length && l.path.every((v, i) => v === path[i]),
   );
-  const text = location?.leadingComments?.trim();
+}
+
+export function leadingComment(desc: Located): string | undefined {
+  const text = locationOf(desc)?.leadingComments?.trim();
   return text ? text : undefined;
+}
+
+/** Where a descriptor is declared: its proto (as compiled) and 1-based line and column. */
+export function sourcePosition(desc: Located): { file: string; line: number; column: number } {
+  const span = locationOf(desc)?.span;
+  return { file: fileOf(desc).proto.name, line: (span?.[0] ?? 0) + 1, column: (span?.[1] ?? 0) + 1 };
 }

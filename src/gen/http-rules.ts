@@ -7,6 +7,7 @@ import type { HttpRule } from './pb/google/api/http_pb.js';
 import { parseTemplate, TemplateError } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { operationName } from './names.js';
+import { sourcePosition } from './comments.js';
 
 export interface HttpBinding {
   method: string;
@@ -140,11 +141,9 @@ function checkFieldPath(message: DescMessage, path: string[], what: string): str
 /** The source position of a method's http option (or the method itself). */
 export function ruleLocation(method: DescMethod): { file: string; line: number; column: number } {
   const file = method.parent.file;
-  const serviceIndex = file.services.indexOf(method.parent);
-  const methodIndex = method.parent.methods.indexOf(method);
-  const methodPath = [6, serviceIndex, 2, methodIndex];
+  const optionPath = [6, file.services.indexOf(method.parent), 2, method.parent.methods.indexOf(method), 4];
   const locations = file.proto.sourceCodeInfo?.location ?? [];
   const find = (p: number[]) => locations.find((l) => l.path.length === p.length && l.path.every((v, i) => v === p[i]));
-  const loc = find([...methodPath, 4, 72295728]) ?? find([...methodPath, 4]) ?? find(methodPath);
-  return { file: file.proto.name, line: (loc?.span[0] ?? 0) + 1, column: (loc?.span[1] ?? 0) + 1 };
+  const loc = find([...optionPath, 72295728]) ?? find(optionPath);
+  return loc ? { file: file.proto.name, line: loc.span[0]! + 1, column: loc.span[1]! + 1 } : sourcePosition(method);
 }

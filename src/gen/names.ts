@@ -1,5 +1,7 @@
 // How ts-proto names things, so our generated files import what it emits.
 import type { DescEnum, DescFile, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import type { Diagnostic } from '../proto/diagnostics.js';
+import { sourcePosition } from './comments.js';
 
 /** `helloworld/v1/greeter.proto` -> `helloworld/v1/greeter` */
 export function fileStem(file: DescFile): string {
@@ -41,6 +43,21 @@ export function tsTypeName(desc: DescMessage | DescEnum): string {
 /** ts-proto's key for a method in the service definition: lower camel case. */
 export function methodKey(method: DescMethod): string {
   return method.name.charAt(0).toLowerCase() + method.name.slice(1);
+}
+
+/**
+ * Methods no generated class can have: `rpc Constructor` would be a method named
+ * `constructor`, which TypeScript takes for the class's constructor.
+ */
+export function methodNameProblems(services: readonly DescService[]): Diagnostic[] {
+  return services.flatMap((service) =>
+    service.methods
+      .filter((m) => methodKey(m) === 'constructor')
+      .map((m) => ({
+        ...sourcePosition(m),
+        message: `${service.name}.${m.name}: its TypeScript method would be named "constructor", which a class cannot have; rename the rpc`,
+      })),
+  );
 }
 
 /** gRPC full method name, the operation for both transports. */

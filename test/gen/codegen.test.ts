@@ -194,6 +194,11 @@ describe('broken protos', () => {
       'bad_verb.proto',
       /^bad_verb\.proto:\d+:\d+: Things\.ListThings: custom method "LIST" is not an HTTP method/m,
     ],
+    [
+      'constructor',
+      'constructor.proto',
+      /^constructor\.proto:7:3: Things\.Constructor: .*"constructor".*rename the rpc/m,
+    ],
   ];
   for (const [name, file, expected] of cases) {
     it(`${name}: reports file:line:col, exits 1, writes nothing`, () => {
@@ -209,4 +214,16 @@ describe('broken protos', () => {
       expect(listFiles(dir)).toEqual(before);
     });
   }
+
+  it('constructor: tsk proto server refuses it too, writing nothing', () => {
+    const dir = path.join(repoRoot, '.tmp', 'codegen-broken', 'constructor-server');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.cpSync(path.join(repoRoot, 'fixtures', 'broken', 'constructor'), dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'buf.yaml'), 'version: v2\n');
+    const before = listFiles(dir);
+    const r = tsk(['proto', 'server', 'constructor.proto', '-t', 'service'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^constructor\.proto:7:3: Things\.Constructor: /m);
+    expect(listFiles(dir)).toEqual(before);
+  });
 });

@@ -2,7 +2,8 @@
 import path from 'node:path';
 import chalk from 'chalk';
 import { compileProtos } from '../../proto/compile.js';
-import { UsageError } from '../../proto/diagnostics.js';
+import { CompileError, UsageError } from '../../proto/diagnostics.js';
+import { methodNameProblems } from '../../gen/names.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
@@ -20,6 +21,9 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   const target = compiled.targetFiles[0]!;
   const services = compiled.targets.flatMap((f) => f.services);
   if (services.length === 0) throw new UsageError(`${file} defines no service`);
+  const problems = methodNameProblems(services);
+  if (problems.length > 0)
+    throw new CompileError(problems.map((p) => ({ ...p, file: path.relative(cwd, path.join(target.root, p.file)) })));
   // Like every output path, the target is a place in the project: relative to its root.
   const targetDir = path.resolve(project?.root ?? cwd, flags.target);
   const runtimeDir = path.resolve(target.root, runtimeDirFor(cwd, project, flags)(target.root));

@@ -73,10 +73,10 @@ function renderClient(service: DescService, types: JsonTypeWriter, problems: Dia
     '',
     `/** Calls ${service.typeName} over HTTP with fetch. */`,
     `export class ${service.name}FetchClient {`,
-    '  private readonly options: FetchClientOptions;',
+    '  readonly #options: FetchClientOptions;',
     '',
     '  constructor(options: FetchClientOptions = {}) {',
-    '    this.options = options;',
+    '    this.#options = options;',
     '  }',
     ...methods.flatMap(({ method, key, input, output, binding }) =>
       method.methodKind === 'server_streaming'
@@ -84,14 +84,14 @@ function renderClient(service: DescService, types: JsonTypeWriter, problems: Dia
             '',
             methodDoc(method, binding),
             `  ${key}(request: ${input}, options?: FetchCallOptions): AsyncGenerator<${output}> {`,
-            `    return readEvents(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+            `    return readEvents(this.#options, ${service.name}FetchRoutes.${key}, request, options);`,
             '  }',
           ]
         : [
             '',
             methodDoc(method, binding),
             `  ${key}(request: ${input}, options?: FetchCallOptions): Promise<${output}> {`,
-            `    return callJson(this.options, ${service.name}FetchRoutes.${key}, request, options);`,
+            `    return callJson(this.#options, ${service.name}FetchRoutes.${key}, request, options);`,
             '  }',
           ],
     ),

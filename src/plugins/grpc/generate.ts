@@ -3,13 +3,15 @@
 // runtime's grpc/stream.ts), a function registering it on GrpcServer through
 // ts-proto's service definition, and a typed client over GrpcClientConn.
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
-import { fileStem, methodKey, serviceConstName } from '../../gen/names.js';
+import { fileStem, methodKey, methodNameProblems, serviceConstName } from '../../gen/names.js';
 import { jsdoc, TsFile } from '../../gen/printer.js';
 import { leadingComment } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 export const generateGrpc: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
+  const problems = files.flatMap((file) => methodNameProblems(file.services));
+  if (problems.length > 0) return { files: [], problems };
   for (const file of files) {
     const services = file.services.filter((s) => s.methods.length > 0);
     if (services.length === 0) continue;
@@ -94,11 +96,15 @@ function renderService(service: DescService, definition: string, imports: TsFile
     '',
     `/** Calls ${service.typeName} over gRPC. */`,
     `export class ${service.name}GRPCClient {`,
-    '  constructor(private readonly conn: GrpcClientConn) {}',
+    '  readonly #conn: GrpcClientConn;',
+    '',
+    '  constructor(conn: GrpcClientConn) {',
+    '    this.#conn = conn;',
+    '  }',
     ...methods.flatMap(({ key, clientParam, clientReturns, call, args }) => [
       '',
       `  ${key}(${clientParam}, options?: CallOptions): ${clientReturns} {`,
-      `    return this.conn.${call}(${definition}.${key}, ${args.split(',')[0]}, options);`,
+      `    return this.#conn.${call}(${definition}.${key}, ${args.split(',')[0]}, options);`,
       '  }',
     ]),
     '}',

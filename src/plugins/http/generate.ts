@@ -97,7 +97,11 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     '',
     `/** Calls ${service.typeName} over HTTP, using each method's first binding${methods.some(({ method }) => events(method)) ? '; server streams are read as Server-Sent Events' : ''}. */`,
     `export class ${service.name}HTTPClient {`,
-    '  constructor(private readonly client: HttpClient) {}',
+    '  readonly #client: HttpClient;',
+    '',
+    '  constructor(client: HttpClient) {',
+    '    this.#client = client;',
+    '  }',
     ...methods.flatMap(({ method, key, input, output, bindings }) => {
       const [returns, call] = events(method)
         ? [`AsyncIterable<${output}>`, 'stream']
@@ -106,7 +110,7 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
         '',
         `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
         `  ${key}(request: ${input}, options?: CallOptions): ${returns} {`,
-        `    return this.client.${call}(${service.name}_${key}Routes[0]!, request, options);`,
+        `    return this.#client.${call}(${service.name}_${key}Routes[0]!, request, options);`,
         '  }',
       ];
     }),

@@ -37,10 +37,10 @@ export const OrdersFetchRoutes = {
 
 /** Calls shop.v1.Orders over HTTP with fetch. */
 export class OrdersFetchClient {
-  private readonly options: FetchClientOptions;
+  readonly #options: FetchClientOptions;
 
   constructor(options: FetchClientOptions = {}) {
-    this.options = options;
+    this.#options = options;
   }
 
   /**
@@ -50,7 +50,7 @@ export class OrdersFetchClient {
    * POST /v1/orders/{order_id}/items
    */
   addItem(request: AddItemRequest, options?: FetchCallOptions): Promise<Item> {
-    return callJson(this.options, OrdersFetchRoutes.addItem, request, options);
+    return callJson(this.#options, OrdersFetchRoutes.addItem, request, options);
   }
 }
 

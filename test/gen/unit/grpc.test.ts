@@ -39,10 +39,14 @@ export function registerOrdersGRPCServer(server: GrpcServer, impl: OrdersGRPCSer
 
 /** Calls shop.v1.Orders over gRPC. */
 export class OrdersGRPCClient {
-  constructor(private readonly conn: GrpcClientConn) {}
+  readonly #conn: GrpcClientConn;
+
+  constructor(conn: GrpcClientConn) {
+    this.#conn = conn;
+  }
 
   addItem(request: AddItemRequest, options?: CallOptions): Promise<Item> {
-    return this.conn.invoke(OrdersService.addItem, request, options);
+    return this.#conn.invoke(OrdersService.addItem, request, options);
   }
 }
 `);

@@ -77,11 +77,15 @@ export function registerOrdersHTTPServer(server: HttpServer, impl: OrdersHTTPSer
 
 /** Calls shop.v1.Orders over HTTP, using each method's first binding. */
 export class OrdersHTTPClient {
-  constructor(private readonly client: HttpClient) {}
+  readonly #client: HttpClient;
+
+  constructor(client: HttpClient) {
+    this.#client = client;
+  }
 
   /** POST /v1/orders/{order_id}/items */
   addItem(request: AddItemRequest, options?: CallOptions): Promise<Item> {
-    return this.client.invoke(Orders_addItemRoutes[0]!, request, options);
+    return this.#client.invoke(Orders_addItemRoutes[0]!, request, options);
   }
 }
 `);
