@@ -121,6 +121,9 @@ export function esbuildOptions(options: {
     minifyWhitespace: true,
     minifySyntax: true,
     keepNames: true,
+    // Short lines: Node prints the source line of an uncaught error before its stack,
+    // and a whole minified module on one line would bury the message in the logs.
+    lineLimit: 160,
     external: options.external,
     banner: { js: REQUIRE_SHIM },
     plugins: [builtinsThroughRequire],

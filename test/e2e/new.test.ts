@@ -62,6 +62,38 @@ describe('tsk new demo', () => {
     );
   }, 60_000);
 
+  it('a wiring error (a route registered twice) stops the start with one log line naming it, exit 1', async () => {
+    const broken = path.join(work, 'demo-wiring');
+    fs.rmSync(broken, { recursive: true, force: true });
+    fs.cpSync(demo, broken, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+    fs.symlinkSync(path.join(demo, 'node_modules'), path.join(broken, 'node_modules'));
+    const http = path.join(broken, 'internal/server/http.ts');
+    const line = '  registerGreeterHTTPServer(server, deps.greeter);\n';
+    fs.writeFileSync(http, fs.readFileSync(http, 'utf8').replace(line, line + line));
+    const build = await run('npm', ['run', 'build'], broken);
+    expect(build.status, build.output).toBe(0);
+    const service = startService(
+      broken,
+      [npmStartArgs(broken)[0]!],
+      {
+        DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+        DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      },
+      process.env['TSK_IMAGE_NODE'] || process.execPath,
+    );
+    expect(await exitWithin(service, 30_000)).toBe(1);
+    const failure = service
+      .output()
+      .split('\n')
+      .find((l) => l.includes('failed to start'));
+    expect(failure, service.output()).toBeDefined();
+    expect(JSON.parse(failure!).err.message).toMatch(
+      /^http route: GET \/helloworld\/\{name\} \(\/demo\.v1\.Greeter\/SayHello\) matches the same paths as/,
+    );
+    // Any line of the bundle Node prints stays short enough for a log collector.
+    for (const l of service.output().split('\n')) expect(l.length).toBeLessThan(2000);
+  }, 180_000);
+
   it('serves HTTP and gRPC, exports spans, answers probes and metrics, exits 0 on SIGTERM', async () => {
     const receiver = new OtlpReceiver();
     await receiver.start();

@@ -37,7 +37,7 @@ import type { Server } from '../server.js';
 import { bindRequest, compileRoute, encodeResponse, FormBody, type CompiledRoute } from './binding.js';
 import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
-import { matchSegments, splitPath } from './template.js';
+import { matchSegments, splitPath, templateShape } from './template.js';
 import type { HttpRoute } from './route.js';
 import { eventStreamHandler, serveEventStream, type EventStreamMethod } from './sse.js';
 
@@ -98,6 +98,8 @@ interface RoutedCall extends CallFacts {
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
   private readonly routes: BoundRoute[] = [];
+  /** The route registered for each method and template shape (templateShape): a second one would never be reached. */
+  private readonly shapes = new Map<string, HttpRoute<unknown, unknown>>();
   private readonly routedMethods = new Set<string>(ROUTED_METHODS);
   private readonly runner: CallRunner<HttpCallContext, string>;
   private readonly host: string;
@@ -206,20 +208,33 @@ export class HttpServer implements Server {
 
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
-    const compiled = compileRoute(route) as CompiledRoute;
+    const compiled = this.compileNew(route);
     this.routes.push({ compiled, handler: this.runner.wrap(handler as Handler) });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
   /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
   streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
-    const compiled = compileRoute(route) as CompiledRoute;
+    const compiled = this.compileNew(route);
     this.routes.push({
       compiled,
       handler: eventStreamHandler((h) => this.runner.wrap(h), handler as EventStreamMethod<unknown, unknown>),
       events: true,
     });
     if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
+  }
+
+  /** Compiles a route, refusing one whose method and paths an earlier route already takes. */
+  private compileNew(route: HttpRoute<unknown, unknown>): CompiledRoute {
+    const compiled = compileRoute(route) as CompiledRoute;
+    const key = `${route.method} ${templateShape(compiled.template)}`;
+    const earlier = this.shapes.get(key);
+    if (earlier)
+      throw new Error(
+        `http route: ${route.method} ${route.path} (${route.operation}) matches the same paths as ${earlier.path} (${earlier.operation}), registered before it, so it would never be called`,
+      );
+    this.shapes.set(key, route);
+    return compiled;
   }
 
   /** A `custom { kind }` rule's method (SEARCH, PROPFIND...) joins the catch-all routes. */

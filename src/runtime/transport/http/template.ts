@@ -94,6 +94,12 @@ export function splitPath(rawPath: string): string[] | undefined {
   return rawPath.startsWith('/') ? rawPath.slice(1).split('/') : undefined;
 }
 
+/** What a template matches, without its variable names: templates of one shape match the same paths. */
+export function templateShape(template: PathTemplate): string {
+  const segments = template.atoms.map((a) => (a.kind === 'literal' ? a.value : a.kind === 'wildcard' ? '*' : '**'));
+  return `/${segments.join('/')}${template.verb === undefined ? '' : `:${template.verb}`}`;
+}
+
 /**
  * Matches a URL path, split by splitPath, against a template. Returns the decoded
  * variable values by index, or undefined when it does not match.
