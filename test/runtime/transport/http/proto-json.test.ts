@@ -509,7 +509,7 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     expect((ours as any).wire).toEqual(AllKinds.decode(toBinary(allKindsDesc, theirs)));
   });
 
-  it("the client's and the server's JSON is proto3 JSON, so they read each other's (Duration, FieldMask, Any)", () => {
+  it("the client's and the server's JSON is proto3 JSON, so they read each other's (Duration, FieldMask, Any, BytesValue)", () => {
     const packed = {
       typeUrl: 'type.googleapis.com/kinds.v1.Nested',
       value: Nested.encode({ name: 'n', count: 2 }).finish(),
@@ -519,6 +519,7 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
       duration: { seconds: '90', nanos: 500_000_000 },
       int64Value: '7',
       any: packed,
+      bytesWrapper: Buffer.from([1, 2, 3]),
     });
     const sent = JSON.parse(encodeRequest(echo, message).body!);
     expect(sent).toMatchObject({
@@ -526,6 +527,7 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
       duration: '90.500s',
       int64Value: '7',
       any: { '@type': packed.typeUrl, name: 'n', count: 2 },
+      bytesWrapper: 'AQID',
     });
     expect(Buffer.from((bindRequest(echo, [], undefined, structuredClone(sent)) as any).any.value)).toEqual(
       Buffer.from(packed.value),
@@ -534,7 +536,11 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     const back = bindRequest(echo, [], undefined, sent) as any;
     expect(back.fieldMask).toEqual(['publish_time', 'author.home_city']);
     expect(back.duration).toEqual({ seconds: '90', nanos: 500_000_000 });
-    expect(encodeResponse(echo, back)).toMatchObject({ fieldMask: 'publishTime,author.homeCity', duration: '90.500s' });
+    expect(encodeResponse(echo, back)).toMatchObject({
+      fieldMask: 'publishTime,author.homeCity',
+      duration: '90.500s',
+      bytesWrapper: 'AQID',
+    });
   });
 
   // protobuf-es's Duration pattern is not anchored at its end; protojson (Go) and the
