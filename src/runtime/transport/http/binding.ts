@@ -7,6 +7,7 @@ import { isServiceError } from '../../errors/errors.js';
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
 import { containsDuration, durationsToJson } from './duration-json.js';
+import { containsEnum, enumNumbersToJson } from './enum-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
 import { decodeMessage, registerAnyTypes } from './proto-json.js';
 
@@ -29,6 +30,9 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
   /** Whether the request/response messages hold a Duration, whose ts-proto JSON form needs converting. */
   requestDurations: boolean;
   responseDurations: boolean;
+  /** Whether they hold an enum, whose numbers the proto does not name ts-proto's toJSON loses. */
+  requestEnums: boolean;
+  responseEnums: boolean;
 }
 
 export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRoute<Req, Res> {
@@ -54,6 +58,8 @@ export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRout
     responseBodyField,
     requestDurations: containsDuration(route.requestSchema),
     responseDurations: containsDuration(route.responseSchema),
+    requestEnums: containsEnum(route.requestSchema),
+    responseEnums: containsEnum(route.responseSchema),
   };
 }
 
@@ -295,6 +301,7 @@ const STRING_FORM_WKT = new Set(['google.protobuf.Timestamp', 'google.protobuf.D
 export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, response: Res): unknown {
   const json = compiled.route.response.toJSON(response) as Json;
   if (compiled.responseDurations) durationsToJson(json, compiled.route.responseSchema);
+  if (compiled.responseEnums) enumNumbersToJson(response, json, compiled.route.responseSchema);
   if (!compiled.responseBodyField) return json;
   return json[compiled.responseBodyField.jsonName] ?? null;
 }
@@ -313,6 +320,7 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   const full = route.request.fromPartial ? route.request.fromPartial(request) : request;
   const json = route.request.toJSON(full) as Json;
   if (compiled.requestDurations) durationsToJson(json, route.requestSchema);
+  if (compiled.requestEnums) enumNumbersToJson(full, json, route.requestSchema);
   const values = compiled.variableFields.map((fields) => {
     const value = getPath(json, fields);
     if (value === undefined || value === null || value === '') {

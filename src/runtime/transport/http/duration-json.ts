@@ -11,6 +11,7 @@
 // proto-json.ts instead, which checks every value.)
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
+import { enumNumbersToJson } from './enum-json.js';
 import { anyType } from './proto-json.js';
 
 const DURATION = 'google.protobuf.Duration';
@@ -87,8 +88,10 @@ function anyToJson(value: unknown): unknown {
   const schema = anyType(any.typeUrl);
   const type = schema?.type?.();
   if (!schema || !type?.decode) return value;
-  const inner = type.toJSON(type.decode(Buffer.from(any.value ?? '', 'base64'))) as Record<string, unknown>;
+  const message = type.decode(Buffer.from(any.value ?? '', 'base64'));
+  const inner = type.toJSON(message) as Record<string, unknown>;
   durationsToJson(inner, schema);
+  enumNumbersToJson(message, inner, schema);
   return { '@type': any.typeUrl, ...inner };
 }
 
