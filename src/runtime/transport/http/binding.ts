@@ -9,7 +9,7 @@ import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.
 import { containsDuration, durationsToJson } from './duration-json.js';
 import { containsEnum, enumNumbersToJson } from './enum-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
-import { decodeMessage, registerAnyTypes } from './proto-json.js';
+import { decodeMessage, keepExactIntegers, registerAnyTypes } from './proto-json.js';
 
 type Json = Record<string, unknown>;
 
@@ -100,6 +100,7 @@ export function bindRequest<Req>(
     if (body !== undefined && body !== null) {
       if (typeof body !== 'object' || Array.isArray(body)) throw ErrCodec('request body must be a JSON object');
       json = { ...(body as Json) };
+      keepExactIntegers(body, json);
     }
   } else if (compiled.bodyField && body !== undefined) {
     json[compiled.bodyField.jsonName] = body;
