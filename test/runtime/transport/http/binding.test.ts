@@ -149,6 +149,20 @@ describe('path, query and body binding', () => {
     expect((await call('GET', '/v1/files/a/b/c.txt')).request.path).toBe('a/b/c.txt');
   });
 
+  // google.api.http: a multi-segment variable is decoded "except %2F and %2f are left
+  // unchanged", so an encoded slash never adds a segment to a resource name; a
+  // single-segment variable is decoded in full.
+  it('leaves %2F encoded in multi-segment variables and decodes it in single-segment ones', async () => {
+    expect((await call('GET', '/v1/publishers/p%2F1/books/b%2f2%20x')).request.name).toBe(
+      'publishers/p%2F1/books/b%2f2 x',
+    );
+    expect((await call('GET', '/v1/files/a%2Fb/c%3F')).request.path).toBe('a%2Fb/c?');
+    expect((await call('GET', '/v1/shelves/a%2Fb/books/7')).request.shelf).toBe('a/b');
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    await client.getFile({ path: 'dir/a%2Fb' });
+    expect(seen.at(-1)!.request.path).toBe('dir/a%2Fb');
+  });
+
   it('binds body "*" with a custom verb, accepting proto and JSON names', async () => {
     const r = await call(
       'POST',
