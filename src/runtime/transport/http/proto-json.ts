@@ -429,7 +429,11 @@ function readAny(value: unknown, ctx: ReadContext): unknown {
   const typeName = url.slice(url.lastIndexOf('/') + 1);
   const schema = anyTypes.get(typeName);
   const type = schema?.type?.();
-  if (!schema || !type?.encode) return new Invalid(`${describe(url)} is not a message type this service knows`);
+  if (!schema || !type?.encode) {
+    // The URL itself, not describe()'s "a long string": type URLs are long, and the name is the point.
+    const shown = url.length > 200 ? `${JSON.stringify(url.slice(0, 200))}...` : JSON.stringify(url);
+    return new Invalid(`${shown} is not a message type this service knows`);
+  }
   const fields: Json = {};
   for (const key of keys) if (key !== '@type') fields[key] = value[key];
   keepExactIntegers(value, fields);

@@ -482,6 +482,22 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     }
   });
 
+  it('names the type URL of an Any it does not know', () => {
+    const err = (() => {
+      try {
+        bindRequest(echo, [], undefined, {
+          any: { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1s' },
+        });
+      } catch (e) {
+        return e;
+      }
+    })() as any;
+    expect(err.toJSON()).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'any' } });
+    expect(err.message).toBe(
+      'invalid value for any: "type.googleapis.com/google.protobuf.Duration" is not a message type this service knows',
+    );
+  });
+
   it('names paths inside a body bound to one field from the request root', () => {
     const err = (() => {
       try {
