@@ -174,7 +174,13 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
   let target = json;
   for (let i = 0; i < fields.length - 1; i++) {
     const f = fields[i]!;
-    if (f.repeated || f.kind !== 'message') throw ErrCodec(`field "${f.name}" cannot hold nested values`);
+    if (f.repeated || f.kind !== 'message') {
+      const where = fields
+        .slice(0, i + 1)
+        .map((p) => p.jsonName)
+        .join('.');
+      throw ErrCodec(`invalid value for ${where}: a list of messages cannot be bound from the query`, { field: where });
+    }
     adoptJsonName(target, f);
     const next = target[f.jsonName];
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;

@@ -18,6 +18,7 @@ import { generateFixture } from '../../../helpers/generated.js';
 
 let echo: CompiledRoute;
 let put: CompiledRoute;
+let get: CompiledRoute;
 let AllKinds: any;
 let PutRequest: any;
 let Nested: any;
@@ -31,6 +32,7 @@ beforeAll(async () => {
   ({ AllKinds, PutRequest, Nested } = await import(path.join(dir, 'kinds/v1/kinds.ts')));
   echo = compileRoute(http.KindsHTTPRoutes.echo[0]);
   put = compileRoute(http.KindsHTTPRoutes.put[0]);
+  get = compileRoute(http.KindsHTTPRoutes.get[0]);
   const compiled = await compileProtos({ inputs: ['kinds/v1/kinds.proto'], importPaths: ['.'], cwd: dir });
   allKindsDesc = compiled.registry.getMessage('kinds.v1.AllKinds')!;
   putDesc = compiled.registry.getMessage('kinds.v1.PutRequest')!;
@@ -496,6 +498,18 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     expect(err.message).toBe(
       'invalid value for any: "type.googleapis.com/google.protobuf.Duration" is not a message type this service knows',
     );
+  });
+
+  it('names the field of a query key that goes inside a list', () => {
+    const err = (() => {
+      try {
+        bindRequest(get, ['1'], new URLSearchParams('nestedList.name=x'), undefined);
+      } catch (e) {
+        return e;
+      }
+    })() as any;
+    expect(err.toJSON()).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'nestedList' } });
+    expect(err.message).toContain('nestedList');
   });
 
   it('names paths inside a body bound to one field from the request root', () => {
