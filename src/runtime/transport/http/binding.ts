@@ -310,7 +310,29 @@ export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, respo
   if (compiled.responseDurations) durationsToJson(json, compiled.route.responseSchema);
   if (compiled.responseEnums) enumNumbersToJson(response, json, compiled.route.responseSchema);
   if (!compiled.responseBodyField) return json;
-  return json[compiled.responseBodyField.jsonName] ?? null;
+  return json[compiled.responseBodyField.jsonName] ?? defaultJson(compiled.responseBodyField);
+}
+
+const INT64_SCALARS = new Set<ScalarKind>(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+/**
+ * The proto3 JSON of a field holding its default, which toJSON leaves out of the message:
+ * a response_body of an empty list is [], not null. An unset message stays null.
+ */
+function defaultJson(field: FieldSchema): unknown {
+  if (field.kind === 'map') return {};
+  if (field.repeated) return [];
+  switch (field.kind) {
+    case 'scalar':
+      if (field.scalar === 'string' || field.scalar === 'bytes') return '';
+      if (field.scalar === 'bool') return false;
+      return INT64_SCALARS.has(field.scalar) ? '0' : 0;
+    case 'enum':
+      if (field.enumName === 'google.protobuf.NullValue') return null;
+      return Object.keys(field.values).find((name) => field.values[name] === 0) ?? 0;
+    default:
+      return null;
+  }
 }
 
 // ---------------------------------------------------------------- client side

@@ -52,6 +52,7 @@ beforeAll(async () => {
     updateBook: record('updateBook'),
     listBooks: async (_ctx: unknown, request: any) => {
       seen.push({ op: 'listBooks', request });
+      if (request.tags.includes('none')) return { books: [], nextPageToken: '' };
       return { books: [{ id: '1', title: 'A', tags: ['x'], labels: {}, genre: 0 }], nextPageToken: 'next' };
     },
     searchBooks: async (_ctx: unknown, request: any) => {
@@ -242,6 +243,14 @@ describe('path, query and body binding', () => {
     expect(r.request).toMatchObject({ page: { size: 10, token: 't' }, tags: ['a', 'b'] });
     expect(r.json).toHaveLength(1);
     expect(r.json[0]).toMatchObject({ id: '1', title: 'A', tags: ['x'] });
+  });
+
+  it('writes an empty response_body list as [], not null', async () => {
+    const r = await call('GET', '/v1/books?tags=none');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual([]);
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    expect((await client.listBooks({ tags: ['none'] })).books).toEqual([]);
   });
 
   it('serves a method without a rule at POST /package.Service/Method', async () => {

@@ -512,6 +512,25 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     expect(err.message).toContain('nestedList');
   });
 
+  it('writes a response_body field holding its default as that default, as the OpenAPI schema says', () => {
+    const defaults: [string, unknown][] = [
+      ['string_value', ''],
+      ['bytes_value', ''],
+      ['bool_value', false],
+      ['int32_value', 0],
+      ['double_value', 0],
+      ['int64_value', '0'],
+      ['uint64_value', '0'],
+      ['color', 'COLOR_UNSPECIFIED'],
+      ['string_list', []],
+      ['string_to_int32', {}],
+    ];
+    for (const [field, value] of defaults) {
+      const route = compileRoute({ ...echo.route, responseBody: field });
+      expect(encodeResponse(route, AllKinds.fromPartial({})), field).toEqual(value);
+    }
+  });
+
   it('names paths inside a body bound to one field from the request root', () => {
     const err = (() => {
       try {
