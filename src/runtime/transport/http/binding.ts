@@ -364,7 +364,10 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
     for (const fields of compiled.variableFields) if (fields.length === 1) delete rest[fields[0]!.jsonName];
     body = JSON.stringify(rest);
   } else if (compiled.bodyField) {
-    body = JSON.stringify(json[compiled.bodyField.jsonName] ?? {});
+    // An unset body field sends no body, which the server reads as the field left unset
+    // ({} would be no value at all for a scalar or a list).
+    const value = json[compiled.bodyField.jsonName];
+    if (value !== undefined && value !== null) body = JSON.stringify(value);
   }
   if (route.body !== '*') {
     const query = new URLSearchParams();

@@ -31,7 +31,7 @@ beforeAll(async () => {
   const http = await import(path.join(dir, 'kinds/v1/kinds_http.ts'));
   server = new HttpServer({ address: '127.0.0.1:0' });
   const echo = async (_ctx: unknown, request: unknown) => request;
-  http.registerKindsHTTPServer(server, { echo, put: echo, get: echo });
+  http.registerKindsHTTPServer(server, { echo, put: echo, get: echo, note: echo });
   await server.start();
   base = `http://127.0.0.1:${server.listenPort}`;
 }, 60_000);
@@ -63,7 +63,7 @@ describe('integers beyond 2^53 sent as JSON numbers', () => {
 import { registerKindsHTTPServer } from './kinds/v1/kinds_http.ts';
 const server = new HttpServer({ address: '127.0.0.1:0' });
 const echo = async (_ctx: unknown, request: any) => request;
-registerKindsHTTPServer(server, { echo, put: echo, get: echo });
+registerKindsHTTPServer(server, { echo, put: echo, get: echo, note: echo });
 await server.start();
 const res = await fetch(\`http://127.0.0.1:\${server.listenPort}/v1/kinds\`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(BIG)},
