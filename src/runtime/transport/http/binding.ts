@@ -133,6 +133,8 @@ function formJson(compiled: CompiledRoute, form: FormBody): Json {
 }
 
 function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: string[][]): void {
+  /** Single-valued fields already set, by JSON path: a second value is refused, as grpc-gateway and Kratos do. */
+  let single: Set<string> | undefined;
   for (const key of new Set(query.keys())) {
     const fields = tryResolve(schema, key.split('.'));
     // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
@@ -144,7 +146,18 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
       )
     )
       continue;
-    for (const value of query.getAll(key)) setPath(json, fields, value, false);
+    const values = query.getAll(key);
+    const leaf = fields[fields.length - 1]!;
+    if (!leaf.repeated) {
+      const where = fields.map((f) => f.jsonName).join('.');
+      single ??= new Set();
+      if (values.length > 1 || single.has(where))
+        throw ErrCodec(`invalid value for ${where}: given more than once; the field holds one value`, {
+          field: where,
+        });
+      single.add(where);
+    }
+    for (const value of values) setPath(json, fields, value, false);
   }
 }
 

@@ -381,6 +381,23 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     }
   });
 
+  // grpc-gateway and Kratos answer "too many values for field": a field that holds one
+  // value given twice is ambiguous, never silently the last one.
+  it('a single-valued field given twice in the query, under one name or both', async () => {
+    const cases: [string, string][] = [
+      ['/v1/books/1?genre=1&genre=2', 'genre'],
+      ['/v1/books/1?include_reviews=true&includeReviews=false', 'includeReviews'],
+      ['/v1/books/1?filter.range.min=1&filter.range.min=1', 'filter.range.min'],
+      ['/v1/books/1?since=2024-01-01T00:00:00Z&since=2024-01-02T00:00:00Z', 'since'],
+    ];
+    for (const [url, field] of cases) {
+      const r = await call('GET', url);
+      expect(r.json, url).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
+      expect(r.json.message).toContain(field);
+    }
+    expect((await call('GET', '/v1/books/1?editions=1&editions=2')).request.editions).toEqual([1, 2]);
+  });
+
   it('bytes that are not HTTP, and headers past the size limit', async () => {
     const { port } = new URL(base);
     const rawCall = (text: string) =>
