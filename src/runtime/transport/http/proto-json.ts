@@ -6,8 +6,9 @@
 // Unknown field names are ignored, as grpc-gateway and Kratos do by default.
 //
 // Where ts-proto's fromJSON cannot express a valid value (an enum number the proto
-// does not declare, a google.protobuf.Value set to null), the reader records the
-// value and sets it on the built message afterwards.
+// does not declare, a google.protobuf.Value set to null) or does it only through a
+// deprecated API (a BytesValue), the reader records the value and sets it on the
+// built message afterwards.
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema, MessageType, ScalarKind } from './route.js';
 import {
@@ -51,6 +52,7 @@ const WRAPPERS: Record<string, ScalarKind> = {
 };
 
 const VALUE = 'google.protobuf.Value';
+const BYTES_VALUE = 'google.protobuf.BytesValue';
 const NULL_VALUE = 'google.protobuf.NullValue';
 
 const INT64_KINDS = new Set<ScalarKind>(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
@@ -232,6 +234,24 @@ function readMessage(schema: MessageSchema, json: unknown, ctx: ReadContext): vo
 
 function fieldReader(field: FieldSchema): Read {
   if (field.kind === 'map') return mapReader(field);
+  if (field.kind === 'message' && field.typeName === BYTES_VALUE) return setAfterwards(listOrSingle(field));
+  return listOrSingle(field);
+}
+
+/**
+ * ts-proto's fromJSON builds a BytesValue (a field, or each item of a list) with
+ * `new Buffer()`, which Node deprecates (DEP0005, a warning on the service's stderr).
+ * The field's decoded value is set on the built message instead, and fromJSON sees none.
+ */
+function setAfterwards(read: Read): Read {
+  return (value, ctx) => {
+    const decoded = read(value, ctx);
+    if (decoded !== null && decoded !== undefined) ctx.fixups.push({ path: [...ctx.at], value: decoded });
+    return undefined;
+  };
+}
+
+function listOrSingle(field: FieldSchema): Read {
   const single = singleReader(field);
   const nullIsValue = nullAllowed(field);
   if (field.repeated) {

@@ -2,6 +2,8 @@
 // every field kind, decoded by tsk's binder and by @bufbuild/protobuf's fromJson (a
 // strict implementation of the mapping). Both must accept and reject the same bodies,
 // and what they accept must be the same message on the wire.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRegistry, fromJson, toBinary, type DescMessage, type Registry } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +27,10 @@ let Nested: any;
 let allKindsDesc: DescMessage;
 let putDesc: DescMessage;
 let registry: Registry;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = generateFixture('proto-json', 'json');
+  dir = generateFixture('proto-json', 'json');
   const http = await import(path.join(dir, 'kinds/v1/kinds_http.ts'));
   ({ AllKinds, PutRequest, Nested } = await import(path.join(dir, 'kinds/v1/kinds.ts')));
   echo = compileRoute(http.KindsHTTPRoutes.echo[0]);
@@ -529,6 +532,24 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
       const route = compileRoute({ ...echo.route, responseBody: field });
       expect(encodeResponse(route, AllKinds.fromPartial({})), field).toEqual(value);
     }
+  });
+
+  // ts-proto's fromJSON builds a BytesValue with \`new Buffer()\`, which Node deprecates
+  // (DEP0005, printed on the service's stderr); the decoder sets those fields itself.
+  it('decodes BytesValue fields without the deprecated Buffer constructor', () => {
+    const script = path.join(dir, 'bytes-value.ts');
+    fs.writeFileSync(
+      script,
+      `import { bindRequest, compileRoute } from ${JSON.stringify(path.resolve('src/runtime/transport/http/binding.ts'))};
+import { KindsHTTPRoutes } from './kinds/v1/kinds_http.ts';
+const echo = compileRoute(KindsHTTPRoutes.echo[0]);
+const m: any = bindRequest(echo, [], undefined, { bytesWrapper: 'AQID', nested: {}, any: { '@type': 'type.googleapis.com/kinds.v1.AllKinds', bytesWrapper: 'BA==' } });
+console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
+`,
+    );
+    const r = spawnSync(process.execPath, ['--throw-deprecation', '--import', 'tsx', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([[1, 2, 3], 'type.googleapis.com/kinds.v1.AllKinds']);
   });
 
   it('names paths inside a body bound to one field from the request root', () => {
