@@ -1,7 +1,7 @@
 // An OpenAPI 3.1 document from the same google.api.http bindings the HTTP server
 // registers (http-rules.ts): one operation per binding, parameters where the
 // binder reads them (path variables, the query, the body), schemas in proto3 JSON.
-import type { DescField, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import type { DescEnum, DescField, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import { parseTemplate, type PathTemplate } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { leadingComment } from './comments.js';
@@ -221,16 +221,21 @@ function paramSchema(field: DescField, schemas: SchemaSet): JsonSchema {
     case 'scalar':
       return scalarSchema(field.scalar);
     case 'enum':
-      return schemas.enumRef(field.enum);
+      return enumParam(field.enum, schemas);
     case 'message':
       return stripNull(schemas.message(field.message));
     case 'list':
       if (field.listKind === 'scalar') return scalarSchema(field.scalar);
-      if (field.listKind === 'enum') return schemas.enumRef(field.enum);
+      if (field.listKind === 'enum') return enumParam(field.enum, schemas);
       return stripNull(schemas.message(field.message));
     default:
       return { type: 'string' };
   }
+}
+
+/** An enum parameter: its names; a NullValue, whose JSON is null, by the one name a query can carry. */
+function enumParam(e: DescEnum, schemas: SchemaSet): JsonSchema {
+  return e.typeName === 'google.protobuf.NullValue' ? { type: 'string', enum: ['NULL_VALUE'] } : schemas.enumRef(e);
 }
 
 /** A wrapper's `[type, "null"]` as a parameter: a query value is never null. */
@@ -277,6 +282,8 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
         continue;
       const jsonPath = [...jsonNames, field.jsonName];
       if (field.fieldKind === 'message' && !STRING_FORM.has(field.message.typeName)) {
+        // Struct, Value, ListValue, Any, Empty: their JSON is not their fields, and no string is one.
+        if (field.message.typeName.startsWith('google.protobuf.')) continue;
         if (seen.has(field.message.typeName)) continue; // recursive messages: one level is enough to show
         walk(field.message, path, jsonPath, new Set([...seen, field.message.typeName]));
         continue;

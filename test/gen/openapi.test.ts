@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { bindRequest, compileRoute } from '../../src/runtime/transport/http/binding.js';
 import { repoRoot, scratchFixture, tsk } from '../helpers/cli.js';
+import { generateFixture } from '../helpers/generated.js';
 import { checkOpenApi } from '../helpers/openapi.js';
 
 const FIXTURES = ['helloworld', 'user', 'edge', 'stream'];
@@ -248,6 +250,50 @@ describe('tsk proto openapi', () => {
 
     it('carries comments as descriptions', () => {
       expect(op('/v1/{name}', 'get')).toMatchObject({ summary: 'A multi-segment variable.' });
+    });
+  });
+
+  // Every field kind: each query parameter the document lists, sent with a value of its
+  // schema, must be read by the binder (set something, or be refused), never ignored.
+  describe('json fixture: the query parameters listed are the ones the binder reads', () => {
+    const doc = projectDocument('json');
+    const get = Object.values(doc.paths).find((item) => item['get']?.operationId === 'Kinds_Get')!['get']!;
+    const query = get.parameters!.filter((p) => p.in === 'query');
+
+    const sample = (schema: Record<string, unknown>): string => {
+      const ref = schema['$ref'] as string | undefined;
+      if (ref) return sample(doc.components.schemas[ref.split('/').pop()!]!);
+      if (Array.isArray(schema['enum'])) return String((schema['enum'] as unknown[]).at(-1));
+      if (schema['type'] === 'array') return sample(schema['items'] as Record<string, unknown>);
+      if (schema['type'] === 'integer') return '3';
+      if (schema['type'] === 'number') return '1.5';
+      if (schema['type'] === 'boolean') return 'true';
+      if (schema['format'] === 'date-time') return '2024-01-02T03:04:05Z';
+      if (schema['format'] === 'byte') return 'AQID';
+      if (schema['format'] === 'int64' || schema['format'] === 'uint64') return '3';
+      if (String(schema['pattern'] ?? '').endsWith('s$')) return '1.5s';
+      return 'x';
+    };
+
+    it('lists no parameter the binder ignores, and none with a type no query string can have', async () => {
+      const dir = generateFixture('openapi-query', 'json');
+      const http = await import(path.join(dir, 'kinds/v1/kinds_http.ts'));
+      const { AllKinds } = await import(path.join(dir, 'kinds/v1/kinds.ts'));
+      const route = compileRoute(http.KindsHTTPRoutes.get[0]);
+      const baseline = JSON.stringify(AllKinds.toJSON(bindRequest(route, ['1'], undefined, undefined)));
+      const ignored: string[] = [];
+      for (const p of query) {
+        expect(p.schema['type'], p.name).not.toBe('null');
+        const value = sample(p.schema);
+        const message = bindRequest(route, ['1'], new URLSearchParams([[p.name, value]]), undefined);
+        // NULL_VALUE is the one value a NullValue field has, and its default.
+        if (JSON.stringify(AllKinds.toJSON(message)) === baseline && value !== 'NULL_VALUE')
+          ignored.push(`${p.name}=${value}`);
+      }
+      expect(ignored).toEqual([]);
+      expect(query.map((p) => p.name)).toEqual(
+        expect.arrayContaining(['int32List', 'timestamp', 'nested.count', 'nullValue']),
+      );
     });
   });
 });

@@ -235,7 +235,9 @@ function prepare(client: FetchClientOptions, route: FetchRoute, request: object,
   } else {
     if (route.body !== undefined) {
       bound.push([route.body]);
-      body = JSON.stringify(json[route.body] ?? {});
+      // An unset body field sends no body: the server leaves the field unset.
+      const value = json[route.body];
+      if (value !== undefined && value !== null) body = JSON.stringify(value);
     }
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(json)) appendQuery(query, [key], value, bound);

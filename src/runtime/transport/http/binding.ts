@@ -7,8 +7,9 @@ import { isServiceError } from '../../errors/errors.js';
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
 import { containsDuration, durationsToJson } from './duration-json.js';
+import { containsEnum, enumNumbersToJson } from './enum-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
-import { decodeMessage, registerAnyTypes } from './proto-json.js';
+import { decodeMessage, keepExactIntegers, registerAnyTypes } from './proto-json.js';
 
 type Json = Record<string, unknown>;
 
@@ -29,6 +30,9 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
   /** Whether the request/response messages hold a Duration, whose ts-proto JSON form needs converting. */
   requestDurations: boolean;
   responseDurations: boolean;
+  /** Whether they hold an enum, whose numbers the proto does not name ts-proto's toJSON loses. */
+  requestEnums: boolean;
+  responseEnums: boolean;
 }
 
 export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRoute<Req, Res> {
@@ -54,6 +58,8 @@ export function compileRoute<Req, Res>(route: HttpRoute<Req, Res>): CompiledRout
     responseBodyField,
     requestDurations: containsDuration(route.requestSchema),
     responseDurations: containsDuration(route.responseSchema),
+    requestEnums: containsEnum(route.requestSchema),
+    responseEnums: containsEnum(route.responseSchema),
   };
 }
 
@@ -94,6 +100,7 @@ export function bindRequest<Req>(
     if (body !== undefined && body !== null) {
       if (typeof body !== 'object' || Array.isArray(body)) throw ErrCodec('request body must be a JSON object');
       json = { ...(body as Json) };
+      keepExactIntegers(body, json);
     }
   } else if (compiled.bodyField && body !== undefined) {
     json[compiled.bodyField.jsonName] = body;
@@ -126,6 +133,8 @@ function formJson(compiled: CompiledRoute, form: FormBody): Json {
 }
 
 function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: string[][]): void {
+  /** Single-valued fields already set, by JSON path: a second value is refused, as grpc-gateway and Kratos do. */
+  let single: Set<string> | undefined;
   for (const key of new Set(query.keys())) {
     const fields = tryResolve(schema, key.split('.'));
     // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
@@ -137,7 +146,18 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
       )
     )
       continue;
-    for (const value of query.getAll(key)) setPath(json, fields, value, false);
+    const values = query.getAll(key);
+    const leaf = fields[fields.length - 1]!;
+    if (!leaf.repeated) {
+      const where = fields.map((f) => f.jsonName).join('.');
+      single ??= new Set();
+      if (values.length > 1 || single.has(where))
+        throw ErrCodec(`invalid value for ${where}: given more than once; the field holds one value`, {
+          field: where,
+        });
+      single.add(where);
+    }
+    for (const value of values) setPath(json, fields, value, false);
   }
 }
 
@@ -167,7 +187,13 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
   let target = json;
   for (let i = 0; i < fields.length - 1; i++) {
     const f = fields[i]!;
-    if (f.repeated || f.kind !== 'message') throw ErrCodec(`field "${f.name}" cannot hold nested values`);
+    if (f.repeated || f.kind !== 'message') {
+      const where = fields
+        .slice(0, i + 1)
+        .map((p) => p.jsonName)
+        .join('.');
+      throw ErrCodec(`invalid value for ${where}: a list of messages cannot be bound from the query`, { field: where });
+    }
     adoptJsonName(target, f);
     const next = target[f.jsonName];
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
@@ -295,8 +321,31 @@ const STRING_FORM_WKT = new Set(['google.protobuf.Timestamp', 'google.protobuf.D
 export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, response: Res): unknown {
   const json = compiled.route.response.toJSON(response) as Json;
   if (compiled.responseDurations) durationsToJson(json, compiled.route.responseSchema);
+  if (compiled.responseEnums) enumNumbersToJson(response, json, compiled.route.responseSchema);
   if (!compiled.responseBodyField) return json;
-  return json[compiled.responseBodyField.jsonName] ?? null;
+  return json[compiled.responseBodyField.jsonName] ?? defaultJson(compiled.responseBodyField);
+}
+
+const INT64_SCALARS = new Set<ScalarKind>(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+/**
+ * The proto3 JSON of a field holding its default, which toJSON leaves out of the message:
+ * a response_body of an empty list is [], not null. An unset message stays null.
+ */
+function defaultJson(field: FieldSchema): unknown {
+  if (field.kind === 'map') return {};
+  if (field.repeated) return [];
+  switch (field.kind) {
+    case 'scalar':
+      if (field.scalar === 'string' || field.scalar === 'bytes') return '';
+      if (field.scalar === 'bool') return false;
+      return INT64_SCALARS.has(field.scalar) ? '0' : 0;
+    case 'enum':
+      if (field.enumName === 'google.protobuf.NullValue') return null;
+      return Object.keys(field.values).find((name) => field.values[name] === 0) ?? 0;
+    default:
+      return null;
+  }
 }
 
 // ---------------------------------------------------------------- client side
@@ -313,6 +362,7 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   const full = route.request.fromPartial ? route.request.fromPartial(request) : request;
   const json = route.request.toJSON(full) as Json;
   if (compiled.requestDurations) durationsToJson(json, route.requestSchema);
+  if (compiled.requestEnums) enumNumbersToJson(full, json, route.requestSchema);
   const values = compiled.variableFields.map((fields) => {
     const value = getPath(json, fields);
     if (value === undefined || value === null || value === '') {
@@ -327,7 +377,10 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
     for (const fields of compiled.variableFields) if (fields.length === 1) delete rest[fields[0]!.jsonName];
     body = JSON.stringify(rest);
   } else if (compiled.bodyField) {
-    body = JSON.stringify(json[compiled.bodyField.jsonName] ?? {});
+    // An unset body field sends no body, which the server reads as the field left unset
+    // ({} would be no value at all for a scalar or a list).
+    const value = json[compiled.bodyField.jsonName];
+    if (value !== undefined && value !== null) body = JSON.stringify(value);
   }
   if (route.body !== '*') {
     const query = new URLSearchParams();

@@ -1,7 +1,9 @@
 // Well-known types whose ts-proto JSON is not proto3 JSON. proto3 JSON writes a
 // Duration as a string of seconds ("1.5s", "-0.000001s") where ts-proto uses the
-// message shape {seconds, nanos}, and a FieldMask's paths in lowerCamelCase
-// ("publishTime") where ts-proto keeps the proto names ("publish_time"). The HTTP
+// message shape {seconds, nanos}, a FieldMask's paths in lowerCamelCase
+// ("publishTime") where ts-proto keeps the proto names ("publish_time"), and a
+// BytesValue as base64 where ts-proto's toJSON leaves the Buffer itself (which
+// JSON.stringify would write as {"type":"Buffer","data":[...]}). The HTTP
 // layer converts at its edge: ts-proto's toJSON output into proto3 JSON (what a
 // server answers and a client sends), and a Duration's string back into ts-proto's
 // shape before fromJSON (what a client reads). Only routes whose messages hold one
@@ -9,11 +11,13 @@
 // proto-json.ts instead, which checks every value.)
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
+import { enumNumbersToJson } from './enum-json.js';
 import { anyType } from './proto-json.js';
 
 const DURATION = 'google.protobuf.Duration';
 const FIELD_MASK = 'google.protobuf.FieldMask';
 const ANY = 'google.protobuf.Any';
+const BYTES_VALUE = 'google.protobuf.BytesValue';
 /** proto3 JSON's Duration range: +-10,000 years in seconds. */
 const MAX_SECONDS = 315_576_000_000;
 const DURATION_STRING = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
@@ -23,7 +27,7 @@ type Convert = (value: unknown, field: FieldSchema) => unknown;
 
 const containsCache = new WeakMap<MessageSchema, boolean>();
 
-/** Whether a Duration or FieldMask appears in this message or any message below it. */
+/** Whether a Duration, FieldMask, Any or BytesValue appears in this message or any message below it. */
 export function containsDuration(schema: MessageSchema, visiting = new Set<MessageSchema>()): boolean {
   const known = containsCache.get(schema);
   if (known !== undefined) return known;
@@ -36,6 +40,7 @@ export function containsDuration(schema: MessageSchema, visiting = new Set<Messa
       target.typeName === DURATION ||
       target.typeName === FIELD_MASK ||
       target.typeName === ANY ||
+      target.typeName === BYTES_VALUE ||
       containsDuration(target.schema(), visiting)
     );
   });
@@ -56,7 +61,7 @@ export function durationsFromJson(json: unknown, schema: MessageSchema): void {
 
 /**
  * Rewrites a toJSON result into proto3 JSON: ts-proto's {seconds, nanos} Durations into
- * strings, FieldMask paths into lowerCamelCase.
+ * strings, FieldMask paths into lowerCamelCase, BytesValue Buffers into base64.
  */
 export function durationsToJson(json: unknown, schema: MessageSchema): void {
   walk(json, schema, DURATION, (value) => {
@@ -66,6 +71,11 @@ export function durationsToJson(json: unknown, schema: MessageSchema): void {
   });
   walk(json, schema, FIELD_MASK, (value) => (typeof value === 'string' ? fieldMaskToJson(value) : value));
   walk(json, schema, ANY, anyToJson);
+  walk(json, schema, BYTES_VALUE, (value) =>
+    value instanceof Uint8Array
+      ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
+      : value,
+  );
 }
 
 /**
@@ -78,8 +88,10 @@ function anyToJson(value: unknown): unknown {
   const schema = anyType(any.typeUrl);
   const type = schema?.type?.();
   if (!schema || !type?.decode) return value;
-  const inner = type.toJSON(type.decode(Buffer.from(any.value ?? '', 'base64'))) as Record<string, unknown>;
+  const message = type.decode(Buffer.from(any.value ?? '', 'base64'));
+  const inner = type.toJSON(message) as Record<string, unknown>;
   durationsToJson(inner, schema);
+  enumNumbersToJson(message, inner, schema);
   return { '@type': any.typeUrl, ...inner };
 }
 

@@ -6,8 +6,9 @@
 // Unknown field names are ignored, as grpc-gateway and Kratos do by default.
 //
 // Where ts-proto's fromJSON cannot express a valid value (an enum number the proto
-// does not declare, a google.protobuf.Value set to null), the reader records the
-// value and sets it on the built message afterwards.
+// does not declare, a google.protobuf.Value set to null) or does it only through a
+// deprecated API (a BytesValue), the reader records the value and sets it on the
+// built message afterwards.
 import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema, MessageType, ScalarKind } from './route.js';
 import {
@@ -51,7 +52,54 @@ const WRAPPERS: Record<string, ScalarKind> = {
 };
 
 const VALUE = 'google.protobuf.Value';
+const BYTES_VALUE = 'google.protobuf.BytesValue';
 const NULL_VALUE = 'google.protobuf.NullValue';
+
+const INT64_KINDS = new Set<ScalarKind>(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+/**
+ * Integer literals of a parsed body that a JS number does not hold exactly (beyond 2^53),
+ * as written, by the object or array holding them and their key. proto3 JSON allows a
+ * 64-bit integer as a number, and protojson reads every digit of one; the readers of
+ * 64-bit fields read these instead of JSON.parse's rounded number.
+ */
+const exactIntegers = new WeakMap<object, Map<string, string>>();
+/** Only a body with a run of 16 digits can hold such a literal, so only such a body pays for the reviver. */
+const LONG_DIGITS = /\d{16}/;
+const INTEGER_LITERAL = /^-?\d+$/;
+
+/** JSON.parse for request bodies, keeping the digits of integers beyond a double's precision. */
+export function parseJsonBody(text: string): unknown {
+  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+  return JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
+    const source = context?.source;
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && source && INTEGER_LITERAL.test(source)) {
+      let byKey = exactIntegers.get(this);
+      if (!byKey) exactIntegers.set(this, (byKey = new Map()));
+      byKey.set(key, source);
+    }
+    return value;
+  });
+}
+
+/** Lets a shallow copy of a parsed object keep its exact integers. */
+export function keepExactIntegers(from: object, to: object): void {
+  const byKey = exactIntegers.get(from);
+  if (byKey) exactIntegers.set(to, byKey);
+}
+
+/** The value at holder[key], with an integer literal's own digits where JSON.parse rounded it. */
+function exactly(holder: object, key: string | number, value: unknown): unknown {
+  if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
+  return exactIntegers.get(holder)?.get(String(key)) ?? value;
+}
+
+/** Whether a field's values are 64-bit integers (scalars or their wrappers). */
+function holdsInt64(field: FieldSchema): boolean {
+  if (field.kind === 'scalar') return INT64_KINDS.has(field.scalar);
+  if (field.kind === 'map') return holdsInt64(field.value);
+  return field.kind === 'message' && INT64_KINDS.has(WRAPPERS[field.typeName]!);
+}
 
 /** Message types an Any may hold: every message a registered route (request or response) mentions. */
 const anyTypes = new Map<string, MessageSchema>();
@@ -114,6 +162,8 @@ class FieldPlan {
     readonly oneof: string | undefined,
     /** A null scalar in a oneof sets nothing; any other member given counts as set. */
     readonly nullSkipsOneof: boolean,
+    /** Its value is a 64-bit integer, read with every digit it was written with. */
+    readonly int64: boolean,
     readonly read: Read,
   ) {}
 }
@@ -133,6 +183,7 @@ function plan(schema: MessageSchema): Map<string, FieldPlan> {
         f.localName ?? f.jsonName,
         f.oneof,
         f.kind === 'scalar',
+        !f.repeated && f.kind !== 'map' && holdsInt64(f),
         fieldReader(f),
       );
       byKey.set(f.name, p).set(f.jsonName, p);
@@ -158,7 +209,7 @@ function readMessage(schema: MessageSchema, json: unknown, ctx: ReadContext): vo
   for (const key of Object.keys(json)) {
     const field = byKey.get(key);
     if (field === undefined) continue;
-    const value = json[key];
+    const value = field.int64 ? exactly(json, key, json[key]) : json[key];
     ctx.names.push(field.jsonName);
     if (field.name !== field.jsonName) {
       seen ??= new Set();
@@ -176,16 +227,35 @@ function readMessage(schema: MessageSchema, json: unknown, ctx: ReadContext): vo
     const read = field.read(value, ctx);
     ctx.at.pop();
     ctx.names.pop();
-    if (read !== value) json[key] = read;
+    if (read !== json[key]) json[key] = read;
   }
   ctx.depth--;
 }
 
 function fieldReader(field: FieldSchema): Read {
   if (field.kind === 'map') return mapReader(field);
+  if (field.kind === 'message' && field.typeName === BYTES_VALUE) return setAfterwards(listOrSingle(field));
+  return listOrSingle(field);
+}
+
+/**
+ * ts-proto's fromJSON builds a BytesValue (a field, or each item of a list) with
+ * `new Buffer()`, which Node deprecates (DEP0005, a warning on the service's stderr).
+ * The field's decoded value is set on the built message instead, and fromJSON sees none.
+ */
+function setAfterwards(read: Read): Read {
+  return (value, ctx) => {
+    const decoded = read(value, ctx);
+    if (decoded !== null && decoded !== undefined) ctx.fixups.push({ path: [...ctx.at], value: decoded });
+    return undefined;
+  };
+}
+
+function listOrSingle(field: FieldSchema): Read {
   const single = singleReader(field);
   const nullIsValue = nullAllowed(field);
   if (field.repeated) {
+    const int64 = holdsInt64(field);
     return (value, ctx) => {
       if (value === null) return value;
       if (!Array.isArray(value)) throw fail(ctx, `expected an array, got ${describe(value)}`);
@@ -193,7 +263,7 @@ function fieldReader(field: FieldSchema): Read {
         ctx.names.push(i);
         if (value[i] === null && !nullIsValue) throw fail(ctx, 'a list item cannot be null');
         ctx.at.push(i);
-        const read = single(value[i], ctx);
+        const read = single(int64 ? exactly(value, i, value[i]) : value[i], ctx);
         ctx.at.pop();
         ctx.names.pop();
         if (read !== value[i]) value[i] = read;
@@ -217,6 +287,7 @@ function mapReader(field: FieldSchema & { kind: 'map' }): Read {
   const keyKind = field.key;
   const single = singleReader(field.value);
   const nullIsValue = nullAllowed(field.value);
+  const int64 = holdsInt64(field.value);
   return (value, ctx) => {
     if (value === null) return value;
     if (!isObject(value)) throw fail(ctx, `expected an object (a map), got ${describe(value)}`);
@@ -228,7 +299,7 @@ function mapReader(field: FieldSchema & { kind: 'map' }): Read {
       if (key instanceof Invalid) throw fail(ctx, key.reason);
       if (keys.has(key.dedupe)) throw fail(ctx, 'duplicate map key');
       keys.add(key.dedupe);
-      const entry = value[rawKey];
+      const entry = int64 ? exactly(value, rawKey, value[rawKey]) : value[rawKey];
       if (entry === null && !nullIsValue) throw fail(ctx, 'a map value cannot be null');
       // ts-proto reads bool keys with Boolean(key): false is written as the empty string.
       const written = key.key === false ? '' : String(key.key);
@@ -378,9 +449,14 @@ function readAny(value: unknown, ctx: ReadContext): unknown {
   const typeName = url.slice(url.lastIndexOf('/') + 1);
   const schema = anyTypes.get(typeName);
   const type = schema?.type?.();
-  if (!schema || !type?.encode) return new Invalid(`${describe(url)} is not a message type this service knows`);
+  if (!schema || !type?.encode) {
+    // The URL itself, not describe()'s "a long string": type URLs are long, and the name is the point.
+    const shown = url.length > 200 ? `${JSON.stringify(url.slice(0, 200))}...` : JSON.stringify(url);
+    return new Invalid(`${shown} is not a message type this service knows`);
+  }
   const fields: Json = {};
   for (const key of keys) if (key !== '@type') fields[key] = value[key];
+  keepExactIntegers(value, fields);
   const inner: ReadContext = { depth: ctx.depth, at: [], names: [...ctx.names], fixups: [] };
   readMessage(schema, fields, inner);
   const bytes = type.encode(build(type, fields, inner)).finish();

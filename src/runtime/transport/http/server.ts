@@ -35,6 +35,7 @@ import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { bindRequest, compileRoute, encodeResponse, FormBody, type CompiledRoute } from './binding.js';
+import { parseJsonBody } from './proto-json.js';
 import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath, templateShape } from './template.js';
@@ -175,7 +176,7 @@ export class HttpServer implements Server {
       if (jsonDepthOver(text as string, maxDepth))
         return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
       try {
-        done(null, JSON.parse(text as string));
+        done(null, parseJsonBody(text as string));
       } catch (err) {
         done(ErrCodec(`malformed JSON body: ${(err as Error).message}`), undefined);
       }

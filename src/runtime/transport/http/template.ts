@@ -16,6 +16,8 @@ export interface PathTemplate {
   atoms: Atom[];
   /** Field paths of the variables, in order: `['name']`, `['book', 'id']`. */
   variables: string[][];
+  /** Per variable: whether it spans segments (`{name=shelves/*}`, `{path=**}`). */
+  multiSegment: boolean[];
   verb?: string;
 }
 
@@ -60,7 +62,11 @@ export function parseTemplate(source: string): PathTemplate {
   const deepAt = atoms.findIndex((a) => a.kind === 'deep');
   if (deepAt >= 0 && deepAt !== atoms.length - 1)
     throw new TemplateError(`path template "${source}": "**" must be the last segment`);
-  return { source, atoms, variables, verb };
+  const multiSegment = variables.map((_, v) => {
+    const own = atoms.filter((a) => a.variable === v);
+    return own.length > 1 || own.some((a) => a.kind === 'deep');
+  });
+  return { source, atoms, variables, multiSegment, verb };
 }
 
 function splitTopLevel(body: string, source: string): string[] {
@@ -142,11 +148,14 @@ export function matchSegments(template: PathTemplate, segments: readonly string[
     const raw = values[v] ?? '';
     if (raw.includes('%')) {
       try {
-        // Decoded per segment, so an encoded "/" (%2F) stays inside its segment.
-        values[v] = raw
-          .split('/')
-          .map((p) => decodeURIComponent(p))
-          .join('/');
+        // As google.api.http says: a multi-segment variable is decoded except %2F and %2f,
+        // which stay as they are, so an encoded "/" never reads as a segment boundary.
+        values[v] = template.multiSegment[v]
+          ? raw
+              .split('/')
+              .map((p) => decodeURIComponent(p.replace(/%2([fF])/g, '%252$1')))
+              .join('/')
+          : decodeURIComponent(raw);
       } catch {
         return undefined; // malformed percent-encoding never matches
       }
@@ -168,10 +177,11 @@ export function expandTemplate(template: PathTemplate, values: string[]): string
     if (atom.variable === lastVar) continue; // a multi-segment variable is written once
     lastVar = atom.variable;
     const value = values[atom.variable] ?? '';
-    const multi =
-      template.atoms.filter((a) => a.variable === atom.variable).some((a) => a.kind === 'deep') ||
-      template.atoms.filter((a) => a.variable === atom.variable).length > 1;
-    out.push(multi ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value));
+    out.push(
+      template.multiSegment[atom.variable]
+        ? value.split('/').map(encodeURIComponent).join('/')
+        : encodeURIComponent(value),
+    );
   }
   const verb = template.verb !== undefined ? `:${template.verb}` : '';
   return `/${out.join('/')}${verb}`;

@@ -52,6 +52,7 @@ beforeAll(async () => {
     updateBook: record('updateBook'),
     listBooks: async (_ctx: unknown, request: any) => {
       seen.push({ op: 'listBooks', request });
+      if (request.tags.includes('none')) return { books: [], nextPageToken: '' };
       return { books: [{ id: '1', title: 'A', tags: ['x'], labels: {}, genre: 0 }], nextPageToken: 'next' };
     },
     searchBooks: async (_ctx: unknown, request: any) => {
@@ -149,6 +150,20 @@ describe('path, query and body binding', () => {
     expect((await call('GET', '/v1/files/a/b/c.txt')).request.path).toBe('a/b/c.txt');
   });
 
+  // google.api.http: a multi-segment variable is decoded "except %2F and %2f are left
+  // unchanged", so an encoded slash never adds a segment to a resource name; a
+  // single-segment variable is decoded in full.
+  it('leaves %2F encoded in multi-segment variables and decodes it in single-segment ones', async () => {
+    expect((await call('GET', '/v1/publishers/p%2F1/books/b%2f2%20x')).request.name).toBe(
+      'publishers/p%2F1/books/b%2f2 x',
+    );
+    expect((await call('GET', '/v1/files/a%2Fb/c%3F')).request.path).toBe('a%2Fb/c?');
+    expect((await call('GET', '/v1/shelves/a%2Fb/books/7')).request.shelf).toBe('a/b');
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    await client.getFile({ path: 'dir/a%2Fb' });
+    expect(seen.at(-1)!.request.path).toBe('dir/a%2Fb');
+  });
+
   it('binds body "*" with a custom verb, accepting proto and JSON names', async () => {
     const r = await call(
       'POST',
@@ -228,6 +243,14 @@ describe('path, query and body binding', () => {
     expect(r.request).toMatchObject({ page: { size: 10, token: 't' }, tags: ['a', 'b'] });
     expect(r.json).toHaveLength(1);
     expect(r.json[0]).toMatchObject({ id: '1', title: 'A', tags: ['x'] });
+  });
+
+  it('writes an empty response_body list as [], not null', async () => {
+    const r = await call('GET', '/v1/books?tags=none');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual([]);
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    expect((await client.listBooks({ tags: ['none'] })).books).toEqual([]);
   });
 
   it('serves a method without a rule at POST /package.Service/Method', async () => {
@@ -356,6 +379,23 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
       expect(r.json, url).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
       expect(r.json.message).toContain(field);
     }
+  });
+
+  // grpc-gateway and Kratos answer "too many values for field": a field that holds one
+  // value given twice is ambiguous, never silently the last one.
+  it('a single-valued field given twice in the query, under one name or both', async () => {
+    const cases: [string, string][] = [
+      ['/v1/books/1?genre=1&genre=2', 'genre'],
+      ['/v1/books/1?include_reviews=true&includeReviews=false', 'includeReviews'],
+      ['/v1/books/1?filter.range.min=1&filter.range.min=1', 'filter.range.min'],
+      ['/v1/books/1?since=2024-01-01T00:00:00Z&since=2024-01-02T00:00:00Z', 'since'],
+    ];
+    for (const [url, field] of cases) {
+      const r = await call('GET', url);
+      expect(r.json, url).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
+      expect(r.json.message).toContain(field);
+    }
+    expect((await call('GET', '/v1/books/1?editions=1&editions=2')).request.editions).toEqual([1, 2]);
   });
 
   it('bytes that are not HTTP, and headers past the size limit', async () => {
