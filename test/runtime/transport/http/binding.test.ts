@@ -236,6 +236,15 @@ describe('path, query and body binding', () => {
       expect(res.status).toBe(200);
       expect(seen[0]?.request).toMatchObject({ id: '3', comment: 'from fetch' });
     });
+
+    it('that hold JSON (curl -d without a content type) are a 400 CODEC saying so, not an empty request', async () => {
+      for (const body of ['{"comment":"hi"}', ' [1]']) {
+        const r = await form('POST', '/v1/books/9:publish', body);
+        expect(r.status).toBe(400);
+        expect(r.json).toMatchObject({ reason: 'CODEC' });
+        expect(r.json.message).toMatch(/JSON sent as a form.*application\/json/);
+      }
+    });
   });
 
   it('writes response_body as the whole reply and binds nested query into other packages', async () => {
