@@ -102,6 +102,27 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
     );
   });
 
+  it('gRPC streams, direct address of a stopped service: each kind fails as a unary call does', async () => {
+    const conn = grpcClient({ target: stopped.grpc, service: 'inventory' });
+    const stream = (requestStream: boolean, responseStream: boolean) => ({ ...who, requestStream, responseStream });
+    const drain = async (responses: AsyncIterable<unknown>) => {
+      for await (const _ of responses);
+    };
+    const failures = [
+      await failure(drain(conn.serverStream(stream(false, true), { who: '' }))),
+      await failure(conn.clientStream(stream(true, false), [{ who: '' }])),
+      await failure(drain(conn.bidiStream(stream(true, true), [{ who: '' }]))),
+    ];
+    for (const err of failures) {
+      expect(err).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'inventory', target: stopped.grpc },
+      });
+      expect(err.message).toMatch(/^the inventory service is unavailable: No connection established/);
+    }
+  });
+
   it('gRPC, direct address and no service name: the target is named', async () => {
     const err = await failure(grpcClient({ target: stopped.grpc }).invoke(who, { who: '' }));
     expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { target: stopped.grpc } });
