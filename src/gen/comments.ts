@@ -51,3 +51,13 @@ export function leadingComment(desc: Located): string | undefined {
   const text = location?.leadingComments?.trim();
   return text ? text : undefined;
 }
+
+/** Where a descriptor is declared in its .proto file (1-based), for diagnostics. */
+export function sourceLocation(desc: Located): { file: string; line: number; column: number } {
+  const path = sourcePath(desc);
+  const file = fileOf(desc);
+  const location = file.proto.sourceCodeInfo?.location.find(
+    (l) => l.path.length === path.length && l.path.every((v, i) => v === path[i]),
+  );
+  return { file: file.proto.name, line: (location?.span[0] ?? 0) + 1, column: (location?.span[1] ?? 0) + 1 };
+}

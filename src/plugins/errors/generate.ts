@@ -1,20 +1,25 @@
 // protoc-gen-tsk-errors: for every enum carrying the errors extension
 // (errors/errors.proto), `<file>_errors.ts` with one `isX(err)` and one
 // `errorX(message?, metadata?)` per value, as Kratos's protoc-gen-go-errors does.
+// Codes that are not HTTP error statuses, and two values whose helpers would have
+// the same name, are mistakes in the proto: reported at the value, nothing written.
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescMessage } from '@bufbuild/protobuf';
 import { code as codeOption, default_code as defaultCodeOption } from '../../gen/pb/errors/errors_pb.js';
-import { leadingComment } from '../../gen/comments.js';
+import { leadingComment, sourceLocation } from '../../gen/comments.js';
 import { fileStem } from '../../gen/names.js';
 import { commentSafe, TsFile } from '../../gen/printer.js';
+import type { Diagnostic } from '../../proto/diagnostics.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 const FALLBACK_CODE = 500;
 
 export const generateErrors: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
+  const problems: Diagnostic[] = [];
   for (const file of files) {
     const enums = allEnums(file.enums, file.messages).filter(isErrorEnum);
     if (enums.length === 0) continue;
+    problems.push(...checkEnums(enums));
     const name = `${fileStem(file)}_errors.ts`;
     const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
     for (const n of ['isServiceError', 'newError']) ts.runtime('errors/errors.js', n);
@@ -22,8 +27,38 @@ export const generateErrors: Generator = ({ files, options }) => {
     const blocks = enums.map(renderEnum);
     out.push({ path: name, content: ts.print([blocks.join('\n\n')]) });
   }
-  return { files: out, problems: [] };
+  return { files: out, problems };
 };
+
+/**
+ * An error's code is what the HTTP answer's status will be, so it must be a 4xx or 5xx
+ * (a 2xx "error" would read as a success to HTTP clients); and the helpers of a file's
+ * values share one module, so two values must not give the same name.
+ */
+function checkEnums(enums: readonly DescEnum[]): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const helpers = new Map<string, DescEnumValue>();
+  for (const e of enums) {
+    const enumDefault = defaultCodeOf(e);
+    for (const value of e.values) {
+      const code = codeOf(value, enumDefault);
+      if (!Number.isInteger(code) || code < 400 || code > 599)
+        problems.push({
+          ...sourceLocation(value),
+          message: `${value.name} (${e.typeName}) has HTTP code ${code}; an error's code must be 400-599`,
+        });
+      const name = pascalCase(value.name);
+      const earlier = helpers.get(name);
+      if (earlier)
+        problems.push({
+          ...sourceLocation(value),
+          message: `${e.typeName}.${value.name} and ${earlier.parent.typeName}.${earlier.name} both make is${name}() and error${name}(); rename one`,
+        });
+      else helpers.set(name, value);
+    }
+  }
+  return problems;
+}
 
 function allEnums(enums: readonly DescEnum[], messages: readonly DescMessage[]): DescEnum[] {
   const out = [...enums];
@@ -43,10 +78,13 @@ function codeOf(value: DescEnumValue, enumDefault: number | undefined): number {
   return enumDefault ?? FALLBACK_CODE;
 }
 
-function renderEnum(e: DescEnum): string {
+function defaultCodeOf(e: DescEnum): number | undefined {
   const options = e.proto.options;
-  const enumDefault =
-    options && hasExtension(options, defaultCodeOption) ? getExtension(options, defaultCodeOption) : undefined;
+  return options && hasExtension(options, defaultCodeOption) ? getExtension(options, defaultCodeOption) : undefined;
+}
+
+function renderEnum(e: DescEnum): string {
+  const enumDefault = defaultCodeOf(e);
   return e.values
     .map((value) => {
       const code = codeOf(value, enumDefault);
