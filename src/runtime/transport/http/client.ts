@@ -4,8 +4,14 @@
 // with no reachable instance is 503 SERVICE_UNAVAILABLE naming it. Server-streaming
 // methods are read as the server sends them, Server-Sent Events (one call per stream).
 
-import { fromError, isServiceError, newError, ServiceError } from '../../errors/errors.js';
-import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, Reason, type Callee } from '../../errors/catalogue.js';
+import { fromError, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
+import {
+  ErrCancelled,
+  ErrResponseCodec,
+  ErrServiceUnavailable,
+  ErrTimeout,
+  type Callee,
+} from '../../errors/catalogue.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import {
   callDeadline,
@@ -122,7 +128,7 @@ export class HttpClient {
     try {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
-      throw new ServiceError(500, Reason.CODEC, `response from ${compiled.route.operation} is not JSON`);
+      throw ErrResponseCodec(`response from ${compiled.route.operation} is not JSON`);
     }
     return decodeResponse(compiled, json);
   }
@@ -240,7 +246,7 @@ function parseEventData(compiled: CompiledRoute, data: string): unknown {
   try {
     return JSON.parse(data);
   } catch {
-    throw new ServiceError(500, Reason.CODEC, `an event from ${compiled.route.operation} is not JSON`);
+    throw ErrResponseCodec(`an event from ${compiled.route.operation} is not JSON`);
   }
 }
 
