@@ -121,7 +121,7 @@ export class HttpClient {
 
   private async send(ctx: Context, compiled: CompiledRoute, request: unknown): Promise<unknown> {
     const response = await this.request(ctx, compiled, request, 'application/json', ctx.signal);
-    const text = await response.text();
+    const text = await this.readAll(ctx, response, ctx.signal);
     ctx.responseBytes = Buffer.byteLength(text);
     if (!response.ok) throw decodeErrorBody(response.status, text);
     let json: unknown;
@@ -146,7 +146,7 @@ export class HttpClient {
   ): Promise<void> {
     const response = await this.request(ctx, compiled, request, 'text/event-stream', signal);
     if (!response.ok || !response.body) {
-      const text = await response.text();
+      const text = await this.readAll(ctx, response, signal);
       ctx.responseBytes = Buffer.byteLength(text);
       throw decodeErrorBody(response.status, text);
     }
@@ -176,11 +176,19 @@ export class HttpClient {
         }
       }
     } catch (err) {
-      if (signal.aborted && !isServiceError(err))
-        throw transportError(err, signal, this.callee, ctx.transport.endpoint);
-      throw err;
+      // What is not a ServiceError here came from reading the body: cancelled, timed out, or the connection lost.
+      throw transportError(err, signal, this.callee, ctx.transport.endpoint);
     } finally {
       ctx.responseBytes = bytes;
+    }
+  }
+
+  /** The whole body of an answer; a connection lost before its end fails the call as one never made does. */
+  private async readAll(ctx: Context, response: Response, signal: AbortSignal): Promise<string> {
+    try {
+      return await response.text();
+    } catch (err) {
+      throw transportError(err, signal, this.callee, ctx.transport.endpoint);
     }
   }
 
