@@ -169,7 +169,7 @@ export class HttpClient {
       for await (const chunk of response.body) {
         bytes += chunk.byteLength;
         for (const event of reader.push(chunk)) {
-          if (event.type === 'error') throw decodeErrorBody(500, event.data);
+          if (event.type === 'error') throw decodeErrorBody(undefined, event.data);
           const message = decodeResponse(compiled, parseEventData(compiled, event.data));
           if (inbox.push(message)) await caughtUp();
           if (signal.aborted) throw signal.reason;
@@ -232,21 +232,45 @@ export class HttpClient {
   }
 }
 
-/** An HTTP error response back into the ServiceError the server raised. */
-export function decodeErrorBody(status: number, text: string): ServiceError {
+/**
+ * An HTTP error answer, or an SSE `event: error` (no `status`), back into the ServiceError
+ * the server raised. An answer's code is its status, as Kratos's client reads it: the body
+ * can only say otherwise when something between rewrote the status or the body is not
+ * ours. An event's code is the body's when that is an HTTP error code, else 500. Fields
+ * of other types than the error model's are left out rather than passed on as they came.
+ */
+export function decodeErrorBody(status: number | undefined, text: string): ServiceError {
+  let body: unknown;
   try {
-    const body = JSON.parse(text) as Record<string, unknown>;
-    if (typeof body['code'] === 'number') {
-      const metadata =
-        typeof body['metadata'] === 'object' && body['metadata'] !== null
-          ? (body['metadata'] as Record<string, string>)
-          : {};
-      return newError(body['code'], String(body['reason'] ?? ''), String(body['message'] ?? ''), metadata);
-    }
+    body = JSON.parse(text);
   } catch {
-    // not our error JSON: fall through to a plain status error
+    // not JSON: a plain status error below
   }
-  return newError(status, '', text.slice(0, 512));
+  if (typeof body !== 'object' || body === null || typeof (body as ErrorJson).code !== 'number')
+    return newError(status ?? 500, '', text.slice(0, 512));
+  const { code, reason, message, metadata } = body as ErrorJson;
+  return newError(
+    status ?? (Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500),
+    typeof reason === 'string' ? reason : '',
+    typeof message === 'string' ? message : '',
+    stringEntries(metadata),
+  );
+}
+
+/** What an error body may hold, before its types are checked. */
+interface ErrorJson {
+  code: number;
+  reason?: unknown;
+  message?: unknown;
+  metadata?: unknown;
+}
+
+/** The string-valued entries of an object; metadata values are strings on both transports. */
+function stringEntries(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return out;
+  for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
+  return out;
 }
 
 /** One event's data as JSON; data that is not JSON is the server's fault, as for unary answers. */
