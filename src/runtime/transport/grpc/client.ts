@@ -113,7 +113,7 @@ export class GrpcClientConn {
     };
     return {
       transport,
-      signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED,
+      signal: callSignal(options.signal, options.parent?.signal),
       deadline,
       values: new Map(options.parent?.values),
       requestBytes: undefined,
@@ -190,6 +190,12 @@ export class GrpcClientConn {
     this.client.close();
     this.releaseDiscovery?.();
   }
+}
+
+/** The call's signal: the caller's, its parent's (the server call it is made for), or both. */
+function callSignal(own: AbortSignal | undefined, parent: AbortSignal | undefined): AbortSignal {
+  if (own && parent) return AbortSignal.any([own, parent]);
+  return own ?? parent ?? NEVER_ABORTED;
 }
 
 /**
