@@ -150,6 +150,14 @@ export class HttpClient {
       ctx.responseBytes = Buffer.byteLength(text);
       throw decodeErrorBody(response.status, text);
     }
+    // Anything else (a method that is unary on the server, a proxy's page) would read as no events at all.
+    const type = response.headers.get('content-type') ?? '';
+    if (!/^text\/event-stream\b/i.test(type)) {
+      await response.body.cancel();
+      throw ErrResponseCodec(
+        `response from ${compiled.route.operation} is not an event stream (content-type ${type || 'none'})`,
+      );
+    }
     const reader = new EventReader();
     let bytes = 0;
     let drained: (() => void) | undefined;

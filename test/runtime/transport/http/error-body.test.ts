@@ -1,6 +1,7 @@
 // What the HTTP client makes of an error answer: the ServiceError the server raised,
 // with its code taken from the status line (as Kratos's client does) and only fields
-// of the error model's types passed on, whatever the body says. A fake server answers.
+// of the error model's types passed on, whatever the body says; and of a stream that is
+// answered with something else than events. A fake server answers.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,10 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
       const who = (JSON.parse(body) as { who: string }).who;
+      if (who === 'notAStream') {
+        // What a server whose method is unary (an older API), or a login page, answers.
+        return res.writeHead(200, { 'content-type': 'application/json' }).end('{"who":"one answer"}');
+      }
       if (req.headers.accept === 'text/event-stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         return res.end(`event: error\ndata: ${answers[who]!.body}\n\n`);
@@ -77,5 +82,15 @@ describe('an error answer', () => {
     expect(await event('rewritten')).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND', metadata: { id: '7' } });
     expect(await event('huge')).toMatchObject({ code: 500, reason: 'R' });
     expect(await event('types')).toEqual({ code: 409, reason: '', message: '', metadata: { s: 'x' } });
+  });
+});
+
+describe('a stream answered with something other than an event stream', () => {
+  it('fails 500 CODEC naming what came, instead of ending as an empty stream', async () => {
+    expect(await event('notAStream')).toMatchObject({
+      code: 500,
+      reason: 'CODEC',
+      message: 'response from /t.S/Who is not an event stream (content-type application/json)',
+    });
   });
 });
