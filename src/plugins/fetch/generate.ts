@@ -283,6 +283,12 @@ const EVENT_HELPERS = `/**
 async function* readEvents<Res>(client: FetchClientOptions, route: FetchRoute, request: object, options: FetchCallOptions = {}): AsyncGenerator<Res> {
   const response = await prepare(client, route, request, options, 'text/event-stream');
   if (!response.ok) throw errorFrom(response.status, await response.text());
+  // Anything else (a method that is unary on the server, a proxy's page) would read as no events at all.
+  const type = response.headers.get('content-type') ?? '';
+  if (!/^text\\/event-stream\\b/i.test(type)) {
+    await response.body?.cancel();
+    throw new FetchServiceError(500, 'CODEC', \`the answer is not an event stream (content-type \${type || 'none'})\`);
+  }
   if (response.body === null) return;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();

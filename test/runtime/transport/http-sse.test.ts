@@ -197,6 +197,28 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(reason(aborted.get('early'))).toBe('CANCELLED');
   });
 
+  it('fails the fetch client with 500 CODEC when a 200 answer is not an event stream (a unary method, a proxy page)', async () => {
+    const fake = http.createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"one answer"}'),
+    );
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new fetchClient.FeedFetchClient({ baseUrl: `http://127.0.0.1:${(fake.address() as any).port}` });
+      const err = await client
+        .watch({ topic: 'news' })
+        .next()
+        .catch((e: unknown) => e);
+      expect(fetchClient.isFetchServiceError(err)).toBe(true);
+      expect(err).toMatchObject({
+        code: 500,
+        reason: 'CODEC',
+        message: 'the answer is not an event stream (content-type application/json)',
+      });
+    } finally {
+      fake.close();
+    }
+  });
+
   it('is read by the generated Node HTTP client: one observed call per stream, errors as ServiceErrors, cancel on break', async () => {
     const calls: { operation: string; reason: string; responseBytes?: number }[] = [];
     const recorder: CallObserver = {
