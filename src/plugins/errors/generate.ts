@@ -21,10 +21,19 @@ export const generateErrors: Generator = ({ files, options }) => {
     if (enums.length === 0) continue;
     problems.push(...checkEnums(enums));
     const name = `${fileStem(file)}_errors.ts`;
-    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
-    for (const n of ['isServiceError', 'newError']) ts.runtime('errors/errors.js', n);
-    for (const n of ['Metadata', 'ServiceError']) ts.runtime('errors/errors.js', n, { type: true });
-    const blocks = enums.map(renderEnum);
+    // The helpers' names are the file's own; a runtime import they would take (SERVICE_ERROR
+    // makes isServiceError) is imported under another name.
+    const helpers = enums.flatMap((e) =>
+      e.values.flatMap((v) => [`is${pascalCase(v.name)}`, `error${pascalCase(v.name)}`]),
+    );
+    const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime, reserved: helpers });
+    const runtime: RuntimeNames = {
+      isServiceError: ts.runtime('errors/errors.js', 'isServiceError'),
+      newError: ts.runtime('errors/errors.js', 'newError'),
+      Metadata: ts.runtime('errors/errors.js', 'Metadata', { type: true }),
+      ServiceError: ts.runtime('errors/errors.js', 'ServiceError', { type: true }),
+    };
+    const blocks = enums.map((e) => renderEnum(e, runtime));
     out.push({ path: name, content: ts.print([blocks.join('\n\n')]) });
   }
   return { files: out, problems };
@@ -83,7 +92,15 @@ function defaultCodeOf(e: DescEnum): number | undefined {
   return options && hasExtension(options, defaultCodeOption) ? getExtension(options, defaultCodeOption) : undefined;
 }
 
-function renderEnum(e: DescEnum): string {
+/** The local names of the runtime's exports the helpers use. */
+interface RuntimeNames {
+  isServiceError: string;
+  newError: string;
+  Metadata: string;
+  ServiceError: string;
+}
+
+function renderEnum(e: DescEnum, rt: RuntimeNames): string {
   const enumDefault = defaultCodeOf(e);
   return e.values
     .map((value) => {
@@ -94,11 +111,11 @@ function renderEnum(e: DescEnum): string {
       return [
         `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${comment}` : ''} */`,
         `export function is${pascal}(err: unknown): boolean {`,
-        `  return isServiceError(err) && err.reason === '${value.name}' && err.code === ${code};`,
+        `  return ${rt.isServiceError}(err) && err.reason === '${value.name}' && err.code === ${code};`,
         '}',
         '',
-        `export function error${pascal}(message = ${JSON.stringify(defaultMessage)}, metadata?: Metadata): ServiceError {`,
-        `  return newError(${code}, '${value.name}', message, metadata);`,
+        `export function error${pascal}(message = ${JSON.stringify(defaultMessage)}, metadata?: ${rt.Metadata}): ${rt.ServiceError} {`,
+        `  return ${rt.newError}(${code}, '${value.name}', message, metadata);`,
         '}',
       ].join('\n');
     })

@@ -131,4 +131,23 @@ message Order {
       },
     ]);
   }, 60_000);
+
+  it("gives the runtime's imports other names when a value's helpers take theirs (SERVICE_ERROR -> isServiceError)", async () => {
+    const clash = await compileInline({
+      'p/v1/clash.proto': `syntax = "proto3";
+package p.v1;
+import "errors/errors.proto";
+enum Reason {
+  option (errors.default_code) = 500;
+  SERVICE_ERROR = 0;
+}
+`,
+    });
+    const { files, problems } = generateErrors(clash);
+    expect(problems).toEqual([]);
+    const text = fileNamed(files, 'p/v1/clash_errors.ts');
+    expect(text).toContain('  isServiceError as isServiceError2,\n');
+    expect(text).toContain('export function isServiceError(err: unknown): boolean {');
+    expect(text).toContain("  return isServiceError2(err) && err.reason === 'SERVICE_ERROR' && err.code === 500;");
+  }, 60_000);
 });
