@@ -1,7 +1,9 @@
 // `tsk add client` without a registry: the endpoint it configures is where the called
 // project listens (its configs/config.yaml), on loopback for the config file and as its
 // Kubernetes Service in the ConfigMap; an endpoint that would be the caller's own
-// address is warned about. (Calls over the network: test/e2e/add-client.test.ts.)
+// address is warned about. Switching --transport moves an endpoint tsk wrote to the other
+// transport's port, and warns about one the user set. (Calls over the network:
+// test/e2e/add-client.test.ts.)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,7 @@ beforeAll(() => {
     ['new', 'users', '--http-port', '8101', '--grpc-port', '9101'],
     ['new', 'front'],
     ['new', 'admin'],
+    ['new', 'shop'],
   ].map((args) => tsk([...args, '--yes', '--no-git', '--no-install'], work));
   for (const r of made) expect(r.status, r.stderr).toBe(0);
 }, 120_000);
@@ -52,6 +55,33 @@ describe('tsk add client endpoint', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(
       "warning: clients.front.endpoint is 127.0.0.1:9000, where this service itself listens: set it to the front service's address",
+    );
+  });
+
+  it("switching --transport moves the endpoint it wrote to the other transport's port, there and back", () => {
+    const shop = path.join(work, 'shop');
+    const add = (...transport: string[]) =>
+      tsk(['add', 'client', 'users', '--proto', '../users/api/users', ...transport], shop);
+    expect(add().status).toBe(0);
+    const toHttp = add('--transport', 'http');
+    expect(toHttp.status, toHttp.stderr).toBe(0);
+    expect(toHttp.stdout).not.toContain('warning');
+    expect(clientEndpoint('shop', 'users')).toEqual({ local: 'http://127.0.0.1:8101', cluster: 'http://users:8101' });
+    expect(add('--transport', 'grpc').status).toBe(0);
+    expect(clientEndpoint('shop', 'users')).toEqual({ local: '127.0.0.1:9101', cluster: 'users:9101' });
+  });
+
+  it('switching --transport keeps an endpoint the user set, and says it must now be the other address', () => {
+    const config = path.join(work, 'shop', 'configs/config.yaml');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('127.0.0.1:9101', 'users.internal:7000'));
+    const r = tsk(
+      ['add', 'client', 'users', '--proto', '../users/api/users', '--transport', 'http'],
+      path.join(work, 'shop'),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(clientEndpoint('shop', 'users')).toEqual({ local: 'users.internal:7000', cluster: 'http://users:8101' });
+    expect(r.stdout).toContain(
+      "warning: clients.users.endpoint is users.internal:7000 in configs/config.yaml, set for gRPC: set it to the users service's HTTP address",
     );
   });
 });

@@ -2,7 +2,8 @@
 // from the data layer. Its API protos are copied under api/ (refreshed on every run),
 // their messages and clients generated, and internal/data/clients.ts regenerated with a
 // connection per called service (discovery:///<service>, or clients.<service>.endpoint).
-// Owned files are never rewritten; config gains clients.<service> only when missing.
+// Owned files are never rewritten; config gains clients.<service> only when missing (or,
+// when the transport switches, the endpoint tsk wrote for the other one is moved).
 import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
@@ -59,7 +60,8 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const recordPath = path.join(root, CLIENTS_PATH);
   const record: ClientsRecord = fs.existsSync(recordPath) ? JSON.parse(fs.readFileSync(recordPath, 'utf8')) : {};
   // A re-run without --transport keeps the one recorded for the service.
-  const transport = (flags.transport ?? record[service]?.transport ?? 'grpc') as ClientTransport;
+  const recorded = record[service] ? (record[service].transport ?? 'grpc') : undefined;
+  const transport = (flags.transport ?? recorded ?? 'grpc') as ClientTransport;
 
   const apiDir = path.join(root, 'api');
   const manifest = readManifest(root);
@@ -118,20 +120,33 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
 
   // clients.<service> in the config, unless the user has set it already.
   const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
-  const port = listenPort(findProjectRoot(path.dirname(source)), transport) ?? (transport === 'http' ? 8000 : 9000);
-  const address = (host: string) => (transport === 'http' ? `http://${host}:${port}` : `${host}:${port}`);
-  const endpoint = hasRegistry ? `discovery:///${service}` : address('127.0.0.1');
-  // In Kubernetes the called service is its Service, named after it, on the same port.
-  const clusterEndpoint = hasRegistry ? endpoint : address(service);
+  const calledRoot = findProjectRoot(path.dirname(source));
+  const endpointsFor = (t: ClientTransport) => {
+    const port = listenPort(calledRoot, t) ?? (t === 'http' ? 8000 : 9000);
+    const address = (host: string) => (t === 'http' ? `http://${host}:${port}` : `${host}:${port}`);
+    const local = hasRegistry ? `discovery:///${service}` : address('127.0.0.1');
+    // In Kubernetes the called service is its Service, named after it, on the same port.
+    return { port, local, cluster: hasRegistry ? local : address(service) };
+  };
+  const { port, local: endpoint, cluster: clusterEndpoint } = endpointsFor(transport);
+  // Switching transports: the endpoint written for the other one is replaced, since it names the other port.
+  const before = recorded !== undefined && recorded !== transport ? endpointsFor(recorded) : undefined;
   const ownPort = listenPort(root, transport);
+  const kept: string[] = [];
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);
     if (!fs.existsSync(file)) continue;
     const current = fs.readFileSync(file, 'utf8');
-    const next = rel.endsWith('configmap.yaml')
-      ? withClientInConfigMap(current, service, clusterEndpoint)
-      : withClientConfig(current, service, endpoint);
+    const configMap = rel.endsWith('configmap.yaml');
+    const next = configMap
+      ? withClientInConfigMap(current, service, clusterEndpoint, before?.cluster)
+      : withClientConfig(current, service, endpoint, before?.local);
     if (next !== current) files.push({ path: file, content: next, kind: 'owned' });
+    const now = clientEndpoint(configMap ? configMapConfig(next) : next, service);
+    if (before && now && now !== (configMap ? clusterEndpoint : endpoint) && !now.startsWith('discovery:///'))
+      kept.push(
+        `warning: clients.${service}.endpoint is ${now} in ${rel}, set for ${TRANSPORT_NAMES[recorded!]}: set it to the ${service} service's ${TRANSPORT_NAMES[transport]} address`,
+      );
   }
 
   // Owned config files are edited in place (one key added); everything else follows the writer's rules.
@@ -151,6 +166,7 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
         `warning: clients.${service}.endpoint is ${endpoint}, where this service itself listens: set it to the ${service} service's address`,
       ),
     );
+  for (const warning of kept) console.log(chalk.yellow(warning));
   const names = apis.map((a) => `data.clients.${clientProperty(service)}.${apiProperty(a.className)}`);
   console.log(
     chalk.dim(
@@ -212,20 +228,41 @@ function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** config.yaml with clients.<service> added when it is not there; otherwise unchanged. */
-export function withClientConfig(configYaml: string, service: string, endpoint: string): string {
+const TRANSPORT_NAMES: Record<ClientTransport, string> = { grpc: 'gRPC', http: 'HTTP' };
+
+/**
+ * config.yaml with clients.<service> added when it is not there; an endpoint that is
+ * `replacing` (what tsk wrote for the other transport) becomes `endpoint`; otherwise unchanged.
+ */
+export function withClientConfig(configYaml: string, service: string, endpoint: string, replacing?: string): string {
   const doc = parseDocument(configYaml);
-  if (doc.hasIn(['clients', service])) return configYaml;
+  if (doc.hasIn(['clients', service])) {
+    if (replacing === undefined || doc.getIn(['clients', service, 'endpoint']) !== replacing) return configYaml;
+    doc.setIn(['clients', service, 'endpoint'], endpoint);
+    return doc.toString({ flowCollectionPadding: false });
+  }
   if (!doc.hasIn(['clients']) || doc.getIn(['clients']) === null) doc.setIn(['clients'], doc.createNode({}));
   doc.setIn(['clients', service], doc.createNode({ endpoint, timeout_ms: 2000 }));
   return doc.toString({ flowCollectionPadding: false });
 }
 
-function withClientInConfigMap(configMapYaml: string, service: string, endpoint: string): string {
+/** clients.<service>.endpoint of a config.yaml, when it is a string. */
+function clientEndpoint(configYaml: string, service: string): string | undefined {
+  const value = parseDocument(configYaml).getIn(['clients', service, 'endpoint']);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The config.yaml a ConfigMap mounts ('' when it has none). */
+function configMapConfig(configMapYaml: string): string {
+  const value = parseDocument(configMapYaml).getIn(['data', 'config.yaml']);
+  return typeof value === 'string' ? value : '';
+}
+
+function withClientInConfigMap(configMapYaml: string, service: string, endpoint: string, replacing?: string): string {
   const doc = parseDocument(configMapYaml);
   const node = doc.getIn(['data', 'config.yaml'], true) as { value?: unknown } | undefined;
   if (!node || typeof node.value !== 'string') return configMapYaml;
-  const next = withClientConfig(node.value, service, endpoint);
+  const next = withClientConfig(node.value, service, endpoint, replacing);
   if (next === node.value) return configMapYaml;
   node.value = next;
   return doc.toString({ flowCollectionPadding: false });

@@ -264,17 +264,25 @@ function appendQuery(query: URLSearchParams, path: string[], value: unknown, bou
   else query.append(path.join('.'), String(value));
 }
 
-function errorFrom(status: number, text: string): FetchServiceError {
+/**
+ * An error answer, or an \`event: error\` (no status), as the FetchServiceError the server raised:
+ * an answer's code is its status (a proxy may have rewritten it), an event's the body's when it is
+ * an HTTP error code, else 500; metadata values that are not strings are left out.
+ */
+function errorFrom(status: number | undefined, text: string): FetchServiceError {
   try {
     const body = JSON.parse(text) as { code?: unknown; reason?: unknown; message?: unknown; metadata?: unknown };
     if (body && typeof body === 'object' && typeof body.message === 'string') {
-      const metadata = body.metadata && typeof body.metadata === 'object' ? (body.metadata as { [key: string]: string }) : {};
-      return new FetchServiceError(typeof body.code === 'number' ? body.code : status, typeof body.reason === 'string' ? body.reason : '', body.message, metadata);
+      const metadata: { [key: string]: string } = {};
+      if (body.metadata && typeof body.metadata === 'object' && !Array.isArray(body.metadata))
+        for (const [key, value] of Object.entries(body.metadata)) if (typeof value === 'string') metadata[key] = value;
+      const code = typeof body.code === 'number' && Number.isInteger(body.code) && body.code >= 400 && body.code <= 599 ? body.code : 500;
+      return new FetchServiceError(status ?? code, typeof body.reason === 'string' ? body.reason : '', body.message, metadata);
     }
   } catch {
     // not our error JSON (a proxy's page, say): the status and text below tell what happened
   }
-  return new FetchServiceError(status, '', text.slice(0, 200) || \`HTTP \${status}\`);
+  return new FetchServiceError(status ?? 500, '', text.slice(0, 200) || \`HTTP \${status ?? 500}\`);
 }`;
 
 /** Reading Server-Sent Events: only in files with server-streaming methods. */
@@ -285,6 +293,12 @@ const EVENT_HELPERS = `/**
 async function* readEvents<Res>(client: FetchClientOptions, route: FetchRoute, request: object, options: FetchCallOptions = {}): AsyncGenerator<Res> {
   const response = await prepare(client, route, request, options, 'text/event-stream');
   if (!response.ok) throw errorFrom(response.status, await response.text());
+  // Anything else (a method that is unary on the server, a proxy's page) would read as no events at all.
+  const type = response.headers.get('content-type') ?? '';
+  if (!/^text\\/event-stream\\b/i.test(type)) {
+    await response.body?.cancel();
+    throw new FetchServiceError(500, 'CODEC', \`the answer is not an event stream (content-type \${type || 'none'})\`);
+  }
   if (response.body === null) return;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -306,7 +320,7 @@ async function* readEvents<Res>(client: FetchClientOptions, route: FetchRoute, r
           else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
         }
         if (data.length === 0) continue;
-        if (event === 'error') throw errorFrom(500, data.join('\\n'));
+        if (event === 'error') throw errorFrom(undefined, data.join('\\n'));
         const parsed: unknown = JSON.parse(data.join('\\n'));
         yield (route.responseBody !== undefined ? { [route.responseBody]: parsed } : parsed) as Res;
       }

@@ -34,6 +34,8 @@ const make = (code: number, reason: Reason) => (message: string, metadata?: Meta
   new ServiceError(code, reason, message, metadata);
 
 export const ErrCodec = make(400, Reason.CODEC);
+/** A called service's answer that does not decode: its fault, not the caller's (gRPC reports such as INTERNAL). */
+export const ErrResponseCodec = make(500, Reason.CODEC);
 export const ErrValidator = make(400, Reason.VALIDATOR);
 export const ErrBadRequest = make(400, Reason.BAD_REQUEST);
 export const ErrNotFound = make(404, Reason.NOT_FOUND);

@@ -11,6 +11,8 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   private controller?: AbortController;
   private listener?: () => void;
   private settled = false;
+  /** Why the call was aborted before anyone asked for its signal. */
+  private abortReason?: unknown;
 
   /**
    * @param deadline the caller's deadline, if it sent one; CallRunner makes it the
@@ -24,7 +26,9 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   get signal(): AbortSignal {
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
-      if (!this.settled) {
+      // A handler that first looks after its deadline passed must still see the call as aborted.
+      if (this.abortReason !== undefined) controller.abort(this.abortReason);
+      else if (!this.settled) {
         if (this.callerGone()) controller.abort(cancelled());
         else {
           // Removed by release(), so it only ever fires for a call still unanswered.
@@ -38,9 +42,10 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
     return this.controller.signal;
   }
 
-  /** Aborts the signal, if anyone has asked for it (the deadline passed, the server stops). */
+  /** Aborts the signal (the deadline passed, the caller went away), now or when it is first asked for. */
   abort(reason: unknown): void {
-    this.controller?.abort(reason);
+    if (this.controller) this.controller.abort(reason);
+    else this.abortReason ??= reason;
   }
 
   /** The call is answered: the connection closing from now on cancels nothing. */

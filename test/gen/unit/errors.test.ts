@@ -59,4 +59,95 @@ export function errorOutOfStock(message = "OUT_OF_STOCK", metadata?: Metadata): 
     const plain = await compileInline({ 'p/v1/p.proto': 'syntax = "proto3";\npackage p.v1;\nenum E { A = 0; }\n' });
     expect(generateErrors(plain).files).toEqual([]);
   }, 60_000);
+
+  it('reports codes that are not 4xx or 5xx, at the value, whether set on the value or the enum', async () => {
+    const odd = await compileInline({
+      'p/v1/odd.proto': `syntax = "proto3";
+package p.v1;
+import "errors/errors.proto";
+enum Odd {
+  option (errors.default_code) = 700;
+  TOO_HIGH = 0;
+  NEGATIVE = 1 [(errors.code) = -3];
+  ZERO = 2 [(errors.code) = 0];
+  SUCCESS = 3 [(errors.code) = 200];
+  FINE = 4 [(errors.code) = 422];
+}
+`,
+    });
+    const { problems } = generateErrors(odd);
+    expect(problems).toEqual([
+      {
+        file: 'p/v1/odd.proto',
+        line: 6,
+        column: 3,
+        message: "TOO_HIGH (p.v1.Odd) has HTTP code 700; an error's code must be 400-599",
+      },
+      {
+        file: 'p/v1/odd.proto',
+        line: 7,
+        column: 3,
+        message: "NEGATIVE (p.v1.Odd) has HTTP code -3; an error's code must be 400-599",
+      },
+      {
+        file: 'p/v1/odd.proto',
+        line: 8,
+        column: 3,
+        message: "ZERO (p.v1.Odd) has HTTP code 0; an error's code must be 400-599",
+      },
+      {
+        file: 'p/v1/odd.proto',
+        line: 9,
+        column: 3,
+        message: "SUCCESS (p.v1.Odd) has HTTP code 200; an error's code must be 400-599",
+      },
+    ]);
+  }, 60_000);
+
+  it('reports two values of one file whose helpers would have the same name', async () => {
+    const twice = await compileInline({
+      'p/v1/twice.proto': `syntax = "proto3";
+package p.v1;
+import "errors/errors.proto";
+enum Reason {
+  option (errors.default_code) = 500;
+  NOT_FOUND = 0 [(errors.code) = 404];
+}
+message Order {
+  enum Reason {
+    option (errors.default_code) = 400;
+    NOT_FOUND = 0;
+  }
+}
+`,
+    });
+    expect(generateErrors(twice).problems).toEqual([
+      {
+        file: 'p/v1/twice.proto',
+        line: 11,
+        column: 5,
+        message:
+          'p.v1.Order.Reason.NOT_FOUND and p.v1.Reason.NOT_FOUND both make isNotFound() and errorNotFound(); rename one',
+      },
+    ]);
+  }, 60_000);
+
+  it("gives the runtime's imports other names when a value's helpers take theirs (SERVICE_ERROR -> isServiceError)", async () => {
+    const clash = await compileInline({
+      'p/v1/clash.proto': `syntax = "proto3";
+package p.v1;
+import "errors/errors.proto";
+enum Reason {
+  option (errors.default_code) = 500;
+  SERVICE_ERROR = 0;
+}
+`,
+    });
+    const { files, problems } = generateErrors(clash);
+    expect(problems).toEqual([]);
+    const text = fileNamed(files, 'p/v1/clash_errors.ts');
+    expect(text).toContain('  isServiceError as isServiceError2,\n');
+    expect(text).toContain('export function isServiceError(err: unknown): boolean {');
+    expect(text).toContain("  return isServiceError2(err) && err.reason === 'SERVICE_ERROR' && err.code === 500;");
+  }, 60_000);
 });

@@ -214,6 +214,22 @@ describe('CallRunner', () => {
     expect(result.ctx.deadline).toBeGreaterThan(Date.now() - 1000);
   });
 
+  it('gives a handler that first reads ctx.signal after its deadline an aborted signal', async () => {
+    let signal: AbortSignal | undefined;
+    const result = await runOne({
+      timeoutMs: 20,
+      handler: async (ctx) => {
+        await new Promise((r) => setTimeout(r, 40));
+        signal = ctx.signal;
+        return 'late';
+      },
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(result.answer.error).toMatchObject({ code: 504, reason: 'TIMEOUT' });
+    expect(signal?.aborted).toBe(true);
+    expect(fromError(signal?.reason).reason).toBe('TIMEOUT');
+  });
+
   it("keeps a caller's deadline that is sooner than the server's timeout", async () => {
     const ctx = new TestCall(Date.now() + 15);
     const started = Date.now();

@@ -197,6 +197,42 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(reason(aborted.get('early'))).toBe('CANCELLED');
   });
 
+  it("fetch client: a 200 that is not an event stream is 500 CODEC; an error's code is its status, an event's the body's", async () => {
+    const fake = http.createServer((req, res) => {
+      const error = '{"code":404,"reason":"GONE","message":"m","metadata":{"s":"x","n":5}}';
+      if (req.url?.includes('rewritten')) return res.writeHead(502, { 'content-type': 'application/json' }).end(error);
+      if (req.url?.includes('event'))
+        return res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`event: error\ndata: ${error}\n\n`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"one answer"}');
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new fetchClient.FeedFetchClient({ baseUrl: `http://127.0.0.1:${(fake.address() as any).port}` });
+      const err = await client
+        .watch({ topic: 'news' })
+        .next()
+        .catch((e: unknown) => e);
+      expect(fetchClient.isFetchServiceError(err)).toBe(true);
+      expect(err).toMatchObject({
+        code: 500,
+        reason: 'CODEC',
+        message: 'the answer is not an event stream (content-type application/json)',
+      });
+      // An error answer's code is its status (rewritten by a proxy here); an event's is the body's.
+      // Metadata values that are not strings are left out.
+      const first = (topic: string) =>
+        client
+          .watch({ topic })
+          .next()
+          .catch((e: unknown) => e);
+      expect(await first('rewritten')).toMatchObject({ code: 502, reason: 'GONE', metadata: { s: 'x' } });
+      expect((await first('rewritten')).metadata).toEqual({ s: 'x' });
+      expect(await first('event')).toMatchObject({ code: 404, reason: 'GONE', metadata: { s: 'x' } });
+    } finally {
+      fake.close();
+    }
+  });
+
   it('is read by the generated Node HTTP client: one observed call per stream, errors as ServiceErrors, cancel on break', async () => {
     const calls: { operation: string; reason: string; responseBytes?: number }[] = [];
     const recorder: CallObserver = {

@@ -4,6 +4,8 @@
 // 503 the called service raises itself is not mistaken for it. Real servers on loopback;
 // the outer callers are plain fetch and a raw grpc-js client.
 import * as grpc from '@grpc/grpc-js';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrCircuitBreaker } from '../../../src/runtime/errors/catalogue.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
@@ -102,6 +104,27 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
     );
   });
 
+  it('gRPC streams, direct address of a stopped service: each kind fails as a unary call does', async () => {
+    const conn = grpcClient({ target: stopped.grpc, service: 'inventory' });
+    const stream = (requestStream: boolean, responseStream: boolean) => ({ ...who, requestStream, responseStream });
+    const drain = async (responses: AsyncIterable<unknown>) => {
+      for await (const _ of responses);
+    };
+    const failures = [
+      await failure(drain(conn.serverStream(stream(false, true), { who: '' }))),
+      await failure(conn.clientStream(stream(true, false), [{ who: '' }])),
+      await failure(drain(conn.bidiStream(stream(true, true), [{ who: '' }]))),
+    ];
+    for (const err of failures) {
+      expect(err).toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'inventory', target: stopped.grpc },
+      });
+      expect(err.message).toMatch(/^the inventory service is unavailable: No connection established/);
+    }
+  });
+
   it('gRPC, direct address and no service name: the target is named', async () => {
     const err = await failure(grpcClient({ target: stopped.grpc }).invoke(who, { who: '' }));
     expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { target: stopped.grpc } });
@@ -135,6 +158,39 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
       expect(err.message).toContain('the registry did not answer: connection refused');
     }
     expect(asked).toBe(2);
+  });
+});
+
+describe('an HTTP instance that drops the connection in the middle of its answer', () => {
+  // A reply cut off after its first bytes: the service died or was killed mid-answer,
+  // which grpc-js reports as UNAVAILABLE too.
+  let target: string;
+  beforeAll(async () => {
+    const server = http.createServer((req, res) => {
+      const sse = req.headers.accept === 'text/event-stream';
+      res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
+      res.write(sse ? 'data: {"who":"first"}\n\n' : '{"who":');
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+  });
+
+  it('a unary call fails 503 SERVICE_UNAVAILABLE naming the service', async () => {
+    const err = await failure(httpClient({ target, service: 'inventory' }).invoke(route, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target } });
+    expect(err.message).toContain(`the inventory service is unavailable: ${target}`);
+  });
+
+  it('a stream fails the same way after the events that came', async () => {
+    const seen: string[] = [];
+    const read = async () => {
+      for await (const m of httpClient({ target, service: 'inventory' }).stream(route, { who: '' })) seen.push(m.who);
+    };
+    const err = await failure(read());
+    expect(seen).toEqual(['first']);
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory', target } });
   });
 });
 

@@ -8,15 +8,22 @@
 import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import type { Context, Handler, Middleware } from '../context.js';
+import type { ServiceError } from '../../errors/errors.js';
 import { Inbox } from '../inbox.js';
-import { asBytes, deserializeResponse, fromGrpcError, receiveReplyMetadata, serializeRequest } from './client.js';
+import { asBytes, deserializeResponse, receiveReplyMetadata, serializeRequest } from './client.js';
 import { toMetadata } from './metadata.js';
 
 type Requests<Req> = AsyncIterable<Req> | Iterable<Req>;
 
+/** Where streams are opened, and what a failed one becomes: the same error a unary call on it gets. */
+export interface StreamChannel {
+  readonly client: grpc.Client;
+  callError(err: grpc.ServiceError): ServiceError;
+}
+
 /** Opens a server-streaming call; its responses, in order. */
 export function serverStream<Req, Res>(
-  client: grpc.Client,
+  channel: StreamChannel,
   middleware: Middleware,
   ctx: Context,
   method: grpc.MethodDefinition<Req, Res>,
@@ -31,7 +38,7 @@ export function serverStream<Req, Res>(
       } catch (err) {
         return reject(err);
       }
-      const call = client.makeServerStreamRequest<Buffer, Buffer>(
+      const call = channel.client.makeServerStreamRequest<Buffer, Buffer>(
         method.path,
         asBytes,
         asBytes,
@@ -39,7 +46,7 @@ export function serverStream<Req, Res>(
         toMetadata(ctx.transport.requestHeader),
         callOptions(ctx),
       );
-      watch(call, ctx, reject);
+      watch(call, ctx, channel, reject);
       readInto(call, inbox, method, resolve, reject);
     });
   settleInto(inbox, middleware(terminal)(ctx, request));
@@ -48,7 +55,7 @@ export function serverStream<Req, Res>(
 
 /** Opens a client-streaming call, sends every request, and resolves with the one response. */
 export function clientStream<Req, Res>(
-  client: grpc.Client,
+  channel: StreamChannel,
   middleware: Middleware,
   ctx: Context,
   method: grpc.MethodDefinition<Req, Res>,
@@ -56,14 +63,14 @@ export function clientStream<Req, Res>(
 ): Promise<Res> {
   const terminal: Handler = (ctx, req) =>
     new Promise<unknown>((resolve, reject) => {
-      const call = client.makeClientStreamRequest<Buffer, Buffer>(
+      const call = channel.client.makeClientStreamRequest<Buffer, Buffer>(
         method.path,
         asBytes,
         asBytes,
         toMetadata(ctx.transport.requestHeader),
         callOptions(ctx),
         (err, response) => {
-          if (err) return reject(fromGrpcError(err));
+          if (err) return reject(channel.callError(err));
           try {
             resolve(deserializeResponse(method, response!));
           } catch (parseErr) {
@@ -71,7 +78,7 @@ export function clientStream<Req, Res>(
           }
         },
       );
-      watch(call, ctx, reject);
+      watch(call, ctx, channel, reject);
       writeFrom(call, req as Requests<Req>, method, reject);
     });
   return middleware(terminal)(ctx, requests) as Promise<Res>;
@@ -79,7 +86,7 @@ export function clientStream<Req, Res>(
 
 /** Opens a bidirectional call: sends the requests while the responses arrive. */
 export function bidiStream<Req, Res>(
-  client: grpc.Client,
+  channel: StreamChannel,
   middleware: Middleware,
   ctx: Context,
   method: grpc.MethodDefinition<Req, Res>,
@@ -88,14 +95,14 @@ export function bidiStream<Req, Res>(
   const inbox = new Inbox<Res>();
   const terminal: Handler = (ctx, req) =>
     new Promise<void>((resolve, reject) => {
-      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+      const call = channel.client.makeBidiStreamRequest<Buffer, Buffer>(
         method.path,
         asBytes,
         asBytes,
         toMetadata(ctx.transport.requestHeader),
         callOptions(ctx),
       );
-      watch(call, ctx, reject);
+      watch(call, ctx, channel, reject);
       readInto(call, inbox, method, resolve, reject);
       writeFrom(call, req as Requests<Req>, method, reject);
     });
@@ -111,6 +118,7 @@ function callOptions(ctx: Context): grpc.CallOptions {
 function watch(
   call: grpc.ClientReadableStream<Buffer> | grpc.ClientWritableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>,
   ctx: Context,
+  channel: StreamChannel,
   reject: (err: unknown) => void,
 ): void {
   call.on('metadata', (md: grpc.Metadata) => receiveReplyMetadata(ctx, md));
@@ -121,7 +129,7 @@ function watch(
   call.on('status', () => signal.removeEventListener('abort', cancel));
   // A writable-only call reports failure through its callback; readable ones through 'error'.
   if (!('read' in call)) return;
-  call.on('error', (err: grpc.ServiceError) => reject(fromGrpcError(err)));
+  call.on('error', (err: grpc.ServiceError) => reject(channel.callError(err)));
 }
 
 /** Responses into the inbox; the call succeeds once they are all read and the status is OK. */

@@ -21,7 +21,7 @@ import {
 } from '../context.js';
 import type { CallOptions, ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
-import { bidiStream, clientStream, serverStream } from './client-stream.js';
+import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
 import { toMetadata } from './metadata.js';
 import { discoveryChannelOptions } from './resolver.js';
 
@@ -38,6 +38,8 @@ const NEVER_ABORTED = new AbortController().signal;
 
 export class GrpcClientConn {
   private readonly client: grpc.Client;
+  /** What streams are opened on: this client, failing as its unary calls do. */
+  private readonly channel: StreamChannel;
   private readonly middleware: Middleware;
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
@@ -57,6 +59,7 @@ export class GrpcClientConn {
     }
     // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
     this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);
+    this.channel = { client: this.client, callError: (err) => this.callError(err) };
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
@@ -78,7 +81,7 @@ export class GrpcClientConn {
     request: Req,
     options: CallOptions = {},
   ): AsyncIterable<Res> {
-    return serverStream(this.client, this.streamCalls, this.callContext(method, options), method, request);
+    return serverStream(this.channel, this.streamCalls, this.callContext(method, options), method, request);
   }
 
   /** A client-streaming call: sends every request, then resolves with the response. */
@@ -87,7 +90,7 @@ export class GrpcClientConn {
     requests: AsyncIterable<Req> | Iterable<Req>,
     options: CallOptions = {},
   ): Promise<Res> {
-    return clientStream(this.client, this.streamCalls, this.callContext(method, options), method, requests);
+    return clientStream(this.channel, this.streamCalls, this.callContext(method, options), method, requests);
   }
 
   /** A bidirectional call: sends the requests while the responses arrive. */
@@ -96,7 +99,7 @@ export class GrpcClientConn {
     requests: AsyncIterable<Req> | Iterable<Req>,
     options: CallOptions = {},
   ): AsyncIterable<Res> {
-    return bidiStream(this.client, this.streamCalls, this.callContext(method, options), method, requests);
+    return bidiStream(this.channel, this.streamCalls, this.callContext(method, options), method, requests);
   }
 
   private callContext(method: { path: string }, options: CallOptions): Context {
@@ -110,7 +113,7 @@ export class GrpcClientConn {
     };
     return {
       transport,
-      signal: options.signal ?? options.parent?.signal ?? NEVER_ABORTED,
+      signal: callSignal(options.signal, options.parent?.signal),
       deadline,
       values: new Map(options.parent?.values),
       requestBytes: undefined,
@@ -187,6 +190,12 @@ export class GrpcClientConn {
     this.client.close();
     this.releaseDiscovery?.();
   }
+}
+
+/** The call's signal: the caller's, its parent's (the server call it is made for), or both. */
+function callSignal(own: AbortSignal | undefined, parent: AbortSignal | undefined): AbortSignal {
+  if (own && parent) return AbortSignal.any([own, parent]);
+  return own ?? parent ?? NEVER_ABORTED;
 }
 
 /**

@@ -4,7 +4,7 @@
 // proto-json.ts (ts-proto's fromJSON underneath, the authority on message shapes).
 
 import { isServiceError } from '../../errors/errors.js';
-import { ErrCodec } from '../../errors/catalogue.js';
+import { ErrCodec, ErrResponseCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, HttpRoute, MessageSchema, ScalarKind } from './route.js';
 import { containsDuration, durationsToJson } from './duration-json.js';
 import { containsEnum, enumNumbersToJson } from './enum-json.js';
@@ -416,11 +416,11 @@ export function decodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, body:
   const json = compiled.responseBodyField ? { [compiled.responseBodyField.jsonName]: body } : (body ?? {});
   const { route } = compiled;
   if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw ErrCodec(`invalid response from ${route.operation}: expected a JSON object`);
+    throw ErrResponseCodec(`invalid response from ${route.operation}: expected a JSON object`);
   try {
     return decodeMessage(route.response, route.responseSchema, { ...(json as Json) });
   } catch (err) {
     const e = isServiceError(err) ? err : undefined;
-    throw ErrCodec(`invalid response from ${route.operation}: ${(err as Error).message}`, e?.metadata);
+    throw ErrResponseCodec(`invalid response from ${route.operation}: ${(err as Error).message}`, e?.metadata);
   }
 }

@@ -4,8 +4,14 @@
 // with no reachable instance is 503 SERVICE_UNAVAILABLE naming it. Server-streaming
 // methods are read as the server sends them, Server-Sent Events (one call per stream).
 
-import { fromError, isServiceError, newError, ServiceError } from '../../errors/errors.js';
-import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, Reason, type Callee } from '../../errors/catalogue.js';
+import { fromError, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
+import {
+  ErrCancelled,
+  ErrResponseCodec,
+  ErrServiceUnavailable,
+  ErrTimeout,
+  type Callee,
+} from '../../errors/catalogue.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import {
   callDeadline,
@@ -115,14 +121,14 @@ export class HttpClient {
 
   private async send(ctx: Context, compiled: CompiledRoute, request: unknown): Promise<unknown> {
     const response = await this.request(ctx, compiled, request, 'application/json', ctx.signal);
-    const text = await response.text();
+    const text = await this.readAll(ctx, response, ctx.signal);
     ctx.responseBytes = Buffer.byteLength(text);
     if (!response.ok) throw decodeErrorBody(response.status, text);
     let json: unknown;
     try {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
-      throw new ServiceError(500, Reason.CODEC, `response from ${compiled.route.operation} is not JSON`);
+      throw ErrResponseCodec(`response from ${compiled.route.operation} is not JSON`);
     }
     return decodeResponse(compiled, json);
   }
@@ -140,9 +146,17 @@ export class HttpClient {
   ): Promise<void> {
     const response = await this.request(ctx, compiled, request, 'text/event-stream', signal);
     if (!response.ok || !response.body) {
-      const text = await response.text();
+      const text = await this.readAll(ctx, response, signal);
       ctx.responseBytes = Buffer.byteLength(text);
       throw decodeErrorBody(response.status, text);
+    }
+    // Anything else (a method that is unary on the server, a proxy's page) would read as no events at all.
+    const type = response.headers.get('content-type') ?? '';
+    if (!/^text\/event-stream\b/i.test(type)) {
+      await response.body.cancel();
+      throw ErrResponseCodec(
+        `response from ${compiled.route.operation} is not an event stream (content-type ${type || 'none'})`,
+      );
     }
     const reader = new EventReader();
     let bytes = 0;
@@ -163,18 +177,26 @@ export class HttpClient {
       for await (const chunk of response.body) {
         bytes += chunk.byteLength;
         for (const event of reader.push(chunk)) {
-          if (event.type === 'error') throw decodeErrorBody(500, event.data);
+          if (event.type === 'error') throw decodeErrorBody(undefined, event.data);
           const message = decodeResponse(compiled, parseEventData(compiled, event.data));
           if (inbox.push(message)) await caughtUp();
           if (signal.aborted) throw signal.reason;
         }
       }
     } catch (err) {
-      if (signal.aborted && !isServiceError(err))
-        throw transportError(err, signal, this.callee, ctx.transport.endpoint);
-      throw err;
+      // What is not a ServiceError here came from reading the body: cancelled, timed out, or the connection lost.
+      throw transportError(err, signal, this.callee, ctx.transport.endpoint);
     } finally {
       ctx.responseBytes = bytes;
+    }
+  }
+
+  /** The whole body of an answer; a connection lost before its end fails the call as one never made does. */
+  private async readAll(ctx: Context, response: Response, signal: AbortSignal): Promise<string> {
+    try {
+      return await response.text();
+    } catch (err) {
+      throw transportError(err, signal, this.callee, ctx.transport.endpoint);
     }
   }
 
@@ -218,21 +240,45 @@ export class HttpClient {
   }
 }
 
-/** An HTTP error response back into the ServiceError the server raised. */
-export function decodeErrorBody(status: number, text: string): ServiceError {
+/**
+ * An HTTP error answer, or an SSE `event: error` (no `status`), back into the ServiceError
+ * the server raised. An answer's code is its status, as Kratos's client reads it: the body
+ * can only say otherwise when something between rewrote the status or the body is not
+ * ours. An event's code is the body's when that is an HTTP error code, else 500. Fields
+ * of other types than the error model's are left out rather than passed on as they came.
+ */
+export function decodeErrorBody(status: number | undefined, text: string): ServiceError {
+  let body: unknown;
   try {
-    const body = JSON.parse(text) as Record<string, unknown>;
-    if (typeof body['code'] === 'number') {
-      const metadata =
-        typeof body['metadata'] === 'object' && body['metadata'] !== null
-          ? (body['metadata'] as Record<string, string>)
-          : {};
-      return newError(body['code'], String(body['reason'] ?? ''), String(body['message'] ?? ''), metadata);
-    }
+    body = JSON.parse(text);
   } catch {
-    // not our error JSON: fall through to a plain status error
+    // not JSON: a plain status error below
   }
-  return newError(status, '', text.slice(0, 512));
+  if (typeof body !== 'object' || body === null || typeof (body as ErrorJson).code !== 'number')
+    return newError(status ?? 500, '', text.slice(0, 512));
+  const { code, reason, message, metadata } = body as ErrorJson;
+  return newError(
+    status ?? (Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500),
+    typeof reason === 'string' ? reason : '',
+    typeof message === 'string' ? message : '',
+    stringEntries(metadata),
+  );
+}
+
+/** What an error body may hold, before its types are checked. */
+interface ErrorJson {
+  code: number;
+  reason?: unknown;
+  message?: unknown;
+  metadata?: unknown;
+}
+
+/** The string-valued entries of an object; metadata values are strings on both transports. */
+function stringEntries(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return out;
+  for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
+  return out;
 }
 
 /** One event's data as JSON; data that is not JSON is the server's fault, as for unary answers. */
@@ -240,7 +286,7 @@ function parseEventData(compiled: CompiledRoute, data: string): unknown {
   try {
     return JSON.parse(data);
   } catch {
-    throw new ServiceError(500, Reason.CODEC, `an event from ${compiled.route.operation} is not JSON`);
+    throw ErrResponseCodec(`an event from ${compiled.route.operation} is not JSON`);
   }
 }
 

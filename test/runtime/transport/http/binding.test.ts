@@ -571,7 +571,7 @@ describe('generated HTTP client', () => {
     expect(published.id).toBe('77');
   });
 
-  it('decodes responses as strict proto3 JSON: a malformed one is a CODEC error naming the field', async () => {
+  it("decodes responses as strict proto3 JSON: a malformed one is the called service's fault, 500 CODEC naming the field", async () => {
     const answers = [
       ['{"id":"12","title":"Dune"}', undefined],
       ['{"id":"abc"}', 'id'],
@@ -595,6 +595,8 @@ describe('generated HTTP client', () => {
         const err = await client.getBook({ shelf: 's', book: { id: '12' } }).catch((e: unknown) => e);
         expect(isServiceError(err), String(err)).toBe(true);
         expect((err as ServiceError).reason).toBe('CODEC');
+        // Not 400: the caller's request was fine, as for gRPC's INTERNAL "Response message parsing error".
+        expect((err as ServiceError).code).toBe(500);
         expect((err as ServiceError).message).toContain('invalid response from /edge.v1.Library/GetBook');
         if (field) expect((err as ServiceError).metadata['field']).toBe(field);
       }
