@@ -15,7 +15,7 @@ export interface ClientOptions {
   observers?: CallObserver[];
   /** Wrap every call inside the observers, first one outermost. */
   middleware?: Middleware[];
-  /** Default per-call deadline; 0 disables it. Default 2000 ms. */
+  /** Default deadline of unary calls (streams have none unless a call gives one); 0 disables it. Default 2000 ms. */
   timeoutMs?: number;
 }
 

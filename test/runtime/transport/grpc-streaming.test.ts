@@ -249,6 +249,26 @@ describe("tsk's generated gRPC client", () => {
     expect(echoed).toEqual(['HI']);
   });
 
+  it("outlives the client's default timeout, which is for unary calls; a call's own timeoutMs covers the stream", async () => {
+    const quick = new GrpcClientConn({ target: `127.0.0.1:${server.listenPort}`, timeoutMs: 100 });
+    try {
+      const client = new generated.FeedGRPCClient(quick);
+      const ids: string[] = [];
+      for await (const item of client.watch({ topic: 'long', count: 6, intervalMs: 40, failReason: '' }))
+        ids.push(item.id);
+      expect(ids).toHaveLength(6);
+      const late = await (async () => {
+        for await (const _ of client.watch(
+          { topic: 'cut', count: 0, intervalMs: 40, failReason: '' },
+          { timeoutMs: 100 },
+        ));
+      })().catch((err: unknown) => err);
+      expect(late).toMatchObject({ code: 504 });
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('raises the server error from the iterator, with its reason', async () => {
     const client = new generated.FeedGRPCClient(conn);
     const ids: string[] = [];

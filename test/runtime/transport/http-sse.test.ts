@@ -278,10 +278,16 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(reason(aborted.get('gone'))).toBe('CANCELLED');
     expect(calls[0]!.reason).toBe('CANCELLED');
 
-    // The client's timeout covers the whole stream.
+    // The client's default timeout is for unary calls: a stream outlives it. A call's own timeoutMs covers the stream.
     const slow = new generated.FeedHTTPClient(new HttpClient({ target: base, timeoutMs: 150 }));
+    let read = 0;
+    for await (const _ of slow.watch({ topic: 'long', count: 8, intervalMs: 40, failReason: '' })) read++;
+    expect(read).toBe(8);
     const late = await (async () => {
-      for await (const _ of slow.watch({ topic: 'slow', count: 0, intervalMs: 40, failReason: '' }));
+      for await (const _ of slow.watch(
+        { topic: 'slow', count: 0, intervalMs: 40, failReason: '' },
+        { timeoutMs: 150 },
+      ));
     })().catch((e: unknown) => e);
     expect(late).toMatchObject({ code: 504 });
   });

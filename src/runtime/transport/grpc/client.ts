@@ -75,13 +75,13 @@ export class GrpcClientConn {
     return (await runClientCall(this.observers, ctx, handler, request)) as Res;
   }
 
-  /** A server-streaming call: the responses as they arrive. The timeout covers the whole stream. */
+  /** A server-streaming call: the responses as they arrive. A timeoutMs given to the call covers the whole stream. */
   serverStream<Req, Res>(
     method: grpc.MethodDefinition<Req, Res>,
     request: Req,
     options: CallOptions = {},
   ): AsyncIterable<Res> {
-    return serverStream(this.channel, this.streamCalls, this.callContext(method, options), method, request);
+    return serverStream(this.channel, this.streamCalls, this.callContext(method, options, true), method, request);
   }
 
   /** A client-streaming call: sends every request, then resolves with the response. */
@@ -90,7 +90,7 @@ export class GrpcClientConn {
     requests: AsyncIterable<Req> | Iterable<Req>,
     options: CallOptions = {},
   ): Promise<Res> {
-    return clientStream(this.channel, this.streamCalls, this.callContext(method, options), method, requests);
+    return clientStream(this.channel, this.streamCalls, this.callContext(method, options, true), method, requests);
   }
 
   /** A bidirectional call: sends the requests while the responses arrive. */
@@ -99,11 +99,12 @@ export class GrpcClientConn {
     requests: AsyncIterable<Req> | Iterable<Req>,
     options: CallOptions = {},
   ): AsyncIterable<Res> {
-    return bidiStream(this.channel, this.streamCalls, this.callContext(method, options), method, requests);
+    return bidiStream(this.channel, this.streamCalls, this.callContext(method, options, true), method, requests);
   }
 
-  private callContext(method: { path: string }, options: CallOptions): Context {
-    const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
+  /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or a parent's deadline still apply. */
+  private callContext(method: { path: string }, options: CallOptions, stream = false): Context {
+    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), options.parent);
     const transport: Transport = {
       kind: 'grpc',
       endpoint: this.options.target,

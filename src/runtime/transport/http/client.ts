@@ -65,8 +65,9 @@ export class HttpClient {
   }
 
   /**
-   * A server-streaming method: its responses as the server sends them. The timeout
-   * covers the whole stream; a caller that stops reading (break) cancels the request.
+   * A server-streaming method: its responses as the server sends them. A timeoutMs
+   * given to the call covers the whole stream; a caller that stops reading (break)
+   * cancels the request.
    */
   stream<Req, Res>(route: HttpRoute<Req, Res>, request: Req, options: CallOptions = {}): AsyncIterable<Res> {
     let compiled = this.streamRoutes.get(route);
@@ -78,7 +79,7 @@ export class HttpClient {
       this.receive(ctx, compiled, req, inbox as Inbox<unknown>, AbortSignal.any([ctx.signal, abandoned.signal]));
     const handler = this.middleware(terminal);
     this.baseUrl()
-      .then((base) => runClientCall(this.observers, this.callContext(route, base, options), handler, request))
+      .then((base) => runClientCall(this.observers, this.callContext(route, base, options, true), handler, request))
       .then(
         () => inbox.close(),
         (err: unknown) => inbox.fail(err),
@@ -86,8 +87,9 @@ export class HttpClient {
     return inbox;
   }
 
-  private callContext(route: HttpRoute<unknown, unknown>, base: string, options: CallOptions): Context {
-    const deadline = callDeadline(options.timeoutMs ?? this.timeoutMs, options.parent);
+  /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or a parent's deadline still apply. */
+  private callContext(route: HttpRoute<unknown, unknown>, base: string, options: CallOptions, stream = false): Context {
+    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), options.parent);
     const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     const signals = [options.signal, options.parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
