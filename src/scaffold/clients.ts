@@ -87,7 +87,7 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
     service,
     discovery: deps.discovery,
     observers: defaultClientObservers({ logger: deps.logger }),
-    timeoutMs: config?.timeoutMs || 2000,
+    timeoutMs: config?.timeoutMs ?? 2000,
   });
 }`);
   }
@@ -101,7 +101,7 @@ function dialHttp(service: string, config: ClientConfig | undefined, deps: Clien
     service,
     discovery: deps.discovery,
     observers: defaultClientObservers({ logger: deps.logger }),
-    timeoutMs: config?.timeoutMs || 2000,
+    timeoutMs: config?.timeoutMs ?? 2000,
   });
 }`);
   }

@@ -17,7 +17,7 @@ export interface GrpcDeps {
 export function newGrpcServer(config: Server_GRPC | undefined, deps: GrpcDeps): GrpcServer {
   const server = new GrpcServer({
     address: config?.addr || '0.0.0.0:9000',
-    timeoutMs: config?.timeoutMs || 1000,
+    timeoutMs: config?.timeoutMs ?? 1000,
     observers: defaultServerObservers({ logger: deps.logger }),
     logger: deps.logger,
     errorDomain: deps.name,

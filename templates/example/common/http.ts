@@ -21,7 +21,7 @@ export interface HttpDeps {
 export function newHttpServer(config: Server_HTTP | undefined, deps: HttpDeps): HttpServer {
   const server = new HttpServer({
     address: config?.addr || '0.0.0.0:8000',
-    timeoutMs: config?.timeoutMs || 1000,
+    timeoutMs: config?.timeoutMs ?? 1000,
     observers: defaultServerObservers({ logger: deps.logger }),
     logger: deps.logger,
   });
