@@ -60,6 +60,13 @@ describe('tsk new demo', () => {
     expect(telemetry.output.trim()).toBe(
       'telemetry: OTLP endpoint "otel-collector:4318" has no scheme; with http/protobuf write http://otel-collector:4318 (or https://)',
     );
+    // Every OTLP protocol the telemetry takes is one the config check takes.
+    for (const protocol of ['grpc', 'http/protobuf', 'http/json']) {
+      const r = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
+        DEMO_TELEMETRY_OTLP_PROTOCOL: protocol,
+      });
+      expect(r.status, `${protocol}: ${r.output}`).toBe(0);
+    }
   }, 60_000);
 
   it('serves HTTP and gRPC, exports spans, answers probes and metrics, exits 0 on SIGTERM', async () => {
