@@ -51,6 +51,20 @@ describe('tsk new demo', () => {
     const bad = await run(node, [entry!, '--conf', 'configs/missing.yaml', '--check'], demo);
     expect(bad.status, bad.output).toBe(1);
     expect(bad.output).toMatch(/configs\/missing\.yaml/);
+    // --conf=<file> is --conf <file>; a flag the service does not know, or --conf without a
+    // file, stops it (exit 2) instead of starting on the default config.
+    const equals = await run(node, [entry!, '--conf=configs/missing.yaml', '--check'], demo);
+    expect(equals.status, equals.output).toBe(1);
+    expect(equals.output).toMatch(/configs\/missing\.yaml/);
+    for (const args of [
+      ['--check', '--conf'],
+      ['--config', 'configs/config.yaml', '--check'],
+      ['--check', 'extra'],
+    ]) {
+      const r = await run(node, [entry!, ...args], demo);
+      expect(r.status, `${args.join(' ')}: ${r.output}`).toBe(2);
+      expect(r.output).toMatch(/usage: .*--conf <file>/);
+    }
     // The OTEL_* settings are checked as the start would check them.
     const telemetry = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
       OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318',
