@@ -267,4 +267,26 @@ describe('tsk new --force over a project', () => {
     expect(r.stderr).toMatch(/not overwriting files you own: .*cmd\/forced\/wire\.ts/);
     expect(snapshot(dir)).toEqual(before);
   });
+
+  it('over a directory that is not a tsk project, refuses to replace the files there and names them', async () => {
+    const dir = path.join(work, 'cloned');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'README.md'), '# my notes\n');
+    fs.writeFileSync(path.join(dir, '.gitignore'), 'secrets/\n');
+    fs.writeFileSync(path.join(dir, 'LICENSE'), 'MIT\n');
+    const before = snapshot(dir);
+    const r = await tsk(['new', 'cloned', '--yes', '--no-git', '--no-install', '--force'], work);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not overwriting files already there: .*\.gitignore, README\.md/);
+    expect(snapshot(dir)).toEqual(before);
+
+    // Files tsk does not write stay, and the project is made around them.
+    fs.rmSync(path.join(dir, 'README.md'));
+    fs.rmSync(path.join(dir, '.gitignore'));
+    const made = await tsk(['new', 'cloned', '--yes', '--no-git', '--no-install', '--force'], work);
+    expect(made.status, made.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'LICENSE'), 'utf8')).toBe('MIT\n');
+    expect(fs.existsSync(path.join(dir, '.tsk/manifest.json'))).toBe(true);
+  });
 });

@@ -18,7 +18,7 @@ import {
 } from '../../scaffold/package-manager.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
 import type { GeneratedFile } from '../../gen/file.js';
-import { readManifest } from '../manifest.js';
+import { MANIFEST_PATH, readManifest } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
 import { writeFiles, writeTree } from '../writer.js';
 
@@ -110,13 +110,16 @@ Next steps:
 }
 
 /**
- * `--force` over an existing project never replaces files its manifest calls the user's
- * (wire.ts, error_reason.proto, config...): it refuses, naming them, before writing anything.
+ * `--force` over an existing directory never replaces what is yours: in a tsk project, the
+ * files its manifest calls the user's (wire.ts, error_reason.proto, config...); in any other
+ * directory (a fresh clone with its README and .gitignore, say), every file already there.
+ * It refuses, naming them, before writing anything.
  */
 function refuseToOverwriteOwned(target: string, files: { path: string; content: string }[], cwd: string): void {
+  const project = fs.existsSync(path.join(target, MANIFEST_PATH));
   const owned = readManifest(target).files;
   const clobbered = files
-    .filter((f) => owned[f.path]?.kind === 'owned')
+    .filter((f) => !project || owned[f.path]?.kind === 'owned')
     .filter(
       (f) =>
         fs.existsSync(path.join(target, f.path)) && fs.readFileSync(path.join(target, f.path), 'utf8') !== f.content,
@@ -127,8 +130,11 @@ function refuseToOverwriteOwned(target: string, files: { path: string; content: 
     clobbered.length > 8
       ? `${clobbered.slice(0, 8).join(', ')} and ${clobbered.length - 8} more`
       : clobbered.join(', ');
+  const rel = path.relative(cwd, target) || '.';
   throw new UsageError(
-    `${path.relative(cwd, target) || '.'} is a tsk project; not overwriting files you own: ${shown} (to change the registry use tsk registry <kind>; to refresh the runtime, tsk upgrade)`,
+    project
+      ? `${rel} is a tsk project; not overwriting files you own: ${shown} (to change the registry use tsk registry <kind>; to refresh the runtime, tsk upgrade)`
+      : `${rel} is not a tsk project; not overwriting files already there: ${shown} (move them away, then run tsk new again)`,
   );
 }
 
