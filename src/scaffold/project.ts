@@ -42,6 +42,8 @@ export function checkServiceName(name: string): string | undefined {
   if (!NPM_NAME.test(name))
     return 'use lower-case letters, digits, "-", "_" and "."; start with a letter or digit (a valid npm package name)';
   if (!/^[a-z]/.test(name)) return 'it must start with a letter (it becomes a proto package)';
+  // npm's own blacklist; node_modules would also be the directory of the project's protos.
+  if (name === 'node_modules' || name === 'favicon.ico') return 'npm reserves this name for itself';
   return undefined;
 }
 

@@ -401,6 +401,7 @@ describe('tsk new rejects bad input and leaves nothing behind', () => {
       ['new', 'Bad Name', '--yes', '--no-git', '--no-install'],
       /invalid service name "Bad Name"/,
     ],
+    ['a name npm reserves', ['new', 'node_modules', '--yes', '--no-git', '--no-install'], /npm reserves/],
     [
       'an existing directory',
       ['new', 'existing-dir', '--yes', '--no-git', '--no-install'],
