@@ -401,6 +401,11 @@ describe('tsk new rejects bad input and leaves nothing behind', () => {
       ['new', 'Bad Name', '--yes', '--no-git', '--no-install'],
       /invalid service name "Bad Name"/,
     ],
+    [
+      'one port for both servers',
+      ['new', 'ports', '--yes', '--no-git', '--no-install', '--grpc-port', '8000'],
+      /--http-port and --grpc-port are both 8000/,
+    ],
     ['a name npm reserves', ['new', 'node_modules', '--yes', '--no-git', '--no-install'], /npm reserves/],
     [
       'an existing directory',

@@ -39,6 +39,13 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   const started = performance.now();
   const problem = checkServiceName(name);
   if (problem) throw new UsageError(`invalid service name "${name}": ${problem}`);
+  const httpPort = flags.httpPort ?? 8000;
+  const grpcPort = flags.grpcPort ?? 9000;
+  // Each server listens on its own port: with one for both, the second to start fails.
+  if (httpPort === grpcPort)
+    throw new UsageError(
+      `--http-port and --grpc-port are both ${httpPort}: the HTTP and gRPC servers need a port each`,
+    );
   const cwd = process.cwd();
   const target = path.resolve(cwd, flags.dir ?? name);
   const existed = fs.existsSync(target);
@@ -58,8 +65,8 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   const files = renderProject({
     name,
     registry: answers.registry,
-    httpPort: flags.httpPort ?? 8000,
-    grpcPort: flags.grpcPort ?? 9000,
+    httpPort,
+    grpcPort,
     otlpEndpoint: answers.otlpEndpoint,
     packageManager,
   });
@@ -104,8 +111,8 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   console.log(`
 Next steps:
   cd ${rel}${flags.install ? '' : `\n  ${pm} install`}
-  ${pm} run dev                         # HTTP :${flags.httpPort ?? 8000}, gRPC :${flags.grpcPort ?? 9000}
-  curl localhost:${flags.httpPort ?? 8000}/helloworld/world
+  ${pm} run dev                         # HTTP :${httpPort}, gRPC :${grpcPort}
+  curl localhost:${httpPort}/helloworld/world
   ${pm} test`);
 }
 
