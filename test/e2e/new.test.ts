@@ -406,7 +406,11 @@ describe('tsk new rejects bad input and leaves nothing behind', () => {
       ['new', 'ports', '--yes', '--no-git', '--no-install', '--grpc-port', '8000'],
       /--http-port and --grpc-port are both 8000/,
     ],
-    ['a name npm reserves', ['new', 'node_modules', '--yes', '--no-git', '--no-install'], /npm reserves/],
+    ['a name npm reserves', ['new', 'node_modules', '--yes', '--no-git', '--no-install'], /"node_modules": use/],
+    // The name is the Kubernetes Deployment's and Service's (an RFC 1035 label).
+    ['an underscore', ['new', 'order_svc', '--yes', '--no-git', '--no-install'], /"order_svc": use lower-case/],
+    ['a dot', ['new', 'order.svc', '--yes', '--no-git', '--no-install'], /"order\.svc": use lower-case/],
+    ['a trailing dash', ['new', 'order-', '--yes', '--no-git', '--no-install'], /"order-": it must end with/],
     [
       'an existing directory',
       ['new', 'existing-dir', '--yes', '--no-git', '--no-install'],
