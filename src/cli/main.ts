@@ -32,7 +32,10 @@ export function buildProgram(): Command {
     .description(
       'create a new service project (HTTP :8000, gRPC :9000, tracing, metrics, registry, Docker, Kubernetes)',
     )
-    .argument('<name>', 'service name: a valid npm package name, e.g. helloworld')
+    .argument(
+      '<name>',
+      'service name: lower-case letters, digits and -, e.g. helloworld (it names the npm package and the Kubernetes Service)',
+    )
     .option('-d, --dir <dir>', 'directory to create the project in (default: ./<name>)')
     .addOption(new Option('--registry <kind>', 'service registry').choices(['etcd', 'consul', 'none']))
     .option('--http-port <port>', 'HTTP port', parsePort)

@@ -32,16 +32,17 @@ export interface ProjectOptions {
   packageManager?: PackageManager;
 }
 
-const NPM_NAME = /^[a-z0-9][a-z0-9._-]*$/;
-
 /** Why a name cannot be a service name, or undefined when it can. */
 export function checkServiceName(name: string): string | undefined {
   if (name.includes('/') || name.includes('\\') || name.includes('..'))
     return 'it must not contain path separators or ".."';
-  if (name.length > 64) return 'it must be at most 64 characters';
-  if (!NPM_NAME.test(name))
-    return 'use lower-case letters, digits, "-", "_" and "."; start with a letter or digit (a valid npm package name)';
+  // The name is also the npm package's, the proto package's (with "-" as "_"), and the
+  // Kubernetes Deployment's and Service's, which must be an RFC 1035 label.
+  if (name.length > 63) return 'it must be at most 63 characters (it names the Kubernetes Service)';
+  if (!/^[a-z0-9-]+$/.test(name))
+    return 'use lower-case letters, digits and "-" (it names the npm package and the Kubernetes Service)';
   if (!/^[a-z]/.test(name)) return 'it must start with a letter (it becomes a proto package)';
+  if (name.endsWith('-')) return 'it must end with a letter or digit (it names the Kubernetes Service)';
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 // `tsk dev` in a generated project: an edited proto is regenerated, typechecked and
 // served after a restart; a broken proto or a type error is printed as
-// file:line:col while the last good service keeps answering.
+// file:line:col, a config that fails its checks as the key and file:line, while the last
+// good service keeps answering.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -82,6 +83,27 @@ describe('tsk dev', () => {
     await waitFor(async () => /typecheck failed/.test(dev.output()), `the type error:\n${dev.output()}`, 1200, 100);
     expect(dev.output()).toMatch(/^internal\/service\/greeter\.ts:\d+:\d+: error TS\d+: /m);
     expect(await hi('/hi/there')).toBe('Hello there');
+    // Fixed again: wait for the restarted service, so the next test finds it running.
+    const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
+    const before = starts();
+    fs.writeFileSync(service, good);
+    await waitFor(async () => starts() > before, `the restart:\n${dev.output()}`, 1200, 100);
+  }, 180_000);
+
+  it('keeps the last good service when the config fails its checks, naming the key', async () => {
+    const config = path.join(project, 'configs', 'config.yaml');
+    const good = fs.readFileSync(config, 'utf8');
+    fs.writeFileSync(config, good.replace('level: info', 'level: loud'));
+    await waitFor(
+      async () => /config check failed/.test(dev.output()),
+      `the config error:\n${dev.output()}`,
+      1200,
+      100,
+    );
+    expect(dev.output()).toMatch(/^config: configs\/config\.yaml:\d+: log\.level: expected one of .*got "loud"$/m);
+    expect(dev.output()).not.toMatch(/the service exited/);
+    expect(await hi('/hi/there')).toBe('Hello there');
+    fs.writeFileSync(config, good);
   }, 180_000);
 
   it('stops the service gracefully on Ctrl-C, which signals every process in the group', async () => {

@@ -51,6 +51,20 @@ describe('tsk new demo', () => {
     const bad = await run(node, [entry!, '--conf', 'configs/missing.yaml', '--check'], demo);
     expect(bad.status, bad.output).toBe(1);
     expect(bad.output).toMatch(/configs\/missing\.yaml/);
+    // --conf=<file> is --conf <file>; a flag the service does not know, or --conf without a
+    // file, stops it (exit 2) instead of starting on the default config.
+    const equals = await run(node, [entry!, '--conf=configs/missing.yaml', '--check'], demo);
+    expect(equals.status, equals.output).toBe(1);
+    expect(equals.output).toMatch(/configs\/missing\.yaml/);
+    for (const args of [
+      ['--check', '--conf'],
+      ['--config', 'configs/config.yaml', '--check'],
+      ['--check', 'extra'],
+    ]) {
+      const r = await run(node, [entry!, ...args], demo);
+      expect(r.status, `${args.join(' ')}: ${r.output}`).toBe(2);
+      expect(r.output).toMatch(/usage: .*--conf <file>/);
+    }
     // The OTEL_* settings are checked as the start would check them.
     const telemetry = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
       OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318',
@@ -60,6 +74,13 @@ describe('tsk new demo', () => {
     expect(telemetry.output.trim()).toBe(
       'telemetry: OTLP endpoint "otel-collector:4318" has no scheme; with http/protobuf write http://otel-collector:4318 (or https://)',
     );
+    // Every OTLP protocol the telemetry takes is one the config check takes.
+    for (const protocol of ['grpc', 'http/protobuf', 'http/json']) {
+      const r = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
+        DEMO_TELEMETRY_OTLP_PROTOCOL: protocol,
+      });
+      expect(r.status, `${protocol}: ${r.output}`).toBe(0);
+    }
   }, 60_000);
 
   it('a wiring error (a route registered twice) stops the start with one log line naming it, exit 1', async () => {
@@ -412,6 +433,16 @@ describe('tsk new rejects bad input and leaves nothing behind', () => {
       ['new', 'Bad Name', '--yes', '--no-git', '--no-install'],
       /invalid service name "Bad Name"/,
     ],
+    [
+      'one port for both servers',
+      ['new', 'ports', '--yes', '--no-git', '--no-install', '--grpc-port', '8000'],
+      /--http-port and --grpc-port are both 8000/,
+    ],
+    ['a name npm reserves', ['new', 'node_modules', '--yes', '--no-git', '--no-install'], /"node_modules": use/],
+    // The name is the Kubernetes Deployment's and Service's (an RFC 1035 label).
+    ['an underscore', ['new', 'order_svc', '--yes', '--no-git', '--no-install'], /"order_svc": use lower-case/],
+    ['a dot', ['new', 'order.svc', '--yes', '--no-git', '--no-install'], /"order\.svc": use lower-case/],
+    ['a trailing dash', ['new', 'order-', '--yes', '--no-git', '--no-install'], /"order-": it must end with/],
     [
       'an existing directory',
       ['new', 'existing-dir', '--yes', '--no-git', '--no-install'],

@@ -125,9 +125,18 @@ describe('deploy/kubernetes', () => {
     });
   }
 
-  it('runs 3 hardened replicas with probes, ports and telemetry settings', () => {
+  it('runs at least 3 hardened replicas with probes, ports and telemetry settings', () => {
     const [deployment] = docs('deployment.yaml');
-    expect(deployment.spec.replicas).toBe(3);
+    // The HorizontalPodAutoscaler owns the count: a spec.replicas in the Deployment would set
+    // it back on every `kubectl apply` (a new image under load drops to that many pods).
+    expect(deployment.spec.replicas).toBeUndefined();
+    const [hpa] = docs('hpa.yaml');
+    expect(hpa.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata.name,
+    });
+    expect(hpa.spec.minReplicas).toBe(3);
     const spec = pod();
     const c = spec.containers[0];
     expect(spec.securityContext.runAsNonRoot).toBe(true);
@@ -183,7 +192,7 @@ describe('deploy/kubernetes', () => {
     ]);
     for (const t of spec.topologySpreadConstraints) expect(t.labelSelector.matchLabels).toEqual(labels);
     const [pdb] = docs('pdb.yaml');
-    expect(pdb.spec.minAvailable).toBeLessThan(docs('deployment.yaml')[0].spec.replicas);
+    expect(pdb.spec.minAvailable).toBeLessThan(docs('hpa.yaml')[0].spec.minReplicas);
   });
 
   it('points the registry at its Service name through an env override', () => {

@@ -1,7 +1,7 @@
 // `tsk dev`: the edit loop of a tsk project. Watches protos and sources; on a change
-// it regenerates (when a proto changed), typechecks, and restarts the service. When
-// a step fails its errors are printed as file:line:col and the running service is
-// left as it is, so the last good build keeps answering.
+// it regenerates (when a proto changed), typechecks, checks the config, and restarts the
+// service. When a step fails its errors are printed (file:line:col, or the config key and
+// file:line) and the running service is left as it is, so the last good build keeps answering.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,7 +32,10 @@ export async function dev(flags: DevFlags): Promise<void> {
     throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);
   const tsc = projectTsc(root);
 
-  const service = new ServiceProcess(root, ['--import', 'tsx', main, '--conf', flags.conf]);
+  const serviceArgs = ['--import', 'tsx', main, '--conf', flags.conf];
+  const service = new ServiceProcess(root, serviceArgs);
+  // Projects made before main.ts took --check would start a second service instead.
+  const checkable = /--check\b/.test(fs.readFileSync(path.join(root, main), 'utf8'));
   process.once('exit', () => service.kill());
   const ownWrites = new Set<string>();
   let pending = new Set<string>();
@@ -43,6 +46,7 @@ export async function dev(flags: DevFlags): Promise<void> {
     const protoChanged = changed.some((f) => f.endsWith('.proto'));
     if (protoChanged && !(await regenerate(root, ownWrites))) return;
     if (!(await typecheck(root, tsc))) return;
+    if (checkable && service.running && !(await checkConfig(root, serviceArgs))) return;
     await service.restart();
   };
   const schedule = (file: string) => {
@@ -134,6 +138,22 @@ async function typecheck(root: string, tsc: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * The service's own `--check` (its config against conf.proto and checks.ts, its code loads)
+ * before the running one is stopped: a config that would not start keeps the last good service.
+ */
+async function checkConfig(root: string, serviceArgs: string[]): Promise<boolean> {
+  const child = spawn(process.execPath, [...serviceArgs, '--check'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code === 0) return true;
+  log(chalk.red('config check failed; the running service is unchanged'));
+  console.error(out.trimEnd());
+  return false;
+}
+
 export function formatTscOutput(out: string): string {
   return out
     .split('\n')
@@ -151,6 +171,10 @@ class ServiceProcess {
     private readonly root: string,
     private readonly args: string[],
   ) {}
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
+  }
 
   async restart(): Promise<void> {
     await this.stop();

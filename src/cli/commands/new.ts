@@ -18,7 +18,7 @@ import {
 } from '../../scaffold/package-manager.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
 import type { GeneratedFile } from '../../gen/file.js';
-import { readManifest } from '../manifest.js';
+import { MANIFEST_PATH, readManifest } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
 import { writeFiles, writeTree } from '../writer.js';
 
@@ -39,6 +39,13 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   const started = performance.now();
   const problem = checkServiceName(name);
   if (problem) throw new UsageError(`invalid service name "${name}": ${problem}`);
+  const httpPort = flags.httpPort ?? 8000;
+  const grpcPort = flags.grpcPort ?? 9000;
+  // Each server listens on its own port: with one for both, the second to start fails.
+  if (httpPort === grpcPort)
+    throw new UsageError(
+      `--http-port and --grpc-port are both ${httpPort}: the HTTP and gRPC servers need a port each`,
+    );
   const cwd = process.cwd();
   const target = path.resolve(cwd, flags.dir ?? name);
   const existed = fs.existsSync(target);
@@ -58,8 +65,8 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   const files = renderProject({
     name,
     registry: answers.registry,
-    httpPort: flags.httpPort ?? 8000,
-    grpcPort: flags.grpcPort ?? 9000,
+    httpPort,
+    grpcPort,
     otlpEndpoint: answers.otlpEndpoint,
     packageManager,
   });
@@ -104,19 +111,22 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   console.log(`
 Next steps:
   cd ${rel}${flags.install ? '' : `\n  ${pm} install`}
-  ${pm} run dev                         # HTTP :${flags.httpPort ?? 8000}, gRPC :${flags.grpcPort ?? 9000}
-  curl localhost:${flags.httpPort ?? 8000}/helloworld/world
+  ${pm} run dev                         # HTTP :${httpPort}, gRPC :${grpcPort}
+  curl localhost:${httpPort}/helloworld/world
   ${pm} test`);
 }
 
 /**
- * `--force` over an existing project never replaces files its manifest calls the user's
- * (wire.ts, error_reason.proto, config...): it refuses, naming them, before writing anything.
+ * `--force` over an existing directory never replaces what is yours: in a tsk project, the
+ * files its manifest calls the user's (wire.ts, error_reason.proto, config...); in any other
+ * directory (a fresh clone with its README and .gitignore, say), every file already there.
+ * It refuses, naming them, before writing anything.
  */
 function refuseToOverwriteOwned(target: string, files: { path: string; content: string }[], cwd: string): void {
+  const project = fs.existsSync(path.join(target, MANIFEST_PATH));
   const owned = readManifest(target).files;
   const clobbered = files
-    .filter((f) => owned[f.path]?.kind === 'owned')
+    .filter((f) => !project || owned[f.path]?.kind === 'owned')
     .filter(
       (f) =>
         fs.existsSync(path.join(target, f.path)) && fs.readFileSync(path.join(target, f.path), 'utf8') !== f.content,
@@ -127,8 +137,11 @@ function refuseToOverwriteOwned(target: string, files: { path: string; content: 
     clobbered.length > 8
       ? `${clobbered.slice(0, 8).join(', ')} and ${clobbered.length - 8} more`
       : clobbered.join(', ');
+  const rel = path.relative(cwd, target) || '.';
   throw new UsageError(
-    `${path.relative(cwd, target) || '.'} is a tsk project; not overwriting files you own: ${shown} (to change the registry use tsk registry <kind>; to refresh the runtime, tsk upgrade)`,
+    project
+      ? `${rel} is a tsk project; not overwriting files you own: ${shown} (to change the registry use tsk registry <kind>; to refresh the runtime, tsk upgrade)`
+      : `${rel} is not a tsk project; not overwriting files already there: ${shown} (move them away, then run tsk new again)`,
   );
 }
 

@@ -23,15 +23,28 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
   const files = runtime
     .filter((f) => runtimeFileWanted(f.path, registry))
     .map((f) => ({ path: `internal/pkg/${f.path}`, content: f.content, kind: 'runtime' as const }));
+  const unchanged = (rel: string) => manifest.files[rel]?.sha256 === sha256(fs.readFileSync(path.join(root, rel)));
   // Clients of features the project does not use (left by an older tsk) go, unless edited.
   const unused = runtime
     .filter((f) => !runtimeFileWanted(f.path, registry))
     .map((f) => `internal/pkg/${f.path}`)
-    .filter((rel) => {
-      const abs = path.join(root, rel);
-      return fs.existsSync(abs) && manifest.files[rel]?.sha256 === sha256(fs.readFileSync(abs));
-    });
-  const report = writeFiles(files, { projectRoot: root, force: opts.force, remove: unused });
+    .filter((rel) => fs.existsSync(path.join(root, rel)) && unchanged(rel));
+  // Runtime files an older tsk vendored that this one no longer has (renamed or merged away):
+  // left in place, tsc still compiles them against the new runtime and the build breaks.
+  const shipped = new Set(runtime.map((f) => `internal/pkg/${f.path}`));
+  const obsolete = Object.entries(manifest.files)
+    .filter(([rel, f]) => f.kind === 'runtime' && rel.startsWith('internal/pkg/') && !shipped.has(rel))
+    .map(([rel]) => rel)
+    .filter((rel) => fs.existsSync(path.join(root, rel)));
+  const [obsoleteEdited, obsoleteUnchanged] = partition(obsolete, (rel) => !unchanged(rel));
+  const remove = [...unused, ...obsoleteUnchanged, ...(opts.force ? obsoleteEdited : [])];
+  const report = writeFiles(files, { projectRoot: root, force: opts.force, remove });
+  if (!opts.force)
+    for (const rel of obsoleteEdited)
+      report.skipped.push({
+        path: path.join(root, rel),
+        reason: `no longer part of tsk ${tskVersion()}'s runtime; kept because it was changed locally (--force removes it)`,
+      });
   const vendored = await refreshVendoredTsk(root);
   report.written.push(...vendored.written);
   report.removed.push(...vendored.removed);
@@ -39,4 +52,8 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
   if (vendored.written.length > 0)
     console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}`);
   failOnStale(report, opts.keepLocal, { files: 'runtime', mismatch: `the rest of tsk ${tskVersion()}'s runtime` });
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((item) => !test(item))];
 }

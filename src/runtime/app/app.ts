@@ -116,19 +116,26 @@ export function createApp(options: AppOptions): App {
         await Promise.all(options.servers.map((s) => s.start()));
         instance = buildInstance();
         if (options.registrar) await options.registrar.register(instance);
-        options.readiness?.markStarted();
-        log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
-        const settled = appStarted();
-        if (options.releaseStartupMemory ?? true)
-          void settled.then(() => {
-            if (stopping) return;
-            cancelRelease = releaseStartupMemoryWhenIdle((bytes) =>
-              log?.debug({ released_mb: Math.round(bytes / 1048576) }, 'start-up memory released'),
-            );
-          });
+        // A signal while the registry had not answered yet: the stop under way ends this run.
+        if (!stopping) {
+          options.readiness?.markStarted();
+          log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
+          const settled = appStarted();
+          if (options.releaseStartupMemory ?? true)
+            void settled.then(() => {
+              if (stopping) return;
+              cancelRelease = releaseStartupMemoryWhenIdle((bytes) =>
+                log?.debug({ released_mb: Math.round(bytes / 1048576) }, 'start-up memory released'),
+              );
+            });
+        }
       } catch (err) {
-        await stop();
-        throw err;
+        // A start cut short by a requested stop (the registry client closed under a pending
+        // registration) is that stop, exit 0, not a failed start.
+        if (!stopping) {
+          await stop();
+          throw err;
+        }
       }
       await done;
       for (const s of signals) process.off(s, onSignal);

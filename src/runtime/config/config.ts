@@ -146,12 +146,15 @@ function isTree(v: unknown): v is Tree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `server.http.addr` -> `<PREFIX>SERVER_HTTP_ADDR` (camelCase keys are split too). */
+/**
+ * `server.http.addr` -> `<PREFIX>SERVER_HTTP_ADDR` (camelCase keys are split too; other
+ * characters of map keys, such as `-`, become `_`: `clients.order-svc` -> `CLIENTS_ORDER_SVC`).
+ */
 function envName(prefix: string, at: string[]): string {
   return (
     prefix +
     at
-      .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2'))
+      .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9_]/g, '_'))
       .join('_')
       .toUpperCase()
   );
@@ -178,7 +181,19 @@ function applyEnvBySchema(
       if (Object.keys(child).length > 0) tree[key] = child;
       continue;
     }
-    if (field.kind === 'map' || field.kind === 'message') continue;
+    if (field.kind === 'map') {
+      // The entries the file has (a map's keys cannot be listed from the schema), each as
+      // a field named by its key: `<PREFIX>CLIENTS_USER_ENDPOINT` sets clients.user.endpoint.
+      const entries = tree[keyIn(tree, field)];
+      if (!isTree(entries)) continue;
+      const asFields: MessageSchema = {
+        typeName: `${schema.typeName}.${field.name}`,
+        fields: Object.keys(entries).map((key) => ({ ...field.value, name: key, jsonName: key })),
+      };
+      applyEnvBySchema(entries, asFields, prefix, env, here, sources, problems);
+      continue;
+    }
+    if (field.kind === 'message') continue;
     const name = envName(prefix, here);
     const raw = env[name];
     if (raw === undefined) continue;

@@ -139,3 +139,42 @@ describe('createApp stop', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });
+
+describe('createApp stopped while registering', () => {
+  // A pod terminated while it starts: SIGTERM arrives while the registry has not answered yet.
+  for (const outcome of ['fails', 'succeeds'] as const) {
+    it(`ends the run as a stop, not a failed start, when the registration then ${outcome}`, async () => {
+      const http = new HttpServer({ address: '127.0.0.1:0' });
+      let settle: () => void = () => {};
+      const registrar: Registrar = {
+        register: () =>
+          new Promise<void>((resolve, reject) => {
+            settle = outcome === 'fails' ? () => reject(new Error('the registry client was closed')) : resolve;
+          }),
+        deregister: async () => {},
+      };
+      const lines: string[] = [];
+      const record = (_fields: unknown, msg?: string) => lines.push(msg ?? String(_fields));
+      const logger = { info: record, warn: record, error: record, debug: record, flush: () => {} };
+      const readiness = new Readiness();
+      const app = createApp({
+        name: 'svc',
+        version: '1',
+        servers: [http],
+        registrar,
+        readiness,
+        signals: [],
+        logger: logger as never,
+        // Closing the registry client is what makes a pending registration settle.
+        afterStop: async () => settle(),
+      });
+      const running = app.run();
+      for (let i = 0; i < 100 && http.listenPort === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      await app.stop();
+      await expect(running).resolves.toBeUndefined();
+      expect(lines).not.toContain('svc 1 started');
+      expect(lines).toContain('stopped');
+      expect(readiness.isReady()).toBe(false);
+    });
+  }
+});

@@ -219,6 +219,62 @@ describe('config validated against the schema from conf.proto', () => {
   });
 });
 
+describe('config map entries from the environment', () => {
+  const Client: MessageSchema = {
+    typeName: 'conf.Client',
+    fields: [
+      { name: 'endpoint', jsonName: 'endpoint', kind: 'scalar', scalar: 'string' },
+      { name: 'timeout_ms', jsonName: 'timeoutMs', kind: 'scalar', scalar: 'int32' },
+    ],
+  };
+  const WithClients: MessageSchema = {
+    typeName: 'conf.Bootstrap',
+    fields: [
+      {
+        name: 'clients',
+        jsonName: 'clients',
+        kind: 'map',
+        key: 'string',
+        value: { name: 'value', jsonName: 'value', kind: 'message', typeName: 'conf.Client', schema: () => Client },
+      },
+      {
+        name: 'labels',
+        jsonName: 'labels',
+        kind: 'map',
+        key: 'string',
+        value: { name: 'value', jsonName: 'value', kind: 'scalar', scalar: 'string' },
+      },
+    ],
+  };
+  const load = (env: Record<string, string>) => {
+    const file = path.join(tmp(), 'config.yaml');
+    fs.writeFileSync(
+      file,
+      'clients:\n  user:\n    endpoint: discovery:///user\n    timeout_ms: 1000\n  order-svc:\n    endpoint: ""\nlabels:\n  team: core\n',
+    );
+    return loadConfig({ files: [file], schema, layout: WithClients, envPrefix: 'APP_', env }) as any;
+  };
+
+  it('sets the fields of entries the file has (`tsk add client` ones, in a Deployment)', () => {
+    const conf = load({
+      APP_CLIENTS_USER_ENDPOINT: 'user.prod:9000',
+      APP_CLIENTS_ORDER_SVC_TIMEOUT_MS: '250',
+      APP_LABELS_TEAM: 'edge',
+    });
+    expect(conf.clients).toEqual({
+      user: { endpoint: 'user.prod:9000', timeout_ms: 1000 },
+      'order-svc': { endpoint: '', timeout_ms: 250 },
+    });
+    expect(conf.labels).toEqual({ team: 'edge' });
+  });
+
+  it('names the variable for a wrong value', () => {
+    expect(() => load({ APP_CLIENTS_USER_TIMEOUT_MS: 'soon' })).toThrow(
+      /^config: APP_CLIENTS_USER_TIMEOUT_MS: clients\.user\.timeout_ms: expected an integer, got "soon"$/,
+    );
+  });
+});
+
 describe('config watch across delete and recreate', () => {
   it('reports the missing file, keeps going, and picks up the file when it is back', async () => {
     const dir = tmp();

@@ -110,8 +110,8 @@ export class HttpServer implements Server {
   private stopping?: Promise<void>;
   /** Whether bodiless calls to our routes skip fastify (see the top of this file). */
   private fastPath = true;
-  /** Paths of raw routes: they win over our templates, as fastify's static routes do. */
-  private readonly rawPaths = new Set<string>();
+  /** Paths of raw routes and their methods: they win over our templates, as fastify's static routes do. */
+  private readonly rawPaths = new Map<string, Set<string>>();
 
   constructor(private readonly options: HttpServerOptions = {}) {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:8000');
@@ -264,10 +264,13 @@ export class HttpServer implements Server {
     url: string,
     handler: (request: FastifyRequest, reply: FastifyReply) => unknown,
   ): void {
-    this.app.route({ method, url, handler: async (request, reply) => handler(request, reply) });
+    // A GET answers HEAD too, as our own GET routes do (curl -I, load balancers' HEAD checks).
+    const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
+    this.app.route({ method: methods, url, handler: async (request, reply) => handler(request, reply) });
     // A parametric raw route could match any path: then every call goes through fastify's router.
     if (/[:*]/.test(url)) this.fastPath = false;
-    this.rawPaths.add(url);
+    const known = this.rawPaths.get(url) ?? new Set<string>();
+    this.rawPaths.set(url, known.add(method));
   }
 
   /**
@@ -359,7 +362,8 @@ export class HttpServer implements Server {
     const method = request.method;
     const match = this.match(method, path);
     if (!('route' in match)) {
-      const allowed = match.allowed;
+      // Another method on a raw route's (static) path is a 405 too.
+      const allowed = match.allowed ?? this.rawPaths.get(path);
       if (allowed) {
         const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
         reply.header('allow', allow);

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, HttpServer } from '../../../../src/runtime/transport/http/index.js';
+import { Readiness, registerHealthRoutes } from '../../../../src/runtime/health/health.js';
 import { newError, isServiceError, ServiceError } from '../../../../src/runtime/errors/errors.js';
 import type { Context } from '../../../../src/runtime/transport/context.js';
 import { generateFixture } from '../../../helpers/generated.js';
@@ -718,6 +719,30 @@ describe('fastify underneath', () => {
       expect(await (await fetch(`http://127.0.0.1:${p.listenPort}/v1/books/9`)).text()).toBe('raw parametric');
     } finally {
       await p.stop();
+    }
+  });
+
+  it('answers HEAD on raw GET routes (the probes, /metrics) and 405 with Allow for other methods', async () => {
+    const s = new HttpServer({ address: '127.0.0.1:0' });
+    const readiness = new Readiness();
+    readiness.markStarted();
+    registerHealthRoutes(s, readiness);
+    await s.start();
+    const base = `http://127.0.0.1:${s.listenPort}`;
+    try {
+      for (const probe of ['/healthz', '/readyz']) {
+        const head = await fetch(`${base}${probe}`, { method: 'HEAD' });
+        expect(head.status, probe).toBe(200);
+        expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await head.text()).toBe('');
+      }
+      const post = await fetch(`${base}/readyz`, { method: 'POST' });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+      expect(await post.json()).toMatchObject({ code: 405, reason: 'METHOD_NOT_ALLOWED' });
+      expect((await fetch(`${base}/healthz`, { method: 'OPTIONS' })).status).toBe(204);
+    } finally {
+      await s.stop();
     }
   });
 
