@@ -139,6 +139,15 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
       image,
     ]);
     expect(unhealthy.status).toBe(1);
+    // A container whose HTTP port is moved by the environment is checked where it listens.
+    const movedPort = await freePort();
+    const moved = start(
+      ['--env', 'DEMO_SERVER_HTTP_ADDR=0.0.0.0:8081', '--publish', `127.0.0.1:${movedPort}:8081`],
+      [image],
+    );
+    await serving(moved, `http://127.0.0.1:${movedPort}`);
+    const movedHealth = podman(['exec', moved, ...test.slice(1)]);
+    expect(movedHealth.status, movedHealth.stderr).toBe(0);
 
     // The compile cache filled at build time is read (not rejected) by the service's user.
     const cached = podman([
