@@ -3,7 +3,9 @@
 import { metrics, resources } from '@opentelemetry/sdk-node';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
+import { requestRecorder } from '../../src/runtime/middleware/metrics.js';
 import { requestHistograms, requestMetricsProducer } from '../../src/runtime/telemetry/request-metrics.js';
+import { HeaderMap } from '../../src/runtime/transport/context.js';
 
 describe('request duration histograms', () => {
   it('are exported through a metric reader as OTLP histograms', async () => {
@@ -71,5 +73,34 @@ describe('request duration histograms', () => {
     expect(point.bucketCounts.map(Number)).toEqual([2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
     expect([Number(point.count), point.sum, point.min, point.max]).toEqual([5, 20_005_129, 0, 20_000_000]);
     await provider.shutdown();
+  });
+});
+
+describe('the request recorder', () => {
+  it('times unary calls but not streams, whose duration is how long they were kept open; both are counted and sized', () => {
+    const record = requestRecorder('server');
+    const transport = (operation: string, stream: boolean) => ({
+      kind: 'grpc' as const,
+      endpoint: '',
+      operation,
+      requestHeader: new HeaderMap(),
+      replyHeader: new HeaderMap(),
+      stream,
+    });
+    const call = (operation: string, stream: boolean) => ({
+      transport: transport(operation, stream),
+      signal: new AbortController().signal,
+      values: new Map(),
+      requestBytes: 10,
+      responseBytes: 20,
+    });
+    record(call('/r.v1.S/Get', false), { elapsedMs: 3 });
+    record(call('/r.v1.S/Watch', true), { elapsedMs: 600_000 });
+    const cell = (h: keyof typeof requestHistograms.server, operation: string) =>
+      requestHistograms.server[h].cell(`grpc\u0000${operation}`, { kind: 'grpc', operation });
+    expect(cell('duration', '/r.v1.S/Get').count).toBe(1);
+    expect(cell('duration', '/r.v1.S/Watch').count).toBe(0);
+    expect(cell('requestSize', '/r.v1.S/Watch').count).toBe(1);
+    expect(cell('responseSize', '/r.v1.S/Watch').count).toBe(1);
   });
 });

@@ -75,7 +75,9 @@ export function requestRecorder(side: 'server' | 'client'): (ctx: Context, outco
       const e = fromError(outcome.error);
       count(kind, operation, e.code, e.reason).value++;
     }
-    stats.duration.record(outcome.elapsedMs / 1000);
+    // A stream's duration is how long its caller kept it open, not a latency: timing it
+    // would put watch streams in the latency histogram (and its p99 alert) for good.
+    if (!ctx.transport.stream) stats.duration.record(outcome.elapsedMs / 1000);
     // Sizes the transport did not measure (a call that never reached it) are not recorded.
     if (ctx.requestBytes !== undefined) stats.requestSize.record(ctx.requestBytes);
     if (ctx.responseBytes !== undefined) stats.responseSize.record(ctx.responseBytes);

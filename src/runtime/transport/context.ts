@@ -22,6 +22,8 @@ export interface Transport {
   readonly replyHeader: Header;
   /** The other end of a server call's connection (the socket, for HTTP), read only when a span records it. */
   readonly remote?: Remote;
+  /** A streaming call (gRPC streams, Server-Sent Events): it lasts as long as the stream, so its duration is no latency. */
+  readonly stream?: boolean;
 }
 
 /** Where a call came from on the network: Node's Socket has this shape. */

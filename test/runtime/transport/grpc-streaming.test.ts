@@ -10,6 +10,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultClientObservers } from '../../../src/runtime/middleware/index.js';
+import { requestHistograms } from '../../../src/runtime/telemetry/request-metrics.js';
 import { GrpcClientConn, GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
 import { reason } from '../../../src/runtime/errors/errors.js';
@@ -78,6 +79,10 @@ describe('server streaming over gRPC', () => {
     await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
     expect(ended).toEqual([{ operation: '/feed.v1.Feed/Watch', failed: false, reason: '' }]);
     expect(wrapped).toEqual(['in /feed.v1.Feed/Watch', 'out /feed.v1.Feed/Watch']);
+    // Counted, not timed: a stream's duration is no latency.
+    const watch = { kind: 'grpc', operation: '/feed.v1.Feed/Watch' };
+    expect(requestHistograms.server.duration.cell('grpc\u0000/feed.v1.Feed/Watch', watch).count).toBe(0);
+    expect(requestHistograms.server.responseSize.cell('grpc\u0000/feed.v1.Feed/Watch', watch).count).toBeGreaterThan(0);
   });
 
   it('ends a stream that fails mid-way with the mapped status and ErrorInfo, after the messages sent', async () => {

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestHistograms } from '../../../src/runtime/telemetry/request-metrics.js';
 import { HttpClient, HttpServer } from '../../../src/runtime/transport/http/index.js';
 import { isServiceError, reason } from '../../../src/runtime/errors/errors.js';
 import type { CallObserver } from '../../../src/runtime/transport/observer.js';
@@ -82,6 +83,9 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     });
     await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
     expect(ended).toEqual([{ operation: '/feed.v1.Feed/Watch', failed: false, reason: '' }]);
+    // Counted, not timed: a stream's duration is no latency.
+    const watch = { kind: 'http', operation: '/feed.v1.Feed/Watch' };
+    expect(requestHistograms.server.duration.cell('http\u0000/feed.v1.Feed/Watch', watch).count).toBe(0);
     expect(wrapped).toEqual(['in /feed.v1.Feed/Watch', 'out /feed.v1.Feed/Watch']);
   });
 
@@ -234,7 +238,7 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
   });
 
   it('is read by the generated Node HTTP client: one observed call per stream, errors as ServiceErrors, cancel on break', async () => {
-    const calls: { operation: string; reason: string; responseBytes?: number }[] = [];
+    const calls: { operation: string; reason: string; responseBytes?: number; stream?: boolean }[] = [];
     const recorder: CallObserver = {
       onStart: () => undefined,
       onEnd: (ctx, _started, { error }) =>
@@ -242,6 +246,7 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
           operation: ctx.transport.operation,
           reason: error === undefined ? '' : reason(error),
           responseBytes: ctx.responseBytes,
+          stream: ctx.transport.stream,
         }),
     };
     const http = new HttpClient({ target: base, observers: [recorder], timeoutMs: 5000 });
@@ -251,7 +256,7 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(items.map((i) => i.id)).toEqual(['node-0', 'node-1', 'node-2']);
     expect(items[2]!.text).toBe('line 2\nnext');
     await waitFor(async () => calls.length === 1, 'the client call to end', 50, 20);
-    expect(calls[0]).toMatchObject({ operation: '/feed.v1.Feed/Watch', reason: '' });
+    expect(calls[0]).toMatchObject({ operation: '/feed.v1.Feed/Watch', reason: '', stream: true });
     expect(calls[0]!.responseBytes).toBeGreaterThan(100);
 
     const seen: string[] = [];

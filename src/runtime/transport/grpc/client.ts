@@ -111,6 +111,7 @@ export class GrpcClientConn {
       operation: method.path,
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
+      stream,
     };
     return {
       transport,

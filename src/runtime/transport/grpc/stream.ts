@@ -128,6 +128,7 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
       requestHeader: new MetadataHeader(call.metadata),
       replyHeader: new HeaderMap(),
       remote: new GrpcPeer(call),
+      stream: true,
     };
     this.ctx = new GrpcCallContext(transport, Number.isFinite(deadline) ? deadline : undefined, call);
     // A stream's sizes are the totals of its messages: those the handler read (receive), and those sent.

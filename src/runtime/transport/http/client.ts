@@ -99,6 +99,7 @@ export class HttpClient {
       operation: route.operation,
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
       replyHeader: new HeaderMap(),
+      stream,
     };
     return {
       transport,

@@ -408,7 +408,7 @@ export class HttpServer implements Server {
   private run(call: RoutedCall): void {
     const compiled = call.found.compiled;
     const route = compiled.route;
-    const ctx = this.callContext(call, route);
+    const ctx = this.callContext(call, route, call.found.events === true);
     ctx.route = compiled;
     let message: unknown;
     try {
@@ -435,7 +435,7 @@ export class HttpServer implements Server {
   }
 
   /** The Context of one call, routed or not. */
-  private callContext(call: CallFacts, route: RouteName): HttpCallContext {
+  private callContext(call: CallFacts, route: RouteName, stream = false): HttpCallContext {
     const transport: HttpTransport = {
       kind: 'http',
       endpoint: this.advertised,
@@ -446,6 +446,7 @@ export class HttpServer implements Server {
       pathTemplate: route.path,
       url: call.url,
       remote: call.answer.raw?.socket ?? undefined,
+      stream,
     };
     const ctx = new HttpCallContext(transport, call.answer);
     ctx.requestBytes = call.bodyBytes;
