@@ -205,3 +205,33 @@ describe('tracing and metrics across an HTTP -> gRPC hop', () => {
     expect((await fetch(`${base}/helloworld/after`)).status).toBe(200);
   });
 });
+
+describe('runtime metrics', () => {
+  it("serve the process's CPU time, memory, V8 heap by space and event-loop delay on /metrics", async () => {
+    await fetch(`${base}/metrics`); // the delay and utilization from here on
+    const blockedMs = 150;
+    await new Promise((resolve) => setTimeout(resolve, 60)); // some event-loop delay samples
+    const until = Date.now() + blockedMs;
+    while (Date.now() < until); // the loop held up: one timer runs about this late
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      expect(line, `${series} in\n${text}`).toBeDefined();
+      return Number(line!.slice(series.length + 1));
+    };
+    const cpu = process.cpuUsage();
+    expect(value('process_cpu_time_total{process_cpu_state="user"}')).toBeGreaterThan(0);
+    expect(value('process_cpu_time_total{process_cpu_state="user"}')).toBeLessThanOrEqual(cpu.user / 1e6);
+    expect(value('process_memory_usage')).toBeGreaterThan(10 * 1024 * 1024);
+    expect(value('v8js_memory_heap_used{v8js_heap_space_name="old_space"}')).toBeGreaterThan(0);
+    expect(value('v8js_memory_heap_limit{v8js_heap_space_name="old_space"}')).toBeGreaterThan(0);
+    const max = value('nodejs_eventloop_delay_max');
+    expect(max).toBeGreaterThan((blockedMs - 40) / 1000);
+    expect(max).toBeLessThan(blockedMs / 1000 + 0.5);
+    expect(value('nodejs_eventloop_delay_p50')).toBeLessThanOrEqual(max);
+    const busy = value('nodejs_eventloop_utilization');
+    expect(busy).toBeGreaterThan(0.3); // 150 ms busy of about 300 ms
+    expect(busy).toBeLessThanOrEqual(1);
+  });
+});

@@ -28,6 +28,7 @@ import { otlpEndpoint, TelemetrySettingsError, traceExportSettings, type OtlpPro
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
+import { observeRuntime } from './runtime-metrics.js';
 import {
   batcherOptionsFromEnv,
   EncodedBatch,
@@ -230,6 +231,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     registerInstrumentations({ instrumentations, tracerProvider: trace.getTracerProvider(), meterProvider });
   }
   health.observe();
+  const stopObservingRuntime = observeRuntime();
 
   const shutdownProviders = () => Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown()]).then(() => {});
   let stopped: Promise<void> | undefined;
@@ -240,6 +242,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     },
     shutdown: () => {
       if (!stopped) {
+        stopObservingRuntime();
         setMiddlewareSampling(undefined);
         captureRequestHeaders([]);
         stopped = shutdownProviders().catch((err) => options.logger?.warn({ err }, 'telemetry shutdown failed'));
