@@ -15,6 +15,7 @@ import { createLogger } from '../../src/runtime/log/logger.js';
 import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { HttpServer } from '../../src/runtime/transport/http/index.js';
 import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
+import { HttpClient } from '../../src/runtime/transport/http/client.js';
 import { generateFixture } from '../helpers/generated.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
@@ -27,6 +28,10 @@ let conn: GrpcClientConn;
 let plain: http.Server;
 let plainUrl: string;
 let base: string;
+let httpGen: {
+  GreeterHTTPClient: new (c: HttpClient) => { sayHello(r: { name: string }): Promise<unknown> };
+  registerGreeterHTTPServer: (server: HttpServer, impl: unknown) => void;
+};
 /** The traceparent each request to the plain server carried. */
 const plainTraceparents: string[] = [];
 const tick = () => new Promise((r) => setTimeout(r, 2));
@@ -51,7 +56,7 @@ beforeAll(async () => {
   plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}/plain`;
 
   const dir = generateFixture('active-context', 'helloworld');
-  const httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
+  httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
   const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
   const tracer = trace.getTracer('user-code');
 
@@ -135,6 +140,38 @@ describe('the server span is the active context of the whole handler', () => {
     expect(grpcWork.parentSpanId).toBe(grpc.spanId);
     // The instrumented fetch sent its own span as the parent.
     expect(plainTraceparents.at(-1)).toBe(`00-${traceId}-${fetchSpan.spanId}-01`);
+  });
+
+  it('a tsk HTTP client call under undici instrumentation sends one traceparent, its own span the parent', async () => {
+    const logger = createLogger({ name: 'als', level: 'silent' });
+    const client = new httpGen.GreeterHTTPClient(
+      new HttpClient({ target: base, observers: defaultClientObservers({ logger }) }),
+    );
+    const traceId = await trace.getTracer('user-code').startActiveSpan('caller', async (span) => {
+      await client.sayHello({ name: 'bob' });
+      span.end();
+      return span.spanContext().traceId;
+    });
+    await telemetry.forceFlush();
+    await waitFor(
+      async () => receiver.spans.some((s) => s.traceId === traceId && s.name === 'caller'),
+      'the caller span',
+      100,
+      50,
+    );
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const caller = spans.find((s) => s.name === 'caller');
+    const tskClient = spans.filter(
+      (s) => s.kind === 3 && s.scope === 'tsk' && s.attributes['http.response.status_code'],
+    );
+    const httpServerSpans = spans.filter((s) => s.kind === 2 && s.attributes['http.route'] === '/helloworld/{name}');
+    expect(tskClient).toHaveLength(1);
+    expect(tskClient[0]!.parentSpanId).toBe(caller!.spanId);
+    // The tsk client span is the call's one client span: no second (undici) span, and the
+    // server continues the trace from it (two traceparent headers would start a new trace).
+    expect(httpServerSpans).toHaveLength(1);
+    expect(httpServerSpans[0]!.parentSpanId).toBe(tskClient[0]!.spanId);
+    expect(spans.filter((s) => s.parentSpanId === tskClient[0]!.spanId && s.kind === 3)).toEqual([]);
   });
 
   it('keeps a context across awaits outside calls too', async () => {

@@ -18,6 +18,7 @@ import {
 } from '../context.js';
 import type { CallOptions, ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
+import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
@@ -195,7 +196,7 @@ export class HttpClient {
     ctx.requestBytes = body === undefined ? 0 : Buffer.byteLength(body);
     let response: Response;
     try {
-      response = await fetch(base + path, { method: compiled.route.method, headers, body, signal });
+      response = await untraced(() => fetch(base + path, { method: compiled.route.method, headers, body, signal }));
     } catch (err) {
       throw transportError(err, signal, this.callee, base);
     }
