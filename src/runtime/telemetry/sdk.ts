@@ -226,6 +226,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
   const instrumentations = (options.instrumentations ?? []).flat();
   if (instrumentations.length > 0) {
+    await hookModuleImports(instrumentations);
     const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
     registerInstrumentations({ instrumentations, tracerProvider: trace.getTracerProvider(), meterProvider });
   }
@@ -247,6 +248,31 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
       return stopped;
     },
   };
+}
+
+/**
+ * Lets the instrumentations patch the packages they name when an ES module imports them.
+ * Their `require` hooks see only `require()` calls, while a service's code (and its
+ * bundle) imports packages and Node built-ins with `import`: without the loader hook
+ * OpenTelemetry's docs prescribe for ES modules, a database driver or `node:http`
+ * instrumentation would patch nothing. Only the modules the instrumentations name are
+ * wrapped; modules imported before this (everything `cmd/<name>/main.ts` imports
+ * statically) are not, which is why main.ts imports the app after setting telemetry up.
+ */
+async function hookModuleImports(instrumentations: Instrumentation[]): Promise<void> {
+  const { isBuiltin, register } = await import('node:module');
+  // InstrumentationBase names its modules; an Instrumentation of another kind names none.
+  type Named = { getModuleDefinitions?(): { name: string }[] };
+  // A built-in by both its names; a package by its name and any file in it (`pg`, `mysql2/promise`).
+  const include = instrumentations.flatMap((i) =>
+    ((i as Named).getModuleDefinitions?.() ?? []).flatMap(({ name }): (string | RegExp)[] =>
+      isBuiltin(name)
+        ? [name, name.startsWith('node:') ? name : `node:${name}`]
+        : [name, new RegExp(`/node_modules/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)],
+    ),
+  );
+  if (include.length === 0) return;
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include } });
 }
 
 function disabledTelemetry(): Telemetry {
