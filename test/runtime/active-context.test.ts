@@ -4,7 +4,9 @@
 // fetch) and a tsk client call made without `{ parent: ctx }` all join the call's
 // trace with the right parents, over HTTP and gRPC. The receiver decodes what the
 // exporter sent.
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { context, createContextKey, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
@@ -172,6 +174,30 @@ describe('the server span is the active context of the whole handler', () => {
     expect(httpServerSpans).toHaveLength(1);
     expect(httpServerSpans[0]!.parentSpanId).toBe(tskClient[0]!.spanId);
     expect(spans.filter((s) => s.parentSpanId === tskClient[0]!.spanId && s.kind === 3)).toEqual([]);
+  });
+
+  it('writes the active span ids on the lines code logs inside it, as Kratos layout loggers do', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'als-log-')), 'log.jsonl');
+    const logger = createLogger({ name: 'als', destination: file });
+    logger.info('outside');
+    const ids = await trace.getTracer('user-code').startActiveSpan('logged', async (span) => {
+      await tick();
+      logger.info({ trace_id: 'mine' }, 'own field wins');
+      logger.child({ part: 'repo' }).warn('inside');
+      span.end();
+      return span.spanContext();
+    });
+    logger.flush();
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.msg, l.trace_id, l.span_id])).toEqual([
+      ['outside', undefined, undefined],
+      ['own field wins', 'mine', ids.spanId],
+      ['inside', ids.traceId, ids.spanId],
+    ]);
   });
 
   it('keeps a context across awaits outside calls too', async () => {
