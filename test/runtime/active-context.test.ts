@@ -21,6 +21,8 @@ import { HttpClient } from '../../src/runtime/transport/http/client.js';
 import { generateFixture } from '../helpers/generated.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
+import { ConsulStandIn } from '../helpers/consul-standin.js';
+import { ConsulRegistry } from '../../src/runtime/registry/consul.js';
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -198,6 +200,30 @@ describe('the server span is the active context of the whole handler', () => {
       ['own field wins', 'mine', ids.spanId],
       ['inside', ids.traceId, ids.spanId],
     ]);
+  });
+
+  it("a discovery watch's Consul queries are not traced, not even under the call that opened it", async () => {
+    const consul = new ConsulStandIn();
+    const registry = new ConsulRegistry({ address: await consul.start() });
+    const instance = { id: 'w-1', name: 'watched', version: '1', metadata: {}, endpoints: ['http://127.0.0.1:1'] };
+    await registry.register(instance);
+    const traceId = await trace.getTracer('user-code').startActiveSpan('opens-watch', async (span) => {
+      const watcher = await registry.watch('watched');
+      await watcher.next();
+      // A change answers the blocking query the watch keeps open.
+      const second = watcher.next();
+      await registry.register({ ...instance, id: 'w-2' });
+      await second;
+      await watcher.stop();
+      span.end();
+      return span.spanContext().traceId;
+    });
+    await registry.deregister(instance);
+    await consul.stop();
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.some((s) => s.name === 'opens-watch'), 'the span', 100, 50);
+    expect(receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(['opens-watch']);
+    expect(receiver.spans.filter((s) => String(s.attributes['url.path']).startsWith('/v1/health'))).toEqual([]);
   });
 
   it('keeps a context across awaits outside calls too', async () => {
