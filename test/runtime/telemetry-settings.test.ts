@@ -248,6 +248,18 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
   }, 60_000);
 });
 
+describe('OTEL_SERVICE_NAME', () => {
+  it('replaces the service name, and set but empty is as unset (the variable spec)', async () => {
+    const r = await grpcReceiver();
+    const renamed = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SERVICE_NAME: 'renamed' });
+    expect(renamed.code).toBe(0);
+    const blank = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SERVICE_NAME: '' });
+    expect(blank.code).toBe(0);
+    expect(new Set(r.spans.map((s) => s.serviceName))).toEqual(new Set(['renamed', 'child']));
+    expect(r.spans.filter((s) => s.serviceName === 'child')).toHaveLength(6);
+  }, 60_000);
+});
+
 describe('span processors and samplers in code', () => {
   it('a user span processor sees every server and client span start and end, and what it changes is exported', async () => {
     const r = await grpcReceiver();

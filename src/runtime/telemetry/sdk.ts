@@ -9,7 +9,7 @@
 
 import { context, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, getBooleanFromEnv } from '@opentelemetry/core';
+import { ExportResultCode, getBooleanFromEnv, getStringFromEnv } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -133,7 +133,8 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const resource = resources
     .resourceFromAttributes({
-      'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName,
+      // Set but empty is as unset, as the variable spec says.
+      'service.name': getStringFromEnv('OTEL_SERVICE_NAME') ?? options.serviceName,
       'service.version': options.serviceVersion,
       'service.instance.id': options.instanceId,
       'host.name': hostname(),
