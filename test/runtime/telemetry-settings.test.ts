@@ -248,6 +248,19 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
   }, 60_000);
 });
 
+describe('OTEL_METRIC_EXPORT_INTERVAL', () => {
+  it('sets how often metrics are pushed over OTLP (otlp_metrics)', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '200', HOLD_MS: '1500' },
+      { otlp: { metrics: true } },
+    );
+    expect(run.code).toBe(0);
+    // Pushes while the child runs, not only the one at shutdown (the default interval is 60 s).
+    expect(r.histogramExports.length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
+
 describe('OTEL_SERVICE_NAME', () => {
   it('replaces the service name, and set but empty is as unset (the variable spec)', async () => {
     const r = await grpcReceiver();

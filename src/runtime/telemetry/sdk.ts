@@ -9,7 +9,7 @@
 
 import { context, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, getBooleanFromEnv, getStringFromEnv } from '@opentelemetry/core';
+import { ExportResultCode, getBooleanFromEnv, getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -55,7 +55,7 @@ export interface TelemetryOptions {
     protocol?: string;
     /** Also push metrics over OTLP (besides the /metrics scrape endpoint). */
     metrics?: boolean;
-    /** Metric push interval; default 60 s. */
+    /** Metric push interval; default `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s. */
     metricIntervalMs?: number;
   };
   /** Share of new traces sampled (parent decision wins); default 1. `OTEL_TRACES_SAMPLER(_ARG)` overrides it. */
@@ -174,10 +174,13 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
   if (metricsPush) {
+    // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
+    const interval = options.otlp?.metricIntervalMs ?? getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
         exporter: await metricExporter(metricsPush.protocol, metricsPush.endpoint),
-        exportIntervalMillis: options.otlp?.metricIntervalMs ?? 60_000,
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000, interval),
         metricProducers: [requestMetricsProducer],
       }),
     );
