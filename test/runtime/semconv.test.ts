@@ -120,7 +120,7 @@ describe('HTTP spans', () => {
     expect(client).toMatchObject({
       statusCode: ERROR,
       events: [],
-      attributes: { 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' },
+      attributes: { 'http.request.method': 'GET', 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' },
     });
   });
 

@@ -190,6 +190,11 @@ function clientAttributes(ctx: Context): Attributes {
   const [service, method] = operationParts(ctx.transport.operation);
   const attrs: Attributes = { 'rpc.service': service, 'rpc.method': method };
   if (ctx.transport.kind === 'grpc') attrs['rpc.system'] = 'grpc';
+  else {
+    // Required on HTTP client spans by the conventions; tsk's HTTP client sets it.
+    const method = (ctx.transport as { method?: string }).method;
+    if (method) attrs['http.request.method'] = method;
+  }
   const address = ctx.transport.endpoint ? endpointAttributes(ctx.transport.endpoint) : undefined;
   if (address) Object.assign(attrs, address);
   return attrs;

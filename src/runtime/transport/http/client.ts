@@ -86,8 +86,10 @@ export class HttpClient {
     const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     const signals = [options.signal, options.parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-    const transport: Transport = {
+    // The route's method rides along for the client span's http.request.method.
+    const transport: Transport & { readonly method: string } = {
       kind: 'http',
+      method: route.method,
       endpoint: base,
       operation: route.operation,
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
