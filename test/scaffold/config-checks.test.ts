@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderProject } from '../../src/scaffold/project.js';
-import { repoRoot } from '../helpers/cli.js';
+import { repoRoot, tsk } from '../helpers/cli.js';
 
 const dir = path.join(repoRoot, '.tmp', 'scaffold-config-checks');
 let checks: Record<string, (value: unknown) => string | undefined>;
@@ -51,4 +51,30 @@ describe('telemetry config checks', () => {
     expect(endpoint('ftp://c:4317')).toMatch(/http:\/\/ or https:\/\//);
     expect(protocol('http')).toBe('expected one of grpc, http/protobuf, http/json, got "http"');
   });
+});
+
+describe('telemetry.sampling_ratio', () => {
+  it('left out of the config is unset (the service samples every new trace), while 0 stays 0', async () => {
+    const r = tsk(['proto', 'client', 'api', 'internal/conf'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const { loadConfig } = await import(path.join(dir, 'internal/pkg/config/config.ts'));
+    const { Bootstrap } = await import(path.join(dir, 'internal/conf/conf.ts'));
+    const { BootstrapSchema } = await import(path.join(dir, 'internal/conf/conf_schema.ts'));
+    const file = path.join(dir, 'configs/config.yaml');
+    const full = fs.readFileSync(file, 'utf8');
+    const ratio = (text: string) => {
+      fs.writeFileSync(file, text);
+      return loadConfig({
+        files: [file],
+        schema: Bootstrap,
+        layout: BootstrapSchema,
+        checks,
+        envPrefix: 'DEMO_',
+        env: {},
+      }).telemetry.samplingRatio;
+    };
+    expect(ratio(full)).toBe(0.1);
+    expect(ratio(full.replace(/^ {2}sampling_ratio: .*\n/m, ''))).toBeUndefined();
+    expect(ratio(full.replace(/sampling_ratio: .*/, 'sampling_ratio: 0'))).toBe(0);
+  }, 120_000);
 });
