@@ -261,6 +261,24 @@ describe('OTEL_METRIC_EXPORT_INTERVAL', () => {
   }, 60_000);
 });
 
+describe('otlp_metrics', () => {
+  it('pushes metrics when OTEL_TRACES_EXPORTER=none turns trace export off', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+        HOLD_MS: '600',
+      },
+      { otlp: { metrics: true } },
+    );
+    expect(run.code).toBe(0);
+    expect(r.spans).toEqual([]);
+    expect(r.histogramExports.length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
 describe('OTEL_SERVICE_NAME', () => {
   it('replaces the service name, and set but empty is as unset (the variable spec)', async () => {
     const r = await grpcReceiver();

@@ -24,7 +24,13 @@ import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
 import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
-import { otlpEndpoint, TelemetrySettingsError, traceExportSettings, type OtlpProtocol } from './export-settings.js';
+import {
+  otlpEndpoint,
+  protocolOf,
+  TelemetrySettingsError,
+  traceExportSettings,
+  type OtlpProtocol,
+} from './export-settings.js';
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
@@ -111,9 +117,17 @@ export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): s
  */
 function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
   const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+  // Metrics go where a collector is named, whether or not traces are exported
+  // (OTEL_TRACES_EXPORTER=none or console leaves metrics alone).
+  const collector = [
+    env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'],
+    env['OTEL_EXPORTER_OTLP_ENDPOINT'],
+    otlp.endpoint,
+  ].some((e) => e !== undefined && e.trim() !== '');
+  const protocol = settings.otlp?.protocol ?? protocolOf(env, otlp.protocol);
   const metricsPush =
-    settings.otlp && otlp.metrics
-      ? { protocol: settings.otlp.protocol, endpoint: metricEndpoint(settings.otlp.protocol, otlp.endpoint, env) }
+    otlp.metrics && (settings.otlp || collector)
+      ? { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) }
       : undefined;
   return { settings, metricsPush };
 }
