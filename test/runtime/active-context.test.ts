@@ -4,7 +4,9 @@
 // fetch) and a tsk client call made without `{ parent: ctx }` all join the call's
 // trace with the right parents, over HTTP and gRPC. The receiver decodes what the
 // exporter sent.
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { context, createContextKey, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
@@ -15,9 +17,12 @@ import { createLogger } from '../../src/runtime/log/logger.js';
 import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { HttpServer } from '../../src/runtime/transport/http/index.js';
 import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/index.js';
+import { HttpClient } from '../../src/runtime/transport/http/client.js';
 import { generateFixture } from '../helpers/generated.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
+import { ConsulStandIn } from '../helpers/consul-standin.js';
+import { ConsulRegistry } from '../../src/runtime/registry/consul.js';
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -27,6 +32,10 @@ let conn: GrpcClientConn;
 let plain: http.Server;
 let plainUrl: string;
 let base: string;
+let httpGen: {
+  GreeterHTTPClient: new (c: HttpClient) => { sayHello(r: { name: string }): Promise<unknown> };
+  registerGreeterHTTPServer: (server: HttpServer, impl: unknown) => void;
+};
 /** The traceparent each request to the plain server carried. */
 const plainTraceparents: string[] = [];
 const tick = () => new Promise((r) => setTimeout(r, 2));
@@ -51,7 +60,7 @@ beforeAll(async () => {
   plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}/plain`;
 
   const dir = generateFixture('active-context', 'helloworld');
-  const httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
+  httpGen = await import(path.join(dir, 'helloworld/v1/greeter_http.ts'));
   const grpcGen = await import(path.join(dir, 'helloworld/v1/greeter_grpc.ts'));
   const tracer = trace.getTracer('user-code');
 
@@ -135,6 +144,86 @@ describe('the server span is the active context of the whole handler', () => {
     expect(grpcWork.parentSpanId).toBe(grpc.spanId);
     // The instrumented fetch sent its own span as the parent.
     expect(plainTraceparents.at(-1)).toBe(`00-${traceId}-${fetchSpan.spanId}-01`);
+  });
+
+  it('a tsk HTTP client call under undici instrumentation sends one traceparent, its own span the parent', async () => {
+    const logger = createLogger({ name: 'als', level: 'silent' });
+    const client = new httpGen.GreeterHTTPClient(
+      new HttpClient({ target: base, observers: defaultClientObservers({ logger }) }),
+    );
+    const traceId = await trace.getTracer('user-code').startActiveSpan('caller', async (span) => {
+      await client.sayHello({ name: 'bob' });
+      span.end();
+      return span.spanContext().traceId;
+    });
+    await telemetry.forceFlush();
+    await waitFor(
+      async () => receiver.spans.some((s) => s.traceId === traceId && s.name === 'caller'),
+      'the caller span',
+      100,
+      50,
+    );
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const caller = spans.find((s) => s.name === 'caller');
+    const tskClient = spans.filter(
+      (s) => s.kind === 3 && s.scope === 'tsk' && s.attributes['http.response.status_code'],
+    );
+    const httpServerSpans = spans.filter((s) => s.kind === 2 && s.attributes['http.route'] === '/helloworld/{name}');
+    expect(tskClient).toHaveLength(1);
+    expect(tskClient[0]!.parentSpanId).toBe(caller!.spanId);
+    // The tsk client span is the call's one client span: no second (undici) span, and the
+    // server continues the trace from it (two traceparent headers would start a new trace).
+    expect(httpServerSpans).toHaveLength(1);
+    expect(httpServerSpans[0]!.parentSpanId).toBe(tskClient[0]!.spanId);
+    expect(spans.filter((s) => s.parentSpanId === tskClient[0]!.spanId && s.kind === 3)).toEqual([]);
+  });
+
+  it('writes the active span ids on the lines code logs inside it, as Kratos layout loggers do', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'als-log-')), 'log.jsonl');
+    const logger = createLogger({ name: 'als', destination: file });
+    logger.info('outside');
+    const ids = await trace.getTracer('user-code').startActiveSpan('logged', async (span) => {
+      await tick();
+      logger.info({ trace_id: 'mine' }, 'own field wins');
+      logger.child({ part: 'repo' }).warn('inside');
+      span.end();
+      return span.spanContext();
+    });
+    logger.flush();
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.msg, l.trace_id, l.span_id])).toEqual([
+      ['outside', undefined, undefined],
+      ['own field wins', 'mine', ids.spanId],
+      ['inside', ids.traceId, ids.spanId],
+    ]);
+  });
+
+  it("a discovery watch's Consul queries are not traced, not even under the call that opened it", async () => {
+    const consul = new ConsulStandIn();
+    const registry = new ConsulRegistry({ address: await consul.start() });
+    const instance = { id: 'w-1', name: 'watched', version: '1', metadata: {}, endpoints: ['http://127.0.0.1:1'] };
+    await registry.register(instance);
+    const traceId = await trace.getTracer('user-code').startActiveSpan('opens-watch', async (span) => {
+      const watcher = await registry.watch('watched');
+      await watcher.next();
+      // A change answers the blocking query the watch keeps open.
+      const second = watcher.next();
+      await registry.register({ ...instance, id: 'w-2' });
+      await second;
+      await watcher.stop();
+      span.end();
+      return span.spanContext().traceId;
+    });
+    await registry.deregister(instance);
+    await consul.stop();
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.some((s) => s.name === 'opens-watch'), 'the span', 100, 50);
+    expect(receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(['opens-watch']);
+    expect(receiver.spans.filter((s) => String(s.attributes['url.path']).startsWith('/v1/health'))).toEqual([]);
   });
 
   it('keeps a context across awaits outside calls too', async () => {

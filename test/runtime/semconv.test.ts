@@ -4,6 +4,7 @@
 // exception events only for 5xx and thrown errors; who called (client.address,
 // proxy-aware; network.peer.address; user_agent.original). Real servers and clients,
 // spans decoded by the test's receiver.
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
@@ -24,6 +25,7 @@ let grpcConn: GrpcClientConn;
 let httpClient: HttpClient;
 let base: string;
 let greeterHttp: any;
+let greeterHttpClass: any;
 let greeterGrpc: any;
 
 /** The handler's outcome by the name asked for. */
@@ -56,6 +58,7 @@ beforeAll(async () => {
   await grpcServer.start();
   httpClient = new HttpClient({ target: base, observers: defaultClientObservers({ logger }) });
   greeterHttp = new httpGen.GreeterHTTPClient(httpClient);
+  greeterHttpClass = httpGen.GreeterHTTPClient;
   grpcConn = new GrpcClientConn({
     target: `127.0.0.1:${grpcServer.listenPort}`,
     observers: defaultClientObservers({ logger }),
@@ -117,7 +120,7 @@ describe('HTTP spans', () => {
     expect(client).toMatchObject({
       statusCode: ERROR,
       events: [],
-      attributes: { 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' },
+      attributes: { 'http.request.method': 'GET', 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' },
     });
   });
 
@@ -129,6 +132,25 @@ describe('HTTP spans', () => {
       attributes: { 'http.response.status_code': 503, 'error.type': 'DOWN' },
     });
     expect(client).toMatchObject({ statusCode: ERROR, attributes: { 'error.type': 'DOWN' } });
+  });
+
+  it('a call that got no answer has no http.response.status_code on its client span, only error.type', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const nobody = new HttpClient({
+      target: `http://127.0.0.1:${port}`,
+      observers: defaultClientObservers({ logger: createLogger({ name: 'semconv', level: 'silent' }) }),
+    });
+    const err = await new greeterHttpClass(nobody).sayHello({ name: 'refused' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE' });
+    await telemetry.forceFlush();
+    const pick = () => receiver.spans.find((s) => s.kind === 3 && s.attributes['server.port'] === port);
+    await waitFor(async () => pick() !== undefined, 'the client span', 100, 50);
+    expect(pick()).toMatchObject({ statusCode: ERROR, attributes: { 'error.type': 'SERVICE_UNAVAILABLE' } });
+    expect(pick()!.attributes).not.toHaveProperty('http.response.status_code');
+    expect(pick()!.attributes).not.toHaveProperty('http.response.body.size');
   });
 
   it('a thrown error is an error with its type and an exception event', async () => {

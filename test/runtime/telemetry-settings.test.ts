@@ -248,6 +248,49 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
   }, 60_000);
 });
 
+describe('OTEL_METRIC_EXPORT_INTERVAL', () => {
+  it('sets how often metrics are pushed over OTLP (otlp_metrics)', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '200', HOLD_MS: '1500' },
+      { otlp: { metrics: true } },
+    );
+    expect(run.code).toBe(0);
+    // Pushes while the child runs, not only the one at shutdown (the default interval is 60 s).
+    expect(r.histogramExports.length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
+
+describe('otlp_metrics', () => {
+  it('pushes metrics when OTEL_TRACES_EXPORTER=none turns trace export off', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+        HOLD_MS: '600',
+      },
+      { otlp: { metrics: true } },
+    );
+    expect(run.code).toBe(0);
+    expect(r.spans).toEqual([]);
+    expect(r.histogramExports.length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
+describe('OTEL_SERVICE_NAME', () => {
+  it('replaces the service name, and set but empty is as unset (the variable spec)', async () => {
+    const r = await grpcReceiver();
+    const renamed = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SERVICE_NAME: 'renamed' });
+    expect(renamed.code).toBe(0);
+    const blank = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SERVICE_NAME: '' });
+    expect(blank.code).toBe(0);
+    expect(new Set(r.spans.map((s) => s.serviceName))).toEqual(new Set(['renamed', 'child']));
+    expect(r.spans.filter((s) => s.serviceName === 'child')).toHaveLength(6);
+  }, 60_000);
+});
+
 describe('span processors and samplers in code', () => {
   it('a user span processor sees every server and client span start and end, and what it changes is exported', async () => {
     const r = await grpcReceiver();

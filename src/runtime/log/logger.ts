@@ -1,6 +1,7 @@
 // Structured JSON logs with pino: one object per line, fields named as Kratos
 // names them where they overlap (service.name, trace_id, span_id).
 import { openSync } from 'node:fs';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import sonicBoomModule from 'sonic-boom';
 
@@ -198,6 +199,16 @@ export function serializedBindings(logger: Logger): string {
   return (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
 }
 
+/**
+ * The ids of the active span, on every line logged while it is active (in a handler, in
+ * code it calls), so a line leads to its trace as with Kratos's `tracing.TraceID()`
+ * valuers. Fields the line sets itself win. A new object each time: pino merges into it.
+ */
+function activeSpanIds(): Record<string, string> {
+  const span = trace.getSpan(context.active())?.spanContext();
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   // A path is opened here, synchronously, so the destination is writable (and
   // flushable at exit) from the first line on.
@@ -212,6 +223,7 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { 'service.name': options.name, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      mixin: activeSpanIds,
     },
     batcher,
   );

@@ -101,11 +101,14 @@ export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
   const e = fromError(error);
   const unexpected = !isServiceError(error);
   const grpcCode = httpToGrpcCode(e.code);
+  const server = (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
+  // An HTTP client call that got no answer (refused, timed out, failed in middleware) has
+  // no response status: the conventions leave http.response.status_code off; error.type says why.
+  const answered = server || ctx.responseBytes !== undefined;
   span.setAttributes({
-    ...(grpc ? { 'rpc.grpc.status_code': grpcCode } : { 'http.response.status_code': e.code }),
+    ...(grpc ? { 'rpc.grpc.status_code': grpcCode } : answered ? { 'http.response.status_code': e.code } : {}),
     'error.type': unexpected && error instanceof Error ? error.name : e.reason || String(e.code),
   });
-  const server = (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
   const isError = !server || unexpected || (grpc ? GRPC_SERVER_ERRORS.has(grpcCode) : e.code >= 500);
   if (unexpected || e.code >= 500) span.recordException(error instanceof Error ? error : new Error(String(error)));
   if (isError) span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
@@ -187,6 +190,11 @@ function clientAttributes(ctx: Context): Attributes {
   const [service, method] = operationParts(ctx.transport.operation);
   const attrs: Attributes = { 'rpc.service': service, 'rpc.method': method };
   if (ctx.transport.kind === 'grpc') attrs['rpc.system'] = 'grpc';
+  else {
+    // Required on HTTP client spans by the conventions; tsk's HTTP client sets it.
+    const method = (ctx.transport as { method?: string }).method;
+    if (method) attrs['http.request.method'] = method;
+  }
   const address = ctx.transport.endpoint ? endpointAttributes(ctx.transport.endpoint) : undefined;
   if (address) Object.assign(attrs, address);
   return attrs;

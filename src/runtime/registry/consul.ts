@@ -3,6 +3,7 @@
 // HTTP /healthz (or gRPC health service), its endpoints in the service Meta, and
 // blocking queries on /v1/health/service for discovery.
 import Consul from 'consul';
+import { untraced } from '../telemetry/active-context.js';
 import {
   Registrations,
   type Discovery,
@@ -125,7 +126,9 @@ export class ConsulRegistry implements Registrar, Discovery {
 async function fetchHealth(address: string, name: string, index: string | undefined, signal: AbortSignal) {
   const base = address.startsWith('http') ? address : `http://${address}`;
   const qs = new URLSearchParams({ passing: 'true', ...(index ? { index, wait: '30s' } : {}) });
-  const res = await fetch(`${base}/v1/health/service/${encodeURIComponent(name)}?${qs}`, { signal });
+  // The watch's own traffic, not part of any call: not traced even when fetch is
+  // instrumented (the watch would otherwise add a span per query under the call that opened it).
+  const res = await untraced(() => fetch(`${base}/v1/health/service/${encodeURIComponent(name)}?${qs}`, { signal }));
   if (!res.ok) throw new Error(`consul: GET /v1/health/service/${name} answered ${res.status}`);
   return { index: res.headers.get('x-consul-index') ?? '0', entries: (await res.json()) as HealthEntry[] };
 }

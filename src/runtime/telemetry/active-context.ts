@@ -6,6 +6,7 @@
 // AsyncLocalStorage context manager (the default) that holds across awaits; with
 // the synchronous one (`explicit`) only until the handler's first await.
 import { context, type Context as OtelContext } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Context, Handler } from '../transport/context.js';
 
 /** The key of a call's OpenTelemetry context in `ctx.values`. */
@@ -15,4 +16,14 @@ export const OTEL_CONTEXT = Symbol.for('tsk.otel.context');
 export function runInCallContext(ctx: Context, handler: Handler, req: unknown): Promise<unknown> {
   const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
   return otel === undefined ? handler(ctx, req) : context.with(otel, handler, undefined, ctx, req);
+}
+
+/**
+ * Runs `send` with tracing suppressed: the transport I/O of a call that tsk traces
+ * itself (its client span, its own trace headers). An auto-instrumentation of that
+ * I/O (undici for `fetch`) would otherwise add a second client span and a second
+ * `traceparent` header, and a server given two cannot continue the trace.
+ */
+export function untraced<T>(send: () => T): T {
+  return context.with(suppressTracing(context.active()), send);
 }

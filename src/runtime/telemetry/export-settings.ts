@@ -66,7 +66,8 @@ export function traceExportSettings(
   };
 }
 
-function protocolOf(env: NodeJS.ProcessEnv, configured: string | undefined): OtlpProtocol {
+/** The OTLP protocol: OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else the configured one, else grpc. */
+export function protocolOf(env: NodeJS.ProcessEnv, configured: string | undefined): OtlpProtocol {
   const fromEnv = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_PROTOCOL']);
   const value = fromEnv ?? nonEmpty(configured) ?? 'grpc';
   if (!(OTLP_PROTOCOLS as readonly string[]).includes(value)) {

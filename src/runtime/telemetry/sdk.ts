@@ -9,7 +9,7 @@
 
 import { context, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, getBooleanFromEnv } from '@opentelemetry/core';
+import { ExportResultCode, getBooleanFromEnv, getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -24,7 +24,13 @@ import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
 import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
-import { otlpEndpoint, TelemetrySettingsError, traceExportSettings, type OtlpProtocol } from './export-settings.js';
+import {
+  otlpEndpoint,
+  protocolOf,
+  TelemetrySettingsError,
+  traceExportSettings,
+  type OtlpProtocol,
+} from './export-settings.js';
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
@@ -56,7 +62,7 @@ export interface TelemetryOptions {
     protocol?: string;
     /** Also push metrics over OTLP (besides the /metrics scrape endpoint). */
     metrics?: boolean;
-    /** Metric push interval; default 60 s. */
+    /** Metric push interval; default `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s. */
     metricIntervalMs?: number;
   };
   /** Share of new traces sampled (parent decision wins); default 1. `OTEL_TRACES_SAMPLER(_ARG)` overrides it. */
@@ -112,9 +118,17 @@ export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): s
  */
 function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
   const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+  // Metrics go where a collector is named, whether or not traces are exported
+  // (OTEL_TRACES_EXPORTER=none or console leaves metrics alone).
+  const collector = [
+    env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'],
+    env['OTEL_EXPORTER_OTLP_ENDPOINT'],
+    otlp.endpoint,
+  ].some((e) => e !== undefined && e.trim() !== '');
+  const protocol = settings.otlp?.protocol ?? protocolOf(env, otlp.protocol);
   const metricsPush =
-    settings.otlp && otlp.metrics
-      ? { protocol: settings.otlp.protocol, endpoint: metricEndpoint(settings.otlp.protocol, otlp.endpoint, env) }
+    otlp.metrics && (settings.otlp || collector)
+      ? { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) }
       : undefined;
   return { settings, metricsPush };
 }
@@ -134,7 +148,8 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const resource = resources
     .resourceFromAttributes({
-      'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName,
+      // Set but empty is as unset, as the variable spec says.
+      'service.name': getStringFromEnv('OTEL_SERVICE_NAME') ?? options.serviceName,
       'service.version': options.serviceVersion,
       'service.instance.id': options.instanceId,
       'host.name': hostname(),
@@ -174,10 +189,13 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
   if (metricsPush) {
+    // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
+    const interval = options.otlp?.metricIntervalMs ?? getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
         exporter: await metricExporter(metricsPush.protocol, metricsPush.endpoint),
-        exportIntervalMillis: options.otlp?.metricIntervalMs ?? 60_000,
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000, interval),
         metricProducers: [requestMetricsProducer],
       }),
     );
@@ -227,6 +245,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
   const instrumentations = (options.instrumentations ?? []).flat();
   if (instrumentations.length > 0) {
+    await hookModuleImports(instrumentations);
     const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
     registerInstrumentations({ instrumentations, tracerProvider: trace.getTracerProvider(), meterProvider });
   }
@@ -250,6 +269,31 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
       return stopped;
     },
   };
+}
+
+/**
+ * Lets the instrumentations patch the packages they name when an ES module imports them.
+ * Their `require` hooks see only `require()` calls, while a service's code (and its
+ * bundle) imports packages and Node built-ins with `import`: without the loader hook
+ * OpenTelemetry's docs prescribe for ES modules, a database driver or `node:http`
+ * instrumentation would patch nothing. Only the modules the instrumentations name are
+ * wrapped; modules imported before this (everything `cmd/<name>/main.ts` imports
+ * statically) are not, which is why main.ts imports the app after setting telemetry up.
+ */
+async function hookModuleImports(instrumentations: Instrumentation[]): Promise<void> {
+  const { isBuiltin, register } = await import('node:module');
+  // InstrumentationBase names its modules; an Instrumentation of another kind names none.
+  type Named = { getModuleDefinitions?(): { name: string }[] };
+  // A built-in by both its names; a package by its name and any file in it (`pg`, `mysql2/promise`).
+  const include = instrumentations.flatMap((i) =>
+    ((i as Named).getModuleDefinitions?.() ?? []).flatMap(({ name }): (string | RegExp)[] =>
+      isBuiltin(name)
+        ? [name, name.startsWith('node:') ? name : `node:${name}`]
+        : [name, new RegExp(`/node_modules/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)],
+    ),
+  );
+  if (include.length === 0) return;
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include } });
 }
 
 function disabledTelemetry(): Telemetry {

@@ -24,6 +24,7 @@ import {
 } from '../context.js';
 import type { CallOptions, ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
+import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
@@ -93,8 +94,10 @@ export class HttpClient {
     const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     const signals = [options.signal, options.parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-    const transport: Transport = {
+    // The route's method rides along for the client span's http.request.method.
+    const transport: Transport & { readonly method: string } = {
       kind: 'http',
+      method: route.method,
       endpoint: base,
       operation: route.operation,
       requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
@@ -220,7 +223,7 @@ export class HttpClient {
     ctx.requestBytes = body === undefined ? 0 : Buffer.byteLength(body);
     let response: Response;
     try {
-      response = await fetch(base + path, { method: compiled.route.method, headers, body, signal });
+      response = await untraced(() => fetch(base + path, { method: compiled.route.method, headers, body, signal }));
     } catch (err) {
       throw transportError(err, signal, this.callee, base);
     }

@@ -3,7 +3,7 @@
 // fields here; every broken one is reported as one line naming the key and where
 // the value came from, and the service does not start.
 import { checks, type Check } from '../pkg/config/config.js';
-import { OTLP_PROTOCOLS } from '../pkg/telemetry/export-settings.js';
+import { OTLP_PROTOCOLS, otlpEndpointProblem } from '../pkg/telemetry/export-settings.js';
 import { REGISTRY_CHECKS } from '../server/registry.js';
 
 export const CONFIG_CHECKS: Record<string, Check> = {
@@ -17,7 +17,8 @@ export const CONFIG_CHECKS: Record<string, Check> = {
   ...REGISTRY_CHECKS,
   'registry.ttl_seconds': checks.range(0, 86_400),
   'registry.startup': checks.oneOf(['', 'fail_fast', 'retry']),
-  'telemetry.otlp_endpoint': checks.url({ optional: true }),
+  // An http(s) URL, or host:port for plaintext gRPC; whether it suits the protocol is checked at start.
+  'telemetry.otlp_endpoint': (v) => (v === '' ? undefined : otlpEndpointProblem(String(v))),
   'telemetry.otlp_protocol': checks.oneOf(['', ...OTLP_PROTOCOLS]),
   'telemetry.sampling_ratio': checks.range(0, 1),
   'telemetry.context_propagation': checks.oneOf(['', 'explicit', 'async-local-storage']),
