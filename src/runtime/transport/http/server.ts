@@ -96,6 +96,11 @@ interface RoutedCall extends CallFacts {
   body: unknown;
 }
 
+type Match = { route: BoundRoute; values: string[] } | { allowed?: Set<string>; near?: BoundRoute };
+/** Where routeEarly leaves a call's match for dispatch. */
+const MATCHED = Symbol('tsk.matched');
+type RoutedRequest = IncomingMessage & { [MATCHED]?: Match };
+
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
   private readonly routes: BoundRoute[] = [];
@@ -204,16 +209,13 @@ export class HttpServer implements Server {
     this.app.setErrorHandler((err, request, reply) =>
       this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
     );
-    this.app.route({
-      method: [...ROUTED_METHODS],
-      url: '/*',
-      handler: (request, reply) => this.dispatch(request, reply),
-    });
-    this.app.route({
-      method: [...ROUTED_METHODS],
-      url: '/',
-      handler: (request, reply) => this.dispatch(request, reply),
-    });
+    for (const url of ['/*', '/'])
+      this.app.route({
+        method: [...ROUTED_METHODS],
+        url,
+        onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
+        handler: (request, reply) => this.dispatch(request, reply),
+      });
   }
 
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
@@ -254,7 +256,12 @@ export class HttpServer implements Server {
     }
     if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
     for (const url of ['/*', '/'])
-      this.app.route({ method, url, handler: (request, reply) => this.dispatch(request, reply) });
+      this.app.route({
+        method,
+        url,
+        onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
+        handler: (request, reply) => this.dispatch(request, reply),
+      });
     this.routedMethods.add(method);
   }
 
@@ -355,27 +362,29 @@ export class HttpServer implements Server {
    * for reply.send, where a returned reply would make it also watch the response
    * stream for its end.
    */
+  /**
+   * Routes a call fastify will read a body for before it reads it (an onRequest hook on
+   * the catch-all routes): one no route takes gets its 404 or 405, not a 400 for a body
+   * no handler would read. The match is kept for dispatch.
+   */
+  private routeEarly(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const match = this.match(request.method, q < 0 ? url : url.slice(0, q));
+    if ('route' in match) {
+      (request.raw as RoutedRequest)[MATCHED] = match;
+      return done();
+    }
+    this.answerUnrouted(request, reply, match);
+  }
+
   private dispatch(request: FastifyRequest, reply: FastifyReply): void {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = request.method;
-    const match = this.match(method, path);
-    if (!('route' in match)) {
-      // Another method on a raw route's (static) path is a 405 too.
-      const allowed = match.allowed ?? this.rawPaths.get(path);
-      if (allowed) {
-        const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
-        reply.header('allow', allow);
-        if (method === 'OPTIONS') return void reply.code(204).send();
-        return this.reject(
-          request.raw,
-          ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`),
-          new FastifyAnswer(reply),
-        );
-      }
-      return this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
-    }
+    const match = (request.raw as RoutedRequest)[MATCHED] ?? this.match(method, path);
+    if (!('route' in match)) return this.answerUnrouted(request, reply, match);
     this.run({
       found: match.route,
       values: match.values,
@@ -389,9 +398,34 @@ export class HttpServer implements Server {
     });
   }
 
-  /** The route for a method and path, or the methods the path allows when none is. */
-  private match(method: string, path: string): { route: BoundRoute; values: string[] } | { allowed?: Set<string> } {
+  /** A call no route takes: 405 with Allow when the path has routes for other methods (204 to OPTIONS), else 404. */
+  private answerUnrouted(request: FastifyRequest, reply: FastifyReply, match: Match): void {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = request.method;
+    // Another method on a raw route's (static) path is a 405 too.
+    const allowed = ('allowed' in match ? match.allowed : undefined) ?? this.rawPaths.get(path);
+    if (allowed) {
+      const allow = [...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
+      reply.header('allow', allow);
+      if (method === 'OPTIONS') return void reply.code(204).send();
+      return this.reject(
+        request.raw,
+        ErrMethodNotAllowed(`method ${method} is not allowed on ${path}`),
+        new FastifyAnswer(reply),
+      );
+    }
+    this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
+  }
+
+  /**
+   * The route for a method and path; when none, the methods the path allows and the
+   * first route it matched under another method (a 405 is counted under its operation).
+   */
+  private match(method: string, path: string): Match {
     let allowed: Set<string> | undefined;
+    let near: BoundRoute | undefined;
     const segments = splitPath(path);
     if (!segments) return {};
     for (const candidate of this.routes) {
@@ -400,8 +434,9 @@ export class HttpServer implements Server {
       const routeMethod = candidate.compiled.route.method;
       if (routeMethod === method || (method === 'HEAD' && routeMethod === 'GET')) return { route: candidate, values };
       (allowed ??= new Set()).add(routeMethod);
+      near ??= candidate;
     }
-    return { allowed };
+    return { allowed, near };
   }
 
   /** Binds the request and runs the route's handler (CallRunner answers it). */
@@ -480,7 +515,7 @@ export class HttpServer implements Server {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const match = this.match(method, q < 0 ? url : url.slice(0, q));
-    const route = 'route' in match ? match.route.compiled.route : UNMATCHED;
+    const route = 'route' in match ? match.route.compiled.route : (match.near?.compiled.route ?? UNMATCHED);
     this.refuse({ method, url, headers: req.headers, bodyBytes: requestBytes(req), answer }, route, err);
   }
 

@@ -81,9 +81,31 @@ describe('rejections before routing', () => {
       () => 'GET /v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
       405,
       'METHOD_NOT_ALLOWED',
-      UNMATCHED_OPERATION,
+      '/t.Echo/Echo',
     ],
     ['malformed JSON', () => post('{"text":'), 400, 'CODEC', '/t.Echo/Echo'],
+    // Routed before the body is read: a body no handler would read is not what is wrong.
+    [
+      'malformed JSON to a method the path does not take',
+      () => post('{"text":').replace('POST /v1/echo', 'PUT /v1/echo'),
+      405,
+      'METHOD_NOT_ALLOWED',
+      '/t.Echo/Echo',
+    ],
+    [
+      'malformed JSON to an unknown path',
+      () => post('{"text":').replace('POST /v1/echo', 'POST /v1/nope'),
+      404,
+      'NOT_FOUND',
+      UNMATCHED_OPERATION,
+    ],
+    [
+      'a body over the limit to an unknown path',
+      () => post(JSON.stringify({ text: 'x'.repeat(2000) })).replace('POST /v1/echo', 'POST /v1/nope'),
+      404,
+      'NOT_FOUND',
+      UNMATCHED_OPERATION,
+    ],
     [
       'a body over the limit',
       () => post(JSON.stringify({ text: 'x'.repeat(2000) })),
