@@ -51,6 +51,18 @@ describe('createLogger', () => {
     expect(lines.map((l) => l.i)).toEqual([...Array(50).keys()]);
   });
 
+  it("names the service once, as service.name, so a line's own name field is its only name key", async () => {
+    const { createLogger } = await import('../../src/runtime/log/logger.js');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({ name: 'greeter', destination: file });
+    logger.info({ name: 'ada' }, 'greeted');
+    logger.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    const text = fs.readFileSync(file, 'utf8').trim();
+    expect(text.match(/"name":/g)).toHaveLength(1);
+    expect(JSON.parse(text)).toMatchObject({ 'service.name': 'greeter', name: 'ada', msg: 'greeted' });
+  });
+
   it('spills full batches in order, keeps lines larger than a batch and multi-byte text intact', async () => {
     const { createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');

@@ -218,7 +218,8 @@ export function createLogger(options: LoggerOptions): Logger {
   );
   const logger = pino(
     {
-      name: options.name,
+      // The service's name is `service.name` (Kratos's key), not pino's `name`: a line's
+      // own `name` field (a user's name, say) would otherwise repeat the key.
       level: options.level ?? 'info',
       base: { 'service.name': options.name, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
