@@ -13,6 +13,7 @@ import { ErrCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
 import { enumNumbersToJson } from './enum-json.js';
 import { anyType } from './proto-json.js';
+import { schemaSearch } from './schema-search.js';
 
 const DURATION = 'google.protobuf.Duration';
 const FIELD_MASK = 'google.protobuf.FieldMask';
@@ -20,34 +21,18 @@ const ANY = 'google.protobuf.Any';
 const BYTES_VALUE = 'google.protobuf.BytesValue';
 /** proto3 JSON's Duration range: +-10,000 years in seconds. */
 const MAX_SECONDS = 315_576_000_000;
+/** The well-known types this file rewrites. */
+const REWRITTEN = new Set([DURATION, FIELD_MASK, ANY, BYTES_VALUE]);
 const DURATION_STRING = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
 
 type Json = Record<string, unknown>;
 type Convert = (value: unknown, field: FieldSchema) => unknown;
 
-const containsCache = new WeakMap<MessageSchema, boolean>();
-
 /** Whether a Duration, FieldMask, Any or BytesValue appears in this message or any message below it. */
-export function containsDuration(schema: MessageSchema, visiting = new Set<MessageSchema>()): boolean {
-  const known = containsCache.get(schema);
-  if (known !== undefined) return known;
-  if (visiting.has(schema)) return false; // a recursive message: its other paths decide
-  visiting.add(schema);
-  const found = schema.fields.some((f) => {
-    const target = f.kind === 'map' ? f.value : f;
-    if (target.kind !== 'message') return false;
-    return (
-      target.typeName === DURATION ||
-      target.typeName === FIELD_MASK ||
-      target.typeName === ANY ||
-      target.typeName === BYTES_VALUE ||
-      containsDuration(target.schema(), visiting)
-    );
-  });
-  visiting.delete(schema);
-  containsCache.set(schema, found);
-  return found;
-}
+export const containsDuration = schemaSearch(
+  (leaf) => leaf.kind === 'message' && REWRITTEN.has(leaf.typeName),
+  () => true,
+);
 
 /** Rewrites Duration strings in a request or response JSON object into ts-proto's {seconds, nanos}. */
 export function durationsFromJson(json: unknown, schema: MessageSchema): void {

@@ -6,26 +6,12 @@
 // This puts the number back, reading it from the message the JSON was made from. Only
 // routes whose messages hold an enum pay for the walk.
 import type { FieldSchema, MessageSchema } from './route.js';
+import { schemaSearch } from './schema-search.js';
 
 type Json = Record<string, unknown>;
 
-const containsCache = new WeakMap<MessageSchema, boolean>();
-
 /** Whether an enum field appears in this message or any message below it (well-known types aside). */
-export function containsEnum(schema: MessageSchema, visiting = new Set<MessageSchema>()): boolean {
-  const known = containsCache.get(schema);
-  if (known !== undefined) return known;
-  if (visiting.has(schema)) return false; // a recursive message: its other paths decide
-  visiting.add(schema);
-  const found = schema.fields.some((f) => {
-    const target = f.kind === 'map' ? f.value : f;
-    if (target.kind === 'enum') return true;
-    return target.kind === 'message' && isUserMessage(target.typeName) && containsEnum(target.schema(), visiting);
-  });
-  visiting.delete(schema);
-  containsCache.set(schema, found);
-  return found;
-}
+export const containsEnum = schemaSearch((leaf) => leaf.kind === 'enum', isUserMessage);
 
 /** Replaces what toJSON wrote for each unnamed enum number in `message` by the number. */
 export function enumNumbersToJson(message: unknown, json: unknown, schema: MessageSchema): void {
