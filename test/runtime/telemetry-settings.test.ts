@@ -279,6 +279,27 @@ describe('otlp_metrics', () => {
   }, 60_000);
 });
 
+describe('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', () => {
+  it('sends metrics over their own protocol while traces go over theirs', async () => {
+    const traces = await httpReceiver('protobuf');
+    const metrics = await grpcReceiver();
+    const run = await runChild(
+      {
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${traces.endpoint}/v1/traces`,
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: metrics.endpoint,
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+        HOLD_MS: '600',
+      },
+      { otlp: { metrics: true } },
+    );
+    expect(run.code).toBe(0);
+    expect(traces.spans.length).toBeGreaterThan(0);
+    expect(metrics.histogramExports.length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
 describe('OTEL_SERVICE_NAME', () => {
   it('replaces the service name, and set but empty is as unset (the variable spec)', async () => {
     const r = await grpcReceiver();

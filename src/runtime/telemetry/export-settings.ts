@@ -66,12 +66,21 @@ export function traceExportSettings(
   };
 }
 
-/** The OTLP protocol: OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else the configured one, else grpc. */
-export function protocolOf(env: NodeJS.ProcessEnv, configured: string | undefined): OtlpProtocol {
-  const fromEnv = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_PROTOCOL']);
-  const value = fromEnv ?? nonEmpty(configured) ?? 'grpc';
+/**
+ * A signal's OTLP protocol: OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL, else
+ * OTEL_EXPORTER_OTLP_PROTOCOL, else the configured one, else grpc.
+ */
+export function protocolOf(
+  env: NodeJS.ProcessEnv,
+  configured: string | undefined,
+  signal: 'TRACES' | 'METRICS' = 'TRACES',
+): OtlpProtocol {
+  const variable = [`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`, 'OTEL_EXPORTER_OTLP_PROTOCOL'].find(
+    (name) => nonEmpty(env[name]) !== undefined,
+  );
+  const value = (variable && nonEmpty(env[variable])) ?? nonEmpty(configured) ?? 'grpc';
   if (!(OTLP_PROTOCOLS as readonly string[]).includes(value)) {
-    const source = fromEnv !== undefined ? 'OTEL_EXPORTER_OTLP_PROTOCOL' : 'telemetry.otlp_protocol';
+    const source = variable ?? 'telemetry.otlp_protocol';
     throw new TelemetrySettingsError(
       `${source}: "${value}" is not an OTLP protocol; use grpc, http/protobuf or http/json`,
     );

@@ -125,7 +125,8 @@ function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv)
     env['OTEL_EXPORTER_OTLP_ENDPOINT'],
     otlp.endpoint,
   ].some((e) => e !== undefined && e.trim() !== '');
-  const protocol = settings.otlp?.protocol ?? protocolOf(env, otlp.protocol);
+  // Metrics take their own protocol variable, as traces do (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL).
+  const protocol = protocolOf(env, otlp.protocol, 'METRICS');
   const metricsPush =
     otlp.metrics && (settings.otlp || collector)
       ? { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) }
