@@ -125,13 +125,10 @@ function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv)
     env['OTEL_EXPORTER_OTLP_ENDPOINT'],
     otlp.endpoint,
   ].some((e) => e !== undefined && e.trim() !== '');
+  if (!otlp.metrics || !(settings.otlp || collector)) return { settings, metricsPush: undefined };
   // Metrics take their own protocol variable, as traces do (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL).
   const protocol = protocolOf(env, otlp.protocol, 'METRICS');
-  const metricsPush =
-    otlp.metrics && (settings.otlp || collector)
-      ? { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) }
-      : undefined;
-  return { settings, metricsPush };
+  return { settings, metricsPush: { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) } };
 }
 
 /**
