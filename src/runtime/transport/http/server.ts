@@ -96,7 +96,8 @@ interface RoutedCall extends CallFacts {
   body: unknown;
 }
 
-type Match = { route: BoundRoute; values: string[] } | { allowed?: Set<string>; near?: BoundRoute };
+type Routed = { route: BoundRoute; values: string[] };
+type Match = Routed | { allowed?: Set<string>; near?: BoundRoute };
 /** Where routeEarly leaves a call's match for dispatch. */
 const MATCHED = Symbol('tsk.matched');
 type RoutedRequest = IncomingMessage & { [MATCHED]?: Match };
@@ -371,26 +372,22 @@ export class HttpServer implements Server {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const match = this.match(request.method, q < 0 ? url : url.slice(0, q));
-    if ('route' in match) {
-      (request.raw as RoutedRequest)[MATCHED] = match;
-      return done();
-    }
+    (request.raw as RoutedRequest)[MATCHED] = match;
+    if ('route' in match) return done();
     this.answerUnrouted(request, reply, match);
   }
 
   private dispatch(request: FastifyRequest, reply: FastifyReply): void {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const method = request.method;
-    const match = (request.raw as RoutedRequest)[MATCHED] ?? this.match(method, path);
-    if (!('route' in match)) return this.answerUnrouted(request, reply, match);
+    // Every route dispatch serves has routeEarly, which answered the call if no route takes it.
+    const match = (request.raw as RoutedRequest)[MATCHED] as Routed;
     this.run({
       found: match.route,
       values: match.values,
       url,
       query: q,
-      method,
+      method: request.method,
       headers: request.headers,
       body: request.body,
       bodyBytes: requestBytes(request.raw),
@@ -514,7 +511,8 @@ export class HttpServer implements Server {
     const method = req.method ?? '';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const match = this.match(method, q < 0 ? url : url.slice(0, q));
+    // routeEarly's match when the call got that far (a body fastify refused, no route); else matched here.
+    const match = (req as RoutedRequest)[MATCHED] ?? this.match(method, q < 0 ? url : url.slice(0, q));
     const route = 'route' in match ? match.route.compiled.route : (match.near?.compiled.route ?? UNMATCHED);
     this.refuse({ method, url, headers: req.headers, bodyBytes: requestBytes(req), answer }, route, err);
   }
