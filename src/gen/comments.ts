@@ -43,8 +43,9 @@ function fileOf(desc: Located): DescFile {
   return desc.file;
 }
 
-function locationOf(desc: Located) {
-  const path = sourcePath(desc);
+/** The source location of a descriptor, or of a part of it (`within`: a path below its own, e.g. an option). */
+function locationOf(desc: Located, within: number[] = []) {
+  const path = [...sourcePath(desc), ...within];
   return fileOf(desc).proto.sourceCodeInfo?.location.find(
     (l) => l.path.length === path.length && l.path.every((v, i) => v === path[i]),
   );
@@ -55,8 +56,12 @@ export function leadingComment(desc: Located): string | undefined {
   return text ? text : undefined;
 }
 
-/** Where a descriptor is declared: its proto (as compiled) and 1-based line and column. */
-export function sourcePosition(desc: Located): { file: string; line: number; column: number } {
-  const span = locationOf(desc)?.span;
+/**
+ * Where a descriptor is declared: its proto (as compiled) and 1-based line and column.
+ * With `parts` (paths below the descriptor's own), where the first of them that the
+ * source has is written, else the descriptor.
+ */
+export function sourcePosition(desc: Located, ...parts: number[][]): { file: string; line: number; column: number } {
+  const span = [...parts, []].map((within) => locationOf(desc, within)).find((l) => l !== undefined)?.span;
   return { file: fileOf(desc).proto.name, line: (span?.[0] ?? 0) + 1, column: (span?.[1] ?? 0) + 1 };
 }

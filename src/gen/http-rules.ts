@@ -140,10 +140,6 @@ function checkFieldPath(message: DescMessage, path: string[], what: string): str
 
 /** The source position of a method's http option (or the method itself). */
 export function ruleLocation(method: DescMethod): { file: string; line: number; column: number } {
-  const file = method.parent.file;
-  const optionPath = [6, file.services.indexOf(method.parent), 2, method.parent.methods.indexOf(method), 4];
-  const locations = file.proto.sourceCodeInfo?.location ?? [];
-  const find = (p: number[]) => locations.find((l) => l.path.length === p.length && l.path.every((v, i) => v === p[i]));
-  const loc = find([...optionPath, 72295728]) ?? find(optionPath);
-  return loc ? { file: file.proto.name, line: loc.span[0]! + 1, column: loc.span[1]! + 1 } : sourcePosition(method);
+  // Method options are field 4 of a MethodDescriptorProto; google.api.http is extension 72295728.
+  return sourcePosition(method, [4, 72295728], [4]);
 }
