@@ -54,7 +54,7 @@ export function startServerSpan(ctx: Context): Span | undefined {
   // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
   // and they are only worked out for the spans that are recorded.
   const early = ratio === undefined ? serverAttributes(ctx) : undefined;
-  const call = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER, early);
+  const call = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER, early, ctx);
   ctx.values.set(OTEL_CONTEXT, call);
   const span = call.recordedSpan;
   if (span && !early) span.setAttributes(serverAttributes(ctx));

@@ -4,10 +4,14 @@
 // the handler inside it, so `trace.getActiveSpan()`, `startActiveSpan`,
 // auto-instrumentations and outgoing clients all find the call's span. With the
 // AsyncLocalStorage context manager (the default) that holds across awaits; with
-// the synchronous one (`explicit`) only until the handler's first await.
+// the synchronous one (`explicit`) only until the handler's first await. A server
+// call's context also holds the call itself, so clients called without a parent
+// carry its deadline and cancellation on, as a Go service passing its ctx does.
 import { context, type Context as OtelContext } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import type { ServerCallContext } from '../transport/call-context.js';
 import type { Context, Handler } from '../transport/context.js';
+import { SERVED_CALL } from './presample.js';
 
 /** The key of a call's OpenTelemetry context in `ctx.values`. */
 export const OTEL_CONTEXT = Symbol.for('tsk.otel.context');
@@ -16,6 +20,27 @@ export const OTEL_CONTEXT = Symbol.for('tsk.otel.context');
 export function runInCallContext(ctx: Context, handler: Handler, req: unknown): Promise<unknown> {
   const otel = ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined;
   return otel === undefined ? handler(ctx, req) : context.with(otel, handler, undefined, ctx, req);
+}
+
+/**
+ * Runs a server call's `handler` with the call's OpenTelemetry context active, and
+ * the call itself in it (see servedCall). The tracing observer's context holds the
+ * call already; without one, the active context gains it.
+ */
+export function runServerCall(ctx: Context, handler: Handler, req: unknown): Promise<unknown> {
+  let otel = (ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined) ?? context.active();
+  if (otel.getValue(SERVED_CALL) !== ctx) otel = otel.setValue(SERVED_CALL, ctx);
+  return context.with(otel, handler, undefined, ctx, req);
+}
+
+/**
+ * The server call the running code serves, while it is unanswered: what a client
+ * call made without `parent` takes its deadline and cancellation from. Work that
+ * outlives the answer (a timer the handler set) is on its own.
+ */
+export function servedCall(): Context | undefined {
+  const call = context.active().getValue(SERVED_CALL) as ServerCallContext | undefined;
+  return call === undefined || call.answered ? undefined : call;
 }
 
 /**

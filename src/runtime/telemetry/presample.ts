@@ -8,6 +8,7 @@
 // Either way the call's context is one CallSpanContext.
 import { randomFillSync } from 'node:crypto';
 import {
+  createContextKey,
   INVALID_SPAN_CONTEXT,
   type Attributes,
   isSpanContextValid,
@@ -20,6 +21,13 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { RecordedSpan, type SpanRecorder } from './recorded-span.js';
+
+/**
+ * The key of the server call being served (its tsk Context) in the OpenTelemetry
+ * context its handler runs in: clients find the deadline and cancellation to carry
+ * over there, as they find the trace context.
+ */
+export const SERVED_CALL = createContextKey('tsk.served-call');
 
 /** The instrumentation scope of the middleware's spans. */
 export const TRACER = 'tsk';
@@ -51,14 +59,20 @@ export function middlewareSampling(): number | undefined {
  * context (`attributes` are the span's start attributes, which a sampler sees): the span is recorded when the call is sampled (or when the SDK says so,
  * without middleware sampling), otherwise the context only carries its ids.
  */
-export function startCallSpan(parent: Context, name: string, kind: SpanKind, attributes?: Attributes): CallSpanContext {
+export function startCallSpan(
+  parent: Context,
+  name: string,
+  kind: SpanKind,
+  attributes?: Attributes,
+  served?: unknown,
+): CallSpanContext {
   const settings = middleware;
   if (settings === undefined) {
     const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes }, parent);
-    return new CallSpanContext(parent, span.spanContext(), span);
+    return new CallSpanContext(parent, span.spanContext(), span, served);
   }
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.
-  if (isTracingSuppressed(parent)) return new CallSpanContext(parent, INVALID_SPAN_CONTEXT, undefined);
+  if (isTracingSuppressed(parent)) return new CallSpanContext(parent, INVALID_SPAN_CONTEXT, undefined, served);
   const context = trace.getSpanContext(parent);
   // The caller's span: its trace, state and flag carry on; without one a new trace starts.
   const caller = context && isSpanContextValid(context) ? context : undefined;
@@ -81,8 +95,13 @@ export function startCallSpan(parent: Context, name: string, kind: SpanKind, att
     traceState: caller?.traceState,
   };
   return sampled
-    ? new CallSpanContext(parent, spanContext, new RecordedSpan(settings.recorder, name, kind, spanContext, caller))
-    : new CallSpanContext(parent, spanContext, undefined);
+    ? new CallSpanContext(
+        parent,
+        spanContext,
+        new RecordedSpan(settings.recorder, name, kind, spanContext, caller),
+        served,
+      )
+    : new CallSpanContext(parent, spanContext, undefined, served);
 }
 
 // The key under which the OpenTelemetry API keeps a context's span. The API does not
@@ -106,7 +125,8 @@ const SPAN_KEY: symbol | undefined = (() => {
  * a full OpenTelemetry context only when something adds a value to it: most calls
  * only read their span context (the log line, outgoing headers), and building the
  * full context copied all of the parent's values on every call. The middleware
- * reads the span context and the recorded span straight from its fields.
+ * reads the span context and the recorded span straight from its fields. A server
+ * call's context also holds the call it serves (SERVED_CALL), for the same reason.
  */
 export class CallSpanContext implements Context {
   private full?: Context;
@@ -116,6 +136,8 @@ export class CallSpanContext implements Context {
     readonly spanContext: SpanContext,
     /** The span object, when there is one already (the SDK's, or a recorded one). */
     private span: Span | undefined,
+    /** The server call this is the context of, if it is one. */
+    private readonly served?: unknown,
   ) {}
 
   /** The span to end when the call ends, if it records one. */
@@ -126,7 +148,8 @@ export class CallSpanContext implements Context {
   getValue(key: symbol): unknown {
     // Should the API ever keep spans differently, the full context answers.
     if (SPAN_KEY === undefined) return this.materialize().getValue(key);
-    return key === SPAN_KEY ? this.ownSpan() : this.parent.getValue(key);
+    if (key === SPAN_KEY) return this.ownSpan();
+    return key === SERVED_CALL && this.served !== undefined ? this.served : this.parent.getValue(key);
   }
 
   setValue(key: symbol, value: unknown): Context {
@@ -138,7 +161,9 @@ export class CallSpanContext implements Context {
   }
 
   private materialize(): Context {
-    return (this.full ??= trace.setSpan(this.parent, this.ownSpan()));
+    if (this.full) return this.full;
+    const full = trace.setSpan(this.parent, this.ownSpan());
+    return (this.full = this.served === undefined ? full : full.setValue(SERVED_CALL, this.served));
   }
 
   private ownSpan(): Span {

@@ -140,6 +140,8 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   routeDiagnostics(options.logger, env);
   if (getBooleanFromEnv('OTEL_SDK_DISABLED')) {
     options.logger?.info('telemetry is off (OTEL_SDK_DISABLED): no spans, no OpenTelemetry metrics');
+    // Calls still carry their context (clients take the served call's deadline from it).
+    installContextManager(options.contextPropagation);
     return disabledTelemetry();
   }
   const { settings, metricsPush } = exportPlan(options.otlp, env);
@@ -227,9 +229,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   captureRequestHeaders(options.captureRequestHeaders ?? []);
 
   // Registered in the order the OpenTelemetry SDK registers them: context, propagation, meters, tracers.
-  const contextManager =
-    options.contextPropagation === 'explicit' ? new SynchronousContextManager() : new AsyncLocalStorageContextManager();
-  context.setGlobalContextManager(contextManager.enable());
+  installContextManager(options.contextPropagation);
   const propagator = await propagatorFromEnv();
   if (propagator) propagation.setGlobalPropagator(propagator);
   const meterProvider = new metrics.MeterProvider({ resource, readers: metricReaders });
@@ -303,6 +303,13 @@ function disabledTelemetry(): Telemetry {
     forceFlush: async () => {},
     shutdown: async () => {},
   };
+}
+
+/** Makes the context manager `contextPropagation` names the global one. */
+function installContextManager(contextPropagation: TelemetryOptions['contextPropagation']): void {
+  const manager =
+    contextPropagation === 'explicit' ? new SynchronousContextManager() : new AsyncLocalStorageContextManager();
+  context.setGlobalContextManager(manager.enable());
 }
 
 async function batchOf(protocol: OtlpProtocol): Promise<() => SpanBatch> {

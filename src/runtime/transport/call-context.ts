@@ -48,6 +48,11 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
     else this.abortReason ??= reason;
   }
 
+  /** Whether the call has been answered (or failed): it is no longer waited for. */
+  get answered(): boolean {
+    return this.settled;
+  }
+
   /** The call is answered: the connection closing from now on cancels nothing. */
   release(): void {
     this.settled = true;

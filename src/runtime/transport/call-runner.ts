@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import { ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
 import { fromError, isServiceError, type ServiceError } from '../errors/errors.js';
-import { runInCallContext } from '../telemetry/active-context.js';
+import { runServerCall } from '../telemetry/active-context.js';
 import type { ServerCallContext } from './call-context.js';
 import { chain, type Context, type Handler, type Middleware } from './context.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
@@ -65,12 +65,12 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
 
   /**
    * The handler with the middleware applied, run inside the call's OpenTelemetry
-   * context (the server span an observer started), so it is the active one.
+   * context (the server span an observer started, and the call), so it is the active one.
    * Servers wrap each handler once, as it is registered.
    */
   wrap(handler: Handler): Handler {
     const inner = this.middleware(handler);
-    return (ctx, req) => runInCallContext(ctx, inner, req);
+    return (ctx, req) => runServerCall(ctx, inner, req);
   }
 
   /**

@@ -1,6 +1,7 @@
 // What the clients of both transports take: where they call and how they find it,
 // what watches and wraps their calls, and what each call is made for.
 import type { Discovery } from '../registry/registry.js';
+import { servedCall } from '../telemetry/active-context.js';
 import type { Context, Middleware } from './context.js';
 import type { CallObserver } from './observer.js';
 
@@ -20,9 +21,18 @@ export interface ClientOptions {
 }
 
 export interface CallOptions {
-  /** The server call this one is made for: its trace context (and deadline, if sooner) carry over. */
-  parent?: Context;
+  /**
+   * The server call this one is made for: its deadline (if sooner) and cancellation
+   * carry over, and its trace context when no span is active. Default: the call being
+   * served, while unanswered; `null`: none (its trace context still comes from the active span).
+   */
+  parent?: Context | null;
   headers?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** The server call whose deadline and cancellation a client call takes: the one named, else the one being served. */
+export function callParent(options: CallOptions): Context | undefined {
+  return options.parent === undefined ? servedCall() : (options.parent ?? undefined);
 }

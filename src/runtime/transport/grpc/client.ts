@@ -19,7 +19,7 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import type { CallOptions, ClientOptions } from '../client-options.js';
+import { callParent, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
 import { toMetadata } from './metadata.js';
@@ -102,9 +102,10 @@ export class GrpcClientConn {
     return bidiStream(this.channel, this.streamCalls, this.callContext(method, options, true), method, requests);
   }
 
-  /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or a parent's deadline still apply. */
+  /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or its parent's deadline still apply. */
   private callContext(method: { path: string }, options: CallOptions, stream = false): Context {
-    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), options.parent);
+    const parent = callParent(options);
+    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), parent);
     const transport: Transport = {
       kind: 'grpc',
       endpoint: this.options.target,
@@ -115,7 +116,7 @@ export class GrpcClientConn {
     };
     return {
       transport,
-      signal: callSignal(options.signal, options.parent?.signal),
+      signal: callSignal(options.signal, parent?.signal),
       deadline,
       values: new Map(options.parent?.values),
       requestBytes: undefined,

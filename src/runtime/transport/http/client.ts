@@ -22,7 +22,7 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import type { CallOptions, ClientOptions } from '../client-options.js';
+import { callParent, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
@@ -88,11 +88,12 @@ export class HttpClient {
     return inbox;
   }
 
-  /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or a parent's deadline still apply. */
+  /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or its parent's deadline still apply. */
   private callContext(route: HttpRoute<unknown, unknown>, base: string, options: CallOptions, stream = false): Context {
-    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), options.parent);
+    const parent = callParent(options);
+    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), parent);
     const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-    const signals = [options.signal, options.parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
+    const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
     // The route's method rides along for the client span's http.request.method.
     const transport: Transport & { readonly method: string } = {
