@@ -120,7 +120,12 @@ describe('HTTP spans', () => {
     expect(client).toMatchObject({
       statusCode: ERROR,
       events: [],
-      attributes: { 'http.request.method': 'GET', 'http.response.status_code': 404, 'error.type': 'USER_NOT_FOUND' },
+      attributes: {
+        'http.request.method': 'GET',
+        'http.response.status_code': 404,
+        'error.type': 'USER_NOT_FOUND',
+        'url.full': `${base}/helloworld/missing`,
+      },
     });
   });
 
@@ -181,6 +186,20 @@ describe('HTTP spans', () => {
     });
     expect(await call({ 'x-real-ip': '198.51.100.2' })).toMatchObject({ 'client.address': '198.51.100.2' });
     expect(await call({})).toMatchObject({ 'client.address': '127.0.0.1' });
+  });
+
+  it('a call no route takes is named after its method alone, without http.route', async () => {
+    const traceId = 'abcdef0123456789abcdef0123456789';
+    const res = await fetch(`${base}/no/such/path?x=1`, {
+      headers: { traceparent: `00-${traceId}-1111111111111111-01` },
+    });
+    expect(res.status).toBe(404);
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the server span', 100, 50);
+    const span = receiver.spans.find((s) => s.traceId === traceId)!;
+    expect(span).toMatchObject({ name: 'GET', statusCode: UNSET });
+    expect(span.attributes).toMatchObject({ 'url.path': '/no/such/path', 'http.response.status_code': 404 });
+    expect(span.attributes).not.toHaveProperty('http.route');
   });
 });
 

@@ -13,7 +13,7 @@ import {
 } from '@opentelemetry/api';
 import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
 import { fromError, isServiceError } from '../errors/errors.js';
-import type { Context, HttpTransport } from '../transport/context.js';
+import type { Context, HttpClientTransport, HttpTransport } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
@@ -54,11 +54,22 @@ export function startServerSpan(ctx: Context): Span | undefined {
   // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
   // and they are only worked out for the spans that are recorded.
   const early = ratio === undefined ? serverAttributes(ctx) : undefined;
-  const call = startCallSpan(parent, ctx.transport.operation, SpanKind.SERVER, early, ctx);
+  const call = startCallSpan(parent, serverSpanName(ctx), SpanKind.SERVER, early, ctx);
   ctx.values.set(OTEL_CONTEXT, call);
   const span = call.recordedSpan;
   if (span && !early) span.setAttributes(serverAttributes(ctx));
   return span;
+}
+
+/**
+ * A server span is named after its operation; an HTTP call no route took has none,
+ * and the HTTP conventions then name it after the method alone.
+ */
+function serverSpanName(ctx: Context): string {
+  const transport = ctx.transport;
+  return transport.kind === 'http' && !(transport as HttpTransport).pathTemplate
+    ? (transport as HttpTransport).method
+    : transport.operation;
 }
 
 /** Starts the span of an outgoing call under the caller's, and writes its trace context into the request headers. */
@@ -92,7 +103,7 @@ const GRPC_SERVER_ERRORS = new Set<number>([
  */
 export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
   const grpc = ctx.transport.kind === 'grpc';
-  if (!grpc) httpBodySizes(span, ctx);
+  if (!grpc) httpSentAttributes(span, ctx);
   if (error === undefined) {
     span.setAttributes(grpc ? GRPC_OK : HTTP_OK);
     span.end();
@@ -119,14 +130,16 @@ const HTTP_OK: Attributes = { 'http.response.status_code': 200 };
 const GRPC_OK: Attributes = { 'rpc.grpc.status_code': GrpcCode.OK };
 
 /**
- * The body sizes the transport measured: the response's on every HTTP span; the
- * request's on client spans (server spans take it from Content-Length as they start,
- * where a sampler sees it).
+ * What the transport measured: the response body's size on every HTTP span; on client
+ * spans the request body's size and the URL called, known once the request was built
+ * (server spans take the size from Content-Length as they start, where a sampler sees it).
  */
-function httpBodySizes(span: Span, ctx: Context): void {
+function httpSentAttributes(span: Span, ctx: Context): void {
   if (ctx.responseBytes !== undefined) span.setAttribute('http.response.body.size', ctx.responseBytes);
-  if (ctx.requestBytes !== undefined && (span as { kind?: SpanKind }).kind === SpanKind.CLIENT)
-    span.setAttribute('http.request.body.size', ctx.requestBytes);
+  if ((span as { kind?: SpanKind }).kind !== SpanKind.CLIENT) return;
+  if (ctx.requestBytes !== undefined) span.setAttribute('http.request.body.size', ctx.requestBytes);
+  const url = (ctx.transport as Partial<HttpClientTransport>).fullUrl;
+  if (url !== undefined) span.setAttribute('url.full', url);
 }
 
 /** A span per server call. */
@@ -156,7 +169,7 @@ function serverAttributes(ctx: Context): Attributes {
   } else {
     const t = transport as HttpTransport;
     attrs['http.request.method'] = t.method;
-    attrs['http.route'] = t.pathTemplate;
+    if (t.pathTemplate) attrs['http.route'] = t.pathTemplate;
     attrs['url.scheme'] = 'http';
     const q = t.url.indexOf('?');
     attrs['url.path'] = q < 0 ? t.url : t.url.slice(0, q);

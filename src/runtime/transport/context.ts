@@ -41,6 +41,14 @@ export interface HttpTransport extends Transport {
   readonly url: string;
 }
 
+/** What the transport of an outgoing HTTP call carries: the request's method, and the URL once it is built. */
+export interface HttpClientTransport extends Transport {
+  readonly kind: 'http';
+  readonly method: string;
+  /** The URL the request went to (set as it is sent), for the client span's `url.full`. */
+  fullUrl?: string;
+}
+
 export interface Context {
   readonly transport: Transport;
   /** Aborted when the caller goes away, the deadline passes or the server stops. */

@@ -19,8 +19,8 @@ import {
   HeaderMap,
   type Context,
   type Handler,
+  type HttpClientTransport,
   type Middleware,
-  type Transport,
 } from '../context.js';
 import { callParent, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
@@ -95,8 +95,7 @@ export class HttpClient {
     const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-    // The route's method rides along for the client span's http.request.method.
-    const transport: Transport & { readonly method: string } = {
+    const transport: HttpClientTransport = {
       kind: 'http',
       method: route.method,
       endpoint: base,
@@ -217,6 +216,8 @@ export class HttpClient {
   ): Promise<Response> {
     const base = ctx.transport.endpoint;
     const { path, body } = encodeRequest(compiled, request);
+    const url = base + path;
+    (ctx.transport as HttpClientTransport).fullUrl = url;
     const headers: Record<string, string> = { accept };
     for (const key of ctx.transport.requestHeader.keys())
       headers[key] = ctx.transport.requestHeader.values(key).join(', ');
@@ -224,7 +225,7 @@ export class HttpClient {
     ctx.requestBytes = body === undefined ? 0 : Buffer.byteLength(body);
     let response: Response;
     try {
-      response = await untraced(() => fetch(base + path, { method: compiled.route.method, headers, body, signal }));
+      response = await untraced(() => fetch(url, { method: compiled.route.method, headers, body, signal }));
     } catch (err) {
       throw transportError(err, signal, this.callee, base);
     }
