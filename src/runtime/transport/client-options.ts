@@ -2,7 +2,7 @@
 // what watches and wraps their calls, and what each call is made for.
 import type { Discovery } from '../registry/registry.js';
 import { servedCall } from '../telemetry/active-context.js';
-import type { Context, Middleware } from './context.js';
+import { HeaderMap, type Context, type Middleware } from './context.js';
 import type { CallObserver } from './observer.js';
 
 export interface ClientOptions {
@@ -25,8 +25,10 @@ export interface CallOptions {
    * The server call this one is made for: its deadline (if sooner) and cancellation
    * carry over, and its trace context when no span is active. Default: the call being
    * served, while unanswered; `null`: none (its trace context still comes from the active span).
+   * Its `x-md-global-*` request headers are sent on too.
    */
   parent?: Context | null;
+  /** Request headers (HTTP) or metadata (gRPC) of this call; they win over forwarded `x-md-global-*` ones. */
   headers?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -35,4 +37,22 @@ export interface CallOptions {
 /** The server call whose deadline and cancellation a client call takes: the one named, else the one being served. */
 export function callParent(options: CallOptions): Context | undefined {
   return options.parent === undefined ? servedCall() : (options.parent ?? undefined);
+}
+
+/** Metadata a service passes on to every service it calls for a request, hop after hop (Kratos's prefix). */
+export const GLOBAL_METADATA_PREFIX = 'x-md-global-';
+
+/**
+ * The request headers of a client call: its own, and the global metadata
+ * (`x-md-global-*`) of the call it is made for, which every hop passes on.
+ */
+export function callHeaders(options: CallOptions, parent: Context | undefined): HeaderMap {
+  const headers = new HeaderMap(options.headers ? Object.entries(options.headers) : undefined);
+  if (parent === undefined) return headers;
+  const received = parent.transport.requestHeader;
+  for (const key of received.keys()) {
+    if (!key.startsWith(GLOBAL_METADATA_PREFIX) || headers.get(key) !== undefined) continue;
+    for (const value of received.values(key)) headers.add(key, value);
+  }
+  return headers;
 }

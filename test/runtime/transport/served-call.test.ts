@@ -1,8 +1,9 @@
 // A client call made while a server call is being served, without `{ parent: ctx }`,
 // carries that call's deadline and cancellation on, as a Go service passing its ctx
 // does: when the served call times out, the called service's ctx.signal aborts too
-// (over gRPC its deadline also travels as grpc-timeout). `{ parent: null }` and calls
-// made after the answer are on their own. The upstream server runs with and without
+// (over gRPC its deadline also travels as grpc-timeout), and the served call's
+// `x-md-global-*` metadata goes on with it. `{ parent: null }` and calls made after
+// the answer are on their own. The upstream server runs with and without
 // the default observers; it is called with plain fetch, the downstream is a real
 // server on loopback. AsyncLocalStorage context, as services run by default.
 import { context } from '@opentelemetry/api';
@@ -20,6 +21,9 @@ interface Seen {
   deadlineIn?: number;
   /** Why its signal aborted, if it did. */
   aborted?: string;
+  /** The metadata it received. */
+  tenant?: string[];
+  local?: string;
 }
 
 /** What the downstream handler saw, by the name its call was sent. */
@@ -34,9 +38,13 @@ const upstreams: HttpServer[] = [];
 
 /** The downstream answers `late` after the ms its name gives (`name:ms`), or `aborted` when its signal aborts. */
 function slowly(ctx: unknown, req: Who): Promise<Who> {
-  const { signal, deadline } = ctx as Context;
+  const { signal, deadline, transport } = ctx as Context;
   const [name = '', ms = '0'] = req.who.split(':');
-  const entry: Seen = { deadlineIn: deadline === undefined ? undefined : deadline - Date.now() };
+  const entry: Seen = {
+    deadlineIn: deadline === undefined ? undefined : deadline - Date.now(),
+    tenant: transport.requestHeader.values('x-md-global-tenant'),
+    local: transport.requestHeader.get('x-md-local-hop'),
+  };
   seen.set(name, entry);
   return new Promise((resolve) => {
     const done = setTimeout(() => resolve({ who: 'late' }), Number(ms));
@@ -59,20 +67,29 @@ function call(name: string, send: () => Promise<Who>): Promise<void> {
   );
 }
 
-/** The upstream handler: `<transport>-<mode>-<observers>`, where mode is inherit, detached or after. */
+/** The upstream handler: `<transport>-<mode>-<observers>`, where mode is inherit, detached, after or metadata. */
 async function upstream(_ctx: unknown, req: Who): Promise<Who> {
   const name = req.who;
   const viaGrpc = name.startsWith('grpc');
-  const send = (options: { parent?: null }) => () =>
-    viaGrpc
-      ? conn.invoke(whoMethod, { who: `${name}:700` }, options)
-      : client.invoke(whoRoute, { who: `${name}:700` }, options);
+  /** The downstream call `as`, answered after `ms`. */
+  const send =
+    (as: string, ms: number, options: { parent?: null; headers?: Record<string, string> } = {}) =>
+    () =>
+      viaGrpc
+        ? conn.invoke(whoMethod, { who: `${as}:${ms}` }, options)
+        : client.invoke(whoRoute, { who: `${as}:${ms}` }, options);
   await new Promise((r) => setTimeout(r, 5)); // the served call is found across awaits
+  if (name.includes('-metadata-')) {
+    const own = name.replace('-metadata-', '-own-');
+    await call(name, send(name, 0));
+    await call(own, send(own, 0, { headers: { 'x-md-global-tenant': 'own' } }));
+    return { who: 'done' };
+  }
   if (name.includes('-after-')) {
-    setTimeout(() => call(name, send({})).catch(() => {}), 0);
+    setTimeout(() => call(name, send(name, 700)).catch(() => {}), 0);
     return { who: 'answered' };
   }
-  await call(name, send(name.includes('-detached-') ? { parent: null } : {}));
+  await call(name, send(name, 700, name.includes('-detached-') ? { parent: null } : {}));
   return { who: 'done' };
 }
 
@@ -98,10 +115,14 @@ afterAll(async () => {
 });
 
 /** Calls the upstream server with plain fetch, as any HTTP client would. */
-async function callUpstream(server: HttpServer, who: string): Promise<{ status: number; body: any }> {
+async function callUpstream(
+  server: HttpServer,
+  who: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`http://127.0.0.1:${server.listenPort}/t.S/Who`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ who }),
   });
   return { status: res.status, body: await res.json() };
@@ -132,6 +153,18 @@ describe.each([
     await expect.poll(() => outcomes.get(name), { timeout: 3000 }).toBe('late');
     expect(seen.get(name)!.aborted).toBeUndefined();
     if (transport === 'grpc') expect(seen.get(name)!.deadlineIn).toBeGreaterThan(3000);
+  });
+
+  it.each(['grpc', 'http'])('over %s, passes x-md-global-* metadata on, not x-md-local-*', async (transport) => {
+    const name = `${transport}-metadata-${tag}`;
+    const answer = await callUpstream(upstreams[index]!, name, {
+      'x-md-global-tenant': 'acme',
+      'x-md-local-hop': 'first',
+    });
+    expect(answer).toEqual({ status: 200, body: { who: 'done' } });
+    expect(seen.get(name)).toMatchObject({ tenant: ['acme'], local: undefined });
+    // A value the call sets itself wins over the forwarded one.
+    expect(seen.get(`${transport}-own-${tag}`)).toMatchObject({ tenant: ['own'] });
   });
 
   it.each(['grpc', 'http'])('over %s, made after the answer, is on its own', async (transport) => {

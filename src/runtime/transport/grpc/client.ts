@@ -19,7 +19,7 @@ import {
   type Middleware,
   type Transport,
 } from '../context.js';
-import { callParent, type CallOptions, type ClientOptions } from '../client-options.js';
+import { callHeaders, callParent, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
 import { toMetadata } from './metadata.js';
@@ -110,7 +110,7 @@ export class GrpcClientConn {
       kind: 'grpc',
       endpoint: this.options.target,
       operation: method.path,
-      requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
+      requestHeader: callHeaders(options, parent),
       replyHeader: new HeaderMap(),
       stream,
     };

@@ -22,7 +22,7 @@ import {
   type HttpClientTransport,
   type Middleware,
 } from '../context.js';
-import { callParent, type CallOptions, type ClientOptions } from '../client-options.js';
+import { callHeaders, callParent, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
@@ -100,7 +100,7 @@ export class HttpClient {
       method: route.method,
       endpoint: base,
       operation: route.operation,
-      requestHeader: new HeaderMap(Object.entries(options.headers ?? {})),
+      requestHeader: callHeaders(options, parent),
       replyHeader: new HeaderMap(),
       stream,
     };
