@@ -81,8 +81,11 @@ export class JsonTypeWriter {
         return scalarType(field.scalar);
       case 'enum':
         return this.enumType(field.enum);
-      case 'message':
-        return this.message(field.message);
+      case 'message': {
+        // Answers write an unset message as null.
+        const type = this.message(field.message);
+        return type === 'unknown' || type.endsWith('| null') ? type : `${type} | null`;
+      }
       case 'list': {
         const item =
           field.listKind === 'scalar'

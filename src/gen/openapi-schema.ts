@@ -166,7 +166,8 @@ export class SchemaSet {
         schema = this.enumRef(field.enum);
         break;
       case 'message':
-        schema = this.message(field.message);
+        // Answers write an unset message as null (and requests may send null for "unset").
+        schema = orNull(this.message(field.message));
         break;
       case 'list': {
         const item =
@@ -203,6 +204,14 @@ export class SchemaSet {
       ? { ...schema, description: [schema['description'], description].filter(Boolean).join('\n\n') }
       : schema;
   }
+}
+
+/** A schema that also takes null, unless it does already (wrappers, google.protobuf.Value). */
+function orNull(schema: JsonSchema): JsonSchema {
+  const type = schema['type'];
+  if (type === undefined && schema['$ref'] === undefined) return schema; // any JSON value
+  if (type === 'null' || (Array.isArray(type) && type.includes('null'))) return schema;
+  return { anyOf: [schema, { type: 'null' }] };
 }
 
 function mapKeySchema(key: ScalarType): JsonSchema {

@@ -1,6 +1,7 @@
 // Emits the MessageSchema consts the runtime's HTTP binder reads: for each message
 // reachable from a route, its fields with proto and JSON names and kinds.
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { FeatureSet_FieldPresence } from '@bufbuild/protobuf/wkt';
 import { tsProtoLocalName } from './names.js';
 import type { TsFile } from './printer.js';
 
@@ -78,6 +79,7 @@ export class SchemaWriter {
       `name: '${field.name}', jsonName: '${field.jsonName}'`,
       ...(local !== field.jsonName ? [`localName: '${local}'`] : []),
       ...(field.oneof ? [`oneof: '${field.oneof.name}'`] : []),
+      ...(tracksPresence(field) ? ['optional: true'] : []),
     ].join(', ');
     switch (field.fieldKind) {
       case 'scalar':
@@ -109,4 +111,13 @@ export class SchemaWriter {
 function enumPart(e: { typeName: string; values: readonly { name: string; number: number }[] }): string {
   const values = e.values.map((v) => `${v.name}: ${v.number}`).join(', ');
   return `kind: 'enum', enumName: '${e.typeName}', values: { ${values} }`;
+}
+
+/** A singular scalar or enum outside any oneof that still tells unset from its default (proto3 `optional`). */
+function tracksPresence(field: DescField): boolean {
+  return (
+    (field.fieldKind === 'scalar' || field.fieldKind === 'enum') &&
+    !field.oneof &&
+    field.presence === FeatureSet_FieldPresence.EXPLICIT
+  );
 }

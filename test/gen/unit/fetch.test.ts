@@ -19,7 +19,7 @@ describe('generateFetch', () => {
 
 export interface AddItemRequest {
   orderId?: string;
-  item?: Item;
+  item?: Item | null;
   dryRun?: boolean;
 }
 

@@ -10,6 +10,7 @@ import { containsDuration, durationsToJson } from './duration-json.js';
 import { containsEnum, enumNumbersToJson } from './enum-json.js';
 import { expandTemplate, parseTemplate, type PathTemplate } from './template.js';
 import { decodeMessage, keepExactIntegers, registerAnyTypes } from './proto-json.js';
+import { defaultJson, withUnpopulated } from './unpopulated-json.js';
 
 type Json = Record<string, unknown>;
 
@@ -317,35 +318,16 @@ const WRAPPERS: Record<string, ScalarKind> = {
 /** Well-known types whose proto3 JSON form is a plain string. */
 const STRING_FORM_WKT = new Set(['google.protobuf.Timestamp', 'google.protobuf.Duration', 'google.protobuf.FieldMask']);
 
-/** The JSON a server writes for a response: the whole message, or only `response_body`. */
+/** The JSON a server writes for a response: the whole message, or only `response_body`, unset fields at their defaults. */
 export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, response: Res): unknown {
-  const json = compiled.route.response.toJSON(response) as Json;
-  if (compiled.responseDurations) durationsToJson(json, compiled.route.responseSchema);
-  if (compiled.responseEnums) enumNumbersToJson(response, json, compiled.route.responseSchema);
-  if (!compiled.responseBodyField) return json;
-  return json[compiled.responseBodyField.jsonName] ?? defaultJson(compiled.responseBodyField);
-}
-
-const INT64_SCALARS = new Set<ScalarKind>(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
-
-/**
- * The proto3 JSON of a field holding its default, which toJSON leaves out of the message:
- * a response_body of an empty list is [], not null. An unset message stays null.
- */
-function defaultJson(field: FieldSchema): unknown {
-  if (field.kind === 'map') return {};
-  if (field.repeated) return [];
-  switch (field.kind) {
-    case 'scalar':
-      if (field.scalar === 'string' || field.scalar === 'bytes') return '';
-      if (field.scalar === 'bool') return false;
-      return INT64_SCALARS.has(field.scalar) ? '0' : 0;
-    case 'enum':
-      if (field.enumName === 'google.protobuf.NullValue') return null;
-      return Object.keys(field.values).find((name) => field.values[name] === 0) ?? 0;
-    default:
-      return null;
-  }
+  const schema = compiled.route.responseSchema;
+  let json = compiled.route.response.toJSON(response) as Json;
+  if (compiled.responseDurations) durationsToJson(json, schema);
+  if (compiled.responseEnums) enumNumbersToJson(response, json, schema);
+  json = withUnpopulated(json, schema);
+  const field = compiled.responseBodyField;
+  // An unset oneof member stays out of the message; as the whole body it is its default.
+  return field ? (json[field.jsonName] ?? defaultJson(field)) : json;
 }
 
 // ---------------------------------------------------------------- client side

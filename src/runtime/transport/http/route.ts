@@ -41,6 +41,8 @@ export type FieldSchema = {
   repeated?: boolean;
   /** The oneof group the field belongs to: at most one member of a group may be set. */
   oneof?: string;
+  /** A scalar or enum that tracks whether it is set (proto3 `optional`): unset, answers leave it out. */
+  optional?: boolean;
 } & (
   | { kind: 'scalar'; scalar: ScalarKind }
   | { kind: 'enum'; enumName: string; values: Record<string, number> }

@@ -104,6 +104,10 @@ await server.stop({ timeoutMs: 1000 });
       '{"doubleValue": 9007199254740993, "value": 9007199254740993, "stringValue": "12345678901234567"}',
     );
     expect(status).toBe(200);
-    expect(json).toEqual({ doubleValue: 9007199254740992, value: 9007199254740992, stringValue: '12345678901234567' });
+    expect(json).toMatchObject({
+      doubleValue: 9007199254740992,
+      value: 9007199254740992,
+      stringValue: '12345678901234567',
+    });
   });
 });

@@ -261,7 +261,18 @@ describe.skipIf(!chromiumAvailable() && !process.env['CI'])('in headless Chromiu
       filter: { range: { min: 3 } },
     });
     expect(getBook.headers).toEqual({ client: 'edge-app', call: 'get-book' });
-    expect(results.getBook).toEqual({ id: '9007199254740993', title: 'T', genre: 'GENRE_FICTION' });
+    // Every field of the answer, unset ones at their defaults (a oneof member stays out).
+    expect(results.getBook).toEqual({
+      id: '9007199254740993',
+      title: 'T',
+      genre: 'GENRE_FICTION',
+      tags: [],
+      labels: {},
+      publishTime: null,
+      author: null,
+      cover: 'COLOR_UNSPECIFIED',
+      readingTime: null,
+    });
     expect(seen.find((s) => s.op === 'publishBook')!.request).toMatchObject({ id: '7', comment: 'c', genres: [1] });
     expect(seen.find((s) => s.op === 'updateBook')!.request).toMatchObject({
       book: { id: '5', title: 'New' },
@@ -269,7 +280,9 @@ describe.skipIf(!chromiumAvailable() && !process.env['CI'])('in headless Chromiu
     });
     expect(results.update).toMatchObject({ id: '5', title: 'New' });
     // response_body: the reply is the books array, handed back as the full response message.
-    expect(results.list).toEqual({ books: [{ id: '1', title: 'x+y', tags: ['x'], genre: 'GENRE_SCIENCE' }] });
+    expect(results.list).toMatchObject({
+      books: [{ id: '1', title: 'x+y', tags: ['x'], genre: 'GENRE_SCIENCE', labels: {} }],
+    });
     expect(results.byName.title).toBe('publishers/p1/books/b2');
     expect(results.ping).toEqual({ message: 'hi', receivedAt: '2024-05-01T00:00:00.000Z' });
     expect(results.missing).toEqual({
