@@ -15,6 +15,7 @@ import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
 import { fromError, isServiceError } from '../errors/errors.js';
 import type { Context, HttpClientTransport, HttpTransport } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
 import { OTEL_CONTEXT } from '../telemetry/active-context.js';
@@ -45,12 +46,14 @@ export function captureRequestHeaders(names: readonly string[]): void {
 export function startServerSpan(ctx: Context): Span | undefined {
   const header = ctx.transport.requestHeader;
   const ratio = middlewareSampling();
+  const active = context.active();
   // Middleware sampling implies the default W3C propagators: without their headers
   // they would find nothing, so they are skipped.
   const parent =
-    ratio === undefined || header.get('traceparent') !== undefined || header.get('baggage') !== undefined
-      ? propagation.extract(context.active(), header, headerGetter)
-      : context.active();
+    tracedByHttpInstrumentation(ctx, active) ||
+    (ratio !== undefined && header.get('traceparent') === undefined && header.get('baggage') === undefined)
+      ? active
+      : propagation.extract(active, header, headerGetter);
   // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
   // and they are only worked out for the spans that are recorded.
   const early = ratio === undefined ? serverAttributes(ctx) : undefined;
@@ -70,6 +73,21 @@ function serverSpanName(ctx: Context): string {
   return transport.kind === 'http' && !(transport as HttpTransport).pathTemplate
     ? (transport as HttpTransport).method
     : transport.operation;
+}
+
+/**
+ * Whether an HTTP server instrumentation (instrumentation-http) traces this request
+ * already. It has continued the caller's trace, so its span, the active one, is the
+ * parent of tsk's rather than a sibling; and it is told the route, which it names its
+ * span after and records as http.route, as it is told by web framework instrumentations.
+ */
+function tracedByHttpInstrumentation(ctx: Context, active: OtelContext): boolean {
+  if (ctx.transport.kind !== 'http') return false;
+  const rpc = getRPCMetadata(active);
+  if (rpc?.type !== RPCType.HTTP) return false;
+  const route = (ctx.transport as HttpTransport).pathTemplate;
+  if (route) rpc.route = route;
+  return true;
 }
 
 /** Starts the span of an outgoing call under the caller's, and writes its trace context into the request headers. */
