@@ -7,6 +7,7 @@ import {
   propagation,
   SpanKind,
   SpanStatusCode,
+  trace,
   type Attributes,
   type Context as OtelContext,
   type Span,
@@ -50,7 +51,7 @@ export function startServerSpan(ctx: Context): Span | undefined {
   // Middleware sampling implies the default W3C propagators: without their headers
   // they would find nothing, so they are skipped.
   const parent =
-    tracedByHttpInstrumentation(ctx, active) ||
+    tracedByInstrumentation(ctx, active) ||
     (ratio !== undefined && header.get('traceparent') === undefined && header.get('baggage') === undefined)
       ? active
       : propagation.extract(active, header, headerGetter);
@@ -76,18 +77,21 @@ function serverSpanName(ctx: Context): string {
 }
 
 /**
- * Whether an HTTP server instrumentation (instrumentation-http) traces this request
- * already. It has continued the caller's trace, so its span, the active one, is the
- * parent of tsk's rather than a sibling; and it is told the route, which it names its
- * span after and records as http.route, as it is told by web framework instrumentations.
+ * Whether an instrumentation of the server's transport (instrumentation-http,
+ * instrumentation-grpc) traces this call already: its server span is the active one.
+ * It has continued the caller's trace, so it is the parent of tsk's span rather than
+ * a sibling. instrumentation-http is also told the route, which it names its span
+ * after and records as http.route, as web framework instrumentations tell it.
  */
-function tracedByHttpInstrumentation(ctx: Context, active: OtelContext): boolean {
-  if (ctx.transport.kind !== 'http') return false;
+function tracedByInstrumentation(ctx: Context, active: OtelContext): boolean {
   const rpc = getRPCMetadata(active);
-  if (rpc?.type !== RPCType.HTTP) return false;
-  const route = (ctx.transport as HttpTransport).pathTemplate;
-  if (route) rpc.route = route;
-  return true;
+  if (rpc?.type === RPCType.HTTP) {
+    const route = ctx.transport.kind === 'http' ? (ctx.transport as HttpTransport).pathTemplate : '';
+    if (route) rpc.route = route;
+    return true;
+  }
+  const span = trace.getSpan(active);
+  return span !== undefined && span.isRecording() && (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
 }
 
 /** Starts the span of an outgoing call under the caller's, and writes its trace context into the request headers. */

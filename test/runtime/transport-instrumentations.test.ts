@@ -1,6 +1,6 @@
-// With OpenTelemetry's HttpInstrumentation enabled (as getNodeAutoInstrumentations
-// does), the HTTP server's requests get its server span as well as tsk's. They form
-// one tree: the instrumentation continues the caller's trace, tsk's span is its
+// With OpenTelemetry's HttpInstrumentation and GrpcInstrumentation enabled (as
+// getNodeAutoInstrumentations does), a server's calls get their server span as well
+// as tsk's. They form one tree: the instrumentation continues the caller's trace, tsk's span is its
 // child (not a sibling continuing the same caller), and the instrumentation learns
 // the route, so its span is named `GET /v1/who/{who}` with http.route. Requests its
 // ignoreIncomingRequestHook ignores are not traced at all, as it means; with
@@ -15,10 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 
-const dir = path.join(repoRoot, '.tmp', 'http-instrumentation');
+const dir = path.join(repoRoot, '.tmp', 'transport-instrumentations');
 const receiver = new OtlpReceiver();
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
+const GRPC_CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SERVER = 2;
 
 beforeAll(async () => {
@@ -28,7 +29,8 @@ beforeAll(async () => {
   const src = (p: string) => path.join(repoRoot, 'src/runtime', p);
   fs.writeFileSync(
     path.join(dir, 'main.ts'),
-    `import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+    `import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { setupTelemetry } from '${src('telemetry/sdk.ts')}';
 
 const config =
@@ -43,12 +45,15 @@ const telemetry = await setupTelemetry({
   instanceId: 'hi-1',
   otlp: { endpoint: process.env.RECEIVER },
   samplingRatio: 1,
-  instrumentations: [new HttpInstrumentation(config)],
+  instrumentations: [new HttpInstrumentation(config), new GrpcInstrumentation()],
 });
 // The app is imported after setupTelemetry, as a generated main.ts imports wire.js.
 const { HttpServer } = await import('${src('transport/http/index.ts')}');
 const { defaultServerObservers } = await import('${src('middleware/index.ts')}');
 const { createLogger } = await import('${src('log/logger.ts')}');
+const { GrpcServer } = await import('${src('transport/grpc/index.ts')}');
+const { whoService } = await import('${path.join(repoRoot, 'test/helpers/who-service.ts')}');
+const grpc = await import('@grpc/grpc-js');
 
 const Msg = { fromJSON: (o: any) => ({ who: String(o?.who ?? '') }), toJSON: (m: any) => ({ who: m.who }) };
 const schema = { typeName: 't.Msg', fields: [{ name: 'who', jsonName: 'who', kind: 'scalar', scalar: 'string' }] };
@@ -67,6 +72,23 @@ const base = 'http://127.0.0.1:' + server.listenPort;
 await fetch(base + '/v1/who/a', { headers: { traceparent: '00-${CALLER_TRACE}-${CALLER_SPAN}-01' } });
 await fetch(base + '/v1/who', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"who":"b"}' });
 await server.stop({ timeoutMs: 0 });
+
+// A gRPC call, from a plain grpc-js client (which the instrumentation traces too).
+const grpcServer = new GrpcServer({
+  address: '127.0.0.1:0',
+  observers: defaultServerObservers({ logger: createLogger({ name: 'hi', level: 'silent' }) }),
+});
+grpcServer.register(whoService, { who: echo });
+await grpcServer.start();
+const Client = grpc.makeGenericClientConstructor(whoService as any, 'Who');
+const client: any = new Client('127.0.0.1:' + grpcServer.listenPort, grpc.credentials.createInsecure());
+const metadata = new grpc.Metadata();
+metadata.set('traceparent', '00-${GRPC_CALLER_TRACE}-${CALLER_SPAN}-01');
+await new Promise((resolve, reject) =>
+  client.who({ who: 'c' }, metadata, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
+);
+client.close();
+await grpcServer.stop({ timeoutMs: 0 });
 await telemetry.forceFlush();
 await telemetry.shutdown();
 `,
@@ -104,13 +126,23 @@ describe('HttpInstrumentation and tsk server spans', () => {
     expect(child[0]!.parentSpanId).toBe(started.spanId);
   }, 60_000);
 
+  it("over gRPC too: tsk's server span is the child of GrpcInstrumentation's", async () => {
+    const spans = await runChild({});
+    const outer = spans.filter((s) => /instrumentation-grpc/.test(s.scope));
+    expect(outer).toHaveLength(1);
+    const inner = spans.filter((s) => s.scope === 'tsk' && s.attributes['rpc.system'] === 'grpc');
+    expect(inner).toHaveLength(1);
+    expect(outer[0]).toMatchObject({ traceId: GRPC_CALLER_TRACE });
+    expect(inner[0]).toMatchObject({ traceId: outer[0]!.traceId, parentSpanId: outer[0]!.spanId, name: '/t.S/Who' });
+  }, 60_000);
+
   it('trace nothing of a request the ignoreIncomingRequestHook ignores', async () => {
     const spans = await runChild({ INCOMING: 'ignored' });
-    expect(spans).toEqual([]);
+    expect(spans.filter((s) => s.attributes['rpc.system'] !== 'grpc')).toEqual([]);
   }, 60_000);
 
   it('leave the server spans to tsk with disableIncomingRequestInstrumentation', async () => {
-    const spans = await runChild({ INCOMING: 'disabled' });
+    const spans = (await runChild({ INCOMING: 'disabled' })).filter((s) => s.attributes['rpc.system'] !== 'grpc');
     expect(spans.map((s) => s.scope)).toEqual(['tsk', 'tsk']);
     expect(spans.find((s) => s.traceId === CALLER_TRACE)).toMatchObject({ parentSpanId: CALLER_SPAN });
   }, 60_000);
