@@ -91,7 +91,7 @@ function tracedByInstrumentation(ctx: Context, active: OtelContext): boolean {
     return true;
   }
   const span = trace.getSpan(active);
-  return span !== undefined && span.isRecording() && (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
+  return span?.isRecording() === true && (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
 }
 
 /** Starts the span of an outgoing call under the caller's, and writes its trace context into the request headers. */
