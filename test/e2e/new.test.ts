@@ -48,6 +48,10 @@ describe('tsk new demo', () => {
     const ok = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo);
     expect(ok.status, ok.output).toBe(0);
     expect(ok.output.trim()).toBe('configs/config.yaml: config ok');
+    // A directory, as Kratos services are run (-conf ../../configs): its YAML files, merged.
+    const dir = await run(node, [entry!, '--conf', 'configs', '--check'], demo);
+    expect(dir.status, dir.output).toBe(0);
+    expect(dir.output.trim()).toBe('configs: config ok');
     const bad = await run(node, [entry!, '--conf', 'configs/missing.yaml', '--check'], demo);
     expect(bad.status, bad.output).toBe(1);
     expect(bad.output).toMatch(/configs\/missing\.yaml/);
@@ -63,7 +67,7 @@ describe('tsk new demo', () => {
     ]) {
       const r = await run(node, [entry!, ...args], demo);
       expect(r.status, `${args.join(' ')}: ${r.output}`).toBe(2);
-      expect(r.output).toMatch(/usage: .*--conf <file>/);
+      expect(r.output).toMatch(/usage: .*--conf <file\|dir>/);
     }
     // The OTEL_* settings are checked as the start would check them.
     const telemetry = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {

@@ -3,6 +3,8 @@
 // service's own checks, then scanned into the typed config with ts-proto's fromJSON
 // (which accepts snake_case and camelCase keys). Every problem is reported as one
 // line naming the key and where its value came from (file:line or the variable).
+// A directory stands for the YAML files in it, in name order, as Kratos's file
+// source reads `-conf ../../configs`.
 // `watchConfig` reloads when a file changes, is replaced, or is deleted and recreated.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +19,7 @@ export interface ConfigSchema<T> {
 }
 
 export interface LoadOptions<T> {
+  /** YAML files merged in order, later ones winning; a directory is its `*.yaml`, `*.yml` and `*.json` files by name. */
   files: string[];
   schema: ConfigSchema<T>;
   /**
@@ -86,7 +89,7 @@ function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' |
 } {
   let tree: Tree = {};
   const sources: Sources = new Map();
-  for (const file of options.files) tree = merge(tree, readYaml(file, sources));
+  for (const file of configFiles(options.files)) tree = merge(tree, readYaml(file, sources));
   const env = options.env ?? process.env;
   const prefix = options.envPrefix ?? '';
   const problems: string[] = [];
@@ -94,6 +97,27 @@ function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' |
   else applyEnvByTree(tree, prefix, env, [], sources, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return { tree, sources };
+}
+
+const CONFIG_FILE = /\.(ya?ml|json)$/;
+
+/**
+ * The files `files` names, a directory replaced by the config files in it in name
+ * order. Names starting with a dot are left out: a Kubernetes ConfigMap volume keeps
+ * its versions in `..data` and `..<timestamp>` next to the links named after its keys.
+ */
+export function configFiles(files: readonly string[]): string[] {
+  return files.flatMap((entry) => {
+    // A file, or a path that cannot be read, which reading then reports.
+    if (!isDirectory(entry)) return [entry];
+    const names = fs
+      .readdirSync(entry)
+      .filter((name) => !name.startsWith('.') && CONFIG_FILE.test(name))
+      .sort();
+    if (names.length === 0)
+      throw new ConfigError([`config: ${entry}: the directory holds no .yaml, .yml or .json file`]);
+    return names.map((name) => path.join(entry, name));
+  });
 }
 
 function readYaml(file: string, sources: Sources): Tree {
@@ -384,8 +408,15 @@ export function watchConfig<T>(
   onChange: (config: T) => void,
   onError: (err: Error) => void = () => {},
 ): () => void {
+  const listed = () => {
+    try {
+      return configFiles(options.files);
+    } catch {
+      return options.files; // an emptied directory: loading reports it
+    }
+  };
   const snapshot = () =>
-    options.files
+    listed()
       .map((f) => {
         try {
           return fs.readFileSync(f, 'utf8');
@@ -414,7 +445,8 @@ export function watchConfig<T>(
   // created again, a rename over it, and Kubernetes' ConfigMap updates (a symlink
   // swap next to the file, which never touches the file's own inode).
   const watchers: fs.FSWatcher[] = [];
-  for (const dir of new Set(options.files.map((f) => path.dirname(path.resolve(f))))) {
+  const watched = options.files.map((f) => path.resolve(f));
+  for (const dir of new Set(watched.map((f) => (isDirectory(f) ? f : path.dirname(f))))) {
     try {
       watchers.push(fs.watch(dir, reload));
     } catch (err) {
@@ -425,4 +457,12 @@ export function watchConfig<T>(
     clearTimeout(timer);
     for (const w of watchers) w.close();
   };
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -301,3 +301,40 @@ describe('config watch across delete and recreate', () => {
     expect(seen).toEqual(['debug', 'warn']);
   });
 });
+
+describe('a config directory', () => {
+  it("merges the directory's YAML files in name order, leaving out dot entries and other files", () => {
+    const dir = tmp();
+    fs.writeFileSync(
+      path.join(dir, '10-base.yaml'),
+      'server:\n  http:\n    addr: 0.0.0.0:8000\n    timeout_ms: 1000\n',
+    );
+    fs.writeFileSync(path.join(dir, '20-prod.yml'), 'server:\n  http:\n    timeout_ms: 3000\n');
+    fs.writeFileSync(path.join(dir, 'README.md'), 'not config');
+    fs.mkdirSync(path.join(dir, '..data'));
+    fs.writeFileSync(path.join(dir, '.hidden.yaml'), 'server: [not, a, map]\n');
+    const conf = loadConfig({ files: [dir], schema }) as any;
+    expect(conf).toEqual({ server: { http: { addr: '0.0.0.0:8000', timeout_ms: 3000 } } });
+  });
+
+  it('without config files is an error naming it', () => {
+    const dir = tmp();
+    expect(() => loadConfig({ files: [dir], schema })).toThrow(
+      `config: ${dir}: the directory holds no .yaml, .yml or .json file`,
+    );
+  });
+
+  it('is watched: a file added to it is read', async () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'a.yaml'), 'log:\n  level: info\n');
+    const seen: any[] = [];
+    const stop = watchConfig({ files: [dir], schema }, (c) => seen.push(c));
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      fs.writeFileSync(path.join(dir, 'b.yaml'), 'log:\n  level: debug\n');
+      await expect.poll(() => seen.at(-1), { timeout: 5000 }).toEqual({ log: { level: 'debug' } });
+    } finally {
+      stop();
+    }
+  });
+});
