@@ -43,6 +43,7 @@ export function renderClients(specs: ClientSpec[]): string {
     "import type { Client as ClientConfig } from '../conf/conf.js';",
     "import type { Logger } from '../pkg/log/logger.js';",
     "import type { Discovery } from '../pkg/registry/registry.js';",
+    "import type { Middleware } from '../pkg/transport/context.js';",
   ];
   const transports = new Set(sorted.map((spec) => spec.transport ?? 'grpc'));
   if (sorted.length > 0) imports.push("import { defaultClientObservers } from '../pkg/middleware/index.js';");
@@ -69,7 +70,7 @@ export function renderClients(specs: ClientSpec[]): string {
   const closes = sorted.map((spec) => `${clientProperty(spec.service)}.close()`);
 
   const body = [
-    `export interface ClientDeps {\n  logger: Logger;\n  discovery?: Discovery;\n}`,
+    `export interface ClientDeps {\n  logger: Logger;\n  discovery?: Discovery;\n  /** Wraps every call of every client, first one outermost (jwtClient, for one). */\n  middleware?: Middleware[];\n}`,
     `/** Clients of the services this one calls (tsk add client <service>). */\nexport interface Clients {\n${[...fields, '  close(): Promise<void>;'].join('\n')}\n}`,
     `export function newClients(${sorted.length ? 'config' : '_config'}: { [service: string]: ClientConfig }, ${sorted.length ? 'deps' : '_deps'}: ClientDeps): Clients {\n${
       sorted.length === 0
@@ -87,6 +88,7 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
     service,
     discovery: deps.discovery,
     observers: defaultClientObservers({ logger: deps.logger }),
+    middleware: deps.middleware,
     timeoutMs: config?.timeoutMs ?? 2000,
   });
 }`);
@@ -101,6 +103,7 @@ function dialHttp(service: string, config: ClientConfig | undefined, deps: Clien
     service,
     discovery: deps.discovery,
     observers: defaultClientObservers({ logger: deps.logger }),
+    middleware: deps.middleware,
     timeoutMs: config?.timeoutMs ?? 2000,
   });
 }`);

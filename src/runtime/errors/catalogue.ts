@@ -16,6 +16,8 @@ export const Reason = {
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   BAD_REQUEST: 'BAD_REQUEST',
+  /** A call without valid credentials (a missing, expired or forged token). */
+  UNAUTHORIZED: 'UNAUTHORIZED',
   /** A call that ran past its deadline. */
   TIMEOUT: 'TIMEOUT',
   /** A call whose caller went away or cancelled it. */
@@ -38,6 +40,7 @@ export const ErrCodec = make(400, Reason.CODEC);
 export const ErrResponseCodec = make(500, Reason.CODEC);
 export const ErrValidator = make(400, Reason.VALIDATOR);
 export const ErrBadRequest = make(400, Reason.BAD_REQUEST);
+export const ErrUnauthorized = make(401, Reason.UNAUTHORIZED);
 export const ErrNotFound = make(404, Reason.NOT_FOUND);
 export const ErrMethodNotAllowed = make(405, Reason.METHOD_NOT_ALLOWED);
 export const ErrRequestTimeout = make(408, Reason.REQUEST_TIMEOUT);

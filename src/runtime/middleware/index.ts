@@ -11,6 +11,7 @@ export * from './validate.js';
 export * from './ratelimit.js';
 export * from './circuitbreaker.js';
 export * from './selector.js';
+export * from './jwt.js';
 
 /**
  * The observers every generated server starts with: tracing, the access log and
