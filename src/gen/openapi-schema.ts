@@ -214,7 +214,8 @@ function orNull(schema: JsonSchema): JsonSchema {
   return { anyOf: [schema, { type: 'null' }] };
 }
 
-function mapKeySchema(key: ScalarType): JsonSchema {
+/** The constraint a map's keys have in JSON, where every key is a string. */
+export function mapKeySchema(key: ScalarType): JsonSchema {
   if (key === ScalarType.BOOL) return { propertyNames: { enum: ['true', 'false'] } };
   if (key === ScalarType.STRING) return {};
   if (UINT32.has(key) || UINT64.has(key)) return { propertyNames: { pattern: '^[0-9]+$' } };

@@ -6,7 +6,7 @@ import { parseTemplate, type PathTemplate } from '../runtime/transport/http/temp
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { leadingComment } from './comments.js';
 import { methodBindings, servedOverHttp, type HttpBinding } from './http-rules.js';
-import { SchemaSet, scalarSchema, type JsonSchema } from './openapi-schema.js';
+import { mapKeySchema, SchemaSet, scalarSchema, type JsonSchema } from './openapi-schema.js';
 
 export interface OpenApiInfo {
   title: string;
@@ -263,8 +263,9 @@ const STRING_FORM = new Set([
 
 /**
  * Query parameters as the binder reads them: every field the path and body leave
- * free, nested messages as `a.b`, repeated fields as repeated keys. Maps and
- * repeated messages cannot be bound from a query and are left out.
+ * free, nested messages as `a.b`, repeated fields as repeated keys, maps of scalars
+ * as `m[key]`. Maps of messages and repeated messages cannot be bound from a query
+ * and are left out.
  */
 function queryParameters(message: DescMessage, bound: string[][], schemas: SchemaSet): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -288,7 +289,20 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
         walk(field.message, path, jsonPath, new Set([...seen, field.message.typeName]));
         continue;
       }
-      if (field.fieldKind === 'map') continue;
+      if (field.fieldKind === 'map') {
+        // `labels[key]=value`: OpenAPI's deepObject style. A map of messages has no query form.
+        if (field.mapKind === 'message') continue;
+        const value = field.mapKind === 'enum' ? enumParam(field.enum, schemas) : scalarSchema(field.scalar);
+        out.push({
+          name: jsonPath.join('.'),
+          in: 'query',
+          style: 'deepObject',
+          explode: true,
+          schema: { type: 'object', additionalProperties: value, ...mapKeySchema(field.mapKey) },
+          ...describe([leadingComment(field)]),
+        });
+        continue;
+      }
       if (field.fieldKind === 'list' && field.listKind === 'message' && !STRING_FORM.has(field.message.typeName))
         continue;
       const item = paramSchema(field, schemas);

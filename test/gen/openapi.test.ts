@@ -206,7 +206,15 @@ describe('tsk proto openapi', () => {
       );
       expect(query).not.toContain('book.id');
       expect(query).not.toContain('shelf');
-      expect(query.some((q) => q.startsWith('book.labels'))).toBe(false); // maps cannot be bound from a query
+      // A map is bound from `book.labels[key]=value`, OpenAPI's deepObject style.
+      expect(
+        op('/v1/shelves/{shelf}/books/{book.id}', 'get').parameters!.find((x) => x.name === 'book.labels'),
+      ).toMatchObject({
+        in: 'query',
+        style: 'deepObject',
+        explode: true,
+        schema: { type: 'object', additionalProperties: { type: 'string' } },
+      });
       const editions = op('/v1/shelves/{shelf}/books/{book.id}', 'get').parameters!.find((x) => x.name === 'editions')!;
       expect(editions).toMatchObject({
         style: 'form',
@@ -287,15 +295,27 @@ describe('tsk proto openapi', () => {
       const ignored: string[] = [];
       for (const p of query) {
         expect(p.schema['type'], p.name).not.toBe('null');
-        const value = sample(p.schema);
-        const message = bindRequest(route, ['1'], new URLSearchParams([[p.name, value]]), undefined);
+        // A map (deepObject) is sent as name[key]=value, with a key its propertyNames allow.
+        const map = p.style === 'deepObject';
+        const keys = p.schema['propertyNames'] as { enum?: string[]; pattern?: string } | undefined;
+        const key = keys?.enum?.[0] ?? (keys?.pattern ? '1' : 'k');
+        const value = sample(map ? (p.schema['additionalProperties'] as Record<string, unknown>) : p.schema);
+        const name = map ? `${p.name}[${key}]` : p.name;
+        const message = bindRequest(route, ['1'], new URLSearchParams([[name, value]]), undefined);
         // NULL_VALUE is the one value a NullValue field has, and its default.
         if (JSON.stringify(AllKinds.toJSON(message)) === baseline && value !== 'NULL_VALUE')
           ignored.push(`${p.name}=${value}`);
       }
       expect(ignored).toEqual([]);
       expect(query.map((p) => p.name)).toEqual(
-        expect.arrayContaining(['int32List', 'timestamp', 'nested.count', 'nullValue']),
+        expect.arrayContaining([
+          'int32List',
+          'timestamp',
+          'nested.count',
+          'nullValue',
+          'stringToInt32',
+          'uint32ToColor',
+        ]),
       );
     });
   });

@@ -130,7 +130,27 @@ function renderRoute(method: DescMethod, binding: HttpBinding): string {
     ...(binding.body ? [`body: '${binding.body === '*' ? '*' : jsonNames(method.input, [binding.body])[0]}'`] : []),
     ...(binding.responseBody ? [`responseBody: '${jsonNames(method.output, [binding.responseBody])[0]}'`] : []),
   ];
+  const maps = binding.body === '*' ? [] : queryMaps(method.input);
+  if (maps.length > 0)
+    fields.push(`queryMaps: [${maps.map((p) => `[${p.map((n) => `'${n}'`).join(', ')}]`).join(', ')}]`);
   return `{ ${fields.join(', ')} }`;
+}
+
+/**
+ * JSON-name paths of the map fields the query can carry (`labels`, `filter.labels`): maps
+ * of scalars or enums, in the message or in single messages below it, as the server
+ * binds them from `labels[key]=value`.
+ */
+function queryMaps(message: DescMessage, at: string[] = [], seen = new Set<string>()): string[][] {
+  if (seen.has(message.typeName) || message.typeName.startsWith('google.protobuf.')) return [];
+  seen.add(message.typeName);
+  const out: string[][] = [];
+  for (const field of message.fields) {
+    if (field.fieldKind === 'map' && field.mapKind !== 'message') out.push([...at, field.jsonName]);
+    if (field.fieldKind === 'message') out.push(...queryMaps(field.message, [...at, field.jsonName], seen));
+  }
+  seen.delete(message.typeName);
+  return out;
 }
 
 function jsonNames(message: DescMessage, path: string[]): string[] {
@@ -195,6 +215,8 @@ interface FetchRoute {
   verb?: string;
   body?: string;
   responseBody?: string;
+  /** Map fields the query carries as \`labels[key]=value\`. */
+  queryMaps?: string[][];
 }
 
 type JsonObject = { [key: string]: unknown };
@@ -240,7 +262,7 @@ function prepare(client: FetchClientOptions, route: FetchRoute, request: object,
       if (value !== undefined && value !== null) body = JSON.stringify(value);
     }
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(json)) appendQuery(query, [key], value, bound);
+    for (const [key, value] of Object.entries(json)) appendQuery(query, [key], value, bound, route.queryMaps ?? []);
     const qs = query.toString();
     if (qs) url += \`?\${qs}\`;
   }
@@ -255,12 +277,16 @@ function prepare(client: FetchClientOptions, route: FetchRoute, request: object,
   return send(\`\${client.baseUrl ?? ''}\${url}\`, init);
 }
 
-/** Fields the path or body carries are not repeated in the query; nested messages become a.b=. */
-function appendQuery(query: URLSearchParams, path: string[], value: unknown, bound: string[][]): void {
+/** Fields the path or body carries are not repeated in the query; nested messages become a.b=, map entries m[key]=. */
+function appendQuery(query: URLSearchParams, path: string[], value: unknown, bound: string[][], maps: string[][]): void {
   if (value === undefined || value === null) return;
-  if (bound.some((b) => b.length === path.length && b.every((p, i) => p === path[i]))) return;
-  if (Array.isArray(value)) for (const item of value) appendQuery(query, path, item, bound);
-  else if (typeof value === 'object') for (const [key, item] of Object.entries(value)) appendQuery(query, [...path, key], item, bound);
+  const at = (paths: string[][]) => paths.some((b) => b.length === path.length && b.every((p, i) => p === path[i]));
+  if (at(bound)) return;
+  if (Array.isArray(value)) for (const item of value) appendQuery(query, path, item, bound, maps);
+  else if (typeof value === 'object' && at(maps))
+    for (const [key, item] of Object.entries(value)) query.append(\`\${path.join('.')}[\${key}]\`, String(item));
+  else if (typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) appendQuery(query, [...path, key], item, bound, maps);
   else query.append(path.join('.'), String(value));
 }
 

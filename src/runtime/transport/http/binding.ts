@@ -137,6 +137,11 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
   /** Single-valued fields already set, by JSON path: a second value is refused, as grpc-gateway and Kratos do. */
   let single: Set<string> | undefined;
   for (const key of new Set(query.keys())) {
+    const entry = MAP_ENTRY.exec(key);
+    if (entry) {
+      bindMapEntry(json, schema, entry[1]!, entry[2]!, query.getAll(key), bound);
+      continue;
+    }
     const fields = tryResolve(schema, key.split('.'));
     // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
     if (
@@ -162,6 +167,42 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
   }
 }
 
+/** A map entry in the query, as grpc-gateway and Kratos read it: `labels[key]=value`, `filter.labels[key]=value`. */
+const MAP_ENTRY = /^([^[\]]+)\[([^\]]*)\]$/;
+
+function bindMapEntry(
+  json: Json,
+  schema: MessageSchema,
+  fieldPath: string,
+  key: string,
+  values: string[],
+  bound: string[][],
+): void {
+  const fields = tryResolve(schema, fieldPath.split('.'));
+  const leaf = fields?.[fields.length - 1];
+  // Like any parameter that names no field, one that names no map is ignored.
+  if (
+    !fields ||
+    leaf?.kind !== 'map' ||
+    overlapsBound(
+      fields.map((f) => f.jsonName),
+      bound,
+    )
+  )
+    return;
+  const where = `${fields.map((f) => f.jsonName).join('.')}[${JSON.stringify(key)}]`;
+  if (leaf.value.kind === 'message')
+    throw ErrCodec(`invalid value for ${where}: a map of messages cannot be bound from the query`, { field: where });
+  if (values.length > 1)
+    throw ErrCodec(`invalid value for ${where}: given more than once; a map entry holds one value`, { field: where });
+  const parent = parentOf(json, fields, fields.length - 1);
+  adoptJsonName(parent, leaf);
+  const map = (parent[leaf.jsonName] ??= {});
+  if (typeof map !== 'object' || Array.isArray(map))
+    throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
+  (map as Json)[key] = convertString(leaf.value, values[0]!, where);
+}
+
 /** Whether a field path is a bound path, lies inside one, or contains one. */
 function overlapsBound(path: string[], bound: string[][]): boolean {
   return bound.some((b) => {
@@ -185,8 +226,29 @@ function tryResolve(schema: MessageSchema, path: string[]): FieldSchema[] | unde
  * (from a body) gives way, as the path and query win over the body.
  */
 function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boolean): void {
+  const target = parentOf(json, fields, fields.length - 1);
+  const leaf = fields[fields.length - 1]!;
+  adoptJsonName(target, leaf);
+  const where = fields.map((f) => f.jsonName).join('.');
+  const value = convertString(leaf, raw, where);
+  if (leaf.repeated && !fromPath) {
+    const list = Array.isArray(target[leaf.jsonName]) ? (target[leaf.jsonName] as unknown[]) : [];
+    list.push(value);
+    target[leaf.jsonName] = list;
+  } else if (leaf.repeated) {
+    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part, where));
+  } else {
+    target[leaf.jsonName] = value;
+  }
+}
+
+/**
+ * The object that holds the value of `fields[depth]` (the message of `fields[depth - 1]`),
+ * made on the way where it is missing: messages only, never a list of them.
+ */
+function parentOf(json: Json, fields: FieldSchema[], depth: number): Json {
   let target = json;
-  for (let i = 0; i < fields.length - 1; i++) {
+  for (let i = 0; i < depth; i++) {
     const f = fields[i]!;
     if (f.repeated || f.kind !== 'message') {
       const where = fields
@@ -207,19 +269,7 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
       throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
     }
   }
-  const leaf = fields[fields.length - 1]!;
-  adoptJsonName(target, leaf);
-  const where = fields.map((f) => f.jsonName).join('.');
-  const value = convertString(leaf, raw, where);
-  if (leaf.repeated && !fromPath) {
-    const list = Array.isArray(target[leaf.jsonName]) ? (target[leaf.jsonName] as unknown[]) : [];
-    list.push(value);
-    target[leaf.jsonName] = list;
-  } else if (leaf.repeated) {
-    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part, where));
-  } else {
-    target[leaf.jsonName] = value;
-  }
+  return target;
 }
 
 /** Moves a field given under its proto name to its JSON name, so it is not set twice. */
@@ -366,7 +416,8 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   }
   if (route.body !== '*') {
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(json)) appendQuery(query, [key], value, compiled.boundPaths);
+    for (const [key, value] of Object.entries(json))
+      appendQuery(query, [key], value, compiled.boundPaths, fieldNamed(route.requestSchema, key));
     const qs = query.toString();
     if (qs) path += `?${qs}`;
   }
@@ -379,15 +430,31 @@ function getPath(json: Json, fields: FieldSchema[]): unknown {
   return value;
 }
 
-function appendQuery(query: URLSearchParams, path: string[], value: unknown, bound: string[][]): void {
+function appendQuery(
+  query: URLSearchParams,
+  path: string[],
+  value: unknown,
+  bound: string[][],
+  field: FieldSchema | undefined,
+): void {
   if (value === undefined || value === null) return;
   // A field the path or body carries is not repeated in the query; a message that holds
   // one is walked, so its other fields still go.
   if (bound.some((b) => b.length === path.length && b.every((p, i) => p === path[i]))) return;
-  if (Array.isArray(value)) for (const v of value) appendQuery(query, path, v, bound);
-  else if (typeof value === 'object')
-    for (const [k, v] of Object.entries(value)) appendQuery(query, [...path, k], v, bound);
-  else query.append(path.join('.'), String(value));
+  if (Array.isArray(value)) for (const v of value) appendQuery(query, path, v, bound, field);
+  else if (typeof value === 'object' && field?.kind === 'map') {
+    // `labels[key]=value`, as the server reads map entries; a map of messages has no query form.
+    if (field.value.kind !== 'message')
+      for (const [k, v] of Object.entries(value)) query.append(`${path.join('.')}[${k}]`, String(v));
+  } else if (typeof value === 'object') {
+    const inner = field?.kind === 'message' ? field.schema() : undefined;
+    for (const [k, v] of Object.entries(value))
+      appendQuery(query, [...path, k], v, bound, inner && fieldNamed(inner, k));
+  } else query.append(path.join('.'), String(value));
+}
+
+function fieldNamed(schema: MessageSchema, jsonName: string): FieldSchema | undefined {
+  return schema.fields.find((f) => f.jsonName === jsonName);
 }
 
 /**
