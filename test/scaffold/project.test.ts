@@ -11,6 +11,8 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
 import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -101,12 +103,15 @@ describe('deploy/kubernetes', () => {
         ConfigMap,
         HorizontalPodAutoscaler,
         PodDisruptionBudget,
+        // The Prometheus Operator's kinds, against its CRD schemas.
+        ServiceMonitor,
+        PrometheusRule,
       };
       const rendered = render(registry);
       const manifests = rendered
         .filter((f) => f.path.startsWith('deploy/kubernetes/'))
         .map((f) => path.basename(f.path));
-      // Every manifest is schema-checked here, except the PrometheusRule (a CRD: promtool checks it below).
+      // Every manifest is schema-checked here; promtool checks the PrometheusRule's rules below.
       expect(manifests.sort()).toEqual([
         'configmap.yaml',
         'deployment.yaml',
@@ -114,8 +119,9 @@ describe('deploy/kubernetes', () => {
         'pdb.yaml',
         'prometheusrule.yaml',
         'service.yaml',
+        'servicemonitor.yaml',
       ]);
-      for (const name of manifests.filter((m) => m !== 'prometheusrule.yaml')) {
+      for (const name of manifests) {
         for (const doc of docs(name, rendered)) {
           const Kind = kinds[doc.kind];
           expect(Kind, `${name}: ${doc.kind}`).toBeDefined();
