@@ -200,7 +200,13 @@ function bindMapEntry(
   const map = (parent[leaf.jsonName] ??= {});
   if (typeof map !== 'object' || Array.isArray(map))
     throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
-  (map as Json)[key] = convertString(leaf.value, values[0]!, where);
+  // Defined, not assigned: a key named __proto__ is an entry like any other.
+  Object.defineProperty(map, key, {
+    value: convertString(leaf.value, values[0]!, where),
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** Whether a field path is a bound path, lies inside one, or contains one. */

@@ -67,6 +67,14 @@ describe('map fields in the query', () => {
     expect(r.body).toMatchObject({ reason: 'CODEC' });
   });
 
+  it('touch no prototype with a key named __proto__', async () => {
+    const r = await get('stringToInt32[__proto__]=1&stringToInt32[constructor]=2');
+    expect(r.status).toBe(200);
+    // ts-proto's message builder drops a __proto__ key (from a JSON body too); the rest arrives.
+    expect(r.body.stringToInt32).toEqual({ constructor: 2 });
+    expect(({} as Record<string, unknown>)['1']).toBeUndefined();
+  });
+
   it('ignore parameters that name no map, as unknown parameters are', async () => {
     expect((await get('nope[a]=1&stringValue[a]=1')).status).toBe(200);
   });
