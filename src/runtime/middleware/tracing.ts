@@ -12,11 +12,11 @@ import {
   type Context as OtelContext,
   type Span,
 } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
 import { fromError, isServiceError } from '../errors/errors.js';
 import type { Context, HttpClientTransport, HttpTransport } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
-import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
 import { OTEL_CONTEXT } from '../telemetry/active-context.js';
