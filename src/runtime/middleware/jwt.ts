@@ -42,8 +42,11 @@ export type JwtClaims = Record<string, unknown>;
 export type JwtKey = string | Buffer | KeyObject;
 
 export interface JwtServerOptions {
-  /** The key tokens are checked with, or a function of the token's header (key rotation by `kid`). */
-  key: JwtKey | ((header: JwtHeader) => JwtKey | Promise<JwtKey>);
+  /**
+   * The key tokens are checked with, or a function of the token's header (key rotation
+   * by `kid`) that returns undefined or throws when it has none: the token is refused.
+   */
+  key: JwtKey | ((header: JwtHeader) => JwtKey | undefined | Promise<JwtKey | undefined>);
   /** Algorithms accepted; default `['HS256']`. */
   algorithms?: JwtAlgorithm[];
   /** When set, the token's `iss` must be this. */
@@ -84,7 +87,16 @@ export function jwtServer(options: JwtServerOptions): Middleware {
   const converted = new Map<string, KeyObject | undefined>();
   const keyFor = async (header: JwtHeader): Promise<KeyObject | undefined> => {
     const alg = header.alg as JwtAlgorithm;
-    if (typeof given === 'function') return toKey(await given(header), alg, 'public');
+    if (typeof given === 'function') {
+      // A key function that finds no key (an unknown kid) refuses the token, as Kratos's keyFunc error does.
+      let found: JwtKey | undefined;
+      try {
+        found = await given(header);
+      } catch {
+        return undefined;
+      }
+      return found === undefined || found === null ? undefined : toKey(found, alg, 'public');
+    }
     if (!converted.has(alg)) converted.set(alg, toKey(given, alg, 'public'));
     return converted.get(alg);
   };
@@ -188,7 +200,8 @@ function toKey(key: JwtKey, alg: JwtAlgorithm, use: 'public' | 'private'): KeyOb
   const hmac = alg.startsWith('HS');
   if (typeof key === 'string' || Buffer.isBuffer(key)) {
     const pem = (typeof key === 'string' ? key : key.toString('latin1')).includes('-----BEGIN ');
-    if (hmac) return pem ? undefined : crypto.createSecretKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+    // An empty secret would let anyone sign.
+    if (hmac) return pem || key.length === 0 ? undefined : crypto.createSecretKey(Buffer.from(key));
     if (!pem) return undefined;
     return use === 'public' ? crypto.createPublicKey(key) : crypto.createPrivateKey(key);
   }

@@ -134,13 +134,24 @@ describe('jwtServer over HTTP', () => {
     });
   });
 
+  it('never accepts a token signed with an empty secret', async () => {
+    const server = await httpServerWith({ key: '' });
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const signed = `${part({ alg: 'HS256' })}.${part({ sub: 'mallory' })}`;
+    const signature = crypto.createHmac('sha256', Buffer.alloc(0)).update(signed).digest('base64url');
+    expect((await call(server, `Bearer ${signed}.${signature}`)).status).toBe(401);
+  });
+
   it('picks the key by kid, and checks issuer and audience', async () => {
     const keys: Record<string, string> = {
       one: 'first secret, thirty-two bytes long',
       two: 'second secret, thirty-two bytes long',
     };
     const server = await httpServerWith({
-      key: (header) => keys[String(header.kid)] ?? '',
+      key: (header) => {
+        if (header.kid === 'broken') throw new Error('the key store is down');
+        return keys[String(header.kid)];
+      },
       issuer: 'auth.example',
       audience: 'orders',
     });
@@ -154,6 +165,14 @@ describe('jwtServer over HTTP', () => {
     expect((await call(server, `Bearer ${await token('one', { ...good, aud: 'users' })}`)).body.message).toBe(
       'JWT token is not for this audience',
     );
+    // A kid with no key, or a key function that fails, refuses the token; an empty secret never signs.
+    const unsignedKey = (kid: string) =>
+      new jose.SignJWT(good).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode('x'));
+    for (const kid of ['three', 'broken'])
+      expect(await call(server, `Bearer ${await unsignedKey(kid)}`)).toMatchObject({
+        status: 401,
+        body: { message: 'JWT token is invalid' },
+      });
   });
 });
 
@@ -227,5 +246,6 @@ describe('jwtClient', () => {
 
   it('refuses at construction a key its algorithm cannot sign with', () => {
     expect(() => jwtClient({ key: SECRET, algorithm: 'RS256', claims: {} })).toThrow(/not one RS256 signs with/);
+    expect(() => jwtClient({ key: '', claims: {} })).toThrow(/not one HS256 signs with/);
   });
 });
