@@ -83,8 +83,14 @@ export function jwtServer(options: JwtServerOptions): Middleware {
   const accepted = new Set<string>(options.algorithms ?? ['HS256']);
   const leeway = options.leewaySeconds ?? 0;
   const given = options.key;
-  // A fixed key is converted once per algorithm; a key function's answer per call.
+  // A fixed key is converted once per algorithm, here, so a key that cannot work stops
+  // the start rather than every call; a key function's answer is converted per call.
   const converted = new Map<string, KeyObject | undefined>();
+  if (typeof given !== 'function') {
+    for (const alg of accepted) converted.set(alg, toKey(given, alg as JwtAlgorithm, 'public'));
+    if ([...converted.values()].every((k) => k === undefined))
+      throw new Error(`jwtServer: the key verifies none of ${[...accepted].join(', ')}`);
+  }
   const keyFor = async (header: JwtHeader): Promise<KeyObject | undefined> => {
     const alg = header.alg as JwtAlgorithm;
     if (typeof given === 'function') {
@@ -97,7 +103,6 @@ export function jwtServer(options: JwtServerOptions): Middleware {
       }
       return found === undefined || found === null ? undefined : toKey(found, alg, 'public');
     }
-    if (!converted.has(alg)) converted.set(alg, toKey(given, alg, 'public'));
     return converted.get(alg);
   };
   return (next) => async (ctx, req) => {
@@ -147,6 +152,8 @@ function parse(token: string): { header: JwtHeader; claims: JwtClaims; signed: s
   const header = decodeJson(parts[0]!);
   const claims = decodeJson(parts[1]!);
   if (typeof header['alg'] !== 'string') throw ErrUnauthorized('JWT token is malformed');
+  // Extensions the token says must be understood (RFC 7515 "crit"): tsk understands none.
+  if (header['crit'] !== undefined) throw ErrUnauthorized('JWT token is invalid');
   return {
     header: header as JwtHeader,
     claims,

@@ -134,12 +134,17 @@ describe('jwtServer over HTTP', () => {
     });
   });
 
-  it('never accepts a token signed with an empty secret', async () => {
-    const server = await httpServerWith({ key: '' });
+  it('refuses at construction a key that verifies none of its algorithms (an empty secret, a public key for HS256)', () => {
+    const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    expect(() => jwtServer({ key: '' })).toThrow('jwtServer: the key verifies none of HS256');
+    expect(() => jwtServer({ key: publicKey, algorithms: ['HS256', 'HS512'] })).toThrow(/none of HS256, HS512/);
+  });
+
+  it('refuses a token with critical extensions it does not know (RFC 7515 crit)', async () => {
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const signed = `${part({ alg: 'HS256' })}.${part({ sub: 'mallory' })}`;
-    const signature = crypto.createHmac('sha256', Buffer.alloc(0)).update(signed).digest('base64url');
-    expect((await call(server, `Bearer ${signed}.${signature}`)).status).toBe(401);
+    const signed = `${part({ alg: 'HS256', crit: ['x-ext'], 'x-ext': 1 })}.${part({ sub: 'ada' })}`;
+    const token = `${signed}.${crypto.createHmac('sha256', SECRET).update(signed).digest('base64url')}`;
+    expect((await call(base, `Bearer ${token}`)).status).toBe(401);
   });
 
   it('picks the key by kid, and checks issuer and audience', async () => {
