@@ -131,6 +131,20 @@ describe('deploy/kubernetes', () => {
     });
   }
 
+  it('scrapes /metrics through the Service under the job the alerts select', () => {
+    const [service] = docs('service.yaml');
+    const [monitor] = docs('servicemonitor.yaml');
+    const [rule] = docs('prometheusrule.yaml');
+    for (const [label, value] of Object.entries(monitor.spec.selector.matchLabels))
+      expect(service.metadata.labels[label], label).toBe(value);
+    expect(service.spec.ports.map((p: { name: string }) => p.name)).toContain(monitor.spec.endpoints[0].port);
+    expect(monitor.spec.endpoints[0].path).toBe('/metrics');
+    // Without a jobLabel, the Prometheus Operator names the job after the Service.
+    expect(monitor.spec.jobLabel).toBeUndefined();
+    const exprs = rule.spec.groups.flatMap((g: { rules: { expr: string }[] }) => g.rules.map((r) => r.expr));
+    for (const expr of exprs) expect(expr).toContain(`job="${service.metadata.name}"`);
+  });
+
   it('runs at least 3 hardened replicas with probes, ports and telemetry settings', () => {
     const [deployment] = docs('deployment.yaml');
     // The HorizontalPodAutoscaler owns the count: a spec.replicas in the Deployment would set
