@@ -85,7 +85,10 @@ describe('ConsulRegistry (documented HTTP API stand-in)', () => {
       expect(events).toEqual(['down']);
       expect(registry.healthy()).toBe(false);
       await later.start(port);
-      for (let i = 0; i < 100 && !later.services.has('r-1'); i++) await new Promise((r) => setTimeout(r, 50));
+      // The agent records the registration as the request arrives; the registry reports
+      // "up" once it has read the answer, a moment later.
+      for (let i = 0; i < 100 && !(later.services.has('r-1') && events.length > 1); i++)
+        await new Promise((r) => setTimeout(r, 50));
       expect(later.services.get('r-1')).toMatchObject({ Service: 'greeter' });
       expect(events).toEqual(['down', 'up']);
       expect(registry.healthy()).toBe(true);
