@@ -1,42 +1,22 @@
 // Map fields in the query, as grpc-gateway and Kratos bind them: `labels[key]=value`.
 // Called with plain fetch, the generated Node client and the generated fetch client,
 // which all three send maps that way. The kinds fixture's GET route binds the query.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpClient, HttpServer } from '../../../../src/runtime/transport/http/index.js';
-import { repoRoot, scratchFixture, tsk } from '../../../helpers/cli.js';
+import { HttpClient } from '../../../../src/runtime/transport/http/index.js';
+import { serveKinds, type KindsService } from '../../../helpers/kinds-service.js';
 
-let server: HttpServer;
-let base: string;
-let gen: any;
-let fetchGen: any;
-const seen: any[] = [];
+let kinds: KindsService;
 
 beforeAll(async () => {
-  const dir = scratchFixture('query-maps', 'json');
-  const r = tsk(
-    ['proto', 'client', '.', '-I', '.', '--fetch', '--runtime', path.join(repoRoot, 'src', 'runtime')],
-    dir,
-  );
-  if (r.status !== 0) throw new Error(r.stderr);
-  gen = await import(path.join(dir, 'kinds/v1/kinds_http.ts'));
-  fetchGen = await import(path.join(dir, 'kinds/v1/kinds_fetch.ts'));
-  server = new HttpServer({ address: '127.0.0.1:0' });
-  const echo = async (_ctx: unknown, request: any) => {
-    seen.push(request);
-    return request;
-  };
-  gen.registerKindsHTTPServer(server, { echo, put: echo, get: echo, note: echo });
-  await server.start();
-  base = `http://127.0.0.1:${server.listenPort}`;
+  kinds = await serveKinds('query-maps');
 }, 60_000);
 
 afterAll(async () => {
-  await server?.stop({ timeoutMs: 1000 });
+  await kinds?.server.stop({ timeoutMs: 1000 });
 });
 
 async function get(query: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}/v1/kinds/7?${query}`);
+  const res = await fetch(`${kinds.base}/v1/kinds/7?${query}`);
   return { status: res.status, body: await res.json() };
 }
 
@@ -83,14 +63,14 @@ describe('map fields in the query', () => {
   const expected = { stringToInt32: { a: 1, 'b&c': 2 }, uint32ToColor: { 3: 1 } };
 
   it('are sent that way by the generated Node client', async () => {
-    const client = new gen.KindsHTTPClient(new HttpClient({ target: base }));
+    const client = new kinds.gen.KindsHTTPClient(new HttpClient({ target: kinds.base }));
     await client.get({ int64Value: '7', stringToInt32: { a: 1, 'b&c': 2 }, uint32ToColor: { 3: 1 } });
-    expect(seen.at(-1)).toMatchObject(expected);
+    expect(kinds.seen.at(-1)).toMatchObject(expected);
   });
 
   it('and by the generated fetch client', async () => {
-    const client = new fetchGen.KindsFetchClient({ baseUrl: base });
+    const client = new kinds.fetchGen.KindsFetchClient({ baseUrl: kinds.base });
     await client.get({ int64Value: '7', stringToInt32: { a: 1, 'b&c': 2 }, uint32ToColor: { 3: 'COLOR_RED' } });
-    expect(seen.at(-1)).toMatchObject(expected);
+    expect(kinds.seen.at(-1)).toMatchObject(expected);
   });
 });
