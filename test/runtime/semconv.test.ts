@@ -16,6 +16,7 @@ import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/ind
 import { generateFixture } from '../helpers/generated.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
+import { MemoryDiscovery } from '../helpers/who-service.js';
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -156,6 +157,41 @@ describe('HTTP spans', () => {
     expect(pick()).toMatchObject({ statusCode: ERROR, attributes: { 'error.type': 'SERVICE_UNAVAILABLE' } });
     expect(pick()!.attributes).not.toHaveProperty('http.response.status_code');
     expect(pick()!.attributes).not.toHaveProperty('http.response.body.size');
+  });
+
+  it('a call sent again to another instance names the one that answered, with http.request.resend_count', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const refusing = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const instance = (id: string, port: number) => ({
+      id,
+      name: 'greeter',
+      version: '1',
+      metadata: {},
+      endpoints: [`http://127.0.0.1:${port}`],
+    });
+    // The refusing instance first, so the first pick is the one that fails over.
+    const discovery = new MemoryDiscovery([instance('gone', refusing), instance('up', httpServer.listenPort!)]);
+    const balanced = new HttpClient({
+      target: 'discovery:///greeter',
+      discovery,
+      observers: defaultClientObservers({ logger: createLogger({ name: 'semconv', level: 'silent' }) }),
+    });
+    expect(await new greeterHttpClass(balanced).sayHello({ name: 'resent' })).toEqual({ message: 'Hello resent' });
+    await balanced.close();
+    await telemetry.forceFlush();
+    const pick = () =>
+      receiver.spans.find((s) => s.kind === 3 && s.attributes['url.full']?.toString().endsWith('/resent'));
+    await waitFor(async () => pick() !== undefined, 'the client span', 100, 50);
+    expect(pick()).toMatchObject({
+      statusCode: UNSET,
+      attributes: {
+        'http.request.resend_count': 1,
+        'server.port': httpServer.listenPort,
+        'url.full': `${base}/helloworld/resent`,
+      },
+    });
   });
 
   it('a thrown error is an error with its type and an exception event', async () => {

@@ -154,14 +154,21 @@ const GRPC_OK: Attributes = { 'rpc.grpc.status_code': GrpcCode.OK };
 /**
  * What the transport measured: the response body's size on every HTTP span; on client
  * spans the request body's size and the URL called, known once the request was built
- * (server spans take the size from Content-Length as they start, where a sampler sees it).
+ * (server spans take the size from Content-Length as they start, where a sampler sees it),
+ * and when the request went to another instance than the one picked first, that one.
  */
 function httpSentAttributes(span: Span, ctx: Context): void {
   if (ctx.responseBytes !== undefined) span.setAttribute('http.response.body.size', ctx.responseBytes);
   if ((span as { kind?: SpanKind }).kind !== SpanKind.CLIENT) return;
   if (ctx.requestBytes !== undefined) span.setAttribute('http.request.body.size', ctx.requestBytes);
-  const url = (ctx.transport as Partial<HttpClientTransport>).fullUrl;
-  if (url !== undefined) span.setAttribute('url.full', url);
+  const transport = ctx.transport as Partial<HttpClientTransport>;
+  if (transport.fullUrl !== undefined) span.setAttribute('url.full', transport.fullUrl);
+  // Sent again to another instance: the span names the one that answered.
+  if (transport.resendCount) {
+    span.setAttribute('http.request.resend_count', transport.resendCount);
+    const address = endpointAttributes(ctx.transport.endpoint);
+    if (address) span.setAttributes(address);
+  }
 }
 
 /** A span per server call. */

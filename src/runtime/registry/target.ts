@@ -1,5 +1,8 @@
 // `discovery:///name` targets: follow a service's instances through a Discovery
 // and hand out endpoints round-robin. Both the HTTP and the gRPC client use it.
+// An instance that refused a connection is passed over for a while (longer each
+// time it refuses again), as grpc-js passes over a subchannel that failed to connect:
+// one that crashed stays registered until its lease or check expires.
 
 import { ErrServiceUnavailable } from '../errors/catalogue.js';
 import type { Discovery, ServiceInstance, Watcher } from './registry.js';
@@ -31,10 +34,17 @@ export function endpointsFor(instances: ServiceInstance[], scheme: string): stri
   return out;
 }
 
+/** How long an address that refused a connection is passed over: doubled on each refusal in a row, up to the maximum. */
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 30_000;
+const NONE_TRIED: ReadonlySet<string> = new Set();
+
 export class DiscoveryTarget {
   private current: string[] = [];
   private next = 0;
   private closed = false;
+  /** Addresses whose last connection attempt was refused, and until when pick passes them over. */
+  private readonly refused = new Map<string, { until: number; backoffMs: number }>();
   private readonly listeners = new Set<(addresses: string[]) => void>();
 
   private constructor(
@@ -68,19 +78,56 @@ export class DiscoveryTarget {
 
   private update(instances: ServiceInstance[]): void {
     this.current = endpointsFor(instances, this.scheme);
+    for (const address of this.refused.keys()) if (!this.current.includes(address)) this.refused.delete(address);
     for (const listener of this.listeners) listener(this.addresses());
   }
 
-  /** The next endpoint, round-robin; throws 503 SERVICE_UNAVAILABLE when there is none. */
+  /**
+   * The next endpoint, round-robin, passing over those that refused a connection
+   * lately unless every one did; throws 503 SERVICE_UNAVAILABLE when none is registered.
+   */
   pick(): string {
-    if (this.current.length === 0) {
+    const count = this.current.length;
+    if (count === 0) {
       throw ErrServiceUnavailable(
         { service: this.serviceName, target: `discovery:///${this.serviceName}` },
         `no instance with a ${this.scheme} endpoint is registered`,
       );
     }
-    const address = this.current[this.next++ % this.current.length]!;
-    return address;
+    if (this.refused.size > 0) return this.pickExcept(NONE_TRIED)!;
+    return this.current[this.next++ % count]!;
+  }
+
+  /**
+   * `address` refused a connection: it is passed over for a while, and the call goes
+   * to another instance not in `tried` (which gains `address`), one not passed over if
+   * there is one; undefined when every instance has been tried.
+   */
+  failOver(address: string, tried: Set<string>): string | undefined {
+    const previous = this.refused.get(address);
+    const backoffMs = previous ? Math.min(previous.backoffMs * 2, MAX_BACKOFF_MS) : FIRST_BACKOFF_MS;
+    this.refused.set(address, { until: Date.now() + backoffMs, backoffMs });
+    tried.add(address);
+    return this.pickExcept(tried);
+  }
+
+  /** `address` answered: it is no longer passed over. */
+  answered(address: string): void {
+    if (this.refused.size > 0) this.refused.delete(address);
+  }
+
+  /** The next address round-robin not in `tried`: one not passed over if any, else one that is. */
+  private pickExcept(tried: ReadonlySet<string>): string | undefined {
+    const now = Date.now();
+    let passedOver: string | undefined;
+    for (let i = 0; i < this.current.length; i++) {
+      const address = this.current[this.next++ % this.current.length]!;
+      if (tried.has(address)) continue;
+      const refused = this.refused.get(address);
+      if (refused === undefined || refused.until <= now) return address;
+      passedOver ??= address;
+    }
+    return passedOver;
   }
 
   addresses(): string[] {

@@ -45,8 +45,12 @@ export interface HttpTransport extends Transport {
 export interface HttpClientTransport extends Transport {
   readonly kind: 'http';
   readonly method: string;
+  /** The instance called: another one when the one picked first refused the connection. */
+  endpoint: string;
   /** The URL the request went to (set as it is sent), for the client span's `url.full`. */
   fullUrl?: string;
+  /** How many times the request was sent again to another instance (set only when it was). */
+  resendCount?: number;
 }
 
 export interface Context {

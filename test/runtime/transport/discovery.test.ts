@@ -2,8 +2,9 @@
 // following the registry as instances come and go (gRPC through a grpc-js resolver) (an in-memory Discovery here;
 // the etcd and Consul implementations are tested against their servers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
-import { HttpClient } from '../../../src/runtime/transport/http/index.js';
+import { HttpClient, HttpServer } from '../../../src/runtime/transport/http/index.js';
 import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
 import { MemoryDiscovery, serveWho, whoMethod, whoRoute as route, type WhoServers } from '../../helpers/who-service.js';
 
@@ -65,4 +66,75 @@ describe('discovery:/// targets', () => {
     for (let i = 0; i < 6; i++) expect((await conn.invoke(whoMethod, { who: '' })).who).toBe('a');
     await conn.close();
   });
+
+  it('HTTP client skips an instance that died while still registered, and no call fails', async () => {
+    const c = await serveWho(async () => ({ who: 'c' }));
+    const d = await serveWho(async () => ({ who: 'd' }));
+    const local = new MemoryDiscovery([c.instanceAs('c', 'who'), d.instanceAs('d', 'who')]);
+    const client = new HttpClient({ target: 'discovery:///who', discovery: local });
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add((await client.invoke(route, { who: '' })).who);
+    expect(seen).toEqual(new Set(['c', 'd']));
+    // d goes away without deregistering (a crash before its lease or check expires).
+    await d.http.stop({ timeoutMs: 0 });
+    for (let i = 0; i < 6; i++) expect((await client.invoke(route, { who: '' })).who).toBe('c');
+    await client.close();
+    await c.http.stop({ timeoutMs: 0 });
+    await Promise.all([c.grpc.stop({ timeoutMs: 0 }), d.grpc.stop({ timeoutMs: 0 })]);
+  });
+
+  it('HTTP client tries a refused instance again later, and calls it once it listens', async () => {
+    const c = await serveWho(async () => ({ who: 'c' }));
+    const port = await freePort();
+    const local = new MemoryDiscovery([
+      c.instanceAs('c', 'who'),
+      { id: 'late', name: 'who', version: '1', metadata: {}, endpoints: [`http://127.0.0.1:${port}`] },
+    ]);
+    const client = new HttpClient({ target: 'discovery:///who', discovery: local });
+    for (let i = 0; i < 4; i++) expect((await client.invoke(route, { who: '' })).who).toBe('c');
+    const late = new HttpServer({ address: `127.0.0.1:${port}` });
+    late.route(route, async () => ({ who: 'late' }));
+    await late.start();
+    const seen = new Set<string>();
+    const until = Date.now() + 10_000;
+    while (!seen.has('late') && Date.now() < until) {
+      seen.add((await client.invoke(route, { who: '' })).who);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toEqual(new Set(['c', 'late']));
+    await client.close();
+    await late.stop({ timeoutMs: 0 });
+    await c.http.stop({ timeoutMs: 0 });
+    await c.grpc.stop({ timeoutMs: 0 });
+  });
+
+  it('HTTP client with every instance refusing fails 503 naming the service', async () => {
+    const ports = [await freePort(), await freePort()];
+    const local = new MemoryDiscovery(
+      ports.map((port, i) => ({
+        id: `gone-${i}`,
+        name: 'who',
+        version: '1',
+        metadata: {},
+        endpoints: [`http://127.0.0.1:${port}`],
+      })),
+    );
+    const client = new HttpClient({ target: 'discovery:///who', discovery: local });
+    for (let i = 0; i < 3; i++)
+      await expect(client.invoke(route, { who: '' })).rejects.toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+        metadata: { service: 'who', target: 'discovery:///who' },
+      });
+    await client.close();
+  });
 });
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -45,6 +45,8 @@ export class HttpClient {
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
   private target?: Promise<DiscoveryTarget>;
+  /** The target once its registry answered: where calls fail over from an instance that refused them. */
+  private discovered?: DiscoveryTarget;
   private readonly callee: Callee;
 
   constructor(private readonly options: HttpClientOptions) {
@@ -206,7 +208,11 @@ export class HttpClient {
     }
   }
 
-  /** Sends the call's request; a failure to reach the server is the caller's ServiceError. */
+  /**
+   * Sends the call's request; a failure to reach the server is the caller's ServiceError.
+   * An instance found through discovery that refuses the connection never saw the
+   * request, so it goes to another instance instead (each tried once, within the deadline).
+   */
   private async request(
     ctx: Context,
     compiled: CompiledRoute,
@@ -214,23 +220,35 @@ export class HttpClient {
     accept: string,
     signal: AbortSignal,
   ): Promise<Response> {
-    const base = ctx.transport.endpoint;
+    const transport = ctx.transport as HttpClientTransport;
     const { path, body } = encodeRequest(compiled, request);
-    const url = base + path;
-    (ctx.transport as HttpClientTransport).fullUrl = url;
     const headers: Record<string, string> = { accept };
-    for (const key of ctx.transport.requestHeader.keys())
-      headers[key] = ctx.transport.requestHeader.values(key).join(', ');
+    for (const key of transport.requestHeader.keys()) headers[key] = transport.requestHeader.values(key).join(', ');
     if (body !== undefined) headers['content-type'] = 'application/json';
     ctx.requestBytes = body === undefined ? 0 : Buffer.byteLength(body);
-    let response: Response;
-    try {
-      response = await untraced(() => fetch(url, { method: compiled.route.method, headers, body, signal }));
-    } catch (err) {
-      throw transportError(err, signal, this.callee, base);
+    const target = this.discovered;
+    let tried: Set<string> | undefined;
+    for (;;) {
+      const base = transport.endpoint;
+      const url = base + path;
+      transport.fullUrl = url;
+      let response: Response;
+      try {
+        response = await untraced(() => fetch(url, { method: compiled.route.method, headers, body, signal }));
+      } catch (err) {
+        const next =
+          target && !signal.aborted && connectionRefused(err)
+            ? target.failOver(base.slice(HTTP_PREFIX.length), (tried ??= new Set()))
+            : undefined;
+        if (next === undefined) throw transportError(err, signal, this.callee, base);
+        transport.endpoint = HTTP_PREFIX + next;
+        transport.resendCount = (transport.resendCount ?? 0) + 1;
+        continue;
+      }
+      target?.answered(base.slice(HTTP_PREFIX.length));
+      response.headers.forEach((value, key) => transport.replyHeader.add(key, value));
+      return response;
     }
-    response.headers.forEach((value, key) => ctx.transport.replyHeader.add(key, value));
-    return response;
   }
 
   private async baseUrl(): Promise<string> {
@@ -240,7 +258,8 @@ export class HttpClient {
       this.target = undefined;
       throw ErrServiceUnavailable(this.callee, `the registry did not answer: ${err.message}`);
     });
-    return `http://${(await this.target).pick()}`;
+    this.discovered = await this.target;
+    return HTTP_PREFIX + this.discovered.pick();
   }
 
   async close(): Promise<void> {
@@ -296,6 +315,19 @@ function parseEventData(compiled: CompiledRoute, data: string): unknown {
   } catch {
     throw ErrResponseCodec(`an event from ${compiled.route.operation} is not JSON`);
   }
+}
+
+const HTTP_PREFIX = 'http://';
+
+/** Errors of a connection that was never made: the server cannot have seen the request. */
+const REFUSED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** Whether fetch failed to connect at all (each address tried, when a name had several). */
+function connectionRefused(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; errors?: { code?: string }[] } } | undefined)?.cause;
+  if (!cause) return false;
+  if (cause.errors?.length) return cause.errors.every((e) => REFUSED_CODES.has(e.code ?? ''));
+  return REFUSED_CODES.has(cause.code ?? '');
 }
 
 function transportError(err: unknown, signal: AbortSignal, callee: Callee, base: string): ServiceError {
