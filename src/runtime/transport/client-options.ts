@@ -2,7 +2,7 @@
 // what watches and wraps their calls, and what each call is made for.
 import type { Discovery } from '../registry/registry.js';
 import { servedCall } from '../telemetry/active-context.js';
-import { HeaderMap, type Context, type Middleware } from './context.js';
+import { callDeadline, HeaderMap, type Context, type Middleware, type Transport } from './context.js';
 import type { CallObserver } from './observer.js';
 
 export interface ClientOptions {
@@ -55,4 +55,36 @@ export function callHeaders(options: CallOptions, parent: Context | undefined): 
     for (const value of received.values(key)) headers.add(key, value);
   }
   return headers;
+}
+
+/** The signal of a call nothing can cancel. */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/**
+ * The context of a client call: the transport `describe` builds around the request
+ * headers (the call's own and the forwarded global metadata); the deadline (the call's
+ * timeout, else `unaryTimeoutMs` for a unary call, never later than its parent's); and
+ * a signal aborted by the caller, by the parent and, with `abortAtDeadline`, at the
+ * deadline (grpc-js enforces deadlines itself; fetch needs the signal).
+ */
+export function clientCallContext(
+  options: CallOptions,
+  unaryTimeoutMs: number,
+  abortAtDeadline: boolean,
+  describe: (requestHeader: HeaderMap) => Transport,
+): Context {
+  const parent = callParent(options);
+  const transport = describe(callHeaders(options, parent));
+  const deadline = callDeadline(options.timeoutMs ?? (transport.stream ? 0 : unaryTimeoutMs), parent);
+  const timeout =
+    abortAtDeadline && deadline !== undefined ? AbortSignal.timeout(Math.max(1, deadline - Date.now())) : undefined;
+  const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+  return {
+    transport,
+    signal: signals.length === 0 ? NEVER_ABORTED : signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
+    deadline,
+    values: new Map(options.parent?.values),
+    requestBytes: undefined,
+    responseBytes: undefined,
+  };
 }

@@ -10,16 +10,8 @@ import type { ServiceError } from '../../errors/errors.js';
 import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, type Callee } from '../../errors/catalogue.js';
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import { discoveryServiceName } from '../../registry/target.js';
-import {
-  callDeadline,
-  chain,
-  HeaderMap,
-  type Context,
-  type Handler,
-  type Middleware,
-  type Transport,
-} from '../context.js';
-import { callHeaders, callParent, type CallOptions, type ClientOptions } from '../client-options.js';
+import { chain, HeaderMap, type Context, type Handler, type Middleware } from '../context.js';
+import { clientCallContext, NEVER_ABORTED, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
 import { toMetadata } from './metadata.js';
@@ -34,7 +26,6 @@ export interface GrpcClientOptions extends ClientOptions {
 }
 
 /** The signal of calls made without one: never aborted, shared instead of a controller per call. */
-const NEVER_ABORTED = new AbortController().signal;
 
 export class GrpcClientConn {
   private readonly client: grpc.Client;
@@ -104,24 +95,14 @@ export class GrpcClientConn {
 
   /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or its parent's deadline still apply. */
   private callContext(method: { path: string }, options: CallOptions, stream = false): Context {
-    const parent = callParent(options);
-    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), parent);
-    const transport: Transport = {
+    return clientCallContext(options, this.timeoutMs, false, (requestHeader) => ({
       kind: 'grpc',
       endpoint: this.options.target,
       operation: method.path,
-      requestHeader: callHeaders(options, parent),
+      requestHeader,
       replyHeader: new HeaderMap(),
       stream,
-    };
-    return {
-      transport,
-      signal: callSignal(options.signal, parent?.signal),
-      deadline,
-      values: new Map(options.parent?.values),
-      requestBytes: undefined,
-      responseBytes: undefined,
-    };
+    }));
   }
 
   /** How a stream runs: inside the observers and the middleware, like a unary call. */
@@ -193,12 +174,6 @@ export class GrpcClientConn {
     this.client.close();
     this.releaseDiscovery?.();
   }
-}
-
-/** The call's signal: the caller's, its parent's (the server call it is made for), or both. */
-function callSignal(own: AbortSignal | undefined, parent: AbortSignal | undefined): AbortSignal {
-  if (own && parent) return AbortSignal.any([own, parent]);
-  return own ?? parent ?? NEVER_ABORTED;
 }
 
 /**

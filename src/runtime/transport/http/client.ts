@@ -13,16 +13,8 @@ import {
   type Callee,
 } from '../../errors/catalogue.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
-import {
-  callDeadline,
-  chain,
-  HeaderMap,
-  type Context,
-  type Handler,
-  type HttpClientTransport,
-  type Middleware,
-} from '../context.js';
-import { callHeaders, callParent, type CallOptions, type ClientOptions } from '../client-options.js';
+import { chain, HeaderMap, type Context, type Handler, type HttpClientTransport, type Middleware } from '../context.js';
+import { clientCallContext, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
@@ -92,28 +84,20 @@ export class HttpClient {
 
   /** A stream has no default deadline (a watch lives as long as it is read); its own timeoutMs or its parent's deadline still apply. */
   private callContext(route: HttpRoute<unknown, unknown>, base: string, options: CallOptions, stream = false): Context {
-    const parent = callParent(options);
-    const deadline = callDeadline(options.timeoutMs ?? (stream ? 0 : this.timeoutMs), parent);
-    const timeout = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-    const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => !!s);
-    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-    const transport: HttpClientTransport = {
-      kind: 'http',
-      method: route.method,
-      endpoint: base,
-      operation: route.operation,
-      requestHeader: callHeaders(options, parent),
-      replyHeader: new HeaderMap(),
-      stream,
-    };
-    return {
-      transport,
-      signal,
-      deadline,
-      values: new Map(options.parent?.values),
-      requestBytes: undefined,
-      responseBytes: undefined,
-    };
+    return clientCallContext(
+      options,
+      this.timeoutMs,
+      true,
+      (requestHeader): HttpClientTransport => ({
+        kind: 'http',
+        method: route.method,
+        endpoint: base,
+        operation: route.operation,
+        requestHeader,
+        replyHeader: new HeaderMap(),
+        stream,
+      }),
+    );
   }
 
   private handlerFor(route: HttpRoute<unknown, unknown>): Handler {
