@@ -3,8 +3,7 @@
 // HTTP and gRPC (proto-loader client, not our generated code) as uid 1000 on a read-only
 // root filesystem, passes its HEALTHCHECK and exits 0 on SIGTERM; then the container runs
 // as the generated Deployment runs it (command/args, ConfigMap, env, security settings).
-// Skips without podman, except under CI=true. TSK_IMAGE_TEST=0 opts out (.ci/run's
-// second pass on another host node, which would test the same image again).
+// Skips without podman, except under CI=true; TSK_IMAGE_TEST=0 opts out.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
