@@ -30,11 +30,29 @@ export function fitList(
   ].join('\n');
 }
 
-/** `'./greeter.js'` or `'../../google/protobuf/timestamp.js'`: the module of `toStem` (no extension) seen from `fromFile`. */
+/**
+ * `'./greeter.js'` or `'../../google/protobuf/timestamp.js'`: the module of `toStem` (no
+ * extension) seen from `fromFile`, both relative to the same directory (or both absolute).
+ */
 export function importPath(fromFile: string, toStem: string): string {
-  let rel = path.posix.relative(path.posix.dirname(fromFile), toStem);
+  // Relative paths are anchored below directories no file can be named after: resolved
+  // against the process's directory, a `..` leaving it could come back in through a
+  // directory of the same name (`../internal/pkg` seen from inside `internal/`).
+  const depth = Math.max(levelsUp(fromFile), levelsUp(toStem)) + 1;
+  const anchor = path.posix.isAbsolute(fromFile)
+    ? '/'
+    : `/${Array.from({ length: depth }, (_, i) => `\u0000${i}`).join('/')}`;
+  let rel = path.posix.relative(path.posix.join(anchor, path.posix.dirname(fromFile)), path.posix.join(anchor, toStem));
   if (!rel.startsWith('.')) rel = `./${rel}`;
   return `${rel}.js`;
+}
+
+/** How many leading `..` a relative path has once normalized. */
+function levelsUp(relative: string): number {
+  const parts = path.posix.normalize(relative).split('/');
+  let count = 0;
+  while (parts[count] === '..') count++;
+  return count;
 }
 
 /**

@@ -88,6 +88,17 @@ describe('tsk generate with the codegen cache', () => {
     expect(generatedFiles()).toEqual(cached);
   });
 
+  it('writes the same files when run from a directory inside the project', () => {
+    generate();
+    const fromRoot = generatedFiles();
+    fs.rmSync(path.join(project, '.tsk', 'cache'), { recursive: true });
+    for (const f of Object.keys(fromRoot)) fs.rmSync(path.join(project, f));
+    // internal/: a directory whose name the imports of the vendored runtime pass through.
+    const r = tsk(['generate'], path.join(project, 'internal'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(generatedFiles()).toEqual(fromRoot);
+  });
+
   it('runs the OpenAPI step again when the services a project calls change', () => {
     generate();
     // `tsk add client` records the protos of called services; their APIs leave the document.
