@@ -77,7 +77,9 @@ describe('tsk proto openapi', () => {
     fs.writeFileSync(file, '{"mine": true}');
     const again = tsk(['proto', 'openapi', '.', '-I', '.'], dir);
     expect(again.stdout + again.stderr).toMatch(/not overwritten/);
+    expect(again.status).toBe(1);
     expect(fs.readFileSync(file, 'utf8')).toBe('{"mine": true}');
+    expect(tsk(['proto', 'openapi', '.', '-I', '.', '--keep-local'], dir).status).toBe(0);
   });
 
   it('writes the document as a TypeScript module with -o <file>.ts', async () => {

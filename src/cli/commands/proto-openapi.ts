@@ -85,7 +85,9 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
       openapi: { openapi: 'service', ...meta },
     });
     if (files.length === 0) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
-    printReport(writeFiles(files, { projectRoot: manifestRoot, force: flags.force }), cwd);
+    const report = writeFiles(files, { projectRoot: manifestRoot, force: flags.force });
+    printReport(report, cwd);
+    failOnStale(report, flags.keepLocal);
     return;
   }
   const result = generateOpenApi({
