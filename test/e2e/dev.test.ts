@@ -64,6 +64,10 @@ describe('tsk dev', () => {
     fs.writeFileSync(proto, fs.readFileSync(proto, 'utf8').replace('get: "/helloworld/{name}"', 'get: "/hi/{name}"'));
     await waitFor(async () => (await hi('/hi/there')) === 'Hello there', `the new route:\n${dev.output()}`, 1200, 100);
     expect(await hi('/helloworld/world')).toBe('HTTP 404');
+    // The served OpenAPI document (api/openapi.ts) is regenerated too.
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toContain('/hi/{name}');
+    expect(Object.keys(document.paths)).not.toContain('/helloworld/{name}');
   }, 180_000);
 
   it('keeps the last good service when a proto does not compile, and says where', async () => {

@@ -11,7 +11,8 @@ import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
-import { writeFiles } from '../writer.js';
+import { writeFiles, type WriteReport } from '../writer.js';
+import { writeOpenApiDocuments } from './proto-openapi.js';
 import { generateClient } from '../../gen/incremental.js';
 
 export interface DevFlags {
@@ -97,6 +98,10 @@ function log(line: string): void {
 /** `npm run generate` in-process: protos that changed are compiled and generated; others come from the cache. */
 async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean> {
   try {
+    const api = path.join(root, 'api');
+    const openapi = fs.existsSync(api)
+      ? await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root)
+      : undefined;
     const inputs = ['api', 'internal/conf']
       .filter((d) => fs.existsSync(path.join(root, d)))
       .map((d) => path.join(root, d));
@@ -110,8 +115,9 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
           .split(path.sep)
           .join('/'),
     });
-    const report = writeFiles(result.files, { projectRoot: root });
-    result.save(report);
+    const code = writeFiles(result.files, { projectRoot: root });
+    result.save(code);
+    const report = openapi ? mergeReports(openapi, code) : code;
     for (const p of report.written) ownWrites.add(p);
     if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);
     return true;
@@ -120,6 +126,15 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
     console.error(err instanceof CompileError ? err.message : `error: ${(err as Error).message}`);
     return false;
   }
+}
+
+function mergeReports(a: WriteReport, b: WriteReport): WriteReport {
+  return {
+    written: [...a.written, ...b.written],
+    unchanged: [...a.unchanged, ...b.unchanged],
+    removed: [...a.removed, ...b.removed],
+    skipped: [...a.skipped, ...b.skipped],
+  };
 }
 
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */

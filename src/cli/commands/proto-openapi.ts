@@ -6,7 +6,7 @@ import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { failOnStale, printReport } from '../output.js';
 import { CLIENTS_PATH } from '../manifest.js';
-import { writeFiles } from '../writer.js';
+import { writeFiles, type WriteReport } from '../writer.js';
 import { locate, type ProtoFlags } from './proto.js';
 
 export interface OpenApiFlags extends ProtoFlags {
@@ -48,6 +48,13 @@ async function asYaml(json: string): Promise<string> {
 /** `tsk proto openapi`: OpenAPI 3.1 documents of the HTTP API, per service or in one file. */
 export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promise<void> {
   const cwd = process.cwd();
+  const report = await writeOpenApiDocuments(inputs, flags, cwd);
+  printReport(report, cwd);
+  failOnStale(report, flags.keepLocal);
+}
+
+/** Writes the documents (per service, or the one of `flags.output`); what was written, kept and skipped. */
+export async function writeOpenApiDocuments(inputs: string[], flags: OpenApiFlags, cwd: string): Promise<WriteReport> {
   const { project, manifestRoot } = locate(cwd, inputs, flags);
   const meta = { title: flags.title, apiVersion: flags.version };
   const output = flags.output ? path.resolve(cwd, flags.output) : undefined;
@@ -64,10 +71,7 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
         extraInputs: project ? [path.join(project.root, CLIENTS_PATH)] : [],
       })
     : undefined;
-  if (step?.upToDate) {
-    printReport({ written: [], unchanged: step.upToDate, removed: [], skipped: [] }, cwd);
-    return;
-  }
+  if (step?.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
   const [{ compileProtos }, { planClientFiles }, { generateOpenApi, openApiModule }] = await Promise.all([
     import('../../proto/compile.js'),
     import('../../gen/client.js'),
@@ -85,10 +89,7 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
       openapi: { openapi: 'service', ...meta },
     });
     if (files.length === 0) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
-    const report = writeFiles(files, { projectRoot: manifestRoot, force: flags.force });
-    printReport(report, cwd);
-    failOnStale(report, flags.keepLocal);
-    return;
+    return writeFiles(files, { projectRoot: manifestRoot, force: flags.force });
   }
   const result = generateOpenApi({
     files: compiled.targets,
@@ -118,6 +119,5 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
     force: flags.force,
   });
   step?.save([output], report);
-  printReport(report, cwd);
-  failOnStale(report, flags.keepLocal);
+  return report;
 }
