@@ -43,6 +43,13 @@ export interface CompiledProtos {
   roots: string[];
 }
 
+/** tsk's protos, by a file each set has and the directory that holds the set. */
+const TSK_PROTOS = [
+  { file: 'google/api/annotations.proto', dir: 'google/api' },
+  { file: 'errors/errors.proto', dir: 'errors' },
+  { file: 'buf/validate/validate.proto', dir: 'buf/validate' },
+];
+
 export async function compileProtos(options: CompileOptions): Promise<CompiledProtos> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const roots = options.roots ?? resolveImportRoots(cwd, options.importPaths, options.projectRoot ?? cwd);
@@ -52,15 +59,19 @@ export async function compileProtos(options: CompileOptions): Promise<CompiledPr
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-buf-'));
   try {
     const moduleDirs = roots.map((root, i) => ({ name: `m${i}`, root }));
+    // tsk's protos are importable except those the project ships itself (its
+    // third_party): buf refuses a file that two modules hold.
     const provided = (file: string) => roots.some((root) => fs.existsSync(path.join(root, file)));
-    if (!provided('google/api/annotations.proto')) {
+    const missing = TSK_PROTOS.filter((p) => !provided(p.file));
+    if (missing.length === TSK_PROTOS.length) {
       moduleDirs.push({ name: 'tsk', root: tskProtoDir });
-    } else if (!provided('buf/validate/validate.proto')) {
-      // A project's third_party holds tsk's other protos; protovalidate's stays importable regardless.
-      const validateRoot = path.join(workspace, 'tsk-validate');
-      fs.mkdirSync(validateRoot);
-      fs.symlinkSync(path.join(tskProtoDir, 'buf'), path.join(validateRoot, 'buf'), 'dir');
-      moduleDirs.push({ name: 'tskvalidate', root: validateRoot });
+    } else if (missing.length > 0) {
+      const tskRoot = path.join(workspace, 'tsk-protos');
+      for (const { dir } of missing) {
+        fs.mkdirSync(path.dirname(path.join(tskRoot, dir)), { recursive: true });
+        fs.symlinkSync(path.join(tskProtoDir, dir), path.join(tskRoot, dir), 'dir');
+      }
+      moduleDirs.push({ name: 'tskprotos', root: tskRoot });
     }
     for (const m of moduleDirs) fs.symlinkSync(m.root, path.join(workspace, m.name), 'dir');
     fs.writeFileSync(
