@@ -102,6 +102,9 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
     const openapi = fs.existsSync(api)
       ? await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root)
       : undefined;
+    // Marked at once: the watcher would otherwise see the document change while the
+    // code is still generating and take it for an edit of the user's (one more restart).
+    for (const p of openapi?.written ?? []) ownWrites.add(p);
     const inputs = ['api', 'internal/conf']
       .filter((d) => fs.existsSync(path.join(root, d)))
       .map((d) => path.join(root, d));
@@ -117,8 +120,8 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
     });
     const code = writeFiles(result.files, { projectRoot: root });
     result.save(code);
+    for (const p of code.written) ownWrites.add(p);
     const report = openapi ? mergeReports(openapi, code) : code;
-    for (const p of report.written) ownWrites.add(p);
     if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);
     return true;
   } catch (err) {
