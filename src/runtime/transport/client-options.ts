@@ -57,7 +57,7 @@ export function callHeaders(options: CallOptions, parent: Context | undefined): 
   return headers;
 }
 
-/** The signal of a call nothing can cancel. */
+/** The signal of a call nothing can cancel: one for all, instead of a controller per call. */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 /**

@@ -25,8 +25,6 @@ export interface GrpcClientOptions extends ClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-/** The signal of calls made without one: never aborted, shared instead of a controller per call. */
-
 export class GrpcClientConn {
   private readonly client: grpc.Client;
   /** What streams are opened on: this client, failing as its unary calls do. */
