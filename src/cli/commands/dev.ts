@@ -12,6 +12,7 @@ import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import { writeFiles, type WriteReport } from '../writer.js';
+import { projectProtoDirs } from './generate.js';
 import { writeOpenApiDocuments } from './proto-openapi.js';
 import { generateClient } from '../../gen/incremental.js';
 
@@ -98,19 +99,18 @@ function log(line: string): void {
 /** `npm run generate` in-process: protos that changed are compiled and generated; others come from the cache. */
 async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean> {
   try {
+    // What tsk wrote is marked as its own at once: the watcher would otherwise see the
+    // document change while the code is still generating and take it for an edit of the
+    // user's (one more restart).
+    const noted = (report: WriteReport) => {
+      for (const p of report.written) ownWrites.add(p);
+      if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);
+    };
     const api = path.join(root, 'api');
-    const openapi = fs.existsSync(api)
-      ? await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root)
-      : undefined;
-    // Marked at once: the watcher would otherwise see the document change while the
-    // code is still generating and take it for an edit of the user's (one more restart).
-    for (const p of openapi?.written ?? []) ownWrites.add(p);
-    const inputs = ['api', 'internal/conf']
-      .filter((d) => fs.existsSync(path.join(root, d)))
-      .map((d) => path.join(root, d));
+    if (fs.existsSync(api)) noted(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root));
     const result = await generateClient({
       cwd: root,
-      inputs,
+      inputs: projectProtoDirs(root),
       projectRoot: root,
       runtimeFor: (r) =>
         path
@@ -118,26 +118,15 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
           .split(path.sep)
           .join('/'),
     });
-    const code = writeFiles(result.files, { projectRoot: root });
-    result.save(code);
-    for (const p of code.written) ownWrites.add(p);
-    const report = openapi ? mergeReports(openapi, code) : code;
-    if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);
+    const report = writeFiles(result.files, { projectRoot: root });
+    result.save(report);
+    noted(report);
     return true;
   } catch (err) {
     log(chalk.red('generate failed; the running service is unchanged'));
     console.error(err instanceof CompileError ? err.message : `error: ${(err as Error).message}`);
     return false;
   }
-}
-
-function mergeReports(a: WriteReport, b: WriteReport): WriteReport {
-  return {
-    written: [...a.written, ...b.written],
-    unchanged: [...a.unchanged, ...b.unchanged],
-    removed: [...a.removed, ...b.removed],
-    skipped: [...a.skipped, ...b.skipped],
-  };
 }
 
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
