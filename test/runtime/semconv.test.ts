@@ -4,7 +4,6 @@
 // exception events only for 5xx and thrown errors; who called (client.address,
 // proxy-aware; network.peer.address; user_agent.original). Real servers and clients,
 // spans decoded by the test's receiver.
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
@@ -16,6 +15,7 @@ import { GrpcClientConn, GrpcServer } from '../../src/runtime/transport/grpc/ind
 import { generateFixture } from '../helpers/generated.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
+import { freePort } from '../helpers/etcd.js';
 import { MemoryDiscovery } from '../helpers/who-service.js';
 
 const receiver = new OtlpReceiver();
@@ -141,10 +141,7 @@ describe('HTTP spans', () => {
   });
 
   it('a call that got no answer has no http.response.status_code on its client span, only error.type', async () => {
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort();
     const nobody = new HttpClient({
       target: `http://127.0.0.1:${port}`,
       observers: defaultClientObservers({ logger: createLogger({ name: 'semconv', level: 'silent' }) }),
@@ -160,10 +157,7 @@ describe('HTTP spans', () => {
   });
 
   it('a call sent again to another instance names the one that answered, with http.request.resend_count', async () => {
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const refusing = (closed.address() as net.AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const refusing = await freePort();
     const instance = (id: string, port: number) => ({
       id,
       name: 'greeter',

@@ -2,10 +2,10 @@
 // following the registry as instances come and go (gRPC through a grpc-js resolver) (an in-memory Discovery here;
 // the etcd and Consul implementations are tested against their servers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
 import { HttpClient, HttpServer } from '../../../src/runtime/transport/http/index.js';
 import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
+import { freePort } from '../../helpers/etcd.js';
 import { MemoryDiscovery, serveWho, whoMethod, whoRoute as route, type WhoServers } from '../../helpers/who-service.js';
 
 const discovery = new MemoryDiscovery();
@@ -129,12 +129,3 @@ describe('discovery:/// targets', () => {
     await client.close();
   });
 });
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
