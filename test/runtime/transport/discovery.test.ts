@@ -1,7 +1,8 @@
 // Clients dialling `discovery:///name`: round-robin over the registered instances,
 // following the registry as instances come and go (gRPC through a grpc-js resolver) (an in-memory Discovery here;
 // the etcd and Consul implementations are tested against their servers).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DiscoveryTarget } from '../../../src/runtime/registry/target.js';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
 import { HttpClient, HttpServer } from '../../../src/runtime/transport/http/index.js';
 import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
@@ -65,6 +66,31 @@ describe('discovery:/// targets', () => {
     await new Promise((r) => setTimeout(r, 200));
     for (let i = 0; i < 6; i++) expect((await conn.invoke(whoMethod, { who: '' })).who).toBe('a');
     await conn.close();
+  });
+
+  it('gRPC client does not keep asking the registry again while a registered instance refuses', async () => {
+    const c = await serveWho(async () => ({ who: 'c' }));
+    const ghost = await freePort();
+    const local = new MemoryDiscovery([
+      c.instanceAs('c', 'who'),
+      { id: 'ghost', name: 'who', version: '1', metadata: {}, endpoints: [`grpc://127.0.0.1:${ghost}`] },
+    ]);
+    const conn = new GrpcClientConn({ target: 'discovery:///who', discovery: local });
+    const lookups = vi.spyOn(DiscoveryTarget.prototype, 'addresses');
+    try {
+      for (let i = 0; i < 4; i++) expect((await conn.invoke(whoMethod, { who: '' })).who).toBe('c');
+      // grpc-js asks for a new resolution each time the ghost's connection fails; the
+      // registry's answer has not changed, so there is nothing new to hand over.
+      lookups.mockClear();
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(lookups.mock.calls.length).toBeLessThan(20);
+      expect((await conn.invoke(whoMethod, { who: '' })).who).toBe('c');
+    } finally {
+      lookups.mockRestore();
+      await conn.close();
+      await c.http.stop({ timeoutMs: 0 });
+      await c.grpc.stop({ timeoutMs: 0 });
+    }
   });
 
   it('HTTP client skips an instance that died while still registered, and no call fails', async () => {

@@ -12,6 +12,7 @@ import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/st
 import type { Discovery, ServiceInstance } from '../../../src/runtime/registry/registry.js';
 import type { ClientOptions } from '../../../src/runtime/transport/client-options.js';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
+import { unavailableDetail } from '../../../src/runtime/transport/grpc/client.js';
 import { HttpClient } from '../../../src/runtime/transport/http/index.js';
 import { MemoryDiscovery, serveWho, whoMethod as who, whoRoute as route } from '../../helpers/who-service.js';
 
@@ -88,6 +89,10 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
       expect(err.message).toContain('the inventory service is unavailable');
       // HTTP's message also names the instance it tried.
       if (kind === 'http') expect(err.message).toContain(stopped.http);
+      if (kind === 'grpc')
+        expect(err.message).toMatch(
+          /^the inventory service is unavailable: no registered instance could be reached(: connect ECONNREFUSED [\d.]+:\d+)?$/,
+        );
     });
   }
 
@@ -263,5 +268,27 @@ describe('across a further hop', () => {
     expect(viaGrpc).toMatchObject({ code: 503, reason: 'CIRCUITBREAKER' });
     const viaHttp = await failure(httpClient({ target: front.http, service: 'shop' }).invoke(route, { who: 'own503' }));
     expect(viaHttp).toMatchObject({ code: 503, reason: 'CIRCUITBREAKER' });
+  });
+});
+
+describe("grpc-js's reasons, as a 503's message tells them", () => {
+  it("keeps a direct target's reason without its empty parts", () => {
+    expect(
+      unavailableDetail(
+        'No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000. Resolution note: ',
+      ),
+    ).toBe('No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000');
+  });
+  it("says what round_robin's nested message means, and its innermost reason when there is one", () => {
+    expect(
+      unavailableDetail(
+        'round_robin: No connection established. Last error: No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000',
+      ),
+    ).toBe('no registered instance could be reached: connect ECONNREFUSED 10.0.0.5:9000');
+    expect(
+      unavailableDetail(
+        'round_robin: No connection established. Last error: No connection established. Last error: null',
+      ),
+    ).toBe('no registered instance could be reached');
   });
 });

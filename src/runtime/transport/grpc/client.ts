@@ -177,11 +177,18 @@ export class GrpcClientConn {
 /**
  * grpc-js's words for a connection it could not make, without its empty parts:
  * `No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000. Resolution note: `
- * reads `No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000`.
+ * reads `No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000`. For a
+ * `discovery:///` target, round_robin nests each instance's message in its own, and its
+ * last error may be none (`null`) while every instance waits to retry: the innermost
+ * reason is told, after what it means.
  */
-function unavailableDetail(details: string | undefined): string {
+export function unavailableDetail(details: string | undefined): string {
   if (!details) return 'no connection';
-  return details.replace(/\. Resolution note: ?$/, '').replace('Last error: Error: ', 'Last error: ');
+  const cleaned = details.replace(/\. Resolution note: ?$/, '').replaceAll('Last error: Error: ', 'Last error: ');
+  if (!cleaned.startsWith('round_robin: ')) return cleaned;
+  const reason = cleaned.slice(cleaned.lastIndexOf('Last error: ') + 'Last error: '.length).trim();
+  const known = cleaned.includes('Last error: ') && reason !== '' && reason !== 'null';
+  return known ? `no registered instance could be reached: ${reason}` : 'no registered instance could be reached';
 }
 
 /** The (de)serializer of messages that are bytes already. */

@@ -43,6 +43,8 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
   private opening = false;
   private active = false;
   private unsubscribe?: () => void;
+  /** The addresses last handed to grpc-js, joined; undefined before the first. */
+  private reported?: string;
 
   constructor(
     private readonly uri: GrpcUri,
@@ -59,8 +61,12 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
   updateResolution(): void {
     this.active = true;
     if (this.target) {
+      // grpc-js asks again each time a connection to an instance fails. The registry's
+      // watch reports every change, so an unchanged list is not handed over again:
+      // each answer resets grpc-js's re-resolution backoff, and while a registered
+      // instance refuses, answering every request kept the process busy asking.
       const addresses = this.target.addresses();
-      setImmediate(() => this.report(addresses)); // never synchronously, as grpc-js requires
+      if (addresses.join(',') !== this.reported) setImmediate(() => this.report(addresses)); // never synchronously, as grpc-js requires
       return;
     }
     if (this.opening) return;
@@ -89,10 +95,12 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
     this.unsubscribe?.();
     void this.target?.close();
     this.target = undefined;
+    this.reported = undefined;
   }
 
   private report(addresses: string[]): void {
     if (!this.active) return;
+    this.reported = addresses.join(',');
     if (addresses.length === 0) return this.fail('no instance with a grpc endpoint is registered');
     const endpoints = addresses.map((address) => {
       const hostPort = grpc.experimental.splitHostPort(address);
