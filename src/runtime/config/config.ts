@@ -255,7 +255,7 @@ function fromEnvString(field: FieldSchema, raw: string): { value: unknown; probl
     case 'bool':
       if (/^(true|1|yes)$/i.test(raw)) return { value: true };
       if (/^(false|0|no)$/i.test(raw)) return { value: false };
-      return { value: raw, problem: `expected true or false, got ${JSON.stringify(raw)}` };
+      return { value: raw, problem: `expected true or false (or 1/0, yes/no), got ${JSON.stringify(raw)}` };
     case 'double':
     case 'float': {
       const n = Number(raw);
@@ -298,7 +298,8 @@ function applyEnvByTree(
     } else if (typeof value === 'boolean') {
       if (/^(true|1|yes)$/i.test(raw)) tree[key] = true;
       else if (/^(false|0|no)$/i.test(raw)) tree[key] = false;
-      else problems.push(`config: ${name}: ${path}: expected true or false, got ${JSON.stringify(raw)}`);
+      else
+        problems.push(`config: ${name}: ${path}: expected true or false (or 1/0, yes/no), got ${JSON.stringify(raw)}`);
     } else if (Array.isArray(value))
       tree[key] = raw
         .split(',')

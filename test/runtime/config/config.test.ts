@@ -211,7 +211,7 @@ describe('config validated against the schema from conf.proto', () => {
       'config: APP_SERVER_HTTP_TIMEOUT_MS: server.http.timeout_ms: expected an integer, got "1e3"',
     ]);
     expect(problems(GOOD, { APP_TELEMETRY_OTLP_METRICS: 'maybe' })).toEqual([
-      'config: APP_TELEMETRY_OTLP_METRICS: telemetry.otlp_metrics: expected true or false, got "maybe"',
+      'config: APP_TELEMETRY_OTLP_METRICS: telemetry.otlp_metrics: expected true or false (or 1/0, yes/no), got "maybe"',
     ]);
     expect(problems(GOOD, { APP_TELEMETRY_SAMPLING_RATIO: '1.5' })).toEqual([
       'config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: must be between 0 and 1, got 1.5',

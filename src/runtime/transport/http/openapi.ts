@@ -41,6 +41,7 @@ interface StaticFile {
 /** The page, its start script and Swagger UI's own files, read once. */
 function docsFiles(): Record<string, StaticFile> {
   const dist = swaggerUiDir();
+  if (dist === undefined) throw new Error(NO_DOCS_PACKAGE);
   const read = (name: string) => fs.readFileSync(path.join(dist, name));
   return {
     '': { type: 'text/html; charset=utf-8', body: PAGE },
@@ -50,11 +51,21 @@ function docsFiles(): Record<string, StaticFile> {
   };
 }
 
-function swaggerUiDir(): string {
+const NO_DOCS_PACKAGE = 'the docs page needs the swagger-ui-dist package: npm install swagger-ui-dist';
+
+/**
+ * Why the docs page cannot be served from here (its package is not installed), or
+ * undefined when it can: a config check, so `--check` refuses what a start would.
+ */
+export function docsPageProblem(): string | undefined {
+  return swaggerUiDir() === undefined ? NO_DOCS_PACKAGE : undefined;
+}
+
+function swaggerUiDir(): string | undefined {
   try {
     return path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   } catch {
-    throw new Error('the docs page needs the swagger-ui-dist package: npm install swagger-ui-dist');
+    return undefined;
   }
 }
 

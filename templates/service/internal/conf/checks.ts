@@ -4,11 +4,13 @@
 // the value came from, and the service does not start.
 import { checks, type Check } from '../pkg/config/config.js';
 import { OTLP_PROTOCOLS, otlpEndpointProblem } from '../pkg/telemetry/export-settings.js';
+import { docsPageProblem } from '../pkg/transport/http/openapi.js';
 import { REGISTRY_CHECKS } from '../server/registry.js';
 
 export const CONFIG_CHECKS: Record<string, Check> = {
   'server.http.addr': checks.address(),
   'server.http.timeout_ms': checks.range(0, 3_600_000),
+  'server.http.docs': (v) => (v === true ? docsPageProblem() : undefined),
   'server.grpc.addr': checks.address(),
   'server.grpc.timeout_ms': checks.range(0, 3_600_000),
   'server.stop_timeout_ms': checks.range(0, 600_000),
