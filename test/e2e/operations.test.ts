@@ -356,6 +356,13 @@ describe('config errors: one line each, exit 1, no stack', () => {
     ],
     ['malformed YAML', {}, () => 'server:\n  http: [\n', /^config: \S+\.yaml:\d+:\d+: not valid YAML: /],
     [
+      'a word for a switch from env',
+      { OPS_SERVER_HTTP_DOCS: 'on' },
+      undefined,
+      /^config: OPS_SERVER_HTTP_DOCS: server\.http\.docs: expected true or false \(or 1\/0, yes\/no\), got "on"$/,
+    ],
+
+    [
       'a registry the project was made without',
       { OPS_REGISTRY_KIND: 'consul' },
       undefined,
@@ -396,6 +403,11 @@ describe('config errors: one line each, exit 1, no stack', () => {
       fs.writeFileSync(file, config().replace('level: info', 'level: debug'));
       await waitFor(logged(instance.service, /"log level changed"/), 'the recreated file to be read', 100, 50);
       expect((await fetch(`${instance.http}/readyz`)).status).toBe(200);
+      // A change back to a more verbose level is said too: under the new level, not the old.
+      fs.writeFileSync(file, config().replace('level: info', 'level: warn'));
+      await waitFor(logged(instance.service, /"to":"warn"/), 'the change to warn', 100, 50);
+      fs.writeFileSync(file, config());
+      await waitFor(logged(instance.service, /"from":"warn","to":"info"/), 'the change back to info', 100, 50);
     } finally {
       instance.service.child.kill('SIGTERM');
       expect(await exitWithin(instance.service, 15_000)).toBe(0);
