@@ -147,6 +147,21 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     await serving(moved, `http://127.0.0.1:${movedPort}`);
     const movedHealth = podman(['exec', moved, ...test.slice(1)]);
     expect(movedHealth.status, movedHealth.stderr).toBe(0);
+    // ...and one whose port is moved by a config mounted over /app/configs, too.
+    const mountedConfig = path.join(work, 'moved-config');
+    fs.mkdirSync(mountedConfig, { recursive: true });
+    fs.writeFileSync(
+      path.join(mountedConfig, 'config.yaml'),
+      fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8').replace('0.0.0.0:8000', '0.0.0.0:8082'),
+    );
+    const configPort = await freePort();
+    const configured = start(
+      ['--volume', `${mountedConfig}:/app/configs:ro`, '--publish', `127.0.0.1:${configPort}:8082`],
+      [image],
+    );
+    await serving(configured, `http://127.0.0.1:${configPort}`);
+    const configuredHealth = podman(['exec', configured, ...test.slice(1)]);
+    expect(configuredHealth.status, configuredHealth.stderr).toBe(0);
 
     // The compile cache filled at build time is read (not rejected) by the service's user.
     const cached = podman([
@@ -163,6 +178,22 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     expect(cached.status, cached.stderr).toBe(0);
     expect(`${cached.stdout}\n${cached.stderr}`).toMatch(
       /reading cache from \S+ for ESM file:\/\/\/app\/dist\/bundle\/main\.js\.\.\.\[[^\]]*\]\.\.\. success/,
+    );
+    // --check refuses a config the start would refuse: the docs page, whose package the image lacks.
+    const docs = podman([
+      'exec',
+      '--env',
+      'DEMO_SERVER_HTTP_DOCS=true',
+      id,
+      'node',
+      'dist/bundle/main.js',
+      '--conf',
+      'configs/config.yaml',
+      '--check',
+    ]);
+    expect(docs.status).toBe(1);
+    expect(docs.stderr.trim()).toBe(
+      'config: DEMO_SERVER_HTTP_DOCS: server.http.docs: the docs page needs the swagger-ui-dist package: npm install swagger-ui-dist',
     );
 
     const stopped = stop(id, 20);
