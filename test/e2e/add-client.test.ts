@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { buildProject, tskAsync } from '../helpers/async-cli.js';
 import { freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
-import { exitWithin, npmStartArgs, type Service, startService, waitFor, waitReady } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, run, type Service, startService, waitFor, waitReady } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'add-client');
 const user = path.join(work, 'user');
@@ -59,10 +59,16 @@ describe('tsk add client', () => {
     expect(fs.readFileSync(path.join(order, 'configs/config.yaml'), 'utf8')).toMatch(
       /clients:\n {2}user:\n {4}endpoint: 127\.0\.0\.1:9000\n/,
     );
+    // The project's own tests run with the registry off, also when the client dials discovery:///user.
+    const config = path.join(order, 'configs/config.yaml');
+    const asWritten = fs.readFileSync(config, 'utf8');
+    fs.writeFileSync(config, asWritten.replace('endpoint: 127.0.0.1:9000', 'endpoint: discovery:///user'));
+    const test = await run('npm', ['test'], order);
+    expect(test.status, test.output).toBe(0);
+    fs.writeFileSync(config, asWritten);
 
     // The user's own code and config edits survive a re-run; generated files are refreshed.
     fs.writeFileSync(path.join(order, 'internal/data/greeter.ts'), ORDER_REPO);
-    const config = path.join(order, 'configs/config.yaml');
     fs.writeFileSync(
       config,
       fs.readFileSync(config, 'utf8').replace('endpoint: 127.0.0.1:9000', 'endpoint: 127.0.0.1:9999 # mine'),
