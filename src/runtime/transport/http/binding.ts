@@ -98,8 +98,9 @@ export function bindRequest<Req>(
   let json: Json = {};
   if (body instanceof FormBody) json = formJson(compiled, body);
   else if (route.body === '*') {
-    if (body !== undefined && body !== null) {
-      if (typeof body !== 'object' || Array.isArray(body)) throw ErrCodec('request body must be a JSON object');
+    if (body !== undefined) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw ErrCodec('request body must be a JSON object');
       json = { ...(body as Json) };
       keepExactIntegers(body, json);
     }

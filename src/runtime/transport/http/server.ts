@@ -12,6 +12,7 @@
 // plugins, which must see every call).
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { isUtf8 } from 'node:buffer';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -174,21 +175,25 @@ export class HttpServer implements Server {
     const maxDepth = options.maxJsonDepth ?? 100;
     const parseJson = (
       req: FastifyRequest,
-      text: string | Buffer,
+      bytes: string | Buffer,
       done: (err: Error | null, body?: unknown) => void,
     ) => {
-      noteBodySize(req, text);
-      if (text === '') return done(null, undefined);
-      if (jsonDepthOver(text as string, maxDepth))
+      noteBodySize(req, bytes);
+      if (bytes.length === 0) return done(null, undefined);
+      // Decoding would replace bad bytes with U+FFFD and hand the handler text nobody sent (protojson refuses them).
+      if (typeof bytes !== 'string' && !isUtf8(bytes))
+        return done(ErrCodec('malformed JSON body: not valid UTF-8'), undefined);
+      const text = bytes.toString();
+      if (jsonDepthOver(text, maxDepth))
         return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
       try {
-        done(null, parseJsonBody(text as string));
+        done(null, parseJsonBody(text));
       } catch (err) {
         done(ErrCodec(`malformed JSON body: ${(err as Error).message}`), undefined);
       }
     };
     this.app.removeContentTypeParser(['application/json', 'text/plain']);
-    this.app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
+    this.app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, parseJson);
     // Form bodies (curl -d, HTML forms) bind as Kratos binds them: keys name fields.
     this.app.addContentTypeParser(
       'application/x-www-form-urlencoded',

@@ -183,4 +183,21 @@ describe('rejections before routing', () => {
     expect(bad.status).toBe(400);
     expect((await bad.json()).message).toMatch(/^malformed JSON body: /);
   });
+
+  it('refuses what protojson refuses: bytes that are not UTF-8, and null for the request message', async () => {
+    const send = (body: Uint8Array<ArrayBuffer> | string) =>
+      fetch(`http://127.0.0.1:${port}/v1/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const utf8 = await send(new Uint8Array([...Buffer.from('{"text":"'), 0xc3, 0x28, ...Buffer.from('"}')]));
+    expect(utf8.status).toBe(400);
+    expect(await utf8.json()).toMatchObject({ reason: 'CODEC', message: 'malformed JSON body: not valid UTF-8' });
+    const nothing = await send('null');
+    expect(nothing.status).toBe(400);
+    expect(await nothing.json()).toMatchObject({ reason: 'CODEC', message: 'request body must be a JSON object' });
+    const accented = await send('{"text":"café"}');
+    expect(await accented.json()).toEqual({ text: 'café' });
+  });
 });
