@@ -82,3 +82,24 @@ describe('tsk proto client input and manifest safety', () => {
     expect(manifestFiles(dir)).toContain('omega/v1/omega.ts');
   }, 120_000);
 });
+
+describe('outside a project', () => {
+  it('refuses to guess where code that imports the runtime should import it from, and writes nothing', () => {
+    const dir = path.join(repoRoot, '.tmp', 'proto-client-safety', 'no-project');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'order_errors.proto'),
+      'syntax = "proto3";\npackage order.v1;\nimport "errors/errors.proto";\nenum ErrorReason {\n  option (errors.default_code) = 500;\n  ORDER_NOT_FOUND = 0 [(errors.code) = 404];\n}\n',
+    );
+    const refused = tsk(['errors', 'gen', '-I', '.', 'order_errors.proto'], dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      "order_errors_errors.ts imports tsk's runtime, and outside a project there is no internal/pkg to take it from: name the runtime's directory with --runtime <dir>",
+    );
+    expect(fs.readdirSync(dir)).toEqual(['order_errors.proto']);
+    const named = tsk(['errors', 'gen', '-I', '.', 'order_errors.proto', '--runtime', 'vendor/tsk'], dir);
+    expect(named.status, named.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'order_errors_errors.ts'), 'utf8')).toContain("from './vendor/tsk/");
+  });
+});

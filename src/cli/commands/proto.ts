@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GeneratorKind } from '../../gen/client.js';
 import { generateClient } from '../../gen/incremental.js';
+import { UsageError } from '../../proto/diagnostics.js';
 import { projectAt, projectOfInputs, type Project } from '../../proto/project.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { findProjectRoot } from '../manifest.js';
@@ -60,6 +61,12 @@ export async function protoClient(
     runtimeFor: runtimeDirFor(cwd, project, flags),
     only: kinds,
   });
+  // Outside a project there is no internal/pkg to import the runtime from: the import would not resolve.
+  const guessed = !project && !flags.runtime && result.files.find((f) => f.content.includes(`${DEFAULT_RUNTIME_DIR}/`));
+  if (guessed)
+    throw new UsageError(
+      `${path.relative(cwd, guessed.path)} imports tsk's runtime, and outside a project there is no internal/pkg to take it from: name the runtime's directory with --runtime <dir>`,
+    );
   const report = writeFiles(result.files, { projectRoot: manifestRoot, force: flags.force });
   report.unchanged.push(...result.upToDate);
   result.save(report);
