@@ -134,6 +134,12 @@ describe('in a generated project', () => {
     expect(outsideApi.stderr).toContain(
       'billing.proto is not under api/ or another import root: write e.g. api/billing/v1/billing.proto',
     );
+    // The greeter of package shop.v1 already declares User and GetUserRequest; a second would not compile.
+    const clash = tsk(['proto', 'add', 'api/shop/v1/user.proto'], project);
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toContain(
+      "api/shop/v1/greeter.proto already declares GetUserRequest, User in this directory's package, which api/shop/v1/user.proto would declare again",
+    );
     expect(snapshotTree(project)).toEqual(before);
   });
 

@@ -35,9 +35,38 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
   const protoPath = path.relative(base, absReal).split(path.sep).join('/');
   const problem = checkProtoPath(protoPath);
   if (problem) throw new UsageError(`${file}: ${problem}`);
-  const report = writeFiles([{ path: absReal, content: renderProtoTemplate({ protoPath }), kind: 'owned' }], {
+  const content = renderProtoTemplate({ protoPath });
+  const clash = clashingDeclarations(content, parent);
+  if (clash)
+    throw new UsageError(
+      `${path.relative(cwd, clash.file)} already declares ${clash.names.join(', ')} in this directory's package, which ${file} would declare again: name it after another resource or put it in another package`,
+    );
+  const report = writeFiles([{ path: absReal, content, kind: 'owned' }], {
     projectRoot: findProjectRoot(parent),
   });
   printReport(report, cwd);
   console.log(chalk.dim(`next: tsk proto client ${path.relative(cwd, absReal)}`));
+}
+
+/** Top-level messages, enums and services a proto declares (declarations start their line). */
+function topLevelNames(proto: string): Set<string> {
+  return new Set([...proto.matchAll(/^(?:message|enum|service)\s+(\w+)/gm)].map((m) => m[1]!));
+}
+
+/**
+ * A proto already in `dir` (the same package, as tsk lays protos out) that declares a
+ * name the new one would: the package would then not compile.
+ */
+function clashingDeclarations(content: string, dir: string): { file: string; names: string[] } | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const mine = topLevelNames(content);
+  for (const entry of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.proto'))
+    .sort()) {
+    const file = path.join(dir, entry);
+    const names = [...topLevelNames(fs.readFileSync(file, 'utf8'))].filter((n) => mine.has(n));
+    if (names.length > 0) return { file, names };
+  }
+  return undefined;
 }
