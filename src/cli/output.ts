@@ -10,7 +10,11 @@ export function printReport(report: WriteReport, cwd: string): void {
   for (const s of report.skipped)
     console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}${s.stale ? ' (--force overwrites)' : ''}`);
   if (report.written.length === 0 && report.skipped.length === 0 && report.removed.length === 0)
-    console.log(chalk.dim(`up to date (${report.unchanged.length} files unchanged)`));
+    console.log(
+      chalk.dim(
+        `up to date (${report.unchanged.length} ${report.unchanged.length === 1 ? 'file' : 'files'} unchanged)`,
+      ),
+    );
 }
 
 /**
