@@ -128,8 +128,16 @@ async function fetchHealth(address: string, name: string, index: string | undefi
   const qs = new URLSearchParams({ passing: 'true', ...(index ? { index, wait: '30s' } : {}) });
   // The watch's own traffic, not part of any call: not traced even when fetch is
   // instrumented (the watch would otherwise add a span per query under the call that opened it).
-  const res = await untraced(() => fetch(`${base}/v1/health/service/${encodeURIComponent(name)}?${qs}`, { signal }));
-  if (!res.ok) throw new Error(`consul: GET /v1/health/service/${name} answered ${res.status}`);
+  let res: Response;
+  try {
+    res = await untraced(() => fetch(`${base}/v1/health/service/${encodeURIComponent(name)}?${qs}`, { signal }));
+  } catch (err) {
+    if (signal.aborted) throw err;
+    // fetch says only "fetch failed"; its cause says why (ECONNREFUSED...).
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    throw new Error(`consul at ${base}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, { cause: err });
+  }
+  if (!res.ok) throw new Error(`consul at ${base}: GET /v1/health/service/${name} answered ${res.status}`);
   return { index: res.headers.get('x-consul-index') ?? '0', entries: (await res.json()) as HealthEntry[] };
 }
 

@@ -33,11 +33,14 @@ export class EtcdRegistry implements Registrar, Discovery {
   private readonly leases = new Map<string, Lease>();
   private readonly registrations: Registrations;
 
+  private readonly endpoints: string;
+
   constructor(options: EtcdRegistryOptions) {
     this.client = new Etcd3({ ...options.client, hosts: options.endpoints, dialTimeout: 3000 });
+    this.endpoints = options.endpoints.join(', ');
     this.prefix = (options.prefix ?? '/microservices').replace(/\/$/, '');
     this.ttl = options.ttlSeconds ?? 15;
-    this.registrations = new Registrations('etcd', options.endpoints.join(', '), options.startup, options.events);
+    this.registrations = new Registrations('etcd', this.endpoints, options.startup, options.events);
   }
 
   keyOf(instance: Pick<ServiceInstance, 'name' | 'id'>): string {
@@ -86,11 +89,24 @@ export class EtcdRegistry implements Registrar, Discovery {
   }
 
   async getService(name: string): Promise<ServiceInstance[]> {
-    const values = await this.client.getAll().prefix(`${this.prefix}/${name}/`).strings();
+    const values = await this.named(this.client.getAll().prefix(`${this.prefix}/${name}/`).strings());
     return parseInstances(Object.values(values));
   }
 
-  async watch(name: string): Promise<Watcher> {
+  watch(name: string): Promise<Watcher> {
+    return this.named(this.openWatch(name));
+  }
+
+  /** etcd3's errors (`Execution prevented because the circuit breaker is open`) do not say which etcd. */
+  private async named<T>(request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (err) {
+      throw new Error(`etcd at ${this.endpoints}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async openWatch(name: string): Promise<Watcher> {
     const prefix = `${this.prefix}/${name}/`;
     const current = new Map<string, ServiceInstance>();
     const waiting: ((list: ServiceInstance[]) => void)[] = [];

@@ -100,3 +100,17 @@ describe('ConsulRegistry (documented HTTP API stand-in)', () => {
     }
   });
 });
+
+describe('ConsulRegistry without an agent', () => {
+  it('names the agent it could not reach when discovering', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const registry = new ConsulRegistry({ address });
+    try {
+      await expect(registry.watch('who').then((w) => w.next())).rejects.toThrow(
+        `consul at http://${address}: fetch failed (ECONNREFUSED)`,
+      );
+    } finally {
+      await registry.close();
+    }
+  });
+});

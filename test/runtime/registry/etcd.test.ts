@@ -135,3 +135,16 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     await registry.close();
   });
 });
+
+describe('EtcdRegistry without an etcd', () => {
+  it('names the etcd it could not reach when discovering', async () => {
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const registry = new EtcdRegistry({ endpoints: [endpoint] });
+    try {
+      await expect(registry.getService('who')).rejects.toThrow(`etcd at ${endpoint}: `);
+      await expect(registry.watch('who')).rejects.toThrow(`etcd at ${endpoint}: `);
+    } finally {
+      await registry.close();
+    }
+  }, 30_000);
+});
