@@ -36,6 +36,7 @@ import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { bindRequest, compileRoute, encodeResponse, FormBody, type CompiledRoute } from './binding.js';
+import { jsonShapeProblem } from './json-shape.js';
 import { parseJsonBody } from './proto-json.js';
 import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
@@ -184,8 +185,8 @@ export class HttpServer implements Server {
       if (typeof bytes !== 'string' && !isUtf8(bytes))
         return done(ErrCodec('malformed JSON body: not valid UTF-8'), undefined);
       const text = bytes.toString();
-      if (jsonDepthOver(text, maxDepth))
-        return done(ErrCodec(`malformed JSON body: nested deeper than ${maxDepth} levels`), undefined);
+      const problem = jsonShapeProblem(text, maxDepth);
+      if (problem) return done(ErrCodec(`malformed JSON body: ${problem}`), undefined);
       try {
         done(null, parseJsonBody(text));
       } catch (err) {
@@ -559,27 +560,6 @@ export class HttpServer implements Server {
           : ErrBadRequest('malformed HTTP request'),
     );
   }
-}
-
-/**
- * Whether a JSON text nests arrays and objects deeper than `limit`: checked before
- * parsing, so a hostile body meets a clear 400 rather than a stack overflow later.
- */
-export function jsonDepthOver(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
 }
 
 /**

@@ -184,7 +184,7 @@ describe('rejections before routing', () => {
     expect((await bad.json()).message).toMatch(/^malformed JSON body: /);
   });
 
-  it('refuses what protojson refuses: bytes that are not UTF-8, and null for the request message', async () => {
+  it('refuses what protojson refuses: bytes that are not UTF-8, null for the request message, a key given twice', async () => {
     const send = (body: Uint8Array<ArrayBuffer> | string) =>
       fetch(`http://127.0.0.1:${port}/v1/echo`, {
         method: 'POST',
@@ -197,6 +197,12 @@ describe('rejections before routing', () => {
     const nothing = await send('null');
     expect(nothing.status).toBe(400);
     expect(await nothing.json()).toMatchObject({ reason: 'CODEC', message: 'request body must be a JSON object' });
+    const twice = await send('{"text":"a","text":"b"}');
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toMatchObject({
+      reason: 'CODEC',
+      message: 'malformed JSON body: key "text" appears twice in one object',
+    });
     const accented = await send('{"text":"café"}');
     expect(await accented.json()).toEqual({ text: 'café' });
   });
