@@ -163,34 +163,17 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     const configuredHealth = podman(['exec', configured, ...test.slice(1)]);
     expect(configuredHealth.status, configuredHealth.stderr).toBe(0);
 
+    // The service's own config check, run inside the container with `env` added.
+    const check = (env: string) =>
+      podman(['exec', '--env', env, id, 'node', 'dist/bundle/main.js', '--conf', 'configs/config.yaml', '--check']);
     // The compile cache filled at build time is read (not rejected) by the service's user.
-    const cached = podman([
-      'exec',
-      '--env',
-      'NODE_DEBUG_NATIVE=COMPILE_CACHE',
-      id,
-      'node',
-      'dist/bundle/main.js',
-      '--conf',
-      'configs/config.yaml',
-      '--check',
-    ]);
+    const cached = check('NODE_DEBUG_NATIVE=COMPILE_CACHE');
     expect(cached.status, cached.stderr).toBe(0);
     expect(`${cached.stdout}\n${cached.stderr}`).toMatch(
       /reading cache from \S+ for ESM file:\/\/\/app\/dist\/bundle\/main\.js\.\.\.\[[^\]]*\]\.\.\. success/,
     );
     // --check refuses a config the start would refuse: the docs page, whose package the image lacks.
-    const docs = podman([
-      'exec',
-      '--env',
-      'DEMO_SERVER_HTTP_DOCS=true',
-      id,
-      'node',
-      'dist/bundle/main.js',
-      '--conf',
-      'configs/config.yaml',
-      '--check',
-    ]);
+    const docs = check('DEMO_SERVER_HTTP_DOCS=true');
     expect(docs.status).toBe(1);
     expect(docs.stderr.trim()).toBe(
       'config: DEMO_SERVER_HTTP_DOCS: server.http.docs: the docs page needs the swagger-ui-dist package: npm install swagger-ui-dist',
