@@ -149,9 +149,16 @@ function commit(files: Placed[]): void {
  */
 export async function writeTree(target: string, build: (staging: string) => Promise<void>): Promise<void> {
   const staging = path.join(path.dirname(target), `.${path.basename(target)}.tsk-staging-${process.pid}`);
-  fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
+  // Ctrl-C (or a stop) while building: the half-built tree goes too, then the usual exit code.
+  const abandon = (signal: NodeJS.Signals) => {
+    fs.rmSync(staging, { recursive: true, force: true });
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  process.once('SIGINT', abandon);
+  process.once('SIGTERM', abandon);
   try {
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.mkdirSync(staging, { recursive: true });
     await build(staging);
     if (!fs.existsSync(target)) fs.renameSync(staging, target);
     else {
@@ -161,5 +168,8 @@ export async function writeTree(target: string, build: (staging: string) => Prom
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
     throw err;
+  } finally {
+    process.off('SIGINT', abandon);
+    process.off('SIGTERM', abandon);
   }
 }
