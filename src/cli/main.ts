@@ -189,8 +189,8 @@ export function buildProgram(): Command {
     .description(
       'watch protos and sources: regenerate, typecheck and restart the service on each change; a failed step keeps the last good one running',
     )
-    .option('--conf <file>', 'config file for the service', 'configs/config.yaml')
-    .action(async (opts: { conf: string }) => (await import('./commands/dev.js')).dev(opts));
+    .option('--conf <file>', "config file for the service (default: the project's configs/config.yaml)")
+    .action(async (opts: { conf?: string }) => (await import('./commands/dev.js')).dev(opts));
 
   program
     .command('bundle')

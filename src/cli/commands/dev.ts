@@ -17,7 +17,8 @@ import { writeOpenApiDocuments } from './proto-openapi.js';
 import { generateClient } from '../../gen/incremental.js';
 
 export interface DevFlags {
-  conf: string;
+  /** Relative to where tsk runs, as every path a user gives; else the project's configs/config.yaml. */
+  conf?: string;
 }
 
 /** Directories whose changes matter; everything else (node_modules, dist, .tsk, .git) is ignored. */
@@ -34,7 +35,10 @@ export async function dev(flags: DevFlags): Promise<void> {
     throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);
   const tsc = projectTsc(root);
 
-  const serviceArgs = ['--import', 'tsx', main, '--conf', flags.conf];
+  // The service runs from the project root.
+  const conf = flags.conf ? path.relative(root, path.resolve(flags.conf)) : path.join('configs', 'config.yaml');
+  if (!fs.existsSync(path.join(root, conf))) throw new UsageError(`${flags.conf ?? conf}: no such config file`);
+  const serviceArgs = ['--import', 'tsx', main, '--conf', conf];
   const service = new ServiceProcess(root, serviceArgs);
   // Projects made before main.ts took --check would start a second service instead.
   const checkable = /--check\b/.test(fs.readFileSync(path.join(root, main), 'utf8'));
