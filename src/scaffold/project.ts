@@ -15,7 +15,7 @@ import {
 } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
-import { serializePackageJson, servicePackageJson } from './package-json.js';
+import { serializePackageJson, servicePackageJson, TOOLCHAIN_INSTALL_SCRIPTS } from './package-json.js';
 import { DEFAULT_PACKAGE_MANAGER, packageManagerCommands, type PackageManager } from './package-manager.js';
 import { runtimeFiles } from './runtime.js';
 import { readTemplate, templateTree } from './templates.js';
@@ -119,6 +119,7 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
   const pkg = servicePackageJson({ name, tskVersion: tskVersion(), vendoredTsk: vendoredTskPath() });
   if (pm.packageManagerField) pkg['packageManager'] = pm.packageManagerField;
   add('package.json', serializePackageJson(pkg));
+  if (pm.name === 'pnpm') add('pnpm-workspace.yaml', pnpmWorkspace(), 'owned');
   add('internal/data/clients.ts', renderClients([]), 'generated');
   // The runtime, vendored, without optional clients; then the registry feature, installed.
   for (const f of runtimeFiles()) {
@@ -135,6 +136,21 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     add(`third_party/${proto}`, fs.readFileSync(path.join(tskProtoDir, proto), 'utf8'), 'generated');
   }
   return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * pnpm's settings: the toolchain's install scripts denied, as allowScripts denies them
+ * to npm. pnpm 12 stops an install on a build script nobody decided on.
+ */
+function pnpmWorkspace(): string {
+  const decisions = Object.entries(TOOLCHAIN_INSTALL_SCRIPTS).map(
+    ([name, allowed]) => `  ${name.startsWith('@') ? `'${name}'` : name}: ${allowed}`,
+  );
+  return `# pnpm settings. The install scripts of tsk's toolchain are not needed (package.json's
+# allowScripts says the same to npm): denied, so pnpm neither runs them nor stops on them.
+allowBuilds:
+${decisions.join('\n')}
+`;
 }
 
 /** The tree being rendered, as a feature installer edits it. */
