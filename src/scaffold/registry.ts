@@ -12,6 +12,7 @@ import type { FileKind } from '../gen/file.js';
 import { addDependencies, editPackageJson, removeDependencies, type PackageJson } from './package-json.js';
 import { runtimeFiles } from './runtime.js';
 import { SERVICE_VERSIONS } from './versions.js';
+import { readProjectPackage } from './project-package.js';
 
 export type RegistryKind = 'etcd' | 'consul' | 'none';
 export const REGISTRY_KINDS: readonly RegistryKind[] = ['none', 'etcd', 'consul'];
@@ -104,9 +105,7 @@ export function installedRegistry(root: string, vendored: Iterable<string>): Reg
   const optional = REGISTRY_KINDS.filter((k) => k !== 'none');
   const packageJson = path.join(root, 'package.json');
   if (fs.existsSync(packageJson)) {
-    const deps =
-      (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ??
-      {};
+    const deps = readProjectPackage<{ dependencies?: Record<string, string> }>(root).dependencies ?? {};
     return optional.find((k) => Object.keys(REGISTRY_INSTALLERS[k].dependencies).every((d) => d in deps)) ?? 'none';
   }
   const names = new Set(vendored);

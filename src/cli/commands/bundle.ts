@@ -14,6 +14,7 @@ import {
   projectDependencies,
 } from '../bundle-plan.js';
 import { findProjectRoot } from '../manifest.js';
+import { readProjectPackage } from '../../scaffold/project-package.js';
 
 export interface BundleFlags {
   external?: string[];
@@ -26,11 +27,11 @@ interface BuildFailure {
 export async function bundle(flags: BundleFlags): Promise<void> {
   const root = findProjectRoot(process.cwd());
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  const pkg = readProjectPackage<{
     name: string;
     dependencies?: Record<string, string>;
     optionalDependencies?: Record<string, string>;
-  };
+  }>(root);
   const { entry, outdir } = bundlePaths(pkg.name);
   if (!fs.existsSync(path.join(root, entry)))
     throw new UsageError(`${entry} not found: compile first (npx tsc -p tsconfig.build.json; npm run build does both)`);

@@ -26,6 +26,7 @@ import { CLIENTS_PATH, findProjectRoot, readManifest } from '../manifest.js';
 import { printReport } from '../output.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
+import { readProjectPackage } from '../../scaffold/project-package.js';
 
 type ClientsRecord = Record<string, { protos: string[]; transport?: ClientTransport; apis: ClientSpec['apis'] }>;
 
@@ -48,7 +49,7 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
-  const own = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: string }).name;
+  const own = readProjectPackage(root).name;
   if (own === service)
     throw new UsageError(`${service} is this project; it calls its own code directly, not through a client`);
   const source = path.resolve(cwd, flags.proto);

@@ -15,6 +15,7 @@ import { writeFiles, type WriteReport } from '../writer.js';
 import { projectProtoDirs } from './generate.js';
 import { writeOpenApiDocuments } from './proto-openapi.js';
 import { generateClient } from '../../gen/incremental.js';
+import { readProjectPackage } from '../../scaffold/project-package.js';
 
 export interface DevFlags {
   /** Relative to where tsk runs, as every path a user gives; else the project's configs/config.yaml. */
@@ -29,7 +30,7 @@ const DEBOUNCE_MS = 150;
 export async function dev(flags: DevFlags): Promise<void> {
   const root = findProjectRoot(process.cwd());
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
-  const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
+  const name = readProjectPackage<{ name: string }>(root).name;
   const main = path.join('cmd', name, 'main.ts');
   if (!fs.existsSync(path.join(root, main)))
     throw new UsageError(`${main} not found: tsk dev runs the service from cmd/<package name>/main.ts`);

@@ -21,6 +21,7 @@ import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
+import { readProjectPackage } from '../../scaffold/project-package.js';
 
 export async function switchRegistry(kind: string, opts: { force?: boolean }): Promise<void> {
   if (!REGISTRY_KINDS.includes(kind as RegistryKind))
@@ -90,7 +91,7 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
 
 /** The project's environment prefix, as `tsk new` made it from the project's name. */
 function envPrefixOf(root: string): string {
-  const { name } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: string };
+  const { name } = readProjectPackage(root);
   if (!name) throw new UsageError('package.json has no name; tsk registry needs it for the environment prefix');
   return envPrefixFor(name);
 }

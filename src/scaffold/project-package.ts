@@ -1,0 +1,20 @@
+// A project's package.json as the commands read it: a file that does not parse is named.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../proto/diagnostics.js';
+
+/** The parsed package.json at a project's root; a clear error when it is missing or not JSON. */
+export function readProjectPackage<T = { name?: string }>(root: string): T {
+  const file = path.join(root, 'package.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new UsageError(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+}
