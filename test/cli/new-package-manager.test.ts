@@ -28,10 +28,12 @@ describe('tsk new --package-manager', () => {
     expect(JSON.parse(read(dir, 'package.json')).packageManager).toBe('pnpm@10.34.9');
     const dockerfile = read(dir, 'Dockerfile');
     expect(dockerfile).toContain('RUN npm install --global pnpm@10.34.9\n');
-    expect(dockerfile).toContain('COPY package.json pnpm-lock.yaml ./\n');
+    expect(dockerfile).toContain('COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./\n');
     expect(dockerfile).toContain('RUN pnpm install --frozen-lockfile\n');
     expect(dockerfile).toContain('RUN pnpm run build && pnpm prune --prod\n');
     expect(dockerfile).not.toMatch(/npm ci|package-lock/);
+    // pnpm's own settings deny the toolchain's install scripts, as allowScripts does for npm.
+    expect(read(dir, 'pnpm-workspace.yaml')).toContain("allowBuilds:\n  '@bufbuild/buf': false\n  esbuild: false\n");
     const readme = read(dir, 'README.md');
     expect(readme).toContain(
       'pnpm install                       # creates pnpm-lock.yaml, which the image build needs',
