@@ -245,6 +245,13 @@ function keyIn(tree: Tree, field: FieldSchema): string {
   return field.name in tree || !(field.jsonName in tree) ? field.name : field.jsonName;
 }
 
+/** A boolean as environment variables spell it: true/false, 1/0 or yes/no, in any case. */
+function envBoolean(raw: string): boolean | { problem: string } {
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  return { problem: `expected true or false (or 1/0, yes/no), got ${JSON.stringify(raw)}` };
+}
+
 function fromEnvString(field: FieldSchema, raw: string): { value: unknown; problem?: string } {
   if (field.kind === 'enum') return { value: raw };
   if (field.kind !== 'scalar') return { value: raw };
@@ -252,10 +259,10 @@ function fromEnvString(field: FieldSchema, raw: string): { value: unknown; probl
     case 'string':
     case 'bytes':
       return { value: raw };
-    case 'bool':
-      if (/^(true|1|yes)$/i.test(raw)) return { value: true };
-      if (/^(false|0|no)$/i.test(raw)) return { value: false };
-      return { value: raw, problem: `expected true or false (or 1/0, yes/no), got ${JSON.stringify(raw)}` };
+    case 'bool': {
+      const flag = envBoolean(raw);
+      return typeof flag === 'boolean' ? { value: flag } : { value: raw, problem: flag.problem };
+    }
     case 'double':
     case 'float': {
       const n = Number(raw);
@@ -296,10 +303,9 @@ function applyEnvByTree(
         problems.push(`config: ${name}: ${path}: expected a number, got ${JSON.stringify(raw)}`);
       tree[key] = n;
     } else if (typeof value === 'boolean') {
-      if (/^(true|1|yes)$/i.test(raw)) tree[key] = true;
-      else if (/^(false|0|no)$/i.test(raw)) tree[key] = false;
-      else
-        problems.push(`config: ${name}: ${path}: expected true or false (or 1/0, yes/no), got ${JSON.stringify(raw)}`);
+      const flag = envBoolean(raw);
+      if (typeof flag === 'boolean') tree[key] = flag;
+      else problems.push(`config: ${name}: ${path}: ${flag.problem}`);
     } else if (Array.isArray(value))
       tree[key] = raw
         .split(',')
