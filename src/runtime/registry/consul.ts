@@ -4,6 +4,7 @@
 // blocking queries on /v1/health/service for discovery.
 import Consul from 'consul';
 import { untraced } from '../telemetry/active-context.js';
+import { fetchFailureMessage } from '../transport/http/fetch-failure.js';
 import {
   Registrations,
   type Discovery,
@@ -133,9 +134,7 @@ async function fetchHealth(address: string, name: string, index: string | undefi
     res = await untraced(() => fetch(`${base}/v1/health/service/${encodeURIComponent(name)}?${qs}`, { signal }));
   } catch (err) {
     if (signal.aborted) throw err;
-    // fetch says only "fetch failed"; its cause says why (ECONNREFUSED...).
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    throw new Error(`consul at ${base}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`, { cause: err });
+    throw new Error(`consul at ${base}: ${fetchFailureMessage(err)}`, { cause: err });
   }
   if (!res.ok) throw new Error(`consul at ${base}: GET /v1/health/service/${name} answered ${res.status}`);
   return { index: res.headers.get('x-consul-index') ?? '0', entries: (await res.json()) as HealthEntry[] };

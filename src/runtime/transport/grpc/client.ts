@@ -186,9 +186,10 @@ export function unavailableDetail(details: string | undefined): string {
   if (!details) return 'no connection';
   const cleaned = details.replace(/\. Resolution note: ?$/, '').replaceAll('Last error: Error: ', 'Last error: ');
   if (!cleaned.startsWith('round_robin: ')) return cleaned;
-  const reason = cleaned.slice(cleaned.lastIndexOf('Last error: ') + 'Last error: '.length).trim();
-  const known = cleaned.includes('Last error: ') && reason !== '' && reason !== 'null';
-  return known ? `no registered instance could be reached: ${reason}` : 'no registered instance could be reached';
+  const reason = cleaned.split('Last error: ').slice(1).at(-1)?.trim();
+  return reason && reason !== 'null'
+    ? `no registered instance could be reached: ${reason}`
+    : 'no registered instance could be reached';
 }
 
 /** The (de)serializer of messages that are bytes already. */

@@ -20,6 +20,7 @@ import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
 import { compileRoute, decodeResponse, encodeRequest, type CompiledRoute } from './binding.js';
 import type { HttpRoute } from './route.js';
+import { fetchFailureMessage } from './fetch-failure.js';
 import { EventReader } from './sse-reader.js';
 
 export type { CallOptions };
@@ -322,7 +323,5 @@ function transportError(err: unknown, signal: AbortSignal, callee: Callee, base:
     if (why?.name === 'TimeoutError') return ErrTimeout('request timed out');
     return ErrCancelled('request was cancelled');
   }
-  const cause = (err as Error).cause as { code?: string } | undefined;
-  const message = cause?.code ? `${(err as Error).message} (${cause.code})` : (err as Error).message;
-  return ErrServiceUnavailable(callee, `${base}: ${message}`);
+  return ErrServiceUnavailable(callee, `${base}: ${fetchFailureMessage(err)}`);
 }
