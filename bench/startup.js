@@ -153,7 +153,7 @@ try {
   if (!process.argv.includes('--no-imports'))
     for (const pkg of [
       '@opentelemetry/sdk-node',
-      '@opentelemetry/sdk-trace-base',
+      '@opentelemetry/sdk-trace',
       '@opentelemetry/sdk-metrics',
       '@opentelemetry/exporter-prometheus',
       '@grpc/grpc-js',

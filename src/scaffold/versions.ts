@@ -6,10 +6,10 @@ export const SERVICE_VERSIONS = {
   grpcJs: '^1.14.7',
   protoLoader: '^0.8.1',
   grpcReflection: '^1.0.4',
-  // The range the pinned OpenTelemetry packages accept as a peer (<1.10.0).
-  otelApi: '~1.9.0',
-  otelSdk: '0.223.0',
-  otelCore: '2.12.0',
+  // The range the pinned OpenTelemetry packages accept as a peer (>=1.10.0 <1.11.0).
+  otelApi: '~1.10.0',
+  otelSdk: '0.301.2',
+  otelCore: '3.1.1',
   etcd3: '^1.1.2',
   consul: '^2.0.1',
   fastify: '^5.12.8',

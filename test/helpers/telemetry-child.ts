@@ -60,7 +60,9 @@ const telemetry = process.env['PLAIN_SDK']
  * differential test compares tsk's export with. OTEL_EXPORTER_OTLP_PROTOCOL picks the exporter.
  */
 async function plainSdk(): Promise<Pick<Telemetry, 'forceFlush' | 'shutdown' | 'metricsHandler'>> {
-  const { NodeSDK, resources, tracing } = await import('@opentelemetry/sdk-node');
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const resources = await import('@opentelemetry/resources');
+  const tracing = await import('@opentelemetry/sdk-trace');
   const protocol = process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? 'grpc';
   const exporter =
     protocol === 'grpc'
@@ -68,7 +70,7 @@ async function plainSdk(): Promise<Pick<Telemetry, 'forceFlush' | 'shutdown' | '
       : protocol === 'http/json'
         ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
         : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
-  const processor = new tracing.BatchSpanProcessor(exporter);
+  const processor = new tracing.BatchSpanProcessor({ exporter });
   const sdk = new NodeSDK({
     resource: resources.resourceFromAttributes({ 'service.name': 'child' }),
     autoDetectResources: false,

@@ -5,7 +5,8 @@
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { resources, tracing } from '@opentelemetry/sdk-node';
+import * as resources from '@opentelemetry/resources';
+import * as tracing from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { hrTimeToUint64 } from '../../src/runtime/telemetry/otlp-span-encoding.js';
 import { EncodedBatch } from '../../src/runtime/telemetry/span-batcher.js';
@@ -82,9 +83,9 @@ function decode(bytes: Uint8Array, schema: Schema): Decoded {
 
 function finishedSpans(): tracing.ReadableSpan[] {
   const exporter = new tracing.InMemorySpanExporter();
-  const provider = new tracing.BasicTracerProvider({
+  const provider = new tracing.TracerProvider({
     resource: resources.resourceFromAttributes({ 'service.name': 'enc', 'host.name': 'h', 'process.pid': 42 }),
-    spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+    spanProcessors: [new tracing.SimpleSpanProcessor({ exporter })],
   });
   const tracer = provider.getTracer('tsk');
   const other = provider.getTracer('library', '1.2.3');
@@ -104,6 +105,11 @@ function finishedSpans(): tracing.ReadableSpan[] {
     numbers: [1, 2.5, -3],
     unicode: 'grüße, 世界',
     long: 'x'.repeat(300),
+    // The extended values of @opentelemetry/api 1.10.
+    map: { route: '/v1/items/{id}', nested: { ok: true, n: 3 }, list: [1, 'two'] },
+    bytes: new Uint8Array([0, 1, 254, 255]),
+    mixed: ['a', 1, 2.5, false, null],
+    nothing: null,
   });
   root.recordException(new Error('boom'));
   root.addEvent('checkpoint', { step: 2 });

@@ -2,7 +2,8 @@
 // same operations on an SDK span and on a RecordedSpan with the same limits, and
 // compares what each hands its span processor at end().
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, type Span, type SpanContext } from '@opentelemetry/api';
-import { resources, tracing } from '@opentelemetry/sdk-node';
+import * as resources from '@opentelemetry/resources';
+import * as tracing from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { RecordedSpan, type RecordedSpanLimits } from '../../src/runtime/telemetry/recorded-span.js';
 
@@ -34,7 +35,7 @@ function endedSpans(run: (span: Span) => void, limits: RecordedSpanLimits = LIMI
     shutdown: async () => {},
   };
 
-  const provider = new tracing.BasicTracerProvider({ resource, spanLimits: limits, spanProcessors: [processor] });
+  const provider = new tracing.TracerProvider({ resource, spanLimits: limits, spanProcessors: [processor] });
   const sdkSpan = provider.getTracer(scope.name).startSpan('op', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
   const recorded = new RecordedSpan(
     { resource, scope, limits, processor },
@@ -81,7 +82,32 @@ describe('RecordedSpan, side by side with the SDK span', () => {
       s.end();
     });
     expect(span.attributes).toEqual({ 'http.route': '/v1/i', code: 404, ok: true });
-    expect(span.droppedAttributesCount).toBe(2);
+    // tags, bad and late found the limit reached; the empty key and undefined are not counted.
+    expect(span.droppedAttributesCount).toBe(3);
+  });
+
+  it('keeps the extended values OpenTelemetry accepts (maps, bytes, mixed lists, null), truncated alike', () => {
+    const span = expectSame(
+      (s) => {
+        s.setAttribute('map', { route: '/v1/items/{id}', nested: { ok: true }, gone: undefined });
+        s.setAttribute('bytes', new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
+        s.setAttribute('mixed', ['abcdefgh', 1, null]);
+        s.setAttribute('empty', null);
+        s.setAttribute('date', new Date(0));
+        s.addEvent('event', { map: { a: 1 }, kept: 'abcdefgh' }, at(1_700_000_001));
+        s.addLink({ context: PARENT, attributes: { map: { a: 'abcdefgh' } } });
+        s.end();
+      },
+      { ...LIMITS, attributeCountLimit: 10, attributeValueLengthLimit: 5 },
+    );
+    expect(span.attributes).toEqual({
+      map: { route: '/v1/i', nested: { ok: true } },
+      bytes: new Uint8Array([1, 2, 3, 4, 5]),
+      mixed: ['abcde', 1, null],
+      empty: null,
+    });
+    expect(span.events[0]?.attributes).toEqual({ kept: 'abcde' });
+    expect(span.links[0]?.attributes).toEqual({ map: { a: 'abcde' } });
   });
 
   it('records events with their own limits and the times given in any form', () => {

@@ -1,6 +1,7 @@
 // The request duration histogram tsk aggregates itself must reach OTLP metric exports
 // as a proper histogram (bucket counts, sum, count, min, max), not only /metrics.
-import { metrics, resources } from '@opentelemetry/sdk-node';
+import * as resources from '@opentelemetry/resources';
+import * as metrics from '@opentelemetry/sdk-metrics';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { requestRecorder } from '../../src/runtime/middleware/metrics.js';

@@ -3,7 +3,7 @@
 // what reaches a real collector is covered by telemetry.test.ts and sampling.test.ts.
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { tracing } from '@opentelemetry/sdk-node';
+import * as tracing from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   batcherOptionsFromEnv,
@@ -41,7 +41,7 @@ const options = { maxQueueSize: 10, maxExportBatchSize: 4, scheduledDelayMillis:
 
 function setup(sender: RecordingSender, opts = options) {
   const batcher = new SpanBatcher(sender, opts);
-  const provider = new tracing.BasicTracerProvider({ spanProcessors: [batcher] });
+  const provider = new tracing.TracerProvider({ spanProcessors: [batcher] });
   const tracer = provider.getTracer('test');
   const end = (n: number, sampled = true) => {
     for (let i = 0; i < n; i++) {

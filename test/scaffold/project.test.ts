@@ -85,7 +85,7 @@ describe('service dependency ranges', () => {
         );
       }
     }
-    expect(checked).toContain('@opentelemetry/sdk-trace-base -> @opentelemetry/api');
+    expect(checked).toContain('@opentelemetry/sdk-trace -> @opentelemetry/api');
   });
 });
 

@@ -4,9 +4,9 @@
 // spans die young instead of being promoted and marked by the garbage collector,
 // and no export has to encode hundreds of spans in one go while requests wait.
 
-import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from '@opentelemetry/api';
+import type { Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import type * as resources from '@opentelemetry/resources';
-import type * as tracing from '@opentelemetry/sdk-trace-base';
+import type * as tracing from '@opentelemetry/sdk-trace';
 
 const VARINT = 0;
 const FIXED64 = 1;
@@ -137,6 +137,12 @@ export class ProtoWriter {
     this.pos = pos;
   }
 
+  bytesField(field: number, bytes: Uint8Array): void {
+    this.tag(field, LENGTH_DELIMITED);
+    this.varint(bytes.length);
+    this.raw(bytes);
+  }
+
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);
@@ -203,8 +209,8 @@ export function hrTimeToUint64([seconds, nanos]: HrTime): [number, number] {
   return [lo, hi];
 }
 
-// AnyValue
-function writeAnyValue(w: ProtoWriter, value: AttributeValue | null | undefined): void {
+// AnyValue: the simple kinds, and the byte arrays, lists and maps @opentelemetry/api 1.10 added.
+function writeAnyValue(w: ProtoWriter, value: unknown): void {
   switch (typeof value) {
     case 'string':
       return w.stringField(1, value);
@@ -213,6 +219,8 @@ function writeAnyValue(w: ProtoWriter, value: AttributeValue | null | undefined)
     case 'number':
       return Number.isInteger(value) && Number.isSafeInteger(value) ? w.int64(3, value) : w.doubleField(4, value);
     case 'object':
+      if (value === null) return;
+      if (value instanceof Uint8Array) return w.bytesField(7, value);
       if (Array.isArray(value)) {
         const array = w.begin(5);
         for (const item of value) {
@@ -221,16 +229,27 @@ function writeAnyValue(w: ProtoWriter, value: AttributeValue | null | undefined)
           w.end(entry);
         }
         w.end(array);
+        return;
+      }
+      {
+        const map = w.begin(6);
+        writeKeyValues(w, 1, value as Attributes, false);
+        w.end(map);
       }
   }
-  // null and undefined array items stay an empty AnyValue.
+  // null, and undefined list items, stay an empty AnyValue.
 }
 
 /** Repeated KeyValue entries of `field`. */
 export function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes): void {
+  writeKeyValues(w, field, attributes, true);
+}
+
+/** KeyValue entries; in a map value even undefined ones (an empty value), as the SDK's serializer writes them. */
+function writeKeyValues(w: ProtoWriter, field: number, attributes: Attributes, skipUndefined: boolean): void {
   for (const key in attributes) {
     const value = attributes[key];
-    if (value === undefined) continue;
+    if (skipUndefined && value === undefined) continue;
     const keyValue = w.begin(field);
     w.stringField(1, key);
     const anyValue = w.begin(2);

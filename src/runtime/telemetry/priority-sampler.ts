@@ -3,7 +3,7 @@
 // attribute of the server span (TelemetryOptions.captureRequestHeaders), where the
 // sampler reads it. Spans below a server span follow its decision.
 import { SamplingDecision, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
-import * as tracing from '@opentelemetry/sdk-trace-base';
+import * as tracing from '@opentelemetry/sdk-trace';
 
 export interface PrioritySamplerOptions {
   /** The request header that marks priority (lower-case); default `x-priority`. */

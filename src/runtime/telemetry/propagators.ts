@@ -1,6 +1,7 @@
 // The propagators OTEL_PROPAGATORS names (tracecontext and baggage by default), as the
-// OpenTelemetry SDK configuration specifies them. B3 and Jaeger are imported only when
-// named, so a service that uses the W3C defaults never loads them.
+// OpenTelemetry SDK configuration specifies them. B3 is imported only when named, so a
+// service that uses the W3C defaults never loads it. Like the SDK since 3.0, there is no
+// Jaeger propagator: `jaeger` is warned about as unknown.
 
 import { diag, type TextMapPropagator } from '@opentelemetry/api';
 import {
@@ -20,10 +21,6 @@ const FACTORIES: Record<string, Factory> = {
     const { B3Propagator, B3InjectEncoding } = await import('@opentelemetry/propagator-b3');
     return new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER });
   },
-  jaeger: async () => {
-    diag.warn('The Jaeger propagator is deprecated; use the W3C TraceContext propagator ("tracecontext") instead.');
-    return new (await import('@opentelemetry/propagator-jaeger')).JaegerPropagator();
-  },
 };
 
 /**
@@ -41,7 +38,7 @@ export async function propagatorFromEnv(): Promise<TextMapPropagator | null> {
   for (const name of names) {
     const make = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
     if (make) known.push(await make());
-    else diag.warn(`Propagator "${name}" requested through environment variable is unavailable.`);
+    else diag.warn(`unknown propagator from "OTEL_PROPAGATORS": "${name}"`);
   }
   if (known.length === 0) return null;
   return known.length === 1 ? known[0]! : new CompositePropagator({ propagators: known });

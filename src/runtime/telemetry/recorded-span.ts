@@ -12,7 +12,6 @@ import {
   diag,
   SpanStatusCode,
   type Attributes,
-  type AttributeValue,
   type Exception,
   type HrTime,
   type Link,
@@ -23,19 +22,20 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import {
+  AddAttributeDecision,
   addHrTimes,
+  cleanAttributes,
+  cleanSimpleAttributes,
   getNumberFromEnv,
   hrTime,
   hrTimeDuration,
-  isAttributeValue,
   isTimeInput,
+  maybeAddAttribute,
   millisToHrTime,
-  otperformance,
-  sanitizeAttributes,
   timeInputToHrTime,
 } from '@opentelemetry/core';
 import type * as resources from '@opentelemetry/resources';
-import type * as tracing from '@opentelemetry/sdk-trace-base';
+import type * as tracing from '@opentelemetry/sdk-trace';
 
 /** Span limits, every one set. */
 export type RecordedSpanLimits = Required<tracing.SpanLimits>;
@@ -93,8 +93,8 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   ) {
     // As the SDK: the start on the wall clock, the end that plus the monotonic duration.
     const now = Date.now();
-    this.startedAt = otperformance.now();
-    this.wallOffset = now - (this.startedAt + otperformance.timeOrigin);
+    this.startedAt = performance.now();
+    this.wallOffset = now - (this.startedAt + performance.timeOrigin);
     this.startTime = millisToHrTime(now);
   }
 
@@ -114,55 +114,74 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     return !this.ended;
   }
 
-  setAttribute(key: string, value: AttributeValue): this {
-    if (value == null || this.ended) return this;
-    if (key.length === 0 || !isAttributeValue(value)) {
-      diag.warn(`Invalid attribute ${key.length === 0 ? 'key' : `value set for key: ${key}`}`);
-      return this;
-    }
-    const isNew = !Object.hasOwn(this.attributes, key);
-    if (isNew && this.attributeCount >= this.recorder.limits.attributeCountLimit) {
-      this.droppedAttributesCount++;
-      return this;
-    }
-    this.attributes[key] = this.truncate(value);
-    if (isNew) this.attributeCount++;
+  /** The SDK's rules, with its own helper: any value OpenTelemetry accepts, within the count and length limits. */
+  setAttribute(key: string, value: unknown): this {
+    if (this.isEnded()) return this;
+    const decision = maybeAddAttribute({
+      key,
+      value,
+      attributes: this.attributes,
+      limits: this.recorder.limits,
+      currentAttributesCount: this.attributeCount,
+    });
+    if (decision === AddAttributeDecision.DROP_LIMIT_REACHED) {
+      if (++this.droppedAttributesCount === 1) diag.warn('Dropping extra attributes.');
+    } else if (decision === AddAttributeDecision.ADD_NEW) this.attributeCount++;
     return this;
   }
 
   setAttributes(attributes: Attributes): this {
     for (const key in attributes) {
-      if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key] as AttributeValue);
+      if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
     }
     return this;
   }
 
+  /** As the SDK: at the limit the oldest event gives way; event attributes are the simple kinds only. */
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
-    if (this.ended) return this;
-    const { eventCountLimit, attributePerEventCountLimit } = this.recorder.limits;
-    const room = makeRoom(this.events, eventCountLimit);
-    this.droppedEventsCount += room.dropped;
-    if (!room.add) return this;
+    if (this.isEnded()) return this;
+    const { eventCountLimit, attributePerEventCountLimit, attributeValueLengthLimit } = this.recorder.limits;
+    if (eventCountLimit === 0) {
+      diag.warn('No events allowed.');
+      this.droppedEventsCount++;
+      return this;
+    }
+    if (this.events.length >= eventCountLimit) {
+      this.events.shift();
+      this.droppedEventsCount++;
+    }
     if (isTimeInput(attributesOrTime)) {
       if (!isTimeInput(time)) time = attributesOrTime;
       attributesOrTime = undefined;
     }
-    const { kept, dropped } = this.limitAttributes(sanitizeAttributes(attributesOrTime), attributePerEventCountLimit);
-    this.events.push({ name, attributes: kept, time: this.timeOf(time), droppedAttributesCount: dropped });
+    this.events.push({
+      name,
+      time: this.timeOf(time),
+      ...cleanSimpleAttributes(attributesOrTime, {
+        attributeCountLimit: attributePerEventCountLimit,
+        attributeValueLengthLimit,
+      }),
+    });
     return this;
   }
 
   addLink(link: Link): this {
-    if (this.ended) return this;
-    const { linkCountLimit, attributePerLinkCountLimit } = this.recorder.limits;
-    const room = makeRoom(this.links, linkCountLimit);
-    this.droppedLinksCount += room.dropped;
-    if (!room.add) return this;
-    const { kept, dropped } = this.limitAttributes(sanitizeAttributes(link.attributes), attributePerLinkCountLimit);
+    if (this.isEnded()) return this;
+    const { linkCountLimit, attributePerLinkCountLimit, attributeValueLengthLimit } = this.recorder.limits;
+    if (linkCountLimit === 0) {
+      this.droppedLinksCount++;
+      return this;
+    }
+    if (this.links.length >= linkCountLimit) {
+      this.links.shift();
+      this.droppedLinksCount++;
+    }
     this.links.push({
       context: link.context,
-      ...(Object.keys(kept).length > 0 ? { attributes: kept } : {}),
-      ...(dropped > 0 ? { droppedAttributesCount: dropped } : {}),
+      ...cleanAttributes(link.attributes, {
+        attributeCountLimit: attributePerLinkCountLimit,
+        attributeValueLengthLimit,
+      }),
     });
     return this;
   }
@@ -174,7 +193,9 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
 
   /** As the SDK: UNSET changes nothing, OK is final, and only ERROR keeps a message. */
   setStatus(status: SpanStatus): this {
-    if (this.ended || status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this;
+    if (this.isEnded() || status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this;
+    if (status.code === SpanStatusCode.ERROR && status.message != null && typeof status.message !== 'string')
+      diag.warn(`Dropping invalid status.message of type '${typeof status.message}', expected 'string'`);
     this.status =
       status.code === SpanStatusCode.ERROR && typeof status.message === 'string'
         ? { code: status.code, message: status.message }
@@ -183,7 +204,7 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   }
 
   updateName(name: string): this {
-    if (!this.ended) this.name = name;
+    if (!this.isEnded()) this.name = name;
     return this;
   }
 
@@ -199,6 +220,7 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
       if (exception.stack) attributes['exception.stacktrace'] = exception.stack;
     }
     if (attributes['exception.type'] || attributes['exception.message']) this.addEvent('exception', attributes, time);
+    else diag.warn(`Failed to record an exception ${exception}`);
   }
 
   end(endTime?: TimeInput): void {
@@ -211,55 +233,39 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     this.endTime = this.timeOf(endTime);
     this.duration = hrTimeDuration(this.startTime, this.endTime);
     if (this.duration[0] < 0) {
+      diag.warn(
+        'Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.',
+        this.startTime,
+        this.endTime,
+      );
       this.endTime = this.startTime;
       this.duration = [0, 0];
     }
+    if (this.droppedEventsCount > 0)
+      diag.warn(`Dropped ${this.droppedEventsCount} events because eventCountLimit reached`);
+    if (this.droppedLinksCount > 0) diag.warn(`Dropped ${this.droppedLinksCount} links because linkCountLimit reached`);
     this.ended = true;
     this.recorder.processor.onEnd(this);
   }
 
+  /** Whether the span has ended, warning as the SDK does: a change to an ended span is a bug in the caller. */
+  private isEnded(): boolean {
+    if (this.ended) {
+      const { traceId, spanId } = this.context;
+      diag.warn(
+        `Cannot execute the operation on ended Span {traceId: ${traceId}, spanId: ${spanId}}`,
+        new Error(`Operation attempted on ended Span {traceId: ${traceId}, spanId: ${spanId}}`),
+      );
+    }
+    return this.ended;
+  }
+
   /** A time given by the caller, or the start plus the time passed on the monotonic clock. */
   private timeOf(input: TimeInput | undefined): HrTime {
-    if (input === undefined) return addHrTimes(this.startTime, millisToHrTime(otperformance.now() - this.startedAt));
+    if (input === undefined) return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.startedAt));
     // Numbers up to performance.now() are performance timestamps, larger ones epoch milliseconds.
     if (typeof input === 'number')
-      return input <= otperformance.now() ? hrTime(input + this.wallOffset) : millisToHrTime(input);
+      return input <= performance.now() ? hrTime(input + this.wallOffset) : millisToHrTime(input);
     return timeInputToHrTime(input);
   }
-
-  private truncate(value: AttributeValue): AttributeValue {
-    const limit = this.recorder.limits.attributeValueLengthLimit;
-    if (!(limit > 0) || limit === Infinity) return value;
-    if (typeof value === 'string') return value.length <= limit ? value : value.slice(0, limit);
-    if (Array.isArray(value))
-      return value.map((v) => (typeof v === 'string' && v.length > limit ? v.slice(0, limit) : v)) as AttributeValue;
-    return value;
-  }
-
-  private limitAttributes(attributes: Attributes, limit: number): { kept: Attributes; dropped: number } {
-    const kept: Attributes = {};
-    let count = 0;
-    let dropped = 0;
-    for (const key in attributes) {
-      if (!Object.hasOwn(attributes, key)) continue;
-      if (count >= limit) {
-        dropped++;
-        continue;
-      }
-      kept[key] = this.truncate(attributes[key] as AttributeValue);
-      count++;
-    }
-    return { kept, dropped };
-  }
-}
-
-/**
- * Room for one more event or link under `limit`, as the SDK makes it: none is kept
- * when the limit is 0, and at the limit the oldest entry gives way to the newest.
- */
-function makeRoom(list: unknown[], limit: number): { add: boolean; dropped: number } {
-  if (limit === 0) return { add: false, dropped: 1 };
-  if (list.length < limit) return { add: true, dropped: 0 };
-  list.shift();
-  return { add: true, dropped: 1 };
 }

@@ -15,7 +15,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
 import * as resources from '@opentelemetry/resources';
 import * as metrics from '@opentelemetry/sdk-metrics';
-import * as tracing from '@opentelemetry/sdk-trace-base';
+import * as tracing from '@opentelemetry/sdk-trace';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -34,6 +34,7 @@ import {
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
+import { samplerFromEnv } from './sampler-from-env.js';
 import { observeRuntime } from './runtime-metrics.js';
 import {
   batcherOptionsFromEnv,
@@ -179,7 +180,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   const spanProcessors: tracing.SpanProcessor[] = [
     ...userProcessors,
     ...(batcher ? [batcher] : []),
-    ...(settings.console ? [new tracing.SimpleSpanProcessor(new tracing.ConsoleSpanExporter())] : []),
+    ...(settings.console ? [new tracing.SimpleSpanProcessor({ exporter: new tracing.ConsoleSpanExporter() })] : []),
   ];
 
   const prometheus = new PrometheusExporter({
@@ -202,23 +203,19 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   }
 
   const ratio = options.samplingRatio ?? 1;
-  // A sampler in code wins, then OTEL_TRACES_SAMPLER (the SDK reads it when given none), then the ratio.
+  // A sampler in code wins, then one OTEL_TRACES_SAMPLER names, then the ratio.
+  const envSampler = options.sampler ? undefined : samplerFromEnv();
   const sampler =
     options.sampler ??
-    (env['OTEL_TRACES_SAMPLER']
-      ? undefined
-      : new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) }));
+    envSampler ??
+    new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) });
   // The middleware records its own spans straight into the batcher only where that is
   // indistinguishable from the SDK path: tsk's own ratio sampler, the batcher the only
   // processor (no user processor would see those spans), and the default W3C propagators
   // (custom ones read headers it does not know). Anything else runs every span through the SDK.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
   const middlewareRecords =
-    !options.sampler &&
-    !env['OTEL_TRACES_SAMPLER'] &&
-    batcher !== undefined &&
-    spanProcessors.length === 1 &&
-    defaultPropagators;
+    !options.sampler && !envSampler && batcher !== undefined && spanProcessors.length === 1 && defaultPropagators;
   // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
   const spanLimits = spanLimitsFromEnv();
   setMiddlewareSampling(
@@ -234,11 +231,10 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   if (propagator) propagation.setGlobalPropagator(propagator);
   const meterProvider = new metrics.MeterProvider({ resource, readers: metricReaders });
   metricsApi.setGlobalMeterProvider(meterProvider);
-  // BasicTracerProvider reads OTEL_TRACES_SAMPLER(_ARG) itself when given no sampler. With no
-  // processor nothing would see a span, so none is installed and spans stay non-recording.
+  // With no processor nothing would see a span, so none is installed and spans stay non-recording.
   const tracerProvider =
     spanProcessors.length > 0
-      ? new tracing.BasicTracerProvider({ resource, spanProcessors, spanLimits, ...(sampler ? { sampler } : {}) })
+      ? new tracing.TracerProvider({ resource, spanProcessors, spanLimits, sampler })
       : undefined;
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
   const instrumentations = (options.instrumentations ?? []).flat();

@@ -13,7 +13,7 @@ import { context, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type * as resources from '@opentelemetry/resources';
-import type * as tracing from '@opentelemetry/sdk-trace-base';
+import type * as tracing from '@opentelemetry/sdk-trace';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
 
 /** One export request's worth of spans. */
