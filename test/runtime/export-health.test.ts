@@ -1,5 +1,6 @@
 // Export trouble is reported once as it starts and once as it ends, never more
-// than once a minute for each, and every lost span is counted.
+// than once a minute for each, and every lost span is counted; so is a collector
+// that answers too slowly for the load.
 import { describe, expect, it } from 'vitest';
 import { ExportHealth } from '../../src/runtime/telemetry/export-health.js';
 
@@ -48,5 +49,36 @@ describe('ExportHealth', () => {
     health.failed(1, new Error('down'));
     expect(lines.map((l) => l.level)).toEqual(['warn', 'info', 'warn']);
     expect(health.dropped.export_failed).toBe(51);
+  });
+
+  it('counts in the recovery line the spans the queue dropped while the first failing export was still waiting', () => {
+    const { lines, logger } = recorder();
+    const health = new ExportHealth(logger as never, () => 0);
+    health.succeeded(10);
+    health.drop('queue_full', 7); // the queue fills while the export waits for its timeout
+    health.failed(5, new Error('timeout'));
+    health.succeeded(1);
+    expect(lines.map((l) => [l.level, l.fields])).toEqual([
+      ['warn', { droppedSpans: 7 }], // falling behind, before the export is known to have failed
+      ['warn', { err: new Error('timeout') }],
+      ['info', { droppedSpans: 12 }],
+    ]);
+  });
+
+  it('warns when a collector that answers too slowly makes the full queue drop spans, at most once a minute', () => {
+    const { lines, logger } = recorder();
+    let now = 0;
+    const health = new ExportHealth(logger as never, () => now);
+    for (let i = 0; i < 30; i++) {
+      now += 1000;
+      health.drop('queue_full', 2);
+      health.succeeded(100);
+    }
+    expect(lines.map((l) => [l.level, l.fields])).toEqual([['warn', { droppedSpans: 2 }]]);
+    expect(lines[0]!.msg).toMatch(/^trace export falling behind: the span queue is full/);
+    now += 60_000;
+    health.drop('queue_full', 1);
+    expect(lines.map((l) => l.fields)).toEqual([{ droppedSpans: 2 }, { droppedSpans: 59 }]);
+    expect(health.dropped.queue_full).toBe(61);
   });
 });

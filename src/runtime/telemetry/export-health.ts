@@ -1,11 +1,12 @@
 // Export trouble made visible: a warn line when spans stop reaching the collector,
-// a line when they reach it again (each kind at most once a minute, so a flapping
+// a line when they reach it again, a warn line when a collector too slow for the
+// load makes the queue drop spans (each kind at most once a minute, so a flapping
 // collector never floods the log), and counters of exported and dropped spans,
 // served with the other metrics on /metrics.
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
-/** The least time between two "export failing" lines. */
+/** The least time between two "export failing" (or two "falling behind") lines. */
 const REPORT_INTERVAL_MS = 60_000;
 
 export type DropReason = 'queue_full' | 'export_failed';
@@ -17,8 +18,11 @@ export class ExportHealth {
   /** Whether the current failure was reported (and so its recovery will be). */
   private reported = false;
   private lastReport = -Infinity;
-  /** Drops since the failure was reported, for the recovery line. */
-  private droppedSinceReport = 0;
+  /** Spans lost since spans last reached the collector, for the recovery line. */
+  private droppedSinceSuccess = 0;
+  private lastBehindReport = -Infinity;
+  /** Spans the full queue dropped since the last "falling behind" line. */
+  private queueDropsUnreported = 0;
 
   constructor(
     private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined,
@@ -43,14 +47,13 @@ export class ExportHealth {
 
   succeeded(spans: number): void {
     this.exported += spans;
+    const dropped = this.droppedSinceSuccess;
+    this.droppedSinceSuccess = 0;
     if (!this.failing) return;
     this.failing = false;
     if (this.reported) {
       this.reported = false;
-      this.logger?.info(
-        { droppedSpans: this.droppedSinceReport },
-        'trace export recovered: spans reach the collector again',
-      );
+      this.logger?.info({ droppedSpans: dropped }, 'trace export recovered: spans reach the collector again');
     }
   }
 
@@ -62,12 +65,26 @@ export class ExportHealth {
     if (at - this.lastReport < REPORT_INTERVAL_MS) return;
     this.lastReport = at;
     this.reported = true;
-    this.droppedSinceReport = spans;
     this.logger?.warn({ err: error }, 'trace export failing: spans are dropped until the collector accepts them');
   }
 
   drop(reason: DropReason, spans: number): void {
     this.dropped[reason] += spans;
-    if (this.reported) this.droppedSinceReport += spans;
+    this.droppedSinceSuccess += spans;
+    // While exports fail, the failing line has said spans are lost.
+    if (reason === 'queue_full' && !this.failing) this.fallingBehind(spans);
+  }
+
+  /** A collector that answers, but slower than spans arrive: the queue fills and drops them. */
+  private fallingBehind(spans: number): void {
+    this.queueDropsUnreported += spans;
+    const at = this.now();
+    if (at - this.lastBehindReport < REPORT_INTERVAL_MS) return;
+    this.lastBehindReport = at;
+    this.logger?.warn(
+      { droppedSpans: this.queueDropsUnreported },
+      'trace export falling behind: the span queue is full and new spans are dropped (OTEL_BSP_MAX_QUEUE_SIZE, sampling)',
+    );
+    this.queueDropsUnreported = 0;
   }
 }
