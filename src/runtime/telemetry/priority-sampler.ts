@@ -1,8 +1,10 @@
 // A sampler that always keeps the calls a caller marks as important and samples
 // the rest at a ratio: a request header (`x-priority: high`) is recorded as a start
 // attribute of the server span (TelemetryOptions.captureRequestHeaders), where the
-// sampler reads it. Spans below a server span follow its decision.
-import { SamplingDecision, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
+// sampler reads it. Spans below a span of this process follow its decision, so a trace
+// is never exported without its root: under HttpInstrumentation's server span, the
+// header must reach that span too (its headersToSpanAttributes), or it decides alone.
+import { SamplingDecision, trace, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
 import * as tracing from '@opentelemetry/sdk-trace';
 
 export interface PrioritySamplerOptions {
@@ -39,6 +41,8 @@ export class PrioritySampler implements tracing.Sampler {
     attributes: Attributes,
     links: Link[],
   ): tracing.SamplingResult {
+    const parent = trace.getSpanContext(context);
+    if (parent && !parent.isRemote) return this.rest.shouldSample(context, traceId, name, kind, attributes, links);
     for (const key of this.keys) {
       const v = attributes[key];
       if (v === this.value || (Array.isArray(v) && (v as unknown[]).includes(this.value)))
