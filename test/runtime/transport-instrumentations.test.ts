@@ -4,7 +4,9 @@
 // child (not a sibling continuing the same caller), and the instrumentation learns
 // the route, so its span is named `GET /v1/who/{who}` with http.route. Requests its
 // ignoreIncomingRequestHook ignores are not traced at all, as it means; with
-// disableIncomingRequestInstrumentation the server spans are tsk's alone. A real
+// disableIncomingRequestInstrumentation the server spans are tsk's alone. With the
+// priority sampler and the header given to the instrumentation too, a marked call is
+// kept with its root and the others are dropped whole. A real
 // instrumentation in a child process (it patches node:http as it is imported); the
 // spans are what the exporter sent to this test's receiver.
 import { execFile } from 'node:child_process';
@@ -32,19 +34,24 @@ beforeAll(async () => {
     `import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { setupTelemetry } from '${src('telemetry/sdk.ts')}';
+import { PrioritySampler } from '${src('telemetry/priority-sampler.ts')}';
 
+const priority = process.env.INCOMING === 'priority';
 const config =
   process.env.INCOMING === 'ignored'
     ? { ignoreIncomingRequestHook: () => true }
     : process.env.INCOMING === 'disabled'
       ? { disableIncomingRequestInstrumentation: true }
-      : {};
+      : priority
+        ? { headersToSpanAttributes: { server: { requestHeaders: ['x-priority'] } } }
+        : {};
 const telemetry = await setupTelemetry({
   serviceName: 'http-instrumentation',
   serviceVersion: '1',
   instanceId: 'hi-1',
   otlp: { endpoint: process.env.RECEIVER },
   samplingRatio: 1,
+  ...(priority ? { captureRequestHeaders: ['x-priority'], sampler: new PrioritySampler({ ratio: 0 }) } : {}),
   instrumentations: [new HttpInstrumentation(config), new GrpcInstrumentation()],
 });
 // The app is imported after setupTelemetry, as a generated main.ts imports wire.js.
@@ -71,6 +78,11 @@ const base = 'http://127.0.0.1:' + server.listenPort;
 // A bodiless call continuing the caller's trace, and a call with a body starting one.
 await fetch(base + '/v1/who/a', { headers: { traceparent: '00-${CALLER_TRACE}-${CALLER_SPAN}-01' } });
 await fetch(base + '/v1/who', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"who":"b"}' });
+// Under the priority sampler at ratio 0: a marked call, and one that is not.
+if (priority) {
+  await fetch(base + '/v1/who/marked', { headers: { 'x-priority': 'high' } });
+  await fetch(base + '/v1/who/plain');
+}
 await server.stop({ timeoutMs: 0 });
 
 // A gRPC call, from a plain grpc-js client (which the instrumentation traces too).
@@ -139,6 +151,23 @@ describe('HttpInstrumentation and tsk server spans', () => {
   it('trace nothing of a request the ignoreIncomingRequestHook ignores', async () => {
     const spans = await runChild({ INCOMING: 'ignored' });
     expect(spans.filter((s) => s.attributes['rpc.system'] !== 'grpc')).toEqual([]);
+  }, 60_000);
+
+  it('under the priority sampler, keep a marked call with its root and drop the rest whole', async () => {
+    const spans = (await runChild({ INCOMING: 'priority' })).filter((s) => s.attributes['rpc.system'] !== 'grpc');
+    const marked = spans.filter(
+      (s) => /instrumentation-http/.test(s.scope) && s.attributes['url.path'] === '/v1/who/marked',
+    );
+    expect(marked).toHaveLength(1);
+    expect(marked[0]).toMatchObject({ parentSpanId: '', name: 'GET /v1/who/{who}' });
+    const below = spans.filter((s) => s.traceId === marked[0]!.traceId && s.scope === 'tsk');
+    expect(below).toHaveLength(1);
+    expect(below[0]!.parentSpanId).toBe(marked[0]!.spanId);
+    // Every exported span's parent is exported too, or came from the caller.
+    const ids = new Set(spans.map((s) => s.spanId));
+    for (const s of spans)
+      expect(s.parentSpanId === '' || s.parentSpanId === CALLER_SPAN || ids.has(s.parentSpanId)).toBe(true);
+    expect(spans.some((s) => s.attributes['url.path'] === '/v1/who/plain')).toBe(false);
   }, 60_000);
 
   it('leave the server spans to tsk with disableIncomingRequestInstrumentation', async () => {
