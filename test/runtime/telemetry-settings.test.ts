@@ -231,6 +231,44 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
     expectCallSpans(r.spans);
   }, 60_000);
 
+  it('an unknown OTEL_TRACES_SAMPLER is reported, and the configured ratio stays', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'bogus' },
+      { samplingRatio: 0 },
+    );
+    expect(run.code).toBe(0);
+    expect(r.spans).toHaveLength(0);
+    expect(run.lines).toContainEqual(
+      expect.objectContaining({
+        component: 'opentelemetry',
+        msg: 'unknown OTEL_TRACES_SAMPLER value "bogus", using the configured sampling ratio',
+      }),
+    );
+  }, 60_000);
+
+  it('OTEL_PROPAGATORS=jaeger (dropped from SDK 3) is reported as unknown, and the W3C headers are not read', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+        OTEL_PROPAGATORS: 'jaeger',
+        HEADERS: JSON.stringify({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
+      },
+      { samplingRatio: 1 },
+    );
+    expect(run.code).toBe(0);
+    expect(run.lines).toContainEqual(
+      expect.objectContaining({
+        component: 'opentelemetry',
+        msg: 'unknown propagator from "OTEL_PROPAGATORS": "jaeger"',
+      }),
+    );
+    expect(r.spans.filter((s) => s.kind === 2).some((s) => s.traceId === '0af7651916cd43dd8448eb211c80319c')).toBe(
+      false,
+    );
+  }, 60_000);
+
   it('OTEL_PROPAGATORS=b3 continues a trace from B3 headers, following its sampled flag', async () => {
     const r = await grpcReceiver();
     const traceId = '0af7651916cd43dd8448eb211c80319c';
