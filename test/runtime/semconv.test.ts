@@ -128,6 +128,9 @@ describe('HTTP spans', () => {
         'url.full': `${base}/helloworld/missing`,
       },
     });
+    // A bodiless GET: no request body size on either side.
+    expect(server!.attributes).not.toHaveProperty('http.request.body.size');
+    expect(client!.attributes).not.toHaveProperty('http.request.body.size');
   });
 
   it('a 503 is an error on both sides, with an exception event', async () => {

@@ -160,7 +160,8 @@ const GRPC_OK: Attributes = { 'rpc.grpc.status_code': GrpcCode.OK };
 function httpSentAttributes(span: Span, ctx: Context): void {
   if (ctx.responseBytes !== undefined) span.setAttribute('http.response.body.size', ctx.responseBytes);
   if ((span as { kind?: SpanKind }).kind !== SpanKind.CLIENT) return;
-  if (ctx.requestBytes !== undefined) span.setAttribute('http.request.body.size', ctx.requestBytes);
+  // A request without a body has none to size, as on the server span (Content-Length only).
+  if (ctx.requestBytes) span.setAttribute('http.request.body.size', ctx.requestBytes);
   const transport = ctx.transport as Partial<HttpClientTransport>;
   if (transport.fullUrl !== undefined) span.setAttribute('url.full', transport.fullUrl);
   // Sent again to another instance: the span names the one that answered.
