@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { packageRoot, tskVersion } from '../proto/paths.js';
+import { writeProjectPackage } from '../scaffold/project-package.js';
 
 /** Where the packed tsk lives in a project, relative to its root (also the devDependency's `file:` spec). */
 export function vendoredTskPath(): string {
@@ -61,8 +62,7 @@ export async function refreshVendoredTsk(root: string): Promise<{ written: strin
   }
   if (section['tsk'] !== wanted) {
     section['tsk'] = wanted;
-    const indent = /^[{[]\s*\n([ \t]+)/.exec(text)?.[1] ?? 2;
-    fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, indent)}\n`);
+    writeProjectPackage(root, pkg);
     written.push(pkgPath);
   }
   const dir = path.dirname(tarball);

@@ -49,7 +49,21 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
     },
     allowScripts: { ...TOOLCHAIN_INSTALL_SCRIPTS },
   };
-  addDependencies(pkg, 'dependencies', {
+  addDependencies(pkg, 'dependencies', runtimeDependencies());
+  addDependencies(pkg, 'devDependencies', {
+    '@biomejs/biome': v.biome,
+    '@types/node': v.typesNode,
+    tsk: `file:${options.vendoredTsk}`,
+    tsx: v.tsx,
+    typescript: v.typescript,
+  });
+  return pkg;
+}
+
+/** The npm packages a service's vendored runtime imports, at the versions this tsk is tested with. */
+export function runtimeDependencies(): Record<string, string> {
+  const v = SERVICE_VERSIONS;
+  return {
     '@bufbuild/protobuf': v.bufProtobuf,
     '@bufbuild/protovalidate': v.protovalidate,
     '@grpc/grpc-js': v.grpcJs,
@@ -74,15 +88,29 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
     pino: v.pino,
     'sonic-boom': v.sonicBoom,
     yaml: v.yaml,
-  });
-  addDependencies(pkg, 'devDependencies', {
-    '@biomejs/biome': v.biome,
-    '@types/node': v.typesNode,
-    tsk: `file:${options.vendoredTsk}`,
-    tsx: v.tsx,
-    typescript: v.typescript,
-  });
-  return pkg;
+  };
+}
+
+/** Packages the runtime of an earlier tsk imported and this one does not (SDK 2's trace SDK, the Jaeger propagator). */
+export const RETIRED_RUNTIME_DEPENDENCIES: readonly string[] = [
+  '@opentelemetry/propagator-jaeger',
+  '@opentelemetry/sdk-trace-base',
+];
+
+/**
+ * The dependencies `wanted` set at their versions and the retired runtime ones removed,
+ * the rest of package.json as it was. Returns each change, `name: from -> to`.
+ */
+export function pinRuntimeDependencies(pkg: PackageJson, wanted: Record<string, string>): string[] {
+  const deps = pkg.dependencies ?? {};
+  const changed = Object.entries(wanted).filter(([name, range]) => deps[name] !== range);
+  const retired = RETIRED_RUNTIME_DEPENDENCIES.filter((name) => name in deps);
+  addDependencies(pkg, 'dependencies', Object.fromEntries(changed));
+  removeDependencies(pkg, 'dependencies', retired);
+  return [
+    ...changed.map(([name, range]) => `${name}: ${deps[name] ?? 'not listed'} -> ${range}`),
+    ...retired.map((name) => `${name}: ${deps[name]} -> removed (no longer used)`),
+  ];
 }
 
 /** Adds (or re-pins) dependencies, keeping the section sorted by name as npm does. */

@@ -18,3 +18,11 @@ export function readProjectPackage<T = { name?: string }>(root: string): T {
     throw new UsageError(`${file}: not valid JSON: ${(err as Error).message}`);
   }
 }
+
+/** Writes the package.json at a project's root, in the indentation the file has now (two spaces if none). */
+export function writeProjectPackage(root: string, pkg: object): void {
+  const file = path.join(root, 'package.json');
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const indent = /^[{[]\s*\n([ \t]+)/.exec(text)?.[1] ?? 2;
+  fs.writeFileSync(file, `${JSON.stringify(pkg, null, indent)}\n`);
+}

@@ -1,5 +1,6 @@
 // `tsk upgrade` and `tsk registry` inside generated projects: an upgrade of a fresh
-// project changes nothing; switching the registry none -> etcd -> none touches only
+// project changes nothing; one of a project an earlier tsk made brings the runtime's
+// npm dependencies along; switching the registry none -> etcd -> none touches only
 // the registry's files, builds at each step and comes back to the same tree.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -129,6 +130,47 @@ describe('tsk upgrade', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^up to date/);
     expect(snapshot(dir)).toEqual(before);
+  }, 120_000);
+});
+
+describe('tsk upgrade on a project made by a tsk on OpenTelemetry SDK 2', () => {
+  it("sets the runtime's dependencies to this tsk's versions, removes the retired ones, keeps the user's", async () => {
+    const dir = await create('sdk2', 'etcd');
+    const pkgPath = path.join(dir, 'package.json');
+    const fresh = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+    const older = structuredClone(fresh);
+    Object.assign(older.dependencies, {
+      '@opentelemetry/api': '~1.9.0',
+      '@opentelemetry/core': '2.12.0',
+      '@opentelemetry/propagator-jaeger': '2.12.0',
+      '@opentelemetry/sdk-trace-base': '2.12.0',
+      'left-pad': '^1.3.0',
+    });
+    delete older.dependencies['@opentelemetry/sdk-trace'];
+    fs.writeFileSync(pkgPath, `${JSON.stringify(older, null, 4)}\n`);
+
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('wrote   package.json');
+    for (const line of [
+      '@opentelemetry/api: ~1.9.0 -> ~1.10.0',
+      `@opentelemetry/core: 2.12.0 -> ${fresh.dependencies['@opentelemetry/core']}`,
+      `@opentelemetry/sdk-trace: not listed -> ${fresh.dependencies['@opentelemetry/sdk-trace']}`,
+      '@opentelemetry/sdk-trace-base: 2.12.0 -> removed (no longer used)',
+      '@opentelemetry/propagator-jaeger: 2.12.0 -> removed (no longer used)',
+    ])
+      expect(r.stdout).toContain(line);
+    expect(r.stdout).toMatch(/run npm install/);
+    const text = fs.readFileSync(pkgPath, 'utf8');
+    expect(text).toMatch(/^\{\n {4}"name"/); // the file's own indentation
+    const after = JSON.parse(text);
+    expect(after.dependencies).toEqual({ ...fresh.dependencies, 'left-pad': '^1.3.0' });
+    expect(Object.keys(after.dependencies)).toEqual(Object.keys(after.dependencies).sort());
+    expect({ ...after, dependencies: {} }).toEqual({ ...fresh, dependencies: {} });
+
+    const again = await tsk(['upgrade'], dir);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^up to date/);
   }, 120_000);
 });
 

@@ -1,10 +1,18 @@
 // `tsk upgrade`: refresh the vendored runtime in internal/pkg from this tsk: the
 // files every project has plus the clients of the features it installed (its registry);
-// and the packed tsk in .tsk/ (the project's devDependency) when this tsk's version differs.
+// the npm packages that runtime imports, in package.json, at the versions this tsk is
+// tested with; and the packed tsk in .tsk/ (the project's devDependency) when this tsk's version differs.
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../proto/diagnostics.js';
-import { installedRegistry, runtimeFileWanted } from '../../scaffold/registry.js';
+import { pinRuntimeDependencies, runtimeDependencies } from '../../scaffold/package-json.js';
+import { readProjectPackage, writeProjectPackage } from '../../scaffold/project-package.js';
+import {
+  installedRegistry,
+  REGISTRY_INSTALLERS,
+  runtimeFileWanted,
+  type RegistryKind,
+} from '../../scaffold/registry.js';
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { tskVersion } from '../../proto/paths.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
@@ -45,13 +53,34 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
         path: path.join(root, rel),
         reason: `no longer part of tsk ${tskVersion()}'s runtime; kept because it was changed locally (--force removes it)`,
       });
+  const pins = pinProjectDependencies(root, registry);
+  if (pins.length > 0) report.written.push(path.join(root, 'package.json'));
   const vendored = await refreshVendoredTsk(root);
-  report.written.push(...vendored.written);
+  report.written.push(...vendored.written.filter((p) => !report.written.includes(p)));
   report.removed.push(...vendored.removed);
   printReport(report, cwd);
-  if (vendored.written.length > 0)
+  for (const pin of pins) console.log(`  ${pin}`);
+  if (pins.length > 0)
+    console.log(`package.json now lists what tsk ${tskVersion()}'s runtime imports: run ${installCommand(root)}`);
+  else if (vendored.written.length > 0)
     console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}`);
   failOnStale(report, opts.keepLocal, { files: 'runtime', mismatch: `the rest of tsk ${tskVersion()}'s runtime` });
+}
+
+/**
+ * package.json's runtime dependencies set to this tsk's versions (and those its runtime
+ * no longer imports removed), other keys and the file's indentation kept. Returns the changes.
+ */
+function pinProjectDependencies(root: string, registry: RegistryKind): string[] {
+  const file = path.join(root, 'package.json');
+  if (!fs.existsSync(file)) return [];
+  const pkg = readProjectPackage<Parameters<typeof pinRuntimeDependencies>[0]>(root);
+  const changes = pinRuntimeDependencies(pkg, {
+    ...runtimeDependencies(),
+    ...REGISTRY_INSTALLERS[registry].dependencies,
+  });
+  if (changes.length > 0) writeProjectPackage(root, pkg);
+  return changes;
 }
 
 function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
