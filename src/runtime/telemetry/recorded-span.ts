@@ -117,6 +117,23 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   /** The SDK's rules, with its own helper: any value OpenTelemetry accepts, within the count and length limits. */
   setAttribute(key: string, value: unknown): this {
     if (this.isEnded()) return this;
+    const { attributeCountLimit, attributeValueLengthLimit } = this.recorder.limits;
+    // Strings, numbers and booleans (nearly every attribute) the short way, with the helper's
+    // outcome; lists, maps, bytes, invalid values and a limit the helper warns about go through it.
+    const type = typeof value;
+    if ((type === 'string' || type === 'number' || type === 'boolean') && key !== '' && attributeValueLengthLimit > 0) {
+      const isNew = !Object.hasOwn(this.attributes, key);
+      if (isNew && this.attributeCount >= attributeCountLimit) {
+        if (++this.droppedAttributesCount === 1) diag.warn('Dropping extra attributes.');
+        return this;
+      }
+      this.attributes[key] =
+        type === 'string' && (value as string).length > attributeValueLengthLimit
+          ? (value as string).substring(0, attributeValueLengthLimit)
+          : value;
+      if (isNew) this.attributeCount++;
+      return this;
+    }
     const decision = maybeAddAttribute({
       key,
       value,
