@@ -317,6 +317,44 @@ describe('otlp_metrics', () => {
   }, 60_000);
 });
 
+describe('OTEL_METRICS_EXPORTER', () => {
+  const env = (r: { endpoint: string }, exporters: string) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+    OTEL_METRICS_EXPORTER: exporters,
+    OTEL_METRIC_EXPORT_INTERVAL: '200',
+    HOLD_MS: '600',
+  });
+
+  it('otlp pushes metrics though the config leaves otlp_metrics off', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(env(r, 'otlp'), { otlp: { metrics: false } });
+    expect(run.code).toBe(0);
+    expect(r.histogramExports.length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('none pushes nothing though the config turns otlp_metrics on; /metrics is still served', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(env(r, 'none'), { otlp: { metrics: true } });
+    expect(run.code).toBe(0);
+    expect(r.histogramExports).toEqual([]);
+    expect(run.metrics).toContain('server_requests_seconds');
+  }, 60_000);
+
+  it('console prints metrics on stdout; an unknown name is reported', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(env(r, 'console,statsd'), { otlp: { metrics: false } });
+    expect(run.code).toBe(0);
+    expect(r.histogramExports).toEqual([]);
+    expect(run.text).toContain("name: 'server_requests_seconds'");
+    expect(run.lines).toContainEqual(
+      expect.objectContaining({
+        component: 'opentelemetry',
+        msg: 'Unsupported OTEL_METRICS_EXPORTER value: "statsd". Supported values are: otlp, console, prometheus, none.',
+      }),
+    );
+  }, 60_000);
+});
+
 describe('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', () => {
   it('sends metrics over their own protocol while traces go over theirs', async () => {
     const traces = await httpReceiver('protobuf');

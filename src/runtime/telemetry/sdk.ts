@@ -7,7 +7,7 @@
 // directly, and each exporter's transport is imported only for the protocol in
 // use, so a service loads only the OpenTelemetry code it runs.
 
-import { context, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
+import { context, diag, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, getBooleanFromEnv, getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -119,17 +119,45 @@ export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): s
  */
 function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
   const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+  const exporters = metricExporterNames(env);
+  const metricsConsole = exporters?.includes('console') ?? false;
   // Metrics go where a collector is named, whether or not traces are exported
-  // (OTEL_TRACES_EXPORTER=none or console leaves metrics alone).
+  // (OTEL_TRACES_EXPORTER=none or console leaves metrics alone); OTEL_METRICS_EXPORTER=otlp
+  // pushes to the exporter's default address when none is.
   const collector = [
     env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'],
     env['OTEL_EXPORTER_OTLP_ENDPOINT'],
     otlp.endpoint,
   ].some((e) => e !== undefined && e.trim() !== '');
-  if (!otlp.metrics || !(settings.otlp || collector)) return { settings, metricsPush: undefined };
+  const push = exporters ? exporters.includes('otlp') : otlp.metrics && (settings.otlp || collector);
+  if (!push) return { settings, metricsPush: undefined, metricsConsole };
   // Metrics take their own protocol variable, as traces do (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL).
   const protocol = protocolOf(env, otlp.protocol, 'METRICS');
-  return { settings, metricsPush: { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) } };
+  return {
+    settings,
+    metricsPush: { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) },
+    metricsConsole,
+  };
+}
+
+/**
+ * The push exporters OTEL_METRICS_EXPORTER names (`otlp`, `console`; `none` for none);
+ * undefined when it is unset, and the config's `otlp_metrics` decides. `prometheus` is
+ * the /metrics endpoint, which a service always serves on its HTTP port.
+ */
+function metricExporterNames(env: NodeJS.ProcessEnv): string[] | undefined {
+  const listed = (env['OTEL_METRICS_EXPORTER'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (listed.length === 0) return undefined;
+  if (listed.includes('none')) return [];
+  for (const name of listed)
+    if (!['otlp', 'console', 'prometheus'].includes(name))
+      diag.warn(
+        `Unsupported OTEL_METRICS_EXPORTER value: "${name}". Supported values are: otlp, console, prometheus, none.`,
+      );
+  return listed;
 }
 
 /**
@@ -145,7 +173,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     installContextManager(options.contextPropagation);
     return disabledTelemetry();
   }
-  const { settings, metricsPush } = exportPlan(options.otlp, env);
+  const { settings, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
 
   const resource = resources
     .resourceFromAttributes({
@@ -189,18 +217,21 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     metricProducers: [requestMetricsProducer],
   } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
-  if (metricsPush) {
-    // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
-    const interval = options.otlp?.metricIntervalMs ?? getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
+  const pushed: metrics.PushMetricExporter[] = [
+    ...(metricsPush ? [await metricExporter(metricsPush.protocol, metricsPush.endpoint)] : []),
+    ...(metricsConsole ? [new metrics.ConsoleMetricExporter()] : []),
+  ];
+  // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
+  const interval = options.otlp?.metricIntervalMs ?? getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
+  for (const exporter of pushed)
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
-        exporter: await metricExporter(metricsPush.protocol, metricsPush.endpoint),
+        exporter,
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000, interval),
         metricProducers: [requestMetricsProducer],
       }),
     );
-  }
 
   const ratio = options.samplingRatio ?? 1;
   // A sampler in code wins, then one OTEL_TRACES_SAMPLER names, then the ratio.
