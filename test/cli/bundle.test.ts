@@ -193,6 +193,17 @@ describe('tsk bundle', () => {
     expect(fs.readFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), 'utf8')).toMatch(/from"yaml"/);
   });
 
+  it('refuses an --external package the project does not have, naming it and writing nothing', () => {
+    const dir = project('noext', "console.log('ok');");
+    const r = tsk(['bundle', '--external', 'yaml', 'no-such-pkg', '@no/such'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe(
+      'error: --external no-such-pkg, @no/such: not installed in this project (no node_modules/<package> here or above); add it to dependencies and install it',
+    );
+    expect(fs.readdirSync(path.join(dir, 'dist'))).toEqual(['cmd']);
+  });
+
   it('fails in one line when dist is missing or the code does not parse, keeping the last bundle', () => {
     const dir = project('bad', "console.log('ok');");
     expect(tsk(['bundle'], dir).status).toBe(0);

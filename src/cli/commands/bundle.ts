@@ -41,6 +41,11 @@ export async function bundle(flags: BundleFlags): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const missing = (flags.external ?? []).filter((name) => !installed(root, name));
+  if (missing.length)
+    throw new UsageError(
+      `--external ${missing.join(', ')}: not installed in this project (no node_modules/<package> here or above); add it to dependencies and install it`,
+    );
 
   // Built beside the old bundle and swapped in whole: a failed build leaves the last good one.
   const staging = `${outdir}.tmp-${process.pid}`;
@@ -72,4 +77,16 @@ export async function bundle(flags: BundleFlags): Promise<void> {
     Object.entries(outputs).map(([file, out]) => [path.join(outdir, path.relative(staging, file)), out]),
   );
   console.log(`${bundleSummary(written, outdir)}; outside the bundle: ${external.join(', ')}`);
+}
+
+/**
+ * Whether Node finds package `name` from the project: the bundle's import of an external
+ * package is resolved from dist/bundle/, through node_modules here and in each directory
+ * above, so one that is not there would fail only when the service starts.
+ */
+function installed(root: string, name: string): boolean {
+  for (let dir = root; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'node_modules', name, 'package.json'))) return true;
+    if (path.dirname(dir) === dir) return false;
+  }
 }
