@@ -9,8 +9,6 @@ import { servicePackageJson } from '../scaffold/package-json.js';
 export const ALWAYS_EXTERNAL: Readonly<Record<string, string>> = {
   '@opentelemetry/api': 'one API instance, shared with the instrumentation packages loaded from node_modules',
   '@opentelemetry/instrumentation': 'its require/import hooks patch packages loaded from node_modules',
-  etcd3: 'reads its .proto files next to its own code',
-  consul: 'the registry client is loaded only when the config names it',
   '@fastify/ajv-compiler': 'fastify loads it only for a route with a JSON schema',
   '@fastify/fast-json-stringify-compiler': 'fastify loads it only for a route with a response schema',
 };
@@ -34,6 +32,8 @@ const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
  * Inside: tsk's runtime packages and the project's own code. Outside: ALWAYS_EXTERNAL,
  * every package the project depends on that is not tsk's (so instrumentations a user
  * enables still see their drivers load), and `extra` (`--external`).
+ * A registry client (etcd3, consul) is such a dependency, there only in a project with
+ * that registry, and must stay outside: etcd3 reads its .proto files next to its own code.
  */
 export function bundlePlan(projectDependencies: Iterable<string>, extra: Iterable<string> = []): BundlePlan {
   for (const name of extra)

@@ -14,6 +14,7 @@ import {
   tskRuntimePackages,
 } from '../../src/cli/bundle-plan.js';
 import { servicePackageJson } from '../../src/scaffold/package-json.js';
+import { REGISTRY_INSTALLERS } from '../../src/scaffold/registry.js';
 import { repoRoot, tsk } from '../helpers/cli.js';
 
 describe('bundlePlan', () => {
@@ -40,6 +41,18 @@ describe('bundlePlan', () => {
     );
     expect(plan.bundled).not.toContain('fastify');
     expect(plan.bundled).toContain('@grpc/grpc-js');
+  });
+
+  it('lists a registry client outside only when the project depends on it', () => {
+    const clients = Object.values(REGISTRY_INSTALLERS).flatMap((r) => Object.keys(r.dependencies));
+    expect(clients.sort()).toEqual(['consul', 'etcd3']);
+    expect(bundlePlan(tskDeps).external).not.toEqual(expect.arrayContaining(['consul']));
+    expect(bundlePlan(tskDeps).external).not.toEqual(expect.arrayContaining(['etcd3']));
+    for (const client of clients) {
+      const plan = bundlePlan([...tskDeps, client]);
+      expect(plan.external).toContain(client);
+      expect(plan.bundled).not.toContain(client);
+    }
   });
 
   it('rejects an --external that is not a package name', () => {
@@ -116,6 +129,7 @@ describe('tsk bundle', () => {
     expect(r.stdout).toMatch(
       /^wrote dist\/bundle\/main\.js \(\d+ KB\) and [1-9]\d* chunks?; outside the bundle: .*@opentelemetry\/api/,
     );
+    expect(r.stdout).not.toMatch(/consul|etcd3/); // a project with no registry has neither
     const main = fs.readFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), 'utf8');
     expect(main).toMatch(/from"@opentelemetry\/api"/);
     expect(main).not.toMatch(/from"yaml"/);
