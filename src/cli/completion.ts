@@ -44,12 +44,12 @@ export function completionCandidates(program: Command, words: string[]): string[
 }
 
 /**
- * Names the values an argument takes, for help and completion, while the command checks
- * them itself (with its own message): commander's choices() would check them first.
+ * Names the values an argument or an option takes, for help and completion, while the
+ * command checks them itself (with its own message): commander's choices() would check them first.
  */
-export function valuesOf(argument: Argument, values: readonly string[]): Argument {
-  argument.argChoices = [...values];
-  return argument;
+export function valuesOf<T extends Argument | Option>(target: T, values: readonly string[]): T {
+  target.argChoices = [...values];
+  return target;
 }
 
 function visibleCommands(command: Command): Command[] {

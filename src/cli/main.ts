@@ -5,6 +5,7 @@ import { CompileError, UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
 import type { NewFlags } from './commands/new.js';
 import { PACKAGE_MANAGERS } from '../scaffold/package-manager.js';
+import { CLIENT_TRANSPORTS } from '../scaffold/clients.js';
 import { completionCandidates, completionScript, SHELLS, type Shell, valuesOf } from './completion.js';
 
 // Each command's module (and what it imports) loads only when that command runs:
@@ -224,7 +225,12 @@ export function buildProgram(): Command {
     .argument('<service>', 'the service to call, as it registers (e.g. user)')
     .requiredOption('--proto <path>', "the service's API: a .proto file or a directory of them (e.g. ../user/api/user)")
     .option('--proto-root <dir>', 'import root of those protos (default: the nearest directory named api above them)')
-    .option('--transport <kind>', 'call it over grpc (default) or http (its google.api.http bindings)')
+    .addOption(
+      valuesOf(
+        new Option('--transport <kind>', 'call it over grpc (default) or http (its google.api.http bindings)'),
+        CLIENT_TRANSPORTS,
+      ),
+    )
     .action(async (service: string, opts: { proto: string; protoRoot?: string; transport?: string }) =>
       (await import('./commands/client.js')).addClient(service, opts),
     );

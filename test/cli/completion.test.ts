@@ -36,6 +36,8 @@ describe('completion candidates', () => {
   it("offers a flag's choices for its value, and nothing (file names) where a value is free", () => {
     expect(complete('new', 'svc', '--registry', '')).toEqual(['etcd', 'consul', 'none']);
     expect(complete('new', '--package-manager', 'p')).toEqual(['pnpm']);
+    expect(complete('add', 'client', 'user', '--transport', '')).toEqual(['grpc', 'http']);
+    expect(complete('add', 'client', '--transport', 'h')).toEqual(['http']);
     expect(complete('new', '--dir', '')).toEqual([]);
     // A flag's value is not taken for a command: `-d proto` leaves `new`'s flags in play.
     expect(complete('new', '-d', 'proto', '--gr')).toEqual(['--grpc-port']);
@@ -84,6 +86,17 @@ complete -p tsk`,
       'complete -o default -F _tsk_complete tsk',
     ]);
     expect(run(['tsk', 'proto', 'cl'], 2)).toEqual(['client', 'complete -o default -F _tsk_complete tsk']);
+    expect(run(['tsk', 'add', 'client', 'user', '--transport', ''], 5)).toEqual([
+      'grpc',
+      'http',
+      'complete -o default -F _tsk_complete tsk',
+    ]);
+    expect(run(['tsk', 'new', 'svc', '--package-manager', ''], 4)).toEqual([
+      'npm',
+      'pnpm',
+      'yarn',
+      'complete -o default -F _tsk_complete tsk',
+    ]);
     expect(run(['tsk', 'proto', 'client', 'fix'], 3)).toEqual(['complete -o default -F _tsk_complete tsk']);
   });
 
@@ -98,12 +111,25 @@ words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _tsk_c
       );
     expect(run(['tsk', 'new', '--registry', ''])).toEqual(['compdef _tsk_complete tsk', 'etcd', 'consul', 'none']);
     expect(run(['tsk', 'proto', 'client', 'fix'])).toEqual(['compdef _tsk_complete tsk', 'FILES']);
+    expect(run(['tsk', 'add', 'client', 'user', '--transport', ''])).toEqual([
+      'compdef _tsk_complete tsk',
+      'grpc',
+      'http',
+    ]);
+    expect(run(['tsk', 'new', 'svc', '--package-manager', ''])).toEqual([
+      'compdef _tsk_complete tsk',
+      'npm',
+      'pnpm',
+      'yarn',
+    ]);
   });
 
   it.skipIf(!has('fish') && !process.env['CI'])('fish: complete -C gives the candidates, or file names', () => {
     const run = (line: string) => shell('fish', `source (tsk completion fish | psub); complete -C"${line}"`);
     expect(run('tsk new --registry ')).toEqual(['consul', 'etcd', 'none']);
     expect(run('tsk proto client --op')).toEqual(['--openapi']);
+    expect(run('tsk add client user --transport ')).toEqual(['grpc', 'http']);
+    expect(run('tsk new svc --package-manager ')).toEqual(['npm', 'pnpm', 'yarn']);
     expect(run('tsk proto client fixt')).toEqual(['fixtures/']);
   });
 });

@@ -13,6 +13,7 @@ import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import {
   apiProperty,
+  CLIENT_TRANSPORTS,
   clientClassName,
   clientModuleSuffix,
   clientProperty,
@@ -38,13 +39,11 @@ export interface AddClientFlags {
   transport?: string;
 }
 
-const TRANSPORTS: ClientTransport[] = ['grpc', 'http'];
-
 export async function addClient(service: string, flags: AddClientFlags): Promise<void> {
   const problem = checkServiceName(service);
   if (problem) throw new UsageError(`invalid service name "${service}": ${problem}`);
-  if (flags.transport !== undefined && !TRANSPORTS.includes(flags.transport as ClientTransport)) {
-    throw new UsageError(`invalid --transport "${flags.transport}": expected ${TRANSPORTS.join(' or ')}`);
+  if (flags.transport !== undefined && !CLIENT_TRANSPORTS.includes(flags.transport as ClientTransport)) {
+    throw new UsageError(`invalid --transport "${flags.transport}": expected ${CLIENT_TRANSPORTS.join(' or ')}`);
   }
   const cwd = process.cwd();
   const root = findProjectRoot(cwd);
