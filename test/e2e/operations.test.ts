@@ -456,3 +456,40 @@ describe('requests refused before routing are counted and logged', () => {
     }
   });
 });
+
+// Both servers word a taken port alike: Node's own EADDRINUSE error, in the start-up failure line.
+describe('a port already in use', () => {
+  for (const transport of ['GRPC', 'HTTP']) {
+    it(`${transport === 'GRPC' ? 'gRPC' : 'HTTP'}: failed to start, naming the address, exit 1; nothing of grpc-js's`, async () => {
+      const taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const address = `127.0.0.1:${(taken.address() as net.AddressInfo).port}`;
+      try {
+        const other = transport === 'GRPC' ? 'HTTP' : 'GRPC';
+        const service = startService(
+          project,
+          [npmStartArgs(project)[0]!],
+          {
+            OPS_REGISTRY_KIND: 'none',
+            OPS_TELEMETRY_OTLP_ENDPOINT: '',
+            [`OPS_SERVER_${transport}_ADDR`]: address,
+            [`OPS_SERVER_${other}_ADDR`]: `127.0.0.1:${await freePort()}`,
+          },
+          node,
+        );
+        expect(await exitWithin(service, 20_000)).toBe(1);
+        expect(service.output()).not.toMatch(/No address added/);
+        const failed = service
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l))
+          .filter((l) => l.msg === 'failed to start');
+        expect(failed, service.output()).toHaveLength(1);
+        expect(failed[0].err.message).toBe(`listen EADDRINUSE: address already in use ${address}`);
+      } finally {
+        taken.close();
+      }
+    });
+  }
+});

@@ -1,4 +1,5 @@
 // Listen addresses ("0.0.0.0:8000") and the endpoints other processes should dial.
+import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 export interface HostPort {
@@ -30,4 +31,17 @@ export function advertisedHost(listenHost: string): string {
 
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Listens on host:port and lets go at once: rejects with Node's own error when the
+ * address cannot be bound (`listen EADDRINUSE: address already in use 0.0.0.0:9000`, as
+ * any net listen words it), so a server can fail with it before its library gets to.
+ */
+export function probeListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port }, () => probe.close(() => resolve()));
+  });
 }

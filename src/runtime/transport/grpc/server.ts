@@ -11,7 +11,7 @@ import { HeaderMap, type Handler, type Middleware, type Transport } from '../con
 import { CallRunner } from '../call-runner.js';
 import type { CallObserver } from '../observer.js';
 import { ServerCallContext } from '../call-context.js';
-import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
+import { advertisedHost, formatHostPort, parseAddress, probeListen } from '../endpoint.js';
 import type { Server } from '../server.js';
 import { HEALTH_SERVICE, healthImplementation, HealthDefinition } from './health.js';
 import { addReflection, type ReflectionOptions } from './reflection.js';
@@ -183,6 +183,10 @@ export class GrpcServer implements Server {
         failed: (err) => logger?.error({ err }, 'server reflection could not be built'),
       });
     }
+    // grpc-js reports an address it cannot bind with a raw line of its own on stderr ("E No
+    // address added out of total 1 resolved") and an error wrapping each address's. Probed
+    // first, a taken port fails with Node's one-line error, the one the HTTP server gives.
+    if (this.port !== 0) await probeListen(this.host, this.port);
     this.boundPort = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(
         formatHostPort(this.host, this.port),
