@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { FileKind } from '../gen/file.js';
+import { UsageError } from '../proto/diagnostics.js';
 import { MANIFEST_PATH } from '../proto/project.js';
 
 export { MANIFEST_PATH };
@@ -30,6 +31,22 @@ export function findProjectRoot(from: string): string | undefined {
     if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+/**
+ * A new tree (`tsk new`, `tsk example`) inside a tsk project, in its root or any directory
+ * below, would break that project: Biome stops at a second root biome.jsonc ("nested root
+ * configuration"), and its type check and image take in what lies under their folders.
+ * Refused, with `retry` spelling the command for a directory beside the project. The
+ * target being that project itself (`tsk new --force` over it) is not nesting.
+ */
+export function refuseInsideProject(target: string, cwd: string, retry: (outside: string) => string): void {
+  const outer = findProjectRoot(path.dirname(target));
+  if (!outer) return;
+  const outside = path.relative(cwd, path.join(path.dirname(outer), path.basename(target)));
+  throw new UsageError(
+    `${path.relative(cwd, target)} would be inside the tsk project at ${outer}, whose lint (a second Biome root configuration), type check and image would take it in; create it outside, e.g. ${retry(outside)}`,
+  );
 }
 
 export function readManifest(root: string): Manifest {

@@ -11,7 +11,7 @@ import { parseDocument } from 'yaml';
 import { UsageError } from '../../proto/diagnostics.js';
 import { packageRoot, templatesDir } from '../../proto/paths.js';
 import { editPackageJson, TOOLCHAIN_INSTALL_SCRIPTS } from '../../scaffold/package-json.js';
-import { readManifest } from '../manifest.js';
+import { readManifest, refuseInsideProject } from '../manifest.js';
 import { writeFiles, writeTree } from '../writer.js';
 
 interface ExampleService {
@@ -66,6 +66,7 @@ export async function example(kind: string, dir: string): Promise<void> {
   if (!EXAMPLES.includes(kind)) throw new UsageError(`unknown example "${kind}"; there is: ${EXAMPLES.join(', ')}`);
   const cwd = process.cwd();
   const target = path.resolve(cwd, dir);
+  refuseInsideProject(target, cwd, (outside) => `tsk example ${kind} ${outside}`);
   if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {
     throw new UsageError(`${dir} exists and is not an empty directory`);
   }

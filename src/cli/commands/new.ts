@@ -18,7 +18,7 @@ import {
 } from '../../scaffold/package-manager.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
 import type { GeneratedFile } from '../../gen/file.js';
-import { MANIFEST_PATH, readManifest } from '../manifest.js';
+import { MANIFEST_PATH, readManifest, refuseInsideProject } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
 import { writeFiles, writeTree } from '../writer.js';
 
@@ -48,6 +48,7 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
     );
   const cwd = process.cwd();
   const target = path.resolve(cwd, flags.dir ?? name);
+  refuseInsideProject(target, cwd, (outside) => `tsk new ${name} --dir ${outside}`);
   const existed = fs.existsSync(target);
   if (existed && !fs.statSync(target).isDirectory())
     throw new UsageError(`${path.relative(cwd, target)} exists and is not a directory`);
