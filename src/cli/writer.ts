@@ -4,7 +4,7 @@
 //   as it was;
 // - a file the user owns is never overwritten once it exists;
 // - a generated file changed since tsk wrote it (or not tsk's at all) is left alone
-//   unless `force` says otherwise;
+//   unless `force` says otherwise, and so is a file to be removed;
 // - within a project, `.tsk/manifest.json` records what was written, under a lock.
 // `writeTree` builds a whole new tree (tsk new, tsk example) the same way, one level up.
 import fs from 'node:fs';
@@ -32,7 +32,11 @@ export interface WriteOptions {
   projectRoot?: string;
   /** Overwrite locally modified generated files and existing owned files. */
   force?: boolean;
-  /** Project-relative files to delete (and drop from the manifest) once everything is written. */
+  /**
+   * Project-relative files to delete (and drop from the manifest) once everything is
+   * written. Unless `force`, only tsk's output still as tsk wrote it goes: a changed one
+   * is kept and reported, one the user owns (or tsk has no record of) is left alone.
+   */
   remove?: string[];
 }
 
@@ -96,9 +100,26 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
     plan.push(file);
     if (manifest) manifest.files[rel] = { sha256: sha256(file.content), kind: file.kind };
   }
+  const removals: string[] = [];
+  for (const rel of options.remove ?? []) {
+    const abs = path.join(options.projectRoot ?? '', rel);
+    if (!options.force && fs.existsSync(abs)) {
+      const recorded = manifest?.files[rel];
+      // Only tsk's own output goes: a file the user owns, or one tsk has no record of, is theirs.
+      if (!recorded || recorded.kind === 'owned') continue;
+      if (recorded.sha256 !== sha256(fs.readFileSync(abs, 'utf8'))) {
+        report.skipped.push({
+          path: abs,
+          reason: 'no longer generated, but changed locally since tsk wrote it; not removed (delete it, or --force)',
+        });
+        continue;
+      }
+    }
+    removals.push(rel);
+  }
   if (manifest && options.projectRoot) {
     manifest.tsk = tskVersion();
-    for (const rel of options.remove ?? []) delete manifest.files[rel];
+    for (const rel of removals) delete manifest.files[rel];
     const manifestPath = path.join(options.projectRoot, MANIFEST_PATH);
     const content = serializeManifest(manifest);
     // An unchanged manifest is left alone, so a run that changes nothing touches nothing.
@@ -106,7 +127,7 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
       plan.push({ path: manifestPath, content, kind: 'generated' });
   }
   commit(plan);
-  for (const rel of options.remove ?? []) {
+  for (const rel of removals) {
     const abs = path.join(options.projectRoot ?? '', rel);
     if (fs.existsSync(abs)) {
       fs.rmSync(abs);
@@ -115,6 +136,14 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
   }
   report.written.push(...plan.filter((f) => !f.path.endsWith(MANIFEST_PATH)).map((f) => f.path));
   return report;
+}
+
+/** Project-relative paths (as `remove` takes them) of the files among `files` that lie inside `projectRoot`. */
+export function withinProject(projectRoot: string, files: readonly string[]): string[] {
+  return files
+    .map((f) => path.relative(projectRoot, f))
+    .filter((rel) => rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel))
+    .map((rel) => rel.split(path.sep).join('/'));
 }
 
 /** Stage every file, then rename all into place; on any failure remove what was staged. */

@@ -24,6 +24,8 @@ export interface FileStamp {
 interface Entry {
   key: string;
   files: FileStamp[];
+  /** The input proto (absolute) for an entry of one proto's output: gone, its files are orphans. */
+  source?: string;
 }
 
 interface CacheData {
@@ -57,16 +59,34 @@ export class CodegenCache {
     return entry.files.map((f) => f.path);
   }
 
-  /** Records what `id` generated, stamped as on disk now; only call with files whose disk content is the generated one. */
-  set(id: string, key: string, paths: string[]): void {
+  /**
+   * Records what `id` generated (from the proto `source`, if one), stamped as on disk now;
+   * only call with files whose disk content is the generated one.
+   */
+  set(id: string, key: string, paths: string[], source?: string): void {
     this.data.entries[id] = {
       key,
       files: paths.map((p) => {
         const st = fs.statSync(p);
         return { path: p, size: st.size, mtimeMs: st.mtimeMs };
       }),
+      ...(source ? { source } : {}),
     };
     this.dirty = true;
+  }
+
+  /**
+   * The entries whose proto no longer exists, with the files they name that no entry of
+   * an existing proto names too (an imported proto's messages, say) and `keep` leaves out.
+   */
+  orphans(keep: ReadonlySet<string>): { ids: string[]; files: string[] } {
+    const entries = Object.entries(this.data.entries);
+    const dead = entries.filter(([, e]) => e.source !== undefined && !fs.existsSync(e.source));
+    if (dead.length === 0) return { ids: [], files: [] };
+    const ids = dead.map(([id]) => id);
+    const live = new Set(entries.filter(([id]) => !ids.includes(id)).flatMap(([, e]) => e.files.map((f) => f.path)));
+    const files = new Set(dead.flatMap(([, e]) => e.files.map((f) => f.path)));
+    return { ids, files: [...files].filter((f) => !live.has(f) && !keep.has(f)) };
   }
 
   /** What the project's buf.yaml says, remembered across runs (saved with the entries). */

@@ -33,10 +33,18 @@ export interface IncrementalResult {
   files: GeneratedFile[];
   /** Files of the protos the cache vouches for: on disk exactly as generated. */
   upToDate: string[];
+  /**
+   * Files tsk generated from protos that no longer exist (absolute): to be removed with
+   * the write, which keeps any that changed since tsk wrote them.
+   */
+  orphaned: string[];
   /** How many input protos were generated (the rest were up to date). */
   generated: number;
   cached: number;
-  /** Records this run's output in the cache once written; files left out of date (skipped) are not recorded. */
+  /**
+   * Records this run's output in the cache once written; files left out of date (skipped)
+   * are not recorded. A deleted proto's entry goes once none of its orphans was kept.
+   */
   save(report: { skipped: { path: string }[] }): void;
 }
 
@@ -101,9 +109,11 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   const byPath = new Map<string, GeneratedFile>();
   for (const t of planned) for (const f of t.files) byPath.set(f.path, f);
   for (const p of byPath.keys()) upToDate.delete(p);
+  const orphans = cache?.orphans(new Set([...byPath.keys(), ...upToDate])) ?? { ids: [], files: [] };
   return {
     files: [...byPath.values()],
     upToDate: [...upToDate],
+    orphaned: orphans.files,
     generated: missing.length,
     cached: targets.length - missing.length,
     save(report) {
@@ -112,8 +122,9 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
       for (const t of planned) {
         const paths = t.files.map((f) => f.path);
         if (paths.some((p) => skipped.has(p))) cache.forget(idOf(t));
-        else cache.set(idOf(t), keyOf(t), paths);
+        else cache.set(idOf(t), keyOf(t), paths, path.join(t.root, t.protoPath));
       }
+      if (!orphans.files.some((p) => skipped.has(p))) for (const id of orphans.ids) cache.forget(id);
       cache.save();
     },
   };

@@ -52,6 +52,34 @@ describe('writeFiles', () => {
     expect(read('gen.ts')).toBe('v2');
   });
 
+  it("removes only tsk's output still as tsk wrote it, unless forced", () => {
+    writeFiles(
+      [
+        { path: 'gen.ts', content: 'g' },
+        { path: 'edited.ts', content: 'e' },
+        { path: 'mine.ts', content: 'm', kind: 'owned' },
+      ],
+      { projectRoot: root },
+    );
+    fs.writeFileSync(path.join(root, 'edited.ts'), 'e, changed');
+    fs.writeFileSync(path.join(root, 'unrecorded.ts'), 'u');
+    const remove = ['gen.ts', 'edited.ts', 'mine.ts', 'unrecorded.ts', 'gone.ts'];
+    const report = writeFiles([], { projectRoot: root, remove });
+    expect(report.removed).toEqual([path.join(root, 'gen.ts')]);
+    expect(report.skipped).toEqual([
+      {
+        path: path.join(root, 'edited.ts'),
+        reason: 'no longer generated, but changed locally since tsk wrote it; not removed (delete it, or --force)',
+      },
+    ]);
+    expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'edited.ts', 'mine.ts', 'unrecorded.ts']);
+    expect(Object.keys(readManifest(root).files).sort()).toEqual(['edited.ts', 'mine.ts']);
+
+    const forced = writeFiles([], { projectRoot: root, remove, force: true });
+    expect(forced.removed.map((p) => path.basename(p)).sort()).toEqual(['edited.ts', 'mine.ts', 'unrecorded.ts']);
+    expect(readManifest(root).files).toEqual({});
+  });
+
   it('writes nothing when one file cannot be written', () => {
     fs.writeFileSync(path.join(root, 'blocker'), 'a file where a directory is wanted');
     const before = fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8');

@@ -1,7 +1,7 @@
 // `tsk dev` in a generated project: an edited proto is regenerated, typechecked and
 // served after a restart; a broken proto or a type error is printed as
 // file:line:col, a config that fails its checks as the key and file:line, while the last
-// good service keeps answering.
+// good service keeps answering; a deleted proto's generated files go with it.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -119,6 +119,30 @@ describe('tsk dev', () => {
     expect(dev.output()).not.toMatch(/the service exited/);
     expect(await hi('/hi/there')).toBe('Hello there');
     fs.writeFileSync(config, good);
+  }, 180_000);
+
+  it("removes a deleted proto's generated files, and the service goes on without them", async () => {
+    const dir = path.join(project, 'api', 'extra', 'v1');
+    const generated = ['extra.ts', 'extra_http.ts', 'extra_grpc.ts'].map((f) => path.join(dir, f));
+    const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
+    const initial = starts();
+    expect(tsk(['proto', 'add', 'api/extra/v1/extra.proto'], project).status).toBe(0);
+    await waitFor(
+      async () => generated.every((f) => fs.existsSync(f)) && starts() > initial,
+      `the new proto's code and a restart:\n${dev.output()}`,
+      1200,
+      100,
+    );
+    const before = starts();
+    fs.rmSync(path.join(dir, 'extra.proto'));
+    await waitFor(
+      async () => generated.every((f) => !fs.existsSync(f)) && starts() > before,
+      `the removal and a restart:\n${dev.output()}`,
+      1200,
+      100,
+    );
+    expect(dev.output()).toContain('removed api/extra/v1/extra_grpc.ts');
+    expect(await hi('/hi/there')).toBe('Hello there');
   }, 180_000);
 
   it('stops the service gracefully on Ctrl-C, which signals every process in the group', async () => {

@@ -11,7 +11,7 @@ import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
-import { writeFiles, type WriteReport } from '../writer.js';
+import { withinProject, writeFiles, type WriteReport } from '../writer.js';
 import { projectProtoDirs } from './generate.js';
 import { writeOpenApiDocuments } from './proto-openapi.js';
 import { generateClient } from '../../gen/incremental.js';
@@ -108,8 +108,8 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
     // document change while the code is still generating and take it for an edit of the
     // user's (one more restart).
     const noted = (report: WriteReport) => {
-      for (const p of report.written) ownWrites.add(p);
-      if (report.written.length > 0 || report.skipped.length > 0) printReport(report, root);
+      for (const p of [...report.written, ...report.removed]) ownWrites.add(p);
+      if (report.written.length + report.skipped.length + report.removed.length > 0) printReport(report, root);
     };
     const api = path.join(root, 'api');
     if (fs.existsSync(api)) noted(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root));
@@ -123,7 +123,7 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
           .split(path.sep)
           .join('/'),
     });
-    const report = writeFiles(result.files, { projectRoot: root });
+    const report = writeFiles(result.files, { projectRoot: root, remove: withinProject(root, result.orphaned) });
     result.save(report);
     noted(report);
     return true;

@@ -10,7 +10,7 @@ import { projectAt, projectOfInputs, type Project } from '../../proto/project.js
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
-import { writeFiles } from '../writer.js';
+import { withinProject, writeFiles } from '../writer.js';
 
 export interface ProtoFlags {
   protoPath?: string[];
@@ -67,7 +67,11 @@ export async function protoClient(
     throw new UsageError(
       `${path.relative(cwd, guessed.path)} imports tsk's runtime, and outside a project there is no internal/pkg to take it from: name the runtime's directory with --runtime <dir>`,
     );
-  const report = writeFiles(result.files, { projectRoot: manifestRoot, force: flags.force });
+  const report = writeFiles(result.files, {
+    projectRoot: manifestRoot,
+    force: flags.force,
+    remove: manifestRoot ? withinProject(manifestRoot, result.orphaned) : [],
+  });
   report.unchanged.push(...result.upToDate);
   result.save(report);
   printReport(report, cwd);

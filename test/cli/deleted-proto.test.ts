@@ -1,0 +1,63 @@
+// A proto deleted from a project takes its generated code with it on the next generate:
+// the files tsk recorded as that proto's output, still as tsk wrote them, are removed and
+// named. A generated file changed since is kept and named; the user's own files (the
+// service stub `tsk proto server` wrote) are never touched.
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tsk } from '../helpers/cli.js';
+
+const work = path.join(repoRoot, '.tmp', 'deleted-proto');
+const project = path.join(work, 'shop');
+const at = (rel: string) => path.join(project, rel);
+
+function run(args: string[]): string {
+  const r = tsk(args, project);
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+const manifestFiles = () => Object.keys(JSON.parse(fs.readFileSync(at('.tsk/manifest.json'), 'utf8')).files);
+
+beforeAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  expect(tsk(['new', 'shop', '--yes', '--no-git', '--no-install'], work).status).toBe(0);
+  run(['proto', 'add', 'api/foo/v1/foo.proto']);
+  run(['proto', 'add', 'api/bar/v1/bar.proto']);
+  run(['proto', 'server', 'api/foo/v1/foo.proto', '-t', 'internal/service']);
+  run(['generate']);
+});
+
+describe('a deleted proto', () => {
+  it("loses its generated files on the next tsk generate; changed ones and the user's stay", () => {
+    const generated = ['api/foo/v1/foo.ts', 'api/foo/v1/foo_http.ts', 'api/foo/v1/foo_grpc.ts'];
+    for (const f of generated) expect(fs.existsSync(at(f)), f).toBe(true);
+    expect(fs.existsSync(at('internal/service/foo.ts'))).toBe(true);
+    expect(fs.readFileSync(at('api/openapi.ts'), 'utf8')).toContain('FooService');
+    fs.appendFileSync(at('api/bar/v1/bar_http.ts'), '// mine\n');
+    fs.writeFileSync(at('api/foo/v1/notes.ts'), 'export const notes = 1;\n');
+
+    fs.rmSync(at('api/foo/v1/foo.proto'));
+    fs.rmSync(at('api/bar/v1/bar.proto'));
+    const out = run(['generate']);
+    for (const f of [...generated, 'api/bar/v1/bar.ts', 'api/bar/v1/bar_grpc.ts']) {
+      expect(out).toContain(`removed ${f}\n`);
+      expect(fs.existsSync(at(f)), f).toBe(false);
+      expect(manifestFiles()).not.toContain(f);
+    }
+    expect(out).toContain(
+      'skipped api/bar/v1/bar_http.ts: no longer generated, but changed locally since tsk wrote it; not removed (delete it, or --force)\n',
+    );
+    expect(fs.readFileSync(at('api/bar/v1/bar_http.ts'), 'utf8')).toContain('// mine');
+    expect(fs.existsSync(at('internal/service/foo.ts'))).toBe(true);
+    expect(fs.existsSync(at('api/foo/v1/notes.ts'))).toBe(true);
+    expect(fs.readFileSync(at('api/openapi.ts'), 'utf8')).not.toContain('FooService');
+
+    // The changed file is named on every run until it is dealt with; --force removes it.
+    expect(run(['generate'])).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
+    expect(run(['generate', '--force'])).toContain('removed api/bar/v1/bar_http.ts\n');
+    expect(fs.existsSync(at('api/bar/v1/bar_http.ts'))).toBe(false);
+    expect(run(['generate'])).toMatch(/^up to date .*\nup to date .*\n$/);
+  });
+});
