@@ -4,8 +4,8 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, type Span, type SpanContext } from '@opentelemetry/api';
 import * as resources from '@opentelemetry/resources';
 import * as tracing from '@opentelemetry/sdk-trace';
-import { describe, expect, it } from 'vitest';
-import { RecordedSpan, type RecordedSpanLimits } from '../../src/runtime/telemetry/recorded-span.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RecordedSpan, spanLimitsFromEnv, type RecordedSpanLimits } from '../../src/runtime/telemetry/recorded-span.js';
 
 const LIMITS: RecordedSpanLimits = {
   attributeCountLimit: 3,
@@ -239,5 +239,41 @@ describe('RecordedSpan', () => {
     expect(span.endTime[0] * 1000 + span.endTime[1] / 1e6).toBeCloseTo(startMs + durationMs, 3);
     expect(ended).toEqual([span]);
     expect(span.parentSpanContext).toBeUndefined();
+  });
+});
+
+describe('spanLimitsFromEnv', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("has the SDK's defaults", () => {
+    expect(spanLimitsFromEnv()).toEqual({
+      attributeCountLimit: 128,
+      attributeValueLengthLimit: Infinity,
+      eventCountLimit: 128,
+      linkCountLimit: 128,
+      attributePerEventCountLimit: 128,
+      attributePerLinkCountLimit: 128,
+    });
+  });
+
+  it("reads the spec's names first and the older span-prefixed ones after, as sdk-node does", () => {
+    vi.stubEnv('OTEL_ATTRIBUTE_COUNT_LIMIT', '10');
+    vi.stubEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', '20');
+    vi.stubEnv('OTEL_SPAN_EVENT_COUNT_LIMIT', '3');
+    vi.stubEnv('OTEL_SPAN_LINK_COUNT_LIMIT', '4');
+    vi.stubEnv('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', '5');
+    vi.stubEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', '50');
+    vi.stubEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '6');
+    expect(spanLimitsFromEnv()).toEqual({
+      attributeCountLimit: 10,
+      attributeValueLengthLimit: 20,
+      eventCountLimit: 3,
+      linkCountLimit: 4,
+      attributePerEventCountLimit: 5,
+      attributePerLinkCountLimit: 6,
+    });
+    vi.stubEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '11');
+    vi.stubEnv('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', '7');
+    expect(spanLimitsFromEnv()).toMatchObject({ attributeCountLimit: 11, attributePerLinkCountLimit: 7 });
   });
 });

@@ -41,8 +41,9 @@ import type * as tracing from '@opentelemetry/sdk-trace';
 export type RecordedSpanLimits = Required<tracing.SpanLimits>;
 
 /**
- * The span limits from the OTEL_* variables the SDK reads, with its defaults.
- * setupTelemetry hands the same limits to the SDK, so its spans and these agree.
+ * The span limits from the OTEL_* variables, read as sdk-node reads them (the spec's
+ * names first, the older ones after), with the SDK's defaults. setupTelemetry hands the
+ * same limits to the SDK, so its spans and these agree.
  */
 export function spanLimitsFromEnv(): RecordedSpanLimits {
   return {
@@ -54,8 +55,14 @@ export function spanLimitsFromEnv(): RecordedSpanLimits {
       Infinity,
     eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT') ?? 128,
     linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT') ?? 128,
-    attributePerEventCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ?? 128,
-    attributePerLinkCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT') ?? 128,
+    attributePerEventCountLimit:
+      getNumberFromEnv('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT') ??
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT') ??
+      128,
+    attributePerLinkCountLimit:
+      getNumberFromEnv('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT') ??
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT') ??
+      128,
   };
 }
 
