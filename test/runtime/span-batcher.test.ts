@@ -1,7 +1,7 @@
 // The span batcher's queueing: batch size, the scheduled delay, the bounded queue
 // while the collector is slow, flush and shutdown. Sends go to a recording sender;
 // what reaches a real collector is covered by telemetry.test.ts and sampling.test.ts.
-import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { diag, DiagLogLevel, ROOT_CONTEXT, TraceFlags, trace, type DiagLogger } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import * as tracing from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -37,6 +37,7 @@ class RecordingSender implements BatchSender {
   }
 }
 
+const silentDiag: DiagLogger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} };
 const options = { maxQueueSize: 10, maxExportBatchSize: 4, scheduledDelayMillis: 1000, exportTimeoutMillis: 5000 };
 
 function setup(sender: RecordingSender, opts = options) {
@@ -158,15 +159,22 @@ describe('SpanBatcher', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('takes OTEL_BSP_* settings over its defaults, ignoring values that are not numbers', () => {
+  it('takes OTEL_BSP_* settings over its defaults, reporting values that are not numbers above 0', () => {
+    const warned: string[] = [];
+    diag.setLogger({ ...silentDiag, warn: (m: string) => void warned.push(m) }, DiagLogLevel.WARN);
     expect(
       batcherOptionsFromEnv(options, {
         OTEL_BSP_MAX_QUEUE_SIZE: '100',
         OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
+        OTEL_BSP_SCHEDULE_DELAY: '-1',
         OTEL_BSP_EXPORT_TIMEOUT: 'soon',
       }),
-    ).toEqual({ maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 5000 });
+    ).toEqual({ maxQueueSize: 100, maxExportBatchSize: 50, scheduledDelayMillis: 1000, exportTimeoutMillis: 5000 });
+    diag.disable();
+    expect(warned).toEqual([
+      'OTEL_BSP_SCHEDULE_DELAY (-1) is invalid, expected number greater than 0, using default.',
+      'OTEL_BSP_EXPORT_TIMEOUT (soon) is invalid, expected number greater than 0, using default.',
+    ]);
     // A batch never exceeds the queue.
     expect(batcherOptionsFromEnv(options, { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64' }).maxExportBatchSize).toBe(10);
     expect(batcherOptionsFromEnv(options, {})).toEqual(options);
