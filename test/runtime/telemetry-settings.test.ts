@@ -317,6 +317,17 @@ describe('otlp_metrics', () => {
   }, 60_000);
 });
 
+describe('OTEL_NODE_EXPERIMENTAL_SDK_METRICS', () => {
+  it("turns on the SDK's metrics of its own spans, and every span is counted", async () => {
+    const r = await grpcReceiver();
+    const run = await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_NODE_EXPERIMENTAL_SDK_METRICS: 'true' });
+    expect(run.code).toBe(0);
+    expectCallSpans(r.spans);
+    const started = [...run.metrics.matchAll(/^otel_sdk_span_started_total(?:\{[^}]*\})? (\d+)/gm)];
+    expect(started.reduce((sum, m) => sum + Number(m[1]), 0)).toBe(r.spans.length);
+  }, 60_000);
+});
+
 describe('OTEL_METRICS_EXPORTER', () => {
   const env = (r: { endpoint: string }, exporters: string) => ({
     OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,

@@ -5,8 +5,8 @@
 // caches. This class keeps the SDK span's semantics (limits, status rules,
 // exception events, timing) and goes straight to the span batcher when it ends:
 // measured at sampling 1, 2.5 us less CPU per span and 8% more requests/s.
-// Spans that application code starts itself stay the SDK's, and the SDK's opt-in
-// self-metrics (OTEL_NODE_EXPERIMENTAL_SDK_METRICS) do not count these.
+// Spans that application code starts itself stay the SDK's; with the SDK's opt-in
+// self-metrics (OTEL_NODE_EXPERIMENTAL_SDK_METRICS) every span is the SDK's, so they count all.
 
 import {
   diag,

@@ -245,8 +245,15 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   // processor (no user processor would see those spans), and the default W3C propagators
   // (custom ones read headers it does not know). Anything else runs every span through the SDK.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
+  // The SDK's own metrics of its spans (opt-in, as sdk-node reads it) count only spans it made.
+  const sdkMetricsEnabled = getBooleanFromEnv('OTEL_NODE_EXPERIMENTAL_SDK_METRICS');
   const middlewareRecords =
-    !options.sampler && !envSampler && batcher !== undefined && spanProcessors.length === 1 && defaultPropagators;
+    !options.sampler &&
+    !envSampler &&
+    batcher !== undefined &&
+    spanProcessors.length === 1 &&
+    defaultPropagators &&
+    !sdkMetricsEnabled;
   // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
   const spanLimits = spanLimitsFromEnv();
   setMiddlewareSampling(
@@ -260,12 +267,18 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   installContextManager(options.contextPropagation);
   const propagator = await propagatorFromEnv();
   if (propagator) propagation.setGlobalPropagator(propagator);
-  const meterProvider = new metrics.MeterProvider({ resource, readers: metricReaders });
+  const meterProvider = new metrics.MeterProvider({ resource, readers: metricReaders, sdkMetricsEnabled });
   metricsApi.setGlobalMeterProvider(meterProvider);
   // With no processor nothing would see a span, so none is installed and spans stay non-recording.
   const tracerProvider =
     spanProcessors.length > 0
-      ? new tracing.TracerProvider({ resource, spanProcessors, spanLimits, sampler })
+      ? new tracing.TracerProvider({
+          resource,
+          spanProcessors,
+          spanLimits,
+          sampler,
+          ...(sdkMetricsEnabled ? { meterProvider } : {}),
+        })
       : undefined;
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
   const instrumentations = (options.instrumentations ?? []).flat();
