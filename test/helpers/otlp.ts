@@ -16,6 +16,8 @@ export interface ReceivedSpan {
   statusCode: number;
   attributes: Record<string, string | number | boolean>;
   serviceName: string;
+  /** Its resource's attributes. */
+  resource: Record<string, string | number | boolean>;
   /** The W3C tracestate, '' when none. */
   traceState: string;
   /** The instrumentation scope's name. */
@@ -95,6 +97,7 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
           statusCode: 0,
           attributes: {},
           serviceName: String(resourceAttrs['service.name'] ?? ''),
+          resource: resourceAttrs,
           traceState: '',
           scope,
           events: [],
@@ -267,6 +270,7 @@ export function decodeJsonTraceRequest(body: unknown): ReceivedSpan[] {
           statusCode: Number((s['status'] as { code?: number } | undefined)?.code ?? 0),
           attributes: attrs(s['attributes'] as KeyValue[] | undefined),
           serviceName: String(resource['service.name'] ?? ''),
+          resource,
           traceState: String(s['traceState'] ?? ''),
           scope: ss.scope?.name ?? '',
           events: ((s['events'] as { name: string }[] | undefined) ?? []).map((e) => e.name),

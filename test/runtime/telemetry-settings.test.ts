@@ -387,6 +387,45 @@ describe('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', () => {
   }, 60_000);
 });
 
+describe('OTEL_NODE_RESOURCE_DETECTORS', () => {
+  it("describes the host and process itself when unset; host and process add the detectors' attributes", async () => {
+    const plain = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: plain.endpoint });
+    expect(plain.spans[0]!.resource).toMatchObject({
+      'host.name': expect.any(String),
+      'process.pid': expect.any(Number),
+    });
+    expect(plain.spans[0]!.resource).not.toHaveProperty('os.type');
+
+    const detected = await grpcReceiver();
+    const run = await runChild({
+      OTEL_EXPORTER_OTLP_ENDPOINT: detected.endpoint,
+      OTEL_NODE_RESOURCE_DETECTORS: 'host,process,nosuch',
+    });
+    expect(run.code).toBe(0);
+    expect(detected.spans[0]!.resource).toMatchObject({
+      'host.name': expect.any(String),
+      'host.arch': expect.any(String),
+      'os.type': 'linux',
+      'process.pid': expect.any(Number),
+      'process.executable.name': expect.any(String),
+      'service.name': 'child',
+    });
+    expect(run.lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'unknown resource detector "nosuch" in OTEL_NODE_RESOURCE_DETECTORS environment variable: this detector will be skipped',
+      }),
+    );
+  }, 60_000);
+
+  it('none leaves the host and process out', async () => {
+    const r = await grpcReceiver();
+    await runChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_NODE_RESOURCE_DETECTORS: 'none' });
+    expect(Object.keys(r.spans[0]!.resource).filter((k) => /^(host|os|process)\./.test(k))).toEqual([]);
+    expect(r.spans[0]!.resource).toMatchObject({ 'service.name': 'child' });
+  }, 60_000);
+});
+
 describe('OTEL_SERVICE_NAME', () => {
   it('replaces the service name, and set but empty is as unset (the variable spec)', async () => {
     const r = await grpcReceiver();

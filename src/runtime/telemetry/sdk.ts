@@ -34,6 +34,7 @@ import {
 import { setMiddlewareSampling, TRACER } from './presample.js';
 import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
+import { resourceDetectorsFromEnv } from './resource-detectors.js';
 import { samplerFromEnv } from './sampler-from-env.js';
 import { observeRuntime } from './runtime-metrics.js';
 import {
@@ -175,19 +176,24 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   }
   const { settings, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
 
+  const detectors = resourceDetectorsFromEnv(env);
   const resource = resources
     .resourceFromAttributes({
       // Set but empty is as unset, as the variable spec says.
       'service.name': getStringFromEnv('OTEL_SERVICE_NAME') ?? options.serviceName,
       'service.version': options.serviceVersion,
       'service.instance.id': options.instanceId,
-      'host.name': hostname(),
-      'process.pid': process.pid,
-      'process.runtime.name': 'nodejs',
-      'process.runtime.version': process.versions.node,
+      ...(detectors
+        ? {}
+        : {
+            'host.name': hostname(),
+            'process.pid': process.pid,
+            'process.runtime.name': 'nodejs',
+            'process.runtime.version': process.versions.node,
+          }),
       ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
     })
-    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
+    .merge(resources.detectResources({ detectors: [...(detectors ?? []), resources.envDetector] }));
 
   const health = new ExportHealth(options.logger);
   const otlp = settings.otlp;
