@@ -502,12 +502,16 @@ describe('export failures are visible', () => {
 });
 
 describe("differential: tsk's span recording, encoding and batching against the plain SDK", () => {
-  /** A span as the receiver got it, without what differs from run to run (ids, times). */
+  /**
+   * A span as the receiver got it, without what differs from run to run (ids, times) and
+   * the resource (the plain SDK is set up with the service name alone).
+   */
   const shape = (spans: ReceivedSpan[]) => {
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     return spans
       .map((s) => ({
         ...s,
+        resource: undefined,
         traceId: undefined,
         spanId: undefined,
         parentSpanId: undefined,
