@@ -3,6 +3,7 @@
 // service describes its host and process itself (host.name, process.pid and runtime),
 // which is what it needs without the detectors' extra reads.
 import { diag } from '@opentelemetry/api';
+import { getStringListFromEnv } from '@opentelemetry/core';
 import * as resources from '@opentelemetry/resources';
 
 const BY_NAME: Record<string, resources.ResourceDetector[]> = {
@@ -13,11 +14,8 @@ const BY_NAME: Record<string, resources.ResourceDetector[]> = {
 };
 
 /** The detectors the variable names; undefined when it is unset or blank. */
-export function resourceDetectorsFromEnv(env: NodeJS.ProcessEnv): resources.ResourceDetector[] | undefined {
-  const names = (env['OTEL_NODE_RESOURCE_DETECTORS'] ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
+export function resourceDetectorsFromEnv(): resources.ResourceDetector[] | undefined {
+  const names = getStringListFromEnv('OTEL_NODE_RESOURCE_DETECTORS') ?? [];
   if (names.length === 0) return undefined;
   if (names.includes('none')) return [];
   const wanted = names.includes('all') ? Object.keys(BY_NAME) : names;

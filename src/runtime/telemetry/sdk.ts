@@ -9,7 +9,13 @@
 
 import { context, diag, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, getBooleanFromEnv, getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core';
+import {
+  ExportResultCode,
+  getBooleanFromEnv,
+  getNumberFromEnv,
+  getStringFromEnv,
+  getStringListFromEnv,
+} from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -120,7 +126,7 @@ export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): s
  */
 function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
   const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
-  const exporters = metricExporterNames(env);
+  const exporters = metricExporterNames();
   const metricsConsole = exporters?.includes('console') ?? false;
   // Metrics go where a collector is named, whether or not traces are exported
   // (OTEL_TRACES_EXPORTER=none or console leaves metrics alone); OTEL_METRICS_EXPORTER=otlp
@@ -146,11 +152,8 @@ function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv)
  * undefined when it is unset, and the config's `otlp_metrics` decides. `prometheus` is
  * the /metrics endpoint, which a service always serves on its HTTP port.
  */
-function metricExporterNames(env: NodeJS.ProcessEnv): string[] | undefined {
-  const listed = (env['OTEL_METRICS_EXPORTER'] ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
+function metricExporterNames(): string[] | undefined {
+  const listed = getStringListFromEnv('OTEL_METRICS_EXPORTER') ?? [];
   if (listed.length === 0) return undefined;
   if (listed.includes('none')) return [];
   for (const name of listed)
@@ -176,7 +179,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   }
   const { settings, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
 
-  const detectors = resourceDetectorsFromEnv(env);
+  const detectors = resourceDetectorsFromEnv();
   const resource = resources
     .resourceFromAttributes({
       // Set but empty is as unset, as the variable spec says.
