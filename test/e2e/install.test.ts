@@ -50,6 +50,14 @@ describe('tsk from a packed tarball', () => {
     );
   });
 
+  it('ships every guide its README links to', () => {
+    const installed = path.join(prefix, 'lib', 'node_modules', 'tsk');
+    const readme = fs.readFileSync(path.join(installed, 'README.md'), 'utf8');
+    const linked = [...new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]!))];
+    expect(linked.length).toBeGreaterThan(5);
+    for (const doc of linked) expect(fs.existsSync(path.join(installed, doc)), doc).toBe(true);
+  });
+
   it('makes a project that installs on Node 24 without engine warnings and commits its lockfile', async () => {
     const created = await run(path.join(prefix, 'bin', 'tsk'), ['new', 'demo', '--yes'], work, { PATH: projectPath });
     expect(created.status, created.output).toBe(0);

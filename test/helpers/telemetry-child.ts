@@ -16,6 +16,8 @@ const logger = createLogger({ name: 'child', level: 'info' });
 const options = JSON.parse(process.argv[2] ?? '{}') as Partial<TelemetryOptions> & {
   prioritySampler?: boolean;
   userProcessor?: boolean;
+  /** OpenTelemetry's runtime-node instrumentation, which measures the event loop and heap too. */
+  runtimeInstrumentation?: boolean;
 };
 const extra: Partial<TelemetryOptions> = {};
 /** Spans the user processor saw start and end. */
@@ -33,6 +35,10 @@ if (options.userProcessor) {
       shutdown: async () => {},
     },
   ];
+}
+if (options.runtimeInstrumentation) {
+  const { RuntimeNodeInstrumentation } = await import('@opentelemetry/instrumentation-runtime-node');
+  extra.instrumentations = [new RuntimeNodeInstrumentation()];
 }
 if (options.prioritySampler) {
   const { PrioritySampler } = await import('../../src/runtime/telemetry/priority-sampler.js');

@@ -317,6 +317,33 @@ describe('otlp_metrics', () => {
   }, 60_000);
 });
 
+describe('runtime metrics', () => {
+  /** Each series (name and labels) on /metrics, with how often it appears. */
+  const series = (metrics: string) => {
+    const counts = new Map<string, number>();
+    for (const line of metrics.split('\n')) {
+      const key = /^([a-z_:][\w:]*(?:\{[^}]*\})?) /i.exec(line)?.[1];
+      if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  };
+
+  it("are served once each, and with OpenTelemetry's runtime-node instrumentation its own take the place of tsk's", async () => {
+    const plain = await runChild({});
+    expect(plain.metrics).toMatch(/^nodejs_eventloop_utilization /m);
+    expect(plain.metrics).toMatch(/^process_cpu_time_total\{/m);
+    const withInstrumentation = await runChild({}, { runtimeInstrumentation: true });
+    expect(withInstrumentation.code).toBe(0);
+    const twice = [...series(withInstrumentation.metrics)].filter(([, n]) => n > 1).map(([k]) => k);
+    expect(twice).toEqual([]);
+    // The instrumentation's event-loop and heap series, tsk's process ones.
+    expect(withInstrumentation.metrics).toMatch(/^nodejs_eventloop_utilization /m);
+    expect(withInstrumentation.metrics).toMatch(/^v8js_memory_heap_used\{/m);
+    expect(withInstrumentation.metrics).toMatch(/^process_cpu_time_total\{/m);
+    expect(withInstrumentation.metrics).toMatch(/^process_memory_usage /m);
+  }, 60_000);
+});
+
 describe('OTEL_NODE_EXPERIMENTAL_SDK_METRICS', () => {
   it("turns on the SDK's metrics of its own spans, and every span is counted", async () => {
     const r = await grpcReceiver();

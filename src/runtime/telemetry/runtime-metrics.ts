@@ -2,22 +2,22 @@
 // its go_* and process_* series: CPU time, resident memory, the V8 heap by space and how
 // late the event loop runs. Names and attributes are the OpenTelemetry semantic
 // conventions' for process and Node.js runtime metrics. All are read when a reader
-// collects (a scrape, an OTLP push): nothing runs per request.
+// collects (a scrape, an OTLP push): nothing runs per request. With OpenTelemetry's
+// runtime-node instrumentation enabled (getNodeAutoInstrumentations() has it), its own
+// event-loop and heap metrics take the place of these, which share their names.
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { metrics } from '@opentelemetry/api';
 
-/** Starts watching the event loop and registers the instruments; returns what stops the watching. */
-export function observeRuntime(): () => void {
-  const meter = metrics.getMeter('tsk');
-  // Sampled every 20 ms: finer than that costs timer wake-ups and shows nothing a p99 would not.
-  const resolutionMs = 20;
-  const delay = monitorEventLoopDelay({ resolution: resolutionMs });
-  // The histogram holds each sample's whole interval; how late the loop ran is what exceeds it.
-  const late = (ns: number) => Math.max(0, ns / 1e6 - resolutionMs) / 1e3;
-  delay.enable();
-  let utilizationSince = performance.eventLoopUtilization();
+/** The instrumentation that measures the Node.js runtime under the same metric names. */
+export const RUNTIME_NODE_INSTRUMENTATION = '@opentelemetry/instrumentation-runtime-node';
 
+/**
+ * Registers the instruments and, unless `nodeRuntime` is false (the runtime-node
+ * instrumentation measures it), starts watching the event loop; returns what stops it.
+ */
+export function observeRuntime({ nodeRuntime = true }: { nodeRuntime?: boolean } = {}): () => void {
+  const meter = metrics.getMeter('tsk');
   meter
     .createObservableCounter('process.cpu.time', { unit: 's', description: 'CPU time the process used, by state' })
     .addCallback((result) => {
@@ -28,6 +28,16 @@ export function observeRuntime(): () => void {
   meter
     .createObservableUpDownCounter('process.memory.usage', { unit: 'By', description: 'Resident set size' })
     .addCallback((result) => result.observe(process.memoryUsage.rss()));
+  if (!nodeRuntime) return () => {};
+
+  // Sampled every 20 ms: finer than that costs timer wake-ups and shows nothing a p99 would not.
+  const resolutionMs = 20;
+  const delay = monitorEventLoopDelay({ resolution: resolutionMs });
+  // The histogram holds each sample's whole interval; how late the loop ran is what exceeds it.
+  const late = (ns: number) => Math.max(0, ns / 1e6 - resolutionMs) / 1e3;
+  delay.enable();
+  let utilizationSince = performance.eventLoopUtilization();
+
   const heapUsed = meter.createObservableUpDownCounter('v8js.memory.heap.used', {
     unit: 'By',
     description: 'V8 heap in use, by space',

@@ -42,7 +42,7 @@ import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
 import { resourceDetectorsFromEnv } from './resource-detectors.js';
 import { samplerFromEnv } from './sampler-from-env.js';
-import { observeRuntime } from './runtime-metrics.js';
+import { observeRuntime, RUNTIME_NODE_INSTRUMENTATION } from './runtime-metrics.js';
 import {
   batcherOptionsFromEnv,
   EncodedBatch,
@@ -178,6 +178,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     return disabledTelemetry();
   }
   const { settings, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
+  const instrumentations = (options.instrumentations ?? []).flat();
 
   const detectors = resourceDetectorsFromEnv();
   const resource = resources
@@ -290,14 +291,17 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
         })
       : undefined;
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
-  const instrumentations = (options.instrumentations ?? []).flat();
   if (instrumentations.length > 0) {
     await hookModuleImports(instrumentations);
     const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
     registerInstrumentations({ instrumentations, tracerProvider: trace.getTracerProvider(), meterProvider });
   }
   health.observe();
-  const stopObservingRuntime = observeRuntime();
+  const stopObservingRuntime = observeRuntime({
+    nodeRuntime: !instrumentations.some(
+      (i) => i.instrumentationName === RUNTIME_NODE_INSTRUMENTATION && i.getConfig().enabled !== false,
+    ),
+  });
 
   const shutdownProviders = () => Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown()]).then(() => {});
   let stopped: Promise<void> | undefined;
