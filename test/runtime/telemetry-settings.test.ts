@@ -317,6 +317,19 @@ describe('otlp_metrics', () => {
   }, 60_000);
 });
 
+describe('OTEL_LOG_LEVEL', () => {
+  it("debug shows OpenTelemetry's debug lines though the service logs at info; unset, they stay out", async () => {
+    const debugLines = (lines: Record<string, unknown>[]) =>
+      lines.filter((l) => l['component'] === 'opentelemetry' && l['level'] === 'debug');
+    const debug = await runChild({ OTEL_LOG_LEVEL: 'debug' });
+    expect(debugLines(debug.lines).map((l) => l['msg'])).toContainEqual(
+      expect.stringMatching(/^@opentelemetry\/api: Registered a global for metrics/),
+    );
+    expect(debug.lines.some((l) => l['level'] === 'debug' && l['component'] !== 'opentelemetry')).toBe(false);
+    expect(debugLines((await runChild({})).lines)).toEqual([]);
+  }, 60_000);
+});
+
 describe('runtime metrics', () => {
   /** Each series (name and labels) on /metrics, with how often it appears. */
   const series = (metrics: string) => {

@@ -1,5 +1,7 @@
 // The OpenTelemetry diagnostics (bad settings, export trouble the SDK notices) go
 // to the service's own logger, at OTEL_LOG_LEVEL (default warn), never to nowhere.
+// OTEL_LOG_LEVEL set also sets their level in the log, so `debug` shows the SDK's
+// debug lines though the service logs at info.
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
@@ -13,14 +15,26 @@ const LEVELS: Record<string, DiagLogLevel> = {
   all: DiagLogLevel.ALL,
 };
 
+/** The pino level that lets a diag level's lines through. */
+const PINO_LEVELS: Partial<Record<DiagLogLevel, string>> = {
+  [DiagLogLevel.NONE]: 'silent',
+  [DiagLogLevel.ERROR]: 'error',
+  [DiagLogLevel.WARN]: 'warn',
+  [DiagLogLevel.INFO]: 'info',
+  [DiagLogLevel.DEBUG]: 'debug',
+  [DiagLogLevel.VERBOSE]: 'trace',
+  [DiagLogLevel.ALL]: 'trace',
+};
+
 /** Routes diag to `logger` (or to the console without one), at the level OTEL_LOG_LEVEL names. */
 export function routeDiagnostics(logger: Logger | undefined, env: NodeJS.ProcessEnv = process.env): void {
-  const level = LEVELS[(env['OTEL_LOG_LEVEL'] ?? '').trim().toLowerCase()] ?? DiagLogLevel.WARN;
+  const named = LEVELS[(env['OTEL_LOG_LEVEL'] ?? '').trim().toLowerCase()];
+  const level = named ?? DiagLogLevel.WARN;
   if (!logger) {
     diag.setLogger(consoleDiag, { logLevel: level, suppressOverrideMessage: true });
     return;
   }
-  const child = logger.child({ component: 'opentelemetry' });
+  const child = logger.child({ component: 'opentelemetry' }, named === undefined ? {} : { level: PINO_LEVELS[named] });
   const line =
     (write: (obj: object, msg: string) => void) =>
     (message: string, ...args: unknown[]) =>
