@@ -297,6 +297,21 @@ describe('OTEL_METRIC_EXPORT_INTERVAL', () => {
     // Pushes while the child runs, not only the one at shutdown (the default interval is 60 s).
     expect(r.histogramExports.length).toBeGreaterThanOrEqual(3);
   }, 60_000);
+
+  it('a value that is not above 0 is reported and the default kept, as sdk-node does; the service runs', async () => {
+    const r = await grpcReceiver();
+    const run = await runChild(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '0', OTEL_METRIC_EXPORT_TIMEOUT: '-1' },
+      { otlp: { metrics: true } },
+    );
+    expect(run.code).toBe(0);
+    expect(run.lines.map((l) => l['msg'])).toEqual(
+      expect.arrayContaining([
+        'OTEL_METRIC_EXPORT_INTERVAL (0) is invalid, expected number greater than 0, using default.',
+        'OTEL_METRIC_EXPORT_TIMEOUT (-1) is invalid, expected number greater than 0, using default.',
+      ]),
+    );
+  }, 60_000);
 });
 
 describe('otlp_metrics', () => {

@@ -9,13 +9,7 @@
 
 import { context, diag, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  ExportResultCode,
-  getBooleanFromEnv,
-  getNumberFromEnv,
-  getStringFromEnv,
-  getStringListFromEnv,
-} from '@opentelemetry/core';
+import { ExportResultCode, getBooleanFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -32,6 +26,7 @@ import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
 import {
   otlpEndpoint,
+  positiveNumberFromEnv,
   protocolOf,
   TelemetrySettingsError,
   traceExportSettings,
@@ -232,13 +227,13 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(metricsConsole ? [new metrics.ConsoleMetricExporter()] : []),
   ];
   // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
-  const interval = options.otlp?.metricIntervalMs ?? getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
+  const interval = options.otlp?.metricIntervalMs ?? positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   for (const exporter of pushed)
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis: interval,
-        exportTimeoutMillis: Math.min(getNumberFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000, interval),
+        exportTimeoutMillis: Math.min(positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval),
         metricProducers: [requestMetricsProducer],
       }),
     );

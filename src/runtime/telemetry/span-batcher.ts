@@ -9,11 +9,12 @@
 // Sending stays with the SDK's OTLP transport (retries, timeouts, headers, TLS,
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
-import { context, diag, TraceFlags } from '@opentelemetry/api';
+import { context, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type * as resources from '@opentelemetry/resources';
 import type * as tracing from '@opentelemetry/sdk-trace';
+import { positiveNumberFromEnv } from './export-settings.js';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
 
 /** One export request's worth of spans. */
@@ -47,15 +48,7 @@ export function batcherOptionsFromEnv(
   defaults: SpanBatcherOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): SpanBatcherOptions {
-  // As sdk-node reads them: a value that is not a number above 0 is reported and the default kept.
-  const read = (name: string, fallback: number) => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (Number.isFinite(value) && value > 0) return value;
-    diag.warn(`${name} (${raw}) is invalid, expected number greater than 0, using default.`);
-    return fallback;
-  };
+  const read = (name: string, fallback: number) => positiveNumberFromEnv(env, name, fallback);
   const maxQueueSize = Math.max(1, read('OTEL_BSP_MAX_QUEUE_SIZE', defaults.maxQueueSize));
   return {
     maxQueueSize,
