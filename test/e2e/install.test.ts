@@ -75,6 +75,9 @@ describe('tsk from a packed tarball', () => {
     expect(tracked.output).toMatch(/^package-lock\.json$/m);
     expect(tracked.output).toMatch(/^\.tsk\/tsk-.*\.tgz$/m);
     expect((await run('git', ['status', '--porcelain'], demo)).output).toBe('');
+    // The guide the project's README points to is installed with the project's tsk.
+    expect(fs.readFileSync(path.join(demo, 'README.md'), 'utf8')).toContain('node_modules/tsk/docs/telemetry.md');
+    expect(fs.existsSync(path.join(demo, 'node_modules/tsk/docs/telemetry.md'))).toBe(true);
   }, 600_000);
 
   it("regenerates with the project's own tsk after a field is added; old code still builds; the new field is served", async () => {
