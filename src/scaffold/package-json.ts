@@ -76,6 +76,7 @@ export function runtimeDependencies(): Record<string, string> {
     '@opentelemetry/exporter-metrics-otlp-http': v.otelSdk,
     '@opentelemetry/exporter-metrics-otlp-proto': v.otelSdk,
     '@opentelemetry/exporter-prometheus': v.otelSdk,
+    '@opentelemetry/exporter-zipkin': v.otelCore,
     '@opentelemetry/instrumentation': v.otelSdk,
     '@opentelemetry/otlp-exporter-base': v.otelSdk,
     '@opentelemetry/otlp-grpc-exporter-base': v.otelSdk,

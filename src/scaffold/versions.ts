@@ -9,6 +9,8 @@ export const SERVICE_VERSIONS = {
   // The range the pinned OpenTelemetry packages accept as a peer (>=1.10.0 <1.11.0).
   otelApi: '~1.10.0',
   otelSdk: '0.301.2',
+  // The SDK's stable packages, released together (core, sdk-trace, resources, exporter-zipkin...):
+  // each pins the others' exact version, so they share one.
   otelCore: '3.1.1',
   etcd3: '^1.1.2',
   consul: '^2.0.1',
