@@ -1,16 +1,19 @@
 // A process that sets telemetry up from its environment (and the options in argv[2]),
 // runs calls through the default server and client telemetry middleware, and
-// reports on stdout: its log lines, then one `{"metrics": ...}` line with /metrics.
+// reports on stdout: its log lines, then one `{"metrics": ...}` line with /metrics
+// (and whether the middleware recorded its spans itself, `fastPath`).
 // Telemetry settings are process-wide, so each configuration under test gets a process.
 //   CALLS: server calls to make (default 3); HEADERS: JSON request headers for them;
 //   HOLD_MS: keep running (and calling every 10 ms) this long before reporting.
 import http from 'node:http';
+import { trace } from '@opentelemetry/api';
 import { setupTelemetry, type Telemetry, type TelemetryOptions } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
 import { defaultClientObservers, defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { newError } from '../../src/runtime/errors/errors.js';
 import { backgroundContext, HeaderMap, type Handler } from '../../src/runtime/transport/context.js';
 import { runObserved } from '../../src/runtime/transport/observer.js';
+import { middlewareSampling } from '../../src/runtime/telemetry/presample.js';
 
 const logger = createLogger({ name: 'child', level: 'info' });
 const options = JSON.parse(process.argv[2] ?? '{}') as Partial<TelemetryOptions> & {
@@ -18,6 +21,8 @@ const options = JSON.parse(process.argv[2] ?? '{}') as Partial<TelemetryOptions>
   userProcessor?: boolean;
   /** OpenTelemetry's runtime-node instrumentation, which measures the event loop and heap too. */
   runtimeInstrumentation?: boolean;
+  /** The handler starts a span of its own with startActiveSpan, as application code does. */
+  userSpan?: boolean;
 };
 const extra: Partial<TelemetryOptions> = {};
 /** Spans the user processor saw start and end. */
@@ -98,6 +103,13 @@ const downstream: Handler = async (ctx) =>
   ctx.transport.operation.endsWith('/Fail') ? Promise.reject(newError(503, 'DOWN', 'down')) : {};
 const callDownstream: Handler = (ctx, req) => runObserved(clientObservers, ctx, downstream, req);
 const handler: Handler = async (ctx) => {
+  if (options.userSpan)
+    await trace
+      .getTracer('app')
+      .startActiveSpan('load-user', { attributes: { 'app.user_id': 'u-1' } }, async (span) => {
+        await new Promise((r) => setTimeout(r, 2));
+        span.end();
+      });
   await callDownstream(
     backgroundContext({
       kind: 'grpc',
@@ -131,6 +143,7 @@ while (Date.now() < until) {
   for (let i = 0; i < 20; i++) await serve('/child.v1.Svc/Ok');
   await new Promise((r) => setTimeout(r, 10));
 }
+const fastPath = middlewareSampling() !== undefined;
 await telemetry.forceFlush();
 const metricsServer = http.createServer((req, res) => telemetry.metricsHandler(req, res));
 await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
@@ -140,6 +153,6 @@ const metrics = await (
 metricsServer.close();
 logger.flush();
 await new Promise((r) => setTimeout(r, 50));
-process.stdout.write(`${JSON.stringify({ metrics, heapUsed: process.memoryUsage().heapUsed, seen })}\n`);
+process.stdout.write(`${JSON.stringify({ metrics, heapUsed: process.memoryUsage().heapUsed, seen, fastPath })}\n`);
 await telemetry.shutdown();
 process.exit(0);

@@ -12,6 +12,7 @@ const OTEL = [
   'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
   'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+  'OTEL_EXPORTER_ZIPKIN_ENDPOINT',
 ];
 
 function withEnv(env: Record<string, string>): void {
@@ -41,7 +42,17 @@ const cases: {
 }[] = [
   { name: 'defaults', env: {}, otlp: {} },
   { name: 'a scheme-less gRPC endpoint', env: {}, otlp: { endpoint: 'otel-collector:4317' } },
-  { name: 'an unknown exporter', env: { OTEL_TRACES_EXPORTER: 'zipkin' }, otlp: {} },
+  { name: 'an unknown exporter', env: { OTEL_TRACES_EXPORTER: 'jaeger' }, otlp: {} },
+  {
+    name: 'zipkin',
+    env: { OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://zipkin:9411/api/v2/spans' },
+    otlp: {},
+  },
+  {
+    name: 'a Zipkin endpoint that is no URL',
+    env: { OTEL_TRACES_EXPORTER: 'otlp,zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' },
+    otlp: { endpoint: 'http://c:4317' },
+  },
   { name: 'an unknown protocol in config', env: {}, otlp: { endpoint: 'http://c:4317', protocol: 'thrift' } },
   {
     name: 'a scheme-less endpoint with an HTTP protocol from the environment',
@@ -55,7 +66,7 @@ const cases: {
   },
   {
     name: 'anything, with the SDK disabled',
-    env: { OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'zipkin' },
+    env: { OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'jaeger' },
     otlp: {},
   },
 ];
@@ -71,7 +82,13 @@ describe('telemetrySettingsProblem', () => {
     expect(telemetrySettingsProblem({})).toBe(
       'OTLP endpoint "collector:4318" has no scheme; with http/protobuf write http://collector:4318 (or https://)',
     );
-    withEnv({ OTEL_TRACES_EXPORTER: 'zipkin' });
-    expect(telemetrySettingsProblem({})).toMatch(/^OTEL_TRACES_EXPORTER: "zipkin" is not supported/);
+    withEnv({ OTEL_TRACES_EXPORTER: 'jaeger' });
+    expect(telemetrySettingsProblem({})).toBe(
+      'OTEL_TRACES_EXPORTER: "jaeger" is not supported; use otlp, zipkin, console or none',
+    );
+    withEnv({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' });
+    expect(telemetrySettingsProblem({})).toBe(
+      'OTEL_EXPORTER_ZIPKIN_ENDPOINT: "zipkin 9411" is not a valid URL; write e.g. http://zipkin:9411/api/v2/spans',
+    );
   });
 });

@@ -1,12 +1,13 @@
 // The standard OTEL_* settings, each in a process of its own (telemetry is
 // process-wide): every OTLP protocol against a receiver that speaks only that one,
 // the exporter, sampler, propagator and SDK switches, headers, timeout and
-// compression, endpoints without a scheme, and export failures made visible.
+// compression, endpoints without a scheme, Zipkin export, and export failures made visible.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
 import { OtlpHttpReceiver, OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+import { ZipkinReceiver, type ZipkinSpan } from '../helpers/zipkin.js';
 
 interface ChildRun {
   code: number | null;
@@ -18,6 +19,8 @@ interface ChildRun {
   heapUsed: number;
   /** What a user span processor saw (options.userProcessor). */
   seen: { started: number; ended: number };
+  /** Whether the middleware recorded its spans itself rather than through the SDK's tracer. */
+  fastPath: boolean;
 }
 
 // Generous export timeouts: on a busy machine a first export (connect included) can take seconds.
@@ -50,6 +53,7 @@ function runChild(env: Record<string, string>, options: object = {}, limitMs = 6
       let metrics = '';
       let heapUsed = 0;
       let seen = { started: 0, ended: 0 };
+      let fastPath = false;
       for (const line of out.split('\n')) {
         let parsed: Record<string, unknown> | undefined;
         try {
@@ -61,10 +65,11 @@ function runChild(env: Record<string, string>, options: object = {}, limitMs = 6
           metrics = String(parsed['metrics']);
           heapUsed = Number(parsed['heapUsed']);
           seen = parsed['seen'] as typeof seen;
+          fastPath = parsed['fastPath'] === true;
         } else if (parsed && typeof parsed === 'object') lines.push(parsed);
         else text.push(line);
       }
-      resolve({ code, lines, text: text.join('\n'), metrics, heapUsed, seen });
+      resolve({ code, lines, text: text.join('\n'), metrics, heapUsed, seen, fastPath });
     });
   });
 }
@@ -75,6 +80,12 @@ afterEach(() => {
 });
 async function grpcReceiver(options: { silent?: boolean } = {}): Promise<OtlpReceiver> {
   const r = new OtlpReceiver(options);
+  await r.start();
+  receivers.push(r);
+  return r;
+}
+async function zipkinReceiver(): Promise<ZipkinReceiver> {
+  const r = new ZipkinReceiver();
   await r.start();
   receivers.push(r);
   return r;
@@ -283,6 +294,106 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
     const server = r.spans.filter((s) => s.kind === 2);
     expect(server).toHaveLength(3);
     expect(server.every((s) => s.traceId === traceId && s.parentSpanId === 'b7ad6b7169203331')).toBe(true);
+  }, 60_000);
+});
+
+describe('OTEL_TRACES_EXPORTER=zipkin', () => {
+  /** Zipkin's env for a receiver, with the handler's own span on. */
+  const zipkinEnv = (r: ZipkinReceiver) => ({ OTEL_EXPORTER_ZIPKIN_ENDPOINT: r.endpoint });
+  const ids = (spans: { id?: string; spanId?: string }[]) => spans.map((s) => s.id ?? s.spanId).sort();
+
+  it("sends the middleware's own spans and a handler's startActiveSpan spans, as Zipkin v2 JSON", async () => {
+    const r = await zipkinReceiver();
+    const run = await runChild(
+      { ...zipkinEnv(r), OTEL_TRACES_EXPORTER: 'zipkin' },
+      { userSpan: true, samplingRatio: 1 },
+    );
+    expect(run.code).toBe(0);
+    // The middleware recorded its spans itself, and they still reached Zipkin.
+    expect(run.fastPath).toBe(true);
+    expect(r.refused).toBe(0);
+    const server = r.spans.filter((s) => s.kind === 'SERVER');
+    const client = r.spans.filter((s) => s.kind === 'CLIENT');
+    const user = r.spans.filter((s) => s.name === 'load-user');
+    expect(server.map((s) => s.name).sort()).toEqual(['/child.v1.Svc/Missing', '/child.v1.Svc/Ok', '/child.v1.Svc/Ok']);
+    expect(client).toHaveLength(3);
+    expect(user).toHaveLength(3);
+    expect(r.spans).toHaveLength(9);
+    for (const s of server) {
+      expect(s.parentId).toBeUndefined();
+      expect(s.tags['rpc.system']).toBe('grpc');
+    }
+    const parentOf = (span: ZipkinSpan) => server.find((s) => s.id === span.parentId);
+    for (const span of [...user, ...client]) {
+      expect(parentOf(span), span.name).toBeDefined();
+      expect(span.traceId).toBe(parentOf(span)!.traceId);
+    }
+    for (const span of user) {
+      // An internal span has no Zipkin kind.
+      expect(span).not.toHaveProperty('kind');
+      expect(span.tags['app.user_id']).toBe('u-1');
+    }
+    const now = Date.now() * 1000;
+    for (const span of r.spans) {
+      expect(span.localEndpoint.serviceName).toBe('child');
+      expect(span.duration).toBeGreaterThan(0);
+      expect(span.timestamp).toBeGreaterThan(now - 120e6);
+      expect(span.timestamp).toBeLessThanOrEqual(now);
+      expect(span.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(span.id).toMatch(/^[0-9a-f]{16}$/);
+    }
+    // Each call is a trace of its own.
+    expect(new Set(server.map((s) => s.traceId)).size).toBe(3);
+  }, 60_000);
+
+  it('otlp,zipkin sends every span to both receivers', async () => {
+    const otlp = await grpcReceiver();
+    const zipkin = await zipkinReceiver();
+    const run = await runChild(
+      { ...zipkinEnv(zipkin), OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_TRACES_EXPORTER: 'otlp,zipkin' },
+      { userSpan: true },
+    );
+    expect(run.code).toBe(0);
+    expect(run.fastPath).toBe(true);
+    expectCallSpans(otlp.spans);
+    expect(otlp.spans).toHaveLength(9);
+    expect(ids(zipkin.spans)).toEqual(ids(otlp.spans));
+  }, 60_000);
+
+  it('console,zipkin prints the spans and sends them', async () => {
+    const zipkin = await zipkinReceiver();
+    const run = await runChild({ ...zipkinEnv(zipkin), OTEL_TRACES_EXPORTER: 'console,zipkin' }, { userSpan: true });
+    expect(run.code).toBe(0);
+    expect(zipkin.spans).toHaveLength(9);
+    expect(run.text).toContain("name: '/child.v1.Svc/Ok'");
+    expect(run.text).toContain("name: 'load-user'");
+  }, 60_000);
+
+  it('a Zipkin endpoint that refuses connections: calls are still served, and the failures are logged', async () => {
+    const r = await zipkinReceiver();
+    const endpoint = r.endpoint;
+    r.stop(); // nothing listens there now
+    // Held while calls go on, so scheduled exports (every 20 ms here) fail too, not only the final flush.
+    const run = await runChild({
+      OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_EXPORTER_ZIPKIN_ENDPOINT: endpoint,
+      HOLD_MS: '300',
+    });
+    expect(run.code).toBe(0);
+    const served = run.lines.filter((l) => l['operation'] === '/child.v1.Svc/Ok' && l['kind'] === 'server');
+    expect(served.length).toBeGreaterThan(20);
+    const failures = run.lines.filter(
+      (l) => l['component'] === 'opentelemetry' && l['level'] === 'error' && String(l['msg']).includes('ECONNREFUSED'),
+    );
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('an OTEL_EXPORTER_ZIPKIN_ENDPOINT that is not a URL stops the service with one line', async () => {
+    const run = await runChild({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' });
+    expect(run.code).toBe(2);
+    expect(run.lines.map((l) => l['msg'])).toContain(
+      'telemetry: OTEL_EXPORTER_ZIPKIN_ENDPOINT: "zipkin 9411" is not a valid URL; write e.g. http://zipkin:9411/api/v2/spans',
+    );
   }, 60_000);
 });
 

@@ -1,6 +1,6 @@
-// Which exporters run and where OTLP goes: the standard OTEL_* variables over the
-// service's config, checked up front so a setting that cannot work stops the
-// service with one line instead of losing every span quietly.
+// Which exporters run and where OTLP (and Zipkin) export goes: the standard OTEL_*
+// variables over the service's config, checked up front so a setting that cannot
+// work stops the service with one line instead of losing every span quietly.
 import { diag } from '@opentelemetry/api';
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
@@ -34,7 +34,18 @@ export interface TraceExportSettings {
   };
   /** Also print spans on stdout (OTEL_TRACES_EXPORTER=console). */
   console: boolean;
+  /**
+   * Also send spans to Zipkin (OTEL_TRACES_EXPORTER=zipkin). The exporter reads
+   * OTEL_EXPORTER_ZIPKIN_ENDPOINT itself; it is checked here only so a bad one stops the service.
+   */
+  zipkin: boolean;
 }
+
+/** The names OTEL_TRACES_EXPORTER takes. */
+export const TRACE_EXPORTERS = ['otlp', 'zipkin', 'console', 'none'] as const;
+
+/** Where the Zipkin exporter sends spans when OTEL_EXPORTER_ZIPKIN_ENDPOINT is unset (its own default). */
+export const DEFAULT_ZIPKIN_ENDPOINT = 'http://localhost:9411/api/v2/spans';
 
 export interface ConfiguredExport {
   endpoint?: string;
@@ -59,17 +70,24 @@ export function traceExportSettings(
 ): TraceExportSettings {
   const exporters = listOf(env['OTEL_TRACES_EXPORTER']);
   for (const name of exporters) {
-    if (!['otlp', 'console', 'none'].includes(name)) {
-      throw new TelemetrySettingsError(`OTEL_TRACES_EXPORTER: "${name}" is not supported; use otlp, console or none`);
+    if (!(TRACE_EXPORTERS as readonly string[]).includes(name)) {
+      throw new TelemetrySettingsError(
+        `OTEL_TRACES_EXPORTER: "${name}" is not supported; use ${TRACE_EXPORTERS.slice(0, -1).join(', ')} or none`,
+      );
     }
   }
   const protocol = protocolOf(env, configured.protocol);
   const tracesEndpoint = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   const endpoint = tracesEndpoint ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? nonEmpty(configured.endpoint);
   const console = exporters.includes('console');
-  if (exporters.includes('none') && exporters.length === 1) return { console: false };
+  const zipkin = exporters.includes('zipkin');
+  if (zipkin) {
+    const problem = zipkinEndpointProblem(nonEmpty(env['OTEL_EXPORTER_ZIPKIN_ENDPOINT']) ?? DEFAULT_ZIPKIN_ENDPOINT);
+    if (problem) throw new TelemetrySettingsError(problem);
+  }
+  if (exporters.includes('none') && exporters.length === 1) return { console: false, zipkin: false };
   const otlpOn = exporters.length === 0 ? endpoint !== undefined : exporters.includes('otlp');
-  if (!otlpOn) return { console };
+  if (!otlpOn) return { console, zipkin };
   return {
     otlp: {
       protocol,
@@ -77,7 +95,25 @@ export function traceExportSettings(
       exact: tracesEndpoint !== undefined,
     },
     console,
+    zipkin,
   };
+}
+
+/**
+ * Why the Zipkin exporter cannot send to `endpoint`, in one line, or undefined when it
+ * can. The exporter parses it when it is created, and posts with http or https only.
+ */
+export function zipkinEndpointProblem(endpoint: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return `OTEL_EXPORTER_ZIPKIN_ENDPOINT: "${endpoint}" is not a valid URL; write e.g. http://zipkin:9411/api/v2/spans`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `OTEL_EXPORTER_ZIPKIN_ENDPOINT: "${endpoint}" must start with http:// or https://`;
+  }
+  return undefined;
 }
 
 /**

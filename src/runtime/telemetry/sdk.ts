@@ -1,5 +1,5 @@
 // OpenTelemetry setup for a service: resource, trace export (OTLP over grpc,
-// http/protobuf or http/json; console), the sampler, the user's span processors,
+// http/protobuf or http/json; Zipkin; console), the sampler, the user's span processors,
 // a Prometheus reader served on /metrics (optionally OTLP metric push), the
 // propagators and the context manager. The standard OTEL_* variables win over
 // config, so platform settings (the collector address in Kubernetes) need no
@@ -37,6 +37,8 @@ import { spanLimitsFromEnv } from './recorded-span.js';
 import { requestMetricsProducer } from './request-metrics.js';
 import { resourceDetectorsFromEnv } from './resource-detectors.js';
 import { samplerFromEnv } from './sampler-from-env.js';
+import { spanFanOut } from './span-fan-out.js';
+import { zipkinSpanProcessor } from './zipkin-export.js';
 import { observeRuntime, RUNTIME_NODE_INSTRUMENTATION } from './runtime-metrics.js';
 import {
   batcherOptionsFromEnv,
@@ -196,25 +198,29 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const health = new ExportHealth(options.logger);
   const otlp = settings.otlp;
+  // One set of queue and batch settings for every batching exporter.
+  const batching = batcherOptionsFromEnv({
+    maxQueueSize: options.maxQueueSize ?? 2048,
+    maxExportBatchSize: 512,
+    scheduledDelayMillis: 1000,
+    exportTimeoutMillis: 10_000,
+  });
   const batcher = otlp
     ? new SpanBatcher(
         loadedOnFirstExport(() => traceSender(otlp)),
-        batcherOptionsFromEnv({
-          maxQueueSize: options.maxQueueSize ?? 2048,
-          maxExportBatchSize: 512,
-          scheduledDelayMillis: 1000,
-          exportTimeoutMillis: 10_000,
-        }),
+        batching,
         health as BatchOutcomes,
         await batchOf(otlp.protocol),
       )
     : undefined;
   const userProcessors = options.spanProcessors ?? [];
-  const spanProcessors: tracing.SpanProcessor[] = [
-    ...userProcessors,
+  // The exporters OTEL_TRACES_EXPORTER (or the config) names; none of them looks at a span before it ends.
+  const exportProcessors: tracing.SpanProcessor[] = [
     ...(batcher ? [batcher] : []),
+    ...(settings.zipkin ? [await zipkinSpanProcessor(batching)] : []),
     ...(settings.console ? [new tracing.SimpleSpanProcessor({ exporter: new tracing.ConsoleSpanExporter() })] : []),
   ];
+  const spanProcessors: tracing.SpanProcessor[] = [...userProcessors, ...exportProcessors];
 
   const prometheus = new PrometheusExporter({
     preventServerStart: true,
@@ -245,25 +251,28 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     options.sampler ??
     envSampler ??
     new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) });
-  // The middleware records its own spans straight into the batcher only where that is
-  // indistinguishable from the SDK path: tsk's own ratio sampler, the batcher the only
-  // processor (no user processor would see those spans), and the default W3C propagators
-  // (custom ones read headers it does not know). Anything else runs every span through the SDK.
+  // The middleware records its own spans straight into the exporters' processors only where
+  // that is indistinguishable from the SDK path: tsk's own ratio sampler, no user processor
+  // (it would not see those spans start), and the default W3C propagators (custom ones read
+  // headers it does not know). Anything else runs every span through the SDK.
   const defaultPropagators = ['', 'tracecontext,baggage'].includes((env['OTEL_PROPAGATORS'] ?? '').replace(/\s/g, ''));
   // The SDK's own metrics of its spans (opt-in, as sdk-node reads it) count only spans it made.
   const sdkMetricsEnabled = getBooleanFromEnv('OTEL_NODE_EXPERIMENTAL_SDK_METRICS');
   const middlewareRecords =
     !options.sampler &&
     !envSampler &&
-    batcher !== undefined &&
-    spanProcessors.length === 1 &&
+    exportProcessors.length > 0 &&
+    userProcessors.length === 0 &&
     defaultPropagators &&
     !sdkMetricsEnabled;
   // Limits set explicitly so the SDK's spans and the middleware's recorded ones share them.
   const spanLimits = spanLimitsFromEnv();
   setMiddlewareSampling(
     middlewareRecords
-      ? { ratio, recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: batcher } }
+      ? {
+          ratio,
+          recorder: { resource, scope: { name: TRACER }, limits: spanLimits, processor: spanFanOut(exportProcessors) },
+        }
       : undefined,
   );
   captureRequestHeaders(options.captureRequestHeaders ?? []);

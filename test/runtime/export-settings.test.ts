@@ -1,0 +1,76 @@
+// traceExportSettings: which trace exporters OTEL_TRACES_EXPORTER turns on, and the
+// settings it refuses up front with one line (an unknown exporter, a Zipkin endpoint
+// the exporter cannot use).
+import { describe, expect, it } from 'vitest';
+import {
+  TelemetrySettingsError,
+  traceExportSettings,
+  zipkinEndpointProblem,
+} from '../../src/runtime/telemetry/export-settings.js';
+
+const settings = (env: Record<string, string>, configured = {}) => traceExportSettings(configured, env);
+const refusal = (env: Record<string, string>) => {
+  try {
+    settings(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TelemetrySettingsError);
+    return (err as Error).message;
+  }
+  return undefined;
+};
+
+describe('OTEL_TRACES_EXPORTER=zipkin', () => {
+  it('turns Zipkin export on, alone or beside otlp and console', () => {
+    expect(settings({ OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual({ console: false, zipkin: true });
+    expect(settings({ OTEL_TRACES_EXPORTER: 'console, zipkin' })).toEqual({ console: true, zipkin: true });
+    expect(settings({ OTEL_TRACES_EXPORTER: 'otlp,zipkin' })).toEqual({
+      otlp: { protocol: 'grpc', endpoint: 'http://localhost:4317', exact: false },
+      console: false,
+      zipkin: true,
+    });
+  });
+
+  it('zipkin alone leaves a configured OTLP endpoint unused, as otlp is not named', () => {
+    expect(settings({ OTEL_TRACES_EXPORTER: 'zipkin' }, { endpoint: 'http://c:4317' })).toEqual({
+      console: false,
+      zipkin: true,
+    });
+  });
+
+  it('is off unless named', () => {
+    expect(settings({})).toEqual({ console: false, zipkin: false });
+    expect(settings({ OTEL_TRACES_EXPORTER: 'otlp' }).zipkin).toBe(false);
+    expect(settings({ OTEL_TRACES_EXPORTER: 'none' }).zipkin).toBe(false);
+  });
+
+  it('takes any http or https OTEL_EXPORTER_ZIPKIN_ENDPOINT, and the default when it is unset or blank', () => {
+    for (const endpoint of ['http://zipkin:9411/api/v2/spans', 'https://zipkin.example/api/v2/spans', ' ']) {
+      expect(refusal({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: endpoint })).toBeUndefined();
+    }
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'zipkin' })).toBeUndefined();
+  });
+
+  it('refuses an OTEL_EXPORTER_ZIPKIN_ENDPOINT that is not an http(s) URL, in one line', () => {
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' })).toBe(
+      'OTEL_EXPORTER_ZIPKIN_ENDPOINT: "zipkin 9411" is not a valid URL; write e.g. http://zipkin:9411/api/v2/spans',
+    );
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'otlp,zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://[bad' })).toMatch(
+      /^OTEL_EXPORTER_ZIPKIN_ENDPOINT: "http:\/\/\[bad" is not a valid URL/,
+    );
+    expect(zipkinEndpointProblem('zipkin:9411')).toBe(
+      'OTEL_EXPORTER_ZIPKIN_ENDPOINT: "zipkin:9411" must start with http:// or https://',
+    );
+  });
+
+  it('does not check OTEL_EXPORTER_ZIPKIN_ENDPOINT when Zipkin is off', () => {
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'console', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' })).toBeUndefined();
+  });
+});
+
+describe('an unknown OTEL_TRACES_EXPORTER', () => {
+  it('is refused, naming every exporter there is', () => {
+    expect(refusal({ OTEL_TRACES_EXPORTER: 'otlp,jaeger' })).toBe(
+      'OTEL_TRACES_EXPORTER: "jaeger" is not supported; use otlp, zipkin, console or none',
+    );
+  });
+});
