@@ -388,6 +388,26 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
     expect(failures.length).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
+  it('a flush whose Zipkin export fails is logged too, not dropped in silence', async () => {
+    const r = await zipkinReceiver();
+    const endpoint = r.endpoint;
+    r.stop();
+    // No scheduled export comes before the child's forceFlush: only the flush sends.
+    const run = await runChild({
+      OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_EXPORTER_ZIPKIN_ENDPOINT: endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '60000',
+    });
+    expect(run.code).toBe(0);
+    expect(run.lines).toContainEqual(
+      expect.objectContaining({
+        component: 'opentelemetry',
+        level: 'error',
+        msg: expect.stringContaining('ECONNREFUSED'),
+      }),
+    );
+  }, 60_000);
+
   it('an OTEL_EXPORTER_ZIPKIN_ENDPOINT that is not a URL stops the service with one line', async () => {
     const run = await runChild({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' });
     expect(run.code).toBe(2);

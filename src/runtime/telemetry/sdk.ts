@@ -9,7 +9,13 @@
 
 import { context, diag, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode, getBooleanFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
+import {
+  ExportResultCode,
+  getBooleanFromEnv,
+  getStringFromEnv,
+  getStringListFromEnv,
+  globalErrorHandler,
+} from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IExporterMetricsHelper, ISerializer } from '@opentelemetry/otlp-transformer';
@@ -312,7 +318,9 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   return {
     metricsHandler: (request, response) => prometheus.getMetricsRequestHandler(request, response),
     forceFlush: async () => {
-      await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(() => {})));
+      // A processor whose export fails rejects (the SDK's batch processor does): reported as
+      // the SDK reports a failed scheduled export, through diag to the log.
+      await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(globalErrorHandler)));
     },
     shutdown: () => {
       if (!stopped) {
