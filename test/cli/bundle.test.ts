@@ -172,6 +172,44 @@ describe('tsk bundle', () => {
     expect(run.stdout.trim()).toBe('function');
   });
 
+  it("bundles the Zipkin exporter in a chunk of its own, loaded only when asked for, with Node's transport", () => {
+    const dir = project(
+      'zipkin',
+      [
+        "import http from 'node:http';",
+        "if (process.argv[2] !== 'zipkin') { console.log('{}'); process.exit(0); }",
+        "const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');",
+        'const server = http.createServer((req, res) => {',
+        "  let body = '';",
+        '  req.on("data", (d) => (body += d));',
+        '  req.on("end", () => { res.writeHead(202).end(); seen = { path: req.url, names: JSON.parse(body).map((s) => s.name) }; });',
+        '});',
+        'let seen;',
+        "server.listen(0, '127.0.0.1', () => {",
+        '  const exporter = new ZipkinExporter({ url: `http://127.0.0.1:${server.address().port}/api/v2/spans` });',
+        '  const span = {',
+        "    name: 'op', kind: 1, startTime: [1, 0], duration: [0, 1000], attributes: { a: 1 }, events: [],",
+        "    spanContext: () => ({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 }),",
+        "    resource: { attributes: { 'service.name': 'b' } }, status: { code: 0 },",
+        '  };',
+        '  exporter.export([span], (result) => {',
+        '    console.log(JSON.stringify({ code: result.code, ...seen }));',
+        '    server.close();',
+        '  });',
+        '});',
+      ].join('\n'),
+    );
+    const r = tsk(['bundle'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/outside the bundle: .*exporter-zipkin/);
+    const main = fs.readFileSync(path.join(dir, 'dist', 'bundle', 'main.js'), 'utf8');
+    expect(main).not.toContain('Zipkin exporter export');
+    expect(JSON.parse(runBundle(dir).stdout)).toEqual({});
+    const run = runBundle(dir, 'zipkin');
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ code: 0, path: '/api/v2/spans', names: ['op'] });
+  });
+
   it('turns static imports of Node built-ins into require(), keeping named and default imports', () => {
     const dir = project(
       'builtins',
