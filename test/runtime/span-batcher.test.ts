@@ -1,7 +1,8 @@
 // The span batcher's queueing: batch size, the scheduled delay, the bounded queue
 // while the collector is slow, flush and shutdown. Sends go to a recording sender;
 // what reaches a real collector is covered by telemetry.test.ts and sampling.test.ts.
-import { diag, DiagLogLevel, ROOT_CONTEXT, TraceFlags, trace, type DiagLogger } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ROOT_CONTEXT, TraceFlags, trace, type DiagLogger } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import * as tracing from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -114,6 +115,43 @@ describe('SpanBatcher', () => {
     expect(sender.sent).toEqual([4]);
     await vi.advanceTimersByTimeAsync(5000);
     expect(sender.sent).toEqual([4, 4]);
+  });
+
+  it('sends, times out and reports outside the context of the call whose span ended', async () => {
+    // Log lines written there (a failing export's warn line) would carry that call's trace id.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const activeTraceId = () => trace.getSpanContext(context.active())?.traceId;
+      const seen: Array<string | undefined> = [];
+      const sender = new RecordingSender();
+      sender.answer = false;
+      const exportSpans = sender.export.bind(sender);
+      sender.export = (batch, done) => {
+        seen.push(activeTraceId());
+        exportSpans(batch, done);
+      };
+      const record = () => void seen.push(activeTraceId());
+      const batcher = new SpanBatcher(
+        sender,
+        { ...options, scheduledDelayMillis: 10, exportTimeoutMillis: 30 },
+        { succeeded: record, failed: record, drop: record },
+      );
+      const tracer = new tracing.TracerProvider({ spanProcessors: [batcher] }).getTracer('test');
+      const call = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      // Four fill a batch, sent at once; two wait for the scheduled delay. Neither send is answered.
+      context.with(call, () => {
+        for (let i = 0; i < 6; i++) tracer.startSpan(`span-${i}`).end();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(sender.sent).toEqual([4, 2]);
+      expect(seen).toEqual([undefined, undefined, undefined, undefined]);
+    } finally {
+      context.disable();
+    }
   });
 
   it('forceFlush sends everything queued and waits for it; shutdown then stops taking spans', async () => {

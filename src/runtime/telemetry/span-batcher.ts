@@ -9,7 +9,7 @@
 // Sending stays with the SDK's OTLP transport (retries, timeouts, headers, TLS,
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
-import { context, TraceFlags } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type * as resources from '@opentelemetry/resources';
@@ -68,6 +68,14 @@ export function batcherOptionsFromEnv(
  * out of the CPU's caches every time. A run takes tens of microseconds.
  */
 const ENCODE_RUN = 32;
+
+/**
+ * The context sends run in, with their timers and what they report. A send starts
+ * while some call's span ends, and whatever it logs (a failing export's warn line)
+ * would otherwise carry that call's trace id. Its own network calls are not traced,
+ * or every export would make spans to export.
+ */
+const EXPORT_CONTEXT = suppressTracing(ROOT_CONTEXT);
 
 /** What the batcher tells of each batch's fate (export-health.ts). */
 export interface BatchOutcomes {
@@ -233,26 +241,30 @@ export class SpanBatcher implements tracing.SpanProcessor {
   /** A partial batch goes out after the scheduled delay; none is armed while a send is running. */
   private schedule(): void {
     if (this.timer || this.sending) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.seal();
-      this.send();
-    }, this.options.scheduledDelayMillis);
+    this.timer = context.with(EXPORT_CONTEXT, () =>
+      setTimeout(() => {
+        this.timer = undefined;
+        this.seal();
+        this.send();
+      }, this.options.scheduledDelayMillis),
+    );
     this.timer.unref();
   }
 
   /** Sends ready batches one at a time until none is left. */
   private send(): void {
     if (this.sending || this.ready.length === 0) return;
-    this.sending = (async () => {
-      for (let batch = this.ready.shift(); batch; batch = this.ready.shift()) {
-        this.queued -= batch.spanCount;
-        await this.sendOne(batch);
-      }
-    })().finally(() => {
-      this.sending = undefined;
-      if (this.current.spanCount > 0) this.schedule();
-    });
+    this.sending = context
+      .with(EXPORT_CONTEXT, async () => {
+        for (let batch = this.ready.shift(); batch; batch = this.ready.shift()) {
+          this.queued -= batch.spanCount;
+          await this.sendOne(batch);
+        }
+      })
+      .finally(() => {
+        this.sending = undefined;
+        if (this.current.spanCount > 0) this.schedule();
+      });
   }
 
   private sendOne(batch: SpanBatch): Promise<void> {
@@ -278,8 +290,7 @@ export class SpanBatcher implements tracing.SpanProcessor {
       );
       timeout.unref();
       try {
-        // The export's own network calls must not be traced, or every export would make spans to export.
-        context.with(suppressTracing(context.active()), () => this.sender.export(batch, done));
+        this.sender.export(batch, done);
       } catch (error) {
         done({ code: ExportResultCode.FAILED, error: error as Error });
       }
