@@ -99,6 +99,49 @@ export function traceExportSettings(
   };
 }
 
+export interface LogExportSettings {
+  /** OTLP export, when OTEL_LOGS_EXPORTER names otlp. */
+  otlp?: {
+    protocol: OtlpProtocol;
+    /** What the exporter is given as its url: for HTTP the logs URL itself (…/v1/logs), for gRPC the collector. */
+    url: string;
+  };
+  /** Also print log records on stdout (OTEL_LOGS_EXPORTER=console). */
+  console: boolean;
+}
+
+/**
+ * The log export settings, read as sdk-node reads OTEL_LOGS_EXPORTER (a list of
+ * otlp, console, none; `none` anywhere in it turns log export off). Undefined when
+ * logs are not exported: the variable unset, empty or `none`. Unset stays off, unlike
+ * sdk-node's default: the service's stdout lines already carry every field and the
+ * trace ids, and a collector reading them (filelog) would get each line twice.
+ * Protocol and endpoint follow the trace rules with the LOGS variables.
+ */
+export function logExportSettings(
+  configured: ConfiguredExport,
+  env: NodeJS.ProcessEnv = process.env,
+): LogExportSettings | undefined {
+  const exporters = [...new Set(listOf(env['OTEL_LOGS_EXPORTER']))];
+  for (const name of exporters) {
+    if (!['otlp', 'console', 'none'].includes(name)) {
+      throw new TelemetrySettingsError(`OTEL_LOGS_EXPORTER: "${name}" is not supported; use otlp, console or none`);
+    }
+  }
+  if (exporters.length === 0 || exporters.includes('none')) return undefined;
+  const console = exporters.includes('console');
+  if (!exporters.includes('otlp')) return { console };
+  const protocol = protocolOf(env, configured.protocol, 'LOGS');
+  const logsEndpoint = nonEmpty(env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']);
+  if (logsEndpoint !== undefined) return { otlp: { protocol, url: otlpEndpoint(logsEndpoint, protocol) }, console };
+  const base = otlpEndpoint(
+    nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? nonEmpty(configured.endpoint) ?? DEFAULT_ENDPOINTS[protocol],
+    protocol,
+  );
+  // Only the HTTP exporters take a path: the signal's, added to the shared base.
+  return { otlp: { protocol, url: protocol === 'grpc' ? base : `${base.replace(/\/$/, '')}/v1/logs` }, console };
+}
+
 /**
  * Why the Zipkin exporter cannot send to `endpoint`, in one line, or undefined when it
  * can. The exporter parses it when it is created, and posts with http or https only.
@@ -123,7 +166,7 @@ export function zipkinEndpointProblem(endpoint: string): string | undefined {
 export function protocolOf(
   env: NodeJS.ProcessEnv,
   configured: string | undefined,
-  signal: 'TRACES' | 'METRICS' = 'TRACES',
+  signal: 'TRACES' | 'METRICS' | 'LOGS' = 'TRACES',
 ): OtlpProtocol {
   const variable = [`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`, 'OTEL_EXPORTER_OTLP_PROTOCOL'].find(
     (name) => nonEmpty(env[name]) !== undefined,
