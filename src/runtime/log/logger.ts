@@ -55,7 +55,7 @@ export class LineBatcher {
   private failed = false;
   private readonly exitRef: WeakRef<LineBatcher>;
   private readonly deferred: DeferredLines[] = [];
-  private readonly append = (lines: string): void => this.appendLine(lines);
+  private append = (lines: string): void => this.appendLine(lines);
 
   constructor(private readonly destination: ByteDestination) {
     // Lines still pending when the process exits are written synchronously.
@@ -71,6 +71,31 @@ export class LineBatcher {
     this.formatDeferred();
     this.appendLine(line);
     return true;
+  }
+
+  /**
+   * Hands every line to `listener` as well, right after it joins the batch (whole lines,
+   * one or more per call), except lines written inside `notExported`. For OTLP log
+   * export, which is opt-in: the listener is put in by replacing this batcher's own
+   * `write` and deferred-line path, so a batcher nobody listens to does no extra work
+   * per line. Returns what takes the listener out again.
+   */
+  tap(listener: (lines: string) => void): () => void {
+    const write = this.write;
+    const append = this.append;
+    this.write = (line: string): boolean => {
+      write.call(this, line);
+      if (unexportedWrites === 0) listener(line);
+      return true;
+    };
+    this.append = (lines: string): void => {
+      append(lines);
+      listener(lines);
+    };
+    return () => {
+      this.write = write;
+      this.append = append;
+    };
   }
 
   /** Makes sure queued deferred lines are formatted and written within the flush interval. */
@@ -158,6 +183,23 @@ export class LineBatcher {
       this.failed = true;
       throw error;
     }
+  }
+}
+
+let unexportedWrites = 0;
+
+/**
+ * Runs `write` (which logs synchronously) with its lines kept out of every tap: they
+ * reach the destination as usual, not the OTLP log export. OpenTelemetry's own
+ * diagnostics are written this way, so a report of a failed log export is never
+ * itself exported, fails and is reported again, without end.
+ */
+export function notExported(write: () => void): void {
+  unexportedWrites++;
+  try {
+    write();
+  } finally {
+    unexportedWrites--;
   }
 }
 

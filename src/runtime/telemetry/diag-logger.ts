@@ -4,6 +4,7 @@
 // debug lines though the service logs at info.
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { notExported } from '../log/logger.js';
 
 const LEVELS: Record<string, DiagLogLevel> = {
   none: DiagLogLevel.NONE,
@@ -38,7 +39,8 @@ export function routeDiagnostics(logger: Logger | undefined, env: NodeJS.Process
   const line =
     (write: (obj: object, msg: string) => void) =>
     (message: string, ...args: unknown[]) =>
-      write(args.length > 0 ? { details: args.map(describe) } : {}, message);
+      // Never exported as OTLP log records: see notExported.
+      notExported(() => write(args.length > 0 ? { details: args.map(describe) } : {}, message));
   const target: DiagLogger = {
     error: line((o, m) => child.error(o, m)),
     warn: line((o, m) => child.warn(o, m)),
