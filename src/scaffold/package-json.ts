@@ -72,6 +72,10 @@ export function runtimeDependencies(): Record<string, string> {
     '@opentelemetry/api': v.otelApi,
     '@opentelemetry/context-async-hooks': v.otelCore,
     '@opentelemetry/core': v.otelCore,
+    // The logs SDK and its exporters load only when OTEL_LOGS_EXPORTER asks for them.
+    '@opentelemetry/exporter-logs-otlp-grpc': v.otelSdk,
+    '@opentelemetry/exporter-logs-otlp-http': v.otelSdk,
+    '@opentelemetry/exporter-logs-otlp-proto': v.otelSdk,
     '@opentelemetry/exporter-metrics-otlp-grpc': v.otelSdk,
     '@opentelemetry/exporter-metrics-otlp-http': v.otelSdk,
     '@opentelemetry/exporter-metrics-otlp-proto': v.otelSdk,
@@ -83,6 +87,7 @@ export function runtimeDependencies(): Record<string, string> {
     '@opentelemetry/otlp-transformer': v.otelSdk,
     '@opentelemetry/propagator-b3': v.otelCore,
     '@opentelemetry/resources': v.otelCore,
+    '@opentelemetry/sdk-logs': v.otelCore,
     '@opentelemetry/sdk-metrics': v.otelCore,
     '@opentelemetry/sdk-trace': v.otelCore,
     fastify: v.fastify,

@@ -26,7 +26,7 @@ export interface ReceivedSpan {
   events: string[];
 }
 
-function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
+export function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
   const r = new BinaryReader(bytes);
   while (r.pos < r.len) {
     const [f, w] = r.tag();
@@ -36,7 +36,7 @@ function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: Bina
   }
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** Scalars as they are; an array as the JSON text of its values. */
 function decodeAnyValue(bytes: Uint8Array): string | number | boolean {
@@ -57,7 +57,7 @@ function decodeAnyValue(bytes: Uint8Array): string | number | boolean {
   return v;
 }
 
-function decodeAttributes(into: Record<string, string | number | boolean>, bytes: Uint8Array): void {
+export function decodeAttributes(into: Record<string, string | number | boolean>, bytes: Uint8Array): void {
   let key = '';
   let value: string | number | boolean = '';
   fields(bytes, (f, _w, r) => {

@@ -1,11 +1,11 @@
 // OpenTelemetry setup for a service: resource, trace export (OTLP over grpc,
 // http/protobuf or http/json; Zipkin; console), the sampler, the user's span processors,
-// a Prometheus reader served on /metrics (optionally OTLP metric push), the
-// propagators and the context manager. The standard OTEL_* variables win over
-// config, so platform settings (the collector address in Kubernetes) need no
-// config change. The tracer and meter providers are built from the SDK packages
-// directly, and each exporter's transport is imported only for the protocol in
-// use, so a service loads only the OpenTelemetry code it runs.
+// a Prometheus reader served on /metrics (optionally OTLP metric push), log export
+// when OTEL_LOGS_EXPORTER asks for it, the propagators and the context manager. The
+// standard OTEL_* variables win over config, so platform settings (the collector
+// address in Kubernetes) need no config change. The tracer and meter providers are
+// built from the SDK packages directly, and each exporter's transport is imported
+// only for the protocol in use, so a service loads only the OpenTelemetry code it runs.
 
 import { context, diag, metrics as metricsApi, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -31,6 +31,7 @@ import { routeDiagnostics } from './diag-logger.js';
 import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
 import {
+  logExportSettings,
   otlpEndpoint,
   positiveNumberFromEnv,
   protocolOf,
@@ -129,6 +130,7 @@ export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): s
  */
 function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
   const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+  const logs = logExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
   const exporters = metricExporterNames();
   const metricsConsole = exporters?.includes('console') ?? false;
   // Metrics go where a collector is named, whether or not traces are exported
@@ -140,11 +142,12 @@ function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv)
     otlp.endpoint,
   ].some((e) => e !== undefined && e.trim() !== '');
   const push = exporters ? exporters.includes('otlp') : otlp.metrics && (settings.otlp || collector);
-  if (!push) return { settings, metricsPush: undefined, metricsConsole };
+  if (!push) return { settings, logs, metricsPush: undefined, metricsConsole };
   // Metrics take their own protocol variable, as traces do (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL).
   const protocol = protocolOf(env, otlp.protocol, 'METRICS');
   return {
     settings,
+    logs,
     metricsPush: { protocol, endpoint: metricEndpoint(protocol, otlp.endpoint, env) },
     metricsConsole,
   };
@@ -180,16 +183,19 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     installContextManager(options.contextPropagation);
     return disabledTelemetry();
   }
-  const { settings, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
+  const { settings, logs, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
   const instrumentations = (options.instrumentations ?? []).flat();
 
   const detectors = resourceDetectorsFromEnv();
+  const serviceAttributes = {
+    // Set but empty is as unset, as the variable spec says.
+    'service.name': getStringFromEnv('OTEL_SERVICE_NAME') ?? options.serviceName,
+    'service.version': options.serviceVersion,
+    'service.instance.id': options.instanceId,
+  };
   const resource = resources
     .resourceFromAttributes({
-      // Set but empty is as unset, as the variable spec says.
-      'service.name': getStringFromEnv('OTEL_SERVICE_NAME') ?? options.serviceName,
-      'service.version': options.serviceVersion,
-      'service.instance.id': options.instanceId,
+      ...serviceAttributes,
       ...(detectors
         ? {}
         : {
@@ -301,6 +307,10 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
         })
       : undefined;
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
+  // The logs SDK loads only when OTEL_LOGS_EXPORTER asks for it.
+  const logExport = logs
+    ? await (await import('./log-export.js')).startLogExport(logs, resource, serviceAttributes, options.logger)
+    : undefined;
   if (instrumentations.length > 0) {
     await hookModuleImports(instrumentations);
     const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
@@ -313,14 +323,18 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ),
   });
 
-  const shutdownProviders = () => Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown()]).then(() => {});
+  const shutdownProviders = () =>
+    Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown(), logExport?.shutdown()]).then(() => {});
   let stopped: Promise<void> | undefined;
   return {
     metricsHandler: (request, response) => prometheus.getMetricsRequestHandler(request, response),
     forceFlush: async () => {
       // A processor whose export fails rejects (the SDK's batch processor does): reported as
       // the SDK reports a failed scheduled export, through diag to the log.
-      await Promise.all(spanProcessors.map((p) => p.forceFlush().catch(globalErrorHandler)));
+      await Promise.all([
+        ...spanProcessors.map((p) => p.forceFlush().catch(globalErrorHandler)),
+        logExport?.forceFlush().catch(globalErrorHandler),
+      ]);
     },
     shutdown: () => {
       if (!stopped) {

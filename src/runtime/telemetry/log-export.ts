@@ -1,0 +1,110 @@
+// OTLP (or console) log export, as OTEL_LOGS_EXPORTER asks for it: a global
+// LoggerProvider for code using the OpenTelemetry Logs API (`logs.getLogger(...).emit`,
+// instrumentation-pino's log sending), fed also with the service's own log lines.
+// setupTelemetry imports this module only when log export is on, so a service that
+// does not export logs never loads the logs SDK or its exporters.
+import { logs } from '@opentelemetry/api';
+import { getNumberFromEnv } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import {
+  BatchLogRecordProcessor,
+  ConsoleLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+  type LogRecordExporter,
+  type LogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
+import type { Logger } from 'pino';
+import { lineBatcher } from '../log/logger.js';
+import type { LogExportSettings } from './export-settings.js';
+import { forEachRecord } from './log-records.js';
+
+export interface LogExport {
+  forceFlush(): Promise<void>;
+  /** Exports what is queued (the service's pending lines included) and stops. */
+  shutdown(): Promise<void>;
+}
+
+/** The instrumentation scope of the records made from the service's own lines. */
+const SCOPE = 'tsk';
+
+/**
+ * Registers the global LoggerProvider with the exporters `settings` name and, when
+ * `logger` is one of createLogger's, sends its lines too (stdout stays as it is).
+ * `resourceFields`: attributes of `resource` a line repeats in its fields (service.name).
+ */
+export async function startLogExport(
+  settings: LogExportSettings,
+  resource: Resource,
+  resourceFields: Readonly<Record<string, unknown>>,
+  logger: Logger | undefined,
+): Promise<LogExport> {
+  const processors: LogRecordProcessor[] = [];
+  if (settings.otlp) {
+    processors.push(new BatchLogRecordProcessor({ exporter: await otlpExporter(settings.otlp), ...batchFromEnv() }));
+  }
+  if (settings.console) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
+  const provider = new LoggerProvider({ resource, processors, logRecordLimits: limitsFromEnv() });
+  logs.setGlobalLoggerProvider(provider);
+
+  const batcher = logger ? lineBatcher(logger) : undefined;
+  const scope = provider.getLogger(SCOPE);
+  const untap = batcher?.tap((lines) => forEachRecord(lines, resourceFields, (record) => scope.emit(record)));
+  let stopped: Promise<void> | undefined;
+  return {
+    forceFlush: async () => {
+      // Access lines still queued for formatting become records first.
+      batcher?.formatDeferred();
+      await provider.forceFlush();
+    },
+    shutdown: () => {
+      stopped ??= (async () => {
+        batcher?.formatDeferred();
+        untap?.();
+        await provider.shutdown();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** The SDK's OTLP log exporter for the protocol; only that protocol's transport is loaded. */
+async function otlpExporter(otlp: NonNullable<LogExportSettings['otlp']>): Promise<LogRecordExporter> {
+  const config = { url: otlp.url };
+  if (otlp.protocol === 'grpc')
+    return new (await import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter(config);
+  if (otlp.protocol === 'http/json')
+    return new (await import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter(config);
+  return new (await import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter(config);
+}
+
+/** OTEL_BLRP_* as sdk-node reads them; unset leaves the processor's defaults. */
+function batchFromEnv() {
+  return definedOnly({
+    maxQueueSize: nonNegative('OTEL_BLRP_MAX_QUEUE_SIZE'),
+    scheduledDelayMillis: nonNegative('OTEL_BLRP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: nonNegative('OTEL_BLRP_EXPORT_TIMEOUT'),
+    maxExportBatchSize: nonNegative('OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
+  });
+}
+
+/** OTEL_LOGRECORD_ATTRIBUTE_* limits, else the general OTEL_ATTRIBUTE_* ones, as sdk-node reads them. */
+function limitsFromEnv() {
+  return definedOnly({
+    attributeCountLimit:
+      nonNegative('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+    attributeValueLengthLimit:
+      nonNegative('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+  });
+}
+
+function nonNegative(name: string): number | undefined {
+  const value = getNumberFromEnv(name);
+  return value !== undefined && value >= 0 ? value : undefined;
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<
+    Record<keyof T, number>
+  >;
+}
