@@ -5,6 +5,7 @@
 // Telemetry is process-wide, so each configuration under test gets a process.
 //   CALLS: calls to serve (default 1); IDLE_MS: wait this long after them, serving nothing.
 import { context, logs, SeverityNumber, trace } from '@opentelemetry/api';
+import * as apiLogs from '@opentelemetry/api-logs';
 import { createLogger } from '../../src/runtime/log/logger.js';
 import { defaultServerObservers } from '../../src/runtime/middleware/index.js';
 import { setupTelemetry } from '../../src/runtime/telemetry/sdk.js';
@@ -36,6 +37,8 @@ const handler: Handler = async () => {
     severityText: 'INFO',
     attributes: { 'app.step': 'checkout' },
   });
+  // The Logs API's own package, as code written before it joined @opentelemetry/api uses it.
+  apiLogs.logs.getLogger('legacy').emit({ body: 'from api-logs', severityNumber: apiLogs.SeverityNumber.ERROR });
   served++;
   return {};
 };

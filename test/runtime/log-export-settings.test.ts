@@ -97,6 +97,22 @@ describe('logExportSettings', () => {
   });
 });
 
+describe('telemetrySettingsProblem (--check)', () => {
+  it('names an OTEL_LOGS_EXPORTER the service would stop on', async () => {
+    const { telemetrySettingsProblem } = await import('../../src/runtime/telemetry/sdk.js');
+    const saved = process.env['OTEL_LOGS_EXPORTER'];
+    process.env['OTEL_LOGS_EXPORTER'] = 'otlp,loki';
+    try {
+      expect(telemetrySettingsProblem({})).toBe(
+        'OTEL_LOGS_EXPORTER: "loki" is not supported; use otlp, console or none',
+      );
+    } finally {
+      if (saved === undefined) delete process.env['OTEL_LOGS_EXPORTER'];
+      else process.env['OTEL_LOGS_EXPORTER'] = saved;
+    }
+  });
+});
+
 describe('recordOfLine', () => {
   it("maps pino's levels to OpenTelemetry severities", () => {
     expect(

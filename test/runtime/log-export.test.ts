@@ -12,7 +12,8 @@ import { OtlpGrpcLogsReceiver, OtlpLogsReceiver } from '../helpers/otlp-logs.js'
 interface ChildRun {
   code: number | null;
   lines: Record<string, unknown>[];
-  report: { spans: { traceId: string; spanId: string }[]; served: number; lastCall: number };
+  /** What the child reports once served; undefined when it stopped before. */
+  report: { spans: { traceId: string; spanId: string }[]; served: number; lastCall: number } | undefined;
 }
 
 const BASE_ENV = { OTEL_BLRP_SCHEDULE_DELAY: '20', OTEL_BSP_SCHEDULE_DELAY: '20' };
@@ -35,15 +36,14 @@ function runChild(env: Record<string, string>, limitMs = 60_000): Promise<ChildR
     child.once('exit', (code) => {
       clearTimeout(timer);
       const lines: Record<string, unknown>[] = [];
-      let report: ChildRun['report'] | undefined;
+      let report: ChildRun['report'];
       for (const text of out.split('\n')) {
         if (text.trim() === '') continue;
         const parsed = JSON.parse(text) as Record<string, unknown>;
         if ('report' in parsed) report = parsed['report'] as ChildRun['report'];
         else lines.push(parsed);
       }
-      if (!report) reject(new Error(`child (exit ${code}) made no report:\n${out}`));
-      else resolve({ code, lines, report });
+      resolve({ code, lines, report });
     });
   });
 }
@@ -81,7 +81,7 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
       expect(run.code).toBe(0);
       expect(r.contentTypes.length).toBeGreaterThan(0);
       expect(r.contentTypes.every((t) => t.startsWith(contentType))).toBe(true);
-      const span = run.report.spans[0]!;
+      const span = run.report!.spans[0]!;
       expect(span.traceId).toMatch(/^[0-9a-f]{32}$/);
 
       const stdoutLine = run.lines.find((l) => l['msg'] === 'placing order')!;
@@ -115,6 +115,11 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
         traceId: span.traceId,
         spanId: span.spanId,
         resource: expect.objectContaining({ 'service.name': 'logs-child' }),
+      });
+      expect(r.records.find((l) => l.body === 'from api-logs')).toMatchObject({
+        severityNumber: 17,
+        scope: 'legacy',
+        traceId: span.traceId,
       });
     });
   }
@@ -183,9 +188,22 @@ describe('OTEL_LOGS_EXPORTER unset', () => {
       level: 'warn',
       'service.name': 'logs-child',
       order: 7,
-      trace_id: offRun.report.spans[0]!.traceId,
-      span_id: offRun.report.spans[0]!.spanId,
+      trace_id: offRun.report!.spans[0]!.traceId,
+      span_id: offRun.report!.spans[0]!.spanId,
     });
+  });
+});
+
+describe('OTEL_LOGS_EXPORTER naming no exporter tsk has', () => {
+  it('stops the service at start with one line saying what to write', async () => {
+    const run = await runChild({ OTEL_LOGS_EXPORTER: 'otlp,loki' });
+    expect(run.code).toBe(2);
+    expect(run.lines).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'telemetry: OTEL_LOGS_EXPORTER: "loki" is not supported; use otlp, console or none',
+      }),
+    ]);
   });
 });
 
@@ -207,12 +225,12 @@ describe('log export to a collector that is down', () => {
       IDLE_MS: '4000',
     });
     expect(run.code).toBe(0);
-    expect(run.report.served).toBe(calls);
+    expect(run.report!.served).toBe(calls);
     const diagnostics = run.lines.filter((l) => l['component'] === 'opentelemetry');
     expect(diagnostics.some((l) => l['level'] === 'error')).toBe(true);
     // Each failed batch is reported once; were the reports exported, each would fail
     // and be reported again, and reports would go on coming while the service is idle.
-    const settled = run.report.lastCall + 2500;
+    const settled = run.report!.lastCall + 2500;
     const late = diagnostics.filter((l) => Date.parse(String(l['time'])) > settled);
     expect(late).toEqual([]);
     expect(diagnostics.length).toBeLessThanOrEqual(calls * 2);

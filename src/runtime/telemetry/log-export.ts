@@ -1,9 +1,10 @@
 // OTLP (or console) log export, as OTEL_LOGS_EXPORTER asks for it: a global
-// LoggerProvider for code using the OpenTelemetry Logs API (`logs.getLogger(...).emit`,
-// instrumentation-pino's log sending), fed also with the service's own log lines.
+// LoggerProvider for code using the OpenTelemetry Logs API (`logs.getLogger(...).emit`
+// from @opentelemetry/api or @opentelemetry/api-logs, instrumentation-pino's log
+// sending), fed also with the service's own log lines.
 // setupTelemetry imports this module only when log export is on, so a service that
 // does not export logs never loads the logs SDK or its exporters.
-import { logs } from '@opentelemetry/api';
+import { createNoopLogger, type LoggerProvider as LoggerProviderApi, logs } from '@opentelemetry/api';
 import { getNumberFromEnv } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import {
@@ -46,6 +47,7 @@ export async function startLogExport(
   if (settings.console) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
   const provider = new LoggerProvider({ resource, processors, logRecordLimits: limitsFromEnv() });
   logs.setGlobalLoggerProvider(provider);
+  registerForLogsApiPackage(provider);
 
   const batcher = logger ? lineBatcher(logger) : undefined;
   const scope = provider.getLogger(SCOPE);
@@ -66,6 +68,21 @@ export async function startLogExport(
       return stopped;
     },
   };
+}
+
+/**
+ * Code written against `@opentelemetry/api-logs`, the Logs API's package before it
+ * joined `@opentelemetry/api` (1.10), looks its provider up under a global of its own,
+ * which SDK 3 no longer sets: its records would go nowhere. The provider is put there
+ * too, in the form that package reads (a getter taking its compatibility version, 1),
+ * unless something registered one first.
+ */
+function registerForLogsApiPackage(provider: LoggerProviderApi): void {
+  const global = globalThis as Record<symbol, unknown>;
+  const key = Symbol.for('io.opentelemetry.js.api.logs');
+  if (global[key] !== undefined) return;
+  const noop: LoggerProviderApi = { getLogger: () => createNoopLogger() };
+  global[key] = (version: number): LoggerProviderApi => (version === 1 ? provider : noop);
 }
 
 /** The SDK's OTLP log exporter for the protocol; only that protocol's transport is loaded. */
