@@ -37,11 +37,17 @@ function runChild(env: Record<string, string>, limitMs = 60_000): Promise<ChildR
       clearTimeout(timer);
       const lines: Record<string, unknown>[] = [];
       let report: ChildRun['report'];
-      for (const text of out.split('\n')) {
-        if (text.trim() === '') continue;
-        const parsed = JSON.parse(text) as Record<string, unknown>;
-        if ('report' in parsed) report = parsed['report'] as ChildRun['report'];
-        else lines.push(parsed);
+      try {
+        for (const text of out.split('\n')) {
+          if (text.trim() === '') continue;
+          const parsed = JSON.parse(text) as Record<string, unknown>;
+          if ('report' in parsed) report = parsed['report'] as ChildRun['report'];
+          else lines.push(parsed);
+        }
+      } catch {
+        // Not a log line: the child failed before or outside its logger (a missing package, say).
+        reject(new Error(`child (exit ${code}) wrote more than JSON lines:\n${out}`));
+        return;
       }
       resolve({ code, lines, report });
     });

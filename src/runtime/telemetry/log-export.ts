@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import type { Logger } from 'pino';
 import { lineBatcher } from '../log/logger.js';
-import type { LogExportSettings } from './export-settings.js';
+import { positiveNumberFromEnv, type LogExportSettings } from './export-settings.js';
 import { forEachRecord } from './log-records.js';
 
 export interface LogExport {
@@ -95,14 +95,15 @@ async function otlpExporter(otlp: NonNullable<LogExportSettings['otlp']>): Promi
   return new (await import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter(config);
 }
 
-/** OTEL_BLRP_* as sdk-node reads them; unset leaves the processor's defaults. */
+/** OTEL_BLRP_* over the SDK processor's defaults, read as OTEL_BSP_* is (a bad value is logged and the default kept). */
 function batchFromEnv() {
-  return definedOnly({
-    maxQueueSize: nonNegative('OTEL_BLRP_MAX_QUEUE_SIZE'),
-    scheduledDelayMillis: nonNegative('OTEL_BLRP_SCHEDULE_DELAY'),
-    exportTimeoutMillis: nonNegative('OTEL_BLRP_EXPORT_TIMEOUT'),
-    maxExportBatchSize: nonNegative('OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
-  });
+  const read = (name: string, fallback: number) => positiveNumberFromEnv(process.env, name, fallback);
+  return {
+    maxQueueSize: read('OTEL_BLRP_MAX_QUEUE_SIZE', 2048),
+    maxExportBatchSize: read('OTEL_BLRP_MAX_EXPORT_BATCH_SIZE', 512),
+    scheduledDelayMillis: read('OTEL_BLRP_SCHEDULE_DELAY', 1000),
+    exportTimeoutMillis: read('OTEL_BLRP_EXPORT_TIMEOUT', 30_000),
+  };
 }
 
 /** OTEL_LOGRECORD_ATTRIBUTE_* limits, else the general OTEL_ATTRIBUTE_* ones, as sdk-node reads them. */
