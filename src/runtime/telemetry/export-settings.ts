@@ -1,21 +1,27 @@
 // Which exporters run and where OTLP (and Zipkin) export goes: the standard OTEL_*
 // variables over the service's config, checked up front so a setting that cannot
 // work stops the service with one line instead of losing every span quietly.
-import { diag } from '@opentelemetry/api';
+// No package imports here: tsk's CLI checks `--otlp-endpoint` with this file, and the
+// installed CLI has none of the runtime's packages (test/cli/dependencies.test.ts).
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
 
 /**
  * A duration or size variable (OTEL_BSP_*, OTEL_METRIC_EXPORT_*), as sdk-node reads them:
- * a value that is not a number above 0 is reported and `fallback` kept.
+ * a value that is not a number above 0 is reported to `warn` (OpenTelemetry's diag) and `fallback` kept.
  */
-export function positiveNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+export function positiveNumberFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  warn: (message: string) => void,
+): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (Number.isFinite(value) && value > 0) return value;
-  diag.warn(`${name} (${raw}) is invalid, expected number greater than 0, using default.`);
+  warn(`${name} (${raw}) is invalid, expected number greater than 0, using default.`);
   return fallback;
 }
 

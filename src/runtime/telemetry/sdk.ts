@@ -244,14 +244,16 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(metricsPush ? [await metricExporter(metricsPush.protocol, metricsPush.endpoint)] : []),
     ...(metricsConsole ? [new metrics.ConsoleMetricExporter()] : []),
   ];
+  const warn = (message: string) => diag.warn(message);
   // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
-  const interval = options.otlp?.metricIntervalMs ?? positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const interval =
+    options.otlp?.metricIntervalMs ?? positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000, warn);
   for (const exporter of pushed)
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis: interval,
-        exportTimeoutMillis: Math.min(positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval),
+        exportTimeoutMillis: Math.min(positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000, warn), interval),
         metricProducers: [requestMetricsProducer],
       }),
     );

@@ -9,7 +9,7 @@
 // Sending stays with the SDK's OTLP transport (retries, timeouts, headers, TLS,
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
-import { context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
+import { context, diag, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type * as resources from '@opentelemetry/resources';
@@ -48,7 +48,8 @@ export function batcherOptionsFromEnv(
   defaults: SpanBatcherOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): SpanBatcherOptions {
-  const read = (name: string, fallback: number) => positiveNumberFromEnv(env, name, fallback);
+  const warn = (message: string) => diag.warn(message);
+  const read = (name: string, fallback: number) => positiveNumberFromEnv(env, name, fallback, warn);
   const maxQueueSize = Math.max(1, read('OTEL_BSP_MAX_QUEUE_SIZE', defaults.maxQueueSize));
   return {
     maxQueueSize,
