@@ -22,9 +22,18 @@ export interface DevFlags {
   conf?: string;
 }
 
-/** Directories whose changes matter; everything else (node_modules, dist, .tsk, .git) is ignored. */
-const WATCHED = /^(api|internal|cmd|configs)\//;
+/**
+ * Directories whose changes matter: what the project's tsconfig.json typechecks (test/ too, so
+ * fixing a test the typecheck failed on reruns it) and the config; everything else
+ * (node_modules, dist, .tsk, .git) is ignored.
+ */
+const WATCHED = /^(api|internal|cmd|configs|test)\//;
 const RELEVANT = /\.(proto|ts|ya?ml|json)$/;
+
+/** Whether a change to `rel` (relative to the project root, `/`-separated) starts a cycle. */
+export function watchedChange(rel: string): boolean {
+  return WATCHED.test(rel) && RELEVANT.test(rel);
+}
 const DEBOUNCE_MS = 150;
 
 export async function dev(flags: DevFlags): Promise<void> {
@@ -51,8 +60,9 @@ export async function dev(flags: DevFlags): Promise<void> {
 
   const cycle = async (changed: string[]) => {
     const protoChanged = changed.some((f) => f.endsWith('.proto'));
-    if (protoChanged && !(await regenerate(root, ownWrites))) return;
-    if (!(await typecheck(root, tsc))) return;
+    const outcome = service.running ? 'the running service is unchanged' : 'the service starts once it passes';
+    if (protoChanged && !(await regenerate(root, ownWrites, outcome))) return;
+    if (!(await typecheck(root, tsc, outcome))) return;
     if (checkable && service.running && !(await checkConfig(root, serviceArgs))) return;
     await service.restart();
   };
@@ -71,7 +81,7 @@ export async function dev(flags: DevFlags): Promise<void> {
   const watcher = fs.watch(root, { recursive: true }, (_event, file) => {
     if (!file) return;
     const rel = file.split(path.sep).join('/');
-    if (WATCHED.test(rel) && RELEVANT.test(rel)) schedule(rel);
+    if (watchedChange(rel)) schedule(rel);
   });
 
   // First round: generate what is stale, typecheck, start.
@@ -102,7 +112,7 @@ function log(line: string): void {
 }
 
 /** `npm run generate` in-process: protos that changed are compiled and generated; others come from the cache. */
-async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean> {
+async function regenerate(root: string, ownWrites: Set<string>, outcome: string): Promise<boolean> {
   try {
     // What tsk wrote is marked as its own at once: the watcher would otherwise see the
     // document change while the code is still generating and take it for an edit of the
@@ -128,14 +138,14 @@ async function regenerate(root: string, ownWrites: Set<string>): Promise<boolean
     noted(report);
     return true;
   } catch (err) {
-    log(chalk.red('generate failed; the running service is unchanged'));
+    log(chalk.red(`generate failed; ${outcome}`));
     console.error(err instanceof CompileError ? err.message : `error: ${(err as Error).message}`);
     return false;
   }
 }
 
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
-async function typecheck(root: string, tsc: string): Promise<boolean> {
+async function typecheck(root: string, tsc: string, outcome: string): Promise<boolean> {
   const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,7 +155,7 @@ async function typecheck(root: string, tsc: string): Promise<boolean> {
   child.stderr.on('data', (d: Buffer) => (out += d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code === 0) return true;
-  log(chalk.red('typecheck failed; the running service is unchanged'));
+  log(chalk.red(`typecheck failed; ${outcome}`));
   console.error(formatTscOutput(out));
   return false;
 }
