@@ -31,6 +31,7 @@ beforeAll(() => {
     ['new', 'front'],
     ['new', 'admin'],
     ['new', 'shop'],
+    ['new', 'depot'],
   ].map((args) => tsk([...args, '--yes', '--no-git', '--no-install'], work));
   for (const r of made) expect(r.status, r.stderr).toBe(0);
 }, 120_000);
@@ -83,5 +84,19 @@ describe('tsk add client endpoint', () => {
     expect(r.stdout).toContain(
       "warning: clients.users.endpoint is users.internal:7000 in configs/config.yaml, set for gRPC: set it to the users service's HTTP address",
     );
+  });
+
+  it('names the endpoint the config gives, not discovery, after the project gains a registry', () => {
+    const depot = path.join(work, 'depot');
+    expect(tsk(['add', 'client', 'users', '--proto', '../users/api/users'], depot).status).toBe(0);
+    const switched = tsk(['registry', 'etcd'], depot);
+    expect(switched.status, switched.stderr).toBe(0);
+    // The address written without a registry stays (the registry switch touches no client)...
+    const again = tsk(['add', 'client', 'users', '--proto', '../users/api/users'], depot);
+    expect(again.status, again.stderr).toBe(0);
+    expect(clientEndpoint('depot', 'users').local).toBe('127.0.0.1:9101');
+    // ...and it is what the client dials: the hint must not send the user looking in the registry.
+    expect(again.stdout).toContain('it dials 127.0.0.1:9101 (clients.users.endpoint of configs/config.yaml)');
+    expect(again.stdout).not.toContain('it dials discovery:///users');
   });
 });

@@ -133,6 +133,8 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const before = recorded !== undefined && recorded !== transport ? endpointsFor(recorded) : undefined;
   const ownPort = listenPort(root, transport);
   const kept: string[] = [];
+  /** clients.<service>.endpoint of configs/config.yaml once this run is done: what the client dials. */
+  let configured: string | undefined;
   for (const rel of ['configs/config.yaml', 'deploy/kubernetes/configmap.yaml']) {
     const file = path.join(root, rel);
     if (!fs.existsSync(file)) continue;
@@ -143,6 +145,7 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
       : withClientConfig(current, service, endpoint, before?.local);
     if (next !== current) files.push({ path: file, content: next, kind: 'owned' });
     const now = clientEndpoint(configMap ? configMapConfig(next) : next, service);
+    if (!configMap) configured = now;
     if (before && now && now !== (configMap ? clusterEndpoint : endpoint) && !now.startsWith('discovery:///'))
       kept.push(
         `warning: clients.${service}.endpoint is ${now} in ${rel}, set for ${TRANSPORT_NAMES[recorded!]}: set it to the ${service} service's ${TRANSPORT_NAMES[transport]} address`,
@@ -168,11 +171,13 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     );
   for (const warning of kept) console.log(chalk.yellow(warning));
   const names = apis.map((a) => `data.clients.${clientProperty(service)}.${apiProperty(a.className)}`);
-  console.log(
-    chalk.dim(
-      `next: call ${names.join(', ')} from a repo in internal/data; ${hasRegistry ? `it dials discovery:///${service}` : `it dials clients.${service}.endpoint of configs/config.yaml`}`,
-    ),
-  );
+  // The configured endpoint wins over discovery (clients.ts), so name it when there is one.
+  const dials = configured
+    ? `it dials ${configured} (clients.${service}.endpoint of configs/config.yaml)`
+    : hasRegistry
+      ? `it dials discovery:///${service}`
+      : `it dials clients.${service}.endpoint of configs/config.yaml`;
+  console.log(chalk.dim(`next: call ${names.join(', ')} from a repo in internal/data; ${dials}`));
 }
 
 /**
