@@ -3,6 +3,7 @@
 // `npm run generate` inside the project with no global tsk, a build, and the new
 // field answered over HTTP by the service running on the Node line it declares.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
@@ -10,7 +11,9 @@ import { freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
 import { exitWithin, npmStartArgs, run, startService, waitFor } from '../helpers/process.js';
 
-const work = path.join(repoRoot, '.tmp', 'e2e-install');
+// Outside the checkout, as a user's machine is: under it, Node would resolve a package tsk
+// forgot to depend on from the checkout's node_modules, and the test would pass.
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-e2e-install-'));
 const prefix = path.join(work, 'prefix');
 const demo = path.join(work, 'demo');
 // Generated services declare Node 24; run their npm and node on it.
@@ -22,7 +25,6 @@ const projectPath = `${path.dirname(serviceNode ?? process.execPath)}${path.deli
 
 beforeAll(async () => {
   if (!serviceNode) throw new Error('no Node 24 at hand: set TSK_IMAGE_NODE (.ci/run does)');
-  fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(prefix, { recursive: true });
   // `npm test` has built dist/; pack it as it is.
   const pack = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], repoRoot);
@@ -38,7 +40,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(() => {
-  fs.rmSync(prefix, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe('tsk from a packed tarball', () => {
