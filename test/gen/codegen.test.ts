@@ -87,6 +87,8 @@ describe('tsk proto server', () => {
     // The stub serves nothing until registered: the CLI says how.
     expect(first.stdout).toContain('next: build new UserService()');
     expect(first.stdout).toContain('registerUserService({ http, grpc }, service)');
+    // The servers' validate middleware knows only the rules it is given: a new service's are not checked until added.
+    expect(first.stdout).toContain('add UserServiceRules (user_rules.ts) to validate(...)');
     const stub = fs.readFileSync(path.join(dir, 'service/user.ts'), 'utf8');
     expect(stub).toMatchSnapshot();
     fs.appendFileSync(path.join(dir, 'service/user.ts'), '// edited\n');

@@ -44,5 +44,11 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
         `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it with register${className}({ http, grpc }, service) where the servers are built (internal/server/)`,
       ),
     );
+    // The validate middleware checks only the services whose rules it was given.
+    console.log(
+      chalk.dim(
+        `next: when its requests carry buf.validate rules, add ${service.name}Rules (${path.basename(file, '.proto')}_rules.ts) to validate(...) in the servers' middleware; until then they are not checked`,
+      ),
+    );
   }
 }
