@@ -38,4 +38,32 @@ describe.skipIf(!hasScript)('tsk new prompts on a terminal', () => {
     expect(config).toMatch(/kind: etcd/);
     expect(config).toMatch(/otlp_endpoint: "http:\/\/127\.0\.0\.1:4317"/);
   });
+
+  it('asks again for an OTLP endpoint the service would refuse, saying why', async () => {
+    const dir = path.join(repoRoot, '.tmp', 'prompts-endpoint');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const child = spawn(
+      'script',
+      ['-qec', `${process.execPath} ${tskBin} new asked --registry none --no-install --no-git`, '/dev/null'],
+      { cwd: dir, env: { ...process.env, FORCE_COLOR: '0' } },
+    );
+    let out = '';
+    const steps: string[] = [];
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (steps.length === 0 && out.includes('OTLP collector endpoint')) {
+        steps.push('bad');
+        child.stdin.write('4317\r'); // a port alone: neither host:port nor a URL
+      } else if (steps.length === 1 && out.includes('is neither host:port nor a URL')) {
+        steps.push('good');
+        child.stdin.write(`${'\u007f'.repeat(4)}otel:4317\r`);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, out).toBe(0);
+    expect(steps).toEqual(['bad', 'good']);
+    const config = fs.readFileSync(path.join(dir, 'asked', 'configs', 'config.yaml'), 'utf8');
+    expect(config).toMatch(/otlp_endpoint: "?otel:4317"?/);
+  });
 });

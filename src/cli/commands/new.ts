@@ -181,6 +181,8 @@ async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; ot
             name: 'otlpEndpoint',
             message: 'OTLP collector endpoint (empty: no trace export)',
             initial: defaults.otlpEndpoint,
+            // Asked again, saying why, rather than ending the run as a bad --otlp-endpoint does.
+            validate: (value: string) => (value.trim() ? (otlpEndpointProblem(value.trim(), 'grpc') ?? true) : true),
           },
     ].filter((q): q is NonNullable<typeof q> => q !== null),
     {
