@@ -7,24 +7,6 @@
 export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
 
-/**
- * A duration or size variable (OTEL_BSP_*, OTEL_METRIC_EXPORT_*), as sdk-node reads them:
- * a value that is not a number above 0 is reported to `warn` (OpenTelemetry's diag) and `fallback` kept.
- */
-export function positiveNumberFromEnv(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  warn: (message: string) => void,
-): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (Number.isFinite(value) && value > 0) return value;
-  warn(`${name} (${raw}) is invalid, expected number greater than 0, using default.`);
-  return fallback;
-}
-
 /** A telemetry setting that cannot work; its message is one line saying what to write instead. */
 export class TelemetrySettingsError extends Error {
   override name = 'TelemetrySettingsError';

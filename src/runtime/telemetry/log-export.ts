@@ -17,7 +17,8 @@ import {
 } from '@opentelemetry/sdk-logs';
 import type { Logger } from 'pino';
 import { lineBatcher } from '../log/logger.js';
-import { positiveNumberFromEnv, type LogExportSettings } from './export-settings.js';
+import { positiveNumberFromEnv } from './env-number.js';
+import type { LogExportSettings } from './export-settings.js';
 import { forEachRecord } from './log-records.js';
 
 export interface LogExport {

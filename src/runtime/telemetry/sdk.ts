@@ -28,12 +28,12 @@ import type { Logger } from 'pino';
 import { captureRequestHeaders } from '../middleware/tracing.js';
 import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
+import { positiveNumberFromEnv } from './env-number.js';
 import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
 import {
   logExportSettings,
   otlpEndpoint,
-  positiveNumberFromEnv,
   protocolOf,
   TelemetrySettingsError,
   traceExportSettings,
@@ -244,16 +244,14 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(metricsPush ? [await metricExporter(metricsPush.protocol, metricsPush.endpoint)] : []),
     ...(metricsConsole ? [new metrics.ConsoleMetricExporter()] : []),
   ];
-  const warn = (message: string) => diag.warn(message);
   // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.
-  const interval =
-    options.otlp?.metricIntervalMs ?? positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000, warn);
+  const interval = options.otlp?.metricIntervalMs ?? positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   for (const exporter of pushed)
     metricReaders.push(
       new metrics.PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis: interval,
-        exportTimeoutMillis: Math.min(positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000, warn), interval),
+        exportTimeoutMillis: Math.min(positiveNumberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval),
         metricProducers: [requestMetricsProducer],
       }),
     );

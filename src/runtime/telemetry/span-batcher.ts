@@ -9,12 +9,12 @@
 // Sending stays with the SDK's OTLP transport (retries, timeouts, headers, TLS,
 // compression and their OTEL_EXPORTER_OTLP_* variables).
 
-import { context, diag, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type * as resources from '@opentelemetry/resources';
 import type * as tracing from '@opentelemetry/sdk-trace';
-import { positiveNumberFromEnv } from './export-settings.js';
+import { positiveNumberFromEnv } from './env-number.js';
 import { ProtoWriter, writeResource, writeScope, writeSpan } from './otlp-span-encoding.js';
 
 /** One export request's worth of spans. */
@@ -48,8 +48,7 @@ export function batcherOptionsFromEnv(
   defaults: SpanBatcherOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): SpanBatcherOptions {
-  const warn = (message: string) => diag.warn(message);
-  const read = (name: string, fallback: number) => positiveNumberFromEnv(env, name, fallback, warn);
+  const read = (name: string, fallback: number) => positiveNumberFromEnv(env, name, fallback);
   const maxQueueSize = Math.max(1, read('OTEL_BSP_MAX_QUEUE_SIZE', defaults.maxQueueSize));
   return {
     maxQueueSize,
