@@ -12,8 +12,9 @@ import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import { withinProject, writeFiles, type WriteReport } from '../writer.js';
-import { projectProtoDirs } from './generate.js';
+import { optInOutputs, projectProtoDirs } from './generate.js';
 import { writeOpenApiDocuments } from './proto-openapi.js';
+import type { GeneratorKind } from '../../gen/client.js';
 import { generateClient } from '../../gen/incremental.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
 
@@ -123,19 +124,28 @@ async function regenerate(root: string, ownWrites: Set<string>, outcome: string)
     };
     const api = path.join(root, 'api');
     if (fs.existsSync(api)) noted(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root));
-    const result = await generateClient({
-      cwd: root,
-      inputs: projectProtoDirs(root),
-      projectRoot: root,
-      runtimeFor: (r) =>
-        path
-          .relative(r, path.join(root, 'internal', 'pkg'))
-          .split(path.sep)
-          .join('/'),
-    });
-    const report = writeFiles(result.files, { projectRoot: root, remove: withinProject(root, result.orphaned) });
-    result.save(report);
-    noted(report);
+    const dirs = projectProtoDirs(root);
+    // Everything of every proto, then the fetch clients and OpenAPI documents of the protos that have them.
+    const runs: { inputs: string[]; only?: GeneratorKind[] }[] = [
+      { inputs: dirs },
+      ...optInOutputs(dirs).map(({ kind, protos }) => ({ inputs: protos, only: [kind] })),
+    ];
+    for (const { inputs, only } of runs) {
+      const result = await generateClient({
+        cwd: root,
+        inputs,
+        projectRoot: root,
+        runtimeFor: (r) =>
+          path
+            .relative(r, path.join(root, 'internal', 'pkg'))
+            .split(path.sep)
+            .join('/'),
+        ...(only ? { only } : {}),
+      });
+      const report = writeFiles(result.files, { projectRoot: root, remove: withinProject(root, result.orphaned) });
+      result.save(report);
+      noted(report);
+    }
     return true;
   } catch (err) {
     log(chalk.red(`generate failed; ${outcome}`));

@@ -4,6 +4,7 @@
 // --force and --keep-local apply to every step.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { GeneratorKind } from '../../gen/client.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
 import { protoClient } from './proto.js';
@@ -19,6 +20,30 @@ export function projectProtoDirs(root: string): string[] {
   return ['api', path.join('internal', 'conf')].map((d) => path.join(root, d)).filter((d) => fs.existsSync(d));
 }
 
+/**
+ * The outputs `tsk proto client --fetch` and `--openapi` add, with the protos under
+ * `dirs` that have them beside them (`<stem>_fetch.ts`, `<stem>.<Service>.openapi.json`):
+ * asked for once, per proto, they are then regenerated with the rest of its files.
+ */
+export function optInOutputs(dirs: string[]): { kind: GeneratorKind; protos: string[] }[] {
+  const fetch: string[] = [];
+  const openapi: string[] = [];
+  for (const dir of dirs) {
+    for (const rel of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]) {
+      if (!rel.endsWith('.proto')) continue;
+      const proto = path.join(dir, rel);
+      const stem = path.basename(rel, '.proto');
+      const beside = fs.readdirSync(path.dirname(proto));
+      if (beside.includes(`${stem}_fetch.ts`)) fetch.push(proto);
+      if (beside.some((f) => f.startsWith(`${stem}.`) && f.endsWith('.openapi.json'))) openapi.push(proto);
+    }
+  }
+  return [
+    { kind: 'fetch' as const, protos: fetch },
+    { kind: 'openapi' as const, protos: openapi },
+  ].filter((o) => o.protos.length > 0);
+}
+
 export async function generate(flags: GenerateFlags): Promise<void> {
   const root = findProjectRoot(process.cwd());
   if (!root)
@@ -30,5 +55,7 @@ export async function generate(flags: GenerateFlags): Promise<void> {
     await protoOpenApi([api], { output: path.join(api, 'openapi.ts'), force: flags.force, keepLocal: flags.keepLocal });
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
-  await protoClient(dirs, { force: flags.force, keepLocal: flags.keepLocal });
+  const options = { force: flags.force, keepLocal: flags.keepLocal };
+  await protoClient(dirs, options);
+  for (const { kind, protos } of optInOutputs(dirs)) await protoClient(protos, options, [kind]);
 }
