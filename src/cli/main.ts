@@ -188,7 +188,7 @@ export function buildProgram(): Command {
   program
     .command('dev')
     .description(
-      'watch protos and sources: regenerate, typecheck and restart the service on each change; a failed step keeps the last good one running',
+      'watch protos, sources, tests and config: regenerate, typecheck, check the config and restart the service on each change; a failed step keeps the last good one running',
     )
     .option('--conf <file>', "config file for the service (default: the project's configs/config.yaml)")
     .action(async (opts: { conf?: string }) => (await import('./commands/dev.js')).dev(opts));
@@ -207,7 +207,7 @@ export function buildProgram(): Command {
   program
     .command('upgrade')
     .description(
-      "refresh the project's vendored runtime (internal/pkg) to this tsk version; locally changed files are reported, not overwritten",
+      "refresh the project's vendored runtime (internal/pkg), the npm packages it imports (package.json) and the vendored tsk to this tsk version; locally changed files are reported, not overwritten",
     )
     .option('-f, --force', 'overwrite locally changed runtime files too')
     .addOption(keepLocalOption('runtime'))
