@@ -86,7 +86,9 @@ describe('tsk proto server', () => {
     expect(first.status).toBe(0);
     // The stub serves nothing until registered: the CLI says how.
     expect(first.stdout).toContain('next: build new UserService()');
-    expect(first.stdout).toContain('registerUserService({ http, grpc }, service)');
+    // Each server is built in its own file, so each registration is given there.
+    expect(first.stdout).toContain('registerUserService({ http: server }, service) in internal/server/http.ts');
+    expect(first.stdout).toContain('registerUserService({ grpc: server }, service) in internal/server/grpc.ts');
     // The servers' validate middleware knows only the rules it is given: a new service's are not checked until added.
     expect(first.stdout).toContain('add UserServiceRules (user_rules.ts) to validate(...)');
     const stub = fs.readFileSync(path.join(dir, 'service/user.ts'), 'utf8');

@@ -41,7 +41,7 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     const className = stubClassName(service);
     console.log(
       chalk.dim(
-        `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it with register${className}({ http, grpc }, service) where the servers are built (internal/server/)`,
+        `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );
     // The validate middleware checks only the services whose rules it was given.
