@@ -17,6 +17,7 @@ import {
   type PackageManagerName,
 } from '../../scaffold/package-manager.js';
 import { otlpEndpointProblem } from '../../runtime/telemetry/export-settings.js';
+import { SERVICE_NODE_MAJOR } from '../../scaffold/package-json.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { MANIFEST_PATH, readManifest, refuseInsideProject } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
@@ -109,6 +110,14 @@ export async function newProject(name: string, flags: NewFlags): Promise<void> {
   }
 
   const pm = packageManager.name;
+  // tsk itself runs on older lines; the service it made does not (its OpenTelemetry SDK needs 22.15+).
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  if (nodeMajor < SERVICE_NODE_MAJOR)
+    console.log(
+      chalk.yellow(
+        `\nnote: the service runs on Node.js ${SERVICE_NODE_MAJOR} or later (package.json engines, the Dockerfile); this shell has ${process.version}: switch before the steps below (e.g. nvm use ${SERVICE_NODE_MAJOR})`,
+      ),
+    );
   console.log(`
 Next steps:
   cd ${rel}${flags.install ? '' : `\n  ${pm} install`}
