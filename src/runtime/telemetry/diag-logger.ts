@@ -3,6 +3,7 @@
 // OTEL_LOG_LEVEL set also sets their level in the log, so `debug` shows the SDK's
 // debug lines though the service logs at info.
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
 import type { Logger } from 'pino';
 import { notExported } from '../log/logger.js';
 
@@ -49,6 +50,17 @@ export function routeDiagnostics(logger: Logger | undefined, env: NodeJS.Process
     verbose: line((o, m) => child.trace(o, m)),
   };
   diag.setLogger(target, { logLevel: level, suppressOverrideMessage: true });
+  // The SDK reports failed exports (metrics, Zipkin) through its global error handler, whose
+  // default hands diag the error as one JSON string; here it is the line's `err`, as the
+  // service's own errors are, with its message as the line's.
+  setGlobalErrorHandler((error) =>
+    notExported(() =>
+      child.error(
+        { err: error },
+        typeof error === 'string' ? error : (error.message ?? error.name ?? 'OpenTelemetry error'),
+      ),
+    ),
+  );
 }
 
 const consoleDiag: DiagLogger = {
