@@ -271,7 +271,7 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
       env[`${prefix}_SERVER_HTTP_ADDR`] = `127.0.0.1:${ports[name]}`;
       env[`${prefix}_SERVER_GRPC_ADDR`] = `127.0.0.1:${await freePort()}`;
       env[`${prefix}_SERVER_DRAIN_DELAY_MS`] = '0';
-      env[`${prefix}_REGISTRY_ENDPOINTS`] = etcd.endpoint;
+      // No ${prefix}_REGISTRY_ENDPOINTS: the script hands each service ETCD_ENDPOINT.
       // A lease that outlives the test: only a graceful stop takes an instance out of etcd in time.
       env[`${prefix}_REGISTRY_TTL_SECONDS`] = '60';
     }

@@ -7,7 +7,13 @@ import net from 'node:net';
 
 const SERVICES = ['user', 'order', 'gateway'];
 const start = process.argv.includes('--start');
+// The etcd the services share: ETCD_ENDPOINT (host:port or a URL), given to each service as
+// its <SERVICE>_REGISTRY_ENDPOINTS unless that is set.
 const etcd = process.env.ETCD_ENDPOINT ?? '127.0.0.1:2379';
+const registryEnv = (name) => {
+  const variable = `${name.toUpperCase()}_REGISTRY_ENDPOINTS`;
+  return process.env[variable] ? {} : { [variable]: etcd.includes('://') ? etcd : `http://${etcd}` };
+};
 
 const [host, port] = etcd.replace(/^https?:\/\//, '').split(':');
 const reachable = await new Promise((resolve) => {
@@ -28,6 +34,7 @@ if (!reachable) {
 const children = SERVICES.map((name) => {
   const child = spawn('npm', [start ? 'start' : 'run', ...(start ? [] : ['dev'])], {
     cwd: new URL(`../${name}/`, import.meta.url),
+    env: { ...process.env, ...registryEnv(name) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
