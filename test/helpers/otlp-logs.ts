@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { decodeAttributes, fields, hex } from './otlp.js';
+import { decodeAttributes, fields, forEachScopedItem, hex } from './otlp.js';
 
 export interface ReceivedLogRecord {
   body: string;
@@ -24,51 +24,31 @@ export interface ReceivedLogRecord {
 /** The log records of an ExportLogsServiceRequest. */
 export function decodeExportLogsRequest(bytes: Uint8Array): ReceivedLogRecord[] {
   const records: ReceivedLogRecord[] = [];
-  fields(bytes, (f, _w, r) => {
-    if (f !== 1) return; // resource_logs
-    const resource: Record<string, string | number | boolean> = {};
-    const scopeLogs: Uint8Array[] = [];
-    fields(r.bytes(), (f2, _w2, r2) => {
-      if (f2 === 1)
-        fields(r2.bytes(), (f3, _w3, r3) => {
-          if (f3 === 1) decodeAttributes(resource, r3.bytes());
+  forEachScopedItem(bytes, (item, resource, scope) => {
+    const record: ReceivedLogRecord = {
+      body: '',
+      severityNumber: 0,
+      severityText: '',
+      attributes: {},
+      traceId: '',
+      spanId: '',
+      timeMs: 0,
+      scope,
+      resource,
+    };
+    fields(item, (f4, _w4, r4) => {
+      if (f4 === 1) record.timeMs = Number(BigInt(r4.fixed64()) / 1_000_000n);
+      else if (f4 === 2) record.severityNumber = r4.int32();
+      else if (f4 === 3) record.severityText = r4.string();
+      else if (f4 === 5)
+        fields(r4.bytes(), (f5, _w5, r5) => {
+          if (f5 === 1) record.body = r5.string();
         });
-      else if (f2 === 2) scopeLogs.push(r2.bytes());
+      else if (f4 === 6) decodeAttributes(record.attributes, r4.bytes());
+      else if (f4 === 9) record.traceId = hex(r4.bytes());
+      else if (f4 === 10) record.spanId = hex(r4.bytes());
     });
-    for (const sl of scopeLogs) {
-      let scope = '';
-      fields(sl, (f3, _w3, r3) => {
-        if (f3 === 1)
-          fields(r3.bytes(), (f4, _w4, r4) => {
-            if (f4 === 1) scope = r4.string();
-          });
-        if (f3 !== 2) return; // log_records
-        const record: ReceivedLogRecord = {
-          body: '',
-          severityNumber: 0,
-          severityText: '',
-          attributes: {},
-          traceId: '',
-          spanId: '',
-          timeMs: 0,
-          scope,
-          resource,
-        };
-        fields(r3.bytes(), (f4, _w4, r4) => {
-          if (f4 === 1) record.timeMs = Number(BigInt(r4.fixed64()) / 1_000_000n);
-          else if (f4 === 2) record.severityNumber = r4.int32();
-          else if (f4 === 3) record.severityText = r4.string();
-          else if (f4 === 5)
-            fields(r4.bytes(), (f5, _w5, r5) => {
-              if (f5 === 1) record.body = r5.string();
-            });
-          else if (f4 === 6) decodeAttributes(record.attributes, r4.bytes());
-          else if (f4 === 9) record.traceId = hex(r4.bytes());
-          else if (f4 === 10) record.spanId = hex(r4.bytes());
-        });
-        records.push(record);
-      });
-    }
+    records.push(record);
   });
   return records;
 }

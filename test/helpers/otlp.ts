@@ -67,61 +67,75 @@ export function decodeAttributes(into: Record<string, string | number | boolean>
   into[key] = value;
 }
 
-export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
-  const spans: ReceivedSpan[] = [];
+/**
+ * Each item of an OTLP export request, with its resource's attributes and its scope's
+ * name: traces and logs nest the same way (request field 1 the resource's entries;
+ * in each, 1 the resource and 2 the scope's entries; in each of those, 1 the scope and
+ * 2 the items), only their items differ.
+ */
+export function forEachScopedItem(
+  bytes: Uint8Array,
+  each: (item: Uint8Array, resource: Record<string, string | number | boolean>, scope: string) => void,
+): void {
   fields(bytes, (f, _w, r) => {
-    if (f !== 1) return; // resource_spans
-    const resourceAttrs: Record<string, string | number | boolean> = {};
-    const scopeSpans: Uint8Array[] = [];
+    if (f !== 1) return;
+    const resource: Record<string, string | number | boolean> = {};
+    const scoped: Uint8Array[] = [];
     fields(r.bytes(), (f2, _w2, r2) => {
       if (f2 === 1)
         fields(r2.bytes(), (f3, _w3, r3) => {
-          if (f3 === 1) decodeAttributes(resourceAttrs, r3.bytes());
+          if (f3 === 1) decodeAttributes(resource, r3.bytes());
         });
-      else if (f2 === 2) scopeSpans.push(r2.bytes());
+      else if (f2 === 2) scoped.push(r2.bytes());
     });
-    for (const ss of scopeSpans) {
+    for (const entry of scoped) {
       let scope = '';
-      fields(ss, (f3, _w3, r3) => {
+      fields(entry, (f3, _w3, r3) => {
         if (f3 === 1)
           fields(r3.bytes(), (f4, _w4, r4) => {
             if (f4 === 1) scope = r4.string();
-          }); // scope, before its spans
-        if (f3 !== 2) return; // spans
-        const span: ReceivedSpan = {
-          traceId: '',
-          spanId: '',
-          parentSpanId: '',
-          name: '',
-          kind: 0,
-          statusCode: 0,
-          attributes: {},
-          serviceName: String(resourceAttrs['service.name'] ?? ''),
-          resource: resourceAttrs,
-          traceState: '',
-          scope,
-          events: [],
-        };
-        fields(r3.bytes(), (f4, _w4, r4) => {
-          if (f4 === 1) span.traceId = hex(r4.bytes());
-          else if (f4 === 2) span.spanId = hex(r4.bytes());
-          else if (f4 === 3) span.traceState = r4.string();
-          else if (f4 === 4) span.parentSpanId = hex(r4.bytes());
-          else if (f4 === 5) span.name = r4.string();
-          else if (f4 === 6) span.kind = r4.int32();
-          else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
-          else if (f4 === 11)
-            fields(r4.bytes(), (f5, _w5, r5) => {
-              if (f5 === 2) span.events.push(r5.string());
-            });
-          else if (f4 === 15)
-            fields(r4.bytes(), (f5, _w5, r5) => {
-              if (f5 === 3) span.statusCode = r5.int32();
-            });
-        });
-        spans.push(span);
+          }); // the scope, before its items
+        else if (f3 === 2) each(r3.bytes(), resource, scope);
       });
     }
+  });
+}
+
+export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
+  const spans: ReceivedSpan[] = [];
+  forEachScopedItem(bytes, (item, resource, scope) => {
+    const span: ReceivedSpan = {
+      traceId: '',
+      spanId: '',
+      parentSpanId: '',
+      name: '',
+      kind: 0,
+      statusCode: 0,
+      attributes: {},
+      serviceName: String(resource['service.name'] ?? ''),
+      resource,
+      traceState: '',
+      scope,
+      events: [],
+    };
+    fields(item, (f4, _w4, r4) => {
+      if (f4 === 1) span.traceId = hex(r4.bytes());
+      else if (f4 === 2) span.spanId = hex(r4.bytes());
+      else if (f4 === 3) span.traceState = r4.string();
+      else if (f4 === 4) span.parentSpanId = hex(r4.bytes());
+      else if (f4 === 5) span.name = r4.string();
+      else if (f4 === 6) span.kind = r4.int32();
+      else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
+      else if (f4 === 11)
+        fields(r4.bytes(), (f5, _w5, r5) => {
+          if (f5 === 2) span.events.push(r5.string());
+        });
+      else if (f4 === 15)
+        fields(r4.bytes(), (f5, _w5, r5) => {
+          if (f5 === 3) span.statusCode = r5.int32();
+        });
+    });
+    spans.push(span);
   });
   return spans;
 }

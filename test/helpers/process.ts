@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { repoRoot } from './cli.js';
 
 /**
  * Runs a command to its end without blocking the test worker (long synchronous runs
@@ -32,6 +33,39 @@ export function run(
  * What `npm start` gives node in `project` (its start script, `node <entry> <args...>`),
  * so a test starts what a user starts: the bundle, dist/bundle/main.js.
  */
+/**
+ * Runs one of the tests' TypeScript scripts (through tsx) in a process of its own, with
+ * `env` and none of this process's OTEL_* variables: telemetry is process-wide and reads
+ * them. Resolves with its exit code and output (stdout and stderr together); rejects with
+ * that output when it runs longer than `limitMs`.
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  limitMs: number,
+): Promise<{ code: number | null; out: string }> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(script)} did not finish within ${limitMs} ms:\n${out}`));
+    }, limitMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
 export function npmStartArgs(project: string): string[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>;

@@ -3,11 +3,11 @@
 // receiver that decodes what the exporter really sends (http/json, http/protobuf, grpc),
 // nothing is sent and stdout is the same when the variable is unset, and a collector
 // that is down costs a bounded number of log lines, never a loop.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
 import { OtlpGrpcLogsReceiver, OtlpLogsReceiver } from '../helpers/otlp-logs.js';
+import { runScript } from '../helpers/process.js';
 
 interface ChildRun {
   code: number | null;
@@ -18,40 +18,28 @@ interface ChildRun {
 
 const BASE_ENV = { OTEL_BLRP_SCHEDULE_DELAY: '20', OTEL_BSP_SCHEDULE_DELAY: '20' };
 
-function runChild(env: Record<string, string>, limitMs = 60_000): Promise<ChildRun> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/helpers/logs-child.ts')], {
-    cwd: repoRoot,
-    env: { ...inherited, ...BASE_ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child did not finish within ${limitMs} ms:\n${out}`));
-    }, limitMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const lines: Record<string, unknown>[] = [];
-      let report: ChildRun['report'];
-      try {
-        for (const text of out.split('\n')) {
-          if (text.trim() === '') continue;
-          const parsed = JSON.parse(text) as Record<string, unknown>;
-          if ('report' in parsed) report = parsed['report'] as ChildRun['report'];
-          else lines.push(parsed);
-        }
-      } catch {
-        // Not a log line: the child failed before or outside its logger (a missing package, say).
-        reject(new Error(`child (exit ${code}) wrote more than JSON lines:\n${out}`));
-        return;
-      }
-      resolve({ code, lines, report });
-    });
-  });
+async function runChild(env: Record<string, string>, limitMs = 60_000): Promise<ChildRun> {
+  const { code, out } = await runScript(
+    path.join(repoRoot, 'test/helpers/logs-child.ts'),
+    [],
+    { ...BASE_ENV, ...env },
+    limitMs,
+  );
+  const lines: Record<string, unknown>[] = [];
+  let report: ChildRun['report'];
+  for (const text of out.split('\n')) {
+    if (text.trim() === '') continue;
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // Not a log line: the child failed before or outside its logger (a missing package, say).
+      throw new Error(`child (exit ${code}) wrote more than JSON lines:\n${out}`);
+    }
+    if ('report' in parsed) report = parsed['report'] as ChildRun['report'];
+    else lines.push(parsed);
+  }
+  return { code, lines, report };
 }
 
 const receivers: { stop(): void }[] = [];

@@ -2,11 +2,11 @@
 // process-wide): every OTLP protocol against a receiver that speaks only that one,
 // the exporter, sampler, propagator and SDK switches, headers, timeout and
 // compression, endpoints without a scheme, Zipkin export, and export failures made visible.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
 import { OtlpHttpReceiver, OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+import { runScript } from '../helpers/process.js';
 import { ZipkinReceiver, type ZipkinSpan } from '../helpers/zipkin.js';
 
 interface ChildRun {
@@ -27,51 +27,35 @@ interface ChildRun {
 const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_EXPORT_TIMEOUT: '8000', OTEL_EXPORTER_OTLP_TIMEOUT: '8000' };
 
 /** Runs test/helpers/telemetry-child.ts with these variables (and no inherited OTEL_*) and options. */
-function runChild(env: Record<string, string>, options: object = {}, limitMs = 60_000): Promise<ChildRun> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'test/helpers/telemetry-child.ts'), JSON.stringify(options)],
-    {
-      cwd: repoRoot,
-      env: { ...inherited, ...BASE_ENV, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+async function runChild(env: Record<string, string>, options: object = {}, limitMs = 60_000): Promise<ChildRun> {
+  const { code, out } = await runScript(
+    path.join(repoRoot, 'test/helpers/telemetry-child.ts'),
+    [JSON.stringify(options)],
+    { ...BASE_ENV, ...env },
+    limitMs,
   );
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child did not finish within ${limitMs} ms:\n${out}`));
-    }, limitMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const lines: Record<string, unknown>[] = [];
-      const text: string[] = [];
-      let metrics = '';
-      let heapUsed = 0;
-      let seen = { started: 0, ended: 0 };
-      let fastPath = false;
-      for (const line of out.split('\n')) {
-        let parsed: Record<string, unknown> | undefined;
-        try {
-          parsed = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          parsed = undefined;
-        }
-        if (parsed && typeof parsed === 'object' && 'metrics' in parsed) {
-          metrics = String(parsed['metrics']);
-          heapUsed = Number(parsed['heapUsed']);
-          seen = parsed['seen'] as typeof seen;
-          fastPath = parsed['fastPath'] === true;
-        } else if (parsed && typeof parsed === 'object') lines.push(parsed);
-        else text.push(line);
-      }
-      resolve({ code, lines, text: text.join('\n'), metrics, heapUsed, seen, fastPath });
-    });
-  });
+  const lines: Record<string, unknown>[] = [];
+  const text: string[] = [];
+  let metrics = '';
+  let heapUsed = 0;
+  let seen = { started: 0, ended: 0 };
+  let fastPath = false;
+  for (const line of out.split('\n')) {
+    let parsed: Record<string, unknown> | undefined;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed && typeof parsed === 'object' && 'metrics' in parsed) {
+      metrics = String(parsed['metrics']);
+      heapUsed = Number(parsed['heapUsed']);
+      seen = parsed['seen'] as typeof seen;
+      fastPath = parsed['fastPath'] === true;
+    } else if (parsed && typeof parsed === 'object') lines.push(parsed);
+    else text.push(line);
+  }
+  return { code, lines, text: text.join('\n'), metrics, heapUsed, seen, fastPath };
 }
 
 const receivers: { stop(): void }[] = [];
