@@ -32,6 +32,9 @@ export interface TraceExportSettings {
 /** The names OTEL_TRACES_EXPORTER takes. */
 export const TRACE_EXPORTERS = ['otlp', 'zipkin', 'console', 'none'] as const;
 
+/** The names OTEL_LOGS_EXPORTER takes. */
+const LOG_EXPORTERS = ['otlp', 'console', 'none'] as const;
+
 /** Where the Zipkin exporter sends spans when OTEL_EXPORTER_ZIPKIN_ENDPOINT is unset (its own default). */
 export const DEFAULT_ZIPKIN_ENDPOINT = 'http://localhost:9411/api/v2/spans';
 
@@ -56,14 +59,7 @@ export function traceExportSettings(
   configured: ConfiguredExport,
   env: NodeJS.ProcessEnv = process.env,
 ): TraceExportSettings {
-  const exporters = listOf(env['OTEL_TRACES_EXPORTER']);
-  for (const name of exporters) {
-    if (!(TRACE_EXPORTERS as readonly string[]).includes(name)) {
-      throw new TelemetrySettingsError(
-        `OTEL_TRACES_EXPORTER: "${name}" is not supported; use ${TRACE_EXPORTERS.slice(0, -1).join(', ')} or none`,
-      );
-    }
-  }
+  const exporters = exportersFrom(env, 'OTEL_TRACES_EXPORTER', TRACE_EXPORTERS);
   const protocol = protocolOf(env, configured.protocol);
   const tracesEndpoint = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   const endpoint = tracesEndpoint ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? nonEmpty(configured.endpoint);
@@ -110,12 +106,7 @@ export function logExportSettings(
   configured: ConfiguredExport,
   env: NodeJS.ProcessEnv = process.env,
 ): LogExportSettings | undefined {
-  const exporters = [...new Set(listOf(env['OTEL_LOGS_EXPORTER']))];
-  for (const name of exporters) {
-    if (!['otlp', 'console', 'none'].includes(name)) {
-      throw new TelemetrySettingsError(`OTEL_LOGS_EXPORTER: "${name}" is not supported; use otlp, console or none`);
-    }
-  }
+  const exporters = exportersFrom(env, 'OTEL_LOGS_EXPORTER', LOG_EXPORTERS);
   if (exporters.length === 0 || exporters.includes('none')) return undefined;
   const console = exporters.includes('console');
   if (!exporters.includes('otlp')) return { console };
@@ -127,7 +118,28 @@ export function logExportSettings(
     protocol,
   );
   // Only the HTTP exporters take a path: the signal's, added to the shared base.
-  return { otlp: { protocol, url: protocol === 'grpc' ? base : `${base.replace(/\/$/, '')}/v1/logs` }, console };
+  return { otlp: { protocol, url: protocol === 'grpc' ? base : joinPath(base, '/v1/logs') }, console };
+}
+
+/** `endpoint` with a signal's path (`/v1/traces`) at its end, once. */
+export function joinPath(endpoint: string, path: string): string {
+  return endpoint.endsWith(path) ? endpoint : endpoint.replace(/\/$/, '') + path;
+}
+
+/**
+ * The names a `OTEL_*_EXPORTER` list gives, each one of `accepted` (whose last is
+ * `none`): another stops the service with one line naming them.
+ */
+function exportersFrom(env: NodeJS.ProcessEnv, variable: string, accepted: readonly string[]): string[] {
+  const exporters = listOf(env[variable]);
+  for (const name of exporters) {
+    if (!accepted.includes(name)) {
+      throw new TelemetrySettingsError(
+        `${variable}: "${name}" is not supported; use ${accepted.slice(0, -1).join(', ')} or none`,
+      );
+    }
+  }
+  return exporters;
 }
 
 /**

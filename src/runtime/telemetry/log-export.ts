@@ -107,23 +107,19 @@ function batchFromEnv() {
   };
 }
 
-/** OTEL_LOGRECORD_ATTRIBUTE_* limits, else the general OTEL_ATTRIBUTE_* ones, as sdk-node reads them. */
+/** OTEL_LOGRECORD_ATTRIBUTE_* limits, else the general OTEL_ATTRIBUTE_* ones, as sdk-node reads them; unset, the SDK's defaults. */
 function limitsFromEnv() {
-  return definedOnly({
+  return {
     attributeCountLimit:
-      nonNegative('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+      nonNegative('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_COUNT_LIMIT') ?? 128,
     attributeValueLengthLimit:
-      nonNegative('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
-  });
+      nonNegative('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+      nonNegative('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+      Infinity,
+  };
 }
 
 function nonNegative(name: string): number | undefined {
   const value = getNumberFromEnv(name);
   return value !== undefined && value >= 0 ? value : undefined;
-}
-
-function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<
-    Record<keyof T, number>
-  >;
 }

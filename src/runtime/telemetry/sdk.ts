@@ -32,6 +32,7 @@ import { positiveNumberFromEnv } from './env-number.js';
 import { ExportHealth } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
 import {
+  joinPath,
   logExportSettings,
   otlpEndpoint,
   protocolOf,
@@ -503,8 +504,4 @@ function metricEndpoint(protocol: OtlpProtocol, configured: string | undefined, 
     ? undefined
     : env['OTEL_EXPORTER_OTLP_ENDPOINT'] || configured;
   return base ? otlpEndpoint(base, protocol) : undefined;
-}
-
-function joinPath(endpoint: string, path: string): string {
-  return endpoint.endsWith(path) ? endpoint : endpoint.replace(/\/$/, '') + path;
 }
