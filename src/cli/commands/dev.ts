@@ -12,9 +12,8 @@ import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import { withinProject, writeFiles, type WriteReport } from '../writer.js';
-import { optInOutputs, projectProtoDirs } from './generate.js';
+import { generateRuns, projectProtoDirs } from './generate.js';
 import { writeOpenApiDocuments } from './proto-openapi.js';
-import type { GeneratorKind } from '../../gen/client.js';
 import { generateClient } from '../../gen/incremental.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
 
@@ -124,13 +123,7 @@ async function regenerate(root: string, ownWrites: Set<string>, outcome: string)
     };
     const api = path.join(root, 'api');
     if (fs.existsSync(api)) noted(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root));
-    const dirs = projectProtoDirs(root);
-    // Everything of every proto, then the fetch clients and OpenAPI documents of the protos that have them.
-    const runs: { inputs: string[]; only?: GeneratorKind[] }[] = [
-      { inputs: dirs },
-      ...optInOutputs(dirs).map(({ kind, protos }) => ({ inputs: protos, only: [kind] })),
-    ];
-    for (const { inputs, only } of runs) {
+    for (const { inputs, only } of generateRuns(projectProtoDirs(root))) {
       const result = await generateClient({
         cwd: root,
         inputs,

@@ -21,27 +21,29 @@ export function projectProtoDirs(root: string): string[] {
 }
 
 /**
- * The outputs `tsk proto client --fetch` and `--openapi` add, with the protos under
- * `dirs` that have them beside them (`<stem>_fetch.ts`, `<stem>.<Service>.openapi.json`):
- * asked for once, per proto, they are then regenerated with the rest of its files.
+ * What one generate step runs, in order: everything of every proto under `dirs`, then
+ * the outputs `tsk proto client --fetch` and `--openapi` add, for the protos that have
+ * them beside them (`<stem>_fetch.ts`, `<stem>.<Service>.openapi.json`): asked for once,
+ * per proto, they are then regenerated with the rest of its files.
  */
-export function optInOutputs(dirs: string[]): { kind: GeneratorKind; protos: string[] }[] {
+export function generateRuns(dirs: string[]): { inputs: string[]; only?: GeneratorKind[] }[] {
   const fetch: string[] = [];
   const openapi: string[] = [];
   for (const dir of dirs) {
-    for (const rel of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]) {
+    const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[];
+    const present = new Set(files);
+    for (const rel of files) {
       if (!rel.endsWith('.proto')) continue;
-      const proto = path.join(dir, rel);
-      const stem = path.basename(rel, '.proto');
-      const beside = fs.readdirSync(path.dirname(proto));
-      if (beside.includes(`${stem}_fetch.ts`)) fetch.push(proto);
-      if (beside.some((f) => f.startsWith(`${stem}.`) && f.endsWith('.openapi.json'))) openapi.push(proto);
+      const stem = rel.slice(0, -'.proto'.length);
+      if (present.has(`${stem}_fetch.ts`)) fetch.push(path.join(dir, rel));
+      if (files.some((f) => f.startsWith(`${stem}.`) && f.endsWith('.openapi.json'))) openapi.push(path.join(dir, rel));
     }
   }
   return [
-    { kind: 'fetch' as const, protos: fetch },
-    { kind: 'openapi' as const, protos: openapi },
-  ].filter((o) => o.protos.length > 0);
+    { inputs: dirs },
+    ...(fetch.length > 0 ? [{ inputs: fetch, only: ['fetch' as const] }] : []),
+    ...(openapi.length > 0 ? [{ inputs: openapi, only: ['openapi' as const] }] : []),
+  ];
 }
 
 export async function generate(flags: GenerateFlags): Promise<void> {
@@ -55,7 +57,6 @@ export async function generate(flags: GenerateFlags): Promise<void> {
     await protoOpenApi([api], { output: path.join(api, 'openapi.ts'), force: flags.force, keepLocal: flags.keepLocal });
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
-  const options = { force: flags.force, keepLocal: flags.keepLocal };
-  await protoClient(dirs, options);
-  for (const { kind, protos } of optInOutputs(dirs)) await protoClient(protos, options, [kind]);
+  for (const { inputs, only } of generateRuns(dirs))
+    await protoClient(inputs, { force: flags.force, keepLocal: flags.keepLocal }, only);
 }
