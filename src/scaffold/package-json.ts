@@ -26,10 +26,10 @@ export const TOOLCHAIN_INSTALL_SCRIPTS: Readonly<Record<string, boolean>> = {
   protobufjs: false,
 };
 
-/** The package.json of a new service, before any optional feature adds to it. */
 /** The Node.js line generated services run on (their Dockerfile's); package.json asks for it or later. */
 export const SERVICE_NODE_MAJOR = 24;
 
+/** The package.json of a new service, before any optional feature adds to it. */
 export function servicePackageJson(options: { name: string; tskVersion: string; vendoredTsk: string }): PackageJson {
   const v = SERVICE_VERSIONS;
   const { name } = options;

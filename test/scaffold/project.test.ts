@@ -13,6 +13,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/Horizo
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { SERVICE_NODE_MAJOR } from '../../src/scaffold/package-json.js';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
 import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -62,6 +63,15 @@ describe('tsk new project tree', () => {
         `${name} ${range} vs ${installed}`,
       ).toBe(true);
     }
+  });
+});
+
+describe('the Node.js line', () => {
+  it("package.json's engines asks for the line the Dockerfile runs (the one tsk new names)", () => {
+    const files = render('none');
+    const imageLine = /^ARG NODE_VERSION=(\d+)\./m.exec(file(files, 'Dockerfile'))?.[1];
+    expect(Number(imageLine)).toBe(SERVICE_NODE_MAJOR);
+    expect(JSON.parse(file(files, 'package.json')).engines.node).toBe(`>=${SERVICE_NODE_MAJOR}`);
   });
 });
 
