@@ -119,6 +119,94 @@ describe('tsk new demo', () => {
     for (const l of service.output().split('\n')) expect(l.length).toBeLessThan(2000);
   }, 180_000);
 
+  it("checks a second service's buf.validate rules once it is registered as tsk proto server says", async () => {
+    const project = path.join(work, 'demo-orders');
+    fs.rmSync(project, { recursive: true, force: true });
+    fs.cpSync(demo, project, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+    fs.symlinkSync(path.join(demo, 'node_modules'), path.join(project, 'node_modules'));
+    expect(tsk(['proto', 'add', 'api/shop/v1/order.proto'], project).status).toBe(0);
+    const proto = path.join(project, 'api/shop/v1/order.proto');
+    const edit = (file: string, from: string | RegExp, to: string) => {
+      const before = fs.readFileSync(file, 'utf8');
+      const after = before.replace(from, to);
+      expect(after, `${file}: ${from}`).not.toBe(before);
+      fs.writeFileSync(file, after);
+    };
+    edit(proto, 'import "google/api/annotations.proto";', 'import "buf/validate/validate.proto";\n$&');
+    edit(
+      proto,
+      /message CreateOrderRequest \{\n {2}string name = 1;/,
+      'message CreateOrderRequest {\n  string name = 1 [(buf.validate.field).string.min_len = 1];',
+    );
+    const generate = tsk(['generate'], project);
+    expect(generate.status, generate.stderr).toBe(0);
+    const stub = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
+    expect(stub.status, stub.stderr).toBe(0);
+    // The wiring a user writes by hand, as the hint printed above says: the service in
+    // services.ts, each server's deps and registration.
+    const services = path.join(project, 'internal/service/services.ts');
+    edit(services, "import { GreeterService } from './greeter.js';", "$&\nimport { OrderService } from './order.js';");
+    edit(services, '{ greeter: GreeterService }', '{ greeter: GreeterService; order: OrderService }');
+    edit(services, /return \{ greeter: (.+) \};/, 'return { greeter: $1, order: new OrderService() };');
+    for (const [file, transport] of [
+      ['internal/server/http.ts', 'http'],
+      ['internal/server/grpc.ts', 'grpc'],
+    ] as const) {
+      const server = path.join(project, file);
+      edit(
+        server,
+        /^import type \{ GreeterService \}.*$/m,
+        "$&\nimport { type OrderService, registerOrderService } from '../service/order.js';",
+      );
+      edit(server, /^ {2}greeter: GreeterService;$/m, '$&\n  order: OrderService;');
+      edit(
+        server,
+        /^ {2}register.+\(server, deps\.greeter\);$/m,
+        `$&\n  registerOrderService({ ${transport}: server }, deps.order);`,
+      );
+    }
+    const build = await run('npm', ['run', 'build'], project);
+    expect(build.status, build.output).toBe(0);
+
+    const httpPort = await freePort();
+    const grpcPort = await freePort();
+    const service = startService(
+      project,
+      [npmStartArgs(project)[0]!],
+      { DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`, DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}` },
+      process.env['TSK_IMAGE_NODE'] || process.execPath,
+    );
+    const base = `http://127.0.0.1:${httpPort}`;
+    try {
+      await waitReady(service, `${base}/readyz`, 'the service');
+      const create = (name: string) =>
+        fetch(`${base}/v1/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name }),
+        });
+      const refused = await create('');
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ reason: 'VALIDATOR', metadata: { field: 'name' } });
+      // A valid request reaches the stub, which is not implemented yet.
+      expect((await create('book')).status).toBe(501);
+
+      const definition = protoLoader.loadSync('shop/v1/order.proto', {
+        includeDirs: [path.join(project, 'api'), path.join(project, 'third_party')],
+      });
+      const pkg = grpc.loadPackageDefinition(definition) as any;
+      const client = new pkg.shop.v1.OrderService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+      const code = (name: string) =>
+        new Promise<number>((resolve) => client.CreateOrder({ name }, (err: any) => resolve(err?.code ?? 0)));
+      expect(await code('')).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(await code('book')).toBe(grpc.status.UNIMPLEMENTED);
+      client.close();
+    } finally {
+      service.child.kill('SIGTERM');
+      await exitWithin(service, 10_000);
+    }
+  }, 240_000);
+
   it('serves HTTP and gRPC, exports spans, answers probes and metrics, exits 0 on SIGTERM', async () => {
     const receiver = new OtlpReceiver();
     await receiver.start();

@@ -44,11 +44,5 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
         `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );
-    // The validate middleware checks only the services whose rules it was given.
-    console.log(
-      chalk.dim(
-        `next: when its requests carry buf.validate rules, add ${service.name}Rules (${path.basename(file, '.proto')}_rules.ts) to validate(...) in the servers' middleware; until then they are not checked`,
-      ),
-    );
   }
 }

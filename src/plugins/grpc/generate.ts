@@ -7,6 +7,7 @@ import { fileStem, methodKey, methodNameProblems, serviceConstName } from '../..
 import { jsdoc, TsFile } from '../../gen/printer.js';
 import { leadingComment } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
+import { importServiceRules } from '../http/rules.js';
 
 export const generateGrpc: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
@@ -79,6 +80,8 @@ function renderService(service: DescService, definition: string, imports: TsFile
     key: methodKey(m),
     ...shapes(m, imports.message(m.input), imports.message(m.output)),
   }));
+  const rules = importServiceRules(imports, service);
+  if (rules) imports.runtime('middleware/validate.js', 'registerRules');
   return [
     `export interface ${service.name}GRPCServer {`,
     ...methods.map(
@@ -89,6 +92,7 @@ function renderService(service: DescService, definition: string, imports: TsFile
     '',
     `/** Serves ${service.typeName} from \`impl\`. */`,
     `export function register${service.name}GRPCServer(server: GrpcServer, impl: ${service.name}GRPCServer): void {`,
+    ...(rules ? [`  registerRules(${rules}); // checked by the validate middleware`] : []),
     `  server.register(${definition}, {`,
     ...methods.map(({ key, params, args }) => `    ${key}: (ctx: Context, ${params}) => impl.${key}(ctx, ${args}),`),
     '  });',

@@ -11,7 +11,7 @@ import { fileStem, methodKey, operationName } from '../../gen/names.js';
 import { commentSafe, jsdoc, TsFile } from '../../gen/printer.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
-import { generateRules } from './rules.js';
+import { generateRules, importServiceRules } from './rules.js';
 
 export const generateHttp: Generator = ({ files, options }) => {
   const out: GeneratedFile[] = [];
@@ -69,6 +69,8 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     .filter((m) => !servedOverHttp(m))
     .map((m) => `// ${m.name} is a streaming method without an HTTP rule: served over gRPC only.`);
   const events = (m: DescMethod) => m.methodKind === 'server_streaming';
+  const rules = importServiceRules(imports, service);
+  if (rules) imports.runtime('middleware/validate.js', 'registerRules');
   return [
     ...skipped,
     ...routeConsts,
@@ -88,6 +90,7 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     '',
     `/** Serves every binding of ${service.typeName} from \`impl\`. */`,
     `export function register${service.name}HTTPServer(server: HttpServer, impl: ${service.name}HTTPServer): void {`,
+    ...(rules ? [`  registerRules(${rules}); // checked by the validate middleware`] : []),
     ...methods.map(({ method, key }) =>
       events(method)
         ? `  for (const route of ${service.name}_${key}Routes) server.streamRoute(route, (ctx, request, send) => impl.${key}(ctx, request, send));`

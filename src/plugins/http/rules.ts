@@ -38,6 +38,15 @@ export function descriptorSet(file: DescFile): string {
   );
 }
 
+/**
+ * The RequestRules a service's `<file>_rules.ts` exports, imported into `ts`, when some
+ * request of the service carries rules; its generated register functions hand it over.
+ */
+export function importServiceRules(ts: TsFile, service: DescService): string | undefined {
+  if (!service.methods.some((m) => hasRules(m.input))) return undefined;
+  return ts.generated(`${fileStem(service.file)}_rules`, `${service.name}Rules`);
+}
+
 export function generateRules(file: DescFile, options: GeneratorOptions): GeneratedFile | undefined {
   const services = file.services
     .map((s) => ({ service: s, methods: s.methods.filter((m) => hasRules(m.input)) }))
@@ -61,7 +70,7 @@ export function generateRules(file: DescFile, options: GeneratorOptions): Genera
         ? `'${operationName(method)}': { check: ${check}${stream} },`
         : `'${operationName(method)}': { message: '${method.input.typeName}', type: ${ts.message(method.input)}${stream} },`;
     });
-    const doc = `/** buf.validate rules of ${service.typeName}'s requests: pass to the validate middleware. */`;
+    const doc = `/** buf.validate rules of ${service.typeName}'s requests, which the validate middleware checks. */`;
     const head = `export const ${service.name}Rules = new RequestRules(`;
     return protovalidate
       ? [doc, head, '  {', ...methods.map((m) => `    ${m}`), '  },', '  descriptors,', ');'].join('\n')

@@ -36,6 +36,7 @@ export type RuleMethod = (CheckedMethod | ProtovalidateMethod) & { stream?: bool
 
 export class RequestRules {
   private protovalidate?: Promise<Protovalidate>;
+  private prepared?: Promise<void>;
 
   /**
    * `methods`: by operation (`/pkg.Service/Method`), the methods whose request has rules.
@@ -55,15 +56,16 @@ export class RequestRules {
   /**
    * Loads protovalidate, reads the descriptors and has the validator build its checks for
    * each request it covers, so the first calls do not pay for it; nothing when every
-   * method has plain checks. Calls wait for this only if it is not done.
+   * method has plain checks. Calls wait for this only if it is not done. Done once.
    */
   prepare(): Promise<void> {
     if (!this.usesProtovalidate) return Promise.resolve();
-    return this.validator()
+    this.prepared ??= this.validator()
       .then((pv) => {
         for (const method of Object.values(this.methods)) if (!('check' in method)) pv.prepare(method.message);
       })
       .catch(() => {}); // a failure shows on the first call that needs it
+    return this.prepared;
   }
 
   /** Whether `operation`'s request has rules to check. */
@@ -94,4 +96,26 @@ export class RequestRules {
     });
     return this.protovalidate;
   }
+}
+
+// Operation names are unique in a process (`/pkg.Service/Method`), so one catalogue serves
+// every server: a service registered on HTTP and gRPC hands over the same rules twice.
+const registered = new Map<string, RequestRules>();
+
+/**
+ * Makes a service's rules known to the validate middleware. The generated register
+ * functions call it, so registering a service is all it takes to have its requests checked.
+ */
+export function registerRules(rules: RequestRules): void {
+  for (const operation of Object.keys(rules.methods)) if (!registered.has(operation)) registered.set(operation, rules);
+}
+
+/** The registered rules for `operation`'s request, if it has any. */
+export function registeredRules(operation: string): RequestRules | undefined {
+  return registered.get(operation);
+}
+
+/** Every registered RequestRules, once each. */
+export function allRegisteredRules(): RequestRules[] {
+  return [...new Set(registered.values())];
 }

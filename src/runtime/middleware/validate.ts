@@ -1,13 +1,13 @@
 // Request validation, before the handler, on every transport (Kratos's validate
-// middleware): buf.validate rules from the protos (generated `*_rules.ts`), and
-// hand-written checks per operation. A stream of requests is checked message by
+// middleware): buf.validate rules from the protos (generated `*_rules.ts`, handed over by
+// the generated register functions), and hand-written checks per operation. A stream of requests is checked message by
 // message as the handler reads it. A broken rule is a 400 / INVALID_ARGUMENT with
 // reason VALIDATOR, every violation in the error (metadata, and over gRPC a
 // google.rpc.BadRequest detail).
 import { ErrValidator } from '../errors/catalogue.js';
 import { afterStart } from '../app/after-start.js';
 import type { Context, Middleware } from '../transport/context.js';
-import { RequestRules, type RuleViolation } from './request-rules.js';
+import { allRegisteredRules, registeredRules, RequestRules, type RuleViolation } from './request-rules.js';
 
 /** A hand-written check: the reason the request is invalid, or nothing when it is valid. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a check written without a return statement (valid) must type-check
@@ -16,24 +16,28 @@ export type Check = (request: unknown, ctx: Context) => string | undefined | voi
 /** Hand-written checks: an operation (`/pkg.Service/Method`) to its check; '*' applies to all. */
 export type Checks = Record<string, Check>;
 
-/** Runs the protovalidate rules and checks given, in order, before the handler. */
+/**
+ * Checks each call's request against its buf.validate rules, then runs the hand-written
+ * checks given, before the handler. The rules are those of every service registered
+ * through its generated register function; RequestRules given here add those of services
+ * registered by hand, and win for the operations they cover.
+ */
 export function validate(...sources: (RequestRules | Checks)[]): Middleware {
-  const rules = sources.filter((s): s is RequestRules => s instanceof RequestRules);
+  const given = sources.filter((s): s is RequestRules => s instanceof RequestRules);
   const checks = sources.filter((s): s is Checks => !(s instanceof RequestRules));
   // protovalidate (about 10 MB with CEL and RE2), when some request needs it, loads once the
-  // service is ready, not on its way there.
-  for (const r of rules) if (r.usesProtovalidate) afterStart(() => r.prepare());
+  // service is ready, not on its way there; by then its services are registered.
+  afterStart(() => Promise.all([...new Set([...given, ...allRegisteredRules()])].map((r) => r.prepare())));
   return (next) => async (ctx, request) => {
     const operation = ctx.transport.operation;
     let req = request;
-    for (const r of rules) {
-      if (!r.covers(operation)) continue;
-      if (r.streams(operation)) {
-        req = checkedStream(r, operation, req as AsyncIterable<unknown>);
-        continue;
+    const rules = (given.length > 0 && given.find((r) => r.covers(operation))) || registeredRules(operation);
+    if (rules) {
+      if (rules.streams(operation)) req = checkedStream(rules, operation, req as AsyncIterable<unknown>);
+      else {
+        const violations = await rules.violations(operation, req);
+        if (violations) throw violationError(violations);
       }
-      const violations = await r.violations(operation, req);
-      if (violations) throw violationError(violations);
     }
     for (const c of checks) {
       for (const check of [c[operation], c['*']]) {
@@ -75,6 +79,7 @@ export function violationError(violations: RuleViolation[]) {
 }
 
 export {
+  registerRules,
   RequestRules,
   type CheckedMethod,
   type ProtovalidateMethod,

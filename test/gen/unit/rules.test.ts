@@ -79,7 +79,7 @@ import { codePoints } from '../../pkg/middleware/rule-checks.js';
 import { RequestRules, type RuleViolation } from '../../pkg/middleware/validate.js';
 import type { HelloRequest } from './demo.js';
 
-/** buf.validate rules of demo.v1.Greeter's requests: pass to the validate middleware. */
+/** buf.validate rules of demo.v1.Greeter's requests, which the validate middleware checks. */
 export const GreeterRules = new RequestRules({
   '/demo.v1.Greeter/SayHello': { check: checkHelloRequest },
 });

@@ -3,6 +3,8 @@ import {
   adaptiveLimiter,
   circuitBreaker,
   rateLimit,
+  registerRules,
+  RequestRules,
   selector,
   SreBreaker,
   validate,
@@ -36,6 +38,32 @@ describe('validate', () => {
     });
     expect(await h(ctx(), { name: 'a' })).toBe('ok');
     expect(await h(ctx('/pkg.S/Other'), {})).toBe('ok');
+  });
+
+  it('checks the rules of registered services, and rules given for a service registered by hand', async () => {
+    const needsName = (operation: string) =>
+      new RequestRules({
+        [operation]: {
+          check: (req: { name?: string }) =>
+            req.name ? [] : [{ field: 'name', rule: 'required', message: 'value is required' }],
+        },
+      });
+    const handler = validate()(async () => 'ok');
+    // Not registered: nothing to check.
+    expect(await handler(ctx('/reg.S/M'), {})).toBe('ok');
+    registerRules(needsName('/reg.S/M'));
+    // Registered after the middleware was built, as servers are built before services register.
+    expect(fromError(await handler(ctx('/reg.S/M'), {}).catch((e) => e)).toJSON()).toMatchObject({
+      code: 400,
+      reason: 'VALIDATOR',
+      metadata: { field: 'name' },
+    });
+    expect(await handler(ctx('/reg.S/M'), { name: 'a' })).toBe('ok');
+    const byHand = validate(needsName('/hand.S/M'))(async () => 'ok');
+    expect(fromError(await byHand(ctx('/hand.S/M'), {}).catch((e) => e)).reason).toBe('VALIDATOR');
+    // ...and the registered rules still apply beside them.
+    expect(fromError(await byHand(ctx('/reg.S/M'), {}).catch((e) => e)).reason).toBe('VALIDATOR');
+    expect(await handler(ctx('/hand.S/M'), {})).toBe('ok');
   });
 });
 
