@@ -34,8 +34,8 @@ export function buildProgram(): Command {
       'create a new service project (HTTP :8000, gRPC :9000, tracing, metrics, registry, Docker, Kubernetes)',
     )
     .argument(
-      '<name>',
-      'service name: lower-case letters, digits and -, e.g. helloworld (it names the npm package and the Kubernetes Service)',
+      '[name]',
+      'service name: lower-case letters, digits and -, e.g. helloworld (it names the npm package and the Kubernetes Service); asked for on a terminal when left out',
     )
     .option('-d, --dir <dir>', 'directory to create the project in (default: ./<name>)')
     .addOption(new Option('--registry <kind>', 'service registry').choices(['etcd', 'consul', 'none']))
@@ -47,7 +47,9 @@ export function buildProgram(): Command {
     .option('--no-git', 'skip git init and the first commit')
     .option('-f, --force', 'create the project even if the directory is not empty')
     .option('-y, --yes', 'take defaults for everything not given; never prompt')
-    .action(async (name: string, flags: NewFlags) => (await import('./commands/new.js')).newProject(name, flags));
+    .action(async (name: string | undefined, flags: NewFlags) =>
+      (await import('./commands/new.js')).newProject(name, flags),
+    );
 
   const protoCmd = program.command('proto').description('work with .proto files');
   protoCmd

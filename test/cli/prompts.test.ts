@@ -66,4 +66,35 @@ describe.skipIf(!hasScript)('tsk new prompts on a terminal', () => {
     const config = fs.readFileSync(path.join(dir, 'asked', 'configs', 'config.yaml'), 'utf8');
     expect(config).toMatch(/otlp_endpoint: "?otel:4317"?/);
   });
+
+  it('asks for the service name when none is given, again for one it cannot use', async () => {
+    const dir = path.join(repoRoot, '.tmp', 'prompts-name');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const child = spawn(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} ${tskBin} new --registry none --otlp-endpoint '' --no-install --no-git`,
+        '/dev/null',
+      ],
+      { cwd: dir, env: { ...process.env, FORCE_COLOR: '0' } },
+    );
+    let out = '';
+    const steps: string[] = [];
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (steps.length === 0 && out.includes('Service name')) {
+        steps.push('bad');
+        child.stdin.write('Orders\r');
+      } else if (steps.length === 1 && out.includes('use lower-case letters')) {
+        steps.push('good');
+        child.stdin.write(`${'\u007f'.repeat(6)}orders\r`);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, out).toBe(0);
+    expect(steps).toEqual(['bad', 'good']);
+    expect(fs.readFileSync(path.join(dir, 'orders', 'package.json'), 'utf8')).toContain('"name": "orders"');
+  });
 });

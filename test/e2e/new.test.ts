@@ -519,6 +519,8 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
 
 describe('tsk new rejects bad input and leaves nothing behind', () => {
   const cases: [string, string[], RegExp][] = [
+    // Nothing to ask on: a pipe, not a terminal.
+    ['no name', ['new', '--no-git', '--no-install'], /missing the service name: tsk new <name>/],
     ['a path', ['new', '../x', '--yes', '--no-git', '--no-install'], /invalid service name "\.\.\/x"/],
     [
       'spaces and capitals',

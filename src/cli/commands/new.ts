@@ -36,8 +36,9 @@ export interface NewFlags {
   yes?: boolean;
 }
 
-export async function newProject(name: string, flags: NewFlags): Promise<void> {
+export async function newProject(given: string | undefined, flags: NewFlags): Promise<void> {
   const started = performance.now();
+  const name = given ?? (await askName(flags));
   const problem = checkServiceName(name);
   if (problem) throw new UsageError(`invalid service name "${name}": ${problem}`);
   const httpPort = flags.httpPort ?? 8000;
@@ -155,19 +156,38 @@ function refuseToOverwriteOwned(target: string, files: { path: string; content: 
   );
 }
 
+/** Whether to ask: never in CI, in pipes, or when told to take defaults. */
+function mayPrompt(flags: NewFlags): boolean {
+  return !flags.yes && Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY);
+}
+
+const cancelled = {
+  onCancel: () => {
+    throw new UsageError('cancelled');
+  },
+};
+
+/** The service name, asked for on a terminal; a name has no default to take. */
+async function askName(flags: NewFlags): Promise<string> {
+  if (!mayPrompt(flags)) throw new UsageError('missing the service name: tsk new <name>, e.g. tsk new helloworld');
+  const answer = await prompts(
+    {
+      type: 'text',
+      name: 'name',
+      message: 'Service name (lower-case letters, digits and -)',
+      validate: (value: string) => checkServiceName(value.trim()) ?? true,
+    },
+    cancelled,
+  );
+  return (answer['name'] as string).trim();
+}
+
 async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; otlpEndpoint: string }> {
   const defaults = {
     registry: flags.registry ?? 'none',
     otlpEndpoint: flags.otlpEndpoint ?? 'http://127.0.0.1:4317',
   } as const;
-  // Never prompt in CI, in pipes, or when told to take defaults.
-  if (
-    flags.yes ||
-    !process.stdin.isTTY ||
-    !process.stdout.isTTY ||
-    (flags.registry && flags.otlpEndpoint !== undefined)
-  )
-    return defaults;
+  if (!mayPrompt(flags) || (flags.registry && flags.otlpEndpoint !== undefined)) return defaults;
   const answers = await prompts(
     [
       flags.registry
@@ -194,11 +214,7 @@ async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; ot
             validate: (value: string) => (value.trim() ? (otlpEndpointProblem(value.trim(), 'grpc') ?? true) : true),
           },
     ].filter((q): q is NonNullable<typeof q> => q !== null),
-    {
-      onCancel: () => {
-        throw new UsageError('cancelled');
-      },
-    },
+    cancelled,
   );
   return {
     registry: (answers['registry'] as RegistryKind | undefined) ?? defaults.registry,
