@@ -301,6 +301,16 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
         300,
         100,
       );
+    // Where the services listen, as their config and environment set it.
+    await waitFor(
+      async () =>
+        out.includes(
+          `gateway on http://localhost:${ports['gateway']} (user :${ports['user']}, order :${ports['order']})`,
+        ),
+      () => `the ports under tsk dev:\n${out}`,
+      100,
+      100,
+    );
     const created = await post(`${front}/v1/users`, { name: 'Dev', email: `dev-${Date.now()}@example.com` });
     expect(created.status, out).toBe(200);
 

@@ -43,13 +43,35 @@ const children = SERVICES.map((name) => {
     stream.on('data', (chunk) => {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop();
-      for (const line of lines) console.log(`${name.padEnd(7)} | ${line}`);
+      for (const line of lines) {
+        console.log(`${name.padEnd(7)} | ${line}`);
+        noteStart(name, line);
+      }
     });
   }
   child.on('exit', (code, signal) => console.log(`${name.padEnd(7)} | exited (${signal ?? code})`));
   return child;
 });
-console.log('gateway on http://localhost:8000 (order :8001, user :8002); Ctrl-C stops all three');
+console.log('starting user, order and gateway; Ctrl-C stops all three');
+
+// Where each service's HTTP server listens, from its "<name> <version> started" line (its
+// config or environment decides the port); said once all three have started.
+const httpPorts = new Map();
+function noteStart(name, line) {
+  if (!line.startsWith('{') || httpPorts.size === SERVICES.length) return;
+  let record;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return;
+  }
+  const http = record.msg?.endsWith(' started') && record.endpoints?.find((e) => e.startsWith('http://'));
+  if (!http) return;
+  httpPorts.set(name, new URL(http).port);
+  if (httpPorts.size < SERVICES.length) return;
+  const others = SERVICES.filter((s) => s !== 'gateway').map((s) => `${s} :${httpPorts.get(s)}`);
+  console.log(`gateway on http://localhost:${httpPorts.get('gateway')} (${others.join(', ')}); Ctrl-C stops all three`);
+}
 
 const stopAll = () => {
   for (const child of children) {
