@@ -492,4 +492,36 @@ describe('a port already in use', () => {
       }
     });
   }
+
+  it('both: one failure line naming each address', async () => {
+    const taken = [net.createServer(), net.createServer()];
+    for (const t of taken) await new Promise<void>((resolve) => t.listen(0, '127.0.0.1', resolve));
+    const [http, grpc] = taken.map((t) => `127.0.0.1:${(t.address() as net.AddressInfo).port}`);
+    try {
+      const service = startService(
+        project,
+        [npmStartArgs(project)[0]!],
+        {
+          OPS_REGISTRY_KIND: 'none',
+          OPS_TELEMETRY_OTLP_ENDPOINT: '',
+          OPS_SERVER_HTTP_ADDR: http!,
+          OPS_SERVER_GRPC_ADDR: grpc!,
+        },
+        node,
+      );
+      expect(await exitWithin(service, 20_000)).toBe(1);
+      const failed = service
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.msg === 'failed to start');
+      expect(failed, service.output()).toHaveLength(1);
+      expect(failed[0].err.message).toBe(
+        `listen EADDRINUSE: address already in use ${http}; listen EADDRINUSE: address already in use ${grpc}`,
+      );
+    } finally {
+      for (const t of taken) t.close();
+    }
+  });
 });

@@ -113,7 +113,7 @@ export function createApp(options: AppOptions): App {
       };
       for (const s of signals) process.on(s, onSignal);
       try {
-        await Promise.all(options.servers.map((s) => s.start()));
+        await startAll(options.servers);
         instance = buildInstance();
         if (options.registrar) await options.registrar.register(instance);
         // A signal while the registry had not answered yet: the stop under way ends this run.
@@ -141,4 +141,17 @@ export function createApp(options: AppOptions): App {
       for (const s of signals) process.off(s, onSignal);
     },
   };
+}
+
+/**
+ * Starts every server, waiting for all of them: when several fail (both ports taken),
+ * the error names each failure, not only the first.
+ */
+async function startAll(servers: readonly Server[]): Promise<void> {
+  const failed = (await Promise.allSettled(servers.map((s) => s.start())))
+    .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    .map((r) => r.reason as unknown);
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1)
+    throw new AggregateError(failed, failed.map((e) => (e instanceof Error ? e.message : String(e))).join('; '));
 }
