@@ -459,6 +459,14 @@ describe('requests refused before routing are counted and logged', () => {
 
 // Both servers word a taken port alike: Node's own EADDRINUSE error, in the start-up failure line.
 describe('a port already in use', () => {
+  const failureLines = (service: Service) =>
+    service
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'failed to start');
+
   for (const transport of ['GRPC', 'HTTP']) {
     it(`${transport === 'GRPC' ? 'gRPC' : 'HTTP'}: failed to start, naming the address, exit 1; nothing of grpc-js's`, async () => {
       const taken = net.createServer();
@@ -479,12 +487,7 @@ describe('a port already in use', () => {
         );
         expect(await exitWithin(service, 20_000)).toBe(1);
         expect(service.output()).not.toMatch(/No address added/);
-        const failed = service
-          .output()
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l))
-          .filter((l) => l.msg === 'failed to start');
+        const failed = failureLines(service);
         expect(failed, service.output()).toHaveLength(1);
         expect(failed[0].err.message).toBe(`listen EADDRINUSE: address already in use ${address}`);
       } finally {
@@ -510,12 +513,7 @@ describe('a port already in use', () => {
         node,
       );
       expect(await exitWithin(service, 20_000)).toBe(1);
-      const failed = service
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l))
-        .filter((l) => l.msg === 'failed to start');
+      const failed = failureLines(service);
       expect(failed, service.output()).toHaveLength(1);
       expect(failed[0].err.message).toBe(
         `listen EADDRINUSE: address already in use ${http}; listen EADDRINUSE: address already in use ${grpc}`,
