@@ -2,6 +2,7 @@
 // process-wide): every OTLP protocol against a receiver that speaks only that one,
 // the exporter, sampler, propagator and SDK switches, headers, timeout and
 // compression, endpoints without a scheme, Zipkin export, and export failures made visible.
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
@@ -370,6 +371,26 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
       (l) => l['component'] === 'opentelemetry' && l['level'] === 'error' && String(l['msg']).includes('ECONNREFUSED'),
     );
     expect(failures.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('a Zipkin that never answers: each request ends at OTEL_EXPORTER_ZIPKIN_TIMEOUT and is logged', async () => {
+    const silent = net.createServer((socket) => socket.on('data', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runChild({
+        OTEL_TRACES_EXPORTER: 'zipkin',
+        OTEL_EXPORTER_ZIPKIN_ENDPOINT: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}/api/v2/spans`,
+        OTEL_EXPORTER_ZIPKIN_TIMEOUT: '150',
+        HOLD_MS: '500',
+      });
+      expect(run.code).toBe(0);
+      const timedOut = run.lines.filter(
+        (l) => l['component'] === 'opentelemetry' && String(l['msg']).includes('did not answer within 150 ms'),
+      );
+      expect(timedOut.length, JSON.stringify(run.lines.slice(-5))).toBeGreaterThanOrEqual(1);
+    } finally {
+      silent.close();
+    }
   }, 60_000);
 
   it('a flush whose Zipkin export fails is logged too, not dropped in silence', async () => {

@@ -3,11 +3,71 @@
 // OTEL_EXPORTER_ZIPKIN_ENDPOINT itself; its package is imported only by services
 // that ask for Zipkin. Failed exports reach diag through the SDK's global error
 // handler, and so the service's log.
+//
+// The one part replaced is the exporter's sender, which has no timeout: against a
+// Zipkin that accepts a connection and never answers, every batch left its request
+// (a socket and the spans' JSON) open for good, and a flush waited on them. Ours makes
+// the same request and gives up after OTEL_EXPORTER_ZIPKIN_TIMEOUT.
+import http from 'node:http';
+import https from 'node:https';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import * as tracing from '@opentelemetry/sdk-trace';
+import { positiveNumberFromEnv } from './env-number.js';
 import type { SpanBatcherOptions } from './span-batcher.js';
 
+/** OTEL_EXPORTER_ZIPKIN_TIMEOUT's default in the OpenTelemetry specification. */
+export const DEFAULT_ZIPKIN_TIMEOUT_MS = 10_000;
+
 /** A batch span processor sending to Zipkin, with the same queue and batch settings as OTLP export. */
-export async function zipkinSpanProcessor(batching: SpanBatcherOptions): Promise<tracing.SpanProcessor> {
+export async function zipkinSpanProcessor(
+  batching: SpanBatcherOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<tracing.SpanProcessor> {
   const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
-  return new tracing.BatchSpanProcessor({ exporter: new ZipkinExporter(), ...batching });
+  const exporter = new ZipkinExporter();
+  boundSends(exporter, positiveNumberFromEnv(env, 'OTEL_EXPORTER_ZIPKIN_TIMEOUT', DEFAULT_ZIPKIN_TIMEOUT_MS));
+  return new tracing.BatchSpanProcessor({ exporter, ...batching });
+}
+
+type Send = (spans: unknown[], done: (result: ExportResult) => void) => void;
+
+/** Gives `exporter` (a ZipkinExporter) a sender that gives up after `timeoutMs`. */
+export function boundSends(exporter: object, timeoutMs: number): void {
+  const internals = exporter as { _send?: Send; _urlStr?: string };
+  // A newer exporter-zipkin that keeps these elsewhere must fail the tests, not leak quietly.
+  if (typeof internals._send !== 'function' || typeof internals._urlStr !== 'string')
+    throw new Error('@opentelemetry/exporter-zipkin no longer has the sender tsk bounds (_send, _urlStr)');
+  internals._send = zipkinSender(internals._urlStr, timeoutMs);
+}
+
+/** Posts spans as the SDK's sender does (JSON, a status under 400 is success), within `timeoutMs`. */
+export function zipkinSender(url: string, timeoutMs: number): Send {
+  const target = new URL(url);
+  const { request } = target.protocol === 'http:' ? http : https;
+  return (spans, done) => {
+    if (spans.length === 0) return done({ code: ExportResultCode.SUCCESS });
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS });
+    };
+    const req = request(target, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.on('error', finish);
+      res.on('end', () =>
+        finish(status < 400 ? undefined : new Error(`Got unexpected status code from zipkin: ${status}`)),
+      );
+      res.resume();
+    });
+    const timer = setTimeout(() => {
+      const error = new Error(`Zipkin did not answer within ${timeoutMs} ms (OTEL_EXPORTER_ZIPKIN_TIMEOUT)`);
+      finish(error);
+      req.destroy(error);
+    }, timeoutMs);
+    timer.unref();
+    req.on('error', finish);
+    req.end(JSON.stringify(spans), 'utf8');
+  };
 }
