@@ -1,9 +1,9 @@
 // Request validation, before the handler, on every transport (Kratos's validate
-// middleware): buf.validate rules from the protos (generated `*_rules.ts`, handed over by
-// the generated register functions), and hand-written checks per operation. A stream of requests is checked message by
-// message as the handler reads it. A broken rule is a 400 / INVALID_ARGUMENT with
-// reason VALIDATOR, every violation in the error (metadata, and over gRPC a
-// google.rpc.BadRequest detail).
+// middleware): buf.validate rules from the protos (generated `*_rules.ts`, handed over
+// by the generated register functions), and hand-written checks per operation. A
+// stream of requests is checked message by message as the handler reads it. A broken
+// rule is a 400 / INVALID_ARGUMENT with reason VALIDATOR, every violation in the error
+// (metadata, and over gRPC a google.rpc.BadRequest detail).
 import { ErrValidator } from '../errors/catalogue.js';
 import { afterStart } from '../app/after-start.js';
 import type { Context, Middleware } from '../transport/context.js';
