@@ -297,6 +297,7 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
     // The middleware recorded its spans itself, and they still reached Zipkin.
     expect(run.fastPath).toBe(true);
     expect(r.refused).toBe(0);
+    expect(metricValue(run.metrics, /^zipkin_spans_exported_total(?:\{[^}]*\})? (\d+)/m)).toBe(r.spans.length);
     const server = r.spans.filter((s) => s.kind === 'SERVER');
     const client = r.spans.filter((s) => s.kind === 'CLIENT');
     const user = r.spans.filter((s) => s.name === 'load-user');
@@ -354,7 +355,11 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
     expect(run.text).toContain("name: 'load-user'");
   }, 60_000);
 
-  it('a Zipkin endpoint that refuses connections: calls are still served, and the failures are logged', async () => {
+  /** The lines saying Zipkin export is failing. */
+  const zipkinFailing = (run: ChildRun) =>
+    run.lines.filter((l) => l['exporter'] === 'zipkin' && String(l['msg']).startsWith('trace export failing'));
+
+  it('a Zipkin endpoint that refuses connections: calls are still served, one warn line, the dropped counter rises', async () => {
     const r = await zipkinReceiver();
     const endpoint = r.endpoint;
     r.stop(); // nothing listens there now
@@ -367,13 +372,16 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
     expect(run.code).toBe(0);
     const served = run.lines.filter((l) => l['operation'] === '/child.v1.Svc/Ok' && l['kind'] === 'server');
     expect(served.length).toBeGreaterThan(20);
-    const failures = run.lines.filter(
-      (l) => l['component'] === 'opentelemetry' && l['level'] === 'error' && String(l['msg']).includes('ECONNREFUSED'),
-    );
-    expect(failures.length).toBeGreaterThanOrEqual(2);
+    // Once, with the error, however many batches failed: not a line per batch.
+    const failing = zipkinFailing(run);
+    expect(failing, JSON.stringify(run.lines.slice(-5))).toHaveLength(1);
+    expect(failing[0]).toMatchObject({ level: 'warn', err: { message: expect.stringContaining('ECONNREFUSED') } });
+    expect(run.lines.filter((l) => l['level'] === 'error')).toEqual([]);
+    const dropped = metricValue(run.metrics, /^zipkin_spans_dropped_total\{reason="export_failed"\} (\d+)/m);
+    expect(dropped).toBeGreaterThan(served.length / 2);
   }, 60_000);
 
-  it('a Zipkin that never answers: each request ends at OTEL_EXPORTER_ZIPKIN_TIMEOUT and is logged', async () => {
+  it('a Zipkin that never answers: each request ends at OTEL_EXPORTER_ZIPKIN_TIMEOUT and is reported', async () => {
     const silent = net.createServer((socket) => socket.on('data', () => {}));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
@@ -384,16 +392,20 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
         HOLD_MS: '500',
       });
       expect(run.code).toBe(0);
-      const timedOut = run.lines.filter(
-        (l) => l['component'] === 'opentelemetry' && String(l['msg']).includes('did not answer within 150 ms'),
+      const failing = zipkinFailing(run);
+      expect(failing, JSON.stringify(run.lines.slice(-5))).toHaveLength(1);
+      expect(failing[0]).toMatchObject({
+        err: { message: 'Zipkin did not answer within 150 ms (OTEL_EXPORTER_ZIPKIN_TIMEOUT)' },
+      });
+      expect(metricValue(run.metrics, /^zipkin_spans_dropped_total\{reason="export_failed"\} (\d+)/m)).toBeGreaterThan(
+        0,
       );
-      expect(timedOut.length, JSON.stringify(run.lines.slice(-5))).toBeGreaterThanOrEqual(1);
     } finally {
       silent.close();
     }
   }, 60_000);
 
-  it('a flush whose Zipkin export fails is logged too, not dropped in silence', async () => {
+  it('a flush whose Zipkin export fails is reported too, not dropped in silence', async () => {
     const r = await zipkinReceiver();
     const endpoint = r.endpoint;
     r.stop();
@@ -404,15 +416,12 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
       OTEL_BSP_SCHEDULE_DELAY: '60000',
     });
     expect(run.code).toBe(0);
-    // The error is the line's err, as the service's own errors are, not a JSON string in its msg.
-    expect(run.lines).toContainEqual(
+    expect(zipkinFailing(run)).toEqual([
       expect.objectContaining({
-        component: 'opentelemetry',
-        level: 'error',
-        msg: expect.stringMatching(/^[^{].*ECONNREFUSED/),
+        level: 'warn',
         err: expect.objectContaining({ message: expect.stringContaining('ECONNREFUSED') }),
       }),
-    );
+    ]);
   }, 60_000);
 
   it('an OTEL_EXPORTER_ZIPKIN_ENDPOINT that is not a URL stops the service with one line', async () => {
@@ -542,6 +551,25 @@ describe('OTEL_METRICS_EXPORTER', () => {
     expect(run.code).toBe(0);
     expect(r.histogramExports).toEqual([]);
     expect(run.metrics).toContain('server_requests_seconds');
+  }, 60_000);
+
+  it('a failed push is an error line with the error as err, not a JSON string as msg', async () => {
+    const r = await grpcReceiver();
+    const endpoint = r.endpoint;
+    r.stop(); // nothing listens there now
+    const run = await runChild(
+      { ...env({ endpoint }, 'otlp'), OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_TIMEOUT: '500' },
+      { otlp: { metrics: false } },
+    );
+    expect(run.code).toBe(0);
+    expect(run.lines).toContainEqual(
+      expect.objectContaining({
+        component: 'opentelemetry',
+        level: 'error',
+        msg: expect.stringMatching(/^[^{]/),
+        err: expect.objectContaining({ message: expect.any(String) }),
+      }),
+    );
   }, 60_000);
 
   it('console prints metrics on stdout; an unknown name is reported', async () => {

@@ -2,7 +2,9 @@
 // a line when they reach it again, a warn line when a collector too slow for the
 // load makes the queue drop spans (each kind at most once a minute, so a flapping
 // collector never floods the log), and counters of exported and dropped spans,
-// served with the other metrics on /metrics.
+// served with the other metrics on /metrics. One per exporter: OTLP's lines carry
+// no exporter field and its counters are otlp_spans_*; Zipkin's say `exporter:
+// "zipkin"` and count as zipkin_spans_*.
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
@@ -24,19 +26,25 @@ export class ExportHealth {
   /** Spans the full queue dropped since the last "falling behind" line. */
   private queueDropsUnreported = 0;
 
+  /** Fields of every line: which exporter it is about, for all but OTLP. */
+  private readonly fields: Record<string, string>;
+
   constructor(
     private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined,
     private readonly now: () => number = Date.now,
-  ) {}
+    private readonly exporter: 'otlp' | 'zipkin' = 'otlp',
+  ) {
+    this.fields = exporter === 'otlp' ? {} : { exporter };
+  }
 
   /** Registers the counters with the global MeterProvider (call once it is set). */
   observe(): void {
     const meter = metrics.getMeter('tsk');
     meter
-      .createObservableCounter('otlp_spans_exported', { description: 'Spans the collector accepted' })
+      .createObservableCounter(`${this.exporter}_spans_exported`, { description: 'Spans the collector accepted' })
       .addCallback((result) => result.observe(this.exported));
     meter
-      .createObservableCounter('otlp_spans_dropped', {
+      .createObservableCounter(`${this.exporter}_spans_dropped`, {
         description: 'Spans lost before the collector accepted them, by reason',
       })
       .addCallback((result) => {
@@ -53,7 +61,10 @@ export class ExportHealth {
     this.failing = false;
     if (this.reported) {
       this.reported = false;
-      this.logger?.info({ droppedSpans: dropped }, 'trace export recovered: spans reach the collector again');
+      this.logger?.info(
+        { ...this.fields, droppedSpans: dropped },
+        'trace export recovered: spans reach the collector again',
+      );
     }
   }
 
@@ -65,7 +76,10 @@ export class ExportHealth {
     if (at - this.lastReport < REPORT_INTERVAL_MS) return;
     this.lastReport = at;
     this.reported = true;
-    this.logger?.warn({ err: error }, 'trace export failing: spans are dropped until the collector accepts them');
+    this.logger?.warn(
+      { ...this.fields, err: error },
+      'trace export failing: spans are dropped until the collector accepts them',
+    );
   }
 
   drop(reason: DropReason, spans: number): void {
@@ -82,7 +96,7 @@ export class ExportHealth {
     if (at - this.lastBehindReport < REPORT_INTERVAL_MS) return;
     this.lastBehindReport = at;
     this.logger?.warn(
-      { droppedSpans: this.queueDropsUnreported },
+      { ...this.fields, droppedSpans: this.queueDropsUnreported },
       'trace export falling behind: the span queue is full and new spans are dropped (OTEL_BSP_MAX_QUEUE_SIZE, sampling)',
     );
     this.queueDropsUnreported = 0;

@@ -210,6 +210,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     .merge(resources.detectResources({ detectors: [...(detectors ?? []), resources.envDetector] }));
 
   const health = new ExportHealth(options.logger);
+  const zipkinHealth = settings.zipkin ? new ExportHealth(options.logger, Date.now, 'zipkin') : undefined;
   const otlp = settings.otlp;
   // One set of queue and batch settings for every batching exporter.
   const batching = batcherOptionsFromEnv({
@@ -230,7 +231,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   // The exporters OTEL_TRACES_EXPORTER (or the config) names; none of them looks at a span before it ends.
   const exportProcessors: tracing.SpanProcessor[] = [
     ...(batcher ? [batcher] : []),
-    ...(settings.zipkin ? [await zipkinSpanProcessor(batching)] : []),
+    ...(zipkinHealth ? [await zipkinSpanProcessor(batching, zipkinHealth)] : []),
     ...(settings.console ? [new tracing.SimpleSpanProcessor({ exporter: new tracing.ConsoleSpanExporter() })] : []),
   ];
   const spanProcessors: tracing.SpanProcessor[] = [...userProcessors, ...exportProcessors];
@@ -318,6 +319,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     registerInstrumentations({ instrumentations, tracerProvider: trace.getTracerProvider(), meterProvider });
   }
   health.observe();
+  zipkinHealth?.observe();
   const stopObservingRuntime = observeRuntime({
     nodeRuntime: !instrumentations.some(
       (i) => i.instrumentationName === RUNTIME_NODE_INSTRUMENTATION && i.getConfig().enabled !== false,

@@ -1,18 +1,20 @@
 // Trace export to Zipkin (OTEL_TRACES_EXPORTER=zipkin), as sdk-node sets it up: the
 // SDK's Zipkin exporter behind its batch span processor. The exporter reads
 // OTEL_EXPORTER_ZIPKIN_ENDPOINT itself; its package is imported only by services
-// that ask for Zipkin. Failed exports reach diag through the SDK's global error
-// handler, and so the service's log.
+// that ask for Zipkin.
 //
-// The one part replaced is the exporter's sender, which has no timeout: against a
-// Zipkin that accepts a connection and never answers, every batch left its request
-// (a socket and the spans' JSON) open for good, and a flush waited on them. Ours makes
-// the same request and gives up after OTEL_EXPORTER_ZIPKIN_TIMEOUT.
+// Two parts differ. The exporter's sender has no timeout: against a Zipkin that
+// accepts a connection and never answers, every batch left its request (a socket and
+// the spans' JSON) open for good, and a flush waited on them; ours makes the same
+// request and gives up in time. And failures are reported as OTLP's are, once as they
+// start and once as they end, and counted: the batch processor would log an error for
+// every failed batch, one a second while Zipkin is down.
 import http from 'node:http';
 import https from 'node:https';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import * as tracing from '@opentelemetry/sdk-trace';
 import { positiveNumberFromEnv } from './env-number.js';
+import type { ExportHealth } from './export-health.js';
 import type { SpanBatcherOptions } from './span-batcher.js';
 
 /** OTEL_EXPORTER_ZIPKIN_TIMEOUT's default in the OpenTelemetry specification. */
@@ -21,12 +23,41 @@ export const DEFAULT_ZIPKIN_TIMEOUT_MS = 10_000;
 /** A batch span processor sending to Zipkin, with the same queue and batch settings as OTLP export. */
 export async function zipkinSpanProcessor(
   batching: SpanBatcherOptions,
+  health: ExportHealth,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<tracing.SpanProcessor> {
   const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
   const exporter = new ZipkinExporter();
-  boundSends(exporter, positiveNumberFromEnv(env, 'OTEL_EXPORTER_ZIPKIN_TIMEOUT', DEFAULT_ZIPKIN_TIMEOUT_MS));
-  return new tracing.BatchSpanProcessor({ exporter, ...batching });
+  // A request ends by the sooner of the two timeouts; the processor's own comes later,
+  // so every failure is the sender's, reported below.
+  const timeoutMs = Math.min(
+    positiveNumberFromEnv(env, 'OTEL_EXPORTER_ZIPKIN_TIMEOUT', DEFAULT_ZIPKIN_TIMEOUT_MS),
+    batching.exportTimeoutMillis,
+  );
+  boundSends(exporter, timeoutMs);
+  return new tracing.BatchSpanProcessor({
+    exporter: reportedTo(health, exporter),
+    ...batching,
+    exportTimeoutMillis: timeoutMs + 1000,
+  });
+}
+
+/**
+ * `exporter` with each outcome told to `health`. The processor hears only of successes:
+ * a failure does nothing there but log itself (its self-observability metrics are off).
+ */
+export function reportedTo(health: ExportHealth, exporter: tracing.SpanExporter): tracing.SpanExporter {
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) health.succeeded(spans.length);
+        else health.failed(spans.length, result.error);
+        done({ code: ExportResultCode.SUCCESS });
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
 }
 
 type Send = (spans: unknown[], done: (result: ExportResult) => void) => void;
