@@ -12,6 +12,7 @@ import { resolveImportRoots } from '../proto/roots.js';
 import { CodegenCache, hashOf, ProtoKeys } from './cache.js';
 import type { GeneratorKind, PlannedTarget } from './client.js';
 import type { GeneratedFile } from './file.js';
+import { orphansBySource } from './orphans.js';
 import { TS_PROTO_OPTIONS } from './tsproto-options.js';
 
 const ALL: GeneratorKind[] = ['messages', 'http', 'grpc', 'errors', 'config'];
@@ -26,6 +27,11 @@ export interface IncrementalOptions {
   projectRoot?: string;
   runtimeFor(root: string): string;
   only?: GeneratorKind[];
+  /**
+   * Files tsk's manifest records as generated (absolute). Those beside a proto that no
+   * longer exists are orphaned even when the cache has no record of them (a fresh clone).
+   */
+  generatedFiles?: readonly string[];
 }
 
 export interface IncrementalResult {
@@ -109,11 +115,13 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   const byPath = new Map<string, GeneratedFile>();
   for (const t of planned) for (const f of t.files) byPath.set(f.path, f);
   for (const p of byPath.keys()) upToDate.delete(p);
-  const orphans = cache?.orphans(new Set([...byPath.keys(), ...upToDate])) ?? { ids: [], files: [] };
+  const keep = new Set([...byPath.keys(), ...upToDate]);
+  const orphans = cache?.orphans(keep) ?? { ids: [], files: [] };
+  const unrecorded = orphansBySource(options.generatedFiles ?? [], [...roots, tskProtoDir], keep);
   return {
     files: [...byPath.values()],
     upToDate: [...upToDate],
-    orphaned: orphans.files,
+    orphaned: [...new Set([...orphans.files, ...unrecorded])],
     generated: missing.length,
     cached: targets.length - missing.length,
     save(report) {

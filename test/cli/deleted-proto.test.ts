@@ -60,4 +60,26 @@ describe('a deleted proto', () => {
     expect(fs.existsSync(at('api/bar/v1/bar_http.ts'))).toBe(false);
     expect(run(['generate'])).toMatch(/^up to date .*\nup to date .*\n$/);
   });
+
+  it('loses them on a fresh clone too, where no codegen cache remembers what it generated', () => {
+    run(['proto', 'add', 'api/baz/v1/baz.proto']);
+    run(['generate']);
+    const generated = ['api/baz/v1/baz.ts', 'api/baz/v1/baz_http.ts', 'api/baz/v1/baz_grpc.ts'];
+    for (const f of generated) expect(fs.existsSync(at(f)), f).toBe(true);
+    fs.rmSync(at('.tsk/cache'), { recursive: true, force: true });
+    fs.rmSync(at('api/baz/v1/baz.proto'));
+    // A file of tsk's look that tsk has no record of is not its to remove.
+    fs.copyFileSync(at('api/baz/v1/baz_http.ts'), at('api/baz/v1/baz_extra.ts'));
+
+    const out = run(['generate']);
+    for (const f of generated) {
+      expect(out).toContain(`removed ${f}\n`);
+      expect(fs.existsSync(at(f)), f).toBe(false);
+    }
+    expect(fs.existsSync(at('api/baz/v1/baz_extra.ts'))).toBe(true);
+    // The service's own protos and everything generated from them are untouched.
+    for (const f of ['api/shop/v1/greeter.ts', 'api/shop/v1/greeter_http.ts', 'internal/conf/conf.ts'])
+      expect(fs.existsSync(at(f)), f).toBe(true);
+    expect(run(['generate'])).not.toContain('removed');
+  });
 });

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
-import { findProjectRoot } from '../manifest.js';
+import { findProjectRoot, generatedFiles } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
 import { withinProject, writeFiles, type WriteReport } from '../writer.js';
@@ -134,6 +134,7 @@ async function regenerate(root: string, ownWrites: Set<string>, outcome: string)
             .split(path.sep)
             .join('/'),
         ...(only ? { only } : {}),
+        generatedFiles: generatedFiles(root),
       });
       const report = writeFiles(result.files, { projectRoot: root, remove: withinProject(root, result.orphaned) });
       result.save(report);

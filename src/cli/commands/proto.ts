@@ -8,7 +8,7 @@ import { generateClient } from '../../gen/incremental.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { projectAt, projectOfInputs, type Project } from '../../proto/project.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
-import { findProjectRoot } from '../manifest.js';
+import { findProjectRoot, generatedFiles } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
 import { withinProject, writeFiles } from '../writer.js';
 
@@ -60,6 +60,7 @@ export async function protoClient(
     projectRoot: project?.root,
     runtimeFor: runtimeDirFor(cwd, project, flags),
     only: kinds,
+    ...(manifestRoot ? { generatedFiles: generatedFiles(manifestRoot) } : {}),
   });
   // Outside a project there is no internal/pkg to import the runtime from: the import would not resolve.
   const guessed = !project && !flags.runtime && result.files.find((f) => f.content.includes(`${DEFAULT_RUNTIME_DIR}/`));
