@@ -8,13 +8,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import chalk from 'chalk';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
-import { findProjectRoot, generatedFiles } from '../manifest.js';
+import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { printReport } from '../output.js';
-import { withinProject, writeFiles, type WriteReport } from '../writer.js';
-import { generateRuns, projectProtoDirs } from './generate.js';
-import { writeOpenApiDocuments } from './proto-openapi.js';
-import { generateClient } from '../../gen/incremental.js';
+import type { WriteReport } from '../writer.js';
+import { generateProject } from './generate.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
 
 export interface DevFlags {
@@ -121,25 +119,7 @@ async function regenerate(root: string, ownWrites: Set<string>, outcome: string)
       for (const p of [...report.written, ...report.removed]) ownWrites.add(p);
       if (report.written.length + report.skipped.length + report.removed.length > 0) printReport(report, root);
     };
-    const api = path.join(root, 'api');
-    if (fs.existsSync(api)) noted(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts') }, root));
-    for (const { inputs, only } of generateRuns(projectProtoDirs(root))) {
-      const result = await generateClient({
-        cwd: root,
-        inputs,
-        projectRoot: root,
-        runtimeFor: (r) =>
-          path
-            .relative(r, path.join(root, 'internal', 'pkg'))
-            .split(path.sep)
-            .join('/'),
-        ...(only ? { only } : {}),
-        generatedFiles: generatedFiles(root),
-      });
-      const report = writeFiles(result.files, { projectRoot: root, remove: withinProject(root, result.orphaned) });
-      result.save(report);
-      noted(report);
-    }
+    await generateProject(root, {}, noted);
     return true;
   } catch (err) {
     log(chalk.red(`generate failed; ${outcome}`));

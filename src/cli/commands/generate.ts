@@ -7,8 +7,10 @@ import path from 'node:path';
 import type { GeneratorKind } from '../../gen/client.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
-import { protoClient } from './proto.js';
-import { protoOpenApi } from './proto-openapi.js';
+import { failOnStale, printReport } from '../output.js';
+import type { WriteReport } from '../writer.js';
+import { writeClientCode } from './proto.js';
+import { writeOpenApiDocuments } from './proto-openapi.js';
 
 export interface GenerateFlags {
   force?: boolean;
@@ -52,11 +54,23 @@ export async function generate(flags: GenerateFlags): Promise<void> {
     throw new UsageError(
       'not inside a tsk project (no .tsk/manifest.json found here or above); run tsk proto client <dirs> outside one',
     );
+  const cwd = process.cwd();
+  await generateProject(root, flags, (report) => {
+    printReport(report, cwd);
+    failOnStale(report, flags.keepLocal);
+  });
+}
+
+/** Every step of `tsk generate` in the project at `root` (`tsk dev` regenerates with it too), each step's report to `each`. */
+export async function generateProject(
+  root: string,
+  flags: GenerateFlags,
+  each: (report: WriteReport) => void,
+): Promise<void> {
   const api = path.join(root, 'api');
   if (fs.existsSync(api))
-    await protoOpenApi([api], { output: path.join(api, 'openapi.ts'), force: flags.force, keepLocal: flags.keepLocal });
+    each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root));
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
-  for (const { inputs, only } of generateRuns(dirs))
-    await protoClient(inputs, { force: flags.force, keepLocal: flags.keepLocal }, only);
+  for (const { inputs, only } of generateRuns(dirs)) each(await writeClientCode(inputs, flags, root, only));
 }

@@ -10,7 +10,7 @@ import { projectAt, projectOfInputs, type Project } from '../../proto/project.js
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { findProjectRoot, generatedFiles } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
-import { withinProject, writeFiles } from '../writer.js';
+import { withinProject, writeFiles, type WriteReport } from '../writer.js';
 
 export interface ProtoFlags {
   protoPath?: string[];
@@ -43,6 +43,21 @@ export async function protoClient(
   only?: GeneratorKind[],
 ): Promise<void> {
   const cwd = process.cwd();
+  const report = await writeClientCode(inputs, flags, cwd, only);
+  printReport(report, cwd);
+  failOnStale(report, flags.keepLocal);
+}
+
+/**
+ * Generates the code of `inputs` (protos the cache vouches for are left as they are),
+ * writes it and removes what deleted protos generated; what was written, kept and skipped.
+ */
+export async function writeClientCode(
+  inputs: string[],
+  flags: ProtoFlags & { openapi?: boolean; fetch?: boolean },
+  cwd: string,
+  only?: GeneratorKind[],
+): Promise<WriteReport> {
   const { project, manifestRoot } = locate(cwd, inputs, flags);
   const kinds = only ?? [
     'messages',
@@ -73,10 +88,9 @@ export async function protoClient(
     force: flags.force,
     remove: manifestRoot ? withinProject(manifestRoot, result.orphaned) : [],
   });
-  report.unchanged.push(...result.upToDate);
   result.save(report);
-  printReport(report, cwd);
-  failOnStale(report, flags.keepLocal);
+  report.unchanged.push(...result.upToDate);
+  return report;
 }
 
 export async function errorsGen(inputs: string[], flags: ProtoFlags): Promise<void> {
