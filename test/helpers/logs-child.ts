@@ -1,9 +1,11 @@
 // A process that sets telemetry up from its environment with the service's logger,
 // serves calls through the default server middleware (each handler writes a log line
 // and emits a record through the OpenTelemetry Logs API), and reports on stdout: its
-// log lines, then one `{"report": ...}` line with the span contexts its handlers ran in.
+// log lines, then one `{"report": ...}` line with the span contexts its handlers ran in
+// and what /metrics served before shutdown.
 // Telemetry is process-wide, so each configuration under test gets a process.
 //   CALLS: calls to serve (default 1); IDLE_MS: wait this long after them, serving nothing.
+import http from 'node:http';
 import { context, logs, SeverityNumber, trace } from '@opentelemetry/api';
 import * as apiLogs from '@opentelemetry/api-logs';
 import { createLogger } from '../../src/runtime/log/logger.js';
@@ -57,9 +59,15 @@ for (let i = 0; i < calls; i++) {
 }
 const lastCall = Date.now();
 await new Promise((r) => setTimeout(r, Number(process.env['IDLE_MS'] ?? 0)));
+const metricsServer = http.createServer((req, res) => telemetry.metricsHandler(req, res));
+await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
+const metrics = await (
+  await fetch(`http://127.0.0.1:${(metricsServer.address() as { port: number }).port}/metrics`)
+).text();
+metricsServer.close();
 // Shutdown alone must deliver what is still queued (no forceFlush first).
 await telemetry.shutdown();
 logger.flush();
 await new Promise((r) => setTimeout(r, 50));
-process.stdout.write(`${JSON.stringify({ report: { spans, served, lastCall } })}\n`);
+process.stdout.write(`${JSON.stringify({ report: { spans, served, lastCall, metrics } })}\n`);
 process.exit(0);

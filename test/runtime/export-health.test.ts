@@ -2,7 +2,9 @@
 // than once a minute for each, and every lost span is counted; so is a collector
 // that answers too slowly for the load.
 import { describe, expect, it } from 'vitest';
-import { ExportHealth } from '../../src/runtime/telemetry/export-health.js';
+import { AggregationTemporality, InstrumentType } from '@opentelemetry/sdk-metrics';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportHealth, reportedTo } from '../../src/runtime/telemetry/export-health.js';
 
 function recorder() {
   const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
@@ -80,5 +82,72 @@ describe('ExportHealth', () => {
     health.drop('queue_full', 1);
     expect(lines.map((l) => l.fields)).toEqual([{ droppedSpans: 2 }, { droppedSpans: 59 }]);
     expect(health.dropped.queue_full).toBe(61);
+  });
+
+  it('speaks of log records for log export, and counts them in its recovery line', () => {
+    const { lines, logger } = recorder();
+    const health = new ExportHealth(logger as never, () => 0, 'otlp', 'log');
+    health.failed(4, new Error('down'));
+    health.succeeded(2);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/^log export failing: log records/) }),
+      { level: 'info', msg: expect.stringMatching(/^log export recovered/), fields: { droppedRecords: 4 } },
+    ]);
+  });
+});
+
+describe('reportedTo', () => {
+  /** A metric exporter as the SDK's readers use one: export, flush, shutdown, and its preferences. */
+  function exporter(results: ExportResult[]) {
+    const calls: string[] = [];
+    return {
+      calls,
+      export(batch: string[], done: (result: ExportResult) => void) {
+        calls.push(`export ${batch.length}`);
+        done(results.shift()!);
+      },
+      forceFlush: async function (this: { calls: string[] }) {
+        this.calls.push('flush');
+      },
+      shutdown: async function (this: { calls: string[] }) {
+        this.calls.push('shutdown');
+      },
+      selectAggregationTemporality: function (this: { calls: string[] }, kind: InstrumentType) {
+        this.calls.push('temporality');
+        return kind === InstrumentType.COUNTER ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+      },
+    };
+  }
+
+  it('tells health each outcome, tells the caller success, and passes the other methods through', async () => {
+    const { lines, logger } = recorder();
+    const health = new ExportHealth(logger as never, () => 0);
+    const inner = exporter([
+      { code: ExportResultCode.FAILED, error: new Error('refused') },
+      { code: ExportResultCode.SUCCESS },
+    ]);
+    const outer = reportedTo(health, inner, (batch) => batch.length);
+    const results: ExportResult[] = [];
+    outer.export(['a', 'b', 'c'], (r) => results.push(r));
+    outer.export(['d'], (r) => results.push(r));
+    expect(results.map((r) => r.code)).toEqual([ExportResultCode.SUCCESS, ExportResultCode.SUCCESS]);
+    expect(health.dropped.export_failed).toBe(3);
+    expect(health.exported).toBe(1);
+    expect(lines.map((l) => l.level)).toEqual(['warn', 'info']);
+    // The reader asks the exporter which temporality it wants: the answer must be the exporter's own.
+    expect(outer.selectAggregationTemporality(InstrumentType.COUNTER)).toBe(AggregationTemporality.DELTA);
+    await outer.forceFlush();
+    await outer.shutdown();
+    expect(inner.calls).toEqual(['export 3', 'export 1', 'temporality', 'flush', 'shutdown']);
+  });
+
+  it('leaves out what the exporter does not have', () => {
+    const health = new ExportHealth(undefined);
+    const outer = reportedTo(
+      health,
+      { export: (_: unknown[], done: (r: ExportResult) => void) => done({ code: 0 }) },
+      () => 0,
+    );
+    expect(Object.keys(outer)).toEqual(['export']);
   });
 });

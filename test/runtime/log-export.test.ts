@@ -13,7 +13,9 @@ interface ChildRun {
   code: number | null;
   lines: Record<string, unknown>[];
   /** What the child reports once served; undefined when it stopped before. */
-  report: { spans: { traceId: string; spanId: string }[]; served: number; lastCall: number } | undefined;
+  report:
+    | { spans: { traceId: string; spanId: string }[]; served: number; lastCall: number; metrics: string }
+    | undefined;
 }
 
 const BASE_ENV = { OTEL_BLRP_SCHEDULE_DELAY: '20', OTEL_BSP_SCHEDULE_DELAY: '20' };
@@ -126,8 +128,12 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
       OTEL_LOGS_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: r.endpoint,
       OTEL_TRACES_EXPORTER: 'none',
+      // Batches due during the wait: /metrics then counts what the receiver took.
+      IDLE_MS: '500',
     });
     expect(run.code).toBe(0);
+    const exported = /otlp_log_records_exported_total(?:\{[^}]*\})? (\d+)/.exec(run.report!.metrics);
+    expect(Number(exported?.[1])).toBeGreaterThanOrEqual(4);
     expect(r.records.find((l) => l.body === 'placing order')).toMatchObject({
       severityNumber: 13,
       attributes: { order: 7, customer: 'ada' },
@@ -202,7 +208,7 @@ describe('OTEL_LOGS_EXPORTER naming no exporter tsk has', () => {
 });
 
 describe('log export to a collector that is down', () => {
-  it('keeps serving, reports the failure in the log, and does not export its own reports', async () => {
+  it('keeps serving, says so once in the log, counts the lost records, and does not export its own reports', async () => {
     // A port nothing listens on: the receiver's, once it stopped.
     const gone = await receiver();
     gone.stop();
@@ -220,13 +226,15 @@ describe('log export to a collector that is down', () => {
     });
     expect(run.code).toBe(0);
     expect(run.report!.served).toBe(calls);
-    const diagnostics = run.lines.filter((l) => l['component'] === 'opentelemetry');
-    expect(diagnostics.some((l) => l['level'] === 'error')).toBe(true);
-    // Each failed batch is reported once; were the reports exported, each would fail
-    // and be reported again, and reports would go on coming while the service is idle.
-    const settled = run.report!.lastCall + 2500;
-    const late = diagnostics.filter((l) => Date.parse(String(l['time'])) > settled);
-    expect(late).toEqual([]);
-    expect(diagnostics.length).toBeLessThanOrEqual(calls * 2);
+    // Batches go every 20 ms and each fails: one line says so, with the exporter's error.
+    const failing = run.lines.filter((l) => String(l['msg']).startsWith('log export failing'));
+    expect(failing).toEqual([
+      expect.objectContaining({ level: 'warn', err: expect.objectContaining({ message: expect.any(String) }) }),
+    ]);
+    expect(run.lines.filter((l) => l['component'] === 'opentelemetry')).toEqual([]);
+    const dropped = /otlp_log_records_dropped_total\{reason="export_failed"\} (\d+)/.exec(run.report!.metrics);
+    // Three records a call (a line, two Logs API records) and an access line: all lost.
+    expect(Number(dropped?.[1])).toBeGreaterThanOrEqual(calls * 4);
+    expect(run.report!.metrics).toMatch(/otlp_log_records_exported_total(\{[^}]*\})? 0\n/);
   });
 });

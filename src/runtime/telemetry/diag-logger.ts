@@ -50,9 +50,10 @@ export function routeDiagnostics(logger: Logger | undefined, env: NodeJS.Process
     verbose: line((o, m) => child.trace(o, m)),
   };
   diag.setLogger(target, { logLevel: level, suppressOverrideMessage: true });
-  // The SDK reports failed exports (metrics, Zipkin) through its global error handler, whose
-  // default hands diag the error as one JSON string; here it is the line's `err`, as the
-  // service's own errors are, with its message as the line's.
+  // The SDK reports some failures (a metric reader's failed run, a resource detector's)
+  // through its global error handler, whose default hands diag the error as one JSON
+  // string; here it is the line's `err`, as the service's own errors are, with its
+  // message as the line's.
   setGlobalErrorHandler((error) =>
     notExported(() =>
       child.error(

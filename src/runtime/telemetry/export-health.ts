@@ -1,10 +1,12 @@
-// Export trouble made visible: a warn line when spans stop reaching the collector,
-// a line when they reach it again, a warn line when a collector too slow for the
-// load makes the queue drop spans (each kind at most once a minute, so a flapping
-// collector never floods the log), and counters of exported and dropped spans,
-// served with the other metrics on /metrics. One per exporter: OTLP's lines carry
-// no exporter field and its counters are otlp_spans_*; Zipkin's say `exporter:
-// "zipkin"` and count as zipkin_spans_*.
+// Export trouble made visible: a warn line when a signal stops reaching its
+// collector, a line when it reaches it again, a warn line when a collector too slow
+// for the load makes the span queue drop spans (each kind at most once a minute, so a
+// flapping collector never floods the log), and counters of exported and dropped
+// spans and log records, served with the other metrics on /metrics. One per exporter
+// and signal: OTLP trace lines carry no exporter field and count as otlp_spans_*;
+// Zipkin's say `exporter: "zipkin"` and count as zipkin_spans_*; log and metric export
+// say which signal they are about in the message.
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
@@ -12,6 +14,30 @@ import type { Logger } from 'pino';
 const REPORT_INTERVAL_MS = 60_000;
 
 export type DropReason = 'queue_full' | 'export_failed';
+
+export type Signal = 'trace' | 'log' | 'metric';
+
+/** What the lines of each signal say, the field that counts what was lost, and the counters' stem. */
+const WORDING: Record<Signal, { failing: string; recovered: string; lost: string; counters?: string }> = {
+  trace: {
+    failing: 'trace export failing: spans are dropped until the collector accepts them',
+    recovered: 'trace export recovered: spans reach the collector again',
+    lost: 'droppedSpans',
+    counters: 'spans',
+  },
+  log: {
+    failing: 'log export failing: log records are dropped until the collector accepts them',
+    recovered: 'log export recovered: log records reach the collector again',
+    lost: 'droppedRecords',
+    counters: 'log_records',
+  },
+  // A failed push loses no cumulative sum (the next one carries it), so there is nothing to count as dropped.
+  metric: {
+    failing: 'metric export failing: the collector gets no metrics until it accepts them',
+    recovered: 'metric export recovered: metrics reach the collector again',
+    lost: 'failedExports',
+  },
+};
 
 export class ExportHealth {
   exported = 0;
@@ -29,23 +55,30 @@ export class ExportHealth {
   /** Fields of every line: which exporter it is about, for all but OTLP. */
   private readonly fields: Record<string, string>;
 
+  private readonly wording: (typeof WORDING)[Signal];
+
   constructor(
     private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined,
     private readonly now: () => number = Date.now,
     private readonly exporter: 'otlp' | 'zipkin' = 'otlp',
+    signal: Signal = 'trace',
   ) {
     this.fields = exporter === 'otlp' ? {} : { exporter };
+    this.wording = WORDING[signal];
   }
 
-  /** Registers the counters with the global MeterProvider (call once it is set). */
+  /** Registers the counters (none for metrics) with the global MeterProvider (call once it is set). */
   observe(): void {
+    const stem = this.wording.counters;
+    if (stem === undefined) return;
+    const what = stem === 'spans' ? 'Spans' : 'Log records';
     const meter = metrics.getMeter('tsk');
     meter
-      .createObservableCounter(`${this.exporter}_spans_exported`, { description: 'Spans the collector accepted' })
+      .createObservableCounter(`${this.exporter}_${stem}_exported`, { description: `${what} the collector accepted` })
       .addCallback((result) => result.observe(this.exported));
     meter
-      .createObservableCounter(`${this.exporter}_spans_dropped`, {
-        description: 'Spans lost before the collector accepted them, by reason',
+      .createObservableCounter(`${this.exporter}_${stem}_dropped`, {
+        description: `${what} lost before the collector accepted them, by reason`,
       })
       .addCallback((result) => {
         for (const reason of Object.keys(this.dropped) as DropReason[])
@@ -61,10 +94,7 @@ export class ExportHealth {
     this.failing = false;
     if (this.reported) {
       this.reported = false;
-      this.logger?.info(
-        { ...this.fields, droppedSpans: dropped },
-        'trace export recovered: spans reach the collector again',
-      );
+      this.logger?.info({ ...this.fields, [this.wording.lost]: dropped }, this.wording.recovered);
     }
   }
 
@@ -76,10 +106,7 @@ export class ExportHealth {
     if (at - this.lastReport < REPORT_INTERVAL_MS) return;
     this.lastReport = at;
     this.reported = true;
-    this.logger?.warn(
-      { ...this.fields, err: error },
-      'trace export failing: spans are dropped until the collector accepts them',
-    );
+    this.logger?.warn({ ...this.fields, err: error }, this.wording.failing);
   }
 
   drop(reason: DropReason, spans: number): void {
@@ -101,4 +128,40 @@ export class ExportHealth {
     );
     this.queueDropsUnreported = 0;
   }
+}
+
+/** An exporter of any signal, as far as reporting its outcomes goes. */
+interface Exporter<Batch> {
+  export(batch: Batch, done: (result: ExportResult) => void): void;
+}
+
+/** Methods besides `export` that the SDK's readers and processors call on their exporters, passed through. */
+const PASSED = ['shutdown', 'forceFlush', 'selectAggregationTemporality', 'selectAggregation'] as const;
+
+/**
+ * `exporter` with each outcome told to `health` (`count` says how many items a batch
+ * holds). The processor or reader hears only of successes: a failure would do nothing
+ * there but report itself through the global error handler, once per export.
+ */
+export function reportedTo<E extends Exporter<never>>(
+  health: ExportHealth,
+  exporter: E,
+  count: (batch: Parameters<E['export']>[0]) => number,
+): E {
+  type Batch = Parameters<E['export']>[0];
+  const reported: Record<string, unknown> = {
+    export(batch: Batch, done: (result: ExportResult) => void) {
+      exporter.export(batch as never, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) health.succeeded(count(batch));
+        else health.failed(count(batch), result.error);
+        done({ code: ExportResultCode.SUCCESS });
+      });
+    },
+  };
+  const methods = exporter as unknown as Record<string, unknown>;
+  for (const name of PASSED) {
+    const method = methods[name];
+    if (typeof method === 'function') reported[name] = method.bind(exporter);
+  }
+  return reported as unknown as E;
 }

@@ -3,7 +3,8 @@
 // from @opentelemetry/api or @opentelemetry/api-logs, instrumentation-pino's log
 // sending), fed also with the service's own log lines.
 // setupTelemetry imports this module only when log export is on, so a service that
-// does not export logs never loads the logs SDK or its exporters.
+// does not export logs never loads the logs SDK or its exporters. Call it once the
+// global MeterProvider is set: it registers its export counters there.
 import { createNoopLogger, type LoggerProvider as LoggerProviderApi, logs } from '@opentelemetry/api';
 import { getNumberFromEnv } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -18,6 +19,7 @@ import {
 import type { Logger } from 'pino';
 import { lineBatcher } from '../log/logger.js';
 import { positiveNumberFromEnv } from './env-number.js';
+import { ExportHealth, reportedTo } from './export-health.js';
 import type { LogExportSettings } from './export-settings.js';
 import { forEachRecord } from './log-records.js';
 
@@ -43,7 +45,12 @@ export async function startLogExport(
 ): Promise<LogExport> {
   const processors: LogRecordProcessor[] = [];
   if (settings.otlp) {
-    processors.push(new BatchLogRecordProcessor({ exporter: await otlpExporter(settings.otlp), ...batchFromEnv() }));
+    // Failures are reported once as they start and once as they end, and counted (as
+    // trace export's are); the processor would log each failed batch, one a second.
+    const health = new ExportHealth(logger, Date.now, 'otlp', 'log');
+    health.observe();
+    const exporter = reportedTo(health, await otlpExporter(settings.otlp), (records) => records.length);
+    processors.push(new BatchLogRecordProcessor({ exporter, ...batchFromEnv() }));
   }
   if (settings.console) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
   const provider = new LoggerProvider({ resource, processors, logRecordLimits: limitsFromEnv() });

@@ -29,7 +29,7 @@ import { captureRequestHeaders } from '../middleware/tracing.js';
 import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
 import { positiveNumberFromEnv } from './env-number.js';
-import { ExportHealth } from './export-health.js';
+import { ExportHealth, reportedTo } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
 import {
   joinPath,
@@ -243,7 +243,16 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
   } as ConstructorParameters<typeof PrometheusExporter>[0]);
   const metricReaders: metrics.IMetricReader[] = [prometheus];
   const pushed: metrics.PushMetricExporter[] = [
-    ...(metricsPush ? [await metricExporter(metricsPush.protocol, metricsPush.endpoint)] : []),
+    // A failed push is reported as failed trace export is, not once per interval.
+    ...(metricsPush
+      ? [
+          reportedTo(
+            new ExportHealth(options.logger, Date.now, 'otlp', 'metric'),
+            await metricExporter(metricsPush.protocol, metricsPush.endpoint),
+            () => 1,
+          ),
+        ]
+      : []),
     ...(metricsConsole ? [new metrics.ConsoleMetricExporter()] : []),
   ];
   // The reader does not read the variables itself (NodeSDK does); a timeout longer than the interval it refuses.

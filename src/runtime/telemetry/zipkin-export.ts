@@ -14,7 +14,7 @@ import https from 'node:https';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import * as tracing from '@opentelemetry/sdk-trace';
 import { positiveNumberFromEnv } from './env-number.js';
-import type { ExportHealth } from './export-health.js';
+import { type ExportHealth, reportedTo } from './export-health.js';
 import type { SpanBatcherOptions } from './span-batcher.js';
 
 /** OTEL_EXPORTER_ZIPKIN_TIMEOUT's default in the OpenTelemetry specification. */
@@ -36,28 +36,10 @@ export async function zipkinSpanProcessor(
   );
   boundSends(exporter, timeoutMs);
   return new tracing.BatchSpanProcessor({
-    exporter: reportedTo(health, exporter),
+    exporter: reportedTo(health, exporter, (spans) => spans.length),
     ...batching,
     exportTimeoutMillis: timeoutMs + 1000,
   });
-}
-
-/**
- * `exporter` with each outcome told to `health`. The processor hears only of successes:
- * a failure does nothing there but log itself (its self-observability metrics are off).
- */
-export function reportedTo(health: ExportHealth, exporter: tracing.SpanExporter): tracing.SpanExporter {
-  return {
-    export(spans, done) {
-      exporter.export(spans, (result) => {
-        if (result.code === ExportResultCode.SUCCESS) health.succeeded(spans.length);
-        else health.failed(spans.length, result.error);
-        done({ code: ExportResultCode.SUCCESS });
-      });
-    },
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
-  };
 }
 
 type Send = (spans: unknown[], done: (result: ExportResult) => void) => void;
