@@ -65,7 +65,9 @@ export function createApp(options: AppOptions): App {
 
   // deregister -> drain delay -> stop accepting and finish in-flight calls -> afterStop
   // (telemetry flush), each step cut short so the whole stop fits in the stop timeout.
-  const stop = (): Promise<void> => {
+  // After a failed start there is no traffic to drain and nothing to announce: the
+  // caller reports the failure, which is then the last line.
+  const stop = (afterFailedStart = false): Promise<void> => {
     stopping ??= (async () => {
       const budget = new StopBudget(stopTimeoutMs);
       cancelRelease();
@@ -79,7 +81,7 @@ export function createApp(options: AppOptions): App {
         if (done === 'timeout')
           log?.warn('deregister did not finish in time; the registry entry expires with its lease');
       }
-      await budget.sleep(Math.min(options.drainDelayMs ?? 0, budget.forServers()));
+      if (!afterFailedStart) await budget.sleep(Math.min(options.drainDelayMs ?? 0, budget.forServers()));
       const serversMs = budget.forServers();
       await Promise.all(options.servers.map((s) => s.stop({ timeoutMs: serversMs })));
       if (options.afterStop) {
@@ -88,7 +90,7 @@ export function createApp(options: AppOptions): App {
         if (done === 'timeout')
           log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (telemetry flush) cut off at the stop timeout');
       }
-      log?.info({ id, elapsed_ms: budget.elapsed() }, 'stopped');
+      if (!afterFailedStart) log?.info({ id, elapsed_ms: budget.elapsed() }, 'stopped');
       log?.flush();
       resolveRun();
     })();
@@ -97,7 +99,7 @@ export function createApp(options: AppOptions): App {
 
   return {
     instance: () => instance ?? buildInstance(),
-    stop,
+    stop: () => stop(),
     async run() {
       const done = new Promise<void>((resolve) => (resolveRun = resolve));
       const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
@@ -133,7 +135,7 @@ export function createApp(options: AppOptions): App {
         // A start cut short by a requested stop (the registry client closed under a pending
         // registration) is that stop, exit 0, not a failed start.
         if (!stopping) {
-          await stop();
+          await stop(true);
           throw err;
         }
       }

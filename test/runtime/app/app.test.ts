@@ -178,3 +178,35 @@ describe('createApp stopped while registering', () => {
     });
   }
 });
+
+describe('createApp failing to start', () => {
+  it('stops what did start without the drain delay or a "stopped" line, and rejects with the failure', async () => {
+    const started = new HttpServer({ address: '127.0.0.1:0' });
+    const taken = new HttpServer({ address: '127.0.0.1:0' });
+    await taken.start();
+    const clash = new HttpServer({ address: `127.0.0.1:${taken.listenPort}` });
+    const lines: string[] = [];
+    const record = (_fields: unknown, msg?: string) => lines.push(msg ?? String(_fields));
+    const logger = { info: record, warn: record, error: record, debug: record, flush: () => {} };
+    let afterStop = 0;
+    const app = createApp({
+      name: 'svc',
+      version: '1',
+      servers: [started, clash],
+      signals: [],
+      logger: logger as never,
+      // No traffic reached a service that never started: waiting for it to drain helps no one.
+      drainDelayMs: 60_000,
+      afterStop: async () => void afterStop++,
+    });
+    try {
+      await expect(app.run()).rejects.toThrow(/EADDRINUSE/);
+      expect(afterStop).toBe(1);
+      // The caller reports the failure; nothing is logged after it that reads like a clean stop.
+      expect(lines).toEqual([]);
+      await expect(fetch(`http://127.0.0.1:${started.listenPort}/`)).rejects.toThrow();
+    } finally {
+      await taken.stop({ timeoutMs: 1000 });
+    }
+  });
+});
