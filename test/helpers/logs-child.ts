@@ -5,7 +5,7 @@
 // and what /metrics served before shutdown.
 // Telemetry is process-wide, so each configuration under test gets a process.
 //   CALLS: calls to serve (default 1); IDLE_MS: wait this long after them, serving nothing.
-import http from 'node:http';
+import { servedMetrics } from './served-metrics.js';
 import { context, logs, SeverityNumber, trace } from '@opentelemetry/api';
 import * as apiLogs from '@opentelemetry/api-logs';
 import { createLogger } from '../../src/runtime/log/logger.js';
@@ -59,12 +59,7 @@ for (let i = 0; i < calls; i++) {
 }
 const lastCall = Date.now();
 await new Promise((r) => setTimeout(r, Number(process.env['IDLE_MS'] ?? 0)));
-const metricsServer = http.createServer((req, res) => telemetry.metricsHandler(req, res));
-await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
-const metrics = await (
-  await fetch(`http://127.0.0.1:${(metricsServer.address() as { port: number }).port}/metrics`)
-).text();
-metricsServer.close();
+const metrics = await servedMetrics(telemetry);
 // Shutdown alone must deliver what is still queued (no forceFlush first).
 await telemetry.shutdown();
 logger.flush();

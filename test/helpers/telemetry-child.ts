@@ -5,7 +5,7 @@
 // Telemetry settings are process-wide, so each configuration under test gets a process.
 //   CALLS: server calls to make (default 3); HEADERS: JSON request headers for them;
 //   HOLD_MS: keep running (and calling every 10 ms) this long before reporting.
-import http from 'node:http';
+import { servedMetrics } from './served-metrics.js';
 import { trace } from '@opentelemetry/api';
 import { setupTelemetry, type Telemetry, type TelemetryOptions } from '../../src/runtime/telemetry/sdk.js';
 import { createLogger } from '../../src/runtime/log/logger.js';
@@ -145,12 +145,7 @@ while (Date.now() < until) {
 }
 const fastPath = middlewareSampling() !== undefined;
 await telemetry.forceFlush();
-const metricsServer = http.createServer((req, res) => telemetry.metricsHandler(req, res));
-await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
-const metrics = await (
-  await fetch(`http://127.0.0.1:${(metricsServer.address() as { port: number }).port}/metrics`)
-).text();
-metricsServer.close();
+const metrics = await servedMetrics(telemetry);
 logger.flush();
 await new Promise((r) => setTimeout(r, 50));
 process.stdout.write(`${JSON.stringify({ metrics, heapUsed: process.memoryUsage().heapUsed, seen, fastPath })}\n`);
