@@ -1,6 +1,7 @@
 // Export trouble is reported once as it starts and once as it ends, never more
 // than once a minute for each, and every lost span is counted; so is a collector
 // that answers too slowly for the load.
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { AggregationTemporality, InstrumentType } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -93,6 +94,25 @@ describe('ExportHealth', () => {
       expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/^log export failing: log records/) }),
       { level: 'info', msg: expect.stringMatching(/^log export recovered/), fields: { droppedRecords: 4 } },
     ]);
+  });
+});
+
+describe('ExportHealth without a logger', () => {
+  it("says it through OpenTelemetry's diagnostics", () => {
+    const warnings: unknown[][] = [];
+    const record = (...args: unknown[]) => void warnings.push(args);
+    diag.setLogger(
+      { error: record, warn: record, info: () => {}, debug: () => {}, verbose: () => {} },
+      DiagLogLevel.WARN,
+    );
+    try {
+      new ExportHealth(undefined, () => 0, 'otlp', 'metric').failed(1, new Error('refused'));
+      expect(warnings).toEqual([
+        [expect.stringMatching(/^metric export failing/), { err: expect.objectContaining({ message: 'refused' }) }],
+      ]);
+    } finally {
+      diag.disable();
+    }
   });
 });
 

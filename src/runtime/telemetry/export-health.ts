@@ -7,7 +7,7 @@
 // Zipkin's say `exporter: "zipkin"` and count as zipkin_spans_*; log and metric export
 // say which signal they are about in the message.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { metrics } from '@opentelemetry/api';
+import { diag, metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
 /** The least time between two "export failing" (or two "falling behind") lines. */
@@ -39,6 +39,11 @@ const WORDING: Record<Signal, { failing: string; recovered: string; lost: string
   },
 };
 
+const DIAG_LINES: Pick<Logger, 'warn' | 'info'> = {
+  warn: ((fields: object, msg: string) => diag.warn(msg, fields)) as Logger['warn'],
+  info: ((fields: object, msg: string) => diag.info(msg, fields)) as Logger['info'],
+};
+
 export class ExportHealth {
   exported = 0;
   readonly dropped: Record<DropReason, number> = { queue_full: 0, export_failed: 0 };
@@ -57,12 +62,16 @@ export class ExportHealth {
 
   private readonly wording: (typeof WORDING)[Signal];
 
+  private readonly logger: Pick<Logger, 'warn' | 'info'>;
+
+  /** Without a logger the lines go to OpenTelemetry's diagnostics (the console, unless routed), never nowhere. */
   constructor(
-    private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined,
+    logger: Pick<Logger, 'warn' | 'info'> | undefined,
     private readonly now: () => number = Date.now,
     private readonly exporter: 'otlp' | 'zipkin' = 'otlp',
     signal: Signal = 'trace',
   ) {
+    this.logger = logger ?? DIAG_LINES;
     this.fields = exporter === 'otlp' ? {} : { exporter };
     this.wording = WORDING[signal];
   }
@@ -94,7 +103,7 @@ export class ExportHealth {
     this.failing = false;
     if (this.reported) {
       this.reported = false;
-      this.logger?.info({ ...this.fields, [this.wording.lost]: dropped }, this.wording.recovered);
+      this.logger.info({ ...this.fields, [this.wording.lost]: dropped }, this.wording.recovered);
     }
   }
 
@@ -106,7 +115,7 @@ export class ExportHealth {
     if (at - this.lastReport < REPORT_INTERVAL_MS) return;
     this.lastReport = at;
     this.reported = true;
-    this.logger?.warn({ ...this.fields, err: error }, this.wording.failing);
+    this.logger.warn({ ...this.fields, err: error }, this.wording.failing);
   }
 
   drop(reason: DropReason, spans: number): void {
@@ -122,7 +131,7 @@ export class ExportHealth {
     const at = this.now();
     if (at - this.lastBehindReport < REPORT_INTERVAL_MS) return;
     this.lastBehindReport = at;
-    this.logger?.warn(
+    this.logger.warn(
       { ...this.fields, droppedSpans: this.queueDropsUnreported },
       'trace export falling behind: the span queue is full and new spans are dropped (OTEL_BSP_MAX_QUEUE_SIZE, sampling)',
     );
