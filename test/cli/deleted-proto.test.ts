@@ -35,6 +35,9 @@ describe('a deleted proto', () => {
     for (const f of generated) expect(fs.existsSync(at(f)), f).toBe(true);
     expect(fs.existsSync(at('internal/service/foo.ts'))).toBe(true);
     expect(fs.readFileSync(at('api/openapi.ts'), 'utf8')).toContain('FooService');
+    expect(fs.readFileSync(at('api/services.ts'), 'utf8')).toContain(
+      'foo: FooServiceHTTPServer & FooServiceGRPCServer;',
+    );
     fs.appendFileSync(at('api/bar/v1/bar_http.ts'), '// mine\n');
     fs.writeFileSync(at('api/foo/v1/notes.ts'), 'export const notes = 1;\n');
 
@@ -53,12 +56,14 @@ describe('a deleted proto', () => {
     expect(fs.existsSync(at('internal/service/foo.ts'))).toBe(true);
     expect(fs.existsSync(at('api/foo/v1/notes.ts'))).toBe(true);
     expect(fs.readFileSync(at('api/openapi.ts'), 'utf8')).not.toContain('FooService');
+    // The servers no longer serve it: the project builds without the deleted proto's code.
+    expect(fs.readFileSync(at('api/services.ts'), 'utf8')).not.toMatch(/foo|bar/i);
 
     // The changed file is named on every run until it is dealt with; --force removes it.
     expect(run(['generate'])).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
     expect(run(['generate', '--force'])).toContain('removed api/bar/v1/bar_http.ts\n');
     expect(fs.existsSync(at('api/bar/v1/bar_http.ts'))).toBe(false);
-    expect(run(['generate'])).toMatch(/^up to date .*\nup to date .*\n$/);
+    expect(run(['generate'])).toMatch(/^up to date .*\nup to date .*\nup to date .*\n$/);
   });
 
   it('loses them on a fresh clone too, where no codegen cache remembers what it generated', () => {

@@ -1,7 +1,7 @@
 // `tsk example microservices <dir>`: the gateway -> order -> user system, built with tsk's own
 // commands. Each service is a `tsk new` project (etcd registry, Dockerfile, Kubernetes);
 // its greeter sample is replaced by the example's protos and layers; `tsk add client` wires
-// the calls; `npm run generate` (`tsk proto openapi` + `tsk proto client`) writes the code.
+// the calls; `npm run generate` (`tsk generate`) writes the code.
 // The root is an npm-workspaces repo with compose.yaml, a dev script and a README.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -102,8 +102,7 @@ export async function example(kind: string, dir: string): Promise<void> {
     for (const s of EXAMPLE_SERVICES) {
       step(`npm run generate (in ${s.name})`);
       const root = path.join(staging, s.name);
-      await tsk(['proto', 'openapi', 'api', '-o', 'api/openapi.ts'], root);
-      await tsk(['proto', 'client', 'api', 'internal/conf'], root);
+      await tsk(['generate'], root);
     }
     writeRoot(staging);
   });

@@ -6,11 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GeneratorKind } from '../../gen/client.js';
 import { UsageError } from '../../proto/diagnostics.js';
-import { findProjectRoot } from '../manifest.js';
+import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
-import type { WriteReport } from '../writer.js';
+import { writeFiles, type WriteReport } from '../writer.js';
 import { writeClientCode } from './proto.js';
-import { writeOpenApiDocuments } from './proto-openapi.js';
+import { servedOnly, writeOpenApiDocuments } from './proto-openapi.js';
+import { cachedTreeStep } from '../../gen/incremental.js';
+import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 
 export interface GenerateFlags {
   force?: boolean;
@@ -61,6 +63,31 @@ export async function generate(flags: GenerateFlags): Promise<void> {
   });
 }
 
+/** api/services.ts from the protos under api/ (those of services the project calls left out), cached as a whole. */
+async function writeServicesModule(root: string, flags: GenerateFlags): Promise<WriteReport> {
+  const api = path.join(root, 'api');
+  const output = path.join(api, 'services.ts');
+  const step = cachedTreeStep({
+    cwd: root,
+    inputs: [api],
+    projectRoot: root,
+    id: `services|${output}`,
+    settings: '',
+    extraInputs: [path.join(root, CLIENTS_PATH)],
+  });
+  if (step.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
+  const [{ compileProtos }, { servicesModule }] = await Promise.all([
+    import('../../proto/compile.js'),
+    import('../../gen/services-module.js'),
+  ]);
+  const compiled = await servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root);
+  const module = servicesModule(compiled.targets, DEFAULT_RUNTIME_DIR);
+  if (!module) return { written: [], unchanged: [], removed: [], skipped: [] };
+  const report = writeFiles([module], { projectRoot: root, force: flags.force });
+  step.save([output], report);
+  return report;
+}
+
 /** Every step of `tsk generate` in the project at `root` (`tsk dev` regenerates with it too), each step's report to `each`. */
 export async function generateProject(
   root: string,
@@ -68,8 +95,10 @@ export async function generateProject(
   each: (report: WriteReport) => void,
 ): Promise<void> {
   const api = path.join(root, 'api');
-  if (fs.existsSync(api))
+  if (fs.existsSync(api)) {
     each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root));
+    each(await writeServicesModule(root, flags));
+  }
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
   for (const { inputs, only } of generateRuns(dirs)) each(await writeClientCode(inputs, flags, root, only));

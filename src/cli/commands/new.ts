@@ -9,6 +9,8 @@ import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
 import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
+import { servicesModule } from '../../gen/services-module.js';
+import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
 import {
   DEFAULT_PACKAGE_MANAGER,
@@ -86,7 +88,7 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
       cwd: staging,
       runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/'),
     });
-    generated.push(openApiFile(compiled));
+    generated.push(openApiFile(compiled), servicesFile(compiled));
     writeFiles(generated, { projectRoot: staging });
     await packTskInto(staging);
   });
@@ -281,6 +283,13 @@ async function install(dir: string, pm: string): Promise<void> {
   } catch {
     throw new Error(`${pm} install failed; run it yourself in ${dir}`);
   }
+}
+
+/** api/services.ts, what the servers serve, as `tsk generate` writes it. */
+function servicesFile(compiled: Awaited<ReturnType<typeof compileProtos>>): GeneratedFile {
+  const module = servicesModule(compiled.targets, DEFAULT_RUNTIME_DIR);
+  if (!module) throw new Error('the project template declares no service');
+  return module;
 }
 
 /** api/openapi.ts, the document the HTTP server serves, as `tsk proto openapi api -o api/openapi.ts` writes it. */

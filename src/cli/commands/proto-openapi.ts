@@ -21,7 +21,7 @@ export interface OpenApiFlags extends ProtoFlags {
  * (`tsk add client`) are left out, since its server does not serve them; unless they are
  * all that was asked for.
  */
-async function servedOnly<T extends { targets: { proto: { name: string } }[] }>(
+export async function servedOnly<T extends { targets: { proto: { name: string } }[] }>(
   compiled: T,
   root: string | undefined,
 ): Promise<T> {

@@ -1,10 +1,12 @@
 // `tsk proto server`: implementation stubs per service (never overwritten).
+import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
 import { compileProtos } from '../../proto/compile.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { methodNameProblems } from '../../gen/names.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
+import { serviceKeys } from '../../gen/services-module.js';
 import { printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 import { locate, runtimeDirFor, type ProtoFlags } from './proto.js';
@@ -34,15 +36,30 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   }));
   const report = writeFiles(files, { projectRoot: manifestRoot, force: false });
   printReport(report, cwd);
-  // A new stub serves nothing until it is registered where the servers are built.
+  // A new stub serves nothing until it is built (and, in projects that wire by hand, registered).
   const written = new Set(report.written);
+  const generatedWiring = project !== undefined && servesServicesModule(project.root);
+  const keys = serviceKeys(services);
   for (const [i, service] of services.entries()) {
     if (!written.has(files[i]!.path)) continue;
     const className = stubClassName(service);
     console.log(
       chalk.dim(
-        `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
+        generatedWiring
+          ? `next: build it in internal/service/services.ts, in what newServices returns: ${keys.get(service)}: new ${className}(); the servers serve every entry of Services (api/services.ts, written by npm run generate)`
+          : `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );
   }
+}
+
+/** Whether the project's servers serve what api/services.ts lists (projects made before it register each service by hand). */
+function servesServicesModule(root: string): boolean {
+  return ['http.ts', 'grpc.ts'].some((f) => {
+    try {
+      return fs.readFileSync(path.join(root, 'internal', 'server', f), 'utf8').includes("'../../api/services.js'");
+    } catch {
+      return false;
+    }
+  });
 }

@@ -1,7 +1,6 @@
 // The gRPC server: default observers, the __svc__ service, health and reflection.
 import type { Server_GRPC } from '../conf/conf.js';
-import { register__Svc__GRPCServer } from '../../api/__svc__/v1/__svc___grpc.js';
-import type { __Svc__Service } from '../service/__svc__.js';
+import { registerGRPCServices, type Services } from '../../api/services.js';
 import type { Readiness } from '../pkg/health/health.js';
 import type { Logger } from '../pkg/log/logger.js';
 import { defaultServerObservers } from '../pkg/middleware/index.js';
@@ -10,7 +9,7 @@ import { GrpcServer } from '../pkg/transport/grpc/index.js';
 export interface GrpcDeps {
   logger: Logger;
   readiness: Readiness;
-  service: __Svc__Service;
+  services: Services;
   name: string;
 }
 
@@ -24,6 +23,6 @@ export function newGrpcServer(config: Server_GRPC | undefined, deps: GrpcDeps): 
     health: { isServing: () => deps.readiness.isReady() },
     reflection: { includeDirs: ['api', 'third_party'] },
   });
-  register__Svc__GRPCServer(server, deps.service);
+  registerGRPCServices(server, deps.services);
   return server;
 }

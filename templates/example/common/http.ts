@@ -2,8 +2,7 @@
 // and the OpenAPI document.
 import type { Server_HTTP } from '../conf/conf.js';
 import { openApiDocument } from '../../api/openapi.js';
-import { register__Svc__HTTPServer } from '../../api/__svc__/v1/__svc___http.js';
-import type { __Svc__Service } from '../service/__svc__.js';
+import { registerHTTPServices, type Services } from '../../api/services.js';
 import { registerHealthRoutes, type Readiness } from '../pkg/health/health.js';
 import type { Logger } from '../pkg/log/logger.js';
 import { defaultServerObservers } from '../pkg/middleware/index.js';
@@ -15,7 +14,7 @@ export interface HttpDeps {
   logger: Logger;
   telemetry: Telemetry;
   readiness: Readiness;
-  service: __Svc__Service;
+  services: Services;
 }
 
 export function newHttpServer(config: Server_HTTP | undefined, deps: HttpDeps): HttpServer {
@@ -25,7 +24,7 @@ export function newHttpServer(config: Server_HTTP | undefined, deps: HttpDeps): 
     observers: defaultServerObservers({ logger: deps.logger }),
     logger: deps.logger,
   });
-  register__Svc__HTTPServer(server, deps.service);
+  registerHTTPServices(server, deps.services);
   registerHealthRoutes(server, deps.readiness);
   registerOpenApiRoutes(server, { document: openApiDocument, docs: config?.docs ?? false });
   server.handleRaw('GET', '/metrics', (request, reply) => {

@@ -1,4 +1,6 @@
-// The __svc__ API, built through its layers (data -> biz -> service); wire.ts hands it to the servers.
+// The __svc__ API, built through its layers (data -> biz -> service); wire.ts hands it to the
+// servers, which serve every entry of Services (api/services.ts, generated from the protos).
+import type { Services } from '../../api/services.js';
 import type { Bootstrap } from '../conf/conf.js';
 import { __Svc__Usecase } from '../biz/__svc__.js';
 import type { Data } from '../data/data.js';
@@ -12,6 +14,6 @@ export interface ServiceDeps {
   logger: Logger;
 }
 
-export function newServices(deps: ServiceDeps): { service: __Svc__Service } {
-  return { service: new __Svc__Service(new __Svc__Usecase(__REPO_NEW__, deps.logger)) };
+export function newServices(deps: ServiceDeps): Services {
+  return { __svc__: new __Svc__Service(new __Svc__Usecase(__REPO_NEW__, deps.logger)) };
 }

@@ -35,8 +35,8 @@ export function wireApp({ bc, logger, telemetry, name, version, id }: WireOption
   // Readiness means "can serve": a registry outage is logged and retried, not a readiness check.
   const readiness = new Readiness();
 
-  const http = newHttpServer(bc.server?.http, { logger, telemetry, readiness, ...services });
-  const grpc = newGrpcServer(bc.server?.grpc, { logger, readiness, ...services, name });
+  const http = newHttpServer(bc.server?.http, { logger, telemetry, readiness, services });
+  const grpc = newGrpcServer(bc.server?.grpc, { logger, readiness, services, name });
   const app = createApp({
     name,
     version,

@@ -1,5 +1,7 @@
 // The APIs this service serves, each built through its layers (data -> biz -> service).
-// wire.ts hands them to the servers; a new API is built here and registered in internal/server.
+// Services (api/services.ts, generated from the protos) has one entry per service the protos
+// declare, and the servers serve every one; a new API is built here and nowhere else.
+import type { Services } from '../../api/services.js';
 import type { Bootstrap } from '../conf/conf.js';
 import { GreeterUsecase } from '../biz/greeter.js';
 import type { Data } from '../data/data.js';
@@ -13,7 +15,7 @@ export interface ServiceDeps {
   logger: Logger;
 }
 
-export function newServices({ bc, data, logger }: ServiceDeps): { greeter: GreeterService } {
+export function newServices({ bc, data, logger }: ServiceDeps): Services {
   const repo = new GreeterRepoInMemory(data, bc.data?.maxUsers || 10_000);
   return { greeter: new GreeterService(new GreeterUsecase(repo, logger)) };
 }

@@ -1,0 +1,81 @@
+// api/services.ts: every service the project's protos declare, in one place. Its
+// `Services` type is what internal/service/services.ts builds (one entry per service),
+// and its two functions serve them all on the HTTP and gRPC servers. A service added
+// to a proto is then served once it is built, and until it is, the build names it.
+import type { DescFile, DescService } from '@bufbuild/protobuf';
+import { servedOverHttp } from './http-rules.js';
+import { fileStem } from './names.js';
+import { jsdoc, TsFile } from './printer.js';
+import type { GeneratedFile } from './file.js';
+
+/**
+ * The module for the services of `files` (paths relative to the project's `api/`
+ * root), importing the runtime from `runtime` (relative to the module); undefined when
+ * no file declares a service with methods.
+ */
+export function servicesModule(files: readonly DescFile[], runtime: string): GeneratedFile | undefined {
+  const services = files.flatMap((f) => f.services).filter((s) => s.methods.length > 0);
+  if (services.length === 0) return undefined;
+  const keys = serviceKeys(services);
+  const ts = new TsFile('services.ts', { runtime });
+  const http = ts.runtime('transport/http/index.js', 'HttpServer', { type: true });
+  const grpc = ts.runtime('transport/grpc/index.js', 'GrpcServer', { type: true });
+  ts.reserve('Services', 'registerHTTPServices', 'registerGRPCServices');
+  const entries: string[] = [];
+  const httpLines: string[] = [];
+  const grpcLines: string[] = [];
+  for (const service of services) {
+    const key = keys.get(service)!;
+    const stem = fileStem(service.file);
+    const grpcType = ts.generated(`${stem}_grpc`, `${service.name}GRPCServer`, { type: true });
+    const types = [grpcType];
+    if (service.methods.some(servedOverHttp)) {
+      types.unshift(ts.generated(`${stem}_http`, `${service.name}HTTPServer`, { type: true }));
+      httpLines.push(
+        `  ${ts.generated(`${stem}_http`, `register${service.name}HTTPServer`)}(server, services.${key});`,
+      );
+    }
+    grpcLines.push(`  ${ts.generated(`${stem}_grpc`, `register${service.name}GRPCServer`)}(server, services.${key});`);
+    entries.push(`${jsdoc(service.typeName, '  ')}  ${key}: ${types.join(' & ')};`);
+  }
+  const content = ts.print([
+    `/** What internal/service/services.ts builds: one implementation of each service the protos under api/ declare. */
+export interface Services {
+${entries.join('\n')}
+}
+
+/** Serves the HTTP routes of every service on \`server\`. */
+export function registerHTTPServices(${httpLines.length > 0 ? 'server' : '_server'}: ${http}, ${httpLines.length > 0 ? 'services' : '_services'}: Services): void {
+${httpLines.join('\n')}
+}
+
+/** Serves every service on the gRPC \`server\`. */
+export function registerGRPCServices(server: ${grpc}, services: Services): void {
+${grpcLines.join('\n')}
+}`,
+  ]);
+  return { path: 'api/services.ts', content };
+}
+
+/**
+ * Each service's property in `Services`: its name less a `Service` suffix, first letter
+ * lowered (`Greeter` -> `greeter`, `OrderService` -> `order`); names two packages share
+ * are qualified by package (`shopV1Order`).
+ */
+export function serviceKeys(services: readonly DescService[]): Map<DescService, string> {
+  const short = (s: DescService) => lowerFirst(s.name.replace(/(.)Service$/, '$1'));
+  const count = new Map<string, number>();
+  for (const s of services) count.set(short(s), (count.get(short(s)) ?? 0) + 1);
+  return new Map(
+    services.map((s) => {
+      const key = short(s);
+      if (count.get(key) === 1) return [s, key];
+      const words = [...s.file.proto.package.split('.'), key];
+      return [s, lowerFirst(words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(''))];
+    }),
+  );
+}
+
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
