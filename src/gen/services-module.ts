@@ -38,6 +38,8 @@ export function servicesModule(files: readonly DescFile[], runtime: string): Gen
     grpcLines.push(`  ${ts.generated(`${stem}_grpc`, `register${service.name}GRPCServer`)}(server, services.${key});`);
     entries.push(`${jsdoc(service.typeName, '  ')}  ${key}: ${types.join(' & ')};`);
   }
+  // A module without HTTP routes leaves the HTTP function's parameters unused.
+  const [server, given] = httpLines.length > 0 ? ['server', 'services'] : ['_server', '_services'];
   const content = ts.print([
     `/** What internal/service/services.ts builds: one implementation of each service the protos under api/ declare. */
 export interface Services {
@@ -45,7 +47,7 @@ ${entries.join('\n')}
 }
 
 /** Serves the HTTP routes of every service on \`server\`. */
-export function registerHTTPServices(${httpLines.length > 0 ? 'server' : '_server'}: ${http}, ${httpLines.length > 0 ? 'services' : '_services'}: Services): void {
+export function registerHTTPServices(${server}: ${http}, ${given}: Services): void {
 ${httpLines.join('\n')}
 }
 

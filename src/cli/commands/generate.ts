@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GeneratorKind } from '../../gen/client.js';
+import type { CompiledProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
@@ -63,8 +64,12 @@ export async function generate(flags: GenerateFlags): Promise<void> {
   });
 }
 
-/** api/services.ts from the protos under api/ (those of services the project calls left out), cached as a whole. */
-async function writeServicesModule(root: string, flags: GenerateFlags): Promise<WriteReport> {
+/** api/services.ts from the protos under api/ (`served`: compiled, those of services the project calls left out), cached as a whole. */
+async function writeServicesModule(
+  root: string,
+  flags: GenerateFlags,
+  served: () => Promise<CompiledProtos>,
+): Promise<WriteReport> {
   const api = path.join(root, 'api');
   const output = path.join(api, 'services.ts');
   const step = cachedTreeStep({
@@ -76,12 +81,8 @@ async function writeServicesModule(root: string, flags: GenerateFlags): Promise<
     extraInputs: [path.join(root, CLIENTS_PATH)],
   });
   if (step.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
-  const [{ compileProtos }, { servicesModule }] = await Promise.all([
-    import('../../proto/compile.js'),
-    import('../../gen/services-module.js'),
-  ]);
-  const compiled = await servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root);
-  const module = servicesModule(compiled.targets, DEFAULT_RUNTIME_DIR);
+  const { servicesModule } = await import('../../gen/services-module.js');
+  const module = servicesModule((await served()).targets, DEFAULT_RUNTIME_DIR);
   if (!module) return { written: [], unchanged: [], removed: [], skipped: [] };
   const report = writeFiles([module], { projectRoot: root, force: flags.force });
   step.save([output], report);
@@ -96,8 +97,14 @@ export async function generateProject(
 ): Promise<void> {
   const api = path.join(root, 'api');
   if (fs.existsSync(api)) {
-    each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root));
-    each(await writeServicesModule(root, flags));
+    // Both whole-tree steps read the same compiled tree: compiled once, when either is out of date.
+    let tree: Promise<CompiledProtos> | undefined;
+    const served = () =>
+      (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) =>
+        servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root),
+      ));
+    each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
+    each(await writeServicesModule(root, flags, served));
   }
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);

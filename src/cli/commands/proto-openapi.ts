@@ -1,6 +1,7 @@
 // `tsk proto openapi`: OpenAPI 3.1 documents of the HTTP API.
 // Kept light: a run the codegen cache vouches for loads nothing that compiles.
 import path from 'node:path';
+import type { CompiledProtos } from '../../proto/compile.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
@@ -53,8 +54,17 @@ export async function protoOpenApi(inputs: string[], flags: OpenApiFlags): Promi
   failOnStale(report, flags.keepLocal);
 }
 
-/** Writes the documents (per service, or the one of `flags.output`); what was written, kept and skipped. */
-export async function writeOpenApiDocuments(inputs: string[], flags: OpenApiFlags, cwd: string): Promise<WriteReport> {
+/**
+ * Writes the documents (per service, or the one of `flags.output`); what was written, kept and
+ * skipped. `served`, when given, is the compiled project tree of the inputs (less the APIs the
+ * project calls), shared with the other steps of `tsk generate` that need it.
+ */
+export async function writeOpenApiDocuments(
+  inputs: string[],
+  flags: OpenApiFlags,
+  cwd: string,
+  served?: () => Promise<CompiledProtos>,
+): Promise<WriteReport> {
   const { project, manifestRoot } = locate(cwd, inputs, flags);
   const meta = { title: flags.title, apiVersion: flags.version };
   const output = flags.output ? path.resolve(cwd, flags.output) : undefined;
@@ -77,10 +87,12 @@ export async function writeOpenApiDocuments(inputs: string[], flags: OpenApiFlag
     import('../../gen/client.js'),
     import('../../plugins/openapi/generate.js'),
   ]);
-  const compiled = await servedOnly(
-    await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root }),
-    project?.root,
-  );
+  const compiled = served
+    ? await served()
+    : await servedOnly(
+        await compileProtos({ inputs, importPaths: flags.protoPath, cwd, projectRoot: project?.root }),
+        project?.root,
+      );
   if (!output) {
     const files = await planClientFiles(compiled, {
       cwd,
