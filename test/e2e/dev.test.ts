@@ -118,7 +118,12 @@ describe('tsk dev', () => {
     );
     expect(dev.output()).not.toMatch(/the service exited/);
     expect(await hi('/hi/there')).toBe('Hello there');
+    // Fixed again, the config passes its check and the service restarts: wait for that, so
+    // the next test counts starts from a settled service.
+    const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
+    const before = starts();
     fs.writeFileSync(config, good);
+    await waitFor(async () => starts() > before, `the restart:\n${dev.output()}`, 1200, 100);
   }, 180_000);
 
   it("removes a deleted proto's generated files, and the service goes on without them", async () => {
