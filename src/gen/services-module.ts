@@ -10,12 +10,12 @@ import type { GeneratedFile } from './file.js';
 
 /**
  * The module for the services of `files` (paths relative to the project's `api/`
- * root), importing the runtime from `runtime` (relative to the module); undefined when
- * no file declares a service with methods.
+ * root), importing the runtime from `runtime` (relative to the module). Without a
+ * service it is still written: a project whose last service was deleted must not keep
+ * a module importing that service's removed files.
  */
-export function servicesModule(files: readonly DescFile[], runtime: string): GeneratedFile | undefined {
+export function servicesModule(files: readonly DescFile[], runtime: string): GeneratedFile {
   const services = files.flatMap((f) => f.services).filter((s) => s.methods.length > 0);
-  if (services.length === 0) return undefined;
   const keys = serviceKeys(services);
   const ts = new TsFile('services.ts', { runtime });
   const http = ts.runtime('transport/http/index.js', 'HttpServer', { type: true });
@@ -38,23 +38,27 @@ export function servicesModule(files: readonly DescFile[], runtime: string): Gen
     grpcLines.push(`  ${ts.generated(`${stem}_grpc`, `register${service.name}GRPCServer`)}(server, services.${key});`);
     entries.push(`${jsdoc(service.typeName, '  ')}  ${key}: ${types.join(' & ')};`);
   }
-  // A module without HTTP routes leaves the HTTP function's parameters unused.
-  const [server, given] = httpLines.length > 0 ? ['server', 'services'] : ['_server', '_services'];
-  const content = ts.print([
-    `/** What internal/service/services.ts builds: one implementation of each service the protos under api/ declare. */
+  // A function with nothing to register leaves its parameters unused.
+  const params = (lines: string[], server: string) =>
+    lines.length > 0 ? `server: ${server}, services: Services` : `_server: ${server}, _services: Services`;
+  const body = (lines: string[]) => (lines.length > 0 ? `{\n${lines.join('\n')}\n}` : '{}');
+  // With no service, any entry internal/service/services.ts still builds fails the build, naming it.
+  const type =
+    entries.length > 0
+      ? `/** What internal/service/services.ts builds: one implementation of each service the protos under api/ declare. */
 export interface Services {
 ${entries.join('\n')}
-}
+}`
+      : `/** What internal/service/services.ts builds: nothing, since the protos under api/ declare no service. */
+export type Services = Record<string, never>;`;
+  const content = ts.print([
+    `${type}
 
 /** Serves the HTTP routes of every service on \`server\`. */
-export function registerHTTPServices(${server}: ${http}, ${given}: Services): void {
-${httpLines.join('\n')}
-}
+export function registerHTTPServices(${params(httpLines, http)}): void ${body(httpLines)}
 
 /** Serves every service on the gRPC \`server\`. */
-export function registerGRPCServices(server: ${grpc}, services: Services): void {
-${grpcLines.join('\n')}
-}`,
+export function registerGRPCServices(${params(grpcLines, grpc)}): void ${body(grpcLines)}`,
   ]);
   return { path: 'api/services.ts', content };
 }

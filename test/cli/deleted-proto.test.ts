@@ -87,4 +87,13 @@ describe('a deleted proto', () => {
       expect(fs.existsSync(at(f)), f).toBe(true);
     expect(run(['generate'])).not.toContain('removed');
   });
+
+  it('leaves api/services.ts serving nothing when the last service goes', () => {
+    fs.rmSync(at('api/shop/v1/greeter.proto'));
+    run(['generate']);
+    const services = fs.readFileSync(at('api/services.ts'), 'utf8');
+    expect(services).toContain('export type Services = Record<string, never>;');
+    expect(services).not.toMatch(/greeter/i);
+    expect(fs.readFileSync(at('api/openapi.ts'), 'utf8')).not.toContain('Greeter');
+  });
 });

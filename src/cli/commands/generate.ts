@@ -83,7 +83,6 @@ async function writeServicesModule(
   if (step.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
   const { servicesModule } = await import('../../gen/services-module.js');
   const module = servicesModule((await served()).targets, DEFAULT_RUNTIME_DIR);
-  if (!module) return { written: [], unchanged: [], removed: [], skipped: [] };
   const report = writeFiles([module], { projectRoot: root, force: flags.force });
   step.save([output], report);
   return report;

@@ -287,9 +287,7 @@ async function install(dir: string, pm: string): Promise<void> {
 
 /** api/services.ts, what the servers serve, as `tsk generate` writes it. */
 function servicesFile(compiled: Awaited<ReturnType<typeof compileProtos>>): GeneratedFile {
-  const module = servicesModule(compiled.targets, DEFAULT_RUNTIME_DIR);
-  if (!module) throw new Error('the project template declares no service');
-  return module;
+  return servicesModule(compiled.targets, DEFAULT_RUNTIME_DIR);
 }
 
 /** api/openapi.ts, the document the HTTP server serves, as `tsk proto openapi api -o api/openapi.ts` writes it. */

@@ -32,6 +32,13 @@ export async function servedOnly<T extends { targets: { proto: { name: string } 
   return own.length === 0 || own.length === compiled.targets.length ? compiled : { ...compiled, targets: own };
 }
 
+/** The document of an API without operations. */
+async function emptyDocument(meta: { title?: string; apiVersion?: string }): Promise<string> {
+  const { buildOpenApi } = await import('../../gen/openapi.js');
+  const document = buildOpenApi([], { title: meta.title ?? 'API', version: meta.apiVersion ?? '0.0.0' }, []);
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
 /** How -o writes the document: JSON, YAML, or a TypeScript module a service imports and serves. */
 function documentFormat(output: string): 'json' | 'yaml' | 'ts' {
   const ext = path.extname(output);
@@ -118,14 +125,11 @@ export async function writeOpenApiDocuments(
         ),
       })),
     );
-  const document = result.files[0];
-  if (!document) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
+  // A project's own document (`served` given) is written without services too: its server serves it.
+  const json = result.files[0]?.content ?? (served ? await emptyDocument(meta) : undefined);
+  if (json === undefined) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   const content =
-    format === 'ts'
-      ? openApiModule(document.content, compiled.targets)
-      : format === 'yaml'
-        ? await asYaml(document.content)
-        : document.content;
+    format === 'ts' ? openApiModule(json, compiled.targets) : format === 'yaml' ? await asYaml(json) : json;
   const report = writeFiles([{ path: output, content, kind: 'generated' as const }], {
     projectRoot: manifestRoot,
     force: flags.force,

@@ -34,9 +34,13 @@ service Empty {}`,
     expect(text).toMatchSnapshot();
   });
 
-  it('is nothing for protos without services', async () => {
-    const input = await compileInline({ 'a/v1/a.proto': proto('a.v1', '') });
-    expect(servicesModule(input.files, '../internal/pkg')).toBeUndefined();
+  it('serves nothing for protos without services, and takes no entry', async () => {
+    const input = await compileInline({ 'a/v1/a.proto': proto('a.v1', 'service Empty {}') });
+    const text = servicesModule(input.files, '../internal/pkg').content;
+    expect(text).toContain('export type Services = Record<string, never>;');
+    expect(text).not.toContain("from './a/v1/");
+    expect(text).toContain('export function registerHTTPServices(_server: HttpServer, _services: Services): void {}');
+    expect(text).toContain('export function registerGRPCServices(_server: GrpcServer, _services: Services): void {}');
   });
 });
 
