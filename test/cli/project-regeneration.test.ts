@@ -90,11 +90,17 @@ describe('in a generated project', () => {
 
   it('tsk proto add + client + server extend the project with a new service', () => {
     expect(tsk(['proto', 'add', 'api/shop/v1/order.proto'], project).status).toBe(0);
-    const gen = tsk(['proto', 'client', 'api'], project);
+    const gen = tsk(['proto', 'client', 'api/shop/v1/order.proto'], project);
     expect(gen.status, gen.stderr).toBe(0);
     expect(fs.readFileSync(path.join(project, 'api/shop/v1/order_http.ts'), 'utf8')).toContain(
       "from '../../../internal/pkg/transport/http/index.js'",
     );
+    // What the servers serve and document follows at once, without a tsk generate.
+    expect(gen.stdout).toMatch(/^wrote +api\/services\.ts$/m);
+    expect(fs.readFileSync(path.join(project, 'api/services.ts'), 'utf8')).toContain(
+      'order: OrderServiceHTTPServer & OrderServiceGRPCServer;',
+    );
+    expect(fs.readFileSync(path.join(project, 'api/openapi.ts'), 'utf8')).toContain('"shop.v1.OrderService"');
     const stub = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
     expect(stub.status, stub.stderr).toBe(0);
     const content = fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8');

@@ -88,23 +88,34 @@ async function writeServicesModule(
   return report;
 }
 
+/**
+ * The modules generated from the whole api/ tree of the project at `root`, when it has
+ * one: api/openapi.ts (the document its HTTP server serves) and api/services.ts.
+ */
+export async function writeApiModules(
+  root: string,
+  flags: GenerateFlags,
+  each: (report: WriteReport) => void,
+): Promise<void> {
+  const api = path.join(root, 'api');
+  if (!fs.existsSync(api)) return;
+  // Both steps read the same compiled tree: compiled once, when either is out of date.
+  let tree: Promise<CompiledProtos> | undefined;
+  const served = () =>
+    (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) =>
+      servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root),
+    ));
+  each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
+  each(await writeServicesModule(root, flags, served));
+}
+
 /** Every step of `tsk generate` in the project at `root` (`tsk dev` regenerates with it too), each step's report to `each`. */
 export async function generateProject(
   root: string,
   flags: GenerateFlags,
   each: (report: WriteReport) => void,
 ): Promise<void> {
-  const api = path.join(root, 'api');
-  if (fs.existsSync(api)) {
-    // Both whole-tree steps read the same compiled tree: compiled once, when either is out of date.
-    let tree: Promise<CompiledProtos> | undefined;
-    const served = () =>
-      (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) =>
-        servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root),
-      ));
-    each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
-    each(await writeServicesModule(root, flags, served));
-  }
+  await writeApiModules(root, flags, each);
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
   for (const { inputs, only } of generateRuns(dirs)) each(await writeClientCode(inputs, flags, root, only));

@@ -46,7 +46,7 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     console.log(
       chalk.dim(
         generatedWiring
-          ? `next: build it in internal/service/services.ts, in what newServices returns: ${keys.get(service)}: new ${className}(); npm run generate lists it in api/services.ts, every entry of which both servers serve`
+          ? `next: build it in internal/service/services.ts, in what newServices returns: ${keys.get(service)}: new ${className}(); api/services.ts lists it (tsk proto client and npm run generate keep it current), and both servers serve every entry`
           : `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );

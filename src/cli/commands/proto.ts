@@ -43,9 +43,26 @@ export async function protoClient(
   only?: GeneratorKind[],
 ): Promise<void> {
   const cwd = process.cwd();
-  const report = await writeClientCode(inputs, flags, cwd, only);
-  printReport(report, cwd);
-  failOnStale(report, flags.keepLocal);
+  const each = (report: WriteReport) => {
+    printReport(report, cwd);
+    failOnStale(report, flags.keepLocal);
+  };
+  each(await writeClientCode(inputs, flags, cwd, only));
+  // The project's api/openapi.ts and api/services.ts derive from every proto under api/:
+  // refreshed with the code of one of them, they never lag behind it.
+  const root = only ? undefined : projectApiRoot(cwd, inputs, flags);
+  if (root) await (await import('./generate.js')).writeApiModules(root, flags, each);
+}
+
+/** The root of the tsk project whose api/ holds one of `inputs`, if any. */
+function projectApiRoot(cwd: string, inputs: string[], flags: ProtoFlags): string | undefined {
+  const { manifestRoot } = locate(cwd, inputs, flags);
+  if (!manifestRoot) return undefined;
+  const inside = withinProject(
+    manifestRoot,
+    inputs.map((i) => path.resolve(cwd, i)),
+  );
+  return inside.some((rel) => rel === 'api' || rel.startsWith('api/')) ? manifestRoot : undefined;
 }
 
 /**
