@@ -7,7 +7,8 @@ import * as tracing from '@opentelemetry/sdk-trace';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { afterEach, describe, expect, it } from 'vitest';
-import { boundSends } from '../../src/runtime/telemetry/zipkin-export.js';
+import { ExportHealth } from '../../src/runtime/telemetry/export-health.js';
+import { boundSends, countingQueueDrops } from '../../src/runtime/telemetry/zipkin-export.js';
 
 interface Received {
   method?: string;
@@ -114,5 +115,40 @@ describe("tsk's Zipkin sender", () => {
     expect(open.size).toBe(0);
     // Nothing is left pending, so a flush (and a shutdown) ends.
     await exporter.forceFlush();
+  });
+
+  it("counts the spans the batch processor's full queue drops, and says so once", async () => {
+    const warned: unknown[][] = [];
+    const logger = { warn: (...args: unknown[]) => warned.push(args), info: () => {} };
+    const health = new ExportHealth(logger as never, Date.now, 'zipkin');
+    // A Zipkin that takes its time: each export waits until the test lets it finish.
+    const pending: ((result: ExportResult) => void)[] = [];
+    const exporter: tracing.SpanExporter = {
+      export: (_spans, done) => pending.push(done),
+      shutdown: async () => {},
+    };
+    const processor = countingQueueDrops(
+      new tracing.BatchSpanProcessor({
+        exporter,
+        maxQueueSize: 2,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 60_000,
+      }),
+      health,
+    );
+    const span = someSpans()[0]!;
+    // Two spans go out as a batch, two more fill the queue behind it, the next three are dropped.
+    for (let i = 0; i < 7; i++) processor.onEnd(span);
+    expect(pending).toHaveLength(1);
+    expect(health.dropped.queue_full).toBe(3);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]![1]).toMatch(/^trace export falling behind: the span queue is full/);
+    // Once Zipkin answers, the queue drains and a span is kept again.
+    pending.shift()!({ code: ExportResultCode.SUCCESS });
+    await new Promise((resolve) => setImmediate(resolve));
+    pending.shift()!({ code: ExportResultCode.SUCCESS });
+    await new Promise((resolve) => setImmediate(resolve));
+    processor.onEnd(span);
+    expect(health.dropped.queue_full).toBe(3);
   });
 });
