@@ -51,7 +51,10 @@ export async function protoClient(
   // The project's api/openapi.ts and api/services.ts derive from every proto under api/:
   // refreshed with the code of one of them, they never lag behind it.
   const root = only ? undefined : projectApiRoot(cwd, inputs, flags);
-  if (root) await (await import('./generate.js')).writeApiModules(root, flags, each);
+  if (root) {
+    const { writeApiModules } = await import('./generate.js');
+    await writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, each);
+  }
 }
 
 /** The root of the tsk project whose api/ holds one of `inputs`, if any. */
