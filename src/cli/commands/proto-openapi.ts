@@ -32,13 +32,6 @@ export async function servedOnly<T extends { targets: { proto: { name: string } 
   return own.length === 0 || own.length === compiled.targets.length ? compiled : { ...compiled, targets: own };
 }
 
-/** The document of an API without operations. */
-async function emptyDocument(meta: { title?: string; apiVersion?: string }): Promise<string> {
-  const { buildOpenApi } = await import('../../gen/openapi.js');
-  const document = buildOpenApi([], { title: meta.title ?? 'API', version: meta.apiVersion ?? '0.0.0' }, []);
-  return `${JSON.stringify(document, null, 2)}\n`;
-}
-
 /** How -o writes the document: JSON, YAML, or a TypeScript module a service imports and serves. */
 function documentFormat(output: string): 'json' | 'yaml' | 'ts' {
   const ext = path.extname(output);
@@ -89,11 +82,12 @@ export async function writeOpenApiDocuments(
       })
     : undefined;
   if (step?.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
-  const [{ compileProtos }, { planClientFiles }, { generateOpenApi, openApiModule }] = await Promise.all([
-    import('../../proto/compile.js'),
-    import('../../gen/client.js'),
-    import('../../plugins/openapi/generate.js'),
-  ]);
+  const [{ compileProtos }, { planClientFiles }, { generateOpenApi, openApiModule, projectDocument }] =
+    await Promise.all([
+      import('../../proto/compile.js'),
+      import('../../gen/client.js'),
+      import('../../plugins/openapi/generate.js'),
+    ]);
   const compiled = served
     ? await served()
     : await servedOnly(
@@ -126,7 +120,7 @@ export async function writeOpenApiDocuments(
       })),
     );
   // A project's own document (`served` given) is written without services too: its server serves it.
-  const json = result.files[0]?.content ?? (served ? await emptyDocument(meta) : undefined);
+  const json = result.files[0]?.content ?? (served ? projectDocument([], meta, []) : undefined);
   if (json === undefined) throw new UsageError(`${inputs.join(', ')}: no service with unary methods`);
   const content =
     format === 'ts' ? openApiModule(json, compiled.targets) : format === 'yaml' ? await asYaml(json) : json;

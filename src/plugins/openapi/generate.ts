@@ -18,15 +18,8 @@ export const generateOpenApi: Generator = ({ files, options }) => {
   const served = (s: DescService) => s.methods.some((m) => servedOverHttp(m));
   if (options.openapi === 'project') {
     const services = files.flatMap((f) => f.services.filter(served));
-    if (services.length > 0) {
-      const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
-      out.push({
-        path: PROJECT_DOCUMENT,
-        content: render(
-          buildOpenApi(services, { title, version: options.apiVersion ?? apiVersion(services) }, problems),
-        ),
-      });
-    }
+    if (services.length > 0)
+      out.push({ path: PROJECT_DOCUMENT, content: projectDocument(services, options, problems) });
   } else {
     for (const file of files) {
       for (const service of file.services.filter(served)) {
@@ -41,6 +34,19 @@ export const generateOpenApi: Generator = ({ files, options }) => {
   }
   return { files: out, problems };
 };
+
+/**
+ * The one document of every service in `services`, as JSON text; with none, a document
+ * without operations (what a project whose last service went serves).
+ */
+export function projectDocument(
+  services: DescService[],
+  options: { title?: string; apiVersion?: string },
+  problems: Diagnostic[],
+): string {
+  const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');
+  return render(buildOpenApi(services, { title, version: options.apiVersion ?? apiVersion(services) }, problems));
+}
 
 function render(document: unknown): string {
   return `${JSON.stringify(document, null, 2)}\n`;
