@@ -57,6 +57,16 @@ const hi = async (route: string) => {
   return r.ok ? ((await r.json()) as { message: string }).message : `HTTP ${r.status}`;
 };
 
+/** How many times the service has started so far. */
+const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
+
+/** Writes `good` back to `file` and waits for the restart that follows. */
+async function restoreAndAwaitRestart(file: string, good: string): Promise<void> {
+  const before = starts();
+  fs.writeFileSync(file, good);
+  await waitFor(async () => starts() > before, `the restart:\n${dev.output()}`, 1200, 100);
+}
+
 describe('tsk dev', () => {
   it('serves a route changed in the proto after regenerating and restarting', async () => {
     expect(await hi('/helloworld/world')).toBe('Hello world');
@@ -99,10 +109,7 @@ describe('tsk dev', () => {
     );
     expect(await hi('/hi/there')).toBe('Hello there');
     // Fixed again: wait for the restarted service, so the next test finds it running.
-    const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
-    const before = starts();
-    fs.writeFileSync(service, good);
-    await waitFor(async () => starts() > before, `the restart:\n${dev.output()}`, 1200, 100);
+    await restoreAndAwaitRestart(service, good);
   }, 180_000);
 
   it('keeps the last good service when the config fails its checks, naming the key', async () => {
@@ -120,16 +127,12 @@ describe('tsk dev', () => {
     expect(await hi('/hi/there')).toBe('Hello there');
     // Fixed again, the config passes its check and the service restarts: wait for that, so
     // the next test counts starts from a settled service.
-    const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
-    const before = starts();
-    fs.writeFileSync(config, good);
-    await waitFor(async () => starts() > before, `the restart:\n${dev.output()}`, 1200, 100);
+    await restoreAndAwaitRestart(config, good);
   }, 180_000);
 
   it("removes a deleted proto's generated files, and the service goes on without them", async () => {
     const dir = path.join(project, 'api', 'extra', 'v1');
     const generated = ['extra.ts', 'extra_http.ts', 'extra_grpc.ts'].map((f) => path.join(dir, f));
-    const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
     const initial = starts();
     expect(tsk(['proto', 'add', 'api/extra/v1/extra.proto'], project).status).toBe(0);
     // Its service is in api/services.ts now, and not built yet: the type check names it and
