@@ -109,8 +109,11 @@ if (pin)
 export const serverNode = process.env.BENCH_NODE || process.env.TSK_IMAGE_NODE || process.execPath;
 export const serverNodeVersion = spawnSync(serverNode, ['-p', 'process.version'], { encoding: 'utf8' }).stdout.trim();
 
+/** Node/V8 flags for every server under test (BENCH_SERVER_FLAGS, space-separated), e.g. to compare GC settings. */
+export const serverFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+
 export async function startServer(script, env) {
-  const argv = [serverNode, path.join(here, 'servers', script)];
+  const argv = [serverNode, ...serverFlags, path.join(here, 'servers', script)];
   const [cmd, ...args] = pin ? ['taskset', '-c', '0', ...argv] : argv;
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
