@@ -112,8 +112,16 @@ export const serverNodeVersion = spawnSync(serverNode, ['-p', 'process.version']
 /** Node/V8 flags for every server under test (BENCH_SERVER_FLAGS, space-separated), e.g. to compare GC settings. */
 export const serverFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 
+/**
+ * Node flags a generated service starts with (its `npm start`, image CMD and Deployment):
+ * tsk's servers under test run with them, the bare libraries with Node's defaults.
+ */
+const { SERVICE_NODE_COMMAND } = await import(new URL('../dist/scaffold/package-json.js', import.meta.url).href);
+export const serviceFlags = SERVICE_NODE_COMMAND.slice(1);
+
 export async function startServer(script, env) {
-  const argv = [serverNode, ...serverFlags, path.join(here, 'servers', script)];
+  const flags = [...(script.endsWith('-tsk.js') ? serviceFlags : []), ...serverFlags];
+  const argv = [serverNode, ...flags, path.join(here, 'servers', script)];
   const [cmd, ...args] = pin ? ['taskset', '-c', '0', ...argv] : argv;
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';

@@ -15,6 +15,7 @@ import {
   pin,
   serverNodeVersion,
   serverFlags,
+  serviceFlags,
   startOtlpSink,
   startServer,
 } from './harness.js';
@@ -189,7 +190,7 @@ const fmt = (r) =>
       : `${r.median.toFixed(2)}x`;
 
 console.log(
-  `tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion}${serverFlags.length ? ` ${serverFlags.join(' ')}` : ''} (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`,
+  `tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion}${serverFlags.length ? ` ${serverFlags.join(' ')}` : ''} (tsk's with the service's ${serviceFlags.join(' ')}) (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`,
 );
 // BENCH_ONLY=http or grpc measures one transport.
 const only = process.env.BENCH_ONLY;

@@ -65,14 +65,14 @@ function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
-/** The script `npm start` runs: `node <entry> ...`. */
-function startEntry(pkg) {
-  const m = /^node\s+(\S+)/.exec(pkg.scripts?.start ?? '');
+/** What `npm start` runs: `node [flags] <entry> ...`, as its flags and its entry. */
+function startCommand(pkg) {
+  const m = /^node((?:\s+-\S+)*)\s+([^-\s]\S*)/.exec(pkg.scripts?.start ?? '');
   if (!m) throw new Error(`package.json's start script does not run "node <file>": ${pkg.scripts?.start}`);
-  return m[1];
+  return { flags: m[1].trim().split(/\s+/).filter(Boolean), entry: m[2] };
 }
 
-async function startOnce(project, name, entry, cacheDir) {
+async function startOnce(project, name, { flags, entry }, cacheDir) {
   const prefix = name.replace(/[^a-z0-9]+/g, '_').toUpperCase();
   const httpPort = await freePort();
   const env = {
@@ -82,7 +82,7 @@ async function startOnce(project, name, entry, cacheDir) {
     [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
   };
   const started = process.hrtime.bigint();
-  const child = spawn(node, [entry, '--conf', 'configs/config.yaml'], {
+  const child = spawn(node, [...flags, entry, '--conf', 'configs/config.yaml'], {
     cwd: project,
     env,
     stdio: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore',
@@ -120,22 +120,24 @@ const { project, cleanup } = given ? { project: path.resolve(given), cleanup: ()
 try {
   const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
   const name = pkg.name;
-  const entry = argValue('entry') ?? startEntry(pkg);
+  const start = startCommand(pkg);
+  const command = { flags: start.flags, entry: argValue('entry') ?? start.entry };
+  const { entry } = command;
   if (!fs.existsSync(path.join(project, entry))) throw new Error(`${entry} not found in ${project}: build it first`);
   const cacheDir = process.argv.includes('--no-compile-cache')
     ? undefined
     : fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-compile-cache-'));
   const runs = [];
   try {
-    if (cacheDir) await startOnce(project, name, entry, cacheDir);
-    for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce(project, name, entry, cacheDir));
+    if (cacheDir) await startOnce(project, name, command, cacheDir);
+    for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce(project, name, command, cacheDir));
   } finally {
     if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
   }
   const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const [load1] = os.loadavg();
   console.log(
-    `startup: ${name} (node ${entry}) on node ${nodeVersion}, ${ROUNDS} rounds, ${cacheDir ? 'with' : 'without'} a compile cache, load ${load1.toFixed(1)} on ${os.cpus().length} cores; medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`,
+    `startup: ${name} (node ${[...command.flags, entry].join(' ')}) on node ${nodeVersion}, ${ROUNDS} rounds, ${cacheDir ? 'with' : 'without'} a compile cache, load ${load1.toFixed(1)} on ${os.cpus().length} cores; medians (targets: ready <= 400 ms, idle RSS <= 80 MB)`,
   );
   const verdict = (ok) => (ok ? 'meets the target' : 'MISSES the target');
   const ready = median(runs.map((r) => r.readyMs));

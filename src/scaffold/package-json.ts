@@ -29,6 +29,16 @@ export const TOOLCHAIN_INSTALL_SCRIPTS: Readonly<Record<string, boolean>> = {
 /** The Node.js line generated services run on (their Dockerfile's); package.json asks for it or later. */
 export const SERVICE_NODE_MAJOR = 24;
 
+/**
+ * How every start of a service runs Node: `npm start`, the image's CMD and the Deployment.
+ * V8's allocation-site pretenuring can decide, in a burst of calls while the young generation
+ * is still small, that the object literal behind every EventEmitter's listener table makes
+ * long-lived objects. From then on each gRPC call's stream sits in the old generation and
+ * keeps its whole call reachable until the next full collection, so every scavenge copies
+ * the calls of the last few hundred milliseconds (docs/operations.md, "Node flags").
+ */
+export const SERVICE_NODE_COMMAND: readonly string[] = ['node', '--no-allocation-site-pretenuring'];
+
 /** The package.json of a new service, before any optional feature adds to it. */
 export function servicePackageJson(options: { name: string; tskVersion: string; vendoredTsk: string }): PackageJson {
   const v = SERVICE_VERSIONS;
@@ -43,7 +53,7 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
     scripts: {
       // The service runs from its bundle (tsk bundle, docs/bundle.md); `tsk dev` runs the sources.
       build: 'tsc -p tsconfig.build.json && tsk bundle',
-      start: 'node dist/bundle/main.js --conf configs/config.yaml',
+      start: `${SERVICE_NODE_COMMAND.join(' ')} dist/bundle/main.js --conf configs/config.yaml`,
       dev: 'tsk dev',
       test: 'node --import tsx --test --test-concurrency=1 test/*.test.ts',
       lint: 'biome check && tsc -p tsconfig.json --noEmit',

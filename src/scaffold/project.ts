@@ -15,7 +15,12 @@ import {
 } from './registry.js';
 import { renderClients } from './clients.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
-import { serializePackageJson, servicePackageJson, TOOLCHAIN_INSTALL_SCRIPTS } from './package-json.js';
+import {
+  SERVICE_NODE_COMMAND,
+  serializePackageJson,
+  servicePackageJson,
+  TOOLCHAIN_INSTALL_SCRIPTS,
+} from './package-json.js';
 import { DEFAULT_PACKAGE_MANAGER, packageManagerCommands, type PackageManager } from './package-manager.js';
 import { runtimeFiles } from './runtime.js';
 import { readTemplate, templateTree } from './templates.js';
@@ -99,6 +104,8 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
     tsProtoOptions: TS_PROTO_OPTIONS,
+    // The start command's first words as JSON array items, for the image's CMD and the Deployment.
+    nodeCommand: SERVICE_NODE_COMMAND.map((word) => JSON.stringify(word)).join(', '),
   };
   const root = path.join(templatesDir, 'service');
   const config = readTemplate(root, 'configs/config.yaml.hbs', context);

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
+import { SERVICE_NODE_COMMAND } from '../../src/scaffold/package-json.js';
 import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, npmStartArgs, run, startService, waitFor, waitReady } from '../helpers/process.js';
+import { exitWithin, npmStartArgs, npmStartEntry, run, startService, waitFor, waitReady } from '../helpers/process.js';
 import { dashboardTargets, exportedSeries, groupingLabels, selectedMetrics } from '../helpers/promql.js';
 import { parseAllDocuments } from 'yaml';
 
@@ -34,7 +35,12 @@ describe('tsk new demo', () => {
     const build = await run('npm', ['run', 'build'], demo);
     expect(build.status, build.output).toBe(0);
     // npm start runs the bundle (tsk bundle, part of the build); the tests below start it.
-    expect(npmStartArgs(demo)[0]).toBe('dist/bundle/main.js');
+    expect(npmStartArgs(demo)).toEqual([
+      ...SERVICE_NODE_COMMAND.slice(1),
+      'dist/bundle/main.js',
+      '--conf',
+      'configs/config.yaml',
+    ]);
     expect(build.output).toMatch(/wrote dist\/bundle\/main\.js \(\d+ KB\) and \d+ chunks/);
     const lint = await run('npm', ['run', 'lint'], demo);
     expect(lint.status, lint.output).toBe(0);
@@ -44,20 +50,20 @@ describe('tsk new demo', () => {
 
   it('--check loads the bundle and checks the config without starting (exit 0), a bad config exits 1', async () => {
     const node = process.env['TSK_IMAGE_NODE'] || process.execPath;
-    const [entry] = npmStartArgs(demo);
-    const ok = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo);
+    const entry = npmStartEntry(demo);
+    const ok = await run(node, [...entry, '--conf', 'configs/config.yaml', '--check'], demo);
     expect(ok.status, ok.output).toBe(0);
     expect(ok.output.trim()).toBe('configs/config.yaml: config ok');
     // A directory, as Kratos services are run (-conf ../../configs): its YAML files, merged.
-    const dir = await run(node, [entry!, '--conf', 'configs', '--check'], demo);
+    const dir = await run(node, [...entry, '--conf', 'configs', '--check'], demo);
     expect(dir.status, dir.output).toBe(0);
     expect(dir.output.trim()).toBe('configs: config ok');
-    const bad = await run(node, [entry!, '--conf', 'configs/missing.yaml', '--check'], demo);
+    const bad = await run(node, [...entry, '--conf', 'configs/missing.yaml', '--check'], demo);
     expect(bad.status, bad.output).toBe(1);
     expect(bad.output).toMatch(/configs\/missing\.yaml/);
     // --conf=<file> is --conf <file>; a flag the service does not know, or --conf without a
     // file, stops it (exit 2) instead of starting on the default config.
-    const equals = await run(node, [entry!, '--conf=configs/missing.yaml', '--check'], demo);
+    const equals = await run(node, [...entry, '--conf=configs/missing.yaml', '--check'], demo);
     expect(equals.status, equals.output).toBe(1);
     expect(equals.output).toMatch(/configs\/missing\.yaml/);
     for (const args of [
@@ -65,12 +71,12 @@ describe('tsk new demo', () => {
       ['--config', 'configs/config.yaml', '--check'],
       ['--check', 'extra'],
     ]) {
-      const r = await run(node, [entry!, ...args], demo);
+      const r = await run(node, [...entry, ...args], demo);
       expect(r.status, `${args.join(' ')}: ${r.output}`).toBe(2);
       expect(r.output).toMatch(/usage: .*--conf <file\|dir>/);
     }
     // The OTEL_* settings are checked as the start would check them.
-    const telemetry = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
+    const telemetry = await run(node, [...entry, '--conf', 'configs/config.yaml', '--check'], demo, {
       OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318',
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     });
@@ -80,7 +86,7 @@ describe('tsk new demo', () => {
     );
     // Every OTLP protocol the telemetry takes is one the config check takes.
     for (const protocol of ['grpc', 'http/protobuf', 'http/json']) {
-      const r = await run(node, [entry!, '--conf', 'configs/config.yaml', '--check'], demo, {
+      const r = await run(node, [...entry, '--conf', 'configs/config.yaml', '--check'], demo, {
         DEMO_TELEMETRY_OTLP_PROTOCOL: protocol,
       });
       expect(r.status, `${protocol}: ${r.output}`).toBe(0);
@@ -101,7 +107,7 @@ describe('tsk new demo', () => {
     expect(build.status, build.output).toBe(0);
     const service = startService(
       broken,
-      [npmStartArgs(broken)[0]!],
+      npmStartEntry(broken),
       {
         DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
         DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
@@ -162,7 +168,7 @@ describe('tsk new demo', () => {
     const grpcPort = await freePort();
     const service = startService(
       project,
-      [npmStartArgs(project)[0]!],
+      npmStartEntry(project),
       { DEMO_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`, DEMO_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}` },
       process.env['TSK_IMAGE_NODE'] || process.execPath,
     );
@@ -437,7 +443,7 @@ describe('tsk new demo', () => {
     if (imageNode) expect(fs.readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(10);
     // The image's CMD: the bundle, on the pruned tree (its external packages in node_modules).
     const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(runStage)![1]!) as string[];
-    expect(cmd.slice(0, 2)).toEqual(['node', 'dist/bundle/main.js']);
+    expect(cmd.slice(0, SERVICE_NODE_COMMAND.length + 1)).toEqual([...SERVICE_NODE_COMMAND, 'dist/bundle/main.js']);
     const httpPort = await freePort();
     const service = startService(
       ctx,

@@ -14,7 +14,7 @@ import { GrpcClientConn } from '../../src/runtime/transport/grpc/client.js';
 import { repoRoot, tskBin } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
-import { exitWithin, npmStartArgs, type Service, startService, waitFor } from '../helpers/process.js';
+import { exitWithin, npmStartEntry, type Service, startService, waitFor } from '../helpers/process.js';
 
 const work = path.join(repoRoot, '.tmp', 'e2e-operations');
 const project = path.join(work, 'ops');
@@ -63,7 +63,7 @@ async function startInstance(env: Record<string, string>, conf = 'configs/config
   const grpcPort = await freePort();
   const service = startService(
     project,
-    [npmStartArgs(project)[0]!, '--conf', conf],
+    [...npmStartEntry(project), '--conf', conf],
     {
       OPS_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
       OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
@@ -226,7 +226,7 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
   it('fails fast by default when etcd is unreachable at start: one line, exit 1', async () => {
     const service = startService(
       project,
-      [npmStartArgs(project)[0]!],
+      npmStartEntry(project),
       {
         OPS_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
         OPS_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
@@ -371,7 +371,7 @@ describe('config errors: one line each, exit 1, no stack', () => {
   ];
   for (const [what, env, file, expected] of cases) {
     it(what, async () => {
-      const args = [npmStartArgs(project)[0]!];
+      const args = npmStartEntry(project);
       if (file) {
         const custom = path.join(work, `config-${what.replace(/\W+/g, '-')}.yaml`);
         fs.writeFileSync(custom, file());
@@ -386,7 +386,7 @@ describe('config errors: one line each, exit 1, no stack', () => {
   }
 
   it('a missing config file', async () => {
-    const service = startService(project, [npmStartArgs(project)[0]!, '--conf', 'configs/nope.yaml'], {}, node);
+    const service = startService(project, [...npmStartEntry(project), '--conf', 'configs/nope.yaml'], {}, node);
     expect(await exitWithin(service, 20_000)).toBe(1);
     expect(service.output().trim()).toBe('config: configs/nope.yaml: cannot read the file (it does not exist)');
   });
@@ -476,7 +476,7 @@ describe('a port already in use', () => {
         const other = transport === 'GRPC' ? 'HTTP' : 'GRPC';
         const service = startService(
           project,
-          [npmStartArgs(project)[0]!],
+          npmStartEntry(project),
           {
             OPS_REGISTRY_KIND: 'none',
             OPS_TELEMETRY_OTLP_ENDPOINT: '',
@@ -503,7 +503,7 @@ describe('a port already in use', () => {
     try {
       const service = startService(
         project,
-        [npmStartArgs(project)[0]!],
+        npmStartEntry(project),
         {
           OPS_REGISTRY_KIND: 'none',
           OPS_TELEMETRY_OTLP_ENDPOINT: '',

@@ -66,6 +66,7 @@ export function runScript(
   });
 }
 
+/** The node arguments of a project's `start` script: node's flags, the entry, the service's own. */
 export function npmStartArgs(project: string): string[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>;
@@ -74,6 +75,12 @@ export function npmStartArgs(project: string): string[] {
   if (node !== 'node')
     throw new Error(`${project}/package.json: the start script does not run node: ${pkg.scripts?.['start']}`);
   return args;
+}
+
+/** The start script's node flags and entry, without the service's own arguments. */
+export function npmStartEntry(project: string): string[] {
+  const args = npmStartArgs(project);
+  return args.slice(0, args.findIndex((a) => !a.startsWith('-')) + 1);
 }
 
 export interface Service {

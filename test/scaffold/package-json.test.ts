@@ -7,7 +7,9 @@ import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 describe('package.json', () => {
   it('builds a service package with pinned versions, sorted dependencies and tsk as a devDependency', () => {
     const pkg = servicePackageJson({ name: 'shop', tskVersion: '1.2.3', vendoredTsk: '.tsk/tsk.tgz' });
-    expect(pkg.scripts!['start']).toBe('node dist/bundle/main.js --conf configs/config.yaml');
+    expect(pkg.scripts!['start']).toBe(
+      'node --no-allocation-site-pretenuring dist/bundle/main.js --conf configs/config.yaml',
+    );
     expect(pkg.scripts!['build']).toBe('tsc -p tsconfig.build.json && tsk bundle');
     expect(pkg.dependencies!['fastify']).toBe(SERVICE_VERSIONS.fastify);
     expect(pkg.devDependencies!['tsk']).toBe('file:.tsk/tsk.tgz');

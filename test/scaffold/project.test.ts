@@ -13,7 +13,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/Horizo
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { SERVICE_NODE_MAJOR } from '../../src/scaffold/package-json.js';
+import { SERVICE_NODE_COMMAND, SERVICE_NODE_MAJOR } from '../../src/scaffold/package-json.js';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
 import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -72,6 +72,16 @@ describe('the Node.js line', () => {
     const imageLine = /^ARG NODE_VERSION=(\d+)\./m.exec(file(files, 'Dockerfile'))?.[1];
     expect(Number(imageLine)).toBe(SERVICE_NODE_MAJOR);
     expect(JSON.parse(file(files, 'package.json')).engines.node).toBe(`>=${SERVICE_NODE_MAJOR}`);
+  });
+
+  it('npm start and the image run node with the same flags, which Node accepts', () => {
+    const files = render('none');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(file(files, 'Dockerfile'))![1]!) as string[];
+    expect(cmd).toEqual([...SERVICE_NODE_COMMAND, 'dist/bundle/main.js', '--conf', 'configs/config.yaml']);
+    expect(JSON.parse(file(files, 'package.json')).scripts.start).toBe(cmd.join(' '));
+    // Node refuses an unknown flag ("bad option"); V8 flags are not allowed in NODE_OPTIONS.
+    const check = spawnSync(process.execPath, [...SERVICE_NODE_COMMAND.slice(1), '-e', '0'], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
   });
 });
 
@@ -203,7 +213,8 @@ describe('deploy/kubernetes', () => {
     const c = pod().containers[0];
     // The Dockerfile's CMD names the same entry point, relative to WORKDIR /app.
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(file(files, 'Dockerfile'))![1]!) as string[];
-    expect(c.command).toEqual(['node', `/app/${cmd[1]}`]);
+    const entry = cmd[SERVICE_NODE_COMMAND.length]!;
+    expect(c.command).toEqual([...SERVICE_NODE_COMMAND, `/app/${entry}`]);
     expect(c.args).toEqual(['--conf', '/app/configs/config.yaml']);
     expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/app/configs', readOnly: true });
   });

@@ -179,9 +179,12 @@ function replaceSample(root: string, s: ExampleService): void {
 function exampleDockerfile(serviceDockerfile: string, s: ExampleService): string {
   const nodeVersion = /^ARG NODE_VERSION=(\S+)$/m.exec(serviceDockerfile)?.[1];
   if (!nodeVersion) throw new Error(`${s.name}/Dockerfile names no NODE_VERSION`);
-  // The service's own health check (its port, its environment prefix), continuation line included.
+  // The service's own health check (its port, its environment prefix), continuation line
+  // included, and its own start command.
   const healthcheck = /^HEALTHCHECK .*\\\n.*$/m.exec(serviceDockerfile)?.[0];
   if (!healthcheck) throw new Error(`${s.name}/Dockerfile has no HEALTHCHECK`);
+  const cmd = /^CMD .*$/m.exec(serviceDockerfile)?.[0];
+  if (!cmd) throw new Error(`${s.name}/Dockerfile has no CMD`);
   const manifests = EXAMPLE_SERVICES.map(
     (w) => `COPY ${w.name}/package.json ${w.name}/\nCOPY ${w.name}/.tsk/*.tgz ${w.name}/.tsk/`,
   ).join('\n');
@@ -189,6 +192,7 @@ function exampleDockerfile(serviceDockerfile: string, s: ExampleService): string
     .replaceAll('__WORKSPACE_MANIFESTS__', manifests)
     .replaceAll('__NODE_VERSION__', nodeVersion)
     .replaceAll('__HEALTHCHECK__', () => healthcheck)
+    .replaceAll('__CMD__', () => cmd)
     .replaceAll('__HTTP_PORT__', String(s.httpPort))
     .replaceAll('__GRPC_PORT__', String(s.grpcPort))
     .replaceAll('__svc__', s.name);
