@@ -96,6 +96,7 @@ try {
     `tsk observer breakdown: ${variants.length} ${grpc ? 'gRPC' : 'HTTP'} servers side by side, ${rate} req/s each, ${windows} windows of ${windowSeconds}s, node ${process.version}`,
   );
   await loadAll(2); // warm-up
+  await Promise.all(servers.map((s) => s.server.collectGarbage()));
   for (let w = 0; w < windows; w++) {
     const before = servers.map((s) => cpuMs(s.server.pid));
     const answered = await loadAll(windowSeconds);

@@ -136,6 +136,19 @@ export async function startServer(script, env) {
   return {
     port,
     pid: child.pid,
+    /** A full garbage collection in the server (servers/common.js), resolved once it is done. */
+    collectGarbage: async () => {
+      const done = new Promise((resolve) => {
+        const listen = (chunk) => {
+          if (!String(chunk).includes('COLLECTED')) return;
+          child.stdout.off('data', listen);
+          resolve();
+        };
+        child.stdout.on('data', listen);
+      });
+      child.kill('SIGUSR2');
+      await done;
+    },
     stop: async () => {
       child.kill('SIGKILL');
       await once(child, 'exit').catch(() => {});

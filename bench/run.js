@@ -112,6 +112,7 @@ async function measure(script, load, env) {
   const server = await startServer(script, env);
   try {
     await load(server.port, warmupSeconds);
+    await server.collectGarbage();
     const clientBefore = loadGeneratorCpuMs();
     const started = performance.now();
     const result = await load(server.port, seconds);
@@ -190,7 +191,7 @@ const fmt = (r) =>
       : `${r.median.toFixed(2)}x`;
 
 console.log(
-  `tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion}${serverFlags.length ? ` ${serverFlags.join(' ')}` : ''} (tsk's with the service's ${serviceFlags.join(' ')}) (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`,
+  `tsk runtime benchmark: ${rounds} round(s) of ${seconds}s per server after ${warmupSeconds}s warm-up and a full garbage collection, medians shown, ${connections} concurrent callers, servers on node ${serverNodeVersion}${serverFlags.length ? ` ${serverFlags.join(' ')}` : ''} (tsk's with the service's ${serviceFlags.join(' ')}) (load from ${process.version}), context ${process.env.BENCH_CONTEXT_PROPAGATION || 'async-local-storage'}, trace sampling ratio ${samplingRatio}, ${pin ? 'server pinned to core 0, load generator to the others' : 'no CPU pinning'}`,
 );
 // BENCH_ONLY=http or grpc measures one transport.
 const only = process.env.BENCH_ONLY;

@@ -2,6 +2,8 @@
 // types a tsk route needs, and how a server tells the parent which port it bound.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export const GREETING_PREFIX = 'Hello ';
 
@@ -47,6 +49,21 @@ export const greeterDefinition = {
 
 export function announce(port) {
   process.stdout.write(`LISTENING ${port}\n`);
+  process.on('SIGUSR2', () => {
+    collectGarbage();
+    process.stdout.write('COLLECTED\n');
+  });
+}
+
+/**
+ * A full collection on SIGUSR2, which the harness sends after the warm-up: a server that
+ * has run for a while has had one, and gRPC servers are slower after it (bench/RESULTS.md,
+ * stop 45), so every server's measurement starts from that state rather than from
+ * whichever it happens to be in. The flag only makes gc() callable; it changes nothing in how V8 collects.
+ */
+function collectGarbage() {
+  setFlagsFromString('--expose-gc');
+  runInNewContext('gc')();
 }
 
 /**
