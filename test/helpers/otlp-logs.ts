@@ -15,6 +15,8 @@ export interface ReceivedLogRecord {
   /** '' when the record has no span context. */
   traceId: string;
   spanId: string;
+  /** The trace flags (W3C: 1 sampled), 0 when the record claims none. */
+  flags: number;
   /** Milliseconds since the epoch (from time_unix_nano). */
   timeMs: number;
   scope: string;
@@ -32,6 +34,7 @@ export function decodeExportLogsRequest(bytes: Uint8Array): ReceivedLogRecord[] 
       attributes: {},
       traceId: '',
       spanId: '',
+      flags: 0,
       timeMs: 0,
       scope,
       resource,
@@ -46,6 +49,7 @@ export function decodeExportLogsRequest(bytes: Uint8Array): ReceivedLogRecord[] 
         });
       else if (f4 === 6) decodeAttributes(record.attributes, r4.bytes());
       else if (f4 === 9) record.traceId = hex(r4.bytes());
+      else if (f4 === 8) record.flags = r4.fixed32();
       else if (f4 === 10) record.spanId = hex(r4.bytes());
     });
     records.push(record);
@@ -83,6 +87,7 @@ export function decodeJsonLogsRequest(body: unknown): ReceivedLogRecord[] {
           attributes: attrs(l['attributes'] as KeyValue[] | undefined),
           traceId: String(l['traceId'] ?? ''),
           spanId: String(l['spanId'] ?? ''),
+          flags: Number(l['flags'] ?? 0),
           timeMs: Number(BigInt(String(l['timeUnixNano'] ?? '0')) / 1_000_000n),
           scope: sl.scope?.name ?? '',
           resource,

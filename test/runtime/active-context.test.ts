@@ -195,10 +195,10 @@ describe('the server span is the active context of the whole handler', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.msg, l.trace_id, l.span_id])).toEqual([
-      ['outside', undefined, undefined],
-      ['own field wins', 'mine', ids.spanId],
-      ['inside', ids.traceId, ids.spanId],
+    expect(lines.map((l) => [l.msg, l.trace_id, l.span_id, l.trace_flags])).toEqual([
+      ['outside', undefined, undefined, undefined],
+      ['own field wins', 'mine', ids.spanId, '01'],
+      ['inside', ids.traceId, ids.spanId, '01'],
     ]);
   });
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SeverityNumber, trace } from '@opentelemetry/api';
+import { SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { createLogger, lineBatcher, notExported } from '../../src/runtime/log/logger.js';
 import { logExportSettings, protocolOf, TelemetrySettingsError } from '../../src/runtime/telemetry/export-settings.js';
@@ -132,6 +132,7 @@ describe('recordOfLine', () => {
       nested: { a: [1, 'b'] },
       trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
       span_id: '00f067aa0ba902b7',
+      trace_flags: '01',
       err: { type: 'Error', message: 'boom', stack: 'Error: boom\n at x', code: 'E1' },
       msg: 'order failed',
     });
@@ -155,7 +156,17 @@ describe('recordOfLine', () => {
     expect(trace.getSpanContext(record.context!)).toMatchObject({
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
     });
+  });
+
+  it('claims no trace flags for a line without them or with ones that are not two hex digits', () => {
+    const ids = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
+    for (const flags of [undefined, '1', 'zz', 1, '011']) {
+      const record = recordOfLine(JSON.stringify({ ...ids, trace_flags: flags, msg: 'm' }))!;
+      expect(trace.getSpanContext(record.context!)?.traceFlags).toBe(TraceFlags.NONE);
+      expect(record.attributes).toEqual({});
+    }
   });
 
   it('leaves out what a line does not have, and text that is not a JSON object', () => {

@@ -88,6 +88,8 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
         attributes: { order: 7, customer: 'ada' },
         traceId: span.traceId,
         spanId: span.spanId,
+        // Sampled, as the line's trace_flags says.
+        flags: 1,
         timeMs: Date.parse(String(stdoutLine['time'])),
         scope: 'tsk',
         resource: expect.objectContaining({ 'service.name': 'logs-child', 'service.instance.id': 'l-1' }),
@@ -102,6 +104,7 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
         attributes: expect.objectContaining({ operation: '/logs.v1.Svc/Order', code: 200 }),
         traceId: span.traceId,
         spanId: span.spanId,
+        flags: 1,
       });
 
       expect(r.records.find((l) => l.body === 'from the logs api')).toMatchObject({
@@ -110,6 +113,7 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
         scope: 'app',
         traceId: span.traceId,
         spanId: span.spanId,
+        flags: 1,
         resource: expect.objectContaining({ 'service.name': 'logs-child' }),
       });
       expect(r.records.find((l) => l.body === 'from api-logs')).toMatchObject({
@@ -190,6 +194,7 @@ describe('OTEL_LOGS_EXPORTER unset', () => {
       order: 7,
       trace_id: offRun.report!.spans[0]!.traceId,
       span_id: offRun.report!.spans[0]!.spanId,
+      trace_flags: '01',
     });
   });
 });

@@ -1,7 +1,7 @@
 // Structured JSON logs with pino: one object per line, fields named as Kratos
 // names them where they overlap (service.name, trace_id, span_id).
 import { openSync } from 'node:fs';
-import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import sonicBoomModule from 'sonic-boom';
 
@@ -248,7 +248,23 @@ export function serializedBindings(logger: Logger): string {
  */
 function activeSpanIds(): Record<string, string> {
   const span = trace.getSpan(context.active())?.spanContext();
-  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+  return span && isSpanContextValid(span) ? spanFields(span) : {};
+}
+
+/**
+ * A span context as log line fields, named as OpenTelemetry names trace context in
+ * formats other than OTLP: `trace_id`, `span_id`, and `trace_flags` (W3C's two hex
+ * digits), which says whether the trace was sampled.
+ */
+export function spanFields(span: SpanContext): { trace_id: string; span_id: string; trace_flags: string } {
+  return { trace_id: span.traceId, span_id: span.spanId, trace_flags: traceFlagsText(span.traceFlags) };
+}
+
+/** Trace flags as W3C writes them: two lower-case hex digits. */
+export function traceFlagsText(flags: number): string {
+  if (flags === 1) return '01';
+  if (flags === 0) return '00';
+  return (flags & 0xff).toString(16).padStart(2, '0');
 }
 
 export function createLogger(options: LoggerOptions): Logger {

@@ -8,8 +8,8 @@ import type { Context, TransportKind } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { spanContextOf } from '../telemetry/presample.js';
 import { OTEL_CONTEXT } from './tracing.js';
-import { lineBatcher, serializedBindings, type DeferredLines } from '../log/logger.js';
-import type { Context as OtelContext } from '@opentelemetry/api';
+import { lineBatcher, serializedBindings, spanFields, traceFlagsText, type DeferredLines } from '../log/logger.js';
+import type { Context as OtelContext, SpanContext } from '@opentelemetry/api';
 
 /** The access log of the server or client side, a line per ended call: success lines from cached pieces, others through pino. */
 export function accessLog(
@@ -39,7 +39,7 @@ function writeLine(
     code: e?.code ?? 200,
     reason: e?.reason ?? '',
     latency: Number((call.outcome.elapsedMs / 1000).toFixed(6)),
-    ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+    ...(span && isSpanContextValid(span) ? spanFields(span) : {}),
   };
   if (!e) logger.info(line, 'request');
   else if (e.code >= 500) logger.error({ ...line, err: error }, e.message);
@@ -74,8 +74,7 @@ function accessLine(logger: Logger, component: 'server' | 'client') {
     // which is cheaper than isSpanContextValid's pattern tests on every request.
     const valid =
       span !== undefined && notAllZero(span.traceId, INVALID_TRACEID) && notAllZero(span.spanId, INVALID_SPANID);
-    if (queue.add(Date.now(), prefix, elapsedMs, valid ? span.traceId : undefined, valid ? span.spanId : undefined))
-      batcher.formatDeferred();
+    if (queue.add(Date.now(), prefix, elapsedMs, valid ? span : undefined)) batcher.formatDeferred();
     else batcher.schedule();
   };
 }
@@ -94,21 +93,17 @@ class AccessQueue implements DeferredLines {
   private readonly spanIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(
     undefined,
   );
+  private readonly traceFlags = new Uint8Array(AccessQueue.CAPACITY);
 
-  /** Queues one line; true when the queue is full and must be formatted now. */
-  add(
-    time: number,
-    prefix: string,
-    elapsedMs: number,
-    traceId: string | undefined,
-    spanId: string | undefined,
-  ): boolean {
+  /** Queues one line (`span`: the call's, when it has a valid one); true when the queue is full and must be formatted now. */
+  add(time: number, prefix: string, elapsedMs: number, span: SpanContext | undefined): boolean {
     const i = this.count++;
     this.times[i] = time;
     this.elapsed[i] = elapsedMs;
     this.prefixes[i] = prefix;
-    this.traceIds[i] = traceId;
-    this.spanIds[i] = spanId;
+    this.traceIds[i] = span?.traceId;
+    this.spanIds[i] = span?.spanId;
+    this.traceFlags[i] = span === undefined ? 0 : span.traceFlags;
     return this.count === AccessQueue.CAPACITY;
   }
 
@@ -121,7 +116,10 @@ class AccessQueue implements DeferredLines {
     let text = '';
     for (let i = 0; i < n; i++) {
       const traceId = this.traceIds[i];
-      const ids = traceId === undefined ? '' : `,"trace_id":"${traceId}","span_id":"${this.spanIds[i]}"`;
+      const ids =
+        traceId === undefined
+          ? ''
+          : `,"trace_id":"${traceId}","span_id":"${this.spanIds[i]}","trace_flags":"${traceFlagsText(this.traceFlags[i]!)}"`;
       text += `${this.lineStart(this.times[i]!, this.prefixes[i]!)}${secondsText(this.elapsed[i]!)}${ids},"msg":"request"}\n`;
       // Let the ids go: as slices they may hold the id pool's hex text alive.
       this.traceIds[i] = this.spanIds[i] = undefined;

@@ -1,6 +1,6 @@
 // The service's JSON log lines read back as OpenTelemetry log records, for OTLP log
 // export: the message is the body, pino's level the severity, the line's time its
-// timestamp, its trace_id/span_id the record's span context (so the collector ties
+// timestamp, its trace_id/span_id/trace_flags the record's span context (so the collector ties
 // the record to its trace), every other field an attribute. Reading the finished
 // lines back costs a JSON.parse per line, paid only while log export is on; the
 // logger itself stays as fast as without it.
@@ -48,7 +48,7 @@ export function recordOfLine(line: string, resource: Readonly<Record<string, unk
     return undefined;
   }
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
-  const { level, time, msg, trace_id, span_id, err, ...rest } = fields as Record<string, unknown>;
+  const { level, time, msg, trace_id, span_id, trace_flags, err, ...rest } = fields as Record<string, unknown>;
   const attributes: Attributes = {};
   for (const [key, value] of Object.entries(rest)) {
     if (resource[key] !== value) attributes[key] = value as AnyValue;
@@ -56,7 +56,7 @@ export function recordOfLine(line: string, resource: Readonly<Record<string, unk
   if (err !== undefined) Object.assign(attributes, exceptionAttributes(err));
   const severity = severityOf(level);
   const timestamp = typeof time === 'string' ? Date.parse(time) : typeof time === 'number' ? time : Number.NaN;
-  const context = spanContextOf(trace_id, span_id);
+  const context = spanContextOf(trace_id, span_id, trace_flags);
   return {
     severityNumber: severity.number,
     ...(severity.text === undefined ? {} : { severityText: severity.text }),
@@ -86,12 +86,15 @@ export function forEachRecord(
 }
 
 /**
- * A line's trace ids as a context holding that span, for the record's trace and span
- * ids. The line does not say whether the trace was sampled, so no flag is claimed.
+ * A line's trace context as a context holding that span, for the record's trace and
+ * span ids and flags. A line without `trace_flags` (one a user's own logger wrote)
+ * claims no flag.
  */
-function spanContextOf(traceId: unknown, spanId: unknown): Context | undefined {
+function spanContextOf(traceId: unknown, spanId: unknown, flags: unknown): Context | undefined {
   if (typeof traceId !== 'string' || typeof spanId !== 'string') return undefined;
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: true });
+  const traceFlags =
+    typeof flags === 'string' && /^[0-9a-f]{2}$/i.test(flags) ? Number.parseInt(flags, 16) : TraceFlags.NONE;
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags, isRemote: true });
 }
 
 /**

@@ -217,7 +217,7 @@ describe('logging', () => {
     });
   });
 
-  it('logs trace ids unless they are the all-zero ones of a disabled tracer', async () => {
+  it('logs trace ids and flags unless they are the all-zero ones of a disabled tracer', async () => {
     const { createLogger } = await import('../../../src/runtime/log/logger.js');
     const { loggingServer } = await import('../../../src/runtime/middleware/logging.js');
     const { OTEL_CONTEXT } = await import('../../../src/runtime/middleware/tracing.js');
@@ -242,6 +242,7 @@ describe('logging', () => {
     await handler(withSpan(real), {});
     await handler(withSpan(INVALID_SPAN_CONTEXT), {});
     await handler(withSpan({ ...real, spanId: INVALID_SPAN_CONTEXT.spanId }), {});
+    await handler(withSpan({ ...real, traceFlags: TraceFlags.SAMPLED }), {});
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
     const lines = fs
@@ -249,9 +250,12 @@ describe('logging', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines[0]).toMatchObject({ trace_id: real.traceId, span_id: real.spanId });
+    // The flags as W3C writes them, so a line says whether its trace was sampled.
+    expect(lines[0]).toMatchObject({ trace_id: real.traceId, span_id: real.spanId, trace_flags: '00' });
     expect(lines[1]).not.toHaveProperty('trace_id');
+    expect(lines[1]).not.toHaveProperty('trace_flags');
     expect(lines[2]).not.toHaveProperty('trace_id');
+    expect(lines[3]).toMatchObject({ trace_id: real.traceId, trace_flags: '01' });
   });
 
   it('writes the time as Date.toISOString does, across seconds, backwards and outside years 1970-9999', async () => {

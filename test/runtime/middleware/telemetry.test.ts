@@ -145,7 +145,7 @@ describe('telemetryServer', () => {
     // Each line names its call's span.
     for (const line of linesOf('Fused')) {
       const span = fusedSpans.find((s) => s.name === line.operation)!;
-      expect([line.trace_id, line.span_id]).toEqual([span.traceId, span.spanId]);
+      expect([line.trace_id, line.span_id, line.trace_flags]).toEqual([span.traceId, span.spanId, '01']);
     }
 
     const metrics = await scrape();
