@@ -76,6 +76,8 @@ describe('tsk upgrade', () => {
       const r = await tsk(['upgrade'], dir);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^up to date/);
+      // Every start runs node with the service's flags: nothing to name.
+      expect(r.stdout).not.toContain('pretenuring');
       expect(snapshot(dir)).toEqual(before); // content and mtime
     }
     expect(fs.existsSync(path.join(dir, 'internal/pkg/registry/etcd.ts'))).toBe(true);
@@ -116,6 +118,35 @@ describe('tsk upgrade', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^up to date/);
     expect(snapshot(dir)).toEqual(before);
+  }, 120_000);
+
+  it('names the service starts an earlier tsk wrote without the Node flag, and leaves them as they are', async () => {
+    const dir = await create('unflagged', 'none');
+    const flag = '--no-allocation-site-pretenuring';
+    // As a tsk before the flag wrote them: the start script, the image's CMD, the Deployment's command.
+    const strip = (rel: string) => {
+      const file = path.join(dir, rel);
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text).toContain(flag);
+      fs.writeFileSync(file, text.replaceAll(` ${flag}`, '').replaceAll(` "${flag}",`, ''));
+    };
+    for (const rel of ['package.json', 'Dockerfile', 'deploy/kubernetes/deployment.yaml']) strip(rel);
+    const before = snapshot(dir);
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^up to date/);
+    expect(r.stdout).toContain(
+      `the service starts without ${flag} in package.json (scripts.start), Dockerfile (CMD), deploy/kubernetes/deployment.yaml (command): add it there`,
+    );
+    expect(snapshot(dir)).toEqual(before);
+
+    // Added back to the start script by hand: only the other two are named.
+    const pkgPath = path.join(dir, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+    pkg.scripts.start = pkg.scripts.start.replace(/^node /, `node ${flag} `);
+    fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+    const again = await tsk(['upgrade'], dir);
+    expect(again.stdout).toContain(`without ${flag} in Dockerfile (CMD), deploy/kubernetes/deployment.yaml (command):`);
   }, 120_000);
 
   it('leaves a tsk dependency that is not a vendored tarball alone', async () => {

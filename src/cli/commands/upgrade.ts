@@ -18,6 +18,7 @@ import { tskVersion } from '../../proto/paths.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
 import { installCommand } from '../install-command.js';
 import { failOnStale, printReport } from '../output.js';
+import { serviceFlagsHint, startsWithoutServiceFlags } from '../service-start-flags.js';
 import { refreshVendoredTsk } from '../self-pack.js';
 import { writeFiles } from '../writer.js';
 
@@ -64,6 +65,8 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
     console.log(`package.json now lists what tsk ${tskVersion()}'s runtime imports: run ${installCommand(root)}`);
   else if (vendored.written.length > 0)
     console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}`);
+  const unflagged = startsWithoutServiceFlags(root);
+  if (unflagged.length > 0) console.log(serviceFlagsHint(unflagged));
   failOnStale(report, opts.keepLocal, { files: 'runtime', mismatch: `the rest of tsk ${tskVersion()}'s runtime` });
 }
 
