@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SERVICE_NODE_COMMAND } from '../scaffold/package-json.js';
+import { readProjectPackage } from '../scaffold/project-package.js';
 
 const FLAGS = SERVICE_NODE_COMMAND.slice(1);
 
@@ -26,14 +27,8 @@ export function startsWithoutServiceFlags(root: string): string[] {
     const file = path.join(root, rel);
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
   };
-  const pkg = read('package.json');
-  if (pkg !== undefined) {
-    let start: unknown;
-    try {
-      start = (JSON.parse(pkg) as { scripts?: Record<string, unknown> }).scripts?.start;
-    } catch {
-      start = undefined; // a package.json that does not parse is reported by npm, not here
-    }
+  if (fs.existsSync(path.join(root, 'package.json'))) {
+    const start = readProjectPackage<{ scripts?: Record<string, unknown> }>(root).scripts?.start;
     if (typeof start === 'string' && startsNodeWithoutFlags(start)) places.push('package.json (scripts.start)');
   }
   const lines = (rel: string, instruction: RegExp) =>

@@ -87,13 +87,9 @@ class AccessQueue implements DeferredLines {
   private readonly times = new Float64Array(AccessQueue.CAPACITY);
   private readonly elapsed = new Float64Array(AccessQueue.CAPACITY);
   private readonly prefixes: string[] = new Array<string>(AccessQueue.CAPACITY).fill('');
-  private readonly traceIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(
+  private readonly spans: (SpanContext | undefined)[] = new Array<SpanContext | undefined>(AccessQueue.CAPACITY).fill(
     undefined,
   );
-  private readonly spanIds: (string | undefined)[] = new Array<string | undefined>(AccessQueue.CAPACITY).fill(
-    undefined,
-  );
-  private readonly traceFlags = new Uint8Array(AccessQueue.CAPACITY);
 
   /** Queues one line (`span`: the call's, when it has a valid one); true when the queue is full and must be formatted now. */
   add(time: number, prefix: string, elapsedMs: number, span: SpanContext | undefined): boolean {
@@ -101,9 +97,7 @@ class AccessQueue implements DeferredLines {
     this.times[i] = time;
     this.elapsed[i] = elapsedMs;
     this.prefixes[i] = prefix;
-    this.traceIds[i] = span?.traceId;
-    this.spanIds[i] = span?.spanId;
-    this.traceFlags[i] = span === undefined ? 0 : span.traceFlags;
+    this.spans[i] = span;
     return this.count === AccessQueue.CAPACITY;
   }
 
@@ -115,14 +109,14 @@ class AccessQueue implements DeferredLines {
     // per line, each of which flattened its line's pieces on its own.
     let text = '';
     for (let i = 0; i < n; i++) {
-      const traceId = this.traceIds[i];
+      const span = this.spans[i];
       const ids =
-        traceId === undefined
+        span === undefined
           ? ''
-          : `,"trace_id":"${traceId}","span_id":"${this.spanIds[i]}","trace_flags":"${traceFlagsText(this.traceFlags[i]!)}"`;
+          : `,"trace_id":"${span.traceId}","span_id":"${span.spanId}","trace_flags":"${traceFlagsText(span.traceFlags)}"`;
       text += `${this.lineStart(this.times[i]!, this.prefixes[i]!)}${secondsText(this.elapsed[i]!)}${ids},"msg":"request"}\n`;
-      // Let the ids go: as slices they may hold the id pool's hex text alive.
-      this.traceIds[i] = this.spanIds[i] = undefined;
+      // Let the span context go: its ids are slices that may hold the id pool's hex text alive.
+      this.spans[i] = undefined;
     }
     append(text);
   }
