@@ -105,9 +105,11 @@ export function bindRequest<Req>(
       keepExactIntegers(body, json);
     }
   } else if (compiled.bodyField && body !== undefined) {
-    json[compiled.bodyField.jsonName] = body;
+    json[route.body!] = body;
   }
-  compiled.variableFields.forEach((fields, i) => setPath(json, fields, pathValues[i]!, true));
+  compiled.variableFields.forEach((fields, i) =>
+    setPath(json, fields, compiled.template.variables[i]!, pathValues[i]!, true),
+  );
   // With body "*" every field the path leaves comes from the body; query parameters are ignored (grpc-gateway).
   if (query && route.body !== '*') bindQuery(json, route.requestSchema, query, compiled.boundPaths);
   try {
@@ -131,7 +133,7 @@ function formJson(compiled: CompiledRoute, form: FormBody): Json {
   const fields: Json = {};
   // Keys name fields as query parameters do; nothing in the body's message is bound by the path.
   bindQuery(fields, schema, form.params, []);
-  return bodyField ? { [bodyField.jsonName]: fields } : fields;
+  return bodyField ? { [route.body]: fields } : fields;
 }
 
 function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bound: string[][]): void {
@@ -143,7 +145,8 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
       bindMapEntry(json, schema, entry[1]!, entry[2]!, query.getAll(key), bound);
       continue;
     }
-    const fields = tryResolve(schema, key.split('.'));
+    const spelled = key.split('.');
+    const fields = tryResolve(schema, spelled);
     // Unknown parameters are ignored, as grpc-gateway and Kratos do (cache busters, tracking tags).
     if (
       !fields ||
@@ -156,15 +159,16 @@ function bindQuery(json: Json, schema: MessageSchema, query: URLSearchParams, bo
     const values = query.getAll(key);
     const leaf = fields[fields.length - 1]!;
     if (!leaf.repeated) {
-      const where = fields.map((f) => f.jsonName).join('.');
+      // By JSON path, so `page_size` and `pageSize` are the same field given twice.
+      const path = fields.map((f) => f.jsonName).join('.');
       single ??= new Set();
-      if (values.length > 1 || single.has(where))
-        throw ErrCodec(`invalid value for ${where}: given more than once; the field holds one value`, {
-          field: where,
+      if (values.length > 1 || single.has(path))
+        throw ErrCodec(`invalid value for ${key}: given more than once; the field holds one value`, {
+          field: key,
         });
-      single.add(where);
+      single.add(path);
     }
-    for (const value of values) setPath(json, fields, value, false);
+    for (const value of values) setPath(json, fields, spelled, value, false);
   }
 }
 
@@ -179,7 +183,8 @@ function bindMapEntry(
   values: string[],
   bound: string[][],
 ): void {
-  const fields = tryResolve(schema, fieldPath.split('.'));
+  const spelled = fieldPath.split('.');
+  const fields = tryResolve(schema, spelled);
   const leaf = fields?.[fields.length - 1];
   // Like any parameter that names no field, one that names no map is ignored.
   if (
@@ -191,14 +196,15 @@ function bindMapEntry(
     )
   )
     return;
-  const where = `${fields.map((f) => f.jsonName).join('.')}[${JSON.stringify(key)}]`;
+  const where = `${fieldPath}[${JSON.stringify(key)}]`;
   if (leaf.value.kind === 'message')
     throw ErrCodec(`invalid value for ${where}: a map of messages cannot be bound from the query`, { field: where });
   if (values.length > 1)
     throw ErrCodec(`invalid value for ${where}: given more than once; a map entry holds one value`, { field: where });
-  const parent = parentOf(json, fields, fields.length - 1);
-  adoptJsonName(parent, leaf);
-  const map = (parent[leaf.jsonName] ??= {});
+  const parent = parentOf(json, fields, spelled, fields.length - 1);
+  const name = spelled[spelled.length - 1]!;
+  adoptName(parent, leaf, name);
+  const map = (parent[name] ??= {});
   if (typeof map !== 'object' || Array.isArray(map))
     throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
   // Defined, not assigned: a key named __proto__ is an entry like any other.
@@ -229,23 +235,25 @@ function tryResolve(schema: MessageSchema, path: string[]): FieldSchema[] | unde
 
 /**
  * Sets a string value at a resolved field path inside a proto3 JSON object, converting it
- * by field kind. The value lands under the JSON name; the same field under its proto name
- * (from a body) gives way, as the path and query win over the body.
+ * by field kind. The value lands under the names the caller spelled (`spelled`, proto or
+ * JSON names), so a value that fails later is named as it was given; the same field under
+ * its other name (from a body) gives way, as the path and query win over the body.
  */
-function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boolean): void {
-  const target = parentOf(json, fields, fields.length - 1);
+function setPath(json: Json, fields: FieldSchema[], spelled: string[], raw: string, fromPath: boolean): void {
+  const target = parentOf(json, fields, spelled, fields.length - 1);
   const leaf = fields[fields.length - 1]!;
-  adoptJsonName(target, leaf);
-  const where = fields.map((f) => f.jsonName).join('.');
+  const name = spelled[spelled.length - 1]!;
+  adoptName(target, leaf, name);
+  const where = spelled.join('.');
   const value = convertString(leaf, raw, where);
   if (leaf.repeated && !fromPath) {
-    const list = Array.isArray(target[leaf.jsonName]) ? (target[leaf.jsonName] as unknown[]) : [];
+    const list = Array.isArray(target[name]) ? (target[name] as unknown[]) : [];
     list.push(value);
-    target[leaf.jsonName] = list;
+    target[name] = list;
   } else if (leaf.repeated) {
-    target[leaf.jsonName] = raw.split('/').map((part) => convertString(leaf, part, where));
+    target[name] = raw.split('/').map((part) => convertString(leaf, part, where));
   } else {
-    target[leaf.jsonName] = value;
+    target[name] = value;
   }
 }
 
@@ -253,37 +261,37 @@ function setPath(json: Json, fields: FieldSchema[], raw: string, fromPath: boole
  * The object that holds the value of `fields[depth]` (the message of `fields[depth - 1]`),
  * made on the way where it is missing: messages only, never a list of them.
  */
-function parentOf(json: Json, fields: FieldSchema[], depth: number): Json {
+function parentOf(json: Json, fields: FieldSchema[], spelled: string[], depth: number): Json {
   let target = json;
   for (let i = 0; i < depth; i++) {
     const f = fields[i]!;
-    if (f.repeated || f.kind !== 'message') {
-      const where = fields
-        .slice(0, i + 1)
-        .map((p) => p.jsonName)
-        .join('.');
-      throw ErrCodec(`invalid value for ${where}: a list of messages cannot be bound from the query`, { field: where });
-    }
-    adoptJsonName(target, f);
-    const next = target[f.jsonName];
+    const name = spelled[i]!;
+    if (f.repeated || f.kind !== 'message')
+      throw notAnObject(spelled, i, 'a list of messages cannot be bound from the query');
+    adoptName(target, f, name);
+    const next = target[name];
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
-    else if (next === undefined || next === null) target = target[f.jsonName] = {};
-    else {
-      const where = fields
-        .slice(0, i + 1)
-        .map((p) => p.jsonName)
-        .join('.');
-      throw ErrCodec(`invalid value for ${where}: expected an object`, { field: where });
-    }
+    else if (next === undefined || next === null) target = target[name] = {};
+    else throw notAnObject(spelled, i, 'expected an object');
   }
   return target;
 }
 
-/** Moves a field given under its proto name to its JSON name, so it is not set twice. */
-function adoptJsonName(target: Json, field: FieldSchema): void {
-  if (field.name !== field.jsonName && Object.hasOwn(target, field.name)) {
-    if (!Object.hasOwn(target, field.jsonName)) target[field.jsonName] = target[field.name];
-    delete target[field.name];
+function notAnObject(spelled: string[], i: number, reason: string): Error {
+  const where = spelled.slice(0, i + 1).join('.');
+  return ErrCodec(`invalid value for ${where}: ${reason}`, { field: where });
+}
+
+/**
+ * Keeps a field under `name` (its proto or JSON name), moving a value given under the
+ * other one there, so it is not set twice.
+ */
+function adoptName(target: Json, field: FieldSchema, name: string): void {
+  if (field.name === field.jsonName) return;
+  const other = name === field.name ? field.jsonName : field.name;
+  if (Object.hasOwn(target, other)) {
+    if (!Object.hasOwn(target, name)) target[name] = target[other];
+    delete target[other];
   }
 }
 
@@ -292,7 +300,7 @@ const UNSIGNED = /^\d+$/;
 
 /**
  * Converts one string from a path or query into the proto3 JSON value of the field, or
- * throws 400 naming the field by its JSON path (`where`), as body errors do.
+ * throws 400 naming the field as the caller spelled it (`where`), as body errors do.
  */
 export function convertString(field: FieldSchema, raw: string, where = field.jsonName): unknown {
   const fail = (what: string) =>

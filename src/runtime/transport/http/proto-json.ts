@@ -2,7 +2,8 @@
 // values merged) is checked field by field against the generated layout and
 // rewritten in place into the shapes ts-proto's fromJSON reads faithfully; ts-proto
 // then builds the message. Anything the proto3 JSON mapping does not allow is a
-// 400 CODEC naming the field path (`book.pageCount`, `tags[2]`, `labels["k"]`).
+// 400 CODEC naming the field path as the JSON spells it (`book.pageCount` or
+// `book.page_count`, `tags[2]`, `labels["k"]`).
 // Unknown field names are ignored, as grpc-gateway and Kratos do by default.
 //
 // Where ts-proto's fromJSON cannot express a valid value (an enum number the proto
@@ -210,7 +211,7 @@ function readMessage(schema: MessageSchema, json: unknown, ctx: ReadContext): vo
     const field = byKey.get(key);
     if (field === undefined) continue;
     const value = field.int64 ? exactly(json, key, json[key]) : json[key];
-    ctx.names.push(field.jsonName);
+    ctx.names.push(key);
     if (field.name !== field.jsonName) {
       seen ??= new Set();
       if (seen.has(field)) throw fail(ctx, `set twice, as "${field.name}" and "${field.jsonName}"`);
