@@ -47,10 +47,11 @@ export async function protoClient(
     printReport(report, cwd);
     failOnStale(report, flags.keepLocal);
   };
-  each(await writeClientCode(inputs, flags, cwd, only));
+  const located = locate(cwd, inputs, flags);
+  each(await writeClientCode(inputs, flags, cwd, only, located));
   // The project's api/openapi.ts and api/services.ts derive from every proto under api/:
   // refreshed with the code of one of them, they never lag behind it.
-  const root = only ? undefined : projectApiRoot(cwd, inputs, flags);
+  const root = only ? undefined : projectApiRoot(cwd, inputs, located.manifestRoot);
   if (root) {
     const { writeApiModules } = await import('./generate.js');
     await writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, each);
@@ -58,8 +59,7 @@ export async function protoClient(
 }
 
 /** The root of the tsk project whose api/ holds one of `inputs`, if any. */
-function projectApiRoot(cwd: string, inputs: string[], flags: ProtoFlags): string | undefined {
-  const { manifestRoot } = locate(cwd, inputs, flags);
+function projectApiRoot(cwd: string, inputs: string[], manifestRoot: string | undefined): string | undefined {
   if (!manifestRoot) return undefined;
   const inside = withinProject(
     manifestRoot,
@@ -77,8 +77,8 @@ export async function writeClientCode(
   flags: ProtoFlags & { openapi?: boolean; fetch?: boolean },
   cwd: string,
   only?: GeneratorKind[],
+  { project, manifestRoot } = locate(cwd, inputs, flags),
 ): Promise<WriteReport> {
-  const { project, manifestRoot } = locate(cwd, inputs, flags);
   const kinds = only ?? [
     'messages',
     'http',
