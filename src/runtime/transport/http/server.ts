@@ -68,8 +68,6 @@ interface BoundRoute {
   events?: boolean;
 }
 
-const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
 /** The operation label of calls answered before they reached a route (404, 405, malformed requests). */
 export const UNMATCHED_OPERATION = '<unmatched>';
 
@@ -109,7 +107,12 @@ export class HttpServer implements Server {
   private readonly routes: BoundRoute[] = [];
   /** The route registered for each method and template shape (templateShape): a second one would never be reached. */
   private readonly shapes = new Map<string, HttpRoute<unknown, unknown>>();
-  private readonly routedMethods = new Set<string>(ROUTED_METHODS);
+  /**
+   * Methods the catch-all routes take: every one Node's parser accepts (CONNECT names no
+   * path), so a `custom { kind }` rule can use any, and a call no route takes gets our
+   * 404 or 405 JSON whatever its method.
+   */
+  private readonly routedMethods = new Set(http.METHODS.filter((method) => method !== 'CONNECT'));
   private readonly runner: CallRunner<HttpCallContext, string>;
   private readonly host: string;
   private readonly port: number;
@@ -216,9 +219,11 @@ export class HttpServer implements Server {
     this.app.setErrorHandler((err, request, reply) =>
       this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
     );
+    for (const method of this.routedMethods)
+      if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
     for (const url of ['/*', '/'])
       this.app.route({
-        method: [...ROUTED_METHODS],
+        method: [...this.routedMethods],
         url,
         onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
         handler: (request, reply) => this.dispatch(request, reply),
@@ -227,20 +232,20 @@ export class HttpServer implements Server {
 
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
+    this.checkMethod(route.method);
     const compiled = this.compileNew(route);
     this.routes.push({ compiled, handler: this.runner.wrap(handler as Handler) });
-    if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
   /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
   streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
+    this.checkMethod(route.method);
     const compiled = this.compileNew(route);
     this.routes.push({
       compiled,
       handler: eventStreamHandler((h) => this.runner.wrap(h), handler as EventStreamMethod<unknown, unknown>),
       events: true,
     });
-    if (!this.routedMethods.has(route.method)) this.routeCustomMethod(route.method);
   }
 
   /** Compiles a route, refusing one whose method and paths an earlier route already takes. */
@@ -256,20 +261,10 @@ export class HttpServer implements Server {
     return compiled;
   }
 
-  /** A `custom { kind }` rule's method (SEARCH, PROPFIND...) joins the catch-all routes. */
-  private routeCustomMethod(method: string): void {
-    if (!http.METHODS.includes(method) || method === 'CONNECT') {
+  /** Refuses a method no HTTP server can route (not one Node's parser accepts, or CONNECT). */
+  private checkMethod(method: string): void {
+    if (!this.routedMethods.has(method))
       throw new Error(`http route: ${method} is not an HTTP method this server can receive`);
-    }
-    if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
-    for (const url of ['/*', '/'])
-      this.app.route({
-        method,
-        url,
-        onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
-        handler: (request, reply) => this.dispatch(request, reply),
-      });
-    this.routedMethods.add(method);
   }
 
   /** A plain fastify route outside the middleware chain (metrics, health probes). */

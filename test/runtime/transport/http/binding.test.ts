@@ -490,6 +490,26 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     expect(r.headers.get('allow')).toContain('GET');
   });
 
+  it('a method no route uses gets the same 404 and 405 error JSON', async () => {
+    const missing = await call('PROPFIND', '/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.json).toMatchObject({ code: 404, reason: 'NOT_FOUND' });
+    const wrong = await call('LOCK', '/v1/books/1', '<lockinfo/>', { 'content-type': 'application/xml' });
+    expect(wrong.status).toBe(405);
+    expect(wrong.json).toMatchObject({ code: 405, reason: 'METHOD_NOT_ALLOWED' });
+    expect(wrong.headers.get('allow')).toContain('GET');
+  });
+
+  it('refuses a route whose method no server can receive', () => {
+    const other = new HttpServer({ address: '127.0.0.1:0' });
+    const [route] = gen.LibraryHTTPRoutes.ping;
+    for (const method of ['CONNECT', 'FETCH'])
+      expect(() => other.route({ ...route, method }, async () => ({}))).toThrow(
+        `http route: ${method} is not an HTTP method this server can receive`,
+      );
+    expect(() => other.route({ ...route, method: 'PROPFIND' }, async () => ({}))).not.toThrow();
+  });
+
   it('handler errors keep code, reason and metadata', async () => {
     const r = await call('GET', '/v1/files/missing');
     expect(r.status).toBe(404);
