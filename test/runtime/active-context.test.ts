@@ -5,10 +5,12 @@
 // trace with the right parents, over HTTP and gRPC. The receiver decodes what the
 // exporter sent.
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { context, createContextKey, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT, trace, type Context as OtelContext } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +25,9 @@ import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
 import { ConsulStandIn } from '../helpers/consul-standin.js';
 import { ConsulRegistry } from '../../src/runtime/registry/consul.js';
+
+// gc(), for the test that an answered call can be collected.
+v8.setFlagsFromString('--expose-gc');
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -224,6 +229,31 @@ describe('the server span is the active context of the whole handler', () => {
     await waitFor(async () => receiver.spans.some((s) => s.name === 'opens-watch'), 'the span', 100, 50);
     expect(receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(['opens-watch']);
     expect(receiver.spans.filter((s) => String(s.attributes['url.path']).startsWith('/v1/health'))).toEqual([]);
+  });
+
+  it('lets an answered call go, even while a context its handler ran in is kept', async () => {
+    // Code may keep the active context past the answer (a closure, a timer): it must
+    // not keep the call's request, response and connection objects alive with it.
+    const gc = vm.runInNewContext('gc') as () => void;
+    const kept: OtelContext[] = [];
+    const calls: WeakRef<object>[] = [];
+    for (const observers of [[], defaultServerObservers({ logger: createLogger({ name: 'kept', level: 'silent' }) })]) {
+      const server = new HttpServer({ address: '127.0.0.1:0', observers });
+      httpGen.registerGreeterHTTPServer(server, {
+        sayHello: async (ctx: object) => {
+          kept.push(context.active());
+          calls.push(new WeakRef(ctx));
+          return { message: 'kept' };
+        },
+      });
+      await server.start();
+      expect((await fetch(`http://127.0.0.1:${server.listenPort}/helloworld/kept`)).status).toBe(200);
+      await server.stop({ timeoutMs: 500 });
+    }
+    expect(kept).toHaveLength(2);
+    await tick();
+    gc();
+    expect(calls.map((call) => call.deref())).toEqual([undefined, undefined]);
   });
 
   it('keeps a context across awaits outside calls too', async () => {

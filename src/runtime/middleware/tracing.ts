@@ -19,7 +19,7 @@ import type { Context, HttpClientTransport, HttpTransport } from '../transport/c
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
-import { OTEL_CONTEXT } from '../telemetry/active-context.js';
+import { OTEL_CONTEXT, servedBy } from '../telemetry/active-context.js';
 
 export { OTEL_CONTEXT };
 
@@ -58,7 +58,7 @@ export function startServerSpan(ctx: Context): Span | undefined {
   // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
   // and they are only worked out for the spans that are recorded.
   const early = ratio === undefined ? serverAttributes(ctx) : undefined;
-  const call = startCallSpan(parent, serverSpanName(ctx), SpanKind.SERVER, early, ctx);
+  const call = startCallSpan(parent, serverSpanName(ctx), SpanKind.SERVER, early, servedBy(ctx));
   ctx.values.set(OTEL_CONTEXT, call);
   const span = call.recordedSpan;
   if (span && !early) span.setAttributes(serverAttributes(ctx));

@@ -9,7 +9,7 @@
 // carry its deadline and cancellation on, as a Go service passing its ctx does.
 import { context, type Context as OtelContext } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { ServerCallContext } from '../transport/call-context.js';
+import type { ServedCall } from '../transport/call-context.js';
 import type { Context, Handler } from '../transport/context.js';
 import { SERVED_CALL } from './presample.js';
 
@@ -29,8 +29,14 @@ export function runInCallContext(ctx: Context, handler: Handler, req: unknown): 
  */
 export function runServerCall(ctx: Context, handler: Handler, req: unknown): Promise<unknown> {
   let otel = (ctx.values.get(OTEL_CONTEXT) as OtelContext | undefined) ?? context.active();
-  if (otel.getValue(SERVED_CALL) !== ctx) otel = otel.setValue(SERVED_CALL, ctx);
+  const served = servedBy(ctx);
+  if (served !== undefined && otel.getValue(SERVED_CALL) !== served) otel = otel.setValue(SERVED_CALL, served);
   return context.with(otel, handler, undefined, ctx, req);
+}
+
+/** What a call's OpenTelemetry context holds of it (SERVED_CALL) when it is a server call. */
+export function servedBy(ctx: Context): ServedCall | undefined {
+  return (ctx as { served?: ServedCall }).served;
 }
 
 /**
@@ -39,8 +45,7 @@ export function runServerCall(ctx: Context, handler: Handler, req: unknown): Pro
  * outlives the answer (a timer the handler set) is on its own.
  */
 export function servedCall(): Context | undefined {
-  const call = context.active().getValue(SERVED_CALL) as ServerCallContext | undefined;
-  return call === undefined || call.answered ? undefined : call;
+  return (context.active().getValue(SERVED_CALL) as ServedCall | undefined)?.call;
 }
 
 /**

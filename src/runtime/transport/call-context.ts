@@ -4,8 +4,20 @@
 import { ErrCancelled } from '../errors/catalogue.js';
 import type { Context, Transport } from './context.js';
 
+/**
+ * A server call as the OpenTelemetry context it runs in holds it (SERVED_CALL), until it
+ * is answered. A context can outlive its call: code may keep it (a closure, a timer), and
+ * a gRPC server's were seen surviving young-generation collections until the next full
+ * one. Emptied at the answer, it no longer keeps the call's request, response and
+ * connection objects alive.
+ */
+export class ServedCall {
+  constructor(public call: ServerCallContext | undefined) {}
+}
+
 export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
   readonly values = new Map<string | symbol, unknown>();
+  readonly served = new ServedCall(this);
   requestBytes?: number = undefined;
   responseBytes?: number = undefined;
   private controller?: AbortController;
@@ -56,6 +68,7 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   /** The call is answered: the connection closing from now on cancels nothing. */
   release(): void {
     this.settled = true;
+    this.served.call = undefined;
     if (this.listener) {
       this.unwatchCaller(this.listener);
       this.listener = undefined;
