@@ -267,17 +267,18 @@ function parentOf(json: Json, fields: FieldSchema[], spelled: string[], depth: n
     const f = fields[i]!;
     const name = spelled[i]!;
     if (f.repeated || f.kind !== 'message')
-      throw notAnObject(spelled, i, 'a list of messages cannot be bound from the query');
+      throw unbindableAt(spelled, i, 'a list of messages cannot be bound from the query');
     adoptName(target, f, name);
     const next = target[name];
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Json;
     else if (next === undefined || next === null) target = target[name] = {};
-    else throw notAnObject(spelled, i, 'expected an object');
+    else throw unbindableAt(spelled, i, 'expected an object');
   }
   return target;
 }
 
-function notAnObject(spelled: string[], i: number, reason: string): Error {
+/** The CODEC error for a value that cannot be bound at `spelled[0..i]`, named as the caller spelled it. */
+function unbindableAt(spelled: string[], i: number, reason: string): Error {
   const where = spelled.slice(0, i + 1).join('.');
   return ErrCodec(`invalid value for ${where}: ${reason}`, { field: where });
 }

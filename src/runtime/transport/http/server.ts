@@ -68,6 +68,13 @@ interface BoundRoute {
   events?: boolean;
 }
 
+/**
+ * Methods the catch-all routes take: every one Node's parser accepts (CONNECT names no
+ * path), so a `custom { kind }` rule can use any, and a call no route takes gets our
+ * 404 or 405 JSON whatever its method.
+ */
+const ROUTED_METHODS = new Set(http.METHODS.filter((method) => method !== 'CONNECT'));
+
 /** The operation label of calls answered before they reached a route (404, 405, malformed requests). */
 export const UNMATCHED_OPERATION = '<unmatched>';
 
@@ -107,12 +114,6 @@ export class HttpServer implements Server {
   private readonly routes: BoundRoute[] = [];
   /** The route registered for each method and template shape (templateShape): a second one would never be reached. */
   private readonly shapes = new Map<string, HttpRoute<unknown, unknown>>();
-  /**
-   * Methods the catch-all routes take: every one Node's parser accepts (CONNECT names no
-   * path), so a `custom { kind }` rule can use any, and a call no route takes gets our
-   * 404 or 405 JSON whatever its method.
-   */
-  private readonly routedMethods = new Set(http.METHODS.filter((method) => method !== 'CONNECT'));
   private readonly runner: CallRunner<HttpCallContext, string>;
   private readonly host: string;
   private readonly port: number;
@@ -219,11 +220,11 @@ export class HttpServer implements Server {
     this.app.setErrorHandler((err, request, reply) =>
       this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
     );
-    for (const method of this.routedMethods)
+    for (const method of ROUTED_METHODS)
       if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
     for (const url of ['/*', '/'])
       this.app.route({
-        method: [...this.routedMethods],
+        method: [...ROUTED_METHODS],
         url,
         onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
         handler: (request, reply) => this.dispatch(request, reply),
@@ -232,14 +233,12 @@ export class HttpServer implements Server {
 
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
-    this.checkMethod(route.method);
     const compiled = this.compileNew(route);
     this.routes.push({ compiled, handler: this.runner.wrap(handler as Handler) });
   }
 
   /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
   streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
-    this.checkMethod(route.method);
     const compiled = this.compileNew(route);
     this.routes.push({
       compiled,
@@ -248,8 +247,11 @@ export class HttpServer implements Server {
     });
   }
 
-  /** Compiles a route, refusing one whose method and paths an earlier route already takes. */
+  /** Compiles a route, refusing one whose method no server receives, or whose method and paths an earlier route already takes. */
   private compileNew(route: HttpRoute<unknown, unknown>): CompiledRoute {
+    // CONNECT, or a method Node's parser does not accept, never reaches a route.
+    if (!ROUTED_METHODS.has(route.method))
+      throw new Error(`http route: ${route.method} is not an HTTP method this server can receive`);
     const compiled = compileRoute(route) as CompiledRoute;
     const key = `${route.method} ${templateShape(compiled.template)}`;
     const earlier = this.shapes.get(key);
@@ -259,12 +261,6 @@ export class HttpServer implements Server {
       );
     this.shapes.set(key, route);
     return compiled;
-  }
-
-  /** Refuses a method no HTTP server can route (not one Node's parser accepts, or CONNECT). */
-  private checkMethod(method: string): void {
-    if (!this.routedMethods.has(method))
-      throw new Error(`http route: ${method} is not an HTTP method this server can receive`);
   }
 
   /** A plain fastify route outside the middleware chain (metrics, health probes). */
