@@ -63,7 +63,7 @@ describe('a deleted proto', () => {
     expect(run(['generate'])).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
     expect(run(['generate', '--force'])).toContain('removed api/bar/v1/bar_http.ts\n');
     expect(fs.existsSync(at('api/bar/v1/bar_http.ts'))).toBe(false);
-    expect(run(['generate'])).toMatch(/^up to date .*\nup to date .*\nup to date .*\n$/);
+    expect(run(['generate'])).toMatch(/^up to date \(\d+ files unchanged\)\n$/);
   });
 
   it('loses them on a fresh clone too, where no codegen cache remembers what it generated', () => {

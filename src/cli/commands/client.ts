@@ -29,7 +29,17 @@ import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
 
-type ClientsRecord = Record<string, { protos: string[]; transport?: ClientTransport; apis: ClientSpec['apis'] }>;
+type ClientsRecord = Record<
+  string,
+  {
+    protos: string[];
+    transport?: ClientTransport;
+    apis: ClientSpec['apis'];
+    /** Where the protos were copied from (`--proto`) and their import root, relative to the project. */
+    source?: string;
+    sourceRoot?: string;
+  }
+>;
 
 export interface AddClientFlags {
   proto: string;
@@ -109,7 +119,14 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
       `${flags.proto} defines no service to call${transport === 'http' ? ' over HTTP (no google.api.http bindings)' : ''}`,
     );
 
-  record[service] = { protos, ...(transport === 'http' ? { transport } : {}), apis };
+  const fromRoot = (p: string) => path.relative(root, p).split(path.sep).join('/') || '.';
+  record[service] = {
+    protos,
+    ...(transport === 'http' ? { transport } : {}),
+    apis,
+    source: fromRoot(source),
+    sourceRoot: fromRoot(sourceRoot),
+  };
   const specs = Object.entries(record).map(([name, r]) => ({ service: name, transport: r.transport, apis: r.apis }));
   files.push({
     path: path.join(root, 'internal', 'data', 'clients.ts'),
@@ -204,6 +221,51 @@ export function calledApiProtos(root: string): Set<string> {
   if (!fs.existsSync(recordPath)) return new Set();
   const record = JSON.parse(fs.readFileSync(recordPath, 'utf8')) as ClientsRecord;
   return new Set(Object.values(record).flatMap((r) => r.protos));
+}
+
+/**
+ * What has changed in the APIs this project calls since `tsk add client` copied them: one
+ * line per called service whose protos where they were copied from now differ from the
+ * copies under api/ (a file changed, added or removed), saying the command that takes the
+ * change. Sources that are not there (another checkout, an image build) are not checked.
+ */
+export function clientApiDrift(root: string): string[] {
+  const recordPath = path.join(root, CLIENTS_PATH);
+  if (!fs.existsSync(recordPath)) return [];
+  const record = JSON.parse(fs.readFileSync(recordPath, 'utf8')) as ClientsRecord;
+  const lines: string[] = [];
+  for (const [service, r] of Object.entries(record)) {
+    if (r.source === undefined || r.sourceRoot === undefined) continue;
+    const source = path.resolve(root, r.source);
+    const sourceRoot = path.resolve(root, r.sourceRoot);
+    if (!fs.existsSync(source)) continue;
+    const now = listProtos(source).map((p) => path.relative(sourceRoot, p).split(path.sep).join('/'));
+    const copy = (p: string) => path.join(root, 'api', p);
+    const differ = [
+      ...now.filter((p) => !r.protos.includes(p)).map((p) => `${p} is new`),
+      ...r.protos.filter((p) => !now.includes(p)).map((p) => `${p} is gone`),
+      ...now
+        .filter((p) => r.protos.includes(p))
+        .filter(
+          (p) => !fs.existsSync(copy(p)) || !fs.readFileSync(copy(p)).equals(fs.readFileSync(path.join(sourceRoot, p))),
+        )
+        .map((p) => `${p} changed`),
+    ];
+    if (differ.length === 0) continue;
+    const defaultRoot = (() => {
+      try {
+        return importRootOf(source);
+      } catch {
+        return undefined;
+      }
+    })();
+    const command = `tsk add client ${service} --proto ${r.source}${defaultRoot === sourceRoot ? '' : ` --proto-root ${r.sourceRoot}`}`;
+    const shown = differ.length > 3 ? [...differ.slice(0, 3), `${differ.length - 3} more`] : differ;
+    lines.push(
+      `the ${service} API in ${r.source} differs from the copy under api/ (${shown.join(', ')}): run \`${command}\` to take it`,
+    );
+  }
+  return lines;
 }
 
 function importRootOf(source: string, given?: string): string {

@@ -4,12 +4,14 @@
 // --force and --keep-local apply to every step.
 import fs from 'node:fs';
 import path from 'node:path';
+import chalk from 'chalk';
 import type { GeneratorKind } from '../../gen/client.js';
 import type { CompiledProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
 import { writeFiles, type WriteReport } from '../writer.js';
+import { clientApiDrift } from './client.js';
 import { writeClientCode } from './proto.js';
 import { servedOnly, writeOpenApiDocuments } from './proto-openapi.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
@@ -57,11 +59,23 @@ export async function generate(flags: GenerateFlags): Promise<void> {
     throw new UsageError(
       'not inside a tsk project (no .tsk/manifest.json found here or above); run tsk proto client <dirs> outside one',
     );
-  const cwd = process.cwd();
-  await generateProject(root, flags, (report) => {
-    printReport(report, cwd);
-    failOnStale(report, flags.keepLocal);
-  });
+  // One report for all steps: a line per file written, removed or skipped, else one "up to date".
+  const all: WriteReport = { written: [], unchanged: [], removed: [], skipped: [] };
+  try {
+    await generateProject(root, flags, (report) => {
+      all.written.push(...report.written);
+      all.unchanged.push(...report.unchanged);
+      all.removed.push(...report.removed);
+      all.skipped.push(...report.skipped);
+    });
+  } catch (err) {
+    // A step failed: what the steps before it wrote is said before the error.
+    if (all.written.length + all.removed.length + all.skipped.length > 0) printReport(all, process.cwd());
+    throw err;
+  }
+  printReport(all, process.cwd());
+  failOnStale(all, flags.keepLocal);
+  for (const line of clientApiDrift(root)) console.error(`${chalk.yellow('warning:')} ${line}`);
 }
 
 /** api/services.ts from the protos under api/ (`served`: compiled, those of services the project calls left out), cached as a whole. */
