@@ -1,7 +1,7 @@
 // `tsk example microservices`: the generated gateway -> order -> user system, installed
 // against tsk's node_modules, built, and run on Node 24 with a real etcd for discovery and
 // an OTLP receiver. The caller is fetch; nothing here shares the example's generated code.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { exitWithin, npmStartArgs, startService, waitFor, waitReady, type Servic
 import { TOOLCHAIN_INSTALL_SCRIPTS } from '../../src/scaffold/package-json.js';
 
 const work = path.join(repoRoot, '.tmp', 'example');
+const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
 const root = path.join(work, 'shop');
 const SERVER = 2;
 const CLIENT = 3;
@@ -64,6 +65,12 @@ async function registered(service: string): Promise<number> {
   return Number(((await res.json()) as { count?: string }).count ?? 0);
 }
 
+interface Pkg {
+  workspaces: string[];
+  scripts: Record<string, string>;
+  allowScripts: Record<string, boolean>;
+}
+
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, {
     method: 'POST',
@@ -96,11 +103,7 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
   });
 
   it('is an npm-workspaces repo of three tsk projects, with no context passed by hand in its code', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-      workspaces: string[];
-      scripts: Record<string, string>;
-      allowScripts: Record<string, boolean>;
-    };
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Pkg;
     expect(pkg.workspaces).toEqual(['user', 'order', 'gateway']);
     // npm reads allowScripts from the root: the same decisions a single project makes.
     expect(pkg.allowScripts).toEqual(TOOLCHAIN_INSTALL_SCRIPTS);
@@ -119,7 +122,29 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
     expect(fs.readFileSync(path.join(root, 'order', 'configs', 'config.yaml'), 'utf8')).toContain(
       'endpoint: discovery:///user',
     );
+    // Each service passes its own `biome check` (the first half of its `npm run lint`) as generated.
+    for (const s of ['user', 'order', 'gateway']) {
+      const r = spawnSync(biome, ['check', '--max-diagnostics=50'], { cwd: path.join(root, s), encoding: 'utf8' });
+      expect(r.status, `${s}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
   });
+
+  it("passes its own npm test: the three from their sources, no etcd, the README's story over HTTP", async () => {
+    const script = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Pkg).scripts['test'];
+    expect(script).toBe('node --test --test-concurrency=1 test/*.test.js');
+    const child = spawn('sh', ['-c', script!], {
+      cwd: root,
+      // The services run on the node that runs the test: the one their Dockerfile names.
+      env: { ...process.env, PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH']}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/# pass 3\b|ℹ pass 3\b/);
+  }, 120_000);
 
   it('creates a user and an order through the gateway: one trace across the three, reasons across two hops', async () => {
     const user = await start('user');
@@ -191,6 +216,21 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
     const tooMany = await post(`${gateway}/v1/orders`, { userId: ada.id, productId: 'lamp', quantity: 3 });
     expect(tooMany.status).toBe(400);
     expect(await tooMany.json()).toMatchObject({ code: 400, reason: 'INSUFFICIENT_STOCK' });
+
+    const unsold = await post(`${gateway}/v1/orders`, { userId: ada.id, productId: 'car', quantity: 1 });
+    expect(unsold.status).toBe(404);
+    expect(await unsold.json()).toMatchObject({ reason: 'PRODUCT_NOT_FOUND', metadata: { product_id: 'car' } });
+    // order.proto's rules, checked by the gateway, which takes the same request message.
+    const none = await post(`${gateway}/v1/orders`, { userId: ada.id, productId: 'book', quantity: 0 });
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({
+      reason: 'VALIDATOR',
+      message: 'invalid request: quantity: must be greater than 0',
+      metadata: { field: 'quantity' },
+    });
+    const noBuyer = await post(`${order.http}/v1/orders`, { productId: 'book', quantity: 1 });
+    expect(noBuyer.status).toBe(400);
+    expect(await noBuyer.json()).toMatchObject({ reason: 'VALIDATOR', metadata: { field: 'user_id' } });
 
     const again = await post(`${gateway}/v1/users`, { name: 'Ada', email: 'ada@example.com' });
     expect(again.status).toBe(409);

@@ -11,6 +11,7 @@ import { parseDocument } from 'yaml';
 import { UsageError } from '../../proto/diagnostics.js';
 import { packageRoot, templatesDir } from '../../proto/paths.js';
 import { editPackageJson, TOOLCHAIN_INSTALL_SCRIPTS } from '../../scaffold/package-json.js';
+import { gitInit } from '../git-init.js';
 import { readManifest, refuseInsideProject } from '../manifest.js';
 import { writeFiles, writeTree } from '../writer.js';
 
@@ -106,6 +107,13 @@ export async function example(kind: string, dir: string): Promise<void> {
     }
     writeRoot(staging);
   });
+  try {
+    await gitInit(target, 'Initial commit from tsk example');
+  } catch (err) {
+    // The example itself is complete; say what failed and how to finish by hand.
+    console.error(`${chalk.yellow('warning:')} ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
   const rel = path.relative(cwd, target) || '.';
   console.log(`${chalk.green('created')} ${rel}: user, order and gateway (${((performance.now() - started) / 1000).toFixed(1)}s)
 
@@ -139,8 +147,6 @@ function replaceSample(root: string, s: ExampleService): void {
       .replaceAll('__REPO_NEW__', s.newRepo);
   const own: Record<string, string> = {
     Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
-    'internal/server/grpc.ts': fill(read('common/grpc.ts')),
-    'internal/server/http.ts': fill(read('common/http.ts')),
     'internal/service/services.ts': fill(read('common/services.ts')),
   };
   const serviceDir = path.join(exampleDir, s.name);

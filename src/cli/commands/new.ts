@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
 import { execa } from 'execa';
+import { gitInit } from '../git-init.js';
 import prompts from 'prompts';
 import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
@@ -100,7 +101,7 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   // Install first, so the first commit holds the lockfile (a clean clone builds from it).
   for (const step of [
     flags.install && (() => install(target, packageManager.name)),
-    flags.git && (() => gitInit(target)),
+    flags.git && (() => gitInit(target, 'Initial commit from tsk new')),
   ]) {
     if (!step) continue;
     try {
@@ -222,36 +223,6 @@ async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; ot
     registry: (answers['registry'] as RegistryKind | undefined) ?? defaults.registry,
     otlpEndpoint: (answers['otlpEndpoint'] as string | undefined) ?? defaults.otlpEndpoint,
   };
-}
-
-/**
- * A repository of the project's own with its first commit; inside an existing work
- * tree (a monorepo) none, since a repository nested in another is what nobody wants,
- * unless that tree ignores the project's directory.
- */
-async function gitInit(dir: string): Promise<void> {
-  const enclosing = await execa('git', ['rev-parse', '--show-toplevel'], { cwd: dir, reject: false });
-  const ignored = async () =>
-    (await execa('git', ['check-ignore', '-q', '.'], { cwd: dir, reject: false })).exitCode === 0;
-  if (enclosing.exitCode === 0 && enclosing.stdout.trim() && !(await ignored())) {
-    console.log(
-      chalk.dim(`inside the git repository at ${enclosing.stdout.trim()}: no repository of its own; commit it there`),
-    );
-    return;
-  }
-  try {
-    await execa('git', ['init', '-q'], { cwd: dir });
-    await execa('git', ['add', '-A'], { cwd: dir });
-    await execa(
-      'git',
-      ['-c', 'user.name=tsk', '-c', 'user.email=tsk@localhost', 'commit', '-q', '-m', 'Initial commit from tsk new'],
-      { cwd: dir },
-    );
-  } catch (err) {
-    throw new Error(
-      `git init failed (${(err as Error).message.split('\n')[0]}); the project is complete, commit it yourself`,
-    );
-  }
 }
 
 /**

@@ -49,7 +49,20 @@ const children = SERVICES.map((name) => {
       }
     });
   }
-  child.on('exit', (code, signal) => console.log(`${name.padEnd(7)} | exited (${signal ?? code})`));
+  child.on('exit', (code, signal) => {
+    console.log(`${name.padEnd(7)} | exited (${signal ?? code})`);
+    // Under `npm start`, one service that could not start (a port taken, a bad config) leaves
+    // a system that cannot answer: the others are stopped too. `tsk dev` waits for a fix instead.
+    if (start && !stopping && httpPorts.size < SERVICES.length) {
+      const prefix = name.toUpperCase();
+      console.error(
+        `${name} did not start, so the others are stopped; its ports are server.http.addr and server.grpc.addr in ${name}/configs/config.yaml, or ${prefix}_SERVER_HTTP_ADDR and ${prefix}_SERVER_GRPC_ADDR`,
+      );
+      process.exitCode = 1;
+      stopping = true;
+      stopAll();
+    }
+  });
   return child;
 });
 console.log('starting user, order and gateway; Ctrl-C stops all three');

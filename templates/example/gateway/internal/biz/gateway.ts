@@ -12,7 +12,10 @@ export interface GatewayRepo {
 }
 
 export class GatewayUsecase {
-  constructor(readonly repo: GatewayRepo, private readonly logger: Logger) {}
+  constructor(
+    readonly repo: GatewayRepo,
+    private readonly logger: Logger,
+  ) {}
 
   async placeOrder(request: CreateOrderRequest): Promise<OrderReply> {
     const order = await this.repo.createOrder(request);

@@ -1,6 +1,10 @@
 // Business rules of orders: the buyer must exist (the user service says so) and the stock must suffice.
 import type { Logger } from '../pkg/log/logger.js';
-import { errorInsufficientStock, errorOrderNotFound } from '../../api/order/v1/error_reason_errors.js';
+import {
+  errorInsufficientStock,
+  errorOrderNotFound,
+  errorProductNotFound,
+} from '../../api/order/v1/error_reason_errors.js';
 
 export interface Order {
   id: string;
@@ -14,20 +18,27 @@ export interface Order {
 export interface OrderRepo {
   /** The buyer's name; the user service's USER_NOT_FOUND passes through unchanged. */
   userName(userId: string): Promise<string>;
-  /** Takes `quantity` items out of stock; false when there are fewer. */
-  reserve(productId: string, quantity: number): Promise<boolean>;
+  /** Takes `quantity` items out of stock: `short` when there are fewer, `unknown` for a product not sold. */
+  reserve(productId: string, quantity: number): Promise<'reserved' | 'short' | 'unknown'>;
   save(order: Omit<Order, 'id'>): Promise<Order>;
   find(id: string): Promise<Order | undefined>;
 }
 
 export class OrderUsecase {
-  constructor(private readonly repo: OrderRepo, private readonly logger: Logger) {}
+  constructor(
+    private readonly repo: OrderRepo,
+    private readonly logger: Logger,
+  ) {}
 
   async create(userId: string, productId: string, quantity: number): Promise<Order> {
     const userName = await this.repo.userName(userId);
-    if (quantity <= 0 || !(await this.repo.reserve(productId, quantity))) {
-      throw errorInsufficientStock(`cannot order ${quantity} of ${JSON.stringify(productId.slice(0, 80))}`, { product_id: productId.slice(0, 80) });
-    }
+    // The request's rules (order.proto) have made sure of a positive quantity.
+    const reserved = await this.repo.reserve(productId, quantity);
+    const product = { product_id: productId.slice(0, 80) };
+    if (reserved === 'unknown')
+      throw errorProductNotFound(`no product ${JSON.stringify(product.product_id)} is sold here`, product);
+    if (reserved === 'short')
+      throw errorInsufficientStock(`cannot order ${quantity} of ${JSON.stringify(product.product_id)}`, product);
     const order = await this.repo.save({ userId, productId, quantity, userName });
     this.logger.info({ id: order.id, userId }, 'order placed');
     return order;

@@ -20,11 +20,12 @@ export class OrderRepoData implements OrderRepo {
     return user.name ?? '';
   }
 
-  async reserve(productId: string, quantity: number): Promise<boolean> {
-    const left = this.stock.get(productId) ?? 0;
-    if (left < quantity) return false;
+  async reserve(productId: string, quantity: number): Promise<'reserved' | 'short' | 'unknown'> {
+    const left = this.stock.get(productId);
+    if (left === undefined) return 'unknown';
+    if (left < quantity) return 'short';
     this.stock.set(productId, left - quantity);
-    return true;
+    return 'reserved';
   }
 
   async save(order: Omit<Order, 'id'>): Promise<Order> {

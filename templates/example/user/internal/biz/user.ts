@@ -1,6 +1,10 @@
 // Business rules of users, independent of transports and storage.
 import type { Logger } from '../pkg/log/logger.js';
-import { errorInvalidUserInput, errorUserAlreadyExists, errorUserNotFound } from '../../api/user/v1/error_reason_errors.js';
+import {
+  errorInvalidUserInput,
+  errorUserAlreadyExists,
+  errorUserNotFound,
+} from '../../api/user/v1/error_reason_errors.js';
 
 export interface User {
   id: string;
@@ -18,12 +22,16 @@ export interface UserRepo {
 const EMAIL = /^[^@\s]{1,64}@[^@\s]{1,190}$/;
 
 export class UserUsecase {
-  constructor(private readonly repo: UserRepo, private readonly logger: Logger) {}
+  constructor(
+    private readonly repo: UserRepo,
+    private readonly logger: Logger,
+  ) {}
 
   async create(name: string, email: string): Promise<User> {
     if (name.trim() === '' || name.length > 100) throw errorInvalidUserInput('name must have 1 to 100 characters');
     if (!EMAIL.test(email)) throw errorInvalidUserInput(`invalid email ${JSON.stringify(email.slice(0, 80))}`);
-    if (await this.repo.findByEmail(email)) throw errorUserAlreadyExists(`a user with email ${email} exists`, { email });
+    if (await this.repo.findByEmail(email))
+      throw errorUserAlreadyExists(`a user with email ${email} exists`, { email });
     const user = await this.repo.save(name, email);
     this.logger.info({ id: user.id }, 'user created');
     return user;
