@@ -187,7 +187,14 @@ export async function writeTree(target: string, build: (staging: string) => Prom
   process.once('SIGTERM', abandon);
   try {
     fs.rmSync(staging, { recursive: true, force: true });
-    fs.mkdirSync(staging, { recursive: true });
+    // The parent on its own, then the staging directory: Node's recursive mkdir loops
+    // forever (and deaf to signals) where a parent refuses new entries with ENOENT (/proc).
+    fs.mkdirSync(path.dirname(staging), { recursive: true });
+    try {
+      fs.mkdirSync(staging);
+    } catch (err) {
+      throw new Error(`cannot create ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     await build(staging);
     if (!fs.existsSync(target)) fs.renameSync(staging, target);
     else {

@@ -112,4 +112,15 @@ describe('writeTree', () => {
     ).rejects.toThrow('generation failed');
     expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'svc']);
   });
+
+  it.runIf(fs.existsSync('/proc/self'))(
+    'refuses a place where no directory can be made, without building',
+    async () => {
+      let built = false;
+      await expect(writeTree('/proc/tsk-nowhere', async () => void (built = true))).rejects.toThrow(
+        'cannot create /proc/tsk-nowhere: ENOENT',
+      );
+      expect(built).toBe(false);
+    },
+  );
 });
