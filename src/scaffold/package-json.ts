@@ -118,11 +118,15 @@ export const RETIRED_RUNTIME_DEPENDENCIES: readonly string[] = [
 
 /**
  * The dependencies `wanted` set at their versions and the retired runtime ones removed,
- * the rest of package.json as it was. Returns each change, `name: from -> to`.
+ * the rest of package.json as it was. A version the project already asks for at or above
+ * the one wanted, on the same major line (`^5.20.0` where tsk wants `^5.12.8`), is the
+ * user's choice and stays. Returns each change, `name: from -> to`.
  */
 export function pinRuntimeDependencies(pkg: PackageJson, wanted: Record<string, string>): string[] {
   const deps = pkg.dependencies ?? {};
-  const changed = Object.entries(wanted).filter(([name, range]) => deps[name] !== range);
+  const changed = Object.entries(wanted).filter(
+    ([name, range]) => deps[name] !== range && !atOrAbove(deps[name], range),
+  );
   const retired = RETIRED_RUNTIME_DEPENDENCIES.filter((name) => name in deps);
   addDependencies(pkg, 'dependencies', Object.fromEntries(changed));
   removeDependencies(pkg, 'dependencies', retired);
@@ -130,6 +134,24 @@ export function pinRuntimeDependencies(pkg: PackageJson, wanted: Record<string, 
     ...changed.map(([name, range]) => `${name}: ${deps[name] ?? 'not listed'} -> ${range}`),
     ...retired.map((name) => `${name}: ${deps[name]} -> removed (no longer used)`),
   ];
+}
+
+/** The lowest version a plain range (`1.2.3`, `^1.2.3`, `~1.2.3`) allows; undefined for any other kind. */
+function floorOf(range: string): number[] | undefined {
+  const m = /^[\^~]?(\d+)\.(\d+)\.(\d+)$/.exec(range.trim());
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/**
+ * Whether `current` only allows versions `wanted` allows too, from the same floor or a
+ * later one: the same major (and, below 1.0, the same minor, as a caret range reads it).
+ */
+function atOrAbove(current: string | undefined, wanted: string): boolean {
+  const have = current === undefined ? undefined : floorOf(current);
+  const want = floorOf(wanted);
+  if (!have || !want || have[0] !== want[0] || (want[0] === 0 && have[1] !== want[1])) return false;
+  for (let i = 0; i < 3; i++) if (have[i] !== want[i]) return have[i]! > want[i]!;
+  return true;
 }
 
 /** Adds (or re-pins) dependencies, keeping the section sorted by name as npm does. */

@@ -1,6 +1,6 @@
 // package.json as an object: what `tsk new` builds and how features edit a user's file.
 import { describe, expect, it } from 'vitest';
-import { editPackageJson, servicePackageJson } from '../../src/scaffold/package-json.js';
+import { editPackageJson, pinRuntimeDependencies, servicePackageJson } from '../../src/scaffold/package-json.js';
 import { swapRegistryDependencies } from '../../src/scaffold/registry.js';
 import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 
@@ -23,5 +23,26 @@ describe('package.json', () => {
     expect(next.custom).toEqual({ keep: true });
     expect(next.dependencies).toEqual({ consul: SERVICE_VERSIONS.consul, fastify: '^5.0.0', zod: '^3.0.0' });
     expect(Object.keys(next.dependencies)).toEqual(['consul', 'fastify', 'zod']);
+  });
+
+  it('re-pins older runtime dependencies on upgrade, and keeps a newer version the user chose on the same line', () => {
+    const pkg = {
+      dependencies: { fastify: '^5.20.0', yaml: '2.9.5', pino: '^9.0.0', etcd3: '^0.9.0', pkgA: 'github:me/a' },
+    };
+    const changes = pinRuntimeDependencies(pkg, {
+      fastify: '^5.12.8',
+      yaml: '^2.9.1',
+      pino: '^10.1.0',
+      etcd3: '^0.10.0',
+      pkgA: '^1.0.0',
+      added: '^1.2.3',
+    });
+    expect(changes).toEqual([
+      'pino: ^9.0.0 -> ^10.1.0',
+      'etcd3: ^0.9.0 -> ^0.10.0',
+      'pkgA: github:me/a -> ^1.0.0',
+      'added: not listed -> ^1.2.3',
+    ]);
+    expect(pkg.dependencies).toMatchObject({ fastify: '^5.20.0', yaml: '2.9.5', pino: '^10.1.0', etcd3: '^0.10.0' });
   });
 });
