@@ -72,8 +72,8 @@ export function installRegistry(project: ProjectFiles, from: RegistryKind, to: R
     if (next !== current) project.write(rel, next, 'owned');
   };
   edit('package.json', (t) => editPackageJson(t, (pkg) => swapRegistryDependencies(pkg, from, to)));
-  edit('configs/config.yaml', (t) => withRegistryConfig(t, to));
-  edit('deploy/kubernetes/configmap.yaml', (t) => withRegistryConfigMap(t, to));
+  edit('configs/config.yaml', (t) => withRegistryConfig(t, from, to));
+  edit('deploy/kubernetes/configmap.yaml', (t) => withRegistryConfigMap(t, from, to));
   edit('deploy/kubernetes/deployment.yaml', (t) => withRegistryDeployment(t, to, envPrefix));
   for (const f of registryFiles(to)) project.write(f.path, f.content, 'owned');
   for (const name of REGISTRY_INSTALLERS[from].runtime) project.remove(`internal/pkg/${name}`);
@@ -118,22 +118,40 @@ export function swapRegistryDependencies(pkg: PackageJson, from: RegistryKind, t
   addDependencies(pkg, 'dependencies', REGISTRY_INSTALLERS[to].dependencies);
 }
 
-/** A config.yaml with registry.kind and registry.endpoints set; comments and other keys kept. */
-export function withRegistryConfig(configYaml: string, to: RegistryKind): string {
+/**
+ * registry.endpoints of a config.yaml when they are the user's: set, and not what tsk
+ * writes for the registry `from` (undefined otherwise).
+ */
+export function userRegistryEndpoints(configYaml: string, from: RegistryKind): string[] | undefined {
+  const endpoints = parseDocument(configYaml).getIn(['registry', 'endpoints']) as YAMLSeq | undefined;
+  const values = (endpoints?.toJSON?.() ?? []) as unknown[];
+  if (values.length === 0 || JSON.stringify(values) === JSON.stringify(REGISTRY_INSTALLERS[from].endpoints))
+    return undefined;
+  return values.map(String);
+}
+
+/**
+ * A config.yaml with registry.kind set to `to`, and registry.endpoints to its defaults
+ * unless the user set them (userRegistryEndpoints): those stay, for a switch back or to be
+ * checked. Comments and other keys are kept.
+ */
+export function withRegistryConfig(configYaml: string, from: RegistryKind, to: RegistryKind): string {
   const doc = parseDocument(configYaml);
   doc.setIn(['registry', 'kind'], to);
-  const endpoints = doc.createNode(REGISTRY_INSTALLERS[to].endpoints);
-  endpoints.flow = true;
-  doc.setIn(['registry', 'endpoints'], endpoints);
+  if (!userRegistryEndpoints(configYaml, from)) {
+    const endpoints = doc.createNode(REGISTRY_INSTALLERS[to].endpoints);
+    endpoints.flow = true;
+    doc.setIn(['registry', 'endpoints'], endpoints);
+  }
   return doc.toString({ flowCollectionPadding: false });
 }
 
 /** The Kubernetes ConfigMap with its embedded config.yaml edited like the file itself. */
-export function withRegistryConfigMap(configMapYaml: string, to: RegistryKind): string {
+export function withRegistryConfigMap(configMapYaml: string, from: RegistryKind, to: RegistryKind): string {
   const doc = parseDocument(configMapYaml);
   const node = doc.getIn(['data', 'config.yaml'], true) as Scalar<string> | undefined;
   if (!node || typeof node.value !== 'string') throw new Error('the ConfigMap has no data."config.yaml"');
-  node.value = withRegistryConfig(node.value, to);
+  node.value = withRegistryConfig(node.value, from, to);
   return doc.toString({ flowCollectionPadding: false });
 }
 

@@ -44,7 +44,7 @@ describe('tsk new --package-manager', () => {
     // Later commands name pnpm too: npm would write a second lock file.
     const switched = tsk(['registry', 'etcd'], path.join(dir, 'svc'), env);
     expect(switched.status, switched.stderr).toBe(0);
-    expect(switched.stdout).toContain('registry: none -> etcd; run pnpm install to update etcd3');
+    expect(switched.stdout).toContain('registry: none -> etcd; run pnpm install (adds etcd3)');
   });
 
   it('yarn 1: builds the image with the yarn of the node image, from yarn.lock', () => {

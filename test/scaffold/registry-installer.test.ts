@@ -2,7 +2,7 @@
 // fresh project from one kind to another gives the files `tsk new` makes with the other kind.
 import { describe, expect, it } from 'vitest';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
-import { installRegistry } from '../../src/scaffold/registry.js';
+import { installRegistry, withRegistryConfig } from '../../src/scaffold/registry.js';
 
 const render = (registry: RegistryKind) =>
   renderProject({ name: 'demo', registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' });
@@ -32,4 +32,21 @@ describe('installRegistry', () => {
       });
     }
   }
+
+  it('keeps registry endpoints the user set, through a switch to none and back', () => {
+    const etcd = render('etcd').find((f) => f.path === 'configs/config.yaml')!.content;
+    const mine = etcd.replace(
+      'endpoints: [http://127.0.0.1:2379]',
+      'endpoints: [http://etcd-a:2379, http://etcd-b:2379] # my cluster',
+    );
+    expect(mine).not.toBe(etcd);
+    const none = withRegistryConfig(mine, 'etcd', 'none');
+    expect(none).toContain('kind: none');
+    expect(none).toContain('endpoints: [http://etcd-a:2379, http://etcd-b:2379] # my cluster');
+    const back = withRegistryConfig(none, 'none', 'etcd');
+    expect(back).toContain('kind: etcd');
+    expect(back).toContain('endpoints: [http://etcd-a:2379, http://etcd-b:2379] # my cluster');
+    // The defaults tsk wrote are its own to replace.
+    expect(withRegistryConfig(etcd, 'etcd', 'consul')).toContain('endpoints: [127.0.0.1:8500]');
+  });
 });

@@ -13,6 +13,7 @@ import {
   REGISTRY_INSTALLERS,
   REGISTRY_KINDS,
   registryFiles,
+  userRegistryEndpoints,
   type RegistryKind,
 } from '../../scaffold/registry.js';
 import { envPrefixFor } from '../../scaffold/project.js';
@@ -61,6 +62,8 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   const files: GeneratedFile[] = [];
   const remove: string[] = [];
   const envPrefix = envPrefixOf(root);
+  const config = read('configs/config.yaml');
+  const kept = config === undefined ? undefined : userRegistryEndpoints(config, from);
   try {
     installRegistry(
       {
@@ -78,15 +81,16 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
     throw new UsageError(`${(err as Error).message}; fix it, then run tsk registry ${to} again`);
   }
   printReport(writeFiles(files, { projectRoot: root, force: true, remove }), cwd);
-  const deps = [
-    ...Object.keys(REGISTRY_INSTALLERS[from].dependencies),
-    ...Object.keys(REGISTRY_INSTALLERS[to].dependencies),
-  ];
-  console.log(
-    chalk.dim(
-      `registry: ${from} -> ${to}${deps.length ? `; run ${installCommand(root)} to update ${deps.join(', ')}` : ''}`,
-    ),
-  );
+  if (kept && to !== 'none')
+    console.log(
+      `${chalk.yellow('note:')} registry.endpoints in configs/config.yaml kept as you set them (${kept.join(', ')}): check they are ${to}'s`,
+    );
+  const added = Object.keys(REGISTRY_INSTALLERS[to].dependencies);
+  const removed = Object.keys(REGISTRY_INSTALLERS[from].dependencies);
+  const npm = [added.length ? `adds ${added.join(', ')}` : '', removed.length ? `removes ${removed.join(', ')}` : '']
+    .filter(Boolean)
+    .join(', ');
+  console.log(chalk.dim(`registry: ${from} -> ${to}${npm ? `; run ${installCommand(root)} (${npm})` : ''}`));
 }
 
 /** The project's environment prefix, as `tsk new` made it from the project's name. */
