@@ -144,13 +144,17 @@ function floorOf(range: string): number[] | undefined {
 
 /**
  * Whether `current` only allows versions `wanted` allows too, from the same floor or a
- * later one: the same major (and, below 1.0, the same minor, as a caret range reads it).
+ * later one: within the line `wanted` keeps to (a caret range its major, or its minor
+ * below 1.0; a tilde range its minor; an exact version itself).
  */
 function atOrAbove(current: string | undefined, wanted: string): boolean {
   const have = current === undefined ? undefined : floorOf(current);
   const want = floorOf(wanted);
-  if (!have || !want || have[0] !== want[0] || (want[0] === 0 && have[1] !== want[1])) return false;
-  for (let i = 0; i < 3; i++) if (have[i] !== want[i]) return have[i]! > want[i]!;
+  if (!have || !want) return false;
+  const operator = wanted.trim()[0];
+  const fixed = operator === '^' ? (want[0] === 0 ? 2 : 1) : operator === '~' ? 2 : 3;
+  for (let i = 0; i < fixed; i++) if (have[i] !== want[i]) return false;
+  for (let i = fixed; i < 3; i++) if (have[i] !== want[i]) return have[i]! > want[i]!;
   return true;
 }
 

@@ -27,7 +27,14 @@ describe('package.json', () => {
 
   it('re-pins older runtime dependencies on upgrade, and keeps a newer version the user chose on the same line', () => {
     const pkg = {
-      dependencies: { fastify: '^5.20.0', yaml: '2.9.5', pino: '^9.0.0', etcd3: '^0.9.0', pkgA: 'github:me/a' },
+      dependencies: {
+        fastify: '^5.20.0',
+        yaml: '2.9.5',
+        pino: '^9.0.0',
+        etcd3: '^0.9.0',
+        pkgA: 'github:me/a',
+        '@opentelemetry/api': '^1.11.0',
+      },
     };
     const changes = pinRuntimeDependencies(pkg, {
       fastify: '^5.12.8',
@@ -36,12 +43,15 @@ describe('package.json', () => {
       etcd3: '^0.10.0',
       pkgA: '^1.0.0',
       added: '^1.2.3',
+      // A tilde pin keeps its minor: a caret range past it is taken back.
+      '@opentelemetry/api': '~1.10.0',
     });
     expect(changes).toEqual([
       'pino: ^9.0.0 -> ^10.1.0',
       'etcd3: ^0.9.0 -> ^0.10.0',
       'pkgA: github:me/a -> ^1.0.0',
       'added: not listed -> ^1.2.3',
+      '@opentelemetry/api: ^1.11.0 -> ~1.10.0',
     ]);
     expect(pkg.dependencies).toMatchObject({ fastify: '^5.20.0', yaml: '2.9.5', pino: '^10.1.0', etcd3: '^0.10.0' });
   });
