@@ -12,6 +12,7 @@ import { generateHttp } from '../plugins/http/generate.js';
 import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratorOptions } from '../plugins/types.js';
 import type { GeneratedFile } from './file.js';
+import { uncompilableRules } from './rule-compile.js';
 import { keepReachable, runTsProto } from './tsproto.js';
 import type { TsProtoWorkers } from './tsproto-workers.js';
 
@@ -74,6 +75,10 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       for (const p of result.problems)
         problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     }
+    // The rules the http generator declares for the requests, compiled as the service will.
+    if (only.has('http'))
+      for (const p of await uncompilableRules(file))
+        problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
     ours.push({ target, files: outputs });
   }
   const messages = await messagesRun;

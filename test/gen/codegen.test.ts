@@ -199,6 +199,11 @@ describe('broken protos', () => {
       /^bad_verb\.proto:\d+:\d+: Things\.ListThings: custom method "LIST" is not an HTTP method/m,
     ],
     [
+      'bad_validate',
+      'bad_validate.proto',
+      /^bad_validate\.proto:18:3: things\.v1\.CountThingsRequest: a buf\.validate rule cannot be compiled: expected rule "int32", got "string" on field things\.v1\.CountThingsRequest\.limit$/m,
+    ],
+    [
       'constructor',
       'constructor.proto',
       /^constructor\.proto:7:3: Things\.Constructor: .*"constructor".*rename the rpc/m,

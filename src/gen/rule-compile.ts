@@ -1,0 +1,44 @@
+// The buf.validate rules of each request, compiled at generate time by protovalidate
+// itself: a rule that cannot run (a string rule on an int32 field, a pattern RE2
+// refuses) is reported at file:line:col here, where it would otherwise fail every call
+// to the method with a 500 once the service runs.
+import { create, type DescFile, type DescMessage } from '@bufbuild/protobuf';
+import type { Diagnostic } from '../proto/diagnostics.js';
+import { hasRules } from '../plugins/http/rule-checks.js';
+import { sourcePosition } from './comments.js';
+
+export async function uncompilableRules(file: DescFile): Promise<Diagnostic[]> {
+  const requests = file.services.flatMap((s) => s.methods.map((m) => m.input)).filter((m) => hasRules(m));
+  if (requests.length === 0) return [];
+  // Loaded only for protos with rules: protovalidate brings CEL and RE2.
+  const { createValidator } = await import('@bufbuild/protovalidate');
+  const validator = createValidator();
+  const problems: Diagnostic[] = [];
+  for (const message of reachable(requests)) {
+    // An empty message: every field's rules are planned, and a rule that cannot be is an error.
+    const result = validator.validate(message, create(message));
+    if (result.kind !== 'error') continue;
+    const text = result.error.message;
+    const field = message.fields.find((f) => text.endsWith(`on field ${f.parent.typeName}.${f.name}`));
+    problems.push({
+      ...sourcePosition(field ?? message),
+      message: `${message.typeName}: a buf.validate rule cannot be compiled: ${text}`,
+    });
+  }
+  return problems;
+}
+
+/** The messages `roots` hold, themselves included, each once: nested ones are validated only when set. */
+function reachable(roots: DescMessage[]): DescMessage[] {
+  const seen = new Set<DescMessage>();
+  const visit = (message: DescMessage) => {
+    if (seen.has(message)) return;
+    seen.add(message);
+    for (const f of message.fields) {
+      if (f.fieldKind === 'message') visit(f.message);
+      else if ((f.fieldKind === 'list' || f.fieldKind === 'map') && f.message) visit(f.message);
+    }
+  };
+  for (const r of roots) visit(r);
+  return [...seen];
+}
