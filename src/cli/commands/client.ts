@@ -64,11 +64,10 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const source = path.resolve(cwd, flags.proto);
   if (!fs.existsSync(source)) throw new UsageError(`${flags.proto} does not exist`);
   const sourceRoot = importRootOf(source, flags.protoRoot ? path.resolve(cwd, flags.protoRoot) : undefined);
-  const protos = listProtos(source).map((p) => path.relative(sourceRoot, p).split(path.sep).join('/'));
+  const protos = listProtos(source).map((p) => posixRelative(sourceRoot, p));
   if (protos.length === 0) throw new UsageError(`no .proto files in ${flags.proto}`);
 
-  const recordPath = path.join(root, CLIENTS_PATH);
-  const record: ClientsRecord = fs.existsSync(recordPath) ? JSON.parse(fs.readFileSync(recordPath, 'utf8')) : {};
+  const record = readClientsRecord(root);
   // A re-run without --transport keeps the one recorded for the service.
   const recorded = record[service] ? (record[service].transport ?? 'grpc') : undefined;
   const transport = (flags.transport ?? recorded ?? 'grpc') as ClientTransport;
@@ -119,7 +118,7 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
       `${flags.proto} defines no service to call${transport === 'http' ? ' over HTTP (no google.api.http bindings)' : ''}`,
     );
 
-  const fromRoot = (p: string) => path.relative(root, p).split(path.sep).join('/') || '.';
+  const fromRoot = (p: string) => posixRelative(root, p) || '.';
   record[service] = {
     protos,
     ...(transport === 'http' ? { transport } : {}),
@@ -133,7 +132,11 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     content: renderClients(specs),
     kind: 'generated',
   });
-  files.push({ path: recordPath, content: `${JSON.stringify(sortKeys(record), null, 2)}\n`, kind: 'generated' });
+  files.push({
+    path: path.join(root, CLIENTS_PATH),
+    content: `${JSON.stringify(sortKeys(record), null, 2)}\n`,
+    kind: 'generated',
+  });
 
   // clients.<service> in the config, unless the user has set it already.
   const hasRegistry = installedRegistry(root, Object.keys(manifest.files)) !== 'none';
@@ -217,10 +220,7 @@ function edited(files: GeneratedFile[]): boolean {
 
 /** The protos copied for the services this project calls (their import paths under api/): APIs it calls, not serves. */
 export function calledApiProtos(root: string): Set<string> {
-  const recordPath = path.join(root, CLIENTS_PATH);
-  if (!fs.existsSync(recordPath)) return new Set();
-  const record = JSON.parse(fs.readFileSync(recordPath, 'utf8')) as ClientsRecord;
-  return new Set(Object.values(record).flatMap((r) => r.protos));
+  return new Set(Object.values(readClientsRecord(root)).flatMap((r) => r.protos));
 }
 
 /**
@@ -230,16 +230,13 @@ export function calledApiProtos(root: string): Set<string> {
  * change. Sources that are not there (another checkout, an image build) are not checked.
  */
 export function clientApiDrift(root: string): string[] {
-  const recordPath = path.join(root, CLIENTS_PATH);
-  if (!fs.existsSync(recordPath)) return [];
-  const record = JSON.parse(fs.readFileSync(recordPath, 'utf8')) as ClientsRecord;
   const lines: string[] = [];
-  for (const [service, r] of Object.entries(record)) {
+  for (const [service, r] of Object.entries(readClientsRecord(root))) {
     if (r.source === undefined || r.sourceRoot === undefined) continue;
     const source = path.resolve(root, r.source);
     const sourceRoot = path.resolve(root, r.sourceRoot);
     if (!fs.existsSync(source)) continue;
-    const now = listProtos(source).map((p) => path.relative(sourceRoot, p).split(path.sep).join('/'));
+    const now = listProtos(source).map((p) => posixRelative(sourceRoot, p));
     const copy = (p: string) => path.join(root, 'api', p);
     const differ = [
       ...now.filter((p) => !r.protos.includes(p)).map((p) => `${p} is new`),
@@ -266,6 +263,17 @@ export function clientApiDrift(root: string): string[] {
     );
   }
   return lines;
+}
+
+/** What `tsk add client` recorded in .tsk/clients.json, by called service ({} before the first). */
+function readClientsRecord(root: string): ClientsRecord {
+  const file = path.join(root, CLIENTS_PATH);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ClientsRecord) : {};
+}
+
+/** `to` relative to `from`, with / separators as proto import paths and the record use. */
+function posixRelative(from: string, to: string): string {
+  return path.relative(from, to).split(path.sep).join('/');
 }
 
 function importRootOf(source: string, given?: string): string {
