@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GeneratedFile } from '../gen/file.js';
 import { GENERATED_HEADER } from '../gen/printer.js';
+import { UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
 import { MANIFEST_PATH, readManifest, serializeManifest, sha256, withManifestLock } from './manifest.js';
 
@@ -62,6 +63,7 @@ export function writeFiles(files: readonly GeneratedFile[], options: WriteOption
 function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
   const report: WriteReport = { written: [], unchanged: [], skipped: [], removed: [] };
   const manifest = options.projectRoot ? readManifest(options.projectRoot) : undefined;
+  if (options.projectRoot) refuseOutside(options.projectRoot, files);
   const plan: Placed[] = [];
   for (const file of files) {
     const rel = options.projectRoot
@@ -138,6 +140,14 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
   return report;
 }
 
+/** A project's manifest records only what lies inside it; a path that leads out is refused before anything is written. */
+function refuseOutside(projectRoot: string, files: Placed[]): void {
+  const outside = files.filter((f) => withinProject(projectRoot, [f.path]).length === 0);
+  if (outside.length === 0) return;
+  const shown = outside.map((f) => path.relative(process.cwd(), f.path) || f.path).join(', ');
+  throw new UsageError(`${shown} would be outside the tsk project at ${projectRoot}; tsk writes only inside it`);
+}
+
 /** Project-relative paths (as `remove` takes them) of the files among `files` that lie inside `projectRoot`. */
 export function withinProject(projectRoot: string, files: readonly string[]): string[] {
   return files
@@ -173,7 +183,7 @@ function commit(files: Placed[]): void {
 /**
  * Builds a new tree in a staging directory next to `target` (`build` writes into it,
  * through writeFiles), then moves it into place: renamed when `target` does not exist,
- * copied over it when it does (an empty directory, or a project `tsk new --force`
+ * moved into it when it does (an empty directory, or a project `tsk new --force`
  * has already checked). On any failure the staging directory goes and `target` is untouched.
  */
 export async function writeTree(target: string, build: (staging: string) => Promise<void>): Promise<void> {
@@ -198,7 +208,7 @@ export async function writeTree(target: string, build: (staging: string) => Prom
     await build(staging);
     if (!fs.existsSync(target)) fs.renameSync(staging, target);
     else {
-      fs.cpSync(staging, target, { recursive: true, force: true });
+      moveInto(staging, target);
       fs.rmSync(staging, { recursive: true, force: true });
     }
   } catch (err) {
@@ -207,5 +217,23 @@ export async function writeTree(target: string, build: (staging: string) => Prom
   } finally {
     process.off('SIGINT', abandon);
     process.off('SIGTERM', abandon);
+  }
+}
+
+/**
+ * Moves the entries of `from` into `to`: directories merge; a file or a link (dangling or
+ * not) at a destination is replaced, never written through, so nothing lands outside `to`.
+ */
+function moveInto(from: string, to: string): void {
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const destination = path.join(to, entry.name);
+    const there = fs.lstatSync(destination, { throwIfNoEntry: false });
+    if (entry.isDirectory() && there?.isDirectory()) {
+      moveInto(source, destination);
+      continue;
+    }
+    if (there) fs.rmSync(destination);
+    fs.renameSync(source, destination);
   }
 }

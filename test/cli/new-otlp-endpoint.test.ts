@@ -25,4 +25,14 @@ describe('tsk new --otlp-endpoint', () => {
     ]);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
+
+  it('refuses host:port with a port no socket can have', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-otlp-'));
+    const r = tsk(['new', 'svc', '--yes', '--no-git', '--no-install', '--otlp-endpoint', 'otel-collector:99999'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'error: --otlp-endpoint: OTLP endpoint "otel-collector:99999": port 99999 is not between 1 and 65535',
+    );
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
 });

@@ -33,6 +33,21 @@ describe('writeFiles', () => {
     });
   });
 
+  it('refuses a path outside the project before writing anything', () => {
+    expect(() =>
+      writeFiles(
+        [
+          { path: 'inside.ts', content: 'i' },
+          { path: '../outside.ts', content: 'o' },
+        ],
+        { projectRoot: root },
+      ),
+    ).toThrow(/would be outside the tsk project at .*; tsk writes only inside it/);
+    expect(fs.existsSync(path.join(root, 'inside.ts'))).toBe(false);
+    expect(fs.existsSync(path.join(root, '..', 'outside.ts'))).toBe(false);
+    expect(readManifest(root).files).toEqual({});
+  });
+
   it('never overwrites an owned file that exists', () => {
     writeFiles([{ path: 'mine.ts', content: 'v1', kind: 'owned' }], { projectRoot: root });
     const report = writeFiles([{ path: 'mine.ts', content: 'v2', kind: 'owned' }], { projectRoot: root });

@@ -49,6 +49,9 @@ describe('telemetry config checks', () => {
   it('refuse an endpoint that is neither host:port nor an http(s) URL, and an unknown protocol', () => {
     expect(endpoint('otel collector')).toMatch(/host:port/);
     expect(endpoint('ftp://c:4317')).toMatch(/http:\/\/ or https:\/\//);
+    expect(endpoint('otel-collector:99999')).toMatch(/port 99999 is not between 1 and 65535/);
+    expect(endpoint('otel-collector:0')).toMatch(/port 0 is not between 1 and 65535/);
+    expect(endpoint('http://otel-collector:99999')).toMatch(/not a valid URL/);
     expect(protocol('http')).toBe('expected one of grpc, http/protobuf, http/json, got "http"');
   });
 });

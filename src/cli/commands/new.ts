@@ -139,12 +139,20 @@ Next steps:
 function refuseToOverwriteOwned(target: string, files: { path: string; content: string }[], cwd: string): void {
   const project = fs.existsSync(path.join(target, MANIFEST_PATH));
   const owned = readManifest(target).files;
+  const differs = (f: { path: string; content: string }) => {
+    const file = path.join(target, f.path);
+    const there = fs.lstatSync(file, { throwIfNoEntry: false });
+    // A directory or a link where tsk puts a file is never the same file.
+    return there !== undefined && (!there.isFile() || fs.readFileSync(file, 'utf8') !== f.content);
+  };
   const clobbered = files
-    .filter((f) => !project || owned[f.path]?.kind === 'owned')
     .filter(
       (f) =>
-        fs.existsSync(path.join(target, f.path)) && fs.readFileSync(path.join(target, f.path), 'utf8') !== f.content,
+        !project ||
+        owned[f.path]?.kind === 'owned' ||
+        fs.statSync(path.join(target, f.path), { throwIfNoEntry: false })?.isDirectory(),
     )
+    .filter(differs)
     .map((f) => f.path);
   if (clobbered.length === 0) return;
   const shown =

@@ -28,6 +28,11 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     throw new CompileError(problems.map((p) => ({ ...p, file: path.relative(cwd, path.join(target.root, p.file)) })));
   // Like every output path, the target is a place in the project: relative to its root.
   const targetDir = path.resolve(project?.root ?? cwd, flags.target);
+  const fromRoot = manifestRoot ? path.relative(manifestRoot, targetDir) : '';
+  if (fromRoot.startsWith('..') || path.isAbsolute(fromRoot))
+    throw new UsageError(
+      `--target ${flags.target} is outside the project at ${manifestRoot}: give a directory under it (relative to its root), e.g. internal/service`,
+    );
   const runtimeDir = path.resolve(target.root, runtimeDirFor(cwd, project, flags)(target.root));
   const files = services.map((service) => ({
     path: path.join(targetDir, stubFileName(service)),

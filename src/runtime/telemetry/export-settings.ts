@@ -209,8 +209,12 @@ export function otlpEndpointProblem(endpoint: string, protocol: OtlpProtocol = '
   if (protocol !== 'grpc') {
     return `OTLP endpoint "${endpoint}" has no scheme; with ${protocol} write http://${endpoint} (or https://)`;
   }
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(endpoint)) {
+  const port = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(endpoint)?.[2];
+  if (port === undefined) {
     return `OTLP endpoint "${endpoint}" is neither host:port nor a URL; write e.g. otel-collector:4317 or http://otel-collector:4317`;
+  }
+  if (Number(port) < 1 || Number(port) > 65535) {
+    return `OTLP endpoint "${endpoint}": port ${port} is not between 1 and 65535`;
   }
   return undefined;
 }
