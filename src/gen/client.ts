@@ -13,6 +13,7 @@ import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratorOptions } from '../plugins/types.js';
 import type { GeneratedFile } from './file.js';
 import { uncompilableRules } from './rule-compile.js';
+import { fieldNameProblems } from './names.js';
 import { keepReachable, runTsProto } from './tsproto.js';
 import type { TsProtoWorkers } from './tsproto-workers.js';
 
@@ -61,6 +62,10 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       options: { runtime: options.runtimeFor(target.root), ...options.openapi },
     };
     const outputs: GeneratedFile[] = [];
+    // Problems name the proto as the user gave it: relative to the working directory.
+    const report = (found: readonly Diagnostic[]) => {
+      for (const p of found) problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
+    };
     for (const [kind, generate] of [
       ['http', generateHttp],
       ['grpc', generateGrpc],
@@ -72,13 +77,11 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       if (!only.has(kind)) continue;
       const result = generate(input);
       outputs.push(...result.files);
-      for (const p of result.problems)
-        problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
+      report(result.problems);
     }
+    if (only.has('messages')) report(fieldNameProblems(file));
     // The rules the http generator declares for the requests, compiled as the service will.
-    if (only.has('http'))
-      for (const p of await uncompilableRules(file))
-        problems.push({ ...p, file: path.relative(options.cwd, path.join(target.root, p.file)) });
+    if (only.has('http')) report(await uncompilableRules(file));
     ours.push({ target, files: outputs });
   }
   const messages = await messagesRun;

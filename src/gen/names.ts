@@ -34,9 +34,7 @@ const TS_PROTO_SUFFIXED = new Set(['Date', 'Function']);
  * and `DateMessage` for a top-level `Date`.
  */
 export function tsTypeName(desc: DescMessage | DescEnum): string {
-  const pkg = desc.file.proto.package;
-  const local = pkg ? desc.typeName.slice(pkg.length + 1) : desc.typeName;
-  const name = local.split('.').map(tsProtoLocalName).join('_');
+  const name = localTypeName(desc).split('.').map(tsProtoLocalName).join('_');
   return TS_PROTO_SUFFIXED.has(name) ? `${name}Message` : name;
 }
 
@@ -58,6 +56,43 @@ export function methodNameProblems(services: readonly DescService[]): Diagnostic
         message: `${service.name}.${m.name}: its TypeScript method would be named "constructor", which a class cannot have; rename the rpc`,
       })),
   );
+}
+
+/** Names every JavaScript object inherits: `toString`, `constructor`, `valueOf`... */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * Fields whose ts-proto property or JSON name is one every object inherits (`to_string`
+ * becomes `toString`). ts-proto's code reads such a field without asking whether it is
+ * the object's own, so an unset one reads as Object.prototype's function and is sent as
+ * text; the message cannot carry the field faithfully, so it is refused.
+ */
+export function fieldNameProblems(file: DescFile): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const visit = (message: DescMessage) => {
+    for (const field of message.fields) {
+      const property = tsProtoLocalName(field.name);
+      const clash = INHERITED.has(property)
+        ? `TypeScript property "${property}"`
+        : INHERITED.has(field.jsonName)
+          ? `JSON name "${field.jsonName}"`
+          : undefined;
+      if (clash)
+        problems.push({
+          ...sourcePosition(field),
+          message: `${localTypeName(message)}.${field.name}: its ${clash} is one every JavaScript object inherits (Object.prototype), so an unset field would read as that function; rename the field (its number keeps the wire format)`,
+        });
+    }
+    for (const nested of message.nestedMessages) visit(nested);
+  };
+  for (const message of file.messages) visit(message);
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** A type's name within its package: `Outer.Inner`. */
+function localTypeName(desc: DescMessage | DescEnum): string {
+  const pkg = desc.file.proto.package;
+  return pkg ? desc.typeName.slice(pkg.length + 1) : desc.typeName;
 }
 
 /** gRPC full method name, the operation for both transports. */

@@ -204,6 +204,18 @@ describe('broken protos', () => {
       /^bad_validate\.proto:18:3: things\.v1\.CountThingsRequest: a buf\.validate rule cannot be compiled: expected rule "int32", got "string" on field things\.v1\.CountThingsRequest\.limit$/m,
     ],
     [
+      'inherited_field',
+      'inherited_field.proto',
+      new RegExp(
+        [
+          String.raw`^inherited_field\.proto:9:5: Thing\.Label\.to_string: its TypeScript property "toString" is one every JavaScript object inherits \(Object\.prototype\), so an unset field would read as that function; rename the field \(its number keeps the wire format\)$`,
+          String.raw`^inherited_field\.proto:12:3: Thing\.constructor: its TypeScript property "constructor" .*$`,
+          String.raw`^inherited_field\.proto:13:3: Thing\.note: its JSON name "valueOf" .*$`,
+        ].join('\n'),
+        'm',
+      ),
+    ],
+    [
       'constructor',
       'constructor.proto',
       /^constructor\.proto:7:3: Things\.Constructor: .*"constructor".*rename the rpc/m,
