@@ -310,11 +310,11 @@ export function convertString(field: FieldSchema, raw: string, where = field.jso
     case 'scalar':
       return convertScalar(field.scalar, raw, fail);
     case 'enum': {
-      if (raw in field.values) return raw;
+      if (Object.hasOwn(field.values, raw)) return raw;
+      // By number too, any 32-bit one (proto3 enums are open), as in a JSON body and in Kratos's query.
       if (INTEGER.test(raw)) {
         const n = Number(raw);
-        const name = Object.keys(field.values).find((k) => field.values[k] === n);
-        if (name !== undefined) return name;
+        if (n >= -2147483648 && n <= 2147483647) return n;
       }
       throw fail(`a value of ${field.enumName}`);
     }

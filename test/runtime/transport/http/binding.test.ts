@@ -144,6 +144,10 @@ describe('path, query and body binding', () => {
     const r = await call('GET', '/v1/books/7?genre=2');
     expect(r.status).toBe(200);
     expect(r.request).toMatchObject({ book: { id: '7' }, genre: 2 });
+    // proto3 enums are open: a number the proto does not name is kept, as in a JSON body.
+    const open = await call('GET', '/v1/books/7?genre=99');
+    expect(open.status).toBe(200);
+    expect(open.request).toMatchObject({ genre: 99 });
   });
 
   it('binds multi-segment variables and ** captures', async () => {
@@ -363,6 +367,8 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     ['int64 path value', '/v1/shelves/s/books/abc', undefined, 400, 'CODEC'],
     ['bool query value', '/v1/books/1?includeReviews=maybe', undefined, 400, 'CODEC'],
     ['unknown enum name', '/v1/books/1?genre=HORROR', undefined, 400, 'CODEC'],
+    ['enum name Object.prototype has', '/v1/books/1?genre=toString', undefined, 400, 'CODEC'],
+    ['enum number beyond 32 bits', '/v1/books/1?genre=2147483648', undefined, 400, 'CODEC'],
     ['int32 out of range', '/v1/books/1?editions=99999999999', undefined, 400, 'CODEC'],
     ['bad percent-encoding', '/v1/files/%E0%A4%A', undefined, 400, 'CODEC'],
     ['unknown route', '/nope', undefined, 404, 'NOT_FOUND'],
