@@ -1,10 +1,17 @@
 // Reads google.api.http rules off method options and checks them against the
 // request and response messages, reporting mistakes at the rule's file:line:col.
 import { METHODS } from 'node:http';
-import { getExtension, hasExtension, type DescField, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
+import {
+  getExtension,
+  hasExtension,
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+} from '@bufbuild/protobuf';
 import { http } from './pb/google/api/annotations_pb.js';
 import type { HttpRule } from './pb/google/api/http_pb.js';
-import { parseTemplate, TemplateError } from '../runtime/transport/http/template.js';
+import { parseTemplate, TemplateError, templateShape } from '../runtime/transport/http/template.js';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { operationName } from './names.js';
 import { sourcePosition } from './comments.js';
@@ -49,6 +56,32 @@ export function methodBindings(method: DescMethod, problems: Diagnostic[]): Http
   };
   add(rule, false);
   return bindings;
+}
+
+/**
+ * Bindings that match the same requests as an earlier one of these services (the same
+ * HTTP method, paths of the same shape): the server refuses to start with both, as one
+ * would never be called, so it is reported here first.
+ */
+export function routeConflicts(services: readonly DescService[]): Diagnostic[] {
+  const taken = new Map<string, { method: DescMethod; binding: HttpBinding }>();
+  const problems: Diagnostic[] = [];
+  for (const method of services.flatMap((s) => s.methods).filter(servedOverHttp)) {
+    // Invalid rules are reported where the routes are rendered; only valid ones are compared.
+    for (const binding of methodBindings(method, [])) {
+      const key = `${binding.method} ${templateShape(parseTemplate(binding.path))}`;
+      const earlier = taken.get(key);
+      if (!earlier) {
+        taken.set(key, { method, binding });
+        continue;
+      }
+      problems.push({
+        ...ruleLocation(method),
+        message: `${method.parent.name}.${method.name}: ${binding.method} ${binding.path} matches the same paths as ${earlier.binding.method} ${earlier.binding.path} of ${earlier.method.parent.name}.${earlier.method.name}, so one of them would never be called; change one of the paths`,
+      });
+    }
+  }
+  return problems;
 }
 
 function toBinding(rule: HttpRule, report: (m: string) => void): HttpBinding | undefined {

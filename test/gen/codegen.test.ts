@@ -204,6 +204,11 @@ describe('broken protos', () => {
       /^bad_validate\.proto:18:3: things\.v1\.CountThingsRequest: a buf\.validate rule cannot be compiled: expected rule "int32", got "string" on field things\.v1\.CountThingsRequest\.limit$/m,
     ],
     [
+      'route_conflict',
+      'route_conflict.proto',
+      /^route_conflict\.proto:13:12: Things\.FindThing: GET \/v1\/things\/\{name\} matches the same paths as GET \/v1\/things\/\{id\} of Things\.GetThing, so one of them would never be called; change one of the paths$(?![\s\S]*DeleteThing)/m,
+    ],
+    [
       'inherited_field',
       'inherited_field.proto',
       new RegExp(

@@ -5,7 +5,7 @@
 // requests carry protovalidate rules also get `<file>_rules.ts` (rules.ts).
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
-import { methodBindings, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
+import { methodBindings, routeConflicts, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
 import { leadingComment } from '../../gen/comments.js';
 import { fileStem, methodKey, operationName } from '../../gen/names.js';
 import { commentSafe, jsdoc, TsFile } from '../../gen/printer.js';
@@ -21,6 +21,7 @@ export const generateHttp: Generator = ({ files, options }) => {
     if (rules) out.push(rules);
     const services = file.services.filter((s) => httpMethods(s).length > 0);
     if (services.length === 0) continue;
+    problems.push(...routeConflicts(services));
     const name = `${fileStem(file)}_http.ts`;
     const ts = new TsFile(name, { source: file.proto.name, runtime: options.runtime });
     ts.runtime('transport/context.js', 'Context', { type: true });
