@@ -7,7 +7,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import type { GeneratorKind } from '../../gen/client.js';
 import type { CompiledProtos } from '../../proto/compile.js';
-import { UsageError } from '../../proto/diagnostics.js';
+import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
 import { writeFiles, type WriteReport } from '../writer.js';
@@ -96,7 +96,15 @@ async function writeServicesModule(
   });
   if (step.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
   const { servicesModule } = await import('../../gen/services-module.js');
-  const module = servicesModule((await served()).targets, DEFAULT_RUNTIME_DIR);
+  const { targets } = await served();
+  // One server serves every service: bindings in two files that take the same paths are caught here.
+  const { routeConflicts } = await import('../../gen/http-rules.js');
+  const conflicts = routeConflicts(targets.flatMap((file) => file.services));
+  if (conflicts.length > 0)
+    throw new CompileError(
+      conflicts.map((p) => ({ ...p, file: path.relative(process.cwd(), path.join(api, p.file)) })),
+    );
+  const module = servicesModule(targets, DEFAULT_RUNTIME_DIR);
   const report = writeFiles([module], { projectRoot: root, force: flags.force });
   step.save([output], report);
   return report;
@@ -116,9 +124,17 @@ export async function writeApiModules(
   // Both steps read the same compiled tree: compiled once, when either is out of date.
   let tree: Promise<CompiledProtos> | undefined;
   const served = () =>
-    (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) =>
-      servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root),
-    ));
+    (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) => {
+      const compiled = await servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root);
+      // One server serves every service: bindings in two files that take the same paths are refused before a write.
+      const { routeConflicts } = await import('../../gen/http-rules.js');
+      const conflicts = routeConflicts(compiled.targets.flatMap((file) => file.services));
+      if (conflicts.length > 0)
+        throw new CompileError(
+          conflicts.map((p) => ({ ...p, file: path.relative(process.cwd(), path.join(api, p.file)) })),
+        );
+      return compiled;
+    }));
   each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
   each(await writeServicesModule(root, flags, served));
 }
