@@ -92,7 +92,7 @@ export async function compileProtos(options: CompileOptions): Promise<CompiledPr
       await execFileAsync(bufBinary(), args, { cwd: workspace, maxBuffer: 64 * 1024 * 1024 });
     } catch (err) {
       const stderr = String((err as { stderr?: unknown }).stderr ?? '');
-      throw new CompileError(parseBufDiagnostics(stderr, moduleDirs, cwd), stderr);
+      throw new CompileError(parseBufDiagnostics(stderr, moduleDirs, cwd, roots), stderr);
     }
     const [{ fromBinary, createFileRegistry }, { FileDescriptorSetSchema }] = await protobuf;
     const bytes = fs.readFileSync(out);
@@ -108,7 +108,13 @@ export async function compileProtos(options: CompileOptions): Promise<CompiledPr
 }
 
 /** buf prints `module/path.proto:line:col:message`; turn the module prefix back into the user's path. */
-function parseBufDiagnostics(stderr: string, modules: { name: string; root: string }[], cwd: string): Diagnostic[] {
+function parseBufDiagnostics(
+  stderr: string,
+  modules: { name: string; root: string }[],
+  cwd: string,
+  importRoots: string[],
+): Diagnostic[] {
+  const roots = importRoots.map((root) => path.relative(cwd, root) || '.');
   const diagnostics: Diagnostic[] = [];
   for (const line of stderr.split('\n')) {
     const m = /^([^:\s][^:]*\.proto):(\d+):(\d+):(.*)$/.exec(line.trim());
@@ -116,8 +122,34 @@ function parseBufDiagnostics(stderr: string, modules: { name: string; root: stri
     const [, bufPath, lineNo, col, message] = m as unknown as [string, string, string, string, string];
     const [moduleName, ...rest] = bufPath.split('/');
     const module = modules.find((d) => d.name === moduleName);
-    const file = module ? path.relative(cwd, path.join(module.root, ...rest)) : bufPath;
-    diagnostics.push({ file, line: Number(lineNo), column: Number(col), message: message.trim() });
+    const absolute = module ? path.join(module.root, ...rest) : path.resolve(cwd, bufPath);
+    const file = module ? path.relative(cwd, absolute) : bufPath;
+    const text = named(message.trim(), sourceLine(absolute, Number(lineNo)), Number(col), roots);
+    diagnostics.push({ file, line: Number(lineNo), column: Number(col), message: text });
   }
   return diagnostics;
+}
+
+/** One line of a file (1-based), or '' when it cannot be read. */
+function sourceLine(file: string, line: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n')[line - 1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** buf's message with what it is about, where buf leaves that out: the import, the reserved name. */
+function named(message: string, line: string, column: number, roots: string[]): string {
+  const at = line.slice(column - 1);
+  if (message === 'imported file does not exist') {
+    const imported = /^import\s+(?:public\s+|weak\s+)?"([^"]+)"/.exec(at)?.[1];
+    if (imported)
+      return `imported file "${imported}" is not under any import root (${roots.join(', ')}, or tsk's own protos); add its root as a module in buf.yaml, or with -I <dir>`;
+  }
+  if (message === 'use of reserved message field name') {
+    const name = /^[A-Za-z_]\w*/.exec(at)?.[0];
+    if (name) return `field name "${name}" is reserved in this message; pick another name`;
+  }
+  return message;
 }

@@ -187,7 +187,16 @@ describe('generated code', () => {
 describe('broken protos', () => {
   const cases: [string, string, RegExp][] = [
     ['syntax', 'syntax.proto', /^syntax\.proto:7:1: /m],
-    ['missing_import', 'missing_import.proto', /^missing_import\.proto:5:1: .*does not exist/m],
+    [
+      'missing_import',
+      'missing_import.proto',
+      /^missing_import\.proto:5:1: imported file "[^"]+" is not under any import root \(\., or tsk's own protos\); add its root as a module in buf\.yaml, or with -I <dir>$/m,
+    ],
+    [
+      'reserved_name',
+      'reserved_name.proto',
+      /^reserved_name\.proto:8:10: field name "legacy_id" is reserved in this message; pick another name$/m,
+    ],
     [
       'bad_rule',
       'bad_rule.proto',
