@@ -118,6 +118,14 @@ describe.skipIf((!etcdAvailable() || !nodeBinaryFor('24')) && !process.env['CI']
           expect(fs.readFileSync(path.join(root, s, dir, f), 'utf8'), `${s}/${dir}/${f}`).not.toMatch(/parent:\s*ctx/);
         }
       }
+      // Nothing of the greeter sample's in-memory store is left: no users map, none of its settings.
+      for (const f of [
+        'internal/data/data.ts',
+        'internal/conf/conf.proto',
+        'configs/config.yaml',
+        'deploy/kubernetes/configmap.yaml',
+      ])
+        expect(fs.readFileSync(path.join(root, s, f), 'utf8'), `${s}/${f}`).not.toMatch(/seed_users|max_users|users:/);
     }
     expect(fs.readFileSync(path.join(root, 'order', 'configs', 'config.yaml'), 'utf8')).toContain(
       'endpoint: discovery:///user',

@@ -148,6 +148,11 @@ function replaceSample(root: string, s: ExampleService): void {
   const own: Record<string, string> = {
     Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
     'internal/service/services.ts': fill(read('common/services.ts')),
+    'internal/data/data.ts': read('common/data.ts'),
+    'internal/conf/conf.proto': withoutSampleData(fs.readFileSync(path.join(root, 'internal/conf/conf.proto'), 'utf8')),
+    'deploy/kubernetes/configmap.yaml': withoutSampleDataInConfigMap(
+      fs.readFileSync(path.join(root, 'deploy/kubernetes/configmap.yaml'), 'utf8'),
+    ),
   };
   const serviceDir = path.join(exampleDir, s.name);
   for (const f of fs.readdirSync(serviceDir, { recursive: true, encoding: 'utf8' }) as string[]) {
@@ -206,8 +211,33 @@ function exampleDockerfile(serviceDockerfile: string, s: ExampleService): string
 
 /** Every request traced: the example is there to show the trace. */
 function exampleConfig(configYaml: string): string {
-  const doc = parseDocument(configYaml);
+  const doc = parseDocument(withoutSampleData(configYaml));
   doc.setIn(['telemetry', 'sampling_ratio'], 1);
+  return doc.toString({ flowCollectionPadding: false });
+}
+
+/**
+ * The greeter's in-memory store had settings (seed_users, max_users) none of the example's
+ * services reads: gone from conf.proto's Data and from the config. Data stays, empty, where
+ * a database's settings would go.
+ */
+function withoutSampleData(text: string): string {
+  if (text.includes('message Data {'))
+    return text.replace(
+      /^message Data \{[\s\S]*?^\}/m,
+      "message Data {\n  // The service's data sources (a database, a cache) are configured here.\n}",
+    );
+  const doc = parseDocument(text);
+  if (!doc.hasIn(['data'])) return text;
+  doc.setIn(['data'], doc.createNode({}));
+  return doc.toString({ flowCollectionPadding: false });
+}
+
+function withoutSampleDataInConfigMap(configMapYaml: string): string {
+  const doc = parseDocument(configMapYaml);
+  const node = doc.getIn(['data', 'config.yaml'], true) as { value?: unknown } | undefined;
+  if (!node || typeof node.value !== 'string') throw new Error('the ConfigMap holds no config.yaml');
+  node.value = withoutSampleData(node.value);
   return doc.toString({ flowCollectionPadding: false });
 }
 
