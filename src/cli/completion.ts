@@ -16,13 +16,16 @@ export function completionCandidates(program: Command, words: string[]): string[
   let command = program;
   let pendingOption: Option | undefined;
   let positionals = 0;
+  const given = new Set<Option>();
   for (const word of words.slice(0, -1)) {
     if (pendingOption) {
-      pendingOption = undefined;
+      // bash splits `--registry=etcd` into three words: `--registry`, `=` and `etcd`.
+      if (word !== '=') pendingOption = undefined;
       continue;
     }
     if (word.startsWith('-')) {
       const option = findOption(command, word.split('=')[0]!);
+      if (option) given.add(option);
       if (option && (option.required || option.optional) && !word.includes('=')) pendingOption = option;
       continue;
     }
@@ -34,9 +37,21 @@ export function completionCandidates(program: Command, words: string[]): string[
       positionals++;
     }
   }
-  if (pendingOption) return filter(pendingOption.argChoices ?? [], typed);
+  if (pendingOption) return filter(pendingOption.argChoices ?? [], typed === '=' ? '' : typed);
+  if (typed.startsWith('-') && typed.includes('=')) {
+    // --registry=et: the flag's choices, written as the whole word.
+    const [flag] = typed.split('=') as [string];
+    const choices = findOption(command, flag)?.argChoices ?? [];
+    return filter(
+      choices.map((c) => `${flag}=${c}`),
+      typed,
+    );
+  }
   if (typed.startsWith('-')) {
-    const flags = command.options.filter((o) => !o.hidden).flatMap((o) => (o.long ? [o.long] : []));
+    // A flag given already is not offered again, unless it may be given more than once (-I).
+    const flags = command.options
+      .filter((o) => !o.hidden && (!given.has(o) || REPEATABLE.has(o.parseArg as object)))
+      .flatMap((o) => (o.long ? [o.long] : []));
     return filter([...flags, '--help'], typed);
   }
   const argument = command.registeredArguments[positionals];
@@ -50,6 +65,15 @@ export function completionCandidates(program: Command, words: string[]): string[
 export function valuesOf<T extends Argument | Option>(target: T, values: readonly string[]): T {
   target.argChoices = [...values];
   return target;
+}
+
+/** Option parsers that collect every value given, so their flag may be given again. */
+const REPEATABLE = new WeakSet<object>();
+
+/** Marks an option parser as collecting values: completion offers its flag again after it is given. */
+export function repeatable<F extends (value: string, previous: never) => unknown>(parse: F): F {
+  REPEATABLE.add(parse);
+  return parse;
 }
 
 function visibleCommands(command: Command): Command[] {

@@ -6,13 +6,13 @@ import { tskVersion } from '../proto/paths.js';
 import type { NewFlags } from './commands/new.js';
 import { PACKAGE_MANAGERS } from '../scaffold/package-manager.js';
 import { CLIENT_TRANSPORTS } from '../scaffold/clients.js';
-import { completionCandidates, completionScript, SHELLS, type Shell, valuesOf } from './completion.js';
+import { completionCandidates, completionScript, repeatable, SHELLS, type Shell, valuesOf } from './completion.js';
 
 // Each command's module (and what it imports) loads only when that command runs:
 // a warm `tsk proto client` should not pay for the scaffolder or the prompts.
 const proto = () => import('./commands/proto.js');
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+const collect = repeatable((value: string, previous: string[] = []) => [...previous, value]);
 
 // The flags of every command that writes generated files over earlier ones.
 const forceOption = () => new Option('-f, --force', 'overwrite generated files even if changed locally');

@@ -44,6 +44,19 @@ describe('completion candidates', () => {
     expect(complete('new', '--registry=etcd', '--ht')).toEqual(['--http-port']);
   });
 
+  it('completes a value written with =, split into words as bash does or whole as zsh and fish do', () => {
+    expect(complete('new', 'svc', '--registry', '=')).toEqual(['etcd', 'consul', 'none']);
+    expect(complete('new', 'svc', '--registry', '=', 'c')).toEqual(['consul']);
+    expect(complete('new', 'svc', '--registry', '=', 'etcd', '--ht')).toEqual(['--http-port']);
+    expect(complete('new', 'svc', '--registry=c')).toEqual(['--registry=consul']);
+  });
+
+  it('leaves out a flag given already, unless it may be given again', () => {
+    expect(complete('new', 'svc', '--force', '--f')).toEqual([]);
+    expect(complete('new', 'svc', '--registry', 'etcd', '--re')).toEqual([]);
+    expect(complete('proto', 'client', '-I', 'a', '--proto')).toEqual(['--proto_path']);
+  });
+
   it('prints them one a line from `tsk __complete`', () => {
     const r = spawnSync(process.execPath, [tskBin, '__complete', 'new', '--registry', ''], { encoding: 'utf8' });
     expect(r.status).toBe(0);
