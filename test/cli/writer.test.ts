@@ -34,17 +34,18 @@ describe('writeFiles', () => {
   });
 
   it('refuses a path outside the project before writing anything', () => {
+    const outside = `../${path.basename(root)}-outside.ts`;
     expect(() =>
       writeFiles(
         [
           { path: 'inside.ts', content: 'i' },
-          { path: '../outside.ts', content: 'o' },
+          { path: outside, content: 'o' },
         ],
         { projectRoot: root },
       ),
     ).toThrow(/would be outside the tsk project at .*; tsk writes only inside it/);
     expect(fs.existsSync(path.join(root, 'inside.ts'))).toBe(false);
-    expect(fs.existsSync(path.join(root, '..', 'outside.ts'))).toBe(false);
+    expect(fs.existsSync(path.join(root, outside))).toBe(false);
     expect(readManifest(root).files).toEqual({});
   });
 
