@@ -7,6 +7,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Etcd3 } from 'etcd3';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tsk } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
@@ -269,9 +271,17 @@ describe('tsk new demo', () => {
         expect.arrayContaining(['demo.v1.Greeter', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']),
       );
       const described = await reflect({ fileContainingSymbol: 'demo.v1.Greeter' });
-      expect(described.fileDescriptorResponse?.fileDescriptorProto.length, JSON.stringify(described)).toBeGreaterThan(
-        0,
+      // The greeter's own file, as buf compiled it: its name, its imports, its field names.
+      const greeterFile = fromBinary(
+        FileDescriptorProtoSchema,
+        described.fileDescriptorResponse.fileDescriptorProto[0],
       );
+      expect(greeterFile.name).toBe('demo/v1/greeter.proto');
+      expect(greeterFile.dependency).toEqual(['buf/validate/validate.proto', 'google/api/annotations.proto']);
+      expect(greeterFile.messageType.find((m) => m.name === 'User')?.field.map((f) => f.name)).toEqual([
+        'name',
+        'greet_count',
+      ]);
       reflection.close();
 
       const missing = await fetch(`${base}/users/nobody`);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import type { GeneratorKind } from '../../gen/client.js';
 import type { CompiledProtos } from '../../proto/compile.js';
+import type { GeneratedFile } from '../../gen/file.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
@@ -78,41 +79,37 @@ export async function generate(flags: GenerateFlags): Promise<void> {
   for (const line of clientApiDrift(root)) console.error(`${chalk.yellow('warning:')} ${line}`);
 }
 
-/** api/services.ts from the protos under api/ (`served`: compiled, those of services the project calls left out), cached as a whole. */
-async function writeServicesModule(
+/**
+ * A module rendered from the protos under api/ (`served`: compiled, those of services the
+ * project calls left out), cached as a whole: api/services.ts, api/descriptors.ts.
+ */
+async function writeTreeModule(
   root: string,
   flags: GenerateFlags,
   served: () => Promise<CompiledProtos>,
+  name: 'services' | 'descriptors',
+  render: (compiled: CompiledProtos) => Promise<GeneratedFile>,
 ): Promise<WriteReport> {
   const api = path.join(root, 'api');
-  const output = path.join(api, 'services.ts');
+  const output = path.join(api, `${name}.ts`);
   const step = cachedTreeStep({
     cwd: root,
     inputs: [api],
     projectRoot: root,
-    id: `services|${output}`,
+    id: `${name}|${output}`,
     settings: '',
     extraInputs: [path.join(root, CLIENTS_PATH)],
   });
   if (step.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
-  const { servicesModule } = await import('../../gen/services-module.js');
-  const { targets } = await served();
-  // One server serves every service: bindings in two files that take the same paths are caught here.
-  const { routeConflicts } = await import('../../gen/http-rules.js');
-  const conflicts = routeConflicts(targets.flatMap((file) => file.services));
-  if (conflicts.length > 0)
-    throw new CompileError(
-      conflicts.map((p) => ({ ...p, file: path.relative(process.cwd(), path.join(api, p.file)) })),
-    );
-  const module = servicesModule(targets, DEFAULT_RUNTIME_DIR);
-  const report = writeFiles([module], { projectRoot: root, force: flags.force });
+  const report = writeFiles([await render(await served())], { projectRoot: root, force: flags.force });
   step.save([output], report);
   return report;
 }
 
 /**
  * The modules generated from the whole api/ tree of the project at `root`, when it has
- * one: api/openapi.ts (the document its HTTP server serves) and api/services.ts.
+ * one: api/openapi.ts (the document its HTTP server serves), api/services.ts (what its
+ * servers serve) and api/descriptors.ts (what gRPC reflection describes).
  */
 export async function writeApiModules(
   root: string,
@@ -121,7 +118,7 @@ export async function writeApiModules(
 ): Promise<void> {
   const api = path.join(root, 'api');
   if (!fs.existsSync(api)) return;
-  // Both steps read the same compiled tree: compiled once, when either is out of date.
+  // The steps read the same compiled tree: compiled once, when any is out of date.
   let tree: Promise<CompiledProtos> | undefined;
   const served = () =>
     (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) => {
@@ -136,7 +133,19 @@ export async function writeApiModules(
       return compiled;
     }));
   each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
-  each(await writeServicesModule(root, flags, served));
+  each(
+    await writeTreeModule(root, flags, served, 'services', async ({ targets }) =>
+      (await import('../../gen/services-module.js')).servicesModule(targets, DEFAULT_RUNTIME_DIR),
+    ),
+  );
+  each(
+    await writeTreeModule(root, flags, served, 'descriptors', async ({ fileSet, targets }) =>
+      (await import('../../gen/descriptors-module.js')).descriptorsModule(
+        fileSet,
+        new Set(targets.map((file) => file.proto.name)),
+      ),
+    ),
+  );
 }
 
 /** Every step of `tsk generate` in the project at `root` (`tsk dev` regenerates with it too), each step's report to `each`. */

@@ -10,6 +10,7 @@ import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import { planClientFiles } from '../../gen/client.js';
 import { generateOpenApi, openApiModule } from '../../plugins/openapi/generate.js';
+import { descriptorsModule } from '../../gen/descriptors-module.js';
 import { servicesModule } from '../../gen/services-module.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { checkServiceName, renderProject, type RegistryKind } from '../../scaffold/project.js';
@@ -89,7 +90,14 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
       cwd: staging,
       runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/'),
     });
-    generated.push(openApiFile(compiled), servicesFile(compiled));
+    generated.push(
+      openApiFile(compiled),
+      servicesFile(compiled),
+      descriptorsModule(
+        compiled.fileSet,
+        new Set(compiled.targetFiles.filter((t) => path.relative(staging, t.root) === 'api').map((t) => t.protoPath)),
+      ),
+    );
     writeFiles(generated, { projectRoot: staging });
     await packTskInto(staging);
   });

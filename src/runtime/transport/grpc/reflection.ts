@@ -16,10 +16,18 @@ import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 
 export type ReflectionOptions =
-  /** The .proto files below these directories (or only `protoFiles`, relative to them). */
-  | { includeDirs: string[]; protoFiles?: string[] }
-  /** A FileDescriptorSet from `buf build -o`. */
-  | { descriptorSetPath: string };
+  /**
+   * A FileDescriptorSet's bytes (api/descriptors.ts, which tsk generate writes): served
+   * as buf built it, with the files' own names, imports and field names.
+   */
+  | { descriptorSet: () => Uint8Array | Promise<Uint8Array> }
+  /** A FileDescriptorSet from `buf build -o`, served as it is. */
+  | { descriptorSetPath: string }
+  /**
+   * The .proto files below these directories (or only `protoFiles`, relative to them),
+   * parsed by @grpc/proto-loader: its descriptors merge each package's files into one.
+   */
+  | { includeDirs: string[]; protoFiles?: string[] };
 
 export interface ReflectionEvents {
   /** Registered services no descriptor was found for (reflection cannot describe them); told once, when reflection is built. */
@@ -86,14 +94,17 @@ async function buildReflection(
   events: ReflectionEvents,
 ): Promise<Map<string, BuiltMethod>> {
   try {
-    const [loader, { ReflectionService }, { healthDescriptorSet }] = await Promise.all([
+    const [loader, { ReflectionService }, { healthDescriptorSet }, protobuf, wkt] = await Promise.all([
       import('@grpc/proto-loader'),
       import('@grpc/reflection'),
       import('./health-descriptor.js'),
+      import('@bufbuild/protobuf'),
+      import('@bufbuild/protobuf/wkt'),
     ]);
+    const described = (bytes: Uint8Array) => describedServices(bytes, protobuf, wkt);
     const definition: PackageDefinition = {
-      ...userDefinitions(loader, options),
-      ...loader.loadFileDescriptorSetFromBuffer(Buffer.from(healthDescriptorSet())),
+      ...(await userDefinitions(loader, options, described)),
+      ...described(healthDescriptorSet()),
       ...reflectionDefinitions(loader),
     };
     const undescribed = listed.filter((name) => !(name in definition));
@@ -130,11 +141,35 @@ function translated(stream: grpc.ServerDuplexStream<Buffer, Buffer>, method: grp
 
 type Loader = typeof import('@grpc/proto-loader');
 
-function userDefinitions(loader: Loader, options: ReflectionOptions): PackageDefinition {
-  if ('descriptorSetPath' in options)
-    return loader.loadFileDescriptorSetFromBuffer(fs.readFileSync(options.descriptorSetPath));
+async function userDefinitions(
+  loader: Loader,
+  options: ReflectionOptions,
+  described: (bytes: Uint8Array) => PackageDefinition,
+): Promise<PackageDefinition> {
+  if ('descriptorSet' in options) return described(await options.descriptorSet());
+  if ('descriptorSetPath' in options) return described(fs.readFileSync(options.descriptorSetPath));
   const files = options.protoFiles ?? options.includeDirs.flatMap((dir) => protoFilesUnder(dir));
-  return files.length === 0 ? {} : loader.loadSync(files, { includeDirs: options.includeDirs });
+  return files.length === 0 ? {} : loader.loadSync(files, { includeDirs: options.includeDirs, keepCase: true });
+}
+
+/**
+ * A FileDescriptorSet in the shape @grpc/reflection reads a package definition: an entry
+ * per service, the set's files (each as buf encoded it) on the first, so reflection serves
+ * them as they are rather than as proto-loader would rebuild them.
+ */
+function describedServices(
+  bytes: Uint8Array,
+  protobuf: typeof import('@bufbuild/protobuf'),
+  wkt: typeof import('@bufbuild/protobuf/wkt'),
+): PackageDefinition {
+  const set = protobuf.fromBinary(wkt.FileDescriptorSetSchema, bytes);
+  const encoded = set.file.map((file) => Buffer.from(protobuf.toBinary(wkt.FileDescriptorProtoSchema, file)));
+  const services = set.file.flatMap((file) =>
+    file.service.map((service) => (file.package ? `${file.package}.${service.name}` : service.name)),
+  );
+  return Object.fromEntries(
+    services.map((name, i) => [name, { fileDescriptorProtos: i === 0 ? encoded : [] }]),
+  ) as unknown as PackageDefinition;
 }
 
 /** Every .proto below `dir`, relative to it; none when it does not exist. */

@@ -1,14 +1,17 @@
 // Server reflection and health on a server with two services from two proto trees:
-// both are listed, with grpc.health.v1.Health and reflection itself, and each can be
-// described. The reflection client is hand-encoded, sharing nothing with the server.
+// both are listed, with grpc.health.v1.Health and reflection itself, and each is
+// described as buf compiled it (file names, imports, field names), so a strict
+// descriptor loader takes what it serves. The reflection client is hand-encoded,
+// sharing nothing with the server.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { create, createFileRegistry, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { compileProtos } from '../../../../src/proto/compile.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcServer, HealthDefinition, ServingStatus } from '../../../../src/runtime/transport/grpc/index.js';
 import { repoRoot } from '../../../helpers/cli.js';
@@ -22,10 +25,20 @@ beforeAll(async () => {
   const hello = generateFixture('reflection', 'helloworld');
   const userGrpc = await import(path.join(user, 'user/v1/user_grpc.ts'));
   const helloGrpc = await import(path.join(hello, 'helloworld/v1/greeter_grpc.ts'));
-  server = new GrpcServer({
-    address: '127.0.0.1:0',
-    reflection: { includeDirs: [user, hello, path.join(repoRoot, 'proto')] },
-  });
+  // What api/descriptors.ts holds in a project: the FileDescriptorSet buf builds.
+  const files = new Map<string, ReturnType<typeof fromBinary<typeof FileDescriptorProtoSchema>>>();
+  for (const [dir, proto] of [
+    [user, 'user/v1/user.proto'],
+    [hello, 'helloworld/v1/greeter.proto'],
+  ] as const) {
+    const compiled = await compileProtos({ inputs: [proto], importPaths: [dir], cwd: dir });
+    for (const file of compiled.fileSet.file) files.set(file.name, file);
+  }
+  const descriptorSet = toBinary(
+    FileDescriptorSetSchema,
+    create(FileDescriptorSetSchema, { file: [...files.values()] }),
+  );
+  server = new GrpcServer({ address: '127.0.0.1:0', reflection: { descriptorSet: () => descriptorSet } });
   const fail = async () => {
     throw new Error('not called');
   };
@@ -110,11 +123,44 @@ describe('server reflection', () => {
       ['Watch', true],
     ]);
     expect(file.messageType.map((m) => m.name)).toEqual(['HealthCheckRequest', 'HealthCheckResponse']);
-    // proto-loader names descriptors after their package; what matters is the service inside.
-    const services = async (symbol: string) =>
-      (await describe(symbol)).flatMap((f) => f.service.map((s) => `${f.package}.${s.name}`));
-    expect(await services('helloworld.v1.Greeter')).toContain('helloworld.v1.Greeter');
-    expect(await services('user.v1.UserService')).toContain('user.v1.UserService');
+    expect((await describe('helloworld.v1.Greeter'))[0]!.name).toBe('helloworld/v1/greeter.proto');
+
+    // The file that declares the symbol comes first, then what it imports, as the proto says.
+    const userFiles = await describe('user.v1.UserService');
+    const userProto = userFiles[0]!;
+    expect(userProto.name).toBe('user/v1/user.proto');
+    expect(userProto.dependency).toEqual(['google/api/annotations.proto', 'google/protobuf/timestamp.proto']);
+    const userMessage = userProto.messageType.find((m) => m.name === 'User')!;
+    expect(userMessage.field.map((f) => [f.name, f.jsonName, f.typeName])).toEqual([
+      ['id', 'id', ''],
+      ['name', 'name', ''],
+      ['email', 'email', ''],
+      ['create_time', 'createTime', '.google.protobuf.Timestamp'],
+    ]);
+    // What a client gathers as grpcurl does (an import not sent along is asked for by
+    // name: file_by_filename = 3), loaded into a strict registry: every type name resolves.
+    const gathered = new Map(userFiles.map((f) => [f.name, f]));
+    for (let missing = userFiles.flatMap((f) => f.dependency); missing.length > 0; ) {
+      const name = missing.pop()!;
+      if (gathered.has(name)) continue;
+      const found = nested(await reflect(3, name), 4, 1).map((b) => fromBinary(FileDescriptorProtoSchema, b));
+      expect(found[0]?.name, name).toBe(name);
+      for (const f of found) if (!gathered.has(f.name)) gathered.set(f.name, f);
+      missing.push(...found.flatMap((f) => f.dependency));
+    }
+    const ordered: typeof userFiles = [];
+    const place = (name: string) => {
+      const f = gathered.get(name)!;
+      if (ordered.includes(f)) return;
+      for (const d of f.dependency) place(d);
+      ordered.push(f);
+    };
+    for (const name of gathered.keys()) place(name);
+    const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
+    expect(registry.getService('user.v1.UserService')?.methods.map((m) => m.name)).toContain('GetUser');
+    expect(registry.getMessage('user.v1.User')?.field['createTime']?.message?.typeName).toBe(
+      'google.protobuf.Timestamp',
+    );
   });
 });
 
