@@ -179,7 +179,7 @@ export function buildProgram(): Command {
   program
     .command('generate')
     .description(
-      "the project's whole generate step (what npm run generate runs): api/openapi.ts, then the code of the protos in api/ and internal/conf/",
+      "the project's whole generate step (what npm run generate runs): api/openapi.ts, api/services.ts and api/descriptors.ts, then the code of the protos in api/ and internal/conf/",
     )
     .addOption(forceOption())
     .addOption(keepLocalOption())
