@@ -1,7 +1,7 @@
 // The errors the runtime itself answers with, each a named constructor with a fixed
 // code and reason, so no transport or middleware spells a reason as a literal.
 // Services define their own reasons in protos (error_reason.proto); these are tsk's.
-import { ServiceError, type Metadata } from './errors.js';
+import { fromError, isServiceError, ServiceError, type Metadata } from './errors.js';
 
 /** Every reason the runtime produces. */
 export const Reason = {
@@ -78,3 +78,11 @@ export function ErrServiceUnavailable(callee: Callee, detail: string): ServiceEr
  */
 export const ErrUnknownRequest = (cause?: unknown) =>
   new ServiceError(500, Reason.UNKNOWN, 'unknown request error', {}, cause === undefined ? undefined : { cause });
+
+/**
+ * The error a server answers a call's failure with: a ServiceError as it is, anything else
+ * (a TypeError, a string thrown) as 500 UNKNOWN. Logs and metrics name it the same way.
+ */
+export function answeredError(err: unknown): ServiceError {
+  return isServiceError(err) ? fromError(err) : ErrUnknownRequest(err);
+}

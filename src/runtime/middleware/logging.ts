@@ -3,7 +3,7 @@
 
 import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { fromError } from '../errors/errors.js';
+import { answeredError } from '../errors/catalogue.js';
 import type { Context, TransportKind } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { spanContextOf } from '../telemetry/presample.js';
@@ -30,7 +30,7 @@ function writeLine(
   call: { component: 'server' | 'client'; ctx: Context; otel: OtelContext | undefined; outcome: CallOutcome },
 ): void {
   const error = call.outcome.error;
-  const e = error === undefined ? undefined : fromError(error);
+  const e = error === undefined ? undefined : answeredError(error);
   const span = spanContextOf(call.otel);
   const line = {
     kind: call.component,
@@ -189,7 +189,7 @@ const MAX_FOUR_DIGIT_YEAR_MS = 253402300800000; // 10000-01-01T00:00:00Z
 
 function logging(logger: Logger, component: 'server' | 'client'): CallObserver<undefined> {
   const log = accessLog(logger, component);
-  return { onStart: () => undefined, onEnd: (ctx, _started, outcome) => log(ctx, outcome) };
+  return { onStart: () => undefined, onEnd: (ctx, _started, outcome) => log(ctx, outcome), logsFailures: true };
 }
 
 /** An access line per server call. */

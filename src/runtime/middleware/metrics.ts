@@ -7,7 +7,7 @@
 // MetricProducer setupTelemetry registers with its readers (request-metrics.ts).
 
 import { metrics, type Attributes } from '@opentelemetry/api';
-import { fromError } from '../errors/errors.js';
+import { answeredError } from '../errors/catalogue.js';
 import { requestHistograms, type HistogramCell } from '../telemetry/request-metrics.js';
 import type { Context, TransportKind } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
@@ -72,7 +72,7 @@ export function requestRecorder(side: 'server' | 'client'): (ctx: Context, outco
     const stats = statsFor(kind, operation);
     if (outcome.error === undefined) stats.succeeded.value++;
     else {
-      const e = fromError(outcome.error);
+      const e = answeredError(outcome.error);
       count(kind, operation, e.code, e.reason).value++;
     }
     // A stream's duration is how long its caller kept it open, not a latency: timing it

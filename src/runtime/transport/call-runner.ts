@@ -15,8 +15,8 @@
 // its caller wants: no server timeout, only the caller's deadline, and the transport
 // ends it early when the caller goes away.
 import type { Logger } from 'pino';
-import { ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
-import { fromError, isServiceError, type ServiceError } from '../errors/errors.js';
+import { answeredError, ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
+import { isServiceError, type ServiceError } from '../errors/errors.js';
 import { runServerCall } from '../telemetry/active-context.js';
 import type { ServerCallContext } from './call-context.js';
 import { chain, type Context, type Handler, type Middleware } from './context.js';
@@ -53,12 +53,15 @@ export interface CallRunnerOptions<C extends ServerCallContext, Encoded> extends
 
 export class CallRunner<C extends ServerCallContext, Encoded> {
   readonly observers: readonly CallObserver[];
+  /** Whether an observer logs failed calls with their errors (see CallObserver.logsFailures). */
+  readonly failuresLogged: boolean;
   private readonly middleware: Middleware;
   /** The server's timeouts, one queue for all its calls; none when timeoutMs is 0. */
   readonly deadlines?: DeadlineQueue;
 
   constructor(readonly options: CallRunnerOptions<C, Encoded>) {
     this.observers = options.observers ?? [];
+    this.failuresLogged = this.observers.some((o) => o.logsFailures === true);
     this.middleware = chain(...(options.middleware ?? []));
     if (options.timeoutMs > 0) this.deadlines = new DeadlineQueue(options.timeoutMs);
   }
@@ -143,6 +146,7 @@ interface Runner {
   readonly observers: readonly CallObserver[];
   readonly deadlines?: DeadlineQueue;
   readonly options: { readonly timeoutMs: number };
+  readonly failuresLogged: boolean;
   logUnknown(ctx: Context, err: unknown): void;
 }
 
@@ -202,7 +206,7 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
 
   private failReleased(err: unknown): void {
     // Encoded before observers end, so they see the answer's size.
-    const expected = this.toServiceError(err);
+    const expected = answeredError(err);
     const encoded = this.answering.encodeError(this.ctx, expected);
     const ended = this.failed(err);
     if (ended === err) this.answer(encoded, expected, err);
@@ -211,17 +215,14 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
 
   /** Answers an error observers have not seen encoded (one an observer threw). */
   private answerError(err: unknown): void {
-    const error = this.toServiceError(err);
+    const error = answeredError(err);
     this.answer(this.answering.encodeError(this.ctx, error), error, err);
   }
 
   private answer(encoded: Encoded, error: ServiceError, cause: unknown): void {
-    if (!isServiceError(cause)) this.runner.logUnknown(this.ctx, cause);
+    // Its stack is logged once: by the runner unless an observer logs failed calls (the access log).
+    if (!isServiceError(cause) && !this.runner.failuresLogged) this.runner.logUnknown(this.ctx, cause);
     this.answering.answer(this.ctx, encoded, error);
-  }
-
-  private toServiceError(err: unknown): ServiceError {
-    return isServiceError(err) ? fromError(err) : ErrUnknownRequest(err);
   }
 
   private expire(): void {

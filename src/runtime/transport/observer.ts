@@ -26,6 +26,11 @@ export interface CallOutcome {
 export interface CallObserver<Started = unknown> {
   onStart(ctx: Context): Started;
   onEnd(ctx: Context, started: Started, outcome: CallOutcome): void;
+  /**
+   * Whether `onEnd` logs a failed call's error with its stack and the call's trace ids (the
+   * access log does): then the server does not log an error that is not a ServiceError again.
+   */
+  readonly logsFailures?: boolean;
 }
 
 /** A failure without an error (a promise rejected with undefined) still needs one to report. */

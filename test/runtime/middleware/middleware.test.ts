@@ -190,6 +190,10 @@ describe('logging', () => {
       throw newError(404, 'NOPE', 'not here');
     });
     await expect(failing(ctx('/pkg.S/Fail'), {})).rejects.toMatchObject({ reason: 'NOPE' });
+    const crashing = observed(loggingServer(logger), async () => {
+      throw new TypeError('x is not a function');
+    });
+    await expect(crashing(ctx('/pkg.S/Crash'), {})).rejects.toThrow(TypeError);
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
     const lines = fs
@@ -215,6 +219,17 @@ describe('logging', () => {
       reason: 'NOPE',
       msg: 'not here',
     });
+    // What is not a ServiceError is logged as the caller is answered (500 UNKNOWN), with its stack.
+    expect(lines[2]).toMatchObject({
+      level: 'error',
+      operation: '/pkg.S/Crash',
+      code: 500,
+      reason: 'UNKNOWN',
+      msg: 'unknown request error',
+      err: { type: 'TypeError', message: 'x is not a function' },
+    });
+    expect(lines[2].err.stack).toContain('TypeError: x is not a function');
+    expect(lines).toHaveLength(3);
   });
 
   it('logs trace ids and flags unless they are the all-zero ones of a disabled tracer', async () => {

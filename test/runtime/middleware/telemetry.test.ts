@@ -139,8 +139,8 @@ describe('telemetryServer', () => {
     expect(linesOf('Fused').map((l) => [l.code, l.reason])).toEqual([
       [200, ''],
       [404, 'USER_NOT_FOUND'],
-      [500, ''],
-      [500, ''],
+      [500, 'UNKNOWN'],
+      [500, 'UNKNOWN'],
     ]);
     // Each line names its call's span.
     for (const line of linesOf('Fused')) {
@@ -159,6 +159,10 @@ describe('telemetryServer', () => {
     expect(series('Fused')).toEqual(series('Nested'));
     expect(metrics).toContain(
       'server_requests_code_total{kind="grpc",operation="/t.v1.Fused/NotFound",code="404",reason="USER_NOT_FOUND"} 1',
+    );
+    // An error that is not a ServiceError is counted as the caller is answered: 500 UNKNOWN.
+    expect(metrics).toContain(
+      'server_requests_code_total{kind="grpc",operation="/t.v1.Fused/Crash",code="500",reason="UNKNOWN"} 1',
     );
   });
 });

@@ -148,6 +148,21 @@ describe('CallRunner', () => {
     });
   }
 
+  it('leaves the stack of an error that is not a ServiceError to an observer that logs failed calls', async () => {
+    const log: string[] = [];
+    const logging = { ...recorder(log, 'log'), logsFailures: true };
+    const thrown = new Error('boom');
+    const result = await runOne({
+      observers: [logging],
+      handler: async () => {
+        throw thrown;
+      },
+    });
+    expect(result.answer.error).toEqual(UNKNOWN);
+    expect(log).toEqual(['log start', 'log end failed boom']);
+    expect(result.unhandled).toEqual([]);
+  });
+
   it('ends only the observers that started when an onStart throws, and fails the call with its error', async () => {
     const log: string[] = [];
     const throwing: CallObserver = {
