@@ -299,6 +299,8 @@ function mapReader(field: FieldSchema & { kind: 'map' }): Read {
       const key = readMapKey(keyKind, rawKey);
       if (key instanceof Invalid) throw fail(ctx, key.reason);
       if (keys.has(key.dedupe)) throw fail(ctx, 'duplicate map key');
+      // ts-proto's messages hold a map as a plain object, where this key would set the prototype.
+      if (key.key === '__proto__') throw fail(ctx, 'the key "__proto__" cannot be held by this service\'s map fields');
       keys.add(key.dedupe);
       const entry = int64 ? exactly(value, rawKey, value[rawKey]) : value[rawKey];
       if (entry === null && !nullIsValue) throw fail(ctx, 'a map value cannot be null');

@@ -467,6 +467,13 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     }
   });
 
+  it('refuses the map key "__proto__", which a message map (a plain object) cannot hold, instead of dropping it', async () => {
+    const r = await call('PUT', '/v1/books/5', '{"labels": {"a": "b", "__proto__": "z"}}');
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'book.labels["__proto__"]' } });
+    expect(r.request).toBeUndefined();
+  });
+
   it('a body bound to one field must be an object when the path sets fields inside it', async () => {
     const r = await call('PUT', '/v1/books/5', '"just a string"');
     expect(r.json).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'book' } });
