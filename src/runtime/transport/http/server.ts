@@ -184,6 +184,8 @@ export class HttpServer implements Server {
       done: (err: Error | null, body?: unknown) => void,
     ) => {
       noteBodySize(req, bytes);
+      const unreadable = unreadableBody(req);
+      if (unreadable) return done(unreadable, undefined);
       if (bytes.length === 0) return done(null, undefined);
       // Decoding would replace bad bytes with U+FFFD and hand the handler text nobody sent (protojson refuses them).
       if (typeof bytes !== 'string' && !isUtf8(bytes))
@@ -205,6 +207,8 @@ export class HttpServer implements Server {
       { parseAs: 'string' },
       (req: FastifyRequest, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
         noteBodySize(req, text);
+        const unreadable = unreadableBody(req);
+        if (unreadable) return done(unreadable, undefined);
         // `curl -d '{"name":"x"}'` sends JSON labelled as a form: as a form it is one
         // unknown key, ignored, and the call would run on an empty request.
         if (/^\s*[{[]/.test(text as string))
@@ -667,6 +671,22 @@ function invalidHeader(header: Header, keys: string[]): Error | undefined {
       return err as Error;
     }
   }
+  return undefined;
+}
+
+/**
+ * Why a body cannot be read as sent, or undefined: it is compressed (a content coding this
+ * server does not undo) or its charset is not UTF-8, which both JSON and forms are read as.
+ */
+function unreadableBody(req: FastifyRequest): ServiceError | undefined {
+  const coding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (coding && coding !== 'identity')
+    return ErrUnsupportedMediaType(
+      `request bodies in content-encoding ${coding} are not accepted: send it uncompressed`,
+    );
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8')
+    return ErrUnsupportedMediaType(`request bodies in charset ${charset} are not accepted: send UTF-8`);
   return undefined;
 }
 

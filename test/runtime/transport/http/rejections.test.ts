@@ -115,6 +115,27 @@ describe('rejections before routing', () => {
     ],
     ['an unsupported media type', () => post('{}', 'image/png'), 415, 'UNSUPPORTED_MEDIA_TYPE', '/t.Echo/Echo'],
     [
+      'a compressed body',
+      () => post('{}', 'application/json', 'Content-Encoding: gzip\r\n'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      '/t.Echo/Echo',
+    ],
+    [
+      'a body in another charset',
+      () => post('{}', 'application/json; charset=latin1'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      '/t.Echo/Echo',
+    ],
+    [
+      'a form in another charset',
+      () => post('text=x', 'application/x-www-form-urlencoded; charset=iso-8859-1'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      '/t.Echo/Echo',
+    ],
+    [
       'headers too large',
       () => `GET /v1/echo HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
       431,
