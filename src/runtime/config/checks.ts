@@ -64,11 +64,12 @@ export const checks = {
         ? undefined
         : `must be between ${min} and ${max}, got ${describeValue(v)}`;
   },
-  /** A listen address, `host:port` (`[::1]:8000` for IPv6), port 0-65535. */
+  /** A listen address, `host:port` (`[::1]:8000` for IPv6), or `:port` for every interface as in Go; port 0-65535. */
   address(): Check {
     return (v) => {
-      const m = typeof v === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v) : null;
-      if (!m || Number(m[2]) > 65535) return `expected host:port (e.g. 0.0.0.0:8000), got ${describeValue(v)}`;
+      const m = typeof v === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(v) : null;
+      if (!m || Number(m[2]) > 65535)
+        return `expected host:port or :port (e.g. 0.0.0.0:8000), got ${describeValue(v)}`;
       return undefined;
     };
   },

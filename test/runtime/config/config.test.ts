@@ -202,8 +202,10 @@ describe('config validated against the schema from conf.proto', () => {
 
   it('names the variable for wrong environment values', () => {
     expect(problems(GOOD, { APP_SERVER_HTTP_ADDR: 'abc' })).toEqual([
-      'config: APP_SERVER_HTTP_ADDR: server.http.addr: expected host:port (e.g. 0.0.0.0:8000), got "abc"',
+      'config: APP_SERVER_HTTP_ADDR: server.http.addr: expected host:port or :port (e.g. 0.0.0.0:8000), got "abc"',
     ]);
+    // `:port` listens on every interface, as a Go listen address does.
+    expect(problems(GOOD, { APP_SERVER_HTTP_ADDR: ':18713' })).toEqual([]);
     expect(problems(GOOD, { APP_TELEMETRY_SAMPLING_RATIO: 'abc' })).toEqual([
       'config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: expected a number, got "abc"',
     ]);
