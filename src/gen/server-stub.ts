@@ -14,6 +14,11 @@ export interface StubInput {
   protoRoot: string;
   /** Absolute runtime directory (internal/pkg). */
   runtimeDir: string;
+  /**
+   * Whether the project's servers serve what api/services.ts lists: then the stub has no
+   * register function of its own, which would serve the service a second time if called.
+   */
+  servedByServicesModule?: boolean;
 }
 
 export function stubFileName(service: DescService): string {
@@ -30,7 +35,13 @@ export function stubClassName(service: DescService): string {
   return service.name.endsWith('Service') ? service.name : `${service.name}Service`;
 }
 
-export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: StubInput): string {
+export function renderServerStub({
+  service,
+  targetDir,
+  protoRoot,
+  runtimeDir,
+  servedByServicesModule = false,
+}: StubInput): string {
   const stubPath = path.join(targetDir, stubFileName(service));
   // Imports are computed between absolute paths: the stub may live anywhere in the project.
   const moduleOf = (absNoExt: string) => importPath(stubPath, absNoExt);
@@ -41,11 +52,14 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
   const ts = new TsFile(stubPath, { generated: false, reserved: [className], moduleOf: generated });
   ts.import(runtime('transport/context'), 'Context', { type: true });
   ts.import(runtime('errors/errors'), 'notImplemented');
-  ts.import(runtime('transport/http/index'), 'HttpServer', { type: true });
-  ts.import(runtime('transport/grpc/index'), 'GrpcServer', { type: true });
+  const register = !servedByServicesModule;
+  if (register) {
+    ts.import(runtime('transport/http/index'), 'HttpServer', { type: true });
+    ts.import(runtime('transport/grpc/index'), 'GrpcServer', { type: true });
+  }
   const stem = fileStem(service.file);
   for (const transport of ['GRPC', 'HTTP']) {
-    ts.generated(`${stem}_${transport.toLowerCase()}`, `register${service.name}${transport}Server`);
+    if (register) ts.generated(`${stem}_${transport.toLowerCase()}`, `register${service.name}${transport}Server`);
     ts.generated(`${stem}_${transport.toLowerCase()}`, `${service.name}${transport}Server`, { type: true });
   }
   if (service.methods.some((m) => m.methodKind !== 'unary'))
@@ -71,13 +85,17 @@ export function renderServerStub({ service, targetDir, protoRoot, runtimeDir }: 
   return ts.print([
     `/** Implements ${service.typeName} for both transports. */
 ${classHead(className, [`${service.name}HTTPServer`, `${service.name}GRPCServer`])}${methodLines.join('\n')}
-}
+}${
+      register
+        ? `
 
 /** Serves the service on the HTTP and gRPC servers given. */
 ${fitList('', `export function register${className}(`, ['servers: { http?: HttpServer; grpc?: GrpcServer }', `service: ${className}`], '): void {')}
   if (servers.http) register${service.name}HTTPServer(servers.http, service);
   if (servers.grpc) register${service.name}GRPCServer(servers.grpc, service);
-}`,
+}`
+        : ''
+    }`,
   ]);
 }
 

@@ -34,16 +34,22 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
       `--target ${flags.target} is outside the project at ${manifestRoot}: give a directory under it (relative to its root), e.g. internal/service`,
     );
   const runtimeDir = path.resolve(target.root, runtimeDirFor(cwd, project, flags)(target.root));
+  const generatedWiring = project !== undefined && servesServicesModule(project.root);
   const files = services.map((service) => ({
     path: path.join(targetDir, stubFileName(service)),
-    content: renderServerStub({ service, targetDir, protoRoot: target.root, runtimeDir }),
+    content: renderServerStub({
+      service,
+      targetDir,
+      protoRoot: target.root,
+      runtimeDir,
+      servedByServicesModule: generatedWiring,
+    }),
     kind: 'owned' as const,
   }));
   const report = writeFiles(files, { projectRoot: manifestRoot, force: false });
   printReport(report, cwd);
   // A new stub serves nothing until it is built (and, in projects that wire by hand, registered).
   const written = new Set(report.written);
-  const generatedWiring = project !== undefined && servesServicesModule(project.root);
   const keys = serviceKeys(services);
   for (const [i, service] of services.entries()) {
     if (!written.has(files[i]!.path)) continue;

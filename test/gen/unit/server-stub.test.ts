@@ -97,4 +97,16 @@ describe('renderServerStub', () => {
     const lint = biomeCheck(files);
     expect(lint.status, lint.output).toBe(0);
   });
+
+  it('leaves out its own register function where api/services.ts serves every service', async () => {
+    const input = await compileInline({ 'shop/v1/shelf.proto': SHORT });
+    const service = input.files[0]!.services[0]!;
+    const common = { service, targetDir: '/p/internal/service', protoRoot: '/p/api', runtimeDir: '/p/internal/pkg' };
+    const byHand = renderServerStub(common);
+    const served = renderServerStub({ ...common, servedByServicesModule: true });
+    expect(byHand).toContain('export function registerShelfService(');
+    expect(served).not.toMatch(/register|HttpServer|GrpcServer/);
+    const lint = biomeCheck({ 'shelf.ts': served });
+    expect(lint.status, lint.output).toBe(0);
+  });
 });
