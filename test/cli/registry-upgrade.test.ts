@@ -78,6 +78,7 @@ describe('tsk upgrade', () => {
       expect(r.stdout).toMatch(/^up to date/);
       // Every start runs node with the service's flags: nothing to name.
       expect(r.stdout).not.toContain('pretenuring');
+      expect(r.stdout).not.toContain('reflection');
       expect(snapshot(dir)).toEqual(before); // content and mtime
     }
     expect(fs.existsSync(path.join(dir, 'internal/pkg/registry/etcd.ts'))).toBe(true);
@@ -147,6 +148,24 @@ describe('tsk upgrade', () => {
     fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
     const again = await tsk(['upgrade'], dir);
     expect(again.stdout).toContain(`without ${flag} in Dockerfile (CMD), deploy/kubernetes/deployment.yaml (command):`);
+  }, 120_000);
+
+  it('names a gRPC server that builds reflection from .proto files, as earlier tsk versions wrote it', async () => {
+    const dir = await create('protofiles', 'none');
+    const file = path.join(dir, 'internal/server/grpc.ts');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(
+      file,
+      text.replace(/reflection: \{ descriptorSet: .*\},$/m, "reflection: { includeDirs: ['api', 'third_party'] },"),
+    );
+    expect(fs.readFileSync(file, 'utf8')).not.toBe(text);
+    const before = snapshot(dir);
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      "internal/server/grpc.ts describes the services for gRPC reflection from the .proto files, which @grpc/proto-loader merges into one file per package: after npm run generate, pass reflection: { descriptorSet: async () => (await import('../../api/descriptors.js')).descriptorSet() } instead",
+    );
+    expect(snapshot(dir)).toEqual(before);
   }, 120_000);
 
   it('leaves a tsk dependency that is not a vendored tarball alone', async () => {

@@ -67,7 +67,20 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
     console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}`);
   const unflagged = startsWithoutServiceFlags(root);
   if (unflagged.length > 0) console.log(serviceFlagsHint(unflagged));
+  if (reflectsFromProtoFiles(root))
+    console.log(
+      'internal/server/grpc.ts describes the services for gRPC reflection from the .proto files, which @grpc/proto-loader merges into one file per package: after npm run generate, pass reflection: { descriptorSet: async () => (await import(\'../../api/descriptors.js\')).descriptorSet() } instead (docs/services.md, "gRPC reflection and health")',
+    );
   failOnStale(report, opts.keepLocal, { files: 'runtime', mismatch: `the rest of tsk ${tskVersion()}'s runtime` });
+}
+
+/** Whether the project's gRPC server still builds reflection from .proto files (projects made before api/descriptors.ts). */
+function reflectsFromProtoFiles(root: string): boolean {
+  try {
+    return /reflection:\s*\{\s*includeDirs:/.test(fs.readFileSync(path.join(root, 'internal/server/grpc.ts'), 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -451,7 +451,12 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
         }
       }
     }
-    expect(disagreements).toEqual([]);
+    // The one known difference: a map keyed "__proto__", which both libraries' messages hold as
+    // plain objects and so cannot keep. protobuf-es drops the entry; tsk refuses it with a 400.
+    const proto = disagreements.filter((d) => d.startsWith('stringToInt32 = {"__proto__"'));
+    for (const d of proto) expect(d).toMatch(/tsk rejects \(.*"__proto__" cannot be held.*\), protobuf-es accepts$/);
+    expect(proto.length).toBeGreaterThan(0);
+    expect(disagreements.filter((d) => !proto.includes(d))).toEqual([]);
     // The corpus exercises both sides of the line.
     expect(accepted).toBeGreaterThan(300);
     expect(cases.length - accepted).toBeGreaterThan(300);
