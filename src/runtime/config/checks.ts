@@ -68,8 +68,7 @@ export const checks = {
   address(): Check {
     return (v) => {
       const m = typeof v === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(v) : null;
-      if (!m || Number(m[2]) > 65535)
-        return `expected host:port or :port (e.g. 0.0.0.0:8000), got ${describeValue(v)}`;
+      if (!m || Number(m[2]) > 65535) return `expected host:port or :port (e.g. 0.0.0.0:8000), got ${describeValue(v)}`;
       return undefined;
     };
   },
