@@ -5,7 +5,8 @@
 // Edits are pure: current file contents in, new contents out.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+import { editConfigMapConfig } from './config-map.js';
 import type { GeneratedFile } from '../gen/file.js';
 import { templatesDir } from '../proto/paths.js';
 import type { FileKind } from '../gen/file.js';
@@ -148,11 +149,9 @@ export function withRegistryConfig(configYaml: string, from: RegistryKind, to: R
 
 /** The Kubernetes ConfigMap with its embedded config.yaml edited like the file itself. */
 export function withRegistryConfigMap(configMapYaml: string, from: RegistryKind, to: RegistryKind): string {
-  const doc = parseDocument(configMapYaml);
-  const node = doc.getIn(['data', 'config.yaml'], true) as Scalar<string> | undefined;
-  if (!node || typeof node.value !== 'string') throw new Error('the ConfigMap has no data."config.yaml"');
-  node.value = withRegistryConfig(node.value, from, to);
-  return doc.toString({ flowCollectionPadding: false });
+  const next = editConfigMapConfig(configMapYaml, (config) => withRegistryConfig(config, from, to));
+  if (next === undefined) throw new Error('the ConfigMap has no data."config.yaml"');
+  return next;
 }
 
 /**

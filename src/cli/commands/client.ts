@@ -21,6 +21,7 @@ import {
   type ClientSpec,
   type ClientTransport,
 } from '../../scaffold/clients.js';
+import { configMapConfig, editConfigMapConfig } from '../../scaffold/config-map.js';
 import { checkServiceName } from '../../scaffold/project.js';
 import { installedRegistry } from '../../scaffold/registry.js';
 import { CLIENTS_PATH, findProjectRoot, readManifest } from '../manifest.js';
@@ -161,7 +162,9 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     const current = fs.readFileSync(file, 'utf8');
     const configMap = rel.endsWith('configmap.yaml');
     const next = configMap
-      ? withClientInConfigMap(current, service, clusterEndpoint, before?.cluster)
+      ? (editConfigMapConfig(current, (config) =>
+          withClientConfig(config, service, clusterEndpoint, before?.cluster),
+        ) ?? current)
       : withClientConfig(current, service, endpoint, before?.local);
     if (next !== current) files.push({ path: file, content: next, kind: 'owned' });
     const now = clientEndpoint(configMap ? configMapConfig(next) : next, service);
@@ -325,20 +328,4 @@ export function withClientConfig(configYaml: string, service: string, endpoint: 
 function clientEndpoint(configYaml: string, service: string): string | undefined {
   const value = parseDocument(configYaml).getIn(['clients', service, 'endpoint']);
   return typeof value === 'string' ? value : undefined;
-}
-
-/** The config.yaml a ConfigMap mounts ('' when it has none). */
-function configMapConfig(configMapYaml: string): string {
-  const value = parseDocument(configMapYaml).getIn(['data', 'config.yaml']);
-  return typeof value === 'string' ? value : '';
-}
-
-function withClientInConfigMap(configMapYaml: string, service: string, endpoint: string, replacing?: string): string {
-  const doc = parseDocument(configMapYaml);
-  const node = doc.getIn(['data', 'config.yaml'], true) as { value?: unknown } | undefined;
-  if (!node || typeof node.value !== 'string') return configMapYaml;
-  const next = withClientConfig(node.value, service, endpoint, replacing);
-  if (next === node.value) return configMapYaml;
-  node.value = next;
-  return doc.toString({ flowCollectionPadding: false });
 }

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../../proto/diagnostics.js';
 import { packageRoot, templatesDir } from '../../proto/paths.js';
+import { editConfigMapConfig } from '../../scaffold/config-map.js';
 import { editPackageJson, TOOLCHAIN_INSTALL_SCRIPTS } from '../../scaffold/package-json.js';
 import { gitInit } from '../git-init.js';
 import { readManifest, refuseInsideProject } from '../manifest.js';
@@ -149,7 +150,9 @@ function replaceSample(root: string, s: ExampleService): void {
     Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
     'internal/service/services.ts': fill(read('common/services.ts')),
     'internal/data/data.ts': read('common/data.ts'),
-    'internal/conf/conf.proto': withoutSampleData(fs.readFileSync(path.join(root, 'internal/conf/conf.proto'), 'utf8')),
+    'internal/conf/conf.proto': withoutSampleDataMessage(
+      fs.readFileSync(path.join(root, 'internal/conf/conf.proto'), 'utf8'),
+    ),
     'deploy/kubernetes/configmap.yaml': withoutSampleDataInConfigMap(
       fs.readFileSync(path.join(root, 'deploy/kubernetes/configmap.yaml'), 'utf8'),
     ),
@@ -211,34 +214,33 @@ function exampleDockerfile(serviceDockerfile: string, s: ExampleService): string
 
 /** Every request traced: the example is there to show the trace. */
 function exampleConfig(configYaml: string): string {
-  const doc = parseDocument(withoutSampleData(configYaml));
+  const doc = parseDocument(withoutSampleDataConfig(configYaml));
   doc.setIn(['telemetry', 'sampling_ratio'], 1);
   return doc.toString({ flowCollectionPadding: false });
 }
 
-/**
- * The greeter's in-memory store had settings (seed_users, max_users) none of the example's
- * services reads: gone from conf.proto's Data and from the config. Data stays, empty, where
- * a database's settings would go.
- */
-function withoutSampleData(text: string): string {
-  if (text.includes('message Data {'))
-    return text.replace(
-      /^message Data \{[\s\S]*?^\}/m,
-      "message Data {\n  // The service's data sources (a database, a cache) are configured here.\n}",
-    );
-  const doc = parseDocument(text);
-  if (!doc.hasIn(['data'])) return text;
+// The greeter's in-memory store had settings (seed_users, max_users) none of the example's
+// services reads: they go from conf.proto's Data, the config and the ConfigMap's copy of it.
+// Data stays, empty, where a database's settings would go.
+
+function withoutSampleDataMessage(confProto: string): string {
+  return confProto.replace(
+    /^message Data \{[\s\S]*?^\}/m,
+    "message Data {\n  // The service's data sources (a database, a cache) are configured here.\n}",
+  );
+}
+
+function withoutSampleDataConfig(configYaml: string): string {
+  const doc = parseDocument(configYaml);
+  if (!doc.hasIn(['data'])) return configYaml;
   doc.setIn(['data'], doc.createNode({}));
   return doc.toString({ flowCollectionPadding: false });
 }
 
 function withoutSampleDataInConfigMap(configMapYaml: string): string {
-  const doc = parseDocument(configMapYaml);
-  const node = doc.getIn(['data', 'config.yaml'], true) as { value?: unknown } | undefined;
-  if (!node || typeof node.value !== 'string') throw new Error('the ConfigMap holds no config.yaml');
-  node.value = withoutSampleData(node.value);
-  return doc.toString({ flowCollectionPadding: false });
+  const next = editConfigMapConfig(configMapYaml, withoutSampleDataConfig);
+  if (next === undefined) throw new Error('the ConfigMap holds no config.yaml');
+  return next;
 }
 
 function read(rel: string): string {
