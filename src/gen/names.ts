@@ -1,5 +1,6 @@
 // How ts-proto names things, so our generated files import what it emits.
 import type { DescEnum, DescFile, DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import { nestedTypes } from '@bufbuild/protobuf/reflect';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { sourcePosition } from './comments.js';
 
@@ -69,7 +70,8 @@ const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
  */
 export function fieldNameProblems(file: DescFile): Diagnostic[] {
   const problems: Diagnostic[] = [];
-  const visit = (message: DescMessage) => {
+  for (const message of nestedTypes(file)) {
+    if (message.kind !== 'message') continue;
     for (const field of message.fields) {
       const property = tsProtoLocalName(field.name);
       const clash = INHERITED.has(property)
@@ -83,9 +85,7 @@ export function fieldNameProblems(file: DescFile): Diagnostic[] {
           message: `${localTypeName(message)}.${field.name}: its ${clash} is one every JavaScript object inherits (Object.prototype), so an unset field would read as that function; rename the field (its number keeps the wire format)`,
         });
     }
-    for (const nested of message.nestedMessages) visit(nested);
-  };
-  for (const message of file.messages) visit(message);
+  }
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 

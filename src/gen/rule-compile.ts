@@ -3,6 +3,7 @@
 // refuses) is reported at file:line:col here, where it would otherwise fail every call
 // to the method with a 500 once the service runs.
 import { create, type DescFile, type DescMessage } from '@bufbuild/protobuf';
+import { usedTypes } from '@bufbuild/protobuf/reflect';
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { hasRules } from '../plugins/http/rule-checks.js';
 import { sourcePosition } from './comments.js';
@@ -30,15 +31,6 @@ export async function uncompilableRules(file: DescFile): Promise<Diagnostic[]> {
 
 /** The messages `roots` hold, themselves included, each once: nested ones are validated only when set. */
 function reachable(roots: DescMessage[]): DescMessage[] {
-  const seen = new Set<DescMessage>();
-  const visit = (message: DescMessage) => {
-    if (seen.has(message)) return;
-    seen.add(message);
-    for (const f of message.fields) {
-      if (f.fieldKind === 'message') visit(f.message);
-      else if ((f.fieldKind === 'list' || f.fieldKind === 'map') && f.message) visit(f.message);
-    }
-  };
-  for (const r of roots) visit(r);
-  return [...seen];
+  const held = roots.flatMap((root) => [root, ...usedTypes(root)]);
+  return [...new Set(held.filter((t): t is DescMessage => t.kind === 'message'))];
 }
