@@ -7,6 +7,7 @@ import type { Diagnostic } from '../proto/diagnostics.js';
 import { leadingComment } from './comments.js';
 import { methodBindings, servedOverHttp, type HttpBinding } from './http-rules.js';
 import { mapKeySchema, SchemaSet, scalarSchema, type JsonSchema } from './openapi-schema.js';
+import { fieldRulesOf, itemRules, ruleConstraints } from './openapi-validate.js';
 
 export interface OpenApiInfo {
   title: string;
@@ -165,7 +166,10 @@ function buildOperation(
     if (binding.body) {
       const field = method.input.fields.find((f) => f.name === binding.body)!;
       bound.push([field.name]);
-      requestBody = { content: { 'application/json': { schema: schemas.field(field) } } };
+      // A body field with a required rule must be sent, and not as null: the server refuses both.
+      const required = fieldRulesOf(field)?.required === true;
+      const schema = required ? stripNull(schemas.field(field)) : schemas.field(field);
+      requestBody = { ...(required ? { required: true } : {}), content: { 'application/json': { schema } } };
     }
     for (const q of queryParameters(method.input, bound, schemas)) parameters.push(q);
   }
@@ -215,17 +219,18 @@ function resolve(message: DescMessage, path: string[]): DescField[] | undefined 
   return out;
 }
 
-/** The schema of a path or query value: a scalar, enum name or string-form well-known type. */
+/** The schema of a path or query value (of one item, for a list): a scalar with its rules, enum name or string-form well-known type. */
 function paramSchema(field: DescField, schemas: SchemaSet): JsonSchema {
   switch (field.fieldKind) {
     case 'scalar':
-      return scalarSchema(field.scalar);
+      return { ...scalarSchema(field.scalar), ...ruleConstraints(fieldRulesOf(field), 'value') };
     case 'enum':
       return enumParam(field.enum, schemas);
     case 'message':
       return stripNull(schemas.message(field.message));
     case 'list':
-      if (field.listKind === 'scalar') return scalarSchema(field.scalar);
+      if (field.listKind === 'scalar')
+        return { ...scalarSchema(field.scalar), ...ruleConstraints(itemRules(fieldRulesOf(field)), 'value') };
       if (field.listKind === 'enum') return enumParam(field.enum, schemas);
       return stripNull(schemas.message(field.message));
     default:
@@ -238,10 +243,15 @@ function enumParam(e: DescEnum, schemas: SchemaSet): JsonSchema {
   return e.typeName === 'google.protobuf.NullValue' ? { type: 'string', enum: ['NULL_VALUE'] } : schemas.enumRef(e);
 }
 
-/** A wrapper's `[type, "null"]` as a parameter: a query value is never null. */
+/** A schema without its null: a wrapper's `[type, "null"]`, or a message's `anyOf [message, null]`. */
 function stripNull(schema: JsonSchema): JsonSchema {
   const type = schema['type'];
   if (Array.isArray(type)) return { ...schema, type: type.filter((t) => t !== 'null')[0] };
+  const anyOf = schema['anyOf'] as JsonSchema[] | undefined;
+  if (anyOf?.length === 2 && anyOf[1]!['type'] === 'null') {
+    const { anyOf: _, ...rest } = schema;
+    return { ...anyOf[0], ...rest };
+  }
   return schema;
 }
 
@@ -307,11 +317,14 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
         continue;
       const item = paramSchema(field, schemas);
       const repeated = field.fieldKind === 'list';
+      const rules = fieldRulesOf(field);
       out.push({
         name: jsonPath.join('.'),
         in: 'query',
+        // Only a top-level field: a nested one is required only once its message is set.
+        ...(rules?.required && names.length === 0 ? { required: true } : {}),
         ...(repeated ? { style: 'form', explode: true } : {}),
-        schema: repeated ? { type: 'array', items: item } : item,
+        schema: repeated ? { type: 'array', items: item, ...ruleConstraints(rules, 'list') } : item,
         ...describe([leadingComment(field)]),
       });
     }

@@ -157,3 +157,60 @@ describe('buf.validate rules as JSON Schema', () => {
     await checkOpenApi(doc);
   });
 });
+
+describe('buf.validate rules of parameters and bodies', () => {
+  const PROTO = `syntax = "proto3";
+package shelf.v1;
+import "buf/validate/validate.proto";
+import "google/api/annotations.proto";
+service Shelf {
+  rpc List(ListRequest) returns (Book) { option (google.api.http) = { get: "/v1/shelves/{shelf}/books" }; }
+  rpc Put(PutRequest) returns (Book) { option (google.api.http) = { post: "/v1/books", body: "book" }; }
+  rpc Note(NoteRequest) returns (Book) { option (google.api.http) = { post: "/v1/notes", body: "book" }; }
+}
+message ListRequest {
+  string shelf = 1 [(buf.validate.field).string = {min_len: 1, max_len: 64}];
+  int32 page_size = 2 [(buf.validate.field).int32 = {gte: 0, lte: 100}];
+  repeated string tags = 3 [(buf.validate.field).repeated = {max_items: 3, items: {string: {min_len: 2}}}];
+  string owner = 4 [(buf.validate.field).required = true];
+  Book filter = 5;
+}
+message PutRequest { Book book = 1 [(buf.validate.field).required = true]; }
+message NoteRequest { Book book = 1; }
+message Book { string title = 1 [(buf.validate.field).required = true]; }
+`;
+
+  it('puts the rules of path and query fields on their parameters, and requires a required body', async () => {
+    const { compileInline } = await import('./unit/compile-inline.js');
+    const input = await compileInline({ 'shelf/v1/shelf.proto': PROTO });
+    const doc = buildOpenApi(
+      input.files.flatMap((f) => f.services),
+      { title: 'shelf', version: 'v1' },
+      [],
+    );
+    type Operation = {
+      parameters?: { name: string; in: string; required?: boolean; schema: unknown }[];
+      requestBody?: { required?: boolean; content: { 'application/json': { schema: unknown } } };
+    };
+    const paths = doc.paths as Record<string, Record<string, Operation>>;
+    const list = paths['/v1/shelves/{shelf}/books']!['get']!;
+    const parameter = (name: string) => list.parameters!.find((p) => p.name === name)!;
+    expect(parameter('shelf')).toMatchObject({ in: 'path', required: true, schema: { minLength: 1, maxLength: 64 } });
+    expect(parameter('pageSize').schema).toEqual({ type: 'integer', format: 'int32', minimum: 0, maximum: 100 });
+    expect(parameter('pageSize').required).toBeUndefined();
+    expect(parameter('tags').schema).toEqual({ type: 'array', items: { type: 'string', minLength: 2 }, maxItems: 3 });
+    expect(parameter('owner').required).toBe(true);
+    // A nested field's required rule holds only once its message is set.
+    expect(parameter('filter.title').required).toBeUndefined();
+
+    const put = paths['/v1/books']!['post']!.requestBody!;
+    expect(put.required).toBe(true);
+    expect(put.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/shelf.v1.Book' });
+    const note = paths['/v1/notes']!['post']!.requestBody!;
+    expect(note.required).toBeUndefined();
+    expect(note.content['application/json'].schema).toEqual({
+      anyOf: [{ $ref: '#/components/schemas/shelf.v1.Book' }, { type: 'null' }],
+    });
+    await checkOpenApi(doc);
+  });
+});

@@ -235,7 +235,9 @@ export class RuleChecks {
       }
       case 'scalar':
       case 'enum': {
-        const kind = field.fieldKind === 'enum' ? ENUM : SCALARS[field.scalar]!;
+        const kind = field.fieldKind === 'enum' ? ENUM : SCALARS[field.scalar];
+        // A kind without plain checks (bytes) carries no rules here: `supported` sent those to protovalidate.
+        if (!kind) return [];
         const v = variable(field, locals);
         const typed = rules?.type.case === kind.rules ? (rules.type.value as Message) : undefined;
         const found = typed ? valueRules(field, kind, typed, v, '') : [];
@@ -299,9 +301,9 @@ export class RuleChecks {
       return lines;
     }
     const items = rules?.items;
-    const kind = field.listKind === 'enum' ? ENUM : SCALARS[field.scalar]!;
-    const typed = items?.type.case === kind.rules ? (items.type.value as Message) : undefined;
-    if (!items || !typed) return lines;
+    const kind = field.listKind === 'enum' ? ENUM : SCALARS[field.scalar];
+    const typed = kind && items?.type.case === kind.rules ? (items.type.value as Message) : undefined;
+    if (!kind || !items || !typed) return lines;
     const item = `${v}Item`;
     const found = valueRules(field, kind, typed, item, 'repeated.items.');
     const checks = this.lines(found, `\`\${at}${field.name}[\${i}]\``, item);

@@ -317,6 +317,9 @@ const CASES: Record<keyof typeof OPERATIONS, Record<string, unknown>[]> = {
       reqSkip: [true, false],
       skipFlag: [true, false],
       uniqFlags: [[], [true], [true, false], [false, false]],
+      blob: [new Uint8Array(), Uint8Array.of(1)],
+      optBlob: [new Uint8Array(), Uint8Array.of(1)],
+      blobs: [[], [Uint8Array.of(1)], [Uint8Array.of(1), new Uint8Array()]],
     }),
     {
       flag: true,
