@@ -191,12 +191,38 @@ const TIMESTAMP_MAX_MS = Date.parse('9999-12-31T23:59:59Z');
 export function readTimestamp(value: unknown): { seconds: string; nanos: number } | Invalid {
   if (typeof value !== 'string') return new Invalid(`expected an RFC 3339 timestamp string, got ${describe(value)}`);
   const m = RFC3339.exec(value);
-  const ms = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8] ?? 'Z'}`) : NaN;
+  // Date.parse rolls a day past the month's end over (2023-02-29 is March 1st), and reads 24:00 as the next day.
+  const ms = m && calendarDate(m) ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8] ?? 'Z'}`) : NaN;
   if (Number.isNaN(ms))
     return new Invalid(`${describe(value)} is not an RFC 3339 timestamp such as "2024-01-02T03:04:05Z"`);
   if (ms < TIMESTAMP_MIN_MS || ms > TIMESTAMP_MAX_MS)
     return new Invalid(`${describe(value)} is outside 0001-01-01 to 9999-12-31`);
   return { seconds: String(ms / 1000), nanos: m![7] ? Number(m![7].padEnd(9, '0')) : 0 };
+}
+
+/** Whether the date and time of an RFC3339 match name a real day and time (and offset). */
+function calendarDate(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offset = m[8] ? [Number(m[8].slice(1, 3)), Number(m[8].slice(4, 6))] : [0, 0];
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offset[0]! <= 23 &&
+    offset[1]! <= 59
+  );
 }
 
 const DURATION = /^(-?\d+)(?:\.(\d{1,9}))?s$/;
