@@ -508,6 +508,9 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
     const registered = async () => Object.values(await admin.getAll().prefix('/microservices/demo-etcd/').strings());
     try {
       await waitFor(async () => (await registered()).length === 1, 'the instance to register');
+      // The host name and a random part: containers sharing a host name all run as pid 1.
+      const keys = Object.keys(await admin.getAll().prefix('/microservices/demo-etcd/').strings());
+      expect(keys).toEqual([expect.stringMatching(/^\/microservices\/demo-etcd\/e2e-host-[0-9a-f]{8}$/)]);
       const instance = JSON.parse((await registered())[0]!);
       expect(instance).toMatchObject({
         name: 'demo-etcd',

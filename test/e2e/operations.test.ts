@@ -408,6 +408,13 @@ describe('config errors: one line each, exit 1, no stack', () => {
       await waitFor(logged(instance.service, /"to":"warn"/), 'the change to warn', 100, 50);
       fs.writeFileSync(file, config());
       await waitFor(logged(instance.service, /"from":"warn","to":"info"/), 'the change back to info', 100, 50);
+      // A reload that fails is said even where warn lines are off.
+      fs.writeFileSync(file, config().replace('level: info', 'level: error'));
+      await waitFor(logged(instance.service, /"from":"info","to":"error"/), 'the change to error', 100, 50);
+      const failures = () => instance.service.output().match(/config reload failed/g)?.length ?? 0;
+      const before = failures();
+      fs.writeFileSync(file, config().replace('level: info', 'level: loud'));
+      await waitFor(async () => failures() > before, 'the failed reload at level error', 100, 50);
     } finally {
       instance.service.child.kill('SIGTERM');
       expect(await exitWithin(instance.service, 15_000)).toBe(0);
