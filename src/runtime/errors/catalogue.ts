@@ -26,7 +26,7 @@ export const Reason = {
   UNKNOWN: 'UNKNOWN',
   RATELIMIT: 'RATELIMIT',
   CIRCUITBREAKER: 'CIRCUITBREAKER',
-  /** A called service cannot be reached: no instance is registered, or none answers. */
+  /** A called service cannot be reached (no instance is registered, or none answers), or stopped before answering. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
 } as const;
@@ -71,6 +71,10 @@ export function ErrServiceUnavailable(callee: Callee, detail: string): ServiceEr
   const who = callee.service ? `the ${callee.service} service` : callee.target;
   return new ServiceError(503, Reason.SERVICE_UNAVAILABLE, `${who} is unavailable: ${detail}`, metadata);
 }
+
+/** A call still running when its server's stop could wait no longer: another instance may take it. */
+export const ErrServerStopping = () =>
+  new ServiceError(503, Reason.SERVICE_UNAVAILABLE, 'the server stopped before the call finished');
 
 /**
  * What a caller sees for anything thrown that is not a ServiceError: always the same

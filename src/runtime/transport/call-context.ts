@@ -1,7 +1,7 @@
 // The Context a server hands to observers, middleware and handler for one incoming call. Its AbortSignal is
 // created on first use: most handlers never look at it, and an AbortController plus a
 // listener on the connection for every call is a measurable share of a small call.
-import { ErrCancelled } from '../errors/catalogue.js';
+import { ErrCancelled, ErrTimeout } from '../errors/catalogue.js';
 import type { Context, Transport } from './context.js';
 
 /**
@@ -14,6 +14,13 @@ import type { Context, Transport } from './context.js';
 export class ServedCall {
   constructor(public call: ServerCallContext | undefined) {}
 }
+
+/**
+ * How close to its deadline a caller that goes away counts as the deadline passing: a
+ * caller cancels at its deadline, which the server (counting from the moment the call
+ * arrived, after network transit) puts a little later.
+ */
+export const DEADLINE_SLACK_MS = 50;
 
 export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
   readonly values = new Map<string | symbol, unknown>();
@@ -41,11 +48,11 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
       // A handler that first looks after its deadline passed must still see the call as aborted.
       if (this.abortReason !== undefined) controller.abort(this.abortReason);
       else if (!this.settled) {
-        if (this.callerGone()) controller.abort(cancelled());
+        if (this.callerGone()) controller.abort(this.goneError());
         else {
           // Removed by release(), so it only ever fires for a call still unanswered.
           this.listener = () => {
-            if (this.callerGone()) controller.abort(cancelled());
+            if (this.callerGone()) controller.abort(this.goneError());
           };
           this.watchCaller(this.listener);
         }
@@ -75,13 +82,16 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
     }
   }
 
+  /** What a caller going away means: at its deadline, the deadline passing; before it, a cancel. */
+  private goneError() {
+    return this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS
+      ? ErrTimeout("request exceeded the caller's deadline")
+      : ErrCancelled('the caller went away before the call was answered');
+  }
+
   /** Whether the caller has gone away before the call was answered. */
   protected abstract callerGone(): boolean;
   /** Calls `listener` when the caller may have gone away. */
   protected abstract watchCaller(listener: () => void): void;
   protected abstract unwatchCaller(listener: () => void): void;
-}
-
-function cancelled() {
-  return ErrCancelled('the caller went away before the call was answered');
 }

@@ -15,7 +15,7 @@
 // its caller wants: no server timeout, only the caller's deadline, and the transport
 // ends it early when the caller goes away.
 import type { Logger } from 'pino';
-import { answeredError, ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
+import { answeredError, ErrServerStopping, ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
 import { isServiceError, type ServiceError } from '../errors/errors.js';
 import { runServerCall } from '../telemetry/active-context.js';
 import type { ServerCallContext } from './call-context.js';
@@ -58,6 +58,8 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
   private readonly middleware: Middleware;
   /** The server's timeouts, one queue for all its calls; none when timeoutMs is 0. */
   readonly deadlines?: DeadlineQueue;
+  /** Running calls the deadline queue does not hold (streams, and every call when there is no server timeout). */
+  readonly untimed = new Set<RunningStream>();
 
   constructor(readonly options: CallRunnerOptions<C, Encoded>) {
     this.observers = options.observers ?? [];
@@ -113,6 +115,20 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
     this.options.logger?.error({ err, operation: ctx.transport.operation }, 'unhandled error in call');
   }
 
+  /**
+   * Ends every call still running (the `transport` server is stopping and can wait no
+   * longer): each is answered 503 / UNAVAILABLE, which another instance may take, and seen
+   * by its observers, and its handler's signal is aborted. One warn line counts them.
+   */
+  cutRunning(transport: 'http' | 'grpc'): void {
+    const error = ErrServerStopping();
+    const timed = this.deadlines?.expireAll(error) ?? 0;
+    const untimed = [...this.untimed];
+    for (const call of untimed) call.cancel(error);
+    const calls = timed + untimed.length;
+    if (calls > 0) this.options.logger?.warn({ transport, calls }, 'calls still running at the stop timeout were cut');
+  }
+
   /** Drops pending deadlines: the server has stopped. */
   stop(): void {
     this.deadlines?.clear();
@@ -145,6 +161,7 @@ function start<C extends ServerCallContext, Encoded>(
 interface Runner {
   readonly observers: readonly CallObserver[];
   readonly deadlines?: DeadlineQueue;
+  readonly untimed: Set<RunningStream>;
   readonly options: { readonly timeoutMs: number };
   readonly failuresLogged: boolean;
   logUnknown(ctx: Context, err: unknown): void;
@@ -169,8 +186,9 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
 
   /** Arms the call's deadline: the server's shared queue, plus a timer of its own for a caller's sooner deadline. */
   watchDeadline(): void {
-    const expire = () => this.expire();
+    const expire = (cut?: Error) => this.expire(cut as ServiceError | undefined);
     if (this.timed) this.own = this.runner.deadlines?.add(expire);
+    if (!this.own) this.runner.untimed.add(this);
     const caller = this.ctx.deadline;
     const own = this.own?.at;
     if (caller !== undefined && (own === undefined || caller < own))
@@ -225,7 +243,9 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
     this.answering.answer(this.ctx, encoded, error);
   }
 
-  private expire(): void {
+  /** The call's deadline has passed, or `cut` ends it early. */
+  private expire(cut?: ServiceError): void {
+    if (cut) return this.cancel(cut);
     const err = this.sooner
       ? ErrTimeout("request exceeded the caller's deadline")
       : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
@@ -236,6 +256,7 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
   private release(): void {
     this.ended = true;
     if (this.own) this.runner.deadlines?.cancel(this.own);
+    else this.runner.untimed.delete(this);
     if (this.sooner) clearTimeout(this.sooner);
     this.ctx.release();
   }

@@ -9,7 +9,8 @@ export interface Deadline {
   prev?: Deadline;
   next?: Deadline;
   linked: boolean;
-  readonly onExpire: () => void;
+  /** `cut`: why the deadline was ended early (see expireAll); none when its time came. */
+  readonly onExpire: (cut?: Error) => void;
 }
 
 export class DeadlineQueue {
@@ -20,7 +21,7 @@ export class DeadlineQueue {
   constructor(private readonly timeoutMs: number) {}
 
   /** Calls onExpire once timeoutMs have passed, unless the deadline is cancelled first. */
-  add(onExpire: () => void): Deadline {
+  add(onExpire: (cut?: Error) => void): Deadline {
     const deadline: Deadline = { at: Date.now() + this.timeoutMs, onExpire, prev: this.tail, linked: true };
     if (this.tail) this.tail.next = deadline;
     else this.head = deadline;
@@ -38,6 +39,18 @@ export class DeadlineQueue {
     else this.tail = deadline.prev;
     deadline.prev = deadline.next = undefined;
     // The timer stays armed: when it fires it re-arms for whoever is oldest then.
+  }
+
+  /** Ends every pending deadline now, each told `cut`; returns how many there were. */
+  expireAll(cut: Error): number {
+    let count = 0;
+    while (this.head) {
+      const expired = this.head;
+      this.cancel(expired);
+      expired.onExpire(cut);
+      count++;
+    }
+    return count;
   }
 
   /** Stops the timer; pending deadlines never fire. */

@@ -58,6 +58,13 @@ describe('a call made with { parent, signal }', () => {
     await expect.poll(() => aborted.get('grpc')).toBeDefined();
   });
 
+  it("over gRPC ends at the client's timeout as TIMEOUT, in its own words rather than grpc-js's (the peer's address, timings)", async () => {
+    const conn = new GrpcClientConn({ target: `127.0.0.1:${servers.grpc.listenPort}`, timeoutMs: 100 });
+    const err = await conn.invoke(whoMethod, { who: 'grpc-timeout' }).catch((e: unknown) => e);
+    await conn.close();
+    expect(err).toMatchObject({ code: 504, reason: 'TIMEOUT', message: 'the call exceeded its deadline' });
+  });
+
   it('over HTTP is cancelled with its parent', async () => {
     const client = new HttpClient({ target: `http://127.0.0.1:${servers.http.listenPort}`, timeoutMs: 5000 });
     const started = Date.now();

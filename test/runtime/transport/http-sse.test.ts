@@ -297,3 +297,25 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
     expect(late).toMatchObject({ code: 504 });
   });
 });
+
+describe('a stream still running when its server stops', () => {
+  it('ends with an `event: error` 503 SERVICE_UNAVAILABLE at the stop timeout, seen by the observers', async () => {
+    const stopping = new HttpServer({ address: '127.0.0.1:0', observers: svc.observers });
+    generated.registerFeedHTTPServer(stopping, svc.feed);
+    await stopping.start();
+    ended.length = 0;
+    const res = await fetch(`http://127.0.0.1:${stopping.listenPort}/v1/topics/endless:watch?intervalMs=10`);
+    const reader = res.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    await stopping.stop({ timeoutMs: 100 });
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += new TextDecoder().decode(chunk.value);
+    const last = parseEvents(text).at(-1)!;
+    expect(last.event).toBe('error');
+    expect(JSON.parse(last.data)).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE' });
+    // (A stream of an earlier test may end meanwhile.)
+    expect(ended.filter((call) => call.reason === 'SERVICE_UNAVAILABLE')).toEqual([
+      { operation: '/feed.v1.Feed/Watch', failed: true, reason: 'SERVICE_UNAVAILABLE' },
+    ]);
+  });
+});

@@ -228,7 +228,8 @@ export function receiveReplyMetadata(ctx: Context, md: grpc.Metadata): void {
 /** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
 export function fromGrpcError(err: grpc.ServiceError): ServiceError {
   if (err.code === grpc.status.DEADLINE_EXCEEDED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
-    return ErrTimeout(err.details || 'deadline exceeded');
+    // grpc-js's own words name the peer's address and its timings: not for whoever the error is passed on to.
+    return ErrTimeout('the call exceeded its deadline');
   }
   if (err.code === grpc.status.CANCELLED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
     return ErrCancelled(err.details || 'call cancelled');

@@ -204,10 +204,14 @@ export class GrpcServer implements Server {
       this.serving = false;
       if (this.boundPort === undefined) return resolve();
       const timer = setTimeout(() => {
-        // Calls outlived the drain window: cancel them.
-        this.server.forceShutdown();
-        this.runner.stop();
-        resolve();
+        // Calls outlived the drain window: each is answered UNAVAILABLE (another instance may
+        // take it), then the connections are cut once those answers are written.
+        this.runner.cutRunning('grpc');
+        setImmediate(() => {
+          this.server.forceShutdown();
+          this.runner.stop();
+          resolve();
+        });
       }, options.timeoutMs ?? 10_000);
       this.server.tryShutdown(() => {
         clearTimeout(timer);

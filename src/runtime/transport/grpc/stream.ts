@@ -19,6 +19,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrCancelled, ErrCodec, ErrTimeout } from '../../errors/catalogue.js';
 import type { ServiceError } from '../../errors/errors.js';
 import type { CallAnswer, CallRunner, RunningStream } from '../call-runner.js';
+import { DEADLINE_SLACK_MS } from '../call-context.js';
 import { HeaderMap, type Context, type Handler, type Transport } from '../context.js';
 import type { Send } from '../stream.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
@@ -47,9 +48,6 @@ export interface StreamHost {
   /** An error as the status that ends the call (mapped code, ErrorInfo details). */
   toStatus(error: ServiceError): Partial<grpc.StatusObject>;
 }
-
-/** How close to the deadline a cancellation counts as the deadline passing (network transit). */
-const DEADLINE_SLACK_MS = 50;
 
 /** The key under which a stream's `send` travels through the chain, in ctx.values. */
 const SEND = Symbol('tsk.grpc.send');
@@ -204,8 +202,7 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
   }
 
   private cancelled(): void {
-    // A caller cancels at its deadline, which the server (counting from the moment the call
-    // arrived) puts a little later; grpc-js ends an expired call itself too. Both are timeouts.
+    // A cancel at the deadline (see DEADLINE_SLACK_MS) is the deadline passing; grpc-js ends an expired call itself too.
     const deadline = this.ctx.deadline;
     this.running?.cancel(
       deadline !== undefined && Date.now() >= deadline - DEADLINE_SLACK_MS

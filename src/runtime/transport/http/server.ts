@@ -306,9 +306,13 @@ export class HttpServer implements Server {
       let timer: NodeJS.Timeout | undefined;
       const forced = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          // In-flight requests outlived the drain window: cut their connections.
-          this.app.server.closeAllConnections();
-          resolve();
+          // In-flight requests outlived the drain window: each is answered 503 (another instance
+          // may take it), then the connections are cut once those answers are written.
+          this.runner.cutRunning('http');
+          setImmediate(() => {
+            this.app.server.closeAllConnections();
+            resolve();
+          });
         }, timeoutMs);
       });
       await Promise.race([this.app.close(), forced]);

@@ -4,6 +4,7 @@ import { getEventListeners } from 'node:events';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { pino } from 'pino';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,7 +45,7 @@ beforeAll(async () => {
       seenHeaders.push(ctx.transport.requestHeader.get('x-request-id'));
       contexts.set(req.id, ctx);
       // Answers only when the call is aborted (caller cancels, deadline passes).
-      if (req.id === '777')
+      if (req.id === '777' || req.id === '778')
         return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
       if (req.id === '701') void ctx.signal; // looks at the signal, then answers
       if (req.id === '404') throw userErrors.errorUserNotFound('user 404 not found', { id: req.id });
@@ -171,6 +172,18 @@ describe('gRPC server', () => {
     await waitFor(async () => signal.aborted, 'the signal to abort', 200, 5);
     expect(isServiceError(signal.reason) && (signal.reason as ServiceError).code).toBe(499);
     expect((signal.reason as ServiceError).reason).toBe('CANCELLED');
+    client.close();
+  });
+
+  it('takes a caller that cancels at its deadline for the deadline passing, as an upstream timer does', async () => {
+    const client = loaderClient();
+    const call = client.GetUser({ id: '778' }, { deadline: Date.now() + 200 }, (err: grpc.ServiceError) => void err);
+    await waitFor(async () => contexts.has('778'), 'the call to start', 200, 5);
+    await new Promise((r) => setTimeout(r, 195 - 10));
+    call.cancel();
+    const signal = contexts.get('778')!.signal;
+    await waitFor(async () => signal.aborted, 'the signal to abort', 200, 5);
+    expect(signal.reason).toMatchObject({ code: 504, reason: 'TIMEOUT' });
     client.close();
   });
 
@@ -372,6 +385,39 @@ describe('graceful stop', () => {
       expect(refused.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       client.close();
+    }
+  });
+
+  it('answers calls that outlive the stop timeout UNAVAILABLE, which a caller may retry elsewhere, in one warn line', async () => {
+    // With a server timeout (the calls are in its deadline queue) and without one.
+    for (const timeoutMs of [0, 60_000]) {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const s = new GrpcServer({ address: '127.0.0.1:0', timeoutMs, logger });
+      const aborted: unknown[] = [];
+      userGrpc.registerUserServiceGRPCServer(s, {
+        getUser: (ctx: Context) =>
+          new Promise(() => ctx.signal.addEventListener('abort', () => aborted.push(ctx.signal.reason))),
+      });
+      await s.start();
+      const client = loaderClient(`127.0.0.1:${s.listenPort}`);
+      try {
+        const inFlight = [1, 2].map((id) =>
+          unary(client, 'GetUser', { id: String(id) }, undefined, 10_000).catch((e) => e),
+        );
+        await new Promise((r) => setTimeout(r, 100));
+        await s.stop({ timeoutMs: 100 });
+        for (const err of await Promise.all(inFlight)) {
+          expect(err.code, String(timeoutMs)).toBe(grpc.status.UNAVAILABLE);
+          expect(err.details).toBe('the server stopped before the call finished');
+        }
+        expect(aborted).toHaveLength(2);
+        expect(lines.filter((l) => l['msg'] === 'calls still running at the stop timeout were cut')).toEqual([
+          expect.objectContaining({ level: 40, transport: 'grpc', calls: 2 }),
+        ]);
+      } finally {
+        client.close();
+      }
     }
   });
 });

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, HttpServer } from '../../../../src/runtime/transport/http/index.js';
 import { Readiness, registerHealthRoutes } from '../../../../src/runtime/health/health.js';
@@ -692,18 +693,39 @@ describe('graceful stop', () => {
     await expect(fetch(`${base}/v1/files/x`)).rejects.toThrow();
   });
 
-  it('cuts requests that outlive the drain window', async () => {
+  it('answers requests that outlive the drain window 503, which a caller may retry elsewhere, in one warn line', async () => {
     const { HttpServer: Server } = await import('../../../../src/runtime/transport/http/index.js');
-    const s = new Server({ address: '127.0.0.1:0', timeoutMs: 0 });
-    gen.registerLibraryHTTPServer(s, { getFile: () => new Promise(() => {}) } as any);
-    await s.start();
-    const inFlight = fetch(`http://127.0.0.1:${s.listenPort}/v1/files/x`).then(
-      () => 'answered',
-      () => 'cut',
-    );
-    await new Promise((r) => setTimeout(r, 50));
-    await s.stop({ timeoutMs: 100 });
-    expect(await inFlight).toBe('cut');
+    // With a server timeout (the calls are in its deadline queue) and without one.
+    for (const timeoutMs of [0, 60_000]) {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const s = new Server({ address: '127.0.0.1:0', timeoutMs, logger });
+      const never = () => new Promise(() => {});
+      gen.registerLibraryHTTPServer(s, { getFile: never, publishBook: never } as any);
+      await s.start();
+      const base = `http://127.0.0.1:${s.listenPort}`;
+      // A GET (answered without fastify) and a POST with a body (through fastify).
+      const inFlight = [
+        fetch(`${base}/v1/files/x`),
+        fetch(`${base}/v1/books/4:publish`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        }),
+      ];
+      await new Promise((r) => setTimeout(r, 50));
+      await s.stop({ timeoutMs: 100 });
+      for (const res of await Promise.all(inFlight)) {
+        expect(res.status, String(timeoutMs)).toBe(503);
+        expect(await res.json()).toMatchObject({
+          reason: 'SERVICE_UNAVAILABLE',
+          message: 'the server stopped before the call finished',
+        });
+      }
+      expect(lines.filter((l) => l['msg'] === 'calls still running at the stop timeout were cut')).toEqual([
+        expect.objectContaining({ level: 40, transport: 'http', calls: 2 }),
+      ]);
+    }
   });
 });
 
