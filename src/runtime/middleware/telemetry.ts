@@ -20,6 +20,8 @@ function telemetry(side: 'server' | 'client', logger: Logger): CallObserver<Span
       log(ctx, outcome);
       if (span) endCallSpan(span, ctx, outcome.error);
     },
+    // Its access line carries a failure's stack, so the runner does not log it a second time.
+    logsFailures: true,
   };
 }
 

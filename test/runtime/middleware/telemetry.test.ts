@@ -168,6 +168,11 @@ describe('telemetryServer', () => {
 });
 
 describe('tracingServer', () => {
+  it('logs a failure with its stack as loggingServer does, so the call runner does not log it again', () => {
+    expect(telemetryServer(logger).logsFailures).toBe(true);
+    expect(loggingServer(logger).logsFailures).toBe(true);
+  });
+
   it("turns a synchronous throw into the call's rejection, sampled or not", async () => {
     const throwing = (() => {
       throw new Error('sync');
