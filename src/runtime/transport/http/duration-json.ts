@@ -9,7 +9,7 @@
 // shape before fromJSON (what a client reads). Only routes whose messages hold one
 // of these anywhere pay for the walk. (Requests a server reads go through
 // proto-json.ts instead, which checks every value.)
-import { ErrCodec } from '../../errors/catalogue.js';
+import { ErrCodec, ErrResponseCodec } from '../../errors/catalogue.js';
 import type { FieldSchema, MessageSchema } from './route.js';
 import { enumNumbersToJson } from './enum-json.js';
 import { anyType } from './proto-json.js';
@@ -65,14 +65,19 @@ export function durationsToJson(json: unknown, schema: MessageSchema): void {
 
 /**
  * ts-proto's {typeUrl, value: base64} -> {"@type": typeUrl, ...fields} for a message type
- * a route mentions; others stay as they are (no proto3 JSON can be written without the type).
+ * a route mentions. Any other type has no proto3 JSON this side can write (its fields are
+ * unknown here): the message fails to encode, as it does with protojson.
  */
 function anyToJson(value: unknown): unknown {
   const any = value as { typeUrl?: string; value?: string };
-  if (typeof any?.typeUrl !== 'string' || any.typeUrl === '') return value;
+  if (typeof any?.typeUrl !== 'string') return value;
+  if (any.typeUrl === '') return {};
   const schema = anyType(any.typeUrl);
   const type = schema?.type?.();
-  if (!schema || !type?.decode) return value;
+  if (!schema || !type?.decode)
+    throw ErrResponseCodec(
+      `an Any holds ${JSON.stringify(any.typeUrl)}, a message type no route uses, which has no JSON form here`,
+    );
   const message = type.decode(Buffer.from(any.value ?? '', 'base64'));
   const inner = type.toJSON(message) as Record<string, unknown>;
   durationsToJson(inner, schema);

@@ -623,6 +623,21 @@ console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
     });
   });
 
+  it('fails to write an Any of a type no route uses, which has no JSON form here, as protojson does; an empty Any is {}', () => {
+    const unknown = AllKinds.fromPartial({
+      any: { typeUrl: 'type.googleapis.com/foo.Bar', value: Buffer.from([8, 1]) },
+    });
+    expect(() => encodeResponse(echo, unknown)).toThrow(
+      expect.objectContaining({
+        code: 500,
+        reason: 'CODEC',
+        message: expect.stringContaining('"type.googleapis.com/foo.Bar"'),
+      }),
+    );
+    const empty = AllKinds.fromPartial({ any: { typeUrl: '', value: new Uint8Array() } });
+    expect(encodeResponse(echo, empty)).toMatchObject({ any: {} });
+  });
+
   // The other direction: what a server answers and a client sends, for every message the
   // corpus builds, is proto3 JSON that protobuf-es reads back as the same message.
   it('writes proto3 JSON that protobuf-es reads back as the same message, for every accepted body', () => {
