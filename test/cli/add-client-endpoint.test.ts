@@ -51,6 +51,25 @@ describe('tsk add client endpoint', () => {
     expect(clientEndpoint('admin', 'users')).toEqual({ local: 'http://127.0.0.1:8101', cluster: 'http://users:8101' });
   });
 
+  it('names the methods an HTTP client cannot call: streams with no HTTP route', () => {
+    const proto = path.join(work, 'shop', 'api', 'shop', 'v1', 'greeter.proto');
+    fs.writeFileSync(
+      proto,
+      fs
+        .readFileSync(proto, 'utf8')
+        .replace(
+          'service Greeter {',
+          'service Greeter {\n  rpc Chat(stream HelloRequest) returns (stream HelloReply);',
+        ),
+    );
+    const r = tsk(
+      ['add', 'client', 'shop', '--proto', '../shop/api/shop', '--transport', 'http'],
+      path.join(work, 'depot'),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('warning: the HTTP client has no Greeter.Chat: client and bidi streams');
+  });
+
   it("warns when that is the caller's own address (both on the default ports)", () => {
     const r = tsk(['add', 'client', 'front', '--proto', '../front/api/front'], path.join(work, 'admin'));
     expect(r.status, r.stderr).toBe(0);

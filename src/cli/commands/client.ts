@@ -9,6 +9,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import { parseDocument } from 'yaml';
 import { planClientFiles } from '../../gen/client.js';
+import { servedOverHttp } from '../../gen/http-rules.js';
 import { compileProtos } from '../../proto/compile.js';
 import { UsageError } from '../../proto/diagnostics.js';
 import {
@@ -193,6 +194,19 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
       ),
     );
   for (const warning of kept) console.log(chalk.yellow(warning));
+  if (transport === 'http') {
+    const grpcOnly = compiled.targets
+      .filter(callable)
+      .flatMap((file) =>
+        file.services.flatMap((s) => s.methods.filter((m) => !servedOverHttp(m)).map((m) => `${s.name}.${m.name}`)),
+      );
+    if (grpcOnly.length > 0)
+      console.log(
+        chalk.yellow(
+          `warning: the HTTP client has no ${grpcOnly.join(', ')}: client and bidi streams, and server streams without a google.api.http rule, are served over gRPC only (--transport grpc calls them)`,
+        ),
+      );
+  }
   const names = apis.map((a) => `data.clients.${clientProperty(service)}.${apiProperty(a.className)}`);
   // The configured endpoint wins over discovery (clients.ts), so name it when there is one.
   const dials = configured
