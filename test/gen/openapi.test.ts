@@ -111,6 +111,12 @@ describe('tsk proto openapi', () => {
     const r = tsk(['proto', 'openapi', 'api', '-o', 'api/openapi.ts'], project);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/up to date/);
+    // Out of the project (docs kept elsewhere): an export, written but not recorded.
+    const exported = tsk(['proto', 'openapi', 'api', '-o', '../docs/shop.yaml'], project);
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(YAML.parse(fs.readFileSync(path.join(work, 'docs', 'shop.yaml'), 'utf8')).openapi).toBe('3.1.0');
+    const manifest = fs.readFileSync(path.join(project, '.tsk', 'manifest.json'), 'utf8');
+    expect(manifest).not.toContain('shop.yaml');
   });
 
   it('is also written by proto client --openapi', () => {

@@ -7,7 +7,7 @@ import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { failOnStale, printReport } from '../output.js';
 import { CLIENTS_PATH } from '../manifest.js';
-import { writeFiles, type WriteReport } from '../writer.js';
+import { withinProject, writeFiles, type WriteReport } from '../writer.js';
 import { locate, type ProtoFlags } from './proto.js';
 
 export interface OpenApiFlags extends ProtoFlags {
@@ -69,18 +69,23 @@ export async function writeOpenApiDocuments(
   const meta = { title: flags.title, apiVersion: flags.version };
   const output = flags.output ? path.resolve(cwd, flags.output) : undefined;
   const format = output ? documentFormat(output) : undefined;
+  // A document written out of the project (`-o ../docs/api.yaml`) is an export: written as
+  // outside any project, neither recorded in its manifest nor cached.
+  const exported =
+    output !== undefined && manifestRoot !== undefined && withinProject(manifestRoot, [output]).length === 0;
   // One document from the whole tree: cached like the per-proto code (a project's `tsk generate`).
-  const step = output
-    ? cachedTreeStep({
-        cwd,
-        inputs,
-        importPaths: flags.protoPath,
-        projectRoot: project?.root,
-        id: `openapi|${output}`,
-        settings: JSON.stringify(meta),
-        extraInputs: project ? [path.join(project.root, CLIENTS_PATH)] : [],
-      })
-    : undefined;
+  const step =
+    output && !exported
+      ? cachedTreeStep({
+          cwd,
+          inputs,
+          importPaths: flags.protoPath,
+          projectRoot: project?.root,
+          id: `openapi|${output}`,
+          settings: JSON.stringify(meta),
+          extraInputs: project ? [path.join(project.root, CLIENTS_PATH)] : [],
+        })
+      : undefined;
   if (step?.upToDate) return { written: [], unchanged: step.upToDate, removed: [], skipped: [] };
   const [{ compileProtos }, { planClientFiles }, { generateOpenApi, openApiModule, projectDocument }] =
     await Promise.all([
@@ -125,7 +130,7 @@ export async function writeOpenApiDocuments(
   const content =
     format === 'ts' ? openApiModule(json, compiled.targets) : format === 'yaml' ? await asYaml(json) : json;
   const report = writeFiles([{ path: output, content, kind: 'generated' as const }], {
-    projectRoot: manifestRoot,
+    projectRoot: exported ? undefined : manifestRoot,
     force: flags.force,
   });
   step?.save([output], report);
