@@ -14,6 +14,7 @@ import {
   type RegistryKind,
 } from './registry.js';
 import { renderClients } from './clients.js';
+import { healthcheckScript } from './healthcheck.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
 import {
   SERVICE_NODE_COMMAND,
@@ -80,6 +81,9 @@ export function envPrefixFor(name: string): string {
   return `${protoPackageFor(name).toUpperCase()}_`;
 }
 
+/** The OpenTelemetry collector a new project's Kubernetes manifests send to. */
+const CLUSTER_OTLP_ENDPOINT = 'http://otel-collector.observability:4317';
+
 /** The project's files, by path relative to its root, each with its owner. */
 export function renderProject(options: ProjectOptions): Required<GeneratedFile>[] {
   const { name } = options;
@@ -106,10 +110,19 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     tsProtoOptions: TS_PROTO_OPTIONS,
     // The start command's first words as JSON array items, for the image's CMD and the Deployment.
     nodeCommand: SERVICE_NODE_COMMAND.map((word) => JSON.stringify(word)).join(', '),
+    // As a JSON string, for the exec form of the image's HEALTHCHECK.
+    healthcheck: JSON.stringify(healthcheckScript(envPrefix, options.httpPort)),
   };
   const root = path.join(templatesDir, 'service');
-  const config = readTemplate(root, 'configs/config.yaml.hbs', context);
-  context['indentedConfig'] = config
+  const config = readTemplate(root, 'configs/config.yaml.hbs', { ...context, environment: 'development' });
+  // The ConfigMap's copy says what the Deployment's environment says: the cluster's collector, production.
+  const clusterConfig = readTemplate(root, 'configs/config.yaml.hbs', {
+    ...context,
+    otlpEndpoint: CLUSTER_OTLP_ENDPOINT,
+    environment: 'production',
+  });
+  context['clusterOtlpEndpoint'] = CLUSTER_OTLP_ENDPOINT;
+  context['indentedConfig'] = clusterConfig
     .trimEnd()
     .split('\n')
     .map((l) => (l ? `    ${l}` : l))

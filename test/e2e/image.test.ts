@@ -162,6 +162,21 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     await serving(configured, `http://127.0.0.1:${configPort}`);
     const configuredHealth = podman(['exec', configured, ...test.slice(1)]);
     expect(configuredHealth.status, configuredHealth.stderr).toBe(0);
+    // ...and one started on a config directory of its own, named by `--conf` in its command.
+    const siteConfig = path.join(work, 'site-config');
+    fs.mkdirSync(siteConfig, { recursive: true });
+    fs.writeFileSync(
+      path.join(siteConfig, 'app.yaml'),
+      fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8').replace('0.0.0.0:8000', '0.0.0.0:8084'),
+    );
+    const sitePort = await freePort();
+    const site = start(
+      ['--volume', `${siteConfig}:/app/site:ro`, '--publish', `127.0.0.1:${sitePort}:8084`],
+      [image, 'node', 'dist/bundle/main.js', '--conf', 'site'],
+    );
+    await serving(site, `http://127.0.0.1:${sitePort}`);
+    const siteHealth = podman(['exec', site, ...test.slice(1)]);
+    expect(siteHealth.status, siteHealth.stderr).toBe(0);
 
     // The service's own config check, run inside the container with `env` added.
     const check = (env: string) =>

@@ -195,8 +195,16 @@ describe('deploy/kubernetes', () => {
     expect(c.env.map((e: { name: string }) => e.name)).toEqual(
       expect.arrayContaining(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']),
     );
+    // The ConfigMap's config is the local one but for what the Deployment's environment says.
     const [configMap] = docs('configmap.yaml');
-    expect(configMap.data['config.yaml']).toBe(file(files, 'configs/config.yaml'));
+    const collector = c.env.find((e: { name: string }) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT').value;
+    const attributes = c.env.find((e: { name: string }) => e.name === 'OTEL_RESOURCE_ATTRIBUTES').value;
+    expect(attributes).toContain('deployment.environment.name=production');
+    expect(configMap.data['config.yaml']).toBe(
+      file(files, 'configs/config.yaml')
+        .replace('"http://127.0.0.1:4317"', `"${collector}"`)
+        .replace('environment: development', 'environment: production'),
+    );
   });
 
   it('declares each container port once, and the Service targets them by name', () => {
