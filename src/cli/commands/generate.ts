@@ -13,7 +13,7 @@ import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
 import { writeFiles, type WriteReport } from '../writer.js';
 import { clientApiDrift } from './client.js';
-import { writeClientCode } from './proto.js';
+import { planClientCode } from './proto.js';
 import { servedOnly, writeOpenApiDocuments } from './proto-openapi.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
@@ -115,23 +115,10 @@ export async function writeApiModules(
   root: string,
   flags: GenerateFlags,
   each: (report: WriteReport) => void,
+  served = servedTree(root),
 ): Promise<void> {
   const api = path.join(root, 'api');
   if (!fs.existsSync(api)) return;
-  // The steps read the same compiled tree: compiled once, when any is out of date.
-  let tree: Promise<CompiledProtos> | undefined;
-  const served = () =>
-    (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) => {
-      const compiled = await servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root);
-      // One server serves every service: bindings in two files that take the same paths are refused before a write.
-      const { routeConflicts } = await import('../../gen/http-rules.js');
-      const conflicts = routeConflicts(compiled.targets.flatMap((file) => file.services));
-      if (conflicts.length > 0)
-        throw new CompileError(
-          conflicts.map((p) => ({ ...p, file: path.relative(process.cwd(), path.join(api, p.file)) })),
-        );
-      return compiled;
-    }));
   each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
   each(
     await writeTreeModule(root, flags, served, 'services', async ({ targets }) =>
@@ -148,14 +135,43 @@ export async function writeApiModules(
   );
 }
 
+/**
+ * The protos under the api/ of the project at `root` that its servers serve (those of the
+ * services it calls left out), compiled on the first call; the steps that need them share
+ * one compile. Bindings of two files that take the same paths are refused, as one server
+ * serves them all.
+ */
+export function servedTree(root: string): () => Promise<CompiledProtos> {
+  const api = path.join(root, 'api');
+  let tree: Promise<CompiledProtos> | undefined;
+  return () =>
+    (tree ??= import('../../proto/compile.js').then(async ({ compileProtos }) => {
+      const compiled = await servedOnly(await compileProtos({ inputs: [api], cwd: root, projectRoot: root }), root);
+      // One server serves every service: bindings in two files that take the same paths are refused before a write.
+      const { routeConflicts } = await import('../../gen/http-rules.js');
+      const conflicts = routeConflicts(compiled.targets.flatMap((file) => file.services));
+      if (conflicts.length > 0)
+        throw new CompileError(
+          conflicts.map((p) => ({ ...p, file: path.relative(process.cwd(), path.join(api, p.file)) })),
+        );
+      return compiled;
+    }));
+}
+
 /** Every step of `tsk generate` in the project at `root` (`tsk dev` regenerates with it too), each step's report to `each`. */
 export async function generateProject(
   root: string,
   flags: GenerateFlags,
   each: (report: WriteReport) => void,
 ): Promise<void> {
-  await writeApiModules(root, flags, each);
   const dirs = projectProtoDirs(root);
   if (dirs.length === 0) throw new UsageError(`${root}: neither api/ nor internal/conf/ exists; nothing to generate`);
-  for (const { inputs, only } of generateRuns(dirs)) each(await writeClientCode(inputs, flags, root, only));
+  // Every proto's code is generated, and the whole tree's routes checked, before anything is
+  // written: a proto that fails leaves the project as it was.
+  const planned = [];
+  for (const { inputs, only } of generateRuns(dirs)) planned.push(await planClientCode(inputs, flags, root, only));
+  const served = servedTree(root);
+  if (fs.existsSync(path.join(root, 'api')) && planned.some((code) => code.changes)) await served();
+  for (const code of planned) each(code.write());
+  await writeApiModules(root, flags, each, served);
 }

@@ -48,14 +48,16 @@ export async function protoClient(
     failOnStale(report, flags.keepLocal);
   };
   const located = locate(cwd, inputs, flags);
-  each(await writeClientCode(inputs, flags, cwd, only, located));
+  const code = await planClientCode(inputs, flags, cwd, only, located);
   // The project's api/openapi.ts and api/services.ts derive from every proto under api/:
-  // refreshed with the code of one of them, they never lag behind it.
+  // refreshed with the code of one of them, they never lag behind it. The tree's routes are
+  // checked before the file's code is written.
   const root = only ? undefined : projectApiRoot(cwd, inputs, located.manifestRoot);
-  if (root) {
-    const { writeApiModules } = await import('./generate.js');
-    await writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, each);
-  }
+  const tree = root ? await import('./generate.js') : undefined;
+  const served = root ? tree?.servedTree(root) : undefined;
+  if (served && code.changes) await served();
+  each(code.write());
+  if (root) await tree?.writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, each, served);
 }
 
 /** The root of the tsk project whose api/ holds one of `inputs`, if any. */
@@ -68,17 +70,22 @@ function projectApiRoot(cwd: string, inputs: string[], manifestRoot: string | un
   return inside.some((rel) => rel === 'api' || rel.startsWith('api/')) ? manifestRoot : undefined;
 }
 
-/**
- * Generates the code of `inputs` (protos the cache vouches for are left as they are),
- * writes it and removes what deleted protos generated; what was written, kept and skipped.
- */
-export async function writeClientCode(
+/** Code generated and not written yet: a run that fails part-way has written nothing. */
+export interface PlannedCode {
+  /** Whether any file is to be written or removed (protos the cache vouches for are not). */
+  readonly changes: boolean;
+  /** Writes the code and removes what deleted protos generated; what was written, kept and skipped. */
+  write(): WriteReport;
+}
+
+/** Generates the code of `inputs`; protos the cache vouches for are left as they are. */
+export async function planClientCode(
   inputs: string[],
   flags: ProtoFlags & { openapi?: boolean; fetch?: boolean },
   cwd: string,
   only?: GeneratorKind[],
   { project, manifestRoot } = locate(cwd, inputs, flags),
-): Promise<WriteReport> {
+): Promise<PlannedCode> {
   const kinds = only ?? [
     'messages',
     'http',
@@ -103,14 +110,16 @@ export async function writeClientCode(
     throw new UsageError(
       `${path.relative(cwd, guessed.path)} imports tsk's runtime, and outside a project there is no internal/pkg to take it from: name the runtime's directory with --runtime <dir>`,
     );
-  const report = writeFiles(result.files, {
-    projectRoot: manifestRoot,
-    force: flags.force,
-    remove: manifestRoot ? withinProject(manifestRoot, result.orphaned) : [],
-  });
-  result.save(report);
-  report.unchanged.push(...result.upToDate);
-  return report;
+  const remove = manifestRoot ? withinProject(manifestRoot, result.orphaned) : [];
+  return {
+    changes: result.files.length > 0 || remove.length > 0,
+    write() {
+      const report = writeFiles(result.files, { projectRoot: manifestRoot, force: flags.force, remove });
+      result.save(report);
+      report.unchanged.push(...result.upToDate);
+      return report;
+    },
+  };
 }
 
 export async function errorsGen(inputs: string[], flags: ProtoFlags): Promise<void> {
