@@ -109,6 +109,21 @@ describe('in a generated project', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(project, '.tsk/manifest.json'), 'utf8'));
     expect(manifest.files['internal/service/order.ts'].kind).toBe('owned');
     expect(manifest.files['api/shop/v1/order_http.ts'].kind).toBe('generated');
+    // An rpc added later: the stub is the user's now and stays as it is, and the command
+    // prints the method the class lacks.
+    const protoPath = path.join(project, 'api/shop/v1/order.proto');
+    const proto = fs.readFileSync(protoPath, 'utf8');
+    const [, request, reply] = /rpc \w+\((\w+)\) returns \((\w+)\)/.exec(proto)!;
+    fs.writeFileSync(
+      protoPath,
+      proto.replace(/service (\w+) \{/, `service $1 {\n  rpc Archive(${request}) returns (${reply});`),
+    );
+    const again = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
+    expect(again.status, again.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8')).toBe(content);
+    expect(again.stdout).toContain('internal/service/order.ts has no archive; add it to OrderService');
+    expect(again.stdout).toContain(`  async archive(_ctx: Context, _request: ${request}): Promise<${reply}> {`);
+    fs.writeFileSync(protoPath, proto);
   });
 
   it('generates the same files from any directory: paths and imports come from the project root', () => {

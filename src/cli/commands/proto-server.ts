@@ -1,10 +1,11 @@
 // `tsk proto server`: implementation stubs per service (never overwritten).
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DescService } from '@bufbuild/protobuf';
 import chalk from 'chalk';
 import { compileProtos } from '../../proto/compile.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
-import { methodNameProblems } from '../../gen/names.js';
+import { fileStem, methodKey, methodNameProblems } from '../../gen/names.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { serviceKeys } from '../../gen/services-module.js';
 import { printReport } from '../output.js';
@@ -48,6 +49,20 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   }));
   const report = writeFiles(files, { projectRoot: manifestRoot, force: false });
   printReport(report, cwd);
+  // A stub kept as it is (the user's file) may lack methods added to the proto since.
+  const skipped = new Set(report.skipped.map((entry) => entry.path));
+  for (const [i, service] of services.entries()) {
+    const file = files[i]!;
+    if (!skipped.has(file.path)) continue;
+    const missing = missingMethods(service, fs.readFileSync(file.path, 'utf8'), file.content);
+    if (missing.length === 0) continue;
+    const names = missing.map((m) => m.name).join(', ');
+    console.log(
+      chalk.dim(
+        `next: ${path.relative(cwd, file.path)} has no ${names}; add ${missing.length === 1 ? 'it' : 'them'} to ${stubClassName(service)} (types from the generated ${fileStem(service.file)}.ts):\n${missing.map((m) => m.text).join('\n\n')}`,
+      ),
+    );
+  }
   // A new stub serves nothing until it is built (and, in projects that wire by hand, registered).
   const written = new Set(report.written);
   const keys = serviceKeys(services);
@@ -62,6 +77,20 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
       ),
     );
   }
+}
+
+/**
+ * The methods of `service` that the user's file `own` does not define, each with its method
+ * as the stub `stub` renders it.
+ */
+function missingMethods(service: DescService, own: string, stub: string): { name: string; text: string }[] {
+  return service.methods.flatMap((method) => {
+    const key = methodKey(method);
+    if (new RegExp(`\\b${key}\\s*[(=:<]`).test(own)) return [];
+    const start = stub.indexOf(`  async ${key}(`);
+    const end = stub.indexOf('\n  }\n', start);
+    return start < 0 || end < 0 ? [] : [{ name: key, text: stub.slice(start, end + 4) }];
+  });
 }
 
 /** Whether the project's servers serve what api/services.ts lists (projects made before it register each service by hand). */
