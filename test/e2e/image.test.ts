@@ -147,36 +147,26 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     await serving(moved, `http://127.0.0.1:${movedPort}`);
     const movedHealth = podman(['exec', moved, ...test.slice(1)]);
     expect(movedHealth.status, movedHealth.stderr).toBe(0);
+    /** A container started with the project's config moved to `port`, as `file` in a directory mounted at `mount`; healthy? */
+    const healthyOn = async (port: number, file: string, mount: string, command: string[] = []) => {
+      const dir = fs.mkdtempSync(path.join(work, 'config-'));
+      fs.chmodSync(dir, 0o755); // read by the container's user
+      const config = fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8');
+      fs.writeFileSync(path.join(dir, file), config.replace('0.0.0.0:8000', `0.0.0.0:${port}`));
+      const published = await freePort();
+      const container = start(
+        ['--volume', `${dir}:${mount}:ro`, '--publish', `127.0.0.1:${published}:${port}`],
+        [image, ...command],
+      );
+      await serving(container, `http://127.0.0.1:${published}`);
+      return podman(['exec', container, ...test.slice(1)]);
+    };
     // ...and one whose port is moved by a config mounted over /app/configs, too.
-    const mountedConfig = path.join(work, 'moved-config');
-    fs.mkdirSync(mountedConfig, { recursive: true });
-    fs.writeFileSync(
-      path.join(mountedConfig, 'config.yaml'),
-      fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8').replace('0.0.0.0:8000', '0.0.0.0:8082'),
-    );
-    const configPort = await freePort();
-    const configured = start(
-      ['--volume', `${mountedConfig}:/app/configs:ro`, '--publish', `127.0.0.1:${configPort}:8082`],
-      [image],
-    );
-    await serving(configured, `http://127.0.0.1:${configPort}`);
-    const configuredHealth = podman(['exec', configured, ...test.slice(1)]);
-    expect(configuredHealth.status, configuredHealth.stderr).toBe(0);
+    const configured = await healthyOn(8082, 'config.yaml', '/app/configs');
+    expect(configured.status, configured.stderr).toBe(0);
     // ...and one started on a config directory of its own, named by `--conf` in its command.
-    const siteConfig = path.join(work, 'site-config');
-    fs.mkdirSync(siteConfig, { recursive: true });
-    fs.writeFileSync(
-      path.join(siteConfig, 'app.yaml'),
-      fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8').replace('0.0.0.0:8000', '0.0.0.0:8084'),
-    );
-    const sitePort = await freePort();
-    const site = start(
-      ['--volume', `${siteConfig}:/app/site:ro`, '--publish', `127.0.0.1:${sitePort}:8084`],
-      [image, 'node', 'dist/bundle/main.js', '--conf', 'site'],
-    );
-    await serving(site, `http://127.0.0.1:${sitePort}`);
-    const siteHealth = podman(['exec', site, ...test.slice(1)]);
-    expect(siteHealth.status, siteHealth.stderr).toBe(0);
+    const site = await healthyOn(8084, 'app.yaml', '/app/site', ['node', 'dist/bundle/main.js', '--conf', 'site']);
+    expect(site.status, site.stderr).toBe(0);
 
     // The service's own config check, run inside the container with `env` added.
     const check = (env: string) =>

@@ -136,8 +136,8 @@ const TYPECHECK_STATE = path.join('.tsk', 'cache', 'typecheck.tsbuildinfo');
 
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
 async function typecheck(root: string, tsc: string, outcome: string): Promise<boolean> {
-  const args = [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false'];
-  args.push('--incremental', '--tsBuildInfoFile', TYPECHECK_STATE);
+  const args = [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false', '--incremental'];
+  args.push('--tsBuildInfoFile', TYPECHECK_STATE);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
