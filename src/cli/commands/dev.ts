@@ -136,9 +136,21 @@ const TYPECHECK_STATE = path.join('.tsk', 'cache', 'typecheck.tsbuildinfo');
 
 /** tsc over the project; its `file(line,col): error` lines are printed as file:line:col. */
 async function typecheck(root: string, tsc: string, outcome: string): Promise<boolean> {
-  const args = [tsc, '-p', 'tsconfig.json', '--noEmit', '--pretty', 'false', '--incremental'];
-  args.push('--tsBuildInfoFile', TYPECHECK_STATE);
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      tsc,
+      '-p',
+      'tsconfig.json',
+      '--noEmit',
+      '--pretty',
+      'false',
+      '--incremental',
+      '--tsBuildInfoFile',
+      TYPECHECK_STATE,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (out += d));

@@ -20,7 +20,7 @@ export class ServedCall {
  * caller cancels at its deadline, which the server (counting from the moment the call
  * arrived, after network transit) puts a little later.
  */
-export const DEADLINE_SLACK_MS = 50;
+const DEADLINE_SLACK_MS = 50;
 
 export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
   readonly values = new Map<string | symbol, unknown>();
@@ -82,9 +82,14 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
     }
   }
 
+  /** Whether the call's deadline has come, give or take the caller's network transit (DEADLINE_SLACK_MS). */
+  get atDeadline(): boolean {
+    return this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS;
+  }
+
   /** What a caller going away means: at its deadline, the deadline passing; before it, a cancel. */
   private goneError() {
-    return this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS
+    return this.atDeadline
       ? ErrTimeout("request exceeded the caller's deadline")
       : ErrCancelled('the caller went away before the call was answered');
   }

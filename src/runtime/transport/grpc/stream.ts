@@ -19,7 +19,6 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrCancelled, ErrCodec, ErrTimeout } from '../../errors/catalogue.js';
 import type { ServiceError } from '../../errors/errors.js';
 import type { CallAnswer, CallRunner, RunningStream } from '../call-runner.js';
-import { DEADLINE_SLACK_MS } from '../call-context.js';
 import { HeaderMap, type Context, type Handler, type Transport } from '../context.js';
 import type { Send } from '../stream.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
@@ -202,10 +201,9 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
   }
 
   private cancelled(): void {
-    // A cancel at the deadline (see DEADLINE_SLACK_MS) is the deadline passing; grpc-js ends an expired call itself too.
-    const deadline = this.ctx.deadline;
+    // A cancel at the deadline is the deadline passing; grpc-js ends an expired call itself too.
     this.running?.cancel(
-      deadline !== undefined && Date.now() >= deadline - DEADLINE_SLACK_MS
+      this.ctx.atDeadline
         ? ErrTimeout('the stream exceeded its deadline')
         : ErrCancelled('the caller cancelled the stream'),
     );
