@@ -14,6 +14,7 @@ import type { FieldSchema, MessageSchema } from './route.js';
 import { enumNumbersToJson } from './enum-json.js';
 import { anyType } from './proto-json.js';
 import { schemaSearch } from './schema-search.js';
+import { withUnpopulated } from './unpopulated-json.js';
 
 const DURATION = 'google.protobuf.Duration';
 const FIELD_MASK = 'google.protobuf.FieldMask';
@@ -65,7 +66,7 @@ export function durationsToJson(json: unknown, schema: MessageSchema): void {
 
 /**
  * ts-proto's {typeUrl, value: base64} -> {"@type": typeUrl, ...fields} for a message type
- * a route mentions. Any other type has no proto3 JSON this side can write (its fields are
+ * a route mentions, its unset fields at their defaults as in the message around it. Any other type has no proto3 JSON this side can write (its fields are
  * unknown here): the message fails to encode, as it does with protojson.
  */
 function anyToJson(value: unknown): unknown {
@@ -82,7 +83,7 @@ function anyToJson(value: unknown): unknown {
   const inner = type.toJSON(message) as Record<string, unknown>;
   durationsToJson(inner, schema);
   enumNumbersToJson(message, inner, schema);
-  return { '@type': any.typeUrl, ...inner };
+  return { '@type': any.typeUrl, ...withUnpopulated(inner, schema) };
 }
 
 /** "publish_time,author.home_city" -> "publishTime,author.homeCity" */

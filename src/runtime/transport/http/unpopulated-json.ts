@@ -76,7 +76,7 @@ function fillOf(schema: MessageSchema): Fill {
 /** How a field's value is filled in below: messages of the service's own types, one, a list or a map of them. */
 function nestedFill(field: FieldSchema): ((value: unknown) => unknown) | undefined {
   const leaf = field.kind === 'map' ? field.value : field;
-  // Well-known types have JSON forms of their own (strings, plain values, Any's @type).
+  // Well-known types have JSON forms of their own (strings, plain values); an Any's message is filled where it is unpacked.
   if (leaf.kind !== 'message' || leaf.typeName.startsWith('google.protobuf.')) return undefined;
   // Looked up at the first call: a message may hold itself.
   const one = (value: unknown) => (isObject(value) ? fillOf(leaf.schema())(value) : value);

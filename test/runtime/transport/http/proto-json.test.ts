@@ -638,6 +638,18 @@ console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
     expect(encodeResponse(echo, empty)).toMatchObject({ any: {} });
   });
 
+  it('writes the message inside an Any with its unset fields at their defaults, as the message around it', () => {
+    const packed = AllKinds.fromPartial({
+      any: { typeUrl: 'type.googleapis.com/kinds.v1.Nested', value: Nested.encode({ name: 'n' }).finish() },
+    });
+    expect((encodeResponse(echo, packed) as any).any).toEqual({
+      '@type': 'type.googleapis.com/kinds.v1.Nested',
+      name: 'n',
+      count: 0,
+      child: null,
+    });
+  });
+
   // The other direction: what a server answers and a client sends, for every message the
   // corpus builds, is proto3 JSON that protobuf-es reads back as the same message.
   it('writes proto3 JSON that protobuf-es reads back as the same message, for every accepted body', () => {
