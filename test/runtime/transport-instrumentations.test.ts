@@ -23,6 +23,7 @@ const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 const GRPC_CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SERVER = 2;
+const CLIENT = 3;
 
 beforeAll(async () => {
   await receiver.start();
@@ -100,6 +101,15 @@ await new Promise((resolve, reject) =>
   client.who({ who: 'c' }, metadata, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
 );
 client.close();
+// A tsk client's call: its client span is the call's, not traced again by the instrumentation.
+const { GrpcClientConn } = await import('${src('transport/grpc/index.ts')}');
+const { defaultClientObservers } = await import('${src('middleware/index.ts')}');
+const conn = new GrpcClientConn({
+  target: '127.0.0.1:' + grpcServer.listenPort,
+  observers: defaultClientObservers({ logger: createLogger({ name: 'hi', level: 'silent' }) }),
+});
+await conn.invoke(whoService.who as any, { who: 'from-tsk' });
+await conn.close();
 await grpcServer.stop({ timeoutMs: 0 });
 await telemetry.forceFlush();
 await telemetry.shutdown();
@@ -116,12 +126,17 @@ async function runChild(env: Record<string, string>): Promise<ReceivedSpan[]> {
     env: { ...process.env, RECEIVER: receiver.endpoint, ...env },
     timeout: 30_000,
   });
-  return receiver.spans.filter((s) => s.kind === SERVER);
+  return receiver.spans.slice();
+}
+
+/** The server spans of a child's run. */
+async function serverSpans(env: Record<string, string>): Promise<ReceivedSpan[]> {
+  return (await runChild(env)).filter((s) => s.kind === SERVER);
 }
 
 describe('HttpInstrumentation and tsk server spans', () => {
   it("make one tree: the instrumentation's span continues the caller, tsk's is its child and names the route", async () => {
-    const spans = await runChild({});
+    const spans = await serverSpans({});
     const byScope = (scope: RegExp, traceId?: string) =>
       spans.filter((s) => scope.test(s.scope) && (traceId === undefined || s.traceId === traceId));
 
@@ -139,22 +154,35 @@ describe('HttpInstrumentation and tsk server spans', () => {
   }, 60_000);
 
   it("over gRPC too: tsk's server span is the child of GrpcInstrumentation's", async () => {
-    const spans = await runChild({});
-    const outer = spans.filter((s) => /instrumentation-grpc/.test(s.scope));
+    const spans = await serverSpans({});
+    const caller = spans.filter((s) => s.traceId === GRPC_CALLER_TRACE);
+    const outer = caller.filter((s) => /instrumentation-grpc/.test(s.scope));
     expect(outer).toHaveLength(1);
-    const inner = spans.filter((s) => s.scope === 'tsk' && s.attributes['rpc.system'] === 'grpc');
+    const inner = caller.filter((s) => s.scope === 'tsk' && s.attributes['rpc.system'] === 'grpc');
     expect(inner).toHaveLength(1);
     expect(outer[0]).toMatchObject({ traceId: GRPC_CALLER_TRACE });
     expect(inner[0]).toMatchObject({ traceId: outer[0]!.traceId, parentSpanId: outer[0]!.spanId, name: '/t.S/Who' });
   }, 60_000);
 
+  it("leave a tsk gRPC client's call to tsk: one client span, and the server continues it", async () => {
+    const spans = await runChild({});
+    const tskClient = spans.filter((s) => s.kind === CLIENT && s.scope === 'tsk');
+    expect(tskClient).toHaveLength(1);
+    const trace = spans.filter((s) => s.traceId === tskClient[0]!.traceId);
+    expect(trace.filter((s) => s.kind === CLIENT)).toEqual(tskClient);
+    const served = trace.filter((s) => s.kind === SERVER);
+    const outer = served.find((s) => /instrumentation-grpc/.test(s.scope));
+    expect(outer).toMatchObject({ parentSpanId: tskClient[0]!.spanId });
+    expect(served.find((s) => s.scope === 'tsk')).toMatchObject({ parentSpanId: outer!.spanId });
+  }, 60_000);
+
   it('trace nothing of a request the ignoreIncomingRequestHook ignores', async () => {
-    const spans = await runChild({ INCOMING: 'ignored' });
+    const spans = await serverSpans({ INCOMING: 'ignored' });
     expect(spans.filter((s) => s.attributes['rpc.system'] !== 'grpc')).toEqual([]);
   }, 60_000);
 
   it('under the priority sampler, keep a marked call with its root and drop the rest whole', async () => {
-    const spans = (await runChild({ INCOMING: 'priority' })).filter((s) => s.attributes['rpc.system'] !== 'grpc');
+    const spans = (await serverSpans({ INCOMING: 'priority' })).filter((s) => s.attributes['rpc.system'] !== 'grpc');
     const marked = spans.filter(
       (s) => /instrumentation-http/.test(s.scope) && s.attributes['url.path'] === '/v1/who/marked',
     );
@@ -171,7 +199,7 @@ describe('HttpInstrumentation and tsk server spans', () => {
   }, 60_000);
 
   it('leave the server spans to tsk with disableIncomingRequestInstrumentation', async () => {
-    const spans = (await runChild({ INCOMING: 'disabled' })).filter((s) => s.attributes['rpc.system'] !== 'grpc');
+    const spans = (await serverSpans({ INCOMING: 'disabled' })).filter((s) => s.attributes['rpc.system'] !== 'grpc');
     expect(spans.map((s) => s.scope)).toEqual(['tsk', 'tsk']);
     expect(spans.find((s) => s.traceId === CALLER_TRACE)).toMatchObject({ parentSpanId: CALLER_SPAN });
   }, 60_000);

@@ -12,6 +12,7 @@ import type { ServiceError } from '../../errors/errors.js';
 import { Inbox } from '../inbox.js';
 import { asBytes, deserializeResponse, receiveReplyMetadata, serializeRequest } from './client.js';
 import { toMetadata } from './metadata.js';
+import { untraced } from '../../telemetry/active-context.js';
 
 type Requests<Req> = AsyncIterable<Req> | Iterable<Req>;
 
@@ -38,13 +39,15 @@ export function serverStream<Req, Res>(
       } catch (err) {
         return reject(err);
       }
-      const call = channel.client.makeServerStreamRequest<Buffer, Buffer>(
-        method.path,
-        asBytes,
-        asBytes,
-        message,
-        toMetadata(ctx.transport.requestHeader),
-        callOptions(ctx),
+      const call = untraced(() =>
+        channel.client.makeServerStreamRequest<Buffer, Buffer>(
+          method.path,
+          asBytes,
+          asBytes,
+          message,
+          toMetadata(ctx.transport.requestHeader),
+          callOptions(ctx),
+        ),
       );
       watch(call, ctx, channel, reject);
       readInto(call, inbox, method, resolve, reject);
@@ -63,20 +66,22 @@ export function clientStream<Req, Res>(
 ): Promise<Res> {
   const terminal: Handler = (ctx, req) =>
     new Promise<unknown>((resolve, reject) => {
-      const call = channel.client.makeClientStreamRequest<Buffer, Buffer>(
-        method.path,
-        asBytes,
-        asBytes,
-        toMetadata(ctx.transport.requestHeader),
-        callOptions(ctx),
-        (err, response) => {
-          if (err) return reject(channel.callError(err));
-          try {
-            resolve(deserializeResponse(method, response!));
-          } catch (parseErr) {
-            reject(parseErr);
-          }
-        },
+      const call = untraced(() =>
+        channel.client.makeClientStreamRequest<Buffer, Buffer>(
+          method.path,
+          asBytes,
+          asBytes,
+          toMetadata(ctx.transport.requestHeader),
+          callOptions(ctx),
+          (err, response) => {
+            if (err) return reject(channel.callError(err));
+            try {
+              resolve(deserializeResponse(method, response!));
+            } catch (parseErr) {
+              reject(parseErr);
+            }
+          },
+        ),
       );
       watch(call, ctx, channel, reject);
       writeFrom(call, req as Requests<Req>, method, reject);
@@ -95,12 +100,14 @@ export function bidiStream<Req, Res>(
   const inbox = new Inbox<Res>();
   const terminal: Handler = (ctx, req) =>
     new Promise<void>((resolve, reject) => {
-      const call = channel.client.makeBidiStreamRequest<Buffer, Buffer>(
-        method.path,
-        asBytes,
-        asBytes,
-        toMetadata(ctx.transport.requestHeader),
-        callOptions(ctx),
+      const call = untraced(() =>
+        channel.client.makeBidiStreamRequest<Buffer, Buffer>(
+          method.path,
+          asBytes,
+          asBytes,
+          toMetadata(ctx.transport.requestHeader),
+          callOptions(ctx),
+        ),
       );
       watch(call, ctx, channel, reject);
       readInto(call, inbox, method, resolve, reject);

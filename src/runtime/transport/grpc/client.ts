@@ -12,6 +12,7 @@ import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type Handler, type Middleware } from '../context.js';
 import { clientCallContext, NEVER_ABORTED, type CallOptions, type ClientOptions } from '../client-options.js';
+import { untraced } from '../../telemetry/active-context.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
 import { toMetadata } from './metadata.js';
@@ -133,23 +134,25 @@ export class GrpcClientConn {
     return new Promise((resolve, reject) => {
       // The listener goes when the call ends: a long-lived signal would otherwise collect one per call.
       const cancel = () => call.cancel();
-      const call = this.client.makeUnaryRequest<Buffer, Buffer>(
-        method.path,
-        asBytes,
-        asBytes,
-        message,
-        toMetadata(ctx.transport.requestHeader),
-        ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
-        (err, response) => {
-          signal.removeEventListener('abort', cancel);
-          if (err) return reject(this.callError(err));
-          ctx.responseBytes = response!.length;
-          try {
-            resolve(deserializeResponse(method, response!));
-          } catch (parseErr) {
-            reject(parseErr);
-          }
-        },
+      const call = untraced(() =>
+        this.client.makeUnaryRequest<Buffer, Buffer>(
+          method.path,
+          asBytes,
+          asBytes,
+          message,
+          toMetadata(ctx.transport.requestHeader),
+          ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
+          (err, response) => {
+            signal.removeEventListener('abort', cancel);
+            if (err) return reject(this.callError(err));
+            ctx.responseBytes = response!.length;
+            try {
+              resolve(deserializeResponse(method, response!));
+            } catch (parseErr) {
+              reject(parseErr);
+            }
+          },
+        ),
       );
       call.on('metadata', (md) => receiveReplyMetadata(ctx, md));
       if (signal.aborted) call.cancel();
