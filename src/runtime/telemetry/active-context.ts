@@ -34,6 +34,16 @@ export function runServerCall(ctx: Context, handler: Handler, req: unknown): Pro
   return context.with(otel, handler, undefined, ctx, req);
 }
 
+/**
+ * `handler` run in its server call's context, behind middleware: one that awaited
+ * before calling it has lost that context where it does not carry across awaits
+ * (the synchronous context manager, `explicit`), and it is entered again.
+ */
+export function inServerCall(handler: Handler): Handler {
+  return (ctx, req) =>
+    context.active().getValue(SERVED_CALL) === servedBy(ctx) ? handler(ctx, req) : runServerCall(ctx, handler, req);
+}
+
 /** What a call's OpenTelemetry context holds of it (SERVED_CALL) when it is a server call. */
 export function servedBy(ctx: Context): ServedCall | undefined {
   return (ctx as { served?: ServedCall }).served;

@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import { answeredError, ErrServerStopping, ErrTimeout, ErrUnknownRequest } from '../errors/catalogue.js';
 import { isServiceError, type ServiceError } from '../errors/errors.js';
-import { runServerCall } from '../telemetry/active-context.js';
+import { inServerCall, runServerCall } from '../telemetry/active-context.js';
 import type { ServerCallContext } from './call-context.js';
 import { chain, type Context, type Handler, type Middleware } from './context.js';
 import { DeadlineQueue, type Deadline } from './deadlines.js';
@@ -74,7 +74,7 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
    * Servers wrap each handler once, as it is registered.
    */
   wrap(handler: Handler): Handler {
-    const inner = this.middleware(handler);
+    const inner = this.middleware(inServerCall(handler));
     return (ctx, req) => runServerCall(ctx, inner, req);
   }
 
