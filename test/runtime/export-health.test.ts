@@ -54,6 +54,54 @@ describe('ExportHealth', () => {
     expect(health.dropped.export_failed).toBe(51);
   });
 
+  it('tells of an outage that came and went within the quiet minute once the minute is over, with what it lost', () => {
+    const { lines, logger } = recorder();
+    let now = 0;
+    const health = new ExportHealth(logger as never, () => now);
+    health.failed(3, new Error('down'));
+    now = 3_000;
+    health.succeeded(1);
+    for (now = 10_000; now < 55_000; now += 5_000) health.failed(5, new Error('down again'));
+    health.succeeded(1);
+    health.succeeded(1);
+    expect(lines.map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^trace export failing/),
+      expect.stringMatching(/^trace export recovered/),
+    ]);
+    now = 60_000;
+    health.succeeded(1);
+    health.succeeded(1);
+    expect(lines.slice(2)).toEqual([
+      {
+        level: 'warn',
+        msg: 'trace export failed again and recovered: spans were dropped meanwhile',
+        fields: { droppedSpans: 45 },
+      },
+    ]);
+  });
+
+  it('writes the failing line of an outage that began within the quiet minute once the minute is over, if it goes on', () => {
+    const { lines, logger } = recorder();
+    let now = 0;
+    const health = new ExportHealth(logger as never, () => now);
+    health.failed(1, new Error('down'));
+    health.succeeded(1);
+    now = 30_000;
+    health.failed(2, new Error('down again'));
+    now = 59_000;
+    health.failed(2, new Error('down again'));
+    expect(lines).toHaveLength(2);
+    now = 61_000;
+    health.failed(2, new Error('still down'));
+    health.failed(2, new Error('still down'));
+    now = 62_000;
+    health.succeeded(1);
+    expect(lines.slice(2).map((l) => [l.level, l.fields])).toEqual([
+      ['warn', { err: new Error('still down') }],
+      ['info', { droppedSpans: 8 }],
+    ]);
+  });
+
   it('counts in the recovery line the spans the queue dropped while the first failing export was still waiting', () => {
     const { lines, logger } = recorder();
     const health = new ExportHealth(logger as never, () => 0);

@@ -1,7 +1,8 @@
 // Export trouble made visible: a warn line when a signal stops reaching its
 // collector, a line when it reaches it again, a warn line when a collector too slow
 // for the load makes the span queue drop spans (each kind at most once a minute, so a
-// flapping collector never floods the log), and counters of exported and dropped
+// flapping collector never floods the log; an outage that came and went within the
+// quiet minute is told once the minute is over, with what it lost), and counters of exported and dropped
 // spans and log records, served with the other metrics on /metrics. One per exporter
 // and signal: OTLP trace lines carry no exporter field and count as otlp_spans_*;
 // Zipkin's say `exporter: "zipkin"` and count as zipkin_spans_*; log and metric export
@@ -18,16 +19,21 @@ export type DropReason = 'queue_full' | 'export_failed';
 export type Signal = 'trace' | 'log' | 'metric';
 
 /** What the lines of each signal say, the field that counts what was lost, and the counters' stem. */
-const WORDING: Record<Signal, { failing: string; recovered: string; lost: string; counters?: string }> = {
+const WORDING: Record<
+  Signal,
+  { failing: string; recovered: string; failedAgain: string; lost: string; counters?: string }
+> = {
   trace: {
     failing: 'trace export failing: spans are dropped until the collector accepts them',
     recovered: 'trace export recovered: spans reach the collector again',
+    failedAgain: 'trace export failed again and recovered: spans were dropped meanwhile',
     lost: 'droppedSpans',
     counters: 'spans',
   },
   log: {
     failing: 'log export failing: log records are dropped until the collector accepts them',
     recovered: 'log export recovered: log records reach the collector again',
+    failedAgain: 'log export failed again and recovered: log records were dropped meanwhile',
     lost: 'droppedRecords',
     counters: 'log_records',
   },
@@ -35,6 +41,7 @@ const WORDING: Record<Signal, { failing: string; recovered: string; lost: string
   metric: {
     failing: 'metric export failing: the collector gets no metrics until it accepts them',
     recovered: 'metric export recovered: metrics reach the collector again',
+    failedAgain: 'metric export failed again and recovered: the collector missed metrics meanwhile',
     lost: 'failedExports',
   },
 };
@@ -53,6 +60,8 @@ export class ExportHealth {
   private lastReport = -Infinity;
   /** Spans lost since spans last reached the collector, for the recovery line. */
   private droppedSinceSuccess = 0;
+  /** Spans lost in outages that ended before a failing line could be written. */
+  private droppedUnreported = 0;
   private lastBehindReport = -Infinity;
   /** Spans the full queue dropped since the last "falling behind" line. */
   private queueDropsUnreported = 0;
@@ -99,23 +108,37 @@ export class ExportHealth {
     this.exported += spans;
     const dropped = this.droppedSinceSuccess;
     this.droppedSinceSuccess = 0;
-    if (!this.failing) return;
-    this.failing = false;
-    if (this.reported) {
-      this.reported = false;
-      this.logger.info({ ...this.fields, [this.wording.lost]: dropped }, this.wording.recovered);
+    if (this.failing) {
+      this.failing = false;
+      if (this.reported) {
+        this.reported = false;
+        const lost = dropped + this.droppedUnreported;
+        this.droppedUnreported = 0;
+        this.logger.info({ ...this.fields, [this.wording.lost]: lost }, this.wording.recovered);
+        return;
+      }
+      this.droppedUnreported += dropped;
     }
+    if (this.droppedUnreported === 0 || !this.mayReport()) return;
+    this.logger.warn({ ...this.fields, [this.wording.lost]: this.droppedUnreported }, this.wording.failedAgain);
+    this.droppedUnreported = 0;
   }
 
+  /** Reported as it starts, or as soon as the last line is a minute old if it is still going on then. */
   failed(spans: number, error: unknown): void {
     this.drop('export_failed', spans);
-    if (this.failing) return;
     this.failing = true;
-    const at = this.now();
-    if (at - this.lastReport < REPORT_INTERVAL_MS) return;
-    this.lastReport = at;
+    if (this.reported || !this.mayReport()) return;
     this.reported = true;
     this.logger.warn({ ...this.fields, err: error }, this.wording.failing);
+  }
+
+  /** Whether a failing line (or one about an outage that went untold) may be written now; if so, it will be. */
+  private mayReport(): boolean {
+    const at = this.now();
+    if (at - this.lastReport < REPORT_INTERVAL_MS) return false;
+    this.lastReport = at;
+    return true;
   }
 
   drop(reason: DropReason, spans: number): void {
