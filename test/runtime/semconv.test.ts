@@ -4,6 +4,7 @@
 // exception events only for 5xx and thrown errors; who called (client.address,
 // proxy-aware; network.peer.address; user_agent.original). Real servers and clients,
 // spans decoded by the test's receiver.
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
@@ -28,6 +29,7 @@ let base: string;
 let greeterHttp: any;
 let greeterHttpClass: any;
 let greeterGrpc: any;
+let greeterGrpcClass: any;
 
 /** The handler's outcome by the name asked for. */
 async function sayHello(_ctx: unknown, req: { name: string }) {
@@ -65,6 +67,7 @@ beforeAll(async () => {
     observers: defaultClientObservers({ logger }),
   });
   greeterGrpc = new grpcGen.GreeterGRPCClient(grpcConn);
+  greeterGrpcClass = grpcGen.GreeterGRPCClient;
 });
 
 afterAll(async () => {
@@ -221,6 +224,29 @@ describe('HTTP spans', () => {
     expect(await call({})).toMatchObject({ 'client.address': '127.0.0.1' });
   });
 
+  it('names the server as the caller addressed it: server.address and server.port from X-Forwarded-Host, else Host', async () => {
+    const call = async (headers: Record<string, string>) => {
+      const traceId = Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
+      await new Promise<void>((resolve, reject) =>
+        http
+          .get(`${base}/helloworld/host`, { headers: { ...headers, traceparent: `00-${traceId}-1111111111111111-01` } })
+          .on('response', (res) => res.resume().on('end', resolve))
+          .on('error', reject),
+      );
+      await telemetry.forceFlush();
+      await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the server span', 100, 50);
+      return receiver.spans.find((s) => s.traceId === traceId)!.attributes;
+    };
+    expect(await call({ host: 'shop.example:8443' })).toMatchObject({
+      'server.address': 'shop.example',
+      'server.port': 8443,
+    });
+    const forwarded = await call({ host: '10.0.0.5:8000', 'x-forwarded-host': 'api.example.com, 10.0.0.5' });
+    expect(forwarded['server.address']).toBe('api.example.com');
+    expect(forwarded).not.toHaveProperty('server.port');
+    expect(await call({ host: '[2001:db8::1]:8000' })).toMatchObject({ 'server.address': '2001:db8::1' });
+  });
+
   it('a call no route takes is named after its method alone, without http.route', async () => {
     const traceId = 'abcdef0123456789abcdef0123456789';
     const res = await fetch(`${base}/no/such/path?x=1`, {
@@ -245,6 +271,23 @@ describe('gRPC spans', () => {
       attributes: { 'rpc.grpc.status_code': 5, 'error.type': 'USER_NOT_FOUND', 'network.peer.address': '127.0.0.1' },
     });
     expect(client).toMatchObject({ statusCode: ERROR, attributes: { 'rpc.grpc.status_code': 5 } });
+  });
+
+  it('names the server as the caller addressed it (the :authority): server.address and server.port', async () => {
+    const conn = new GrpcClientConn({
+      target: `127.0.0.1:${grpcServer.listenPort}`,
+      observers: defaultClientObservers({ logger: createLogger({ name: 'semconv', level: 'silent' }) }),
+      channelOptions: { 'grpc.default_authority': 'greeter.example:9443' },
+    });
+    const before = receiver.spans.length;
+    await new greeterGrpcClass(conn).sayHello({ name: 'authority' });
+    await conn.close();
+    await telemetry.forceFlush();
+    const served = () =>
+      receiver.spans.slice(before).find((s) => s.kind === 2 && s.attributes['rpc.system'] === 'grpc');
+    await waitFor(async () => served() !== undefined, 'the server span', 100, 50);
+    const server = served()!;
+    expect(server.attributes).toMatchObject({ 'server.address': 'greeter.example', 'server.port': 9443 });
   });
 
   it('UNAVAILABLE and a thrown error are errors on the server span, with exception events', async () => {

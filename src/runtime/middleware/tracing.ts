@@ -216,7 +216,13 @@ function serverAttributes(ctx: Context): Attributes {
   }
   const client = clientAddress(header.get('x-forwarded-for'), header.get('x-real-ip')) ?? peer?.remoteAddress;
   if (client) attrs['client.address'] = client;
-  const address = transport.endpoint ? endpointAttributes(transport.endpoint) : undefined;
+  const host =
+    transport.kind === 'grpc' ? peer?.authority : (forwarded(header.get('x-forwarded-host')) ?? header.get('host'));
+  const address = host
+    ? endpointAttributes(host)
+    : transport.endpoint
+      ? endpointAttributes(transport.endpoint)
+      : undefined;
   if (address) Object.assign(attrs, address);
   if (capturedHeaders.length > 0) {
     const prefix = transport.kind === 'grpc' ? 'rpc.grpc.request.metadata.' : 'http.request.header.';
@@ -245,11 +251,14 @@ function clientAttributes(ctx: Context): Attributes {
 
 /** The original client: the first X-Forwarded-For entry, else X-Real-IP (proxies in front of the service). */
 function clientAddress(forwardedFor: string | undefined, realIp: string | undefined): string | undefined {
-  if (forwardedFor) {
-    const first = forwardedFor.split(',')[0]!.trim();
-    if (first) return first;
-  }
-  return realIp?.trim() || undefined;
+  return forwarded(forwardedFor) ?? (realIp?.trim() || undefined);
+}
+
+/** The first entry of an X-Forwarded-* list: what the first proxy saw. */
+function forwarded(list: string | undefined): string | undefined {
+  if (!list) return undefined;
+  const comma = list.indexOf(',');
+  return (comma < 0 ? list : list.slice(0, comma)).trim() || undefined;
 }
 
 // Operations and endpoints are few and repeat on every call: parse each once.
@@ -271,8 +280,10 @@ function endpointAttributes(endpoint: string): Attributes | undefined {
   try {
     const url = new URL(endpoint.includes('://') ? endpoint : `x://${endpoint}`);
     // discovery:///name has no host: the instance is chosen per call, below the middleware.
-    attrs = url.hostname
-      ? { 'server.address': url.hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) }
+    // An IPv6 address without its URL brackets, as the conventions write addresses.
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    attrs = hostname
+      ? { 'server.address': hostname, ...(url.port ? { 'server.port': Number(url.port) } : {}) }
       : undefined;
   } catch {
     attrs = undefined; // an endpoint we cannot parse is simply not recorded

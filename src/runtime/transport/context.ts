@@ -30,6 +30,8 @@ export interface Transport {
 export interface Remote {
   readonly remoteAddress?: string;
   readonly remotePort?: number;
+  /** gRPC calls: the :authority the caller addressed (an HTTP call's is its Host header). */
+  readonly authority?: string;
 }
 
 /** Extra facts an HTTP server call carries (Kratos's http.Transporter). */

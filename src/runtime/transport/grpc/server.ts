@@ -261,6 +261,7 @@ interface WatchedCall {
   once(event: 'cancelled', listener: () => void): unknown;
   removeListener(event: 'cancelled', listener: () => void): unknown;
   getPeer(): string;
+  getHost(): string;
 }
 
 /** A gRPC call's Context: the caller is gone once grpc-js reports the call cancelled. */
@@ -309,7 +310,11 @@ export class GrpcPeer {
   private port?: number;
   private parsed = false;
 
-  constructor(private readonly call: Pick<WatchedCall, 'getPeer'>) {}
+  constructor(private readonly call: Pick<WatchedCall, 'getPeer' | 'getHost'>) {}
+
+  get authority(): string {
+    return this.call.getHost();
+  }
 
   get remoteAddress(): string | undefined {
     if (!this.parsed) this.parse();

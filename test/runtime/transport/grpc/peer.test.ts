@@ -9,6 +9,7 @@ function peerOf(peer: string) {
       calls++;
       return peer;
     },
+    getHost: () => 'greeter.example:9000',
   });
   return { remote, calls: () => calls };
 }
