@@ -93,6 +93,15 @@ describe('tsk new demo', () => {
       });
       expect(r.status, `${protocol}: ${r.output}`).toBe(0);
     }
+    // What the start would only warn of is said, and the config still passes.
+    const warned = await run(node, [...entry, '--conf', 'configs/config.yaml', '--check'], demo, {
+      OTEL_TRACES_SAMPLER: 'nope',
+    });
+    expect(warned.status, warned.output).toBe(0);
+    expect(warned.output.trim().split('\n')).toEqual([
+      'telemetry: warning: unknown OTEL_TRACES_SAMPLER value "nope", using the configured sampling ratio',
+      'configs/config.yaml: config ok',
+    ]);
   }, 60_000);
 
   it('a wiring error (a route registered twice) stops the start with one log line naming it, exit 1', async () => {

@@ -3,6 +3,7 @@
 // the exporter cannot use).
 import { describe, expect, it } from 'vitest';
 import {
+  headerProblems,
   TelemetrySettingsError,
   traceExportSettings,
   zipkinEndpointProblem,
@@ -71,6 +72,26 @@ describe('an unknown OTEL_TRACES_EXPORTER', () => {
   it('is refused, naming every exporter there is', () => {
     expect(refusal({ OTEL_TRACES_EXPORTER: 'otlp,jaeger' })).toBe(
       'OTEL_TRACES_EXPORTER: "jaeger" is not supported; use otlp, zipkin, console or none',
+    );
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS', () => {
+  it('names the entries the exporters would skip in silence, without quoting a value', () => {
+    expect(
+      headerProblems({
+        OTEL_EXPORTER_OTLP_HEADERS: 'garbage,x-ok=1,x-bad=%zz, ,',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'Authorization: Bearer secret,x-empty=',
+        OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'a=b',
+      }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not key=value and is ignored; write e.g. authorization=Bearer%20token',
+      'OTEL_EXPORTER_OTLP_HEADERS: entry 3 ("x-bad") is not valid percent-encoding and is ignored',
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS: entry 1 is not key=value and is ignored; write e.g. authorization=Bearer%20token',
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS: entry 2 ("x-empty") has no value and is ignored',
+    ]);
+    expect(headerProblems({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20token, x-tenant = shop ' })).toEqual(
+      [],
     );
   });
 });

@@ -282,6 +282,39 @@ describe('OTEL_TRACES_EXPORTER, OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, OTEL_PRO
   }, 60_000);
 });
 
+describe("what a service's --check warns of", () => {
+  const warningsFor = async (env: Record<string, string>): Promise<string[]> => {
+    const { code, out } = await runScript(
+      path.join(repoRoot, 'test/helpers/settings-warnings-child.ts'),
+      [],
+      env,
+      60_000,
+    );
+    expect(code).toBe(0);
+    return JSON.parse(out.trim().split('\n').at(-1)!);
+  };
+
+  it('the warnings the service logs as it starts: sampler, propagator, numbers, header entries', async () => {
+    expect(
+      await warningsFor({
+        OTEL_TRACES_SAMPLER: 'nope',
+        OTEL_PROPAGATORS: 'jaeger',
+        OTEL_BSP_SCHEDULE_DELAY: 'abc',
+        OTEL_EXPORTER_OTLP_HEADERS: 'garbage,x-ok=1',
+      }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not key=value and is ignored; write e.g. authorization=Bearer%20token',
+      'OTEL_BSP_SCHEDULE_DELAY (abc) is invalid, expected number greater than 0, using default.',
+      'unknown OTEL_TRACES_SAMPLER value "nope", using the configured sampling ratio',
+      'unknown propagator from "OTEL_PROPAGATORS": "jaeger"',
+    ]);
+  }, 60_000);
+
+  it('nothing for settings that are fine', async () => {
+    expect(await warningsFor({ OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' })).toEqual([]);
+  }, 60_000);
+});
+
 describe('OTEL_TRACES_EXPORTER=zipkin', () => {
   /** Zipkin's env for a receiver, with the handler's own span on. */
   const zipkinEnv = (r: ZipkinReceiver) => ({ OTEL_EXPORTER_ZIPKIN_ENDPOINT: r.endpoint });

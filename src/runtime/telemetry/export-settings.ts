@@ -223,6 +223,43 @@ function hasScheme(endpoint: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(endpoint);
 }
 
+/** The variables that add headers to OTLP exports: the shared one and each signal's. */
+const HEADER_VARIABLES = ['', 'TRACES_', 'METRICS_', 'LOGS_'].map((signal) => `OTEL_EXPORTER_OTLP_${signal}HEADERS`);
+
+/**
+ * Entries of the OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS variables the exporters skip
+ * without a word (not `key=value`, an empty key or value, percent-encoding that does not
+ * decode), one line each. An entry's text is not quoted: a mistyped one may hold a token.
+ */
+export function headerProblems(env: NodeJS.ProcessEnv = process.env): string[] {
+  const problems: string[] = [];
+  for (const variable of HEADER_VARIABLES) {
+    const entries = (env[variable] ?? '').split(',');
+    entries.forEach((entry, index) => {
+      if (entry.trim() === '') return;
+      const equals = entry.indexOf('=');
+      const key = equals < 0 ? '' : entry.slice(0, equals).trim();
+      const value = equals < 0 ? '' : entry.slice(equals + 1).trim();
+      const at = `${variable}: entry ${index + 1}`;
+      if (!key) problems.push(`${at} is not key=value and is ignored; write e.g. authorization=Bearer%20token`);
+      else if (!decodes(key)) problems.push(`${at} is not valid percent-encoding and is ignored`);
+      else if (!value) problems.push(`${at} (${JSON.stringify(key)}) has no value and is ignored`);
+      else if (!decodes(value))
+        problems.push(`${at} (${JSON.stringify(key)}) is not valid percent-encoding and is ignored`);
+    });
+  }
+  return problems;
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function listOf(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')

@@ -24,7 +24,7 @@ import * as metrics from '@opentelemetry/sdk-metrics';
 import * as tracing from '@opentelemetry/sdk-trace';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { captureRequestHeaders } from '../middleware/tracing.js';
 import { SynchronousContextManager } from './context-manager.js';
 import { routeDiagnostics } from './diag-logger.js';
@@ -32,6 +32,7 @@ import { positiveNumberFromEnv } from './env-number.js';
 import { ExportHealth, reportedTo } from './export-health.js';
 import { propagatorFromEnv } from './propagators.js';
 import {
+  headerProblems,
   joinPath,
   logExportSettings,
   otlpEndpoint,
@@ -125,6 +126,19 @@ export function telemetrySettingsProblem(otlp: TelemetryOptions['otlp'] = {}): s
 }
 
 /**
+ * What setupTelemetry warns of as a service starts with these settings and the OTEL_*
+ * variables (an unknown sampler or propagator, a number that is not one, a header entry
+ * the exporters skip), one line each. For `--check`: telemetry is set up with its lines
+ * collected, for a process about to exit; nothing is exported before it does.
+ */
+export async function telemetrySettingsWarnings(otlp: TelemetryOptions['otlp'] = {}): Promise<string[]> {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line).msg) });
+  await setupTelemetry({ serviceName: 'check', serviceVersion: '0', instanceId: 'check', otlp, logger });
+  return lines;
+}
+
+/**
  * Where telemetry is pushed: the trace export settings and, when metrics go over OTLP
  * too, their exporter's protocol and endpoint (undefined: the exporter's own default).
  * Throws TelemetrySettingsError for a setting that cannot work.
@@ -185,6 +199,7 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     return disabledTelemetry();
   }
   const { settings, logs, metricsPush, metricsConsole } = exportPlan(options.otlp, env);
+  for (const problem of headerProblems(env)) diag.warn(problem);
   const instrumentations = (options.instrumentations ?? []).flat();
 
   const detectors = resourceDetectorsFromEnv();
