@@ -33,6 +33,9 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   /** Why the call was aborted before anyone asked for its signal. */
   private abortReason?: unknown;
 
+  /** The deadline the caller sent, if any; `deadline` may be the server's sooner one. */
+  readonly callerDeadline: number | undefined;
+
   /**
    * @param deadline the caller's deadline, if it sent one; CallRunner makes it the
    * sooner of that and the server's timeout as the call starts.
@@ -40,7 +43,9 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   constructor(
     readonly transport: T,
     public deadline: number | undefined,
-  ) {}
+  ) {
+    this.callerDeadline = deadline;
+  }
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -82,20 +87,20 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
     }
   }
 
-  /** Whether the call's deadline has come, give or take the caller's network transit (DEADLINE_SLACK_MS). */
+  /** Whether the caller's deadline has come, give or take its network transit (DEADLINE_SLACK_MS). */
   get atDeadline(): boolean {
-    return this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS;
+    return this.callerDeadline !== undefined && Date.now() >= this.callerDeadline - DEADLINE_SLACK_MS;
   }
 
   /** What a caller going away means: at its deadline, the deadline passing; before it, a cancel. */
-  private goneError() {
+  goneError() {
     return this.atDeadline
       ? ErrTimeout("request exceeded the caller's deadline")
       : ErrCancelled('the caller went away before the call was answered');
   }
 
-  /** Whether the caller has gone away before the call was answered. */
-  protected abstract callerGone(): boolean;
+  /** Whether the caller has gone away before the call was answered; asked without watching the connection. */
+  abstract callerGone(): boolean;
   /** Calls `listener` when the caller may have gone away. */
   protected abstract watchCaller(listener: () => void): void;
   protected abstract unwatchCaller(listener: () => void): void;

@@ -243,12 +243,18 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
     this.answering.answer(this.ctx, encoded, error);
   }
 
-  /** The call's deadline has passed, or `cut` ends it early. */
+  /**
+   * The call's deadline has passed, or `cut` ends it early. A caller already gone when
+   * the server's own timeout passes went before it (a handler that never read ctx.signal
+   * did not notice): that is its cancel, or its deadline when it left at that.
+   */
   private expire(cut?: ServiceError): void {
     if (cut) return this.cancel(cut);
     const err = this.sooner
       ? ErrTimeout("request exceeded the caller's deadline")
-      : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
+      : this.ctx.callerGone()
+        ? this.ctx.goneError()
+        : ErrTimeout(`request exceeded the ${this.runner.options.timeoutMs} ms deadline`);
     this.cancel(err);
   }
 

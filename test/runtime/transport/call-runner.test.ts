@@ -22,7 +22,7 @@ class TestCall extends ServerCallContext {
       callerDeadline,
     );
   }
-  protected callerGone(): boolean {
+  callerGone(): boolean {
     return false;
   }
   protected watchCaller(): void {}

@@ -274,7 +274,7 @@ export class GrpcCallContext extends ServerCallContext {
     super(transport, deadline);
   }
 
-  protected callerGone(): boolean {
+  callerGone(): boolean {
     return this.watched.cancelled;
   }
 

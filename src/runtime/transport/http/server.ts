@@ -753,7 +753,7 @@ export class HttpCallContext extends ServerCallContext<HttpTransport> {
     super(transport, undefined);
   }
 
-  protected callerGone(): boolean {
+  callerGone(): boolean {
     const response = this.answer.raw;
     return response?.destroyed === true && !response.writableFinished;
   }
