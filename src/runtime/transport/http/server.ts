@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromError, isServiceError, ServiceError } from '../../errors/errors.js';
 import {
+  ErrCancelled,
   ErrCodec,
   ErrBadRequest,
   ErrNotFound,
@@ -57,6 +58,11 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** Deepest nesting of arrays and objects accepted in a JSON body; default 100 (protobuf's recursion limit). */
   maxJsonDepth?: number;
+  /**
+   * Longest time to receive a whole request, headers and body; default 60 s. A slower one
+   * is answered 408 and its connection closed, so trickled requests cannot hold connections.
+   */
+  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -124,6 +130,8 @@ export class HttpServer implements Server {
   private fastPath = true;
   /** Paths of raw routes and their methods: they win over our templates, as fastify's static routes do. */
   private readonly rawPaths = new Map<string, Set<string>>();
+  /** Connections cut while a request's body was arriving (too slow, malformed), with the answer they got. */
+  private readonly cutRequests = new WeakMap<object, ServiceError>();
 
   constructor(private readonly options: HttpServerOptions = {}) {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:8000');
@@ -145,19 +153,27 @@ export class HttpServer implements Server {
       serverFactory: (handler, opts) => {
         // Node would answer an HTTP/1.1 request without Host with an empty 400 on its own;
         // it gets our error JSON instead (and is counted) in missingHost.
-        const server = http.createServer({ requireHostHeader: false }, (req, res) => {
-          if (this.missingHost(req, res)) return;
-          if (!this.serveFast(req, res)) handler(req, res);
-        });
+        const requestTimeout = options.requestTimeoutMs ?? 60_000;
+        const server = http.createServer(
+          {
+            requireHostHeader: false,
+            // The headers' timeout follows (Node takes the sooner of this and 60 s); both are
+            // checked every interval, so a request is cut between 1 and 1.25 times the timeout.
+            requestTimeout,
+            connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+          },
+          (req, res) => {
+            if (this.missingHost(req, res)) return;
+            if (!this.serveFast(req, res)) handler(req, res);
+          },
+        );
         // What fastify sets on a server it creates itself (its defaults are filled in by now).
         const o = opts as unknown as {
           keepAliveTimeout: number;
-          requestTimeout: number;
           connectionTimeout: number;
           maxRequestsPerSocket: number;
         };
         server.keepAliveTimeout = o.keepAliveTimeout;
-        server.requestTimeout = o.requestTimeout;
         server.setTimeout(o.connectionTimeout);
         if (o.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
         return server;
@@ -222,7 +238,7 @@ export class HttpServer implements Server {
       },
     );
     this.app.setErrorHandler((err, request, reply) =>
-      this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
+      this.reject(request.raw, engineError(err, this.cutRequests.get(request.raw.socket)), new FastifyAnswer(reply)),
     );
     for (const method of ROUTED_METHODS)
       if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
@@ -548,16 +564,22 @@ export class HttpServer implements Server {
    */
   private answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const call = { method: '', url: '', headers: {}, bodyBytes: 0, answer: new SocketAnswer(socket) };
-    this.refuse(
-      call,
-      UNMATCHED,
+    const error =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? ErrRequestTimeout('the request was not received in time')
         : err.code === 'HPE_HEADER_OVERFLOW'
           ? ErrHeadersTooLarge('the request headers are too large')
-          : ErrBadRequest('malformed HTTP request'),
-    );
+          : ErrBadRequest('malformed HTTP request');
+    // A request whose body was arriving: it is answered here (unless its caller has left,
+    // which is what an early end of the body means), and counted, with its route, as its
+    // body read fails (engineError).
+    if ((socket as { _httpMessage?: unknown })._httpMessage) {
+      if (err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy();
+      this.cutRequests.set(socket, error);
+      return new SocketAnswer(socket).error(error);
+    }
+    const call = { method: '', url: '', headers: {}, bodyBytes: 0, answer: new SocketAnswer(socket) };
+    this.refuse(call, UNMATCHED, error);
   }
 }
 
@@ -694,11 +716,16 @@ function unreadableBody(req: FastifyRequest): ServiceError | undefined {
   return undefined;
 }
 
-/** Fastify's own errors (body too large, bad media type) in our error shape. */
-function engineError(err: unknown): ServiceError {
+/**
+ * Fastify's own errors (body too large, bad media type, a body that stopped arriving) in
+ * our error shape. `cut`: what the server answered as it closed the request's connection.
+ */
+function engineError(err: unknown, cut?: ServiceError): ServiceError {
   if (isServiceError(err)) return fromError(err);
   const e = err as { statusCode?: number; code?: string; message?: string };
   switch (e.code) {
+    case 'ECONNRESET':
+      return cut ?? ErrCancelled('the caller went away before the request body was received');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return ErrPayloadTooLarge('request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
