@@ -81,7 +81,10 @@ export function createApp(options: AppOptions): App {
         if (done === 'timeout')
           log?.warn('deregister did not finish in time; the registry entry expires with its lease');
       }
-      if (!afterFailedStart) await budget.sleep(Math.min(options.drainDelayMs ?? 0, budget.forServers()));
+      if (!afterFailedStart) {
+        for (const server of options.servers) server.drain?.();
+        await budget.sleep(Math.min(options.drainDelayMs ?? 0, budget.forServers()));
+      }
       const serversMs = budget.forServers();
       await Promise.all(options.servers.map((s) => s.stop({ timeoutMs: serversMs })));
       if (options.afterStop) {

@@ -8,6 +8,11 @@ export interface Server {
    * closes what is left. Safe to call twice.
    */
   stop(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * The stop is coming (the app's drain delay starts): calls are still served, but callers
+   * are moved off this instance's connections where the transport can say so.
+   */
+  drain?(): void;
   /** The advertised endpoint once listening, e.g. `http://10.0.0.5:8000` or `grpc://10.0.0.5:9000`. */
   endpoint(): string;
 }

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/runtime/app/app.js';
 import { Readiness, registerHealthRoutes } from '../../../src/runtime/health/health.js';
@@ -69,12 +71,22 @@ describe('createApp stop', () => {
     const running = app.run();
     for (let i = 0; i < 100 && !readiness.isReady(); i++) await new Promise((r) => setTimeout(r, 10));
     const base = `http://127.0.0.1:${http.listenPort}`;
+    // A kept-alive connection, idle when the stop begins.
+    const idle = net.connect(http.listenPort!, '127.0.0.1');
+    idle.write('GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n');
+    await once(idle, 'data');
+    const idleClosed = once(idle, 'close').then(() => Date.now());
     const stopped = app.stop();
     await new Promise((r) => setTimeout(r, 150));
-    // Inside the drain delay: deregistered, not ready, but still answering.
+    // Inside the drain delay: deregistered, not ready, but still answering, each answer
+    // closing its connection; the idle one is closed already, so no caller reuses one as
+    // the listener closes.
     expect(events).toEqual(['deregister']);
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const during = await fetch(`${base}/healthz`);
+    expect(during.status).toBe(200);
+    expect(during.headers.get('connection')).toBe('close');
+    expect(await idleClosed).toBeLessThan(deregisteredAt + 150);
     await stopped;
     await running;
     expect(events).toEqual(['deregister', 'afterStop']);

@@ -126,6 +126,8 @@ export class HttpServer implements Server {
   private boundPort?: number;
   private advertised = '';
   private stopping?: Promise<void>;
+  /** Answers close their connection: the server is draining or stopping. */
+  private draining = false;
   /** Whether bodiless calls to our routes skip fastify (see the top of this file). */
   private fastPath = true;
   /** Paths of raw routes and their methods: they win over our templates, as fastify's static routes do. */
@@ -163,6 +165,10 @@ export class HttpServer implements Server {
             connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
           },
           (req, res) => {
+            // While the server drains and stops, a kept-alive connection closes after its answer
+            // (raw routes' too): callers do not reuse it as the listener closes, and the stop
+            // waits for no idle one.
+            if (this.draining) res.setHeader('connection', 'close');
             if (this.missingHost(req, res)) return;
             if (!this.serveFast(req, res)) handler(req, res);
           },
@@ -315,7 +321,18 @@ export class HttpServer implements Server {
     this.options.logger?.info({ endpoint: this.endpoint() }, 'http server listening');
   }
 
+  /**
+   * Answers close their connection from now on, and kept-alive connections idle now are
+   * closed, so callers open new ones (to other instances, once this one is out of their
+   * rotation) rather than reuse one as the listener closes, which they would see reset.
+   */
+  drain(): void {
+    this.draining = true;
+    this.app.server.closeIdleConnections();
+  }
+
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.draining = true;
     this.stopping ??= (async () => {
       if (this.boundPort === undefined) return;
       const timeoutMs = options.timeoutMs ?? 10_000;
@@ -518,9 +535,8 @@ export class HttpServer implements Server {
       if (headerError) return answer.error(this.runner.unknown(ctx, headerError));
       for (const key of keys) answer.header(key, replyHeader.values(key));
     }
-    // While the server stops, a kept-alive connection closes after its answer, so the
-    // stop does not wait out the drain window for clients that keep connections open.
-    if (this.stopping) answer.header('connection', ['close']);
+    // A call that arrived before the server began draining closes its connection too.
+    if (this.draining) answer.header('connection', ['close']);
     answer.send(error ? errorStatus(error) : 200, json, ctx.bodyBytes);
   }
 
