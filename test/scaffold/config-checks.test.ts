@@ -81,3 +81,13 @@ describe('telemetry.sampling_ratio', () => {
     expect(ratio(full.replace(/sampling_ratio: .*/, 'sampling_ratio: 0'))).toBe(0);
   }, 120_000);
 });
+
+describe('keys whose 0 would read as unset', () => {
+  it('refuse 0 for server.stop_timeout_ms and data.max_users, where unset is the default', () => {
+    for (const key of ['server.stop_timeout_ms', 'data.max_users']) {
+      expect(checks[key]!(0), key).toMatch(/0/);
+      expect(checks[key]!(1), key).toBeUndefined();
+    }
+    expect(checks['server.drain_delay_ms']!(0)).toBeUndefined();
+  });
+});
