@@ -46,17 +46,30 @@ export function methodKey(method: DescMethod): string {
 
 /**
  * Methods no generated class can have: `rpc Constructor` would be a method named
- * `constructor`, which TypeScript takes for the class's constructor.
+ * `constructor`, which TypeScript takes for the class's constructor, and two rpcs
+ * whose names differ only in their first letter's case would be one method.
  */
 export function methodNameProblems(services: readonly DescService[]): Diagnostic[] {
-  return services.flatMap((service) =>
-    service.methods
-      .filter((m) => methodKey(m) === 'constructor')
-      .map((m) => ({
-        ...sourcePosition(m),
-        message: `${service.name}.${m.name}: its TypeScript method would be named "constructor", which a class cannot have; rename the rpc`,
-      })),
-  );
+  const problems: Diagnostic[] = [];
+  for (const service of services) {
+    const byKey = new Map<string, DescMethod>();
+    for (const m of service.methods) {
+      const key = methodKey(m);
+      const first = byKey.get(key);
+      if (key === 'constructor')
+        problems.push({
+          ...sourcePosition(m),
+          message: `${service.name}.${m.name}: its TypeScript method would be named "constructor", which a class cannot have; rename the rpc`,
+        });
+      else if (first)
+        problems.push({
+          ...sourcePosition(m),
+          message: `${service.name}.${m.name}: its TypeScript method would be named "${key}", as ${service.name}.${first.name}'s is; rename one of the rpcs`,
+        });
+      else byKey.set(key, m);
+    }
+  }
+  return problems;
 }
 
 /** Names every JavaScript object inherits: `toString`, `constructor`, `valueOf`... */

@@ -234,6 +234,11 @@ describe('broken protos', () => {
       'constructor.proto',
       /^constructor\.proto:7:3: Things\.Constructor: .*"constructor".*rename the rpc/m,
     ],
+    [
+      'method_case',
+      'method_case.proto',
+      /^method_case\.proto:7:3: Things\.getThing: its TypeScript method would be named "getThing", as Things\.GetThing's is; rename one of the rpcs$/m,
+    ],
   ];
   for (const [name, file, expected] of cases) {
     it(`${name}: reports file:line:col, exits 1, writes nothing`, () => {
