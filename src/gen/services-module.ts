@@ -69,7 +69,7 @@ export function registerGRPCServices(${params(grpcLines, grpc)}): void ${body(gr
  * are qualified by package (`shopV1Order`).
  */
 export function serviceKeys(services: readonly DescService[]): Map<DescService, string> {
-  const short = (s: DescService) => lowerFirst(s.name.replace(/(.)Service$/, '$1'));
+  const short = shortServiceKey;
   const count = new Map<string, number>();
   for (const s of services) count.set(short(s), (count.get(short(s)) ?? 0) + 1);
   return new Map(
@@ -80,6 +80,11 @@ export function serviceKeys(services: readonly DescService[]): Map<DescService, 
       return [s, lowerFirst(words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(''))];
     }),
   );
+}
+
+/** A service's key when no other package has a service of its name: `OrderService` -> `order`. */
+export function shortServiceKey(service: DescService): string {
+  return lowerFirst(service.name.replace(/(.)Service$/, '$1'));
 }
 
 function lowerFirst(name: string): string {

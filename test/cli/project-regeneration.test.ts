@@ -126,6 +126,34 @@ describe('in a generated project', () => {
     fs.writeFileSync(protoPath, proto);
   });
 
+  it("tsk proto server for a second version of a service: refuses the first version's file, names the keys services.ts needs", () => {
+    const v2 = path.join(project, 'api/shop/v2');
+    fs.mkdirSync(v2, { recursive: true });
+    const v1 = fs.readFileSync(path.join(project, 'api/shop/v1/order.proto'), 'utf8');
+    fs.writeFileSync(
+      path.join(v2, 'order.proto'),
+      v1.replace('package shop.v1;', 'package shop.v2;').replaceAll('"/v1/', '"/v2/'),
+    );
+    try {
+      expect(tsk(['proto', 'client', 'api/shop/v2/order.proto'], project).status).toBe(0);
+      const kept = fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8');
+      const clash = tsk(['proto', 'server', 'api/shop/v2/order.proto', '-t', 'internal/service'], project);
+      expect(clash.status).toBe(1);
+      expect(clash.stderr).toContain(
+        'internal/service/order.ts exists and implements another service (it does not import api/shop/v2/order); give shop.v2.OrderService a directory of its own: tsk proto server api/shop/v2/order.proto -t internal/service/v2',
+      );
+      expect(fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8')).toBe(kept);
+      const own = tsk(['proto', 'server', 'api/shop/v2/order.proto', '-t', 'internal/service/v2'], project);
+      expect(own.status, own.stderr).toBe(0);
+      expect(own.stdout).toContain('in what newServices returns: shopV2Order: new OrderService()');
+      expect(own.stdout).toContain('shop.v1.OrderService is shopV1Order there now');
+    } finally {
+      fs.rmSync(v2, { recursive: true, force: true });
+      fs.rmSync(path.join(project, 'internal/service/v2'), { recursive: true, force: true });
+      expect(tsk(['generate'], project).status).toBe(0);
+    }
+  });
+
   it('generates the same files from any directory: paths and imports come from the project root', () => {
     const before = snapshotTree(project);
     // From outside the project, with an absolute path: nothing to change.

@@ -7,7 +7,8 @@ import { compileProtos } from '../../proto/compile.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { fileStem, methodKey, methodNameProblems } from '../../gen/names.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
-import { serviceKeys } from '../../gen/services-module.js';
+import { serviceKeys, shortServiceKey } from '../../gen/services-module.js';
+import { servedTree } from './generate.js';
 import { printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 import { locate, runtimeDirFor, type ProtoFlags } from './proto.js';
@@ -49,34 +50,77 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   }));
   const report = writeFiles(files, { projectRoot: manifestRoot, force: false });
   printReport(report, cwd);
-  // A stub kept as it is (the user's file) may lack methods added to the proto since.
+  // A stub kept as it is (the user's file) may lack methods added to the proto since, or be
+  // another service's of the same name (v1's, when v2 is added).
   const skipped = new Set(report.skipped.map((entry) => entry.path));
   for (const [i, service] of services.entries()) {
-    const file = files[i]!;
-    if (!skipped.has(file.path)) continue;
-    const missing = missingMethods(service, fs.readFileSync(file.path, 'utf8'), file.content);
+    const stub = files[i]!;
+    if (!skipped.has(stub.path)) continue;
+    const own = fs.readFileSync(stub.path, 'utf8');
+    if (!own.includes(fileStem(service.file))) {
+      const stem = path.relative(project?.root ?? cwd, path.join(target.root, fileStem(service.file)));
+      const elsewhere = path.posix.join(flags.target, service.file.proto.package.split('.').at(-1)!);
+      console.error(
+        chalk.red(
+          `${path.relative(cwd, stub.path)} exists and implements another service (it does not import ${stem.split(path.sep).join('/')}); give ${service.typeName} a directory of its own: tsk proto server ${file} -t ${elsewhere}`,
+        ),
+      );
+      process.exitCode = 1;
+      continue;
+    }
+    const missing = missingMethods(service, own, stub.content);
     if (missing.length === 0) continue;
     const names = missing.map((m) => m.name).join(', ');
     console.log(
       chalk.dim(
-        `next: ${path.relative(cwd, file.path)} has no ${names}; add ${missing.length === 1 ? 'it' : 'them'} to ${stubClassName(service)} (types from the generated ${fileStem(service.file)}.ts):\n${missing.map((m) => m.text).join('\n\n')}`,
+        `next: ${path.relative(cwd, stub.path)} has no ${names}; add ${missing.length === 1 ? 'it' : 'them'} to ${stubClassName(service)} (types from the generated ${fileStem(service.file)}.ts):\n${missing.map((m) => m.text).join('\n\n')}`,
       ),
     );
   }
   // A new stub serves nothing until it is built (and, in projects that wire by hand, registered).
   const written = new Set(report.written);
-  const keys = serviceKeys(services);
+  const keys = generatedWiring ? await wiringKeys(project!.root, services) : undefined;
   for (const [i, service] of services.entries()) {
     if (!written.has(files[i]!.path)) continue;
     const className = stubClassName(service);
+    const key = keys?.get(service.typeName);
+    const renamed = (keys?.renamed.get(service.typeName) ?? [])
+      .map(([name, k]) => `; ${name} is ${k} there now`)
+      .join('');
     console.log(
       chalk.dim(
-        generatedWiring
-          ? `next: build it in internal/service/services.ts, in what newServices returns: ${keys.get(service)}: new ${className}(); api/services.ts lists it (tsk proto client and npm run generate keep it current), and both servers serve every entry`
+        key !== undefined
+          ? `next: build it in internal/service/services.ts, in what newServices returns: ${key}: new ${className}()${renamed}; api/services.ts lists it (tsk proto client and npm run generate keep it current), and both servers serve every entry`
           : `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );
   }
+}
+
+/**
+ * The key of each service in api/services.ts, by full name, as the project's whole tree
+ * names them (`shopV2Order` once two packages have an OrderService), and for each the
+ * services of other packages whose key that qualified.
+ */
+async function wiringKeys(
+  root: string,
+  services: readonly DescService[],
+): Promise<Map<string, string> & { renamed: Map<string, [string, string][]> }> {
+  const tree = (await servedTree(root)()).targets.flatMap((f) => f.services);
+  const all = [...tree.filter((s) => !services.some((own) => own.typeName === s.typeName)), ...services];
+  const keys = serviceKeys(all);
+  const byName = new Map([...keys].map(([s, key]) => [s.typeName, key]));
+  const renamed = new Map<string, [string, string][]>();
+  for (const service of services) {
+    const others = all.filter(
+      (s) => s.typeName !== service.typeName && shortServiceKey(s) === shortServiceKey(service),
+    );
+    renamed.set(
+      service.typeName,
+      others.map((s) => [s.typeName, keys.get(s)!]),
+    );
+  }
+  return Object.assign(byName, { renamed });
 }
 
 /**
