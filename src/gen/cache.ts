@@ -89,6 +89,25 @@ export class CodegenCache {
     return { ids, files: [...files].filter((f) => !live.has(f) && !keep.has(f)) };
   }
 
+  /**
+   * Files the entries in `regenerated` (id -> what it generates now) named before and no
+   * longer do, that no other entry names and `keep` leaves out: a service removed from a
+   * proto (its OpenAPI document), an import dropped (a well-known type's messages).
+   */
+  outgrown(regenerated: ReadonlyMap<string, readonly string[]>, keep: ReadonlySet<string>): string[] {
+    const others = new Set(
+      Object.entries(this.data.entries)
+        .filter(([id]) => !regenerated.has(id))
+        .flatMap(([, e]) => e.files.map((f) => f.path)),
+    );
+    const outgrown = new Set<string>();
+    for (const [id, now] of regenerated) {
+      for (const f of this.data.entries[id]?.files ?? [])
+        if (!now.includes(f.path) && !others.has(f.path) && !keep.has(f.path)) outgrown.add(f.path);
+    }
+    return [...outgrown];
+  }
+
   /** What the project's buf.yaml says, remembered across runs (saved with the entries). */
   readonly modulePaths: ModulePathsMemo = {
     get: (text) => (this.data.bufYaml?.hash === hashOf(text) ? this.data.bufYaml.modulePaths : undefined),

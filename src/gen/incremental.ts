@@ -40,8 +40,9 @@ export interface IncrementalResult {
   /** Files of the protos the cache vouches for: on disk exactly as generated. */
   upToDate: string[];
   /**
-   * Files tsk generated from protos that no longer exist (absolute): to be removed with
-   * the write, which keeps any that changed since tsk wrote them.
+   * Files tsk generated that nothing generates any more (absolute): from protos that no
+   * longer exist, or no longer from protos that do. To be removed with the write, which
+   * keeps any that changed since tsk wrote them.
    */
   orphaned: string[];
   /** How many input protos were generated (the rest were up to date). */
@@ -118,10 +119,11 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
   const keep = new Set([...byPath.keys(), ...upToDate]);
   const orphans = cache?.orphans(keep) ?? { ids: [], files: [] };
   const unrecorded = orphansBySource(options.generatedFiles ?? [], [...roots, tskProtoDir], keep);
+  const outgrown = cache?.outgrown(new Map(planned.map((t) => [idOf(t), t.files.map((f) => f.path)])), keep) ?? [];
   return {
     files: [...byPath.values()],
     upToDate: [...upToDate],
-    orphaned: [...new Set([...orphans.files, ...unrecorded])],
+    orphaned: [...new Set([...orphans.files, ...unrecorded, ...outgrown])],
     generated: missing.length,
     cached: targets.length - missing.length,
     save(report) {

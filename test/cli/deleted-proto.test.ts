@@ -88,6 +88,37 @@ describe('a deleted proto', () => {
     expect(run(['generate'])).not.toContain('removed');
   });
 
+  it("loses what a proto that stays no longer generates: a dropped import's messages", () => {
+    fs.mkdirSync(at('api/qux/v1'), { recursive: true });
+    const proto = [
+      'syntax = "proto3";',
+      'package qux.v1;',
+      'import "google/api/annotations.proto";',
+      'import "google/protobuf/timestamp.proto";',
+      'service Ones { rpc GetOne(Req) returns (Req) { option (google.api.http) = { get: "/v1/ones/{id}" }; } }',
+      'message Req { string id = 1; google.protobuf.Timestamp at = 2; }',
+      '',
+    ].join('\n');
+    fs.writeFileSync(at('api/qux/v1/qux.proto'), proto);
+    run(['generate']);
+    const timestamp = 'api/google/protobuf/timestamp.ts';
+    expect(fs.existsSync(at(timestamp))).toBe(true);
+
+    fs.writeFileSync(
+      at('api/qux/v1/qux.proto'),
+      proto
+        .replace('import "google/protobuf/timestamp.proto";\n', '')
+        .replace(' google.protobuf.Timestamp at = 2;', ''),
+    );
+    const out = run(['generate']);
+    expect(out).toContain(`removed ${timestamp}\n`);
+    expect(fs.existsSync(at(timestamp))).toBe(false);
+    expect(manifestFiles()).not.toContain(timestamp);
+    expect(fs.existsSync(at('api/qux/v1/qux.ts'))).toBe(true);
+    fs.rmSync(at('api/qux'), { recursive: true });
+    run(['generate']);
+  });
+
   it('leaves api/services.ts serving nothing when the last service goes', () => {
     fs.rmSync(at('api/shop/v1/greeter.proto'));
     run(['generate']);
