@@ -75,9 +75,14 @@ export function routeConflicts(services: readonly DescService[]): Diagnostic[] {
         taken.set(key, { method, binding });
         continue;
       }
+      // The other method in another file is named with its package: both may be OrderService.GetOrder (v1, v2).
+      const other =
+        earlier.method.parent.file === method.parent.file
+          ? `${earlier.method.parent.name}.${earlier.method.name}`
+          : `${earlier.method.parent.typeName}.${earlier.method.name}`;
       problems.push({
         ...ruleLocation(method),
-        message: `${method.parent.name}.${method.name}: ${binding.method} ${binding.path} matches the same paths as ${earlier.binding.method} ${earlier.binding.path} of ${earlier.method.parent.name}.${earlier.method.name}, so one of them would never be called; change one of the paths`,
+        message: `${method.parent.name}.${method.name}: ${binding.method} ${binding.path} matches the same paths as ${earlier.binding.method} ${earlier.binding.path} of ${other}, so one of them would never be called; change one of the paths`,
       });
     }
   }

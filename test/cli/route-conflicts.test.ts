@@ -46,7 +46,7 @@ it('tsk generate names the second of two bindings in different files that match 
   const r = tsk(['generate'], project);
   expect(r.status).toBe(1);
   expect(r.stderr.trim()).toBe(
-    'api/svc/v1/other.proto:9:12: Other.Hello: GET /helloworld/{who} matches the same paths as GET /helloworld/{name} of Greeter.SayHello, so one of them would never be called; change one of the paths',
+    'api/svc/v1/other.proto:9:12: Other.Hello: GET /helloworld/{who} matches the same paths as GET /helloworld/{name} of svc.v1.Greeter.SayHello, so one of them would never be called; change one of the paths',
   );
   expect(snapshot(project)).toEqual(before);
 });
