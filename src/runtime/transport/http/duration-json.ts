@@ -20,16 +20,17 @@ const DURATION = 'google.protobuf.Duration';
 const FIELD_MASK = 'google.protobuf.FieldMask';
 const ANY = 'google.protobuf.Any';
 const BYTES_VALUE = 'google.protobuf.BytesValue';
+const TIMESTAMP = 'google.protobuf.Timestamp';
 /** proto3 JSON's Duration range: +-10,000 years in seconds. */
 const MAX_SECONDS = 315_576_000_000;
 /** The well-known types this file rewrites. */
-const REWRITTEN = new Set([DURATION, FIELD_MASK, ANY, BYTES_VALUE]);
+const REWRITTEN = new Set([DURATION, FIELD_MASK, ANY, BYTES_VALUE, TIMESTAMP]);
 const DURATION_STRING = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
 
 type Json = Record<string, unknown>;
 type Convert = (value: unknown, field: FieldSchema) => unknown;
 
-/** Whether a Duration, FieldMask, Any or BytesValue appears in this message or any message below it. */
+/** Whether a Duration, FieldMask, Any, BytesValue or Timestamp appears in this message or any message below it. */
 export const containsDuration = schemaSearch(
   (leaf) => leaf.kind === 'message' && REWRITTEN.has(leaf.typeName),
   () => true,
@@ -47,7 +48,8 @@ export function durationsFromJson(json: unknown, schema: MessageSchema): void {
 
 /**
  * Rewrites a toJSON result into proto3 JSON: ts-proto's {seconds, nanos} Durations into
- * strings, FieldMask paths into lowerCamelCase, BytesValue Buffers into base64.
+ * strings, FieldMask paths into lowerCamelCase, BytesValue Buffers into base64, and a
+ * Timestamp on a whole second without its `.000` (Go's protojson writes no fraction there).
  */
 export function durationsToJson(json: unknown, schema: MessageSchema): void {
   walk(json, schema, DURATION, (value) => {
@@ -57,6 +59,9 @@ export function durationsToJson(json: unknown, schema: MessageSchema): void {
   });
   walk(json, schema, FIELD_MASK, (value) => (typeof value === 'string' ? fieldMaskToJson(value) : value));
   walk(json, schema, ANY, anyToJson);
+  walk(json, schema, TIMESTAMP, (value) =>
+    typeof value === 'string' && value.endsWith('.000Z') ? `${value.slice(0, -5)}Z` : value,
+  );
   walk(json, schema, BYTES_VALUE, (value) =>
     value instanceof Uint8Array
       ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')

@@ -271,7 +271,7 @@ describe('path, query and body binding', () => {
   it('serves a method without a rule at POST /package.Service/Method', async () => {
     const r = await call('POST', '/edge.v1.Library/Ping', JSON.stringify({ message: 'hi' }));
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ message: 'hi', receivedAt: '2024-05-01T00:00:00.000Z' });
+    expect(r.json).toEqual({ message: 'hi', receivedAt: '2024-05-01T00:00:00Z' });
   });
 
   it('routes a custom method, and lists it in Allow', async () => {

@@ -638,6 +638,14 @@ console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
     expect(encodeResponse(echo, empty)).toMatchObject({ any: {} });
   });
 
+  it('writes a Timestamp on a whole second without a fraction, as Go protojson does, and milliseconds as three digits', () => {
+    const at = (iso: string) =>
+      (encodeResponse(echo, AllKinds.fromPartial({ timestamp: new Date(iso) })) as any).timestamp;
+    expect(at('2024-01-02T03:04:05Z')).toBe('2024-01-02T03:04:05Z');
+    expect(at('2024-01-02T03:04:05.5Z')).toBe('2024-01-02T03:04:05.500Z');
+    expect(at('1970-01-01T00:00:00Z')).toBe('1970-01-01T00:00:00Z');
+  });
+
   it('writes the message inside an Any with its unset fields at their defaults, as the message around it', () => {
     const packed = AllKinds.fromPartial({
       any: { typeUrl: 'type.googleapis.com/kinds.v1.Nested', value: Nested.encode({ name: 'n' }).finish() },
