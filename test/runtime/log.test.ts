@@ -63,6 +63,30 @@ describe('createLogger', () => {
     expect(JSON.parse(text)).toMatchObject({ 'service.name': 'greeter', name: 'ada', msg: 'greeted' });
   });
 
+  it('names the service as its spans do: OTEL_SERVICE_NAME, when set, renames both', async () => {
+    const { createLogger } = await import('../../src/runtime/log/logger.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-'));
+    const lineOf = async (env: string | undefined) => {
+      const saved = process.env['OTEL_SERVICE_NAME'];
+      if (env === undefined) delete process.env['OTEL_SERVICE_NAME'];
+      else process.env['OTEL_SERVICE_NAME'] = env;
+      try {
+        const file = path.join(dir, `${env ?? 'unset'}.log`);
+        const logger = createLogger({ name: 'greeter', destination: file });
+        logger.info('hello');
+        logger.flush();
+        await new Promise((r) => setTimeout(r, 50));
+        return JSON.parse(fs.readFileSync(file, 'utf8').trim())['service.name'];
+      } finally {
+        if (saved === undefined) delete process.env['OTEL_SERVICE_NAME'];
+        else process.env['OTEL_SERVICE_NAME'] = saved;
+      }
+    };
+    expect(await lineOf('renamed')).toBe('renamed');
+    expect(await lineOf(' ')).toBe('greeter');
+    expect(await lineOf(undefined)).toBe('greeter');
+  });
+
   it('spills full batches in order, keeps lines larger than a batch and multi-byte text intact', async () => {
     const { createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');

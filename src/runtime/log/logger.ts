@@ -277,9 +277,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const logger = pino(
     {
       // The service's name is `service.name` (Kratos's key), not pino's `name`: a line's
-      // own `name` field (a user's name, say) would otherwise repeat the key.
+      // own `name` field (a user's name, say) would otherwise repeat the key. It is the
+      // name its spans carry: OTEL_SERVICE_NAME renames both (set but blank is unset).
       level: options.level ?? 'info',
-      base: { 'service.name': options.name, ...options.base },
+      base: { 'service.name': process.env['OTEL_SERVICE_NAME']?.trim() || options.name, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       mixin: activeSpanIds,

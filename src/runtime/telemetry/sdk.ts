@@ -83,7 +83,7 @@ export interface TelemetryOptions {
   samplingRatio?: number;
   /** Decides sampling instead of the ratio (and of OTEL_TRACES_SAMPLER), e.g. prioritySampler(). */
   sampler?: tracing.Sampler;
-  /** Processors that see every span as it starts and ends, before it is exported (redaction, a second exporter). */
+  /** Processors that see every sampled span as it starts and ends, before it is exported (redaction, a second exporter). */
   spanProcessors?: tracing.SpanProcessor[];
   /**
    * Request headers recorded on server spans as they start, so a sampler can read them:
