@@ -24,6 +24,8 @@ export interface ReceivedSpan {
   scope: string;
   /** The names of the span's events, in order. */
   events: string[];
+  /** The attributes of each event, in the same order (protobuf exports only). */
+  eventAttributes?: Record<string, unknown>[];
 }
 
 export function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
@@ -126,11 +128,14 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
       else if (f4 === 5) span.name = r4.string();
       else if (f4 === 6) span.kind = r4.int32();
       else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
-      else if (f4 === 11)
+      else if (f4 === 11) {
+        const attributes: Record<string, unknown> = {};
         fields(r4.bytes(), (f5, _w5, r5) => {
           if (f5 === 2) span.events.push(r5.string());
+          else if (f5 === 3) decodeAttributes(attributes as never, r5.bytes());
         });
-      else if (f4 === 15)
+        (span.eventAttributes ??= []).push(attributes);
+      } else if (f4 === 15)
         fields(r4.bytes(), (f5, _w5, r5) => {
           if (f5 === 3) span.statusCode = r5.int32();
         });

@@ -291,10 +291,16 @@ describe('gRPC spans', () => {
   });
 
   it('UNAVAILABLE and a thrown error are errors on the server span, with exception events', async () => {
-    expect((await spansOf('grpc', 'down')).server).toMatchObject({
+    const down = (await spansOf('grpc', 'down')).server;
+    expect(down).toMatchObject({
       statusCode: ERROR,
       events: ['exception'],
       attributes: { 'rpc.grpc.status_code': 14 },
+    });
+    // A service error's exception is of its class, as a Go service records *errors.Error; not its HTTP code.
+    expect(down.eventAttributes?.[0]).toMatchObject({
+      'exception.type': 'ServiceError',
+      'exception.message': 'down for maintenance',
     });
     expect((await spansOf('grpc', 'bug')).server).toMatchObject({
       statusCode: ERROR,

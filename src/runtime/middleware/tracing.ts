@@ -10,6 +10,7 @@ import {
   trace,
   type Attributes,
   type Context as OtelContext,
+  type Exception,
   type Span,
 } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
@@ -105,6 +106,16 @@ export function startClientSpan(ctx: Context): Span | undefined {
   return span;
 }
 
+/**
+ * What a failed call's exception event records. The SDK takes an error's `code` for its
+ * type, meant for Node's (`ECONNREFUSED`); a service error's is its HTTP status, so its
+ * class names it instead, as a Go service records `*errors.Error`.
+ */
+function exceptionOf(error: unknown): Exception {
+  if (isServiceError(error)) return { name: error.name, message: error.message, stack: error.stack };
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /** gRPC codes that make a server span an error (the RPC conventions); the rest leave it Unset. */
 const GRPC_SERVER_ERRORS = new Set<number>([
   GrpcCode.UNKNOWN,
@@ -143,7 +154,7 @@ export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
     'error.type': unexpected && error instanceof Error ? error.name : e.reason || String(e.code),
   });
   const isError = !server || unexpected || (grpc ? GRPC_SERVER_ERRORS.has(grpcCode) : e.code >= 500);
-  if (unexpected || e.code >= 500) span.recordException(error instanceof Error ? error : new Error(String(error)));
+  if (unexpected || e.code >= 500) span.recordException(exceptionOf(error));
   if (isError) span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
   span.end();
 }
