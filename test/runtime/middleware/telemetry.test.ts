@@ -84,7 +84,7 @@ async function scrape(): Promise<string> {
   }
 }
 
-/** What must agree between the two: everything but ids, times and the service in the name. */
+/** What must agree between the two: everything but ids, times, the service in the name and where errors were thrown. */
 const spanShape = (s: ReceivedSpan) => ({
   ...s,
   name: s.name.replace(/\/t\.v1\.\w+\//, '/'),
@@ -93,6 +93,7 @@ const spanShape = (s: ReceivedSpan) => ({
   startTimeUnixNano: undefined,
   endTimeUnixNano: undefined,
   attributes: { ...s.attributes, 'rpc.service': undefined },
+  eventAttributes: s.eventAttributes?.map((a) => ({ ...a, 'exception.stacktrace': typeof a['exception.stacktrace'] })),
 });
 const lineShape = (l: Record<string, unknown>) => ({
   ...l,
