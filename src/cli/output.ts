@@ -9,12 +9,30 @@ export function printReport(report: WriteReport, cwd: string): void {
   for (const p of report.removed) console.log(`${chalk.green('removed')} ${rel(p)}`);
   for (const s of report.skipped)
     console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}${s.stale ? ' (--force overwrites)' : ''}`);
-  if (report.written.length === 0 && report.skipped.length === 0 && report.removed.length === 0)
+  if (!reportsChanges(report))
     console.log(
       chalk.dim(
         `up to date (${report.unchanged.length} ${report.unchanged.length === 1 ? 'file' : 'files'} unchanged)`,
       ),
     );
+}
+
+/** An empty report that the reports of several steps are added to, to be printed as one. */
+export function combinedReport(): WriteReport & { add(step: WriteReport): void } {
+  const all: WriteReport = { written: [], unchanged: [], removed: [], skipped: [] };
+  return Object.assign(all, {
+    add(step: WriteReport) {
+      all.written.push(...step.written);
+      all.unchanged.push(...step.unchanged);
+      all.removed.push(...step.removed);
+      all.skipped.push(...step.skipped);
+    },
+  });
+}
+
+/** Whether a report has anything to say but "up to date". */
+export function reportsChanges(report: WriteReport): boolean {
+  return report.written.length + report.removed.length + report.skipped.length > 0;
 }
 
 /**

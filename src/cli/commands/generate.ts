@@ -10,7 +10,7 @@ import type { CompiledProtos } from '../../proto/compile.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
-import { failOnStale, printReport } from '../output.js';
+import { combinedReport, failOnStale, printReport, reportsChanges } from '../output.js';
 import { writeFiles, type WriteReport } from '../writer.js';
 import { clientApiDrift } from './client.js';
 import { planClientCode } from './proto.js';
@@ -61,17 +61,12 @@ export async function generate(flags: GenerateFlags): Promise<void> {
       'not inside a tsk project (no .tsk/manifest.json found here or above); run tsk proto client <dirs> outside one',
     );
   // One report for all steps: a line per file written, removed or skipped, else one "up to date".
-  const all: WriteReport = { written: [], unchanged: [], removed: [], skipped: [] };
+  const all = combinedReport();
   try {
-    await generateProject(root, flags, (report) => {
-      all.written.push(...report.written);
-      all.unchanged.push(...report.unchanged);
-      all.removed.push(...report.removed);
-      all.skipped.push(...report.skipped);
-    });
+    await generateProject(root, flags, all.add);
   } catch (err) {
     // A step failed: what the steps before it wrote is said before the error.
-    if (all.written.length + all.removed.length + all.skipped.length > 0) printReport(all, process.cwd());
+    if (reportsChanges(all)) printReport(all, process.cwd());
     throw err;
   }
   printReport(all, process.cwd());

@@ -9,7 +9,7 @@ import { UsageError } from '../../proto/diagnostics.js';
 import { projectAt, projectOfInputs, type Project } from '../../proto/project.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 import { findProjectRoot, generatedFiles } from '../manifest.js';
-import { failOnStale, printReport } from '../output.js';
+import { combinedReport, failOnStale, printReport, reportsChanges } from '../output.js';
 import { withinProject, writeFiles, type WriteReport } from '../writer.js';
 
 export interface ProtoFlags {
@@ -43,10 +43,6 @@ export async function protoClient(
   only?: GeneratorKind[],
 ): Promise<void> {
   const cwd = process.cwd();
-  const each = (report: WriteReport) => {
-    printReport(report, cwd);
-    failOnStale(report, flags.keepLocal);
-  };
   const located = locate(cwd, inputs, flags);
   const code = await planClientCode(inputs, flags, cwd, only, located);
   // The project's api/openapi.ts and api/services.ts derive from every proto under api/:
@@ -56,8 +52,17 @@ export async function protoClient(
   const tree = root ? await import('./generate.js') : undefined;
   const served = root ? tree?.servedTree(root) : undefined;
   if (served && code.changes) await served();
-  each(code.write());
-  if (root) await tree?.writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, each, served);
+  // One report for the code and the api/ modules, as tsk generate prints its steps.
+  const all = combinedReport();
+  all.add(code.write());
+  try {
+    if (root) await tree?.writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, all.add, served);
+  } catch (err) {
+    if (reportsChanges(all)) printReport(all, cwd);
+    throw err;
+  }
+  printReport(all, cwd);
+  failOnStale(all, flags.keepLocal);
 }
 
 /** The root of the tsk project whose api/ holds one of `inputs`, if any. */
