@@ -91,8 +91,8 @@ export class CodegenCache {
 
   /**
    * Files the entries in `regenerated` (id -> what it generates now) named before and no
-   * longer do, that no other entry names and `keep` leaves out: a service removed from a
-   * proto (its OpenAPI document), an import dropped (a well-known type's messages).
+   * longer do, that no other entry names and `keep` leaves out: a well-known type's
+   * messages once no import needs them, a removed service's OpenAPI document.
    */
   outgrown(regenerated: ReadonlyMap<string, readonly string[]>, keep: ReadonlySet<string>): string[] {
     const others = new Set(

@@ -69,12 +69,11 @@ export function registerGRPCServices(${params(grpcLines, grpc)}): void ${body(gr
  * are qualified by package (`shopV1Order`).
  */
 export function serviceKeys(services: readonly DescService[]): Map<DescService, string> {
-  const short = shortServiceKey;
   const count = new Map<string, number>();
-  for (const s of services) count.set(short(s), (count.get(short(s)) ?? 0) + 1);
+  for (const s of services) count.set(shortServiceKey(s), (count.get(shortServiceKey(s)) ?? 0) + 1);
   return new Map(
     services.map((s) => {
-      const key = short(s);
+      const key = shortServiceKey(s);
       if (count.get(key) === 1) return [s, key];
       const words = [...s.file.proto.package.split('.'), key];
       return [s, lowerFirst(words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(''))];

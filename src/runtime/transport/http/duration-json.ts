@@ -71,8 +71,9 @@ export function durationsToJson(json: unknown, schema: MessageSchema): void {
 
 /**
  * ts-proto's {typeUrl, value: base64} -> {"@type": typeUrl, ...fields} for a message type
- * a route mentions, its unset fields at their defaults as in the message around it. Any other type has no proto3 JSON this side can write (its fields are
- * unknown here): the message fails to encode, as it does with protojson.
+ * a route mentions, its unset fields at their defaults as in the message around it. Any
+ * other type has no proto3 JSON this side can write (its fields are unknown here): the
+ * message fails to encode, as it does with protojson.
  */
 function anyToJson(value: unknown): unknown {
   const any = value as { typeUrl?: string; value?: string };

@@ -588,7 +588,8 @@ export class HttpServer implements Server {
           : ErrBadRequest('malformed HTTP request');
     // A request whose body was arriving: it is answered here (unless its caller has left,
     // which is what an early end of the body means), and counted, with its route, as its
-    // body read fails (engineError).
+    // body read fails (engineError). Node ties a socket to its request's response as
+    // `_httpMessage`; no public API says a request is in flight on a socket.
     if ((socket as { _httpMessage?: unknown })._httpMessage) {
       if (err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy();
       this.cutRequests.set(socket, error);
