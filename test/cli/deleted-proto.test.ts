@@ -119,6 +119,34 @@ describe('a deleted proto', () => {
     run(['generate']);
   });
 
+  it("loses a removed service's OpenAPI document, written by tsk proto client --openapi and kept current by tsk generate", () => {
+    fs.mkdirSync(at('api/qux/v1'), { recursive: true });
+    const proto = [
+      'syntax = "proto3";',
+      'package qux.v1;',
+      'import "google/api/annotations.proto";',
+      'service Ones { rpc GetOne(Req) returns (Req) { option (google.api.http) = { get: "/v1/ones/{id}" }; } }',
+      'service Twos { rpc GetTwo(Req) returns (Req) { option (google.api.http) = { get: "/v1/twos/{id}" }; } }',
+      'message Req { string id = 1; }',
+      '',
+    ];
+    fs.writeFileSync(at('api/qux/v1/qux.proto'), proto.join('\n'));
+    run(['proto', 'client', 'api/qux/v1/qux.proto', '--openapi']);
+    const ones = 'api/qux/v1/qux.Ones.openapi.json';
+    const twos = 'api/qux/v1/qux.Twos.openapi.json';
+    for (const f of [ones, twos]) expect(fs.existsSync(at(f)), f).toBe(true);
+    run(['generate']);
+
+    fs.writeFileSync(at('api/qux/v1/qux.proto'), proto.filter((l) => !l.startsWith('service Twos')).join('\n'));
+    const out = run(['generate']);
+    expect(out).toContain(`removed ${twos}\n`);
+    expect(fs.existsSync(at(twos))).toBe(false);
+    expect(manifestFiles()).not.toContain(twos);
+    expect(fs.existsSync(at(ones))).toBe(true);
+    fs.rmSync(at('api/qux'), { recursive: true });
+    run(['generate']);
+  });
+
   it('leaves api/services.ts serving nothing when the last service goes', () => {
     fs.rmSync(at('api/shop/v1/greeter.proto'));
     run(['generate']);

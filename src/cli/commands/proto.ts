@@ -44,17 +44,23 @@ export async function protoClient(
 ): Promise<void> {
   const cwd = process.cwd();
   const located = locate(cwd, inputs, flags);
-  const code = await planClientCode(inputs, flags, cwd, only, located);
+  // The OpenAPI documents and fetch clients a flag adds are runs of their own, as tsk
+  // generate runs them, so both record (and later replace) the same outputs.
+  const runs: (GeneratorKind[] | undefined)[] = only
+    ? [only]
+    : [undefined, ...(flags.openapi ? [['openapi' as const]] : []), ...(flags.fetch ? [['fetch' as const]] : [])];
+  const planned: PlannedCode[] = [];
+  for (const kinds of runs) planned.push(await planClientCode(inputs, flags, cwd, kinds, located));
   // The project's api/openapi.ts and api/services.ts derive from every proto under api/:
   // refreshed with the code of one of them, they never lag behind it. The tree's routes are
   // checked before the file's code is written.
   const root = only ? undefined : projectApiRoot(cwd, inputs, located.manifestRoot);
   const tree = root ? await import('./generate.js') : undefined;
   const served = root ? tree?.servedTree(root) : undefined;
-  if (served && code.changes) await served();
+  if (served && planned.some((code) => code.changes)) await served();
   // One report for the code and the api/ modules, as tsk generate prints its steps.
   const all = combinedReport();
-  all.add(code.write());
+  for (const code of planned) all.add(code.write());
   try {
     if (root) await tree?.writeApiModules(root, { force: flags.force, keepLocal: flags.keepLocal }, all.add, served);
   } catch (err) {
@@ -91,15 +97,7 @@ export async function planClientCode(
   only?: GeneratorKind[],
   { project, manifestRoot } = locate(cwd, inputs, flags),
 ): Promise<PlannedCode> {
-  const kinds = only ?? [
-    'messages',
-    'http',
-    'grpc',
-    'errors',
-    'config',
-    ...(flags.openapi ? ['openapi' as const] : []),
-    ...(flags.fetch ? ['fetch' as const] : []),
-  ];
+  const kinds = only ?? ['messages', 'http', 'grpc', 'errors', 'config'];
   const result = await generateClient({
     cwd,
     inputs,
