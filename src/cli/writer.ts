@@ -134,10 +134,17 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
     if (fs.existsSync(abs)) {
       fs.rmSync(abs);
       report.removed.push(abs);
+      if (options.projectRoot) removeEmptiedDirs(path.dirname(abs), options.projectRoot);
     }
   }
   report.written.push(...plan.filter((f) => !f.path.endsWith(MANIFEST_PATH)).map((f) => f.path));
   return report;
+}
+
+/** Removes `dir` and its parents below `root` while a removal left them empty (a deleted proto's package directory). */
+function removeEmptiedDirs(dir: string, root: string): void {
+  for (let d = dir; d.startsWith(root + path.sep) && fs.readdirSync(d).length === 0; d = path.dirname(d))
+    fs.rmdirSync(d);
 }
 
 /** A project's manifest records only what lies inside it; a path that leads out is refused before anything is written. */

@@ -63,6 +63,9 @@ describe('a deleted proto', () => {
     expect(run(['generate'])).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
     expect(run(['generate', '--force'])).toContain('removed api/bar/v1/bar_http.ts\n');
     expect(fs.existsSync(at('api/bar/v1/bar_http.ts'))).toBe(false);
+    // The package directory the removals emptied goes too; one holding a file of the user's stays.
+    expect(fs.existsSync(at('api/bar'))).toBe(false);
+    expect(fs.existsSync(at('api/foo/v1/notes.ts'))).toBe(true);
     expect(run(['generate'])).toMatch(/^up to date \(\d+ files unchanged\)\n$/);
   });
 
