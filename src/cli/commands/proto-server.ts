@@ -79,7 +79,8 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
   }
   // A new stub serves nothing until it is built (and, in projects that wire by hand, registered).
   const written = new Set(report.written);
-  const keys = generatedWiring ? await wiringKeys(project!.root, services) : undefined;
+  const keys =
+    generatedWiring && files.some((f) => written.has(f.path)) ? await wiringKeys(project!.root, services) : undefined;
   for (const [i, service] of services.entries()) {
     if (!written.has(files[i]!.path)) continue;
     const className = stubClassName(service);

@@ -71,10 +71,11 @@ export class CallRunner<C extends ServerCallContext, Encoded> {
   /**
    * The handler with the middleware applied, run inside the call's OpenTelemetry
    * context (the server span an observer started, and the call), so it is the active one.
-   * Servers wrap each handler once, as it is registered.
+   * Servers wrap each handler once, as it is registered. Only middleware can leave
+   * that context before the handler runs (inServerCall).
    */
   wrap(handler: Handler): Handler {
-    const inner = this.middleware(inServerCall(handler));
+    const inner = this.options.middleware?.length ? this.middleware(inServerCall(handler)) : handler;
     return (ctx, req) => runServerCall(ctx, inner, req);
   }
 
