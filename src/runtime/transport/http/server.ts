@@ -198,7 +198,8 @@ export class HttpServer implements Server {
     treatAsDefaultCompilers(this.app);
     // Our own JSON parser: an empty body is "no body" rather than an error, and
     // parse failures surface as our 400 CODEC error. text/plain bodies are read as
-    // JSON too, as Kratos does (clients that cannot set a content type send JSON that way).
+    // JSON too: a fetch() given a string body sends it as text/plain (Kratos refuses
+    // content types it has no codec for; tsk takes this one).
     const maxDepth = options.maxJsonDepth ?? 100;
     const parseJson = (
       req: FastifyRequest,
@@ -260,17 +261,31 @@ export class HttpServer implements Server {
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
   route<Req, Res>(route: HttpRoute<Req, Res>, handler: Handler<Req, Res>): void {
     const compiled = this.compileNew(route);
-    this.routes.push({ compiled, handler: this.runner.wrap(handler as Handler) });
+    this.bind({ compiled, handler: this.runner.wrap(handler as Handler) });
   }
 
   /** Registers a server-streaming method's binding, answered as Server-Sent Events (sse.ts). */
   streamRoute<Req, Res>(route: HttpRoute<Req, Res>, handler: EventStreamMethod<Req, Res>): void {
     const compiled = this.compileNew(route);
-    this.routes.push({
+    this.bind({
       compiled,
       handler: eventStreamHandler((h) => this.runner.wrap(h), handler as EventStreamMethod<unknown, unknown>),
       events: true,
     });
+  }
+
+  /**
+   * Adds a route to those match() tries in order. A route with a verb goes before every
+   * route without one: `/v1/{name=books/*}` also matches `/v1/books/1:title`, which
+   * `/v1/{name=books/*}:title` is for, whichever the proto declares first.
+   */
+  private bind(bound: BoundRoute): void {
+    const verbless =
+      bound.compiled.template.verb === undefined
+        ? -1
+        : this.routes.findIndex((r) => r.compiled.template.verb === undefined);
+    if (verbless < 0) this.routes.push(bound);
+    else this.routes.splice(verbless, 0, bound);
   }
 
   /** Compiles a route, refusing one whose method no server receives, or whose method and paths an earlier route already takes. */

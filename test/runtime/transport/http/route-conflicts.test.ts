@@ -38,4 +38,26 @@ describe('HttpServer routes', () => {
     server.route(binding('GET', '/v1/things/{name=**}', '/a.A/Deep'), handler);
     server.route(binding('GET', '/v1/things', '/a.A/List'), handler);
   });
+
+  it('gives a path ending in a verb to the route with that verb, though a route without one, declared first, matches it too', async () => {
+    const server = new HttpServer({ address: '127.0.0.1:0' });
+    server.route(binding('GET', '/v1/{name=books/*}', '/a.A/Get'), async (_ctx, req) => ({
+      id: 'get',
+      ...(req as object),
+    }));
+    server.route(binding('GET', '/v1/{name=books/*}:title', '/a.A/Title'), async (_ctx, req) => ({
+      id: 'title',
+      ...(req as object),
+    }));
+    await server.start();
+    try {
+      const get = (path: string) => fetch(`http://127.0.0.1:${server.listenPort}${path}`).then((r) => r.json());
+      expect(await get('/v1/books/1:title')).toEqual({ id: 'title', name: 'books/1' });
+      expect(await get('/v1/books/1')).toEqual({ id: 'get', name: 'books/1' });
+      // A colon that is no route's verb stays part of the value.
+      expect(await get('/v1/books/1:other')).toEqual({ id: 'get', name: 'books/1:other' });
+    } finally {
+      await server.stop({ timeoutMs: 0 });
+    }
+  });
 });
