@@ -117,8 +117,14 @@ function validateBinding(b: HttpBinding, method: DescMethod, report: (m: string)
   let ok = true;
   try {
     const template = parseTemplate(b.path);
+    const seen = new Set<string>();
     for (const variable of template.variables) {
-      const problem = checkFieldPath(method.input, variable, 'path');
+      const name = variable.join('.');
+      // The server would join the segments of both into one value.
+      const problem = seen.has(name)
+        ? `variable "${name}" appears twice; a field can be bound once`
+        : checkFieldPath(method.input, variable, 'path');
+      seen.add(name);
       if (problem) {
         report(`path "${b.path}": ${problem}`);
         ok = false;
@@ -166,6 +172,8 @@ function checkFieldPath(message: DescMessage, path: string[], what: string): str
       current = field.message;
     }
   }
+  if (field?.fieldKind === 'list')
+    return `${what} variable "${path.join('.')}" is a repeated field; one value cannot fill a list`;
   if (
     field &&
     (field.fieldKind === 'map' ||

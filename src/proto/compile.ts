@@ -139,13 +139,31 @@ function sourceLine(file: string, line: number): string {
   }
 }
 
+/** The options tsk's protos define, by name prefix, and the file that declares them. */
+const OPTION_IMPORTS: [string, string][] = [
+  ['errors.', 'errors/errors.proto'],
+  ['buf.validate.', 'buf/validate/validate.proto'],
+  ['google.api.http', 'google/api/annotations.proto'],
+];
+
+/** Kratos projects' protoc-gen-validate rules, which tsk does not take. */
+const PGV_HINT =
+  'tsk checks protovalidate rules (import "buf/validate/validate.proto", options (buf.validate.field)), not protoc-gen-validate\'s (validate.rules); docs/validation.md';
+
 /** buf's message with what it is about, where buf leaves that out: the import, the reserved name. */
 function named(message: string, line: string, column: number, roots: string[]): string {
   const at = line.slice(column - 1);
   if (message === 'imported file does not exist') {
     const imported = /^import\s+(?:public\s+|weak\s+)?"([^"]+)"/.exec(at)?.[1];
-    if (imported)
-      return `imported file "${imported}" is not under any import root (${roots.join(', ')}, or tsk's own protos); add its root as a module in buf.yaml, or with -I <dir>`;
+    if (imported) {
+      const pgv = imported === 'validate/validate.proto' ? `; ${PGV_HINT}` : '';
+      return `imported file "${imported}" is not under any import root (${roots.join(', ')}, or tsk's own protos); add its root as a module in buf.yaml, or with -I <dir>${pgv}`;
+    }
+  }
+  const missing = /^cannot find `?([\w.]+)`? in this scope$/.exec(message)?.[1];
+  if (missing !== undefined) {
+    const file = OPTION_IMPORTS.find(([prefix]) => missing.startsWith(prefix))?.[1];
+    if (file) return `${message}; it needs import "${file}";`;
   }
   if (message === 'use of reserved message field name') {
     const name = /^[A-Za-z_]\w*/.exec(at)?.[0];

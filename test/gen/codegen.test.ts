@@ -193,6 +193,16 @@ describe('broken protos', () => {
       /^missing_import\.proto:5:1: imported file "[^"]+" is not under any import root \(\., or tsk's own protos\); add its root as a module in buf\.yaml, or with -I <dir>$/m,
     ],
     [
+      'pgv_rules',
+      'pgv_rules.proto',
+      /^pgv_rules\.proto:6:1: imported file "validate\/validate\.proto" is not under any import root .*; tsk checks protovalidate rules \(import "buf\/validate\/validate\.proto", options \(buf\.validate\.field\)\), not protoc-gen-validate's \(validate\.rules\); docs\/validation\.md$/m,
+    ],
+    [
+      'option_import',
+      'option_import.proto',
+      /^option_import\.proto:7:11: cannot find `errors\.default_code` in this scope; it needs import "errors\/errors\.proto";$/m,
+    ],
+    [
       'reserved_name',
       'reserved_name.proto',
       /^reserved_name\.proto:8:10: field name "legacy_id" is reserved in this message; pick another name$/m,

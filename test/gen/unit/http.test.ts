@@ -99,4 +99,17 @@ export class OrdersHTTPClient {
     ]);
     expect(problems[0]).toMatchObject({ file: 'shop/v1/shop.proto' });
   }, 60_000);
+
+  it('reports a path variable that names a repeated field, or a field bound twice', async () => {
+    const bad = await compileInline({
+      'shop/v1/shop.proto': SHOP.replace('bool dry_run = 3;', 'bool dry_run = 3;\n  repeated string tags = 4;').replace(
+        '/v1/orders/{order_id}/items',
+        '/v1/orders/{order_id}/{order_id}/{tags}',
+      ),
+    });
+    expect(generateHttp(bad).problems.map((p) => p.message)).toEqual([
+      'Orders.AddItem: path "/v1/orders/{order_id}/{order_id}/{tags}": variable "order_id" appears twice; a field can be bound once',
+      'Orders.AddItem: path "/v1/orders/{order_id}/{order_id}/{tags}": path variable "tags" is a repeated field; one value cannot fill a list',
+    ]);
+  }, 60_000);
 });
