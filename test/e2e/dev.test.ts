@@ -158,11 +158,17 @@ describe('tsk dev', () => {
     expect(await hi('/hi/there')).toBe('Hello there');
   }, 180_000);
 
-  it('stops the service gracefully on Ctrl-C, which signals every process in the group', async () => {
+  it('stops the service gracefully on Ctrl-C, which signals every process in the group, also in the middle of a restart', async () => {
+    // The signal comes while a config edit is being checked: the restart that was under way starts nothing.
+    const config = path.join(project, 'configs', 'config.yaml');
+    const mark = dev.output().length;
+    fs.appendFileSync(config, '# edited\n');
+    await waitFor(async () => dev.output().slice(mark).includes('changed: configs/config.yaml'), dev.output(), 600, 50);
     process.kill(-dev.child.pid!, 'SIGINT');
     expect(await dev.exited).toBe(0);
     expect(dev.output()).toMatch(/"msg":"shutting down"/);
     expect(dev.output()).not.toMatch(/second signal/);
+    expect(dev.output().slice(mark)).not.toContain('restarting the service');
     await expect(fetch(`${base}/readyz`)).rejects.toThrow();
   }, 60_000);
 });

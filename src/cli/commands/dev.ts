@@ -88,6 +88,8 @@ export async function dev(flags: DevFlags): Promise<void> {
     const stop = () => {
       watcher.close();
       clearTimeout(timer);
+      // A restart under way when the signal came must not start the service again.
+      service.close();
       void service.stop().then(resolve);
     };
     process.once('SIGINT', stop);
@@ -189,6 +191,7 @@ export function formatTscOutput(out: string): string {
 class ServiceProcess {
   private child: ChildProcess | undefined;
   private started = false;
+  private closed = false;
 
   constructor(
     private readonly root: string,
@@ -199,8 +202,14 @@ class ServiceProcess {
     return this.child !== undefined && this.child.exitCode === null;
   }
 
+  /** No start from now on: tsk dev is stopping. */
+  close(): void {
+    this.closed = true;
+  }
+
   async restart(): Promise<void> {
     await this.stop();
+    if (this.closed) return;
     log(this.started ? 'restarting the service' : 'starting the service');
     this.started = true;
     // In a process group of its own: Ctrl-C in a terminal signals the whole foreground

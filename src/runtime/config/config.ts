@@ -49,16 +49,16 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig<T>(options: LoadOptions<T>): T {
-  const { tree, sources } = readSources(options);
+  // A variable that does not convert is reported with the file's problems, not instead of them.
+  const { tree, sources, problems } = readSources(options);
   if (options.layout) {
-    const problems: string[] = [];
     validate(tree, options.layout, [], sources, problems);
     // A value of the wrong type has been reported already; its checks would only repeat it.
     const mistyped = (key: string) => problems.some((p) => p.includes(` ${key}: `) || p.includes(` ${key}[`));
     for (const [key, check] of Object.entries(options.checks ?? {}))
       if (!mistyped(key)) runCheck(tree, key, check, sources, problems);
-    if (problems.length > 0) throw new ConfigError(problems);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return options.schema.fromJSON(tree);
 }
 
@@ -77,15 +77,19 @@ export function loadConfigOrExit<T>(options: LoadOptions<T>): T {
 }
 
 export function loadTree(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): Tree {
-  return readSources(options).tree;
+  const { tree, problems } = readSources(options);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return tree;
 }
 
 /** Where each value came from, by dotted proto path: `configs/config.yaml:6` or `HELLO_SERVER_HTTP_ADDR`. */
 type Sources = Map<string, string>;
 
+/** The files merged and the environment applied; `problems` holds the variables that did not convert. */
 function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): {
   tree: Tree;
   sources: Sources;
+  problems: string[];
 } {
   let tree: Tree = {};
   const sources: Sources = new Map();
@@ -95,8 +99,7 @@ function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' |
   const problems: string[] = [];
   if (options.layout) applyEnvBySchema(tree, options.layout, prefix, env, [], sources, problems);
   else applyEnvByTree(tree, prefix, env, [], sources, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { tree, sources };
+  return { tree, sources, problems };
 }
 
 const CONFIG_FILE = /\.(ya?ml|json)$/;
@@ -229,11 +232,14 @@ function applyEnvBySchema(
           .filter(Boolean)
       : [raw];
     const converted: unknown[] = [];
+    const before = problems.length;
     for (const v of values) {
       const c = fromEnvString(field, v);
       if (c.problem) problems.push(`config: ${name}: ${path}: ${c.problem}`);
       converted.push(c.value);
     }
+    // Reported once, here: the key keeps the files' value for the checks that follow.
+    if (problems.length > before) continue;
     delete tree[field.jsonName];
     tree[field.name] = field.repeated ? converted : converted[0];
     sources.set(path, name);

@@ -219,6 +219,19 @@ describe('config validated against the schema from conf.proto', () => {
       'config: APP_TELEMETRY_SAMPLING_RATIO: telemetry.sampling_ratio: must be between 0 and 1, got 1.5',
     ]);
   });
+
+  it("lists a variable that does not convert with the files' problems and the other variables' checks", () => {
+    expect(
+      problems(GOOD.replace('sampling_ratio: 0.1', 'sampling_ratio: "lots"'), {
+        APP_SERVER_HTTP_TIMEOUT_MS: '1.5',
+        APP_SERVER_HTTP_ADDR: 'abc',
+      }),
+    ).toEqual([
+      'config: APP_SERVER_HTTP_TIMEOUT_MS: server.http.timeout_ms: expected an integer, got "1.5"',
+      'config: config.yaml:7: telemetry.sampling_ratio: expected a number, got "lots"',
+      'config: APP_SERVER_HTTP_ADDR: server.http.addr: expected host:port or :port (e.g. 0.0.0.0:8000), got "abc"',
+    ]);
+  });
 });
 
 describe('config map entries from the environment', () => {
