@@ -81,14 +81,18 @@ export const HealthDefinition = {
 
 /**
  * Answers for the whole server ("") and for each registered service name.
- * `isServing` is read on every call, so readiness changes show at once.
+ * `isServing` is read on every call, so readiness changes show at once; Watch
+ * streams read it each second, and at once on `recheck()`. `endWatches()` sends each
+ * stream its last status and ends it UNAVAILABLE: a Watch lasts as long as its caller
+ * stays, and would otherwise hold the server's stop until its timeout.
  */
-export function healthImplementation(isServing: () => boolean, services: () => Set<string>) {
+export function healthService(isServing: () => boolean, services: () => Set<string>) {
   const statusOf = (service: string): ServingStatus | undefined => {
     if (service !== '' && !services().has(service)) return undefined;
     return isServing() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   };
-  return {
+  const watches = new Set<{ tick(): void; end(): void }>();
+  const implementation = {
     check(
       call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
       callback: sendUnaryData<HealthCheckResponse>,
@@ -99,16 +103,37 @@ export function healthImplementation(isServing: () => boolean, services: () => S
       callback(null, { status: s });
     },
     watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) {
-      // Sends the current status, then any change, until the caller hangs up.
+      // Sends the current status, then any change, until the caller hangs up or the server stops.
       let last: ServingStatus | undefined;
-      const tick = () => {
-        const s = statusOf(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN;
-        if (s !== last) call.write({ status: (last = s) });
+      const watch = {
+        tick: () => {
+          const s = statusOf(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN;
+          if (s !== last) call.write({ status: (last = s) });
+        },
+        end: () => {
+          watch.tick();
+          call.emit('error', { code: status.UNAVAILABLE, details: 'the server is stopping' });
+        },
       };
-      tick();
-      const timer = setInterval(tick, 1000);
-      call.on('cancelled', () => clearInterval(timer));
-      call.on('close', () => clearInterval(timer));
+      watch.tick();
+      const timer = setInterval(watch.tick, 1000);
+      const done = () => {
+        clearInterval(timer);
+        watches.delete(watch);
+      };
+      watches.add(watch);
+      call.on('cancelled', done);
+      call.on('close', done);
+      call.on('finish', done);
+    },
+  };
+  return {
+    implementation,
+    recheck: () => {
+      for (const watch of watches) watch.tick();
+    },
+    endWatches: () => {
+      for (const watch of [...watches]) watch.end();
     },
   };
 }

@@ -13,7 +13,7 @@ import type { CallObserver } from '../observer.js';
 import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress, probeListen } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { HEALTH_SERVICE, healthImplementation, HealthDefinition } from './health.js';
+import { HEALTH_SERVICE, HealthDefinition, healthService } from './health.js';
 import { addReflection, type ReflectionOptions } from './reflection.js';
 import { MetadataHeader, toMetadata } from './metadata.js';
 import { strictRequests, UndecodableRequest } from './strict-decode.js';
@@ -52,6 +52,7 @@ export class GrpcServer implements Server {
   private advertised = '';
   private serving = false;
   private stopping?: Promise<void>;
+  private readonly health: ReturnType<typeof healthService>;
 
   constructor(private readonly options: GrpcServerOptions = {}) {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:9000');
@@ -72,13 +73,16 @@ export class GrpcServer implements Server {
       answer: (ctx, message, error) => this.answer(ctx, message, error),
     });
     const isServing = options.health?.isServing ?? (() => this.serving);
-    this.server.addService(
-      HealthDefinition,
-      healthImplementation(
-        () => this.serving && isServing(),
-        () => this.services,
-      ),
+    this.health = healthService(
+      () => this.serving && isServing(),
+      () => this.services,
     );
+    this.server.addService(HealthDefinition, this.health.implementation);
+  }
+
+  /** The stop is coming: health Watch streams hear of NOT_SERVING now, not at their next poll. */
+  drain(): void {
+    this.health.recheck();
   }
 
   /**
@@ -203,6 +207,7 @@ export class GrpcServer implements Server {
     this.stopping ??= new Promise<void>((resolve) => {
       this.serving = false;
       if (this.boundPort === undefined) return resolve();
+      this.health.endWatches();
       const timer = setTimeout(() => {
         // Calls outlived the drain window: each is answered UNAVAILABLE (another instance may
         // take it), then the connections are cut once those answers are written.

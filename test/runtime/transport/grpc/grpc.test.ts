@@ -228,6 +228,36 @@ describe('gRPC server', () => {
   });
 });
 
+describe('the health Watch stream', () => {
+  it('hears of the drain at once, and is ended UNAVAILABLE when the server stops rather than holding the stop', async () => {
+    let ready = true;
+    const s = new GrpcServer({ address: '127.0.0.1:0', health: { isServing: () => ready } });
+    await s.start();
+    const client = new grpc.Client(`127.0.0.1:${s.listenPort}`, grpc.credentials.createInsecure());
+    const statuses: number[] = [];
+    const stream = client.makeServerStreamRequest(
+      HealthDefinition.watch.path,
+      HealthDefinition.watch.requestSerialize,
+      HealthDefinition.watch.responseDeserialize,
+      { service: '' },
+    );
+    stream.on('data', (res: { status: number }) => statuses.push(res.status));
+    const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.on('error', () => {});
+    await expect.poll(() => statuses).toEqual([ServingStatus.SERVING]);
+    ready = false;
+    s.drain();
+    // Sooner than the stream's once-a-second poll would tell it.
+    await expect
+      .poll(() => statuses, { timeout: 500, interval: 10 })
+      .toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+    // A stop timeout far beyond the test's: the open stream must not hold the stop.
+    await s.stop({ timeoutMs: 60_000 });
+    expect(await ended).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'the server is stopping' });
+    client.close();
+  });
+});
+
 describe('services with streaming methods', () => {
   it('register every method; a stream the implementation lacks answers UNIMPLEMENTED', async () => {
     const dir = generateFixture('grpc-stream', 'edge');
