@@ -83,6 +83,8 @@ export function jwtServer(options: JwtServerOptions): Middleware {
   const accepted = new Set<string>(options.algorithms ?? ['HS256']);
   const leeway = options.leewaySeconds ?? 0;
   const given = options.key;
+  // `process.env['JWT_SECRET']!` with the variable unset.
+  if (given === undefined || given === null) throw new Error('jwtServer: no key given (options.key is undefined)');
   // A fixed key is converted once per algorithm, here, so a key that cannot work stops
   // the start rather than every call; a key function's answer is converted per call.
   const converted = new Map<string, KeyObject | undefined>();
@@ -122,6 +124,8 @@ export function jwtServer(options: JwtServerOptions): Middleware {
 /** Sends `authorization: Bearer <token>` with every call, the token signed with the options' key and claims. */
 export function jwtClient(options: JwtClientOptions): Middleware {
   const alg = options.algorithm ?? 'HS256';
+  if (options.key === undefined || options.key === null)
+    throw new Error('jwtClient: no key given (options.key is undefined)');
   const key = toKey(options.key, alg, 'private');
   if (key === undefined) throw new Error(`jwtClient: the key is not one ${alg} signs with`);
   const header = base64url(JSON.stringify({ alg, typ: 'JWT', ...(options.keyId ? { kid: options.keyId } : {}) }));

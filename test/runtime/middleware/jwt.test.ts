@@ -137,6 +137,10 @@ describe('jwtServer over HTTP', () => {
   it('refuses at construction a key that verifies none of its algorithms (an empty secret, a public key for HS256)', () => {
     const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     expect(() => jwtServer({ key: '' })).toThrow('jwtServer: the key verifies none of HS256');
+    // `key: process.env['JWT_SECRET']!` with the variable unset.
+    expect(() => jwtServer({ key: undefined as unknown as string })).toThrow(
+      'jwtServer: no key given (options.key is undefined)',
+    );
     expect(() => jwtServer({ key: publicKey, algorithms: ['HS256', 'HS512'] })).toThrow(/none of HS256, HS512/);
   });
 
