@@ -163,7 +163,7 @@ export function withinProject(projectRoot: string, files: readonly string[]): st
     .map((rel) => rel.split(path.sep).join('/'));
 }
 
-/** Stage every file, then rename all into place; on any failure remove what was staged. */
+/** Stage every file, then rename all into place; on any failure the tree is left as it was, with nothing staged left behind. */
 function commit(files: Placed[]): void {
   const staged: { temp: string; final: string }[] = [];
   const createdDirs: string[] = [];
@@ -183,8 +183,32 @@ function commit(files: Placed[]): void {
     for (const d of createdDirs.reverse()) fs.rmSync(d, { recursive: true, force: true });
     throw err;
   }
-  // Renames within one directory are atomic; all content is already on disk.
-  for (const s of staged) fs.renameSync(s.temp, s.final);
+  // Renames within one directory are atomic; all content is already on disk. A file in
+  // the way is moved aside first, so one rename that fails (an immutable file) puts back
+  // every file already replaced and the tree is as it was.
+  const placed: { final: string; aside?: string }[] = [];
+  try {
+    for (const s of staged) {
+      const aside = fs.existsSync(s.final) ? s.temp.replace(/\.tmp$/, '.old') : undefined;
+      if (aside) fs.renameSync(s.final, aside);
+      try {
+        fs.renameSync(s.temp, s.final);
+      } catch (err) {
+        if (aside) fs.renameSync(aside, s.final);
+        throw err;
+      }
+      placed.push({ final: s.final, aside });
+    }
+  } catch (err) {
+    for (const p of placed.reverse()) {
+      if (p.aside) fs.renameSync(p.aside, p.final);
+      else fs.rmSync(p.final, { force: true });
+    }
+    for (const s of staged) fs.rmSync(s.temp, { force: true });
+    for (const d of createdDirs.reverse()) fs.rmSync(d, { recursive: true, force: true });
+    throw err;
+  }
+  for (const p of placed) if (p.aside) fs.rmSync(p.aside, { force: true });
 }
 
 /**

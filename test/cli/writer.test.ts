@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { writeFiles, writeTree } from '../../src/cli/writer.js';
 import { MANIFEST_PATH, readManifest } from '../../src/cli/manifest.js';
 
@@ -111,6 +111,51 @@ describe('writeFiles', () => {
     expect(fs.existsSync(path.join(root, 'ok.ts'))).toBe(false);
     expect(fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8')).toBe(before);
     expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'blocker']);
+  });
+
+  it('puts back the files it replaced when one cannot be moved into place (an immutable file), leaving nothing staged', () => {
+    writeFiles(
+      ['a.ts', 'b.ts', 'c.ts'].map((f) => ({ path: f, content: `old ${f}` })),
+      { projectRoot: root },
+    );
+    const manifest = fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8');
+    const rename = fs.renameSync;
+    const refused = vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+      if ([String(from), String(to)].includes(path.join(root, 'b.ts')))
+        throw Object.assign(new Error(`EPERM: operation not permitted, rename '${from}'`), { code: 'EPERM' });
+      rename(from, to);
+    });
+    try {
+      expect(() =>
+        writeFiles(
+          ['a.ts', 'b.ts', 'c.ts', 'd.ts'].map((f) => ({ path: f, content: `new ${f}` })),
+          { projectRoot: root },
+        ),
+      ).toThrow(/EPERM/);
+    } finally {
+      refused.mockRestore();
+    }
+    for (const f of ['a.ts', 'b.ts', 'c.ts']) expect(read(f)).toBe(`old ${f}`);
+    expect(fs.readFileSync(path.join(root, MANIFEST_PATH), 'utf8')).toBe(manifest);
+    expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'a.ts', 'b.ts', 'c.ts']);
+    expect(fs.readdirSync(path.join(root, '.tsk'))).toEqual(['manifest.json']);
+  });
+
+  it('refuses a directory where a file is to go, before anything moves', () => {
+    writeFiles([{ path: 'a.ts', content: 'old' }], { projectRoot: root });
+    fs.mkdirSync(path.join(root, 'b.ts'));
+    expect(() =>
+      writeFiles(
+        [
+          { path: 'a.ts', content: 'new' },
+          { path: 'b.ts', content: 'new' },
+        ],
+        { projectRoot: root },
+      ),
+    ).toThrow(/EISDIR/);
+    expect(read('a.ts')).toBe('old');
+    expect(fs.statSync(path.join(root, 'b.ts')).isDirectory()).toBe(true);
+    expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'a.ts', 'b.ts']);
   });
 });
 
