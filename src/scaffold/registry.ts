@@ -75,7 +75,7 @@ export function installRegistry(project: ProjectFiles, from: RegistryKind, to: R
   edit('package.json', (t) => editPackageJson(t, (pkg) => swapRegistryDependencies(pkg, from, to)));
   edit('configs/config.yaml', (t) => withRegistryConfig(t, from, to));
   edit('deploy/kubernetes/configmap.yaml', (t) => withRegistryConfigMap(t, from, to));
-  edit('deploy/kubernetes/deployment.yaml', (t) => withRegistryDeployment(t, to, envPrefix));
+  edit('deploy/kubernetes/deployment.yaml', (t) => withRegistryDeployment(t, from, to, envPrefix));
   for (const f of registryFiles(to)) project.write(f.path, f.content, 'owned');
   for (const name of REGISTRY_INSTALLERS[from].runtime) project.remove(`internal/pkg/${name}`);
   const wanted = new Set(REGISTRY_INSTALLERS[to].runtime);
@@ -147,6 +147,23 @@ export function withRegistryConfig(configYaml: string, from: RegistryKind, to: R
   return doc.toString({ flowCollectionPadding: false });
 }
 
+/**
+ * The Deployment's `<PREFIX>REGISTRY_ENDPOINTS` when the user set it: present, and not
+ * the Service name tsk writes for the registry `from` (undefined otherwise).
+ */
+export function userDeploymentEndpoints(
+  deploymentYaml: string,
+  from: RegistryKind,
+  envPrefix: string,
+): string | undefined {
+  const env = parseDocument(deploymentYaml).getIn(['spec', 'template', 'spec', 'containers', 0, 'env']) as
+    | YAMLSeq<YAMLMap>
+    | undefined;
+  const entry = env?.items?.find((item) => item.get?.('name') === `${envPrefix}REGISTRY_ENDPOINTS`);
+  const value = entry?.get('value');
+  return typeof value === 'string' && value !== REGISTRY_INSTALLERS[from].clusterEndpoint ? value : undefined;
+}
+
 /** The Kubernetes ConfigMap with its embedded config.yaml edited like the file itself. */
 export function withRegistryConfigMap(configMapYaml: string, from: RegistryKind, to: RegistryKind): string {
   const next = editConfigMapConfig(configMapYaml, (config) => withRegistryConfig(config, from, to));
@@ -156,15 +173,23 @@ export function withRegistryConfigMap(configMapYaml: string, from: RegistryKind,
 
 /**
  * The Kubernetes Deployment with its `<PREFIX>REGISTRY_ENDPOINTS` variable pointing at
- * the new registry's Service name, or gone when there is no registry.
+ * the new registry's Service name, or gone when there is no registry. A value the user
+ * set (userDeploymentEndpoints) stays, as registry.endpoints of the config does.
  */
-export function withRegistryDeployment(deploymentYaml: string, to: RegistryKind, envPrefix: string): string {
+export function withRegistryDeployment(
+  deploymentYaml: string,
+  from: RegistryKind,
+  to: RegistryKind,
+  envPrefix: string,
+): string {
   const doc = parseDocument(deploymentYaml);
   const env = doc.getIn(['spec', 'template', 'spec', 'containers', 0, 'env'], true) as YAMLSeq<YAMLMap> | undefined;
   if (!env || !Array.isArray(env.items)) throw new Error("the Deployment's first container has no env list");
   const name = `${envPrefix}REGISTRY_ENDPOINTS`;
   const at = env.items.findIndex((item) => item.get('name') === name);
   const endpoint = REGISTRY_INSTALLERS[to].clusterEndpoint;
+  if (endpoint !== undefined && userDeploymentEndpoints(deploymentYaml, from, envPrefix) !== undefined)
+    return deploymentYaml;
   // A comment above the first entry is parsed onto the list itself; it goes and comes with that entry.
   if (endpoint === undefined) {
     if (at === 0) env.commentBefore = undefined;

@@ -2,7 +2,7 @@
 // fresh project from one kind to another gives the files `tsk new` makes with the other kind.
 import { describe, expect, it } from 'vitest';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
-import { installRegistry, withRegistryConfig } from '../../src/scaffold/registry.js';
+import { installRegistry, withRegistryConfig, withRegistryDeployment } from '../../src/scaffold/registry.js';
 
 const render = (registry: RegistryKind) =>
   renderProject({ name: 'demo', registry, httpPort: 8000, grpcPort: 9000, otlpEndpoint: 'http://127.0.0.1:4317' });
@@ -48,5 +48,17 @@ describe('installRegistry', () => {
     expect(back).toContain('endpoints: [http://etcd-a:2379, http://etcd-b:2379] # my cluster');
     // The defaults tsk wrote are its own to replace.
     expect(withRegistryConfig(etcd, 'etcd', 'consul')).toContain('endpoints: [127.0.0.1:8500]');
+  });
+
+  it("keeps the Deployment's registry address the user set, through a switch to another registry and back", () => {
+    const etcd = render('etcd').find((f) => f.path === 'deploy/kubernetes/deployment.yaml')!.content;
+    const mine = etcd.replace('value: http://etcd:2379', 'value: http://etcd.infra:2379');
+    expect(mine).not.toBe(etcd);
+    const consul = withRegistryDeployment(mine, 'etcd', 'consul', 'DEMO_');
+    expect(consul).toContain('value: http://etcd.infra:2379');
+    expect(withRegistryDeployment(consul, 'consul', 'etcd', 'DEMO_')).toContain('value: http://etcd.infra:2379');
+    // The address tsk wrote is its own to replace; with no registry the variable goes.
+    expect(withRegistryDeployment(etcd, 'etcd', 'consul', 'DEMO_')).not.toContain('etcd:2379');
+    expect(withRegistryDeployment(mine, 'etcd', 'none', 'DEMO_')).not.toContain('DEMO_REGISTRY_ENDPOINTS');
   });
 });

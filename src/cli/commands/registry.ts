@@ -13,6 +13,7 @@ import {
   REGISTRY_INSTALLERS,
   REGISTRY_KINDS,
   registryFiles,
+  userDeploymentEndpoints,
   userRegistryEndpoints,
   type RegistryKind,
 } from '../../scaffold/registry.js';
@@ -64,6 +65,8 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   const envPrefix = envPrefixOf(root);
   const config = read('configs/config.yaml');
   const kept = config === undefined ? undefined : userRegistryEndpoints(config, from);
+  const deployment = read('deploy/kubernetes/deployment.yaml');
+  const keptInDeployment = deployment === undefined ? undefined : userDeploymentEndpoints(deployment, from, envPrefix);
   try {
     installRegistry(
       {
@@ -84,6 +87,10 @@ export async function switchRegistry(kind: string, opts: { force?: boolean }): P
   if (kept && to !== 'none')
     console.log(
       `${chalk.yellow('note:')} registry.endpoints in configs/config.yaml kept as you set them (${kept.join(', ')}): check they are ${to}'s`,
+    );
+  if (keptInDeployment && to !== 'none')
+    console.log(
+      `${chalk.yellow('note:')} ${envPrefix}REGISTRY_ENDPOINTS in deploy/kubernetes/deployment.yaml kept as you set it (${keptInDeployment}): check it is ${to}'s`,
     );
   const added = Object.keys(REGISTRY_INSTALLERS[to].dependencies);
   const removed = Object.keys(REGISTRY_INSTALLERS[from].dependencies);
