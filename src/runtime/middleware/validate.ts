@@ -71,7 +71,8 @@ async function* checkedStream(
  * metadata.violations holds them all as JSON ([{field, rule, message}]).
  */
 export function violationError(violations: RuleViolation[]) {
-  const message = violations.map((v) => `${v.field}: ${v.message}`).join('; ');
+  // A rule on the whole message (a CEL expression) has no field to name.
+  const message = violations.map((v) => (v.field ? `${v.field}: ${v.message}` : v.message)).join('; ');
   return ErrValidator(`invalid request: ${message}`, {
     field: violations[0]?.field ?? '',
     violations: JSON.stringify(violations),

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestRules, validate } from '../../../src/runtime/middleware/validate.js';
+import { RequestRules, validate, violationError } from '../../../src/runtime/middleware/validate.js';
 import { HttpServer } from '../../../src/runtime/transport/http/index.js';
 import { GrpcServer } from '../../../src/runtime/transport/grpc/index.js';
 import { decodeStatus, STATUS_DETAILS_KEY } from '../../../src/runtime/errors/status.js';
@@ -372,3 +372,15 @@ function readFieldViolations(bytes: Uint8Array): { field: string; description: s
   }
   return out;
 }
+
+describe('the violations error', () => {
+  it('names the field of each violation, and states a rule on the whole message (CEL) on its own', () => {
+    const err = violationError([
+      { field: '', rule: 'cel', message: 'end must be after start' },
+      { field: 'name', rule: 'string.min_len', message: 'value length must be at least 1 characters' },
+    ]);
+    expect(err.message).toBe(
+      'invalid request: end must be after start; name: value length must be at least 1 characters',
+    );
+  });
+});
