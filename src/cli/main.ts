@@ -20,7 +20,7 @@ const keepLocalOption = (files = 'generated') =>
   new Option(
     '--keep-local',
     `keep locally changed ${files} files and exit 0 (default: they are reported and the exit code is 1)`,
-  );
+  ).conflicts('force');
 
 export function buildProgram(): Command {
   const program = new Command('tsk')
