@@ -4,6 +4,7 @@
 import { INVALID_SPANID, INVALID_TRACEID, isSpanContextValid } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { answeredError } from '../errors/catalogue.js';
+import type { ServiceError } from '../errors/errors.js';
 import type { Context, TransportKind } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { spanContextOf } from '../telemetry/presample.js';
@@ -42,8 +43,27 @@ function writeLine(
     ...(span && isSpanContextValid(span) ? spanFields(span) : {}),
   };
   if (!e) logger.info(line, 'request');
-  else if (e.code >= 500) logger.error({ ...line, err: error }, e.message);
+  else if (e.code >= 500) logger.error({ ...line, err: loggedError(error, e) }, e.message);
   else logger.warn(line, e.message);
+}
+
+/**
+ * A failure as its line carries it. A 500 (a bug, or an error nobody expected) keeps
+ * its stack, which says where to look. Other 5xx (unavailable, timed out, a circuit
+ * breaker's refusal) are conditions rather than places in the code: their stack
+ * would be the runtime's own frames on every such call, so it is left out, and the
+ * cause is kept as its message.
+ */
+function loggedError(error: unknown, e: ServiceError): unknown {
+  if (e.code === 500 || !(error instanceof Error)) return error;
+  const cause = error.cause;
+  return {
+    type: error.name,
+    message: error.message,
+    ...(cause === undefined
+      ? {}
+      : { cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause) }),
+  };
 }
 
 /**
