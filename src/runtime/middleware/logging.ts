@@ -56,10 +56,10 @@ function writeLine(
  */
 function loggedError(error: unknown, e: ServiceError): unknown {
   if (e.code === 500 || !(error instanceof Error)) return error;
+  // The message is the line's msg already; without one here pino's error serializer leaves this as it is.
   const cause = error.cause;
   return {
     type: error.name,
-    message: error.message,
     ...(cause === undefined
       ? {}
       : { cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause) }),

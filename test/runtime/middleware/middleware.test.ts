@@ -194,6 +194,12 @@ describe('logging', () => {
       throw new TypeError('x is not a function');
     });
     await expect(crashing(ctx('/pkg.S/Crash'), {})).rejects.toThrow(TypeError);
+    const unavailable = observed(loggingServer(logger), async () => {
+      throw newError(503, 'SERVICE_UNAVAILABLE', 'the user service is unavailable').withCause(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+      );
+    });
+    await expect(unavailable(ctx('/pkg.S/Down'), {})).rejects.toMatchObject({ code: 503 });
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
     const lines = fs
@@ -229,7 +235,15 @@ describe('logging', () => {
       err: { type: 'TypeError', message: 'x is not a function' },
     });
     expect(lines[2].err.stack).toContain('TypeError: x is not a function');
-    expect(lines).toHaveLength(3);
+    // Another 5xx is a condition, not a place in the code: no stack, the cause as its message.
+    expect(lines[3]).toMatchObject({
+      level: 'error',
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      msg: 'the user service is unavailable',
+    });
+    expect(lines[3].err).toEqual({ type: 'ServiceError', cause: 'Error: connect ECONNREFUSED 127.0.0.1:9' });
+    expect(lines).toHaveLength(4);
   });
 
   it('logs trace ids and flags unless they are the all-zero ones of a disabled tracer', async () => {
