@@ -408,6 +408,18 @@ describe('config errors: one line each, exit 1, no stack', () => {
       await waitFor(logged(instance.service, /"to":"warn"/), 'the change to warn', 100, 50);
       fs.writeFileSync(file, config());
       await waitFor(logged(instance.service, /"from":"warn","to":"info"/), 'the change back to info', 100, 50);
+      // An edit the running service does not apply is named.
+      fs.writeFileSync(file, config().replace(/drain_delay_ms: \d+/, 'drain_delay_ms: 7'));
+      await waitFor(
+        logged(
+          instance.service,
+          /"keys":\["server\.drain_delay_ms"\],"msg":"config changed; these keys take effect at the next start"/,
+        ),
+        'the edit that waits for a restart to be named',
+        100,
+        50,
+      );
+      fs.writeFileSync(file, config());
       // A reload that fails is said even where warn lines are off.
       fs.writeFileSync(file, config().replace('level: info', 'level: error'));
       await waitFor(logged(instance.service, /"from":"info","to":"error"/), 'the change to error', 100, 50);

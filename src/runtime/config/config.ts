@@ -416,6 +416,20 @@ function sourceOf(sources: Sources, key: string): string {
  * file that is missing or wrong keeps the previous config (the error goes to
  * `onError`), and a later fix is picked up.
  */
+/**
+ * The keys whose values differ between two loaded configs, as dotted proto field names
+ * (`server.grpc.addr`): for saying which edits a running service has not applied.
+ */
+export function changedConfigKeys(before: unknown, after: unknown, at: string[] = []): string[] {
+  if (isTree(before) && isTree(after)) {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...keys].flatMap((k) =>
+      changedConfigKeys(before[k], after[k], [...at, k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]),
+    );
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [at.join('.')];
+}
+
 export function watchConfig<T>(
   options: LoadOptions<T>,
   onChange: (config: T) => void,

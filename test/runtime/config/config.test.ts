@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checks, ConfigError, loadConfig, loadTree, watchConfig } from '../../../src/runtime/config/config.js';
+import {
+  changedConfigKeys,
+  checks,
+  ConfigError,
+  loadConfig,
+  loadTree,
+  watchConfig,
+} from '../../../src/runtime/config/config.js';
 import type { MessageSchema } from '../../../src/runtime/transport/http/route.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-conf-'));
@@ -351,5 +358,19 @@ describe('a config directory', () => {
     } finally {
       stop();
     }
+  });
+});
+
+describe('changedConfigKeys', () => {
+  it('names each leaf that differs, by its proto field name', () => {
+    const before = { server: { grpc: { addr: ':9000' }, stopTimeoutMs: 10000 }, log: { level: 'info' }, seeds: ['a'] };
+    const after = {
+      server: { grpc: { addr: ':9001' }, stopTimeoutMs: 10000 },
+      log: { level: 'debug' },
+      seeds: ['a', 'b'],
+    };
+    expect(changedConfigKeys(before, after)).toEqual(['server.grpc.addr', 'log.level', 'seeds']);
+    expect(changedConfigKeys(before, { ...before, data: { maxUsers: 5 } })).toEqual(['data']);
+    expect(changedConfigKeys(before, structuredClone(before))).toEqual([]);
   });
 });
