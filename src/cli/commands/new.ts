@@ -107,19 +107,38 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   );
 
   // Install first, so the first commit holds the lockfile (a clean clone builds from it).
-  for (const step of [
-    flags.install && (() => install(target, packageManager.name)),
-    flags.git && (() => gitInit(target, 'Initial commit from tsk new')),
-  ]) {
-    if (!step) continue;
+  const steps = [
+    flags.install && {
+      run: () => install(target, packageManager.name),
+      byHand: `${packageManager.name} install`,
+    },
+    flags.git && {
+      run: () => gitInit(target, 'Initial commit from tsk new'),
+      byHand: 'git init && git add -A && git commit -m "Initial commit"',
+    },
+  ].filter((step) => step !== false);
+  // Ctrl-C in the middle (an install takes a while): the project is complete; say what is left to do.
+  let left = steps;
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(
+      `\n${chalk.yellow('interrupted:')} ${rel} is created; finish it with: cd ${rel} && ${left.map((s) => s.byHand).join(' && ')}`,
+    );
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  for (const step of steps) {
     try {
-      await step();
+      await step.run();
     } catch (err) {
       // The project itself is complete; say what failed and how to finish by hand.
       console.error(`${chalk.yellow('warning:')} ${(err as Error).message}`);
       process.exitCode = 1;
     }
+    left = left.slice(1);
   }
+  process.off('SIGINT', interrupted);
+  process.off('SIGTERM', interrupted);
 
   const pm = packageManager.name;
   // tsk itself runs on older lines; the service it made does not (its OpenTelemetry SDK needs 22.15+).
