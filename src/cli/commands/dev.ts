@@ -27,10 +27,12 @@ export interface DevFlags {
  */
 const WATCHED = /^(api|internal|cmd|configs|test)\//;
 const RELEVANT = /\.(proto|ts|ya?ml|json)$/;
+/** A lockfile changes when an install adds what the typecheck found missing (a registry's client after tsk registry). */
+const LOCKFILE = /^(package-lock\.json|pnpm-lock\.yaml|yarn\.lock)$/;
 
 /** Whether a change to `rel` (relative to the project root, `/`-separated) starts a cycle. */
 export function watchedChange(rel: string): boolean {
-  return WATCHED.test(rel) && RELEVANT.test(rel);
+  return (WATCHED.test(rel) && RELEVANT.test(rel)) || LOCKFILE.test(rel);
 }
 const DEBOUNCE_MS = 150;
 
@@ -160,7 +162,31 @@ async function typecheck(root: string, tsc: string, outcome: string): Promise<bo
   if (code === 0) return true;
   log(chalk.red(`typecheck failed; ${outcome}`));
   console.error(formatTscOutput(out));
+  const missing = notInstalled(root, out);
+  if (missing.length > 0)
+    log(
+      `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} in package.json but not installed: run ${installCommand(root)} (the next change of the lockfile, or of a watched file, runs the checks again)`,
+    );
   return false;
+}
+
+/** Packages the typecheck could not find (TS2307) that package.json lists and node_modules lacks. */
+export function notInstalled(root: string, tscOutput: string): string[] {
+  const { dependencies = {}, devDependencies = {} } = readProjectPackage<{
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  }>(root);
+  const named = [...tscOutput.matchAll(/error TS2307: Cannot find module '([^']+)'/g)].map((m) => m[1]!);
+  const packages = named.map((spec) =>
+    spec
+      .split('/')
+      .slice(0, spec.startsWith('@') ? 2 : 1)
+      .join('/'),
+  );
+  return [...new Set(packages)].filter(
+    (name) =>
+      (name in dependencies || name in devDependencies) && !fs.existsSync(path.join(root, 'node_modules', name)),
+  );
 }
 
 /**
