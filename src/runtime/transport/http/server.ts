@@ -249,13 +249,23 @@ export class HttpServer implements Server {
     );
     for (const method of ROUTED_METHODS)
       if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
+    // OPTIONS is left to the not-found handler: a CORS plugin declares `OPTIONS *`
+    // itself, which fastify refuses next to a catch-all that has it.
     for (const url of ['/*', '/'])
       this.app.route({
-        method: [...ROUTED_METHODS],
+        method: [...ROUTED_METHODS].filter((method) => method !== 'OPTIONS'),
         url,
         onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
         handler: (request, reply) => this.dispatch(request, reply),
       });
+    this.app.setNotFoundHandler((request, reply) => {
+      const url = request.raw.url ?? '/';
+      const q = url.indexOf('?');
+      const match = this.match(request.method, q < 0 ? url : url.slice(0, q));
+      if (!('route' in match)) return this.answerUnrouted(request, reply, match);
+      (request.raw as RoutedRequest)[MATCHED] = match;
+      this.dispatch(request, reply);
+    });
   }
 
   /** Registers one google.api.http binding with its handler; generated `register*HTTPServer` calls this. */
@@ -412,11 +422,6 @@ export class HttpServer implements Server {
   }
 
   /**
-   * Routes and runs one call that came through fastify. Returns nothing: fastify waits
-   * for reply.send, where a returned reply would make it also watch the response
-   * stream for its end.
-   */
-  /**
    * Routes a call fastify will read a body for before it reads it (an onRequest hook on
    * the catch-all routes): one no route takes gets its 404 or 405, not a 400 for a body
    * no handler would read. The match is kept for dispatch.
@@ -433,7 +438,8 @@ export class HttpServer implements Server {
   private dispatch(request: FastifyRequest, reply: FastifyReply): void {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
-    // Every route dispatch serves has routeEarly, which answered the call if no route takes it.
+    // Every call dispatch serves has been matched to a route already, by routeEarly (which
+    // answered the call if no route takes it) or, for OPTIONS, by the not-found handler.
     const match = (request.raw as RoutedRequest)[MATCHED] as Routed;
     this.run({
       found: match.route,
@@ -676,6 +682,9 @@ class FastifyAnswer extends Answer {
     this.reply.code(status).header('content-type', JSON_TYPE).send(json);
   }
   override takeOver(): void {
+    // Headers set on the reply (a CORS plugin's, a hook's) would stay there once the call writes the response itself.
+    for (const [key, value] of Object.entries(this.reply.getHeaders()))
+      if (value !== undefined) this.reply.raw.setHeader(key, value);
     this.reply.hijack();
   }
 }
