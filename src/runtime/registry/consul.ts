@@ -6,6 +6,7 @@ import Consul from 'consul';
 import { untraced } from '../telemetry/active-context.js';
 import { fetchFailureMessage } from '../transport/http/fetch-failure.js';
 import {
+  discoveryWatch,
   Registrations,
   type Discovery,
   type Registrar,
@@ -102,24 +103,29 @@ export class ConsulRegistry implements Registrar, Discovery {
     let stopped = false;
     let first = true;
     let controller: AbortController | undefined;
-    return {
-      next: async () => {
-        // Blocking query: returns when the passing set changes or after `wait`.
-        for (;;) {
-          if (stopped) throw new Error('watcher stopped');
-          controller = new AbortController();
-          const res = await fetchHealth(this.options.address, name, first ? undefined : index, controller.signal);
-          const changed = first || res.index !== index;
-          first = false;
-          index = res.index;
-          if (changed) return res.entries.map(toInstance);
-        }
+    return discoveryWatch(
+      'consul',
+      name,
+      {
+        next: async () => {
+          // Blocking query: returns when the passing set changes or after `wait`.
+          for (;;) {
+            if (stopped) throw new Error('watcher stopped');
+            controller = new AbortController();
+            const res = await fetchHealth(this.options.address, name, first ? undefined : index, controller.signal);
+            const changed = first || res.index !== index;
+            first = false;
+            index = res.index;
+            if (changed) return res.entries.map(toInstance);
+          }
+        },
+        stop: async () => {
+          stopped = true;
+          controller?.abort();
+        },
       },
-      stop: async () => {
-        stopped = true;
-        controller?.abort();
-      },
-    };
+      this.options.events,
+    );
   }
 }
 

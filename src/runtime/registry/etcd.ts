@@ -4,8 +4,8 @@
 // the TTL) is re-created, so the instance comes back on its own. Losing etcd is
 // reported once when it starts and once when it ends; it never stops the instance
 // from serving (readiness does not depend on the registry).
-import { Etcd3, type Lease, type IOptions } from 'etcd3';
-import { Registrations, type RegistryEvents, type RegistryStartup } from './registry.js';
+import { Etcd3, type Lease, type IOptions, type Watcher as EtcdWatcher } from 'etcd3';
+import { discoveryWatch, Registrations, type RegistryEvents, type RegistryStartup } from './registry.js';
 import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
 
 export interface EtcdRegistryOptions {
@@ -34,8 +34,10 @@ export class EtcdRegistry implements Registrar, Discovery {
   private readonly registrations: Registrations;
 
   private readonly endpoints: string;
+  private readonly events?: RegistryEvents;
 
   constructor(options: EtcdRegistryOptions) {
+    this.events = options.events;
     this.client = new Etcd3({ ...options.client, hosts: options.endpoints, dialTimeout: 3000 });
     this.endpoints = options.endpoints.join(', ');
     this.prefix = (options.prefix ?? '/microservices').replace(/\/$/, '');
@@ -60,7 +62,18 @@ export class EtcdRegistry implements Registrar, Discovery {
       this.leases.delete(key);
       this.registrations.retry(key, () => this.putWithLease(instance), err);
     });
-    lease.on('keepaliveSucceeded', () => health.back());
+    // Back after an outage with the lease alive, the key is put again before that is
+    // reported: it may have gone meanwhile (deleted by hand, a restore of etcd).
+    lease.on('keepaliveSucceeded', () => {
+      if (health.reachable) return;
+      lease
+        .put(key)
+        .value(JSON.stringify(instance))
+        .then(
+          () => health.back(),
+          () => {},
+        );
+    });
     lease.on('keepaliveFailed', (err) => health.lost(err));
     try {
       await lease.put(key).value(JSON.stringify(instance));
@@ -78,10 +91,8 @@ export class EtcdRegistry implements Registrar, Discovery {
     const lease = this.leases.get(key);
     this.leases.delete(key);
     if (lease) await lease.revoke().catch(() => lease.release());
-    await this.client
-      .delete()
-      .key(key)
-      .catch(() => {});
+    // A key left behind stays listed until its lease runs out: the app logs that this failed.
+    await this.named(this.client.delete().key(key).exec());
   }
 
   healthy(): boolean {
@@ -93,8 +104,8 @@ export class EtcdRegistry implements Registrar, Discovery {
     return parseInstances(Object.values(values));
   }
 
-  watch(name: string): Promise<Watcher> {
-    return this.named(this.openWatch(name));
+  async watch(name: string): Promise<Watcher> {
+    return discoveryWatch('etcd', name, await this.named(this.openWatch(name)), this.events);
   }
 
   /** etcd3's errors (`Execution prevented because the circuit breaker is open`) do not say which etcd. */
@@ -106,31 +117,80 @@ export class EtcdRegistry implements Registrar, Discovery {
     }
   }
 
+  /**
+   * The instances under the service's prefix, then each change. The watch starts at the
+   * revision the list was read at, so no change falls between the two. When the
+   * connection to etcd comes back the list is read anew and the watch restarted from
+   * there: etcd3 resumes a watch from the last revision it saw, which after etcd lost
+   * its data lies in the future, and every change below it would be missed for good.
+   */
   private async openWatch(name: string): Promise<Watcher> {
     const prefix = `${this.prefix}/${name}/`;
-    const current = new Map<string, ServiceInstance>();
+    let current = new Map<string, ServiceInstance>();
     const waiting: ((list: ServiceInstance[]) => void)[] = [];
     let dirty = true; // the first next() returns the initial list at once
+    let stopped = false;
     const notify = () => {
       const list = [...current.values()];
       const w = waiting.splice(0);
       if (w.length === 0) dirty = true;
       for (const resolve of w) resolve(list);
     };
-    for (const [key, value] of Object.entries(await this.client.getAll().prefix(prefix).strings())) {
-      const [instance] = parseInstances([value]);
-      if (instance) current.set(key, instance);
-    }
-    const watcher = await this.client.watch().prefix(prefix).create();
-    watcher.on('put', (kv) => {
-      const [instance] = parseInstances([kv.value.toString()]);
-      if (instance) current.set(kv.key.toString(), instance);
-      notify();
-    });
-    watcher.on('delete', (kv) => {
-      current.delete(kv.key.toString());
-      notify();
-    });
+    const read = async (): Promise<string> => {
+      const res = await this.client.getAll().prefix(prefix).exec();
+      const next = new Map<string, ServiceInstance>();
+      for (const kv of res.kvs) {
+        const [instance] = parseInstances([kv.value.toString()]);
+        if (instance) next.set(kv.key.toString(), instance);
+      }
+      current = next;
+      return res.header.revision;
+    };
+    const open = async (revision: string): Promise<EtcdWatcher> => {
+      const created = await this.client
+        .watch()
+        .prefix(prefix)
+        .startRevision(String(BigInt(revision) + 1n))
+        .create();
+      created.on('put', (kv) => {
+        const [instance] = parseInstances([kv.value.toString()]);
+        if (instance) current.set(kv.key.toString(), instance);
+        notify();
+      });
+      created.on('delete', (kv) => {
+        current.delete(kv.key.toString());
+        notify();
+      });
+      let lost = false;
+      created.on('disconnected', () => {
+        lost = true;
+      });
+      created.on('connected', () => {
+        if (!lost || stopped || resyncing) return;
+        lost = false;
+        void resync(created);
+      });
+      return created;
+    };
+    let resyncing = false;
+    const resync = async (old: EtcdWatcher): Promise<void> => {
+      resyncing = true;
+      // Until the list is read and a watch open again: etcd may go again meanwhile.
+      for (let delayMs = 1000; !stopped; delayMs = Math.min(delayMs * 2, 10_000)) {
+        try {
+          const revision = await read();
+          if (stopped) break;
+          await old.cancel();
+          watcher = await open(revision);
+          notify();
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, delayMs).unref());
+        }
+      }
+      resyncing = false;
+    };
+    let watcher = await open(await read());
     return {
       next: () => {
         if (dirty) {
@@ -140,6 +200,7 @@ export class EtcdRegistry implements Registrar, Discovery {
         return new Promise((resolve) => waiting.push(resolve));
       },
       stop: async () => {
+        stopped = true;
         await watcher.cancel();
       },
     };

@@ -50,7 +50,7 @@ export class Registrations {
     private readonly startup: RegistryStartup | undefined,
     events?: RegistryEvents,
   ) {
-    this.health = new RegistryHealth(kind, events);
+    this.health = new RegistryHealth(kind, events, address);
   }
 
   /** The first attempt: a failure rejects with a RegistrationError, or with startup `retry` is retried. */
@@ -98,10 +98,15 @@ export class Registrations {
   }
 }
 
-/** Registry outages as they start and end (each reported once). */
+/** Registry outages as they start and end (each reported once), and what discovery sees. */
 export interface RegistryEvents {
-  unreachable(kind: string, err: unknown): void;
+  unreachable(kind: string, err: unknown, address?: string): void;
   reachable(kind: string, downForMs: number): void;
+  /**
+   * The instances a watch of `service` found changed: their endpoints now. `kept`: the
+   * registry listed none, and the last ones are kept (see discoveryWatch).
+   */
+  instances?(kind: string, service: string, endpoints: string[], kept: boolean): void;
 }
 
 /** Logs registry outages through a pino-style logger: one line when one starts, one when it ends. */
@@ -110,10 +115,20 @@ export function loggedRegistryEvents(logger: {
   info(obj: object, msg: string): void;
 }): RegistryEvents {
   return {
-    unreachable: (kind, err) =>
-      logger.warn({ err, registry: kind }, `${kind} registry unreachable; still serving, retrying registration`),
+    unreachable: (kind, err, address) =>
+      logger.warn(
+        { err, registry: kind, ...(address ? { endpoints: address } : {}) },
+        `${kind} registry unreachable; still serving, retrying registration`,
+      ),
     reachable: (kind, downForMs) =>
       logger.info({ registry: kind, down_ms: downForMs }, `${kind} registry reachable again; instance registered`),
+    instances: (kind, service, endpoints, kept) =>
+      kept
+        ? logger.warn(
+            { registry: kind, service, endpoints },
+            `${kind} registry lists no instance of ${service}; calls keep going to the last ones it listed`,
+          )
+        : logger.info({ registry: kind, service, endpoints }, `instances of ${service} changed`),
   };
 }
 
@@ -124,6 +139,7 @@ export class RegistryHealth {
   constructor(
     private readonly kind: string,
     private readonly events?: RegistryEvents,
+    private readonly address?: string,
   ) {}
 
   get reachable(): boolean {
@@ -133,7 +149,7 @@ export class RegistryHealth {
   lost(err: unknown): void {
     if (this.since !== undefined) return;
     this.since = Date.now();
-    this.events?.unreachable(this.kind, err);
+    this.events?.unreachable(this.kind, err, this.address);
   }
 
   back(): void {
@@ -153,4 +169,37 @@ export interface Watcher {
 export interface Discovery {
   getService(name: string): Promise<ServiceInstance[]>;
   watch(name: string): Promise<Watcher>;
+}
+
+/**
+ * A registry's watch as discovery follows it: each change is told to `events`, and a
+ * list of no instances that follows one of some is not handed on; the last list is
+ * kept, as Kratos's resolvers refuse an empty update. A registry that expired every
+ * lease at once (it stalled longer than the TTL) would otherwise take the callers of
+ * a service down while its instances still serve and register again in seconds.
+ */
+export function discoveryWatch(
+  kind: string,
+  service: string,
+  watcher: Watcher,
+  events: RegistryEvents | undefined,
+): Watcher {
+  let last: ServiceInstance[] | undefined;
+  const endpoints = (list: ServiceInstance[]) => list.flatMap((i) => i.endpoints);
+  return {
+    next: async () => {
+      for (;;) {
+        const list = await watcher.next();
+        if (list.length === 0 && last !== undefined && last.length > 0) {
+          events?.instances?.(kind, service, endpoints(last), true);
+          continue;
+        }
+        const changed = last !== undefined && endpoints(list).join(' ') !== endpoints(last).join(' ');
+        last = list;
+        if (changed) events?.instances?.(kind, service, endpoints(list), false);
+        return list;
+      }
+    },
+    stop: () => watcher.stop(),
+  };
 }

@@ -1,4 +1,5 @@
 // EtcdRegistry against a real etcd server started by the test.
+import fs from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistry } from '../../../src/runtime/registry/etcd.js';
@@ -122,6 +123,8 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     });
     const d = instance('d', 8030);
     await registry.register(d);
+    // Its key goes while its lease lives on (deleted by hand): back, the registry puts it again.
+    await admin.delete().key('/microservices/greeter/d');
     await etcd.stop();
     await eventually(async () => !registry.healthy(), 'registry to notice etcd is down');
     await etcd.start();
@@ -134,6 +137,77 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     await registry.deregister(d);
     await registry.close();
   });
+});
+
+describe.skipIf(!etcdAvailable() && !process.env['CI'])('discovery through EtcdRegistry (real etcd)', () => {
+  it('keeps the last instances when the registry lists none, and says so', async () => {
+    const etcd = await EtcdProcess.create();
+    await etcd.start();
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    const told: string[] = [];
+    const registry = new EtcdRegistry({
+      endpoints: [etcd.endpoint],
+      ttlSeconds: 5,
+      events: {
+        unreachable: () => {},
+        reachable: () => {},
+        instances: (kind, service, endpoints, kept) => told.push(`${kind} ${service} ${endpoints.join(' ')} ${kept}`),
+      },
+    });
+    try {
+      await registry.register(instance('k1', 8060));
+      const target = await DiscoveryTarget.open(registry, 'discovery:///greeter', 'grpc');
+      await registry.register(instance('k2', 8070));
+      await eventually(async () => target.addresses().length === 2, 'the second instance');
+      // Every key gone at once, as when etcd expires all leases after a stall longer than the TTL.
+      await admin.delete().prefix('/microservices/greeter/');
+      await eventually(async () => told.some((t) => t.endsWith('true')), 'the empty list to be refused');
+      // The two keys went in one revision, their deletes one after the other: the list of one is handed on, not the empty one.
+      const [kept] = target.addresses();
+      expect(target.addresses()).toHaveLength(1);
+      const port = Number(kept!.split(':')[1]) - 1;
+      const last = `etcd greeter http://127.0.0.1:${port} grpc://127.0.0.1:${port + 1}`;
+      expect(told).toEqual([
+        'etcd greeter http://127.0.0.1:8060 grpc://127.0.0.1:8061 http://127.0.0.1:8070 grpc://127.0.0.1:8071 false',
+        `${last} false`,
+        `${last} true`,
+      ]);
+      await target.close();
+    } finally {
+      await registry.close();
+      admin.close();
+      await etcd.destroy();
+    }
+  }, 60_000);
+
+  it('follows instances registered after etcd lost its data and came back', async () => {
+    const etcd = await EtcdProcess.create();
+    await etcd.start();
+    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 2 });
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      await registry.register(instance('w1', 8080));
+      // Revisions well above what a fresh etcd starts from.
+      for (let i = 0; i < 20; i++) await admin.put(`/other/${i}`).value('x');
+      const target = await DiscoveryTarget.open(registry, 'discovery:///greeter', 'grpc');
+      expect(target.addresses()).toEqual(['127.0.0.1:8081']);
+      await etcd.stop();
+      fs.rmSync(etcd.dataDir, { recursive: true, force: true });
+      fs.mkdirSync(etcd.dataDir);
+      await etcd.start();
+      await eventually(async () => (await admin.get('/microservices/greeter/w1').string()) !== null, 'w1 again');
+      // Another instance, registered once the watch has come back.
+      const other = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 2 });
+      await other.register(instance('w2', 8090));
+      await eventually(async () => target.addresses().includes('127.0.0.1:8091'), 'w2 in the discovered list');
+      await other.close();
+      await target.close();
+    } finally {
+      await registry.close();
+      admin.close();
+      await etcd.destroy();
+    }
+  }, 90_000);
 });
 
 describe('EtcdRegistry without an etcd', () => {
