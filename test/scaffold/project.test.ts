@@ -266,10 +266,10 @@ describe.skipIf(!promtool && !process.env['CI'])('PrometheusRule (promtool)', ()
     fs.writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }, null, 2));
     const r = spawnSync('promtool', ['check', 'rules', path.join(dir, 'rules.yaml')], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('SUCCESS: 3 rules found');
+    expect(r.stdout).toContain('SUCCESS: 5 rules found');
   });
 
-  it('fires the error-rate alert from series named as the service exports them', () => {
+  it('fires the error-rate, dependency and absence alerts from series named as the service exports them', () => {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }, null, 2));
     const labels = 'job="demo",kind="http",operation="/demo.v1.Greeter/SayHello"';
@@ -282,6 +282,22 @@ describe.skipIf(!promtool && !process.env['CI'])('PrometheusRule (promtool)', ()
           input_series: [
             { series: `server_requests_code_total{${labels},code="200",reason=""}`, values: '0+60x20' },
             { series: `server_requests_code_total{${labels},code="500",reason="UNKNOWN"}`, values: '0+30x20' },
+            // A scanner's 404s, a hundred times the service's own calls, do not hide its failures.
+            {
+              series:
+                'server_requests_code_total{job="demo",kind="http",operation="<unmatched>",code="404",reason="NOT_FOUND"}',
+              values: '0+9000x20',
+            },
+            {
+              series:
+                'client_requests_code_total{job="demo",kind="grpc",operation="/user.v1.User/Get",code="200",reason=""}',
+              values: '0+60x20',
+            },
+            {
+              series:
+                'client_requests_code_total{job="demo",kind="grpc",operation="/user.v1.User/Get",code="503",reason="SERVICE_UNAVAILABLE"}',
+              values: '0+20x20',
+            },
             { series: 'up{job="demo",instance="a"}', values: '1x20' },
           ],
           alert_rule_test: [
@@ -293,12 +309,48 @@ describe.skipIf(!promtool && !process.env['CI'])('PrometheusRule (promtool)', ()
                   exp_labels: { severity: 'critical', job: 'demo' },
                   exp_annotations: {
                     summary: 'demo: more than 5% of requests fail with 5xx',
-                    description: '0.33 of requests failed over the last 5 minutes.',
+                    description: '33.33% of requests failed over the last 5 minutes.',
+                  },
+                },
+              ],
+            },
+            {
+              eval_time: '15m',
+              alertname: 'DemoDependencyErrors',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', job: 'demo', operation: '/user.v1.User/Get' },
+                  exp_annotations: {
+                    summary: 'demo: more than 5% of its calls to another service fail with 5xx',
+                    description: '25% of calls to /user.v1.User/Get failed over the last 5 minutes.',
                   },
                 },
               ],
             },
             { eval_time: '15m', alertname: 'DemoDown', exp_alerts: [] },
+            { eval_time: '15m', alertname: 'DemoAbsent', exp_alerts: [] },
+          ],
+        },
+        {
+          // Nothing scraped at all: scaled to zero, or a ServiceMonitor that selects nothing.
+          interval: '1m',
+          input_series: [{ series: 'up{job="other",instance="b"}', values: '1x20' }],
+          alert_rule_test: [
+            {
+              eval_time: '10m',
+              alertname: 'DemoAbsent',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', job: 'demo' },
+                  exp_annotations: {
+                    summary: 'demo: no instance is scraped',
+                    description:
+                      'Prometheus has no target for job demo: scaled to zero, or the ServiceMonitor selects no Service.',
+                  },
+                },
+              ],
+            },
+            { eval_time: '10m', alertname: 'DemoHighErrorRate', exp_alerts: [] },
           ],
         },
       ],
