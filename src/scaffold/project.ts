@@ -18,6 +18,7 @@ import { healthcheckScript } from './healthcheck.js';
 import { vendoredTskPath } from '../cli/self-pack.js';
 import {
   SERVICE_NODE_COMMAND,
+  SERVICE_NODE_MAJOR,
   serializePackageJson,
   servicePackageJson,
   TOOLCHAIN_INSTALL_SCRIPTS,
@@ -107,6 +108,7 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     hasRegistry: options.registry !== 'none',
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
     tskVersion: tskVersion(),
+    nodeMajor: SERVICE_NODE_MAJOR,
     tsProtoOptions: TS_PROTO_OPTIONS,
     // The start command's first words as JSON array items, for the image's CMD and the Deployment.
     nodeCommand: SERVICE_NODE_COMMAND.map((word) => JSON.stringify(word)).join(', '),

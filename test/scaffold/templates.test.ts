@@ -19,9 +19,9 @@ describe('template naming', () => {
     expect(readTemplate(root, 'internal/data/data.ts', {})).toBe(
       fs.readFileSync(path.join(root, 'internal/data/data.ts'), 'utf8'),
     );
-    expect(readTemplate(root, 'cmd/__name__/main.ts.hbs', { name: 'shop', envPrefix: 'SHOP_' })).toContain(
-      "export const NAME = 'shop';",
-    );
+    expect(
+      readTemplate(root, 'cmd/__name__/main.ts.hbs', { name: 'shop', envPrefix: 'SHOP_', nodeMajor: 24 }),
+    ).toContain("export const NAME = 'shop';");
   });
 
   it('keeps Handlebars only in templates with a placeholder', () => {
