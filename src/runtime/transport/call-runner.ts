@@ -200,6 +200,9 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
   succeed(response: unknown): void {
     if (this.ended) return;
     this.release();
+    // A caller that left while a handler which never read ctx.signal ran on: the answer
+    // reaches nobody, and the call is the caller's cancel (or its deadline), not a success.
+    if (this.timed && this.ctx.callerGone()) return this.failReleased(this.ctx.goneError());
     let encoded: Encoded;
     try {
       encoded = this.answering.encode(this.ctx, response);

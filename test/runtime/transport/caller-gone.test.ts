@@ -26,8 +26,9 @@ const recording: CallObserver<void> = {
   },
 };
 
-/** Ignores ctx.signal: runs well past the server's timeout. */
-const slow = (_ctx: unknown, req: Who): Promise<Who> => new Promise((resolve) => setTimeout(() => resolve(req), 1500));
+/** Ignores ctx.signal: runs well past the server's timeout, or for `quick`, ends within it. */
+const slow = (_ctx: unknown, req: Who): Promise<Who> =>
+  new Promise((resolve) => setTimeout(() => resolve(req), req.who === 'quick' ? 250 : 1500));
 
 let httpServer: HttpServer;
 let grpcServer: GrpcServer;
@@ -46,26 +47,38 @@ afterAll(async () => {
   await grpcServer?.stop({ timeoutMs: 0 });
 });
 
-it('records a caller that went away long before the server timeout as 499 CANCELLED, over HTTP and gRPC', async () => {
+/** Calls both servers as `who`, each caller going away after 50 ms; the outcomes recorded, by transport. */
+async function callersLeaving(who: string) {
+  outcomes.length = 0;
   const request = http.request(`http://127.0.0.1:${httpServer.listenPort}${whoRoute.path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
   });
   request.on('error', () => {});
-  request.end('{"who":"gone"}');
+  request.end(JSON.stringify({ who }));
   setTimeout(() => request.destroy(), 50);
 
   const client = new (grpc.makeGenericClientConstructor(whoService as never, 'Who'))(
     `127.0.0.1:${grpcServer.listenPort}`,
     grpc.credentials.createInsecure(),
   ) as unknown as { who(req: Who, options: grpc.CallOptions, cb: () => void): grpc.ClientUnaryCall; close(): void };
-  const call = client.who({ who: 'gone' }, { deadline: Date.now() + 5000 }, () => {});
+  const call = client.who({ who }, { deadline: Date.now() + 5000 }, () => {});
   setTimeout(() => call.cancel(), 50);
 
   await waitFor(async () => outcomes.length === 2, 'both calls ended', 100, 30);
   client.close();
-  expect(outcomes.sort((a, b) => a.operation.localeCompare(b.operation))).toEqual([
-    { operation: 'grpc', reason: 'CANCELLED', code: 499 },
-    { operation: 'http', reason: 'CANCELLED', code: 499 },
-  ]);
+  return outcomes.sort((a, b) => a.operation.localeCompare(b.operation));
+}
+
+const cancelled = [
+  { operation: 'grpc', reason: 'CANCELLED', code: 499 },
+  { operation: 'http', reason: 'CANCELLED', code: 499 },
+];
+
+it('records a caller that went away long before the server timeout as 499 CANCELLED, over HTTP and gRPC', async () => {
+  expect(await callersLeaving('gone')).toEqual(cancelled);
+});
+
+it('records it so when the handler then ends within the timeout too: the answer reached nobody', async () => {
+  expect(await callersLeaving('quick')).toEqual(cancelled);
 });
