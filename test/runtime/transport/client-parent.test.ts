@@ -10,11 +10,14 @@ import { serveWho, whoMethod, whoRoute, type WhoServers } from '../../helpers/wh
 let servers: WhoServers;
 /** The reason each call's ctx.signal aborted with, by the `who` it was sent. */
 const aborted = new Map<string, string>();
+/** The `who` of each call whose handler has started. */
+const handling = new Set<string>();
 
 beforeAll(async () => {
   servers = await serveWho(
     (ctx, req) =>
       new Promise((resolve) => {
+        handling.add(req.who);
         const { signal } = ctx as Context;
         const done = setTimeout(() => resolve({ who: 'late' }), 3000);
         signal.addEventListener('abort', () => {
@@ -31,10 +34,17 @@ afterAll(async () => {
   await servers.grpc.stop({ timeoutMs: 0 });
 });
 
-/** A server call whose caller goes away after `ms`. */
-function parentCancelledAfter(ms: number): Context {
+/**
+ * A server call whose caller goes away once the called handler for `who` has started (a
+ * fixed delay could pass first on a busy machine, and the call end before any handler ran).
+ */
+function parentCancelledOnceStarted(who: string): Context {
   const controller = new AbortController();
-  setTimeout(() => controller.abort(new Error('the caller went away')), ms);
+  const check = setInterval(() => {
+    if (!handling.has(who)) return;
+    clearInterval(check);
+    controller.abort(new Error('the caller went away'));
+  }, 10);
   const header = new HeaderMap();
   return {
     transport: { kind: 'http', endpoint: '', operation: '/t.S/Parent', requestHeader: header, replyHeader: header },
@@ -50,7 +60,7 @@ describe('a call made with { parent, signal }', () => {
     const conn = new GrpcClientConn({ target: `127.0.0.1:${servers.grpc.listenPort}`, timeoutMs: 5000 });
     const started = Date.now();
     const err = await conn
-      .invoke(whoMethod, { who: 'grpc' }, { parent: parentCancelledAfter(100), signal: own })
+      .invoke(whoMethod, { who: 'grpc' }, { parent: parentCancelledOnceStarted('grpc'), signal: own })
       .catch((e: unknown) => e);
     await conn.close();
     expect(err).toMatchObject({ code: 499, reason: 'CANCELLED' });
@@ -69,7 +79,7 @@ describe('a call made with { parent, signal }', () => {
     const client = new HttpClient({ target: `http://127.0.0.1:${servers.http.listenPort}`, timeoutMs: 5000 });
     const started = Date.now();
     const err = await client
-      .invoke(whoRoute, { who: 'http' }, { parent: parentCancelledAfter(100), signal: own })
+      .invoke(whoRoute, { who: 'http' }, { parent: parentCancelledOnceStarted('http'), signal: own })
       .catch((e: unknown) => e);
     await client.close();
     expect(err).toMatchObject({ code: 499, reason: 'CANCELLED' });
