@@ -109,7 +109,10 @@ export interface RegistryEvents {
   instances?(kind: string, service: string, endpoints: string[], kept: boolean): void;
 }
 
-/** Logs registry outages through a pino-style logger: one line when one starts, one when it ends. */
+/**
+ * Logs through a pino-style logger: one line when a registry outage starts, one when it
+ * ends, and one for each change of a watched service's instances.
+ */
 export function loggedRegistryEvents(logger: {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
