@@ -28,10 +28,15 @@ it('tsk new stopped by SIGINT during its install keeps the project and says what
   fs.mkdirSync(path.join(work, 'bin'), { recursive: true });
   // An npm whose install waits to be interrupted; its other commands (tsk packs itself with npm) are npm's.
   const npm = path.join(work, 'bin', 'npm');
-  const realNpm = path.join(path.dirname(process.execPath), 'npm');
+  // The npm on PATH before ours (not necessarily next to this node: .ci/run's Node 24 has none).
+  const realNpm = (process.env['PATH'] ?? '')
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, 'npm'))
+    .find((candidate) => fs.existsSync(candidate));
+  expect(realNpm, 'npm on PATH').toBeDefined();
   fs.writeFileSync(
     npm,
-    `#!/bin/sh\nif [ "$1" = install ]; then echo installing; exec sleep 60; fi\nexec ${fs.existsSync(realNpm) ? realNpm : 'npm'} "$@"\n`,
+    `#!/bin/sh\nif [ "$1" = install ]; then echo installing; exec sleep 60; fi\nexec ${realNpm} "$@"\n`,
   );
   fs.chmodSync(npm, 0o755);
   const env = {
@@ -44,11 +49,16 @@ it('tsk new stopped by SIGINT during its install keeps the project and says what
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 6000 && !out.includes('installing'); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(out).toContain('installing');
-  // Ctrl-C in a terminal signals the whole foreground group: tsk and the install.
-  process.kill(-child.pid!, 'SIGINT');
-  expect(await exited).toBe(130);
+  try {
+    for (let i = 0; i < 6000 && !out.includes('installing'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(out).toContain('installing');
+    // Ctrl-C in a terminal signals the whole foreground group: tsk and the install.
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(130);
+  } finally {
+    // Whatever went wrong, nothing of the group outlives the test.
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  }
   expect(out).toContain(
     'interrupted: intr is created; finish it with: cd intr && npm install && git init && git add -A && git commit -m "Initial commit"',
   );
