@@ -5,15 +5,24 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+/** Ports freePort has handed out in this process: the kernel may offer a just-closed one again. */
+const handedOut = new Set<number>();
+
+/** A loopback port free now and not handed out before in this process (two taken in a row once were one port). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const bound = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(bound));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export function etcdAvailable(): boolean {
