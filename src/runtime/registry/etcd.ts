@@ -57,6 +57,7 @@ export class EtcdRegistry implements Registrar, Discovery {
     const key = this.keyOf(instance);
     const health = this.registrations.health;
     const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
+    const putKey = () => lease.put(key).value(JSON.stringify(instance));
     lease.on('lost', (err) => {
       if (this.leases.get(key) !== lease) return;
       this.leases.delete(key);
@@ -66,17 +67,14 @@ export class EtcdRegistry implements Registrar, Discovery {
     // reported: it may have gone meanwhile (deleted by hand, a restore of etcd).
     lease.on('keepaliveSucceeded', () => {
       if (health.reachable) return;
-      lease
-        .put(key)
-        .value(JSON.stringify(instance))
-        .then(
-          () => health.back(),
-          () => {},
-        );
+      putKey().then(
+        () => health.back(),
+        () => {},
+      );
     });
     lease.on('keepaliveFailed', (err) => health.lost(err));
     try {
-      await lease.put(key).value(JSON.stringify(instance));
+      await putKey();
     } catch (err) {
       lease.release();
       throw err;

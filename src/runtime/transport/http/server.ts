@@ -259,9 +259,7 @@ export class HttpServer implements Server {
         handler: (request, reply) => this.dispatch(request, reply),
       });
     this.app.setNotFoundHandler((request, reply) => {
-      const url = request.raw.url ?? '/';
-      const q = url.indexOf('?');
-      const match = this.match(request.method, q < 0 ? url : url.slice(0, q));
+      const match = this.match(request.method, pathOf(request.raw.url ?? '/'));
       if (!('route' in match)) return this.answerUnrouted(request, reply, match);
       (request.raw as RoutedRequest)[MATCHED] = match;
       this.dispatch(request, reply);
@@ -403,7 +401,7 @@ export class HttpServer implements Server {
     if (headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) return false;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const path = pathOf(url, q);
     if (this.rawPaths.has(path)) return false;
     const match = this.match(method, path);
     if (!('route' in match)) return false; // fastify answers 404, 405 and OPTIONS
@@ -427,9 +425,7 @@ export class HttpServer implements Server {
    * no handler would read. The match is kept for dispatch.
    */
   private routeEarly(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    const url = request.raw.url ?? '/';
-    const q = url.indexOf('?');
-    const match = this.match(request.method, q < 0 ? url : url.slice(0, q));
+    const match = this.match(request.method, pathOf(request.raw.url ?? '/'));
     (request.raw as RoutedRequest)[MATCHED] = match;
     if ('route' in match) return done();
     this.answerUnrouted(request, reply, match);
@@ -456,9 +452,7 @@ export class HttpServer implements Server {
 
   /** A call no route takes: 405 with Allow when the path has routes for other methods (204 to OPTIONS), else 404. */
   private answerUnrouted(request: FastifyRequest, reply: FastifyReply, match: Match): void {
-    const url = request.raw.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const path = pathOf(request.raw.url ?? '/');
     const method = request.method;
     // Another method on a raw route's (static) path is a 405 too.
     const allowed = ('allowed' in match ? match.allowed : undefined) ?? this.rawPaths.get(path);
@@ -568,9 +562,8 @@ export class HttpServer implements Server {
   private reject(req: IncomingMessage, err: ServiceError, answer: Answer): void {
     const method = req.method ?? '';
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
     // routeEarly's match when the call got that far (a body fastify refused, no route); else matched here.
-    const match = (req as RoutedRequest)[MATCHED] ?? this.match(method, q < 0 ? url : url.slice(0, q));
+    const match = (req as RoutedRequest)[MATCHED] ?? this.match(method, pathOf(url));
     const route = 'route' in match ? match.route.compiled.route : (match.near?.compiled.route ?? UNMATCHED);
     this.refuse({ method, url, headers: req.headers, bodyBytes: requestBytes(req), answer }, route, err);
   }
@@ -641,6 +634,11 @@ abstract class Answer {
 }
 
 /** The HTTP status an error is answered with (500 for codes outside 4xx/5xx). */
+/** A request target's path: the part before its query (`q` is where the `?` is, when known). */
+function pathOf(url: string, q = url.indexOf('?')): string {
+  return q < 0 ? url : url.slice(0, q);
+}
+
 function errorStatus(err: ServiceError): number {
   return err.code >= 400 && err.code <= 599 ? err.code : 500;
 }
