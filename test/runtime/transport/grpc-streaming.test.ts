@@ -122,6 +122,32 @@ describe('server streaming over gRPC', () => {
     expect(reason(aborted.get('cancelled'))).toBe('CANCELLED');
   });
 
+  it('ends a stream open at the stop timeout UNAVAILABLE with its ErrorInfo, which the caller receives', async () => {
+    const stopping = new GrpcServer({ address: '127.0.0.1:0' });
+    generated.registerFeedGRPCServer(stopping, svc.feed);
+    await stopping.start();
+    const Feed = plain.constructor as new (target: string, credentials: grpc.ChannelCredentials) => any;
+    const client = new Feed(`127.0.0.1:${stopping.listenPort}`, grpc.credentials.createInsecure());
+    try {
+      const streams = [1, 2, 3].map(() => {
+        const call: grpc.ClientReadableStream<Item> = client.watch({ topic: 'at-stop', count: 0, intervalMs: 20 });
+        return { first: new Promise((resolve) => call.once('data', resolve)), done: collect(call) };
+      });
+      await Promise.all(streams.map((s) => s.first));
+      await stopping.stop({ timeoutMs: 100 });
+      for (const { done } of streams) {
+        const { items, error } = await done;
+        expect(items.length).toBeGreaterThan(0);
+        expect(error?.code).toBe(grpc.status.UNAVAILABLE);
+        expect(error?.details).toBe('the server stopped before the call finished');
+        const details = JSON.stringify(decodeStatus(error!.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer));
+        expect(details).toContain('SERVICE_UNAVAILABLE');
+      }
+    } finally {
+      client.close();
+    }
+  });
+
   it('is traced: one server span for the stream, active for the handler, under the caller trace', async () => {
     const traceId = '5bf92f3577b34da6a3ce929d0e0e4736';
     const md = new grpc.Metadata();

@@ -208,21 +208,27 @@ export class GrpcServer implements Server {
       this.serving = false;
       if (this.boundPort === undefined) return resolve();
       this.health.endWatches();
-      const timer = setTimeout(() => {
-        // Calls outlived the drain window: each is answered UNAVAILABLE (another instance may
-        // take it), then the connections are cut once those answers are written.
-        this.runner.cutRunning('grpc');
-        setImmediate(() => {
-          this.server.forceShutdown();
-          this.runner.stop();
-          resolve();
-        });
-      }, options.timeoutMs ?? 10_000);
-      this.server.tryShutdown(() => {
+      let cut: NodeJS.Timeout | undefined;
+      const stopped = () => {
         clearTimeout(timer);
+        clearTimeout(cut);
         this.runner.stop();
         resolve();
-      });
+      };
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      const grace = Math.min(CUT_GRACE_MS, timeoutMs / 5);
+      const timer = setTimeout(() => {
+        // Calls outlived the drain window: each is answered UNAVAILABLE (another instance may
+        // take it). Their statuses go out as HTTP/2 frames after this turn, and the graceful
+        // shutdown below ends once every stream has sent its own; cutting the connections
+        // at once would reset the streams instead. A peer that reads nothing is cut at the timeout.
+        this.runner.cutRunning('grpc');
+        cut = setTimeout(() => {
+          this.server.forceShutdown();
+          stopped();
+        }, grace);
+      }, timeoutMs - grace);
+      this.server.tryShutdown(stopped);
     });
     return this.stopping;
   }
@@ -236,6 +242,9 @@ export class GrpcServer implements Server {
     return this.boundPort;
   }
 }
+
+/** The end of the stop timeout (at most a fifth of it) kept for the statuses of the calls cut to reach their callers. */
+const CUT_GRACE_MS = 1000;
 
 /** A request as a handler receives it from grpc-js: the decoded message (or why it did not decode) and its size. */
 export class ReceivedRequest {
