@@ -40,10 +40,15 @@ export interface GrpcServerOptions {
   reflection?: ReflectionOptions;
   /** Error domain written into ErrorInfo, usually the service name. */
   errorDomain?: string;
+  /**
+   * The largest request message taken, in bytes (after decompression); grpc-js answers a
+   * larger one RESOURCE_EXHAUSTED as its length arrives, before buffering it. Default 4 MiB.
+   */
+  maxReceiveMessageBytes?: number;
 }
 
 export class GrpcServer implements Server {
-  private readonly server = new grpc.Server();
+  private readonly server: grpc.Server;
   private readonly runner: CallRunner<UnaryCallContext, Buffer | undefined>;
   private readonly host: string;
   private readonly port: number;
@@ -58,6 +63,9 @@ export class GrpcServer implements Server {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:9000');
     this.host = host;
     this.port = port;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    });
     this.runner = new CallRunner<UnaryCallContext, Buffer | undefined>({
       observers: options.observers,
       middleware: options.middleware,
@@ -242,6 +250,9 @@ export class GrpcServer implements Server {
     return this.boundPort;
   }
 }
+
+/** grpc-js's own default, named here so the docs' limit is the code's. */
+const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** The end of the stop timeout (at most a fifth of it) kept for the statuses of the calls cut to reach their callers. */
 const CUT_GRACE_MS = 1000;

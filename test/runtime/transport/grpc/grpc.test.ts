@@ -138,6 +138,25 @@ describe('gRPC server', () => {
     client.close();
   });
 
+  it('refuses a request message over maxReceiveMessageBytes RESOURCE_EXHAUSTED, and takes one at the limit', async () => {
+    const s = new GrpcServer({ address: '127.0.0.1:0', maxReceiveMessageBytes: 1024 });
+    userGrpc.registerUserServiceGRPCServer(s, {
+      createUser: async (_ctx: Context, req: { user: { name: string } }) => ({ name: String(req.user.name.length) }),
+    });
+    await s.start();
+    const client = loaderClient(`127.0.0.1:${s.listenPort}`);
+    try {
+      // CreateUserRequest{ user: User{ name } }: a tag and two length bytes around each.
+      expect(await unary(client, 'CreateUser', { user: { name: 'x'.repeat(1018) } })).toMatchObject({ name: '1018' });
+      const refused = await unary(client, 'CreateUser', { user: { name: 'x'.repeat(1019) } }).catch((e) => e);
+      expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(refused.details).toMatch(/larger than max \(1025 vs 1024\)/);
+    } finally {
+      client.close();
+      await s.stop({ timeoutMs: 100 });
+    }
+  });
+
   it('hides the message of non-service errors', async () => {
     const client = loaderClient();
     const err = await unary(client, 'GetUser', { id: '999' }).catch((e) => e);
