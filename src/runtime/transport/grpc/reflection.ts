@@ -117,11 +117,51 @@ async function buildReflection(
           methods.set(method.path, { definition: method, handler: implementation[name]! });
       },
     };
-    new ReflectionService(definition, { services: listed }).addToServer(collector as unknown as grpc.Server);
+    const service = new ReflectionService(definition, { services: listed });
+    const versions = service as unknown as { v1: ReflectionIndex; v1Alpha: ReflectionIndex };
+    const nameOf = (bytes: Uint8Array) => protobuf.fromBinary(wkt.FileDescriptorProtoSchema, bytes).name;
+    for (const index of [versions.v1, versions.v1Alpha]) servedAsBuilt(index, definition, nameOf);
+    service.addToServer(collector as unknown as grpc.Server);
     return methods;
   } catch (err) {
     events.failed?.(err);
     throw err;
+  }
+}
+
+/** What @grpc/reflection 1.x keeps of each file it serves (its implementations' fields). */
+interface ReflectionIndex {
+  files: Record<string, { dependency?: string[] }>;
+  fileEncodings: Map<object, Uint8Array>;
+  fileDependencies: Map<object, object[]>;
+}
+
+/**
+ * @grpc/reflection decodes each file and encodes it again with protobufjs, which drops
+ * what it does not know: every custom option (`google.api.http`, `errors.code`). It
+ * also sends along only the files whose types a file uses, not those it imports for
+ * options. Each file is served here as the definition gave it, with everything it imports.
+ */
+function servedAsBuilt(
+  index: ReflectionIndex,
+  definition: PackageDefinition,
+  nameOf: (file: Uint8Array) => string,
+): void {
+  if (!(index.fileEncodings instanceof Map) || !(index.fileDependencies instanceof Map) || !index.files)
+    throw new Error('@grpc/reflection no longer keeps the files it serves where tsk expects them');
+  const given = new Map<string, Uint8Array>();
+  for (const entry of Object.values(definition)) {
+    const protos = (entry as { fileDescriptorProtos?: Uint8Array[] }).fileDescriptorProtos ?? [];
+    for (const bytes of protos) {
+      const name = nameOf(bytes);
+      if (!given.has(name)) given.set(name, bytes);
+    }
+  }
+  for (const [name, file] of Object.entries(index.files)) {
+    const bytes = given.get(name);
+    if (bytes) index.fileEncodings.set(file, bytes);
+    const imports = (file.dependency ?? []).map((d) => index.files[d]).filter((f) => f !== undefined);
+    index.fileDependencies.set(file, imports);
   }
 }
 

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { create, createFileRegistry, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, MethodOptionsSchema } from '@bufbuild/protobuf/wkt';
 import { compileProtos } from '../../../../src/proto/compile.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcServer, HealthDefinition, ServingStatus } from '../../../../src/runtime/transport/grpc/index.js';
@@ -19,6 +19,8 @@ import { generateFixture } from '../../../helpers/generated.js';
 
 let server: GrpcServer;
 let client: grpc.Client;
+/** The files buf built, by name: what reflection must serve byte for byte. */
+const files = new Map<string, ReturnType<typeof fromBinary<typeof FileDescriptorProtoSchema>>>();
 
 beforeAll(async () => {
   const user = generateFixture('reflection', 'user');
@@ -26,7 +28,6 @@ beforeAll(async () => {
   const userGrpc = await import(path.join(user, 'user/v1/user_grpc.ts'));
   const helloGrpc = await import(path.join(hello, 'helloworld/v1/greeter_grpc.ts'));
   // What api/descriptors.ts holds in a project: the FileDescriptorSet buf builds.
-  const files = new Map<string, ReturnType<typeof fromBinary<typeof FileDescriptorProtoSchema>>>();
   for (const [dir, proto] of [
     [user, 'user/v1/user.proto'],
     [hello, 'helloworld/v1/greeter.proto'],
@@ -125,11 +126,24 @@ describe('server reflection', () => {
     expect(file.messageType.map((m) => m.name)).toEqual(['HealthCheckRequest', 'HealthCheckResponse']);
     expect((await describe('helloworld.v1.Greeter'))[0]!.name).toBe('helloworld/v1/greeter.proto');
 
-    // The file that declares the symbol comes first, then what it imports, as the proto says.
+    // The file that declares the symbol comes first, then everything it imports, as buf built them.
     const userFiles = await describe('user.v1.UserService');
     const userProto = userFiles[0]!;
     expect(userProto.name).toBe('user/v1/user.proto');
     expect(userProto.dependency).toEqual(['google/api/annotations.proto', 'google/protobuf/timestamp.proto']);
+    expect(userFiles.map((f) => f.name).sort()).toEqual([
+      'google/api/annotations.proto',
+      'google/api/http.proto',
+      'google/protobuf/descriptor.proto',
+      'google/protobuf/timestamp.proto',
+      'user/v1/user.proto',
+    ]);
+    // Custom options survive: GetUser's google.api.http rule (extension 72295728 of MethodOptions).
+    expect(toBinary(FileDescriptorProtoSchema, userProto)).toEqual(
+      toBinary(FileDescriptorProtoSchema, files.get('user/v1/user.proto')!),
+    );
+    const getUser = userProto.service[0]!.method.find((m) => m.name === 'GetUser')!;
+    expect(Buffer.from(toBinary(MethodOptionsSchema, getUser.options!)).toString('latin1')).toContain('/v1/users/{id}');
     const userMessage = userProto.messageType.find((m) => m.name === 'User')!;
     expect(userMessage.field.map((f) => [f.name, f.jsonName, f.typeName])).toEqual([
       ['id', 'id', ''],
