@@ -100,6 +100,27 @@ describe('jwtServer over HTTP', () => {
     ]);
   });
 
+  it('takes each part of a token in its one base64url spelling only', async () => {
+    const token = await hs256({ sub: 'ada' });
+    expect((await call(base, `Bearer ${token}`)).status).toBe(200);
+    const [header, claims, signature] = token.split('.') as [string, string, string];
+    const standard = Buffer.from(signature, 'base64url').toString('base64');
+    const respelled = [
+      `${header}.${claims}.${signature}!!!`,
+      `${header}.${claims}.${signature.slice(0, 10)}!${signature.slice(10)}`,
+      `${header}.${claims}.${signature}=`,
+      `${header}.${claims}.${standard}`,
+      `${header}.${claims}$.${signature}`,
+    ];
+    for (const spelling of respelled) {
+      const r = await call(base, `Bearer ${spelling}`);
+      expect(r, spelling).toEqual({
+        status: 401,
+        body: expect.objectContaining({ message: 'JWT token is malformed' }),
+      });
+    }
+  });
+
   it.each<[JwtAlgorithm, string, Record<string, unknown>]>([
     ['RS256', 'rsa', { modulusLength: 2048 }],
     ['PS384', 'rsa', { modulusLength: 2048 }],
