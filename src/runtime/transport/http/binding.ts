@@ -87,6 +87,24 @@ export class FormBody {
   constructor(readonly params: URLSearchParams) {}
 }
 
+/**
+ * A query string (or form body) as parameters. URLSearchParams keeps a malformed escape
+ * (`%zz`) as text and turns bytes that are not UTF-8 into U+FFFD; such a request is
+ * refused instead, as the path and the JSON body are.
+ */
+export function parseQuery(raw: string, where: 'query' | 'form body' = 'query'): URLSearchParams {
+  if (raw.includes('%')) {
+    for (const part of raw.split(/[&=]/)) {
+      try {
+        decodeURIComponent(part);
+      } catch {
+        throw ErrCodec(`'${part}' in the ${where} is not percent-encoded UTF-8`);
+      }
+    }
+  }
+  return new URLSearchParams(raw);
+}
+
 /** Path variables from a successful match, query string and parsed body -> request message. */
 export function bindRequest<Req>(
   compiled: CompiledRoute<Req>,

@@ -36,7 +36,7 @@ import type { CallObserver } from '../observer.js';
 import { ServerCallContext } from '../call-context.js';
 import { advertisedHost, formatHostPort, parseAddress } from '../endpoint.js';
 import type { Server } from '../server.js';
-import { bindRequest, compileRoute, encodeResponse, FormBody, type CompiledRoute } from './binding.js';
+import { bindRequest, compileRoute, encodeResponse, FormBody, parseQuery, type CompiledRoute } from './binding.js';
 import { jsonShapeProblem } from './json-shape.js';
 import { parseJsonBody } from './proto-json.js';
 import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
@@ -241,7 +241,13 @@ export class HttpServer implements Server {
             ),
             undefined,
           );
-        done(null, text === '' ? undefined : new FormBody(new URLSearchParams(text as string)));
+        let form: FormBody | undefined;
+        try {
+          form = text === '' ? undefined : new FormBody(parseQuery(text as string, 'form body'));
+        } catch (err) {
+          return done(err as Error, undefined);
+        }
+        done(null, form);
       },
     );
     this.app.setErrorHandler((err, request, reply) =>
@@ -500,7 +506,7 @@ export class HttpServer implements Server {
       message = bindRequest(
         compiled,
         call.values,
-        call.query < 0 ? undefined : new URLSearchParams(call.url.slice(call.query + 1)),
+        call.query < 0 ? undefined : parseQuery(call.url.slice(call.query + 1)),
         call.body,
       );
     } catch (err) {

@@ -419,6 +419,24 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     expect((await call('GET', '/v1/books/1?editions=1&editions=2')).request.editions).toEqual([1, 2]);
   });
 
+  it('refuses a query or form body that is not percent-encoded UTF-8, as it refuses such a path', async () => {
+    for (const query of ['tags=%ff%fe', 'tags=%zz', 'ta%g=1', 'genre=1&tags=%e2%82']) {
+      const r = await call('GET', `/v1/books/1?${query}`);
+      expect(r.json, query).toMatchObject({ code: 400, reason: 'CODEC' });
+      expect(r.json.message).toMatch(/in the query is not percent-encoded UTF-8$/);
+    }
+    const form = await call('POST', '/v1/books/9:publish', 'comment=%ff', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(form.json).toMatchObject({
+      code: 400,
+      reason: 'CODEC',
+      message: "'%ff' in the form body is not percent-encoded UTF-8",
+    });
+    // Well-formed escapes, an ignored parameter among them, still bind.
+    expect((await call('GET', '/v1/books/1?x=T%C3%A9+a%2Bb&editions=%31')).request.editions).toEqual([1]);
+  });
+
   it('bytes that are not HTTP, and headers past the size limit', async () => {
     const { port } = new URL(base);
     const rawCall = (text: string) =>
