@@ -224,6 +224,17 @@ describe('HTTP spans', () => {
     expect(await call({})).toMatchObject({ 'client.address': '127.0.0.1' });
   });
 
+  it('records url.query with the credentials of signed URLs redacted', async () => {
+    const traceId = Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
+    const query = 'a=1&Signature=s1&sig=s2&AWSAccessKeyId=AKIA&X-Goog-Signature=g&mysig=kept&b=2';
+    await fetch(`${base}/helloworld/query?${query}`, { headers: { traceparent: `00-${traceId}-1111111111111111-01` } });
+    await telemetry.forceFlush();
+    await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the server span', 100, 50);
+    expect(receiver.spans.find((s) => s.traceId === traceId)!.attributes['url.query']).toBe(
+      'a=1&Signature=REDACTED&sig=REDACTED&AWSAccessKeyId=REDACTED&X-Goog-Signature=REDACTED&mysig=kept&b=2',
+    );
+  });
+
   it('names the server as the caller addressed it: server.address and server.port from X-Forwarded-Host, else Host', async () => {
     const call = async (headers: Record<string, string>) => {
       const traceId = Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);

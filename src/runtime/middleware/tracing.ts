@@ -214,7 +214,7 @@ function serverAttributes(ctx: Context): Attributes {
     attrs['url.scheme'] = 'http';
     const q = t.url.indexOf('?');
     attrs['url.path'] = q < 0 ? t.url : t.url.slice(0, q);
-    if (q >= 0) attrs['url.query'] = t.url.slice(q + 1);
+    if (q >= 0) attrs['url.query'] = redactedQuery(t.url.slice(q + 1));
     const length = Number(header.get('content-length'));
     if (length > 0) attrs['http.request.body.size'] = length;
   }
@@ -243,6 +243,15 @@ function serverAttributes(ctx: Context): Attributes {
     }
   }
   return attrs;
+}
+
+// The query keys whose values the HTTP semantic conventions say to redact by default:
+// signatures and access key ids of signed URLs.
+const REDACTED_QUERY_KEYS = /(^|&)(AWSAccessKeyId|Signature|sig|X-Goog-Signature)=[^&]*/g;
+
+/** `url.query` with the values of signed URLs' credentials replaced by `REDACTED`. */
+function redactedQuery(query: string): string {
+  return query.replace(REDACTED_QUERY_KEYS, '$1$2=REDACTED');
 }
 
 /** The start attributes of a client span: the RPC it makes and the server it talks to. */
