@@ -219,7 +219,7 @@ export class HttpServer implements Server {
       try {
         done(null, parseJsonBody(text));
       } catch (err) {
-        done(ErrCodec(`malformed JSON body: ${(err as Error).message}`), undefined);
+        done(ErrCodec(`malformed JSON body: ${withoutExcerpt((err as Error).message)}`), undefined);
       }
     };
     this.app.removeContentTypeParser(['application/json', 'text/plain']);
@@ -640,6 +640,15 @@ abstract class Answer {
 }
 
 /** The HTTP status an error is answered with (500 for codes outside 4xx/5xx). */
+/**
+ * V8's JSON.parse message without the excerpt of the body it quotes (`Unexpected token 'u',
+ * ..."er2!","a":undefined}" is not valid JSON`): the answer and the access log would repeat
+ * what the caller sent, a password as well as a typo.
+ */
+function withoutExcerpt(message: string): string {
+  return message.replace(/, (?:\.\.\.)?"[\s\S]*" is not valid JSON$/, '');
+}
+
 /** A request target's path: the part before its query (`q` is where the `?` is, when known). */
 function pathOf(url: string, q = url.indexOf('?')): string {
   return q < 0 ? url : url.slice(0, q);

@@ -205,6 +205,23 @@ describe('rejections before routing', () => {
     expect((await bad.json()).message).toMatch(/^malformed JSON body: /);
   });
 
+  it("names what is wrong with a malformed body without quoting the body's text", async () => {
+    const send = async (body: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await send('{"password":"Hunter2!","a":undefined}')).toMatchObject({
+      status: 400,
+      body: { reason: 'CODEC', message: "malformed JSON body: Unexpected token 'u'" },
+    });
+    expect((await send('{"text":NaN}')).body.message).toBe("malformed JSON body: Unexpected token 'N'");
+    expect((await send('{"text" "x"}')).body.message).toMatch(/^malformed JSON body: Expected ':' after property name/);
+  });
+
   it('refuses what protojson refuses: bytes that are not UTF-8, null for the request message, a key given twice', async () => {
     const send = (body: Uint8Array<ArrayBuffer> | string) =>
       fetch(`http://127.0.0.1:${port}/v1/echo`, {
