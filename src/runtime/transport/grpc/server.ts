@@ -45,6 +45,11 @@ export interface GrpcServerOptions {
    * larger one RESOURCE_EXHAUSTED as its length arrives, before buffering it. Default 4 MiB.
    */
   maxReceiveMessageBytes?: number;
+  /**
+   * grpc-js server options, as Kratos's `grpc.Options` passes grpc-go's: streams per
+   * connection (`grpc.max_concurrent_streams`), keepalive, connection age, and the like.
+   */
+  channelOptions?: grpc.ServerOptions;
 }
 
 export class GrpcServer implements Server {
@@ -64,6 +69,7 @@ export class GrpcServer implements Server {
     this.host = host;
     this.port = port;
     this.server = new grpc.Server({
+      ...options.channelOptions,
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
     });
     this.runner = new CallRunner<UnaryCallContext, Buffer | undefined>({

@@ -1,6 +1,7 @@
 // gRPC end to end: generated registration on a real GrpcServer, called by a
 // proto-loader client built from the .proto at run time and by the generated client.
-import { getEventListeners } from 'node:events';
+import { getEventListeners, once } from 'node:events';
+import http2 from 'node:http2';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -153,6 +154,19 @@ describe('gRPC server', () => {
       expect(refused.details).toMatch(/larger than max \(1025 vs 1024\)/);
     } finally {
       client.close();
+      await s.stop({ timeoutMs: 100 });
+    }
+  });
+
+  it('passes channelOptions to grpc-js: the streams a connection may open', async () => {
+    const s = new GrpcServer({ address: '127.0.0.1:0', channelOptions: { 'grpc.max_concurrent_streams': 7 } });
+    await s.start();
+    const session = http2.connect(`http://127.0.0.1:${s.listenPort}`);
+    try {
+      await once(session, 'remoteSettings');
+      expect(session.remoteSettings.maxConcurrentStreams).toBe(7);
+    } finally {
+      session.close();
       await s.stop({ timeoutMs: 100 });
     }
   });
