@@ -91,7 +91,7 @@ export function createApp(options: AppOptions): App {
         const done = await budget.step(budget.remaining(), options.afterStop);
         if (done === 'failed') log?.error({ err: budget.lastError }, 'afterStop failed');
         if (done === 'timeout')
-          log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (telemetry flush) cut off at the stop timeout');
+          log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (closing data, flushing telemetry) cut off at the stop timeout');
       }
       if (!afterFailedStart) log?.info({ id, elapsed_ms: budget.elapsed() }, 'stopped');
       log?.flush();

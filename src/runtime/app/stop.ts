@@ -1,5 +1,5 @@
 // The time budget of one stop: every step gets what is left of the stop timeout,
-// and the servers leave a share of it for afterStop (telemetry flush), so a
+// and the servers leave a share of it for afterStop (closing data, flushing telemetry), so a
 // collector that never answers cannot push the exit past the timeout.
 
 /** Share of the stop timeout kept for afterStop, capped at AFTER_STOP_MAX_MS. */

@@ -47,11 +47,11 @@ export function wireApp({ bc, logger, telemetry, name, version, id }: WireOption
     readiness,
     stopTimeoutMs: bc.server?.stopTimeoutMs || 10_000,
     drainDelayMs: bc.server?.drainDelayMs ?? 0,
+    // Each closes on its own: a database pool waiting on a query must not hold back the spans.
     afterStop: async () => {
-      await data.close();
-      await registry?.close?.();
-      await telemetry.shutdown();
-      logger.flush();
+      const closed = await Promise.allSettled([data.close(), registry?.close?.(), telemetry.shutdown()]);
+      const failed = closed.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   });
   return { app, http, grpc };
