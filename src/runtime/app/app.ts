@@ -27,6 +27,12 @@ export interface AppOptions {
    */
   drainDelayMs?: number;
   readiness?: Readiness;
+  /**
+   * Runs before the servers listen (open pools, check the database, run migrations): the
+   * service is started, registered and ready only once it resolves. When it fails, the
+   * start fails with its error, after afterStop has run.
+   */
+  beforeStart?: () => Promise<void>;
   /** Runs after servers stop (flush telemetry, close pools); cut off at the stop timeout. */
   afterStop?: () => Promise<void>;
   /** Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen. */
@@ -91,7 +97,10 @@ export function createApp(options: AppOptions): App {
         const done = await budget.step(budget.remaining(), options.afterStop);
         if (done === 'failed') log?.error({ err: budget.lastError }, 'afterStop failed');
         if (done === 'timeout')
-          log?.warn({ stop_timeout_ms: stopTimeoutMs }, 'afterStop (closing data, flushing telemetry) cut off at the stop timeout');
+          log?.warn(
+            { stop_timeout_ms: stopTimeoutMs },
+            'afterStop (closing data, flushing telemetry) cut off at the stop timeout',
+          );
       }
       if (!afterFailedStart) log?.info({ id, elapsed_ms: budget.elapsed() }, 'stopped');
       log?.flush();
@@ -117,23 +126,28 @@ export function createApp(options: AppOptions): App {
         void stop();
       };
       for (const s of signals) process.on(s, onSignal);
-      try {
+      const serve = async () => {
         await startAll(options.servers);
-        instance = buildInstance();
-        if (options.registrar) await options.registrar.register(instance);
+        const started = buildInstance();
+        instance = started;
+        if (options.registrar) await options.registrar.register(started);
         // A signal while the registry had not answered yet: the stop under way ends this run.
-        if (!stopping) {
-          options.readiness?.markStarted();
-          log?.info({ id, endpoints: instance.endpoints }, `${options.name} ${options.version} started`);
-          const settled = appStarted();
-          if (options.releaseStartupMemory ?? true)
-            void settled.then(() => {
-              if (stopping) return;
-              cancelRelease = releaseStartupMemoryWhenIdle((bytes) =>
-                log?.debug({ released_mb: Math.round(bytes / 1048576) }, 'start-up memory released'),
-              );
-            });
-        }
+        if (stopping) return;
+        options.readiness?.markStarted();
+        log?.info({ id, endpoints: started.endpoints }, `${options.name} ${options.version} started`);
+        const settled = appStarted();
+        if (options.releaseStartupMemory ?? true)
+          void settled.then(() => {
+            if (stopping) return;
+            cancelRelease = releaseStartupMemoryWhenIdle((bytes) =>
+              log?.debug({ released_mb: Math.round(bytes / 1048576) }, 'start-up memory released'),
+            );
+          });
+      };
+      try {
+        if (options.beforeStart) await options.beforeStart();
+        // A signal during beforeStart: the stop under way ends this run, and no server starts.
+        if (!stopping) await serve();
       } catch (err) {
         // A start cut short by a requested stop (the registry client closed under a pending
         // registration) is that stop, exit 0, not a failed start.

@@ -1,6 +1,6 @@
 // Shared data resources: the clients of the services this one calls
 // (internal/data/clients.ts, from `tsk add client`). A database or cache client
-// belongs here too, configured from conf.proto's Data and closed in close().
+// belongs here too, configured from conf.proto's Data, connected in open() and closed in close().
 import type { Data as DataConfig, Client as ClientConfig } from '../conf/conf.js';
 import type { Logger } from '../pkg/log/logger.js';
 import type { Discovery } from '../pkg/registry/registry.js';
@@ -8,6 +8,8 @@ import { newClients, type Clients } from './clients.js';
 
 export interface Data {
   clients: Clients;
+  /** Runs before the servers listen: a failure stops the start (exit 1), after close() has run. */
+  open(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -21,5 +23,5 @@ export interface DataDeps {
 
 export function newData(_config: DataConfig | undefined, deps: DataDeps): Data {
   const clients = newClients(deps.clients ?? {}, { logger: deps.logger, discovery: deps.discovery });
-  return { clients, close: () => clients.close() };
+  return { clients, open: async () => {}, close: () => clients.close() };
 }

@@ -221,4 +221,46 @@ describe('createApp failing to start', () => {
       await taken.stop({ timeoutMs: 1000 });
     }
   });
+
+  it('runs beforeStart before any server listens; when it fails, no server starts and afterStop runs', async () => {
+    const events: string[] = [];
+    const http = new HttpServer({ address: '127.0.0.1:0' });
+    const registrar: Registrar = { register: async () => void events.push('register'), deregister: async () => {} };
+    const base = {
+      name: 'svc',
+      version: '1',
+      servers: [http],
+      registrar,
+      signals: [] as NodeJS.Signals[],
+      drainDelayMs: 60_000,
+      afterStop: async () => void events.push('afterStop'),
+    };
+    const failing = createApp({
+      ...base,
+      beforeStart: async () => {
+        events.push(`beforeStart listening=${http.listenPort !== undefined}`);
+        throw new Error('database refused the connection');
+      },
+    });
+    await expect(failing.run()).rejects.toThrow('database refused the connection');
+    expect(events).toEqual(['beforeStart listening=false', 'afterStop']);
+    expect(http.listenPort).toBeUndefined();
+
+    events.length = 0;
+    const second = new HttpServer({ address: '127.0.0.1:0' });
+    const app = createApp({
+      ...base,
+      servers: [second],
+      drainDelayMs: 0,
+      beforeStart: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        events.push(`beforeStart listening=${second.listenPort !== undefined}`);
+      },
+    });
+    const running = app.run();
+    for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(events).toEqual(['beforeStart listening=false', 'register']);
+    await app.stop();
+    await running;
+  });
 });

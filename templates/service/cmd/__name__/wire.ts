@@ -47,6 +47,7 @@ export function wireApp({ bc, logger, telemetry, name, version, id }: WireOption
     readiness,
     stopTimeoutMs: bc.server?.stopTimeoutMs || 10_000,
     drainDelayMs: bc.server?.drainDelayMs ?? 0,
+    beforeStart: () => data.open(),
     // Each closes on its own: a database pool waiting on a query must not hold back the spans.
     afterStop: async () => {
       const closed = await Promise.allSettled([data.close(), registry?.close?.(), telemetry.shutdown()]);

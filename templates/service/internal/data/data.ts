@@ -1,6 +1,7 @@
 // Shared data resources: connection pools and the clients of other services
 // (internal/data/clients.ts, from `tsk add client`). The sample keeps its data in
-// memory; replace the store here with a real database client and close it in close().
+// memory; replace the store here with a real database client, connect it in open()
+// and close it in close() (docs/data.md).
 import type { Data as DataConfig, Client as ClientConfig } from '../conf/conf.js';
 import type { Logger } from '../pkg/log/logger.js';
 import type { Discovery } from '../pkg/registry/registry.js';
@@ -9,6 +10,8 @@ import { newClients, type Clients } from './clients.js';
 export interface Data {
   users: Map<string, number>;
   clients: Clients;
+  /** Runs before the servers listen: a failure stops the start (exit 1), after close() has run. */
+  open(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,8 @@ export function newData(config: DataConfig | undefined, deps: DataDeps): Data {
   return {
     users,
     clients,
+    // Connect pools, check the database, run migrations here: nothing to do in memory.
+    open: async () => {},
     close: async () => {
       users.clear();
       await clients.close();
