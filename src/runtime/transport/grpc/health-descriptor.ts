@@ -15,7 +15,7 @@ import { ServingStatus } from './health.js';
  * can describe the health service without the .proto file on disk.
  */
 export function healthDescriptorSet(): Uint8Array {
-  const { STRING: TYPE_STRING, ENUM: TYPE_ENUM } = FieldDescriptorProto_Type;
+  const { STRING: TYPE_STRING, ENUM: TYPE_ENUM, MESSAGE: TYPE_MESSAGE } = FieldDescriptorProto_Type;
   const optional = FieldDescriptorProto_Label.OPTIONAL;
   const file = create(FileDescriptorProtoSchema, {
     name: 'grpc/health/v1/health.proto',
@@ -42,6 +42,37 @@ export function healthDescriptorSet(): Uint8Array {
           { name: 'ServingStatus', value: Object.entries(ServingStatus).map(([name, number]) => ({ name, number })) },
         ],
       },
+      { name: 'HealthListRequest' },
+      {
+        name: 'HealthListResponse',
+        field: [
+          {
+            name: 'statuses',
+            number: 1,
+            type: TYPE_MESSAGE,
+            label: FieldDescriptorProto_Label.REPEATED,
+            typeName: '.grpc.health.v1.HealthListResponse.StatusesEntry',
+            jsonName: 'statuses',
+          },
+        ],
+        nestedType: [
+          {
+            name: 'StatusesEntry',
+            options: { mapEntry: true },
+            field: [
+              { name: 'key', number: 1, type: TYPE_STRING, label: optional, jsonName: 'key' },
+              {
+                name: 'value',
+                number: 2,
+                type: TYPE_MESSAGE,
+                label: optional,
+                typeName: '.grpc.health.v1.HealthCheckResponse',
+                jsonName: 'value',
+              },
+            ],
+          },
+        ],
+      },
     ],
     service: [
       {
@@ -51,6 +82,11 @@ export function healthDescriptorSet(): Uint8Array {
             name: 'Check',
             inputType: '.grpc.health.v1.HealthCheckRequest',
             outputType: '.grpc.health.v1.HealthCheckResponse',
+          },
+          {
+            name: 'List',
+            inputType: '.grpc.health.v1.HealthListRequest',
+            outputType: '.grpc.health.v1.HealthListResponse',
           },
           {
             name: 'Watch',

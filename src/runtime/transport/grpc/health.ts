@@ -58,6 +58,52 @@ function encodeRequest(req: HealthCheckRequest): Buffer {
   return Buffer.from(w.finish());
 }
 
+/** List's answer: every service the server answers for ("" being the whole server), with its status. */
+interface HealthListResponse {
+  statuses: Map<string, ServingStatus>;
+}
+
+function encodeListResponse(res: HealthListResponse): Buffer {
+  const w = new BinaryWriter();
+  for (const [service, s] of res.statuses) {
+    // A map entry: key = 1, value = 2 (a HealthCheckResponse).
+    w.tag(1, WireType.LengthDelimited).fork();
+    if (service) w.tag(1, WireType.LengthDelimited).string(service);
+    w.tag(2, WireType.LengthDelimited).bytes(encodeResponse({ status: s }));
+    w.join();
+  }
+  return Buffer.from(w.finish());
+}
+
+function decodeListResponse(bytes: Buffer): HealthListResponse {
+  const statuses = new Map<string, ServingStatus>();
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const [f, t] = r.tag();
+    if (f !== 1 || t !== WireType.LengthDelimited) {
+      r.skip(t, f);
+      continue;
+    }
+    const entry = new BinaryReader(r.bytes());
+    let service = '';
+    let s: ServingStatus = ServingStatus.UNKNOWN;
+    while (entry.pos < entry.len) {
+      const [g, u] = entry.tag();
+      if (g === 1 && u === WireType.LengthDelimited) service = entry.string();
+      else if (g === 2 && u === WireType.LengthDelimited) s = decodeResponse(Buffer.from(entry.bytes())).status;
+      else entry.skip(u, g);
+    }
+    statuses.set(service, s);
+  }
+  return { statuses };
+}
+
+/** HealthListRequest has no fields. */
+const emptyMessage = {
+  serialize: (): Buffer => Buffer.alloc(0),
+  deserialize: (): Record<string, never> => ({}),
+};
+
 export const HealthDefinition = {
   check: {
     path: '/grpc.health.v1.Health/Check',
@@ -77,10 +123,19 @@ export const HealthDefinition = {
     responseSerialize: encodeResponse,
     responseDeserialize: decodeResponse,
   },
+  list: {
+    path: '/grpc.health.v1.Health/List',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: emptyMessage.serialize,
+    requestDeserialize: emptyMessage.deserialize,
+    responseSerialize: encodeListResponse,
+    responseDeserialize: decodeListResponse,
+  },
 } satisfies ServiceDefinition;
 
 /**
- * Answers for the whole server ("") and for each registered service name.
+ * Answers for the whole server ("") and for each registered service name; List names them all.
  * `isServing` is read on every call, so readiness changes show at once; Watch
  * streams read it each second, and at once on `recheck()`. `endWatches()` sends each
  * stream its last status and ends it UNAVAILABLE: a Watch lasts as long as its caller
@@ -101,6 +156,11 @@ export function healthService(isServing: () => boolean, services: () => Set<stri
       if (s === undefined)
         return callback({ code: status.NOT_FOUND, details: `unknown service ${call.request.service}` });
       callback(null, { status: s });
+    },
+    list(_call: ServerUnaryCall<unknown, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) {
+      const statuses = new Map<string, ServingStatus>();
+      for (const service of ['', ...services()]) statuses.set(service, statusOf(service)!);
+      callback(null, { statuses });
     },
     watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) {
       // Sends the current status, then any change, until the caller hangs up or the server stops.

@@ -259,6 +259,44 @@ describe('gRPC server', () => {
     await expect(check('nope.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     client.close();
   });
+
+  it('lists every service it answers for with its status (Health/List), read as raw protobuf', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const bytes = await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest(
+        '/grpc.health.v1.Health/List',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (err, res) => (err ? reject(err) : resolve(res!)),
+      ),
+    );
+    client.close();
+    // HealthListResponse{ map<string, HealthCheckResponse{ status = 1 }> statuses = 1 }
+    const statuses: Record<string, number> = {};
+    const r = new BinaryReader(bytes);
+    while (r.pos < r.len) {
+      r.tag();
+      const entry = new BinaryReader(r.bytes());
+      let key = '';
+      let status = 0;
+      while (entry.pos < entry.len) {
+        const [field] = entry.tag();
+        if (field === 1) key = entry.string();
+        else {
+          const value = new BinaryReader(entry.bytes());
+          value.tag();
+          status = value.int32();
+        }
+      }
+      statuses[key] = status;
+    }
+    expect(statuses).toMatchObject({
+      '': ServingStatus.SERVING,
+      'grpc.health.v1.Health': ServingStatus.SERVING,
+      'user.v1.UserService': ServingStatus.SERVING,
+    });
+  });
 });
 
 describe('the health Watch stream', () => {

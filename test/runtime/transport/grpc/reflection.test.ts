@@ -121,9 +121,15 @@ describe('server reflection', () => {
     const file = health.find((f) => f.name === 'grpc/health/v1/health.proto')!;
     expect(file.service[0]!.method.map((m) => [m.name, m.serverStreaming])).toEqual([
       ['Check', false],
+      ['List', false],
       ['Watch', true],
     ]);
-    expect(file.messageType.map((m) => m.name)).toEqual(['HealthCheckRequest', 'HealthCheckResponse']);
+    expect(file.messageType.map((m) => m.name)).toEqual([
+      'HealthCheckRequest',
+      'HealthCheckResponse',
+      'HealthListRequest',
+      'HealthListResponse',
+    ]);
     expect((await describe('helloworld.v1.Greeter'))[0]!.name).toBe('helloworld/v1/greeter.proto');
 
     // The file that declares the symbol comes first, then everything it imports, as buf built them.
