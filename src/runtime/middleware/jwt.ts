@@ -107,8 +107,7 @@ export function jwtServer(options: JwtServerOptions): Middleware {
     }
     return converted.get(alg);
   };
-  return (next) => async (ctx, req) => {
-    const token = bearerToken(ctx.transport.requestHeader.get('authorization'));
+  const authenticate = async (token: string | undefined): Promise<JwtClaims> => {
     if (token === undefined) throw ErrUnauthorized('JWT token is missing');
     const { header, claims, signed, signature } = parse(token);
     if (!accepted.has(header.alg)) throw ErrUnauthorized(`JWT signing method ${header.alg} is not accepted`);
@@ -116,6 +115,22 @@ export function jwtServer(options: JwtServerOptions): Middleware {
     if (key === undefined || !verify(header.alg as JwtAlgorithm, key, signed, signature))
       throw ErrUnauthorized('JWT token is invalid');
     checkClaims(claims, options, leeway);
+    return claims;
+  };
+  return (next) => async (ctx, req) => {
+    const token = bearerToken(ctx.transport.requestHeader.get('authorization'));
+    let claims: JwtClaims;
+    try {
+      claims = await authenticate(token);
+    } catch (err) {
+      // RFC 6750: an HTTP 401 names the scheme it wants, and says when the token given failed.
+      if (ctx.transport.kind === 'http')
+        ctx.transport.replyHeader.set(
+          'www-authenticate',
+          token === undefined ? 'Bearer' : 'Bearer error="invalid_token"',
+        );
+      throw err;
+    }
     ctx.values.set(CLAIMS, claims);
     return next(ctx, req);
   };

@@ -100,6 +100,20 @@ describe('jwtServer over HTTP', () => {
     ]);
   });
 
+  it('names the Bearer scheme on a 401 (RFC 6750), and invalid_token when a token was given', async () => {
+    const authenticate = async (authorization?: string) =>
+      (
+        await fetch(`${base}/t.S/Who`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body: '{"who":""}',
+        })
+      ).headers.get('www-authenticate');
+    expect(await authenticate()).toBe('Bearer');
+    expect(await authenticate('Bearer not.a.token')).toBe('Bearer error="invalid_token"');
+    expect(await authenticate(`Bearer ${await hs256()}`)).toBeNull();
+  });
+
   it('takes each part of a token in its one base64url spelling only', async () => {
     const token = await hs256({ sub: 'ada' });
     expect((await call(base, `Bearer ${token}`)).status).toBe(200);
