@@ -26,6 +26,8 @@ export interface ReceivedSpan {
   events: string[];
   /** The attributes of each event, in the same order (protobuf exports only). */
   eventAttributes?: Record<string, unknown>[];
+  /** End minus start time, in milliseconds (protobuf exports only). */
+  durationMs?: number;
 }
 
 export function fields(bytes: Uint8Array, each: (field: number, wire: WireType, r: BinaryReader) => void): void {
@@ -120,6 +122,8 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
       scope,
       events: [],
     };
+    let start: bigint | string = 0n;
+    let end: bigint | string = 0n;
     fields(item, (f4, _w4, r4) => {
       if (f4 === 1) span.traceId = hex(r4.bytes());
       else if (f4 === 2) span.spanId = hex(r4.bytes());
@@ -127,6 +131,8 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
       else if (f4 === 4) span.parentSpanId = hex(r4.bytes());
       else if (f4 === 5) span.name = r4.string();
       else if (f4 === 6) span.kind = r4.int32();
+      else if (f4 === 7) start = r4.fixed64();
+      else if (f4 === 8) end = r4.fixed64();
       else if (f4 === 9) decodeAttributes(span.attributes, r4.bytes());
       else if (f4 === 11) {
         const attributes: Record<string, unknown> = {};
@@ -140,6 +146,7 @@ export function decodeExportTraceRequest(bytes: Uint8Array): ReceivedSpan[] {
           if (f5 === 3) span.statusCode = r5.int32();
         });
     });
+    span.durationMs = Number(BigInt(end) - BigInt(start)) / 1e6;
     spans.push(span);
   });
   return spans;

@@ -5,6 +5,7 @@
 // proxy-aware; network.peer.address; user_agent.original). Real servers and clients,
 // spans decoded by the test's receiver.
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
@@ -17,7 +18,8 @@ import { generateFixture } from '../helpers/generated.js';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
 import { freePort } from '../helpers/etcd.js';
-import { MemoryDiscovery } from '../helpers/who-service.js';
+import { MemoryDiscovery, whoRoute, type Who } from '../helpers/who-service.js';
+import type { CallObserver } from '../../src/runtime/transport/observer.js';
 
 const receiver = new OtlpReceiver();
 let telemetry: Telemetry;
@@ -233,6 +235,46 @@ describe('HTTP spans', () => {
     expect(receiver.spans.find((s) => s.traceId === traceId)!.attributes['url.query']).toBe(
       'a=1&Signature=REDACTED&sig=REDACTED&AWSAccessKeyId=REDACTED&X-Goog-Signature=REDACTED&mysig=kept&b=2',
     );
+  });
+
+  it('times a call from its headers, not from its body having arrived: the span and what observers are told', async () => {
+    const elapsed: number[] = [];
+    const timing: CallObserver<void> = {
+      onStart: () => {},
+      onEnd: (_ctx, _s, outcome) => elapsed.push(outcome.elapsedMs),
+    };
+    const logger = createLogger({ name: 'semconv', level: 'silent' });
+    const server = new HttpServer({
+      address: '127.0.0.1:0',
+      observers: [...defaultServerObservers({ logger }), timing],
+    });
+    server.route(whoRoute, async (_ctx: unknown, req: Who) => req);
+    await server.start();
+    try {
+      const traceId = Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
+      const body = '{"who":"slow"}';
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(server.listenPort!, '127.0.0.1', () => {
+          socket.write(
+            `POST ${whoRoute.path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+              `content-length: ${body.length}\r\ntraceparent: 00-${traceId}-1111111111111111-01\r\nconnection: close\r\n\r\n`,
+          );
+          setTimeout(() => socket.write(body), 300);
+        });
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1.1 200/);
+      expect(elapsed).toHaveLength(1);
+      expect(elapsed[0]).toBeGreaterThanOrEqual(290);
+      await telemetry.forceFlush();
+      await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the server span', 100, 50);
+      expect(receiver.spans.find((s) => s.traceId === traceId)!.durationMs).toBeGreaterThanOrEqual(290);
+    } finally {
+      await server.stop({ timeoutMs: 100 });
+    }
   });
 
   it('names the server as the caller addressed it: server.address and server.port from X-Forwarded-Host, else Host', async () => {

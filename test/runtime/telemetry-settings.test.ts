@@ -766,6 +766,7 @@ describe("differential: tsk's span recording, encoding and batching against the 
         traceId: undefined,
         spanId: undefined,
         parentSpanId: undefined,
+        durationMs: undefined,
         parent: byId.get(s.parentSpanId)?.name ?? (s.parentSpanId ? 'remote' : ''),
       }))
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));

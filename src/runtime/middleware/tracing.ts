@@ -59,7 +59,8 @@ export function startServerSpan(ctx: Context): Span | undefined {
   // A sampler sees the start attributes; with the middleware sampling, no sampler runs,
   // and they are only worked out for the spans that are recorded.
   const early = ratio === undefined ? serverAttributes(ctx) : undefined;
-  const call = startCallSpan(parent, serverSpanName(ctx), SpanKind.SERVER, early, servedBy(ctx));
+  const receivedAt = (ctx as { receivedAt?: number }).receivedAt;
+  const call = startCallSpan(parent, serverSpanName(ctx), SpanKind.SERVER, early, servedBy(ctx), receivedAt);
   ctx.values.set(OTEL_CONTEXT, call);
   const span = call.recordedSpan;
   if (span && !early) span.setAttributes(serverAttributes(ctx));

@@ -56,7 +56,8 @@ export function middlewareSampling(): number | undefined {
 
 /**
  * Starts the span of a call under `parent` and returns the call's OpenTelemetry
- * context (`attributes` are the span's start attributes, which a sampler sees): the span is recorded when the call is sampled (or when the SDK says so,
+ * context (`attributes` are the span's start attributes, which a sampler sees; `startedAt`, a
+ * performance.now() time, when it began earlier): the span is recorded when the call is sampled (or when the SDK says so,
  * without middleware sampling), otherwise the context only carries its ids.
  */
 export function startCallSpan(
@@ -65,10 +66,12 @@ export function startCallSpan(
   kind: SpanKind,
   attributes?: Attributes,
   served?: unknown,
+  startedAt?: number,
 ): CallSpanContext {
   const settings = middleware;
   if (settings === undefined) {
-    const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes }, parent);
+    const startTime = startedAt === undefined ? undefined : performance.timeOrigin + startedAt;
+    const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes, startTime }, parent);
     return new CallSpanContext(parent, span.spanContext(), span, served);
   }
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.
@@ -98,7 +101,7 @@ export function startCallSpan(
     ? new CallSpanContext(
         parent,
         spanContext,
-        new RecordedSpan(settings.recorder, name, kind, spanContext, caller),
+        new RecordedSpan(settings.recorder, name, kind, spanContext, caller, startedAt),
         served,
       )
     : new CallSpanContext(parent, spanContext, undefined, served);

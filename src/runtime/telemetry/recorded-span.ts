@@ -97,12 +97,15 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     readonly kind: SpanKind,
     private readonly context: SpanContext,
     readonly parentSpanContext: SpanContext | undefined,
+    /** performance.now() when the span began, when that was before now (a request's arrival). */
+    startedAt?: number,
   ) {
     // As the SDK: the start on the wall clock, the end that plus the monotonic duration.
     const now = Date.now();
-    this.startedAt = performance.now();
-    this.wallOffset = now - (this.startedAt + performance.timeOrigin);
-    this.startTime = millisToHrTime(now);
+    const monotonic = performance.now();
+    this.startedAt = startedAt ?? monotonic;
+    this.wallOffset = now - (monotonic + performance.timeOrigin);
+    this.startTime = millisToHrTime(now - (monotonic - this.startedAt));
   }
 
   get resource(): resources.Resource {

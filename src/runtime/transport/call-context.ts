@@ -27,6 +27,11 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   readonly served = new ServedCall(this);
   requestBytes?: number = undefined;
   responseBytes?: number = undefined;
+  /**
+   * performance.now() when the request's headers had arrived, for a call whose body was
+   * read before it started: its duration (metrics, access log, span) counts from here.
+   */
+  receivedAt?: number = undefined;
   private controller?: AbortController;
   private listener?: () => void;
   private settled = false;

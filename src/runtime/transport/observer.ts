@@ -63,7 +63,8 @@ export class ObservedCall<C extends Context = Context> {
     }
     this.started = started;
     this.startedCount = i;
-    this.at = performance.now();
+    // A server call whose body was read first counts from its headers' arrival.
+    this.at = (ctx as { receivedAt?: number }).receivedAt ?? performance.now();
   }
 
   /** True when an observer's onStart threw: the call fails with startError without running. */

@@ -90,8 +90,7 @@ const spanShape = (s: ReceivedSpan) => ({
   name: s.name.replace(/\/t\.v1\.\w+\//, '/'),
   traceId: undefined,
   spanId: undefined,
-  startTimeUnixNano: undefined,
-  endTimeUnixNano: undefined,
+  durationMs: undefined,
   attributes: { ...s.attributes, 'rpc.service': undefined },
   eventAttributes: s.eventAttributes?.map((a) => ({ ...a, 'exception.stacktrace': typeof a['exception.stacktrace'] })),
 });

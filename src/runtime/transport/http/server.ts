@@ -96,6 +96,8 @@ interface CallFacts {
   /** The request body's size as declared or read; 0 without a body. */
   bodyBytes: number;
   answer: Answer;
+  /** performance.now() as the headers arrived, when the body was read after that. */
+  receivedAt?: number;
 }
 
 /** A call that matched a route. */
@@ -113,7 +115,9 @@ type Routed = { route: BoundRoute; values: string[] };
 type Match = Routed | { allowed?: Set<string>; near?: BoundRoute };
 /** Where routeEarly leaves a call's match for dispatch. */
 const MATCHED = Symbol('tsk.matched');
-type RoutedRequest = IncomingMessage & { [MATCHED]?: Match };
+type RoutedRequest = IncomingMessage & { [MATCHED]?: Match; [RECEIVED_AT]?: number };
+/** When routeEarly saw a request's headers, before fastify read its body. */
+const RECEIVED_AT = Symbol('tsk.receivedAt');
 
 export class HttpServer implements Server {
   private readonly app: FastifyInstance;
@@ -433,6 +437,7 @@ export class HttpServer implements Server {
   private routeEarly(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const match = this.match(request.method, pathOf(request.raw.url ?? '/'));
     (request.raw as RoutedRequest)[MATCHED] = match;
+    (request.raw as RoutedRequest)[RECEIVED_AT] = performance.now();
     if ('route' in match) return done();
     this.answerUnrouted(request, reply, match);
   }
@@ -452,6 +457,7 @@ export class HttpServer implements Server {
       headers: request.headers,
       body: request.body,
       bodyBytes: requestBytes(request.raw),
+      receivedAt: (request.raw as RoutedRequest)[RECEIVED_AT],
       answer: new FastifyAnswer(reply),
     });
   }
@@ -541,6 +547,7 @@ export class HttpServer implements Server {
     };
     const ctx = new HttpCallContext(transport, call.answer);
     ctx.requestBytes = call.bodyBytes;
+    ctx.receivedAt = call.receivedAt;
     return ctx;
   }
 
@@ -571,7 +578,8 @@ export class HttpServer implements Server {
     // routeEarly's match when the call got that far (a body fastify refused, no route); else matched here.
     const match = (req as RoutedRequest)[MATCHED] ?? this.match(method, pathOf(url));
     const route = 'route' in match ? match.route.compiled.route : (match.near?.compiled.route ?? UNMATCHED);
-    this.refuse({ method, url, headers: req.headers, bodyBytes: requestBytes(req), answer }, route, err);
+    const receivedAt = (req as RoutedRequest)[RECEIVED_AT];
+    this.refuse({ method, url, headers: req.headers, bodyBytes: requestBytes(req), answer, receivedAt }, route, err);
   }
 
   /** Answers a call with `err` without running it, after the observers have seen it. */
