@@ -72,6 +72,7 @@ export class GrpcServer implements Server {
       ...options.channelOptions,
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
     });
+    allowCallerCancels(this.server);
     this.runner = new CallRunner<UnaryCallContext, Buffer | undefined>({
       observers: options.observers,
       middleware: options.middleware,
@@ -255,6 +256,20 @@ export class GrpcServer implements Server {
   get listenPort(): number | undefined {
     return this.boundPort;
   }
+}
+
+/**
+ * Node's HTTP/2 closes a connection whose peer resets more than 33 streams a second once
+ * a burst of 1000 is spent (nghttp2's defence against "rapid reset" floods). A gRPC caller
+ * resets each call it gives up on, and one whose calls keep timing out (a slow dependency
+ * behind this service) passes that rate: every call on the connection then failed
+ * INTERNAL "Session closed with error code 2". grpc-js has no option for these settings of
+ * its HTTP/2 server, so they are set on the options it creates that server with (Node 22+
+ * reads them; older lines keep the defaults).
+ */
+function allowCallerCancels(server: grpc.Server): void {
+  const http2Options = (server as unknown as { commonServerOptions?: Record<string, unknown> }).commonServerOptions;
+  if (http2Options) Object.assign(http2Options, { streamResetBurst: 10_000, streamResetRate: 1_000 });
 }
 
 /** grpc-js's own default, named here so the docs' limit is the code's. */
