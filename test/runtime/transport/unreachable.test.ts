@@ -5,6 +5,7 @@
 // the outer callers are plain fetch and a raw grpc-js client.
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrCircuitBreaker } from '../../../src/runtime/errors/catalogue.js';
@@ -107,6 +108,18 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
     expect(err.message).toMatch(
       /^the inventory service is unavailable: No connection established\. Last error: connect ECONNREFUSED [\d.]+:\d+$/,
     );
+  });
+
+  it('gRPC, a service that closes the connection with an error under the call (GOAWAY INTERNAL_ERROR)', async () => {
+    // What Node's HTTP/2 does to a connection it judges abusive: in-flight calls lose it.
+    const server = http2.createServer();
+    server.on('stream', (stream) => stream.session?.goaway(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const err = await failure(grpcClient({ target, service: 'inventory' }).invoke(who, { who: '' }));
+    expect(err).toMatchObject({ code: 503, reason: 'SERVICE_UNAVAILABLE', metadata: { service: 'inventory' } });
+    expect(err.message).toMatch(/^the inventory service is unavailable: .*Session closed with error code 2/);
   });
 
   it('gRPC streams, direct address of a stopped service: each kind fails as a unary call does', async () => {

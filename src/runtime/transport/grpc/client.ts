@@ -162,11 +162,16 @@ export class GrpcClientConn {
 
   /**
    * UNAVAILABLE without status details is grpc-js's own verdict (connection refused or
-   * lost, no instance resolved): the called service could not be reached.
+   * lost, no instance resolved): the called service could not be reached. So is the
+   * INTERNAL it reports for calls on a connection the server closed with an error
+   * (`Session closed with error code 2`): no answer came.
    */
   private callError(err: grpc.ServiceError): ServiceError {
-    if (err.code === grpc.status.UNAVAILABLE && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
-      return ErrServiceUnavailable(this.callee, unavailableDetail(err.details));
+    if (!err.metadata?.get(STATUS_DETAILS_KEY).length) {
+      if (err.code === grpc.status.UNAVAILABLE)
+        return ErrServiceUnavailable(this.callee, unavailableDetail(err.details));
+      if (err.code === grpc.status.INTERNAL && SESSION_CLOSED.test(err.details ?? ''))
+        return ErrServiceUnavailable(this.callee, err.details);
     }
     return fromGrpcError(err);
   }
@@ -176,6 +181,9 @@ export class GrpcClientConn {
     this.releaseDiscovery?.();
   }
 }
+
+/** grpc-js's words for a call whose connection the server closed with an error (an HTTP/2 GOAWAY). */
+const SESSION_CLOSED = /Session closed with error code \d+/;
 
 /**
  * grpc-js's words for a connection it could not make, without its empty parts:
