@@ -62,6 +62,14 @@ export function readScalar(kind: ScalarKind, value: unknown): unknown {
   return SCALAR_READERS[kind](value);
 }
 
+/**
+ * A number in a string as JSON spells numbers (proto3 JSON's quoted form): `Number()` would
+ * also take `0x10`, `0b11`, `+5`, `012` and surrounding whitespace, which protojson refuses.
+ */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** An integer in a string, as JSON spells it: no sign but `-`, no leading zeros, no exponent. */
+const JSON_INTEGER = /^-?(?:0|[1-9]\d*)$/;
+
 /** Numbers, exponent notation, numeric strings, and "NaN"/"Infinity"/"-Infinity" as strings only. */
 function readFloat(value: unknown, single: boolean): number | Invalid {
   let n: number;
@@ -69,7 +77,7 @@ function readFloat(value: unknown, single: boolean): number | Invalid {
   else if (value === 'NaN') return NaN;
   else if (value === 'Infinity') return Infinity;
   else if (value === '-Infinity') return -Infinity;
-  else if (typeof value === 'string' && value !== '' && value.trim() === value) n = Number(value);
+  else if (typeof value === 'string' && JSON_NUMBER.test(value)) n = Number(value);
   else return new Invalid(`expected a number, got ${describe(value)}`);
   if (!Number.isFinite(n)) return new Invalid(`expected a number, got ${describe(value)}`);
   if (single && !Number.isFinite(Math.fround(n))) return new Invalid(`${describe(value)} is out of range for a float`);
@@ -79,7 +87,7 @@ function readFloat(value: unknown, single: boolean): number | Invalid {
 function readInt32(value: unknown, min: number, max: number, what: string): number | Invalid {
   let n: number;
   if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && value !== '' && value.trim() === value) n = Number(value);
+  else if (typeof value === 'string' && JSON_NUMBER.test(value)) n = Number(value);
   else return new Invalid(`expected ${what}, got ${describe(value)}`);
   if (!Number.isInteger(n)) return new Invalid(`expected ${what}, got ${describe(value)}`);
   if (n < min || n > max) return new Invalid(`${describe(value)} is out of range for ${what}`);
@@ -94,7 +102,7 @@ function readInt64(value: unknown, min: bigint, max: bigint, what: string): stri
   if (typeof value === 'string' && SHORT_CANONICAL.test(value) && (min < 0n || value[0] !== '-')) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && (value >= 0 || min < 0n))
     return String(value === 0 ? 0 : value);
-  if (typeof value !== 'number' && !(typeof value === 'string' && value !== '')) {
+  if (typeof value !== 'number' && !(typeof value === 'string' && JSON_INTEGER.test(value))) {
     return new Invalid(`expected ${what}, got ${describe(value)}`);
   }
   let n: bigint;
@@ -109,6 +117,14 @@ function readInt64(value: unknown, min: bigint, max: bigint, what: string): stri
 
 /** The key of a JSON map entry, for a map whose keys are `kind`. */
 export function readMapKey(kind: ScalarKind, key: string): { key: string | boolean; dedupe: unknown } | Invalid {
+  if (kind !== 'bool' && kind !== 'string') {
+    // An integer key is read as Go's strconv.ParseInt reads it (protojson's map keys): a sign
+    // and leading zeros are taken, other bases and whitespace are not.
+    const integer = /^([+-]?)0*(\d)/.exec(key);
+    if (!integer || !/^[+-]?\d+$/.test(key)) return new Invalid(`map key: expected an integer, got ${describe(key)}`);
+    const digits = key.slice(integer[0].length - 1);
+    key = (integer[1] === '-' && digits !== '0' ? '-' : '') + digits;
+  }
   switch (kind) {
     case 'bool':
       if (key === 'true') return { key: true, dedupe: true };
@@ -128,9 +144,7 @@ export function readMapKey(kind: ScalarKind, key: string): { key: string | boole
     default: {
       const n = readScalar(kind, key);
       if (n instanceof Invalid) return new Invalid(`map key: ${n.reason}`);
-      // Keys differing only by leading zeros are the same key.
-      const dedupe = /^-?0+$/.test(key) ? '0' : key.replace(/^(-?)0+(?=\d)/, '$1');
-      return { key: n as string, dedupe };
+      return { key: n as string, dedupe: key };
     }
   }
 }

@@ -461,7 +461,16 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     const calendar = disagreements.filter((d) => /^timestamp = "2024-(02-30|01-01T24)/.test(d));
     for (const d of calendar) expect(d).toMatch(/tsk rejects \(.*not an RFC 3339 timestamp.*\), protobuf-es accepts$/);
     expect(calendar.length).toBe(2);
-    expect(disagreements.filter((d) => !proto.includes(d) && !calendar.includes(d))).toEqual([]);
+    // And numbers in strings that JSON does not spell so (`"0x10"`, `"+1"`, `"01"`, whitespace),
+    // which protobuf-es reads with Number() or BigInt() and Go's protojson refuses; map keys,
+    // which protojson reads with strconv.ParseInt, only in other bases or with a fraction.
+    const notJson = disagreements.filter((d) =>
+      /tsk rejects \(.*got \\?"(\+1|01|0x10| 1|1 |0x1|1\.0|1e2)\\?"\), protobuf-es accepts$/.test(d),
+    );
+    expect(notJson.length).toBeGreaterThan(50);
+    expect(disagreements.filter((d) => !proto.includes(d) && !calendar.includes(d) && !notJson.includes(d))).toEqual(
+      [],
+    );
     // The corpus exercises both sides of the line.
     expect(accepted).toBeGreaterThan(300);
     expect(cases.length - accepted).toBeGreaterThan(300);
