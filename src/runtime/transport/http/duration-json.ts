@@ -52,16 +52,24 @@ export function durationsFromJson(json: unknown, schema: MessageSchema): void {
  * Timestamp on a whole second without its `.000` (Go's protojson writes no fraction there).
  */
 export function durationsToJson(json: unknown, schema: MessageSchema): void {
-  walk(json, schema, DURATION, (value) => {
+  walk(json, schema, DURATION, (value, field) => {
     if (typeof value !== 'object' || value === null) return value;
     const d = value as { seconds?: string | number; nanos?: number };
-    return formatDuration(String(d.seconds ?? '0'), d.nanos ?? 0);
+    const seconds = String(d.seconds ?? '0');
+    const nanos = d.nanos ?? 0;
+    const problem = durationProblem(seconds, nanos);
+    if (problem) throw ErrResponseCodec(`field "${field.name}": a Duration of ${seconds} s and ${nanos} ns ${problem}`);
+    return formatDuration(seconds, nanos);
   });
   walk(json, schema, FIELD_MASK, (value) => (typeof value === 'string' ? fieldMaskToJson(value) : value));
   walk(json, schema, ANY, anyToJson);
-  walk(json, schema, TIMESTAMP, (value) =>
-    typeof value === 'string' && value.endsWith('.000Z') ? `${value.slice(0, -5)}Z` : value,
-  );
+  walk(json, schema, TIMESTAMP, (value, field) => {
+    if (typeof value !== 'string') return value;
+    // Date writes years past 9999 as "+010000-..." and before 1 as "-000001-..." or "0000-...".
+    if (!/^(?!0000)\d{4}-/.test(value))
+      throw ErrResponseCodec(`field "${field.name}": the Timestamp ${value} is outside 0001-01-01 to 9999-12-31`);
+    return value.endsWith('.000Z') ? `${value.slice(0, -5)}Z` : value;
+  });
   walk(json, schema, BYTES_VALUE, (value) =>
     value instanceof Uint8Array
       ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
@@ -109,6 +117,16 @@ export function parseDuration(text: string): { seconds: string; nanos: number } 
 }
 
 /** {seconds, nanos} -> "1.500s", with 0, 3, 6 or 9 fractional digits as proto3 JSON prints them. */
+/** What makes {seconds, nanos} no Duration protojson would write, if anything. */
+function durationProblem(seconds: string, nanos: number): string | undefined {
+  if (!/^-?\d+$/.test(seconds) || Math.abs(Number(seconds)) > MAX_SECONDS)
+    return 'is outside ±315,576,000,000 seconds';
+  if (!Number.isInteger(nanos) || Math.abs(nanos) > 999_999_999) return 'has nanos outside ±999,999,999';
+  if ((seconds.startsWith('-') && nanos > 0) || (!seconds.startsWith('-') && seconds !== '0' && nanos < 0))
+    return 'has seconds and nanos of opposite signs';
+  return undefined;
+}
+
 export function formatDuration(seconds: string, nanos: number): string {
   const negative = seconds.startsWith('-') || nanos < 0;
   const whole = seconds.replace(/^-/, '');

@@ -211,7 +211,9 @@ export function readTimestamp(value: unknown): { seconds: string; nanos: number 
     return new Invalid(`${describe(value)} is not an RFC 3339 timestamp such as "2024-01-02T03:04:05Z"`);
   if (ms < TIMESTAMP_MIN_MS || ms > TIMESTAMP_MAX_MS)
     return new Invalid(`${describe(value)} is outside 0001-01-01 to 9999-12-31`);
-  return { seconds: String(ms / 1000), nanos: m![7] ? Number(m![7].padEnd(9, '0')) : 0 };
+  // Held as a Date, to the millisecond: finer digits are dropped (rounding could carry
+  // 9999-12-31T23:59:59.9999Z into the year 10000, which has no proto3 JSON form).
+  return { seconds: String(ms / 1000), nanos: m![7] ? Number(m![7].slice(0, 3).padEnd(3, '0')) * 1_000_000 : 0 };
 }
 
 /** Whether the date and time of an RFC3339 match name a real day and time (and offset). */
