@@ -145,8 +145,13 @@ export function createApp(options: AppOptions): App {
           });
       };
       try {
-        if (options.beforeStart) await options.beforeStart();
-        // A signal during beforeStart: the stop under way ends this run, and no server starts.
+        // A signal during beforeStart (a database that never answers): the stop ends this run
+        // without waiting for it, and no server starts.
+        if (options.beforeStart) {
+          const opening = options.beforeStart();
+          opening.catch(() => {}); // a failure after a stop has nothing left to fail
+          await Promise.race([opening, done]);
+        }
         if (!stopping) await serve();
       } catch (err) {
         // A start cut short by a requested stop (the registry client closed under a pending

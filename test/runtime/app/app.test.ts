@@ -262,5 +262,23 @@ describe('createApp failing to start', () => {
     expect(events).toEqual(['beforeStart listening=false', 'register']);
     await app.stop();
     await running;
+
+    // A beforeStart that never settles (a database that accepts and never answers): a stop ends the run.
+    events.length = 0;
+    const third = new HttpServer({ address: '127.0.0.1:0' });
+    const stuck = createApp({
+      ...base,
+      servers: [third],
+      stopTimeoutMs: 500,
+      beforeStart: () => new Promise(() => {}),
+    });
+    const stuckRun = stuck.run();
+    await new Promise((r) => setTimeout(r, 50));
+    await stuck.stop();
+    await expect(
+      Promise.race([stuckRun.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still running'), 2000))]),
+    ).resolves.toBe('ended');
+    expect(third.listenPort).toBeUndefined();
+    expect(events).toEqual(['afterStop']);
   });
 });
