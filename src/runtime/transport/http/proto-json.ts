@@ -415,9 +415,15 @@ function wellKnownReader(typeName: string): Read {
   }
 }
 
-/** Any JSON value is a google.protobuf.Value; only its nesting is bounded. */
+/**
+ * Any JSON value is a google.protobuf.Value, but for a number JSON.parse made infinite
+ * (`1e400`): a Value's number is a finite double, as protojson holds it. Only the nesting is
+ * bounded otherwise.
+ */
 function readValue(value: unknown, ctx: ReadContext): unknown {
   enter(ctx);
+  if (typeof value === 'number' && !Number.isFinite(value))
+    throw fail(ctx, 'a number beyond the range of a double is not a google.protobuf.Value');
   if (Array.isArray(value)) readList(value, ctx);
   else if (value !== null && typeof value === 'object') readStruct(value as Json, ctx);
   ctx.depth--;

@@ -658,6 +658,20 @@ console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
     expect(at('1970-01-01T00:00:00Z')).toBe('1970-01-01T00:00:00Z');
   });
 
+  it('refuses a number JSON.parse made infinite in a Value, Struct or ListValue, as protojson does', () => {
+    for (const text of ['{"value":1e400}', '{"struct":{"x":-1e999}}', '{"listValue":[1,1e400]}']) {
+      let error: unknown;
+      try {
+        bindRequest(echo, [], undefined, JSON.parse(text));
+      } catch (err) {
+        error = err;
+      }
+      expect(isServiceError(error) && `${error.reason}: ${error.message}`, text).toMatch(
+        /^CODEC: .*a number beyond the range of a double is not a google\.protobuf\.Value/,
+      );
+    }
+  });
+
   it('refuses to write a Timestamp or Duration protojson would not (500 CODEC), rather than a wrong value', () => {
     const write = (partial: object) => {
       try {
