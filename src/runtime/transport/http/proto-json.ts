@@ -161,7 +161,7 @@ class FieldPlan {
     /** ts-proto's property, for fixups. */
     readonly local: string,
     readonly oneof: string | undefined,
-    /** A null scalar in a oneof sets nothing; any other member given counts as set. */
+    /** A null scalar or enum in a oneof sets nothing (NullValue's null is a value); any other member given counts as set. */
     readonly nullSkipsOneof: boolean,
     /** Its value is a 64-bit integer, read with every digit it was written with. */
     readonly int64: boolean,
@@ -183,7 +183,7 @@ function plan(schema: MessageSchema): Map<string, FieldPlan> {
         f.jsonName,
         f.localName ?? f.jsonName,
         f.oneof,
-        f.kind === 'scalar',
+        f.kind === 'scalar' || (f.kind === 'enum' && f.enumName !== NULL_VALUE),
         !f.repeated && f.kind !== 'map' && holdsInt64(f),
         fieldReader(f),
       );

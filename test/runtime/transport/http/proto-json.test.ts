@@ -472,7 +472,13 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
     // digits; the exact nanos, made a Date (what ts-proto holds), round into the year 10000.
     const lastInstant = disagreements.filter((d) => d.startsWith('timestamp = "9999-12-31T23:59:59.999999999Z"'));
     for (const d of lastInstant) expect(d).toMatch(/tsk: .*"timestamp":"9999-12-31T23:59:59\.999Z"/s);
-    const known = [...proto, ...calendar, ...notJson, ...lastInstant];
+    // And a null enum member of a oneof, which sets nothing in Go's protojson (as a null scalar
+    // does in both); protobuf-es counts it as set.
+    const nullEnum = disagreements.filter((d) =>
+      /^oneof \{"choiceColor":null,.*tsk accepts, protobuf-es rejects \(.*oneof set multiple times/.test(d),
+    );
+    expect(nullEnum).toHaveLength(1);
+    const known = [...proto, ...calendar, ...notJson, ...lastInstant, ...nullEnum];
     expect(disagreements.filter((d) => !known.includes(d))).toEqual([]);
     // The corpus exercises both sides of the line.
     expect(accepted).toBeGreaterThan(300);
