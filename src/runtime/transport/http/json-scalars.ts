@@ -80,8 +80,11 @@ function readFloat(value: unknown, single: boolean): number | Invalid {
   else if (typeof value === 'string' && JSON_NUMBER.test(value)) n = Number(value);
   else return new Invalid(`expected a number, got ${describe(value)}`);
   if (!Number.isFinite(n)) return new Invalid(`expected a number, got ${describe(value)}`);
-  if (single && !Number.isFinite(Math.fround(n))) return new Invalid(`${describe(value)} is out of range for a float`);
-  return n;
+  if (!single) return n;
+  // A float holds 32 bits: the handler sees the value gRPC would carry (16777217 is 16777216).
+  const rounded = Math.fround(n);
+  if (!Number.isFinite(rounded)) return new Invalid(`${describe(value)} is out of range for a float`);
+  return rounded;
 }
 
 function readInt32(value: unknown, min: number, max: number, what: string): number | Invalid {

@@ -664,6 +664,11 @@ console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
     expect(at('1970-01-01T00:00:00Z')).toBe('1970-01-01T00:00:00Z');
   });
 
+  it('reads a float as the 32-bit value gRPC would carry', () => {
+    const m: any = bindRequest(echo, [], undefined, { floatValue: 16777217, doubleValue: 16777217 });
+    expect([m.floatValue, m.doubleValue]).toEqual([16777216, 16777217]);
+  });
+
   it('refuses a number JSON.parse made infinite in a Value, Struct or ListValue, as protojson does', () => {
     for (const text of ['{"value":1e400}', '{"struct":{"x":-1e999}}', '{"listValue":[1,1e400]}']) {
       let error: unknown;
