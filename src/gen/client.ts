@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { CompiledProtos, TargetFile } from '../proto/compile.js';
 import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
+import { syntaxProblems } from './syntax.js';
 import { generateConfigSchema } from '../plugins/config/generate.js';
 import { generateErrors } from '../plugins/errors/generate.js';
 import { generateFetch } from '../plugins/fetch/generate.js';
@@ -79,6 +80,7 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       outputs.push(...result.files);
       report(result.problems);
     }
+    report(syntaxProblems(file));
     if (only.has('messages')) report(fieldNameProblems(file));
     // The rules the http generator declares for the requests, compiled as the service will.
     if (only.has('http')) report(await uncompilableRules(file));

@@ -203,6 +203,16 @@ describe('broken protos', () => {
       /^option_import\.proto:7:11: cannot find `errors\.default_code` in this scope; it needs import "errors\/errors\.proto";$/m,
     ],
     [
+      'proto2_file',
+      'proto2_file.proto',
+      /^proto2_file\.proto:2:1: tsk generates proto3 only: a file with syntax = "proto2" would lose its required fields, default values and closed enums/m,
+    ],
+    [
+      'edition_file',
+      'edition_file.proto',
+      /^edition_file\.proto:2:1: tsk generates proto3 only: a file with edition = "2023" would lose/m,
+    ],
+    [
       'reserved_name',
       'reserved_name.proto',
       /^reserved_name\.proto:8:10: field name "legacy_id" is reserved in this message; pick another name$/m,
