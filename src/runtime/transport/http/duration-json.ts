@@ -119,8 +119,7 @@ export function parseDuration(text: string): { seconds: string; nanos: number } 
 /** {seconds, nanos} -> "1.500s", with 0, 3, 6 or 9 fractional digits as proto3 JSON prints them. */
 /** What makes {seconds, nanos} no Duration protojson would write, if anything. */
 function durationProblem(seconds: string, nanos: number): string | undefined {
-  if (!/^-?\d+$/.test(seconds) || Math.abs(Number(seconds)) > MAX_SECONDS)
-    return 'is outside ±315,576,000,000 seconds';
+  if (!/^-?\d+$/.test(seconds) || Math.abs(Number(seconds)) > MAX_SECONDS) return 'is outside ±315,576,000,000 seconds';
   if (!Number.isInteger(nanos) || Math.abs(nanos) > 999_999_999) return 'has nanos outside ±999,999,999';
   if ((seconds.startsWith('-') && nanos > 0) || (!seconds.startsWith('-') && seconds !== '0' && nanos < 0))
     return 'has seconds and nanos of opposite signs';
