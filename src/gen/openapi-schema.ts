@@ -89,8 +89,10 @@ function wellKnownSchema(typeName: string): JsonSchema | undefined {
     case 'google.protobuf.Any':
       return {
         type: 'object',
-        properties: { '@type': { type: 'string', description: 'type.googleapis.com/<full message name>' } },
-        required: ['@type'],
+        // An empty Any is {}: `@type` is there whenever the Any holds a message.
+        properties: {
+          '@type': { type: 'string', description: 'type.googleapis.com/<full message name>; absent in an empty Any' },
+        },
         additionalProperties: true,
       };
   }

@@ -66,6 +66,15 @@ describe('tsk proto openapi', () => {
     });
   }
 
+  it('describes an Any by its @type, which an empty Any ({}) does not have', async () => {
+    const doc = projectDocument('json');
+    await checkOpenApi(doc);
+    const any = doc.components.schemas['kinds.v1.AllKinds']!.properties!['any'] as Record<string, unknown>;
+    const schema = JSON.stringify(any);
+    expect(schema).toContain('"@type"');
+    expect(schema).not.toContain('"required"');
+  });
+
   it('writes one document per service next to its proto, each valid', async () => {
     const dir = scratchFixture('openapi-per-service', 'user');
     const r = tsk(['proto', 'openapi', '.', '-I', '.'], dir);
