@@ -116,7 +116,6 @@ export function parseDuration(text: string): { seconds: string; nanos: number } 
   return { seconds: negative && seconds !== 0 ? `-${seconds}` : String(seconds), nanos: negative ? -nanos : nanos };
 }
 
-/** {seconds, nanos} -> "1.500s", with 0, 3, 6 or 9 fractional digits as proto3 JSON prints them. */
 /** What makes {seconds, nanos} no Duration protojson would write, if anything. */
 function durationProblem(seconds: string, nanos: number): string | undefined {
   if (!/^-?\d+$/.test(seconds) || Math.abs(Number(seconds)) > MAX_SECONDS) return 'is outside ±315,576,000,000 seconds';
@@ -126,6 +125,7 @@ function durationProblem(seconds: string, nanos: number): string | undefined {
   return undefined;
 }
 
+/** {seconds, nanos} -> "1.500s", with 0, 3, 6 or 9 fractional digits as proto3 JSON prints them. */
 export function formatDuration(seconds: string, nanos: number): string {
   const negative = seconds.startsWith('-') || nanos < 0;
   const whole = seconds.replace(/^-/, '');

@@ -123,10 +123,9 @@ export function readMapKey(kind: ScalarKind, key: string): { key: string | boole
   if (kind !== 'bool' && kind !== 'string') {
     // An integer key is read as Go's strconv.ParseInt reads it (protojson's map keys): a sign
     // and leading zeros are taken, other bases and whitespace are not.
-    const integer = /^([+-]?)0*(\d)/.exec(key);
-    if (!integer || !/^[+-]?\d+$/.test(key)) return new Invalid(`map key: expected an integer, got ${describe(key)}`);
-    const digits = key.slice(integer[0].length - 1);
-    key = (integer[1] === '-' && digits !== '0' ? '-' : '') + digits;
+    if (!/^[+-]?\d+$/.test(key)) return new Invalid(`map key: expected an integer, got ${describe(key)}`);
+    key = key.replace(/^\+/, '').replace(/^(-?)0+(?=\d)/, '$1');
+    if (key === '-0') key = '0';
   }
   switch (kind) {
     case 'bool':
