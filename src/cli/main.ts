@@ -141,7 +141,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'the .proto file')
     .requiredOption(
       '-t, --target <dir>',
-      'directory for the stubs, relative to the project root, e.g. internal/service',
+      '(required) directory for the stubs, relative to the project root, e.g. internal/service',
     )
     .option('-I, --proto_path <dir>', 'import root (repeatable)', collect)
     .option('--runtime <dir>', "runtime directory the stub imports (default: the project's internal/pkg)")

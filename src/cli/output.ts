@@ -7,8 +7,7 @@ export function printReport(report: WriteReport, cwd: string): void {
   const rel = (p: string) => path.relative(cwd, p) || '.';
   for (const p of report.written) console.log(`${chalk.green('wrote')}   ${rel(p)}`);
   for (const p of report.removed) console.log(`${chalk.green('removed')} ${rel(p)}`);
-  for (const s of report.skipped)
-    console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}${s.stale ? ' (--force overwrites)' : ''}`);
+  for (const s of report.skipped) console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}`);
   if (!reportsChanges(report))
     console.log(
       chalk.dim(

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { CompiledProtos, TargetFile } from '../proto/compile.js';
 import { CompileError, type Diagnostic } from '../proto/diagnostics.js';
-import { syntaxProblems } from './syntax.js';
+import { pgvProblems, syntaxProblems } from './syntax.js';
 import { generateConfigSchema } from '../plugins/config/generate.js';
 import { generateErrors } from '../plugins/errors/generate.js';
 import { generateFetch } from '../plugins/fetch/generate.js';
@@ -81,6 +81,7 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
       report(result.problems);
     }
     report(syntaxProblems(file));
+    report(pgvProblems(file));
     if (only.has('messages')) report(fieldNameProblems(file));
     // The rules the http generator declares for the requests, compiled as the service will.
     if (only.has('http')) report(await uncompilableRules(file));

@@ -1,5 +1,7 @@
 // Generated files whose proto is gone, found from the files themselves: each file tsk
-// generates beside a proto names it in its header (`// source: shop/v1/order.proto`).
+// generates beside a proto names it in its header (`// source: shop/v1/order.proto`),
+// or, for an OpenAPI document (JSON has no comments), in its name
+// (`order.OrderService.openapi.json` beside `order.proto`).
 // The codegen cache knows this too, but it is never committed, so on a fresh clone
 // this is what finds a deleted proto's output.
 import fs from 'node:fs';
@@ -31,11 +33,27 @@ export function orphansBySource(
     return found;
   };
   return candidates.filter((file) => {
-    if (keep.has(file) || !file.endsWith('.ts')) return false;
+    if (keep.has(file)) return false;
+    if (file.endsWith(OPENAPI_SUFFIX)) {
+      const sources = roots.map((root) => openapiSource(path.relative(root, file))).filter((s) => s !== undefined);
+      return sources.length > 0 && !sources.some(protoExists);
+    }
+    if (!file.endsWith('.ts')) return false;
     const source = sourceOf(file);
     if (!source || source.startsWith('google/protobuf/') || protoExists(source)) return false;
     return roots.some((root) => besideProto(path.relative(root, file), source));
   });
+}
+
+const OPENAPI_SUFFIX = '.openapi.json';
+
+/** The proto a root-relative `<stem>.<Service>.openapi.json` was made from (`<stem>.proto`); undefined outside the root. */
+function openapiSource(relative: string): string | undefined {
+  const rel = relative.split(path.sep).join('/');
+  if (rel.startsWith('../') || path.isAbsolute(rel)) return undefined;
+  const withService = rel.slice(0, -OPENAPI_SUFFIX.length);
+  const dot = withService.lastIndexOf('.');
+  return dot > 0 && !withService.slice(dot).includes('/') ? `${withService.slice(0, dot)}.proto` : undefined;
 }
 
 /** The proto a generated file's header names; undefined for any other file. */

@@ -11,9 +11,9 @@ const work = path.join(repoRoot, '.tmp', 'deleted-proto');
 const project = path.join(work, 'shop');
 const at = (rel: string) => path.join(project, rel);
 
-function run(args: string[]): string {
+function run(args: string[], status = 0): string {
   const r = tsk(args, project);
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, r.stderr).toBe(status);
   return r.stdout;
 }
 
@@ -43,7 +43,8 @@ describe('a deleted proto', () => {
 
     fs.rmSync(at('api/foo/v1/foo.proto'));
     fs.rmSync(at('api/bar/v1/bar.proto'));
-    const out = run(['generate']);
+    // The kept file still imports the removed ones, so the run fails as a skipped generated file does.
+    const out = run(['generate'], 1);
     for (const f of [...generated, 'api/bar/v1/bar.ts', 'api/bar/v1/bar_grpc.ts']) {
       expect(out).toContain(`removed ${f}\n`);
       expect(fs.existsSync(at(f)), f).toBe(false);
@@ -59,8 +60,9 @@ describe('a deleted proto', () => {
     // The servers no longer serve it: the project builds without the deleted proto's code.
     expect(fs.readFileSync(at('api/services.ts'), 'utf8')).not.toMatch(/foo|bar/i);
 
-    // The changed file is named on every run until it is dealt with; --force removes it.
-    expect(run(['generate'])).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
+    // The changed file is named, and fails the run, until it is dealt with; --force removes it.
+    expect(run(['generate'], 1)).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
+    expect(run(['generate', '--keep-local'])).toContain('skipped api/bar/v1/bar_http.ts: no longer generated');
     expect(run(['generate', '--force'])).toContain('removed api/bar/v1/bar_http.ts\n');
     expect(fs.existsSync(at('api/bar/v1/bar_http.ts'))).toBe(false);
     // The package directory the removals emptied goes too; one holding a file of the user's stays.
@@ -148,6 +150,34 @@ describe('a deleted proto', () => {
     expect(fs.existsSync(at(ones))).toBe(true);
     fs.rmSync(at('api/qux'), { recursive: true });
     run(['generate']);
+  });
+
+  it("loses a deleted proto's OpenAPI documents on a fresh clone, found by their names", () => {
+    fs.mkdirSync(at('api/quux/v1'), { recursive: true });
+    fs.writeFileSync(
+      at('api/quux/v1/quux.proto'),
+      [
+        'syntax = "proto3";',
+        'package quux.v1;',
+        'import "google/api/annotations.proto";',
+        'service Threes { rpc GetThree(Req) returns (Req) { option (google.api.http) = { get: "/v1/threes/{id}" }; } }',
+        'message Req { string id = 1; }',
+        '',
+      ].join('\n'),
+    );
+    run(['proto', 'client', 'api/quux/v1/quux.proto', '--openapi']);
+    const threes = 'api/quux/v1/quux.Threes.openapi.json';
+    expect(fs.existsSync(at(threes))).toBe(true);
+    // A document of the same name's shape whose proto is still there stays.
+    fs.rmSync(at('.tsk/cache'), { recursive: true, force: true });
+    expect(run(['generate'])).not.toContain('removed');
+
+    fs.rmSync(at('.tsk/cache'), { recursive: true, force: true });
+    fs.rmSync(at('api/quux/v1/quux.proto'));
+    const out = run(['generate']);
+    expect(out).toContain(`removed ${threes}\n`);
+    expect(fs.existsSync(at('api/quux'))).toBe(false);
+    expect(manifestFiles()).not.toContain(threes);
   });
 
   it('leaves api/services.ts serving nothing when the last service goes', () => {

@@ -86,6 +86,7 @@ describe('writeFiles', () => {
       {
         path: path.join(root, 'edited.ts'),
         reason: 'no longer generated, but changed locally since tsk wrote it; not removed (delete it, or --force)',
+        stale: true,
       },
     ]);
     expect(fs.readdirSync(root).sort()).toEqual(['.tsk', 'edited.ts', 'mine.ts', 'unrecorded.ts']);

@@ -198,6 +198,11 @@ describe('broken protos', () => {
       /^pgv_rules\.proto:6:1: imported file "validate\/validate\.proto" is not under any import root .*; tsk checks protovalidate rules \(import "buf\/validate\/validate\.proto", options \(buf\.validate\.field\)\), not protoc-gen-validate's \(validate\.rules\); docs\/validation\.md$/m,
     ],
     [
+      'pgv_vendored',
+      'pgv_vendored.proto',
+      /^pgv_vendored\.proto:6:1: tsk does not check protoc-gen-validate's rules \(\(validate\.rules\) options\): they would compile and never be enforced; write them as protovalidate rules .*docs\/validation\.md$/m,
+    ],
+    [
       'option_import',
       'option_import.proto',
       /^option_import\.proto:7:11: cannot find `errors\.default_code` in this scope; it needs import "errors\/errors\.proto";$/m,
