@@ -1,6 +1,7 @@
 // The service lifecycle (Kratos's kratos.App): start servers, register once they
 // listen, wait for SIGINT/SIGTERM, then stop in order (stop.ts) within the stop
-// timeout and exit 0. A second signal forces exit.
+// timeout and exit 0. A second signal forces exit. An error no code caught stops the
+// app the same way, then exits 1.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Readiness } from '../health/health.js';
@@ -35,7 +36,10 @@ export interface AppOptions {
   beforeStart?: () => Promise<void>;
   /** Runs after servers stop (flush telemetry, close pools); cut off at the stop timeout. */
   afterStop?: () => Promise<void>;
-  /** Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen. */
+  /**
+   * Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen, and leave
+   * uncaught errors to whoever owns the process (a test runner).
+   */
   signals?: NodeJS.Signals[];
   /**
    * Once started, the work queued with afterStart settled and the event loop idle, run
@@ -126,6 +130,29 @@ export function createApp(options: AppOptions): App {
         void stop();
       };
       for (const s of signals) process.on(s, onSignal);
+      // A rejected promise nobody awaited, or a throw in a timer, leaves the process in a
+      // state no code planned for, and Node would exit at once, mid-answer to every other
+      // caller, with its own plain-text report. It is logged as a line like any other (with
+      // its stack); the instance leaves the registry and finishes its calls in flight as at
+      // a signal, then exits 1.
+      let crashed = false;
+      const onUncaught = (err: unknown, origin: string) => {
+        const msg = stopping ? 'uncaught error while stopping' : 'uncaught error; stopping';
+        if (log) log.fatal({ err, origin }, msg);
+        else console.error(`${msg} (${origin}):`, err);
+        crashed = true;
+        void stop();
+      };
+      const onRejection = (reason: unknown) => onUncaught(reason, 'unhandledRejection');
+      if (signals.length > 0) {
+        process.on('uncaughtException', onUncaught);
+        process.on('unhandledRejection', onRejection);
+      }
+      const unlisten = () => {
+        for (const s of signals) process.off(s, onSignal);
+        process.off('uncaughtException', onUncaught);
+        process.off('unhandledRejection', onRejection);
+      };
       const serve = async () => {
         await startAll(options.servers);
         const started = buildInstance();
@@ -158,11 +185,13 @@ export function createApp(options: AppOptions): App {
         // registration) is that stop, exit 0, not a failed start.
         if (!stopping) {
           await stop(true);
+          unlisten();
           throw err;
         }
       }
       await done;
-      for (const s of signals) process.off(s, onSignal);
+      unlisten();
+      if (crashed) process.exit(1);
     },
   };
 }
