@@ -78,7 +78,7 @@ describe('an uncaught error in a service', () => {
       origin: 'unhandledRejection',
       'service.name': 'crash',
     });
-    expect((fatal?.['err'] as { stack: string }).stack).toMatch(/^Error: nobody awaited me\n\s+at /);
+    expect((fatal?.['err'] as { stack?: string } | undefined)?.stack).toMatch(/^Error: nobody awaited me\n\s+at /);
     const msgs = run.lines.map((l) => l['msg']);
     expect(msgs.indexOf('stopped')).toBeGreaterThan(msgs.indexOf('uncaught error; stopping'));
     expect(msgs).not.toContain('run resolved');
