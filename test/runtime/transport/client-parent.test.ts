@@ -2,6 +2,7 @@
 // cancelled, on both transports, also when the caller passes a signal of its own:
 // the called service's handler sees its ctx.signal abort. Real servers on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrTimeout } from '../../../src/runtime/errors/catalogue.js';
 import { HeaderMap, type Context } from '../../../src/runtime/transport/context.js';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
 import { HttpClient } from '../../../src/runtime/transport/http/index.js';
@@ -18,6 +19,7 @@ beforeAll(async () => {
     (ctx, req) =>
       new Promise((resolve) => {
         handling.add(req.who);
+        if (req.who === 'garbled') return resolve({ who: 'answered at once' });
         const { signal } = ctx as Context;
         const done = setTimeout(() => resolve({ who: 'late' }), 3000);
         signal.addEventListener('abort', () => {
@@ -38,12 +40,12 @@ afterAll(async () => {
  * A server call whose caller goes away once the called handler for `who` has started (a
  * fixed delay could pass first on a busy machine, and the call end before any handler ran).
  */
-function parentCancelledOnceStarted(who: string): Context {
+function parentCancelledOnceStarted(who: string, reason: unknown = new Error('the caller went away')): Context {
   const controller = new AbortController();
   const check = setInterval(() => {
     if (!handling.has(who)) return;
     clearInterval(check);
-    controller.abort(new Error('the caller went away'));
+    controller.abort(reason);
   }, 10);
   const header = new HeaderMap();
   return {
@@ -73,6 +75,41 @@ describe('a call made with { parent, signal }', () => {
     const err = await conn.invoke(whoMethod, { who: 'grpc-timeout' }).catch((e: unknown) => e);
     await conn.close();
     expect(err).toMatchObject({ code: 504, reason: 'TIMEOUT', message: 'the call exceeded its deadline' });
+  });
+
+  // The server aborts a call's signal with TIMEOUT when its deadline passes: the call made
+  // for it fails with that, not as a cancel, so the access line, span and metrics say why.
+  for (const transport of ['grpc', 'http'] as const)
+    it(`over ${transport} fails with the parent's deadline when that is why it was cancelled`, async () => {
+      const who = `${transport}-deadline`;
+      const parent = parentCancelledOnceStarted(who, ErrTimeout("request exceeded the caller's deadline"));
+      const client =
+        transport === 'grpc'
+          ? new GrpcClientConn({ target: `127.0.0.1:${servers.grpc.listenPort}`, timeoutMs: 5000 })
+          : new HttpClient({ target: `http://127.0.0.1:${servers.http.listenPort}`, timeoutMs: 5000 });
+      const err = await (client instanceof GrpcClientConn
+        ? client.invoke(whoMethod, { who }, { parent })
+        : client.invoke(whoRoute, { who }, { parent })
+      ).catch((e: unknown) => e);
+      await client.close();
+      expect(err).toMatchObject({ code: 504, reason: 'TIMEOUT', message: "request exceeded the caller's deadline" });
+    });
+
+  it("over gRPC, an answer that does not decode is the called service's 500 CODEC, as over HTTP", async () => {
+    const conn = new GrpcClientConn({ target: `127.0.0.1:${servers.grpc.listenPort}`, timeoutMs: 5000 });
+    const garbled = {
+      ...whoMethod,
+      responseDeserialize: () => {
+        throw new Error('cant skip wire type 7');
+      },
+    };
+    const err = await conn.invoke(garbled, { who: 'garbled' }).catch((e: unknown) => e);
+    await conn.close();
+    expect(err).toMatchObject({
+      code: 500,
+      reason: 'CODEC',
+      message: 'invalid response from /t.S/Who: cant skip wire type 7',
+    });
   });
 
   it('over HTTP is cancelled with its parent', async () => {

@@ -19,7 +19,8 @@ type Requests<Req> = AsyncIterable<Req> | Iterable<Req>;
 /** Where streams are opened, and what a failed one becomes: the same error a unary call on it gets. */
 export interface StreamChannel {
   readonly client: grpc.Client;
-  callError(err: grpc.ServiceError): ServiceError;
+  /** The call's error, read with the signal of its context: a cancel it caused is the signal's reason. */
+  callError(err: grpc.ServiceError, signal: AbortSignal): ServiceError;
 }
 
 /** Opens a server-streaming call; its responses, in order. */
@@ -74,7 +75,7 @@ export function clientStream<Req, Res>(
           toMetadata(ctx.transport.requestHeader),
           callOptions(ctx),
           (err, response) => {
-            if (err) return reject(channel.callError(err));
+            if (err) return reject(channel.callError(err, ctx.signal));
             try {
               resolve(deserializeResponse(method, response!));
             } catch (parseErr) {
@@ -136,14 +137,14 @@ function watch(
   call.on('status', () => signal.removeEventListener('abort', cancel));
   // A writable-only call reports failure through its callback; readable ones through 'error'.
   if (!('read' in call)) return;
-  call.on('error', (err: grpc.ServiceError) => reject(channel.callError(err)));
+  call.on('error', (err: grpc.ServiceError) => reject(channel.callError(err, signal)));
 }
 
 /** Responses into the inbox; the call succeeds once they are all read and the status is OK. */
 function readInto<Res>(
   call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>,
   inbox: Inbox<Res>,
-  method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize'>,
+  method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize' | 'path'>,
   resolve: () => void,
   reject: (err: unknown) => void,
 ): void {

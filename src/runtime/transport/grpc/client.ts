@@ -7,8 +7,15 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceError } from '../../errors/errors.js';
-import { ErrCancelled, ErrServiceUnavailable, ErrTimeout, type Callee } from '../../errors/catalogue.js';
+import {
+  ErrCancelled,
+  ErrResponseCodec,
+  ErrServiceUnavailable,
+  ErrTimeout,
+  type Callee,
+} from '../../errors/catalogue.js';
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
+import { abortedCallError } from '../aborted.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type Handler, type Middleware } from '../context.js';
 import { clientCallContext, NEVER_ABORTED, type CallOptions, type ClientOptions } from '../client-options.js';
@@ -49,7 +56,7 @@ export class GrpcClientConn {
     }
     // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
     this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);
-    this.channel = { client: this.client, callError: (err) => this.callError(err) };
+    this.channel = { client: this.client, callError: (err, signal) => this.callError(err, signal) };
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
@@ -144,7 +151,7 @@ export class GrpcClientConn {
           ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
           (err, response) => {
             signal.removeEventListener('abort', cancel);
-            if (err) return reject(this.callError(err));
+            if (err) return reject(this.callError(err, signal));
             ctx.responseBytes = response!.length;
             try {
               resolve(deserializeResponse(method, response!));
@@ -164,10 +171,12 @@ export class GrpcClientConn {
    * UNAVAILABLE without status details is grpc-js's own verdict (connection refused or
    * lost, no instance resolved): the called service could not be reached. So is the
    * INTERNAL it reports for calls on a connection the server closed with an error
-   * (`Session closed with error code 2`): no answer came.
+   * (`Session closed with error code 2`): no answer came. A CANCELLED the call's own
+   * signal caused is that signal's reason (the request's deadline passed, say).
    */
-  private callError(err: grpc.ServiceError): ServiceError {
+  private callError(err: grpc.ServiceError, signal: AbortSignal): ServiceError {
     if (!err.metadata?.get(STATUS_DETAILS_KEY).length) {
+      if (err.code === grpc.status.CANCELLED && signal.aborted) return abortedCallError(signal);
       if (err.code === grpc.status.UNAVAILABLE)
         return ErrServiceUnavailable(this.callee, unavailableDetail(err.details));
       if (err.code === grpc.status.INTERNAL && SESSION_CLOSED.test(err.details ?? ''))
@@ -218,15 +227,18 @@ export function serializeRequest<Req>(
   }
 }
 
-/** A response message from its bytes; bytes that do not parse are the INTERNAL status grpc-js would report. */
+/**
+ * A response message from its bytes. Bytes that do not parse are the called service's
+ * fault, 500 CODEC as over HTTP, not the INTERNAL with no reason grpc-js would report.
+ */
 export function deserializeResponse<Res>(
-  method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize'>,
+  method: Pick<grpc.MethodDefinition<unknown, Res>, 'responseDeserialize' | 'path'>,
   bytes: Buffer,
 ): Res {
   try {
     return method.responseDeserialize(bytes);
   } catch (err) {
-    throw fromRpcStatus(grpc.status.INTERNAL, `Response message parsing error: ${(err as Error).message}`);
+    throw ErrResponseCodec(`invalid response from ${method.path}: ${(err as Error).message}`);
   }
 }
 

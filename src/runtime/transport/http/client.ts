@@ -5,13 +5,8 @@
 // methods are read as the server sends them, Server-Sent Events (one call per stream).
 
 import { fromError, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
-import {
-  ErrCancelled,
-  ErrResponseCodec,
-  ErrServiceUnavailable,
-  ErrTimeout,
-  type Callee,
-} from '../../errors/catalogue.js';
+import { abortedCallError } from '../aborted.js';
+import { ErrCancelled, ErrResponseCodec, ErrServiceUnavailable, type Callee } from '../../errors/catalogue.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type Handler, type HttpClientTransport, type Middleware } from '../context.js';
 import { clientCallContext, type CallOptions, type ClientOptions } from '../client-options.js';
@@ -317,11 +312,6 @@ function connectionRefused(err: unknown): boolean {
 
 function transportError(err: unknown, signal: AbortSignal, callee: Callee, base: string): ServiceError {
   if (isServiceError(err)) return fromError(err);
-  if (signal.aborted) {
-    const why = signal.reason as { name?: string } | undefined;
-    if (isServiceError(why)) return fromError(why);
-    if (why?.name === 'TimeoutError') return ErrTimeout('request timed out');
-    return ErrCancelled('request was cancelled');
-  }
+  if (signal.aborted) return abortedCallError(signal);
   return ErrServiceUnavailable(callee, `${base}: ${fetchFailureMessage(err)}`);
 }
