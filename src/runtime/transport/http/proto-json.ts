@@ -153,6 +153,14 @@ function fail(ctx: ReadContext, reason: string): Error {
 /** Reads one field's JSON value (already known not to be undefined); returns what replaces it. */
 type Read = (value: unknown, ctx: ReadContext) => unknown;
 
+/**
+ * What an enum name the proto does not declare reads as: nothing. The field is left unset,
+ * the list item or map entry dropped, as protojson reads it with DiscardUnknown (Kratos,
+ * grpc-gateway): a newer client's new value reaches an older server as the default, as an
+ * unknown field does. A name in the query or the path is still refused (binding.ts).
+ */
+const DISCARDED = Symbol('discarded enum name');
+
 /** A field as the reader walks it: everything decided once per layout, so the walk stays monomorphic. */
 class FieldPlan {
   constructor(
@@ -260,21 +268,28 @@ function listOrSingle(field: FieldSchema): Read {
     return (value, ctx) => {
       if (value === null) return value;
       if (!Array.isArray(value)) throw fail(ctx, `expected an array, got ${describe(value)}`);
+      // Made only once an item is dropped; `ctx.at` names the index an item has in what is kept.
+      let kept: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
         ctx.names.push(i);
         if (value[i] === null && !nullIsValue) throw fail(ctx, 'a list item cannot be null');
-        ctx.at.push(i);
+        ctx.at.push(kept ? kept.length : i);
         const read = single(int64 ? exactly(value, i, value[i]) : value[i], ctx);
         ctx.at.pop();
         ctx.names.pop();
-        if (read !== value[i]) value[i] = read;
+        if (read === DISCARDED) kept ??= value.slice(0, i);
+        else if (kept) kept.push(read);
+        else if (read !== value[i]) value[i] = read;
       }
-      return value;
+      return kept ?? value;
     };
   }
   const isValue = field.kind === 'message' && field.typeName === VALUE;
   return (value, ctx) => {
-    if (value !== null) return single(value, ctx);
+    if (value !== null) {
+      const read = single(value, ctx);
+      return read === DISCARDED ? undefined : read;
+    }
     // null leaves a field unset, except where null is the value itself.
     if (isValue) {
       single(value, ctx);
@@ -307,7 +322,8 @@ function mapReader(field: FieldSchema & { kind: 'map' }): Read {
       // ts-proto reads bool keys with Boolean(key): false is written as the empty string.
       const written = key.key === false ? '' : String(key.key);
       ctx.at.push(key.key);
-      out[written] = single(entry, ctx);
+      const read = single(entry, ctx);
+      if (read !== DISCARDED) out[written] = read;
       ctx.at.pop();
       ctx.names.pop();
     }
@@ -353,9 +369,7 @@ function enumReader(field: FieldSchema & { kind: 'enum' }): Read {
   return (value, ctx) => {
     if (value === null) return 0; // only NullValue gets here
     if (typeof value === 'string') {
-      const number = byName.get(value);
-      if (number === undefined) throw fail(ctx, `${describe(value)} is not a value of ${enumName}`);
-      return number;
+      return byName.get(value) ?? DISCARDED;
     }
     if (typeof value === 'number' && Number.isInteger(value)) {
       if (value < -2147483648 || value > 2147483647) throw fail(ctx, `${value} is out of range for an enum`);

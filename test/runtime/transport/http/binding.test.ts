@@ -464,7 +464,7 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
   it('body values that are not proto3 JSON, each named by its field path', async () => {
     const bad: [string, string, unknown, string][] = [
       ['PUT', '/v1/books/5', { title: { a: 1 } }, 'book.title'],
-      ['PUT', '/v1/books/5', { genre: 'NOPE' }, 'book.genre'],
+      ['PUT', '/v1/books/5', { genre: 1.5 }, 'book.genre'],
       ['PUT', '/v1/books/5', { publishTime: 'not a date' }, 'book.publishTime'],
       ['PUT', '/v1/books/5', { publish_time: 'not a date' }, 'book.publish_time'],
       ['PUT', '/v1/books/5', { tags: 'x' }, 'book.tags'],
@@ -473,7 +473,7 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
       ['PUT', '/v1/books/5', { catalog_number: '-1' }, 'book.catalog_number'],
       ['PUT', '/v1/books/5', { isbn: '1', catalogNumber: '2' }, 'book.catalogNumber'],
       ['PUT', '/v1/books/5', { author: { address: { city: 5 } } }, 'book.author.address.city'],
-      ['POST', '/v1/books/1:publish', { genres: ['GENRE_FICTION', 'HORROR'] }, 'genres[1]'],
+      ['POST', '/v1/books/1:publish', { genres: ['GENRE_FICTION', 1.5] }, 'genres[1]'],
       ['SEARCH', '/v1/books', { page: { size: 1.5 } }, 'page.size'],
       ['POST', '/edge.v1.Library/Ping', { message: 7 }, 'message'],
     ];
@@ -633,9 +633,10 @@ describe('generated HTTP client', () => {
   it("decodes responses as strict proto3 JSON: a malformed one is the called service's fault, 500 CODEC naming the field", async () => {
     const answers = [
       ['{"id":"12","title":"Dune"}', undefined],
+      ['{"id":"12","genre":"GENRE_ADDED_LATER"}', undefined],
       ['{"id":"abc"}', 'id'],
       ['{"title":{"a":1}}', 'title'],
-      ['{"genre":"NOPE"}', 'genre'],
+      ['{"genre":true}', 'genre'],
       ['{"tags":"x"}', 'tags'],
       ['{"isbn":"1","catalogNumber":"2"}', undefined],
       ['[1]', undefined],
@@ -650,11 +651,13 @@ describe('generated HTTP client', () => {
         new HttpClient({ target: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}` }),
       );
       expect(await client.getBook({ shelf: 's', book: { id: '12' } })).toMatchObject({ id: '12', title: 'Dune' });
-      for (const [, field] of answers.slice(1)) {
+      // A newer server's enum value is read as unset, as protojson reads it with DiscardUnknown.
+      expect((await client.getBook({ shelf: 's', book: { id: '12' } })).genre).toBe(0);
+      for (const [, field] of answers.slice(2)) {
         const err = await client.getBook({ shelf: 's', book: { id: '12' } }).catch((e: unknown) => e);
         expect(isServiceError(err), String(err)).toBe(true);
         expect((err as ServiceError).reason).toBe('CODEC');
-        // Not 400: the caller's request was fine, as for gRPC's INTERNAL "Response message parsing error".
+        // Not 400: the caller's request was fine; the answer is the called service's fault.
         expect((err as ServiceError).code).toBe(500);
         expect((err as ServiceError).message).toContain('invalid response from /edge.v1.Library/GetBook');
         if (field) expect((err as ServiceError).metadata['field']).toBe(field);

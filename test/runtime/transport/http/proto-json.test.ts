@@ -61,7 +61,7 @@ function viaTsk(body: unknown): Outcome {
 
 function viaProtobufEs(body: unknown): Outcome {
   try {
-    const message = fromJson(allKindsDesc, structuredClone(body) as any, { registry });
+    const message = fromJson(allKindsDesc, structuredClone(body) as any, { registry, ignoreUnknownFields: true });
     // Through ts-proto's encoder too, as tsk's side goes: its own losses (it skips -0) cancel out.
     const decoded = AllKinds.decode(toBinary(allKindsDesc, message));
     return { ok: true, wire: AllKinds.decode(AllKinds.encode(decoded).finish()) };
@@ -492,7 +492,7 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
       [{ uint64Value: '1e3' }, 'uint64Value'],
       [{ uint64Value: '-1' }, 'uint64Value'],
       [{ stringValue: { a: 1 } }, 'stringValue'],
-      [{ color: 'NOPE' }, 'color'],
+      [{ color: 1.5 }, 'color'],
       [{ timestamp: 'not a date' }, 'timestamp'],
       [{ stringList: 'x' }, 'stringList'],
       [{ bytesValue: '!!!' }, 'bytesValue'],
@@ -513,6 +513,23 @@ describe('strict proto3 JSON, differential against @bufbuild/protobuf fromJson',
       expect(err.toJSON()).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field } });
       expect(err.message).toContain(field);
     }
+  });
+
+  it('reads an enum name the proto does not declare as nothing, as protojson with DiscardUnknown: field unset, item and entry dropped', () => {
+    const message = bindRequest(echo, [], undefined, {
+      color: 'COLOR_NOPE',
+      colorList: ['COLOR_NOPE', 9, 'COLOR_RED', 'COLOR_LATER'],
+      uint32ToColor: { 1: 'COLOR_NOPE', 2: 'COLOR_BLUE', 3: 11 },
+      choiceColor: 'COLOR_NOPE',
+      stringValue: 'kept',
+    }) as Record<string, unknown>;
+    const wire = AllKinds.decode(AllKinds.encode(message as never).finish()) as unknown as Record<string, unknown>;
+    expect(wire['color']).toBe(0);
+    // The number the proto does not name keeps its place among what is kept.
+    expect(wire['colorList']).toEqual([9, 1]);
+    expect(wire['uint32ToColor']).toEqual({ 2: 2, 3: 11 });
+    expect(wire['choiceColor']).toBeUndefined();
+    expect(wire['stringValue']).toBe('kept');
   });
 
   it('names the type URL of an Any it does not know', () => {
