@@ -57,6 +57,19 @@ export function leadingComment(desc: Located): string | undefined {
 }
 
 /**
+ * A generated method's doc comment: the rpc's own comment, then `extra` (its route, say),
+ * then `@deprecated` when the proto marks the rpc so, for editors to strike its calls through.
+ */
+export function methodDocText(method: DescMethod, extra?: string): string | undefined {
+  const parts = [
+    leadingComment(method),
+    extra,
+    method.deprecated ? '@deprecated The proto marks this rpc deprecated.' : undefined,
+  ].filter((p) => p !== undefined);
+  return parts.length > 0 ? parts.join('\n\n') : undefined;
+}
+
+/**
  * Where a descriptor is declared: its proto (as compiled) and 1-based line and column.
  * With `parts` (paths below the descriptor's own), where the first of them that the
  * source has is written, else the descriptor.

@@ -151,6 +151,7 @@ export class SchemaSet {
     return {
       type: 'object',
       ...(description ? { description } : {}),
+      ...deprecated(message),
       properties,
       ...(required.length > 0 ? { required } : {}),
     };
@@ -202,10 +203,16 @@ export class SchemaSet {
       notes.push(`At most one of ${field.oneof.fields.map((f) => `\`${f.jsonName}\``).join(', ')} may be set.`);
     }
     const description = notes.filter(Boolean).join('\n\n');
-    return description
+    const described = description
       ? { ...schema, description: [schema['description'], description].filter(Boolean).join('\n\n') }
       : schema;
+    return { ...described, ...deprecated(field) };
   }
+}
+
+/** OpenAPI's `deprecated` for what the proto marks `deprecated = true` (an rpc, a field, a message). */
+export function deprecated(desc: { deprecated: boolean }): { deprecated?: true } {
+  return desc.deprecated ? { deprecated: true } : {};
 }
 
 /** A schema that also takes null, unless it does already (wrappers, google.protobuf.Value). */

@@ -6,7 +6,7 @@ import { parseTemplate, type PathTemplate } from '../runtime/transport/http/temp
 import type { Diagnostic } from '../proto/diagnostics.js';
 import { leadingComment } from './comments.js';
 import { methodBindings, servedOverHttp, type HttpBinding } from './http-rules.js';
-import { mapKeySchema, SchemaSet, scalarSchema, type JsonSchema } from './openapi-schema.js';
+import { deprecated, mapKeySchema, SchemaSet, scalarSchema, type JsonSchema } from './openapi-schema.js';
 import { fieldRulesOf, itemRules, ruleConstraints } from './openapi-validate.js';
 
 export interface OpenApiInfo {
@@ -152,6 +152,7 @@ function buildOperation(
       required: true,
       schema,
       ...describe(notes),
+      ...deprecated(leaf),
       ...(renamed ? { 'x-tsk-field': field } : {}),
     });
   });
@@ -189,6 +190,7 @@ function buildOperation(
     operationId,
     tags: [method.parent.typeName],
     ...summarize(comment),
+    ...deprecated(method),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses: {
@@ -310,6 +312,7 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
           explode: true,
           schema: { type: 'object', additionalProperties: value, ...mapKeySchema(field.mapKey) },
           ...describe([leadingComment(field)]),
+          ...deprecated(field),
         });
         continue;
       }
@@ -326,6 +329,7 @@ function queryParameters(message: DescMessage, bound: string[][], schemas: Schem
         ...(repeated ? { style: 'form', explode: true } : {}),
         schema: repeated ? { type: 'array', items: item, ...ruleConstraints(rules, 'list') } : item,
         ...describe([leadingComment(field)]),
+        ...deprecated(field),
       });
     }
   };

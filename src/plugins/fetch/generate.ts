@@ -10,7 +10,7 @@ import { JsonTypeWriter } from '../../gen/json-types.js';
 import { fileStem, methodKey } from '../../gen/names.js';
 import { jsdoc, TsFile } from '../../gen/printer.js';
 import { parseTemplate } from '../../runtime/transport/http/template.js';
-import { leadingComment } from '../../gen/comments.js';
+import { methodDocText } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
 
 const HELPER_NAMES = [
@@ -101,9 +101,7 @@ function renderClient(service: DescService, types: JsonTypeWriter, problems: Dia
 
 /** The method's comment and its route, in one doc comment. */
 function methodDoc(method: DescMethod, binding: HttpBinding): string {
-  const route = `${binding.method} ${binding.path}`;
-  const comment = leadingComment(method);
-  return jsdoc(comment ? `${comment}\n\n${route}` : route, '  ').trimEnd();
+  return jsdoc(methodDocText(method, `${binding.method} ${binding.path}`), '  ').trimEnd();
 }
 
 /** The route literal: path parts (literal segments and variables by JSON field path), verb, body. */

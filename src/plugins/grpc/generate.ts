@@ -5,7 +5,7 @@
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { fileStem, methodKey, methodNameProblems, serviceConstName } from '../../gen/names.js';
 import { jsdoc, TsFile } from '../../gen/printer.js';
-import { leadingComment } from '../../gen/comments.js';
+import { methodDocText } from '../../gen/comments.js';
 import type { GeneratedFile, Generator } from '../types.js';
 import { importServiceRules } from '../http/rules.js';
 
@@ -86,7 +86,7 @@ function renderService(service: DescService, definition: string, imports: TsFile
     `export interface ${service.name}GRPCServer {`,
     ...methods.map(
       ({ method, key, params, returns }) =>
-        `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, ${params}): ${returns};`,
+        `${jsdoc(methodDocText(method), '  ')}  ${key}(ctx: Context, ${params}): ${returns};`,
     ),
     '}',
     '',
@@ -105,9 +105,9 @@ function renderService(service: DescService, definition: string, imports: TsFile
     '  constructor(conn: GrpcClientConn) {',
     '    this.#conn = conn;',
     '  }',
-    ...methods.flatMap(({ key, clientParam, clientReturns, call, args }) => [
+    ...methods.flatMap(({ method, key, clientParam, clientReturns, call, args }) => [
       '',
-      `  ${key}(${clientParam}, options?: CallOptions): ${clientReturns} {`,
+      `${jsdoc(methodDocText(method), '  ')}  ${key}(${clientParam}, options?: CallOptions): ${clientReturns} {`,
       `    return this.#conn.${call}(${definition}.${key}, ${args.split(',')[0]}, options);`,
       '  }',
     ]),

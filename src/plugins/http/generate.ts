@@ -6,9 +6,9 @@
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { Diagnostic } from '../../proto/diagnostics.js';
 import { methodBindings, routeConflicts, servedOverHttp, type HttpBinding } from '../../gen/http-rules.js';
-import { leadingComment } from '../../gen/comments.js';
+import { methodDocText } from '../../gen/comments.js';
 import { fileStem, methodKey, operationName } from '../../gen/names.js';
-import { commentSafe, jsdoc, TsFile } from '../../gen/printer.js';
+import { jsdoc, TsFile } from '../../gen/printer.js';
 import { SchemaWriter } from '../../gen/schema.js';
 import type { GeneratedFile, Generator } from '../types.js';
 import { generateRules, importServiceRules } from './rules.js';
@@ -84,8 +84,8 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
     `export interface ${service.name}HTTPServer {`,
     ...methods.map(({ method, key, input, output }) =>
       events(method)
-        ? `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
-        : `${jsdoc(leadingComment(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`,
+        ? `${jsdoc(methodDocText(method), '  ')}  ${key}(ctx: Context, request: ${input}, send: Send<${output}>): Promise<void>;`
+        : `${jsdoc(methodDocText(method), '  ')}  ${key}(ctx: Context, request: ${input}): Promise<${output}>;`,
     ),
     '}',
     '',
@@ -112,8 +112,7 @@ function renderService(service: DescService, imports: TsFile, schemas: SchemaWri
         : [`Promise<${output}>`, 'invoke'];
       return [
         '',
-        `  /** ${bindings[0]!.method} ${commentSafe(bindings[0]!.path)} */`,
-        `  ${key}(request: ${input}, options?: CallOptions): ${returns} {`,
+        `${jsdoc(methodDocText(method, `${bindings[0]!.method} ${bindings[0]!.path}`), '  ')}  ${key}(request: ${input}, options?: CallOptions): ${returns} {`,
         `    return this.#client.${call}(${service.name}_${key}Routes[0]!, request, options);`,
         '  }',
       ];

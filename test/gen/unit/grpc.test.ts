@@ -45,6 +45,10 @@ export class OrdersGRPCClient {
     this.#conn = conn;
   }
 
+  /**
+   * Adds an item to an order.
+   * The order must be open.
+   */
   addItem(request: AddItemRequest, options?: CallOptions): Promise<Item> {
     return this.#conn.invoke(OrdersService.addItem, request, options);
   }

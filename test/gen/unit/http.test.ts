@@ -83,7 +83,12 @@ export class OrdersHTTPClient {
     this.#client = client;
   }
 
-  /** POST /v1/orders/{order_id}/items */
+  /**
+   * Adds an item to an order.
+   * The order must be open.
+   *
+   * POST /v1/orders/{order_id}/items
+   */
   addItem(request: AddItemRequest, options?: CallOptions): Promise<Item> {
     return this.#client.invoke(Orders_addItemRoutes[0]!, request, options);
   }
