@@ -248,11 +248,15 @@ export function receiveReplyMetadata(ctx: Context, md: grpc.Metadata): void {
     if (typeof value === 'string') ctx.transport.replyHeader.add(key, value);
 }
 
+/** How grpc-js words a deadline it enforced: `Deadline exceeded after 0.301s,LB pick: ...,remote_addr=...`. */
+const GRPC_JS_DEADLINE = /^Deadline exceeded( after|$)/;
+
 /** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
 export function fromGrpcError(err: grpc.ServiceError): ServiceError {
   if (err.code === grpc.status.DEADLINE_EXCEEDED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
     // grpc-js's own words name the peer's address and its timings: not for whoever the error is passed on to.
-    return ErrTimeout('the call exceeded its deadline');
+    const own = !err.details || GRPC_JS_DEADLINE.test(err.details);
+    return ErrTimeout(own ? 'the call exceeded its deadline' : err.details);
   }
   if (err.code === grpc.status.CANCELLED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
     return ErrCancelled(err.details || 'call cancelled');
