@@ -55,7 +55,9 @@ export function servicePackageJson(options: { name: string; tskVersion: string; 
       build: 'tsc -p tsconfig.build.json && tsk bundle',
       start: `${SERVICE_NODE_COMMAND.join(' ')} dist/bundle/main.js --conf configs/config.yaml`,
       dev: 'tsk dev',
-      test: 'node --import tsx --test --test-concurrency=1 test/*.test.ts',
+      // Node expands the quoted glob itself (files in subfolders of test/ too); a test that
+      // hangs (an app never stopped) fails at the timeout instead of holding the run forever.
+      test: "node --import tsx --test --test-timeout=60000 'test/**/*.test.ts'",
       lint: 'biome check && tsc -p tsconfig.json --noEmit',
       format: 'biome format --write',
       generate: 'tsk generate',

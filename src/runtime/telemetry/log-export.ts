@@ -72,6 +72,7 @@ export async function startLogExport(
         batcher?.formatDeferred();
         untap?.();
         await provider.shutdown();
+        logs.disable();
       })();
       return stopped;
     },

@@ -350,8 +350,15 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     ),
   });
 
+  // Once flushed, the globals are given back, so a later setupTelemetry in the same process
+  // (a test starting the app again) registers its own instead of failing to.
   const shutdownProviders = () =>
-    Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown(), logExport?.shutdown()]).then(() => {});
+    Promise.all([tracerProvider?.shutdown(), meterProvider.shutdown(), logExport?.shutdown()]).then(() => {
+      trace.disable();
+      metricsApi.disable();
+      propagation.disable();
+      context.disable();
+    });
   let stopped: Promise<void> | undefined;
   return {
     metricsHandler: (request, response) => prometheus.getMetricsRequestHandler(request, response),
