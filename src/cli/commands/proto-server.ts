@@ -68,6 +68,13 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
       process.exitCode = 1;
       continue;
     }
+    const leftover = leftoverMethods(service, own);
+    if (leftover.length > 0)
+      console.log(
+        chalk.dim(
+          `next: ${path.relative(cwd, stub.path)} has ${leftover.join(', ')}, which ${service.typeName} no longer declares; nothing serves ${leftover.length === 1 ? 'it' : 'them'} now, so remove ${leftover.length === 1 ? 'it' : 'them'}`,
+        ),
+      );
     const missing = missingMethods(service, own, stub.content);
     if (missing.length === 0) continue;
     const names = missing.map((m) => m.name).join(', ');
@@ -136,6 +143,18 @@ function missingMethods(service: DescService, own: string, stub: string): { name
     const end = stub.indexOf('\n  }\n', start);
     return start < 0 || end < 0 ? [] : [{ name: key, text: stub.slice(start, end + 4) }];
   });
+}
+
+/**
+ * Methods of the user's file written as handlers are (`async name(ctx: Context, ...`, any
+ * name for the context) that
+ * `service` does not declare: an rpc removed from the proto leaves its handler behind, and
+ * TypeScript does not object to a class with a method more than its interface.
+ */
+function leftoverMethods(service: DescService, own: string): string[] {
+  const declared = new Set(service.methods.map((m) => methodKey(m)));
+  const handlers = own.matchAll(/^\s*(?:public\s+)?(?:async\s+)?(\w+)\s*\(\s*\w+\s*:\s*Context\b/gm);
+  return [...new Set([...handlers].map((m) => m[1]!))].filter((name) => !declared.has(name));
 }
 
 /** Whether the project's servers serve what api/services.ts lists (projects made before it register each service by hand). */
