@@ -124,6 +124,12 @@ export function esbuildOptions(options: {
     // Short lines: Node prints the source line of an uncaught error before its stack,
     // and a whole minified module on one line would bury the message in the logs.
     lineLimit: 160,
+    // A map beside each chunk, chained through tsc's maps to the .ts sources (names and
+    // lines only, no source text): with NODE_OPTIONS=--enable-source-maps a stack names
+    // internal/service/greeter.ts:27, where a chunk's name changes with every build. Off by
+    // default, since Node then reads every map as it loads the chunks.
+    sourcemap: 'linked',
+    sourcesContent: false,
     external: options.external,
     banner: { js: REQUIRE_SHIM },
     plugins: [builtinsThroughRequire],

@@ -157,6 +157,9 @@ describe('in a generated project', () => {
       expect(own.status, own.stderr).toBe(0);
       expect(own.stdout).toContain('in what newServices returns: shopV2Order: new OrderService()');
       expect(own.stdout).toContain('shop.v1.OrderService is shopV1Order there now');
+      // The project's document covers both versions, and says so.
+      expect(tsk(['generate'], project).status).toBe(0);
+      expect(fs.readFileSync(path.join(project, 'api/openapi.ts'), 'utf8')).toContain('"version": "v1, v2"');
     } finally {
       fs.rmSync(v2, { recursive: true, force: true });
       fs.rmSync(path.join(project, 'internal/service/v2'), { recursive: true, force: true });

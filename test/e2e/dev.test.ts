@@ -16,6 +16,7 @@ const project = path.join(work, 'devsvc');
 const node = nodeBinaryFor('24') ?? process.execPath;
 let dev: Service;
 let base = '';
+let inspector = '';
 
 beforeAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
@@ -28,7 +29,8 @@ beforeAll(async () => {
   expect(install.status, install.output).toBe(0);
   const httpPort = await freePort();
   base = `http://127.0.0.1:${httpPort}`;
-  const child = spawn(node, [tskBin, 'dev'], {
+  inspector = `127.0.0.1:${await freePort()}`;
+  const child = spawn(node, [tskBin, 'dev', '--inspect', inspector], {
     cwd: project,
     env: {
       ...process.env,
@@ -157,6 +159,13 @@ describe('tsk dev', () => {
     expect(dev.output()).toContain('removed api/extra/v1/extra_grpc.ts');
     expect(await hi('/hi/there')).toBe('Hello there');
   }, 180_000);
+
+  it("opens Node's inspector with --inspect in the service, where a debugger attaches to its sources", async () => {
+    const targets = (await (await fetch(`http://${inspector}/json/list`)).json()) as { url: string }[];
+    expect(targets.map((t) => t.url)).toEqual([expect.stringMatching(/\/cmd\/devsvc\/main\.ts$/)]);
+    // The config checks tsk dev runs beside it open no inspector of their own (one would fail on the port).
+    expect(dev.output()).not.toContain('Starting inspector');
+  });
 
   it('stops the service gracefully on Ctrl-C, which signals every process in the group, also in the middle of a restart', async () => {
     // The signal comes while a config edit is being checked: the restart that was under way starts nothing.

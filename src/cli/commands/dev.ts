@@ -18,6 +18,8 @@ import { readProjectPackage } from '../../scaffold/project-package.js';
 export interface DevFlags {
   /** Relative to where tsk runs, as every path a user gives; else the project's configs/config.yaml. */
   conf?: string;
+  /** Node's inspector in the service (not in tsk dev, nor in the config check): true for Node's default address. */
+  inspect?: string | true;
 }
 
 /**
@@ -49,7 +51,9 @@ export async function dev(flags: DevFlags): Promise<void> {
   const conf = flags.conf ? path.relative(root, path.resolve(flags.conf)) : path.join('configs', 'config.yaml');
   if (!fs.existsSync(path.join(root, conf))) throw new UsageError(`${flags.conf ?? conf}: no such config file`);
   const serviceArgs = ['--import', 'tsx', main, '--conf', conf];
-  const service = new ServiceProcess(root, serviceArgs);
+  const inspector =
+    flags.inspect === undefined ? [] : [flags.inspect === true ? '--inspect' : `--inspect=${flags.inspect}`];
+  const service = new ServiceProcess(root, [...inspector, ...serviceArgs]);
   // Projects made before main.ts took --check would start a second service instead.
   const checkable = /--check\b/.test(fs.readFileSync(path.join(root, main), 'utf8'));
   process.once('exit', () => service.kill());

@@ -52,10 +52,18 @@ function render(document: unknown): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-/** `v1` for services in `helloworld.v1`; when packages disagree or carry no version, `0.0.0`. */
+/**
+ * `v1` for services in `helloworld.v1`; `v1, v2` for a document of both (a v2 served beside
+ * v1); `0.0.0` when no package carries a version.
+ */
 function apiVersion(services: DescService[]): string {
-  const versions = new Set(services.map((s) => /(?:^|\.)(v\d+\w*)$/.exec(s.file.proto.package)?.[1] ?? '0.0.0'));
-  return versions.size === 1 ? [...versions][0]! : '0.0.0';
+  const versions = new Set(services.flatMap((s) => /(?:^|\.)(v\d+\w*)$/.exec(s.file.proto.package)?.[1] ?? []));
+  return versions.size === 0 ? '0.0.0' : [...versions].sort(byVersion).join(', ');
+}
+
+/** v2 before v10; v1beta1 after v1. */
+function byVersion(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
 }
 
 /**
