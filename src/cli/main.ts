@@ -237,8 +237,13 @@ export function buildProgram(): Command {
         CLIENT_TRANSPORTS,
       ),
     )
-    .action(async (service: string, opts: { proto: string; protoRoot?: string; transport?: string }) =>
-      (await import('./commands/client.js')).addClient(service, opts),
+    .addOption(forceOption())
+    .addOption(keepLocalOption())
+    .action(
+      async (
+        service: string,
+        opts: { proto: string; protoRoot?: string; transport?: string; force?: boolean; keepLocal?: boolean },
+      ) => (await import('./commands/client.js')).addClient(service, opts),
     );
 
   program

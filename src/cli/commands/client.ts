@@ -26,7 +26,7 @@ import { configMapConfig, editConfigMapConfig } from '../../scaffold/config-map.
 import { checkServiceName } from '../../scaffold/project.js';
 import { installedRegistry } from '../../scaffold/registry.js';
 import { CLIENTS_PATH, findProjectRoot, readManifest } from '../manifest.js';
-import { printReport } from '../output.js';
+import { failOnStale, printReport } from '../output.js';
 import type { GeneratedFile } from '../../gen/file.js';
 import { writeFiles } from '../writer.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
@@ -49,6 +49,10 @@ export interface AddClientFlags {
   protoRoot?: string;
   /** Call the service over gRPC (default) or over its HTTP API. */
   transport?: string;
+  /** Overwrite generated files (and copied protos) changed locally. */
+  force?: boolean;
+  /** Keep them, and exit 0. */
+  keepLocal?: boolean;
 }
 
 export async function addClient(service: string, flags: AddClientFlags): Promise<void> {
@@ -180,13 +184,14 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
   const owned = files.filter((f) => f.kind === 'owned');
   const report = writeFiles(
     files.filter((f) => f.kind !== 'owned'),
-    { projectRoot: root },
+    { projectRoot: root, force: flags.force },
   );
   if (owned.length > 0) {
     const edited = writeFiles(owned, { projectRoot: root, force: true });
     report.written.push(...edited.written);
   }
   printReport(report, cwd);
+  failOnStale(report, flags.keepLocal);
   if (!hasRegistry && port === ownPort && edited(files))
     console.log(
       chalk.yellow(
