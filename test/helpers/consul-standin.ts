@@ -130,7 +130,11 @@ export class ConsulStandIn {
       if (!s.Name) return this.send(res, 400, 'missing service name');
       const id = s.ID ?? s.Name;
       this.remove(id);
-      this.services.set(id, { ...s, ID: id, Service: s.Name });
+      // The agent adds the service address as its LAN and WAN IPv4 tagged addresses.
+      const own = /^\d+\.\d+\.\d+\.\d+$/.test(s.Address ?? '')
+        ? { lan_ipv4: { Address: s.Address, Port: s.Port }, wan_ipv4: { Address: s.Address, Port: s.Port } }
+        : {};
+      this.services.set(id, { ...s, ID: id, Service: s.Name, TaggedAddresses: { ...s.TaggedAddresses, ...own } });
       this.runCheck(id, s.Check ?? {});
       this.bump();
       return this.send(res, 200, '');

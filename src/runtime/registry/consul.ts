@@ -1,7 +1,7 @@
 // Consul registry through the agent HTTP API: one service entry per instance with
 // a health check against the instance's HTTP /readyz (or gRPC health service), its
-// endpoints in the service Meta, and blocking queries on /v1/health/service for
-// discovery. Every agent request has a deadline and is aborted by close(), so a
+// endpoints as tagged addresses per scheme (as Kratos has them) and in the service
+// Meta, and blocking queries on /v1/health/service for discovery. Every agent request has a deadline and is aborted by close(), so a
 // hung agent neither blocks a start forever nor holds a stopping process.
 import { untraced } from '../telemetry/active-context.js';
 import { fetchFailureMessage } from '../transport/http/fetch-failure.js';
@@ -36,8 +36,17 @@ export interface ConsulRegistryOptions {
 }
 
 interface HealthEntry {
-  Service: { ID: string; Service: string; Meta?: Record<string, string> };
+  Service: {
+    ID: string;
+    Service: string;
+    Tags?: string[] | null;
+    Meta?: Record<string, string> | null;
+    TaggedAddresses?: Record<string, { Address: string; Port: number }> | null;
+  };
 }
+
+/** Tagged addresses Consul itself sets (the node's LAN/WAN addresses), not endpoints. */
+const CONSUL_ADDRESS_TAGS = new Set(['lan', 'wan', 'lan_ipv4', 'wan_ipv4', 'lan_ipv6', 'wan_ipv6']);
 
 /** An agent request (other than the watch's) that got no answer in this long is abandoned. */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -78,6 +87,11 @@ export class ConsulRegistry implements Registrar, Discovery {
         Address: primary.hostname,
         Port: Number(primary.port),
         Tags: [`version=${instance.version}`],
+        // One tagged address per scheme, as Kratos registers and reads them; Meta.endpoints
+        // as well, for the tsk instances that read only that.
+        TaggedAddresses: Object.fromEntries(
+          endpoints.map((u) => [u.protocol.slice(0, -1), { Address: u.hostname, Port: Number(u.port) }]),
+        ),
         Meta: { ...instance.metadata, version: instance.version, endpoints: instance.endpoints.join(',') },
         Check: {
           ...check,
@@ -285,9 +299,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** An entry as tsk writes it (Meta.endpoints), or as Kratos does (a tagged address per scheme, version in Tags). */
 function toInstance(entry: HealthEntry): ServiceInstance {
   const s = entry.Service;
-  const { version = '', endpoints: joined = '', ...metadata } = s.Meta ?? {};
-  const endpoints = joined.split(',').filter(Boolean);
+  const { version: metaVersion, endpoints: joined = '', ...metadata } = s.Meta ?? {};
+  const tagged = Object.entries(s.TaggedAddresses ?? {})
+    .filter(([scheme]) => !CONSUL_ADDRESS_TAGS.has(scheme))
+    .map(([scheme, a]) => `${scheme}://${a.Address.includes(':') ? `[${a.Address}]` : a.Address}:${a.Port}`);
+  const endpoints = joined ? joined.split(',').filter(Boolean) : tagged;
+  const version = metaVersion ?? s.Tags?.find((t) => t.startsWith('version='))?.slice('version='.length) ?? '';
   return { id: s.ID, name: s.Service, version, metadata, endpoints };
 }

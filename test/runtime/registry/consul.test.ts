@@ -40,6 +40,11 @@ describe('ConsulRegistry (documented HTTP API stand-in)', () => {
       Meta: { zone: 'z1', version: 'v2', endpoints: 'http://127.0.0.1:8000,grpc://127.0.0.1:9000' },
     });
     expect(stored.Check).toMatchObject({ HTTP: 'http://127.0.0.1:8000/readyz', Status: 'passing' });
+    // As Kratos registers them, for its resolvers: one tagged address per scheme.
+    expect(stored.TaggedAddresses).toMatchObject({
+      http: { Address: '127.0.0.1', Port: 8000 },
+      grpc: { Address: '127.0.0.1', Port: 9000 },
+    });
     expect(await registry.getService('greeter')).toEqual([a]);
 
     const target = await DiscoveryTarget.open(registry, 'discovery:///greeter', 'http');
@@ -373,6 +378,45 @@ describe('ConsulRegistry with ACLs', () => {
       const watcher = await registry.watch('greeter');
       expect(await watcher.next()).toEqual([]);
       await watcher.stop();
+    } finally {
+      await registry.close();
+      await consul.stop();
+    }
+  });
+});
+
+describe('ConsulRegistry discovering Kratos services', () => {
+  it('reads endpoints from tagged addresses per scheme and the version from Tags when Meta has none', async () => {
+    const consul = new ConsulStandIn();
+    const address = await consul.start();
+    const registry = new ConsulRegistry({ address });
+    try {
+      // What a Kratos service's registration amounts to (no Meta.endpoints), sent as it would send it.
+      const res = await fetch(`http://${address}/v1/agent/service/register`, {
+        method: 'PUT',
+        body: JSON.stringify({
+          ID: 'k-1',
+          Name: 'kratos',
+          Address: '10.0.0.9',
+          Port: 9000,
+          Tags: ['version=v3'],
+          Meta: { zone: 'z2' },
+          TaggedAddresses: { grpc: { Address: '10.0.0.9', Port: 9000 }, http: { Address: '10.0.0.9', Port: 8000 } },
+          Check: { TTL: '30s', Status: 'passing' },
+        }),
+      });
+      expect(res.status).toBe(200);
+      const [instance] = await registry.getService('kratos');
+      expect({ ...instance, endpoints: instance?.endpoints.sort() }).toEqual({
+        id: 'k-1',
+        name: 'kratos',
+        version: 'v3',
+        metadata: { zone: 'z2' },
+        endpoints: ['grpc://10.0.0.9:9000', 'http://10.0.0.9:8000'],
+      });
+      const target = await DiscoveryTarget.open(registry, 'discovery:///kratos', 'grpc');
+      expect(target.addresses()).toEqual(['10.0.0.9:9000']);
+      await target.close();
     } finally {
       await registry.close();
       await consul.stop();
