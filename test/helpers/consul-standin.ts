@@ -131,7 +131,7 @@ export class ConsulStandIn {
       const id = s.ID ?? s.Name;
       this.remove(id);
       // The agent adds the service address as its LAN and WAN IPv4 tagged addresses.
-      const own = /^\d+\.\d+\.\d+\.\d+$/.test(s.Address ?? '')
+      const own: Registered['TaggedAddresses'] = /^\d+\.\d+\.\d+\.\d+$/.test(s.Address ?? '')
         ? { lan_ipv4: { Address: s.Address, Port: s.Port }, wan_ipv4: { Address: s.Address, Port: s.Port } }
         : {};
       this.services.set(id, { ...s, ID: id, Service: s.Name, TaggedAddresses: { ...s.TaggedAddresses, ...own } });
