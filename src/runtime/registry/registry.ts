@@ -69,8 +69,9 @@ export class Registrations {
 
   /** Reports the failure and tries again later, doubling the wait after each failed attempt. */
   retry(key: string, attempt: () => Promise<void>, err: unknown, delayMs = 1000): void {
-    this.health.lost(err);
+    // An attempt cut short by close() (the service is stopping) is no outage to report.
     if (this.closed) return;
+    this.health.lost(err);
     clearTimeout(this.timers.get(key));
     const timer = setTimeout(async () => {
       this.timers.delete(key);

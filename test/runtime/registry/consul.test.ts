@@ -239,6 +239,22 @@ describe('ConsulRegistry against an agent that never answers', () => {
     }
   }, 12_000);
 
+  it('with startup "retry", says nothing of an outage when closed while the first attempt waits', async () => {
+    const consul = new ConsulStandIn();
+    consul.hang = true;
+    const { seen, events } = recorded();
+    const registry = new ConsulRegistry({ address: await consul.start(), startup: 'retry', events });
+    try {
+      const registering = registry.register(instance);
+      await until(() => consul.requests.length > 0);
+      await registry.close();
+      await registering;
+      expect(seen).toEqual([]);
+    } finally {
+      await consul.stop();
+    }
+  });
+
   it('lets SIGTERM stop a process whose registration is pending: it exits on its own, no socket held', async () => {
     const consul = new ConsulStandIn();
     consul.hang = true;
