@@ -95,8 +95,9 @@ export class ConsulRegistry implements Registrar, Discovery {
         Meta: { ...instance.metadata, version: instance.version, endpoints: instance.endpoints.join(',') },
         Check: {
           ...check,
-          // The app registers once it is ready: a check starting critical would hide it
-          // from callers until its first run, up to an interval later.
+          // The app registers once its servers listen, just before it marks itself ready: a
+          // check starting critical would hide it from callers until the agent first runs
+          // it, up to an interval later.
           Status: 'passing',
           Interval: this.options.checkInterval ?? '10s',
           Timeout: '5s',
@@ -130,7 +131,7 @@ export class ConsulRegistry implements Registrar, Discovery {
           await this.put(instance);
         }
       } catch (err) {
-        // A request aborted by close() or deregister() is no outage.
+        // After deregister() or close() the entry is no longer kept: a failure then is no outage.
         if (this.kept.get(instance.id) === timer) this.registrations.health.lost(err);
       } finally {
         checking = false;
@@ -163,19 +164,19 @@ export class ConsulRegistry implements Registrar, Discovery {
     const path = `/v1/health/service/${encodeURIComponent(name)}`;
     const res = await this.named(this.request('GET', `${path}?passing=true`));
     if (res.status === 404) throw new Error(`consul at ${this.base}: GET ${path} answered 404`);
-    return ((await res.json()) as HealthEntry[]).map(toInstance);
+    return (JSON.parse(res.text) as HealthEntry[]).map(toInstance);
   }
 
   /**
-   * One agent request with the token, cut off after `timeoutMs`, by close() or by `signal`. A 404 is
-   * returned (it answers whether the agent knows an ID); any other failure throws with
-   * the agent's own words.
+   * One agent request with the token, its answer read in full, cut off after `timeoutMs`,
+   * by close() or by `signal`. A 404 is returned (it answers whether the agent knows an
+   * ID); any other failure throws with the agent's own words.
    */
   private async request(
     method: string,
     path: string,
     { body, timeoutMs = REQUEST_TIMEOUT_MS, signal }: { body?: unknown; timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<Response> {
+  ): Promise<{ status: number; headers: Headers; text: string }> {
     const headers: Record<string, string> = {};
     if (this.options.token) headers['x-consul-token'] = this.options.token;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -183,6 +184,7 @@ export class ConsulRegistry implements Registrar, Discovery {
     // The registry's own traffic, not part of any call: not traced even when fetch is
     // instrumented (the watch would otherwise add a span per query under the call that opened it).
     let res: Response;
+    let text: string;
     try {
       res = await untraced(() =>
         fetch(`${this.base}${path}`, {
@@ -192,14 +194,15 @@ export class ConsulRegistry implements Registrar, Discovery {
           signal: AbortSignal.any([this.closing.signal, timeout, ...(signal ? [signal] : [])]),
         }),
       );
+      text = await res.text();
     } catch (err) {
       if (this.closing.signal.aborted) throw this.closing.signal.reason;
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted) throw new Error(`${method} ${path.split('?')[0]} got no answer within ${timeoutMs} ms`);
       throw new Error(fetchFailureMessage(err), { cause: err });
     }
-    if (res.ok || res.status === 404) return res;
-    const said = (await res.text().catch(() => '')).trim();
+    if (res.ok || res.status === 404) return { status: res.status, headers: res.headers, text };
+    const said = text.trim();
     throw new Error(`${method} ${path.split('?')[0]} answered ${res.status}${said ? `: ${said}` : ''}`);
   }
 
@@ -229,7 +232,7 @@ export class ConsulRegistry implements Registrar, Discovery {
       const timeoutMs = Math.ceil(waitMs + waitMs / 16) + 2000;
       const res = await this.named(this.request('GET', `${path}?${qs}`, { timeoutMs, signal: stopped.signal }));
       if (res.status === 404) throw new Error(`consul at ${this.base}: GET ${path} answered 404`);
-      const entries = (await res.json()) as HealthEntry[];
+      const entries = JSON.parse(res.text) as HealthEntry[];
       // Consul's rules for blocking queries: an index that went backwards starts over
       // (the agent's state was reset), and one not above 0 is taken as 1, or every
       // query would return at once.
