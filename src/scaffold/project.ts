@@ -107,6 +107,7 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
     envPrefix,
     hasRegistry: options.registry !== 'none',
     registryClusterEndpoint: REGISTRY_INSTALLERS[options.registry].clusterEndpoint ?? '',
+    registryHostIp: REGISTRY_INSTALLERS[options.registry].hostIp === true,
     tskVersion: tskVersion(),
     nodeMajor: SERVICE_NODE_MAJOR,
     tsProtoOptions: TS_PROTO_OPTIONS,

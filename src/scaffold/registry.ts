@@ -26,9 +26,19 @@ export interface RegistryInstaller {
   runtime: string[];
   /** registry.endpoints written to the config. */
   endpoints: string[];
-  /** The registry by its Service name in the cluster, set in the Deployment's env. */
+  /** The registry in the cluster, set in the Deployment's env. */
   clusterEndpoint?: string;
+  /** What the Deployment's comment above it says. */
+  clusterComment?: string;
+  /**
+   * clusterEndpoint refers to `$(HOST_IP)`, the node's IP from the downward API, set just
+   * before it: Consul's agent API is per node, so each pod talks to its node's agent.
+   */
+  hostIp?: boolean;
 }
+
+const SERVICE_COMMENT =
+  ' The registry, by its Service name in this namespace; point it elsewhere here\n (comma-separated for several endpoints). Overrides registry.endpoints of the ConfigMap.';
 
 export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
   none: { kind: 'none', dependencies: {}, runtime: [], endpoints: [] },
@@ -38,13 +48,17 @@ export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
     runtime: ['registry/etcd.ts'],
     endpoints: ['http://127.0.0.1:2379'],
     clusterEndpoint: 'http://etcd:2379',
+    clusterComment: SERVICE_COMMENT,
   },
   consul: {
     kind: 'consul',
     dependencies: { consul: SERVICE_VERSIONS.consul },
     runtime: ['registry/consul.ts'],
     endpoints: ['127.0.0.1:8500'],
-    clusterEndpoint: 'consul:8500',
+    clusterEndpoint: '$(HOST_IP):8500',
+    clusterComment:
+      " The Consul agent of this pod's node (Consul's agent API is per node), at the node's IP;\n point it elsewhere here. Overrides registry.endpoints of the ConfigMap.",
+    hostIp: true,
   },
 };
 
@@ -192,19 +206,46 @@ export function withRegistryDeployment(
     return deploymentYaml;
   // A comment above the first entry is parsed onto the list itself; it goes and comes with that entry.
   if (endpoint === undefined) {
-    if (at === 0) env.commentBefore = undefined;
+    if (at === 0 || env.commentBefore === REGISTRY_INSTALLERS[from].clusterComment) env.commentBefore = undefined;
     if (at >= 0) env.items.splice(at, 1);
   } else if (at >= 0) {
     env.items[at]!.set('value', endpoint);
+    // The comment tsk wrote says where the old registry was; a comment above the first entry is the list's.
+    for (const node of [env, env.items[at]!])
+      if (node.commentBefore === REGISTRY_INSTALLERS[from].clusterComment)
+        node.commentBefore = REGISTRY_INSTALLERS[to].clusterComment;
   } else {
     if (env.commentBefore && env.items[0]) {
       env.items[0].commentBefore = env.commentBefore;
       env.commentBefore = undefined;
     }
     const item = doc.createNode({ name, value: endpoint }) as YAMLMap;
-    item.commentBefore =
-      ' The registry, by its Service name in this namespace; point it elsewhere here\n (comma-separated for several endpoints). Overrides registry.endpoints of the ConfigMap.';
+    item.commentBefore = REGISTRY_INSTALLERS[to].clusterComment;
     env.items.unshift(item);
   }
+  withHostIp(doc, env, name, REGISTRY_INSTALLERS[to].hostIp === true);
   return doc.toString({ flowCollectionPadding: false });
+}
+
+/** The node's IP as HOST_IP, just before the registry variable that refers to it, or gone. */
+function withHostIp(
+  doc: ReturnType<typeof parseDocument>,
+  env: YAMLSeq<YAMLMap>,
+  before: string,
+  wanted: boolean,
+): void {
+  const at = env.items.findIndex(
+    (item) => item.get('name') === 'HOST_IP' && item.getIn(['valueFrom', 'fieldRef', 'fieldPath']) === 'status.hostIP',
+  );
+  if (at >= 0) env.items.splice(at, 1);
+  if (!wanted) return;
+  const registry = env.items.findIndex((item) => item.get('name') === before);
+  const item = doc.createNode({ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }) as YAMLMap;
+  // The comment above the registry variable now goes above the pair.
+  const first = env.items[registry];
+  if (first?.commentBefore) {
+    item.commentBefore = first.commentBefore;
+    first.commentBefore = undefined;
+  }
+  env.items.splice(Math.max(registry, 0), 0, item);
 }

@@ -1,8 +1,10 @@
 // A stand-in for the Consul agent, following its documented HTTP API
-// (https://developer.hashicorp.com/consul/api-docs/agent/service and
-// .../api-docs/health): register, deregister, and /v1/health/service with
-// blocking queries (index + wait, X-Consul-Index). No Consul server can be
-// installed on the CI machines, so the registry is tested against this.
+// (https://developer.hashicorp.com/consul/api-docs/agent/service,
+// .../api-docs/health and .../api-docs/features/blocking): register, deregister,
+// read one service, /v1/health/service with blocking queries (index + wait,
+// X-Consul-Index), HTTP checks run every Interval (starting at Status, critical by
+// default), DeregisterCriticalServiceAfter, and ACL tokens (X-Consul-Token).
+// No Consul server can be installed on the CI machines, so the registry is tested against this.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -17,10 +19,29 @@ interface Registered {
   Check: Record<string, unknown>;
 }
 
+interface CheckState {
+  status: 'passing' | 'warning' | 'critical';
+  criticalSince?: number;
+  timer?: NodeJS.Timeout;
+}
+
 export class ConsulStandIn {
   readonly services = new Map<string, Registered>();
-  private index = 1;
+  readonly checks = new Map<string, CheckState>();
+  /** The raft index X-Consul-Index reports; a test may set it (0: nothing written yet). */
+  index = 1;
+  /** When set, every request must carry it as X-Consul-Token (403 "Permission denied" otherwise). */
+  token?: string;
+  /** Accept requests and never answer them, as an agent that hangs. */
+  hang = false;
+  /** Answer /v1/health/service with this status (an agent that lost its servers answers 500). */
+  healthStatus?: number;
+  /** Requests seen, as `METHOD /path` (no query). */
+  readonly requests: string[] = [];
+  /** Tokens the requests carried, in order. */
+  readonly tokens: (string | undefined)[] = [];
   private waiters: (() => void)[] = [];
+  private hung: http.ServerResponse[] = [];
   private server = http.createServer((req, res) => void this.handle(req, res));
 
   /** Listens on `port` (default: any free one) and returns the agent's address. */
@@ -29,10 +50,24 @@ export class ConsulStandIn {
     return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Connections open now (a client that aborted its requests has closed them). */
+  async connections(): Promise<number> {
+    return new Promise((r) => this.server.getConnections((_, n) => r(n)));
+  }
+
   async stop(): Promise<void> {
+    this.wipe();
     for (const w of this.waiters.splice(0)) w();
     this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
+  }
+
+  /** Forgets every service, as an agent restarted without its data directory. */
+  wipe(): void {
+    for (const c of this.checks.values()) clearInterval(c.timer);
+    this.checks.clear();
+    this.services.clear();
+    this.bump();
   }
 
   private bump(): void {
@@ -40,30 +75,87 @@ export class ConsulStandIn {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  private remove(id: string): boolean {
+    clearInterval(this.checks.get(id)?.timer);
+    this.checks.delete(id);
+    const had = this.services.delete(id);
+    if (had) this.bump();
+    return had;
+  }
+
+  /** Runs the service's HTTP check every Interval, as the agent does, and reaps it when critical too long. */
+  private runCheck(id: string, check: Record<string, unknown>): void {
+    const state: CheckState = { status: (check['Status'] as CheckState['status']) ?? 'critical' };
+    if (state.status === 'critical') state.criticalSince = Date.now();
+    this.checks.set(id, state);
+    const url = check['HTTP'] as string | undefined;
+    if (!url) return;
+    const reapAfter = check['DeregisterCriticalServiceAfter'];
+    state.timer = setInterval(
+      async () => {
+        const status = await fetch(url, { signal: AbortSignal.timeout(parseWait(String(check['Timeout'] ?? '10s'))) })
+          .then((r) => (r.ok ? 'passing' : r.status === 429 ? 'warning' : 'critical'))
+          .catch(() => 'critical' as const);
+        if (this.checks.get(id) !== state) return;
+        if (status !== 'critical') state.criticalSince = undefined;
+        else state.criticalSince ??= Date.now();
+        if (status !== state.status) {
+          state.status = status;
+          this.bump();
+        }
+        if (reapAfter && state.criticalSince && Date.now() - state.criticalSince >= parseWait(String(reapAfter)))
+          this.remove(id);
+      },
+      parseWait(String(check['Interval'] ?? '10s')),
+    );
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push(`${req.method} ${url.pathname}`);
+    const token = req.headers['x-consul-token'] as string | undefined;
+    this.tokens.push(token);
     const body = await new Promise<string>((r) => {
       let s = '';
       req.on('data', (d) => (s += d));
       req.on('end', () => r(s));
     });
+    if (this.hang) {
+      this.hung.push(res);
+      return;
+    }
+    if (this.token !== undefined && token !== this.token) return this.send(res, 403, 'Permission denied');
     if (req.method === 'PUT' && url.pathname === '/v1/agent/service/register') {
       const s = JSON.parse(body) as Registered & { Name: string };
       if (!s.Name) return this.send(res, 400, 'missing service name');
-      this.services.set(s.ID ?? s.Name, { ...s, ID: s.ID ?? s.Name, Service: s.Name });
+      const id = s.ID ?? s.Name;
+      this.remove(id);
+      // The agent adds the service address as its LAN and WAN IPv4 tagged addresses.
+      const own: Registered['TaggedAddresses'] = /^\d+\.\d+\.\d+\.\d+$/.test(s.Address ?? '')
+        ? { lan_ipv4: { Address: s.Address, Port: s.Port }, wan_ipv4: { Address: s.Address, Port: s.Port } }
+        : {};
+      this.services.set(id, { ...s, ID: id, Service: s.Name, TaggedAddresses: { ...s.TaggedAddresses, ...own } });
+      this.runCheck(id, s.Check ?? {});
       this.bump();
       return this.send(res, 200, '');
     }
     const dereg = /^\/v1\/agent\/service\/deregister\/(.+)$/.exec(url.pathname);
     if (req.method === 'PUT' && dereg) {
-      if (!this.services.delete(decodeURIComponent(dereg[1]!))) return this.send(res, 404, 'Unknown service ID');
-      this.bump();
+      if (!this.remove(decodeURIComponent(dereg[1]!))) return this.send(res, 404, 'Unknown service ID');
       return this.send(res, 200, '');
+    }
+    const one = /^\/v1\/agent\/service\/(.+)$/.exec(url.pathname);
+    if (req.method === 'GET' && one) {
+      const s = this.services.get(decodeURIComponent(one[1]!));
+      if (!s) return this.send(res, 404, `unknown service ID: ${decodeURIComponent(one[1]!)}`);
+      return this.send(res, 200, JSON.stringify(s), 'application/json');
     }
     const health = /^\/v1\/health\/service\/(.+)$/.exec(url.pathname);
     if (req.method === 'GET' && health) {
+      if (this.healthStatus) return this.send(res, this.healthStatus, 'No cluster leader');
+      // index 0 (or none) does not block; otherwise the query waits while the index has not passed it.
       const wantIndex = Number(url.searchParams.get('index') ?? 0);
-      if (wantIndex >= this.index) {
+      if (wantIndex > 0 && wantIndex >= this.index) {
         const waitMs = parseWait(url.searchParams.get('wait') ?? '5m');
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, waitMs);
@@ -74,13 +166,15 @@ export class ConsulStandIn {
         });
       }
       const name = decodeURIComponent(health[1]!);
+      const passingOnly = url.searchParams.has('passing') && url.searchParams.get('passing') !== 'false';
       const entries = [...this.services.values()]
         .filter((s) => s.Service === name)
         .map((s) => ({
           Node: { Node: 'standin', Address: '127.0.0.1' },
           Service: s,
-          Checks: [{ Status: 'passing', ServiceID: s.ID }],
-        }));
+          Checks: [{ Status: this.checks.get(s.ID)?.status ?? 'critical', ServiceID: s.ID }],
+        }))
+        .filter((e) => !passingOnly || e.Checks[0]!.Status === 'passing');
       res.setHeader('X-Consul-Index', String(this.index));
       return this.send(res, 200, JSON.stringify(entries), 'application/json');
     }

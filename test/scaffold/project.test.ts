@@ -244,12 +244,15 @@ describe('deploy/kubernetes', () => {
     expect(pdb.spec.minAvailable).toBeLessThan(docs('hpa.yaml')[0].spec.minReplicas);
   });
 
-  it('points the registry at its Service name through an env override', () => {
+  it("points the registry at etcd's Service name or the node's Consul agent through an env override", () => {
     const env = (registry: RegistryKind) =>
       pod(render(registry)).containers[0].env.find((e: { name: string }) => e.name === 'DEMO_REGISTRY_ENDPOINTS')
         ?.value;
     expect(env('etcd')).toBe('http://etcd:2379');
-    expect(env('consul')).toBe('consul:8500');
+    // Consul's agent API is per node: the pod's node IP, defined before the variable using it.
+    expect(env('consul')).toBe('$(HOST_IP):8500');
+    const names = pod(render('consul')).containers[0].env.map((e: { name: string }) => e.name);
+    expect(names.indexOf('HOST_IP')).toBeLessThan(names.indexOf('DEMO_REGISTRY_ENDPOINTS'));
     expect(env('none')).toBeUndefined();
   });
 });

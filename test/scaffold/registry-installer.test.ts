@@ -1,6 +1,7 @@
 // installRegistry is how both `tsk new` and `tsk registry` install a registry: switching a
 // fresh project from one kind to another gives the files `tsk new` makes with the other kind.
 import { describe, expect, it } from 'vitest';
+import { parseDocument, type YAMLSeq } from 'yaml';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
 import { installRegistry, withRegistryConfig, withRegistryDeployment } from '../../src/scaffold/registry.js';
 
@@ -60,5 +61,28 @@ describe('installRegistry', () => {
     // The address tsk wrote is its own to replace; with no registry the variable goes.
     expect(withRegistryDeployment(etcd, 'etcd', 'consul', 'DEMO_')).not.toContain('etcd:2379');
     expect(withRegistryDeployment(mine, 'etcd', 'none', 'DEMO_')).not.toContain('DEMO_REGISTRY_ENDPOINTS');
+  });
+
+  it("points a Consul project's pods at their node's agent, and takes that away on a switch", () => {
+    const consul = render('consul').find((f) => f.path === 'deploy/kubernetes/deployment.yaml')!.content;
+    const env = (yaml: string) =>
+      (parseDocument(yaml).getIn(['spec', 'template', 'spec', 'containers', 0, 'env']) as YAMLSeq).toJSON() as {
+        name: string;
+      }[];
+    const names = (yaml: string) => env(yaml).map((e) => e.name);
+    expect(env(consul).slice(0, 2)).toEqual([
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      { name: 'DEMO_REGISTRY_ENDPOINTS', value: '$(HOST_IP):8500' },
+    ]);
+    expect(consul).toContain("# The Consul agent of this pod's node");
+    const etcd = withRegistryDeployment(consul, 'consul', 'etcd', 'DEMO_');
+    expect(names(etcd)).not.toContain('HOST_IP');
+    expect(env(etcd)[0]).toEqual({ name: 'DEMO_REGISTRY_ENDPOINTS', value: 'http://etcd:2379' });
+    expect(etcd).toContain('# The registry, by its Service name in this namespace');
+    expect(etcd).not.toContain('Consul agent');
+    expect(withRegistryDeployment(etcd, 'etcd', 'consul', 'DEMO_')).toBe(consul);
+    const none = withRegistryDeployment(consul, 'consul', 'none', 'DEMO_');
+    expect(names(none)).not.toContain('HOST_IP');
+    expect(names(none)).not.toContain('DEMO_REGISTRY_ENDPOINTS');
   });
 });

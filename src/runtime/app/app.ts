@@ -89,7 +89,9 @@ export function createApp(options: AppOptions): App {
         const done = await budget.step(budget.forDeregister(), () => registrar.deregister(leaving));
         if (done === 'failed') log?.error({ err: budget.lastError }, 'deregister failed');
         if (done === 'timeout')
-          log?.warn('deregister did not finish in time; the registry entry expires with its lease');
+          log?.warn(
+            'deregister did not finish in time; the registry drops the entry itself (etcd when its lease expires, Consul once its check has been critical for DeregisterCriticalServiceAfter)',
+          );
       }
       if (!afterFailedStart) {
         for (const server of options.servers) server.drain?.();

@@ -3,7 +3,8 @@
 // returns what is wrong, or undefined.
 import type { ScalarKind } from '../transport/http/route.js';
 
-export type Check = (value: unknown) => string | undefined;
+/** `wholeList`: given a list key's whole value rather than each of its items. */
+export type Check = ((value: unknown) => string | undefined) & { wholeList?: boolean };
 
 const INT32: [number, number] = [-(2 ** 31), 2 ** 31 - 1];
 const UINT32: [number, number] = [0, 2 ** 32 - 1];
@@ -79,6 +80,16 @@ export const checks = {
       if (typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v)) return undefined;
       return `expected an http:// or https:// URL, got ${describeValue(v)}`;
     };
+  },
+  /** A list key that takes one value at most (a Consul agent address), which passes `check`. */
+  single(check: Check, why: string): Check {
+    const whole: Check = (v) => {
+      const items = Array.isArray(v) ? v : [v];
+      if (items.length > 1)
+        return `expected one value (${why}), got ${items.length}: ${items.map(describeValue).join(', ')}`;
+      return items.length === 1 ? check(items[0]) : undefined;
+    };
+    return Object.assign(whole, { wholeList: true });
   },
   /** One of a fixed set of values; `why` explains the set when a value is missing from it. */
   oneOf(values: readonly unknown[], why?: string): Check {

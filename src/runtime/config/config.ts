@@ -397,7 +397,7 @@ function runCheck(tree: Tree, key: string, check: Check, sources: Sources, probl
     value = part in value ? value[part] : value[camel];
   }
   if (value === undefined || value === null) return;
-  for (const item of Array.isArray(value) ? value : [value]) {
+  for (const item of Array.isArray(value) && !check.wholeList ? value : [value]) {
     const problem = check(item);
     if (problem) problems.push(`config: ${sourceOf(sources, key)}: ${key}: ${problem}`);
   }

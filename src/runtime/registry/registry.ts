@@ -69,8 +69,9 @@ export class Registrations {
 
   /** Reports the failure and tries again later, doubling the wait after each failed attempt. */
   retry(key: string, attempt: () => Promise<void>, err: unknown, delayMs = 1000): void {
-    this.health.lost(err);
+    // An attempt cut short by close() (the service is stopping) is no outage to report.
     if (this.closed) return;
+    this.health.lost(err);
     clearTimeout(this.timers.get(key));
     const timer = setTimeout(async () => {
       this.timers.delete(key);
@@ -107,11 +108,14 @@ export interface RegistryEvents {
    * registry listed none, and the last ones are kept (see discoveryWatch).
    */
   instances?(kind: string, service: string, endpoints: string[], kept: boolean): void;
+  /** A watch of `service` that had answered fails (its retries are not told), and when it answers again. */
+  discoveryFailing?(kind: string, service: string, err: unknown): void;
+  discoveryBack?(kind: string, service: string, downForMs: number): void;
 }
 
 /**
  * Logs through a pino-style logger: one line when a registry outage starts, one when it
- * ends, and one for each change of a watched service's instances.
+ * ends, the same for a watch, and one for each change of a watched service's instances.
  */
 export function loggedRegistryEvents(logger: {
   warn(obj: object, msg: string): void;
@@ -132,6 +136,13 @@ export function loggedRegistryEvents(logger: {
             `${kind} registry lists no instance of ${service}; calls keep going to the last ones it listed`,
           )
         : logger.info({ registry: kind, service, endpoints }, `instances of ${service} changed`),
+    discoveryFailing: (kind, service, err) =>
+      logger.warn(
+        { err, registry: kind, service },
+        `${kind} discovery of ${service} failing; calls keep going to the last instances it listed, retrying`,
+      ),
+    discoveryBack: (kind, service, downForMs) =>
+      logger.info({ registry: kind, service, down_ms: downForMs }, `${kind} discovery of ${service} answering again`),
   };
 }
 

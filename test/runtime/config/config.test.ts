@@ -374,3 +374,29 @@ describe('changedConfigKeys', () => {
     expect(changedConfigKeys(before, structuredClone(before))).toEqual([]);
   });
 });
+
+describe('checks.single (a list key that takes one value: a Consul agent)', () => {
+  const consul = { ...rules, 'registry.endpoints': checks.single(checks.address(), 'one agent') };
+  const check = (yaml: string, env: Record<string, string> = {}) => {
+    const dir = tmp();
+    const file = path.join(dir, 'config.yaml');
+    fs.writeFileSync(file, yaml);
+    try {
+      loadConfig({ files: [file], schema, layout: Bootstrap, checks: consul, envPrefix: 'APP_', env });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems.map((p) => p.replace(file, 'config.yaml'));
+    }
+  };
+
+  it('takes none or one, checked as the item check says, and refuses several, naming them', () => {
+    expect(check('registry:\n  endpoints: []\n')).toEqual([]);
+    expect(check('registry:\n  endpoints: [":8500"]\n')).toEqual([]);
+    expect(check('registry:\n  endpoints: ["consul"]\n')).toEqual([
+      'config: config.yaml:2: registry.endpoints: expected host:port or :port (e.g. 0.0.0.0:8000), got "consul"',
+    ]);
+    expect(check('registry:\n  endpoints: []\n', { APP_REGISTRY_ENDPOINTS: 'a:8500,b:8500' })).toEqual([
+      'config: APP_REGISTRY_ENDPOINTS: registry.endpoints: expected one value (one agent), got 2: "a:8500", "b:8500"',
+    ]);
+  });
+});

@@ -13,7 +13,7 @@ export const REGISTRY_CHECKS: Record<string, Check> = {
     ['', 'none', 'consul'],
     'registries installed in this project; `tsk registry etcd` switches to etcd',
   ),
-  'registry.endpoints': checks.address(),
+  'registry.endpoints': checks.single(checks.address(), 'Consul is reached through one agent, the node-local one'),
 };
 
 export type ServiceRegistry = Registrar & Discovery & { close?(): Promise<void> };
@@ -25,6 +25,7 @@ export function newRegistry(config: RegistryConfig | undefined, logger: Logger):
     throw new Error(`registry.kind "${kind}" is not installed in this project (switch with: tsk registry ${kind})`);
   return new ConsulRegistry({
     address: config?.endpoints?.[0] || '127.0.0.1:8500',
+    token: config?.token || process.env['CONSUL_HTTP_TOKEN'] || undefined,
     startup: config?.startup === 'retry' ? 'retry' : 'fail-fast',
     events: loggedRegistryEvents(logger),
   });
