@@ -127,7 +127,7 @@ describe('in a generated project', () => {
     // An rpc removed later: its handler is named, since TypeScript accepts the method more.
     const [, first] = /rpc (\w+)\(/.exec(proto)!;
     const handler = first!.charAt(0).toLowerCase() + first!.slice(1);
-    fs.writeFileSync(protoPath, proto.replace(/\n {2}rpc \w+\([^]*?\n {2}\}\n/, '\n'));
+    fs.writeFileSync(protoPath, proto.replace(/\n {2}rpc \w+\([\s\S]*?\n {2}\}\n/, '\n'));
     const removed = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
     expect(removed.status, removed.stderr).toBe(0);
     expect(removed.stdout).toContain(
