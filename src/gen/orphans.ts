@@ -11,6 +11,7 @@ import { GENERATED_HEADER } from './printer.js';
 /** The header's first lines are all that is read of each file. */
 const HEAD_BYTES = 512;
 const SOURCE = /^\/\/ source: (\S+\.proto)$/m;
+const OPENAPI_SUFFIX = '.openapi.json';
 
 /**
  * Of `candidates` (absolute paths of files tsk recorded as generated), those lying
@@ -44,8 +45,6 @@ export function orphansBySource(
     return roots.some((root) => besideProto(path.relative(root, file), source));
   });
 }
-
-const OPENAPI_SUFFIX = '.openapi.json';
 
 /** The proto a root-relative `<stem>.<Service>.openapi.json` was made from (`<stem>.proto`); undefined outside the root. */
 function openapiSource(relative: string): string | undefined {

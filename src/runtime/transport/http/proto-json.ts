@@ -4,7 +4,8 @@
 // then builds the message. Anything the proto3 JSON mapping does not allow is a
 // 400 CODEC naming the field path as the JSON spells it (`book.pageCount` or
 // `book.page_count`, `tags[2]`, `labels["k"]`).
-// Unknown field names are ignored, as grpc-gateway and Kratos do by default.
+// Unknown field names, and enum names the proto does not declare, are ignored, as
+// grpc-gateway and Kratos do by default (protojson's DiscardUnknown).
 //
 // Where ts-proto's fromJSON cannot express a valid value (an enum number the proto
 // does not declare, a google.protobuf.Value set to null) or does it only through a
