@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
 import { buildProject, tskAsync } from '../helpers/async-cli.js';
 import { freePort } from '../helpers/etcd.js';
+import { serviceNodeEnv } from '../helpers/image-node.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { exitWithin, npmStartArgs, run, type Service, startService, waitFor, waitReady } from '../helpers/process.js';
 
@@ -63,7 +64,7 @@ describe('tsk add client', () => {
     const config = path.join(order, 'configs/config.yaml');
     const asWritten = fs.readFileSync(config, 'utf8');
     fs.writeFileSync(config, asWritten.replace('endpoint: 127.0.0.1:9000', 'endpoint: discovery:///user'));
-    const test = await run('npm', ['test'], order);
+    const test = await run('npm', ['test'], order, serviceNodeEnv());
     expect(test.status, test.output).toBe(0);
     fs.writeFileSync(config, asWritten);
 

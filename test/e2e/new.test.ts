@@ -14,7 +14,7 @@ import { repoRoot, tsk } from '../helpers/cli.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
 import { OtlpReceiver } from '../helpers/otlp.js';
 import { SERVICE_NODE_COMMAND } from '../../src/scaffold/package-json.js';
-import { dockerfileNodeVersion, nodeBinaryFor } from '../helpers/image-node.js';
+import { dockerfileNodeVersion, nodeBinaryFor, serviceNodeEnv } from '../helpers/image-node.js';
 import { exitWithin, npmStartArgs, npmStartEntry, run, startService, waitFor, waitReady } from '../helpers/process.js';
 import { dashboardTargets, exportedSeries, groupingLabels, selectedMetrics } from '../helpers/promql.js';
 import { parseAllDocuments } from 'yaml';
@@ -46,7 +46,7 @@ describe('tsk new demo', () => {
     expect(build.output).toMatch(/wrote dist\/bundle\/main\.js \(\d+ KB\) and \d+ chunks/);
     const lint = await run('npm', ['run', 'lint'], demo);
     expect(lint.status, lint.output).toBe(0);
-    const test = await run('npm', ['test'], demo);
+    const test = await run('npm', ['test'], demo, serviceNodeEnv());
     expect(test.status, test.output).toBe(0);
   }, 300_000);
 
