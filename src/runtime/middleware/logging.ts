@@ -52,9 +52,13 @@ function writeLine(
  * its stack, which says where to look. Other 5xx (unavailable, timed out, a circuit
  * breaker's refusal) are conditions rather than places in the code: their stack
  * would be the runtime's own frames on every such call, so it is left out, and the
- * cause is kept as its message.
+ * cause is kept as its message. What was thrown and is not an object (a string) is
+ * logged as one, with its type and text (`value`: with a `message`, pino's error serializer
+ * would take it for an error and name its type `Object`).
  */
 function loggedError(error: unknown, e: ServiceError): unknown {
+  // A thrown string or number is an object here too, so a log pipeline's `err` field keeps one type.
+  if (typeof error !== 'object' || error === null) return { type: typeof error, value: String(error) };
   if (e.code === 500 || !(error instanceof Error)) return error;
   // The message is the line's msg already; without one here pino's error serializer leaves this as it is.
   const cause = error.cause;

@@ -200,6 +200,10 @@ describe('logging', () => {
       );
     });
     await expect(unavailable(ctx('/pkg.S/Down'), {})).rejects.toMatchObject({ code: 503 });
+    const stringly = observed(loggingServer(logger), async () => {
+      throw 'a bare string';
+    });
+    await expect(stringly(ctx('/pkg.S/Stringly'), {})).rejects.toBe('a bare string');
     logger.flush();
     await new Promise((r) => setTimeout(r, 50));
     const lines = fs
@@ -243,7 +247,9 @@ describe('logging', () => {
       msg: 'the user service is unavailable',
     });
     expect(lines[3].err).toEqual({ type: 'ServiceError', cause: 'Error: connect ECONNREFUSED 127.0.0.1:9' });
-    expect(lines).toHaveLength(4);
+    // A thrown string is an object in `err` too, as every other line's is.
+    expect(lines[4]).toMatchObject({ code: 500, reason: 'UNKNOWN', err: { type: 'string', value: 'a bare string' } });
+    expect(lines).toHaveLength(5);
   });
 
   it('logs trace ids and flags unless they are the all-zero ones of a disabled tracer', async () => {
