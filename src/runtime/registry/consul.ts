@@ -161,10 +161,19 @@ export class ConsulRegistry implements Registrar, Discovery {
   }
 
   async getService(name: string): Promise<ServiceInstance[]> {
+    return (await this.passing(name, '')).entries.map(toInstance);
+  }
+
+  /** The passing instances of `name` (`query` adds a blocking query's index and wait), with the answer's headers. */
+  private async passing(
+    name: string,
+    query: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<{ entries: HealthEntry[]; headers: Headers }> {
     const path = `/v1/health/service/${encodeURIComponent(name)}`;
-    const res = await this.named(this.request('GET', `${path}?passing=true`));
+    const res = await this.named(this.request('GET', `${path}?passing=true${query}`, options));
     if (res.status === 404) throw new Error(`consul at ${this.base}: GET ${path} answered 404`);
-    return (JSON.parse(res.text) as HealthEntry[]).map(toInstance);
+    return { entries: JSON.parse(res.text) as HealthEntry[], headers: res.headers };
   }
 
   /**
@@ -216,7 +225,6 @@ export class ConsulRegistry implements Registrar, Discovery {
   }
 
   async watch(name: string): Promise<Watcher> {
-    const path = `/v1/health/service/${encodeURIComponent(name)}`;
     const wait = this.options.watchWait ?? '30s';
     const waitMs = durationMs(wait);
     const stopped = new AbortController();
@@ -228,15 +236,13 @@ export class ConsulRegistry implements Registrar, Discovery {
     // Blocking query: returns when the passing set changes or after `wait`. Its deadline
     // allows for the wait, the agent's jitter of up to wait/16, and a slow answer.
     const query = async () => {
-      const qs = first ? 'passing=true' : `passing=true&index=${index}&wait=${wait}`;
+      const blocking = first ? '' : `&index=${index}&wait=${wait}`;
       const timeoutMs = Math.ceil(waitMs + waitMs / 16) + 2000;
-      const res = await this.named(this.request('GET', `${path}?${qs}`, { timeoutMs, signal: stopped.signal }));
-      if (res.status === 404) throw new Error(`consul at ${this.base}: GET ${path} answered 404`);
-      const entries = JSON.parse(res.text) as HealthEntry[];
+      const { entries, headers } = await this.passing(name, blocking, { timeoutMs, signal: stopped.signal });
       // Consul's rules for blocking queries: an index that went backwards starts over
       // (the agent's state was reset), and one not above 0 is taken as 1, or every
       // query would return at once.
-      const next = Number(res.headers.get('x-consul-index'));
+      const next = Number(headers.get('x-consul-index'));
       const changed = first || next !== index;
       index = next < index ? 0 : next > 0 ? next : 1;
       first = false;
