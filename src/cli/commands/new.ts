@@ -131,6 +131,9 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
     try {
       await step.run();
     } catch (err) {
+      // The terminal's Ctrl-C reaches the install too, which may end before our handler runs.
+      const signal = (err as { cause?: { signal?: string } }).cause?.signal;
+      if (signal === 'SIGINT' || signal === 'SIGTERM') interrupted(signal);
       // The project itself is complete; say what failed and how to finish by hand.
       console.error(`${chalk.yellow('warning:')} ${(err as Error).message}`);
       process.exitCode = 1;
@@ -286,8 +289,8 @@ async function install(dir: string, pm: string): Promise<void> {
   console.log(chalk.dim(`${pm} install ...`));
   try {
     await execa(pm, ['install'], { cwd: dir, stdio: 'inherit' });
-  } catch {
-    throw new Error(`${pm} install failed; run it yourself in ${dir}`);
+  } catch (err) {
+    throw new Error(`${pm} install failed; run it yourself in ${dir}`, { cause: err });
   }
 }
 
