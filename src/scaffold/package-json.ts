@@ -119,17 +119,21 @@ export const RETIRED_RUNTIME_DEPENDENCIES: readonly string[] = [
 ];
 
 /**
- * The dependencies `wanted` set at their versions and the retired runtime ones removed,
- * the rest of package.json as it was. A version the project already asks for at or above
+ * The dependencies `wanted` set at their versions and the retired runtime ones (and
+ * `retiredAlso`, a feature's) removed, the rest of package.json as it was. A version the project already asks for at or above
  * the one wanted, on the same major line (`^5.20.0` where tsk wants `^5.12.8`), is the
  * user's choice and stays. Returns each change, `name: from -> to`.
  */
-export function pinRuntimeDependencies(pkg: PackageJson, wanted: Record<string, string>): string[] {
+export function pinRuntimeDependencies(
+  pkg: PackageJson,
+  wanted: Record<string, string>,
+  retiredAlso: readonly string[] = [],
+): string[] {
   const deps = pkg.dependencies ?? {};
   const changed = Object.entries(wanted).filter(
     ([name, range]) => deps[name] !== range && !atOrAbove(deps[name], range),
   );
-  const retired = RETIRED_RUNTIME_DEPENDENCIES.filter((name) => name in deps);
+  const retired = [...RETIRED_RUNTIME_DEPENDENCIES, ...retiredAlso].filter((name) => name in deps);
   addDependencies(pkg, 'dependencies', Object.fromEntries(changed));
   removeDependencies(pkg, 'dependencies', retired);
   return [

@@ -20,8 +20,13 @@ export const REGISTRY_KINDS: readonly RegistryKind[] = ['none', 'etcd', 'consul'
 
 export interface RegistryInstaller {
   kind: RegistryKind;
-  /** npm dependencies of the client, added to package.json. */
+  /** npm dependencies of the client, added to package.json (Consul's client needs none: it speaks HTTP with fetch). */
   dependencies: Record<string, string>;
+  /**
+   * Dependencies an older tsk added for this kind and this one no longer uses: they still
+   * tell the kind apart, and go on `tsk upgrade` and a switch.
+   */
+  retiredDependencies?: readonly string[];
   /** Vendored runtime files (relative to internal/pkg) the client needs. */
   runtime: string[];
   /** registry.endpoints written to the config. */
@@ -52,7 +57,8 @@ export const REGISTRY_INSTALLERS: Record<RegistryKind, RegistryInstaller> = {
   },
   consul: {
     kind: 'consul',
-    dependencies: { consul: SERVICE_VERSIONS.consul },
+    dependencies: {},
+    retiredDependencies: ['consul'],
     runtime: ['registry/consul.ts'],
     endpoints: ['127.0.0.1:8500'],
     clusterEndpoint: '$(HOST_IP):8500',
@@ -112,24 +118,44 @@ export function runtimeFileWanted(name: string, kind: RegistryKind): boolean {
 }
 
 /**
- * The registry a project has installed: the kind whose npm dependency its package.json
- * lists (the vendored client alone may be a leftover), else the vendored client tsk
- * recorded, else none.
+ * The registry a project has installed: the client its wiring (internal/server/registry.ts)
+ * imports; without that file, the kind whose npm dependency package.json lists (a project
+ * an older tsk made may name `consul`, which its client once used), else the vendored
+ * client tsk recorded, else none. A vendored client alone may be a leftover the wiring
+ * no longer uses.
  */
 export function installedRegistry(root: string, vendored: Iterable<string>): RegistryKind {
   const optional = REGISTRY_KINDS.filter((k) => k !== 'none');
-  const packageJson = path.join(root, 'package.json');
-  if (fs.existsSync(packageJson)) {
+  const wiring = path.join(root, WIRING_PATH);
+  if (fs.existsSync(wiring)) {
+    const source = fs.readFileSync(wiring, 'utf8');
+    return optional.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => source.includes(clientImport(f)))) ?? 'none';
+  }
+  if (fs.existsSync(path.join(root, 'package.json'))) {
     const deps = readProjectPackage<{ dependencies?: Record<string, string> }>(root).dependencies ?? {};
-    return optional.find((k) => Object.keys(REGISTRY_INSTALLERS[k].dependencies).every((d) => d in deps)) ?? 'none';
+    return optional.find((k) => dependencyNames(k).some((d) => d in deps)) ?? 'none';
   }
   const names = new Set(vendored);
   return optional.find((k) => REGISTRY_INSTALLERS[k].runtime.some((f) => names.has(`internal/pkg/${f}`))) ?? 'none';
 }
 
+/** The npm packages a kind's projects list, now or as an older tsk made them. */
+function dependencyNames(kind: RegistryKind): string[] {
+  const installer = REGISTRY_INSTALLERS[kind];
+  return [...Object.keys(installer.dependencies), ...(installer.retiredDependencies ?? [])];
+}
+
+/** The wiring file each registry kind writes. */
+const WIRING_PATH = 'internal/server/registry.ts';
+
+/** How the wiring imports a vendored client (relative to internal/pkg): `../pkg/registry/etcd.js`. */
+function clientImport(runtimeFile: string): string {
+  return `'../pkg/${runtimeFile.replace(/\.ts$/, '.js')}'`;
+}
+
 /** `from`'s npm dependencies swapped for `to`'s; the rest of package.json stays as it was. */
 export function swapRegistryDependencies(pkg: PackageJson, from: RegistryKind, to: RegistryKind): void {
-  removeDependencies(pkg, 'dependencies', Object.keys(REGISTRY_INSTALLERS[from].dependencies));
+  removeDependencies(pkg, 'dependencies', dependencyNames(from));
   addDependencies(pkg, 'dependencies', REGISTRY_INSTALLERS[to].dependencies);
 }
 

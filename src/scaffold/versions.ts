@@ -13,7 +13,6 @@ export const SERVICE_VERSIONS = {
   // each pins the others' exact version, so they share one.
   otelCore: '3.1.1',
   etcd3: '^1.1.2',
-  consul: '^2.0.1',
   fastify: '^5.12.8',
   pino: '^9.14.0',
   sonicBoom: '^4.2.1',

@@ -245,6 +245,25 @@ describe('tsk upgrade on a project an older tsk gave every registry client', () 
   });
 });
 
+describe('tsk upgrade on a Consul project an older tsk made', () => {
+  it('drops the npm client Consul no longer uses, keeps the registry, and the project still builds', async () => {
+    const dir = await create('consul-old', 'consul');
+    const pkgPath = path.join(dir, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
+    expect(pkg.dependencies.consul).toBeUndefined();
+    pkg.dependencies.consul = '^2.0.1';
+    fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('consul: ^2.0.1 -> removed (no longer used)');
+    expect(JSON.parse(fs.readFileSync(pkgPath, 'utf8')).dependencies.consul).toBeUndefined();
+    expect(fs.existsSync(path.join(dir, 'internal/pkg/registry/consul.ts'))).toBe(true);
+    const same = await tsk(['registry', 'consul'], dir);
+    expect(same.stdout).toContain('already uses registry consul');
+    await build(dir);
+  }, 120_000);
+});
+
 describe('tsk upgrade on a project holding runtime files this tsk no longer has', () => {
   it('removes them so the project still builds, keeps an edited one and names it', async () => {
     const dir = await create('obsolete', 'none');

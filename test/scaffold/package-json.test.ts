@@ -18,11 +18,16 @@ describe('package.json', () => {
   });
 
   it('edits a user file as JSON: only the registry dependencies change', () => {
-    const user = `${JSON.stringify({ name: 'shop', custom: { keep: true }, dependencies: { zod: '^3.0.0', etcd3: '^1.0.0', fastify: '^5.0.0' } }, null, 2)}\n`;
-    const next = JSON.parse(editPackageJson(user, (pkg) => swapRegistryDependencies(pkg, 'etcd', 'consul')));
+    const user = `${JSON.stringify({ name: 'shop', custom: { keep: true }, dependencies: { zod: '^3.0.0', consul: '^2.0.1', fastify: '^5.0.0' } }, null, 2)}\n`;
+    // A Consul project an older tsk made lists the npm client its registry no longer uses: it goes.
+    const next = JSON.parse(editPackageJson(user, (pkg) => swapRegistryDependencies(pkg, 'consul', 'etcd')));
     expect(next.custom).toEqual({ keep: true });
-    expect(next.dependencies).toEqual({ consul: SERVICE_VERSIONS.consul, fastify: '^5.0.0', zod: '^3.0.0' });
-    expect(Object.keys(next.dependencies)).toEqual(['consul', 'fastify', 'zod']);
+    expect(next.dependencies).toEqual({ etcd3: SERVICE_VERSIONS.etcd3, fastify: '^5.0.0', zod: '^3.0.0' });
+    expect(Object.keys(next.dependencies)).toEqual(['etcd3', 'fastify', 'zod']);
+    const back = JSON.parse(
+      editPackageJson(JSON.stringify(next), (pkg) => swapRegistryDependencies(pkg, 'etcd', 'consul')),
+    );
+    expect(back.dependencies).toEqual({ fastify: '^5.0.0', zod: '^3.0.0' });
   });
 
   it('re-pins older runtime dependencies on upgrade, and keeps a newer version the user chose on the same line', () => {

@@ -15,7 +15,6 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { SERVICE_NODE_COMMAND, SERVICE_NODE_MAJOR } from '../../src/scaffold/package-json.js';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
-import { SERVICE_VERSIONS } from '../../src/scaffold/versions.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const render = (registry: RegistryKind) =>
@@ -40,7 +39,11 @@ describe('tsk new project tree', () => {
   it('vendors only the registry client the project uses', () => {
     expect(render('none').some((f) => f.path.includes('registry/etcd.ts'))).toBe(false);
     expect(render('etcd').some((f) => f.path === 'internal/pkg/registry/etcd.ts')).toBe(true);
-    expect(JSON.parse(file(render('consul'), 'package.json')).dependencies.consul).toBe(SERVICE_VERSIONS.consul);
+    expect(render('consul').some((f) => f.path === 'internal/pkg/registry/consul.ts')).toBe(true);
+    // Consul's client speaks HTTP with fetch: no npm client.
+    expect(JSON.parse(file(render('consul'), 'package.json')).dependencies).toEqual(
+      JSON.parse(file(render('none'), 'package.json')).dependencies,
+    );
   });
 
   it('pins service dependencies to versions tsk itself is tested with', () => {

@@ -91,10 +91,12 @@ function pinProjectDependencies(root: string, registry: RegistryKind): string[] 
   const file = path.join(root, 'package.json');
   if (!fs.existsSync(file)) return [];
   const pkg = readProjectPackage<Parameters<typeof pinRuntimeDependencies>[0]>(root);
-  const changes = pinRuntimeDependencies(pkg, {
-    ...runtimeDependencies(),
-    ...REGISTRY_INSTALLERS[registry].dependencies,
-  });
+  const installer = REGISTRY_INSTALLERS[registry];
+  const changes = pinRuntimeDependencies(
+    pkg,
+    { ...runtimeDependencies(), ...installer.dependencies },
+    installer.retiredDependencies,
+  );
   if (changes.length > 0) writeProjectPackage(root, pkg);
   return changes;
 }
