@@ -1,6 +1,6 @@
-// gRPC load from h2load (Debian's nghttp2-client): a grpc-js client in one process
-// saturates at about a third of what a bare grpc-js server serves, so with it a
-// comparison measures the client. h2load sends the framed request bytes and cannot
+// Load from h2load (Debian's nghttp2-client), for gRPC and HTTP/1.1: a grpc-js client in
+// one process saturates at about a third of what a bare grpc-js server serves, so with it
+// a comparison measures the client. h2load sends the framed request bytes and cannot
 // read grpc-status trailers; every response is instead checked to carry exactly the
 // expected reply message, which an error response would not.
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,9 +39,47 @@ export function percentile(sorted, q) {
 export async function h2loadGreeter(port, { duration, clients, streams, rate }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-'));
   const body = path.join(dir, 'request.bin');
+  try {
+    fs.writeFileSync(body, grpcFrame(encodeStringField('world')));
+    return await runH2load({
+      url: `http://127.0.0.1:${port}${greeterDefinition.sayHello.path}`,
+      args: ['-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers'],
+      replyBytes: grpcFrame(encodeStringField(`${GREETING_PREFIX}world`)).length,
+      duration,
+      clients,
+      streams,
+      rate,
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * GET /helloworld/world over HTTP/1.1 from `connections` keep-alive connections, one
+ * request in flight on each (no pipelining), at `rate` requests/s in all when given.
+ * h2load is native code: a Node load generator (autocannon) saturates its core before
+ * bare fastify does on a small machine, and then measures itself.
+ */
+export function h2loadHttp1Greeting(port, { duration, connections, rate }) {
+  return runH2load({
+    url: `http://127.0.0.1:${port}/helloworld/world`,
+    args: ['--h1'],
+    replyBytes: Buffer.byteLength(JSON.stringify({ message: `${GREETING_PREFIX}world` })),
+    duration,
+    clients: connections,
+    streams: 1,
+    rate,
+  });
+}
+
+/**
+ * One h2load run. h2load cannot check answers, so every response must have carried exactly
+ * `replyBytes` of body (an error answer would not) and a 2xx status.
+ */
+async function runH2load({ url, args: extra, replyBytes, duration, clients, streams, rate }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-bench-'));
   const log = path.join(dir, 'requests.log');
-  fs.writeFileSync(body, grpcFrame(encodeStringField('world')));
-  const expectedReplyBytes = grpcFrame(encodeStringField(`${GREETING_PREFIX}world`)).length;
   const args = [
     '-D',
     String(duration),
@@ -49,15 +87,10 @@ export async function h2loadGreeter(port, { duration, clients, streams, rate }) 
     String(clients),
     '-m',
     String(streams),
-    '-d',
-    body,
-    '-H',
-    'content-type: application/grpc',
-    '-H',
-    'te: trailers',
+    ...extra,
     `--log-file=${log}`,
     ...(rate ? [`--rps=${Math.ceil(rate / clients)}`] : []),
-    `http://127.0.0.1:${port}${greeterDefinition.sayHello.path}`,
+    url,
   ];
   const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -76,10 +109,10 @@ export async function h2loadGreeter(port, { duration, clients, streams, rate }) 
     if (code !== 0 || !ok || !failed || failed.slice(1).some((n) => n !== '0') || /[1-9]\d* [345]xx/.test(out)) {
       throw new Error(`h2load failed (exit ${code}):\n${out}`);
     }
-    if (dataBytes !== ok * expectedReplyBytes)
-      throw new Error(
-        `gRPC load: ${ok} responses carried ${dataBytes} bytes, not ${expectedReplyBytes} each: some calls failed`,
-      );
+    // Responses cut off by the end of the run are not counted, though their body may have arrived.
+    const replies = dataBytes / replyBytes;
+    if (!Number.isInteger(replies) || replies < ok || replies > ok + clients * streams)
+      throw new Error(`h2load: ${ok} responses carried ${dataBytes} bytes, not ${replyBytes} each: some calls failed`);
     const latencies = fs
       .readFileSync(log, 'utf8')
       .trim()

@@ -6,7 +6,7 @@
 import autocannon from 'autocannon';
 import * as grpc from '@grpc/grpc-js';
 import { greeterDefinition } from './servers/common.js';
-import { h2loadGreeter, h2loadInstalled, percentile } from './h2load.js';
+import { h2loadGreeter, h2loadHttp1Greeting, h2loadInstalled, percentile } from './h2load.js';
 import {
   cpuMs,
   defaultSamplingRatio,
@@ -33,7 +33,13 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const fixedRate = Number(process.env.BENCH_FIXED_RATE ?? 15000);
 const grpcFixedRate = Number(process.env.BENCH_GRPC_FIXED_RATE ?? 6000);
 
-async function loadHttp(port, duration, rate) {
+/** HTTP load from h2load when installed (native code), else autocannon in this process. */
+function loadHttp(port, duration, rate) {
+  return h2load ? h2loadHttp1Greeting(port, { duration, connections, rate }) : loadHttpAutocannon(port, duration, rate);
+}
+loadHttp.fixedRate = fixedRate;
+
+async function loadHttpAutocannon(port, duration, rate) {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/helloworld/world`,
     connections,
@@ -50,7 +56,6 @@ async function loadHttp(port, duration, rate) {
     requests: result.requests.total,
   };
 }
-loadHttp.fixedRate = fixedRate;
 
 const h2load = h2loadInstalled;
 const H2LOAD_CLIENTS = 4; // connections; 8 concurrent calls on each keeps `connections` calls in flight
@@ -197,9 +202,9 @@ console.log(
 const only = process.env.BENCH_ONLY;
 const http =
   only === 'grpc' ? undefined : await compare('HTTP GET /helloworld/{name}', 'http-bare.js', 'http-tsk.js', loadHttp);
-if (!h2load && only !== 'http')
+if (!h2load)
   console.log(
-    'gRPC load: h2load not found (apt-get install nghttp2-client); falling back to a grpc-js client, which saturates before the servers do',
+    'h2load not found (apt-get install nghttp2-client): HTTP load from autocannon and gRPC load from a grpc-js client, both in this process, which saturate before the servers do',
   );
 const grpcRatio =
   only === 'http'
