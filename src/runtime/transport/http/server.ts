@@ -41,7 +41,7 @@ import { jsonShapeProblem } from './json-shape.js';
 import { parseJsonBody } from './proto-json.js';
 import { lazyCompilers, treatAsDefaultCompilers } from './lazy-compilers.js';
 import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
-import { matchSegments, splitPath, templateShape } from './template.js';
+import { matchSegments, splitPath, templateShape, type PathTemplate } from './template.js';
 import type { HttpRoute } from './route.js';
 import { eventStreamHandler, serveEventStream, type EventStreamMethod } from './sse.js';
 
@@ -80,6 +80,35 @@ interface BoundRoute {
  * 404 or 405 JSON whatever its method.
  */
 const ROUTED_METHODS = new Set(http.METHODS.filter((method) => method !== 'CONNECT'));
+
+/** The config that marks the server's own fastify routes, apart from those a service adds on the engine. */
+const OWN_ROUTE = Object.freeze({ tsk: true });
+
+/** A fastify route URL (`/files/:id`, `/static/*`) as a regular expression over paths. */
+function fastifyPattern(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) =>
+      segment === '*'
+        ? '.*'
+        : segment
+            .split(/(:[A-Za-z0-9_]+(?:\([^)]*\))?)/)
+            .map((part, i) => (i % 2 === 1 ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+            .join(''),
+    )
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+/** A path a fastify route URL matches: each parameter and wildcard taken by one segment. */
+function samplePath(url: string): string {
+  return url.replace(/:[A-Za-z0-9_]+(?:\([^)]*\))?/g, 'x').replace(/\*/g, 'x');
+}
+
+/** A path a proto route's template matches: each variable one segment. */
+function sampleOf(template: PathTemplate): string {
+  return templateShape(template).replace(/\*\*|\*/g, 'x');
+}
 
 /** The operation label of calls answered before they reached a route (404, 405, malformed requests). */
 export const UNMATCHED_OPERATION = '<unmatched>';
@@ -136,6 +165,8 @@ export class HttpServer implements Server {
   private fastPath = true;
   /** Paths of raw routes and their methods: they win over our templates, as fastify's static routes do. */
   private readonly rawPaths = new Map<string, Set<string>>();
+  /** Routes added on the engine by the service or its plugins, not by this server. */
+  private readonly engineRoutes: { methods: string[]; url: string }[] = [];
   /** Connections cut while a request's body was arriving (too slow, malformed), with the answer they got. */
   private readonly cutRequests = new WeakMap<object, ServiceError>();
 
@@ -155,7 +186,6 @@ export class HttpServer implements Server {
     this.app = Fastify({
       logger: false,
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
-      exposeHeadRoutes: false,
       serverFactory: (handler, opts) => {
         // Node would answer an HTTP/1.1 request without Host with an empty 400 on its own;
         // it gets our error JSON instead (and is counted) in missingHost.
@@ -265,9 +295,15 @@ export class HttpServer implements Server {
       this.app.route({
         method: [...ROUTED_METHODS].filter((method) => method !== 'OPTIONS'),
         url,
+        config: OWN_ROUTE,
         onRequest: (request, reply, done) => this.routeEarly(request, reply, done),
         handler: (request, reply) => this.dispatch(request, reply),
       });
+    // Routes a service adds on the engine (its own plugins' too) are matched before the
+    // catch-all: one that takes a proto route's paths is refused at start (engineShadows).
+    this.app.addHook('onRoute', (route) => {
+      if (route.config !== OWN_ROUTE) this.engineRoutes.push({ methods: [route.method].flat(), url: route.url });
+    });
     this.app.setNotFoundHandler((request, reply) => {
       const match = this.match(request.method, pathOf(request.raw.url ?? '/'));
       if (!('route' in match)) return this.answerUnrouted(request, reply, match);
@@ -330,7 +366,12 @@ export class HttpServer implements Server {
   ): void {
     // A GET answers HEAD too, as our own GET routes do (curl -I, load balancers' HEAD checks).
     const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
-    this.app.route({ method: methods, url, handler: async (request, reply) => handler(request, reply) });
+    this.app.route({
+      method: methods,
+      url,
+      config: OWN_ROUTE,
+      handler: async (request, reply) => handler(request, reply),
+    });
     // A parametric raw route could match any path: then every call goes through fastify's router.
     if (/[:*]/.test(url)) this.fastPath = false;
     const known = this.rawPaths.get(url) ?? new Set<string>();
@@ -347,6 +388,10 @@ export class HttpServer implements Server {
   }
 
   async start(): Promise<void> {
+    // Plugins register their routes as fastify loads them, before it listens.
+    await this.app.ready();
+    const shadow = this.engineShadow();
+    if (shadow) throw new Error(shadow);
     await this.app.listen({ host: this.host, port: this.port });
     const address = this.app.server.address();
     this.boundPort = typeof address === 'object' && address ? address.port : this.port;
@@ -479,6 +524,33 @@ export class HttpServer implements Server {
       );
     }
     this.reject(request.raw, ErrNotFound(`no route for ${method} ${path}`), new FastifyAnswer(reply));
+  }
+
+  /**
+   * The first route added on the engine that takes paths of a proto route, which would then
+   * never be called (fastify matches them before the catch-all that leads to the router),
+   * as a sentence naming both; undefined when none does. Each side's pattern is tried on a
+   * path the other one matches.
+   */
+  private engineShadow(): string | undefined {
+    for (const added of this.engineRoutes) {
+      const pattern = fastifyPattern(added.url);
+      for (const method of added.methods) {
+        const found = this.match(method, samplePath(added.url));
+        const taken =
+          ('route' in found ? found.route : undefined) ??
+          this.routes.find(
+            (r) =>
+              (r.compiled.route.method === method || (method === 'HEAD' && r.compiled.route.method === 'GET')) &&
+              pattern.test(sampleOf(r.compiled.template)),
+          );
+        if (taken) {
+          const route = taken.compiled.route;
+          return `http route: ${method} ${added.url}, added on the engine, takes the paths of ${route.method} ${route.path} (${route.operation}), which would never be called; serve it on another path, or drop the rpc's http rule`;
+        }
+      }
+    }
+    return undefined;
   }
 
   /**

@@ -26,7 +26,11 @@ const APP = 'http://app.example';
 function serve(withCors: boolean): HttpServer {
   const server = new HttpServer({ address: '127.0.0.1:0' });
   // Not awaited, as a service's synchronous newHttpServer registers it: fastify loads it as it starts.
-  if (withCors) void server.engine.register(cors, { origin: [APP] });
+  if (withCors)
+    void server.engine.register(cors, {
+      origin: [APP],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    });
   server.route(binding('GET', '/v1/things/{id}', '/t.S/Get'), async (_ctx, req) => req);
   server.route(binding('POST', '/v1/things', '/t.S/Create'), async (_ctx, req) => req);
   server.streamRoute(binding('GET', '/v1/things/{id}:watch', '/t.S/Watch'), async (_ctx, req, send) => {
@@ -62,6 +66,15 @@ describe('@fastify/cors on the engine', () => {
     });
     expect(r.status).toBe(204);
     expect(r.headers.get('access-control-allow-origin')).toBe(APP);
+  });
+
+  it('approves a DELETE with the methods the docs name', async () => {
+    const r = await fetch(url(withCors, '/v1/things/1'), {
+      method: 'OPTIONS',
+      headers: { origin: APP, 'access-control-request-method': 'DELETE' },
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers.get('access-control-allow-methods')).toContain('DELETE');
   });
 
   it('adds its headers to answers, errors and event streams', async () => {

@@ -61,3 +61,64 @@ describe('HttpServer routes', () => {
     }
   });
 });
+
+describe('routes a service adds on the engine', () => {
+  const handler = async () => ({ id: 'binding' });
+  const proto = () => {
+    const server = new HttpServer({ address: '127.0.0.1:0' });
+    server.route(binding('GET', '/v1/public/info', '/a.A/Info'), handler);
+    server.route(binding('GET', '/v1/widgets/{id}', '/a.A/Widget'), handler);
+    server.route(binding('POST', '/v1/{name=shelves/*}/books', '/a.A/AddBook'), handler);
+    return server;
+  };
+
+  // fastify matches them before the catch-all that leads to the bindings: the binding would never be called.
+  it.each([
+    ['GET', '/v1/public/info', 'GET /v1/public/info (/a.A/Info)'],
+    ['GET', '/v1/widgets/:widget', 'GET /v1/widgets/{id} (/a.A/Widget)'],
+    ['GET', '/v1/widgets/*', 'GET /v1/widgets/{id} (/a.A/Widget)'],
+    ['HEAD', '/v1/public/info', 'GET /v1/public/info (/a.A/Info)'],
+    ['POST', '/v1/shelves/:shelf/books', 'POST /v1/{name=shelves/*}/books (/a.A/AddBook)'],
+  ])('refuses at start one that takes a binding’s paths (%s %s), naming both', async (method, url, named) => {
+    const server = proto();
+    server.engine.route({ method, url, handler: async () => ({ from: 'engine' }) });
+    await expect(server.start()).rejects.toThrow(
+      `http route: ${method} ${url}, added on the engine, takes the paths of ${named}`,
+    );
+    await server.stop({ timeoutMs: 0 });
+  });
+
+  it('refuses one a plugin adds under a prefix', async () => {
+    const server = proto();
+    void server.engine.register(
+      async (scope) => {
+        scope.get('/info', async () => ({ from: 'plugin' }));
+      },
+      { prefix: '/v1/public' },
+    );
+    await expect(server.start()).rejects.toThrow('GET /v1/public/info, added on the engine');
+    await server.stop({ timeoutMs: 0 });
+  });
+
+  it('serves one on other paths or methods beside the bindings, and answers HEAD on its GET', async () => {
+    const server = proto();
+    server.engine.get('/v1/public/info/legacy', async () => ({ from: 'engine' }));
+    server.engine.post('/v1/widgets/:id', async () => ({ from: 'engine post' }));
+    server.engine.get('/.well-known/security.txt', async (_request, reply) =>
+      reply.type('text/plain').send('Contact: x'),
+    );
+    await server.start();
+    try {
+      const at = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${server.listenPort}${path}`, init);
+      expect(await (await at('/v1/public/info')).json()).toEqual({ id: 'binding', name: '' });
+      expect(await (await at('/v1/public/info/legacy')).json()).toEqual({ from: 'engine' });
+      expect(await (await at('/v1/widgets/7', { method: 'POST' })).json()).toEqual({ from: 'engine post' });
+      expect(await (await at('/v1/widgets/7')).json()).toEqual({ id: 'binding', name: '' });
+      const head = await at('/.well-known/security.txt', { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/^text\/plain/);
+    } finally {
+      await server.stop({ timeoutMs: 0 });
+    }
+  });
+});
