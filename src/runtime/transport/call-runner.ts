@@ -216,8 +216,21 @@ class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> 
 
   fail(err: unknown): void {
     if (this.ended) return;
+    const cause = this.abortedBy(err);
     this.release();
-    this.failReleased(err);
+    this.failReleased(cause);
+  }
+
+  /**
+   * The call's own error when `err` is the handler giving up on its aborted signal: Node's
+   * AbortError (timers, events, streams given ctx.signal) wraps the reason the signal aborted
+   * with (the caller went away, its deadline passed), which is what the call ended by, not
+   * a failure of the service's.
+   */
+  private abortedBy(err: unknown): unknown {
+    if ((err as { name?: unknown } | undefined)?.name !== 'AbortError') return err;
+    const signal = this.ctx.signal;
+    return signal.aborted && isServiceError(signal.reason) ? signal.reason : err;
   }
 
   cancel(error: ServiceError): void {

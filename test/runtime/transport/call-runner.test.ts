@@ -1,6 +1,7 @@
 // CallRunner runs every server call: observers outermost as plain calls, then the
 // middleware and handler, one answer per call. Each outcome, and the order in which
 // observers and middleware see it, must be what nesting them as middleware would give.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CallRunner, type CallRunnerOptions } from '../../../src/runtime/transport/call-runner.js';
@@ -243,6 +244,49 @@ describe('CallRunner', () => {
     expect(result.answer.error).toMatchObject({ code: 504, reason: 'TIMEOUT' });
     expect(signal?.aborted).toBe(true);
     expect(fromError(signal?.reason).reason).toBe('TIMEOUT');
+  });
+
+  it("ends a call whose handler gave up on its aborted signal (Node's AbortError) by the signal's reason, logging no stack", async () => {
+    class LeavingCall extends TestCall {
+      gone = false;
+      leave?: () => void;
+      override callerGone(): boolean {
+        return this.gone;
+      }
+      protected override watchCaller(listener: () => void): void {
+        this.leave = () => {
+          this.gone = true;
+          listener();
+        };
+      }
+    }
+    const ctx = new LeavingCall();
+    const log: string[] = [];
+    const result = await runOne({
+      timeoutMs: 5000,
+      ctx,
+      observers: [recorder(log, 'a')],
+      handler: async (c) => {
+        const sleeping = sleep(5000, undefined, { signal: c.signal });
+        ctx.leave?.();
+        return sleeping;
+      },
+    });
+    expect(result.answer.error).toMatchObject({ code: 499, reason: 'CANCELLED' });
+    expect(log).toEqual(['a start', 'a end failed CANCELLED']);
+    expect(result.unhandled).toEqual([]);
+  });
+
+  it('keeps an AbortError the handler threw while its own signal stayed unaborted', async () => {
+    const result = await runOne({
+      handler: async () => {
+        const controller = new AbortController();
+        controller.abort();
+        return sleep(5000, undefined, { signal: controller.signal });
+      },
+    });
+    expect(result.answer.error).toMatchObject({ code: 500, reason: 'UNKNOWN' });
+    expect((result.unhandled[0] as Error).name).toBe('AbortError');
   });
 
   it("keeps a caller's deadline that is sooner than the server's timeout", async () => {
