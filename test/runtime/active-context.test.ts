@@ -25,6 +25,8 @@ import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { waitFor } from '../helpers/process.js';
 import { ConsulStandIn } from '../helpers/consul-standin.js';
 import { ConsulRegistry } from '../../src/runtime/registry/consul.js';
+import type { Discovery } from '../../src/runtime/registry/registry.js';
+import { DiscoveryTarget } from '../../src/runtime/registry/target.js';
 
 // gc(), for the test that an answered call can be collected.
 v8.setFlagsFromString('--expose-gc');
@@ -229,6 +231,36 @@ describe('the server span is the active context of the whole handler', () => {
     await waitFor(async () => receiver.spans.some((s) => s.name === 'opens-watch'), 'the span', 100, 50);
     expect(receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(['opens-watch']);
     expect(receiver.spans.filter((s) => String(s.attributes['url.path']).startsWith('/v1/health'))).toEqual([]);
+  });
+
+  it('follows a discovery watch outside the call that opened it: its work carries no trace of that call', async () => {
+    const instance = { id: 'w-1', name: 'watched', version: '1', metadata: {}, endpoints: ['http://127.0.0.1:1'] };
+    const seen: (string | undefined)[] = [];
+    let stopped = () => {};
+    const activeTrace = () => trace.getActiveSpan()?.spanContext().traceId;
+    const discovery: Discovery = {
+      getService: async () => [instance],
+      watch: async () => {
+        seen.push(activeTrace());
+        return {
+          next: async () => {
+            seen.push(activeTrace());
+            // The first lists come at once; then the watch waits for a change, as a registry's does.
+            if (seen.length > 3) await new Promise<void>((resolve) => (stopped = resolve));
+            return [instance];
+          },
+          stop: async () => stopped(),
+        };
+      },
+    };
+    const target = await trace.getTracer('user-code').startActiveSpan('first-call', async (span) => {
+      const opened = await DiscoveryTarget.open(discovery, 'discovery:///watched', 'http');
+      span.end();
+      return opened;
+    });
+    await waitFor(async () => seen.length > 3, 'the watch to follow', 100, 10);
+    await target.close();
+    expect(seen).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('lets an answered call go, even while a context its handler ran in is kept', async () => {

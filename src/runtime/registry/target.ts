@@ -5,6 +5,7 @@
 // one that crashed stays registered until its lease or check expires.
 
 import { ErrServiceUnavailable } from '../errors/catalogue.js';
+import { outsideCalls } from '../telemetry/active-context.js';
 import type { Discovery, ServiceInstance, Watcher } from './registry.js';
 
 export const DISCOVERY_SCHEME = 'discovery:';
@@ -53,15 +54,20 @@ export class DiscoveryTarget {
     private readonly watcher: Watcher,
   ) {}
 
-  /** Opens a watch and waits for the first instance list, so the first pick can succeed. */
-  static async open(discovery: Discovery, target: string, scheme: 'http' | 'grpc'): Promise<DiscoveryTarget> {
+  /**
+   * Opens a watch and waits for the first instance list, so the first pick can succeed.
+   * The watch outlives the call that opened it: it runs outside that call's context.
+   */
+  static open(discovery: Discovery, target: string, scheme: 'http' | 'grpc'): Promise<DiscoveryTarget> {
     const name = discoveryServiceName(target);
     if (!name) throw new Error(`not a discovery target: "${target}"`);
-    const watcher = await discovery.watch(name);
-    const t = new DiscoveryTarget(name, scheme, watcher);
-    t.update(await watcher.next());
-    void t.follow();
-    return t;
+    return outsideCalls(async () => {
+      const watcher = await discovery.watch(name);
+      const t = new DiscoveryTarget(name, scheme, watcher);
+      t.update(await watcher.next());
+      void t.follow();
+      return t;
+    });
   }
 
   private async follow(): Promise<void> {

@@ -7,7 +7,7 @@
 // the synchronous one (`explicit`) only until the handler's first await. A server
 // call's context also holds the call itself, so clients called without a parent
 // carry its deadline and cancellation on, as a Go service passing its ctx does.
-import { context, type Context as OtelContext } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, type Context as OtelContext } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { ServedCall } from '../transport/call-context.js';
 import type { Context, Handler } from '../transport/context.js';
@@ -66,4 +66,13 @@ export function servedCall(): Context | undefined {
  */
 export function untraced<T>(send: () => T): T {
   return context.with(suppressTracing(context.active()), send);
+}
+
+/**
+ * Runs `work` outside every call: what a call only happens to start (a discovery watch
+ * opened by the first call to a service) outlives it, and must not carry its trace into
+ * its log lines, nor its deadline and cancellation into calls of its own.
+ */
+export function outsideCalls<T>(work: () => T): T {
+  return context.with(ROOT_CONTEXT, work);
 }
