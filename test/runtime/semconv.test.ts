@@ -343,6 +343,30 @@ describe('gRPC spans', () => {
     expect(server.attributes).toMatchObject({ 'server.address': 'greeter.example', 'server.port': 9443 });
   });
 
+  it('a gRPC call to a discovery:/// target names the instance that answered: server.address and server.port', async () => {
+    const discovery = new MemoryDiscovery([
+      {
+        id: 'g-1',
+        name: 'greeter',
+        version: '1',
+        metadata: {},
+        endpoints: [`grpc://127.0.0.1:${grpcServer.listenPort}`],
+      },
+    ]);
+    const conn = new GrpcClientConn({
+      target: 'discovery:///greeter',
+      discovery,
+      observers: defaultClientObservers({ logger: createLogger({ name: 'semconv', level: 'silent' }) }),
+    });
+    const before = receiver.spans.length;
+    await new greeterGrpcClass(conn).sayHello({ name: 'discovered' });
+    await conn.close();
+    await telemetry.forceFlush();
+    const sent = () => receiver.spans.slice(before).find((s) => s.kind === 3 && s.attributes['rpc.system'] === 'grpc');
+    await waitFor(async () => sent() !== undefined, 'the client span', 100, 50);
+    expect(sent()!.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': grpcServer.listenPort });
+  });
+
   it('UNAVAILABLE and a thrown error are errors on the server span, with exception events', async () => {
     const down = (await spansOf('grpc', 'down')).server;
     expect(down).toMatchObject({

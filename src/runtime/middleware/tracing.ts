@@ -16,7 +16,7 @@ import {
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import { GrpcCode, httpToGrpcCode } from '../errors/codes.js';
 import { fromError, isServiceError } from '../errors/errors.js';
-import type { Context, HttpClientTransport, HttpTransport } from '../transport/context.js';
+import type { Context, GrpcClientTransport, HttpClientTransport, HttpTransport } from '../transport/context.js';
 import type { CallObserver, CallOutcome } from '../transport/observer.js';
 import { headerGetter, headerSetter } from './propagation.js';
 import { middlewareSampling, startCallSpan } from '../telemetry/presample.js';
@@ -138,6 +138,7 @@ const GRPC_SERVER_ERRORS = new Set<number>([
 export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
   const grpc = ctx.transport.kind === 'grpc';
   if (!grpc) httpSentAttributes(span, ctx);
+  else grpcPeerAttributes(span, ctx);
   if (error === undefined) {
     span.setAttributes(grpc ? GRPC_OK : HTTP_OK);
     span.end();
@@ -182,6 +183,17 @@ function httpSentAttributes(span: Span, ctx: Context): void {
     const address = endpointAttributes(ctx.transport.endpoint);
     if (address) span.setAttributes(address);
   }
+}
+
+/**
+ * A gRPC client span whose target names no server (`discovery:///name`): the instance
+ * that answered, which grpc-js picked per call, as an HTTP client span names the one it picked.
+ */
+function grpcPeerAttributes(span: Span, ctx: Context): void {
+  const peer = (ctx.transport as Partial<GrpcClientTransport>).peer;
+  if (peer === undefined || endpointAttributes(ctx.transport.endpoint)) return;
+  const address = endpointAttributes(peer);
+  if (address) span.setAttributes(address);
 }
 
 /** A span per server call. */

@@ -55,6 +55,16 @@ export interface HttpClientTransport extends Transport {
   resendCount?: number;
 }
 
+/** What the transport of an outgoing gRPC call carries. */
+export interface GrpcClientTransport extends Transport {
+  readonly kind: 'grpc';
+  /**
+   * The instance that answered (`host:port`), once the call has ended: for a
+   * `discovery:///` target grpc-js picks it per call, below the middleware.
+   */
+  peer?: string;
+}
+
 export interface Context {
   readonly transport: Transport;
   /** Aborted when the caller goes away, the deadline passes or the server stops. */

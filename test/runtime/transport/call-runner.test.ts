@@ -26,7 +26,7 @@ class TestCall extends ServerCallContext {
   callerGone(): boolean {
     return false;
   }
-  protected watchCaller(): void {}
+  protected watchCaller(_listener: () => void): void {}
   protected unwatchCaller(): void {}
 }
 

@@ -17,7 +17,7 @@ import {
 import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import { abortedCallError } from '../aborted.js';
 import { discoveryServiceName } from '../../registry/target.js';
-import { chain, HeaderMap, type Context, type Handler, type Middleware } from '../context.js';
+import { chain, HeaderMap, type Context, type GrpcClientTransport, type Handler, type Middleware } from '../context.js';
 import { clientCallContext, NEVER_ABORTED, type CallOptions, type ClientOptions } from '../client-options.js';
 import { untraced } from '../../telemetry/active-context.js';
 import { runClientCall, type CallObserver } from '../observer.js';
@@ -151,6 +151,9 @@ export class GrpcClientConn {
           ctx.deadline !== undefined ? { deadline: ctx.deadline } : {},
           (err, response) => {
             signal.removeEventListener('abort', cancel);
+            const peer = call.getPeer();
+            // Without a connection grpc-js names the target (`dns:host:port`) or says `unknown`.
+            if (HOST_PORT.test(peer)) (ctx.transport as GrpcClientTransport).peer = peer;
             if (err) return reject(this.callError(err, signal));
             ctx.responseBytes = response!.length;
             try {
@@ -190,6 +193,9 @@ export class GrpcClientConn {
     this.releaseDiscovery?.();
   }
 }
+
+/** `host:port` or `[v6]:port`, as grpc-js names a connected call's peer. */
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):\d+$/;
 
 /** grpc-js's words for a call whose connection the server closed with an error (an HTTP/2 GOAWAY). */
 const SESSION_CLOSED = /Session closed with error code \d+/;
