@@ -16,6 +16,11 @@ export function discoveryServiceName(target: string): string | undefined {
   const name = target.replace(/^discovery:\/\/[^/]*\//, '');
   if (!name || name.includes('/'))
     throw new Error(`invalid discovery target "${target}": expected discovery:///<service-name>`);
+  // Kratos filters by version or metadata in code (selector filters), not in the target.
+  if (/[?#]/.test(name))
+    throw new Error(
+      `invalid discovery target "${target}": a discovery target names a service and nothing else (no query or fragment)`,
+    );
   return name;
 }
 

@@ -28,6 +28,13 @@ afterAll(async () => {
 });
 
 describe('discovery:/// targets', () => {
+  it('refuses a target with a query or fragment as the client is made: it names a service and nothing else', () => {
+    for (const target of ['discovery:///who?version=v1', 'discovery:///who#v1']) {
+      expect(() => new HttpClient({ target, discovery })).toThrow(`invalid discovery target "${target}"`);
+      expect(() => new GrpcClientConn({ target, discovery })).toThrow('no query or fragment');
+    }
+  });
+
   it('HTTP client rotates over instances and follows removals', async () => {
     const client = new HttpClient({ target: 'discovery:///who', discovery });
     const seen = new Set<string>();
