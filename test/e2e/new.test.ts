@@ -507,6 +507,9 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
     expect(install.status, install.output).toBe(0);
     const build = await run('npm', ['run', 'build'], project);
     expect(build.status, build.output).toBe(0);
+    // The release it registers as is package.json's (npm version bumps it), unless SERVICE_VERSION says.
+    const pkgPath = path.join(project, 'package.json');
+    fs.writeFileSync(pkgPath, fs.readFileSync(pkgPath, 'utf8').replace(/"version": "[^"]*"/, '"version": "1.4.2"'));
 
     const httpPort = await freePort();
     const service = startService(project, npmStartArgs(project), {
@@ -526,6 +529,7 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
       const instance = JSON.parse((await registered())[0]!);
       expect(instance).toMatchObject({
         name: 'demo-etcd',
+        version: '1.4.2',
         endpoints: [`http://127.0.0.1:${httpPort}`, expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/)],
       });
       expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
