@@ -19,13 +19,24 @@ export async function gitInit(dir: string, message: string): Promise<void> {
   }
   try {
     await execa('git', ['init', '-q'], { cwd: dir });
+    // `main` unless the user's git names another default: the branch docs and CI refer to
+    // (`buf breaking --against '.git#branch=main'`). Older gits would call it master.
+    if (!(await gitConfig(dir, 'init.defaultBranch')))
+      await execa('git', ['symbolic-ref', 'HEAD', 'refs/heads/main'], { cwd: dir });
     await execa('git', ['add', '-A'], { cwd: dir });
-    await execa('git', ['-c', 'user.name=tsk', '-c', 'user.email=tsk@localhost', 'commit', '-q', '-m', message], {
-      cwd: dir,
-    });
+    // The user's identity when git has one; else the commit is tsk's rather than refused.
+    const identity = [];
+    if (!(await gitConfig(dir, 'user.name'))) identity.push('-c', 'user.name=tsk');
+    if (!(await gitConfig(dir, 'user.email'))) identity.push('-c', 'user.email=tsk@localhost');
+    await execa('git', [...identity, 'commit', '-q', '-m', message], { cwd: dir });
   } catch (err) {
     throw new Error(
       `git init failed (${(err as Error).message.split('\n')[0]}); the project is complete, commit it yourself`,
     );
   }
+}
+
+/** A git setting as the repository at `dir` sees it (its own, the user's, the system's); empty when unset. */
+async function gitConfig(dir: string, key: string): Promise<string> {
+  return (await execa('git', ['config', '--get', key], { cwd: dir, reject: false })).stdout.trim();
 }

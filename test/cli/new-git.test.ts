@@ -21,6 +21,24 @@ describe('tsk new and git', () => {
     expect(git(['status', '--porcelain'], project)).toBe('');
   });
 
+  it("commits on main as the user, the tarball too, whatever the user's global ignores say of *.tgz", () => {
+    const home = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-git-home-')));
+    fs.writeFileSync(path.join(home, 'ignore'), '*.tgz\n');
+    fs.writeFileSync(
+      path.join(home, '.gitconfig'),
+      `[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n[core]\n\texcludesFile = ${path.join(home, 'ignore')}\n`,
+    );
+    const env = { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1' };
+    const r = tsk(['new', 'svc', '--yes', '--no-install'], home, env);
+    expect(r.status, r.stderr).toBe(0);
+    const project = path.join(home, 'svc');
+    const inHome = (args: string[]) =>
+      execFileSync('git', args, { cwd: project, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    expect(inHome(['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('main');
+    expect(inHome(['log', '--format=%an <%ae>'])).toBe('Ada Lovelace <ada@example.com>');
+    expect(inHome(['ls-files', '.tsk'])).toMatch(/\.tsk\/tsk-[^/]+\.tgz/);
+  });
+
   it('inside an existing repository, adds the project to it instead of nesting another', () => {
     const mono = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-git-mono-')));
     git(['init', '-q'], mono);
