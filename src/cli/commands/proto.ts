@@ -22,13 +22,21 @@ export interface ProtoFlags {
 
 /** The runtime dir to import from generated files under an import root: a flag (relative to cwd), else the project's internal/pkg. */
 export function runtimeDirFor(cwd: string, project: Project | undefined, flags: ProtoFlags): (root: string) => string {
-  const runtime = flags.runtime
-    ? path.resolve(cwd, flags.runtime)
-    : project
-      ? path.join(project.root, 'internal', 'pkg')
-      : undefined;
+  const runtime = runtimeDirOf(cwd, project, flags);
   if (!runtime) return () => DEFAULT_RUNTIME_DIR;
   return (root) => path.relative(root, runtime).split(path.sep).join('/');
+}
+
+/** The runtime's directory: `--runtime`, else the project's internal/pkg; undefined outside a project. */
+function runtimeDirOf(cwd: string, project: Project | undefined, flags: ProtoFlags): string | undefined {
+  if (flags.runtime) return path.resolve(cwd, flags.runtime);
+  return project ? path.join(project.root, 'internal', 'pkg') : undefined;
+}
+
+/** Whether a generated file imports from the runtime at `runtimeDir` (its imports are relative to the file). */
+function importsRuntime(file: { path: string; content: string }, runtimeDir: string): boolean {
+  const rel = path.relative(path.dirname(file.path), runtimeDir).split(path.sep).join('/');
+  return file.content.includes(`'${rel.startsWith('.') ? rel : `./${rel}`}/`);
 }
 
 /** The project the inputs belong to, and the manifest (if any) that records what tsk wrote there. */
@@ -112,6 +120,14 @@ export async function planClientCode(
   if (guessed)
     throw new UsageError(
       `${path.relative(cwd, guessed.path)} imports tsk's runtime, and outside a project there is no internal/pkg to take it from: name the runtime's directory with --runtime <dir>`,
+    );
+  // A directory that is not there: the imports would not resolve (a buf.yaml project has no internal/pkg of its own).
+  const runtimeDir = runtimeDirOf(cwd, project, flags);
+  const importer =
+    runtimeDir !== undefined && !fs.existsSync(runtimeDir) && result.files.find((f) => importsRuntime(f, runtimeDir));
+  if (importer)
+    throw new UsageError(
+      `${path.relative(cwd, importer.path)} imports tsk's runtime from ${path.relative(cwd, runtimeDir) || '.'}, which does not exist: vendor the runtime there (docs/codegen.md), or name its directory with --runtime <dir>`,
     );
   const remove = manifestRoot ? withinProject(manifestRoot, result.orphaned) : [];
   return {
