@@ -60,6 +60,8 @@ export function createApp(options: AppOptions): App {
   const id = options.id ?? `${hostname()}-${process.pid}`;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   let instance: ServiceInstance | undefined;
+  /** Whether the registry took the instance: a start whose registration failed has no entry to remove. */
+  let registered = false;
   let stopping: Promise<void> | undefined;
   let resolveRun: () => void = () => {};
   let cancelRelease = () => {};
@@ -84,7 +86,7 @@ export function createApp(options: AppOptions): App {
       options.readiness?.markStopping();
       // Leave the registry first so callers stop picking this instance, then drain.
       const registrar = options.registrar;
-      if (registrar && instance) {
+      if (registrar && instance && (registered || !afterFailedStart)) {
         const leaving = instance;
         const done = await budget.step(budget.forDeregister(), () => registrar.deregister(leaving));
         if (done === 'failed') log?.error({ err: budget.lastError }, 'deregister failed');
@@ -160,6 +162,7 @@ export function createApp(options: AppOptions): App {
         const started = buildInstance();
         instance = started;
         if (options.registrar) await options.registrar.register(started);
+        registered = true;
         // A signal while the registry had not answered yet: the stop under way ends this run.
         if (stopping) return;
         options.readiness?.markStarted();

@@ -222,6 +222,34 @@ describe('createApp failing to start', () => {
     }
   });
 
+  it('removes no registry entry after a start whose registration failed (fail_fast), and logs no deregister failure', async () => {
+    const server = new HttpServer({ address: '127.0.0.1:0' });
+    const lines: string[] = [];
+    const record = (_fields: unknown, msg?: string) => lines.push(msg ?? String(_fields));
+    const logger = { info: record, warn: record, error: record, debug: record, flush: () => {} };
+    let deregistered = 0;
+    const registrar: Registrar = {
+      register: async () => {
+        throw new Error('etcd registry at 127.0.0.1:1 unreachable');
+      },
+      deregister: async () => {
+        deregistered++;
+        throw new Error('circuit breaker is open');
+      },
+    };
+    const app = createApp({
+      name: 'svc',
+      version: '1',
+      servers: [server],
+      registrar,
+      signals: [],
+      logger: logger as never,
+    });
+    await expect(app.run()).rejects.toThrow(/unreachable/);
+    expect(deregistered).toBe(0);
+    expect(lines).toEqual([]);
+  });
+
   it('runs beforeStart before any server listens; when it fails, no server starts and afterStop runs', async () => {
     const events: string[] = [];
     const http = new HttpServer({ address: '127.0.0.1:0' });
