@@ -32,7 +32,7 @@ const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
  * Inside: tsk's runtime packages and the project's own code. Outside: ALWAYS_EXTERNAL,
  * every package the project depends on that is not tsk's (so instrumentations a user
  * enables still see their drivers load), and `extra` (`--external`).
- * A registry client (etcd3, consul) is such a dependency, there only in a project with
+ * A registry client (etcd3) is such a dependency, there only in a project with
  * that registry, and must stay outside: etcd3 reads its .proto files next to its own code.
  */
 export function bundlePlan(projectDependencies: Iterable<string>, extra: Iterable<string> = []): BundlePlan {

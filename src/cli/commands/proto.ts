@@ -2,6 +2,7 @@
 // where the project is and which runtime directory generated code imports.
 // Kept light: a cached run loads this, the cache and the writer, and nothing that compiles.
 import fs from 'node:fs';
+import chalk from 'chalk';
 import path from 'node:path';
 import type { GeneratorKind } from '../../gen/client.js';
 import { generateClient } from '../../gen/incremental.js';
@@ -121,13 +122,14 @@ export async function planClientCode(
     throw new UsageError(
       `${path.relative(cwd, guessed.path)} imports tsk's runtime, and outside a project there is no internal/pkg to take it from: name the runtime's directory with --runtime <dir>`,
     );
-  // A directory that is not there: the imports would not resolve (a buf.yaml project has no internal/pkg of its own).
+  // A directory that is not there (yet): the imports will not resolve until the runtime is
+  // vendored there (a buf.yaml project has no internal/pkg of its own), or --runtime was mistyped.
   const runtimeDir = runtimeDirOf(cwd, project, flags);
   const importer =
     runtimeDir !== undefined && !fs.existsSync(runtimeDir) && result.files.find((f) => importsRuntime(f, runtimeDir));
   if (importer)
-    throw new UsageError(
-      `${path.relative(cwd, importer.path)} imports tsk's runtime from ${path.relative(cwd, runtimeDir) || '.'}, which does not exist: vendor the runtime there (docs/codegen.md), or name its directory with --runtime <dir>`,
+    console.error(
+      `${chalk.yellow('warning:')} ${path.relative(cwd, importer.path)} imports tsk's runtime from ${path.relative(cwd, runtimeDir) || '.'}, which does not exist: vendor the runtime there (docs/codegen.md), or name its directory with --runtime <dir>`,
     );
   const remove = manifestRoot ? withinProject(manifestRoot, result.orphaned) : [];
   return {
