@@ -1,5 +1,7 @@
 // What the clients of both transports take: where they call and how they find it,
 // what watches and wraps their calls, and what each call is made for.
+import { ErrTimeout } from '../errors/catalogue.js';
+import type { ServiceError } from '../errors/errors.js';
 import type { Discovery } from '../registry/registry.js';
 import { servedCall } from '../telemetry/active-context.js';
 import { callDeadline, HeaderMap, type Context, type Middleware, type Transport } from './context.js';
@@ -75,11 +77,12 @@ export function clientCallContext(
 ): Context {
   const parent = callParent(options);
   const transport = describe(callHeaders(options, parent));
-  const deadline = callDeadline(options.timeoutMs ?? (transport.stream ? 0 : unaryTimeoutMs), parent);
+  const timeoutMs = options.timeoutMs ?? (transport.stream ? 0 : unaryTimeoutMs);
+  const deadline = callDeadline(timeoutMs, parent);
   const timeout =
     abortAtDeadline && deadline !== undefined ? AbortSignal.timeout(Math.max(1, deadline - Date.now())) : undefined;
   const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-  return {
+  const ctx: Context = {
     transport,
     signal: signals.length === 0 ? NEVER_ABORTED : signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
     deadline,
@@ -87,4 +90,21 @@ export function clientCallContext(
     requestBytes: undefined,
     responseBytes: undefined,
   };
+  if (deadline !== undefined)
+    deadlineSources.set(
+      ctx,
+      deadline === parent?.deadline ? 'the deadline of the request it serves' : `the client's ${timeoutMs} ms timeout`,
+    );
+  return ctx;
+}
+
+/** What set each client call's deadline, for the error it ends with when that passes. */
+const deadlineSources = new WeakMap<Context, string>();
+
+/**
+ * A client call's deadline passed: whose it was (the client's timeout, or the request the
+ * call serves) tells an on-call engineer which setting to look at.
+ */
+export function deadlineExceeded(ctx: Context): ServiceError {
+  return ErrTimeout(`the call exceeded ${deadlineSources.get(ctx) ?? 'its deadline'}`);
 }

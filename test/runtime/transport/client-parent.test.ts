@@ -70,12 +70,48 @@ describe('a call made with { parent, signal }', () => {
     await expect.poll(() => aborted.get('grpc')).toBeDefined();
   });
 
-  it("over gRPC ends at the client's timeout as TIMEOUT, in its own words rather than grpc-js's (the peer's address, timings)", async () => {
-    const conn = new GrpcClientConn({ target: `127.0.0.1:${servers.grpc.listenPort}`, timeoutMs: 100 });
-    const err = await conn.invoke(whoMethod, { who: 'grpc-timeout' }).catch((e: unknown) => e);
-    await conn.close();
-    expect(err).toMatchObject({ code: 504, reason: 'TIMEOUT', message: 'the call exceeded its deadline' });
-  });
+  // In tsk's words rather than grpc-js's (the peer's address, timings), naming whose deadline
+  // it was: the client's timeout, or the request the call serves (the setting to look at).
+  for (const transport of ['grpc', 'http'] as const) {
+    const client = () =>
+      transport === 'grpc'
+        ? new GrpcClientConn({ target: `127.0.0.1:${servers.grpc.listenPort}`, timeoutMs: 100 })
+        : new HttpClient({ target: `http://127.0.0.1:${servers.http.listenPort}`, timeoutMs: 100 });
+    const call = (c: GrpcClientConn | HttpClient, who: string, parent?: Context) =>
+      (c instanceof GrpcClientConn
+        ? c.invoke(whoMethod, { who }, parent ? { parent } : {})
+        : c.invoke(whoRoute, { who }, parent ? { parent } : {})
+      ).catch((e: unknown) => e);
+
+    it(`over ${transport} ends at the client's timeout as TIMEOUT, naming the timeout`, async () => {
+      const c = client();
+      const err = await call(c, `${transport}-timeout`);
+      await c.close();
+      expect(err).toMatchObject({
+        code: 504,
+        reason: 'TIMEOUT',
+        message: "the call exceeded the client's 100 ms timeout",
+      });
+    });
+
+    it(`over ${transport} ends at a sooner deadline of the request it serves, naming it`, async () => {
+      const c = client();
+      const header = new HeaderMap();
+      const parent: Context = {
+        transport: { kind: 'http', endpoint: '', operation: '/t.S/Parent', requestHeader: header, replyHeader: header },
+        signal: new AbortController().signal,
+        deadline: Date.now() + 50,
+        values: new Map(),
+      };
+      const err = await call(c, `${transport}-parent-deadline`, parent);
+      await c.close();
+      expect(err).toMatchObject({
+        code: 504,
+        reason: 'TIMEOUT',
+        message: 'the call exceeded the deadline of the request it serves',
+      });
+    });
+  }
 
   // The server aborts a call's signal with TIMEOUT when its deadline passes: the call made
   // for it fails with that, not as a cancel, so the access line, span and metrics say why.

@@ -20,7 +20,7 @@ type Requests<Req> = AsyncIterable<Req> | Iterable<Req>;
 export interface StreamChannel {
   readonly client: grpc.Client;
   /** The call's error, read with the signal of its context: a cancel it caused is the signal's reason. */
-  callError(err: grpc.ServiceError, signal: AbortSignal): ServiceError;
+  callError(err: grpc.ServiceError, ctx: Context): ServiceError;
 }
 
 /** Opens a server-streaming call; its responses, in order. */
@@ -75,7 +75,7 @@ export function clientStream<Req, Res>(
           toMetadata(ctx.transport.requestHeader),
           callOptions(ctx),
           (err, response) => {
-            if (err) return reject(channel.callError(err, ctx.signal));
+            if (err) return reject(channel.callError(err, ctx));
             try {
               resolve(deserializeResponse(method, response!));
             } catch (parseErr) {
@@ -137,7 +137,7 @@ function watch(
   call.on('status', () => signal.removeEventListener('abort', cancel));
   // A writable-only call reports failure through its callback; readable ones through 'error'.
   if (!('read' in call)) return;
-  call.on('error', (err: grpc.ServiceError) => reject(channel.callError(err, signal)));
+  call.on('error', (err: grpc.ServiceError) => reject(channel.callError(err, ctx)));
 }
 
 /** Responses into the inbox; the call succeeds once they are all read and the status is OK. */

@@ -18,7 +18,13 @@ import { fromRpcStatus, STATUS_DETAILS_KEY } from '../../errors/status.js';
 import { abortedCallError } from '../aborted.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type GrpcClientTransport, type Handler, type Middleware } from '../context.js';
-import { clientCallContext, NEVER_ABORTED, type CallOptions, type ClientOptions } from '../client-options.js';
+import {
+  clientCallContext,
+  deadlineExceeded,
+  NEVER_ABORTED,
+  type CallOptions,
+  type ClientOptions,
+} from '../client-options.js';
 import { untraced } from '../../telemetry/active-context.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
@@ -56,7 +62,7 @@ export class GrpcClientConn {
     }
     // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
     this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);
-    this.channel = { client: this.client, callError: (err, signal) => this.callError(err, signal) };
+    this.channel = { client: this.client, callError: (err, ctx) => this.callError(err, ctx) };
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
@@ -154,7 +160,7 @@ export class GrpcClientConn {
             const peer = call.getPeer();
             // Without a connection grpc-js names the target (`dns:host:port`) or says `unknown`.
             if (HOST_PORT.test(peer)) (ctx.transport as GrpcClientTransport).peer = peer;
-            if (err) return reject(this.callError(err, signal));
+            if (err) return reject(this.callError(err, ctx));
             ctx.responseBytes = response!.length;
             try {
               resolve(deserializeResponse(method, response!));
@@ -177,9 +183,11 @@ export class GrpcClientConn {
    * (`Session closed with error code 2`): no answer came. A CANCELLED the call's own
    * signal caused is that signal's reason (the request's deadline passed, say).
    */
-  private callError(err: grpc.ServiceError, signal: AbortSignal): ServiceError {
+  private callError(err: grpc.ServiceError, ctx: Context): ServiceError {
     if (!err.metadata?.get(STATUS_DETAILS_KEY).length) {
-      if (err.code === grpc.status.CANCELLED && signal.aborted) return abortedCallError(signal);
+      if (err.code === grpc.status.CANCELLED && ctx.signal.aborted) return abortedCallError(ctx.signal, ctx);
+      // grpc-js ended the call at its deadline: whose deadline it was says what to look at.
+      if (err.code === grpc.status.DEADLINE_EXCEEDED && isGrpcJsDeadline(err.details)) return deadlineExceeded(ctx);
       if (err.code === grpc.status.UNAVAILABLE)
         return ErrServiceUnavailable(this.callee, unavailableDetail(err.details));
       if (err.code === grpc.status.INTERNAL && SESSION_CLOSED.test(err.details ?? ''))
@@ -257,12 +265,15 @@ export function receiveReplyMetadata(ctx: Context, md: grpc.Metadata): void {
 /** How grpc-js words a deadline it enforced: `Deadline exceeded after 0.301s,LB pick: ...,remote_addr=...`. */
 const GRPC_JS_DEADLINE = /^Deadline exceeded( after|$)/;
 
+function isGrpcJsDeadline(details: string | undefined): boolean {
+  return !details || GRPC_JS_DEADLINE.test(details);
+}
+
 /** A grpc-js error back into a ServiceError (reason and metadata from ErrorInfo). */
 export function fromGrpcError(err: grpc.ServiceError): ServiceError {
   if (err.code === grpc.status.DEADLINE_EXCEEDED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
     // grpc-js's own words name the peer's address and its timings: not for whoever the error is passed on to.
-    const own = !err.details || GRPC_JS_DEADLINE.test(err.details);
-    return ErrTimeout(own ? 'the call exceeded its deadline' : err.details);
+    return ErrTimeout(isGrpcJsDeadline(err.details) ? 'the call exceeded its deadline' : err.details);
   }
   if (err.code === grpc.status.CANCELLED && !err.metadata?.get(STATUS_DETAILS_KEY).length) {
     return ErrCancelled(err.details || 'call cancelled');

@@ -173,7 +173,7 @@ export class HttpClient {
       }
     } catch (err) {
       // What is not a ServiceError here came from reading the body: cancelled, timed out, or the connection lost.
-      throw transportError(err, signal, this.callee, ctx.transport.endpoint);
+      throw transportError(err, ctx, signal, this.callee, ctx.transport.endpoint);
     } finally {
       ctx.responseBytes = bytes;
     }
@@ -184,7 +184,7 @@ export class HttpClient {
     try {
       return await response.text();
     } catch (err) {
-      throw transportError(err, signal, this.callee, ctx.transport.endpoint);
+      throw transportError(err, ctx, signal, this.callee, ctx.transport.endpoint);
     }
   }
 
@@ -220,7 +220,7 @@ export class HttpClient {
           target && !signal.aborted && connectionRefused(err)
             ? target.failOver(base.slice(HTTP_PREFIX.length), (tried ??= new Set()))
             : undefined;
-        if (next === undefined) throw transportError(err, signal, this.callee, base);
+        if (next === undefined) throw transportError(err, ctx, signal, this.callee, base);
         transport.endpoint = HTTP_PREFIX + next;
         transport.resendCount = (transport.resendCount ?? 0) + 1;
         continue;
@@ -310,8 +310,8 @@ function connectionRefused(err: unknown): boolean {
   return REFUSED_CODES.has(cause.code ?? '');
 }
 
-function transportError(err: unknown, signal: AbortSignal, callee: Callee, base: string): ServiceError {
+function transportError(err: unknown, ctx: Context, signal: AbortSignal, callee: Callee, base: string): ServiceError {
   if (isServiceError(err)) return fromError(err);
-  if (signal.aborted) return abortedCallError(signal);
+  if (signal.aborted) return abortedCallError(signal, ctx);
   return ErrServiceUnavailable(callee, `${base}: ${fetchFailureMessage(err)}`);
 }
