@@ -526,6 +526,14 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('tsk new --registry etcd
       // The host name and a random part: containers sharing a host name all run as pid 1.
       const keys = Object.keys(await admin.getAll().prefix('/microservices/demo-etcd/').strings());
       expect(keys).toEqual([expect.stringMatching(/^\/microservices\/demo-etcd\/e2e-host-[0-9a-f]{8}$/)]);
+      // Every log line names the instance by the id it registered under.
+      const lines = service
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line['service.instance.id']).toBe(keys[0]!.split('/').pop());
       const instance = JSON.parse((await registered())[0]!);
       expect(instance).toMatchObject({
         name: 'demo-etcd',
