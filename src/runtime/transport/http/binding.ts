@@ -432,7 +432,8 @@ export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): 
   const values = compiled.variableFields.map((fields) => {
     const value = getPath(json, fields);
     if (value === undefined || value === null || value === '') {
-      throw ErrCodec(`${route.operation}: path field "${fields.map((f) => f.name).join('.')}" is empty`);
+      const field = fields.map((f) => f.name).join('.');
+      throw ErrCodec(`${route.operation}: path field "${field}" is empty`, { field });
     }
     return Array.isArray(value) ? value.map(String).join('/') : String(value);
   });

@@ -170,6 +170,13 @@ describe('path, query and body binding', () => {
     expect(seen.at(-1)!.request.path).toBe('dir/a%2Fb');
   });
 
+  it('the client refuses a call whose path field is empty, naming the field as the server would', async () => {
+    const client = new gen.LibraryHTTPClient(new HttpClient({ target: base }));
+    const err = await client.getFile({ path: '' }).catch((e: unknown) => e);
+    expect(isServiceError(err)).toBe(true);
+    expect((err as ServiceError).toJSON()).toMatchObject({ code: 400, reason: 'CODEC', metadata: { field: 'path' } });
+  });
+
   it('binds body "*" with a custom verb, accepting proto and JSON names', async () => {
     const r = await call(
       'POST',
