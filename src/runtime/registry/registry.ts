@@ -104,10 +104,10 @@ export interface RegistryEvents {
   unreachable(kind: string, err: unknown, address?: string): void;
   reachable(kind: string, downForMs: number): void;
   /**
-   * The instances a watch of `service` found changed: their endpoints now. `kept`: the
+   * The instances a watch of `service` found changed: those listed now. `kept`: the
    * registry listed none, and the last ones are kept (see discoveryWatch).
    */
-  instances?(kind: string, service: string, endpoints: string[], kept: boolean): void;
+  instances?(kind: string, service: string, instances: readonly ServiceInstance[], kept: boolean): void;
   /** A watch of `service` that had answered fails (its retries are not told), and when it answers again. */
   discoveryFailing?(kind: string, service: string, err: unknown): void;
   discoveryBack?(kind: string, service: string, downForMs: number): void;
@@ -129,13 +129,16 @@ export function loggedRegistryEvents(logger: {
       ),
     reachable: (kind, downForMs) =>
       logger.info({ registry: kind, down_ms: downForMs }, `${kind} registry reachable again; instance registered`),
-    instances: (kind, service, endpoints, kept) =>
-      kept
-        ? logger.warn(
-            { registry: kind, service, endpoints },
-            `${kind} registry lists no instance of ${service}; calls keep going to the last ones it listed`,
-          )
-        : logger.info({ registry: kind, service, endpoints }, `instances of ${service} changed`),
+    instances: (kind, service, listed, kept) => {
+      // Which instance and release joined or left, beside the addresses calls go to.
+      const instances = listed.map((i) => ({ id: i.id, version: i.version, endpoints: i.endpoints }));
+      if (kept)
+        logger.warn(
+          { registry: kind, service, instances },
+          `${kind} registry lists no instance of ${service}; calls keep going to the last ones it listed`,
+        );
+      else logger.info({ registry: kind, service, instances }, `instances of ${service} changed`);
+    },
     discoveryFailing: (kind, service, err) =>
       logger.warn(
         { err, registry: kind, service },
@@ -205,12 +208,12 @@ export function discoveryWatch(
       for (;;) {
         const list = await watcher.next();
         if (list.length === 0 && last !== undefined && last.length > 0) {
-          events?.instances?.(kind, service, endpoints(last), true);
+          events?.instances?.(kind, service, last, true);
           continue;
         }
         const changed = last !== undefined && endpoints(list).join(' ') !== endpoints(last).join(' ');
         last = list;
-        if (changed) events?.instances?.(kind, service, endpoints(list), false);
+        if (changed) events?.instances?.(kind, service, list, false);
         return list;
       }
     },

@@ -151,7 +151,8 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('discovery through EtcdR
       events: {
         unreachable: () => {},
         reachable: () => {},
-        instances: (kind, service, endpoints, kept) => told.push(`${kind} ${service} ${endpoints.join(' ')} ${kept}`),
+        instances: (kind, service, listed, kept) =>
+          told.push(`${kind} ${service} ${listed.flatMap((i) => i.endpoints).join(' ')} ${kept}`),
       },
     });
     try {
