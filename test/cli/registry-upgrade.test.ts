@@ -245,6 +245,21 @@ describe('tsk upgrade on a project an older tsk gave every registry client', () 
   });
 });
 
+describe('tsk upgrade by an older tsk than the one that last wrote the project', () => {
+  it('refuses to put its runtime back over the newer one, naming both versions; nothing is written', async () => {
+    const dir = await create('newer', 'none');
+    const manifestPath = path.join(dir, '.tsk/manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    manifest.tsk = '99.0.0';
+    fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    const before = snapshot(dir);
+    const r = await tsk(['upgrade'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the project was last written by tsk 99\.0\.0, newer than this tsk \S+: not downgrading/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
 describe('tsk upgrade on a Consul project an older tsk made', () => {
   it('drops the npm client Consul no longer uses, keeps the registry, and the project still builds', async () => {
     const dir = await create('consul-old', 'consul');

@@ -27,6 +27,12 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
   const manifest = readManifest(root);
+  // An older tsk (the project's own, before `npm install` brought the new one) would put its
+  // runtime back over the newer one, and take away what the newer one added.
+  if (newerVersion(manifest.tsk, tskVersion()))
+    throw new UsageError(
+      `the project was last written by tsk ${manifest.tsk}, newer than this tsk ${tskVersion()}: not downgrading its runtime (run ${installCommand(root)} first, so npx tsk is the project's own)`,
+    );
   const registry = installedRegistry(root, Object.keys(manifest.files));
   const runtime = runtimeFiles();
   const files = runtime
@@ -103,4 +109,13 @@ function pinProjectDependencies(root: string, registry: RegistryKind): string[] 
 
 function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
   return [items.filter(test), items.filter((item) => !test(item))];
+}
+
+/** Whether version `a` (x.y.z) is later than `b`; false when either is not a plain version. */
+export function newerVersion(a: string, b: string): boolean {
+  const parse = (v: string) => /^(\d+)\.(\d+)\.(\d+)$/.exec(v)?.slice(1).map(Number);
+  const [x, y] = [parse(a), parse(b)];
+  if (!x || !y) return false;
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
+  return false;
 }
