@@ -103,6 +103,8 @@ describe('tsk upgrade', () => {
     expect(r.stdout).toContain(`wrote   ${current}`);
     expect(r.stdout).toContain('wrote   package.json');
     expect(r.stdout).toContain('removed .tsk/tsk-0.0.1.tgz');
+    // The generated code stays the old tsk's until the new one, once installed, writes it.
+    expect(r.stdout).toContain("is now the project's devDependency: run npm install, then npm run generate");
     expect(fs.readdirSync(path.join(dir, '.tsk')).filter((f) => f.endsWith('.tgz'))).toEqual([`tsk-${version}.tgz`]);
     const after = JSON.parse(fs.readFileSync(pkgPath, 'utf8'));
     expect(after.devDependencies.tsk).toBe(`file:${current}`);

@@ -16,7 +16,7 @@ import {
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { tskVersion } from '../../proto/paths.js';
 import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
-import { installCommand } from '../install-command.js';
+import { installCommand, runScript } from '../install-command.js';
 import { failOnStale, printReport } from '../output.js';
 import { serviceFlagsHint, startsWithoutServiceFlags } from '../service-start-flags.js';
 import { refreshVendoredTsk } from '../self-pack.js';
@@ -67,10 +67,14 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
   report.removed.push(...vendored.removed);
   printReport(report, cwd);
   for (const pin of pins) console.log(`  ${pin}`);
+  // The generated code is the old tsk's until the new one (once installed) writes it again.
+  const generate = vendored.written.length > 0 ? `, then ${runScript(root, 'generate')}` : '';
   if (pins.length > 0)
-    console.log(`package.json now lists what tsk ${tskVersion()}'s runtime imports: run ${installCommand(root)}`);
+    console.log(
+      `package.json now lists what tsk ${tskVersion()}'s runtime imports: run ${installCommand(root)}${generate}`,
+    );
   else if (vendored.written.length > 0)
-    console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}`);
+    console.log(`tsk ${tskVersion()} is now the project's devDependency: run ${installCommand(root)}${generate}`);
   const unflagged = startsWithoutServiceFlags(root);
   if (unflagged.length > 0) console.log(serviceFlagsHint(unflagged));
   if (reflectsFromProtoFiles(root))
