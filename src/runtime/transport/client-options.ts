@@ -82,29 +82,32 @@ export function clientCallContext(
   const timeout =
     abortAtDeadline && deadline !== undefined ? AbortSignal.timeout(Math.max(1, deadline - Date.now())) : undefined;
   const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-  const ctx: Context = {
+  const ctx: Context & { [OWN_TIMEOUT_MS]?: number } = {
     transport,
     signal: signals.length === 0 ? NEVER_ABORTED : signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
     deadline,
     values: new Map(options.parent?.values),
     requestBytes: undefined,
     responseBytes: undefined,
+    // The deadline is the client's own unless the request the call serves has the sooner one.
+    [OWN_TIMEOUT_MS]: deadline !== undefined && deadline !== parent?.deadline ? timeoutMs : undefined,
   };
-  if (deadline !== undefined)
-    deadlineSources.set(
-      ctx,
-      deadline === parent?.deadline ? 'the deadline of the request it serves' : `the client's ${timeoutMs} ms timeout`,
-    );
   return ctx;
 }
 
-/** What set each client call's deadline, for the error it ends with when that passes. */
-const deadlineSources = new WeakMap<Context, string>();
+/** On a client call's context: its timeout in ms when that set its deadline. */
+const OWN_TIMEOUT_MS = Symbol('tsk.ownTimeoutMs');
 
 /**
  * A client call's deadline passed: whose it was (the client's timeout, or the request the
  * call serves) tells an on-call engineer which setting to look at.
  */
 export function deadlineExceeded(ctx: Context): ServiceError {
-  return ErrTimeout(`the call exceeded ${deadlineSources.get(ctx) ?? 'its deadline'}`);
+  const own = (ctx as { [OWN_TIMEOUT_MS]?: number })[OWN_TIMEOUT_MS];
+  if (own !== undefined) return ErrTimeout(`the call exceeded the client's ${own} ms timeout`);
+  return ErrTimeout(
+    ctx.deadline !== undefined
+      ? 'the call exceeded the deadline of the request it serves'
+      : 'the call exceeded its deadline',
+  );
 }

@@ -300,7 +300,7 @@ export class HttpServer implements Server {
         handler: (request, reply) => this.dispatch(request, reply),
       });
     // Routes a service adds on the engine (its own plugins' too) are matched before the
-    // catch-all: one that takes a proto route's paths is refused at start (engineShadows).
+    // catch-all: one that takes a proto route's paths is refused at start (engineShadow).
     this.app.addHook('onRoute', (route) => {
       if (route.config !== OWN_ROUTE) this.engineRoutes.push({ methods: [route.method].flat(), url: route.url });
     });
