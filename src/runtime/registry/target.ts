@@ -63,7 +63,7 @@ export class DiscoveryTarget {
    * Opens a watch and waits for the first instance list, so the first pick can succeed.
    * The watch outlives the call that opened it: it runs outside that call's context.
    */
-  static open(discovery: Discovery, target: string, scheme: 'http' | 'grpc'): Promise<DiscoveryTarget> {
+  static async open(discovery: Discovery, target: string, scheme: 'http' | 'grpc'): Promise<DiscoveryTarget> {
     const name = discoveryServiceName(target);
     if (!name) throw new Error(`not a discovery target: "${target}"`);
     return outsideCalls(async () => {
