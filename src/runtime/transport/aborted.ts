@@ -4,16 +4,14 @@
 // fetch AbortError) say only that the call was cancelled, not why.
 import { ErrCancelled, ErrTimeout } from '../errors/catalogue.js';
 import { fromError, isServiceError, type ServiceError } from '../errors/errors.js';
-import { deadlineExceeded } from './client-options.js';
+import { abortedAtDeadline, deadlineExceeded } from './client-options.js';
 import type { Context } from './context.js';
 
 export function abortedCallError(signal: AbortSignal, ctx: Context): ServiceError {
   const why = signal.reason as { name?: string } | undefined;
   if (isServiceError(why)) return fromError(why);
-  if (why?.name === 'TimeoutError')
-    // The call's own deadline timer, or a user's AbortSignal.timeout that fired before it.
-    return ctx.deadline !== undefined && Date.now() >= ctx.deadline
-      ? deadlineExceeded(ctx)
-      : ErrTimeout('request timed out');
+  if (abortedAtDeadline(ctx, why)) return deadlineExceeded(ctx);
+  // A user's own AbortSignal.timeout, passed as the call's signal.
+  if (why?.name === 'TimeoutError') return ErrTimeout('request timed out');
   return ErrCancelled('request was cancelled');
 }

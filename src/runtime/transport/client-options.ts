@@ -82,7 +82,7 @@ export function clientCallContext(
   const timeout =
     abortAtDeadline && deadline !== undefined ? AbortSignal.timeout(Math.max(1, deadline - Date.now())) : undefined;
   const signals = [options.signal, parent?.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-  const ctx: Context & { [OWN_TIMEOUT_MS]?: number } = {
+  const ctx: DeadlineContext = {
     transport,
     signal: signals.length === 0 ? NEVER_ABORTED : signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
     deadline,
@@ -91,19 +91,33 @@ export function clientCallContext(
     responseBytes: undefined,
     // The deadline is the client's own unless the request the call serves has the sooner one.
     [OWN_TIMEOUT_MS]: deadline !== undefined && deadline !== parent?.deadline ? timeoutMs : undefined,
+    [DEADLINE_TIMER]: timeout,
   };
   return ctx;
 }
 
 /** On a client call's context: its timeout in ms when that set its deadline. */
 const OWN_TIMEOUT_MS = Symbol('tsk.ownTimeoutMs');
+/** On a client call's context: the signal that aborts it at its deadline (HTTP; grpc-js keeps gRPC's). */
+const DEADLINE_TIMER = Symbol('tsk.deadlineTimer');
+
+type DeadlineContext = Context & { [OWN_TIMEOUT_MS]?: number; [DEADLINE_TIMER]?: AbortSignal };
+
+/**
+ * Whether `reason`, what the call's signal aborted with, is its own deadline timer's, not
+ * that of a signal the caller passed (a user's AbortSignal.timeout is a TimeoutError too).
+ */
+export function abortedAtDeadline(ctx: Context, reason: unknown): boolean {
+  const timer = (ctx as DeadlineContext)[DEADLINE_TIMER];
+  return timer?.aborted === true && timer.reason === reason;
+}
 
 /**
  * A client call's deadline passed: whose it was (the client's timeout, or the request the
  * call serves) tells an on-call engineer which setting to look at.
  */
 export function deadlineExceeded(ctx: Context): ServiceError {
-  const own = (ctx as { [OWN_TIMEOUT_MS]?: number })[OWN_TIMEOUT_MS];
+  const own = (ctx as DeadlineContext)[OWN_TIMEOUT_MS];
   if (own !== undefined) return ErrTimeout(`the call exceeded the client's ${own} ms timeout`);
   return ErrTimeout(
     ctx.deadline !== undefined
