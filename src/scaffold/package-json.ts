@@ -148,6 +148,15 @@ function floorOf(range: string): number[] | undefined {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
+/** Whether version `a` (x.y.z, or a range's floor) is later than `b`; false when either is neither. */
+export function newerVersion(a: string, b: string): boolean {
+  const x = floorOf(a);
+  const y = floorOf(b);
+  if (!x || !y) return false;
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
+  return false;
+}
+
 /**
  * Whether `current` only allows versions `wanted` allows too, from the same floor or a
  * later one: within the line `wanted` keeps to (a caret range its major, or its minor

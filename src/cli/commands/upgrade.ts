@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../proto/diagnostics.js';
-import { pinRuntimeDependencies, runtimeDependencies } from '../../scaffold/package-json.js';
+import { newerVersion, pinRuntimeDependencies, runtimeDependencies } from '../../scaffold/package-json.js';
 import { readProjectPackage, writeProjectPackage } from '../../scaffold/project-package.js';
 import {
   installedRegistry,
@@ -113,13 +113,4 @@ function pinProjectDependencies(root: string, registry: RegistryKind): string[] 
 
 function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
   return [items.filter(test), items.filter((item) => !test(item))];
-}
-
-/** Whether version `a` (x.y.z) is later than `b`; false when either is not a plain version. */
-export function newerVersion(a: string, b: string): boolean {
-  const parse = (v: string) => /^(\d+)\.(\d+)\.(\d+)$/.exec(v)?.slice(1).map(Number);
-  const [x, y] = [parse(a), parse(b)];
-  if (!x || !y) return false;
-  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
-  return false;
 }
