@@ -29,17 +29,17 @@ export interface WriteReport {
 
 export interface WriteOptions {
   /** What relative file paths are relative to; default the project root, else the working directory. */
-  root?: string;
+  root?: string | undefined;
   /** Project root holding `.tsk/manifest.json`; files outside any project are written without one. */
-  projectRoot?: string;
+  projectRoot?: string | undefined;
   /** Overwrite locally modified generated files and existing owned files. */
-  force?: boolean;
+  force?: boolean | undefined;
   /**
    * Project-relative files to delete (and drop from the manifest) once everything is
    * written. Unless `force`, only tsk's output still as tsk wrote it goes: a changed one
    * is kept and reported, one the user owns (or tsk has no record of) is left alone.
    */
-  remove?: string[];
+  remove?: string[] | undefined;
 }
 
 /** A file as the writer handles it: absolute path, owner decided. */
@@ -188,7 +188,7 @@ function commit(files: Placed[]): void {
   // Renames within one directory are atomic; all content is already on disk. A file in
   // the way is moved aside first, so one rename that fails (an immutable file) puts back
   // every file already replaced and the tree is as it was.
-  const placed: { final: string; aside?: string }[] = [];
+  const placed: { final: string; aside?: string | undefined }[] = [];
   try {
     for (const s of staged) {
       const aside = fs.existsSync(s.final) ? s.temp.replace(/\.tmp$/, '.old') : undefined;

@@ -30,11 +30,11 @@ export interface ClientOptions {
   runtimeFor(root: string): string;
   cwd: string;
   /** Which generators to run; default all but openapi and fetch. */
-  only?: GeneratorKind[];
+  only?: GeneratorKind[] | undefined;
   /** OpenAPI options, when `only` includes openapi. */
-  openapi?: Pick<GeneratorOptions, 'openapi' | 'title' | 'apiVersion'>;
+  openapi?: Pick<GeneratorOptions, 'openapi' | 'title' | 'apiVersion'> | undefined;
   /** ts-proto workers started ahead (see TsProtoWorkers); else they start when needed. */
-  tsProtoWorkers?: TsProtoWorkers;
+  tsProtoWorkers?: TsProtoWorkers | undefined;
 }
 
 export async function planClientTargets(compiled: CompiledProtos, options: ClientOptions): Promise<PlannedTarget[]> {

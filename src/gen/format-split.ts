@@ -19,9 +19,9 @@ const MIN_SPLIT_CHARS = 16 * 1024;
 
 export interface SplitOptions {
   /** Texts shorter than this are formatted whole (default 16 KB: splitting would save nothing). */
-  minChars?: number;
+  minChars?: number | undefined;
   /** Pieces formatted by earlier runs. */
-  memo?: PieceMemo;
+  memo?: PieceMemo | undefined;
 }
 
 /** `formatter` with the same output, formatting large texts one top-level statement at a time. */

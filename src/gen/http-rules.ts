@@ -19,8 +19,8 @@ import { sourcePosition } from './comments.js';
 export interface HttpBinding {
   method: string;
   path: string;
-  body?: string;
-  responseBody?: string;
+  body?: string | undefined;
+  responseBody?: string | undefined;
 }
 
 /**

@@ -22,16 +22,16 @@ const FORMAT_MEMO_DIR = path.join('.tsk', 'cache', 'format');
 export interface IncrementalOptions {
   cwd: string;
   inputs: string[];
-  importPaths?: string[];
+  importPaths?: string[] | undefined;
   /** The project the inputs belong to: default import roots, and where the cache lives (none without one). */
-  projectRoot?: string;
+  projectRoot?: string | undefined;
   runtimeFor(root: string): string;
-  only?: GeneratorKind[];
+  only?: GeneratorKind[] | undefined;
   /**
    * Files tsk's manifest records as generated (absolute). Those beside a proto that no
    * longer exists are orphaned even when the cache has no record of them (a fresh clone).
    */
-  generatedFiles?: readonly string[];
+  generatedFiles?: readonly string[] | undefined;
 }
 
 export interface IncrementalResult {
@@ -143,15 +143,15 @@ export async function generateClient(options: IncrementalOptions): Promise<Incre
 export interface TreeStepOptions {
   cwd: string;
   inputs: string[];
-  importPaths?: string[];
+  importPaths?: string[] | undefined;
   /** The project the inputs belong to; without one nothing is cached. */
-  projectRoot?: string;
+  projectRoot?: string | undefined;
   /** Names the step and its output, e.g. `openapi|/abs/api/openapi.ts`. */
   id: string;
   /** Everything else the output depends on besides the protos and tsk's build (options, in one string). */
   settings: string;
   /** Files whose content the output depends on too (a missing one counts as empty). */
-  extraInputs?: string[];
+  extraInputs?: string[] | undefined;
 }
 
 /** A step that makes its files from the whole input tree at once (the project's OpenAPI document). */

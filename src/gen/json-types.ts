@@ -120,7 +120,9 @@ export class JsonTypeWriter {
   }
 
   private renderMessage(m: DescMessage): string {
-    const lines = m.fields.map((f) => `${jsdoc(leadingComment(f), '  ')}  ${f.jsonName}?: ${this.field(f)};`);
+    const lines = m.fields.map(
+      (f) => `${jsdoc(leadingComment(f), '  ')}  ${f.jsonName}?: ${this.field(f)} | undefined;`,
+    );
     return `${jsdoc(leadingComment(m), '')}export interface ${this.names.get(m.typeName)} {\n${lines.join('\n')}${lines.length ? '\n' : ''}}`;
   }
 }

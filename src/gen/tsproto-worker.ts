@@ -12,9 +12,9 @@ export interface TsProtoWorkerData {
   /** ts-proto's plugin script (protoc-gen-ts_proto). */
   plugin: string;
   /** Texts shorter than this are formatted whole; by default splitFormatter's own threshold. */
-  splitMinChars?: number;
+  splitMinChars?: number | undefined;
   /** Where formatted statements are remembered across runs (the project's cache); none without. */
-  formatMemoDir?: string;
+  formatMemoDir?: string | undefined;
 }
 
 const { plugin, splitMinChars, formatMemoDir } = workerData as TsProtoWorkerData;

@@ -10,11 +10,11 @@ export interface GeneratorOptions {
   /** Runtime directory relative to the output root (plugin option `runtime`); default `../internal/pkg`. */
   runtime: string;
   /** OpenAPI documents: one per service (default) or one for the whole request (`openapi=project`). */
-  openapi?: 'service' | 'project';
+  openapi?: 'service' | 'project' | undefined;
   /** OpenAPI `info.title` (`title=...`); default: the service's full name. */
-  title?: string;
+  title?: string | undefined;
   /** OpenAPI `info.version` (`version=...`); default: the package's version suffix (`v1`). */
-  apiVersion?: string;
+  apiVersion?: string | undefined;
 }
 
 export interface GeneratorInput {

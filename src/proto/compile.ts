@@ -22,12 +22,12 @@ export interface CompileOptions {
   /** .proto files or directories, relative to cwd or absolute. */
   inputs: string[];
   /** Import roots (protoc's -I). Default: the project's buf.yaml modules, else cwd. */
-  importPaths?: string[];
-  cwd?: string;
+  importPaths?: string[] | undefined;
+  cwd?: string | undefined;
   /** Where default import roots are looked up (the project root); default cwd. */
-  projectRoot?: string;
+  projectRoot?: string | undefined;
   /** The import roots, when the caller has resolved them already (resolveImportRoots). */
-  roots?: string[];
+  roots?: string[] | undefined;
 }
 
 export { collectTargets, type TargetFile } from './targets.js';

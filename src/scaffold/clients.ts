@@ -13,7 +13,7 @@ export interface ClientSpec {
   /** The called service's name, as it registers (and as its config key). */
   service: string;
   /** How it is called; gRPC unless the record says otherwise. */
-  transport?: ClientTransport;
+  transport?: ClientTransport | undefined;
   /** Its proto services with the generated client class and module (relative to internal/data). */
   apis: { fullName: string; className: string; module: string }[];
 }
@@ -72,7 +72,7 @@ export function renderClients(specs: ClientSpec[]): string {
   const closes = sorted.map((spec) => `${clientProperty(spec.service)}.close()`);
 
   const body = [
-    `export interface ClientDeps {\n  logger: Logger;\n  discovery?: Discovery;\n  /** Wraps every call of every client, first one outermost (jwtClient, for one). */\n  middleware?: Middleware[];\n}`,
+    `export interface ClientDeps {\n  logger: Logger;\n  discovery?: Discovery | undefined;\n  /** Wraps every call of every client, first one outermost (jwtClient, for one). */\n  middleware?: Middleware[] | undefined;\n}`,
     `/** Clients of the services this one calls (tsk add client <service>). */\nexport interface Clients {\n${[...fields, '  close(): Promise<void>;'].join('\n')}\n}`,
     `export function newClients(${sorted.length ? 'config' : '_config'}: { [service: string]: ClientConfig }, ${sorted.length ? 'deps' : '_deps'}: ClientDeps): Clients {\n${
       sorted.length === 0

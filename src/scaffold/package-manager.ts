@@ -20,7 +20,7 @@ export interface PackageManagerCommands {
   scriptArgs: string;
   lockfile: string;
   /** The `packageManager` field of package.json, or undefined. */
-  packageManagerField?: string;
+  packageManagerField?: string | undefined;
 }
 
 export const DEFAULT_PACKAGE_MANAGER: PackageManager = { name: 'npm' };

@@ -232,21 +232,21 @@ export function withRegistryDeployment(
     return deploymentYaml;
   // A comment above the first entry is parsed onto the list itself; it goes and comes with that entry.
   if (endpoint === undefined) {
-    if (at === 0 || env.commentBefore === REGISTRY_INSTALLERS[from].clusterComment) env.commentBefore = undefined;
+    if (at === 0 || env.commentBefore === REGISTRY_INSTALLERS[from].clusterComment) env.commentBefore = null;
     if (at >= 0) env.items.splice(at, 1);
   } else if (at >= 0) {
     env.items[at]!.set('value', endpoint);
     // The comment tsk wrote says where the old registry was; a comment above the first entry is the list's.
     for (const node of [env, env.items[at]!])
       if (node.commentBefore === REGISTRY_INSTALLERS[from].clusterComment)
-        node.commentBefore = REGISTRY_INSTALLERS[to].clusterComment;
+        node.commentBefore = REGISTRY_INSTALLERS[to].clusterComment ?? null;
   } else {
     if (env.commentBefore && env.items[0]) {
       env.items[0].commentBefore = env.commentBefore;
-      env.commentBefore = undefined;
+      env.commentBefore = null;
     }
     const item = doc.createNode({ name, value: endpoint }) as YAMLMap;
-    item.commentBefore = REGISTRY_INSTALLERS[to].clusterComment;
+    item.commentBefore = REGISTRY_INSTALLERS[to].clusterComment ?? null;
     env.items.unshift(item);
   }
   withHostIp(doc, env, name, REGISTRY_INSTALLERS[to].hostIp === true);
@@ -271,7 +271,7 @@ function withHostIp(
   const first = env.items[registry];
   if (first?.commentBefore) {
     item.commentBefore = first.commentBefore;
-    first.commentBefore = undefined;
+    first.commentBefore = null;
   }
   env.items.splice(Math.max(registry, 0), 0, item);
 }

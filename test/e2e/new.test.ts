@@ -46,6 +46,9 @@ describe('tsk new demo', () => {
     expect(build.output).toMatch(/wrote dist\/bundle\/main\.js \(\d+ KB\) and \d+ chunks/);
     const lint = await run('npm', ['run', 'lint'], demo);
     expect(lint.status, lint.output).toBe(0);
+    // Teams on the strictest compiler settings compile the vendored runtime and generated code too.
+    const strict = await run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit', '--exactOptionalPropertyTypes'], demo);
+    expect(strict.status, strict.output).toBe(0);
     const test = await run('npm', ['test'], demo, serviceNodeEnv());
     expect(test.status, test.output).toBe(0);
   }, 300_000);

@@ -169,7 +169,7 @@ describe('tsk errors gen', () => {
 });
 
 describe('generated code', () => {
-  it('compiles under tsc --strict with noUncheckedIndexedAccess', async () => {
+  it('compiles under tsc --strict with noUncheckedIndexedAccess and exactOptionalPropertyTypes', async () => {
     const root = path.join(repoRoot, '.tmp', 'codegen');
     const r = await typecheck(root, [
       'helloworld/**/*.ts',

@@ -56,6 +56,7 @@ export async function typecheck(dir: string, include: string[]): Promise<CliResu
         moduleResolution: 'NodeNext',
         strict: true,
         noUncheckedIndexedAccess: true,
+        exactOptionalPropertyTypes: true,
         noEmit: true,
         skipLibCheck: true,
         esModuleInterop: true,

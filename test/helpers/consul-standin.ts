@@ -21,7 +21,7 @@ interface Registered {
 
 interface CheckState {
   status: 'passing' | 'warning' | 'critical';
-  criticalSince?: number;
+  criticalSince?: number | undefined;
   timer?: NodeJS.Timeout;
 }
 
@@ -35,7 +35,7 @@ export class ConsulStandIn {
   /** Accept requests and never answer them, as an agent that hangs. */
   hang = false;
   /** Answer /v1/health/service with this status (an agent that lost its servers answers 500). */
-  healthStatus?: number;
+  healthStatus?: number | undefined;
   /** Requests seen, as `METHOD /path` (no query). */
   readonly requests: string[] = [];
   /** Tokens the requests carried, in order. */

@@ -37,8 +37,8 @@ export interface EndedCall {
 /** What a call's Context said of its message sizes as it ended. */
 export interface CallSizes {
   operation: string;
-  requestBytes?: number;
-  responseBytes?: number;
+  requestBytes?: number | undefined;
+  responseBytes?: number | undefined;
 }
 
 export class FeedService {

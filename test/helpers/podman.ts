@@ -82,9 +82,9 @@ interface EnvVar {
 }
 
 export interface ContainerSpec {
-  command?: string[];
-  args?: string[];
-  env?: EnvVar[];
+  command?: string[] | undefined;
+  args?: string[] | undefined;
+  env?: EnvVar[] | undefined;
 }
 
 /**

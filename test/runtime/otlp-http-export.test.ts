@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTelemetry, type Telemetry } from '../../src/runtime/telemetry/sdk.js';
 import { decodeExportTraceRequest, type ReceivedSpan } from '../helpers/otlp.js';
 
-const requests: Array<{ url?: string; contentType?: string; spans: ReceivedSpan[] }> = [];
+const requests: Array<{ url?: string | undefined; contentType?: string | undefined; spans: ReceivedSpan[] }> = [];
 const collector = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));

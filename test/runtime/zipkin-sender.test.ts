@@ -11,8 +11,8 @@ import { ExportHealth } from '../../src/runtime/telemetry/export-health.js';
 import { boundSends, countingQueueDrops } from '../../src/runtime/telemetry/zipkin-export.js';
 
 interface Received {
-  method?: string;
-  url?: string;
+  method?: string | undefined;
+  url?: string | undefined;
   headers: http.IncomingHttpHeaders;
   body: unknown;
 }

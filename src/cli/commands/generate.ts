@@ -19,8 +19,8 @@ import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
 
 export interface GenerateFlags {
-  force?: boolean;
-  keepLocal?: boolean;
+  force?: boolean | undefined;
+  keepLocal?: boolean | undefined;
 }
 
 /** The proto directories of a tsk project's layout that exist, absolute. */

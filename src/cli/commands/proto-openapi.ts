@@ -12,9 +12,9 @@ import { locate, type ProtoFlags } from './proto.js';
 
 export interface OpenApiFlags extends ProtoFlags {
   /** One document for every service, written to this file, instead of one per service next to its proto. */
-  output?: string;
-  title?: string;
-  version?: string;
+  output?: string | undefined;
+  title?: string | undefined;
+  version?: string | undefined;
 }
 
 /**

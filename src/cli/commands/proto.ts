@@ -14,11 +14,11 @@ import { combinedReport, failOnStale, printReport, reportsChanges } from '../out
 import { withinProject, writeFiles, type WriteReport } from '../writer.js';
 
 export interface ProtoFlags {
-  protoPath?: string[];
-  runtime?: string;
-  force?: boolean;
+  protoPath?: string[] | undefined;
+  runtime?: string | undefined;
+  force?: boolean | undefined;
   /** Leaving locally changed generated files as they are is intended: exit 0. */
-  keepLocal?: boolean;
+  keepLocal?: boolean | undefined;
 }
 
 /** The runtime dir to import from generated files under an import root: a flag (relative to cwd), else the project's internal/pkg. */
@@ -41,14 +41,18 @@ function importsRuntime(file: { path: string; content: string }, runtimeDir: str
 }
 
 /** The project the inputs belong to, and the manifest (if any) that records what tsk wrote there. */
-export function locate(cwd: string, inputs: string[], flags: ProtoFlags): { project?: Project; manifestRoot?: string } {
+export function locate(
+  cwd: string,
+  inputs: string[],
+  flags: ProtoFlags,
+): { project?: Project | undefined; manifestRoot?: string | undefined } {
   const project = projectOfInputs(cwd, inputs, Boolean(flags.protoPath?.length));
   return { project, manifestRoot: project ? findProjectRoot(project.root) : undefined };
 }
 
 export async function protoClient(
   inputs: string[],
-  flags: ProtoFlags & { openapi?: boolean; fetch?: boolean },
+  flags: ProtoFlags & { openapi?: boolean | undefined; fetch?: boolean | undefined },
   only?: GeneratorKind[],
 ): Promise<void> {
   const cwd = process.cwd();
@@ -101,7 +105,7 @@ export interface PlannedCode {
 /** Generates the code of `inputs`; protos the cache vouches for are left as they are. */
 export async function planClientCode(
   inputs: string[],
-  flags: ProtoFlags & { openapi?: boolean; fetch?: boolean },
+  flags: ProtoFlags & { openapi?: boolean | undefined; fetch?: boolean | undefined },
   cwd: string,
   only?: GeneratorKind[],
   { project, manifestRoot } = locate(cwd, inputs, flags),

@@ -170,19 +170,19 @@ export type FetchHeaders = ConstructorParameters<typeof Headers>[0];
 /** Settings for every call of a client. */
 export interface FetchClientOptions {
   /** Where the service is, e.g. "https://api.example.com"; default: this page's origin. */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** Headers sent with every call (an Authorization header, say). */
-  headers?: FetchHeaders;
+  headers?: FetchHeaders | undefined;
   /** A fetch to use instead of the global one. */
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  fetch?: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
 }
 
 /** Settings for one call. */
 export interface FetchCallOptions {
   /** Aborts the call; the promise then rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Headers for this call, over the client's. */
-  headers?: FetchHeaders;
+  headers?: FetchHeaders | undefined;
 }
 
 /** An error answer from the service: {code, reason, message, metadata}. */

@@ -36,7 +36,7 @@ import { tsProtoLocalName, tsTypeName } from '../../gen/names.js';
 import type { TsFile } from '../../gen/printer.js';
 import { jsPattern } from './rule-pattern.js';
 
-type Message = { $typeName: string; $unknown?: unknown[] };
+type Message = { $typeName: string; $unknown?: unknown[] | undefined };
 type ListField = Extract<DescField, { fieldKind: 'list' }>;
 
 /** How ts-proto holds a scalar kind, and how protovalidate sees it. */

@@ -41,7 +41,7 @@ export const generateOpenApi: Generator = ({ files, options }) => {
  */
 export function projectDocument(
   services: DescService[],
-  options: { title?: string; apiVersion?: string },
+  options: { title?: string | undefined; apiVersion?: string | undefined },
   problems: Diagnostic[],
 ): string {
   const title = options.title ?? (services.length === 1 ? services[0]!.typeName : 'API');

@@ -14,39 +14,39 @@ import { StopBudget } from './stop.js';
 export interface AppOptions {
   name: string;
   version: string;
-  id?: string;
-  metadata?: Record<string, string>;
+  id?: string | undefined;
+  metadata?: Record<string, string> | undefined;
   servers: Server[];
-  registrar?: Registrar;
-  logger?: Logger;
+  registrar?: Registrar | undefined;
+  logger?: Logger | undefined;
   /** The whole stop (deregister, drain delay, in-flight calls, afterStop) fits in this; default 10 s. */
-  stopTimeoutMs?: number;
+  stopTimeoutMs?: number | undefined;
   /**
    * How long to keep serving after deregistering, before the listeners close, so
    * callers that still hold this instance's address (discovery caches, load
    * balancers catching up with /readyz) stop picking it first. Default 0.
    */
-  drainDelayMs?: number;
-  readiness?: Readiness;
+  drainDelayMs?: number | undefined;
+  readiness?: Readiness | undefined;
   /**
    * Runs before the servers listen (open pools, check the database, run migrations): the
    * service is started, registered and ready only once it resolves. When it fails, the
    * start fails with its error, after afterStop has run.
    */
-  beforeStart?: () => Promise<void>;
+  beforeStart?: (() => Promise<void>) | undefined;
   /** Runs after servers stop (flush telemetry, close pools); cut off at the stop timeout. */
-  afterStop?: () => Promise<void>;
+  afterStop?: (() => Promise<void>) | undefined;
   /**
    * Signals that stop the app; default SIGINT and SIGTERM. Empty: do not listen, and leave
    * uncaught errors to whoever owns the process (a test runner).
    */
-  signals?: NodeJS.Signals[];
+  signals?: NodeJS.Signals[] | undefined;
   /**
    * Once started, the work queued with afterStart settled and the event loop idle, run
    * one memory-reducing garbage collection so the memory start-up used goes back to the
    * system (heap.ts). Default true.
    */
-  releaseStartupMemory?: boolean;
+  releaseStartupMemory?: boolean | undefined;
 }
 
 export interface App {

@@ -27,15 +27,15 @@ export interface LoadOptions<T> {
    * conf_schema.ts). With it, unknown keys and values of the wrong type are errors,
    * and every leaf of the schema can be set from the environment.
    */
-  layout?: MessageSchema;
+  layout?: MessageSchema | undefined;
   /** Checks beyond types, by proto field path: `{ 'telemetry.sampling_ratio': checks.range(0, 1) }`. */
-  checks?: Record<string, Check>;
+  checks?: Record<string, Check> | undefined;
   /**
    * Environment prefix: with `HELLOWORLD_`, `HELLOWORLD_SERVER_HTTP_ADDR` overrides
    * `server.http.addr`. Without a layout only leaves present in the YAML can be overridden.
    */
-  envPrefix?: string;
-  env?: NodeJS.ProcessEnv;
+  envPrefix?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 type Tree = Record<string, unknown>;

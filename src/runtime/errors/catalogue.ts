@@ -56,7 +56,7 @@ export const ErrTimeout = make(504, Reason.TIMEOUT);
 /** The service a client calls: the target it dials and, when known, the service's name. */
 export interface Callee {
   target: string;
-  service?: string;
+  service?: string | undefined;
 }
 
 /**

@@ -32,10 +32,10 @@ export interface FieldViolation {
 export interface RpcStatus {
   code: number;
   message: string;
-  errorInfo?: ErrorInfo;
+  errorInfo?: ErrorInfo | undefined;
   /** The error's HTTP status, when the sender is a tsk (or Kratos-compatible) service that sets it. */
-  httpCode?: number;
-  badRequest?: FieldViolation[];
+  httpCode?: number | undefined;
+  badRequest?: FieldViolation[] | undefined;
 }
 
 export function encodeStatus(status: RpcStatus): Uint8Array {

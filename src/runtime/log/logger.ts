@@ -9,11 +9,11 @@ export type { Logger } from 'pino';
 
 export interface LoggerOptions {
   name: string;
-  level?: string;
+  level?: string | undefined;
   /** A file path (appended to) or an fd; default stdout. */
-  destination?: string | number;
+  destination?: string | number | undefined;
   /** Extra fields on every line (service.version, instance id). */
-  base?: Record<string, unknown>;
+  base?: Record<string, unknown> | undefined;
 }
 
 /** Hand a batch to the destination at once when this many bytes have piled up (a full access queue is about 40 KiB). */

@@ -9,12 +9,12 @@ import { RollingWindow } from './window.js';
 
 export interface BreakerOptions {
   /** Lower k trips sooner; default 1.5. */
-  k?: number;
+  k?: number | undefined;
   /** Below this many requests in the window the breaker never trips; default 100. */
-  minRequests?: number;
-  windowMs?: number;
-  buckets?: number;
-  random?: () => number;
+  minRequests?: number | undefined;
+  windowMs?: number | undefined;
+  buckets?: number | undefined;
+  random?: (() => number) | undefined;
 }
 
 export class SreBreaker {

@@ -48,26 +48,26 @@ export interface JwtServerOptions {
    */
   key: JwtKey | ((header: JwtHeader) => JwtKey | undefined | Promise<JwtKey | undefined>);
   /** Algorithms accepted; default `['HS256']`. */
-  algorithms?: JwtAlgorithm[];
+  algorithms?: JwtAlgorithm[] | undefined;
   /** When set, the token's `iss` must be this. */
-  issuer?: string;
+  issuer?: string | undefined;
   /** When set, the token's `aud` must be (or hold) this. */
-  audience?: string;
+  audience?: string | undefined;
   /** Seconds of clock difference allowed on `exp` and `nbf`; default 0. */
-  leewaySeconds?: number;
+  leewaySeconds?: number | undefined;
 }
 
 export interface JwtClientOptions {
   /** The signing key: an HMAC secret, or the private key for RS*, PS*, ES* and EdDSA. */
   key: JwtKey;
   /** Default `HS256`. */
-  algorithm?: JwtAlgorithm;
+  algorithm?: JwtAlgorithm | undefined;
   /** The claims of every token, or a function giving them per call. */
   claims: JwtClaims | ((ctx: Context) => JwtClaims);
   /** When set, each token gets `iat` and an `exp` this many seconds later, unless its claims have one. */
-  expiresInSeconds?: number;
+  expiresInSeconds?: number | undefined;
   /** `kid` in the token's header, so the server can pick the key. */
-  keyId?: string;
+  keyId?: string | undefined;
 }
 
 /** The key of a call's verified claims in `ctx.values`. */

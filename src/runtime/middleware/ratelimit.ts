@@ -8,12 +8,12 @@ import { RollingWindow } from './window.js';
 
 export interface RateLimitOptions {
   /** Overload threshold, CPU per mille of one core (0..1000); default 800. */
-  cpuThreshold?: number;
+  cpuThreshold?: number | undefined;
   /** Window length (10 s) and bucket count (100) over which pass rate and latency are measured. */
-  windowMs?: number;
-  buckets?: number;
+  windowMs?: number | undefined;
+  buckets?: number | undefined;
   /** CPU reading; injectable for tests. Default: this process's CPU use, sampled every 250 ms. */
-  cpu?: () => number;
+  cpu?: (() => number) | undefined;
 }
 
 export interface Limiter {

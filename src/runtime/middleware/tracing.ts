@@ -113,7 +113,8 @@ export function startClientSpan(ctx: Context): Span | undefined {
  * class names it instead, as a Go service records `*errors.Error`.
  */
 function exceptionOf(error: unknown): Exception {
-  if (isServiceError(error)) return { name: error.name, message: error.message, stack: error.stack };
+  if (isServiceError(error))
+    return { name: error.name, message: error.message, ...(error.stack !== undefined ? { stack: error.stack } : {}) };
   return error instanceof Error ? error : new Error(String(error));
 }
 

@@ -20,19 +20,19 @@ export interface ConsulRegistryOptions {
   /** Agent address, e.g. `127.0.0.1:8500` or `http://127.0.0.1:8500`; `:8500` is 127.0.0.1:8500. */
   address: string;
   /** ACL token, sent as X-Consul-Token on every request. */
-  token?: string;
+  token?: string | undefined;
   /** Health check interval, also how often the instance checks the agent still lists it; default '10s'. */
-  checkInterval?: string;
+  checkInterval?: string | undefined;
   /** Consul removes an instance whose check stays critical this long; default '1m'. */
-  deregisterCriticalAfter?: string;
+  deregisterCriticalAfter?: string | undefined;
   /** Check over 'http' (GET /readyz) or 'grpc' (grpc.health.v1); default http when the instance has an http endpoint. */
-  checkKind?: 'http' | 'grpc';
+  checkKind?: 'http' | 'grpc' | undefined;
   /** How long a discovery blocking query waits for a change (Consul's `wait`); default '30s'. */
-  watchWait?: string;
+  watchWait?: string | undefined;
   /** When the agent cannot be reached at start: fail (default), or serve and register once it answers. */
-  startup?: RegistryStartup;
+  startup?: RegistryStartup | undefined;
   /** Told once when the agent becomes unreachable and once when it answers again. */
-  events?: RegistryEvents;
+  events?: RegistryEvents | undefined;
 }
 
 interface HealthEntry {
@@ -199,7 +199,7 @@ export class ConsulRegistry implements Registrar, Discovery {
         fetch(`${this.base}${path}`, {
           method,
           headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
           signal: AbortSignal.any([this.closing.signal, timeout, ...(signal ? [signal] : [])]),
         }),
       );

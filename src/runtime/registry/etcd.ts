@@ -12,18 +12,18 @@ export interface EtcdRegistryOptions {
   /** etcd endpoints, e.g. ['http://127.0.0.1:2379']. */
   endpoints: string[];
   /** Key prefix; default `/microservices`, as Kratos uses. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Lease TTL in seconds; default 15. */
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
   /** Extra etcd3 client options (auth, TLS). */
-  client?: Omit<IOptions, 'hosts'>;
+  client?: Omit<IOptions, 'hosts'> | undefined;
   /**
    * `fail-fast` (default): register() rejects when etcd cannot be reached, so the
    * process does not start. `retry`: register() resolves at once and keeps trying.
    */
-  startup?: RegistryStartup;
+  startup?: RegistryStartup | undefined;
   /** Told once when etcd becomes unreachable and once when it is back. */
-  events?: RegistryEvents;
+  events?: RegistryEvents | undefined;
 }
 
 export class EtcdRegistry implements Registrar, Discovery {
@@ -34,7 +34,7 @@ export class EtcdRegistry implements Registrar, Discovery {
   private readonly registrations: Registrations;
 
   private readonly endpoints: string;
-  private readonly events?: RegistryEvents;
+  private readonly events?: RegistryEvents | undefined;
 
   constructor(options: EtcdRegistryOptions) {
     this.events = options.events;

@@ -151,7 +151,7 @@ export function loggedRegistryEvents(logger: {
 
 /** Tracks reachability and turns its changes into single events. */
 export class RegistryHealth {
-  private since?: number;
+  private since?: number | undefined;
 
   constructor(
     private readonly kind: string,

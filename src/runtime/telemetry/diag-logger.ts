@@ -18,7 +18,7 @@ const LEVELS: Record<string, DiagLogLevel> = {
 };
 
 /** The pino level that lets a diag level's lines through. */
-const PINO_LEVELS: Partial<Record<DiagLogLevel, string>> = {
+const PINO_LEVELS: Record<DiagLogLevel, string> = {
   [DiagLogLevel.NONE]: 'silent',
   [DiagLogLevel.ERROR]: 'error',
   [DiagLogLevel.WARN]: 'warn',

@@ -39,8 +39,8 @@ const LOG_EXPORTERS = ['otlp', 'console', 'none'] as const;
 export const DEFAULT_ZIPKIN_ENDPOINT = 'http://localhost:9411/api/v2/spans';
 
 export interface ConfiguredExport {
-  endpoint?: string;
-  protocol?: string;
+  endpoint?: string | undefined;
+  protocol?: string | undefined;
 }
 
 /** The collector a protocol's exporter talks to when none is configured (the OpenTelemetry defaults). */

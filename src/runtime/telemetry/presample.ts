@@ -18,6 +18,7 @@ import {
   type Span,
   type SpanContext,
   type SpanKind,
+  type SpanOptions,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { RecordedSpan, type SpanRecorder } from './recorded-span.js';
@@ -70,8 +71,10 @@ export function startCallSpan(
 ): CallSpanContext {
   const settings = middleware;
   if (settings === undefined) {
-    const startTime = startedAt === undefined ? undefined : performance.timeOrigin + startedAt;
-    const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes, startTime }, parent);
+    const options: SpanOptions = { kind };
+    if (attributes !== undefined) options.attributes = attributes;
+    if (startedAt !== undefined) options.startTime = performance.timeOrigin + startedAt;
+    const span = trace.getTracer(TRACER).startSpan(name, options, parent);
     return new CallSpanContext(parent, span.spanContext(), span, served);
   }
   // As the SDK: no span, and no context to propagate, where tracing is suppressed.
@@ -95,8 +98,8 @@ export function startCallSpan(
     traceId,
     spanId,
     traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
-    traceState: caller?.traceState,
   };
+  if (caller?.traceState !== undefined) spanContext.traceState = caller.traceState;
   return sampled
     ? new CallSpanContext(
         parent,

@@ -9,11 +9,11 @@ import * as tracing from '@opentelemetry/sdk-trace';
 
 export interface PrioritySamplerOptions {
   /** The request header that marks priority (lower-case); default `x-priority`. */
-  header?: string;
+  header?: string | undefined;
   /** The header value that means "always sample"; default `high`. */
-  value?: string;
+  value?: string | undefined;
   /** Share of the other new traces sampled; a caller's decision is followed. Default 1. */
-  ratio?: number;
+  ratio?: number | undefined;
 }
 
 export class PrioritySampler implements tracing.Sampler {

@@ -86,6 +86,7 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
   droppedAttributesCount = 0;
   droppedEventsCount = 0;
   droppedLinksCount = 0;
+  readonly parentSpanContext?: SpanContext;
   private attributeCount = 0;
   /** performance.now() at the start, and how far the wall clock is ahead of that clock. */
   private readonly startedAt: number;
@@ -96,10 +97,11 @@ export class RecordedSpan implements Span, tracing.ReadableSpan {
     public name: string,
     readonly kind: SpanKind,
     private readonly context: SpanContext,
-    readonly parentSpanContext: SpanContext | undefined,
+    parentSpanContext: SpanContext | undefined,
     /** performance.now() when the span began, when that was before now (a request's arrival). */
     startedAt?: number,
   ) {
+    if (parentSpanContext !== undefined) this.parentSpanContext = parentSpanContext;
     // As the SDK: the start on the wall clock, the end that plus the monotonic duration.
     const now = Date.now();
     const monotonic = performance.now();

@@ -66,41 +66,43 @@ export interface TelemetryOptions {
   serviceVersion: string;
   instanceId: string;
   /** deployment.environment.name, e.g. "production". */
-  environment?: string;
+  environment?: string | undefined;
   /** Where OpenTelemetry's diagnostics, export failures and recoveries are logged. */
-  logger?: Logger;
-  otlp?: {
-    /** Collector address; `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` overrides it. Empty: no trace export. `host:port` means plaintext gRPC. */
-    endpoint?: string;
-    /** grpc (default, port 4317), http/protobuf or http/json (port 4318). `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` overrides it. */
-    protocol?: string;
-    /** Also push metrics over OTLP (besides the /metrics scrape endpoint). */
-    metrics?: boolean;
-    /** Metric push interval; default `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s. */
-    metricIntervalMs?: number;
-  };
+  logger?: Logger | undefined;
+  otlp?:
+    | {
+        /** Collector address; `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` overrides it. Empty: no trace export. `host:port` means plaintext gRPC. */
+        endpoint?: string | undefined;
+        /** grpc (default, port 4317), http/protobuf or http/json (port 4318). `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` overrides it. */
+        protocol?: string | undefined;
+        /** Also push metrics over OTLP (besides the /metrics scrape endpoint). */
+        metrics?: boolean | undefined;
+        /** Metric push interval; default `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s. */
+        metricIntervalMs?: number | undefined;
+      }
+    | undefined;
   /** Share of new traces sampled (parent decision wins); default 1. `OTEL_TRACES_SAMPLER(_ARG)` overrides it. */
-  samplingRatio?: number;
+  samplingRatio?: number | undefined;
   /** Decides sampling instead of the ratio (and of OTEL_TRACES_SAMPLER), e.g. prioritySampler(). */
-  sampler?: tracing.Sampler;
+  sampler?: tracing.Sampler | undefined;
   /** Processors that see every sampled span as it starts and ends, before it is exported (redaction, a second exporter). */
-  spanProcessors?: tracing.SpanProcessor[];
+  spanProcessors?: tracing.SpanProcessor[] | undefined;
   /**
    * Request headers recorded on server spans as they start, so a sampler can read them:
    * `http.request.header.<name>` (HTTP) and `rpc.grpc.request.metadata.<name>` (gRPC).
    */
-  captureRequestHeaders?: string[];
+  captureRequestHeaders?: string[] | undefined;
   /** Auto-instrumentations to enable, e.g. `new UndiciInstrumentation()` for outgoing fetch calls. */
-  instrumentations?: (Instrumentation | Instrumentation[])[];
+  instrumentations?: (Instrumentation | Instrumentation[])[] | undefined;
   /** Upper bound on spans waiting for export; the rest are dropped, so memory stays bounded. Default 2048; `OTEL_BSP_MAX_QUEUE_SIZE` overrides it. */
-  maxQueueSize?: number;
+  maxQueueSize?: number | undefined;
   /**
    * How the active OpenTelemetry context is tracked. `async-local-storage` (default): across
    * awaits, so code in a handler, auto-instrumentations and outgoing clients join the call's
    * trace. `explicit`: only through the call Context (clients take `{ parent: ctx }`) and the
    * synchronous part of a handler; saves AsyncLocalStorage's cost where nothing needs it.
    */
-  contextPropagation?: 'explicit' | 'async-local-storage';
+  contextPropagation?: 'explicit' | 'async-local-storage' | undefined;
 }
 
 export interface Telemetry {

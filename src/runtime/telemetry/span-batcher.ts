@@ -168,8 +168,8 @@ export class SpanBatcher implements tracing.SpanProcessor {
   /** Full batches waiting for their turn to be sent, oldest first. */
   private readonly ready: SpanBatch[] = [];
   private queued = 0;
-  private timer?: NodeJS.Timeout;
-  private sending?: Promise<void>;
+  private timer?: NodeJS.Timeout | undefined;
+  private sending?: Promise<void> | undefined;
   private stopped?: Promise<void>;
   /** Spans dropped because the queue was full (the collector slow or down). */
   dropped = 0;

@@ -25,15 +25,15 @@ const DEADLINE_SLACK_MS = 50;
 export abstract class ServerCallContext<T extends Transport = Transport> implements Context {
   readonly values = new Map<string | symbol, unknown>();
   readonly served = new ServedCall(this);
-  requestBytes?: number = undefined;
-  responseBytes?: number = undefined;
+  requestBytes?: number | undefined = undefined;
+  responseBytes?: number | undefined = undefined;
   /**
    * performance.now() when the request's headers had arrived, for a call whose body was
    * read before it started: its duration (metrics, access log, span) counts from here.
    */
-  receivedAt?: number = undefined;
+  receivedAt?: number | undefined = undefined;
   private controller?: AbortController;
-  private listener?: () => void;
+  private listener?: (() => void) | undefined;
   private settled = false;
   /** Why the call was aborted before anyone asked for its signal. */
   private abortReason?: unknown;

@@ -42,13 +42,13 @@ export interface RunningStream {
 /** The server's unary calls are answered as the options say. */
 export interface CallRunnerOptions<C extends ServerCallContext, Encoded> extends CallAnswer<C, Encoded> {
   /** Run outermost, in this order, as plain calls (see CallObserver). */
-  observers?: readonly CallObserver[];
+  observers?: readonly CallObserver[] | undefined;
   /** Wrap each handler inside the observers, first one outermost. */
-  middleware?: readonly Middleware[];
+  middleware?: readonly Middleware[] | undefined;
   /** The server's deadline for every call, in ms (a caller's sooner deadline wins); 0: none. */
   timeoutMs: number;
   /** Where errors that are not ServiceErrors are logged, with their stack. */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 export class CallRunner<C extends ServerCallContext, Encoded> {
@@ -171,7 +171,7 @@ interface Runner {
 /** A call from its observers' start to its answer. */
 class RunningCall<C extends ServerCallContext, Encoded> extends ObservedCall<C> implements RunningStream {
   private ended = false;
-  private own?: Deadline;
+  private own?: Deadline | undefined;
   /** The timer of a caller's deadline sooner than the server's. */
   private sooner?: NodeJS.Timeout;
 

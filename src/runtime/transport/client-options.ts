@@ -11,15 +11,15 @@ export interface ClientOptions {
   /** The address to call, or `discovery:///service-name`. */
   target: string;
   /** The called service's name, which its errors name when it cannot be reached; default: the name in a discovery:/// target. */
-  service?: string;
+  service?: string | undefined;
   /** Required for `discovery:///` targets. */
-  discovery?: Discovery;
+  discovery?: Discovery | undefined;
   /** Watch every call, outermost and in this order (tracing, access log, metrics). */
-  observers?: CallObserver[];
+  observers?: CallObserver[] | undefined;
   /** Wrap every call inside the observers, first one outermost. */
-  middleware?: Middleware[];
+  middleware?: Middleware[] | undefined;
   /** Default deadline of unary calls (streams have none unless a call gives one); 0 disables it. Default 2000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface CallOptions {
@@ -29,11 +29,11 @@ export interface CallOptions {
    * served, while unanswered; `null`: none (its trace context still comes from the active span).
    * Its `x-md-global-*` request headers are sent on too.
    */
-  parent?: Context | null;
+  parent?: Context | null | undefined;
   /** Request headers (HTTP) or metadata (gRPC) of this call; they win over forwarded `x-md-global-*` ones. */
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-  signal?: AbortSignal;
+  headers?: Record<string, string> | undefined;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** The server call whose deadline and cancellation a client call takes: the one named, else the one being served. */
@@ -101,7 +101,7 @@ const OWN_TIMEOUT_MS = Symbol('tsk.ownTimeoutMs');
 /** On a client call's context: the signal that aborts it at its deadline (HTTP; grpc-js keeps gRPC's). */
 const DEADLINE_TIMER = Symbol('tsk.deadlineTimer');
 
-type DeadlineContext = Context & { [OWN_TIMEOUT_MS]?: number; [DEADLINE_TIMER]?: AbortSignal };
+type DeadlineContext = Context & { [OWN_TIMEOUT_MS]?: number | undefined; [DEADLINE_TIMER]?: AbortSignal | undefined };
 
 /**
  * Whether `reason`, what the call's signal aborted with, is its own deadline timer's, not

@@ -21,17 +21,17 @@ export interface Transport {
   readonly requestHeader: Header;
   readonly replyHeader: Header;
   /** The other end of a server call's connection (the socket, for HTTP), read only when a span records it. */
-  readonly remote?: Remote;
+  readonly remote?: Remote | undefined;
   /** A streaming call (gRPC streams, Server-Sent Events): it lasts as long as the stream, so its duration is no latency. */
-  readonly stream?: boolean;
+  readonly stream?: boolean | undefined;
 }
 
 /** Where a call came from on the network: Node's Socket has this shape. */
 export interface Remote {
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
   /** gRPC calls: the :authority the caller addressed (an HTTP call's is its Host header). */
-  readonly authority?: string;
+  readonly authority?: string | undefined;
 }
 
 /** Extra facts an HTTP server call carries (Kratos's http.Transporter). */
@@ -50,9 +50,9 @@ export interface HttpClientTransport extends Transport {
   /** The instance called: another one when the one picked first refused the connection. */
   endpoint: string;
   /** The URL the request went to (set as it is sent), for the client span's `url.full`. */
-  fullUrl?: string;
+  fullUrl?: string | undefined;
   /** How many times the request was sent again to another instance (set only when it was). */
-  resendCount?: number;
+  resendCount?: number | undefined;
 }
 
 /** What the transport of an outgoing gRPC call carries. */
@@ -62,7 +62,7 @@ export interface GrpcClientTransport extends Transport {
    * The instance that answered (`host:port`), once the call has ended: for a
    * `discovery:///` target grpc-js picks it per call, below the middleware.
    */
-  peer?: string;
+  peer?: string | undefined;
 }
 
 export interface Context {
@@ -70,20 +70,20 @@ export interface Context {
   /** Aborted when the caller goes away, the deadline passes or the server stops. */
   readonly signal: AbortSignal;
   /** Absolute deadline in epoch milliseconds, if the caller or server set one. */
-  readonly deadline?: number;
+  readonly deadline?: number | undefined;
   /** Per-call values middleware hands to later middleware or handlers (auth subject, etc.). */
   readonly values: Map<string | symbol, unknown>;
   /**
    * Bytes of the request body (HTTP) or serialized request message (gRPC), set by
    * the transport once known; undefined when it does not measure it.
    */
-  requestBytes?: number;
+  requestBytes?: number | undefined;
   /**
    * Bytes of the response body or message, set by the transport before observers
    * end (servers: the answer the call's outcome gives, the error JSON included;
    * clients: what came back).
    */
-  responseBytes?: number;
+  responseBytes?: number | undefined;
 }
 
 export type Handler<Req = unknown, Res = unknown> = (ctx: Context, req: Req) => Promise<Res>;

@@ -6,17 +6,17 @@
 export interface Deadline {
   readonly at: number;
   /** Unlinked once the call settles or expires. */
-  prev?: Deadline;
-  next?: Deadline;
+  prev?: Deadline | undefined;
+  next?: Deadline | undefined;
   linked: boolean;
   /** `cut`: why the deadline was ended early (see expireAll); none when its time came. */
   readonly onExpire: (cut?: Error) => void;
 }
 
 export class DeadlineQueue {
-  private head?: Deadline;
-  private tail?: Deadline;
-  private timer?: NodeJS.Timeout;
+  private head?: Deadline | undefined;
+  private tail?: Deadline | undefined;
+  private timer?: NodeJS.Timeout | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 

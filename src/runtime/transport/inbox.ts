@@ -11,7 +11,7 @@ export class Inbox<T> implements AsyncIterable<T> {
   onDrained?: () => void;
   onAbandoned?: () => void;
   private readonly items: T[] = [];
-  private waiter?: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void };
+  private waiter?: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void } | undefined;
   private closed = false;
   private error?: { err: unknown };
   private abandoned = false;

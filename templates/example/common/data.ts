@@ -16,9 +16,9 @@ export interface Data {
 export interface DataDeps {
   logger: Logger;
   /** clients.<service> from the config: endpoint and deadline per service called. */
-  clients?: { [service: string]: ClientConfig };
+  clients?: { [service: string]: ClientConfig } | undefined;
   /** The registry, for clients that dial discovery:///<service>. */
-  discovery?: Discovery;
+  discovery?: Discovery | undefined;
 }
 
 export function newData(_config: DataConfig | undefined, deps: DataDeps): Data {

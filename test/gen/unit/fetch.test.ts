@@ -18,16 +18,16 @@ describe('generateFetch', () => {
 // A fetch client for browsers and edge runtimes: no imports, messages in their proto3 JSON form.
 
 export interface AddItemRequest {
-  orderId?: string;
-  item?: Item | null;
-  dryRun?: boolean;
+  orderId?: string | undefined;
+  item?: Item | null | undefined;
+  dryRun?: boolean | undefined;
 }
 
 /** A line of an order. */
 export interface Item {
-  sku?: string;
-  count?: number;
-  weight?: number;
+  sku?: string | undefined;
+  count?: number | undefined;
+  weight?: number | undefined;
 }
 
 /** Each method's route: its first google.api.http binding. */

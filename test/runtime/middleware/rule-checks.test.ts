@@ -362,7 +362,11 @@ describe('generated rule checks and protovalidate', () => {
 
   for (const [name, op] of Object.entries(OPERATIONS) as [keyof typeof OPERATIONS, string][]) {
     it(`report the same violations, in the same order, for every ${name} value`, async () => {
-      const mismatches: { request: unknown; plain?: RuleViolation[]; protovalidate?: RuleViolation[] }[] = [];
+      const mismatches: {
+        request: unknown;
+        plain?: RuleViolation[] | undefined;
+        protovalidate?: RuleViolation[] | undefined;
+      }[] = [];
       const rules = new Set<string>();
       let valid = 0;
       for (const request of CASES[name]) {

@@ -220,7 +220,7 @@ describe('RequestRules.prepare (run after the start)', () => {
 
 describe('protovalidate rules over gRPC', () => {
   const call = (req: unknown) =>
-    new Promise<{ err?: grpc.ServiceError; res?: any }>((resolve) =>
+    new Promise<{ err?: grpc.ServiceError | undefined; res?: any }>((resolve) =>
       client.CreateOrder(req, (err: grpc.ServiceError | null, res: any) => resolve({ err: err ?? undefined, res })),
     );
 
@@ -241,7 +241,7 @@ describe('protovalidate rules over gRPC', () => {
 
   it('answers INVALID_ARGUMENT for a request with plain checks, missing a required field', async () => {
     handled.length = 0;
-    const { err } = await new Promise<{ err?: grpc.ServiceError }>((resolve) =>
+    const { err } = await new Promise<{ err?: grpc.ServiceError | undefined }>((resolve) =>
       client.UpdateItem(
         { orderId: 'o1', tags: ['ok', 'Bad', 'x', 'y'], discount: 1, priority: 7 },
         (e: grpc.ServiceError | null) => resolve({ err: e ?? undefined }),
@@ -267,7 +267,7 @@ describe('protovalidate rules over gRPC', () => {
 describe('rules on a stream of requests over gRPC', () => {
   /** Streams `items` to ImportItems: the reply, or the error the call ended with. */
   const importItems = (items: unknown[]) =>
-    new Promise<{ err?: grpc.ServiceError; res?: any }>((resolve) => {
+    new Promise<{ err?: grpc.ServiceError | undefined; res?: any }>((resolve) => {
       const call = client.ImportItems((err: grpc.ServiceError | null, res: any) =>
         resolve({ err: err ?? undefined, res }),
       );

@@ -32,7 +32,7 @@ class TestCall extends ServerCallContext {
 
 interface Answered {
   encoded: string;
-  error?: ReturnType<ServiceError['toJSON']>;
+  error?: ReturnType<ServiceError['toJSON']> | undefined;
 }
 
 /** What an observer saw of each call, in the order observers ended. */

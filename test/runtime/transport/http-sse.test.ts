@@ -238,7 +238,12 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
   });
 
   it('is read by the generated Node HTTP client: one observed call per stream, errors as ServiceErrors, cancel on break', async () => {
-    const calls: { operation: string; reason: string; responseBytes?: number; stream?: boolean }[] = [];
+    const calls: {
+      operation: string;
+      reason: string;
+      responseBytes?: number | undefined;
+      stream?: boolean | undefined;
+    }[] = [];
     const recorder: CallObserver = {
       onStart: () => undefined,
       onEnd: (ctx, _started, { error }) =>

@@ -18,12 +18,12 @@ import { serveWho, whoMethod, whoRoute, type Who, type WhoServers } from '../../
 
 interface Seen {
   /** ms from the downstream handler's start to its deadline. */
-  deadlineIn?: number;
+  deadlineIn?: number | undefined;
   /** Why its signal aborted, if it did. */
-  aborted?: string;
+  aborted?: string | undefined;
   /** The metadata it received. */
-  tenant?: string[];
-  local?: string;
+  tenant?: string[] | undefined;
+  local?: string | undefined;
 }
 
 /** What the downstream handler saw, by the name its call was sent. */

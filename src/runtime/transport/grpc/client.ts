@@ -36,7 +36,7 @@ export type { CallOptions };
 export interface GrpcClientOptions extends ClientOptions {
   /** `host:port` or `discovery:///service-name`. */
   target: string;
-  channelOptions?: grpc.ChannelOptions;
+  channelOptions?: grpc.ChannelOptions | undefined;
 }
 
 export class GrpcClientConn {

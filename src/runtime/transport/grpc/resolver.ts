@@ -38,13 +38,13 @@ export function discoveryChannelOptions(discovery: Discovery): { options: grpc.C
 }
 
 class DiscoveryResolver implements grpc.experimental.Resolver {
-  private readonly discovery?: Discovery;
-  private target?: DiscoveryTarget;
+  private readonly discovery?: Discovery | undefined;
+  private target?: DiscoveryTarget | undefined;
   private opening = false;
   private active = false;
   private unsubscribe?: () => void;
   /** The addresses last handed to grpc-js, joined; undefined before the first. */
-  private reported?: string;
+  private reported?: string | undefined;
 
   constructor(
     private readonly uri: GrpcUri,

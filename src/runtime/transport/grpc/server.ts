@@ -21,35 +21,35 @@ import { streamingDefinition, streamingHandler, type StreamHost } from './stream
 
 export interface GrpcServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:9000`. Port 0 picks a free port. */
-  address?: string;
+  address?: string | undefined;
   /** Watch every unary call, outermost and in this order (tracing, access log, metrics). */
-  observers?: CallObserver[];
+  observers?: CallObserver[] | undefined;
   /** Wrap every unary handler inside the observers, first one outermost. */
-  middleware?: Middleware[];
+  middleware?: Middleware[] | undefined;
   /** Server-side deadline for each call (the caller's deadline wins if sooner); 0 disables. Default 1000 ms. */
-  timeoutMs?: number;
-  logger?: Logger;
+  timeoutMs?: number | undefined;
+  logger?: Logger | undefined;
   /** Feeds grpc.health.v1; default: serving while started. */
-  health?: { isServing: () => boolean };
+  health?: { isServing: () => boolean } | undefined;
   /**
    * Serve server reflection (grpcurl, Postman) for every service registered by
    * start(), described by the .proto files below `includeDirs` (or a
    * FileDescriptorSet from `buf build -o`); health and reflection describe themselves.
    * The descriptors are built on the first reflection call, so start-up does not pay for them.
    */
-  reflection?: ReflectionOptions;
+  reflection?: ReflectionOptions | undefined;
   /** Error domain written into ErrorInfo, usually the service name. */
-  errorDomain?: string;
+  errorDomain?: string | undefined;
   /**
    * The largest request message taken, in bytes (after decompression); grpc-js answers a
    * larger one RESOURCE_EXHAUSTED as its length arrives, before buffering it. Default 4 MiB.
    */
-  maxReceiveMessageBytes?: number;
+  maxReceiveMessageBytes?: number | undefined;
   /**
    * grpc-js server options, as Kratos's `grpc.Options` passes grpc-go's: streams per
    * connection (`grpc.max_concurrent_streams`), keepalive, connection age, and the like.
    */
-  channelOptions?: grpc.ServerOptions;
+  channelOptions?: grpc.ServerOptions | undefined;
 }
 
 export class GrpcServer implements Server {
@@ -352,8 +352,8 @@ class UnaryCallContext extends GrpcCallContext {
  * times, and each getPeer() builds the string anew from the connection's socket.
  */
 export class GrpcPeer {
-  private address?: string;
-  private port?: number;
+  private address?: string | undefined;
+  private port?: number | undefined;
   private parsed = false;
 
   constructor(private readonly call: Pick<WatchedCall, 'getPeer' | 'getHost'>) {}

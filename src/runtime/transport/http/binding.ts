@@ -26,8 +26,8 @@ export interface CompiledRoute<Req = unknown, Res = unknown> {
    * as grpc-gateway allows.
    */
   boundPaths: string[][];
-  bodyField?: FieldSchema;
-  responseBodyField?: FieldSchema;
+  bodyField?: FieldSchema | undefined;
+  responseBodyField?: FieldSchema | undefined;
   /** Whether the request/response messages hold a Duration, whose ts-proto JSON form needs converting. */
   requestDurations: boolean;
   responseDurations: boolean;
@@ -419,7 +419,7 @@ export function encodeResponse<Res>(compiled: CompiledRoute<unknown, Res>, respo
 export interface EncodedRequest {
   /** Path and query, ready to append to a base URL. */
   path: string;
-  body?: string;
+  body?: string | undefined;
 }
 
 export function encodeRequest<Req>(compiled: CompiledRoute<Req>, request: Req): EncodedRequest {

@@ -32,7 +32,7 @@ export class HttpClient {
   private readonly middleware: Middleware;
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
-  private target?: Promise<DiscoveryTarget>;
+  private target?: Promise<DiscoveryTarget> | undefined;
   /** The target once its registry answered: where calls fail over from an instance that refused them. */
   private discovered?: DiscoveryTarget;
   private readonly callee: Callee;
@@ -214,7 +214,9 @@ export class HttpClient {
       transport.fullUrl = url;
       let response: Response;
       try {
-        response = await untraced(() => fetch(url, { method: compiled.route.method, headers, body, signal }));
+        response = await untraced(() =>
+          fetch(url, { method: compiled.route.method, headers, ...(body !== undefined ? { body } : {}), signal }),
+        );
       } catch (err) {
         const next =
           target && !signal.aborted && connectionRefused(err)

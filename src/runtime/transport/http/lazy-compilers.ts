@@ -12,7 +12,9 @@ type Builder = (externalSchemas: unknown, options: unknown) => unknown;
 const fromFastify = () => createRequire(createRequire(import.meta.url).resolve('fastify'));
 
 /** One lazy pair per fastify instance, as fastify makes one pair of selectors per instance. */
-export function lazyCompilers(): NonNullable<FastifyServerOptions['schemaController']>['compilersFactory'] {
+export function lazyCompilers(): NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+> {
   let validator: Builder | undefined;
   let serializer: Builder | undefined;
   return {

@@ -12,7 +12,7 @@ export interface OpenApiRoutesOptions {
   /** The OpenAPI document (what `tsk proto openapi` wrote). */
   document: object;
   /** Also serve the docs page at /docs. Needs `swagger-ui-dist` installed. */
-  docs?: boolean;
+  docs?: boolean | undefined;
 }
 
 export const OPENAPI_PATH = '/openapi.json';

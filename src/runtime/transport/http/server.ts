@@ -47,23 +47,23 @@ import { eventStreamHandler, serveEventStream, type EventStreamMethod } from './
 
 export interface HttpServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:8000`. Port 0 picks a free port. */
-  address?: string;
+  address?: string | undefined;
   /** Watch every call, routed or refused, outermost and in this order (tracing, access log, metrics). */
-  observers?: CallObserver[];
+  observers?: CallObserver[] | undefined;
   /** Wrap every route's handler inside the observers, first one outermost. */
-  middleware?: Middleware[];
+  middleware?: Middleware[] | undefined;
   /** Per-request deadline; 0 disables it. Default 1000 ms, as in Kratos. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Largest accepted request body in bytes; default 1 MiB. */
-  bodyLimit?: number;
+  bodyLimit?: number | undefined;
   /** Deepest nesting of arrays and objects accepted in a JSON body; default 100 (protobuf's recursion limit). */
-  maxJsonDepth?: number;
+  maxJsonDepth?: number | undefined;
   /**
    * Longest time to receive a whole request, headers and body; default 60 s. A slower one
    * is answered 408 and its connection closed, so trickled requests cannot hold connections.
    */
-  requestTimeoutMs?: number;
-  logger?: Logger;
+  requestTimeoutMs?: number | undefined;
+  logger?: Logger | undefined;
 }
 
 interface BoundRoute {
@@ -126,7 +126,7 @@ interface CallFacts {
   bodyBytes: number;
   answer: Answer;
   /** performance.now() as the headers arrived, when the body was read after that. */
-  receivedAt?: number;
+  receivedAt?: number | undefined;
 }
 
 /** A call that matched a route. */
@@ -141,7 +141,7 @@ interface RoutedCall extends CallFacts {
 }
 
 type Routed = { route: BoundRoute; values: string[] };
-type Match = Routed | { allowed?: Set<string>; near?: BoundRoute };
+type Match = Routed | { allowed?: Set<string> | undefined; near?: BoundRoute | undefined };
 /** Where routeEarly leaves a call's match for dispatch. */
 const MATCHED = Symbol('tsk.matched');
 type RoutedRequest = IncomingMessage & { [MATCHED]?: Match; [RECEIVED_AT]?: number };

@@ -7,9 +7,9 @@
 // so matching a request path is one left-to-right walk over its segments.
 
 export type Atom =
-  | { kind: 'literal'; value: string; variable?: number }
-  | { kind: 'wildcard'; variable?: number }
-  | { kind: 'deep'; variable?: number };
+  | { kind: 'literal'; value: string; variable?: number | undefined }
+  | { kind: 'wildcard'; variable?: number | undefined }
+  | { kind: 'deep'; variable?: number | undefined };
 
 export interface PathTemplate {
   source: string;
@@ -18,7 +18,7 @@ export interface PathTemplate {
   variables: string[][];
   /** Per variable: whether it spans segments (`{name=shelves/*}`, `{path=**}`). */
   multiSegment: boolean[];
-  verb?: string;
+  verb?: string | undefined;
 }
 
 export class TemplateError extends Error {

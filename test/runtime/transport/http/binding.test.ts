@@ -84,7 +84,7 @@ async function call(method: string, url: string, body?: string, headers: Record<
   seen = [];
   const res = await fetch(base + url, {
     method,
-    body,
+    ...(body !== undefined ? { body } : {}),
     headers: body ? { 'content-type': 'application/json', ...headers } : headers,
   });
   const text = await res.text();
@@ -99,15 +99,17 @@ async function call(method: string, url: string, body?: string, headers: Record<
 
 /** One request through node:http, for what fetch will not do (a GET with a body, a chosen agent). */
 function nodeRequest(url: string, options: http.RequestOptions, body?: string) {
-  return new Promise<{ status?: number; connection?: string; body: string }>((resolve, reject) => {
-    const req = http.request(url, options, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return new Promise<{ status?: number | undefined; connection?: string | undefined; body: string }>(
+    (resolve, reject) => {
+      const req = http.request(url, options, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
 }
 
 describe('path, query and body binding', () => {
