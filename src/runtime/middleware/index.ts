@@ -10,6 +10,7 @@ export * from './telemetry.js';
 export * from './validate.js';
 export * from './ratelimit.js';
 export * from './circuitbreaker.js';
+export * from './retry.js';
 export * from './selector.js';
 export * from './jwt.js';
 
