@@ -91,3 +91,16 @@ describe('keys whose 0 would read as unset', () => {
     expect(checks['server.drain_delay_ms']!(0)).toBeUndefined();
   });
 });
+
+describe('keys where 0 would read as unset', () => {
+  it('refuse 0, so a 0 never silently becomes the default', () => {
+    for (const key of ['server.stop_timeout_ms', 'data.max_users', 'registry.ttl_seconds']) {
+      expect(checks[key]!(0), key).toBeDefined();
+      expect(checks[key]!(5), key).toBeUndefined();
+    }
+  });
+
+  it('accept 0 where it means none (drain_delay_ms is optional: unset is its default)', () => {
+    expect(checks['server.drain_delay_ms']!(0)).toBeUndefined();
+  });
+});

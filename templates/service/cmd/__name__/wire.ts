@@ -46,7 +46,7 @@ export function wireApp({ bc, logger, telemetry, name, version, id }: WireOption
     logger,
     readiness,
     stopTimeoutMs: bc.server?.stopTimeoutMs || 10_000,
-    drainDelayMs: bc.server?.drainDelayMs ?? 0,
+    drainDelayMs: bc.server?.drainDelayMs ?? 1000,
     beforeStart: () => data.open(),
     // Each closes on its own: a database pool waiting on a query must not hold back the spans.
     afterStop: async () => {

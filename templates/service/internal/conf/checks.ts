@@ -13,12 +13,12 @@ export const CONFIG_CHECKS: Record<string, Check> = {
   'server.http.docs': (v) => (v === true ? docsPageProblem() : undefined),
   'server.grpc.addr': checks.address(),
   'server.grpc.timeout_ms': checks.range(0, 3_600_000),
-  // Unset is the default (10 000 ms, 10 000 users); 0 would read as unset, so it is refused.
+  // Unset is the default (10 000 ms, 10 000 users, 15 s); 0 would read as unset, so it is refused.
   'server.stop_timeout_ms': checks.range(1, 600_000),
   'server.drain_delay_ms': checks.range(0, 600_000),
   'data.max_users': checks.range(1, 10_000_000),
+  'registry.ttl_seconds': checks.range(1, 86_400),
   ...REGISTRY_CHECKS,
-  'registry.ttl_seconds': checks.range(0, 86_400),
   'registry.startup': checks.oneOf(['', 'fail_fast', 'retry']),
   // An http(s) URL, or host:port for plaintext gRPC; whether it suits the protocol is checked at start.
   'telemetry.otlp_endpoint': (v) => (v === '' ? undefined : otlpEndpointProblem(String(v))),
