@@ -236,7 +236,14 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
       node,
     );
     expect(await exitWithin(service, 30_000)).toBe(1);
-    expect(service.output()).toMatch(/failed to start/);
+    const line = service
+      .output()
+      .split('\n')
+      .find((l) => l.includes('failed to start'));
+    expect(line).toBeDefined();
+    const failed = JSON.parse(line!);
+    expect(failed.err.message).toMatch(/^etcd at .* did not register ops/);
+    expect(failed.hint).toMatch(/^registry\.startup: retry serves now/);
   }, 60_000);
 
   it('rolling restart: one of two instances stopped under load behind the discovery client loses no request', async () => {

@@ -12,6 +12,30 @@ const loggingModule = pathToFileURL(path.resolve('dist/runtime/middleware/loggin
 const observerModule = pathToFileURL(path.resolve('dist/runtime/transport/observer.js')).href;
 
 describe('createLogger', () => {
+  it('names each cause of a logged error once, adding only what the message before it does not say', async () => {
+    const { createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({ name: 'causes', destination: file });
+    // As fetch, a registry client and a registration wrap a refused connection.
+    const refused = new Error('connect ECONNREFUSED 127.0.0.1:8500');
+    const fetchFailed = new TypeError('fetch failed', { cause: refused });
+    const client = new Error('fetch failed (ECONNREFUSED)', { cause: fetchFailed });
+    const registration = new Error('consul did not register x: fetch failed (ECONNREFUSED)', { cause: client });
+    logger.error({ err: registration }, 'failed to start');
+    logger.error({ err: new Error('outer', { cause: new Error('inner') }) }, 'plain causes');
+    lineBatcher(logger)!.flushSync();
+    const [first, second] = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(first.err.message).toBe(
+      'consul did not register x: fetch failed (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:8500',
+    );
+    expect(first.err.stack).toContain('caused by: TypeError: fetch failed');
+    expect(second.err.message).toBe('outer: inner');
+  });
+
   it('writes every batched line when the process exits immediately after logging', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const script = `

@@ -284,9 +284,29 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       mixin: activeSpanIds,
+      serializers: { err: serializeError },
     },
     batcher,
   );
   batchers.set(logger, batcher);
   return logger;
+}
+
+/**
+ * pino's error serializer, with each cause's message added only where the message
+ * before it does not already say it: errors here name their cause's reason in their
+ * own message (`... did not register x: fetch failed (ECONNREFUSED)`), which pino would
+ * otherwise repeat once per cause. The stack keeps every cause.
+ */
+function serializeError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as { message?: unknown };
+  if (!(err instanceof Error)) return serialized;
+  let message = err.message;
+  const seen = new Set<unknown>([err]);
+  for (let cause = err.cause; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
+    seen.add(cause);
+    if (cause.message && !message.includes(cause.message)) message += `: ${cause.message}`;
+  }
+  serialized.message = message;
+  return serialized;
 }
