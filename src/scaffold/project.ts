@@ -167,7 +167,8 @@ export function renderProject(options: ProjectOptions): Required<GeneratedFile>[
  */
 function pnpmWorkspace(): string {
   const decisions = Object.entries(TOOLCHAIN_INSTALL_SCRIPTS).map(
-    ([name, allowed]) => `  ${name.startsWith('@') ? `'${name}'` : name}: ${allowed}`,
+    // Double quotes, as the project's formatter writes YAML strings.
+    ([name, allowed]) => `  ${name.startsWith('@') ? `"${name}"` : name}: ${allowed}`,
   );
   return `# pnpm settings. The install scripts of tsk's toolchain are not needed (package.json's
 # allowScripts says the same to npm): denied, so pnpm neither runs them nor stops on them.

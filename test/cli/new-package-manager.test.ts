@@ -33,7 +33,7 @@ describe('tsk new --package-manager', () => {
     expect(dockerfile).toContain('RUN pnpm run build && pnpm prune --prod\n');
     expect(dockerfile).not.toMatch(/npm ci|package-lock/);
     // pnpm's own settings deny the toolchain's install scripts, as allowScripts does for npm.
-    expect(read(dir, 'pnpm-workspace.yaml')).toContain("allowBuilds:\n  '@bufbuild/buf': false\n  esbuild: false\n");
+    expect(read(dir, 'pnpm-workspace.yaml')).toContain('allowBuilds:\n  "@bufbuild/buf": false\n  esbuild: false\n');
     const readme = read(dir, 'README.md');
     expect(readme).toContain(
       'pnpm install                       # creates pnpm-lock.yaml, which the image build needs',

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { PackageManagerName } from '../../src/scaffold/package-manager.js';
 import { renderProject, type RegistryKind } from '../../src/scaffold/project.js';
 import { bufBinary } from '../../src/proto/paths.js';
 import { repoRoot, tsk } from '../helpers/cli.js';
@@ -14,19 +15,22 @@ import { repoRoot, tsk } from '../helpers/cli.js';
 const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
 
 describe('generated project lint', () => {
-  const cases: [string, RegistryKind][] = [
-    ['demo', 'none'],
-    ['demo', 'etcd'],
-    ['demo', 'consul'],
-    ['inventory-reservations-eu', 'etcd'],
+  const cases: [string, RegistryKind, PackageManagerName][] = [
+    ['demo', 'none', 'npm'],
+    ['demo', 'etcd', 'npm'],
+    ['demo', 'consul', 'npm'],
+    ['inventory-reservations-eu', 'etcd', 'npm'],
+    // Its own files: pnpm-workspace.yaml.
+    ['demo', 'none', 'pnpm'],
   ];
-  for (const [name, registry] of cases) {
-    it(`passes biome check: ${name}, --registry ${registry}`, () => {
-      const dir = path.join(repoRoot, '.tmp', 'scaffold-lint', `${registry}-${name.length}`);
+  for (const [name, registry, packageManager] of cases) {
+    it(`passes biome check: ${name}, --registry ${registry}, --package-manager ${packageManager}`, () => {
+      const dir = path.join(repoRoot, '.tmp', 'scaffold-lint', `${registry}-${name.length}-${packageManager}`);
       fs.rmSync(dir, { recursive: true, force: true });
       for (const f of renderProject({
         name,
         registry,
+        packageManager: { name: packageManager, version: '10.0.0' },
         httpPort: 8000,
         grpcPort: 9000,
         otlpEndpoint: 'http://127.0.0.1:4317',

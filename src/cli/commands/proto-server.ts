@@ -9,6 +9,7 @@ import { fileStem, methodKey, methodNameProblems } from '../../gen/names.js';
 import { renderServerStub, stubClassName, stubFileName } from '../../gen/server-stub.js';
 import { serviceKeys, shortServiceKey } from '../../gen/services-module.js';
 import { servedTree } from './generate.js';
+import { runScript } from '../install-command.js';
 import { printReport } from '../output.js';
 import { writeFiles } from '../writer.js';
 import { locate, runtimeDirFor, type ProtoFlags } from './proto.js';
@@ -98,7 +99,7 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     console.log(
       chalk.dim(
         key !== undefined
-          ? `next: build it in internal/service/services.ts, in what newServices returns: ${key}: new ${className}()${renamed}; api/services.ts lists it (tsk proto client and npm run generate keep it current), and both servers serve every entry`
+          ? `next: build it in internal/service/services.ts, in what newServices returns: ${key}: new ${className}()${renamed}; api/services.ts lists it (tsk proto client and ${runScript(project!.root, 'generate')} keep it current), and both servers serve every entry`
           : `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );
