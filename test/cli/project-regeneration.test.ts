@@ -100,7 +100,10 @@ describe('in a generated project', () => {
     expect(fs.readFileSync(path.join(project, 'api/services.ts'), 'utf8')).toContain(
       'order: OrderServiceHTTPServer & OrderServiceGRPCServer;',
     );
-    expect(fs.readFileSync(path.join(project, 'api/openapi.ts'), 'utf8')).toContain('"shop.v1.OrderService"');
+    const document = fs.readFileSync(path.join(project, 'api/openapi.ts'), 'utf8');
+    expect(document).toContain('"shop.v1.OrderService"');
+    // Titled after the service, not after one of its proto services.
+    expect(document).toContain('"title": "shop"');
     const stub = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
     expect(stub.status, stub.stderr).toBe(0);
     const content = fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8');

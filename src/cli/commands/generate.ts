@@ -101,6 +101,15 @@ async function writeTreeModule(
   return report;
 }
 
+function packageName(root: string): string | undefined {
+  try {
+    const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: unknown }).name;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined; // no package.json, or one that does not parse: the document's own default title
+  }
+}
+
 /**
  * The modules generated from the whole api/ tree of the project at `root`, when it has
  * one: api/openapi.ts (the document its HTTP server serves), api/services.ts (what its
@@ -114,7 +123,16 @@ export async function writeApiModules(
 ): Promise<void> {
   const api = path.join(root, 'api');
   if (!fs.existsSync(api)) return;
-  each(await writeOpenApiDocuments([api], { output: path.join(api, 'openapi.ts'), ...flags }, root, served));
+  // The document the service serves is titled after the service (its package.json name).
+  const title = packageName(root);
+  each(
+    await writeOpenApiDocuments(
+      [api],
+      { output: path.join(api, 'openapi.ts'), ...(title ? { title } : {}), ...flags },
+      root,
+      served,
+    ),
+  );
   each(
     await writeTreeModule(root, flags, served, 'services', async ({ targets }) =>
       (await import('../../gen/services-module.js')).servicesModule(targets, DEFAULT_RUNTIME_DIR),
