@@ -97,7 +97,7 @@ describe('ExportHealth', () => {
     now = 62_000;
     health.succeeded(1);
     expect(lines.slice(2).map((l) => [l.level, l.fields])).toEqual([
-      ['warn', { err: new Error('still down') }],
+      ['warn', { err: { type: 'Error', message: 'still down' } }],
       ['info', { droppedSpans: 8 }],
     ]);
   });
@@ -111,7 +111,7 @@ describe('ExportHealth', () => {
     health.succeeded(1);
     expect(lines.map((l) => [l.level, l.fields])).toEqual([
       ['warn', { droppedSpans: 7 }], // falling behind, before the export is known to have failed
-      ['warn', { err: new Error('timeout') }],
+      ['warn', { err: { type: 'Error', message: 'timeout' } }],
       ['info', { droppedSpans: 12 }],
     ]);
   });

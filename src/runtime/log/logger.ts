@@ -3,6 +3,7 @@
 import { openSync } from 'node:fs';
 import { context, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
+import { messageWithCauses } from '../errors/causes.js';
 import sonicBoomModule from 'sonic-boom';
 
 export type { Logger } from 'pino';
@@ -300,13 +301,6 @@ export function createLogger(options: LoggerOptions): Logger {
  */
 function serializeError(err: unknown): unknown {
   const serialized = pino.stdSerializers.err(err as Error) as { message?: unknown };
-  if (!(err instanceof Error)) return serialized;
-  let message = err.message;
-  const seen = new Set<unknown>([err]);
-  for (let cause = err.cause; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
-    seen.add(cause);
-    if (cause.message && !message.includes(cause.message)) message += `: ${cause.message}`;
-  }
-  serialized.message = message;
+  if (err instanceof Error) serialized.message = messageWithCauses(err);
   return serialized;
 }

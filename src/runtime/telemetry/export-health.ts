@@ -10,6 +10,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { diag, metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { messageWithCauses } from '../errors/causes.js';
 
 /** The least time between two "export failing" (or two "falling behind") lines. */
 const REPORT_INTERVAL_MS = 60_000;
@@ -130,7 +131,7 @@ export class ExportHealth {
     this.failing = true;
     if (this.reported || !this.mayReport()) return;
     this.reported = true;
-    this.logger.warn({ ...this.fields, err: error }, this.wording.failing);
+    this.logger.warn({ ...this.fields, err: exportError(error) }, this.wording.failing);
   }
 
   /** Whether a failing line (or one about an outage that went untold) may be written now; if so, it will be. */
@@ -196,4 +197,15 @@ export function reportedTo<E extends Exporter<never>>(
     if (typeof method === 'function') reported[name] = method.bind(exporter);
   }
   return reported as unknown as E;
+}
+
+/**
+ * A failed export's error as its warn line gives it: what went wrong, without the
+ * exporter's stack, which is the same code path on every failure and says nothing of
+ * the cause (a collector refusing the connection, say).
+ */
+function exportError(error: unknown): { type: string; message: string; code?: unknown } {
+  if (!(error instanceof Error)) return { type: typeof error, message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { type: error.name, message: messageWithCauses(error), ...(code !== undefined ? { code } : {}) };
 }
