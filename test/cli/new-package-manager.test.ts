@@ -36,7 +36,7 @@ describe('tsk new --package-manager', () => {
     expect(read(dir, 'pnpm-workspace.yaml')).toContain('allowBuilds:\n  "@bufbuild/buf": false\n  esbuild: false\n');
     const readme = read(dir, 'README.md');
     expect(readme).toContain(
-      'pnpm install                       # creates pnpm-lock.yaml, which the image build needs',
+      'pnpm install                       # the image build copies pnpm-lock.yaml (tsk new wrote it, unless run with --no-install)',
     );
     expect(readme).toContain('pnpm exec tsk proto add');
     expect(readme).not.toMatch(/\bnpm (install|run|test|start)\b|npx /);
