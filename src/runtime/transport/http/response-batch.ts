@@ -5,7 +5,7 @@
 // proxy, a node-local gateway) that is an interrupt to another CPU, paid by the
 // writer. Written together, the first response wakes the reader and the rest find
 // it awake. Measured on loopback under saturation: about 2.5 us less server CPU a
-// request with the full chain (bench/). A response waits at most for the rest of
+// request with the full chain (tsk's benchmarks). A response waits at most for the rest of
 // the turn it was answered in.
 import type { ServerResponse } from 'node:http';
 

@@ -6,7 +6,7 @@
 // Calls without a body to one of our routes (GET, HEAD, DELETE) take a fast path
 // that answers on Node's request and response without fastify's request, reply and
 // routing layers: for a small JSON call those were about as much CPU as all of
-// tsk's routing and binding (measured in bench/). Their answers are written once per
+// tsk's routing and binding (measured by tsk's benchmarks). Their answers are written once per
 // event-loop turn, together (response-batch.ts). fastify still receives every
 // other request, and all of them once code asks for the engine (to add hooks or
 // plugins, which must see every call).
