@@ -1,7 +1,6 @@
 // How to install a project's dependencies, in the words of the package manager it was made with.
-import fs from 'node:fs';
-import path from 'node:path';
 import { projectPackageManager } from '../scaffold/package-manager.js';
+import { projectPackageOrEmpty } from '../scaffold/project-package.js';
 
 /** `npm install`, `pnpm install` or `yarn install`: for a project made with pnpm, npm would write a second lock file. */
 export function installCommand(root: string): string {
@@ -13,12 +12,7 @@ export function runScript(root: string, script: string): string {
   return `${packageManagerOf(root)} run ${script}`;
 }
 
+/** The project's package manager; npm's words when its package.json cannot be read. */
 function packageManagerOf(root: string): string {
-  let pkg: { packageManager?: unknown } = {};
-  try {
-    pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { packageManager?: unknown };
-  } catch {
-    // no readable package.json: npm's words
-  }
-  return projectPackageManager(pkg);
+  return projectPackageManager(projectPackageOrEmpty(root));
 }

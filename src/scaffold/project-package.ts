@@ -3,6 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../proto/diagnostics.js';
 
+/**
+ * The package.json at a project's root as far as it can be read, for wording and defaults
+ * only: `{}` when it is missing or not JSON.
+ */
+export function projectPackageOrEmpty(root: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
 /** The parsed package.json at a project's root; a clear error when it is missing or not JSON. */
 export function readProjectPackage<T = { name?: string }>(root: string): T {
   const file = path.join(root, 'package.json');

@@ -17,6 +17,7 @@ import { planClientCode } from './proto.js';
 import { servedOnly, writeOpenApiDocuments } from './proto-openapi.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
+import { projectPackageOrEmpty } from '../../scaffold/project-package.js';
 
 export interface GenerateFlags {
   force?: boolean | undefined;
@@ -101,13 +102,10 @@ async function writeTreeModule(
   return report;
 }
 
+/** The project's package.json name; undefined (the document's own default title) when it has none. */
 function packageName(root: string): string | undefined {
-  try {
-    const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name?: unknown }).name;
-    return typeof name === 'string' && name !== '' ? name : undefined;
-  } catch {
-    return undefined; // no package.json, or one that does not parse: the document's own default title
-  }
+  const name = projectPackageOrEmpty(root)['name'];
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /**
