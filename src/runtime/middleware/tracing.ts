@@ -141,7 +141,9 @@ export function endCallSpan(span: Span, ctx: Context, error: unknown): void {
   if (!grpc) httpSentAttributes(span, ctx);
   else grpcPeerAttributes(span, ctx);
   if (error === undefined) {
-    span.setAttributes(grpc ? GRPC_OK : HTTP_OK);
+    span.setAttributes(
+      grpc ? GRPC_OK : ctx.responseStatus === undefined ? HTTP_OK : { 'http.response.status_code': ctx.responseStatus },
+    );
     span.end();
     return;
   }

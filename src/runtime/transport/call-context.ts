@@ -27,6 +27,7 @@ export abstract class ServerCallContext<T extends Transport = Transport> impleme
   readonly served = new ServedCall(this);
   requestBytes?: number | undefined = undefined;
   responseBytes?: number | undefined = undefined;
+  responseStatus?: number | undefined = undefined;
   /**
    * performance.now() when the request's headers had arrived, for a call whose body was
    * read before it started: its duration (metrics, access log, span) counts from here.

@@ -89,6 +89,7 @@ export function clientCallContext(
     values: new Map(options.parent?.values),
     requestBytes: undefined,
     responseBytes: undefined,
+    responseStatus: undefined,
     // The deadline is the client's own unless the request the call serves has the sooner one.
     [OWN_TIMEOUT_MS]: deadline !== undefined && deadline !== parent?.deadline ? timeoutMs : undefined,
     [DEADLINE_TIMER]: timeout,

@@ -84,6 +84,11 @@ export interface Context {
    * clients: what came back).
    */
   responseBytes?: number | undefined;
+  /**
+   * HTTP calls answered with another status than 200: a server handler's choice
+   * (setHttpStatus: 201, 204, a redirect), or what a client call got back.
+   */
+  responseStatus?: number | undefined;
 }
 
 export type Handler<Req = unknown, Res = unknown> = (ctx: Context, req: Req) => Promise<Res>;

@@ -228,6 +228,7 @@ export class HttpClient {
         continue;
       }
       target?.answered(base.slice(HTTP_PREFIX.length));
+      if (response.status !== 200) ctx.responseStatus = response.status;
       response.headers.forEach((value, key) => transport.replyHeader.add(key, value));
       return response;
     }

@@ -8,6 +8,7 @@
 // request with the full chain (tsk's benchmarks). A response waits at most for the rest of
 // the turn it was answered in.
 import type { ServerResponse } from 'node:http';
+import { bodilessStatus } from './status.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -34,11 +35,13 @@ function writePending(): void {
     if (response.destroyed) continue;
     const json = pending[i + 2] as string;
     try {
-      response.writeHead(pending[i + 1] as number, {
-        'content-type': JSON_TYPE,
-        'content-length': pending[i + 3] as number,
-      });
-      response.end(json);
+      const status = pending[i + 1] as number;
+      // Node would send a 204's Content-Length, which RFC 9110 forbids.
+      if (bodilessStatus(status)) response.writeHead(status).end();
+      else {
+        response.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': pending[i + 3] as number });
+        response.end(json);
+      }
     } catch {
       // Headers were checked when the call settled; should a write still throw, that
       // connection is cut rather than the rest of the turn's answers lost.

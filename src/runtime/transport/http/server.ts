@@ -44,6 +44,7 @@ import { JSON_TYPE, sendJsonSoon } from './response-batch.js';
 import { matchSegments, splitPath, templateShape, type PathTemplate } from './template.js';
 import type { HttpRoute } from './route.js';
 import { eventStreamHandler, serveEventStream, type EventStreamMethod } from './sse.js';
+import { bodilessStatus } from './status.js';
 
 export interface HttpServerOptions {
   /** Listen address, `host:port`; default `0.0.0.0:8000`. Port 0 picks a free port. */
@@ -179,7 +180,13 @@ export class HttpServer implements Server {
       middleware: options.middleware,
       timeoutMs: options.timeoutMs ?? 1000,
       logger: options.logger,
-      encode: (ctx, response) => withBody(ctx, JSON.stringify(encodeResponse(ctx.route!, response))),
+      encode: (ctx, response) =>
+        withBody(
+          ctx,
+          ctx.responseStatus !== undefined && bodilessStatus(ctx.responseStatus)
+            ? ''
+            : JSON.stringify(encodeResponse(ctx.route!, response)),
+        ),
       encodeError: (ctx, error) => withBody(ctx, errorJson(error)),
       answer: (ctx, json, error) => this.answer(ctx, json, error),
     });
@@ -637,7 +644,7 @@ export class HttpServer implements Server {
     }
     // A call that arrived before the server began draining closes its connection too.
     if (this.draining) answer.header('connection', ['close']);
-    answer.send(error ? errorStatus(error) : 200, json, ctx.bodyBytes);
+    answer.send(error ? errorStatus(error) : (ctx.responseStatus ?? 200), json, ctx.bodyBytes);
   }
 
   /**
