@@ -42,13 +42,15 @@ export function apiProperty(className: string): string {
 export function renderClients(specs: ClientSpec[]): string {
   const sorted = [...specs].sort((a, b) => a.service.localeCompare(b.service));
   const imports = [
-    "import type { Client as ClientConfig } from '../conf/conf.js';",
+    "import type { Client } from '../conf/conf.js';",
     "import type { Logger } from '../pkg/log/logger.js';",
     "import type { Discovery } from '../pkg/registry/registry.js';",
     "import type { Middleware } from '../pkg/transport/context.js';",
   ];
   const transports = new Set(sorted.map((spec) => spec.transport ?? 'grpc'));
   if (sorted.length > 0) imports.push("import { defaultClientObservers } from '../pkg/middleware/index.js';");
+  if (sorted.length > 0)
+    imports.push("import { versionFilter, type InstanceFilter } from '../pkg/registry/target.js';");
   if (transports.has('grpc')) imports.push("import { GrpcClientConn } from '../pkg/transport/grpc/index.js';");
   if (transports.has('http')) imports.push("import { HttpClient } from '../pkg/transport/http/index.js';");
   for (const spec of sorted)
@@ -72,6 +74,7 @@ export function renderClients(specs: ClientSpec[]): string {
   const closes = sorted.map((spec) => `${clientProperty(spec.service)}.close()`);
 
   const body = [
+    `/** clients.<service> in the config (\`version\` is optional here: conf.proto files from before it still compile). */\ntype ClientConfig = Client & { version?: string | undefined };`,
     `export interface ClientDeps {\n  logger: Logger;\n  discovery?: Discovery | undefined;\n  /** Wraps every call of every client, first one outermost (jwtClient, for one). */\n  middleware?: Middleware[] | undefined;\n}`,
     `/** Clients of the services this one calls (tsk add client <service>). */\nexport interface Clients {\n${[...fields, '  close(): Promise<void>;'].join('\n')}\n}`,
     `export function newClients(${sorted.length ? 'config' : '_config'}: { [service: string]: ClientConfig }, ${sorted.length ? 'deps' : '_deps'}: ClientDeps): Clients {\n${
@@ -80,6 +83,15 @@ export function renderClients(specs: ClientSpec[]): string {
         : `${dials.join('\n')}\n  return {\n${values.join('\n')}\n    close: async () => {\n      await Promise.all([${closes.join(', ')}]);\n    },\n  };`
     }\n}`,
   ];
+  if (sorted.length > 0) {
+    body.push(`/** clients.<service>.version: only the instances registered with it, which an address does not choose from. */
+function instanceFilter(service: string, config: ClientConfig | undefined, target: string): InstanceFilter | undefined {
+  if (!config?.version) return undefined;
+  if (!target.startsWith('discovery:'))
+    throw new Error(\`clients.\${service}.version chooses among the instances a registry lists; \${service} is called at one address, \${target}\`);
+  return versionFilter(config.version);
+}`);
+  }
   if (transports.has('grpc')) {
     body.push(`/** A connection to \`service\`: its configured endpoint, else discovery:///<service> through the registry. */
 function dial(service: string, config: ClientConfig | undefined, deps: ClientDeps): GrpcClientConn {
@@ -89,6 +101,7 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
     target,
     service,
     discovery: deps.discovery,
+    instanceFilter: instanceFilter(service, config, target),
     observers: defaultClientObservers({ logger: deps.logger }),
     middleware: deps.middleware,
     timeoutMs: config?.timeoutMs ?? 2000,
@@ -104,6 +117,7 @@ function dialHttp(service: string, config: ClientConfig | undefined, deps: Clien
     target: /^(https?|discovery):\\/\\//.test(endpoint) ? endpoint : \`http://\${endpoint}\`,
     service,
     discovery: deps.discovery,
+    instanceFilter: instanceFilter(service, config, endpoint),
     observers: defaultClientObservers({ logger: deps.logger }),
     middleware: deps.middleware,
     timeoutMs: config?.timeoutMs ?? 2000,

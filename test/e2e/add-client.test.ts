@@ -277,4 +277,14 @@ describe('tsk add client', () => {
       receiver.stop();
     }
   }, 300_000);
+
+  it('clients.user.version with an address endpoint: the service refuses to start, naming the key', async () => {
+    const refused = startService(shop, npmStartArgs(shop), {
+      SHOP_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+      SHOP_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      SHOP_CLIENTS_USER_VERSION: '2.0.0',
+    });
+    expect(await exitWithin(refused, 15_000), refused.output()).toBe(1);
+    expect(refused.output()).toContain('clients.user.version chooses among the instances a registry lists');
+  }, 60_000);
 });

@@ -40,6 +40,26 @@ export function endpointsFor(instances: ServiceInstance[], scheme: string): stri
   return out;
 }
 
+/**
+ * Which of a service's registered instances a client calls, as Kratos's selector node
+ * filters choose: only a canary's version, say. Instances it turns away get no calls.
+ */
+export interface InstanceFilter {
+  accepts(instance: ServiceInstance): boolean;
+  /** What it asks for, as errors name it: `version 1.4.2`. */
+  readonly description: string;
+}
+
+/** Only instances registered with this version (package.json's, or SERVICE_VERSION). */
+export function versionFilter(version: string): InstanceFilter {
+  return { accepts: (instance) => instance.version === version, description: `version ${version}` };
+}
+
+/** Why a target has nothing to call: no instance, or none the filter accepts, with an endpoint of this scheme. */
+export function noInstanceDetail(scheme: string, filter: InstanceFilter | undefined): string {
+  return `no instance${filter ? ` of ${filter.description}` : ''} with a ${scheme} endpoint is registered`;
+}
+
 /** How long an address that refused a connection is passed over: doubled on each refusal in a row, up to the maximum. */
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -57,18 +77,24 @@ export class DiscoveryTarget {
     readonly serviceName: string,
     private readonly scheme: string,
     private readonly watcher: Watcher,
+    private readonly filter: InstanceFilter | undefined,
   ) {}
 
   /**
    * Opens a watch and waits for the first instance list, so the first pick can succeed.
    * The watch outlives the call that opened it: it runs outside that call's context.
    */
-  static async open(discovery: Discovery, target: string, scheme: 'http' | 'grpc'): Promise<DiscoveryTarget> {
+  static async open(
+    discovery: Discovery,
+    target: string,
+    scheme: 'http' | 'grpc',
+    filter?: InstanceFilter,
+  ): Promise<DiscoveryTarget> {
     const name = discoveryServiceName(target);
     if (!name) throw new Error(`not a discovery target: "${target}"`);
     return outsideCalls(async () => {
       const watcher = await discovery.watch(name);
-      const t = new DiscoveryTarget(name, scheme, watcher);
+      const t = new DiscoveryTarget(name, scheme, watcher, filter);
       t.update(await watcher.next());
       void t.follow();
       return t;
@@ -88,7 +114,8 @@ export class DiscoveryTarget {
   }
 
   private update(instances: ServiceInstance[]): void {
-    this.current = endpointsFor(instances, this.scheme);
+    const filter = this.filter;
+    this.current = endpointsFor(filter ? instances.filter((i) => filter.accepts(i)) : instances, this.scheme);
     for (const address of this.refused.keys()) if (!this.current.includes(address)) this.refused.delete(address);
     for (const listener of this.listeners) listener(this.addresses());
   }
@@ -102,7 +129,7 @@ export class DiscoveryTarget {
     if (count === 0) {
       throw ErrServiceUnavailable(
         { service: this.serviceName, target: `discovery:///${this.serviceName}` },
-        `no instance with a ${this.scheme} endpoint is registered`,
+        noInstanceDetail(this.scheme, this.filter),
       );
     }
     if (this.refused.size > 0) return this.pickExcept(NONE_TRIED)!;

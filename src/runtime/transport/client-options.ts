@@ -3,6 +3,7 @@
 import { ErrTimeout } from '../errors/catalogue.js';
 import type { ServiceError } from '../errors/errors.js';
 import type { Discovery } from '../registry/registry.js';
+import type { InstanceFilter } from '../registry/target.js';
 import { servedCall } from '../telemetry/active-context.js';
 import { callDeadline, HeaderMap, type Context, type Middleware, type Transport } from './context.js';
 import type { CallObserver } from './observer.js';
@@ -14,6 +15,8 @@ export interface ClientOptions {
   service?: string | undefined;
   /** Required for `discovery:///` targets. */
   discovery?: Discovery | undefined;
+  /** `discovery:///` targets: which registered instances to call (versionFilter); default every one. */
+  instanceFilter?: InstanceFilter | undefined;
   /** Watch every call, outermost and in this order (tracing, access log, metrics). */
   observers?: CallObserver[] | undefined;
   /** Wrap every call inside the observers, first one outermost. */
@@ -34,6 +37,19 @@ export interface CallOptions {
   headers?: Record<string, string> | undefined;
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
+}
+
+/**
+ * Refuses client options that cannot work: a `discovery:///` target without a registry
+ * to look it up in, or an instance filter on an address, which has no instances to choose from.
+ */
+export function checkClientOptions(options: ClientOptions, discovered: string | undefined): void {
+  if (discovered !== undefined && !options.discovery)
+    throw new Error(`target ${options.target} needs a discovery (registry) option`);
+  if (discovered === undefined && options.instanceFilter)
+    throw new Error(
+      `target ${options.target}: an instance filter (${options.instanceFilter.description}) needs a discovery:/// target`,
+    );
 }
 
 /** The server call whose deadline and cancellation a client call takes: the one named, else the one being served. */

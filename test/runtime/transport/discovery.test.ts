@@ -2,7 +2,7 @@
 // following the registry as instances come and go (gRPC through a grpc-js resolver) (an in-memory Discovery here;
 // the etcd and Consul implementations are tested against their servers).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DiscoveryTarget } from '../../../src/runtime/registry/target.js';
+import { DiscoveryTarget, versionFilter } from '../../../src/runtime/registry/target.js';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
 import { HttpClient, HttpServer } from '../../../src/runtime/transport/http/index.js';
 import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
@@ -160,5 +160,92 @@ describe('discovery:/// targets', () => {
         metadata: { service: 'who', target: 'discovery:///who' },
       });
     await client.close();
+  });
+});
+
+describe('an instance filter (clients.<service>.version)', () => {
+  const versions = new MemoryDiscovery();
+  const started: WhoServers[] = [];
+
+  beforeAll(async () => {
+    const instances: ServiceInstance[] = [];
+    for (const [id, version] of [
+      ['old-1', '1.0.0'],
+      ['old-2', '1.0.0'],
+      ['canary', '2.0.0'],
+    ] as const) {
+      const who = await serveWho(async () => ({ who: id }));
+      started.push(who);
+      instances.push({ ...who.instanceAs(id, 'who'), version });
+    }
+    versions.set(instances);
+  });
+
+  afterAll(async () => {
+    for (const who of started) {
+      await who.http.stop({ timeoutMs: 200 });
+      await who.grpc.stop({ timeoutMs: 200 });
+    }
+  });
+
+  it('sends every call to the instances of that version, over both transports', async () => {
+    const http = new HttpClient({
+      target: 'discovery:///who',
+      discovery: versions,
+      instanceFilter: versionFilter('2.0.0'),
+    });
+    const conn = new GrpcClientConn({
+      target: 'discovery:///who',
+      discovery: versions,
+      instanceFilter: versionFilter('2.0.0'),
+    });
+    const old = new GrpcClientConn({
+      target: 'discovery:///who',
+      discovery: versions,
+      instanceFilter: versionFilter('1.0.0'),
+    });
+    try {
+      for (let i = 0; i < 6; i++) {
+        expect((await http.invoke(route, { who: '' })).who).toBe('canary');
+        expect((await conn.invoke(whoMethod, { who: '' })).who).toBe('canary');
+      }
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) seen.add((await old.invoke(whoMethod, { who: '' })).who);
+      expect(seen).toEqual(new Set(['old-1', 'old-2']));
+    } finally {
+      await Promise.all([http.close(), conn.close(), old.close()]);
+    }
+  });
+
+  it('fails 503 naming the version when no instance of it is registered, and never calls another', async () => {
+    const http = new HttpClient({
+      target: 'discovery:///who',
+      discovery: versions,
+      instanceFilter: versionFilter('3.0.0'),
+    });
+    const conn = new GrpcClientConn({
+      target: 'discovery:///who',
+      discovery: versions,
+      instanceFilter: versionFilter('3.0.0'),
+    });
+    const unavailable = {
+      code: 503,
+      reason: 'SERVICE_UNAVAILABLE',
+      message: expect.stringContaining('no instance of version 3.0.0 with a'),
+    };
+    try {
+      await expect(http.invoke(route, { who: '' })).rejects.toMatchObject(unavailable);
+      await expect(conn.invoke(whoMethod, { who: '' })).rejects.toMatchObject(unavailable);
+    } finally {
+      await Promise.all([http.close(), conn.close()]);
+    }
+  });
+
+  it('is refused on an address target, which has no instances to choose from', () => {
+    const instanceFilter = versionFilter('2.0.0');
+    expect(() => new HttpClient({ target: 'http://127.0.0.1:1', instanceFilter })).toThrow(
+      'an instance filter (version 2.0.0) needs a discovery:/// target',
+    );
+    expect(() => new GrpcClientConn({ target: '127.0.0.1:1', instanceFilter })).toThrow('needs a discovery:/// target');
   });
 });

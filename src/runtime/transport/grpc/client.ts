@@ -19,6 +19,7 @@ import { abortedCallError } from '../aborted.js';
 import { discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type GrpcClientTransport, type Handler, type Middleware } from '../context.js';
 import {
+  checkClientOptions,
   clientCallContext,
   deadlineExceeded,
   NEVER_ABORTED,
@@ -54,9 +55,9 @@ export class GrpcClientConn {
     let channelOptions = options.channelOptions;
     const discovered = discoveryServiceName(options.target);
     this.callee = { target: options.target, service: options.service ?? discovered };
+    checkClientOptions(options, discovered);
     if (discovered !== undefined) {
-      if (!options.discovery) throw new Error(`target ${options.target} needs a discovery (registry) option`);
-      const attached = discoveryChannelOptions(options.discovery);
+      const attached = discoveryChannelOptions(options.discovery!, options.instanceFilter);
       channelOptions = { ...channelOptions, ...attached.options };
       this.releaseDiscovery = attached.release;
     }

@@ -5,13 +5,13 @@
 // that instance's lease or health check runs out.
 //
 // grpc-js resolvers are registered per URI scheme for the whole process, so the
-// Discovery a channel should use travels to its resolver as a channel option (an
-// id into the table below).
+// Discovery a channel should use, and its instance filter, travel to its resolver as
+// a channel option (an id into the table below).
 import * as grpc from '@grpc/grpc-js';
 import { ErrServiceUnavailable } from '../../errors/catalogue.js';
 import { encodeStatus, STATUS_DETAILS_KEY, toRpcStatus } from '../../errors/status.js';
 import type { Discovery } from '../../registry/registry.js';
-import { DiscoveryTarget } from '../../registry/target.js';
+import { DiscoveryTarget, noInstanceDetail, type InstanceFilter } from '../../registry/target.js';
 
 type ResolverListener = grpc.experimental.ResolverListener;
 type GrpcUri = grpc.experimental.GrpcUri;
@@ -19,7 +19,7 @@ type GrpcUri = grpc.experimental.GrpcUri;
 const DISCOVERY_OPTION = 'tsk.discovery_id';
 const ROUND_ROBIN = { loadBalancingConfig: [{ round_robin: {} }], methodConfig: [] };
 
-const discoveries = new Map<number, Discovery>();
+const discoveries = new Map<number, { discovery: Discovery; filter: InstanceFilter | undefined }>();
 let nextId = 1;
 let registered = false;
 
@@ -27,18 +27,22 @@ let registered = false;
  * Channel options that make a `discovery:///name` channel resolve through this
  * Discovery; call release() once the channel is closed.
  */
-export function discoveryChannelOptions(discovery: Discovery): { options: grpc.ChannelOptions; release: () => void } {
+export function discoveryChannelOptions(
+  discovery: Discovery,
+  filter: InstanceFilter | undefined,
+): { options: grpc.ChannelOptions; release: () => void } {
   if (!registered) {
     grpc.experimental.registerResolver('discovery', DiscoveryResolver);
     registered = true;
   }
   const id = nextId++;
-  discoveries.set(id, discovery);
+  discoveries.set(id, { discovery, filter });
   return { options: { [DISCOVERY_OPTION]: id }, release: () => discoveries.delete(id) };
 }
 
 class DiscoveryResolver implements grpc.experimental.Resolver {
   private readonly discovery?: Discovery | undefined;
+  private readonly filter?: InstanceFilter | undefined;
   private target?: DiscoveryTarget | undefined;
   private opening = false;
   private active = false;
@@ -51,7 +55,9 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
     private readonly listener: ResolverListener,
     options: grpc.ChannelOptions,
   ) {
-    this.discovery = discoveries.get(options[DISCOVERY_OPTION] as number);
+    const attached = discoveries.get(options[DISCOVERY_OPTION] as number);
+    this.discovery = attached?.discovery;
+    this.filter = attached?.filter;
   }
 
   static getDefaultAuthority(uri: GrpcUri): string {
@@ -75,7 +81,7 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
       return;
     }
     this.opening = true;
-    DiscoveryTarget.open(this.discovery, `discovery:///${this.uri.path}`, 'grpc').then(
+    DiscoveryTarget.open(this.discovery, `discovery:///${this.uri.path}`, 'grpc', this.filter).then(
       (target) => {
         this.opening = false;
         if (!this.active) return void target.close();
@@ -101,7 +107,7 @@ class DiscoveryResolver implements grpc.experimental.Resolver {
   private report(addresses: string[]): void {
     if (!this.active) return;
     this.reported = addresses.join(',');
-    if (addresses.length === 0) return this.fail('no instance with a grpc endpoint is registered');
+    if (addresses.length === 0) return this.fail(noInstanceDetail('grpc', this.filter));
     const endpoints = addresses.map((address) => {
       const hostPort = grpc.experimental.splitHostPort(address);
       return { addresses: [{ host: hostPort?.host ?? address, port: hostPort?.port ?? 443 }] };

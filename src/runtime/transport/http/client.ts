@@ -9,7 +9,7 @@ import { abortedCallError } from '../aborted.js';
 import { ErrCancelled, ErrResponseCodec, ErrServiceUnavailable, type Callee } from '../../errors/catalogue.js';
 import { DiscoveryTarget, discoveryServiceName } from '../../registry/target.js';
 import { chain, HeaderMap, type Context, type Handler, type HttpClientTransport, type Middleware } from '../context.js';
-import { clientCallContext, type CallOptions, type ClientOptions } from '../client-options.js';
+import { checkClientOptions, clientCallContext, type CallOptions, type ClientOptions } from '../client-options.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { untraced } from '../../telemetry/active-context.js';
 import { Inbox } from '../inbox.js';
@@ -39,8 +39,7 @@ export class HttpClient {
 
   constructor(private readonly options: HttpClientOptions) {
     const name = discoveryServiceName(options.target);
-    if (name !== undefined && !options.discovery)
-      throw new Error(`target ${options.target} needs a discovery (registry) option`);
+    checkClientOptions(options, name);
     if (name === undefined && !/^https?:\/\//.test(options.target))
       throw new Error(`invalid HTTP target "${options.target}": expected http(s)://host:port or discovery:///name`);
     this.middleware = chain(...(options.middleware ?? []));
@@ -237,7 +236,12 @@ export class HttpClient {
   private async baseUrl(): Promise<string> {
     if (!discoveryServiceName(this.options.target)) return this.options.target.replace(/\/$/, '');
     // A failed open is not kept: the next call asks the registry again.
-    this.target ??= DiscoveryTarget.open(this.options.discovery!, this.options.target, 'http').catch((err: Error) => {
+    this.target ??= DiscoveryTarget.open(
+      this.options.discovery!,
+      this.options.target,
+      'http',
+      this.options.instanceFilter,
+    ).catch((err: Error) => {
       this.target = undefined;
       throw ErrServiceUnavailable(this.callee, `the registry did not answer: ${err.message}`);
     });
