@@ -268,10 +268,12 @@ describe('HTTP spans', () => {
       });
       expect(answer).toMatch(/^HTTP\/1.1 200/);
       expect(elapsed).toHaveLength(1);
-      expect(elapsed[0]).toBeGreaterThanOrEqual(290);
+      // About 300 ms from the headers, a few from the body; a busy machine reads the headers
+      // late, which shortens the first, so the bound sits between the two.
+      expect(elapsed[0]).toBeGreaterThanOrEqual(150);
       await telemetry.forceFlush();
       await waitFor(async () => receiver.spans.some((s) => s.traceId === traceId), 'the server span', 100, 50);
-      expect(receiver.spans.find((s) => s.traceId === traceId)!.durationMs).toBeGreaterThanOrEqual(290);
+      expect(receiver.spans.find((s) => s.traceId === traceId)!.durationMs).toBeGreaterThanOrEqual(150);
     } finally {
       await server.stop({ timeoutMs: 100 });
     }
