@@ -1,5 +1,5 @@
 // api/services.ts: every service the project's protos declare, in one place. Its
-// `Services` type is what internal/service/services.ts builds (one entry per service),
+// `Services` type is what the project's services.ts (cmd/<name>/) builds (one entry per service),
 // and its two functions serve them all on the HTTP and gRPC servers. A service added
 // to a proto is then served once it is built, and until it is, the build names it.
 import type { DescFile, DescService } from '@bufbuild/protobuf';
@@ -42,14 +42,14 @@ export function servicesModule(files: readonly DescFile[], runtime: string): Gen
   const params = (lines: string[], server: string) =>
     lines.length > 0 ? `server: ${server}, services: Services` : `_server: ${server}, _services: Services`;
   const body = (lines: string[]) => (lines.length > 0 ? `{\n${lines.join('\n')}\n}` : '{}');
-  // With no service, any entry internal/service/services.ts still builds fails the build, naming it.
+  // With no service, any entry the project's services.ts still builds fails the build, naming it.
   const type =
     entries.length > 0
-      ? `/** What internal/service/services.ts builds: one implementation of each service the protos under api/ declare. */
+      ? `/** What newServices (cmd/<name>/services.ts) builds: one implementation of each service the protos under api/ declare. */
 export interface Services {
 ${entries.join('\n')}
 }`
-      : `/** What internal/service/services.ts builds: nothing, since the protos under api/ declare no service. */
+      : `/** What newServices (cmd/<name>/services.ts) builds: nothing, since the protos under api/ declare no service. */
 export type Services = Record<string, never>;`;
   const content = ts.print([
     `${type}

@@ -167,13 +167,17 @@ describe('tsk new demo', () => {
     // The one edit the hint printed above asks for: the service built with the others. Before
     // it, the build names what is missing; the servers serve every entry of api/services.ts.
     expect(stub.stdout).toContain(
-      'next: build it in internal/service/services.ts, in what newServices returns: order: new OrderService()',
+      'next: build it in cmd/demo/services.ts, in what newServices returns: order: new OrderService()',
     );
     const missing = await run('npm', ['run', 'build'], project);
     expect(missing.status).not.toBe(0);
     expect(missing.output).toContain("Property 'order' is missing");
-    const services = path.join(project, 'internal/service/services.ts');
-    edit(services, "import { GreeterService } from './greeter.js';", "$&\nimport { OrderService } from './order.js';");
+    const services = path.join(project, 'cmd/demo/services.ts');
+    edit(
+      services,
+      "import { GreeterService } from '../../internal/service/greeter.js';",
+      "$&\nimport { OrderService } from '../../internal/service/order.js';",
+    );
     edit(services, /return \{ greeter: (.+) \};/, 'return { greeter: $1, order: new OrderService() };');
     const build = await run('npm', ['run', 'build'], project);
     expect(build.status, build.output).toBe(0);

@@ -22,7 +22,7 @@ interface ExampleService {
   api: string;
   httpPort: number;
   grpcPort: number;
-  /** The repository class in internal/data/<name>.ts and how internal/service/services.ts constructs it. */
+  /** The repository class in internal/data/<name>.ts and how cmd/<name>/services.ts constructs it. */
   repo: string;
   newRepo: string;
   /** The services it calls (tsk add client). */
@@ -148,7 +148,7 @@ function replaceSample(root: string, s: ExampleService): void {
       .replaceAll('__REPO_NEW__', s.newRepo);
   const own: Record<string, string> = {
     Dockerfile: exampleDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'), s),
-    'internal/service/services.ts': fill(read('common/services.ts')),
+    [`cmd/${s.name}/services.ts`]: fill(read('common/services.ts')),
     'internal/data/data.ts': read('common/data.ts'),
     'internal/conf/conf.proto': withoutSampleDataMessage(
       fs.readFileSync(path.join(root, 'internal/conf/conf.proto'), 'utf8'),

@@ -99,8 +99,8 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     console.log(
       chalk.dim(
         key !== undefined
-          ? `next: build it in internal/service/services.ts, in what newServices returns: ${key}: new ${className}()${renamed}; api/services.ts lists it (tsk proto client and ${runScript(project!.root, 'generate')} keep it current), and both servers serve every entry`
-          : `next: build new ${className}() with the other services (internal/service/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
+          ? `next: build it in ${servicesBuilder(project!.root)}, in what newServices returns: ${key}: new ${className}()${renamed}; api/services.ts lists it (tsk proto client and ${runScript(project!.root, 'generate')} keep it current), and both servers serve every entry`
+          : `next: build new ${className}() with the other services (cmd/<name>/services.ts in a tsk project) and register it on each server where it is built: register${className}({ http: server }, service) in internal/server/http.ts, register${className}({ grpc: server }, service) in internal/server/grpc.ts (each gets its services through its deps)`,
       ),
     );
   }
@@ -159,6 +159,19 @@ function leftoverMethods(service: DescService, own: string): string[] {
 }
 
 /** Whether the project's servers serve what api/services.ts lists (projects made before it register each service by hand). */
+/**
+ * Where the project builds its services: cmd/<name>/services.ts, or in a project made by
+ * an older tsk, internal/service/services.ts.
+ */
+export function servicesBuilder(root: string): string {
+  const cmd = path.join(root, 'cmd');
+  const names = fs.existsSync(cmd) ? fs.readdirSync(cmd) : [];
+  const found = names.find((name) => fs.existsSync(path.join(cmd, name, 'services.ts')));
+  if (found !== undefined) return `cmd/${found}/services.ts`;
+  if (fs.existsSync(path.join(root, 'internal', 'service', 'services.ts'))) return 'internal/service/services.ts';
+  return 'cmd/<name>/services.ts';
+}
+
 function servesServicesModule(root: string): boolean {
   return ['http.ts', 'grpc.ts'].some((f) => {
     try {

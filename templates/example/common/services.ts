@@ -1,12 +1,12 @@
-// The __svc__ API, built through its layers (data -> biz -> service); wire.ts hands it to the
-// servers, which serve every entry of Services (api/services.ts, generated from the protos).
+// The __svc__ API, built through its layers (data -> biz -> service) beside wire.ts, which
+// hands it to the servers; they serve every entry of Services (api/services.ts, generated from the protos).
 import type { Services } from '../../api/services.js';
-import type { Bootstrap } from '../conf/conf.js';
-import { __Svc__Usecase } from '../biz/__svc__.js';
-import type { Data } from '../data/data.js';
-import { __REPO_IMPORT__ } from '../data/__svc__.js';
-import type { Logger } from '../pkg/log/logger.js';
-import { __Svc__Service } from './__svc__.js';
+import type { Bootstrap } from '../../internal/conf/conf.js';
+import { __Svc__Usecase } from '../../internal/biz/__svc__.js';
+import type { Data } from '../../internal/data/data.js';
+import { __REPO_IMPORT__ } from '../../internal/data/__svc__.js';
+import type { Logger } from '../../internal/pkg/log/logger.js';
+import { __Svc__Service } from '../../internal/service/__svc__.js';
 
 export interface ServiceDeps {
   bc: Bootstrap;

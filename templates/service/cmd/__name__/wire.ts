@@ -2,7 +2,7 @@
 // plain constructor calls keep it readable and easy to change).
 import type { Bootstrap } from '../../internal/conf/conf.js';
 import { newData } from '../../internal/data/data.js';
-import { newServices } from '../../internal/service/services.js';
+import { newServices } from './services.js';
 import { newGrpcServer } from '../../internal/server/grpc.js';
 import { newHttpServer } from '../../internal/server/http.js';
 import { newRegistry } from '../../internal/server/registry.js';
