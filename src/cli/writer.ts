@@ -139,7 +139,10 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
       if (options.projectRoot) removeEmptiedDirs(path.dirname(abs), options.projectRoot);
     }
   }
-  report.written.push(...plan.filter((f) => !f.path.endsWith(MANIFEST_PATH)).map((f) => f.path));
+  // The manifest follows the files, so it goes unsaid, unless it is all a run changed
+  // (hashes or the tsk version it records were stale): then "up to date" would hide a change.
+  const written = plan.filter((f) => !f.path.endsWith(MANIFEST_PATH)).map((f) => f.path);
+  report.written.push(...(written.length > 0 || removals.length > 0 ? written : plan.map((f) => f.path)));
   return report;
 }
 

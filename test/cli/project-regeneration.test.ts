@@ -88,6 +88,15 @@ describe('in a generated project', () => {
     expect(outside.stderr).toMatch(/not inside a tsk project/);
   });
 
+  it('tsk generate says it wrote the manifest when that was all it changed, and is up to date after', () => {
+    const manifestPath = path.join(project, '.tsk/manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    manifest.files['api/shop/v1/greeter_http.ts'].sha256 = '0'.repeat(64); // a stale record of an unchanged file
+    fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    expect(tsk(['generate'], project).stdout).toMatch(/^wrote {3}\.tsk\/manifest\.json$/m);
+    expect(tsk(['generate'], project).stdout).toMatch(/^up to date/);
+  });
+
   it('tsk proto add + client + server extend the project with a new service', () => {
     expect(tsk(['proto', 'add', 'api/shop/v1/order.proto'], project).status).toBe(0);
     const gen = tsk(['proto', 'client', 'api/shop/v1/order.proto'], project);
