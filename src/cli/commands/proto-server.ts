@@ -158,7 +158,6 @@ function leftoverMethods(service: DescService, own: string): string[] {
   return [...new Set([...handlers].map((m) => m[1]!))].filter((name) => !declared.has(name));
 }
 
-/** Whether the project's servers serve what api/services.ts lists (projects made before it register each service by hand). */
 /**
  * Where the project builds its services: cmd/<name>/services.ts, or in a project made by
  * an older tsk, internal/service/services.ts.
@@ -172,6 +171,7 @@ export function servicesBuilder(root: string): string {
   return 'cmd/<name>/services.ts';
 }
 
+/** Whether the project's servers serve what api/services.ts lists (projects made before it register each service by hand). */
 function servesServicesModule(root: string): boolean {
   return ['http.ts', 'grpc.ts'].some((f) => {
     try {
