@@ -13,7 +13,14 @@ import type { GeneratedFile } from '../gen/file.js';
 import { GENERATED_HEADER } from '../gen/printer.js';
 import { UsageError } from '../proto/diagnostics.js';
 import { tskVersion } from '../proto/paths.js';
-import { MANIFEST_PATH, readManifest, serializeManifest, sha256, withManifestLock } from './manifest.js';
+import {
+  MANIFEST_PATH,
+  readManifest,
+  refuseOlderTsk,
+  serializeManifest,
+  sha256,
+  withManifestLock,
+} from './manifest.js';
 
 export interface WriteReport {
   written: string[];
@@ -64,6 +71,8 @@ export function writeFiles(files: readonly GeneratedFile[], options: WriteOption
 function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
   const report: WriteReport = { written: [], unchanged: [], skipped: [], removed: [] };
   const manifest = options.projectRoot ? readManifest(options.projectRoot) : undefined;
+  if (manifest && options.projectRoot)
+    refuseOlderTsk(options.projectRoot, manifest, 'not writing over what it generated');
   if (options.projectRoot) refuseOutside(options.projectRoot, files);
   const plan: Placed[] = [];
   for (const file of files) {

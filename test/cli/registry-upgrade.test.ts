@@ -259,6 +259,14 @@ describe('tsk upgrade by an older tsk than the one that last wrote the project',
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/the project was last written by tsk 99\.0\.0, newer than this tsk \S+: not downgrading/);
     expect(snapshot(dir)).toEqual(before);
+    // Nor does it regenerate the project's code over the newer generator's.
+    fs.appendFileSync(path.join(dir, 'api/newer/v1/greeter.proto'), '\nmessage Added {}\n');
+    const generate = await tsk(['generate'], dir);
+    expect(generate.status).toBe(1);
+    expect(generate.stderr).toMatch(
+      /last written by tsk 99\.0\.0, newer than this tsk \S+: not writing over what it generated \(run npm install first/,
+    );
+    expect(fs.readFileSync(path.join(dir, 'api/newer/v1/greeter.ts'), 'utf8')).not.toContain('Added');
   });
 });
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../proto/diagnostics.js';
-import { newerVersion, pinRuntimeDependencies, runtimeDependencies } from '../../scaffold/package-json.js';
+import { pinRuntimeDependencies, runtimeDependencies } from '../../scaffold/package-json.js';
 import { readProjectPackage, writeProjectPackage } from '../../scaffold/project-package.js';
 import {
   installedRegistry,
@@ -15,7 +15,7 @@ import {
 } from '../../scaffold/registry.js';
 import { runtimeFiles } from '../../scaffold/runtime.js';
 import { tskVersion } from '../../proto/paths.js';
-import { findProjectRoot, readManifest, sha256 } from '../manifest.js';
+import { findProjectRoot, readManifest, refuseOlderTsk, sha256 } from '../manifest.js';
 import { installCommand, runScript } from '../install-command.js';
 import { failOnStale, printReport } from '../output.js';
 import { serviceFlagsHint, startsWithoutServiceFlags } from '../service-start-flags.js';
@@ -27,12 +27,8 @@ export async function upgrade(opts: { force?: boolean; keepLocal?: boolean }): P
   const root = findProjectRoot(cwd);
   if (!root) throw new UsageError('not inside a tsk project (no .tsk/manifest.json found here or above)');
   const manifest = readManifest(root);
-  // An older tsk (the project's own, before `npm install` brought the new one) would put its
-  // runtime back over the newer one, and take away what the newer one added.
-  if (newerVersion(manifest.tsk, tskVersion()))
-    throw new UsageError(
-      `the project was last written by tsk ${manifest.tsk}, newer than this tsk ${tskVersion()}: not downgrading its runtime (run ${installCommand(root)} first, so npx tsk is the project's own)`,
-    );
+  // It would put its runtime back over the newer one, and take away what the newer one added.
+  refuseOlderTsk(root, manifest, 'not downgrading its runtime');
   const registry = installedRegistry(root, Object.keys(manifest.files));
   const runtime = runtimeFiles();
   const files = runtime
