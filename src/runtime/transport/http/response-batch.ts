@@ -8,7 +8,7 @@
 // request with the full chain (tsk's benchmarks). A response waits at most for the rest of
 // the turn it was answered in.
 import type { ServerResponse } from 'node:http';
-import { bodilessStatus } from './status.js';
+import { bodilessHeaders, bodilessStatus } from './status.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -36,8 +36,7 @@ function writePending(): void {
     const json = pending[i + 2] as string;
     try {
       const status = pending[i + 1] as number;
-      // Node would send a 204's Content-Length, which RFC 9110 forbids.
-      if (bodilessStatus(status)) response.writeHead(status).end();
+      if (bodilessStatus(status)) response.writeHead(status, bodilessHeaders(status)).end();
       else {
         response.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': pending[i + 3] as number });
         response.end(json);

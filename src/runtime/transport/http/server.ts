@@ -779,7 +779,9 @@ class FastifyAnswer extends Answer {
     this.reply.header(key, values);
   }
   send(status: number, json: string): void {
-    this.reply.code(status).header('content-type', JSON_TYPE).send(json);
+    // fastify frames a bodiless status itself, as bodilessHeaders does.
+    if (bodilessStatus(status)) this.reply.code(status).send();
+    else this.reply.code(status).header('content-type', JSON_TYPE).send(json);
   }
   override takeOver(): void {
     // Headers set on the reply (a CORS plugin's, a hook's) would stay there once the call writes the response itself.

@@ -8,6 +8,15 @@ export function bodilessStatus(status: number): boolean {
 }
 
 /**
+ * The framing headers of a bodiless answer: none for 204 and 304 (RFC 9110 forbids a 204's
+ * Content-Length, and a 304's would describe the cached representation); a 205 says it
+ * has no content, which Node would otherwise send as an empty chunked body.
+ */
+export function bodilessHeaders(status: number): Record<string, number> | undefined {
+  return status === 205 ? { 'content-length': 0 } : undefined;
+}
+
+/**
  * Answers this call with `status` (200-399) when it came over HTTP; returns whether it
  * did. A gRPC call has no HTTP status, so a handler both servers share calls this
  * unconditionally. Errors keep their own status: throw one (errors.md) for 4xx and 5xx.

@@ -45,9 +45,13 @@ const handlers = {
       ctx.transport.replyHeader.set('location', '/v1/users/2');
     }
     if (req.id === '404') setHttpStatus(ctx, 404);
+    if (req.id === '205') setHttpStatus(ctx, 205);
     return { id: req.id, name: 'ada', email: '' };
   },
-  updateUser: async () => ({}),
+  updateUser: async (ctx: Context, req: { user?: User }) => {
+    setHttpStatus(ctx, Number(req.user?.name));
+    return req.user ?? {};
+  },
   listUsers: async () => ({ users: [] }),
 };
 
@@ -90,16 +94,18 @@ afterAll(async () => {
 function rawAnswer(
   method: string,
   urlPath: string,
+  body?: string,
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${urlPath}`, { method }, (res) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    const req = http.request(`${base}${urlPath}`, { method, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -135,6 +141,21 @@ describe('a handler chooses its HTTP status', () => {
     expect(answer.body).toBe('');
     expect(answer.headers['content-length']).toBeUndefined();
     expect(answer.headers['content-type']).toBeUndefined();
+  });
+
+  it('205 and 304 without a body or Content-Type, over fastify (a PATCH body) and the bodiless path', async () => {
+    for (const [method, url, body, status] of [
+      ['PATCH', '/v1/users/7', '{"name":"205"}', 205],
+      ['PATCH', '/v1/users/7', '{"name":"304"}', 304],
+      ['GET', '/v1/users/205', undefined, 205],
+    ] as const) {
+      const answer = await rawAnswer(method, url, body);
+      expect(answer.status).toBe(status);
+      expect(answer.body).toBe('');
+      expect(answer.headers['content-type']).toBeUndefined();
+      expect(answer.headers['transfer-encoding']).toBeUndefined();
+      expect(answer.headers['content-length']).toBe(status === 205 ? '0' : undefined);
+    }
   });
 
   it('a redirect with its Location, on a bodiless GET', async () => {
