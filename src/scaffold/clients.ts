@@ -50,7 +50,9 @@ export function renderClients(specs: ClientSpec[]): string {
   const transports = new Set(sorted.map((spec) => spec.transport ?? 'grpc'));
   if (sorted.length > 0) imports.push("import { defaultClientObservers } from '../pkg/middleware/index.js';");
   if (sorted.length > 0)
-    imports.push("import { versionFilter, type InstanceFilter } from '../pkg/registry/target.js';");
+    imports.push(
+      "import { filteredEndpointProblem, versionFilter, type InstanceFilter } from '../pkg/registry/target.js';",
+    );
   if (transports.has('grpc')) imports.push("import { GrpcClientConn } from '../pkg/transport/grpc/index.js';");
   if (transports.has('http')) imports.push("import { HttpClient } from '../pkg/transport/http/index.js';");
   for (const spec of sorted)
@@ -85,10 +87,12 @@ export function renderClients(specs: ClientSpec[]): string {
   ];
   if (sorted.length > 0) {
     body.push(`/** clients.<service>.version: only the instances registered with it, which an address does not choose from. */
-function instanceFilter(service: string, config: ClientConfig | undefined, target: string): InstanceFilter | undefined {
+function instanceFilter(service: string, config: ClientConfig | undefined, target: string, logger: Logger): InstanceFilter | undefined {
   if (!config?.version) return undefined;
-  if (!target.startsWith('discovery:'))
-    throw new Error(\`clients.\${service}.version chooses among the instances a registry lists; \${service} is called at one address, \${target}\`);
+  const problem = filteredEndpointProblem(target);
+  if (problem) throw new Error(\`clients.\${service}.version \${problem}\`);
+  // Said at start: a pin nobody remembers setting otherwise shows only as 503s once that version is gone.
+  logger.info({ service, version: config.version }, 'calls go only to instances of this version');
   return versionFilter(config.version);
 }`);
   }
@@ -101,7 +105,7 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
     target,
     service,
     discovery: deps.discovery,
-    instanceFilter: instanceFilter(service, config, target),
+    instanceFilter: instanceFilter(service, config, target, deps.logger),
     observers: defaultClientObservers({ logger: deps.logger }),
     middleware: deps.middleware,
     timeoutMs: config?.timeoutMs ?? 2000,
@@ -117,7 +121,7 @@ function dialHttp(service: string, config: ClientConfig | undefined, deps: Clien
     target: /^(https?|discovery):\\/\\//.test(endpoint) ? endpoint : \`http://\${endpoint}\`,
     service,
     discovery: deps.discovery,
-    instanceFilter: instanceFilter(service, config, endpoint),
+    instanceFilter: instanceFilter(service, config, endpoint, deps.logger),
     observers: defaultClientObservers({ logger: deps.logger }),
     middleware: deps.middleware,
     timeoutMs: config?.timeoutMs ?? 2000,

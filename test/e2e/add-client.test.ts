@@ -278,13 +278,18 @@ describe('tsk add client', () => {
     }
   }, 300_000);
 
-  it('clients.user.version with an address endpoint: the service refuses to start, naming the key', async () => {
-    const refused = startService(shop, npmStartArgs(shop), {
+  it('clients.user.version with an address endpoint: --check and a start refuse it, naming the key', async () => {
+    const env = {
       SHOP_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
       SHOP_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
       SHOP_CLIENTS_USER_VERSION: '2.0.0',
-    });
-    expect(await exitWithin(refused, 15_000), refused.output()).toBe(1);
-    expect(refused.output()).toContain('clients.user.version chooses among the instances a registry lists');
+    };
+    const line =
+      'config: SHOP_CLIENTS_USER_VERSION: clients.user.version: chooses among the instances a registry lists, and the endpoint is one address';
+    for (const args of [[...npmStartArgs(shop), '--check'], npmStartArgs(shop)]) {
+      const refused = startService(shop, args, env);
+      expect(await exitWithin(refused, 15_000), refused.output()).toBe(1);
+      expect(refused.output()).toContain(line);
+    }
   }, 60_000);
 });

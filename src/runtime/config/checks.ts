@@ -3,8 +3,14 @@
 // returns what is wrong, or undefined.
 import type { ScalarKind } from '../transport/http/route.js';
 
-/** `wholeList`: given a list key's whole value rather than each of its items. */
-export type Check = ((value: unknown) => string | undefined) & { wholeList?: boolean };
+/**
+ * A check of one key's value. `siblings` is the mapping that holds it (keys as the file
+ * wrote them), for a rule across keys. `wholeList`: given a list key's whole value rather
+ * than each of its items.
+ */
+export type Check = ((value: unknown, siblings: Readonly<Record<string, unknown>>) => string | undefined) & {
+  wholeList?: boolean;
+};
 
 const INT32: [number, number] = [-(2 ** 31), 2 ** 31 - 1];
 const UINT32: [number, number] = [0, 2 ** 32 - 1];
@@ -83,11 +89,11 @@ export const checks = {
   },
   /** A list key that takes one value at most (a Consul agent address), which passes `check`. */
   single(check: Check, why: string): Check {
-    const whole: Check = (v) => {
+    const whole: Check = (v, siblings) => {
       const items = Array.isArray(v) ? v : [v];
       if (items.length > 1)
         return `expected one value (${why}), got ${items.length}: ${items.map(describeValue).join(', ')}`;
-      return items.length === 1 ? check(items[0]) : undefined;
+      return items.length === 1 ? check(items[0], siblings) : undefined;
     };
     return Object.assign(whole, { wholeList: true });
   },

@@ -56,7 +56,7 @@ export function loadConfig<T>(options: LoadOptions<T>): T {
     // A value of the wrong type has been reported already; its checks would only repeat it.
     const mistyped = (key: string) => problems.some((p) => p.includes(` ${key}: `) || p.includes(` ${key}[`));
     for (const [key, check] of Object.entries(options.checks ?? {}))
-      if (!mistyped(key)) runCheck(tree, key, check, sources, problems);
+      for (const at of valuesAt(tree, key.split('.'))) if (!mistyped(at.key)) runCheck(at, check, sources, problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return options.schema.fromJSON(tree);
@@ -389,16 +389,30 @@ function validateValue(
   }
 }
 
-function runCheck(tree: Tree, key: string, check: Check, sources: Sources, problems: string[]): void {
-  let value: unknown = tree;
-  for (const part of key.split('.')) {
-    if (!isTree(value)) return;
-    const camel = part.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    value = part in value ? value[part] : value[camel];
-  }
+/** A value a check's key reaches: its concrete dotted key and the mapping holding it. */
+interface Reached {
+  key: string;
+  value: unknown;
+  siblings: Tree;
+}
+
+/**
+ * The values at a dotted key (proto or JSON names), `*` standing for every entry of a map
+ * (`clients.*.version`), each under its concrete key (`clients.user.version`).
+ */
+function valuesAt(node: unknown, parts: string[], at: string[] = [], siblings: Tree = {}): Reached[] {
+  if (parts.length === 0) return [{ key: at.join('.'), value: node, siblings }];
+  if (!isTree(node)) return [];
+  const [part, ...rest] = parts as [string, ...string[]];
+  if (part === '*') return Object.keys(node).flatMap((k) => valuesAt(node[k], rest, [...at, k], node));
+  const camel = part.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return valuesAt(part in node ? node[part] : node[camel], rest, [...at, part], node);
+}
+
+function runCheck({ key, value, siblings }: Reached, check: Check, sources: Sources, problems: string[]): void {
   if (value === undefined || value === null) return;
   for (const item of Array.isArray(value) && !check.wholeList ? value : [value]) {
-    const problem = check(item);
+    const problem = check(item, siblings);
     if (problem) problems.push(`config: ${sourceOf(sources, key)}: ${key}: ${problem}`);
   }
 }

@@ -55,9 +55,19 @@ export function versionFilter(version: string): InstanceFilter {
   return { accepts: (instance) => instance.version === version, description: `version ${version}` };
 }
 
+/**
+ * Why a client with an instance filter (clients.<service>.version) cannot call `endpoint`:
+ * an address has no instances to choose from. Empty and discovery:/// endpoints can.
+ */
+export function filteredEndpointProblem(endpoint: string): string | undefined {
+  if (endpoint === '' || endpoint.startsWith(DISCOVERY_SCHEME)) return undefined;
+  return `chooses among the instances a registry lists, and the endpoint is one address (${endpoint})`;
+}
+
 /** Why a target has nothing to call: no instance, or none the filter accepts, with an endpoint of this scheme. */
 export function noInstanceDetail(scheme: string, filter: InstanceFilter | undefined): string {
-  return `no instance${filter ? ` of ${filter.description}` : ''} with a ${scheme} endpoint is registered`;
+  const article = scheme === 'http' ? 'an' : 'a';
+  return `no instance${filter ? ` of ${filter.description}` : ''} with ${article} ${scheme} endpoint is registered`;
 }
 
 /** How long an address that refused a connection is passed over: doubled on each refusal in a row, up to the maximum. */

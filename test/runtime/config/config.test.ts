@@ -400,3 +400,56 @@ describe('checks.single (a list key that takes one value: a Consul agent)', () =
     ]);
   });
 });
+
+describe('checks across the entries of a map', () => {
+  const Client: MessageSchema = {
+    typeName: 'conf.Client',
+    fields: [
+      { name: 'endpoint', jsonName: 'endpoint', kind: 'scalar', scalar: 'string' },
+      { name: 'version', jsonName: 'version', kind: 'scalar', scalar: 'string' },
+    ],
+  };
+  const WithClients: MessageSchema = {
+    typeName: 'conf.Bootstrap',
+    fields: [
+      {
+        name: 'clients',
+        jsonName: 'clients',
+        kind: 'map',
+        key: 'string',
+        value: { name: 'value', jsonName: 'value', kind: 'message', typeName: 'conf.Client', schema: () => Client },
+      },
+    ],
+  };
+  const pinned = {
+    'clients.*.version': (v: unknown, client: Readonly<Record<string, unknown>>) =>
+      v && !String(client['endpoint'] ?? '').startsWith('discovery:') ? 'needs a discovery endpoint' : undefined,
+  };
+  const load = (yaml: string, env: Record<string, string> = {}) => {
+    const dir = tmp();
+    const file = path.join(dir, 'config.yaml');
+    fs.writeFileSync(file, yaml);
+    try {
+      loadConfig({ files: [file], schema, layout: WithClients, checks: pinned, envPrefix: 'APP_', env });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems.map((p) => p.replace(file, 'config.yaml'));
+    }
+  };
+
+  it('runs a `*` key on every entry, each named by its own key and source, with the keys beside it', () => {
+    const yaml =
+      'clients:\n  user:\n    endpoint: discovery:///user\n    version: 1.4.2\n  order:\n    endpoint: 127.0.0.1:9000\n';
+    expect(load(yaml)).toEqual([]);
+    expect(load(yaml, { APP_CLIENTS_ORDER_VERSION: '2.0.0' })).toEqual([
+      'config: APP_CLIENTS_ORDER_VERSION: clients.order.version: needs a discovery endpoint',
+    ]);
+    expect(load(yaml.replace('discovery:///user', '127.0.0.1:9001'))).toEqual([
+      'config: config.yaml:4: clients.user.version: needs a discovery endpoint',
+    ]);
+  });
+
+  it('a map with no entries has nothing to check', () => {
+    expect(load('clients: {}\n')).toEqual([]);
+  });
+});

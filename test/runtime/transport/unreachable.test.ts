@@ -76,7 +76,9 @@ describe('a called service that cannot be reached: 503 SERVICE_UNAVAILABLE namin
         metadata: { service: 'inventory', target: 'discovery:///inventory' },
       });
       expect(err.message).toMatch(
-        new RegExp(`^the inventory service is unavailable: no instance with a ${kind} endpoint is registered`),
+        new RegExp(
+          `^the inventory service is unavailable: no instance with ${kind === 'http' ? 'an' : 'a'} ${kind} endpoint is registered`,
+        ),
       );
     });
 
