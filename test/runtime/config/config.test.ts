@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   changedConfigKeys,
   checks,
+  type Check,
   ConfigError,
   loadConfig,
   loadTree,
@@ -137,12 +138,18 @@ const rules = {
 const GOOD =
   'server:\n  http:\n    addr: 0.0.0.0:8000\n    timeout_ms: 1000\n  stop_timeout_ms: 10000\ntelemetry:\n  sampling_ratio: 0.1\n  otlp_metrics: false\nregistry:\n  kind: none\n  endpoints: []\n';
 
-function problems(yaml: string, env: Record<string, string> = {}): string[] {
+/** The problem lines of loading `yaml` (file names as config.yaml), with these layout and checks. */
+function problems(
+  yaml: string,
+  env: Record<string, string> = {},
+  layout: MessageSchema = Bootstrap,
+  checkRules: Record<string, Check> = rules,
+): string[] {
   const dir = tmp();
   const file = path.join(dir, 'config.yaml');
   fs.writeFileSync(file, yaml);
   try {
-    loadConfig({ files: [file], schema, layout: Bootstrap, checks: rules, envPrefix: 'APP_', env });
+    loadConfig({ files: [file], schema, layout, checks: checkRules, envPrefix: 'APP_', env });
     return [];
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
@@ -247,6 +254,7 @@ describe('config map entries from the environment', () => {
     fields: [
       { name: 'endpoint', jsonName: 'endpoint', kind: 'scalar', scalar: 'string' },
       { name: 'timeout_ms', jsonName: 'timeoutMs', kind: 'scalar', scalar: 'int32' },
+      { name: 'version', jsonName: 'version', kind: 'scalar', scalar: 'string' },
     ],
   };
   const WithClients: MessageSchema = {
@@ -294,6 +302,23 @@ describe('config map entries from the environment', () => {
     expect(() => load({ APP_CLIENTS_USER_TIMEOUT_MS: 'soon' })).toThrow(
       /^config: APP_CLIENTS_USER_TIMEOUT_MS: clients\.user\.timeout_ms: expected an integer, got "soon"$/,
     );
+  });
+
+  it('runs a `*` check on every entry, each named by its own key and source, with the keys beside it', () => {
+    const pinned = {
+      'clients.*.version': (v: unknown, client: Readonly<Record<string, unknown>>) =>
+        v && !String(client['endpoint'] ?? '').startsWith('discovery:') ? 'needs a discovery endpoint' : undefined,
+    };
+    const yaml =
+      'clients:\n  user:\n    endpoint: discovery:///user\n    version: 1.4.2\n  order:\n    endpoint: 127.0.0.1:9000\n';
+    expect(problems(yaml, {}, WithClients, pinned)).toEqual([]);
+    expect(problems(yaml, { APP_CLIENTS_ORDER_VERSION: '2.0.0' }, WithClients, pinned)).toEqual([
+      'config: APP_CLIENTS_ORDER_VERSION: clients.order.version: needs a discovery endpoint',
+    ]);
+    expect(problems(yaml.replace('discovery:///user', '127.0.0.1:9001'), {}, WithClients, pinned)).toEqual([
+      'config: config.yaml:4: clients.user.version: needs a discovery endpoint',
+    ]);
+    expect(problems('clients: {}\n', {}, WithClients, pinned)).toEqual([]);
   });
 });
 
@@ -377,17 +402,7 @@ describe('changedConfigKeys', () => {
 
 describe('checks.single (a list key that takes one value: a Consul agent)', () => {
   const consul = { ...rules, 'registry.endpoints': checks.single(checks.address(), 'one agent') };
-  const check = (yaml: string, env: Record<string, string> = {}) => {
-    const dir = tmp();
-    const file = path.join(dir, 'config.yaml');
-    fs.writeFileSync(file, yaml);
-    try {
-      loadConfig({ files: [file], schema, layout: Bootstrap, checks: consul, envPrefix: 'APP_', env });
-      return [];
-    } catch (err) {
-      return (err as ConfigError).problems.map((p) => p.replace(file, 'config.yaml'));
-    }
-  };
+  const check = (yaml: string, env: Record<string, string> = {}) => problems(yaml, env, Bootstrap, consul);
 
   it('takes none or one, checked as the item check says, and refuses several, naming them', () => {
     expect(check('registry:\n  endpoints: []\n')).toEqual([]);
@@ -398,58 +413,5 @@ describe('checks.single (a list key that takes one value: a Consul agent)', () =
     expect(check('registry:\n  endpoints: []\n', { APP_REGISTRY_ENDPOINTS: 'a:8500,b:8500' })).toEqual([
       'config: APP_REGISTRY_ENDPOINTS: registry.endpoints: expected one value (one agent), got 2: "a:8500", "b:8500"',
     ]);
-  });
-});
-
-describe('checks across the entries of a map', () => {
-  const Client: MessageSchema = {
-    typeName: 'conf.Client',
-    fields: [
-      { name: 'endpoint', jsonName: 'endpoint', kind: 'scalar', scalar: 'string' },
-      { name: 'version', jsonName: 'version', kind: 'scalar', scalar: 'string' },
-    ],
-  };
-  const WithClients: MessageSchema = {
-    typeName: 'conf.Bootstrap',
-    fields: [
-      {
-        name: 'clients',
-        jsonName: 'clients',
-        kind: 'map',
-        key: 'string',
-        value: { name: 'value', jsonName: 'value', kind: 'message', typeName: 'conf.Client', schema: () => Client },
-      },
-    ],
-  };
-  const pinned = {
-    'clients.*.version': (v: unknown, client: Readonly<Record<string, unknown>>) =>
-      v && !String(client['endpoint'] ?? '').startsWith('discovery:') ? 'needs a discovery endpoint' : undefined,
-  };
-  const load = (yaml: string, env: Record<string, string> = {}) => {
-    const dir = tmp();
-    const file = path.join(dir, 'config.yaml');
-    fs.writeFileSync(file, yaml);
-    try {
-      loadConfig({ files: [file], schema, layout: WithClients, checks: pinned, envPrefix: 'APP_', env });
-      return [];
-    } catch (err) {
-      return (err as ConfigError).problems.map((p) => p.replace(file, 'config.yaml'));
-    }
-  };
-
-  it('runs a `*` key on every entry, each named by its own key and source, with the keys beside it', () => {
-    const yaml =
-      'clients:\n  user:\n    endpoint: discovery:///user\n    version: 1.4.2\n  order:\n    endpoint: 127.0.0.1:9000\n';
-    expect(load(yaml)).toEqual([]);
-    expect(load(yaml, { APP_CLIENTS_ORDER_VERSION: '2.0.0' })).toEqual([
-      'config: APP_CLIENTS_ORDER_VERSION: clients.order.version: needs a discovery endpoint',
-    ]);
-    expect(load(yaml.replace('discovery:///user', '127.0.0.1:9001'))).toEqual([
-      'config: config.yaml:4: clients.user.version: needs a discovery endpoint',
-    ]);
-  });
-
-  it('a map with no entries has nothing to check', () => {
-    expect(load('clients: {}\n')).toEqual([]);
   });
 });
