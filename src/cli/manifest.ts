@@ -68,7 +68,8 @@ export function readManifest(root: string): Manifest {
  * before `npm install` brought the newer one would undo what that one wrote.
  */
 export function refuseOlderTsk(root: string, manifest: Manifest, consequence: string): void {
-  if (!newerVersion(manifest.tsk, tskVersion())) return;
+  // A hand-edited manifest may lack the version: nothing to compare, so nothing refused.
+  if (typeof manifest.tsk !== 'string' || !newerVersion(manifest.tsk, tskVersion())) return;
   throw new UsageError(
     `the project was last written by tsk ${manifest.tsk}, newer than this tsk ${tskVersion()}: ${consequence} (run ${installCommand(root)} first, so npx tsk is the project's own)`,
   );
