@@ -102,8 +102,8 @@ async function writeTreeModule(
   return report;
 }
 
-/** The project's package.json name; undefined (the document's own default title) when it has none. */
-function packageName(root: string): string | undefined {
+/** The project's package.json name, which titles its OpenAPI document; undefined (the document's own default) when it has none. */
+export function packageName(root: string): string | undefined {
   const name = projectPackageOrEmpty(root)['name'];
   return typeof name === 'string' && name !== '' ? name : undefined;
 }

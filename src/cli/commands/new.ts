@@ -26,6 +26,7 @@ import type { GeneratedFile } from '../../gen/file.js';
 import { MANIFEST_PATH, readManifest, refuseInsideProject } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
 import { writeFiles, writeTree } from '../writer.js';
+import { packageName } from './generate.js';
 
 export interface NewFlags {
   dir?: string;
@@ -91,7 +92,7 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
       runtimeFor: (root) => path.relative(root, runtimeDir).split(path.sep).join('/'),
     });
     generated.push(
-      openApiFile(compiled),
+      openApiFile(compiled, packageName(staging)),
       servicesFile(compiled),
       descriptorsModule(
         compiled.fileSet,
@@ -300,11 +301,11 @@ function servicesFile(compiled: Awaited<ReturnType<typeof compileProtos>>): Gene
 }
 
 /** api/openapi.ts, the document the HTTP server serves, as `tsk proto openapi api -o api/openapi.ts` writes it. */
-function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>): GeneratedFile {
+function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>, title: string | undefined): GeneratedFile {
   const result = generateOpenApi({
     files: compiled.targets,
     registry: compiled.registry,
-    options: { runtime: '', openapi: 'project' },
+    options: { runtime: '', openapi: 'project', ...(title ? { title } : {}) },
   });
   const document = result.files[0];
   if (!document || result.problems.length > 0) throw new Error('the project template produced no OpenAPI document');
