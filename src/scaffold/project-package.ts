@@ -15,6 +15,12 @@ export function projectPackageOrEmpty(root: string): Record<string, unknown> {
   }
 }
 
+/** The project's package.json name, which titles its OpenAPI document; undefined (the document's own default) when it has none. */
+export function packageName(root: string): string | undefined {
+  const name = projectPackageOrEmpty(root)['name'];
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
 /** The parsed package.json at a project's root; a clear error when it is missing or not JSON. */
 export function readProjectPackage<T = { name?: string }>(root: string): T {
   const file = path.join(root, 'package.json');

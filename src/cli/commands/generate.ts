@@ -17,7 +17,7 @@ import { planClientCode } from './proto.js';
 import { servedOnly, writeOpenApiDocuments } from './proto-openapi.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
 import { DEFAULT_RUNTIME_DIR } from '../../plugins/types.js';
-import { projectPackageOrEmpty } from '../../scaffold/project-package.js';
+import { packageName } from '../../scaffold/project-package.js';
 
 export interface GenerateFlags {
   force?: boolean | undefined;
@@ -100,12 +100,6 @@ async function writeTreeModule(
   const report = writeFiles([await render(await served())], { projectRoot: root, force: flags.force });
   step.save([output], report);
   return report;
-}
-
-/** The project's package.json name, which titles its OpenAPI document; undefined (the document's own default) when it has none. */
-export function packageName(root: string): string | undefined {
-  const name = projectPackageOrEmpty(root)['name'];
-  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /**

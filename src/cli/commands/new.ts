@@ -26,7 +26,7 @@ import type { GeneratedFile } from '../../gen/file.js';
 import { MANIFEST_PATH, readManifest, refuseInsideProject } from '../manifest.js';
 import { packTskInto } from '../self-pack.js';
 import { writeFiles, writeTree } from '../writer.js';
-import { packageName } from './generate.js';
+import { packageName } from '../../scaffold/project-package.js';
 
 export interface NewFlags {
   dir?: string;
