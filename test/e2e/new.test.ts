@@ -107,6 +107,38 @@ describe('tsk new demo', () => {
     ]);
   }, 60_000);
 
+  it("its own tests fail when the ConfigMap's config falls behind configs/config.yaml or would be refused", async () => {
+    const configMapFile = path.join(demo, 'deploy/kubernetes/configmap.yaml');
+    const deploymentFile = path.join(demo, 'deploy/kubernetes/deployment.yaml');
+    const [configMap, deployment] = [configMapFile, deploymentFile].map((f) => fs.readFileSync(f, 'utf8'));
+    const deployTest = () => run('node', ['--import', 'tsx', '--test', 'test/deploy.test.ts'], demo, serviceNodeEnv());
+    try {
+      expect((await deployTest()).status).toBe(0);
+      fs.writeFileSync(configMapFile, configMap!.replace(/^ +max_users: .*\n/m, ''));
+      const behind = await deployTest();
+      expect(behind.status).toBe(1);
+      expect(behind.output).toContain(
+        'deploy/kubernetes/configmap.yaml lacks data.max_users, which configs/config.yaml sets: add it to its config.yaml, or set DEMO_DATA_MAX_USERS in deployment.yaml',
+      );
+      // The Deployment setting the variable is as good as the key.
+      fs.writeFileSync(
+        deploymentFile,
+        deployment!.replace(/^( +)- name: OTEL_SERVICE_NAME$/m, '$1- name: DEMO_DATA_MAX_USERS\n$1  value: "500"\n$&'),
+      );
+      expect((await deployTest()).status).toBe(0);
+      fs.writeFileSync(configMapFile, configMap!.replace('sampling_ratio: 0.1', 'sampling_ratio: 2'));
+      const refused = await deployTest();
+      expect(refused.status).toBe(1);
+      const line = configMap!.split('\n').findIndex((l) => l.includes('sampling_ratio')) + 1;
+      expect(refused.output).toContain(
+        `config: deploy/kubernetes/configmap.yaml:${line}: telemetry.sampling_ratio: must be between 0 and 1, got 2`,
+      );
+    } finally {
+      fs.writeFileSync(configMapFile, configMap!);
+      fs.writeFileSync(deploymentFile, deployment!);
+    }
+  }, 60_000);
+
   it('a wiring error (a route registered twice) stops the start with one log line naming it, exit 1', async () => {
     const broken = path.join(work, 'demo-wiring');
     fs.rmSync(broken, { recursive: true, force: true });
