@@ -72,7 +72,10 @@ export function createApp(options: AppOptions): App {
     name: options.name,
     version: options.version,
     metadata: options.metadata ?? {},
-    endpoints: options.servers.map((s) => s.endpoint()),
+    endpoints: options.servers.flatMap((s) => {
+      const endpoint = s.endpoint?.();
+      return endpoint ? [endpoint] : [];
+    }),
   });
 
   // deregister -> drain delay -> stop accepting and finish in-flight calls -> afterStop

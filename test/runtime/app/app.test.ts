@@ -40,6 +40,31 @@ describe('createApp', () => {
     expect(events).toEqual(['register true', 'deregister listening=true', 'afterStop']);
     expect(readiness.isReady()).toBe(false);
   });
+
+  it('runs a server without an endpoint (a worker) beside the others, leaving it out of the registry entry', async () => {
+    const events: string[] = [];
+    const http = new HttpServer({ address: '127.0.0.1:0' });
+    const worker = {
+      start: async () => void events.push('worker start'),
+      drain: () => void events.push('worker drain'),
+      stop: async () => void events.push('worker stop'),
+    };
+    const registered: string[][] = [];
+    const app = createApp({
+      name: 'svc',
+      version: '1',
+      servers: [http, worker],
+      registrar: { register: async (i) => void registered.push(i.endpoints), deregister: async () => {} },
+      signals: [],
+    });
+    const running = app.run();
+    for (let i = 0; i < 100 && registered.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(registered).toEqual([[`http://127.0.0.1:${http.listenPort}`]]);
+    expect(app.instance().endpoints).toEqual(registered[0]);
+    await app.stop();
+    await running;
+    expect(events).toEqual(['worker start', 'worker drain', 'worker stop']);
+  });
 });
 
 describe('createApp stop', () => {
