@@ -78,13 +78,21 @@ export function jwtClaims(ctx: Context): JwtClaims | undefined {
   return ctx.values.get(CLAIMS) as JwtClaims | undefined;
 }
 
+/** Why a key such as `process.env['JWT_SECRET']!` is none: the variable unset, or set to nothing. */
+function keyProblem(key: unknown): string | undefined {
+  if (key === undefined || key === null) return 'no key given (options.key is undefined)';
+  if ((typeof key === 'string' || key instanceof Uint8Array) && key.length === 0)
+    return 'the key is empty (options.key has length 0)';
+  return undefined;
+}
+
 /** Refuses calls without a valid `authorization: Bearer <token>`; the handler finds the claims with jwtClaims(ctx). */
 export function jwtServer(options: JwtServerOptions): Middleware {
   const accepted = new Set<string>(options.algorithms ?? ['HS256']);
   const leeway = options.leewaySeconds ?? 0;
   const given = options.key;
-  // `process.env['JWT_SECRET']!` with the variable unset.
-  if (given === undefined || given === null) throw new Error('jwtServer: no key given (options.key is undefined)');
+  const problem = keyProblem(given);
+  if (problem) throw new Error(`jwtServer: ${problem}`);
   // A fixed key is converted once per algorithm, here, so a key that cannot work stops
   // the start rather than every call; a key function's answer is converted per call.
   const converted = new Map<string, KeyObject | undefined>();
@@ -139,8 +147,8 @@ export function jwtServer(options: JwtServerOptions): Middleware {
 /** Sends `authorization: Bearer <token>` with every call, the token signed with the options' key and claims. */
 export function jwtClient(options: JwtClientOptions): Middleware {
   const alg = options.algorithm ?? 'HS256';
-  if (options.key === undefined || options.key === null)
-    throw new Error('jwtClient: no key given (options.key is undefined)');
+  const problem = keyProblem(options.key);
+  if (problem) throw new Error(`jwtClient: ${problem}`);
   const key = toKey(options.key, alg, 'private');
   if (key === undefined) throw new Error(`jwtClient: the key is not one ${alg} signs with`);
   const header = base64url(JSON.stringify({ alg, typ: 'JWT', ...(options.keyId ? { kid: options.keyId } : {}) }));
