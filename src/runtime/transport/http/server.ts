@@ -14,6 +14,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isUtf8 } from 'node:buffer';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { fromError, isServiceError, ServiceError } from '../../errors/errors.js';
@@ -222,6 +223,11 @@ export class HttpServer implements Server {
         };
         server.keepAliveTimeout = o.keepAliveTimeout;
         server.setTimeout(o.connectionTimeout);
+        // A socket keeps its peer's address in a property of its own from the first read
+        // on, and only some calls read it (sampled spans). Read as each connection opens,
+        // every socket has the same shape: sockets of two shapes kept V8 deoptimizing and
+        // recompiling Node's HTTP code.
+        server.on('connection', (socket: Socket) => void socket.remoteAddress);
         if (o.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
         return server;
       },
