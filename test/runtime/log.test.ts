@@ -36,6 +36,16 @@ describe('createLogger', () => {
     expect(second.err.message).toBe('outer: inner');
   });
 
+  it('writes an error already described as a plain object (an export failure) as it is', async () => {
+    const { createLogger, lineBatcher } = await import('../../src/runtime/log/logger.js');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({ name: 'described', destination: file });
+    logger.warn({ err: { type: 'OTLPExporterError', message: '14 UNAVAILABLE', code: 14 } }, 'trace export failing');
+    lineBatcher(logger)!.flushSync();
+    const line = JSON.parse(fs.readFileSync(file, 'utf8').trim());
+    expect(line.err).toEqual({ type: 'OTLPExporterError', message: '14 UNAVAILABLE', code: 14 });
+  });
+
   it('writes every batched line when the process exits immediately after logging', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const script = `

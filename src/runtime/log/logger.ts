@@ -300,6 +300,9 @@ export function createLogger(options: LoggerOptions): Logger {
  * otherwise repeat once per cause. The stack keeps every cause.
  */
 function serializeError(err: unknown): unknown {
+  // A description made for the line ({ type, message, code }, a plain object) is written
+  // as it is: pino's serializer would retype it `Object` with an empty stack.
+  if (err !== null && typeof err === 'object' && Object.getPrototypeOf(err) === Object.prototype) return err;
   const serialized = pino.stdSerializers.err(err as Error) as { message?: unknown };
   if (err instanceof Error) serialized.message = messageWithCauses(err);
   return serialized;
