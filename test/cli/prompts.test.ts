@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, tskBin } from '../helpers/cli.js';
+import { repoRoot, tsk, tskBin } from '../helpers/cli.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
@@ -96,5 +96,22 @@ describe.skipIf(!hasScript)('tsk new prompts on a terminal', () => {
     expect(code, out).toBe(0);
     expect(steps).toEqual(['bad', 'good']);
     expect(fs.readFileSync(path.join(dir, 'orders', 'package.json'), 'utf8')).toContain('"name": "orders"');
+  });
+});
+
+describe('tsk new without a terminal', () => {
+  it('takes the defaults for what the flags left out and says which, unless told -y', () => {
+    const dir = path.join(repoRoot, '.tmp', 'prompts-pipe');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const piped = tsk(['new', 'piped', '--no-install', '--no-git'], dir);
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stdout.split('\n')[0]).toBe(
+      'no terminal to ask on; taking registry none and OTLP endpoint http://127.0.0.1:4317 (--registry and --otlp-endpoint choose; -y takes the defaults without this line)',
+    );
+    expect(fs.readFileSync(path.join(dir, 'piped', 'configs', 'config.yaml'), 'utf8')).toMatch(/kind: none/);
+    const told = tsk(['new', 'told', '-y', '--no-install', '--no-git'], dir);
+    expect(told.status, told.stderr).toBe(0);
+    expect(told.stdout).not.toContain('no terminal');
   });
 });

@@ -229,7 +229,17 @@ async function askMissing(flags: NewFlags): Promise<{ registry: RegistryKind; ot
     registry: flags.registry ?? 'none',
     otlpEndpoint: flags.otlpEndpoint ?? 'http://127.0.0.1:4317',
   } as const;
-  if (!mayPrompt(flags) || (flags.registry && flags.otlpEndpoint !== undefined)) return defaults;
+  if (flags.registry && flags.otlpEndpoint !== undefined) return defaults;
+  if (!mayPrompt(flags)) {
+    // Without -y the defaults are said: whoever ran it in a pipe expected to be asked.
+    if (!flags.yes)
+      console.log(
+        chalk.dim(
+          `no terminal to ask on; taking registry ${defaults.registry} and OTLP endpoint ${defaults.otlpEndpoint || '(none)'} (--registry and --otlp-endpoint choose; -y takes the defaults without this line)`,
+        ),
+      );
+    return defaults;
+  }
   const answers = await prompts(
     [
       flags.registry
