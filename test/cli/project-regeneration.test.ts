@@ -136,6 +136,16 @@ describe('in a generated project', () => {
     expect(again.stdout).toContain('internal/service/order.ts has no archive; add it to OrderService');
     expect(again.stdout).toContain(`  async archive(_ctx: Context, _request: ${request}): Promise<${reply}> {`);
     expect(again.stdout).not.toContain('no longer declares');
+    // With messages of its own, the hint names the imports the pasted method needs.
+    fs.writeFileSync(
+      protoPath,
+      `${proto.replace(/service (\w+) \{/, 'service $1 {\n  rpc Restore(RestoreRequest) returns (RestoreReply);')}\nmessage RestoreRequest {}\nmessage RestoreReply {}\n`,
+    );
+    const restore = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
+    expect(restore.status, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain(
+      "add it to OrderService, and import what it uses:\nimport type { RestoreReply, RestoreRequest } from '../../api/shop/v1/order.js';\n",
+    );
     // An rpc removed later: its handler is named, since TypeScript accepts the method more.
     const [, first] = /rpc (\w+)\(/.exec(proto)!;
     const handler = first!.charAt(0).toLowerCase() + first!.slice(1);

@@ -79,9 +79,14 @@ export async function protoServer(file: string, flags: ProtoFlags & { target: st
     const missing = missingMethods(service, own, stub.content);
     if (missing.length === 0) continue;
     const names = missing.map((m) => m.name).join(', ');
+    const imports = missingImports(
+      stub.content,
+      own,
+      missing.map((m) => m.text),
+    );
     console.log(
       chalk.dim(
-        `next: ${path.relative(cwd, stub.path)} has no ${names}; add ${missing.length === 1 ? 'it' : 'them'} to ${stubClassName(service)} (types from the generated ${fileStem(service.file)}.ts):\n${missing.map((m) => m.text).join('\n\n')}`,
+        `next: ${path.relative(cwd, stub.path)} has no ${names}; add ${missing.length === 1 ? 'it' : 'them'} to ${stubClassName(service)}${imports.length > 0 ? `, and import what ${missing.length === 1 ? 'it uses' : 'they use'}:\n${imports.join('\n')}` : ':'}\n${missing.map((m) => m.text).join('\n\n')}`,
       ),
     );
   }
@@ -144,6 +149,23 @@ function missingMethods(service: DescService, own: string, stub: string): { name
     const end = stub.indexOf('\n  }\n', start);
     return start < 0 || end < 0 ? [] : [{ name: key, text: stub.slice(start, end + 4) }];
   });
+}
+
+/**
+ * The import lines the stub would have for the names `methods` use that the user's file
+ * does not mention, each cut to those names: what pasting the methods also needs.
+ */
+function missingImports(stub: string, own: string, methods: readonly string[]): string[] {
+  const mentioned = (name: string, text: string) => new RegExp(`\\b${name}\\b`).test(text);
+  const lines: string[] = [];
+  for (const m of stub.matchAll(/^import (type )?\{([^}]*)\} from ('[^']+');$/gm)) {
+    const names = m[2]!
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n && methods.some((text) => mentioned(n, text)) && !mentioned(n, own));
+    if (names.length > 0) lines.push(`import ${m[1] ?? ''}{ ${names.join(', ')} } from ${m[3]};`);
+  }
+  return lines;
 }
 
 /**
