@@ -222,7 +222,7 @@ describe('in a generated project', () => {
     const clash = tsk(['proto', 'add', 'api/shop/v1/user.proto'], project);
     expect(clash.status).toBe(1);
     expect(clash.stderr).toContain(
-      "api/shop/v1/greeter.proto already declares GetUserRequest, User in this directory's package, which api/shop/v1/user.proto would declare again",
+      "api/shop/v1/greeter.proto already declares GetUserRequest, User in this directory's package, which api/shop/v1/user.proto would declare again: name it after another resource or put it in another package, or delete the greeter sample first (tsk's README, Quick start, says how)",
     );
     expect(snapshotTree(project)).toEqual(before);
   });

@@ -37,10 +37,16 @@ export async function protoAdd(file: string, flags: ProtoFlags): Promise<void> {
   if (problem) throw new UsageError(`${file}: ${problem}`);
   const content = renderProtoTemplate({ protoPath });
   const clash = clashingDeclarations(content, parent);
-  if (clash)
+  if (clash) {
+    // The sample every new project has: replacing it is the usual way out (README).
+    const sample =
+      path.basename(clash.file) === 'greeter.proto'
+        ? ", or delete the greeter sample first (tsk's README, Quick start, says how)"
+        : '';
     throw new UsageError(
-      `${path.relative(cwd, clash.file)} already declares ${clash.names.join(', ')} in this directory's package, which ${file} would declare again: name it after another resource or put it in another package`,
+      `${path.relative(cwd, clash.file)} already declares ${clash.names.join(', ')} in this directory's package, which ${file} would declare again: name it after another resource or put it in another package${sample}`,
     );
+  }
   const report = writeFiles([{ path: absReal, content, kind: 'owned' }], {
     projectRoot: findProjectRoot(parent),
   });
