@@ -174,10 +174,11 @@ function isTree(v: unknown): v is Tree {
 }
 
 /**
- * `server.http.addr` -> `<PREFIX>SERVER_HTTP_ADDR` (camelCase keys are split too; other
- * characters of map keys, such as `-`, become `_`: `clients.order-svc` -> `CLIENTS_ORDER_SVC`).
+ * The variable that sets a key: `server.http.addr` (as ['server', 'http', 'addr']) ->
+ * `<PREFIX>SERVER_HTTP_ADDR` (camelCase keys are split too; other characters of map keys,
+ * such as `-`, become `_`: `clients.order-svc` -> `CLIENTS_ORDER_SVC`).
  */
-function envName(prefix: string, at: string[]): string {
+export function envName(prefix: string, at: string[]): string {
   return (
     prefix +
     at
