@@ -167,6 +167,15 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     // ...and one started on a config directory of its own, named by `--conf` in its command.
     const site = await healthyOn(8084, 'app.yaml', '/app/site', ['node', 'dist/bundle/main.js', '--conf', 'site']);
     expect(site.status, site.stderr).toBe(0);
+    // ...and one given two, the later moving the port: merged in order, as the service merges them.
+    const layered = await healthyOn(8086, 'app.yaml', '/app/site', [
+      'node',
+      'dist/bundle/main.js',
+      '--conf',
+      'configs/config.yaml',
+      '--conf=site',
+    ]);
+    expect(layered.status, layered.stderr).toBe(0);
 
     // The service's own config check, run inside the container with `env` added.
     const check = (env: string) =>

@@ -328,6 +328,67 @@ describe('stop is bounded by stop_timeout_ms', () => {
   }
 });
 
+describe.skipIf(!useEtcd)('config from a key in etcd over the file (real etcd)', () => {
+  let etcd: EtcdProcess;
+  let admin: Etcd3;
+  beforeAll(async () => {
+    etcd = await EtcdProcess.create();
+    await etcd.start();
+    admin = new Etcd3({ hosts: etcd.endpoint });
+  });
+  afterAll(async () => {
+    admin?.close();
+    await etcd?.destroy();
+  });
+
+  it('serves on the address the key sets, follows its log level, and refuses a wrong value with its line', async () => {
+    const port = await freePort();
+    const key = '/configs/ops.yaml';
+    await admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: info\n`);
+    const url = `etcd://127.0.0.1:${etcd.clientPort}${key}`;
+    const grpcPort = await freePort();
+    const service = startService(
+      project,
+      [...npmStartEntry(project), '--conf', 'configs/config.yaml', '--conf', url],
+      { OPS_REGISTRY_KIND: 'none', OPS_TELEMETRY_OTLP_ENDPOINT: '', OPS_SERVER_GRPC_ADDR: `127.0.0.1:${grpcPort}` },
+      node,
+    );
+    try {
+      const http = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () => (await fetch(`${http}/readyz`)).ok || service.child.exitCode !== null,
+        'the service on the address from etcd',
+      );
+      expect(service.child.exitCode, service.output()).toBeNull();
+      await admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: debug\n`);
+      await waitFor(logged(service, /"from":"info","to":"debug","msg":"log level changed"/), 'the new level', 100, 50);
+      await admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: loud\n`);
+      await waitFor(logged(service, /config reload failed/), 'the wrong value reported', 100, 50);
+      expect(service.output()).toContain(`${url}:5: log.level: expected one of`);
+      expect((await fetch(`${http}/readyz`)).status).toBe(200);
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await exitWithin(service, 15_000)).toBe(0);
+    }
+
+    const refused = startService(
+      project,
+      [...npmStartEntry(project), '--conf', 'configs/config.yaml', '--conf', url],
+      {},
+      node,
+    );
+    expect(await exitWithin(refused, 20_000)).toBe(1);
+    expect(refused.output().trim()).toMatch(
+      new RegExp(`^config: ${url}:5: log\\.level: expected one of .*got "loud"$`),
+    );
+
+    await admin.delete().key(key);
+    const missing = startService(project, [...npmStartEntry(project), '--conf', url], {}, node);
+    expect(await exitWithin(missing, 20_000)).toBe(1);
+    expect(missing.output().trim()).toBe(`config: ${url}: no such key (${key})`);
+  });
+});
+
 describe('config errors: one line each, exit 1, no stack', () => {
   const config = () => fs.readFileSync(path.join(project, 'configs', 'config.yaml'), 'utf8');
   const cases: [string, Record<string, string>, (() => string) | undefined, RegExp][] = [

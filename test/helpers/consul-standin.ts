@@ -3,7 +3,8 @@
 // .../api-docs/health and .../api-docs/features/blocking): register, deregister,
 // read one service, /v1/health/service with blocking queries (index + wait,
 // X-Consul-Index), HTTP checks run every Interval (starting at Status, critical by
-// default), DeregisterCriticalServiceAfter, and ACL tokens (X-Consul-Token).
+// default), DeregisterCriticalServiceAfter, ACL tokens (X-Consul-Token), and the KV
+// store (.../api-docs/kv: GET with ?recurse and blocking queries, PUT, DELETE).
 // No Consul server can be installed on the CI machines, so the registry is tested against this.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,10 +29,12 @@ interface CheckState {
 export class ConsulStandIn {
   readonly services = new Map<string, Registered>();
   readonly checks = new Map<string, CheckState>();
+  /** The KV store: key -> value and the index it was last written at. */
+  readonly kv = new Map<string, { value: Buffer; modifyIndex: number }>();
   /** The raft index X-Consul-Index reports; a test may set it (0: nothing written yet). */
   index = 1;
   /** When set, every request must carry it as X-Consul-Token (403 "Permission denied" otherwise). */
-  token?: string;
+  token?: string | undefined;
   /** Accept requests and never answer them, as an agent that hangs. */
   hang = false;
   /** Answer /v1/health/service with this status (an agent that lost its servers answers 500). */
@@ -150,21 +153,12 @@ export class ConsulStandIn {
       if (!s) return this.send(res, 404, `unknown service ID: ${decodeURIComponent(one[1]!)}`);
       return this.send(res, 200, JSON.stringify(s), 'application/json');
     }
+    const kv = /^\/v1\/kv\/(.*)$/.exec(url.pathname);
+    if (kv) return this.handleKv(req.method ?? 'GET', decodeURIComponent(kv[1]!), url, body, res);
     const health = /^\/v1\/health\/service\/(.+)$/.exec(url.pathname);
     if (req.method === 'GET' && health) {
       if (this.healthStatus) return this.send(res, this.healthStatus, 'No cluster leader');
-      // index 0 (or none) does not block; otherwise the query waits while the index has not passed it.
-      const wantIndex = Number(url.searchParams.get('index') ?? 0);
-      if (wantIndex > 0 && wantIndex >= this.index) {
-        const waitMs = parseWait(url.searchParams.get('wait') ?? '5m');
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, waitMs);
-          this.waiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
+      await this.block(url);
       const name = decodeURIComponent(health[1]!);
       const passingOnly = url.searchParams.has('passing') && url.searchParams.get('passing') !== 'false';
       const entries = [...this.services.values()]
@@ -179,6 +173,58 @@ export class ConsulStandIn {
       return this.send(res, 200, JSON.stringify(entries), 'application/json');
     }
     this.send(res, 404, 'not found');
+  }
+
+  /** A blocking query: index 0 (or none) answers at once; otherwise it waits while the index has not passed it. */
+  private async block(url: URL): Promise<void> {
+    const wantIndex = Number(url.searchParams.get('index') ?? 0);
+    if (wantIndex > 0 && wantIndex >= this.index) {
+      const waitMs = parseWait(url.searchParams.get('wait') ?? '5m');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, waitMs);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Writes a key as `PUT /v1/kv/<key>` would. */
+  putKey(key: string, value: string): void {
+    this.bump();
+    this.kv.set(key, { value: Buffer.from(value), modifyIndex: this.index });
+  }
+
+  deleteKey(key: string): void {
+    if (this.kv.delete(key)) this.bump();
+  }
+
+  private async handleKv(method: string, key: string, url: URL, body: string, res: http.ServerResponse): Promise<void> {
+    if (method === 'PUT') {
+      this.putKey(key, body);
+      return this.send(res, 200, 'true', 'application/json');
+    }
+    if (method === 'DELETE') {
+      this.deleteKey(key);
+      return this.send(res, 200, 'true', 'application/json');
+    }
+    await this.block(url);
+    const recurse = url.searchParams.has('recurse') && url.searchParams.get('recurse') !== 'false';
+    const entries = [...this.kv.entries()]
+      .filter(([k]) => (recurse ? k.startsWith(key) : k === key))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => ({
+        LockIndex: 0,
+        Key: k,
+        Flags: 0,
+        Value: v.value.length > 0 ? v.value.toString('base64') : null,
+        CreateIndex: v.modifyIndex,
+        ModifyIndex: v.modifyIndex,
+      }));
+    res.setHeader('X-Consul-Index', String(this.index));
+    if (entries.length === 0) return this.send(res, 404, '');
+    return this.send(res, 200, JSON.stringify(entries), 'application/json');
   }
 
   private send(res: http.ServerResponse, status: number, body: string, type = 'text/plain'): void {

@@ -5,7 +5,10 @@
 // line naming the key and where its value came from (file:line or the variable).
 // A directory stands for the YAML files in it, in name order, as Kratos's file
 // source reads `-conf ../../configs`.
-// `watchConfig` reloads when a file changes, is replaced, or is deleted and recreated.
+// Config stores (etcd, Consul KV: stores.ts) stand in the same list as files, read once
+// before loading, so loading stays synchronous.
+// `watchConfig` reloads when a file changes, is replaced, or is deleted and recreated,
+// and when a store's key changes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node } from 'yaml';
@@ -18,9 +21,29 @@ export interface ConfigSchema<T> {
   fromJSON(object: unknown): T;
 }
 
+/** A YAML (or JSON) document and the name its error lines give (`etcd://etcd:2379/configs/app.yaml`). */
+export interface ConfigDocument {
+  name: string;
+  text: string;
+}
+
+/** Config held outside the file system (etcd, Consul KV): its documents as last read, and a watch on them. */
+export interface ConfigStore {
+  readonly name: string;
+  documents(): readonly ConfigDocument[];
+  /** Calls `changed` after each read that may hold a change, `failed` when the store cannot be read; returns a stop. */
+  watch(changed: () => void, failed: (err: Error) => void): () => void;
+}
+
+/** A file, a directory of them, or a store. */
+export type ConfigEntry = string | ConfigStore;
+
 export interface LoadOptions<T> {
-  /** YAML files merged in order, later ones winning; a directory is its `*.yaml`, `*.yml` and `*.json` files by name. */
-  files: string[];
+  /**
+   * Merged in order, later ones winning: YAML files, directories (their `*.yaml`, `*.yml`
+   * and `*.json` files by name) and stores (openConfigEntries in stores.ts opens them).
+   */
+  files: readonly ConfigEntry[];
   schema: ConfigSchema<T>;
   /**
    * The root message's field layout generated from conf.proto (`BootstrapSchema` in
@@ -93,7 +116,11 @@ function readSources(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' |
 } {
   let tree: Tree = {};
   const sources: Sources = new Map();
-  for (const file of configFiles(options.files)) tree = merge(tree, readYaml(file, sources));
+  for (const entry of options.files) {
+    if (typeof entry === 'string')
+      for (const file of configFiles([entry])) tree = merge(tree, parseYaml(file, readFile(file), sources));
+    else for (const doc of entry.documents()) tree = merge(tree, parseYaml(doc.name, doc.text, sources));
+  }
   const env = options.env ?? process.env;
   const prefix = options.envPrefix ?? '';
   const problems: string[] = [];
@@ -123,16 +150,19 @@ export function configFiles(files: readonly string[]): string[] {
   });
 }
 
-function readYaml(file: string, sources: Sources): Tree {
-  let text: string;
+function readFile(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new ConfigError([
       `config: ${file}: cannot read the file (${e.code === 'ENOENT' ? 'it does not exist' : (e.code ?? e.message)})`,
     ]);
   }
+}
+
+/** One document's mapping, each value's line recorded under `file` (a path, or a store's key). */
+function parseYaml(file: string, text: string, sources: Sources): Tree {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
@@ -450,23 +480,26 @@ export function watchConfig<T>(
   onChange: (config: T) => void,
   onError: (err: Error) => void = () => {},
 ): () => void {
+  const paths = options.files.filter((e): e is string => typeof e === 'string');
+  const stores = options.files.filter((e): e is ConfigStore => typeof e !== 'string');
   const listed = () => {
     try {
-      return configFiles(options.files);
+      return configFiles(paths);
     } catch {
-      return options.files; // an emptied directory: loading reports it
+      return paths; // an emptied directory: loading reports it
     }
   };
   const snapshot = () =>
-    listed()
-      .map((f) => {
+    [
+      ...listed().map((f) => {
         try {
           return fs.readFileSync(f, 'utf8');
         } catch {
           return '\u0000missing';
         }
-      })
-      .join('\u0000');
+      }),
+      ...stores.flatMap((s) => s.documents().map((d) => `${d.name}\u0000${d.text}`)),
+    ].join('\u0000');
   let last = snapshot();
   let timer: NodeJS.Timeout | undefined;
   const reload = () => {
@@ -487,7 +520,7 @@ export function watchConfig<T>(
   // created again, a rename over it, and Kubernetes' ConfigMap updates (a symlink
   // swap next to the file, which never touches the file's own inode).
   const watchers: fs.FSWatcher[] = [];
-  const watched = options.files.map((f) => path.resolve(f));
+  const watched = paths.map((f) => path.resolve(f));
   for (const dir of new Set(watched.map((f) => (isDirectory(f) ? f : path.dirname(f))))) {
     try {
       watchers.push(fs.watch(dir, reload));
@@ -495,9 +528,11 @@ export function watchConfig<T>(
       onError(err as Error);
     }
   }
+  const unwatch = stores.map((s) => s.watch(reload, onError));
   return () => {
     clearTimeout(timer);
     for (const w of watchers) w.close();
+    for (const stop of unwatch) stop();
   };
 }
 
