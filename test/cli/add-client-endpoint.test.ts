@@ -41,7 +41,11 @@ describe('tsk add client endpoint', () => {
     const grpc = tsk(['add', 'client', 'users', '--proto', '../users/api/users'], path.join(work, 'front'));
     expect(grpc.status, grpc.stderr).toBe(0);
     expect(grpc.stdout).not.toContain('warning');
-    expect(clientEndpoint('front', 'users')).toEqual({ local: '127.0.0.1:9101', cluster: 'users:9101' });
+    // gRPC in the cluster: the headless Service, whose DNS name gives every pod to balance over.
+    expect(clientEndpoint('front', 'users')).toEqual({
+      local: '127.0.0.1:9101',
+      cluster: 'dns:///users-headless:9101',
+    });
 
     const http = tsk(
       ['add', 'client', 'users', '--proto', '../users/api/users', '--transport', 'http'],
@@ -49,6 +53,16 @@ describe('tsk add client endpoint', () => {
     );
     expect(http.status, http.stderr).toBe(0);
     expect(clientEndpoint('admin', 'users')).toEqual({ local: 'http://127.0.0.1:8101', cluster: 'http://users:8101' });
+  });
+
+  it('is the Service when the called project has no headless Service (made by an older tsk)', () => {
+    const made = tsk(['new', 'legacy', '--yes', '--no-git', '--no-install'], work);
+    expect(made.status, made.stderr).toBe(0);
+    const services = path.join(work, 'legacy', 'deploy/kubernetes/service.yaml');
+    fs.writeFileSync(services, fs.readFileSync(services, 'utf8').split('\n---\n')[0]!);
+    const r = tsk(['add', 'client', 'legacy', '--proto', '../legacy/api/legacy'], path.join(work, 'front'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(clientEndpoint('front', 'legacy').cluster).toBe('legacy:9000');
   });
 
   it('names the methods an HTTP client cannot call: streams with no HTTP route', () => {
@@ -88,7 +102,7 @@ describe('tsk add client endpoint', () => {
     expect(toHttp.stdout).not.toContain('warning');
     expect(clientEndpoint('shop', 'users')).toEqual({ local: 'http://127.0.0.1:8101', cluster: 'http://users:8101' });
     expect(add('--transport', 'grpc').status).toBe(0);
-    expect(clientEndpoint('shop', 'users')).toEqual({ local: '127.0.0.1:9101', cluster: 'users:9101' });
+    expect(clientEndpoint('shop', 'users')).toEqual({ local: '127.0.0.1:9101', cluster: 'dns:///users-headless:9101' });
   });
 
   it('switching --transport keeps an endpoint the user set, and says it must now be the other address', () => {

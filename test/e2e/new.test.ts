@@ -78,7 +78,7 @@ describe('tsk new demo', () => {
     ]) {
       const r = await run(node, [...entry, ...args], demo);
       expect(r.status, `${args.join(' ')}: ${r.output}`).toBe(2);
-      expect(r.output).toMatch(/usage: .*--conf <file\|dir>/);
+      expect(r.output).toMatch(/usage: .*--conf <file\|dir\|store>\]\.\.\. \[--check\]/);
     }
     // The OTEL_* settings are checked as the start would check them.
     const telemetry = await run(node, [...entry, '--conf', 'configs/config.yaml', '--check'], demo, {

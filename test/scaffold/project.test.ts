@@ -155,8 +155,12 @@ describe('deploy/kubernetes', () => {
   }
 
   it('scrapes /metrics through the Service under the job the alerts select', () => {
-    const [service] = docs('service.yaml');
+    const [service, headless] = docs('service.yaml');
     const [monitor] = docs('servicemonitor.yaml');
+    // The headless Service's pods would be scraped twice, under a second job, were it selected too.
+    const selects = (s: { metadata: { labels: Record<string, string> } }) =>
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v);
+    expect(selects(headless)).toBe(false);
     const [rule] = docs('prometheusrule.yaml');
     for (const [label, value] of Object.entries(monitor.spec.selector.matchLabels))
       expect(service.metadata.labels[label], label).toBe(value);
@@ -216,8 +220,13 @@ describe('deploy/kubernetes', () => {
       { name: 'http', containerPort: 8000, protocol: 'TCP' },
       { name: 'grpc', containerPort: 9000, protocol: 'TCP' },
     ]);
-    const [service] = docs('service.yaml');
+    const [service, headless] = docs('service.yaml');
     expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http', 'grpc']);
+    // The pods by their own addresses, for gRPC callers without a registry to balance over.
+    expect(headless.metadata.name).toBe(`${service.metadata.name}-headless`);
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(headless.spec.selector).toEqual(service.spec.selector);
+    expect(headless.spec.ports).toEqual([{ name: 'grpc', port: 9000, targetPort: 'grpc', protocol: 'TCP' }]);
   });
 
   it('starts the service itself (command and args), not through the node image entrypoint', () => {

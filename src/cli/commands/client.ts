@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import chalk from 'chalk';
-import { parseDocument } from 'yaml';
+import { parseAllDocuments, parseDocument } from 'yaml';
 import { planClientFiles } from '../../gen/client.js';
 import { servedOverHttp } from '../../gen/http-rules.js';
 import { compileProtos } from '../../proto/compile.js';
@@ -151,8 +151,11 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     const port = listenPort(calledRoot, t) ?? (t === 'http' ? 8000 : 9000);
     const address = (host: string) => (t === 'http' ? `http://${host}:${port}` : `${host}:${port}`);
     const local = hasRegistry ? `discovery:///${service}` : address('127.0.0.1');
-    // In Kubernetes the called service is its Service, named after it, on the same port.
-    return { port, local, cluster: hasRegistry ? local : address(service) };
+    // In Kubernetes the called service is its Service, named after it, on the same port; a gRPC
+    // client dials its headless Service when it has one, to balance calls over the pods.
+    const headless = t === 'grpc' ? headlessService(calledRoot) : undefined;
+    const cluster = hasRegistry ? local : headless ? `dns:///${headless}:${port}` : address(service);
+    return { port, local, cluster };
   };
   const { port, local: endpoint, cluster: clusterEndpoint } = endpointsFor(transport);
   // Switching transports: the endpoint written for the other one is replaced, since it names the other port.
@@ -233,6 +236,19 @@ function listenPort(root: string | undefined, transport: ClientTransport): numbe
   const addr = parseDocument(fs.readFileSync(file, 'utf8')).getIn(['server', transport, 'addr']);
   const port = typeof addr === 'string' ? Number(/:(\d+)$/.exec(addr)?.[1]) : Number.NaN;
   return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** The headless Service (no cluster IP) in a called project's deploy/kubernetes/service.yaml, by name. */
+function headlessService(root: string | undefined): string | undefined {
+  const file = root && path.join(root, 'deploy', 'kubernetes', 'service.yaml');
+  if (!file || !fs.existsSync(file)) return undefined;
+  for (const doc of parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+    if (!('toJS' in doc)) continue;
+    const s = doc.toJS() as { kind?: unknown; metadata?: { name?: unknown }; spec?: { clusterIP?: unknown } } | null;
+    if (s?.kind === 'Service' && s.spec?.clusterIP === 'None' && typeof s.metadata?.name === 'string')
+      return s.metadata.name;
+  }
+  return undefined;
 }
 
 /** Whether the config files were given a client endpoint (not when the user had set one). */

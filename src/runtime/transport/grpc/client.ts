@@ -30,7 +30,7 @@ import { untraced } from '../../telemetry/active-context.js';
 import { runClientCall, type CallObserver } from '../observer.js';
 import { bidiStream, clientStream, serverStream, type StreamChannel } from './client-stream.js';
 import { toMetadata } from './metadata.js';
-import { discoveryChannelOptions } from './resolver.js';
+import { discoveryChannelOptions, ROUND_ROBIN } from './resolver.js';
 
 export type { CallOptions };
 
@@ -60,6 +60,11 @@ export class GrpcClientConn {
       const attached = discoveryChannelOptions(options.discovery!, options.instanceFilter);
       channelOptions = { ...channelOptions, ...attached.options };
       this.releaseDiscovery = attached.release;
+    } else if (channelOptions?.['grpc.service_config'] === undefined) {
+      // Every address the target resolves to takes calls in turn, as Kratos balances any
+      // target (grpc-js alone keeps to the first): a headless Kubernetes Service's name
+      // spreads calls over its pods rather than holding one connection to one pod.
+      channelOptions = { ...channelOptions, 'grpc.service_config': JSON.stringify(ROUND_ROBIN) };
     }
     // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
     this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);

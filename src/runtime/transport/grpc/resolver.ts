@@ -17,7 +17,8 @@ type ResolverListener = grpc.experimental.ResolverListener;
 type GrpcUri = grpc.experimental.GrpcUri;
 
 const DISCOVERY_OPTION = 'tsk.discovery_id';
-const ROUND_ROBIN = { loadBalancingConfig: [{ round_robin: {} }], methodConfig: [] };
+/** Calls spread over every address a target resolves to, one after the other. */
+export const ROUND_ROBIN = { loadBalancingConfig: [{ round_robin: {} }], methodConfig: [] };
 
 const discoveries = new Map<number, { discovery: Discovery; filter: InstanceFilter | undefined }>();
 let nextId = 1;
