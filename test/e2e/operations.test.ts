@@ -459,6 +459,24 @@ describe('config errors: one line each, exit 1, no stack', () => {
     expect(service.output().trim()).toBe('config: configs/nope.yaml: cannot read the file (it does not exist)');
   });
 
+  it('masks the fields log.redact names on every line', async () => {
+    // service.version is on every line the service writes: masked, it shows the config reached the logger.
+    const instance = await startInstance({ OPS_REGISTRY_KIND: 'none', OPS_LOG_REDACT: '["service.version"],password' });
+    try {
+      await waitFor(logged(instance.service, /started"/), 'the started line', 100, 50);
+      const lines = instance.service
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line['service.version'], JSON.stringify(line)).toBe('***');
+    } finally {
+      instance.service.child.kill('SIGTERM');
+      expect(await exitWithin(instance.service, 15_000)).toBe(0);
+    }
+  });
+
   it('the running service follows its config file across delete and recreate', async () => {
     const dir = path.join(work, 'watched');
     fs.mkdirSync(dir, { recursive: true });

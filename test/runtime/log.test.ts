@@ -46,6 +46,33 @@ describe('createLogger', () => {
     expect(line.err).toEqual({ type: 'OTLPExporterError', message: '14 UNAVAILABLE', code: 14 });
   });
 
+  it('masks the redacted fields as *** on every line, failed-call lines and error causes included', async () => {
+    const { createLogger, lineBatcher, redactPathProblem } = await import('../../src/runtime/log/logger.js');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
+    const logger = createLogger({
+      name: 'redact',
+      destination: file,
+      redact: ['password', '*.token', 'req.headers.authorization', 'req.headers["x-api-key"]'],
+    });
+    logger.info({ user: 'ann', password: 'hunter2', session: { token: 't0k', id: 7 } }, 'signed in');
+    logger.warn({ req: { headers: { authorization: 'Bearer abc', 'x-api-key': 'k', accept: '*/*' } } }, 'refused');
+    logger.child({ password: 'p' }).info('child line');
+    lineBatcher(logger)!.flushSync();
+    const [first, second, third] = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(first).toMatchObject({ user: 'ann', password: '***', session: { token: '***', id: 7 } });
+    expect(second.req.headers).toEqual({ authorization: '***', 'x-api-key': '***', accept: '*/*' });
+    expect(third.password).toBe('***');
+    // A path pino cannot take is a config problem, said before the logger is made.
+    expect(redactPathProblem('*.password')).toBeUndefined();
+    expect(redactPathProblem('a..b')).toBe(
+      'not a field path (a name, a.b.c, *.name for one level down, a["x-y"] for other characters), got "a..b"',
+    );
+  });
+
   it('writes every batched line when the process exits immediately after logging', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-')), 'out.log');
     const script = `

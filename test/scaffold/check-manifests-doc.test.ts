@@ -32,7 +32,9 @@ describe("docs/deploy.md's manifest check", () => {
     const check = () => spawnSync(process.execPath, ['scripts/check-manifests.mjs'], { cwd: dir, encoding: 'utf8' });
     const ok = check();
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout.trim().split('\n')).toHaveLength(7);
+    // One line a manifest: service.yaml holds two (the Service and the headless Service).
+    expect(ok.stdout.trim().split('\n')).toHaveLength(8);
+    expect(ok.stdout).toContain('service.yaml: Service ok\nservice.yaml: Service ok');
     const deployment = path.join(dir, 'deploy/kubernetes/deployment.yaml');
     fs.writeFileSync(
       deployment,

@@ -3,6 +3,7 @@
 // fields here; every broken one is reported as one line naming the key and where
 // the value came from, and the service does not start.
 import { checks, type Check } from '../pkg/config/config.js';
+import { redactPathProblem } from '../pkg/log/logger.js';
 import { OTLP_PROTOCOLS, otlpEndpointProblem } from '../pkg/telemetry/export-settings.js';
 import { filteredEndpointProblem } from '../pkg/registry/target.js';
 import { docsPageProblem } from '../pkg/transport/http/openapi.js';
@@ -27,6 +28,7 @@ export const CONFIG_CHECKS: Record<string, Check> = {
   'telemetry.sampling_ratio': checks.range(0, 1),
   'telemetry.context_propagation': checks.oneOf(['', 'explicit', 'async-local-storage']),
   'log.level': checks.oneOf(['', 'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  'log.redact': (v) => redactPathProblem(String(v)),
   // `*` is every entry of the map; a check reads the keys beside its own as its second argument.
   'clients.*.version': (v, client) => (v ? filteredEndpointProblem(String(client['endpoint'] ?? '')) : undefined),
 };
