@@ -295,15 +295,17 @@ describe("grpc-js's reasons, as a 503's message tells them", () => {
     ).toBe('No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000');
   });
   it("says what round_robin's nested message means, and its innermost reason when there is one", () => {
-    expect(
-      unavailableDetail(
-        'round_robin: No connection established. Last error: No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000',
-      ),
-    ).toBe('no registered instance could be reached: connect ECONNREFUSED 10.0.0.5:9000');
-    expect(
-      unavailableDetail(
-        'round_robin: No connection established. Last error: No connection established. Last error: null',
-      ),
-    ).toBe('no registered instance could be reached');
+    const refused =
+      'round_robin: No connection established. Last error: No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000';
+    const waiting = 'round_robin: No connection established. Last error: No connection established. Last error: null';
+    expect(unavailableDetail(refused, true)).toBe(
+      'no registered instance could be reached: connect ECONNREFUSED 10.0.0.5:9000',
+    );
+    expect(unavailableDetail(waiting, true)).toBe('no registered instance could be reached');
+    // An address target is balanced round-robin too: its addresses are not registered instances.
+    expect(unavailableDetail(refused)).toBe(
+      'No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000',
+    );
+    expect(unavailableDetail(waiting)).toBe('No connection established');
   });
 });

@@ -195,7 +195,7 @@ export class GrpcClientConn {
       // grpc-js ended the call at its deadline: whose deadline it was says what to look at.
       if (err.code === grpc.status.DEADLINE_EXCEEDED && isGrpcJsDeadline(err.details)) return deadlineExceeded(ctx);
       if (err.code === grpc.status.UNAVAILABLE)
-        return ErrServiceUnavailable(this.callee, unavailableDetail(err.details));
+        return ErrServiceUnavailable(this.callee, unavailableDetail(err.details, this.releaseDiscovery !== undefined));
       if (err.code === grpc.status.INTERNAL && SESSION_CLOSED.test(err.details ?? ''))
         return ErrServiceUnavailable(this.callee, err.details);
     }
@@ -218,18 +218,18 @@ const SESSION_CLOSED = /Session closed with error code \d+/;
  * grpc-js's words for a connection it could not make, without its empty parts:
  * `No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9000. Resolution note: `
  * reads `No connection established. Last error: connect ECONNREFUSED 10.0.0.5:9000`. For a
- * `discovery:///` target, round_robin nests each instance's message in its own, and its
- * last error may be none (`null`) while every instance waits to retry: the innermost
- * reason is told, after what it means.
+ * round_robin nests each address's message in its own, and its last error may be none
+ * (`null`) while every address waits to retry: the innermost reason is told, after what
+ * it means (`no registered instance` for a `discovery:///` target).
  */
-export function unavailableDetail(details: string | undefined): string {
+export function unavailableDetail(details: string | undefined, discovery = false): string {
   if (!details) return 'no connection';
   const cleaned = details.replace(/\. Resolution note: ?$/, '').replaceAll('Last error: Error: ', 'Last error: ');
   if (!cleaned.startsWith('round_robin: ')) return cleaned;
   const reason = cleaned.split('Last error: ').slice(1).at(-1)?.trim();
-  return reason && reason !== 'null'
-    ? `no registered instance could be reached: ${reason}`
-    : 'no registered instance could be reached';
+  const verdict = discovery ? 'no registered instance could be reached' : 'No connection established';
+  if (!reason || reason === 'null') return verdict;
+  return discovery ? `${verdict}: ${reason}` : `${verdict}. Last error: ${reason}`;
 }
 
 /** The (de)serializer of messages that are bytes already. */
