@@ -505,7 +505,9 @@ describe('config errors: one line each, exit 1, no stack', () => {
         100,
         50,
       );
+      // Undone, it is said to be undone rather than named as waiting again.
       fs.writeFileSync(file, config());
+      await waitFor(logged(instance.service, /"config is back to what the service runs with"/), 'the undo', 100, 50);
       // A reload that fails is said even where warn lines are off.
       fs.writeFileSync(file, config().replace('level: info', 'level: error'));
       await waitFor(logged(instance.service, /"from":"info","to":"error"/), 'the change to error', 100, 50);

@@ -41,6 +41,8 @@ export class ConsulStandIn {
   healthStatus?: number | undefined;
   /** Requests seen, as `METHOD /path` (no query). */
   readonly requests: string[] = [];
+  /** Their queries, as `?a=b&c=d` ('' for none), in the same order. */
+  readonly queries: string[] = [];
   /** Tokens the requests carried, in order. */
   readonly tokens: (string | undefined)[] = [];
   private waiters: (() => void)[] = [];
@@ -116,6 +118,7 @@ export class ConsulStandIn {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}`);
+    this.queries.push(url.search);
     const token = req.headers['x-consul-token'] as string | undefined;
     this.tokens.push(token);
     const body = await new Promise<string>((r) => {

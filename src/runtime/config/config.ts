@@ -31,8 +31,11 @@ export interface ConfigDocument {
 export interface ConfigStore {
   readonly name: string;
   documents(): readonly ConfigDocument[];
-  /** Calls `changed` after each read that may hold a change, `failed` when the store cannot be read; returns a stop. */
-  watch(changed: () => void, failed: (err: Error) => void): () => void;
+  /**
+   * Calls `changed` after each read that may hold a change, `failed` when the store cannot
+   * be read, `recovered` when it can again; returns a stop.
+   */
+  watch(changed: () => void, failed: (err: Error) => void, recovered?: () => void): () => void;
 }
 
 /** A file, a directory of them, or a store. */
@@ -457,11 +460,6 @@ function sourceOf(sources: Sources, key: string): string {
 }
 
 /**
- * Calls `onChange` with the reloaded config whenever a file's content changes. A
- * file that is missing or wrong keeps the previous config (the error goes to
- * `onError`), and a later fix is picked up.
- */
-/**
  * The keys whose values differ between two loaded configs, as dotted proto field names
  * (`server.grpc.addr`): for saying which edits a running service has not applied.
  */
@@ -475,10 +473,17 @@ export function changedConfigKeys(before: unknown, after: unknown, at: string[] 
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [at.join('.')];
 }
 
+/**
+ * Calls `onChange` with the reloaded config whenever a file's or a store's content
+ * changes. A file or key that is missing or wrong, or a store that does not answer,
+ * keeps the previous config (the error goes to `onError`), and a later fix is picked up.
+ */
 export function watchConfig<T>(
   options: LoadOptions<T>,
   onChange: (config: T) => void,
   onError: (err: Error) => void = () => {},
+  /** A store that could not be read answers again (its name). */
+  onRecover: (store: string) => void = () => {},
 ): () => void {
   const paths = options.files.filter((e): e is string => typeof e === 'string');
   const stores = options.files.filter((e): e is ConfigStore => typeof e !== 'string');
@@ -528,7 +533,7 @@ export function watchConfig<T>(
       onError(err as Error);
     }
   }
-  const unwatch = stores.map((s) => s.watch(reload, onError));
+  const unwatch = stores.map((s) => s.watch(reload, onError, () => onRecover(s.name)));
   return () => {
     clearTimeout(timer);
     for (const w of watchers) w.close();

@@ -26,7 +26,7 @@ export interface OpenedStore extends ConfigStore {
   close(): void;
 }
 
-const STORE_URL = /^(etcd|consul)(\+https)?:\/\/(?:([^@/]*)@)?([^/@]+)(\/.*)$/;
+const STORE_URL = /^(etcd|consul)(\+https)?:\/\/(?:([^@/]*)@)?([^/@?]+)(\/[^?]*)(?:\?(.*))?$/;
 /** Under a prefix, the keys read are those a config directory's files would be named. */
 const CONFIG_KEY = /\.(ya?ml|json)$/;
 
@@ -63,32 +63,40 @@ export async function openConfigEntriesOrExit(
 
 export async function openStore(url: string, options: StoreOptions = {}): Promise<OpenedStore> {
   const m = STORE_URL.exec(url);
+  // Error lines and logs name the store without its credentials.
+  const shown = storeName(url);
   if (!m)
     throw new ConfigError([
-      `config: ${url}: expected <etcd|consul>[+https]://host:port[,host:port]/key (a key ending in / reads every key under it)`,
+      `config: ${shown}: expected <etcd|consul>[+https]://host:port[,host:port]/key (a key ending in / reads every key under it)`,
     ]);
-  const [, kind, tls, userinfo, hosts, path] = m as unknown as [
+  const [, kind, tls, userinfo, hosts, path, query] = m as unknown as [
     string,
     'etcd' | 'consul',
     string | undefined,
     string | undefined,
     string,
     string,
+    string | undefined,
   ];
+  // An unencoded `/` or `@` in a password moves where the host seems to start: refused, not dialled.
+  if (userinfo !== undefined && path.includes('@'))
+    throw new ConfigError([`config: ${shown}: percent-encode ':', '@' and '/' in the user and password`]);
+  if (kind === 'etcd' && query !== undefined)
+    throw new ConfigError([`config: ${shown}: an etcd key takes no query (?${query})`]);
+  const env = options.env ?? process.env;
   const place: Place = {
     kind,
     bases: hosts.split(',').map((h) => `${tls ? 'https' : 'http'}://${h}`),
     // etcd keys are whole paths (`/configs/app.yaml`); Consul's have no leading slash.
     key: kind === 'etcd' ? path : path.slice(1),
     prefix: path.endsWith('/'),
-    // Error lines and logs name the store without its credentials.
-    name: `${kind}${tls ?? ''}://${hosts}${path}`,
+    name: shown,
     timeoutMs: options.timeoutMs ?? 5000,
   };
   const client =
     kind === 'etcd'
-      ? new EtcdKeys(place, userinfo)
-      : new ConsulKeys(place, (options.env ?? process.env)['CONSUL_HTTP_TOKEN'] || undefined);
+      ? new EtcdKeys(place, etcdCredentials(userinfo, env))
+      : new ConsulKeys(place, env['CONSUL_HTTP_TOKEN'] || undefined, query);
   const store = new Store(place, client, options.retryMs ?? 1000);
   try {
     await store.read();
@@ -96,6 +104,31 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     throw new ConfigError([`config: ${place.name}: ${(err as Error).message}`]);
   }
   return store;
+}
+
+/**
+ * A store URL as lines and logs show it: without the user and password it may carry,
+ * cut at the last `@` so a password with an unencoded `/` or `@` is not shown either.
+ */
+export function storeName(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/).*@/, '$1');
+}
+
+/**
+ * etcd's user and password: from the URL (`etcd://user:password@host/...`, percent-encoded),
+ * else ETCD_USERNAME and ETCD_PASSWORD, which a Deployment can take from a Secret.
+ */
+export function etcdCredentials(
+  userinfo: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { name: string; password: string } | undefined {
+  if (userinfo) {
+    const colon = userinfo.indexOf(':');
+    const [name, password] = colon < 0 ? [userinfo, ''] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
+    return { name: decodeURIComponent(name), password: decodeURIComponent(password) };
+  }
+  const name = env['ETCD_USERNAME'];
+  return name ? { name, password: env['ETCD_PASSWORD'] ?? '' } : undefined;
 }
 
 interface Place {
@@ -136,43 +169,57 @@ class Store implements OpenedStore {
   async read(): Promise<void> {
     const { values, revision } = await this.keys.read(this.stopped.signal);
     const keys = [...values.keys()].filter((k) => !this.place.prefix || CONFIG_KEY.test(k)).sort();
-    if (keys.length === 0)
-      throw new Error(
-        this.place.prefix
-          ? `no key ending in .yaml, .yml or .json under ${this.place.key}`
-          : `no such key (${this.place.key})`,
-      );
+    if (keys.length === 0) throw new Error(this.missing());
     const origin = this.place.name.slice(0, this.place.name.length - this.place.key.length);
     this.current = keys.map((k) => ({ name: `${origin}${k}`, text: values.get(k) as string }));
     this.revision = revision;
   }
 
-  watch(changed: () => void, failed: (err: Error) => void): () => void {
+  /** Why nothing was read, with the slip that most often causes it. */
+  private missing(): string {
+    const { key, prefix, kind } = this.place;
+    if (prefix) return `no key ending in .yaml, .yml or .json under ${key}`;
+    if (kind === 'consul' && key.startsWith('/'))
+      return `no such key (${key}; Consul keys have no leading slash: consul://host:port/${key.replace(/^\/+/, '')})`;
+    return `no such key (${key}; a prefix of several keys ends in /)`;
+  }
+
+  watch(changed: () => void, failed: (err: Error) => void, recovered?: () => void): () => void {
     const stop = new AbortController();
     const signal = AbortSignal.any([stop.signal, this.stopped.signal]);
-    void this.follow(changed, failed, signal);
+    void this.follow(changed, failed, recovered, signal);
     return () => stop.abort();
   }
 
-  /** Waits for a change, re-reads, says so; a failure is told once, then retried with backoff until it answers again. */
-  private async follow(changed: () => void, failed: (err: Error) => void, signal: AbortSignal): Promise<void> {
+  /**
+   * Waits for a change, re-reads, says so. A failure is told once (and again only when
+   * its reason changes), then retried with backoff until the store answers again.
+   */
+  private async follow(
+    changed: () => void,
+    failed: (err: Error) => void,
+    recovered: (() => void) | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     let wait = this.retryMs;
-    let failing = false;
+    let failure: string | undefined;
     while (!signal.aborted) {
       try {
-        if (failing) await this.read();
+        if (failure !== undefined) await this.read();
         else {
           await this.keys.changedSince(this.revision, signal);
           await this.read();
         }
         // Every read may hold a change (after a failure, one made while the store was away).
+        if (failure !== undefined) recovered?.();
         changed();
-        failing = false;
+        failure = undefined;
         wait = this.retryMs;
       } catch (err) {
         if (signal.aborted) return;
-        if (!failing) failed(new ConfigError([`config: ${this.name}: ${(err as Error).message}`]));
-        failing = true;
+        const message = (err as Error).message;
+        if (message !== failure) failed(new ConfigError([`config: ${this.name}: ${message}`]));
+        failure = message;
         await sleep(wait, signal);
         wait = Math.min(wait * 2, 30_000);
       }
@@ -186,17 +233,10 @@ class Store implements OpenedStore {
 
 /** etcd over its v3 JSON gateway (`/v3/kv/range`, `/v3/watch`); keys and values travel base64-encoded. */
 class EtcdKeys implements Keys {
-  private readonly credentials?: { name: string; password: string } | undefined;
-
   constructor(
     private readonly place: Place,
-    userinfo: string | undefined,
-  ) {
-    if (userinfo) {
-      const [name = '', password = ''] = userinfo.split(':').map(decodeURIComponent);
-      this.credentials = { name, password };
-    }
-  }
+    private readonly credentials: { name: string; password: string } | undefined,
+  ) {}
 
   private range(): { key: string; range_end?: string } {
     const key = Buffer.from(this.place.key);
@@ -233,7 +273,7 @@ class EtcdKeys implements Keys {
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) throw new Error('the watch ended');
+        if (done) throw new Error('etcd ended the watch (restarted, or the connection was lost)');
         buffered += decoder.decode(value, { stream: true });
         let newline = buffered.indexOf('\n');
         while (newline >= 0) {
@@ -259,16 +299,24 @@ class EtcdKeys implements Keys {
     return JSON.parse(await res.text());
   }
 
-  /** One request to the first endpoint that answers, authenticated when the URL has credentials. */
+  /** One request to the first endpoint that answers, authenticated when there are credentials. */
   private async send(path: string, body: unknown, signal: AbortSignal | undefined, timed: boolean): Promise<Response> {
     const token = this.credentials ? await this.authenticate(signal) : undefined;
-    return requestAny(this.place, path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
-      body: JSON.stringify(body),
-      signal,
-      timed,
-    });
+    try {
+      return await requestAny(this.place, path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
+        body: JSON.stringify(body),
+        signal,
+        timed,
+      });
+    } catch (err) {
+      if (!token && /user name is empty/.test((err as Error).message))
+        throw new Error(
+          `${(err as Error).message} (etcd has auth on: give etcd://<user>:<password>@host:port/..., or ETCD_USERNAME and ETCD_PASSWORD)`,
+        );
+      throw err;
+    }
   }
 
   private async authenticate(signal?: AbortSignal): Promise<string> {
@@ -280,7 +328,7 @@ class EtcdKeys implements Keys {
       timed: true,
     });
     const { token } = JSON.parse(await res.text()) as { token?: string };
-    if (!token) throw new Error('etcd gave no token for the URL credentials');
+    if (!token) throw new Error('etcd gave no token for the credentials');
     return token;
   }
 }
@@ -290,11 +338,14 @@ class ConsulKeys implements Keys {
   constructor(
     private readonly place: Place,
     private readonly token: string | undefined,
+    /** The URL's own query, passed on: `dc=eu`, `ns=team` (Consul Enterprise). */
+    private readonly query: string | undefined,
   ) {}
 
   private path(query: string): string {
     const key = this.place.key.split('/').map(encodeURIComponent).join('/');
-    return `/v1/kv/${key}?${this.place.prefix ? 'recurse=true&' : ''}${query}`;
+    const params = [this.place.prefix ? 'recurse=true' : '', this.query ?? '', query].filter(Boolean).join('&');
+    return `/v1/kv/${key}?${params}`;
   }
 
   private headers(): Record<string, string> {

@@ -5,6 +5,7 @@
 // reported once when it starts and once when it ends; it never stops the instance
 // from serving (readiness does not depend on the registry).
 import { Etcd3, type Lease, type IOptions, type Watcher as EtcdWatcher } from 'etcd3';
+import { etcdCredentials, storeName } from '../config/stores.js';
 import { discoveryWatch, Registrations, type RegistryEvents, type RegistryStartup } from './registry.js';
 import type { Discovery, Registrar, ServiceInstance, Watcher } from './registry.js';
 
@@ -24,6 +25,8 @@ export interface EtcdRegistryOptions {
   startup?: RegistryStartup | undefined;
   /** Told once when etcd becomes unreachable and once when it is back. */
   events?: RegistryEvents | undefined;
+  /** Where ETCD_USERNAME and ETCD_PASSWORD are read from; default process.env. */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export class EtcdRegistry implements Registrar, Discovery {
@@ -38,8 +41,14 @@ export class EtcdRegistry implements Registrar, Discovery {
 
   constructor(options: EtcdRegistryOptions) {
     this.events = options.events;
-    this.client = new Etcd3({ ...options.client, hosts: options.endpoints, dialTimeout: 3000 });
-    this.endpoints = options.endpoints.join(', ');
+    // Credentials in an endpoint (http://user:password@etcd:2379) or ETCD_USERNAME and
+    // ETCD_PASSWORD, as the config store reads them; never in the endpoints logs name.
+    const userinfo = options.endpoints.map((e) => /^[a-z]+:\/\/([^@/]*)@/i.exec(e)?.[1]).find(Boolean);
+    const hosts = options.endpoints.map(storeName);
+    const credentials = etcdCredentials(userinfo, options.env ?? process.env);
+    const auth = credentials ? { auth: { username: credentials.name, password: credentials.password } } : {};
+    this.client = new Etcd3({ ...auth, ...options.client, hosts, dialTimeout: 3000 });
+    this.endpoints = hosts.join(', ');
     this.prefix = (options.prefix ?? '/microservices').replace(/\/$/, '');
     this.ttl = options.ttlSeconds ?? 15;
     this.registrations = new Registrations('etcd', this.endpoints, options.startup, options.events);

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, watchConfig } from '../../../src/runtime/config/config.js';
 import { type OpenedStore, openConfigEntries, openStore } from '../../../src/runtime/config/stores.js';
 import type { MessageSchema } from '../../../src/runtime/transport/http/route.js';
+import { EtcdRegistry } from '../../../src/runtime/registry/etcd.js';
 import { ConsulStandIn } from '../../helpers/consul-standin.js';
 import { EtcdProcess, etcdAvailable, freePort } from '../../helpers/etcd.js';
 
@@ -80,6 +81,19 @@ describe('store URLs', () => {
     );
   });
 
+  it('never shows the credentials of a URL it refuses', async () => {
+    const refused =
+      'config: etcd://127.0.0.1:2379: expected <etcd|consul>[+https]://host:port[,host:port]/key (a key ending in / reads every key under it)';
+    expect(await problemOf(openStore('etcd://root:secret@127.0.0.1:2379'))).toBe(refused);
+    // A password with an unencoded / or @ is not shown in part either.
+    expect(await problemOf(openStore('etcd://root:pa@ss/wd@127.0.0.1:2379/configs/a.yaml'))).toBe(
+      "config: etcd://127.0.0.1:2379/configs/a.yaml: percent-encode ':', '@' and '/' in the user and password",
+    );
+    expect(await problemOf(openStore('etcd://127.0.0.1:2379/configs/a.yaml?dc=eu'))).toBe(
+      'config: etcd://127.0.0.1:2379/configs/a.yaml?dc=eu: an etcd key takes no query (?dc=eu)',
+    );
+  });
+
   it('leaves files and directories in place, in order', async () => {
     expect(await openConfigEntries([base, dir])).toEqual([base, dir]);
   });
@@ -133,7 +147,7 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
 
   it('says when the key is missing, or etcd does not answer', async () => {
     expect(await problemOf(open(`${at}/configs/none.yaml`))).toBe(
-      `config: ${at}/configs/none.yaml: no such key (/configs/none.yaml)`,
+      `config: ${at}/configs/none.yaml: no such key (/configs/none.yaml; a prefix of several keys ends in /)`,
     );
     expect(await problemOf(open(`${at}/empty/`))).toBe(
       `config: ${at}/empty/: no key ending in .yaml, .yml or .json under /empty/`,
@@ -162,7 +176,9 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
 
       await admin.delete().key('/configs/live.yaml');
       await until(() => w.errors.length === 1, 'the deletion reported');
-      expect(w.errors[0]).toBe(`config: ${at}/configs/live.yaml: no such key (/configs/live.yaml)`);
+      expect(w.errors[0]).toBe(
+        `config: ${at}/configs/live.yaml: no such key (/configs/live.yaml; a prefix of several keys ends in /)`,
+      );
       await new Promise((r) => setTimeout(r, 500));
       expect(w.errors).toHaveLength(1);
 
@@ -171,6 +187,43 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
       expect(w.changes[1]).toEqual({ server: { addr: ':8000' }, log: { level: 'warn' } });
     } finally {
       w.stop();
+    }
+  });
+
+  it('says when etcd is lost, again only when the reason changes, and when it answers again', async () => {
+    const own = await EtcdProcess.create();
+    await own.start();
+    const writer = new Etcd3({ hosts: own.endpoint });
+    try {
+      await writer.put('/configs/r.yaml').value('log:\n  level: info\n');
+      const store = await open(`etcd://127.0.0.1:${own.clientPort}/configs/r.yaml`, { retryMs: 100 });
+      const changes: unknown[] = [];
+      const errors: string[] = [];
+      const recovered: string[] = [];
+      const stop = watchConfig(
+        { files: [store], schema, layout },
+        (c) => changes.push(c),
+        (e) => errors.push(e.message),
+        (name) => recovered.push(name),
+      );
+      try {
+        await own.stop();
+        await until(() => errors.some((e) => e.includes('ECONNREFUSED')), 'the loss');
+        // Retries every 100 ms and more: the same reason is not said again.
+        await new Promise((r) => setTimeout(r, 800));
+        expect(errors.length, errors.join('\n')).toBeLessThanOrEqual(2);
+        await own.start();
+        await until(() => recovered.length === 1, 'the store back');
+        expect(recovered).toEqual([`etcd://127.0.0.1:${own.clientPort}/configs/r.yaml`]);
+        await writer.put('/configs/r.yaml').value('log:\n  level: debug\n');
+        await until(() => changes.length === 1, 'a change after the return');
+        expect(changes[0]).toEqual({ log: { level: 'debug' } });
+      } finally {
+        stop();
+      }
+    } finally {
+      writer.close();
+      await own.destroy();
     }
   });
 
@@ -188,9 +241,29 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
       // The name error lines and logs give leaves the password out.
       expect(store.name).toBe(`etcd://127.0.0.1:${secured.clientPort}/configs/demo.yaml`);
       expect(store.documents()[0]?.text).toBe('log:\n  level: debug\n');
-      expect(await problemOf(open(`etcd://127.0.0.1:${secured.clientPort}/configs/demo.yaml`))).toBe(
-        `config: etcd://127.0.0.1:${secured.clientPort}/configs/demo.yaml: http://127.0.0.1:${secured.clientPort}/v3/kv/range answered 400: etcdserver: user name is empty`,
+      // Or from ETCD_USERNAME and ETCD_PASSWORD, which a Deployment takes from a Secret.
+      const fromEnv = await open(`etcd://127.0.0.1:${secured.clientPort}/configs/demo.yaml`, {
+        env: { ETCD_USERNAME: 'root', ETCD_PASSWORD: 's3cret:/' },
+      });
+      expect(fromEnv.documents()[0]?.text).toBe('log:\n  level: debug\n');
+      expect(await problemOf(open(`etcd://127.0.0.1:${secured.clientPort}/configs/demo.yaml`, { env: {} }))).toBe(
+        `config: etcd://127.0.0.1:${secured.clientPort}/configs/demo.yaml: http://127.0.0.1:${secured.clientPort}/v3/kv/range answered 400: etcdserver: user name is empty (etcd has auth on: give etcd://<user>:<password>@host:port/..., or ETCD_USERNAME and ETCD_PASSWORD)`,
       );
+      // The etcd registry logs in the same ways.
+      for (const [endpoint, env] of [
+        [`http://root:${encodeURIComponent('s3cret:/')}@127.0.0.1:${secured.clientPort}`, {}],
+        [secured.endpoint, { ETCD_USERNAME: 'root', ETCD_PASSWORD: 's3cret:/' }],
+      ] as const) {
+        const registry = new EtcdRegistry({ endpoints: [endpoint], env });
+        try {
+          const instance = { id: 'i1', name: 'cfg', version: '1', metadata: {}, endpoints: ['grpc://127.0.0.1:1'] };
+          await registry.register(instance);
+          expect((await registry.getService('cfg')).map((i) => i.id)).toEqual(['i1']);
+          await registry.deregister(instance);
+        } finally {
+          await registry.close();
+        }
+      }
     } finally {
       root.close();
       await secured.destroy();
@@ -225,7 +298,9 @@ describe("config in Consul's KV store (stand-in for its HTTP API)", () => {
       expect(w.changes[0]).toEqual({ server: { addr: ':8000' }, log: { level: 'warn' } });
       consul.deleteKey('configs/demo.yaml');
       await until(() => w.errors.length === 1, 'the deletion reported');
-      expect(w.errors[0]).toBe(`config: ${at}/configs/demo.yaml: no such key (configs/demo.yaml)`);
+      expect(w.errors[0]).toBe(
+        `config: ${at}/configs/demo.yaml: no such key (configs/demo.yaml; a prefix of several keys ends in /)`,
+      );
     } finally {
       w.stop();
     }
@@ -254,6 +329,15 @@ describe("config in Consul's KV store (stand-in for its HTTP API)", () => {
     } finally {
       consul.token = undefined;
     }
+  });
+
+  it("passes the URL's query on (a datacenter), and says when a key was given a leading slash", async () => {
+    consul.putKey('configs/dc.yaml', 'log:\n  level: debug\n');
+    await open(`${at}/configs/dc.yaml?dc=eu`);
+    expect(consul.queries.at(-1)).toBe('?dc=eu');
+    expect(await problemOf(open(`${at}//configs/dc.yaml`))).toBe(
+      `config: ${at}//configs/dc.yaml: no such key (/configs/dc.yaml; Consul keys have no leading slash: consul://host:port/configs/dc.yaml)`,
+    );
   });
 
   it('gives up on an agent that never answers after the timeout', async () => {
