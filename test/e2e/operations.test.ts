@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistry } from '../../src/runtime/registry/etcd.js';
 import { GrpcClientConn } from '../../src/runtime/transport/grpc/client.js';
 import { repoRoot, tskBin } from '../helpers/cli.js';
-import { EtcdProcess, etcdAvailable, freePort } from '../helpers/etcd.js';
+import { EtcdProcess, etcdAvailable, etcdForTests, freePort } from '../helpers/etcd.js';
 import { nodeBinaryFor } from '../helpers/image-node.js';
 import { exitWithin, npmStartEntry, type Service, startService, waitFor } from '../helpers/process.js';
 
@@ -329,23 +329,13 @@ describe('stop is bounded by stop_timeout_ms', () => {
 });
 
 describe.skipIf(!useEtcd)('config from a key in etcd over the file (real etcd)', () => {
-  let etcd: EtcdProcess;
-  let admin: Etcd3;
-  beforeAll(async () => {
-    etcd = await EtcdProcess.create();
-    await etcd.start();
-    admin = new Etcd3({ hosts: etcd.endpoint });
-  });
-  afterAll(async () => {
-    admin?.close();
-    await etcd?.destroy();
-  });
+  const live = etcdForTests();
 
   it('serves on the address the key sets, follows its log level, and refuses a wrong value with its line', async () => {
     const port = await freePort();
     const key = '/configs/ops.yaml';
-    await admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: info\n`);
-    const url = `etcd://127.0.0.1:${etcd.clientPort}${key}`;
+    await live.admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: info\n`);
+    const url = `etcd://127.0.0.1:${live.etcd.clientPort}${key}`;
     const grpcPort = await freePort();
     const service = startService(
       project,
@@ -360,9 +350,9 @@ describe.skipIf(!useEtcd)('config from a key in etcd over the file (real etcd)',
         'the service on the address from etcd',
       );
       expect(service.child.exitCode, service.output()).toBeNull();
-      await admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: debug\n`);
+      await live.admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: debug\n`);
       await waitFor(logged(service, /"from":"info","to":"debug","msg":"log level changed"/), 'the new level', 100, 50);
-      await admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: loud\n`);
+      await live.admin.put(key).value(`server:\n  http:\n    addr: 127.0.0.1:${port}\nlog:\n  level: loud\n`);
       await waitFor(logged(service, /config reload failed/), 'the wrong value reported', 100, 50);
       expect(service.output()).toContain(`${url}:5: log.level: expected one of`);
       expect((await fetch(`${http}/readyz`)).status).toBe(200);
@@ -382,7 +372,7 @@ describe.skipIf(!useEtcd)('config from a key in etcd over the file (real etcd)',
       new RegExp(`^config: ${url}:5: log\\.level: expected one of .*got "loud"$`),
     );
 
-    await admin.delete().key(key);
+    await live.admin.delete().key(key);
     const missing = startService(project, [...npmStartEntry(project), '--conf', url], {}, node);
     expect(await exitWithin(missing, 20_000)).toBe(1);
     expect(missing.output().trim()).toBe(`config: ${url}: no such key (${key}; a prefix of several keys ends in /)`);

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Ports freePort has handed out in this process: the kernel may offer a just-closed one again. */
 const handedOut = new Set<number>();
@@ -95,4 +97,22 @@ export class EtcdProcess {
     await this.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A real etcd for the tests of the describe block that calls this, started before them and
+ * removed after, with an etcd3 client of its own to write keys with (not the code under test).
+ */
+export function etcdForTests(): { readonly etcd: EtcdProcess; readonly admin: Etcd3 } {
+  const live = {} as { etcd: EtcdProcess; admin: Etcd3 };
+  beforeAll(async () => {
+    live.etcd = await EtcdProcess.create();
+    await live.etcd.start();
+    live.admin = new Etcd3({ hosts: live.etcd.endpoint });
+  });
+  afterAll(async () => {
+    live.admin?.close();
+    await live.etcd?.destroy();
+  });
+  return live;
 }

@@ -11,7 +11,7 @@ import { type OpenedStore, openConfigEntries, openStore } from '../../../src/run
 import type { MessageSchema } from '../../../src/runtime/transport/http/route.js';
 import { EtcdRegistry } from '../../../src/runtime/registry/etcd.js';
 import { ConsulStandIn } from '../../helpers/consul-standin.js';
-import { EtcdProcess, etcdAvailable, freePort } from '../../helpers/etcd.js';
+import { EtcdProcess, etcdAvailable, etcdForTests, freePort } from '../../helpers/etcd.js';
 
 const Server: MessageSchema = {
   typeName: 'conf.Server',
@@ -100,35 +100,26 @@ describe('store URLs', () => {
 });
 
 describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real etcd)', () => {
-  let etcd: EtcdProcess;
-  let admin: Etcd3;
+  const live = etcdForTests();
   let at: string;
-
-  beforeAll(async () => {
-    etcd = await EtcdProcess.create();
-    await etcd.start();
-    admin = new Etcd3({ hosts: etcd.endpoint });
-    at = `etcd://127.0.0.1:${etcd.clientPort}`;
-  });
-  afterAll(async () => {
-    admin?.close();
-    await etcd?.destroy();
+  beforeAll(() => {
+    at = `etcd://127.0.0.1:${live.etcd.clientPort}`;
   });
 
   it('merges a key over the file, and names the key and line of a wrong value', async () => {
-    await admin.put('/configs/demo.yaml').value('log:\n  level: debug\n');
+    await live.admin.put('/configs/demo.yaml').value('log:\n  level: debug\n');
     const store = await open(`${at}/configs/demo.yaml`);
     expect(loadConfig({ files: [base, store], schema, layout })).toEqual({
       server: { addr: ':8000' },
       log: { level: 'debug' },
     });
 
-    await admin.put('/configs/bad.yaml').value('# tuned\nserver:\n  addr: 5\n');
+    await live.admin.put('/configs/bad.yaml').value('# tuned\nserver:\n  addr: 5\n');
     const bad = await open(`${at}/configs/bad.yaml`);
     expect(() => loadConfig({ files: [base, bad], schema, layout })).toThrow(
       `config: ${at}/configs/bad.yaml:3: server.addr: expected a string, got 5`,
     );
-    await admin.put('/configs/broken.yaml').value('log: [\n');
+    await live.admin.put('/configs/broken.yaml').value('log: [\n');
     const broken = await open(`${at}/configs/broken.yaml`);
     expect(() => loadConfig({ files: [broken], schema, layout })).toThrow(
       new RegExp(`^config: ${at}/configs/broken.yaml:2:1: not valid YAML`),
@@ -136,10 +127,10 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
   });
 
   it('reads every config key under a prefix, in name order', async () => {
-    await admin.put('/svc/b.yaml').value('log:\n  level: warn\n');
-    await admin.put('/svc/a.yaml').value('log:\n  level: debug\nserver:\n  addr: ":9"\n');
-    await admin.put('/svc/notes.txt').value('not config');
-    await admin.put('/svcs/other.yaml').value('log:\n  level: error\n');
+    await live.admin.put('/svc/b.yaml').value('log:\n  level: warn\n');
+    await live.admin.put('/svc/a.yaml').value('log:\n  level: debug\nserver:\n  addr: ":9"\n');
+    await live.admin.put('/svc/notes.txt').value('not config');
+    await live.admin.put('/svcs/other.yaml').value('log:\n  level: error\n');
     const store = await open(`${at}/svc/`);
     expect(store.documents().map((d) => d.name)).toEqual([`${at}/svc/a.yaml`, `${at}/svc/b.yaml`]);
     expect(loadConfig({ files: [store], schema, layout })).toEqual({ server: { addr: ':9' }, log: { level: 'warn' } });
@@ -159,22 +150,22 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
   });
 
   it('tries the next endpoint when one does not answer', async () => {
-    await admin.put('/configs/demo.yaml').value('log:\n  level: debug\n');
+    await live.admin.put('/configs/demo.yaml').value('log:\n  level: debug\n');
     const closed = await freePort();
-    const store = await open(`etcd://127.0.0.1:${closed},127.0.0.1:${etcd.clientPort}/configs/demo.yaml`);
+    const store = await open(`etcd://127.0.0.1:${closed},127.0.0.1:${live.etcd.clientPort}/configs/demo.yaml`);
     expect(store.documents()[0]?.text).toBe('log:\n  level: debug\n');
   });
 
   it('follows changes to the key: a new value, a deleted key (reported once), the key back', async () => {
-    await admin.put('/configs/live.yaml').value('log:\n  level: info\n');
+    await live.admin.put('/configs/live.yaml').value('log:\n  level: info\n');
     const store = await open(`${at}/configs/live.yaml`, { retryMs: 100 });
     const w = watched([base, store]);
     try {
-      await admin.put('/configs/live.yaml').value('log:\n  level: debug\n');
+      await live.admin.put('/configs/live.yaml').value('log:\n  level: debug\n');
       await until(() => w.changes.length === 1, 'the change');
       expect(w.changes[0]).toEqual({ server: { addr: ':8000' }, log: { level: 'debug' } });
 
-      await admin.delete().key('/configs/live.yaml');
+      await live.admin.delete().key('/configs/live.yaml');
       await until(() => w.errors.length === 1, 'the deletion reported');
       expect(w.errors[0]).toBe(
         `config: ${at}/configs/live.yaml: no such key (/configs/live.yaml; a prefix of several keys ends in /)`,
@@ -182,7 +173,7 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('config in etcd (real et
       await new Promise((r) => setTimeout(r, 500));
       expect(w.errors).toHaveLength(1);
 
-      await admin.put('/configs/live.yaml').value('log:\n  level: warn\n');
+      await live.admin.put('/configs/live.yaml').value('log:\n  level: warn\n');
       await until(() => w.changes.length === 2, 'the key back');
       expect(w.changes[1]).toEqual({ server: { addr: ':8000' }, log: { level: 'warn' } });
     } finally {

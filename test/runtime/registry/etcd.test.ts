@@ -1,11 +1,11 @@
 // EtcdRegistry against a real etcd server started by the test.
 import fs from 'node:fs';
 import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EtcdRegistry } from '../../../src/runtime/registry/etcd.js';
 import { DiscoveryTarget } from '../../../src/runtime/registry/target.js';
 import type { ServiceInstance } from '../../../src/runtime/registry/registry.js';
-import { EtcdProcess, etcdAvailable, freePort } from '../../helpers/etcd.js';
+import { EtcdProcess, etcdAvailable, etcdForTests, freePort } from '../../helpers/etcd.js';
 
 const instance = (id: string, port: number): ServiceInstance => ({
   id,
@@ -24,24 +24,13 @@ async function eventually(check: () => Promise<boolean>, what: string, tries = 1
 }
 
 describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd)', () => {
-  let etcd: EtcdProcess;
-  let admin: Etcd3;
-
-  beforeAll(async () => {
-    etcd = await EtcdProcess.create();
-    await etcd.start();
-    admin = new Etcd3({ hosts: etcd.endpoint });
-  });
-  afterAll(async () => {
-    admin?.close();
-    await etcd?.destroy();
-  });
+  const live = etcdForTests();
 
   it('registers under the prefix, discovers, watches, and deregisters', async () => {
-    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 5 });
+    const registry = new EtcdRegistry({ endpoints: [live.etcd.endpoint], ttlSeconds: 5 });
     const a = instance('a', 8000);
     await registry.register(a);
-    const raw = await admin.get('/microservices/greeter/a').string();
+    const raw = await live.admin.get('/microservices/greeter/a').string();
     expect(JSON.parse(raw!)).toEqual(a);
     expect(await registry.getService('greeter')).toEqual([a]);
 
@@ -54,21 +43,24 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
     await registry.deregister(b);
     await eventually(async () => target.addresses().length === 1, 'second instance to leave');
     await registry.deregister(a);
-    expect(await admin.get('/microservices/greeter/a').string()).toBeNull();
+    expect(await live.admin.get('/microservices/greeter/a').string()).toBeNull();
     await target.close();
     await registry.close();
   });
 
   it('re-registers after its lease is lost', async () => {
-    const registry = new EtcdRegistry({ endpoints: [etcd.endpoint], ttlSeconds: 2 });
+    const registry = new EtcdRegistry({ endpoints: [live.etcd.endpoint], ttlSeconds: 2 });
     const c = instance('c', 8020);
     await registry.register(c);
-    const res = await admin.get('/microservices/greeter/c').exec();
+    const res = await live.admin.get('/microservices/greeter/c').exec();
     const leaseId = res.kvs[0]!.lease;
-    await admin.leaseClient.leaseRevoke({ ID: leaseId });
-    expect(await admin.get('/microservices/greeter/c').string()).toBeNull();
-    await eventually(async () => (await admin.get('/microservices/greeter/c').string()) !== null, 're-registration');
-    const again = await admin.get('/microservices/greeter/c').exec();
+    await live.admin.leaseClient.leaseRevoke({ ID: leaseId });
+    expect(await live.admin.get('/microservices/greeter/c').string()).toBeNull();
+    await eventually(
+      async () => (await live.admin.get('/microservices/greeter/c').string()) !== null,
+      're-registration',
+    );
+    const again = await live.admin.get('/microservices/greeter/c').exec();
     expect(again.kvs[0]!.lease).not.toBe(leaseId);
     await registry.deregister(c);
     await registry.close();
@@ -117,19 +109,19 @@ describe.skipIf(!etcdAvailable() && !process.env['CI'])('EtcdRegistry (real etcd
   it('survives etcd going away and comes back when it returns, reporting each once', async () => {
     const events: string[] = [];
     const registry = new EtcdRegistry({
-      endpoints: [etcd.endpoint],
+      endpoints: [live.etcd.endpoint],
       ttlSeconds: 2,
       events: { unreachable: (kind) => events.push(`${kind} down`), reachable: (kind) => events.push(`${kind} up`) },
     });
     const d = instance('d', 8030);
     await registry.register(d);
     // Its key goes while its lease lives on (deleted by hand): back, the registry puts it again.
-    await admin.delete().key('/microservices/greeter/d');
-    await etcd.stop();
+    await live.admin.delete().key('/microservices/greeter/d');
+    await live.etcd.stop();
     await eventually(async () => !registry.healthy(), 'registry to notice etcd is down');
-    await etcd.start();
+    await live.etcd.start();
     await eventually(
-      async () => (await admin.get('/microservices/greeter/d').string()) !== null,
+      async () => (await live.admin.get('/microservices/greeter/d').string()) !== null,
       'instance back after restart',
     );
     await eventually(async () => registry.healthy(), 'registry healthy again');
