@@ -91,11 +91,18 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     key: kind === 'etcd' ? path : path.slice(1),
     prefix: path.endsWith('/'),
     name: shown,
+    origin: `${kind}${tls ?? ''}://${hosts}${kind === 'etcd' ? '' : '/'}`,
     timeoutMs: options.timeoutMs ?? 5000,
   };
+  let credentials: ReturnType<typeof etcdCredentials>;
+  try {
+    credentials = etcdCredentials(userinfo, env);
+  } catch {
+    throw new ConfigError([`config: ${shown}: the user or password is not percent-encoded text`]);
+  }
   const client =
     kind === 'etcd'
-      ? new EtcdKeys(place, etcdCredentials(userinfo, env))
+      ? new EtcdKeys(place, credentials)
       : new ConsulKeys(place, env['CONSUL_HTTP_TOKEN'] || undefined, query);
   const store = new Store(place, client, options.retryMs ?? 1000);
   try {
@@ -138,6 +145,8 @@ interface Place {
   key: string;
   prefix: boolean;
   name: string;
+  /** What a key is appended to for a document's name: the URL without credentials, key or query. */
+  origin: string;
   timeoutMs: number;
 }
 
@@ -170,8 +179,7 @@ class Store implements OpenedStore {
     const { values, revision } = await this.keys.read(this.stopped.signal);
     const keys = [...values.keys()].filter((k) => !this.place.prefix || CONFIG_KEY.test(k)).sort();
     if (keys.length === 0) throw new Error(this.missing());
-    const origin = this.place.name.slice(0, this.place.name.length - this.place.key.length);
-    this.current = keys.map((k) => ({ name: `${origin}${k}`, text: values.get(k) as string }));
+    this.current = keys.map((k) => ({ name: `${this.place.origin}${k}`, text: values.get(k) as string }));
     this.revision = revision;
   }
 

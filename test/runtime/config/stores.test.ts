@@ -324,8 +324,10 @@ describe("config in Consul's KV store (stand-in for its HTTP API)", () => {
 
   it("passes the URL's query on (a datacenter), and says when a key was given a leading slash", async () => {
     consul.putKey('configs/dc.yaml', 'log:\n  level: debug\n');
-    await open(`${at}/configs/dc.yaml?dc=eu`);
+    const store = await open(`${at}/configs/dc.yaml?dc=eu`);
     expect(consul.queries.at(-1)).toBe('?dc=eu');
+    // Its documents are named by their keys, which error lines give with their line numbers.
+    expect(store.documents().map((d) => d.name)).toEqual([`${at}/configs/dc.yaml`]);
     expect(await problemOf(open(`${at}//configs/dc.yaml`))).toBe(
       `config: ${at}//configs/dc.yaml: no such key (/configs/dc.yaml; Consul keys have no leading slash: consul://host:port/configs/dc.yaml)`,
     );
