@@ -67,7 +67,13 @@ describe('createLogger', () => {
     expect(second.req.headers).toEqual({ authorization: '***', 'x-api-key': '***', accept: '*/*' });
     expect(third.password).toBe('***');
     // A path pino cannot take is a config problem, said before the logger is made.
-    expect(redactPathProblem('*.password')).toBeUndefined();
+    for (const path of ['*.password', 'a["x-y"]', 'buyer[password]', 'items[0].secret', 'x-api-key'])
+      expect(redactPathProblem(path), path).toBeUndefined();
+    // pino takes these too, and they mask nothing.
+    for (const path of ['**.password', 'pass word'])
+      expect(redactPathProblem(path), path).toBe(
+        `not a field path (a name, a.b.c, *.name for one level down, a["x-y"] for other characters), got ${JSON.stringify(path)}`,
+      );
     expect(redactPathProblem('a..b')).toBe(
       'not a field path (a name, a.b.c, *.name for one level down, a["x-y"] for other characters), got "a..b"',
     );

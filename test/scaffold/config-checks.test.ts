@@ -104,3 +104,30 @@ describe('keys where 0 would read as unset', () => {
     expect(checks['server.drain_delay_ms']!(0)).toBeUndefined();
   });
 });
+
+describe('clients.*.endpoint and log.redact', () => {
+  it('accept one target, in every form the clients dial, and refuse a bare list of addresses', () => {
+    const endpoint = (v: string) => checks['clients.*.endpoint']!(v);
+    for (const v of [
+      '',
+      '127.0.0.1:9000',
+      'dns:///stock-headless:9000',
+      'discovery:///stock',
+      'http://stock:8000',
+      'ipv4:127.0.0.1:9001,127.0.0.1:9002',
+    ])
+      expect(endpoint(v), v).toBeUndefined();
+    for (const v of ['127.0.0.1:9001,127.0.0.1:9002', 'dns:///a:9000,b:9000'])
+      expect(endpoint(v), v).toBe(
+        `names one target; give several addresses one DNS name (a headless Service), or, to a gRPC client, write them as ipv4:<host>:<port>,<host>:<port>; got ${v}`,
+      );
+  });
+
+  it('accept the redaction paths new projects ship, and refuse one that masks nothing', () => {
+    const redact = (v: string) => checks['log.redact']!(v);
+    const shipped = (config as unknown as { log: { redact: string[] } }).log.redact;
+    expect(shipped).toContain('password');
+    for (const v of shipped) expect(redact(v), v).toBeUndefined();
+    expect(redact('**.password')).toMatch(/^not a field path/);
+  });
+});

@@ -88,7 +88,8 @@ export async function dev(flags: DevFlags): Promise<void> {
     if (watchedChange(rel)) schedule(rel);
   });
 
-  // First round: generate what is stale, typecheck, start.
+  // First round: generate what is stale, typecheck, start (the typecheck takes seconds: say so).
+  log('generating what is stale and typechecking, then starting the service');
   running = running.then(() => cycle(['api/.proto']));
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -304,13 +304,19 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** What is wrong with a redaction path (a config check), or undefined when pino takes it. */
 export function redactPathProblem(path: string): string | undefined {
+  const problem = `not a field path (a name, a.b.c, *.name for one level down, a["x-y"] for other characters), got ${JSON.stringify(path)}`;
+  // pino takes some paths that match nothing (`**.password`, `pass word`): names and `*` only.
+  if (!REDACT_PATH.test(path)) return problem;
   try {
     pino({ redact: [path] }, { write: () => {} });
     return undefined;
   } catch {
-    return `not a field path (a name, a.b.c, *.name for one level down, a["x-y"] for other characters), got ${JSON.stringify(path)}`;
+    return problem;
   }
 }
+
+/** Dotted names or `*`, each step possibly a bracketed name or index. */
+const REDACT_PATH = /^(?:[A-Za-z_$][\w$-]*|\*|\[[^\]]+\])(?:\.(?:[A-Za-z_$][\w$-]*|\*)|\[[^\]]+\])*$/;
 
 /**
  * pino's error serializer, with each cause's message added only where the message

@@ -64,6 +64,15 @@ export function filteredEndpointProblem(endpoint: string): string | undefined {
   return `chooses among the instances a registry lists, and the endpoint is one address (${endpoint})`;
 }
 
+/**
+ * Why a client cannot dial `endpoint`: it names one target, and a list of addresses is one
+ * only in grpc-js's `ipv4:`/`ipv6:` form; otherwise it would be looked up in DNS as one name.
+ */
+export function clientEndpointProblem(endpoint: string): string | undefined {
+  if (!endpoint.includes(',') || /^ipv[46]:/.test(endpoint)) return undefined;
+  return `names one target; give several addresses one DNS name (a headless Service), or, to a gRPC client, write them as ipv4:<host>:<port>,<host>:<port>; got ${endpoint}`;
+}
+
 /** Why a target has nothing to call: no instance, or none the filter accepts, with an endpoint of this scheme. */
 export function noInstanceDetail(scheme: string, filter: InstanceFilter | undefined): string {
   const article = scheme === 'http' ? 'an' : 'a';

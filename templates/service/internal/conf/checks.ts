@@ -5,7 +5,7 @@
 import { checks, type Check } from '../pkg/config/config.js';
 import { redactPathProblem } from '../pkg/log/logger.js';
 import { OTLP_PROTOCOLS, otlpEndpointProblem } from '../pkg/telemetry/export-settings.js';
-import { filteredEndpointProblem } from '../pkg/registry/target.js';
+import { clientEndpointProblem, filteredEndpointProblem } from '../pkg/registry/target.js';
 import { docsPageProblem } from '../pkg/transport/http/openapi.js';
 import { REGISTRY_CHECKS } from '../server/registry.js';
 
@@ -30,5 +30,6 @@ export const CONFIG_CHECKS: Record<string, Check> = {
   'log.level': checks.oneOf(['', 'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   'log.redact': (v) => redactPathProblem(String(v)),
   // `*` is every entry of the map; a check reads the keys beside its own as its second argument.
+  'clients.*.endpoint': (v) => clientEndpointProblem(String(v)),
   'clients.*.version': (v, client) => (v ? filteredEndpointProblem(String(client['endpoint'] ?? '')) : undefined),
 };
