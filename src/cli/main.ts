@@ -192,12 +192,18 @@ export function buildProgram(): Command {
     .description(
       'watch protos, sources, tests and config: regenerate, typecheck, check the config and restart the service on each change; a failed step keeps the last good one running',
     )
-    .option('--conf <file>', "config file for the service (default: the project's configs/config.yaml)")
+    .option(
+      '--conf <file|store>',
+      "config for the service, repeatable, merged in order: files, directories, etcd:// or consul:// keys (default: the project's configs/config.yaml)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option(
       '--inspect [host:port]',
       "open Node's inspector in the service, for a debugger to attach (default 127.0.0.1:9229); it opens again at each restart",
     )
-    .action(async (opts: { conf?: string; inspect?: string | true }) => (await import('./commands/dev.js')).dev(opts));
+    .action(async (opts: { conf?: string[]; inspect?: string | true }) =>
+      (await import('./commands/dev.js')).dev(opts),
+    );
 
   program
     .command('bundle')

@@ -1,4 +1,4 @@
-// `tsk dev --conf`: a path given is read from where tsk runs, and a missing file stops tsk dev before anything starts.
+// `tsk dev --conf` (repeatable): a path given is read from where tsk runs, and a missing file stops tsk dev before anything starts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -22,4 +22,11 @@ it('tsk dev --conf names a missing config file relative to where it runs, and st
   const fromSub = tsk(['dev', '--conf', 'configs/other.yaml'], path.join(project, 'internal'));
   expect(fromSub.status).toBe(1);
   expect(fromSub.stderr).toContain('configs/other.yaml: no such config file');
+  // Each of several is checked, as the service merges them in order.
+  const second = tsk(
+    ['dev', '--conf', '../configs/other.yaml', '--conf', '../configs/site.yaml'],
+    path.join(project, 'internal'),
+  );
+  expect(second.status).toBe(1);
+  expect(second.stderr).toContain('../configs/site.yaml: no such config file');
 });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import chalk from 'chalk';
+import { isStoreUrl } from '../../runtime/config/stores.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';
@@ -16,8 +17,11 @@ import { generateProject } from './generate.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
 
 export interface DevFlags {
-  /** Relative to where tsk runs, as every path a user gives; else the project's configs/config.yaml. */
-  conf?: string;
+  /**
+   * Files and directories relative to where tsk runs, as every path a user gives, and store
+   * URLs, merged in order; else the project's configs/config.yaml.
+   */
+  conf?: string[];
   /** Node's inspector in the service (not in tsk dev, nor in the config check): true for Node's default address. */
   inspect?: string | true;
 }
@@ -48,9 +52,13 @@ export async function dev(flags: DevFlags): Promise<void> {
   const tsc = projectTsc(root);
 
   // The service runs from the project root.
-  const conf = flags.conf ? path.relative(root, path.resolve(flags.conf)) : path.join('configs', 'config.yaml');
-  if (!fs.existsSync(path.join(root, conf))) throw new UsageError(`${flags.conf ?? conf}: no such config file`);
-  const serviceArgs = ['--import', 'tsx', main, '--conf', conf];
+  const confArgs = (flags.conf ?? [path.join('configs', 'config.yaml')]).flatMap((given) => {
+    if (isStoreUrl(given)) return ['--conf', given];
+    const conf = flags.conf ? path.relative(root, path.resolve(given)) : given;
+    if (!fs.existsSync(path.join(root, conf))) throw new UsageError(`${given}: no such config file`);
+    return ['--conf', conf];
+  });
+  const serviceArgs = ['--import', 'tsx', main, ...confArgs];
   const inspector =
     flags.inspect === undefined ? [] : [flags.inspect === true ? '--inspect' : `--inspect=${flags.inspect}`];
   const service = new ServiceProcess(root, [...inspector, ...serviceArgs]);

@@ -84,8 +84,24 @@ export function loadConfig<T>(options: LoadOptions<T>): T {
     for (const [key, check] of Object.entries(options.checks ?? {}))
       for (const at of valuesAt(tree, key.split('.'))) if (!mistyped(at.key)) runCheck(at, check, sources, problems);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(inLineOrder(problems));
   return options.schema.fromJSON(tree);
+}
+
+/**
+ * The problems of each source in its line order, whichever pass found them (types are
+ * checked before values); sources keep the order they were first named in.
+ */
+function inLineOrder(problems: string[]): string[] {
+  const placed = problems.map((p, i) => {
+    const [, source = p, line = '0'] = /^config: (.+?)(?::(\d+))?(?::\d+)?: /.exec(p) ?? [];
+    return { p, source, line: Number(line), i };
+  });
+  const first = new Map<string, number>();
+  for (const x of placed) if (!first.has(x.source)) first.set(x.source, x.i);
+  return placed
+    .sort((a, b) => first.get(a.source)! - first.get(b.source)! || a.line - b.line || a.i - b.i)
+    .map((x) => x.p);
 }
 
 /**
@@ -104,7 +120,7 @@ export function loadConfigOrExit<T>(options: LoadOptions<T>): T {
 
 export function loadTree(options: Pick<LoadOptions<unknown>, 'files' | 'envPrefix' | 'env' | 'layout'>): Tree {
   const { tree, problems } = readSources(options);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(inLineOrder(problems));
   return tree;
 }
 

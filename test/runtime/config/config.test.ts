@@ -212,6 +212,13 @@ describe('config validated against the schema from conf.proto', () => {
     expect(problems('telemetry:\n  sampling_ratio: 1\nserver: 5\n')).toEqual([
       'config: config.yaml:3: server: expected a mapping, got 5',
     ]);
+    // In the file's line order, though a type is checked before a value's range.
+    expect(
+      problems(GOOD.replace('timeout_ms: 1000', 'timeout_ms: 99999999999').replace('addr: 0.0.0.0:8000', 'addr: x')),
+    ).toEqual([
+      'config: config.yaml:3: server.http.addr: expected host:port or :port (e.g. 0.0.0.0:8000), got "x"',
+      'config: config.yaml:4: server.http.timeout_ms: must be between -2147483648 and 2147483647, got 99999999999',
+    ]);
   });
 
   it('names the variable for wrong environment values', () => {
