@@ -167,6 +167,28 @@ describe('tsk dev', () => {
     expect(dev.output()).not.toContain('Starting inspector');
   });
 
+  it('stops with its launcher: a SIGTERM to the shell `npm run dev` runs it through, which does not pass it on', async () => {
+    const httpPort = await freePort();
+    const shell = spawn('sh', ['-c', `"${node}" "${tskBin}" dev; echo done`], {
+      cwd: project,
+      env: {
+        ...process.env,
+        FORCE_COLOR: '0',
+        DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+        DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    shell.stdout.on('data', (d) => (out += d));
+    shell.stderr.on('data', (d) => (out += d));
+    const served = `http://127.0.0.1:${httpPort}/readyz`;
+    await waitFor(async () => (await fetch(served)).ok, `the second tsk dev to start:\n${out}`, 1200, 100);
+    shell.kill('SIGTERM');
+    await waitFor(async () => /"msg":"stopped"/.test(out), `tsk dev to stop its service:\n${out}`, 200, 100);
+    await expect(fetch(served)).rejects.toThrow();
+  }, 180_000);
+
   it('stops the service gracefully on Ctrl-C, which signals every process in the group, also in the middle of a restart', async () => {
     // The signal comes while a config edit is being checked: the restart that was under way starts nothing.
     const config = path.join(project, 'configs', 'config.yaml');

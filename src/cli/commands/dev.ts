@@ -100,7 +100,11 @@ export async function dev(flags: DevFlags): Promise<void> {
   log('generating what is stale and typechecking, then starting the service');
   running = running.then(() => cycle(['api/.proto']));
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(launcher);
       watcher.close();
       clearTimeout(timer);
       // A restart under way when the signal came must not start the service again.
@@ -109,6 +113,12 @@ export async function dev(flags: DevFlags): Promise<void> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // `npm run dev` starts tsk through `sh -c`, which does not pass a SIGTERM on: when whoever
+    // started tsk dev is gone (a supervisor stopped npm), tsk dev and its service stop too.
+    const parent = process.ppid;
+    const launcher = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 500);
   });
 }
 
