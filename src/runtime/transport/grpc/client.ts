@@ -5,6 +5,7 @@
 // `discovery:///name` targets resolve through the registry with a grpc-js
 // resolver (resolver.ts) and are balanced round-robin by grpc-js.
 
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceError } from '../../errors/errors.js';
 import {
@@ -35,9 +36,25 @@ import { discoveryChannelOptions, ROUND_ROBIN } from './resolver.js';
 export type { CallOptions };
 
 export interface GrpcClientOptions extends ClientOptions {
-  /** `host:port` or `discovery:///service-name`. */
+  /**
+   * `host:port`, a grpc-js target (`dns:///name:port`, `ipv4:a:1,b:2`), `discovery:///service-name`,
+   * or `grpcs://host:port` for a server that speaks TLS (Kratos's scheme for one).
+   */
   target: string;
   channelOptions?: grpc.ChannelOptions | undefined;
+  /**
+   * The channel's credentials: for `grpcs://` targets TLS with Node's CAs (`NODE_EXTRA_CA_CERTS`
+   * included) unless given here (a private CA, a client certificate for mutual TLS); plaintext otherwise.
+   */
+  credentials?: grpc.ChannelCredentials | undefined;
+}
+
+const TLS_SCHEME = 'grpcs://';
+
+/** TLS with the CAs Node trusts, those of NODE_EXTRA_CA_CERTS included (grpc-js alone reads only its own list). */
+function defaultTlsCredentials(): grpc.ChannelCredentials {
+  const getCACertificates = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates;
+  return grpc.credentials.createSsl(getCACertificates ? Buffer.from(getCACertificates('default').join('\n')) : null);
 }
 
 export class GrpcClientConn {
@@ -66,8 +83,14 @@ export class GrpcClientConn {
       // spreads calls over its pods rather than holding one connection to one pod.
       channelOptions = { ...channelOptions, 'grpc.service_config': JSON.stringify(ROUND_ROBIN) };
     }
-    // One channel: grpc-js connects lazily, reconnects and (for discovery targets) balances.
-    this.client = new grpc.Client(options.target, grpc.credentials.createInsecure(), channelOptions);
+    const secure = options.target.startsWith(TLS_SCHEME);
+    const credentials = options.credentials ?? (secure ? defaultTlsCredentials() : grpc.credentials.createInsecure());
+    // One channel: grpc-js connects lazily, reconnects and balances.
+    this.client = new grpc.Client(
+      secure ? options.target.slice(TLS_SCHEME.length) : options.target,
+      credentials,
+      channelOptions,
+    );
     this.channel = { client: this.client, callError: (err, ctx) => this.callError(err, ctx) };
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
