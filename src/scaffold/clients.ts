@@ -101,6 +101,8 @@ function instanceFilter(service: string, config: ClientConfig | undefined, targe
 function dial(service: string, config: ClientConfig | undefined, deps: ClientDeps): GrpcClientConn {
   const target = (config?.endpoint || (deps.discovery ? \`discovery:///\${service}\` : '')).replace(/^grpc:\\/\\//, '');
   if (!target) throw new Error(\`clients.\${service}.endpoint is not set and no registry is configured to discover \${service}\`);
+  if (/^https?:\\/\\//.test(target))
+    throw new Error(\`clients.\${service}.endpoint is \${target}, an HTTP address; this client speaks gRPC: host:port, dns:///host:port, grpcs://host:port (TLS) or discovery:///\${service}\`);
   return new GrpcClientConn({
     target,
     service,
@@ -117,6 +119,8 @@ function dial(service: string, config: ClientConfig | undefined, deps: ClientDep
 function dialHttp(service: string, config: ClientConfig | undefined, deps: ClientDeps): HttpClient {
   const endpoint = config?.endpoint || (deps.discovery ? \`discovery:///\${service}\` : '');
   if (!endpoint) throw new Error(\`clients.\${service}.endpoint is not set and no registry is configured to discover \${service}\`);
+  if (/^(grpcs?|dns|ipv[46]):/.test(endpoint))
+    throw new Error(\`clients.\${service}.endpoint is \${endpoint}, a gRPC target; this client speaks HTTP: host:port, http(s)://host:port or discovery:///\${service}\`);
   return new HttpClient({
     target: /^(https?|discovery):\\/\\//.test(endpoint) ? endpoint : \`http://\${endpoint}\`,
     service,

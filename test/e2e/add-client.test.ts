@@ -292,4 +292,28 @@ describe('tsk add client', () => {
       expect(refused.output()).toContain(line);
     }
   }, 60_000);
+
+  it("an endpoint of the other transport's form stops the start, saying which forms the client takes", async () => {
+    const ports = async (prefix: string) => ({
+      [`${prefix}_SERVER_HTTP_ADDR`]: `127.0.0.1:${await freePort()}`,
+      [`${prefix}_SERVER_GRPC_ADDR`]: `127.0.0.1:${await freePort()}`,
+    });
+    const cases = [
+      {
+        project: shop,
+        env: { ...(await ports('SHOP')), SHOP_CLIENTS_USER_ENDPOINT: 'grpcs://user:9000' },
+        said: 'clients.user.endpoint is grpcs://user:9000, a gRPC target; this client speaks HTTP',
+      },
+      {
+        project: order,
+        env: { ...(await ports('ORDER')), ORDER_CLIENTS_USER_ENDPOINT: 'https://user:8000' },
+        said: 'clients.user.endpoint is https://user:8000, an HTTP address; this client speaks gRPC',
+      },
+    ];
+    for (const { project, env, said } of cases) {
+      const refused = startService(project, npmStartArgs(project), env);
+      expect(await exitWithin(refused, 15_000), refused.output()).toBe(1);
+      expect(refused.output()).toContain(said);
+    }
+  }, 60_000);
 });

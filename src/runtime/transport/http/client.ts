@@ -23,6 +23,12 @@ export type { CallOptions };
 export interface HttpClientOptions extends ClientOptions {
   /** `http://host:port` (optionally with a path prefix) or `discovery:///service-name`. */
   target: string;
+  /**
+   * The connections this client's calls use, for TLS of its own (a client certificate, a CA
+   * for this server alone): an `Agent` of the `undici` package,
+   * `new Agent({ connect: { ca, key, cert } })`. Default: fetch's own, with Node's CAs.
+   */
+  dispatcher?: object | undefined;
 }
 
 export class HttpClient {
@@ -32,6 +38,7 @@ export class HttpClient {
   private readonly middleware: Middleware;
   private readonly observers: readonly CallObserver[];
   private readonly timeoutMs: number;
+  private readonly dispatcher: HttpClientOptions['dispatcher'];
   private target?: Promise<DiscoveryTarget> | undefined;
   /** The target once its registry answered: where calls fail over from an instance that refused them. */
   private discovered?: DiscoveryTarget;
@@ -45,6 +52,7 @@ export class HttpClient {
     this.middleware = chain(...(options.middleware ?? []));
     this.observers = options.observers ?? [];
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.dispatcher = options.dispatcher;
     this.callee = { target: options.target, service: options.service ?? name };
   }
 
@@ -214,7 +222,14 @@ export class HttpClient {
       let response: Response;
       try {
         response = await untraced(() =>
-          fetch(url, { method: compiled.route.method, headers, ...(body !== undefined ? { body } : {}), signal }),
+          fetch(url, {
+            method: compiled.route.method,
+            headers,
+            ...(body !== undefined ? { body } : {}),
+            // Node's fetch takes it, though the DOM's RequestInit type does not name it.
+            ...(this.dispatcher ? ({ dispatcher: this.dispatcher } as RequestInit) : {}),
+            signal,
+          }),
         );
       } catch (err) {
         const next =

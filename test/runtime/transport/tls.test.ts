@@ -1,20 +1,27 @@
-// A gRPC client of a server that speaks TLS (`grpcs://`): a plain grpc-js server with a
-// certificate for localhost signed by a test CA (test/fixtures/tls), called with that CA
-// given in code, with the CA trusted through NODE_EXTRA_CA_CERTS as a deployment would, and
-// refused (503, naming the reason) by a client that trusts neither, or speaks plaintext.
+// Clients of servers that speak TLS, with certificates signed by a test CA (test/fixtures/tls).
+// gRPC (`grpcs://`): a plain grpc-js server, called with that CA given in code, with the CA
+// trusted through NODE_EXTRA_CA_CERTS as a deployment would, and refused (503, naming the
+// reason) by a client that trusts neither, or speaks plaintext. HTTP: a node:https server that
+// asks for a client certificate, called through an undici Agent of the client's own.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrpcClientConn } from '../../../../src/runtime/transport/grpc/index.js';
-import { repoRoot } from '../../../helpers/cli.js';
+import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
+import { HttpClient } from '../../../src/runtime/transport/http/index.js';
+import { repoRoot } from '../../helpers/cli.js';
+import { whoRoute } from '../../helpers/who-service.js';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'tls');
 const ca = fs.readFileSync(path.join(fixtures, 'ca.pem'));
+const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name));
 
 const ECHO: grpc.MethodDefinition<Buffer, Buffer> = {
   path: '/test.Echo/Echo',
@@ -94,5 +101,44 @@ describe('grpcs:// targets', () => {
       timeout: 20_000,
     });
     expect(stdout.trim()).toBe('tls:env');
+  });
+});
+
+describe('an HTTP client with a dispatcher of its own', () => {
+  let server: https.Server;
+  let base = '';
+  beforeAll(async () => {
+    // Mutual TLS: the server asks for a client certificate its CA signed, and refuses others.
+    server = https.createServer(
+      { key: fixture('server.key'), cert: fixture('server.pem'), ca, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ who: peer.subject.CN }));
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `https://localhost:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server.close());
+
+  it('presents its client certificate and trusts its own CA, for this client alone', async () => {
+    const agent = new Agent({ connect: { ca, key: fixture('client.key'), cert: fixture('client.pem') } });
+    const client = new HttpClient({ target: base, service: 'partner', dispatcher: agent });
+    try {
+      expect(await client.invoke(whoRoute, { who: '' })).toEqual({ who: 'tsk-test-client' });
+    } finally {
+      await client.close();
+      await agent.close();
+    }
+    // Without it, fetch's own connections trust neither the CA nor present a certificate.
+    const plain = new HttpClient({ target: base, service: 'partner' });
+    try {
+      await expect(plain.invoke(whoRoute, { who: '' })).rejects.toMatchObject({
+        code: 503,
+        reason: 'SERVICE_UNAVAILABLE',
+      });
+    } finally {
+      await plain.close();
+    }
   });
 });
