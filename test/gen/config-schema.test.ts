@@ -77,10 +77,10 @@ describe('tsk proto client on a config proto', () => {
       }
     })();
     expect(problems).toEqual([
+      'config: config.yaml:2: server.addr: expected host:port or :port (e.g. 0.0.0.0:8000), got "nope"',
       'config: config.yaml:3: server.workers: must be between 0 and 4294967295, got -1',
       'config: config.yaml:4: peers: expected a list, got "a"',
       'config: config.yaml:5: mode: expected one of MODE_UNSPECIFIED, MODE_FAST, got "MODE_SLOW"',
-      'config: config.yaml:2: server.addr: expected host:port or :port (e.g. 0.0.0.0:8000), got "nope"',
     ]);
   }, 120_000);
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import chalk from 'chalk';
-import { isStoreUrl } from '../../runtime/config/stores.js';
+import { isStoreUrl } from '../../runtime/config/store-url.js';
 import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { findProjectRoot } from '../manifest.js';
 import { installCommand } from '../install-command.js';

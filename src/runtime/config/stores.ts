@@ -11,6 +11,9 @@
 import { untraced } from '../telemetry/active-context.js';
 import { fetchFailureMessage } from '../transport/http/fetch-failure.js';
 import { ConfigError, type ConfigDocument, type ConfigEntry, type ConfigStore } from './config.js';
+import { isStoreUrl, storeName } from './store-url.js';
+
+export { isStoreUrl, storeName } from './store-url.js';
 
 export interface StoreOptions {
   /** How long one read may take; default 5000 ms. */
@@ -29,10 +32,6 @@ export interface OpenedStore extends ConfigStore {
 const STORE_URL = /^(etcd|consul)(\+https)?:\/\/(?:([^@/]*)@)?([^/@?]+)(\/[^?]*)(?:\?(.*))?$/;
 /** Under a prefix, the keys read are those a config directory's files would be named. */
 const CONFIG_KEY = /\.(ya?ml|json)$/;
-
-export function isStoreUrl(entry: string): boolean {
-  return /^(etcd|consul)(\+https)?:\/\//.test(entry);
-}
 
 /**
  * `entries` with each store URL opened and read: files and directories are left as they
@@ -111,14 +110,6 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     throw new ConfigError([`config: ${place.name}: ${(err as Error).message}`]);
   }
   return store;
-}
-
-/**
- * A store URL as lines and logs show it: without the user and password it may carry,
- * cut at the last `@` so a password with an unencoded `/` or `@` is not shown either.
- */
-export function storeName(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/).*@/, '$1');
 }
 
 /**
