@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesMethod } from '../../helpers/bytes-method.js';
 import { GrpcClientConn } from '../../../src/runtime/transport/grpc/index.js';
 import { HttpClient } from '../../../src/runtime/transport/http/index.js';
 import { repoRoot } from '../../helpers/cli.js';
@@ -23,15 +24,7 @@ const fixtures = path.join(repoRoot, 'test', 'fixtures', 'tls');
 const ca = fs.readFileSync(path.join(fixtures, 'ca.pem'));
 const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name));
 
-const ECHO: grpc.MethodDefinition<Buffer, Buffer> = {
-  path: '/test.Echo/Echo',
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: (b) => b,
-  requestDeserialize: (b) => b,
-  responseSerialize: (b) => b,
-  responseDeserialize: (b) => b,
-};
+const ECHO = bytesMethod('/test.Echo/Echo');
 
 let server: grpc.Server;
 let port = 0;

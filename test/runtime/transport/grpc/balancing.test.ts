@@ -3,17 +3,10 @@
 // target, standing in for the pods a headless Kubernetes Service's DNS name resolves to.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesMethod } from '../../../helpers/bytes-method.js';
 import { GrpcClientConn } from '../../../../src/runtime/transport/grpc/index.js';
 
-const WHO: grpc.MethodDefinition<Buffer, Buffer> = {
-  path: '/test.Who/Who',
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: (b) => b,
-  requestDeserialize: (b) => b,
-  responseSerialize: (b) => b,
-  responseDeserialize: (b) => b,
-};
+const WHO = bytesMethod('/test.Who/Who');
 
 const servers: grpc.Server[] = [];
 const ports: number[] = [];
