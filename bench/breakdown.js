@@ -10,7 +10,7 @@
 // h2load) instead of the HTTP one. Asserts nothing.
 import autocannon from 'autocannon';
 import { H2loadNoSummary, h2loadGreeter, h2loadInstalled } from './h2load.js';
-import { cpuMs, defaultSamplingRatio, median, startOtlpSink, startServer } from './harness.js';
+import { cpuMs, defaultSamplingRatio, median, serverNodeVersion, startOtlpSink, startServer } from './harness.js';
 
 // Per variant: eight of them at this rate keep one core about two-thirds busy.
 const rate = Number(process.env.BENCH_FIXED_RATE ?? 2500);
@@ -93,7 +93,7 @@ try {
     servers.push({ ...v, server, url: `http://127.0.0.1:${server.port}/helloworld/world`, cpuUs: [] });
   }
   console.log(
-    `tsk observer breakdown: ${variants.length} ${grpc ? 'gRPC' : 'HTTP'} servers side by side, ${rate} req/s each, ${windows} windows of ${windowSeconds}s, node ${process.version}`,
+    `tsk observer breakdown: ${variants.length} ${grpc ? 'gRPC' : 'HTTP'} servers side by side, ${rate} req/s each, ${windows} windows of ${windowSeconds}s, servers on node ${serverNodeVersion}`,
   );
   await loadAll(2); // warm-up
   await Promise.all(servers.map((s) => s.server.collectGarbage()));
