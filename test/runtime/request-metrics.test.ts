@@ -15,6 +15,8 @@ describe('request duration histograms', () => {
       operation: '/a.v1.S/M',
     });
     for (const seconds of [0.003, 0.004, 0.2, 2, 12]) cell.record(seconds);
+    // An operation nothing was recorded for (a stream's, never timed) gets no empty series.
+    requestHistograms.server.duration.cell('grpc\u0000/a.v1.S/Watch', { kind: 'grpc', operation: '/a.v1.S/Watch' });
     const exporter = new metrics.InMemoryMetricExporter(metrics.AggregationTemporality.CUMULATIVE);
     const reader = new metrics.PeriodicExportingMetricReader({
       exporter,
@@ -32,7 +34,12 @@ describe('request duration histograms', () => {
     const metric = request.resourceMetrics[0].scopeMetrics
       .flatMap((s: any) => s.metrics)
       .find((m: any) => m.name === 'server_requests_seconds');
-    const point = metric.histogram.dataPoints[0];
+    const operations = metric.histogram.dataPoints.map(
+      (p: any) => p.attributes.find((a: any) => a.key === 'operation').value.stringValue,
+    );
+    expect(operations).toContain('/a.v1.S/M');
+    expect(operations).not.toContain('/a.v1.S/Watch');
+    const point = metric.histogram.dataPoints[operations.indexOf('/a.v1.S/M')];
     // Past 10 s: a 12 s call is in a finite bucket, so a p99 above 1 s is computable.
     expect(point.explicitBounds).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
     expect(point.bucketCounts.map(Number)).toEqual([2, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0]);

@@ -68,12 +68,15 @@ export class Histogram {
   }
 
   snapshot(endTime: HrTime): metrics.HistogramMetricData | undefined {
-    if (this.cells.size === 0) return undefined;
+    // As the SDK's histograms: an attribute set appears once something was recorded in it
+    // (a stream's operation, never timed, has no empty duration series).
+    const recorded = [...this.cells.values()].filter((c) => c.count > 0);
+    if (recorded.length === 0) return undefined;
     return {
       descriptor: { name: this.name, description: this.description, unit: this.unit, valueType: this.valueType },
       aggregationTemporality: metrics.AggregationTemporality.CUMULATIVE,
       dataPointType: metrics.DataPointType.HISTOGRAM,
-      dataPoints: [...this.cells.values()].map((c) => ({
+      dataPoints: recorded.map((c) => ({
         attributes: c.attributes,
         startTime: this.startTime,
         endTime,

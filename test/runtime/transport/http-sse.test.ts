@@ -106,10 +106,20 @@ describe('server streaming over HTTP as Server-Sent Events', () => {
   });
 
   it('answers an error before the first message, and a malformed request, as ordinary error JSON', async () => {
+    const sizes = requestHistograms.server.responseSize.cell('http\u0000/feed.v1.Feed/Watch', {
+      kind: 'http',
+      operation: '/feed.v1.Feed/Watch',
+    });
+    const [countBefore, sumBefore] = [sizes.count, sizes.sum];
+    ended.length = 0;
     const forbidden = await fetch(`${base}/v1/topics/forbidden:watch`);
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers.get('content-type')).toContain('application/json');
-    expect(await forbidden.json()).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
+    const body = await forbidden.text();
+    expect(JSON.parse(body)).toMatchObject({ code: 403, reason: 'TOPIC_FORBIDDEN' });
+    // The error JSON is the answer's body, and its size is recorded as any answer's is.
+    await waitFor(async () => ended.length === 1, 'the call to end', 50, 20);
+    expect([sizes.count - countBefore, sizes.sum - sumBefore]).toEqual([1, Buffer.byteLength(body)]);
     const malformed = await fetch(`${base}/v1/topics/x:watch?count=abc`);
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ code: 400, reason: 'CODEC' });

@@ -610,7 +610,8 @@ export class HttpServer implements Server {
         handler: call.found.handler,
         request: message,
         takeOver: () => call.answer.takeOver(),
-        answerError: (err) => this.answer(ctx, withBody(ctx, errorJson(err)), err),
+        errorBody: (err) => withBody(ctx, errorJson(err)),
+        answerError: (err, body) => this.answer(ctx, body, err),
       });
     }
     this.runner.run(ctx, call.found.handler, message);

@@ -50,8 +50,10 @@ export interface EventStreamCall {
   request: unknown;
   /** Called once before the response is written directly (fastify must leave it alone). */
   takeOver: () => void;
+  /** The error JSON of a call that fails before its first event, sized on the call for observers. */
+  errorBody: (err: ServiceError) => string;
   /** Answers an error before any event was sent, as the server answers failed calls. */
-  answerError: (err: ServiceError) => void;
+  answerError: (err: ServiceError, body: string) => void;
 }
 
 /** Runs one streaming call to its end through the server's call runner. */
@@ -64,7 +66,7 @@ export function serveEventStream(
 }
 
 /** One event stream on Node's response: its events out, and its end once the runner has run the call. */
-class EventStream implements CallAnswer<HttpCallContext, undefined> {
+class EventStream implements CallAnswer<HttpCallContext, string | undefined> {
   /** The call while the runner runs it. */
   running?: RunningStream;
   private readonly res: ServerResponse;
@@ -96,11 +98,12 @@ class EventStream implements CallAnswer<HttpCallContext, undefined> {
     return undefined;
   }
 
-  encodeError(): undefined {
-    return undefined;
+  /** Before the first event an error is answered as JSON, as any call's is (observers see its size). */
+  encodeError(_ctx: HttpCallContext, error: ServiceError): string | undefined {
+    return this.started ? undefined : this.call.errorBody(error);
   }
 
-  answer(_ctx: HttpCallContext, _encoded: undefined, error: ServiceError | undefined): void {
+  answer(_ctx: HttpCallContext, encoded: string | undefined, error: ServiceError | undefined): void {
     this.done = true;
     this.res.removeListener('close', this.onClose);
     if (error === undefined) {
@@ -108,7 +111,7 @@ class EventStream implements CallAnswer<HttpCallContext, undefined> {
       this.res.end();
       return;
     }
-    if (!this.started) return this.call.answerError(error);
+    if (!this.started) return this.call.answerError(error, encoded ?? this.call.errorBody(error));
     if (this.res.destroyed) return;
     this.res.end(`event: error\ndata: ${JSON.stringify(error.toJSON())}\n\n`);
   }
