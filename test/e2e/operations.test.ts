@@ -289,6 +289,35 @@ describe.skipIf(!useEtcd)('an etcd outage longer than the lease, under load (rea
   }, 120_000);
 });
 
+describe('a stop signal while the service starts', () => {
+  it('is never lost: SIGTERM at any moment of the start ends the process, with exit 0 once the service handles it', async () => {
+    const outcomes: string[] = [];
+    for (let delayMs = 0; delayMs <= 600; delayMs += 30) {
+      const service = startService(
+        project,
+        [...npmStartEntry(project), '--conf', 'configs/config.yaml'],
+        {
+          OPS_SERVER_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+          OPS_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+          OPS_SERVER_DRAIN_DELAY_MS: '0',
+          OPS_REGISTRY_KIND: 'none',
+          OPS_TELEMETRY_OTLP_ENDPOINT: '',
+        },
+        node,
+      );
+      await new Promise((r) => setTimeout(r, delayMs));
+      service.child.kill('SIGTERM');
+      // A signal swallowed between two handlers would leave the service serving until this kills it.
+      const code = await exitWithin(service, 10_000);
+      const outcome = code === 0 ? 'exit 0' : `${code ?? service.child.signalCode}`;
+      outcomes.push(outcome);
+      // Before its code runs (Node loading it), Node's own handling ends the process.
+      expect(['exit 0', 'SIGTERM'], `${delayMs} ms:\n${service.output()}`).toContain(outcome);
+    }
+    expect(outcomes).toContain('exit 0');
+  }, 180_000);
+});
+
 describe('stop is bounded by stop_timeout_ms', () => {
   for (const protocol of ['grpc', 'http/protobuf']) {
     it(`exits 0 within stop_timeout_ms + 1 s on SIGTERM when the ${protocol} collector accepts and never answers`, async () => {

@@ -253,7 +253,8 @@ describe('deploy/kubernetes', () => {
     ]);
     for (const t of spec.topologySpreadConstraints) expect(t.labelSelector.matchLabels).toEqual(labels);
     const [pdb] = docs('pdb.yaml');
-    expect(pdb.spec.minAvailable).toBeLessThan(docs('hpa.yaml')[0].spec.minReplicas);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(docs('hpa.yaml')[0].spec.minReplicas).toBeGreaterThan(1);
   });
 
   it("points the registry at etcd's Service name or the node's Consul agent through an env override", () => {
