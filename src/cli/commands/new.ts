@@ -1,7 +1,9 @@
 // `tsk new <name>`: render the project, generate code from its protos and move it
 // into place (writeTree): any failure leaves nothing half-made behind.
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import chalk from 'chalk';
 import { execa } from 'execa';
 import { gitInit } from '../git-init.js';
@@ -299,10 +301,34 @@ async function findPackageManager(name: PackageManagerName | undefined): Promise
 async function install(dir: string, pm: string): Promise<void> {
   console.log(chalk.dim(`${pm} install ...`));
   try {
-    await execa(pm, ['install'], { cwd: dir, stdio: 'inherit' });
+    if (pm === 'npm' && Number(process.versions.node.split('.')[0]) < SERVICE_NODE_MAJOR)
+      await npmInstallOnOlderNode(dir);
+    else await execa(pm, ['install'], { cwd: dir, stdio: 'inherit' });
   } catch (err) {
     throw new Error(`${pm} install failed; run it yourself in ${dir}`, { cause: err });
   }
+}
+
+/**
+ * On a Node.js line older than the service's, npm warns EBADENGINE in five lines for each
+ * package that needs a newer one (a screenful); the note after the install says what to do,
+ * so they are counted into one line. Everything else npm prints is passed on as it comes.
+ */
+async function npmInstallOnOlderNode(dir: string): Promise<void> {
+  const child = execa('npm', ['install'], { cwd: dir, stdin: 'inherit', stdout: 'inherit', stderr: 'pipe' });
+  const lines = readline.createInterface({ input: child.stderr! });
+  let packages = 0;
+  lines.on('line', (line) => {
+    if (!line.startsWith('npm warn EBADENGINE')) process.stderr.write(`${line}\n`);
+    else if (/^npm warn EBADENGINE\s+package:/.test(line)) packages++;
+  });
+  await Promise.all([child, once(lines, 'close')]);
+  if (packages > 0)
+    console.log(
+      chalk.yellow(
+        `npm: ${packages} packages need a newer Node.js than ${process.version} (EBADENGINE); see the note below`,
+      ),
+    );
 }
 
 /** api/services.ts, what the servers serve, as `tsk generate` writes it. */
