@@ -204,7 +204,7 @@ class StreamCall implements CallAnswer<GrpcCallContext, Buffer | undefined> {
     // A cancel at the deadline is the deadline passing; grpc-js ends an expired call itself too.
     this.running?.cancel(
       this.ctx.atDeadline
-        ? ErrTimeout('the stream exceeded its deadline')
+        ? ErrTimeout("request exceeded the caller's deadline")
         : ErrCancelled('the caller cancelled the stream'),
     );
   }
