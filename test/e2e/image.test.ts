@@ -186,6 +186,24 @@ describe.skipIf(!enabled)('the generated image (podman)', () => {
     expect(`${cached.stdout}\n${cached.stderr}`).toMatch(
       /reading cache from \S+ for ESM file:\/\/\/app\/dist\/bundle\/main\.js\.\.\.\[[^\]]*\]\.\.\. success/,
     );
+    // ...and, like the code, root's and writable by no one else: compiled code is code. (This
+    // container's root is read-only anyway; an image run without --read-only relies on this.)
+    const writable = podman([
+      'exec',
+      id,
+      'find',
+      '/app/.node-compile-cache',
+      '(',
+      '!',
+      '-user',
+      'root',
+      '-o',
+      '-perm',
+      '/022',
+      ')',
+    ]);
+    expect(writable.status, writable.stderr).toBe(0);
+    expect(writable.stdout.trim()).toBe('');
     // --check refuses a config the start would refuse: the docs page, whose package the image lacks.
     const docs = check('DEMO_SERVER_HTTP_DOCS=true');
     expect(docs.status).toBe(1);
