@@ -14,7 +14,7 @@ import type { FileDescriptorSet } from '@bufbuild/protobuf/wkt';
 import { bufBinary, tskProtoDir } from './paths.js';
 import { CompileError, UsageError, type Diagnostic } from './diagnostics.js';
 import { resolveImportRoots } from './roots.js';
-import { collectTargets, type TargetFile } from './targets.js';
+import { collectTargets, listProtos, type TargetFile } from './targets.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -124,10 +124,39 @@ function parseBufDiagnostics(
     const module = modules.find((d) => d.name === moduleName);
     const absolute = module ? path.join(module.root, ...rest) : path.resolve(cwd, bufPath);
     const file = module ? path.relative(cwd, absolute) : bufPath;
-    const text = named(message.trim(), sourceLine(absolute, Number(lineNo)), Number(col), roots);
+    const text = named(message.trim(), sourceLine(absolute, Number(lineNo)), Number(col), roots, importRoots);
     diagnostics.push({ file, line: Number(lineNo), column: Number(col), message: text });
   }
   return diagnostics;
+}
+
+/**
+ * Import paths of protos under the roots that an import of `imported` may have meant: the
+ * same file name elsewhere (a moved file), or a path a couple of letters away (a typo).
+ */
+function similarImports(imported: string, importRoots: string[]): string[] {
+  const name = path.posix.basename(imported);
+  const near = new Set<string>();
+  for (const root of importRoots) {
+    if (!fs.existsSync(root)) continue;
+    for (const file of listProtos(root)) {
+      const importPath = path.relative(root, file).split(path.sep).join('/');
+      if (path.posix.basename(importPath) === name || editDistance(importPath, imported) <= 2) near.add(importPath);
+    }
+  }
+  return [...near].slice(0, 3);
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** One line of a file (1-based), or '' when it cannot be read. */
@@ -151,13 +180,15 @@ const PGV_HINT =
   'tsk checks protovalidate rules (import "buf/validate/validate.proto", options (buf.validate.field)), not protoc-gen-validate\'s (validate.rules); docs/validation.md';
 
 /** buf's message with what it is about, where buf leaves that out: the import, the reserved name. */
-function named(message: string, line: string, column: number, roots: string[]): string {
+function named(message: string, line: string, column: number, roots: string[], importRoots: string[]): string {
   const at = line.slice(column - 1);
   if (message === 'imported file does not exist') {
     const imported = /^import\s+(?:public\s+|weak\s+)?"([^"]+)"/.exec(at)?.[1];
     if (imported) {
+      const near = similarImports(imported, importRoots);
+      const hint = near.length > 0 ? `; did you mean ${near.map((p) => `"${p}"`).join(' or ')}?` : '';
       const pgv = imported === 'validate/validate.proto' ? `; ${PGV_HINT}` : '';
-      return `imported file "${imported}" is not under any import root (${roots.join(', ')}, or tsk's own protos); add its root as a module in buf.yaml, or with -I <dir>${pgv}`;
+      return `imported file "${imported}" is not under any import root (${roots.join(', ')}, or tsk's own protos)${hint || '; check the path, or add the root of a file kept elsewhere as a module in buf.yaml, or with -I <dir>'}${pgv}`;
     }
   }
   const missing = /^cannot find `?([\w.]+)`? in this scope$/.exec(message)?.[1];

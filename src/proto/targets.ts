@@ -49,7 +49,8 @@ function notProtoText(file: string): string | undefined {
   return undefined;
 }
 
-function listProtos(dir: string): string[] {
+/** Every .proto under `dir`, node_modules and dot folders left out, sorted. */
+export function listProtos(dir: string): string[] {
   const out: string[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;

@@ -190,7 +190,12 @@ describe('broken protos', () => {
     [
       'missing_import',
       'missing_import.proto',
-      /^missing_import\.proto:5:1: imported file "[^"]+" is not under any import root \(\., or tsk's own protos\); add its root as a module in buf\.yaml, or with -I <dir>$/m,
+      /^missing_import\.proto:5:1: imported file "[^"]+" is not under any import root \(\., or tsk's own protos\); check the path, or add the root of a file kept elsewhere as a module in buf\.yaml, or with -I <dir>$/m,
+    ],
+    [
+      'import_typo',
+      'shop/v1/book.proto',
+      /^shop\/v1\/book\.proto:5:1: imported file "shop\/v1\/reviews\.proto" is not under any import root \(\., or tsk's own protos\); did you mean "shop\/v1\/review\.proto"\?$/m,
     ],
     [
       'pgv_rules',
