@@ -78,20 +78,32 @@ export function jwtClaims(ctx: Context): JwtClaims | undefined {
   return ctx.values.get(CLAIMS) as JwtClaims | undefined;
 }
 
-/** Why a key such as `process.env['JWT_SECRET']!` is none: the variable unset, or set to nothing. */
-function keyProblem(key: unknown): string | undefined {
+/**
+ * Why a key such as `process.env['JWT_SECRET']!` cannot be used with these algorithms: the
+ * variable unset, set to nothing, or an HMAC secret shorter than RFC 7518 §3.2 requires (as
+ * long as the hash: a short one can be guessed offline from any token it signed).
+ */
+function keyProblem(key: unknown, algorithms: Iterable<string>): string | undefined {
   if (key === undefined || key === null) return 'no key given (options.key is undefined)';
-  if ((typeof key === 'string' || key instanceof Uint8Array) && key.length === 0)
-    return 'the key is empty (options.key has length 0)';
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) return undefined;
+  if (key.length === 0) return 'the key is empty (options.key has length 0)';
+  const bytes = typeof key === 'string' ? Buffer.byteLength(key) : key.length;
+  for (const alg of algorithms) {
+    const needed = HMAC_KEY_BYTES[alg];
+    if (needed !== undefined && bytes < needed)
+      return `an ${alg} secret must be at least ${needed} bytes (RFC 7518 section 3.2); this one has ${bytes}: use a random one, such as \`openssl rand -base64 ${needed}\` prints`;
+  }
   return undefined;
 }
+
+const HMAC_KEY_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 
 /** Refuses calls without a valid `authorization: Bearer <token>`; the handler finds the claims with jwtClaims(ctx). */
 export function jwtServer(options: JwtServerOptions): Middleware {
   const accepted = new Set<string>(options.algorithms ?? ['HS256']);
   const leeway = options.leewaySeconds ?? 0;
   const given = options.key;
-  const problem = keyProblem(given);
+  const problem = keyProblem(given, accepted);
   if (problem) throw new Error(`jwtServer: ${problem}`);
   // A fixed key is converted once per algorithm, here, so a key that cannot work stops
   // the start rather than every call; a key function's answer is converted per call.
@@ -147,7 +159,7 @@ export function jwtServer(options: JwtServerOptions): Middleware {
 /** Sends `authorization: Bearer <token>` with every call, the token signed with the options' key and claims. */
 export function jwtClient(options: JwtClientOptions): Middleware {
   const alg = options.algorithm ?? 'HS256';
-  const problem = keyProblem(options.key);
+  const problem = keyProblem(options.key, [alg]);
   if (problem) throw new Error(`jwtClient: ${problem}`);
   const key = toKey(options.key, alg, 'private');
   if (key === undefined) throw new Error(`jwtClient: the key is not one ${alg} signs with`);

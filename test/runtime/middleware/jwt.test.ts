@@ -180,6 +180,19 @@ describe('jwtServer over HTTP', () => {
     expect(() => jwtServer({ key: publicKey, algorithms: ['HS256', 'HS512'] })).toThrow(/none of HS256, HS512/);
   });
 
+  it('refuses an HMAC secret shorter than its hash, as RFC 7518 requires: one could guess it from any token', () => {
+    expect(() => jwtServer({ key: 'x' })).toThrow(
+      'jwtServer: an HS256 secret must be at least 32 bytes (RFC 7518 section 3.2); this one has 1: use a random one, such as `openssl rand -base64 32` prints',
+    );
+    expect(() => jwtClient({ key: Buffer.alloc(31, 1), claims: {} })).toThrow(/HS256 secret must be at least 32 bytes/);
+    // Counted in bytes, as the HMAC takes it; each algorithm accepted needs its own length.
+    expect(() => jwtServer({ key: 'é'.repeat(16) })).not.toThrow();
+    expect(() => jwtServer({ key: SECRET, algorithms: ['HS256', 'HS512'] })).toThrow(
+      /an HS512 secret must be at least 64 bytes/,
+    );
+    expect(() => jwtServer({ key: crypto.randomBytes(64), algorithms: ['HS512'] })).not.toThrow();
+  });
+
   it('refuses a token with critical extensions it does not know (RFC 7515 crit)', async () => {
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const signed = `${part({ alg: 'HS256', crit: ['x-ext'], 'x-ext': 1 })}.${part({ sub: 'ada' })}`;
