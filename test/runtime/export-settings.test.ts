@@ -1,5 +1,5 @@
 // traceExportSettings: which trace exporters OTEL_TRACES_EXPORTER turns on, and the
-// settings it refuses up front with one line (an unknown exporter, a Zipkin endpoint
+// settings it refuses up front with one line (a Zipkin endpoint
 // the exporter cannot use).
 import { describe, expect, it } from 'vitest';
 import {
@@ -69,10 +69,27 @@ describe('OTEL_TRACES_EXPORTER=zipkin', () => {
 });
 
 describe('an unknown OTEL_TRACES_EXPORTER', () => {
-  it('is refused, naming every exporter there is', () => {
-    expect(refusal({ OTEL_TRACES_EXPORTER: 'otlp,jaeger' })).toBe(
-      'OTEL_TRACES_EXPORTER: "jaeger" is not supported; use otlp, zipkin, console or none',
-    );
+  it('is warned of and ignored, as the specification and sdk-node have it; the names tsk has still work', () => {
+    const warnings: string[] = [];
+    expect(traceExportSettings({}, { OTEL_TRACES_EXPORTER: 'otlp,jaeger' }, (w) => warnings.push(w))).toMatchObject({
+      otlp: { protocol: 'grpc', endpoint: 'http://localhost:4317' },
+    });
+    expect(warnings).toEqual([
+      'OTEL_TRACES_EXPORTER: "jaeger" is not an exporter tsk has (otlp, zipkin, console or none); ignored',
+    ]);
+  });
+
+  it('naming only unknown exporters, exports no spans and says so', () => {
+    const warnings: string[] = [];
+    const endpoint = { endpoint: 'http://collector:4317' };
+    expect(traceExportSettings(endpoint, { OTEL_TRACES_EXPORTER: 'jaeger' }, (w) => warnings.push(w))).toEqual({
+      console: false,
+      zipkin: false,
+    });
+    expect(warnings).toEqual([
+      'OTEL_TRACES_EXPORTER: "jaeger" is not an exporter tsk has (otlp, zipkin, console or none); ignored',
+      'OTEL_TRACES_EXPORTER names no exporter tsk has: spans are not exported',
+    ]);
   });
 });
 

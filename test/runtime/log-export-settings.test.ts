@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SeverityNumber, TraceFlags, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { createLogger, lineBatcher, notExported } from '../../src/runtime/log/logger.js';
-import { logExportSettings, protocolOf, TelemetrySettingsError } from '../../src/runtime/telemetry/export-settings.js';
+import { logExportSettings, protocolOf } from '../../src/runtime/telemetry/export-settings.js';
 import { forEachRecord, recordOfLine, severityOf } from '../../src/runtime/telemetry/log-records.js';
 
 describe('logExportSettings', () => {
@@ -87,10 +87,16 @@ describe('logExportSettings', () => {
     });
   });
 
-  it('stops on an unknown exporter or protocol with one line', () => {
-    expect(() => logExportSettings({}, { OTEL_LOGS_EXPORTER: 'otlp,loki' })).toThrow(
-      new TelemetrySettingsError('OTEL_LOGS_EXPORTER: "loki" is not supported; use otlp, console or none'),
-    );
+  it('warns of an unknown exporter and ignores it; stops on an unknown protocol with one line', () => {
+    const warnings: string[] = [];
+    expect(logExportSettings({}, { OTEL_LOGS_EXPORTER: 'console,loki' }, (w) => warnings.push(w))).toEqual({
+      console: true,
+    });
+    expect(logExportSettings({}, { OTEL_LOGS_EXPORTER: 'loki' }, (w) => warnings.push(w))).toBeUndefined();
+    expect(warnings).toEqual([
+      'OTEL_LOGS_EXPORTER: "loki" is not an exporter tsk has (otlp, console or none); ignored',
+      'OTEL_LOGS_EXPORTER: "loki" is not an exporter tsk has (otlp, console or none); ignored',
+    ]);
     expect(() =>
       logExportSettings({}, { OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http' }),
     ).toThrow('OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "http" is not an OTLP protocol');
@@ -98,13 +104,14 @@ describe('logExportSettings', () => {
 });
 
 describe('telemetrySettingsProblem (--check)', () => {
-  it('names an OTEL_LOGS_EXPORTER the service would stop on', async () => {
-    const { telemetrySettingsProblem } = await import('../../src/runtime/telemetry/sdk.js');
+  it('passes an unknown OTEL_LOGS_EXPORTER, which the service warns of as it starts', async () => {
+    const { telemetrySettingsProblem, telemetrySettingsWarnings } = await import('../../src/runtime/telemetry/sdk.js');
     const saved = process.env['OTEL_LOGS_EXPORTER'];
-    process.env['OTEL_LOGS_EXPORTER'] = 'otlp,loki';
+    process.env['OTEL_LOGS_EXPORTER'] = 'loki';
     try {
-      expect(telemetrySettingsProblem({})).toBe(
-        'OTEL_LOGS_EXPORTER: "loki" is not supported; use otlp, console or none',
+      expect(telemetrySettingsProblem({})).toBeUndefined();
+      expect(await telemetrySettingsWarnings({})).toContain(
+        'OTEL_LOGS_EXPORTER: "loki" is not an exporter tsk has (otlp, console or none); ignored',
       );
     } finally {
       if (saved === undefined) delete process.env['OTEL_LOGS_EXPORTER'];

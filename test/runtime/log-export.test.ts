@@ -199,16 +199,23 @@ describe('OTEL_LOGS_EXPORTER unset', () => {
   });
 });
 
-describe('OTEL_LOGS_EXPORTER naming no exporter tsk has', () => {
-  it('stops the service at start with one line saying what to write', async () => {
-    const run = await runChild({ OTEL_LOGS_EXPORTER: 'otlp,loki' });
-    expect(run.code).toBe(2);
-    expect(run.lines).toEqual([
+describe('OTEL_LOGS_EXPORTER naming an exporter tsk does not have', () => {
+  it('warns of it at start and exports with the ones it has, as sdk-node does', async () => {
+    const r = await receiver();
+    const run = await runChild({
+      OTEL_LOGS_EXPORTER: 'otlp,loki',
+      OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BLRP_SCHEDULE_DELAY: '60000',
+    });
+    expect(run.code).toBe(0);
+    expect(run.lines).toContainEqual(
       expect.objectContaining({
-        level: 'error',
-        msg: 'telemetry: OTEL_LOGS_EXPORTER: "loki" is not supported; use otlp, console or none',
+        level: 'warn',
+        msg: 'OTEL_LOGS_EXPORTER: "loki" is not an exporter tsk has (otlp, console or none); ignored',
       }),
-    ]);
+    );
+    expect(r.records.some((l) => l.body === 'placing order')).toBe(true);
   });
 });
 

@@ -82,10 +82,6 @@ describe('telemetrySettingsProblem', () => {
     expect(telemetrySettingsProblem({})).toBe(
       'OTLP endpoint "collector:4318" has no scheme; with http/protobuf write http://collector:4318 (or https://)',
     );
-    withEnv({ OTEL_TRACES_EXPORTER: 'jaeger' });
-    expect(telemetrySettingsProblem({})).toBe(
-      'OTEL_TRACES_EXPORTER: "jaeger" is not supported; use otlp, zipkin, console or none',
-    );
     withEnv({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'zipkin 9411' });
     expect(telemetrySettingsProblem({})).toBe(
       'OTEL_EXPORTER_ZIPKIN_ENDPOINT: "zipkin 9411" is not a valid URL; write e.g. http://zipkin:9411/api/v2/spans',

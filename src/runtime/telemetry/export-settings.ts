@@ -58,8 +58,14 @@ const DEFAULT_ENDPOINTS: Record<OtlpProtocol, string> = {
 export function traceExportSettings(
   configured: ConfiguredExport,
   env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = () => {},
 ): TraceExportSettings {
-  const exporters = exportersFrom(env, 'OTEL_TRACES_EXPORTER', TRACE_EXPORTERS);
+  const { listed, names: exporters } = exportersFrom(env, 'OTEL_TRACES_EXPORTER', TRACE_EXPORTERS, warn);
+  // Only names tsk does not have: as sdk-node, no exporter is set up.
+  if (listed && exporters.length === 0) {
+    warn('OTEL_TRACES_EXPORTER names no exporter tsk has: spans are not exported');
+    return { console: false, zipkin: false };
+  }
   const protocol = protocolOf(env, configured.protocol);
   const tracesEndpoint = nonEmpty(env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   const endpoint = tracesEndpoint ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']) ?? nonEmpty(configured.endpoint);
@@ -105,8 +111,9 @@ export interface LogExportSettings {
 export function logExportSettings(
   configured: ConfiguredExport,
   env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = () => {},
 ): LogExportSettings | undefined {
-  const exporters = exportersFrom(env, 'OTEL_LOGS_EXPORTER', LOG_EXPORTERS);
+  const { names: exporters } = exportersFrom(env, 'OTEL_LOGS_EXPORTER', LOG_EXPORTERS, warn);
   if (exporters.length === 0 || exporters.includes('none')) return undefined;
   const console = exporters.includes('console');
   if (!exporters.includes('otlp')) return { console };
@@ -127,19 +134,23 @@ export function joinPath(endpoint: string, path: string): string {
 }
 
 /**
- * The names a `OTEL_*_EXPORTER` list gives, each one of `accepted` (whose last is
- * `none`): another stops the service with one line naming them.
+ * The names of a `OTEL_*_EXPORTER` list that are among `accepted` (whose last is `none`),
+ * and whether the variable lists any at all. Another name is warned of and ignored, as the
+ * specification asks of a value an SDK does not know, and as sdk-node does.
  */
-function exportersFrom(env: NodeJS.ProcessEnv, variable: string, accepted: readonly string[]): string[] {
-  const exporters = listOf(env[variable]);
-  for (const name of exporters) {
-    if (!accepted.includes(name)) {
-      throw new TelemetrySettingsError(
-        `${variable}: "${name}" is not supported; use ${accepted.slice(0, -1).join(', ')} or none`,
-      );
-    }
+function exportersFrom(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  accepted: readonly string[],
+  warn: (line: string) => void,
+): { listed: boolean; names: string[] } {
+  const listed = listOf(env[variable]);
+  const names = listed.filter((name) => accepted.includes(name));
+  for (const name of listed) {
+    if (!accepted.includes(name))
+      warn(`${variable}: "${name}" is not an exporter tsk has (${accepted.slice(0, -1).join(', ')} or none); ignored`);
   }
-  return exporters;
+  return { listed: listed.length > 0, names };
 }
 
 /**

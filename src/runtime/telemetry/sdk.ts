@@ -146,8 +146,9 @@ export async function telemetrySettingsWarnings(otlp: TelemetryOptions['otlp'] =
  * Throws TelemetrySettingsError for a setting that cannot work.
  */
 function exportPlan(otlp: TelemetryOptions['otlp'] = {}, env: NodeJS.ProcessEnv) {
-  const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
-  const logs = logExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env);
+  const warn = (line: string) => diag.warn(line);
+  const settings = traceExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env, warn);
+  const logs = logExportSettings({ endpoint: otlp.endpoint, protocol: otlp.protocol }, env, warn);
   const exporters = metricExporterNames();
   const metricsConsole = exporters?.includes('console') ?? false;
   // Metrics go where a collector is named, whether or not traces are exported
