@@ -130,28 +130,38 @@ describe('createLogger', () => {
     expect(JSON.parse(text)).toMatchObject({ 'service.name': 'greeter', name: 'ada', msg: 'greeted' });
   });
 
-  it('names the service as its spans do: OTEL_SERVICE_NAME, when set, renames both', async () => {
+  it('names the service as its spans do: OTEL_SERVICE_NAME, else service.name in OTEL_RESOURCE_ATTRIBUTES', async () => {
     const { createLogger } = await import('../../src/runtime/log/logger.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsk-log-'));
-    const lineOf = async (env: string | undefined) => {
-      const saved = process.env['OTEL_SERVICE_NAME'];
-      if (env === undefined) delete process.env['OTEL_SERVICE_NAME'];
-      else process.env['OTEL_SERVICE_NAME'] = env;
+    const names = ['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES'] as const;
+    let n = 0;
+    const lineOf = async (env: Partial<Record<(typeof names)[number], string>>) => {
+      const saved = names.map((k) => process.env[k]);
+      for (const k of names) {
+        if (env[k] === undefined) delete process.env[k];
+        else process.env[k] = env[k];
+      }
       try {
-        const file = path.join(dir, `${env ?? 'unset'}.log`);
+        const file = path.join(dir, `${n++}.log`);
         const logger = createLogger({ name: 'greeter', destination: file });
         logger.info('hello');
         logger.flush();
         await new Promise((r) => setTimeout(r, 50));
         return JSON.parse(fs.readFileSync(file, 'utf8').trim())['service.name'];
       } finally {
-        if (saved === undefined) delete process.env['OTEL_SERVICE_NAME'];
-        else process.env['OTEL_SERVICE_NAME'] = saved;
+        names.forEach((k, i) => {
+          if (saved[i] === undefined) delete process.env[k];
+          else process.env[k] = saved[i];
+        });
       }
     };
-    expect(await lineOf('renamed')).toBe('renamed');
-    expect(await lineOf(' ')).toBe('greeter');
-    expect(await lineOf(undefined)).toBe('greeter');
+    expect(await lineOf({ OTEL_SERVICE_NAME: 'renamed' })).toBe('renamed');
+    expect(await lineOf({ OTEL_SERVICE_NAME: ' ' })).toBe('greeter');
+    expect(await lineOf({})).toBe('greeter');
+    expect(await lineOf({ OTEL_RESOURCE_ATTRIBUTES: 'team=core,service.name=from%20attrs' })).toBe('from attrs');
+    expect(await lineOf({ OTEL_SERVICE_NAME: 'renamed', OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' })).toBe(
+      'renamed',
+    );
   });
 
   it('spills full batches in order, keeps lines larger than a batch and multi-byte text intact', async () => {

@@ -231,6 +231,26 @@ function flushAtExit(batcher: LineBatcher): WeakRef<LineBatcher> {
   return ref;
 }
 
+/**
+ * The service name the spans' resource takes from the environment, as the SDK reads it:
+ * OTEL_SERVICE_NAME (set but blank is unset), else `service.name` in
+ * OTEL_RESOURCE_ATTRIBUTES (comma-separated key=value, values percent-encoded).
+ */
+function serviceNameFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const named = env['OTEL_SERVICE_NAME']?.trim();
+  if (named) return named;
+  for (const entry of (env['OTEL_RESOURCE_ATTRIBUTES'] ?? '').split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq < 0 || entry.slice(0, eq).trim() !== 'service.name') continue;
+    try {
+      return decodeURIComponent(entry.slice(eq + 1).trim()) || undefined;
+    } catch {
+      return undefined; // the SDK ignores a value that does not decode, too
+    }
+  }
+  return undefined;
+}
+
 // sonic-boom is CommonJS whose module.exports is the class; its typings describe an ES module.
 const SonicBoomClass = sonicBoomModule as unknown as typeof import('sonic-boom').SonicBoom;
 
@@ -287,9 +307,9 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       // The service's name is `service.name` (Kratos's key), not pino's `name`: a line's
       // own `name` field (a user's name, say) would otherwise repeat the key. It is the
-      // name its spans carry: OTEL_SERVICE_NAME renames both (set but blank is unset).
+      // name its spans carry, which the OpenTelemetry variables may rename.
       level: options.level ?? 'info',
-      base: { 'service.name': process.env['OTEL_SERVICE_NAME']?.trim() || options.name, ...options.base },
+      base: { 'service.name': serviceNameFromEnv(process.env) ?? options.name, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       mixin: activeSpanIds,
