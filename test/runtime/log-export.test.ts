@@ -92,7 +92,14 @@ describe('OTEL_LOGS_EXPORTER=otlp', () => {
         flags: 1,
         timeMs: Date.parse(String(stdoutLine['time'])),
         scope: 'tsk',
-        resource: expect.objectContaining({ 'service.name': 'logs-child', 'service.instance.id': 'l-1' }),
+        // The SDK's default resource under the service's: telemetry.sdk.* as the conventions require.
+        resource: expect.objectContaining({
+          'service.name': 'logs-child',
+          'service.instance.id': 'l-1',
+          'telemetry.sdk.name': 'opentelemetry',
+          'telemetry.sdk.language': 'nodejs',
+          'telemetry.sdk.version': expect.stringMatching(/^\d+\.\d+\.\d+/),
+        }),
       });
       // The line's own ids and the fields the resource carries are not repeated as attributes.
       expect(Object.keys(line!.attributes).sort()).toEqual(['customer', 'order']);

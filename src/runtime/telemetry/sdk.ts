@@ -212,19 +212,24 @@ export async function setupTelemetry(options: TelemetryOptions): Promise<Telemet
     'service.version': options.serviceVersion,
     'service.instance.id': options.instanceId,
   };
+  // The SDK's default resource first: telemetry.sdk.* (name, language, version), which the
+  // resource conventions require; the service's own attributes and the environment's over it.
   const resource = resources
-    .resourceFromAttributes({
-      ...serviceAttributes,
-      ...(detectors
-        ? {}
-        : {
-            'host.name': hostname(),
-            'process.pid': process.pid,
-            'process.runtime.name': 'nodejs',
-            'process.runtime.version': process.versions.node,
-          }),
-      ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
-    })
+    .defaultResource()
+    .merge(
+      resources.resourceFromAttributes({
+        ...serviceAttributes,
+        ...(detectors
+          ? {}
+          : {
+              'host.name': hostname(),
+              'process.pid': process.pid,
+              'process.runtime.name': 'nodejs',
+              'process.runtime.version': process.versions.node,
+            }),
+        ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
+      }),
+    )
     .merge(resources.detectResources({ detectors: [...(detectors ?? []), resources.envDetector] }));
 
   const health = new ExportHealth(options.logger);
