@@ -20,8 +20,15 @@ const demo = path.join(work, 'demo');
 const node24 = nodeBinaryFor('24');
 const serviceNode = node24 ?? (process.env['CI'] ? undefined : process.execPath);
 const basePath = process.env['PATH'] ?? '';
-/** PATH with the service's node first and no global tsk: the project's own tsk must do. */
-const projectPath = `${path.dirname(serviceNode ?? process.execPath)}${path.delimiter}${basePath}`;
+// A `tsk` that fails, ahead of any global one (`npm link`, `npm install -g`): inside the
+// project, npm scripts find the project's own tsk first, and nothing else may run.
+const decoyBin = path.join(work, 'decoy-bin');
+fs.mkdirSync(decoyBin);
+fs.writeFileSync(path.join(decoyBin, 'tsk'), '#!/bin/sh\necho "a tsk outside the project ran" >&2\nexit 97\n', {
+  mode: 0o755,
+});
+/** PATH with the service's node first and a failing tsk before any global one. */
+const projectPath = [path.dirname(serviceNode ?? process.execPath), decoyBin, basePath].join(path.delimiter);
 
 beforeAll(async () => {
   if (!serviceNode) throw new Error('no Node 24 at hand: set TSK_IMAGE_NODE (.ci/run does)');
@@ -93,8 +100,8 @@ describe('tsk from a packed tarball', () => {
           'message HelloReply {\n  string message = 1;\n  string greeted_by = 2;',
         ),
     );
-    expect((await run('sh', ['-c', 'command -v tsk || echo none'], demo, { PATH: projectPath })).output.trim()).toBe(
-      'none',
+    expect((await run('sh', ['-c', 'command -v tsk'], demo, { PATH: projectPath })).output.trim()).toBe(
+      path.join(decoyBin, 'tsk'),
     );
     const generate = await run('npm', ['run', 'generate'], demo, { PATH: projectPath });
     expect(generate.status, generate.output).toBe(0);
