@@ -147,9 +147,7 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   process.off('SIGTERM', interrupted);
 
   const pm = packageManager.name;
-  // tsk itself runs on older lines; the service it made does not (its OpenTelemetry SDK needs 22.15+).
-  const nodeMajor = Number(process.versions.node.split('.')[0]);
-  if (nodeMajor < SERVICE_NODE_MAJOR)
+  if (shellNodeTooOld())
     console.log(
       chalk.yellow(
         `\nnote: the service runs on Node.js ${SERVICE_NODE_MAJOR} or later (package.json engines, the Dockerfile); this shell has ${process.version}: switch before the steps below (e.g. nvm use ${SERVICE_NODE_MAJOR})`,
@@ -301,12 +299,19 @@ async function findPackageManager(name: PackageManagerName | undefined): Promise
 async function install(dir: string, pm: string): Promise<void> {
   console.log(chalk.dim(`${pm} install ...`));
   try {
-    if (pm === 'npm' && Number(process.versions.node.split('.')[0]) < SERVICE_NODE_MAJOR)
-      await npmInstallOnOlderNode(dir);
+    if (pm === 'npm' && shellNodeTooOld()) await npmInstallOnOlderNode(dir);
     else await execa(pm, ['install'], { cwd: dir, stdio: 'inherit' });
   } catch (err) {
     throw new Error(`${pm} install failed; run it yourself in ${dir}`, { cause: err });
   }
+}
+
+/**
+ * Whether this shell's Node.js line is older than the service's: tsk itself runs on older
+ * lines, the service it made does not (its OpenTelemetry SDK needs 22.15+).
+ */
+function shellNodeTooOld(): boolean {
+  return Number(process.versions.node.split('.')[0]) < SERVICE_NODE_MAJOR;
 }
 
 /**
