@@ -3,8 +3,9 @@
 //   target directories) and renamed into place, so a failure part-way leaves the tree
 //   as it was;
 // - a file the user owns is never overwritten once it exists;
-// - a generated file changed since tsk wrote it (or not tsk's at all) is left alone
-//   unless `force` says otherwise, and so is a file to be removed;
+// - a generated file changed since tsk wrote it (or, in a project, one tsk has no record
+//   of; outside one, one without tsk's header) is left alone unless `force` says
+//   otherwise, and so is a file to be removed;
 // - within a project, `.tsk/manifest.json` records what was written, under a lock.
 // `writeTree` builds a whole new tree (tsk new, tsk example) the same way, one level up.
 import fs from 'node:fs';
@@ -96,6 +97,16 @@ function writeUnlocked(files: Placed[], options: WriteOptions): WriteReport {
         report.skipped.push({
           path: file.path,
           reason: 'changed locally since tsk wrote it; not overwritten (--force overwrites)',
+          stale: true,
+        });
+        continue;
+      }
+      // In a project, tsk records every file it writes: one it has no record of may hold
+      // edits even when it carries tsk's header (a manifest restored from an older commit).
+      if (!recorded && manifest) {
+        report.skipped.push({
+          path: file.path,
+          reason: `exists, and ${MANIFEST_PATH} has no record of tsk writing it; not overwritten (--force overwrites)`,
           stale: true,
         });
         continue;

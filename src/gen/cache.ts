@@ -4,11 +4,13 @@
 // file is recorded with the size and mtime it had on disk right after tsk wrote or
 // checked it. A proto whose key matches and whose files all still carry those
 // stamps is done: nothing is compiled, generated, read or written. Any difference
-// (an edited proto, an edited or deleted output) regenerates that proto.
+// (an edited proto, an edited or deleted output, an output the project's manifest no
+// longer records) regenerates that proto.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TargetFile } from '../proto/compile.js';
+import { MANIFEST_PATH } from '../proto/project.js';
 import type { ModulePathsMemo } from '../proto/roots.js';
 
 const CACHE_FILE = path.join('.tsk', 'cache', 'codegen.json');
@@ -39,20 +41,29 @@ export class CodegenCache {
   private readonly data: CacheData;
   private dirty = false;
 
-  private constructor(private readonly file: string) {
+  private constructor(
+    private readonly file: string,
+    /** The files the project's manifest records, absolute; undefined where it has none. */
+    private readonly recorded: ReadonlySet<string> | undefined,
+  ) {
     this.data = load(file);
   }
 
   /** The cache of the project at `projectRoot` (in `.tsk/cache/`, never committed). */
   static open(projectRoot: string): CodegenCache {
-    return new CodegenCache(path.join(projectRoot, CACHE_FILE));
+    return new CodegenCache(path.join(projectRoot, CACHE_FILE), recordedFiles(projectRoot));
   }
 
-  /** The files of `id` when its key matches and every file is on disk as recorded; else undefined. */
+  /**
+   * The files of `id` when its key matches and every file is on disk as recorded (and, in a
+   * project, still in its manifest: one restored without records has its outputs checked
+   * and recorded again); else undefined.
+   */
   fresh(id: string, key: string): string[] | undefined {
     const entry = this.data.entries[id];
     if (entry?.key !== key) return undefined;
     for (const f of entry.files) {
+      if (this.recorded && !this.recorded.has(f.path)) return undefined;
       const st = fs.statSync(f.path, { throwIfNoEntry: false });
       if (!st || st.size !== f.size || st.mtimeMs !== f.mtimeMs) return undefined;
     }
@@ -130,6 +141,18 @@ export class CodegenCache {
     fs.writeFileSync(temp, JSON.stringify(this.data));
     fs.renameSync(temp, this.file);
     this.dirty = false;
+  }
+}
+
+/** The files `.tsk/manifest.json` at `projectRoot` records, as absolute paths; undefined when it has none to read. */
+function recordedFiles(projectRoot: string): Set<string> | undefined {
+  try {
+    const { files } = JSON.parse(fs.readFileSync(path.join(projectRoot, MANIFEST_PATH), 'utf8')) as {
+      files?: Record<string, unknown>;
+    };
+    return new Set(Object.keys(files ?? {}).map((rel) => path.join(projectRoot, rel)));
+  } catch {
+    return undefined; // no manifest (a plain buf project), or one the writer will refuse to read
   }
 }
 

@@ -15,11 +15,26 @@ export interface Project {
 /** Where a tsk project's manifest lives, relative to its root: it marks the root. */
 export const MANIFEST_PATH = path.join('.tsk', 'manifest.json');
 
+/**
+ * Refuses a tsk project whose manifest is gone: `tsk new` leaves tsk's own tarball in
+ * `.tsk/`, and without the manifest's record tsk cannot tell a file the user changed
+ * from its own output, so treating the tree as a plain buf project would write over edits.
+ */
+export function refuseLostManifest(dir: string): void {
+  const tskDir = path.join(dir, path.dirname(MANIFEST_PATH));
+  if (fs.existsSync(path.join(dir, MANIFEST_PATH)) || !fs.existsSync(tskDir)) return;
+  if (!fs.readdirSync(tskDir).some((name) => /^tsk-.+\.tgz$/.test(name))) return;
+  throw new UsageError(
+    `${path.join(dir, MANIFEST_PATH)} is missing, and without it tsk cannot tell files you changed from its own output; restore it (git checkout -- ${MANIFEST_PATH}), or if no copy is left write {"files": {}} to it: tsk then records the files that match what it would write and keeps and lists the others (docs/codegen.md, "A lost manifest")`,
+  );
+}
+
 /** The nearest directory at or above `from` holding `.tsk/manifest.json` or `buf.yaml`. */
 export function projectAt(from: string): Project | undefined {
   let dir = fs.existsSync(from) ? fs.realpathSync(from) : path.resolve(from);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) dir = path.dirname(dir);
   for (;;) {
+    refuseLostManifest(dir);
     const tsk = fs.existsSync(path.join(dir, MANIFEST_PATH));
     if (tsk || fs.existsSync(path.join(dir, 'buf.yaml'))) return { root: dir, tsk };
     const parent = path.dirname(dir);

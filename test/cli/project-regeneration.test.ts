@@ -97,6 +97,47 @@ describe('in a generated project', () => {
     expect(tsk(['generate'], project).stdout).toMatch(/^up to date/);
   });
 
+  it('a broken or lost manifest stops every command before it writes; one emptied keeps and lists what differs', () => {
+    const manifestPath = path.join(project, '.tsk/manifest.json');
+    const saved = fs.readFileSync(manifestPath, 'utf8');
+    const edited = path.join(project, 'api/shop/v1/greeter_http.ts');
+    const original = fs.readFileSync(edited, 'utf8');
+    fs.appendFileSync(edited, '// hand edit\n');
+    try {
+      fs.writeFileSync(manifestPath, '{ "tsk": "0.1.0", "files": {');
+      const broken = tsk(['generate'], project);
+      expect(broken.status).toBe(1);
+      expect(broken.stderr).toMatch(
+        /manifest\.json is not valid JSON \(.*\); restore it \(git checkout -- \.tsk\/manifest\.json\)/,
+      );
+      fs.writeFileSync(manifestPath, '{}');
+      expect(tsk(['upgrade'], project).stderr).toMatch(/is not a tsk manifest \(it has no "files" object\)/);
+      // Deleted, as an earlier message advised: the project is not taken for a plain buf one.
+      fs.rmSync(manifestPath);
+      for (const args of [['generate'], ['proto', 'client', 'api'], ['upgrade'], ['errors', 'gen']]) {
+        const lost = tsk(args, project);
+        expect(lost.status, args.join(' ')).toBe(1);
+        expect(lost.stderr).toMatch(/manifest\.json is missing, and without it tsk cannot tell files you changed/);
+      }
+      expect(fs.readFileSync(edited, 'utf8')).toContain('// hand edit');
+      // The way back the message gives when no copy is left.
+      fs.writeFileSync(manifestPath, '{"files": {}}\n');
+      const recovered = tsk(['generate'], project);
+      expect(recovered.status).toBe(1);
+      expect(recovered.stdout).toMatch(
+        /skipped api\/shop\/v1\/greeter_http\.ts: exists, and \.tsk\/manifest\.json has no record of tsk writing it/,
+      );
+      expect(fs.readFileSync(edited, 'utf8')).toContain('// hand edit');
+      // What matches tsk's output is recorded again, though the codegen cache had it as up to date.
+      const files = JSON.parse(fs.readFileSync(manifestPath, 'utf8')).files;
+      expect(files['api/shop/v1/greeter.ts']).toMatchObject({ kind: 'generated' });
+      expect(files['api/shop/v1/greeter_http.ts']).toBeUndefined();
+    } finally {
+      fs.writeFileSync(manifestPath, saved);
+      fs.writeFileSync(edited, original);
+    }
+  });
+
   it('tsk proto add + client + server extend the project with a new service', () => {
     expect(tsk(['proto', 'add', 'api/shop/v1/order.proto'], project).status).toBe(0);
     const gen = tsk(['proto', 'client', 'api/shop/v1/order.proto'], project);
