@@ -5,6 +5,7 @@
 // client span and user's server span; user's error reaches order's caller unchanged.
 // The projects resolve their packages from tsk's own node_modules (they live under it).
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
@@ -83,6 +84,30 @@ describe('tsk add client', () => {
     expect(fs.readFileSync(config, 'utf8')).toContain('endpoint: 127.0.0.1:9999 # mine');
     const third = await tskAsync(['add', 'client', 'user', '--proto', '../user/api/user'], order);
     expect(third.stdout).toMatch(/^up to date/);
+
+    // The project's tests call no service running nearby, even at a configured address: the
+    // greeter now asks user (ORDER_REPO), and a listener at user's endpoint sees no connection.
+    const nearby = net.createServer((socket) => socket.destroy());
+    let connections = 0;
+    nearby.on('connection', () => connections++);
+    await new Promise<void>((resolve) => nearby.listen(0, '127.0.0.1', resolve));
+    const edited = fs.readFileSync(config, 'utf8');
+    fs.writeFileSync(
+      config,
+      edited.replace(
+        'endpoint: 127.0.0.1:9999 # mine',
+        `endpoint: 127.0.0.1:${(nearby.address() as net.AddressInfo).port}`,
+      ),
+    );
+    try {
+      const hermetic = await run('npm', ['test'], order, serviceNodeEnv());
+      // The greeter's own test now fails (user does not answer): that is the point of the repository above.
+      expect(hermetic.output).toMatch(/the user service is unavailable/);
+      expect(connections).toBe(0);
+    } finally {
+      fs.writeFileSync(config, edited);
+      nearby.close();
+    }
 
     for (const dir of [user, order]) {
       const build = await buildProject(dir);
