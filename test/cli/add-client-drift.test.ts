@@ -64,4 +64,34 @@ describe('tsk generate and the APIs a project calls', () => {
       fs.renameSync(path.join(work, 'users-moved'), path.join(work, 'users'));
     }
   });
+
+  it('brings back a deleted internal/data/clients.ts from .tsk/clients.json, and reports one edited by hand', () => {
+    const clients = path.join(front(), 'internal', 'data', 'clients.ts');
+    const original = fs.readFileSync(clients, 'utf8');
+    fs.rmSync(clients);
+    const restored = tsk(['generate'], front());
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toMatch(/^wrote +internal\/data\/clients\.ts$/m);
+    expect(fs.readFileSync(clients, 'utf8')).toBe(original);
+
+    fs.appendFileSync(clients, '// mine\n');
+    const kept = tsk(['generate'], front());
+    expect(kept.status).toBe(1);
+    expect(kept.stdout).toMatch(/skipped internal\/data\/clients\.ts: changed locally/);
+    // tsk add client cannot wire the client in: it says so instead of naming one that is not there.
+    const added = tsk(['add', 'client', 'users', '--proto', '../users/api/users', '--transport', 'http'], front());
+    expect(added.status).toBe(1);
+    expect(added.stdout).toContain(
+      'warning: internal/data/clients.ts was not updated, so it has no client of users yet: --force rewrites it',
+    );
+    expect(added.stdout).not.toContain('next: call');
+    expect(fs.readFileSync(clients, 'utf8')).toBe(`${original}// mine\n`);
+    const forced = tsk(
+      ['add', 'client', 'users', '--proto', '../users/api/users', '--transport', 'http', '--force'],
+      front(),
+    );
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('next: call data.clients.users.');
+    expect(fs.readFileSync(clients, 'utf8')).toContain('GreeterHTTPClient');
+  });
 });

@@ -28,7 +28,7 @@ import { installedRegistry } from '../../scaffold/registry.js';
 import { CLIENTS_PATH, findProjectRoot, readManifest } from '../manifest.js';
 import { failOnStale, printReport } from '../output.js';
 import type { GeneratedFile } from '../../gen/file.js';
-import { writeFiles } from '../writer.js';
+import { writeFiles, type WriteReport } from '../writer.js';
 import { readProjectPackage } from '../../scaffold/project-package.js';
 
 type ClientsRecord = Record<
@@ -132,12 +132,8 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     source: fromRoot(source),
     sourceRoot: fromRoot(sourceRoot),
   };
-  const specs = Object.entries(record).map(([name, r]) => ({ service: name, transport: r.transport, apis: r.apis }));
-  files.push({
-    path: path.join(root, 'internal', 'data', 'clients.ts'),
-    content: renderClients(specs),
-    kind: 'generated',
-  });
+  const clientsFile = clientsModule(root, record);
+  files.push(clientsFile);
   files.push({
     path: path.join(root, CLIENTS_PATH),
     content: `${JSON.stringify(sortKeys(record), null, 2)}\n`,
@@ -194,6 +190,14 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     report.written.push(...edited.written);
   }
   printReport(report, cwd);
+  // Without its clients.ts the service has no client of this one: the next step would not build.
+  const clientsKept = report.skipped.some((f) => f.path === clientsFile.path);
+  if (clientsKept)
+    console.log(
+      chalk.yellow(
+        `warning: internal/data/clients.ts was not updated, so it has no client of ${service} yet: --force rewrites it (your edits to it go), or add the client to it by hand`,
+      ),
+    );
   failOnStale(report, flags.keepLocal);
   if (!hasRegistry && port === ownPort && edited(files))
     console.log(
@@ -222,7 +226,24 @@ export async function addClient(service: string, flags: AddClientFlags): Promise
     : hasRegistry
       ? `it dials discovery:///${service}`
       : `it dials clients.${service}.endpoint of configs/config.yaml`;
-  console.log(chalk.dim(`next: call ${names.join(', ')} from a repo in internal/data; ${dials}`));
+  if (!clientsKept) console.log(chalk.dim(`next: call ${names.join(', ')} from a repo in internal/data; ${dials}`));
+}
+
+/** internal/data/clients.ts: a connection and client per service `record` (.tsk/clients.json) names. */
+function clientsModule(root: string, record: ClientsRecord): GeneratedFile {
+  const specs = Object.entries(record).map(([name, r]) => ({ service: name, transport: r.transport, apis: r.apis }));
+  return { path: path.join(root, 'internal', 'data', 'clients.ts'), content: renderClients(specs), kind: 'generated' };
+}
+
+/**
+ * Writes internal/data/clients.ts again from .tsk/clients.json, for `tsk generate`: a
+ * deleted one comes back, and one edited by hand is reported like any generated file.
+ * Nothing in a project that calls no service.
+ */
+export function writeClientsModule(root: string, flags: { force?: boolean | undefined }): WriteReport | undefined {
+  const record = readClientsRecord(root);
+  if (Object.keys(record).length === 0) return undefined;
+  return writeFiles([clientsModule(root, record)], { projectRoot: root, force: flags.force });
 }
 
 /**

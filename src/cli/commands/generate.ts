@@ -12,7 +12,7 @@ import { CompileError, UsageError } from '../../proto/diagnostics.js';
 import { CLIENTS_PATH, findProjectRoot } from '../manifest.js';
 import { combinedReport, failOnStale, printReport, reportsChanges } from '../output.js';
 import { writeFiles, type WriteReport } from '../writer.js';
-import { clientApiDrift } from './client.js';
+import { clientApiDrift, writeClientsModule } from './client.js';
 import { planClientCode } from './proto.js';
 import { servedOnly, writeOpenApiDocuments } from './proto-openapi.js';
 import { cachedTreeStep } from '../../gen/incremental.js';
@@ -179,4 +179,6 @@ export async function generateProject(
   if (fs.existsSync(path.join(root, 'api')) && planned.some((code) => code.changes)) await served();
   for (const code of planned) each(code.write());
   await writeApiModules(root, flags, each, served);
+  const clients = writeClientsModule(root, flags);
+  if (clients) each(clients);
 }
