@@ -22,12 +22,26 @@ export class ServiceError extends Error {
   readonly code: number;
   readonly reason: string;
   readonly metadata: Metadata;
+  /**
+   * The `ErrorInfo.domain` of the service that first raised this error, when it came
+   * from a called service over gRPC. A gRPC server answering with it sends this domain
+   * rather than its own, so the error names its origin across any number of hops.
+   * Never part of the HTTP error JSON.
+   */
+  readonly domain: string | undefined;
 
-  constructor(code: number, reason: string, message: string, metadata: Metadata = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: number,
+    reason: string,
+    message: string,
+    metadata: Metadata = {},
+    options?: { cause?: unknown; domain?: string | undefined },
+  ) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
     this.reason = reason;
     this.metadata = { ...metadata };
+    this.domain = options?.domain || undefined;
   }
 
   /** A copy carrying extra metadata; errors are values, never mutated in place. */
@@ -37,13 +51,13 @@ export class ServiceError extends Error {
       this.reason,
       this.message,
       { ...this.metadata, ...metadata },
-      { cause: this.cause },
+      { cause: this.cause, domain: this.domain },
     );
   }
 
   /** A copy that records the underlying cause (kept for logs, never sent to clients). */
   withCause(cause: unknown): ServiceError {
-    return new ServiceError(this.code, this.reason, this.message, this.metadata, { cause });
+    return new ServiceError(this.code, this.reason, this.message, this.metadata, { cause, domain: this.domain });
   }
 
   /** Errors match when code and reason match, like Kratos's errors.Is. */
@@ -81,7 +95,8 @@ export function fromError(err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
   if (isServiceError(err)) {
     const e = err as ServiceError;
-    return new ServiceError(e.code, e.reason, e.message, e.metadata ?? {});
+    const domain = typeof e.domain === 'string' ? e.domain : undefined;
+    return new ServiceError(e.code, e.reason, e.message, e.metadata ?? {}, { domain });
   }
   if (err instanceof Error) return new ServiceError(UNKNOWN_CODE, UNKNOWN_REASON, err.message, {}, { cause: err });
   return new ServiceError(UNKNOWN_CODE, UNKNOWN_REASON, String(err));

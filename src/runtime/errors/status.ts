@@ -8,7 +8,7 @@
 
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { grpcToHttpCode, httpToGrpcCode } from './codes.js';
-import { newError, type ServiceError } from './errors.js';
+import { ServiceError } from './errors.js';
 import { Reason } from './catalogue.js';
 
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
@@ -151,12 +151,16 @@ function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
   return info;
 }
 
-/** A ServiceError as a gRPC status: mapped code, message, ErrorInfo with reason and metadata, and the HTTP code. */
+/**
+ * A ServiceError as a gRPC status: mapped code, message, ErrorInfo with reason and metadata, and the HTTP code.
+ * The ErrorInfo's domain is the error's own (that of the service that first raised it, for an
+ * error a gRPC client passed on), else `domain`, the sender's name.
+ */
 export function toRpcStatus(err: ServiceError, domain = ''): RpcStatus {
   return {
     code: httpToGrpcCode(err.code),
     message: err.message,
-    errorInfo: { reason: err.reason, domain, metadata: err.metadata },
+    errorInfo: { reason: err.reason, domain: err.domain || domain, metadata: err.metadata },
     httpCode: err.code,
     badRequest: err.reason === Reason.VALIDATOR ? fieldViolations(err.metadata.violations) : undefined,
   };
@@ -174,7 +178,7 @@ function fieldViolations(json: string | undefined): FieldViolation[] | undefined
 }
 
 /**
- * Rebuilds the ServiceError from a gRPC status: reason and metadata from the
+ * Rebuilds the ServiceError from a gRPC status: reason, metadata and domain from the
  * ErrorInfo, the HTTP code from the HttpStatus detail when it agrees with the gRPC
  * code (a proxy that rewrote the status wins), else mapped from the gRPC code as
  * Kratos does.
@@ -199,5 +203,5 @@ export function fromRpcStatus(code: number, message: string, details?: Uint8Arra
       // Corrupt details: keep the plain status rather than failing the caller twice.
     }
   }
-  return newError(httpCode, info?.reason ?? '', message, info?.metadata ?? {});
+  return new ServiceError(httpCode, info?.reason ?? '', message, info?.metadata ?? {}, { domain: info?.domain });
 }
