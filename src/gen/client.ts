@@ -14,7 +14,7 @@ import { generateOpenApi } from '../plugins/openapi/generate.js';
 import type { GeneratorOptions } from '../plugins/types.js';
 import type { GeneratedFile } from './file.js';
 import { uncompilableRules } from './rule-compile.js';
-import { fieldNameProblems } from './names.js';
+import { fieldNameProblems, typeNameProblems } from './names.js';
 import { keepReachable, runTsProto } from './tsproto.js';
 import type { TsProtoWorkers } from './tsproto-workers.js';
 
@@ -82,7 +82,7 @@ export async function planClientTargets(compiled: CompiledProtos, options: Clien
     }
     report(syntaxProblems(file));
     report(pgvProblems(file));
-    if (only.has('messages')) report(fieldNameProblems(file));
+    if (only.has('messages')) report([...fieldNameProblems(file), ...typeNameProblems(file)]);
     // The rules the http generator declares for the requests, compiled as the service will.
     if (only.has('http')) report(await uncompilableRules(file));
     ours.push({ target, files: outputs });

@@ -76,8 +76,8 @@ export function methodNameProblems(services: readonly DescService[]): Diagnostic
 const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /**
- * Fields whose ts-proto property or JSON name is one every object inherits (`to_string`
- * becomes `toString`). ts-proto's code reads such a field without asking whether it is
+ * Fields whose ts-proto property, JSON name or proto name is one every object inherits
+ * (`to_string` becomes `toString`). ts-proto's code reads such a field without asking whether it is
  * the object's own, so an unset one reads as Object.prototype's function and is sent as
  * text; the message cannot carry the field faithfully, so it is refused.
  */
@@ -87,19 +87,85 @@ export function fieldNameProblems(file: DescFile): Diagnostic[] {
     if (message.kind !== 'message') continue;
     for (const field of message.fields) {
       const property = tsProtoLocalName(field.name);
+      // ts-proto's JSON decoding also reads a field under its proto name (`__proto__`).
       const clash = INHERITED.has(property)
         ? `TypeScript property "${property}"`
         : INHERITED.has(field.jsonName)
           ? `JSON name "${field.jsonName}"`
-          : undefined;
+          : INHERITED.has(field.name)
+            ? `name "${field.name}"`
+            : undefined;
       if (clash)
         problems.push({
           ...sourcePosition(field),
-          message: `${localTypeName(message)}.${field.name}: its ${clash} is one every JavaScript object inherits (Object.prototype), so an unset field would read as that function; rename the field (its number keeps the wire format)`,
+          message: `${localTypeName(message)}.${field.name}: its ${clash} is one every JavaScript object inherits (Object.prototype), so an unset field would read as what every object has under that name; rename the field (its number keeps the wire format)`,
         });
     }
   }
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** What ts-proto declares in every message file, and globals its code uses unqualified. */
+const TS_PROTO_DECLARED = new Set([
+  'MessageFns',
+  'DeepPartial',
+  'Exact',
+  'KeysOfUnion',
+  'Builtin',
+  'BinaryReader',
+  'BinaryWriter',
+  'isSet',
+  'protobufPackage',
+  'protobufFileName',
+  'Buffer',
+  'Uint8Array',
+  'globalThis',
+]);
+
+/** What the generated files declare for a service: ts-proto's definition, server and client, and tsk's own. */
+function serviceDeclared(service: DescService): string[] {
+  const s = service.name;
+  return [
+    ...[
+      'Service',
+      'Server',
+      'Client',
+      'GRPCClient',
+      'GRPCServer',
+      'HTTPClient',
+      'HTTPServer',
+      'HTTPRoutes',
+      'Rules',
+    ].map((suffix) => `${s}${suffix}`),
+    `register${s}HTTPServer`,
+    `register${s}GRPCServer`,
+  ];
+}
+
+/**
+ * Messages and enums whose TypeScript name the generated code of their file declares
+ * itself (`MessageFns`, `Buffer`, `GreeterGRPCClient` beside `service Greeter`): the
+ * files would not compile, so the type is refused at its declaration.
+ */
+export function typeNameProblems(file: DescFile): Diagnostic[] {
+  const services = new Map(file.services.flatMap((service) => serviceDeclared(service).map((n) => [n, service])));
+  const problems: Diagnostic[] = [];
+  for (const type of nestedTypes(file)) {
+    if (type.kind !== 'message' && type.kind !== 'enum') continue;
+    const name = tsTypeName(type);
+    const service = services.get(name);
+    const why = TS_PROTO_DECLARED.has(name)
+      ? 'ts-proto declares or uses that name in every message file'
+      : service
+        ? `the code generated for service ${service.name} declares it`
+        : undefined;
+    if (why)
+      problems.push({
+        ...sourcePosition(type),
+        message: `${localTypeName(type)}: its TypeScript name "${name}" cannot be used, as ${why}; rename the ${type.kind} (the wire format does not change, its JSON and gRPC type names do)`,
+      });
+  }
+  return problems;
 }
 
 /** A type's name within its package: `Outer.Inner`. */

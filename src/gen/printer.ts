@@ -129,10 +129,16 @@ export class TsFile {
       existing.typeOnly &&= type;
       return existing.local;
     }
+    const local = this.declare(name);
+    names.set(name, { local, typeOnly: type });
+    return local;
+  }
+
+  /** A local name for `name`: itself, or `name2`... when taken; no import or declaration takes it after. */
+  declare(name: string): string {
     let local = name;
     for (let i = 2; this.taken.has(local); i++) local = `${name}${i}`;
     this.taken.add(local);
-    names.set(name, { local, typeOnly: type });
     return local;
   }
 

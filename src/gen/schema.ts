@@ -31,7 +31,6 @@ function isWellKnown(message: DescMessage): boolean {
 export class SchemaWriter {
   private readonly names = new Map<string, string>();
   private readonly order: DescMessage[] = [];
-  private readonly taken = new Set<string>();
 
   /** `imports` gives each message's ts-proto const, which a schema points to for packing into Any. */
   constructor(private readonly imports: TsFile) {}
@@ -40,10 +39,10 @@ export class SchemaWriter {
   ref(message: DescMessage): string {
     const existing = this.names.get(message.typeName);
     if (existing) return existing;
-    const base = isWellKnown(message) ? `${message.name}Schema` : `${this.imports.message(message)}Schema`;
-    let name = base;
-    for (let i = 2; this.taken.has(name); i++) name = `${base}${i}`;
-    this.taken.add(name);
+    // Declared in the file's own namespace, so a message named `HelloSchema` beside `Hello` is imported under another name.
+    const name = this.imports.declare(
+      isWellKnown(message) ? `${message.name}Schema` : `${this.imports.message(message)}Schema`,
+    );
     this.names.set(message.typeName, name);
     this.order.push(message);
     if (!isWellKnown(message)) for (const field of message.fields) this.fieldMessage(field);

@@ -252,9 +252,21 @@ describe('broken protos', () => {
       'inherited_field.proto',
       new RegExp(
         [
-          String.raw`^inherited_field\.proto:9:5: Thing\.Label\.to_string: its TypeScript property "toString" is one every JavaScript object inherits \(Object\.prototype\), so an unset field would read as that function; rename the field \(its number keeps the wire format\)$`,
+          String.raw`^inherited_field\.proto:9:5: Thing\.Label\.to_string: its TypeScript property "toString" is one every JavaScript object inherits \(Object\.prototype\), so an unset field would read as what every object has under that name; rename the field \(its number keeps the wire format\)$`,
           String.raw`^inherited_field\.proto:12:3: Thing\.constructor: its TypeScript property "constructor" .*$`,
           String.raw`^inherited_field\.proto:13:3: Thing\.note: its JSON name "valueOf" .*$`,
+          String.raw`^inherited_field\.proto:14:3: Thing\.__proto__: its name "__proto__" .*$`,
+        ].join('\n'),
+        'm',
+      ),
+    ],
+    [
+      'declared_type_name',
+      'declared_type_name.proto',
+      new RegExp(
+        [
+          String.raw`^declared_type_name\.proto:6:1: Buffer: its TypeScript name "Buffer" cannot be used, as ts-proto declares or uses that name in every message file; rename the message \(the wire format does not change, its JSON and gRPC type names do\)$`,
+          String.raw`^declared_type_name\.proto:9:1: ThingsGRPCClient: .*as the code generated for service Things declares it; .*$`,
         ].join('\n'),
         'm',
       ),
