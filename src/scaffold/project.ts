@@ -50,6 +50,9 @@ export function checkServiceName(name: string): string | undefined {
     return 'use lower-case letters, digits and "-" (it names the npm package and the Kubernetes Service)';
   if (!/^[a-z]/.test(name)) return 'it must start with a letter (it becomes a proto package)';
   if (name.endsWith('-')) return 'it must end with a letter or digit (it names the Kubernetes Service)';
+  // grpc-js loads packages into plain objects by name, where these two are taken.
+  if (name === 'constructor' || name === 'prototype')
+    return 'JavaScript objects reserve it, so the gRPC package a client loads by that name could not be found';
   return undefined;
 }
 

@@ -608,6 +608,16 @@ describe('tsk new rejects bad input and leaves nothing behind', () => {
     // The name is the Kubernetes Deployment's and Service's (an RFC 1035 label).
     ['an underscore', ['new', 'order_svc', '--yes', '--no-git', '--no-install'], /"order_svc": use lower-case/],
     ['a dot', ['new', 'order.svc', '--yes', '--no-git', '--no-install'], /"order\.svc": use lower-case/],
+    [
+      'the directory for the name',
+      ['new', '.', '--yes', '--no-git', '--no-install'],
+      /"\.": .*; to create it in \., give a name and --dir: tsk new <name> --dir \.$/m,
+    ],
+    [
+      'a name JavaScript objects reserve',
+      ['new', 'constructor', '--yes', '--no-git', '--no-install'],
+      /"constructor": JavaScript objects reserve it/,
+    ],
     ['a trailing dash', ['new', 'order-', '--yes', '--no-git', '--no-install'], /"order-": it must end with/],
     [
       'an existing directory',

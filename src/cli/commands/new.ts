@@ -47,7 +47,13 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   const started = performance.now();
   const name = given ?? (await askName(flags));
   const problem = checkServiceName(name);
-  if (problem) throw new UsageError(`invalid service name "${name}": ${problem}`);
+  if (problem) {
+    // A path given for the name (`tsk new .`, `tsk new ./dir/svc`): the directory is --dir's.
+    const dirHint = /[./\\]/.test(name)
+      ? `; to create it in ${name}, give a name and --dir: tsk new <name> --dir ${name}`
+      : '';
+    throw new UsageError(`invalid service name "${name}": ${problem}${dirHint}`);
+  }
   const httpPort = flags.httpPort ?? 8000;
   const grpcPort = flags.grpcPort ?? 9000;
   // Each server listens on its own port: with one for both, the second to start fails.
@@ -124,7 +130,7 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   let left = steps;
   const interrupted = (signal: NodeJS.Signals) => {
     console.error(
-      `\n${chalk.yellow('interrupted:')} ${rel} is created; finish it with: cd ${rel} && ${left.map((s) => s.byHand).join(' && ')}`,
+      `\n${chalk.yellow('interrupted:')} ${rel} is created; finish it with: cd ${shellWord(rel)} && ${left.map((s) => s.byHand).join(' && ')}`,
     );
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   };
@@ -154,8 +160,7 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
       ),
     );
   console.log(`
-Next steps:
-  cd ${rel}${flags.install ? '' : `\n  ${pm} install`}
+Next steps:${rel === '.' ? '' : `\n  cd ${shellWord(rel)}`}${flags.install ? '' : `\n  ${pm} install`}
   ${pm} run dev                         # HTTP :${httpPort}, gRPC :${grpcPort}
   curl localhost:${httpPort}/helloworld/world
   ${pm} test`);
@@ -351,4 +356,9 @@ function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>, title:
   const document = result.files[0];
   if (!document || result.problems.length > 0) throw new Error('the project template produced no OpenAPI document');
   return { path: 'api/openapi.ts', content: openApiModule(document.content, compiled.targets) };
+}
+
+/** `word` as one shell word, quoted when it holds anything but plain path characters (a space). */
+function shellWord(word: string): string {
+  return /^[\w./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
