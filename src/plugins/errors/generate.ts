@@ -106,10 +106,12 @@ function renderEnum(e: DescEnum, rt: RuntimeNames): string {
     .map((value) => {
       const code = codeOf(value, enumDefault);
       const pascal = pascalCase(value.name);
-      const comment = commentSafe(leadingComment(value)?.replace(/\s+/g, ' ') ?? '');
+      // The comment above the value, on one line: as written in the message (a string
+      // literal, JSON-quoted), with `*/` escaped only where it would end the doc comment.
+      const comment = leadingComment(value)?.replace(/\s+/g, ' ') ?? '';
       const defaultMessage = comment || value.name;
       return [
-        `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${comment}` : ''} */`,
+        `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${commentSafe(comment)}` : ''} */`,
         `export function is${pascal}(err: unknown): boolean {`,
         `  return ${rt.isServiceError}(err) && err.reason === '${value.name}' && err.code === ${code};`,
         '}',

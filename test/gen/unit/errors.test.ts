@@ -1,7 +1,10 @@
 // protoc-gen-tsk-errors in-process: an error enum with a default code, one value with its own.
+import fs from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateErrors } from '../../../src/plugins/errors/generate.js';
 import type { GeneratorInput } from '../../../src/plugins/types.js';
+import { repoRoot, typecheck } from '../../helpers/cli.js';
 import { compileInline, fileNamed } from './compile-inline.js';
 
 let input: GeneratorInput;
@@ -54,6 +57,43 @@ export function errorOutOfStock(message = "OUT_OF_STOCK", metadata?: Metadata): 
 }
 `);
   });
+
+  it("keeps a comment's text as written in the default message, escaping `*/` only in the doc comment", async () => {
+    // Everything that could end the doc comment or break the string literal, or be read as a template or an escape.
+    const text = 'Not */ here: "double" \'single\' `tick` ${x} back\\slash \\u0041 \\n end';
+    const input = await compileInline(
+      {
+        'shop/v1/odd.proto': `syntax = "proto3";
+package shop.v1;
+import "errors/errors.proto";
+enum OddError {
+  option (errors.default_code) = 400;
+  // ${text}
+  ODD = 0;
+}
+`,
+      },
+      '../../src/runtime',
+    );
+    const { files, problems } = generateErrors(input);
+    expect(problems).toEqual([]);
+    const content = fileNamed(files, 'shop/v1/odd_errors.ts');
+    expect(content).toContain(`/** ODD (shop.v1.OddError) has HTTP code 400. ${text.replace('*/', '*\\/')} */\n`);
+    expect(content).toContain(`export function errorOdd(message = ${JSON.stringify(text)}, metadata?: Metadata)`);
+
+    // Written out (importing the runtime from src/runtime), it compiles, and the helper's message is the text itself.
+    const root = path.join(repoRoot, '.tmp', 'errors-unit-comment');
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(path.join(root, 'shop/v1'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'shop/v1/odd_errors.ts'), content);
+    const r = await typecheck(root, ['shop/**/*.ts']);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const helpers = await import(path.join(root, 'shop/v1/odd_errors.ts'));
+    const err = helpers.errorOdd();
+    expect(err.message).toBe(text);
+    expect(helpers.isOdd(err)).toBe(true);
+  }, 60_000);
 
   it('writes nothing for a file without error enums', async () => {
     const plain = await compileInline({ 'p/v1/p.proto': 'syntax = "proto3";\npackage p.v1;\nenum E { A = 0; }\n' });
