@@ -65,6 +65,12 @@ export interface HttpServerOptions {
    * is answered 408 and its connection closed, so trickled requests cannot hold connections.
    */
   requestTimeoutMs?: number | undefined;
+  /**
+   * How long an idle kept-alive connection stays open; default 72 s (fastify's). Behind a
+   * load balancer it must outlast the balancer's own idle timeout, or the balancer reuses
+   * a connection the server is closing and answers 502.
+   */
+  keepAliveTimeoutMs?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -171,6 +177,9 @@ export class HttpServer implements Server {
   private readonly engineRoutes: { methods: string[]; url: string }[] = [];
   /** Connections cut while a request's body was arriving (too slow, malformed), with the answer they got. */
   private readonly cutRequests = new WeakMap<object, ServiceError>();
+  private get bodyLimit(): number {
+    return this.options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  }
 
   constructor(private readonly options: HttpServerOptions = {}) {
     const { host, port } = parseAddress(options.address ?? '0.0.0.0:8000');
@@ -193,7 +202,8 @@ export class HttpServer implements Server {
     });
     this.app = Fastify({
       logger: false,
-      bodyLimit: options.bodyLimit ?? 1024 * 1024,
+      bodyLimit: this.bodyLimit,
+      ...(options.keepAliveTimeoutMs !== undefined ? { keepAliveTimeout: options.keepAliveTimeoutMs } : {}),
       serverFactory: (handler, opts) => {
         // Node would answer an HTTP/1.1 request without Host with an empty 400 on its own;
         // it gets our error JSON instead (and is counted) in missingHost.
@@ -232,7 +242,8 @@ export class HttpServer implements Server {
         return server;
       },
       // Requests fastify rejects before routing (malformed URLs) still get our error JSON.
-      frameworkErrors: (err, request, reply) => this.reject(request.raw, engineError(err), new FastifyAnswer(reply)),
+      frameworkErrors: (err, request, reply) =>
+        this.reject(request.raw, engineError(err, this.bodyLimit), new FastifyAnswer(reply)),
       // And so do requests Node's parser rejects before there is a request at all.
       clientErrorHandler: (err, socket) => this.answerClientError(err, socket),
       // A call that arrives on an open connection while the server stops is still
@@ -298,7 +309,11 @@ export class HttpServer implements Server {
       },
     );
     this.app.setErrorHandler((err, request, reply) =>
-      this.reject(request.raw, engineError(err, this.cutRequests.get(request.raw.socket)), new FastifyAnswer(reply)),
+      this.reject(
+        request.raw,
+        engineError(err, this.bodyLimit, this.cutRequests.get(request.raw.socket)),
+        new FastifyAnswer(reply),
+      ),
     );
     for (const method of ROUTED_METHODS)
       if (!this.app.supportedMethods.includes(method)) this.app.addHttpMethod(method, { hasBody: true });
@@ -866,18 +881,24 @@ function unreadableBody(req: FastifyRequest): ServiceError | undefined {
   return undefined;
 }
 
+/** Largest request body a server accepts when its options name none (1 MiB). */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
 /**
  * Fastify's own errors (body too large, bad media type, a body that stopped arriving) in
  * our error shape. `cut`: what the server answered as it closed the request's connection.
  */
-function engineError(err: unknown, cut?: ServiceError): ServiceError {
+function engineError(err: unknown, bodyLimit: number, cut?: ServiceError): ServiceError {
   if (isServiceError(err)) return fromError(err);
   const e = err as { statusCode?: number; code?: string; message?: string };
   switch (e.code) {
     case 'ECONNRESET':
       return cut ?? ErrCancelled('the caller went away before the request body was received');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return ErrPayloadTooLarge('request body is too large');
+      // The limit in the answer, so a caller knows what size to send.
+      return ErrPayloadTooLarge(`request body is larger than the server's limit of ${bodyLimit} bytes`, {
+        limit_bytes: String(bodyLimit),
+      });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return ErrUnsupportedMediaType(
         'request body must be JSON (application/json, or text/plain) or a form (application/x-www-form-urlencoded)',

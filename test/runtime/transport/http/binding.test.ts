@@ -518,10 +518,15 @@ describe('bad requests get 4xx error JSON, never a crash', () => {
     expect(r.status).toBe(400);
   });
 
-  it('body too large', async () => {
+  it('body too large: the answer names the limit', async () => {
     const r = await call('POST', '/v1/books/1:publish', JSON.stringify({ comment: 'x'.repeat(5000) }));
     expect(r.status).toBe(413);
-    expect(r.json).toMatchObject({ code: 413, reason: 'PAYLOAD_TOO_LARGE' });
+    expect(r.json).toEqual({
+      code: 413,
+      reason: 'PAYLOAD_TOO_LARGE',
+      message: "request body is larger than the server's limit of 2048 bytes",
+      metadata: { limit_bytes: '2048' },
+    });
   });
 
   it('wrong method', async () => {
