@@ -277,6 +277,17 @@ describe('broken protos', () => {
       /^constructor\.proto:7:3: Things\.Constructor: .*"constructor".*rename the rpc/m,
     ],
     [
+      'default_code',
+      'default_code.proto',
+      new RegExp(
+        [
+          String.raw`^default_code\.proto:9:3: things\.v1\.ErrorReason has \(errors\.default_code\) = 700; an error's code must be 400-599$`,
+          String.raw`^default_code\.proto:16:3: things\.v1\.OtherReason has \(errors\.default_code\) = 600; an error's code must be 400-599$(?![\s\S]*400-599)`,
+        ].join('\n'),
+        'm',
+      ),
+    ],
+    [
       'method_case',
       'method_case.proto',
       /^method_case\.proto:7:3: Things\.getThing: its TypeScript method would be named "getThing", as Things\.GetThing's is; rename one of the rpcs$/m,

@@ -2,7 +2,8 @@
 // (errors/errors.proto), `<file>_errors.ts` with one `isX(err)` and one
 // `errorX(message?, metadata?)` per value, as Kratos's protoc-gen-go-errors does.
 // Codes that are not HTTP error statuses, and two values whose helpers would have
-// the same name, are mistakes in the proto: reported at the value, nothing written.
+// the same name, are mistakes in the proto: reported at the value (at the enum's option
+// for a default_code), nothing written.
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescMessage } from '@bufbuild/protobuf';
 import { code as codeOption, default_code as defaultCodeOption } from '../../gen/pb/errors/errors_pb.js';
 import { leadingComment, sourcePosition } from '../../gen/comments.js';
@@ -49,9 +50,15 @@ function checkEnums(enums: readonly DescEnum[]): Diagnostic[] {
   const helpers = new Map<string, DescEnumValue>();
   for (const e of enums) {
     const enumDefault = defaultCodeOf(e);
+    // Wrong at the option itself, whether or not a value inherits it; its values are not told again.
+    if (enumDefault !== undefined && !isErrorCode(enumDefault))
+      problems.push({
+        ...sourcePosition(e, [ENUM_OPTIONS, defaultCodeOption.number], [ENUM_OPTIONS]),
+        message: `${e.typeName} has (errors.default_code) = ${enumDefault}; an error's code must be 400-599`,
+      });
     for (const value of e.values) {
       const code = codeOf(value, enumDefault);
-      if (!Number.isInteger(code) || code < 400 || code > 599)
+      if (!isErrorCode(code) && hasOwnCode(value, enumDefault))
         problems.push({
           ...sourcePosition(value),
           message: `${value.name} (${e.typeName}) has HTTP code ${code}; an error's code must be 400-599`,
@@ -67,6 +74,19 @@ function checkEnums(enums: readonly DescEnum[]): Diagnostic[] {
     }
   }
   return problems;
+}
+
+/** google.protobuf.EnumDescriptorProto's `options` field, in source-info paths. */
+const ENUM_OPTIONS = 3;
+
+function isErrorCode(code: number): boolean {
+  return Number.isInteger(code) && code >= 400 && code <= 599;
+}
+
+/** Whether a value's code is its own `(errors.code)` or the fallback, rather than the enum's default_code. */
+function hasOwnCode(value: DescEnumValue, enumDefault: number | undefined): boolean {
+  const options = value.proto.options;
+  return enumDefault === undefined || (options !== undefined && hasExtension(options, codeOption));
 }
 
 function allEnums(enums: readonly DescEnum[], messages: readonly DescMessage[]): DescEnum[] {

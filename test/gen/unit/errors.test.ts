@@ -100,7 +100,7 @@ enum OddError {
     expect(generateErrors(plain).files).toEqual([]);
   }, 60_000);
 
-  it('reports codes that are not 4xx or 5xx, at the value, whether set on the value or the enum', async () => {
+  it('reports codes that are not 4xx or 5xx at the value, and a default_code at its option, once', async () => {
     const odd = await compileInline({
       'p/v1/odd.proto': `syntax = "proto3";
 package p.v1;
@@ -119,9 +119,9 @@ enum Odd {
     expect(problems).toEqual([
       {
         file: 'p/v1/odd.proto',
-        line: 6,
+        line: 5,
         column: 3,
-        message: "TOO_HIGH (p.v1.Odd) has HTTP code 700; an error's code must be 400-599",
+        message: "p.v1.Odd has (errors.default_code) = 700; an error's code must be 400-599",
       },
       {
         file: 'p/v1/odd.proto',
@@ -140,6 +140,30 @@ enum Odd {
         line: 9,
         column: 3,
         message: "SUCCESS (p.v1.Odd) has HTTP code 200; an error's code must be 400-599",
+      },
+    ]);
+  }, 60_000);
+
+  it('reports a default_code that is not 4xx or 5xx even when every value sets its own code', async () => {
+    const unused = await compileInline({
+      'p/v1/unused.proto': `syntax = "proto3";
+package p.v1;
+import "errors/errors.proto";
+message Outer {
+  enum Unused {
+    FIRST = 0 [(errors.code) = 404];
+    option (errors.default_code) = 700;
+    SECOND = 1 [(errors.code) = 409];
+  }
+}
+`,
+    });
+    expect(generateErrors(unused).problems).toEqual([
+      {
+        file: 'p/v1/unused.proto',
+        line: 7,
+        column: 5,
+        message: "p.v1.Outer.Unused has (errors.default_code) = 700; an error's code must be 400-599",
       },
     ]);
   }, 60_000);
