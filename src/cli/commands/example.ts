@@ -120,7 +120,7 @@ export async function example(kind: string, dir: string): Promise<void> {
 
 Next steps:
   cd ${rel}
-  npm install && npm run build
+  npm install && npm run build    # commit the package-lock.json it writes: the images build from it
   etcd &                # or: docker compose up -d etcd jaeger otel-collector
   npm run dev           # the gateway answers on http://localhost:8000
   (the README walks through creating a user, placing an order and finding its trace)`);

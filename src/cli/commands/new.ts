@@ -153,6 +153,13 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   process.off('SIGTERM', interrupted);
 
   const pm = packageManager.name;
+  const workspaces = workspacesRoot(path.dirname(target));
+  if (workspaces)
+    console.log(
+      chalk.yellow(
+        `\nnote: ${rel} is inside the npm workspaces at ${path.relative(cwd, workspaces) || '.'}: the lockfile is that root's, and npm reads allowScripts only from its package.json; the Dockerfile expects a lockfile of the service's own, so build the image from the root (docs/services.md, "Services in your own monorepo")`,
+      ),
+    );
   if (shellNodeTooOld())
     console.log(
       chalk.yellow(
@@ -361,4 +368,17 @@ function openApiFile(compiled: Awaited<ReturnType<typeof compileProtos>>, title:
 /** `word` as one shell word, quoted when it holds anything but plain path characters (a space). */
 function shellWord(word: string): string {
   return /^[\w./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The nearest directory at or above `dir` whose package.json declares npm workspaces. */
+function workspacesRoot(dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as { workspaces?: unknown };
+      if (pkg.workspaces !== undefined) return d;
+    } catch {
+      // no package.json here, or not one npm could read either
+    }
+    if (path.dirname(d) === d) return undefined;
+  }
 }
