@@ -3,12 +3,17 @@ import chalk from 'chalk';
 import path from 'node:path';
 import type { WriteReport } from './writer.js';
 
-export function printReport(report: WriteReport, cwd: string): void {
+/**
+ * A line per file written, removed or skipped, else "up to date". A `note` (why the
+ * inputs gave no code, say) is said instead of "up to date", which would pass for current.
+ */
+export function printReport(report: WriteReport, cwd: string, note?: string): void {
   const rel = (p: string) => path.relative(cwd, p) || '.';
   for (const p of report.written) console.log(`${chalk.green('wrote')}   ${rel(p)}`);
   for (const p of report.removed) console.log(`${chalk.green('removed')} ${rel(p)}`);
   for (const s of report.skipped) console.log(`${chalk.yellow('skipped')} ${rel(s.path)}: ${s.reason}`);
-  if (!reportsChanges(report))
+  if (note !== undefined) console.error(`${chalk.yellow('note:')} ${note}`);
+  else if (!reportsChanges(report))
     console.log(
       chalk.dim(
         `up to date (${report.unchanged.length} ${report.unchanged.length === 1 ? 'file' : 'files'} unchanged)`,

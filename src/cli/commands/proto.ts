@@ -50,10 +50,12 @@ export function locate(
   return { project, manifestRoot: project ? findProjectRoot(project.root) : undefined };
 }
 
+/** `none`: what to say (instead of "up to date") when the inputs generate no file at all. */
 export async function protoClient(
   inputs: string[],
   flags: ProtoFlags & { openapi?: boolean | undefined; fetch?: boolean | undefined },
   only?: GeneratorKind[],
+  none?: string,
 ): Promise<void> {
   const cwd = process.cwd();
   const located = locate(cwd, inputs, flags);
@@ -80,7 +82,7 @@ export async function protoClient(
     if (reportsChanges(all)) printReport(all, cwd);
     throw err;
   }
-  printReport(all, cwd);
+  printReport(all, cwd, planned.every((code) => code.files === 0) ? none : undefined);
   failOnStale(all, flags.keepLocal);
 }
 
@@ -98,6 +100,8 @@ function projectApiRoot(cwd: string, inputs: string[], manifestRoot: string | un
 export interface PlannedCode {
   /** Whether any file is to be written or removed (protos the cache vouches for are not). */
   readonly changes: boolean;
+  /** How many files the inputs generate: to be written, or up to date. */
+  readonly files: number;
   /** Writes the code and removes what deleted protos generated; what was written, kept and skipped. */
   write(): WriteReport;
 }
@@ -138,6 +142,7 @@ export async function planClientCode(
   const remove = manifestRoot ? withinProject(manifestRoot, result.orphaned) : [];
   return {
     changes: result.files.length > 0 || remove.length > 0,
+    files: result.files.length + result.upToDate.length,
     write() {
       const report = writeFiles(result.files, { projectRoot: manifestRoot, force: flags.force, remove });
       result.save(report);
@@ -151,5 +156,13 @@ export async function errorsGen(inputs: string[], flags: ProtoFlags): Promise<vo
   const cwd = process.cwd();
   const base = projectAt(cwd)?.root ?? cwd;
   const defaults = [fs.existsSync(path.join(base, 'api')) ? path.join(base, 'api') : cwd];
-  await protoClient(inputs.length > 0 ? inputs : defaults, flags, ['errors']);
+  const given = inputs.length > 0 ? inputs : defaults;
+  const named = given.map((i) => path.relative(cwd, path.resolve(cwd, i)) || '.').join(', ');
+  // Annotations that are missing (the option left out) give no helpers and no error: say why nothing was written.
+  await protoClient(
+    given,
+    flags,
+    ['errors'],
+    `no error enum in ${named}, so no helpers to write: an error enum sets option (errors.default_code), or its values set [(errors.code) = ...], with import "errors/errors.proto"`,
+  );
 }
