@@ -42,6 +42,7 @@ export function renderProtoTemplate({ protoPath }: ProtoTemplateInput): string {
     .replace(/\.proto$/, '');
   const name = pascal(base);
   const plural = base.endsWith('s') ? `${base}es` : `${base}s`;
+  const one = `${/^[aeiou]/.test(base) ? 'an' : 'a'} ${base}`;
   const version = protoPath.split('/').slice(-2, -1)[0]!;
   const prefix = /^v\d+/.test(version) ? `/${version}` : '';
   return `syntax = "proto3";
@@ -52,28 +53,33 @@ import "google/api/annotations.proto";
 
 // ${name}Service manages ${plural}.
 service ${name}Service {
+  // Creates ${one}.
   rpc Create${name}(Create${name}Request) returns (Create${name}Reply) {
     option (google.api.http) = {
       post: "${prefix}/${plural}"
       body: "*"
     };
   }
+  // Updates ${one}.
   rpc Update${name}(Update${name}Request) returns (Update${name}Reply) {
     option (google.api.http) = {
       put: "${prefix}/${plural}/{id}"
       body: "*"
     };
   }
+  // Deletes ${one}.
   rpc Delete${name}(Delete${name}Request) returns (Delete${name}Reply) {
     option (google.api.http) = {
       delete: "${prefix}/${plural}/{id}"
     };
   }
+  // Gets ${one} by its id.
   rpc Get${name}(Get${name}Request) returns (Get${name}Reply) {
     option (google.api.http) = {
       get: "${prefix}/${plural}/{id}"
     };
   }
+  // Lists ${plural}.
   rpc List${name}(List${name}Request) returns (List${name}Reply) {
     option (google.api.http) = {
       get: "${prefix}/${plural}"

@@ -152,8 +152,9 @@ describe('in a generated project', () => {
     );
     const document = fs.readFileSync(path.join(project, 'api/openapi.ts'), 'utf8');
     expect(document).toContain('"shop.v1.OrderService"');
-    // Titled after the service, not after one of its proto services.
+    // Titled after the service, not after one of its proto services; each operation has a summary.
     expect(document).toContain('"title": "shop"');
+    expect(document).toContain('"summary": "Creates an order."');
     const stub = tsk(['proto', 'server', 'api/shop/v1/order.proto', '-t', 'internal/service'], project);
     expect(stub.status, stub.stderr).toBe(0);
     const content = fs.readFileSync(path.join(project, 'internal/service/order.ts'), 'utf8');
