@@ -95,6 +95,37 @@ enum OddError {
     expect(helpers.isOdd(err)).toBe(true);
   }, 60_000);
 
+  it('takes only the comment right above a value, not a trailing one or one parted by a blank line', async () => {
+    const comments = await compileInline({
+      'p/v1/comments.proto': `syntax = "proto3";
+package p.v1;
+import "errors/errors.proto";
+enum Reason {
+  option (errors.default_code) = 500;
+  // Above,
+  //   on two lines.
+  ABOVE = 0; // beside ABOVE
+  BESIDE = 1; // beside BESIDE
+
+  // parted by a blank line
+
+  PARTED = 2;
+}
+`,
+    });
+    const { files, problems } = generateErrors(comments);
+    expect(problems).toEqual([]);
+    const text = fileNamed(files, 'p/v1/comments_errors.ts');
+    expect(text).toContain('/** ABOVE (p.v1.Reason) has HTTP code 500. Above, on two lines. */');
+    expect(text).toContain('export function errorAbove(message = "Above, on two lines.",');
+    expect(text).toContain('/** BESIDE (p.v1.Reason) has HTTP code 500. */');
+    expect(text).toContain('export function errorBeside(message = "BESIDE",');
+    expect(text).toContain('/** PARTED (p.v1.Reason) has HTTP code 500. */');
+    expect(text).toContain('export function errorParted(message = "PARTED",');
+    expect(text).not.toContain('beside');
+    expect(text).not.toContain('parted by');
+  }, 60_000);
+
   it('writes nothing for a file without error enums', async () => {
     const plain = await compileInline({ 'p/v1/p.proto': 'syntax = "proto3";\npackage p.v1;\nenum E { A = 0; }\n' });
     expect(generateErrors(plain).files).toEqual([]);
