@@ -4,6 +4,7 @@
 // with no reachable instance is 503 SERVICE_UNAVAILABLE naming it. Server-streaming
 // methods are read as the server sends them, Server-Sent Events (one call per stream).
 
+import { STATUS_CODES } from 'node:http';
 import { fromError, isServiceError, newError, type ServiceError } from '../../errors/errors.js';
 import { abortedCallError } from '../aborted.js';
 import { ErrCancelled, ErrResponseCodec, ErrServiceUnavailable, type Callee } from '../../errors/catalogue.js';
@@ -275,6 +276,8 @@ export class HttpClient {
  * can only say otherwise when something between rewrote the status or the body is not
  * ours. An event's code is the body's when that is an HTTP error code, else 500. Fields
  * of other types than the error model's are left out rather than passed on as they came.
+ * A body that is not the error JSON is the message (its first 512 characters); an empty
+ * one (a proxy's bare 503) leaves the status line as the message, and no reason.
  */
 export function decodeErrorBody(status: number | undefined, text: string): ServiceError {
   let body: unknown;
@@ -284,7 +287,11 @@ export function decodeErrorBody(status: number | undefined, text: string): Servi
     // not JSON: a plain status error below
   }
   if (typeof body !== 'object' || body === null || typeof (body as ErrorJson).code !== 'number')
-    return newError(status ?? 500, '', text.slice(0, 512));
+    return newError(
+      status ?? 500,
+      '',
+      status !== undefined && text.trim() === '' ? statusLine(status) : text.slice(0, 512),
+    );
   const { code, reason, message, metadata } = body as ErrorJson;
   return newError(
     status ?? (Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500),
@@ -292,6 +299,12 @@ export function decodeErrorBody(status: number | undefined, text: string): Servi
     typeof message === 'string' ? message : '',
     stringEntries(metadata),
   );
+}
+
+/** A status with its standard name (`503 Service Unavailable`, from Node's http.STATUS_CODES): the message of an answer with no body. */
+function statusLine(status: number): string {
+  const text = STATUS_CODES[status];
+  return text ? `${status} ${text}` : `HTTP status ${status}`;
 }
 
 /** What an error body may hold, before its types are checked. */

@@ -1,7 +1,7 @@
 // What the HTTP client makes of an error answer: the ServiceError the server raised,
 // with its code taken from the status line (as Kratos's client does) and only fields
 // of the error model's types passed on, whatever the body says; and of a stream that is
-// answered with something else than events. A fake server answers.
+// answered with something else than events; of a bare status with no body. A fake server answers.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,14 @@ const answers: Record<string, { status: number; body: string }> = {
     body: '{"code":409,"reason":7,"message":{"a":1},"metadata":{"s":"x","n":5,"o":{"a":1},"z":null}}',
   },
   listMetadata: { status: 400, body: '{"code":400,"reason":"R","message":"m","metadata":[1,2]}' },
+  // Not a tsk server: a plain status, with no body or no JSON.
+  empty: { status: 503, body: '' },
+  blank: { status: 502, body: '\r\n' },
+  unnamed: { status: 599, body: '' },
+  plain: { status: 503, body: 'upstream connect error' },
 };
+/** Answered with their status whatever the call accepts, as a proxy would. */
+const plainStatus = new Set(['empty', 'blank', 'unnamed', 'plain']);
 
 let client: HttpClient;
 let server: http.Server;
@@ -32,6 +39,7 @@ beforeAll(async () => {
         // What a server whose method is unary (an older API), or a login page, answers.
         return res.writeHead(200, { 'content-type': 'application/json' }).end('{"who":"one answer"}');
       }
+      if (plainStatus.has(who)) return res.writeHead(answers[who]!.status).end(answers[who]!.body);
       if (req.headers.accept === 'text/event-stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         return res.end(`event: error\ndata: ${answers[who]!.body}\n\n`);
@@ -82,6 +90,19 @@ describe('an error answer', () => {
     expect(await event('rewritten')).toMatchObject({ code: 404, reason: 'USER_NOT_FOUND', metadata: { id: '7' } });
     expect(await event('huge')).toMatchObject({ code: 500, reason: 'R' });
     expect(await event('types')).toEqual({ code: 409, reason: '', message: '', metadata: { s: 'x' } });
+  });
+});
+
+describe('an error answer with no body', () => {
+  it('has the status line as its message and no reason, unary or streamed', async () => {
+    expect(await unary('empty')).toEqual({ code: 503, reason: '', message: '503 Service Unavailable', metadata: {} });
+    expect(await event('empty')).toEqual({ code: 503, reason: '', message: '503 Service Unavailable', metadata: {} });
+    expect(await unary('blank')).toEqual({ code: 502, reason: '', message: '502 Bad Gateway', metadata: {} });
+    expect(await unary('unnamed')).toEqual({ code: 599, reason: '', message: 'HTTP status 599', metadata: {} });
+  });
+
+  it('but with a body that is not the error JSON, has that body as its message', async () => {
+    expect(await unary('plain')).toEqual({ code: 503, reason: '', message: 'upstream connect error', metadata: {} });
   });
 });
 
