@@ -26,7 +26,8 @@ export function combinedReport(): WriteReport & { add(step: WriteReport): void }
   const all: WriteReport = { written: [], unchanged: [], removed: [], skipped: [] };
   return Object.assign(all, {
     add(step: WriteReport) {
-      all.written.push(...step.written);
+      // Each step records itself in the manifest: one line for it however many steps wrote it.
+      all.written.push(...step.written.filter((file) => !all.written.includes(file)));
       all.unchanged.push(...step.unchanged);
       all.removed.push(...step.removed);
       all.skipped.push(...step.skipped);

@@ -128,6 +128,8 @@ describe('in a generated project', () => {
         /skipped api\/shop\/v1\/greeter_http\.ts: exists, and \.tsk\/manifest\.json has no record of tsk writing it/,
       );
       expect(fs.readFileSync(edited, 'utf8')).toContain('// hand edit');
+      // Every step recorded files in it, and it is named once.
+      expect(recovered.stdout.match(/^wrote +\.tsk\/manifest\.json$/gm)).toHaveLength(1);
       // What matches tsk's output is recorded again, though the codegen cache had it as up to date.
       const files = JSON.parse(fs.readFileSync(manifestPath, 'utf8')).files;
       expect(files['api/shop/v1/greeter.ts']).toMatchObject({ kind: 'generated' });
