@@ -448,6 +448,9 @@ function readValue(value: unknown, ctx: ReadContext): unknown {
 function readStruct(value: Json, ctx: ReadContext): Json {
   for (const key of Object.keys(value)) {
     ctx.names.push(key);
+    // As for maps: the handler gets a plain object, where code that copies it by assignment
+    // (Object.assign) would take this key for the copy's prototype.
+    if (key === '__proto__') throw fail(ctx, 'the key "__proto__" cannot be held by this service\'s Struct fields');
     readValue(value[key], ctx);
     ctx.names.pop();
   }

@@ -700,6 +700,20 @@ console.log(JSON.stringify([[...m.bytesWrapper], m.any.typeUrl]));
     }
   });
 
+  it('refuses the key "__proto__" in a Struct, at any depth, as in a map', () => {
+    for (const text of ['{"struct":{"a":1,"__proto__":{"x":true}}}', '{"value":{"deep":[{"__proto__":1}]}}']) {
+      let error: unknown;
+      try {
+        bindRequest(echo, [], undefined, JSON.parse(text));
+      } catch (err) {
+        error = err;
+      }
+      expect(isServiceError(error) && `${error.reason}: ${error.message}`, text).toMatch(
+        /^CODEC: .*the key "__proto__" cannot be held by this service's Struct fields/,
+      );
+    }
+  });
+
   it('refuses to write a Timestamp or Duration protojson would not (500 CODEC), rather than a wrong value', () => {
     const write = (partial: object) => {
       try {
