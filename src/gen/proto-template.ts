@@ -41,7 +41,7 @@ export function renderProtoTemplate({ protoPath }: ProtoTemplateInput): string {
     .pop()!
     .replace(/\.proto$/, '');
   const name = pascal(base);
-  const plural = base.endsWith('s') ? `${base}es` : `${base}s`;
+  const plural = pluralOf(base);
   const one = `${/^[aeiou]/.test(base) ? 'an' : 'a'} ${base}`;
   const version = protoPath.split('/').slice(-2, -1)[0]!;
   const prefix = /^v\d+/.test(version) ? `/${version}` : '';
@@ -128,4 +128,11 @@ message List${name}Reply {
   string next_page_token = 2;
 }
 `;
+}
+
+/** The English plural of a lower-case noun, for the collection's path: `orders`, `boxes`, `inventories`. */
+function pluralOf(noun: string): string {
+  if (/(s|x|z|ch|sh)$/.test(noun)) return `${noun}es`;
+  if (/[^aeiou]y$/.test(noun)) return `${noun.slice(0, -1)}ies`;
+  return `${noun}s`;
 }
