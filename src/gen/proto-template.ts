@@ -42,7 +42,7 @@ export function renderProtoTemplate({ protoPath }: ProtoTemplateInput): string {
     .replace(/\.proto$/, '');
   const name = pascal(base);
   const plural = pluralOf(base);
-  const one = `${/^[aeiou]/.test(base) ? 'an' : 'a'} ${base}`;
+  const one = `${article(base)} ${base}`;
   const version = protoPath.split('/').slice(-2, -1)[0]!;
   const prefix = /^v\d+/.test(version) ? `/${version}` : '';
   return `syntax = "proto3";
@@ -135,4 +135,12 @@ function pluralOf(noun: string): string {
   if (/(s|x|z|ch|sh)$/.test(noun)) return `${noun}es`;
   if (/[^aeiou]y$/.test(noun)) return `${noun.slice(0, -1)}ies`;
   return `${noun}s`;
+}
+
+/** "a" or "an" before a lower-case noun, by its first sound: an order, an update, a user, a unit. */
+function article(noun: string): string {
+  if (/^[aeio]/.test(noun)) return 'an';
+  // A "u" read as "you" (user, unit, usage) is followed by one consonant and a vowel.
+  if (/^u/.test(noun)) return /^u[^aeiou][aeiouy]/.test(noun) ? 'a' : 'an';
+  return 'a';
 }

@@ -21,6 +21,13 @@ describe('tsk proto add template', () => {
     const proto = renderProtoTemplate({ protoPath: 'api/shop/v1/order.proto' });
     expect(proto).toContain('  // Creates an order.\n  rpc CreateOrder(');
     expect(proto.match(/\n {2}\/\/ .*\n {2}rpc /g)).toHaveLength(5);
-    expect(renderProtoTemplate({ protoPath: 'api/shop/v1/book.proto' })).toContain('// Gets a book by its id.');
+    for (const [noun, one] of [
+      ['book', 'a book'],
+      ['user', 'a user'],
+      ['unit', 'a unit'],
+      ['update', 'an update'],
+      ['item', 'an item'],
+    ])
+      expect(renderProtoTemplate({ protoPath: `api/shop/v1/${noun}.proto` })).toContain(`// Gets ${one} by its id.`);
   });
 });
