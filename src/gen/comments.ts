@@ -56,6 +56,12 @@ export function leadingComment(desc: Located): string | undefined {
   return text ? text : undefined;
 }
 
+/** The comment after a declaration on its line (`FOO = 1; // text`). */
+export function trailingComment(desc: Located): string | undefined {
+  const text = locationOf(desc)?.trailingComments?.trim();
+  return text ? text : undefined;
+}
+
 /**
  * A generated method's doc comment: the rpc's own comment, then `extra` (its route, say),
  * then `@deprecated` when the proto marks the rpc so, for editors to strike its calls through.

@@ -6,7 +6,7 @@
 // for a default_code), nothing written.
 import { getExtension, hasExtension, type DescEnum, type DescEnumValue, type DescMessage } from '@bufbuild/protobuf';
 import { code as codeOption, default_code as defaultCodeOption } from '../../gen/pb/errors/errors_pb.js';
-import { leadingComment, sourcePosition } from '../../gen/comments.js';
+import { leadingComment, sourcePosition, trailingComment } from '../../gen/comments.js';
 import { fileStem } from '../../gen/names.js';
 import { commentSafe, TsFile } from '../../gen/printer.js';
 import type { Diagnostic } from '../../proto/diagnostics.js';
@@ -126,9 +126,10 @@ function renderEnum(e: DescEnum, rt: RuntimeNames): string {
     .map((value) => {
       const code = codeOf(value, enumDefault);
       const pascal = pascalCase(value.name);
-      // The comment above the value, on one line: as written in the message (a string
-      // literal, JSON-quoted), with `*/` escaped only where it would end the doc comment.
-      const comment = leadingComment(value)?.replace(/\s+/g, ' ') ?? '';
+      // The comment above the value, else the one after it (as Kratos takes them), on one
+      // line: as written in the message (a string literal, JSON-quoted), with `*/` escaped
+      // only where it would end the doc comment.
+      const comment = (leadingComment(value) ?? trailingComment(value))?.replace(/\s+/g, ' ') ?? '';
       const defaultMessage = comment || value.name;
       return [
         `/** ${value.name} (${e.typeName}) has HTTP code ${code}.${comment ? ` ${commentSafe(comment)}` : ''} */`,

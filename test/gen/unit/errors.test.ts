@@ -95,7 +95,7 @@ enum OddError {
     expect(helpers.isOdd(err)).toBe(true);
   }, 60_000);
 
-  it('takes only the comment right above a value, not a trailing one or one parted by a blank line', async () => {
+  it('takes the comment right above a value, else the one after it on its line, never one parted by a blank line', async () => {
     const comments = await compileInline({
       'p/v1/comments.proto': `syntax = "proto3";
 package p.v1;
@@ -118,11 +118,11 @@ enum Reason {
     const text = fileNamed(files, 'p/v1/comments_errors.ts');
     expect(text).toContain('/** ABOVE (p.v1.Reason) has HTTP code 500. Above, on two lines. */');
     expect(text).toContain('export function errorAbove(message = "Above, on two lines.",');
-    expect(text).toContain('/** BESIDE (p.v1.Reason) has HTTP code 500. */');
-    expect(text).toContain('export function errorBeside(message = "BESIDE",');
+    expect(text).toContain('/** BESIDE (p.v1.Reason) has HTTP code 500. beside BESIDE */');
+    expect(text).toContain('export function errorBeside(message = "beside BESIDE",');
     expect(text).toContain('/** PARTED (p.v1.Reason) has HTTP code 500. */');
     expect(text).toContain('export function errorParted(message = "PARTED",');
-    expect(text).not.toContain('beside');
+    expect(text).not.toContain('beside ABOVE');
     expect(text).not.toContain('parted by');
   }, 60_000);
 
