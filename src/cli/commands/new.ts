@@ -49,9 +49,10 @@ export async function newProject(given: string | undefined, flags: NewFlags): Pr
   const problem = checkServiceName(name);
   if (problem) {
     // A path given for the name (`tsk new .`, `tsk new ./dir/svc`): the directory is --dir's.
-    const dirHint = /[./\\]/.test(name)
-      ? `; to create it in ${name}, give a name and --dir: tsk new <name> --dir ${name}`
-      : '';
+    const dirHint =
+      /[/\\]/.test(name) || name === '.' || name === '..'
+        ? `; to create it in ${name}, give a name and --dir: tsk new <name> --dir ${name}`
+        : '';
     throw new UsageError(`invalid service name "${name}": ${problem}${dirHint}`);
   }
   const httpPort = flags.httpPort ?? 8000;
