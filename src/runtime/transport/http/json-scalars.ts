@@ -268,6 +268,12 @@ export function readFieldMask(value: unknown): { paths: string[] } | Invalid {
   for (let i = 0; i < paths.length; i++) {
     if (paths[i]!.includes('_')) return new Invalid(`field mask path ${describe(paths[i])} must be lowerCamelCase`);
     paths[i] = paths[i]!.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    // As Go's protojson: each path is field names joined by dots (no empty path, as in "a,,b").
+    if (!FIELD_PATH.test(paths[i]!))
+      return new Invalid(`field mask path ${describe(value.split(',')[i])} is not a field path`);
   }
   return { paths };
 }
+
+/** A field mask path once in snake_case: names joined by dots. */
+const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
