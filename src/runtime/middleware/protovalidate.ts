@@ -18,7 +18,7 @@ import {
   file_google_protobuf_timestamp,
   file_google_protobuf_wrappers,
 } from '@bufbuild/protobuf/wkt';
-import { createValidator } from '@bufbuild/protovalidate';
+import { createValidator, RuntimeError } from '@bufbuild/protovalidate';
 import { file_buf_validate_validate } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import type { RuleViolation } from './request-rules.js';
 
@@ -39,6 +39,9 @@ const PROVIDED: Record<string, DescFile> = Object.fromEntries(
 
 const validator = createValidator();
 
+/** The path of a field's CEL rule inside its FieldRules: `cel[0]`, `repeated.items.cel[1]`. */
+const CEL_RULE = /(^|\.)cel\[\d+\]$/;
+
 /** protovalidate over the messages of one descriptor set. */
 export class Protovalidate {
   private registry?: FileRegistry;
@@ -58,12 +61,22 @@ export class Protovalidate {
     const schema = this.schema(typeName);
     const result = validator.validate(schema, fromBinary(schema, bytes));
     if (result.kind === 'valid') return undefined;
-    if (result.kind === 'error') throw result.error; // a rule that cannot run is a bug in the proto, not a bad request
-    return result.violations.map((v) => ({
-      field: pathToString(v.field),
-      rule: v.rule.length > 0 ? pathToString(v.rule) : v.ruleId,
-      message: v.message,
-    }));
+    if (result.kind === 'error') {
+      // A rule that fails on this request's values (a CEL division by zero, a pattern over
+      // bytes that are not UTF-8) refuses the request, as Kratos's validate middleware answers
+      // any validator error with 400 VALIDATOR. One that cannot compile is the proto's fault.
+      if (!(result.error instanceof RuntimeError)) throw result.error;
+      return [{ field: '', rule: '', message: `a rule could not be checked on this request: ${result.error.message}` }];
+    }
+    return result.violations.map((v) => {
+      const rule = pathToString(v.rule);
+      // A field's CEL rule is named by the id its author gave it, not its place in the list (`cel[0]`).
+      return {
+        field: pathToString(v.field),
+        rule: rule === '' || (CEL_RULE.test(rule) && v.ruleId !== '') ? v.ruleId : rule,
+        message: v.message,
+      };
+    });
   }
 
   private schema(typeName: string): DescMessage {
