@@ -122,7 +122,7 @@ describe('tsk dev', () => {
     fs.writeFileSync(config, good.replace('level: info', 'level: loud'));
     const configError = /^config: configs\/config\.yaml:\d+: log\.level: expected one of .*got "loud"$/m;
     await waitFor(
-      async () => /config check failed/.test(dev.output()) && configError.test(dev.output()),
+      async () => /start check failed/.test(dev.output()) && configError.test(dev.output()),
       `the config error:\n${dev.output()}`,
       1200,
       100,
@@ -188,6 +188,46 @@ describe('tsk dev', () => {
     await waitFor(async () => /"msg":"stopped"/.test(out), `tsk dev to stop its service:\n${out}`, 200, 100);
     await expect(fetch(served)).rejects.toThrow();
   }, 180_000);
+
+  it('typechecks an edit to tests alone without restarting the service', async () => {
+    const file = path.join(project, 'test', 'repository.test.ts');
+    const good = fs.readFileSync(file, 'utf8');
+    const before = starts();
+    const mark = dev.output().length;
+    fs.appendFileSync(file, '// a note\n');
+    try {
+      await waitFor(async () => dev.output().slice(mark).includes('only tests changed'), dev.output(), 600, 50);
+      expect(starts()).toBe(before);
+      expect((await fetch(`${base}/readyz`)).ok).toBe(true);
+    } finally {
+      fs.writeFileSync(file, good);
+      await waitFor(async () => dev.output().slice(mark).split('only tests changed').length > 2, dev.output(), 600, 50);
+    }
+  }, 120_000);
+
+  for (const signal of ['SIGHUP', 'SIGKILL'] as const)
+    it(`leaves no service behind when ${signal} ends it (${signal === 'SIGHUP' ? 'the terminal closes' : 'killed outright'})`, async () => {
+      const httpPort = await freePort();
+      const second = spawn(node, [tskBin, 'dev'], {
+        cwd: project,
+        env: {
+          ...process.env,
+          FORCE_COLOR: '0',
+          DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+          DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      second.stdout.on('data', (d) => (out += d));
+      second.stderr.on('data', (d) => (out += d));
+      const served = `http://127.0.0.1:${httpPort}/readyz`;
+      await waitFor(async () => (await fetch(served)).ok, `the second tsk dev to start:\n${out}`, 1200, 100);
+      // Only tsk dev itself is signalled: the service, in its own process group, is not.
+      second.kill(signal);
+      await waitFor(async () => /"msg":"stopped"/.test(out), `the service to stop:\n${out}`, 100, 100);
+      await expect(fetch(served)).rejects.toThrow();
+    }, 180_000);
 
   it('stops the service gracefully on Ctrl-C, which signals every process in the group, also in the middle of a restart', async () => {
     // The signal comes while a config edit is being checked: the restart that was under way starts nothing.

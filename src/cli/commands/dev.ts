@@ -61,7 +61,8 @@ export async function dev(flags: DevFlags): Promise<void> {
   const serviceArgs = ['--import', 'tsx', main, ...confArgs];
   const inspector =
     flags.inspect === undefined ? [] : [flags.inspect === true ? '--inspect' : `--inspect=${flags.inspect}`];
-  const service = new ServiceProcess(root, [...inspector, ...serviceArgs]);
+  const parentWatch = ['--import', new URL('../dev-parent-watch.js', import.meta.url).href];
+  const service = new ServiceProcess(root, [...inspector, ...parentWatch, ...serviceArgs]);
   // Projects made before main.ts took --check would start a second service instead.
   const checkable = /--check\b/.test(fs.readFileSync(path.join(root, main), 'utf8'));
   process.once('exit', () => service.kill());
@@ -75,6 +76,11 @@ export async function dev(flags: DevFlags): Promise<void> {
     const outcome = service.running ? 'the running service is unchanged' : 'the service starts once it passes';
     if (protoChanged && !(await regenerate(root, ownWrites, outcome))) return;
     if (!(await typecheck(root, tsc, outcome))) return;
+    // The service never loads its tests: they are typechecked with the rest, not restarted for.
+    if (service.running && changed.every((f) => f.startsWith('test/'))) {
+      log('only tests changed: typechecked; the running service is unchanged (npm test runs them)');
+      return;
+    }
     if (checkable && service.running && !(await checkConfig(root, serviceArgs))) return;
     await service.restart();
   };
@@ -113,6 +119,8 @@ export async function dev(flags: DevFlags): Promise<void> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // The terminal closing (its tab, an ssh session) stops the service as Ctrl-C does.
+    process.once('SIGHUP', stop);
     // `npm run dev` starts tsk through `sh -c`, which does not pass a SIGTERM on: when whoever
     // started tsk dev is gone (a supervisor stopped npm), tsk dev and its service stop too.
     const parent = process.ppid;
@@ -223,7 +231,8 @@ async function checkConfig(root: string, serviceArgs: string[]): Promise<boolean
   child.stderr.on('data', (d: Buffer) => (out += d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code === 0) return true;
-  log(chalk.red('config check failed; the running service is unchanged'));
+  // The check loads the code as well as the config: a module that throws as it loads fails it too.
+  log(chalk.red('start check failed (config, or code that throws as it loads); the running service is unchanged'));
   console.error(out.trimEnd());
   return false;
 }
