@@ -62,6 +62,36 @@ const hi = async (route: string) => {
 /** How many times the service has started so far. */
 const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
 
+/**
+ * A second tsk dev in the project, on ports of its own, started by `command`; `stopped`
+ * waits until its service has logged its stop and no longer answers.
+ */
+async function anotherDev(command: string, args: string[]) {
+  const httpPort = await freePort();
+  const child = spawn(command, args, {
+    cwd: project,
+    env: {
+      ...process.env,
+      FORCE_COLOR: '0',
+      DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const served = `http://127.0.0.1:${httpPort}/readyz`;
+  await waitFor(async () => (await fetch(served)).ok, `the second tsk dev to start:\n${out}`, 1200, 100);
+  return {
+    child,
+    stopped: async () => {
+      await waitFor(async () => /"msg":"stopped"/.test(out), `its service to stop:\n${out}`, 200, 100);
+      await expect(fetch(served)).rejects.toThrow();
+    },
+  };
+}
+
 /** Writes `good` back to `file` and waits for the restart that follows. */
 async function restoreAndAwaitRestart(file: string, good: string): Promise<void> {
   const before = starts();
@@ -168,25 +198,9 @@ describe('tsk dev', () => {
   });
 
   it('stops with its launcher: a SIGTERM to the shell `npm run dev` runs it through, which does not pass it on', async () => {
-    const httpPort = await freePort();
-    const shell = spawn('sh', ['-c', `"${node}" "${tskBin}" dev; echo done`], {
-      cwd: project,
-      env: {
-        ...process.env,
-        FORCE_COLOR: '0',
-        DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-        DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    shell.stdout.on('data', (d) => (out += d));
-    shell.stderr.on('data', (d) => (out += d));
-    const served = `http://127.0.0.1:${httpPort}/readyz`;
-    await waitFor(async () => (await fetch(served)).ok, `the second tsk dev to start:\n${out}`, 1200, 100);
-    shell.kill('SIGTERM');
-    await waitFor(async () => /"msg":"stopped"/.test(out), `tsk dev to stop its service:\n${out}`, 200, 100);
-    await expect(fetch(served)).rejects.toThrow();
+    const shell = await anotherDev('sh', ['-c', `"${node}" "${tskBin}" dev; echo done`]);
+    shell.child.kill('SIGTERM');
+    await shell.stopped();
   }, 180_000);
 
   it('typechecks an edit to tests alone without restarting the service', async () => {
@@ -207,26 +221,10 @@ describe('tsk dev', () => {
 
   for (const signal of ['SIGHUP', 'SIGKILL'] as const)
     it(`leaves no service behind when ${signal} ends it (${signal === 'SIGHUP' ? 'the terminal closes' : 'killed outright'})`, async () => {
-      const httpPort = await freePort();
-      const second = spawn(node, [tskBin, 'dev'], {
-        cwd: project,
-        env: {
-          ...process.env,
-          FORCE_COLOR: '0',
-          DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-          DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      second.stdout.on('data', (d) => (out += d));
-      second.stderr.on('data', (d) => (out += d));
-      const served = `http://127.0.0.1:${httpPort}/readyz`;
-      await waitFor(async () => (await fetch(served)).ok, `the second tsk dev to start:\n${out}`, 1200, 100);
+      const second = await anotherDev(node, [tskBin, 'dev']);
       // Only tsk dev itself is signalled: the service, in its own process group, is not.
-      second.kill(signal);
-      await waitFor(async () => /"msg":"stopped"/.test(out), `the service to stop:\n${out}`, 100, 100);
-      await expect(fetch(served)).rejects.toThrow();
+      second.child.kill(signal);
+      await second.stopped();
     }, 180_000);
 
   it('stops the service gracefully on Ctrl-C, which signals every process in the group, also in the middle of a restart', async () => {
