@@ -290,4 +290,28 @@ describe('createLogger', () => {
     expect(outcome).not.toBe('hung');
     expect(outcome).not.toBe(0);
   }, 20_000);
+
+  it('ends the process when stdout is closed, even where the code that logs catches its errors', async () => {
+    // As in a service: lines logged inside promise chains that catch (each flushed at once,
+    // as a stop flushes them), and a watcher (the config file's) that keeps the process
+    // alive. The failed write must still end it.
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const logger = createLogger({ name: 'epipe' });
+      setInterval(() => {}, 1000);
+      setInterval(() => Promise.resolve().then(() => { logger.info('tick'); logger.flush(); }).catch(() => {}), 10);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
+    const outcome = await Promise.race([ended, hung]);
+    if (outcome === 'hung') child.kill('SIGKILL');
+    expect(outcome).not.toBe('hung');
+    expect(outcome).not.toBe(0);
+    expect(stderr).toMatch(/EPIPE/);
+  }, 20_000);
 });

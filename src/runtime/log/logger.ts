@@ -1,6 +1,6 @@
 // Structured JSON logs with pino: one object per line, fields named as Kratos
 // names them where they overlap (service.name, trace_id, span_id).
-import { openSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { context, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { messageWithCauses } from '../errors/causes.js';
@@ -182,15 +182,28 @@ export class LineBatcher {
   }
 
   /**
-   * A write the destination cannot make (stdout's reader gone) throws its error, as
-   * pino's own destination does: the process ends with it. Nothing more is tried.
+   * A write the destination cannot make (stdout's reader gone, the terminal closed) ends
+   * the process with its error, as pino's own destination does. It is thrown on its own,
+   * as an uncaught error, never into the call that logged: code that catches its errors (a
+   * handler's, a start or a stop in progress) would swallow it and leave the process
+   * running and holding its ports. Nothing more is written after it.
    */
   private send(bytes: Buffer): void {
+    if (this.failed) return;
     try {
       this.destination.write(bytes);
     } catch (error) {
       this.failed = true;
-      throw error;
+      // The log cannot say so itself; stderr may still be open (a service whose uncaught-error
+      // handler logs would otherwise stop without a word).
+      try {
+        writeSync(2, `log lines can no longer be written (${String(error)}); the process ends with that error\n`);
+      } catch {
+        // stderr is gone too
+      }
+      process.nextTick(() => {
+        throw error;
+      });
     }
   }
 }
