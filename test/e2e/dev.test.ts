@@ -27,26 +27,11 @@ beforeAll(async () => {
     PATH: `${path.dirname(node)}${path.delimiter}${process.env['PATH']}`,
   });
   expect(install.status, install.output).toBe(0);
-  const httpPort = await freePort();
-  base = `http://127.0.0.1:${httpPort}`;
   inspector = `127.0.0.1:${await freePort()}`;
-  const child = spawn(node, [tskBin, 'dev', '--inspect', inspector], {
-    cwd: project,
-    env: {
-      ...process.env,
-      FORCE_COLOR: '0',
-      DEVSVC_SERVER_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-      DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so the last test can press Ctrl-C as a terminal does: SIGINT to the group.
-    detached: true,
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  dev = { child, output: () => out, exited: new Promise((resolve) => child.once('exit', resolve)) };
-  await waitFor(async () => (await fetch(`${base}/readyz`)).ok, `tsk dev to start the service:\n${out}`, 1200, 100);
+  // Its own process group, so the last test can press Ctrl-C as a terminal does: SIGINT to the group.
+  const started = await startDev(node, [tskBin, 'dev', '--inspect', inspector], { detached: true });
+  base = started.base;
+  dev = started;
 }, 600_000);
 
 afterAll(async () => {
@@ -63,10 +48,10 @@ const hi = async (route: string) => {
 const starts = () => dev.output().match(/"msg":"devsvc [\d.]+ started"/g)?.length ?? 0;
 
 /**
- * A second tsk dev in the project, on ports of its own, started by `command`; `stopped`
- * waits until its service has logged its stop and no longer answers.
+ * tsk dev in the project, started by `command` on free ports, its output gathered: once its
+ * service answers (else it is killed and the wait's error thrown).
  */
-async function anotherDev(command: string, args: string[]) {
+async function startDev(command: string, args: string[], { detached = false } = {}) {
   const httpPort = await freePort();
   const child = spawn(command, args, {
     cwd: project,
@@ -77,17 +62,35 @@ async function anotherDev(command: string, args: string[]) {
       DEVSVC_SERVER_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  const served = `http://127.0.0.1:${httpPort}/readyz`;
-  await waitFor(async () => (await fetch(served)).ok, `the second tsk dev to start:\n${out}`, 1200, 100);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const base = `http://127.0.0.1:${httpPort}`;
+  try {
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, `tsk dev to start the service:\n${out}`, 1200, 100);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, base, output: () => out, exited };
+}
+
+/** A second tsk dev in the project; `stopped` waits until its service has logged its stop and no longer answers. */
+async function anotherDev(command: string, args: string[]) {
+  const second = await startDev(command, args);
   return {
-    child,
+    child: second.child,
     stopped: async () => {
-      await waitFor(async () => /"msg":"stopped"/.test(out), `its service to stop:\n${out}`, 200, 100);
-      await expect(fetch(served)).rejects.toThrow();
+      await waitFor(
+        async () => /"msg":"stopped"/.test(second.output()),
+        `its service to stop:\n${second.output()}`,
+        200,
+        100,
+      );
+      await expect(fetch(`${second.base}/readyz`)).rejects.toThrow();
     },
   };
 }

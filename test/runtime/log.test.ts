@@ -272,34 +272,11 @@ describe('createLogger', () => {
     expect(lines.every((l) => l.pad === 'é'.repeat(340))).toBe(true);
   });
 
-  it('ends the process when stdout is closed under it, instead of hanging at exit', async () => {
-    // Logs every 10 ms; the reader goes away after the first line. The failed write is an
-    // uncaught error (as with pino's own destination), and the exit's flush must not retry it forever.
-    const script = `
-      const { createLogger } = await import(${JSON.stringify(loggerModule)});
-      const logger = createLogger({ name: 'epipe' });
-      setInterval(() => logger.info('tick'), 10);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    child.stdout.once('data', () => child.stdout.destroy());
-    const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
-    const outcome = await Promise.race([ended, hung]);
-    if (outcome === 'hung') child.kill('SIGKILL');
-    expect(outcome).not.toBe('hung');
-    expect(outcome).not.toBe(0);
-  }, 20_000);
-
-  it('ends the process when stdout is closed, even where the code that logs catches its errors', async () => {
-    // As in a service: lines logged inside promise chains that catch (each flushed at once,
-    // as a stop flushes them), and a watcher (the config file's) that keeps the process
-    // alive. The failed write must still end it.
-    const script = `
-      const { createLogger } = await import(${JSON.stringify(loggerModule)});
-      const logger = createLogger({ name: 'epipe' });
-      setInterval(() => {}, 1000);
-      setInterval(() => Promise.resolve().then(() => { logger.info('tick'); logger.flush(); }).catch(() => {}), 10);`;
+  /**
+   * Runs `script` (an ES module), closes its stdout after the first line, and returns how it
+   * ended: its exit code and stderr, or 'hung' when it was still running 10 s later.
+   */
+  async function closeStdoutUnder(script: string): Promise<{ outcome: number | null | 'hung'; stderr: string }> {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -310,6 +287,29 @@ describe('createLogger', () => {
     const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref());
     const outcome = await Promise.race([ended, hung]);
     if (outcome === 'hung') child.kill('SIGKILL');
+    return { outcome, stderr };
+  }
+
+  it('ends the process when stdout is closed under it, instead of hanging at exit', async () => {
+    // Logs every 10 ms; the reader goes away after the first line. The failed write is an
+    // uncaught error (as with pino's own destination), and the exit's flush must not retry it forever.
+    const { outcome } = await closeStdoutUnder(`
+      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const logger = createLogger({ name: 'epipe' });
+      setInterval(() => logger.info('tick'), 10);`);
+    expect(outcome).not.toBe('hung');
+    expect(outcome).not.toBe(0);
+  }, 20_000);
+
+  it('ends the process when stdout is closed, even where the code that logs catches its errors', async () => {
+    // As in a service: lines logged inside promise chains that catch (each flushed at once,
+    // as a stop flushes them), and a watcher (the config file's) that keeps the process
+    // alive. The failed write must still end it.
+    const { outcome, stderr } = await closeStdoutUnder(`
+      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const logger = createLogger({ name: 'epipe' });
+      setInterval(() => {}, 1000);
+      setInterval(() => Promise.resolve().then(() => { logger.info('tick'); logger.flush(); }).catch(() => {}), 10);`);
     expect(outcome).not.toBe('hung');
     expect(outcome).not.toBe(0);
     expect(stderr).toMatch(/EPIPE/);
